@@ -1,0 +1,52 @@
+/**
+ * The one storage-engine interface (STYLE.md §4): primitives only. Every engine implements it;
+ * `engines/store.ts` wraps engines with lifecycle checks and key validation; one conformance
+ * suite (`test/conformance/engine-suite.ts`) runs against every engine.
+ *
+ * Keys are strings (the caller encodes them); values are bytes.
+ */
+
+export type SyncMode = 'always' | 'batch' | 'none';
+
+export interface EngineCapabilities {
+  /** Survives a process restart (data on disk). */
+  readonly persistent: boolean;
+  /** `iterate` returns keys in ascending/descending byte order. */
+  readonly ordered: boolean;
+}
+
+export type BatchOp =
+  | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: string };
+
+export interface WriteOptions {
+  /** true: durable on disk (fsync) before the promise resolves. false: handed to the OS. */
+  readonly sync: boolean;
+}
+
+export interface IterateRange {
+  readonly gte?: string;
+  readonly lt?: string;
+  readonly limit?: number;
+  readonly reverse?: boolean;
+}
+
+export interface EngineStats {
+  readonly reads: number;
+  readonly writes: number;
+  readonly batches: number;
+  readonly syncs: number;
+  readonly bytesWritten: number;
+}
+
+export interface Engine {
+  readonly name: string;
+  readonly capabilities: EngineCapabilities;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Atomic: all operations of a batch apply, or none. */
+  write(batch: readonly BatchOp[], options: WriteOptions): Promise<void>;
+  iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]>;
+  stats(): EngineStats;
+}

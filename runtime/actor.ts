@@ -1,0 +1,35 @@
+/**
+ * The actor contract shared by the worker-thread runtime and the deterministic simulator.
+ *
+ * The runtime knows nothing about Paxos: an actor is addressed by a non-negative integer id,
+ * receives opaque byte payloads one at a time, and is told when a drain batch ends (`flush`)
+ * so it can aggregate its outgoing traffic into one record per destination.
+ */
+
+/** Address of the client endpoint (the thread that embeds the store, usually the main thread). */
+export const CLIENT_ADDRESS = 0xffff_fffe;
+
+export type ActorId = number;
+
+/** What an actor may do to the world. Supplied by the worker runtime or by the simulator. */
+export interface ActorHost {
+  readonly actorId: ActorId;
+  /** Queue a payload for another actor (or CLIENT_ADDRESS). Delivered in order per pair. */
+  send(to: ActorId, payload: Uint8Array): void;
+  /** Milliseconds from the injectable clock (virtual in the simulator). */
+  now(): number;
+}
+
+export interface Actor {
+  /** One inbound record. The payload view is only valid during the call: copy what you keep. */
+  receive(from: ActorId, payload: Uint8Array): void;
+  /** End of a drain batch: emit aggregated output now. */
+  flush(): void;
+  /** One unit of logical time (the runtime calls it every `tickMs`). */
+  tick(): void;
+  /** Stop: release resources. After this no method is called again. */
+  close(): Promise<void>;
+}
+
+/** Builds an actor inside a worker (or the simulator) from plain, structured-clonable config. */
+export type ActorFactory<Config> = (id: ActorId, host: ActorHost, config: Config) => Actor;
