@@ -1,0 +1,29 @@
+import test from 'ava';
+import { crc32 } from '../../../engines/crc32';
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+const vectors: ReadonlyArray<[string, number]> = [
+  ['', 0x0000_0000],
+  ['a', 0xe8b7_be43],
+  ['123456789', 0xcbf4_3926], // the standard CRC-32 check value
+  ['The quick brown fox jumps over the lazy dog', 0x414f_a339],
+];
+
+for (const [input, expected] of vectors) {
+  test(`crc32(${JSON.stringify(input)}) = ${expected.toString(16)}`, (t) => {
+    t.is(crc32(ascii(input)), expected);
+  });
+}
+
+test('a seed continues the checksum across chunks', (t) => {
+  const whole = ascii('123456789');
+  for (let split = 0; split <= whole.length; split++) {
+    t.is(crc32(whole.subarray(split), crc32(whole.subarray(0, split))), 0xcbf4_3926);
+  }
+});
+
+test('respects the view offset of a subarray', (t) => {
+  const padded = ascii('xx123456789yy');
+  t.is(crc32(padded.subarray(2, 11)), 0xcbf4_3926);
+});
