@@ -1,0 +1,195 @@
+/**
+ * LsmEngine: LevelDB through `level` (DESIGN.md §5), for big tables, secondary indexes and
+ * range scans. Keys are stored as UTF-8, so iteration is in UTF-8 byte order (`key-order.ts`).
+ *
+ * Durability (see engines/README.md): `sync: true` resolves only after LevelDB has fsynced its
+ * log; `sync: false` resolves once the log record is written to the OS, which survives a
+ * process crash (kill -9) but not a power loss.
+ */
+import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Level } from 'level';
+import { assert } from '../runtime/assert';
+import type {
+  BatchOp,
+  Engine,
+  EngineCapabilities,
+  EngineStats,
+  IterateRange,
+  WriteOptions,
+} from './engine';
+import { StatsCounter } from './engine-stats';
+import { storeError } from './errors';
+import { mapLevelError } from './lsm-errors';
+
+type Db = Level<string, Uint8Array>;
+type LevelOp =
+  | { type: 'put'; key: string; value: Uint8Array }
+  | { type: 'del'; key: string };
+
+export class LsmEngine implements Engine {
+  readonly name = 'lsm';
+  readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: true });
+  /** Absolute path of the LevelDB directory. */
+  readonly dir: string;
+  private db: Db | undefined = undefined;
+  private readonly counter = new StatsCounter();
+  /** open and close run one at a time, in call order. */
+  private transition: Promise<void> = Promise.resolve();
+
+  constructor(dir: string) {
+    if (typeof dir !== 'string' || dir.length === 0) {
+      throw storeError('INVALID_ARGUMENT', 'LsmEngine needs a non-empty directory path');
+    }
+    this.dir = path.resolve(dir);
+  }
+
+  open(): Promise<void> {
+    return this.serialize(() => this.openNow());
+  }
+
+  /** Idempotent. Operations still running when close starts are finished or rejected. */
+  close(): Promise<void> {
+    return this.serialize(() => this.closeNow());
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const db = this.requireOpen();
+    let value: Uint8Array | undefined;
+    try {
+      value = await db.get(key);
+    } catch (err) {
+      throw mapLevelError(err, 'get');
+    }
+    this.counter.countRead();
+    return value === undefined ? undefined : plainView(value);
+  }
+
+  /** One LevelDB write batch: atomic, and copied synchronously before this returns. */
+  async write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
+    const db = this.requireOpen();
+    assert(typeof options.sync === 'boolean', 'lsm.write: options.sync must be a boolean');
+    const ops: LevelOp[] = batch.map((op) =>
+      op.type === 'put'
+        ? { type: 'put', key: op.key, value: op.value }
+        : { type: 'del', key: op.key },
+    );
+    assert(ops.length === batch.length, 'lsm.write: batch length changed');
+    // `sync` is a classic-level option that level's shared typings do not declare.
+    const batchOptions: { sync: boolean; valueEncoding: 'view' } = {
+      sync: options.sync,
+      valueEncoding: 'view',
+    };
+    try {
+      await db.batch(ops, batchOptions);
+    } catch (err) {
+      throw mapLevelError(err, 'write');
+    }
+    this.counter.countBatch(batch, options.sync);
+  }
+
+  iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]> {
+    return this.iterateStream(range);
+  }
+
+  stats(): EngineStats {
+    return this.counter.snapshot();
+  }
+
+  private async openNow(): Promise<void> {
+    if (this.db !== undefined) return;
+    try {
+      // LevelDB creates only the last path component; parents are ours to create.
+      await mkdir(this.dir, { recursive: true });
+    } catch (err) {
+      throw storeError('IO_ERROR', `lsm open: cannot create ${this.dir}`, err);
+    }
+    const db: Db = new Level<string, Uint8Array>(this.dir, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    });
+    try {
+      await db.open({ createIfMissing: true });
+    } catch (err) {
+      throw mapLevelError(err, 'open');
+    }
+    assert(db.status === 'open', `lsm open: status ${db.status}`);
+    this.db = db;
+  }
+
+  private async closeNow(): Promise<void> {
+    const db = this.db;
+    if (db === undefined) return;
+    // Forget the handle first, so operations that start from now on fail with NOT_OPEN.
+    this.db = undefined;
+    try {
+      await db.close();
+    } catch (err) {
+      throw mapLevelError(err, 'close');
+    }
+  }
+
+  /**
+   * Streams from a LevelDB iterator (which reads an implicit snapshot taken at the first
+   * `next()`); classic-level fetches entries in bounded chunks, so memory does not grow with
+   * the size of the range.
+   */
+  private async *iterateStream(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {
+    const db = this.requireOpen();
+    const limit = range.limit ?? Number.MAX_SAFE_INTEGER;
+    assert(Number.isInteger(limit) && limit >= 0, `lsm.iterate: limit ${limit}`);
+    const iterator = db.iterator(levelRange(range, limit));
+    try {
+      for (let count = 0; count < limit; count++) {
+        let entry: [string, Uint8Array] | undefined;
+        try {
+          entry = await iterator.next();
+        } catch (err) {
+          throw mapLevelError(err, 'iterate');
+        }
+        if (entry === undefined) return;
+        yield [entry[0], plainView(entry[1])];
+      }
+    } finally {
+      // Already closed when the database closed under us; nothing to report then.
+      await iterator.close().catch(() => undefined);
+    }
+  }
+
+  private requireOpen(): Db {
+    const db = this.db;
+    if (db === undefined) throw storeError('NOT_OPEN', 'lsm engine is not open');
+    return db;
+  }
+
+  private serialize(step: () => Promise<void>): Promise<void> {
+    const result = this.transition.then(step);
+    this.transition = result.catch(() => undefined);
+    return result;
+  }
+}
+
+interface LevelRange {
+  limit: number;
+  reverse: boolean;
+  gte?: string;
+  lt?: string;
+}
+
+/** LevelDB reads `limit` as an int32 (-1 = none); larger limits are enforced by our loop. */
+const LEVEL_LIMIT_MAX = 0x7fff_ffff;
+
+function levelRange(range: IterateRange, limit: number): LevelRange {
+  const options: LevelRange = {
+    limit: limit <= LEVEL_LIMIT_MAX ? limit : -1,
+    reverse: range.reverse === true,
+  };
+  if (range.gte !== undefined) options.gte = range.gte;
+  if (range.lt !== undefined) options.lt = range.lt;
+  return options;
+}
+
+/** level hands back Buffers; callers get a plain Uint8Array over the same fresh memory. */
+function plainView(value: Uint8Array): Uint8Array {
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
