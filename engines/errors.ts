@@ -40,7 +40,8 @@ export class StoreError extends Error {
 }
 
 export function storeError(code: string, message: string, cause?: unknown): StoreError {
-  return cause === undefined ? new StoreError(code, message) : new StoreError(code, message, { cause });
+  if (cause === undefined) return new StoreError(code, message);
+  return new StoreError(code, message, { cause });
 }
 
 /** True when `err` is a StoreError, and (if given) carries `code`. */

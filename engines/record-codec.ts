@@ -51,7 +51,8 @@ export function openRecord(bytes: Uint8Array): Uint8Array {
   }
   const length = view.getUint32(1, false);
   if (bytes.length !== RECORD_HEADER_BYTES + length) {
-    throw storeError('CORRUPTED', `record length ${length} != ${bytes.length - RECORD_HEADER_BYTES}`);
+    const actual = bytes.length - RECORD_HEADER_BYTES;
+    throw storeError('CORRUPTED', `record length field ${length} != payload bytes ${actual}`);
   }
   const stored = view.getUint32(5, false);
   const actual = checksumOf(bytes);
