@@ -14,6 +14,10 @@
  * ticked, was created, or whose node's disk completed during the instant is `flush`ed once, in
  * the order it was first touched. That matches the worker runtime's "drain a batch, then flush".
  *
+ * Ticks: each node ticks every tickMs with a random phase per node (drawn once, kept across
+ * crashes), so replicas do not all time out in the same instant; within a node, actors tick in
+ * the order they were added.
+ *
  * Traffic classes:
  * - Between actors on different nodes: the network model applies (drop, duplicate, random delay
  *   which reorders, partitions checked at send and again at delivery).

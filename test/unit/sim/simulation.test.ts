@@ -3,6 +3,7 @@ import { CLIENT_ADDRESS } from '../../../runtime/actor';
 import type { Actor, ActorHost, ActorId } from '../../../runtime/actor';
 import { Simulation } from '../../../runtime/sim/simulation';
 import type { FaultConfig } from '../../../runtime/sim/network';
+import type { SimDisk } from '../../../runtime/sim/sim-disk';
 import { probeFactory, receives } from './sim-fixtures';
 import type { ProbeLogEntry } from './sim-fixtures';
 
@@ -14,14 +15,16 @@ const nodeOfThree = (id: ActorId): number => id % 3;
  * then answered to the client. Each tick it also gossips to its neighbour, so traffic exists
  * without client input. Every choice is a function of its input, so all randomness is the sim's.
  */
-function relayFactory(id: ActorId, host: ActorHost, _config: null): Actor {
+function relayFactory(id: ActorId, host: ActorHost, disk: SimDisk): Actor {
   let ticks = 0;
   return {
     receive(from, payload) {
       const hops = payload[0] as number;
       const salt = payload[1] as number;
       if (from !== CLIENT_ADDRESS && hops === 255) return; // gossip
-      if (hops === 0) host.send(CLIENT_ADDRESS, new Uint8Array([id, salt]));
+      // Persist before answering, so disk latency, faults and crashes shape the trace too.
+      const reply = (): void => host.send(CLIENT_ADDRESS, new Uint8Array([id, salt]));
+      if (hops === 0) disk.write([{ key: `r${id}`, value: payload.slice() }], salt % 2 === 0, reply);
       else host.send((id + 1 + (salt % 5)) % ACTORS, new Uint8Array([hops - 1, (salt * 7 + id) & 0xff]));
     },
     flush() {},
@@ -36,7 +39,8 @@ function relayFactory(id: ActorId, host: ActorHost, _config: null): Actor {
 function relayRun(seed: number): { hash: string; entries: string[]; replies: string[] } {
   const faults: Partial<FaultConfig> = { dropRate: 0.1, duplicateRate: 0.1, delayMinMs: 0.2, delayMaxMs: 5 };
   const sim = new Simulation({ seed, tickMs: 10, nodeOf: nodeOfThree, faults, traceEntriesMax: 100_000 });
-  for (let id = 0; id < ACTORS; id++) sim.addActor(id, relayFactory, null);
+  sim.setDiskFaults({ tornTail: true, failWriteRate: 0.05 });
+  for (let id = 0; id < ACTORS; id++) sim.addActor(id, relayFactory, sim.disk(nodeOfThree(id)));
   const replies: string[] = [];
   sim.onClientReceive((from, p) => replies.push(`${sim.now()}:${from}:${[...p].join(',')}`));
   const workload = sim.forkPrng();
