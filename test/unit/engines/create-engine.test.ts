@@ -1,0 +1,45 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import test from 'ava';
+import { createEngine, ENGINE_KINDS } from '../../../engines/create-engine';
+import { isStoreError } from '../../../engines/errors';
+import { LsmEngine } from '../../../engines/lsm-engine';
+import { MemoryEngine } from '../../../engines/memory-engine';
+import { EngineStore } from '../../../engines/store';
+
+test('memory needs no options', (t) => {
+  const engine = createEngine('memory');
+  t.true(engine instanceof MemoryEngine);
+  t.is(engine.name, 'memory');
+});
+
+test('lsm is created over the given dir, unopened', async (t) => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-create-'));
+  try {
+    const engine = createEngine('lsm', { dir: path.join(root, 'db') });
+    t.true(engine instanceof LsmEngine);
+    t.deepEqual({ ...engine.capabilities }, { persistent: true, ordered: true });
+    const store = new EngineStore(engine);
+    await store.open();
+    await store.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('lsm without a dir is INVALID_ARGUMENT', (t) => {
+  for (const options of [undefined, {}, { dir: '' }]) {
+    const err = t.throws(() => createEngine('lsm', options));
+    t.true(isStoreError(err, 'INVALID_ARGUMENT'), String(err));
+  }
+});
+
+test('an unknown kind is INVALID_ARGUMENT', (t) => {
+  const err = t.throws(() => createEngine('bitcask' as never));
+  t.true(isStoreError(err, 'INVALID_ARGUMENT'));
+});
+
+test('every listed kind can be created', (t) => {
+  for (const kind of ENGINE_KINDS) t.is(createEngine(kind, { dir: os.tmpdir() }).name, kind);
+});
