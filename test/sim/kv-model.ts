@@ -3,8 +3,8 @@
  * checker.
  *
  * - A missing key has version 0. Every mutation (put, successful cas, delete, incr) adds 1.
- * - Delete keeps counting: a deleted key keeps the delete's version (so a later cas can name
- *   it), but get returns undefined.
+ * - Delete keeps counting: a deleted key keeps the delete's version internally, but get
+ *   returns undefined and the key counts as absent: cas(0) creates it again, cas(n > 0) fails.
  * - A failed cas, a failed incr and get change nothing.
  * - incr treats a missing (or deleted) key as 0 and stores the result as decimal text; on a
  *   value that is not a decimal integer it fails with NOT_A_NUMBER and changes nothing.
@@ -37,6 +37,11 @@ export type KvOutput =
 
 const DECIMAL = /^-?\d+$/;
 
+/** cas(0) means "only if absent"; cas(n > 0) means "only if present at version n". */
+function casMatches(state: KvState, expected: number): boolean {
+  return expected === 0 ? state.value === undefined : state.value !== undefined && state.version === expected;
+}
+
 function stepKv(state: KvState, input: KvInput): { state: KvState; output: KvOutput } {
   const next = state.version + 1;
   switch (input.op) {
@@ -48,7 +53,7 @@ function stepKv(state: KvState, input: KvInput): { state: KvState; output: KvOut
         output: state.value === undefined ? undefined : { value: state.value, version: state.version },
       };
     case 'cas':
-      if (input.expectedVersion !== state.version) return { state, output: { error: 'VERSION_CONFLICT' } };
+      if (!casMatches(state, input.expectedVersion)) return { state, output: { error: 'VERSION_CONFLICT' } };
       return { state: { value: input.value, version: next }, output: { version: next } };
     case 'delete':
       return { state: { value: undefined, version: next }, output: { version: next } };

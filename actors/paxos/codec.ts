@@ -1,0 +1,199 @@
+/**
+ * Binary layouts of what the Paxos actors exchange: batches of per-key Paxos messages between
+ * replicas, client requests and results, and the persisted key record.
+ *
+ * Every payload starts with a kind byte and a count, so one ring record carries a whole flush
+ * for one destination ("network IO aggregated by destination").
+ */
+import { assert } from '../../runtime/assert';
+import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import type { ClientRequest, ClientResult, ErrorCode, KeyRecord, MessageType, PaxosMessage, Proposal } from './core/types';
+import type { FetchPurpose } from './core/types';
+
+export const PayloadKind = { paxos: 1, requests: 2, results: 3 } as const;
+export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
+
+const FLAG_OK = 1;
+const FLAG_VALUE = 2;
+const FLAG_RECORD = 4;
+
+/** Starts a batch payload; returns the offset of its count (patched by `endBatch`). */
+export function beginBatch(w: ByteWriter, kind: PayloadKind): number {
+  w.reset();
+  w.u8(kind);
+  const at = w.length;
+  w.u32(0);
+  return at;
+}
+
+export function endBatch(w: ByteWriter, countAt: number, count: number): Uint8Array {
+  w.patchU32(countAt, count);
+  return w.finish();
+}
+
+export function payloadKind(payload: Uint8Array): PayloadKind {
+  const kind = payload[0];
+  assert(kind === 1 || kind === 2 || kind === 3, `unknown payload kind ${kind}`);
+  return kind;
+}
+
+function writeProposal(w: ByteWriter, p: Proposal): void {
+  w.u8(p.origin);
+  w.f64(p.seq);
+  w.bytes(p.op);
+}
+
+function readProposal(r: ByteReader): Proposal {
+  return { origin: r.u8(), seq: r.f64(), op: r.bytes() };
+}
+
+export function writeMessage(w: ByteWriter, m: PaxosMessage): void {
+  const flags = (m.ok ? FLAG_OK : 0) | (m.value !== null ? FLAG_VALUE : 0) | (m.record !== null ? FLAG_RECORD : 0);
+  w.u8(m.type);
+  w.u8(flags);
+  w.u8(m.from);
+  w.u8(m.to);
+  w.u8(m.purpose);
+  w.str(m.key);
+  w.f64(m.instance);
+  w.f64(m.ballot);
+  w.f64(m.promised);
+  w.f64(m.acceptedBallot);
+  w.f64(m.chosen);
+  w.f64(m.chosenOrigin);
+  w.f64(m.chosenSeq);
+  w.f64(m.requestId);
+  if (m.value !== null) writeProposal(w, m.value);
+  if (m.record !== null) writeRecord(w, m.record);
+}
+
+export function readMessage(r: ByteReader): PaxosMessage {
+  const type = r.u8() as MessageType;
+  const flags = r.u8();
+  const from = r.u8();
+  const to = r.u8();
+  const purpose = r.u8() as FetchPurpose;
+  const key = r.str();
+  const m: PaxosMessage = {
+    type, key, from, to, purpose,
+    ok: (flags & FLAG_OK) !== 0,
+    instance: r.f64(),
+    ballot: r.f64(),
+    promised: r.f64(),
+    acceptedBallot: r.f64(),
+    chosen: r.f64(),
+    chosenOrigin: r.f64(),
+    chosenSeq: r.f64(),
+    requestId: r.f64(),
+    value: null,
+    record: null,
+  };
+  if ((flags & FLAG_VALUE) !== 0) m.value = readProposal(r);
+  if ((flags & FLAG_RECORD) !== 0) m.record = readRecord(r);
+  return m;
+}
+
+export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
+  w.u8(1); // layout version
+  w.f64(rec.chosen);
+  w.f64(rec.chosenOrigin);
+  w.f64(rec.chosenSeq);
+  w.u8(rec.data === null ? 0 : 1);
+  if (rec.data !== null) w.bytes(rec.data);
+  w.f64(rec.version);
+  w.f64(rec.promised);
+  w.f64(rec.acceptedBallot);
+  w.u8(rec.accepted === null ? 0 : 1);
+  if (rec.accepted !== null) writeProposal(w, rec.accepted);
+  w.u8(rec.recent.length);
+  for (const e of rec.recent) {
+    w.f64(e.instance);
+    w.u8(e.origin);
+    w.f64(e.seq);
+    w.bytes(e.result);
+  }
+}
+
+export function readRecord(r: ByteReader): KeyRecord {
+  const layout = r.u8();
+  assert(layout === 1, `record layout ${layout}`);
+  const chosen = r.f64();
+  const chosenOrigin = r.f64();
+  const chosenSeq = r.f64();
+  const data = r.u8() === 1 ? r.bytes() : null;
+  const version = r.f64();
+  const promised = r.f64();
+  const acceptedBallot = r.f64();
+  const accepted = r.u8() === 1 ? readProposal(r) : null;
+  const n = r.u8();
+  const recent = [];
+  for (let i = 0; i < n; i++) {
+    recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytes() });
+  }
+  return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent };
+}
+
+export function encodeRecord(rec: KeyRecord): Uint8Array {
+  const w = new ByteWriter(64 + (rec.data?.length ?? 0));
+  writeRecord(w, rec);
+  return w.finish();
+}
+
+export function decodeRecord(bytes: Uint8Array): KeyRecord {
+  const r = new ByteReader(bytes);
+  const rec = readRecord(r);
+  assert(r.remaining === 0, `record has ${r.remaining} trailing bytes`);
+  return rec;
+}
+
+export function writeRequest(w: ByteWriter, req: ClientRequest): void {
+  w.f64(req.token);
+  w.str(req.key);
+  if (req.kind === 'write') {
+    w.u8(0);
+    w.bytes(req.op);
+  } else {
+    w.u8(req.consistency === 'local' ? 2 : 1);
+    w.bytes(req.query);
+  }
+}
+
+export function readRequest(r: ByteReader): ClientRequest {
+  const token = r.f64();
+  const key = r.str();
+  const kind = r.u8();
+  const body = r.bytes();
+  if (kind === 0) return { kind: 'write', token, key, op: body };
+  assert(kind === 1 || kind === 2, `request kind ${kind}`);
+  return { kind: 'read', token, key, query: body, consistency: kind === 2 ? 'local' : 'linearizable' };
+}
+
+export function writeResult(w: ByteWriter, res: ClientResult): void {
+  w.f64(res.token);
+  if (res.ok) {
+    w.u8(1);
+    w.bytes(res.result);
+  } else {
+    w.u8(0);
+    w.str(res.code);
+    w.str(res.message);
+  }
+}
+
+export function readResult(r: ByteReader): ClientResult {
+  const token = r.f64();
+  if (r.u8() === 1) return { token, ok: true, result: r.bytes() };
+  const code = r.str() as ErrorCode;
+  return { token, ok: false, code, message: r.str() };
+}
+
+/** Decodes a batch payload item by item (bounded by its count). */
+export function readBatch<T>(payload: Uint8Array, expected: PayloadKind, item: (r: ByteReader) => T, each: (t: T) => void): number {
+  const r = new ByteReader(payload);
+  const kind = r.u8();
+  assert(kind === expected, `payload kind ${kind}, expected ${expected}`);
+  const n = r.u32();
+  for (let i = 0; i < n; i++) each(item(r));
+  assert(r.remaining === 0, `batch has ${r.remaining} trailing bytes`);
+  return n;
+}

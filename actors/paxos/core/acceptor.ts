@@ -1,0 +1,133 @@
+/**
+ * The acceptor side of one key's PaxosLog: promises, accepts, learning chosen values from the
+ * chosen state every message carries, and answering peers' read queries and fetches.
+ *
+ * Durability rule (DESIGN.md §4): a promise or an accept is persisted before it is answered,
+ * so those replies go to `sendAfterPersist`. Rejections change nothing and go out at once.
+ */
+import { assert } from '../../../runtime/assert';
+import { ballotOwner, isPreauthorized } from './ballot';
+import { applyChosen, sameValue } from './key-record';
+import type { CoreContext, KeyState } from './key-state';
+import { count, markDirty, message } from './key-state';
+import { afterChosenAdvanced } from './proposer';
+import { startCatchUp } from './recovery';
+import type { PaxosMessage } from './types';
+import { FetchPurpose, MessageType } from './types';
+
+/**
+ * Uses the sender's chosen state. One instance behind and holding the very value that was
+ * chosen (same origin and seq): settle it locally, no data transfer. Further behind: fetch the
+ * chosen state from the sender.
+ */
+export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const rec = ks.rec;
+  if (m.chosen <= rec.chosen) return;
+  if (m.chosen === rec.chosen + 1 && rec.accepted !== null && sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)) {
+    applyChosen(rec, rec.accepted, ctx.model);
+    markDirty(ctx, ks);
+    count(ctx, 'settledLocally');
+    assert(rec.chosen === m.chosen, `settled ${rec.chosen} != ${m.chosen}`);
+    afterChosenAdvanced(ctx, ks);
+    return;
+  }
+  startCatchUp(ctx, ks, m.from);
+}
+
+export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const rec = ks.rec;
+  assert(!isPreauthorized(m.ballot, ctx.replicas), `prepare with reserved ballot ${m.ballot}`);
+  // An instance we are behind on: the catch-up started by learn() comes first.
+  if (m.instance > rec.chosen + 1) return;
+  if (m.instance <= rec.chosen || m.ballot < rec.promised) {
+    // Decided already, or promised higher: reject with our state so the proposer moves on.
+    ctx.out.send.push(reply(ctx, ks, m, MessageType.promise, false));
+    count(ctx, 'promiseRejected');
+    return;
+  }
+  rec.promised = m.ballot;
+  markDirty(ctx, ks);
+  ctx.out.sendAfterPersist.push(
+    message(ctx, ks, MessageType.promise, m.from, {
+      instance: m.instance,
+      ballot: m.ballot,
+      ok: true,
+      acceptedBallot: rec.acceptedBallot,
+      value: rec.accepted,
+    }),
+  );
+  assert(rec.promised >= rec.acceptedBallot, `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
+}
+
+/**
+ * A pre-authorized ballot (1..N) is taken only from the replica that originated the value
+ * chosen at the previous instance, and only while we have promised and accepted nothing for
+ * this instance (taking it counts as a promise at that ballot).
+ */
+function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
+  const rec = ks.rec;
+  if (isPreauthorized(m.ballot, ctx.replicas)) {
+    return (
+      rec.chosen >= 1 &&
+      rec.chosenOrigin === ballotOwner(m.ballot, ctx.replicas) &&
+      ((rec.promised === 0 && rec.acceptedBallot === 0) ||
+        (rec.promised === m.ballot && sameValue(rec.accepted, m.value?.origin ?? -1, m.value?.seq ?? -1)))
+    );
+  }
+  return m.ballot >= rec.promised;
+}
+
+export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const rec = ks.rec;
+  assert(m.value !== null, `accept without value for ${ks.key}`);
+  if (m.instance > rec.chosen + 1) return;
+  if (m.instance <= rec.chosen || !mayAccept(ctx, ks, m)) {
+    ctx.out.send.push(reply(ctx, ks, m, MessageType.accepted, false));
+    count(ctx, 'acceptRejected');
+    return;
+  }
+  rec.promised = m.ballot;
+  rec.acceptedBallot = m.ballot;
+  rec.accepted = m.value;
+  markDirty(ctx, ks);
+  ctx.out.sendAfterPersist.push(
+    message(ctx, ks, MessageType.accepted, m.from, { instance: m.instance, ballot: m.ballot, ok: true }),
+  );
+  assert(rec.acceptedBallot === rec.promised, `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
+}
+
+function reply(ctx: CoreContext, ks: KeyState, m: PaxosMessage, type: typeof MessageType.promise | typeof MessageType.accepted, ok: boolean): PaxosMessage {
+  return message(ctx, ks, type, m.from, {
+    instance: m.instance,
+    ballot: m.ballot,
+    ok,
+    promised: ks.rec.promised,
+  });
+}
+
+/** A read query: report our chosen instance and whether we hold an unchosen accepted value. */
+export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  ctx.out.send.push(
+    message(ctx, ks, MessageType.readReply, m.from, {
+      requestId: m.requestId,
+      acceptedBallot: ks.rec.acceptedBallot,
+    }),
+  );
+}
+
+/**
+ * A peer asks for our whole record: to catch up (it adopts the chosen state) or to recover
+ * from amnesia (it also adopts our promise and accepted value, so those must be durable
+ * first: the reply waits for the persist).
+ */
+export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  assert(ks.status === 'ready', `fetch answered from ${ks.status} key ${ks.key}`);
+  const record = { ...ks.rec, recent: ks.rec.recent.slice() };
+  const answer = message(ctx, ks, MessageType.fetchReply, m.from, {
+    requestId: m.requestId,
+    purpose: m.purpose,
+    record,
+  });
+  if (m.purpose === FetchPurpose.recover) ctx.out.sendAfterPersist.push(answer);
+  else ctx.out.send.push(answer);
+}

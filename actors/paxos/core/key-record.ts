@@ -1,0 +1,104 @@
+/**
+ * Pure helpers over one key's record: the empty record, applying a chosen value (with
+ * at-most-once de-duplication through the recent window), and adopting a newer record.
+ */
+import { assert } from '../../../runtime/assert';
+import type { AppliedEntry, KeyRecord, Proposal, StateMachine } from './types';
+
+/** How many chosen values a record remembers for de-duplication. */
+export const RECENT_WINDOW = 8;
+
+export function emptyRecord(): KeyRecord {
+  return {
+    chosen: 0,
+    chosenOrigin: -1,
+    chosenSeq: 0,
+    data: null,
+    version: 0,
+    promised: 0,
+    acceptedBallot: 0,
+    accepted: null,
+    recent: [],
+  };
+}
+
+export function isNoop(p: Proposal): boolean {
+  return p.op.length === 0;
+}
+
+export function sameValue(a: Proposal | null, origin: number, seq: number): boolean {
+  return a !== null && a.origin === origin && a.seq === seq;
+}
+
+export function findApplied(rec: KeyRecord, origin: number, seq: number): AppliedEntry | undefined {
+  for (let i = rec.recent.length - 1; i >= 0; i--) {
+    const e = rec.recent[i];
+    assert(e !== undefined);
+    if (e.origin === origin && e.seq === seq) return e;
+  }
+  return undefined;
+}
+
+/**
+ * True when the recent window covers every instance from `instance` to the chosen one, so a
+ * value absent from the window was certainly not chosen at any of them.
+ */
+export function windowCovers(rec: KeyRecord, instance: number): boolean {
+  const oldest = rec.recent[0];
+  if (instance > rec.chosen) return true;
+  return oldest !== undefined && oldest.instance <= instance;
+}
+
+/**
+ * Applies the value chosen at instance rec.chosen + 1 and resets the acceptor state for the
+ * next instance. A value already in the recent window (the same request chosen twice) is not
+ * applied again; its first result is kept.
+ */
+export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine): AppliedEntry {
+  const instance = rec.chosen + 1;
+  const before = findApplied(rec, value.origin, value.seq);
+  let result: Uint8Array = before !== undefined ? before.result : new Uint8Array(0);
+  if (before === undefined && !isNoop(value)) {
+    const out = model.apply(rec.data, rec.version, value.op);
+    rec.data = out.data;
+    if (out.mutated) rec.version += 1;
+    result = out.result;
+  }
+  const entry: AppliedEntry = { instance, origin: value.origin, seq: value.seq, result };
+  rec.recent.push(entry);
+  if (rec.recent.length > RECENT_WINDOW) rec.recent.shift();
+  rec.chosen = instance;
+  rec.chosenOrigin = value.origin;
+  rec.chosenSeq = value.seq;
+  rec.promised = 0;
+  rec.acceptedBallot = 0;
+  rec.accepted = null;
+  assert(rec.recent.length <= RECENT_WINDOW, `recent window ${rec.recent.length} too long`);
+  return entry;
+}
+
+/**
+ * Takes a peer's newer chosen state (catch-up). The acceptor state restarts empty: this
+ * replica only ever promises for its own chosen + 1, which the newer record has decided.
+ */
+export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
+  assert(newer.chosen > rec.chosen, `adopt ${newer.chosen} not newer than ${rec.chosen}`);
+  rec.chosen = newer.chosen;
+  rec.chosenOrigin = newer.chosenOrigin;
+  rec.chosenSeq = newer.chosenSeq;
+  rec.data = newer.data;
+  rec.version = newer.version;
+  rec.recent = newer.recent.slice();
+  rec.promised = 0;
+  rec.acceptedBallot = 0;
+  rec.accepted = null;
+}
+
+/** Checks the invariants of one record (STYLE.md §2). */
+export function checkRecord(rec: KeyRecord, key: string): void {
+  assert(rec.chosen >= 0 && Number.isSafeInteger(rec.chosen), `${key}: chosen ${rec.chosen}`);
+  assert(rec.acceptedBallot <= rec.promised, `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
+  assert((rec.acceptedBallot === 0) === (rec.accepted === null), `${key}: accepted ballot/value mismatch`);
+  assert(rec.version >= 0, `${key}: version ${rec.version}`);
+  assert(rec.chosen === 0 || rec.chosenOrigin >= 0, `${key}: chosen ${rec.chosen} without origin`);
+}

@@ -1,0 +1,206 @@
+/**
+ * In-memory state of one key inside a core, and the context the handler modules share.
+ * Pure data plus small helpers; the handlers live in acceptor.ts, proposer.ts, reader.ts and
+ * recovery.ts.
+ */
+import type {
+  ClientRequest,
+  ClientResult,
+  KeyRecord,
+  MessageType,
+  PaxosMessage,
+  Proposal,
+  ReadRequest,
+  Ready,
+  StateMachine,
+  WriteRequest,
+} from './types';
+import { FetchPurpose } from './types';
+
+export type KeyStatus = 'loading' | 'recovering' | 'ready';
+
+export interface PendingWrite {
+  readonly request: WriteRequest;
+  readonly deadlineTick: number;
+  /** Our proposal for this write (seq assigned once, reused by every retry). */
+  readonly proposal: Proposal;
+  /** First instance this value was proposed at; 0 = never sent to any acceptor. */
+  firstInstance: number;
+}
+
+export interface PendingRead {
+  readonly request: ReadRequest;
+  readonly deadlineTick: number;
+}
+
+export interface ProposerRound {
+  readonly instance: number;
+  readonly ballot: number;
+  phase: 'prepare' | 'accept';
+  /** The value we want chosen: a client write, or a no-op that settles the instance. */
+  readonly own: Proposal;
+  /** In the accept phase: the value being proposed (own, or one found in phase 1). */
+  value: Proposal | null;
+  /** Bitmask of replicas that promised (prepare) or accepted (accept). */
+  votes: number;
+  highestAcceptedBallot: number;
+  highestAccepted: Proposal | null;
+  /** Highest promise seen in a rejection: the next ballot must exceed it. */
+  highestRejected: number;
+  readonly startedTick: number;
+  /** When set, the round was rejected and restarts at this tick (staggered backoff). */
+  retryAtTick: number;
+}
+
+export interface ReadRound {
+  readonly id: number;
+  readonly baseChosen: number;
+  readonly reads: PendingRead[];
+  replies: number;
+  peerAhead: boolean;
+  pendingFound: boolean;
+  /** Set once the round found an unfinished instance: serve when chosen reaches it. */
+  waitForInstance: number;
+  readonly startedTick: number;
+}
+
+export interface FetchState {
+  readonly id: number;
+  readonly peer: number;
+  readonly sentTick: number;
+}
+
+export interface RecoveryState {
+  readonly id: number;
+  readonly replies: Map<number, KeyRecord>;
+  sentTick: number;
+}
+
+export type CoreInput =
+  | { readonly kind: 'message'; readonly message: PaxosMessage }
+  | { readonly kind: 'request'; readonly request: ClientRequest; readonly deadlineTick: number };
+
+export interface KeyState {
+  readonly key: string;
+  rec: KeyRecord;
+  status: KeyStatus;
+  /** Inputs held while the record loads or the key recovers (bounded). */
+  waiting: CoreInput[];
+  writes: PendingWrite[];
+  reads: PendingRead[];
+  proposal: ProposerRound | null;
+  readRound: ReadRound | null;
+  fetch: FetchState | null;
+  recovery: RecoveryState | null;
+  /** A no-op must settle this instance (a read found it unfinished); 0 = none. */
+  noopTarget: number;
+  /** The next Prepare must use a ballot above this (highest promise seen in rejections). */
+  ballotFloor: number;
+}
+
+export interface CoreLimits {
+  /** Ticks before a stalled proposal round, read round or fetch is retried. */
+  readonly roundTimeoutTicks: number;
+  /** Ticks before a client request fails with UNAVAILABLE / UNKNOWN_OUTCOME. */
+  readonly requestTimeoutTicks: number;
+  /** Client writes queued per key on this replica. */
+  readonly queuedWritesPerKeyMax: number;
+  /** Inputs held per key while it loads or recovers. */
+  readonly waitingPerKeyMax: number;
+}
+
+/** What handler modules share: identity, limits, the output being built, counters. */
+export interface CoreContext {
+  readonly me: number;
+  readonly replicas: number;
+  readonly quorum: number;
+  readonly model: StateMachine;
+  readonly limits: CoreLimits;
+  readonly amnesic: boolean;
+  tickNow: number;
+  nextSeq: number;
+  nextRequestId: number;
+  out: Ready;
+  readonly dirty: Set<KeyState>;
+  readonly active: Set<KeyState>;
+  readonly counters: Record<string, number>;
+}
+
+export function newKeyState(key: string, rec: KeyRecord): KeyState {
+  return {
+    key,
+    rec,
+    status: 'loading',
+    waiting: [],
+    writes: [],
+    reads: [],
+    proposal: null,
+    readRound: null,
+    fetch: null,
+    recovery: null,
+    noopTarget: 0,
+    ballotFloor: 0,
+  };
+}
+
+export function emptyReady(): Ready {
+  return { load: [], persist: [], sendAfterPersist: [], send: [], deliver: [] };
+}
+
+/** A message about `ks` to one peer, stamped with this replica's chosen state for the key. */
+export function message(
+  ctx: CoreContext,
+  ks: KeyState,
+  type: MessageType,
+  to: number,
+  fields: Partial<PaxosMessage>,
+): PaxosMessage {
+  return {
+    type,
+    key: ks.key,
+    from: ctx.me,
+    to,
+    instance: 0,
+    ballot: 0,
+    ok: false,
+    promised: 0,
+    acceptedBallot: 0,
+    value: null,
+    chosen: ks.rec.chosen,
+    chosenOrigin: ks.rec.chosenOrigin,
+    chosenSeq: ks.rec.chosenSeq,
+    requestId: 0,
+    purpose: FetchPurpose.catchUp,
+    record: null,
+    ...fields,
+  };
+}
+
+/** Every replica but this one. */
+export function peersOf(ctx: CoreContext): number[] {
+  const peers: number[] = [];
+  for (let r = 0; r < ctx.replicas; r++) if (r !== ctx.me) peers.push(r);
+  return peers;
+}
+
+export function popcount(mask: number): number {
+  let n = 0;
+  for (let m = mask; m !== 0; m &= m - 1) n++;
+  return n;
+}
+
+export function markDirty(ctx: CoreContext, ks: KeyState): void {
+  ctx.dirty.add(ks);
+}
+
+export function markActive(ctx: CoreContext, ks: KeyState): void {
+  ctx.active.add(ks);
+}
+
+export function deliver(ctx: CoreContext, result: ClientResult): void {
+  ctx.out.deliver.push(result);
+}
+
+export function count(ctx: CoreContext, name: string, by = 1): void {
+  ctx.counters[name] = (ctx.counters[name] ?? 0) + by;
+}

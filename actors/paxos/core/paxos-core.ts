@@ -1,0 +1,284 @@
+/**
+ * The per-key leaseless Paxos core of one replica's group of keys: a pure, synchronous state
+ * machine in the style of etcd's raft (STYLE.md §1). Inputs: peer messages (`step`), client
+ * requests (`request`), storage reads (`loaded`) and logical time (`tick`). Output: one `Ready`
+ * batch (`ready()`), which the shell carries out: persist, then send and deliver.
+ *
+ * No clock, timers, randomness or I/O live here; the shell passes a unique `seqBase` for this
+ * incarnation's proposal ids.
+ */
+import { assert, VERIFY } from '../../../runtime/assert';
+import { quorumSize } from './ballot';
+import { checkRecord, emptyRecord } from './key-record';
+import type { CoreContext, CoreInput, CoreLimits, KeyState } from './key-state';
+import { count, deliver, emptyReady, markActive, newKeyState } from './key-state';
+import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
+import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
+import { onReadReply, onReadRequest, tickReads } from './reader';
+import { onCatchUpReply, onRecoverReply, startRecovery, tickRecovery } from './recovery';
+import type { ClientRequest, KeyRecord, PaxosMessage, Ready, StateMachine, WriteRequest } from './types';
+import { ErrorCode, FetchPurpose, MessageType } from './types';
+
+export interface CoreConfig {
+  readonly replicaId: number;
+  readonly replicas: number;
+  readonly model: StateMachine;
+  /** First proposal seq of this incarnation; unique across restarts of this replica. */
+  readonly seqBase: number;
+  /** Restarted without its durable state: every key recovers from peers before it votes. */
+  readonly amnesic: boolean;
+  readonly limits?: Partial<CoreLimits>;
+}
+
+export const DEFAULT_LIMITS: CoreLimits = {
+  roundTimeoutTicks: 10,
+  requestTimeoutTicks: 200,
+  queuedWritesPerKeyMax: 1024,
+  waitingPerKeyMax: 1024,
+};
+
+export class PaxosCore {
+  private readonly ctx: CoreContext;
+  private readonly keys = new Map<string, KeyState>();
+
+  constructor(config: CoreConfig) {
+    const { replicaId, replicas } = config;
+    assert(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30, `replicas ${replicas}`);
+    assert(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas, `replicaId ${replicaId}`);
+    assert(Number.isSafeInteger(config.seqBase) && config.seqBase >= 0, `seqBase ${config.seqBase}`);
+    const limits = { ...DEFAULT_LIMITS, ...config.limits };
+    assert(limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks, 'limits');
+    this.ctx = {
+      me: replicaId,
+      replicas,
+      quorum: quorumSize(replicas),
+      model: config.model,
+      limits,
+      amnesic: config.amnesic,
+      tickNow: 0,
+      nextSeq: config.seqBase,
+      nextRequestId: 1,
+      out: emptyReady(),
+      dirty: new Set(),
+      active: new Set(),
+      counters: {},
+    };
+  }
+
+  request(request: ClientRequest): void {
+    const ks = this.keyState(request.key);
+    if (ks.status !== 'ready') {
+      this.hold(ks, { kind: 'request', request, deadlineTick: this.ctx.tickNow + this.ctx.limits.requestTimeoutTicks });
+      return;
+    }
+    if (request.kind === 'read') onReadRequest(this.ctx, ks, request);
+    else this.onWriteRequest(ks, request);
+  }
+
+  step(m: PaxosMessage): void {
+    const ctx = this.ctx;
+    assert(m.from >= 0 && m.from < ctx.replicas && m.from !== ctx.me, `message from ${m.from} at ${ctx.me}`);
+    assert(m.to === ctx.me, `message for ${m.to} delivered to ${ctx.me}`);
+    const ks = this.keyState(m.key);
+    if (ks.status === 'loading') {
+      this.hold(ks, { kind: 'message', message: m });
+    } else if (ks.status === 'recovering') {
+      // The amnesia rule: no promise, accept or answer until recovered; peers retry.
+      const recoverReply = m.type === MessageType.fetchReply && m.purpose === FetchPurpose.recover;
+      if (recoverReply && onRecoverReply(ctx, ks, m)) this.releaseWaiting(ks);
+      else count(ctx, 'droppedWhileRecovering');
+    } else {
+      this.dispatch(ks, m);
+    }
+    this.invariants(ks);
+  }
+
+  /** The record of a key the shell was asked to load (undefined: not on disk). */
+  loaded(key: string, record: KeyRecord | undefined): void {
+    const ks = this.keys.get(key);
+    assert(ks !== undefined && ks.status === 'loading', `unexpected load of ${key}`);
+    if (record !== undefined) {
+      checkRecord(record, key);
+      ks.rec = record;
+    }
+    if (this.ctx.amnesic) {
+      startRecovery(this.ctx, ks);
+      return;
+    }
+    ks.status = 'ready';
+    this.releaseWaiting(ks);
+  }
+
+  tick(): void {
+    const ctx = this.ctx;
+    ctx.tickNow += 1;
+    for (const ks of [...ctx.active]) {
+      if (ks.status === 'ready') {
+        tickProposer(ctx, ks);
+        tickReads(ctx, ks);
+        this.expireWrites(ks);
+      } else {
+        this.expireHeld(ks);
+      }
+      tickRecovery(ctx, ks);
+      if (this.idle(ks)) ctx.active.delete(ks);
+      this.invariants(ks);
+    }
+  }
+
+  /** Takes everything the shell must do now. Records are live: encode them before the next step. */
+  ready(): Ready {
+    const ctx = this.ctx;
+    const out = ctx.out;
+    for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
+    ctx.dirty.clear();
+    ctx.out = emptyReady();
+    return out;
+  }
+
+  hasReady(): boolean {
+    const o = this.ctx.out;
+    return (
+      this.ctx.dirty.size > 0 || o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
+    );
+  }
+
+  /** A copy of a key's record as this replica knows it (tests, verification). */
+  record(key: string): KeyRecord | undefined {
+    const ks = this.keys.get(key);
+    return ks === undefined ? undefined : { ...ks.rec, recent: ks.rec.recent.slice() };
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.size };
+  }
+
+  private dispatch(ks: KeyState, m: PaxosMessage): void {
+    const ctx = this.ctx;
+    learn(ctx, ks, m);
+    switch (m.type) {
+      case MessageType.prepare: return onPrepare(ctx, ks, m);
+      case MessageType.accept: return onAccept(ctx, ks, m);
+      case MessageType.promise: return onPromise(ctx, ks, m);
+      case MessageType.accepted: return onAccepted(ctx, ks, m);
+      case MessageType.chosen: return; // learn() did the work.
+      case MessageType.readQuery: return onReadQuery(ctx, ks, m);
+      case MessageType.readReply: return onReadReply(ctx, ks, m);
+      case MessageType.fetch: return onFetch(ctx, ks, m);
+      case MessageType.fetchReply:
+        if (m.purpose === FetchPurpose.catchUp) onCatchUpReply(ctx, ks, m);
+        return;
+    }
+  }
+
+  private onWriteRequest(ks: KeyState, request: WriteRequest): void {
+    const ctx = this.ctx;
+    if (ks.writes.length >= ctx.limits.queuedWritesPerKeyMax) {
+      count(ctx, 'writesRejectedOverloaded');
+      deliver(ctx, { token: request.token, ok: false, code: ErrorCode.overloaded, message: `too many writes queued on ${ks.key}` });
+      return;
+    }
+    ks.writes.push({
+      request,
+      deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks,
+      proposal: { origin: ctx.me, seq: ctx.nextSeq++, op: request.op },
+      firstInstance: 0,
+    });
+    markActive(ctx, ks);
+    maybePropose(ctx, ks);
+  }
+
+  /**
+   * Fails writes past their deadline. A write whose value reached an acceptor may still be
+   * chosen later: UNKNOWN_OUTCOME. One never sent: UNAVAILABLE, and its round is abandoned so
+   * it can never be proposed after the caller was told it failed.
+   */
+  private expireWrites(ks: KeyState): void {
+    const ctx = this.ctx;
+    const keep = [];
+    for (const w of ks.writes) {
+      if (ctx.tickNow < w.deadlineTick) {
+        keep.push(w);
+        continue;
+      }
+      const sent = w.firstInstance !== 0;
+      if (!sent && ks.proposal !== null && ks.proposal.own === w.proposal) ks.proposal = null;
+      deliver(ctx, {
+        token: w.request.token,
+        ok: false,
+        code: sent ? ErrorCode.unknownOutcome : ErrorCode.unavailable,
+        message: sent ? `write to ${ks.key} timed out; it may or may not be applied` : `no majority for ${ks.key}`,
+      });
+      count(ctx, sent ? 'writesUnknownOutcome' : 'writesUnavailable');
+    }
+    const changed = keep.length !== ks.writes.length;
+    ks.writes = keep;
+    if (changed) maybePropose(ctx, ks);
+  }
+
+  private keyState(key: string): KeyState {
+    let ks = this.keys.get(key);
+    if (ks === undefined) {
+      ks = newKeyState(key, emptyRecord());
+      this.keys.set(key, ks);
+      this.ctx.out.load.push(key);
+    }
+    return ks;
+  }
+
+  private hold(ks: KeyState, input: CoreInput): void {
+    if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
+      count(this.ctx, 'droppedWaiting');
+      if (input.kind === 'request') {
+        deliver(this.ctx, { token: input.request.token, ok: false, code: ErrorCode.overloaded, message: `too many requests waiting on ${ks.key}` });
+      }
+      return;
+    }
+    ks.waiting.push(input);
+    if (input.kind === 'request') this.expireLater(ks);
+  }
+
+  /** Client requests held while a key loads or recovers fail at their deadline. */
+  private expireHeld(ks: KeyState): void {
+    const keep: CoreInput[] = [];
+    for (const input of ks.waiting) {
+      if (input.kind === 'request' && this.ctx.tickNow >= input.deadlineTick) {
+        deliver(this.ctx, { token: input.request.token, ok: false, code: ErrorCode.unavailable, message: `${ks.key} is not available on this replica yet (recovering)` });
+        count(this.ctx, 'heldRequestsExpired');
+      } else keep.push(input);
+    }
+    ks.waiting = keep;
+  }
+
+  /** Requests held during load/recovery still need their deadline: keep the key ticking. */
+  private expireLater(ks: KeyState): void {
+    markActive(this.ctx, ks);
+  }
+
+  private releaseWaiting(ks: KeyState): void {
+    assert(ks.status === 'ready', `release on ${ks.status} key ${ks.key}`);
+    const waiting = ks.waiting;
+    ks.waiting = [];
+    for (const input of waiting) {
+      if (input.kind === 'request') this.request(input.request);
+      else this.dispatch(ks, input.message);
+    }
+    maybePropose(this.ctx, ks);
+  }
+
+  private idle(ks: KeyState): boolean {
+    return (
+      ks.proposal === null && ks.readRound === null && ks.fetch === null && ks.recovery === null &&
+      ks.writes.length === 0 && ks.reads.length === 0 && ks.waiting.length === 0
+    );
+  }
+
+  /** Invariants checked after every step and tick (STYLE.md §2). */
+  private invariants(ks: KeyState): void {
+    const rec = ks.rec;
+    assert(rec.acceptedBallot <= rec.promised, `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
+    assert(ks.proposal === null || ks.proposal.instance === rec.chosen + 1, `${ks.key}: round for a decided instance`);
+    assert(ks.status === 'recovering' || ks.recovery === null, `${ks.key}: recovery on ${ks.status} key`);
+    if (VERIFY) checkRecord(rec, ks.key);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The proposer side of one key's PaxosLog on this replica: one round in flight per key, client
+ * writes queued behind it, no-op rounds that settle an instance a read found unfinished.
+ *
+ * Write path (DESIGN.md §4): catch up if behind → pre-authorized Accept (we originated the value
+ * chosen at the previous instance) or Prepare then Accept of the highest accepted value seen,
+ * else our own → chosen on a majority of Accepts → apply → reply. When another value wins the
+ * instance, our value is proposed again at the next one.
+ *
+ * The proposer is also an acceptor. It promises/accepts locally first, and its messages to
+ * peers wait for that local record to be durable (`sendAfterPersist`): a restarted proposer
+ * can then never reuse a ballot (reserved or not) for a different value, and counting its own
+ * vote is safe because no peer can answer before the local write is durable.
+ */
+import { assert } from '../../../runtime/assert';
+import { nextBallot, preauthorizedBallot } from './ballot';
+import { applyChosen, findApplied, windowCovers } from './key-record';
+import type { CoreContext, KeyState, ProposerRound } from './key-state';
+import { count, deliver, markActive, markDirty, message, peersOf, popcount } from './key-state';
+import { serveReadsUpTo, maybeStartRead } from './reader';
+import type { PaxosMessage, Proposal } from './types';
+import { ErrorCode, MessageType } from './types';
+
+/** Starts a round when the key is ready, idle, and has a write or a no-op to propose. */
+export function maybePropose(ctx: CoreContext, ks: KeyState): void {
+  if (ks.status !== 'ready' || ks.proposal !== null || ks.fetch !== null) return;
+  resolveFinishedWrites(ctx, ks);
+  const own = nextOwnValue(ctx, ks);
+  if (own === null) return;
+  const rec = ks.rec;
+  const instance = rec.chosen + 1;
+  markActive(ctx, ks);
+  const canSkipPrepare =
+    rec.chosen >= 1 && rec.chosenOrigin === ctx.me && rec.promised === 0 && rec.acceptedBallot === 0;
+  if (canSkipPrepare) {
+    const round = newRound(ctx, instance, preauthorizedBallot(ctx.me, ctx.replicas), own);
+    ks.proposal = round;
+    count(ctx, 'preauthorizedRounds');
+    startAccept(ctx, ks, own);
+    return;
+  }
+  startPrepare(ctx, ks, own, ks.ballotFloor);
+}
+
+function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
+  const head = ks.writes[0];
+  if (head !== undefined) return head.proposal;
+  if (ks.noopTarget > ks.rec.chosen) {
+    const seq = ctx.nextSeq++;
+    return { origin: ctx.me, seq, op: new Uint8Array(0) };
+  }
+  ks.noopTarget = 0;
+  return null;
+}
+
+function newRound(ctx: CoreContext, instance: number, ballot: number, own: Proposal): ProposerRound {
+  return {
+    instance,
+    ballot,
+    phase: 'prepare',
+    own,
+    value: null,
+    votes: 0,
+    highestAcceptedBallot: 0,
+    highestAccepted: null,
+    highestRejected: 0,
+    startedTick: ctx.tickNow,
+    retryAtTick: 0,
+  };
+}
+
+/** Phase 1 with a ballot above everything we have promised or seen rejected. */
+export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, rejectedAbove: number): void {
+  const rec = ks.rec;
+  const ballot = nextBallot(Math.max(rec.promised, rejectedAbove), ctx.me, ctx.replicas);
+  const round = newRound(ctx, rec.chosen + 1, ballot, own);
+  ks.proposal = round;
+  // Our own promise, durable before any Prepare leaves (see the file comment).
+  rec.promised = ballot;
+  markDirty(ctx, ks);
+  round.votes = 1 << ctx.me;
+  round.highestAcceptedBallot = rec.acceptedBallot;
+  round.highestAccepted = rec.accepted;
+  count(ctx, 'prepareRounds');
+  for (const peer of peersOf(ctx)) {
+    ctx.out.sendAfterPersist.push(
+      message(ctx, ks, MessageType.prepare, peer, { instance: round.instance, ballot }),
+    );
+  }
+  if (popcount(round.votes) >= ctx.quorum) startAccept(ctx, ks, round.highestAccepted ?? own);
+}
+
+/** Phase 2: accept locally, then ask the peers. */
+function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
+  const rec = ks.rec;
+  const round = ks.proposal;
+  assert(round !== null && round.instance === rec.chosen + 1, `accept for stale round on ${ks.key}`);
+  if (rec.promised > round.ballot) {
+    // A higher Prepare reached our own acceptor during phase 1: this round is pre-empted.
+    round.highestRejected = Math.max(round.highestRejected, rec.promised);
+    if (round.retryAtTick === 0) round.retryAtTick = ctx.tickNow + 1 + ctx.me;
+    count(ctx, 'roundsPreempted');
+    return;
+  }
+  round.phase = 'accept';
+  round.value = value;
+  round.votes = 1 << ctx.me;
+  rec.promised = round.ballot;
+  rec.acceptedBallot = round.ballot;
+  rec.accepted = value;
+  markDirty(ctx, ks);
+  const head = ks.writes[0];
+  if (head !== undefined && head.proposal === value && head.firstInstance === 0) {
+    head.firstInstance = round.instance;
+  }
+  for (const peer of peersOf(ctx)) {
+    ctx.out.sendAfterPersist.push(
+      message(ctx, ks, MessageType.accept, peer, { instance: round.instance, ballot: round.ballot, value }),
+    );
+  }
+  if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, value);
+}
+
+export function onPromise(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const round = ks.proposal;
+  if (round === null || round.phase !== 'prepare' || m.instance !== round.instance || m.ballot !== round.ballot) {
+    return;
+  }
+  if (!m.ok) {
+    rejected(ctx, ks, round, m);
+    return;
+  }
+  round.votes |= 1 << m.from;
+  if (m.value !== null && m.acceptedBallot > round.highestAcceptedBallot) {
+    round.highestAcceptedBallot = m.acceptedBallot;
+    round.highestAccepted = m.value;
+  }
+  if (popcount(round.votes) >= ctx.quorum) startAccept(ctx, ks, round.highestAccepted ?? round.own);
+}
+
+export function onAccepted(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const round = ks.proposal;
+  if (round === null || round.phase !== 'accept' || m.instance !== round.instance || m.ballot !== round.ballot) {
+    return;
+  }
+  if (!m.ok) {
+    rejected(ctx, ks, round, m);
+    return;
+  }
+  round.votes |= 1 << m.from;
+  assert(round.value !== null, `accept round without value on ${ks.key}`);
+  if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, round.value);
+}
+
+/**
+ * A rejection. If the peer has already decided the instance, learn() has started a catch-up
+ * and the round is simply dropped; otherwise retry later with a higher ballot. The backoff is
+ * staggered by replica id so dueling proposers stop colliding.
+ */
+function rejected(ctx: CoreContext, ks: KeyState, round: ProposerRound, m: PaxosMessage): void {
+  round.highestRejected = Math.max(round.highestRejected, m.promised);
+  count(ctx, 'roundsRejected');
+  if (m.chosen >= round.instance) {
+    ks.proposal = null;
+    return;
+  }
+  if (round.retryAtTick === 0) round.retryAtTick = ctx.tickNow + 1 + ctx.me;
+}
+
+/** Our round got a majority: the value is chosen at round.instance. */
+function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
+  const rec = ks.rec;
+  const round = ks.proposal;
+  assert(round !== null && round.instance === rec.chosen + 1, `chosen for stale round on ${ks.key}`);
+  applyChosen(rec, value, ctx.model);
+  markDirty(ctx, ks);
+  count(ctx, 'chosenHere');
+  // Tell the peers, so they settle from their accepted value without waiting for our next
+  // message. Safe at once: the value is durable on a majority.
+  for (const peer of peersOf(ctx)) {
+    ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, { instance: rec.chosen }));
+  }
+  afterChosenAdvanced(ctx, ks);
+}
+
+/** Called whenever the key's chosen instance moves (chosen here, settled, caught up). */
+export function afterChosenAdvanced(ctx: CoreContext, ks: KeyState): void {
+  const round = ks.proposal;
+  if (round !== null && round.instance <= ks.rec.chosen) ks.proposal = null;
+  serveReadsUpTo(ctx, ks);
+  maybePropose(ctx, ks);
+  maybeStartRead(ctx, ks);
+}
+
+/**
+ * Answers the head write once its value is known chosen (found in the recent window), or
+ * fails it with UNKNOWN_OUTCOME when the window no longer covers every instance it may have
+ * been chosen at. Never proposes a value that may already be chosen: at most once.
+ */
+function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
+  for (let i = 0; i < ctx.limits.queuedWritesPerKeyMax && ks.writes.length > 0; i++) {
+    const head = ks.writes[0];
+    assert(head !== undefined);
+    if (head.firstInstance === 0 || head.firstInstance > ks.rec.chosen) return;
+    const applied = findApplied(ks.rec, head.proposal.origin, head.proposal.seq);
+    if (applied !== undefined) {
+      deliver(ctx, { token: head.request.token, ok: true, result: applied.result });
+    } else if (!windowCovers(ks.rec, head.firstInstance)) {
+      deliver(ctx, {
+        token: head.request.token,
+        ok: false,
+        code: ErrorCode.unknownOutcome,
+        message: `write to ${ks.key} may or may not have been applied`,
+      });
+    } else {
+      return; // Not chosen anywhere yet: propose it again at the next instance.
+    }
+    ks.writes.shift();
+  }
+}
+
+/** Timer work for the proposer: retry stalled or rejected rounds. */
+export function tickProposer(ctx: CoreContext, ks: KeyState): void {
+  const round = ks.proposal;
+  if (round === null) return;
+  const stalled = ctx.tickNow - round.startedTick >= ctx.limits.roundTimeoutTicks;
+  const backoffOver = round.retryAtTick !== 0 && ctx.tickNow >= round.retryAtTick;
+  if (!stalled && !backoffOver) return;
+  count(ctx, 'roundsRetried');
+  // The head write keeps its seq: the retry re-proposes the same value (at most once), with a
+  // ballot above every promise a rejection told us about.
+  ks.ballotFloor = Math.max(ks.ballotFloor, round.highestRejected);
+  ks.proposal = null;
+  maybePropose(ctx, ks);
+}

@@ -1,0 +1,127 @@
+/**
+ * Linearizable reads without a lease (DESIGN.md §4). The reading replica asks the others for
+ * their state of the key. If a majority (itself included) has nothing chosen or accepted beyond
+ * its own last chosen instance, it answers locally. A peer with a newer chosen instance means
+ * catch up and ask again. An accepted but unchosen value at the next instance means finish that
+ * instance (a no-op round adopts and completes it) and then answer: any write acknowledged
+ * before the read started is at or below that instance.
+ *
+ * Reads that arrive while a round is out join the next round (a round must start after the
+ * read's invocation), so one round answers every read queued behind it.
+ */
+import { assert } from '../../../runtime/assert';
+import type { CoreContext, KeyState, ReadRound } from './key-state';
+import { count, deliver, markActive, message, peersOf } from './key-state';
+import { maybePropose } from './proposer';
+import type { PaxosMessage, ReadRequest } from './types';
+import { ErrorCode, MessageType } from './types';
+
+export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
+  assert(ks.status === 'ready', `read on ${ks.status} key ${ks.key}`);
+  if (request.consistency === 'local') {
+    serveOne(ctx, ks, request);
+    count(ctx, 'localReads');
+    return;
+  }
+  ks.reads.push({ request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks });
+  markActive(ctx, ks);
+  maybeStartRead(ctx, ks);
+}
+
+export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
+  if (ks.status !== 'ready' || ks.readRound !== null || ks.fetch !== null || ks.reads.length === 0) return;
+  const round: ReadRound = {
+    id: ctx.nextRequestId++,
+    baseChosen: ks.rec.chosen,
+    reads: ks.reads,
+    replies: 0,
+    peerAhead: false,
+    pendingFound: ks.rec.acceptedBallot > 0,
+    waitForInstance: 0,
+    startedTick: ctx.tickNow,
+  };
+  ks.reads = [];
+  ks.readRound = round;
+  count(ctx, 'readRounds');
+  for (const peer of peersOf(ctx)) {
+    ctx.out.send.push(message(ctx, ks, MessageType.readQuery, peer, { requestId: round.id }));
+  }
+  if (ctx.quorum === 1) decideRead(ctx, ks, round);
+}
+
+export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const round = ks.readRound;
+  if (round === null || round.id !== m.requestId || round.waitForInstance !== 0) return;
+  round.replies += 1;
+  if (m.chosen > round.baseChosen) round.peerAhead = true;
+  else if (m.chosen === round.baseChosen && m.acceptedBallot > 0) round.pendingFound = true;
+  // This replica counts as one of the majority.
+  if (round.replies + 1 === ctx.quorum) decideRead(ctx, ks, round);
+}
+
+function decideRead(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
+  assert(ks.readRound === round, `deciding a stale read round on ${ks.key}`);
+  if (round.peerAhead) {
+    // learn() has settled or started a catch-up; ask again once we are current.
+    ks.readRound = null;
+    ks.reads = round.reads.concat(ks.reads);
+    count(ctx, 'readRoundsBehind');
+    maybeStartRead(ctx, ks);
+    return;
+  }
+  if (round.pendingFound) {
+    round.waitForInstance = round.baseChosen + 1;
+    count(ctx, 'readRoundsFinishing');
+    if (ks.rec.chosen >= round.waitForInstance) serveRound(ctx, ks, round);
+    else {
+      ks.noopTarget = Math.max(ks.noopTarget, round.waitForInstance);
+      maybePropose(ctx, ks);
+    }
+    return;
+  }
+  serveRound(ctx, ks, round);
+}
+
+/** Called when the chosen instance moves: a round waiting for an instance may now answer. */
+export function serveReadsUpTo(ctx: CoreContext, ks: KeyState): void {
+  const round = ks.readRound;
+  if (round !== null && round.waitForInstance !== 0 && ks.rec.chosen >= round.waitForInstance) {
+    serveRound(ctx, ks, round);
+  }
+}
+
+function serveRound(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
+  ks.readRound = null;
+  for (const read of round.reads) serveOne(ctx, ks, read.request);
+  count(ctx, 'linearizableReads', round.reads.length);
+  maybeStartRead(ctx, ks);
+}
+
+function serveOne(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
+  const result = ctx.model.read(ks.rec.data, ks.rec.version, request.query);
+  deliver(ctx, { token: request.token, ok: true, result });
+}
+
+/** Timer work: fail reads past their deadline, restart a stalled round. */
+export function tickReads(ctx: CoreContext, ks: KeyState): void {
+  const round = ks.readRound;
+  if (round !== null && ctx.tickNow - round.startedTick >= ctx.limits.roundTimeoutTicks) {
+    ks.readRound = null;
+    ks.reads = round.reads.concat(ks.reads);
+    count(ctx, 'readRoundsRetried');
+  }
+  const keep = [];
+  for (const read of ks.reads) {
+    if (ctx.tickNow < read.deadlineTick) keep.push(read);
+    else {
+      deliver(ctx, {
+        token: read.request.token,
+        ok: false,
+        code: ErrorCode.unavailable,
+        message: `no majority answered a read of ${ks.key} in time`,
+      });
+    }
+  }
+  ks.reads = keep;
+  maybeStartRead(ctx, ks);
+}

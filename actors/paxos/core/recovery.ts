@@ -1,0 +1,113 @@
+/**
+ * Catch-up of a replica that is behind, and recovery from amnesia (DESIGN.md §4).
+ *
+ * Catch-up: pull the whole record from a peer with a newer chosen instance and adopt its
+ * chosen state.
+ *
+ * The amnesia rule: a replica that restarted without its state takes no part in any instance
+ * of a key until it has fetched that key's state from a majority of the Set not counting
+ * itself, and adopted the newest chosen state and the highest promise and accepted value among
+ * them. That majority intersects every quorum the replica belonged to before it forgot.
+ */
+import { assert } from '../../../runtime/assert';
+import { adoptChosen, checkRecord } from './key-record';
+import type { CoreContext, KeyState } from './key-state';
+import { count, markActive, markDirty, message, peersOf } from './key-state';
+import { afterChosenAdvanced } from './proposer';
+import type { KeyRecord, PaxosMessage } from './types';
+import { FetchPurpose, MessageType } from './types';
+
+export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void {
+  if (ks.fetch !== null || ks.status !== 'ready') return;
+  assert(peer !== ctx.me, `catch up from self on ${ks.key}`);
+  ks.fetch = { id: ctx.nextRequestId++, peer, sentTick: ctx.tickNow };
+  markActive(ctx, ks);
+  count(ctx, 'catchUps');
+  ctx.out.send.push(
+    message(ctx, ks, MessageType.fetch, peer, { requestId: ks.fetch.id, purpose: FetchPurpose.catchUp }),
+  );
+}
+
+export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
+  const fetch = ks.fetch;
+  if (fetch === null || fetch.id !== m.requestId) return;
+  assert(m.record !== null, `fetch reply without record for ${ks.key}`);
+  ks.fetch = null;
+  if (m.record.chosen > ks.rec.chosen) {
+    adoptChosen(ks.rec, m.record);
+    markDirty(ctx, ks);
+    count(ctx, 'caughtUp');
+  }
+  afterChosenAdvanced(ctx, ks);
+}
+
+export function startRecovery(ctx: CoreContext, ks: KeyState): void {
+  assert(ks.status === 'loading', `recovery of ${ks.status} key ${ks.key}`);
+  ks.status = 'recovering';
+  ks.recovery = { id: ctx.nextRequestId++, replies: new Map(), sentTick: ctx.tickNow };
+  markActive(ctx, ks);
+  count(ctx, 'recoveries');
+  sendRecoveryFetches(ctx, ks);
+}
+
+function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
+  const recovery = ks.recovery;
+  assert(recovery !== null);
+  for (const peer of peersOf(ctx)) {
+    if (recovery.replies.has(peer)) continue;
+    ctx.out.send.push(
+      message(ctx, ks, MessageType.fetch, peer, { requestId: recovery.id, purpose: FetchPurpose.recover }),
+    );
+  }
+}
+
+/** Returns true when this reply completed the recovery (the key is ready now). */
+export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
+  const recovery = ks.recovery;
+  if (recovery === null || recovery.id !== m.requestId || m.from === ctx.me) return false;
+  assert(m.record !== null, `recover reply without record for ${ks.key}`);
+  recovery.replies.set(m.from, m.record);
+  if (recovery.replies.size < ctx.quorum) return false;
+  adoptRecovered(ks.rec, [...recovery.replies.values()]);
+  checkRecord(ks.rec, ks.key);
+  ks.recovery = null;
+  ks.status = 'ready';
+  markDirty(ctx, ks);
+  count(ctx, 'recovered');
+  return true;
+}
+
+/**
+ * Merges our own (possibly stale) record with the peers': the newest chosen state, then the
+ * highest promise and highest accepted value among the records at that chosen instance.
+ */
+export function adoptRecovered(own: KeyRecord, replies: KeyRecord[]): void {
+  let newest = own;
+  for (const r of replies) if (r.chosen > newest.chosen) newest = r;
+  if (newest !== own) adoptChosen(own, newest);
+  for (const r of replies) {
+    if (r.chosen !== own.chosen) continue;
+    own.promised = Math.max(own.promised, r.promised);
+    if (r.acceptedBallot > own.acceptedBallot) {
+      own.acceptedBallot = r.acceptedBallot;
+      own.accepted = r.accepted;
+    }
+  }
+  own.promised = Math.max(own.promised, own.acceptedBallot);
+}
+
+/** Timer work: resend unanswered recovery fetches; give up a stalled catch-up. */
+export function tickRecovery(ctx: CoreContext, ks: KeyState): void {
+  const recovery = ks.recovery;
+  if (recovery !== null && ctx.tickNow - recovery.sentTick >= ctx.limits.roundTimeoutTicks) {
+    recovery.sentTick = ctx.tickNow;
+    count(ctx, 'recoveryRetries');
+    sendRecoveryFetches(ctx, ks);
+  }
+  const fetch = ks.fetch;
+  if (fetch !== null && ctx.tickNow - fetch.sentTick >= ctx.limits.roundTimeoutTicks) {
+    ks.fetch = null;
+    count(ctx, 'catchUpTimeouts');
+    afterChosenAdvanced(ctx, ks);
+  }
+}

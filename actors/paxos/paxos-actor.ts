@@ -1,0 +1,236 @@
+/**
+ * The shell around one replica's Paxos core for one group of keys (STYLE.md §1). It owns the
+ * mailbox side (decoding inbound batches, aggregating outbound messages into one payload per
+ * destination per flush), the storage port and the timer; the core owns every decision.
+ *
+ * Group commit: while one write is in flight, the records and replies of every later Ready are
+ * staged; when the write completes, the staged records go out in the next single batch. Writes
+ * are therefore ordered (an older record can never overwrite a newer one) and one fsync covers
+ * many inputs. Replies that depend on a promise or accept leave only after their write.
+ */
+import { assert } from '../../runtime/assert';
+import type { Actor, ActorHost, ActorId } from '../../runtime/actor';
+import { CLIENT_ADDRESS } from '../../runtime/actor';
+import { ByteWriter } from '../../runtime/byte-codec';
+import type { SyncMode } from '../../engines/engine';
+import { openRecord, sealRecord } from '../../engines/record-codec';
+import type { StateMachine } from '../../engines/models/state-machine';
+import type { CoreLimits } from './core/key-state';
+import { PaxosCore } from './core/paxos-core';
+import type { ClientResult, PaxosMessage, Ready } from './core/types';
+import {
+  PayloadKind, beginBatch, decodeRecord, encodeRecord, endBatch, payloadKind, readBatch, readMessage,
+  readRequest, writeMessage, writeResult,
+} from './codec';
+import type { RecordStore, RecordWrite } from './record-store';
+
+export interface GroupPlacement {
+  readonly replicas: number;
+  readonly groups: number;
+}
+
+export function actorIdOf(replica: number, group: number, p: GroupPlacement): ActorId {
+  assert(replica >= 0 && replica < p.replicas && group >= 0 && group < p.groups, `actor ${replica}/${group}`);
+  return replica * p.groups + group;
+}
+
+export function replicaOfActor(id: ActorId, p: GroupPlacement): number {
+  return Math.floor(id / p.groups);
+}
+
+export function groupOfActor(id: ActorId, p: GroupPlacement): number {
+  return id % p.groups;
+}
+
+export interface PaxosShellOptions extends GroupPlacement {
+  readonly sync: SyncMode;
+  readonly model: StateMachine;
+  readonly seqBase: number;
+  readonly amnesic: boolean;
+  readonly limits?: Partial<CoreLimits>;
+  /** Optional link-fault matrix: Int32Array(N*N) over a SharedArrayBuffer, 1 = from→to blocked. */
+  readonly links?: Int32Array;
+}
+
+interface Staged {
+  records: Map<string, Uint8Array>;
+  messages: PaxosMessage[];
+  results: ClientResult[];
+}
+
+const DRIVE_ROUNDS_MAX = 64;
+
+function emptyStaged(): Staged {
+  return { records: new Map(), messages: [], results: [] };
+}
+
+export class PaxosGroupActor implements Actor {
+  private readonly core: PaxosCore;
+  private readonly replica: number;
+  private readonly group: number;
+  private staged: Staged = emptyStaged();
+  private writing = false;
+  private failed = false;
+  private closed = false;
+  private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
+  private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0 };
+
+  constructor(
+    private readonly id: ActorId,
+    private readonly host: ActorHost,
+    private readonly store: RecordStore,
+    private readonly options: PaxosShellOptions,
+  ) {
+    this.replica = replicaOfActor(id, options);
+    this.group = groupOfActor(id, options);
+    this.core = new PaxosCore({
+      replicaId: this.replica,
+      replicas: options.replicas,
+      model: options.model,
+      seqBase: options.seqBase,
+      amnesic: options.amnesic,
+      limits: options.limits,
+    });
+  }
+
+  receive(from: ActorId, payload: Uint8Array): void {
+    if (this.failed || this.closed) return;
+    this.stats.received += 1;
+    const kind = payloadKind(payload);
+    if (kind === PayloadKind.requests) {
+      assert(from === CLIENT_ADDRESS, `requests from actor ${from}`);
+      readBatch(payload, kind, readRequest, (req) => this.core.request(req));
+      return;
+    }
+    assert(kind === PayloadKind.paxos, `payload kind ${kind} from ${from}`);
+    const fromReplica = replicaOfActor(from, this.options);
+    if (this.blocked(fromReplica, this.replica)) {
+      this.stats.dropped += 1;
+      return;
+    }
+    readBatch(payload, kind, readMessage, (m) => this.core.step(m));
+  }
+
+  flush(): void {
+    this.drive();
+  }
+
+  tick(): void {
+    if (this.failed || this.closed) return;
+    this.core.tick();
+    this.drive();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.store.close();
+  }
+
+  coreStats(): Record<string, number> {
+    return { ...this.core.stats(), ...this.stats };
+  }
+
+  private blocked(from: number, to: number): boolean {
+    const links = this.options.links;
+    return links !== undefined && Atomics.load(links, from * this.options.replicas + to) !== 0;
+  }
+
+  /** Takes every Ready the core has, starts loads, sends what may go, stages the rest. */
+  private drive(): void {
+    if (this.failed || this.closed) return;
+    for (let i = 0; i < DRIVE_ROUNDS_MAX && this.core.hasReady(); i++) this.take(this.core.ready());
+    this.maybeWrite();
+    this.flushOutgoing();
+  }
+
+  private take(ready: Ready): void {
+    if (ready.load.length > 0) this.load(ready.load);
+    for (const m of ready.send) this.queueMessage(m);
+    for (const p of ready.persist) this.staged.records.set(p.key, sealRecord(encodeRecord(p.record)));
+    for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
+    for (const r of ready.deliver) this.staged.results.push(r);
+  }
+
+  private load(keys: string[]): void {
+    this.store.load(keys, (values, err) => {
+      if (err !== undefined) return this.fail('load', err);
+      assert(values.length === keys.length, `loaded ${values.length} of ${keys.length}`);
+      keys.forEach((key, i) => {
+        const bytes = values[i];
+        this.core.loaded(key, bytes === undefined ? undefined : decodeRecord(openRecord(bytes)));
+      });
+      this.drive();
+    });
+  }
+
+  /** Group commit: one batch for everything staged since the last write started. */
+  private maybeWrite(): void {
+    if (this.writing) return;
+    const batch = this.staged;
+    if (batch.records.size === 0 && batch.messages.length === 0 && batch.results.length === 0) return;
+    this.staged = emptyStaged();
+    if (batch.records.size === 0) return this.release(batch);
+    const writes: RecordWrite[] = [];
+    for (const [key, value] of batch.records) writes.push({ key, value });
+    this.stats.batches += 1;
+    this.stats.records += writes.length;
+    if (this.options.sync === 'none') {
+      // Acknowledge before durable: a crash forgets, and the restart is amnesic (documented).
+      this.store.write(writes, (err) => (err !== undefined ? this.fail('write', err) : undefined));
+      return this.release(batch);
+    }
+    this.writing = true;
+    this.store.write(writes, (err) => {
+      this.writing = false;
+      if (err !== undefined) return this.fail('write', err);
+      this.release(batch);
+      this.drive();
+    });
+  }
+
+  private release(batch: Staged): void {
+    for (const m of batch.messages) this.queueMessage(m);
+    if (batch.results.length > 0) {
+      const w = new ByteWriter(64 * batch.results.length);
+      const at = beginBatch(w, PayloadKind.results);
+      for (const r of batch.results) writeResult(w, r);
+      this.host.send(CLIENT_ADDRESS, endBatch(w, at, batch.results.length));
+    }
+    this.flushOutgoing();
+  }
+
+  private queueMessage(m: PaxosMessage): void {
+    assert(m.from === this.replica && m.to !== this.replica, `message ${m.from}->${m.to} at ${this.replica}`);
+    let out = this.outWriters.get(m.to);
+    if (out === undefined) {
+      const w = new ByteWriter(1024);
+      out = { w, countAt: beginBatch(w, PayloadKind.paxos), count: 0 };
+      this.outWriters.set(m.to, out);
+    }
+    writeMessage(out.w, m);
+    out.count += 1;
+  }
+
+  private flushOutgoing(): void {
+    for (const [to, out] of this.outWriters) {
+      if (out.count === 0) continue;
+      if (this.blocked(this.replica, to)) {
+        this.stats.dropped += out.count;
+      } else {
+        this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
+      }
+      out.countAt = beginBatch(out.w, PayloadKind.paxos);
+      out.count = 0;
+    }
+  }
+
+  /**
+   * A storage failure leaves memory ahead of disk: the actor stops answering (as if crashed)
+   * and counts it; clients time out with UNKNOWN_OUTCOME / UNAVAILABLE.
+   */
+  private fail(what: string, err: Error): void {
+    this.failed = true;
+    this.stats.dropped += 1;
+    console.error(`paxos actor ${this.id}: ${what} failed, actor stopped: ${err.message}`);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The storage port of a Paxos group actor: load key records, write a group-commit batch.
+ * Callback-based (no Promises in the shell's control flow) so the deterministic simulator can
+ * drive completions from its own event queue; `EngineRecordStore` adapts any `Engine`.
+ */
+import { assert } from '../../runtime/assert';
+import type { Engine, SyncMode } from '../../engines/engine';
+
+export interface RecordWrite {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+export interface RecordStore {
+  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
+  /** One atomic batch; `cb` runs once it is as durable as the sync mode promises. */
+  write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void;
+  close(): Promise<void>;
+}
+
+/** `sync` → engine write option: 'always' fsyncs each batch; 'batch' and 'none' hand it to the OS. */
+export class EngineRecordStore implements RecordStore {
+  private opened: Promise<void>;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly sync: SyncMode,
+  ) {
+    this.opened = engine.open();
+  }
+
+  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+    assert(keys.length > 0, 'empty load');
+    this.opened
+      .then(() => Promise.all(keys.map((k) => this.engine.get(k))))
+      .then((values) => cb(values), (err: Error) => cb([], err));
+  }
+
+  write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void {
+    assert(batch.length > 0, 'empty write');
+    const ops = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
+    this.opened
+      .then(() => this.engine.write(ops, { sync: this.sync === 'always' }))
+      .then(() => cb(), (err: Error) => cb(err));
+  }
+
+  async close(): Promise<void> {
+    await this.opened.catch(() => undefined);
+    await this.engine.close();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The key-value model (DESIGN.md §5): put / delete / compare-and-set by version / increment,
+ * and get. Encodings are small binary layouts; the first byte of an op or query names it.
+ *
+ * Versions count mutations. A missing key reads as version 0; `cas(key, 0, v)` succeeds only
+ * when the key is absent (never written, or deleted), and `cas(key, n > 0, v)` only when the key
+ * is present at version n. A failed CAS and a no-op change nothing. Increment treats a missing
+ * key as 0 and stores decimal text; a value that is not a safe integer fails with WRONG_TYPE.
+ */
+import { assert } from '../../runtime/assert';
+import type { StateMachine } from './state-machine';
+
+const OP_PUT = 1;
+const OP_DELETE = 2;
+const OP_CAS = 3;
+const OP_INCR = 4;
+const QUERY_GET = 1;
+
+export const KvStatus = { ok: 0, versionConflict: 1, wrongType: 2 } as const;
+export type KvStatus = (typeof KvStatus)[keyof typeof KvStatus];
+
+export type KvOp =
+  | { readonly type: 'put'; readonly value: Uint8Array }
+  | { readonly type: 'delete' }
+  | { readonly type: 'cas'; readonly expectedVersion: number; readonly value: Uint8Array }
+  | { readonly type: 'incr'; readonly by: number };
+
+export interface KvWriteResult {
+  readonly status: KvStatus;
+  /** The key's version after the op (on conflict: the current version). */
+  readonly version: number;
+  /** incr only: the new numeric value. */
+  readonly value: number;
+}
+
+export interface KvGetResult {
+  readonly found: boolean;
+  readonly version: number;
+  readonly value: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeKvOp(op: KvOp): Uint8Array {
+  switch (op.type) {
+    case 'put':
+      return withHeader(OP_PUT, 0, op.value);
+    case 'delete':
+      return Uint8Array.of(OP_DELETE);
+    case 'cas':
+      return withHeader(OP_CAS, op.expectedVersion, op.value);
+    case 'incr':
+      return withHeader(OP_INCR, op.by, new Uint8Array(0));
+  }
+}
+
+/** [type u8][f64 number][payload]; put carries a zero number to keep one layout. */
+function withHeader(type: number, n: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + payload.length);
+  out[0] = type;
+  new DataView(out.buffer).setFloat64(1, n, true);
+  out.set(payload, 9);
+  return out;
+}
+
+function headerNumber(op: Uint8Array): number {
+  assert(op.length >= 9, `kv op of ${op.length} bytes`);
+  return new DataView(op.buffer, op.byteOffset, op.byteLength).getFloat64(1, true);
+}
+
+export const KV_GET_QUERY = Uint8Array.of(QUERY_GET);
+
+function writeResult(status: KvStatus, version: number, value = 0): Uint8Array {
+  const out = new Uint8Array(17);
+  const view = new DataView(out.buffer);
+  out[0] = status;
+  view.setFloat64(1, version, true);
+  view.setFloat64(9, value, true);
+  return out;
+}
+
+export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
+  assert(bytes.length === 17, `kv write result of ${bytes.length} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const status = bytes[0] as KvStatus;
+  assert(status === 0 || status === 1 || status === 2, `kv status ${status}`);
+  return { status, version: view.getFloat64(1, true), value: view.getFloat64(9, true) };
+}
+
+export function decodeKvGetResult(bytes: Uint8Array): KvGetResult {
+  assert(bytes.length >= 9, `kv get result of ${bytes.length} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { found: bytes[0] === 1, version: view.getFloat64(1, true), value: bytes.subarray(9) };
+}
+
+/** Parses a stored value as a safe integer in decimal text; undefined when it is not one. */
+export function parseCounter(data: Uint8Array | null): number | undefined {
+  if (data === null) return 0;
+  let text: string;
+  try {
+    text = decoder.decode(data);
+  } catch {
+    return undefined;
+  }
+  if (!/^-?\d{1,16}$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function applyIncr(data: Uint8Array | null, version: number, by: number) {
+  const current = parseCounter(data);
+  const next = current === undefined ? undefined : current + by;
+  if (next === undefined || !Number.isSafeInteger(next)) {
+    return { data, mutated: false, result: writeResult(KvStatus.wrongType, version) };
+  }
+  return { data: encoder.encode(String(next)), mutated: true, result: writeResult(KvStatus.ok, version + 1, next) };
+}
+
+function casMatches(data: Uint8Array | null, version: number, expected: number): boolean {
+  return expected === 0 ? data === null : data !== null && version === expected;
+}
+
+export const kvStateMachine: StateMachine = {
+  apply(data, version, op) {
+    assert(op.length >= 1, 'empty kv op');
+    switch (op[0]) {
+      case OP_PUT:
+        return { data: op.slice(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+      case OP_DELETE:
+        return { data: null, mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+      case OP_CAS: {
+        if (!casMatches(data, version, headerNumber(op))) {
+          return { data, mutated: false, result: writeResult(KvStatus.versionConflict, data === null ? 0 : version) };
+        }
+        return { data: op.slice(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+      }
+      case OP_INCR:
+        return applyIncr(data, version, headerNumber(op));
+      default:
+        throw new Error(`unknown kv op ${op[0]}`);
+    }
+  },
+  read(data, version, query) {
+    assert(query.length === 1 && query[0] === QUERY_GET, `unknown kv query`);
+    if (data === null) return new Uint8Array(9);
+    const out = new Uint8Array(9 + data.length);
+    out[0] = 1;
+    new DataView(out.buffer).setFloat64(1, version, true);
+    out.set(data, 9);
+    return out;
+  },
+};
