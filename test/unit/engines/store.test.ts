@@ -125,7 +125,7 @@ test('a failed close still leaves the store closed', async (t) => {
   t.is(store.state, 'closed');
 });
 
-test('concurrent opens call engine.open once; close while opening waits for the open', async (t) => {
+test('concurrent opens open the engine once; close while opening waits', async (t) => {
   const engine = new SpyEngine();
   const store = new EngineStore(engine);
   const opens = [store.open(), store.open(), store.open()];
