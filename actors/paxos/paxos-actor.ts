@@ -126,6 +126,11 @@ export class PaxosGroupActor implements Actor {
     await this.store.close();
   }
 
+  /** A copy of this replica's record of a key (tests and verification). */
+  debugRecord(key: string): ReturnType<PaxosCore['record']> {
+    return this.core.record(key);
+  }
+
   coreStats(): Record<string, number> {
     return { ...this.core.stats(), ...this.stats };
   }

@@ -1,0 +1,157 @@
+/**
+ * A seeded KV workload against a SimCluster: concurrent clients issue put/get/cas/delete/incr
+ * at random replicas while a nemesis partitions and crashes replicas (the safety phase); then
+ * everything heals (the liveness phase) and every client must finish. Produces a history for
+ * the linearizability checker.
+ */
+import { assert } from '../../runtime/assert';
+import type { Prng } from '../../runtime/sim/prng';
+import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
+import type { KvOp } from '../../engines/models/kv';
+import type { ClientResult } from '../../actors/paxos/core/types';
+import type { HistoryOp } from './linearizability';
+import type { KvInput, KvOutput } from './kv-model';
+import type { SimCluster } from './paxos-cluster';
+
+export interface WorkloadOptions {
+  keys: readonly string[];
+  clients: number;
+  opsPerClient: number;
+  /** Length of the safety phase (faults and crashes on), virtual ms. */
+  faultPhaseMs: number;
+  /** The client gives up on a request after this long (outcome unknown for writes). */
+  clientTimeoutMs: number;
+  crashes: boolean;
+  /** Crashed replicas come back without their disk (the amnesia rule). */
+  wipeOnRestart: boolean;
+  partitions: boolean;
+  /** Liveness phase budget: all clients must finish within it, virtual ms. */
+  livenessMs: number;
+}
+
+export interface WorkloadResult {
+  history: HistoryOp<KvInput, KvOutput>[];
+  completed: number;
+  unknown: number;
+  failed: number;
+  finishedInTime: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function randomInput(prng: Prng, client: number, n: number): KvInput {
+  const r = prng.int(100);
+  if (r < 30) return { op: 'get' };
+  if (r < 55) return { op: 'put', value: `c${client}-${n}` };
+  if (r < 70) return { op: 'cas', expectedVersion: prng.int(6), value: `cas${client}-${n}` };
+  if (r < 80) return { op: 'delete' };
+  return { op: 'incr', by: prng.int(5) + 1 };
+}
+
+function toOp(input: KvInput): KvOp | undefined {
+  switch (input.op) {
+    case 'put': return { type: 'put', value: encoder.encode(input.value) };
+    case 'cas': return { type: 'cas', expectedVersion: input.expectedVersion, value: encoder.encode(input.value) };
+    case 'delete': return { type: 'delete' };
+    case 'incr': return { type: 'incr', by: input.by };
+    case 'get': return undefined;
+  }
+}
+
+/** Maps a result to the model's output; undefined entry = leave out (definitely not applied). */
+function toOutput(input: KvInput, res: ClientResult): { output: KvOutput; unknown: boolean } | 'omit' {
+  if (!res.ok) return res.code === 'UNKNOWN_OUTCOME' && input.op !== 'get' ? { output: undefined, unknown: true } : 'omit';
+  if (input.op === 'get') {
+    const g = decodeKvGetResult(res.result);
+    return { output: g.found ? { value: decoder.decode(g.value), version: g.version } : undefined, unknown: false };
+  }
+  const w = decodeKvWriteResult(res.result);
+  if (w.status === KvStatus.versionConflict) return { output: { error: 'VERSION_CONFLICT' }, unknown: false };
+  if (w.status === KvStatus.wrongType) return { output: { error: 'NOT_A_NUMBER' }, unknown: false };
+  if (input.op === 'incr') return { output: { value: w.value, version: w.version }, unknown: false };
+  return { output: { version: w.version }, unknown: false };
+}
+
+export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): WorkloadResult {
+  const sim = cluster.sim;
+  const prng = sim.forkPrng();
+  const result: WorkloadResult = { history: [], completed: 0, unknown: 0, failed: 0, finishedInTime: false };
+  let running = o.clients;
+  let nextId = 1;
+  const issue = (client: number, n: number): void => {
+    if (n >= o.opsPerClient) {
+      running -= 1;
+      return;
+    }
+    const input = randomInput(prng, client, n);
+    const key = prng.pick(o.keys);
+    const replica = prng.int(cluster.replicas);
+    const call = sim.now();
+    const id = nextId++;
+    let settled = false;
+    const settle = (res: ClientResult | undefined): void => {
+      if (settled) return;
+      settled = true;
+      const out = res === undefined ? (input.op === 'get' ? 'omit' : { output: undefined, unknown: true }) : toOutput(input, res);
+      if (out === 'omit') result.failed += 1;
+      else if (out.unknown) {
+        result.unknown += 1;
+        result.history.push({ id, key, input, call, ret: undefined });
+      } else {
+        result.completed += 1;
+        result.history.push({ id, key, input, call, ret: sim.now(), output: out.output });
+      }
+      sim.schedule(prng.int(5), () => issue(client, n + 1));
+    };
+    const op = toOp(input);
+    const token = op === undefined
+      ? cluster.request(replica, { kind: 'read', key, query: KV_GET_QUERY, consistency: 'linearizable' }, settle)
+      : cluster.request(replica, { kind: 'write', key, op: encodeKvOp(op) }, settle);
+    sim.schedule(o.clientTimeoutMs, () => {
+      if (settled) return;
+      cluster.abandon(token);
+      settle(undefined);
+    });
+  };
+  for (let c = 0; c < o.clients; c++) sim.schedule(prng.int(10), () => issue(c, 0));
+  if (o.crashes || o.partitions) startNemesis(cluster, prng, o);
+  sim.runFor(o.faultPhaseMs);
+  heal(cluster);
+  result.finishedInTime = sim.runUntil(() => running === 0, o.livenessMs);
+  return result;
+}
+
+/** Random partitions and crash/restart cycles during the safety phase. */
+function startNemesis(cluster: SimCluster, prng: Prng, o: WorkloadOptions): void {
+  const sim = cluster.sim;
+  const end = sim.now() + o.faultPhaseMs;
+  const step = (): void => {
+    if (sim.now() >= end) return;
+    const r = prng.int(cluster.replicas);
+    const roll = prng.int(100);
+    if (o.partitions && roll < 30) {
+      const others = [...Array(cluster.replicas).keys()].filter((x) => x !== r);
+      sim.partition([[r], others]);
+    } else if (o.partitions && roll < 50) {
+      sim.heal();
+    } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
+      cluster.crash(r);
+      sim.schedule(50 + prng.int(400), () => {
+        if (!cluster.isUp(r)) cluster.restart(r, o.wipeOnRestart && prng.chance(0.5));
+      });
+    }
+    sim.schedule(50 + prng.int(250), step);
+  };
+  sim.schedule(prng.int(100), step);
+}
+
+function heal(cluster: SimCluster): void {
+  const sim = cluster.sim;
+  sim.heal();
+  sim.setFaults({ dropRate: 0, duplicateRate: 0 });
+  for (let r = 0; r < cluster.replicas; r++) {
+    if (!cluster.isUp(r)) cluster.restart(r, false);
+  }
+  assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
+}

@@ -1,0 +1,157 @@
+/**
+ * A simulated Set: N replicas × G groups of PaxosGroupActors on a seeded Simulation, with a KV
+ * client that records a history for the linearizability checker, and an agreement checker that
+ * samples every replica's chosen values.
+ */
+import { assert } from '../../runtime/assert';
+import type { ActorHost } from '../../runtime/actor';
+import { ByteWriter } from '../../runtime/byte-codec';
+import { Simulation } from '../../runtime/sim/simulation';
+import type { FaultConfig } from '../../runtime/sim/network';
+import type { DiskFaults } from '../../runtime/sim/sim-disk';
+import type { SyncMode } from '../../engines/engine';
+import { kvStateMachine } from '../../engines/models/kv';
+import { PaxosGroupActor, actorIdOf, replicaOfActor } from '../../actors/paxos/paxos-actor';
+import type { CoreLimits } from '../../actors/paxos/core/key-state';
+import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest } from '../../actors/paxos/core/types';
+
+export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'>;
+import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../actors/paxos/codec';
+import { SimRecordStore } from './sim-record-store';
+
+export interface ClusterOptions {
+  seed: number;
+  replicas?: number;
+  groups?: number;
+  sync?: SyncMode;
+  tickMs?: number;
+  faults?: Partial<FaultConfig>;
+  diskFaults?: Partial<DiskFaults>;
+  limits?: Partial<CoreLimits>;
+}
+
+interface ReplicaSlot {
+  incarnation: number;
+  amnesic: boolean;
+}
+
+export class SimCluster {
+  readonly sim: Simulation;
+  readonly replicas: number;
+  readonly groups: number;
+  private readonly slots: ReplicaSlot[] = [];
+  private readonly pending = new Map<number, (r: ClientResult) => void>();
+  private nextToken = 1;
+  /** (key, instance) → "origin:seq" of the value any replica reported chosen there. */
+  readonly chosenSeen = new Map<string, string>();
+
+  constructor(readonly options: ClusterOptions) {
+    this.replicas = options.replicas ?? 3;
+    this.groups = options.groups ?? 2;
+    const placement = { replicas: this.replicas, groups: this.groups };
+    this.sim = new Simulation({
+      seed: options.seed,
+      tickMs: options.tickMs ?? 10,
+      nodeOf: (id) => replicaOfActor(id, placement),
+      faults: options.faults,
+      diskFaults: options.diskFaults,
+    });
+    for (let r = 0; r < this.replicas; r++) {
+      this.slots.push({ incarnation: 0, amnesic: false });
+      for (let g = 0; g < this.groups; g++) {
+        this.sim.addActor(actorIdOf(r, g, placement), (id, host) => this.createActor(id, host, r), null);
+      }
+    }
+    this.sim.onClientReceive((_from, payload) => {
+      readBatch(payload, PayloadKind.results, readResult, (res) => {
+        const done = this.pending.get(res.token);
+        if (done === undefined) return;
+        this.pending.delete(res.token);
+        done(res);
+      });
+    });
+  }
+
+  private createActor(id: number, host: ActorHost, replica: number): PaxosGroupActor {
+    const slot = this.slots[replica];
+    assert(slot !== undefined);
+    const sync = this.options.sync ?? 'always';
+    // Unique per replica incarnation, deterministic per seed.
+    const seqBase = (replica * 4096 + slot.incarnation) * 2 ** 32;
+    return new PaxosGroupActor(id, host, new SimRecordStore(this.sim.disk(replica), sync), {
+      replicas: this.replicas,
+      groups: this.groups,
+      sync,
+      model: kvStateMachine,
+      seqBase,
+      amnesic: slot.amnesic,
+      limits: this.options.limits,
+    });
+  }
+
+  groupOf(key: string): number {
+    let h = 0;
+    for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
+    return h % this.groups;
+  }
+
+  /** Sends one request to a replica; `done` gets the result, or nothing if it is lost. */
+  request(replica: number, req: RequestBody, done: (r: ClientResult) => void): number {
+    const token = this.nextToken++;
+    const full = { ...req, token } as ClientRequest;
+    const w = new ByteWriter(128);
+    const at = beginBatch(w, PayloadKind.requests);
+    writeRequest(w, full);
+    this.pending.set(token, done);
+    const actor = actorIdOf(replica, this.groupOf(req.key), { replicas: this.replicas, groups: this.groups });
+    this.sim.clientSend(actor, endBatch(w, at, 1));
+    return token;
+  }
+
+  /** Forget a request (the client gave up waiting). */
+  abandon(token: number): void {
+    this.pending.delete(token);
+  }
+
+  /** Crash a replica. With `wipe`, it restarts without its disk and must obey the amnesia rule. */
+  crash(replica: number): void {
+    this.sim.crash(replica);
+  }
+
+  restart(replica: number, wipe: boolean): void {
+    const slot = this.slots[replica];
+    assert(slot !== undefined);
+    slot.incarnation += 1;
+    slot.amnesic = wipe || (this.options.sync ?? 'always') === 'none';
+    this.sim.restart(replica, { wipeDisk: wipe });
+  }
+
+  isUp(replica: number): boolean {
+    return this.sim.isUp(replica);
+  }
+
+  /** A replica's in-memory record of a key (undefined when down or never touched). */
+  record(replica: number, key: string): KeyRecord | undefined {
+    const id = actorIdOf(replica, this.groupOf(key), { replicas: this.replicas, groups: this.groups });
+    const actor = this.sim.actor(id);
+    if (!(actor instanceof PaxosGroupActor)) return undefined;
+    return actor.debugRecord(key);
+  }
+
+  /** Agreement: no two replicas ever report different values chosen at one instance. */
+  sampleChosen(keys: readonly string[]): void {
+    for (let r = 0; r < this.replicas; r++) {
+      for (const key of keys) {
+        const rec = this.record(r, key);
+        if (rec === undefined) continue;
+        for (const e of rec.recent) {
+          const id = `${key}#${e.instance}`;
+          const value = `${e.origin}:${e.seq}`;
+          const seen = this.chosenSeen.get(id);
+          assert(seen === undefined || seen === value, `agreement violated at ${id}: ${seen} vs ${value} (replica ${r})`);
+          this.chosenSeen.set(id, value);
+        }
+      }
+    }
+  }
+}

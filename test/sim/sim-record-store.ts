@@ -1,0 +1,21 @@
+/** The Paxos actor's storage port over a simulated disk (completions driven by the simulator). */
+import type { SyncMode } from '../../engines/engine';
+import type { RecordStore, RecordWrite } from '../../actors/paxos/record-store';
+import type { SimDisk } from '../../runtime/sim/sim-disk';
+
+export class SimRecordStore implements RecordStore {
+  constructor(
+    private readonly disk: SimDisk,
+    private readonly sync: SyncMode,
+  ) {}
+
+  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+    this.disk.read(keys, cb);
+  }
+
+  write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void {
+    this.disk.write(batch, this.sync === 'always', cb);
+  }
+
+  async close(): Promise<void> {}
+}
