@@ -122,7 +122,9 @@ export class SimCluster {
     const slot = this.slots[replica];
     assert(slot !== undefined);
     slot.incarnation += 1;
-    slot.amnesic = wipe || (this.options.sync ?? 'always') === 'none';
+    // A wiped disk stays amnesic on every later restart too: keys it has not recovered yet are
+    // missing from it, and nothing (no background rebuild yet) tells them from never-written.
+    slot.amnesic = slot.amnesic || wipe || (this.options.sync ?? 'always') === 'none';
     this.sim.restart(replica, { wipeDisk: wipe });
   }
 
