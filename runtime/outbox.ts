@@ -77,10 +77,19 @@ export class Outbox {
     return published;
   }
 
-  /** True if the next overflow record fits the ring now (checked before parking). */
+  /**
+   * Called by a producer about to park, after its doorbell's parked flag is up: true if the
+   * next overflow record fits the ring now. When it does not, the ring's spaceWanted flag is
+   * raised first, then the head is read. Raising it here and not only in `flush` matters: a
+   * consumer may have taken the flag since that flush while freeing too little space, and
+   * would then free the rest without ringing. In this order, a consumer that frees space
+   * after our read of its head must see the flag, and finds us parked.
+   */
   canMakeProgress(): boolean {
     const next = this.overflow[this.overflowHead];
-    return next !== undefined && this.ring.fits(next.byteLength);
+    if (next === undefined) return false;
+    this.ring.markSpaceWanted();
+    return this.ring.fits(next.byteLength);
   }
 
   private enqueueOverflow(record: Uint8Array): void {

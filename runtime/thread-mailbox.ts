@@ -1,0 +1,231 @@
+/**
+ * One thread's end of the ring matrix and its event-loop pump: the same code runs in every
+ * worker and in the client thread.
+ *
+ * A turn: the owner's `beforeDrain` hook (ticks, local deliveries), drain every inbound ring
+ * (bounded per ring), the `afterDrain` hook (actors' flush), then flush every outbox and ring
+ * the doorbell of each reader that is parked. While turns find work, the next one runs from
+ * setImmediate, which lets timers and I/O callbacks in between. After `spinTurns` empty turns
+ * the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
+ *
+ * A full outbound ring does not keep the thread spinning: the outbox raises the ring's
+ * spaceWanted flag, and the consumer rings this thread's doorbell when it frees space.
+ */
+import { assert } from './assert';
+import { DoorbellReader, Doorbells } from './doorbell';
+import { Outbox } from './outbox';
+import { SpscRing } from './ring';
+import { FRAME_HEADER_BYTES, readU32, ringBuffer, writeFrameHeader } from './topology';
+import type { Topology } from './topology';
+
+export interface MailboxHooks {
+  /** Start of a turn: run due ticks and queued local deliveries. True if it did anything. */
+  beforeDrain(): boolean;
+  /** One inbound record. `payload` is valid only during the call. */
+  deliver(from: number, to: number, payload: Uint8Array): void;
+  /** After the drain, before the outboxes flush: let receivers emit aggregated output. */
+  afterDrain(): void;
+  /** Local work that must prevent parking (a due tick, a non-empty local queue). */
+  hasLocalWork(): boolean;
+}
+
+export interface MailboxOptions {
+  /** Records drained from one inbound ring per turn. */
+  drainRecordsMax: number;
+  /** Empty turns (each one a setImmediate hop) before the thread parks. */
+  spinTurns: number;
+}
+
+export const MAILBOX_DEFAULTS: MailboxOptions = { drainRecordsMax: 1024, spinTurns: 32 };
+
+export interface MailboxStats {
+  messagesIn: number;
+  messagesOut: number;
+  /** Used bytes of each inbound ring, indexed by sender thread (0 for this thread itself). */
+  ringOccupancyBytes: number[];
+  overflowRecords: number;
+  overflowBytes: number;
+  overflowBytesHighWater: number;
+  parks: number;
+  wakes: number;
+  turns: number;
+}
+
+interface Inbound {
+  readonly thread: number;
+  readonly ring: SpscRing;
+}
+
+export class ThreadMailbox {
+  readonly payloadBytesMax: number;
+  private readonly inbound: Inbound[] = [];
+  private readonly outboxes: (Outbox | null)[] = [];
+  private readonly bells: Doorbells;
+  private readonly reader: DoorbellReader;
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
+  private readonly onRecord = (record: Uint8Array): void => this.deliverRecord(record);
+  private readonly turnBound = (): void => this.turn();
+  private readonly hasWorkBound = (): boolean => this.hasWork();
+  private running = false;
+  private inTurn = false;
+  private scheduled = false;
+  private idleTurns = 0;
+  private messagesIn = 0;
+  private messagesOut = 0;
+  private turns = 0;
+
+  constructor(
+    private readonly topology: Topology,
+    readonly thread: number,
+    private readonly hooks: MailboxHooks,
+    private readonly options: MailboxOptions = MAILBOX_DEFAULTS,
+  ) {
+    const threads = topology.workers + 1;
+    assert(Number.isInteger(thread) && thread >= 0 && thread < threads, `bad thread ${thread}`);
+    assert(options.drainRecordsMax > 0 && options.spinTurns >= 0, 'bad mailbox options');
+    let payloadBytesMax = Infinity;
+    for (let other = 0; other < threads; other++) {
+      if (other === thread) {
+        this.outboxes.push(null);
+        continue;
+      }
+      this.inbound.push({ thread: other, ring: new SpscRing(ringBuffer(topology, other, thread)) });
+      const out = new SpscRing(ringBuffer(topology, thread, other));
+      this.outboxes.push(new Outbox(out));
+      payloadBytesMax = Math.min(payloadBytesMax, out.recordBytesMax - FRAME_HEADER_BYTES);
+    }
+    assert(payloadBytesMax > 0 && payloadBytesMax < Infinity, `bad payload max ${payloadBytesMax}`);
+    this.payloadBytesMax = payloadBytesMax;
+    this.bells = new Doorbells(topology.bells);
+    this.reader = new DoorbellReader(this.bells, thread);
+  }
+
+  /** True while the pump runs a turn: sends made now are flushed when the turn ends. */
+  get turnActive(): boolean {
+    return this.inTurn;
+  }
+
+  start(): void {
+    assert(!this.running, `mailbox of thread ${this.thread} started twice`);
+    this.running = true;
+    this.requestTurn();
+  }
+
+  /** Stops the pump. A pending park is cut short so no waitAsync promise is left behind. */
+  stop(): void {
+    if (!this.running) return;
+    this.flushOutboxes();
+    this.running = false;
+    this.reader.wakeSelf();
+  }
+
+  /** Queues one framed record for `toThread`; it leaves at the next `flushOutboxes`. */
+  send(toThread: number, from: number, to: number, payload: Uint8Array): void {
+    const outbox = this.outboxes[toThread];
+    assert(outbox !== undefined && outbox !== null, `no outbox to thread ${toThread}`);
+    if (payload.byteLength > this.payloadBytesMax) {
+      throw new RangeError(`payload of ${payload.byteLength} bytes > ${this.payloadBytesMax}`);
+    }
+    writeFrameHeader(this.header, from, to);
+    outbox.pushParts([this.header, payload]);
+    this.messagesOut++;
+  }
+
+  /** Publishes every outbox and rings the doorbell of each parked reader that got records. */
+  flushOutboxes(): void {
+    for (let to = 0; to < this.outboxes.length; to++) {
+      const outbox = this.outboxes[to];
+      if (outbox !== undefined && outbox !== null && outbox.flush()) this.bells.ringIfParked(to);
+    }
+  }
+
+  /** Makes sure a turn runs soon (for work that arrived outside a turn: timers, callbacks). */
+  requestTurn(): void {
+    this.idleTurns = 0;
+    if (!this.running || this.inTurn || this.scheduled) return;
+    if (this.reader.parked) {
+      this.reader.wakeSelf();
+      return;
+    }
+    this.scheduled = true;
+    setImmediate(this.turnBound);
+  }
+
+  stats(): MailboxStats {
+    const stats: MailboxStats = {
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      ringOccupancyBytes: new Array<number>(this.outboxes.length).fill(0),
+      overflowRecords: 0,
+      overflowBytes: 0,
+      overflowBytesHighWater: 0,
+      parks: this.reader.parks,
+      wakes: this.reader.wakes,
+      turns: this.turns,
+    };
+    for (const { thread, ring } of this.inbound) stats.ringOccupancyBytes[thread] = ring.usedBytes;
+    for (const outbox of this.outboxes) {
+      if (outbox === null) continue;
+      stats.overflowRecords += outbox.stats.overflowRecords;
+      stats.overflowBytes += outbox.stats.overflowBytes;
+      stats.overflowBytesHighWater += outbox.stats.overflowBytesHighWater;
+    }
+    return stats;
+  }
+
+  private turn(): void {
+    this.scheduled = false;
+    if (!this.running) return;
+    assert(!this.inTurn, `thread ${this.thread} re-entered its turn`);
+    this.inTurn = true;
+    this.turns++;
+    let worked = this.hooks.beforeDrain();
+    for (const { thread, ring } of this.inbound) {
+      const count = ring.drain(this.onRecord, this.options.drainRecordsMax);
+      this.messagesIn += count;
+      if (count > 0) worked = true;
+      // The producer may be parked waiting for exactly the space this drain freed.
+      if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
+    }
+    this.hooks.afterDrain();
+    this.inTurn = false;
+    this.flushOutboxes();
+    this.scheduleNext(worked);
+  }
+
+  private scheduleNext(worked: boolean): void {
+    if (!this.running) return;
+    if (worked || this.hooks.hasLocalWork()) this.idleTurns = 0;
+    else this.idleTurns++;
+    if (this.idleTurns <= this.options.spinTurns) {
+      this.scheduled = true;
+      setImmediate(this.turnBound);
+      return;
+    }
+    const wake = this.reader.park(this.hasWorkBound);
+    if (wake === null) {
+      this.idleTurns = 0;
+      this.scheduled = true;
+      setImmediate(this.turnBound);
+      return;
+    }
+    void wake.then(this.turnBound);
+  }
+
+  /** Re-checked after the parked flag is up: anything that must keep this thread awake. */
+  private hasWork(): boolean {
+    if (this.hooks.hasLocalWork()) return true;
+    for (const { ring } of this.inbound) if (ring.hasRecords()) return true;
+    for (const outbox of this.outboxes) {
+      if (outbox !== null && outbox.canMakeProgress()) return true;
+    }
+    return false;
+  }
+
+  private deliverRecord(record: Uint8Array): void {
+    assert(record.byteLength >= FRAME_HEADER_BYTES, `ring record of ${record.byteLength} bytes`);
+    const from = readU32(record, 0);
+    const to = readU32(record, 4);
+    this.hooks.deliver(from, to, record.subarray(FRAME_HEADER_BYTES));
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The actors of one worker thread: creation, delivery, ticks, failures and shutdown.
+ *
+ * Each actor runs one method at a time on this thread. Messages from the rings and from the
+ * local queue are delivered by the mailbox pump; every actor that received something in a
+ * turn gets `flush()` once, after the drain, so it can aggregate its output. An actor that
+ * throws is logged with its id and stopped (and counted), never silently skipped: its state
+ * may be half-updated, so continuing to feed it would be worse than a crash.
+ */
+import { assert } from './assert';
+import { CLIENT_ADDRESS } from './actor';
+import type { Actor, ActorFactory, ActorHost, ActorId } from './actor';
+import { systemClock } from './clock';
+import { LocalQueue } from './local-queue';
+import { ThreadMailbox } from './thread-mailbox';
+import type { MailboxHooks } from './thread-mailbox';
+import { isActorId, threadOfAddress, workerOfActor } from './topology';
+import type { Topology } from './topology';
+import type { WorkerStats } from './worker-stats';
+
+/** Local messages delivered per turn, so rings get their share of each turn. */
+const LOCAL_DELIVERIES_MAX = 4096;
+/** How long `startActors` waits for the close() of a stopped predecessor with the same id. */
+const PREDECESSOR_CLOSE_WAIT_MS = 5000;
+
+export interface WorkerRuntimeOptions {
+  readonly topology: Topology;
+  readonly worker: number;
+  readonly factory: ActorFactory<unknown>;
+  readonly actorConfig: unknown;
+  readonly tickMs: number;
+}
+
+/** One incarnation of an actor. A restart makes a new slot, so the old one's host stays dead. */
+interface Slot {
+  readonly id: ActorId;
+  actor: Actor;
+  /** False once stopped: its host drops further sends (a crashed process sends nothing). */
+  live: boolean;
+  receivedThisTurn: boolean;
+}
+
+export class WorkerRuntime implements MailboxHooks {
+  readonly mailbox: ThreadMailbox;
+  private readonly slots = new Map<ActorId, Slot>();
+  private readonly received: Slot[] = [];
+  private readonly local = new LocalQueue();
+  /** close() promises of stopped actors, awaited before an actor with the same id restarts. */
+  private readonly closing = new Map<ActorId, Promise<void>>();
+  private readonly deliverBound = (from: number, to: number, p: Uint8Array): void =>
+    this.deliver(from, to, p);
+  private tickTimer: NodeJS.Timeout | undefined;
+  private tickDue = false;
+  private counters = { dropped: 0, actorFailures: 0, ticks: 0, localMessages: 0 };
+
+  constructor(private readonly options: WorkerRuntimeOptions) {
+    assert(options.tickMs > 0, `bad tickMs ${options.tickMs}`);
+    assert(options.worker >= 0 && options.worker < options.topology.workers, 'bad worker index');
+    this.mailbox = new ThreadMailbox(options.topology, options.worker, this);
+  }
+
+  /** Starts the pump and the tick timer. The timer is ref'd: it also keeps the worker alive
+   *  while the pump is parked, which Atomics.waitAsync alone does not do. */
+  start(): void {
+    assert(this.tickTimer === undefined, 'worker runtime started twice');
+    this.tickTimer = setInterval(() => {
+      this.tickDue = true;
+      this.mailbox.requestTurn();
+    }, this.options.tickMs);
+    this.mailbox.start();
+  }
+
+  /** Creates actors. Returns one error message per actor that could not be created. */
+  async startActors(ids: readonly ActorId[]): Promise<string[]> {
+    const errors: string[] = [];
+    for (const id of ids) {
+      const problem = this.checkStartable(id);
+      if (problem !== undefined) {
+        errors.push(problem);
+        continue;
+      }
+      await this.awaitPredecessor(id);
+      const error = this.createActor(id);
+      if (error !== undefined) errors.push(error);
+    }
+    return errors;
+  }
+
+  /** Discards actors at once, like a crash: no more deliveries, their sends are dropped.
+   *  Their close() runs in the background only so files and locks get released. */
+  stopActors(ids: readonly ActorId[]): void {
+    for (const id of ids) this.discard(id, 'stopped');
+  }
+
+  /** Closes every actor (bounded wait each), stops ticks and the pump. */
+  async close(actorCloseTimeoutMs: number): Promise<void> {
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(
+      slots.map((slot) => boundedClose(slot.id, () => slot.actor.close(), actorCloseTimeoutMs)),
+    );
+    for (const slot of slots) slot.live = false;
+    // Messages the actors sent while closing still leave; nothing runs after this.
+    this.mailbox.stop();
+  }
+
+  stats(): WorkerStats {
+    return {
+      worker: this.options.worker,
+      actors: this.slots.size,
+      ...this.mailbox.stats(),
+      ...this.counters,
+      localQueueHighWater: this.local.lengthHighWater,
+    };
+  }
+
+  // ---- MailboxHooks ----
+
+  beforeDrain(): boolean {
+    let worked = false;
+    if (this.tickDue) {
+      this.tickDue = false;
+      this.counters.ticks++;
+      // A copy: an actor that throws in tick() is removed from the map during the loop.
+      for (const slot of [...this.slots.values()]) {
+        this.guard(slot, 'tick', () => slot.actor.tick());
+      }
+      worked = true;
+    }
+    if (this.local.deliver(LOCAL_DELIVERIES_MAX, this.deliverBound) > 0) worked = true;
+    return worked;
+  }
+
+  deliver(from: number, to: number, payload: Uint8Array): void {
+    const slot = this.slots.get(to);
+    if (slot === undefined) {
+      // Stopped, failed or never created: a crashed node loses its inbound messages too.
+      this.counters.dropped++;
+      return;
+    }
+    assert(workerOfActor(to, this.options.topology.workers) === this.options.worker, 'misrouted');
+    if (!slot.receivedThisTurn) {
+      slot.receivedThisTurn = true;
+      this.received.push(slot);
+    }
+    this.guard(slot, 'receive', () => slot.actor.receive(from, payload));
+  }
+
+  afterDrain(): void {
+    for (const slot of this.received) {
+      slot.receivedThisTurn = false;
+      if (slot.live) this.guard(slot, 'flush', () => slot.actor.flush());
+    }
+    this.received.length = 0;
+  }
+
+  hasLocalWork(): boolean {
+    return this.tickDue || this.local.length > 0;
+  }
+
+  // ---- internals ----
+
+  private checkStartable(id: ActorId): string | undefined {
+    if (!isActorId(id)) return `PXS_BAD_ACTOR_ID: ${id}`;
+    if (workerOfActor(id, this.options.topology.workers) !== this.options.worker) {
+      return `PXS_WRONG_WORKER: actor ${id} is not pinned to worker ${this.options.worker}`;
+    }
+    if (this.slots.has(id)) return `PXS_ACTOR_RUNNING: actor ${id} is already running`;
+    return undefined;
+  }
+
+  private async awaitPredecessor(id: ActorId): Promise<void> {
+    const previous = this.closing.get(id);
+    if (previous === undefined) return;
+    await boundedClose(id, () => previous, PREDECESSOR_CLOSE_WAIT_MS);
+  }
+
+  private createActor(id: ActorId): string | undefined {
+    const slot: Slot = { id, actor: PLACEHOLDER, live: true, receivedThisTurn: false };
+    try {
+      const actor = this.options.factory(id, this.makeHost(slot), this.options.actorConfig);
+      assert(typeof actor?.receive === 'function', `createActor(${id}) returned no actor`);
+      slot.actor = actor;
+      this.slots.set(id, slot);
+      return undefined;
+    } catch (error) {
+      slot.live = false;
+      console.error(`[runtime] createActor(${id}) failed on worker ${this.options.worker}:`, error);
+      return `PXS_CREATE_FAILED: actor ${id}: ${String(error)}`;
+    }
+  }
+
+  private makeHost(slot: Slot): ActorHost {
+    return {
+      actorId: slot.id,
+      now: () => systemClock.now(),
+      send: (to, payload) => this.sendFrom(slot, to, payload),
+    };
+  }
+
+  private sendFrom(slot: Slot, to: ActorId, payload: Uint8Array): void {
+    // A stopped incarnation's late callbacks (a disk write completing) must not speak for it,
+    // nor for a restarted successor with the same id, which has its own slot.
+    if (!slot.live) {
+      this.counters.dropped++;
+      return;
+    }
+    assert(to === CLIENT_ADDRESS || isActorId(to), `actor ${slot.id} sent to bad address ${to}`);
+    const thread = threadOfAddress(to, this.options.topology);
+    if (thread === this.options.worker) {
+      this.local.push(slot.id, to, payload);
+      this.counters.localMessages++;
+    } else {
+      this.mailbox.send(thread, slot.id, to, payload);
+    }
+    // A send from a timer or I/O callback has no turn to flush it: schedule one.
+    if (!this.mailbox.turnActive) this.mailbox.requestTurn();
+  }
+
+  private guard(slot: Slot, method: string, call: () => void): void {
+    if (!slot.live) return;
+    try {
+      call();
+    } catch (error) {
+      this.counters.actorFailures++;
+      console.error(`[runtime] actor ${slot.id} threw in ${method}(); stopping it:`, error);
+      this.discard(slot.id, 'failed');
+    }
+  }
+
+  private discard(id: ActorId, why: 'stopped' | 'failed'): void {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
+    slot.live = false;
+    this.slots.delete(id);
+    const closed = boundedClose(id, () => slot.actor.close(), PREDECESSOR_CLOSE_WAIT_MS);
+    this.closing.set(id, closed);
+    void closed.then(() => {
+      if (this.closing.get(id) === closed) this.closing.delete(id);
+    });
+    assert(!this.slots.has(id), `actor ${id} still present after being ${why}`);
+  }
+}
+
+const PLACEHOLDER: Actor = {
+  receive: () => assert(false, 'placeholder actor received'),
+  flush: () => undefined,
+  tick: () => undefined,
+  close: async () => undefined,
+};
+
+/** Runs an actor's close() with a deadline; failures and timeouts are logged, never thrown. */
+async function boundedClose(id: ActorId, close: () => Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    const result = await Promise.race([Promise.resolve().then(close), deadline]);
+    if (result === 'timeout') console.error(`[runtime] actor ${id} close() exceeded ${ms} ms`);
+  } catch (error) {
+    console.error(`[runtime] actor ${id} close() failed:`, error);
+  } finally {
+    clearTimeout(timer);
+  }
+}

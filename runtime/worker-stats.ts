@@ -1,0 +1,17 @@
+/** What `ActorSystem.stats()` reports for each worker (plain data: it crosses a MessagePort). */
+import type { MailboxStats } from './thread-mailbox';
+
+export interface WorkerStats extends MailboxStats {
+  worker: number;
+  /** Live actors on this worker. */
+  actors: number;
+  /** Messages to stopped, failed or unknown actors, and sends by stopped actors. */
+  dropped: number;
+  /** Actors stopped because one of their methods threw. */
+  actorFailures: number;
+  /** Tick rounds run (each calls tick() on every actor). */
+  ticks: number;
+  /** Messages between actors of this worker (local queue, not rings). */
+  localMessages: number;
+  localQueueHighWater: number;
+}

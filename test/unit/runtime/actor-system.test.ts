@@ -1,0 +1,155 @@
+/**
+ * ActorSystem data path with real worker threads and the echo actor: round trips, ping-pong
+ * across workers, async sends, and 100k-message runs that must arrive complete and in order
+ * per pair, with rings small enough that the overflow path is taken.
+ */
+import test from 'ava';
+import path from 'node:path';
+import { ActorSystem } from '../../../runtime/actor-system';
+import { CLIENT_ADDRESS } from '../../../runtime/actor';
+import { Op, frame } from './fixtures/echo-actor';
+import { Inbox, u32At } from './fixtures/inbox';
+
+const ECHO_MODULE = path.join(__dirname, 'fixtures', 'echo-actor.js');
+const ACTORS = [1, 2, 3, 4, 5, 6, 7, 8];
+
+async function startSystem(ringBytes?: number): Promise<{ system: ActorSystem; inbox: Inbox }> {
+  const system = await ActorSystem.start({
+    workers: 2,
+    actorModule: ECHO_MODULE,
+    actorConfig: {},
+    actors: ACTORS,
+    ...(ringBytes === undefined ? {} : { ringBytes }),
+  });
+  return { system, inbox: new Inbox(system) };
+}
+
+/** Two actors pinned to different workers, and two pinned to the same one. */
+function pairs(system: ActorSystem): { cross: [number, number]; same: [number, number] } {
+  const on0 = ACTORS.filter((id) => system.workerOf(id) === 0);
+  const on1 = ACTORS.filter((id) => system.workerOf(id) === 1);
+  const [a0, b0] = on0;
+  const [a1] = on1;
+  if (a0 === undefined || b0 === undefined || a1 === undefined) throw new Error('bad placement');
+  return { cross: [a0, a1], same: [a0, b0] };
+}
+
+async function status(system: ActorSystem, inbox: Inbox, id: number): Promise<number[]> {
+  const before = inbox.count(Op.status, id);
+  system.send(id, frame(Op.status));
+  await inbox.waitFor(() => inbox.count(Op.status, id) > before, `status of ${id}`);
+  const last = inbox.records.filter((r) => r.from === id && r.payload[0] === Op.status).pop();
+  if (last === undefined) throw new Error('status vanished');
+  return [1, 5, 9, 13].map((at) => u32At(last.payload, at));
+}
+
+test('client -> actor -> client round trip reaches every actor', async (t) => {
+  const { system, inbox } = await startSystem();
+  try {
+    for (const id of ACTORS) system.send(id, frame(Op.echo, id * 1000));
+    await inbox.waitFor(() => inbox.count(Op.reply) === ACTORS.length, 'replies');
+    for (const id of ACTORS) {
+      const replies = inbox.records.filter((r) => r.from === id);
+      t.is(replies.length, 1, `actor ${id}`);
+      t.is(u32At(replies[0]?.payload ?? new Uint8Array(8), 1), id * 1000);
+    }
+    t.true(new Set(ACTORS.map((id) => system.workerOf(id))).size === 2, 'actors on both workers');
+  } finally {
+    await system.close();
+  }
+});
+
+test('ping-pong between actors on different workers ends with exactly one DONE', async (t) => {
+  const { system, inbox } = await startSystem();
+  try {
+    const [a, b] = pairs(system).cross;
+    t.not(system.workerOf(a), system.workerOf(b));
+    system.send(a, frame(Op.ping, b, 2001));
+    await inbox.waitFor(() => inbox.count(Op.done) === 1, 'DONE');
+    // 2001 hops starting at a: the last (n = 0) lands on b, which reports.
+    const done = inbox.records.find((r) => r.payload[0] === Op.done);
+    t.is(done?.from, b);
+    const [sa, sb] = await system.stats();
+    t.true((sa?.messagesIn ?? 0) >= 1000 && (sb?.messagesIn ?? 0) >= 1000);
+    t.is(inbox.count(Op.done), 1);
+  } finally {
+    await system.close();
+  }
+});
+
+test('a send from an async callback (outside any turn) is flushed', async (t) => {
+  const { system, inbox } = await startSystem();
+  try {
+    for (const id of ACTORS) system.send(id, frame(Op.later, id));
+    await inbox.waitFor(() => inbox.count(Op.reply) === ACTORS.length, 'LATER replies');
+    t.deepEqual(inbox.records.map((r) => r.from).sort((x, y) => x - y), ACTORS);
+  } finally {
+    await system.close();
+  }
+});
+
+test('100k client -> actor -> client echoes: no loss, no duplicate, in order', async (t) => {
+  const { system, inbox } = await startSystem(16 * 1024);
+  try {
+    const total = 100_000;
+    // One synchronous burst: far more than a 16 KiB ring holds, so the client overflows.
+    for (let seq = 0; seq < total; seq++) {
+      system.send(ACTORS[seq % ACTORS.length] ?? 1, frame(Op.echo, seq));
+    }
+    await inbox.waitFor(() => inbox.records.length >= total, '100k replies');
+    const last = new Map<number, number>();
+    for (const r of inbox.records) {
+      const seq = u32At(r.payload, 1);
+      t.is(ACTORS[seq % ACTORS.length], r.from);
+      const previous = last.get(r.from) ?? -1;
+      if (seq <= previous) t.fail(`actor ${r.from}: ${seq} after ${previous}`);
+      last.set(r.from, seq);
+    }
+    t.is(inbox.records.length, total);
+    t.is(new Set(inbox.records.map((r) => u32At(r.payload, 1))).size, total);
+    t.true(system.clientStats().overflowRecords > 0, 'the overflow path was not exercised');
+  } finally {
+    await system.close();
+  }
+});
+
+test('100k actor -> actor messages across workers and within a worker, in order', async (t) => {
+  const { system, inbox } = await startSystem(16 * 1024);
+  try {
+    const { cross, same } = pairs(system);
+    const total = 100_000;
+    // Each FANOUT makes the first actor send `total` SEQ messages in one receive().
+    system.send(cross[0], frame(Op.fanout, cross[1], total));
+    system.send(same[1], frame(Op.fanout, same[0], total));
+    for (const target of [cross[1], same[0]]) {
+      let seen = [0, 0];
+      for (let round = 0; round < 600 && (seen[0] ?? 0) < total; round++) {
+        seen = await status(system, inbox, target);
+        if ((seen[0] ?? 0) < total) await new Promise((r) => setTimeout(r, 50));
+      }
+      t.is(seen[0], total, `actor ${target} got every SEQ`);
+      t.is(seen[1], 0, `actor ${target} saw SEQ out of order`);
+    }
+    const stats = await system.stats();
+    t.true(stats.some((s) => s.overflowRecords > 0), 'the worker overflow path was not exercised');
+    t.true(stats.some((s) => s.localMessages >= total), 'same-worker sends used the local queue');
+    t.is(stats.reduce((n, s) => n + s.dropped, 0), 0);
+  } finally {
+    await system.close();
+  }
+});
+
+test('a worker send to CLIENT_ADDRESS reaches onReceive with the actor as sender', async (t) => {
+  const { system, inbox } = await startSystem();
+  try {
+    const inner = Uint8Array.of(Op.reply, 42);
+    const relay = new Uint8Array(5 + inner.byteLength);
+    relay.set(frame(Op.relay, CLIENT_ADDRESS));
+    relay.set(inner, 5);
+    system.send(3, relay);
+    await inbox.waitFor(() => inbox.count(Op.reply, 3) === 1, 'relayed record');
+    t.deepEqual([...(inbox.records[0]?.payload ?? [])], [Op.reply, 42]);
+  } finally {
+    await system.close();
+  }
+});
