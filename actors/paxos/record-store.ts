@@ -20,13 +20,16 @@ export interface RecordStore {
 
 /** `sync` → engine write option: 'always' fsyncs each batch; 'batch' and 'none' hand it to the OS. */
 export class EngineRecordStore implements RecordStore {
-  private opened: Promise<void>;
+  private readonly opened: Promise<void>;
+  private closing: Promise<void> | undefined;
 
+  /** `after`: wait for it before opening (the previous owner of the same directory closing). */
   constructor(
     private readonly engine: Engine,
     private readonly sync: SyncMode,
+    after?: Promise<void>,
   ) {
-    this.opened = engine.open();
+    this.opened = (after ?? Promise.resolve()).catch(() => undefined).then(() => engine.open());
   }
 
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
@@ -44,8 +47,9 @@ export class EngineRecordStore implements RecordStore {
       .then(() => cb(), (err: Error) => cb(err));
   }
 
-  async close(): Promise<void> {
-    await this.opened.catch(() => undefined);
-    await this.engine.close();
+  /** Idempotent; also used to release the engine of a crashed incarnation. */
+  close(): Promise<void> {
+    this.closing ??= this.opened.catch(() => undefined).then(() => this.engine.close());
+    return this.closing;
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * The module the worker runtime loads to build the store's actors (`createActor`): one
+ * PaxosGroupActor per (replica, group), each with its own engine instance.
+ */
+import { randomInt } from 'node:crypto';
+import * as path from 'node:path';
+import type { ActorFactory } from '../../runtime/actor';
+import type { SyncMode } from '../../engines/engine';
+import { createEngine } from '../../engines/create-engine';
+import { kvStateMachine } from '../../engines/models/kv';
+import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
+import { EngineRecordStore } from '../paxos/record-store';
+
+export interface StoreActorConfig {
+  readonly replicas: number;
+  readonly groups: number;
+  readonly engine: 'memory' | 'lsm';
+  readonly dir: string | undefined;
+  readonly sync: SyncMode;
+  readonly tickMs: number;
+  readonly timeoutMs: number;
+  /** Int32Array(N*N): 1 = messages from→to are dropped (in-process partitions). */
+  readonly links: SharedArrayBuffer;
+  /** Int32Array(N): restarts of each replica since open. */
+  readonly incarnations: SharedArrayBuffer;
+}
+
+/** The newest store per directory: a crash skips close(), so the next incarnation closes it. */
+const openStores = new Map<string, EngineRecordStore>();
+
+export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) => {
+  const placement = { replicas: config.replicas, groups: config.groups };
+  const replica = replicaOfActor(id, placement);
+  const group = groupOfActor(id, placement);
+  const incarnation = Atomics.load(new Int32Array(config.incarnations), replica);
+  const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
+  const engine = createEngine(config.engine, { dir });
+  const previous = dir === undefined ? undefined : openStores.get(dir);
+  const store = new EngineRecordStore(engine, config.sync, previous?.close());
+  if (dir !== undefined) openStores.set(dir, store);
+  const ticks = Math.max(1, Math.round(config.timeoutMs / config.tickMs));
+  return new PaxosGroupActor(id, host, store, {
+    ...placement,
+    sync: config.sync,
+    model: kvStateMachine,
+    // Unique per incarnation: random high bits, a counter below (2^32 proposals per incarnation).
+    seqBase: randomInt(2 ** 20) * 2 ** 32,
+    // A memory engine restarts empty, and 'none' may have lost acknowledged promises: either
+    // way the restarted replica must obey the amnesia rule.
+    amnesic: incarnation > 0 && (config.engine === 'memory' || config.sync === 'none'),
+    links: new Int32Array(config.links),
+    limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
+  });
+};

@@ -1,0 +1,74 @@
+/** Options of PaxosStore.open, validated once (bad options reject with INVALID_ARGUMENT). */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SyncMode } from '../../engines/engine';
+import { invalid } from './errors';
+
+export type EngineName = 'memory' | 'lsm';
+
+export interface PaxosStoreOptions {
+  /** Replicas in the embedded Set (odd, 1..7). Default 3. */
+  replicas?: number;
+  /** Storage engine. Default 'memory'. 'lsm' needs `dir`. */
+  engine?: EngineName;
+  /** Data directory (lsm): one LevelDB per replica per group under it. */
+  dir?: string;
+  /** Worker threads hosting the actors. Default: available cores. */
+  workers?: number;
+  /** When a promise/accept is durable before it is answered. Default 'batch'. See README. */
+  sync?: SyncMode;
+  /** Key groups per replica (each an actor with its own PaxosLogs and engine). Default 8. */
+  groups?: number;
+  /** A request that finds no majority rejects within this many ms. Default 2000. */
+  timeoutMs?: number;
+  /** Largest value in bytes. Default 256 KiB. */
+  valueBytesMax?: number;
+}
+
+export interface ResolvedOptions {
+  readonly replicas: number;
+  readonly engine: EngineName;
+  readonly dir: string | undefined;
+  readonly workers: number;
+  readonly sync: SyncMode;
+  readonly groups: number;
+  readonly timeoutMs: number;
+  readonly valueBytesMax: number;
+  readonly tickMs: number;
+}
+
+const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax']);
+
+function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw invalid(`${name} must be an integer in ${lo}..${hi}, got ${String(v)}`);
+  }
+  return v;
+}
+
+export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOptions {
+  const opts = o ?? {};
+  if (typeof opts !== 'object' || opts === null) throw invalid('options must be an object');
+  for (const k of Object.keys(opts)) if (!KNOWN.has(k)) throw invalid(`unknown option '${k}'`);
+  const replicas = intIn('replicas', opts.replicas, 1, 7, 3);
+  if (replicas % 2 === 0) throw invalid(`replicas must be odd, got ${replicas}`);
+  const engine = opts.engine ?? 'memory';
+  if (engine !== 'memory' && engine !== 'lsm') throw invalid(`engine must be 'memory' or 'lsm'`);
+  const sync = opts.sync ?? 'batch';
+  if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none'`);
+  if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir.length === 0)) throw invalid('dir must be a non-empty string');
+  if (engine === 'lsm' && opts.dir === undefined) throw invalid(`engine 'lsm' needs a dir`);
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return {
+    replicas,
+    engine,
+    dir: opts.dir === undefined ? undefined : path.resolve(opts.dir),
+    workers: intIn('workers', opts.workers, 1, 64, Math.max(1, cores)),
+    sync,
+    groups: intIn('groups', opts.groups, 1, 256, 8),
+    timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
+    valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, 1024 * 1024, 256 * 1024),
+    tickMs: 10,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * PaxosStore: an embedded Set of replicas on worker threads (issue #2's public API).
+ *
+ *   const store = await PaxosStore.open({ replicas: 3, engine: 'memory' });
+ *   const kv = store.kv('users');
+ *   await kv.put('alice', 'hello');
+ *   await store.replica(1).kv('users').get('alice');
+ *
+ * Each replica has `groups` PaxosGroupActors; actors are pinned to worker threads and talk
+ * through SharedArrayBuffer mailboxes. Faults between replicas (partition/heal) and replica
+ * crash/restart are in-process controls for tests and demos.
+ */
+import * as path from 'node:path';
+import { ActorSystem } from '../../runtime/actor-system';
+import type { ClientResult } from '../paxos/core/types';
+import { actorIdOf } from '../paxos/paxos-actor';
+import type { StoreActorConfig } from './actor-entry';
+import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { KvNamespace, validateNamespace } from './kv';
+import type { KvBackend } from './kv';
+import { resolveOptions } from './options';
+import type { PaxosStoreOptions, ResolvedOptions } from './options';
+import { RequestPipeline } from './request-pipeline';
+import type { RequestBody } from './request-pipeline';
+import { homeReplicaOf } from './routing';
+
+export interface StoreStats {
+  readonly workers: unknown[];
+  readonly inFlight: number;
+  readonly replicasUp: boolean[];
+}
+
+export class ReplicaHandle {
+  constructor(
+    readonly index: number,
+    private readonly store: PaxosStore,
+  ) {}
+
+  kv(namespace: string): KvNamespace {
+    return this.store.namespace(namespace, this.index);
+  }
+
+  get up(): boolean {
+    return this.store.isUp(this.index);
+  }
+
+  /** Stops this replica's actors at once, as a process crash would (memory engine: state lost). */
+  crash(): Promise<void> {
+    return this.store.crashReplica(this.index);
+  }
+
+  /** Starts the replica again; a replica that lost its state recovers keys from its peers. */
+  restart(): Promise<void> {
+    return this.store.restartReplica(this.index);
+  }
+}
+
+export class PaxosStore {
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly up: boolean[];
+  private readonly links: Int32Array;
+  private readonly incarnations: Int32Array;
+  private readonly backend: KvBackend;
+
+  private constructor(
+    readonly options: ResolvedOptions,
+    private readonly system: ActorSystem,
+    private readonly pipeline: RequestPipeline,
+    config: StoreActorConfig,
+  ) {
+    this.up = new Array<boolean>(options.replicas).fill(true);
+    this.links = new Int32Array(config.links);
+    this.incarnations = new Int32Array(config.incarnations);
+    this.backend = { valueBytesMax: options.valueBytesMax, call: (replica, body) => this.call(replica, body) };
+  }
+
+  static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
+    const o = resolveOptions(options);
+    const config: StoreActorConfig = {
+      replicas: o.replicas,
+      groups: o.groups,
+      engine: o.engine,
+      dir: o.dir,
+      sync: o.sync,
+      tickMs: o.tickMs,
+      timeoutMs: o.timeoutMs,
+      links: new SharedArrayBuffer(4 * o.replicas * o.replicas),
+      incarnations: new SharedArrayBuffer(4 * o.replicas),
+    };
+    const system = await ActorSystem.start({
+      workers: o.workers,
+      actorModule: path.join(__dirname, 'actor-entry.js'),
+      actorConfig: config,
+      actors: allActors(o),
+      tickMs: o.tickMs,
+    });
+    const pipeline = new RequestPipeline(system, { replicas: o.replicas, groups: o.groups }, o.timeoutMs);
+    return new PaxosStore(o, system, pipeline, config);
+  }
+
+  /** A key-value namespace; requests go to each key's home replica (or the next one up). */
+  kv(namespace: string): KvNamespace {
+    return this.namespace(namespace, undefined);
+  }
+
+  replica(index: number): ReplicaHandle {
+    this.checkOpen();
+    if (!Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
+    }
+    return new ReplicaHandle(index, this);
+  }
+
+  /** Drops all messages between replicas in different groups, e.g. [[0], [1, 2]]. */
+  partition(groups: number[][]): void {
+    this.checkOpen();
+    const n = this.options.replicas;
+    const side = new Array<number>(n).fill(-1);
+    if (!Array.isArray(groups)) throw invalid('partition takes an array of replica groups');
+    groups.forEach((g, i) => {
+      if (!Array.isArray(g)) throw invalid('each partition group must be an array');
+      for (const r of g) {
+        if (!Number.isInteger(r) || r < 0 || r >= n || side[r] !== -1) throw invalid(`bad or repeated replica ${String(r)}`);
+        side[r] = i;
+      }
+    });
+    for (let a = 0; a < n; a++) {
+      for (let b = 0; b < n; b++) {
+        Atomics.store(this.links, a * n + b, a !== b && side[a] !== side[b] ? 1 : 0);
+      }
+    }
+  }
+
+  heal(): void {
+    this.checkOpen();
+    for (let i = 0; i < this.links.length; i++) Atomics.store(this.links, i, 0);
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.checkOpen();
+    return { workers: await this.system.stats(), inFlight: this.pipeline.inFlight, replicasUp: [...this.up] };
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.closing ??= (async () => {
+      this.pipeline.close();
+      await this.system.close();
+    })();
+    return this.closing;
+  }
+
+  /** @internal */
+  namespace(name: string, replica: number | undefined): KvNamespace {
+    this.checkOpen();
+    return new KvNamespace(validateNamespace(name), this.backend, replica);
+  }
+
+  /** @internal */
+  isUp(replica: number): boolean {
+    return this.up[replica] === true;
+  }
+
+  /** @internal */
+  async crashReplica(replica: number): Promise<void> {
+    this.checkOpen();
+    if (!this.up[replica]) return;
+    this.up[replica] = false;
+    this.pipeline.failReplica(replica, `replica ${replica} crashed`);
+    await this.system.stopActors(replicaActors(this.options, replica));
+  }
+
+  /** @internal */
+  async restartReplica(replica: number): Promise<void> {
+    this.checkOpen();
+    if (this.up[replica]) return;
+    Atomics.add(this.incarnations, replica, 1);
+    await this.system.startActors(replicaActors(this.options, replica));
+    this.up[replica] = true;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed');
+  }
+
+  private async call(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
+    this.checkOpen();
+    const target = replica ?? this.pickReplica(body.key);
+    if (!this.up[target]) {
+      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${target} is down`);
+    }
+    return this.pipeline.submit(target, body);
+  }
+
+  private pickReplica(key: string): number {
+    const n = this.options.replicas;
+    const home = homeReplicaOf(key, n);
+    for (let i = 0; i < n; i++) if (this.up[(home + i) % n]) return (home + i) % n;
+    return home;
+  }
+}
+
+function replicaActors(o: ResolvedOptions, replica: number): number[] {
+  const ids: number[] = [];
+  for (let g = 0; g < o.groups; g++) ids.push(actorIdOf(replica, g, o));
+  return ids;
+}
+
+function allActors(o: ResolvedOptions): number[] {
+  const ids: number[] = [];
+  for (let r = 0; r < o.replicas; r++) ids.push(...replicaActors(o, r));
+  return ids;
+}

@@ -1,0 +1,15 @@
+/**
+ * PaxosStore in TypeScript — the public API.
+ *
+ * A strongly consistent, multi-master store: per-key leaseless Paxos across the replicas of a
+ * Set, built as actors on worker threads. See README.md for options and guarantees.
+ */
+export { PaxosStore, ReplicaHandle } from './actors/store/paxos-store';
+export type { StoreStats } from './actors/store/paxos-store';
+export type { PaxosStoreOptions, EngineName } from './actors/store/options';
+export { KvNamespace, KEY_BYTES_MAX } from './actors/store/kv';
+export type { KvEntry, KvGetOptions } from './actors/store/kv';
+export { PaxosStoreError, ErrorCodes } from './actors/store/errors';
+export type { ErrorCode } from './actors/store/errors';
+export type { SyncMode } from './engines/engine';
+export type { Consistency } from './actors/paxos/core/types';
