@@ -33,7 +33,9 @@ test('kv model: versions, delete keeps counting, failed cas changes nothing', (t
   t.deepEqual(run(cas(2, '10')), { version: 3 });
   t.deepEqual(run(del), { version: 4 });
   t.is(run(get), undefined);
-  t.deepEqual(run(cas(4, 'z')), { version: 5 });
+  // A deleted key is absent: cas(n > 0) fails, cas(0) creates it again.
+  t.deepEqual(run(cas(4, 'z')), { error: 'VERSION_CONFLICT' });
+  t.deepEqual(run(cas(0, 'z')), { version: 5 });
   t.deepEqual(run(get), { value: 'z', version: 5 });
 });
 
