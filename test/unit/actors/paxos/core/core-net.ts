@@ -1,0 +1,70 @@
+/**
+ * A tiny scripted network of PaxosCores for paper tests: messages are collected from each
+ * core's Ready and delivered by the test one by one (or filtered), persistence is immediate.
+ */
+import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
+import type { ClientResult, PaxosMessage } from '../../../../../actors/paxos/core/types';
+import { encodeKvOp, kvStateMachine } from '../../../../../engines/models/kv';
+
+export class CoreNet {
+  readonly cores: PaxosCore[] = [];
+  /** Messages in flight (sent, not yet delivered). */
+  inflight: PaxosMessage[] = [];
+  /** Messages that were produced in `send` (not after persist), for durability-rule checks. */
+  readonly immediate: PaxosMessage[] = [];
+  readonly results = new Map<number, ClientResult>();
+  private token = 1;
+
+  constructor(replicas = 3, amnesic: boolean[] = []) {
+    for (let r = 0; r < replicas; r++) {
+      this.cores.push(new PaxosCore({ replicaId: r, replicas, model: kvStateMachine, seqBase: r * 1_000_000, amnesic: amnesic[r] ?? false }));
+    }
+  }
+
+  core(r: number): PaxosCore {
+    const c = this.cores[r];
+    if (c === undefined) throw new Error(`no core ${r}`);
+    return c;
+  }
+
+  /** Runs each core's Ready until quiet: loads answered empty, persists immediate. */
+  process(): void {
+    for (let round = 0; round < 100; round++) {
+      let any = false;
+      for (const c of this.cores) {
+        if (!c.hasReady()) continue;
+        any = true;
+        const ready = c.ready();
+        for (const key of ready.load) c.loaded(key, undefined);
+        this.inflight.push(...ready.send, ...ready.sendAfterPersist);
+        this.immediate.push(...ready.send);
+        for (const res of ready.deliver) this.results.set(res.token, res);
+      }
+      if (!any) return;
+    }
+    throw new Error('process did not settle');
+  }
+
+  put(replica: number, key: string, value: string): number {
+    const token = this.token++;
+    this.core(replica).request({ kind: 'write', token, key, op: encodeKvOp({ type: 'put', value: Buffer.from(value) }) });
+    this.process();
+    return token;
+  }
+
+  /** Delivers in-flight messages matching `pick` (in order), dropping those matching `drop`. */
+  deliver(pick: (m: PaxosMessage) => boolean = () => true, drop: (m: PaxosMessage) => boolean = () => false): number {
+    let delivered = 0;
+    for (let i = 0; i < 1000; i++) {
+      const idx = this.inflight.findIndex((m) => pick(m) || drop(m));
+      if (idx === -1) break;
+      const [m] = this.inflight.splice(idx, 1);
+      if (m === undefined) break;
+      if (drop(m)) continue;
+      this.core(m.to).step(m);
+      delivered += 1;
+      this.process();
+    }
+    return delivered;
+  }
+}

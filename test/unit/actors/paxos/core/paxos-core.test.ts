@@ -1,0 +1,107 @@
+import test from 'ava';
+import { MessageType } from '../../../../../actors/paxos/core/types';
+import type { PaxosMessage } from '../../../../../actors/paxos/core/types';
+import { CoreNet } from './core-net';
+
+const isType = (type: number) => (m: PaxosMessage) => m.type === type;
+
+test('a write on a healthy Set is chosen, applied on all replicas, and answered once', (t) => {
+  const net = new CoreNet();
+  const token = net.put(0, 'k', 'v1');
+  net.deliver();
+  const res = net.results.get(token);
+  t.true(res?.ok);
+  for (let r = 0; r < 3; r++) t.is(net.core(r).record('k')?.chosen, 1, `replica ${r}`);
+});
+
+// Paper rule (DESIGN.md §4, durability): a promise or accept is persisted before it is
+// answered, so it must never be in the immediate `send` list.
+test('promises and accepts are only sent after persist', (t) => {
+  const net = new CoreNet();
+  net.put(0, 'k', 'a');
+  net.deliver();
+  net.put(1, 'k', 'b');
+  net.deliver();
+  const early = net.immediate.filter((m) => (m.type === MessageType.promise || m.type === MessageType.accepted) && m.ok);
+  t.deepEqual(early, []);
+  t.true(net.immediate.length > 0, 'some messages do go at once (chosen notices)');
+});
+
+// Paper rule (DESIGN.md §4, pre-authorization): the originator of the value chosen at i skips
+// Prepare for i+1; after that first round, its next write is one round trip (Accept only).
+test('the originator of the previous value proposes the next instance without Prepare', (t) => {
+  const net = new CoreNet();
+  net.put(0, 'k', 'a'); // instance 1: nobody is pre-authorized, so this one prepares
+  t.true(net.inflight.some(isType(MessageType.prepare)));
+  net.deliver();
+  net.put(0, 'k', 'b'); // instance 2: replica 0 originated instance 1's value
+  t.false(net.inflight.some(isType(MessageType.prepare)));
+  const accepts = net.inflight.filter(isType(MessageType.accept));
+  t.is(accepts.length, 2);
+  t.true(accepts.every((m) => m.ballot === 1 && m.instance === 2));
+  net.deliver();
+  t.is(net.core(1).record('k')?.chosen, 2);
+});
+
+// Paper rule (DESIGN.md §4): the same value can be chosen at instance i under two ballots. Only
+// the replica named in the value's request id (the originator) may skip Prepare for i+1, not
+// the replica whose ballot happened to carry the value.
+test('a value re-proposed under another ballot does not pre-authorize the re-proposer', (t) => {
+  const net = new CoreNet();
+  // Replica 0 proposes A at instance 1; replica 1 accepts; replica 0 never hears back.
+  net.put(0, 'k', 'A');
+  net.deliver((m) => m.type === MessageType.prepare || m.type === MessageType.promise);
+  net.deliver((m) => m.type === MessageType.accept && m.to === 1, (m) => m.type === MessageType.accept && m.to === 2);
+  net.inflight = net.inflight.filter((m) => m.type !== MessageType.accepted);
+  t.is(net.core(1).record('k')?.accepted?.origin, 0);
+  // Replica 2 writes B: its Prepare finds A at replica 1 and must re-propose A at instance 1.
+  const tokenB = net.put(2, 'k', 'B');
+  net.deliver((m) => m.from === 2 || m.to === 2, (m) => m.from === 0 || m.to === 0);
+  const rec2 = net.core(2).record('k');
+  t.is(rec2?.chosen, 2, 'A chosen at 1 (under replica 2\'s ballot), then B at 2');
+  t.is(rec2?.recent[0]?.origin, 0, 'instance 1 carries replica 0\'s value');
+  t.true(net.results.get(tokenB)?.ok);
+  // Instance 2's value came from replica 2, so replica 2 is pre-authorized for instance 3...
+  net.put(2, 'k', 'C');
+  t.false(net.inflight.some((m) => m.type === MessageType.prepare && m.from === 2));
+  net.deliver((m) => m.from === 2 || m.to === 2, (m) => m.from === 0 || m.to === 0);
+  // ...and an acceptor refuses a reserved ballot from a replica that did not originate the
+  // previous value.
+  const forged: PaxosMessage = {
+    type: MessageType.accept, key: 'k', from: 1, to: 2, instance: 4, ballot: 2, ok: false, promised: 0,
+    acceptedBallot: 0, value: { origin: 1, seq: 99, op: new Uint8Array([2]) }, chosen: 3, chosenOrigin: 2,
+    chosenSeq: net.core(2).record('k')?.chosenSeq ?? 0, requestId: 0, purpose: 0, record: null,
+  };
+  net.core(2).step(forged);
+  net.process();
+  const reply = net.inflight.find((m) => m.type === MessageType.accepted && m.to === 1 && m.instance === 4);
+  t.is(reply?.ok, false);
+  t.is(net.core(2).record('k')?.acceptedBallot, 0);
+});
+
+// Paper rule (DESIGN.md §4, the amnesia rule): a replica restarted without state takes no
+// part until a majority of the others answered, then adopts the highest promise.
+test('an amnesic replica ignores Prepare until it recovered from a majority of the others', (t) => {
+  const net = new CoreNet(3, [false, false, true]);
+  const prepare: PaxosMessage = {
+    type: MessageType.prepare, key: 'k', from: 0, to: 2, instance: 1, ballot: 4, ok: false, promised: 0,
+    acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
+  };
+  net.core(2).step(prepare);
+  net.process();
+  t.false(net.inflight.some((m) => m.type === MessageType.promise), 'no promise while recovering');
+  // Replica 1 has promised ballot 7 meanwhile; recovery must adopt it.
+  net.core(1).step({ ...prepare, to: 1, ballot: 7 });
+  net.process();
+  net.inflight = net.inflight.filter((m) => m.type !== MessageType.promise);
+  // Deliver only replica 0's answer: one peer is not a majority of the Set.
+  net.deliver((m) => m.type === MessageType.fetch && m.to === 0);
+  net.deliver((m) => m.type === MessageType.fetchReply && m.from === 0);
+  t.is(net.core(2).record('k')?.promised, 0);
+  net.deliver((m) => m.type === MessageType.fetch || m.type === MessageType.fetchReply);
+  t.is(net.core(2).record('k')?.promised, 7, 'adopted the highest promise among the others');
+  net.core(2).step({ ...prepare, ballot: 5 });
+  net.process();
+  const reply = net.inflight.find((m) => m.type === MessageType.promise && m.from === 2 && m.ballot === 5);
+  t.is(reply?.ok, false, 'a ballot below the adopted promise is refused');
+});
