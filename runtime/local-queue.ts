@@ -41,7 +41,7 @@ export class LocalQueue {
       const from = this.froms[at];
       const to = this.tos[at];
       const payload = this.payloads[at];
-      assert(from !== undefined && to !== undefined && payload !== undefined, `slot ${at} empty`);
+      assert(from !== undefined && to !== undefined && payload !== undefined, 'local slot empty');
       this.payloads[at] = EMPTY;
       count++;
       handler(from, to, payload);

@@ -64,6 +64,18 @@ export class Outbox {
     this.enqueueOverflow(concat(parts));
   }
 
+  /** Appends one framed record: two u32 header words, then `payload` (see tryStageFramed). */
+  pushFramed(word0: number, word1: number, payload: Uint8Array): void {
+    this.counters.records++;
+    if (this.overflowPending === 0 && this.ring.tryStageFramed(word0, word1, payload)) return;
+    const record = new Uint8Array(8 + payload.byteLength);
+    const view = new DataView(record.buffer);
+    view.setUint32(0, word0, true);
+    view.setUint32(4, word1, true);
+    record.set(payload, 8);
+    this.enqueueOverflow(record);
+  }
+
   /**
    * Publishes the batch, after moving as much of the overflow queue into the ring as fits.
    * Returns true if the consumer has new records to read (the caller rings its doorbell).
@@ -104,7 +116,7 @@ export class Outbox {
     // Bounded by the queue length; stops at the first record that does not fit, so order holds.
     while (this.overflowHead < this.overflow.length) {
       const next = this.overflow[this.overflowHead];
-      assert(next !== undefined, `overflow slot ${this.overflowHead} empty`);
+      assert(next !== undefined, 'overflow slot empty');
       if (!this.ring.tryStage1(next)) break;
       this.overflow[this.overflowHead] = EMPTY;
       this.overflowHead++;

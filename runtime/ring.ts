@@ -41,6 +41,8 @@ const LENGTH_BYTES = 4;
 const CAPACITY_BYTES_MIN = 64;
 /** Largest data area: used-byte counts must stay below 2^31 for signed comparisons. */
 const CAPACITY_BYTES_MAX = 1 << 30;
+/** Bytes of the two header words of a framed record (see tryStageFramed). */
+const FRAME_WORDS_BYTES = 8;
 
 function align4(n: number): number {
   return (n + 3) & ~3;
@@ -51,6 +53,13 @@ function nextPowerOfTwo(n: number): number {
   while (p < n) p *= 2;
   return p;
 }
+
+/** Receives a framed record: its two header words and a view of its payload. */
+export type FramedHandler = (word0: number, word1: number, payload: Uint8Array) => void;
+
+// Framed records store their header words with Int32Array, i.e. in platform byte order; the
+// wire format is little-endian, as every platform Node supports in practice.
+assert(new Uint8Array(new Uint32Array([1]).buffer)[0] === 1, 'big-endian platforms unsupported');
 
 export class SpscRing {
   /**
@@ -141,6 +150,23 @@ export class SpscRing {
     return true;
   }
 
+  /**
+   * Producer: stages a framed record, two u32 header words then `payload` (the runtime's
+   * `[from][to][payload]`). Same bytes as staging the parts, but the header goes in as two
+   * aligned word stores instead of a copy: this is the hot path of every message.
+   */
+  tryStageFramed(word0: number, word1: number, payload: Uint8Array): boolean {
+    const length = FRAME_WORDS_BYTES + payload.byteLength;
+    if (!this.reserve(length)) return false;
+    const at = this.writeLength(length);
+    // `at` is 4-aligned and the capacity a multiple of 4, so neither word straddles the end.
+    this.words[(at & this.mask) >>> 2] = word0;
+    this.words[((at + 4) & this.mask) >>> 2] = word1;
+    this.copyIn(payload, (at + FRAME_WORDS_BYTES) >>> 0);
+    this.tailStaged = (this.tailStaged + LENGTH_BYTES + align4(length)) >>> 0;
+    return true;
+  }
+
   /** Producer: makes every staged record visible. Returns true if anything was published. */
   publish(): boolean {
     const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
@@ -153,7 +179,7 @@ export class SpscRing {
   /** Producer: free bytes as of the last look at the consumer's head (staged bytes count). */
   fits(recordBytes: number): boolean {
     const max = this.recordBytesMax;
-    assert(recordBytes <= max, `record ${recordBytes} > max ${max}`);
+    if (recordBytes > max) assert(false, `record ${recordBytes} > max ${max}`);
     const need = LENGTH_BYTES + align4(recordBytes);
     if (this.freeSeen() >= need) return true;
     this.headSeen = Atomics.load(this.control, HEAD_INDEX) >>> 0;
@@ -194,13 +220,44 @@ export class SpscRing {
     try {
       while (head !== tail && count < maxRecords) {
         const length = this.words[(head & this.mask) >>> 2] >>> 0;
-        assert(length <= this.recordBytesMax, `ring record length ${length} corrupt at ${head}`);
+        if (length > this.recordBytesMax) assert(false, `ring record length ${length} at ${head}`);
         const next = (head + LENGTH_BYTES + align4(length)) >>> 0;
-        assert(((tail - next) >>> 0) <= ((tail - head) >>> 0), `ring record overruns tail`);
+        assert(((tail - next) >>> 0) <= ((tail - head) >>> 0), 'ring record overruns tail');
         const view = this.viewOf((head + LENGTH_BYTES) & this.mask, length);
         head = next;
         count++;
         handler(view);
+      }
+    } finally {
+      Atomics.store(this.control, HEAD_INDEX, head | 0);
+    }
+    return count;
+  }
+
+  /**
+   * Consumer: like `drain`, for records staged with `tryStageFramed`: hands over the two header
+   * words and a view of the payload (one view per record instead of two).
+   */
+  drainFramed(handler: FramedHandler, maxRecords: number): number {
+    assert(Number.isInteger(maxRecords) && maxRecords > 0, 'bad maxRecords');
+    const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
+    let head = Atomics.load(this.control, HEAD_INDEX) >>> 0;
+    if (((tail - head) >>> 0) > this.capacityBytes) assert(false, `ring ${head}..${tail} bad`);
+    let count = 0;
+    try {
+      while (head !== tail && count < maxRecords) {
+        const at = head & this.mask;
+        const length = this.words[at >>> 2] >>> 0;
+        const bad = length < FRAME_WORDS_BYTES || length > this.recordBytesMax;
+        if (bad) assert(false, `framed record length ${length} at ${head}`);
+        const word0 = this.words[((at + 4) & this.mask) >>> 2] >>> 0;
+        const word1 = this.words[((at + 8) & this.mask) >>> 2] >>> 0;
+        const next = (head + LENGTH_BYTES + align4(length)) >>> 0;
+        assert(((tail - next) >>> 0) <= ((tail - head) >>> 0), 'ring record overruns tail');
+        const payload = this.viewOf((at + 12) & this.mask, length - FRAME_WORDS_BYTES);
+        head = next;
+        count++;
+        handler(word0, word1, payload);
       }
     } finally {
       Atomics.store(this.control, HEAD_INDEX, head | 0);
@@ -215,14 +272,15 @@ export class SpscRing {
   private reserve(length: number): boolean {
     // Callers split payloads larger than half the ring: a larger record could starve the ring
     // forever behind a smaller one and is a programmer error here, not an operating error.
-    assert(length <= this.recordBytesMax, `ring record ${length} > max ${this.recordBytesMax}`);
+    const max = this.recordBytesMax;
+    if (length > max) assert(false, `ring record ${length} > max ${max}`);
     return this.fits(length);
   }
 
   /** Writes the length word at the staged tail; returns the data position of the payload. */
   private writeLength(length: number): number {
     const at = this.tailStaged & this.mask;
-    assert((at & 3) === 0, `ring tail ${this.tailStaged} misaligned`);
+    if ((at & 3) !== 0) assert(false, `ring tail ${this.tailStaged} misaligned`);
     this.words[at >>> 2] = length;
     return (this.tailStaged + LENGTH_BYTES) >>> 0;
   }
@@ -230,8 +288,9 @@ export class SpscRing {
   /** Copies `source` to the data position `counter`, wrapping around the end if needed. */
   private copyIn(source: Uint8Array, counter: number): void {
     const at = counter & this.mask;
-    const first = Math.min(source.byteLength, this.capacityBytes - at);
-    if (first === source.byteLength) {
+    const length = source.byteLength;
+    const first = Math.min(length, this.capacityBytes - at);
+    if (first === length) {
       this.bytes.set(source, at);
       return;
     }

@@ -5,8 +5,11 @@
  * A turn: the owner's `beforeDrain` hook (ticks, local deliveries), drain every inbound ring
  * (bounded per ring), the `afterDrain` hook (actors' flush), then flush every outbox and ring
  * the doorbell of each reader that is parked. While turns find work, the next one runs from
- * setImmediate, which lets timers and I/O callbacks in between. After `spinTurns` empty turns
- * the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
+ * setImmediate, which lets timers and I/O callbacks in between. After `spinMicros` of empty
+ * turns the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
+ * The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
+ * microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
+ * just after we parked, so every later exchange would pay a wake-up too.
  *
  * A full outbound ring does not keep the thread spinning: the outbox raises the ring's
  * spaceWanted flag, and the consumer rings this thread's doorbell when it frees space.
@@ -15,7 +18,7 @@ import { assert } from './assert';
 import { DoorbellReader, Doorbells } from './doorbell';
 import { Outbox } from './outbox';
 import { SpscRing } from './ring';
-import { FRAME_HEADER_BYTES, readU32, ringBuffer, writeFrameHeader } from './topology';
+import { FRAME_HEADER_BYTES, ringBuffer } from './topology';
 import type { Topology } from './topology';
 
 export interface MailboxHooks {
@@ -32,11 +35,11 @@ export interface MailboxHooks {
 export interface MailboxOptions {
   /** Records drained from one inbound ring per turn. */
   drainRecordsMax: number;
-  /** Empty turns (each one a setImmediate hop) before the thread parks. */
-  spinTurns: number;
+  /** How long a thread keeps turning (setImmediate hops) without work before it parks. */
+  spinMicros: number;
 }
 
-export const MAILBOX_DEFAULTS: MailboxOptions = { drainRecordsMax: 1024, spinTurns: 32 };
+export const MAILBOX_DEFAULTS: MailboxOptions = { drainRecordsMax: 1024, spinMicros: 200 };
 
 export interface MailboxStats {
   messagesIn: number;
@@ -62,14 +65,15 @@ export class ThreadMailbox {
   private readonly outboxes: (Outbox | null)[] = [];
   private readonly bells: Doorbells;
   private readonly reader: DoorbellReader;
-  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
-  private readonly onRecord = (record: Uint8Array): void => this.deliverRecord(record);
+  private readonly onRecord = (from: number, to: number, payload: Uint8Array): void =>
+    this.hooks.deliver(from, to, payload);
   private readonly turnBound = (): void => this.turn();
   private readonly hasWorkBound = (): boolean => this.hasWork();
   private running = false;
   private inTurn = false;
   private scheduled = false;
-  private idleTurns = 0;
+  /** performance.now() of the first empty turn in a row; -1 while turns find work. */
+  private idleSince = -1;
   private messagesIn = 0;
   private messagesOut = 0;
   private turns = 0;
@@ -82,7 +86,7 @@ export class ThreadMailbox {
   ) {
     const threads = topology.workers + 1;
     assert(Number.isInteger(thread) && thread >= 0 && thread < threads, `bad thread ${thread}`);
-    assert(options.drainRecordsMax > 0 && options.spinTurns >= 0, 'bad mailbox options');
+    assert(options.drainRecordsMax > 0 && options.spinMicros >= 0, 'bad mailbox options');
     let payloadBytesMax = Infinity;
     for (let other = 0; other < threads; other++) {
       if (other === thread) {
@@ -122,12 +126,11 @@ export class ThreadMailbox {
   /** Queues one framed record for `toThread`; it leaves at the next `flushOutboxes`. */
   send(toThread: number, from: number, to: number, payload: Uint8Array): void {
     const outbox = this.outboxes[toThread];
-    assert(outbox !== undefined && outbox !== null, `no outbox to thread ${toThread}`);
+    if (outbox === undefined || outbox === null) return assert(false, `no outbox to ${toThread}`);
     if (payload.byteLength > this.payloadBytesMax) {
       throw new RangeError(`payload of ${payload.byteLength} bytes > ${this.payloadBytesMax}`);
     }
-    writeFrameHeader(this.header, from, to);
-    outbox.pushParts([this.header, payload]);
+    outbox.pushFramed(from, to, payload);
     this.messagesOut++;
   }
 
@@ -141,7 +144,7 @@ export class ThreadMailbox {
 
   /** Makes sure a turn runs soon (for work that arrived outside a turn: timers, callbacks). */
   requestTurn(): void {
-    this.idleTurns = 0;
+    this.idleSince = -1;
     if (!this.running || this.inTurn || this.scheduled) return;
     if (this.reader.parked) {
       this.reader.wakeSelf();
@@ -181,7 +184,7 @@ export class ThreadMailbox {
     this.turns++;
     let worked = this.hooks.beforeDrain();
     for (const { thread, ring } of this.inbound) {
-      const count = ring.drain(this.onRecord, this.options.drainRecordsMax);
+      const count = ring.drainFramed(this.onRecord, this.options.drainRecordsMax);
       this.messagesIn += count;
       if (count > 0) worked = true;
       // The producer may be parked waiting for exactly the space this drain freed.
@@ -195,16 +198,17 @@ export class ThreadMailbox {
 
   private scheduleNext(worked: boolean): void {
     if (!this.running) return;
-    if (worked || this.hooks.hasLocalWork()) this.idleTurns = 0;
-    else this.idleTurns++;
-    if (this.idleTurns <= this.options.spinTurns) {
+    const now = performance.now();
+    if (worked || this.hooks.hasLocalWork()) this.idleSince = -1;
+    else if (this.idleSince < 0) this.idleSince = now;
+    if (this.idleSince < 0 || (now - this.idleSince) * 1000 < this.options.spinMicros) {
       this.scheduled = true;
       setImmediate(this.turnBound);
       return;
     }
     const wake = this.reader.park(this.hasWorkBound);
     if (wake === null) {
-      this.idleTurns = 0;
+      this.idleSince = -1;
       this.scheduled = true;
       setImmediate(this.turnBound);
       return;
@@ -220,12 +224,5 @@ export class ThreadMailbox {
       if (outbox !== null && outbox.canMakeProgress()) return true;
     }
     return false;
-  }
-
-  private deliverRecord(record: Uint8Array): void {
-    assert(record.byteLength >= FRAME_HEADER_BYTES, `ring record of ${record.byteLength} bytes`);
-    const from = readU32(record, 0);
-    const to = readU32(record, 4);
-    this.hooks.deliver(from, to, record.subarray(FRAME_HEADER_BYTES));
   }
 }

@@ -55,8 +55,8 @@ export function isActorId(id: number): boolean {
  * so ids that share a stride (e.g. one group per replica set) still spread over the workers.
  */
 export function workerOfActor(actorId: number, workers: number): number {
-  assert(isActorId(actorId), `bad actor id ${actorId}`);
-  assert(Number.isInteger(workers) && workers >= 1, `bad worker count ${workers}`);
+  if (!isActorId(actorId)) assert(false, `bad actor id ${actorId}`);
+  if (!(workers >= 1)) assert(false, `bad worker count ${workers}`);
   let h = actorId >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85eb_ca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2_ae35);
@@ -70,7 +70,7 @@ export function threadOfAddress(to: number, topology: Topology): number {
 }
 
 export function writeFrameHeader(header: Uint8Array, from: number, to: number): void {
-  assert(header.byteLength === FRAME_HEADER_BYTES, `frame header of ${header.byteLength} bytes`);
+  assert(header.byteLength === FRAME_HEADER_BYTES, 'frame header must be 8 bytes');
   header[0] = from & 0xff;
   header[1] = (from >>> 8) & 0xff;
   header[2] = (from >>> 16) & 0xff;

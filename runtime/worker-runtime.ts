@@ -206,7 +206,7 @@ export class WorkerRuntime implements MailboxHooks {
       this.counters.dropped++;
       return;
     }
-    assert(to === CLIENT_ADDRESS || isActorId(to), `actor ${slot.id} sent to bad address ${to}`);
+    if (to !== CLIENT_ADDRESS && !isActorId(to)) assert(false, `actor ${slot.id} sent to ${to}`);
     const thread = threadOfAddress(to, this.options.topology);
     if (thread === this.options.worker) {
       this.local.push(slot.id, to, payload);
