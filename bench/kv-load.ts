@@ -1,0 +1,504 @@
+/**
+ * KV load test on the embedded Set: N closed-loop clients over random keys, a write phase
+ * (put) then a read phase (linearizable get), each for a fixed duration, per worker count.
+ *
+ *   node dist/bench/kv-load.js --seconds 3 --clients 256 --engine memory --workers 1,2
+ *   node dist/bench/kv-load.js --engine lsm --sync batch --workers 2
+ *
+ * Options (CLI flag / env var / default):
+ *   --seconds  KV_SECONDS  5        duration of each measured phase
+ *   --warmup   KV_WARMUP   1        unmeasured writes before the write phase (JIT, queues)
+ *   --clients  KV_CLIENTS  256      concurrent closed-loop clients
+ *   --keys     KV_KEYS     100000   keyspace size
+ *   --value-bytes KV_VALUE_BYTES 100
+ *   --engine   KV_ENGINE   memory   memory | lsm (lsm: fresh dir under os.tmpdir(), removed after)
+ *   --sync     KV_SYNC     batch    always | batch | none
+ *   --workers  KV_WORKERS  1,<cores>  comma list; every entry is a separate store and run
+ *   --groups   KV_GROUPS   store default (8)
+ *   --route    KV_ROUTE    home     home: store.kv(ns) (each key's home replica);
+ *                                   rr: client i uses store.replica(i % replicas).kv(ns)
+ *   --phases   KV_PHASES   all      all | write | read (read pre-warms every key first)
+ *   --json                          print the structured result as JSON at the end
+ *
+ * A library caller uses `runKvLoad(opts)`, which returns the structured results.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as hdr from 'hdr-histogram-js';
+import { PaxosStore } from '../index';
+import type { EngineName, KvNamespace, SyncMode } from '../index';
+
+export type Route = 'home' | 'rr';
+export type Phases = 'all' | 'write' | 'read';
+
+export interface KvLoadOptions {
+  seconds?: number;
+  warmupSeconds?: number;
+  clients?: number;
+  keys?: number;
+  valueBytes?: number;
+  engine?: EngineName;
+  sync?: SyncMode;
+  /** One run per entry (a fresh store each). Default [1, availableParallelism()]. */
+  workers?: number[];
+  groups?: number;
+  route?: Route;
+  /** Which measured phases to run. 'read' pre-warms every key first. Default 'all'. */
+  phases?: Phases;
+  /** Live progress on stderr (\r line on a TTY, periodic lines otherwise). Default true. */
+  progress?: boolean;
+  /** Print each run's table when it finishes. Default true. */
+  print?: boolean;
+}
+
+export interface PhaseResult {
+  phase: 'write' | 'read';
+  ops: number;
+  errors: Record<string, number>;
+  errorCount: number;
+  seconds: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  meanMs: number;
+  /** read phase only: gets that found no value (should be 0 after the pre-warm). */
+  notFound?: number;
+}
+
+export interface RunResult {
+  engine: EngineName;
+  sync: SyncMode;
+  workers: number;
+  groups: number;
+  replicas: number;
+  clients: number;
+  keys: number;
+  valueBytes: number;
+  route: Route;
+  write?: PhaseResult;
+  prewarm?: { keys: number; seconds: number; errors: Record<string, number> };
+  read?: PhaseResult;
+}
+
+export interface KvLoadResult {
+  runs: RunResult[];
+  /** Last run vs first run (e.g. workers N vs 1), when there are at least two runs. */
+  /** NaN for a phase that was skipped. */
+  scaling?: { from: number; to: number; write: number; read: number };
+}
+
+function cores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+const NAMESPACE = 'bench';
+
+function keyOf(i: number): string {
+  return `key-${i.toString().padStart(8, '0')}`;
+}
+
+function histogram(): hdr.Histogram {
+  // microseconds, 1 us .. 120 s, 3 significant digits
+  return hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function errorCode(e: unknown): string {
+  if (e !== null && typeof e === 'object') {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const name = (e as { name?: unknown }).name;
+    if (typeof name === 'string') return name;
+  }
+  return 'UNKNOWN';
+}
+
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Live ops/s on stderr: a \r-updated line every 500 ms on a TTY, a plain line every 1 s otherwise. */
+class Progress {
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+  private lastAt = 0;
+  private ticks = 0;
+  private readonly tty = process.stderr.isTTY === true;
+
+  constructor(
+    private readonly label: string,
+    private readonly count: () => { ops: number; errors: number },
+    private readonly enabled: boolean,
+  ) {}
+
+  start(): void {
+    if (!this.enabled) return;
+    this.lastAt = performance.now();
+    this.timer = setInterval(() => this.tick(), 500);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const { ops, errors } = this.count();
+    this.ticks += 1;
+    if (!this.tty && this.ticks % 2 !== 0) return;
+    const rate = ((ops - this.last) * 1000) / (now - this.lastAt);
+    this.last = ops;
+    this.lastAt = now;
+    const line = `${this.label}: ${Math.round(rate).toLocaleString('en-US')} ops/s, ${ops.toLocaleString('en-US')} ops, ${errors} errors`;
+    if (this.tty) process.stderr.write(`\r\x1b[2K${line}`);
+    else process.stderr.write(`${line}\n`);
+  }
+
+  stop(): void {
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.tty) process.stderr.write('\r\x1b[2K');
+  }
+}
+
+interface PhaseSpec {
+  phase: 'write' | 'read' | 'warmup';
+  seconds: number;
+  clients: number;
+  keys: number;
+  namespaces: KvNamespace[];
+  values: Buffer[];
+  written: Uint8Array;
+  progress: boolean;
+  label: string;
+}
+
+async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
+  const h = histogram();
+  const errors: Record<string, number> = {};
+  let ops = 0;
+  let errorCount = 0;
+  let notFound = 0;
+  let stop = false;
+  const progress = new Progress(s.label, () => ({ ops, errors: errorCount }), s.progress);
+  const start = performance.now();
+  const end = start + s.seconds * 1000;
+
+  const client = async (c: number): Promise<void> => {
+    const kv = s.namespaces[c % s.namespaces.length]!;
+    const value = s.values[c]!;
+    while (!stop) {
+      const k = Math.floor(Math.random() * s.keys);
+      const t0 = performance.now();
+      if (t0 >= end) break;
+      try {
+        if (s.phase === 'read') {
+          const got = await kv.get(keyOf(k));
+          if (got === undefined) notFound += 1;
+        } else {
+          await kv.put(keyOf(k), value);
+          s.written[k] = 1;
+        }
+        h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        ops += 1;
+      } catch (e) {
+        const code = errorCode(e);
+        errors[code] = (errors[code] ?? 0) + 1;
+        errorCount += 1;
+        if (code === 'CLOSED') {
+          stop = true;
+          break;
+        }
+        // An immediate rejection (e.g. UNAVAILABLE, replica down) must not spin the microtask queue.
+        await yieldTurn();
+      }
+    }
+  };
+
+  progress.start();
+  try {
+    await Promise.all(Array.from({ length: s.clients }, (_, c) => client(c)));
+  } finally {
+    progress.stop();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const ms = (us: number) => us / 1000;
+  const r: PhaseResult = {
+    phase: s.phase === 'read' ? 'read' : 'write',
+    ops,
+    errors,
+    errorCount,
+    seconds,
+    opsPerSecond: ops / seconds,
+    p50Ms: ms(h.getValueAtPercentile(50)),
+    p99Ms: ms(h.getValueAtPercentile(99)),
+    p999Ms: ms(h.getValueAtPercentile(99.9)),
+    maxMs: ms(h.maxValue),
+    meanMs: ms(h.mean),
+  };
+  if (s.phase === 'read') r.notFound = notFound;
+  h.destroy();
+  return r;
+}
+
+/** Writes every key not written yet, `clients` at a time, so the read phase finds all keys. */
+async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
+  const start = performance.now();
+  const errors: Record<string, number> = {};
+  let next = 0;
+  let done = 0;
+  const missing: number[] = [];
+  for (let k = 0; k < s.keys; k++) if (s.written[k] === 0) missing.push(k);
+  const progress = new Progress(`${s.label} (${missing.length} keys)`, () => ({ ops: done, errors: 0 }), s.progress);
+  const client = async (c: number): Promise<void> => {
+    const kv = s.namespaces[c % s.namespaces.length]!;
+    while (next < missing.length) {
+      const k = missing[next++]!;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await kv.put(keyOf(k), s.values[c]!);
+          s.written[k] = 1;
+          break;
+        } catch (e) {
+          const code = errorCode(e);
+          errors[code] = (errors[code] ?? 0) + 1;
+          if (code === 'CLOSED') return;
+          await yieldTurn();
+        }
+      }
+      done += 1;
+    }
+  };
+  progress.start();
+  try {
+    await Promise.all(Array.from({ length: s.clients }, (_, c) => client(c)));
+  } finally {
+    progress.stop();
+  }
+  return { keys: missing.length, seconds: (performance.now() - start) / 1000, errors };
+}
+
+function resolve(opts: KvLoadOptions) {
+  const o = {
+    seconds: opts.seconds ?? 5,
+    warmupSeconds: opts.warmupSeconds ?? 1,
+    clients: opts.clients ?? 256,
+    keys: opts.keys ?? 100_000,
+    valueBytes: opts.valueBytes ?? 100,
+    engine: opts.engine ?? 'memory',
+    sync: opts.sync ?? 'batch',
+    workers: opts.workers ?? [...new Set([1, cores()])],
+    groups: opts.groups,
+    route: opts.route ?? 'home',
+    phases: opts.phases ?? 'all',
+    progress: opts.progress ?? true,
+    print: opts.print ?? true,
+  };
+  if (!(o.seconds > 0)) throw new Error(`seconds must be > 0, got ${o.seconds}`);
+  if (!(o.warmupSeconds >= 0)) throw new Error(`warmup must be >= 0, got ${o.warmupSeconds}`);
+  for (const [name, v] of [['clients', o.clients], ['keys', o.keys], ['valueBytes', o.valueBytes]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  }
+  if (o.workers.length === 0 || o.workers.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new Error(`workers must be a list of positive integers, got ${o.workers.join(',')}`);
+  }
+  if (o.engine !== 'memory' && o.engine !== 'lsm') throw new Error(`engine must be memory or lsm`);
+  if (o.route !== 'home' && o.route !== 'rr') throw new Error(`route must be home or rr`);
+  if (o.phases !== 'all' && o.phases !== 'write' && o.phases !== 'read') throw new Error(`phases must be all, write or read`);
+  return o;
+}
+
+async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<RunResult> {
+  const dir = o.engine === 'lsm' ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-')) : undefined;
+  try {
+    const store = await PaxosStore.open({
+      engine: o.engine,
+      workers,
+      sync: o.sync,
+      ...(dir === undefined ? {} : { dir }),
+      ...(o.groups === undefined ? {} : { groups: o.groups }),
+    });
+    try {
+      const replicas = store.options.replicas;
+      const namespaces =
+        o.route === 'home'
+          ? [store.kv(NAMESPACE)]
+          : Array.from({ length: replicas }, (_, i) => store.replica(i).kv(NAMESPACE));
+      const values = Array.from({ length: o.clients }, (_, c) => {
+        const v = Buffer.alloc(o.valueBytes);
+        for (let i = 0; i < v.length; i++) v[i] = (c * 31 + i * 7) & 0xff;
+        return v;
+      });
+      const written = new Uint8Array(o.keys);
+      const tag = `${o.engine}/${o.sync} w=${workers}`;
+      const spec = (phase: PhaseSpec['phase'], seconds: number): PhaseSpec => ({
+        phase,
+        seconds,
+        clients: o.clients,
+        keys: o.keys,
+        namespaces,
+        values,
+        written,
+        progress: o.progress,
+        label: `${tag} ${phase}`,
+      });
+      if (o.warmupSeconds > 0) await runPhase(spec('warmup', o.warmupSeconds));
+      const write = o.phases === 'read' ? undefined : await runPhase(spec('write', o.seconds));
+      const pre = o.phases === 'write' ? undefined : await prewarm({ ...spec('write', 0), label: `${tag} pre-warm` });
+      const read = o.phases === 'write' ? undefined : await runPhase(spec('read', o.seconds));
+      const r: RunResult = {
+        engine: o.engine,
+        sync: o.sync,
+        workers,
+        groups: store.options.groups,
+        replicas,
+        clients: o.clients,
+        keys: o.keys,
+        valueBytes: o.valueBytes,
+        route: o.route,
+      };
+      if (write) r.write = write;
+      if (pre) r.prewarm = pre;
+      if (read) r.read = read;
+      return r;
+    } finally {
+      await store.close();
+    }
+  } finally {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runKvLoad(opts: KvLoadOptions = {}): Promise<KvLoadResult> {
+  const o = resolve(opts);
+  const runs: RunResult[] = [];
+  for (const w of o.workers) {
+    const r = await runOne(o, w);
+    runs.push(r);
+    if (o.print) console.log(formatRuns([r]));
+  }
+  const result: KvLoadResult = { runs };
+  if (runs.length >= 2) {
+    const a = runs[0]!;
+    const b = runs[runs.length - 1]!;
+    const ratio = (x?: PhaseResult, y?: PhaseResult) => (x && y ? y.opsPerSecond / x.opsPerSecond : NaN);
+    result.scaling = { from: a.workers, to: b.workers, write: ratio(a.write, b.write), read: ratio(a.read, b.read) };
+  }
+  return result;
+}
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtMs = (n: number) => n.toFixed(n < 10 ? 2 : 1);
+
+function fmtErrors(e: Record<string, number>): string {
+  const parts = Object.entries(e).map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? '0' : parts.join(' ');
+}
+
+export function formatRuns(runs: RunResult[]): string {
+  const header = ['engine/sync', 'workers', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'errors'];
+  const widths = [13, 7, 5, 10, 10, 7, 7, 8, 8, 0];
+  const row = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 || i === 2 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const lines = [row(header)];
+  for (const r of runs) {
+    for (const p of [r.write, r.read]) {
+      if (p === undefined) continue;
+      const errs = fmtErrors(p.errors) + (p.notFound ? ` notFound=${p.notFound}` : '');
+      lines.push(
+        row([`${r.engine}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), errs]),
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatResult(res: KvLoadResult): string {
+  const r0 = res.runs[0];
+  const lines: string[] = [];
+  if (r0 !== undefined) {
+    lines.push(
+      `kv-load: ${r0.replicas} replicas, ${r0.groups} groups, ${r0.clients} clients, ${fmtInt(r0.keys)} keys, ` +
+        `${r0.valueBytes}-byte values, route=${r0.route}, reads linearizable`,
+    );
+  }
+  lines.push(formatRuns(res.runs));
+  for (const r of res.runs) {
+    if (r.prewarm && r.prewarm.keys > 0) lines.push(`pre-warm w=${r.workers}: ${fmtInt(r.prewarm.keys)} keys in ${r.prewarm.seconds.toFixed(1)} s, errors ${fmtErrors(r.prewarm.errors)}`);
+  }
+  if (res.scaling) {
+    const x = (n: number) => (Number.isNaN(n) ? 'n/a' : `x${n.toFixed(2)}`);
+    lines.push(`workers ${res.scaling.to} vs ${res.scaling.from}: writes ${x(res.scaling.write)}, reads ${x(res.scaling.read)}`);
+  }
+  return lines.join('\n');
+}
+
+/** Parses `--flag value` / `--flag=value` CLI args over KV_* env vars. */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): KvLoadOptions & { json: boolean } {
+  const flags = new Map<string, string>();
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf('=');
+    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
+    if (name === 'json') {
+      json = true;
+      continue;
+    }
+    if (name === 'help') {
+      console.log('usage: kv-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] [--engine memory|lsm] [--sync always|batch|none] [--workers 1,2] [--groups N] [--route home|rr] [--phases all|write|read] [--json]');
+      process.exit(0);
+    }
+    const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    flags.set(name, value);
+  }
+  const get = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+  const num = (flag: string, envName: string) => {
+    const v = get(flag, envName);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got ${v}`);
+    return n;
+  };
+  const known = new Set(['seconds', 'warmup', 'clients', 'keys', 'value-bytes', 'engine', 'sync', 'workers', 'groups', 'route', 'phases']);
+  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
+  const workers = get('workers', 'KV_WORKERS');
+  const opts: KvLoadOptions = {};
+  const set = <K extends keyof KvLoadOptions>(k: K, v: KvLoadOptions[K] | undefined) => {
+    if (v !== undefined) opts[k] = v;
+  };
+  set('seconds', num('seconds', 'KV_SECONDS'));
+  set('warmupSeconds', num('warmup', 'KV_WARMUP'));
+  set('clients', num('clients', 'KV_CLIENTS'));
+  set('keys', num('keys', 'KV_KEYS'));
+  set('valueBytes', num('value-bytes', 'KV_VALUE_BYTES'));
+  set('groups', num('groups', 'KV_GROUPS'));
+  set('engine', get('engine', 'KV_ENGINE') as EngineName | undefined);
+  set('sync', get('sync', 'KV_SYNC') as SyncMode | undefined);
+  set('route', get('route', 'KV_ROUTE') as Route | undefined);
+  set('phases', get('phases', 'KV_PHASES') as Phases | undefined);
+  if (workers !== undefined) set('workers', workers.split(',').filter((s) => s.length > 0).map(Number));
+  return { ...opts, json };
+}
+
+if (require.main === module) {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`kv-load: ${error instanceof Error ? error.message : String(error)} (try --help)`);
+    process.exit(2);
+  }
+  const { json, ...opts } = args;
+  (async () => {
+    const res = await runKvLoad({ ...opts, print: false });
+    console.log(formatResult(res));
+    if (json) console.log(JSON.stringify(res, null, 2));
+  })()
+    .then(() => process.exit(0))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}
