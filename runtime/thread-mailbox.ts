@@ -126,7 +126,7 @@ export class ThreadMailbox {
   /** Queues one framed record for `toThread`; it leaves at the next `flushOutboxes`. */
   send(toThread: number, from: number, to: number, payload: Uint8Array): void {
     const outbox = this.outboxes[toThread];
-    if (outbox === undefined || outbox === null) return assert(false, `no outbox to ${toThread}`);
+    if (outbox === undefined || outbox === null) assert(false, `no outbox to thread ${toThread}`);
     if (payload.byteLength > this.payloadBytesMax) {
       throw new RangeError(`payload of ${payload.byteLength} bytes > ${this.payloadBytesMax}`);
     }
