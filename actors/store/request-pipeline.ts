@@ -39,6 +39,7 @@ export class RequestPipeline {
   private readonly order: number[] = [];
   private readonly outgoing = new Map<number, Outgoing>();
   private flushQueued = false;
+  private closed = false;
   private nextToken = 1;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -58,6 +59,7 @@ export class RequestPipeline {
 
   submit(replica: number, body: RequestBody): Promise<ClientResult> {
     const token = this.nextToken++;
+    if (this.closed) return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
     const request = { ...body, token } as ClientRequest;
     const actor = actorIdOf(replica, groupOfKey(request.key, this.placement.groups), this.placement);
     let out = this.outgoing.get(actor);
@@ -88,6 +90,9 @@ export class RequestPipeline {
   }
 
   close(): void {
+    // Requests still batched for the next flush are never sent: the transport is going away.
+    this.closed = true;
+    this.outgoing.clear();
     clearInterval(this.sweeper);
     for (const [token, p] of this.pending) {
       p.resolve({ token, ok: false, code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message: 'store closed' });
@@ -97,6 +102,7 @@ export class RequestPipeline {
 
   private flush(): void {
     this.flushQueued = false;
+    if (this.closed) return;
     for (const [actor, out] of this.outgoing) {
       if (out.count === 0) continue;
       this.transport.send(actor, endBatch(out.w, out.countAt, out.count));
