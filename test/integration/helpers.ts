@@ -1,0 +1,106 @@
+/**
+ * Helpers shared by the integration tests: open a store that is always closed in teardown,
+ * temp dirs that are always removed, and error-code extraction.
+ */
+import type { ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PaxosStore } from '../../index';
+import type { PaxosStoreOptions } from '../../index';
+
+/** Small and fast: two worker threads, four groups per replica. */
+export const FAST: PaxosStoreOptions = { workers: 2, groups: 4 };
+
+export async function openStore(t: ExecutionContext, options: PaxosStoreOptions = {}): Promise<PaxosStore> {
+  const store = await PaxosStore.open({ ...FAST, ...options });
+  t.teardown(() => store.close());
+  return store;
+}
+
+/** A fresh directory under os.tmpdir(), removed when the test ends. */
+export function tempDir(t: ExecutionContext, prefix = 'pxs-it-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Options for a store on the given engine (lsm gets its own temp dir). */
+export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm'): PaxosStoreOptions {
+  return engine === 'lsm' ? { engine: 'lsm', dir: tempDir(t) } : { engine: 'memory' };
+}
+
+export function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** The rejection code of a promise, or 'RESOLVED' when it did not reject. */
+export async function settleCode(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+    return 'RESOLVED';
+  } catch (error) {
+    return codeOf(error);
+  }
+}
+
+/** Poll `probe` until it returns true; a bounded loop, not a timing assertion. */
+export async function eventually(probe: () => Promise<boolean>, attempts = 500, pauseMs = 10): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    if (await probe()) return true;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+  return false;
+}
+
+export interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/**
+ * Run `node <args>` (process.execPath) as a child; killed by pid at `timeoutMs` and in the
+ * test's teardown if it is still running.
+ */
+export function runNode(t: ExecutionContext, args: string[], timeoutMs: number, cwd?: string): Promise<ChildResult> {
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let exited = false;
+  const kill = (): void => {
+    if (!exited && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  t.teardown(kill);
+  child.on('exit', () => (exited = true));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      exited = true;
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** Absolute path of the compiled public API (dist/index.js), for child scripts. */
+export const INDEX_JS = path.join(__dirname, '..', '..', 'index.js');
