@@ -47,6 +47,7 @@ export interface PaxosShellOptions extends GroupPlacement {
   readonly model: StateMachine;
   readonly seqBase: number;
   readonly amnesic: boolean;
+  readonly ballotRoundFloor?: number;
   readonly limits?: Partial<CoreLimits>;
   /** Optional link-fault matrix: Int32Array(N*N) over a SharedArrayBuffer, 1 = from→to blocked. */
   readonly links?: Int32Array;
@@ -89,6 +90,7 @@ export class PaxosGroupActor implements Actor {
       model: options.model,
       seqBase: options.seqBase,
       amnesic: options.amnesic,
+      ballotRoundFloor: options.ballotRoundFloor,
       limits: options.limits,
     });
   }

@@ -39,6 +39,7 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   const store = new EngineRecordStore(engine, config.sync, previous?.close());
   if (dir !== undefined) openStores.set(dir, store);
   const ticks = Math.max(1, Math.round(config.timeoutMs / config.tickMs));
+  const amnesic = incarnation > 0 && (config.engine === 'memory' || config.sync === 'none');
   return new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,
@@ -47,7 +48,9 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     seqBase: randomInt(2 ** 20) * 2 ** 32,
     // A memory engine restarts empty, and 'none' may have lost acknowledged promises: either
     // way the restarted replica must obey the amnesia rule.
-    amnesic: incarnation > 0 && (config.engine === 'memory' || config.sync === 'none'),
+    amnesic,
+    // Wall-clock milliseconds: above any round a previous incarnation could have reached.
+    ballotRoundFloor: amnesic ? Date.now() : 0,
     links: new Int32Array(config.links),
     limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
   });

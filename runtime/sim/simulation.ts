@@ -55,6 +55,8 @@ export interface SimulationOptions {
   traceEntriesMax?: number;
   /** Livelock guard: an assertion fails if one instant runs more events. Default 1e6. */
   eventsPerInstantMax?: number;
+  /** Deliver cross-node messages sent before their sender crashed (they were on the wire). */
+  wireSurvivesCrash?: boolean;
 }
 
 export interface SimStats {
@@ -135,7 +137,10 @@ export class Simulation {
   private readonly diskPrng: Prng;
   private readonly harnessPrng: Prng;
 
+  private readonly wireSurvivesCrash: boolean;
+
   constructor(options: SimulationOptions) {
+    this.wireSurvivesCrash = options.wireSurvivesCrash ?? false;
     if (!Number.isInteger(options.seed)) throw simConfigError(`seed must be an integer: ${options.seed}`);
     if (!(options.tickMs > 0)) throw simConfigError(`tickMs must be positive: ${options.tickMs}`);
     if (typeof options.nodeOf !== 'function') throw simConfigError('nodeOf must be a function');
@@ -352,7 +357,11 @@ export class Simulation {
     }
     if (event.from !== CLIENT_ADDRESS) {
       const sender = this.node(this.registration(event.from).node);
-      if (sender.epoch !== event.fromEpoch) return this.drop(event.from, event.to, 'crash');
+      // Messages already on the wire when their sender crashed still arrive when
+      // `wireSurvivesCrash` is set: a restarted replica must cope with its past self's traffic.
+      if (sender.epoch !== event.fromEpoch && !(this.wireSurvivesCrash && event.crossNode)) {
+        return this.drop(event.from, event.to, 'crash');
+      }
       if (event.crossNode && this.network.isCut(sender.id, node.id)) {
         return this.drop(event.from, event.to, 'partition');
       }

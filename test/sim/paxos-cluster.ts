@@ -55,6 +55,7 @@ export class SimCluster {
       nodeOf: (id) => replicaOfActor(id, placement),
       faults: options.faults,
       diskFaults: options.diskFaults,
+      wireSurvivesCrash: true,
     });
     for (let r = 0; r < this.replicas; r++) {
       this.slots.push({ incarnation: 0, amnesic: false });
@@ -85,6 +86,8 @@ export class SimCluster {
       model: kvStateMachine,
       seqBase,
       amnesic: slot.amnesic,
+      // Above every round a previous incarnation could have used (the real shell uses a clock).
+      ballotRoundFloor: slot.amnesic ? slot.incarnation * 2 ** 24 : 0,
       limits: this.options.limits,
     });
   }

@@ -7,6 +7,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import { ballotOwner, isPreauthorized } from './ballot';
+import { homeReplicaOf } from './home';
 import { applyChosen, sameValue } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
 import { count, markDirty, message } from './key-state';
@@ -61,15 +62,16 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
 
 /**
  * A pre-authorized ballot (1..N) is taken only from the replica that originated the value
- * chosen at the previous instance, and only while we have promised and accepted nothing for
+ * chosen at the previous instance (for instance 1: the key's home), and only while we have promised and accepted nothing for
  * this instance (taking it counts as a promise at that ballot).
  */
 function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
   const rec = ks.rec;
   if (isPreauthorized(m.ballot, ctx.replicas)) {
+    // Instance 1 has no originator: the key's home holds its reserved ballot instead.
+    const entitled = rec.chosen === 0 ? homeReplicaOf(ks.key, ctx.replicas) : rec.chosenOrigin;
     return (
-      rec.chosen >= 1 &&
-      rec.chosenOrigin === ballotOwner(m.ballot, ctx.replicas) &&
+      entitled === ballotOwner(m.ballot, ctx.replicas) &&
       ((rec.promised === 0 && rec.acceptedBallot === 0) ||
         (rec.promised === m.ballot && sameValue(rec.accepted, m.value?.origin ?? -1, m.value?.seq ?? -1)))
     );

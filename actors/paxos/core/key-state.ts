@@ -117,6 +117,10 @@ export interface CoreContext {
   readonly model: StateMachine;
   readonly limits: CoreLimits;
   readonly amnesic: boolean;
+  /** First seq of this incarnation: values in [seqBase, seqBase + SEQ_SPAN) are ours. */
+  readonly seqBase: number;
+  /** Prepare ballots stay above this (an amnesic incarnation's ballots are all new). */
+  readonly ballotFloor: number;
   tickNow: number;
   nextSeq: number;
   nextRequestId: number;

@@ -27,6 +27,12 @@ export interface CoreConfig {
   readonly seqBase: number;
   /** Restarted without its durable state: every key recovers from peers before it votes. */
   readonly amnesic: boolean;
+  /**
+   * Lowest ballot round this incarnation may prepare with. An amnesic incarnation forgot which
+   * ballots it used, and its past self's messages may still be on the wire: the shell passes a
+   * round above anything a previous incarnation could have reached (e.g. from a wall clock).
+   */
+  readonly ballotRoundFloor?: number;
   readonly limits?: Partial<CoreLimits>;
 }
 
@@ -46,6 +52,8 @@ export class PaxosCore {
     assert(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30, `replicas ${replicas}`);
     assert(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas, `replicaId ${replicaId}`);
     assert(Number.isSafeInteger(config.seqBase) && config.seqBase >= 0, `seqBase ${config.seqBase}`);
+    const floor = config.ballotRoundFloor ?? 0;
+    assert(Number.isSafeInteger(floor * replicas * 4) && floor >= 0, `ballotRoundFloor ${floor}`);
     const limits = { ...DEFAULT_LIMITS, ...config.limits };
     assert(limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks, 'limits');
     this.ctx = {
@@ -55,6 +63,8 @@ export class PaxosCore {
       model: config.model,
       limits,
       amnesic: config.amnesic,
+      seqBase: config.seqBase,
+      ballotFloor: (config.ballotRoundFloor ?? 0) * replicas,
       tickNow: 0,
       nextSeq: config.seqBase,
       nextRequestId: 1,

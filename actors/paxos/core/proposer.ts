@@ -14,6 +14,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import { nextBallot, preauthorizedBallot } from './ballot';
+import { homeReplicaOf, SEQ_SPAN } from './home';
 import { applyChosen, findApplied, windowCovers } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import { count, deliver, markActive, markDirty, message, peersOf, popcount } from './key-state';
@@ -30,8 +31,7 @@ export function maybePropose(ctx: CoreContext, ks: KeyState): void {
   const rec = ks.rec;
   const instance = rec.chosen + 1;
   markActive(ctx, ks);
-  const canSkipPrepare =
-    rec.chosen >= 1 && rec.chosenOrigin === ctx.me && rec.promised === 0 && rec.acceptedBallot === 0;
+  const canSkipPrepare = rec.promised === 0 && rec.acceptedBallot === 0 && preauthorized(ctx, ks);
   if (canSkipPrepare) {
     const round = newRound(ctx, instance, preauthorizedBallot(ctx.me, ctx.replicas), own);
     ks.proposal = round;
@@ -40,6 +40,18 @@ export function maybePropose(ctx: CoreContext, ks: KeyState): void {
     return;
   }
   startPrepare(ctx, ks, own, ks.ballotFloor);
+}
+
+/**
+ * Pre-authorization (DESIGN.md §4): this replica may skip Prepare for chosen + 1 when it
+ * originated the value chosen at `chosen` — in this incarnation, since a past incarnation's
+ * reserved-ballot messages may still be on the wire — or, for instance 1, when it is the key's
+ * home and has never forgotten anything.
+ */
+function preauthorized(ctx: CoreContext, ks: KeyState): boolean {
+  const rec = ks.rec;
+  if (rec.chosen === 0) return !ctx.amnesic && homeReplicaOf(ks.key, ctx.replicas) === ctx.me;
+  return rec.chosenOrigin === ctx.me && rec.chosenSeq >= ctx.seqBase && rec.chosenSeq < ctx.seqBase + SEQ_SPAN;
 }
 
 function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
@@ -72,7 +84,7 @@ function newRound(ctx: CoreContext, instance: number, ballot: number, own: Propo
 /** Phase 1 with a ballot above everything we have promised or seen rejected. */
 export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, rejectedAbove: number): void {
   const rec = ks.rec;
-  const ballot = nextBallot(Math.max(rec.promised, rejectedAbove), ctx.me, ctx.replicas);
+  const ballot = nextBallot(Math.max(rec.promised, rejectedAbove, ctx.ballotFloor), ctx.me, ctx.replicas);
   const round = newRound(ctx, rec.chosen + 1, ballot, own);
   ks.proposal = round;
   // Our own promise, durable before any Prepare leaves (see the file comment).

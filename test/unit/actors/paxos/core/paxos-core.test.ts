@@ -2,6 +2,8 @@ import test from 'ava';
 import { MessageType } from '../../../../../actors/paxos/core/types';
 import type { PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { CoreNet } from './core-net';
+import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
+import { kvStateMachine } from '../../../../../engines/models/kv';
 
 const isType = (type: number) => (m: PaxosMessage) => m.type === type;
 
@@ -31,7 +33,7 @@ test('promises and accepts are only sent after persist', (t) => {
 // Prepare for i+1; after that first round, its next write is one round trip (Accept only).
 test('the originator of the previous value proposes the next instance without Prepare', (t) => {
   const net = new CoreNet();
-  net.put(0, 'k', 'a'); // instance 1: nobody is pre-authorized, so this one prepares
+  net.put(0, 'k', 'a'); // instance 1: only the key's home (replica 2 for 'k') may skip Prepare
   t.true(net.inflight.some(isType(MessageType.prepare)));
   net.deliver();
   net.put(0, 'k', 'b'); // instance 2: replica 0 originated instance 1's value
@@ -104,4 +106,35 @@ test('an amnesic replica ignores Prepare until it recovered from a majority of t
   net.process();
   const reply = net.inflight.find((m) => m.type === MessageType.promise && m.from === 2 && m.ballot === 5);
   t.is(reply?.ok, false, 'a ballot below the adopted promise is refused');
+});
+
+// Instance 1 has no originator; the key's home is the one replica pre-authorized for it.
+test('the home replica writes instance 1 without Prepare; others prepare', (t) => {
+  const net = new CoreNet();
+  net.put(0, 'c', 'x'); // home of 'c' is replica 0
+  t.false(net.inflight.some(isType(MessageType.prepare)));
+  t.true(net.inflight.filter(isType(MessageType.accept)).every((m) => m.ballot === 1));
+  net.deliver();
+  t.is(net.core(1).record('c')?.chosen, 1);
+  net.put(1, 'e', 'y'); // home of 'e' is replica 0, not 1
+  t.true(net.inflight.some(isType(MessageType.prepare)));
+});
+
+// An amnesic incarnation forgot which reserved-ballot messages its past self sent (some may
+// still be on the wire), so it never skips Prepare for values of a past incarnation, and its
+// Prepare ballots start above the floor the shell gives it.
+test('an amnesic incarnation prepares above its ballot floor and does not reuse pre-authorization', (t) => {
+  const net = new CoreNet();
+  net.put(0, 'c', 'x');
+  net.deliver();
+  const reborn = new PaxosCore({ replicaId: 0, replicas: 3, model: kvStateMachine, seqBase: 7 * 2 ** 32, amnesic: true, ballotRoundFloor: 1000 });
+  net.cores[0] = reborn;
+  net.put(0, 'c', 'y');
+  net.deliver((m) => m.type === MessageType.fetch || m.type === MessageType.fetchReply);
+  t.is(reborn.record('c')?.chosen, 1, 'recovered instance 1');
+  const prepares = net.inflight.filter((m) => m.type === MessageType.prepare && m.from === 0);
+  t.is(prepares.length, 2, 'the recovered originator still prepares');
+  t.true(prepares.every((m) => m.ballot > 3000), `ballots above the floor: ${prepares.map((m) => m.ballot)}`);
+  net.deliver();
+  t.is(net.core(1).record('c')?.chosen, 2);
 });

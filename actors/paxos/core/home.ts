@@ -1,0 +1,23 @@
+/**
+ * A key's home replica: a pure function of the key, known to every replica. The home proposes
+ * the key's writes when the caller does not pick a replica, and is the one replica
+ * pre-authorized for instance 1 (no value was chosen before it, so no originator exists; exactly
+ * one pre-authorized replica per instance is what makes prepare-skip safe).
+ */
+
+/** FNV-1a over UTF-16 code units, 32-bit. */
+export function hashKey(key: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function homeReplicaOf(key: string, replicas: number): number {
+  return hashKey(key, 0x9747b28c) % replicas;
+}
+
+/** Proposal seqs of one incarnation lie in [seqBase, seqBase + SEQ_SPAN). */
+export const SEQ_SPAN = 2 ** 32;
