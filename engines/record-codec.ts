@@ -35,6 +35,21 @@ export function sealRecord(payload: Uint8Array): Uint8Array {
 }
 
 /**
+ * Seals a buffer whose first RECORD_HEADER_BYTES were left for the header and whose payload
+ * follows (callers that build the payload in place avoid `sealRecord`'s copy).
+ */
+export function sealRecordInPlace(record: Uint8Array): Uint8Array {
+  assert(record.length >= RECORD_HEADER_BYTES, 'sealRecordInPlace: no room for the header');
+  const length = record.length - RECORD_HEADER_BYTES;
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  view.setUint8(0, RECORD_FORMAT_V1);
+  view.setUint32(1, length, false);
+  view.setUint32(5, checksumOf(record), false);
+  if (VERIFY) assert(openRecord(record).length === length, 'sealRecordInPlace: does not open');
+  return record;
+}
+
+/**
  * Verifies `bytes` and returns its payload as a view into `bytes` (no copy). Throws a
  * StoreError with code 'CORRUPTED' if the record is truncated, too long, of an unknown
  * format, or fails its checksum.

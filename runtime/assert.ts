@@ -21,8 +21,12 @@ export class AssertionError extends Error {
   }
 }
 
-export function assert(cond: unknown, msg?: string): asserts cond {
-  if (!cond) throw new AssertionError(msg ?? 'assertion failed');
+/**
+ * `msg` may be a function so hot paths pay for building the message only when the assertion
+ * fails (a template string argument is evaluated on every call).
+ */
+export function assert(cond: unknown, msg?: string | (() => string)): asserts cond {
+  if (!cond) throw new AssertionError(typeof msg === 'function' ? msg() : (msg ?? 'assertion failed'));
 }
 
 /** Marks a branch that must be unreachable; the type checker proves exhaustiveness. */

@@ -50,6 +50,13 @@ export class ByteWriter {
     this.pos += 8;
   }
 
+  /** Bytes without a length prefix. */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
   bytes(b: Uint8Array): void {
     this.u32(b.length);
     this.ensure(b.length);
@@ -67,7 +74,7 @@ export class ByteWriter {
 
   /** Writes a u32 at an earlier offset (a count known only at the end). */
   patchU32(offset: number, n: number): void {
-    assert(offset + 4 <= this.pos, `patch at ${offset} beyond ${this.pos}`);
+    assert(offset + 4 <= this.pos, () => `patch at ${offset} beyond ${this.pos}`);
     this.view.setUint32(offset, n, true);
   }
 
@@ -94,7 +101,7 @@ export class ByteReader {
   }
 
   private need(n: number): void {
-    assert(this.pos + n <= this.buf.length, `read of ${n} bytes at ${this.pos} past ${this.buf.length}`);
+    assert(this.pos + n <= this.buf.length, () => `read of ${n} bytes at ${this.pos} past ${this.buf.length}`);
   }
 
   u8(): number {

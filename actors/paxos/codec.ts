@@ -7,6 +7,7 @@
  */
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import type { ClientRequest, ClientResult, ErrorCode, KeyRecord, MessageType, PaxosMessage, Proposal } from './core/types';
 import type { FetchPurpose } from './core/types';
 
@@ -33,7 +34,7 @@ export function endBatch(w: ByteWriter, countAt: number, count: number): Uint8Ar
 
 export function payloadKind(payload: Uint8Array): PayloadKind {
   const kind = payload[0];
-  assert(kind === 1 || kind === 2 || kind === 3, `unknown payload kind ${kind}`);
+  assert(kind === 1 || kind === 2 || kind === 3, () => `unknown payload kind ${kind}`);
   return kind;
 }
 
@@ -116,7 +117,7 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
 
 export function readRecord(r: ByteReader): KeyRecord {
   const layout = r.u8();
-  assert(layout === 1, `record layout ${layout}`);
+  assert(layout === 1, () => `record layout ${layout}`);
   const chosen = r.f64();
   const chosenOrigin = r.f64();
   const chosenSeq = r.f64();
@@ -133,6 +134,17 @@ export function readRecord(r: ByteReader): KeyRecord {
   return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent };
 }
 
+const recordWriter = new ByteWriter(4096);
+const HEADER_SPACE = new Uint8Array(RECORD_HEADER_BYTES);
+
+/** The record sealed with its checksum header, in one allocation (the persist hot path). */
+export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
+  recordWriter.reset();
+  recordWriter.raw(HEADER_SPACE);
+  writeRecord(recordWriter, rec);
+  return sealRecordInPlace(recordWriter.finish());
+}
+
 export function encodeRecord(rec: KeyRecord): Uint8Array {
   const w = new ByteWriter(64 + (rec.data?.length ?? 0));
   writeRecord(w, rec);
@@ -142,7 +154,7 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
 export function decodeRecord(bytes: Uint8Array): KeyRecord {
   const r = new ByteReader(bytes);
   const rec = readRecord(r);
-  assert(r.remaining === 0, `record has ${r.remaining} trailing bytes`);
+  assert(r.remaining === 0, () => `record has ${r.remaining} trailing bytes`);
   return rec;
 }
 
@@ -164,7 +176,7 @@ export function readRequest(r: ByteReader): ClientRequest {
   const kind = r.u8();
   const body = r.bytes();
   if (kind === 0) return { kind: 'write', token, key, op: body };
-  assert(kind === 1 || kind === 2, `request kind ${kind}`);
+  assert(kind === 1 || kind === 2, () => `request kind ${kind}`);
   return { kind: 'read', token, key, query: body, consistency: kind === 2 ? 'local' : 'linearizable' };
 }
 
@@ -191,9 +203,9 @@ export function readResult(r: ByteReader): ClientResult {
 export function readBatch<T>(payload: Uint8Array, expected: PayloadKind, item: (r: ByteReader) => T, each: (t: T) => void): number {
   const r = new ByteReader(payload);
   const kind = r.u8();
-  assert(kind === expected, `payload kind ${kind}, expected ${expected}`);
+  assert(kind === expected, () => `payload kind ${kind}, expected ${expected}`);
   const n = r.u32();
   for (let i = 0; i < n; i++) each(item(r));
-  assert(r.remaining === 0, `batch has ${r.remaining} trailing bytes`);
+  assert(r.remaining === 0, () => `batch has ${r.remaining} trailing bytes`);
   return n;
 }

@@ -13,13 +13,13 @@ import type { Actor, ActorHost, ActorId } from '../../runtime/actor';
 import { CLIENT_ADDRESS } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type { SyncMode } from '../../engines/engine';
-import { openRecord, sealRecord } from '../../engines/record-codec';
+import { openRecord } from '../../engines/record-codec';
 import type { StateMachine } from '../../engines/models/state-machine';
 import type { CoreLimits } from './core/key-state';
 import { PaxosCore } from './core/paxos-core';
 import type { ClientResult, PaxosMessage, Ready } from './core/types';
 import {
-  PayloadKind, beginBatch, decodeRecord, encodeRecord, endBatch, payloadKind, readBatch, readMessage,
+  PayloadKind, beginBatch, decodeRecord, encodeSealedRecord, endBatch, payloadKind, readBatch, readMessage,
   readRequest, writeMessage, writeResult,
 } from './codec';
 import type { RecordStore, RecordWrite } from './record-store';
@@ -30,7 +30,7 @@ export interface GroupPlacement {
 }
 
 export function actorIdOf(replica: number, group: number, p: GroupPlacement): ActorId {
-  assert(replica >= 0 && replica < p.replicas && group >= 0 && group < p.groups, `actor ${replica}/${group}`);
+  assert(replica >= 0 && replica < p.replicas && group >= 0 && group < p.groups, () => `actor ${replica}/${group}`);
   return replica * p.groups + group;
 }
 
@@ -100,11 +100,11 @@ export class PaxosGroupActor implements Actor {
     this.stats.received += 1;
     const kind = payloadKind(payload);
     if (kind === PayloadKind.requests) {
-      assert(from === CLIENT_ADDRESS, `requests from actor ${from}`);
+      assert(from === CLIENT_ADDRESS, () => `requests from actor ${from}`);
       readBatch(payload, kind, readRequest, (req) => this.core.request(req));
       return;
     }
-    assert(kind === PayloadKind.paxos, `payload kind ${kind} from ${from}`);
+    assert(kind === PayloadKind.paxos, () => `payload kind ${kind} from ${from}`);
     const fromReplica = replicaOfActor(from, this.options);
     if (this.blocked(fromReplica, this.replica)) {
       this.stats.dropped += 1;
@@ -153,7 +153,7 @@ export class PaxosGroupActor implements Actor {
   private take(ready: Ready): void {
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
-    for (const p of ready.persist) this.staged.records.set(p.key, sealRecord(encodeRecord(p.record)));
+    for (const p of ready.persist) this.staged.records.set(p.key, encodeSealedRecord(p.record));
     for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
     for (const r of ready.deliver) this.staged.results.push(r);
   }
@@ -161,7 +161,7 @@ export class PaxosGroupActor implements Actor {
   private load(keys: string[]): void {
     this.store.load(keys, (values, err) => {
       if (err !== undefined) return this.fail('load', err);
-      assert(values.length === keys.length, `loaded ${values.length} of ${keys.length}`);
+      assert(values.length === keys.length, () => `loaded ${values.length} of ${keys.length}`);
       keys.forEach((key, i) => {
         const bytes = values[i];
         this.core.loaded(key, bytes === undefined ? undefined : decodeRecord(openRecord(bytes)));
@@ -207,7 +207,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   private queueMessage(m: PaxosMessage): void {
-    assert(m.from === this.replica && m.to !== this.replica, `message ${m.from}->${m.to} at ${this.replica}`);
+    assert(m.from === this.replica && m.to !== this.replica, () => `message ${m.from}->${m.to} at ${this.replica}`);
     let out = this.outWriters.get(m.to);
     if (out === undefined) {
       const w = new ByteWriter(1024);

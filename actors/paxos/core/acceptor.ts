@@ -10,7 +10,7 @@ import { ballotOwner, isPreauthorized } from './ballot';
 import { homeReplicaOf } from './home';
 import { applyChosen, sameValue } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
-import { count, markDirty, message } from './key-state';
+import { count, markDirty, markLazy, message } from './key-state';
 import { afterChosenAdvanced } from './proposer';
 import { startCatchUp } from './recovery';
 import type { PaxosMessage } from './types';
@@ -26,9 +26,9 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   if (m.chosen <= rec.chosen) return;
   if (m.chosen === rec.chosen + 1 && rec.accepted !== null && sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)) {
     applyChosen(rec, rec.accepted, ctx.model);
-    markDirty(ctx, ks);
+    markLazy(ctx, ks);
     count(ctx, 'settledLocally');
-    assert(rec.chosen === m.chosen, `settled ${rec.chosen} != ${m.chosen}`);
+    assert(rec.chosen === m.chosen, () => `settled ${rec.chosen} != ${m.chosen}`);
     afterChosenAdvanced(ctx, ks);
     return;
   }
@@ -37,7 +37,7 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
 
 export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(!isPreauthorized(m.ballot, ctx.replicas), `prepare with reserved ballot ${m.ballot}`);
+  assert(!isPreauthorized(m.ballot, ctx.replicas), () => `prepare with reserved ballot ${m.ballot}`);
   // An instance we are behind on: the catch-up started by learn() comes first.
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || m.ballot < rec.promised) {
@@ -57,7 +57,7 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
       value: rec.accepted,
     }),
   );
-  assert(rec.promised >= rec.acceptedBallot, `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
+  assert(rec.promised >= rec.acceptedBallot, () => `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
 }
 
 /**
@@ -81,7 +81,7 @@ function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
 
 export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(m.value !== null, `accept without value for ${ks.key}`);
+  assert(m.value !== null, () => `accept without value for ${ks.key}`);
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || !mayAccept(ctx, ks, m)) {
     ctx.out.send.push(reply(ctx, ks, m, MessageType.accepted, false));
@@ -95,7 +95,7 @@ export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void 
   ctx.out.sendAfterPersist.push(
     message(ctx, ks, MessageType.accepted, m.from, { instance: m.instance, ballot: m.ballot, ok: true }),
   );
-  assert(rec.acceptedBallot === rec.promised, `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
+  assert(rec.acceptedBallot === rec.promised, () => `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
 }
 
 function reply(ctx: CoreContext, ks: KeyState, m: PaxosMessage, type: typeof MessageType.promise | typeof MessageType.accepted, ok: boolean): PaxosMessage {
@@ -123,7 +123,7 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  * first: the reply waits for the persist).
  */
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
-  assert(ks.status === 'ready', `fetch answered from ${ks.status} key ${ks.key}`);
+  assert(ks.status === 'ready', () => `fetch answered from ${ks.status} key ${ks.key}`);
   const record = { ...ks.rec, recent: ks.rec.recent.slice() };
   const answer = message(ctx, ks, MessageType.fetchReply, m.from, {
     requestId: m.requestId,

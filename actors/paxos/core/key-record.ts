@@ -73,7 +73,7 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
   rec.promised = 0;
   rec.acceptedBallot = 0;
   rec.accepted = null;
-  assert(rec.recent.length <= RECENT_WINDOW, `recent window ${rec.recent.length} too long`);
+  assert(rec.recent.length <= RECENT_WINDOW, () => `recent window ${rec.recent.length} too long`);
   return entry;
 }
 
@@ -82,7 +82,7 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
  * replica only ever promises for its own chosen + 1, which the newer record has decided.
  */
 export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
-  assert(newer.chosen > rec.chosen, `adopt ${newer.chosen} not newer than ${rec.chosen}`);
+  assert(newer.chosen > rec.chosen, () => `adopt ${newer.chosen} not newer than ${rec.chosen}`);
   rec.chosen = newer.chosen;
   rec.chosenOrigin = newer.chosenOrigin;
   rec.chosenSeq = newer.chosenSeq;
@@ -96,9 +96,9 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
 
 /** Checks the invariants of one record (STYLE.md §2). */
 export function checkRecord(rec: KeyRecord, key: string): void {
-  assert(rec.chosen >= 0 && Number.isSafeInteger(rec.chosen), `${key}: chosen ${rec.chosen}`);
-  assert(rec.acceptedBallot <= rec.promised, `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
-  assert((rec.acceptedBallot === 0) === (rec.accepted === null), `${key}: accepted ballot/value mismatch`);
-  assert(rec.version >= 0, `${key}: version ${rec.version}`);
-  assert(rec.chosen === 0 || rec.chosenOrigin >= 0, `${key}: chosen ${rec.chosen} without origin`);
+  assert(rec.chosen >= 0 && Number.isSafeInteger(rec.chosen), () => `${key}: chosen ${rec.chosen}`);
+  assert(rec.acceptedBallot <= rec.promised, () => `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
+  assert((rec.acceptedBallot === 0) === (rec.accepted === null), () => `${key}: accepted ballot/value mismatch`);
+  assert(rec.version >= 0, () => `${key}: version ${rec.version}`);
+  assert(rec.chosen === 0 || rec.chosenOrigin >= 0, () => `${key}: chosen ${rec.chosen} without origin`);
 }

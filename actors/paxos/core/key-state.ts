@@ -126,6 +126,8 @@ export interface CoreContext {
   nextRequestId: number;
   out: Ready;
   readonly dirty: Set<KeyState>;
+  /** Changed, but only in ways a restart can re-learn (chosen state): persisted with the next batch. */
+  readonly lazy: Set<KeyState>;
   readonly active: Set<KeyState>;
   readonly counters: Record<string, number>;
 }
@@ -195,6 +197,15 @@ export function popcount(mask: number): number {
 
 export function markDirty(ctx: CoreContext, ks: KeyState): void {
   ctx.dirty.add(ks);
+}
+
+/**
+ * The chosen state moved but no promise or accept did. It needs no write of its own: the value
+ * is already durable on a majority, and a replica that restarts without this change learns it
+ * again. It rides along with the next batch (or the next tick's).
+ */
+export function markLazy(ctx: CoreContext, ks: KeyState): void {
+  if (!ctx.dirty.has(ks)) ctx.lazy.add(ks);
 }
 
 export function markActive(ctx: CoreContext, ks: KeyState): void {

@@ -49,11 +49,11 @@ export class PaxosCore {
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
-    assert(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30, `replicas ${replicas}`);
-    assert(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas, `replicaId ${replicaId}`);
-    assert(Number.isSafeInteger(config.seqBase) && config.seqBase >= 0, `seqBase ${config.seqBase}`);
+    assert(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30, () => `replicas ${replicas}`);
+    assert(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas, () => `replicaId ${replicaId}`);
+    assert(Number.isSafeInteger(config.seqBase) && config.seqBase >= 0, () => `seqBase ${config.seqBase}`);
     const floor = config.ballotRoundFloor ?? 0;
-    assert(Number.isSafeInteger(floor * replicas * 4) && floor >= 0, `ballotRoundFloor ${floor}`);
+    assert(Number.isSafeInteger(floor * replicas * 4) && floor >= 0, () => `ballotRoundFloor ${floor}`);
     const limits = { ...DEFAULT_LIMITS, ...config.limits };
     assert(limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks, 'limits');
     this.ctx = {
@@ -70,6 +70,7 @@ export class PaxosCore {
       nextRequestId: 1,
       out: emptyReady(),
       dirty: new Set(),
+      lazy: new Set(),
       active: new Set(),
       counters: {},
     };
@@ -87,8 +88,8 @@ export class PaxosCore {
 
   step(m: PaxosMessage): void {
     const ctx = this.ctx;
-    assert(m.from >= 0 && m.from < ctx.replicas && m.from !== ctx.me, `message from ${m.from} at ${ctx.me}`);
-    assert(m.to === ctx.me, `message for ${m.to} delivered to ${ctx.me}`);
+    assert(m.from >= 0 && m.from < ctx.replicas && m.from !== ctx.me, () => `message from ${m.from} at ${ctx.me}`);
+    assert(m.to === ctx.me, () => `message for ${m.to} delivered to ${ctx.me}`);
     const ks = this.keyState(m.key);
     if (ks.status === 'loading') {
       this.hold(ks, { kind: 'message', message: m });
@@ -106,7 +107,7 @@ export class PaxosCore {
   /** The record of a key the shell was asked to load (undefined: not on disk). */
   loaded(key: string, record: KeyRecord | undefined): void {
     const ks = this.keys.get(key);
-    assert(ks !== undefined && ks.status === 'loading', `unexpected load of ${key}`);
+    assert(ks !== undefined && ks.status === 'loading', () => `unexpected load of ${key}`);
     if (record !== undefined) {
       checkRecord(record, key);
       ks.rec = record;
@@ -122,6 +123,9 @@ export class PaxosCore {
   tick(): void {
     const ctx = this.ctx;
     ctx.tickNow += 1;
+    // Lazily persisted chosen state waits at most one tick for a batch to ride along with.
+    for (const ks of ctx.lazy) ctx.dirty.add(ks);
+    ctx.lazy.clear();
     for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
@@ -140,6 +144,10 @@ export class PaxosCore {
   ready(): Ready {
     const ctx = this.ctx;
     const out = ctx.out;
+    if (ctx.dirty.size > 0) {
+      for (const ks of ctx.lazy) ctx.dirty.add(ks);
+      ctx.lazy.clear();
+    }
     for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
     ctx.dirty.clear();
     ctx.out = emptyReady();
@@ -266,7 +274,7 @@ export class PaxosCore {
   }
 
   private releaseWaiting(ks: KeyState): void {
-    assert(ks.status === 'ready', `release on ${ks.status} key ${ks.key}`);
+    assert(ks.status === 'ready', () => `release on ${ks.status} key ${ks.key}`);
     const waiting = ks.waiting;
     ks.waiting = [];
     for (const input of waiting) {
@@ -286,9 +294,9 @@ export class PaxosCore {
   /** Invariants checked after every step and tick (STYLE.md §2). */
   private invariants(ks: KeyState): void {
     const rec = ks.rec;
-    assert(rec.acceptedBallot <= rec.promised, `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
-    assert(ks.proposal === null || ks.proposal.instance === rec.chosen + 1, `${ks.key}: round for a decided instance`);
-    assert(ks.status === 'recovering' || ks.recovery === null, `${ks.key}: recovery on ${ks.status} key`);
+    assert(rec.acceptedBallot <= rec.promised, () => `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
+    assert(ks.proposal === null || ks.proposal.instance === rec.chosen + 1, () => `${ks.key}: round for a decided instance`);
+    assert(ks.status === 'recovering' || ks.recovery === null, () => `${ks.key}: recovery on ${ks.status} key`);
     if (VERIFY) checkRecord(rec, ks.key);
   }
 }

@@ -17,7 +17,7 @@ import { nextBallot, preauthorizedBallot } from './ballot';
 import { homeReplicaOf, SEQ_SPAN } from './home';
 import { applyChosen, findApplied, windowCovers } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
-import { count, deliver, markActive, markDirty, message, peersOf, popcount } from './key-state';
+import { count, deliver, markActive, markDirty, markLazy, message, peersOf, popcount } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
 import { ErrorCode, MessageType } from './types';
@@ -106,7 +106,7 @@ export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, reje
 function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const rec = ks.rec;
   const round = ks.proposal;
-  assert(round !== null && round.instance === rec.chosen + 1, `accept for stale round on ${ks.key}`);
+  assert(round !== null && round.instance === rec.chosen + 1, () => `accept for stale round on ${ks.key}`);
   if (rec.promised > round.ballot) {
     // A higher Prepare reached our own acceptor during phase 1: this round is pre-empted.
     round.highestRejected = Math.max(round.highestRejected, rec.promised);
@@ -160,7 +160,7 @@ export function onAccepted(ctx: CoreContext, ks: KeyState, m: PaxosMessage): voi
     return;
   }
   round.votes |= 1 << m.from;
-  assert(round.value !== null, `accept round without value on ${ks.key}`);
+  assert(round.value !== null, () => `accept round without value on ${ks.key}`);
   if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, round.value);
 }
 
@@ -183,9 +183,9 @@ function rejected(ctx: CoreContext, ks: KeyState, round: ProposerRound, m: Paxos
 function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const rec = ks.rec;
   const round = ks.proposal;
-  assert(round !== null && round.instance === rec.chosen + 1, `chosen for stale round on ${ks.key}`);
+  assert(round !== null && round.instance === rec.chosen + 1, () => `chosen for stale round on ${ks.key}`);
   applyChosen(rec, value, ctx.model);
-  markDirty(ctx, ks);
+  markLazy(ctx, ks);
   count(ctx, 'chosenHere');
   // Tell the peers, so they settle from their accepted value without waiting for our next
   // message. Safe at once: the value is durable on a majority.

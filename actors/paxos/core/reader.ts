@@ -17,7 +17,7 @@ import type { PaxosMessage, ReadRequest } from './types';
 import { ErrorCode, MessageType } from './types';
 
 export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
-  assert(ks.status === 'ready', `read on ${ks.status} key ${ks.key}`);
+  assert(ks.status === 'ready', () => `read on ${ks.status} key ${ks.key}`);
   if (request.consistency === 'local') {
     serveOne(ctx, ks, request);
     count(ctx, 'localReads');
@@ -60,7 +60,7 @@ export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
 }
 
 function decideRead(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
-  assert(ks.readRound === round, `deciding a stale read round on ${ks.key}`);
+  assert(ks.readRound === round, () => `deciding a stale read round on ${ks.key}`);
   if (round.peerAhead) {
     // learn() has settled or started a catch-up; ask again once we are current.
     ks.readRound = null;

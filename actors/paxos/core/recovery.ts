@@ -19,7 +19,7 @@ import { FetchPurpose, MessageType } from './types';
 
 export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void {
   if (ks.fetch !== null || ks.status !== 'ready') return;
-  assert(peer !== ctx.me, `catch up from self on ${ks.key}`);
+  assert(peer !== ctx.me, () => `catch up from self on ${ks.key}`);
   ks.fetch = { id: ctx.nextRequestId++, peer, sentTick: ctx.tickNow };
   markActive(ctx, ks);
   count(ctx, 'catchUps');
@@ -31,7 +31,7 @@ export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void
 export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const fetch = ks.fetch;
   if (fetch === null || fetch.id !== m.requestId) return;
-  assert(m.record !== null, `fetch reply without record for ${ks.key}`);
+  assert(m.record !== null, () => `fetch reply without record for ${ks.key}`);
   ks.fetch = null;
   if (m.record.chosen > ks.rec.chosen) {
     adoptChosen(ks.rec, m.record);
@@ -42,7 +42,7 @@ export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
 }
 
 export function startRecovery(ctx: CoreContext, ks: KeyState): void {
-  assert(ks.status === 'loading', `recovery of ${ks.status} key ${ks.key}`);
+  assert(ks.status === 'loading', () => `recovery of ${ks.status} key ${ks.key}`);
   ks.status = 'recovering';
   ks.recovery = { id: ctx.nextRequestId++, replies: new Map(), sentTick: ctx.tickNow };
   markActive(ctx, ks);
@@ -65,7 +65,7 @@ function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
 export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
   const recovery = ks.recovery;
   if (recovery === null || recovery.id !== m.requestId || m.from === ctx.me) return false;
-  assert(m.record !== null, `recover reply without record for ${ks.key}`);
+  assert(m.record !== null, () => `recover reply without record for ${ks.key}`);
   recovery.replies.set(m.from, m.record);
   if (recovery.replies.size < ctx.quorum) return false;
   adoptRecovered(ks.rec, [...recovery.replies.values()]);
