@@ -153,7 +153,9 @@ export class PaxosGroupActor implements Actor {
   private take(ready: Ready): void {
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
-    for (const p of ready.persist) this.staged.records.set(p.key, encodeSealedRecord(p.record));
+    if (this.store.volatile !== true) {
+      for (const p of ready.persist) this.staged.records.set(p.key, encodeSealedRecord(p.record));
+    }
     for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
     for (const r of ready.deliver) this.staged.results.push(r);
   }

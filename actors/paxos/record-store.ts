@@ -12,6 +12,11 @@ export interface RecordWrite {
 }
 
 export interface RecordStore {
+  /**
+   * Nothing written can outlive the actor (memory engine): the shell keeps records only in the
+   * core's key map and skips encoding and writing them. A restart is then always amnesic.
+   */
+  readonly volatile?: boolean;
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
   /** One atomic batch; `cb` runs once it is as durable as the sync mode promises. */
   write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void;
@@ -52,4 +57,25 @@ export class EngineRecordStore implements RecordStore {
     this.closing ??= this.opened.catch(() => undefined).then(() => this.engine.close());
     return this.closing;
   }
+}
+
+/**
+ * The memory engine's record store. The Paxos core's key map already holds every record in
+ * memory and a crash loses both alike, so copying sealed records into a second map would cost
+ * CPU and buy nothing; loads find nothing (a fresh or restarted replica starts empty).
+ */
+export class VolatileRecordStore implements RecordStore {
+  readonly volatile = true;
+
+  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+    assert(keys.length > 0, 'empty load');
+    const values = keys.map(() => undefined);
+    queueMicrotask(() => cb(values));
+  }
+
+  write(_batch: readonly RecordWrite[], _cb: (err?: Error) => void): void {
+    assert(false, 'write to a volatile record store');
+  }
+
+  async close(): Promise<void> {}
 }

@@ -9,7 +9,8 @@ import type { SyncMode } from '../../engines/engine';
 import { createEngine } from '../../engines/create-engine';
 import { kvStateMachine } from '../../engines/models/kv';
 import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
-import { EngineRecordStore } from '../paxos/record-store';
+import { EngineRecordStore, VolatileRecordStore } from '../paxos/record-store';
+import type { RecordStore } from '../paxos/record-store';
 
 export interface StoreActorConfig {
   readonly replicas: number;
@@ -34,10 +35,16 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   const group = groupOfActor(id, placement);
   const incarnation = Atomics.load(new Int32Array(config.incarnations), replica);
   const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
-  const engine = createEngine(config.engine, { dir });
-  const previous = dir === undefined ? undefined : openStores.get(dir);
-  const store = new EngineRecordStore(engine, config.sync, previous?.close());
-  if (dir !== undefined) openStores.set(dir, store);
+  let store: RecordStore;
+  if (config.engine === 'memory') {
+    store = new VolatileRecordStore();
+  } else {
+    const engine = createEngine(config.engine, { dir });
+    const previous = dir === undefined ? undefined : openStores.get(dir);
+    const durable = new EngineRecordStore(engine, config.sync, previous?.close());
+    if (dir !== undefined) openStores.set(dir, durable);
+    store = durable;
+  }
   const ticks = Math.max(1, Math.round(config.timeoutMs / config.tickMs));
   const amnesic = incarnation > 0 && (config.engine === 'memory' || config.sync === 'none');
   return new PaxosGroupActor(id, host, store, {
