@@ -96,6 +96,8 @@ export interface KeyState {
   noopTarget: number;
   /** The next Prepare must use a ballot above this (highest promise seen in rejections). */
   ballotFloor: number;
+  /** The last read round stalled: the next one asks every peer, not just a majority's worth. */
+  readAskAll: boolean;
 }
 
 export interface CoreLimits {
@@ -146,6 +148,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     recovery: null,
     noopTarget: 0,
     ballotFloor: 0,
+    readAskAll: false,
   };
 }
 
