@@ -57,7 +57,9 @@ export interface ReadRound {
   readonly baseChosen: number;
   readonly reads: PendingRead[];
   replies: number;
-  peerAhead: boolean;
+  /** Highest chosen instance reported by the majority so far (this replica's own included). */
+  maxChosen: number;
+  /** A member at maxChosen holds an accepted value beyond it: that instance must finish first. */
   pendingFound: boolean;
   /** Set once the round found an unfinished instance: serve when chosen reaches it. */
   waitForInstance: number;

@@ -35,7 +35,7 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
     baseChosen: ks.rec.chosen,
     reads: ks.reads,
     replies: 0,
-    peerAhead: false,
+    maxChosen: ks.rec.chosen,
     pendingFound: ks.rec.acceptedBallot > 0,
     waitForInstance: 0,
     startedTick: ctx.tickNow,
@@ -55,37 +55,47 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
   if (ctx.quorum === 1) decideRead(ctx, ks, round);
 }
 
+/**
+ * Each answer (and this replica's own state at the round's start) reports a chosen instance
+ * and whether it holds an accepted value beyond it. Any write acknowledged before the read
+ * began was accepted by a member of this majority, so it sits at or below the highest chosen
+ * instance reported (`maxChosen`) — or at maxChosen + 1 if a member at maxChosen holds an
+ * accepted value (`pendingFound`).
+ */
 export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const round = ks.readRound;
   if (round === null || round.id !== m.requestId || round.waitForInstance !== 0) return;
   round.replies += 1;
-  if (m.chosen > round.baseChosen) round.peerAhead = true;
-  else if (m.chosen === round.baseChosen && m.acceptedBallot > 0) round.pendingFound = true;
+  if (m.chosen > round.maxChosen) {
+    round.maxChosen = m.chosen;
+    round.pendingFound = m.acceptedBallot > 0;
+  } else if (m.chosen === round.maxChosen && m.acceptedBallot > 0) {
+    round.pendingFound = true;
+  }
   // This replica counts as one of the majority.
   if (round.replies + 1 === ctx.quorum) decideRead(ctx, ks, round);
 }
 
+/**
+ * Serve once the local chosen instance reaches what the majority reported: at once if it
+ * already does (learn() may have settled it from our own accepted value), after the catch-up
+ * learn() started if we are behind, and after finishing the open instance (a no-op round
+ * adopts and completes it) if one was found.
+ */
 function decideRead(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
   assert(ks.readRound === round, () => `deciding a stale read round on ${ks.key}`);
-  if (round.peerAhead) {
-    // learn() has settled or started a catch-up; ask again once we are current.
-    ks.readRound = null;
-    ks.reads = round.reads.concat(ks.reads);
-    count(ctx, 'readRoundsBehind');
-    maybeStartRead(ctx, ks);
+  round.waitForInstance = round.pendingFound ? round.maxChosen + 1 : Math.max(1, round.maxChosen);
+  if (ks.rec.chosen >= round.waitForInstance || (!round.pendingFound && round.maxChosen === 0)) {
+    serveRound(ctx, ks, round);
     return;
   }
   if (round.pendingFound) {
-    round.waitForInstance = round.baseChosen + 1;
     count(ctx, 'readRoundsFinishing');
-    if (ks.rec.chosen >= round.waitForInstance) serveRound(ctx, ks, round);
-    else {
-      ks.noopTarget = Math.max(ks.noopTarget, round.waitForInstance);
-      maybePropose(ctx, ks);
-    }
-    return;
+    ks.noopTarget = Math.max(ks.noopTarget, round.waitForInstance);
+    maybePropose(ctx, ks);
+  } else {
+    count(ctx, 'readRoundsBehind');
   }
-  serveRound(ctx, ks, round);
 }
 
 /** Called when the chosen instance moves: a round waiting for an instance may now answer. */
