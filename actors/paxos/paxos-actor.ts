@@ -74,6 +74,7 @@ export class PaxosGroupActor implements Actor {
   private failed = false;
   private closed = false;
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
+  private readonly resultWriter = new ByteWriter(4096);
   private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0 };
 
   constructor(
@@ -200,7 +201,7 @@ export class PaxosGroupActor implements Actor {
   private release(batch: Staged): void {
     for (const m of batch.messages) this.queueMessage(m);
     if (batch.results.length > 0) {
-      const w = new ByteWriter(64 * batch.results.length);
+      const w = this.resultWriter;
       const at = beginBatch(w, PayloadKind.results);
       for (const r of batch.results) writeResult(w, r);
       this.host.send(CLIENT_ADDRESS, endBatch(w, at, batch.results.length));

@@ -2,6 +2,8 @@
  * The key-value model (DESIGN.md §5): put / delete / compare-and-set by version / increment,
  * and get. Encodings are small binary layouts; the first byte of an op or query names it.
  *
+ * Numbers are little-endian f64 on the platforms Node runs on (the runtime asserts little-endian).
+ *
  * Versions count mutations. A missing key reads as version 0; `cas(key, 0, v)` succeeds only
  * when the key is absent (never written, or deleted), and `cas(key, n > 0, v)` only when the key
  * is present at version n. A failed CAS and a no-op change nothing. Increment treats a missing
@@ -56,42 +58,53 @@ export function encodeKvOp(op: KvOp): Uint8Array {
 }
 
 /** [type u8][f64 number][payload]; put carries a zero number to keep one layout. */
+// One scratch float for every f64 read and write: no DataView allocation on the apply path.
+const scratchFloat = new Float64Array(1);
+const scratchBytes = new Uint8Array(scratchFloat.buffer);
+
+function putF64(out: Uint8Array, at: number, n: number): void {
+  scratchFloat[0] = n;
+  out.set(scratchBytes, at);
+}
+
+function getF64(bytes: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) scratchBytes[i] = bytes[at + i] as number;
+  return scratchFloat[0] as number;
+}
+
 function withHeader(type: number, n: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(9 + payload.length);
   out[0] = type;
-  new DataView(out.buffer).setFloat64(1, n, true);
+  putF64(out, 1, n);
   out.set(payload, 9);
   return out;
 }
 
 function headerNumber(op: Uint8Array): number {
-  assert(op.length >= 9, `kv op of ${op.length} bytes`);
-  return new DataView(op.buffer, op.byteOffset, op.byteLength).getFloat64(1, true);
+  assert(op.length >= 9, () => `kv op of ${op.length} bytes`);
+  return getF64(op, 1);
 }
 
 export const KV_GET_QUERY = Uint8Array.of(QUERY_GET);
 
 function writeResult(status: KvStatus, version: number, value = 0): Uint8Array {
   const out = new Uint8Array(17);
-  const view = new DataView(out.buffer);
   out[0] = status;
-  view.setFloat64(1, version, true);
-  view.setFloat64(9, value, true);
+  putF64(out, 1, version);
+  putF64(out, 9, value);
   return out;
 }
 
 export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
-  assert(bytes.length === 17, `kv write result of ${bytes.length} bytes`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert(bytes.length === 17, () => `kv write result of ${bytes.length} bytes`);
   const status = bytes[0] as KvStatus;
-  assert(status === 0 || status === 1 || status === 2, `kv status ${status}`);
-  return { status, version: view.getFloat64(1, true), value: view.getFloat64(9, true) };
+  assert(status === 0 || status === 1 || status === 2, () => `kv status ${status}`);
+  return { status, version: getF64(bytes, 1), value: getF64(bytes, 9) };
 }
 
 export function decodeKvGetResult(bytes: Uint8Array): KvGetResult {
-  assert(bytes.length >= 9, `kv get result of ${bytes.length} bytes`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { found: bytes[0] === 1, version: view.getFloat64(1, true), value: bytes.subarray(9) };
+  assert(bytes.length >= 9, () => `kv get result of ${bytes.length} bytes`);
+  return { found: bytes[0] === 1, version: getF64(bytes, 1), value: bytes.subarray(9) };
 }
 
 /** Parses a stored value as a safe integer in decimal text; undefined when it is not one. */
@@ -142,11 +155,11 @@ export const kvStateMachine: StateMachine = {
     }
   },
   read(data, version, query) {
-    assert(query.length === 1 && query[0] === QUERY_GET, `unknown kv query`);
+    assert(query.length === 1 && query[0] === QUERY_GET, 'unknown kv query');
     if (data === null) return new Uint8Array(9);
     const out = new Uint8Array(9 + data.length);
     out[0] = 1;
-    new DataView(out.buffer).setFloat64(1, version, true);
+    putF64(out, 1, version);
     out.set(data, 9);
     return out;
   },
