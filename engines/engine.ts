@@ -45,6 +45,8 @@ export interface Engine {
   open(): Promise<void>;
   close(): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Optional: many point reads in one engine call (LevelDB: one threadpool task). */
+  getMany?(keys: readonly string[]): Promise<Array<Uint8Array | undefined>>;
   /** Atomic: all operations of a batch apply, or none. */
   write(batch: readonly BatchOp[], options: WriteOptions): Promise<void>;
   iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]>;

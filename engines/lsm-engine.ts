@@ -65,6 +65,20 @@ export class LsmEngine implements Engine {
     return value === undefined ? undefined : plainView(value);
   }
 
+  /** Many point reads in one LevelDB call (one threadpool task instead of one per key). */
+  async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    const db = this.requireOpen();
+    let values: Array<Uint8Array | undefined>;
+    try {
+      values = await db.getMany(keys as string[]);
+    } catch (err) {
+      throw mapLevelError(err, 'getMany');
+    }
+    assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
+    for (let i = 0; i < keys.length; i++) this.counter.countRead();
+    return values.map((v) => (v === undefined ? undefined : plainView(v)));
+  }
+
   /** One LevelDB write batch: atomic, and copied synchronously before this returns. */
   async write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
     const db = this.requireOpen();

@@ -40,7 +40,7 @@ export class EngineRecordStore implements RecordStore {
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
     assert(keys.length > 0, 'empty load');
     this.opened
-      .then(() => Promise.all(keys.map((k) => this.engine.get(k))))
+      .then(() => (this.engine.getMany !== undefined ? this.engine.getMany(keys) : Promise.all(keys.map((k) => this.engine.get(k)))))
       .then((values) => cb(values), (err: Error) => cb([], err));
   }
 

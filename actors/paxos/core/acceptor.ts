@@ -10,7 +10,7 @@ import { ballotOwner, isPreauthorized } from './ballot';
 import { homeReplicaOf } from './home';
 import { applyChosen, sameValue } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
-import { count, markDirty, markLazy, message } from './key-state';
+import { count, markDirty, markChosenOnly, message } from './key-state';
 import { afterChosenAdvanced } from './proposer';
 import { startCatchUp } from './recovery';
 import type { PaxosMessage } from './types';
@@ -26,7 +26,7 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   if (m.chosen <= rec.chosen) return;
   if (m.chosen === rec.chosen + 1 && rec.accepted !== null && sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)) {
     applyChosen(rec, rec.accepted, ctx.model);
-    markLazy(ctx, ks);
+    markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
     assert(rec.chosen === m.chosen, () => `settled ${rec.chosen} != ${m.chosen}`);
     afterChosenAdvanced(ctx, ks);

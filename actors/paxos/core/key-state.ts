@@ -130,8 +130,6 @@ export interface CoreContext {
   nextRequestId: number;
   out: Ready;
   readonly dirty: Set<KeyState>;
-  /** Changed, but only in ways a restart can re-learn (chosen state): persisted with the next batch. */
-  readonly lazy: Set<KeyState>;
   readonly active: Set<KeyState>;
   readonly counters: Record<string, number>;
 }
@@ -205,12 +203,16 @@ export function markDirty(ctx: CoreContext, ks: KeyState): void {
 }
 
 /**
- * The chosen state moved but no promise or accept did. It needs no write of its own: the value
- * is already durable on a majority, and a replica that restarts without this change learns it
- * again. It rides along with the next batch (or the next tick's).
+ * The chosen state moved but no promise or accept did: no write is needed ("the replication
+ * log as the DB"). The chosen value is durable as an accepted value on a majority, and this
+ * replica's record on disk still holds it as its accepted value for the next instance; a
+ * replica that restarts from that record settles it again from the first message (or read
+ * round) that names it chosen. The next promise or accept for the key persists the whole
+ * record, chosen state included. This halves the records written per write.
  */
-export function markLazy(ctx: CoreContext, ks: KeyState): void {
-  if (!ctx.dirty.has(ks)) ctx.lazy.add(ks);
+export function markChosenOnly(ctx: CoreContext, ks: KeyState): void {
+  count(ctx, 'chosenNotPersisted');
+  void ks;
 }
 
 export function markActive(ctx: CoreContext, ks: KeyState): void {

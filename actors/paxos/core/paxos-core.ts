@@ -70,7 +70,6 @@ export class PaxosCore {
       nextRequestId: 1,
       out: emptyReady(),
       dirty: new Set(),
-      lazy: new Set(),
       active: new Set(),
       counters: {},
     };
@@ -123,9 +122,6 @@ export class PaxosCore {
   tick(): void {
     const ctx = this.ctx;
     ctx.tickNow += 1;
-    // Lazily persisted chosen state waits at most one tick for a batch to ride along with.
-    for (const ks of ctx.lazy) ctx.dirty.add(ks);
-    ctx.lazy.clear();
     for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
@@ -144,10 +140,6 @@ export class PaxosCore {
   ready(): Ready {
     const ctx = this.ctx;
     const out = ctx.out;
-    if (ctx.dirty.size > 0) {
-      for (const ks of ctx.lazy) ctx.dirty.add(ks);
-      ctx.lazy.clear();
-    }
     for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
     ctx.dirty.clear();
     ctx.out = emptyReady();

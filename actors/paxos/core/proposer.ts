@@ -17,7 +17,7 @@ import { nextBallot, preauthorizedBallot } from './ballot';
 import { homeReplicaOf, SEQ_SPAN } from './home';
 import { applyChosen, findApplied, windowCovers } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
-import { count, deliver, markActive, markDirty, markLazy, message, peersOf, popcount } from './key-state';
+import { count, deliver, markActive, markDirty, markChosenOnly, message, peersOf, popcount } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
 import { ErrorCode, MessageType } from './types';
@@ -185,7 +185,7 @@ function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const round = ks.proposal;
   assert(round !== null && round.instance === rec.chosen + 1, () => `chosen for stale round on ${ks.key}`);
   applyChosen(rec, value, ctx.model);
-  markLazy(ctx, ks);
+  markChosenOnly(ctx, ks);
   count(ctx, 'chosenHere');
   // Tell the peers, so they settle from their accepted value without waiting for our next
   // message. Safe at once: the value is durable on a majority.
