@@ -80,8 +80,11 @@ export class KvNamespace {
   async get(key: string, options?: KvGetOptions): Promise<KvEntry | undefined> {
     const k = validateKey(key);
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
-    const consistency = options?.consistency ?? 'linearizable';
-    if (consistency !== 'linearizable' && consistency !== 'local') throw invalid(`consistency must be 'linearizable' or 'local'`);
+    // Only an absent (undefined) consistency means the default; null is rejected like any bad value.
+    const consistency: unknown = options?.consistency === undefined ? 'linearizable' : options.consistency;
+    if (consistency !== 'linearizable' && consistency !== 'local') {
+      throw invalid(`consistency must be 'linearizable' or 'local', got ${String(consistency)}`);
+    }
     const res = await this.backend.call(this.replica, { kind: 'read', key: this.fullKey(k), query: KV_GET_QUERY, consistency });
     if (!res.ok) throw failure(res);
     const g = decodeKvGetResult(res.result);

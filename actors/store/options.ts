@@ -11,7 +11,7 @@ export interface PaxosStoreOptions {
   replicas?: number;
   /** Storage engine. Default 'memory'. 'lsm' needs `dir`. */
   engine?: EngineName;
-  /** Data directory (lsm): one LevelDB per replica per group under it. */
+  /** Data directory (lsm): one LevelDB per replica per group under it, and paxosstore.json recording replicas/groups. */
   dir?: string;
   /** Worker threads hosting the actors. Default: available cores. */
   workers?: number;
@@ -21,7 +21,7 @@ export interface PaxosStoreOptions {
   groups?: number;
   /** A request that finds no majority rejects within this many ms. Default 2000. */
   timeoutMs?: number;
-  /** Largest value in bytes. Default 256 KiB. */
+  /** Largest value in bytes. Default 256 KiB, at most 1 MiB. */
   valueBytesMax?: number;
 }
 
@@ -36,6 +36,13 @@ export interface ResolvedOptions {
   readonly valueBytesMax: number;
   readonly tickMs: number;
 }
+
+/**
+ * The largest valueBytesMax allowed. A request carrying one such value must fit in one mailbox
+ * payload (ringBytes/2 - 8, about 2 MiB with the default 4 MiB rings) with room to spare;
+ * RequestPipeline sends it in a batch of its own when it passes PAYLOAD_SOFT_BYTES_MAX.
+ */
+export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 
 const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax']);
 
@@ -68,7 +75,7 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
     sync,
     groups: intIn('groups', opts.groups, 1, 256, 8),
     timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
-    valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, 1024 * 1024, 256 * 1024),
+    valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, VALUE_BYTES_MAX_LIMIT, 256 * 1024),
     tickMs: 10,
   };
 }

@@ -15,6 +15,7 @@ import { ActorSystem } from '../../runtime/actor-system';
 import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf } from '../paxos/paxos-actor';
 import type { StoreActorConfig } from './actor-entry';
+import { checkDataDir } from './data-dir';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import type { KvBackend } from './kv';
@@ -77,6 +78,8 @@ export class PaxosStore {
 
   static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
     const o = resolveOptions(options);
+    // Before any actor opens a database: a dir written with another placement would lose data.
+    if (o.engine === 'lsm' && o.dir !== undefined) await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups });
     const config: StoreActorConfig = {
       replicas: o.replicas,
       groups: o.groups,

@@ -2,6 +2,12 @@
  * The client side of the data path on the embedding thread: assigns tokens, aggregates requests
  * into one payload per actor per microtask, matches results, and enforces a backstop deadline
  * so no request ever hangs (the core answers first in all but lost-message cases).
+ *
+ * A batch is sent early once it passes PAYLOAD_SOFT_BYTES_MAX, and a request that would push a
+ * non-empty batch past it goes into a fresh one, so payloads stay far below the runtime's
+ * mailbox limit (ringBytes/2 - 8, about 2 MiB): a single request (value <= 1 MiB) always fits.
+ * A send that throws anyway fails that batch's requests with UNAVAILABLE (nothing was sent);
+ * it never throws out of the flush microtask.
  */
 import { assert } from '../../runtime/assert';
 import { ByteWriter } from '../../runtime/byte-codec';
@@ -28,7 +34,15 @@ interface Outgoing {
   readonly w: ByteWriter;
   countAt: number;
   count: number;
+  /** The tokens in the batch being built, to fail them if it cannot be sent. */
+  tokens: number[];
 }
+
+/**
+ * A batch for one actor is sent as soon as it reaches this many bytes (and a request that would
+ * take a non-empty batch past it starts a new one). Well under the runtime's payload limit.
+ */
+export const PAYLOAD_SOFT_BYTES_MAX = 512 * 1024;
 
 /** Extra time the core gets beyond its own timeout before the client gives up. */
 const BACKSTOP_GRACE_MS = 1000;
@@ -62,22 +76,28 @@ export class RequestPipeline {
     if (this.closed) return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
     const request = { ...body, token } as ClientRequest;
     const actor = actorIdOf(replica, groupOfKey(request.key, this.placement.groups), this.placement);
-    let out = this.outgoing.get(actor);
-    if (out === undefined) {
-      const w = new ByteWriter(4096);
-      out = { w, countAt: beginBatch(w, PayloadKind.requests), count: 0 };
-      this.outgoing.set(actor, out);
-    }
-    writeRequest(out.w, request);
-    out.count += 1;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
-    return new Promise((resolve) => {
+    const result = new Promise<ClientResult>((resolve) => {
       this.pending.set(token, { resolve, replica, write: request.kind === 'write', deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS });
       this.order.push(token);
     });
+    let out = this.outgoing.get(actor);
+    if (out === undefined) {
+      const w = new ByteWriter(4096);
+      out = { w, countAt: beginBatch(w, PayloadKind.requests), count: 0, tokens: [] };
+      this.outgoing.set(actor, out);
+    } else if (out.count > 0 && out.w.length + requestBytesBound(request) > PAYLOAD_SOFT_BYTES_MAX) {
+      this.sendBatch(actor, out);
+    }
+    writeRequest(out.w, request);
+    out.count += 1;
+    out.tokens.push(token);
+    if (out.w.length >= PAYLOAD_SOFT_BYTES_MAX) {
+      this.sendBatch(actor, out);
+    } else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+    return result;
   }
 
   /** Fails every request in flight to a replica (it crashed): writes may or may not apply. */
@@ -104,10 +124,29 @@ export class RequestPipeline {
     this.flushQueued = false;
     if (this.closed) return;
     for (const [actor, out] of this.outgoing) {
-      if (out.count === 0) continue;
+      if (out.count > 0) this.sendBatch(actor, out);
+    }
+  }
+
+  /** Sends `out`'s batch and starts a new one; never throws (a failed send fails its requests). */
+  private sendBatch(actor: number, out: Outgoing): void {
+    const tokens = out.tokens;
+    try {
       this.transport.send(actor, endBatch(out.w, out.countAt, out.count));
+    } catch (error) {
+      const message = `request batch to actor ${actor} not sent: ${error instanceof Error ? error.message : String(error)}`;
+      console.error(`paxosstore: ${message}`);
+      for (const token of tokens) {
+        const p = this.pending.get(token);
+        if (p === undefined) continue;
+        this.pending.delete(token);
+        // Nothing reached a replica, so not even a write can have applied.
+        p.resolve({ token, ok: false, code: 'UNAVAILABLE', message });
+      }
+    } finally {
       out.countAt = beginBatch(out.w, PayloadKind.requests);
       out.count = 0;
+      out.tokens = [];
     }
   }
 
@@ -135,4 +174,10 @@ export class RequestPipeline {
     }
     this.order.splice(0, i);
   }
+}
+
+/** An upper bound on the bytes writeRequest adds for `req` (token, key, kind, body). */
+function requestBytesBound(req: ClientRequest): number {
+  const body = req.kind === 'write' ? req.op : req.query;
+  return 8 + 4 + req.key.length * 3 + 1 + 4 + body.length;
 }

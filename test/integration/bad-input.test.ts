@@ -94,6 +94,8 @@ test('bad values, versions, counts and read options reject with INVALID_ARGUMENT
     // read options
     ['get consistency strong', () => l.get('k', { consistency: 'strong' })],
     ['get consistency number', () => l.get('k', { consistency: 1 })],
+    ['get consistency null', () => l.get('k', { consistency: null })],
+    ['get consistency empty string', () => l.get('k', { consistency: '' })],
     ['get options null', () => l.get('k', null)],
     ['get options string', () => l.get('k', 'local')],
   ];
