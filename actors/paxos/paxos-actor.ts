@@ -60,6 +60,11 @@ interface Staged {
 }
 
 const DRIVE_ROUNDS_MAX = 64;
+/**
+ * A payload is sent as soon as it passes this size, so one record never nears the runtime's
+ * limit (half a ring) even when many large values go to one peer in one flush.
+ */
+export const PAYLOAD_SOFT_BYTES_MAX = 512 * 1024;
 
 function emptyStaged(): Staged {
   return { records: new Map(), messages: [], results: [] };
@@ -202,9 +207,18 @@ export class PaxosGroupActor implements Actor {
     for (const m of batch.messages) this.queueMessage(m);
     if (batch.results.length > 0) {
       const w = this.resultWriter;
-      const at = beginBatch(w, PayloadKind.results);
-      for (const r of batch.results) writeResult(w, r);
-      this.host.send(CLIENT_ADDRESS, endBatch(w, at, batch.results.length));
+      let at = beginBatch(w, PayloadKind.results);
+      let count = 0;
+      for (const r of batch.results) {
+        writeResult(w, r);
+        count += 1;
+        if (w.length >= PAYLOAD_SOFT_BYTES_MAX) {
+          this.host.send(CLIENT_ADDRESS, endBatch(w, at, count));
+          at = beginBatch(w, PayloadKind.results);
+          count = 0;
+        }
+      }
+      if (count > 0) this.host.send(CLIENT_ADDRESS, endBatch(w, at, count));
     }
     this.flushOutgoing();
   }
@@ -219,19 +233,23 @@ export class PaxosGroupActor implements Actor {
     }
     writeMessage(out.w, m);
     out.count += 1;
+    if (out.w.length >= PAYLOAD_SOFT_BYTES_MAX) this.sendOutgoing(m.to, out);
   }
 
   private flushOutgoing(): void {
     for (const [to, out] of this.outWriters) {
-      if (out.count === 0) continue;
-      if (this.blocked(this.replica, to)) {
-        this.stats.dropped += out.count;
-      } else {
-        this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
-      }
-      out.countAt = beginBatch(out.w, PayloadKind.paxos);
-      out.count = 0;
+      if (out.count > 0) this.sendOutgoing(to, out);
     }
+  }
+
+  private sendOutgoing(to: number, out: { w: ByteWriter; countAt: number; count: number }): void {
+    if (this.blocked(this.replica, to)) {
+      this.stats.dropped += out.count;
+    } else {
+      this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
+    }
+    out.countAt = beginBatch(out.w, PayloadKind.paxos);
+    out.count = 0;
   }
 
   /**
