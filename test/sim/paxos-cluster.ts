@@ -17,6 +17,7 @@ import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest 
 
 export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'>;
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../actors/paxos/codec';
+import { groupOfKey } from '../../actors/store/routing';
 import { SimRecordStore } from './sim-record-store';
 
 export interface ClusterOptions {
@@ -93,9 +94,7 @@ export class SimCluster {
   }
 
   groupOf(key: string): number {
-    let h = 0;
-    for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
-    return h % this.groups;
+    return groupOfKey(key, this.groups);
   }
 
   /** Sends one request to a replica; `done` gets the result, or nothing if it is lost. */
