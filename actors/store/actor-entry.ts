@@ -45,7 +45,9 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     if (dir !== undefined) openStores.set(dir, durable);
     store = durable;
   }
-  const ticks = Math.max(1, Math.round(config.timeoutMs / config.tickMs));
+  // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or
+  // UNKNOWN_OUTCOME) arrives before the caller's documented timeout.
+  const ticks = Math.max(2, Math.floor(config.timeoutMs / config.tickMs) - 2);
   const amnesic = incarnation > 0 && (config.engine === 'memory' || config.sync === 'none');
   return new PaxosGroupActor(id, host, store, {
     ...placement,

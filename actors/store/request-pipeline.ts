@@ -44,8 +44,12 @@ interface Outgoing {
  */
 export const PAYLOAD_SOFT_BYTES_MAX = 512 * 1024;
 
-/** Extra time the core gets beyond its own timeout before the client gives up. */
-const BACKSTOP_GRACE_MS = 1000;
+/**
+ * Extra time beyond `timeoutMs` before the client gives up on its own. The core answers first
+ * (its deadline is two ticks short of timeoutMs); the backstop only matters when a replica
+ * stops answering altogether.
+ */
+const BACKSTOP_GRACE_MS = 250;
 const SWEEP_MS = 100;
 
 export class RequestPipeline {

@@ -3,7 +3,8 @@
  * delay, partitions, and crash/restart. Safety phase with faults, then a healed liveness phase.
  * Every history must be linearizable, no two replicas may ever report different values chosen
  * at one instance, and every client must finish. PXS_SIM_SEEDS sets the seed count per
- * scenario, PXS_SIM_FIRST_SEED the first seed; a failure prints its seed, which replays exactly.
+ * scenario, PXS_SIM_FIRST_SEED the first seed; a failure prints its seed, and PXS_SIM_SEED=<it>
+ * replays exactly that run.
  */
 import type { ExecutionContext } from 'ava';
 import { checkHistory } from './linearizability';
@@ -11,7 +12,9 @@ import { kvModel } from './kv-model';
 import { SimCluster } from './paxos-cluster';
 import { runKvWorkload } from './kv-workload';
 
-export const SEEDS_PER_SCENARIO = Number(process.env.PXS_SIM_SEEDS ?? 400);
+/** PXS_SIM_SEED=N replays exactly one seed (the one a failure printed) in every scenario. */
+const ONLY_SEED = process.env.PXS_SIM_SEED === undefined ? undefined : Number(process.env.PXS_SIM_SEED);
+export const SEEDS_PER_SCENARIO = ONLY_SEED !== undefined ? 1 : Number(process.env.PXS_SIM_SEEDS ?? 400);
 const FIRST = Number(process.env.PXS_SIM_FIRST_SEED ?? 1000);
 
 export interface Scenario {
@@ -47,7 +50,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let ops = 0;
   let unknown = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
-    const seed = FIRST + i * 7919 + s.salt;
+    const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
     try {
       r = runSeed(seed, s);
