@@ -75,18 +75,21 @@ export function readMessage(r: ByteReader): PaxosMessage {
   const to = r.u8();
   const purpose = r.u8() as FetchPurpose;
   const key = r.str();
+  const instance = r.f64();
+  const ballot = r.f64();
+  const promised = r.f64();
+  const acceptedBallot = r.f64();
+  const chosen = r.f64();
+  const chosenOrigin = r.f64();
+  const chosenSeq = r.f64();
+  const requestId = r.f64();
+  // Same field order as core/key-state.ts message(): one hidden class for every message.
   const m: PaxosMessage = {
-    type, key, from, to, purpose,
+    type, key, from, to, instance, ballot,
     ok: (flags & FLAG_OK) !== 0,
-    instance: r.f64(),
-    ballot: r.f64(),
-    promised: r.f64(),
-    acceptedBallot: r.f64(),
-    chosen: r.f64(),
-    chosenOrigin: r.f64(),
-    chosenSeq: r.f64(),
-    requestId: r.f64(),
+    promised, acceptedBallot,
     value: null,
+    chosen, chosenOrigin, chosenSeq, requestId, purpose,
     record: null,
   };
   if ((flags & FLAG_VALUE) !== 0) m.value = readProposal(r);
