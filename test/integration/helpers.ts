@@ -36,6 +36,23 @@ export function codeOf(error: unknown): unknown {
 }
 
 /** The rejection code of a promise, or 'RESOLVED' when it did not reject. */
+/**
+ * Opens a store that must be refused; returns the rejection's code (a store that opened anyway
+ * is closed at teardown and fails the test).
+ */
+export async function openRejectionCode(t: ExecutionContext, options: PaxosStoreOptions, what: string): Promise<unknown> {
+  const result = await PaxosStore.open(options).then(
+    (store) => store,
+    (error: unknown) => error,
+  );
+  if (result instanceof PaxosStore) {
+    t.teardown(() => result.close());
+    t.fail(`${what}: open resolved`);
+    return undefined;
+  }
+  return codeOf(result);
+}
+
 export async function settleCode(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;

@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PaxosStore, PaxosStoreError } from '../../index';
-import { FAST, INDEX_JS, codeOf, engineOptions, eventually, openStore, runNode, tempDir } from './helpers';
+import { FAST, INDEX_JS, codeOf, engineOptions, eventually, openRejectionCode, openStore, runNode, tempDir } from './helpers';
 
 const ENGINES = ['memory', 'lsm'] as const;
 
@@ -217,16 +217,7 @@ test('lsm: a garbled or unreadable paxosstore.json rejects INVALID_ARGUMENT', as
   for (const [what, text] of cases) {
     const dir = tempDir(t);
     fs.writeFileSync(path.join(dir, 'paxosstore.json'), text);
-    const result = await PaxosStore.open({ ...FAST, engine: 'lsm', dir }).then(
-      (store) => store,
-      (error: unknown) => error,
-    );
-    if (result instanceof PaxosStore) {
-      t.teardown(() => result.close());
-      t.fail(`${what}: open resolved`);
-      continue;
-    }
-    t.is(codeOf(result), 'INVALID_ARGUMENT', what);
+    t.is(await openRejectionCode(t, { ...FAST, engine: 'lsm', dir }, what), 'INVALID_ARGUMENT', what);
     t.is(fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8'), text, `${what}: file left alone`);
   }
   // A directory where the file should be.
