@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
 import { createEngine } from '../../engines/create-engine';
-import { kvStateMachine } from '../../engines/models/kv';
+import { allModels } from '../../engines/models/all-models';
 import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
 import { EngineRecordStore, VolatileRecordStore } from '../paxos/record-store';
 import type { RecordStore } from '../paxos/record-store';
@@ -52,7 +52,7 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   return new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,
-    model: kvStateMachine,
+    model: allModels,
     // Unique per incarnation: random high bits, a counter below (2^32 proposals per incarnation).
     seqBase: randomInt(2 ** 20) * 2 ** 32,
     // A memory engine restarts empty, and 'none' may have lost acknowledged promises: either

@@ -6,6 +6,8 @@ import type { ClientResult, Consistency } from '../paxos/core/types';
 import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
 import type { KvOp } from '../../engines/models/kv';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ModelTag } from '../../engines/models/model-tags';
+import { isWrongModel, tagged } from '../../engines/models/registry';
 import type { ErrorCode } from './errors';
 
 export const KEY_BYTES_MAX = 1024;
@@ -58,6 +60,13 @@ function validateCount(name: string, n: unknown): number {
   return n;
 }
 
+const KV_QUERY = tagged(ModelTag.kv, KV_GET_QUERY);
+
+/** The key holds another data model (a queue, a set, …). */
+export function wrongModel(key: string): PaxosStoreError {
+  return new PaxosStoreError(ErrorCodes.WRONG_TYPE, `${key}: the key holds another data model`);
+}
+
 function failure(res: ClientResult): PaxosStoreError {
   if (res.ok) throw new Error('failure() of a successful result');
   return new PaxosStoreError(res.code as ErrorCode, res.message);
@@ -85,8 +94,9 @@ export class KvNamespace {
     if (consistency !== 'linearizable' && consistency !== 'local') {
       throw invalid(`consistency must be 'linearizable' or 'local', got ${String(consistency)}`);
     }
-    const res = await this.backend.call(this.replica, { kind: 'read', key: this.fullKey(k), query: KV_GET_QUERY, consistency });
+    const res = await this.backend.call(this.replica, { kind: 'read', key: this.fullKey(k), query: KV_QUERY, consistency });
     if (!res.ok) throw failure(res);
+    if (isWrongModel(res.result)) throw wrongModel(k);
     const g = decodeKvGetResult(res.result);
     return g.found ? { value: Buffer.from(g.value), version: g.version } : undefined;
   }
@@ -116,8 +126,9 @@ export class KvNamespace {
   }
 
   private async write(key: string, op: KvOp) {
-    const res = await this.backend.call(this.replica, { kind: 'write', key: this.fullKey(key), op: encodeKvOp(op) });
+    const res = await this.backend.call(this.replica, { kind: 'write', key: this.fullKey(key), op: tagged(ModelTag.kv, encodeKvOp(op)) });
     if (!res.ok) throw failure(res);
+    if (isWrongModel(res.result)) throw wrongModel(key);
     const w = decodeKvWriteResult(res.result);
     if (w.status === KvStatus.versionConflict) {
       throw new PaxosStoreError(ErrorCodes.VERSION_CONFLICT, `${key}: version is ${w.version}`);

@@ -8,6 +8,8 @@ import { assert } from '../../runtime/assert';
 import type { Prng } from '../../runtime/sim/prng';
 import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
 import type { KvOp } from '../../engines/models/kv';
+import { ModelTag } from '../../engines/models/model-tags';
+import { tagged } from '../../engines/models/registry';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp } from './linearizability';
 import type { KvInput, KvOutput } from './kv-model';
@@ -106,8 +108,8 @@ export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): Workload
     };
     const op = toOp(input);
     const token = op === undefined
-      ? cluster.request(replica, { kind: 'read', key, query: KV_GET_QUERY, consistency: 'linearizable' }, settle)
-      : cluster.request(replica, { kind: 'write', key, op: encodeKvOp(op) }, settle);
+      ? cluster.request(replica, { kind: 'read', key, query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' }, settle)
+      : cluster.request(replica, { kind: 'write', key, op: tagged(ModelTag.kv, encodeKvOp(op)) }, settle);
     sim.schedule(o.clientTimeoutMs, () => {
       if (settled) return;
       cluster.abandon(token);

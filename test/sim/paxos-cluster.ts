@@ -10,7 +10,7 @@ import { Simulation } from '../../runtime/sim/simulation';
 import type { FaultConfig } from '../../runtime/sim/network';
 import type { DiskFaults } from '../../runtime/sim/sim-disk';
 import type { SyncMode } from '../../engines/engine';
-import { kvStateMachine } from '../../engines/models/kv';
+import { allModels } from '../../engines/models/all-models';
 import { PaxosGroupActor, actorIdOf, replicaOfActor } from '../../actors/paxos/paxos-actor';
 import type { CoreLimits } from '../../actors/paxos/core/key-state';
 import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest } from '../../actors/paxos/core/types';
@@ -84,7 +84,7 @@ export class SimCluster {
       replicas: this.replicas,
       groups: this.groups,
       sync,
-      model: kvStateMachine,
+      model: allModels,
       seqBase,
       amnesic: slot.amnesic,
       // Above every round a previous incarnation could have used (the real shell uses a clock).
