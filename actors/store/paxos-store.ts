@@ -18,7 +18,7 @@ import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir } from './data-dir';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
-import type { KvBackend } from './kv';
+import type { StoreBackend } from './model-client';
 import { resolveOptions } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
@@ -62,7 +62,7 @@ export class PaxosStore {
   private readonly up: boolean[];
   private readonly links: Int32Array;
   private readonly incarnations: Int32Array;
-  private readonly backend: KvBackend;
+  private readonly backend: StoreBackend;
 
   private constructor(
     readonly options: ResolvedOptions,
