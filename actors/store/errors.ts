@@ -17,6 +17,8 @@ export const ErrorCodes = {
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   /** The stored value has the wrong type for the operation (incr on non-numeric text). */
   WRONG_TYPE: 'WRONG_TYPE',
+  /** The write would grow a queue, set or table past its size limit. Nothing was applied. */
+  TOO_LARGE: 'TOO_LARGE',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: 'OVERLOADED',
 } as const;

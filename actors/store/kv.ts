@@ -83,7 +83,7 @@ export class KvNamespace {
   }
 
   private async write(key: string, op: KvOp) {
-    const w = decodeKvWriteResult(await this.channel.write(this.fullKey(key), encodeKvOp(op), key));
+    const w = decodeKvWriteResult((await this.channel.write(this.fullKey(key), encodeKvOp(op), key)).body);
     if (w.status === KvStatus.versionConflict) {
       throw new PaxosStoreError(ErrorCodes.VERSION_CONFLICT, `${key}: version is ${w.version}`);
     }

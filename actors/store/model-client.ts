@@ -5,11 +5,15 @@
  */
 import type { ClientResult, Consistency } from '../paxos/core/types';
 import type { ModelTag } from '../../engines/models/model-tags';
-import { isWrongModel, tagged } from '../../engines/models/registry';
+import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import type { ErrorCode } from './errors';
 
 export const KEY_BYTES_MAX = 1024;
+
+export interface ReadOptions {
+  consistency?: Consistency;
+}
 
 export type RequestBody =
   | { kind: 'write'; key: string; op: Uint8Array }
@@ -76,9 +80,10 @@ export class ModelChannel {
     return this.backend.valueBytesMax;
   }
 
-  async write(key: string, op: Uint8Array, shownKey = key): Promise<Uint8Array> {
+  /** The model's result bytes and the key's version after the write. */
+  async write(key: string, op: Uint8Array, shownKey = key): Promise<{ body: Uint8Array; version: number }> {
     const res = await this.backend.call(this.replica, { kind: 'write', key, op: tagged(this.tag, op) });
-    return this.unwrap(res, shownKey);
+    return splitVersion(this.unwrap(res, shownKey));
   }
 
   async read(key: string, query: Uint8Array, consistency: Consistency, shownKey = key): Promise<Uint8Array> {
@@ -91,4 +96,27 @@ export class ModelChannel {
     if (isWrongModel(res.result)) throw wrongModel(key);
     return res.result;
   }
+}
+
+/**
+ * Objects (queues, sets, tables, documents) live in one key space, apart from KV namespaces:
+ * a name used by one model refuses every other (WRONG_TYPE) until it is empty again.
+ */
+const OBJECT_PREFIX = '\u0000';
+
+export function objectKey(name: string): string {
+  return `${OBJECT_PREFIX}${name}`;
+}
+
+/** Validates one or more values given as rest arguments. */
+export function validateValues(values: unknown[], max: number, what: string): Uint8Array[] {
+  if (values.length === 0) throw invalid(`at least one ${what} is required`);
+  const out = values.map((v, i) => validateValue(v, max, `${what} ${i}`));
+  const total = out.reduce((n, v) => n + v.length, 0);
+  if (total > max) throw invalid(`${what}s total ${total} bytes; the limit per request is ${max}`);
+  return out;
+}
+
+export function tooLarge(name: string, what: string): PaxosStoreError {
+  return new PaxosStoreError(ErrorCodes.TOO_LARGE, `${name}: the ${what} would pass its size limit`);
 }

@@ -18,6 +18,8 @@ import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir } from './data-dir';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
+import { Queue } from './queue';
+import { StoreSet } from './set';
 import type { StoreBackend } from './model-client';
 import { resolveOptions } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
@@ -39,6 +41,14 @@ export class ReplicaHandle {
 
   kv(namespace: string): KvNamespace {
     return this.store.namespace(namespace, this.index);
+  }
+
+  queue(name: string): Queue {
+    return this.store.objectHandle((backend) => new Queue(name, backend, this.index));
+  }
+
+  set(name: string): StoreSet {
+    return this.store.objectHandle((backend) => new StoreSet(name, backend, this.index));
   }
 
   get up(): boolean {
@@ -107,6 +117,18 @@ export class PaxosStore {
     return this.namespace(namespace, undefined);
   }
 
+  /** A FIFO queue under one name (objects share one name space; see README). */
+  queue(name: string): Queue {
+    this.checkOpen();
+    return new Queue(name, this.backend, undefined);
+  }
+
+  /** A set of members under one name. */
+  set(name: string): StoreSet {
+    this.checkOpen();
+    return new StoreSet(name, this.backend, undefined);
+  }
+
   replica(index: number): ReplicaHandle {
     this.checkOpen();
     if (!Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
@@ -158,6 +180,12 @@ export class PaxosStore {
   namespace(name: string, replica: number | undefined): KvNamespace {
     this.checkOpen();
     return new KvNamespace(validateNamespace(name), this.backend, replica);
+  }
+
+  /** @internal */
+  objectHandle<T>(make: (backend: StoreBackend) => T): T {
+    this.checkOpen();
+    return make(this.backend);
   }
 
   /** @internal */

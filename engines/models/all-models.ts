@@ -1,6 +1,12 @@
 /** The models every store serves, behind one dispatching state machine. */
 import { kvStateMachine } from './kv';
 import { ModelTag } from './model-tags';
+import { queueStateMachine } from './queue';
 import { createModelRegistry } from './registry';
+import { setStateMachine } from './set';
 
-export const allModels = createModelRegistry([[ModelTag.kv, kvStateMachine]]);
+export const allModels = createModelRegistry([
+  [ModelTag.kv, kvStateMachine],
+  [ModelTag.queue, queueStateMachine],
+  [ModelTag.set, setStateMachine],
+]);

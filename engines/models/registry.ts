@@ -2,6 +2,7 @@
  * The dispatching state machine: one replicated key space, several data models (framing in
  * model-tags.ts). Each model sees only untagged bytes; this layer adds and checks the tags, so
  * a key written as one model is refused (RESULT_WRONG_MODEL, nothing changes) by every other.
+ * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../../runtime/assert';
 import { RESULT_WRONG_MODEL } from './model-tags';
@@ -23,6 +24,27 @@ export function isWrongModel(result: Uint8Array): boolean {
   return result.length === 1 && result[0] === RESULT_WRONG_MODEL;
 }
 
+const VERSION_BYTES = 8;
+const versionScratch = new Float64Array(1);
+const versionScratchBytes = new Uint8Array(versionScratch.buffer);
+
+/** Every write result ends with the key's data version after the write (8 bytes, f64). */
+function withVersion(result: Uint8Array, version: number): Uint8Array {
+  const out = new Uint8Array(result.length + VERSION_BYTES);
+  out.set(result);
+  versionScratch[0] = version;
+  out.set(versionScratchBytes, result.length);
+  return out;
+}
+
+/** Splits a write result into the model's bytes and the version after the write. */
+export function splitVersion(result: Uint8Array): { body: Uint8Array; version: number } {
+  assert(result.length >= VERSION_BYTES + 1, () => `write result of ${result.length} bytes`);
+  const at = result.length - VERSION_BYTES;
+  for (let i = 0; i < VERSION_BYTES; i++) versionScratchBytes[i] = result[at + i] as number;
+  return { body: result.subarray(0, at), version: versionScratch[0] as number };
+}
+
 export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, StateMachine]>): StateMachine {
   const byTag = new Map<number, StateMachine>(models);
   assert(byTag.size === models.length, 'a model tag is registered twice');
@@ -39,7 +61,8 @@ export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, St
       const out = machine.apply(data === null ? null : data.subarray(1), version, op.subarray(1));
       assert(!isWrongModel(out.result), 'a model returned the reserved wrong-model result');
       const next = out.data === null ? null : tagged(op[0] as ModelTag, out.data);
-      return { data: next, mutated: out.mutated, result: out.result };
+      const result = withVersion(out.result, out.mutated ? version + 1 : version);
+      return { data: next, mutated: out.mutated, result };
     },
     read(data, version, query) {
       const machine = machineOf(query, 'query');

@@ -9,7 +9,7 @@ import type { Prng } from '../../runtime/sim/prng';
 import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
 import type { KvOp } from '../../engines/models/kv';
 import { ModelTag } from '../../engines/models/model-tags';
-import { tagged } from '../../engines/models/registry';
+import { splitVersion, tagged } from '../../engines/models/registry';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp } from './linearizability';
 import type { KvInput, KvOutput } from './kv-model';
@@ -68,7 +68,7 @@ function toOutput(input: KvInput, res: ClientResult): { output: KvOutput; unknow
     const g = decodeKvGetResult(res.result);
     return { output: g.found ? { value: decoder.decode(g.value), version: g.version } : undefined, unknown: false };
   }
-  const w = decodeKvWriteResult(res.result);
+  const w = decodeKvWriteResult(splitVersion(res.result).body);
   if (w.status === KvStatus.versionConflict) return { output: { error: 'VERSION_CONFLICT' }, unknown: false };
   if (w.status === KvStatus.wrongType) return { output: { error: 'NOT_A_NUMBER' }, unknown: false };
   if (input.op === 'incr') return { output: { value: w.value, version: w.version }, unknown: false };

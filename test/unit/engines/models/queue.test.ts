@@ -13,7 +13,7 @@ import {
   decodeQueueResult, encodeQueueData, encodeQueueOp, encodeQueueQuery, queueStateMachine,
 } from '../../../../engines/models/queue';
 import type { QueueLimits, QueueOp, QueueQuery } from '../../../../engines/models/queue';
-import { createModelRegistry, isWrongModel, tagged } from '../../../../engines/models/registry';
+import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
 import type { StateMachine } from '../../../../engines/models/state-machine';
 import { createQueueModel } from '../../../sim/models/queue-model';
 import type { QueueInput, QueueOutput } from '../../../sim/models/queue-model';
@@ -199,7 +199,9 @@ test('through the registry: a popped-empty queue frees the key; other models are
   t.is(pushed.data?.[0], ModelTag.queue);
   t.true(isWrongModel(registry.apply(pushed.data, 1, tagged(ModelTag.kv, encodeKvOp({ type: 'delete' }))).result));
   const popped = registry.apply(pushed.data, 1, q(pop));
-  t.deepEqual(decodeQueueResult('pop', popped.result), { status: QueueStatus.ok, value: text('a') });
+  const { body, version } = splitVersion(popped.result);
+  t.deepEqual(decodeQueueResult('pop', body), { status: QueueStatus.ok, value: text('a') });
+  t.is(version, 2, 'the registry reports the version after the pop');
   t.is(popped.data, null);
 });
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { KV_GET_QUERY, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine } from '../../../../engines/models/kv';
 import { ModelTag } from '../../../../engines/models/model-tags';
-import { createModelRegistry, isWrongModel, tagged } from '../../../../engines/models/registry';
+import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
 import type { StateMachine } from '../../../../engines/models/state-machine';
 
 /** A stand-in second model: appends op bytes to its data; reads return the data. */
@@ -20,7 +20,8 @@ const registry = createModelRegistry([[ModelTag.kv, kvStateMachine], [ModelTag.q
 test('a key written as one model is refused by another, unchanged', (t) => {
   const put = registry.apply(null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(9) })));
   t.is(put.data?.[0], ModelTag.kv, 'stored data carries the model tag');
-  t.is(decodeKvWriteResult(put.result).version, 1);
+  t.is(decodeKvWriteResult(splitVersion(put.result).body).version, 1);
+  t.is(splitVersion(put.result).version, 1, 'the registry appends the version after the write');
   const other = registry.apply(put.data, 1, tagged(ModelTag.queue, Uint8Array.of(1)));
   t.true(isWrongModel(other.result));
   t.false(other.mutated);
