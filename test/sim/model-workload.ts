@@ -1,0 +1,305 @@
+/**
+ * The KV workload (kv-workload.ts) generalized to any data model: seeded concurrent clients
+ * issue a model's ops and queries at random replicas of a SimCluster while a nemesis partitions
+ * and crashes replicas (the safety phase); then everything heals (the liveness phase) and every
+ * client must finish. Produces a history for the linearizability checker against the model's
+ * sequential spec (test/sim/models/).
+ *
+ * A `ModelDriver` says how one model's spec inputs become request bytes (with the model's own
+ * encoders; this file adds the registry's tag) and how result bytes become the spec's outputs
+ * exactly. Outcomes: UNKNOWN_OUTCOME on a write → `ret: undefined` (may or may not have taken
+ * effect); a request the client gave up on (lost, timed out) → unknown for a write, left out for
+ * a read; UNAVAILABLE, OVERLOADED and failed reads → left out (definitely not applied, or a
+ * read that observed nothing).
+ */
+import { assert } from '../../runtime/assert';
+import type { Prng } from '../../runtime/sim/prng';
+import { ModelTag } from '../../engines/models/model-tags';
+import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
+import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../engines/models/queue';
+import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../engines/models/set';
+import type { ClientResult } from '../../actors/paxos/core/types';
+import type { HistoryOp, Model } from './linearizability';
+import type { WorkloadOptions } from './kv-workload';
+import type { SimCluster } from './paxos-cluster';
+import { queueModel } from './models/queue-model';
+import type { QueueInput, QueueOutput } from './models/queue-model';
+import { setModel } from './models/set-model';
+import type { SetInput, SetOutput } from './models/set-model';
+
+export type { WorkloadOptions } from './kv-workload';
+
+/** One model's request (untagged model bytes): an op to replicate, or a query to read. */
+export type ModelRequest = { kind: 'write'; op: Uint8Array } | { kind: 'read'; query: Uint8Array };
+
+export interface ModelDriver<I, O> {
+  readonly name: string;
+  readonly tag: ModelTag;
+  /** The sequential spec the history is checked against. */
+  readonly model: Model<unknown, I, O>;
+  /** A random input; `client` and `n` make pushed values unique, which keeps the search small. */
+  randomInput(prng: Prng, client: number, n: number): I;
+  encode(input: I): ModelRequest;
+  /** The spec's output for a successful result (for writes, the body without the version). */
+  decode(input: I, body: Uint8Array): O;
+  /** Whether a write with this output changed the data (and so took a version of its own). */
+  mutated(input: I, output: O): boolean;
+}
+
+export interface ModelWorkloadResult<I, O> {
+  history: HistoryOp<I, O>[];
+  completed: number;
+  unknown: number;
+  failed: number;
+  /** The version each acknowledged write reported (by history id); see checkVersions. */
+  versions: Map<number, { version: number; mutated: boolean }>;
+  finishedInTime: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array): string => decoder.decode(bytes);
+
+// ---- the queue ----
+
+export const queueDriver: ModelDriver<QueueInput, QueueOutput> = {
+  name: 'queue',
+  tag: ModelTag.queue,
+  model: queueModel as Model<unknown, QueueInput, QueueOutput>,
+  randomInput(prng, client, n) {
+    const r = prng.int(100);
+    if (r < 35) {
+      const count = 1 + (prng.chance(0.25) ? prng.int(3) : 0);
+      return { op: 'push', values: Array.from({ length: count }, (_, i) => `c${client}-${n}${i === 0 ? '' : `-${i}`}`) };
+    }
+    if (r < 60) return { op: 'pop' };
+    if (r < 75) return { op: 'peek' };
+    if (r < 90) return { op: 'length' };
+    const start = prng.int(3);
+    return { op: 'range', start, end: start + prng.int(4) };
+  },
+  encode(input) {
+    switch (input.op) {
+      case 'push': return { kind: 'write', op: encodeQueueOp({ type: 'push', values: input.values.map((v) => encoder.encode(v)) }) };
+      case 'pop': return { kind: 'write', op: encodeQueueOp({ type: 'pop' }) };
+      case 'peek': return { kind: 'read', query: encodeQueueQuery({ type: 'peek' }) };
+      case 'length': return { kind: 'read', query: encodeQueueQuery({ type: 'length' }) };
+      case 'range': return { kind: 'read', query: encodeQueueQuery({ type: 'range', start: input.start, end: input.end }) };
+    }
+  },
+  decode(input, body) {
+    switch (input.op) {
+      case 'push': {
+        const r = decodeQueueResult('push', body);
+        return r.status === QueueStatus.tooLarge ? { error: 'TOO_LARGE' } : { length: r.length };
+      }
+      case 'pop':
+      case 'peek': {
+        const r = decodeQueueResult(input.op, body);
+        return r.status === QueueStatus.ok ? { value: text(r.value) } : undefined;
+      }
+      case 'length':
+        return { length: decodeQueueResult('length', body).length };
+      case 'range': {
+        const r = decodeQueueResult('range', body);
+        return { values: r.values.map(text), truncated: r.truncated };
+      }
+    }
+  },
+  mutated: (input, output) => (input.op === 'push' && output !== undefined && 'length' in output) || (input.op === 'pop' && output !== undefined),
+};
+
+// ---- the set ----
+
+/**
+ * A small pool, so adds and removes collide and has/size answers change. U+FFFD and U+1F600
+ * sort one way in UTF-16 (JS string order) and the other in UTF-8 bytes (the set's order).
+ */
+const MEMBERS = ['a', 'b', 'é', '\uFFFD', '\u{1F600}', ''];
+
+function someMembers(prng: Prng): string[] {
+  // Sometimes with a duplicate: it must count once.
+  return Array.from({ length: 1 + prng.int(3) }, () => prng.pick(MEMBERS));
+}
+
+export const setDriver: ModelDriver<SetInput, SetOutput> = {
+  name: 'set',
+  tag: ModelTag.set,
+  model: setModel as Model<unknown, SetInput, SetOutput>,
+  randomInput(prng) {
+    const r = prng.int(100);
+    if (r < 35) return { op: 'add', members: someMembers(prng) };
+    if (r < 55) return { op: 'remove', members: someMembers(prng) };
+    if (r < 75) return { op: 'has', member: prng.pick(MEMBERS) };
+    if (r < 90) return { op: 'size' };
+    return { op: 'members' };
+  },
+  encode(input) {
+    switch (input.op) {
+      case 'add': return { kind: 'write', op: encodeSetOp({ type: 'add', members: input.members.map((m) => encoder.encode(m)) }) };
+      case 'remove': return { kind: 'write', op: encodeSetOp({ type: 'remove', members: input.members.map((m) => encoder.encode(m)) }) };
+      case 'has': return { kind: 'read', query: encodeSetQuery({ type: 'has', member: encoder.encode(input.member) }) };
+      case 'size': return { kind: 'read', query: encodeSetQuery({ type: 'size' }) };
+      case 'members': return { kind: 'read', query: encodeSetQuery({ type: 'members' }) };
+    }
+  },
+  decode(input, body) {
+    switch (input.op) {
+      case 'add': {
+        const r = decodeSetResult('add', body);
+        return r.status === SetStatus.tooLarge ? { error: 'TOO_LARGE' } : { added: r.added, size: r.size };
+      }
+      case 'remove': {
+        const r = decodeSetResult('remove', body);
+        return { removed: r.removed, size: r.size };
+      }
+      case 'has':
+        return decodeSetResult('has', body).present;
+      case 'size':
+        return { size: decodeSetResult('size', body).size };
+      case 'members': {
+        const r = decodeSetResult('members', body);
+        return { members: r.members.map(text), truncated: r.truncated };
+      }
+    }
+  },
+  mutated: (_input, output) =>
+    typeof output === 'object' && (('added' in output && output.added > 0) || ('removed' in output && output.removed > 0)),
+};
+
+export const MODEL_DRIVERS = { queue: queueDriver, set: setDriver } as const;
+
+// ---- the workload ----
+
+type Outcome<O> = { output: O; unknown: false } | { unknown: true } | 'omit';
+
+function toOutcome<I, O>(driver: ModelDriver<I, O>, input: I, write: boolean, res: ClientResult | undefined): Outcome<O> {
+  // Lost or timed out: a write may have taken effect; a read observed nothing.
+  if (res === undefined) return write ? { unknown: true } : 'omit';
+  if (!res.ok) return res.code === 'UNKNOWN_OUTCOME' && write ? { unknown: true } : 'omit';
+  assert(!isWrongModel(res.result), () => `${driver.name}: a key of one model answered WRONG_MODEL`);
+  return { output: driver.decode(input, write ? splitVersion(res.result).body : res.result), unknown: false };
+}
+
+export function runModelWorkload<I, O>(cluster: SimCluster, driver: ModelDriver<I, O>, o: WorkloadOptions): ModelWorkloadResult<I, O> {
+  const sim = cluster.sim;
+  const prng = sim.forkPrng();
+  const result: ModelWorkloadResult<I, O> = {
+    history: [], completed: 0, unknown: 0, failed: 0, versions: new Map(), finishedInTime: false,
+  };
+  let running = o.clients;
+  let nextId = 1;
+  const issue = (client: number, n: number): void => {
+    if (n >= o.opsPerClient) {
+      running -= 1;
+      return;
+    }
+    const input = driver.randomInput(prng, client, n);
+    const req = driver.encode(input);
+    const write = req.kind === 'write';
+    const key = prng.pick(o.keys);
+    const replica = prng.int(cluster.replicas);
+    const call = sim.now();
+    const id = nextId++;
+    let settled = false;
+    const settle = (res: ClientResult | undefined): void => {
+      if (settled) return;
+      settled = true;
+      const out = toOutcome(driver, input, write, res);
+      if (out === 'omit') result.failed += 1;
+      else if (out.unknown) {
+        result.unknown += 1;
+        result.history.push({ id, key, input, call, ret: undefined });
+      } else {
+        result.completed += 1;
+        result.history.push({ id, key, input, call, ret: sim.now(), output: out.output });
+      }
+      if (write && res?.ok === true && out !== 'omit' && !out.unknown) {
+        result.versions.set(id, { version: splitVersion(res.result).version, mutated: driver.mutated(input, out.output) });
+      }
+      sim.schedule(prng.int(5), () => issue(client, n + 1));
+    };
+    const token = req.kind === 'read'
+      ? cluster.request(replica, { kind: 'read', key, query: tagged(driver.tag, req.query), consistency: 'linearizable' }, settle)
+      : cluster.request(replica, { kind: 'write', key, op: tagged(driver.tag, req.op) }, settle);
+    sim.schedule(o.clientTimeoutMs, () => {
+      if (settled) return;
+      cluster.abandon(token);
+      settle(undefined);
+    });
+  };
+  for (let c = 0; c < o.clients; c++) sim.schedule(prng.int(10), () => issue(c, 0));
+  if (o.crashes || o.partitions) startNemesis(cluster, prng, o);
+  sim.runFor(o.faultPhaseMs);
+  heal(cluster);
+  result.finishedInTime = sim.runUntil(() => running === 0, o.livenessMs);
+  return result;
+}
+
+/** Random partitions and crash/restart cycles during the safety phase (as kv-workload.ts). */
+function startNemesis(cluster: SimCluster, prng: Prng, o: WorkloadOptions): void {
+  const sim = cluster.sim;
+  const end = sim.now() + o.faultPhaseMs;
+  const step = (): void => {
+    if (sim.now() >= end) return;
+    const r = prng.int(cluster.replicas);
+    const roll = prng.int(100);
+    if (o.partitions && roll < 30) {
+      const others = [...Array(cluster.replicas).keys()].filter((x) => x !== r);
+      sim.partition([[r], others]);
+    } else if (o.partitions && roll < 50) {
+      sim.heal();
+    } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
+      cluster.crash(r);
+      sim.schedule(50 + prng.int(400), () => {
+        if (!cluster.isUp(r)) cluster.restart(r, o.wipeOnRestart && prng.chance(0.5));
+      });
+    }
+    sim.schedule(50 + prng.int(250), step);
+  };
+  sim.schedule(prng.int(100), step);
+}
+
+function heal(cluster: SimCluster): void {
+  const sim = cluster.sim;
+  sim.heal();
+  sim.setFaults({ dropRate: 0, duplicateRate: 0 });
+  for (let r = 0; r < cluster.replicas; r++) {
+    if (!cluster.isUp(r)) cluster.restart(r, false);
+  }
+  assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
+}
+
+/**
+ * The versions writes report, beyond what the spec models: per key, every write that changed
+ * the data has a version of its own, and versions follow real time (a write that returned
+ * before another was called has a lower version, or an equal one when the later changed
+ * nothing). Returns a description of the first violation, or undefined.
+ */
+export function checkVersions<I, O>(r: ModelWorkloadResult<I, O>): string | undefined {
+  const byKey = new Map<string, { id: number; call: number; ret: number; version: number; mutated: boolean }[]>();
+  for (const op of r.history) {
+    const v = r.versions.get(op.id as number);
+    if (v === undefined || op.ret === undefined) continue;
+    const list = byKey.get(op.key) ?? [];
+    list.push({ id: op.id as number, call: op.call, ret: op.ret, ...v });
+    byKey.set(op.key, list);
+  }
+  for (const [key, ops] of byKey) {
+    const seen = new Map<number, number>();
+    for (const a of ops) {
+      if (!a.mutated) continue;
+      const other = seen.get(a.version);
+      if (other !== undefined) return `${key}: writes ${other} and ${a.id} both changed the data at version ${a.version}`;
+      seen.set(a.version, a.id);
+    }
+    for (const a of ops) {
+      for (const b of ops) {
+        if (a.ret >= b.call) continue;
+        const ok = b.mutated ? a.version < b.version : a.version <= b.version;
+        if (!ok) return `${key}: write ${a.id} (version ${a.version}) returned before write ${b.id} (version ${b.version}) was called`;
+      }
+    }
+  }
+  return undefined;
+}
