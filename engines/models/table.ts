@@ -1,0 +1,674 @@
+/**
+ * The table model (DESIGN.md §5 "table"): a small 2-D table under one key, rows × columns →
+ * byte values; row and column names are strings. Ops: set(row, col, value), delete(row, col),
+ * deleteRow(row). Queries: get(row, col), row(row), all(). All bytes here are untagged
+ * (model-tags.ts); the registry frames them.
+ *
+ * Data layout, two separate byte ranges after a fixed header:
+ *
+ *   [layout u8 = 1][mainBytes u32][MAIN section: mainBytes][CHANGE section: to the end]
+ *
+ *   MAIN   the merged table: rows ascending, each [row str][cellsBytes u32][cells], cells
+ *          ascending by column, each [col str][value bytes] (str/bytes = u32 length + bytes).
+ *          A row without cells is never stored. Canonical: one encoding per table.
+ *   CHANGE an append list of pending changes, oldest first. A record is the op's own bytes:
+ *          [1][row str][col str][value bytes] set, [2][row str][col str] delete (a tombstone),
+ *          [3][row str] deleteRow (hides every main cell of the row and earlier changes to it).
+ *
+ * A write appends its record to the change section; the header does not change, so the new
+ * state is the old one plus the record. Only when the change section passes
+ * max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a fresh canonical
+ * main section. A one-cell write on a 1 MiB table is therefore logically a write of the record
+ * alone. Today the core still stores the whole data state as one record; an engine that stores
+ * the two sections as separate records could write only the appended bytes between merges
+ * (tableSections / tableBytesWritten give a bench those numbers). Reads merge on the fly:
+ * the latest change to a cell wins and tombstones hide.
+ *
+ * Names sort by UTF-16 code units (JS `<`): any fixed order makes replicas' bytes identical.
+ *
+ * Size: a table's size is the length of its canonical layout (all changes merged, none
+ * pending): TABLE_HEADER_BYTES + Σ rows (TABLE_ROW_OVERHEAD + row bytes) + Σ cells
+ * (TABLE_CELL_OVERHEAD + col bytes + value bytes), names in UTF-8. A set that would make it
+ * exceed `bytesMax` is refused with `tooLarge` and changes nothing. The stored layout (with
+ * pending changes) never exceeds `bytesMax` either: a write that would push it over merges.
+ *
+ * Deletes that remove nothing change nothing (mutated false). A table left without cells is
+ * stored as `data: null` (the key becomes absent).
+ *
+ * Results start with a status byte (TableStatus); the rest is per kind, see the decoders.
+ */
+import { VERIFY, assert } from '../../runtime/assert';
+import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import type { StateMachine } from './state-machine';
+
+const OP_SET = 1;
+const OP_DELETE = 2;
+const OP_DELETE_ROW = 3;
+const QUERY_GET = 1;
+const QUERY_ROW = 2;
+const QUERY_ALL = 3;
+const LAYOUT_V1 = 1;
+
+/** [layout u8][mainBytes u32] */
+export const TABLE_HEADER_BYTES = 5;
+/** Bytes a row costs in the main section beyond its name: name length and cells length. */
+export const TABLE_ROW_OVERHEAD = 8;
+/** Bytes a cell costs in the main section beyond its column name and value: two lengths. */
+export const TABLE_CELL_OVERHEAD = 8;
+/** The default limit on a table's size (its canonical layout). */
+export const TABLE_BYTES_MAX = 20 * 1024 * 1024;
+/** The change section may always grow to this many bytes before a merge. */
+export const TABLE_CHANGE_BYTES_MIN = 4 * 1024;
+/** ... and to mainBytes / this on big tables, so merges rewrite the main section rarely. */
+export const TABLE_CHANGE_MAIN_DIVISOR = 8;
+
+export interface TableLimits {
+  readonly bytesMax: number;
+  readonly changeBytesMin: number;
+}
+
+export const TABLE_LIMITS: TableLimits = { bytesMax: TABLE_BYTES_MAX, changeBytesMin: TABLE_CHANGE_BYTES_MIN };
+
+export const TableStatus = { ok: 0, tooLarge: 1 } as const;
+export type TableStatus = (typeof TableStatus)[keyof typeof TableStatus];
+
+export type TableOp =
+  | { readonly type: 'set'; readonly row: string; readonly col: string; readonly value: Uint8Array }
+  | { readonly type: 'delete'; readonly row: string; readonly col: string }
+  | { readonly type: 'deleteRow'; readonly row: string };
+
+export type TableQuery =
+  | { readonly type: 'get'; readonly row: string; readonly col: string }
+  | { readonly type: 'row'; readonly row: string }
+  | { readonly type: 'all' };
+
+/** A row's cells by column name. */
+export type TableCells = Record<string, Uint8Array>;
+/** A table's rows by row name (rows without cells do not appear). */
+export type TableRows = Record<string, TableCells>;
+
+export interface TableWriteResult {
+  /** tooLarge only for set. */
+  readonly status: TableStatus;
+  /** Cells the op removed (0 for set). */
+  readonly removed: number;
+}
+
+/** The typed result of each op and query kind. */
+export interface TableResults {
+  readonly set: TableWriteResult;
+  readonly delete: TableWriteResult;
+  readonly deleteRow: TableWriteResult;
+  readonly get: { readonly value: Uint8Array | undefined };
+  readonly row: { readonly cells: TableCells };
+  readonly all: { readonly rows: TableRows };
+}
+export type TableResultKind = keyof TableResults;
+
+/** True when a change section of `changeBytes` should be merged into a main of `mainBytes`. */
+export function tableShouldMerge(mainBytes: number, changeBytes: number, changeBytesMin = TABLE_CHANGE_BYTES_MIN): boolean {
+  return changeBytes > Math.max(changeBytesMin, Math.floor(mainBytes / TABLE_CHANGE_MAIN_DIVISOR));
+}
+
+// ---- reading stored layouts without copies ----
+
+const textDecoder = new TextDecoder();
+
+function readU32(bytes: Uint8Array, at: number): number {
+  assert(at + 4 <= bytes.length, () => `table u32 at ${at} past ${bytes.length}`);
+  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) |
+    ((bytes[at + 3] as number) << 24)) >>> 0;
+}
+
+/** ByteReader copies every byte field; this cursor hands out views into the stored layout. */
+class LayoutCursor {
+  private pos = 0;
+
+  constructor(private readonly buf: Uint8Array) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  u8(): number {
+    assert(this.pos < this.buf.length, () => `table u8 at ${this.pos} past ${this.buf.length}`);
+    return this.buf[this.pos++] as number;
+  }
+
+  /** A length-prefixed field as a view. */
+  view(): Uint8Array {
+    const n = readU32(this.buf, this.pos);
+    const start = this.pos + 4;
+    assert(start + n <= this.buf.length, () => `table field of ${n} at ${start} past ${this.buf.length}`);
+    this.pos = start + n;
+    return this.buf.subarray(start, start + n);
+  }
+
+  str(): string {
+    return textDecoder.decode(this.view());
+  }
+}
+
+interface Layout {
+  readonly main: Uint8Array;
+  readonly changes: Uint8Array;
+}
+
+function splitLayout(data: Uint8Array): Layout {
+  assert(data.length >= TABLE_HEADER_BYTES, () => `table layout of ${data.length} bytes`);
+  assert(data[0] === LAYOUT_V1, () => `table layout version ${data[0]}`);
+  const end = TABLE_HEADER_BYTES + readU32(data, 1);
+  assert(end <= data.length, () => `table main section ends at ${end}, past ${data.length}`);
+  return { main: data.subarray(TABLE_HEADER_BYTES, end), changes: data.subarray(end) };
+}
+
+interface RowView {
+  readonly name: string;
+  readonly cells: Uint8Array;
+}
+
+/** The main section's rows (cells left as views); asserts they tile it. */
+function mainRows(main: Uint8Array): RowView[] {
+  const rows: RowView[] = [];
+  const c = new LayoutCursor(main);
+  // Each row consumes at least 8 bytes, so this ends within main.length / 8 steps.
+  while (!c.done) rows.push({ name: c.str(), cells: c.view() });
+  if (VERIFY) assertAscending(rows.map((r) => r.name), 'rows');
+  return rows;
+}
+
+/** A row's cells (values as views) in stored order. */
+function rowCells(cells: Uint8Array): Array<[string, Uint8Array]> {
+  const out: Array<[string, Uint8Array]> = [];
+  const c = new LayoutCursor(cells);
+  // Each cell consumes at least 8 bytes.
+  while (!c.done) out.push([c.str(), c.view()]);
+  assert(out.length > 0, 'a stored table row without cells');
+  if (VERIFY) assertAscending(out.map(([col]) => col), 'columns');
+  return out;
+}
+
+function assertAscending(names: readonly string[], what: string): void {
+  for (let i = 1; i < names.length; i++) {
+    assert((names[i - 1] as string) < (names[i] as string), () => `table ${what} unsorted at ${i}`);
+  }
+}
+
+// ---- change records (the op bytes themselves) ----
+
+type ChangeRecord =
+  | { readonly kind: typeof OP_SET; readonly row: string; readonly col: string; readonly value: Uint8Array }
+  | { readonly kind: typeof OP_DELETE; readonly row: string; readonly col: string }
+  | { readonly kind: typeof OP_DELETE_ROW; readonly row: string };
+
+function readRecord(c: LayoutCursor): ChangeRecord {
+  const kind = c.u8();
+  const row = c.str();
+  switch (kind) {
+    case OP_SET:
+      return { kind, row, col: c.str(), value: c.view() };
+    case OP_DELETE:
+      return { kind, row, col: c.str() };
+    case OP_DELETE_ROW:
+      return { kind, row };
+    default:
+      throw new Error(`unknown table op ${kind}`);
+  }
+}
+
+/** Parses one op; its bytes become the change record, so they must be exactly one record. */
+function parseOp(op: Uint8Array): ChangeRecord {
+  const c = new LayoutCursor(op);
+  const record = readRecord(c);
+  assert(c.done, 'table op has trailing bytes');
+  return record;
+}
+
+/** The pending changes to one row, folded: what a reader must overlay on the main row. */
+interface RowChanges {
+  /** A deleteRow hides every main cell of the row. */
+  cleared: boolean;
+  /** Cells changed since (null: a tombstone). */
+  readonly cells: Map<string, Uint8Array | null>;
+}
+type ChangeIndex = Map<string, RowChanges>;
+
+function foldRecord(index: ChangeIndex, record: ChangeRecord): void {
+  let rc = index.get(record.row);
+  if (rc === undefined) {
+    rc = { cleared: false, cells: new Map() };
+    index.set(record.row, rc);
+  }
+  if (record.kind === OP_SET) rc.cells.set(record.col, record.value);
+  else if (record.kind === OP_DELETE) rc.cells.set(record.col, null);
+  else {
+    rc.cleared = true;
+    rc.cells.clear();
+  }
+}
+
+function indexChanges(changes: Uint8Array): ChangeIndex {
+  const index: ChangeIndex = new Map();
+  const c = new LayoutCursor(changes);
+  // Each record consumes at least 5 bytes.
+  while (!c.done) foldRecord(index, readRecord(c));
+  return index;
+}
+
+// ---- the merged view ----
+
+/** A stored table, parsed enough to answer reads. */
+interface TableView {
+  readonly rows: RowView[];
+  readonly index: ChangeIndex;
+}
+
+function viewOf(data: Uint8Array | null): TableView {
+  if (data === null) return { rows: [], index: new Map() };
+  const { main, changes } = splitLayout(data);
+  return { rows: mainRows(main), index: indexChanges(changes) };
+}
+
+function mainRow(view: TableView, row: string): RowView | undefined {
+  return view.rows.find((r) => r.name === row);
+}
+
+function mergedRow(view: TableView, row: string): Map<string, Uint8Array> {
+  const cells = new Map<string, Uint8Array>();
+  const rc = view.index.get(row);
+  const main = rc?.cleared === true ? undefined : mainRow(view, row);
+  if (main !== undefined) for (const [col, value] of rowCells(main.cells)) cells.set(col, value);
+  if (rc !== undefined) {
+    for (const [col, value] of rc.cells) {
+      if (value === null) cells.delete(col);
+      else cells.set(col, value);
+    }
+  }
+  return cells;
+}
+
+function lookupCell(view: TableView, row: string, col: string): Uint8Array | undefined {
+  const rc = view.index.get(row);
+  if (rc !== undefined && rc.cells.has(col)) return rc.cells.get(col) ?? undefined;
+  if (rc?.cleared === true) return undefined;
+  const main = mainRow(view, row);
+  if (main === undefined) return undefined;
+  return rowCells(main.cells).find(([c]) => c === col)?.[1];
+}
+
+/** Every row with cells; rows in no particular order (encoders sort). */
+function mergedTable(view: TableView): Map<string, Map<string, Uint8Array>> {
+  const names = new Set<string>([...view.rows.map((r) => r.name), ...view.index.keys()]);
+  const out = new Map<string, Map<string, Uint8Array>>();
+  for (const name of names) {
+    const cells = mergedRow(view, name);
+    if (cells.size > 0) out.set(name, cells);
+  }
+  return out;
+}
+
+/** True when no cell is live; stops at the first live one (usually the first main row). */
+function isEmpty(view: TableView): boolean {
+  for (const rc of view.index.values()) {
+    for (const value of rc.cells.values()) if (value !== null) return false;
+  }
+  for (const row of view.rows) {
+    const rc = view.index.get(row.name);
+    if (rc === undefined) return false; // stored rows have cells
+    if (rc.cleared) continue;
+    if (rowCells(row.cells).some(([col]) => !rc.cells.has(col))) return false;
+  }
+  return true;
+}
+
+// ---- canonical encoding ----
+
+function sortedNames<T>(map: ReadonlyMap<string, T>): string[] {
+  return [...map.keys()].sort();
+}
+
+/** The canonical layout (no pending changes) of a table; null when it has no cells. */
+function encodeCanonical(rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>): Uint8Array | null {
+  const w = new ByteWriter(1024);
+  w.u8(LAYOUT_V1);
+  w.u32(0); // mainBytes, patched below
+  for (const row of sortedNames(rows)) {
+    const cells = rows.get(row);
+    assert(cells !== undefined, () => `table row ${row} vanished`);
+    if (cells.size === 0) continue;
+    w.str(row);
+    const lengthAt = w.length;
+    w.u32(0); // cellsBytes, patched below
+    for (const col of sortedNames(cells)) {
+      const value = cells.get(col);
+      assert(value !== undefined, () => `table cell ${row}/${col} vanished`);
+      w.str(col);
+      w.bytes(value);
+    }
+    w.patchU32(lengthAt, w.length - lengthAt - 4);
+  }
+  if (w.length === TABLE_HEADER_BYTES) return null;
+  w.patchU32(1, w.length - TABLE_HEADER_BYTES);
+  return w.finish();
+}
+
+
+// ---- ops ----
+
+const EMPTY_LAYOUT = Uint8Array.of(LAYOUT_V1, 0, 0, 0, 0);
+
+type Applied = ReturnType<StateMachine['apply']>;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * How many bytes merging can add beyond the stored layout's own. A pending set record is
+ * 13 + r + c + v bytes and merges into at most a new row and a new cell of the main section
+ * (TABLE_ROW_OVERHEAD + r + TABLE_CELL_OVERHEAD + c + v = 16 + r + c + v): at most 3 more bytes
+ * per record, and there are at most changeBytes / 13 records. Deletes only shrink the table.
+ */
+function mergeGrowthMax(changeBytes: number): number {
+  return Math.floor((changeBytes * 3) / 13);
+}
+
+/** [status u8][removed u32] */
+function writeResult(status: TableStatus, removed: number): Uint8Array {
+  const w = new ByteWriter(5);
+  w.u8(status);
+  w.u32(removed);
+  return w.finish();
+}
+
+/**
+ * Appends one change record; merges when the change section has grown past its threshold or
+ * when the stored layout could otherwise exceed the limit (then the exact merged size decides).
+ */
+function appendChange(data: Uint8Array | null, record: Uint8Array, removed: number, limits: TableLimits): Applied {
+  const candidate = concat(data ?? EMPTY_LAYOUT, record);
+  const { main, changes } = splitLayout(candidate);
+  const sizeBound = candidate.length + mergeGrowthMax(changes.length);
+  if (!tableShouldMerge(main.length, changes.length, limits.changeBytesMin) && sizeBound <= limits.bytesMax) {
+    if (VERIFY) {
+      const size = tableSize(candidate);
+      assert(size <= sizeBound, () => `table size ${size} above its bound ${sizeBound}`);
+    }
+    return { data: candidate, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  }
+  const merged = encodeCanonical(mergedTable(viewOf(candidate)));
+  assert(merged !== null, 'a table write that leaves cells merged to nothing');
+  if (merged.length > limits.bytesMax) return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
+  return { data: merged, mutated: true, result: writeResult(TableStatus.ok, removed) };
+}
+
+function applyDelete(data: Uint8Array | null, op: Uint8Array, record: ChangeRecord, limits: TableLimits): Applied {
+  assert(record.kind !== OP_SET, 'applyDelete of a set');
+  const view = viewOf(data);
+  const removed = record.kind === OP_DELETE
+    ? (lookupCell(view, record.row, record.col) === undefined ? 0 : 1)
+    : mergedRow(view, record.row).size;
+  if (removed === 0) return { data, mutated: false, result: writeResult(TableStatus.ok, 0) };
+  foldRecord(view.index, record);
+  if (isEmpty(view)) return { data: null, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  const out = appendChange(data, op, removed, limits);
+  // A delete never grows the table, and the table fit before it.
+  assert(out.result[0] === TableStatus.ok, () => `table delete refused with status ${out.result[0]}`);
+  return out;
+}
+
+function applyOp(data: Uint8Array | null, op: Uint8Array, limits: TableLimits): Applied {
+  const record = parseOp(op);
+  if (record.kind === OP_SET) return appendChange(data, op, 0, limits);
+  return applyDelete(data, op, record, limits);
+}
+
+// ---- queries ----
+
+function writeCells(w: ByteWriter, cells: ReadonlyMap<string, Uint8Array>): void {
+  w.u32(cells.size);
+  for (const col of sortedNames(cells)) {
+    const value = cells.get(col);
+    assert(value !== undefined, () => `table cell ${col} vanished`);
+    w.str(col);
+    w.bytes(value);
+  }
+}
+
+/** get: [ok][found u8][value raw] */
+function readGet(view: TableView, row: string, col: string): Uint8Array {
+  const value = lookupCell(view, row, col);
+  const out = new Uint8Array(2 + (value?.length ?? 0));
+  out[0] = TableStatus.ok;
+  if (value !== undefined) {
+    out[1] = 1;
+    out.set(value, 2);
+  }
+  return out;
+}
+
+/** row: [ok][count u32]([col str][value bytes])* ascending */
+function readRow(view: TableView, row: string): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(TableStatus.ok);
+  writeCells(w, mergedRow(view, row));
+  return w.finish();
+}
+
+/** all: [ok][rows u32]([row str][count u32]([col str][value bytes])*)* ascending */
+function readAll(view: TableView): Uint8Array {
+  const rows = mergedTable(view);
+  const w = new ByteWriter(1024);
+  w.u8(TableStatus.ok);
+  w.u32(rows.size);
+  for (const row of sortedNames(rows)) {
+    const cells = rows.get(row);
+    assert(cells !== undefined, () => `table row ${row} vanished`);
+    w.str(row);
+    writeCells(w, cells);
+  }
+  return w.finish();
+}
+
+function readQuery(data: Uint8Array | null, query: Uint8Array): Uint8Array {
+  const r = new ByteReader(query);
+  const kind = r.u8();
+  const view = viewOf(data);
+  let out: Uint8Array;
+  if (kind === QUERY_GET) out = readGet(view, r.str(), r.str());
+  else if (kind === QUERY_ROW) out = readRow(view, r.str());
+  else if (kind === QUERY_ALL) out = readAll(view);
+  else throw new Error(`unknown table query ${kind}`);
+  assert(r.remaining === 0, 'table query has trailing bytes');
+  return out;
+}
+
+function assertLimit(n: number, min: number, what: string): void {
+  assert(Number.isSafeInteger(n) && n >= min && n < 2 ** 32, () => `table ${what} ${n}`);
+}
+
+export function createTableStateMachine(limits: TableLimits = TABLE_LIMITS): StateMachine {
+  assertLimit(limits.bytesMax, TABLE_HEADER_BYTES, 'bytesMax');
+  assertLimit(limits.changeBytesMin, 0, 'changeBytesMin');
+  return {
+    apply(data, _version, op) {
+      assert(op.length >= 1, 'empty table op');
+      assert(data === null || data.length > TABLE_HEADER_BYTES, 'an empty table must be stored as null');
+      const out = applyOp(data, op, limits);
+      assert(out.data === null || out.data.length <= limits.bytesMax, () => `table stored ${out.data?.length} bytes`);
+      return out;
+    },
+    read(data, _version, query) {
+      assert(query.length >= 1, 'empty table query');
+      return readQuery(data, query);
+    },
+  };
+}
+
+export const tableStateMachine: StateMachine = createTableStateMachine();
+
+// ---- encodings for clients, tests and benches ----
+
+function assertName(name: string, what: string): void {
+  // A lone surrogate would be stored as U+FFFD: the cell would not be found by its own name.
+  assert(typeof name === 'string' && name.isWellFormed(), () => `table ${what} name is not well-formed UTF-16`);
+}
+
+export function encodeTableOp(op: TableOp): Uint8Array {
+  const w = new ByteWriter(64 + (op.type === 'set' ? op.value.length : 0));
+  assertName(op.row, 'row');
+  switch (op.type) {
+    case 'set':
+      assertName(op.col, 'column');
+      w.u8(OP_SET);
+      w.str(op.row);
+      w.str(op.col);
+      w.bytes(op.value);
+      break;
+    case 'delete':
+      assertName(op.col, 'column');
+      w.u8(OP_DELETE);
+      w.str(op.row);
+      w.str(op.col);
+      break;
+    case 'deleteRow':
+      w.u8(OP_DELETE_ROW);
+      w.str(op.row);
+      break;
+  }
+  return w.finish();
+}
+
+export function encodeTableQuery(q: TableQuery): Uint8Array {
+  const w = new ByteWriter(64);
+  switch (q.type) {
+    case 'get':
+      assertName(q.row, 'row');
+      assertName(q.col, 'column');
+      w.u8(QUERY_GET);
+      w.str(q.row);
+      w.str(q.col);
+      break;
+    case 'row':
+      assertName(q.row, 'row');
+      w.u8(QUERY_ROW);
+      w.str(q.row);
+      break;
+    case 'all':
+      w.u8(QUERY_ALL);
+      break;
+  }
+  return w.finish();
+}
+
+function decodeWrite(bytes: Uint8Array): TableWriteResult {
+  const r = new ByteReader(bytes);
+  const status = r.u8();
+  assert(status === TableStatus.ok || status === TableStatus.tooLarge, () => `table status ${status}`);
+  const removed = r.u32();
+  assert(r.remaining === 0, 'table write result has trailing bytes');
+  return { status, removed };
+}
+
+function readOk(r: ByteReader, what: string): void {
+  const status = r.u8();
+  assert(status === TableStatus.ok, () => `table ${what} result status ${status}`);
+}
+
+function readCells(r: ByteReader): TableCells {
+  const n = r.u32();
+  const entries: Array<[string, Uint8Array]> = [];
+  // Bounded by n; each cell takes at least 8 bytes, so a bad n fails fast in the reader.
+  for (let i = 0; i < n; i++) entries.push([r.str(), r.bytes()]);
+  // fromEntries defines own properties: a column named "__proto__" stays a column.
+  return Object.fromEntries(entries);
+}
+
+const decoders: { readonly [K in TableResultKind]: (bytes: Uint8Array) => TableResults[K] } = {
+  set: decodeWrite,
+  delete: decodeWrite,
+  deleteRow: decodeWrite,
+  get: (bytes) => {
+    assert(bytes.length >= 2 && bytes[0] === TableStatus.ok, () => `table get result status ${bytes[0]}`);
+    assert(bytes[1] === 0 || bytes[1] === 1, () => `table get found flag ${bytes[1]}`);
+    assert(bytes[1] === 1 || bytes.length === 2, 'table get result: a value without found');
+    return { value: bytes[1] === 1 ? bytes.slice(2) : undefined };
+  },
+  row: (bytes) => {
+    const r = new ByteReader(bytes);
+    readOk(r, 'row');
+    const cells = readCells(r);
+    assert(r.remaining === 0, 'table row result has trailing bytes');
+    return { cells };
+  },
+  all: (bytes) => {
+    const r = new ByteReader(bytes);
+    readOk(r, 'all');
+    const n = r.u32();
+    const rows: Array<[string, TableCells]> = [];
+    for (let i = 0; i < n; i++) rows.push([r.str(), readCells(r)]);
+    assert(r.remaining === 0, 'table all result has trailing bytes');
+    return { rows: Object.fromEntries(rows) };
+  },
+};
+
+/** Decodes the result of an op or query of the given kind. */
+export function decodeTableResult<K extends TableResultKind>(kind: K, bytes: Uint8Array): TableResults[K] {
+  return decoders[kind](bytes);
+}
+
+/** The canonical data (no pending changes) of a table; null when it has no cells. */
+export function encodeTableData(rows: TableRows): Uint8Array | null {
+  const map = new Map<string, Map<string, Uint8Array>>();
+  for (const [row, cells] of Object.entries(rows)) {
+    assertName(row, 'row');
+    for (const col of Object.keys(cells)) assertName(col, 'column');
+    map.set(row, new Map(Object.entries(cells)));
+  }
+  return encodeCanonical(map);
+}
+
+/** The table a data state holds, pending changes merged (values are copies). */
+export function decodeTableData(data: Uint8Array | null): TableRows {
+  const merged = mergedTable(viewOf(data));
+  const rows: Array<[string, TableCells]> = [];
+  for (const row of sortedNames(merged)) {
+    const cells = merged.get(row);
+    assert(cells !== undefined, () => `table row ${row} vanished`);
+    rows.push([row, Object.fromEntries(sortedNames(cells).map((col) => [col, (cells.get(col) as Uint8Array).slice()]))]);
+  }
+  return Object.fromEntries(rows);
+}
+
+/** A table's size as the limit counts it: its canonical layout's length (0 when absent). */
+export function tableSize(data: Uint8Array | null): number {
+  return encodeCanonical(mergedTable(viewOf(data)))?.length ?? 0;
+}
+
+export interface TableSections {
+  readonly headerBytes: number;
+  readonly mainBytes: number;
+  readonly changeBytes: number;
+}
+
+/** The byte ranges of a stored layout: header, main section, change section. */
+export function tableSections(data: Uint8Array | null): TableSections {
+  if (data === null) return { headerBytes: 0, mainBytes: 0, changeBytes: 0 };
+  const { main, changes } = splitLayout(data);
+  return { headerBytes: TABLE_HEADER_BYTES, mainBytes: main.length, changeBytes: changes.length };
+}
+
+/**
+ * Bytes an engine storing only appends between merges would write for the op that turned
+ * `before` into `after`: the appended change record when `after` extends `before`, otherwise
+ * (a merge, a first write, or a table emptied to null) the whole new layout.
+ */
+export function tableBytesWritten(before: Uint8Array | null, after: Uint8Array | null): number {
+  if (after === null) return 0;
+  if (before === null || after.length < before.length) return after.length;
+  for (let i = 0; i < before.length; i++) if (before[i] !== after[i]) return after.length;
+  return after.length - before.length;
+}
