@@ -63,9 +63,11 @@ export function wrongModel(key: string): PaxosStoreError {
   return new PaxosStoreError(ErrorCodes.WRONG_TYPE, `${key}: the key holds another data model`);
 }
 
-export function failure(res: ClientResult): PaxosStoreError {
+/** The core's error as a typed error; the internal key in its message becomes the caller's name. */
+export function failure(res: ClientResult, internalKey?: string, shownKey?: string): PaxosStoreError {
   if (res.ok) throw new Error('failure() of a successful result');
-  return new PaxosStoreError(res.code as ErrorCode, res.message);
+  const message = internalKey !== undefined && shownKey !== undefined ? res.message.split(internalKey).join(shownKey) : res.message;
+  return new PaxosStoreError(res.code as ErrorCode, message);
 }
 
 /** Requests of one model to one replicated key; results come back as the model's bytes. */
@@ -83,17 +85,17 @@ export class ModelChannel {
   /** The model's result bytes and the key's version after the write. */
   async write(key: string, op: Uint8Array, shownKey = key): Promise<{ body: Uint8Array; version: number }> {
     const res = await this.backend.call(this.replica, { kind: 'write', key, op: tagged(this.tag, op) });
-    return splitVersion(this.unwrap(res, shownKey));
+    return splitVersion(this.unwrap(res, key, shownKey));
   }
 
   async read(key: string, query: Uint8Array, consistency: Consistency, shownKey = key): Promise<Uint8Array> {
     const res = await this.backend.call(this.replica, { kind: 'read', key, query: tagged(this.tag, query), consistency });
-    return this.unwrap(res, shownKey);
+    return this.unwrap(res, key, shownKey);
   }
 
-  private unwrap(res: ClientResult, key: string): Uint8Array {
-    if (!res.ok) throw failure(res);
-    if (isWrongModel(res.result)) throw wrongModel(key);
+  private unwrap(res: ClientResult, key: string, shownKey: string): Uint8Array {
+    if (!res.ok) throw failure(res, key, shownKey);
+    if (isWrongModel(res.result)) throw wrongModel(shownKey);
     return res.result;
   }
 }

@@ -6,7 +6,7 @@ import { assert } from '../../../runtime/assert';
 import type { AppliedEntry, KeyRecord, Proposal, StateMachine } from './types';
 
 /** How many chosen values a record remembers for de-duplication. */
-export const RECENT_WINDOW = 8;
+export const RECENT_WINDOW = 16;
 
 export function emptyRecord(): KeyRecord {
   return {
@@ -37,16 +37,6 @@ export function findApplied(rec: KeyRecord, origin: number, seq: number): Applie
     if (e.origin === origin && e.seq === seq) return e;
   }
   return undefined;
-}
-
-/**
- * True when the recent window covers every instance from `instance` to the chosen one, so a
- * value absent from the window was certainly not chosen at any of them.
- */
-export function windowCovers(rec: KeyRecord, instance: number): boolean {
-  const oldest = rec.recent[0];
-  if (instance > rec.chosen) return true;
-  return oldest !== undefined && oldest.instance <= instance;
 }
 
 /**

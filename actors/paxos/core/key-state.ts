@@ -24,8 +24,12 @@ export interface PendingWrite {
   readonly deadlineTick: number;
   /** Our proposal for this write (seq assigned once, reused by every retry). */
   readonly proposal: Proposal;
-  /** First instance this value was proposed at; 0 = never sent to any acceptor. */
-  firstInstance: number;
+  /**
+   * Instances this value was sent to acceptors at and not yet known to have lost. A value can
+   * only ever be chosen at an instance it was proposed at (acceptor state is per instance), so
+   * once each of these is decided for another value, the write certainly did not apply.
+   */
+  pendingAt: number[];
 }
 
 export interface PendingRead {

@@ -192,7 +192,7 @@ export class PaxosCore {
       request,
       deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks,
       proposal: { origin: ctx.me, seq: ctx.nextSeq++, op: request.op },
-      firstInstance: 0,
+      pendingAt: [],
     });
     markActive(ctx, ks);
     maybePropose(ctx, ks);
@@ -211,7 +211,7 @@ export class PaxosCore {
         keep.push(w);
         continue;
       }
-      const sent = w.firstInstance !== 0;
+      const sent = w.pendingAt.length > 0;
       if (!sent && ks.proposal !== null && ks.proposal.own === w.proposal) ks.proposal = null;
       deliver(ctx, {
         token: w.request.token,

@@ -15,7 +15,7 @@
 import { assert } from '../../../runtime/assert';
 import { nextBallot, preauthorizedBallot } from './ballot';
 import { homeReplicaOf, SEQ_SPAN } from './home';
-import { applyChosen, findApplied, windowCovers } from './key-record';
+import { applyChosen, findApplied } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import { count, deliver, markActive, markDirty, markChosenOnly, message, peersOf, popcount } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
@@ -122,8 +122,8 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   rec.accepted = value;
   markDirty(ctx, ks);
   const head = ks.writes[0];
-  if (head !== undefined && head.proposal === value && head.firstInstance === 0) {
-    head.firstInstance = round.instance;
+  if (head !== undefined && head.proposal === value && head.pendingAt[head.pendingAt.length - 1] !== round.instance) {
+    head.pendingAt.push(round.instance);
   }
   for (const peer of peersOf(ctx)) {
     ctx.out.sendAfterPersist.push(
@@ -205,30 +205,51 @@ export function afterChosenAdvanced(ctx: CoreContext, ks: KeyState): void {
 }
 
 /**
- * Answers the head write once its value is known chosen (found in the recent window), or
- * fails it with UNKNOWN_OUTCOME when the window no longer covers every instance it may have
- * been chosen at. Never proposes a value that may already be chosen: at most once.
+ * Answers the head write once its value is known chosen (found in the recent window), or fails
+ * it with UNKNOWN_OUTCOME when an instance it was proposed at is decided but no longer in the
+ * window (its winner cannot be told). Instances decided for another value are dropped; when
+ * none is left the value is proposed again. Never re-proposes a value that may be chosen.
  */
 function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
   for (let i = 0; i < ctx.limits.queuedWritesPerKeyMax && ks.writes.length > 0; i++) {
     const head = ks.writes[0];
     assert(head !== undefined);
-    if (head.firstInstance === 0 || head.firstInstance > ks.rec.chosen) return;
+    if (head.pendingAt.length === 0) return;
     const applied = findApplied(ks.rec, head.proposal.origin, head.proposal.seq);
     if (applied !== undefined) {
       deliver(ctx, { token: head.request.token, ok: true, result: applied.result });
-    } else if (!windowCovers(ks.rec, head.firstInstance)) {
+    } else if (dropLostInstances(ks, head.pendingAt)) {
+      return; // Not chosen anywhere decided so far: keep proposing it.
+    } else {
       deliver(ctx, {
         token: head.request.token,
         ok: false,
         code: ErrorCode.unknownOutcome,
         message: `write to ${ks.key} may or may not have been applied`,
       });
-    } else {
-      return; // Not chosen anywhere yet: propose it again at the next instance.
     }
     ks.writes.shift();
   }
+}
+
+/**
+ * Removes from `pendingAt` the decided instances whose chosen value the window shows (and is
+ * not ours). Returns false when a decided instance fell out of the window: outcome unknown.
+ */
+function dropLostInstances(ks: KeyState, pendingAt: number[]): boolean {
+  const rec = ks.rec;
+  let kept = 0;
+  for (const instance of pendingAt) {
+    if (instance > rec.chosen) pendingAt[kept++] = instance;
+    else if (!windowHas(rec.recent, instance)) return false;
+  }
+  pendingAt.length = kept;
+  return true;
+}
+
+function windowHas(recent: readonly { instance: number }[], instance: number): boolean {
+  for (const e of recent) if (e.instance === instance) return true;
+  return false;
 }
 
 /** Timer work for the proposer: retry stalled or rejected rounds. */
