@@ -19,6 +19,8 @@ export const ErrorCodes = {
   WRONG_TYPE: 'WRONG_TYPE',
   /** The write would grow a queue, set or table past its size limit. Nothing was applied. */
   TOO_LARGE: 'TOO_LARGE',
+  /** The write would grow a small table past its size limit (20 MiB). Nothing was applied. */
+  TABLE_TOO_LARGE: 'TABLE_TOO_LARGE',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: 'OVERLOADED',
 } as const;

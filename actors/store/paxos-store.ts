@@ -20,6 +20,8 @@ import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import { Queue } from './queue';
 import { StoreSet } from './set';
+import { Table } from './table';
+import { Doc } from './doc';
 import type { StoreBackend } from './model-client';
 import { resolveOptions } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
@@ -49,6 +51,14 @@ export class ReplicaHandle {
 
   set(name: string): StoreSet {
     return this.store.objectHandle((backend) => new StoreSet(name, backend, this.index));
+  }
+
+  table(name: string): Table {
+    return this.store.objectHandle((backend) => new Table(name, backend, this.index));
+  }
+
+  doc(name: string): Doc {
+    return this.store.objectHandle((backend) => new Doc(name, backend, this.index));
   }
 
   get up(): boolean {
@@ -127,6 +137,18 @@ export class PaxosStore {
   set(name: string): StoreSet {
     this.checkOpen();
     return new StoreSet(name, this.backend, undefined);
+  }
+
+  /** A small 2-D table (rows × columns) under one name. */
+  table(name: string): Table {
+    this.checkOpen();
+    return new Table(name, this.backend, undefined);
+  }
+
+  /** A JSON document under one name, updated atomically by lists of ops. */
+  doc(name: string): Doc {
+    this.checkOpen();
+    return new Doc(name, this.backend, undefined);
   }
 
   replica(index: number): ReplicaHandle {

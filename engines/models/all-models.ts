@@ -4,9 +4,13 @@ import { ModelTag } from './model-tags';
 import { queueStateMachine } from './queue';
 import { createModelRegistry } from './registry';
 import { setStateMachine } from './set';
+import { tableStateMachine } from './table';
+import { docStateMachine } from './doc';
 
 export const allModels = createModelRegistry([
   [ModelTag.kv, kvStateMachine],
   [ModelTag.queue, queueStateMachine],
   [ModelTag.set, setStateMachine],
+  [ModelTag.table, tableStateMachine],
+  [ModelTag.doc, docStateMachine],
 ]);

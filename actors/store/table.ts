@@ -1,0 +1,78 @@
+/**
+ * The public small-table API (issue #4): rows × columns of byte values under one name. Writes
+ * append to the table's change section, merged into the main section as it grows (see
+ * engines/models/table.ts); a table past its size limit (20 MiB) rejects TABLE_TOO_LARGE.
+ */
+import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../engines/models/table';
+import type { TableOp, TableQuery } from '../../engines/models/table';
+import { ModelTag } from '../../engines/models/model-tags';
+import { ErrorCodes, PaxosStoreError } from './errors';
+import type { ReadOptions } from './model-client';
+import { ModelChannel, objectKey, validateConsistency, validateKey, validateValue } from './model-client';
+import type { StoreBackend } from './model-client';
+
+export class Table {
+  private readonly channel: ModelChannel;
+  private readonly key: string;
+
+  constructor(
+    readonly name: string,
+    backend: StoreBackend,
+    replica: number | undefined,
+  ) {
+    this.key = objectKey(validateKey(name, 'table name'));
+    this.channel = new ModelChannel(backend, replica, ModelTag.table);
+  }
+
+  async set(row: string, col: string, value: string | Uint8Array): Promise<{ version: number }> {
+    const v = validateValue(value, this.channel.valueBytesMax);
+    return this.write({ type: 'set', row: validateKey(row, 'row'), col: validateKey(col, 'column'), value: v });
+  }
+
+  async delete(row: string, col: string): Promise<{ version: number }> {
+    return this.write({ type: 'delete', row: validateKey(row, 'row'), col: validateKey(col, 'column') });
+  }
+
+  async deleteRow(row: string): Promise<{ version: number }> {
+    return this.write({ type: 'deleteRow', row: validateKey(row, 'row') });
+  }
+
+  async get(row: string, col: string, options?: ReadOptions): Promise<Buffer | undefined> {
+    const query: TableQuery = { type: 'get', row: validateKey(row, 'row'), col: validateKey(col, 'column') };
+    const r = decodeTableResult('get', await this.read(query, options));
+    return r.value === undefined ? undefined : Buffer.from(r.value);
+  }
+
+  /** One row as { [column]: value } (empty object when the row has no cells). */
+  async row(row: string, options?: ReadOptions): Promise<Record<string, Buffer>> {
+    const r = decodeTableResult('row', await this.read({ type: 'row', row: validateKey(row, 'row') }, options));
+    return toBuffers(r.cells);
+  }
+
+  /** The whole table as { [row]: { [column]: value } }. */
+  async all(options?: ReadOptions): Promise<Record<string, Record<string, Buffer>>> {
+    const r = decodeTableResult('all', await this.read({ type: 'all' }, options));
+    const out: Record<string, Record<string, Buffer>> = {};
+    for (const [row, cells] of Object.entries(r.rows)) out[row] = toBuffers(cells);
+    return out;
+  }
+
+  private async write(op: TableOp): Promise<{ version: number }> {
+    const { body, version } = await this.channel.write(this.key, encodeTableOp(op), this.name);
+    const r = decodeTableResult(op.type, body);
+    if (r.status === TableStatus.tooLarge) {
+      throw new PaxosStoreError(ErrorCodes.TABLE_TOO_LARGE, `${this.name}: the table would pass its size limit`);
+    }
+    return { version };
+  }
+
+  private read(query: TableQuery, options: ReadOptions | undefined): Promise<Uint8Array> {
+    return this.channel.read(this.key, encodeTableQuery(query), validateConsistency(options), this.name);
+  }
+}
+
+function toBuffers(cells: Record<string, Uint8Array>): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [col, v] of Object.entries(cells)) out[col] = Buffer.from(v);
+  return out;
+}
