@@ -289,7 +289,7 @@ test('1 MiB values (the largest valueBytesMax) each go in a batch of their own a
  * runtime's ~2 MiB record limit; the shell now splits payloads at 512 KiB.
  */
 test('12 concurrent puts and gets of 256 KiB to one group all succeed', async (t) => {
-  const store = await openStore(t, { timeoutMs: 1000 });
+  const store = await openStore(t, { timeoutMs: 15_000 });
   const { groupOfKey } = await import('../../actors/store/routing');
   const keys: string[] = [];
   for (let i = 0; keys.length < 12; i++) if (groupOfKey(`blobs\u0001k${i}`, 4) === 0) keys.push(`k${i}`);
