@@ -18,6 +18,10 @@ import { ModelTag } from '../../engines/models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
 import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../engines/models/queue';
 import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../engines/models/set';
+import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../engines/models/table';
+import type { TableCells } from '../../engines/models/table';
+import { DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate } from '../../engines/models/doc';
+import type { DocOp, JsonValue } from '../../engines/models/doc';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp, Model } from './linearizability';
 import type { WorkloadOptions } from './kv-workload';
@@ -26,6 +30,10 @@ import { queueModel } from './models/queue-model';
 import type { QueueInput, QueueOutput } from './models/queue-model';
 import { setModel } from './models/set-model';
 import type { SetInput, SetOutput } from './models/set-model';
+import { tableModel } from './models/table-model';
+import type { TableInput, TableOutput } from './models/table-model';
+import { docModel } from './models/doc-model';
+import type { DocInput, DocOutput, DocStatusName } from './models/doc-model';
 
 export type { WorkloadOptions } from './kv-workload';
 
@@ -167,7 +175,133 @@ export const setDriver: ModelDriver<SetInput, SetOutput> = {
     typeof output === 'object' && (('added' in output && output.added > 0) || ('removed' in output && output.removed > 0)),
 };
 
-export const MODEL_DRIVERS = { queue: queueDriver, set: setDriver } as const;
+// ---- the table ----
+
+/**
+ * Small pools, so sets, deletes and row deletes collide. "__proto__" must stay an ordinary
+ * name; "10" is an integer-like key (JS objects order those first); U+1F600 sorts before
+ * U+FFFD in UTF-16 (the table's order) but after it in UTF-8.
+ */
+const TABLE_ROWS = ['a', 'b', '__proto__', '\u{1F600}'];
+const TABLE_COLS = ['x', 'y', '10', '\uFFFD', '__proto__'];
+
+const tableText = (cells: TableCells): Record<string, string> =>
+  Object.fromEntries(Object.entries(cells).map(([col, v]) => [col, text(v)]));
+
+export const tableDriver: ModelDriver<TableInput, TableOutput> = {
+  name: 'table',
+  tag: ModelTag.table,
+  model: tableModel as Model<unknown, TableInput, TableOutput>,
+  randomInput(prng, client, n) {
+    const r = prng.int(100);
+    const row = prng.pick(TABLE_ROWS);
+    const col = prng.pick(TABLE_COLS);
+    // Unique values keep the search small; long ones fill the change section past its merge
+    // threshold (4 KiB) within a run, so reads see merged and pending cells alike.
+    if (r < 40) return { op: 'set', row, col, value: `c${client}-${n}${prng.chance(0.7) ? '.'.repeat(prng.range(400, 1100)) : ''}` };
+    if (r < 52) return { op: 'delete', row, col };
+    if (r < 58) return { op: 'deleteRow', row };
+    if (r < 76) return { op: 'get', row, col };
+    if (r < 90) return { op: 'row', row };
+    return { op: 'all' };
+  },
+  encode(input) {
+    switch (input.op) {
+      case 'set': return { kind: 'write', op: encodeTableOp({ type: 'set', row: input.row, col: input.col, value: encoder.encode(input.value) }) };
+      case 'delete': return { kind: 'write', op: encodeTableOp({ type: 'delete', row: input.row, col: input.col }) };
+      case 'deleteRow': return { kind: 'write', op: encodeTableOp({ type: 'deleteRow', row: input.row }) };
+      case 'get': return { kind: 'read', query: encodeTableQuery({ type: 'get', row: input.row, col: input.col }) };
+      case 'row': return { kind: 'read', query: encodeTableQuery({ type: 'row', row: input.row }) };
+      case 'all': return { kind: 'read', query: encodeTableQuery({ type: 'all' }) };
+    }
+  },
+  decode(input, body) {
+    switch (input.op) {
+      case 'set':
+      case 'delete':
+      case 'deleteRow': {
+        const r = decodeTableResult(input.op, body);
+        return { status: r.status === TableStatus.ok ? 'ok' : 'tooLarge', removed: r.removed };
+      }
+      case 'get': {
+        const { value } = decodeTableResult('get', body);
+        return { value: value === undefined ? undefined : text(value) };
+      }
+      case 'row':
+        return { cells: tableText(decodeTableResult('row', body).cells) };
+      case 'all': {
+        const { rows } = decodeTableResult('all', body);
+        return { rows: Object.fromEntries(Object.entries(rows).map(([row, cells]) => [row, tableText(cells)])) };
+      }
+    }
+  },
+  mutated: (input, output) =>
+    'status' in output && output.status === 'ok' && (input.op === 'set' || output.removed > 0),
+};
+
+// ---- the document ----
+
+/** Paths that nest, collide and block each other ("a" set to a scalar blocks "a.b"). */
+const DOC_PATHS = ['a', 'a.b', 'a.b.c', 'n', 'log', '__proto__', 'x.__proto__.y'];
+
+const DOC_STATUS_NAMES = new Map<number, DocStatusName>(
+  Object.entries(DocStatus).map(([name, code]) => [code, name as DocStatusName]),
+);
+
+function docValue(prng: Prng, client: number, n: number): JsonValue {
+  switch (prng.int(10)) {
+    case 0: case 1: case 2: return prng.range(-3, 9);
+    case 1: return `s${client}-${n}`;
+    case 2: return null;
+    case 3: return prng.chance(0.5);
+    case 4: return [client, n];
+    case 5: return { k: n, [`c${client}`]: [null, 'é\u{1F600}'] };
+    case 6: return 1.5;
+    default: return {};
+  }
+}
+
+function docOp(prng: Prng, client: number, n: number): DocOp {
+  const path = prng.pick(DOC_PATHS);
+  const r = prng.int(100);
+  if (r < 30) return { op: 'set', path, value: docValue(prng, client, n) };
+  if (r < 60) return { op: 'incr', path, by: prng.range(-2, 3) };
+  if (r < 80) return { op: 'append', path, value: docValue(prng, client, n) };
+  return { op: 'remove', path };
+}
+
+export const docDriver: ModelDriver<DocInput, DocOutput> = {
+  name: 'doc',
+  tag: ModelTag.doc,
+  model: docModel as Model<unknown, DocInput, DocOutput>,
+  randomInput(prng, client, n) {
+    if (prng.int(100) < 35) {
+      const path = prng.chance(0.3) ? undefined : prng.pick([...DOC_PATHS, 'a.b.c.d', '']);
+      return path === undefined ? { op: 'get' } : { op: 'get', path };
+    }
+    const ops = Array.from({ length: prng.chance(0.6) ? 1 : 2 + prng.int(2) }, () => docOp(prng, client, n));
+    if (!prng.chance(0.3)) return { op: 'update', ops };
+    // Near the version a key may have reached by this client's n-th op: some match, most conflict.
+    return { op: 'update', ops, ifVersion: Math.max(0, Math.round(n * 0.8) + prng.range(-2, 1)) };
+  },
+  encode(input) {
+    if (input.op === 'get') return { kind: 'read', query: encodeDocQuery(input.path === undefined ? {} : { path: input.path }) };
+    return { kind: 'write', op: encodeDocUpdate(input.ifVersion === undefined ? { ops: input.ops } : { ops: input.ops, expectedVersion: input.ifVersion }) };
+  },
+  decode(input, body) {
+    if (input.op === 'get') {
+      const { found, version, value } = decodeDocResult('get', body);
+      return { found, version, value };
+    }
+    const r = decodeDocResult('update', body);
+    const status = DOC_STATUS_NAMES.get(r.status);
+    assert(status !== undefined, () => `doc status ${r.status}`);
+    return { status, version: r.version, failedOp: r.failedOp, values: r.values };
+  },
+  mutated: (_input, output) => 'status' in output && output.status === 'ok',
+};
+
+export const MODEL_DRIVERS = { queue: queueDriver, set: setDriver, table: tableDriver, doc: docDriver } as const;
 
 // ---- the workload ----
 

@@ -1,5 +1,5 @@
 /**
- * The deterministic simulation for the queue and set models, under the same faults as KV
+ * The deterministic simulation for the queue, set, table and document models, under the same faults as KV
  * (paxos-sim*.test.ts): message drop, duplication, reordering and delay, partitions, and
  * crash/restart. Seeds rotate over the three KV scenarios (durable disks, amnesic restarts,
  * sync 'none'). Every history must be linearizable against the model's sequential spec, write
@@ -13,7 +13,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { checkHistory } from './linearizability';
 import { SimCluster } from './paxos-cluster';
-import { MODEL_DRIVERS, checkVersions, queueDriver, runModelWorkload, setDriver } from './model-workload';
+import { MODEL_DRIVERS, checkVersions, docDriver, queueDriver, runModelWorkload, setDriver, tableDriver } from './model-workload';
 import type { ModelDriver, ModelWorkloadResult } from './model-workload';
 import type { Scenario } from './sim-runner';
 
@@ -91,7 +91,7 @@ function runModel<I, O>(t: ExecutionContext, driver: ModelDriver<I, O>, salt: nu
   t.true(ops > SEEDS * 10, `most operations complete (${ops})`);
 }
 
-test('one seed: a healthy cluster serves queue and set workloads linearizably', (t) => {
+test('one seed: a healthy cluster serves every model\'s workload linearizably', (t) => {
   for (const driver of Object.values(MODEL_DRIVERS) as ModelDriver<unknown, unknown>[]) {
     const cluster = new SimCluster({ seed: 1 });
     const r = runModelWorkload(cluster, driver, {
@@ -113,4 +113,12 @@ test('simulation under faults, queue: linearizable, versions, agreement, livenes
 
 test('simulation under faults, set: linearizable, versions, agreement, liveness', (t) => {
   runModel(t, setDriver, 12);
+});
+
+test('simulation under faults, table: linearizable, versions, agreement, liveness', (t) => {
+  runModel(t, tableDriver, 13);
+});
+
+test('simulation under faults, doc: linearizable, versions, agreement, liveness', (t) => {
+  runModel(t, docDriver, 14);
 });
