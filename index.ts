@@ -12,6 +12,8 @@ export { Queue } from './actors/store/queue';
 export { StoreSet } from './actors/store/set';
 export { Table } from './actors/store/table';
 export { Doc } from './actors/store/doc';
+export { Account } from './actors/store/account';
+export type { AccountBoundsOptions, AccountBalance, JournalEntry } from './actors/store/account';
 export type { DocOp, DocUpdateOptions, JsonValue } from './actors/store/doc';
 export type { ReadOptions } from './actors/store/model-client';
 export type { KvEntry, KvGetOptions } from './actors/store/kv';

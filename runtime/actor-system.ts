@@ -13,6 +13,7 @@
  */
 import path from 'node:path';
 import { assert } from './assert';
+import { MESSAGE_BYTES_MAX } from './fragments';
 import { CLIENT_ADDRESS } from './actor';
 import type { ActorId } from './actor';
 import { RuntimeError } from './errors';
@@ -137,9 +138,8 @@ export class ActorSystem {
   send(to: number, payload: Uint8Array): void {
     if (this.closed) throw new RuntimeError('PXS_CLOSED', 'send after close()');
     if (!isActorId(to)) throw new RuntimeError('PXS_INVALID_ADDRESS', `bad actor id ${to}`);
-    if (payload.byteLength > this.mailbox.payloadBytesMax) {
-      const max = this.mailbox.payloadBytesMax;
-      throw new RuntimeError('PXS_PAYLOAD_TOO_LARGE', `${payload.byteLength} bytes > ${max}`);
+    if (payload.byteLength > MESSAGE_BYTES_MAX) {
+      throw new RuntimeError('PXS_PAYLOAD_TOO_LARGE', `${payload.byteLength} bytes > ${MESSAGE_BYTES_MAX}`);
     }
     this.mailbox.send(this.workerOf(to), CLIENT_ADDRESS, to, payload);
     if (!this.flushQueued) {

@@ -16,6 +16,7 @@
  */
 import { assert } from './assert';
 import { DoorbellReader, Doorbells } from './doorbell';
+import { FRAGMENT_MARK, MESSAGE_BYTES_MAX, Reassembler, fragment } from './fragments';
 import { Outbox } from './outbox';
 import { SpscRing } from './ring';
 import { FRAME_HEADER_BYTES, ringBuffer } from './topology';
@@ -57,6 +58,8 @@ export interface MailboxStats {
 interface Inbound {
   readonly thread: number;
   readonly ring: SpscRing;
+  /** Record handler of this ring: plain records go straight on, fragments are reassembled. */
+  readonly onRecord: (word0: number, word1: number, payload: Uint8Array) => void;
 }
 
 export class ThreadMailbox {
@@ -93,7 +96,15 @@ export class ThreadMailbox {
         this.outboxes.push(null);
         continue;
       }
-      this.inbound.push({ thread: other, ring: new SpscRing(ringBuffer(topology, other, thread)) });
+      const reassembler = new Reassembler();
+      this.inbound.push({
+        thread: other,
+        ring: new SpscRing(ringBuffer(topology, other, thread)),
+        onRecord: (word0, word1, payload) => {
+          if (word0 === FRAGMENT_MARK) reassembler.accept(word1, payload, this.onRecord);
+          else this.onRecord(word0, word1, payload);
+        },
+      });
       const out = new SpscRing(ringBuffer(topology, thread, other));
       this.outboxes.push(new Outbox(out));
       payloadBytesMax = Math.min(payloadBytesMax, out.recordBytesMax - FRAME_HEADER_BYTES);
@@ -127,10 +138,11 @@ export class ThreadMailbox {
   send(toThread: number, from: number, to: number, payload: Uint8Array): void {
     const outbox = this.outboxes[toThread];
     if (outbox === undefined || outbox === null) assert(false, `no outbox to thread ${toThread}`);
-    if (payload.byteLength > this.payloadBytesMax) {
-      throw new RangeError(`payload of ${payload.byteLength} bytes > ${this.payloadBytesMax}`);
+    if (payload.byteLength > MESSAGE_BYTES_MAX) {
+      throw new RangeError(`payload of ${payload.byteLength} bytes > ${MESSAGE_BYTES_MAX}`);
     }
-    outbox.pushFramed(from, to, payload);
+    if (payload.byteLength <= this.payloadBytesMax) outbox.pushFramed(from, to, payload);
+    else fragment(from, to, payload, this.payloadBytesMax, (w0, w1, chunk) => outbox.pushFramed(w0, w1, chunk));
     this.messagesOut++;
   }
 
@@ -183,8 +195,8 @@ export class ThreadMailbox {
     this.inTurn = true;
     this.turns++;
     let worked = this.hooks.beforeDrain();
-    for (const { thread, ring } of this.inbound) {
-      const count = ring.drainFramed(this.onRecord, this.options.drainRecordsMax);
+    for (const { thread, ring, onRecord } of this.inbound) {
+      const count = ring.drainFramed(onRecord, this.options.drainRecordsMax);
       this.messagesIn += count;
       if (count > 0) worked = true;
       // The producer may be parked waiting for exactly the space this drain freed.

@@ -47,7 +47,8 @@ export function ringBuffer(topology: Topology, from: number, to: number): Shared
 
 /** True for ids an actor may have: u32 integers other than the client address. */
 export function isActorId(id: number): boolean {
-  return Number.isInteger(id) && id >= 0 && id <= 0xffff_ffff && id !== CLIENT_ADDRESS;
+  // 0xffffffff is reserved: it marks fragment records (fragments.ts).
+  return Number.isInteger(id) && id >= 0 && id < 0xffff_ffff && id !== CLIENT_ADDRESS;
 }
 
 /**

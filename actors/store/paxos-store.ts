@@ -22,6 +22,8 @@ import { Queue } from './queue';
 import { StoreSet } from './set';
 import { Table } from './table';
 import { Doc } from './doc';
+import { Account } from './account';
+import type { AccountBoundsOptions } from './account';
 import type { StoreBackend } from './model-client';
 import { resolveOptions } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
@@ -59,6 +61,10 @@ export class ReplicaHandle {
 
   doc(name: string): Doc {
     return this.store.objectHandle((backend) => new Doc(name, backend, this.index));
+  }
+
+  account(name: string, bounds?: AccountBoundsOptions): Account {
+    return this.store.objectHandle((backend) => new Account(name, backend, this.index, bounds));
   }
 
   get up(): boolean {
@@ -149,6 +155,12 @@ export class PaxosStore {
   doc(name: string): Doc {
     this.checkOpen();
     return new Doc(name, this.backend, undefined);
+  }
+
+  /** A balance or quota counter with two-phase operations and a journal (integer amounts). */
+  account(name: string, bounds?: AccountBoundsOptions): Account {
+    this.checkOpen();
+    return new Account(name, this.backend, undefined, bounds);
   }
 
   replica(index: number): ReplicaHandle {

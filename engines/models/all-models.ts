@@ -6,6 +6,7 @@ import { createModelRegistry } from './registry';
 import { setStateMachine } from './set';
 import { tableStateMachine } from './table';
 import { docStateMachine } from './doc';
+import { accountStateMachine } from './account';
 
 export const allModels = createModelRegistry([
   [ModelTag.kv, kvStateMachine],
@@ -13,4 +14,5 @@ export const allModels = createModelRegistry([
   [ModelTag.set, setStateMachine],
   [ModelTag.table, tableStateMachine],
   [ModelTag.doc, docStateMachine],
+  [ModelTag.account, accountStateMachine],
 ]);

@@ -6,6 +6,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { MESSAGE_BYTES_MAX } from '../../../runtime/fragments';
 import { ActorSystem } from '../../../runtime/actor-system';
 import type { ActorSystemOptions } from '../../../runtime/actor-system';
 import { CLIENT_ADDRESS } from '../../../runtime/actor';
@@ -141,11 +142,28 @@ test('close() awaits every actor close(), then refuses sends', async (t) => {
   await system.close(); // idempotent
 });
 
-test('payloads larger than a ring record are refused with PXS_PAYLOAD_TOO_LARGE', async (t) => {
+test('messages larger than a ring record travel as fragments, both ways and between actors', async (t) => {
   const system = await ActorSystem.start({ ...options(new SharedArrayBuffer(8)), ringBytes: 4096 });
+  const inbox = new Inbox(system);
   try {
-    const error = t.throws(() => system.send(10, new Uint8Array(4096)));
-    t.is(codeOf(error), 'PXS_PAYLOAD_TOO_LARGE');
+    // 3.5 rings' worth: fragmented client→actor, then actor→client on the echo's reply path.
+    const big = new Uint8Array(14_000).map((_, i) => (i * 7) & 0xff);
+    big[0] = Op.echo;
+    system.send(10, big);
+    // And actor→actor: a relay through actor 11 (possibly on another worker) to actor 12.
+    const relayed = new Uint8Array(5 + 9_000).map((_, i) => (i * 13) & 0xff);
+    relayed[0] = 3; // RELAY
+    new DataView(relayed.buffer).setUint32(1, 12, true);
+    relayed[5] = Op.echo;
+    system.send(11, relayed);
+    await inbox.waitFor(() => inbox.count(Op.reply) >= 2, 'both big echoes');
+    const reply = inbox.records.find((r) => r.payload[0] === Op.reply && r.payload.length === big.length);
+    t.truthy(reply, 'the echo of the 14,000-byte message arrived whole');
+    t.deepEqual(reply?.payload.subarray(1), big.subarray(1));
+    const viaRelay = inbox.records.find((r) => r.payload[0] === Op.reply && r.payload.length === relayed.length - 5);
+    t.deepEqual(viaRelay?.payload.subarray(1), relayed.subarray(6), 'actor→actor fragments reassembled');
+    const tooBig = t.throws(() => system.send(10, new Uint8Array(MESSAGE_BYTES_MAX + 1)));
+    t.is(codeOf(tooBig), 'PXS_PAYLOAD_TOO_LARGE');
     const toClient = t.throws(() => system.send(CLIENT_ADDRESS, new Uint8Array(1)));
     t.is(codeOf(toClient), 'PXS_INVALID_ADDRESS');
   } finally {

@@ -12,11 +12,12 @@ import {
   writeFrameHeader,
 } from '../../../runtime/topology';
 
-test('isActorId accepts u32 integers except the client address', (t) => {
+test('isActorId accepts u32 integers except the client address and the fragment mark', (t) => {
   const table: [number, boolean][] = [
     [0, true],
     [1, true],
-    [0xffff_ffff, true],
+    [0xffff_fffd, true],
+    [0xffff_ffff, false],
     [CLIENT_ADDRESS, false],
     [-1, false],
     [1.5, false],
