@@ -1,0 +1,312 @@
+/**
+ * The public account API: an integer balance (money or a quota) under one name, replicated by
+ * the same per-key Paxos as KV and linearizable per account. Semantics in detail:
+ * engines/models/account.ts. In short:
+ *
+ *   const acct = store.account('merchant:7', { min: 0, max: 1_000_000 });
+ *   await acct.add(500, { opId: 'deposit-1' });        // { balance, version }
+ *   await acct.subtract(200, { opId: 'charge-9' });     // INSUFFICIENT_FUNDS below min
+ *   await acct.prepare('tx-1', -100);                   // reserves 100 (available drops)
+ *   await acct.commit('tx-1');                          // { outcome: 'committed', version }
+ *   for await (const e of acct.journal()) console.log(e);
+ *
+ * - Bounds: min defaults to 0 and max to unbounded (ACCOUNT_UNBOUNDED_MAX); they must hold 0,
+ *   a new account's balance. The first write that applies fixes them; a handle with other
+ *   bounds gets BOUNDS_MISMATCH on every write (reads do not check bounds).
+ * - Idempotency: an opId applies once; a retry answers the first application's balance and
+ *   version. The same opId with another kind or amount is ID_CONFLICT. Ids are remembered for
+ *   the account's last JOURNAL_ENTRIES_MAX (10,000) mutations, then forgotten.
+ * - Transactions: prepared deltas are reserved against the bounds (a debit lowers `available`;
+ *   a credit counts toward max). commit / rollback repeated answer the same outcome and
+ *   version. commit of a rolled-back tx, rollback of a committed one and prepare of a finished
+ *   one fail with TRANSACTION_FINISHED (the message names the outcome); commit of a tx never
+ *   prepared fails with UNKNOWN_TRANSACTION. rollback of a tx never prepared succeeds and
+ *   fences it: a prepare of that txId arriving later fails with TRANSACTION_FINISHED. There is
+ *   no expiry inside the store: a coordinator that gives up on a tx rolls it back. At most
+ *   1,000 open transactions per account (TOO_LARGE beyond).
+ * - Journal: one entry per applied mutation, numbered by the account's version without gaps.
+ *   Only the newest 10,000 are kept; reading from an older version fails with JOURNAL_TRIMMED
+ *   (the message names the oldest kept version) rather than skipping.
+ *
+ * Error codes beyond ErrorCodes (listed here until errors.ts gains them): INSUFFICIENT_FUNDS,
+ * LIMIT_EXCEEDED, JOURNAL_TRIMMED, BOUNDS_MISMATCH, ID_CONFLICT, UNKNOWN_TRANSACTION,
+ * TRANSACTION_FINISHED. Also INVALID_ARGUMENT, TOO_LARGE and WRONG_TYPE as other models.
+ */
+import {
+  ACCOUNT_ID_BYTES_MAX, ACCOUNT_UNBOUNDED_MAX, AccountStatus, JOURNAL_PAGE_MAX, TxOutcome, decodeAccountResult,
+  encodeAccountOp, encodeAccountQuery, isValidAccountBounds,
+} from '../../engines/models/account';
+import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResults } from '../../engines/models/account';
+import type { Consistency } from '../paxos/core/types';
+import { ModelTag } from '../../engines/models/model-tags';
+import { PaxosStoreError, invalid } from './errors';
+import type { ErrorCode } from './errors';
+import type { ReadOptions } from './model-client';
+import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey } from './model-client';
+import type { StoreBackend } from './model-client';
+
+/** The account error codes not (yet) in ErrorCodes. */
+export const AccountErrorCodes = {
+  /** A subtract or debit prepare would take available funds below min. Nothing was applied. */
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  /** An add or credit prepare would take the balance (with pending credits) past max. */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** The journal no longer holds the requested version. */
+  JOURNAL_TRIMMED: 'JOURNAL_TRIMMED',
+  /** The account was created with other bounds. Nothing was applied. */
+  BOUNDS_MISMATCH: 'BOUNDS_MISMATCH',
+  /** The opId was used for another operation, or the txId is prepared with another delta. */
+  ID_CONFLICT: 'ID_CONFLICT',
+  /** commit of a txId this account never prepared (nor rolled back). */
+  UNKNOWN_TRANSACTION: 'UNKNOWN_TRANSACTION',
+  /** The transaction already finished the other way (or a prepare came after it finished). */
+  TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
+} as const;
+
+export interface AccountBoundsOptions {
+  /** The lowest `available` balance; default 0. Must be <= 0. */
+  min?: number;
+  /** The highest balance counting pending credits; default unbounded. Must be >= 0. */
+  max?: number;
+}
+
+export interface OpOptions {
+  /** The idempotency key: the same opId applies once. Required. */
+  opId: string;
+}
+
+export interface JournalOptions extends ReadOptions {
+  /** The first version to return; default 0 (the whole history, if it is all still kept). */
+  fromVersion?: number;
+  /** Entries per read, 1..1,000; default 1,000. */
+  pageSize?: number;
+}
+
+export interface JournalPageOptions extends ReadOptions {
+  /** At most this many entries, 1..1,000; default 1,000. */
+  limit?: number;
+}
+
+export type JournalEntry =
+  | { version: number; kind: 'add' | 'subtract'; amount: number; opId: string; balanceAfter: number }
+  /** delta 0 on a rollback of a tx the account never prepared (the fence). */
+  | { version: number; kind: 'prepare' | 'commit' | 'rollback'; delta: number; txId: string; balanceAfter: number };
+
+export interface JournalPage {
+  entries: JournalEntry[];
+  /** The version to read from next: after the last entry, or fromVersion when there was none. */
+  nextVersion: number;
+  /** The account's version when the page was read. */
+  version: number;
+}
+
+export interface AccountBalance {
+  /** Committed funds. */
+  balance: number;
+  /** balance minus pending debits: what subtract and debit prepares may still use, down to min. */
+  available: number;
+  /** The account's version (0 for an account never written). */
+  version: number;
+}
+
+type AccountErrorCode = (typeof AccountErrorCodes)[keyof typeof AccountErrorCodes];
+
+function accountError(code: AccountErrorCode, message: string): PaxosStoreError {
+  // ErrorCode does not list the account codes yet; the code is a plain string underneath.
+  return new PaxosStoreError(code as unknown as ErrorCode, message);
+}
+
+function validateBounds(bounds: unknown): AccountBounds {
+  if (bounds === undefined) return { min: 0, max: ACCOUNT_UNBOUNDED_MAX };
+  if (typeof bounds !== 'object' || bounds === null) throw invalid('account bounds must be an object');
+  const { min, max } = bounds as { min?: unknown; max?: unknown };
+  const b = {
+    min: min === undefined ? 0 : validateCount('min', min),
+    max: max === undefined ? ACCOUNT_UNBOUNDED_MAX : validateCount('max', max),
+  };
+  if (b.min > b.max) throw invalid(`account min ${b.min} is above max ${b.max}`);
+  if (!isValidAccountBounds(b)) throw invalid('account bounds must hold 0 (min <= 0 <= max): a new account holds 0');
+  return b;
+}
+
+function validateId(id: unknown, what: string): string {
+  if (typeof id !== 'string' || id.length === 0) throw invalid(`${what} must be a non-empty string`);
+  if (!id.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
+  const bytes = Buffer.byteLength(id, 'utf8');
+  if (bytes > ACCOUNT_ID_BYTES_MAX) throw invalid(`${what} is ${bytes} bytes; the limit is ${ACCOUNT_ID_BYTES_MAX}`);
+  return id;
+}
+
+function validateOpId(options: unknown): string {
+  if (typeof options !== 'object' || options === null) throw invalid('options with an opId are required');
+  return validateId((options as { opId?: unknown }).opId, 'opId');
+}
+
+function validateAmount(amount: unknown): number {
+  const n = validateCount('amount', amount);
+  if (n <= 0) throw invalid('amount must be a positive integer');
+  return n;
+}
+
+function validatePageSize(n: unknown, what: string): number {
+  if (n === undefined) return JOURNAL_PAGE_MAX;
+  const v = validateCount(what, n);
+  if (v < 1 || v > JOURNAL_PAGE_MAX) throw invalid(`${what} must be in 1..${JOURNAL_PAGE_MAX}`);
+  return v;
+}
+
+function validateFromVersion(n: unknown): number {
+  if (n === undefined) return 0;
+  const v = validateCount('fromVersion', n);
+  if (v < 0) throw invalid('fromVersion must be >= 0');
+  return v;
+}
+
+const outcomeName = (o: number): string => (o === TxOutcome.committed ? 'committed' : 'rolled back');
+
+function publicEntry(e: AccountEntry): JournalEntry {
+  const { version, balanceAfter } = e;
+  if (e.kind === 'add' || e.kind === 'subtract') return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
+  return { version, kind: e.kind, delta: e.amount, txId: e.id, balanceAfter };
+}
+
+export class Account {
+  /** The bounds this handle sends with every write (defaults filled in). */
+  readonly bounds: Readonly<AccountBounds>;
+  private readonly channel: ModelChannel;
+  private readonly key: string;
+
+  constructor(
+    readonly name: string,
+    backend: StoreBackend,
+    replica: number | undefined,
+    bounds?: AccountBoundsOptions,
+  ) {
+    this.key = objectKey(validateKey(name, 'account name'));
+    this.bounds = validateBounds(bounds);
+    this.channel = new ModelChannel(backend, replica, ModelTag.account);
+  }
+
+  /** The committed balance, the available balance (minus pending debits) and the version. */
+  async balance(options?: ReadOptions): Promise<AccountBalance> {
+    const r = decodeAccountResult('balance', await this.read({ type: 'balance' }, validateConsistency(options)));
+    return { balance: r.balance, available: r.available, version: r.version };
+  }
+
+  /** Adds a positive amount once per opId. LIMIT_EXCEEDED past max (counting pending credits). */
+  async add(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
+    const op: AccountOp = { type: 'add', bounds: this.bounds, amount: validateAmount(amount), opId: validateOpId(options) };
+    const r = await this.write(op);
+    return { balance: r.balance, version: r.version };
+  }
+
+  /** Subtracts a positive amount once per opId. INSUFFICIENT_FUNDS below min (counting reservations). */
+  async subtract(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
+    const op: AccountOp = { type: 'subtract', bounds: this.bounds, amount: validateAmount(amount), opId: validateOpId(options) };
+    const r = await this.write(op);
+    return { balance: r.balance, version: r.version };
+  }
+
+  /** Reserves a non-zero delta under txId (negative: a debit; positive: a credit). */
+  async prepare(txId: string, delta: number): Promise<{ version: number }> {
+    const d = validateCount('delta', delta);
+    if (d === 0) throw invalid('delta must be a non-zero integer');
+    const r = await this.write({ type: 'prepare', bounds: this.bounds, txId: validateId(txId, 'txId'), delta: d });
+    return { version: r.version };
+  }
+
+  /** Applies a prepared delta. Idempotent: a repeat answers the same outcome and version. */
+  async commit(txId: string): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    return this.finish({ type: 'commit', bounds: this.bounds, txId: validateId(txId, 'txId') });
+  }
+
+  /** Releases a reservation; of an unknown txId, records it so a late prepare is refused. */
+  async rollback(txId: string): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    return this.finish({ type: 'rollback', bounds: this.bounds, txId: validateId(txId, 'txId') });
+  }
+
+  /** One bounded read of the journal: entries with version >= fromVersion, oldest first. */
+  async journalPage(fromVersion: number, options?: JournalPageOptions): Promise<JournalPage> {
+    const from = validateFromVersion(fromVersion);
+    const limit = validatePageSize(options?.limit, 'limit');
+    return this.page(from, limit, validateConsistency(options));
+  }
+
+  /**
+   * Every applied operation from `fromVersion` on, once and in order, read in pages until the
+   * iterator has caught up with the account's version at its first read (entries written
+   * meanwhile may be included). JOURNAL_TRIMMED if the window moves past an unread version.
+   */
+  journal(options?: JournalOptions): AsyncIterableIterator<JournalEntry> {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
+    const from = validateFromVersion(options?.fromVersion);
+    const pageSize = validatePageSize(options?.pageSize, 'pageSize');
+    const consistency = validateConsistency(options);
+    return this.pages(from, pageSize, consistency);
+  }
+
+  private async *pages(from: number, pageSize: number, consistency: Consistency): AsyncGenerator<JournalEntry> {
+    let page = await this.page(from, pageSize, consistency);
+    const target = page.version;
+    // A page that continues has entries, so nextVersion grows by at least one per read and
+    // passes `target` within target - from + 1 reads. (Not "a short page ends it": the store
+    // may clamp a page below pageSize.)
+    for (;;) {
+      yield* page.entries;
+      if (page.entries.length === 0 || page.nextVersion > target) return;
+      page = await this.page(page.nextVersion, pageSize, consistency);
+    }
+  }
+
+  private async page(from: number, limit: number, consistency: Consistency): Promise<JournalPage> {
+    const r = decodeAccountResult('journal', await this.read({ type: 'journal', fromVersion: from, limit }, consistency));
+    if (r.status === AccountStatus.journalTrimmed) {
+      throw accountError(AccountErrorCodes.JOURNAL_TRIMMED,
+        `${this.name}: journal version ${from} was trimmed; the oldest kept is ${r.nextVersion}`);
+    }
+    if (r.status !== AccountStatus.ok) throw invalid(`${this.name}: the store refused the journal query`);
+    return { entries: r.entries.map(publicEntry), nextVersion: r.nextVersion, version: r.version };
+  }
+
+  private async finish(op: AccountOp): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    const r = await this.write(op);
+    return { outcome: r.outcome === TxOutcome.committed ? 'committed' : 'rolledBack', version: r.version };
+  }
+
+  /** Sends a write and turns every refusal into its error; answers the ok result. */
+  private async write(op: AccountOp): Promise<AccountResults['write']> {
+    const { body } = await this.channel.write(this.key, encodeAccountOp(op), this.name);
+    const r = decodeAccountResult('write', body);
+    if (r.status !== AccountStatus.ok) throw this.refusal(op, r);
+    return r;
+  }
+
+  private refusal(op: AccountOp, r: AccountResults['write']): PaxosStoreError {
+    const who = `${this.name}: ${op.type}`;
+    switch (r.status) {
+      case AccountStatus.insufficientFunds:
+        return accountError(AccountErrorCodes.INSUFFICIENT_FUNDS, `${who} would take available funds below ${this.bounds.min}`);
+      case AccountStatus.limitExceeded:
+        return accountError(AccountErrorCodes.LIMIT_EXCEEDED, `${who} would take the balance past ${this.bounds.max}`);
+      case AccountStatus.boundsMismatch:
+        return accountError(AccountErrorCodes.BOUNDS_MISMATCH, `${who}: the account was created with other bounds than [${this.bounds.min}, ${this.bounds.max}]`);
+      case AccountStatus.idConflict:
+        return accountError(AccountErrorCodes.ID_CONFLICT, `${who}: the id was already used with another amount or operation`);
+      case AccountStatus.unknownTx:
+        return accountError(AccountErrorCodes.UNKNOWN_TRANSACTION, `${who}: the transaction was never prepared here`);
+      case AccountStatus.txFinished:
+        return accountError(AccountErrorCodes.TRANSACTION_FINISHED, `${who}: the transaction already ${outcomeName(r.outcome)}`);
+      case AccountStatus.tooManyPending:
+        return tooLarge(this.name, 'account (open transactions)');
+      case AccountStatus.badRequest:
+        return invalid(`${who}: the store refused the request as malformed`);
+      default:
+        // A status this client does not know: a version skew between client and model.
+        throw new Error(`${who}: unexpected account status ${r.status}`);
+    }
+  }
+
+  private read(query: AccountQuery, consistency: Consistency): Promise<Uint8Array> {
+    return this.channel.read(this.key, encodeAccountQuery(query), consistency, this.name);
+  }
+}

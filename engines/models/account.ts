@@ -1,0 +1,785 @@
+/**
+ * The account model: an integer balance (money, or a quota counter) under one key, with
+ * idempotent adds and subtracts, two-phase reservations (prepare, then commit or rollback) and
+ * a journal of every applied mutation. All bytes here are untagged (model-tags.ts); the
+ * registry frames them and appends the post-write version to every write result.
+ *
+ * Amounts are safe integers (cents, units); nothing here is fractional.
+ *
+ * Bounds. Every write op carries the caller's bounds [min, max] (min <= 0 <= max: a new
+ * account holds 0). The first write that applies fixes them in the account's data; a later
+ * write with other bounds answers `boundsMismatch` and changes nothing. Reads do not carry
+ * bounds. "No max" is ACCOUNT_UNBOUNDED_MAX, which also keeps every sum a safe integer.
+ *
+ * Reservations. A prepared transaction holds a non-zero delta, pending until commit or
+ * rollback. The invariant, kept by every op, is that any subset of the pending deltas may
+ * commit without leaving [min, max]:
+ *     balance + (sum of negative pending) >= min     ("available" below)
+ *     balance + (sum of positive pending) <= max
+ * so add checks the second line, subtract the first, prepare the line of its sign, and commit
+ * and rollback never fail on funds. Failures: `insufficientFunds` (the min line),
+ * `limitExceeded` (the max line), `tooManyPending` (more than pendingMax open transactions).
+ *
+ * Transactions. prepare(tx, delta) again with the same delta while pending answers ok with the
+ * first prepare's version (a retry); another delta is `idConflict`. commit(tx) applies the delta;
+ * commit of a tx never prepared is `unknownTx`. rollback(tx) releases the reservation; rollback
+ * of a tx this account does not know succeeds and is recorded (a journal entry with delta 0),
+ * so a prepare of that tx arriving late is refused with `txFinished`: a coordinator that gave
+ * up on a tx (its prepare lost or slow) can roll back every participant safely. The model has
+ * no clock, so nothing expires by itself: "expired" is the coordinator's decision. A repeated
+ * commit or rollback answers ok with the first one's version (`duplicate`); commit of a rolled
+ * back tx, rollback of a committed one, or prepare of a finished one is `txFinished` with the
+ * recorded outcome.
+ *
+ * Journal. Every mutation (mutated: true) appends exactly one entry
+ * {version, kind, amount, id, balanceAfter}: `version` is the key's data version after the
+ * write (`version + 1` inside apply), so entries are numbered without gaps. `amount` is the
+ * positive amount of add/subtract and the delta of prepare/commit/rollback (0 for a rollback
+ * of an unknown tx). Only the newest `journalEntriesMax` entries are kept; the data records
+ * the highest version dropped, and a journal query from a version at or below it answers
+ * `journalTrimmed` (with the oldest kept version) instead of silently skipping.
+ *
+ * Idempotency window. Remembered ids are exactly the ids of the kept journal entries plus the
+ * pending transactions: an opId (add/subtract) or a finished txId is remembered for the next
+ * `journalEntriesMax` mutations of the account, then forgotten (a retry after that applies
+ * again; a late prepare after that is accepted). One bound for both keeps the data small and
+ * the journal the single record of what was applied. opIds and txIds are separate name spaces.
+ * The same opId with another kind or amount is `idConflict` and changes nothing.
+ *
+ * Check order (the first that fails answers): malformed request (RESULT_BAD_REQUEST), bounds,
+ * the id (duplicate / idConflict / txFinished / unknownTx), pendingMax, funds and limits.
+ *
+ * Bad input: the encoders assert (the API validates first). Apply and read still check
+ * amounts, ids and bounds and answer RESULT_BAD_REQUEST instead of throwing: a replicated op
+ * that threw would be re-applied, and throw, on every replica forever. Truncated bytes are
+ * still assertions (no client of this module writes them).
+ *
+ * Data layout (canonical: one encoding per state, pending sorted by id bytes):
+ *   [min f64][max f64][balance f64][droppedThrough f64][pendingCount u32]
+ *   pendingCount x [txId (u32 length + bytes)][delta f64][version f64]
+ *   journal entries, oldest first, to the end: [version f64][kind u8][amount f64]
+ *     [balanceAfter f64][id (u32 length + bytes)]
+ * The journal stays raw bytes: a write scans it for its id and copies it once, never
+ * decoding it into objects, so a write costs O(kept journal bytes): about 650 KB and 0.15 ms
+ * at the default window with UUID ids. An account never returns to null (the key stays an
+ * account: there is no delete).
+ */
+import { VERIFY, assert } from '../../runtime/assert';
+import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import { RESULT_BAD_REQUEST } from './model-tags';
+import { compareBytes } from './set';
+import type { StateMachine } from './state-machine';
+
+// Op codes double as journal entry kinds: one entry per applied op, of the op's kind.
+const OP_ADD = 1;
+const OP_SUBTRACT = 2;
+const OP_PREPARE = 3;
+const OP_COMMIT = 4;
+const OP_ROLLBACK = 5;
+const QUERY_BALANCE = 1;
+const QUERY_JOURNAL = 2;
+
+/** The default number of newest journal entries kept (and so the idempotency window). */
+export const JOURNAL_ENTRIES_MAX = 10_000;
+/** The default limit on open (prepared) transactions per account. */
+export const ACCOUNT_PENDING_MAX = 1_000;
+/** The default limit on entries one journal query returns. */
+export const JOURNAL_PAGE_MAX = 1_000;
+/** The longest opId or txId in UTF-8 bytes: room for UUIDs and usual idempotency keys. */
+export const ACCOUNT_ID_BYTES_MAX = 128;
+/** The max of an account created without one: every balance and sum stays a safe integer. */
+export const ACCOUNT_UNBOUNDED_MAX = Number.MAX_SAFE_INTEGER;
+
+export interface AccountLimits {
+  readonly journalEntriesMax: number;
+  readonly pendingMax: number;
+  readonly pageMax: number;
+}
+
+export const ACCOUNT_LIMITS: AccountLimits = {
+  journalEntriesMax: JOURNAL_ENTRIES_MAX,
+  pendingMax: ACCOUNT_PENDING_MAX,
+  pageMax: JOURNAL_PAGE_MAX,
+};
+
+export const AccountStatus = {
+  ok: 0,
+  insufficientFunds: 1,
+  limitExceeded: 2,
+  unknownTx: 3,
+  txFinished: 4,
+  boundsMismatch: 5,
+  journalTrimmed: 6,
+  idConflict: 7,
+  tooManyPending: 8,
+  badRequest: RESULT_BAD_REQUEST,
+} as const;
+export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
+
+/** A transaction's recorded fate, in write results of prepare / commit / rollback. */
+export const TxOutcome = { none: 0, committed: 1, rolledBack: 2 } as const;
+export type TxOutcome = (typeof TxOutcome)[keyof typeof TxOutcome];
+
+export interface AccountBounds {
+  readonly min: number;
+  readonly max: number;
+}
+
+export type AccountEntryKind = 'add' | 'subtract' | 'prepare' | 'commit' | 'rollback';
+const KIND_NAMES: readonly AccountEntryKind[] = ['add', 'subtract', 'prepare', 'commit', 'rollback'];
+
+export type AccountOp =
+  | { readonly type: 'add' | 'subtract'; readonly bounds: AccountBounds; readonly opId: string; readonly amount: number }
+  | { readonly type: 'prepare'; readonly bounds: AccountBounds; readonly txId: string; readonly delta: number }
+  | { readonly type: 'commit' | 'rollback'; readonly bounds: AccountBounds; readonly txId: string };
+
+export type AccountQuery =
+  | { readonly type: 'balance' }
+  /** Entries with version >= fromVersion, oldest first, at most min(limit, pageMax). */
+  | { readonly type: 'journal'; readonly fromVersion: number; readonly limit: number };
+
+export interface AccountEntry {
+  readonly version: number;
+  readonly kind: AccountEntryKind;
+  readonly amount: number;
+  readonly id: string;
+  readonly balanceAfter: number;
+}
+
+export interface AccountPending {
+  readonly txId: string;
+  readonly delta: number;
+  /** The version of the prepare's journal entry. */
+  readonly version: number;
+}
+
+/** A whole account, decoded (tests and tools; the machine itself works on the bytes). */
+export interface AccountState {
+  readonly bounds: AccountBounds;
+  readonly balance: number;
+  /** The highest journal version dropped by the window; 0 when none was. */
+  readonly droppedThrough: number;
+  /** Sorted by txId's UTF-8 bytes. */
+  readonly pending: readonly AccountPending[];
+  readonly journal: readonly AccountEntry[];
+}
+
+/** The typed result of each result kind: every op answers `write`. */
+export interface AccountResults {
+  /**
+   * ok: `balance` is the balance after the op and `version` its journal entry's version; for a
+   * duplicate (a remembered opId, or a repeated prepare / commit / rollback) both are the first
+   * application's (prepare: the current balance). Otherwise both are the current ones.
+   * `outcome` is the tx's fate for commit / rollback and for txFinished; none otherwise.
+   */
+  readonly write: {
+    readonly status: AccountStatus;
+    readonly outcome: TxOutcome;
+    readonly duplicate: boolean;
+    readonly balance: number;
+    readonly version: number;
+  };
+  /** An absent account reads as balance 0. `version` is the key's data version. */
+  readonly balance: { readonly balance: number; readonly available: number; readonly version: number };
+  /**
+   * ok: the entries and `nextVersion` to ask for next (last entry + 1, or fromVersion when
+   * none). journalTrimmed: no entries; `nextVersion` is the oldest version still kept.
+   * `version` is the key's data version at the read.
+   */
+  readonly journal: {
+    readonly status: typeof AccountStatus.ok | typeof AccountStatus.journalTrimmed | typeof AccountStatus.badRequest;
+    readonly version: number;
+    readonly nextVersion: number;
+    readonly entries: AccountEntry[];
+  };
+}
+export type AccountResultKind = keyof AccountResults;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ---- validity (shared by the encoders' asserts and apply's bad-request checks) ----
+
+export function isValidAccountBounds(b: AccountBounds): boolean {
+  return Number.isSafeInteger(b.min) && Number.isSafeInteger(b.max) && b.min <= 0 && b.max >= 0;
+}
+
+function isValidIdBytes(id: Uint8Array): boolean {
+  return id.length >= 1 && id.length <= ACCOUNT_ID_BYTES_MAX;
+}
+
+/** True for a non-empty well-formed string of at most ACCOUNT_ID_BYTES_MAX UTF-8 bytes. */
+export function isValidAccountId(id: string): boolean {
+  return typeof id === 'string' && id.isWellFormed() && isValidIdBytes(encoder.encode(id));
+}
+
+const isAmount = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+const isDelta = (n: number): boolean => Number.isSafeInteger(n) && n !== 0;
+
+// ---- the raw journal ----
+
+/** [version f64][kind u8][amount f64][balanceAfter f64][id length u32], then the id. */
+const ENTRY_FIXED = 29;
+
+/** Reads entries of the raw journal layout (data tail and journal results) in place. */
+class JournalView {
+  private readonly view: DataView;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get length(): number {
+    return this.bytes.length;
+  }
+
+  /** The end of the entry starting at `at`; asserts it lies within the bytes. */
+  end(at: number): number {
+    assert(at + ENTRY_FIXED <= this.bytes.length, () => `journal entry at ${at} past ${this.bytes.length}`);
+    const end = at + ENTRY_FIXED + this.view.getUint32(at + 25, true);
+    assert(end <= this.bytes.length, () => `journal entry at ${at} ends at ${end}, past ${this.bytes.length}`);
+    return end;
+  }
+
+  version(at: number): number {
+    return this.view.getFloat64(at, true);
+  }
+
+  kind(at: number): number {
+    return this.bytes[at + 8] as number;
+  }
+
+  amount(at: number): number {
+    return this.view.getFloat64(at + 9, true);
+  }
+
+  balanceAfter(at: number): number {
+    return this.view.getFloat64(at + 17, true);
+  }
+
+  idEquals(at: number, id: Uint8Array): boolean {
+    if (this.view.getUint32(at + 25, true) !== id.length) return false;
+    const from = at + ENTRY_FIXED;
+    // Back to front: ids made from a prefix and a counter ("order-000123") differ at the end.
+    for (let i = id.length - 1; i >= 0; i--) if (this.bytes[from + i] !== id[i]) return false;
+    return true;
+  }
+
+  entry(at: number): AccountEntry {
+    const kind = KIND_NAMES[this.kind(at) - 1];
+    assert(kind !== undefined, () => `journal entry kind ${this.kind(at)}`);
+    const id = decoder.decode(this.bytes.subarray(at + ENTRY_FIXED, this.end(at)));
+    return { version: this.version(at), kind, amount: this.amount(at), id, balanceAfter: this.balanceAfter(at) };
+  }
+
+  /** Every entry, oldest first. */
+  entries(): AccountEntry[] {
+    const out: AccountEntry[] = [];
+    // Each entry is at least ENTRY_FIXED bytes, so this ends within length / ENTRY_FIXED steps.
+    for (let at = 0; at < this.bytes.length; at = this.end(at)) out.push(this.entry(at));
+    return out;
+  }
+
+  /**
+   * The offset of the newest entry with this id and one of these kinds. The hot loop of every
+   * write (the whole window is scanned), so the id length is compared before anything else.
+   */
+  find(id: Uint8Array, kinds: readonly number[]): number | undefined {
+    let found: number | undefined;
+    const bytes = this.bytes;
+    for (let at = 0; at < bytes.length; ) {
+      assert(at + ENTRY_FIXED <= bytes.length, () => `journal entry at ${at} past ${bytes.length}`);
+      const idLength = this.view.getUint32(at + 25, true);
+      if (idLength === id.length && kinds.includes(bytes[at + 8] as number) && this.idEquals(at, id)) found = at;
+      at += ENTRY_FIXED + idLength;
+      assert(at <= bytes.length, () => `journal entry ends at ${at}, past ${bytes.length}`);
+    }
+    return found;
+  }
+}
+
+function writeEntry(w: ByteWriter, version: number, kind: number, amount: number, id: Uint8Array, balanceAfter: number): void {
+  w.f64(version);
+  w.u8(kind);
+  w.f64(amount);
+  w.f64(balanceAfter);
+  w.bytes(id);
+}
+
+// ---- the data layout ----
+
+interface Pending {
+  readonly id: Uint8Array;
+  readonly delta: number;
+  readonly version: number;
+}
+
+interface Account {
+  readonly min: number;
+  readonly max: number;
+  readonly balance: number;
+  readonly droppedThrough: number;
+  readonly pending: readonly Pending[];
+  /** The raw journal entries (a view into the data). */
+  readonly journal: JournalView;
+}
+
+function parseData(data: Uint8Array): Account {
+  assert(data.length > 0, 'an account is never stored as empty bytes');
+  const r = new ByteReader(data);
+  const min = r.f64();
+  const max = r.f64();
+  const balance = r.f64();
+  const droppedThrough = r.f64();
+  const count = r.u32();
+  const pending: Pending[] = [];
+  for (let i = 0; i < count; i++) pending.push({ id: r.bytes(), delta: r.f64(), version: r.f64() });
+  const journal = new JournalView(data.subarray(data.length - r.remaining));
+  return { min, max, balance, droppedThrough, pending, journal };
+}
+
+function newAccount(bounds: AccountBounds): Account {
+  return { min: bounds.min, max: bounds.max, balance: 0, droppedThrough: 0, pending: [], journal: new JournalView(new Uint8Array(0)) };
+}
+
+function writeHeader(w: ByteWriter, a: { min: number; max: number; balance: number; droppedThrough: number }, pending: readonly Pending[]): void {
+  w.f64(a.min);
+  w.f64(a.max);
+  w.f64(a.balance);
+  w.f64(a.droppedThrough);
+  w.u32(pending.length);
+  for (const p of pending) {
+    w.bytes(p.id);
+    w.f64(p.delta);
+    w.f64(p.version);
+  }
+}
+
+function pendingSums(pending: readonly Pending[]): { pos: number; neg: number } {
+  let pos = 0;
+  let neg = 0;
+  for (const p of pending) {
+    if (p.delta > 0) pos += p.delta;
+    else neg += p.delta;
+  }
+  return { pos, neg };
+}
+
+/** Every invariant of the layout and the model; O(data), so only under VERIFY. */
+function checkData(data: Uint8Array | null, version: number, limits: AccountLimits): void {
+  if (data === null) return;
+  const a = parseData(data);
+  assert(isValidAccountBounds(a), () => `account bounds [${a.min}, ${a.max}]`);
+  assert(Number.isSafeInteger(a.balance), () => `account balance ${a.balance}`);
+  assert(a.pending.length <= limits.pendingMax, () => `${a.pending.length} pending transactions`);
+  for (let i = 0; i < a.pending.length; i++) {
+    const p = a.pending[i] as Pending;
+    assert(isDelta(p.delta) && isValidIdBytes(p.id), () => `pending tx ${i}`);
+    if (i > 0) assert(compareBytes((a.pending[i - 1] as Pending).id, p.id) < 0, () => `pending unsorted at ${i}`);
+  }
+  const { pos, neg } = pendingSums(a.pending);
+  assert(a.balance + neg >= a.min && a.balance + pos <= a.max, () => `account ${a.balance} (+${pos} ${neg}) outside bounds`);
+  const entries = a.journal.entries();
+  const first = entries[0];
+  const last = entries[entries.length - 1];
+  assert(first !== undefined && last !== undefined, 'an account has at least one journal entry');
+  assert(entries.length <= limits.journalEntriesMax, () => `${entries.length} journal entries`);
+  assert(last.version === version && last.balanceAfter === a.balance, () => `journal ends at ${last.version}, data at ${version}`);
+  assert(a.droppedThrough === 0 || a.droppedThrough === first.version - 1, () => `dropped through ${a.droppedThrough}`);
+  entries.forEach((e, i) => assert(e.version === first.version + i, () => `journal gap at ${e.version}`));
+}
+
+// ---- ops and queries ----
+
+function writeBounds(w: ByteWriter, bounds: AccountBounds): void {
+  w.f64(bounds.min);
+  w.f64(bounds.max);
+}
+
+export function encodeAccountOp(op: AccountOp): Uint8Array {
+  assert(isValidAccountBounds(op.bounds), () => `account bounds ${JSON.stringify(op.bounds)}`);
+  const w = new ByteWriter(64);
+  switch (op.type) {
+    case 'add':
+    case 'subtract':
+      assert(isValidAccountId(op.opId), 'account opId');
+      assert(isAmount(op.amount), () => `account amount ${op.amount}`);
+      w.u8(op.type === 'add' ? OP_ADD : OP_SUBTRACT);
+      writeBounds(w, op.bounds);
+      w.str(op.opId);
+      w.f64(op.amount);
+      break;
+    case 'prepare':
+      assert(isValidAccountId(op.txId), 'account txId');
+      assert(isDelta(op.delta), () => `account delta ${op.delta}`);
+      w.u8(OP_PREPARE);
+      writeBounds(w, op.bounds);
+      w.str(op.txId);
+      w.f64(op.delta);
+      break;
+    case 'commit':
+    case 'rollback':
+      assert(isValidAccountId(op.txId), 'account txId');
+      w.u8(op.type === 'commit' ? OP_COMMIT : OP_ROLLBACK);
+      writeBounds(w, op.bounds);
+      w.str(op.txId);
+      break;
+  }
+  return w.finish();
+}
+
+export function encodeAccountQuery(q: AccountQuery): Uint8Array {
+  if (q.type === 'balance') return Uint8Array.of(QUERY_BALANCE);
+  assert(Number.isSafeInteger(q.fromVersion) && q.fromVersion >= 0, () => `journal fromVersion ${q.fromVersion}`);
+  assert(Number.isSafeInteger(q.limit) && q.limit >= 1 && q.limit < 2 ** 32, () => `journal limit ${q.limit}`);
+  const w = new ByteWriter(13);
+  w.u8(QUERY_JOURNAL);
+  w.f64(q.fromVersion);
+  w.u32(q.limit);
+  return w.finish();
+}
+
+/** A decoded write op: `amount` is the amount or delta (0 for commit / rollback). */
+interface Request {
+  readonly kind: number;
+  readonly bounds: AccountBounds;
+  readonly id: Uint8Array;
+  readonly amount: number;
+}
+
+/** The op, or undefined when its values are invalid (answered RESULT_BAD_REQUEST). */
+function decodeOp(op: Uint8Array): Request | undefined {
+  const r = new ByteReader(op);
+  const kind = r.u8();
+  assert(kind >= OP_ADD && kind <= OP_ROLLBACK, () => `unknown account op ${kind}`);
+  const bounds = { min: r.f64(), max: r.f64() };
+  const id = r.bytes();
+  const amount = kind === OP_COMMIT || kind === OP_ROLLBACK ? 0 : r.f64();
+  assert(r.remaining === 0, 'account op has trailing bytes');
+  if (!isValidAccountBounds(bounds) || !isValidIdBytes(id)) return undefined;
+  if ((kind === OP_ADD || kind === OP_SUBTRACT) && !isAmount(amount)) return undefined;
+  if (kind === OP_PREPARE && !isDelta(amount)) return undefined;
+  return { kind, bounds, id, amount };
+}
+
+// ---- deciding one op ----
+
+type Decision =
+  | { readonly type: 'refuse'; readonly status: AccountStatus; readonly outcome: TxOutcome }
+  /** The op was applied before: answer the first application's balance and version. */
+  | { readonly type: 'duplicate'; readonly outcome: TxOutcome; readonly balance: number; readonly version: number }
+  /** Apply: the new balance and pending list, and the journal entry's amount. */
+  | { readonly type: 'change'; readonly balance: number; readonly pending: readonly Pending[]; readonly amount: number; readonly outcome: TxOutcome };
+
+const refuse = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none): Decision => ({ type: 'refuse', status, outcome });
+
+function duplicateOf(journal: JournalView, at: number, outcome: TxOutcome): Decision {
+  return { type: 'duplicate', outcome, balance: journal.balanceAfter(at), version: journal.version(at) };
+}
+
+const outcomeOfKind = (kind: number): TxOutcome => (kind === OP_COMMIT ? TxOutcome.committed : TxOutcome.rolledBack);
+
+/** The index of the pending tx with this id, or where it would be inserted (found false). */
+function pendingIndex(pending: readonly Pending[], id: Uint8Array): { index: number; found: boolean } {
+  let lo = 0;
+  let hi = pending.length;
+  // Binary search: at most log2(pendingMax) + 1 steps.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const order = compareBytes((pending[mid] as Pending).id, id);
+    if (order === 0) return { index: mid, found: true };
+    if (order < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return { index: lo, found: false };
+}
+
+/**
+ * How far the balance may fall / rise: headroom of the two invariant lines. balance + neg and
+ * balance + pos lie within [min, max], so they are exact; the differences are exact below
+ * 2^53, and above it (only with huge bounds) still larger than any safe amount.
+ */
+function room(a: Account): { down: number; up: number } {
+  const { pos, neg } = pendingSums(a.pending);
+  return { down: a.balance + neg - a.min, up: a.max - (a.balance + pos) };
+}
+
+function decideAddSubtract(a: Account, req: Request): Decision {
+  const at = a.journal.find(req.id, [OP_ADD, OP_SUBTRACT]);
+  if (at !== undefined) {
+    const same = a.journal.kind(at) === req.kind && a.journal.amount(at) === req.amount;
+    return same ? duplicateOf(a.journal, at, TxOutcome.none) : refuse(AccountStatus.idConflict);
+  }
+  const { down, up } = room(a);
+  if (req.kind === OP_ADD) {
+    if (req.amount > up) return refuse(AccountStatus.limitExceeded);
+    return { type: 'change', balance: a.balance + req.amount, pending: a.pending, amount: req.amount, outcome: TxOutcome.none };
+  }
+  if (req.amount > down) return refuse(AccountStatus.insufficientFunds);
+  return { type: 'change', balance: a.balance - req.amount, pending: a.pending, amount: req.amount, outcome: TxOutcome.none };
+}
+
+function decidePrepare(a: Account, req: Request, version: number, limits: AccountLimits): Decision {
+  const { index, found } = pendingIndex(a.pending, req.id);
+  if (found) {
+    const p = a.pending[index] as Pending;
+    if (p.delta !== req.amount) return refuse(AccountStatus.idConflict);
+    return { type: 'duplicate', outcome: TxOutcome.none, balance: a.balance, version: p.version };
+  }
+  const done = a.journal.find(req.id, [OP_COMMIT, OP_ROLLBACK]);
+  if (done !== undefined) return refuse(AccountStatus.txFinished, outcomeOfKind(a.journal.kind(done)));
+  if (a.pending.length >= limits.pendingMax) return refuse(AccountStatus.tooManyPending);
+  const { down, up } = room(a);
+  if (req.amount < 0 && -req.amount > down) return refuse(AccountStatus.insufficientFunds);
+  if (req.amount > 0 && req.amount > up) return refuse(AccountStatus.limitExceeded);
+  const pending = [...a.pending];
+  pending.splice(index, 0, { id: req.id, delta: req.amount, version: version + 1 });
+  return { type: 'change', balance: a.balance, pending, amount: req.amount, outcome: TxOutcome.none };
+}
+
+/** commit and rollback: finish a pending tx, answer a finished one, or handle an unknown one. */
+function decideFinish(a: Account, req: Request): Decision {
+  const outcome = outcomeOfKind(req.kind);
+  const { index, found } = pendingIndex(a.pending, req.id);
+  if (found) {
+    const p = a.pending[index] as Pending;
+    const pending = a.pending.filter((_, i) => i !== index);
+    const balance = req.kind === OP_COMMIT ? a.balance + p.delta : a.balance;
+    return { type: 'change', balance, pending, amount: p.delta, outcome };
+  }
+  const done = a.journal.find(req.id, [OP_COMMIT, OP_ROLLBACK]);
+  if (done !== undefined) {
+    const recorded = outcomeOfKind(a.journal.kind(done));
+    return recorded === outcome ? duplicateOf(a.journal, done, outcome) : refuse(AccountStatus.txFinished, recorded);
+  }
+  if (req.kind === OP_COMMIT) return refuse(AccountStatus.unknownTx);
+  // Rollback of an unknown tx: record it, so a late prepare of it is refused.
+  return { type: 'change', balance: a.balance, pending: a.pending, amount: 0, outcome };
+}
+
+function decide(a: Account, req: Request, version: number, limits: AccountLimits): Decision {
+  switch (req.kind) {
+    case OP_ADD:
+    case OP_SUBTRACT:
+      return decideAddSubtract(a, req);
+    case OP_PREPARE:
+      return decidePrepare(a, req, version, limits);
+    default:
+      return decideFinish(a, req);
+  }
+}
+
+// ---- applying ----
+
+/** [status u8][outcome u8][duplicate u8][balance f64][version f64] */
+function writeResult(status: AccountStatus, outcome: TxOutcome, duplicate: boolean, balance: number, version: number): Uint8Array {
+  const w = new ByteWriter(19);
+  w.u8(status);
+  w.u8(outcome);
+  w.u8(duplicate ? 1 : 0);
+  w.f64(balance);
+  w.f64(version);
+  return w.finish();
+}
+
+/** The new data: the header, the pending list, the kept journal tail and the new entry. */
+function buildData(a: Account, change: Extract<Decision, { type: 'change' }>, req: Request, version: number, limits: AccountLimits): Uint8Array {
+  const entryVersion = version + 1;
+  const journal = a.journal;
+  const first = journal.length === 0 ? entryVersion : journal.version(0);
+  // Versions are contiguous, so the count after appending is known without a walk.
+  const drop = Math.max(0, entryVersion - first + 1 - limits.journalEntriesMax);
+  let keepFrom = 0;
+  for (let i = 0; i < drop; i++) keepFrom = journal.end(keepFrom);
+  assert(keepFrom === journal.length || journal.version(keepFrom) === first + drop, 'journal versions are not contiguous');
+  const droppedThrough = drop > 0 ? first + drop - 1 : a.droppedThrough;
+  const head = new ByteWriter();
+  writeHeader(head, { min: a.min, max: a.max, balance: change.balance, droppedThrough }, change.pending);
+  const added = new ByteWriter(ENTRY_FIXED + req.id.length);
+  writeEntry(added, entryVersion, req.kind, change.amount, req.id, change.balance);
+  // The kept journal is most of the data: copy it once, straight into the new layout.
+  const headBytes = head.finish();
+  const addedBytes = added.finish();
+  const kept = journal.bytes.subarray(keepFrom);
+  const out = new Uint8Array(headBytes.length + kept.length + addedBytes.length);
+  out.set(headBytes);
+  out.set(kept, headBytes.length);
+  out.set(addedBytes, headBytes.length + kept.length);
+  return out;
+}
+
+function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limits: AccountLimits) {
+  const req = decodeOp(op);
+  const stored = data === null ? undefined : parseData(data);
+  const unchanged = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) =>
+    ({ data, mutated: false, result: writeResult(status, outcome, false, stored?.balance ?? 0, version) });
+  if (req === undefined) return unchanged(AccountStatus.badRequest);
+  if (stored !== undefined && (stored.min !== req.bounds.min || stored.max !== req.bounds.max)) {
+    return unchanged(AccountStatus.boundsMismatch);
+  }
+  const a = stored ?? newAccount(req.bounds);
+  const d = decide(a, req, version, limits);
+  switch (d.type) {
+    case 'refuse':
+      return unchanged(d.status, d.outcome);
+    case 'duplicate':
+      return { data, mutated: false, result: writeResult(AccountStatus.ok, d.outcome, true, d.balance, d.version) };
+    case 'change':
+      return {
+        data: buildData(a, d, req, version, limits),
+        mutated: true,
+        result: writeResult(AccountStatus.ok, d.outcome, false, d.balance, version + 1),
+      };
+  }
+}
+
+// ---- reading ----
+
+function readBalance(a: Account | undefined, version: number): Uint8Array {
+  const w = new ByteWriter(25);
+  w.u8(AccountStatus.ok);
+  w.f64(a?.balance ?? 0);
+  w.f64(a === undefined ? 0 : a.balance + pendingSums(a.pending).neg);
+  w.f64(version);
+  return w.finish();
+}
+
+/** [status][version f64][nextVersion f64][count u32][raw entries]. */
+function journalResult(status: AccountStatus, version: number, nextVersion: number, count: number, entries: Uint8Array): Uint8Array {
+  const w = new ByteWriter(21 + entries.length);
+  w.u8(status);
+  w.f64(version);
+  w.f64(nextVersion);
+  w.u32(count);
+  w.raw(entries);
+  return w.finish();
+}
+
+function readJournal(a: Account | undefined, version: number, r: ByteReader, pageMax: number): Uint8Array {
+  const from = r.f64();
+  const limit = r.u32();
+  assert(r.remaining === 0, 'account journal query has trailing bytes');
+  const none = new Uint8Array(0);
+  if (!Number.isSafeInteger(from) || from < 0 || limit < 1) return journalResult(AccountStatus.badRequest, version, from, 0, none);
+  if (a === undefined) return journalResult(AccountStatus.ok, version, from, 0, none);
+  if (a.droppedThrough > 0 && from <= a.droppedThrough) return journalResult(AccountStatus.journalTrimmed, version, a.droppedThrough + 1, 0, none);
+  const j = a.journal;
+  const n = Math.min(limit, pageMax);
+  // The page is one run of consecutive entries: find its start, then walk n entries.
+  let start = 0;
+  while (start < j.length && j.version(start) < from) start = j.end(start);
+  let end = start;
+  let count = 0;
+  let last = from - 1;
+  for (; end < j.length && count < n; count++) {
+    last = j.version(end);
+    end = j.end(end);
+  }
+  return journalResult(AccountStatus.ok, version, last + 1, count, j.bytes.subarray(start, end));
+}
+
+export function createAccountStateMachine(limits: AccountLimits = ACCOUNT_LIMITS): StateMachine {
+  assert(Number.isSafeInteger(limits.journalEntriesMax) && limits.journalEntriesMax >= 1, 'account journalEntriesMax');
+  assert(Number.isSafeInteger(limits.pendingMax) && limits.pendingMax >= 0, 'account pendingMax');
+  assert(Number.isSafeInteger(limits.pageMax) && limits.pageMax >= 1, 'account pageMax');
+  return {
+    apply(data, version, op) {
+      if (VERIFY) checkData(data, version, limits);
+      return applyOp(data, version, op, limits);
+    },
+    read(data, version, query) {
+      if (VERIFY) checkData(data, version, limits);
+      const a = data === null ? undefined : parseData(data);
+      const r = new ByteReader(query);
+      const type = r.u8();
+      switch (type) {
+        case QUERY_BALANCE:
+          assert(r.remaining === 0, 'account balance query has trailing bytes');
+          return readBalance(a, version);
+        case QUERY_JOURNAL:
+          return readJournal(a, version, r, limits.pageMax);
+        default:
+          throw new Error(`unknown account query ${type}`);
+      }
+    },
+  };
+}
+
+export const accountStateMachine: StateMachine = createAccountStateMachine();
+
+// ---- data (tests and tools) ----
+
+/** The whole account, or undefined for an absent key. */
+export function decodeAccountData(data: Uint8Array | null): AccountState | undefined {
+  if (data === null) return undefined;
+  const a = parseData(data);
+  return {
+    bounds: { min: a.min, max: a.max },
+    balance: a.balance,
+    droppedThrough: a.droppedThrough,
+    pending: a.pending.map((p) => ({ txId: decoder.decode(p.id), delta: p.delta, version: p.version })),
+    journal: a.journal.entries(),
+  };
+}
+
+/** The canonical data of an account state (pending is sorted here). */
+export function encodeAccountData(s: AccountState): Uint8Array {
+  const pending = s.pending
+    .map((p) => ({ id: encoder.encode(p.txId), delta: p.delta, version: p.version }))
+    .sort((x, y) => compareBytes(x.id, y.id));
+  const w = new ByteWriter();
+  writeHeader(w, { min: s.bounds.min, max: s.bounds.max, balance: s.balance, droppedThrough: s.droppedThrough }, pending);
+  for (const e of s.journal) {
+    writeEntry(w, e.version, KIND_NAMES.indexOf(e.kind) + 1, e.amount, encoder.encode(e.id), e.balanceAfter);
+  }
+  return w.finish();
+}
+
+// ---- results ----
+
+const STATUSES = new Set<number>(Object.values(AccountStatus));
+
+function decodeWrite(bytes: Uint8Array): AccountResults['write'] {
+  const r = new ByteReader(bytes);
+  const status = r.u8();
+  const outcome = r.u8();
+  const duplicate = r.u8();
+  assert(STATUSES.has(status), () => `account status ${status}`);
+  assert(outcome <= TxOutcome.rolledBack && duplicate <= 1, 'account write result flags');
+  const balance = r.f64();
+  const version = r.f64();
+  assert(r.remaining === 0, 'account write result has trailing bytes');
+  return { status: status as AccountStatus, outcome: outcome as TxOutcome, duplicate: duplicate === 1, balance, version };
+}
+
+function decodeBalance(bytes: Uint8Array): AccountResults['balance'] {
+  const r = new ByteReader(bytes);
+  assert(r.u8() === AccountStatus.ok, 'account balance status');
+  const out = { balance: r.f64(), available: r.f64(), version: r.f64() };
+  assert(r.remaining === 0, 'account balance result has trailing bytes');
+  return out;
+}
+
+function decodeJournal(bytes: Uint8Array): AccountResults['journal'] {
+  const r = new ByteReader(bytes);
+  const status = r.u8();
+  assert(status === AccountStatus.ok || status === AccountStatus.journalTrimmed || status === AccountStatus.badRequest,
+    () => `account journal status ${status}`);
+  const version = r.f64();
+  const nextVersion = r.f64();
+  const count = r.u32();
+  const entries = new JournalView(bytes.subarray(bytes.length - r.remaining)).entries();
+  assert(entries.length === count, () => `journal result holds ${entries.length} entries, says ${count}`);
+  return { status, version, nextVersion, entries };
+}
+
+const decoders: { readonly [K in AccountResultKind]: (bytes: Uint8Array) => AccountResults[K] } = {
+  write: decodeWrite,
+  balance: decodeBalance,
+  journal: decodeJournal,
+};
+
+/** Decodes a result: `write` for every op, `balance` / `journal` for the queries. */
+export function decodeAccountResult<K extends AccountResultKind>(kind: K, bytes: Uint8Array): AccountResults[K] {
+  return decoders[kind](bytes);
+}
