@@ -112,8 +112,7 @@ export interface AccountBalance {
 type AccountErrorCode = (typeof AccountErrorCodes)[keyof typeof AccountErrorCodes];
 
 function accountError(code: AccountErrorCode, message: string): PaxosStoreError {
-  // ErrorCode does not list the account codes yet; the code is a plain string underneath.
-  return new PaxosStoreError(code as unknown as ErrorCode, message);
+  return new PaxosStoreError(code, message);
 }
 
 function validateBounds(bounds: unknown): AccountBounds {

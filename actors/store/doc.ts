@@ -32,9 +32,9 @@ function validateJson(value: unknown, index: number, depth = 0): JsonValue {
   }
   if (Array.isArray(value)) return value.map((v) => validateJson(v, index, depth + 1));
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, JsonValue> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = validateJson(v, index, depth + 1);
-    return out;
+    // fromEntries defines own properties: a "__proto__" key is kept as data, never a prototype.
+    const entries = Object.entries(value as Record<string, unknown>);
+    return Object.fromEntries(entries.map(([k, v]) => [k, validateJson(v, index, depth + 1)]));
   }
   throw invalid(`op ${index}: value is not JSON (${typeof value})`);
 }

@@ -21,6 +21,20 @@ export const ErrorCodes = {
   TOO_LARGE: 'TOO_LARGE',
   /** The write would grow a small table past its size limit (20 MiB). Nothing was applied. */
   TABLE_TOO_LARGE: 'TABLE_TOO_LARGE',
+  /** Accounts: a subtract or debit prepare would take available funds below min. */
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  /** Accounts: an add or credit prepare would take the balance (with pending credits) past max. */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** Accounts: the journal no longer holds the requested version. */
+  JOURNAL_TRIMMED: 'JOURNAL_TRIMMED',
+  /** Accounts: the account was created with other bounds. */
+  BOUNDS_MISMATCH: 'BOUNDS_MISMATCH',
+  /** Accounts: the opId was used for another operation, or the txId is prepared with another delta. */
+  ID_CONFLICT: 'ID_CONFLICT',
+  /** Accounts: commit of a txId this account never prepared. */
+  UNKNOWN_TRANSACTION: 'UNKNOWN_TRANSACTION',
+  /** Accounts: the transaction already finished the other way (or a prepare came after it). */
+  TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: 'OVERLOADED',
 } as const;

@@ -52,9 +52,8 @@ export class Table {
   /** The whole table as { [row]: { [column]: value } }. */
   async all(options?: ReadOptions): Promise<Record<string, Record<string, Buffer>>> {
     const r = decodeTableResult('all', await this.read({ type: 'all' }, options));
-    const out: Record<string, Record<string, Buffer>> = {};
-    for (const [row, cells] of Object.entries(r.rows)) out[row] = toBuffers(cells);
-    return out;
+    // fromEntries defines own properties, so a row named "__proto__" stays a row.
+    return Object.fromEntries(Object.entries(r.rows).map(([row, cells]) => [row, toBuffers(cells)]));
   }
 
   private async write(op: TableOp): Promise<{ version: number }> {
@@ -72,7 +71,5 @@ export class Table {
 }
 
 function toBuffers(cells: Record<string, Uint8Array>): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  for (const [col, v] of Object.entries(cells)) out[col] = Buffer.from(v);
-  return out;
+  return Object.fromEntries(Object.entries(cells).map(([col, v]) => [col, Buffer.from(v)]));
 }

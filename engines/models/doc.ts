@@ -328,7 +328,7 @@ function applyStep(root: DocObject, step: Step, values: number[]): boolean {
     else if (Array.isArray(current)) current.push(step.value);
     else return false;
   } else {
-    const base = current ?? 0;
+    const base = current === undefined ? 0 : current; // absent counts as 0; null does not
     if (typeof base !== 'number' || !Number.isSafeInteger(base)) return false;
     const next = base + step.by;
     if (!Number.isSafeInteger(next)) return false;

@@ -243,7 +243,6 @@ test.serial('table: TABLE_TOO_LARGE exactly past 20 MiB, and the refused write c
     for (let r = 0; r < 3; r++) await rejects(t, call(store.replica(r).table('huge')), 'TABLE_TOO_LARGE', `${what} via replica ${r}`);
   }
   // Nothing changed: every cell as written, through every replica; the version did not move.
-  // (Cell by cell: row() or all() of a table this big hits the BUG test at the end of this file.)
   for (let r = 0; r < 3; r++) {
     const sample = [0, 1, 13, 40, 77, n - 2];
     const cells = await Promise.all(sample.map((i) => store.replica(r).table('huge').get('r', col(i))));
@@ -730,9 +729,9 @@ test('lsm: tables (merged and pending changes) and documents survive close and r
     'an emptied table name stays free after reopen');
 });
 
-// ---- known bugs (test.failing: passes while the bug is there; flip to test when fixed) ----
+// ---- regressions of bugs found by these tests ----
 
-test.failing('BUG: table row()/all() lose a column or row named "__proto__" (actors/store/table.ts builds results by assignment)', async (t) => {
+test('a column or row named "__proto__" is an ordinary name in row()/all()', async (t) => {
   const store = await openStore(t);
   const tb = store.table('proto');
   await tb.set('__proto__', '__proto__', 'x');
@@ -745,7 +744,7 @@ test.failing('BUG: table row()/all() lose a column or row named "__proto__" (act
   t.deepEqual(Object.keys(all), ['__proto__', 'r']);
 });
 
-test.failing('BUG: doc.update drops an object key "__proto__" inside a value (actors/store/doc.ts validateJson builds by assignment)', async (t) => {
+test('an object key "__proto__" inside a document value is kept as data', async (t) => {
   const store = await openStore(t);
   const d = store.doc('proto');
   await d.update([{ op: 'set', path: '__proto__', value: 1 }]);
@@ -754,7 +753,7 @@ test.failing('BUG: doc.update drops an object key "__proto__" inside a value (ac
   t.deepEqual(JSON.stringify(await d.get('a')), '{"__proto__":{"x":1},"b":2}');
 });
 
-test.failing('BUG: incr of a null value counts it as 0 (engines/models/doc.ts says the target must be absent or an integer)', async (t) => {
+test('incr and append treat a null value as the wrong type (only an absent target counts as 0 / empty)', async (t) => {
   const store = await openStore(t);
   const d = store.doc('null-incr');
   await d.update([{ op: 'set', path: 'n', value: null }]);
@@ -763,33 +762,47 @@ test.failing('BUG: incr of a null value counts it as 0 (engines/models/doc.ts sa
   t.deepEqual(await d.get(), { n: null });
 });
 
-/** Bounded waits for the tests that stop an actor: its requests time out. */
+/**
+ * Payloads past one ring record (~2 MiB): big table results, catch-up of a big table record, a
+ * big doc update. These once stopped the Paxos group actor (or killed its worker thread); they
+ * now travel as fragments. SHORT bounds the wait if that ever regresses.
+ */
 const SHORT = { timeoutMs: 400 };
 
-test.failing('BUG: row()/all() of a table past ~2 MiB stops the replica\'s Paxos group actor (result > mailbox payload)', async (t) => {
+test('row() and all() of a table past 2 MiB answer, and the group keeps serving', async (t) => {
   const store = await openStore(t, SHORT);
   const tb = store.table('wide');
   for (let i = 0; i < 9; i++) await tb.set('r', `c${i}`, Buffer.alloc(256 * 1024, i));
-  // Expected: the whole row (or a clear refusal), and the group still serving afterwards.
-  t.is(Object.keys(await tb.row('r')).length, 9);
-  t.is(Object.keys((await tb.all()).r ?? {}).length, 9);
+  for (let r = 0; r < 3; r++) {
+    const row = await store.replica(r).table('wide').row('r');
+    t.deepEqual(Object.keys(row), Array.from({ length: 9 }, (_, i) => `c${i}`), `row via replica ${r}`);
+    t.true(Object.values(row).every((v, i) => v.length === 256 * 1024 && v.every((b) => b === i)), `row values via replica ${r}`);
+    t.deepEqual(Object.keys((await store.replica(r).table('wide').all()).r ?? {}).length, 9, `all via replica ${r}`);
+  }
   t.deepEqual(await tb.set('r', 'after', 'x'), { version: 10 });
 });
 
-test.failing('BUG: catching up a restarted replica on a table past ~2 MiB stops the healthy replicas\' group actors', async (t) => {
+test('a replica restarted behind a table past 2 MiB catches up; the others keep serving', async (t) => {
   const store = await openStore(t, SHORT);
   await store.replica(0).crash();
   for (let i = 0; i < 12; i++) await store.replica(1).table('wide').set('r', `c${i}`, Buffer.alloc(256 * 1024, i));
   await store.replica(0).restart();
-  // Expected: replica 0 catches up; replicas 1 and 2 keep serving the group.
-  t.is((await store.replica(1).table('wide').set('r', 'z', 'z')).version, 13);
-  t.true(await eventually(async () => (await store.replica(0).table('wide').get('r', 'c11').catch(() => undefined))?.length === 256 * 1024, 20, 50));
+  t.deepEqual(await store.replica(1).table('wide').set('r', 'z', 'z'), { version: 13 });
+  t.deepEqual(await store.replica(2).table('wide').get('r', 'z'), Buffer.from('z'));
+  t.true(await eventually(async () => (await store.replica(0).table('wide').get('r', 'c11').catch(() => undefined))?.equals(Buffer.alloc(256 * 1024, 11)) === true, 100, 50),
+    'replica 0 caught up');
+  t.deepEqual(await store.replica(0).table('wide').set('r', 'y', 'y'), { version: 14 });
 });
 
-test.failing('BUG: a doc update just under 2 MiB (fits the request, not the Paxos accept) stops the group actor', async (t) => {
+test('doc updates of 2 MiB and more are TOO_LARGE (the doc limit is 1 MiB), and nothing stops', async (t) => {
   const store = await openStore(t, SHORT);
   const d = store.doc('big');
-  // Expected: refused up front (TOO_LARGE or INVALID_ARGUMENT: the doc limit is 1 MiB), nothing stopped.
-  await rejects(t, d.update([{ op: 'set', path: 'a', value: 'x'.repeat(2_097_050) }]), 'TOO_LARGE', 'a 2 MiB value');
-  t.deepEqual(await d.update([{ op: 'set', path: 'b', value: 1 }]), { version: 1, values: [] });
+  for (const n of [2_097_050, 2_100_000, 5_000_000]) {
+    await rejects(t, d.update([{ op: 'set', path: 'a', value: 'x'.repeat(n) }]), 'TOO_LARGE', `a ${n}-byte value`);
+  }
+  await rejects(t, d.update(Array.from({ length: DOC_UPDATE_OPS_MAX }, (_, i): DocOp => ({ op: 'set', path: `k${i}`, value: 'y'.repeat(3000) }))),
+    'TOO_LARGE', `${DOC_UPDATE_OPS_MAX} ops of 3 kB`);
+  t.is(await d.get(), undefined);
+  t.deepEqual(await d.update([{ op: 'set', path: 'b', value: 1 }], { ifVersion: 0 }), { version: 1, values: [] });
+  for (let r = 0; r < 3; r++) t.deepEqual(await store.replica(r).doc('big').get(), { b: 1 }, `via replica ${r}`);
 });

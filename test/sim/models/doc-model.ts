@@ -112,7 +112,7 @@ function applyOp(root: Obj, op: DocOp, values: number[]): boolean {
     else if (Array.isArray(current)) current.push(wire(op.value));
     else return false;
   } else {
-    const base = current ?? 0;
+    const base = current === undefined ? 0 : current;
     if (typeof base !== 'number' || !Number.isSafeInteger(base) || !Number.isSafeInteger(base + op.by)) return false;
     put(parent, last, base + op.by);
     values.push(base + op.by);
