@@ -40,7 +40,6 @@ import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResul
 import type { Consistency } from '../paxos/core/types';
 import { ModelTag } from '../../engines/models/model-tags';
 import { PaxosStoreError, invalid } from './errors';
-import type { ErrorCode } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey } from './model-client';
 import type { StoreBackend } from './model-client';
