@@ -1,7 +1,7 @@
 /**
- * The deterministic simulation for the queue, set, table and document models, under the same faults as KV
- * (paxos-sim*.test.ts): message drop, duplication, reordering and delay, partitions, and
- * crash/restart. Seeds rotate over the three KV scenarios (durable disks, amnesic restarts,
+ * The deterministic simulation for the queue, set, table, document and account models, under
+ * the same faults as KV (paxos-sim*.test.ts): message drop, duplication, reordering and delay,
+ * partitions, and crash/restart. Seeds rotate over the three KV scenarios (durable disks, amnesic restarts,
  * sync 'none'). Every history must be linearizable against the model's sequential spec, write
  * versions must be unique per change and follow real time, no two replicas may ever report
  * different values chosen at one instance, and every client must finish after healing.
@@ -13,7 +13,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { checkHistory } from './linearizability';
 import { SimCluster } from './paxos-cluster';
-import { MODEL_DRIVERS, checkVersions, docDriver, queueDriver, runModelWorkload, setDriver, tableDriver } from './model-workload';
+import { MODEL_DRIVERS, accountDriver, checkVersions, docDriver, queueDriver, runModelWorkload, setDriver, tableDriver } from './model-workload';
 import type { ModelDriver, ModelWorkloadResult } from './model-workload';
 import type { Scenario } from './sim-runner';
 
@@ -121,4 +121,8 @@ test('simulation under faults, table: linearizable, versions, agreement, livenes
 
 test('simulation under faults, doc: linearizable, versions, agreement, liveness', (t) => {
   runModel(t, docDriver, 14);
+});
+
+test('simulation under faults, account: linearizable, versions, agreement, liveness', (t) => {
+  runModel(t, accountDriver, 15);
 });
