@@ -225,6 +225,7 @@ export class Account {
 
   /** One bounded read of the journal: entries with version >= fromVersion, oldest first. */
   async journalPage(fromVersion: number, options?: JournalPageOptions): Promise<JournalPage> {
+    if (fromVersion === undefined) throw invalid('journalPage needs fromVersion (0 for the oldest kept entry)');
     const from = validateFromVersion(fromVersion);
     const limit = validatePageSize(options?.limit, 'limit');
     return this.page(from, limit, validateConsistency(options));
@@ -234,6 +235,7 @@ export class Account {
    * Every applied operation from `fromVersion` on, once and in order, read in pages until the
    * iterator has caught up with the account's version at its first read (entries written
    * meanwhile may be included). JOURNAL_TRIMMED if the window moves past an unread version.
+   * Bad options throw INVALID_ARGUMENT at once, before any iteration.
    */
   journal(options?: JournalOptions): AsyncIterableIterator<JournalEntry> {
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
