@@ -35,6 +35,8 @@ export const ErrorCodes = {
   UNKNOWN_TRANSACTION: 'UNKNOWN_TRANSACTION',
   /** Accounts: the transaction already finished the other way (or a prepare came after it). */
   TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
+  /** open(): the directory's last sync 'none' run crashed; acknowledged writes may be lost. */
+  DATA_LOSS_POSSIBLE: 'DATA_LOSS_POSSIBLE',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: 'OVERLOADED',
 } as const;

@@ -23,6 +23,11 @@ export interface PaxosStoreOptions {
   timeoutMs?: number;
   /** Largest value in bytes. Default 256 KiB, at most 1 MiB. */
   valueBytesMax?: number;
+  /**
+   * Open a directory whose last `sync: 'none'` run crashed anyway (its acknowledged writes may
+   * be lost). Default false: such an open rejects DATA_LOSS_POSSIBLE.
+   */
+  acceptDataLoss?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -34,6 +39,7 @@ export interface ResolvedOptions {
   readonly groups: number;
   readonly timeoutMs: number;
   readonly valueBytesMax: number;
+  readonly acceptDataLoss: boolean;
   readonly tickMs: number;
 }
 
@@ -44,13 +50,19 @@ export interface ResolvedOptions {
  */
 export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 
-const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax']);
+const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss']);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
     throw invalid(`${name} must be an integer in ${lo}..${hi}, got ${String(v)}`);
   }
+  return v;
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean`);
   return v;
 }
 
@@ -76,6 +88,7 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
     groups: intIn('groups', opts.groups, 1, 256, 8),
     timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
     valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, VALUE_BYTES_MAX_LIMIT, 256 * 1024),
+    acceptDataLoss: bool('acceptDataLoss', opts.acceptDataLoss),
     tickMs: 10,
   };
 }

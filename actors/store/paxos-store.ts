@@ -16,6 +16,7 @@ import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf } from '../paxos/paxos-actor';
 import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir } from './data-dir';
+import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from './unsynced-marker';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import { Queue } from './queue';
@@ -105,7 +106,11 @@ export class PaxosStore {
   static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
     const o = resolveOptions(options);
     // Before any actor opens a database: a dir written with another placement would lose data.
-    if (o.engine === 'lsm' && o.dir !== undefined) await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups });
+    if (o.engine === 'lsm' && o.dir !== undefined) {
+      await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups });
+      await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
+      if (o.sync === 'none') await writeUnsyncedMarker(o.dir);
+    }
     const config: StoreActorConfig = {
       replicas: o.replicas,
       groups: o.groups,
@@ -206,6 +211,9 @@ export class PaxosStore {
     this.closing ??= (async () => {
       this.pipeline.close();
       await this.system.close();
+      // Every actor has closed its engine: a 'none' run's writes are on disk now.
+      const { engine, dir, sync } = this.options;
+      if (engine === 'lsm' && dir !== undefined && sync === 'none') await removeUnsyncedMarker(dir);
     })();
     return this.closing;
   }
