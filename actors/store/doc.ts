@@ -2,7 +2,7 @@
  * The public document API (issue #4): a JSON tree under one name. One `update` is a list of
  * ops applied atomically (all or none), optionally only at an expected version.
  */
-import { DOC_UPDATE_OPS_MAX, DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate, isValidDocPath } from '../../engines/models/doc';
+import { DOC_BYTES_MAX, DOC_UPDATE_OPS_MAX, DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate, isValidDocPath } from '../../engines/models/doc';
 import type { DocOp, JsonValue } from '../../engines/models/doc';
 import { ModelTag } from '../../engines/models/model-tags';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
@@ -73,7 +73,13 @@ export class Doc {
     const valid = ops.map((op, i) => validateOp(op, i));
     const ifVersion = options?.ifVersion === undefined ? undefined : validateCount('ifVersion', options.ifVersion);
     if (ifVersion !== undefined && ifVersion < 0) throw invalid('ifVersion must be >= 0');
-    const { body, version } = await this.channel.write(this.key, encodeDocUpdate({ ops: valid, expectedVersion: ifVersion }), this.name);
+    const op = encodeDocUpdate({ ops: valid, expectedVersion: ifVersion });
+    // An update whose own bytes pass the document limit can never apply: refuse it before it
+    // is replicated (the state machine would refuse it too, after a round trip).
+    if (op.length > DOC_BYTES_MAX) {
+      throw new PaxosStoreError(ErrorCodes.TOO_LARGE, `${this.name}: an update of ${op.length} bytes passes the document limit`);
+    }
+    const { body, version } = await this.channel.write(this.key, op, this.name);
     const r = decodeDocResult('update', body);
     switch (r.status) {
       case DocStatus.ok: return { version, values: r.values };
