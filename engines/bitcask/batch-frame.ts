@@ -1,0 +1,141 @@
+/**
+ * A batch frame: the unit of atomicity on disk. Every `write` call appends exactly one frame;
+ * merges write frames too. Recovery applies a frame's records only when the whole frame is
+ * present and its checksums hold, so a batch is applied entirely or not at all.
+ *
+ * Frame header (20 bytes, big-endian), then the body: `count` sealed entry records.
+ *
+ *   offset 0   magic          u32  'PXBF'
+ *   offset 4   count          u32  records in the body
+ *   offset 8   body length    u32  bytes
+ *   offset 12  body checksum  u32  CRC-32 of the body
+ *   offset 16  header check   u32  CRC-32 of bytes [0, 16)
+ *
+ * The header has its own checksum so that recovery can trust the body length, tell a torn
+ * body (length runs past the end of the file) from damage, and look for valid frames after a
+ * bad one (`scan-file.ts`).
+ */
+import { assert } from '../../runtime/assert';
+import type { BatchOp } from '../engine';
+import { crc32 } from '../crc32';
+import { storeError } from '../errors';
+import {
+  entryRecordBytes,
+  type EntryKind,
+  sealedRecordLength,
+  writeEntryRecord,
+} from './entry-record';
+import { viewOf } from './format';
+
+export const FRAME_MAGIC = 0x5058_4246;
+export const FRAME_HEADER_BYTES = 20;
+const BODY_BYTES_MAX = 0xffff_ffff;
+
+/** Where one record of a frame lies, relative to the start of the frame. */
+export interface FramedEntry {
+  readonly key: string;
+  readonly kind: EntryKind;
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface EncodedBatch {
+  readonly bytes: Uint8Array;
+  readonly entries: readonly FramedEntry[];
+}
+
+/**
+ * Encodes a batch as one frame. Only the last operation on each key is kept (within a batch
+ * the last one wins), so each key appears at most once per seq. Copies every value, so the
+ * caller may reuse its buffers as soon as this returns.
+ */
+export function encodeBatchFrame(batch: readonly BatchOp[], seq: number): EncodedBatch {
+  const last = new Map<string, BatchOp>();
+  for (const op of batch) last.set(op.key, op); // records of one seq may come in any order
+  const ops = [...last.values()];
+  const keys = ops.map((op) => Buffer.from(op.key, 'utf8'));
+  const sizes = ops.map((op, i) =>
+    entryRecordBytes(keys[i].length, op.type === 'put' ? op.value.byteLength : 0),
+  );
+  const total = sizes.reduce((sum, size) => sum + size, FRAME_HEADER_BYTES);
+  const bytes = new Uint8Array(total);
+  const entries: FramedEntry[] = [];
+  let offset = FRAME_HEADER_BYTES;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    const kind: EntryKind = op.type === 'put' ? 'put' : 'tombstone';
+    const value = op.type === 'put' ? op.value : undefined;
+    writeEntryRecord(bytes.subarray(offset, offset + sizes[i]), kind, seq, keys[i], value);
+    entries.push({ key: op.key, kind, offset, size: sizes[i] });
+    offset += sizes[i];
+  }
+  assert(offset === total, `encodeBatchFrame: ${offset} of ${total} bytes`);
+  sealFrame(bytes, entries.length);
+  return { bytes, entries };
+}
+
+/** Fills in the header of a frame whose body (the records) is already in place. */
+export function sealFrame(frame: Uint8Array, count: number): void {
+  const bodyBytes = frame.length - FRAME_HEADER_BYTES;
+  assert(bodyBytes >= 0 && bodyBytes <= BODY_BYTES_MAX, `sealFrame: body of ${bodyBytes}`);
+  assert(Number.isInteger(count) && count >= 0, `sealFrame: count ${count}`);
+  const view = viewOf(frame);
+  view.setUint32(0, FRAME_MAGIC, false);
+  view.setUint32(4, count, false);
+  view.setUint32(8, bodyBytes, false);
+  view.setUint32(12, crc32(frame.subarray(FRAME_HEADER_BYTES)), false);
+  view.setUint32(16, crc32(frame.subarray(0, 16)), false);
+}
+
+export type FrameHeader =
+  | {
+      readonly ok: true;
+      readonly count: number;
+      readonly bodyBytes: number;
+      readonly bodyCrc: number;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/** Checks the header at the start of `bytes` (at least FRAME_HEADER_BYTES long). */
+export function readFrameHeader(bytes: Uint8Array): FrameHeader {
+  assert(bytes.length >= FRAME_HEADER_BYTES, `readFrameHeader: ${bytes.length} bytes`);
+  const view = viewOf(bytes);
+  if (view.getUint32(0, false) !== FRAME_MAGIC) return { ok: false, reason: 'bad frame magic' };
+  if (view.getUint32(16, false) !== crc32(bytes.subarray(0, 16))) {
+    return { ok: false, reason: 'frame header checksum mismatch' };
+  }
+  const count = view.getUint32(4, false);
+  const bodyBytes = view.getUint32(8, false);
+  return { ok: true, count, bodyBytes, bodyCrc: view.getUint32(12, false) };
+}
+
+/**
+ * The offset and size of each record in a frame body whose checksum already held. A body
+ * whose checksum holds but whose records do not add up cannot come from a torn write, so it
+ * is CORRUPTED outright.
+ */
+export function splitFrameBody(body: Uint8Array, count: number): Array<[number, number]> {
+  const records: Array<[number, number]> = [];
+  let offset = 0;
+  for (let index = 0; index < count; index++) {
+    if (offset >= body.length) {
+      throw storeError('CORRUPTED', `frame body holds ${index} of ${count} records`);
+    }
+    const size = sealedRecordLength(body.subarray(offset));
+    if (offset + size > body.length) throw storeError('CORRUPTED', 'frame record overruns body');
+    records.push([offset, size]);
+    offset += size;
+  }
+  if (offset !== body.length) {
+    throw storeError('CORRUPTED', `frame body has ${body.length - offset} extra bytes`);
+  }
+  assert(records.length === count, `splitFrameBody: ${records.length} of ${count}`);
+  return records;
+}
+
+/** True when the body's checksum matches the one its header carries. */
+export function frameBodyMatches(body: Uint8Array, header: FrameHeader): boolean {
+  assert(header.ok, 'frameBodyMatches: header not checked');
+  assert(body.length === header.bodyBytes, `frameBodyMatches: ${body.length} bytes`);
+  return crc32(body) === header.bodyCrc;
+}

@@ -1,0 +1,231 @@
+/**
+ * BitcaskEngine: the disk bitcask of DESIGN.md §5. Append-only data files of CRC-sealed
+ * records, framed per batch; an in-memory key directory; hint files written by merges;
+ * merges of immutable files in a piscina pool; torn-tail truncation on open. The file format,
+ * recovery and merge are described in README.md in this directory.
+ *
+ * Durability (engines/README.md): `sync: true` resolves after fdatasync of the active file;
+ * `sync: false` resolves once the batch is written to the OS (one write(2) per group of
+ * batches), which survives kill -9 but not power loss.
+ */
+import { mkdir, realpath } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Piscina } from 'piscina';
+import { assert } from '../../runtime/assert';
+import type {
+  BatchOp,
+  Engine,
+  EngineCapabilities,
+  EngineStats,
+  IterateRange,
+  WriteOptions,
+} from '../engine';
+import { StatsCounter } from '../engine-stats';
+import { storeError } from '../errors';
+import { encodeBatchFrame } from './batch-frame';
+import type { MergeResult } from './merge';
+import type { MergeTask, MergeTaskResult } from './merge-task';
+import { type BitcaskOptions, checkOptions, type CheckedOptions } from './options';
+import { iterateSnapshot, notOpen, READ_WINDOW, readValue } from './reads';
+import type { RecoveryStats } from './recovery';
+import { Session } from './session';
+
+export type { BitcaskOptions } from './options';
+export type { MergeResult } from './merge';
+export type { RecoveryStats } from './recovery';
+
+/** Compiled next to this file; tasks name it, so a shared pool can run them. */
+const MERGE_WORKER_FILE = path.join(__dirname, 'merge-worker.js');
+
+export interface BitcaskStats extends EngineStats {
+  readonly keys: number;
+  readonly files: number;
+  readonly activeFileId: number;
+  /** Bytes of all data files, and of the records that live keys point at. */
+  readonly dataBytes: number;
+  readonly liveBytes: number;
+  readonly merges: number;
+  readonly mergeBytesReclaimed: number;
+  /** What the latest open found and repaired; undefined before the first open. */
+  readonly recovery: RecoveryStats | undefined;
+}
+
+export class BitcaskEngine implements Engine {
+  readonly name = 'bitcask';
+  readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: true });
+  private readonly options: CheckedOptions;
+  private session: Session | undefined = undefined;
+  private ownPool: Piscina | undefined = undefined;
+  private readonly counter = new StatsCounter();
+  private transition: Promise<void> = Promise.resolve();
+  private recovery: RecoveryStats | undefined = undefined;
+  private merges = 0;
+  private mergeBytesReclaimed = 0;
+
+  constructor(dir: string, options?: BitcaskOptions) {
+    this.options = checkOptions(dir, options);
+  }
+
+  /** Absolute path of the data directory. */
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  open(): Promise<void> {
+    return this.serialize(() => this.openNow());
+  }
+
+  /**
+   * Idempotent. Writes under way finish; a running merge is aborted (the next open removes
+   * what it wrote).
+   */
+  close(): Promise<void> {
+    return this.serialize(() => this.closeNow());
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const session = this.requireOpen();
+    const value = await readValue(session, key);
+    this.counter.countRead();
+    return value;
+  }
+
+  /** Point reads, READ_WINDOW at a time; results line up with `keys`. */
+  async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    const session = this.requireOpen();
+    const values: Array<Uint8Array | undefined> = [];
+    for (let start = 0; start < keys.length; start += READ_WINDOW) {
+      if (this.session !== session) throw notOpen();
+      const window = keys.slice(start, start + READ_WINDOW);
+      values.push(...(await Promise.all(window.map((key) => readValue(session, key)))));
+    }
+    assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
+    for (let i = 0; i < keys.length; i++) this.counter.countRead();
+    return values;
+  }
+
+  /** One frame, one append: atomic. The bytes are copied before this returns its promise. */
+  async write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
+    const session = this.requireOpen();
+    assert(typeof options.sync === 'boolean', 'bitcask.write: options.sync must be a boolean');
+    for (const op of batch) {
+      assert(typeof op.key === 'string', 'bitcask.write: key must be a string');
+      assert(op.type === 'del' || op.value instanceof Uint8Array, 'bitcask.write: bad put value');
+    }
+    session.checkWritable();
+    if (batch.length === 0) {
+      // No frame and no seq: it only orders after earlier batches (and flushes them with sync).
+      await session.writer.append(new Uint8Array(0), [], -1, options.sync);
+    } else {
+      const seq = session.takeSeq();
+      const { bytes, entries } = encodeBatchFrame(batch, seq);
+      await session.writer.append(bytes, entries, seq, options.sync);
+    }
+    this.counter.countBatch(batch, options.sync);
+  }
+
+  iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]> {
+    return this.iterateOpen(range);
+  }
+
+  stats(): EngineStats {
+    return this.counter.snapshot();
+  }
+
+  /** The engine stats plus bitcask's own (files, bytes, merges, the latest recovery). */
+  bitcaskStats(): BitcaskStats {
+    const session = this.session;
+    const sizes = session?.sizes() ?? { dataBytes: 0, liveBytes: 0 };
+    return {
+      ...this.counter.snapshot(),
+      keys: session?.keydir.size ?? 0,
+      files: session?.files.size ?? 0,
+      activeFileId: session?.writer.activeFile.id ?? 0,
+      ...sizes,
+      merges: this.merges,
+      mergeBytesReclaimed: this.mergeBytesReclaimed,
+      recovery: this.recovery,
+    };
+  }
+
+  /**
+   * Compacts every immutable data file (the active one is rotated first) into new files with
+   * hint files, in the offload pool; writes and reads go on meanwhile. Merges queue behind
+   * each other. Callers decide when: e.g. when `dataBytes` is well above `liveBytes`.
+   */
+  async merge(): Promise<MergeResult> {
+    const session = this.requireOpen();
+    const result = await session.merge((task, signal) => this.runMergeTask(task, signal));
+    this.merges++;
+    this.mergeBytesReclaimed += result.bytesReclaimed;
+    return result;
+  }
+
+  private async *iterateOpen(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {
+    const session = this.requireOpen();
+    yield* iterateSnapshot(session, range, () => this.session === session);
+  }
+
+  private async runMergeTask(task: MergeTask, signal: AbortSignal): Promise<MergeTaskResult> {
+    const pool = this.options.pool ?? this.pool();
+    try {
+      return (await pool.run(task, { filename: MERGE_WORKER_FILE, signal })) as MergeTaskResult;
+    } catch (err) {
+      // Close aborts a running merge: to the caller that is the engine closing under it.
+      if (signal.aborted) throw storeError('NOT_OPEN', 'bitcask closed during the merge', err);
+      throw err;
+    }
+  }
+
+  /** One thread is enough: merges of one engine run one at a time. */
+  private pool(): Piscina {
+    this.ownPool ??= new Piscina({
+      filename: MERGE_WORKER_FILE,
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 5_000,
+    });
+    return this.ownPool;
+  }
+
+  private async openNow(): Promise<void> {
+    if (this.session !== undefined) return;
+    let dir: string;
+    try {
+      await mkdir(this.options.dir, { recursive: true });
+      // The lock registry needs one name per directory, whatever symlinks lead to it.
+      dir = await realpath(this.options.dir);
+    } catch (err) {
+      throw storeError('IO_ERROR', `bitcask open: cannot create ${this.options.dir}`, err);
+    }
+    const session = await Session.open(dir, this.options.fileBytesMax);
+    this.recovery = session.recovery;
+    this.session = session;
+  }
+
+  private async closeNow(): Promise<void> {
+    const session = this.session;
+    if (session === undefined) return;
+    // Forget the session first, so operations that start from now on fail with NOT_OPEN.
+    this.session = undefined;
+    const pool = this.ownPool;
+    this.ownPool = undefined;
+    try {
+      await session.close();
+    } finally {
+      await pool?.destroy();
+    }
+  }
+
+  private requireOpen(): Session {
+    const session = this.session;
+    if (session === undefined) throw notOpen();
+    return session;
+  }
+
+  private serialize(step: () => Promise<void>): Promise<void> {
+    const result = this.transition.then(step);
+    this.transition = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Installing a merge atomically. A merge replaces several files by several others, which no
+ * single rename can do, so it commits through a tiny redo record:
+ *
+ *   1. the worker has written and fsynced every output as `*.merging`;
+ *   2. write `MERGE` (inputs and outputs; temp name, fsync, rename, dir fsync): the commit;
+ *   3. rename the outputs into place, fsync the directory;
+ *   4. delete the inputs, fsync the directory, delete `MERGE`, fsync the directory.
+ *
+ * A crash before 2 leaves the inputs in force (open removes the `*.merging` files); a crash
+ * after 2 is finished by open, which runs 3 and 4 again (each step is idempotent). So open
+ * sees either all the inputs or all the outputs, never a mix, and a merge may drop
+ * tombstones: the older records they hide vanish together with them.
+ */
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { assert } from '../../runtime/assert';
+import { storeError } from '../errors';
+import { openRecord, sealRecord } from '../record-codec';
+import { ioStep, syncDirectory } from './data-file';
+import {
+  dataFileName,
+  hintFileName,
+  MERGE_COMMIT_NAME,
+  MERGING_SUFFIX,
+  TEMP_SUFFIX,
+} from './format';
+
+export interface MergeCommit {
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+}
+
+/** Step 2: after this resolves the merge has happened, whatever crashes next. */
+export async function writeMergeCommit(dir: string, commit: MergeCommit): Promise<void> {
+  assert(commit.inputs.length > 0, 'writeMergeCommit: no inputs');
+  const file = path.join(dir, MERGE_COMMIT_NAME);
+  const bytes = sealRecord(Buffer.from(JSON.stringify(commit), 'utf8'));
+  await ioStep(`write ${file}`, async () => {
+    await writeFile(file + TEMP_SUFFIX, bytes, { flush: true });
+    await rename(file + TEMP_SUFFIX, file);
+  });
+  await syncDirectory(dir);
+}
+
+/** The pending commit, if a crash interrupted one; CORRUPTED if `MERGE` is damaged. */
+export async function readMergeCommit(dir: string): Promise<MergeCommit | undefined> {
+  const file = path.join(dir, MERGE_COMMIT_NAME);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw storeError('IO_ERROR', `bitcask: read ${file} failed`, err);
+  }
+  const text = Buffer.from(openRecord(bytes)).toString('utf8');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(text);
+  } catch (err) {
+    throw storeError('CORRUPTED', `${file} is not JSON`, err);
+  }
+  if (!isMergeCommit(payload)) throw storeError('CORRUPTED', `${file} is not a merge commit`);
+  return payload;
+}
+
+/** Step 3. An output already renamed (a redo after a crash) is left as it is. */
+export async function renameMergeOutputs(dir: string, commit: MergeCommit): Promise<void> {
+  for (const id of commit.outputs) {
+    for (const name of [dataFileName(id), hintFileName(id)]) {
+      const final = path.join(dir, name);
+      await rename(final + MERGING_SUFFIX, final).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw storeError('IO_ERROR', `bitcask: install ${final} failed`, err);
+        }
+      });
+    }
+  }
+  await syncDirectory(dir);
+}
+
+/** Step 4: the inputs go, then the commit record itself. */
+export async function removeMergeInputs(dir: string, commit: MergeCommit): Promise<void> {
+  for (const id of commit.inputs) {
+    for (const name of [dataFileName(id), hintFileName(id)]) {
+      await unlinkIfPresent(path.join(dir, name));
+    }
+  }
+  await syncDirectory(dir);
+  await unlinkIfPresent(path.join(dir, MERGE_COMMIT_NAME));
+  await syncDirectory(dir);
+}
+
+async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw storeError('IO_ERROR', `bitcask: delete ${file} failed`, err);
+  }
+}
+
+function isMergeCommit(value: unknown): value is MergeCommit {
+  if (typeof value !== 'object' || value === null) return false;
+  const { inputs, outputs } = value as { inputs?: unknown; outputs?: unknown };
+  const ids = (list: unknown): boolean =>
+    Array.isArray(list) && list.every((id) => Number.isInteger(id) && id >= 1);
+  return ids(inputs) && ids(outputs);
+}

@@ -1,0 +1,206 @@
+/**
+ * The single writer: appends batch frames to the active data file, one at a time, in the
+ * order `write` was called (which is seq order), and updates the key directory once they are
+ * written. Rotates to a new file at the size limit.
+ *
+ * Group commit: batches that queue up while a write is under way go out together in the next
+ * single write(2), followed by a single fdatasync if any of them asked for `sync`. Each batch
+ * keeps its own frame, so each stays atomic on its own.
+ *
+ * After a failed write the file's tail is unknown, so the writer refuses every later write
+ * (IO_ERROR); reopening the engine truncates the tail and recovers.
+ */
+import { unlink } from 'node:fs/promises';
+import { assert } from '../../runtime/assert';
+import { isStoreError, storeError, type StoreError } from '../errors';
+import type { FramedEntry } from './batch-frame';
+import { DataFile, ioStep, syncDirectory } from './data-file';
+import { DATA_HEADER_BYTES } from './format';
+import type { KeyDir } from './keydir';
+
+/** Bounds on one group commit, so one write(2) stays a reasonable size. */
+const GROUP_BATCHES_MAX = 256;
+const GROUP_BYTES_MAX = 4 * 1024 * 1024;
+/** Groups per drain before yielding to the event loop (a new drain picks up the rest). */
+const DRAIN_GROUPS_MAX = 64;
+/** Drains to wait for at close: far more than a queue bounded by its callers can need. */
+const IDLE_ROUNDS_MAX = 1_000_000;
+
+export interface WriterHost {
+  readonly dir: string;
+  readonly fileBytesMax: number;
+  readonly keydir: KeyDir;
+  readonly files: Map<number, DataFile>;
+  allocateFileId(): number;
+  /** The seq the next batch will get: the floor for a new file's header. */
+  nextSeq(): number;
+}
+
+interface Pending {
+  /** Empty for an empty batch, which only orders (and, with sync, flushes) earlier ones. */
+  readonly bytes: Uint8Array;
+  readonly entries: readonly FramedEntry[];
+  readonly seq: number;
+  readonly sync: boolean;
+  /** A rotation request from a merge rather than a batch. */
+  readonly rotate: boolean;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class Writer {
+  private readonly queue: Pending[] = [];
+  private draining: Promise<void> | undefined = undefined;
+  private failure: StoreError | undefined = undefined;
+
+  constructor(
+    private readonly host: WriterHost,
+    private active: DataFile,
+  ) {
+    assert(active.kind === 'write', `writer: active file ${active.id} is ${active.kind}`);
+  }
+
+  get activeFile(): DataFile {
+    return this.active;
+  }
+
+  /** Resolves once the frame is written (and fdatasynced, with `sync`) and applied. */
+  append(
+    bytes: Uint8Array,
+    entries: readonly FramedEntry[],
+    seq: number,
+    sync: boolean,
+  ): Promise<void> {
+    return this.enqueue({ bytes, entries, seq, sync, rotate: false });
+  }
+
+  /** Makes the active file immutable (if it holds any batch) by starting a new one. */
+  rotate(): Promise<void> {
+    const nothing = new Uint8Array(0);
+    return this.enqueue({ bytes: nothing, entries: [], seq: -1, sync: false, rotate: true });
+  }
+
+  /**
+   * Waits until every queued write has finished (for close, which lets no new write in, so
+   * each round only shrinks the queue). Never rejects.
+   */
+  async idle(): Promise<void> {
+    for (let round = 0; round < IDLE_ROUNDS_MAX && this.draining !== undefined; round++) {
+      await this.draining;
+    }
+    assert(this.draining === undefined, 'writer.idle: still draining');
+  }
+
+  /** Close: make the active file durable, or remove it when no batch ever reached it. */
+  async close(): Promise<void> {
+    assert(this.draining === undefined && this.queue.length === 0, 'writer.close: still busy');
+    const active = this.active;
+    if (this.failure === undefined && active.size === DATA_HEADER_BYTES) {
+      this.host.files.delete(active.id);
+      await active.close();
+      await ioStep(`remove empty ${active.path}`, () => unlink(active.path));
+      await syncDirectory(this.host.dir);
+      return;
+    }
+    if (this.failure === undefined) await active.datasync();
+  }
+
+  private enqueue(fields: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...fields, resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (let group = 0; group < DRAIN_GROUPS_MAX && this.queue.length > 0; group++) {
+      const batches = this.takeGroup();
+      try {
+        await this.writeGroup(batches);
+      } catch (err) {
+        this.fail(err, batches);
+      }
+    }
+    this.draining = undefined;
+    if (this.queue.length > 0) this.draining = this.drain();
+  }
+
+  /** The next group: one rotation alone, or batches that fit one write and one file. */
+  private takeGroup(): Pending[] {
+    const first = this.queue.shift();
+    assert(first !== undefined, 'writer: empty queue');
+    const group = [first];
+    if (first.rotate) return group;
+    let bytes = first.bytes.length;
+    for (let next = this.queue[0]; next !== undefined && !next.rotate; next = this.queue[0]) {
+      const total = bytes + next.bytes.length;
+      if (group.length >= GROUP_BATCHES_MAX || total > GROUP_BYTES_MAX) break;
+      if (this.active.size + total > this.host.fileBytesMax) break;
+      group.push(next);
+      this.queue.shift();
+      bytes = total;
+    }
+    return group;
+  }
+
+  private async writeGroup(group: readonly Pending[]): Promise<void> {
+    const bytes = group.reduce((sum, pending) => sum + pending.bytes.length, 0);
+    const hasData = this.active.size > DATA_HEADER_BYTES;
+    if (group[0].rotate) {
+      if (hasData) await this.startNewFile();
+    } else {
+      // A batch never spans two files; one larger than the limit gets a file of its own.
+      if (hasData && this.active.size + bytes > this.host.fileBytesMax) await this.startNewFile();
+      const base = this.active.size;
+      if (bytes > 0) await this.active.append(concat(group, bytes));
+      if (group.some((pending) => pending.sync)) await this.active.datasync();
+      this.apply(group, base);
+    }
+    for (const pending of group) pending.resolve();
+  }
+
+  /** The group is on disk from `base` on: point the key directory at its records. */
+  private apply(group: readonly Pending[], base: number): void {
+    const fileId = this.active.id;
+    let frameStart = base;
+    for (const { entries, seq, bytes } of group) {
+      for (const { key, kind, offset, size } of entries) {
+        if (kind === 'tombstone') this.host.keydir.delete(key);
+        else this.host.keydir.set(key, { fileId, offset: frameStart + offset, size, seq });
+      }
+      frameStart += bytes.length;
+    }
+    assert(frameStart === this.active.size, () => `writer: applied up to ${frameStart} only`);
+  }
+
+  /** Rotation: the old file is fsynced first, so that only the active file can ever be torn. */
+  private async startNewFile(): Promise<void> {
+    await this.active.datasync();
+    const id = this.host.allocateFileId();
+    const header = { id, kind: 'write' as const, seqFloor: this.host.nextSeq() };
+    const next = await DataFile.create(this.host.dir, header);
+    this.host.files.set(next.id, next);
+    this.active = next;
+  }
+
+  private fail(err: unknown, group: readonly Pending[]): void {
+    const failure = isStoreError(err) ? err : storeError('IO_ERROR', 'bitcask write failed', err);
+    this.failure ??= failure;
+    for (const pending of group) pending.reject(failure);
+    const waiting = this.queue.splice(0, this.queue.length);
+    for (const pending of waiting) pending.reject(failure);
+  }
+}
+
+function concat(group: readonly Pending[], bytes: number): Uint8Array {
+  if (group.length === 1) return group[0].bytes;
+  const out = new Uint8Array(bytes);
+  let offset = 0;
+  for (const pending of group) {
+    out.set(pending.bytes, offset);
+    offset += pending.bytes.length;
+  }
+  assert(offset === bytes, `writer concat: ${offset} of ${bytes}`);
+  return out;
+}

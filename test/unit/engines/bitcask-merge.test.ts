@@ -1,0 +1,238 @@
+/**
+ * Bitcask merges: space reclaimed, every live key kept, tombstones still hiding deleted keys
+ * after a merge and a restart, writes and reads during a merge, and merges that are cut
+ * short (closed, failed, or crashed before or after their commit point).
+ */
+import * as path from 'node:path';
+import test from 'ava';
+import { Piscina } from 'piscina';
+import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
+import { writeMergeCommit } from '../../../engines/bitcask/merge-commit';
+import type { MergeTask, MergeTaskResult } from '../../../engines/bitcask/merge-task';
+import runMergeTask from '../../../engines/bitcask/merge-worker';
+import { isStoreError } from '../../../engines/errors';
+import type { EngineStore } from '../../../engines/store';
+import {
+  contents,
+  filesOf,
+  findInDataFiles,
+  flipBit,
+  openStore,
+  puts,
+  text,
+  withDir,
+  withStore,
+} from './fixtures/bitcask-helpers';
+
+const SMALL = { fileBytesMax: 4096 };
+
+function keyRange(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+}
+
+/** Writes every key `rounds` times over and deletes every third; returns the live state. */
+async function churn(store: EngineStore, rounds: number): Promise<Array<[string, string]>> {
+  const keys = keyRange('key-', 60);
+  for (let round = 0; round < rounds; round++) {
+    await store.write(puts(keys, (key) => `${key}#${round}:${'p'.repeat(30)}`));
+  }
+  const deleted = keys.filter((_, i) => i % 3 === 0);
+  await store.write(deleted.map((key) => ({ type: 'del' as const, key })));
+  const last = rounds - 1;
+  return keys
+    .filter((_, i) => i % 3 !== 0)
+    .map((key): [string, string] => [key, `${key}#${last}:${'p'.repeat(30)}`]);
+}
+
+// Tombstones must still hide deleted keys after the merge and after a restart.
+test('merge reclaims dead space, keeps every live key, and deleted keys stay deleted', (t) =>
+  withDir(async (dir) => {
+    let expected: Array<[string, string]> = [];
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      expected = await churn(store, 6);
+      const before = engine.bitcaskStats();
+      const result = await engine.merge();
+      const after = engine.bitcaskStats();
+      t.true(result.inputFiles > 3 && result.outputFiles >= 1, JSON.stringify(result));
+      const reclaimed = `${result.bytesReclaimed} of ${before.dataBytes}`;
+      t.true(result.bytesReclaimed > before.dataBytes / 2, reclaimed);
+      t.true(after.dataBytes < before.dataBytes / 2);
+      t.is(after.liveBytes, before.liveBytes, 'the live records moved, none was lost');
+      t.is(result.keysMoved, expected.length);
+      t.deepEqual(await contents(store), expected);
+      t.is(await store.get('key-000'), undefined);
+      t.like(after, { merges: 1, keys: expected.length });
+    });
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      t.deepEqual(await contents(store), expected, 'after a restart');
+      t.is(await store.get('key-003'), undefined, 'a deleted key stays deleted');
+      t.true((engine.bitcaskStats().recovery?.hintFilesLoaded ?? 0) >= 1);
+      // A second merge over merged files changes nothing visible.
+      await engine.merge();
+      t.deepEqual(await contents(store), expected);
+    });
+  }),
+);
+
+test('merge with nothing immutable does nothing; merging twice is harmless', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      const nothing = { inputFiles: 0, outputFiles: 0, keysMoved: 0, bytesReclaimed: 0 };
+      t.deepEqual(await engine.merge(), nothing);
+      await store.write(puts(['a', 'b'], (key) => key));
+      await Promise.all([engine.merge(), engine.merge()]);
+      t.deepEqual(await contents(store), [['a', 'a'], ['b', 'b']]);
+    });
+  }),
+);
+
+test('a merge of only dead records leaves no output file', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      await store.write(puts(keyRange('d', 40), (key) => key.repeat(20)));
+      await store.write(keyRange('d', 40).map((key) => ({ type: 'del' as const, key })));
+      const result = await engine.merge();
+      t.is(result.outputFiles, 0);
+      t.deepEqual(await filesOf(dir, '.hint'), []);
+      t.deepEqual(await contents(store), []);
+    });
+    await withStore(dir, SMALL, async ({ store }) => {
+      t.deepEqual(await contents(store), []);
+    });
+  }),
+);
+
+test('writes, reads and an iteration go on during a merge and see a consistent store', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      const model = new Map(await churn(store, 4));
+      const iterator = store.iterate()[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const merging = engine.merge();
+      for (let i = 0; i < 40; i++) {
+        const key = `key-${String((i * 7) % 60).padStart(3, '0')}`;
+        if (i % 4 === 0) {
+          await store.write([{ type: 'del', key }]);
+          model.delete(key);
+        } else {
+          await store.write(puts([key], (k) => `${k}~${i}`));
+          model.set(key, `${key}~${i}`);
+        }
+        const read = await store.get(key);
+        t.is(read === undefined ? undefined : Buffer.from(read).toString(), model.get(key));
+      }
+      await merging;
+      const expected = [...model.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      t.deepEqual(await contents(store), expected);
+      // The iteration started before the merge still reads its snapshot from retired files.
+      let seen = first.done === true ? 0 : 1;
+      for (let step = 0; step < 100; step++) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        seen++;
+      }
+      t.is(seen, 40, 'the snapshot holds the 40 keys live when it was taken');
+      await store.close();
+      await store.open();
+      t.deepEqual(await contents(store), expected, 'after a restart');
+    });
+  }),
+);
+
+test('merges run in a shared piscina pool when one is given', (t) =>
+  withDir(async (dir) => {
+    const pool = new Piscina({ maxThreads: 1 });
+    try {
+      await withStore(dir, { ...SMALL, pool }, async ({ engine, store }) => {
+        const expected = await churn(store, 3);
+        await engine.merge();
+        t.is(pool.completed, 1);
+        t.deepEqual(await contents(store), expected);
+      });
+    } finally {
+      await pool.destroy();
+    }
+  }),
+);
+
+test('close during a merge aborts it; the store reopens intact without its files', (t) =>
+  withDir(async (dir) => {
+    const { engine, store } = await openStore(dir, SMALL);
+    const expected = await churn(store, 5);
+    const merging = engine.merge();
+    await store.close();
+    // Usually aborted; a merge that was already installing finishes first.
+    const outcome = await merging.then(() => 'merged', (err: unknown) => err);
+    t.true(outcome === 'merged' || isStoreError(outcome, 'NOT_OPEN'), String(outcome));
+    await withStore(dir, SMALL, async ({ store: reopened }) => {
+      t.deepEqual(await contents(reopened), expected);
+    });
+    t.deepEqual((await filesOf(dir, '')).filter((name) => name.endsWith('.merging')), []);
+  }),
+);
+
+test('a damaged record fails the merge with CORRUPTED and leaves the files as they were', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      const victim = text(`VICTIM-${'v'.repeat(100)}`);
+      await store.write([{ type: 'put', key: 'victim', value: victim }]);
+      await store.write(puts(keyRange('n', 40), (key) => key.repeat(10)));
+      const { file, offset } = await findInDataFiles(dir, victim);
+      await flipBit(file, offset + 50);
+      const before = await filesOf(dir, '.data');
+      const err = await t.throwsAsync(() => engine.merge());
+      t.true(isStoreError(err, 'CORRUPTED'), String(err));
+      const after = await filesOf(dir, '.data');
+      t.deepEqual(after.slice(0, before.length), before, 'no input was removed');
+      t.deepEqual(await filesOf(dir, '.hint'), [], 'no output was installed');
+      t.deepEqual(await filesOf(dir, '.merging'), [], 'the partial outputs were removed');
+      t.deepEqual(await store.get('n007'), text('n007'.repeat(10)));
+      await store.write(puts(['still-writable'], (key) => key));
+    });
+  }),
+);
+
+/** A stand-in pool: runs the real worker in this thread, then "crashes" before install. */
+function crashingPool(commit: boolean): Piscina {
+  const run = async (task: MergeTask): Promise<MergeTaskResult> => {
+    const result = await runMergeTask(task);
+    if (!result.ok) return result;
+    if (commit) {
+      const inputs = [...new Set(task.fileIds)];
+      await writeMergeCommit(task.dir, { inputs, outputs: task.outputs.map((o) => o.id) });
+    }
+    // Thrown, as a worker that dies would: the engine leaves its files for open to sort out.
+    throw new Error('simulated crash');
+  };
+  return { run } as unknown as Piscina;
+}
+
+for (const committed of [false, true]) {
+  const title = committed
+    ? 'a merge cut short after its commit point: open finishes it'
+    : 'a merge cut short before its commit point: open discards it';
+  test(title, (t) =>
+    withDir(async (dir) => {
+      let expected: Array<[string, string]> = [];
+      const options = { ...SMALL, pool: crashingPool(committed) };
+      await withStore(dir, options, async ({ engine, store }) => {
+        // Only live records go to merged files: each input holds at least one.
+        expected = await churn(store, 1);
+        await t.throwsAsync(() => engine.merge(), { message: 'simulated crash' });
+      });
+      const merging = (await filesOf(dir, '')).filter((name) => name.endsWith('.merging'));
+      t.true(merging.length >= 2, 'the worker wrote its outputs');
+      await withStore(dir, SMALL, async ({ engine, store }) => {
+        t.like(engine.bitcaskStats().recovery, {
+          mergeRedone: committed,
+          unfinishedFilesRemoved: committed ? 0 : merging.length,
+          hintFilesLoaded: committed ? merging.length / 2 : 0,
+        });
+        t.deepEqual(await contents(store), expected);
+      });
+      const left = await filesOf(dir, '');
+      t.deepEqual(left.filter((name) => name === 'MERGE' || name.endsWith('.merging')), []);
+      t.is(path.basename(dir), 'db');
+    }),
+  );
+}

@@ -1,0 +1,252 @@
+/**
+ * Bitcask files and recovery: rotation, restart from data files and from hint files, torn
+ * tails, damaged records, and unfinished files.
+ */
+import { appendFile, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import test from 'ava';
+import { isStoreError } from '../../../engines/errors';
+import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
+import {
+  contents,
+  filesOf,
+  findInDataFiles,
+  flipBit,
+  newestDataFile,
+  puts,
+  text,
+  withDir,
+  withStore,
+} from './fixtures/bitcask-helpers';
+
+const SMALL = { fileBytesMax: 2048 };
+
+function keyRange(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+}
+
+test('rotation: files stay under the limit unless one batch is larger; all values read back', (t) =>
+  withDir(async (dir) => {
+    const keys = keyRange('k', 120);
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      for (let i = 0; i < keys.length; i += 3) {
+        await store.write(puts(keys.slice(i, i + 3), (key) => `${key}:${'v'.repeat(60)}`));
+      }
+      await store.write([{ type: 'put', key: 'big', value: new Uint8Array(5000).fill(7) }]);
+      await store.write(puts(['after-big'], (key) => key));
+      t.is(engine.bitcaskStats().files, (await filesOf(dir, '.data')).length);
+    });
+    const names = await filesOf(dir, '.data');
+    t.true(names.length > 5, `${names.length} data files`);
+    const oversized = [];
+    for (const name of names) {
+      if ((await stat(path.join(dir, name))).size > SMALL.fileBytesMax) oversized.push(name);
+    }
+    t.is(oversized.length, 1, 'only the file holding the one big batch');
+    await withStore(dir, SMALL, async ({ store }) => {
+      const values = await store.getMany([...keys, 'big', 'after-big']);
+      const expected = keys.map((key) => text(`${key}:${'v'.repeat(60)}`));
+      t.deepEqual(values.slice(0, keys.length), expected);
+      t.deepEqual(values[keys.length], new Uint8Array(5000).fill(7));
+      t.deepEqual(values[keys.length + 1], text('after-big'));
+    });
+  }),
+);
+
+/** Writes, overwrites and deletes across many files, merges, then writes a little more. */
+async function buildMergedHistory(dir: string): Promise<Array<[string, string]>> {
+  const model = new Map<string, string>();
+  await withStore(dir, SMALL, async ({ engine, store }) => {
+    for (let round = 0; round < 4; round++) {
+      const keys = keyRange(`r${round % 2}-`, 30);
+      await store.write(puts(keys, (key) => `${key}@${round}`));
+      for (const key of keys) model.set(key, `${key}@${round}`);
+      const gone = keys.filter((_, i) => i % 5 === round);
+      await store.write(gone.map((key) => ({ type: 'del' as const, key })));
+      for (const key of gone) model.delete(key);
+    }
+    await engine.merge();
+    await store.write(puts(['late-1', 'late-2'], (key) => key));
+    await store.write([{ type: 'del', key: 'r0-001' }]);
+  });
+  model.set('late-1', 'late-1').set('late-2', 'late-2').delete('r0-001');
+  return [...model.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+test('restart from hint files and from data files alone gives the same contents', (t) =>
+  withDir(async (dir) => {
+    const expected = await buildMergedHistory(dir);
+    const hints = await filesOf(dir, '.hint');
+    t.true(hints.length >= 1, 'the merge wrote hint files');
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      const recovery = engine.bitcaskStats().recovery;
+      t.like(recovery, { hintFilesLoaded: hints.length, hintFilesRejected: 0 });
+      t.deepEqual(await contents(store), expected);
+    });
+    for (const name of hints) await unlink(path.join(dir, name));
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      const data = await filesOf(dir, '.data');
+      t.like(engine.bitcaskStats().recovery, { hintFilesLoaded: 0, filesScanned: data.length });
+      t.deepEqual(await contents(store), expected);
+    });
+  }),
+);
+
+test('a damaged hint file is not used: its data file is scanned instead', (t) =>
+  withDir(async (dir) => {
+    const expected = await buildMergedHistory(dir);
+    const [hint] = await filesOf(dir, '.hint');
+    await flipBit(path.join(dir, hint), 30);
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      t.like(engine.bitcaskStats().recovery, { hintFilesRejected: 1 });
+      t.deepEqual(await contents(store), expected);
+    });
+  }),
+);
+
+test('torn tail: garbage after the last batch is cut and reported; earlier data intact', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, undefined, async ({ store }) => {
+      await store.write(puts(['a', 'b'], (key) => key), { sync: true });
+      await store.write(puts(['c'], (key) => key));
+    });
+    const file = await newestDataFile(dir);
+    const intact = (await stat(file)).size;
+    await appendFile(file, Buffer.from('this is not a batch frame at all, 41 bytes'.slice(0, 41)));
+    await withStore(dir, undefined, async ({ engine, store }) => {
+      t.like(engine.bitcaskStats().recovery, { bytesTruncated: 41, batchesDropped: 1 });
+      t.deepEqual(await contents(store), [['a', 'a'], ['b', 'b'], ['c', 'c']]);
+      t.is((await stat(file)).size, intact, 'truncated back to the last whole batch');
+      await store.write(puts(['d'], (key) => key));
+    });
+    await withStore(dir, undefined, async ({ engine, store }) => {
+      t.like(engine.bitcaskStats().recovery, { bytesTruncated: 0, batchesDropped: 0 });
+      t.deepEqual((await contents(store)).map(([key]) => key), ['a', 'b', 'c', 'd']);
+    });
+  }),
+);
+
+for (const [name, keep] of [
+  ['inside its values', (size: number) => size - 10],
+  ['inside its header', () => 7],
+] as const) {
+  test(`torn tail: a last batch cut ${name} is dropped whole, the one before is kept`, (t) =>
+    withDir(async (dir) => {
+      let before = 0;
+      let after = 0;
+      const file = () => newestDataFile(dir);
+      await withStore(dir, undefined, async ({ store }) => {
+        await store.write(puts(['a1', 'a2'], (key) => key));
+        before = (await stat(await file())).size;
+        await store.write(puts(['b1', 'b2', 'b3'], (key) => key.repeat(100)));
+        after = (await stat(await file())).size;
+      });
+      const lastBatch = after - before;
+      await truncate(await file(), before + keep(lastBatch));
+      await withStore(dir, undefined, async ({ engine, store }) => {
+        const dropped = keep(lastBatch);
+        t.like(engine.bitcaskStats().recovery, { bytesTruncated: dropped, batchesDropped: 1 });
+        t.deepEqual(await contents(store), [['a1', 'a1'], ['a2', 'a2']]);
+      });
+    }),
+  );
+}
+
+test('a bit flip in a stored value is CORRUPTED on every read path, never returned', (t) =>
+  withDir(async (dir) => {
+    const victim = text(`VICTIM-${'z'.repeat(200)}`);
+    await withStore(dir, SMALL, async ({ store }) => {
+      await store.write([{ type: 'put', key: 'victim', value: victim }]);
+      for (let i = 0; i < 20; i++) await store.write(puts([`other-${i}`], (key) => key.repeat(20)));
+      const { file, offset } = await findInDataFiles(dir, victim);
+      await flipBit(file, offset + 100);
+      for (const read of [
+        () => store.get('victim'),
+        () => store.engine.getMany?.(['other-1', 'victim']) ?? Promise.resolve(),
+        () => contents(store),
+      ]) {
+        t.true(isStoreError(await t.throwsAsync(read), 'CORRUPTED'));
+      }
+      t.deepEqual(await store.get('other-3'), text('other-3'.repeat(20)), 'other keys still read');
+    });
+    // The damaged file is not the newest one, so open does not take it for a torn tail.
+    const err = await t.throwsAsync(() => new BitcaskEngine(dir, SMALL).open());
+    t.true(isStoreError(err, 'CORRUPTED'), String(err));
+  }),
+);
+
+test('a damaged batch before valid ones in the newest file: CORRUPTED at open, not cut', (t) =>
+  withDir(async (dir) => {
+    const victim = text(`VICTIM-${'q'.repeat(50)}`);
+    await withStore(dir, undefined, async ({ store }) => {
+      await store.write([{ type: 'put', key: 'victim', value: victim }]);
+      await store.write(puts(['later-1', 'later-2'], (key) => key));
+    });
+    const { file, offset } = await findInDataFiles(dir, victim);
+    const size = (await stat(file)).size;
+    await flipBit(file, offset + 20);
+    const err = await t.throwsAsync(() => new BitcaskEngine(dir).open());
+    t.true(isStoreError(err, 'CORRUPTED'), String(err));
+    t.is((await stat(file)).size, size, 'nothing was cut');
+  }),
+);
+
+test('a bit flip in a merged file with a hint: open succeeds, the read is CORRUPTED', (t) =>
+  withDir(async (dir) => {
+    const victim = text(`VICTIM-${'m'.repeat(80)}`);
+    await withStore(dir, SMALL, async ({ engine, store }) => {
+      await store.write([{ type: 'put', key: 'victim', value: victim }]);
+      await store.write(puts(keyRange('x', 30), (key) => key.repeat(10)));
+      await engine.merge();
+    });
+    const { file, offset } = await findInDataFiles(dir, victim);
+    await flipBit(file, offset + 40);
+    await withStore(dir, SMALL, async ({ store }) => {
+      t.true(isStoreError(await t.throwsAsync(() => store.get('victim')), 'CORRUPTED'));
+      t.deepEqual(await store.get('x005'), text('x005'.repeat(10)));
+    });
+  }),
+);
+
+test('files a crash left unfinished are removed at open', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, undefined, async ({ store }) => {
+      await store.write(puts(['k'], (key) => key));
+    });
+    const leftovers = [
+      '000777.data.merging',
+      '000777.hint.merging',
+      '000778.data.tmp',
+      'MERGE.tmp',
+    ];
+    for (const name of leftovers) {
+      await writeFile(path.join(dir, name), 'partial');
+    }
+    await withStore(dir, undefined, async ({ engine, store }) => {
+      t.like(engine.bitcaskStats().recovery, { unfinishedFilesRemoved: 4, mergeRedone: false });
+      t.deepEqual(await contents(store), [['k', 'k']]);
+    });
+    const names = await filesOf(dir, '');
+    t.deepEqual(names.filter((name) => name.endsWith('.merging') || name.endsWith('.tmp')), []);
+  }),
+);
+
+test('closing an engine that wrote nothing leaves no empty data file behind', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, undefined, async () => undefined);
+    t.deepEqual(await filesOf(dir, '.data'), []);
+    await withStore(dir, undefined, async ({ store }) => store.write(puts(['k'], (key) => key)));
+    await withStore(dir, undefined, async () => undefined);
+    t.is((await filesOf(dir, '.data')).length, 1, 'the written file is reused, no new one');
+  }),
+);
+
+test('a data file renamed to another id is CORRUPTED at open', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, undefined, async ({ store }) => store.write(puts(['k'], (key) => key)));
+    const [name] = await filesOf(dir, '.data');
+    await writeFile(path.join(dir, '000042.data'), await readFile(path.join(dir, name)));
+    const err = await t.throwsAsync(() => new BitcaskEngine(dir).open());
+    t.true(isStoreError(err, 'CORRUPTED'), String(err));
+  }),
+);
