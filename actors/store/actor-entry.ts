@@ -15,7 +15,7 @@ import type { RecordStore } from '../paxos/record-store';
 export interface StoreActorConfig {
   readonly replicas: number;
   readonly groups: number;
-  readonly engine: 'memory' | 'lsm';
+  readonly engine: 'memory' | 'lsm' | 'bitcask';
   readonly dir: string | undefined;
   readonly sync: SyncMode;
   readonly tickMs: number;

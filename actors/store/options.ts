@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { SyncMode } from '../../engines/engine';
 import { invalid } from './errors';
 
-export type EngineName = 'memory' | 'lsm';
+export type EngineName = 'memory' | 'lsm' | 'bitcask';
 
 export interface PaxosStoreOptions {
   /** Replicas in the embedded Set (odd, 1..7). Default 3. */
@@ -73,11 +73,13 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
   const replicas = intIn('replicas', opts.replicas, 1, 7, 3);
   if (replicas % 2 === 0) throw invalid(`replicas must be odd, got ${replicas}`);
   const engine = opts.engine ?? 'memory';
-  if (engine !== 'memory' && engine !== 'lsm') throw invalid(`engine must be 'memory' or 'lsm'`);
+  if (engine !== 'memory' && engine !== 'lsm' && engine !== 'bitcask') {
+    throw invalid(`engine must be 'memory', 'lsm' or 'bitcask'`);
+  }
   const sync = opts.sync ?? 'batch';
   if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none'`);
   if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir.length === 0)) throw invalid('dir must be a non-empty string');
-  if (engine === 'lsm' && opts.dir === undefined) throw invalid(`engine 'lsm' needs a dir`);
+  if (engine !== 'memory' && opts.dir === undefined) throw invalid(`engine '${engine}' needs a dir`);
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return {
     replicas,

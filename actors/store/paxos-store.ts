@@ -106,7 +106,7 @@ export class PaxosStore {
   static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
     const o = resolveOptions(options);
     // Before any actor opens a database: a dir written with another placement would lose data.
-    if (o.engine === 'lsm' && o.dir !== undefined) {
+    if (o.engine !== 'memory' && o.dir !== undefined) {
       await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups });
       await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
       if (o.sync === 'none') await writeUnsyncedMarker(o.dir);
@@ -213,7 +213,7 @@ export class PaxosStore {
       await this.system.close();
       // Every actor has closed its engine: a 'none' run's writes are on disk now.
       const { engine, dir, sync } = this.options;
-      if (engine === 'lsm' && dir !== undefined && sync === 'none') await removeUnsyncedMarker(dir);
+      if (engine !== 'memory' && dir !== undefined && sync === 'none') await removeUnsyncedMarker(dir);
     })();
     return this.closing;
   }

@@ -26,9 +26,9 @@ export function tempDir(t: ExecutionContext, prefix = 'pxs-it-'): string {
   return dir;
 }
 
-/** Options for a store on the given engine (lsm gets its own temp dir). */
-export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm'): PaxosStoreOptions {
-  return engine === 'lsm' ? { engine: 'lsm', dir: tempDir(t) } : { engine: 'memory' };
+/** Options for a store on the given engine (disk engines get their own temp dir). */
+export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm' | 'bitcask'): PaxosStoreOptions {
+  return engine === 'memory' ? { engine: 'memory' } : { engine, dir: tempDir(t) };
 }
 
 export function codeOf(error: unknown): unknown {

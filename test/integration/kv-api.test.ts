@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { PaxosStore, PaxosStoreError } from '../../index';
 import { FAST, INDEX_JS, codeOf, engineOptions, eventually, openRejectionCode, openStore, runNode, tempDir } from './helpers';
 
-const ENGINES = ['memory', 'lsm'] as const;
+const ENGINES = ['memory', 'lsm', 'bitcask'] as const;
 
 for (const engine of ENGINES) {
   test(`${engine}: versions count mutations; a deleted key reads as undefined`, async (t) => {
@@ -145,9 +145,9 @@ for (const engine of ENGINES) {
   });
 }
 
-test('lsm: values and versions survive close and reopen of the same dir', async (t) => {
+for (const engine of ['lsm', 'bitcask'] as const) test(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
   const dir = tempDir(t);
-  const options = { ...FAST, engine: 'lsm' as const, dir };
+  const options = { ...FAST, engine, dir };
   const first = await PaxosStore.open(options);
   t.teardown(() => first.close());
   const kv = first.kv('users');
@@ -247,13 +247,13 @@ test('lsm: open creates a missing dir (recursively) and records its placement', 
  * uncaught exception. The pipeline now splits batches at PAYLOAD_SOFT_BYTES_MAX.
  * Run in a child process because an uncaught exception would kill the test worker.
  */
-test('8 concurrent puts of 256 KiB to one group do not crash the process', async (t) => {
+test.serial('8 concurrent puts of 256 KiB to one group do not crash the process', async (t) => {
   const routing = path.join(path.dirname(INDEX_JS), 'actors', 'store', 'routing.js');
   const script = `
     const { PaxosStore } = require(${JSON.stringify(INDEX_JS)});
     const { groupOfKey } = require(${JSON.stringify(routing)});
     (async () => {
-      const store = await PaxosStore.open({ workers: 2, groups: 4 });
+      const store = await PaxosStore.open({ workers: 2, groups: 4, timeoutMs: 15000 });
       try {
         const keys = [];
         for (let i = 0; keys.length < 8; i++) if (groupOfKey('blobs\\u0001k' + i, 4) === 0) keys.push('k' + i);
@@ -271,8 +271,8 @@ test('8 concurrent puts of 256 KiB to one group do not crash the process', async
   t.regex(r.stdout, /settled (ok,){7}ok/);
 });
 
-test('1 MiB values (the largest valueBytesMax) each go in a batch of their own and read back', async (t) => {
-  const store = await openStore(t, { valueBytesMax: 1024 * 1024 });
+test.serial('1 MiB values (the largest valueBytesMax) each go in a batch of their own and read back', async (t) => {
+  const store = await openStore(t, { valueBytesMax: 1024 * 1024, timeoutMs: 15_000 });
   const kv = store.replica(0).kv('blobs');
   // Same microtask: a small put, then 1 MiB puts that must each start a fresh batch.
   const writes = [kv.put('small', 'x'), ...[0, 1, 2].map((i) => kv.put(`big${i}`, Buffer.alloc(1024 * 1024, i + 1)))];
@@ -288,7 +288,7 @@ test('1 MiB values (the largest valueBytesMax) each go in a batch of their own a
  * all their Accepts to a peer (and all results to the client) into one payload past the
  * runtime's ~2 MiB record limit; the shell now splits payloads at 512 KiB.
  */
-test('12 concurrent puts and gets of 256 KiB to one group all succeed', async (t) => {
+test.serial('12 concurrent puts and gets of 256 KiB to one group all succeed', async (t) => {
   const store = await openStore(t, { timeoutMs: 15_000 });
   const { groupOfKey } = await import('../../actors/store/routing');
   const keys: string[] = [];
