@@ -126,10 +126,10 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
   return child;
 }
 
-async function runMode(t: ExecutionContext, sync: SyncMode): Promise<void> {
+async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask', sync: SyncMode): Promise<void> {
   const seed = process.env['KILL9_SEED'] !== undefined ? Number(process.env['KILL9_SEED']) : Math.floor(Math.random() * 2 ** 31);
   const random = mulberry32(seed);
-  const dir = tempDir(t, `pxs-kill9-${sync}-`);
+  const dir = tempDir(t, `pxs-kill9-${engine}-${sync}-`);
   const acked = new Map<string, Acked>();
   const problems: string[] = [];
   let ackTotal = 0;
@@ -137,7 +137,7 @@ async function runMode(t: ExecutionContext, sync: SyncMode): Promise<void> {
   let verifications = 0;
   let checkedAtVerify = 0;
   let startChecks = 0;
-  const where = (cycle: number): string => `sync=${sync} seed=${seed} cycle=${cycle}`;
+  const where = (cycle: number): string => `engine=${engine} sync=${sync} seed=${seed} cycle=${cycle}`;
 
   /** A key read back (by a child at start, or by the verifier) against its last ack. */
   const checkRead = (cycle: number, who: string, key: string, got: Acked | undefined): void => {
@@ -158,7 +158,7 @@ async function runMode(t: ExecutionContext, sync: SyncMode): Promise<void> {
     verifications++;
     let store: PaxosStore | undefined;
     try {
-      store = await PaxosStore.open({ engine: 'lsm', dir, sync, workers: 2, groups: 4 });
+      store = await PaxosStore.open({ engine, dir, sync, workers: 2, groups: 4 });
       const kv = store.kv('kill9');
       const keys = [...acked.keys()];
       const reads = await Promise.all(keys.map((k) => kv.get(k, { consistency: 'linearizable' })));
@@ -198,7 +198,7 @@ async function runMode(t: ExecutionContext, sync: SyncMode): Promise<void> {
     };
     const child = startChild(
       t,
-      [dir, sync, String(Math.floor(random() * 2 ** 31)), String(PUT_KEYS), String(INCR_KEYS), String(IN_FLIGHT), String(CHILD_MAX_SECONDS)],
+      [dir, sync, String(Math.floor(random() * 2 ** 31)), String(PUT_KEYS), String(INCR_KEYS), String(IN_FLIGHT), String(CHILD_MAX_SECONDS), engine],
       onLine,
     );
     if (random() < 0.2) {
@@ -231,6 +231,6 @@ async function runMode(t: ExecutionContext, sync: SyncMode): Promise<void> {
   t.deepEqual(problems, []);
 }
 
-for (const sync of ['always', 'batch'] as const) {
-  test(`kill -9: no acknowledged write is lost (lsm, sync '${sync}')`, (t) => runMode(t, sync));
+for (const engine of ['lsm', 'bitcask'] as const) for (const sync of ['always', 'batch'] as const) {
+  test(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) => runMode(t, engine, sync));
 }
