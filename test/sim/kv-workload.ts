@@ -4,7 +4,6 @@
  * everything heals (the liveness phase) and every client must finish. Produces a history for
  * the linearizability checker.
  */
-import { assert } from '../../runtime/assert';
 import type { Prng } from '../../runtime/sim/prng';
 import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
 import type { KvOp } from '../../engines/models/kv';
@@ -14,6 +13,7 @@ import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp } from './linearizability';
 import type { KvInput, KvOutput } from './kv-model';
 import type { SimCluster } from './paxos-cluster';
+import { heal, startNemesis } from './nemesis';
 
 export interface WorkloadOptions {
   keys: readonly string[];
@@ -122,38 +122,4 @@ export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): Workload
   heal(cluster);
   result.finishedInTime = sim.runUntil(() => running === 0, o.livenessMs);
   return result;
-}
-
-/** Random partitions and crash/restart cycles during the safety phase. */
-function startNemesis(cluster: SimCluster, prng: Prng, o: WorkloadOptions): void {
-  const sim = cluster.sim;
-  const end = sim.now() + o.faultPhaseMs;
-  const step = (): void => {
-    if (sim.now() >= end) return;
-    const r = prng.int(cluster.replicas);
-    const roll = prng.int(100);
-    if (o.partitions && roll < 30) {
-      const others = [...Array(cluster.replicas).keys()].filter((x) => x !== r);
-      sim.partition([[r], others]);
-    } else if (o.partitions && roll < 50) {
-      sim.heal();
-    } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
-      cluster.crash(r);
-      sim.schedule(50 + prng.int(400), () => {
-        if (!cluster.isUp(r)) cluster.restart(r, o.wipeOnRestart && prng.chance(0.5));
-      });
-    }
-    sim.schedule(50 + prng.int(250), step);
-  };
-  sim.schedule(prng.int(100), step);
-}
-
-function heal(cluster: SimCluster): void {
-  const sim = cluster.sim;
-  sim.heal();
-  sim.setFaults({ dropRate: 0, duplicateRate: 0 });
-  for (let r = 0; r < cluster.replicas; r++) {
-    if (!cluster.isUp(r)) cluster.restart(r, false);
-  }
-  assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
 }

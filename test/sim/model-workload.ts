@@ -31,6 +31,7 @@ import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp, Model } from './linearizability';
 import type { WorkloadOptions } from './kv-workload';
 import type { SimCluster } from './paxos-cluster';
+import { heal, startNemesis } from './nemesis';
 import { queueModel } from './models/queue-model';
 import type { QueueInput, QueueOutput } from './models/queue-model';
 import { setModel } from './models/set-model';
@@ -494,39 +495,6 @@ export function runModelWorkload<I, O>(cluster: SimCluster, driver: ModelDriver<
   return result;
 }
 
-/** Random partitions and crash/restart cycles during the safety phase (as kv-workload.ts). */
-function startNemesis(cluster: SimCluster, prng: Prng, o: WorkloadOptions): void {
-  const sim = cluster.sim;
-  const end = sim.now() + o.faultPhaseMs;
-  const step = (): void => {
-    if (sim.now() >= end) return;
-    const r = prng.int(cluster.replicas);
-    const roll = prng.int(100);
-    if (o.partitions && roll < 30) {
-      const others = [...Array(cluster.replicas).keys()].filter((x) => x !== r);
-      sim.partition([[r], others]);
-    } else if (o.partitions && roll < 50) {
-      sim.heal();
-    } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
-      cluster.crash(r);
-      sim.schedule(50 + prng.int(400), () => {
-        if (!cluster.isUp(r)) cluster.restart(r, o.wipeOnRestart && prng.chance(0.5));
-      });
-    }
-    sim.schedule(50 + prng.int(250), step);
-  };
-  sim.schedule(prng.int(100), step);
-}
-
-function heal(cluster: SimCluster): void {
-  const sim = cluster.sim;
-  sim.heal();
-  sim.setFaults({ dropRate: 0, duplicateRate: 0 });
-  for (let r = 0; r < cluster.replicas; r++) {
-    if (!cluster.isUp(r)) cluster.restart(r, false);
-  }
-  assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
-}
 
 /**
  * The versions writes report, beyond what the spec models: per key, every write that changed

@@ -1,0 +1,51 @@
+/**
+ * The simulator's nemesis, shared by every workload: random partitions and crash/restart
+ * cycles during the safety phase, and the heal that starts the liveness phase.
+ */
+import { assert } from '../../runtime/assert';
+import type { Prng } from '../../runtime/sim/prng';
+import type { SimCluster } from './paxos-cluster';
+
+export interface NemesisOptions {
+  /** Length of the safety phase (faults and crashes on), virtual ms. */
+  readonly faultPhaseMs: number;
+  readonly crashes: boolean;
+  /** Crashed replicas come back without their disk (the amnesia rule). */
+  readonly wipeOnRestart: boolean;
+  readonly partitions: boolean;
+}
+
+/** Random partitions and crash/restart cycles during the safety phase. */
+export function startNemesis(cluster: SimCluster, prng: Prng, o: NemesisOptions): void {
+  const sim = cluster.sim;
+  const end = sim.now() + o.faultPhaseMs;
+  const step = (): void => {
+    if (sim.now() >= end) return;
+    const r = prng.int(cluster.replicas);
+    const roll = prng.int(100);
+    if (o.partitions && roll < 30) {
+      const others = [...Array(cluster.replicas).keys()].filter((x) => x !== r);
+      sim.partition([[r], others]);
+    } else if (o.partitions && roll < 50) {
+      sim.heal();
+    } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
+      cluster.crash(r);
+      sim.schedule(50 + prng.int(400), () => {
+        if (!cluster.isUp(r)) cluster.restart(r, o.wipeOnRestart && prng.chance(0.5));
+      });
+    }
+    sim.schedule(50 + prng.int(250), step);
+  };
+  sim.schedule(prng.int(100), step);
+}
+
+/** Ends every fault and brings every replica back (with its disk). */
+export function heal(cluster: SimCluster): void {
+  const sim = cluster.sim;
+  sim.heal();
+  sim.setFaults({ dropRate: 0, duplicateRate: 0 });
+  for (let r = 0; r < cluster.replicas; r++) {
+    if (!cluster.isUp(r)) cluster.restart(r, false);
+  }
+  assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
+}
