@@ -14,10 +14,15 @@ import { CLIENT_ADDRESS } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type { SyncMode } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
+import { isStoreError } from '../../engines/errors';
+
+function isCorrupted(err: unknown): boolean {
+  return isStoreError(err, 'CORRUPTED');
+}
 import type { StateMachine } from '../../engines/models/state-machine';
 import type { CoreLimits } from './core/key-state';
 import { PaxosCore } from './core/paxos-core';
-import type { ClientResult, PaxosMessage, Ready } from './core/types';
+import type { ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';
 import {
   PayloadKind, beginBatch, decodeRecord, encodeSealedRecord, endBatch, payloadKind, readBatch, readMessage,
   readRequest, writeMessage, writeResult,
@@ -80,7 +85,7 @@ export class PaxosGroupActor implements Actor {
   private closed = false;
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
-  private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0 };
+  private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0 };
 
   constructor(
     private readonly id: ActorId,
@@ -168,14 +173,29 @@ export class PaxosGroupActor implements Actor {
 
   private load(keys: string[]): void {
     this.store.load(keys, (values, err) => {
-      if (err !== undefined) return this.fail('load', err);
-      assert(values.length === keys.length, () => `loaded ${values.length} of ${keys.length}`);
-      keys.forEach((key, i) => {
-        const bytes = values[i];
-        this.core.loaded(key, bytes === undefined ? undefined : decodeRecord(openRecord(bytes)));
-      });
+      if (err !== undefined && isCorrupted(err) && keys.length > 1) {
+        // The engine refused the whole batch: load key by key to find the bad records.
+        for (const key of keys) this.load([key]);
+        return;
+      }
+      if (err !== undefined && !isCorrupted(err)) return this.fail('load', err);
+      keys.forEach((key, i) => this.core.loaded(key, err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i])));
       this.drive();
     });
+  }
+
+  /** A stored record, or 'corrupted' when it fails its checksum or layout (never served). */
+  private decodeLoaded(key: string, bytes: Uint8Array | undefined): KeyRecord | undefined | 'corrupted' {
+    if (bytes === undefined) return undefined;
+    try {
+      return decodeRecord(openRecord(bytes));
+    } catch (err) {
+      if (!isCorrupted(err)) throw err;
+      this.stats.corrupted += 1;
+      console.error(`paxos actor ${this.id}: CORRUPTED record for a key; recovering it from peers`);
+      void key;
+      return 'corrupted';
+    }
   }
 
   /** Group commit: one batch for everything staged since the last write started. */

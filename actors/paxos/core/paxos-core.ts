@@ -104,14 +104,21 @@ export class PaxosCore {
   }
 
   /** The record of a key the shell was asked to load (undefined: not on disk). */
-  loaded(key: string, record: KeyRecord | undefined): void {
+  /**
+   * The record of a key the shell was asked to load (undefined: not on disk; 'corrupted': on
+   * disk but failed its checksum). A replica holds no vote for state it cannot read: a
+   * corrupted key recovers from a majority of the others exactly like an amnesic one, and the
+   * recovered record then overwrites the bad one.
+   */
+  loaded(key: string, record: KeyRecord | undefined | 'corrupted'): void {
     const ks = this.keys.get(key);
     assert(ks !== undefined && ks.status === 'loading', () => `unexpected load of ${key}`);
-    if (record !== undefined) {
+    if (record === 'corrupted') count(this.ctx, 'corruptedRecords');
+    else if (record !== undefined) {
       checkRecord(record, key);
       ks.rec = record;
     }
-    if (this.ctx.amnesic) {
+    if (this.ctx.amnesic || record === 'corrupted') {
       startRecovery(this.ctx, ks);
       return;
     }

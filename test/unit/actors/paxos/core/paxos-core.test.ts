@@ -138,3 +138,25 @@ test('an amnesic incarnation prepares above its ballot floor and does not reuse 
   net.deliver();
   t.is(net.core(1).record('c')?.chosen, 2);
 });
+
+// Integrity (DESIGN.md §6): a replica holds no vote for state it cannot read. A record that
+// fails its checksum is treated like amnesia for that key: no promise or answer until the key
+// is recovered from a majority of the others.
+test('a corrupted record is recovered from the other replicas before the key takes part', (t) => {
+  const net = new CoreNet();
+  net.put(0, 'c', 'x');
+  net.deliver();
+  const fresh = new PaxosCore({ replicaId: 1, replicas: 3, model: kvStateMachine, seqBase: 9 * 2 ** 32, amnesic: false });
+  net.cores[1] = fresh;
+  fresh.request({ kind: 'read', token: 99, key: 'c', query: Uint8Array.of(1), consistency: 'local' });
+  const ready = fresh.ready();
+  t.deepEqual(ready.load, ['c']);
+  fresh.loaded('c', 'corrupted');
+  net.process();
+  t.false(net.results.has(99), 'no answer from a corrupted key');
+  t.is(net.inflight.filter((m) => m.type === MessageType.fetch && m.from === 1).length, 2, 'asks both peers');
+  net.deliver((m) => m.type === MessageType.fetch || m.type === MessageType.fetchReply);
+  t.is(fresh.record('c')?.chosen, 1, 'recovered the chosen state');
+  t.true(net.results.get(99)?.ok, 'then answers');
+  t.is(fresh.stats().corruptedRecords, 1);
+});
