@@ -158,7 +158,7 @@ async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask', sync: Syn
     verifications++;
     let store: PaxosStore | undefined;
     try {
-      store = await PaxosStore.open({ engine, dir, sync, workers: 2, groups: 4 });
+      store = await PaxosStore.open({ engine, dir, sync, workers: 2, groups: 4, timeoutMs: 15_000 });
       const kv = store.kv('kill9');
       const keys = [...acked.keys()];
       const reads = await Promise.all(keys.map((k) => kv.get(k, { consistency: 'linearizable' })));
