@@ -12,8 +12,8 @@ import { splitVersion, tagged } from '../../engines/models/registry';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp } from './linearizability';
 import type { KvInput, KvOutput } from './kv-model';
-import type { SimCluster } from './paxos-cluster';
-import { heal, startNemesis } from './nemesis';
+import type { RequestBody, SimCluster } from './paxos-cluster';
+import { requestWithTimeout, runPhases } from './nemesis';
 
 export interface WorkloadOptions {
   keys: readonly string[];
@@ -107,19 +107,9 @@ export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): Workload
       sim.schedule(prng.int(5), () => issue(client, n + 1));
     };
     const op = toOp(input);
-    const token = op === undefined
-      ? cluster.request(replica, { kind: 'read', key, query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' }, settle)
-      : cluster.request(replica, { kind: 'write', key, op: tagged(ModelTag.kv, encodeKvOp(op)) }, settle);
-    sim.schedule(o.clientTimeoutMs, () => {
-      if (settled) return;
-      cluster.abandon(token);
-      settle(undefined);
-    });
+    const body: RequestBody = op === undefined ? { kind: 'read', key, query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' } : { kind: 'write', key, op: tagged(ModelTag.kv, encodeKvOp(op)) };
+    requestWithTimeout(cluster, replica, body, o.clientTimeoutMs, settle);
   };
-  for (let c = 0; c < o.clients; c++) sim.schedule(prng.int(10), () => issue(c, 0));
-  if (o.crashes || o.partitions) startNemesis(cluster, prng, o);
-  sim.runFor(o.faultPhaseMs);
-  heal(cluster);
-  result.finishedInTime = sim.runUntil(() => running === 0, o.livenessMs);
+  result.finishedInTime = runPhases(cluster, prng, o, (c) => issue(c, 0), () => running === 0);
   return result;
 }

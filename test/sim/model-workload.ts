@@ -30,8 +30,8 @@ import type { JournalEntry } from '../../actors/store/account';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp, Model } from './linearizability';
 import type { WorkloadOptions } from './kv-workload';
-import type { SimCluster } from './paxos-cluster';
-import { heal, startNemesis } from './nemesis';
+import type { RequestBody, SimCluster } from './paxos-cluster';
+import { requestWithTimeout, runPhases } from './nemesis';
 import { queueModel } from './models/queue-model';
 import type { QueueInput, QueueOutput } from './models/queue-model';
 import { setModel } from './models/set-model';
@@ -478,23 +478,12 @@ export function runModelWorkload<I, O>(cluster: SimCluster, driver: ModelDriver<
       }
       sim.schedule(prng.int(5), () => issue(client, n + 1));
     };
-    const token = req.kind === 'read'
-      ? cluster.request(replica, { kind: 'read', key, query: tagged(driver.tag, req.query), consistency: 'linearizable' }, settle)
-      : cluster.request(replica, { kind: 'write', key, op: tagged(driver.tag, req.op) }, settle);
-    sim.schedule(o.clientTimeoutMs, () => {
-      if (settled) return;
-      cluster.abandon(token);
-      settle(undefined);
-    });
+    const body: RequestBody = req.kind === 'read' ? { kind: 'read', key, query: tagged(driver.tag, req.query), consistency: 'linearizable' } : { kind: 'write', key, op: tagged(driver.tag, req.op) };
+    requestWithTimeout(cluster, replica, body, o.clientTimeoutMs, settle);
   };
-  for (let c = 0; c < o.clients; c++) sim.schedule(prng.int(10), () => issue(c, 0));
-  if (o.crashes || o.partitions) startNemesis(cluster, prng, o);
-  sim.runFor(o.faultPhaseMs);
-  heal(cluster);
-  result.finishedInTime = sim.runUntil(() => running === 0, o.livenessMs);
+  result.finishedInTime = runPhases(cluster, prng, o, (c) => issue(c, 0), () => running === 0);
   return result;
 }
-
 
 /**
  * The versions writes report, beyond what the spec models: per key, every write that changed

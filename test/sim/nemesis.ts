@@ -4,7 +4,8 @@
  */
 import { assert } from '../../runtime/assert';
 import type { Prng } from '../../runtime/sim/prng';
-import type { SimCluster } from './paxos-cluster';
+import type { ClientResult } from '../../actors/paxos/core/types';
+import type { RequestBody, SimCluster } from './paxos-cluster';
 
 export interface NemesisOptions {
   /** Length of the safety phase (faults and crashes on), virtual ms. */
@@ -48,4 +49,47 @@ export function heal(cluster: SimCluster): void {
     if (!cluster.isUp(r)) cluster.restart(r, false);
   }
   assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
+}
+
+/**
+ * Sends one tagged request; a client that hears nothing within `timeoutMs` gives up and
+ * settles with undefined (outcome unknown for a write, nothing for a read).
+ */
+export function requestWithTimeout(
+  cluster: SimCluster,
+  replica: number,
+  body: RequestBody,
+  timeoutMs: number,
+  settle: (res: ClientResult | undefined) => void,
+): void {
+  const token = cluster.request(replica, body, settle);
+  cluster.sim.schedule(timeoutMs, () => {
+    cluster.abandon(token);
+    settle(undefined);
+  });
+}
+
+export interface PhaseOptions extends NemesisOptions {
+  readonly clients: number;
+  /** Liveness phase budget: all clients must finish within it, virtual ms. */
+  readonly livenessMs: number;
+}
+
+/**
+ * Starts each client at a random early moment, runs the safety phase (nemesis on), heals, and
+ * runs the liveness phase. Returns whether every client finished within its budget.
+ */
+export function runPhases(
+  cluster: SimCluster,
+  prng: Prng,
+  o: PhaseOptions,
+  startClient: (client: number) => void,
+  allDone: () => boolean,
+): boolean {
+  const sim = cluster.sim;
+  for (let c = 0; c < o.clients; c++) sim.schedule(prng.int(10), () => startClient(c));
+  if (o.crashes || o.partitions) startNemesis(cluster, prng, o);
+  sim.runFor(o.faultPhaseMs);
+  heal(cluster);
+  return sim.runUntil(allDone, o.livenessMs);
 }
