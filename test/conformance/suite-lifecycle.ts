@@ -3,6 +3,7 @@
  * is still opening, is closing, is closed, and was reopened), persistence, and stats.
  */
 import test, { type ExecutionContext } from 'ava';
+import { isStoreError } from '../../engines/errors';
 import { EngineStore } from '../../engines/store';
 import {
   bytes,
@@ -27,6 +28,7 @@ export function registerLifecycleTests(suite: SuiteContext): void {
   registerTraitTests(suite);
   registerOpenCloseTests(suite);
   registerPersistenceTests(suite);
+  registerLockTest(suite);
   registerStatsTests(suite);
 }
 
@@ -141,6 +143,27 @@ function registerPersistenceTests(suite: SuiteContext): void {
       } finally {
         await restarted.close();
       }
+    }),
+  );
+}
+
+/**
+ * A persistent engine owns its storage: a second instance over the same storage is refused
+ * (LOCKED) while the first is open, and opens once it has closed.
+ */
+function registerLockTest(suite: SuiteContext): void {
+  const persistentTest = suite.options.capabilities.persistent ? test : test.skip;
+  persistentTest(suite.title('persistent: a second instance over the same storage is LOCKED while the first is open'), (t) =>
+    suite.withStore(t, async (store, engine) => {
+      const reopen = suite.options.reopen;
+      if (reopen === undefined) return t.fail('a persistent engine needs options.reopen');
+      const second = new EngineStore(reopen(engine));
+      const err = await t.throwsAsync(() => second.open());
+      t.true(isStoreError(err, 'LOCKED'), String(err));
+      t.is(second.state, 'closed');
+      await store.close();
+      await second.open();
+      await second.close();
     }),
   );
 }

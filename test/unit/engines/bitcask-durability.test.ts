@@ -94,20 +94,6 @@ test('sync:false batches acknowledged before kill -9 survive, across rounds and 
   }),
 );
 
-test('a second engine on the same directory is LOCKED; it opens once the first closes', (t) =>
-  withDir(async (dir) => {
-    const first = new EngineStore(new BitcaskEngine(dir));
-    const second = new EngineStore(new BitcaskEngine(dir));
-    await first.open();
-    const err = await t.throwsAsync(() => second.open());
-    t.true(isStoreError(err, 'LOCKED'), String(err));
-    t.is(second.state, 'closed');
-    await first.close();
-    await second.open();
-    await second.close();
-  }),
-);
-
 test('two opens at once: exactly one gets the lock', (t) =>
   withDir(async (dir) => {
     const engines = [new BitcaskEngine(dir), new BitcaskEngine(dir)];

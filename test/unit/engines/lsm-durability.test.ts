@@ -48,20 +48,6 @@ test('sync:false writes survive kill -9 of the writing process', (t) =>
   }),
 );
 
-test('a second open of the same directory is LOCKED; it opens once the first closes', (t) =>
-  withDir(async (root) => {
-    const first = new EngineStore(new LsmEngine(root));
-    const second = new EngineStore(new LsmEngine(root));
-    await first.open();
-    const err = await t.throwsAsync(() => second.open());
-    t.true(isStoreError(err, 'LOCKED'), String(err));
-    t.is(second.state, 'closed');
-    await first.close();
-    await second.open();
-    await second.close();
-  }),
-);
-
 test('opening where a file stands is IO_ERROR', (t) =>
   withDir(async (root) => {
     const file = path.join(root, 'file');
