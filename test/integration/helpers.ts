@@ -10,8 +10,13 @@ import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { PaxosStoreOptions } from '../../index';
 
-/** Small and fast: two worker threads, four groups per replica. */
-export const FAST: PaxosStoreOptions = { workers: 2, groups: 4 };
+/**
+ * Small and fast: two worker threads, four groups per replica. The request timeout is generous
+ * because these tests check semantics, not speed: a CI machine running several test files at
+ * once starved an lsm store past the 2 s default and turned correct writes into UNKNOWN_OUTCOME.
+ * Tests of timeouts and unavailability set their own short `timeoutMs`.
+ */
+export const FAST: PaxosStoreOptions = { workers: 2, groups: 4, timeoutMs: 15_000 };
 
 export async function openStore(t: ExecutionContext, options: PaxosStoreOptions = {}): Promise<PaxosStore> {
   const store = await PaxosStore.open({ ...FAST, ...options });

@@ -767,7 +767,7 @@ test('incr and append treat a null value as the wrong type (only an absent targe
  * big doc update. These once stopped the Paxos group actor (or killed its worker thread); they
  * now travel as fragments. SHORT bounds the wait if that ever regresses.
  */
-const SHORT = { timeoutMs: 400 };
+const SHORT = { timeoutMs: 5_000 };
 
 test('row() and all() of a table past 2 MiB answer, and the group keeps serving', async (t) => {
   const store = await openStore(t, SHORT);
