@@ -17,6 +17,7 @@ export type { AccountBoundsOptions, AccountBalance, JournalEntry } from './actor
 export type { DocOp, DocUpdateOptions, JsonValue } from './actors/store/doc';
 export type { ReadOptions } from './actors/store/model-client';
 export type { KvEntry, KvGetOptions } from './actors/store/kv';
+export type { VerifyOptions, VerifyReport, VerifyMismatch, ReplicaDigest, ReplicaKeyState, KeyLocation } from './actors/store/verify';
 export { PaxosStoreError, ErrorCodes } from './actors/store/errors';
 export type { ErrorCode } from './actors/store/errors';
 export type { SyncMode } from './engines/engine';

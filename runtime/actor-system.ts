@@ -15,7 +15,7 @@ import path from 'node:path';
 import { assert } from './assert';
 import { MESSAGE_BYTES_MAX } from './fragments';
 import { CLIENT_ADDRESS } from './actor';
-import type { ActorId } from './actor';
+import type { ActorId, InspectResult } from './actor';
 import { RuntimeError } from './errors';
 import { ThreadMailbox } from './thread-mailbox';
 import type { MailboxHooks, MailboxStats } from './thread-mailbox';
@@ -181,6 +181,14 @@ export class ActorSystem {
   /** Per-worker counters, fetched over the control plane. */
   async stats(): Promise<WorkerStats[]> {
     return this.eachWorker('stats', (h) => h.remote.stats());
+  }
+
+  /** A control-plane query to one actor (`Actor.inspect`), on the worker it is pinned to. */
+  async inspect(actorId: number, request: unknown): Promise<InspectResult> {
+    if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
+    const handle = this.handles[this.workerOf(actorId)];
+    assert(handle !== undefined, () => `no worker for actor ${actorId}`);
+    return handle.call<InspectResult>('inspect', () => handle.remote.inspect(actorId, request) as Promise<InspectResult>, CONTROL_TIMEOUT_MS);
   }
 
   /** Counters of the client thread's own mailbox (synchronous: no worker involved). */

@@ -29,7 +29,18 @@ export interface Actor {
   tick(): void;
   /** Stop: release resources. After this no method is called again. */
   close(): Promise<void>;
+  /**
+   * Optional control-plane query (inspection, verification, admin), never the data path.
+   * Request and answer are plain structured-clonable data. Runs on the actor's thread between
+   * deliveries, like every other method.
+   */
+  inspect?(request: unknown): Promise<unknown>;
 }
+
+/** The answer of an inspect call as it crosses the control plane (errors keep their code). */
+export type InspectResult =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** Builds an actor inside a worker (or the simulator) from plain, structured-clonable config. */
 export type ActorFactory<Config> = (id: ActorId, host: ActorHost, config: Config) => Actor;

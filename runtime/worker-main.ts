@@ -44,6 +44,7 @@ function main(): void {
     startActors: (ids) => runtime.startActors(ids),
     stopActors: (ids) => runtime.stopActors(ids),
     stats: () => runtime.stats(),
+    inspect: (id, request) => runtime.inspect(id, request),
     close: (actorCloseTimeoutMs) => runtime.close(actorCloseTimeoutMs),
   };
   Comlink.expose(api, nodeEndpoint(port));

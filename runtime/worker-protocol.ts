@@ -3,6 +3,7 @@
  * (`workerData`) and what it exposes over comlink on its parentPort. Never the data path:
  * messages between actors go through the rings.
  */
+import type { InspectResult } from './actor';
 import type { Topology } from './topology';
 import type { WorkerStats } from './worker-stats';
 
@@ -22,6 +23,8 @@ export interface WorkerApi {
   startActors(ids: number[]): Promise<string[]>;
   stopActors(ids: number[]): void;
   stats(): WorkerStats;
+  /** Asks one live actor of this worker a control-plane question (`Actor.inspect`). */
+  inspect(id: number, request: unknown): Promise<InspectResult>;
   /** Closes every actor (each close() bounded by `actorCloseTimeoutMs`) and stops the pump. */
   close(actorCloseTimeoutMs: number): Promise<void>;
 }

@@ -9,7 +9,7 @@
  */
 import { assert } from './assert';
 import { CLIENT_ADDRESS } from './actor';
-import type { Actor, ActorFactory, ActorHost, ActorId } from './actor';
+import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
 import { systemClock } from './clock';
 import { LocalQueue } from './local-queue';
 import { ThreadMailbox } from './thread-mailbox';
@@ -113,6 +113,23 @@ export class WorkerRuntime implements MailboxHooks {
       ...this.counters,
       localQueueHighWater: this.local.lengthHighWater,
     };
+  }
+
+  /**
+   * A control-plane query to one actor. Operating errors (no such actor, no inspect method,
+   * the actor's own failure) come back as codes; the actor is not stopped for them.
+   */
+  async inspect(id: ActorId, request: unknown): Promise<InspectResult> {
+    const slot = this.slots.get(id);
+    if (slot === undefined || !slot.live) return { ok: false, code: 'PXS_NO_ACTOR', message: `actor ${id} is not running` };
+    const actor = slot.actor;
+    if (actor.inspect === undefined) return { ok: false, code: 'PXS_NOT_INSPECTABLE', message: `actor ${id} has no inspect` };
+    try {
+      return { ok: true, value: await actor.inspect(request) };
+    } catch (error) {
+      const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'PXS_INSPECT_FAILED';
+      return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   // ---- MailboxHooks ----

@@ -28,6 +28,7 @@ import {
   readRequest, writeMessage, writeResult,
 } from './codec';
 import type { RecordStore, RecordWrite } from './record-store';
+import { digestReplica, isDigestRequest } from './replica-digest';
 
 export interface GroupPlacement {
   readonly replicas: number;
@@ -137,6 +138,13 @@ export class PaxosGroupActor implements Actor {
   async close(): Promise<void> {
     this.closed = true;
     await this.store.close();
+  }
+
+  /** Control plane: the replica-alignment digest of this group's keys (store.verify()). */
+  async inspect(request: unknown): Promise<unknown> {
+    assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
+    if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
+    return digestReplica(request, this.core.heldRecords(), this.store.scan?.());
   }
 
   /** A copy of this replica's record of a key (tests and verification). */

@@ -20,6 +20,8 @@ export interface RecordStore {
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
   /** One atomic batch; `cb` runs once it is as durable as the sync mode promises. */
   write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void;
+  /** Every stored record (verification). Absent on a volatile store: it holds none. */
+  scan?(): AsyncIterable<[string, Uint8Array]>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,12 @@ export class EngineRecordStore implements RecordStore {
     this.opened
       .then(() => this.engine.write(ops, { sync: this.sync === 'always' }))
       .then(() => cb(), (err: Error) => cb(err));
+  }
+
+  async *scan(): AsyncIterable<[string, Uint8Array]> {
+    await this.opened;
+    assert(this.closing === undefined, 'scan of a closing record store');
+    yield* this.engine.iterate({});
   }
 
   /** Idempotent; also used to release the engine of a crashed incarnation. */

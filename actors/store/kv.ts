@@ -14,7 +14,7 @@ export { KEY_BYTES_MAX } from './model-client';
 
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Separates namespace and key in the replicated key; namespaces cannot contain it. */
-const NAMESPACE_SEPARATOR = '\u0001';
+export const NAMESPACE_SEPARATOR = '\u0001';
 
 export interface KvGetOptions {
   consistency?: Consistency;

@@ -104,7 +104,7 @@ export class ModelChannel {
  * Objects (queues, sets, tables, documents) live in one key space, apart from KV namespaces:
  * a name used by one model refuses every other (WRONG_TYPE) until it is empty again.
  */
-const OBJECT_PREFIX = '\u0000';
+export const OBJECT_PREFIX = '\u0000';
 
 export function objectKey(name: string): string {
   return `${OBJECT_PREFIX}${name}`;

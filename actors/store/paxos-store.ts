@@ -31,6 +31,8 @@ import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
 import type { RequestBody } from './request-pipeline';
 import { homeReplicaOf } from './routing';
+import { verifyReplicas } from './verify';
+import type { VerifyOptions, VerifyReport } from './verify';
 
 export interface StoreStats {
   readonly workers: unknown[];
@@ -204,6 +206,17 @@ export class PaxosStore {
   async stats(): Promise<StoreStats> {
     this.checkOpen();
     return { workers: await this.system.stats(), inFlight: this.pipeline.inFlight, replicasUp: [...this.up] };
+  }
+
+  /**
+   * Replica alignment: compares digests of every replica's chosen state, bucket by bucket,
+   * and lists the keys where replicas differ (diverged, behind, corrupted). Read-only; see
+   * README "Verifying replicas".
+   */
+  async verify(options?: VerifyOptions): Promise<VerifyReport> {
+    this.checkOpen();
+    const placement = { replicas: this.options.replicas, groups: this.options.groups };
+    return verifyReplicas({ system: this.system, placement, up: [...this.up] }, options);
   }
 
   close(): Promise<void> {

@@ -10,7 +10,7 @@
 import { assert, VERIFY } from '../../../runtime/assert';
 import { quorumSize } from './ballot';
 import { checkRecord, emptyRecord } from './key-record';
-import type { CoreContext, CoreInput, CoreLimits, KeyState } from './key-state';
+import type { CoreContext, CoreInput, CoreLimits, KeyState, KeyStatus } from './key-state';
 import { count, deliver, emptyReady, markActive, newKeyState } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
@@ -164,6 +164,15 @@ export class PaxosCore {
   record(key: string): KeyRecord | undefined {
     const ks = this.keys.get(key);
     return ks === undefined ? undefined : { ...ks.rec, recent: ks.rec.recent.slice() };
+  }
+
+  /**
+   * Every key this core holds in memory, with its status and record (verification). The
+   * records are the live objects, not copies: callers read them and must not keep or change
+   * them past the current turn.
+   */
+  *heldRecords(): Generator<{ readonly key: string; readonly status: KeyStatus; readonly rec: KeyRecord }> {
+    for (const ks of this.keys.values()) yield { key: ks.key, status: ks.status, rec: ks.rec };
   }
 
   stats(): Record<string, number> {

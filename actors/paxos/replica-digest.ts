@@ -1,0 +1,204 @@
+/**
+ * Replica alignment (DESIGN.md §6 "Integrity"): one replica's digest of the chosen state of
+ * its keys, in hash buckets, so replicas can be compared without shipping their data.
+ *
+ * A key's digest covers its last chosen instance, its version and its data bytes. A bucket's
+ * digest is the sum (mod 2^64) of its keys' digests: independent of the order keys are met
+ * in, so the engine's records and the core's in-memory keys can be folded in one pass. The
+ * caller compares buckets across replicas and asks again, listing keys, only for buckets that
+ * differ.
+ *
+ * What a replica reports for a key: the core's record when the key is settled in memory (it
+ * is newer than disk: chosen-only changes are not written, docs/decisions.md 3), else the
+ * record on disk. A key that is loading counts from disk; a key that is recovering (amnesia,
+ * a corrupted record) is "unsettled": it is counted, not digested, since the replica does not
+ * know its state yet.
+ */
+import { createHash } from 'node:crypto';
+import { assert } from '../../runtime/assert';
+import { crc32 } from '../../engines/crc32';
+import { isStoreError } from '../../engines/errors';
+import { openRecord } from '../../engines/record-codec';
+import type { KeyStatus } from './core/key-state';
+import type { KeyRecord } from './core/types';
+import { decodeRecord } from './codec';
+
+export const DIGEST_BUCKETS_MAX = 4096;
+/** Keys listed per answer, and corrupted keys named per answer. */
+export const DIGEST_LIST_KEYS_MAX = 100_000;
+const CORRUPTED_NAMED_MAX = 1000;
+const MASK_64 = (1n << 64n) - 1n;
+
+export interface DigestRequest {
+  readonly kind: 'digest';
+  /** Hash buckets per group (1..DIGEST_BUCKETS_MAX). */
+  readonly buckets: number;
+  /** Buckets whose keys should be listed with their digests. */
+  readonly list: readonly number[];
+  readonly listKeysMax: number;
+}
+
+export interface KeyDigest {
+  readonly key: string;
+  readonly chosen: number;
+  readonly version: number;
+  /** 16 hex digits. */
+  readonly digest: string;
+}
+
+export interface DigestAnswer {
+  /** Keys digested. */
+  readonly keys: number;
+  /** Keys held but not yet known (recovering): not digested. */
+  readonly unsettled: number;
+  /** Records on disk that failed their checksum and are not repaired in memory. */
+  readonly corrupted: number;
+  readonly corruptedKeys: string[];
+  /** One 16-hex-digit digest per bucket. */
+  readonly buckets: string[];
+  readonly listed: KeyDigest[];
+  /** The listing stopped at listKeysMax. */
+  readonly listTruncated: boolean;
+  /**
+   * False when the engine's scan stopped early: an engine that checks checksums itself
+   * (bitcask) refuses a corrupted record inside `iterate` without naming its key, so the rest
+   * of that replica group's records are not digested.
+   */
+  readonly complete: boolean;
+  readonly scanError: string | undefined;
+}
+
+export interface HeldRecord {
+  readonly key: string;
+  readonly status: KeyStatus;
+  readonly rec: KeyRecord;
+}
+
+export function isDigestRequest(request: unknown): request is DigestRequest {
+  const r = request as Partial<DigestRequest> | null;
+  return (
+    typeof r === 'object' && r !== null && r.kind === 'digest' &&
+    Number.isInteger(r.buckets) && (r.buckets ?? 0) >= 1 && (r.buckets ?? 0) <= DIGEST_BUCKETS_MAX &&
+    Array.isArray(r.list) && r.list.every((b) => Number.isInteger(b) && b >= 0 && b < (r.buckets ?? 0)) &&
+    Number.isInteger(r.listKeysMax) && (r.listKeysMax ?? -1) >= 0 && (r.listKeysMax ?? 0) <= DIGEST_LIST_KEYS_MAX
+  );
+}
+
+/** Bucket of a key: CRC-32 of its UTF-8 bytes (not the routing hash, which fixes key mod groups). */
+export function bucketOf(key: string, buckets: number): number {
+  assert(Number.isInteger(buckets) && buckets >= 1, () => `buckets ${buckets}`);
+  return crc32(Buffer.from(key, 'utf8')) % buckets;
+}
+
+/** A key's digest: the first 8 bytes of SHA-256 over key, chosen instance, version and data. */
+export function keyDigest(key: string, rec: KeyRecord): bigint {
+  assert(rec.chosen >= 0 && rec.version >= 0, () => `record of ${key}: chosen ${rec.chosen}, version ${rec.version}`);
+  const head = Buffer.alloc(17);
+  head.writeDoubleBE(rec.chosen, 0);
+  head.writeDoubleBE(rec.version, 8);
+  head.writeUInt8(rec.data === null ? 0 : 1, 16);
+  const hash = createHash('sha256').update(key, 'utf8').update(head);
+  if (rec.data !== null) hash.update(rec.data);
+  return hash.digest().readBigUInt64BE(0);
+}
+
+export function hex64(n: bigint): string {
+  assert(n >= 0n && n <= MASK_64, 'hex64 out of range');
+  return n.toString(16).padStart(16, '0');
+}
+
+/** Folds keys into bucket digests (and listings); one instance per answer. */
+class DigestFold {
+  private readonly sums: bigint[];
+  private readonly listSet: Set<number>;
+  keys = 0;
+  unsettled = 0;
+  corrupted = 0;
+  readonly corruptedKeys: string[] = [];
+  readonly listed: KeyDigest[] = [];
+  listTruncated = false;
+  complete = true;
+  scanError: string | undefined = undefined;
+
+  constructor(private readonly request: DigestRequest) {
+    this.sums = new Array<bigint>(request.buckets).fill(0n);
+    this.listSet = new Set(request.list);
+  }
+
+  add(key: string, rec: KeyRecord): void {
+    // A key with nothing chosen has no state to compare (a promise alone is not data).
+    if (rec.chosen === 0) return;
+    const bucket = bucketOf(key, this.request.buckets);
+    const digest = keyDigest(key, rec);
+    this.keys += 1;
+    this.sums[bucket] = ((this.sums[bucket] ?? 0n) + digest) & MASK_64;
+    if (!this.listSet.has(bucket)) return;
+    if (this.listed.length >= this.request.listKeysMax) {
+      this.listTruncated = true;
+      return;
+    }
+    this.listed.push({ key, chosen: rec.chosen, version: rec.version, digest: hex64(digest) });
+  }
+
+  addCorrupted(key: string): void {
+    this.corrupted += 1;
+    if (this.corruptedKeys.length < CORRUPTED_NAMED_MAX) this.corruptedKeys.push(key);
+  }
+
+  answer(): DigestAnswer {
+    return {
+      keys: this.keys,
+      unsettled: this.unsettled,
+      corrupted: this.corrupted,
+      corruptedKeys: this.corruptedKeys,
+      buckets: this.sums.map(hex64),
+      listed: this.listed,
+      listTruncated: this.listTruncated,
+      complete: this.complete,
+      scanError: this.scanError,
+    };
+  }
+}
+
+/**
+ * One replica group's digest answer. `held` is read once, synchronously, before the first
+ * await, so the in-memory side is one consistent cut; disk records of keys not held follow.
+ */
+export async function digestReplica(
+  request: DigestRequest,
+  held: Iterable<HeldRecord>,
+  stored: AsyncIterable<[string, Uint8Array]> | undefined,
+): Promise<DigestAnswer> {
+  assert(isDigestRequest(request), 'bad digest request');
+  const fold = new DigestFold(request);
+  const seen = new Set<string>();
+  for (const h of held) {
+    if (h.status === 'loading') continue; // its disk record is what it will load
+    seen.add(h.key);
+    if (h.status === 'recovering') fold.unsettled += 1;
+    else fold.add(h.key, h.rec);
+  }
+  if (stored === undefined) return fold.answer();
+  try {
+    for await (const [key, bytes] of stored) {
+      if (!seen.has(key)) foldStored(fold, key, bytes);
+    }
+  } catch (error) {
+    if (!isStoreError(error, 'CORRUPTED')) throw error;
+    fold.complete = false;
+    fold.scanError = `CORRUPTED: ${(error as Error).message}`;
+  }
+  return fold.answer();
+}
+
+function foldStored(fold: DigestFold, key: string, bytes: Uint8Array): void {
+  let rec: KeyRecord;
+  try {
+    rec = decodeRecord(openRecord(bytes));
+  } catch (error) {
+    if (!isStoreError(error, 'CORRUPTED')) throw error;
+    fold.addCorrupted(key);
+    return;
+  }
+  fold.add(key, rec);
+}

@@ -1,0 +1,237 @@
+/**
+ * `store.verify()`: replica alignment by digest comparison (DESIGN.md §6 "Integrity").
+ *
+ * Round 1 asks every up replica's group actors for bucket digests of their chosen state
+ * (actors/paxos/replica-digest.ts). Buckets whose digests differ between up replicas are
+ * listed key by key in round 2, and each key is classified:
+ *
+ * - `diverged`: two replicas hold the same chosen instance with different state. Paxos never
+ *   allows it; it means undetected corruption or a bug, and makes `ok` false.
+ * - `behind`: a replica's last chosen instance is older than another's (or it has none). Normal
+ *   while writes are in flight, for a replica that was down or partitioned, and for keys a
+ *   replica has not touched since a restart (chosen-only changes are not written,
+ *   docs/decisions.md 3). It heals on the key's next access through that replica.
+ * - `corrupted`: the replica's record fails its checksum (it will recover on access).
+ *
+ * Verification is read-only and runs beside live traffic, so on a busy store some `behind`
+ * keys are simply writes in flight; run it twice to tell lag from damage.
+ */
+import type { ActorSystem } from '../../runtime/actor-system';
+import { assert } from '../../runtime/assert';
+import { actorIdOf } from '../paxos/paxos-actor';
+import type { GroupPlacement } from '../paxos/paxos-actor';
+import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, hex64 } from '../paxos/replica-digest';
+import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
+import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { NAMESPACE_SEPARATOR } from './kv';
+import { OBJECT_PREFIX } from './model-client';
+
+export interface VerifyOptions {
+  /** Hash buckets per group (default 64, at most 4096): more buckets, shorter listings. */
+  readonly buckets?: number;
+  /** Mismatches reported at most (default 1000, at most 100,000); `truncated` says if cut. */
+  readonly mismatchesMax?: number;
+}
+
+export interface ReplicaDigest {
+  readonly replica: number;
+  readonly up: boolean;
+  /** Keys with chosen state digested. */
+  readonly keys: number;
+  /** Keys the replica holds but is still recovering (not digested). */
+  readonly unsettled: number;
+  readonly corrupted: number;
+  /** Digest of the replica's whole chosen state; equal digests mean aligned replicas. */
+  readonly digest: string | null;
+  /** False if an engine scan stopped early on a corrupted record (see `scanErrors`). */
+  readonly complete: boolean;
+  readonly scanErrors: string[];
+}
+
+export interface KeyLocation {
+  /** 'kv' keys have a namespace; objects (queue, set, table, doc, account) have a name. */
+  readonly model: 'kv' | 'object';
+  readonly namespace?: string;
+  readonly key?: string;
+  readonly name?: string;
+}
+
+export interface ReplicaKeyState {
+  readonly replica: number;
+  readonly instance: number;
+  readonly version: number;
+  readonly digest: string;
+}
+
+export interface VerifyMismatch {
+  readonly kind: 'diverged' | 'behind' | 'corrupted';
+  readonly where: KeyLocation;
+  /** One entry per replica: its state of the key, or null when it has none (or is down). */
+  readonly replicas: (ReplicaKeyState | null)[];
+}
+
+export interface VerifyReport {
+  /** No divergence and no corruption among the up replicas. */
+  readonly ok: boolean;
+  /** Every replica is up, complete, and holds identical digests. */
+  readonly aligned: boolean;
+  readonly replicas: ReplicaDigest[];
+  readonly mismatches: VerifyMismatch[];
+  readonly truncated: boolean;
+}
+
+const BUCKETS_DEFAULT = 64;
+const MISMATCHES_DEFAULT = 1000;
+const MISMATCHES_MAX = 100_000;
+const MASK_64 = (1n << 64n) - 1n;
+
+interface Resolved {
+  readonly buckets: number;
+  readonly mismatchesMax: number;
+}
+
+export interface VerifyContext {
+  readonly system: ActorSystem;
+  readonly placement: GroupPlacement;
+  readonly up: readonly boolean[];
+}
+
+function resolve(options: VerifyOptions | undefined): Resolved {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('verify options must be an object');
+  const o = options ?? {};
+  for (const k of Object.keys(o)) if (k !== 'buckets' && k !== 'mismatchesMax') throw invalid(`unknown verify option '${k}'`);
+  const buckets = o.buckets ?? BUCKETS_DEFAULT;
+  const mismatchesMax = o.mismatchesMax ?? MISMATCHES_DEFAULT;
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > DIGEST_BUCKETS_MAX) {
+    throw invalid(`verify buckets must be an integer in 1..${DIGEST_BUCKETS_MAX}`);
+  }
+  if (!Number.isInteger(mismatchesMax) || mismatchesMax < 0 || mismatchesMax > MISMATCHES_MAX) {
+    throw invalid(`verify mismatchesMax must be an integer in 0..${MISMATCHES_MAX}`);
+  }
+  return { buckets, mismatchesMax };
+}
+
+/** The display form of an internal key. */
+export function locationOf(internal: string): KeyLocation {
+  if (internal.startsWith(OBJECT_PREFIX)) return { model: 'object', name: internal.slice(OBJECT_PREFIX.length) };
+  const at = internal.indexOf(NAMESPACE_SEPARATOR);
+  assert(at > 0, 'internal kv key without a namespace');
+  return { model: 'kv', namespace: internal.slice(0, at), key: internal.slice(at + 1) };
+}
+
+async function ask(ctx: VerifyContext, replica: number, group: number, request: DigestRequest): Promise<DigestAnswer> {
+  const result = await ctx.system.inspect(actorIdOf(replica, group, ctx.placement), request);
+  if (!result.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${replica} cannot verify: ${result.message}`);
+  return result.value as DigestAnswer;
+}
+
+/** Round 1 for one group: every up replica's answer (undefined for down replicas). */
+function digestGroup(ctx: VerifyContext, group: number, request: DigestRequest): Promise<(DigestAnswer | undefined)[]> {
+  return Promise.all(ctx.up.map((isUp, r) => (isUp ? ask(ctx, r, group, request) : Promise.resolve(undefined))));
+}
+
+/** Buckets where the up replicas' digests are not all equal. */
+function differingBuckets(answers: readonly (DigestAnswer | undefined)[], buckets: number): number[] {
+  const present = answers.filter((a): a is DigestAnswer => a !== undefined);
+  const out: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const first = present[0]?.buckets[b];
+    if (present.some((a) => a.buckets[b] !== first)) out.push(b);
+  }
+  return out;
+}
+
+function classify(states: (ReplicaKeyState | null)[], up: readonly boolean[]): VerifyMismatch['kind'] | undefined {
+  const held = states.filter((s): s is ReplicaKeyState => s !== null);
+  for (const a of held) {
+    if (held.some((b) => b.instance === a.instance && b.digest !== a.digest)) return 'diverged';
+  }
+  const newest = Math.max(0, ...held.map((s) => s.instance));
+  const lagging = states.some((s, r) => up[r] === true && (s === null || s.instance < newest));
+  return lagging ? 'behind' : undefined;
+}
+
+/** Round 2 for one group: the listed keys of differing buckets, classified. */
+function keyMismatches(listings: readonly (DigestAnswer | undefined)[], up: readonly boolean[]): VerifyMismatch[] {
+  const byKey = new Map<string, (ReplicaKeyState | null)[]>();
+  listings.forEach((answer, replica) => {
+    for (const k of answer?.listed ?? ([] as KeyDigest[])) {
+      let states = byKey.get(k.key);
+      if (states === undefined) {
+        states = up.map(() => null);
+        byKey.set(k.key, states);
+      }
+      states[replica] = { replica, instance: k.chosen, version: k.version, digest: k.digest };
+    }
+  });
+  const out: VerifyMismatch[] = [];
+  for (const [key, states] of byKey) {
+    const kind = classify(states, up);
+    if (kind !== undefined) out.push({ kind, where: locationOf(key), replicas: states });
+  }
+  return out;
+}
+
+function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up: readonly boolean[]): VerifyMismatch[] {
+  const out: VerifyMismatch[] = [];
+  for (const answer of answers) {
+    for (const key of answer?.corruptedKeys ?? []) out.push({ kind: 'corrupted', where: locationOf(key), replicas: up.map(() => null) });
+  }
+  return out;
+}
+
+interface ReplicaTotals {
+  keys: number;
+  unsettled: number;
+  corrupted: number;
+  sum: bigint;
+  complete: boolean;
+  scanErrors: string[];
+}
+
+function addTotals(totals: ReplicaTotals[], answers: readonly (DigestAnswer | undefined)[]): void {
+  answers.forEach((a, r) => {
+    const t = totals[r];
+    if (a === undefined || t === undefined) return;
+    t.keys += a.keys;
+    t.unsettled += a.unsettled;
+    t.corrupted += a.corrupted;
+    for (const b of a.buckets) t.sum = (t.sum * 31n + BigInt(`0x${b}`)) & MASK_64;
+    if (!a.complete) {
+      t.complete = false;
+      if (a.scanError !== undefined) t.scanErrors.push(a.scanError);
+    }
+  });
+}
+
+export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions): Promise<VerifyReport> {
+  const o = resolve(options);
+  const totals: ReplicaTotals[] = ctx.up.map(() => ({ keys: 0, unsettled: 0, corrupted: 0, sum: 0n, complete: true, scanErrors: [] }));
+  const mismatches: VerifyMismatch[] = [];
+  let truncated = false;
+  for (let group = 0; group < ctx.placement.groups; group++) {
+    const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: [], listKeysMax: 0 });
+    addTotals(totals, round1);
+    mismatches.push(...corruptedMismatches(round1, ctx.up));
+    const differing = differingBuckets(round1, o.buckets);
+    if (differing.length === 0) continue;
+    const round2 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: differing, listKeysMax: DIGEST_LIST_KEYS_MAX });
+    if (round2.some((a) => a?.listTruncated === true)) truncated = true;
+    mismatches.push(...keyMismatches(round2, ctx.up));
+  }
+  const replicas: ReplicaDigest[] = totals.map((t, replica) => ({
+    replica,
+    up: ctx.up[replica] === true,
+    keys: t.keys,
+    unsettled: t.unsettled,
+    corrupted: t.corrupted,
+    digest: ctx.up[replica] === true ? hex64(t.sum) : null,
+    complete: t.complete,
+    scanErrors: t.scanErrors,
+  }));
+  const ok = !mismatches.some((m) => m.kind !== 'behind') && replicas.every((r) => r.complete);
+  const first = replicas[0]?.digest;
+  const aligned = ok && replicas.every((r) => r.up && r.unsettled === 0 && r.digest === first) && mismatches.length === 0;
+  if (mismatches.length > o.mismatchesMax) truncated = true;
+  return { ok, aligned, replicas, mismatches: mismatches.slice(0, o.mismatchesMax), truncated };
+}

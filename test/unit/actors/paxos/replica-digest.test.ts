@@ -1,0 +1,118 @@
+/**
+ * The replica-alignment digest (actors/paxos/replica-digest.ts): what a key's digest covers,
+ * how buckets fold, and which source wins for a key (memory over disk, recovering keys not
+ * digested, corrupted records named).
+ */
+import test from 'ava';
+import { emptyRecord } from '../../../../actors/paxos/core/key-record';
+import type { KeyRecord } from '../../../../actors/paxos/core/types';
+import { encodeSealedRecord } from '../../../../actors/paxos/codec';
+import { bucketOf, digestReplica, isDigestRequest, keyDigest } from '../../../../actors/paxos/replica-digest';
+import type { DigestRequest, HeldRecord } from '../../../../actors/paxos/replica-digest';
+import { storeError } from '../../../../engines/errors';
+
+function rec(chosen: number, version: number, data: string | null): KeyRecord {
+  return { ...emptyRecord(), chosen, chosenOrigin: 0, chosenSeq: 1, version, data: data === null ? null : Buffer.from(data) };
+}
+
+const ALL: DigestRequest = { kind: 'digest', buckets: 4, list: [0, 1, 2, 3], listKeysMax: 100 };
+
+async function* stored(entries: [string, Uint8Array][], failAfter?: number): AsyncIterable<[string, Uint8Array]> {
+  let i = 0;
+  for (const e of entries) {
+    if (failAfter !== undefined && i === failAfter) throw storeError('CORRUPTED', 'bad record in the middle');
+    i += 1;
+    yield e;
+  }
+}
+
+test('a key digest changes with the key, the instance, the version and every data byte', (t) => {
+  const base = keyDigest('k', rec(3, 2, 'abc'));
+  t.is(keyDigest('k', rec(3, 2, 'abc')), base, 'deterministic');
+  for (const [what, other] of [
+    ['key', keyDigest('k2', rec(3, 2, 'abc'))],
+    ['instance', keyDigest('k', rec(4, 2, 'abc'))],
+    ['version', keyDigest('k', rec(3, 3, 'abc'))],
+    ['data', keyDigest('k', rec(3, 2, 'abd'))],
+    ['absent vs empty', keyDigest('k', rec(3, 2, null))],
+  ] as const) {
+    t.not(other, base, what);
+  }
+  t.not(keyDigest('k', rec(3, 2, null)), keyDigest('k', rec(3, 2, '')), 'deleted is not empty');
+});
+
+test('buckets are stable, in range, and spread keys', (t) => {
+  const seen = new Set<number>();
+  for (let i = 0; i < 1000; i++) {
+    const b = bucketOf(`key-${i}`, 16);
+    t.true(b >= 0 && b < 16);
+    t.is(bucketOf(`key-${i}`, 16), b);
+    seen.add(b);
+  }
+  t.is(seen.size, 16);
+});
+
+test('requests are validated', (t) => {
+  t.true(isDigestRequest(ALL));
+  for (const bad of [null, {}, { ...ALL, kind: 'x' }, { ...ALL, buckets: 0 }, { ...ALL, buckets: 5000 }, { ...ALL, list: [4] }, { ...ALL, listKeysMax: -1 }]) {
+    t.false(isDigestRequest(bad), JSON.stringify(bad));
+  }
+});
+
+test('the same keys met in any order, from memory or from disk, give the same buckets', async (t) => {
+  const keys: [string, KeyRecord][] = Array.from({ length: 30 }, (_, i) => [`k${i}`, rec(i + 1, i, `v${i}`)]);
+  const fromMemory = await digestReplica(ALL, keys.map(([key, r]): HeldRecord => ({ key, status: 'ready', rec: r })), undefined);
+  const fromDisk = await digestReplica(ALL, [], stored(keys.reverse().map(([k, r]) => [k, encodeSealedRecord(r)])));
+  t.deepEqual(fromDisk.buckets, fromMemory.buckets);
+  t.is(fromMemory.keys, 30);
+  t.is(fromDisk.listed.length, 30);
+  t.true(fromMemory.complete);
+});
+
+test('memory wins over disk; loading keys count from disk; recovering keys are unsettled; nothing-chosen keys are skipped', async (t) => {
+  const held: HeldRecord[] = [
+    { key: 'fresh', status: 'ready', rec: rec(5, 5, 'new') },
+    { key: 'loading', status: 'loading', rec: emptyRecord() },
+    { key: 'amnesic', status: 'recovering', rec: emptyRecord() },
+    { key: 'promised-only', status: 'ready', rec: { ...emptyRecord(), promised: 7 } },
+  ];
+  const disk: [string, Uint8Array][] = [
+    ['fresh', encodeSealedRecord(rec(4, 4, 'old'))],
+    ['loading', encodeSealedRecord(rec(2, 1, 'disk'))],
+    ['amnesic', encodeSealedRecord(rec(9, 9, 'stale'))],
+  ];
+  const answer = await digestReplica(ALL, held, stored(disk));
+  t.is(answer.keys, 2);
+  t.is(answer.unsettled, 1);
+  const listed = Object.fromEntries(answer.listed.map((k) => [k.key, [k.chosen, k.version]]));
+  t.deepEqual(listed, { fresh: [5, 5], loading: [2, 1] });
+});
+
+test('a record that fails its checksum is named as corrupted, never digested', async (t) => {
+  const good = encodeSealedRecord(rec(1, 1, 'good'));
+  const bad = encodeSealedRecord(rec(1, 1, 'flipped'));
+  bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0x40;
+  const answer = await digestReplica(ALL, [], stored([['a', good], ['b', bad]]));
+  t.is(answer.keys, 1);
+  t.is(answer.corrupted, 1);
+  t.deepEqual(answer.corruptedKeys, ['b']);
+  t.deepEqual(answer.listed.map((k) => k.key), ['a']);
+});
+
+test('an engine scan that stops on a corrupted record marks the answer incomplete', async (t) => {
+  const entries: [string, Uint8Array][] = ['a', 'b', 'c'].map((k) => [k, encodeSealedRecord(rec(1, 1, k))]);
+  const answer = await digestReplica(ALL, [], stored(entries, 2));
+  t.false(answer.complete);
+  t.regex(answer.scanError ?? '', /CORRUPTED/);
+  t.is(answer.keys, 2);
+});
+
+test('only the requested buckets are listed, up to listKeysMax', async (t) => {
+  const held: HeldRecord[] = Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, status: 'ready', rec: rec(1, 1, 'x') }));
+  const one = await digestReplica({ kind: 'digest', buckets: 4, list: [2], listKeysMax: 100 }, held, undefined);
+  t.true(one.listed.length > 0);
+  t.true(one.listed.every((k) => bucketOf(k.key, 4) === 2));
+  const capped = await digestReplica({ kind: 'digest', buckets: 4, list: [0, 1, 2, 3], listKeysMax: 10 }, held, undefined);
+  t.is(capped.listed.length, 10);
+  t.true(capped.listTruncated);
+});
