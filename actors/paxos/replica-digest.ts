@@ -12,7 +12,7 @@
  * is newer than disk: chosen-only changes are not written, docs/decisions.md 3), else the
  * record on disk. A key that is loading counts from disk; a key that is recovering (amnesia,
  * a corrupted record) is "unsettled": it is counted, not digested, since the replica does not
- * know its state yet.
+ * know its state yet (a damaged record under it is still reported as corrupted).
  */
 import { createHash } from 'node:crypto';
 import { assert } from '../../runtime/assert';
@@ -171,17 +171,20 @@ export async function digestReplica(
 ): Promise<DigestAnswer> {
   assert(isDigestRequest(request), 'bad digest request');
   const fold = new DigestFold(request);
-  const seen = new Set<string>();
+  const seen = new Map<string, KeyStatus>();
   for (const h of held) {
     if (h.status === 'loading') continue; // its disk record is what it will load
-    seen.add(h.key);
+    seen.set(h.key, h.status);
     if (h.status === 'recovering') fold.unsettled += 1;
     else fold.add(h.key, h.rec);
   }
   if (stored === undefined) return fold.answer();
   try {
     for await (const [key, bytes] of stored) {
-      if (!seen.has(key)) foldStored(fold, key, bytes);
+      const status = seen.get(key);
+      // A recovering key is not digested, but a damaged record under it is still reported.
+      if (status === undefined) foldStored(fold, key, bytes, true);
+      else if (status === 'recovering') foldStored(fold, key, bytes, false);
     }
   } catch (error) {
     if (!isStoreError(error, 'CORRUPTED')) throw error;
@@ -191,7 +194,7 @@ export async function digestReplica(
   return fold.answer();
 }
 
-function foldStored(fold: DigestFold, key: string, bytes: Uint8Array): void {
+function foldStored(fold: DigestFold, key: string, bytes: Uint8Array, digest: boolean): void {
   let rec: KeyRecord;
   try {
     rec = decodeRecord(openRecord(bytes));
@@ -200,5 +203,5 @@ function foldStored(fold: DigestFold, key: string, bytes: Uint8Array): void {
     fold.addCorrupted(key);
     return;
   }
-  fold.add(key, rec);
+  if (digest) fold.add(key, rec);
 }

@@ -97,6 +97,11 @@ test('a record that fails its checksum is named as corrupted, never digested', a
   t.is(answer.corrupted, 1);
   t.deepEqual(answer.corruptedKeys, ['b']);
   t.deepEqual(answer.listed.map((k) => k.key), ['a']);
+  // Still reported while the key recovers in memory; no longer once memory holds it settled.
+  const recovering = await digestReplica(ALL, [{ key: 'b', status: 'recovering', rec: emptyRecord() }], stored([['b', bad]]));
+  t.deepEqual([recovering.unsettled, recovering.corruptedKeys], [1, ['b']]);
+  const repaired = await digestReplica(ALL, [{ key: 'b', status: 'ready', rec: rec(1, 1, 'flipped') }], stored([['b', bad]]));
+  t.deepEqual([repaired.keys, repaired.corrupted], [1, 0]);
 });
 
 test('an engine scan that stops on a corrupted record marks the answer incomplete', async (t) => {
