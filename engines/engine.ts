@@ -51,4 +51,20 @@ export interface Engine {
   write(batch: readonly BatchOp[], options: WriteOptions): Promise<void>;
   iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]>;
   stats(): EngineStats;
+  /**
+   * Optional: what the latest open had to drop to recover (a torn tail). An engine that can
+   * drop records at open must report it: a caller that acknowledged those records (Paxos
+   * promises and accepts) has to treat their loss as amnesia.
+   */
+  openReport?(): OpenReport | undefined;
+}
+
+export interface OpenReport {
+  /** Bytes cut off the log at open; 0 when nothing was lost. */
+  readonly bytesDropped: number;
+  /**
+   * True when what was dropped may have been acknowledged: not just a write cut short by a
+   * crash (whose append never returned), but a whole record that failed its checksum.
+   */
+  readonly mayHaveDroppedAcknowledged: boolean;
 }

@@ -84,6 +84,7 @@ export class PaxosGroupActor implements Actor {
   private writing = false;
   private failed = false;
   private closed = false;
+  private amnesiaChecked = false;
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
   private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0 };
@@ -187,9 +188,19 @@ export class PaxosGroupActor implements Actor {
         return;
       }
       if (err !== undefined && !isCorrupted(err)) return this.fail('load', err);
+      this.maybeBecomeAmnesic();
       keys.forEach((key, i) => this.core.loaded(key, err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i])));
       this.drive();
     });
+  }
+
+  /** Storage dropped records at open: they may have been promises or accepts (amnesia rule). */
+  private maybeBecomeAmnesic(): void {
+    if (this.amnesiaChecked) return;
+    this.amnesiaChecked = true;
+    if (this.store.lostAtOpen !== true || this.options.amnesic) return;
+    console.error(`paxos actor ${this.id}: storage dropped records at open; recovering every key from peers`);
+    this.core.becomeAmnesic(this.host.now());
   }
 
   /** A stored record, or 'corrupted' when it fails its checksum or layout (never served). */

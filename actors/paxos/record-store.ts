@@ -17,6 +17,12 @@ export interface RecordStore {
    * core's key map and skips encoding and writing them. A restart is then always amnesic.
    */
   readonly volatile?: boolean;
+  /**
+   * True once the storage opened having dropped records that may have been acknowledged (a
+   * damaged tail, not a write cut short by a crash): they may have been promises or accepts,
+   * so the actor must become amnesic. Known by the time the first `load` answers.
+   */
+  readonly lostAtOpen?: boolean;
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
   /** One atomic batch; `cb` runs once it is as durable as the sync mode promises. */
   write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void;
@@ -29,6 +35,7 @@ export interface RecordStore {
 export class EngineRecordStore implements RecordStore {
   private readonly opened: Promise<void>;
   private closing: Promise<void> | undefined;
+  lostAtOpen = false;
 
   /** `after`: wait for it before opening (the previous owner of the same directory closing). */
   constructor(
@@ -36,7 +43,13 @@ export class EngineRecordStore implements RecordStore {
     private readonly sync: SyncMode,
     after?: Promise<void>,
   ) {
-    this.opened = (after ?? Promise.resolve()).catch(() => undefined).then(() => engine.open());
+    this.opened = (after ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => engine.open())
+      .then(() => {
+        // A write cut short by a crash was never acknowledged; a damaged whole record may have been.
+        this.lostAtOpen = engine.openReport?.()?.mayHaveDroppedAcknowledged === true;
+      });
   }
 
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {

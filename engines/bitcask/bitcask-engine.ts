@@ -17,6 +17,7 @@ import type {
   Engine,
   EngineCapabilities,
   EngineStats,
+  OpenReport,
   IterateRange,
   WriteOptions,
 } from '../engine';
@@ -130,6 +131,12 @@ export class BitcaskEngine implements Engine {
 
   stats(): EngineStats {
     return this.counter.snapshot();
+  }
+
+  /** What the latest open cut off as a torn tail (undefined before the first open). */
+  openReport(): OpenReport | undefined {
+    const r = this.recovery;
+    return r === undefined ? undefined : { bytesDropped: r.bytesTruncated, mayHaveDroppedAcknowledged: r.damagedTailDropped };
   }
 
   /** The engine stats plus bitcask's own (files, bytes, merges, the latest recovery). */

@@ -32,6 +32,12 @@ export interface RecoveryStats {
   readonly bytesTruncated: number;
   /** Batches lost with that tail: 1 when bytes were cut (a crash tears one write), else 0. */
   readonly batchesDropped: number;
+  /**
+   * True when the dropped tail was a whole frame that failed its checksum, not a write cut
+   * short by a crash. A cut-short write was never acknowledged (its append had not returned);
+   * a whole frame may have been, so a caller that acknowledged it must treat it as forgotten.
+   */
+  readonly damagedTailDropped: boolean;
   /** `*.tmp` and `*.merging` files left by a crash, removed. */
   readonly unfinishedFilesRemoved: number;
   /** True when open finished installing a merge that had committed before a crash. */
@@ -54,6 +60,7 @@ interface Counts {
   hintFilesRejected: number;
   bytesTruncated: number;
   batchesDropped: number;
+  damagedTailDropped: boolean;
 }
 
 export async function recover(dir: string): Promise<Recovered> {
@@ -94,6 +101,7 @@ async function rebuild(
     hintFilesRejected: 0,
     bytesTruncated: 0,
     batchesDropped: 0,
+    damagedTailDropped: false,
   };
   const recovering = new RecoveringKeyDir();
   for (const file of files.values()) {
@@ -200,6 +208,7 @@ async function scanFile(
   }
   counts.bytesTruncated += file.size - outcome.end;
   counts.batchesDropped += 1;
+  if (outcome.cutShort !== true) counts.damagedTailDropped = true;
   await file.truncate(outcome.end);
   assert(file.size === outcome.end, `recovery: truncate of ${where}`);
 }

@@ -29,6 +29,12 @@ export interface ScanOutcome {
   readonly frames: number;
   /** The first bad frame, if any: it starts at `end`. */
   readonly problem?: string;
+  /**
+   * True when that frame is only cut short (the file ends inside it): what a crash in the
+   * middle of an append leaves. False when it is whole but fails a check: damage, or a
+   * power loss that wrote pages out of order.
+   */
+  readonly cutShort?: boolean;
 }
 
 /**
@@ -46,14 +52,14 @@ export async function scanFrames(
   // Every frame takes at least its header, which bounds the loop by the file size.
   const framesMax = Math.ceil((file.size - DATA_HEADER_BYTES) / FRAME_HEADER_BYTES);
   for (; frames <= framesMax && offset < file.size; frames++) {
-    const stop = (problem: string): ScanOutcome => ({ end: offset, frames, problem });
-    if (offset + FRAME_HEADER_BYTES > file.size) return stop('torn frame header');
+    const stop = (problem: string, cutShort: boolean): ScanOutcome => ({ end: offset, frames, problem, cutShort });
+    if (offset + FRAME_HEADER_BYTES > file.size) return stop('torn frame header', true);
     const header = readFrameHeader(await reader.slice(offset, FRAME_HEADER_BYTES));
-    if (!header.ok) return stop(header.reason);
+    if (!header.ok) return stop(header.reason, false);
     const bodyStart = offset + FRAME_HEADER_BYTES;
-    if (bodyStart + header.bodyBytes > file.size) return stop('torn frame body');
+    if (bodyStart + header.bodyBytes > file.size) return stop('torn frame body', true);
     const body = await reader.slice(bodyStart, header.bodyBytes);
-    if (!frameBodyMatches(body, header)) return stop('frame body checksum mismatch');
+    if (!frameBodyMatches(body, header)) return stop('frame body checksum mismatch', false);
     onFrame(decodeFrameBody(body, header.count, bodyStart));
     offset = bodyStart + header.bodyBytes;
   }

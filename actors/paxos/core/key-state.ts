@@ -124,11 +124,12 @@ export interface CoreContext {
   readonly quorum: number;
   readonly model: StateMachine;
   readonly limits: CoreLimits;
-  readonly amnesic: boolean;
+  /** Set at construction, or by `becomeAmnesic` before any key has loaded; never cleared. */
+  amnesic: boolean;
   /** First seq of this incarnation: values in [seqBase, seqBase + SEQ_SPAN) are ours. */
   readonly seqBase: number;
   /** Prepare ballots stay above this (an amnesic incarnation's ballots are all new). */
-  readonly ballotFloor: number;
+  ballotFloor: number;
   tickNow: number;
   nextSeq: number;
   nextRequestId: number;

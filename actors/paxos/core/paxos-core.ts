@@ -103,7 +103,6 @@ export class PaxosCore {
     this.invariants(ks);
   }
 
-  /** The record of a key the shell was asked to load (undefined: not on disk). */
   /**
    * The record of a key the shell was asked to load (undefined: not on disk; 'corrupted': on
    * disk but failed its checksum). A replica holds no vote for state it cannot read: a
@@ -124,6 +123,23 @@ export class PaxosCore {
     }
     ks.status = 'ready';
     this.releaseWaiting(ks);
+  }
+
+  /**
+   * The shell learnt that storage lost records at open (e.g. an engine cut a bad tail off its
+   * log: a crash mid-write, or damage to a batch that was acknowledged). Whatever was lost may
+   * have been a promise or an accept, so this incarnation obeys the amnesia rule from now on:
+   * every key recovers from a majority of the others before it takes part. Only allowed
+   * while no key has loaded yet, since a loaded key may already have voted from its record.
+   */
+  becomeAmnesic(ballotRoundFloor: number): void {
+    assert(Number.isSafeInteger(ballotRoundFloor * this.ctx.replicas * 4) && ballotRoundFloor >= 0, () => `floor ${ballotRoundFloor}`);
+    for (const ks of this.keys.values()) {
+      assert(ks.status === 'loading', () => `becomeAmnesic after ${ks.key} loaded (${ks.status})`);
+    }
+    this.ctx.amnesic = true;
+    this.ctx.ballotFloor = Math.max(this.ctx.ballotFloor, ballotRoundFloor * this.ctx.replicas);
+    count(this.ctx, 'amnesicAfterOpen');
   }
 
   tick(): void {

@@ -160,3 +160,37 @@ test('a corrupted record is recovered from the other replicas before the key tak
   t.true(net.results.get(99)?.ok, 'then answers');
   t.is(fresh.stats().corruptedRecords, 1);
 });
+
+// Amnesia rule (DESIGN.md §4): storage that dropped records at open (a torn tail cut off) may
+// have dropped acknowledged promises or accepts, so the incarnation must recover every key
+// from a majority of the others before it takes part, exactly like a replica that lost its disk.
+test('a core told storage lost records at open recovers each key before it promises', (t) => {
+  const prepare: PaxosMessage = {
+    type: MessageType.prepare, key: 'k', from: 0, to: 2, instance: 1, ballot: 4, ok: false, promised: 0,
+    acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
+  };
+  const answerOf = (lost: boolean): PaxosMessage[] => {
+    const core = new PaxosCore({ replicaId: 2, replicas: 3, model: kvStateMachine, seqBase: 0, amnesic: false });
+    core.step(prepare);
+    t.deepEqual(core.ready().load, ['k']);
+    if (lost) core.becomeAmnesic(1000);
+    core.loaded('k', undefined);
+    const ready = core.ready();
+    return [...ready.send, ...ready.sendAfterPersist];
+  };
+  t.true(answerOf(false).some((m) => m.type === MessageType.promise && m.ok), 'control: a whole disk promises at once');
+  const lost = answerOf(true);
+  t.false(lost.some((m) => m.type === MessageType.promise), 'no promise from a replica that may have forgotten one');
+  t.deepEqual(lost.filter((m) => m.type === MessageType.fetch).map((m) => m.to).sort(), [0, 1], 'it asks the others');
+});
+
+test('becomeAmnesic after a key has loaded is a programmer error', (t) => {
+  const core = new PaxosCore({ replicaId: 2, replicas: 3, model: kvStateMachine, seqBase: 0, amnesic: false });
+  core.step({
+    type: MessageType.prepare, key: 'k', from: 0, to: 2, instance: 1, ballot: 4, ok: false, promised: 0,
+    acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
+  });
+  core.ready();
+  core.loaded('k', undefined);
+  t.throws(() => core.becomeAmnesic(1000), { message: /after k loaded/ });
+});
