@@ -22,7 +22,7 @@ import type {
   WriteOptions,
 } from '../engine';
 import { StatsCounter } from '../engine-stats';
-import { storeError } from '../errors';
+import { isStoreError, storeError } from '../errors';
 import { encodeBatchFrame } from './batch-frame';
 import type { MergeResult } from './merge';
 import type { MergeTask, MergeTaskResult } from './merge-task';
@@ -46,6 +46,8 @@ export interface BitcaskStats extends EngineStats {
   readonly dataBytes: number;
   readonly liveBytes: number;
   readonly merges: number;
+  /** Automatic merges that failed (logged; retried on a later write). */
+  readonly autoMergeFailures: number;
   readonly mergeBytesReclaimed: number;
   /** What the latest open found and repaired; undefined before the first open. */
   readonly recovery: RecoveryStats | undefined;
@@ -61,6 +63,8 @@ export class BitcaskEngine implements Engine {
   private transition: Promise<void> = Promise.resolve();
   private recovery: RecoveryStats | undefined = undefined;
   private merges = 0;
+  private autoMerging = false;
+  private autoMergeFailures = 0;
   private mergeBytesReclaimed = 0;
 
   constructor(dir: string, options?: BitcaskOptions) {
@@ -123,6 +127,7 @@ export class BitcaskEngine implements Engine {
       await session.writer.append(bytes, entries, seq, options.sync);
     }
     this.counter.countBatch(batch, options.sync);
+    this.maybeAutoMerge(session);
   }
 
   iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]> {
@@ -150,6 +155,7 @@ export class BitcaskEngine implements Engine {
       activeFileId: session?.writer.activeFile.id ?? 0,
       ...sizes,
       merges: this.merges,
+      autoMergeFailures: this.autoMergeFailures,
       mergeBytesReclaimed: this.mergeBytesReclaimed,
       recovery: this.recovery,
     };
@@ -166,6 +172,30 @@ export class BitcaskEngine implements Engine {
     this.merges++;
     this.mergeBytesReclaimed += result.bytesReclaimed;
     return result;
+  }
+
+  /**
+   * Starts a merge in the background when the dead bytes pass the policy's bounds (one at a
+   * time). A failed automatic merge is logged and counted; its inputs are untouched, and the
+   * next write past the bounds tries again.
+   */
+  private maybeAutoMerge(session: Session): void {
+    const policy = this.options.autoMerge;
+    if (policy === undefined || this.autoMerging || this.session !== session) return;
+    const { dataBytes, liveBytes } = session.sizes();
+    const dead = dataBytes - liveBytes;
+    assert(dead >= 0, () => `bitcask: live bytes ${liveBytes} > data bytes ${dataBytes}`);
+    if (dead < policy.deadBytesMin || dead < policy.deadRatio * dataBytes) return;
+    this.autoMerging = true;
+    this.merge()
+      .catch((err: unknown) => {
+        if (isStoreError(err, 'NOT_OPEN')) return; // closed under it
+        this.autoMergeFailures++;
+        console.error(`bitcask ${this.options.dir}: automatic merge failed: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.autoMerging = false;
+      });
   }
 
   private async *iterateOpen(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {

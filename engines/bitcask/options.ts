@@ -21,12 +21,26 @@ export interface BitcaskOptions {
    * destroys it at close.
    */
   readonly pool?: Piscina;
+  /**
+   * Merge on its own when dead bytes (overwritten or deleted records) pass both bounds:
+   * at least `deadBytesMin` (default 64 MiB) and at least `deadRatio` (default 0.5) of all data
+   * bytes. Checked after each write; one merge at a time. `false` turns it off.
+   */
+  readonly autoMerge?: false | { readonly deadRatio?: number; readonly deadBytesMin?: number };
 }
+
+export interface AutoMergePolicy {
+  readonly deadRatio: number;
+  readonly deadBytesMin: number;
+}
+
+export const AUTO_MERGE_DEFAULT: AutoMergePolicy = Object.freeze({ deadRatio: 0.5, deadBytesMin: 64 * 1024 * 1024 });
 
 export interface CheckedOptions {
   readonly dir: string;
   readonly fileBytesMax: number;
   readonly pool: Piscina | undefined;
+  readonly autoMerge: AutoMergePolicy | undefined;
 }
 
 export function checkOptions(dir: unknown, options: BitcaskOptions | undefined): CheckedOptions {
@@ -37,7 +51,7 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
   if (typeof raw !== 'object' || raw === null) {
     throw storeError('INVALID_ARGUMENT', 'BitcaskEngine options must be an object');
   }
-  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, pool } = raw as BitcaskOptions;
+  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, pool, autoMerge } = raw as BitcaskOptions;
   if (
     typeof fileBytesMax !== 'number' ||
     !Number.isSafeInteger(fileBytesMax) ||
@@ -50,5 +64,21 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
   if (pool !== undefined && (typeof pool !== 'object' || typeof pool.run !== 'function')) {
     throw storeError('INVALID_ARGUMENT', 'bitcask pool must be a Piscina instance');
   }
-  return { dir: path.resolve(dir), fileBytesMax, pool };
+  return { dir: path.resolve(dir), fileBytesMax, pool, autoMerge: checkAutoMerge(autoMerge) };
+}
+
+function checkAutoMerge(raw: unknown): AutoMergePolicy | undefined {
+  if (raw === false) return undefined;
+  if (raw === undefined) return AUTO_MERGE_DEFAULT;
+  if (typeof raw !== 'object' || raw === null) {
+    throw storeError('INVALID_ARGUMENT', 'bitcask autoMerge must be false or an object');
+  }
+  const { deadRatio = AUTO_MERGE_DEFAULT.deadRatio, deadBytesMin = AUTO_MERGE_DEFAULT.deadBytesMin } = raw as AutoMergePolicy;
+  if (typeof deadRatio !== 'number' || !(deadRatio > 0 && deadRatio <= 1)) {
+    throw storeError('INVALID_ARGUMENT', 'bitcask autoMerge.deadRatio must be a number in (0, 1]');
+  }
+  if (typeof deadBytesMin !== 'number' || !Number.isSafeInteger(deadBytesMin) || deadBytesMin < 0) {
+    throw storeError('INVALID_ARGUMENT', 'bitcask autoMerge.deadBytesMin must be a non-negative integer');
+  }
+  return { deadRatio, deadBytesMin };
 }

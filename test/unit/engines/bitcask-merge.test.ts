@@ -236,3 +236,35 @@ for (const committed of [false, true]) {
     }),
   );
 }
+
+// Automatic merges: without them a store that overwrites keys grows without bound.
+test('automatic merges start once dead bytes pass the policy, and keep every live key', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, { ...SMALL, autoMerge: { deadRatio: 0.5, deadBytesMin: 0 } }, async ({ engine, store }) => {
+      const live = await churn(store, 40);
+      // A merge runs in the background; give it a bounded number of writes and turns.
+      for (let i = 0; i < 200 && engine.bitcaskStats().merges === 0; i++) {
+        await store.write(puts(['tick'], () => `t${i}`));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const stats = engine.bitcaskStats();
+      t.true(stats.merges >= 1, 'merged on its own');
+      t.is(stats.autoMergeFailures, 0);
+      const after = (await contents(store)).filter(([k]) => k !== 'tick');
+      t.deepEqual(after, live);
+    });
+  }));
+
+test('autoMerge false never merges on its own; a bad policy is INVALID_ARGUMENT', (t) =>
+  withDir(async (dir) => {
+    await withStore(dir, { ...SMALL, autoMerge: false }, async ({ engine, store }) => {
+      await churn(store, 40);
+      await new Promise((r) => setTimeout(r, 50));
+      t.is(engine.bitcaskStats().merges, 0);
+      t.true(engine.bitcaskStats().dataBytes > 2 * engine.bitcaskStats().liveBytes, 'there was dead space to reclaim');
+    });
+    for (const autoMerge of [{ deadRatio: 0 }, { deadRatio: 1.5 }, { deadBytesMin: -1 }, { deadBytesMin: 0.5 }, 'yes', null]) {
+      const error = t.throws(() => new BitcaskEngine(dir, { autoMerge: autoMerge as never }));
+      t.true(isStoreError(error, 'INVALID_ARGUMENT'), JSON.stringify(autoMerge));
+    }
+  }));
