@@ -64,6 +64,12 @@ export interface PhaseResult {
   p999Ms: number;
   maxMs: number;
   meanMs: number;
+  /**
+   * CPU time of the whole process (every thread: client, workers, engine threads) per
+   * completed operation, in microseconds. Unlike ops/s it hardly moves when other programs
+   * share the machine, so it is the figure to compare optimisations by.
+   */
+  cpuMicrosPerOp: number;
   /** read phase only: gets that found no value (should be 0 after the pre-warm). */
   notFound?: number;
 }
@@ -181,6 +187,7 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
   let stop = false;
   const progress = new Progress(s.label, () => ({ ops, errors: errorCount }), s.progress);
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const end = start + s.seconds * 1000;
 
   const client = async (c: number): Promise<void> => {
@@ -221,6 +228,7 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
     progress.stop();
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   const ms = (us: number) => us / 1000;
   const r: PhaseResult = {
     phase: s.phase === 'read' ? 'read' : 'write',
@@ -234,6 +242,7 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
     p999Ms: ms(h.getValueAtPercentile(99.9)),
     maxMs: ms(h.maxValue),
     meanMs: ms(h.mean),
+    cpuMicrosPerOp: ops > 0 ? (cpu.user + cpu.system) / ops : NaN,
   };
   if (s.phase === 'read') r.notFound = notFound;
   h.destroy();
@@ -397,8 +406,8 @@ function fmtErrors(e: Record<string, number>): string {
 }
 
 export function formatRuns(runs: RunResult[]): string {
-  const header = ['engine/sync', 'workers', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'errors'];
-  const widths = [13, 7, 5, 10, 10, 7, 7, 8, 8, 0];
+  const header = ['engine/sync', 'workers', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'cpu us/op', 'errors'];
+  const widths = [13, 7, 5, 10, 10, 7, 7, 8, 8, 9, 0];
   const row = (cells: string[]) =>
     cells.map((c, i) => (i === 0 || i === 2 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const lines = [row(header)];
@@ -407,7 +416,7 @@ export function formatRuns(runs: RunResult[]): string {
       if (p === undefined) continue;
       const errs = fmtErrors(p.errors) + (p.notFound ? ` notFound=${p.notFound}` : '');
       lines.push(
-        row([`${r.engine}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), errs]),
+        row([`${r.engine}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), p.cpuMicrosPerOp.toFixed(1), errs]),
       );
     }
   }

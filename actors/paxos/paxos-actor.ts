@@ -16,6 +16,15 @@ import type { SyncMode } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
 import { isStoreError } from '../../engines/errors';
 
+/** The control-plane question for this actor's counters (store.stats()). */
+export interface StatsRequest {
+  readonly kind: 'stats';
+}
+
+function isStatsRequest(request: unknown): request is StatsRequest {
+  return typeof request === 'object' && request !== null && (request as { kind?: unknown }).kind === 'stats';
+}
+
 function isCorrupted(err: unknown): boolean {
   return isStoreError(err, 'CORRUPTED');
 }
@@ -57,6 +66,11 @@ export interface PaxosShellOptions extends GroupPlacement {
   readonly limits?: Partial<CoreLimits>;
   /** Optional link-fault matrix: Int32Array(N*N) over a SharedArrayBuffer, 1 = from→to blocked. */
   readonly links?: Int32Array;
+  /**
+   * Keys the core may hold in memory; idle ones beyond it are evicted and load again from the
+   * record store on their next use. Ignored for a volatile store (memory is its only copy).
+   */
+  readonly cachedKeysMax?: number;
 }
 
 interface Staged {
@@ -85,6 +99,9 @@ export class PaxosGroupActor implements Actor {
   private failed = false;
   private closed = false;
   private amnesiaChecked = false;
+  /** Keys in writes that have not completed (several at once with sync 'none'). */
+  private readonly writingKeys = new Map<string, number>();
+  private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
   private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0 };
@@ -134,6 +151,8 @@ export class PaxosGroupActor implements Actor {
     if (this.failed || this.closed) return;
     this.core.tick();
     this.drive();
+    const keysMax = this.options.cachedKeysMax;
+    if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound);
   }
 
   async close(): Promise<void> {
@@ -141,10 +160,11 @@ export class PaxosGroupActor implements Actor {
     await this.store.close();
   }
 
-  /** Control plane: the replica-alignment digest of this group's keys (store.verify()). */
+  /** Control plane: counters ({ kind: 'stats' }), or the replica-alignment digest of this group's keys (store.verify()). */
   async inspect(request: unknown): Promise<unknown> {
-    assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
     if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
+    if (isStatsRequest(request)) return this.coreStats();
+    assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
     return digestReplica(request, this.core.heldRecords(), this.store.scan?.());
   }
 
@@ -228,18 +248,33 @@ export class PaxosGroupActor implements Actor {
     for (const [key, value] of batch.records) writes.push({ key, value });
     this.stats.batches += 1;
     this.stats.records += writes.length;
+    this.markWriting(writes, +1);
     if (this.options.sync === 'none') {
       // Acknowledge before durable: a crash forgets, and the restart is amnesic (documented).
-      this.store.write(writes, (err) => (err !== undefined ? this.fail('write', err) : undefined));
+      this.store.write(writes, (err) => {
+        this.markWriting(writes, -1);
+        if (err !== undefined) this.fail('write', err);
+      });
       return this.release(batch);
     }
     this.writing = true;
     this.store.write(writes, (err) => {
       this.writing = false;
+      this.markWriting(writes, -1);
       if (err !== undefined) return this.fail('write', err);
       this.release(batch);
       this.drive();
     });
+  }
+
+  /** Counts the writes each key is in, so the key cache never evicts a key being written. */
+  private markWriting(writes: readonly RecordWrite[], delta: 1 | -1): void {
+    for (const { key } of writes) {
+      const n = (this.writingKeys.get(key) ?? 0) + delta;
+      assert(n >= 0, () => `write count of a key went below zero`);
+      if (n === 0) this.writingKeys.delete(key);
+      else this.writingKeys.set(key, n);
+    }
   }
 
   private release(batch: Staged): void {

@@ -20,6 +20,8 @@ export interface StoreActorConfig {
   readonly sync: SyncMode;
   readonly tickMs: number;
   readonly timeoutMs: number;
+  /** Keys each replica keeps in memory, over all its groups (disk engines). */
+  readonly cachedKeysMax: number;
   /** Int32Array(N*N): 1 = messages from→to are dropped (in-process partitions). */
   readonly links: SharedArrayBuffer;
   /** Int32Array(N): restarts of each replica since open. */
@@ -61,6 +63,7 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     // Wall-clock milliseconds: above any round a previous incarnation could have reached.
     ballotRoundFloor: amnesic ? Date.now() : 0,
     links: new Int32Array(config.links),
+    cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
   });
 };

@@ -28,6 +28,12 @@ export interface PaxosStoreOptions {
    * be lost). Default false: such an open rejects DATA_LOSS_POSSIBLE.
    */
   acceptDataLoss?: boolean;
+  /**
+   * Keys each replica keeps in memory (spread over its groups); idle keys beyond it are
+   * evicted and read back from disk on their next use. Disk engines only: the memory engine
+   * has no other copy. Default 524,288.
+   */
+  cachedKeysMax?: number;
 }
 
 export interface ResolvedOptions {
@@ -40,6 +46,7 @@ export interface ResolvedOptions {
   readonly timeoutMs: number;
   readonly valueBytesMax: number;
   readonly acceptDataLoss: boolean;
+  readonly cachedKeysMax: number;
   readonly tickMs: number;
 }
 
@@ -50,7 +57,9 @@ export interface ResolvedOptions {
  */
 export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 
-const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss']);
+const CACHED_KEYS_DEFAULT = 512 * 1024;
+
+const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax']);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -91,6 +100,7 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
     timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
     valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, VALUE_BYTES_MAX_LIMIT, 256 * 1024),
     acceptDataLoss: bool('acceptDataLoss', opts.acceptDataLoss),
+    cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, CACHED_KEYS_DEFAULT),
     tickMs: 10,
   };
 }

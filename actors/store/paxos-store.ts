@@ -38,6 +38,12 @@ export interface StoreStats {
   readonly workers: unknown[];
   readonly inFlight: number;
   readonly replicasUp: boolean[];
+  /**
+   * Per replica, the Paxos counters summed over its groups (null while it is down): `keys`
+   * held in memory, `keysEvicted`, `corruptedRecords`, `records` and `batches` written,
+   * `writesUnknownOutcome`, and so on. Names may grow; treat missing ones as 0.
+   */
+  readonly replicas: (Record<string, number> | null)[];
 }
 
 export class ReplicaHandle {
@@ -121,6 +127,7 @@ export class PaxosStore {
       sync: o.sync,
       tickMs: o.tickMs,
       timeoutMs: o.timeoutMs,
+      cachedKeysMax: o.cachedKeysMax,
       links: new SharedArrayBuffer(4 * o.replicas * o.replicas),
       incarnations: new SharedArrayBuffer(4 * o.replicas),
     };
@@ -205,7 +212,21 @@ export class PaxosStore {
 
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    return { workers: await this.system.stats(), inFlight: this.pipeline.inFlight, replicasUp: [...this.up] };
+    const up = [...this.up];
+    const replicas = await Promise.all(up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))));
+    return { workers: await this.system.stats(), inFlight: this.pipeline.inFlight, replicasUp: up, replicas };
+  }
+
+  private async replicaCounters(replica: number): Promise<Record<string, number> | null> {
+    const placement = { replicas: this.options.replicas, groups: this.options.groups };
+    const sums: Record<string, number> = {};
+    for (let g = 0; g < this.options.groups; g++) {
+      const answer = await this.system.inspect(actorIdOf(replica, g, placement), { kind: 'stats' });
+      // A replica that crashed meanwhile has no counters to give.
+      if (!answer.ok) return null;
+      for (const [name, n] of Object.entries(answer.value as Record<string, number>)) sums[name] = (sums[name] ?? 0) + n;
+    }
+    return sums;
   }
 
   /**
@@ -216,7 +237,8 @@ export class PaxosStore {
   async verify(options?: VerifyOptions): Promise<VerifyReport> {
     this.checkOpen();
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
-    return verifyReplicas({ system: this.system, placement, up: [...this.up] }, options);
+    const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
+    return verifyReplicas({ system: this.system, placement, up: [...this.up], call }, options);
   }
 
   close(): Promise<void> {

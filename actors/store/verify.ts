@@ -23,7 +23,12 @@ import type { GroupPlacement } from '../paxos/paxos-actor';
 import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, hex64 } from '../paxos/replica-digest';
 import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import type { ClientResult } from '../paxos/core/types';
+import { KV_GET_QUERY } from '../../engines/models/kv';
+import { ModelTag } from '../../engines/models/model-tags';
+import { tagged } from '../../engines/models/registry';
 import { NAMESPACE_SEPARATOR } from './kv';
+import type { RequestBody } from './request-pipeline';
 import { OBJECT_PREFIX } from './model-client';
 
 export interface VerifyOptions {
@@ -31,6 +36,13 @@ export interface VerifyOptions {
   readonly buckets?: number;
   /** Mismatches reported at most (default 1000, at most 100,000); `truncated` says if cut. */
   readonly mismatchesMax?: number;
+  /**
+   * Repair what is found: every replica that is behind on a key, or holds a corrupted record
+   * of it, serves one linearizable read of the key, which makes it catch up (or recover the
+   * key from a majority of the others). Default false. The report describes the state before
+   * the repair; verify again to see the result.
+   */
+  readonly repair?: boolean;
 }
 
 export interface ReplicaDigest {
@@ -65,9 +77,13 @@ export interface ReplicaKeyState {
 
 export interface VerifyMismatch {
   readonly kind: 'diverged' | 'behind' | 'corrupted';
+  /** The key as stored (for tools); `where` is its readable form. */
+  readonly internalKey: string;
   readonly where: KeyLocation;
   /** One entry per replica: its state of the key, or null when it has none (or is down). */
   readonly replicas: (ReplicaKeyState | null)[];
+  /** `corrupted` only: the replica whose record fails its checksum. */
+  readonly damagedAt?: number;
 }
 
 export interface VerifyReport {
@@ -78,9 +94,15 @@ export interface VerifyReport {
   readonly replicas: ReplicaDigest[];
   readonly mismatches: VerifyMismatch[];
   readonly truncated: boolean;
+  /** With `repair`: replica reads that caught a key up, and those that failed (e.g. no majority). */
+  readonly repaired: number;
+  readonly repairFailed: number;
 }
 
+const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);
 const BUCKETS_DEFAULT = 64;
+/** Repair reads in flight at once. */
+const REPAIR_CONCURRENCY = 32;
 const MISMATCHES_DEFAULT = 1000;
 const MISMATCHES_MAX = 100_000;
 const MASK_64 = (1n << 64n) - 1n;
@@ -88,18 +110,21 @@ const MASK_64 = (1n << 64n) - 1n;
 interface Resolved {
   readonly buckets: number;
   readonly mismatchesMax: number;
+  readonly repair: boolean;
 }
 
 export interface VerifyContext {
   readonly system: ActorSystem;
   readonly placement: GroupPlacement;
   readonly up: readonly boolean[];
+  /** Sends one request through a replica (the store's data path). */
+  readonly call: (replica: number, body: RequestBody) => Promise<ClientResult>;
 }
 
 function resolve(options: VerifyOptions | undefined): Resolved {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('verify options must be an object');
   const o = options ?? {};
-  for (const k of Object.keys(o)) if (k !== 'buckets' && k !== 'mismatchesMax') throw invalid(`unknown verify option '${k}'`);
+  for (const k of Object.keys(o)) if (!OPTION_NAMES.has(k)) throw invalid(`unknown verify option '${k}'`);
   const buckets = o.buckets ?? BUCKETS_DEFAULT;
   const mismatchesMax = o.mismatchesMax ?? MISMATCHES_DEFAULT;
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > DIGEST_BUCKETS_MAX) {
@@ -108,7 +133,8 @@ function resolve(options: VerifyOptions | undefined): Resolved {
   if (!Number.isInteger(mismatchesMax) || mismatchesMax < 0 || mismatchesMax > MISMATCHES_MAX) {
     throw invalid(`verify mismatchesMax must be an integer in 0..${MISMATCHES_MAX}`);
   }
-  return { buckets, mismatchesMax };
+  if (o.repair !== undefined && typeof o.repair !== 'boolean') throw invalid('verify repair must be a boolean');
+  return { buckets, mismatchesMax, repair: o.repair === true };
 }
 
 /** The display form of an internal key. */
@@ -167,17 +193,51 @@ function keyMismatches(listings: readonly (DigestAnswer | undefined)[], up: read
   const out: VerifyMismatch[] = [];
   for (const [key, states] of byKey) {
     const kind = classify(states, up);
-    if (kind !== undefined) out.push({ kind, where: locationOf(key), replicas: states });
+    if (kind !== undefined) out.push({ kind, internalKey: key, where: locationOf(key), replicas: states });
   }
   return out;
 }
 
 function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up: readonly boolean[]): VerifyMismatch[] {
   const out: VerifyMismatch[] = [];
-  for (const answer of answers) {
-    for (const key of answer?.corruptedKeys ?? []) out.push({ kind: 'corrupted', where: locationOf(key), replicas: up.map(() => null) });
-  }
+  answers.forEach((answer, replica) => {
+    for (const key of answer?.corruptedKeys ?? []) {
+      out.push({ kind: 'corrupted', internalKey: key, where: locationOf(key), replicas: up.map(() => null), damagedAt: replica });
+    }
+  });
   return out;
+}
+
+/** The up replicas a repair read must go through for one mismatch. */
+function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
+  if (m.kind === 'corrupted') return m.damagedAt !== undefined && up[m.damagedAt] === true ? [m.damagedAt] : [];
+  if (m.kind !== 'behind') return []; // divergence needs a person, not a read
+  const newest = Math.max(0, ...m.replicas.map((s) => s?.instance ?? 0));
+  return up.flatMap((isUp, r) => (isUp && (m.replicas[r]?.instance ?? 0) < newest ? [r] : []));
+}
+
+/**
+ * One linearizable read through each lagging or damaged replica. The query is KV's get: a key
+ * of another model answers "wrong model", but only after the read round that catches the
+ * replica up, which is all a repair needs.
+ */
+async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch[]): Promise<{ repaired: number; failed: number }> {
+  const jobs = mismatches.flatMap((m) => repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })));
+  let next = 0;
+  let repaired = 0;
+  let failed = 0;
+  const query = tagged(ModelTag.kv, KV_GET_QUERY);
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      assert(job !== undefined, 'repair job');
+      const res = await ctx.call(job.replica, { kind: 'read', key: job.key, query, consistency: 'linearizable' }).catch(() => undefined);
+      if (res?.ok === true) repaired += 1;
+      else failed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, jobs.length) }, worker));
+  return { repaired, failed };
 }
 
 interface ReplicaTotals {
@@ -233,5 +293,6 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const first = replicas[0]?.digest;
   const aligned = ok && replicas.every((r) => r.up && r.unsettled === 0 && r.digest === first) && mismatches.length === 0;
   if (mismatches.length > o.mismatchesMax) truncated = true;
-  return { ok, aligned, replicas, mismatches: mismatches.slice(0, o.mismatchesMax), truncated };
+  const repair = o.repair ? await repairAll(ctx, mismatches) : { repaired: 0, failed: 0 };
+  return { ok, aligned, replicas, mismatches: mismatches.slice(0, o.mismatchesMax), truncated, repaired: repair.repaired, repairFailed: repair.failed };
 }

@@ -18,7 +18,8 @@
  *   after restart, and a later batch never survives without every earlier one.
  *
  * Ordering: writes complete in submission order. A read completes no earlier than every write
- * submitted before it, so a caller always reads its own earlier writes.
+ * submitted before it, so a caller always reads its own earlier writes — unless the fault
+ * `readsOvertakeWrites` is on.
  *
  * Not modelled (yet): bit flips / checksum failures, partial batches, disk-full errors.
  */
@@ -36,6 +37,12 @@ export interface DiskFaults {
   writeLatencyMaxMs: number;
   /** On crash keep a random prefix of the non-durable batches instead of losing them all. */
   tornTail: boolean;
+  /**
+   * Reads do not wait for earlier writes: a read may complete before a write submitted ahead
+   * of it and miss it, as a LevelDB get on the thread pool can miss a batch still being
+   * applied. Callers must never read a key they are still writing.
+   */
+  readsOvertakeWrites: boolean;
 }
 
 export const DEFAULT_DISK_FAULTS: Readonly<DiskFaults> = {
@@ -46,6 +53,7 @@ export const DEFAULT_DISK_FAULTS: Readonly<DiskFaults> = {
   writeLatencyMinMs: 0.1,
   writeLatencyMaxMs: 2,
   tornTail: false,
+  readsOvertakeWrites: false,
 };
 
 /** How the disk schedules its completions; supplied by the Simulation. */
@@ -273,7 +281,8 @@ export class SimDisk {
   private scheduleRead(ok: () => void, fail: (err: DiskIoError) => void): void {
     const failed = this.prng.chance(this.faults.failReadRate);
     const latencyUs = this.latencyUs(this.faults.readLatencyMinMs, this.faults.readLatencyMaxMs);
-    const doneUs = Math.max(this.scheduler.nowUs() + latencyUs, this.lastWriteDoneUs);
+    const earliestUs = this.scheduler.nowUs() + latencyUs;
+    const doneUs = this.faults.readsOvertakeWrites ? earliestUs : Math.max(earliestUs, this.lastWriteDoneUs);
     const epoch = this.epoch;
     this.scheduler.at(doneUs, () => {
       if (epoch !== this.epoch) return;

@@ -299,3 +299,47 @@ test.serial('12 concurrent puts and gets of 256 KiB to one group all succeed', a
   const gets = await Promise.all(keys.map((k) => kv.get(k).then((v) => v?.value.length, (e: unknown) => codeOf(e))));
   t.deepEqual(gets, keys.map(() => 256 * 1024));
 });
+
+// The key cache bound: with far more keys than the cache holds, idle keys are evicted and read
+// back from disk; every write is still there, through every replica, and after a reopen.
+for (const engine of ['lsm', 'bitcask'] as const) {
+  test(`${engine}: a key cache far smaller than the key count loses nothing`, async (t) => {
+    const dir = tempDir(t);
+    const options = { ...FAST, engine, dir, cachedKeysMax: 64 };
+    const store = await PaxosStore.open(options);
+    const keys = Array.from({ length: 400 }, (_, i) => `key-${i}`);
+    try {
+      for (let round = 1; round <= 2; round++) {
+        await Promise.all(keys.map((k, i) => store.replica(i % 3).kv('cache').put(k, `${k}@${round}`)));
+        // Give the ticks time to sweep between rounds (eviction runs on ticks).
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (let r = 0; r < 3; r++) {
+        for (const k of keys.filter((_, i) => i % 7 === r)) {
+          t.deepEqual(await store.replica(r).kv('cache').get(k), { value: Buffer.from(`${k}@2`), version: 2 }, `${k} via ${r}`);
+        }
+      }
+      const { replicas } = await store.stats();
+      for (const [r, counters] of replicas.entries()) {
+        t.true((counters?.['keysEvicted'] ?? 0) > 0, `replica ${r} evicted keys`);
+        t.true((counters?.['keys'] ?? Infinity) <= 64 + 4 * 16, `replica ${r} holds ${counters?.['keys']} keys`);
+      }
+    } finally {
+      await store.close();
+    }
+    const again = await PaxosStore.open(options);
+    try {
+      for (const k of keys.filter((_, i) => i % 13 === 0)) {
+        t.deepEqual(await again.kv('cache').get(k), { value: Buffer.from(`${k}@2`), version: 2 }, `${k} after reopen`);
+      }
+    } finally {
+      await again.close();
+    }
+  });
+}
+
+test('cachedKeysMax is validated', async (t) => {
+  for (const bad of [0, 63, 1.5, '100', -1]) {
+    t.is(await openRejectionCode(t, { cachedKeysMax: bad as never }, String(bad)), 'INVALID_ARGUMENT', String(bad));
+  }
+});

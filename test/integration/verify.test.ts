@@ -113,3 +113,48 @@ test('mismatchesMax bounds the list and says it was cut', async (t) => {
   t.is(all.mismatches.length, 12);
   t.false(all.truncated);
 });
+
+test('repair: lagging replicas catch up on exactly the keys verify found, then all are aligned', async (t) => {
+  const store = await openStore(t, { engine: 'memory' });
+  await writeAll(store, 'v1');
+  for (let r = 0; r < 3; r++) await readAllVia(store, r);
+  store.partition([[2], [0, 1]]);
+  const missed = KEYS.slice(5, 17);
+  for (const k of missed) await store.replica(0).kv('users').put(k, 'v2');
+  store.heal();
+  const report = await store.verify({ repair: true });
+  t.deepEqual(report.mismatches.map((m) => m.where.key).sort(), [...missed].sort());
+  t.is(report.repaired, missed.length, 'one read through replica 2 per missed key');
+  t.is(report.repairFailed, 0);
+  const after = await store.verify();
+  t.true(after.aligned, JSON.stringify(after.mismatches.slice(0, 3)));
+  t.deepEqual(await store.replica(2).kv('users').get(missed[0] ?? '', { consistency: 'local' }), { value: Buffer.from('v2'), version: 2 });
+});
+
+test('repair rebuilds a memory replica that restarted empty, queue and kv keys alike', async (t) => {
+  const store = await openStore(t, { engine: 'memory' });
+  await writeAll(store, 'v1');
+  await store.queue('jobs').push('a', 'b', 'c');
+  for (let r = 0; r < 3; r++) await readAllVia(store, r);
+  await Promise.all([0, 1, 2].map((r) => store.replica(r).queue('jobs').length()));
+  await store.replica(1).crash();
+  await store.replica(1).restart();
+  const report = await store.verify({ repair: true });
+  t.is(report.repaired, KEYS.length + 1);
+  const after = await store.verify();
+  t.true(after.aligned, JSON.stringify(after.mismatches.slice(0, 3)));
+  t.deepEqual(await store.replica(1).queue('jobs').peek({ consistency: 'local' }), Buffer.from('a'));
+});
+
+test('repair with no majority fails those reads and says so', async (t) => {
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 300 });
+  await writeAll(store, 'v1');
+  for (let r = 0; r < 3; r++) await readAllVia(store, r);
+  store.partition([[2], [0, 1]]);
+  await store.replica(0).kv('users').put('key-0', 'v2');
+  const report = await store.verify({ repair: true });
+  t.is(report.mismatches.length, 1);
+  t.is(report.repaired, 0);
+  t.is(report.repairFailed, 1, 'replica 2 cannot reach a majority to catch up');
+  t.is(codeOf(await t.throwsAsync(store.verify({ repair: 'yes' as never }))), 'INVALID_ARGUMENT');
+});

@@ -29,6 +29,8 @@ export interface ClusterOptions {
   faults?: Partial<FaultConfig>;
   diskFaults?: Partial<DiskFaults>;
   limits?: Partial<CoreLimits>;
+  /** Keys each group actor keeps in memory; evicted keys load again from the simulated disk. */
+  cachedKeysMax?: number;
 }
 
 interface ReplicaSlot {
@@ -90,6 +92,7 @@ export class SimCluster {
       // Above every round a previous incarnation could have used (the real shell uses a clock).
       ballotRoundFloor: slot.amnesic ? slot.incarnation * 2 ** 24 : 0,
       limits: this.options.limits,
+      cachedKeysMax: this.options.cachedKeysMax,
     });
   }
 
@@ -140,6 +143,18 @@ export class SimCluster {
     const actor = this.sim.actor(id);
     if (!(actor instanceof PaxosGroupActor)) return undefined;
     return actor.debugRecord(key);
+  }
+
+  /** The sum of one core counter over the live actors (counters restart with an actor). */
+  coreCounter(name: string): number {
+    let sum = 0;
+    for (let r = 0; r < this.replicas; r++) {
+      for (let g = 0; g < this.groups; g++) {
+        const actor = this.sim.actor(actorIdOf(r, g, { replicas: this.replicas, groups: this.groups }));
+        if (actor instanceof PaxosGroupActor) sum += actor.coreStats()[name] ?? 0;
+      }
+    }
+    return sum;
   }
 
   /** Agreement: no two replicas ever report different values chosen at one instance. */

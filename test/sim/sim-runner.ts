@@ -21,6 +21,8 @@ export interface Scenario {
   readonly wipe: boolean;
   readonly sync: 'always' | 'none';
   readonly salt: number;
+  /** Evict every idle key on every tick (a key cache of one), so keys reload from disk constantly. */
+  readonly evict?: boolean;
 }
 
 export function runSeed(seed: number, s: Scenario) {
@@ -28,6 +30,9 @@ export function runSeed(seed: number, s: Scenario) {
     seed,
     sync: s.sync,
     faults: { dropRate: 0.05, duplicateRate: 0.03, delayMinMs: 0.1, delayMaxMs: 8 },
+    // Reads that overtake writes, as on real engines: a key evicted while its write is still
+    // in flight would load an older record (a forgotten promise); the shell must prevent it.
+    ...(s.evict === true ? { cachedKeysMax: 1, diskFaults: { readsOvertakeWrites: true } } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   let sampled = 0;
@@ -42,13 +47,14 @@ export function runSeed(seed: number, s: Scenario) {
     crashes: true, wipeOnRestart: s.wipe, partitions: true, livenessMs: 30_000,
   });
   cluster.sampleChosen(keys);
-  return r;
+  return { ...r, evicted: cluster.coreCounter('keysEvicted') };
 }
 
 /** Runs the scenario's seeds; fails the test at the first bad seed, naming it. */
 export function runScenario(t: ExecutionContext, s: Scenario): void {
   let ops = 0;
   let unknown = 0;
+  let evicted = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -69,7 +75,9 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     }
     ops += r.completed;
     unknown += r.unknown;
+    evicted += r.evicted;
   }
-  t.log(`${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes`);
+  t.log(`${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes${s.evict === true ? `, ${evicted} keys evicted` : ''}`);
+  if (s.evict === true) t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
 }

@@ -104,6 +104,8 @@ export interface KeyState {
   ballotFloor: number;
   /** The last read round stalled: the next one asks every peer, not just a majority's worth. */
   readAskAll: boolean;
+  /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
+  touched: boolean;
 }
 
 export interface CoreLimits {
@@ -154,6 +156,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     noopTarget: 0,
     ballotFloor: 0,
     readAskAll: false,
+    touched: true,
   };
 }
 

@@ -10,6 +10,7 @@
 import { assert, VERIFY } from '../../../runtime/assert';
 import { quorumSize } from './ballot';
 import { checkRecord, emptyRecord } from './key-record';
+import { evictKeys, isIdle } from './key-cache';
 import type { CoreContext, CoreInput, CoreLimits, KeyState, KeyStatus } from './key-state';
 import { count, deliver, emptyReady, markActive, newKeyState } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
@@ -183,6 +184,18 @@ export class PaxosCore {
   }
 
   /**
+   * Bounds the keys held in memory (key-cache.ts): evicts untouched idle keys once more than
+   * `keysMax` are held. `mayEvict` is the shell's word that nothing of the key is staged or
+   * being written. Only for a core whose records are on durable storage: an evicted key loads
+   * again from there.
+   */
+  evictIdle(keysMax: number, mayEvict: (key: string) => boolean): number {
+    const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict);
+    if (evicted > 0) count(this.ctx, 'keysEvicted', evicted);
+    return evicted;
+  }
+
+  /**
    * Every key this core holds in memory, with its status and record (verification). The
    * records are the live objects, not copies: callers read them and must not keep or change
    * them past the current turn.
@@ -265,6 +278,7 @@ export class PaxosCore {
       this.keys.set(key, ks);
       this.ctx.out.load.push(key);
     }
+    ks.touched = true;
     return ks;
   }
 
@@ -309,10 +323,7 @@ export class PaxosCore {
   }
 
   private idle(ks: KeyState): boolean {
-    return (
-      ks.proposal === null && ks.readRound === null && ks.fetch === null && ks.recovery === null &&
-      ks.writes.length === 0 && ks.reads.length === 0 && ks.waiting.length === 0
-    );
+    return isIdle(ks);
   }
 
   /** Invariants checked after every step and tick (STYLE.md §2). */
