@@ -30,9 +30,12 @@ export function runSeed(seed: number, s: Scenario) {
     seed,
     sync: s.sync,
     faults: { dropRate: 0.05, duplicateRate: 0.03, delayMinMs: 0.1, delayMaxMs: 8 },
-    // Reads that overtake writes, as on real engines: a key evicted while its write is still
-    // in flight would load an older record (a forgotten promise); the shell must prevent it.
-    ...(s.evict === true ? { cachedKeysMax: 1, diskFaults: { readsOvertakeWrites: true } } : {}),
+    // A crash keeps a random prefix of the writes not yet durable (torn writes: a replica may
+    // come back with a promise it never answered, never without one it answered). Reads that
+    // overtake writes, as on real engines: a key evicted while its write is still in flight
+    // would load an older record (a forgotten promise); the shell must prevent it.
+    diskFaults: { tornTail: true, readsOvertakeWrites: s.evict === true },
+    ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   let sampled = 0;
@@ -47,7 +50,9 @@ export function runSeed(seed: number, s: Scenario) {
     crashes: true, wipeOnRestart: s.wipe, partitions: true, livenessMs: 30_000,
   });
   cluster.sampleChosen(keys);
-  return { ...r, evicted: cluster.coreCounter('keysEvicted') };
+  let keptBatches = 0;
+  for (let replica = 0; replica < cluster.replicas; replica++) keptBatches += cluster.sim.disk(replica).stats.keptBatches;
+  return { ...r, evicted: cluster.coreCounter('keysEvicted'), keptBatches };
 }
 
 /** Runs the scenario's seeds; fails the test at the first bad seed, naming it. */
@@ -55,6 +60,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let ops = 0;
   let unknown = 0;
   let evicted = 0;
+  let keptBatches = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -76,8 +82,9 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     ops += r.completed;
     unknown += r.unknown;
     evicted += r.evicted;
+    keptBatches += r.keptBatches;
   }
-  t.log(`${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes${s.evict === true ? `, ${evicted} keys evicted` : ''}`);
+  t.log(`${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ${keptBatches} torn-tail batches kept at crashes${s.evict === true ? `, ${evicted} keys evicted` : ''}`);
   if (s.evict === true) t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
 }
