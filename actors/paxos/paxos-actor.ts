@@ -71,7 +71,17 @@ export interface PaxosShellOptions extends GroupPlacement {
    * record store on their next use. Ignored for a volatile store (memory is its only copy).
    */
   readonly cachedKeysMax?: number;
+  /**
+   * The runtime's tick period. When given, each tick() advances the core by the ticks that
+   * really elapsed on the host clock (at most TICK_CATCH_UP_MAX), so a loaded thread whose
+   * timer fires late still times requests out on time. Without it, one core tick per call
+   * (the simulator's ticks are exact).
+   */
+  readonly tickMs?: number;
 }
+
+/** Ticks one tick() may catch up after a stall (10 s at the default 10 ms). */
+const TICK_CATCH_UP_MAX = 1000;
 
 interface Staged {
   records: Map<string, Uint8Array>;
@@ -99,6 +109,8 @@ export class PaxosGroupActor implements Actor {
   private failed = false;
   private closed = false;
   private amnesiaChecked = false;
+  /** Host time the core's logical clock has reached (tickMs mode). */
+  private tickedAt: number | undefined = undefined;
   /** Keys in writes that have not completed (several at once with sync 'none'). */
   private readonly writingKeys = new Map<string, number>();
   private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
@@ -149,7 +161,7 @@ export class PaxosGroupActor implements Actor {
 
   tick(): void {
     if (this.failed || this.closed) return;
-    this.core.tick();
+    this.core.tick(this.elapsedTicks());
     this.drive();
     const keysMax = this.options.cachedKeysMax;
     if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound);
@@ -175,6 +187,23 @@ export class PaxosGroupActor implements Actor {
 
   coreStats(): Record<string, number> {
     return { ...this.core.stats(), ...this.stats };
+  }
+
+  /** Whole tick periods since the last tick (at least 1); the remainder carries over. */
+  private elapsedTicks(): number {
+    const tickMs = this.options.tickMs;
+    if (tickMs === undefined) return 1;
+    const now = this.host.now();
+    if (this.tickedAt === undefined) {
+      this.tickedAt = now;
+      return 1;
+    }
+    // At least one tick per call (a timer that fired a little early must not stall time), at
+    // most TICK_CATCH_UP_MAX; the logical clock never runs ahead of the host clock.
+    const ticks = Math.min(TICK_CATCH_UP_MAX, Math.max(1, Math.floor((now - this.tickedAt) / tickMs)));
+    this.tickedAt = Math.min(now, this.tickedAt + ticks * tickMs);
+    if (ticks === TICK_CATCH_UP_MAX) this.tickedAt = now;
+    return ticks;
   }
 
   private blocked(from: number, to: number): boolean {

@@ -64,6 +64,7 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     ballotRoundFloor: amnesic ? Date.now() : 0,
     links: new Int32Array(config.links),
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
+    tickMs: config.tickMs,
     limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
   });
 };
