@@ -80,7 +80,7 @@ test.serial('lsm: a bit flip on one replica is detected, reported, never served,
 
 test.serial('lsm: the same key flipped on two of three replicas: reads fail with a clear error, nothing wrong is returned', async (t) => {
   const dir = tempDir(t);
-  const options: PaxosStoreOptions = { ...FAST, engine: 'lsm', dir, timeoutMs: 1500 };
+  const options: PaxosStoreOptions = { ...FAST, engine: 'lsm', dir, timeoutMs: 3000 };
   const victim = randomBytes(VALUE_BYTES);
   await prepare(options, victim);
   const needle = victim.subarray(2000, 2064);

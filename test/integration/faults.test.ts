@@ -3,7 +3,7 @@
  * partition, crash/restart of memory replicas (the amnesia rule, DESIGN.md §4), and a
  * linearizability check of a random concurrent history with faults in the middle.
  *
- * Serial: each test is sensitive to CPU starvation (timeoutMs 1500), so they do not share cores.
+ * Serial: each test is sensitive to CPU starvation (timeoutMs 3000), so they do not share cores.
  */
 import test from 'ava';
 import { performance } from 'node:perf_hooks';
@@ -102,7 +102,7 @@ test.serial('concurrent cas races from all replicas: exactly one winner per vers
 });
 
 test.serial('partition [[0],[1,2]]: the minority side fails, the majority writes, heal converges', async (t) => {
-  const store = await openStore(t, { timeoutMs: 1_500 });
+  const store = await openStore(t, { timeoutMs: 3_000 });
   t.deepEqual(await via(store, 0).put('p', 'before'), { version: 1 });
   store.partition([[0], [1, 2]]);
   // The minority: writes and linearizable reads settle with an error (they do not hang).
@@ -131,7 +131,7 @@ test.serial('partition [[0],[1,2]]: the minority side fails, the majority writes
 });
 
 test.serial('memory engine: a crashed replica restarts empty and recovers from its peers', async (t) => {
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 1_500 });
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
   const keys = Array.from({ length: 12 }, (_, i) => `key${i}`);
   for (const k of keys) await store.kv(NS).put(k, `${k}-v1`);
   await store.replica(2).crash();
@@ -155,7 +155,7 @@ test.serial('memory engine: a crashed replica restarts empty and recovers from i
 });
 
 test.serial('amnesia rule: a restarted empty replica does not form a majority with a stale peer', async (t) => {
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 1_500 });
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
   // 'k' is chosen on {0, 2} only: replica 1 never hears of it.
   store.partition([[1], [0, 2]]);
   t.deepEqual(await via(store, 0).put('k', 'A'), { version: 1 });
@@ -181,7 +181,7 @@ test.serial('amnesia rule: a restarted empty replica does not form a majority wi
 });
 
 test.serial('a second crash while one replica is down: requests reject, none hang', async (t) => {
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 1_500 });
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
   await store.kv(NS).put('k', 'v1');
   await store.replica(2).crash();
   t.deepEqual(await via(store, 0).put('k', 'v2'), { version: 2 });
@@ -328,7 +328,7 @@ const SEED = Number(process.env['PXS_SEED'] ?? Date.now() % 1_000_000);
 
 async function checkRun(t: import('ava').ExecutionContext, w: WorkloadOptions): Promise<void> {
   t.log(`seed ${w.seed} (replay with PXS_SEED=${w.seed}; thread timing still varies)`);
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 1_500 });
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
   const { history, counts } = await runWorkload(store, w);
   t.log(JSON.stringify(counts));
   const completed = history.filter((op) => op.ret !== undefined).length;

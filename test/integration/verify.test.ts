@@ -147,7 +147,7 @@ test('repair rebuilds a memory replica that restarted empty, queue and kv keys a
 });
 
 test('repair with no majority fails those reads and says so', async (t) => {
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 1500 });
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 3000 });
   await writeAll(store, 'v1');
   for (let r = 0; r < 3; r++) await readAllVia(store, r);
   store.partition([[2], [0, 1]]);
