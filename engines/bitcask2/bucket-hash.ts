@@ -30,14 +30,14 @@ export function keyHash(key: Uint8Array): number {
   hash = Math.imul(hash, 0xc2b2ae35);
   hash ^= hash >>> 16;
   const result = hash >>> 0;
-  assert(result >= 0 && result <= 0xffff_ffff, `keyHash: ${result}`);
+  assert(result >= 0 && result <= 0xffff_ffff, () => `keyHash: ${result}`);
   return result;
 }
 
 /** The bucket of `hash` in a table of 2^bits buckets. */
 export function bucketOf(hash: number, bits: number): number {
-  assert(Number.isInteger(bits) && bits >= 0 && bits <= BUCKET_BITS_MAX, `bucketOf: bits ${bits}`);
-  assert(hash >>> 0 === hash, `bucketOf: hash ${hash} is not a u32`);
+  assert(Number.isInteger(bits) && bits >= 0 && bits <= BUCKET_BITS_MAX, () => `bucketOf: bits ${bits}`);
+  assert(hash >>> 0 === hash, () => `bucketOf: hash ${hash} is not a u32`);
   return bits === 0 ? 0 : hash >>> (32 - bits);
 }
 
@@ -47,12 +47,12 @@ export function bucketOf(hash: number, bits: number): number {
  * merge buckets, which the one-pass flush does not do), never above BUCKET_BITS_MAX.
  */
 export function bucketBitsFor(keys: number, keysPerBucket: number, bitsMin: number): number {
-  assert(Number.isSafeInteger(keys) && keys >= 0, `bucketBitsFor: keys ${keys}`);
-  assert(Number.isInteger(keysPerBucket) && keysPerBucket >= 1, `keysPerBucket ${keysPerBucket}`);
-  assert(bitsMin >= 0 && bitsMin <= BUCKET_BITS_MAX, `bucketBitsFor: bitsMin ${bitsMin}`);
+  assert(Number.isSafeInteger(keys) && keys >= 0, () => `bucketBitsFor: keys ${keys}`);
+  assert(Number.isInteger(keysPerBucket) && keysPerBucket >= 1, () => `keysPerBucket ${keysPerBucket}`);
+  assert(bitsMin >= 0 && bitsMin <= BUCKET_BITS_MAX, () => `bucketBitsFor: bitsMin ${bitsMin}`);
   let bits = bitsMin;
   // Bounded by BUCKET_BITS_MAX rounds.
   while (bits < BUCKET_BITS_MAX && keys > keysPerBucket * 2 ** bits) bits++;
-  assert(bits >= bitsMin && bits <= BUCKET_BITS_MAX, `bucketBitsFor: ${bits}`);
+  assert(bits >= bitsMin && bits <= BUCKET_BITS_MAX, () => `bucketBitsFor: ${bits}`);
   return bits;
 }

@@ -15,7 +15,7 @@ import { assert } from '../../runtime/assert';
 import { openRecord } from '../record-codec';
 import { bucketBitsFor, bucketOf } from './bucket-hash';
 import { type Checkpoint, IndexBuilder, IndexFile } from './index-file';
-import { decodePage, encodePage, type PageEntry, sameBytes } from './index-page';
+import { decodePage, encodePage, type PageEntry, rewriteSealedPage, sameBytes } from './index-page';
 import { type BufferItem, bucketItems, itemsBefore, type WriteBuffer } from './write-buffer';
 
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -51,7 +51,7 @@ export async function flushIndex(request: FlushRequest): Promise<IndexFile> {
     throw err;
   }
   const next = await IndexFile.open(request.dir, request.generation);
-  assert(next.bucketBits === bits, `flush: wrote ${bits} bits, read ${next.bucketBits}`);
+  assert(next.bucketBits === bits, () => `flush: wrote ${bits} bits, read ${next.bucketBits}`);
   return next;
 }
 
@@ -63,25 +63,31 @@ async function writePages(
 ): Promise<void> {
   const oldBits = old?.bucketBits ?? 0;
   const shift = bits - oldBits;
-  assert(shift >= 0, `flush: table shrinks from ${oldBits} to ${bits} bits`);
+  assert(shift >= 0, () => `flush: table shrinks from ${oldBits} to ${bits} bits`);
   const reader = old === undefined ? undefined : new PageReader(old);
   let itemAt = 0;
   for (let oldBucket = 0; oldBucket < 2 ** oldBits; oldBucket++) {
     const first = oldBucket * 2 ** shift;
     const itemEnd = itemsBefore(items, itemAt, first + 2 ** shift);
     const raw = reader === undefined ? undefined : await reader.page(oldBucket);
-    if (raw !== undefined && shift === 0 && itemEnd === itemAt) {
-      await builder.addPage(oldBucket, raw, pageCount(raw));
+    const slice = items.slice(itemAt, itemEnd);
+    itemAt = itemEnd;
+    if (raw !== undefined && shift === 0) {
+      // The table did not grow: copy the page, or rewrite it without decoding its entries.
+      if (slice.length === 0) {
+        await builder.addPage(oldBucket, raw, pageCount(raw));
+      } else {
+        const rewritten = rewriteSealedPage(raw, oldBucket, overrideCheck(slice), putsOf(slice));
+        if (rewritten !== undefined) await builder.addPage(oldBucket, rewritten.page, rewritten.count);
+      }
       continue;
     }
     const oldEntries = raw === undefined ? [] : decodePage(raw, oldBucket);
-    const pages = mergeBucket(oldEntries, items.slice(itemAt, itemEnd), bits);
-    for (const [bucket, entries] of pages) {
+    for (const [bucket, entries] of mergeBucket(oldEntries, slice, bits)) {
       await builder.addPage(bucket, encodePage(bucket, entries), entries.length);
     }
-    itemAt = itemEnd;
   }
-  assert(itemAt === items.length, `flush: ${items.length - itemAt} buffered keys left over`);
+  assert(itemAt === items.length, () => `flush: ${items.length - itemAt} buffered keys left over`);
 }
 
 /**
@@ -96,13 +102,10 @@ export function mergeBucket(
   const overridden = overrideCheck(items);
   const placed: Array<[number, PageEntry]> = [];
   for (const entry of oldEntries) {
-    if (!overridden(entry)) placed.push([bucketOf(entry.hash, bits), entry]);
+    if (!overridden(entry.hash, entry.key)) placed.push([bucketOf(entry.hash, bits), entry]);
   }
-  for (const { keyBytes, hash, bucket, location } of items) {
-    if (location === null) continue;
-    const { fileId, offset, size } = location;
-    placed.push([bucket, { hash, key: keyBytes, fileId, offset, size }]);
-  }
+  const puts = putsOf(items);
+  for (const entry of puts) placed.push([bucketOf(entry.hash, bits), entry]);
   placed.sort((a, b) => a[0] - b[0]);
   const pages: Array<[number, PageEntry[]]> = [];
   for (const [bucket, entry] of placed) {
@@ -114,11 +117,23 @@ export function mergeBucket(
   return pages;
 }
 
-function overrideCheck(items: readonly BufferItem[]): (entry: PageEntry) => boolean {
-  const matches = (entry: PageEntry, item: BufferItem): boolean =>
-    item.hash === entry.hash && sameBytes(item.keyBytes, entry.key);
+/** The buffered puts as page entries (tombstones have none: they only drop the key). */
+function putsOf(items: readonly BufferItem[]): PageEntry[] {
+  const puts: PageEntry[] = [];
+  for (const { keyBytes, hash, location } of items) {
+    if (location === null) continue;
+    const { fileId, offset, size } = location;
+    puts.push({ hash, key: keyBytes, fileId, offset, size });
+  }
+  return puts;
+}
+
+/** True for an index entry that a buffered update (put or tombstone) replaces. */
+function overrideCheck(items: readonly BufferItem[]): (hash: number, key: Uint8Array) => boolean {
+  const matches = (hash: number, key: Uint8Array, item: BufferItem): boolean =>
+    item.hash === hash && sameBytes(item.keyBytes, key);
   if (items.length <= LINEAR_ITEMS_MAX) {
-    return (entry) => items.some((item) => matches(entry, item));
+    return (hash, key) => items.some((item) => matches(hash, key, item));
   }
   const byHash = new Map<number, BufferItem[]>();
   for (const item of items) {
@@ -126,7 +141,7 @@ function overrideCheck(items: readonly BufferItem[]): (entry: PageEntry) => bool
     if (list === undefined) byHash.set(item.hash, [item]);
     else list.push(item);
   }
-  return (entry) => (byHash.get(entry.hash) ?? []).some((item) => matches(entry, item));
+  return (hash, key) => (byHash.get(hash) ?? []).some((item) => matches(hash, key, item));
 }
 
 /** The entry count of a sealed page, after checking its CRC (a copied page must be intact). */

@@ -49,7 +49,7 @@ export interface IndexFooter extends Checkpoint {
 }
 
 export function indexFileName(generation: number): string {
-  assert(Number.isInteger(generation) && generation >= 1 && generation <= GENERATION_MAX, `gen ${generation}`);
+  assert(Number.isInteger(generation) && generation >= 1 && generation <= GENERATION_MAX, () => `gen ${generation}`);
   return `${String(generation).padStart(6, '0')}.index`;
 }
 
@@ -62,7 +62,7 @@ export function parseIndexName(name: string): number | undefined {
 }
 
 export function encodeIndexHeader(generation: number, bucketBits: number): Uint8Array {
-  assert(bucketBits >= 0 && bucketBits <= BUCKET_BITS_MAX, `index header bits ${bucketBits}`);
+  assert(bucketBits >= 0 && bucketBits <= BUCKET_BITS_MAX, () => `index header bits ${bucketBits}`);
   const bytes = new Uint8Array(INDEX_HEADER_BYTES);
   const view = viewOf(bytes);
   view.setUint32(0, INDEX_MAGIC, false);
@@ -74,7 +74,7 @@ export function encodeIndexHeader(generation: number, bucketBits: number): Uint8
 }
 
 export function decodeIndexHeader(bytes: Uint8Array): { generation: number; bucketBits: number } {
-  assert(bytes.length === INDEX_HEADER_BYTES, `index header of ${bytes.length} bytes`);
+  assert(bytes.length === INDEX_HEADER_BYTES, () => `index header of ${bytes.length} bytes`);
   const view = viewOf(bytes);
   if (view.getUint32(20, false) !== crc32(bytes.subarray(0, 20))) {
     throw storeError('CORRUPTED', 'index header checksum mismatch');
@@ -97,7 +97,7 @@ export function encodeFooter(footer: IndexFooter): Uint8Array {
   writeU64(view, 29, footer.nextSeq);
   writeU64(view, 37, footer.keys);
   const record = sealRecord(payload);
-  assert(record.length === FOOTER_RECORD_BYTES, `footer of ${record.length} bytes`);
+  assert(record.length === FOOTER_RECORD_BYTES, () => `footer of ${record.length} bytes`);
   return record;
 }
 
@@ -206,19 +206,25 @@ export class IndexFile {
 
   /** The verified entries of `bucket`'s page; none for an empty bucket. */
   async readPage(bucket: number): Promise<PageEntry[]> {
+    const bytes = await this.readPageBytes(bucket);
+    return bytes === undefined ? [] : decodePage(bytes, bucket);
+  }
+
+  /** The sealed (not yet verified) page of `bucket`; undefined for an empty bucket. */
+  async readPageBytes(bucket: number): Promise<Uint8Array | undefined> {
     assert(this.closed === undefined, () => `read of closed index ${this.generation}`);
-    assert(bucket >= 0 && bucket < this.lengths.length, `readPage: bucket ${bucket}`);
+    assert(bucket >= 0 && bucket < this.lengths.length, () => `readPage: bucket ${bucket}`);
     const length = this.lengths[bucket];
-    if (length === 0) return [];
+    if (length === 0) return undefined;
     const bytes = new Uint8Array(length);
     await readFully(this.handle, bytes, this.offsets[bucket]);
-    return decodePage(bytes, bucket);
+    return bytes;
   }
 
   /** Reads `length` bytes at `offset` (a flush reads many pages at once). */
   async readRange(offset: number, length: number): Promise<Uint8Array> {
     assert(this.closed === undefined, () => `read of closed index ${this.generation}`);
-    assert(offset >= INDEX_HEADER_BYTES && offset + length <= this.bytes, `readRange ${offset}`);
+    assert(offset >= INDEX_HEADER_BYTES && offset + length <= this.bytes, () => `readRange ${offset}`);
     const bytes = new Uint8Array(length);
     await readFully(this.handle, bytes, offset);
     return bytes;
@@ -301,8 +307,8 @@ export class IndexBuilder {
 
   /** Adds the sealed page of `bucket`; buckets must come in increasing order. */
   async addPage(bucket: number, page: Uint8Array, entries: number): Promise<void> {
-    assert(bucket >= this.nextBucket && bucket < this.lengths.length, `addPage: bucket ${bucket}`);
-    assert(entries > 0 && page.length > 0, `addPage: empty page for bucket ${bucket}`);
+    assert(bucket >= this.nextBucket && bucket < this.lengths.length, () => `addPage: bucket ${bucket}`);
+    assert(entries > 0 && page.length > 0, () => `addPage: empty page for bucket ${bucket}`);
     this.lengths[bucket] = page.length;
     this.nextBucket = bucket + 1;
     this.keys += entries;

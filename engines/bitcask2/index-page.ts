@@ -44,15 +44,15 @@ export function pageBytes(entries: readonly PageEntry[]): number {
 
 /** Seals the page of `bucket` into `target` (exactly `pageBytes(entries)` long). */
 export function encodePageInto(target: Uint8Array, bucket: number, entries: readonly PageEntry[]): void {
-  assert(target.length === pageBytes(entries), `encodePage: ${target.length} bytes`);
-  assert(bucket >>> 0 === bucket, `encodePage: bucket ${bucket}`);
+  assert(target.length === pageBytes(entries), () => `encodePage: ${target.length} bytes`);
+  assert(bucket >>> 0 === bucket, () => `encodePage: bucket ${bucket}`);
   const payload = target.subarray(RECORD_HEADER_BYTES);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   view.setUint32(0, bucket, false);
   view.setUint32(4, entries.length, false);
   let at = PAGE_FIXED_BYTES;
   for (const { hash, fileId, offset, size, key } of entries) {
-    assert(key.length >= 1 && key.length <= KEY_BYTES_MAX, `encodePage: key of ${key.length}`);
+    assert(key.length >= 1 && key.length <= KEY_BYTES_MAX, () => `encodePage: key of ${key.length}`);
     assert(offset <= U32_MAX && size <= U32_MAX && fileId <= U32_MAX, 'encodePage: location');
     view.setUint32(at, hash, false);
     view.setUint32(at + 4, fileId, false);
@@ -62,7 +62,7 @@ export function encodePageInto(target: Uint8Array, bucket: number, entries: read
     payload.set(key, at + ENTRY_FIXED_BYTES);
     at += ENTRY_FIXED_BYTES + key.length;
   }
-  assert(at === payload.length, `encodePage: wrote ${at} of ${payload.length}`);
+  assert(at === payload.length, () => `encodePage: wrote ${at} of ${payload.length}`);
   sealRecordInPlace(target);
 }
 
@@ -77,6 +77,99 @@ export function encodePage(bucket: number, entries: readonly PageEntry[]): Uint8
  * the checksum fails, the page belongs to another bucket, or the entries do not add up.
  */
 export function decodePage(bytes: Uint8Array, bucket: number): PageEntry[] {
+  const { view, count } = openPage(bytes, bucket);
+  const entries: PageEntry[] = [];
+  let at = PAGE_FIXED_BYTES;
+  for (let i = 0; i < count; i++) {
+    const keyEnd = entryEnd(view, at);
+    entries.push({
+      hash: view.getUint32(at, false),
+      fileId: view.getUint32(at + 4, false),
+      offset: view.getUint32(at + 8, false),
+      size: view.getUint32(at + 12, false),
+      key: new Uint8Array(view.buffer, view.byteOffset + at + ENTRY_FIXED_BYTES, keyEnd - at - ENTRY_FIXED_BYTES),
+    });
+    at = keyEnd;
+  }
+  if (at !== view.byteLength) throw storeError('CORRUPTED', 'index page has extra bytes');
+  assert(entries.length === count, () => `decodePage: ${entries.length} of ${count}`);
+  return entries;
+}
+
+/**
+ * The location of `key` (hash `hash`) in the sealed page of `bucket`, read straight from its
+ * bytes after the checksum: a get decodes only the entry whose hash matches. CORRUPTED as in
+ * `decodePage` when the page is damaged.
+ */
+export function findInSealedPage(
+  bytes: Uint8Array,
+  bucket: number,
+  key: Uint8Array,
+  hash: number,
+): IndexLocation | undefined {
+  const { view, count } = openPage(bytes, bucket);
+  let at = PAGE_FIXED_BYTES;
+  for (let i = 0; i < count; i++) {
+    const keyEnd = entryEnd(view, at);
+    if (view.getUint32(at, false) === hash && keyEnd - at - ENTRY_FIXED_BYTES === key.length) {
+      const stored = new Uint8Array(view.buffer, view.byteOffset + at + ENTRY_FIXED_BYTES, key.length);
+      if (sameBytes(stored, key)) {
+        const [fileId, offset, size] = [4, 8, 12].map((field) => view.getUint32(at + field, false));
+        return { fileId, offset, size };
+      }
+    }
+    at = keyEnd;
+  }
+  if (at !== view.byteLength) throw storeError('CORRUPTED', 'index page has extra bytes');
+  return undefined;
+}
+
+/**
+ * Rewrites the sealed page of `bucket` without decoding it: entries for which `drop` holds
+ * are left out, the others are copied byte for byte, then `added` are appended. Undefined
+ * when nothing is left.
+ */
+export function rewriteSealedPage(
+  bytes: Uint8Array,
+  bucket: number,
+  drop: (hash: number, key: Uint8Array) => boolean,
+  added: readonly PageEntry[],
+): { page: Uint8Array; count: number } | undefined {
+  const { view, count } = openPage(bytes, bucket);
+  const kept: number[] = [];
+  let keptBytes = 0;
+  let at = PAGE_FIXED_BYTES;
+  for (let i = 0; i < count; i++) {
+    const keyEnd = entryEnd(view, at);
+    const key = new Uint8Array(view.buffer, view.byteOffset + at + ENTRY_FIXED_BYTES, keyEnd - at - ENTRY_FIXED_BYTES);
+    if (!drop(view.getUint32(at, false), key)) {
+      kept.push(at, keyEnd);
+      keptBytes += keyEnd - at;
+    }
+    at = keyEnd;
+  }
+  if (at !== view.byteLength) throw storeError('CORRUPTED', 'index page has extra bytes');
+  const total = kept.length / 2 + added.length;
+  if (total === 0) return undefined;
+  const addedPage = encodePage(bucket, added);
+  const page = new Uint8Array(addedPage.length + keptBytes);
+  const source = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  let out = RECORD_HEADER_BYTES + PAGE_FIXED_BYTES;
+  for (let i = 0; i < kept.length; i += 2) {
+    page.set(source.subarray(kept[i], kept[i + 1]), out);
+    out += kept[i + 1] - kept[i];
+  }
+  page.set(addedPage.subarray(RECORD_HEADER_BYTES + PAGE_FIXED_BYTES), out);
+  const pageView = new DataView(page.buffer, page.byteOffset + RECORD_HEADER_BYTES);
+  pageView.setUint32(0, bucket, false);
+  pageView.setUint32(4, total, false);
+  sealRecordInPlace(page);
+  assert(out + addedPage.length - RECORD_HEADER_BYTES - PAGE_FIXED_BYTES === page.length, 'rewrite: size');
+  return { page, count: total };
+}
+
+/** Verifies a sealed page and checks its bucket and count (a bound on the entry loop). */
+function openPage(bytes: Uint8Array, bucket: number): { view: DataView; count: number } {
   const payload = openRecord(bytes);
   if (payload.length < PAGE_FIXED_BYTES) throw storeError('CORRUPTED', 'index page too short');
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -87,26 +180,17 @@ export function decodePage(bytes: Uint8Array, bucket: number): PageEntry[] {
   if (count > (payload.length - PAGE_FIXED_BYTES) / (ENTRY_FIXED_BYTES + 1)) {
     throw storeError('CORRUPTED', `index page count ${count} does not fit ${payload.length} bytes`);
   }
-  const entries: PageEntry[] = [];
-  let at = PAGE_FIXED_BYTES;
-  for (let i = 0; i < count; i++) {
-    if (at + ENTRY_FIXED_BYTES > payload.length) throw storeError('CORRUPTED', 'index entry');
-    const keyEnd = at + ENTRY_FIXED_BYTES + view.getUint16(at + 16, false);
-    if (keyEnd > payload.length || keyEnd === at + ENTRY_FIXED_BYTES) {
-      throw storeError('CORRUPTED', 'index entry key overruns its page');
-    }
-    entries.push({
-      hash: view.getUint32(at, false),
-      fileId: view.getUint32(at + 4, false),
-      offset: view.getUint32(at + 8, false),
-      size: view.getUint32(at + 12, false),
-      key: payload.subarray(at + ENTRY_FIXED_BYTES, keyEnd),
-    });
-    at = keyEnd;
+  return { view, count };
+}
+
+/** The end of the entry at `at`, checked against the page. */
+function entryEnd(view: DataView, at: number): number {
+  if (at + ENTRY_FIXED_BYTES > view.byteLength) throw storeError('CORRUPTED', 'index entry');
+  const keyEnd = at + ENTRY_FIXED_BYTES + view.getUint16(at + 16, false);
+  if (keyEnd > view.byteLength || keyEnd === at + ENTRY_FIXED_BYTES) {
+    throw storeError('CORRUPTED', 'index entry key overruns its page');
   }
-  if (at !== payload.length) throw storeError('CORRUPTED', 'index page has extra bytes');
-  assert(entries.length === count, `decodePage: ${entries.length} of ${count}`);
-  return entries;
+  return keyEnd;
 }
 
 /** The location of `key` (hash `hash`) in a decoded page, or undefined. */

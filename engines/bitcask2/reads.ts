@@ -15,7 +15,7 @@ import type { DataFile } from '../bitcask/data-file';
 import { readEntryRecord } from '../bitcask/entry-record';
 import { bucketOf, keyHash } from './bucket-hash';
 import { mergeBucket } from './flush';
-import { findInPage, type IndexLocation } from './index-page';
+import { findInSealedPage, type IndexLocation } from './index-page';
 import type { Session2 } from './session';
 import { bucketItems, itemsBefore } from './write-buffer';
 
@@ -52,7 +52,8 @@ async function locate(session: Session2, key: string): Promise<IndexLocation | u
   if (index.lengths[bucket] === 0) return undefined;
   index.acquire();
   try {
-    return findInPage(await index.readPage(bucket), keyBytes, hash);
+    const page = await index.readPageBytes(bucket);
+    return page === undefined ? undefined : findInSealedPage(page, bucket, keyBytes, hash);
   } finally {
     index.release();
   }

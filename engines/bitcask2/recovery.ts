@@ -155,7 +155,7 @@ async function replayAll(
   for (const id of ids) {
     if (checkpoint !== undefined && id < checkpoint.fileId) continue;
     const file = files.get(id);
-    assert(file !== undefined, `replay: file ${id} vanished`);
+    assert(file !== undefined, () => `replay: file ${id} vanished`);
     const from = checkpoint !== undefined && id === checkpoint.fileId ? checkpoint.offset : DATA_HEADER_BYTES;
     await replayFile(file, from, id === newestWriteId, replay);
     if (replay.buffer.size >= options.bufferKeysMax) await flushDuringReplay(dir, file, replay, options);
@@ -225,7 +225,7 @@ function finish(
   const floors = [...files.values()].map((file) => file.header.seqFloor);
   const nextSeq = Math.max(replay.seqMax + 1, footer?.nextSeq ?? 0, ...floors);
   const nextFileId = Math.max(0, footer?.fileId ?? 0, ...files.keys()) + 1;
-  assert(Number.isSafeInteger(nextSeq) && nextSeq >= 0, `recovery: next seq ${nextSeq}`);
+  assert(Number.isSafeInteger(nextSeq) && nextSeq >= 0, () => `recovery: next seq ${nextSeq}`);
   return {
     files,
     newestWriteId,

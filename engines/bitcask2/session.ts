@@ -103,7 +103,7 @@ export class Session2 implements WriterHost {
   }
 
   allocateFileId(): number {
-    assert(this.fileId <= FILE_ID_MAX, `bitcask2: file ids exhausted at ${this.fileId}`);
+    assert(this.fileId <= FILE_ID_MAX, () => `bitcask2: file ids exhausted at ${this.fileId}`);
     return this.fileId++;
   }
 
@@ -112,12 +112,12 @@ export class Session2 implements WriterHost {
   }
 
   takeSeq(): number {
-    assert(Number.isSafeInteger(this.seq + 1), `bitcask2: seq ${this.seq} overflows`);
+    assert(Number.isSafeInteger(this.seq + 1), () => `bitcask2: seq ${this.seq} overflows`);
     return this.seq++;
   }
 
   groupApplied(fileId: number, end: number): void {
-    assert(fileId > this.appliedFileId || end >= this.appliedEnd, `applied ${fileId}:${end} went back`);
+    assert(fileId > this.appliedFileId || end >= this.appliedEnd, () => `applied ${fileId}:${end} went back`);
     this.appliedFileId = fileId;
     this.appliedEnd = end;
     this.maybeFlush();
@@ -194,7 +194,7 @@ export class Session2 implements WriterHost {
     this.active = new WriteBuffer();
     const checkpoint = { fileId: this.appliedFileId, offset: this.appliedEnd, nextSeq: this.seq };
     const file = this.files.get(checkpoint.fileId);
-    assert(file !== undefined, `bitcask2 flush: checkpoint file ${checkpoint.fileId} is not open`);
+    assert(file !== undefined, () => `bitcask2 flush: checkpoint file ${checkpoint.fileId} is not open`);
     const old = this.index;
     try {
       const next = await flushIndex({

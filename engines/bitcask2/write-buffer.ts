@@ -25,7 +25,7 @@ export class WriteBuffer implements KeyDirUpdates {
   }
 
   set(key: string, location: Location): void {
-    assert(location.size > 0 && location.offset > 0, `write buffer: bad location for ${key}`);
+    assert(location.size > 0 && location.offset > 0, () => `write buffer: bad location for ${key}`);
     this.entries.set(key, location);
   }
 
@@ -69,6 +69,6 @@ export function bucketItems(buffers: readonly WriteBuffer[], bits: number): Buff
 export function itemsBefore(items: readonly BufferItem[], start: number, bucketEnd: number): number {
   let end = start;
   while (end < items.length && items[end].bucket < bucketEnd) end++;
-  assert(end >= start && end <= items.length, `itemsBefore: ${end}`);
+  assert(end >= start && end <= items.length, () => `itemsBefore: ${end}`);
   return end;
 }
