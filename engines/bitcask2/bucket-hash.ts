@@ -36,7 +36,10 @@ export function keyHash(key: Uint8Array): number {
 
 /** The bucket of `hash` in a table of 2^bits buckets. */
 export function bucketOf(hash: number, bits: number): number {
-  assert(Number.isInteger(bits) && bits >= 0 && bits <= BUCKET_BITS_MAX, () => `bucketOf: bits ${bits}`);
+  assert(
+    Number.isInteger(bits) && bits >= 0 && bits <= BUCKET_BITS_MAX,
+    () => `bucketOf: bits ${bits}`,
+  );
   assert(hash >>> 0 === hash, () => `bucketOf: hash ${hash} is not a u32`);
   return bits === 0 ? 0 : hash >>> (32 - bits);
 }
@@ -48,7 +51,10 @@ export function bucketOf(hash: number, bits: number): number {
  */
 export function bucketBitsFor(keys: number, keysPerBucket: number, bitsMin: number): number {
   assert(Number.isSafeInteger(keys) && keys >= 0, () => `bucketBitsFor: keys ${keys}`);
-  assert(Number.isInteger(keysPerBucket) && keysPerBucket >= 1, () => `keysPerBucket ${keysPerBucket}`);
+  assert(
+    Number.isInteger(keysPerBucket) && keysPerBucket >= 1,
+    () => `keysPerBucket ${keysPerBucket}`,
+  );
   assert(bitsMin >= 0 && bitsMin <= BUCKET_BITS_MAX, () => `bucketBitsFor: bitsMin ${bitsMin}`);
   let bits = bitsMin;
   // Bounded by BUCKET_BITS_MAX rounds.

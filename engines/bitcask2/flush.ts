@@ -78,7 +78,9 @@ async function writePages(
         await builder.addPage(oldBucket, raw, pageCount(raw));
       } else {
         const rewritten = rewriteSealedPage(raw, oldBucket, overrideCheck(slice), putsOf(slice));
-        if (rewritten !== undefined) await builder.addPage(oldBucket, rewritten.page, rewritten.count);
+        if (rewritten !== undefined) {
+          await builder.addPage(oldBucket, rewritten.page, rewritten.count);
+        }
       }
       continue;
     }

@@ -49,7 +49,10 @@ export interface IndexFooter extends Checkpoint {
 }
 
 export function indexFileName(generation: number): string {
-  assert(Number.isInteger(generation) && generation >= 1 && generation <= GENERATION_MAX, () => `gen ${generation}`);
+  assert(
+    Number.isInteger(generation) && generation >= 1 && generation <= GENERATION_MAX,
+    () => `gen ${generation}`,
+  );
   return `${String(generation).padStart(6, '0')}.index`;
 }
 
@@ -105,9 +108,13 @@ export function decodeFooter(bytes: Uint8Array): IndexFooter {
   const payload = openRecord(bytes);
   if (payload.length !== FOOTER_PAYLOAD_BYTES) throw storeError('CORRUPTED', 'index footer size');
   const view = viewOf(payload);
-  if (view.getUint32(0, false) !== FOOTER_MAGIC) throw storeError('CORRUPTED', 'index footer magic');
+  if (view.getUint32(0, false) !== FOOTER_MAGIC) {
+    throw storeError('CORRUPTED', 'index footer magic');
+  }
   const bucketBits = view.getUint8(4);
-  if (bucketBits > BUCKET_BITS_MAX) throw storeError('CORRUPTED', `index bucket bits ${bucketBits}`);
+  if (bucketBits > BUCKET_BITS_MAX) {
+    throw storeError('CORRUPTED', `index bucket bits ${bucketBits}`);
+  }
   return {
     bucketBits,
     directoryOffset: readU64(view, 5),
@@ -185,12 +192,15 @@ export class IndexFile {
       const header = new Uint8Array(INDEX_HEADER_BYTES);
       await readFully(handle, header, 0);
       const { generation: found, bucketBits } = decodeIndexHeader(header);
-      if (found !== generation) throw storeError('CORRUPTED', `${file} carries generation ${found}`);
+      if (found !== generation) {
+        throw storeError('CORRUPTED', `${file} carries generation ${found}`);
+      }
       const footerBytes = new Uint8Array(FOOTER_RECORD_BYTES);
       await readFully(handle, footerBytes, size - FOOTER_RECORD_BYTES);
       const footer = decodeFooter(footerBytes);
       const { directoryOffset, directoryBytes } = footer;
-      if (footer.bucketBits !== bucketBits || directoryOffset + directoryBytes !== size - FOOTER_RECORD_BYTES) {
+      const fits = directoryOffset + directoryBytes === size - FOOTER_RECORD_BYTES;
+      if (footer.bucketBits !== bucketBits || !fits) {
         throw storeError('CORRUPTED', `${file}: footer does not match the file`);
       }
       const directory = new Uint8Array(directoryBytes);
@@ -224,7 +234,10 @@ export class IndexFile {
   /** Reads `length` bytes at `offset` (a flush reads many pages at once). */
   async readRange(offset: number, length: number): Promise<Uint8Array> {
     assert(this.closed === undefined, () => `read of closed index ${this.generation}`);
-    assert(offset >= INDEX_HEADER_BYTES && offset + length <= this.bytes, () => `readRange ${offset}`);
+    assert(
+      offset >= INDEX_HEADER_BYTES && offset + length <= this.bytes,
+      () => `readRange ${offset}`,
+    );
     const bytes = new Uint8Array(length);
     await readFully(this.handle, bytes, offset);
     return bytes;
@@ -307,7 +320,10 @@ export class IndexBuilder {
 
   /** Adds the sealed page of `bucket`; buckets must come in increasing order. */
   async addPage(bucket: number, page: Uint8Array, entries: number): Promise<void> {
-    assert(bucket >= this.nextBucket && bucket < this.lengths.length, () => `addPage: bucket ${bucket}`);
+    assert(
+      bucket >= this.nextBucket && bucket < this.lengths.length,
+      () => `addPage: bucket ${bucket}`,
+    );
     assert(entries > 0 && page.length > 0, () => `addPage: empty page for bucket ${bucket}`);
     this.lengths[bucket] = page.length;
     this.nextBucket = bucket + 1;

@@ -43,7 +43,11 @@ export function pageBytes(entries: readonly PageEntry[]): number {
 }
 
 /** Seals the page of `bucket` into `target` (exactly `pageBytes(entries)` long). */
-export function encodePageInto(target: Uint8Array, bucket: number, entries: readonly PageEntry[]): void {
+export function encodePageInto(
+  target: Uint8Array,
+  bucket: number,
+  entries: readonly PageEntry[],
+): void {
   assert(target.length === pageBytes(entries), () => `encodePage: ${target.length} bytes`);
   assert(bucket >>> 0 === bucket, () => `encodePage: bucket ${bucket}`);
   const payload = target.subarray(RECORD_HEADER_BYTES);
@@ -52,7 +56,10 @@ export function encodePageInto(target: Uint8Array, bucket: number, entries: read
   view.setUint32(4, entries.length, false);
   let at = PAGE_FIXED_BYTES;
   for (const { hash, fileId, offset, size, key } of entries) {
-    assert(key.length >= 1 && key.length <= KEY_BYTES_MAX, () => `encodePage: key of ${key.length}`);
+    assert(
+      key.length >= 1 && key.length <= KEY_BYTES_MAX,
+      () => `encodePage: key of ${key.length}`,
+    );
     assert(offset <= U32_MAX && size <= U32_MAX && fileId <= U32_MAX, 'encodePage: location');
     view.setUint32(at, hash, false);
     view.setUint32(at + 4, fileId, false);
@@ -87,7 +94,7 @@ export function decodePage(bytes: Uint8Array, bucket: number): PageEntry[] {
       fileId: view.getUint32(at + 4, false),
       offset: view.getUint32(at + 8, false),
       size: view.getUint32(at + 12, false),
-      key: new Uint8Array(view.buffer, view.byteOffset + at + ENTRY_FIXED_BYTES, keyEnd - at - ENTRY_FIXED_BYTES),
+      key: keyView(view, at, keyEnd),
     });
     at = keyEnd;
   }
@@ -112,8 +119,7 @@ export function findInSealedPage(
   for (let i = 0; i < count; i++) {
     const keyEnd = entryEnd(view, at);
     if (view.getUint32(at, false) === hash && keyEnd - at - ENTRY_FIXED_BYTES === key.length) {
-      const stored = new Uint8Array(view.buffer, view.byteOffset + at + ENTRY_FIXED_BYTES, key.length);
-      if (sameBytes(stored, key)) {
+      if (sameBytes(keyView(view, at, keyEnd), key)) {
         const [fileId, offset, size] = [4, 8, 12].map((field) => view.getUint32(at + field, false));
         return { fileId, offset, size };
       }
@@ -141,7 +147,7 @@ export function rewriteSealedPage(
   let at = PAGE_FIXED_BYTES;
   for (let i = 0; i < count; i++) {
     const keyEnd = entryEnd(view, at);
-    const key = new Uint8Array(view.buffer, view.byteOffset + at + ENTRY_FIXED_BYTES, keyEnd - at - ENTRY_FIXED_BYTES);
+    const key = keyView(view, at, keyEnd);
     if (!drop(view.getUint32(at, false), key)) {
       kept.push(at, keyEnd);
       keptBytes += keyEnd - at;
@@ -164,7 +170,10 @@ export function rewriteSealedPage(
   pageView.setUint32(0, bucket, false);
   pageView.setUint32(4, total, false);
   sealRecordInPlace(page);
-  assert(out + addedPage.length - RECORD_HEADER_BYTES - PAGE_FIXED_BYTES === page.length, 'rewrite: size');
+  assert(
+    out + addedPage.length - RECORD_HEADER_BYTES - PAGE_FIXED_BYTES === page.length,
+    'rewrite: size',
+  );
   return { page, count: total };
 }
 
@@ -174,13 +183,21 @@ function openPage(bytes: Uint8Array, bucket: number): { view: DataView; count: n
   if (payload.length < PAGE_FIXED_BYTES) throw storeError('CORRUPTED', 'index page too short');
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const found = view.getUint32(0, false);
-  if (found !== bucket) throw storeError('CORRUPTED', `index page of bucket ${found}, not ${bucket}`);
+  if (found !== bucket) {
+    throw storeError('CORRUPTED', `index page of bucket ${found}, not ${bucket}`);
+  }
   const count = view.getUint32(4, false);
   // Each entry takes at least ENTRY_FIXED_BYTES + 1: this bounds the loop by the page size.
   if (count > (payload.length - PAGE_FIXED_BYTES) / (ENTRY_FIXED_BYTES + 1)) {
     throw storeError('CORRUPTED', `index page count ${count} does not fit ${payload.length} bytes`);
   }
   return { view, count };
+}
+
+/** The key bytes of the entry at `at` (a view, no copy). */
+function keyView(view: DataView, at: number, keyEnd: number): Uint8Array {
+  const start = at + ENTRY_FIXED_BYTES;
+  return new Uint8Array(view.buffer, view.byteOffset + start, keyEnd - start);
 }
 
 /** The end of the entry at `at`, checked against the page. */

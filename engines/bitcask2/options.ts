@@ -56,7 +56,11 @@ export function checkOptions2(dir: unknown, options: Bitcask2Options | undefined
 }
 
 function checkInteger(name: string, value: unknown, lowest: number, highest: number): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < lowest || value > highest) {
-    throw storeError('INVALID_ARGUMENT', `bitcask2 ${name} must be an integer in ${lowest}..${highest}`);
+  const integer = typeof value === 'number' && Number.isSafeInteger(value);
+  if (!integer || value < lowest || value > highest) {
+    throw storeError(
+      'INVALID_ARGUMENT',
+      `bitcask2 ${name} must be an integer in ${lowest}..${highest}`,
+    );
   }
 }

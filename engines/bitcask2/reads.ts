@@ -29,7 +29,10 @@ export async function readValue(session: Session2, key: string): Promise<Uint8Ar
   if (location === undefined) return undefined;
   const file = session.files.get(location.fileId);
   if (file === undefined) {
-    throw storeError('CORRUPTED', `bitcask2: ${key} points at missing data file ${location.fileId}`);
+    throw storeError(
+      'CORRUPTED',
+      `bitcask2: ${key} points at missing data file ${location.fileId}`,
+    );
   }
   file.acquire();
   try {
@@ -60,7 +63,11 @@ async function locate(session: Session2, key: string): Promise<IndexLocation | u
 }
 
 /** Reads and verifies the record at `location`, which must be a put of `key`. */
-async function readRecord(file: DataFile, key: string, location: IndexLocation): Promise<Uint8Array> {
+async function readRecord(
+  file: DataFile,
+  key: string,
+  location: IndexLocation,
+): Promise<Uint8Array> {
   if (location.offset + location.size > file.size) {
     throw storeError('CORRUPTED', `bitcask2: ${key} points past the end of file ${file.id}`);
   }
@@ -86,7 +93,8 @@ export async function* iterateSnapshot(
   if (!isCurrent()) throw notOpen();
   const index = session.index;
   const bits = index?.bucketBits ?? 0;
-  const buffers = session.frozen === undefined ? [session.active] : [session.frozen, session.active];
+  const frozen = session.frozen;
+  const buffers = frozen === undefined ? [session.active] : [frozen, session.active];
   const items = bucketItems(buffers, bits);
   const files = [...session.files.values()];
   index?.acquire();
@@ -110,7 +118,8 @@ export async function* iterateSnapshot(
       for (let start = 0; start < inRangeEntries.length; start += READ_WINDOW) {
         if (!isCurrent()) throw notOpen();
         const window = inRangeEntries.slice(start, start + READ_WINDOW);
-        const values = await Promise.all(window.map(({ key, location }) => readPinned(session, key, location)));
+        const reads = window.map(({ key, location }) => readPinned(session, key, location));
+        const values = await Promise.all(reads);
         for (let i = 0; i < window.length; i++) {
           if (!isCurrent()) throw notOpen();
           left--;
@@ -127,7 +136,8 @@ export async function* iterateSnapshot(
 function readPinned(session: Session2, key: string, location: IndexLocation): Promise<Uint8Array> {
   const file = session.files.get(location.fileId);
   if (file === undefined) {
-    return Promise.reject(storeError('CORRUPTED', `bitcask2: ${key} points at missing file ${location.fileId}`));
+    const message = `bitcask2: ${key} points at missing file ${location.fileId}`;
+    return Promise.reject(storeError('CORRUPTED', message));
   }
   return readRecord(file, key, location);
 }

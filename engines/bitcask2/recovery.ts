@@ -68,7 +68,10 @@ interface Replay {
 export async function recover2(dir: string, options: RecoverOptions): Promise<Recovered2> {
   const names = await ioStep(`list ${dir}`, () => readdir(dir));
   if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
-    throw storeError('INVALID_ARGUMENT', `bitcask2: ${dir} holds merged files (a bitcask directory)`);
+    throw storeError(
+      'INVALID_ARGUMENT',
+      `bitcask2: ${dir} holds merged files (a bitcask directory)`,
+    );
   }
   const unfinished = names.filter(isUnfinishedName);
   for (const name of unfinished) await ioStep(`remove ${name}`, () => unlink(path.join(dir, name)));
@@ -156,9 +159,12 @@ async function replayAll(
     if (checkpoint !== undefined && id < checkpoint.fileId) continue;
     const file = files.get(id);
     assert(file !== undefined, () => `replay: file ${id} vanished`);
-    const from = checkpoint !== undefined && id === checkpoint.fileId ? checkpoint.offset : DATA_HEADER_BYTES;
+    const atCheckpoint = checkpoint !== undefined && id === checkpoint.fileId;
+    const from = atCheckpoint ? checkpoint.offset : DATA_HEADER_BYTES;
     await replayFile(file, from, id === newestWriteId, replay);
-    if (replay.buffer.size >= options.bufferKeysMax) await flushDuringReplay(dir, file, replay, options);
+    if (replay.buffer.size >= options.bufferKeysMax) {
+      await flushDuringReplay(dir, file, replay, options);
+    }
   }
 }
 
@@ -167,13 +173,19 @@ function checkCheckpoint(files: ReadonlyMap<number, DataFile>, checkpoint: Check
   const file = files.get(checkpoint.fileId);
   // close() removes an active file no batch reached; a checkpoint at its start is still fine.
   if (file === undefined && checkpoint.offset === DATA_HEADER_BYTES) return;
-  if (file === undefined || checkpoint.offset > file.size || checkpoint.offset < DATA_HEADER_BYTES) {
+  const { offset } = checkpoint;
+  if (file === undefined || offset > file.size || offset < DATA_HEADER_BYTES) {
     const where = `data file ${checkpoint.fileId} at ${checkpoint.offset}`;
     throw storeError('CORRUPTED', `bitcask2: the index checkpoint ${where} is past the data`);
   }
 }
 
-async function replayFile(file: DataFile, from: number, mayBeTorn: boolean, replay: Replay): Promise<void> {
+async function replayFile(
+  file: DataFile,
+  from: number,
+  mayBeTorn: boolean,
+  replay: Replay,
+): Promise<void> {
   const onFrame = (records: readonly ScannedRecord[]): void => {
     for (const { offset, size, entry } of records) {
       if (entry.seq > replay.seqMax) replay.seqMax = entry.seq;

@@ -85,7 +85,8 @@ export class Session2 implements WriterHost {
       const counters = { ...recovered, nextFileId: recovered.nextFileId };
       let active = newestWriteId === undefined ? undefined : files.get(newestWriteId);
       if (active === undefined || active.size >= options.fileBytesMax) {
-        const header = { id: counters.nextFileId++, kind: 'write' as const, seqFloor: recovered.nextSeq };
+        const id = counters.nextFileId++;
+        const header = { id, kind: 'write' as const, seqFloor: recovered.nextSeq };
         active = await DataFile.create(dir, header);
         files.set(active.id, active);
       }
@@ -117,7 +118,10 @@ export class Session2 implements WriterHost {
   }
 
   groupApplied(fileId: number, end: number): void {
-    assert(fileId > this.appliedFileId || end >= this.appliedEnd, () => `applied ${fileId}:${end} went back`);
+    assert(
+      fileId > this.appliedFileId || end >= this.appliedEnd,
+      () => `applied ${fileId}:${end} went back`,
+    );
     this.appliedFileId = fileId;
     this.appliedEnd = end;
     this.maybeFlush();
@@ -194,7 +198,10 @@ export class Session2 implements WriterHost {
     this.active = new WriteBuffer();
     const checkpoint = { fileId: this.appliedFileId, offset: this.appliedEnd, nextSeq: this.seq };
     const file = this.files.get(checkpoint.fileId);
-    assert(file !== undefined, () => `bitcask2 flush: checkpoint file ${checkpoint.fileId} is not open`);
+    assert(
+      file !== undefined,
+      () => `bitcask2 flush: checkpoint file ${checkpoint.fileId} is not open`,
+    );
     const old = this.index;
     try {
       const next = await flushIndex({

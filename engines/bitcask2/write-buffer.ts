@@ -66,7 +66,11 @@ export function bucketItems(buffers: readonly WriteBuffer[], bits: number): Buff
 }
 
 /** The end of the run of items (from `start`) whose bucket is below `bucketEnd`. */
-export function itemsBefore(items: readonly BufferItem[], start: number, bucketEnd: number): number {
+export function itemsBefore(
+  items: readonly BufferItem[],
+  start: number,
+  bucketEnd: number,
+): number {
   let end = start;
   while (end < items.length && items[end].bucket < bucketEnd) end++;
   assert(end >= start && end <= items.length, () => `itemsBefore: ${end}`);
