@@ -52,6 +52,8 @@ export async function flushIndex(request: FlushRequest): Promise<IndexFile> {
   }
   const next = await IndexFile.open(request.dir, request.generation);
   assert(next.bucketBits === bits, () => `flush: wrote ${bits} bits, read ${next.bucketBits}`);
+  assert(next.keys <= estimate, () => `flush: ${next.keys} keys from at most ${estimate}`);
+  assert(next.footer.offset === request.checkpoint.offset, 'flush: checkpoint did not round-trip');
   return next;
 }
 
