@@ -41,6 +41,8 @@ export interface MemoryResult {
   readonly baselineRssBytes: number;
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
+  /** Memory of ArrayBuffers and other objects outside the JS heap (process.memoryUsage). */
+  readonly externalBytes: number;
   readonly rssBytesPerKey: number;
   readonly heapBytesPerKey: number;
   readonly getsPerSecond: number;
@@ -124,6 +126,7 @@ async function runChild(choice: EngineChoice, dir: string, o: Options): Promise<
     baselineRssBytes: baseline,
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
+    externalBytes: memory.external,
     rssBytesPerKey: (memory.rss - baseline) / o.keys,
     heapBytesPerKey: memory.heapUsed / o.keys,
     getsPerSecond: o.gets / gets.seconds,
