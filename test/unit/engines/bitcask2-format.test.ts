@@ -17,7 +17,14 @@ import {
   indexFileName,
   parseIndexName,
 } from '../../../engines/bitcask2/index-file';
-import { decodePage, encodePage, findInPage, type PageEntry } from '../../../engines/bitcask2/index-page';
+import {
+  decodePage,
+  encodePage,
+  findInPage,
+  findInSealedPage,
+  type PageEntry,
+  rewriteSealedPage,
+} from '../../../engines/bitcask2/index-page';
 import { type BufferItem, bucketItems, WriteBuffer } from '../../../engines/bitcask2/write-buffer';
 
 const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
@@ -93,6 +100,32 @@ test('an index page round-trips and finds its keys', (t) => {
   t.is(findInPage(decoded, utf8('b'), keyHash(utf8('b'))), undefined);
   // Same hash, other bytes: not a match.
   t.is(findInPage(decoded, utf8('b'), keyHash(utf8('a'))), undefined);
+});
+
+test('lookups on sealed page bytes find exactly the keys decodePage finds', (t) => {
+  const keys = ['a', 'é', '\u{10000}', 'x'.repeat(300)];
+  const page = encodePage(5, keys.map((key, i) => entry(key, i + 1, 24 + 100 * i)));
+  for (const [i, key] of keys.entries()) {
+    const found = findInSealedPage(page, 5, utf8(key), keyHash(utf8(key)));
+    t.deepEqual(found, { fileId: i + 1, offset: 24 + 100 * i, size: 40 }, key.slice(0, 8));
+  }
+  t.is(findInSealedPage(page, 5, utf8('b'), keyHash(utf8('b'))), undefined);
+  t.is(findInSealedPage(page, 5, utf8('b'), keyHash(utf8('a'))), undefined, 'same hash only');
+  t.true(isStoreError(t.throws(() => findInSealedPage(page, 6, utf8('a'), 0)), 'CORRUPTED'));
+});
+
+test('rewriting a sealed page drops, keeps byte for byte, and appends', (t) => {
+  const page = encodePage(2, [entry('keep', 1, 24), entry('drop', 1, 64), entry('also', 1, 104)]);
+  const drop = (_hash: number, key: Uint8Array): boolean => Buffer.from(key).toString() === 'drop';
+  const rewritten = rewriteSealedPage(page, 2, drop, [entry('new', 7, 900)]);
+  if (rewritten === undefined) return t.fail('nothing left');
+  t.is(rewritten.count, 3);
+  const keys = decodePage(rewritten.page, 2).map((e) => [Buffer.from(e.key).toString(), e.offset]);
+  t.deepEqual(keys, [['keep', 24], ['also', 104], ['new', 900]]);
+  t.is(rewriteSealedPage(page, 2, () => true, []), undefined, 'an emptied page is left out');
+  const damaged = Uint8Array.from(page);
+  damaged[20] ^= 0x08;
+  t.true(isStoreError(t.throws(() => rewriteSealedPage(damaged, 2, drop, [])), 'CORRUPTED'));
 });
 
 test('a damaged, truncated or misplaced page is CORRUPTED', (t) => {
