@@ -11,7 +11,7 @@
  *   --clients  KV_CLIENTS  256      concurrent closed-loop clients
  *   --keys     KV_KEYS     100000   keyspace size
  *   --value-bytes KV_VALUE_BYTES 100
- *   --engine   KV_ENGINE   memory   memory | lsm | bitcask (disk engines: fresh dir under os.tmpdir(), removed after)
+ *   --engine   KV_ENGINE   memory   memory | lsm | bitcask | bitcask2 (disk engines: fresh dir under os.tmpdir(), removed after)
  *   --sync     KV_SYNC     batch    always | batch | none
  *   --workers  KV_WORKERS  1,<cores>  comma list; every entry is a separate store and run
  *   --groups   KV_GROUPS   store default (8)
@@ -310,8 +310,8 @@ function resolve(opts: KvLoadOptions) {
   if (o.workers.length === 0 || o.workers.some((w) => !Number.isInteger(w) || w < 1)) {
     throw new Error(`workers must be a list of positive integers, got ${o.workers.join(',')}`);
   }
-  if (o.engine !== 'memory' && o.engine !== 'lsm' && o.engine !== 'bitcask') {
-    throw new Error(`engine must be memory, lsm or bitcask`);
+  if (o.engine !== 'memory' && o.engine !== 'lsm' && o.engine !== 'bitcask' && o.engine !== 'bitcask2') {
+    throw new Error(`engine must be memory, lsm, bitcask or bitcask2`);
   }
   if (o.route !== 'home' && o.route !== 'rr') throw new Error(`route must be home or rr`);
   if (o.phases !== 'all' && o.phases !== 'write' && o.phases !== 'read') throw new Error(`phases must be all, write or read`);
@@ -457,7 +457,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       continue;
     }
     if (name === 'help') {
-      console.log('usage: kv-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] [--engine memory|lsm|bitcask] [--sync always|batch|none] [--workers 1,2] [--groups N] [--route home|rr] [--phases all|write|read] [--json]');
+      console.log('usage: kv-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] [--engine memory|lsm|bitcask|bitcask2] [--sync always|batch|none] [--workers 1,2] [--groups N] [--route home|rr] [--phases all|write|read] [--json]');
       process.exit(0);
     }
     const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];

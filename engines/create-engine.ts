@@ -5,15 +5,21 @@
 import type { Engine } from './engine';
 import { storeError } from './errors';
 import { BitcaskEngine } from './bitcask/bitcask-engine';
+import { Bitcask2Engine } from './bitcask2/bitcask2-engine';
 import { LsmEngine } from './lsm-engine';
 import { MemoryEngine } from './memory-engine';
 
-export type EngineKind = 'memory' | 'lsm' | 'bitcask';
+export type EngineKind = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
-export const ENGINE_KINDS: readonly EngineKind[] = Object.freeze(['memory', 'lsm', 'bitcask']);
+export const ENGINE_KINDS: readonly EngineKind[] = Object.freeze([
+  'memory',
+  'lsm',
+  'bitcask',
+  'bitcask2',
+]);
 
 export interface CreateEngineOptions {
-  /** Data directory; required by persistent engines (lsm, bitcask), ignored by memory. */
+  /** Data directory; required by persistent engines (lsm, bitcask, bitcask2), ignored by memory. */
   readonly dir?: string;
 }
 
@@ -21,11 +27,13 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
   // Configuration may come from outside TypeScript (files, flags), so check it here.
   const requested: unknown = kind;
   if (requested === 'memory') return new MemoryEngine();
-  if (requested === 'lsm' || requested === 'bitcask') {
+  if (requested === 'lsm' || requested === 'bitcask' || requested === 'bitcask2') {
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
       throw storeError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
     }
-    return requested === 'lsm' ? new LsmEngine(options.dir) : new BitcaskEngine(options.dir);
+    if (requested === 'lsm') return new LsmEngine(options.dir);
+    if (requested === 'bitcask') return new BitcaskEngine(options.dir);
+    return new Bitcask2Engine(options.dir);
   }
   throw storeError('INVALID_ARGUMENT', `unknown engine kind ${String(requested)}`);
 }

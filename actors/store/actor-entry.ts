@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
+import type { EngineName } from './options';
 import { createEngine } from '../../engines/create-engine';
 import { allModels } from '../../engines/models/all-models';
 import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
@@ -15,7 +16,7 @@ import type { RecordStore } from '../paxos/record-store';
 export interface StoreActorConfig {
   readonly replicas: number;
   readonly groups: number;
-  readonly engine: 'memory' | 'lsm' | 'bitcask';
+  readonly engine: EngineName;
   readonly dir: string | undefined;
   readonly sync: SyncMode;
   readonly tickMs: number;

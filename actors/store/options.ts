@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import type { SyncMode } from '../../engines/engine';
 import { invalid } from './errors';
 
-export type EngineName = 'memory' | 'lsm' | 'bitcask';
+export type EngineName = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
 export interface PaxosStoreOptions {
   /** Replicas in the embedded Set (odd, 1..7). Default 3. */
   replicas?: number;
-  /** Storage engine. Default 'memory'. 'lsm' needs `dir`. */
+  /** Storage engine. Default 'memory'. 'lsm', 'bitcask' and 'bitcask2' need `dir`. */
   engine?: EngineName;
   /** Data directory (lsm): one LevelDB per replica per group under it, and paxosstore.json recording replicas/groups. */
   dir?: string;
@@ -82,8 +82,8 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
   const replicas = intIn('replicas', opts.replicas, 1, 7, 3);
   if (replicas % 2 === 0) throw invalid(`replicas must be odd, got ${replicas}`);
   const engine = opts.engine ?? 'memory';
-  if (engine !== 'memory' && engine !== 'lsm' && engine !== 'bitcask') {
-    throw invalid(`engine must be 'memory', 'lsm' or 'bitcask'`);
+  if (engine !== 'memory' && engine !== 'lsm' && engine !== 'bitcask' && engine !== 'bitcask2') {
+    throw invalid(`engine must be 'memory', 'lsm', 'bitcask' or 'bitcask2'`);
   }
   const sync = opts.sync ?? 'batch';
   if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none'`);

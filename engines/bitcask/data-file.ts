@@ -93,7 +93,7 @@ export class DataFile {
   /** Reads `size` bytes at `offset` into a fresh buffer; past the end of the file: CORRUPTED. */
   async read(offset: number, size: number): Promise<Uint8Array> {
     assert(this.closed === undefined, () => `read of closed data file ${this.id}`);
-    assert(offset >= DATA_HEADER_BYTES && size >= 0, `read ${size} at ${offset}`);
+    assert(offset >= DATA_HEADER_BYTES && size >= 0, () => `read ${size} at ${offset}`);
     if (offset + size > this.sizeBytes) {
       throw storeError('CORRUPTED', `file ${this.id}: ${size} bytes at ${offset} past the end`);
     }
@@ -104,10 +104,10 @@ export class DataFile {
 
   /** Appends at the current end; only the engine's writer calls this, one call at a time. */
   async append(bytes: Uint8Array): Promise<void> {
-    assert(this.closed === undefined && !this.retired, `append to data file ${this.id}`);
+    assert(this.closed === undefined && !this.retired, () => `append to data file ${this.id}`);
     const position = this.sizeBytes;
     await writeFully(this.handle, bytes, position);
-    assert(this.sizeBytes === position, `data file ${this.id}: concurrent append`);
+    assert(this.sizeBytes === position, () => `data file ${this.id}: concurrent append`);
     this.sizeBytes = position + bytes.length;
   }
 

@@ -33,12 +33,12 @@ export class KeyDir {
   }
 
   set(key: string, location: Location): void {
-    assert(location.size > 0 && location.offset > 0, `keydir.set ${key}: bad location`);
+    assert(location.size > 0 && location.offset > 0, () => `keydir.set ${key}: bad location`);
     const previous = this.entries.get(key);
     if (previous !== undefined) this.liveBytesTotal -= previous.size;
     this.entries.set(key, location);
     this.liveBytesTotal += location.size;
-    assert(this.liveBytesTotal >= 0, `keydir: live bytes ${this.liveBytesTotal}`);
+    assert(this.liveBytesTotal >= 0, () => `keydir: live bytes ${this.liveBytesTotal}`);
   }
 
   delete(key: string): void {
@@ -46,7 +46,7 @@ export class KeyDir {
     if (previous === undefined) return;
     this.entries.delete(key);
     this.liveBytesTotal -= previous.size;
-    assert(this.liveBytesTotal >= 0, `keydir: live bytes ${this.liveBytesTotal}`);
+    assert(this.liveBytesTotal >= 0, () => `keydir: live bytes ${this.liveBytesTotal}`);
   }
 
   /** Sets `key` to `next` only if it still points at `expected`; true when it did. */
@@ -95,7 +95,7 @@ export class RecoveringKeyDir {
 
   /** Equal seqs (the same record in two files) keep the later one met: either is correct. */
   private isNewer(key: string, seq: number): boolean {
-    assert(Number.isSafeInteger(seq) && seq >= 0, `recovery: seq ${seq}`);
+    assert(Number.isSafeInteger(seq) && seq >= 0, () => `recovery: seq ${seq}`);
     if (seq > this.seqMax) this.seqMax = seq;
     const current = this.newest.get(key);
     if (current === undefined) return true;

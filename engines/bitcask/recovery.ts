@@ -19,7 +19,7 @@ import { hintFileName, isUnfinishedName, parseFileName } from './format';
 import { decodeHint, type HintEntry } from './hint-file';
 import { KeyDir, RecoveringKeyDir } from './keydir';
 import { readMergeCommit, removeMergeInputs, renameMergeOutputs } from './merge-commit';
-import { scanFrames, validFrameAfter } from './scan-file';
+import { scanFrames, type ScannedRecord, validFrameAfter } from './scan-file';
 
 export interface RecoveryStats {
   /** Data files whose frames were read (no usable hint). */
@@ -129,7 +129,7 @@ async function rebuild(
   };
 }
 
-function idsOf(names: readonly string[], type: 'data' | 'hint'): number[] {
+export function idsOf(names: readonly string[], type: 'data' | 'hint'): number[] {
   const ids: number[] = [];
   for (const name of names) {
     const parsed = parseFileName(name);
@@ -139,7 +139,7 @@ function idsOf(names: readonly string[], type: 'data' | 'hint'): number[] {
 }
 
 /** Opens every data file read-only, in id order; closes what it opened if one fails. */
-async function openAll(dir: string, ids: readonly number[]): Promise<Map<number, DataFile>> {
+export async function openAll(dir: string, ids: readonly number[]): Promise<Map<number, DataFile>> {
   const files = new Map<number, DataFile>();
   try {
     for (const id of ids) files.set(id, await DataFile.open(dir, id, false));
@@ -151,7 +151,7 @@ async function openAll(dir: string, ids: readonly number[]): Promise<Map<number,
 }
 
 /** Finds the newest file `write` appended to and reopens it for truncating and appending. */
-async function reopenNewestWritable(
+export async function reopenNewestWritable(
   dir: string,
   files: Map<number, DataFile>,
 ): Promise<number | undefined> {
@@ -195,20 +195,44 @@ async function scanFile(
   recovering: RecoveringKeyDir,
   counts: Counts,
 ): Promise<void> {
-  const outcome = await scanFrames(file, (records) => {
+  const cut = await scanOrTruncate(file, mayBeTorn, (records) => {
     for (const { offset, size, entry } of records) {
       if (entry.kind === 'tombstone') recovering.tombstone(entry.key, entry.seq);
       else recovering.put(entry.key, { fileId: file.id, offset, size, seq: entry.seq });
     }
   });
-  if (outcome.problem === undefined) return;
+  counts.bytesTruncated += cut.bytesTruncated;
+  counts.batchesDropped += cut.batchesDropped;
+  if (cut.damaged) counts.damagedTailDropped = true;
+}
+
+export interface TailCut {
+  readonly bytesTruncated: number;
+  readonly batchesDropped: number;
+  /** The cut frame was whole but failed a check (not a write cut short): it may have been acknowledged. */
+  readonly damaged: boolean;
+}
+
+/**
+ * Scans `file` frame by frame from `from` (shared with the two-level bitcask, which replays
+ * only the part after its index checkpoint). A bad frame is a torn tail only in a file that
+ * `mayBeTorn` and only when no valid frame follows it: then the file is cut there. Anything
+ * else is damage: CORRUPTED.
+ */
+export async function scanOrTruncate(
+  file: DataFile,
+  mayBeTorn: boolean,
+  onFrame: (records: readonly ScannedRecord[]) => void,
+  from?: number,
+): Promise<TailCut> {
+  const outcome = await scanFrames(file, onFrame, from);
+  if (outcome.problem === undefined) return { bytesTruncated: 0, batchesDropped: 0, damaged: false };
   const where = `data file ${file.id} at ${outcome.end}: ${outcome.problem}`;
   if (!mayBeTorn || (await validFrameAfter(file, outcome.end))) {
     throw storeError('CORRUPTED', `bitcask ${where}`);
   }
-  counts.bytesTruncated += file.size - outcome.end;
-  counts.batchesDropped += 1;
-  if (outcome.cutShort !== true) counts.damagedTailDropped = true;
+  const bytesTruncated = file.size - outcome.end;
   await file.truncate(outcome.end);
   assert(file.size === outcome.end, `recovery: truncate of ${where}`);
+  return { bytesTruncated, batchesDropped: 1, damaged: outcome.cutShort !== true };
 }

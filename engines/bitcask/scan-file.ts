@@ -38,19 +38,21 @@ export interface ScanOutcome {
 }
 
 /**
- * Calls `onFrame` with the records of each good frame, in file order. A frame whose
- * checksums hold but whose records are malformed throws CORRUPTED: a torn write cannot
- * produce it.
+ * Calls `onFrame` with the records of each good frame, in file order, from the frame at
+ * `from` (default: the first one) on. A frame whose checksums hold but whose records are
+ * malformed throws CORRUPTED: a torn write cannot produce it.
  */
 export async function scanFrames(
   file: DataFile,
   onFrame: (records: readonly ScannedRecord[]) => void,
+  from: number = DATA_HEADER_BYTES,
 ): Promise<ScanOutcome> {
+  assert(from >= DATA_HEADER_BYTES && from <= file.size, `scan of file ${file.id} from ${from}`);
   const reader = new ChunkReader(file);
-  let offset = DATA_HEADER_BYTES;
+  let offset = from;
   let frames = 0;
   // Every frame takes at least its header, which bounds the loop by the file size.
-  const framesMax = Math.ceil((file.size - DATA_HEADER_BYTES) / FRAME_HEADER_BYTES);
+  const framesMax = Math.ceil((file.size - from) / FRAME_HEADER_BYTES);
   for (; frames <= framesMax && offset < file.size; frames++) {
     const stop = (problem: string, cutShort: boolean): ScanOutcome => ({ end: offset, frames, problem, cutShort });
     if (offset + FRAME_HEADER_BYTES > file.size) return stop('torn frame header', true);

@@ -16,7 +16,7 @@ import { isStoreError, storeError, type StoreError } from '../errors';
 import type { FramedEntry } from './batch-frame';
 import { DataFile, ioStep, syncDirectory } from './data-file';
 import { DATA_HEADER_BYTES } from './format';
-import type { KeyDir } from './keydir';
+import type { Location } from './keydir';
 
 /** Bounds on one group commit, so one write(2) stays a reasonable size. */
 const GROUP_BATCHES_MAX = 256;
@@ -26,14 +26,28 @@ const DRAIN_GROUPS_MAX = 64;
 /** Drains to wait for at close: far more than a queue bounded by its callers can need. */
 const IDLE_ROUNDS_MAX = 1_000_000;
 
+/**
+ * What the writer updates once a group is on disk. `KeyDir` is one; the two-level bitcask
+ * (`../bitcask2/`) passes its write buffer instead.
+ */
+export interface KeyDirUpdates {
+  set(key: string, location: Location): void;
+  delete(key: string): void;
+}
+
 export interface WriterHost {
   readonly dir: string;
   readonly fileBytesMax: number;
-  readonly keydir: KeyDir;
+  readonly keydir: KeyDirUpdates;
   readonly files: Map<number, DataFile>;
   allocateFileId(): number;
   /** The seq the next batch will get: the floor for a new file's header. */
   nextSeq(): number;
+  /**
+   * Optional: called at the end of each applied group with the position up to which every
+   * record is now in the key directory (bitcask2 checkpoints its on-disk index there).
+   */
+  groupApplied?(fileId: number, end: number): void;
 }
 
 interface Pending {
@@ -172,6 +186,7 @@ export class Writer {
       frameStart += bytes.length;
     }
     assert(frameStart === this.active.size, () => `writer: applied up to ${frameStart} only`);
+    this.host.groupApplied?.(fileId, frameStart);
   }
 
   /** Rotation: the old file is fsynced first, so that only the active file can ever be torn. */

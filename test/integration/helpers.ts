@@ -32,7 +32,7 @@ export function tempDir(t: ExecutionContext, prefix = 'pxs-it-'): string {
 }
 
 /** Options for a store on the given engine (disk engines get their own temp dir). */
-export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm' | 'bitcask'): PaxosStoreOptions {
+export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm' | 'bitcask' | 'bitcask2'): PaxosStoreOptions {
   return engine === 'memory' ? { engine: 'memory' } : { engine, dir: tempDir(t) };
 }
 

@@ -2,7 +2,7 @@
  * kill -9 durability (DESIGN §7): with sync 'always' or 'batch', no acknowledged write is lost
  * when the process is killed and the store reopened.
  *
- * A child (fixtures/kill9-writer.js) opens an lsm store on one dir and writes continuously,
+ * A child (fixtures/kill9-writer.js) opens an lsm, bitcask or bitcask2 store on one dir and writes continuously,
  * printing `ack <key> <version> <value>` after each acknowledged write. The driver SIGKILLs it
  * by pid after a random number of acks (or a random short delay, sometimes during open), then
  * starts the next child on the same dir. Each child first reads every key and prints what it
@@ -126,7 +126,7 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
   return child;
 }
 
-async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask', sync: SyncMode): Promise<void> {
+async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask' | 'bitcask2', sync: SyncMode): Promise<void> {
   const seed = process.env['KILL9_SEED'] !== undefined ? Number(process.env['KILL9_SEED']) : Math.floor(Math.random() * 2 ** 31);
   const random = mulberry32(seed);
   const dir = tempDir(t, `pxs-kill9-${engine}-${sync}-`);
@@ -231,6 +231,6 @@ async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask', sync: Syn
   t.deepEqual(problems, []);
 }
 
-for (const engine of ['lsm', 'bitcask'] as const) for (const sync of ['always', 'batch'] as const) {
+for (const engine of ['lsm', 'bitcask', 'bitcask2'] as const) for (const sync of ['always', 'batch'] as const) {
   test(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) => runMode(t, engine, sync));
 }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { PaxosStore, PaxosStoreError } from '../../index';
 import { FAST, INDEX_JS, codeOf, engineOptions, eventually, openRejectionCode, openStore, runNode, tempDir } from './helpers';
 
-const ENGINES = ['memory', 'lsm', 'bitcask'] as const;
+const ENGINES = ['memory', 'lsm', 'bitcask', 'bitcask2'] as const;
 
 for (const engine of ENGINES) {
   test(`${engine}: versions count mutations; a deleted key reads as undefined`, async (t) => {
@@ -145,7 +145,7 @@ for (const engine of ENGINES) {
   });
 }
 
-for (const engine of ['lsm', 'bitcask'] as const) test(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
+for (const engine of ['lsm', 'bitcask', 'bitcask2'] as const) test(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
   const dir = tempDir(t);
   const options = { ...FAST, engine, dir };
   const first = await PaxosStore.open(options);

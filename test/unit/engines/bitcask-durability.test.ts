@@ -1,62 +1,24 @@
 /**
  * What survives a process kill, and the directory lock, for the bitcask engine.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as path from 'node:path';
 import test from 'ava';
 import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
 import { isStoreError } from '../../../engines/errors';
 import { EngineStore } from '../../../engines/store';
 import { contents, withDir, withStore } from './fixtures/bitcask-helpers';
+import { ChildWriter } from './fixtures/child-writer';
 import { expectedAfter, markerKey } from './fixtures/bitcask-workload';
 
 const WRITER = path.join(__dirname, 'fixtures', 'bitcask-writer.js');
 const ROUNDS = 4;
 const FILE_BYTES_MAX = 16 * 1024;
 const MERGE_EVERY = 60;
-const STEP_TIMEOUT_MS = 15_000;
 
-/** A child running the writer fixture, with its stdout gathered line by line. */
-class Writer {
-  readonly child: ChildProcess;
-  private text = '';
-  private stderr = '';
-
+/** A child running the writer fixture. */
+class Writer extends ChildWriter {
   constructor(dir: string, start: number) {
-    const args = [WRITER, dir, String(start), String(FILE_BYTES_MAX), String(MERGE_EVERY)];
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout?.on('data', (chunk: Buffer) => (this.text += chunk.toString('latin1')));
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('latin1')));
-  }
-
-  /** Complete lines only: a line cut by the kill was never fully acknowledged. */
-  lines(): string[] {
-    return this.text.split('\n').slice(0, -1);
-  }
-
-  lastAck(): number | undefined {
-    const acks = this.lines().filter((line) => line.startsWith('ack '));
-    const last = acks[acks.length - 1];
-    return last === undefined ? undefined : Number(last.slice(4));
-  }
-
-  async waitFor(predicate: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + STEP_TIMEOUT_MS;
-    while (!predicate()) {
-      if (this.child.exitCode !== null) throw new Error(`writer exited early: ${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`writer: timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
-  async kill(): Promise<string | null> {
-    const exited = once(this.child, 'exit');
-    const pid = this.child.pid;
-    if (pid === undefined) throw new Error('writer has no pid');
-    process.kill(pid, 'SIGKILL');
-    const [, signal] = (await exited) as [number | null, string | null];
-    return signal;
+    super(WRITER, [dir, String(start), String(FILE_BYTES_MAX), String(MERGE_EVERY)]);
   }
 }
 

@@ -36,10 +36,24 @@ test('lsm without a dir is INVALID_ARGUMENT', (t) => {
 });
 
 test('an unknown kind is INVALID_ARGUMENT', (t) => {
-  const err = t.throws(() => createEngine('bitcask' as never));
+  const err = t.throws(() => createEngine('no-such-engine' as never, { dir: os.tmpdir() }));
   t.true(isStoreError(err, 'INVALID_ARGUMENT'));
 });
 
 test('every listed kind can be created', (t) => {
   for (const kind of ENGINE_KINDS) t.is(createEngine(kind, { dir: os.tmpdir() }).name, kind);
+});
+
+test('bitcask2 is created over the given dir, unopened and unordered', async (t) => {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-create-'));
+  try {
+    const engine = createEngine('bitcask2', { dir: path.join(root, 'db') });
+    t.is(engine.name, 'bitcask2');
+    t.deepEqual({ ...engine.capabilities }, { persistent: true, ordered: false });
+    const store = new EngineStore(engine);
+    await store.open();
+    await store.close();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -44,3 +44,20 @@ for (const tail of TAILS) {
     await second.close();
   });
 }
+
+test('bitcask2, tail damaged: lostAtOpen too (it shares the torn-tail scan)', async (t) => {
+  const { Bitcask2Engine } = await import('../../../../engines/bitcask2/bitcask2-engine');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-rs2-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const first = new EngineRecordStore(new Bitcask2Engine(dir), 'always');
+  await writeOnce(first);
+  await first.close();
+  const data = path.join(dir, fs.readdirSync(dir).filter((f) => f.endsWith('.data')).sort().pop() ?? 'missing');
+  const whole = fs.readFileSync(data);
+  whole[whole.length - 3] = (whole[whole.length - 3] ?? 0) ^ 0x01;
+  fs.writeFileSync(data, whole);
+  const second = new EngineRecordStore(new Bitcask2Engine(dir), 'always');
+  await loadOnce(second);
+  t.true(second.lostAtOpen);
+  await second.close();
+});

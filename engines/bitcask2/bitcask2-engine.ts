@@ -1,0 +1,204 @@
+/**
+ * Bitcask2Engine: the two-level bitcask of DESIGN.md §5, for key counts beyond what RAM holds.
+ * Values go into bitcask's data files through bitcask's writer (same record and frame format,
+ * group commit, rotation, torn-tail recovery, lock). The key directory is split in two:
+ *
+ *   level 1 (RAM)   a table of 2^bits buckets (hash of the key), per bucket the offset and
+ *                   length of its index page: 12 bytes per bucket, ~0.2 bytes per key;
+ *   level 2 (disk)  an immutable index file of CRC-sealed pages, key → file, offset, size,
+ *                   rewritten in one sequential pass by each flush of the bounded write buffer.
+ *
+ * A get costs at most one page read and one record read. See README.md in this directory.
+ *
+ * Durability is bitcask's: `sync: true` resolves after fdatasync (one per group of batches);
+ * `sync: false` once the batch is written to the OS (survives kill -9, not power loss).
+ */
+import { mkdir, realpath } from 'node:fs/promises';
+import { assert } from '../../runtime/assert';
+import type {
+  BatchOp,
+  Engine,
+  EngineCapabilities,
+  EngineStats,
+  OpenReport,
+  IterateRange,
+  WriteOptions,
+} from '../engine';
+import { StatsCounter } from '../engine-stats';
+import { storeError } from '../errors';
+import { encodeBatchFrame } from '../bitcask/batch-frame';
+import { type Bitcask2Options, checkOptions2, type CheckedOptions2 } from './options';
+import { iterateSnapshot, notOpen, READ_WINDOW, readValue } from './reads';
+import type { Recovery2Stats } from './recovery';
+import { Session2 } from './session';
+
+export type { Bitcask2Options } from './options';
+export type { Recovery2Stats } from './recovery';
+
+export interface Bitcask2Stats extends EngineStats {
+  /** Keys in the index on disk (exact as of the last flush). */
+  readonly indexKeys: number;
+  /** Buffered key directory updates not yet flushed (active + frozen buffer). */
+  readonly bufferedKeys: number;
+  readonly buckets: number;
+  /** RAM of the level 1 summary (bucket offsets and lengths). */
+  readonly summaryBytes: number;
+  readonly indexBytes: number;
+  readonly indexGeneration: number;
+  readonly files: number;
+  readonly dataBytes: number;
+  /** Flushes since open, and writes that waited for one (the buffer bound was hit). */
+  readonly flushes: number;
+  readonly flushWaits: number;
+  readonly recovery: Recovery2Stats | undefined;
+}
+
+export class Bitcask2Engine implements Engine {
+  readonly name = 'bitcask2';
+  /** Unordered: ordered iteration would need every key sorted in RAM, the one thing avoided. */
+  readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: false });
+  private readonly options: CheckedOptions2;
+  private session: Session2 | undefined = undefined;
+  private readonly counter = new StatsCounter();
+  private transition: Promise<void> = Promise.resolve();
+  private recovery: Recovery2Stats | undefined = undefined;
+
+  constructor(dir: string, options?: Bitcask2Options) {
+    this.options = checkOptions2(dir, options);
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  open(): Promise<void> {
+    return this.serialize(() => this.openNow());
+  }
+
+  /** Idempotent. Writes under way and a running flush finish first. */
+  close(): Promise<void> {
+    return this.serialize(() => this.closeNow());
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const session = this.requireOpen();
+    const value = await readValue(session, key);
+    this.counter.countRead();
+    return value;
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    const session = this.requireOpen();
+    const values: Array<Uint8Array | undefined> = [];
+    for (let start = 0; start < keys.length; start += READ_WINDOW) {
+      if (this.session !== session) throw notOpen();
+      const window = keys.slice(start, start + READ_WINDOW);
+      values.push(...(await Promise.all(window.map((key) => readValue(session, key)))));
+    }
+    assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
+    for (let i = 0; i < keys.length; i++) this.counter.countRead();
+    return values;
+  }
+
+  /** One frame, one append: atomic. The bytes are copied before this returns its promise. */
+  async write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
+    const session = this.requireOpen();
+    assert(typeof options.sync === 'boolean', 'bitcask2.write: options.sync must be a boolean');
+    for (const op of batch) {
+      assert(typeof op.key === 'string', 'bitcask2.write: key must be a string');
+      assert(op.type === 'del' || op.value instanceof Uint8Array, 'bitcask2.write: bad put value');
+    }
+    session.checkWritable();
+    let ops = batch;
+    const wait = session.waitForRoom();
+    if (wait !== undefined) {
+      // The buffer bound was hit: copy the values now (the caller may reuse its buffers once
+      // write() returns), then wait for the flush.
+      ops = batch.map((op) => (op.type === 'put' ? { ...op, value: op.value.slice() } : op));
+      await wait;
+      if (this.session !== session) throw notOpen();
+      session.checkWritable();
+    }
+    // takeSeq and append in one synchronous step: the writer's queue stays in seq order.
+    if (ops.length === 0) {
+      await session.writer.append(new Uint8Array(0), [], -1, options.sync);
+    } else {
+      const seq = session.takeSeq();
+      const { bytes, entries } = encodeBatchFrame(ops, seq);
+      await session.writer.append(bytes, entries, seq, options.sync);
+    }
+    this.counter.countBatch(batch, options.sync);
+  }
+
+  iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]> {
+    return this.iterateOpen(range);
+  }
+
+  /** What the latest open cut off as a torn tail (undefined before the first open). */
+  openReport(): OpenReport | undefined {
+    const r = this.recovery;
+    return r === undefined ? undefined : { bytesDropped: r.bytesTruncated, mayHaveDroppedAcknowledged: r.damagedTailDropped };
+  }
+
+  stats(): EngineStats {
+    return this.counter.snapshot();
+  }
+
+  bitcask2Stats(): Bitcask2Stats {
+    const session = this.session;
+    const index = session?.index;
+    return {
+      ...this.counter.snapshot(),
+      indexKeys: index?.keys ?? 0,
+      bufferedKeys: (session?.active.size ?? 0) + (session?.frozen?.size ?? 0),
+      buckets: index?.lengths.length ?? 0,
+      summaryBytes: index?.summaryBytes ?? 0,
+      indexBytes: index?.bytes ?? 0,
+      indexGeneration: index?.generation ?? 0,
+      files: session?.files.size ?? 0,
+      dataBytes: session?.dataBytes() ?? 0,
+      flushes: session?.flushes ?? 0,
+      flushWaits: session?.flushWaits ?? 0,
+      recovery: this.recovery,
+    };
+  }
+
+  private async *iterateOpen(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {
+    const session = this.requireOpen();
+    yield* iterateSnapshot(session, range, () => this.session === session);
+  }
+
+  private async openNow(): Promise<void> {
+    if (this.session !== undefined) return;
+    let dir: string;
+    try {
+      await mkdir(this.options.dir, { recursive: true });
+      dir = await realpath(this.options.dir);
+    } catch (err) {
+      throw storeError('IO_ERROR', `bitcask2 open: cannot create ${this.options.dir}`, err);
+    }
+    const session = await Session2.open(dir, this.options);
+    this.recovery = session.recovery;
+    this.session = session;
+  }
+
+  private async closeNow(): Promise<void> {
+    const session = this.session;
+    if (session === undefined) return;
+    // Forget the session first, so operations that start from now on fail with NOT_OPEN.
+    this.session = undefined;
+    await session.close();
+  }
+
+  private requireOpen(): Session2 {
+    const session = this.session;
+    if (session === undefined) throw notOpen();
+    return session;
+  }
+
+  private serialize(step: () => Promise<void>): Promise<void> {
+    const result = this.transition.then(step);
+    this.transition = result.catch(() => undefined);
+    return result;
+  }
+}

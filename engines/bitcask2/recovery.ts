@@ -1,0 +1,264 @@
+/**
+ * Opening a bitcask2 directory: remove unfinished files, load the newest usable index, then
+ * replay the data files from the index's checkpoint on into the write buffer, flushing it into
+ * a new index whenever it passes its bound (so even a directory with no index, or a huge
+ * tail, opens in bounded RAM). Torn tails are handled exactly as in bitcask
+ * (`../bitcask/recovery.ts`, `scanOrTruncate`): only the newest written file can be torn.
+ *
+ * The index is derived data. An index file whose header, footer or directory fails its check
+ * is not used (`indexRejected`); the next older one, or else none at all, is used instead and
+ * more of the data files are replayed. Only data is ever authoritative.
+ */
+import { readdir, unlink } from 'node:fs/promises';
+import * as path from 'node:path';
+import { assert } from '../../runtime/assert';
+import { isStoreError, storeError } from '../errors';
+import { DataFile, ioStep } from '../bitcask/data-file';
+import { DATA_HEADER_BYTES, isUnfinishedName, MERGE_COMMIT_NAME } from '../bitcask/format';
+import { idsOf, openAll, reopenNewestWritable, scanOrTruncate } from '../bitcask/recovery';
+import type { ScannedRecord } from '../bitcask/scan-file';
+import { flushIndex } from './flush';
+import { type Checkpoint, IndexFile, indexFileName, parseIndexName } from './index-file';
+import { WriteBuffer } from './write-buffer';
+
+export interface Recovery2Stats {
+  /** Data files replayed (wholly or from the checkpoint on). */
+  readonly filesReplayed: number;
+  /** Records replayed into the write buffer. */
+  readonly recordsReplayed: number;
+  /** True when an index file was loaded. */
+  readonly indexLoaded: boolean;
+  /** Index files present but unusable. */
+  readonly indexRejected: number;
+  /** Flushes run during the replay (the buffer passed its bound). */
+  readonly flushes: number;
+  readonly bytesTruncated: number;
+  readonly batchesDropped: number;
+  /** The dropped tail was a whole frame failing its checksum: it may have been acknowledged. */
+  readonly damagedTailDropped: boolean;
+  readonly unfinishedFilesRemoved: number;
+}
+
+export interface Recovered2 {
+  readonly files: Map<number, DataFile>;
+  readonly newestWriteId: number | undefined;
+  readonly index: IndexFile | undefined;
+  readonly buffer: WriteBuffer;
+  readonly nextSeq: number;
+  readonly nextFileId: number;
+  readonly nextGeneration: number;
+  readonly stats: Recovery2Stats;
+}
+
+export interface RecoverOptions {
+  readonly bufferKeysMax: number;
+  readonly keysPerBucket: number;
+}
+
+interface Replay {
+  index: IndexFile | undefined;
+  buffer: WriteBuffer;
+  generation: number;
+  seqMax: number;
+  filesReplayed: number;
+  recordsReplayed: number;
+  flushes: number;
+  bytesTruncated: number;
+  batchesDropped: number;
+  damagedTailDropped: boolean;
+}
+
+export async function recover2(dir: string, options: RecoverOptions): Promise<Recovered2> {
+  const names = await ioStep(`list ${dir}`, () => readdir(dir));
+  if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
+    throw storeError(
+      'INVALID_ARGUMENT',
+      `bitcask2: ${dir} holds merged files (a bitcask directory)`,
+    );
+  }
+  const unfinished = names.filter(isUnfinishedName);
+  for (const name of unfinished) await ioStep(`remove ${name}`, () => unlink(path.join(dir, name)));
+  const files = await openAll(dir, idsOf(names, 'data'));
+  let replay: Replay | undefined;
+  try {
+    if ([...files.values()].some((file) => file.kind !== 'write')) {
+      throw storeError('INVALID_ARGUMENT', `bitcask2: ${dir} holds merged data files`);
+    }
+    const loaded = await loadIndex(dir, names);
+    replay = newReplay(loaded.index, loaded.generationMax + 1);
+    const newestWriteId = await reopenNewestWritable(dir, files);
+    await replayAll(dir, files, newestWriteId, replay, options);
+    // The previous process may have written the newest file only as far as the OS.
+    if (newestWriteId !== undefined) await files.get(newestWriteId)?.datasync();
+    const cleanup = {
+      indexLoaded: loaded.index !== undefined,
+      indexRejected: loaded.rejected,
+      unfinishedFilesRemoved: unfinished.length,
+    };
+    return finish(files, newestWriteId, replay, cleanup);
+  } catch (err) {
+    await replay?.index?.close();
+    await Promise.all([...files.values()].map((file) => file.close()));
+    throw err;
+  }
+}
+
+function newReplay(index: IndexFile | undefined, generation: number): Replay {
+  return {
+    index,
+    buffer: new WriteBuffer(),
+    generation,
+    seqMax: -1,
+    filesReplayed: 0,
+    recordsReplayed: 0,
+    flushes: 0,
+    bytesTruncated: 0,
+    batchesDropped: 0,
+    damagedTailDropped: false,
+  };
+}
+
+/** The newest index that opens; every other index file is removed. */
+async function loadIndex(
+  dir: string,
+  names: readonly string[],
+): Promise<{ index: IndexFile | undefined; rejected: number; generationMax: number }> {
+  const generations: number[] = [];
+  for (const name of names) {
+    const generation = parseIndexName(name);
+    if (generation !== undefined) generations.push(generation);
+  }
+  generations.sort((a, b) => b - a);
+  let index: IndexFile | undefined;
+  let rejected = 0;
+  for (const generation of generations) {
+    try {
+      index = await IndexFile.open(dir, generation);
+      break;
+    } catch (err) {
+      if (!isStoreError(err, 'CORRUPTED')) throw err;
+      rejected++;
+    }
+  }
+  for (const generation of generations) {
+    if (generation === index?.generation) continue;
+    const file = path.join(dir, indexFileName(generation));
+    await ioStep(`remove ${file}`, () => unlink(file));
+  }
+  return { index, rejected, generationMax: generations[0] ?? 0 };
+}
+
+/** Replays every data file from the checkpoint on, in id (= write) order. */
+async function replayAll(
+  dir: string,
+  files: ReadonlyMap<number, DataFile>,
+  newestWriteId: number | undefined,
+  replay: Replay,
+  options: RecoverOptions,
+): Promise<void> {
+  const checkpoint = replay.index?.footer;
+  if (checkpoint !== undefined) checkCheckpoint(files, checkpoint);
+  const ids = [...files.keys()].sort((a, b) => a - b);
+  for (const id of ids) {
+    if (checkpoint !== undefined && id < checkpoint.fileId) continue;
+    const file = files.get(id);
+    assert(file !== undefined, () => `replay: file ${id} vanished`);
+    const atCheckpoint = checkpoint !== undefined && id === checkpoint.fileId;
+    const from = atCheckpoint ? checkpoint.offset : DATA_HEADER_BYTES;
+    await replayFile(file, from, id === newestWriteId, replay);
+    if (replay.buffer.size >= options.bufferKeysMax) {
+      await flushDuringReplay(dir, file, replay, options);
+    }
+  }
+}
+
+/** The checkpoint must lie inside the data: the index was installed only after that fsync. */
+function checkCheckpoint(files: ReadonlyMap<number, DataFile>, checkpoint: Checkpoint): void {
+  const file = files.get(checkpoint.fileId);
+  // close() removes an active file no batch reached; a checkpoint at its start is still fine.
+  if (file === undefined && checkpoint.offset === DATA_HEADER_BYTES) return;
+  const { offset } = checkpoint;
+  if (file === undefined || offset > file.size || offset < DATA_HEADER_BYTES) {
+    const where = `data file ${checkpoint.fileId} at ${checkpoint.offset}`;
+    throw storeError('CORRUPTED', `bitcask2: the index checkpoint ${where} is past the data`);
+  }
+}
+
+async function replayFile(
+  file: DataFile,
+  from: number,
+  mayBeTorn: boolean,
+  replay: Replay,
+): Promise<void> {
+  const onFrame = (records: readonly ScannedRecord[]): void => {
+    for (const { offset, size, entry } of records) {
+      if (entry.seq > replay.seqMax) replay.seqMax = entry.seq;
+      if (entry.kind === 'tombstone') replay.buffer.delete(entry.key);
+      else replay.buffer.set(entry.key, { fileId: file.id, offset, size, seq: entry.seq });
+      replay.recordsReplayed++;
+    }
+  };
+  const cut = await scanOrTruncate(file, mayBeTorn, onFrame, from);
+  replay.filesReplayed++;
+  replay.bytesTruncated += cut.bytesTruncated;
+  replay.batchesDropped += cut.batchesDropped;
+  if (cut.damaged) replay.damagedTailDropped = true;
+}
+
+/** Everything up to the end of `file` is in the buffer: flush it with that checkpoint. */
+async function flushDuringReplay(
+  dir: string,
+  file: DataFile,
+  replay: Replay,
+  options: RecoverOptions,
+): Promise<void> {
+  const old = replay.index;
+  const next = await flushIndex({
+    dir,
+    generation: replay.generation,
+    old,
+    buffer: replay.buffer,
+    keysPerBucket: options.keysPerBucket,
+    checkpoint: { fileId: file.id, offset: file.size, nextSeq: replay.seqMax + 1 },
+    beforeInstall: () => file.datasync(),
+  });
+  replay.index = next;
+  replay.generation++;
+  replay.buffer = new WriteBuffer();
+  replay.flushes++;
+  if (old !== undefined) {
+    await old.close();
+    await ioStep(`remove ${old.path}`, () => unlink(old.path));
+  }
+}
+
+function finish(
+  files: Map<number, DataFile>,
+  newestWriteId: number | undefined,
+  replay: Replay,
+  cleanup: Pick<Recovery2Stats, 'indexLoaded' | 'indexRejected' | 'unfinishedFilesRemoved'>,
+): Recovered2 {
+  const footer = replay.index?.footer;
+  const floors = [...files.values()].map((file) => file.header.seqFloor);
+  const nextSeq = Math.max(replay.seqMax + 1, footer?.nextSeq ?? 0, ...floors);
+  const nextFileId = Math.max(0, footer?.fileId ?? 0, ...files.keys()) + 1;
+  assert(Number.isSafeInteger(nextSeq) && nextSeq >= 0, () => `recovery: next seq ${nextSeq}`);
+  return {
+    files,
+    newestWriteId,
+    index: replay.index,
+    buffer: replay.buffer,
+    nextSeq,
+    nextFileId,
+    nextGeneration: replay.generation,
+    stats: {
+      filesReplayed: replay.filesReplayed,
+      recordsReplayed: replay.recordsReplayed,
+      ...cleanup,
+      flushes: replay.flushes,
+      bytesTruncated: replay.bytesTruncated,
+      batchesDropped: replay.batchesDropped,
+      damagedTailDropped: replay.damagedTailDropped,
+    },
+  };
+}

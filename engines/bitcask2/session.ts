@@ -1,0 +1,231 @@
+/**
+ * Everything that exists only while a Bitcask2Engine is open: the lock, the data files, the
+ * shared bitcask writer, the two levels of the key directory (the index file with its bucket
+ * summary, and the write buffers), and the flush that moves the buffer into the index.
+ *
+ * Flush protocol. When the active buffer reaches `bufferKeysMax` (checked each time the
+ * writer has applied a group), it is frozen together with the position the writer has
+ * applied up to: every record before that position is in the index or the frozen buffer, and
+ * every later one goes to the new active buffer. The flush writes the next index generation
+ * with that position as its checkpoint, fsyncs the data file up to it, renames the index into
+ * place, and then (one synchronous step) swaps it in and drops the frozen buffer. Reads look
+ * in the active buffer, then the frozen one, then the index, so no key is ever missing.
+ *
+ * Bounds: one flush at a time. If the active buffer fills while a flush runs, new writes wait
+ * (in call order) until it is done (`flushWaits`), so at most two full buffers exist.
+ */
+import { unlink } from 'node:fs/promises';
+import { assert } from '../../runtime/assert';
+import { isStoreError, storeError, type StoreError } from '../errors';
+import { DataFile } from '../bitcask/data-file';
+import { FILE_ID_MAX } from '../bitcask/format';
+import { acquireLock, type DirectoryLock, releaseLock } from '../bitcask/lock-file';
+import { Writer, type KeyDirUpdates, type WriterHost } from '../bitcask/writer';
+import { flushIndex } from './flush';
+import type { IndexFile } from './index-file';
+import type { CheckedOptions2 } from './options';
+import { recover2, type Recovery2Stats } from './recovery';
+import { WriteBuffer } from './write-buffer';
+
+/** Flushes to wait for before a write gets room: far more than one flush can need. */
+const ROOM_ROUNDS_MAX = 1_000;
+const CLOSE_ROUNDS_MAX = 1_000;
+
+interface Counters {
+  nextSeq: number;
+  nextFileId: number;
+  nextGeneration: number;
+}
+
+export class Session2 implements WriterHost {
+  readonly writer: Writer;
+  readonly fileBytesMax: number;
+  index: IndexFile | undefined;
+  active: WriteBuffer;
+  frozen: WriteBuffer | undefined = undefined;
+  flushes = 0;
+  flushWaits = 0;
+  private seq: number;
+  private fileId: number;
+  private generation: number;
+  private appliedFileId: number;
+  private appliedEnd: number;
+  private flushing: Promise<void> | undefined = undefined;
+  private roomChain: Promise<void> | undefined = undefined;
+  private broken: StoreError | undefined = undefined;
+  private closing = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: CheckedOptions2,
+    private readonly lock: DirectoryLock,
+    readonly files: Map<number, DataFile>,
+    readonly recovery: Recovery2Stats,
+    start: { index: IndexFile | undefined; buffer: WriteBuffer; active: DataFile },
+    counters: Counters,
+  ) {
+    this.fileBytesMax = options.fileBytesMax;
+    this.index = start.index;
+    this.active = start.buffer;
+    this.seq = counters.nextSeq;
+    this.fileId = counters.nextFileId;
+    this.generation = counters.nextGeneration;
+    // Everything before the end of the active file is in the index or the buffer.
+    this.appliedFileId = start.active.id;
+    this.appliedEnd = start.active.size;
+    this.writer = new Writer(this, start.active);
+  }
+
+  /** Locks `dir`, recovers it, and picks (or creates) the active file. */
+  static async open(dir: string, options: CheckedOptions2): Promise<Session2> {
+    const lock = await acquireLock(dir);
+    try {
+      const recovered = await recover2(dir, options);
+      const { files, newestWriteId, index, buffer } = recovered;
+      const counters = { ...recovered, nextFileId: recovered.nextFileId };
+      let active = newestWriteId === undefined ? undefined : files.get(newestWriteId);
+      if (active === undefined || active.size >= options.fileBytesMax) {
+        const id = counters.nextFileId++;
+        const header = { id, kind: 'write' as const, seqFloor: recovered.nextSeq };
+        active = await DataFile.create(dir, header);
+        files.set(active.id, active);
+      }
+      const start = { index, buffer, active };
+      return new Session2(dir, options, lock, files, recovered.stats, start, counters);
+    } catch (err) {
+      await releaseLock(lock);
+      throw err;
+    }
+  }
+
+  /** The writer applies each group here: the active buffer. */
+  get keydir(): KeyDirUpdates {
+    return this.active;
+  }
+
+  allocateFileId(): number {
+    assert(this.fileId <= FILE_ID_MAX, () => `bitcask2: file ids exhausted at ${this.fileId}`);
+    return this.fileId++;
+  }
+
+  nextSeq(): number {
+    return this.seq;
+  }
+
+  takeSeq(): number {
+    assert(Number.isSafeInteger(this.seq + 1), () => `bitcask2: seq ${this.seq} overflows`);
+    return this.seq++;
+  }
+
+  groupApplied(fileId: number, end: number): void {
+    assert(
+      fileId > this.appliedFileId || end >= this.appliedEnd,
+      () => `applied ${fileId}:${end} went back`,
+    );
+    this.appliedFileId = fileId;
+    this.appliedEnd = end;
+    this.maybeFlush();
+  }
+
+  /** Rejects once a flush has failed: the index on disk is behind, only a reopen helps. */
+  checkWritable(): void {
+    if (this.broken !== undefined) throw this.broken;
+  }
+
+  /**
+   * undefined when a write may go ahead now; otherwise a promise (never rejecting) that
+   * resolves when it may, in call order behind earlier waiting writes.
+   */
+  waitForRoom(): Promise<void> | undefined {
+    if (this.roomChain === undefined && !this.full()) return undefined;
+    const next = (this.roomChain ?? Promise.resolve()).then(() => this.untilRoom());
+    this.roomChain = next;
+    void next.then(() => {
+      if (this.roomChain === next) this.roomChain = undefined;
+    });
+    return next;
+  }
+
+  /** Waits for writes and the running flush, then closes every file and the lock. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.writer.idle();
+    for (let round = 0; round < CLOSE_ROUNDS_MAX && this.flushing !== undefined; round++) {
+      await this.flushing;
+    }
+    assert(this.flushing === undefined, 'bitcask2 close: a flush is still running');
+    try {
+      await this.writer.close();
+    } finally {
+      await this.index?.close();
+      await Promise.all([...this.files.values()].map((file) => file.close()));
+      await releaseLock(this.lock);
+    }
+  }
+
+  dataBytes(): number {
+    let bytes = 0;
+    for (const file of this.files.values()) bytes += file.size;
+    return bytes;
+  }
+
+  private full(): boolean {
+    return this.flushing !== undefined && this.active.size >= this.options.bufferKeysMax;
+  }
+
+  private async untilRoom(): Promise<void> {
+    for (let round = 0; round < ROOM_ROUNDS_MAX && this.full(); round++) {
+      if (this.closing || this.broken !== undefined) return;
+      this.flushWaits++;
+      await this.flushing;
+    }
+  }
+
+  private maybeFlush(): void {
+    if (this.closing || this.broken !== undefined || this.flushing !== undefined) return;
+    if (this.active.size < this.options.bufferKeysMax) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      this.maybeFlush();
+    });
+  }
+
+  /** Freezes the active buffer at the applied position, then writes and swaps in the index. */
+  private async flush(): Promise<void> {
+    assert(this.frozen === undefined, 'bitcask2: a frozen buffer is left from a flush');
+    const buffer = this.active;
+    this.frozen = buffer;
+    this.active = new WriteBuffer();
+    const checkpoint = { fileId: this.appliedFileId, offset: this.appliedEnd, nextSeq: this.seq };
+    const file = this.files.get(checkpoint.fileId);
+    assert(
+      file !== undefined,
+      () => `bitcask2 flush: checkpoint file ${checkpoint.fileId} is not open`,
+    );
+    const old = this.index;
+    try {
+      const next = await flushIndex({
+        dir: this.dir,
+        generation: this.generation++,
+        old,
+        buffer,
+        keysPerBucket: this.options.keysPerBucket,
+        checkpoint,
+        beforeInstall: () => file.datasync(),
+      });
+      // One synchronous step: a read sees either the old index and the frozen buffer, or the
+      // new index (which holds the frozen buffer), never a gap.
+      this.index = next;
+      this.frozen = undefined;
+      this.flushes++;
+      if (old !== undefined) {
+        old.retire();
+        await unlink(old.path).catch(() => undefined); // open removes it if this fails
+      }
+    } catch (err) {
+      // The frozen buffer stays readable; the index on disk is behind, so stop writing.
+      const code = isStoreError(err) ? err.code : 'IO_ERROR';
+      this.broken = storeError(code, 'bitcask2: an index flush failed; reopen', err);
+    }
+  }
+}
