@@ -7,24 +7,34 @@ import { storeError } from './errors';
 import { BitcaskEngine } from './bitcask/bitcask-engine';
 import { LsmEngine } from './lsm-engine';
 import { MemoryEngine } from './memory-engine';
+import { MemoryLogEngine } from './memory-log/memory-log-engine';
 
 export type EngineKind = 'memory' | 'lsm' | 'bitcask';
 
 export const ENGINE_KINDS: readonly EngineKind[] = Object.freeze(['memory', 'lsm', 'bitcask']);
 
 export interface CreateEngineOptions {
-  /** Data directory; required by persistent engines (lsm, bitcask), ignored by memory. */
+  /** Data directory; required by persistent engines (lsm, bitcask, memory with persist). */
   readonly dir?: string;
+  /** memory only: keep an append log in `dir` (MemoryLogEngine) so a restart reloads. */
+  readonly persist?: boolean;
 }
 
 export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}): Engine {
   // Configuration may come from outside TypeScript (files, flags), so check it here.
   const requested: unknown = kind;
-  if (requested === 'memory') return new MemoryEngine();
-  if (requested === 'lsm' || requested === 'bitcask') {
+  if (options.persist !== undefined && typeof options.persist !== 'boolean') {
+    throw storeError('INVALID_ARGUMENT', 'options.persist must be a boolean');
+  }
+  if (options.persist === true && requested !== 'memory') {
+    throw storeError('INVALID_ARGUMENT', `persist is an option of the memory engine, not '${String(requested)}'`);
+  }
+  if (requested === 'memory' && options.persist !== true) return new MemoryEngine();
+  if (requested === 'memory' || requested === 'lsm' || requested === 'bitcask') {
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
       throw storeError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
     }
+    if (requested === 'memory') return new MemoryLogEngine(options.dir);
     return requested === 'lsm' ? new LsmEngine(options.dir) : new BitcaskEngine(options.dir);
   }
   throw storeError('INVALID_ARGUMENT', `unknown engine kind ${String(requested)}`);
