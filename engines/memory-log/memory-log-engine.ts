@@ -21,7 +21,7 @@ import type { Session } from '../bitcask/session';
 import type { EngineCapabilities, IterateRange } from '../engine';
 import { isStoreError } from '../errors';
 import { checkMemoryLogOptions, type MemoryLogOptions } from './options';
-import { applyFrame, loadRecords, type RecordMap, selectRange, valueOf } from './records';
+import { applyFrame, loadRecords, type RecordMap, selectRange, verifiedValue } from './records';
 
 export type { MemoryLogOptions } from './options';
 
@@ -62,8 +62,9 @@ export class MemoryLogEngine extends BitcaskEngine {
     this.requireOpen();
     assert(typeof key === 'string', 'memory-log.get: key must be a string');
     const record = this.records.get(key);
+    const value = record === undefined ? undefined : verifiedValue(key, record);
     this.counter.countRead();
-    return record === undefined ? undefined : valueOf(key, record);
+    return value;
   }
 
   /** All from RAM in one step; one CORRUPTED record rejects the whole call (as bitcask does). */
@@ -71,7 +72,7 @@ export class MemoryLogEngine extends BitcaskEngine {
     this.requireOpen();
     const values = keys.map((key) => {
       const record = this.records.get(key);
-      return record === undefined ? undefined : valueOf(key, record);
+      return record === undefined ? undefined : verifiedValue(key, record);
     });
     assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
     for (let i = 0; i < keys.length; i++) this.counter.countRead();
@@ -126,7 +127,7 @@ export class MemoryLogEngine extends BitcaskEngine {
     const snapshot = selectRange(this.records, range);
     for (const [key, record] of snapshot) {
       if (!this.isCurrent(session)) throw notOpen();
-      yield [key, valueOf(key, record)];
+      yield [key, verifiedValue(key, record)];
     }
   }
 

@@ -96,7 +96,7 @@ export function applyFrame(records: RecordMap, frame: EncodedBatch): void {
  * The value of `key`'s record, verified (checksum, key, kind) and copied into a buffer the
  * caller owns. CORRUPTED if any check fails.
  */
-export function valueOf(key: string, record: Uint8Array): Uint8Array {
+export function verifiedValue(key: string, record: Uint8Array): Uint8Array {
   const entry = readEntryRecord(record);
   if (entry.key !== key || entry.kind !== 'put') {
     throw storeError('CORRUPTED', `memory-log: the record held for ${key} is another record`);

@@ -53,6 +53,22 @@ test('the dir records its engine; another engine (or plain bitcask) cannot open 
   t.deepEqual(await again.kv(NS).get('k'), { value: Buffer.from('v'), version: 1 });
 });
 
+test('a record from before the engine was recorded opens with any engine; a garbled engine is refused', async (t) => {
+  const legacy = tempDir(t);
+  const old = '{ "format": 1, "replicas": 3, "groups": 4 }';
+  fs.writeFileSync(path.join(legacy, 'paxosstore.json'), old);
+  const store = await openStore(t, { engine: 'memory', persist: true, dir: legacy });
+  t.deepEqual(await store.kv(NS).put('k', 'v'), { version: 1 });
+  await store.close();
+  t.is(fs.readFileSync(path.join(legacy, 'paxosstore.json'), 'utf8'), old, 'left as it was');
+  for (const engine of ['', 7]) {
+    const dir = tempDir(t);
+    fs.writeFileSync(path.join(dir, 'paxosstore.json'), JSON.stringify({ format: 1, replicas: 3, groups: 4, engine }));
+    const code = await openRejectionCode(t, { ...FAST, engine: 'memory', persist: true, dir }, JSON.stringify(engine));
+    t.is(code, 'INVALID_ARGUMENT', JSON.stringify(engine));
+  }
+});
+
 test("sync 'none' with persist: the unsynced-run marker is there while open, gone after close", async (t) => {
   const dir = tempDir(t);
   const store = await openStore(t, { engine: 'memory', persist: true, dir, sync: 'none' });
