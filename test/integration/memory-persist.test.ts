@@ -11,7 +11,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PaxosStoreOptions } from '../../index';
-import { FAST, openRejectionCode, openStore, settleCode, tempDir } from './helpers';
+import { FAST, INDEX_JS, openRejectionCode, openStore, runNode, settleCode, tempDir } from './helpers';
 
 const NS = 'persist';
 
@@ -78,6 +78,24 @@ test("sync 'none' with persist: the unsynced-run marker is there while open, gon
   t.false(fs.existsSync(path.join(dir, 'UNSYNCED-RUN')));
   const again = await openStore(t, { engine: 'memory', persist: true, dir, sync: 'none' });
   t.deepEqual(await again.kv(NS).get('k'), { value: Buffer.from('v'), version: 1 });
+});
+
+test("sync 'none' with persist: after a kill -9 the dir is refused (DATA_LOSS_POSSIBLE) unless the loss is accepted", async (t) => {
+  const dir = tempDir(t);
+  const options = { engine: 'memory', persist: true, dir, sync: 'none' } as const;
+  const script = `
+    const { PaxosStore } = require(${JSON.stringify(INDEX_JS)});
+    (async () => {
+      const store = await PaxosStore.open({ workers: 2, groups: 4, ...${JSON.stringify(options)} });
+      for (let i = 0; i < 20; i++) await store.kv('ns').put('k' + i, 'v' + i);
+      process.kill(process.pid, 'SIGKILL');
+    })();
+  `;
+  const child = await runNode(t, ['-e', script], 30_000);
+  t.is(child.signal, 'SIGKILL', child.stderr);
+  t.is(await openRejectionCode(t, { ...FAST, ...options }, 'default open'), 'DATA_LOSS_POSSIBLE');
+  const accepted = await openStore(t, { ...options, acceptDataLoss: true });
+  t.deepEqual(await accepted.kv(NS).put('after', 'x'), { version: 1 });
 });
 
 for (const sync of ['always', 'batch'] as const) {
