@@ -7,6 +7,7 @@
 import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { isStoreError } from '../../../engines/errors';
 import { MemoryLogEngine, type MemoryLogOptions } from '../../../engines/memory-log/memory-log-engine';
@@ -151,6 +152,30 @@ test('the log is compacted in the background once dead bytes pass the bound', (t
     await withLog(dir, options, async ({ store }) => {
       const expected = keys.map((key): [string, string] => [key, `${key}-199-${'v'.repeat(40)}`]);
       t.deepEqual(await contents(store), expected);
+    });
+  }),
+);
+
+test('inside a worker thread (as in the store) compaction runs in its nested pool and close lets the thread exit', (t) =>
+  withDir(async (dir) => {
+    const worker = new Worker(path.join(__dirname, 'fixtures', 'memory-log-worker.js'), { workerData: { dir } });
+    const report = new Promise<unknown>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    // A thread kept alive by a pool that close did not destroy would never exit: bounded here.
+    const timer = setTimeout(() => void worker.terminate(), 30_000);
+    try {
+      t.like(await report, { compactionFailures: 0, keys: 4 });
+      t.true(((await report) as { compactions: number }).compactions > 0, 'compacted at least once');
+      t.is(await exited, 0, 'the thread exited by itself');
+    } finally {
+      clearTimeout(timer);
+    }
+    await withLog(dir, undefined, async ({ store }) => {
+      t.deepEqual((await contents(store)).map(([key]) => key), ['a', 'b', 'c', 'last']);
+      t.deepEqual(await store.get('last'), text('done'));
     });
   }),
 );
