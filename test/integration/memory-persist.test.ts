@@ -108,7 +108,7 @@ for (const sync of ['always', 'batch'] as const) {
    * forgot but voted would answer `undefined`; either fails this test.
    */
   test.serial(`memory-persist (sync '${sync}'): a restarted replica reloads its log and votes at once`, async (t) => {
-    const store = await openStore(t, { engine: 'memory', persist: true, dir: tempDir(t), sync, timeoutMs: 5_000 });
+    const store = await openStore(t, { engine: 'memory', persist: true, dir: tempDir(t), sync, timeoutMs: 15_000 });
     const keys = Array.from({ length: 8 }, (_, i) => `key${i}`);
     store.partition([[1], [0, 2]]);
     for (const k of keys) t.deepEqual(await store.replica(0).kv(NS).put(k, `${k}-A`), { version: 1 });
@@ -134,7 +134,7 @@ for (const sync of ['always', 'batch'] as const) {
  * memory replica is amnesic, so {1, 2} cannot serve the values it forgot.
  */
 test.serial('plain memory, same scenario: the restarted replica is amnesic and {1, 2} cannot serve', async (t) => {
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 1_500 });
+  const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
   store.partition([[1], [0, 2]]);
   t.deepEqual(await store.replica(0).kv(NS).put('key0', 'key0-A'), { version: 1 });
   await store.replica(2).crash();
