@@ -27,7 +27,8 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
     throw storeError('INVALID_ARGUMENT', 'options.persist must be a boolean');
   }
   if (options.persist === true && requested !== 'memory') {
-    throw storeError('INVALID_ARGUMENT', `persist is an option of the memory engine, not '${String(requested)}'`);
+    const kind = String(requested);
+    throw storeError('INVALID_ARGUMENT', `persist is a memory engine option, not '${kind}'`);
   }
   if (requested === 'memory' && options.persist !== true) return new MemoryEngine();
   if (requested === 'memory' || requested === 'lsm' || requested === 'bitcask') {

@@ -115,7 +115,9 @@ export class MemoryLogEngine extends BitcaskEngine {
    * any of their writes resolves.
    */
   protected override batchWritten(session: Session, frame: EncodedBatch, seq: number): void {
-    assert(seq > this.appliedSeq, `memory-log: batch ${seq} applied after ${this.appliedSeq}`);
+    assert(seq > this.appliedSeq, () => {
+      return `memory-log: batch ${seq} applied after ${this.appliedSeq}`;
+    });
     this.appliedSeq = seq;
     applyFrame(this.records, frame);
     this.maybeCompact(session);
@@ -140,7 +142,7 @@ export class MemoryLogEngine extends BitcaskEngine {
     if (this.compacting !== undefined) return false;
     const { dataBytes, liveBytes } = session.sizes();
     const deadBytes = dataBytes - liveBytes;
-    assert(deadBytes >= 0, `memory-log: dead bytes ${deadBytes}`);
+    assert(deadBytes >= 0, () => `memory-log: dead bytes ${deadBytes}`);
     const bound = Math.max(this.compactDeadBytes, this.retryDeadBytes);
     if (deadBytes < bound || deadBytes <= liveBytes) return false;
     this.compactions++;

@@ -20,7 +20,9 @@ export interface CheckedMemoryLogOptions {
   readonly compactDeadBytes: number;
 }
 
-export function checkMemoryLogOptions(options: MemoryLogOptions | undefined): CheckedMemoryLogOptions {
+export function checkMemoryLogOptions(
+  options: MemoryLogOptions | undefined,
+): CheckedMemoryLogOptions {
   const { compactDeadBytes = COMPACT_DEAD_BYTES_DEFAULT } = options ?? {};
   if (
     typeof compactDeadBytes !== 'number' ||

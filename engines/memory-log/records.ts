@@ -53,7 +53,7 @@ function readerOf(session: Session, readers: Map<number, ChunkReader>, id: numbe
   let reader = readers.get(id);
   if (reader === undefined) {
     const file: DataFile | undefined = session.files.get(id);
-    assert(file !== undefined, `memory-log load: key points at missing file ${id}`);
+    assert(file !== undefined, () => `memory-log load: key points at missing file ${id}`);
     reader = new ChunkReader(file);
     readers.clear(); // records come file by file: only the current file's chunk is needed
     readers.set(id, reader);
@@ -82,7 +82,7 @@ export function applyFrame(records: RecordMap, frame: EncodedBatch): void {
   assert(frame.entries.length > 0, 'memory-log: empty frame applied');
   const shared = frame.entries.length > 1;
   for (const { key, kind, offset, size } of frame.entries) {
-    assert(offset > 0 && offset + size <= frame.bytes.length, `memory-log: record of ${key}`);
+    assert(offset > 0 && offset + size <= frame.bytes.length, () => `memory-log: record of ${key}`);
     if (kind === 'tombstone') {
       records.delete(key);
     } else {

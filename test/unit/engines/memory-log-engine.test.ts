@@ -10,11 +10,22 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { isStoreError } from '../../../engines/errors';
-import { MemoryLogEngine, type MemoryLogOptions } from '../../../engines/memory-log/memory-log-engine';
+import {
+  MemoryLogEngine,
+  type MemoryLogOptions,
+} from '../../../engines/memory-log/memory-log-engine';
 import { EngineStore } from '../../../engines/store';
 import { assert } from '../../../runtime/assert';
 import { runEngineSuite } from '../../conformance/engine-suite';
-import { contents, findInDataFiles, flipBit, newestDataFile, puts, text, withDir } from './fixtures/bitcask-helpers';
+import {
+  contents,
+  findInDataFiles,
+  flipBit,
+  newestDataFile,
+  puts,
+  text,
+  withDir,
+} from './fixtures/bitcask-helpers';
 
 const TINY: MemoryLogOptions = { fileBytesMax: 1024, compactDeadBytes: 2048 };
 
@@ -151,10 +162,10 @@ test('the log is compacted once dead bytes pass the bound, and stays within it',
         writtenBytes = stats.bytesWritten;
       }
       const stats = engine.memoryLogStats();
-      t.log(`compactions ${stats.compactions}, log ${stats.dataBytes} bytes, ${writtenBytes} written`);
+      t.log(`${stats.compactions} compactions, log ${stats.dataBytes} of ${writtenBytes} B`);
       t.true(stats.compactions >= 10, `compactions ${stats.compactions}`);
       t.is(stats.compactionFailures, 0);
-      t.true(stats.dataBytes < writtenBytes / 4, `log of ${stats.dataBytes} bytes for ${writtenBytes} written`);
+      t.true(stats.dataBytes < writtenBytes / 4, `log of ${stats.dataBytes} bytes`);
     });
     await withLog(dir, options, async ({ store }) => {
       const expected = keys.map((key): [string, string] => [key, `${key}-199-${'v'.repeat(40)}`]);
@@ -163,9 +174,10 @@ test('the log is compacted once dead bytes pass the bound, and stays within it',
   }),
 );
 
-test('inside a worker thread (as in the store) compaction runs in its nested pool and close lets the thread exit', (t) =>
+test("in a worker thread (as in the store): compaction runs in a nested pool; the thread exits", (t) =>
   withDir(async (dir) => {
-    const worker = new Worker(path.join(__dirname, 'fixtures', 'memory-log-worker.js'), { workerData: { dir } });
+    const file = path.join(__dirname, 'fixtures', 'memory-log-worker.js');
+    const worker = new Worker(file, { workerData: { dir } });
     const report = new Promise<unknown>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -175,7 +187,8 @@ test('inside a worker thread (as in the store) compaction runs in its nested poo
     const timer = setTimeout(() => void worker.terminate(), 60_000);
     try {
       t.like(await report, { compactionFailures: 0, keys: 4 });
-      t.true(((await report) as { compactions: number }).compactions > 0, 'compacted at least once');
+      const { compactions } = (await report) as { compactions: number };
+      t.true(compactions > 0, 'compacted at least once');
       t.is(await exited, 0, 'the thread exited by itself');
     } finally {
       clearTimeout(timer);
