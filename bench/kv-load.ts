@@ -12,6 +12,7 @@
  *   --keys     KV_KEYS     100000   keyspace size
  *   --value-bytes KV_VALUE_BYTES 100
  *   --engine   KV_ENGINE   memory   memory | lsm | bitcask | bitcask2 (disk engines: fresh dir under os.tmpdir(), removed after)
+ *   --persist  KV_PERSIST=1  off    memory only: `persist: true` (append log in a fresh temp dir)
  *   --sync     KV_SYNC     batch    always | batch | none
  *   --workers  KV_WORKERS  1,<cores>  comma list; every entry is a separate store and run
  *   --groups   KV_GROUPS   store default (8)
@@ -39,6 +40,8 @@ export interface KvLoadOptions {
   keys?: number;
   valueBytes?: number;
   engine?: EngineName;
+  /** memory engine: `persist: true` (an append log in a fresh temp dir). Default false. */
+  persist?: boolean;
   sync?: SyncMode;
   /** One run per entry (a fresh store each). Default [1, availableParallelism()]. */
   workers?: number[];
@@ -84,6 +87,7 @@ export interface RunResult {
   keys: number;
   valueBytes: number;
   route: Route;
+  persist: boolean;
   write?: PhaseResult;
   prewarm?: { keys: number; seconds: number; errors: Record<string, number> };
   read?: PhaseResult;
@@ -294,6 +298,7 @@ function resolve(opts: KvLoadOptions) {
     keys: opts.keys ?? 100_000,
     valueBytes: opts.valueBytes ?? 100,
     engine: opts.engine ?? 'memory',
+    persist: opts.persist ?? false,
     sync: opts.sync ?? 'batch',
     workers: opts.workers ?? [...new Set([1, cores()])],
     groups: opts.groups,
@@ -313,16 +318,23 @@ function resolve(opts: KvLoadOptions) {
   if (o.engine !== 'memory' && o.engine !== 'lsm' && o.engine !== 'bitcask' && o.engine !== 'bitcask2') {
     throw new Error(`engine must be memory, lsm, bitcask or bitcask2`);
   }
+  if (o.persist && o.engine !== 'memory') throw new Error(`--persist is for the memory engine only`);
   if (o.route !== 'home' && o.route !== 'rr') throw new Error(`route must be home or rr`);
   if (o.phases !== 'all' && o.phases !== 'write' && o.phases !== 'read') throw new Error(`phases must be all, write or read`);
   return o;
 }
 
+/** `memory+persist` for the memory engine with its append log, else the engine name. */
+function engineTag(o: { engine: EngineName; persist: boolean }): string {
+  return o.engine === 'memory' && o.persist ? 'memory+persist' : o.engine;
+}
+
 async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<RunResult> {
-  const dir = o.engine !== 'memory' ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-')) : undefined;
+  const dir = o.engine !== 'memory' || o.persist ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-')) : undefined;
   try {
     const store = await PaxosStore.open({
       engine: o.engine,
+      ...(o.persist ? { persist: true } : {}),
       workers,
       sync: o.sync,
       ...(dir === undefined ? {} : { dir }),
@@ -340,7 +352,7 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         return v;
       });
       const written = new Uint8Array(o.keys);
-      const tag = `${o.engine}/${o.sync} w=${workers}`;
+      const tag = `${engineTag(o)}/${o.sync} w=${workers}`;
       const spec = (phase: PhaseSpec['phase'], seconds: number): PhaseSpec => ({
         phase,
         seconds,
@@ -366,6 +378,7 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         keys: o.keys,
         valueBytes: o.valueBytes,
         route: o.route,
+        persist: o.persist,
       };
       if (write) r.write = write;
       if (pre) r.prewarm = pre;
@@ -407,7 +420,7 @@ function fmtErrors(e: Record<string, number>): string {
 
 export function formatRuns(runs: RunResult[]): string {
   const header = ['engine/sync', 'workers', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'cpu us/op', 'errors'];
-  const widths = [13, 7, 5, 10, 10, 7, 7, 8, 8, 9, 0];
+  const widths = [21, 7, 5, 10, 10, 7, 7, 8, 8, 9, 0];
   const row = (cells: string[]) =>
     cells.map((c, i) => (i === 0 || i === 2 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const lines = [row(header)];
@@ -416,7 +429,7 @@ export function formatRuns(runs: RunResult[]): string {
       if (p === undefined) continue;
       const errs = fmtErrors(p.errors) + (p.notFound ? ` notFound=${p.notFound}` : '');
       lines.push(
-        row([`${r.engine}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), p.cpuMicrosPerOp.toFixed(1), errs]),
+        row([`${engineTag(r)}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), p.cpuMicrosPerOp.toFixed(1), errs]),
       );
     }
   }
@@ -456,8 +469,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       json = true;
       continue;
     }
+    if (name === 'persist') {
+      flags.set('persist', '1');
+      continue;
+    }
     if (name === 'help') {
-      console.log('usage: kv-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] [--engine memory|lsm|bitcask|bitcask2] [--sync always|batch|none] [--workers 1,2] [--groups N] [--route home|rr] [--phases all|write|read] [--json]');
+      console.log('usage: kv-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] [--engine memory|lsm|bitcask|bitcask2] [--persist] [--sync always|batch|none] [--workers 1,2] [--groups N] [--route home|rr] [--phases all|write|read] [--json]');
       process.exit(0);
     }
     const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
@@ -472,7 +489,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got ${v}`);
     return n;
   };
-  const known = new Set(['seconds', 'warmup', 'clients', 'keys', 'value-bytes', 'engine', 'sync', 'workers', 'groups', 'route', 'phases']);
+  const known = new Set(['seconds', 'warmup', 'clients', 'keys', 'value-bytes', 'engine', 'persist', 'sync', 'workers', 'groups', 'route', 'phases']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   const workers = get('workers', 'KV_WORKERS');
   const opts: KvLoadOptions = {};
@@ -486,6 +503,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   set('valueBytes', num('value-bytes', 'KV_VALUE_BYTES'));
   set('groups', num('groups', 'KV_GROUPS'));
   set('engine', get('engine', 'KV_ENGINE') as EngineName | undefined);
+  if (get('persist', 'KV_PERSIST') === '1') set('persist', true);
   set('sync', get('sync', 'KV_SYNC') as SyncMode | undefined);
   set('route', get('route', 'KV_ROUTE') as Route | undefined);
   set('phases', get('phases', 'KV_PHASES') as Phases | undefined);

@@ -8,6 +8,7 @@ import { BitcaskEngine } from './bitcask/bitcask-engine';
 import { Bitcask2Engine } from './bitcask2/bitcask2-engine';
 import { LsmEngine } from './lsm-engine';
 import { MemoryEngine } from './memory-engine';
+import { MemoryLogEngine } from './memory-log/memory-log-engine';
 
 export type EngineKind = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
@@ -19,18 +20,28 @@ export const ENGINE_KINDS: readonly EngineKind[] = Object.freeze([
 ]);
 
 export interface CreateEngineOptions {
-  /** Data directory; required by persistent engines (lsm, bitcask, bitcask2), ignored by memory. */
+  /** Data directory; required by persistent engines (lsm, bitcask, bitcask2, memory with persist). */
   readonly dir?: string;
+  /** memory only: keep an append log in `dir` (MemoryLogEngine) so a restart reloads. */
+  readonly persist?: boolean;
 }
 
 export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}): Engine {
   // Configuration may come from outside TypeScript (files, flags), so check it here.
   const requested: unknown = kind;
-  if (requested === 'memory') return new MemoryEngine();
-  if (requested === 'lsm' || requested === 'bitcask' || requested === 'bitcask2') {
+  if (options.persist !== undefined && typeof options.persist !== 'boolean') {
+    throw storeError('INVALID_ARGUMENT', 'options.persist must be a boolean');
+  }
+  if (options.persist === true && requested !== 'memory') {
+    const kind = String(requested);
+    throw storeError('INVALID_ARGUMENT', `persist is a memory engine option, not '${kind}'`);
+  }
+  if (requested === 'memory' && options.persist !== true) return new MemoryEngine();
+  if (requested === 'memory' || requested === 'lsm' || requested === 'bitcask' || requested === 'bitcask2') {
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
       throw storeError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
     }
+    if (requested === 'memory') return new MemoryLogEngine(options.dir);
     if (requested === 'lsm') return new LsmEngine(options.dir);
     if (requested === 'bitcask') return new BitcaskEngine(options.dir);
     return new Bitcask2Engine(options.dir);

@@ -18,6 +18,8 @@ export interface StoreActorConfig {
   readonly groups: number;
   readonly engine: EngineName;
   readonly dir: string | undefined;
+  /** memory engine: keep an append log in `dir` (MemoryLogEngine) instead of nothing. */
+  readonly persist: boolean;
   readonly sync: SyncMode;
   readonly tickMs: number;
   readonly timeoutMs: number;
@@ -39,10 +41,13 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   const incarnation = Atomics.load(new Int32Array(config.incarnations), replica);
   const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
   let store: RecordStore;
-  if (config.engine === 'memory') {
+  // Memory without persist keeps records only in the core's key map (decision 6); memory with
+  // persist goes through its engine like a disk engine, since its log outlives the actor.
+  const volatile = config.engine === 'memory' && !config.persist;
+  if (volatile) {
     store = new VolatileRecordStore();
   } else {
-    const engine = createEngine(config.engine, { dir });
+    const engine = createEngine(config.engine, { dir, persist: config.persist });
     const previous = dir === undefined ? undefined : openStores.get(dir);
     const durable = new EngineRecordStore(engine, config.sync, previous?.close());
     if (dir !== undefined) openStores.set(dir, durable);
@@ -51,15 +56,16 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or
   // UNKNOWN_OUTCOME) arrives before the caller's documented timeout.
   const ticks = Math.max(2, Math.floor(config.timeoutMs / config.tickMs) - 2);
-  const amnesic = incarnation > 0 && (config.engine === 'memory' || config.sync === 'none');
+  const amnesic = incarnation > 0 && (volatile || config.sync === 'none');
   return new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,
     model: allModels,
     // Unique per incarnation: random high bits, a counter below (2^32 proposals per incarnation).
     seqBase: randomInt(2 ** 20) * 2 ** 32,
-    // A memory engine restarts empty, and 'none' may have lost acknowledged promises: either
-    // way the restarted replica must obey the amnesia rule.
+    // A memory engine without persist restarts empty, and 'none' may have lost acknowledged
+    // promises: either way the restarted replica must obey the amnesia rule. With 'always' or
+    // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept.
     amnesic,
     // Wall-clock milliseconds: above any round a previous incarnation could have reached.
     ballotRoundFloor: amnesic ? Date.now() : 0,

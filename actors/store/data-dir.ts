@@ -1,10 +1,14 @@
 /**
- * The placement record of a data directory: `dir/paxosstore.json` = { format: 1, replicas, groups }.
+ * The placement record of a data directory: `dir/paxosstore.json` = { format: 1, replicas, groups, engine }.
  *
  * Keys hash to groups and each (replica, group) has its own LevelDB under the dir, so opening a
  * dir with another `replicas` or `groups` would route keys to the wrong databases and silently
  * lose data. The first open writes the record (temp file, then an atomic link/rename); every
  * later open must match it, or PaxosStore.open rejects INVALID_ARGUMENT before any actor starts.
+ *
+ * `engine` ('lsm', 'bitcask', 'memory-persist', …) is checked the same way: another engine would
+ * find no data of its own there (or misread it) and start empty. A record written before the
+ * field existed has none, and is accepted with any engine (it is not rewritten).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -17,6 +21,8 @@ export const DATA_DIR_FORMAT = 1;
 export interface Placement {
   readonly replicas: number;
   readonly groups: number;
+  /** The engine writing the dir; absent only in records written before it was recorded. */
+  readonly engine?: string;
 }
 
 interface PlacementRecord extends Placement {
@@ -46,6 +52,12 @@ export async function checkDataDir(dir: string, placement: Placement): Promise<v
 }
 
 function compare(dir: string, found: Placement, wanted: Placement, source: string): void {
+  if (found.engine !== undefined && wanted.engine !== undefined && found.engine !== wanted.engine) {
+    throw invalid(
+      `dir ${dir} holds a store written by engine '${found.engine}' (from ${source}); it cannot be opened ` +
+        `with engine '${wanted.engine}' (that engine would not find the data). Open it with the original engine or use another dir.`,
+    );
+  }
   if (found.replicas === wanted.replicas && found.groups === wanted.groups) return;
   throw invalid(
     `dir ${dir} holds a store with replicas: ${found.replicas}, groups: ${found.groups} (from ${source}); ` +
@@ -79,7 +91,11 @@ function parseRecord(file: string, text: string): PlacementRecord {
   if (!isCount(r.replicas) || !isCount(r.groups)) {
     throw invalid(`${file} is garbled: replicas and groups must be positive integers, got ${JSON.stringify(r.replicas)} and ${JSON.stringify(r.groups)}`);
   }
-  return { format: r.format, replicas: r.replicas, groups: r.groups };
+  if (r.engine !== undefined && (typeof r.engine !== 'string' || r.engine.length === 0)) {
+    throw invalid(`${file} is garbled: engine must be a non-empty string, got ${JSON.stringify(r.engine)}`);
+  }
+  const engine = r.engine === undefined ? {} : { engine: r.engine };
+  return { format: r.format, replicas: r.replicas, groups: r.groups, ...engine };
 }
 
 /**
@@ -88,7 +104,8 @@ function parseRecord(file: string, text: string): PlacementRecord {
  * where hard links are not supported.
  */
 async function createRecord(dir: string, file: string, placement: Placement): Promise<PlacementRecord> {
-  const record: PlacementRecord = { format: DATA_DIR_FORMAT, replicas: placement.replicas, groups: placement.groups };
+  const engine = placement.engine === undefined ? {} : { engine: placement.engine };
+  const record: PlacementRecord = { format: DATA_DIR_FORMAT, replicas: placement.replicas, groups: placement.groups, ...engine };
   const tmp = path.join(dir, `.${DATA_DIR_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await fs.open(tmp, 'wx');

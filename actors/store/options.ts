@@ -13,6 +13,12 @@ export interface PaxosStoreOptions {
   engine?: EngineName;
   /** Data directory (lsm): one LevelDB per replica per group under it, and paxosstore.json recording replicas/groups. */
   dir?: string;
+  /**
+   * memory engine only: also append every write to a log in `dir` (MemoryLogEngine), so a
+   * restarted replica or store reloads its state. Default false. Needs `dir`; with another
+   * engine (which persists anyway) `persist: true` is INVALID_ARGUMENT.
+   */
+  persist?: boolean;
   /** Worker threads hosting the actors. Default: available cores. */
   workers?: number;
   /** When a promise/accept is durable before it is answered. Default 'batch'. See README. */
@@ -40,6 +46,7 @@ export interface ResolvedOptions {
   readonly replicas: number;
   readonly engine: EngineName;
   readonly dir: string | undefined;
+  readonly persist: boolean;
   readonly workers: number;
   readonly sync: SyncMode;
   readonly groups: number;
@@ -59,7 +66,7 @@ export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 
 const CACHED_KEYS_DEFAULT = 512 * 1024;
 
-const KNOWN = new Set(['replicas', 'engine', 'dir', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax']);
+const KNOWN = new Set(['replicas', 'engine', 'dir', 'persist', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax']);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -89,11 +96,15 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
   if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none'`);
   if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir.length === 0)) throw invalid('dir must be a non-empty string');
   if (engine !== 'memory' && opts.dir === undefined) throw invalid(`engine '${engine}' needs a dir`);
+  const persist = bool('persist', opts.persist);
+  if (persist && engine !== 'memory') throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
+  if (persist && opts.dir === undefined) throw invalid(`persist: true needs a dir for the memory engine's log`);
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return {
     replicas,
     engine,
     dir: opts.dir === undefined ? undefined : path.resolve(opts.dir),
+    persist,
     workers: intIn('workers', opts.workers, 1, 64, Math.max(1, cores)),
     sync,
     groups: intIn('groups', opts.groups, 1, 256, 8),
@@ -103,4 +114,17 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
     cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, CACHED_KEYS_DEFAULT),
     tickMs: 10,
   };
+}
+
+/** True when the store keeps its data in `dir` (a disk engine, or memory with persist). */
+export function usesDataDir(o: ResolvedOptions): o is ResolvedOptions & { readonly dir: string } {
+  return o.dir !== undefined && (o.engine !== 'memory' || o.persist);
+}
+
+/**
+ * The engine as recorded in the data dir: reopening a dir with another engine (or memory
+ * with persist on a disk engine's dir) would find no data or misread it, so it is refused.
+ */
+export function engineLabel(o: ResolvedOptions): string {
+  return o.engine === 'memory' && o.persist ? 'memory-persist' : o.engine;
 }

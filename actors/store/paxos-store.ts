@@ -26,7 +26,7 @@ import { Doc } from './doc';
 import { Account } from './account';
 import type { AccountBoundsOptions } from './account';
 import type { StoreBackend } from './model-client';
-import { resolveOptions } from './options';
+import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
 import type { RequestBody } from './request-pipeline';
@@ -114,8 +114,8 @@ export class PaxosStore {
   static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
     const o = resolveOptions(options);
     // Before any actor opens a database: a dir written with another placement would lose data.
-    if (o.engine !== 'memory' && o.dir !== undefined) {
-      await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups });
+    if (usesDataDir(o)) {
+      await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
       await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
       if (o.sync === 'none') await writeUnsyncedMarker(o.dir);
     }
@@ -124,6 +124,7 @@ export class PaxosStore {
       groups: o.groups,
       engine: o.engine,
       dir: o.dir,
+      persist: o.persist,
       sync: o.sync,
       tickMs: o.tickMs,
       timeoutMs: o.timeoutMs,
@@ -247,8 +248,7 @@ export class PaxosStore {
       this.pipeline.close();
       await this.system.close();
       // Every actor has closed its engine: a 'none' run's writes are on disk now.
-      const { engine, dir, sync } = this.options;
-      if (engine !== 'memory' && dir !== undefined && sync === 'none') await removeUnsyncedMarker(dir);
+      if (usesDataDir(this.options) && this.options.sync === 'none') await removeUnsyncedMarker(this.options.dir);
     })();
     return this.closing;
   }

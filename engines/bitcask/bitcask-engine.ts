@@ -23,7 +23,7 @@ import type {
 } from '../engine';
 import { StatsCounter } from '../engine-stats';
 import { isStoreError, storeError } from '../errors';
-import { encodeBatchFrame } from './batch-frame';
+import { type EncodedBatch, encodeBatchFrame } from './batch-frame';
 import type { MergeResult } from './merge';
 import type { MergeTask, MergeTaskResult } from './merge-task';
 import { type BitcaskOptions, checkOptions, type CheckedOptions } from './options';
@@ -54,12 +54,12 @@ export interface BitcaskStats extends EngineStats {
 }
 
 export class BitcaskEngine implements Engine {
-  readonly name = 'bitcask';
+  readonly name: string = 'bitcask';
   readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: true });
   private readonly options: CheckedOptions;
   private session: Session | undefined = undefined;
   private ownPool: Piscina | undefined = undefined;
-  private readonly counter = new StatsCounter();
+  protected readonly counter = new StatsCounter();
   private transition: Promise<void> = Promise.resolve();
   private recovery: RecoveryStats | undefined = undefined;
   private merges = 0;
@@ -123,8 +123,10 @@ export class BitcaskEngine implements Engine {
       await session.writer.append(new Uint8Array(0), [], -1, options.sync);
     } else {
       const seq = session.takeSeq();
-      const { bytes, entries } = encodeBatchFrame(batch, seq);
-      await session.writer.append(bytes, entries, seq, options.sync);
+      const frame = encodeBatchFrame(batch, seq);
+      await session.writer.append(frame.bytes, frame.entries, seq, options.sync);
+      // A session closed meanwhile is gone: the next open reads the batch back from disk.
+      if (this.isCurrent(session)) this.batchWritten(session, frame, seq);
     }
     this.counter.countBatch(batch, options.sync);
     this.maybeAutoMerge(session);
@@ -198,9 +200,21 @@ export class BitcaskEngine implements Engine {
       });
   }
 
+  /**
+   * Subclass hook (MemoryLogEngine): runs inside `open` on the recovered session, before any
+   * operation can use it. A rejection fails the open (the session is closed again).
+   */
+  protected async sessionOpened(_session: Session): Promise<void> {}
+
+  /**
+   * Subclass hook: a non-empty batch is on disk (as durable as its `sync` asked) and in the key
+   * directory. Called in seq order, synchronously, before `write` resolves.
+   */
+  protected batchWritten(_session: Session, _frame: EncodedBatch, _seq: number): void {}
+
   private async *iterateOpen(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {
     const session = this.requireOpen();
-    yield* iterateSnapshot(session, range, () => this.session === session);
+    yield* iterateSnapshot(session, range, () => this.isCurrent(session));
   }
 
   private async runMergeTask(task: MergeTask, signal: AbortSignal): Promise<MergeTaskResult> {
@@ -236,6 +250,12 @@ export class BitcaskEngine implements Engine {
       throw storeError('IO_ERROR', `bitcask open: cannot create ${this.options.dir}`, err);
     }
     const session = await Session.open(dir, this.options.fileBytesMax);
+    try {
+      await this.sessionOpened(session);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
     this.recovery = session.recovery;
     this.session = session;
   }
@@ -254,7 +274,12 @@ export class BitcaskEngine implements Engine {
     }
   }
 
-  private requireOpen(): Session {
+  /** True while `session` is the open one (an iteration ends when it is not). */
+  protected isCurrent(session: Session): boolean {
+    return this.session === session;
+  }
+
+  protected requireOpen(): Session {
     const session = this.session;
     if (session === undefined) throw notOpen();
     return session;

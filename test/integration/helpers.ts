@@ -32,7 +32,8 @@ export function tempDir(t: ExecutionContext, prefix = 'pxs-it-'): string {
 }
 
 /** Options for a store on the given engine (disk engines get their own temp dir). */
-export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm' | 'bitcask' | 'bitcask2'): PaxosStoreOptions {
+export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm' | 'bitcask' | 'bitcask2' | 'memory-persist'): PaxosStoreOptions {
+  if (engine === 'memory-persist') return { engine: 'memory', persist: true, dir: tempDir(t) };
   return engine === 'memory' ? { engine: 'memory' } : { engine, dir: tempDir(t) };
 }
 

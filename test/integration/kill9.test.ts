@@ -2,7 +2,7 @@
  * kill -9 durability (DESIGN §7): with sync 'always' or 'batch', no acknowledged write is lost
  * when the process is killed and the store reopened.
  *
- * A child (fixtures/kill9-writer.js) opens an lsm, bitcask or bitcask2 store on one dir and writes continuously,
+ * A child (fixtures/kill9-writer.js) opens an lsm, bitcask, bitcask2 or memory-persist store on one dir and writes continuously,
  * printing `ack <key> <version> <value>` after each acknowledged write. The driver SIGKILLs it
  * by pid after a random number of acks (or a random short delay, sometimes during open), then
  * starts the next child on the same dir. Each child first reads every key and prints what it
@@ -126,7 +126,9 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
   return child;
 }
 
-async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask' | 'bitcask2', sync: SyncMode): Promise<void> {
+type Kill9Engine = 'lsm' | 'bitcask' | 'bitcask2' | 'memory-persist';
+
+async function runMode(t: ExecutionContext, engine: Kill9Engine, sync: SyncMode): Promise<void> {
   const seed = process.env['KILL9_SEED'] !== undefined ? Number(process.env['KILL9_SEED']) : Math.floor(Math.random() * 2 ** 31);
   const random = mulberry32(seed);
   const dir = tempDir(t, `pxs-kill9-${engine}-${sync}-`);
@@ -158,7 +160,8 @@ async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask' | 'bitcask
     verifications++;
     let store: PaxosStore | undefined;
     try {
-      store = await PaxosStore.open({ engine, dir, sync, workers: 2, groups: 4, timeoutMs: 15_000 });
+      const engineOptions = engine === 'memory-persist' ? ({ engine: 'memory', persist: true } as const) : { engine };
+      store = await PaxosStore.open({ ...engineOptions, dir, sync, workers: 2, groups: 4, timeoutMs: 15_000 });
       const kv = store.kv('kill9');
       const keys = [...acked.keys()];
       const reads = await Promise.all(keys.map((k) => kv.get(k, { consistency: 'linearizable' })));
@@ -231,6 +234,6 @@ async function runMode(t: ExecutionContext, engine: 'lsm' | 'bitcask' | 'bitcask
   t.deepEqual(problems, []);
 }
 
-for (const engine of ['lsm', 'bitcask', 'bitcask2'] as const) for (const sync of ['always', 'batch'] as const) {
+for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) for (const sync of ['always', 'batch'] as const) {
   test(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) => runMode(t, engine, sync));
 }

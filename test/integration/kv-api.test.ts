@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { PaxosStore, PaxosStoreError } from '../../index';
 import { FAST, INDEX_JS, codeOf, engineOptions, eventually, openRejectionCode, openStore, runNode, tempDir } from './helpers';
 
-const ENGINES = ['memory', 'lsm', 'bitcask', 'bitcask2'] as const;
+const ENGINES = ['memory', 'lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const;
 
 for (const engine of ENGINES) {
   test(`${engine}: versions count mutations; a deleted key reads as undefined`, async (t) => {
@@ -145,9 +145,8 @@ for (const engine of ENGINES) {
   });
 }
 
-for (const engine of ['lsm', 'bitcask', 'bitcask2'] as const) test(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
-  const dir = tempDir(t);
-  const options = { ...FAST, engine, dir };
+for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) test(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
+  const options = { ...FAST, ...engineOptions(t, engine) };
   const first = await PaxosStore.open(options);
   t.teardown(() => first.close());
   const kv = first.kv('users');
@@ -182,7 +181,7 @@ test('lsm: reopening a dir with another groups or replicas count rejects and kee
   const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
   for (const k of keys) await first.kv('users').put(k, `v-${k}`);
   await first.close();
-  t.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8')), { format: 1, replicas: 3, groups: 4 });
+  t.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8')), { format: 1, replicas: 3, groups: 4, engine: 'lsm' });
 
   for (const other of [{ groups: 8 }, { groups: undefined }, { replicas: 5, groups: 4 }]) {
     const result = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, ...other }).then(
@@ -231,7 +230,7 @@ test('lsm: open creates a missing dir (recursively) and records its placement', 
   const store = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, replicas: 1, groups: 2 });
   t.teardown(() => store.close());
   t.deepEqual(await store.kv('users').put('k', 'v'), { version: 1 });
-  t.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8')), { format: 1, replicas: 1, groups: 2 });
+  t.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8')), { format: 1, replicas: 1, groups: 2, engine: 'lsm' });
   t.deepEqual(
     fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
     [],

@@ -6,6 +6,7 @@ import { createEngine, ENGINE_KINDS } from '../../../engines/create-engine';
 import { isStoreError } from '../../../engines/errors';
 import { LsmEngine } from '../../../engines/lsm-engine';
 import { MemoryEngine } from '../../../engines/memory-engine';
+import { MemoryLogEngine } from '../../../engines/memory-log/memory-log-engine';
 import { EngineStore } from '../../../engines/store';
 
 test('memory needs no options', (t) => {
@@ -55,5 +56,22 @@ test('bitcask2 is created over the given dir, unopened and unordered', async (t)
     await store.close();
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('memory with persist is a MemoryLogEngine over dir; persist needs a dir and the memory engine', (t) => {
+  const engine = createEngine('memory', { dir: path.join(os.tmpdir(), 'pxs-create-memlog'), persist: true });
+  t.true(engine instanceof MemoryLogEngine);
+  t.deepEqual({ ...engine.capabilities }, { persistent: true, ordered: true });
+  t.true(createEngine('memory', { dir: os.tmpdir(), persist: false }) instanceof MemoryEngine);
+  for (const [kind, options] of [
+    ['memory', { persist: true }],
+    ['memory', { dir: '', persist: true }],
+    ['memory', { dir: os.tmpdir(), persist: 'yes' as never }],
+    ['lsm', { dir: os.tmpdir(), persist: true }],
+    ['bitcask', { dir: os.tmpdir(), persist: true }],
+  ] as const) {
+    const err = t.throws(() => createEngine(kind, options));
+    t.true(isStoreError(err, 'INVALID_ARGUMENT'), `${kind} ${JSON.stringify(options)}: ${String(err)}`);
   }
 });
