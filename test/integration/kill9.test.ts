@@ -235,5 +235,5 @@ async function runMode(t: ExecutionContext, engine: Kill9Engine, sync: SyncMode)
 }
 
 for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) for (const sync of ['always', 'batch'] as const) {
-  test(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) => runMode(t, engine, sync));
+  test.serial(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) => runMode(t, engine, sync));
 }

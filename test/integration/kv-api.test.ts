@@ -3,6 +3,8 @@
  * and on the lsm engine: versions, cas, delete, incr, binary values, and reads through every
  * replica.
  */
+// Serial: five engines × a dozen tests, each a store with two worker threads, overloaded a
+// 2-core machine when run at once (timeouts, not failures of the store).
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +14,7 @@ import { FAST, INDEX_JS, codeOf, engineOptions, eventually, openRejectionCode, o
 const ENGINES = ['memory', 'lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const;
 
 for (const engine of ENGINES) {
-  test(`${engine}: versions count mutations; a deleted key reads as undefined`, async (t) => {
+  test.serial(`${engine}: versions count mutations; a deleted key reads as undefined`, async (t) => {
     const store = await openStore(t, engineOptions(t, engine));
     const kv = store.kv('users');
     t.is(await kv.get('alice'), undefined);
@@ -28,7 +30,7 @@ for (const engine of ENGINES) {
     t.is(await kv.get('nobody'), undefined);
   });
 
-  test(`${engine}: cas with version 0 creates only if absent; cas(n) only at version n`, async (t) => {
+  test.serial(`${engine}: cas with version 0 creates only if absent; cas(n) only at version n`, async (t) => {
     const store = await openStore(t, engineOptions(t, engine));
     const kv = store.kv('users');
     t.deepEqual(await kv.cas('bob', 0, 'first'), { version: 1 });
@@ -50,7 +52,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await kv.get('bob'), { value: Buffer.from('again'), version: 4 });
   });
 
-  test(`${engine}: incr counts from a missing key; a non-number is WRONG_TYPE and unchanged`, async (t) => {
+  test.serial(`${engine}: incr counts from a missing key; a non-number is WRONG_TYPE and unchanged`, async (t) => {
     const store = await openStore(t, engineOptions(t, engine));
     const kv = store.kv('counters');
     t.deepEqual(await kv.incr('hits'), { value: 1, version: 1 });
@@ -78,7 +80,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await kv.get('big'), { value: Buffer.from(String(Number.MAX_SAFE_INTEGER)), version: 1 });
   });
 
-  test(`${engine}: binary values round-trip byte for byte`, async (t) => {
+  test.serial(`${engine}: binary values round-trip byte for byte`, async (t) => {
     const store = await openStore(t, engineOptions(t, engine));
     const kv = store.kv('blobs');
     const every = Buffer.alloc(256);
@@ -109,7 +111,7 @@ for (const engine of ENGINES) {
     t.is(await store.kv('other').get('ключ/😀'), undefined, 'namespaces are disjoint');
   });
 
-  test(`${engine}: a write is seen by linearizable reads through every replica`, async (t) => {
+  test.serial(`${engine}: a write is seen by linearizable reads through every replica`, async (t) => {
     const store = await openStore(t, engineOptions(t, engine));
     // Write through each replica in turn; every replica must read it back at once.
     for (let writer = 0; writer < 3; writer++) {
@@ -128,7 +130,7 @@ for (const engine of ENGINES) {
     t.deepEqual(await store.kv('users').get('shared'), { value: Buffer.from('from-2'), version: 3 });
   });
 
-  test(`${engine}: local reads through every replica eventually see a write`, async (t) => {
+  test.serial(`${engine}: local reads through every replica eventually see a write`, async (t) => {
     const store = await openStore(t, engineOptions(t, engine));
     const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
     for (const k of keys) await store.kv('users').put(k, `v-${k}`);
@@ -145,7 +147,7 @@ for (const engine of ENGINES) {
   });
 }
 
-for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) test(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
+for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) test.serial(`${engine}: values and versions survive close and reopen of the same dir`, async (t) => {
   const options = { ...FAST, ...engineOptions(t, engine) };
   const first = await PaxosStore.open(options);
   t.teardown(() => first.close());
@@ -174,7 +176,7 @@ for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) 
  * data silently (keys hash to other groups). The dir now records its placement in
  * paxosstore.json and open rejects INVALID_ARGUMENT on a mismatch, before touching any data.
  */
-test('lsm: reopening a dir with another groups or replicas count rejects and keeps the data', async (t) => {
+test.serial('lsm: reopening a dir with another groups or replicas count rejects and keeps the data', async (t) => {
   const dir = tempDir(t);
   const first = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, groups: 4 });
   t.teardown(() => first.close());
@@ -205,7 +207,7 @@ test('lsm: reopening a dir with another groups or replicas count rejects and kee
   }
 });
 
-test('lsm: a garbled or unreadable paxosstore.json rejects INVALID_ARGUMENT', async (t) => {
+test.serial('lsm: a garbled or unreadable paxosstore.json rejects INVALID_ARGUMENT', async (t) => {
   const cases: [string, string][] = [
     ['not JSON', '{ format: 1'],
     ['array', '[1, 3, 4]'],
@@ -225,7 +227,7 @@ test('lsm: a garbled or unreadable paxosstore.json rejects INVALID_ARGUMENT', as
   t.is(codeOf(await t.throwsAsync(PaxosStore.open({ ...FAST, engine: 'lsm', dir }))), 'INVALID_ARGUMENT', 'unreadable');
 });
 
-test('lsm: open creates a missing dir (recursively) and records its placement', async (t) => {
+test.serial('lsm: open creates a missing dir (recursively) and records its placement', async (t) => {
   const dir = path.join(tempDir(t), 'a', 'b');
   const store = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, replicas: 1, groups: 2 });
   t.teardown(() => store.close());
@@ -302,7 +304,7 @@ test.serial('12 concurrent puts and gets of 256 KiB to one group all succeed', a
 // The key cache bound: with far more keys than the cache holds, idle keys are evicted and read
 // back from disk; every write is still there, through every replica, and after a reopen.
 for (const engine of ['lsm', 'bitcask'] as const) {
-  test(`${engine}: a key cache far smaller than the key count loses nothing`, async (t) => {
+  test.serial(`${engine}: a key cache far smaller than the key count loses nothing`, async (t) => {
     const dir = tempDir(t);
     const options = { ...FAST, engine, dir, cachedKeysMax: 64 };
     const store = await PaxosStore.open(options);
@@ -337,7 +339,7 @@ for (const engine of ['lsm', 'bitcask'] as const) {
   });
 }
 
-test('cachedKeysMax is validated', async (t) => {
+test.serial('cachedKeysMax is validated', async (t) => {
   for (const bad of [0, 63, 1.5, '100', -1]) {
     t.is(await openRejectionCode(t, { cachedKeysMax: bad as never }, String(bad)), 'INVALID_ARGUMENT', String(bad));
   }
