@@ -34,6 +34,11 @@ export interface CoreConfig {
    */
   readonly ballotRoundFloor?: number;
   readonly limits?: Partial<CoreLimits>;
+  /**
+   * Keys whose chosen-only changes are persisted (decision 9: derived local data must follow
+   * the applied state). A pure function of the key; default: none (decision 3).
+   */
+  readonly persistChosen?: (key: string) => boolean;
 }
 
 export const DEFAULT_LIMITS: CoreLimits = {
@@ -65,6 +70,7 @@ export class PaxosCore {
       amnesic: config.amnesic,
       seqBase: config.seqBase,
       ballotFloor: (config.ballotRoundFloor ?? 0) * replicas,
+      persistChosen: config.persistChosen ?? (() => false),
       tickNow: 0,
       nextSeq: config.seqBase,
       nextRequestId: 1,
