@@ -8,8 +8,7 @@ import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
 import { createEngine } from '../../engines/create-engine';
 import { allModels } from '../../engines/models/all-models';
-import { bigtableIndexKeys } from '../../engines/models/bigtable';
-import { ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
+import { bigtableDerived } from '../../engines/models/bigtable';
 import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
 import { EngineRecordStore, VolatileRecordStore } from '../paxos/record-store';
 import type { RecordStore } from '../paxos/record-store';
@@ -64,7 +63,7 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     ballotRoundFloor: amnesic ? Date.now() : 0,
     links: new Int32Array(config.links),
     // Big-table rows keep their index entries locally, in the record's batch (decision 9).
-    derived: { covers: (key) => key.startsWith(ROW_KEY_PREFIX), keysOf: bigtableIndexKeys },
+    derived: bigtableDerived,
     limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
   });
 };

@@ -21,7 +21,7 @@ import { assert } from '../../runtime/assert';
 import type { BigtableRow, StoredRow } from './bigtable-row';
 import {
   BIGTABLE_INDEXES_MAX, BIGTABLE_ROW_BYTES_MAX, checkIndexes, checkRow, decodeStoredRow, encodeStoredRow,
-  indexKeysOfRow, parseRowKey,
+  ROW_KEY_PREFIX, indexKeysOfRow, parseRowKey,
 } from './bigtable-row';
 import { ModelTag, RESULT_BAD_REQUEST } from './model-tags';
 import type { StateMachine } from './state-machine';
@@ -181,3 +181,9 @@ export function bigtableIndexKeys(key: string, data: Uint8Array | null, accepted
   assert(keys.length <= 2 * BIGTABLE_INDEXES_MAX, () => `${keys.length} index entries for one row`);
   return keys;
 }
+
+/** The derived local data of big-table rows, as the Paxos shell takes it (DerivedKeys). */
+export const bigtableDerived = {
+  covers: (key: string): boolean => key.startsWith(ROW_KEY_PREFIX),
+  keysOf: bigtableIndexKeys,
+} as const;
