@@ -17,10 +17,12 @@ import { ModelTag } from '../../engines/models/model-tags';
 import type { BigtableRow, BigtableValue } from '../../engines/models/bigtable-row';
 import {
   checkIndexes, checkPk, checkRow, checkTableName, checkValue, decodeStoredRow, encodeStoredRow, indexPrefix,
-  rowKey, rowRange, sameValue, BIGTABLE_ROW_BYTES_MAX,
+  rowKey, rowRange, sameValue, schemaKey, BIGTABLE_ROW_BYTES_MAX,
 } from '../../engines/models/bigtable-row';
 import type { BigtableOp } from '../../engines/models/bigtable';
-import { BIGTABLE_GET_QUERY, BigtableStatus, decodeBigtableGet, decodeBigtableWrite, encodeBigtableOp } from '../../engines/models/bigtable';
+import {
+  BIGTABLE_GET_QUERY, BigtableStatus, decodeBigtableGet, decodeBigtableSchema, decodeBigtableWrite, encodeBigtableOp,
+} from '../../engines/models/bigtable';
 import { ScanMode } from '../paxos/engine-scan';
 import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
@@ -74,6 +76,8 @@ const PAGE_SIZE_DEFAULT = 256;
 export class Bigtable {
   private readonly channel: ModelChannel;
   private readonly indexes: readonly string[];
+  /** The table's index list, checked once per handle (INDEX_MISMATCH); reset on failure. */
+  private schema: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -100,6 +104,7 @@ export class Bigtable {
     if (checked.row === undefined) throw invalid(checked.error ?? 'bad row');
     const size = encodeStoredRow({ i: this.indexes, r: checked.row }).length;
     if (size > BIGTABLE_ROW_BYTES_MAX) throw tooLarge(this.name, pk);
+    await this.checkSchema();
     return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: checked.row })).result;
   }
 
@@ -108,6 +113,7 @@ export class Bigtable {
     this.pk(pk);
     const checked = checkRow(patch, this.indexes, 'patch');
     if (checked.row === undefined) throw invalid(checked.error ?? 'bad patch');
+    await this.checkSchema();
     return (await this.write(pk, { type: 'update', indexes: this.indexes, patch: checked.row })).result;
   }
 
@@ -159,8 +165,37 @@ export class Bigtable {
     const sources = this.sources(consistency === 'local', (replica, group) => new PageSource(
       { replica, group, mode: ScanMode.keys, withData: false, reverse: false, gte: prefix, lt, pageSize }, this.backend.scan));
     const matches = (row: BigtableRow): boolean => sameValue(row[column], value);
-    return this.verified(mergeSources(sources, false), limit, pageSize, consistency,
-      (entry) => ({ pk: entry.key.slice(prefix.length), local: undefined }), matches);
+    return this.afterSchema(this.verified(mergeSources(sources, false), limit, pageSize, consistency,
+      (entry) => ({ pk: entry.key.slice(prefix.length), local: undefined }), matches));
+  }
+
+  /**
+   * The first write or lookup of a handle fixes the table's index list on its schema key, or
+   * checks that it matches the list the table was created with (INDEX_MISMATCH otherwise):
+   * every row of a table is then indexed alike, whichever handle wrote it.
+   */
+  private checkSchema(): Promise<void> {
+    this.schema ??= this.defineSchema().catch((error: unknown) => {
+      this.schema = undefined;
+      throw error;
+    });
+    return this.schema;
+  }
+
+  private async defineSchema(): Promise<void> {
+    const key = schemaKey(this.name);
+    const { body } = await this.channel.write(key, encodeBigtableOp({ type: 'define', indexes: this.indexes }), this.name);
+    const r = decodeBigtableWrite(body);
+    if (r.status === BigtableStatus.ok) return;
+    assert(r.status === BigtableStatus.indexMismatch, () => `big table define answered status ${r.status}`);
+    const existing = decodeBigtableSchema(await this.channel.read(key, BIGTABLE_GET_QUERY, 'linearizable', this.name));
+    throw new PaxosStoreError(ErrorCodes.INDEX_MISMATCH,
+      `${this.name} is indexed on ${JSON.stringify(existing)}; this handle names ${JSON.stringify(this.indexes)}`);
+  }
+
+  private async *afterSchema(rows: AsyncGenerator<BigtableEntry>): AsyncGenerator<BigtableEntry> {
+    await this.checkSchema();
+    yield* rows;
   }
 
   /**

@@ -41,6 +41,8 @@ export const ErrorCodes = {
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   /** Big tables: update of a primary key that has no row. Nothing was applied. */
   NOT_FOUND: 'NOT_FOUND',
+  /** Big tables: the handle's indexes differ from those the table was created with. */
+  INDEX_MISMATCH: 'INDEX_MISMATCH',
   /** The operation needs another storage engine (big tables need engine 'lsm'). */
   UNSUPPORTED_ENGINE: 'UNSUPPORTED_ENGINE',
   /** Too many requests queued for one key on one replica. Nothing was applied. */

@@ -9,6 +9,7 @@
  * RESULT_BAD_REQUEST (a replicated op must never throw).
  *
  * Engine keys (strings compared in UTF-8 byte order, engines/key-order.ts):
+ *   schema        \u0001 table                             (the table's index list, replicated)
  *   row record    \u0001 table \u0000 pk                      (the row's replicated key)
  *   index entry   \u0002 table \u0000 column \u0000 enc(value) pk   (derived, local, empty value)
  * KV keys start with a namespace character and objects with \u0000, so neither prefix can
@@ -186,6 +187,14 @@ export function encodeIndexValue(value: BigtableValue): string {
 
 export function rowKey(table: string, pk: string): string {
   return ROW_KEY_PREFIX + table + SEPARATOR + pk;
+}
+
+/**
+ * The replicated key holding a table's index list (its schema). It sorts just below the
+ * table's rows and parses as no row (no separator), so it has no index entries.
+ */
+export function schemaKey(table: string): string {
+  return ROW_KEY_PREFIX + table;
 }
 
 /** The key range holding every row of a table. */

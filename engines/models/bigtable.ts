@@ -29,6 +29,7 @@ import type { StateMachine } from './state-machine';
 const OP_INSERT = 1;
 const OP_UPDATE = 2;
 const OP_DELETE = 3;
+const OP_DEFINE = 4;
 const QUERY_GET = 1;
 
 export const BigtableStatus = {
@@ -36,6 +37,7 @@ export const BigtableStatus = {
   alreadyExists: 1,
   notFound: 2,
   tooLarge: 3,
+  indexMismatch: 4,
   badRequest: RESULT_BAD_REQUEST,
 } as const;
 export type BigtableStatus = (typeof BigtableStatus)[keyof typeof BigtableStatus];
@@ -43,17 +45,19 @@ export type BigtableStatus = (typeof BigtableStatus)[keyof typeof BigtableStatus
 export type BigtableOp =
   | { readonly type: 'insert'; readonly indexes: readonly string[]; readonly row: BigtableRow }
   | { readonly type: 'update'; readonly indexes: readonly string[]; readonly patch: BigtableRow }
-  | { readonly type: 'delete' };
+  | { readonly type: 'delete' }
+  /** On a table's schema key (schemaKey): fixes its index list, or checks it matches. */
+  | { readonly type: 'define'; readonly indexes: readonly string[] };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeBigtableOp(op: BigtableOp): Uint8Array {
   if (op.type === 'delete') return Uint8Array.of(OP_DELETE);
-  const body = op.type === 'insert' ? { i: op.indexes, r: op.row } : { i: op.indexes, p: op.patch };
+  const body = op.type === 'insert' ? { i: op.indexes, r: op.row } : op.type === 'update' ? { i: op.indexes, p: op.patch } : { i: op.indexes };
   const json = encoder.encode(JSON.stringify(body));
   const out = new Uint8Array(1 + json.length);
-  out[0] = op.type === 'insert' ? OP_INSERT : OP_UPDATE;
+  out[0] = op.type === 'insert' ? OP_INSERT : op.type === 'update' ? OP_UPDATE : OP_DEFINE;
   out.set(json, 1);
   return out;
 }
@@ -112,9 +116,39 @@ function applyOp(data: Uint8Array | null, op: Uint8Array): Applied {
     case OP_DELETE:
       if (op.length !== 1) return refuse(data, BigtableStatus.badRequest);
       return { data: null, mutated: data !== null, result: status(BigtableStatus.ok, data !== null) };
+    case OP_DEFINE:
+      return applyDefine(data, op);
     default:
       return refuse(data, BigtableStatus.badRequest);
   }
+}
+
+/**
+ * A table's schema key holds its index list, fixed by the first define: a later define with the
+ * same list succeeds without a change, another list answers indexMismatch.
+ */
+function applyDefine(data: Uint8Array | null, op: Uint8Array): Applied {
+  let body: unknown;
+  try {
+    body = JSON.parse(decoder.decode(op.subarray(1)));
+  } catch {
+    return refuse(data, BigtableStatus.badRequest);
+  }
+  const { indexes } = checkIndexes(typeof body === 'object' && body !== null ? (body as { i?: unknown }).i : undefined);
+  if (indexes === undefined) return refuse(data, BigtableStatus.badRequest);
+  const wanted = encoder.encode(JSON.stringify({ s: indexes }));
+  if (data === null) return { data: wanted, mutated: true, result: status(BigtableStatus.ok) };
+  const same = data.length === wanted.length && data.every((b, i) => b === wanted[i]);
+  return refuse(data, same ? BigtableStatus.ok : BigtableStatus.indexMismatch);
+}
+
+/** The index list a schema key's data holds (a get of the schema key answers it). */
+export function decodeBigtableSchema(bytes: Uint8Array): string[] | undefined {
+  assert(bytes.length >= 2 && bytes[0] === BigtableStatus.ok, () => `big table schema result status ${bytes[0]}`);
+  if (bytes[1] === 0) return undefined;
+  const parsed = JSON.parse(decoder.decode(bytes.subarray(2))) as { s?: unknown };
+  assert(Array.isArray(parsed.s), 'a big table schema without an index list');
+  return parsed.s as string[];
 }
 
 export const bigtableStateMachine: StateMachine = {

@@ -133,6 +133,22 @@ test('bad input rejects INVALID_ARGUMENT and sends nothing; other engines UNSUPP
   }
 });
 
+test('a table keeps the indexes it was created with: another list is INDEX_MISMATCH and changes nothing', async (t) => {
+  const { store } = await lsmStore(t);
+  const first = store.bigtable('schema', { indexes: ['sender', 'day'] });
+  await first.insert('m1', { sender: 'bob', day: 1 });
+  const sameList = store.replica(1).bigtable('schema', { indexes: ['day', 'sender'] });
+  await sameList.insert('m2', { sender: 'bob', day: 2 });
+  const other = store.replica(2).bigtable('schema', { indexes: ['sender'] });
+  await rejects(t, other.insert('m3', { sender: 'eve' }), 'INDEX_MISMATCH', 'insert through a handle with other indexes');
+  await rejects(t, other.update('m1', { sender: 'eve' }), 'INDEX_MISMATCH', 'update through it');
+  await rejects(t, collect(other.byIndex('sender', 'bob')), 'INDEX_MISMATCH', 'lookup through it');
+  await rejects(t, store.bigtable('schema').insert('m4', {}), 'INDEX_MISMATCH', 'a handle with no indexes');
+  t.deepEqual((await collect(first.byIndex('sender', 'bob'))).map((e) => e.pk), ['m1', 'm2']);
+  t.deepEqual((await collect(first.scan())).map((e) => e.pk), ['m1', 'm2'], 'nothing else was written');
+  t.deepEqual(await other.get('m1'), { day: 1, sender: 'bob' }, 'reads need no schema check');
+});
+
 /** Primary keys whose UTF-8 byte order differs from JS string order (astral vs U+FFFF). */
 const PKS = ['a', 'b', 'aa', 'a\u0000', 'Z', '0', '\uffff', '\u{1F600}', 'é', 'a b', ...Array.from({ length: 150 }, (_, i) => `k${i}`)];
 

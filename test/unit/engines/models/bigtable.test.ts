@@ -8,11 +8,11 @@ import test from 'ava';
 import fc from 'fast-check';
 import {
   BIGTABLE_GET_QUERY, BigtableStatus, bigtableIndexKeys, bigtableStateMachine, decodeBigtableGet,
-  decodeBigtableWrite, encodeBigtableOp,
+  decodeBigtableSchema, decodeBigtableWrite, encodeBigtableOp,
 } from '../../../../engines/models/bigtable';
 import type { BigtableOp } from '../../../../engines/models/bigtable';
 import type { BigtableRow, StoredRow } from '../../../../engines/models/bigtable-row';
-import { BIGTABLE_ROW_BYTES_MAX, encodeStoredRow, indexKey, rowKey } from '../../../../engines/models/bigtable-row';
+import { BIGTABLE_ROW_BYTES_MAX, encodeStoredRow, indexKey, rowKey, schemaKey } from '../../../../engines/models/bigtable-row';
 import { allModels } from '../../../../engines/models/all-models';
 import { ModelTag } from '../../../../engines/models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
@@ -31,6 +31,8 @@ function specApply(state: Spec, op: BigtableOp): { state: Spec; status: number; 
       return { state: { i: [...op.indexes].sort(), r: { ...state.r, ...op.patch } }, status: BigtableStatus.ok, removed: false };
     case 'delete':
       return { state: null, status: BigtableStatus.ok, removed: state !== null };
+    case 'define':
+      throw new Error('define is a schema-key op, not a row op');
   }
 }
 
@@ -151,6 +153,18 @@ test('through the registry: a row key holding another model answers wrong-model;
   t.is(splitVersion(ins.result).version, 1);
   const dup = allModels.apply(ins.data, 1, tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'insert', indexes: [], row: {} })));
   t.is(splitVersion(dup.result).version, 1);
+});
+
+test('define fixes a schema key\'s index list once: same list ok (no change), another list indexMismatch', (t) => {
+  const first = run(null, { type: 'define', indexes: ['b', 'a'] });
+  t.deepEqual([first.decoded.status, first.mutated], [BigtableStatus.ok, true]);
+  t.deepEqual(decodeBigtableSchema(bigtableStateMachine.read(first.data, 1, BIGTABLE_GET_QUERY)), ['a', 'b']);
+  const same = run(first.data, { type: 'define', indexes: ['a', 'b'] });
+  t.deepEqual([same.decoded.status, same.mutated, same.data], [BigtableStatus.ok, false, first.data]);
+  const other = run(first.data, { type: 'define', indexes: ['a'] });
+  t.deepEqual([other.decoded.status, other.mutated, other.data], [BigtableStatus.indexMismatch, false, first.data]);
+  t.is(run(null, encodeRaw(4, { i: ['a', 'a'] })).decoded.status, BigtableStatus.badRequest);
+  t.deepEqual(bigtableIndexKeys(schemaKey('t'), tagged(ModelTag.bigtable, first.data ?? new Uint8Array(0)), null), []);
 });
 
 test('index keys of a record: the applied row plus the row its accepted op would produce', (t) => {
