@@ -5,12 +5,16 @@
  * of replicas and reads every candidate row through Paxos).
  *
  *   query   [mode u8][withData u8][reverse u8][limit u32][examineMax u32][gte str][lt str]
- *   result  [count u32]([key str][hasData u8][data bytes]?)*[more u8][resume str]
+ *   result  [count u32]([key str][hasData u8][data bytes]?)*[more u8][resume str][amnesic u8]
  *
  * Mode `records`: the range holds Paxos key records; a record is listed when it holds data or
  * an accepted op (a write in flight: a majority lists every acknowledged write, see
  * decision 9), with its applied data when `withData`. Mode `keys`: the range holds derived
  * entries, listed as keys. `resume` is the last key examined: the next page starts after it.
+ *
+ * An amnesic incarnation (restarted without its state, DESIGN.md §4) answers every scan with an
+ * empty page marked `amnesic`: keys it forgot are missing from its disk until each recovers on
+ * access, so its listing cannot count toward a majority.
  */
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
@@ -65,7 +69,11 @@ export interface ScanPage {
   readonly more: boolean;
   /** The last key examined (empty when none was). */
   readonly resume: string;
+  /** The replica restarted without its state: its listing is not trustworthy (empty). */
+  readonly amnesic: boolean;
 }
+
+export const AMNESIC_PAGE: ScanPage = Object.freeze({ entries: [], more: false, resume: '', amnesic: true });
 
 export function encodeScanQuery(q: ScanQuery): Uint8Array {
   assert(q.limit >= 1 && q.limit <= SCAN_PAGE_KEYS_MAX, () => `scan limit ${q.limit}`);
@@ -101,6 +109,7 @@ export function encodeScanPage(page: ScanPage): Uint8Array {
   }
   w.u8(page.more ? 1 : 0);
   w.str(page.resume);
+  w.u8(page.amnesic ? 1 : 0);
   return w.finish();
 }
 
@@ -115,8 +124,10 @@ export function decodeScanPage(bytes: Uint8Array): ScanPage {
   }
   const more = r.u8() === 1;
   const resume = r.str();
+  const amnesic = r.u8() === 1;
   assert(r.remaining === 0, 'scan page has trailing bytes');
-  return { entries, more, resume };
+  assert(!amnesic || (n === 0 && !more), 'an amnesic scan page with entries');
+  return { entries, more, resume, amnesic };
 }
 
 /**
@@ -145,5 +156,5 @@ export function buildScanPage(q: ScanQuery, examined: ReadonlyArray<readonly [st
   const stoppedEarly = resume !== '' && resume !== examined[examined.length - 1]?.[0];
   const more = stoppedEarly || !exhausted;
   assert(entries.length <= q.limit, () => `scan page of ${entries.length} > limit ${q.limit}`);
-  return { entries, more, resume };
+  return { entries, more, resume, amnesic: false };
 }

@@ -30,7 +30,7 @@ import {
 import type { RecordStore, RecordWrite } from './record-store';
 import type { BatchOp } from '../../engines/engine';
 import type { ScanRequest } from './engine-scan';
-import { buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
+import { AMNESIC_PAGE, buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
 
 /**
  * Local data derived from some keys' records (big-table index entries, decision 9). The shell
@@ -288,6 +288,10 @@ export class PaxosGroupActor implements Actor {
   private onScan(req: ScanRequest): void {
     this.stats.scans += 1;
     const q = decodeScanQuery(req.query);
+    if (this.options.amnesic) {
+      this.sendResult({ token: req.token, ok: true, result: encodeScanPage(AMNESIC_PAGE) });
+      return;
+    }
     const scan = this.store.scan;
     if (scan === undefined) {
       this.sendResult({ token: req.token, ok: false, code: 'UNAVAILABLE', message: 'this engine cannot scan' });

@@ -9,6 +9,7 @@ import { compareKeys } from '../../engines/key-order';
 import type { ScanEntry, ScanMode } from '../paxos/engine-scan';
 import { SCAN_EXAMINE_MAX, decodeScanPage, encodeScanQuery } from '../paxos/engine-scan';
 import type { ClientResult } from '../paxos/core/types';
+import { ErrorCodes, PaxosStoreError } from './errors';
 import { failure } from './model-client';
 import type { ScanBody } from './request-pipeline';
 
@@ -35,6 +36,8 @@ export class PageSource {
   private more = true;
   private cursor: string | undefined;
   private pages = 0;
+  /** The replica answered that it restarted without its state: its listing does not count. */
+  amnesic = false;
 
   constructor(
     private readonly spec: SourceSpec,
@@ -47,6 +50,10 @@ export class PageSource {
   async peek(): Promise<ScanEntry | undefined> {
     while (this.at >= this.buffer.length && this.more) await this.fetch();
     return this.buffer[this.at];
+  }
+
+  get group(): number {
+    return this.spec.group;
   }
 
   /** The head when it is already buffered (or the source is known exhausted). */
@@ -80,6 +87,7 @@ export class PageSource {
     const res = await this.call(s.replica, { kind: 'scan', key: '', query, group: s.group });
     if (!res.ok) throw failure(res);
     const page = decodeScanPage(res.result);
+    if (page.amnesic) this.amnesic = true;
     if (page.resume !== '') this.cursor = page.resume;
     assert(page.entries.length === 0 || page.resume !== '', 'a scan page with entries but no resume key');
     this.buffer = page.entries;
@@ -115,4 +123,23 @@ export async function* mergeSources(sources: PageSource[], reverse: boolean): As
     last = bestEntry.key;
     yield bestEntry;
   }
+}
+
+/**
+ * The merge of sources listing every group from several replicas, once each group's first
+ * pages show that at least `quorum` of its replicas can be trusted (not amnesic): only then does
+ * the union contain every key with an acknowledged write (decision 9). UNAVAILABLE otherwise.
+ */
+export async function* mergeQuorum(sources: PageSource[], reverse: boolean, quorum: number): AsyncGenerator<ScanEntry> {
+  await Promise.all(sources.map((s) => s.peek()));
+  const trusted = new Map<number, number>();
+  for (const s of sources) if (!s.amnesic) trusted.set(s.group, (trusted.get(s.group) ?? 0) + 1);
+  for (const s of sources) {
+    const n = trusted.get(s.group) ?? 0;
+    if (n < quorum) {
+      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE,
+        `group ${s.group}: ${n} replicas can list their keys (restarted replicas recover keys on access); ${quorum} are needed`);
+    }
+  }
+  yield* mergeSources(sources, reverse);
 }

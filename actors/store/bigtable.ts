@@ -29,7 +29,7 @@ import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { ModelChannel, validateConsistency } from './model-client';
 import type { ReadOptions, StoreBackend } from './model-client';
 import type { Call } from './bigtable-scan';
-import { PageSource, mergeSources } from './bigtable-scan';
+import { PageSource, mergeQuorum } from './bigtable-scan';
 
 export type { BigtableRow, BigtableValue } from '../../engines/models/bigtable-row';
 
@@ -143,7 +143,7 @@ export class Bigtable {
     const sources = this.sources(local, (replica, group) => new PageSource(
       { replica, group, mode: ScanMode.records, withData: local, reverse, gte, lt, pageSize }, this.backend.scan));
     const prefix = base.gte.length;
-    return this.verified(mergeSources(sources, reverse), limit, pageSize, consistency, (entry) => ({
+    return this.verified(this.merge(sources, reverse, local), limit, pageSize, consistency, (entry) => ({
       pk: entry.key.slice(prefix),
       local: entry.data === null ? undefined : storedRowOf(entry.data),
     }));
@@ -165,7 +165,7 @@ export class Bigtable {
     const sources = this.sources(consistency === 'local', (replica, group) => new PageSource(
       { replica, group, mode: ScanMode.keys, withData: false, reverse: false, gte: prefix, lt, pageSize }, this.backend.scan));
     const matches = (row: BigtableRow): boolean => sameValue(row[column], value);
-    return this.afterSchema(this.verified(mergeSources(sources, false), limit, pageSize, consistency,
+    return this.afterSchema(this.verified(this.merge(sources, false, consistency === 'local'), limit, pageSize, consistency,
       (entry) => ({ pk: entry.key.slice(prefix.length), local: undefined }), matches));
   }
 
@@ -199,24 +199,33 @@ export class Bigtable {
   }
 
   /**
-   * Page sources: every group of a majority of replicas (linearizable: any acknowledged write
-   * was accepted by a majority, which intersects this one), or of one replica (local).
+   * Page sources: every group of every replica that is up (linearizable: any acknowledged write
+   * was accepted by a majority, which intersects the majority that must be up and trustworthy,
+   * see mergeQuorum), or of one replica (local).
    */
   private sources(local: boolean, make: (replica: number, group: number) => PageSource): PageSource[] {
     const n = this.backend.replicas;
-    const wanted = local ? 1 : Math.floor(n / 2) + 1;
+    const wanted = local ? 1 : n;
     const first = this.replica ?? 0;
     const chosen: number[] = [];
     for (let i = 0; i < n && chosen.length < wanted; i++) {
       const r = (first + i) % n;
       if (this.backend.isUp(r)) chosen.push(r);
     }
-    if (chosen.length < wanted) {
-      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `${this.name}: a scan needs ${wanted} replicas up, ${chosen.length} are`);
+    if (chosen.length < (local ? 1 : this.quorum())) {
+      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `${this.name}: a scan needs ${local ? 1 : this.quorum()} replicas up, ${chosen.length} are`);
     }
     const out: PageSource[] = [];
     for (const r of chosen) for (let g = 0; g < this.backend.groups; g++) out.push(make(r, g));
     return out;
+  }
+
+  private quorum(): number {
+    return Math.floor(this.backend.replicas / 2) + 1;
+  }
+
+  private merge(sources: PageSource[], reverse: boolean, local: boolean): AsyncGenerator<{ key: string; data: Uint8Array | null }> {
+    return mergeQuorum(sources, reverse, local ? 1 : this.quorum());
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import {
-  ScanMode, buildScanPage, decodeScanPage, decodeScanQuery, encodeScanPage, encodeScanQuery,
+  AMNESIC_PAGE, ScanMode, buildScanPage, decodeScanPage, decodeScanQuery, encodeScanPage, encodeScanQuery,
 } from '../../../../actors/paxos/engine-scan';
 import type { ScanQuery } from '../../../../actors/paxos/engine-scan';
 import { encodeSealedRecord } from '../../../../actors/paxos/codec';
@@ -28,8 +28,9 @@ const noopAccepted = record({ promised: 5, acceptedBallot: 5, accepted: { origin
 test('query and page encodings round-trip', (t) => {
   const q = query({ mode: ScanMode.keys, reverse: true, gte: '\u0001t\u0000', lt: '\u0001t\u0001' });
   t.deepEqual(decodeScanQuery(encodeScanQuery(q)), q);
-  const page = { entries: [{ key: 'a', data: null }, { key: 'b\u{1F600}', data: Uint8Array.of(1, 2) }], more: true, resume: 'b\u{1F600}' };
+  const page = { entries: [{ key: 'a', data: null }, { key: 'b\u{1F600}', data: Uint8Array.of(1, 2) }], more: true, resume: 'b\u{1F600}', amnesic: false };
   t.deepEqual(decodeScanPage(encodeScanPage(page)), page);
+  t.deepEqual(decodeScanPage(encodeScanPage(AMNESIC_PAGE)), AMNESIC_PAGE);
   t.throws(() => encodeScanQuery(query({ limit: 0 })));
   t.throws(() => encodeScanQuery(query({ limit: 10, examineMax: 5 })));
 });
