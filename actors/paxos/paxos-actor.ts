@@ -273,7 +273,11 @@ export class PaxosGroupActor implements Actor {
   private derivedWrites(staged: Map<string, string[]>): BatchOp[] | undefined {
     if (staged.size === 0) return undefined;
     const ops: BatchOp[] = [];
+    const derived = this.options.derived;
+    assert(derived !== undefined, 'derived writes without a derived-keys config');
     for (const [key, next] of staged) {
+      // Derived keys live beside records: one that were a record key would overwrite it.
+      assert(next.every((k) => !derived.covers(k) && k !== key), () => `derived keys of ${JSON.stringify(key)} overlap records`);
       const before = this.derivedOnDisk.get(key) ?? [];
       for (const k of before) if (!next.includes(k)) ops.push({ type: 'del', key: k });
       for (const k of next) if (!before.includes(k)) ops.push({ type: 'put', key: k, value: EMPTY_VALUE });
