@@ -104,8 +104,10 @@ export async function* mergeSources(sources: PageSource[], reverse: boolean): As
   let last: string | undefined;
   const order = (a: string, b: string): number => (reverse ? compareKeys(b, a) : compareKeys(a, b));
   for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
-    const waiting = sources.filter((s) => s.headIfReady() === 'fetch');
-    if (waiting.length > 0) await Promise.all(waiting.map((s) => s.peek()));
+    // Allocates only when a page is due: this runs once per row.
+    let waiting: PageSource[] | undefined;
+    for (const s of sources) if (s.headIfReady() === 'fetch') (waiting ??= []).push(s);
+    if (waiting !== undefined) await Promise.all(waiting.map((s) => s.peek()));
     let best: PageSource | undefined;
     let bestEntry: ScanEntry | undefined;
     for (const s of sources) {
