@@ -73,6 +73,17 @@ export interface BigtableBackend extends StoreBackend {
 
 const PAGE_SIZE_DEFAULT = 256;
 
+interface Candidate {
+  readonly pk: string;
+  /** The row as the listing replica holds it (local consistency), else read it. */
+  readonly local: BigtableRow | undefined;
+}
+
+interface ReadBatch {
+  readonly batch: Candidate[];
+  readonly rows: Promise<Array<BigtableRow | undefined>>;
+}
+
 export class Bigtable {
   private readonly channel: ModelChannel;
   private readonly indexes: readonly string[];
@@ -230,37 +241,52 @@ export class Bigtable {
 
   /**
    * Candidates in order → rows. Linearizable: each candidate is read through Paxos (a batch
-   * of up to `pageSize` in parallel) and skipped when absent or no longer matching.
+   * of up to `pageSize` in parallel) and skipped when absent or no longer matching. Two
+   * batches are in flight: the next batch's reads run while the current one is consumed.
    */
   private async *verified(
     candidates: AsyncGenerator<{ key: string; data: Uint8Array | null }>,
     limit: number,
     pageSize: number,
     consistency: Consistency,
-    parse: (entry: { key: string; data: Uint8Array | null }) => { pk: string; local: BigtableRow | undefined },
+    parse: (entry: { key: string; data: Uint8Array | null }) => Candidate,
     matches: (row: BigtableRow) => boolean = () => true,
   ): AsyncGenerator<BigtableEntry> {
+    if (limit === 0) return;
     let yielded = 0;
-    let batch: Array<{ pk: string; local: BigtableRow | undefined }> = [];
-    const drain = async function* (this: Bigtable): AsyncGenerator<BigtableEntry> {
-      const rows = await Promise.all(batch.map((c) => (c.local !== undefined ? c.local : this.read(c.pk, consistency))));
-      for (let i = 0; i < batch.length && yielded < limit; i++) {
+    let batch: Candidate[] = [];
+    let inflight: ReadBatch | undefined;
+    const start = (b: Candidate[]): ReadBatch => {
+      const rows = Promise.all(b.map((c) => (c.local !== undefined ? c.local : this.read(c.pk, consistency))));
+      rows.catch(() => undefined); // a batch abandoned at the limit must not reject unhandled
+      return { batch: b, rows };
+    };
+    const emit = async function* (done: ReadBatch): AsyncGenerator<BigtableEntry> {
+      const rows = await done.rows;
+      assert(rows.length === done.batch.length, 'a read batch lost rows');
+      for (let i = 0; i < done.batch.length && yielded < limit; i++) {
         const row = rows[i];
-        const c = batch[i];
+        const c = done.batch[i];
         assert(c !== undefined);
         if (row === undefined || !matches(row)) continue;
         yielded += 1;
         yield { pk: c.pk, row };
       }
-      batch = [];
-    }.bind(this);
-    if (limit === 0) return;
+    };
     for await (const entry of candidates) {
       batch.push(parse(entry));
-      if (batch.length >= Math.min(pageSize, limit - yielded)) yield* drain();
+      // Rows still to find, counting those the batch in flight may supply (at least one).
+      const room = Math.max(1, limit - yielded - (inflight?.batch.length ?? 0));
+      if (batch.length < Math.min(pageSize, room)) continue;
+      const next = start(batch);
+      batch = [];
+      if (inflight !== undefined) yield* emit(inflight);
+      inflight = next;
       if (yielded >= limit) return;
     }
-    yield* drain();
+    const last = batch.length > 0 ? start(batch) : undefined;
+    if (inflight !== undefined) yield* emit(inflight);
+    if (last !== undefined) yield* emit(last);
   }
 
   private async read(pk: string, consistency: Consistency): Promise<BigtableRow | undefined> {
