@@ -13,6 +13,10 @@ export { StoreSet } from './actors/store/set';
 export { Table } from './actors/store/table';
 export { Doc } from './actors/store/doc';
 export { Account } from './actors/store/account';
+export { Bigtable } from './actors/store/bigtable';
+export type {
+  BigtableOptions, BigtableEntry, BigtableRow, BigtableValue, BigtableScanOptions, BigtableIndexOptions,
+} from './actors/store/bigtable';
 export type { AccountBoundsOptions, AccountBalance, JournalEntry } from './actors/store/account';
 export type { DocOp, DocUpdateOptions, JsonValue } from './actors/store/doc';
 export type { ReadOptions } from './actors/store/model-client';

@@ -10,6 +10,7 @@ import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import type { ClientRequest, ClientResult, ErrorCode, KeyRecord, MessageType, PaxosMessage, Proposal } from './core/types';
 import type { FetchPurpose } from './core/types';
+import type { ScanRequest } from './engine-scan';
 
 export const PayloadKind = { paxos: 1, requests: 2, results: 3 } as const;
 export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
@@ -161,24 +162,28 @@ export function decodeRecord(bytes: Uint8Array): KeyRecord {
   return rec;
 }
 
-export function writeRequest(w: ByteWriter, req: ClientRequest): void {
+export function writeRequest(w: ByteWriter, req: ClientRequest | ScanRequest): void {
   w.f64(req.token);
   w.str(req.key);
   if (req.kind === 'write') {
     w.u8(0);
     w.bytes(req.op);
+  } else if (req.kind === 'scan') {
+    w.u8(3);
+    w.bytes(req.query);
   } else {
     w.u8(req.consistency === 'local' ? 2 : 1);
     w.bytes(req.query);
   }
 }
 
-export function readRequest(r: ByteReader): ClientRequest {
+export function readRequest(r: ByteReader): ClientRequest | ScanRequest {
   const token = r.f64();
   const key = r.str();
   const kind = r.u8();
   const body = r.bytes();
   if (kind === 0) return { kind: 'write', token, key, op: body };
+  if (kind === 3) return { kind: 'scan', token, key, query: body };
   assert(kind === 1 || kind === 2, () => `request kind ${kind}`);
   return { kind: 'read', token, key, query: body, consistency: kind === 2 ? 'local' : 'linearizable' };
 }

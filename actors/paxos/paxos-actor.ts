@@ -38,6 +38,24 @@ import {
 } from './codec';
 import type { RecordStore, RecordWrite } from './record-store';
 import { digestReplica, isDigestRequest } from './replica-digest';
+import type { BatchOp } from '../../engines/engine';
+import type { ScanRequest } from './engine-scan';
+import { AMNESIC_PAGE, buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
+
+/**
+ * Local data derived from some keys' records (big-table index entries, decision 13). The shell
+ * keeps it in the same engine batch as the record it derives from, so on disk it always equals
+ * `keysOf` of the stored record.
+ */
+export interface DerivedKeys {
+  covers(key: string): boolean;
+  /** True for an engine key that is derived data, not a record (verification skips them). */
+  isDerived(engineKey: string): boolean;
+  /** The derived engine keys (empty values) of a record; pure. */
+  keysOf(key: string, data: Uint8Array | null, acceptedOp: Uint8Array | null): string[];
+}
+
+const EMPTY_VALUE = new Uint8Array(0);
 
 export interface GroupPlacement {
   readonly replicas: number;
@@ -64,6 +82,7 @@ export interface PaxosShellOptions extends GroupPlacement {
   readonly amnesic: boolean;
   readonly ballotRoundFloor?: number;
   readonly limits?: Partial<CoreLimits>;
+  readonly derived?: DerivedKeys;
   /** Optional link-fault matrix: Int32Array(N*N) over a SharedArrayBuffer, 1 = from→to blocked. */
   readonly links?: Int32Array;
   /**
@@ -85,6 +104,8 @@ const TICK_CATCH_UP_MAX = 1000;
 
 interface Staged {
   records: Map<string, Uint8Array>;
+  /** Derived keys of the staged records of covered keys. */
+  derived: Map<string, string[]>;
   messages: PaxosMessage[];
   results: ClientResult[];
 }
@@ -97,7 +118,7 @@ const DRIVE_ROUNDS_MAX = 64;
 export const PAYLOAD_SOFT_BYTES_MAX = 512 * 1024;
 
 function emptyStaged(): Staged {
-  return { records: new Map(), messages: [], results: [] };
+  return { records: new Map(), derived: new Map(), messages: [], results: [] };
 }
 
 export class PaxosGroupActor implements Actor {
@@ -114,9 +135,15 @@ export class PaxosGroupActor implements Actor {
   /** Keys in writes that have not completed (several at once with sync 'none'). */
   private readonly writingKeys = new Map<string, number>();
   private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
+  /** An evicted key's derived keys are recomputed from its record when it loads again. */
+  private readonly onEvictedBound = (key: string): void => {
+    this.derivedOnDisk.delete(key);
+  };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
-  private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0 };
+  private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, derivedWrites: 0 };
+  /** The derived keys on disk (or in a batch already issued) per covered key. */
+  private readonly derivedOnDisk = new Map<string, string[]>();
 
   constructor(
     private readonly id: ActorId,
@@ -134,6 +161,7 @@ export class PaxosGroupActor implements Actor {
       amnesic: options.amnesic,
       ballotRoundFloor: options.ballotRoundFloor,
       limits: options.limits,
+      persistChosen: options.derived === undefined ? undefined : (key) => options.derived?.covers(key) === true,
     });
   }
 
@@ -143,7 +171,7 @@ export class PaxosGroupActor implements Actor {
     const kind = payloadKind(payload);
     if (kind === PayloadKind.requests) {
       assert(from === CLIENT_ADDRESS, () => `requests from actor ${from}`);
-      readBatch(payload, kind, readRequest, (req) => this.core.request(req));
+      readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)));
       return;
     }
     assert(kind === PayloadKind.paxos, () => `payload kind ${kind} from ${from}`);
@@ -164,7 +192,7 @@ export class PaxosGroupActor implements Actor {
     this.core.tick(this.elapsedTicks());
     this.drive();
     const keysMax = this.options.cachedKeysMax;
-    if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound);
+    if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
   }
 
   async close(): Promise<void> {
@@ -177,7 +205,17 @@ export class PaxosGroupActor implements Actor {
     if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
-    return digestReplica(request, this.core.heldRecords(), this.store.scan?.());
+    return digestReplica(request, this.core.heldRecords(), this.recordEntries());
+  }
+
+  /** Every stored record (derived entries left out), for verification. */
+  private recordEntries(): AsyncIterable<[string, Uint8Array]> | undefined {
+    const all = this.store.scanAll?.();
+    const derived = this.options.derived;
+    if (all === undefined || derived === undefined) return all;
+    return (async function* records(): AsyncIterable<[string, Uint8Array]> {
+      for await (const entry of all) if (!derived.isDerived(entry[0])) yield entry;
+    })();
   }
 
   /** A copy of this replica's record of a key (tests and verification). */
@@ -223,7 +261,13 @@ export class PaxosGroupActor implements Actor {
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
     if (this.store.volatile !== true) {
-      for (const p of ready.persist) this.staged.records.set(p.key, encodeSealedRecord(p.record));
+      const derived = this.options.derived;
+      for (const p of ready.persist) {
+        this.staged.records.set(p.key, encodeSealedRecord(p.record));
+        if (derived !== undefined && derived.covers(p.key)) {
+          this.staged.derived.set(p.key, derived.keysOf(p.key, p.record.data, p.record.accepted?.op ?? null));
+        }
+      }
     }
     for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
     for (const r of ready.deliver) this.staged.results.push(r);
@@ -238,7 +282,11 @@ export class PaxosGroupActor implements Actor {
       }
       if (err !== undefined && !isCorrupted(err)) return this.fail('load', err);
       this.maybeBecomeAmnesic();
-      keys.forEach((key, i) => this.core.loaded(key, err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i])));
+      keys.forEach((key, i) => {
+        const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        this.noteDerivedOnDisk(key, record);
+        this.core.loaded(key, record);
+      });
       this.drive();
     });
   }
@@ -275,15 +323,20 @@ export class PaxosGroupActor implements Actor {
     if (batch.records.size === 0) return this.release(batch);
     const writes: RecordWrite[] = [];
     for (const [key, value] of batch.records) writes.push({ key, value });
+    const derived = this.derivedWrites(batch.derived);
     this.stats.batches += 1;
     this.stats.records += writes.length;
     this.markWriting(writes, +1);
     if (this.options.sync === 'none') {
       // Acknowledge before durable: a crash forgets, and the restart is amnesic (documented).
-      this.store.write(writes, (err) => {
-        this.markWriting(writes, -1);
-        if (err !== undefined) this.fail('write', err);
-      });
+      this.store.write(
+        writes,
+        (err) => {
+          this.markWriting(writes, -1);
+          if (err !== undefined) this.fail('write', err);
+        },
+        derived,
+      );
       return this.release(batch);
     }
     this.writing = true;
@@ -293,6 +346,61 @@ export class PaxosGroupActor implements Actor {
       if (err !== undefined) return this.fail('write', err);
       this.release(batch);
       this.drive();
+    }, derived);
+  }
+
+  /** What a loaded record's derived keys are on disk (a corrupted record's are unknown: none). */
+  private noteDerivedOnDisk(key: string, record: KeyRecord | undefined | 'corrupted'): void {
+    const derived = this.options.derived;
+    if (derived === undefined || !derived.covers(key)) return;
+    const keys = record === undefined || record === 'corrupted' ? [] : derived.keysOf(key, record.data, record.accepted?.op ?? null);
+    if (keys.length > 0) this.derivedOnDisk.set(key, keys);
+    else this.derivedOnDisk.delete(key);
+  }
+
+  /**
+   * The derived-key puts and deletes that take each staged key from what is on disk to what its
+   * new record derives; they go in the record's batch. Batches are issued in order, so what a
+   * batch writes is what the next one starts from.
+   */
+  private derivedWrites(staged: Map<string, string[]>): BatchOp[] | undefined {
+    if (staged.size === 0) return undefined;
+    const ops: BatchOp[] = [];
+    const derived = this.options.derived;
+    assert(derived !== undefined, 'derived writes without a derived-keys config');
+    for (const [key, next] of staged) {
+      // Derived keys live beside records: one that were a record key would overwrite it.
+      assert(next.every((k) => !derived.covers(k) && k !== key), () => `derived keys of ${JSON.stringify(key)} overlap records`);
+      const before = this.derivedOnDisk.get(key) ?? [];
+      for (const k of before) if (!next.includes(k)) ops.push({ type: 'del', key: k });
+      for (const k of next) if (!before.includes(k)) ops.push({ type: 'put', key: k, value: EMPTY_VALUE });
+      if (next.length > 0) this.derivedOnDisk.set(key, next);
+      else this.derivedOnDisk.delete(key);
+    }
+    this.stats.derivedWrites += ops.length;
+    return ops;
+  }
+
+  /** An engine scan (engine-scan.ts): one page of this replica's local keys, answered directly. */
+  private onScan(req: ScanRequest): void {
+    this.stats.scans += 1;
+    const q = decodeScanQuery(req.query);
+    if (this.options.amnesic) {
+      this.sendResult({ token: req.token, ok: true, result: encodeScanPage(AMNESIC_PAGE) });
+      return;
+    }
+    const scan = this.store.scan;
+    if (scan === undefined) {
+      this.sendResult({ token: req.token, ok: false, code: 'UNAVAILABLE', message: 'this engine cannot scan' });
+      return;
+    }
+    scan.call(this.store, { gte: q.gte, lt: q.lt, reverse: q.reverse, examineMax: q.examineMax }, (entries, exhausted, err) => {
+      if (this.failed || this.closed) return;
+      if (err !== undefined) {
+        this.sendResult({ token: req.token, ok: false, code: 'UNAVAILABLE', message: `scan failed: ${err.message}` });
+        return;
+      }
+      this.sendResult({ token: req.token, ok: true, result: encodeScanPage(buildScanPage(q, entries, exhausted)) });
     });
   }
 
@@ -304,6 +412,13 @@ export class PaxosGroupActor implements Actor {
       if (n === 0) this.writingKeys.delete(key);
       else this.writingKeys.set(key, n);
     }
+  }
+
+  private sendResult(result: ClientResult): void {
+    const w = new ByteWriter(256);
+    const at = beginBatch(w, PayloadKind.results);
+    writeResult(w, result);
+    this.host.send(CLIENT_ADDRESS, endBatch(w, at, 1));
   }
 
   private release(batch: Staged): void {

@@ -4,7 +4,14 @@
  * drive completions from its own event queue; `EngineRecordStore` adapts any `Engine`.
  */
 import { assert } from '../../runtime/assert';
-import type { Engine, SyncMode } from '../../engines/engine';
+import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
+
+export interface ScanRange {
+  readonly gte: string;
+  readonly lt: string;
+  readonly reverse: boolean;
+  readonly examineMax: number;
+}
 
 export interface RecordWrite {
   readonly key: string;
@@ -24,10 +31,18 @@ export interface RecordStore {
    */
   readonly lostAtOpen?: boolean;
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
-  /** One atomic batch; `cb` runs once it is as durable as the sync mode promises. */
-  write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void;
-  /** Every stored record (verification). Absent on a volatile store: it holds none. */
-  scan?(): AsyncIterable<[string, Uint8Array]>;
+  /**
+   * One atomic batch; `cb` runs once it is as durable as the sync mode promises. `derived`:
+   * writes of derived local data (big-table index entries) that go in the same batch.
+   */
+  write(batch: readonly RecordWrite[], cb: (err?: Error) => void, derived?: readonly BatchOp[]): void;
+  /**
+   * Optional (ordered engines): up to `examineMax` entries of a key range in order, and whether
+   * the range had no more. Used by engine scans (engine-scan.ts).
+   */
+  scan?(range: ScanRange, cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void): void;
+  /** Every stored entry, records and derived data alike (verification). Absent on a volatile store. */
+  scanAll?(): AsyncIterable<[string, Uint8Array]>;
   close(): Promise<void>;
 }
 
@@ -59,18 +74,36 @@ export class EngineRecordStore implements RecordStore {
       .then((values) => cb(values), (err: Error) => cb([], err));
   }
 
-  write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void {
+  write(batch: readonly RecordWrite[], cb: (err?: Error) => void, derived?: readonly BatchOp[]): void {
     assert(batch.length > 0, 'empty write');
-    const ops = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
+    const ops: BatchOp[] = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
+    if (derived !== undefined) for (const op of derived) ops.push(op);
     this.opened
       .then(() => this.engine.write(ops, { sync: this.sync === 'always' }))
       .then(() => cb(), (err: Error) => cb(err));
   }
 
-  async *scan(): AsyncIterable<[string, Uint8Array]> {
+  async *scanAll(): AsyncIterable<[string, Uint8Array]> {
     await this.opened;
     assert(this.closing === undefined, 'scan of a closing record store');
     yield* this.engine.iterate({});
+  }
+
+  scan(range: ScanRange, cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void): void {
+    assert(range.examineMax >= 1, () => `scan of ${range.examineMax} entries`);
+    const limit = range.examineMax + 1; // one more than asked: tells whether the range is exhausted
+    this.opened
+      .then(async () => {
+        const out: Array<[string, Uint8Array]> = [];
+        for await (const entry of this.engine.iterate({ gte: range.gte, lt: range.lt, reverse: range.reverse, limit })) {
+          out.push(entry);
+        }
+        assert(out.length <= limit, () => `engine iterate returned ${out.length} > ${limit}`);
+        const exhausted = out.length <= range.examineMax;
+        if (!exhausted) out.pop();
+        return { out, exhausted };
+      })
+      .then(({ out, exhausted }) => cb(out, exhausted), (err: Error) => cb([], false, err));
   }
 
   /** Idempotent; also used to release the engine of a crashed incarnation. */

@@ -9,6 +9,7 @@ import type { SyncMode } from '../../engines/engine';
 import type { EngineName } from './options';
 import { createEngine } from '../../engines/create-engine';
 import { allModels } from '../../engines/models/all-models';
+import { bigtableDerived } from '../../engines/models/bigtable';
 import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
 import { EngineRecordStore, VolatileRecordStore } from '../paxos/record-store';
 import type { RecordStore } from '../paxos/record-store';
@@ -72,6 +73,8 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     links: new Int32Array(config.links),
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,
+    // Big-table rows keep their index entries locally, in the record's batch (decision 13).
+    derived: bigtableDerived,
     limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
   });
 };

@@ -37,6 +37,14 @@ export const ErrorCodes = {
   TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
   /** open(): the directory's last sync 'none' run crashed; acknowledged writes may be lost. */
   DATA_LOSS_POSSIBLE: 'DATA_LOSS_POSSIBLE',
+  /** Big tables: insert of a primary key that already has a row. Nothing was applied. */
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  /** Big tables: update of a primary key that has no row. Nothing was applied. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** Big tables: the handle's indexes differ from those the table was created with. */
+  INDEX_MISMATCH: 'INDEX_MISMATCH',
+  /** The operation needs another storage engine (big tables need engine 'lsm'). */
+  UNSUPPORTED_ENGINE: 'UNSUPPORTED_ENGINE',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: 'OVERLOADED',
 } as const;

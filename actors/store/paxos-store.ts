@@ -24,6 +24,8 @@ import { StoreSet } from './set';
 import { Table } from './table';
 import { Doc } from './doc';
 import { Account } from './account';
+import { Bigtable } from './bigtable';
+import type { BigtableBackend, BigtableOptions } from './bigtable';
 import type { AccountBoundsOptions } from './account';
 import type { StoreBackend } from './model-client';
 import { engineLabel, resolveOptions, usesDataDir } from './options';
@@ -74,6 +76,11 @@ export class ReplicaHandle {
 
   account(name: string, bounds?: AccountBoundsOptions): Account {
     return this.store.objectHandle((backend) => new Account(name, backend, this.index, bounds));
+  }
+
+  /** A big table whose requests this replica proposes and serves (scans list from a majority). */
+  bigtable(name: string, options?: BigtableOptions): Bigtable {
+    return this.store.bigtableHandle(name, options, this.index);
   }
 
   get up(): boolean {
@@ -178,6 +185,11 @@ export class PaxosStore {
     return new Account(name, this.backend, undefined, bounds);
   }
 
+  /** A big table (engine 'lsm'): rows by primary key, range scans, secondary indexes. */
+  bigtable(name: string, options?: BigtableOptions): Bigtable {
+    return this.bigtableHandle(name, options, undefined);
+  }
+
   replica(index: number): ReplicaHandle {
     this.checkOpen();
     if (!Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
@@ -263,6 +275,24 @@ export class PaxosStore {
   objectHandle<T>(make: (backend: StoreBackend) => T): T {
     this.checkOpen();
     return make(this.backend);
+  }
+
+  /** @internal */
+  bigtableHandle(name: string, options: BigtableOptions | undefined, replica: number | undefined): Bigtable {
+    this.checkOpen();
+    const backend: BigtableBackend = {
+      ...this.backend,
+      engine: this.options.engine,
+      replicas: this.options.replicas,
+      groups: this.options.groups,
+      isUp: (r) => this.isUp(r),
+      scan: (r, body) => {
+        this.checkOpen();
+        if (!this.up[r]) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down`);
+        return this.pipeline.submit(r, body);
+      },
+    };
+    return new Bigtable(name, backend, replica, options);
   }
 
   /** @internal */

@@ -15,13 +15,16 @@ import type { ClientRequest, ClientResult, ReadRequest, WriteRequest } from '../
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../paxos/codec';
 import { actorIdOf } from '../paxos/paxos-actor';
 import { groupOfKey } from './routing';
+import type { ScanRequest } from '../paxos/engine-scan';
 
 export interface ClientTransport {
   send(to: number, payload: Uint8Array): void;
   onReceive(handler: (from: number, payload: Uint8Array) => void): void;
 }
 
-export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'>;
+/** An engine scan names its group: it reads one actor's local keys, not one Paxos key. */
+export type ScanBody = Omit<ScanRequest, 'token'> & { readonly group: number };
+export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'> | ScanBody;
 
 interface Pending {
   readonly resolve: (r: ClientResult) => void;
@@ -78,8 +81,9 @@ export class RequestPipeline {
   submit(replica: number, body: RequestBody): Promise<ClientResult> {
     const token = this.nextToken++;
     if (this.closed) return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
-    const request = { ...body, token } as ClientRequest;
-    const actor = actorIdOf(replica, groupOfKey(request.key, this.placement.groups), this.placement);
+    const request = { ...body, token } as ClientRequest | ScanRequest;
+    const group = body.kind === 'scan' ? body.group : groupOfKey(request.key, this.placement.groups);
+    const actor = actorIdOf(replica, group, this.placement);
     const result = new Promise<ClientResult>((resolve) => {
       this.pending.set(token, { resolve, replica, write: request.kind === 'write', deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS });
       this.order.push(token);
@@ -181,7 +185,7 @@ export class RequestPipeline {
 }
 
 /** An upper bound on the bytes writeRequest adds for `req` (token, key, kind, body). */
-function requestBytesBound(req: ClientRequest): number {
+function requestBytesBound(req: ClientRequest | ScanRequest): number {
   const body = req.kind === 'write' ? req.op : req.query;
   return 8 + 4 + req.key.length * 3 + 1 + 4 + body.length;
 }

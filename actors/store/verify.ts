@@ -27,6 +27,7 @@ import type { ClientResult } from '../paxos/core/types';
 import { KV_GET_QUERY } from '../../engines/models/kv';
 import { ModelTag } from '../../engines/models/model-tags';
 import { tagged } from '../../engines/models/registry';
+import { ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
 import { NAMESPACE_SEPARATOR } from './kv';
 import type { RequestBody } from './request-pipeline';
 import { OBJECT_PREFIX } from './model-client';
@@ -61,11 +62,16 @@ export interface ReplicaDigest {
 }
 
 export interface KeyLocation {
-  /** 'kv' keys have a namespace; objects (queue, set, table, doc, account) have a name. */
-  readonly model: 'kv' | 'object';
+  /**
+   * 'kv' keys have a namespace and a key; objects (queue, set, table, doc, account) a name;
+   * big-table rows a table and a pk (a table's schema key has no pk).
+   */
+  readonly model: 'kv' | 'object' | 'bigtable';
   readonly namespace?: string;
   readonly key?: string;
   readonly name?: string;
+  readonly table?: string;
+  readonly pk?: string;
 }
 
 export interface ReplicaKeyState {
@@ -140,6 +146,11 @@ function resolve(options: VerifyOptions | undefined): Resolved {
 /** The display form of an internal key. */
 export function locationOf(internal: string): KeyLocation {
   if (internal.startsWith(OBJECT_PREFIX)) return { model: 'object', name: internal.slice(OBJECT_PREFIX.length) };
+  if (internal.startsWith(ROW_KEY_PREFIX)) {
+    const rest = internal.slice(ROW_KEY_PREFIX.length);
+    const at = rest.indexOf('\u0000');
+    return at < 0 ? { model: 'bigtable', table: rest } : { model: 'bigtable', table: rest.slice(0, at), pk: rest.slice(at + 1) };
+  }
   const at = internal.indexOf(NAMESPACE_SEPARATOR);
   assert(at > 0, 'internal kv key without a namespace');
   return { model: 'kv', namespace: internal.slice(0, at), key: internal.slice(at + 1) };

@@ -7,6 +7,7 @@ import { setStateMachine } from './set';
 import { tableStateMachine } from './table';
 import { docStateMachine } from './doc';
 import { accountStateMachine } from './account';
+import { bigtableStateMachine } from './bigtable';
 
 export const allModels = createModelRegistry([
   [ModelTag.kv, kvStateMachine],
@@ -15,4 +16,5 @@ export const allModels = createModelRegistry([
   [ModelTag.table, tableStateMachine],
   [ModelTag.doc, docStateMachine],
   [ModelTag.account, accountStateMachine],
+  [ModelTag.bigtable, bigtableStateMachine],
 ]);

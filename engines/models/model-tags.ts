@@ -18,6 +18,7 @@ export const ModelTag = {
   table: 4,
   doc: 5,
   account: 6,
+  bigtable: 7,
 } as const;
 export type ModelTag = (typeof ModelTag)[keyof typeof ModelTag];
 

@@ -15,6 +15,7 @@ const examples = fs.existsSync(EXAMPLES_DIR)
 
 test('there is at least one example', (t) => {
   t.true(examples.length > 0, `no .js files in ${EXAMPLES_DIR}`);
+  t.true(examples.includes('bigtable.js'), 'the big-table example is built and run');
 });
 
 for (const file of examples) {

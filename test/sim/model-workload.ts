@@ -53,6 +53,8 @@ export interface ModelDriver<I, O> {
   readonly tag: ModelTag;
   /** The sequential spec the history is checked against. */
   readonly model: Model<unknown, I, O>;
+  /** Keys the workload uses when the model needs its own key layout (default: name1, name2). */
+  readonly keys?: readonly string[];
   /** A random input; `client` and `n` make pushed values unique, which keeps the search small. */
   randomInput(prng: Prng, client: number, n: number): I;
   encode(input: I): ModelRequest;

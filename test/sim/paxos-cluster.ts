@@ -11,6 +11,7 @@ import type { FaultConfig } from '../../runtime/sim/network';
 import type { DiskFaults } from '../../runtime/sim/sim-disk';
 import type { SyncMode } from '../../engines/engine';
 import { allModels } from '../../engines/models/all-models';
+import { bigtableDerived } from '../../engines/models/bigtable';
 import { PaxosGroupActor, actorIdOf, replicaOfActor } from '../../actors/paxos/paxos-actor';
 import type { CoreLimits } from '../../actors/paxos/core/key-state';
 import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest } from '../../actors/paxos/core/types';
@@ -93,6 +94,9 @@ export class SimCluster {
       ballotRoundFloor: slot.amnesic ? slot.incarnation * 2 ** 24 : 0,
       limits: this.options.limits,
       cachedKeysMax: this.options.cachedKeysMax,
+      // Big-table rows persist their chosen state (decision 13); the simulated disk keeps
+      // records only, so their derived index entries are not simulated.
+      derived: bigtableDerived,
     });
   }
 

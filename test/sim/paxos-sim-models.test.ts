@@ -1,5 +1,6 @@
 /**
- * The deterministic simulation for the queue, set, table, document and account models, under
+ * The deterministic simulation for the queue, set, table, document, account and big-table row
+ * models, under
  * the same faults as KV (paxos-sim*.test.ts): message drop, duplication, reordering and delay,
  * partitions, and crash/restart. Seeds rotate over the three KV scenarios (durable disks, amnesic restarts,
  * sync 'none'). Every history must be linearizable against the model's sequential spec, write
@@ -16,6 +17,7 @@ import { SimCluster } from './paxos-cluster';
 import { MODEL_DRIVERS, accountDriver, checkVersions, docDriver, queueDriver, runModelWorkload, setDriver, tableDriver } from './model-workload';
 import type { ModelDriver, ModelWorkloadResult } from './model-workload';
 import type { Scenario } from './sim-runner';
+import { bigtableDriver } from './models/bigtable-model';
 
 const ONLY_SEED = process.env.PXS_SIM_SEED === undefined ? undefined : Number(process.env.PXS_SIM_SEED);
 const SEEDS = ONLY_SEED !== undefined ? 1 : Number(process.env.PXS_SIM_SEEDS ?? 100);
@@ -39,7 +41,7 @@ function runSeed<I, O>(driver: ModelDriver<I, O>, seed: number): ModelWorkloadRe
     sync: s.sync,
     faults: { dropRate: 0.05, duplicateRate: 0.03, delayMinMs: 0.1, delayMaxMs: 8 },
   });
-  const keys = [`${driver.name}1`, `${driver.name}2`];
+  const keys = driver.keys !== undefined ? [...driver.keys] : [`${driver.name}1`, `${driver.name}2`];
   let sampled = 0;
   const sample = (): void => {
     cluster.sampleChosen(keys);
@@ -92,10 +94,10 @@ function runModel<I, O>(t: ExecutionContext, driver: ModelDriver<I, O>, salt: nu
 }
 
 test('one seed: a healthy cluster serves every model\'s workload linearizably', (t) => {
-  for (const driver of Object.values(MODEL_DRIVERS) as ModelDriver<unknown, unknown>[]) {
+  for (const driver of [...Object.values(MODEL_DRIVERS), bigtableDriver] as ModelDriver<unknown, unknown>[]) {
     const cluster = new SimCluster({ seed: 1 });
     const r = runModelWorkload(cluster, driver, {
-      keys: ['x', 'y'], clients: 4, opsPerClient: 20, faultPhaseMs: 500, clientTimeoutMs: 3000,
+      keys: driver.keys !== undefined ? [...driver.keys] : ['x', 'y'], clients: 4, opsPerClient: 20, faultPhaseMs: 500, clientTimeoutMs: 3000,
       crashes: false, wipeOnRestart: false, partitions: false, livenessMs: 10_000,
     });
     t.true(r.finishedInTime, driver.name);
@@ -125,4 +127,8 @@ test('simulation under faults, doc: linearizable, versions, agreement, liveness'
 
 test('simulation under faults, account: linearizable, versions, agreement, liveness', (t) => {
   runModel(t, accountDriver, 15);
+});
+
+test('simulation under faults, bigtable rows: linearizable, versions, agreement, liveness', (t) => {
+  runModel(t, bigtableDriver, 16);
 });

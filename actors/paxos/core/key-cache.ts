@@ -42,6 +42,7 @@ export function evictKeys(
   ctx: CoreContext,
   keysMax: number,
   mayEvict: (key: string) => boolean,
+  onEvicted?: (key: string) => void,
 ): number {
   assert(Number.isSafeInteger(keysMax) && keysMax >= 1, () => `keysMax ${keysMax}`);
   if (keys.size <= keysMax) return 0;
@@ -58,6 +59,7 @@ export function evictKeys(
     if (evictable && !ks.touched) {
       keys.delete(ks.key);
       evicted += 1;
+      onEvicted?.(ks.key);
       continue;
     }
     ks.touched = false;

@@ -132,6 +132,8 @@ export interface CoreContext {
   readonly seqBase: number;
   /** Prepare ballots stay above this (an amnesic incarnation's ballots are all new). */
   ballotFloor: number;
+  /** Keys whose chosen-only changes are persisted too (relaxes decision 3; pure predicate). */
+  readonly persistChosen: (key: string) => boolean;
   tickNow: number;
   nextSeq: number;
   nextRequestId: number;
@@ -220,8 +222,14 @@ export function markDirty(ctx: CoreContext, ks: KeyState): void {
  * record, chosen state included. This halves the records written per write.
  */
 export function markChosenOnly(ctx: CoreContext, ks: KeyState): void {
+  // Keys with derived local data (big-table rows and their index entries, decision 13) persist
+  // every change of their applied state, so the derived data on disk follows it.
+  if (ctx.persistChosen(ks.key)) {
+    count(ctx, 'chosenPersisted');
+    markDirty(ctx, ks);
+    return;
+  }
   count(ctx, 'chosenNotPersisted');
-  void ks;
 }
 
 export function markActive(ctx: CoreContext, ks: KeyState): void {

@@ -35,6 +35,11 @@ export interface CoreConfig {
    */
   readonly ballotRoundFloor?: number;
   readonly limits?: Partial<CoreLimits>;
+  /**
+   * Keys whose chosen-only changes are persisted (decision 13: derived local data must follow
+   * the applied state). A pure function of the key; default: none (decision 3).
+   */
+  readonly persistChosen?: (key: string) => boolean;
 }
 
 export const DEFAULT_LIMITS: CoreLimits = {
@@ -66,6 +71,7 @@ export class PaxosCore {
       amnesic: config.amnesic,
       seqBase: config.seqBase,
       ballotFloor: (config.ballotRoundFloor ?? 0) * replicas,
+      persistChosen: config.persistChosen ?? (() => false),
       tickNow: 0,
       nextSeq: config.seqBase,
       nextRequestId: 1,
@@ -195,8 +201,8 @@ export class PaxosCore {
    * being written. Only for a core whose records are on durable storage: an evicted key loads
    * again from there.
    */
-  evictIdle(keysMax: number, mayEvict: (key: string) => boolean): number {
-    const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict);
+  evictIdle(keysMax: number, mayEvict: (key: string) => boolean, onEvicted?: (key: string) => void): number {
+    const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict, onEvicted);
     if (evicted > 0) count(this.ctx, 'keysEvicted', evicted);
     return evicted;
   }
