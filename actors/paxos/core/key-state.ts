@@ -134,7 +134,17 @@ export interface CoreContext {
   ballotFloor: number;
   /** Keys whose chosen-only changes are persisted too (relaxes decision 3; pure predicate). */
   readonly persistChosen: (key: string) => boolean;
+  /**
+   * Logical time for client deadlines: it follows the host clock (the shell passes the ticks
+   * that really elapsed), so a request answers within its timeout however late the timer runs.
+   */
   tickNow: number;
+  /**
+   * Logical time for retry timers (stalled rounds, fetches, backoff): one per tick() call, so a
+   * thread that was busy does not time out every round it has in flight at once and start a
+   * storm of new ballots; those rounds' answers are usually waiting in its mailbox.
+   */
+  roundNow: number;
   nextSeq: number;
   nextRequestId: number;
   out: Ready;

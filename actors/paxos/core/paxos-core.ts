@@ -73,6 +73,7 @@ export class PaxosCore {
       ballotFloor: (config.ballotRoundFloor ?? 0) * replicas,
       persistChosen: config.persistChosen ?? (() => false),
       tickNow: 0,
+      roundNow: 0,
       nextSeq: config.seqBase,
       nextRequestId: 1,
       out: emptyReady(),
@@ -151,13 +152,15 @@ export class PaxosCore {
 
   /**
    * Logical time moves on by `elapsed` ticks (default 1). The shell passes more than one when
-   * its timer ran late (a busy thread), so deadlines keep to the wall clock: every deadline
-   * and timeout compares with `>=`, so a jump fires whatever fell due within it.
+   * its timer ran late (a busy thread), so client deadlines keep to the wall clock: every
+   * deadline compares with `>=`, so a jump fires whatever fell due within it. Retry timers
+   * move one step per call (`roundNow`, see key-state.ts).
    */
   tick(elapsed = 1): void {
     const ctx = this.ctx;
     assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
+    ctx.roundNow += 1;
     for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);

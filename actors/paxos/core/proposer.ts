@@ -76,7 +76,7 @@ function newRound(ctx: CoreContext, instance: number, ballot: number, own: Propo
     highestAcceptedBallot: 0,
     highestAccepted: null,
     highestRejected: 0,
-    startedTick: ctx.tickNow,
+    startedTick: ctx.roundNow,
     retryAtTick: 0,
   };
 }
@@ -110,7 +110,7 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   if (rec.promised > round.ballot) {
     // A higher Prepare reached our own acceptor during phase 1: this round is pre-empted.
     round.highestRejected = Math.max(round.highestRejected, rec.promised);
-    if (round.retryAtTick === 0) round.retryAtTick = ctx.tickNow + 1 + ctx.me;
+    if (round.retryAtTick === 0) round.retryAtTick = ctx.roundNow + 1 + ctx.me;
     count(ctx, 'roundsPreempted');
     return;
   }
@@ -176,7 +176,7 @@ function rejected(ctx: CoreContext, ks: KeyState, round: ProposerRound, m: Paxos
     ks.proposal = null;
     return;
   }
-  if (round.retryAtTick === 0) round.retryAtTick = ctx.tickNow + 1 + ctx.me;
+  if (round.retryAtTick === 0) round.retryAtTick = ctx.roundNow + 1 + ctx.me;
 }
 
 /** Our round got a majority: the value is chosen at round.instance. */
@@ -256,8 +256,8 @@ function windowHas(recent: readonly { instance: number }[], instance: number): b
 export function tickProposer(ctx: CoreContext, ks: KeyState): void {
   const round = ks.proposal;
   if (round === null) return;
-  const stalled = ctx.tickNow - round.startedTick >= ctx.limits.roundTimeoutTicks;
-  const backoffOver = round.retryAtTick !== 0 && ctx.tickNow >= round.retryAtTick;
+  const stalled = ctx.roundNow - round.startedTick >= ctx.limits.roundTimeoutTicks;
+  const backoffOver = round.retryAtTick !== 0 && ctx.roundNow >= round.retryAtTick;
   if (!stalled && !backoffOver) return;
   count(ctx, 'roundsRetried');
   // The head write keeps its seq: the retry re-proposes the same value (at most once), with a

@@ -38,7 +38,7 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
     maxChosen: ks.rec.chosen,
     pendingFound: ks.rec.acceptedBallot > 0,
     waitForInstance: 0,
-    startedTick: ctx.tickNow,
+    startedTick: ctx.roundNow,
   };
   ks.reads = [];
   ks.readRound = round;
@@ -122,7 +122,7 @@ function serveOne(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
 /** Timer work: fail reads past their deadline, restart a stalled round. */
 export function tickReads(ctx: CoreContext, ks: KeyState): void {
   const round = ks.readRound;
-  if (round !== null && ctx.tickNow - round.startedTick >= ctx.limits.roundTimeoutTicks) {
+  if (round !== null && ctx.roundNow - round.startedTick >= ctx.limits.roundTimeoutTicks) {
     ks.readRound = null;
     ks.reads = round.reads.concat(ks.reads);
     ks.readAskAll = true;

@@ -20,7 +20,7 @@ import { FetchPurpose, MessageType } from './types';
 export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void {
   if (ks.fetch !== null || ks.status !== 'ready') return;
   assert(peer !== ctx.me, () => `catch up from self on ${ks.key}`);
-  ks.fetch = { id: ctx.nextRequestId++, peer, sentTick: ctx.tickNow };
+  ks.fetch = { id: ctx.nextRequestId++, peer, sentTick: ctx.roundNow };
   markActive(ctx, ks);
   count(ctx, 'catchUps');
   ctx.out.send.push(
@@ -44,7 +44,7 @@ export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
 export function startRecovery(ctx: CoreContext, ks: KeyState): void {
   assert(ks.status === 'loading', () => `recovery of ${ks.status} key ${ks.key}`);
   ks.status = 'recovering';
-  ks.recovery = { id: ctx.nextRequestId++, replies: new Map(), sentTick: ctx.tickNow };
+  ks.recovery = { id: ctx.nextRequestId++, replies: new Map(), sentTick: ctx.roundNow };
   markActive(ctx, ks);
   count(ctx, 'recoveries');
   sendRecoveryFetches(ctx, ks);
@@ -99,13 +99,13 @@ export function adoptRecovered(own: KeyRecord, replies: KeyRecord[]): void {
 /** Timer work: resend unanswered recovery fetches; give up a stalled catch-up. */
 export function tickRecovery(ctx: CoreContext, ks: KeyState): void {
   const recovery = ks.recovery;
-  if (recovery !== null && ctx.tickNow - recovery.sentTick >= ctx.limits.roundTimeoutTicks) {
-    recovery.sentTick = ctx.tickNow;
+  if (recovery !== null && ctx.roundNow - recovery.sentTick >= ctx.limits.roundTimeoutTicks) {
+    recovery.sentTick = ctx.roundNow;
     count(ctx, 'recoveryRetries');
     sendRecoveryFetches(ctx, ks);
   }
   const fetch = ks.fetch;
-  if (fetch !== null && ctx.tickNow - fetch.sentTick >= ctx.limits.roundTimeoutTicks) {
+  if (fetch !== null && ctx.roundNow - fetch.sentTick >= ctx.limits.roundTimeoutTicks) {
     ks.fetch = null;
     count(ctx, 'catchUpTimeouts');
     afterChosenAdvanced(ctx, ks);
