@@ -2,8 +2,9 @@
  * The module the worker runtime loads to build the store's actors (`createActor`): one
  * PaxosGroupActor per (replica, group), each with its own engine instance.
  */
-import { randomInt } from 'node:crypto';
 import * as path from 'node:path';
+import { SEQ_SPAN } from '../paxos/core/home';
+import { takeIncarnation } from './incarnation-file';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
 import type { EngineName } from './options';
@@ -35,6 +36,17 @@ export interface StoreActorConfig {
 /** The newest store per directory: a crash skips close(), so the next incarnation closes it. */
 const openStores = new Map<string, EngineRecordStore>();
 
+/**
+ * The incarnation that numbers this actor's proposals. On disk (durable engines, memory with
+ * persist): a count beside the group's directory, raised at every start, so ids never repeat
+ * across processes. Without a directory (the memory engine) nothing outlives the process, so
+ * the process's own restart count of the replica is enough.
+ */
+function seqIncarnation(dir: string | undefined, group: number, inProcess: number): number {
+  if (dir === undefined) return inProcess;
+  return takeIncarnation(path.join(path.dirname(dir), `group-${group}.incarnation`));
+}
+
 export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) => {
   const placement = { replicas: config.replicas, groups: config.groups };
   const replica = replicaOfActor(id, placement);
@@ -62,8 +74,8 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     ...placement,
     sync: config.sync,
     model: allModels,
-    // Unique per incarnation: random high bits, a counter below (2^32 proposals per incarnation).
-    seqBase: randomInt(2 ** 20) * 2 ** 32,
+    // Unique per incarnation (incarnation-file.ts), 2^32 proposals each.
+    seqBase: seqIncarnation(volatile ? undefined : dir, group, incarnation) * SEQ_SPAN,
     // A memory engine without persist restarts empty, and 'none' may have lost acknowledged
     // promises: either way the restarted replica must obey the amnesia rule. With 'always' or
     // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept.
