@@ -27,7 +27,7 @@ import { type EncodedBatch, encodeBatchFrame } from './batch-frame';
 import type { MergeResult } from './merge';
 import type { MergeTask, MergeTaskResult } from './merge-task';
 import { type BitcaskOptions, checkOptions, type CheckedOptions } from './options';
-import { iterateSnapshot, notOpen, READ_WINDOW, readValue } from './reads';
+import { iterateSnapshot, notOpen, readValue, readWindowed } from './reads';
 import type { RecoveryStats } from './recovery';
 import { Session } from './session';
 
@@ -98,13 +98,9 @@ export class BitcaskEngine implements Engine {
   /** Point reads, READ_WINDOW at a time; results line up with `keys`. */
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const session = this.requireOpen();
-    const values: Array<Uint8Array | undefined> = [];
-    for (let start = 0; start < keys.length; start += READ_WINDOW) {
+    const values = await readWindowed(keys, (key) => readValue(session, key), () => {
       if (this.session !== session) throw notOpen();
-      const window = keys.slice(start, start + READ_WINDOW);
-      values.push(...(await Promise.all(window.map((key) => readValue(session, key)))));
-    }
-    assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
+    });
     for (let i = 0; i < keys.length; i++) this.counter.countRead();
     return values;
   }

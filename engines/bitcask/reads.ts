@@ -18,6 +18,25 @@ import type { Session } from './session';
 /** Reads in flight at once for getMany and iterate: enough to overlap, bounded in memory. */
 export const READ_WINDOW = 32;
 
+/**
+ * Point reads READ_WINDOW at a time, results lined up with `keys` (getMany of the bitcask
+ * engines). `checkOpen` runs before each window and throws when the engine closed meanwhile.
+ */
+export async function readWindowed(
+  keys: readonly string[],
+  readOne: (key: string) => Promise<Uint8Array | undefined>,
+  checkOpen: () => void,
+): Promise<Array<Uint8Array | undefined>> {
+  const values: Array<Uint8Array | undefined> = [];
+  for (let start = 0; start < keys.length; start += READ_WINDOW) {
+    checkOpen();
+    const window = keys.slice(start, start + READ_WINDOW);
+    values.push(...(await Promise.all(window.map(readOne))));
+  }
+  assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
+  return values;
+}
+
 export function readValue(session: Session, key: string): Promise<Uint8Array | undefined> {
   const location = session.keydir.get(key);
   if (location === undefined) return Promise.resolve(undefined);

@@ -28,7 +28,8 @@ import { StatsCounter } from '../engine-stats';
 import { storeError } from '../errors';
 import { encodeBatchFrame } from '../bitcask/batch-frame';
 import { type Bitcask2Options, checkOptions2, type CheckedOptions2 } from './options';
-import { iterateSnapshot, notOpen, READ_WINDOW, readValue } from './reads';
+import { readWindowed } from '../bitcask/reads';
+import { iterateSnapshot, notOpen, readValue } from './reads';
 import type { Recovery2Stats } from './recovery';
 import { Session2 } from './session';
 
@@ -89,13 +90,9 @@ export class Bitcask2Engine implements Engine {
 
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const session = this.requireOpen();
-    const values: Array<Uint8Array | undefined> = [];
-    for (let start = 0; start < keys.length; start += READ_WINDOW) {
+    const values = await readWindowed(keys, (key) => readValue(session, key), () => {
       if (this.session !== session) throw notOpen();
-      const window = keys.slice(start, start + READ_WINDOW);
-      values.push(...(await Promise.all(window.map((key) => readValue(session, key)))));
-    }
-    assert(values.length === keys.length, () => `getMany: ${values.length} of ${keys.length}`);
+    });
     for (let i = 0; i < keys.length; i++) this.counter.countRead();
     return values;
   }

@@ -13,14 +13,13 @@ import { storeError } from '../errors';
 import { inRange } from '../key-order';
 import type { DataFile } from '../bitcask/data-file';
 import { readEntryRecord } from '../bitcask/entry-record';
+import { READ_WINDOW } from '../bitcask/reads';
 import { bucketOf, keyHash } from './bucket-hash';
 import { mergeBucket } from './flush';
 import { findInSealedPage, type IndexLocation } from './index-page';
 import type { Session2 } from './session';
 import { bucketItems, itemsBefore } from './write-buffer';
 
-/** Reads in flight at once for getMany and iterate: enough to overlap, bounded in memory. */
-export const READ_WINDOW = 32;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
