@@ -27,7 +27,8 @@ export const DIGEST_BUCKETS_MAX = 4096;
 /** Keys listed per answer, and corrupted keys named per answer. */
 export const DIGEST_LIST_KEYS_MAX = 100_000;
 const CORRUPTED_NAMED_MAX = 1000;
-const MASK_64 = (1n << 64n) - 1n;
+/** Digests are sums mod 2^64. */
+export const MASK_64 = (1n << 64n) - 1n;
 
 export interface DigestRequest {
   readonly kind: 'digest';

@@ -20,7 +20,7 @@ import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
 import { actorIdOf } from '../paxos/paxos-actor';
 import type { GroupPlacement } from '../paxos/paxos-actor';
-import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, hex64 } from '../paxos/replica-digest';
+import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
 import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import type { ClientResult } from '../paxos/core/types';
@@ -111,7 +111,6 @@ const BUCKETS_DEFAULT = 64;
 const REPAIR_CONCURRENCY = 32;
 const MISMATCHES_DEFAULT = 1000;
 const MISMATCHES_MAX = 100_000;
-const MASK_64 = (1n << 64n) - 1n;
 
 interface Resolved {
   readonly buckets: number;
