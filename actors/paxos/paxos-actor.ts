@@ -295,7 +295,7 @@ export class PaxosGroupActor implements Actor {
   private maybeBecomeAmnesic(): void {
     if (this.amnesiaChecked) return;
     this.amnesiaChecked = true;
-    if (this.store.lostAtOpen !== true || this.options.amnesic) return;
+    if (this.store.lostAtOpen !== true || this.core.amnesic) return;
     console.error(`paxos actor ${this.id}: storage dropped records at open; recovering every key from peers`);
     this.core.becomeAmnesic(this.host.now());
   }
@@ -385,7 +385,9 @@ export class PaxosGroupActor implements Actor {
   private onScan(req: ScanRequest): void {
     this.stats.scans += 1;
     const q = decodeScanQuery(req.query);
-    if (this.options.amnesic) {
+    // The core's word, not the start option: storage that dropped records at open makes a
+    // group amnesic too (maybeBecomeAmnesic).
+    if (this.core.amnesic) {
       this.sendResult({ token: req.token, ok: true, result: encodeScanPage(AMNESIC_PAGE) });
       return;
     }
@@ -400,7 +402,11 @@ export class PaxosGroupActor implements Actor {
         this.sendResult({ token: req.token, ok: false, code: 'UNAVAILABLE', message: `scan failed: ${err.message}` });
         return;
       }
-      this.sendResult({ token: req.token, ok: true, result: encodeScanPage(buildScanPage(q, entries, exhausted)) });
+      // The storage is open now, so whether it dropped records at open is known: a scan may
+      // be the first thing to learn it, before any key has loaded.
+      this.maybeBecomeAmnesic();
+      const page = this.core.amnesic ? AMNESIC_PAGE : buildScanPage(q, entries, exhausted);
+      this.sendResult({ token: req.token, ok: true, result: encodeScanPage(page) });
     });
   }
 

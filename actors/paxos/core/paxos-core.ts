@@ -170,7 +170,7 @@ export class PaxosCore {
         this.expireHeld(ks);
       }
       tickRecovery(ctx, ks);
-      if (this.idle(ks)) ctx.active.delete(ks);
+      if (isIdle(ks)) ctx.active.delete(ks);
       this.invariants(ks);
     }
   }
@@ -196,6 +196,11 @@ export class PaxosCore {
   record(key: string): KeyRecord | undefined {
     const ks = this.keys.get(key);
     return ks === undefined ? undefined : { ...ks.rec, recent: ks.rec.recent.slice() };
+  }
+
+  /** This incarnation obeys the amnesia rule (started without its state, or told so since). */
+  get amnesic(): boolean {
+    return this.ctx.amnesic;
   }
 
   /**
@@ -335,10 +340,6 @@ export class PaxosCore {
       else this.dispatch(ks, input.message);
     }
     maybePropose(this.ctx, ks);
-  }
-
-  private idle(ks: KeyState): boolean {
-    return isIdle(ks);
   }
 
   /** Invariants checked after every step and tick (STYLE.md §2). */
