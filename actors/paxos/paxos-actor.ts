@@ -186,9 +186,10 @@ export class PaxosGroupActor implements Actor {
   receive(from: ActorId, payload: Uint8Array): void {
     if (this.failed || this.closed) return;
     this.stats.received += 1;
-    const kind = payloadKind(payload);
-    if (kind === PayloadKind.requests) {
-      assert(from === CLIENT_ADDRESS, () => `requests from actor ${from}`);
+    if (from === CLIENT_ADDRESS) {
+      // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
+      const kind = payloadKind(payload);
+      assert(kind === PayloadKind.requests, () => `payload kind ${kind} from the client`);
       readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)));
       return;
     }

@@ -16,6 +16,7 @@ import { checkHistory } from './linearizability';
 import { SimCluster } from './paxos-cluster';
 import { MODEL_DRIVERS, accountDriver, checkVersions, docDriver, queueDriver, runModelWorkload, setDriver, tableDriver } from './model-workload';
 import type { ModelDriver, ModelWorkloadResult } from './model-workload';
+import { SIM_FAULTS } from './sim-runner';
 import type { Scenario } from './sim-runner';
 import { bigtableDriver } from './models/bigtable-model';
 
@@ -39,7 +40,7 @@ function runSeed<I, O>(driver: ModelDriver<I, O>, seed: number): ModelWorkloadRe
   const cluster = new SimCluster({
     seed,
     sync: s.sync,
-    faults: { dropRate: 0.05, duplicateRate: 0.03, delayMinMs: 0.1, delayMaxMs: 8 },
+    faults: SIM_FAULTS,
   });
   const keys = driver.keys !== undefined ? [...driver.keys] : [`${driver.name}1`, `${driver.name}2`];
   let sampled = 0;

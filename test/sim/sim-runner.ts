@@ -25,11 +25,13 @@ export interface Scenario {
   readonly salt: number;
   /** Evict every idle key on every tick (a key cache of one), so keys reload from disk constantly. */
   readonly evict?: boolean;
+  /** Ids per incarnation range: small, so ranges run out and are renewed mid-run. */
+  readonly idSpan?: number;
 }
 
 /** The network faults of every scenario. */
 export const SIM_FAULTS = {
-  dropRate: 0.05, duplicateRate: Number(process.env.DUP ?? 0.1), delayMinMs: 0.1, delayMaxMs: 8, lateDeliveryRate: 0.3, lateDelayMaxMs: 300,
+  dropRate: 0.05, duplicateRate: 0.1, delayMinMs: 0.1, delayMaxMs: 8, lateDeliveryRate: 0.3, lateDelayMaxMs: 300,
 } as const;
 
 export function runSeed(seed: number, s: Scenario) {
@@ -46,6 +48,7 @@ export function runSeed(seed: number, s: Scenario) {
     // Some crashes also damage the durable tail (acknowledged records lost, reported at open).
     diskFaults: { tornTail: true, readsOvertakeWrites: s.evict === true, damagedTailRate: s.sync === 'none' ? 0 : 0.15 },
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
+    ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   let sampled = 0;
@@ -67,7 +70,7 @@ export function runSeed(seed: number, s: Scenario) {
     damagedBatches += cluster.sim.disk(replica).stats.damagedBatches;
   }
   return {
-    ...r, evicted: cluster.coreCounter('keysEvicted'), keptBatches, damagedBatches,
+    ...r, evicted: cluster.coreCounter('keysEvicted'), keptBatches, damagedBatches, renewed: cluster.coreCounter('idRangesRenewed'),
     deliveredLate: cluster.sim.stats.deliveredLate, invariantChecks: cluster.invariants.checks,
   };
 }
@@ -81,6 +84,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let damagedBatches = 0;
   let deliveredLate = 0;
   let invariantChecks = 0;
+  let renewed = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -106,13 +110,15 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     damagedBatches += r.damagedBatches;
     deliveredLate += r.deliveredLate;
     invariantChecks += r.invariantChecks;
+    renewed += r.renewed;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
       `${keptBatches} torn-tail batches kept and ${damagedBatches} durable batches lost to damaged tails at crashes, ` +
       `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
-      `${s.evict === true ? `, ${evicted} keys evicted` : ''}`,
+      `${s.evict === true ? `, ${evicted} keys evicted` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
+  if (s.idSpan !== undefined) t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
   t.true(invariantChecks > SEEDS_PER_SCENARIO * 100, `invariants were checked after every step (${invariantChecks})`);
   if (s.evict === true) t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
