@@ -58,10 +58,11 @@ export function invalidMessage(m: PaxosMessage, me: number, replicas: number): s
   if (!replicaId(m.from, replicas) || m.from === me) return `message from ${m.from}`;
   if (m.to !== me) return `message for ${m.to}`;
   if (typeof m.key !== 'string' || m.key.length === 0) return 'message without a key';
-  for (const [name, n] of [['instance', m.instance], ['ballot', m.ballot], ['promised', m.promised],
-    ['acceptedBallot', m.acceptedBallot], ['chosen', m.chosen], ['chosenSeq', m.chosenSeq], ['requestId', m.requestId]] as const) {
-    if (!count(n)) return `message ${name} ${n}`;
-  }
+  // Field by field, no allocation: this runs for every message on the hot path.
+  if (!count(m.instance)) return `message instance ${m.instance}`;
+  if (!count(m.ballot) || !count(m.promised) || !count(m.acceptedBallot)) return `message ballots ${m.ballot}/${m.promised}/${m.acceptedBallot}`;
+  if (!count(m.chosen) || !count(m.chosenSeq)) return `message chosen ${m.chosen}/${m.chosenSeq}`;
+  if (!count(m.requestId)) return `message request id ${m.requestId}`;
   if (m.chosen > 0 && !replicaId(m.chosenOrigin, replicas)) return `message chosen origin ${m.chosenOrigin}`;
   if (m.purpose !== FetchPurpose.catchUp && m.purpose !== FetchPurpose.recover) return `fetch purpose ${m.purpose}`;
   if (m.value !== null) {
