@@ -5,23 +5,26 @@
  * (actors/paxos/replica-digest.ts). Buckets whose digests differ between up replicas are
  * listed key by key in round 2, and each key is classified:
  *
- * - `diverged`: two replicas hold the same chosen instance with different state. Paxos never
- *   allows it; it means undetected corruption or a bug, and makes `ok` false.
+ * - `diverged`: two replicas hold the same chosen instance with different state (data, version
+ *   or the id of the value chosen there). Paxos never allows it; it means undetected corruption,
+ *   a bug, or an open with `acceptDataLoss: true` after every replica forgot at once, and makes
+ *   `ok` false. Repair installs one of the states on every replica (docs/decisions.md 15).
  * - `behind`: a replica's last chosen instance is older than another's (or it has none). Normal
  *   while writes are in flight, for a replica that was down or partitioned, and for keys a
  *   replica has not touched since a restart (chosen-only changes are not written,
  *   docs/decisions.md 3). It heals on the key's next access through that replica.
  * - `corrupted`: the replica's record fails its checksum (it will recover on access).
  *
- * Verification is read-only and runs beside live traffic, so on a busy store some `behind`
+ * Without `repair`, verification is read-only. It runs beside live traffic, so on a busy store some `behind`
  * keys are simply writes in flight; run it twice to tell lag from damage.
  */
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
 import { actorIdOf } from '../paxos/paxos-actor';
 import type { GroupPlacement } from '../paxos/paxos-actor';
-import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
-import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
+import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, DIGEST_STATES_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
+import type { ChosenState, DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
+import { InstallStatus, encodeInstallOp } from '../../engines/models/install-op';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import type { ClientResult } from '../paxos/core/types';
 import { KV_GET_QUERY } from '../../engines/models/kv';
@@ -40,8 +43,10 @@ export interface VerifyOptions {
   /**
    * Repair what is found: every replica that is behind on a key, or holds a corrupted record
    * of it, serves one linearizable read of the key, which makes it catch up (or recover the
-   * key from a majority of the others). Default false. The report describes the state before
-   * the repair; verify again to see the result.
+   * key from a majority of the others). A diverged key gets one Paxos write that installs one
+   * replica's state on all of them (`installState`), then a read through each other replica.
+   * Default false. The report describes the state before the repair; verify again to see the
+   * result.
    */
   readonly repair?: boolean;
 }
@@ -100,9 +105,14 @@ export interface VerifyReport {
   readonly replicas: ReplicaDigest[];
   readonly mismatches: VerifyMismatch[];
   readonly truncated: boolean;
-  /** With `repair`: replica reads that caught a key up, and those that failed (e.g. no majority). */
+  /**
+   * With `repair`: replica reads that caught a key up, and reads or installs that failed (no
+   * majority, or a diverged key written to since verify read it: verify again).
+   */
   readonly repaired: number;
   readonly repairFailed: number;
+  /** With `repair`: diverged keys whose replicas were given one state by an install write. */
+  readonly installed: number;
 }
 
 const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);
@@ -221,7 +231,7 @@ function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up:
 /** The up replicas a repair read must go through for one mismatch. */
 function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
   if (m.kind === 'corrupted') return m.damagedAt !== undefined && up[m.damagedAt] === true ? [m.damagedAt] : [];
-  if (m.kind !== 'behind') return []; // divergence needs a person, not a read
+  if (m.kind !== 'behind') return []; // a diverged key needs an install (installAll), not a read
   const newest = Math.max(0, ...m.replicas.map((s) => s?.instance ?? 0));
   return up.flatMap((isUp, r) => (isUp && (m.replicas[r]?.instance ?? 0) < newest ? [r] : []));
 }
@@ -231,23 +241,121 @@ function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
  * of another model answers "wrong model", but only after the read round that catches the
  * replica up, which is all a repair needs.
  */
-async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch[]): Promise<{ repaired: number; failed: number }> {
+async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch[], tally: RepairTally): Promise<void> {
   const jobs = mismatches.flatMap((m) => repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })));
-  let next = 0;
-  let repaired = 0;
-  let failed = 0;
+  await runBounded(jobs, (job) => readOnce(ctx, job.replica, job.key, tally));
+}
+
+/** The state an install write puts on every replica of a diverged key, and where it goes. */
+export interface InstallPlan {
+  /** The replica whose state wins; the install is proposed through it. */
+  readonly replica: number;
+  readonly state: ChosenState;
+  /** One more than the highest version any up replica holds: the install is a mutation. */
+  readonly version: number;
+}
+
+/**
+ * Which state a diverged key converges on (docs/decisions.md 15), from every up replica's
+ * current state (undefined: nothing chosen, recovering, or down). Only states at the newest
+ * chosen instance compete (an older one is behind, not a rival); among them the state held by
+ * the most replicas wins, then the one with the highest version, then the one held by the
+ * lowest replica id. Undefined when the key is no longer diverged (nothing to install).
+ */
+export function planInstall(states: readonly (ChosenState | undefined)[]): InstallPlan | undefined {
+  const held = states.flatMap((s, replica) => (s === undefined ? [] : [{ replica, s }]));
+  const diverged = held.some((a) => held.some((b) => a.s.chosen === b.s.chosen && a.s.digest !== b.s.digest));
+  if (!diverged) return undefined;
+  const newest = Math.max(...held.map((h) => h.s.chosen));
+  const holders = new Map<string, number[]>(); // digest → replicas, lowest id first
+  for (const h of held) if (h.s.chosen === newest) holders.set(h.s.digest, [...(holders.get(h.s.digest) ?? []), h.replica]);
+  let best: { replica: number; count: number; version: number } | undefined;
+  for (const replicas of holders.values()) {
+    const replica = replicas[0];
+    assert(replica !== undefined, 'a digest without holders');
+    const version = states[replica]?.version ?? 0;
+    const better =
+      best === undefined || replicas.length > best.count || (replicas.length === best.count && version > best.version) ||
+      (replicas.length === best.count && version === best.version && replica < best.replica);
+    if (better) best = { replica, count: replicas.length, version };
+  }
+  assert(best !== undefined, 'a diverged key with no state at its newest instance');
+  const state = states[best.replica];
+  assert(state !== undefined && state.chosen === newest, () => `install state of replica ${best?.replica}`);
+  return { replica: best.replica, state, version: Math.max(...held.map((h) => h.s.version)) + 1 };
+}
+
+/** Every up replica's current chosen state of some keys of one group (round 3, repair only). */
+async function fetchStates(ctx: VerifyContext, group: number, keys: readonly string[], buckets: number): Promise<Map<string, (ChosenState | undefined)[]>> {
+  assert(keys.length >= 1 && keys.length <= DIGEST_STATES_MAX, () => `states of ${keys.length} keys`);
+  const answers = await digestGroup(ctx, group, { kind: 'digest', buckets, list: [], listKeysMax: 0, states: keys });
+  const out = new Map<string, (ChosenState | undefined)[]>(keys.map((k) => [k, ctx.up.map(() => undefined)]));
+  answers.forEach((answer, replica) => {
+    for (const s of answer?.states ?? []) {
+      const row = out.get(s.key);
+      if (row !== undefined) row[replica] = s;
+    }
+  });
+  return out;
+}
+
+/**
+ * Converges one diverged key: an install write through the winning replica, chosen at the next
+ * instance like any write (so it is ordered with live writes) and conditional on the key still
+ * being at the instance its state was read at; then one linearizable read through each other
+ * up replica, so each learns the install now rather than on the key's next use.
+ */
+async function installOne(ctx: VerifyContext, key: string, plan: InstallPlan, tally: RepairTally): Promise<void> {
+  const op = encodeInstallOp({ expectChosen: plan.state.chosen, version: plan.version, data: plan.state.data, recent: plan.state.recent });
+  const res = await ctx.call(plan.replica, { kind: 'write', key, op }).catch(() => undefined);
+  if (res?.ok !== true || res.result[0] !== InstallStatus.installed) {
+    tally.failed += 1; // no majority, or written to since it was read: verify again
+    return;
+  }
+  tally.installed += 1;
+  for (let replica = 0; replica < ctx.up.length; replica++) {
+    if (replica !== plan.replica && ctx.up[replica] === true) await readOnce(ctx, replica, key, tally);
+  }
+}
+
+interface RepairTally {
+  repaired: number;
+  failed: number;
+  installed: number;
+}
+
+async function readOnce(ctx: VerifyContext, replica: number, key: string, tally: RepairTally): Promise<void> {
   const query = tagged(ModelTag.kv, KV_GET_QUERY);
+  const res = await ctx.call(replica, { kind: 'read', key, query, consistency: 'linearizable' }).catch(() => undefined);
+  if (res?.ok === true) tally.repaired += 1;
+  else tally.failed += 1;
+}
+
+/** Runs jobs with at most REPAIR_CONCURRENCY in flight. */
+async function runBounded<T>(jobs: readonly T[], run: (job: T) => Promise<void>): Promise<void> {
+  let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const job = jobs[next++];
       assert(job !== undefined, 'repair job');
-      const res = await ctx.call(job.replica, { kind: 'read', key: job.key, query, consistency: 'linearizable' }).catch(() => undefined);
-      if (res?.ok === true) repaired += 1;
-      else failed += 1;
+      await run(job);
     }
   };
   await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, jobs.length) }, worker));
-  return { repaired, failed };
+}
+
+/** Repair of diverged keys, group by group, DIGEST_STATES_MAX keys per state round. */
+async function installAll(ctx: VerifyContext, diverged: ReadonlyMap<number, string[]>, buckets: number, tally: RepairTally): Promise<void> {
+  for (const [group, keys] of diverged) {
+    for (let at = 0; at < keys.length; at += DIGEST_STATES_MAX) {
+      const states = await fetchStates(ctx, group, keys.slice(at, at + DIGEST_STATES_MAX), buckets);
+      const plans = [...states].flatMap(([key, row]) => {
+        const plan = planInstall(row);
+        return plan === undefined ? [] : [{ key, plan }];
+      });
+      await runBounded(plans, (job) => installOne(ctx, job.key, job.plan, tally));
+    }
+  }
 }
 
 interface ReplicaTotals {
@@ -278,6 +386,7 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const o = resolve(options);
   const totals: ReplicaTotals[] = ctx.up.map(() => ({ keys: 0, unsettled: 0, corrupted: 0, sum: 0n, complete: true, scanErrors: [] }));
   const mismatches: VerifyMismatch[] = [];
+  const diverged = new Map<number, string[]>(); // group → keys, for repair
   let truncated = false;
   for (let group = 0; group < ctx.placement.groups; group++) {
     const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: [], listKeysMax: 0 });
@@ -287,7 +396,10 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
     if (differing.length === 0) continue;
     const round2 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: differing, listKeysMax: DIGEST_LIST_KEYS_MAX });
     if (round2.some((a) => a?.listTruncated === true)) truncated = true;
-    mismatches.push(...keyMismatches(round2, ctx.up));
+    const found = keyMismatches(round2, ctx.up);
+    mismatches.push(...found);
+    const divergedKeys = found.filter((m) => m.kind === 'diverged').map((m) => m.internalKey);
+    if (divergedKeys.length > 0) diverged.set(group, divergedKeys);
   }
   const replicas: ReplicaDigest[] = totals.map((t, replica) => ({
     replica,
@@ -303,6 +415,19 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const first = replicas[0]?.digest;
   const aligned = ok && replicas.every((r) => r.up && r.unsettled === 0 && r.digest === first) && mismatches.length === 0;
   if (mismatches.length > o.mismatchesMax) truncated = true;
-  const repair = o.repair ? await repairAll(ctx, mismatches) : { repaired: 0, failed: 0 };
-  return { ok, aligned, replicas, mismatches: mismatches.slice(0, o.mismatchesMax), truncated, repaired: repair.repaired, repairFailed: repair.failed };
+  const tally: RepairTally = { repaired: 0, failed: 0, installed: 0 };
+  if (o.repair) {
+    await repairAll(ctx, mismatches, tally);
+    await installAll(ctx, diverged, o.buckets, tally);
+  }
+  return {
+    ok,
+    aligned,
+    replicas,
+    mismatches: mismatches.slice(0, o.mismatchesMax),
+    truncated,
+    repaired: tally.repaired,
+    repairFailed: tally.failed,
+    installed: tally.installed,
+  };
 }

@@ -151,6 +151,7 @@ test.serial('replicas that chose different values at the same instance are diver
 
   const repair = await store.verify({ repair: true });
   t.is(mismatchOf(repair, 'alpha')?.kind, 'diverged', 'the report describes the state before the repair');
+  t.is(repair.installed, 1, 'one install write');
   t.is(repair.repairFailed, 0);
 
   const after = await store.verify();
@@ -177,6 +178,7 @@ test.serial('the same data and version under a different chosen id is diverged t
   t.false(before.ok);
 
   const repair = await store.verify({ repair: true });
+  t.is(repair.installed, 1);
   const after = await store.verify();
   t.true(after.aligned, JSON.stringify(after.mismatches));
   t.deepEqual(await localValues(store, 'beta'), ['same@2', 'same@2', 'same@2']);
@@ -200,6 +202,7 @@ test.serial('a tie goes to the higher version; a replica at a lower instance is 
   t.is(mismatchOf(before, 'delta')?.kind, 'behind', JSON.stringify(before.mismatches));
 
   const repair = await store.verify({ repair: true });
+  t.is(repair.installed, 1, 'only gamma needs an install');
   t.is(repair.repairFailed, 0);
   const after = await store.verify();
   t.true(after.aligned, JSON.stringify(after.mismatches));
