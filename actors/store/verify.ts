@@ -344,11 +344,22 @@ async function runBounded<T>(jobs: readonly T[], run: (job: T) => Promise<void>)
   await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, jobs.length) }, worker));
 }
 
-/** Repair of diverged keys, group by group, DIGEST_STATES_MAX keys per state round. */
+/**
+ * Repair of diverged keys, group by group, DIGEST_STATES_MAX keys per state round. First one
+ * linearizable read per key through every up replica settles what is open: a value accepted
+ * at the next instance (the lost run's, or a read's no-op) is finished, and a replica at an
+ * older instance catches up. Without it the install's own Prepare would find that value, choose
+ * it first, and the install would then be stale. The settling reads are not counted.
+ */
 async function installAll(ctx: VerifyContext, diverged: ReadonlyMap<number, string[]>, buckets: number, tally: RepairTally): Promise<void> {
+  const uncounted: RepairTally = { repaired: 0, failed: 0, installed: 0 };
+  const upReplicas = ctx.up.flatMap((isUp, r) => (isUp ? [r] : []));
   for (const [group, keys] of diverged) {
     for (let at = 0; at < keys.length; at += DIGEST_STATES_MAX) {
-      const states = await fetchStates(ctx, group, keys.slice(at, at + DIGEST_STATES_MAX), buckets);
+      const chunk = keys.slice(at, at + DIGEST_STATES_MAX);
+      const settles = chunk.flatMap((key) => upReplicas.map((replica) => ({ key, replica })));
+      await runBounded(settles, (job) => readOnce(ctx, job.replica, job.key, uncounted));
+      const states = await fetchStates(ctx, group, chunk, buckets);
       const plans = [...states].flatMap(([key, row]) => {
         const plan = planInstall(row);
         return plan === undefined ? [] : [{ key, plan }];

@@ -209,3 +209,23 @@ test.serial('a tie goes to the higher version; a replica at a lower instance is 
   t.deepEqual(await localValues(store, 'gamma'), ['Y@3', 'Y@3', 'Y@3'], 'version 2 beats the lower replica id');
   t.deepEqual(await localValues(store, 'delta'), ['Y@2', 'Y@2', 'Y@2']);
 });
+
+test.serial('a value left accepted at the next instance is finished first, then the install converges', async (t) => {
+  const dir = await seedDir(t);
+  // As test 1, and replica 0 had also accepted a read's no-op for instance 2 (ballot 4: round
+  // 1 of replica 0) when the process died. The install's Prepare would find it and choose it.
+  const a = chosenRecord([put(0, 51, 'A')]);
+  const b = chosenRecord([put(1, 52, 'B')]);
+  const open: KeyRecord = { ...chosenRecord([put(0, 51, 'A')]), promised: 4, acceptedBallot: 4, accepted: noop(0, 53) };
+  await setRecords(dir, internal('alpha'), [open, b, a]);
+  const store = await reopenAfterCrash(t, dir);
+
+  const repair = await store.verify({ repair: true });
+  t.is(mismatchOf(repair, 'alpha')?.kind, 'diverged', JSON.stringify(repair.mismatches));
+  t.is(repair.installed, 1, JSON.stringify(repair));
+  t.is(repair.repairFailed, 0);
+  const after = await store.verify();
+  t.true(after.aligned, JSON.stringify(after.mismatches));
+  // The no-op took instance 2, the install instance 3.
+  t.deepEqual(await localValues(store, 'alpha'), ['A@2', 'A@2', 'A@2']);
+});
