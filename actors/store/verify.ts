@@ -22,18 +22,16 @@ import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
 import { actorIdOf } from '../paxos/paxos-actor';
 import type { GroupPlacement } from '../paxos/paxos-actor';
-import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, DIGEST_STATES_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
-import type { ChosenState, DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
-import { InstallStatus, encodeInstallOp } from '../../engines/models/install-op';
+import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
+import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import type { ClientResult } from '../paxos/core/types';
-import { KV_GET_QUERY } from '../../engines/models/kv';
-import { ModelTag } from '../../engines/models/model-tags';
-import { tagged } from '../../engines/models/registry';
 import { ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
 import { NAMESPACE_SEPARATOR } from './kv';
 import type { RequestBody } from './request-pipeline';
 import { OBJECT_PREFIX } from './model-client';
+import { installAll, readOnce, runBounded } from './verify-install';
+import type { RepairTally } from './verify-install';
 
 export interface VerifyOptions {
   /** Hash buckets per group (default 64, at most 4096): more buckets, shorter listings. */
@@ -117,8 +115,6 @@ export interface VerifyReport {
 
 const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);
 const BUCKETS_DEFAULT = 64;
-/** Repair reads in flight at once. */
-const REPAIR_CONCURRENCY = 32;
 const MISMATCHES_DEFAULT = 1000;
 const MISMATCHES_MAX = 100_000;
 
@@ -171,8 +167,8 @@ async function ask(ctx: VerifyContext, replica: number, group: number, request: 
   return result.value as DigestAnswer;
 }
 
-/** Round 1 for one group: every up replica's answer (undefined for down replicas). */
-function digestGroup(ctx: VerifyContext, group: number, request: DigestRequest): Promise<(DigestAnswer | undefined)[]> {
+/** Every up replica's answer for one group (undefined for down replicas). */
+export function digestGroup(ctx: VerifyContext, group: number, request: DigestRequest): Promise<(DigestAnswer | undefined)[]> {
   return Promise.all(ctx.up.map((isUp, r) => (isUp ? ask(ctx, r, group, request) : Promise.resolve(undefined))));
 }
 
@@ -246,129 +242,6 @@ async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch
   await runBounded(jobs, (job) => readOnce(ctx, job.replica, job.key, tally));
 }
 
-/** The state an install write puts on every replica of a diverged key, and where it goes. */
-export interface InstallPlan {
-  /** The replica whose state wins; the install is proposed through it. */
-  readonly replica: number;
-  readonly state: ChosenState;
-  /** One more than the highest version any up replica holds: the install is a mutation. */
-  readonly version: number;
-}
-
-/**
- * Which state a diverged key converges on (docs/decisions.md 15), from every up replica's
- * current state (undefined: nothing chosen, recovering, or down). Only states at the newest
- * chosen instance compete (an older one is behind, not a rival); among them the state held by
- * the most replicas wins, then the one with the highest version, then the one held by the
- * lowest replica id. Undefined when the key is no longer diverged (nothing to install).
- */
-export function planInstall(states: readonly (ChosenState | undefined)[]): InstallPlan | undefined {
-  const held = states.flatMap((s, replica) => (s === undefined ? [] : [{ replica, s }]));
-  const diverged = held.some((a) => held.some((b) => a.s.chosen === b.s.chosen && a.s.digest !== b.s.digest));
-  if (!diverged) return undefined;
-  const newest = Math.max(...held.map((h) => h.s.chosen));
-  const holders = new Map<string, number[]>(); // digest → replicas, lowest id first
-  for (const h of held) if (h.s.chosen === newest) holders.set(h.s.digest, [...(holders.get(h.s.digest) ?? []), h.replica]);
-  let best: { replica: number; count: number; version: number } | undefined;
-  for (const replicas of holders.values()) {
-    const replica = replicas[0];
-    assert(replica !== undefined, 'a digest without holders');
-    const version = states[replica]?.version ?? 0;
-    const better =
-      best === undefined || replicas.length > best.count || (replicas.length === best.count && version > best.version) ||
-      (replicas.length === best.count && version === best.version && replica < best.replica);
-    if (better) best = { replica, count: replicas.length, version };
-  }
-  assert(best !== undefined, 'a diverged key with no state at its newest instance');
-  const state = states[best.replica];
-  assert(state !== undefined && state.chosen === newest, () => `install state of replica ${best?.replica}`);
-  return { replica: best.replica, state, version: Math.max(...held.map((h) => h.s.version)) + 1 };
-}
-
-/** Every up replica's current chosen state of some keys of one group (round 3, repair only). */
-async function fetchStates(ctx: VerifyContext, group: number, keys: readonly string[], buckets: number): Promise<Map<string, (ChosenState | undefined)[]>> {
-  assert(keys.length >= 1 && keys.length <= DIGEST_STATES_MAX, () => `states of ${keys.length} keys`);
-  const answers = await digestGroup(ctx, group, { kind: 'digest', buckets, list: [], listKeysMax: 0, states: keys });
-  const out = new Map<string, (ChosenState | undefined)[]>(keys.map((k) => [k, ctx.up.map(() => undefined)]));
-  answers.forEach((answer, replica) => {
-    for (const s of answer?.states ?? []) {
-      const row = out.get(s.key);
-      if (row !== undefined) row[replica] = s;
-    }
-  });
-  return out;
-}
-
-/**
- * Converges one diverged key: an install write through the winning replica, chosen at the next
- * instance like any write (so it is ordered with live writes) and conditional on the key still
- * being at the instance its state was read at; then one linearizable read through each other
- * up replica, so each learns the install now rather than on the key's next use.
- */
-async function installOne(ctx: VerifyContext, key: string, plan: InstallPlan, tally: RepairTally): Promise<void> {
-  const op = encodeInstallOp({ expectChosen: plan.state.chosen, version: plan.version, data: plan.state.data, recent: plan.state.recent });
-  const res = await ctx.call(plan.replica, { kind: 'write', key, op }).catch(() => undefined);
-  if (res?.ok !== true || res.result[0] !== InstallStatus.installed) {
-    tally.failed += 1; // no majority, or written to since it was read: verify again
-    return;
-  }
-  tally.installed += 1;
-  for (let replica = 0; replica < ctx.up.length; replica++) {
-    if (replica !== plan.replica && ctx.up[replica] === true) await readOnce(ctx, replica, key, tally);
-  }
-}
-
-interface RepairTally {
-  repaired: number;
-  failed: number;
-  installed: number;
-}
-
-async function readOnce(ctx: VerifyContext, replica: number, key: string, tally: RepairTally): Promise<void> {
-  const query = tagged(ModelTag.kv, KV_GET_QUERY);
-  const res = await ctx.call(replica, { kind: 'read', key, query, consistency: 'linearizable' }).catch(() => undefined);
-  if (res?.ok === true) tally.repaired += 1;
-  else tally.failed += 1;
-}
-
-/** Runs jobs with at most REPAIR_CONCURRENCY in flight. */
-async function runBounded<T>(jobs: readonly T[], run: (job: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      assert(job !== undefined, 'repair job');
-      await run(job);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, jobs.length) }, worker));
-}
-
-/**
- * Repair of diverged keys, group by group, DIGEST_STATES_MAX keys per state round. First one
- * linearizable read per key through every up replica settles what is open: a value accepted
- * at the next instance (the lost run's, or a read's no-op) is finished, and a replica at an
- * older instance catches up. Without it the install's own Prepare would find that value, choose
- * it first, and the install would then be stale. The settling reads are not counted.
- */
-async function installAll(ctx: VerifyContext, diverged: ReadonlyMap<number, string[]>, buckets: number, tally: RepairTally): Promise<void> {
-  const uncounted: RepairTally = { repaired: 0, failed: 0, installed: 0 };
-  const upReplicas = ctx.up.flatMap((isUp, r) => (isUp ? [r] : []));
-  for (const [group, keys] of diverged) {
-    for (let at = 0; at < keys.length; at += DIGEST_STATES_MAX) {
-      const chunk = keys.slice(at, at + DIGEST_STATES_MAX);
-      const settles = chunk.flatMap((key) => upReplicas.map((replica) => ({ key, replica })));
-      await runBounded(settles, (job) => readOnce(ctx, job.replica, job.key, uncounted));
-      const states = await fetchStates(ctx, group, chunk, buckets);
-      const plans = [...states].flatMap(([key, row]) => {
-        const plan = planInstall(row);
-        return plan === undefined ? [] : [{ key, plan }];
-      });
-      await runBounded(plans, (job) => installOne(ctx, job.key, job.plan, tally));
-    }
-  }
-}
-
 interface ReplicaTotals {
   keys: number;
   unsettled: number;
@@ -397,7 +270,7 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const o = resolve(options);
   const totals: ReplicaTotals[] = ctx.up.map(() => ({ keys: 0, unsettled: 0, corrupted: 0, sum: 0n, complete: true, scanErrors: [] }));
   const mismatches: VerifyMismatch[] = [];
-  const diverged = new Map<number, string[]>(); // group → keys, for repair
+  const diverged = new Map<number, VerifyMismatch[]>(); // group → diverged keys, for repair
   let truncated = false;
   for (let group = 0; group < ctx.placement.groups; group++) {
     const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: [], listKeysMax: 0 });
@@ -409,7 +282,7 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
     if (round2.some((a) => a?.listTruncated === true)) truncated = true;
     const found = keyMismatches(round2, ctx.up);
     mismatches.push(...found);
-    const divergedKeys = found.filter((m) => m.kind === 'diverged').map((m) => m.internalKey);
+    const divergedKeys = found.filter((m) => m.kind === 'diverged');
     if (divergedKeys.length > 0) diverged.set(group, divergedKeys);
   }
   const replicas: ReplicaDigest[] = totals.map((t, replica) => ({
@@ -429,7 +302,7 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const tally: RepairTally = { repaired: 0, failed: 0, installed: 0 };
   if (o.repair) {
     await repairAll(ctx, mismatches, tally);
-    await installAll(ctx, diverged, o.buckets, tally);
+    await installAll(ctx, (group, request) => digestGroup(ctx, group, request), diverged, o.buckets, tally);
   }
   return {
     ok,
