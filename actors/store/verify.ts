@@ -15,8 +15,8 @@
  *   docs/decisions.md 3). It heals on the key's next access through that replica.
  * - `corrupted`: the replica's record fails its checksum (it will recover on access).
  *
- * Without `repair`, verification is read-only. It runs beside live traffic, so on a busy store some `behind`
- * keys are simply writes in flight; run it twice to tell lag from damage.
+ * Without `repair`, verification is read-only. It runs beside live traffic, so on a busy store
+ * some `behind` keys are simply writes in flight; run it twice to tell lag from damage.
  */
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
@@ -42,7 +42,8 @@ export interface VerifyOptions {
    * Repair what is found: every replica that is behind on a key, or holds a corrupted record
    * of it, serves one linearizable read of the key, which makes it catch up (or recover the
    * key from a majority of the others). A diverged key gets one Paxos write that installs one
-   * replica's state on all of them (`installState`), then a read through each other replica.
+   * replica's state on all of them (an install-state op, verify-install.ts), then a read
+   * through each other replica.
    * Default false. The report describes the state before the repair; verify again to see the
    * result.
    */
