@@ -8,7 +8,7 @@
  *
  * A real power loss gives no control over which prefix each replica keeps, so the tests build
  * the diverged state deterministically: a clean `sync: 'none'` run writes the keys, then the
- * records of chosen states are written straight into each replica's LevelDB (the state a crash
+ * records of chosen states are written straight into each replica's engine (the state a crash
  * could leave), the UNSYNCED-RUN marker is put back as a crash leaves it, and the store is
  * reopened with `acceptDataLoss: true`.
  */
