@@ -21,12 +21,14 @@ import type { PaxosStoreOptions, VerifyReport } from '../../index';
 import { createEngine } from '../../engines/create-engine';
 import { allModels } from '../../engines/models/all-models';
 import { encodeKvOp } from '../../engines/models/kv';
+import { encodeQueueOp } from '../../engines/models/queue';
 import { ModelTag } from '../../engines/models/model-tags';
 import { tagged } from '../../engines/models/registry';
 import { applyChosen, emptyRecord } from '../../actors/paxos/core/key-record';
 import type { KeyRecord, Proposal } from '../../actors/paxos/core/types';
 import { encodeSealedRecord } from '../../actors/paxos/codec';
 import { NAMESPACE_SEPARATOR } from '../../actors/store/kv';
+import { OBJECT_PREFIX } from '../../actors/store/model-client';
 import { UNSYNCED_MARKER_FILE } from '../../actors/store/unsynced-marker';
 import { FAST, codeOf, tempDir } from './helpers';
 
@@ -62,6 +64,7 @@ async function seedDir(t: ExecutionContext, engine: DiskEngine): Promise<string>
   const store = await PaxosStore.open({ ...optionsOf(engine), dir });
   try {
     for (const k of KEYS) await store.kv(NS).put(k, 'seed');
+    await store.queue('jobs').push('seed');
   } finally {
     await store.close();
   }
@@ -230,5 +233,28 @@ for (const engine of ['lsm', 'bitcask'] as const) {
     t.true(after.aligned, JSON.stringify(after.mismatches));
     // The no-op took instance 2, the install instance 3.
     t.deepEqual(await localValues(store, 'alpha'), ['A@2', 'A@2', 'A@2']);
+  });
+
+  test.serial(`${engine}: a diverged queue converges like a kv key (the install is model-blind)`, async (t) => {
+    const dir = await seedDir(t, engine);
+    const push = (origin: number, seq: number, ...values: string[]): Proposal => ({
+      origin,
+      seq,
+      op: tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: values.map((v) => Buffer.from(v)) })),
+    });
+    const two = chosenRecord([push(0, 61, 'a', 'b')]);
+    const one = chosenRecord([push(1, 62, 'a')]);
+    await setRecords(engine, dir, `${OBJECT_PREFIX}jobs`, [one, two, two]);
+    const store = await reopenAfterCrash(t, engine, dir);
+    const lengths = async (): Promise<number[]> =>
+      Promise.all([0, 1, 2].map((r) => store.replica(r).queue('jobs').length({ consistency: 'local' })));
+    t.deepEqual(await lengths(), [1, 2, 2]);
+    const before = await store.verify();
+    t.deepEqual(before.mismatches.find((m) => m.where.name === 'jobs')?.kind, 'diverged', JSON.stringify(before.mismatches));
+    const repair = await store.verify({ repair: true });
+    t.is(repair.installed, 1);
+    t.true((await store.verify()).aligned);
+    t.deepEqual(await lengths(), [2, 2, 2], 'the two replicas that held [a, b] win');
+    t.deepEqual(await store.replica(0).queue('jobs').push('c'), { length: 3, version: 3 }, 'installed version 2, then this push');
   });
 }
