@@ -44,6 +44,7 @@ function summary(report: VerifyReport): Record<string, unknown> {
     truncated: report.truncated,
     repaired: report.repaired,
     repairFailed: report.repairFailed,
+    installed: report.installed,
   };
 }
 

@@ -2,7 +2,10 @@
  * Replica alignment (DESIGN.md §6 "Integrity"): one replica's digest of the chosen state of
  * its keys, in hash buckets, so replicas can be compared without shipping their data.
  *
- * A key's digest covers its last chosen instance, its version and its data bytes. A bucket's
+ * A key's digest covers its last chosen instance, the id (origin, seq) of the value chosen
+ * there, its version and its data bytes. The id counts because replicas that agree on the bytes
+ * but not on who originated the last chosen value disagree on who may skip Prepare next
+ * (DESIGN.md §4 pre-authorization): after `acceptDataLoss` that is divergence too. A bucket's
  * digest is the sum (mod 2^64) of its keys' digests: independent of the order keys are met
  * in, so the engine's records and the core's in-memory keys can be folded in one pass. The
  * caller compares buckets across replicas and asks again, listing keys, only for buckets that
@@ -13,6 +16,10 @@
  * record on disk. A key that is loading counts from disk; a key that is recovering (amnesia,
  * a corrupted record) is "unsettled": it is counted, not digested, since the replica does not
  * know its state yet (a damaged record under it is still reported as corrupted).
+ *
+ * A request may also name keys whose whole chosen state (data and recent window included) the
+ * answer should carry: verify's repair reads diverged keys' states this way before it installs
+ * one of them (docs/decisions.md 15).
  */
 import { createHash } from 'node:crypto';
 import { assert } from '../../runtime/assert';
@@ -20,13 +27,18 @@ import { crc32 } from '../../engines/crc32';
 import { isStoreError } from '../../engines/errors';
 import { openRecord } from '../../engines/record-codec';
 import type { KeyStatus } from './core/key-state';
-import type { KeyRecord } from './core/types';
+import type { AppliedEntry, KeyRecord } from './core/types';
 import { decodeRecord } from './codec';
 
 export const DIGEST_BUCKETS_MAX = 4096;
 /** Keys listed per answer, and corrupted keys named per answer. */
 export const DIGEST_LIST_KEYS_MAX = 100_000;
 const CORRUPTED_NAMED_MAX = 1000;
+/**
+ * Keys whose whole chosen state one request may ask for: an answer holds up to this many data
+ * states (each at most a model's size limit), and each request costs one scan of the group.
+ */
+export const DIGEST_STATES_MAX = 64;
 /** Digests are sums mod 2^64. */
 export const MASK_64 = (1n << 64n) - 1n;
 
@@ -37,6 +49,21 @@ export interface DigestRequest {
   /** Buckets whose keys should be listed with their digests. */
   readonly list: readonly number[];
   readonly listKeysMax: number;
+  /** Keys whose whole chosen state the answer should carry (at most DIGEST_STATES_MAX). */
+  readonly states?: readonly string[];
+}
+
+/** One key's whole chosen state on one replica, as of the answer's cut. */
+export interface ChosenState {
+  readonly key: string;
+  readonly chosen: number;
+  readonly chosenOrigin: number;
+  readonly chosenSeq: number;
+  readonly version: number;
+  readonly data: Uint8Array | null;
+  readonly recent: AppliedEntry[];
+  /** The key's digest (16 hex digits), as listed. */
+  readonly digest: string;
 }
 
 export interface KeyDigest {
@@ -67,6 +94,8 @@ export interface DigestAnswer {
    */
   readonly complete: boolean;
   readonly scanError: string | undefined;
+  /** The requested keys' chosen states; a key with nothing chosen, or recovering, is left out. */
+  readonly states: ChosenState[];
 }
 
 export interface HeldRecord {
@@ -81,7 +110,9 @@ export function isDigestRequest(request: unknown): request is DigestRequest {
     typeof r === 'object' && r !== null && r.kind === 'digest' &&
     Number.isInteger(r.buckets) && (r.buckets ?? 0) >= 1 && (r.buckets ?? 0) <= DIGEST_BUCKETS_MAX &&
     Array.isArray(r.list) && r.list.every((b) => Number.isInteger(b) && b >= 0 && b < (r.buckets ?? 0)) &&
-    Number.isInteger(r.listKeysMax) && (r.listKeysMax ?? -1) >= 0 && (r.listKeysMax ?? 0) <= DIGEST_LIST_KEYS_MAX
+    Number.isInteger(r.listKeysMax) && (r.listKeysMax ?? -1) >= 0 && (r.listKeysMax ?? 0) <= DIGEST_LIST_KEYS_MAX &&
+    (r.states === undefined ||
+      (Array.isArray(r.states) && r.states.length <= DIGEST_STATES_MAX && r.states.every((k) => typeof k === 'string')))
   );
 }
 
@@ -91,13 +122,18 @@ export function bucketOf(key: string, buckets: number): number {
   return crc32(Buffer.from(key, 'utf8')) % buckets;
 }
 
-/** A key's digest: the first 8 bytes of SHA-256 over key, chosen instance, version and data. */
+/**
+ * A key's digest: the first 8 bytes of SHA-256 over key, chosen instance, the chosen value's
+ * id (origin, seq), version and data.
+ */
 export function keyDigest(key: string, rec: KeyRecord): bigint {
   assert(rec.chosen >= 0 && rec.version >= 0, () => `record of ${key}: chosen ${rec.chosen}, version ${rec.version}`);
-  const head = Buffer.alloc(17);
+  const head = Buffer.alloc(33);
   head.writeDoubleBE(rec.chosen, 0);
-  head.writeDoubleBE(rec.version, 8);
-  head.writeUInt8(rec.data === null ? 0 : 1, 16);
+  head.writeDoubleBE(rec.chosenOrigin, 8);
+  head.writeDoubleBE(rec.chosenSeq, 16);
+  head.writeDoubleBE(rec.version, 24);
+  head.writeUInt8(rec.data === null ? 0 : 1, 32);
   const hash = createHash('sha256').update(key, 'utf8').update(head);
   if (rec.data !== null) hash.update(rec.data);
   return hash.digest().readBigUInt64BE(0);
@@ -112,6 +148,8 @@ export function hex64(n: bigint): string {
 class DigestFold {
   private readonly sums: bigint[];
   private readonly listSet: Set<number>;
+  private readonly stateKeys: Set<string>;
+  readonly states: ChosenState[] = [];
   keys = 0;
   unsettled = 0;
   corrupted = 0;
@@ -124,6 +162,7 @@ class DigestFold {
   constructor(private readonly request: DigestRequest) {
     this.sums = new Array<bigint>(request.buckets).fill(0n);
     this.listSet = new Set(request.list);
+    this.stateKeys = new Set(request.states ?? []);
   }
 
   add(key: string, rec: KeyRecord): void {
@@ -133,6 +172,7 @@ class DigestFold {
     const digest = keyDigest(key, rec);
     this.keys += 1;
     this.sums[bucket] = ((this.sums[bucket] ?? 0n) + digest) & MASK_64;
+    if (this.stateKeys.has(key)) this.states.push(snapshot(key, rec, hex64(digest)));
     if (!this.listSet.has(bucket)) return;
     if (this.listed.length >= this.request.listKeysMax) {
       this.listTruncated = true;
@@ -157,8 +197,26 @@ class DigestFold {
       listTruncated: this.listTruncated,
       complete: this.complete,
       scanError: this.scanError,
+      states: this.states,
     };
   }
+}
+
+/**
+ * A copy of a key's chosen state, taken now: a held record is the core's live object, and the
+ * answer is cloned only after the disk scan's awaits, when the key may have moved on.
+ */
+function snapshot(key: string, rec: KeyRecord, digest: string): ChosenState {
+  return {
+    key,
+    chosen: rec.chosen,
+    chosenOrigin: rec.chosenOrigin,
+    chosenSeq: rec.chosenSeq,
+    version: rec.version,
+    data: rec.data === null ? null : rec.data.slice(),
+    recent: rec.recent.map((e) => ({ instance: e.instance, origin: e.origin, seq: e.seq, result: e.result.slice() })),
+    digest,
+  };
 }
 
 /**

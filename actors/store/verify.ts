@@ -5,16 +5,18 @@
  * (actors/paxos/replica-digest.ts). Buckets whose digests differ between up replicas are
  * listed key by key in round 2, and each key is classified:
  *
- * - `diverged`: two replicas hold the same chosen instance with different state. Paxos never
- *   allows it; it means undetected corruption or a bug, and makes `ok` false.
+ * - `diverged`: two replicas hold the same chosen instance with different state (data, version
+ *   or the id of the value chosen there). Paxos never allows it; it means undetected corruption,
+ *   a bug, or an open with `acceptDataLoss: true` after every replica forgot at once, and makes
+ *   `ok` false. Repair installs one of the states on every replica (docs/decisions.md 15).
  * - `behind`: a replica's last chosen instance is older than another's (or it has none). Normal
  *   while writes are in flight, for a replica that was down or partitioned, and for keys a
  *   replica has not touched since a restart (chosen-only changes are not written,
  *   docs/decisions.md 3). It heals on the key's next access through that replica.
  * - `corrupted`: the replica's record fails its checksum (it will recover on access).
  *
- * Verification is read-only and runs beside live traffic, so on a busy store some `behind`
- * keys are simply writes in flight; run it twice to tell lag from damage.
+ * Without `repair`, verification is read-only. It runs beside live traffic, so on a busy store
+ * some `behind` keys are simply writes in flight; run it twice to tell lag from damage.
  */
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
@@ -24,13 +26,12 @@ import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../pax
 import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import type { ClientResult } from '../paxos/core/types';
-import { KV_GET_QUERY } from '../../engines/models/kv';
-import { ModelTag } from '../../engines/models/model-tags';
-import { tagged } from '../../engines/models/registry';
 import { ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
 import { NAMESPACE_SEPARATOR } from './kv';
 import type { RequestBody } from './request-pipeline';
 import { OBJECT_PREFIX } from './model-client';
+import { installAll, readOnce, runBounded } from './verify-install';
+import type { RepairTally } from './verify-install';
 
 export interface VerifyOptions {
   /** Hash buckets per group (default 64, at most 4096): more buckets, shorter listings. */
@@ -40,8 +41,11 @@ export interface VerifyOptions {
   /**
    * Repair what is found: every replica that is behind on a key, or holds a corrupted record
    * of it, serves one linearizable read of the key, which makes it catch up (or recover the
-   * key from a majority of the others). Default false. The report describes the state before
-   * the repair; verify again to see the result.
+   * key from a majority of the others). A diverged key gets one Paxos write that installs one
+   * replica's state on all of them (an install-state op, verify-install.ts), then a read
+   * through each other replica.
+   * Default false. The report describes the state before the repair; verify again to see the
+   * result.
    */
   readonly repair?: boolean;
 }
@@ -100,15 +104,18 @@ export interface VerifyReport {
   readonly replicas: ReplicaDigest[];
   readonly mismatches: VerifyMismatch[];
   readonly truncated: boolean;
-  /** With `repair`: replica reads that caught a key up, and those that failed (e.g. no majority). */
+  /**
+   * With `repair`: replica reads that caught a key up, and reads or installs that failed (no
+   * majority, or a diverged key written to since verify read it: verify again).
+   */
   readonly repaired: number;
   readonly repairFailed: number;
+  /** With `repair`: diverged keys whose replicas were given one state by an install write. */
+  readonly installed: number;
 }
 
 const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);
 const BUCKETS_DEFAULT = 64;
-/** Repair reads in flight at once. */
-const REPAIR_CONCURRENCY = 32;
 const MISMATCHES_DEFAULT = 1000;
 const MISMATCHES_MAX = 100_000;
 
@@ -161,8 +168,8 @@ async function ask(ctx: VerifyContext, replica: number, group: number, request: 
   return result.value as DigestAnswer;
 }
 
-/** Round 1 for one group: every up replica's answer (undefined for down replicas). */
-function digestGroup(ctx: VerifyContext, group: number, request: DigestRequest): Promise<(DigestAnswer | undefined)[]> {
+/** Every up replica's answer for one group (undefined for down replicas). */
+export function digestGroup(ctx: VerifyContext, group: number, request: DigestRequest): Promise<(DigestAnswer | undefined)[]> {
   return Promise.all(ctx.up.map((isUp, r) => (isUp ? ask(ctx, r, group, request) : Promise.resolve(undefined))));
 }
 
@@ -221,7 +228,7 @@ function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up:
 /** The up replicas a repair read must go through for one mismatch. */
 function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
   if (m.kind === 'corrupted') return m.damagedAt !== undefined && up[m.damagedAt] === true ? [m.damagedAt] : [];
-  if (m.kind !== 'behind') return []; // divergence needs a person, not a read
+  if (m.kind !== 'behind') return []; // a diverged key needs an install (installAll), not a read
   const newest = Math.max(0, ...m.replicas.map((s) => s?.instance ?? 0));
   return up.flatMap((isUp, r) => (isUp && (m.replicas[r]?.instance ?? 0) < newest ? [r] : []));
 }
@@ -231,23 +238,9 @@ function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
  * of another model answers "wrong model", but only after the read round that catches the
  * replica up, which is all a repair needs.
  */
-async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch[]): Promise<{ repaired: number; failed: number }> {
+async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch[], tally: RepairTally): Promise<void> {
   const jobs = mismatches.flatMap((m) => repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })));
-  let next = 0;
-  let repaired = 0;
-  let failed = 0;
-  const query = tagged(ModelTag.kv, KV_GET_QUERY);
-  const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      assert(job !== undefined, 'repair job');
-      const res = await ctx.call(job.replica, { kind: 'read', key: job.key, query, consistency: 'linearizable' }).catch(() => undefined);
-      if (res?.ok === true) repaired += 1;
-      else failed += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, jobs.length) }, worker));
-  return { repaired, failed };
+  await runBounded(jobs, (job) => readOnce(ctx, job.replica, job.key, tally));
 }
 
 interface ReplicaTotals {
@@ -278,6 +271,7 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const o = resolve(options);
   const totals: ReplicaTotals[] = ctx.up.map(() => ({ keys: 0, unsettled: 0, corrupted: 0, sum: 0n, complete: true, scanErrors: [] }));
   const mismatches: VerifyMismatch[] = [];
+  const diverged = new Map<number, VerifyMismatch[]>(); // group → diverged keys, for repair
   let truncated = false;
   for (let group = 0; group < ctx.placement.groups; group++) {
     const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: [], listKeysMax: 0 });
@@ -287,7 +281,10 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
     if (differing.length === 0) continue;
     const round2 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: differing, listKeysMax: DIGEST_LIST_KEYS_MAX });
     if (round2.some((a) => a?.listTruncated === true)) truncated = true;
-    mismatches.push(...keyMismatches(round2, ctx.up));
+    const found = keyMismatches(round2, ctx.up);
+    mismatches.push(...found);
+    const divergedKeys = found.filter((m) => m.kind === 'diverged');
+    if (divergedKeys.length > 0) diverged.set(group, divergedKeys);
   }
   const replicas: ReplicaDigest[] = totals.map((t, replica) => ({
     replica,
@@ -303,6 +300,19 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const first = replicas[0]?.digest;
   const aligned = ok && replicas.every((r) => r.up && r.unsettled === 0 && r.digest === first) && mismatches.length === 0;
   if (mismatches.length > o.mismatchesMax) truncated = true;
-  const repair = o.repair ? await repairAll(ctx, mismatches) : { repaired: 0, failed: 0 };
-  return { ok, aligned, replicas, mismatches: mismatches.slice(0, o.mismatchesMax), truncated, repaired: repair.repaired, repairFailed: repair.failed };
+  const tally: RepairTally = { repaired: 0, failed: 0, installed: 0 };
+  if (o.repair) {
+    await repairAll(ctx, mismatches, tally);
+    await installAll(ctx, (group, request) => digestGroup(ctx, group, request), diverged, o.buckets, tally);
+  }
+  return {
+    ok,
+    aligned,
+    replicas,
+    mismatches: mismatches.slice(0, o.mismatchesMax),
+    truncated,
+    repaired: tally.repaired,
+    repairFailed: tally.failed,
+    installed: tally.installed,
+  };
 }

@@ -24,6 +24,7 @@ import {
   INDEX_KEY_PREFIX, ROW_KEY_PREFIX, indexKeysOfRow, parseRowKey,
 } from './bigtable-row';
 import { ModelTag, RESULT_BAD_REQUEST } from './model-tags';
+import { decodeInstallOp, isInstallOp } from './install-op';
 import type { StateMachine } from './state-machine';
 
 const OP_INSERT = 1;
@@ -210,6 +211,12 @@ export function bigtableIndexKeys(key: string, data: Uint8Array | null, accepted
     const next = bigtableStateMachine.apply(own, 0, acceptedOp.subarray(1)).data;
     if (next !== null && next !== own) {
       for (const k of indexKeysOfRow(parsed.table, parsed.pk, decodeStoredRow(next))) if (!keys.includes(k)) keys.push(k);
+    }
+  } else if (acceptedOp !== null && isInstallOp(acceptedOp)) {
+    // verify's repair installing a row wholesale (install-op.ts): its row counts like an op's.
+    const installed = decodeInstallOp(acceptedOp)?.data ?? null;
+    if (installed !== null && installed[0] === ModelTag.bigtable) {
+      for (const k of indexKeysOfRow(parsed.table, parsed.pk, decodeStoredRow(installed.subarray(1)))) if (!keys.includes(k)) keys.push(k);
     }
   }
   assert(keys.length <= 2 * BIGTABLE_INDEXES_MAX, () => `${keys.length} index entries for one row`);

@@ -21,6 +21,8 @@ export const ModelTag = {
   bigtable: 7,
 } as const;
 export type ModelTag = (typeof ModelTag)[keyof typeof ModelTag];
+// Op tag 0xF0 is reserved: the "install state" op of verify's repair (install-op.ts), applied by
+// the Paxos core, not by a model.
 
 /** Result status 0 is success for every model; statuses 1..0xEF are model-specific errors. */
 export const RESULT_OK = 0;

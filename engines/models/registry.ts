@@ -5,6 +5,7 @@
  * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../../runtime/assert';
+import { INSTALL_OP_TAG } from './install-op';
 import { RESULT_WRONG_MODEL } from './model-tags';
 import type { ModelTag } from './model-tags';
 import type { StateMachine } from './state-machine';
@@ -48,6 +49,9 @@ export function splitVersion(result: Uint8Array): { body: Uint8Array; version: n
 export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, StateMachine]>): StateMachine {
   const byTag = new Map<number, StateMachine>(models);
   assert(byTag.size === models.length, 'a model tag is registered twice');
+  // The Paxos core applies install ops itself (install-op.ts); a model under their tag would
+  // never see its ops.
+  assert(!byTag.has(INSTALL_OP_TAG), () => `model tag ${INSTALL_OP_TAG} is reserved for install ops`);
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
     assert(bytes.length >= 1, () => `empty ${what}`);
     const machine = byTag.get(bytes[0] as number);

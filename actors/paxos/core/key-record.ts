@@ -3,10 +3,13 @@
  * at-most-once de-duplication through the recent window), and adopting a newer record.
  */
 import { assert } from '../../../runtime/assert';
+import { INSTALL_RECENT_MAX, InstallStatus, decodeInstallOp, isInstallOp } from '../../../engines/models/install-op';
 import type { AppliedEntry, KeyRecord, Proposal, StateMachine } from './types';
 
 /** How many chosen values a record remembers for de-duplication. */
 export const RECENT_WINDOW = 16;
+// An install op carries a whole recent window (applyInstall): the two bounds are one number.
+assert(INSTALL_RECENT_MAX === RECENT_WINDOW, 'install ops carry exactly one recent window');
 
 export function emptyRecord(): KeyRecord {
   return {
@@ -48,7 +51,10 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
   const instance = rec.chosen + 1;
   const before = findApplied(rec, value.origin, value.seq);
   let result: Uint8Array = before !== undefined ? before.result : new Uint8Array(0);
-  if (before === undefined && !isNoop(value)) {
+  if (before === undefined && isInstallOp(value.op)) {
+    // Not a model op: verify's repair replacing the state wholesale (decisions.md 15).
+    result = applyInstall(rec, value.op);
+  } else if (before === undefined && !isNoop(value)) {
     const out = model.apply(rec.data, rec.version, value.op);
     rec.data = out.data;
     if (out.mutated) rec.version += 1;
@@ -65,6 +71,30 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
   rec.accepted = null;
   assert(rec.recent.length <= RECENT_WINDOW, () => `recent window ${rec.recent.length} too long`);
   return entry;
+}
+
+/**
+ * Applies an "install state" op (engines/models/install-op.ts): the key's data, version and
+ * recent window become the op's, whatever this replica held, so replicas that diverged at one
+ * instance (after `acceptDataLoss`) hold one state again once it is chosen. Every branch
+ * depends only on the op and on `rec.chosen`, which is the same on every replica applying the
+ * value chosen at this instance (it is that instance minus one): all replicas take the same
+ * branch, so the install never makes replicas differ more. The condition on the instance is what
+ * keeps the repair from overwriting a write chosen after the repair read the state it installs.
+ * Malformed bytes (damage, never produced by us) change nothing, alike everywhere.
+ */
+function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
+  const install = decodeInstallOp(op);
+  if (install === undefined) return Uint8Array.of(InstallStatus.malformed);
+  if (install.expectChosen !== rec.chosen) return Uint8Array.of(InstallStatus.stale);
+  rec.data = install.data;
+  rec.version = install.version;
+  // The installed window replaces this replica's own, so a request chosen again later is
+  // recognised (or not) alike on every replica; the caller appends the install's own entry.
+  rec.recent = install.recent.map((e) => ({ instance: e.instance, origin: e.origin, seq: e.seq, result: e.result }));
+  assert(rec.recent.length <= RECENT_WINDOW, () => `installed recent window of ${rec.recent.length}`);
+  assert(rec.recent.every((e) => e.instance <= rec.chosen), () => `installed window reaches past instance ${rec.chosen}`);
+  return Uint8Array.of(InstallStatus.installed);
 }
 
 /**

@@ -7,7 +7,7 @@ import test from 'ava';
 import { emptyRecord } from '../../../../actors/paxos/core/key-record';
 import type { KeyRecord } from '../../../../actors/paxos/core/types';
 import { encodeSealedRecord } from '../../../../actors/paxos/codec';
-import { bucketOf, digestReplica, isDigestRequest, keyDigest } from '../../../../actors/paxos/replica-digest';
+import { DIGEST_STATES_MAX, bucketOf, digestReplica, isDigestRequest, keyDigest } from '../../../../actors/paxos/replica-digest';
 import type { DigestRequest, HeldRecord } from '../../../../actors/paxos/replica-digest';
 import { storeError } from '../../../../engines/errors';
 
@@ -26,12 +26,14 @@ async function* stored(entries: [string, Uint8Array][], failAfter?: number): Asy
   }
 }
 
-test('a key digest changes with the key, the instance, the version and every data byte', (t) => {
+test('a key digest changes with the key, the instance, the chosen id, the version and every data byte', (t) => {
   const base = keyDigest('k', rec(3, 2, 'abc'));
   t.is(keyDigest('k', rec(3, 2, 'abc')), base, 'deterministic');
   for (const [what, other] of [
     ['key', keyDigest('k2', rec(3, 2, 'abc'))],
     ['instance', keyDigest('k', rec(4, 2, 'abc'))],
+    ['chosen origin', keyDigest('k', { ...rec(3, 2, 'abc'), chosenOrigin: 1 })],
+    ['chosen seq', keyDigest('k', { ...rec(3, 2, 'abc'), chosenSeq: 2 })],
     ['version', keyDigest('k', rec(3, 3, 'abc'))],
     ['data', keyDigest('k', rec(3, 2, 'abd'))],
     ['absent vs empty', keyDigest('k', rec(3, 2, null))],
@@ -54,7 +56,9 @@ test('buckets are stable, in range, and spread keys', (t) => {
 
 test('requests are validated', (t) => {
   t.true(isDigestRequest(ALL));
-  for (const bad of [null, {}, { ...ALL, kind: 'x' }, { ...ALL, buckets: 0 }, { ...ALL, buckets: 5000 }, { ...ALL, list: [4] }, { ...ALL, listKeysMax: -1 }]) {
+  t.true(isDigestRequest({ ...ALL, states: ['a', 'b'] }));
+  const tooMany = Array.from({ length: DIGEST_STATES_MAX + 1 }, (_, i) => `k${i}`);
+  for (const bad of [null, {}, { ...ALL, kind: 'x' }, { ...ALL, buckets: 0 }, { ...ALL, buckets: 5000 }, { ...ALL, list: [4] }, { ...ALL, listKeysMax: -1 }, { ...ALL, states: 'a' }, { ...ALL, states: [1] }, { ...ALL, states: tooMany }]) {
     t.false(isDigestRequest(bad), JSON.stringify(bad));
   }
 });
@@ -120,4 +124,28 @@ test('only the requested buckets are listed, up to listKeysMax', async (t) => {
   const capped = await digestReplica({ kind: 'digest', buckets: 4, list: [0, 1, 2, 3], listKeysMax: 10 }, held, undefined);
   t.is(capped.listed.length, 10);
   t.true(capped.listTruncated);
+});
+
+test('the states asked for come whole, copied at the cut, from memory or from disk', async (t) => {
+  const live = { ...rec(4, 3, 'mem'), recent: [{ instance: 4, origin: 0, seq: 1, result: Uint8Array.of(7) }] };
+  const held: HeldRecord[] = [
+    { key: 'held', status: 'ready', rec: live },
+    { key: 'amnesic', status: 'recovering', rec: emptyRecord() },
+  ];
+  const disk: [string, Uint8Array][] = [
+    ['on-disk', encodeSealedRecord(rec(2, 1, 'disk'))],
+    ['not-asked', encodeSealedRecord(rec(2, 1, 'other'))],
+  ];
+  const request: DigestRequest = { kind: 'digest', buckets: 4, list: [], listKeysMax: 0, states: ['held', 'on-disk', 'amnesic', 'absent'] };
+  const pending = digestReplica(request, held, stored(disk));
+  live.chosen = 5; // the core moves on while the disk is scanned
+  const answer = await pending;
+  const byKey = Object.fromEntries(answer.states.map((s) => [s.key, s]));
+  t.deepEqual(Object.keys(byKey).sort(), ['held', 'on-disk'], 'recovering and absent keys have no state');
+  t.is(byKey['held']?.chosen, 4);
+  t.is(Buffer.from(byKey['held']?.data ?? []).toString(), 'mem');
+  t.deepEqual(byKey['held']?.recent.map((e) => [...e.result]), [[7]]);
+  t.is(byKey['held']?.digest, keyDigest('held', rec(4, 3, 'mem')).toString(16).padStart(16, '0'));
+  t.deepEqual([byKey['on-disk']?.chosen, byKey['on-disk']?.version], [2, 1]);
+  t.deepEqual(answer.listed, []);
 });
