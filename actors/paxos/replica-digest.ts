@@ -19,7 +19,7 @@
  *
  * A request may also name keys whose whole chosen state (data and recent window included) the
  * answer should carry: verify's repair reads diverged keys' states this way before it installs
- * one of them (docs/decisions.md 15).
+ * one of them (docs/decisions.md 17).
  */
 import { createHash } from 'node:crypto';
 import { assert } from '../../runtime/assert';

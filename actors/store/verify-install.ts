@@ -1,5 +1,5 @@
 /**
- * `store.verify({ repair: true })` for diverged keys (docs/decisions.md 15): replicas that hold
+ * `store.verify({ repair: true })` for diverged keys (docs/decisions.md 17): replicas that hold
  * different states at the same chosen instance. Paxos only moves forward, and every later value
  * is applied to each replica's own state, so they never converge by themselves; a read cannot
  * help either (each replica is at the newest instance already). The repair writes one "install

@@ -8,7 +8,7 @@
  * - `diverged`: two replicas hold the same chosen instance with different state (data, version
  *   or the id of the value chosen there). Paxos never allows it; it means undetected corruption,
  *   a bug, or an open with `acceptDataLoss: true` after every replica forgot at once, and makes
- *   `ok` false. Repair installs one of the states on every replica (docs/decisions.md 15).
+ *   `ok` false. Repair installs one of the states on every replica (docs/decisions.md 17).
  * - `behind`: a replica's last chosen instance is older than another's (or it has none). Normal
  *   while writes are in flight, for a replica that was down or partitioned, and for keys a
  *   replica has not touched since a restart (chosen-only changes are not written,

@@ -1,5 +1,5 @@
 /**
- * The "install state" op (docs/decisions.md 15): replaces a key's data, version and recent
+ * The "install state" op (docs/decisions.md 17): replaces a key's data, version and recent
  * window wholesale. It is not a data model; it is how `store.verify({ repair: true })` brings
  * replicas that hold *different* states at the same chosen instance (possible only after
  * `acceptDataLoss: true`, when every replica forgot at once) back to one state. Ordinary ops

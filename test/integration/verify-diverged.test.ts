@@ -4,7 +4,7 @@
  * different states at the same chosen instance, and Paxos, which only moves forward, never
  * reconciles them by itself. `store.verify()` must report such keys as `diverged`, and
  * `verify({ repair: true })` must converge every replica on one state, chosen by the rule in
- * docs/decisions.md 15, through a Paxos write.
+ * docs/decisions.md 17, through a Paxos write.
  *
  * A real power loss gives no control over which prefix each replica keeps, so the tests build
  * the diverged state deterministically: a clean `sync: 'none'` run writes the keys, then the

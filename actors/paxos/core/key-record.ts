@@ -52,7 +52,7 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
   const before = findApplied(rec, value.origin, value.seq);
   let result: Uint8Array = before !== undefined ? before.result : new Uint8Array(0);
   if (before === undefined && isInstallOp(value.op)) {
-    // Not a model op: verify's repair replacing the state wholesale (decisions.md 15).
+    // Not a model op: verify's repair replacing the state wholesale (decisions.md 17).
     result = applyInstall(rec, value.op);
   } else if (before === undefined && !isNoop(value)) {
     const out = model.apply(rec.data, rec.version, value.op);

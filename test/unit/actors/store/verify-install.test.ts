@@ -1,6 +1,6 @@
 /**
  * Which state a diverged key converges on, and when an install may go (actors/store/
- * verify-install.ts, docs/decisions.md 15): tables of replica states and the expected outcome.
+ * verify-install.ts, docs/decisions.md 17): tables of replica states and the expected outcome.
  */
 import test from 'ava';
 import { planInstall, winnerOf } from '../../../../actors/store/verify-install';

@@ -1,5 +1,5 @@
 /**
- * applyChosen of an install op (actors/paxos/core/key-record.ts, docs/decisions.md 15): replicas
+ * applyChosen of an install op (actors/paxos/core/key-record.ts, docs/decisions.md 17): replicas
  * that hold different states at one chosen instance converge when the same install is chosen
  * at the next instance, and a stale install changes nothing on any of them.
  */
