@@ -103,6 +103,11 @@ export interface VerifyReport {
   /** With `repair`: replica reads that caught a key up, and those that failed (e.g. no majority). */
   readonly repaired: number;
   readonly repairFailed: number;
+  /**
+   * Groups the supervisor holds down (restarting, or failed after too many restarts); their
+   * replica is reported with `up: false`. Set by `store.verify()`.
+   */
+  readonly groupsDown?: readonly { readonly replica: number; readonly group: number }[];
 }
 
 const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);
