@@ -403,7 +403,8 @@ export class ActorSystem {
     const delay = this.budgetOf(id).next(Date.now());
     if (delay === undefined) {
       this.states.set(id, 'failed');
-      console.error(`[runtime] actor ${id} failed ${this.options.supervision.restartsMax} times within ${this.options.supervision.windowMs} ms; marked failed: ${reason}`);
+      const { restartsMax, windowMs } = this.options.supervision;
+      console.error(`[runtime] actor ${id} failed again after ${restartsMax} restarts within ${windowMs} ms; marked failed: ${reason}`);
       this.emit({ kind: 'failed', actors: [id], reason });
       return;
     }
@@ -467,9 +468,10 @@ export class ActorSystem {
   /**
    * Replaces a dead worker thread. Every other thread first drops what the dead one published
    * and they have not read (a crashed incarnation's messages, perhaps half a fragmented one);
-   * the new thread starts producing at each ring's current tail and drops continuation
-   * fragments until a message begins. Messages to its actors already in the rings are
-   * delivered to the restarted actors, like late network messages.
+   * the new thread starts producing at each ring's current tail, drops what its predecessor
+   * left unread (a crashed process loses its inbound messages, and a message that crashed the
+   * worker must not crash its successor), and drops continuation fragments until a message
+   * begins. The requests lost with them were failed by the 'down' event.
    */
   private async respawnWorker(index: number): Promise<void> {
     if (this.closed) return;

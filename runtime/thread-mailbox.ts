@@ -87,8 +87,12 @@ export class ThreadMailbox {
     readonly thread: number,
     private readonly hooks: MailboxHooks,
     private readonly options: MailboxOptions = MAILBOX_DEFAULTS,
-    /** A respawned worker: its inbound rings may start inside a fragmented message. */
-    resyncFragments = false,
+    /**
+     * A respawned worker. What its dead predecessor left unread is dropped, as a crashed
+     * process loses its inbound messages (and a message that crashed the worker must not crash
+     * its successor too); later records may then begin inside a fragmented message.
+     */
+    respawned = false,
   ) {
     const threads = topology.workers + 1;
     assert(Number.isInteger(thread) && thread >= 0 && thread < threads, `bad thread ${thread}`);
@@ -99,7 +103,7 @@ export class ThreadMailbox {
         this.outboxes.push(null);
         continue;
       }
-      const reassembler = new Reassembler(resyncFragments);
+      const reassembler = new Reassembler(respawned);
       this.inbound.push({
         thread: other,
         reassembler,
@@ -114,6 +118,7 @@ export class ThreadMailbox {
       payloadBytesMax = Math.min(payloadBytesMax, out.recordBytesMax - FRAME_HEADER_BYTES);
     }
     assert(payloadBytesMax > 0 && payloadBytesMax < Infinity, `bad payload max ${payloadBytesMax}`);
+    if (respawned) for (const { ring } of this.inbound) ring.discardAll();
     this.payloadBytesMax = payloadBytesMax;
     this.bells = new Doorbells(topology.bells);
     this.reader = new DoorbellReader(this.bells, thread);
