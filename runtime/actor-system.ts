@@ -375,11 +375,13 @@ export class ActorSystem {
       const h = this.handles[index];
       assert(h !== undefined, `no handle for worker ${index}`);
       try {
-        const failures = await h.call('startActors', () => h.remote.startActors(ids, false), CONTROL_TIMEOUT_MS);
+        const answers = await h.call('startActors', () => h.remote.startActors(ids, false), CONTROL_TIMEOUT_MS);
+        // An actor the supervisor was restarting may have been created by it meanwhile: it
+        // runs, which is what the caller asked for. Starting one that already ran is an error.
+        const failures = answers.filter((f) => previous.get(f.id) === 'running' || !f.message.startsWith('PXS_ACTOR_RUNNING'));
         const failed = new Set(failures.map((f) => f.id));
         for (const id of ids) {
           if (this.states.get(id) !== 'restarting') continue;
-          // An id that was running stays running (PXS_ACTOR_RUNNING); others stay stopped.
           this.states.set(id, failed.has(id) ? (previous.get(id) === 'running' ? 'running' : 'stopped') : 'running');
         }
         return failures;
@@ -430,7 +432,13 @@ export class ActorSystem {
       if (codeOf(error) === 'PXS_WORKER_DIED') return;
       failures = [{ id, message: String(error) }];
     }
-    if (this.closed || this.states.get(id) !== 'restarting') return;
+    if (this.closed) return;
+    if (this.states.get(id) === 'stopped' && failures.length === 0) {
+      // Stopped by the embedder while we were creating it: stop what we created.
+      await this.stopOnWorker(index, [id]);
+      return;
+    }
+    if (this.states.get(id) !== 'restarting') return;
     if (failures.length > 0) {
       this.scheduleActorRestart(id, failures.map((f) => f.message).join('; '));
       return;
@@ -501,6 +509,17 @@ export class ActorSystem {
     for (const id of up) this.states.set(id, 'running');
     if (up.length > 0) this.emit({ kind: 'up', actors: up, reason: `worker ${index} respawned` });
     for (const f of failures) if (this.states.get(f.id) === 'restarting') this.scheduleActorRestart(f.id, f.message);
+    // Stopped by the embedder during the respawn: stop what the new thread created.
+    const stale = ids.filter((id) => !failed.has(id) && this.states.get(id) === 'stopped');
+    if (stale.length > 0) await this.stopOnWorker(index, stale);
+  }
+
+  private async stopOnWorker(index: number, ids: number[]): Promise<void> {
+    const h = this.handles[index];
+    if (h === undefined || this.workerStates[index] !== 'up' || this.closed) return;
+    await h.call('stopActors', () => h.remote.stopActors(ids), CONTROL_TIMEOUT_MS).catch((error: unknown) => {
+      console.error(`[runtime] stopping actors ${ids.join()} on worker ${index}:`, error);
+    });
   }
 
   private actorsOfWorker(index: number, which: (state: ActorState) => boolean): number[] {
