@@ -278,14 +278,16 @@ export class PaxosStore {
   private async replicaCounters(replica: number): Promise<Record<string, number> | null> {
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
     const sums: Record<string, number> = {};
+    let answered = 0;
     for (let g = 0; g < this.options.groups; g++) {
       const answer = await this.system.inspect(actorIdOf(replica, g, placement), { kind: 'stats' });
       // A group that is down (restarting, failed, its replica crashed meanwhile) has no
       // counters to give; the others still count.
       if (!answer.ok) continue;
+      answered++;
       for (const [name, n] of Object.entries(answer.value as Record<string, number>)) sums[name] = (sums[name] ?? 0) + n;
     }
-    return sums;
+    return answered === 0 ? null : sums;
   }
 
   /**
