@@ -70,6 +70,9 @@ export interface SupervisionReport {
   readonly workers: { worker: number; state: 'up' | 'restarting' | 'failed'; restarts: number }[];
 }
 
+/** verify() runs at most this many times when groups go down under it. */
+const VERIFY_ATTEMPTS_MAX = 3;
+
 export class ReplicaHandle {
   constructor(
     readonly index: number,
@@ -301,11 +304,21 @@ export class PaxosStore {
     const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
     // A replica with a group that is restarting or failed is not up for verification: its
     // digest would be incomplete. `supervision` says which groups.
-    const up = this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
+    const upNow = (): boolean[] => this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
     return this.mapErrors(async () => {
-      const report = await verifyReplicas({ system: this.system, placement, up, call }, options);
-      const { restarting, failed } = this.supervisionReport();
-      return { ...report, groupsDown: [...restarting, ...failed] };
+      // A group that goes down during the run makes its digest request fail: run again with
+      // it reported down (bounded: each retry needs another change of the up set).
+      for (let attempt = 0; ; attempt++) {
+        const up = upNow();
+        try {
+          const report = await verifyReplicas({ system: this.system, placement, up, call }, options);
+          const { restarting, failed } = this.supervisionReport();
+          return { ...report, groupsDown: [...restarting, ...failed] };
+        } catch (error) {
+          const changed = upNow().some((isUp, r) => isUp !== up[r]);
+          if (this.closed || !changed || attempt >= VERIFY_ATTEMPTS_MAX - 1) throw error;
+        }
+      }
     });
   }
 
