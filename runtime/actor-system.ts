@@ -23,6 +23,8 @@ import { allocateTopology, isActorId, workerOfActor } from './topology';
 import type { Topology } from './topology';
 import { RestartBudget, SUPERVISION_DEFAULTS } from './restart-budget';
 import type { SupervisionOptions } from './restart-budget';
+import { codeOf, describe, emptyWorkerStats } from './supervision';
+import type { ActorState, SupervisionEvent, SupervisionStats, WorkerState } from './supervision';
 import { WorkerHandle } from './worker-handle';
 import type { WorkerListener } from './worker-handle';
 import type { StartFailure, WorkerInit } from './worker-protocol';
@@ -30,8 +32,6 @@ import type { WorkerStats } from './worker-stats';
 
 export type { WorkerStats } from './worker-stats';
 export type { SupervisionOptions } from './restart-budget';
-import { codeOf, describe, emptyWorkerStats } from './supervision';
-import type { ActorState, SupervisionEvent, SupervisionStats, WorkerState } from './supervision';
 export type { ActorState, SupervisionEvent, SupervisionStats, WorkerState } from './supervision';
 
 export interface ActorSystemOptions {
