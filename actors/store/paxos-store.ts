@@ -439,7 +439,8 @@ export class PaxosStore {
    * restart() that was not awaited stops the replica once it is up, instead of being lost.
    */
   private serialized(replica: number, run: () => Promise<void>): Promise<void> {
-    this.checkOpen();
+    // A rejection, never a synchronous throw: callers await these.
+    if (this.closed) return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed'));
     const previous = this.replicaOps[replica] ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => {
       this.checkOpen();
