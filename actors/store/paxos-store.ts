@@ -394,7 +394,9 @@ export class PaxosStore {
       engine: this.options.engine,
       replicas: this.options.replicas,
       groups: this.options.groups,
-      isUp: (r) => this.isUp(r),
+      // A replica with a group restarting or failed cannot list that group: scans and lookups
+      // use the others (a majority must still be left).
+      isUp: (r) => this.isUp(r) && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
       scan: (r, body) => {
         this.checkOpen();
         if (!this.serves(r, body.group)) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down for group ${body.group}`);
