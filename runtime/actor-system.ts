@@ -389,6 +389,7 @@ export class ActorSystem {
       this.emit({ kind: 'failed', actors: [id], reason });
       return;
     }
+    assert(!this.timers.has(id), () => `actor ${id} has two restart timers`);
     this.states.set(id, 'restarting');
     console.error(`[runtime] restarting actor ${id} in ${delay} ms (${reason})`);
     const timer = setTimeout(() => void this.restartActor(id), delay);
@@ -462,6 +463,8 @@ export class ActorSystem {
    */
   private async respawnWorker(index: number): Promise<void> {
     if (this.closed) return;
+    assert(this.workerStates[index] === 'restarting', () => `respawn of worker ${index} in state ${this.workerStates[index]}`);
+    assert(this.handles[index]?.hasExited === true, () => `respawn of worker ${index} whose thread still runs`);
     this.supervisionCounters.workerRestarts++;
     this.mailbox.resetInbound(index);
     await Promise.allSettled(
