@@ -5,7 +5,7 @@
  * Set, built as actors on worker threads. See README.md for options and guarantees.
  */
 export { PaxosStore, ReplicaHandle } from './actors/store/paxos-store';
-export type { StoreStats } from './actors/store/paxos-store';
+export type { GroupRef, StoreStats, SupervisionReport } from './actors/store/paxos-store';
 export type { PaxosStoreOptions, EngineName } from './actors/store/options';
 export { KvNamespace, KEY_BYTES_MAX } from './actors/store/kv';
 export { Queue } from './actors/store/queue';

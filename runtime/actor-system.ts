@@ -21,10 +21,18 @@ import { ThreadMailbox } from './thread-mailbox';
 import type { MailboxHooks, MailboxStats } from './thread-mailbox';
 import { allocateTopology, isActorId, workerOfActor } from './topology';
 import type { Topology } from './topology';
+import { RestartBudget, SUPERVISION_DEFAULTS } from './restart-budget';
+import type { SupervisionOptions } from './restart-budget';
+import { codeOf, describe, emptyWorkerStats } from './supervision';
+import type { ActorState, SupervisionEvent, SupervisionStats, WorkerState } from './supervision';
 import { WorkerHandle } from './worker-handle';
+import type { WorkerListener } from './worker-handle';
+import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
 
 export type { WorkerStats } from './worker-stats';
+export type { SupervisionOptions } from './restart-budget';
+export type { ActorState, SupervisionEvent, SupervisionStats, WorkerState } from './supervision';
 
 export interface ActorSystemOptions {
   /** Worker threads, >= 1 (the caller picks the default, e.g. the number of cores). */
@@ -39,6 +47,8 @@ export interface ActorSystemOptions {
   ringBytes?: number;
   /** Period of every actor's tick(), default 10 ms. */
   tickMs?: number;
+  /** Restart bounds and backoff of failed actors and dead workers (SUPERVISION_DEFAULTS). */
+  supervision?: Partial<SupervisionOptions>;
 }
 
 export interface ClientStats extends MailboxStats {
@@ -66,6 +76,7 @@ interface Resolved {
   actors: number[];
   ringBytes: number;
   tickMs: number;
+  supervision: SupervisionOptions;
 }
 
 function invalid(message: string): RuntimeError {
@@ -92,29 +103,29 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
   }
   if (!Number.isFinite(tickMs) || tickMs < 1) throw invalid(`tickMs must be >= 1: ${tickMs}`);
   const actorConfig = o.actorConfig;
-  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs };
+  const supervision = { ...SUPERVISION_DEFAULTS, ...(o.supervision ?? {}) };
+  const { restartsMax, windowMs, backoffMs, backoffMsMax } = supervision;
+  if (!Number.isInteger(restartsMax) || restartsMax < 0 || !(windowMs > 0) || !(backoffMs >= 0) || !(backoffMsMax >= backoffMs)) {
+    throw invalid(`bad supervision options: ${JSON.stringify(supervision)}`);
+  }
+  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision };
 }
 
 export class ActorSystem {
   static async start(o: ActorSystemOptions): Promise<ActorSystem> {
     const options = resolveOptions(o);
     const topology = allocateTopology(options.workers, options.ringBytes);
-    const handles: WorkerHandle[] = [];
-    for (let worker = 0; worker < options.workers; worker++) {
-      const actors = options.actors.filter((id) => workerOfActor(id, options.workers) === worker);
-      const init = { ...options, topology, worker, actors };
-      handles.push(new WorkerHandle(worker, init));
-    }
-    const system = new ActorSystem(topology, handles);
+    const system = new ActorSystem(topology, options);
     try {
       const errors = await system.eachWorker('ready', (h) => h.remote.ready());
       const failed = errors.flat();
-      if (failed.length > 0) throw new RuntimeError('PXS_START_FAILED', failed.join('; '));
+      if (failed.length > 0) throw new RuntimeError('PXS_START_FAILED', describe(failed));
     } catch (error) {
       await system.close();
       throw error;
     }
     system.mailbox.start();
+    system.supervising = true;
     return system;
   }
 
@@ -125,13 +136,33 @@ export class ActorSystem {
   private closing: Promise<void> | undefined;
   private readonly counters = { handlerFailures: 0, unhandled: 0 };
   private readonly flushBound = (): void => this.flushSends();
+  private readonly handles: WorkerHandle[] = [];
+  // Supervision (see README "Supervision"): the client thread decides every restart, so one
+  // policy covers an actor that throws, one that reports a failure, and a worker that dies.
+  private supervising = false;
+  private supervisionHandler: ((event: SupervisionEvent) => void) | undefined;
+  private readonly states = new Map<ActorId, ActorState>();
+  private readonly budgets = new Map<ActorId, RestartBudget>();
+  private readonly timers = new Map<ActorId, NodeJS.Timeout>();
+  private readonly workerStates: WorkerState[] = [];
+  private readonly workerBudgets: RestartBudget[] = [];
+  private readonly respawning: (Promise<void> | undefined)[] = [];
+  private readonly supervisionCounters = { actorRestarts: 0, workerRestarts: 0 };
 
   private constructor(
     private readonly topology: Topology,
-    private readonly handles: WorkerHandle[],
+    private readonly options: Resolved,
   ) {
-    assert(handles.length === topology.workers, `${handles.length} worker handles`);
     this.mailbox = new ThreadMailbox(topology, topology.clientThread, this.clientHooks());
+    for (const id of options.actors) this.states.set(id, 'running');
+    for (let worker = 0; worker < options.workers; worker++) {
+      this.workerStates.push('up');
+      this.workerBudgets.push(new RestartBudget(options.supervision));
+      this.respawning.push(undefined);
+      const actors = options.actors.filter((id) => workerOfActor(id, options.workers) === worker);
+      this.handles.push(this.spawn(worker, actors, false));
+    }
+    assert(this.handles.length === topology.workers, `${this.handles.length} worker handles`);
   }
 
   /** Queues `payload` for actor `to`; it leaves when the current macrotask's code is done. */
@@ -163,32 +194,94 @@ export class ActorSystem {
    *  are dropped and counted by their worker until they are started again. */
   async stopActors(ids: number[]): Promise<void> {
     const groups = this.groupByWorker(ids);
-    await this.eachWorker('stopActors', (h) => h.remote.stopActors(groups[h.index] ?? []));
+    for (const id of ids) {
+      this.cancelRestart(id);
+      this.states.set(id, 'stopped');
+    }
+    await Promise.all(
+      this.handles.map(async (h) => {
+        const group = groups[h.index] ?? [];
+        // A worker that is down holds none of its actors: they are stopped already.
+        if (group.length === 0 || this.workerStates[h.index] !== 'up') return;
+        await h.call('stopActors', () => h.remote.stopActors(group), CONTROL_TIMEOUT_MS).catch((error: unknown) => {
+          if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
+        });
+      }),
+    );
   }
 
-  /** Creates the actors anew with createActor (a restart). Rejects with PXS_START_FAILED if
-   *  any could not be created (already running, or createActor threw). */
+  /** Creates the actors anew with createActor (a restart; a failed actor gets a fresh restart
+   *  budget). Rejects with PXS_START_FAILED if any could not be created (already running, its
+   *  worker failed, or createActor threw). */
   async startActors(ids: number[]): Promise<void> {
     const groups = this.groupByWorker(ids);
-    const errors = await this.eachWorker('startActors', (h) => {
-      const group = groups[h.index] ?? [];
-      return group.length === 0 ? Promise.resolve([]) : h.remote.startActors(group);
-    });
-    const failed = errors.flat();
-    if (failed.length > 0) throw new RuntimeError('PXS_START_FAILED', failed.join('; '));
+    const failures = await Promise.all(
+      this.handles.map((h, index) => {
+        const group = groups[index] ?? [];
+        return group.length === 0 ? Promise.resolve([]) : this.startOnWorker(index, group);
+      }),
+    );
+    const failed = failures.flat();
+    if (failed.length > 0) throw new RuntimeError('PXS_START_FAILED', describe(failed));
   }
 
-  /** Per-worker counters, fetched over the control plane. */
+  /** Per-worker counters, fetched over the control plane (zeros for a worker that is down). */
   async stats(): Promise<WorkerStats[]> {
-    return this.eachWorker('stats', (h) => h.remote.stats());
+    if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
+    return Promise.all(
+      this.handles.map(async (h, worker) => {
+        const state = this.workerStates[worker] ?? 'failed';
+        if (state !== 'up') return { ...emptyWorkerStats(worker), state };
+        try {
+          const stats = await h.call('stats', () => h.remote.stats(), CONTROL_TIMEOUT_MS);
+          return { ...stats, state };
+        } catch (error) {
+          if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
+          if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
+          return { ...emptyWorkerStats(worker), state: this.workerStates[worker] ?? 'failed' };
+        }
+      }),
+    );
   }
 
-  /** A control-plane query to one actor (`Actor.inspect`), on the worker it is pinned to. */
+  /** The supervisor's view of one actor. */
+  actorState(actorId: number): ActorState {
+    return this.states.get(actorId) ?? 'stopped';
+  }
+
+  /** Restart counters and the actors and workers that are restarting or failed. */
+  supervisionStats(): SupervisionStats {
+    const restartingActors: number[] = [];
+    const failedActors: number[] = [];
+    for (const [id, state] of this.states) {
+      if (state === 'restarting') restartingActors.push(id);
+      if (state === 'failed') failedActors.push(id);
+    }
+    const workers = this.workerStates.map((state, worker) => ({ worker, state, restarts: this.workerBudgets[worker]?.restarts ?? 0 }));
+    return { ...this.supervisionCounters, restartingActors, failedActors, workers };
+  }
+
+  /** Called with every supervision event (one handler; a later call replaces it). */
+  onSupervision(handler: (event: SupervisionEvent) => void): void {
+    this.supervisionHandler = handler;
+  }
+
+  /** A control-plane query to one actor (`Actor.inspect`), on the worker it is pinned to. An
+   *  actor that is not running (or whose worker died meanwhile) answers PXS_NO_ACTOR. */
   async inspect(actorId: number, request: unknown): Promise<InspectResult> {
     if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
-    const handle = this.handles[this.workerOf(actorId)];
+    const index = this.workerOf(actorId);
+    const handle = this.handles[index];
     assert(handle !== undefined, () => `no worker for actor ${actorId}`);
-    return handle.call<InspectResult>('inspect', () => handle.remote.inspect(actorId, request) as Promise<InspectResult>, CONTROL_TIMEOUT_MS);
+    const notRunning: InspectResult = { ok: false, code: 'PXS_NO_ACTOR', message: `actor ${actorId} is ${this.actorState(actorId)}` };
+    if (this.actorState(actorId) !== 'running' || this.workerStates[index] !== 'up') return notRunning;
+    try {
+      return await handle.call<InspectResult>('inspect', () => handle.remote.inspect(actorId, request) as Promise<InspectResult>, CONTROL_TIMEOUT_MS);
+    } catch (error) {
+      if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
+      if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
+      return { ok: false, code: 'PXS_NO_ACTOR', message: `the worker of actor ${actorId} died` };
+    }
   }
 
   /** Counters of the client thread's own mailbox (synchronous: no worker involved). */
@@ -205,6 +298,8 @@ export class ActorSystem {
   private async closeOnce(): Promise<void> {
     this.flushSends();
     this.closed = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
     const live = this.handles.filter((h) => !h.hasExited);
     const results = await Promise.allSettled(
       live.map((h) =>
@@ -216,6 +311,228 @@ export class ActorSystem {
     }
     this.mailbox.stop();
     await Promise.all(this.handles.map((h) => h.terminate()));
+  }
+
+  // ---- supervision ----
+
+  private spawn(worker: number, actors: number[], respawned: boolean): WorkerHandle {
+    const init: WorkerInit = {
+      topology: this.topology,
+      worker,
+      actorModule: this.options.actorModule,
+      actorConfig: this.options.actorConfig,
+      actors,
+      tickMs: this.options.tickMs,
+      restarted: respawned,
+      respawned,
+    };
+    let handle: WorkerHandle | undefined = undefined;
+    const listener: WorkerListener = {
+      onEvent: (event) => this.onActorFailed(event.id, event.reason),
+      // Only the current thread of a slot counts: a replaced one's exit is old news.
+      onExit: (code) => {
+        if (handle !== undefined && this.handles[worker] === handle) this.onWorkerExit(worker, code);
+      },
+    };
+    handle = new WorkerHandle(worker, init, listener);
+    return handle;
+  }
+
+  /** An embedder's start of actors on one worker; returns the ids it could not start. */
+  private async startOnWorker(index: number, ids: number[]): Promise<StartFailure[]> {
+    for (const id of ids) {
+      this.cancelRestart(id);
+      this.budgetOf(id).reset();
+    }
+    if (this.workerStates[index] === 'failed') {
+      return ids.map((id) => ({ id, message: `PXS_WORKER_FAILED: worker ${index} failed` }));
+    }
+    // 'restarting' until confirmed: a worker that dies meanwhile respawns with these actors.
+    const previous = new Map(ids.map((id) => [id, this.actorState(id)]));
+    for (const id of ids) this.states.set(id, 'restarting');
+    if (this.workerStates[index] === 'up') {
+      const h = this.handles[index];
+      assert(h !== undefined, `no handle for worker ${index}`);
+      try {
+        const answers = await h.call('startActors', () => h.remote.startActors(ids, false), CONTROL_TIMEOUT_MS);
+        // An actor the supervisor was restarting may have been created by it meanwhile: it
+        // runs, which is what the caller asked for. Starting one that already ran is an error.
+        const failures = answers.filter((f) => previous.get(f.id) === 'running' || !f.message.startsWith('PXS_ACTOR_RUNNING'));
+        const failed = new Set(failures.map((f) => f.id));
+        for (const id of ids) {
+          if (this.states.get(id) !== 'restarting') continue;
+          this.states.set(id, failed.has(id) ? (previous.get(id) === 'running' ? 'running' : 'stopped') : 'running');
+        }
+        return failures;
+      } catch (error) {
+        if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
+      }
+    }
+    await this.respawning[index];
+    return ids.filter((id) => this.states.get(id) !== 'running').map((id) => ({ id, message: `PXS_WORKER_DIED: actor ${id} did not come back` }));
+  }
+
+  private onActorFailed(id: number, reason: string): void {
+    const state = this.states.get(id);
+    if (this.closed || !this.supervising || (state !== 'running' && state !== 'restarting')) return;
+    this.emit({ kind: 'down', actors: [id], reason });
+    this.scheduleActorRestart(id, reason);
+  }
+
+  private scheduleActorRestart(id: number, reason: string): void {
+    this.cancelRestart(id);
+    const delay = this.budgetOf(id).next(Date.now());
+    if (delay === undefined) {
+      this.states.set(id, 'failed');
+      const { restartsMax, windowMs } = this.options.supervision;
+      console.error(`[runtime] actor ${id} failed again after ${restartsMax} restarts within ${windowMs} ms; marked failed: ${reason}`);
+      this.emit({ kind: 'failed', actors: [id], reason });
+      return;
+    }
+    assert(!this.timers.has(id), () => `actor ${id} has two restart timers`);
+    this.states.set(id, 'restarting');
+    console.error(`[runtime] restarting actor ${id} in ${delay} ms (${reason})`);
+    const timer = setTimeout(() => void this.restartActor(id), delay);
+    timer.unref();
+    this.timers.set(id, timer);
+  }
+
+  private async restartActor(id: number): Promise<void> {
+    this.timers.delete(id);
+    const index = this.workerOf(id);
+    // A worker being respawned brings the actor back itself.
+    if (this.closed || this.states.get(id) !== 'restarting' || this.workerStates[index] !== 'up') return;
+    const h = this.handles[index];
+    assert(h !== undefined, `no handle for worker ${index}`);
+    this.supervisionCounters.actorRestarts++;
+    let failures: StartFailure[];
+    try {
+      failures = await h.call('startActors', () => h.remote.startActors([id], true), CONTROL_TIMEOUT_MS);
+    } catch (error) {
+      if (codeOf(error) === 'PXS_WORKER_DIED') return;
+      failures = [{ id, message: String(error) }];
+    }
+    if (this.closed) return;
+    if (this.states.get(id) === 'stopped' && failures.length === 0) {
+      // Stopped by the embedder while we were creating it: stop what we created.
+      await this.stopOnWorker(index, [id]);
+      return;
+    }
+    if (this.states.get(id) !== 'restarting') return;
+    if (failures.length > 0) {
+      this.scheduleActorRestart(id, failures.map((f) => f.message).join('; '));
+      return;
+    }
+    this.states.set(id, 'running');
+    this.emit({ kind: 'up', actors: [id], reason: 'restarted' });
+  }
+
+  private onWorkerExit(index: number, code: number): void {
+    if (this.closed || !this.supervising) return;
+    const reason = `worker ${index} exited with code ${code}`;
+    const ids = this.actorsOfWorker(index, (state) => state === 'running' || state === 'restarting');
+    for (const id of ids) {
+      this.cancelRestart(id);
+      this.states.set(id, 'restarting');
+    }
+    if (ids.length > 0) this.emit({ kind: 'down', actors: ids, reason });
+    const budget = this.workerBudgets[index];
+    assert(budget !== undefined, `no budget for worker ${index}`);
+    const delay = budget.next(Date.now());
+    if (delay === undefined) {
+      this.workerStates[index] = 'failed';
+      for (const id of ids) this.states.set(id, 'failed');
+      console.error(`[runtime] ${reason}: restart bound spent, worker marked failed`);
+      if (ids.length > 0) this.emit({ kind: 'failed', actors: ids, reason });
+      return;
+    }
+    this.workerStates[index] = 'restarting';
+    console.error(`[runtime] ${reason}; respawning it in ${delay} ms`);
+    this.respawning[index] = new Promise<void>((resolve) => {
+      setTimeout(() => void this.respawnWorker(index).finally(resolve), delay).unref();
+    });
+  }
+
+  /**
+   * Replaces a dead worker thread. Every other thread first drops what the dead one published
+   * and they have not read (a crashed incarnation's messages, perhaps half a fragmented one);
+   * the new thread starts producing at each ring's current tail, drops what its predecessor
+   * left unread (a crashed process loses its inbound messages, and a message that crashed the
+   * worker must not crash its successor), and drops continuation fragments until a message
+   * begins. The requests lost with them were failed by the 'down' event.
+   */
+  private async respawnWorker(index: number): Promise<void> {
+    if (this.closed) return;
+    assert(this.workerStates[index] === 'restarting', () => `respawn of worker ${index} in state ${this.workerStates[index]}`);
+    assert(this.handles[index]?.hasExited === true, () => `respawn of worker ${index} whose thread still runs`);
+    this.supervisionCounters.workerRestarts++;
+    this.mailbox.resetInbound(index);
+    await Promise.allSettled(
+      this.handles.map((h, i) =>
+        i === index || this.workerStates[i] !== 'up' ? undefined : h.call('peerRestarted', () => h.remote.peerRestarted(index), CONTROL_TIMEOUT_MS),
+      ),
+    );
+    if (this.closed) return;
+    const ids = this.actorsOfWorker(index, (state) => state === 'restarting');
+    const handle = this.spawn(index, ids, true);
+    this.handles[index] = handle;
+    let failures: StartFailure[];
+    try {
+      failures = await handle.call('ready', () => handle.remote.ready(), CONTROL_TIMEOUT_MS);
+    } catch (error) {
+      // Died again: its exit handler takes over (bounded by the worker's budget). Hung: end it.
+      if (codeOf(error) !== 'PXS_WORKER_DIED') await handle.terminate();
+      return;
+    }
+    if (this.closed || this.handles[index] !== handle) return;
+    this.workerStates[index] = 'up';
+    const failed = new Set(failures.map((f) => f.id));
+    const up = ids.filter((id) => !failed.has(id) && this.states.get(id) === 'restarting');
+    for (const id of up) this.states.set(id, 'running');
+    if (up.length > 0) this.emit({ kind: 'up', actors: up, reason: `worker ${index} respawned` });
+    for (const f of failures) if (this.states.get(f.id) === 'restarting') this.scheduleActorRestart(f.id, f.message);
+    // Stopped by the embedder during the respawn: stop what the new thread created.
+    const stale = ids.filter((id) => !failed.has(id) && this.states.get(id) === 'stopped');
+    if (stale.length > 0) await this.stopOnWorker(index, stale);
+  }
+
+  private async stopOnWorker(index: number, ids: number[]): Promise<void> {
+    const h = this.handles[index];
+    if (h === undefined || this.workerStates[index] !== 'up' || this.closed) return;
+    await h.call('stopActors', () => h.remote.stopActors(ids), CONTROL_TIMEOUT_MS).catch((error: unknown) => {
+      console.error(`[runtime] stopping actors ${ids.join()} on worker ${index}:`, error);
+    });
+  }
+
+  private actorsOfWorker(index: number, which: (state: ActorState) => boolean): number[] {
+    const ids: number[] = [];
+    for (const [id, state] of this.states) {
+      if (which(state) && workerOfActor(id, this.topology.workers) === index) ids.push(id);
+    }
+    return ids;
+  }
+
+  private budgetOf(id: number): RestartBudget {
+    let budget = this.budgets.get(id);
+    if (budget === undefined) {
+      budget = new RestartBudget(this.options.supervision);
+      this.budgets.set(id, budget);
+    }
+    return budget;
+  }
+
+  private cancelRestart(id: number): void {
+    const timer = this.timers.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(id);
+  }
+
+  private emit(event: SupervisionEvent): void {
+    try {
+      this.supervisionHandler?.(event);
+    } catch (error) {
+      console.error('[runtime] supervision handler threw:', error);
+    }
   }
 
   private flushSends(): void {

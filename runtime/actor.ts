@@ -18,6 +18,19 @@ export interface ActorHost {
   send(to: ActorId, payload: Uint8Array): void;
   /** Milliseconds from the injectable clock (virtual in the simulator). */
   now(): number;
+  /**
+   * True when the runtime's supervisor created this actor again after a failure of its
+   * predecessor (an exception, a reported failure, or the death of its worker thread): the
+   * predecessor's memory is gone, so an actor that keeps its state only in memory must come
+   * back as one that lost it. Absent or false for a start the embedder asked for.
+   */
+  readonly restarted?: boolean;
+  /**
+   * Reports a failure the actor cannot recover from itself (e.g. its storage failed): the
+   * runtime stops it, as if a method had thrown, and its supervisor restarts it from durable
+   * state (bounded, with backoff). Optional: the simulator has its own crash model.
+   */
+  fail?(reason: unknown): void;
 }
 
 export interface Actor {

@@ -48,10 +48,29 @@ export class Reassembler {
   private filled = 0;
   private from = 0;
   private to = 0;
+  /** Continuation fragments dropped while resynchronising (see `resync`). */
+  dropped = 0;
+
+  /**
+   * `resync`: the reader is a respawned worker whose dead predecessor may have consumed the
+   * first fragments of a message: continuation fragments are dropped until a first one comes.
+   */
+  constructor(private resync = false) {}
+
+  /** Forgets a partial message (its producer died; its successor starts a new one). */
+  reset(): void {
+    this.buffer = null;
+    this.filled = 0;
+  }
 
   /** Feeds one fragment; calls `deliver` once the message is whole. */
   accept(word1: number, chunk: Uint8Array, deliver: (from: number, to: number, payload: Uint8Array) => void): void {
+    if (word1 !== 0 && this.resync && this.buffer === null) {
+      this.dropped++;
+      return;
+    }
     if (word1 === 0) {
+      this.resync = false;
       assert(this.buffer === null, 'a new fragmented message began before the last one ended');
       assert(chunk.byteLength >= FIRST_HEADER_BYTES, () => `first fragment of ${chunk.byteLength} bytes`);
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);

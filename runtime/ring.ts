@@ -200,6 +200,18 @@ export class SpscRing {
     return Atomics.exchange(this.control, SPACE_WANTED_INDEX, 0) === 1;
   }
 
+  /**
+   * Consumer side: drops every published record unread (head = tail). Only for a ring whose
+   * producer thread died: its records (and any fragmented message it had begun) belong to a
+   * crashed incarnation, and its successor starts at the current tail.
+   */
+  discardAll(): number {
+    const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
+    const head = Atomics.load(this.control, HEAD_INDEX) >>> 0;
+    Atomics.store(this.control, HEAD_INDEX, tail | 0);
+    return (tail - head) >>> 0;
+  }
+
   /** Consumer: true if at least one published record awaits `drain`. */
   hasRecords(): boolean {
     return Atomics.load(this.control, TAIL_INDEX) !== Atomics.load(this.control, HEAD_INDEX);

@@ -58,6 +58,7 @@ export interface MailboxStats {
 interface Inbound {
   readonly thread: number;
   readonly ring: SpscRing;
+  readonly reassembler: Reassembler;
   /** Record handler of this ring: plain records go straight on, fragments are reassembled. */
   readonly onRecord: (word0: number, word1: number, payload: Uint8Array) => void;
 }
@@ -86,6 +87,12 @@ export class ThreadMailbox {
     readonly thread: number,
     private readonly hooks: MailboxHooks,
     private readonly options: MailboxOptions = MAILBOX_DEFAULTS,
+    /**
+     * A respawned worker. What its dead predecessor left unread is dropped, as a crashed
+     * process loses its inbound messages (and a message that crashed the worker must not crash
+     * its successor too); later records may then begin inside a fragmented message.
+     */
+    respawned = false,
   ) {
     const threads = topology.workers + 1;
     assert(Number.isInteger(thread) && thread >= 0 && thread < threads, `bad thread ${thread}`);
@@ -96,9 +103,10 @@ export class ThreadMailbox {
         this.outboxes.push(null);
         continue;
       }
-      const reassembler = new Reassembler();
+      const reassembler = new Reassembler(respawned);
       this.inbound.push({
         thread: other,
+        reassembler,
         ring: new SpscRing(ringBuffer(topology, other, thread)),
         onRecord: (word0, word1, payload) => {
           if (word0 === FRAGMENT_MARK) reassembler.accept(word1, payload, this.onRecord);
@@ -110,6 +118,7 @@ export class ThreadMailbox {
       payloadBytesMax = Math.min(payloadBytesMax, out.recordBytesMax - FRAME_HEADER_BYTES);
     }
     assert(payloadBytesMax > 0 && payloadBytesMax < Infinity, `bad payload max ${payloadBytesMax}`);
+    if (respawned) for (const { ring } of this.inbound) ring.discardAll();
     this.payloadBytesMax = payloadBytesMax;
     this.bells = new Doorbells(topology.bells);
     this.reader = new DoorbellReader(this.bells, thread);
@@ -132,6 +141,18 @@ export class ThreadMailbox {
     this.flushOutboxes();
     this.running = false;
     this.reader.wakeSelf();
+  }
+
+  /**
+   * The producer of one inbound ring (a worker thread) died and is being respawned: drop what
+   * it published but we have not read, and any partial fragmented message. Its successor's
+   * records start at the ring's current tail. Returns the bytes dropped.
+   */
+  resetInbound(fromThread: number): number {
+    const inbound = this.inbound.find((i) => i.thread === fromThread);
+    assert(inbound !== undefined, `no inbound ring from thread ${fromThread}`);
+    inbound.reassembler.reset();
+    return inbound.ring.discardAll();
   }
 
   /** Queues one framed record for `toThread`; it leaves at the next `flushOutboxes`. */

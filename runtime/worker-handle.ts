@@ -9,7 +9,14 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { assert } from './assert';
 import { RuntimeError } from './errors';
-import type { WorkerApi, WorkerInit } from './worker-protocol';
+import type { WorkerApi, WorkerEvent, WorkerInit } from './worker-protocol';
+
+/** What the supervisor hears from a worker beside control-plane answers. */
+export interface WorkerListener {
+  onEvent(event: WorkerEvent['pxsEvent']): void;
+  /** The thread ended (crash, process.exit in the worker, or terminate()). */
+  onExit(code: number): void;
+}
 
 export class WorkerHandle {
   readonly remote: Comlink.Remote<WorkerApi>;
@@ -17,7 +24,7 @@ export class WorkerHandle {
   private readonly died: Promise<never>;
   private exited = false;
 
-  constructor(readonly index: number, init: WorkerInit) {
+  constructor(readonly index: number, init: WorkerInit, listener?: WorkerListener) {
     assert(init.worker === index, `worker init for ${init.worker} given to handle ${index}`);
     this.thread = new Worker(path.join(__dirname, 'worker-main.js'), { workerData: init });
     this.died = new Promise<never>((_, reject) => {
@@ -28,11 +35,17 @@ export class WorkerHandle {
       });
       this.thread.on('exit', (code) => {
         this.exited = true;
+        // The supervisor first, so a caller that sees the rejection finds the respawn begun.
+        listener?.onExit(code);
         reject(new RuntimeError('PXS_WORKER_DIED', `worker ${index} exited with code ${code}`));
       });
     });
     // Callers race against `died`; this keeps an unobserved rejection from being reported.
     this.died.catch(() => undefined);
+    this.thread.on('message', (message: unknown) => {
+      const event = (message as Partial<WorkerEvent> | null)?.pxsEvent;
+      if (event !== undefined) listener?.onEvent(event);
+    });
     this.remote = Comlink.wrap<WorkerApi>(nodeEndpoint(this.thread as never));
   }
 

@@ -12,7 +12,7 @@ import nodeEndpoint from 'comlink/dist/umd/node-adapter';
 import { assert } from './assert';
 import type { ActorFactory } from './actor';
 import { WorkerRuntime } from './worker-runtime';
-import type { WorkerApi, WorkerInit } from './worker-protocol';
+import type { WorkerApi, WorkerEvent, WorkerInit } from './worker-protocol';
 
 function loadFactory(actorModule: string): ActorFactory<unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,14 +34,20 @@ function main(): void {
     factory: loadFactory(init.actorModule),
     actorConfig: init.actorConfig,
     tickMs: init.tickMs,
+    respawned: init.respawned,
+    onActorFailed: (id, reason) => {
+      const event: WorkerEvent = { pxsEvent: { kind: 'actorFailed', id, reason } };
+      port.postMessage(event);
+    },
   });
-  const started = runtime.startActors(init.actors).then((errors) => {
+  const started = runtime.startActors(init.actors, init.restarted).then((errors) => {
     runtime.start();
     return errors;
   });
   const api: WorkerApi = {
     ready: () => started,
-    startActors: (ids) => runtime.startActors(ids),
+    startActors: (ids, restarted) => runtime.startActors(ids, restarted),
+    peerRestarted: (thread) => runtime.peerRestarted(thread),
     stopActors: (ids) => runtime.stopActors(ids),
     stats: () => runtime.stats(),
     inspect: (id, request) => runtime.inspect(id, request),

@@ -15,12 +15,33 @@ export interface WorkerInit {
   /** Actors this worker creates before it starts draining its rings. */
   readonly actors: readonly number[];
   readonly tickMs: number;
+  /** The initial actors are supervised restarts (ActorHost.restarted). */
+  readonly restarted: boolean;
+  /** This thread replaces a worker that died: its inbound rings may start mid-message. */
+  readonly respawned: boolean;
+}
+
+/** An actor that could not be created, with the reason (its code first). */
+export interface StartFailure {
+  readonly id: number;
+  readonly message: string;
+}
+
+/**
+ * Posted by a worker on its parentPort beside comlink's traffic (comlink ignores messages
+ * without an id): an actor failed and was stopped. The client thread's supervisor decides.
+ */
+export interface WorkerEvent {
+  readonly pxsEvent: { readonly kind: 'actorFailed'; readonly id: number; readonly reason: string };
 }
 
 export interface WorkerApi {
   /** Resolves once the initial actors exist; returns one message per actor that failed. */
-  ready(): Promise<string[]>;
-  startActors(ids: number[]): Promise<string[]>;
+  ready(): Promise<StartFailure[]>;
+  /** `restarted`: supervised restarts (ActorHost.restarted), not a start the embedder asked for. */
+  startActors(ids: number[], restarted: boolean): Promise<StartFailure[]>;
+  /** Another worker died and is being respawned: drop its unread records (resetInbound). */
+  peerRestarted(thread: number): number;
   stopActors(ids: number[]): void;
   stats(): WorkerStats;
   /** Asks one live actor of this worker a control-plane question (`Actor.inspect`). */

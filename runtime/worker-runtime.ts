@@ -17,6 +17,7 @@ import type { MailboxHooks } from './thread-mailbox';
 import { isActorId, threadOfAddress, workerOfActor } from './topology';
 import type { Topology } from './topology';
 import type { WorkerStats } from './worker-stats';
+import type { StartFailure } from './worker-protocol';
 
 /** Local messages delivered per turn, so rings get their share of each turn. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -29,6 +30,10 @@ export interface WorkerRuntimeOptions {
   readonly factory: ActorFactory<unknown>;
   readonly actorConfig: unknown;
   readonly tickMs: number;
+  /** A respawned worker: its inbound rings may start inside a fragmented message. */
+  readonly respawned?: boolean;
+  /** Called after an actor failed and was stopped (the supervisor on the client decides). */
+  readonly onActorFailed?: (id: ActorId, reason: string) => void;
 }
 
 /** One incarnation of an actor. A restart makes a new slot, so the old one's host stays dead. */
@@ -56,7 +61,7 @@ export class WorkerRuntime implements MailboxHooks {
   constructor(private readonly options: WorkerRuntimeOptions) {
     assert(options.tickMs > 0, `bad tickMs ${options.tickMs}`);
     assert(options.worker >= 0 && options.worker < options.topology.workers, 'bad worker index');
-    this.mailbox = new ThreadMailbox(options.topology, options.worker, this);
+    this.mailbox = new ThreadMailbox(options.topology, options.worker, this, undefined, options.respawned === true);
   }
 
   /** Starts the pump and the tick timer. The timer is ref'd: it also keeps the worker alive
@@ -70,20 +75,28 @@ export class WorkerRuntime implements MailboxHooks {
     this.mailbox.start();
   }
 
-  /** Creates actors. Returns one error message per actor that could not be created. */
-  async startActors(ids: readonly ActorId[]): Promise<string[]> {
-    const errors: string[] = [];
+  /** Creates actors. Returns one failure per actor that could not be created. `restarted`:
+   *  supervised restarts after a failure (ActorHost.restarted). */
+  async startActors(ids: readonly ActorId[], restarted = false): Promise<StartFailure[]> {
+    const errors: StartFailure[] = [];
     for (const id of ids) {
       const problem = this.checkStartable(id);
       if (problem !== undefined) {
-        errors.push(problem);
+        errors.push({ id, message: problem });
         continue;
       }
       await this.awaitPredecessor(id);
-      const error = this.createActor(id);
-      if (error !== undefined) errors.push(error);
+      // Checked again: a start of the same id may have run while we waited.
+      const again = this.checkStartable(id);
+      const error = again ?? this.createActor(id, restarted);
+      if (error !== undefined) errors.push({ id, message: error });
     }
     return errors;
+  }
+
+  /** See ThreadMailbox.resetInbound: the producer thread died and is being respawned. */
+  peerRestarted(thread: number): number {
+    return this.mailbox.resetInbound(thread);
   }
 
   /** Discards actors at once, like a crash: no more deliveries, their sends are dropped.
@@ -193,10 +206,10 @@ export class WorkerRuntime implements MailboxHooks {
     await boundedClose(id, () => previous, PREDECESSOR_CLOSE_WAIT_MS);
   }
 
-  private createActor(id: ActorId): string | undefined {
+  private createActor(id: ActorId, restarted: boolean): string | undefined {
     const slot: Slot = { id, actor: PLACEHOLDER, live: true, receivedThisTurn: false };
     try {
-      const actor = this.options.factory(id, this.makeHost(slot), this.options.actorConfig);
+      const actor = this.options.factory(id, this.makeHost(slot, restarted), this.options.actorConfig);
       assert(typeof actor?.receive === 'function', `createActor(${id}) returned no actor`);
       slot.actor = actor;
       this.slots.set(id, slot);
@@ -208,12 +221,25 @@ export class WorkerRuntime implements MailboxHooks {
     }
   }
 
-  private makeHost(slot: Slot): ActorHost {
+  private makeHost(slot: Slot, restarted: boolean): ActorHost {
     return {
       actorId: slot.id,
+      restarted,
       now: () => systemClock.now(),
       send: (to, payload) => this.sendFrom(slot, to, payload),
+      fail: (reason) => this.failFrom(slot, 'fail', reason),
     };
+  }
+
+  /** An actor reported a failure (host.fail) or threw: stop it and tell the supervisor. */
+  private failFrom(slot: Slot, method: string, error: unknown): void {
+    // A stale incarnation's late report must not stop its successor.
+    if (!slot.live || this.slots.get(slot.id) !== slot) return;
+    this.counters.actorFailures++;
+    console.error(`[runtime] actor ${slot.id} failed in ${method}(); stopping it:`, error);
+    this.discard(slot.id, 'failed');
+    const reason = error instanceof Error ? error.message : String(error);
+    this.options.onActorFailed?.(slot.id, `${method}: ${reason}`);
   }
 
   private sendFrom(slot: Slot, to: ActorId, payload: Uint8Array): void {
@@ -240,9 +266,7 @@ export class WorkerRuntime implements MailboxHooks {
     try {
       call();
     } catch (error) {
-      this.counters.actorFailures++;
-      console.error(`[runtime] actor ${slot.id} threw in ${method}(); stopping it:`, error);
-      this.discard(slot.id, 'failed');
+      this.failFrom(slot, method, error);
     }
   }
 

@@ -14,4 +14,6 @@ export interface WorkerStats extends MailboxStats {
   /** Messages between actors of this worker (local queue, not rings). */
   localMessages: number;
   localQueueHighWater: number;
+  /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
+  state?: 'up' | 'restarting' | 'failed';
 }

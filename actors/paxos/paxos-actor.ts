@@ -561,5 +561,7 @@ export class PaxosGroupActor implements Actor {
     this.failed = true;
     this.stats.dropped += 1;
     this.log(`paxos actor ${this.id}: ${what} failed, actor stopped: ${err.message}`);
+    // The runtime's supervisor restarts the actor from its durable state (bounded).
+    this.host.fail?.(err);
   }
 }

@@ -28,9 +28,20 @@ export interface StoreActorConfig {
   readonly cachedKeysMax: number;
   /** Int32Array(N*N): 1 = messages from→to are dropped (in-process partitions). */
   readonly links: SharedArrayBuffer;
-  /** Int32Array(N): restarts of each replica since open. */
+  /** Int32Array(N): restarts of each replica since open (supervised restarts included). */
   readonly incarnations: SharedArrayBuffer;
+  /** Int32Array(N*groups): test-only fault injection per actor (ActorFault), 0 = none. */
+  readonly faults: SharedArrayBuffer;
 }
+
+/**
+ * Test-only faults, set through the store's internal `injectFault` (the supervision tests):
+ * `throwOnTick` makes the actor's next tick throw (once), `exitWorker` ends its worker thread
+ * on its next tick (once), `failStart` makes every creation of the actor throw while set (and
+ * a running one throw on its next tick): an actor that fails on every start.
+ */
+export const ActorFault = { none: 0, throwOnTick: 1, exitWorker: 2, failStart: 3 } as const;
+export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 
 /** The newest store per directory: a crash skips close(), so the next incarnation closes it. */
 const openStores = new Map<string, EngineRecordStore>();
@@ -58,7 +69,14 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   const replica = replicaOfActor(id, placement);
   const group = groupOfActor(id, placement);
   const counts = new Int32Array(config.incarnations);
-  const restarts = Atomics.load(counts, replica);
+  // A supervised restart (the actor failed, or its worker died) lost the predecessor's memory
+  // just as replica(i).restart() does: it counts as a restart of its replica, so it is amnesic
+  // where a replica restart would be (volatile state, sync 'none') and, without a directory,
+  // takes an incarnation number apart from every earlier one.
+  const restarts = host.restarted === true ? Atomics.add(counts, replica, 1) + 1 : Atomics.load(counts, replica);
+  const faults = new Int32Array(config.faults);
+  const faultIndex = replica * config.groups + group;
+  if (Atomics.load(faults, faultIndex) === ActorFault.failStart) throw new Error(`actor ${id}: injected start failure`);
   const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
   let store: RecordStore;
   // Memory without persist keeps records only in the core's key map (decision 6); memory with
@@ -83,7 +101,7 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept —
   // unless the replica's directory was lost, or an earlier start found it damaged.
   const amnesic = start.lost || (restarts > 0 && (volatile || config.sync === 'none'));
-  return new PaxosGroupActor(id, host, store, {
+  const actor = new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,
     model: allModels,
@@ -99,4 +117,18 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     derived: bigtableDerived,
     limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
   });
+  const tick = actor.tick.bind(actor);
+  actor.tick = () => {
+    const fault = Atomics.load(faults, faultIndex);
+    if (fault === ActorFault.failStart) throw new Error(`actor ${id}: injected failure in tick()`);
+    if (fault === ActorFault.throwOnTick || fault === ActorFault.exitWorker) {
+      // Once: only the incarnation that clears the cell takes the fault.
+      if (Atomics.compareExchange(faults, faultIndex, fault, ActorFault.none) === fault) {
+        if (fault === ActorFault.exitWorker) process.exit(70);
+        throw new Error(`actor ${id}: injected failure in tick()`);
+      }
+    }
+    tick();
+  };
+  return actor;
 };

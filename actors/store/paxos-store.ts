@@ -12,8 +12,10 @@
  */
 import * as path from 'node:path';
 import { ActorSystem } from '../../runtime/actor-system';
+import type { SupervisionEvent } from '../../runtime/actor-system';
 import type { ClientResult } from '../paxos/core/types';
-import { actorIdOf } from '../paxos/paxos-actor';
+import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
+import { ActorFault } from './actor-entry';
 import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir } from './data-dir';
 import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from './unsynced-marker';
@@ -32,7 +34,7 @@ import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
 import type { RequestBody } from './request-pipeline';
-import { homeReplicaOf } from './routing';
+import { groupOfKey, homeReplicaOf } from './routing';
 import { verifyReplicas } from './verify';
 import type { VerifyOptions, VerifyReport } from './verify';
 
@@ -46,7 +48,30 @@ export interface StoreStats {
    * `writesUnknownOutcome`, and so on. Names may grow; treat missing ones as 0.
    */
   readonly replicas: (Record<string, number> | null)[];
+  /** What the supervisor did: restarts, and the groups and workers that are down. */
+  readonly supervision: SupervisionReport;
 }
+
+/** A replica's group actor as the supervisor sees it (README "Supervision"). */
+export interface GroupRef {
+  readonly replica: number;
+  readonly group: number;
+}
+
+export interface SupervisionReport {
+  /** Supervised restarts of single group actors (an exception or a storage failure). */
+  readonly actorRestarts: number;
+  /** Worker threads respawned after they died (each restarts every actor it hosted). */
+  readonly workerRestarts: number;
+  /** Groups being restarted now (requests to them answer UNAVAILABLE meanwhile). */
+  readonly restarting: GroupRef[];
+  /** Groups that kept failing: down until their replica is restarted (replica(i).restart()). */
+  readonly failed: GroupRef[];
+  readonly workers: { worker: number; state: 'up' | 'restarting' | 'failed'; restarts: number }[];
+}
+
+/** verify() runs at most this many times when groups go down under it. */
+const VERIFY_ATTEMPTS_MAX = 3;
 
 export class ReplicaHandle {
   constructor(
@@ -104,7 +129,10 @@ export class PaxosStore {
   private readonly up: boolean[];
   private readonly links: Int32Array;
   private readonly incarnations: Int32Array;
+  private readonly faults: Int32Array;
   private readonly backend: StoreBackend;
+  /** Per replica, the crash/restart in progress: a later call runs after it, in call order. */
+  private readonly replicaOps: Promise<void>[];
 
   private constructor(
     readonly options: ResolvedOptions,
@@ -115,6 +143,9 @@ export class PaxosStore {
     this.up = new Array<boolean>(options.replicas).fill(true);
     this.links = new Int32Array(config.links);
     this.incarnations = new Int32Array(config.incarnations);
+    this.faults = new Int32Array(config.faults);
+    this.replicaOps = new Array<Promise<void>>(options.replicas).fill(Promise.resolve());
+    system.onSupervision((event) => this.onSupervision(event));
     this.backend = { valueBytesMax: options.valueBytesMax, call: (replica, body) => this.call(replica, body) };
   }
 
@@ -138,6 +169,7 @@ export class PaxosStore {
       cachedKeysMax: o.cachedKeysMax,
       links: new SharedArrayBuffer(4 * o.replicas * o.replicas),
       incarnations: new SharedArrayBuffer(4 * o.replicas),
+      faults: new SharedArrayBuffer(4 * o.replicas * o.groups),
     };
     const system = await ActorSystem.start({
       workers: o.workers,
@@ -225,21 +257,40 @@ export class PaxosStore {
 
   async stats(): Promise<StoreStats> {
     this.checkOpen();
-    const up = [...this.up];
-    const replicas = await Promise.all(up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))));
-    return { workers: await this.system.stats(), inFlight: this.pipeline.inFlight, replicasUp: up, replicas };
+    return this.mapErrors(async () => {
+      const up = [...this.up];
+      const replicas = await Promise.all(up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))));
+      const workers = await this.system.stats();
+      return { workers, inFlight: this.pipeline.inFlight, replicasUp: up, replicas, supervision: this.supervisionReport() };
+    });
+  }
+
+  private supervisionReport(): SupervisionReport {
+    const s = this.system.supervisionStats();
+    const placement = { replicas: this.options.replicas, groups: this.options.groups };
+    const ref = (id: number): GroupRef => ({ replica: replicaOfActor(id, placement), group: groupOfActor(id, placement) });
+    return {
+      actorRestarts: s.actorRestarts,
+      workerRestarts: s.workerRestarts,
+      restarting: s.restartingActors.map(ref),
+      failed: s.failedActors.map(ref),
+      workers: s.workers,
+    };
   }
 
   private async replicaCounters(replica: number): Promise<Record<string, number> | null> {
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
     const sums: Record<string, number> = {};
+    let answered = 0;
     for (let g = 0; g < this.options.groups; g++) {
       const answer = await this.system.inspect(actorIdOf(replica, g, placement), { kind: 'stats' });
-      // A replica that crashed meanwhile has no counters to give.
-      if (!answer.ok) return null;
+      // A group that is down (restarting, failed, its replica crashed meanwhile) has no
+      // counters to give; the others still count.
+      if (!answer.ok) continue;
+      answered++;
       for (const [name, n] of Object.entries(answer.value as Record<string, number>)) sums[name] = (sums[name] ?? 0) + n;
     }
-    return sums;
+    return answered === 0 ? null : sums;
   }
 
   /**
@@ -251,7 +302,65 @@ export class PaxosStore {
     this.checkOpen();
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
     const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
-    return verifyReplicas({ system: this.system, placement, up: [...this.up], call }, options);
+    // A replica with a group that is restarting or failed is not up for verification: its
+    // digest would be incomplete. `supervision` says which groups.
+    const upNow = (): boolean[] => this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
+    return this.mapErrors(async () => {
+      // A group that goes down during the run makes its digest request fail: run again with
+      // it reported down (bounded: each retry needs another change of the up set).
+      for (let attempt = 0; ; attempt++) {
+        const up = upNow();
+        try {
+          const report = await verifyReplicas({ system: this.system, placement, up, call }, options);
+          const { restarting, failed } = this.supervisionReport();
+          return { ...report, groupsDown: [...restarting, ...failed] };
+        } catch (error) {
+          const changed = upNow().some((isUp, r) => isUp !== up[r]);
+          if (this.closed || !changed || attempt >= VERIFY_ATTEMPTS_MAX - 1) throw error;
+        }
+      }
+    });
+  }
+
+  /**
+   * The runtime's codes never reach a caller: after close() (racing it included) a call
+   * rejects CLOSED, and a worker that died under it means UNAVAILABLE.
+   */
+  private async mapErrors<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (this.closed) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed');
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === 'string' && code.startsWith('PXS_')) {
+        throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, error instanceof Error ? error.message : String(error));
+      }
+      throw error;
+    }
+  }
+
+  private groupsOf(replica: number): number[] {
+    return replicaActors(this.options, replica);
+  }
+
+  private onSupervision(event: SupervisionEvent): void {
+    if (event.kind === 'up') return;
+    // 'down': a failure stopped these actors; 'failed': they stay down. Either way nothing
+    // they held will be answered: settle it now rather than at the backstop deadline.
+    this.pipeline.failActors(new Set(event.actors), `group actor down (${event.reason})`);
+  }
+
+  /** @internal Test-only fault injection (supervision tests): see ActorFault. */
+  injectFault(replica: number, group: number, fault: keyof typeof ActorFault): void {
+    this.checkOpen();
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas) throw invalid('bad replica');
+    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups) throw invalid('bad group');
+    Atomics.store(this.faults, replica * this.options.groups + group, ActorFault[fault]);
+  }
+
+  /** @internal The worker thread that hosts a replica's group (tests). */
+  workerOfGroup(replica: number, group: number): number {
+    return this.system.workerOf(actorIdOf(replica, group, this.options));
   }
 
   close(): Promise<void> {
@@ -285,10 +394,12 @@ export class PaxosStore {
       engine: this.options.engine,
       replicas: this.options.replicas,
       groups: this.options.groups,
-      isUp: (r) => this.isUp(r),
+      // A replica with a group restarting or failed cannot list that group: scans and lookups
+      // use the others (a majority must still be left).
+      isUp: (r) => this.isUp(r) && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
       scan: (r, body) => {
         this.checkOpen();
-        if (!this.up[r]) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down`);
+        if (!this.serves(r, body.group)) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down for group ${body.group}`);
         return this.pipeline.submit(r, body);
       },
     };
@@ -301,21 +412,44 @@ export class PaxosStore {
   }
 
   /** @internal */
-  async crashReplica(replica: number): Promise<void> {
-    this.checkOpen();
-    if (!this.up[replica]) return;
-    this.up[replica] = false;
-    this.pipeline.failReplica(replica, `replica ${replica} crashed`);
-    await this.system.stopActors(replicaActors(this.options, replica));
+  crashReplica(replica: number): Promise<void> {
+    return this.serialized(replica, async () => {
+      if (!this.up[replica]) return;
+      this.up[replica] = false;
+      this.pipeline.failReplica(replica, `replica ${replica} crashed`);
+      await this.system.stopActors(replicaActors(this.options, replica));
+    });
   }
 
-  /** @internal */
-  async restartReplica(replica: number): Promise<void> {
-    this.checkOpen();
-    if (this.up[replica]) return;
-    Atomics.add(this.incarnations, replica, 1);
-    await this.system.startActors(replicaActors(this.options, replica));
-    this.up[replica] = true;
+  /** @internal A restart also brings back groups the supervisor marked failed. */
+  restartReplica(replica: number): Promise<void> {
+    return this.serialized(replica, async () => {
+      const ids = replicaActors(this.options, replica);
+      const down = ids.filter((id) => this.system.actorState(id) !== 'running');
+      if (this.up[replica] && down.length === 0) return;
+      // Groups still running (an up replica with a failed group) keep running.
+      if (this.up[replica]) await this.system.stopActors(down);
+      Atomics.add(this.incarnations, replica, 1);
+      await this.system.startActors(this.up[replica] ? down : ids);
+      this.up[replica] = true;
+    });
+  }
+
+  /**
+   * Crash and restart of one replica run one at a time, in call order: a second restart()
+   * waits for the first (and finds the replica up), and a crash() called right after a
+   * restart() that was not awaited stops the replica once it is up, instead of being lost.
+   */
+  private serialized(replica: number, run: () => Promise<void>): Promise<void> {
+    // A rejection, never a synchronous throw: callers await these.
+    if (this.closed) return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed'));
+    const previous = this.replicaOps[replica] ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => {
+      this.checkOpen();
+      return this.mapErrors(run);
+    });
+    this.replicaOps[replica] = next;
+    return next;
   }
 
   private checkOpen(): void {
@@ -324,17 +458,24 @@ export class PaxosStore {
 
   private async call(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
     this.checkOpen();
-    const target = replica ?? this.pickReplica(body.key);
-    if (!this.up[target]) {
-      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${target} is down`);
+    const group = groupOfKey(body.key, this.options.groups);
+    const target = replica ?? this.pickReplica(body.key, group);
+    if (!this.serves(target, group)) {
+      const state = this.up[target] ? this.system.actorState(actorIdOf(target, group, this.options)) : 'down';
+      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${target} is ${state === 'running' ? 'down' : state} for this key`);
     }
     return this.pipeline.submit(target, body);
   }
 
-  private pickReplica(key: string): number {
+  /** The replica is up and its actor for the group is running (not restarting or failed). */
+  private serves(replica: number, group: number): boolean {
+    return this.up[replica] === true && this.system.actorState(actorIdOf(replica, group, this.options)) === 'running';
+  }
+
+  private pickReplica(key: string, group: number): number {
     const n = this.options.replicas;
     const home = homeReplicaOf(key, n);
-    for (let i = 0; i < n; i++) if (this.up[(home + i) % n]) return (home + i) % n;
+    for (let i = 0; i < n; i++) if (this.serves((home + i) % n, group)) return (home + i) % n;
     return home;
   }
 }

@@ -29,6 +29,7 @@ export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token
 interface Pending {
   readonly resolve: (r: ClientResult) => void;
   readonly replica: number;
+  readonly actor: number;
   readonly write: boolean;
   readonly deadline: number;
 }
@@ -85,7 +86,7 @@ export class RequestPipeline {
     const group = body.kind === 'scan' ? body.group : groupOfKey(request.key, this.placement.groups);
     const actor = actorIdOf(replica, group, this.placement);
     const result = new Promise<ClientResult>((resolve) => {
-      this.pending.set(token, { resolve, replica, write: request.kind === 'write', deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS });
+      this.pending.set(token, { resolve, replica, actor, write: request.kind === 'write', deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS });
       this.order.push(token);
     });
     let out = this.outgoing.get(actor);
@@ -115,6 +116,33 @@ export class RequestPipeline {
       this.pending.delete(token);
       p.resolve({ token, ok: false, code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message });
     }
+  }
+
+  /**
+   * The supervisor stopped these actors after a failure (an exception, a storage failure, the
+   * death of their worker): no answer will come for what they held. A write that was sent may
+   * have reached acceptors, so it answers UNKNOWN_OUTCOME; a read answers UNAVAILABLE. Requests
+   * still batched here were never sent: UNAVAILABLE, whatever their kind.
+   */
+  failActors(actors: ReadonlySet<number>, message: string): void {
+    for (const actor of actors) {
+      const out = this.outgoing.get(actor);
+      if (out === undefined || out.count === 0) continue;
+      for (const token of out.tokens) this.settle(token, 'UNAVAILABLE', `${message} (not sent)`);
+      out.countAt = beginBatch(out.w, PayloadKind.requests);
+      out.count = 0;
+      out.tokens = [];
+    }
+    for (const [token, p] of this.pending) {
+      if (actors.has(p.actor)) this.settle(token, p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
+    }
+  }
+
+  private settle(token: number, code: 'UNAVAILABLE' | 'UNKNOWN_OUTCOME', message: string): void {
+    const p = this.pending.get(token);
+    if (p === undefined) return;
+    this.pending.delete(token);
+    p.resolve({ token, ok: false, code, message });
   }
 
   close(): void {

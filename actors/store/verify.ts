@@ -112,6 +112,11 @@ export interface VerifyReport {
   readonly repairFailed: number;
   /** With `repair`: diverged keys whose replicas were given one state by an install write. */
   readonly installed: number;
+  /**
+   * Groups the supervisor holds down (restarting, or failed after too many restarts); their
+   * replica is reported with `up: false`. Set by `store.verify()`.
+   */
+  readonly groupsDown?: readonly { readonly replica: number; readonly group: number }[];
 }
 
 const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);

@@ -8,6 +8,7 @@ import { PayloadKind, readBatch, readRequest } from '../../actors/paxos/codec';
 import { PAYLOAD_SOFT_BYTES_MAX, RequestPipeline } from '../../actors/store/request-pipeline';
 import type { ClientTransport } from '../../actors/store/request-pipeline';
 import { groupOfKey } from '../../actors/store/routing';
+import { actorIdOf } from '../../actors/paxos/paxos-actor';
 
 const PLACEMENT = { replicas: 3, groups: 4 };
 /** The runtime's payload limit with its default 4 MiB rings. */
@@ -77,4 +78,24 @@ test('a send that throws fails that batch with UNAVAILABLE and does not throw', 
   void pipeline.submit(0, { kind: 'write', key: k0, op: new Uint8Array(4) });
   await tick();
   t.deepEqual(sent, [1]);
+});
+
+test('failActors settles what a failed actor held: sent writes UNKNOWN_OUTCOME, reads and unsent requests UNAVAILABLE', async (t) => {
+  const pipeline = new RequestPipeline(fakeTransport(() => undefined), PLACEMENT, 60_000);
+  t.teardown(() => pipeline.close());
+  const [k0, k1, k2] = keysOfGroup0(3) as [string, string, string];
+  const actor = actorIdOf(1, 0, PLACEMENT);
+  const write = pipeline.submit(1, { kind: 'write', key: k0, op: new Uint8Array(4) });
+  const read = pipeline.submit(1, { kind: 'read', key: k1, query: new Uint8Array(1), consistency: 'linearizable' });
+  const other = pipeline.submit(2, { kind: 'write', key: k0, op: new Uint8Array(4) });
+  await tick();
+  // Submitted, still batched (the flush microtask has not run): never sent.
+  const unsent = pipeline.submit(1, { kind: 'write', key: k2, op: new Uint8Array(4) });
+  pipeline.failActors(new Set([actor]), 'actor failed');
+  t.like(await write, { ok: false, code: 'UNKNOWN_OUTCOME' });
+  t.like(await read, { ok: false, code: 'UNAVAILABLE' });
+  t.like(await unsent, { ok: false, code: 'UNAVAILABLE' });
+  t.is(pipeline.inFlight, 1, 'the request to another replica is still in flight');
+  pipeline.close();
+  t.like(await other, { ok: false });
 });
