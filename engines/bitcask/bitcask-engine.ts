@@ -140,7 +140,8 @@ export class BitcaskEngine implements Engine {
   /** What the latest open cut off as a torn tail (undefined before the first open). */
   openReport(): OpenReport | undefined {
     const r = this.recovery;
-    return r === undefined ? undefined : { bytesDropped: r.bytesTruncated, mayHaveDroppedAcknowledged: r.damagedTailDropped };
+    if (r === undefined) return undefined;
+    return { bytesDropped: r.bytesTruncated + r.bytesDamaged, torn: r.bytesTruncated > 0, mayHaveDroppedAcknowledged: r.damaged };
   }
 
   /** The engine stats plus bitcask's own (files, bytes, merges, the latest recovery). */

@@ -135,7 +135,8 @@ export class Bitcask2Engine implements Engine {
   /** What the latest open cut off as a torn tail (undefined before the first open). */
   openReport(): OpenReport | undefined {
     const r = this.recovery;
-    return r === undefined ? undefined : { bytesDropped: r.bytesTruncated, mayHaveDroppedAcknowledged: r.damagedTailDropped };
+    if (r === undefined) return undefined;
+    return { bytesDropped: r.bytesTruncated + r.bytesDamaged, torn: r.bytesTruncated > 0, mayHaveDroppedAcknowledged: r.damaged };
   }
 
   stats(): EngineStats {
