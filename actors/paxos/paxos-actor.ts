@@ -78,10 +78,24 @@ export function groupOfActor(id: ActorId, p: GroupPlacement): number {
 export interface PaxosShellOptions extends GroupPlacement {
   readonly sync: SyncMode;
   readonly model: StateMachine;
-  readonly seqBase: number;
+  /** This incarnation of the group: never used before, lost disks included (decision 15). */
+  readonly incarnation: number;
+  /**
+   * Takes a new incarnation number, durably, for the core's `Ready.renewIds` (its id range is
+   * running out). Without it the core's ids eventually run out and writes answer UNAVAILABLE.
+   */
+  readonly renewIncarnation?: () => number;
   readonly amnesic: boolean;
-  readonly ballotRoundFloor?: number;
+  /**
+   * Records, durably, that this group must start amnesic next time too (its storage lost
+   * records at open; the lost keys stay missing after a restart). Runs before the core is told.
+   */
+  readonly markAmnesic?: () => void;
   readonly limits?: Partial<CoreLimits>;
+  /** Ids per incarnation range (tests of range renewal); default 2^32. */
+  readonly idSpan?: number;
+  /** Where operating problems are logged (default console.error; the simulator keeps quiet). */
+  readonly log?: (line: string) => void;
   readonly derived?: DerivedKeys;
   /** Optional link-fault matrix: Int32Array(N*N) over a SharedArrayBuffer, 1 = from→to blocked. */
   readonly links?: Int32Array;
@@ -141,7 +155,11 @@ export class PaxosGroupActor implements Actor {
   };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
-  private readonly stats = { received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, derivedWrites: 0 };
+  private readonly stats = {
+    received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, derivedWrites: 0, rejectedPayloads: 0,
+  };
+  /** Messages of the payload being decoded (reused: decode all, then step). */
+  private readonly inbound: PaxosMessage[] = [];
   /** The derived keys on disk (or in a batch already issued) per covered key. */
   private readonly derivedOnDisk = new Map<string, string[]>();
 
@@ -157,10 +175,10 @@ export class PaxosGroupActor implements Actor {
       replicaId: this.replica,
       replicas: options.replicas,
       model: options.model,
-      seqBase: options.seqBase,
+      incarnation: options.incarnation,
       amnesic: options.amnesic,
-      ballotRoundFloor: options.ballotRoundFloor,
       limits: options.limits,
+      idSpan: options.idSpan,
       persistChosen: options.derived === undefined ? undefined : (key) => options.derived?.covers(key) === true,
     });
   }
@@ -174,13 +192,41 @@ export class PaxosGroupActor implements Actor {
       readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)));
       return;
     }
-    assert(kind === PayloadKind.paxos, () => `payload kind ${kind} from ${from}`);
     const fromReplica = replicaOfActor(from, this.options);
     if (this.blocked(fromReplica, this.replica)) {
       this.stats.dropped += 1;
       return;
     }
-    readBatch(payload, kind, readMessage, (m) => this.core.step(m));
+    this.onPeerPayload(fromReplica, payload);
+  }
+
+  /**
+   * A payload from another replica is input, never trusted (STYLE.md §2): it is decoded whole
+   * first, and a payload that does not decode, or a message that names another sender or fails
+   * the core's checks, is rejected, counted and logged; the actor goes on.
+   */
+  private onPeerPayload(fromReplica: number, payload: Uint8Array): void {
+    const messages = this.inbound;
+    messages.length = 0;
+    try {
+      if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
+      readBatch(payload, PayloadKind.paxos, readMessage, (m) => messages.push(m));
+    } catch (err) {
+      messages.length = 0;
+      return this.rejectInput(`a payload from replica ${fromReplica} that does not decode: ${(err as Error).message}`);
+    }
+    for (const m of messages) {
+      const invalid = m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
+      if (invalid !== undefined) this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+    }
+    messages.length = 0;
+  }
+
+  /** Counts a rejected input; logs the first few and then every 1024th, so a flood cannot. */
+  private rejectInput(what: string): void {
+    this.stats.rejectedPayloads += 1;
+    const n = this.stats.rejectedPayloads;
+    if (n <= 8 || n % 1024 === 0) this.log(`paxos actor ${this.id}: rejected ${what} (${n} so far)`);
   }
 
   flush(): void {
@@ -218,9 +264,18 @@ export class PaxosGroupActor implements Actor {
     })();
   }
 
+  /** The core itself, for harness checkers that read its state after every simulated step. */
+  debugCore(): PaxosCore {
+    return this.core;
+  }
+
   /** A copy of this replica's record of a key (tests and verification). */
   debugRecord(key: string): ReturnType<PaxosCore['record']> {
     return this.core.record(key);
+  }
+
+  private log(line: string): void {
+    (this.options.log ?? console.error)(line);
   }
 
   coreStats(): Record<string, number> {
@@ -258,6 +313,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   private take(ready: Ready): void {
+    if (ready.renewIds) this.renewIds();
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
     if (this.store.volatile !== true) {
@@ -296,8 +352,25 @@ export class PaxosGroupActor implements Actor {
     if (this.amnesiaChecked) return;
     this.amnesiaChecked = true;
     if (this.store.lostAtOpen !== true || this.core.amnesic) return;
-    console.error(`paxos actor ${this.id}: storage dropped records at open; recovering every key from peers`);
-    this.core.becomeAmnesic(this.host.now());
+    this.log(`paxos actor ${this.id}: storage dropped records at open; recovering every key from peers`);
+    // Durable first: a restart before the keys are rebuilt must not trust the cut storage.
+    this.options.markAmnesic?.();
+    this.core.becomeAmnesic();
+  }
+
+  /** The core's id range runs out: a new incarnation number, taken durably by the host. */
+  private renewIds(): void {
+    const renew = this.options.renewIncarnation;
+    if (renew === undefined) return;
+    let incarnation: number;
+    try {
+      incarnation = renew();
+    } catch (err) {
+      // Not renewed: the core keeps asking and, once its ids are spent, answers UNAVAILABLE.
+      this.log(`paxos actor ${this.id}: could not take a new incarnation: ${(err as Error).message}`);
+      return;
+    }
+    this.core.renewIds(incarnation);
   }
 
   /** A stored record, or 'corrupted' when it fails its checksum or layout (never served). */
@@ -306,13 +379,16 @@ export class PaxosGroupActor implements Actor {
     try {
       return decodeRecord(openRecord(bytes));
     } catch (err) {
-      if (!isCorrupted(err)) throw err;
+      // A record from disk is input: one that fails its checksum or does not decode (whatever
+      // the decoder throws) is never served and never stops the actor.
       this.stats.corrupted += 1;
-      console.error(`paxos actor ${this.id}: CORRUPTED record for a key; recovering it from peers`);
+      const why = isCorrupted(err) ? 'fails its checksum' : `does not decode (${(err as Error).message})`;
+      this.log(`paxos actor ${this.id}: a stored record ${why}; recovering its key from peers`);
       void key;
       return 'corrupted';
     }
   }
+
 
   /** Group commit: one batch for everything staged since the last write started. */
   private maybeWrite(): void {
@@ -483,6 +559,6 @@ export class PaxosGroupActor implements Actor {
   private fail(what: string, err: Error): void {
     this.failed = true;
     this.stats.dropped += 1;
-    console.error(`paxos actor ${this.id}: ${what} failed, actor stopped: ${err.message}`);
+    this.log(`paxos actor ${this.id}: ${what} failed, actor stopped: ${err.message}`);
   }
 }

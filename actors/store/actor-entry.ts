@@ -3,8 +3,7 @@
  * PaxosGroupActor per (replica, group), each with its own engine instance.
  */
 import * as path from 'node:path';
-import { SEQ_SPAN } from '../paxos/core/home';
-import { takeIncarnation } from './incarnation-file';
+import { markGroupAmnesic, renewGroupIncarnation, startGroup } from './incarnation-file';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
 import type { EngineName } from './options';
@@ -37,21 +36,29 @@ export interface StoreActorConfig {
 const openStores = new Map<string, EngineRecordStore>();
 
 /**
- * The incarnation that numbers this actor's proposals. On disk (durable engines, memory with
- * persist): a count beside the group's directory, raised at every start, so ids never repeat
- * across processes. Without a directory (the memory engine) nothing outlives the process, so
- * the process's own restart count of the replica is enough.
+ * How a group starts (decision 15): its incarnation, never used before, and whether it must be
+ * amnesic. On disk (durable engines, memory with persist) the incarnation comes from the
+ * durable counts of incarnation-file.ts, which also tell a lost replica directory. Without a
+ * directory (the memory engine) nothing outlives the process, so the process's own count of
+ * the replica's starts is enough: it is bumped by every restart and every id renewal.
  */
-function seqIncarnation(dir: string | undefined, group: number, inProcess: number): number {
-  if (dir === undefined) return inProcess;
-  return takeIncarnation(path.join(path.dirname(dir), `group-${group}.incarnation`));
+function groupStart(root: string | undefined, replica: number, group: number, counts: Int32Array): { incarnation: number; lost: boolean } {
+  if (root === undefined) return { incarnation: Atomics.load(counts, replica), lost: false };
+  const start = startGroup(root, replica, group);
+  return { incarnation: start.incarnation, lost: start.amnesic };
+}
+
+function renewal(root: string | undefined, replica: number, group: number, counts: Int32Array): () => number {
+  if (root === undefined) return () => Atomics.add(counts, replica, 1) + 1;
+  return () => renewGroupIncarnation(root, replica, group);
 }
 
 export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) => {
   const placement = { replicas: config.replicas, groups: config.groups };
   const replica = replicaOfActor(id, placement);
   const group = groupOfActor(id, placement);
-  const incarnation = Atomics.load(new Int32Array(config.incarnations), replica);
+  const counts = new Int32Array(config.incarnations);
+  const restarts = Atomics.load(counts, replica);
   const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
   let store: RecordStore;
   // Memory without persist keeps records only in the core's key map (decision 6); memory with
@@ -69,19 +76,22 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or
   // UNKNOWN_OUTCOME) arrives before the caller's documented timeout.
   const ticks = Math.max(2, Math.floor(config.timeoutMs / config.tickMs) - 2);
-  const amnesic = incarnation > 0 && (volatile || config.sync === 'none');
+  const root = volatile ? undefined : config.dir;
+  const start = groupStart(root, replica, group, counts);
+  // A memory engine without persist restarts empty, and 'none' may have lost acknowledged
+  // promises: either way the restarted replica must obey the amnesia rule. With 'always' or
+  // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept —
+  // unless the replica's directory was lost, or an earlier start found it damaged.
+  const amnesic = start.lost || (restarts > 0 && (volatile || config.sync === 'none'));
   return new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,
     model: allModels,
-    // Unique per incarnation (incarnation-file.ts), 2^32 proposals each.
-    seqBase: seqIncarnation(volatile ? undefined : dir, group, incarnation) * SEQ_SPAN,
-    // A memory engine without persist restarts empty, and 'none' may have lost acknowledged
-    // promises: either way the restarted replica must obey the amnesia rule. With 'always' or
-    // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept.
+    // Ballots and ids are unique per incarnation (decision 15): no clock, no floor.
+    incarnation: start.incarnation,
+    renewIncarnation: renewal(root, replica, group, counts),
+    markAmnesic: root === undefined ? undefined : () => markGroupAmnesic(root, replica, group),
     amnesic,
-    // Wall-clock milliseconds: above any round a previous incarnation could have reached.
-    ballotRoundFloor: amnesic ? Date.now() : 0,
     links: new Int32Array(config.links),
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { PaxosStoreError, ErrorCodes } from './errors';
 
-/** seq = incarnation × 2^32 + n must stay a safe integer. */
+/** seq = incarnation × 2^32 + n must stay a safe integer (core/ids.ts INCARNATION_SPAN). */
 export const INCARNATIONS_MAX = 2 ** 21 - 1;
 
 function fsyncDir(dir: string): void {
@@ -63,16 +63,107 @@ export function takeIncarnation(file: string): number {
   if (next > INCARNATIONS_MAX) {
     throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${file}: more than ${INCARNATIONS_MAX} starts of one replica group`);
   }
+  writeCount(file, next);
+  assert(readCount(file) === next, () => `incarnation file ${file} did not keep ${next}`);
+  return next;
+}
+
+/** What a group learns when it starts (see startGroup). */
+export interface GroupStart {
+  /** Never used before by this (replica, group), its directory lost or not. */
+  readonly incarnation: number;
+  /**
+   * The group must obey the amnesia rule: its directory was lost (the store's root says it
+   * started before, its own files are gone) or an earlier start found its state damaged, and
+   * nothing has rebuilt it since (`group-G.amnesic` marker).
+   */
+  readonly amnesic: boolean;
+}
+
+/** Where the counts and the marker of (replica, group) live under a store's root directory. */
+export function groupFiles(root: string, replica: number, group: number): { own: string; rootCopy: string; marker: string } {
+  assert(Number.isInteger(replica) && replica >= 0 && Number.isInteger(group) && group >= 0, () => `group ${replica}/${group}`);
+  const replicaDir = path.join(root, `replica-${replica}`);
+  return {
+    own: path.join(replicaDir, `group-${group}.incarnation`),
+    rootCopy: path.join(root, 'incarnations', `replica-${replica}.group-${group}`),
+    marker: path.join(replicaDir, `group-${group}.amnesic`),
+  };
+}
+
+/**
+ * Starts (replica, group) of the store in `root` (decision 15, issue "lost replica directory").
+ *
+ * The incarnation count is kept twice: in the replica's own directory, and in the store's root
+ * (`incarnations/`), which a lost or replaced replica disk does not take with it. The next
+ * incarnation is one above the larger, so ids never repeat even when the replica's directory
+ * is gone. The replica's own copy is written first: a crash between the two writes then leaves
+ * the root copy behind (harmless, the next start takes the larger) rather than a missing own
+ * copy that would look like a lost directory.
+ *
+ * A root copy without the replica's own copy means the replica's state is gone while the store
+ * lives on: the group must come up amnesic, and stays so on every later start (its keys are
+ * missing, not absent) — the marker is written, durably, before anything else.
+ */
+export function startGroup(root: string, replica: number, group: number): GroupStart {
+  const files = groupFiles(root, replica, group);
+  const own = readCount(files.own);
+  const rootCopy = readCount(files.rootCopy);
+  const lost = rootCopy > 0 && own === 0;
+  if (lost) {
+    console.error(`replica ${replica} group ${group}: its directory lost its state; it recovers every key from its peers`);
+    writeMarker(files.marker);
+  }
+  const amnesic = lost || fs.existsSync(files.marker);
+  return { incarnation: advance(files, Math.max(own, rootCopy)), amnesic };
+}
+
+/**
+ * A new incarnation number for a running group whose id range is running out (core/ids.ts
+ * `renewIds`): one above both copies, kept in both.
+ */
+export function renewGroupIncarnation(root: string, replica: number, group: number): number {
+  const files = groupFiles(root, replica, group);
+  return advance(files, Math.max(readCount(files.own), readCount(files.rootCopy)));
+}
+
+function advance(files: { own: string; rootCopy: string }, current: number): number {
+  const next = current + 1;
+  if (next > INCARNATIONS_MAX) {
+    throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${files.own}: more than ${INCARNATIONS_MAX} starts of one replica group`);
+  }
+  writeCount(files.own, next);
+  writeCount(files.rootCopy, next);
+  assert(readCount(files.own) === next && readCount(files.rootCopy) === next, () => `incarnation ${next} not kept`);
+  return next;
+}
+
+/**
+ * Marks (replica, group) amnesic on every later start too: its storage lost records at open
+ * (a damaged log), so keys it has not recovered are missing, not absent. Durable before it
+ * returns. Nothing removes it yet (a background full rebuild would).
+ */
+export function markGroupAmnesic(root: string, replica: number, group: number): void {
+  writeMarker(groupFiles(root, replica, group).marker);
+}
+
+function writeMarker(file: string): void {
+  writeCount(file, 1);
+}
+
+/** Writes `n` to `file` durably: temp file, fsync, rename, directory fsync. */
+function writeCount(file: string, n: number): void {
+  const dir = path.dirname(file);
+  // A directory made here must be durable in its parent too (POSIX does not promise it).
+  if (fs.mkdirSync(dir, { recursive: true }) !== undefined) fsyncDir(path.dirname(dir));
   const temp = `${file}.tmp`;
   const fd = fs.openSync(temp, 'w');
   try {
-    fs.writeSync(fd, `${next}\n`);
+    fs.writeSync(fd, `${n}\n`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(temp, file);
   fsyncDir(dir);
-  assert(readCount(file) === next, () => `incarnation file ${file} did not keep ${next}`);
-  return next;
 }

@@ -18,6 +18,15 @@ export interface FaultConfig {
   delayMaxMs: number;
   /** Links cut in both directions, in addition to any `partition()` groups. */
   partitionedLinks: ReadonlyArray<readonly [NodeId, NodeId]>;
+  /**
+   * Probability that a cross-node message whose destination crashed (or was down when it was
+   * sent) stays on the wire and reaches a *later* incarnation of that node, late, instead of
+   * being lost: a peer's buffered frames or a slow link. Stale messages are what make ids that
+   * repeat across incarnations dangerous, so the simulator must produce them.
+   */
+  lateDeliveryRate: number;
+  /** A message kept on the wire arrives this long after it would have, uniform, virtual ms. */
+  lateDelayMaxMs: number;
 }
 
 export const NO_FAULTS: Readonly<FaultConfig> = {
@@ -26,15 +35,19 @@ export const NO_FAULTS: Readonly<FaultConfig> = {
   delayMinMs: 0.5,
   delayMaxMs: 2,
   partitionedLinks: [],
+  lateDeliveryRate: 0,
+  lateDelayMaxMs: 200,
 };
 
 export function validateFaults(f: FaultConfig): void {
-  for (const [name, r] of [['dropRate', f.dropRate], ['duplicateRate', f.duplicateRate]] as const) {
+  const rates = [['dropRate', f.dropRate], ['duplicateRate', f.duplicateRate], ['lateDeliveryRate', f.lateDeliveryRate]] as const;
+  for (const [name, r] of rates) {
     if (!(r >= 0 && r <= 1)) throw simConfigError(`fault ${name} must be in [0, 1], got ${r}`);
   }
   if (!(f.delayMinMs >= 0 && f.delayMaxMs >= f.delayMinMs)) {
     throw simConfigError(`fault delay range invalid: ${f.delayMinMs}..${f.delayMaxMs} ms`);
   }
+  if (!(f.lateDelayMaxMs >= 0.001)) throw simConfigError(`lateDelayMaxMs must be positive: ${f.lateDelayMaxMs}`);
   if (!Array.isArray(f.partitionedLinks)) throw simConfigError('partitionedLinks must be an array');
   for (const link of f.partitionedLinks) {
     if (!(Array.isArray(link) && link.length === 2 && link.every((n) => Number.isInteger(n)))) {
@@ -120,6 +133,16 @@ export class NetworkModel {
     const delaysUs = [prng.range(minUs, maxUs)];
     if (prng.chance(f.duplicateRate)) delaysUs.push(prng.range(minUs, maxUs));
     return { delaysUs };
+  }
+
+  /**
+   * A message that found its destination crashed: the delay (us) after which it is offered to
+   * the node again, or undefined when it is lost. Bounded by the caller (a few attempts).
+   */
+  lateFate(prng: Prng): number | undefined {
+    const f = this.faults;
+    if (!prng.chance(f.lateDeliveryRate)) return undefined;
+    return prng.range(1, Math.max(1, Math.round(f.lateDelayMaxMs * 1000)));
   }
 
   private rebuildCutLinks(): void {

@@ -21,7 +21,12 @@
  * submitted before it, so a caller always reads its own earlier writes — unless the fault
  * `readsOvertakeWrites` is on.
  *
- * Not modelled (yet): bit flips / checksum failures, partial batches, disk-full errors.
+ * With `damagedTailRate`, a crash may also lose a random suffix of the *durable* batches written
+ * since the previous crash (acknowledged ones included), as a damaged log tail that an engine
+ * detects by checksum and cuts at open. The disk reports it until the next crash (`tailDamagedAtLastCrash`), as a real
+ * engine's open report does, so the caller can obey the amnesia rule.
+ *
+ * Not modelled (yet): bit flips in single records, partial batches, disk-full errors.
  */
 import { assert } from '../assert';
 import type { Prng } from './prng';
@@ -43,6 +48,8 @@ export interface DiskFaults {
    * applied. Callers must never read a key they are still writing.
    */
   readsOvertakeWrites: boolean;
+  /** Probability that a crash also loses a suffix of the durable batches since the last crash. */
+  damagedTailRate: number;
 }
 
 export const DEFAULT_DISK_FAULTS: Readonly<DiskFaults> = {
@@ -54,6 +61,7 @@ export const DEFAULT_DISK_FAULTS: Readonly<DiskFaults> = {
   writeLatencyMaxMs: 2,
   tornTail: false,
   readsOvertakeWrites: false,
+  damagedTailRate: 0,
 };
 
 /** How the disk schedules its completions; supplied by the Simulation. */
@@ -92,6 +100,8 @@ export interface DiskStats {
   lostBatches: number;
   /** Non-durable batches that a torn-tail crash kept. */
   keptBatches: number;
+  /** Durable batches lost to damaged tails. */
+  damagedBatches: number;
 }
 
 interface PendingWrite {
@@ -103,6 +113,7 @@ export function validateDiskFaults(f: DiskFaults): void {
   const rates: [string, number][] = [
     ['failWriteRate', f.failWriteRate],
     ['failReadRate', f.failReadRate],
+    ['damagedTailRate', f.damagedTailRate],
   ];
   for (const [name, r] of rates) {
     if (!(r >= 0 && r <= 1)) throw configError(`disk fault ${name} must be in [0, 1], got ${r}`);
@@ -137,6 +148,11 @@ function applyBatch(target: Map<string, Uint8Array>, batch: readonly DiskWrite[]
 
 export class SimDisk {
   private durable = new Map<string, Uint8Array>();
+  /** The durable state at the last crash, and the batches made durable since (damaged tails). */
+  private durableAtCrash = new Map<string, Uint8Array>();
+  private durableSinceCrash: DiskWrite[][] = [];
+  /** The last crash damaged the durable tail. */
+  private damaged = false;
   /** durable + completed unsynced batches: what reads see. */
   private visible = new Map<string, Uint8Array>();
   /** Completed but not yet durable, in completion (= submission) order. */
@@ -149,7 +165,7 @@ export class SimDisk {
   private faults: DiskFaults;
   readonly stats: DiskStats = {
     reads: 0, writes: 0, syncs: 0, failedReads: 0, failedWrites: 0,
-    crashes: 0, lostBatches: 0, keptBatches: 0,
+    crashes: 0, lostBatches: 0, keptBatches: 0, damagedBatches: 0,
   };
 
   constructor(
@@ -219,8 +235,19 @@ export class SimDisk {
 
   /** Make every completed write durable now (an out-of-band fsync, for harness code). */
   flushAll(): void {
-    for (const batch of this.unsynced) applyBatch(this.durable, batch);
+    for (const batch of this.unsynced) {
+      applyBatch(this.durable, batch);
+      this.durableSinceCrash.push(batch);
+    }
     this.unsynced = [];
+  }
+
+  /**
+   * The last crash damaged the durable tail: what every engine opened on this disk until the
+   * next crash reports (a real engine's open report, for each group's store).
+   */
+  get tailDamagedAtLastCrash(): boolean {
+    return this.damaged;
   }
 
   /**
@@ -232,11 +259,18 @@ export class SimDisk {
     this.stats.crashes++;
     const candidates = this.unsynced.concat(this.inflight.map((p) => p.batch));
     const kept = this.faults.tornTail ? this.prng.int(candidates.length + 1) : 0;
-    for (let i = 0; i < kept; i++) applyBatch(this.durable, candidates[i] as DiskWrite[]);
+    for (let i = 0; i < kept; i++) {
+      applyBatch(this.durable, candidates[i] as DiskWrite[]);
+      this.durableSinceCrash.push(candidates[i] as DiskWrite[]);
+    }
     this.stats.keptBatches += kept;
     this.stats.lostBatches += candidates.length - kept;
     this.unsynced = [];
     this.inflight = [];
+    this.damaged = false;
+    this.maybeDamageTail();
+    this.durableAtCrash = new Map(this.durable);
+    this.durableSinceCrash = [];
     this.visible = new Map(this.durable);
     this.lastWriteDoneUs = this.scheduler.nowUs();
   }
@@ -245,6 +279,9 @@ export class SimDisk {
   wipe(): void {
     this.epoch++;
     this.durable = new Map();
+    this.durableAtCrash = new Map();
+    this.durableSinceCrash = [];
+    this.damaged = false;
     this.visible = new Map();
     this.unsynced = [];
     this.inflight = [];
@@ -264,6 +301,18 @@ export class SimDisk {
   /** Number of completed batches that a crash (without torn tail) would lose. */
   get unsyncedBatches(): number {
     return this.unsynced.length;
+  }
+
+  /** Loses a random non-empty suffix of the batches made durable since the last crash. */
+  private maybeDamageTail(): void {
+    const since = this.durableSinceCrash;
+    if (since.length === 0 || !this.prng.chance(this.faults.damagedTailRate)) return;
+    const keep = this.prng.int(since.length);
+    this.durable = new Map(this.durableAtCrash);
+    for (let i = 0; i < keep; i++) applyBatch(this.durable, since[i] as DiskWrite[]);
+    this.stats.damagedBatches += since.length - keep;
+    this.damaged = true;
+    assert(keep < since.length, `damaged tail kept all ${since.length} batches`);
   }
 
   private completeWrite(pending: PendingWrite): void {

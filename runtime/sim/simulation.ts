@@ -68,6 +68,8 @@ export interface SimStats {
   droppedCrash: number;
   droppedUnknownDestination: number;
   droppedStaleSender: number;
+  /** Cross-node messages delivered to a later incarnation of their destination. */
+  deliveredLate: number;
   clientSent: number;
   clientReceived: number;
   ticks: number;
@@ -79,7 +81,12 @@ export interface ScheduledHandle {
 }
 
 type SimEvent =
-  | { kind: 'deliver'; from: ActorId; to: ActorId; payload: Uint8Array; fromEpoch: number; toEpoch: number; crossNode: boolean }
+  | {
+      kind: 'deliver'; from: ActorId; to: ActorId; payload: Uint8Array; fromEpoch: number; toEpoch: number;
+      crossNode: boolean;
+      /** Times this message was kept on the wire for a later incarnation of its destination. */
+      late: number;
+    }
   | { kind: 'client'; from: ActorId; payload: Uint8Array; fromEpoch: number }
   | { kind: 'tick'; node: NodeId }
   | { kind: 'call'; fn: () => void; node: NodeId | undefined; cancelled: boolean };
@@ -103,6 +110,8 @@ interface Registration {
 }
 
 const INTRA_NODE_DELAY_US: readonly [number, number] = [1, 10];
+/** A message is kept on the wire for a later incarnation at most this many times. */
+const LATE_DELIVERY_ATTEMPTS_MAX = 4;
 const CLIENT_DELAY_US: readonly [number, number] = [10, 100];
 const NO_EPOCH = -1;
 
@@ -116,7 +125,7 @@ export class Simulation {
   readonly trace: Trace;
   readonly stats: SimStats = {
     sent: 0, delivered: 0, duplicated: 0, droppedFault: 0, droppedPartition: 0, droppedCrash: 0,
-    droppedUnknownDestination: 0, droppedStaleSender: 0, clientSent: 0, clientReceived: 0,
+    droppedUnknownDestination: 0, droppedStaleSender: 0, deliveredLate: 0, clientSent: 0, clientReceived: 0,
     ticks: 0, events: 0,
   };
   private nowUs = 0;
@@ -131,6 +140,7 @@ export class Simulation {
   private readonly dirty = new Set<ActorId>();
   private diskFaults: Partial<DiskFaults>;
   private clientHandler: ((from: ActorId, payload: Uint8Array) => void) | undefined;
+  private readonly instantHooks: Array<(touched: readonly ActorId[]) => void> = [];
   // Separate streams so that, e.g., adding a disk read does not reshuffle network faults.
   private readonly netPrng: Prng;
   private readonly tickPrng: Prng;
@@ -276,13 +286,22 @@ export class Simulation {
     const at = this.fifoTime(CLIENT_ADDRESS, to, CLIENT_DELAY_US);
     this.push(at, {
       kind: 'deliver', from: CLIENT_ADDRESS, to, payload: payload.slice(),
-      fromEpoch: NO_EPOCH, toEpoch: node.epoch, crossNode: false,
+      fromEpoch: NO_EPOCH, toEpoch: node.epoch, crossNode: false, late: 0,
     });
   }
 
   /** Replies to CLIENT_ADDRESS go to this handler (one handler; a new call replaces it). */
   onClientReceive(handler: (from: ActorId, payload: Uint8Array) => void): void {
     this.clientHandler = handler;
+  }
+
+  /**
+   * Runs `hook` at the end of every instant, after the flushes, with the actors touched in it
+   * (the only ones whose state can have changed): where a harness checks cross-node
+   * invariants after every simulated step (TigerBeetle style).
+   */
+  onInstantEnd(hook: (touched: readonly ActorId[]) => void): void {
+    this.instantHooks.push(hook);
   }
 
   /** Run `fn` after `delayMs` of virtual time (at least 1 us later). */
@@ -328,7 +347,8 @@ export class Simulation {
       this.stats.events++;
       this.dispatch(this.queue.pop().event);
     }
-    this.flushDirty();
+    const touched = this.flushDirty();
+    for (const hook of this.instantHooks) hook(touched);
   }
 
   private dispatch(event: SimEvent): void {
@@ -353,7 +373,7 @@ export class Simulation {
     const reg = this.registration(event.to);
     const node = this.node(reg.node);
     if (!node.up || node.epoch !== event.toEpoch || reg.instance === undefined) {
-      return this.drop(event.from, event.to, 'crash');
+      return this.maybeDeliverLate(event, node);
     }
     if (event.from !== CLIENT_ADDRESS) {
       const sender = this.node(this.registration(event.from).node);
@@ -367,9 +387,24 @@ export class Simulation {
       }
     }
     this.stats.delivered++;
+    if (event.late > 0) this.stats.deliveredLate++;
     this.trace.record(`${this.nowUs} d ${event.from}>${event.to} ${event.payload.length}:${hashBytes(event.payload)}`);
     this.dirty.add(event.to);
     reg.instance.receive(event.from, event.payload);
+  }
+
+  /**
+   * The destination crashed since the message was sent (or was down): a real network may still
+   * deliver it to the node's next incarnation (frames buffered by a peer, a slow link). With
+   * the fault's probability the message stays on the wire and is offered again later, to
+   * whatever incarnation is up then; otherwise it is lost.
+   */
+  private maybeDeliverLate(event: Extract<SimEvent, { kind: 'deliver' }>, node: SimNode): void {
+    const delayUs = event.crossNode && event.late < LATE_DELIVERY_ATTEMPTS_MAX ? this.network.lateFate(this.netPrng) : undefined;
+    if (delayUs === undefined) return this.drop(event.from, event.to, 'crash');
+    // Offered to the incarnation that is up now or, if the node is down, to the one its restart
+    // brings (a crash bumps the epoch, a restart keeps it).
+    this.push(this.nowUs + delayUs, { ...event, toEpoch: node.epoch, late: event.late + 1 });
   }
 
   private onClientReply(event: Extract<SimEvent, { kind: 'client' }>): void {
@@ -397,13 +432,14 @@ export class Simulation {
     }
   }
 
-  /** Flush every actor touched this instant, once, in first-touched order. */
-  private flushDirty(): void {
+  /** Flush every actor touched this instant, once, in first-touched order; returns them. */
+  private flushDirty(): ActorId[] {
     const ids = [...this.dirty];
     this.dirty.clear();
     for (const id of ids) this.registration(id).instance?.flush();
     // Flush may only send, and sends land at least 1 us later: nothing new is dirty now.
     assert(this.dirty.size === 0, `flush at ${this.nowUs} us dirtied actors ${[...this.dirty].join(',')}`);
+    return ids;
   }
 
   private touchNode(nodeId: NodeId): void {
@@ -444,8 +480,11 @@ export class Simulation {
     const target = this.regs.get(to);
     if (target === undefined) return this.drop(from.id, to, 'unknown');
     const toNode = this.node(target.node);
-    if (!toNode.up) return this.drop(from.id, to, 'crash');
-    const base = { kind: 'deliver' as const, from: from.id, to, fromEpoch: fromNode.epoch, toEpoch: toNode.epoch };
+    const base = { kind: 'deliver' as const, from: from.id, to, fromEpoch: fromNode.epoch, toEpoch: toNode.epoch, late: 0 };
+    if (!toNode.up) {
+      if (target.node === from.node) return this.drop(from.id, to, 'crash');
+      return this.maybeDeliverLate({ ...base, payload: copy, crossNode: true }, toNode);
+    }
     if (target.node === from.node) {
       const at = this.fifoTime(from.id, to, INTRA_NODE_DELAY_US);
       this.push(at, { ...base, payload: copy, crossNode: false });

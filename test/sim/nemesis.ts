@@ -25,8 +25,7 @@ export function startNemesis(cluster: SimCluster, prng: Prng, o: NemesisOptions)
     const r = prng.int(cluster.replicas);
     const roll = prng.int(100);
     if (o.partitions && roll < 30) {
-      const others = [...Array(cluster.replicas).keys()].filter((x) => x !== r);
-      sim.partition([[r], others]);
+      sim.partition(minorityPartition(cluster.replicas, r, prng));
     } else if (o.partitions && roll < 50) {
       sim.heal();
     } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
@@ -38,6 +37,23 @@ export function startNemesis(cluster: SimCluster, prng: Prng, o: NemesisOptions)
     sim.schedule(50 + prng.int(250), step);
   };
   sim.schedule(prng.int(100), step);
+}
+
+/**
+ * Cuts off a minority: `r` and, in Sets of five or more, up to ⌊(N-1)/2⌋ - 1 more replicas, so
+ * several replicas can fall behind together (a read or recovery that then counts one of them
+ * twice would take two stale replicas for a majority).
+ */
+export function minorityPartition(replicas: number, r: number, prng: Prng): number[][] {
+  const minority = [r];
+  const extra = prng.int(Math.max(1, Math.floor((replicas - 1) / 2)));
+  for (let i = 0; i < extra; i++) {
+    const candidate = prng.int(replicas);
+    if (!minority.includes(candidate)) minority.push(candidate);
+  }
+  const majority = [...Array(replicas).keys()].filter((x) => !minority.includes(x));
+  assert(majority.length > minority.length, `partition ${minority} leaves no majority`);
+  return [minority, majority];
 }
 
 /** Ends every fault and brings every replica back (with its disk). */

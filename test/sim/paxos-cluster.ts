@@ -20,6 +20,7 @@ export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
 import { SimRecordStore } from './sim-record-store';
+import { ClusterInvariants } from './invariants';
 
 export interface ClusterOptions {
   seed: number;
@@ -32,11 +33,15 @@ export interface ClusterOptions {
   limits?: Partial<CoreLimits>;
   /** Keys each group actor keeps in memory; evicted keys load again from the simulated disk. */
   cachedKeysMax?: number;
+  /** Ids per incarnation range (small: ranges run out and are renewed during the run). */
+  idSpan?: number;
 }
 
 interface ReplicaSlot {
   incarnation: number;
   amnesic: boolean;
+  /** A crash damaged its log tail: every later start is amnesic too (see restart()). */
+  damaged: boolean;
 }
 
 export class SimCluster {
@@ -44,7 +49,9 @@ export class SimCluster {
   readonly replicas: number;
   readonly groups: number;
   private readonly slots: ReplicaSlot[] = [];
-  private readonly pending = new Map<number, (r: ClientResult) => void>();
+  private readonly pending = new Map<number, { body: RequestBody; done: (r: ClientResult) => void }>();
+  /** Cross-replica invariants, checked at the end of every simulated instant. */
+  readonly invariants = new ClusterInvariants();
   private nextToken = 1;
   /** (key, instance) → "origin:seq" of the value any replica reported chosen there. */
   readonly chosenSeen = new Map<string, string>();
@@ -62,36 +69,59 @@ export class SimCluster {
       wireSurvivesCrash: true,
     });
     for (let r = 0; r < this.replicas; r++) {
-      this.slots.push({ incarnation: 0, amnesic: false });
+      this.slots.push({ incarnation: 0, amnesic: false, damaged: false });
       for (let g = 0; g < this.groups; g++) {
         this.sim.addActor(actorIdOf(r, g, placement), (id, host) => this.createActor(id, host, r), null);
       }
     }
     this.sim.onClientReceive((_from, payload) => {
       readBatch(payload, PayloadKind.results, readResult, (res) => {
-        const done = this.pending.get(res.token);
-        if (done === undefined) return;
+        const pending = this.pending.get(res.token);
+        if (pending === undefined) return;
         this.pending.delete(res.token);
-        done(res);
+        if (res.ok && pending.body.kind === 'write') this.invariants.onAcknowledgedWrite(pending.body.key, pending.body.op);
+        pending.done(res);
       });
     });
+    this.sim.onInstantEnd((touched) => this.checkInvariants(touched));
+  }
+
+  /** Only actors touched in the instant can have changed: they are the ones checked. */
+  private checkInvariants(touched: readonly number[]): void {
+    const placement = { replicas: this.replicas, groups: this.groups };
+    for (const id of touched) {
+      const actor = this.sim.actor(id);
+      if (actor instanceof PaxosGroupActor) this.invariants.checkCore(replicaOfActor(id, placement), actor.debugCore());
+    }
   }
 
   private createActor(id: number, host: ActorHost, replica: number): PaxosGroupActor {
     const slot = this.slots[replica];
     assert(slot !== undefined);
     const sync = this.options.sync ?? 'always';
-    // Unique per replica incarnation, deterministic per seed.
-    const seqBase = (replica * 4096 + slot.incarnation) * 2 ** 32;
-    return new PaxosGroupActor(id, host, new SimRecordStore(this.sim.disk(replica), sync), {
+    const observed: ActorHost = {
+      actorId: host.actorId,
+      now: () => host.now(),
+      send: (to, payload) => {
+        this.invariants.observeSent(replica, payload);
+        host.send(to, payload);
+      },
+    };
+    return new PaxosGroupActor(id, observed, new SimRecordStore(this.sim.disk(replica), sync), {
       replicas: this.replicas,
       groups: this.groups,
       sync,
       model: allModels,
-      seqBase,
+      // One count per replica for all its groups, never repeated (like the store's durable
+      // counts, it survives wiped disks): unique ballots and ids per incarnation (decision 15).
+      incarnation: slot.incarnation,
+      renewIncarnation: () => {
+        slot.incarnation += 1;
+        return slot.incarnation;
+      },
+      idSpan: this.options.idSpan,
+      log: () => undefined,
       amnesic: slot.amnesic,
-      // Above every round a previous incarnation could have used (the real shell uses a clock).
-      ballotRoundFloor: slot.amnesic ? slot.incarnation * 2 ** 24 : 0,
       limits: this.options.limits,
       cachedKeysMax: this.options.cachedKeysMax,
       // Big-table rows persist their chosen state (decision 13); the simulated disk keeps
@@ -111,7 +141,7 @@ export class SimCluster {
     const w = new ByteWriter(128);
     const at = beginBatch(w, PayloadKind.requests);
     writeRequest(w, full);
-    this.pending.set(token, done);
+    this.pending.set(token, { body: req, done });
     const actor = actorIdOf(replica, this.groupOf(req.key), { replicas: this.replicas, groups: this.groups });
     this.sim.clientSend(actor, endBatch(w, at, 1));
     return token;
@@ -133,7 +163,11 @@ export class SimCluster {
     slot.incarnation += 1;
     // A wiped disk stays amnesic on every later restart too: keys it has not recovered yet are
     // missing from it, and nothing (no background rebuild yet) tells them from never-written.
-    slot.amnesic = slot.amnesic || wipe || (this.options.sync ?? 'always') === 'none';
+    // A damaged tail is reported by the store at this start (lostAtOpen, becomeAmnesic); later
+    // starts must stay amnesic too, since the cut records are still missing.
+    slot.amnesic = slot.amnesic || wipe || slot.damaged || (this.options.sync ?? 'always') === 'none';
+    if (wipe) slot.damaged = false;
+    else slot.damaged = slot.damaged || this.sim.disk(replica).tailDamagedAtLastCrash;
     this.sim.restart(replica, { wipeDisk: wipe });
   }
 

@@ -4,10 +4,15 @@ import type { RecordStore, RecordWrite } from '../../actors/paxos/record-store';
 import type { SimDisk } from '../../runtime/sim/sim-disk';
 
 export class SimRecordStore implements RecordStore {
+  /** The simulated engine found a damaged tail at open (acknowledged records lost). */
+  readonly lostAtOpen: boolean;
+
   constructor(
     private readonly disk: SimDisk,
     private readonly sync: SyncMode,
-  ) {}
+  ) {
+    this.lostAtOpen = disk.tailDamagedAtLastCrash;
+  }
 
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
     this.disk.read(keys, cb);

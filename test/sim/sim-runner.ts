@@ -18,6 +18,8 @@ export const SEEDS_PER_SCENARIO = ONLY_SEED !== undefined ? 1 : Number(process.e
 const FIRST = Number(process.env.PXS_SIM_FIRST_SEED ?? 1000);
 
 export interface Scenario {
+  /** Replicas in the Set (odd); default 3. */
+  readonly replicas?: number;
   readonly wipe: boolean;
   readonly sync: 'always' | 'none';
   readonly salt: number;
@@ -25,16 +27,24 @@ export interface Scenario {
   readonly evict?: boolean;
 }
 
+/** The network faults of every scenario. */
+export const SIM_FAULTS = {
+  dropRate: 0.05, duplicateRate: Number(process.env.DUP ?? 0.1), delayMinMs: 0.1, delayMaxMs: 8, lateDeliveryRate: 0.3, lateDelayMaxMs: 300,
+} as const;
+
 export function runSeed(seed: number, s: Scenario) {
   const cluster = new SimCluster({
     seed,
     sync: s.sync,
-    faults: { dropRate: 0.05, duplicateRate: 0.03, delayMinMs: 0.1, delayMaxMs: 8 },
+    replicas: s.replicas ?? 3,
+    // Messages to a crashed replica may reach its next incarnation, late (stale traffic).
+    faults: SIM_FAULTS,
     // A crash keeps a random prefix of the writes not yet durable (torn writes: a replica may
     // come back with a promise it never answered, never without one it answered). Reads that
     // overtake writes, as on real engines: a key evicted while its write is still in flight
     // would load an older record (a forgotten promise); the shell must prevent it.
-    diskFaults: { tornTail: true, readsOvertakeWrites: s.evict === true },
+    // Some crashes also damage the durable tail (acknowledged records lost, reported at open).
+    diskFaults: { tornTail: true, readsOvertakeWrites: s.evict === true, damagedTailRate: s.sync === 'none' ? 0 : 0.15 },
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
@@ -51,8 +61,15 @@ export function runSeed(seed: number, s: Scenario) {
   });
   cluster.sampleChosen(keys);
   let keptBatches = 0;
-  for (let replica = 0; replica < cluster.replicas; replica++) keptBatches += cluster.sim.disk(replica).stats.keptBatches;
-  return { ...r, evicted: cluster.coreCounter('keysEvicted'), keptBatches };
+  let damagedBatches = 0;
+  for (let replica = 0; replica < cluster.replicas; replica++) {
+    keptBatches += cluster.sim.disk(replica).stats.keptBatches;
+    damagedBatches += cluster.sim.disk(replica).stats.damagedBatches;
+  }
+  return {
+    ...r, evicted: cluster.coreCounter('keysEvicted'), keptBatches, damagedBatches,
+    deliveredLate: cluster.sim.stats.deliveredLate, invariantChecks: cluster.invariants.checks,
+  };
 }
 
 /** Runs the scenario's seeds; fails the test at the first bad seed, naming it. */
@@ -61,6 +78,9 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let unknown = 0;
   let evicted = 0;
   let keptBatches = 0;
+  let damagedBatches = 0;
+  let deliveredLate = 0;
+  let invariantChecks = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -83,8 +103,17 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     unknown += r.unknown;
     evicted += r.evicted;
     keptBatches += r.keptBatches;
+    damagedBatches += r.damagedBatches;
+    deliveredLate += r.deliveredLate;
+    invariantChecks += r.invariantChecks;
   }
-  t.log(`${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ${keptBatches} torn-tail batches kept at crashes${s.evict === true ? `, ${evicted} keys evicted` : ''}`);
+  t.log(
+    `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
+      `${keptBatches} torn-tail batches kept and ${damagedBatches} durable batches lost to damaged tails at crashes, ` +
+      `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
+      `${s.evict === true ? `, ${evicted} keys evicted` : ''}`,
+  );
+  t.true(invariantChecks > SEEDS_PER_SCENARIO * 100, `invariants were checked after every step (${invariantChecks})`);
   if (s.evict === true) t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
 }

@@ -16,6 +16,7 @@ import type {
   WriteRequest,
 } from './types';
 import { FetchPurpose } from './types';
+import type { IdSpace } from './ids';
 
 export type KeyStatus = 'loading' | 'recovering' | 'ready';
 
@@ -60,7 +61,11 @@ export interface ReadRound {
   readonly id: number;
   readonly baseChosen: number;
   readonly reads: PendingRead[];
-  replies: number;
+  /**
+   * Bitmask of the replicas that answered (this one included). A majority is a set of
+   * distinct replicas: a reply delivered twice must not count as a second replica.
+   */
+  replied: number;
   /** Highest chosen instance reported by the majority so far (this replica's own included). */
   maxChosen: number;
   /** A member at maxChosen holds an accepted value beyond it: that instance must finish first. */
@@ -77,7 +82,8 @@ export interface FetchState {
 }
 
 export interface RecoveryState {
-  readonly id: number;
+  /** 0 until a request id could be minted (ids.ts: a spent range waits for renewal). */
+  id: number;
   readonly replies: Map<number, KeyRecord>;
   sentTick: number;
 }
@@ -128,10 +134,10 @@ export interface CoreContext {
   readonly limits: CoreLimits;
   /** Set at construction, or by `becomeAmnesic` before any key has loaded; never cleared. */
   amnesic: boolean;
-  /** First seq of this incarnation: values in [seqBase, seqBase + SEQ_SPAN) are ours. */
-  readonly seqBase: number;
-  /** Prepare ballots stay above this (an amnesic incarnation's ballots are all new). */
-  ballotFloor: number;
+  /** The incarnation whose ballots this core makes (ballot.ts: unique per incarnation). */
+  readonly epoch: number;
+  /** Proposal seqs and request ids, unique across incarnations (ids.ts). */
+  readonly ids: IdSpace;
   /** Keys whose chosen-only changes are persisted too (relaxes decision 3; pure predicate). */
   readonly persistChosen: (key: string) => boolean;
   /**
@@ -145,8 +151,6 @@ export interface CoreContext {
    * storm of new ballots; those rounds' answers are usually waiting in its mailbox.
    */
   roundNow: number;
-  nextSeq: number;
-  nextRequestId: number;
   out: Ready;
   readonly dirty: Set<KeyState>;
   readonly active: Set<KeyState>;
@@ -173,7 +177,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
 }
 
 export function emptyReady(): Ready {
-  return { load: [], persist: [], sendAfterPersist: [], send: [], deliver: [] };
+  return { load: [], persist: [], sendAfterPersist: [], send: [], deliver: [], renewIds: false };
 }
 
 /** A message about `ks` to one peer, stamped with this replica's chosen state for the key. */

@@ -4,11 +4,13 @@
  * requests (`request`), storage reads (`loaded`) and logical time (`tick`). Output: one `Ready`
  * batch (`ready()`), which the shell carries out: persist, then send and deliver.
  *
- * No clock, timers, randomness or I/O live here; the shell passes a unique `seqBase` for this
- * incarnation's proposal ids.
+ * No clock, timers, randomness or I/O live here; the shell passes an incarnation number that
+ * never repeats, from which the core's ballots (ballot.ts) and ids (ids.ts) are made unique.
  */
 import { assert, VERIFY } from '../../../runtime/assert';
-import { quorumSize } from './ballot';
+import { EPOCH_SPAN, quorumSize } from './ballot';
+import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
+import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
 import { evictKeys, isIdle } from './key-cache';
 import type { CoreContext, CoreInput, CoreLimits, KeyState, KeyStatus } from './key-state';
@@ -24,17 +26,18 @@ export interface CoreConfig {
   readonly replicaId: number;
   readonly replicas: number;
   readonly model: StateMachine;
-  /** First proposal seq of this incarnation; unique across restarts of this replica. */
-  readonly seqBase: number;
+  /**
+   * This incarnation of the replica's group: a number in [0, 2^21) that no earlier incarnation
+   * used, lost disks included (the shell keeps it durably). It is the epoch of every ballot
+   * this core makes and the range of its ids, so nothing a past incarnation left on the wire
+   * can be taken for ours (decision 15).
+   */
+  readonly incarnation: number;
   /** Restarted without its durable state: every key recovers from peers before it votes. */
   readonly amnesic: boolean;
-  /**
-   * Lowest ballot round this incarnation may prepare with. An amnesic incarnation forgot which
-   * ballots it used, and its past self's messages may still be on the wire: the shell passes a
-   * round above anything a previous incarnation could have reached (e.g. from a wall clock).
-   */
-  readonly ballotRoundFloor?: number;
   readonly limits?: Partial<CoreLimits>;
+  /** Ids per incarnation range (default 2^32); small in tests of range renewal. */
+  readonly idSpan?: number;
   /**
    * Keys whose chosen-only changes are persisted (decision 13: derived local data must follow
    * the applied state). A pure function of the key; default: none (decision 3).
@@ -57,9 +60,8 @@ export class PaxosCore {
     const { replicaId, replicas } = config;
     assert(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30, () => `replicas ${replicas}`);
     assert(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas, () => `replicaId ${replicaId}`);
-    assert(Number.isSafeInteger(config.seqBase) && config.seqBase >= 0, () => `seqBase ${config.seqBase}`);
-    const floor = config.ballotRoundFloor ?? 0;
-    assert(Number.isSafeInteger(floor * replicas * 4) && floor >= 0, () => `ballotRoundFloor ${floor}`);
+    const incarnation = config.incarnation;
+    assert(Number.isInteger(incarnation) && incarnation >= 0 && incarnation < EPOCH_SPAN, () => `incarnation ${incarnation}`);
     const limits = { ...DEFAULT_LIMITS, ...config.limits };
     assert(limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks, 'limits');
     this.ctx = {
@@ -69,13 +71,11 @@ export class PaxosCore {
       model: config.model,
       limits,
       amnesic: config.amnesic,
-      seqBase: config.seqBase,
-      ballotFloor: (config.ballotRoundFloor ?? 0) * replicas,
+      epoch: incarnation,
+      ids: newIdSpace(incarnation, config.idSpan ?? ID_SPAN_DEFAULT),
       persistChosen: config.persistChosen ?? (() => false),
       tickNow: 0,
       roundNow: 0,
-      nextSeq: config.seqBase,
-      nextRequestId: 1,
       out: emptyReady(),
       dirty: new Set(),
       active: new Set(),
@@ -93,10 +93,17 @@ export class PaxosCore {
     else this.onWriteRequest(ks, request);
   }
 
-  step(m: PaxosMessage): void {
+  /**
+   * A message from a peer. Input, not our state: a malformed one is rejected (counted, its
+   * reason returned for the shell to log) and changes nothing. Returns undefined when taken.
+   */
+  step(m: PaxosMessage): string | undefined {
     const ctx = this.ctx;
-    assert(m.from >= 0 && m.from < ctx.replicas && m.from !== ctx.me, () => `message from ${m.from} at ${ctx.me}`);
-    assert(m.to === ctx.me, () => `message for ${m.to} delivered to ${ctx.me}`);
+    const invalid = invalidMessage(m, ctx.me, ctx.replicas);
+    if (invalid !== undefined) {
+      count(ctx, 'rejectedMessages');
+      return invalid;
+    }
     const ks = this.keyState(m.key);
     if (ks.status === 'loading') {
       this.hold(ks, { kind: 'message', message: m });
@@ -109,6 +116,7 @@ export class PaxosCore {
       this.dispatch(ks, m);
     }
     this.invariants(ks);
+    return undefined;
   }
 
   /**
@@ -120,12 +128,14 @@ export class PaxosCore {
   loaded(key: string, record: KeyRecord | undefined | 'corrupted'): void {
     const ks = this.keys.get(key);
     assert(ks !== undefined && ks.status === 'loading', () => `unexpected load of ${key}`);
-    if (record === 'corrupted') count(this.ctx, 'corruptedRecords');
+    // A record that decodes but breaks the record's rules is damage too, never a crash.
+    const damaged = record === 'corrupted' || (record !== undefined && invalidRecord(record, this.ctx.replicas) !== undefined);
+    if (damaged) count(this.ctx, 'corruptedRecords');
     else if (record !== undefined) {
       checkRecord(record, key);
       ks.rec = record;
     }
-    if (this.ctx.amnesic || record === 'corrupted') {
+    if (this.ctx.amnesic || damaged) {
       startRecovery(this.ctx, ks);
       return;
     }
@@ -140,14 +150,24 @@ export class PaxosCore {
    * every key recovers from a majority of the others before it takes part. Only allowed
    * while no key has loaded yet, since a loaded key may already have voted from its record.
    */
-  becomeAmnesic(ballotRoundFloor: number): void {
-    assert(Number.isSafeInteger(ballotRoundFloor * this.ctx.replicas * 4) && ballotRoundFloor >= 0, () => `floor ${ballotRoundFloor}`);
+  becomeAmnesic(): void {
     for (const ks of this.keys.values()) {
       assert(ks.status === 'loading', () => `becomeAmnesic after ${ks.key} loaded (${ks.status})`);
     }
+    // No ballot floor is needed: this core's ballots carry its incarnation (ballot.ts), so none
+    // of them can equal a ballot of the past incarnation whose records were lost.
     this.ctx.amnesic = true;
-    this.ctx.ballotFloor = Math.max(this.ctx.ballotFloor, ballotRoundFloor * this.ctx.replicas);
     count(this.ctx, 'amnesicAfterOpen');
+    assert(this.ctx.amnesic, 'amnesic after becomeAmnesic');
+  }
+
+  /**
+   * The shell's answer to `Ready.renewIds`: a new incarnation number, taken durably and never
+   * used before. Ids continue in its range; ballots keep this core's epoch.
+   */
+  renewIds(incarnation: number): void {
+    renewIds(this.ctx.ids, incarnation);
+    count(this.ctx, 'idRangesRenewed');
   }
 
   /**
@@ -181,14 +201,19 @@ export class PaxosCore {
     const out = ctx.out;
     for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
     ctx.dirty.clear();
+    if (ctx.ids.renewWanted && !ctx.ids.renewAsked) {
+      out.renewIds = true;
+      ctx.ids.renewAsked = true;
+    }
     ctx.out = emptyReady();
     return out;
   }
 
   hasReady(): boolean {
     const o = this.ctx.out;
+    const renew = this.ctx.ids.renewWanted && !this.ctx.ids.renewAsked;
     return (
-      this.ctx.dirty.size > 0 || o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
+      renew || this.ctx.dirty.size > 0 || o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
   }
 
@@ -253,10 +278,17 @@ export class PaxosCore {
       deliver(ctx, { token: request.token, ok: false, code: ErrorCode.overloaded, message: `too many writes queued on ${ks.key}` });
       return;
     }
+    const seq = takeSeq(ctx.ids);
+    if (seq === undefined) {
+      // This incarnation's ids are spent and the shell has not renewed them yet (ids.ts).
+      count(ctx, 'writesRejectedIdsSpent');
+      deliver(ctx, { token: request.token, ok: false, code: ErrorCode.unavailable, message: `no proposal ids left for ${ks.key} yet` });
+      return;
+    }
     ks.writes.push({
       request,
       deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks,
-      proposal: { origin: ctx.me, seq: ctx.nextSeq++, op: request.op },
+      proposal: { origin: ctx.me, seq, op: request.op },
       pendingAt: [],
     });
     markActive(ctx, ks);

@@ -14,7 +14,8 @@
  */
 import { assert } from '../../../runtime/assert';
 import { nextBallot, preauthorizedBallot } from './ballot';
-import { homeReplicaOf, SEQ_SPAN } from './home';
+import { homeReplicaOf } from './home';
+import { ownsSeq, takeSeq } from './ids';
 import { applyChosen, findApplied } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import { count, deliver, markActive, markDirty, markChosenOnly, message, peersOf, popcount } from './key-state';
@@ -51,15 +52,16 @@ export function maybePropose(ctx: CoreContext, ks: KeyState): void {
 function preauthorized(ctx: CoreContext, ks: KeyState): boolean {
   const rec = ks.rec;
   if (rec.chosen === 0) return !ctx.amnesic && homeReplicaOf(ks.key, ctx.replicas) === ctx.me;
-  return rec.chosenOrigin === ctx.me && rec.chosenSeq >= ctx.seqBase && rec.chosenSeq < ctx.seqBase + SEQ_SPAN;
+  return rec.chosenOrigin === ctx.me && ownsSeq(ctx.ids, rec.chosenSeq);
 }
 
 function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
   const head = ks.writes[0];
   if (head !== undefined) return head.proposal;
   if (ks.noopTarget > ks.rec.chosen) {
-    const seq = ctx.nextSeq++;
-    return { origin: ctx.me, seq, op: new Uint8Array(0) };
+    // A spent id range (ids.ts) leaves the no-op for later: the reads waiting on it time out.
+    const seq = takeSeq(ctx.ids);
+    return seq === undefined ? null : { origin: ctx.me, seq, op: new Uint8Array(0) };
   }
   ks.noopTarget = 0;
   return null;
@@ -84,7 +86,7 @@ function newRound(ctx: CoreContext, instance: number, ballot: number, own: Propo
 /** Phase 1 with a ballot above everything we have promised or seen rejected. */
 export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, rejectedAbove: number): void {
   const rec = ks.rec;
-  const ballot = nextBallot(Math.max(rec.promised, rejectedAbove, ctx.ballotFloor), ctx.me, ctx.replicas);
+  const ballot = nextBallot(Math.max(rec.promised, rejectedAbove), ctx.me, ctx.replicas, ctx.epoch);
   const round = newRound(ctx, rec.chosen + 1, ballot, own);
   ks.proposal = round;
   // Our own promise, durable before any Prepare leaves (see the file comment).

@@ -11,7 +11,8 @@
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState, ReadRound } from './key-state';
-import { count, deliver, markActive, message, peersOf } from './key-state';
+import { count, deliver, markActive, message, peersOf, popcount } from './key-state';
+import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
 import type { PaxosMessage, ReadRequest } from './types';
 import { ErrorCode, MessageType } from './types';
@@ -30,11 +31,14 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
 
 export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
   if (ks.status !== 'ready' || ks.readRound !== null || ks.fetch !== null || ks.reads.length === 0) return;
+  // A spent id range (ids.ts) holds the reads until the shell renews it or they time out.
+  const id = takeRequestId(ctx.ids);
+  if (id === undefined) return;
   const round: ReadRound = {
-    id: ctx.nextRequestId++,
+    id,
     baseChosen: ks.rec.chosen,
     reads: ks.reads,
-    replies: 0,
+    replied: 1 << ctx.me,
     maxChosen: ks.rec.chosen,
     pendingFound: ks.rec.acceptedBallot > 0,
     waitForInstance: 0,
@@ -65,15 +69,22 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
 export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const round = ks.readRound;
   if (round === null || round.id !== m.requestId || round.waitForInstance !== 0) return;
-  round.replies += 1;
+  // Quorums count replicas, never replies: a duplicated reply changes nothing.
+  const bit = 1 << m.from;
+  if ((round.replied & bit) !== 0) {
+    count(ctx, 'duplicateReadReplies');
+    return;
+  }
+  round.replied |= bit;
   if (m.chosen > round.maxChosen) {
     round.maxChosen = m.chosen;
     round.pendingFound = m.acceptedBallot > 0;
   } else if (m.chosen === round.maxChosen && m.acceptedBallot > 0) {
     round.pendingFound = true;
   }
-  // This replica counts as one of the majority.
-  if (round.replies + 1 === ctx.quorum) decideRead(ctx, ks, round);
+  // This replica is one of the majority (its bit is set from the start).
+  assert(m.from !== ctx.me, () => `read reply from self on ${ks.key}`);
+  if (popcount(round.replied) === ctx.quorum) decideRead(ctx, ks, round);
 }
 
 /**

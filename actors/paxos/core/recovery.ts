@@ -14,13 +14,17 @@ import { adoptChosen, checkRecord } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
 import { count, markActive, markDirty, message, peersOf } from './key-state';
 import { afterChosenAdvanced } from './proposer';
+import { takeRequestId } from './ids';
 import type { KeyRecord, PaxosMessage } from './types';
 import { FetchPurpose, MessageType } from './types';
 
 export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void {
   if (ks.fetch !== null || ks.status !== 'ready') return;
   assert(peer !== ctx.me, () => `catch up from self on ${ks.key}`);
-  ks.fetch = { id: ctx.nextRequestId++, peer, sentTick: ctx.roundNow };
+  // A spent id range (ids.ts): no catch-up now; the next message that shows us behind retries.
+  const id = takeRequestId(ctx.ids);
+  if (id === undefined) return;
+  ks.fetch = { id, peer, sentTick: ctx.roundNow };
   markActive(ctx, ks);
   count(ctx, 'catchUps');
   ctx.out.send.push(
@@ -30,7 +34,8 @@ export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void
 
 export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const fetch = ks.fetch;
-  if (fetch === null || fetch.id !== m.requestId) return;
+  // Only the peer asked, answering the request this incarnation sent (ids never repeat).
+  if (fetch === null || fetch.id !== m.requestId || fetch.peer !== m.from) return;
   assert(m.record !== null, () => `fetch reply without record for ${ks.key}`);
   ks.fetch = null;
   if (m.record.chosen > ks.rec.chosen) {
@@ -44,7 +49,7 @@ export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
 export function startRecovery(ctx: CoreContext, ks: KeyState): void {
   assert(ks.status === 'loading', () => `recovery of ${ks.status} key ${ks.key}`);
   ks.status = 'recovering';
-  ks.recovery = { id: ctx.nextRequestId++, replies: new Map(), sentTick: ctx.roundNow };
+  ks.recovery = { id: takeRequestId(ctx.ids) ?? 0, replies: new Map(), sentTick: ctx.roundNow };
   markActive(ctx, ks);
   count(ctx, 'recoveries');
   sendRecoveryFetches(ctx, ks);
@@ -53,6 +58,8 @@ export function startRecovery(ctx: CoreContext, ks: KeyState): void {
 function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
   const recovery = ks.recovery;
   assert(recovery !== null);
+  if (recovery.id === 0) recovery.id = takeRequestId(ctx.ids) ?? 0;
+  if (recovery.id === 0) return; // A spent id range: retried at the next tick.
   for (const peer of peersOf(ctx)) {
     if (recovery.replies.has(peer)) continue;
     ctx.out.send.push(
@@ -64,10 +71,14 @@ function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
 /** Returns true when this reply completed the recovery (the key is ready now). */
 export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
   const recovery = ks.recovery;
-  if (recovery === null || recovery.id !== m.requestId || m.from === ctx.me) return false;
+  // A reply to a request this incarnation sent (request ids never repeat across incarnations:
+  // a reply meant for our past self must not complete our recovery).
+  if (recovery === null || recovery.id === 0 || recovery.id !== m.requestId || m.from === ctx.me) return false;
   assert(m.record !== null, () => `recover reply without record for ${ks.key}`);
+  // Keyed by replica: a duplicated reply is the same replica, never a second one.
   recovery.replies.set(m.from, m.record);
   if (recovery.replies.size < ctx.quorum) return false;
+  assert(!recovery.replies.has(ctx.me), () => `recovery of ${ks.key} counted itself`);
   adoptRecovered(ks.rec, [...recovery.replies.values()]);
   checkRecord(ks.rec, ks.key);
   ks.recovery = null;

@@ -144,4 +144,9 @@ export interface Ready {
   send: PaxosMessage[];
   /** Answers to callers, after `persist` is durable. */
   deliver: ClientResult[];
+  /**
+   * This incarnation's id range is running out: the shell should take a new incarnation number
+   * (durably, never used before) and hand it to `renewIds` (core/ids.ts).
+   */
+  renewIds: boolean;
 }

@@ -15,10 +15,24 @@ export class CoreNet {
   readonly results = new Map<number, ClientResult>();
   private token = 1;
 
-  constructor(replicas = 3, amnesic: boolean[] = []) {
+  constructor(readonly replicas = 3, amnesic: boolean[] = []) {
     for (let r = 0; r < replicas; r++) {
-      this.cores.push(new PaxosCore({ replicaId: r, replicas, model: kvStateMachine, seqBase: r * 1_000_000, amnesic: amnesic[r] ?? false }));
+      this.cores.push(new PaxosCore({ replicaId: r, replicas, model: kvStateMachine, incarnation: 1, amnesic: amnesic[r] ?? false }));
     }
+  }
+
+  /** Replaces replica r by a new incarnation (a restart; `amnesic` when its state was lost). */
+  restart(r: number, incarnation: number, amnesic: boolean): PaxosCore {
+    const core = new PaxosCore({ replicaId: r, replicas: this.replicas, model: kvStateMachine, incarnation, amnesic });
+    this.cores[r] = core;
+    return core;
+  }
+
+  read(replica: number, key: string, consistency: 'linearizable' | 'local' = 'linearizable'): number {
+    const token = this.token++;
+    this.core(replica).request({ kind: 'read', token, key, query: Uint8Array.of(1), consistency });
+    this.process();
+    return token;
   }
 
   core(r: number): PaxosCore {

@@ -4,6 +4,7 @@ import type { PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { CoreNet } from './core-net';
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
 import { kvStateMachine } from '../../../../../engines/models/kv';
+import { ballotEpoch } from '../../../../../actors/paxos/core/ballot';
 
 const isType = (type: number) => (m: PaxosMessage) => m.type === type;
 
@@ -122,19 +123,19 @@ test('the home replica writes instance 1 without Prepare; others prepare', (t) =
 
 // An amnesic incarnation forgot which reserved-ballot messages its past self sent (some may
 // still be on the wire), so it never skips Prepare for values of a past incarnation, and its
-// Prepare ballots start above the floor the shell gives it.
-test('an amnesic incarnation prepares above its ballot floor and does not reuse pre-authorization', (t) => {
+// Prepare ballots carry its own epoch (decision 15), so none equals a past incarnation's.
+test('an amnesic incarnation prepares with ballots of its own epoch and does not reuse pre-authorization', (t) => {
   const net = new CoreNet();
   net.put(0, 'c', 'x');
   net.deliver();
-  const reborn = new PaxosCore({ replicaId: 0, replicas: 3, model: kvStateMachine, seqBase: 7 * 2 ** 32, amnesic: true, ballotRoundFloor: 1000 });
+  const reborn = new PaxosCore({ replicaId: 0, replicas: 3, model: kvStateMachine, incarnation: 7, amnesic: true });
   net.cores[0] = reborn;
   net.put(0, 'c', 'y');
   net.deliver((m) => m.type === MessageType.fetch || m.type === MessageType.fetchReply);
   t.is(reborn.record('c')?.chosen, 1, 'recovered instance 1');
   const prepares = net.inflight.filter((m) => m.type === MessageType.prepare && m.from === 0);
   t.is(prepares.length, 2, 'the recovered originator still prepares');
-  t.true(prepares.every((m) => m.ballot > 3000), `ballots above the floor: ${prepares.map((m) => m.ballot)}`);
+  t.true(prepares.every((m) => ballotEpoch(m.ballot, 3) === 7), `ballots of epoch 7: ${prepares.map((m) => m.ballot)}`);
   net.deliver();
   t.is(net.core(1).record('c')?.chosen, 2);
 });
@@ -146,7 +147,7 @@ test('a corrupted record is recovered from the other replicas before the key tak
   const net = new CoreNet();
   net.put(0, 'c', 'x');
   net.deliver();
-  const fresh = new PaxosCore({ replicaId: 1, replicas: 3, model: kvStateMachine, seqBase: 9 * 2 ** 32, amnesic: false });
+  const fresh = new PaxosCore({ replicaId: 1, replicas: 3, model: kvStateMachine, incarnation: 9, amnesic: false });
   net.cores[1] = fresh;
   fresh.request({ kind: 'read', token: 99, key: 'c', query: Uint8Array.of(1), consistency: 'local' });
   const ready = fresh.ready();
@@ -170,10 +171,10 @@ test('a core told storage lost records at open recovers each key before it promi
     acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
   };
   const answerOf = (lost: boolean): PaxosMessage[] => {
-    const core = new PaxosCore({ replicaId: 2, replicas: 3, model: kvStateMachine, seqBase: 0, amnesic: false });
+    const core = new PaxosCore({ replicaId: 2, replicas: 3, model: kvStateMachine, incarnation: 1, amnesic: false });
     core.step(prepare);
     t.deepEqual(core.ready().load, ['k']);
-    if (lost) core.becomeAmnesic(1000);
+    if (lost) core.becomeAmnesic();
     core.loaded('k', undefined);
     const ready = core.ready();
     return [...ready.send, ...ready.sendAfterPersist];
@@ -185,12 +186,12 @@ test('a core told storage lost records at open recovers each key before it promi
 });
 
 test('becomeAmnesic after a key has loaded is a programmer error', (t) => {
-  const core = new PaxosCore({ replicaId: 2, replicas: 3, model: kvStateMachine, seqBase: 0, amnesic: false });
+  const core = new PaxosCore({ replicaId: 2, replicas: 3, model: kvStateMachine, incarnation: 1, amnesic: false });
   core.step({
     type: MessageType.prepare, key: 'k', from: 0, to: 2, instance: 1, ballot: 4, ok: false, promised: 0,
     acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
   });
   core.ready();
   core.loaded('k', undefined);
-  t.throws(() => core.becomeAmnesic(1000), { message: /after k loaded/ });
+  t.throws(() => core.becomeAmnesic(), { message: /after k loaded/ });
 });
