@@ -40,7 +40,7 @@ const straceWorks = ((): boolean => {
   t.true(markerRemoved >= 0, 'the marker removal is in the trace');
   for (let r = 0; r < 3; r++) {
     for (let g = 0; g < 4; g++) {
-      const log = new RegExp(`f(data)?sync\\(\\d+<[^>]*replica-${r}/group-${g}/\\d+\\.log>\\)`);
+      const log = new RegExp(`f(data)?sync\\(\\d+<[^>]*replica-${r}/group-${g}/\\d+\\.log>`);
       const synced = lines.findIndex((line) => log.test(line));
       t.true(synced >= 0 && synced < markerRemoved, `replica ${r} group ${g}: log fsynced before the marker went`);
     }
