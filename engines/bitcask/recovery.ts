@@ -226,6 +226,8 @@ interface Hole {
   /** Where the next valid frame or mark starts (the file's size when none does). */
   readonly end: number;
   readonly problem: string;
+  /** The bad frame runs past the end of the file (what a crash in an append leaves). */
+  readonly cutShort: boolean;
   /** Valid frames between this hole and the next one, held until the hole is judged. */
   readonly after: Array<readonly ScannedRecord[]>;
 }
@@ -256,6 +258,7 @@ export async function scanOrTruncate(
   from: number = DATA_HEADER_BYTES,
 ): Promise<TailCut> {
   let durableEnd = mayBeTorn ? from : file.size;
+  let marked = false;
   const holes: Hole[] = [];
   let offset = from;
   // Each round starts past the previous hole: bounded by the file size.
@@ -264,13 +267,16 @@ export async function scanOrTruncate(
     const sink = last === undefined ? onFrame : (records: readonly ScannedRecord[]) => void last.after.push(records);
     const outcome = await scanFrames(file, sink, offset);
     durableEnd = Math.max(durableEnd, outcome.durableMark);
+    if (outcome.durableMark > 0) marked = true;
     if (outcome.problem === undefined) break;
     const next = await nextValidFrame(file, outcome.end);
-    holes.push({ start: outcome.end, end: next ?? file.size, problem: outcome.problem, after: [] });
+    const cutShort = outcome.cutShort === true;
+    holes.push({ start: outcome.end, end: next ?? file.size, problem: outcome.problem, cutShort, after: [] });
     if (next === undefined) break;
     offset = next;
   }
   if (holes.length === 0) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged: 0, damaged: false };
+  if (mayBeTorn && file.header.legacy === true && !marked) return legacyCut(file, holes, onFrame);
   const tearAt = mayBeTorn ? holes.findIndex((hole) => hole.start >= durableEnd) : -1;
   const damage = tearAt === -1 ? holes : holes.slice(0, tearAt);
   for (const hole of damage) {
@@ -285,4 +291,27 @@ export async function scanOrTruncate(
   await file.truncate(cut);
   assert(file.size === cut, `recovery: truncate of data file ${file.id} at ${cut}`);
   return { bytesTruncated, batchesDropped, bytesDamaged, damaged: damage.length > 0 };
+}
+
+/**
+ * A file of a version 1 writer that holds no sync mark: its durable end is unknown, so the
+ * rule of decision 9 applies. Only a bad region at the very end is cut (reported as damage
+ * unless the file ends inside that frame); a bad region followed by a valid frame is damage,
+ * skipped (the frames after it kept).
+ */
+async function legacyCut(
+  file: DataFile,
+  holes: readonly Hole[],
+  onFrame: (records: readonly ScannedRecord[]) => void,
+): Promise<TailCut> {
+  const last = holes[holes.length - 1];
+  assert(last !== undefined, 'legacyCut without a hole');
+  const trailing = last.end === file.size && last.after.length === 0;
+  const damage = trailing ? holes.slice(0, -1) : holes;
+  for (const hole of damage) for (const records of hole.after) onFrame(records);
+  const bytesDamaged = damage.reduce((sum, hole) => sum + (hole.end - hole.start), 0);
+  if (!trailing) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+  const bytesTruncated = file.size - last.start;
+  await file.truncate(last.start);
+  return { bytesTruncated, batchesDropped: 1, bytesDamaged, damaged: damage.length > 0 || !last.cutShort };
 }

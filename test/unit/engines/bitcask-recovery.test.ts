@@ -5,6 +5,7 @@
 import { appendFile, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import test from 'ava';
+import { crc32 } from '../../../engines/crc32';
 import { isStoreError } from '../../../engines/errors';
 import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
 import {
@@ -331,6 +332,30 @@ test('power loss: damage before the last sync mark makes the open report records
     await withStore(dir, undefined, async ({ engine, store }) => {
       t.like(engine.openReport(), { torn: false, mayHaveDroppedAcknowledged: true });
       t.deepEqual((await contents(store)).map(([key]) => key), ['after', 'last']);
+    });
+  }),
+);
+
+test('a version 1 file without sync marks (older writer): a bad frame followed by valid ones is damage, never cut', (t) =>
+  withDir(async (dir) => {
+    const victim = text(`VICTIM-${'w'.repeat(60)}`);
+    let beforeClose = 0;
+    await withStore(dir, undefined, async ({ store }) => {
+      // sync: false writes no marks; the close mark is cut off below.
+      await store.write([{ type: 'put', key: 'victim', value: victim }]);
+      await store.write(puts(['after'], (key) => key));
+      beforeClose = (await stat(await newestDataFile(dir))).size;
+    });
+    const file = await newestDataFile(dir);
+    const bytes = Buffer.from((await readFile(file)).subarray(0, beforeClose));
+    bytes[4] = 1; // the version byte
+    bytes.writeUInt32BE(crc32(bytes.subarray(0, 20)), 20);
+    const at = bytes.indexOf(Buffer.from(victim));
+    bytes[at + 10] ^= 0x01;
+    await writeFile(file, bytes);
+    await withStore(dir, undefined, async ({ engine, store }) => {
+      t.like(engine.bitcaskStats().recovery, { bytesTruncated: 0, damaged: true });
+      t.deepEqual((await contents(store)).map(([key]) => key), ['after']);
     });
   }),
 );
