@@ -175,6 +175,9 @@ export function readSyncMark(bytes: Uint8Array): number | undefined {
   const view = viewOf(bytes);
   if (view.getUint32(0, false) !== SYNC_MARK_MAGIC) return undefined;
   if (view.getUint32(16, false) !== crc32(bytes.subarray(0, 16))) return undefined;
+  // A matching checksum over random bytes is possible (1 in 2^32): never throw for it.
+  const high = view.getUint32(8, false);
+  if (high > 0x1f_ffff) return undefined;
   const end = readU64(view, 8);
   return Number.isSafeInteger(end) ? end : undefined;
 }

@@ -3,12 +3,13 @@
  * files, and rebuild the key directory from hint files (merged files) or by scanning frames
  * (everything else, and merged files whose hint is missing or does not match).
  *
- * Torn tails. Only the newest file written by `write` can end in a torn batch: older ones were
- * fsynced when the engine rotated away from them (and at the open after a crash), and merged
- * files are fsynced before their merge commits. If that file's scan stops at a bad frame and
- * no valid frame follows it, the bad bytes are a write cut short by the crash: they are
- * truncated and reported (`RecoveryStats`). A bad frame anywhere else, or one followed by a
- * valid frame, is damage, not a tear: open fails with CORRUPTED rather than drop data.
+ * Tears and damage (`scanOrTruncate`, docs/decisions.md 15). Only the newest file written by
+ * `write` can be torn: older ones were fsynced when the engine rotated away from them (and at
+ * the open after a crash), and merged files are fsynced before their merge commits. In that
+ * file, bad bytes after the last durable point (its highest sync mark) are a tear, cut off and
+ * reported; bad bytes before it, or in any other file, are damage: skipped and reported
+ * (`RecoveryStats.damaged`), so that a caller which acknowledged those records (the Paxos
+ * shell) can treat them as forgotten. Open fails for neither.
  */
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
