@@ -52,19 +52,26 @@ export interface Engine {
   iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]>;
   stats(): EngineStats;
   /**
-   * Optional: what the latest open had to drop to recover (a torn tail). An engine that can
-   * drop records at open must report it: a caller that acknowledged those records (Paxos
-   * promises and accepts) has to treat their loss as amnesia.
+   * Optional: what the latest open had to drop to recover: a torn tail (never acknowledged
+   * under `sync: true`), or damage to durable bytes. An engine that can drop records at open
+   * must report it: a caller that acknowledged those records (Paxos promises and accepts) has
+   * to treat a loss of durable records as amnesia.
    */
   openReport?(): OpenReport | undefined;
 }
 
 export interface OpenReport {
-  /** Bytes cut off the log at open; 0 when nothing was lost. */
+  /** Bytes cut off the log at open (a tear, plus any damage skipped); 0 when nothing was lost. */
   readonly bytesDropped: number;
   /**
-   * True when what was dropped may have been acknowledged: not just a write cut short by a
-   * crash (whose append never returned), but a whole record that failed its checksum.
+   * True when a tear was cut: bytes after the last durable point (no fdatasync had covered
+   * them) that did not form valid frames, e.g. zeros where a power loss kept a file's new size
+   * but not its data. Under `sync: true` none of it was acknowledged.
+   */
+  readonly torn: boolean;
+  /**
+   * True when what was dropped may have been acknowledged: damage to bytes that were durable
+   * (a bad frame before the last sync mark, or in a file fsynced when it was closed).
    */
   readonly mayHaveDroppedAcknowledged: boolean;
 }

@@ -6,7 +6,6 @@
  * log; `sync: false` resolves once the log record is written to the OS, which survives a
  * process crash (kill -9) but not a power loss.
  */
-import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Level } from 'level';
 import { assert } from '../runtime/assert';
@@ -18,11 +17,20 @@ import type {
   IterateRange,
   WriteOptions,
 } from './engine';
+import { mkdirDurable } from './durable-dir';
 import { StatsCounter } from './engine-stats';
 import { storeError } from './errors';
 import { mapLevelError } from './lsm-errors';
 
 type Db = Level<string, Uint8Array>;
+
+/**
+ * A key no caller can have: every other key is a string stored as UTF-8, and the byte 0xFF
+ * never occurs in UTF-8. Close deletes it with `sync: true`, which appends a record to
+ * LevelDB's log and fsyncs the log, so every write before it is durable once close resolves
+ * (LevelDB's own close syncs nothing, and an empty batch never reaches LevelDB).
+ */
+const CLOSE_SYNC_KEY = Buffer.from([0xff, 0xfe, 0x73, 0x79, 0x6e, 0x63]);
 type LevelOp =
   | { type: 'put'; key: string; value: Uint8Array }
   | { type: 'del'; key: string };
@@ -34,6 +42,8 @@ export class LsmEngine implements Engine {
   readonly dir: string;
   private db: Db | undefined = undefined;
   private readonly counter = new StatsCounter();
+  /** Writes not yet answered by LevelDB; close waits for them before its syncing write. */
+  private readonly writesInFlight = new Set<Promise<unknown>>();
   /** open and close run one at a time, in call order. */
   private transition: Promise<void> = Promise.resolve();
 
@@ -94,10 +104,14 @@ export class LsmEngine implements Engine {
       sync: options.sync,
       valueEncoding: 'view',
     };
+    const written = db.batch(ops, batchOptions);
+    this.writesInFlight.add(written);
     try {
-      await db.batch(ops, batchOptions);
+      await written;
     } catch (err) {
       throw mapLevelError(err, 'write');
+    } finally {
+      this.writesInFlight.delete(written);
     }
     this.counter.countBatch(batch, options.sync);
   }
@@ -113,8 +127,8 @@ export class LsmEngine implements Engine {
   private async openNow(): Promise<void> {
     if (this.db !== undefined) return;
     try {
-      // LevelDB creates only the last path component; parents are ours to create.
-      await mkdir(this.dir, { recursive: true });
+      // LevelDB creates only the last path component and never fsyncs its parent: ours to do.
+      await mkdirDurable(this.dir);
     } catch (err) {
       throw storeError('IO_ERROR', `lsm open: cannot create ${this.dir}`, err);
     }
@@ -137,7 +151,15 @@ export class LsmEngine implements Engine {
     // Forget the handle first, so operations that start from now on fail with NOT_OPEN.
     this.db = undefined;
     try {
-      await db.close();
+      // A clean close promises durability in every sync mode (a sync 'none' store removes its
+      // UNSYNCED-RUN marker after it): fsync the log once every write has reached LevelDB.
+      await Promise.allSettled([...this.writesInFlight]);
+      try {
+        const syncDelete = { sync: true, keyEncoding: 'buffer' } as unknown as Parameters<Db['del']>[1];
+        await db.del(CLOSE_SYNC_KEY as unknown as string, syncDelete);
+      } finally {
+        await db.close();
+      }
     } catch (err) {
       throw mapLevelError(err, 'close');
     }

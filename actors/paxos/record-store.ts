@@ -62,9 +62,13 @@ export class EngineRecordStore implements RecordStore {
       .catch(() => undefined)
       .then(() => engine.open())
       .then(() => {
-        // A write cut short by a crash was never acknowledged; a damaged whole record may have been.
+        // A torn tail (bytes after the last durable point) was never acknowledged; damage to
+        // durable bytes may have held acknowledged promises or accepts.
         this.lostAtOpen = engine.openReport?.()?.mayHaveDroppedAcknowledged === true;
       });
+    // A failed open reaches every load and write as their error; it must not also surface as an
+    // unhandled rejection, which would take down the worker and every actor on it.
+    this.opened.catch(() => undefined);
   }
 
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {

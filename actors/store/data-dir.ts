@@ -13,10 +13,13 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { mkdirDurable } from '../../engines/durable-dir';
 import { PaxosStoreError, invalid } from './errors';
 
 export const DATA_DIR_FILE = 'paxosstore.json';
 export const DATA_DIR_FORMAT = 1;
+/** The store's lock on the whole directory (held while a PaxosStore has it open). */
+export const STORE_LOCK_FILE = 'LOCK';
 
 export interface Placement {
   readonly replicas: number;
@@ -36,7 +39,7 @@ interface PlacementRecord extends Placement {
  */
 export async function checkDataDir(dir: string, placement: Placement): Promise<void> {
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await mkdirDurable(dir);
   } catch (error) {
     throw invalid(`dir ${dir} cannot be created: ${messageOf(error)}`);
   }

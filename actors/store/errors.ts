@@ -37,6 +37,8 @@ export const ErrorCodes = {
   TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
   /** open(): the directory's last sync 'none' run crashed; acknowledged writes may be lost. */
   DATA_LOSS_POSSIBLE: 'DATA_LOSS_POSSIBLE',
+  /** open(): another open store, in this process or another, holds the directory. Nothing changed. */
+  LOCKED: 'LOCKED',
   /** Big tables: insert of a primary key that already has a row. Nothing was applied. */
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   /** Big tables: update of a primary key that has no row. Nothing was applied. */

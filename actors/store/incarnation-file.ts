@@ -42,10 +42,23 @@ function readCount(file: string): number {
   return n;
 }
 
+/** fsyncs the parent of every directory from `first` (the topmost new one) down to `last`. */
+function fsyncCreated(first: string, last: string): void {
+  let at = last;
+  for (let depth = 0; depth < 4096; depth++) {
+    fsyncDir(path.dirname(at));
+    if (at === first || path.dirname(at) === at) break;
+    at = path.dirname(at);
+  }
+  fsyncDir(last);
+}
+
 /** Raises the count in `file` by one, durably, and returns the new value (1 on first use). */
 export function takeIncarnation(file: string): number {
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  // A new replica-R must outlive a power loss with its parent's entry (DESIGN §7 durability).
+  const created = fs.mkdirSync(dir, { recursive: true });
+  if (created !== undefined) fsyncCreated(created, dir);
   const next = readCount(file) + 1;
   if (next > INCARNATIONS_MAX) {
     throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${file}: more than ${INCARNATIONS_MAX} starts of one replica group`);

@@ -10,14 +10,19 @@
  * through SharedArrayBuffer mailboxes. Faults between replicas (partition/heal) and replica
  * crash/restart are in-process controls for tests and demos.
  */
+import { realpath } from 'node:fs/promises';
 import * as path from 'node:path';
+import { mkdirDurable } from '../../engines/durable-dir';
+import { isStoreError } from '../../engines/errors';
+import { acquireLock, releaseLock } from '../../engines/bitcask/lock-file';
+import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
 import type { SupervisionEvent } from '../../runtime/actor-system';
 import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
 import { ActorFault } from './actor-entry';
 import type { StoreActorConfig } from './actor-entry';
-import { checkDataDir } from './data-dir';
+import { checkDataDir, STORE_LOCK_FILE } from './data-dir';
 import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from './unsynced-marker';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
@@ -139,6 +144,7 @@ export class PaxosStore {
     private readonly system: ActorSystem,
     private readonly pipeline: RequestPipeline,
     config: StoreActorConfig,
+    private readonly lock: DirectoryLock | undefined,
   ) {
     this.up = new Array<boolean>(options.replicas).fill(true);
     this.links = new Int32Array(config.links);
@@ -151,6 +157,18 @@ export class PaxosStore {
 
   static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
     const o = resolveOptions(options);
+    // Taken before anything in the dir changes, and held until close: a second open of a dir an
+    // open store holds (in this process or another) rejects LOCKED and changes nothing.
+    const lock = usesDataDir(o) ? await lockStoreDir(o.dir) : undefined;
+    try {
+      return await PaxosStore.openLocked(o, lock);
+    } catch (error) {
+      if (lock !== undefined) await releaseLock(lock);
+      throw error;
+    }
+  }
+
+  private static async openLocked(o: ResolvedOptions, lock: DirectoryLock | undefined): Promise<PaxosStore> {
     // Before any actor opens a database: a dir written with another placement would lose data.
     if (usesDataDir(o)) {
       await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
@@ -179,7 +197,7 @@ export class PaxosStore {
       tickMs: o.tickMs,
     });
     const pipeline = new RequestPipeline(system, { replicas: o.replicas, groups: o.groups }, o.timeoutMs);
-    return new PaxosStore(o, system, pipeline, config);
+    return new PaxosStore(o, system, pipeline, config, lock);
   }
 
   /** A key-value namespace; requests go to each key's home replica (or the next one up). */
@@ -369,7 +387,11 @@ export class PaxosStore {
       this.pipeline.close();
       await this.system.close();
       // Every actor has closed its engine: a 'none' run's writes are on disk now.
-      if (usesDataDir(this.options) && this.options.sync === 'none') await removeUnsyncedMarker(this.options.dir);
+      try {
+        if (usesDataDir(this.options) && this.options.sync === 'none') await removeUnsyncedMarker(this.options.dir);
+      } finally {
+        if (this.lock !== undefined) await releaseLock(this.lock);
+      }
     })();
     return this.closing;
   }
@@ -477,6 +499,29 @@ export class PaxosStore {
     const home = homeReplicaOf(key, n);
     for (let i = 0; i < n; i++) if (this.serves((home + i) % n, group)) return (home + i) % n;
     return home;
+  }
+}
+
+/**
+ * The store's lock on its data directory (`dir/LOCK`, the engines' lock file format). Unlike
+ * the engines' locks it counts a lock of this very process as held: engines open lazily in
+ * worker threads, so without it a second store in this process would share every file.
+ */
+async function lockStoreDir(dir: string): Promise<DirectoryLock> {
+  let real: string;
+  try {
+    await mkdirDurable(dir);
+    real = await realpath(dir);
+  } catch (error) {
+    throw invalid(`dir ${dir} cannot be created: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return await acquireLock(real, { fileName: STORE_LOCK_FILE, ownProcessHolds: true, what: 'store directory' });
+  } catch (error) {
+    if (isStoreError(error, 'LOCKED')) {
+      throw new PaxosStoreError(ErrorCodes.LOCKED, `${(error as Error).message}: another open store holds it; close that one first`);
+    }
+    throw error;
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { fsyncDirectory } from '../../engines/durable-dir';
 import { ErrorCodes, PaxosStoreError } from './errors';
 
 export const UNSYNCED_MARKER_FILE = 'UNSYNCED-RUN';
@@ -44,8 +45,16 @@ export async function writeUnsyncedMarker(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+  // The marker's name must outlive a power loss too, or the crash it guards against goes unseen.
+  await fsyncDirectory(dir);
 }
 
+/**
+ * Called after every engine has closed, which made every write durable (each engine syncs at
+ * close in every sync mode). The removal is fsynced too: a marker that reappears after a power
+ * loss would only make the next open refuse, never trust, the directory.
+ */
 export async function removeUnsyncedMarker(dir: string): Promise<void> {
   await fs.rm(path.join(dir, UNSYNCED_MARKER_FILE), { force: true });
+  await fsyncDirectory(dir);
 }

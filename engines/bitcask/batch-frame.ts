@@ -25,7 +25,7 @@ import {
   sealedRecordLength,
   writeEntryRecord,
 } from './entry-record';
-import { viewOf } from './format';
+import { readU64, viewOf, writeU64 } from './format';
 
 export const FRAME_MAGIC = 0x5058_4246;
 export const FRAME_HEADER_BYTES = 20;
@@ -138,4 +138,46 @@ export function frameBodyMatches(body: Uint8Array, header: FrameHeader): boolean
   assert(header.ok, 'frameBodyMatches: header not checked');
   assert(body.length === header.bodyBytes, `frameBodyMatches: ${body.length} bytes`);
   return crc32(body) === header.bodyCrc;
+}
+
+/**
+ * A sync mark: 20 bytes the writer puts in front of a group once the bytes before `durableEnd`
+ * are known to be on disk (an fdatasync returned, or open synced the file). Recovery uses the
+ * highest mark it finds to tell a tear from damage: bytes before it were durable, so a bad
+ * frame there is damage (acknowledged data may be lost); a bad frame after it lies in what no
+ * fdatasync had covered yet, so under `sync: true` nothing in it was acknowledged: a tear.
+ *
+ *   offset 0   magic        u32  'PXBS'
+ *   offset 4   reserved     u32  0
+ *   offset 8   durable end  u64  file offset up to which every byte was durable
+ *   offset 16  checksum     u32  CRC-32 of bytes [0, 16)
+ *
+ * A mark is not a frame: it carries no records and no seq. It is written in the same write(2)
+ * as the group after it, never on its own, so it costs no system call.
+ */
+export const SYNC_MARK_MAGIC = 0x5058_4253;
+export const SYNC_MARK_BYTES = 20;
+
+export function encodeSyncMark(durableEnd: number): Uint8Array {
+  assert(Number.isSafeInteger(durableEnd) && durableEnd >= 0, `encodeSyncMark: ${durableEnd}`);
+  const bytes = new Uint8Array(SYNC_MARK_BYTES);
+  const view = viewOf(bytes);
+  view.setUint32(0, SYNC_MARK_MAGIC, false);
+  writeU64(view, 8, durableEnd);
+  view.setUint32(16, crc32(bytes.subarray(0, 16)), false);
+  assert(readSyncMark(bytes) === durableEnd, 'encodeSyncMark: round trip');
+  return bytes;
+}
+
+/** The durable end a valid mark at the start of `bytes` names; undefined for anything else. */
+export function readSyncMark(bytes: Uint8Array): number | undefined {
+  if (bytes.length < SYNC_MARK_BYTES) return undefined;
+  const view = viewOf(bytes);
+  if (view.getUint32(0, false) !== SYNC_MARK_MAGIC) return undefined;
+  if (view.getUint32(16, false) !== crc32(bytes.subarray(0, 16))) return undefined;
+  // A matching checksum over random bytes is possible (1 in 2^32): never throw for it.
+  const high = view.getUint32(8, false);
+  if (high > 0x1f_ffff) return undefined;
+  const end = readU64(view, 8);
+  return Number.isSafeInteger(end) ? end : undefined;
 }

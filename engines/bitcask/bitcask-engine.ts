@@ -8,7 +8,7 @@
  * `sync: false` resolves once the batch is written to the OS (one write(2) per group of
  * batches), which survives kill -9 but not power loss.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { assert } from '../../runtime/assert';
@@ -22,6 +22,7 @@ import type {
   WriteOptions,
 } from '../engine';
 import { StatsCounter } from '../engine-stats';
+import { mkdirDurable } from '../durable-dir';
 import { isStoreError, storeError } from '../errors';
 import { type EncodedBatch, encodeBatchFrame } from './batch-frame';
 import type { MergeResult } from './merge';
@@ -139,7 +140,8 @@ export class BitcaskEngine implements Engine {
   /** What the latest open cut off as a torn tail (undefined before the first open). */
   openReport(): OpenReport | undefined {
     const r = this.recovery;
-    return r === undefined ? undefined : { bytesDropped: r.bytesTruncated, mayHaveDroppedAcknowledged: r.damagedTailDropped };
+    if (r === undefined) return undefined;
+    return { bytesDropped: r.bytesTruncated + r.bytesDamaged, torn: r.bytesTruncated > 0, mayHaveDroppedAcknowledged: r.damaged };
   }
 
   /** The engine stats plus bitcask's own (files, bytes, merges, the latest recovery). */
@@ -239,7 +241,7 @@ export class BitcaskEngine implements Engine {
     if (this.session !== undefined) return;
     let dir: string;
     try {
-      await mkdir(this.options.dir, { recursive: true });
+      await mkdirDurable(this.options.dir);
       // The lock registry needs one name per directory, whatever symlinks lead to it.
       dir = await realpath(this.options.dir);
     } catch (err) {

@@ -25,7 +25,13 @@ import { crc32 } from '../crc32';
 import { storeError } from '../errors';
 
 export const DATA_MAGIC = 0x5058_424b;
-export const FORMAT_VERSION = 1;
+/**
+ * 2: the writer puts sync marks between frames (`batch-frame.ts`). Version 1 files (older
+ * writers) are still read, with the older tear rule while they hold no mark; an older engine
+ * refuses a version 2 file rather than take its marks for damage.
+ */
+export const FORMAT_VERSION = 2;
+const FORMAT_VERSION_LEGACY = 1;
 export const DATA_HEADER_BYTES = 24;
 /** File ids fit a u32 in the header; names use at least six digits. */
 export const FILE_ID_MAX = 0xffff_ffff;
@@ -38,6 +44,8 @@ export interface DataHeader {
   readonly id: number;
   readonly kind: FileKind;
   readonly seqFloor: number;
+  /** Written by a version 1 writer, which put no sync marks in it (absent: version 2). */
+  readonly legacy?: true;
 }
 
 export const LOCK_FILE_NAME = 'LOCK';
@@ -102,13 +110,15 @@ export function decodeDataHeader(bytes: Uint8Array): DataHeader {
   if (view.getUint32(20, false) !== crc32(bytes.subarray(0, 20))) {
     throw storeError('CORRUPTED', 'data file header checksum mismatch');
   }
-  if (view.getUint32(0, false) !== DATA_MAGIC || view.getUint8(4) !== FORMAT_VERSION) {
+  const version = view.getUint8(4);
+  if (view.getUint32(0, false) !== DATA_MAGIC || (version !== FORMAT_VERSION && version !== FORMAT_VERSION_LEGACY)) {
     throw storeError('CORRUPTED', 'data file header: unknown magic or version');
   }
   const code = view.getUint8(5);
   const kind: FileKind | undefined = code === 1 ? 'write' : code === 2 ? 'merge' : undefined;
   if (kind === undefined) throw storeError('CORRUPTED', `data file kind ${code} unknown`);
-  return { id: view.getUint32(8, false), kind, seqFloor: readU64(view, 12) };
+  const legacy = version === FORMAT_VERSION_LEGACY ? { legacy: true as const } : {};
+  return { id: view.getUint32(8, false), kind, seqFloor: readU64(view, 12), ...legacy };
 }
 
 export function viewOf(bytes: Uint8Array): DataView {

@@ -1,101 +1,213 @@
 /**
- * The directory lock: one open engine per directory, across processes and within one.
+ * The directory lock: one open engine (or store) per directory, across processes and within one.
  *
- * Node has no flock(2), so the lock is a file created with O_EXCL holding the owner's pid and
- * a random token. A lock whose pid is no longer running was left by a crash (kill -9) and is
- * taken over. Within a process, a registry of held directories refuses a second instance even
- * though the pid matches (and tells our own live lock from a stale one left by an earlier
- * process that happened to get the same pid, as happens in containers).
+ * Node has no flock(2), so the lock is a file created with link(2) (fails if it exists) holding
+ * the owner's pid, a random token, the boot id of the machine and the owner's start time. The
+ * content is fsynced before the link and the directory after it, so a power loss leaves either
+ * no LOCK or a LOCK with its content; an empty or garbled LOCK can only be such a leftover (or
+ * damage) and is stale. A lock is stale, and taken over, when:
+ *
+ * - it was written in another boot of the machine (its boot id differs from ours; a LOCK of the
+ *   old format without a boot id: its mtime is before this boot): every process of that boot is
+ *   gone, whatever process now has its pid (after a reboot pid 1 is always running);
+ * - its pid is not running (a kill -9), or runs a process that started at another time than the
+ *   owner (pid reuse, e.g. a container restarted on the same kernel);
+ * - it names this very process and `ownProcessHolds` is false (the engine locks: a worker thread
+ *   that replaces a dead one must be able to take its groups back; the store's own lock, taken
+ *   with `ownProcessHolds`, is what refuses a second store in this process).
+ *
+ * Within one thread a registry of held directories refuses a second instance at once.
  *
  * Limitation: two processes that find the same stale lock at the same instant may both take
  * it over. Starting two stores on one directory at once after a crash is an operator error
  * this does not fully guard against.
  */
 import { randomBytes } from 'node:crypto';
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { link, open, readFile, stat, unlink } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { storeError } from '../errors';
 import { LOCK_FILE_NAME } from './format';
 
-/** Directories locked by this process (absolute paths). */
-const heldByThisProcess = new Set<string>();
+/** Directories locked by this thread (absolute paths of the lock files). */
+const heldByThisThread = new Set<string>();
 
 /** Taking over a stale lock can race with another taker; a few rounds settle it. */
 const ACQUIRE_ROUNDS_MAX = 4;
+/** Clock slack when a LOCK without a boot id is dated against the boot time. */
+const BOOT_TIME_SLACK_MS = 60_000;
 
 export interface DirectoryLock {
   readonly dir: string;
+  readonly file: string;
   readonly token: string;
 }
 
-export async function acquireLock(dir: string): Promise<DirectoryLock> {
+export interface LockOptions {
+  /** Lock file name inside `dir` (default `LOCK`). */
+  readonly fileName?: string;
+  /** A lock this process holds (from another thread) counts as held. Default false. */
+  readonly ownProcessHolds?: boolean;
+  /** What the error names, e.g. 'bitcask directory' or 'store directory'. */
+  readonly what?: string;
+}
+
+/** The parsed content of a LOCK file; undefined fields were absent (old format) or unknown. */
+export interface LockOwner {
+  readonly pid: number;
+  readonly bootId: string | undefined;
+  readonly startTime: string | undefined;
+}
+
+export async function acquireLock(dir: string, options: LockOptions = {}): Promise<DirectoryLock> {
   assert(path.isAbsolute(dir), `acquireLock: ${dir} is not absolute`);
-  if (heldByThisProcess.has(dir)) throw lockedError(dir, 'another engine in this process');
-  // Reserve before the first await, so a concurrent open in this process sees it.
-  heldByThisProcess.add(dir);
+  const file = path.join(dir, options.fileName ?? LOCK_FILE_NAME);
+  const what = options.what ?? 'bitcask directory';
+  if (heldByThisThread.has(file)) throw lockedError(what, dir, 'another instance in this process');
+  // Reserve before the first await, so a concurrent open in this thread sees it.
+  heldByThisThread.add(file);
   try {
-    return await acquireFile(dir);
+    return await acquireFile(dir, file, what, options.ownProcessHolds === true);
   } catch (err) {
-    heldByThisProcess.delete(dir);
+    heldByThisThread.delete(file);
     throw err;
   }
 }
 
-async function acquireFile(dir: string): Promise<DirectoryLock> {
-  const file = path.join(dir, LOCK_FILE_NAME);
+async function acquireFile(dir: string, file: string, what: string, ownProcessHolds: boolean): Promise<DirectoryLock> {
   const token = randomBytes(12).toString('hex');
   for (let round = 0; round < ACQUIRE_ROUNDS_MAX; round++) {
-    if (await tryCreate(file, token)) return { dir, token };
-    const owner = await readOwner(file);
-    if (owner === undefined) continue; // it vanished meanwhile: just try again
-    // Our own pid here is an earlier process's: this process's locks are in the registry.
-    if (owner !== process.pid && isRunning(owner)) throw lockedError(dir, `process ${owner}`);
-    // Stale: its owner is gone (killed without closing).
+    if (await tryCreate(dir, file, token)) return { dir, file, token };
+    const found = await readLockFile(file);
+    if (found === 'missing') continue; // it vanished meanwhile: just try again
+    const holder = found === 'garbled' ? undefined : holderOf(found, found.mtimeMs, ownProcessHolds);
+    if (holder !== undefined) throw lockedError(what, dir, holder);
+    // Stale: left by a crash, a power loss or an earlier boot.
     await unlink(file).catch(() => undefined);
   }
-  throw lockedError(dir, 'the lock file keeps reappearing');
-}
-
-export async function releaseLock(lock: DirectoryLock): Promise<void> {
-  assert(heldByThisProcess.has(lock.dir), `releaseLock: ${lock.dir} is not held`);
-  heldByThisProcess.delete(lock.dir);
-  const file = path.join(lock.dir, LOCK_FILE_NAME);
-  const text = await readFile(file, 'utf8').catch(() => '');
-  // Only remove our own lock; another process may have (wrongly) taken it over.
-  if (text.split('\n')[1] === lock.token) await unlink(file).catch(() => undefined);
-}
-
-/** True when this process holds the lock of `dir` (for tests and diagnostics). */
-export function isLockedHere(dir: string): boolean {
-  return heldByThisProcess.has(dir);
+  throw lockedError(what, dir, 'the lock file keeps reappearing');
 }
 
 /**
- * Writes the lock under a private name and hard-links it into place: link(2) fails if LOCK
- * exists, and the lock never appears without its content (an empty LOCK would look stale).
+ * Who holds a lock whose file says `owner` (written at `mtimeMs`), or undefined when the lock is
+ * stale. Pure apart from reading /proc and signalling with signal 0.
  */
-async function tryCreate(file: string, token: string): Promise<boolean> {
+export function holderOf(owner: LockOwner, mtimeMs: number, ownProcessHolds: boolean): string | undefined {
+  const bootId = currentBootId();
+  if (owner.bootId !== undefined && bootId !== undefined && owner.bootId !== bootId) return undefined;
+  if (owner.bootId === undefined && mtimeMs < bootTimeMs() - BOOT_TIME_SLACK_MS) return undefined;
+  if (owner.pid === process.pid) {
+    const ours = owner.startTime !== undefined && owner.startTime === startTimeOf(process.pid);
+    return ours && ownProcessHolds ? 'another store in this process' : undefined;
+  }
+  if (!isRunning(owner.pid)) return undefined;
+  const startTime = startTimeOf(owner.pid);
+  if (owner.startTime !== undefined && startTime !== undefined && startTime !== owner.startTime) return undefined;
+  return `process ${owner.pid}`;
+}
+
+export async function releaseLock(lock: DirectoryLock): Promise<void> {
+  assert(heldByThisThread.has(lock.file), `releaseLock: ${lock.file} is not held`);
+  heldByThisThread.delete(lock.file);
+  const text = await readFile(lock.file, 'utf8').catch(() => '');
+  // Only remove our own lock; another process may have (wrongly) taken it over.
+  if (text.split('\n')[1] === lock.token) await unlink(lock.file).catch(() => undefined);
+}
+
+/** True when this thread holds the lock of `dir` (for tests and diagnostics). */
+export function isLockedHere(dir: string, fileName: string = LOCK_FILE_NAME): boolean {
+  return heldByThisThread.has(path.join(dir, fileName));
+}
+
+/** The content a lock of this process has: pid, token, boot id, start time (one per line). */
+export function lockContent(token: string): string {
+  return `${process.pid}\n${token}\n${currentBootId() ?? ''}\n${startTimeOf(process.pid) ?? ''}\n`;
+}
+
+/**
+ * Writes the lock under a private name, fsyncs it and hard-links it into place: link(2) fails if
+ * LOCK exists, and the lock never appears without its content. The directory is fsynced so the
+ * lock survives a power loss as long as the store that holds it might have written anything.
+ */
+async function tryCreate(dir: string, file: string, token: string): Promise<boolean> {
   const pending = `${file}.${token}.pending`;
-  await writeFile(pending, `${process.pid}\n${token}\n`).catch((err: unknown) => {
-    throw storeError('IO_ERROR', `bitcask: cannot create ${pending}`, err);
-  });
+  try {
+    const handle = await open(pending, 'wx');
+    try {
+      await handle.writeFile(lockContent(token));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw storeError('IO_ERROR', `cannot create ${pending}`, err);
+  }
   try {
     await link(pending, file);
-    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw storeError('IO_ERROR', `bitcask: cannot create ${file}`, err);
+    throw storeError('IO_ERROR', `cannot create ${file}`, err);
   } finally {
     await unlink(pending).catch(() => undefined);
   }
+  await syncDir(dir);
+  return true;
 }
 
-async function readOwner(file: string): Promise<number | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  const pid = Number(text.split('\n')[0]);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+async function readLockFile(file: string): Promise<'missing' | 'garbled' | (LockOwner & { mtimeMs: number })> {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = await readFile(file, 'utf8');
+    mtimeMs = (await stat(file)).mtimeMs;
+  } catch {
+    return 'missing';
+  }
+  const owner = parseLock(text);
+  return owner === undefined ? 'garbled' : { ...owner, mtimeMs };
+}
+
+/** Parses a LOCK's content; undefined when it names no pid (empty after a power loss, damaged). */
+export function parseLock(text: string): LockOwner | undefined {
+  const lines = text.split('\n');
+  if (!/^[1-9]\d{0,9}$/.test(lines[0] ?? '')) return undefined;
+  const pid = Number(lines[0]);
+  if (!Number.isSafeInteger(pid)) return undefined;
+  const field = (line: string | undefined): string | undefined => (line === undefined || line === '' ? undefined : line);
+  return { pid, bootId: field(lines[2]), startTime: field(lines[3]) };
+}
+
+let bootIdCache: string | null | undefined;
+
+/** Linux's id of this boot; undefined elsewhere. */
+export function currentBootId(): string | undefined {
+  if (bootIdCache === undefined) {
+    try {
+      bootIdCache = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+    } catch {
+      bootIdCache = null;
+    }
+  }
+  return bootIdCache ?? undefined;
+}
+
+function bootTimeMs(): number {
+  return Date.now() - os.uptime() * 1000;
+}
+
+/** A process's start time since boot (Linux: /proc/PID/stat field 22); undefined if unknown. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[19]; // field 22 overall: fields 3.. start at index 0
+    return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isRunning(pid: number): boolean {
@@ -108,6 +220,19 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function lockedError(dir: string, holder: string): Error {
-  return storeError('LOCKED', `bitcask directory ${dir} is locked by ${holder}`);
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw storeError('IO_ERROR', `cannot sync directory ${dir}`, err);
+  }
+}
+
+function lockedError(what: string, dir: string, holder: string): Error {
+  return storeError('LOCKED', `${what} ${dir} is locked by ${holder}`);
 }

@@ -3,23 +3,24 @@
  * files, and rebuild the key directory from hint files (merged files) or by scanning frames
  * (everything else, and merged files whose hint is missing or does not match).
  *
- * Torn tails. Only the newest file written by `write` can end in a torn batch: older ones were
- * fsynced when the engine rotated away from them (and at the open after a crash), and merged
- * files are fsynced before their merge commits. If that file's scan stops at a bad frame and
- * no valid frame follows it, the bad bytes are a write cut short by the crash: they are
- * truncated and reported (`RecoveryStats`). A bad frame anywhere else, or one followed by a
- * valid frame, is damage, not a tear: open fails with CORRUPTED rather than drop data.
+ * Tears and damage (`scanOrTruncate`, docs/decisions.md 19). Only the newest file written by
+ * `write` can be torn: older ones were fsynced when the engine rotated away from them (and at
+ * the open after a crash), and merged files are fsynced before their merge commits. In that
+ * file, bad bytes after the last durable point (its highest sync mark) are a tear, cut off and
+ * reported; bad bytes before it, or in any other file, are damage: skipped and reported
+ * (`RecoveryStats.damaged`), so that a caller which acknowledged those records (the Paxos
+ * shell) can treat them as forgotten. Open fails for neither.
  */
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError } from '../errors';
 import { DataFile, ioStep } from './data-file';
-import { hintFileName, isUnfinishedName, parseFileName } from './format';
+import { DATA_HEADER_BYTES, hintFileName, isUnfinishedName, parseFileName } from './format';
 import { decodeHint, type HintEntry } from './hint-file';
 import { KeyDir, RecoveringKeyDir } from './keydir';
 import { readMergeCommit, removeMergeInputs, renameMergeOutputs } from './merge-commit';
-import { scanFrames, type ScannedRecord, validFrameAfter } from './scan-file';
+import { nextValidFrame, scanFrames, type ScannedRecord } from './scan-file';
 
 export interface RecoveryStats {
   /** Data files whose frames were read (no usable hint). */
@@ -30,14 +31,15 @@ export interface RecoveryStats {
   readonly hintFilesRejected: number;
   /** Bytes cut from the torn tail of the newest written file. */
   readonly bytesTruncated: number;
-  /** Batches lost with that tail: 1 when bytes were cut (a crash tears one write), else 0. */
+  /** Frames cut with that tail: the torn one and any valid ones after a hole in it. */
   readonly batchesDropped: number;
   /**
-   * True when the dropped tail was a whole frame that failed its checksum, not a write cut
-   * short by a crash. A cut-short write was never acknowledged (its append had not returned);
-   * a whole frame may have been, so a caller that acknowledged it must treat it as forgotten.
+   * Bad bytes before the durable end (see `scanOrTruncate`), skipped: damage to what was on
+   * disk, not a tear. The frames in them are lost, and they may have been acknowledged.
    */
-  readonly damagedTailDropped: boolean;
+  readonly bytesDamaged: number;
+  /** True when `bytesDamaged` > 0: a caller that acknowledged records must treat them as forgotten. */
+  readonly damaged: boolean;
   /** `*.tmp` and `*.merging` files left by a crash, removed. */
   readonly unfinishedFilesRemoved: number;
   /** True when open finished installing a merge that had committed before a crash. */
@@ -60,7 +62,8 @@ interface Counts {
   hintFilesRejected: number;
   bytesTruncated: number;
   batchesDropped: number;
-  damagedTailDropped: boolean;
+  bytesDamaged: number;
+  damaged: boolean;
 }
 
 export async function recover(dir: string): Promise<Recovered> {
@@ -101,7 +104,8 @@ async function rebuild(
     hintFilesRejected: 0,
     bytesTruncated: 0,
     batchesDropped: 0,
-    damagedTailDropped: false,
+    bytesDamaged: 0,
+    damaged: false,
   };
   const recovering = new RecoveringKeyDir();
   for (const file of files.values()) {
@@ -203,36 +207,112 @@ async function scanFile(
   });
   counts.bytesTruncated += cut.bytesTruncated;
   counts.batchesDropped += cut.batchesDropped;
-  if (cut.damaged) counts.damagedTailDropped = true;
+  counts.bytesDamaged += cut.bytesDamaged;
+  if (cut.damaged) counts.damaged = true;
 }
 
 export interface TailCut {
+  /** Bytes cut off the end as a tear (never acknowledged under `sync: true`). */
   readonly bytesTruncated: number;
+  /** Frames cut with them: the bad one and any valid ones after it (0 when nothing was cut). */
   readonly batchesDropped: number;
-  /** The cut frame was whole but failed a check (not a write cut short): it may have been acknowledged. */
+  /** Bad bytes found before the durable end (damage): skipped, not cut. */
+  readonly bytesDamaged: number;
+  /** Damage was found: records that were durable, and maybe acknowledged, are lost. */
   readonly damaged: boolean;
 }
 
+interface Hole {
+  readonly start: number;
+  /** Where the next valid frame or mark starts (the file's size when none does). */
+  readonly end: number;
+  readonly problem: string;
+  /** The bad frame runs past the end of the file (what a crash in an append leaves). */
+  readonly cutShort: boolean;
+  /** Valid frames between this hole and the next one, held until the hole is judged. */
+  readonly after: Array<readonly ScannedRecord[]>;
+}
+
 /**
- * Scans `file` frame by frame from `from` (shared with the two-level bitcask, which replays
- * only the part after its index checkpoint). A bad frame is a torn tail only in a file that
- * `mayBeTorn` and only when no valid frame follows it: then the file is cut there. Anything
- * else is damage: CORRUPTED.
+ * Scans `file` from `from` (shared with the two-level bitcask, which replays only the part
+ * after its index checkpoint) and sorts every bad region ("hole") into a tear or damage by the
+ * file's durable end: the highest sync mark found (`batch-frame.ts`), at least `from` (bitcask2
+ * synced the data before its checkpoint), and the whole file when it cannot be torn (only the
+ * newest written file can: older ones were fsynced at rotation, merged ones before their commit).
+ *
+ * - A hole that starts at or after the durable end lies in bytes no fdatasync had covered: the
+ *   tail of a write that power loss tore, maybe with later pages of the same group intact. Under
+ *   `sync: true` nothing there was acknowledged (its fdatasync had not returned), so the file is
+ *   cut at the first such hole, valid frames after it included: a tear.
+ * - A hole before the durable end is damage to bytes that were on disk: it is skipped, the valid
+ *   frames after it are kept, and `damaged` says that records which may have been acknowledged
+ *   are gone (the Paxos shell then makes the group amnesic). Open never fails for it.
+ *
+ * Not covered: the last group synced before a crash has no mark after it (the mark rides on the
+ * next group's write), so damage at rest to exactly that group before the next open reads it is
+ * taken for a tear. A clean close writes the mark.
  */
 export async function scanOrTruncate(
   file: DataFile,
   mayBeTorn: boolean,
   onFrame: (records: readonly ScannedRecord[]) => void,
-  from?: number,
+  from: number = DATA_HEADER_BYTES,
 ): Promise<TailCut> {
-  const outcome = await scanFrames(file, onFrame, from);
-  if (outcome.problem === undefined) return { bytesTruncated: 0, batchesDropped: 0, damaged: false };
-  const where = `data file ${file.id} at ${outcome.end}: ${outcome.problem}`;
-  if (!mayBeTorn || (await validFrameAfter(file, outcome.end))) {
-    throw storeError('CORRUPTED', `bitcask ${where}`);
+  let durableEnd = mayBeTorn ? from : file.size;
+  let marked = false;
+  const holes: Hole[] = [];
+  let offset = from;
+  // Each round starts past the previous hole: bounded by the file size.
+  for (let round = 0; round <= file.size && offset < file.size; round++) {
+    const last = holes[holes.length - 1];
+    const sink = last === undefined ? onFrame : (records: readonly ScannedRecord[]) => void last.after.push(records);
+    const outcome = await scanFrames(file, sink, offset);
+    durableEnd = Math.max(durableEnd, outcome.durableMark);
+    if (outcome.durableMark > 0) marked = true;
+    if (outcome.problem === undefined) break;
+    const next = await nextValidFrame(file, outcome.end);
+    const cutShort = outcome.cutShort === true;
+    holes.push({ start: outcome.end, end: next ?? file.size, problem: outcome.problem, cutShort, after: [] });
+    if (next === undefined) break;
+    offset = next;
   }
-  const bytesTruncated = file.size - outcome.end;
-  await file.truncate(outcome.end);
-  assert(file.size === outcome.end, `recovery: truncate of ${where}`);
-  return { bytesTruncated, batchesDropped: 1, damaged: outcome.cutShort !== true };
+  if (holes.length === 0) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged: 0, damaged: false };
+  if (mayBeTorn && file.header.legacy === true && !marked) return legacyCut(file, holes, onFrame);
+  const tearAt = mayBeTorn ? holes.findIndex((hole) => hole.start >= durableEnd) : -1;
+  const damage = tearAt === -1 ? holes : holes.slice(0, tearAt);
+  for (const hole of damage) {
+    console.error(`bitcask: data file ${file.id}: ${hole.end - hole.start} damaged bytes at ${hole.start} (${hole.problem}) skipped`);
+    for (const records of hole.after) onFrame(records);
+  }
+  const bytesDamaged = damage.reduce((sum, hole) => sum + (hole.end - hole.start), 0);
+  if (tearAt === -1) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+  const cut = holes[tearAt].start;
+  const batchesDropped = 1 + holes.slice(tearAt).reduce((sum, hole) => sum + hole.after.length, 0);
+  const bytesTruncated = file.size - cut;
+  await file.truncate(cut);
+  assert(file.size === cut, `recovery: truncate of data file ${file.id} at ${cut}`);
+  return { bytesTruncated, batchesDropped, bytesDamaged, damaged: damage.length > 0 };
+}
+
+/**
+ * A file of a version 1 writer that holds no sync mark: its durable end is unknown, so the
+ * rule of decision 9 applies. Only a bad region at the very end is cut (reported as damage
+ * unless the file ends inside that frame); a bad region followed by a valid frame is damage,
+ * skipped (the frames after it kept).
+ */
+async function legacyCut(
+  file: DataFile,
+  holes: readonly Hole[],
+  onFrame: (records: readonly ScannedRecord[]) => void,
+): Promise<TailCut> {
+  const last = holes[holes.length - 1];
+  assert(last !== undefined, 'legacyCut without a hole');
+  const trailing = last.end === file.size && last.after.length === 0;
+  const damage = trailing ? holes.slice(0, -1) : holes;
+  for (const hole of damage) for (const records of hole.after) onFrame(records);
+  const bytesDamaged = damage.reduce((sum, hole) => sum + (hole.end - hole.start), 0);
+  if (!trailing) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+  const bytesTruncated = file.size - last.start;
+  await file.truncate(last.start);
+  return { bytesTruncated, batchesDropped: 1, bytesDamaged, damaged: damage.length > 0 || !last.cutShort };
 }

@@ -1,15 +1,20 @@
 /**
  * Reads a data file frame by frame at recovery, in large chunks (one read per chunk, not per
- * frame), and reports its records. Scanning stops at the first frame that is incomplete or
- * fails a checksum: recovery then decides between a torn tail and damage (`recovery.ts`).
+ * frame), and reports its records and sync marks. Scanning stops at the first frame that is
+ * incomplete, fails a checksum or holds malformed records: recovery then looks for the next
+ * valid frame (`nextValidFrame`) and decides between a tear and damage (`recovery.ts`).
  */
 import { assert } from '../../runtime/assert';
+import { isStoreError } from '../errors';
 import {
   FRAME_HEADER_BYTES,
   FRAME_MAGIC,
   frameBodyMatches,
   readFrameHeader,
+  readSyncMark,
   splitFrameBody,
+  SYNC_MARK_BYTES,
+  SYNC_MARK_MAGIC,
 } from './batch-frame';
 import type { DataFile } from './data-file';
 import { type DecodedEntry, readEntryRecord } from './entry-record';
@@ -27,6 +32,8 @@ export interface ScanOutcome {
   /** Offset just after the last good frame. */
   readonly end: number;
   readonly frames: number;
+  /** The highest durable end named by a valid sync mark in the scanned part (0: none). */
+  readonly durableMark: number;
   /** The first bad frame, if any: it starts at `end`. */
   readonly problem?: string;
   /**
@@ -39,8 +46,9 @@ export interface ScanOutcome {
 
 /**
  * Calls `onFrame` with the records of each good frame, in file order, from the frame at
- * `from` (default: the first one) on. A frame whose checksums hold but whose records are
- * malformed throws CORRUPTED: a torn write cannot produce it.
+ * `from` (default: the first one) on, and notes the sync marks between frames. A frame whose
+ * checksums hold but whose records are malformed stops the scan like any bad frame (a torn
+ * write cannot produce it, but where it lies decides what it means: `recovery.ts`).
  */
 export async function scanFrames(
   file: DataFile,
@@ -48,25 +56,46 @@ export async function scanFrames(
   from: number = DATA_HEADER_BYTES,
 ): Promise<ScanOutcome> {
   assert(from >= DATA_HEADER_BYTES && from <= file.size, `scan of file ${file.id} from ${from}`);
+  assert(SYNC_MARK_BYTES === FRAME_HEADER_BYTES, 'a sync mark is as long as a frame header');
   const reader = new ChunkReader(file);
   let offset = from;
   let frames = 0;
-  // Every frame takes at least its header, which bounds the loop by the file size.
+  let durableMark = 0;
+  // Every frame and mark takes at least a header's bytes, which bounds the loop by the file size.
   const framesMax = Math.ceil((file.size - from) / FRAME_HEADER_BYTES);
-  for (; frames <= framesMax && offset < file.size; frames++) {
-    const stop = (problem: string, cutShort: boolean): ScanOutcome => ({ end: offset, frames, problem, cutShort });
+  for (let step = 0; step <= framesMax && offset < file.size; step++) {
+    const stop = (problem: string, cutShort: boolean): ScanOutcome => ({ end: offset, frames, durableMark, problem, cutShort });
     if (offset + FRAME_HEADER_BYTES > file.size) return stop('torn frame header', true);
-    const header = readFrameHeader(await reader.slice(offset, FRAME_HEADER_BYTES));
+    const head = await reader.slice(offset, FRAME_HEADER_BYTES);
+    const mark = readSyncMark(head);
+    if (mark !== undefined) {
+      durableMark = Math.max(durableMark, mark);
+      offset += SYNC_MARK_BYTES;
+      continue;
+    }
+    const header = readFrameHeader(head);
     if (!header.ok) return stop(header.reason, false);
     const bodyStart = offset + FRAME_HEADER_BYTES;
     if (bodyStart + header.bodyBytes > file.size) return stop('torn frame body', true);
     const body = await reader.slice(bodyStart, header.bodyBytes);
     if (!frameBodyMatches(body, header)) return stop('frame body checksum mismatch', false);
-    onFrame(decodeFrameBody(body, header.count, bodyStart));
+    const records = decodeOrUndefined(body, header.count, bodyStart);
+    if (records === undefined) return stop('frame records malformed', false);
+    onFrame(records);
+    frames++;
     offset = bodyStart + header.bodyBytes;
   }
   assert(offset === file.size, `scan of file ${file.id}: stopped at ${offset} of ${file.size}`);
-  return { end: offset, frames };
+  return { end: offset, frames, durableMark };
+}
+
+function decodeOrUndefined(body: Uint8Array, count: number, bodyStart: number): ScannedRecord[] | undefined {
+  try {
+    return decodeFrameBody(body, count, bodyStart);
+  } catch (err) {
+    if (isStoreError(err, 'CORRUPTED')) return undefined;
+    throw err;
+  }
 }
 
 function decodeFrameBody(body: Uint8Array, count: number, bodyStart: number): ScannedRecord[] {
@@ -78,23 +107,33 @@ function decodeFrameBody(body: Uint8Array, count: number, bodyStart: number): Sc
 }
 
 /**
- * True when a whole, valid frame starts anywhere after `from`. A torn write leaves nothing
- * valid behind it; a valid frame after a bad one means damage in the middle of the file.
+ * The offset of the first whole, valid frame or sync mark that starts after `from` (a bad
+ * frame starts at `from`), or undefined when there is none. Reads the rest of the file once;
+ * data files are bounded by `fileBytesMax`.
  */
-export async function validFrameAfter(file: DataFile, from: number): Promise<boolean> {
-  assert(from >= DATA_HEADER_BYTES && from <= file.size, `validFrameAfter ${from}`);
+export async function nextValidFrame(file: DataFile, from: number): Promise<number | undefined> {
+  assert(from >= DATA_HEADER_BYTES && from <= file.size, `nextValidFrame ${from}`);
   const rest = Buffer.from(await file.read(from, file.size - from));
-  const magic = Buffer.alloc(4);
-  magic.writeUInt32BE(FRAME_MAGIC);
-  // indexOf moves forward by at least one byte per round: bounded by the bytes left.
-  for (let at = rest.indexOf(magic, 1); at !== -1; at = rest.indexOf(magic, at + 1)) {
-    if (at + FRAME_HEADER_BYTES > rest.length) return false;
+  const frameAt = firstValid(rest, FRAME_MAGIC, (at) => {
     const header = readFrameHeader(rest.subarray(at, at + FRAME_HEADER_BYTES));
     const bodyEnd = at + FRAME_HEADER_BYTES + (header.ok ? header.bodyBytes : 0);
-    if (!header.ok || bodyEnd > rest.length) continue;
-    if (frameBodyMatches(rest.subarray(at + FRAME_HEADER_BYTES, bodyEnd), header)) return true;
+    return header.ok && bodyEnd <= rest.length && frameBodyMatches(rest.subarray(at + FRAME_HEADER_BYTES, bodyEnd), header);
+  });
+  const markAt = firstValid(rest, SYNC_MARK_MAGIC, (at) => readSyncMark(rest.subarray(at)) !== undefined);
+  const at = Math.min(frameAt ?? Infinity, markAt ?? Infinity);
+  return at === Infinity ? undefined : from + at;
+}
+
+/** The first offset ≥ 1 in `rest` where `magic` starts and `valid` holds. */
+function firstValid(rest: Buffer, magicValue: number, valid: (at: number) => boolean): number | undefined {
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32BE(magicValue);
+  // indexOf moves forward by at least one byte per round: bounded by the bytes left.
+  for (let at = rest.indexOf(magic, 1); at !== -1; at = rest.indexOf(magic, at + 1)) {
+    if (at + FRAME_HEADER_BYTES > rest.length) return undefined;
+    if (valid(at)) return at;
   }
-  return false;
+  return undefined;
 }
 
 /** Serves byte ranges of a file from one large buffered read at a time. */

@@ -9,11 +9,16 @@
  *
  * After a failed write the file's tail is unknown, so the writer refuses every later write
  * (IO_ERROR); reopening the engine truncates the tail and recovers.
+ *
+ * Sync marks (`batch-frame.ts`): once an fdatasync has returned, the next group's write(2)
+ * starts with a mark naming the offset that is now durable, and a clean close ends the file
+ * with one. Recovery needs them to tell a tear (bytes after the last durable point, cut) from
+ * damage (bytes before it, which may have held acknowledged records).
  */
 import { unlink } from 'node:fs/promises';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError, type StoreError } from '../errors';
-import type { FramedEntry } from './batch-frame';
+import { encodeSyncMark, type FramedEntry } from './batch-frame';
 import { DataFile, ioStep, syncDirectory } from './data-file';
 import { DATA_HEADER_BYTES } from './format';
 import type { Location } from './keydir';
@@ -66,12 +71,18 @@ export class Writer {
   private readonly queue: Pending[] = [];
   private draining: Promise<void> | undefined = undefined;
   private failure: StoreError | undefined = undefined;
+  /** Offset of the active file up to which every byte is known to be on disk. */
+  private syncedEnd: number;
+  /** The highest durable end a mark in the active file names (written by this writer). */
+  private markedEnd = 0;
 
+  /** `active` must be durable up to its current size (recovery fdatasynced it, or it is new). */
   constructor(
     private readonly host: WriterHost,
     private active: DataFile,
   ) {
     assert(active.kind === 'write', `writer: active file ${active.id} is ${active.kind}`);
+    this.syncedEnd = active.size;
   }
 
   get activeFile(): DataFile {
@@ -116,7 +127,23 @@ export class Writer {
       await syncDirectory(this.host.dir);
       return;
     }
-    if (this.failure === undefined) await active.datasync();
+    if (this.failure !== undefined) return;
+    await active.datasync();
+    this.syncedEnd = active.size;
+    // The mark goes after the sync it reports (one sync covering both could land the mark
+    // without the data), then is synced itself so the next open finds the file wholly durable.
+    const mark = this.takeMark();
+    if (mark.length > 0) {
+      await active.append(mark);
+      await active.datasync();
+    }
+  }
+
+  /** A mark for the next write when a sync has returned since the last mark; else nothing. */
+  private takeMark(): Uint8Array {
+    if (this.syncedEnd <= this.markedEnd || this.syncedEnd <= DATA_HEADER_BYTES) return new Uint8Array(0);
+    this.markedEnd = this.syncedEnd;
+    return encodeSyncMark(this.syncedEnd);
   }
 
   private enqueue(fields: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
@@ -166,9 +193,13 @@ export class Writer {
     } else {
       // A batch never spans two files; one larger than the limit gets a file of its own.
       if (hasData && this.active.size + bytes > this.host.fileBytesMax) await this.startNewFile();
-      const base = this.active.size;
-      if (bytes > 0) await this.active.append(concat(group, bytes));
-      if (group.some((pending) => pending.sync)) await this.active.datasync();
+      const mark = bytes > 0 ? this.takeMark() : new Uint8Array(0);
+      const base = this.active.size + mark.length;
+      if (bytes > 0) await this.active.append(concat(group, bytes, mark));
+      if (group.some((pending) => pending.sync)) {
+        await this.active.datasync();
+        this.syncedEnd = this.active.size;
+      }
       this.apply(group, base);
     }
     for (const pending of group) pending.resolve();
@@ -197,6 +228,9 @@ export class Writer {
     const next = await DataFile.create(this.host.dir, header);
     this.host.files.set(next.id, next);
     this.active = next;
+    // DataFile.create made the header durable; marks count from the new file's start.
+    this.syncedEnd = next.size;
+    this.markedEnd = 0;
   }
 
   private fail(err: unknown, group: readonly Pending[]): void {
@@ -208,14 +242,16 @@ export class Writer {
   }
 }
 
-function concat(group: readonly Pending[], bytes: number): Uint8Array {
-  if (group.length === 1) return group[0].bytes;
-  const out = new Uint8Array(bytes);
-  let offset = 0;
+/** The group's frames in one buffer, after `prefix` (a sync mark, or nothing). */
+function concat(group: readonly Pending[], bytes: number, prefix: Uint8Array): Uint8Array {
+  if (group.length === 1 && prefix.length === 0) return group[0].bytes;
+  const out = new Uint8Array(prefix.length + bytes);
+  out.set(prefix, 0);
+  let offset = prefix.length;
   for (const pending of group) {
     out.set(pending.bytes, offset);
     offset += pending.bytes.length;
   }
-  assert(offset === bytes, `writer concat: ${offset} of ${bytes}`);
+  assert(offset === prefix.length + bytes, `writer concat: ${offset} of ${prefix.length + bytes}`);
   return out;
 }

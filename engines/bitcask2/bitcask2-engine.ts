@@ -13,7 +13,8 @@
  * Durability is bitcask's: `sync: true` resolves after fdatasync (one per group of batches);
  * `sync: false` once the batch is written to the OS (survives kill -9, not power loss).
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
+import { mkdirDurable } from '../durable-dir';
 import { assert } from '../../runtime/assert';
 import type {
   BatchOp,
@@ -134,7 +135,8 @@ export class Bitcask2Engine implements Engine {
   /** What the latest open cut off as a torn tail (undefined before the first open). */
   openReport(): OpenReport | undefined {
     const r = this.recovery;
-    return r === undefined ? undefined : { bytesDropped: r.bytesTruncated, mayHaveDroppedAcknowledged: r.damagedTailDropped };
+    if (r === undefined) return undefined;
+    return { bytesDropped: r.bytesTruncated + r.bytesDamaged, torn: r.bytesTruncated > 0, mayHaveDroppedAcknowledged: r.damaged };
   }
 
   stats(): EngineStats {
@@ -169,7 +171,7 @@ export class Bitcask2Engine implements Engine {
     if (this.session !== undefined) return;
     let dir: string;
     try {
-      await mkdir(this.options.dir, { recursive: true });
+      await mkdirDurable(this.options.dir);
       dir = await realpath(this.options.dir);
     } catch (err) {
       throw storeError('IO_ERROR', `bitcask2 open: cannot create ${this.options.dir}`, err);

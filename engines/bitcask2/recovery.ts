@@ -34,8 +34,10 @@ export interface Recovery2Stats {
   readonly flushes: number;
   readonly bytesTruncated: number;
   readonly batchesDropped: number;
-  /** The dropped tail was a whole frame failing its checksum: it may have been acknowledged. */
-  readonly damagedTailDropped: boolean;
+  /** Bad bytes before the durable end, skipped (damage; see bitcask's `scanOrTruncate`). */
+  readonly bytesDamaged: number;
+  /** Damage was found: records that may have been acknowledged are lost. */
+  readonly damaged: boolean;
   readonly unfinishedFilesRemoved: number;
 }
 
@@ -65,7 +67,8 @@ interface Replay {
   flushes: number;
   bytesTruncated: number;
   batchesDropped: number;
-  damagedTailDropped: boolean;
+  bytesDamaged: number;
+  damaged: boolean;
 }
 
 export async function recover2(dir: string, options: RecoverOptions): Promise<Recovered2> {
@@ -114,7 +117,8 @@ function newReplay(index: IndexFile | undefined, generation: number): Replay {
     flushes: 0,
     bytesTruncated: 0,
     batchesDropped: 0,
-    damagedTailDropped: false,
+    bytesDamaged: 0,
+    damaged: false,
   };
 }
 
@@ -202,7 +206,8 @@ async function replayFile(
   replay.filesReplayed++;
   replay.bytesTruncated += cut.bytesTruncated;
   replay.batchesDropped += cut.batchesDropped;
-  if (cut.damaged) replay.damagedTailDropped = true;
+  replay.bytesDamaged += cut.bytesDamaged;
+  if (cut.damaged) replay.damaged = true;
 }
 
 /** Everything up to the end of `file` is in the buffer: flush it with that checkpoint. */
@@ -258,7 +263,8 @@ function finish(
       flushes: replay.flushes,
       bytesTruncated: replay.bytesTruncated,
       batchesDropped: replay.batchesDropped,
-      damagedTailDropped: replay.damagedTailDropped,
+      bytesDamaged: replay.bytesDamaged,
+      damaged: replay.damaged,
     },
   };
 }

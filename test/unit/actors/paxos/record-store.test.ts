@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EngineRecordStore } from '../../../../actors/paxos/record-store';
 import { BitcaskEngine } from '../../../../engines/bitcask/bitcask-engine';
+import { SYNC_MARK_BYTES } from '../../../../engines/bitcask/batch-frame';
 
 function loadOnce(store: EngineRecordStore): Promise<void> {
   return new Promise((resolve, reject) => store.load(['a'], (_values, err) => (err === undefined ? resolve() : reject(err))));
@@ -17,10 +18,12 @@ function writeOnce(store: EngineRecordStore): Promise<void> {
   return new Promise((resolve, reject) => store.write([{ key: 'a', value: Buffer.from('record') }], (err) => (err === undefined ? resolve() : reject(err))));
 }
 
-const TAILS = ['none', 'cut short', 'damaged'] as const;
+/** A clean close ends the file with a sync mark: the last frame ends before it. */
+const MARK = SYNC_MARK_BYTES;
+const TAILS = ['none', 'cut short', 'zeros', 'damaged'] as const;
 
 for (const tail of TAILS) {
-  test(`bitcask, tail ${tail}: lostAtOpen only when a whole record may have been lost`, async (t) => {
+  test(`bitcask, tail ${tail}: lostAtOpen only when a durable record may have been lost`, async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-rs-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const first = new EngineRecordStore(new BitcaskEngine(dir), 'always');
@@ -30,11 +33,14 @@ for (const tail of TAILS) {
     const size = fs.statSync(data).size;
     const whole = fs.readFileSync(data);
     if (tail === 'cut short') {
-      // The write's prefix only: what a crash in the middle of an append leaves.
-      fs.truncateSync(data, size - 5);
+      // The write's prefix only: what a crash in the middle of an append leaves (a tear).
+      fs.truncateSync(data, size - MARK - 5);
+    } else if (tail === 'zeros') {
+      // The file's new size reached the disk, its data did not (a power loss): a tear.
+      fs.appendFileSync(data, Buffer.alloc(4096));
     } else if (tail === 'damaged') {
-      // The last frame is whole but one of its bytes flipped.
-      whole[size - 3] = (whole[size - 3] ?? 0) ^ 0x01;
+      // The last frame, durable (the close's sync mark follows it), has one byte flipped.
+      whole[size - MARK - 3] = (whole[size - MARK - 3] ?? 0) ^ 0x01;
       fs.writeFileSync(data, whole);
     }
     const second = new EngineRecordStore(new BitcaskEngine(dir), 'always');
@@ -54,7 +60,7 @@ test('bitcask2, tail damaged: lostAtOpen too (it shares the torn-tail scan)', as
   await first.close();
   const data = path.join(dir, fs.readdirSync(dir).filter((f) => f.endsWith('.data')).sort().pop() ?? 'missing');
   const whole = fs.readFileSync(data);
-  whole[whole.length - 3] = (whole[whole.length - 3] ?? 0) ^ 0x01;
+  whole[whole.length - MARK - 3] = (whole[whole.length - MARK - 3] ?? 0) ^ 0x01;
   fs.writeFileSync(data, whole);
   const second = new EngineRecordStore(new Bitcask2Engine(dir), 'always');
   await loadOnce(second);
