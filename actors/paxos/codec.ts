@@ -98,8 +98,14 @@ export function readMessage(r: ByteReader): PaxosMessage {
   return m;
 }
 
+/**
+ * Record layouts: 1 (no request window), 2 (1 + the request window at the end). Written as 2;
+ * both read, so directories written before request ids keep working.
+ */
+const RECORD_LAYOUT = 2;
+
 export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
-  w.u8(1); // layout version
+  w.u8(RECORD_LAYOUT);
   w.f64(rec.chosen);
   w.f64(rec.chosenOrigin);
   w.f64(rec.chosenSeq);
@@ -117,11 +123,16 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
     w.f64(e.seq);
     w.bytes(e.result);
   }
+  w.u8(rec.requests.length);
+  for (const e of rec.requests) {
+    w.str(e.id);
+    w.bytes(e.result);
+  }
 }
 
 export function readRecord(r: ByteReader): KeyRecord {
   const layout = r.u8();
-  assert(layout === 1, () => `record layout ${layout}`);
+  assert(layout === 1 || layout === RECORD_LAYOUT, () => `record layout ${layout}`);
   const chosen = r.f64();
   const chosenOrigin = r.f64();
   const chosenSeq = r.f64();
@@ -135,7 +146,10 @@ export function readRecord(r: ByteReader): KeyRecord {
   for (let i = 0; i < n; i++) {
     recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytes() });
   }
-  return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent };
+  const requests = [];
+  const m = layout === 1 ? 0 : r.u8();
+  for (let i = 0; i < m; i++) requests.push({ id: r.str(), result: r.bytes() });
+  return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent, requests };
 }
 
 const recordWriter = new ByteWriter(4096);

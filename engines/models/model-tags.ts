@@ -22,7 +22,8 @@ export const ModelTag = {
 } as const;
 export type ModelTag = (typeof ModelTag)[keyof typeof ModelTag];
 // Op tag 0xF0 is reserved: the "install state" op of verify's repair (install-op.ts), applied by
-// the Paxos core, not by a model.
+// the Paxos core, not by a model. Op tag 0xF1 is reserved too: a model op wrapped with a
+// caller's requestId (request-id.ts), unwrapped by the Paxos core.
 
 /** Result status 0 is success for every model; statuses 1..0xEF are model-specific errors. */
 export const RESULT_OK = 0;

@@ -5,6 +5,7 @@
  * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../../runtime/assert';
+import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
 import { RESULT_WRONG_MODEL } from './model-tags';
 import type { ModelTag } from './model-tags';
@@ -52,6 +53,7 @@ export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, St
   // The Paxos core applies install ops itself (install-op.ts); a model under their tag would
   // never see its ops.
   assert(!byTag.has(INSTALL_OP_TAG), () => `model tag ${INSTALL_OP_TAG} is reserved for install ops`);
+  assert(!byTag.has(REQUEST_ID_TAG), () => `model tag ${REQUEST_ID_TAG} is reserved for request ids`);
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
     assert(bytes.length >= 1, () => `empty ${what}`);
     const machine = byTag.get(bytes[0] as number);

@@ -4,7 +4,8 @@
  */
 import { assert } from '../../../runtime/assert';
 import { INSTALL_RECENT_MAX, InstallStatus, decodeInstallOp, isInstallOp } from '../../../engines/models/install-op';
-import type { AppliedEntry, KeyRecord, Proposal, StateMachine } from './types';
+import { REQUESTS_REMEMBERED_BYTES_MAX, REQUESTS_REMEMBERED_MAX, splitRequestId } from '../../../engines/models/request-id';
+import type { AppliedEntry, KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
 
 /** How many chosen values a record remembers for de-duplication. */
 export const RECENT_WINDOW = 16;
@@ -22,6 +23,7 @@ export function emptyRecord(): KeyRecord {
     acceptedBallot: 0,
     accepted: null,
     recent: [],
+    requests: [],
   };
 }
 
@@ -55,10 +57,7 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
     // Not a model op: verify's repair replacing the state wholesale (decisions.md 17).
     result = applyInstall(rec, value.op);
   } else if (before === undefined && !isNoop(value)) {
-    const out = model.apply(rec.data, rec.version, value.op);
-    rec.data = out.data;
-    if (out.mutated) rec.version += 1;
-    result = out.result;
+    result = applyOp(rec, value.op, model);
   }
   const entry: AppliedEntry = { instance, origin: value.origin, seq: value.seq, result };
   rec.recent.push(entry);
@@ -71,6 +70,51 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
   rec.accepted = null;
   assert(rec.recent.length <= RECENT_WINDOW, () => `recent window ${rec.recent.length} too long`);
   return entry;
+}
+
+/**
+ * Applies a model op, at most once per caller request id (exactly-once retries, request-id.ts):
+ * an op whose id this key remembers is not applied again and answers the original result. The
+ * check runs here, on every replica applying the chosen value, not only at the proposer: every
+ * replica holds the same window, so every replica takes the same branch.
+ */
+function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint8Array {
+  const { requestId, op } = splitRequestId(wrapped);
+  if (requestId !== undefined) {
+    const earlier = findRequest(rec, requestId);
+    if (earlier !== undefined) return earlier.result;
+  }
+  const out = model.apply(rec.data, rec.version, op);
+  rec.data = out.data;
+  if (out.mutated) rec.version += 1;
+  if (requestId !== undefined) rememberRequest(rec, { id: requestId, result: out.result });
+  return out.result;
+}
+
+export function findRequest(rec: KeyRecord, id: string): RequestEntry | undefined {
+  for (let i = rec.requests.length - 1; i >= 0; i--) {
+    const e = rec.requests[i];
+    assert(e !== undefined);
+    if (e.id === id) return e;
+  }
+  return undefined;
+}
+
+/** Appends an entry; the oldest go while the window passes its count or byte bound. */
+function rememberRequest(rec: KeyRecord, entry: RequestEntry): void {
+  const next = [...rec.requests, entry];
+  let bytes = 0;
+  for (const e of next) bytes += e.id.length * 3 + e.result.length;
+  let drop = Math.max(0, next.length - REQUESTS_REMEMBERED_MAX);
+  for (let i = 0; i < drop; i++) bytes -= (next[i] as RequestEntry).id.length * 3 + (next[i] as RequestEntry).result.length;
+  while (bytes > REQUESTS_REMEMBERED_BYTES_MAX && drop < next.length - 1) {
+    const e = next[drop] as RequestEntry;
+    bytes -= e.id.length * 3 + e.result.length;
+    drop += 1;
+  }
+  rec.requests = drop === 0 ? next : next.slice(drop);
+  assert(rec.requests.length >= 1 && rec.requests.length <= REQUESTS_REMEMBERED_MAX, () => `request window of ${rec.requests.length}`);
+  assert(rec.requests[rec.requests.length - 1] === entry, 'the newest request entry is kept');
 }
 
 /**
@@ -92,6 +136,9 @@ function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
   // The installed window replaces this replica's own, so a request chosen again later is
   // recognised (or not) alike on every replica; the caller appends the install's own entry.
   rec.recent = install.recent.map((e) => ({ instance: e.instance, origin: e.origin, seq: e.seq, result: e.result }));
+  // The install carries no request window: every replica forgets its own alike (a retry after
+  // a repair may apply again; documented with verify's repair).
+  rec.requests = [];
   assert(rec.recent.length <= RECENT_WINDOW, () => `installed recent window of ${rec.recent.length}`);
   assert(rec.recent.every((e) => e.instance <= rec.chosen), () => `installed window reaches past instance ${rec.chosen}`);
   return Uint8Array.of(InstallStatus.installed);
@@ -109,6 +156,7 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
   rec.data = newer.data;
   rec.version = newer.version;
   rec.recent = newer.recent.slice();
+  rec.requests = newer.requests;
   rec.promised = 0;
   rec.acceptedBallot = 0;
   rec.accepted = null;

@@ -47,6 +47,18 @@ export interface KeyRecord {
   accepted: Proposal | null;
   /** The last few chosen values (newest last), including no-ops, for at-most-once apply. */
   recent: AppliedEntry[];
+  /**
+   * Caller-chosen request ids applied on this key, newest last, with their results: a write
+   * carrying one of them is not applied again (exactly-once retries, request-id.ts). Replaced,
+   * never mutated in place (records are shared with messages being encoded).
+   */
+  requests: readonly RequestEntry[];
+}
+
+/** One remembered caller request id and the result its write answered with. */
+export interface RequestEntry {
+  readonly id: string;
+  readonly result: Uint8Array;
 }
 
 export const MessageType = {

@@ -8,6 +8,7 @@
  * Each function returns undefined when the input is well formed, else the reason (one line).
  */
 import { RECENT_WINDOW } from './key-record';
+import { REQUESTS_REMEMBERED_MAX } from '../../../engines/models/request-id';
 import type { KeyRecord, PaxosMessage, Proposal } from './types';
 import { FetchPurpose, MessageType } from './types';
 
@@ -48,6 +49,10 @@ export function invalidRecord(rec: KeyRecord, replicas: number): string | undefi
   for (const e of rec.recent) {
     if (!count(e.instance) || e.instance < 1 || e.instance > rec.chosen) return `window entry at instance ${e.instance}`;
     if (!replicaId(e.origin, replicas) || !count(e.seq) || !(e.result instanceof Uint8Array)) return 'window entry id';
+  }
+  if (!Array.isArray(rec.requests) || rec.requests.length > REQUESTS_REMEMBERED_MAX) return `record request window of ${rec.requests?.length}`;
+  for (const e of rec.requests) {
+    if (typeof e.id !== 'string' || e.id.length === 0 || !(e.result instanceof Uint8Array)) return 'request window entry';
   }
   return undefined;
 }

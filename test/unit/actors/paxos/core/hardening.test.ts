@@ -166,7 +166,7 @@ test('malformed peer messages are rejected and counted, never asserted', (t) => 
     { ...base, type: MessageType.accept, value: { origin: 5, seq: 1, op: new Uint8Array(1) } },
     {
       ...base, type: MessageType.fetchReply, purpose: 1,
-      record: { chosen: 0, chosenOrigin: -1, chosenSeq: 0, data: null, version: 0, promised: 1, acceptedBallot: 5, accepted: null, recent: [] },
+      record: { chosen: 0, chosenOrigin: -1, chosenSeq: 0, data: null, version: 0, promised: 1, acceptedBallot: 5, accepted: null, recent: [], requests: [] },
     },
   ];
   const core = net.core(0);
@@ -188,7 +188,7 @@ test('a stored record that breaks the record rules is treated as corrupted', (t)
   const fresh = net.restart(1, 2, false);
   fresh.request({ kind: 'read', token: 900, key: 'k', query: Uint8Array.of(1), consistency: 'local' });
   t.deepEqual(fresh.ready().load, ['k']);
-  fresh.loaded('k', { chosen: 1, chosenOrigin: 7, chosenSeq: 0, data: null, version: 0, promised: 0, acceptedBallot: 0, accepted: null, recent: [] });
+  fresh.loaded('k', { chosen: 1, chosenOrigin: 7, chosenSeq: 0, data: null, version: 0, promised: 0, acceptedBallot: 0, accepted: null, recent: [], requests: [] });
   net.process();
   t.is(fresh.stats().corruptedRecords, 1);
   net.deliver(from(1), () => false);

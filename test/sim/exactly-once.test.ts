@@ -1,0 +1,67 @@
+/**
+ * Exactly-once retries (issue 13, decision 22), in the simulator: a write that answered
+ * UNKNOWN_OUTCOME may still be chosen later (its value was accepted by a replica cut off from
+ * the others), so a caller who retried it would apply it twice — unless the retry carries the
+ * same caller requestId, which every replica checks when it applies a chosen value.
+ *
+ * Script, for every model's write: replica 0 originates a first write (so it may skip Prepare
+ * next time); a partition cuts it off; a second write through it is accepted only there and
+ * answers UNKNOWN_OUTCOME; the partition heals and a read through replica 0 finishes the open
+ * instance, choosing that write; the caller retries it through replica 1 with the same
+ * requestId. The key's version must show one application, on every replica.
+ */
+import test from 'ava';
+import type { ClientResult } from '../../actors/paxos/core/types';
+import { withRequestId } from '../../engines/models/request-id';
+import { ModelTag } from '../../engines/models/model-tags';
+import { tagged } from '../../engines/models/registry';
+import { KV_GET_QUERY, encodeKvOp } from '../../engines/models/kv';
+import { encodeQueueOp } from '../../engines/models/queue';
+import { encodeSetOp } from '../../engines/models/set';
+import { encodeTableOp } from '../../engines/models/table';
+import { encodeDocUpdate } from '../../engines/models/doc';
+import { SimCluster } from './paxos-cluster';
+
+const bytes = (s: string): Uint8Array => Buffer.from(s);
+
+/** `idempotent`: applying the op twice changes nothing more (a set add), so no control run. */
+const WRITES: ReadonlyArray<{ name: string; key: string; op: (n: number) => Uint8Array; idempotent?: boolean }> = [
+  { name: 'kv incr', key: 'kv', op: () => tagged(ModelTag.kv, encodeKvOp({ type: 'incr', by: 5 })) },
+  { name: 'queue push', key: '\u0000q', op: (n) => tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [bytes(`v${n}`)] })) },
+  { name: 'set add', key: '\u0000s', op: (n) => tagged(ModelTag.set, encodeSetOp({ type: 'add', members: [bytes(`m${n}`)] })), idempotent: true },
+  { name: 'table set', key: '\u0000t', op: (n) => tagged(ModelTag.table, encodeTableOp({ type: 'set', row: 'r', col: `c${n}`, value: bytes('x') })) },
+  { name: 'doc incr', key: '\u0000d', op: () => tagged(ModelTag.doc, encodeDocUpdate({ ops: [{ op: 'incr', path: 'n', by: 1 }] })) },
+];
+
+function run(cluster: SimCluster, replica: number, key: string, op: Uint8Array): ClientResult | undefined {
+  let result: ClientResult | undefined;
+  cluster.request(replica, { kind: 'write', key, op }, (r) => (result = r));
+  cluster.sim.runUntil(() => result !== undefined, 5_000);
+  return result;
+}
+
+for (const write of WRITES) {
+  for (const withId of write.idempotent === true ? [true] : [true, false]) {
+    test(`${write.name}: a retry after UNKNOWN_OUTCOME ${withId ? 'with the same requestId applies once' : 'without a requestId applies twice (control)'}`, (t) => {
+      const cluster = new SimCluster({ seed: 11, groups: 1, limits: { requestTimeoutTicks: 30, roundTimeoutTicks: 5 } });
+      const sim = cluster.sim;
+      const wrap = (op: Uint8Array): Uint8Array => (withId ? withRequestId('caller-7', op) : op);
+      t.true(run(cluster, 0, write.key, write.op(1))?.ok, 'the first write');
+      sim.runFor(50);
+      const version0 = cluster.record(1, write.key)?.version ?? 0;
+      sim.partition([[0], [1, 2]]);
+      const zombie = run(cluster, 0, write.key, wrap(write.op(2)));
+      t.is(zombie?.ok === false ? zombie.code : 'ok', 'UNKNOWN_OUTCOME');
+      sim.heal();
+      // A read through replica 0 finishes the open instance: the "failed" write is chosen now.
+      let read: ClientResult | undefined;
+      cluster.request(0, { kind: 'read', key: write.key, query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' }, (r) => (read = r));
+      sim.runUntil(() => read !== undefined, 5_000);
+      const retry = run(cluster, 1, write.key, wrap(write.op(2)));
+      t.true(retry?.ok, 'the retry succeeds');
+      sim.runFor(200);
+      const versions = [0, 1, 2].map((r) => cluster.record(r, write.key)?.version);
+      t.deepEqual(versions, [0, 1, 2].map(() => version0 + (withId ? 1 : 2)), `versions ${versions} from ${version0}`);
+    });
+  }
+}
