@@ -240,6 +240,8 @@ export class PaxosGroupActor implements Actor {
     this.drive();
     const keysMax = this.options.cachedKeysMax;
     if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
+    // Keys that hold nothing (reads of keys never written) go on every engine, memory included.
+    this.core.evictEmptyIdle(this.mayEvictBound);
   }
 
   async close(): Promise<void> {

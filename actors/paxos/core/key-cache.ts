@@ -26,6 +26,57 @@ const SWEEP_FACTOR = 4;
 /** Sweeps evict down to this share of the bound, so they do not run on every tick. */
 const LOW_WATER = 0.9;
 
+/** Keys with an empty record looked at per call of evictEmpty (a bound per tick). */
+export const EMPTY_SWEEP_MAX = 4096;
+
+/**
+ * A record that holds nothing: no chosen value, no promise, nothing accepted, no data. Forgetting
+ * it is the same as never having seen the key, on any engine (an acceptor that promised
+ * nothing and accepted nothing has no vote to keep), so such keys need not stay in memory —
+ * not even on the memory engine, where every other key must (issue 13: reads of keys that were
+ * never written kept state forever).
+ */
+export function isEmptyRecord(ks: KeyState): boolean {
+  const r = ks.rec;
+  return (
+    r.chosen === 0 && r.promised === 0 && r.acceptedBallot === 0 && r.data === null && r.version === 0 &&
+    r.recent.length === 0 && r.requests.length === 0
+  );
+}
+
+/**
+ * Evicts keys of `candidates` (keys that loaded empty) that are still empty, settled, idle and
+ * untouched since the last call; drops candidates that are no longer empty; keeps the rest for
+ * the next call. Looks at no more than EMPTY_SWEEP_MAX candidates.
+ */
+export function evictEmpty(
+  keys: Map<string, KeyState>,
+  ctx: CoreContext,
+  candidates: Set<KeyState>,
+  mayEvict: (key: string) => boolean,
+): number {
+  let evicted = 0;
+  let looked = 0;
+  for (const ks of candidates) {
+    if (looked >= EMPTY_SWEEP_MAX) break;
+    looked += 1;
+    if (keys.get(ks.key) !== ks || (ks.status === 'ready' && !isEmptyRecord(ks))) {
+      candidates.delete(ks);
+      continue;
+    }
+    const evictable = ks.status === 'ready' && isIdle(ks) && !ctx.dirty.has(ks) && !ctx.active.has(ks) && mayEvict(ks.key);
+    if (!evictable || ks.touched) {
+      ks.touched = false;
+      continue;
+    }
+    candidates.delete(ks);
+    keys.delete(ks.key);
+    evicted += 1;
+  }
+  assert(evicted <= looked, () => `evicted ${evicted} of ${looked}`);
+  return evicted;
+}
+
 export function isIdle(ks: KeyState): boolean {
   return (
     ks.proposal === null && ks.readRound === null && ks.fetch === null && ks.recovery === null &&

@@ -12,7 +12,7 @@ import { EPOCH_SPAN, quorumSize } from './ballot';
 import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
-import { evictKeys, isIdle } from './key-cache';
+import { evictEmpty, evictKeys, isIdle } from './key-cache';
 import type { CoreContext, CoreInput, CoreLimits, KeyState, KeyStatus } from './key-state';
 import { count, deliver, emptyReady, markActive, newKeyState } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
@@ -55,6 +55,8 @@ export const DEFAULT_LIMITS: CoreLimits = {
 export class PaxosCore {
   private readonly ctx: CoreContext;
   private readonly keys = new Map<string, KeyState>();
+  /** Keys that loaded with no record: evicted again while they stay empty (key-cache.ts). */
+  private readonly emptyCandidates = new Set<KeyState>();
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
@@ -134,6 +136,8 @@ export class PaxosCore {
     else if (record !== undefined) {
       checkRecord(record, key);
       ks.rec = record;
+    } else {
+      this.emptyCandidates.add(ks);
     }
     if (this.ctx.amnesic || damaged) {
       startRecovery(this.ctx, ks);
@@ -247,6 +251,17 @@ export class PaxosCore {
    */
   *heldRecords(): Generator<{ readonly key: string; readonly status: KeyStatus; readonly rec: KeyRecord }> {
     for (const ks of this.keys.values()) yield { key: ks.key, status: ks.status, rec: ks.rec };
+  }
+
+  /**
+   * Forgets keys that hold nothing (loaded empty and still empty, idle, untouched since the
+   * last call): a read of a key that was never written leaves no lasting state, on every engine.
+   * `mayEvict` as for evictIdle. Bounded per call.
+   */
+  evictEmptyIdle(mayEvict: (key: string) => boolean): number {
+    const evicted = evictEmpty(this.keys, this.ctx, this.emptyCandidates, mayEvict);
+    if (evicted > 0) count(this.ctx, 'emptyKeysEvicted', evicted);
+    return evicted;
   }
 
   stats(): Record<string, number> {
