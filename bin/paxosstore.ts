@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * paxosstore — a small command-line tool over an embedded Set on disk (lsm engine).
+ * paxosstore — a small command-line tool over an embedded Set on disk.
  *
  *   paxosstore --dir ./data put <namespace> <key> <value>
  *   paxosstore --dir ./data get <namespace> <key>
@@ -9,14 +9,23 @@
  *   paxosstore --dir ./data verify [--repair]     replica alignment; exit 3 on damage
  *   paxosstore --dir ./data stats                 per-replica counters
  *
+ * Options may come before or after the command. A directory made by `PaxosStore.open` (any
+ * engine, any `groups`) is opened with what its `paxosstore.json` records; a new directory
+ * gets the library's defaults on the `lsm` engine (or `--engine`). `--sync` (default
+ * 'always') and `--workers` (default 1) are the CLI's own.
+ *
  * Output is one JSON line per command (or "(absent)"). Errors print `CODE: message` and exit 1;
  * bad usage exits 2.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { PaxosStore } from '../index';
-import type { KvNamespace, VerifyReport } from '../index';
+import type { KvNamespace, PaxosStoreOptions, VerifyReport } from '../index';
 
 const USAGE =
-  'usage: paxosstore --dir DIR (put NS KEY VALUE | get NS KEY | incr NS KEY [BY] | delete NS KEY | verify [--repair] | stats)';
+  'usage: paxosstore --dir DIR [--engine lsm|bitcask|bitcask2|memory-persist] [--sync always|batch|none] [--workers N]\n' +
+  '                  (put NS KEY VALUE | get NS KEY | incr NS KEY [BY] | delete NS KEY | verify [--repair] | stats)';
 
 function usage(): never {
   console.error(USAGE);
@@ -48,19 +57,82 @@ function summary(report: VerifyReport): Record<string, unknown> {
   };
 }
 
+/** Engine options for an engine label as `paxosstore.json` records it. */
+function engineOptions(label: string): PaxosStoreOptions {
+  if (label === 'memory-persist') return { engine: 'memory', persist: true };
+  if (label === 'lsm' || label === 'bitcask' || label === 'bitcask2') return { engine: label };
+  throw Object.assign(new Error(`unknown engine '${label}'`), { code: 'INVALID_ARGUMENT' });
+}
+
+/**
+ * The placement a directory was made with (its `paxosstore.json`), so the CLI opens any store
+ * the library made; undefined for a new directory. A garbled record is left to `open`, which
+ * rejects it with a clear INVALID_ARGUMENT.
+ */
+function recordedPlacement(dir: string): { replicas?: number; groups?: number; engine?: string } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = JSON.parse(text) as { replicas?: unknown; groups?: unknown; engine?: unknown };
+    return {
+      ...(typeof r.replicas === 'number' ? { replicas: r.replicas } : {}),
+      ...(typeof r.groups === 'number' ? { groups: r.groups } : {}),
+      ...(typeof r.engine === 'string' ? { engine: r.engine } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function storeOptions(dir: string, values: { engine?: string; sync?: string; workers?: string }): PaxosStoreOptions {
+  const recorded = recordedPlacement(dir);
+  const engine = values.engine ?? recorded?.engine ?? 'lsm';
+  const sync = values.sync ?? 'always';
+  if (sync !== 'always' && sync !== 'batch' && sync !== 'none') usage();
+  const workers = values.workers === undefined ? 1 : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) usage();
+  return {
+    dir,
+    ...engineOptions(engine),
+    sync,
+    workers,
+    ...(recorded?.replicas !== undefined ? { replicas: recorded.replicas } : {}),
+    ...(recorded?.groups !== undefined ? { groups: recorded.groups } : {}),
+  };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const at = argv.indexOf('--dir');
-  if (argv.includes('--help') || at === -1 || argv[at + 1] === undefined) usage();
-  const dir = argv[at + 1] as string;
-  const rest = argv.filter((_, i) => i !== at && i !== at + 1);
-  const [command, ns, key, arg] = rest;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string' },
+        engine: { type: 'string' },
+        sync: { type: 'string' },
+        workers: { type: 'string' },
+        repair: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch {
+    usage();
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true || values.dir === undefined) usage();
+  const [command, ns, key, arg] = positionals;
   if (command === undefined) usage();
   const admin = command === 'verify' || command === 'stats';
   if (!admin && (ns === undefined || key === undefined)) usage();
-  const store = await PaxosStore.open({ engine: 'lsm', dir, sync: 'always', workers: 1, groups: 4 });
+  const store = await PaxosStore.open(storeOptions(values.dir, values));
   try {
     if (command === 'verify') {
-      const report = await store.verify({ repair: rest.includes('--repair') });
+      const report = await store.verify({ repair: values.repair === true });
       console.log(JSON.stringify(summary(report)));
       if (!report.ok) process.exitCode = 3;
     } else if (command === 'stats') {
