@@ -112,6 +112,12 @@ export interface KeyState {
   readAskAll: boolean;
   /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
   touched: boolean;
+  /**
+   * What `invariants()` saw last (STYLE.md §2): the chosen instance and its value's id, and
+   * the promise at that instance. Chosen only moves forward and never changes its value; a
+   * promise never goes down while the chosen instance stays.
+   */
+  seen: { chosen: number; origin: number; seq: number; promised: number };
 }
 
 export interface CoreLimits {
@@ -173,6 +179,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
+    seen: { chosen: rec.chosen, origin: rec.chosenOrigin, seq: rec.chosenSeq, promised: rec.promised },
   };
 }
 

@@ -392,6 +392,21 @@ export class PaxosCore {
   /** Invariants checked after every step and tick (STYLE.md §2). */
   private invariants(ks: KeyState): void {
     const rec = ks.rec;
+    const seen = ks.seen;
+    // A key still loading or recovering holds a placeholder or its own stale record: the
+    // record it ends with may be older than nothing (loading) and is checked from then on.
+    if (ks.status === 'ready') {
+      assert(rec.chosen >= seen.chosen, () => `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`);
+      assert(
+        rec.chosen !== seen.chosen || (rec.chosenOrigin === seen.origin && rec.chosenSeq === seen.seq),
+        () => `${ks.key}: the value chosen at ${rec.chosen} changed from ${seen.origin}:${seen.seq} to ${rec.chosenOrigin}:${rec.chosenSeq}`,
+      );
+      assert(rec.chosen !== seen.chosen || rec.promised >= seen.promised, () => `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`);
+    }
+    seen.chosen = rec.chosen;
+    seen.origin = rec.chosenOrigin;
+    seen.seq = rec.chosenSeq;
+    seen.promised = rec.promised;
     assert(rec.acceptedBallot <= rec.promised, () => `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
     assert(ks.proposal === null || ks.proposal.instance === rec.chosen + 1, () => `${ks.key}: round for a decided instance`);
     assert(ks.status === 'recovering' || ks.recovery === null, () => `${ks.key}: recovery on ${ks.status} key`);
