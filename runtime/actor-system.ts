@@ -21,6 +21,7 @@ import { ThreadMailbox } from './thread-mailbox';
 import type { MailboxHooks, MailboxStats } from './thread-mailbox';
 import { allocateTopology, isActorId, workerOfActor } from './topology';
 import type { Topology } from './topology';
+import type { LinkFaultsConfig } from './link-faults';
 import { RestartBudget, SUPERVISION_DEFAULTS } from './restart-budget';
 import type { SupervisionOptions } from './restart-budget';
 import { codeOf, describe, emptyWorkerStats } from './supervision';
@@ -49,6 +50,8 @@ export interface ActorSystemOptions {
   tickMs?: number;
   /** Restart bounds and backoff of failed actors and dead workers (SUPERVISION_DEFAULTS). */
   supervision?: Partial<SupervisionOptions>;
+  /** Fault injection between nodes (link-faults.ts): partitions without the actors knowing. */
+  linkFaults?: LinkFaultsConfig;
 }
 
 export interface ClientStats extends MailboxStats {
@@ -77,6 +80,7 @@ interface Resolved {
   ringBytes: number;
   tickMs: number;
   supervision: SupervisionOptions;
+  linkFaults: LinkFaultsConfig | undefined;
 }
 
 function invalid(message: string): RuntimeError {
@@ -108,7 +112,7 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
   if (!Number.isInteger(restartsMax) || restartsMax < 0 || !(windowMs > 0) || !(backoffMs >= 0) || !(backoffMsMax >= backoffMs)) {
     throw invalid(`bad supervision options: ${JSON.stringify(supervision)}`);
   }
-  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision };
+  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision, linkFaults: o.linkFaults };
 }
 
 export class ActorSystem {
@@ -325,6 +329,7 @@ export class ActorSystem {
       tickMs: this.options.tickMs,
       restarted: respawned,
       respawned,
+      ...(this.options.linkFaults !== undefined ? { linkFaults: this.options.linkFaults } : {}),
     };
     let handle: WorkerHandle | undefined = undefined;
     const listener: WorkerListener = {

@@ -35,6 +35,7 @@ function main(): void {
     actorConfig: init.actorConfig,
     tickMs: init.tickMs,
     respawned: init.respawned,
+    linkFaults: init.linkFaults,
     onActorFailed: (id, reason) => {
       const event: WorkerEvent = { pxsEvent: { kind: 'actorFailed', id, reason } };
       port.postMessage(event);

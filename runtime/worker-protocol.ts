@@ -5,6 +5,7 @@
  */
 import type { InspectResult } from './actor';
 import type { Topology } from './topology';
+import type { LinkFaultsConfig } from './link-faults';
 import type { WorkerStats } from './worker-stats';
 
 export interface WorkerInit {
@@ -19,6 +20,8 @@ export interface WorkerInit {
   readonly restarted: boolean;
   /** This thread replaces a worker that died: its inbound rings may start mid-message. */
   readonly respawned: boolean;
+  /** Cut links between nodes (partitions), applied to every send and delivery. */
+  readonly linkFaults?: LinkFaultsConfig;
 }
 
 /** An actor that could not be created, with the reason (its code first). */

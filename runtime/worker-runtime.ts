@@ -7,6 +7,8 @@
  * throws is logged with its id and stopped (and counted), never silently skipped: its state
  * may be half-updated, so continuing to feed it would be worse than a crash.
  */
+import { LinkFaults } from './link-faults';
+import type { LinkFaultsConfig } from './link-faults';
 import { assert } from './assert';
 import { CLIENT_ADDRESS } from './actor';
 import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
@@ -34,6 +36,8 @@ export interface WorkerRuntimeOptions {
   readonly respawned?: boolean;
   /** Called after an actor failed and was stopped (the supervisor on the client decides). */
   readonly onActorFailed?: (id: ActorId, reason: string) => void;
+  /** Cut links between nodes: messages on them are dropped at send and at delivery. */
+  readonly linkFaults?: LinkFaultsConfig;
 }
 
 /** One incarnation of an actor. A restart makes a new slot, so the old one's host stays dead. */
@@ -56,12 +60,14 @@ export class WorkerRuntime implements MailboxHooks {
     this.deliver(from, to, p);
   private tickTimer: NodeJS.Timeout | undefined;
   private tickDue = false;
-  private counters = { dropped: 0, actorFailures: 0, ticks: 0, localMessages: 0 };
+  private counters = { dropped: 0, droppedByLinkFault: 0, actorFailures: 0, ticks: 0, localMessages: 0 };
+  private readonly linkFaults: LinkFaults | undefined;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
     assert(options.tickMs > 0, `bad tickMs ${options.tickMs}`);
     assert(options.worker >= 0 && options.worker < options.topology.workers, 'bad worker index');
     this.mailbox = new ThreadMailbox(options.topology, options.worker, this, undefined, options.respawned === true);
+    this.linkFaults = options.linkFaults === undefined ? undefined : new LinkFaults(options.linkFaults);
   }
 
   /** Starts the pump and the tick timer. The timer is ref'd: it also keeps the worker alive
@@ -170,6 +176,11 @@ export class WorkerRuntime implements MailboxHooks {
       return;
     }
     assert(workerOfActor(to, this.options.topology.workers) === this.options.worker, 'misrouted');
+    // Queued before a partition cut the link: a real network would not deliver it either.
+    if (this.linkFaults?.blocked(from, to) === true) {
+      this.counters.droppedByLinkFault++;
+      return;
+    }
     if (!slot.receivedThisTurn) {
       slot.receivedThisTurn = true;
       this.received.push(slot);
@@ -250,6 +261,10 @@ export class WorkerRuntime implements MailboxHooks {
       return;
     }
     if (to !== CLIENT_ADDRESS && !isActorId(to)) assert(false, `actor ${slot.id} sent to ${to}`);
+    if (this.linkFaults?.blocked(slot.id, to) === true) {
+      this.counters.droppedByLinkFault++;
+      return;
+    }
     const thread = threadOfAddress(to, this.options.topology);
     if (thread === this.options.worker) {
       this.local.push(slot.id, to, payload);

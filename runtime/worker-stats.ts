@@ -7,6 +7,8 @@ export interface WorkerStats extends MailboxStats {
   actors: number;
   /** Messages to stopped, failed or unknown actors, and sends by stopped actors. */
   dropped: number;
+  /** Messages dropped because a partition cut their link (link-faults.ts). */
+  droppedByLinkFault: number;
   /** Actors stopped because one of their methods threw. */
   actorFailures: number;
   /** Tick rounds run (each calls tick() on every actor). */

@@ -97,8 +97,6 @@ export interface PaxosShellOptions extends GroupPlacement {
   /** Where operating problems are logged (default console.error; the simulator keeps quiet). */
   readonly log?: (line: string) => void;
   readonly derived?: DerivedKeys;
-  /** Optional link-fault matrix: Int32Array(N*N) over a SharedArrayBuffer, 1 = from→to blocked. */
-  readonly links?: Int32Array;
   /**
    * Keys the core may hold in memory; idle ones beyond it are evicted and load again from the
    * record store on their next use. Ignored for a volatile store (memory is its only copy).
@@ -193,12 +191,8 @@ export class PaxosGroupActor implements Actor {
       readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)));
       return;
     }
-    const fromReplica = replicaOfActor(from, this.options);
-    if (this.blocked(fromReplica, this.replica)) {
-      this.stats.dropped += 1;
-      return;
-    }
-    this.onPeerPayload(fromReplica, payload);
+    // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
+    this.onPeerPayload(replicaOfActor(from, this.options), payload);
   }
 
   /**
@@ -300,11 +294,6 @@ export class PaxosGroupActor implements Actor {
     this.tickedAt = Math.min(now, this.tickedAt + ticks * tickMs);
     if (ticks === TICK_CATCH_UP_MAX) this.tickedAt = now;
     return ticks;
-  }
-
-  private blocked(from: number, to: number): boolean {
-    const links = this.options.links;
-    return links !== undefined && Atomics.load(links, from * this.options.replicas + to) !== 0;
   }
 
   /** Takes every Ready the core has, starts loads, sends what may go, stages the rest. */
@@ -546,11 +535,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   private sendOutgoing(to: number, out: { w: ByteWriter; countAt: number; count: number }): void {
-    if (this.blocked(this.replica, to)) {
-      this.stats.dropped += out.count;
-    } else {
-      this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
-    }
+    this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
     out.countAt = beginBatch(out.w, PayloadKind.paxos);
     out.count = 0;
   }

@@ -26,8 +26,6 @@ export interface StoreActorConfig {
   readonly timeoutMs: number;
   /** Keys each replica keeps in memory, over all its groups (disk engines). */
   readonly cachedKeysMax: number;
-  /** Int32Array(N*N): 1 = messages from→to are dropped (in-process partitions). */
-  readonly links: SharedArrayBuffer;
   /** Int32Array(N): restarts of each replica since open (supervised restarts included). */
   readonly incarnations: SharedArrayBuffer;
   /** Int32Array(N*groups): test-only fault injection per actor (ActorFault), 0 = none. */
@@ -110,7 +108,6 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     renewIncarnation: renewal(root, replica, group, counts),
     markAmnesic: root === undefined ? undefined : () => markGroupAmnesic(root, replica, group),
     amnesic,
-    links: new Int32Array(config.links),
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).

@@ -10,6 +10,8 @@
  * through SharedArrayBuffer mailboxes. Faults between replicas (partition/heal) and replica
  * crash/restart are in-process controls for tests and demos.
  */
+import { LinkFaults, newLinkFaults } from '../../runtime/link-faults';
+import type { LinkFaultsConfig } from '../../runtime/link-faults';
 import { realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mkdirDurable } from '../../engines/durable-dir';
@@ -132,7 +134,8 @@ export class PaxosStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly up: boolean[];
-  private readonly links: Int32Array;
+  /** Partitions between replicas, applied by the runtime's transport (runtime/link-faults.ts). */
+  private readonly links: LinkFaults;
   private readonly incarnations: Int32Array;
   private readonly faults: Int32Array;
   private readonly backend: StoreBackend;
@@ -145,9 +148,10 @@ export class PaxosStore {
     private readonly pipeline: RequestPipeline,
     config: StoreActorConfig,
     private readonly lock: DirectoryLock | undefined,
+    linkFaults: LinkFaultsConfig,
   ) {
     this.up = new Array<boolean>(options.replicas).fill(true);
-    this.links = new Int32Array(config.links);
+    this.links = new LinkFaults(linkFaults);
     this.incarnations = new Int32Array(config.incarnations);
     this.faults = new Int32Array(config.faults);
     this.replicaOps = new Array<Promise<void>>(options.replicas).fill(Promise.resolve());
@@ -185,19 +189,21 @@ export class PaxosStore {
       tickMs: o.tickMs,
       timeoutMs: o.timeoutMs,
       cachedKeysMax: o.cachedKeysMax,
-      links: new SharedArrayBuffer(4 * o.replicas * o.replicas),
       incarnations: new SharedArrayBuffer(4 * o.replicas),
       faults: new SharedArrayBuffer(4 * o.replicas * o.groups),
     };
+    // One node per replica: its groups are the actor ids replica × groups + g (actorIdOf).
+    const linkFaults = newLinkFaults(o.replicas, o.groups);
     const system = await ActorSystem.start({
       workers: o.workers,
       actorModule: path.join(__dirname, 'actor-entry.js'),
       actorConfig: config,
       actors: allActors(o),
       tickMs: o.tickMs,
+      linkFaults,
     });
     const pipeline = new RequestPipeline(system, { replicas: o.replicas, groups: o.groups }, o.timeoutMs);
-    return new PaxosStore(o, system, pipeline, config, lock);
+    return new PaxosStore(o, system, pipeline, config, lock, linkFaults);
   }
 
   /** A key-value namespace; requests go to each key's home replica (or the next one up). */
@@ -261,16 +267,12 @@ export class PaxosStore {
         side[r] = i;
       }
     });
-    for (let a = 0; a < n; a++) {
-      for (let b = 0; b < n; b++) {
-        Atomics.store(this.links, a * n + b, a !== b && side[a] !== side[b] ? 1 : 0);
-      }
-    }
+    this.links.partition(groups as number[][]);
   }
 
   heal(): void {
     this.checkOpen();
-    for (let i = 0; i < this.links.length; i++) Atomics.store(this.links, i, 0);
+    this.links.heal();
   }
 
   async stats(): Promise<StoreStats> {

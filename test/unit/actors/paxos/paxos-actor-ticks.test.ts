@@ -26,10 +26,9 @@ function setup(tickMs: number | undefined) {
       if (to === CLIENT_ADDRESS) readBatch(payload, PayloadKind.results, readResult, (r) => results.push(r));
     },
   };
-  // Replica 0 of 3; every link is cut, so no write can find a majority.
-  const links = new Int32Array(9).fill(1);
+  // Replica 0 of 3; the host delivers nothing to the peers, so no write can find a majority.
   const actor = new PaxosGroupActor(0, host, new VolatileRecordStore(), {
-    replicas: 3, groups: 1, sync: 'batch', model: allModels, incarnation: 0, amnesic: false, links,
+    replicas: 3, groups: 1, sync: 'batch', model: allModels, incarnation: 0, amnesic: false,
     limits: { requestTimeoutTicks: 100, roundTimeoutTicks: 10 }, ...(tickMs === undefined ? {} : { tickMs }),
   });
   const w = new ByteWriter(256);
