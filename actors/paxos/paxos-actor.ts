@@ -38,42 +38,13 @@ import {
 } from './codec';
 import type { RecordStore, RecordWrite } from './record-store';
 import { digestReplica, isDigestRequest } from './replica-digest';
-import type { BatchOp } from '../../engines/engine';
+import { DerivedWrites } from './derived-writes';
+import type { DerivedKeys } from './derived-writes';
+import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
+import type { GroupPlacement } from './placement';
 import type { ScanRequest } from './engine-scan';
 import { AMNESIC_PAGE, buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
 
-/**
- * Local data derived from some keys' records (big-table index entries, decision 13). The shell
- * keeps it in the same engine batch as the record it derives from, so on disk it always equals
- * `keysOf` of the stored record.
- */
-export interface DerivedKeys {
-  covers(key: string): boolean;
-  /** True for an engine key that is derived data, not a record (verification skips them). */
-  isDerived(engineKey: string): boolean;
-  /** The derived engine keys (empty values) of a record; pure. */
-  keysOf(key: string, data: Uint8Array | null, acceptedOp: Uint8Array | null): string[];
-}
-
-const EMPTY_VALUE = new Uint8Array(0);
-
-export interface GroupPlacement {
-  readonly replicas: number;
-  readonly groups: number;
-}
-
-export function actorIdOf(replica: number, group: number, p: GroupPlacement): ActorId {
-  assert(replica >= 0 && replica < p.replicas && group >= 0 && group < p.groups, () => `actor ${replica}/${group}`);
-  return replica * p.groups + group;
-}
-
-export function replicaOfActor(id: ActorId, p: GroupPlacement): number {
-  return Math.floor(id / p.groups);
-}
-
-export function groupOfActor(id: ActorId, p: GroupPlacement): number {
-  return id % p.groups;
-}
 
 export interface PaxosShellOptions extends GroupPlacement {
   readonly sync: SyncMode;
@@ -149,17 +120,17 @@ export class PaxosGroupActor implements Actor {
   private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
   /** An evicted key's derived keys are recomputed from its record when it loads again. */
   private readonly onEvictedBound = (key: string): void => {
-    this.derivedOnDisk.delete(key);
+    this.derivedWrites?.forget(key);
   };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
   private readonly stats = {
-    received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, derivedWrites: 0, rejectedPayloads: 0,
+    received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, rejectedPayloads: 0,
   };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
-  /** The derived keys on disk (or in a batch already issued) per covered key. */
-  private readonly derivedOnDisk = new Map<string, string[]>();
+  /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
+  private readonly derivedWrites: DerivedWrites | undefined;
 
   constructor(
     private readonly id: ActorId,
@@ -169,6 +140,7 @@ export class PaxosGroupActor implements Actor {
   ) {
     this.replica = replicaOfActor(id, options);
     this.group = groupOfActor(id, options);
+    this.derivedWrites = options.derived === undefined ? undefined : new DerivedWrites(options.derived);
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -276,7 +248,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   coreStats(): Record<string, number> {
-    return { ...this.core.stats(), ...this.stats };
+    return { ...this.core.stats(), ...this.stats, derivedWrites: this.derivedWrites?.written ?? 0 };
   }
 
   /** Whole tick periods since the last tick (at least 1); the remainder carries over. */
@@ -309,12 +281,10 @@ export class PaxosGroupActor implements Actor {
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
     if (this.store.volatile !== true) {
-      const derived = this.options.derived;
+      const derived = this.derivedWrites;
       for (const p of ready.persist) {
         this.staged.records.set(p.key, encodeSealedRecord(p.record));
-        if (derived !== undefined && derived.covers(p.key)) {
-          this.staged.derived.set(p.key, derived.keysOf(p.key, p.record.data, p.record.accepted?.op ?? null));
-        }
+        if (derived !== undefined && derived.covers(p.key)) this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));
       }
     }
     for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
@@ -332,7 +302,7 @@ export class PaxosGroupActor implements Actor {
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
         const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
-        this.noteDerivedOnDisk(key, record);
+        this.derivedWrites?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });
       this.drive();
@@ -391,7 +361,7 @@ export class PaxosGroupActor implements Actor {
     if (batch.records.size === 0) return this.release(batch);
     const writes: RecordWrite[] = [];
     for (const [key, value] of batch.records) writes.push({ key, value });
-    const derived = this.derivedWrites(batch.derived);
+    const derived = this.derivedWrites?.batchOps(batch.derived);
     this.stats.batches += 1;
     this.stats.records += writes.length;
     this.markWriting(writes, +1);
@@ -415,38 +385,6 @@ export class PaxosGroupActor implements Actor {
       this.release(batch);
       this.drive();
     }, derived);
-  }
-
-  /** What a loaded record's derived keys are on disk (a corrupted record's are unknown: none). */
-  private noteDerivedOnDisk(key: string, record: KeyRecord | undefined | 'corrupted'): void {
-    const derived = this.options.derived;
-    if (derived === undefined || !derived.covers(key)) return;
-    const keys = record === undefined || record === 'corrupted' ? [] : derived.keysOf(key, record.data, record.accepted?.op ?? null);
-    if (keys.length > 0) this.derivedOnDisk.set(key, keys);
-    else this.derivedOnDisk.delete(key);
-  }
-
-  /**
-   * The derived-key puts and deletes that take each staged key from what is on disk to what its
-   * new record derives; they go in the record's batch. Batches are issued in order, so what a
-   * batch writes is what the next one starts from.
-   */
-  private derivedWrites(staged: Map<string, string[]>): BatchOp[] | undefined {
-    if (staged.size === 0) return undefined;
-    const ops: BatchOp[] = [];
-    const derived = this.options.derived;
-    assert(derived !== undefined, 'derived writes without a derived-keys config');
-    for (const [key, next] of staged) {
-      // Derived keys live beside records: one that were a record key would overwrite it.
-      assert(next.every((k) => !derived.covers(k) && k !== key), () => `derived keys of ${JSON.stringify(key)} overlap records`);
-      const before = this.derivedOnDisk.get(key) ?? [];
-      for (const k of before) if (!next.includes(k)) ops.push({ type: 'del', key: k });
-      for (const k of next) if (!before.includes(k)) ops.push({ type: 'put', key: k, value: EMPTY_VALUE });
-      if (next.length > 0) this.derivedOnDisk.set(key, next);
-      else this.derivedOnDisk.delete(key);
-    }
-    this.stats.derivedWrites += ops.length;
-    return ops;
   }
 
   /** An engine scan (engine-scan.ts): one page of this replica's local keys, answered directly. */

@@ -10,7 +10,8 @@ import type { EngineName } from './options';
 import { createEngine } from '../../engines/create-engine';
 import { allModels } from '../../engines/models/all-models';
 import { bigtableDerived } from '../../engines/models/bigtable';
-import { PaxosGroupActor, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
+import { PaxosGroupActor } from '../paxos/paxos-actor';
+import { groupOfActor, replicaOfActor } from '../paxos/placement';
 import { EngineRecordStore, VolatileRecordStore } from '../paxos/record-store';
 import type { RecordStore } from '../paxos/record-store';
 

@@ -21,7 +21,7 @@ import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
 import type { SupervisionEvent } from '../../runtime/actor-system';
 import type { ClientResult } from '../paxos/core/types';
-import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/paxos-actor';
+import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
 import { ActorFault } from './actor-entry';
 import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir, STORE_LOCK_FILE } from './data-dir';

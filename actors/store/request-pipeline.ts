@@ -13,7 +13,7 @@ import { assert } from '../../runtime/assert';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type { ClientRequest, ClientResult, ReadRequest, WriteRequest } from '../paxos/core/types';
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../paxos/codec';
-import { actorIdOf } from '../paxos/paxos-actor';
+import { actorIdOf } from '../paxos/placement';
 import { groupOfKey } from './routing';
 import type { ScanRequest } from '../paxos/engine-scan';
 

@@ -20,8 +20,8 @@
  */
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
-import { actorIdOf } from '../paxos/paxos-actor';
-import type { GroupPlacement } from '../paxos/paxos-actor';
+import { actorIdOf } from '../paxos/placement';
+import type { GroupPlacement } from '../paxos/placement';
 import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
 import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
 import { ErrorCodes, PaxosStoreError, invalid } from './errors';

@@ -8,7 +8,7 @@ import { PayloadKind, readBatch, readRequest } from '../../actors/paxos/codec';
 import { PAYLOAD_SOFT_BYTES_MAX, RequestPipeline } from '../../actors/store/request-pipeline';
 import type { ClientTransport } from '../../actors/store/request-pipeline';
 import { groupOfKey } from '../../actors/store/routing';
-import { actorIdOf } from '../../actors/paxos/paxos-actor';
+import { actorIdOf } from '../../actors/paxos/placement';
 
 const PLACEMENT = { replicas: 3, groups: 4 };
 /** The runtime's payload limit with its default 4 MiB rings. */

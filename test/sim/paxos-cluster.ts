@@ -12,7 +12,8 @@ import type { DiskFaults } from '../../runtime/sim/sim-disk';
 import type { SyncMode } from '../../engines/engine';
 import { allModels } from '../../engines/models/all-models';
 import { bigtableDerived } from '../../engines/models/bigtable';
-import { PaxosGroupActor, actorIdOf, replicaOfActor } from '../../actors/paxos/paxos-actor';
+import { PaxosGroupActor } from '../../actors/paxos/paxos-actor';
+import { actorIdOf, replicaOfActor } from '../../actors/paxos/placement';
 import type { CoreLimits } from '../../actors/paxos/core/key-state';
 import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest } from '../../actors/paxos/core/types';
 

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { ByteWriter } from '../../../../runtime/byte-codec';
 import { PayloadKind, beginBatch, endBatch, writeMessage } from '../../../../actors/paxos/codec';
-import { PaxosGroupActor, actorIdOf } from '../../../../actors/paxos/paxos-actor';
+import { PaxosGroupActor } from '../../../../actors/paxos/paxos-actor';
+import { actorIdOf } from '../../../../actors/paxos/placement';
 import { MessageType } from '../../../../actors/paxos/core/types';
 import type { PaxosMessage } from '../../../../actors/paxos/core/types';
 import { KV_GET_QUERY, encodeKvOp } from '../../../../engines/models/kv';
