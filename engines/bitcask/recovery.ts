@@ -18,7 +18,8 @@ import { isStoreError, storeError } from '../errors';
 import { DataFile, ioStep } from './data-file';
 import { DATA_HEADER_BYTES, hintFileName, isUnfinishedName, parseFileName } from './format';
 import { decodeHint, type HintEntry } from './hint-file';
-import { KeyDir, RecoveringKeyDir } from './keydir';
+import type { KeyDir} from './keydir';
+import { RecoveringKeyDir } from './keydir';
 import { readMergeCommit, removeMergeInputs, renameMergeOutputs } from './merge-commit';
 import { nextValidFrame, scanFrames, type ScannedRecord } from './scan-file';
 

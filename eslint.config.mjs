@@ -1,0 +1,55 @@
+// Lint rules that carry STYLE.md (../shared/STYLE.md) and DESIGN.md §2 where a rule can.
+// `npm run lint`; CI runs it before the tests.
+import tseslint from 'typescript-eslint';
+
+const CORE_FORBIDDEN_GLOBALS = [
+  { name: 'Date', message: 'The Paxos core has no clock (STYLE.md §1): take time as an input.' },
+  { name: 'setTimeout', message: 'The Paxos core has no timers (STYLE.md §1): use tick().' },
+  { name: 'setInterval', message: 'The Paxos core has no timers (STYLE.md §1): use tick().' },
+  { name: 'setImmediate', message: 'The Paxos core is synchronous (STYLE.md §1).' },
+  { name: 'process', message: 'The Paxos core does no I/O (STYLE.md §1).' },
+  { name: 'performance', message: 'The Paxos core has no clock (STYLE.md §1).' },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'dist-bug/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parser: tseslint.parser, parserOptions: { ecmaVersion: 2022, sourceType: 'module' } },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      // STYLE.md §6/§7: type-only imports; no non-null assertions (assert and narrow instead).
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/no-non-null-assertion': 'warn',
+      // STYLE.md §7: functions of 70 lines or fewer (warned, not yet enforced: some predate it).
+      'max-lines-per-function': ['warn', { max: 70, skipBlankLines: true, skipComments: true }],
+      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'No TS enum (STYLE.md §6): use an as-const object.' }],
+    },
+  },
+  {
+    // The pure protocol core (DESIGN.md §2, STYLE.md §1): no clock, timers, randomness or I/O;
+    // imports only runtime/assert and the models' state-machine type.
+    files: ['actors/paxos/core/**/*.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...CORE_FORBIDDEN_GLOBALS],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'The Paxos core is deterministic (STYLE.md §1).' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'worker_threads', 'fs', 'path', 'os'], message: 'The Paxos core does no I/O (STYLE.md §1).' },
+            { regex: '^\\.\\./\\.\\./\\.\\./runtime/(?!assert$)', message: 'The core imports only runtime/assert from the runtime.' },
+            { group: ['**/paxos-actor', '**/record-store', '**/store/*'], message: 'The core knows nothing of its shell or the store.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Dependencies point one way (DESIGN.md §2): runtime and engines never import actors.
+    files: ['runtime/**/*.ts', 'engines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/actors/**', '../actors/*', '../../actors/*'], message: 'runtime/ and engines/ never import actors/ (DESIGN.md §2).' }] }],
+    },
+  },
+);
