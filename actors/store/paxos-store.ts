@@ -17,7 +17,7 @@ import { actorIdOf } from '../paxos/paxos-actor';
 import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir } from './data-dir';
 import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from './unsynced-marker';
-import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, describe, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import { Queue } from './queue';
 import { StoreSet } from './set';
@@ -192,8 +192,8 @@ export class PaxosStore {
 
   replica(index: number): ReplicaHandle {
     this.checkOpen();
-    if (!Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
-      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}, got ${describe(index)}`);
     }
     return new ReplicaHandle(index, this);
   }
@@ -202,14 +202,25 @@ export class PaxosStore {
   partition(groups: number[][]): void {
     this.checkOpen();
     const n = this.options.replicas;
-    const side = new Array<number>(n).fill(-1);
-    if (!Array.isArray(groups)) throw invalid('partition takes an array of replica groups');
-    groups.forEach((g, i) => {
-      if (!Array.isArray(g)) throw invalid('each partition group must be an array');
-      for (const r of g) {
-        if (!Number.isInteger(r) || r < 0 || r >= n || side[r] !== -1) throw invalid(`bad or repeated replica ${String(r)}`);
-        side[r] = i;
+    const side = checked('partition', () => {
+      const out = new Array<number>(n).fill(-1);
+      if (!Array.isArray(groups)) throw invalid(`partition takes an array of replica groups, got ${describe(groups)}`);
+      const count = groups.length;
+      if (count > n) throw invalid(`partition takes at most ${n} groups, got ${count}`);
+      for (let i = 0; i < count; i++) {
+        const g: unknown = groups[i];
+        if (!Array.isArray(g)) throw invalid(`each partition group must be an array, got ${describe(g)}`);
+        const size = g.length;
+        if (size > n) throw invalid(`a partition group has at most ${n} replicas, got ${size}`);
+        for (let j = 0; j < size; j++) {
+          const r: unknown = g[j];
+          if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r >= n || out[r] !== -1) {
+            throw invalid(`bad or repeated replica ${describe(r)}`);
+          }
+          out[r] = i;
+        }
       }
+      return out;
     });
     for (let a = 0; a < n; a++) {
       for (let b = 0; b < n; b++) {
@@ -297,7 +308,8 @@ export class PaxosStore {
 
   /** @internal */
   isUp(replica: number): boolean {
-    return this.up[replica] === true;
+    // A closed store has no replica up (its actors are stopped).
+    return !this.closed && this.up[replica] === true;
   }
 
   /** @internal */
