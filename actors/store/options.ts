@@ -110,7 +110,7 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
   }
   const sync = opts.sync === undefined ? 'batch' : opts.sync;
   if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none', got ${describe(sync)}`);
-  if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir.length === 0)) throw invalid('dir must be a non-empty string');
+  if (opts.dir !== undefined) checkDir(opts.dir);
   if (engine !== 'memory' && opts.dir === undefined) throw invalid(`engine '${engine}' needs a dir`);
   const persist = bool('persist', opts.persist);
   if (persist && engine !== 'memory') throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
@@ -130,6 +130,20 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, CACHED_KEYS_DEFAULT),
     tickMs: 10,
   };
+}
+
+/** Longest `dir`, in UTF-8 bytes (Linux's PATH_MAX). */
+export const DIR_BYTES_MAX = 4096;
+
+/**
+ * A directory path the file system takes as written: a lone surrogate would be written as
+ * U+FFFD (another directory than the one named) and a NUL byte is refused by every fs call.
+ */
+function checkDir(dir: unknown): void {
+  if (typeof dir !== 'string' || dir.length === 0) throw invalid(`dir must be a non-empty string, got ${describe(dir)}`);
+  if (dir.length > DIR_BYTES_MAX || Buffer.byteLength(dir, 'utf8') > DIR_BYTES_MAX) throw invalid(`dir is longer than ${DIR_BYTES_MAX} bytes`);
+  if (!dir.isWellFormed()) throw invalid('dir must be well-formed UTF-16 (no lone surrogates)');
+  if (dir.includes('\0')) throw invalid('dir must not contain a NUL character');
 }
 
 /** True when the store keeps its data in `dir` (a disk engine, or memory with persist). */

@@ -1,0 +1,255 @@
+/**
+ * The API's contract at its edges (issue 13, item 3): every public method of every handle,
+ * called with adversarial arguments (BigInts, symbols, cyclic objects, proxies and revoked
+ * proxies, null-prototype objects, sparse arrays, huge strings, lone surrogates, NaN and
+ * Infinity, fake and detached Uint8Arrays, throwing getters) either succeeds or fails with a
+ * PaxosStoreError whose code is in the README's error table — thrown or rejected, and also
+ * while an async iterator is consumed. The README's table and ErrorCodes list the same codes.
+ */
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorCodes, PaxosStore, PaxosStoreError } from '../../index';
+import { openStore, tempDir } from './helpers';
+
+const README = path.join(__dirname, '..', '..', '..', 'README.md');
+
+/** The codes of the README's "### Errors" table (first column; cells may list several). */
+function readmeCodes(): Set<string> {
+  const text = fs.readFileSync(README, 'utf8');
+  const start = text.indexOf('### Errors');
+  const end = text.indexOf('\n## ', start);
+  const codes = new Set<string>();
+  for (const line of text.slice(start, end).split('\n')) {
+    if (!line.startsWith('| `')) continue;
+    const first = line.split('|')[1] ?? '';
+    for (const m of first.matchAll(/`([A-Z_]+)`/g)) if (m[1] !== undefined) codes.add(m[1]);
+  }
+  return codes;
+}
+
+test("the README's error table lists exactly the codes of ErrorCodes", (t) => {
+  t.deepEqual([...readmeCodes()].sort(), Object.values(ErrorCodes).sort());
+});
+
+// ---- adversarial values (each made fresh per call: some are stateful) ----
+
+type Make = () => unknown;
+
+const HUGE = 'x'.repeat(30 * 1024 * 1024);
+
+function cyclicObject(): object {
+  const o: Record<string, unknown> = { consistency: 'local', opId: 'o' };
+  o.self = o;
+  return o;
+}
+
+function cyclicArray(): unknown[] {
+  const a: unknown[] = [];
+  a.push(a);
+  return a;
+}
+
+function detached(length: number): Uint8Array {
+  const view = new Uint8Array(length);
+  structuredClone(view.buffer, { transfer: [view.buffer] });
+  return view;
+}
+
+function revoked(): object {
+  const r = Proxy.revocable({}, {});
+  r.revoke();
+  return r.proxy;
+}
+
+const boom = (): never => {
+  throw new Error('trap');
+};
+/** A proxy every trap of which throws. */
+const throwingProxy = (): object => new Proxy({}, {
+  get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom, apply: boom, set: boom,
+});
+
+const ADVERSARIAL: Array<[string, Make]> = [
+  ['1n', () => 1n],
+  ['2^70n', () => 2n ** 70n],
+  ['Symbol', () => Symbol('s')],
+  ['Object(Symbol)', () => Object(Symbol('s'))],
+  ['cyclic object', cyclicObject],
+  ['cyclic array', cyclicArray],
+  ['empty Proxy', () => new Proxy({}, {})],
+  ['throwing Proxy', throwingProxy],
+  ['revoked Proxy', revoked],
+  ['Proxy of an array', () => new Proxy([{ op: 'set', path: 'a', value: 1 }], {})],
+  ['Proxy of a Uint8Array', () => new Proxy(new Uint8Array(4), {})],
+  ['null-prototype object', () => Object.create(null)],
+  ['Uint8Array.prototype object', () => Object.create(Uint8Array.prototype)],
+  ['sparse array', () => [, 1]], // eslint-disable-line no-sparse-arrays
+  ['new Array(5)', () => new Array(5)],
+  ['30 MiB string', () => HUGE],
+  ['1025-char string', () => 'k'.repeat(1025)],
+  ['lone high surrogate', () => '\ud800'],
+  ['lone low surrogate', () => 'a\udc00'],
+  ['NaN', () => Number.NaN],
+  ['Infinity', () => Number.POSITIVE_INFINITY],
+  ['-Infinity', () => Number.NEGATIVE_INFINITY],
+  ['-0', () => -0],
+  ['2^53', () => 2 ** 53],
+  ['1.5', () => 1.5],
+  ['-1', () => -1],
+  ['detached Uint8Array', () => detached(8)],
+  ['empty detached Uint8Array', () => detached(0)],
+  ['function', () => () => 1],
+  ['null', () => null],
+  ['undefined', () => undefined],
+  ['true', () => true],
+  ['empty string', () => ''],
+  ['{}', () => ({})],
+  ['[]', () => []],
+  ['String object', () => new String('k')],
+  ['Date', () => new Date(0)],
+  ['Map', () => new Map([['consistency', 'local']])],
+  ['throwing getters', () => ({
+    get consistency(): never { return boom(); }, get opId(): never { return boom(); }, get limit(): never { return boom(); },
+    get gte(): never { return boom(); }, get indexes(): never { return boom(); }, get ifVersion(): never { return boom(); },
+  })],
+  ['ops with a throwing getter', () => [{ op: 'set', path: 'a', get value(): never { return boom(); } }]],
+];
+
+/** Values that let a call get past validation, so later arguments and the send are exercised. */
+const VALID: Array<[string, Make]> = [
+  ['"k"', () => 'k'],
+  ['"a"', () => 'a'],
+  ['"a.b"', () => 'a.b'],
+  ['0', () => 0],
+  ['1', () => 1],
+  ['2', () => 2],
+  ['Buffer', () => Buffer.from('v')],
+  ['Uint8Array(0)', () => new Uint8Array(0)],
+  ['local', () => ({ consistency: 'local' })],
+  ['{ opId }', () => ({ opId: 'op' })],
+  ['ops', () => [{ op: 'set', path: 'a', value: 1 }, { op: 'incr', path: 'n' }]],
+  ['{ indexes }', () => ({ indexes: ['c'] })],
+  ['{ gte, lt, limit }', () => ({ gte: 'a', lt: 'z', limit: 3 })],
+  ['[[0], [1, 2]]', () => [[0], [1, 2]]],
+];
+
+const argArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...ADVERSARIAL) },
+  { weight: 2, arbitrary: fc.constantFrom(...VALID) },
+);
+const argsArb = fc.array(argArb, { minLength: 0, maxLength: 4 });
+
+const DOCUMENTED: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/** Every public method of each handle, by name (the store's own, then each handle's). */
+const STORE_METHODS = ['kv', 'queue', 'set', 'table', 'doc', 'account', 'bigtable', 'replica', 'partition', 'heal'];
+const HANDLE_METHODS: Record<string, string[]> = {
+  kv: ['put', 'get', 'cas', 'delete', 'incr'],
+  queue: ['push', 'pop', 'peek', 'length', 'range'],
+  set: ['add', 'remove', 'has', 'members', 'size'],
+  table: ['set', 'get', 'row', 'all', 'delete', 'deleteRow'],
+  doc: ['update', 'get'],
+  account: ['balance', 'add', 'subtract', 'prepare', 'commit', 'rollback', 'journalPage', 'journal'],
+  bigtable: ['insert', 'update', 'delete', 'get', 'scan', 'byIndex'],
+  replica: ['kv', 'queue', 'set', 'table', 'doc', 'account', 'bigtable'],
+};
+
+/** Settles a call's result: a promise, an async iterator (read a few items), or a value. */
+async function settle(result: unknown): Promise<unknown> {
+  const value = await result;
+  if (typeof value === 'object' && value !== null && Symbol.asyncIterator in value) {
+    const it = value as AsyncIterableIterator<unknown>;
+    for (let i = 0; i < 3; i++) if ((await it.next()).done === true) break;
+    await it.return?.(undefined);
+  }
+  return value;
+}
+
+/** Runs `call`; a failure must be a PaxosStoreError with a documented code. */
+async function check(t: ExecutionContext, what: string, call: () => unknown): Promise<unknown> {
+  try {
+    return await settle(call());
+  } catch (error) {
+    if (!(error instanceof PaxosStoreError) || !DOCUMENTED.has(error.code)) {
+      const shown = error instanceof Error ? `${error.name} ${(error as { code?: unknown }).code}: ${error.message}` : typeof error;
+      t.fail(`${what} failed with ${shown}`);
+      throw new Error(`${what}: ${shown}`);
+    }
+    return undefined;
+  }
+}
+
+const names = (args: Array<[string, Make]>): string => args.map(([n]) => n).join(', ');
+
+/**
+ * One run: a store method with adversarial arguments; if it made a handle, one of its methods
+ * with adversarial arguments (and, for a replica handle, one more level).
+ */
+async function runOne(t: ExecutionContext, store: PaxosStore, storeMethod: string, a1: Array<[string, Make]>,
+  method: number, a2: Array<[string, Make]>, a3: Array<[string, Make]>): Promise<void> {
+  const s = store as unknown as Record<string, AnyFn>;
+  const what = `store.${storeMethod}(${names(a1)})`;
+  const made = await check(t, what, () => s[storeMethod]?.(...a1.map(([, make]) => make())));
+  if (storeMethod === 'partition') store.heal();
+  const methods = HANDLE_METHODS[storeMethod];
+  if (made === undefined || methods === undefined) return;
+  const name = methods[method % methods.length] ?? '';
+  const h = made as Record<string, AnyFn>;
+  const what2 = `${what}.${name}(${names(a2)})`;
+  const made2 = await check(t, what2, () => h[name]?.(...a2.map(([, make]) => make())));
+  const methods2 = HANDLE_METHODS[name];
+  if (storeMethod !== 'replica' || made2 === undefined || methods2 === undefined) return;
+  const name2 = methods2[method % methods2.length] ?? '';
+  const h2 = made2 as Record<string, AnyFn>;
+  await check(t, `${what2}.${name2}(${names(a3)})`, () => h2[name2]?.(...a3.map(([, make]) => make())));
+}
+
+async function property(t: ExecutionContext, store: PaxosStore, storeMethods: string[], numRuns: number): Promise<void> {
+  const canary = await store.kv('canary').put('k', 'original');
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...storeMethods), argsArb, fc.nat(), argsArb, argsArb, async (m, a1, method, a2, a3) => {
+      await runOne(t, store, m, a1, method, a2, a3);
+    }),
+    { numRuns, seed: process.env.PXS_CONTRACT_SEED === undefined ? undefined : Number(process.env.PXS_CONTRACT_SEED) },
+  );
+  t.deepEqual(await store.kv('canary').get('k'), { value: Buffer.from('original'), version: canary.version });
+  t.is((await store.stats()).inFlight, 0);
+}
+
+test('every method × adversarial arguments: success or a documented PaxosStoreError (memory)', async (t) => {
+  const store = await openStore(t);
+  await property(t, store, STORE_METHODS, 400);
+  t.pass();
+});
+
+test('big tables × adversarial arguments: success or a documented PaxosStoreError (lsm)', async (t) => {
+  const store = await openStore(t, { engine: 'lsm', dir: tempDir(t) });
+  await property(t, store, ['bigtable', 'replica'], 150);
+  t.pass();
+});
+
+test('PaxosStore.open × adversarial options: a documented PaxosStoreError, never a TypeError', async (t) => {
+  const open = PaxosStore.open as AnyFn;
+  for (const [name, make] of ADVERSARIAL) {
+    if (name === 'undefined') continue; // the defaults: opens
+    const result = await check(t, `open(${name})`, () => open(make()));
+    if (result instanceof PaxosStore) {
+      await result.close();
+      t.fail(`open(${name}) resolved`);
+    }
+    for (const option of ['replicas', 'engine', 'sync', 'workers', 'dir', 'persist', 'valueBytesMax']) {
+      const opened = await check(t, `open({ ${option}: ${name} })`, () => open({ [option]: make() }));
+      if (opened instanceof PaxosStore) {
+        await opened.close();
+        // -0 workers/... are refused; a few values are valid for some options (none here).
+        t.fail(`open({ ${option}: ${name} }) resolved`);
+      }
+    }
+  }
+  t.pass();
+});
