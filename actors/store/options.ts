@@ -91,9 +91,7 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
 }
 
 function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
-  if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) {
-    throw invalid(`options must be an object, got ${describe(o)}`);
-  }
+  if (o !== undefined && !isPlainObject(o)) throw invalid(`options must be a plain object, got ${describe(o)}`);
   // A snapshot of the caller's options: each is read once (a getter cannot answer twice).
   const opts: PaxosStoreOptions = {};
   if (o !== undefined) {
@@ -130,6 +128,13 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, CACHED_KEYS_DEFAULT),
     tickMs: 10,
   };
+}
+
+/** An object literal (or one with a null prototype): not an array, a Date, a Map, a boxed value. */
+function isPlainObject(o: unknown): o is object {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+  const proto: unknown = Object.getPrototypeOf(o);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Longest `dir`, in UTF-8 bytes (Linux's PATH_MAX). */

@@ -141,6 +141,67 @@ const argArb = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom(...VALID) },
 );
 const argsArb = fc.array(argArb, { minLength: 0, maxLength: 4 });
+/** Per position: null keeps the method's valid argument there, else an adversarial one. */
+const mutationArb = fc.array(fc.option(argArb, { freq: 3 }), { minLength: 0, maxLength: 4 });
+
+const v = (name: string, value: unknown): [string, Make] => [name, () => value];
+/** A valid call of each handle method (values made fresh per call). */
+const METHOD_ARGS: Record<string, Array<[string, Make]>> = {
+  'kv.put': [v('"k"', 'k'), ['Buffer', () => Buffer.from('v')]],
+  'kv.get': [v('"k"', 'k'), v('local', { consistency: 'local' })],
+  'kv.cas': [v('"k"', 'k'), v('0', 0), v('"v"', 'v')],
+  'kv.delete': [v('"k"', 'k')],
+  'kv.incr': [v('"n"', 'n'), v('2', 2)],
+  'queue.push': [v('"a"', 'a'), ['Uint8Array', () => new Uint8Array([1])]],
+  'queue.range': [v('0', 0), v('3', 3), v('{}', {})],
+  'set.add': [v('"a"', 'a'), ['Buffer', () => Buffer.from('b')]],
+  'set.remove': [v('"a"', 'a')],
+  'set.has': [v('"a"', 'a'), v('local', { consistency: 'local' })],
+  'table.set': [v('"r"', 'r'), v('"c"', 'c'), v('"v"', 'v')],
+  'table.get': [v('"r"', 'r'), v('"c"', 'c')],
+  'table.row': [v('"r"', 'r')],
+  'table.delete': [v('"r"', 'r'), v('"c"', 'c')],
+  'table.deleteRow': [v('"r"', 'r')],
+  'doc.update': [['ops', () => [{ op: 'set', path: 'a.b', value: { x: [1, 'y', null] } }, { op: 'incr', path: 'n', by: 2 }]], v('{}', {})],
+  'doc.get': [v('"a.b"', 'a.b'), v('{}', {})],
+  'account.add': [v('5', 5), ['{ opId }', () => ({ opId: 'op-add' })]],
+  'account.subtract': [v('1', 1), ['{ opId }', () => ({ opId: 'op-sub' })]],
+  'account.prepare': [v('"tx"', 'tx'), v('-1', -1)],
+  'account.commit': [v('"tx"', 'tx')],
+  'account.rollback': [v('"tx2"', 'tx2')],
+  'account.journalPage': [v('0', 0), ['{ limit }', () => ({ limit: 10 })]],
+  'account.journal': [['{ fromVersion }', () => ({ fromVersion: 0, pageSize: 2 })]],
+  'bigtable.insert': [v('"pk"', 'pk'), ['row', () => ({ c: 'x', n: 1, b: true, z: null })]],
+  'bigtable.update': [v('"pk"', 'pk'), ['patch', () => ({ n: 2 })]],
+  'bigtable.delete': [v('"pk"', 'pk')],
+  'bigtable.get': [v('"pk"', 'pk')],
+  'bigtable.scan': [['{ gte, lt, limit }', () => ({ gte: 'a', lt: 'z', limit: 3 })]],
+  'bigtable.byIndex': [v('"c"', 'c'), v('"x"', 'x'), ['{ limit }', () => ({ limit: 2 })]],
+};
+
+/** The method's valid arguments with some positions replaced (or appended) by adversarial ones. */
+function mutate(template: Array<[string, Make]>, mutation: Array<[string, Make] | null>): Array<[string, Make]> {
+  const out = [...template];
+  mutation.forEach((m, i) => {
+    if (m !== null) out[i] = m;
+  });
+  // Positions past the template that were kept stay absent (no holes in the argument list).
+  return out.filter((a): a is [string, Make] => a !== undefined);
+}
+
+/** Arguments that make a handle, so that most runs reach the handle's methods. */
+const HANDLE_ARGS: Record<string, Array<[string, Make]>> = {
+  kv: [['"ns"', () => 'ns']],
+  queue: [['"q"', () => 'q']],
+  set: [['"s"', () => 's']],
+  table: [['"t"', () => 't']],
+  doc: [['"d"', () => 'd']],
+  account: [['"acct"', () => 'acct']],
+  bigtable: [['"bt"', () => 'bt'], ['{ indexes: [c] }', () => ({ indexes: ['c'] })]],
+  replica: [['1', () => 1]],
+  partition: [['[[0], [1, 2]]', () => [[0], [1, 2]]]],
+  heal: [],
+};
 
 const DOCUMENTED: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 
@@ -170,11 +231,23 @@ async function settle(result: unknown): Promise<unknown> {
   return value;
 }
 
+/** Outcomes by method: how many calls succeeded and how many failed with each code. */
+const outcomes = new Map<string, Map<string, number>>();
+
+function count(method: string, outcome: string): void {
+  const m = outcomes.get(method) ?? new Map<string, number>();
+  m.set(outcome, (m.get(outcome) ?? 0) + 1);
+  outcomes.set(method, m);
+}
+
 /** Runs `call`; a failure must be a PaxosStoreError with a documented code. */
-async function check(t: ExecutionContext, what: string, call: () => unknown): Promise<unknown> {
+async function check(t: ExecutionContext, what: string, call: () => unknown, method = what): Promise<unknown> {
   try {
-    return await settle(call());
+    const result = await settle(call());
+    count(method, 'ok');
+    return result;
   } catch (error) {
+    count(method, error instanceof PaxosStoreError ? error.code : 'UNDOCUMENTED');
     if (!(error instanceof PaxosStoreError) || !DOCUMENTED.has(error.code)) {
       const shown = error instanceof Error ? `${error.name} ${(error as { code?: unknown }).code}: ${error.message}` : typeof error;
       t.fail(`${what} failed with ${shown}`);
@@ -190,63 +263,76 @@ const names = (args: Array<[string, Make]>): string => args.map(([n]) => n).join
  * One run: a store method with adversarial arguments; if it made a handle, one of its methods
  * with adversarial arguments (and, for a replica handle, one more level).
  */
-async function runOne(t: ExecutionContext, store: PaxosStore, storeMethod: string, a1: Array<[string, Make]>,
-  method: number, a2: Array<[string, Make]>, a3: Array<[string, Make]>): Promise<void> {
+async function runOne(t: ExecutionContext, store: PaxosStore, storeMethod: string, valid: boolean, a1: Array<[string, Make]>,
+  method: number, a2: Array<[string, Make]>, a3: Array<[string, Make]>, m2: Array<[string, Make] | null>): Promise<void> {
   const s = store as unknown as Record<string, AnyFn>;
   const what = `store.${storeMethod}(${names(a1)})`;
-  const made = await check(t, what, () => s[storeMethod]?.(...a1.map(([, make]) => make())));
+  const made = await check(t, what, () => s[storeMethod]?.(...a1.map(([, make]) => make())), `store.${storeMethod}`);
   if (storeMethod === 'partition') store.heal();
   const methods = HANDLE_METHODS[storeMethod];
   if (made === undefined || methods === undefined) return;
   const name = methods[method % methods.length] ?? '';
   const h = made as Record<string, AnyFn>;
+  // Through a replica handle, mostly make a valid data handle first.
+  if (storeMethod === 'replica' && valid) a2 = HANDLE_ARGS[name] ?? a2;
+  else if (valid) a2 = mutate(METHOD_ARGS[`${storeMethod}.${name}`] ?? [], m2);
   const what2 = `${what}.${name}(${names(a2)})`;
-  const made2 = await check(t, what2, () => h[name]?.(...a2.map(([, make]) => make())));
+  const made2 = await check(t, what2, () => h[name]?.(...a2.map(([, make]) => make())), `${storeMethod}.${name}`);
   const methods2 = HANDLE_METHODS[name];
   if (storeMethod !== 'replica' || made2 === undefined || methods2 === undefined) return;
-  const name2 = methods2[method % methods2.length] ?? '';
+  const name2 = methods2[Math.floor(method / methods.length) % methods2.length] ?? '';
+  if (valid) a3 = mutate(METHOD_ARGS[`${name}.${name2}`] ?? [], m2);
   const h2 = made2 as Record<string, AnyFn>;
-  await check(t, `${what2}.${name2}(${names(a3)})`, () => h2[name2]?.(...a3.map(([, make]) => make())));
+  await check(t, `${what2}.${name2}(${names(a3)})`, () => h2[name2]?.(...a3.map(([, make]) => make())), `${name}.${name2}`);
 }
 
 async function property(t: ExecutionContext, store: PaxosStore, storeMethods: string[], numRuns: number): Promise<void> {
   const canary = await store.kv('canary').put('k', 'original');
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...storeMethods), argsArb, fc.nat(), argsArb, argsArb, async (m, a1, method, a2, a3) => {
-      await runOne(t, store, m, a1, method, a2, a3);
+    fc.asyncProperty(fc.constantFrom(...storeMethods), fc.nat(9), argsArb, fc.nat(), argsArb, argsArb, mutationArb,
+      async (m, valid, a1, method, a2, a3, m2) => {
+      // Mostly a handle that can be made, then a method with some adversarial arguments.
+      await runOne(t, store, m, valid < 8, valid < 8 ? (HANDLE_ARGS[m] ?? []) : a1, method, a2, a3, m2);
     }),
     { numRuns, seed: process.env.PXS_CONTRACT_SEED === undefined ? undefined : Number(process.env.PXS_CONTRACT_SEED) },
   );
   t.deepEqual(await store.kv('canary').get('k'), { value: Buffer.from('original'), version: canary.version });
   t.is((await store.stats()).inFlight, 0);
+  const summary = [...outcomes].map(([m, o]) => `${m}: ${[...o].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  t.log(summary.join('\n'));
+  outcomes.clear();
 }
 
-test('every method × adversarial arguments: success or a documented PaxosStoreError (memory)', async (t) => {
+test.serial('every method × adversarial arguments: success or a documented PaxosStoreError (memory)', async (t) => {
   const store = await openStore(t);
   await property(t, store, STORE_METHODS, 400);
   t.pass();
 });
 
-test('big tables × adversarial arguments: success or a documented PaxosStoreError (lsm)', async (t) => {
+test.serial('big tables × adversarial arguments: success or a documented PaxosStoreError (lsm)', async (t) => {
   const store = await openStore(t, { engine: 'lsm', dir: tempDir(t) });
   await property(t, store, ['bigtable', 'replica'], 150);
   t.pass();
 });
 
-test('PaxosStore.open × adversarial options: a documented PaxosStoreError, never a TypeError', async (t) => {
+test.serial('PaxosStore.open × adversarial options: a documented PaxosStoreError, never a TypeError', async (t) => {
   const open = PaxosStore.open as AnyFn;
+  // Plain objects with no options: the defaults (not opened here).
+  const defaults = new Set(['undefined', '{}', 'empty Proxy', 'null-prototype object']);
   for (const [name, make] of ADVERSARIAL) {
-    if (name === 'undefined') continue; // the defaults: opens
-    const result = await check(t, `open(${name})`, () => open(make()));
-    if (result instanceof PaxosStore) {
-      await result.close();
-      t.fail(`open(${name}) resolved`);
+    if (!defaults.has(name)) {
+      const result = await check(t, `open(${name})`, () => open(make()));
+      if (result instanceof PaxosStore) {
+        await result.close();
+        t.fail(`open(${name}) resolved`);
+      }
     }
     for (const option of ['replicas', 'engine', 'sync', 'workers', 'dir', 'persist', 'valueBytesMax']) {
+      // Absent means the default; plain memory ignores a valid dir.
+      if (name === 'undefined' || (option === 'dir' && name === '1025-char string')) continue;
       const opened = await check(t, `open({ ${option}: ${name} })`, () => open({ [option]: make() }));
       if (opened instanceof PaxosStore) {
         await opened.close();
-        // -0 workers/... are refused; a few values are valid for some options (none here).
         t.fail(`open({ ${option}: ${name} }) resolved`);
       }
     }
