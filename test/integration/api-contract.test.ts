@@ -20,7 +20,7 @@ const README = path.join(__dirname, '..', '..', '..', 'README.md');
 function readmeCodes(): Set<string> {
   const text = fs.readFileSync(README, 'utf8');
   const start = text.indexOf('### Errors');
-  const end = text.indexOf('\n## ', start);
+  const end = text.indexOf('\n#', start + 1);
   const codes = new Set<string>();
   for (const line of text.slice(start, end).split('\n')) {
     if (!line.startsWith('| `')) continue;
@@ -200,6 +200,7 @@ const HANDLE_ARGS: Record<string, Array<[string, Make]>> = {
   bigtable: [['"bt"', () => 'bt'], ['{ indexes: [c] }', () => ({ indexes: ['c'] })]],
   replica: [['1', () => 1]],
   partition: [['[[0], [1, 2]]', () => [[0], [1, 2]]]],
+  verify: [['{ buckets: 4 }', () => ({ buckets: 4 })]],
   heal: [],
 };
 
@@ -208,7 +209,7 @@ const DOCUMENTED: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 type AnyFn = (...args: unknown[]) => unknown;
 
 /** Every public method of each handle, by name (the store's own, then each handle's). */
-const STORE_METHODS = ['kv', 'queue', 'set', 'table', 'doc', 'account', 'bigtable', 'replica', 'partition', 'heal'];
+const STORE_METHODS = ['kv', 'queue', 'set', 'table', 'doc', 'account', 'bigtable', 'replica', 'partition', 'heal', 'verify', 'stats'];
 const HANDLE_METHODS: Record<string, string[]> = {
   kv: ['put', 'get', 'cas', 'delete', 'incr'],
   queue: ['push', 'pop', 'peek', 'length', 'range'],
