@@ -158,9 +158,13 @@ export function objectKey(name: string): string {
   return `${OBJECT_PREFIX}${name}`;
 }
 
-/** Validates one or more values given as rest arguments; their total is bounded too. */
+/** Most values one push, add or remove takes. */
+export const VALUES_PER_CALL_MAX = 10_000;
+
+/** Validates one or more values given as rest arguments; their count and total are bounded too. */
 export function validateValues(values: unknown[], max: number, what: string): Uint8Array[] {
   if (values.length === 0) throw invalid(`at least one ${what} is required`);
+  if (values.length > VALUES_PER_CALL_MAX) throw invalid(`${values.length} ${what}s; the limit per call is ${VALUES_PER_CALL_MAX}`);
   const out: Uint8Array[] = [];
   let total = 0;
   for (let i = 0; i < values.length; i++) {

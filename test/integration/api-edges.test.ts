@@ -94,6 +94,16 @@ test('oversized scan bounds and doc paths are INVALID_ARGUMENT on the caller thr
   t.is((await store.stats()).inFlight, 0);
 });
 
+test('push, add and remove take at most 10,000 values per call', async (t) => {
+  const store = await openStore(t);
+  const many = new Array<string>(10_001).fill('');
+  await rejects(t, () => store.queue('q').push(...many), 'INVALID_ARGUMENT', 'push 10,001 values');
+  await rejects(t, () => store.set('s').add(...many), 'INVALID_ARGUMENT', 'add 10,001 members');
+  await rejects(t, () => store.set('s').remove(...many), 'INVALID_ARGUMENT', 'remove 10,001 members');
+  t.is(await store.queue('q').length(), 0);
+  t.deepEqual(await store.queue('q').push(...many.slice(1)), { length: 10_000, version: 1 });
+});
+
 test('an indexed lookup value longer than 512 bytes is INVALID_ARGUMENT before it is encoded', async (t) => {
   const store = await lsmStore(t);
   const bt = store.bigtable('t', { indexes: ['sender'] });
