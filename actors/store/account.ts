@@ -26,7 +26,7 @@
  *   1,000 open transactions per account (TOO_LARGE beyond).
  * - Journal: one entry per applied mutation, numbered by the account's version without gaps.
  *   Only the newest 10,000 are kept; reading from an older version fails with JOURNAL_TRIMMED
- *   (the message names the oldest kept version) rather than skipping.
+ *   (the error's `oldestVersion` is the oldest kept version) rather than skipping.
  *
  * Error codes beyond ErrorCodes (listed here until errors.ts gains them): INSUFFICIENT_FUNDS,
  * LIMIT_EXCEEDED, JOURNAL_TRIMMED, BOUNDS_MISMATCH, ID_CONFLICT, UNKNOWN_TRANSACTION,

@@ -338,7 +338,7 @@ export class Bigtable {
   private row(pk: unknown, row: unknown, what: 'row' | 'patch'): BigtableRow {
     this.pk(pk);
     const valid = checked(`bigtable.${what === 'row' ? 'insert' : 'update'}`, () => {
-      const result = checkRow(row, this.indexes, what);
+      const result = checkRow(snapshot(row), this.indexes, what);
       if (result.row === undefined) throw invalid(result.error ?? `bad ${what}`);
       return result.row;
     });
@@ -347,6 +347,21 @@ export class Bigtable {
     if (size > BIGTABLE_ROW_BYTES_MAX) throw tooLarge(this.name, pk as string);
     return valid;
   }
+}
+
+/**
+ * A plain object's own columns, each read once: checkRow reads a column twice (to check it,
+ * then to keep it), and a getter must not answer a valid value to the first read and another
+ * to the second. Anything else is returned as it is, for checkRow to refuse.
+ */
+function snapshot(row: unknown): unknown {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return row;
+  const proto: unknown = Object.getPrototypeOf(row);
+  if (proto !== Object.prototype && proto !== null) return row;
+  if (Object.getOwnPropertySymbols(row).length > 0) return row;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(row)) out[name] = (row as Record<string, unknown>)[name];
+  return out;
 }
 
 function storedRowOf(tagged: Uint8Array): BigtableRow {

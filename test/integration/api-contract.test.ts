@@ -72,6 +72,21 @@ const throwingProxy = (): object => new Proxy({}, {
   get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom, apply: boom, set: boom,
 });
 
+/** Each property answers a valid value to its first read and a BigInt to every later one. */
+function fickle(): object {
+  const target: Record<string, unknown> = {
+    c: 'x', n: 1, consistency: 'local', opId: 'o', limit: 1, gte: 'a', op: 'set', path: 'a', value: 1, indexes: ['c'],
+  };
+  const seen = new Set<string | symbol>();
+  return new Proxy(target, {
+    get(t, key): unknown {
+      if (seen.has(key)) return 1n;
+      seen.add(key);
+      return t[key as string];
+    },
+  });
+}
+
 const ADVERSARIAL: Array<[string, Make]> = [
   ['1n', () => 1n],
   ['2^70n', () => 2n ** 70n],
@@ -116,6 +131,8 @@ const ADVERSARIAL: Array<[string, Make]> = [
     get gte(): never { return boom(); }, get indexes(): never { return boom(); }, get ifVersion(): never { return boom(); },
   })],
   ['ops with a throwing getter', () => [{ op: 'set', path: 'a', get value(): never { return boom(); } }]],
+  ['fickle object', fickle],
+  ['fickle ops', () => [fickle()]],
 ];
 
 /** Values that let a call get past validation, so later arguments and the send are exercised. */
@@ -295,7 +312,11 @@ async function property(t: ExecutionContext, store: PaxosStore, storeMethods: st
       // Mostly a handle that can be made, then a method with some adversarial arguments.
       await runOne(t, store, m, valid < 8, valid < 8 ? (HANDLE_ARGS[m] ?? []) : a1, method, a2, a3, m2);
     }),
-    { numRuns, seed: process.env.PXS_CONTRACT_SEED === undefined ? undefined : Number(process.env.PXS_CONTRACT_SEED) },
+    {
+      // PXS_CONTRACT_RUNS=k runs k times as many; PXS_CONTRACT_SEED=<seed> replays a failure.
+      numRuns: numRuns * Number(process.env.PXS_CONTRACT_RUNS ?? 1),
+      seed: process.env.PXS_CONTRACT_SEED === undefined ? undefined : Number(process.env.PXS_CONTRACT_SEED),
+    },
   );
   t.deepEqual(await store.kv('canary').get('k'), { value: Buffer.from('original'), version: canary.version });
   t.is((await store.stats()).inFlight, 0);

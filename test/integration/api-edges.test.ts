@@ -159,6 +159,11 @@ test('byIndex(Object(Symbol())) is INVALID_ARGUMENT', async (t) => {
   await rejects(t, () => bt.byIndex('sender', 1n), 'INVALID_ARGUMENT', 'byIndex value 1n');
   await rejects(t, () => bt.insert('pk', { sender: 1n }), 'INVALID_ARGUMENT', 'insert a BigInt column');
   await rejects(t, () => bt.insert('pk', new Proxy({}, { ownKeys: () => { throw new Error('trap'); } })), 'INVALID_ARGUMENT', 'insert a row whose keys throw');
+  // A getter that answers a valid value to the check and a BigInt afterwards: read once.
+  let reads = 0;
+  const fickle = { get sender(): unknown { reads += 1; return reads === 1 ? 'bob' : 1n; } };
+  t.deepEqual(await (bt.insert as AnyFn)('fickle', fickle), { version: 1 });
+  t.deepEqual(await store.bigtable('t', { indexes: ['sender'] }).get('fickle'), { sender: 'bob' });
 });
 
 test('fake and detached Uint8Arrays are INVALID_ARGUMENT on every byte argument, and change nothing', async (t) => {
