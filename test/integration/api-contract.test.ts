@@ -329,6 +329,7 @@ async function runOne(t: ExecutionContext, store: PaxosStore, storeMethod: strin
 }
 
 async function property(t: ExecutionContext, store: PaxosStore, storeMethods: string[], numRuns: number): Promise<void> {
+  requestsSent = 0;
   countRequests(t, store);
   const canary = await store.kv('canary').put('k', 'original');
   await fc.assert(
