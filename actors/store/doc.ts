@@ -5,6 +5,7 @@
 import { DOC_BYTES_MAX, DOC_UPDATE_OPS_MAX, DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate, isValidDocPath } from '../../engines/models/doc';
 import type { DocOp, JsonValue } from '../../engines/models/doc';
 import { ModelTag } from '../../engines/models/model-tags';
+import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, validateConsistency, validateCount, validateKey } from './model-client';
@@ -99,6 +100,7 @@ function validateOps(ops: unknown): DocOp[] {
   const budget = { left: DOC_BYTES_MAX };
   const out: DocOp[] = [];
   for (let i = 0; i < length; i++) out.push(validateOp(ops[i], i, budget));
+  assert(out.length === length && budget.left >= 0, () => `validateOps kept ${out.length} of ${length} ops, budget ${budget.left}`);
   return out;
 }
 

@@ -4,6 +4,7 @@
  * of core results to typed errors.
  */
 import type { ClientResult, Consistency } from '../paxos/core/types';
+import { assert } from '../../runtime/assert';
 import type { ModelTag } from '../../engines/models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
 import { ErrorCodes, PaxosStoreError, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
@@ -55,6 +56,7 @@ export function validateValue(value: unknown, max: number, what = 'value'): Uint
     if (!value.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
     const bytes = Buffer.from(value, 'utf8');
     if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
+    assert(bytes.length >= value.length, () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`);
     return bytes;
   }
   if (typedArrayTag(value) !== 'Uint8Array' || BYTE_LENGTH === undefined) {
@@ -70,6 +72,7 @@ export function validateValue(value: unknown, max: number, what = 'value'): Uint
   } catch (error) {
     throw invalid(`${what}: its bytes cannot be read (a detached buffer?)`, error);
   }
+  assert(copy.byteLength === length && length <= max, () => `value copy of ${copy.byteLength} bytes, expected ${length} <= ${max}`);
   return copy;
 }
 
@@ -173,6 +176,7 @@ export function validateValues(values: unknown[], max: number, what: string): Ui
     if (total > max) throw invalid(`${what}s total more than ${max} bytes; the limit per request is ${max}`);
     out.push(v);
   }
+  assert(out.length === values.length && total <= max, () => `validateValues kept ${out.length} of ${values.length}, ${total} bytes`);
   return out;
 }
 
