@@ -296,7 +296,8 @@ export class PaxosStore {
       engine: this.options.engine,
       replicas: this.options.replicas,
       groups: this.options.groups,
-      isUp: (r) => this.isUp(r),
+      // Which replicas are up, closed or not: a scan of a closed store then fails CLOSED at its first page.
+      isUp: (r) => this.up[r] === true,
       scan: (r, body) => {
         this.checkOpen();
         if (!this.up[r]) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down`);

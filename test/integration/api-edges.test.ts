@@ -309,3 +309,16 @@ test('a big-table handle with another index list cannot delete (INDEX_MISMATCH, 
   t.deepEqual(found, ['m1'], 'its index entry is still there');
   t.deepEqual(await store.bigtable('msgs', { indexes: ['sender'] }).delete('m1'), { removed: true, version: 2 });
 });
+
+test('a scan or lookup of a closed store fails CLOSED (not UNAVAILABLE)', async (t) => {
+  const store = await lsmStore(t);
+  const bt = store.bigtable('msgs', { indexes: ['sender'] });
+  await bt.insert('m1', { sender: 'bob' });
+  await store.close();
+  const drain = async (it: AsyncIterable<unknown>): Promise<void> => {
+    for await (const row of it) t.fail(`read ${JSON.stringify(row)}`);
+  };
+  await rejects(t, () => drain(bt.scan()), 'CLOSED', 'scan');
+  await rejects(t, () => drain(bt.byIndex('sender', 'bob')), 'CLOSED', 'byIndex');
+  await rejects(t, () => bt.get('m1'), 'CLOSED', 'get');
+});
