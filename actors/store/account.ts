@@ -26,7 +26,7 @@
  *   1,000 open transactions per account (TOO_LARGE beyond).
  * - Journal: one entry per applied mutation, numbered by the account's version without gaps.
  *   Only the newest 10,000 are kept; reading from an older version fails with JOURNAL_TRIMMED
- *   (the message names the oldest kept version) rather than skipping.
+ *   (the error's `oldestVersion` is the oldest kept version) rather than skipping.
  *
  * Error codes beyond ErrorCodes (listed here until errors.ts gains them): INSUFFICIENT_FUNDS,
  * LIMIT_EXCEEDED, JOURNAL_TRIMMED, BOUNDS_MISMATCH, ID_CONFLICT, UNKNOWN_TRANSACTION,
@@ -39,7 +39,7 @@ import {
 import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResults } from '../../engines/models/account';
 import type { Consistency } from '../paxos/core/types';
 import { ModelTag } from '../../engines/models/model-tags';
-import { PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey } from './model-client';
 import type { StoreBackend } from './model-client';
@@ -116,8 +116,9 @@ function accountError(code: AccountErrorCode, message: string): PaxosStoreError 
 
 function validateBounds(bounds: unknown): AccountBounds {
   if (bounds === undefined) return { min: 0, max: ACCOUNT_UNBOUNDED_MAX };
-  if (typeof bounds !== 'object' || bounds === null) throw invalid('account bounds must be an object');
-  const { min, max } = bounds as { min?: unknown; max?: unknown };
+  if (typeof bounds !== 'object' || bounds === null) throw invalid(`account bounds must be an object, got ${describe(bounds)}`);
+  const min = field(bounds, 'min');
+  const max = field(bounds, 'max');
   const b = {
     min: min === undefined ? 0 : validateCount('min', min),
     max: max === undefined ? ACCOUNT_UNBOUNDED_MAX : validateCount('max', max),
@@ -128,7 +129,8 @@ function validateBounds(bounds: unknown): AccountBounds {
 }
 
 function validateId(id: unknown, what: string): string {
-  if (typeof id !== 'string' || id.length === 0) throw invalid(`${what} must be a non-empty string`);
+  if (typeof id !== 'string' || id.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(id)}`);
+  if (id.length > ACCOUNT_ID_BYTES_MAX) throw invalid(`${what} is longer than ${ACCOUNT_ID_BYTES_MAX} bytes`);
   if (!id.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
   const bytes = Buffer.byteLength(id, 'utf8');
   if (bytes > ACCOUNT_ID_BYTES_MAX) throw invalid(`${what} is ${bytes} bytes; the limit is ${ACCOUNT_ID_BYTES_MAX}`);
@@ -136,8 +138,8 @@ function validateId(id: unknown, what: string): string {
 }
 
 function validateOpId(options: unknown): string {
-  if (typeof options !== 'object' || options === null) throw invalid('options with an opId are required');
-  return validateId((options as { opId?: unknown }).opId, 'opId');
+  if (typeof options !== 'object' || options === null) throw invalid(`options with an opId are required, got ${describe(options)}`);
+  return validateId(field(options, 'opId'), 'opId');
 }
 
 function validateAmount(amount: unknown): number {
@@ -225,10 +227,16 @@ export class Account {
 
   /** One bounded read of the journal: entries with version >= fromVersion, oldest first. */
   async journalPage(fromVersion: number, options?: JournalPageOptions): Promise<JournalPage> {
-    if (fromVersion === undefined) throw invalid('journalPage needs fromVersion (0 for the oldest kept entry)');
-    const from = validateFromVersion(fromVersion);
-    const limit = validatePageSize(options?.limit, 'limit');
-    return this.page(from, limit, validateConsistency(options));
+    const { from, limit, consistency } = checked('account.journalPage', () => {
+      if (fromVersion === undefined) throw invalid('journalPage needs fromVersion (0: from the first version, if it is still kept)');
+      if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
+      return {
+        from: validateFromVersion(fromVersion),
+        limit: validatePageSize(options === undefined ? undefined : field(options, 'limit'), 'limit'),
+        consistency: validateConsistency(options),
+      };
+    });
+    return this.page(from, limit, consistency);
   }
 
   /**
@@ -238,10 +246,14 @@ export class Account {
    * Bad options throw INVALID_ARGUMENT at once, before any iteration.
    */
   journal(options?: JournalOptions): AsyncIterableIterator<JournalEntry> {
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
-    const from = validateFromVersion(options?.fromVersion);
-    const pageSize = validatePageSize(options?.pageSize, 'pageSize');
-    const consistency = validateConsistency(options);
+    const { from, pageSize, consistency } = checked('account.journal', () => {
+      if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
+      return {
+        from: validateFromVersion(options === undefined ? undefined : field(options, 'fromVersion')),
+        pageSize: validatePageSize(options === undefined ? undefined : field(options, 'pageSize'), 'pageSize'),
+        consistency: validateConsistency(options),
+      };
+    });
     return this.pages(from, pageSize, consistency);
   }
 
@@ -261,8 +273,8 @@ export class Account {
   private async page(from: number, limit: number, consistency: Consistency): Promise<JournalPage> {
     const r = decodeAccountResult('journal', await this.read({ type: 'journal', fromVersion: from, limit }, consistency));
     if (r.status === AccountStatus.journalTrimmed) {
-      throw accountError(AccountErrorCodes.JOURNAL_TRIMMED,
-        `${this.name}: journal version ${from} was trimmed; the oldest kept is ${r.nextVersion}`);
+      throw new PaxosStoreError(AccountErrorCodes.JOURNAL_TRIMMED,
+        `${this.name}: journal version ${from} was trimmed; the oldest kept is ${r.nextVersion}`, { oldestVersion: r.nextVersion });
     }
     if (r.status !== AccountStatus.ok) throw invalid(`${this.name}: the store refused the journal query`);
     return { entries: r.entries.map(publicEntry), nextVersion: r.nextVersion, version: r.version };
@@ -301,8 +313,9 @@ export class Account {
       case AccountStatus.badRequest:
         return invalid(`${who}: the store refused the request as malformed`);
       default:
-        // A status this client does not know: a version skew between client and model.
-        throw new Error(`${who}: unexpected account status ${r.status}`);
+        // A status this client does not know (a version skew between client and model): the
+        // write was chosen, but nothing says what it did.
+        return new PaxosStoreError(ErrorCodes.UNKNOWN_OUTCOME, `${who}: unexpected account status ${r.status}`);
     }
   }
 

@@ -10,7 +10,7 @@ import type { ScanEntry, ScanMode } from '../paxos/engine-scan';
 import { SCAN_EXAMINE_MAX, decodeScanPage, encodeScanQuery } from '../paxos/engine-scan';
 import type { ClientResult } from '../paxos/core/types';
 import { ErrorCodes, PaxosStoreError } from './errors';
-import { failure } from './model-client';
+import { failure, internal } from './model-client';
 import type { ScanBody } from './request-pipeline';
 
 /** Pages one source may fetch in one scan; far above any real range (2^32 × a page). */
@@ -84,7 +84,13 @@ export class PageSource {
       mode: s.mode, withData: s.withData, reverse: s.reverse, limit: s.pageSize,
       examineMax: Math.min(SCAN_EXAMINE_MAX, s.pageSize * 4), gte, lt,
     });
-    const res = await this.call(s.replica, { kind: 'scan', key: '', query, group: s.group });
+    let res: ClientResult;
+    try {
+      res = await this.call(s.replica, { kind: 'scan', key: '', query, group: s.group });
+    } catch (error) {
+      // A read: nothing was changed, whatever failed inside the store.
+      throw internal(error, ErrorCodes.UNAVAILABLE, `scan of replica ${s.replica} group ${s.group}`);
+    }
     if (!res.ok) throw failure(res);
     const page = decodeScanPage(res.result);
     if (page.amnesic) this.amnesic = true;

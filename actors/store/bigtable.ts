@@ -17,7 +17,7 @@ import { ModelTag } from '../../engines/models/model-tags';
 import type { BigtableRow, BigtableValue } from '../../engines/models/bigtable-row';
 import {
   checkIndexes, checkPk, checkRow, checkTableName, checkValue, decodeStoredRow, encodeStoredRow, indexPrefix,
-  rowKey, rowRange, sameValue, schemaKey, BIGTABLE_ROW_BYTES_MAX,
+  rowKey, rowRange, sameValue, schemaKey, BIGTABLE_INDEXED_STRING_BYTES_MAX, BIGTABLE_PK_BYTES_MAX, BIGTABLE_ROW_BYTES_MAX,
 } from '../../engines/models/bigtable-row';
 import type { BigtableOp } from '../../engines/models/bigtable';
 import {
@@ -25,7 +25,7 @@ import {
 } from '../../engines/models/bigtable';
 import { ScanMode } from '../paxos/engine-scan';
 import { assert } from '../../runtime/assert';
-import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import { ModelChannel, validateConsistency } from './model-client';
 import type { ReadOptions, StoreBackend } from './model-client';
 import type { Call } from './bigtable-scan';
@@ -96,60 +96,69 @@ export class Bigtable {
     private readonly replica: number | undefined,
     options?: BigtableOptions,
   ) {
-    const nameError = checkTableName(name);
-    if (nameError !== undefined) throw invalid(nameError);
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
-    const checked = checkIndexes(options?.indexes ?? []);
-    if (checked.indexes === undefined) throw invalid(checked.error ?? 'bad indexes');
+    const indexes = checked('bigtable', () => {
+      const nameError = checkTableName(name);
+      if (nameError !== undefined) throw invalid(`${nameError}, got ${describe(name)}`);
+      if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
+      const list = options === undefined ? undefined : field(options, 'indexes');
+      if (list !== undefined && !Array.isArray(list)) throw invalid(`indexes must be an array of column names, got ${describe(list)}`);
+      const names: unknown[] = list === undefined ? [] : [...(list as unknown[])];
+      for (const c of names) if (typeof c !== 'string') throw invalid(`index column names must be strings, got ${describe(c)}`);
+      const result = checkIndexes(names);
+      if (result.indexes === undefined) throw invalid(result.error ?? 'bad indexes');
+      return result.indexes;
+    });
     if (backend.engine !== 'lsm') {
       throw new PaxosStoreError(ErrorCodes.UNSUPPORTED_ENGINE, `big tables need engine 'lsm' (this store uses '${backend.engine}')`);
     }
-    this.indexes = Object.freeze(checked.indexes);
+    this.indexes = Object.freeze(indexes);
     this.channel = new ModelChannel(backend, replica, ModelTag.bigtable);
   }
 
   /** Inserts a new row; ALREADY_EXISTS when the pk has one. */
   async insert(pk: string, row: BigtableRow): Promise<{ version: number }> {
-    this.pk(pk);
-    const checked = checkRow(row, this.indexes);
-    if (checked.row === undefined) throw invalid(checked.error ?? 'bad row');
-    const size = encodeStoredRow({ i: this.indexes, r: checked.row }).length;
-    if (size > BIGTABLE_ROW_BYTES_MAX) throw tooLarge(this.name, pk);
+    const valid = this.row(pk, row, 'row');
     await this.checkSchema();
-    return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: checked.row })).result;
+    return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: valid })).result;
   }
 
   /** Sets the patch's columns of an existing row; NOT_FOUND when the pk has none. */
   async update(pk: string, patch: BigtableRow): Promise<{ version: number }> {
-    this.pk(pk);
-    const checked = checkRow(patch, this.indexes, 'patch');
-    if (checked.row === undefined) throw invalid(checked.error ?? 'bad patch');
+    const valid = this.row(pk, patch, 'patch');
     await this.checkSchema();
-    return (await this.write(pk, { type: 'update', indexes: this.indexes, patch: checked.row })).result;
+    return (await this.write(pk, { type: 'update', indexes: this.indexes, patch: valid })).result;
   }
 
   /** Removes a row; `removed` is false when there was none (not an error). */
   async delete(pk: string): Promise<{ removed: boolean; version: number }> {
     this.pk(pk);
+    // A write like the others: a handle whose index list differs deletes nothing (INDEX_MISMATCH).
+    await this.checkSchema();
     const { result, removed } = await this.write(pk, { type: 'delete' });
     return { removed, version: result.version };
   }
 
   async get(pk: string, options?: ReadOptions): Promise<BigtableRow | undefined> {
     this.pk(pk);
-    return this.read(pk, validateConsistency(options));
+    return this.read(pk, checked('bigtable.get', () => validateConsistency(options)));
   }
 
   /** Rows in pk order (UTF-8 bytes) within [gte, lt), streamed in pages. */
   scan(options: BigtableScanOptions = {}): AsyncIterableIterator<BigtableEntry> {
-    if (typeof options !== 'object' || options === null) throw invalid('scan options must be an object');
     const base = rowRange(this.name);
-    const gte = options.gte === undefined ? base.gte : rowKey(this.name, bound(options.gte, 'gte'));
-    const lt = options.lt === undefined ? base.lt : rowKey(this.name, bound(options.lt, 'lt'));
-    const reverse = flag(options.reverse, 'reverse');
-    const consistency = validateConsistency({ consistency: options.consistency });
-    const limit = count(options.limit, 'limit', Number.MAX_SAFE_INTEGER, 0);
-    const pageSize = count(options.pageSize, 'pageSize', PAGE_SIZE_DEFAULT, 1, 4096);
+    const { gte, lt, reverse, consistency, limit, pageSize } = checked('bigtable.scan', () => {
+      if (typeof options !== 'object' || options === null) throw invalid(`scan options must be an object, got ${describe(options)}`);
+      const rawGte = field(options, 'gte');
+      const rawLt = field(options, 'lt');
+      return {
+        gte: rawGte === undefined ? base.gte : rowKey(this.name, bound(rawGte, 'gte')),
+        lt: rawLt === undefined ? base.lt : rowKey(this.name, bound(rawLt, 'lt')),
+        reverse: flag(field(options, 'reverse'), 'reverse'),
+        consistency: validateConsistency({ consistency: field(options, 'consistency') }),
+        limit: count(field(options, 'limit'), 'limit', Number.MAX_SAFE_INTEGER, 0),
+        pageSize: count(field(options, 'pageSize'), 'pageSize', PAGE_SIZE_DEFAULT, 1, 4096),
+      };
+    });
     const local = consistency === 'local';
     const sources = this.sources(local, (replica, group) => new PageSource(
       { replica, group, mode: ScanMode.records, withData: local, reverse, gte, lt, pageSize }, this.backend.scan));
@@ -162,13 +171,21 @@ export class Bigtable {
 
   /** Rows whose `column` equals `value` (same type), in pk order; `column` must be indexed. */
   byIndex(column: string, value: BigtableValue, options: BigtableIndexOptions = {}): AsyncIterableIterator<BigtableEntry> {
-    if (!this.indexes.includes(column)) throw invalid(`column ${String(column)} is not indexed in ${this.name}`);
-    const valueError = checkValue(value, true, column);
-    if (valueError !== undefined) throw invalid(valueError);
-    if (typeof options !== 'object' || options === null) throw invalid('byIndex options must be an object');
-    const consistency = validateConsistency({ consistency: options.consistency });
-    const limit = count(options.limit, 'limit', Number.MAX_SAFE_INTEGER, 0);
-    const pageSize = count(options.pageSize, 'pageSize', PAGE_SIZE_DEFAULT, 1, 4096);
+    const { consistency, limit, pageSize } = checked('bigtable.byIndex', () => {
+      if (typeof column !== 'string' || !this.indexes.includes(column)) throw invalid(`column ${describe(column)} is not indexed in ${this.name}`);
+      // Indexed strings are at most 512 bytes: a longer one is refused before it is encoded.
+      if (typeof value === 'string' && value.length > BIGTABLE_INDEXED_STRING_BYTES_MAX) {
+        throw invalid(`column ${column} is indexed; its strings are limited to ${BIGTABLE_INDEXED_STRING_BYTES_MAX} bytes`);
+      }
+      const valueError = checkValue(value, true, column);
+      if (valueError !== undefined) throw invalid(valueError);
+      if (typeof options !== 'object' || options === null) throw invalid(`byIndex options must be an object, got ${describe(options)}`);
+      return {
+        consistency: validateConsistency({ consistency: field(options, 'consistency') }),
+        limit: count(field(options, 'limit'), 'limit', Number.MAX_SAFE_INTEGER, 0),
+        pageSize: count(field(options, 'pageSize'), 'pageSize', PAGE_SIZE_DEFAULT, 1, 4096),
+      };
+    });
     const prefix = indexPrefix(this.name, column, value);
     const last = prefix.charCodeAt(prefix.length - 1);
     assert(last < 0x7f, () => `index prefix ends with code ${last}`);
@@ -312,9 +329,39 @@ export class Bigtable {
   }
 
   private pk(pk: unknown): void {
+    if (typeof pk === 'string' && pk.length > BIGTABLE_PK_BYTES_MAX) throw invalid(`pk is longer than ${BIGTABLE_PK_BYTES_MAX} bytes`);
     const error = checkPk(pk);
-    if (error !== undefined) throw invalid(error);
+    if (error !== undefined) throw invalid(`${error}, got ${describe(pk)}`);
   }
+
+  /** A row or patch, checked and copied; one that can never fit a row is TOO_LARGE before it is sent. */
+  private row(pk: unknown, row: unknown, what: 'row' | 'patch'): BigtableRow {
+    this.pk(pk);
+    const valid = checked(`bigtable.${what === 'row' ? 'insert' : 'update'}`, () => {
+      const result = checkRow(snapshot(row), this.indexes, what);
+      if (result.row === undefined) throw invalid(result.error ?? `bad ${what}`);
+      return result.row;
+    });
+    // A patch is at most what it adds to a row: if its own encoding is too large, so is any row.
+    const size = encodeStoredRow({ i: this.indexes, r: valid }).length;
+    if (size > BIGTABLE_ROW_BYTES_MAX) throw tooLarge(this.name, pk as string);
+    return valid;
+  }
+}
+
+/**
+ * A plain object's own columns, each read once: checkRow reads a column twice (to check it,
+ * then to keep it), and a getter must not answer a valid value to the first read and another
+ * to the second. Anything else is returned as it is, for checkRow to refuse.
+ */
+function snapshot(row: unknown): unknown {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return row;
+  const proto: unknown = Object.getPrototypeOf(row);
+  if (proto !== Object.prototype && proto !== null) return row;
+  if (Object.getOwnPropertySymbols(row).length > 0) return row;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(row)) out[name] = (row as Record<string, unknown>)[name];
+  return out;
 }
 
 function storedRowOf(tagged: Uint8Array): BigtableRow {
@@ -326,21 +373,26 @@ function tooLarge(name: string, pk: string): PaxosStoreError {
   return new PaxosStoreError(ErrorCodes.TOO_LARGE, `${name}: row ${JSON.stringify(pk)} would pass ${BIGTABLE_ROW_BYTES_MAX} bytes`);
 }
 
+/** A scan bound is a pk (at most 512 bytes, well-formed) or '' (before every pk). */
 function bound(pk: unknown, what: string): string {
-  if (typeof pk !== 'string' || !pk.isWellFormed()) throw invalid(`${what} must be a well-formed string`);
+  if (typeof pk !== 'string') throw invalid(`${what} must be a string, got ${describe(pk)}`);
+  if (pk.length > BIGTABLE_PK_BYTES_MAX || Buffer.byteLength(pk, 'utf8') > BIGTABLE_PK_BYTES_MAX) {
+    throw invalid(`${what} is longer than ${BIGTABLE_PK_BYTES_MAX} bytes (the longest pk)`);
+  }
+  if (!pk.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
   return pk;
 }
 
 function flag(v: unknown, what: string): boolean {
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw invalid(`${what} must be a boolean`);
+  if (typeof v !== 'boolean') throw invalid(`${what} must be a boolean, got ${describe(v)}`);
   return v;
 }
 
 function count(v: unknown, what: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw invalid(`${what} must be an integer in ${min}..${max}`);
+    throw invalid(`${what} must be an integer in ${min}..${max}, got ${describe(v)}`);
   }
   return v;
 }

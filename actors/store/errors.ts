@@ -53,12 +53,104 @@ export const ErrorCodes = {
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 export class PaxosStoreError extends StoreError {
-  constructor(code: ErrorCode, message: string) {
-    super(code, message);
+  /** JOURNAL_TRIMMED: the oldest journal version the account still keeps. */
+  readonly oldestVersion?: number;
+
+  constructor(code: ErrorCode, message: string, details?: { cause?: unknown; oldestVersion?: number }) {
+    super(code, message, details?.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'PaxosStoreError';
+    if (details?.oldestVersion !== undefined) this.oldestVersion = details.oldestVersion;
   }
 }
 
-export function invalid(message: string): PaxosStoreError {
-  return new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, message);
+export function invalid(message: string, cause?: unknown): PaxosStoreError {
+  return new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, message, cause === undefined ? undefined : { cause });
+}
+
+/** Longest rendering of a caller's string in an error message (the rest is elided). */
+const DESCRIBE_CHARS_MAX = 64;
+
+/**
+ * A short description of any caller-supplied value for an error message. Total: it never
+ * throws and never runs caller code that could (no toString, no JSON of objects, no proxy
+ * traps it does not catch), so building an error can never fail. BigInts, symbols, cyclic and
+ * null-prototype objects, proxies and revoked proxies all have a description.
+ */
+export function describe(value: unknown): string {
+  try {
+    switch (typeof value) {
+      case 'string': {
+        const shown = value.length > DESCRIBE_CHARS_MAX ? `${value.slice(0, DESCRIBE_CHARS_MAX)}…` : value;
+        // JSON.stringify of a string never throws; lone surrogates come out escaped.
+        const text = JSON.stringify(shown);
+        return value.length > DESCRIBE_CHARS_MAX ? `${text} (${value.length} UTF-16 units)` : text;
+      }
+      case 'number': return Object.is(value, -0) ? '-0' : `${value}`;
+      case 'bigint': return `${value}n`;
+      case 'boolean': return value ? 'true' : 'false';
+      case 'undefined': return 'undefined';
+      case 'symbol': return 'a symbol';
+      case 'function': return 'a function';
+      default: break;
+    }
+    if (value === null) return 'null';
+    return describeObject(value as object);
+  } catch {
+    return 'an object';
+  }
+}
+
+function describeObject(value: object): string {
+  // Array.isArray throws on a revoked proxy; the caller catches that.
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  const tag = typedArrayTag(value);
+  if (tag !== undefined) return `a ${tag}`;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === null) return 'an object with a null prototype';
+  if (proto === Object.prototype) return 'an object';
+  const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  const name: unknown = typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
+  return typeof name === 'string' && name.length > 0 && name.length <= DESCRIBE_CHARS_MAX ? `an instance of ${name}` : 'an object';
+}
+
+const TYPED_ARRAY_TAG = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)?.get;
+
+/** The typed array's kind ('Uint8Array', …) from its internal slot, or undefined: never spoofed. */
+export function typedArrayTag(value: unknown): string | undefined {
+  if (TYPED_ARRAY_TAG === undefined) return undefined;
+  const tag: unknown = TYPED_ARRAY_TAG.call(value);
+  return typeof tag === 'string' ? tag : undefined;
+}
+
+/**
+ * Runs the validation of a public call's arguments. Whatever it throws that is not already a
+ * PaxosStoreError (a getter or proxy trap of the caller's object that throws, a revoked proxy,
+ * …) becomes INVALID_ARGUMENT: nothing was sent.
+ */
+export function checked<T>(what: string, validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof PaxosStoreError) throw error;
+    throw invalid(`${what}: the arguments could not be read`, error);
+  }
+}
+
+/**
+ * `object[name]` of a caller's object; a getter or proxy trap that throws is INVALID_ARGUMENT.
+ * `object` must be a non-null object (checked by the caller).
+ */
+export function field(object: object, name: string): unknown {
+  try {
+    return (object as Record<string, unknown>)[name];
+  } catch (error) {
+    throw invalid(`option ${name} could not be read`, error);
+  }
+}
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+/** True when `code` is one of the documented codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && CODES.has(code);
 }

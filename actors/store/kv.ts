@@ -5,7 +5,7 @@
 import type { Consistency } from '../paxos/core/types';
 import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
 import type { KvOp } from '../../engines/models/kv';
-import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
 import { ModelTag } from '../../engines/models/model-tags';
 import { ModelChannel, validateConsistency, validateCount, validateKey, validateValue } from './model-client';
 import type { StoreBackend } from './model-client';
@@ -27,7 +27,7 @@ export interface KvEntry {
 
 export function validateNamespace(name: unknown): string {
   if (typeof name !== 'string' || !NAMESPACE_PATTERN.test(name)) {
-    throw invalid(`namespace must match ${NAMESPACE_PATTERN}, got ${JSON.stringify(name)}`);
+    throw invalid(`namespace must match ${NAMESPACE_PATTERN}, got ${describe(name)}`);
   }
   return name;
 }

@@ -4,9 +4,10 @@
  * of core results to typed errors.
  */
 import type { ClientResult, Consistency } from '../paxos/core/types';
+import { assert } from '../../runtime/assert';
 import type { ModelTag } from '../../engines/models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
-import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
 import type { ErrorCode } from './errors';
 
 export const KEY_BYTES_MAX = 1024;
@@ -27,34 +28,66 @@ export interface StoreBackend {
 }
 
 export function validateKey(key: unknown, what = 'key'): string {
-  if (typeof key !== 'string' || key.length === 0) throw invalid(`${what} must be a non-empty string`);
+  if (typeof key !== 'string' || key.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(key)}`);
+  // UTF-8 never takes fewer bytes than UTF-16 units: a long string is refused before any scan.
+  if (key.length > KEY_BYTES_MAX) throw invalid(`${what} is longer than ${KEY_BYTES_MAX} bytes`);
   if (!key.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > KEY_BYTES_MAX) throw invalid(`${what} is ${bytes} bytes; the limit is ${KEY_BYTES_MAX}`);
   return key;
 }
 
+const TYPED_ARRAY_PROTO = Object.getPrototypeOf(Uint8Array.prototype) as Uint8Array;
+const BYTE_LENGTH = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, 'byteLength')?.get;
+const TYPED_ARRAY_SET = TYPED_ARRAY_PROTO.set;
+
+/**
+ * A string (UTF-8, well-formed) or bytes, as a fresh copy of at most `max` bytes. Only genuine
+ * Uint8Arrays (Buffers included) are bytes: a Proxy of one, an object made from its prototype
+ * or a view of a detached buffer is INVALID_ARGUMENT. The bytes are read through the typed
+ * array intrinsics (never the caller's own properties) and copied before the call returns, so
+ * what is replicated is what the caller passed at the call, whatever it does to its buffer later.
+ * A string with a lone surrogate has no UTF-8 form (it would be stored as U+FFFD and two
+ * different strings would become one): refused like such a key.
+ */
 export function validateValue(value: unknown, max: number, what = 'value'): Uint8Array {
-  let bytes: Uint8Array;
-  if (typeof value === 'string') bytes = Buffer.from(value, 'utf8');
-  else if (value instanceof Uint8Array) bytes = value;
-  else throw invalid(`${what} must be a string or a Uint8Array`);
-  if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
-  return bytes;
+  if (typeof value === 'string') {
+    if (value.length > max) throw invalid(`${what} is longer than ${max} bytes`);
+    if (!value.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
+    const bytes = Buffer.from(value, 'utf8');
+    if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
+    assert(bytes.length >= value.length, () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`);
+    return bytes;
+  }
+  if (typedArrayTag(value) !== 'Uint8Array' || BYTE_LENGTH === undefined) {
+    throw invalid(`${what} must be a string or a genuine Uint8Array (not a Proxy of one, nor an object made from its prototype), got ${describe(value)}`);
+  }
+  const view = value as Uint8Array;
+  const length = BYTE_LENGTH.call(view) as number;
+  if (length > max) throw invalid(`${what} is ${length} bytes; the limit is ${max}`);
+  const copy = new Uint8Array(length);
+  try {
+    // Throws on a view of a detached (transferred) buffer, whatever its length.
+    TYPED_ARRAY_SET.call(copy, view);
+  } catch (error) {
+    throw invalid(`${what}: its bytes cannot be read (a detached buffer?)`, error);
+  }
+  assert(copy.byteLength === length && length <= max, () => `value copy of ${copy.byteLength} bytes, expected ${length} <= ${max}`);
+  return copy;
 }
 
 export function validateCount(name: string, n: unknown): number {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw invalid(`${name} must be a safe integer`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw invalid(`${name} must be a safe integer, got ${describe(n)}`);
   return n;
 }
 
 /** Only `undefined` means the default; anything else must be a known consistency. */
 export function validateConsistency(options: unknown): Consistency {
   if (options === undefined) return 'linearizable';
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  const c = (options as { consistency?: unknown }).consistency;
+  if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${describe(options)}`);
+  const c = field(options, 'consistency');
   if (c === undefined) return 'linearizable';
-  if (c !== 'linearizable' && c !== 'local') throw invalid(`consistency must be 'linearizable' or 'local'`);
+  if (c !== 'linearizable' && c !== 'local') throw invalid(`consistency must be 'linearizable' or 'local', got ${describe(c)}`);
   return c;
 }
 
@@ -67,7 +100,14 @@ export function wrongModel(key: string): PaxosStoreError {
 export function failure(res: ClientResult, internalKey?: string, shownKey?: string): PaxosStoreError {
   if (res.ok) throw new Error('failure() of a successful result');
   const message = internalKey !== undefined && shownKey !== undefined ? res.message.split(internalKey).join(shownKey) : res.message;
-  return new PaxosStoreError(res.code as ErrorCode, message);
+  // A code this client does not document (a version skew): nothing says it applied or not.
+  return new PaxosStoreError(isErrorCode(res.code) ? res.code : ErrorCodes.UNKNOWN_OUTCOME, message);
+}
+
+/** A failure of the store's own machinery as a typed error (typed ones pass through). */
+export function internal(error: unknown, code: ErrorCode, shownKey: string): PaxosStoreError {
+  if (error instanceof PaxosStoreError) return error;
+  return new PaxosStoreError(code, `${describe(shownKey)}: the request failed inside the store`, { cause: error });
 }
 
 /** Requests of one model to one replicated key; results come back as the model's bytes. */
@@ -84,12 +124,23 @@ export class ModelChannel {
 
   /** The model's result bytes and the key's version after the write. */
   async write(key: string, op: Uint8Array, shownKey = key): Promise<{ body: Uint8Array; version: number }> {
-    const res = await this.backend.call(this.replica, { kind: 'write', key, op: tagged(this.tag, op) });
+    let res: ClientResult;
+    try {
+      res = await this.backend.call(this.replica, { kind: 'write', key, op: tagged(this.tag, op) });
+    } catch (error) {
+      // Any failure that is not already typed: the write may have left, so its outcome is unknown.
+      throw internal(error, ErrorCodes.UNKNOWN_OUTCOME, shownKey);
+    }
     return splitVersion(this.unwrap(res, key, shownKey));
   }
 
   async read(key: string, query: Uint8Array, consistency: Consistency, shownKey = key): Promise<Uint8Array> {
-    const res = await this.backend.call(this.replica, { kind: 'read', key, query: tagged(this.tag, query), consistency });
+    let res: ClientResult;
+    try {
+      res = await this.backend.call(this.replica, { kind: 'read', key, query: tagged(this.tag, query), consistency });
+    } catch (error) {
+      throw internal(error, ErrorCodes.UNAVAILABLE, shownKey);
+    }
     return this.unwrap(res, key, shownKey);
   }
 
@@ -110,12 +161,22 @@ export function objectKey(name: string): string {
   return `${OBJECT_PREFIX}${name}`;
 }
 
-/** Validates one or more values given as rest arguments. */
+/** Most values one push, add or remove takes. */
+export const VALUES_PER_CALL_MAX = 10_000;
+
+/** Validates one or more values given as rest arguments; their count and total are bounded too. */
 export function validateValues(values: unknown[], max: number, what: string): Uint8Array[] {
   if (values.length === 0) throw invalid(`at least one ${what} is required`);
-  const out = values.map((v, i) => validateValue(v, max, `${what} ${i}`));
-  const total = out.reduce((n, v) => n + v.length, 0);
-  if (total > max) throw invalid(`${what}s total ${total} bytes; the limit per request is ${max}`);
+  if (values.length > VALUES_PER_CALL_MAX) throw invalid(`${values.length} ${what}s; the limit per call is ${VALUES_PER_CALL_MAX}`);
+  const out: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = validateValue(values[i], max, `${what} ${i}`);
+    total += v.length;
+    if (total > max) throw invalid(`${what}s total more than ${max} bytes; the limit per request is ${max}`);
+    out.push(v);
+  }
+  assert(out.length === values.length && total <= max, () => `validateValues kept ${out.length} of ${values.length}, ${total} bytes`);
   return out;
 }
 

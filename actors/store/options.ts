@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SyncMode } from '../../engines/engine';
-import { invalid } from './errors';
+import { checked, describe, field, invalid } from './errors';
 
 export type EngineName = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
@@ -71,30 +71,44 @@ const KNOWN = new Set(['replicas', 'engine', 'dir', 'persist', 'workers', 'sync'
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    throw invalid(`${name} must be an integer in ${lo}..${hi}, got ${String(v)}`);
+    throw invalid(`${name} must be an integer in ${lo}..${hi}, got ${describe(v)}`);
   }
   return v;
 }
 
 function bool(name: string, v: unknown): boolean {
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean`);
+  if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean, got ${describe(v)}`);
   return v;
 }
 
+/**
+ * Only `undefined` (an absent option, or no options at all) means the default: `null`, `[]` or
+ * any other value is checked like a value and refused when it is not one.
+ */
 export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOptions {
-  const opts = o ?? {};
-  if (typeof opts !== 'object' || opts === null) throw invalid('options must be an object');
-  for (const k of Object.keys(opts)) if (!KNOWN.has(k)) throw invalid(`unknown option '${k}'`);
+  return checked('open', () => resolve(o));
+}
+
+function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
+  if (o !== undefined && !isPlainObject(o)) throw invalid(`options must be a plain object, got ${describe(o)}`);
+  // A snapshot of the caller's options: each is read once (a getter cannot answer twice).
+  const opts: PaxosStoreOptions = {};
+  if (o !== undefined) {
+    for (const k of Object.keys(o)) {
+      if (!KNOWN.has(k)) throw invalid(`unknown option ${describe(k)}`);
+      (opts as Record<string, unknown>)[k] = field(o, k);
+    }
+  }
   const replicas = intIn('replicas', opts.replicas, 1, 7, 3);
   if (replicas % 2 === 0) throw invalid(`replicas must be odd, got ${replicas}`);
-  const engine = opts.engine ?? 'memory';
+  const engine = opts.engine === undefined ? 'memory' : opts.engine;
   if (engine !== 'memory' && engine !== 'lsm' && engine !== 'bitcask' && engine !== 'bitcask2') {
-    throw invalid(`engine must be 'memory', 'lsm', 'bitcask' or 'bitcask2'`);
+    throw invalid(`engine must be 'memory', 'lsm', 'bitcask' or 'bitcask2', got ${describe(engine)}`);
   }
-  const sync = opts.sync ?? 'batch';
-  if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none'`);
-  if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir.length === 0)) throw invalid('dir must be a non-empty string');
+  const sync = opts.sync === undefined ? 'batch' : opts.sync;
+  if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none', got ${describe(sync)}`);
+  if (opts.dir !== undefined) checkDir(opts.dir);
   if (engine !== 'memory' && opts.dir === undefined) throw invalid(`engine '${engine}' needs a dir`);
   const persist = bool('persist', opts.persist);
   if (persist && engine !== 'memory') throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
@@ -114,6 +128,27 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
     cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, CACHED_KEYS_DEFAULT),
     tickMs: 10,
   };
+}
+
+/** An object literal (or one with a null prototype): not an array, a Date, a Map, a boxed value. */
+function isPlainObject(o: unknown): o is object {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+  const proto: unknown = Object.getPrototypeOf(o);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Longest `dir`, in UTF-8 bytes (Linux's PATH_MAX). */
+export const DIR_BYTES_MAX = 4096;
+
+/**
+ * A directory path the file system takes as written: a lone surrogate would be written as
+ * U+FFFD (another directory than the one named) and a NUL byte is refused by every fs call.
+ */
+function checkDir(dir: unknown): void {
+  if (typeof dir !== 'string' || dir.length === 0) throw invalid(`dir must be a non-empty string, got ${describe(dir)}`);
+  if (dir.length > DIR_BYTES_MAX || Buffer.byteLength(dir, 'utf8') > DIR_BYTES_MAX) throw invalid(`dir is longer than ${DIR_BYTES_MAX} bytes`);
+  if (!dir.isWellFormed()) throw invalid('dir must be well-formed UTF-16 (no lone surrogates)');
+  if (dir.includes('\0')) throw invalid('dir must not contain a NUL character');
 }
 
 /** True when the store keeps its data in `dir` (a disk engine, or memory with persist). */

@@ -26,7 +26,7 @@ import { ActorFault } from './actor-entry';
 import type { StoreActorConfig } from './actor-entry';
 import { checkDataDir, STORE_LOCK_FILE } from './data-dir';
 import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from './unsynced-marker';
-import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, describe, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import { Queue } from './queue';
 import { StoreSet } from './set';
@@ -248,8 +248,8 @@ export class PaxosStore {
 
   replica(index: number): ReplicaHandle {
     this.checkOpen();
-    if (!Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
-      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}, got ${describe(index)}`);
     }
     return new ReplicaHandle(index, this);
   }
@@ -258,16 +258,32 @@ export class PaxosStore {
   partition(groups: number[][]): void {
     this.checkOpen();
     const n = this.options.replicas;
-    const side = new Array<number>(n).fill(-1);
-    if (!Array.isArray(groups)) throw invalid('partition takes an array of replica groups');
-    groups.forEach((g, i) => {
-      if (!Array.isArray(g)) throw invalid('each partition group must be an array');
-      for (const r of g) {
-        if (!Number.isInteger(r) || r < 0 || r >= n || side[r] !== -1) throw invalid(`bad or repeated replica ${String(r)}`);
-        side[r] = i;
+    const side = checked('partition', () => {
+      const out = new Array<number>(n).fill(-1);
+      if (!Array.isArray(groups)) throw invalid(`partition takes an array of replica groups, got ${describe(groups)}`);
+      const count = groups.length;
+      if (count > n) throw invalid(`partition takes at most ${n} groups, got ${count}`);
+      for (let i = 0; i < count; i++) {
+        const g: unknown = groups[i];
+        if (!Array.isArray(g)) throw invalid(`each partition group must be an array, got ${describe(g)}`);
+        const size = g.length;
+        if (size > n) throw invalid(`a partition group has at most ${n} replicas, got ${size}`);
+        for (let j = 0; j < size; j++) {
+          const r: unknown = g[j];
+          if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r >= n || out[r] !== -1) {
+            throw invalid(`bad or repeated replica ${describe(r)}`);
+          }
+          out[r] = i;
+        }
       }
+      return out;
     });
-    this.links.partition(groups as number[][]);
+    // The validated copy, as sides of replica indexes (the caller's arrays are not read again).
+    const sides: number[][] = [];
+    side.forEach((at, r) => {
+      if (at >= 0) (sides[at] ??= []).push(r);
+    });
+    this.links.partition(sides.filter((s) => s !== undefined));
   }
 
   heal(): void {
@@ -418,9 +434,10 @@ export class PaxosStore {
       engine: this.options.engine,
       replicas: this.options.replicas,
       groups: this.options.groups,
-      // A replica with a group restarting or failed cannot list that group: scans and lookups
-      // use the others (a majority must still be left).
-      isUp: (r) => this.isUp(r) && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
+      // Which replicas are up, closed or not (a scan of a closed store then fails CLOSED at its
+      // first page). A replica with a group restarting or failed cannot list that group: scans
+      // and lookups use the others (a majority must still be left).
+      isUp: (r) => this.up[r] === true && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
       scan: (r, body) => {
         this.checkOpen();
         if (!this.serves(r, body.group)) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down for group ${body.group}`);
@@ -432,7 +449,8 @@ export class PaxosStore {
 
   /** @internal */
   isUp(replica: number): boolean {
-    return this.up[replica] === true;
+    // A closed store has no replica up (its actors are stopped).
+    return !this.closed && this.up[replica] === true;
   }
 
   /** @internal */

@@ -24,7 +24,7 @@ import { actorIdOf } from '../paxos/placement';
 import type { GroupPlacement } from '../paxos/placement';
 import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../paxos/replica-digest';
 import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
-import { ErrorCodes, PaxosStoreError, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, invalid } from './errors';
 import type { ClientResult } from '../paxos/core/types';
 import { ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
 import { NAMESPACE_SEPARATOR } from './kv';
@@ -273,7 +273,8 @@ function addTotals(totals: ReplicaTotals[], answers: readonly (DigestAnswer | un
 }
 
 export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions): Promise<VerifyReport> {
-  const o = resolve(options);
+  // A getter or proxy trap of the caller's options that throws is INVALID_ARGUMENT too.
+  const o = checked('verify', () => resolve(options));
   const totals: ReplicaTotals[] = ctx.up.map(() => ({ keys: 0, unsettled: 0, corrupted: 0, sum: 0n, complete: true, scanErrors: [] }));
   const mismatches: VerifyMismatch[] = [];
   const diverged = new Map<number, VerifyMismatch[]>(); // group → diverged keys, for repair
