@@ -40,8 +40,9 @@ import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResul
 import type { Consistency } from '../paxos/core/types';
 import { ModelTag } from '../../engines/models/model-tags';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
-import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey } from './model-client';
+import { createHash } from 'node:crypto';
+import type { ReadOptions, WriteOptions } from './model-client';
+import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateWriteOptions } from './model-client';
 import type { StoreBackend } from './model-client';
 
 /** The account error codes not (yet) in ErrorCodes. */
@@ -69,9 +70,23 @@ export interface AccountBoundsOptions {
   max?: number;
 }
 
-export interface OpOptions {
+export interface OpOptions extends WriteOptions {
   /** The idempotency key: the same opId applies once. Required. */
   opId: string;
+}
+
+/**
+ * The requestId an account write travels with (decision 22): the caller's, or for add and
+ * subtract one derived from the opId and the arguments, so that the store's exactly-once window
+ * and the account's opId memory agree (the same opId with another amount is not a retry: the
+ * account answers it ID_CONFLICT as before). Transactions keep their own txId rules (a prepare
+ * of a finished transaction is TRANSACTION_FINISHED), so prepare, commit and rollback carry
+ * only an explicit requestId.
+ */
+function accountRequestId(op: AccountOp, explicit: string | undefined): string | undefined {
+  if (explicit !== undefined || !('opId' in op)) return explicit;
+  const what = `${op.type}\u0000${op.amount}\u0000${op.opId}`;
+  return `acct:${createHash('sha256').update(what).digest('base64url')}`;
 }
 
 export interface JournalOptions extends ReadOptions {
@@ -196,33 +211,33 @@ export class Account {
   /** Adds a positive amount once per opId. LIMIT_EXCEEDED past max (counting pending credits). */
   async add(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
     const op: AccountOp = { type: 'add', bounds: this.bounds, amount: validateAmount(amount), opId: validateOpId(options) };
-    const r = await this.write(op);
+    const r = await this.write(op, validateWriteOptions(options));
     return { balance: r.balance, version: r.version };
   }
 
   /** Subtracts a positive amount once per opId. INSUFFICIENT_FUNDS below min (counting reservations). */
   async subtract(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
     const op: AccountOp = { type: 'subtract', bounds: this.bounds, amount: validateAmount(amount), opId: validateOpId(options) };
-    const r = await this.write(op);
+    const r = await this.write(op, validateWriteOptions(options));
     return { balance: r.balance, version: r.version };
   }
 
   /** Reserves a non-zero delta under txId (negative: a debit; positive: a credit). */
-  async prepare(txId: string, delta: number): Promise<{ version: number }> {
+  async prepare(txId: string, delta: number, options?: WriteOptions): Promise<{ version: number }> {
     const d = validateCount('delta', delta);
     if (d === 0) throw invalid('delta must be a non-zero integer');
-    const r = await this.write({ type: 'prepare', bounds: this.bounds, txId: validateId(txId, 'txId'), delta: d });
+    const r = await this.write({ type: 'prepare', bounds: this.bounds, txId: validateId(txId, 'txId'), delta: d }, validateWriteOptions(options));
     return { version: r.version };
   }
 
   /** Applies a prepared delta. Idempotent: a repeat answers the same outcome and version. */
-  async commit(txId: string): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
-    return this.finish({ type: 'commit', bounds: this.bounds, txId: validateId(txId, 'txId') });
+  async commit(txId: string, options?: WriteOptions): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    return this.finish({ type: 'commit', bounds: this.bounds, txId: validateId(txId, 'txId') }, validateWriteOptions(options));
   }
 
   /** Releases a reservation; of an unknown txId, records it so a late prepare is refused. */
-  async rollback(txId: string): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
-    return this.finish({ type: 'rollback', bounds: this.bounds, txId: validateId(txId, 'txId') });
+  async rollback(txId: string, options?: WriteOptions): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    return this.finish({ type: 'rollback', bounds: this.bounds, txId: validateId(txId, 'txId') }, validateWriteOptions(options));
   }
 
   /** One bounded read of the journal: entries with version >= fromVersion, oldest first. */
@@ -280,14 +295,14 @@ export class Account {
     return { entries: r.entries.map(publicEntry), nextVersion: r.nextVersion, version: r.version };
   }
 
-  private async finish(op: AccountOp): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
-    const r = await this.write(op);
+  private async finish(op: AccountOp, requestId: string | undefined): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    const r = await this.write(op, requestId);
     return { outcome: r.outcome === TxOutcome.committed ? 'committed' : 'rolledBack', version: r.version };
   }
 
   /** Sends a write and turns every refusal into its error; answers the ok result. */
-  private async write(op: AccountOp): Promise<AccountResults['write']> {
-    const { body } = await this.channel.write(this.key, encodeAccountOp(op), this.name);
+  private async write(op: AccountOp, requestId: string | undefined): Promise<AccountResults['write']> {
+    const { body } = await this.channel.write(this.key, encodeAccountOp(op), this.name, accountRequestId(op, requestId));
     const r = decodeAccountResult('write', body);
     if (r.status !== AccountStatus.ok) throw this.refusal(op, r);
     return r;

@@ -26,8 +26,8 @@ import {
 import { ScanMode } from '../paxos/engine-scan';
 import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
-import { ModelChannel, validateConsistency } from './model-client';
-import type { ReadOptions, StoreBackend } from './model-client';
+import { ModelChannel, validateConsistency, validateWriteOptions } from './model-client';
+import type { ReadOptions, StoreBackend, WriteOptions } from './model-client';
 import type { Call } from './bigtable-scan';
 import { PageSource, mergeQuorum } from './bigtable-scan';
 
@@ -116,25 +116,28 @@ export class Bigtable {
   }
 
   /** Inserts a new row; ALREADY_EXISTS when the pk has one. */
-  async insert(pk: string, row: BigtableRow): Promise<{ version: number }> {
+  async insert(pk: string, row: BigtableRow, options?: WriteOptions): Promise<{ version: number }> {
     const valid = this.row(pk, row, 'row');
+    const requestId = validateWriteOptions(options);
     await this.checkSchema();
-    return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: valid })).result;
+    return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: valid }, requestId)).result;
   }
 
   /** Sets the patch's columns of an existing row; NOT_FOUND when the pk has none. */
-  async update(pk: string, patch: BigtableRow): Promise<{ version: number }> {
+  async update(pk: string, patch: BigtableRow, options?: WriteOptions): Promise<{ version: number }> {
     const valid = this.row(pk, patch, 'patch');
+    const requestId = validateWriteOptions(options);
     await this.checkSchema();
-    return (await this.write(pk, { type: 'update', indexes: this.indexes, patch: valid })).result;
+    return (await this.write(pk, { type: 'update', indexes: this.indexes, patch: valid }, requestId)).result;
   }
 
   /** Removes a row; `removed` is false when there was none (not an error). */
-  async delete(pk: string): Promise<{ removed: boolean; version: number }> {
+  async delete(pk: string, options?: WriteOptions): Promise<{ removed: boolean; version: number }> {
     this.pk(pk);
+    const requestId = validateWriteOptions(options);
     // A write like the others: a handle whose index list differs deletes nothing (INDEX_MISMATCH).
     await this.checkSchema();
-    const { result, removed } = await this.write(pk, { type: 'delete' });
+    const { result, removed } = await this.write(pk, { type: 'delete' }, requestId);
     return { removed, version: result.version };
   }
 
@@ -311,8 +314,8 @@ export class Bigtable {
     return decodeBigtableGet(bytes)?.r;
   }
 
-  private async write(pk: string, op: BigtableOp): Promise<{ result: { version: number }; removed: boolean }> {
-    const { body, version } = await this.channel.write(rowKey(this.name, pk), encodeBigtableOp(op), `${this.name}/${pk}`);
+  private async write(pk: string, op: BigtableOp, requestId: string | undefined): Promise<{ result: { version: number }; removed: boolean }> {
+    const { body, version } = await this.channel.write(rowKey(this.name, pk), encodeBigtableOp(op), `${this.name}/${pk}`, requestId);
     const r = decodeBigtableWrite(body);
     switch (r.status) {
       case BigtableStatus.ok:

@@ -8,8 +8,8 @@ import { ModelTag } from '../../engines/models/model-tags';
 import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, validateConsistency, validateCount, validateKey } from './model-client';
-import type { StoreBackend } from './model-client';
+import { ModelChannel, objectKey, validateConsistency, validateCount, validateKey, validateWriteOptions } from './model-client';
+import type { StoreBackend, WriteOptions } from './model-client';
 
 export type { DocOp, JsonValue } from '../../engines/models/doc';
 
@@ -118,7 +118,8 @@ export class Doc {
   }
 
   /** Applies every op or none. Resolves with the new version and each incr's new value. */
-  async update(ops: readonly DocOp[], options?: DocUpdateOptions): Promise<{ version: number; values: number[] }> {
+  async update(ops: readonly DocOp[], options?: DocUpdateOptions & WriteOptions): Promise<{ version: number; values: number[] }> {
+    const requestId = validateWriteOptions(options);
     const { valid, ifVersion } = checked('doc.update', () => {
       const v = validateOps(ops);
       if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
@@ -133,7 +134,7 @@ export class Doc {
     if (op.length > DOC_BYTES_MAX) {
       throw new PaxosStoreError(ErrorCodes.TOO_LARGE, `${this.name}: an update of ${op.length} bytes passes the document limit`);
     }
-    const { body, version } = await this.channel.write(this.key, op, this.name);
+    const { body, version } = await this.channel.write(this.key, op, this.name, requestId);
     const r = decodeDocResult('update', body);
     switch (r.status) {
       case DocStatus.ok: return { version, values: r.values };

@@ -7,8 +7,8 @@ import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeK
 import type { KvOp } from '../../engines/models/kv';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
 import { ModelTag } from '../../engines/models/model-tags';
-import { ModelChannel, validateConsistency, validateCount, validateKey, validateValue } from './model-client';
-import type { StoreBackend } from './model-client';
+import { ModelChannel, validateConsistency, validateCount, validateKey, validateValue, validateWriteOptions } from './model-client';
+import type { StoreBackend, WriteOptions } from './model-client';
 
 export { KEY_BYTES_MAX } from './model-client';
 
@@ -43,10 +43,10 @@ export class KvNamespace {
 
   private readonly channel: ModelChannel;
 
-  async put(key: string, value: string | Uint8Array): Promise<{ version: number }> {
+  async put(key: string, value: string | Uint8Array, options?: WriteOptions): Promise<{ version: number }> {
     const k = validateKey(key);
     const v = validateValue(value, this.channel.valueBytesMax);
-    const r = await this.write(k, { type: 'put', value: v });
+    const r = await this.write(k, { type: 'put', value: v }, validateWriteOptions(options));
     return { version: r.version };
   }
 
@@ -58,23 +58,23 @@ export class KvNamespace {
     return g.found ? { value: Buffer.from(g.value), version: g.version } : undefined;
   }
 
-  async cas(key: string, expectedVersion: number, value: string | Uint8Array): Promise<{ version: number }> {
+  async cas(key: string, expectedVersion: number, value: string | Uint8Array, options?: WriteOptions): Promise<{ version: number }> {
     const k = validateKey(key);
     const expected = validateCount('expectedVersion', expectedVersion);
     if (expected < 0) throw invalid('expectedVersion must be >= 0');
     const v = validateValue(value, this.channel.valueBytesMax);
-    const r = await this.write(k, { type: 'cas', expectedVersion: expected, value: v });
+    const r = await this.write(k, { type: 'cas', expectedVersion: expected, value: v }, validateWriteOptions(options));
     return { version: r.version };
   }
 
-  async delete(key: string): Promise<{ version: number }> {
-    const r = await this.write(validateKey(key), { type: 'delete' });
+  async delete(key: string, options?: WriteOptions): Promise<{ version: number }> {
+    const r = await this.write(validateKey(key), { type: 'delete' }, validateWriteOptions(options));
     return { version: r.version };
   }
 
-  async incr(key: string, by = 1): Promise<{ value: number; version: number }> {
+  async incr(key: string, by = 1, options?: WriteOptions): Promise<{ value: number; version: number }> {
     const k = validateKey(key);
-    const r = await this.write(k, { type: 'incr', by: validateCount('by', by) });
+    const r = await this.write(k, { type: 'incr', by: validateCount('by', by) }, validateWriteOptions(options));
     return { value: r.value, version: r.version };
   }
 
@@ -82,8 +82,8 @@ export class KvNamespace {
     return `${this.namespace}${NAMESPACE_SEPARATOR}${key}`;
   }
 
-  private async write(key: string, op: KvOp) {
-    const w = decodeKvWriteResult((await this.channel.write(this.fullKey(key), encodeKvOp(op), key)).body);
+  private async write(key: string, op: KvOp, requestId: string | undefined) {
+    const w = decodeKvWriteResult((await this.channel.write(this.fullKey(key), encodeKvOp(op), key, requestId)).body);
     if (w.status === KvStatus.versionConflict) {
       throw new PaxosStoreError(ErrorCodes.VERSION_CONFLICT, `${key}: version is ${w.version}`);
     }

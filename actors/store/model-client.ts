@@ -3,14 +3,59 @@
  * anything is sent), the route to a replica, the model tag on every request, and the mapping
  * of core results to typed errors.
  */
+import { REQUEST_ID_BYTES_MAX, withRequestId } from '../../engines/models/request-id';
 import type { ClientResult, Consistency } from '../paxos/core/types';
 import { assert } from '../../runtime/assert';
 import type { ModelTag } from '../../engines/models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
-import { ErrorCodes, PaxosStoreError, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
 import type { ErrorCode } from './errors';
 
 export const KEY_BYTES_MAX = 1024;
+
+/**
+ * Options of every mutating method. `requestId`: a caller-chosen id (1..128 bytes of
+ * well-formed UTF-8) that makes retries exactly-once: after UNKNOWN_OUTCOME, retry with the same
+ * requestId (through any replica) until it succeeds; the write has then applied exactly once,
+ * and a retry of one that had applied answers its original result (decision 22).
+ */
+export interface WriteOptions {
+  readonly requestId?: string;
+}
+
+/** The requestId of a mutating method's options (undefined when absent). */
+export function validateWriteOptions(options: unknown): string | undefined {
+  return checked('write options', () => {
+    if (options === undefined) return undefined;
+    if (typeof options !== 'object' || options === null || Array.isArray(options) || ArrayBuffer.isView(options)) {
+      throw invalid(`write options must be an object, got ${describe(options)}`);
+    }
+    const id = field(options, 'requestId');
+    if (id === undefined) return undefined;
+    if (typeof id !== 'string' || id.length === 0) throw invalid(`requestId must be a non-empty string, got ${describe(id)}`);
+    if (id.length > REQUEST_ID_BYTES_MAX || !id.isWellFormed()) throw invalid('requestId must be well-formed UTF-16 of at most 128 UTF-8 bytes');
+    const bytes = Buffer.byteLength(id, 'utf8');
+    if (bytes > REQUEST_ID_BYTES_MAX) throw invalid(`requestId is ${bytes} bytes; the limit is ${REQUEST_ID_BYTES_MAX}`);
+    return id;
+  });
+}
+
+/**
+ * For rest-argument writers (`push`, `add`, `remove`): a trailing plain object whose only own
+ * key is `requestId` is the write options; everything before it is the values. Any other
+ * object stays a value (and is refused as one), so a stray object is never taken for options.
+ */
+export function splitWriteOptions(args: readonly unknown[]): { values: unknown[]; requestId: string | undefined } {
+  const last = args.length > 0 ? args[args.length - 1] : undefined;
+  const isOptions = checked('write options', () => {
+    if (typeof last !== 'object' || last === null) return false;
+    const proto: unknown = Object.getPrototypeOf(last);
+    if (proto !== Object.prototype && proto !== null) return false;
+    const keys = Reflect.ownKeys(last);
+    return keys.length === 1 && keys[0] === 'requestId';
+  });
+  return isOptions ? { values: args.slice(0, -1), requestId: validateWriteOptions(last) } : { values: [...args], requestId: undefined };
+}
 
 export interface ReadOptions {
   consistency?: Consistency;
@@ -123,10 +168,11 @@ export class ModelChannel {
   }
 
   /** The model's result bytes and the key's version after the write. */
-  async write(key: string, op: Uint8Array, shownKey = key): Promise<{ body: Uint8Array; version: number }> {
+  async write(key: string, op: Uint8Array, shownKey = key, requestId?: string): Promise<{ body: Uint8Array; version: number }> {
     let res: ClientResult;
+    const wire = requestId === undefined ? tagged(this.tag, op) : withRequestId(requestId, tagged(this.tag, op));
     try {
-      res = await this.backend.call(this.replica, { kind: 'write', key, op: tagged(this.tag, op) });
+      res = await this.backend.call(this.replica, { kind: 'write', key, op: wire });
     } catch (error) {
       // Any failure that is not already typed: the write may have left, so its outcome is unknown.
       throw internal(error, ErrorCodes.UNKNOWN_OUTCOME, shownKey);

@@ -7,8 +7,8 @@ import type { QueueQuery } from '../../engines/models/queue';
 import { ModelTag } from '../../engines/models/model-tags';
 import { invalid } from './errors';
 import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateValues } from './model-client';
-import type { StoreBackend } from './model-client';
+import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
+import type { StoreBackend, WriteOptions } from './model-client';
 
 export class Queue {
   private readonly channel: ModelChannel;
@@ -24,17 +24,19 @@ export class Queue {
   }
 
   /** Appends values at the tail. Resolves with the new length and the queue's version. */
-  async push(...values: Array<string | Uint8Array>): Promise<{ length: number; version: number }> {
-    const bytes = validateValues(values, this.channel.valueBytesMax, 'value');
-    const { body, version } = await this.channel.write(this.key, encodeQueueOp({ type: 'push', values: bytes }), this.name);
+  async push(...values: Array<string | Uint8Array | WriteOptions>): Promise<{ length: number; version: number }> {
+    const args = splitWriteOptions(values);
+    const bytes = validateValues(args.values, this.channel.valueBytesMax, 'value');
+    const { body, version } = await this.channel.write(this.key, encodeQueueOp({ type: 'push', values: bytes }), this.name, args.requestId);
     const r = decodeQueueResult('push', body);
     if (r.status === QueueStatus.tooLarge) throw tooLarge(this.name, 'queue');
     return { length: r.length, version };
   }
 
   /** Removes and returns the head, or undefined when the queue is empty. */
-  async pop(): Promise<Buffer | undefined> {
-    const { body } = await this.channel.write(this.key, encodeQueueOp({ type: 'pop' }), this.name);
+  async pop(options?: WriteOptions): Promise<Buffer | undefined> {
+    const requestId = validateWriteOptions(options);
+    const { body } = await this.channel.write(this.key, encodeQueueOp({ type: 'pop' }), this.name, requestId);
     const r = decodeQueueResult('pop', body);
     return r.status === QueueStatus.ok ? Buffer.from(r.value) : undefined;
   }

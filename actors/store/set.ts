@@ -6,8 +6,8 @@ import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../e
 import type { SetQuery } from '../../engines/models/set';
 import { ModelTag } from '../../engines/models/model-tags';
 import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, tooLarge, validateConsistency, validateKey, validateValue, validateValues } from './model-client';
-import type { StoreBackend } from './model-client';
+import { ModelChannel, objectKey, tooLarge, validateConsistency, validateKey, validateValue, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
+import type { StoreBackend, WriteOptions } from './model-client';
 
 export class StoreSet {
   private readonly channel: ModelChannel;
@@ -23,18 +23,20 @@ export class StoreSet {
   }
 
   /** Adds members; resolves with how many were not already present. */
-  async add(...members: Array<string | Uint8Array>): Promise<number> {
-    const bytes = validateValues(members, this.channel.valueBytesMax, 'member');
-    const { body } = await this.channel.write(this.key, encodeSetOp({ type: 'add', members: bytes }), this.name);
+  async add(...members: Array<string | Uint8Array | WriteOptions>): Promise<number> {
+    const args = splitWriteOptions(members);
+    const bytes = validateValues(args.values, this.channel.valueBytesMax, 'member');
+    const { body } = await this.channel.write(this.key, encodeSetOp({ type: 'add', members: bytes }), this.name, args.requestId);
     const r = decodeSetResult('add', body);
     if (r.status === SetStatus.tooLarge) throw tooLarge(this.name, 'set');
     return r.added;
   }
 
   /** Removes members; resolves with how many were present. */
-  async remove(...members: Array<string | Uint8Array>): Promise<number> {
-    const bytes = validateValues(members, this.channel.valueBytesMax, 'member');
-    const { body } = await this.channel.write(this.key, encodeSetOp({ type: 'remove', members: bytes }), this.name);
+  async remove(...members: Array<string | Uint8Array | WriteOptions>): Promise<number> {
+    const args = splitWriteOptions(members);
+    const bytes = validateValues(args.values, this.channel.valueBytesMax, 'member');
+    const { body } = await this.channel.write(this.key, encodeSetOp({ type: 'remove', members: bytes }), this.name, args.requestId);
     return decodeSetResult('remove', body).removed;
   }
 

@@ -8,8 +8,8 @@ import type { TableOp, TableQuery } from '../../engines/models/table';
 import { ModelTag } from '../../engines/models/model-tags';
 import { ErrorCodes, PaxosStoreError } from './errors';
 import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, validateConsistency, validateKey, validateValue } from './model-client';
-import type { StoreBackend } from './model-client';
+import { ModelChannel, objectKey, validateConsistency, validateKey, validateValue, validateWriteOptions } from './model-client';
+import type { StoreBackend, WriteOptions } from './model-client';
 
 export class Table {
   private readonly channel: ModelChannel;
@@ -24,17 +24,18 @@ export class Table {
     this.channel = new ModelChannel(backend, replica, ModelTag.table);
   }
 
-  async set(row: string, col: string, value: string | Uint8Array): Promise<{ version: number }> {
+  async set(row: string, col: string, value: string | Uint8Array, options?: WriteOptions): Promise<{ version: number }> {
     const v = validateValue(value, this.channel.valueBytesMax);
-    return this.write({ type: 'set', row: validateKey(row, 'row'), col: validateKey(col, 'column'), value: v });
+    const op: TableOp = { type: 'set', row: validateKey(row, 'row'), col: validateKey(col, 'column'), value: v };
+    return this.write(op, validateWriteOptions(options));
   }
 
-  async delete(row: string, col: string): Promise<{ version: number }> {
-    return this.write({ type: 'delete', row: validateKey(row, 'row'), col: validateKey(col, 'column') });
+  async delete(row: string, col: string, options?: WriteOptions): Promise<{ version: number }> {
+    return this.write({ type: 'delete', row: validateKey(row, 'row'), col: validateKey(col, 'column') }, validateWriteOptions(options));
   }
 
-  async deleteRow(row: string): Promise<{ version: number }> {
-    return this.write({ type: 'deleteRow', row: validateKey(row, 'row') });
+  async deleteRow(row: string, options?: WriteOptions): Promise<{ version: number }> {
+    return this.write({ type: 'deleteRow', row: validateKey(row, 'row') }, validateWriteOptions(options));
   }
 
   async get(row: string, col: string, options?: ReadOptions): Promise<Buffer | undefined> {
@@ -56,8 +57,8 @@ export class Table {
     return Object.fromEntries(Object.entries(r.rows).map(([row, cells]) => [row, toBuffers(cells)]));
   }
 
-  private async write(op: TableOp): Promise<{ version: number }> {
-    const { body, version } = await this.channel.write(this.key, encodeTableOp(op), this.name);
+  private async write(op: TableOp, requestId: string | undefined): Promise<{ version: number }> {
+    const { body, version } = await this.channel.write(this.key, encodeTableOp(op), this.name, requestId);
     const r = decodeTableResult(op.type, body);
     if (r.status === TableStatus.tooLarge) {
       throw new PaxosStoreError(ErrorCodes.TABLE_TOO_LARGE, `${this.name}: the table would pass its size limit`);

@@ -74,7 +74,8 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
 
 /**
  * Applies a model op, at most once per caller request id (exactly-once retries, request-id.ts):
- * an op whose id this key remembers is not applied again and answers the original result. The
+ * an op whose id this key remembers (it changed the key) is not applied again and answers the
+ * original result. The
  * check runs here, on every replica applying the chosen value, not only at the proposer: every
  * replica holds the same window, so every replica takes the same branch.
  */
@@ -87,7 +88,10 @@ function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint
   const out = model.apply(rec.data, rec.version, op);
   rec.data = out.data;
   if (out.mutated) rec.version += 1;
-  if (requestId !== undefined) rememberRequest(rec, { id: requestId, result: out.result });
+  // Only an op that changed the key is remembered: one that changed nothing (a refused cas, an
+  // overdraft, a pop of an empty queue) may be retried and evaluated again, which can apply it
+  // at most once too, and keeps refusals from using up an id (accounts rely on it).
+  if (requestId !== undefined && out.mutated) rememberRequest(rec, { id: requestId, result: out.result });
   return out.result;
 }
 
