@@ -21,6 +21,7 @@ import { crc32 } from '../crc32';
 import { isStoreError, storeError } from '../errors';
 import { openRecord, sealRecord } from '../record-codec';
 import { ioStep, readFully, syncDirectory, writeFully } from '../bitcask/data-file';
+import { nodeFileSystem } from '../fs/node-fs';
 import { readU64, TEMP_SUFFIX, viewOf, writeU64 } from '../bitcask/format';
 import { BUCKET_BITS_MAX } from './bucket-hash';
 import { decodePage, type PageEntry } from './index-page';
@@ -355,7 +356,7 @@ export class IndexBuilder {
   async install(): Promise<void> {
     const final = path.join(this.dir, indexFileName(this.generation));
     await ioStep(`rename ${this.tempPath}`, () => rename(this.tempPath, final));
-    await syncDirectory(this.dir);
+    await syncDirectory(nodeFileSystem, this.dir);
   }
 
   /** After a failure: close and remove the temp file (best effort; open removes leftovers). */

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError } from '../errors';
 import { DataFile, ioStep } from '../bitcask/data-file';
+import { nodeFileSystem } from '../fs/node-fs';
 import { DATA_HEADER_BYTES, isUnfinishedName, MERGE_COMMIT_NAME } from '../bitcask/format';
 import { idsOf, openAll, reopenNewestWritable, scanOrTruncate } from '../bitcask/recovery';
 import type { ScannedRecord } from '../bitcask/scan-file';
@@ -81,7 +82,7 @@ export async function recover2(dir: string, options: RecoverOptions): Promise<Re
   }
   const unfinished = names.filter(isUnfinishedName);
   for (const name of unfinished) await ioStep(`remove ${name}`, () => unlink(path.join(dir, name)));
-  const files = await openAll(dir, idsOf(names, 'data'));
+  const files = await openAll(nodeFileSystem, dir, idsOf(names, 'data'));
   let replay: Replay | undefined;
   try {
     if ([...files.values()].some((file) => file.kind !== 'write')) {
@@ -89,7 +90,7 @@ export async function recover2(dir: string, options: RecoverOptions): Promise<Re
     }
     const loaded = await loadIndex(dir, names);
     replay = newReplay(loaded.index, loaded.generationMax + 1);
-    const newestWriteId = await reopenNewestWritable(dir, files);
+    const newestWriteId = await reopenNewestWritable(nodeFileSystem, dir, files);
     await replayAll(dir, files, newestWriteId, replay, options);
     // The previous process may have written the newest file only as far as the OS.
     if (newestWriteId !== undefined) await files.get(newestWriteId)?.datasync();

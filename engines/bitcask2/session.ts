@@ -21,6 +21,7 @@ import { DataFile } from '../bitcask/data-file';
 import { FILE_ID_MAX } from '../bitcask/format';
 import { acquireLock, type DirectoryLock, releaseLock } from '../bitcask/lock-file';
 import { Writer, type KeyDirUpdates, type WriterHost } from '../bitcask/writer';
+import { nodeFileSystem } from '../fs/node-fs';
 import { flushIndex } from './flush';
 import type { IndexFile } from './index-file';
 import type { CheckedOptions2 } from './options';
@@ -38,6 +39,8 @@ interface Counters {
 }
 
 export class Session2 implements WriterHost {
+  /** bitcask2 runs on the real file system only (not yet on the port's simulated one). */
+  readonly fs = nodeFileSystem;
   readonly writer: Writer;
   readonly fileBytesMax: number;
   index: IndexFile | undefined;
@@ -87,7 +90,7 @@ export class Session2 implements WriterHost {
       if (active === undefined || active.size >= options.fileBytesMax) {
         const id = counters.nextFileId++;
         const header = { id, kind: 'write' as const, seqFloor: recovered.nextSeq };
-        active = await DataFile.create(dir, header);
+        active = await DataFile.create(nodeFileSystem, dir, header);
         files.set(active.id, active);
       }
       const start = { index, buffer, active };
