@@ -119,10 +119,21 @@ export class SimFileSystem implements FileSystem {
   private readonly nodes = new Map<number, Node>();
   private nextId = 2;
   private clock = 1;
-  /** Called at the start of every fsync/fdatasync (file or directory): a crash point. */
-  onBarrier: ((what: string) => void) | undefined = undefined;
-  /** Counts barriers (syncs) and mutating calls: where the workload is. */
+  /**
+   * Awaited at the start of every fsync/fdatasync (file or directory), before it takes effect:
+   * the crash points of a workload (the state with the most unsynced changes before a barrier).
+   */
+  onBarrier: ((what: string) => Promise<void> | void) | undefined = undefined;
+  /** Barriers (fsync, fdatasync) so far. */
   barriers = 0;
+  /**
+   * Faults for checking the checkers: syncs that return without making anything durable, as if
+   * the engine had skipped them (a crash check must then find lost acknowledged writes).
+   */
+  readonly faults: { dropDirectorySyncs: boolean; dropFileSyncs: boolean } = {
+    dropDirectorySyncs: false,
+    dropFileSyncs: false,
+  };
 
   constructor() {
     this.nodes.set(1, new DirNode(1, new Map(), 0));
@@ -355,14 +366,16 @@ export class SimFileSystem implements FileSystem {
     this.remember(node, zeroFrom === undefined ? { size, pages } : { size, pages, zeroFrom });
   }
 
-  syncNode(node: Node, what: string): void {
+  async syncNode(node: Node, what: string): Promise<void> {
     this.barriers++;
-    this.onBarrier?.(what);
+    await this.onBarrier?.(what);
     if (node.kind === 'file') {
+      if (this.faults.dropFileSyncs) return;
       node.durable = node.data.slice(0, node.size);
       node.history = [];
       node.dirty = false;
     } else {
+      if (this.faults.dropDirectorySyncs) return;
       node.durable = new Map(node.entries);
       node.pending = [];
     }
@@ -499,12 +512,12 @@ class SimHandle implements FsFile {
 
   async datasync(): Promise<void> {
     this.check('datasync');
-    this.fs.syncNode(this.node, 'datasync');
+    await this.fs.syncNode(this.node, 'datasync');
   }
 
   async sync(): Promise<void> {
     this.check('sync');
-    this.fs.syncNode(this.node, this.node.kind === 'dir' ? 'directory sync' : 'sync');
+    await this.fs.syncNode(this.node, this.node.kind === 'dir' ? 'directory sync' : 'sync');
   }
 
   async truncate(size: number): Promise<void> {
