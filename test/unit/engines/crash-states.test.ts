@@ -13,7 +13,9 @@
  *   was never written;
  * - no state a power loss can leave is taken for damage (`openReport().mayHaveDroppedAcknowledged`
  *   would make the group amnesic for nothing);
- * - damage put into a durable state before a sync mark is reported as damage, not silently cut.
+ * - damage put into a durable state before a sync mark is reported as damage, not silently cut;
+ * - for one state per point, a second crash at each fsync of the recovering open leaves a state
+ *   that passes the same checks (recovery is safe to crash in).
  *
  * Every replica of a Set lives on one simulated disk, so one crash hits them all at once. The
  * workload covers group commits (concurrent batches, one write(2), pages kept or lost one by
@@ -25,7 +27,7 @@
  * (as if the engine skipped them) it must find lost acknowledged writes.
  *
  * PXS_CRASH_SEED replays a sampling seed (printed by every test); PXS_CRASH_STATES sets the
- * states per crash point (default 48: the whole file runs in about 12 s on one core).
+ * states per crash point (default 48: the whole file runs in about 17 s on one core).
  */
 import test, { type ExecutionContext } from 'ava';
 import { readSyncMark, FRAME_MAGIC, SYNC_MARK_BYTES } from '../../../engines/bitcask/batch-frame';
@@ -38,6 +40,8 @@ import { Prng } from '../../../runtime/sim/prng';
 
 /** Crash states checked per crash point at most (sampled beyond); PXS_CRASH_STATES raises it. */
 const STATES_MAX = Number(process.env.PXS_CRASH_STATES ?? 48);
+/** For two states per crash point, a second crash during the recovery: states per fsync of it. */
+const NESTED_STATES_MAX = 6;
 /** Violations kept in full per run (the rest are counted). */
 const VIOLATIONS_KEPT = 8;
 
@@ -65,6 +69,8 @@ interface Report {
   readonly states: number;
   readonly sampledPoints: number;
   readonly damageChecks: number;
+  /** States of a second crash during the recovery from a first one. */
+  readonly nestedStates: number;
   readonly violations: readonly string[];
   readonly violationCount: number;
 }
@@ -145,19 +151,39 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
   let states = 0;
   let sampledPoints = 0;
   let damageChecks = 0;
+  let nestedStates = 0;
   const violation = (text: string): void => {
     violationCount++;
     if (violations.length < VIOLATIONS_KEPT) violations.push(text);
   };
 
   /** Reopens one replica on a crash state; checks open, contents and the damage verdict. */
-  const checkReplica = async (state: SimFileSystem, r: number, floor: number, top: number, where: string): Promise<void> => {
+  const checkReplica = async (
+    state: SimFileSystem,
+    r: number,
+    floor: number,
+    top: number,
+    where: string,
+    crashAgain = false,
+  ): Promise<void> => {
     const engine = scenario.make(state, dirs[r]);
+    if (crashAgain) {
+      // A second power loss while this open recovers: recovery must be safe to crash in.
+      state.onBarrier = async (what) => {
+        const again = state.crashStates({ max: NESTED_STATES_MAX, random: () => prng.next() });
+        nestedStates += again.states.length;
+        for (let i = 0; i < again.states.length; i++) {
+          await checkReplica(again.states[i], r, floor, top, `${where}, crashed again before ${what} of its open (state ${i})`);
+        }
+      };
+    }
     try {
       await engine.open();
     } catch (err) {
       violation(`${where} replica ${r + 1}: open failed: ${String(err)}`);
       return;
+    } finally {
+      state.onBarrier = undefined;
     }
     try {
       const content = new Map<string, string>();
@@ -170,8 +196,10 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
       if (engine.openReport()?.mayHaveDroppedAcknowledged === true) {
         violation(`${where} replica ${r + 1}: a power-loss state was reported as damage`);
       }
+    } catch (err) {
+      violation(`${where} replica ${r + 1}: reading back failed: ${String(err)}`);
     } finally {
-      await engine.close();
+      await engine.close().catch((err: unknown) => violation(`${where} replica ${r + 1}: close failed: ${String(err)}`));
     }
   };
 
@@ -208,7 +236,8 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
     for (let s = 0; s < crash.states.length; s++) {
       const where = `point ${point} (before ${what}) state ${s}/${crash.total}`;
       for (let r = 0; r < dirs.length; r++) {
-        await checkReplica(crash.states[s], r, floors[r], tops[r], where);
+        const crashAgain = s === 1 && r === 0;
+        await checkReplica(crash.states[s], r, floors[r], tops[r], where, crashAgain);
         if (s === 0) await checkDamage(crash.states[s], r, where);
       }
     }
@@ -255,7 +284,7 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
     await checkReplica(closed, r, durable[r], issued[r], 'after close');
     await checkDamage(closed, r, 'after close');
   }
-  return { points, states, sampledPoints, damageChecks, violations, violationCount };
+  return { points, states, sampledPoints, damageChecks, nestedStates, violations, violationCount };
 }
 
 /** The newest data file written by `write` in `dir` when it holds a sync mark past its first frame. */
@@ -282,7 +311,7 @@ function seedOf(t: ExecutionContext, fallback: number): number {
 }
 
 function summary(t: ExecutionContext, report: Report): void {
-  t.log(`${report.points} crash points, ${report.states} states (${report.sampledPoints} points sampled), ${report.damageChecks} damage checks`);
+  t.log(`${report.points} crash points, ${report.states} states (${report.sampledPoints} points sampled), ${report.damageChecks} damage checks, ${report.nestedStates} states of a crash during recovery`);
 }
 
 const bitcask: Make = (fs, dir) => new BitcaskEngine(dir, { fs, fileBytesMax: 1024, autoMerge: false });
@@ -303,6 +332,7 @@ for (const [name, make, replicas] of [
       t.deepEqual(report.violations, [], `${report.violationCount} violations`);
       t.true(report.points > 20, 'crash points were visited');
       t.true(report.damageChecks > 0, 'damage before a sync mark was tried');
+      t.true(report.nestedStates > 0, 'crashes during recovery were tried');
     });
   }
 }
