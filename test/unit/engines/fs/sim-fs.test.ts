@@ -1,10 +1,11 @@
 /**
  * The simulated file system (`engines/fs/sim-fs.ts`): its crash model, table by table, and the
  * engine conformance suite run again for bitcask and memory-log on it (the engines' whole I/O
- * goes through the port, so they must behave exactly as on the real file system).
+ * goes through the port, so they must behave exactly as on the real file system), and bitcask2.
  */
 import test from 'ava';
 import { BitcaskEngine } from '../../../../engines/bitcask/bitcask-engine';
+import { Bitcask2Engine } from '../../../../engines/bitcask2/bitcask2-engine';
 import type { Engine } from '../../../../engines/engine';
 import { SIM_PAGE_BYTES, SimFileSystem } from '../../../../engines/fs/sim-fs';
 import { MemoryLogEngine } from '../../../../engines/memory-log/memory-log-engine';
@@ -139,14 +140,15 @@ test('sim fs: errors carry node’s codes', async (t) => {
 // The conformance suite again, with every file on a simulated disk of its own per test.
 const diskOf = new WeakMap<Engine, SimFileSystem>();
 
-for (const [name, make] of [
-  ['bitcask on the simulated fs', (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs })],
-  ['bitcask (tiny files) on the simulated fs', (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs, fileBytesMax: 1024 })],
-  ['memory-log on the simulated fs', (fs: SimFileSystem, dir: string) => new MemoryLogEngine(dir, { fs, fileBytesMax: 1024, compactDeadBytes: 2048 })],
+for (const [name, ordered, make] of [
+  ['bitcask on the simulated fs', true, (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs })],
+  ['bitcask (tiny files) on the simulated fs', true, (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs, fileBytesMax: 1024 })],
+  ['memory-log on the simulated fs', true, (fs: SimFileSystem, dir: string) => new MemoryLogEngine(dir, { fs, fileBytesMax: 1024, compactDeadBytes: 2048 })],
+  ['bitcask2 (tiny files, buffer and buckets) on the simulated fs', false, (fs: SimFileSystem, dir: string) => new Bitcask2Engine(dir, { fs, fileBytesMax: 1024, bufferKeysMax: 3, keysPerBucket: 2 })],
 ] as const) {
   runEngineSuite({
     name,
-    capabilities: { persistent: true, ordered: true },
+    capabilities: { persistent: true, ordered },
     factory: async () => {
       const fs = new SimFileSystem();
       const engine = make(fs, '/disk/nested/db');
@@ -155,7 +157,8 @@ for (const [name, make] of [
     },
     reopen: (previous) => {
       const fs = diskOf.get(previous);
-      assert(fs !== undefined && previous instanceof BitcaskEngine, 'sim suite: reopen of an unknown engine');
+      const known = previous instanceof BitcaskEngine || previous instanceof Bitcask2Engine;
+      assert(fs !== undefined && known, 'sim suite: reopen of an unknown engine');
       const engine = make(fs, previous.dir);
       diskOf.set(engine, fs);
       return engine;
