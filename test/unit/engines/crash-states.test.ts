@@ -27,7 +27,7 @@
  * (as if the engine skipped them) it must find lost acknowledged writes.
  *
  * PXS_CRASH_SEED replays a sampling seed (printed by every test); PXS_CRASH_STATES sets the
- * states per crash point (default 48: the whole file runs in about 17 s on one core).
+ * states per crash point (default 48: the whole file runs in about 25 s on one core).
  */
 import test, { type ExecutionContext } from 'ava';
 import { readSyncMark, FRAME_MAGIC, SYNC_MARK_BYTES } from '../../../engines/bitcask/batch-frame';
