@@ -97,7 +97,10 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
 async function acquireFile(fs: FileSystem, dir: string, file: string, what: string, ownProcessHolds: boolean): Promise<DirectoryLock> {
   const token = randomBytes(12).toString('hex');
   for (let round = 0; round < ACQUIRE_ROUNDS_MAX; round++) {
-    if (await tryCreate(fs, dir, file, token)) return { dir, file, token, fs };
+    if (await tryCreate(fs, dir, file, token)) {
+      await removeLeftovers(fs, dir, file);
+      return { dir, file, token, fs };
+    }
     const found = await readLockFile(fs, file);
     if (found === 'missing') continue; // it vanished meanwhile: just try again
     const holder = found === 'garbled' ? undefined : holderOf(found, found.mtimeMs, ownProcessHolds);
@@ -166,13 +169,29 @@ async function tryCreate(fs: FileSystem, dir: string, file: string, token: strin
   try {
     await fs.link(pending, file);
   } catch (err) {
-    if (errorCode(err) === 'EEXIST') return false;
+    // ENOENT: our private file is gone, removed as a leftover by the holder of a new lock.
+    if (errorCode(err) === 'EEXIST' || errorCode(err) === 'ENOENT') return false;
     throw storeError('IO_ERROR', `cannot create ${file}`, err);
   } finally {
     await fs.unlink(pending).catch(() => undefined);
   }
   await syncDir(fs, dir);
   return true;
+}
+
+/**
+ * A power loss between creating a private `LOCK.<token>.pending` and the directory fsync that
+ * records its removal can leave it behind (found by the crash-state check); once we hold the
+ * lock, every such file is a leftover (a taker racing us finds its own gone and reports LOCKED).
+ * Best effort: the next holder tries again.
+ */
+async function removeLeftovers(fs: FileSystem, dir: string, file: string): Promise<void> {
+  const prefix = `${path.basename(file)}.`;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{24}\.pending$/.test(name.slice(prefix.length))) continue;
+    await fs.unlink(path.join(dir, name)).catch(() => undefined);
+  }
 }
 
 async function readLockFile(fs: FileSystem, file: string): Promise<'missing' | 'garbled' | (LockOwner & { mtimeMs: number })> {

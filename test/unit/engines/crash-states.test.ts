@@ -11,6 +11,7 @@
  *   or every write before a `close()` that had resolved ('batch' promises nothing else), so an
  *   acknowledged write is there with its value, no batch is half there, and no value appears that
  *   was never written;
+ * - an open and close leave no unfinished files (`*.tmp`, `*.merging`, `LOCK.*.pending`);
  * - no state a power loss can leave is taken for damage (`openReport().mayHaveDroppedAcknowledged`
  *   would make the group amnesic for nothing);
  * - damage put into a durable state before a sync mark is reported as damage, not silently cut;
@@ -209,6 +210,8 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
     } finally {
       await engine.close().catch((err: unknown) => violation(`${where} replica ${r + 1}: close failed: ${String(err)}`));
     }
+    const leftovers = [...state.listing().keys()].filter((name) => name.startsWith(`${dirs[r]}/`) && /\.(pending|tmp|merging)$/.test(name));
+    if (leftovers.length > 0) violation(`${where} replica ${r + 1}: left after open and close: ${leftovers.join(' ')}`);
   };
 
   /** Damage before the newest sync mark of a durable state must be reported, and open must work. */
