@@ -248,7 +248,7 @@ export class SimFileSystem implements FileSystem {
 
   // ---- for tests ----
 
-  /** Every file's current bytes by absolute path (directories end in '/'), for debugging. */
+  /** Every file's current size by absolute path (directories end in '/', size 0). */
   listing(): Map<string, number> {
     const out = new Map<string, number>();
     const walk = (dir: DirNode, at: string, depth: number): void => {
