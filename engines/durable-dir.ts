@@ -5,35 +5,36 @@
  * parent whose entries it changed, so a data directory, replica-R and group-G cannot vanish
  * under files that were fsynced into them.
  */
-import { mkdir, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../runtime/assert';
+import { errorCode, type FileSystem } from './fs/file-system';
+import { nodeFileSystem } from './fs/node-fs';
 
 /** Path components deeper than this are refused (an upper bound for the walk up). */
 const DEPTH_MAX = 4096;
 
 /** mkdir -p, then fsync the parent of every directory it created (and the deepest new one). */
-export async function mkdirDurable(dir: string): Promise<void> {
+export async function mkdirDurable(dir: string, fs: FileSystem = nodeFileSystem): Promise<void> {
   const target = path.resolve(dir);
   const missing: string[] = [];
   let at = target;
-  for (let depth = 0; depth < DEPTH_MAX && !(await exists(at)); depth++) {
+  for (let depth = 0; depth < DEPTH_MAX && !(await exists(fs, at)); depth++) {
     missing.push(at);
     const parent = path.dirname(at);
     if (parent === at) break;
     at = parent;
   }
   if (missing.length === 0) return;
-  await mkdir(target, { recursive: true });
+  await fs.mkdir(target);
   // Children first is fine: every parent is fsynced once its new child exists.
-  for (const created of missing) await fsyncDirectory(path.dirname(created));
-  await fsyncDirectory(target);
-  assert(await exists(target), `mkdirDurable: ${target} missing after mkdir`);
+  for (const created of missing) await fsyncDirectory(path.dirname(created), fs);
+  await fsyncDirectory(target, fs);
+  assert(await exists(fs, target), `mkdirDurable: ${target} missing after mkdir`);
 }
 
 /** fsync(2) of a directory: makes its entries (creations, renames, removals) durable. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+export async function fsyncDirectory(dir: string, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const handle = await fs.open(dir, 'r');
   try {
     await handle.sync();
   } finally {
@@ -41,12 +42,12 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
+async function exists(fs: FileSystem, p: string): Promise<boolean> {
   try {
-    await stat(p);
+    await fs.stat(p);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (errorCode(err) === 'ENOENT') return false;
     throw err;
   }
 }

@@ -8,7 +8,6 @@
  * `sync: false` resolves once the batch is written to the OS (one write(2) per group of
  * batches), which survives kill -9 but not power loss.
  */
-import { realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { assert } from '../../runtime/assert';
@@ -24,8 +23,10 @@ import type {
 import { StatsCounter } from '../engine-stats';
 import { mkdirDurable } from '../durable-dir';
 import { isStoreError, storeError } from '../errors';
+import { nodeFileSystem } from '../fs/node-fs';
 import { type EncodedBatch, encodeBatchFrame } from './batch-frame';
 import type { MergeResult } from './merge';
+import { mergeFiles } from './merge-worker';
 import type { MergeTask, MergeTaskResult } from './merge-task';
 import { type BitcaskOptions, checkOptions, type CheckedOptions } from './options';
 import { iterateSnapshot, notOpen, readValue, readWindowed } from './reads';
@@ -216,6 +217,12 @@ export class BitcaskEngine implements Engine {
   }
 
   private async runMergeTask(task: MergeTask, signal: AbortSignal): Promise<MergeTaskResult> {
+    // Another file system (the simulated one) lives in this thread only: merge here.
+    if (this.options.fs !== nodeFileSystem) {
+      const result = await mergeFiles(this.options.fs, task);
+      if (signal.aborted) throw storeError('NOT_OPEN', 'bitcask closed during the merge');
+      return result;
+    }
     const pool = this.options.pool ?? this.pool();
     try {
       return (await pool.run(task, { filename: MERGE_WORKER_FILE, signal })) as MergeTaskResult;
@@ -241,13 +248,13 @@ export class BitcaskEngine implements Engine {
     if (this.session !== undefined) return;
     let dir: string;
     try {
-      await mkdirDurable(this.options.dir);
+      await mkdirDurable(this.options.dir, this.options.fs);
       // The lock registry needs one name per directory, whatever symlinks lead to it.
-      dir = await realpath(this.options.dir);
+      dir = await this.options.fs.realpath(this.options.dir);
     } catch (err) {
       throw storeError('IO_ERROR', `bitcask open: cannot create ${this.options.dir}`, err);
     }
-    const session = await Session.open(dir, this.options.fileBytesMax);
+    const session = await Session.open(this.options.fs, dir, this.options.fileBytesMax);
     try {
       await this.sessionOpened(session);
     } catch (err) {

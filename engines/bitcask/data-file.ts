@@ -6,10 +6,10 @@
  * Files are created under a temporary name, made durable, and renamed into place followed by
  * a directory fsync, so a data file under its final name always has a complete header.
  */
-import { type FileHandle, open, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError } from '../errors';
+import type { FileSystem, FsFile } from '../fs/file-system';
 import {
   type DataHeader,
   DATA_HEADER_BYTES,
@@ -33,7 +33,7 @@ export class DataFile {
   private constructor(
     readonly dir: string,
     readonly header: DataHeader,
-    private readonly handle: FileHandle,
+    private readonly handle: FsFile,
     size: number,
   ) {
     assert(size >= DATA_HEADER_BYTES, `data file ${header.id}: size ${size} < header`);
@@ -57,15 +57,15 @@ export class DataFile {
   }
 
   /** Creates `NNNNNN.data` with its header, durably (temp name, fsync, rename, dir fsync). */
-  static async create(dir: string, header: DataHeader): Promise<DataFile> {
+  static async create(fs: FileSystem, dir: string, header: DataHeader): Promise<DataFile> {
     const final = path.join(dir, dataFileName(header.id));
     const temp = final + TEMP_SUFFIX;
-    const handle = await ioStep(`create ${temp}`, () => open(temp, 'w+'));
+    const handle = await ioStep(`create ${temp}`, () => fs.open(temp, 'w+'));
     try {
       await writeFully(handle, encodeDataHeader(header), 0);
       await ioStep(`sync ${temp}`, () => handle.datasync());
-      await ioStep(`rename ${temp}`, () => rename(temp, final));
-      await syncDirectory(dir);
+      await ioStep(`rename ${temp}`, () => fs.rename(temp, final));
+      await syncDirectory(fs, dir);
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
@@ -74,9 +74,9 @@ export class DataFile {
   }
 
   /** Opens an existing data file and checks its header; `writable` for truncate and append. */
-  static async open(dir: string, id: number, writable: boolean): Promise<DataFile> {
+  static async open(fs: FileSystem, dir: string, id: number, writable: boolean): Promise<DataFile> {
     const file = path.join(dir, dataFileName(id));
-    const handle = await ioStep(`open ${file}`, () => open(file, writable ? 'r+' : 'r'));
+    const handle = await ioStep(`open ${file}`, () => fs.open(file, writable ? 'r+' : 'r'));
     try {
       const { size } = await ioStep(`stat ${file}`, () => handle.stat());
       const bytes = new Uint8Array(Math.min(size, DATA_HEADER_BYTES));
@@ -148,8 +148,8 @@ export class DataFile {
   }
 }
 
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await ioStep(`open directory ${dir}`, () => open(dir, 'r'));
+export async function syncDirectory(fs: FileSystem, dir: string): Promise<void> {
+  const handle = await ioStep(`open directory ${dir}`, () => fs.open(dir, 'r'));
   try {
     await ioStep(`sync directory ${dir}`, () => handle.sync());
   } finally {
@@ -168,7 +168,7 @@ export async function ioStep<T>(what: string, step: () => Promise<T>): Promise<T
 
 /** Writes all of `bytes` at `position`, retrying a rare partial write a bounded number of times. */
 export async function writeFully(
-  handle: FileHandle,
+  handle: FsFile,
   bytes: Uint8Array,
   position: number,
 ): Promise<void> {
@@ -186,7 +186,7 @@ export async function writeFully(
 
 /** Fills `bytes` from `position`; a short read means the file ends early: CORRUPTED. */
 export async function readFully(
-  handle: FileHandle,
+  handle: FsFile,
   bytes: Uint8Array,
   position: number,
 ): Promise<void> {

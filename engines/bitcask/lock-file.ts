@@ -24,15 +24,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { storeError } from '../errors';
+import { errorCode, type FileSystem } from '../fs/file-system';
+import { nodeFileSystem } from '../fs/node-fs';
 import { LOCK_FILE_NAME } from './format';
 
-/** Directories locked by this thread (absolute paths of the lock files). */
-const heldByThisThread = new Set<string>();
+/**
+ * Directories locked by this thread (absolute paths of the lock files), per file system: a
+ * simulated one (`../fs/sim-fs.ts`) is a disk of its own, and a crash state of it a new one.
+ */
+const heldByThisThread = new WeakMap<FileSystem, Set<string>>();
+
+function heldOn(fs: FileSystem): Set<string> {
+  let held = heldByThisThread.get(fs);
+  if (held === undefined) {
+    held = new Set();
+    heldByThisThread.set(fs, held);
+  }
+  return held;
+}
 
 /** Taking over a stale lock can race with another taker; a few rounds settle it. */
 const ACQUIRE_ROUNDS_MAX = 4;
@@ -43,6 +56,7 @@ export interface DirectoryLock {
   readonly dir: string;
   readonly file: string;
   readonly token: string;
+  readonly fs: FileSystem;
 }
 
 export interface LockOptions {
@@ -52,6 +66,8 @@ export interface LockOptions {
   readonly ownProcessHolds?: boolean;
   /** What the error names, e.g. 'bitcask directory' or 'store directory'. */
   readonly what?: string;
+  /** The file system `dir` is on (default the real one). */
+  readonly fs?: FileSystem;
 }
 
 /** The parsed content of a LOCK file; undefined fields were absent (old format) or unknown. */
@@ -65,27 +81,32 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   assert(path.isAbsolute(dir), `acquireLock: ${dir} is not absolute`);
   const file = path.join(dir, options.fileName ?? LOCK_FILE_NAME);
   const what = options.what ?? 'bitcask directory';
-  if (heldByThisThread.has(file)) throw lockedError(what, dir, 'another instance in this process');
+  const fs = options.fs ?? nodeFileSystem;
+  const held = heldOn(fs);
+  if (held.has(file)) throw lockedError(what, dir, 'another instance in this process');
   // Reserve before the first await, so a concurrent open in this thread sees it.
-  heldByThisThread.add(file);
+  held.add(file);
   try {
-    return await acquireFile(dir, file, what, options.ownProcessHolds === true);
+    return await acquireFile(fs, dir, file, what, options.ownProcessHolds === true);
   } catch (err) {
-    heldByThisThread.delete(file);
+    held.delete(file);
     throw err;
   }
 }
 
-async function acquireFile(dir: string, file: string, what: string, ownProcessHolds: boolean): Promise<DirectoryLock> {
+async function acquireFile(fs: FileSystem, dir: string, file: string, what: string, ownProcessHolds: boolean): Promise<DirectoryLock> {
   const token = randomBytes(12).toString('hex');
   for (let round = 0; round < ACQUIRE_ROUNDS_MAX; round++) {
-    if (await tryCreate(dir, file, token)) return { dir, file, token };
-    const found = await readLockFile(file);
+    if (await tryCreate(fs, dir, file, token)) {
+      await removeLeftovers(fs, dir, file);
+      return { dir, file, token, fs };
+    }
+    const found = await readLockFile(fs, file);
     if (found === 'missing') continue; // it vanished meanwhile: just try again
     const holder = found === 'garbled' ? undefined : holderOf(found, found.mtimeMs, ownProcessHolds);
     if (holder !== undefined) throw lockedError(what, dir, holder);
     // Stale: left by a crash, a power loss or an earlier boot.
-    await unlink(file).catch(() => undefined);
+    await fs.unlink(file).catch(() => undefined);
   }
   throw lockedError(what, dir, 'the lock file keeps reappearing');
 }
@@ -109,16 +130,17 @@ export function holderOf(owner: LockOwner, mtimeMs: number, ownProcessHolds: boo
 }
 
 export async function releaseLock(lock: DirectoryLock): Promise<void> {
-  assert(heldByThisThread.has(lock.file), `releaseLock: ${lock.file} is not held`);
-  heldByThisThread.delete(lock.file);
-  const text = await readFile(lock.file, 'utf8').catch(() => '');
+  const held = heldOn(lock.fs);
+  assert(held.has(lock.file), `releaseLock: ${lock.file} is not held`);
+  held.delete(lock.file);
+  const text = await lock.fs.readFile(lock.file).then((bytes) => Buffer.from(bytes).toString('utf8'), () => '');
   // Only remove our own lock; another process may have (wrongly) taken it over.
-  if (text.split('\n')[1] === lock.token) await unlink(lock.file).catch(() => undefined);
+  if (text.split('\n')[1] === lock.token) await lock.fs.unlink(lock.file).catch(() => undefined);
 }
 
 /** True when this thread holds the lock of `dir` (for tests and diagnostics). */
-export function isLockedHere(dir: string, fileName: string = LOCK_FILE_NAME): boolean {
-  return heldByThisThread.has(path.join(dir, fileName));
+export function isLockedHere(dir: string, fileName: string = LOCK_FILE_NAME, fs: FileSystem = nodeFileSystem): boolean {
+  return heldOn(fs).has(path.join(dir, fileName));
 }
 
 /** The content a lock of this process has: pid, token, boot id, start time (one per line). */
@@ -131,10 +153,10 @@ export function lockContent(token: string): string {
  * LOCK exists, and the lock never appears without its content. The directory is fsynced so the
  * lock survives a power loss as long as the store that holds it might have written anything.
  */
-async function tryCreate(dir: string, file: string, token: string): Promise<boolean> {
+async function tryCreate(fs: FileSystem, dir: string, file: string, token: string): Promise<boolean> {
   const pending = `${file}.${token}.pending`;
   try {
-    const handle = await open(pending, 'wx');
+    const handle = await fs.open(pending, 'wx');
     try {
       await handle.writeFile(lockContent(token));
       await handle.sync();
@@ -145,23 +167,39 @@ async function tryCreate(dir: string, file: string, token: string): Promise<bool
     throw storeError('IO_ERROR', `cannot create ${pending}`, err);
   }
   try {
-    await link(pending, file);
+    await fs.link(pending, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    // ENOENT: our private file is gone, removed as a leftover by the holder of a new lock.
+    if (errorCode(err) === 'EEXIST' || errorCode(err) === 'ENOENT') return false;
     throw storeError('IO_ERROR', `cannot create ${file}`, err);
   } finally {
-    await unlink(pending).catch(() => undefined);
+    await fs.unlink(pending).catch(() => undefined);
   }
-  await syncDir(dir);
+  await syncDir(fs, dir);
   return true;
 }
 
-async function readLockFile(file: string): Promise<'missing' | 'garbled' | (LockOwner & { mtimeMs: number })> {
+/**
+ * A power loss between creating a private `LOCK.<token>.pending` and the directory fsync that
+ * records its removal can leave it behind (found by the crash-state check); once we hold the
+ * lock, every such file is a leftover (a taker racing us finds its own gone and reports LOCKED).
+ * Best effort: the next holder tries again.
+ */
+async function removeLeftovers(fs: FileSystem, dir: string, file: string): Promise<void> {
+  const prefix = `${path.basename(file)}.`;
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{24}\.pending$/.test(name.slice(prefix.length))) continue;
+    await fs.unlink(path.join(dir, name)).catch(() => undefined);
+  }
+}
+
+async function readLockFile(fs: FileSystem, file: string): Promise<'missing' | 'garbled' | (LockOwner & { mtimeMs: number })> {
   let text: string;
   let mtimeMs: number;
   try {
-    text = await readFile(file, 'utf8');
-    mtimeMs = (await stat(file)).mtimeMs;
+    text = Buffer.from(await fs.readFile(file)).toString('utf8');
+    mtimeMs = (await fs.stat(file)).mtimeMs;
   } catch {
     return 'missing';
   }
@@ -220,9 +258,9 @@ function isRunning(pid: number): boolean {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+async function syncDir(fs: FileSystem, dir: string): Promise<void> {
   try {
-    const handle = await open(dir, 'r');
+    const handle = await fs.open(dir, 'r');
     try {
       await handle.sync();
     } finally {

@@ -12,10 +12,10 @@
  * sees either all the inputs or all the outputs, never a mix, and a merge may drop
  * tombstones: the older records they hide vanish together with them.
  */
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { storeError } from '../errors';
+import { errorCode, type FileSystem } from '../fs/file-system';
 import { openRecord, sealRecord } from '../record-codec';
 import { ioStep, syncDirectory } from './data-file';
 import {
@@ -32,25 +32,25 @@ export interface MergeCommit {
 }
 
 /** Step 2: after this resolves the merge has happened, whatever crashes next. */
-export async function writeMergeCommit(dir: string, commit: MergeCommit): Promise<void> {
+export async function writeMergeCommit(fs: FileSystem, dir: string, commit: MergeCommit): Promise<void> {
   assert(commit.inputs.length > 0, 'writeMergeCommit: no inputs');
   const file = path.join(dir, MERGE_COMMIT_NAME);
   const bytes = sealRecord(Buffer.from(JSON.stringify(commit), 'utf8'));
   await ioStep(`write ${file}`, async () => {
-    await writeFile(file + TEMP_SUFFIX, bytes, { flush: true });
-    await rename(file + TEMP_SUFFIX, file);
+    await fs.writeFile(file + TEMP_SUFFIX, bytes, { flush: true });
+    await fs.rename(file + TEMP_SUFFIX, file);
   });
-  await syncDirectory(dir);
+  await syncDirectory(fs, dir);
 }
 
 /** The pending commit, if a crash interrupted one; CORRUPTED if `MERGE` is damaged. */
-export async function readMergeCommit(dir: string): Promise<MergeCommit | undefined> {
+export async function readMergeCommit(fs: FileSystem, dir: string): Promise<MergeCommit | undefined> {
   const file = path.join(dir, MERGE_COMMIT_NAME);
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await fs.readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errorCode(err) === 'ENOENT') return undefined;
     throw storeError('IO_ERROR', `bitcask: read ${file} failed`, err);
   }
   const text = Buffer.from(openRecord(bytes)).toString('utf8');
@@ -65,37 +65,37 @@ export async function readMergeCommit(dir: string): Promise<MergeCommit | undefi
 }
 
 /** Step 3. An output already renamed (a redo after a crash) is left as it is. */
-export async function renameMergeOutputs(dir: string, commit: MergeCommit): Promise<void> {
+export async function renameMergeOutputs(fs: FileSystem, dir: string, commit: MergeCommit): Promise<void> {
   for (const id of commit.outputs) {
     for (const name of [dataFileName(id), hintFileName(id)]) {
       const final = path.join(dir, name);
-      await rename(final + MERGING_SUFFIX, final).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      await fs.rename(final + MERGING_SUFFIX, final).catch((err: unknown) => {
+        if (errorCode(err) !== 'ENOENT') {
           throw storeError('IO_ERROR', `bitcask: install ${final} failed`, err);
         }
       });
     }
   }
-  await syncDirectory(dir);
+  await syncDirectory(fs, dir);
 }
 
 /** Step 4: the inputs go, then the commit record itself. */
-export async function removeMergeInputs(dir: string, commit: MergeCommit): Promise<void> {
+export async function removeMergeInputs(fs: FileSystem, dir: string, commit: MergeCommit): Promise<void> {
   for (const id of commit.inputs) {
     for (const name of [dataFileName(id), hintFileName(id)]) {
-      await unlinkIfPresent(path.join(dir, name));
+      await unlinkIfPresent(fs, path.join(dir, name));
     }
   }
-  await syncDirectory(dir);
-  await unlinkIfPresent(path.join(dir, MERGE_COMMIT_NAME));
-  await syncDirectory(dir);
+  await syncDirectory(fs, dir);
+  await unlinkIfPresent(fs, path.join(dir, MERGE_COMMIT_NAME));
+  await syncDirectory(fs, dir);
 }
 
-async function unlinkIfPresent(file: string): Promise<void> {
+async function unlinkIfPresent(fs: FileSystem, file: string): Promise<void> {
   try {
-    await unlink(file);
+    await fs.unlink(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (errorCode(err) === 'ENOENT') return;
     throw storeError('IO_ERROR', `bitcask: delete ${file} failed`, err);
   }
 }

@@ -7,10 +7,11 @@
  * uses. It never renames or deletes anything; installing the result is the engine's job
  * (`merge-commit.ts`), so a worker that dies half-way leaves only files that open removes.
  */
-import { type FileHandle, open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isStoreError } from '../errors';
+import type { FileSystem, FsFile } from '../fs/file-system';
+import { nodeFileSystem } from '../fs/node-fs';
 import { FRAME_HEADER_BYTES, sealFrame } from './batch-frame';
 import { DataFile, ioStep, writeFully } from './data-file';
 import { readEntryRecord } from './entry-record';
@@ -20,17 +21,26 @@ import type { MergeOutputPlan } from './merge-plan';
 import type { MergeOutputResult, MergeTask, MergeTaskResult } from './merge-task';
 import { ChunkReader } from './scan-file';
 
-export default async function runMergeTask(task: MergeTask): Promise<MergeTaskResult> {
+/** The pool's entry point: the real file system. */
+export default function runMergeTask(task: MergeTask): Promise<MergeTaskResult> {
+  return mergeFiles(nodeFileSystem, task);
+}
+
+/**
+ * The merge's work on `fs`; the engine calls this in its own thread when it runs on another file
+ * system than the real one (the simulated one of the tests does not cross threads).
+ */
+export async function mergeFiles(fs: FileSystem, task: MergeTask): Promise<MergeTaskResult> {
   const inputs = new Map<number, ChunkReader>();
   const files: DataFile[] = [];
   try {
     for (const id of new Set(task.fileIds)) {
-      const file = await DataFile.open(task.dir, id, false);
+      const file = await DataFile.open(fs, task.dir, id, false);
       files.push(file);
       inputs.set(id, new ChunkReader(file));
     }
     const outputs: MergeOutputResult[] = [];
-    for (const output of task.outputs) outputs.push(await writeOutput(task, output, inputs));
+    for (const output of task.outputs) outputs.push(await writeOutput(fs, task, output, inputs));
     return { ok: true, outputs };
   } catch (err) {
     if (!isStoreError(err)) throw err;
@@ -41,12 +51,13 @@ export default async function runMergeTask(task: MergeTask): Promise<MergeTaskRe
 }
 
 async function writeOutput(
+  fs: FileSystem,
   task: MergeTask,
   output: MergeOutputPlan,
   inputs: ReadonlyMap<number, ChunkReader>,
 ): Promise<MergeOutputResult> {
   const dataPath = path.join(task.dir, dataFileName(output.id) + MERGING_SUFFIX);
-  const handle = await ioStep(`create ${dataPath}`, () => open(dataPath, 'w'));
+  const handle = await ioStep(`create ${dataPath}`, () => fs.open(dataPath, 'w'));
   const hints: HintEntry[] = [];
   let position = 0;
   try {
@@ -67,7 +78,7 @@ async function writeOutput(
   assert(position === output.bytes, () => `merge output ${output.id}: ${position} bytes`);
   const hint = encodeHint({ dataId: output.id, dataBytes: position, entries: hints });
   const hintPath = path.join(task.dir, hintFileName(output.id) + MERGING_SUFFIX);
-  await writeDurably(hintPath, hint);
+  await writeDurably(fs, hintPath, hint);
   return { id: output.id, dataBytes: position, hintBytes: hint.length };
 }
 
@@ -102,8 +113,8 @@ async function buildFrame(
   return frame;
 }
 
-async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
-  const handle: FileHandle = await ioStep(`create ${file}`, () => open(file, 'w'));
+async function writeDurably(fs: FileSystem, file: string, bytes: Uint8Array): Promise<void> {
+  const handle: FsFile = await ioStep(`create ${file}`, () => fs.open(file, 'w'));
   try {
     await writeFully(handle, bytes, 0);
     await ioStep(`sync ${file}`, () => handle.datasync());

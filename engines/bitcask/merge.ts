@@ -8,10 +8,10 @@
  * location, so its merged copy is simply not used (it is dead weight for the next merge; its
  * lower seq also loses to the newer record at recovery).
  */
-import { unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { storeError } from '../errors';
+import type { FileSystem } from '../fs/file-system';
 import { DataFile } from './data-file';
 import { dataFileName, hintFileName, MERGING_SUFFIX } from './format';
 import type { KeyDir, Location } from './keydir';
@@ -29,6 +29,7 @@ const MERGE_FRAME_BYTES_MAX = 1024 * 1024;
 const MERGE_FRAME_RECORDS_MAX = 4096;
 
 export interface MergeHost {
+  readonly fs: FileSystem;
   readonly dir: string;
   readonly fileBytesMax: number;
   readonly keydir: KeyDir;
@@ -114,7 +115,7 @@ async function runWorker(
     seqFloor: host.nextSeq(),
   });
   if (!result.ok) {
-    await removeUnfinishedOutputs(host.dir, plan);
+    await removeUnfinishedOutputs(host.fs, host.dir, plan);
     throw storeError(result.code, `bitcask merge: ${result.message}`);
   }
   assert(result.outputs.length === plan.outputs.length, 'merge: output count differs from plan');
@@ -127,10 +128,10 @@ async function runWorker(
 }
 
 /** A failed worker's partial outputs: best effort, open removes whatever is left. */
-async function removeUnfinishedOutputs(dir: string, plan: MergePlan): Promise<void> {
+async function removeUnfinishedOutputs(fs: FileSystem, dir: string, plan: MergePlan): Promise<void> {
   for (const output of plan.outputs) {
     for (const name of [dataFileName(output.id), hintFileName(output.id)]) {
-      await unlink(path.join(dir, name + MERGING_SUFFIX)).catch(() => undefined);
+      await fs.unlink(path.join(dir, name + MERGING_SUFFIX)).catch(() => undefined);
     }
   }
 }
@@ -157,10 +158,10 @@ async function install(
   snapshot: Snapshot,
   plan: MergePlan,
 ): Promise<number> {
-  await writeMergeCommit(host.dir, commit);
-  await renameMergeOutputs(host.dir, commit);
+  await writeMergeCommit(host.fs, host.dir, commit);
+  await renameMergeOutputs(host.fs, host.dir, commit);
   const outputs: DataFile[] = [];
-  for (const id of commit.outputs) outputs.push(await DataFile.open(host.dir, id, false));
+  for (const id of commit.outputs) outputs.push(await DataFile.open(host.fs, host.dir, id, false));
   let keysMoved = 0;
   for (let i = 0; i < snapshot.keys.length; i++) {
     const old = snapshot.locations[i];
@@ -175,6 +176,6 @@ async function install(
     host.files.delete(id);
     host.retire(input);
   }
-  await removeMergeInputs(host.dir, commit);
+  await removeMergeInputs(host.fs, host.dir, commit);
   return keysMoved;
 }

@@ -5,6 +5,8 @@
 import * as path from 'node:path';
 import type { Piscina } from 'piscina';
 import { storeError } from '../errors';
+import type { FileSystem } from '../fs/file-system';
+import { nodeFileSystem } from '../fs/node-fs';
 
 export const FILE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 /** Small limits are for tests (many files, many rotations); below this nothing useful fits. */
@@ -27,6 +29,11 @@ export interface BitcaskOptions {
    * bytes. Checked after each write; one merge at a time. `false` turns it off.
    */
   readonly autoMerge?: false | { readonly deadRatio?: number; readonly deadBytesMin?: number };
+  /**
+   * The file system (`../fs/file-system.ts`); default the real one. Tests pass the simulated one
+   * (`../fs/sim-fs.ts`); merges then run in the engine's thread instead of the pool.
+   */
+  readonly fs?: FileSystem;
 }
 
 export interface AutoMergePolicy {
@@ -41,6 +48,7 @@ export interface CheckedOptions {
   readonly fileBytesMax: number;
   readonly pool: Piscina | undefined;
   readonly autoMerge: AutoMergePolicy | undefined;
+  readonly fs: FileSystem;
 }
 
 export function checkOptions(dir: unknown, options: BitcaskOptions | undefined): CheckedOptions {
@@ -51,7 +59,7 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
   if (typeof raw !== 'object' || raw === null) {
     throw storeError('INVALID_ARGUMENT', 'BitcaskEngine options must be an object');
   }
-  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, pool, autoMerge } = raw as BitcaskOptions;
+  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, pool, autoMerge, fs = nodeFileSystem } = raw as BitcaskOptions;
   if (
     typeof fileBytesMax !== 'number' ||
     !Number.isSafeInteger(fileBytesMax) ||
@@ -64,7 +72,10 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
   if (pool !== undefined && (typeof pool !== 'object' || typeof pool.run !== 'function')) {
     throw storeError('INVALID_ARGUMENT', 'bitcask pool must be a Piscina instance');
   }
-  return { dir: path.resolve(dir), fileBytesMax, pool, autoMerge: checkAutoMerge(autoMerge) };
+  if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') {
+    throw storeError('INVALID_ARGUMENT', 'bitcask fs must be a FileSystem');
+  }
+  return { dir: path.resolve(dir), fileBytesMax, pool, autoMerge: checkAutoMerge(autoMerge), fs };
 }
 
 function checkAutoMerge(raw: unknown): AutoMergePolicy | undefined {

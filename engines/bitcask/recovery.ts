@@ -11,10 +11,10 @@
  * (`RecoveryStats.damaged`), so that a caller which acknowledged those records (the Paxos
  * shell) can treat them as forgotten. Open fails for neither.
  */
-import { readdir, readFile, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError } from '../errors';
+import type { FileSystem } from '../fs/file-system';
 import { DataFile, ioStep } from './data-file';
 import { DATA_HEADER_BYTES, hintFileName, isUnfinishedName, parseFileName } from './format';
 import { decodeHint, type HintEntry } from './hint-file';
@@ -67,22 +67,22 @@ interface Counts {
   damaged: boolean;
 }
 
-export async function recover(dir: string): Promise<Recovered> {
-  const commit = await readMergeCommit(dir);
+export async function recover(fs: FileSystem, dir: string): Promise<Recovered> {
+  const commit = await readMergeCommit(fs, dir);
   if (commit !== undefined) {
-    await renameMergeOutputs(dir, commit);
-    await removeMergeInputs(dir, commit);
+    await renameMergeOutputs(fs, dir, commit);
+    await removeMergeInputs(fs, dir, commit);
   }
-  const names = await ioStep(`list ${dir}`, () => readdir(dir));
+  const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
   const unfinished = names.filter(isUnfinishedName);
-  for (const name of unfinished) await ioStep(`remove ${name}`, () => unlink(path.join(dir, name)));
+  for (const name of unfinished) await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
   const dataIds = idsOf(names, 'data');
   for (const id of commit?.outputs ?? []) {
     if (!dataIds.includes(id)) throw storeError('CORRUPTED', `merged data file ${id} is missing`);
   }
-  const files = await openAll(dir, dataIds);
+  const files = await openAll(fs, dir, dataIds);
   try {
-    return await rebuild(dir, files, new Set(idsOf(names, 'hint')), {
+    return await rebuild(fs, dir, files, new Set(idsOf(names, 'hint')), {
       unfinishedFilesRemoved: unfinished.length,
       mergeRedone: commit !== undefined,
     });
@@ -93,12 +93,13 @@ export async function recover(dir: string): Promise<Recovered> {
 }
 
 async function rebuild(
+  fs: FileSystem,
   dir: string,
   files: Map<number, DataFile>,
   hintIds: ReadonlySet<number>,
   cleanup: Pick<RecoveryStats, 'unfinishedFilesRemoved' | 'mergeRedone'>,
 ): Promise<Recovered> {
-  const newestWriteId = await reopenNewestWritable(dir, files);
+  const newestWriteId = await reopenNewestWritable(fs, dir, files);
   const counts: Counts = {
     filesScanned: 0,
     hintFilesLoaded: 0,
@@ -111,7 +112,7 @@ async function rebuild(
   const recovering = new RecoveringKeyDir();
   for (const file of files.values()) {
     if (file.kind === 'merge' && hintIds.has(file.id)) {
-      if (await loadHint(dir, file, recovering)) {
+      if (await loadHint(fs, dir, file, recovering)) {
         counts.hintFilesLoaded++;
         continue;
       }
@@ -144,10 +145,10 @@ export function idsOf(names: readonly string[], type: 'data' | 'hint'): number[]
 }
 
 /** Opens every data file read-only, in id order; closes what it opened if one fails. */
-export async function openAll(dir: string, ids: readonly number[]): Promise<Map<number, DataFile>> {
+export async function openAll(fs: FileSystem, dir: string, ids: readonly number[]): Promise<Map<number, DataFile>> {
   const files = new Map<number, DataFile>();
   try {
-    for (const id of ids) files.set(id, await DataFile.open(dir, id, false));
+    for (const id of ids) files.set(id, await DataFile.open(fs, dir, id, false));
   } catch (err) {
     await Promise.all([...files.values()].map((file) => file.close()));
     throw err;
@@ -157,6 +158,7 @@ export async function openAll(dir: string, ids: readonly number[]): Promise<Map<
 
 /** Finds the newest file `write` appended to and reopens it for truncating and appending. */
 export async function reopenNewestWritable(
+  fs: FileSystem,
   dir: string,
   files: Map<number, DataFile>,
 ): Promise<number | undefined> {
@@ -166,18 +168,19 @@ export async function reopenNewestWritable(
   const readOnly = files.get(id);
   assert(readOnly !== undefined, `recovery: file ${id} vanished`);
   await readOnly.close();
-  files.set(id, await DataFile.open(dir, id, true));
+  files.set(id, await DataFile.open(fs, dir, id, true));
   return id;
 }
 
 /** Applies a merged file's hint; false (nothing applied) when the hint is unusable. */
 async function loadHint(
+  fs: FileSystem,
   dir: string,
   file: DataFile,
   recovering: RecoveringKeyDir,
 ): Promise<boolean> {
   const hintPath = path.join(dir, hintFileName(file.id));
-  const bytes = await ioStep(`read ${hintPath}`, () => readFile(hintPath));
+  const bytes = await ioStep(`read ${hintPath}`, () => fs.readFile(hintPath));
   let hint;
   try {
     hint = decodeHint(bytes);

@@ -6,6 +6,7 @@
  */
 import { assert } from '../../runtime/assert';
 import { storeError, type StoreError } from '../errors';
+import type { FileSystem } from '../fs/file-system';
 import { DataFile } from './data-file';
 import { FILE_ID_MAX } from './format';
 import type { KeyDir } from './keydir';
@@ -30,6 +31,7 @@ export class Session implements WriterHost {
   private broken: StoreError | undefined = undefined;
 
   private constructor(
+    readonly fs: FileSystem,
     readonly dir: string,
     readonly fileBytesMax: number,
     private readonly lock: DirectoryLock,
@@ -44,21 +46,21 @@ export class Session implements WriterHost {
   }
 
   /** Locks `dir`, recovers it, and picks (or creates) the active file. */
-  static async open(dir: string, fileBytesMax: number): Promise<Session> {
-    const lock = await acquireLock(dir);
+  static async open(fs: FileSystem, dir: string, fileBytesMax: number): Promise<Session> {
+    const lock = await acquireLock(dir, { fs });
     try {
-      const recovered = await recover(dir);
+      const recovered = await recover(fs, dir);
       const { files, newestWriteId } = recovered;
       let nextFileId = recovered.nextFileId;
       let active = newestWriteId === undefined ? undefined : files.get(newestWriteId);
       if (active === undefined || active.size >= fileBytesMax) {
         const header = { id: nextFileId++, kind: 'write' as const, seqFloor: recovered.nextSeq };
-        active = await DataFile.create(dir, header);
+        active = await DataFile.create(fs, dir, header);
         files.set(active.id, active);
       }
       const counters = { nextSeq: recovered.nextSeq, nextFileId, active };
       const { keydir, stats } = recovered;
-      return new Session(dir, fileBytesMax, lock, keydir, files, stats, counters);
+      return new Session(fs, dir, fileBytesMax, lock, keydir, files, stats, counters);
     } catch (err) {
       await releaseLock(lock);
       throw err;
@@ -122,6 +124,7 @@ export class Session implements WriterHost {
 
   private mergeHost(runTask: TaskRunner): MergeHost {
     return {
+      fs: this.fs,
       dir: this.dir,
       fileBytesMax: this.fileBytesMax,
       keydir: this.keydir,

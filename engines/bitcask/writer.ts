@@ -15,9 +15,9 @@
  * with one. Recovery needs them to tell a tear (bytes after the last durable point, cut) from
  * damage (bytes before it, which may have held acknowledged records).
  */
-import { unlink } from 'node:fs/promises';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError, type StoreError } from '../errors';
+import type { FileSystem } from '../fs/file-system';
 import { encodeSyncMark, type FramedEntry } from './batch-frame';
 import { DataFile, ioStep, syncDirectory } from './data-file';
 import { DATA_HEADER_BYTES } from './format';
@@ -41,6 +41,7 @@ export interface KeyDirUpdates {
 }
 
 export interface WriterHost {
+  readonly fs: FileSystem;
   readonly dir: string;
   readonly fileBytesMax: number;
   readonly keydir: KeyDirUpdates;
@@ -123,8 +124,8 @@ export class Writer {
     if (this.failure === undefined && active.size === DATA_HEADER_BYTES) {
       this.host.files.delete(active.id);
       await active.close();
-      await ioStep(`remove empty ${active.path}`, () => unlink(active.path));
-      await syncDirectory(this.host.dir);
+      await ioStep(`remove empty ${active.path}`, () => this.host.fs.unlink(active.path));
+      await syncDirectory(this.host.fs, this.host.dir);
       return;
     }
     if (this.failure !== undefined) return;
@@ -225,7 +226,7 @@ export class Writer {
     await this.active.datasync();
     const id = this.host.allocateFileId();
     const header = { id, kind: 'write' as const, seqFloor: this.host.nextSeq() };
-    const next = await DataFile.create(this.host.dir, header);
+    const next = await DataFile.create(this.host.fs, this.host.dir, header);
     this.host.files.set(next.id, next);
     this.active = next;
     // DataFile.create made the header durable; marks count from the new file's start.

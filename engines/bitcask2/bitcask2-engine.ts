@@ -13,7 +13,6 @@
  * Durability is bitcask's: `sync: true` resolves after fdatasync (one per group of batches);
  * `sync: false` once the batch is written to the OS (survives kill -9, not power loss).
  */
-import { realpath } from 'node:fs/promises';
 import { mkdirDurable } from '../durable-dir';
 import { assert } from '../../runtime/assert';
 import type {
@@ -171,8 +170,8 @@ export class Bitcask2Engine implements Engine {
     if (this.session !== undefined) return;
     let dir: string;
     try {
-      await mkdirDurable(this.options.dir);
-      dir = await realpath(this.options.dir);
+      await mkdirDurable(this.options.dir, this.options.fs);
+      dir = await this.options.fs.realpath(this.options.dir);
     } catch (err) {
       throw storeError('IO_ERROR', `bitcask2 open: cannot create ${this.options.dir}`, err);
     }

@@ -11,6 +11,7 @@
  * The old index and the frozen buffer are immutable while this runs; writes go into a new
  * buffer, and reads look at both buffers before the old index, so nothing is ever missing.
  */
+import type { FileSystem } from '../fs/file-system';
 import { assert } from '../../runtime/assert';
 import { openRecord } from '../record-codec';
 import { bucketBitsFor, bucketOf } from './bucket-hash';
@@ -23,6 +24,7 @@ const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const LINEAR_ITEMS_MAX = 8;
 
 export interface FlushRequest {
+  readonly fs: FileSystem;
   readonly dir: string;
   readonly generation: number;
   readonly old: IndexFile | undefined;
@@ -40,7 +42,7 @@ export async function flushIndex(request: FlushRequest): Promise<IndexFile> {
   const estimate = (old?.keys ?? 0) + buffer.size;
   const bits = bucketBitsFor(estimate, request.keysPerBucket, oldBits);
   const items = bucketItems([buffer], bits);
-  const builder = await IndexBuilder.create(request.dir, request.generation, bits);
+  const builder = await IndexBuilder.create(request.fs, request.dir, request.generation, bits);
   try {
     await writePages(builder, old, items, bits);
     await builder.finish(request.checkpoint);
@@ -50,7 +52,7 @@ export async function flushIndex(request: FlushRequest): Promise<IndexFile> {
     await builder.abandon();
     throw err;
   }
-  const next = await IndexFile.open(request.dir, request.generation);
+  const next = await IndexFile.open(request.fs, request.dir, request.generation);
   assert(next.bucketBits === bits, () => `flush: wrote ${bits} bits, read ${next.bucketBits}`);
   assert(next.keys <= estimate, () => `flush: ${next.keys} keys from at most ${estimate}`);
   assert(next.footer.offset === request.checkpoint.offset, 'flush: checkpoint did not round-trip');

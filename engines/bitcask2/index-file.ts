@@ -14,13 +14,13 @@
  * In RAM (level 1) an open index keeps two typed arrays: page offsets (f64) and lengths (u32),
  * 12 bytes per bucket, so with ~64 keys per bucket well under one byte per key.
  */
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../crc32';
 import { isStoreError, storeError } from '../errors';
 import { openRecord, sealRecord } from '../record-codec';
 import { ioStep, readFully, syncDirectory, writeFully } from '../bitcask/data-file';
+import type { FileSystem, FsFile } from '../fs/file-system';
 import { readU64, TEMP_SUFFIX, viewOf, writeU64 } from '../bitcask/format';
 import { BUCKET_BITS_MAX } from './bucket-hash';
 import { decodePage, type PageEntry } from './index-page';
@@ -158,7 +158,7 @@ export class IndexFile {
     readonly path: string,
     readonly generation: number,
     readonly footer: IndexFooter,
-    private readonly handle: FileHandle,
+    private readonly handle: FsFile,
     readonly offsets: Float64Array,
     readonly lengths: Uint32Array,
     readonly bytes: number,
@@ -181,9 +181,9 @@ export class IndexFile {
   }
 
   /** Opens `NNNNNN.index` and checks its header, footer and directory (not the pages). */
-  static async open(dir: string, generation: number): Promise<IndexFile> {
+  static async open(fs: FileSystem, dir: string, generation: number): Promise<IndexFile> {
     const file = path.join(dir, indexFileName(generation));
-    const handle = await ioStep(`open ${file}`, () => open(file, 'r'));
+    const handle = await ioStep(`open ${file}`, () => fs.open(file, 'r'));
     try {
       const { size } = await ioStep(`stat ${file}`, () => handle.stat());
       if (size < INDEX_HEADER_BYTES + FOOTER_RECORD_BYTES) {
@@ -294,10 +294,11 @@ export class IndexBuilder {
   private keys = 0;
 
   private constructor(
+    private readonly fs: FileSystem,
     readonly dir: string,
     readonly generation: number,
     readonly bucketBits: number,
-    private readonly handle: FileHandle,
+    private readonly handle: FsFile,
   ) {
     this.lengths = new Uint32Array(2 ** bucketBits);
   }
@@ -306,16 +307,16 @@ export class IndexBuilder {
     return path.join(this.dir, indexFileName(this.generation) + TEMP_SUFFIX);
   }
 
-  static async create(dir: string, generation: number, bucketBits: number): Promise<IndexBuilder> {
+  static async create(fs: FileSystem, dir: string, generation: number, bucketBits: number): Promise<IndexBuilder> {
     const temp = path.join(dir, indexFileName(generation) + TEMP_SUFFIX);
-    const handle = await ioStep(`create ${temp}`, () => open(temp, 'w'));
+    const handle = await ioStep(`create ${temp}`, () => fs.open(temp, 'w'));
     try {
       await writeFully(handle, encodeIndexHeader(generation, bucketBits), 0);
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw err;
     }
-    return new IndexBuilder(dir, generation, bucketBits, handle);
+    return new IndexBuilder(fs, dir, generation, bucketBits, handle);
   }
 
   /** Adds the sealed page of `bucket`; buckets must come in increasing order. */
@@ -354,14 +355,14 @@ export class IndexBuilder {
   /** The atomic step: rename into place, then fsync the directory. */
   async install(): Promise<void> {
     const final = path.join(this.dir, indexFileName(this.generation));
-    await ioStep(`rename ${this.tempPath}`, () => rename(this.tempPath, final));
-    await syncDirectory(this.dir);
+    await ioStep(`rename ${this.tempPath}`, () => this.fs.rename(this.tempPath, final));
+    await syncDirectory(this.fs, this.dir);
   }
 
   /** After a failure: close and remove the temp file (best effort; open removes leftovers). */
   async abandon(): Promise<void> {
     await this.handle.close().catch(() => undefined);
-    await unlink(this.tempPath).catch(() => undefined);
+    await this.fs.unlink(this.tempPath).catch(() => undefined);
   }
 
   private async writePending(): Promise<void> {

@@ -5,6 +5,8 @@
 import * as path from 'node:path';
 import { storeError } from '../errors';
 import { FILE_BYTES_MAX_DEFAULT } from '../bitcask/options';
+import type { FileSystem } from '../fs/file-system';
+import { nodeFileSystem } from '../fs/node-fs';
 
 /**
  * Buffered key directory updates before a flush. Each costs about 150 bytes of RAM (a Map
@@ -27,6 +29,8 @@ export interface Bitcask2Options {
   readonly bufferKeysMax?: number;
   /** Average keys per index page the bucket table is sized for. Default 64. */
   readonly keysPerBucket?: number;
+  /** The file system (`../fs/file-system.ts`); default the real one. */
+  readonly fs?: FileSystem;
 }
 
 export interface CheckedOptions2 {
@@ -34,6 +38,7 @@ export interface CheckedOptions2 {
   readonly fileBytesMax: number;
   readonly bufferKeysMax: number;
   readonly keysPerBucket: number;
+  readonly fs: FileSystem;
 }
 
 export function checkOptions2(dir: unknown, options: Bitcask2Options | undefined): CheckedOptions2 {
@@ -48,11 +53,15 @@ export function checkOptions2(dir: unknown, options: Bitcask2Options | undefined
     fileBytesMax = FILE_BYTES_MAX_DEFAULT,
     bufferKeysMax = BUFFER_KEYS_MAX_DEFAULT,
     keysPerBucket = KEYS_PER_BUCKET_DEFAULT,
+    fs = nodeFileSystem,
   } = raw as Bitcask2Options;
   checkInteger('fileBytesMax', fileBytesMax, FILE_BYTES_MAX_LOWEST, FILE_BYTES_MAX_HIGHEST);
   checkInteger('bufferKeysMax', bufferKeysMax, 1, BUFFER_KEYS_MAX_HIGHEST);
   checkInteger('keysPerBucket', keysPerBucket, 1, KEYS_PER_BUCKET_HIGHEST);
-  return { dir: path.resolve(dir), fileBytesMax, bufferKeysMax, keysPerBucket };
+  if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') {
+    throw storeError('INVALID_ARGUMENT', 'bitcask2 fs must be a FileSystem');
+  }
+  return { dir: path.resolve(dir), fileBytesMax, bufferKeysMax, keysPerBucket, fs };
 }
 
 function checkInteger(name: string, value: unknown, lowest: number, highest: number): void {

@@ -9,12 +9,12 @@
  * is not used (`indexRejected`); the next older one, or else none at all, is used instead and
  * more of the data files are replayed. Only data is ever authoritative.
  */
-import { readdir, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError } from '../errors';
-import type { DataFile} from '../bitcask/data-file';
+import type { DataFile } from '../bitcask/data-file';
 import { ioStep } from '../bitcask/data-file';
+import type { FileSystem } from '../fs/file-system';
 import { DATA_HEADER_BYTES, isUnfinishedName, MERGE_COMMIT_NAME } from '../bitcask/format';
 import { idsOf, openAll, reopenNewestWritable, scanOrTruncate } from '../bitcask/recovery';
 import type { ScannedRecord } from '../bitcask/scan-file';
@@ -72,8 +72,8 @@ interface Replay {
   damaged: boolean;
 }
 
-export async function recover2(dir: string, options: RecoverOptions): Promise<Recovered2> {
-  const names = await ioStep(`list ${dir}`, () => readdir(dir));
+export async function recover2(fs: FileSystem, dir: string, options: RecoverOptions): Promise<Recovered2> {
+  const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
   if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
     throw storeError(
       'INVALID_ARGUMENT',
@@ -81,17 +81,17 @@ export async function recover2(dir: string, options: RecoverOptions): Promise<Re
     );
   }
   const unfinished = names.filter(isUnfinishedName);
-  for (const name of unfinished) await ioStep(`remove ${name}`, () => unlink(path.join(dir, name)));
-  const files = await openAll(dir, idsOf(names, 'data'));
+  for (const name of unfinished) await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
+  const files = await openAll(fs, dir, idsOf(names, 'data'));
   let replay: Replay | undefined;
   try {
     if ([...files.values()].some((file) => file.kind !== 'write')) {
       throw storeError('INVALID_ARGUMENT', `bitcask2: ${dir} holds merged data files`);
     }
-    const loaded = await loadIndex(dir, names);
+    const loaded = await loadIndex(fs, dir, names);
     replay = newReplay(loaded.index, loaded.generationMax + 1);
-    const newestWriteId = await reopenNewestWritable(dir, files);
-    await replayAll(dir, files, newestWriteId, replay, options);
+    const newestWriteId = await reopenNewestWritable(fs, dir, files);
+    await replayAll(fs, dir, files, newestWriteId, replay, options);
     // The previous process may have written the newest file only as far as the OS.
     if (newestWriteId !== undefined) await files.get(newestWriteId)?.datasync();
     const cleanup = {
@@ -125,6 +125,7 @@ function newReplay(index: IndexFile | undefined, generation: number): Replay {
 
 /** The newest index that opens; every other index file is removed. */
 async function loadIndex(
+  fs: FileSystem,
   dir: string,
   names: readonly string[],
 ): Promise<{ index: IndexFile | undefined; rejected: number; generationMax: number }> {
@@ -138,7 +139,7 @@ async function loadIndex(
   let rejected = 0;
   for (const generation of generations) {
     try {
-      index = await IndexFile.open(dir, generation);
+      index = await IndexFile.open(fs, dir, generation);
       break;
     } catch (err) {
       if (!isStoreError(err, 'CORRUPTED')) throw err;
@@ -148,13 +149,14 @@ async function loadIndex(
   for (const generation of generations) {
     if (generation === index?.generation) continue;
     const file = path.join(dir, indexFileName(generation));
-    await ioStep(`remove ${file}`, () => unlink(file));
+    await ioStep(`remove ${file}`, () => fs.unlink(file));
   }
   return { index, rejected, generationMax: generations[0] ?? 0 };
 }
 
 /** Replays every data file from the checkpoint on, in id (= write) order. */
 async function replayAll(
+  fs: FileSystem,
   dir: string,
   files: ReadonlyMap<number, DataFile>,
   newestWriteId: number | undefined,
@@ -172,7 +174,7 @@ async function replayAll(
     const from = atCheckpoint ? checkpoint.offset : DATA_HEADER_BYTES;
     await replayFile(file, from, id === newestWriteId, replay);
     if (replay.buffer.size >= options.bufferKeysMax) {
-      await flushDuringReplay(dir, file, replay, options);
+      await flushDuringReplay(fs, dir, file, replay, options);
     }
   }
 }
@@ -213,6 +215,7 @@ async function replayFile(
 
 /** Everything up to the end of `file` is in the buffer: flush it with that checkpoint. */
 async function flushDuringReplay(
+  fs: FileSystem,
   dir: string,
   file: DataFile,
   replay: Replay,
@@ -220,6 +223,7 @@ async function flushDuringReplay(
 ): Promise<void> {
   const old = replay.index;
   const next = await flushIndex({
+    fs,
     dir,
     generation: replay.generation,
     old,
@@ -234,7 +238,7 @@ async function flushDuringReplay(
   replay.flushes++;
   if (old !== undefined) {
     await old.close();
-    await ioStep(`remove ${old.path}`, () => unlink(old.path));
+    await ioStep(`remove ${old.path}`, () => fs.unlink(old.path));
   }
 }
 

@@ -14,13 +14,13 @@
  * Bounds: one flush at a time. If the active buffer fills while a flush runs, new writes wait
  * (in call order) until it is done (`flushWaits`), so at most two full buffers exist.
  */
-import { unlink } from 'node:fs/promises';
 import { assert } from '../../runtime/assert';
 import { isStoreError, storeError, type StoreError } from '../errors';
 import { DataFile } from '../bitcask/data-file';
 import { FILE_ID_MAX } from '../bitcask/format';
 import { acquireLock, type DirectoryLock, releaseLock } from '../bitcask/lock-file';
 import { Writer, type KeyDirUpdates, type WriterHost } from '../bitcask/writer';
+import type { FileSystem } from '../fs/file-system';
 import { flushIndex } from './flush';
 import type { IndexFile } from './index-file';
 import type { CheckedOptions2 } from './options';
@@ -38,6 +38,7 @@ interface Counters {
 }
 
 export class Session2 implements WriterHost {
+  readonly fs: FileSystem;
   readonly writer: Writer;
   readonly fileBytesMax: number;
   index: IndexFile | undefined;
@@ -65,6 +66,7 @@ export class Session2 implements WriterHost {
     counters: Counters,
   ) {
     this.fileBytesMax = options.fileBytesMax;
+    this.fs = options.fs;
     this.index = start.index;
     this.active = start.buffer;
     this.seq = counters.nextSeq;
@@ -78,16 +80,16 @@ export class Session2 implements WriterHost {
 
   /** Locks `dir`, recovers it, and picks (or creates) the active file. */
   static async open(dir: string, options: CheckedOptions2): Promise<Session2> {
-    const lock = await acquireLock(dir);
+    const lock = await acquireLock(dir, { fs: options.fs });
     try {
-      const recovered = await recover2(dir, options);
+      const recovered = await recover2(options.fs, dir, options);
       const { files, newestWriteId, index, buffer } = recovered;
       const counters = { ...recovered, nextFileId: recovered.nextFileId };
       let active = newestWriteId === undefined ? undefined : files.get(newestWriteId);
       if (active === undefined || active.size >= options.fileBytesMax) {
         const id = counters.nextFileId++;
         const header = { id, kind: 'write' as const, seqFloor: recovered.nextSeq };
-        active = await DataFile.create(dir, header);
+        active = await DataFile.create(options.fs, dir, header);
         files.set(active.id, active);
       }
       const start = { index, buffer, active };
@@ -205,6 +207,7 @@ export class Session2 implements WriterHost {
     const old = this.index;
     try {
       const next = await flushIndex({
+        fs: this.fs,
         dir: this.dir,
         generation: this.generation++,
         old,
@@ -220,7 +223,7 @@ export class Session2 implements WriterHost {
       this.flushes++;
       if (old !== undefined) {
         old.retire();
-        await unlink(old.path).catch(() => undefined); // open removes it if this fails
+        await this.fs.unlink(old.path).catch(() => undefined); // open removes it if this fails
       }
     } catch (err) {
       // The frozen buffer stays readable; the index on disk is behind, so stop writing.

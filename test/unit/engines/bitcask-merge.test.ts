@@ -11,6 +11,7 @@ import { writeMergeCommit } from '../../../engines/bitcask/merge-commit';
 import type { MergeTask, MergeTaskResult } from '../../../engines/bitcask/merge-task';
 import runMergeTask from '../../../engines/bitcask/merge-worker';
 import { isStoreError } from '../../../engines/errors';
+import { nodeFileSystem } from '../../../engines/fs/node-fs';
 import type { EngineStore } from '../../../engines/store';
 import {
   contents,
@@ -199,7 +200,7 @@ function crashingPool(commit: boolean): Piscina {
     if (!result.ok) return result;
     if (commit) {
       const inputs = [...new Set(task.fileIds)];
-      await writeMergeCommit(task.dir, { inputs, outputs: task.outputs.map((o) => o.id) });
+      await writeMergeCommit(nodeFileSystem, task.dir, { inputs, outputs: task.outputs.map((o) => o.id) });
     }
     // Thrown, as a worker that dies would: the engine leaves its files for open to sort out.
     throw new Error('simulated crash');
