@@ -3,6 +3,9 @@
  * version (0 included: "from the first version") is JOURNAL_TRIMMED and the error carries the
  * oldest kept version as a field, so a caller resumes from it without parsing the message.
  */
+// The store wraps ops with a requestId (decision 22); the Paxos core unwraps them, so this
+// one-replica stand-in does too.
+import { splitRequestId } from '../../../../engines/models/request-id';
 import test from 'ava';
 import { Account } from '../../../../actors/store/account';
 import { PaxosStoreError } from '../../../../actors/store/errors';
@@ -21,7 +24,7 @@ function modelBackend(journalEntriesMax: number): StoreBackend {
     call(_replica: number | undefined, body: RequestBody): Promise<ClientResult> {
       const rec = keys.get(body.key) ?? { data: null, version: 0 };
       if (body.kind === 'read') return Promise.resolve({ token: 0, ok: true, result: registry.read(rec.data, rec.version, body.query) });
-      const out = registry.apply(rec.data, rec.version, body.op);
+      const out = registry.apply(rec.data, rec.version, splitRequestId(body.op).op);
       keys.set(body.key, { data: out.data, version: out.mutated ? rec.version + 1 : rec.version });
       return Promise.resolve({ token: 0, ok: true, result: out.result });
     },

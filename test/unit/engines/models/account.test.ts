@@ -6,6 +6,9 @@
  * the byte-level machine against a plain JS reference, and the public API (over the machine)
  * against the linearizability spec (test/sim/models/account-model).
  */
+// The store wraps ops with a requestId (decision 22); the Paxos core unwraps them, so this
+// one-replica stand-in does too.
+import { splitRequestId } from '../../../../engines/models/request-id';
 import { deepStrictEqual } from 'node:assert';
 import test from 'ava';
 import fc from 'fast-check';
@@ -445,7 +448,7 @@ function memoryBackend(machine: StateMachine = accountStateMachine): StoreBacken
       const rec = keys.get(body.key) ?? { data: null, version: 0 };
       if (body.kind === 'read') return Promise.resolve({ token: 0, ok: true, result: registry.read(rec.data, rec.version, body.query) });
       backend.writes++;
-      const out = registry.apply(rec.data, rec.version, body.op);
+      const out = registry.apply(rec.data, rec.version, splitRequestId(body.op).op);
       keys.set(body.key, { data: out.data, version: out.mutated ? rec.version + 1 : rec.version });
       return Promise.resolve({ token: 0, ok: true, result: out.result });
     },
