@@ -47,9 +47,9 @@ export default tseslint.config(
   },
   {
     // Dependencies point one way (DESIGN.md §2): runtime and engines never import actors.
-    files: ['runtime/**/*.ts', 'engines/**/*.ts'],
+    files: ['runtime/**/*.ts', 'engines/**/*.ts', 'models/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/actors/**', '../actors/*', '../../actors/*'], message: 'runtime/ and engines/ never import actors/ (DESIGN.md §2).' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/actors/**', '../actors/*', '../../actors/*'], message: 'runtime/, engines/ and models/ never import actors/ (DESIGN.md §2).' }] }],
     },
   },
 );

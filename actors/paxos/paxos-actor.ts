@@ -28,7 +28,7 @@ function isStatsRequest(request: unknown): request is StatsRequest {
 function isCorrupted(err: unknown): boolean {
   return isStoreError(err, 'CORRUPTED');
 }
-import type { StateMachine } from '../../engines/models/state-machine';
+import type { StateMachine } from '../../models/state-machine';
 import type { CoreLimits } from './core/key-state';
 import { PaxosCore } from './core/paxos-core';
 import type { ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';

@@ -1,7 +1,7 @@
 /**
  * The public account API: an integer balance (money or a quota) under one name, replicated by
  * the same per-key Paxos as KV and linearizable per account. Semantics in detail:
- * engines/models/account.ts. In short:
+ * models/account/account.ts. In short:
  *
  *   const acct = store.account('merchant:7', { min: 0, max: 1_000_000 });
  *   await acct.add(500, { opId: 'deposit-1' });        // { balance, version }
@@ -35,10 +35,10 @@
 import {
   ACCOUNT_ID_BYTES_MAX, ACCOUNT_UNBOUNDED_MAX, AccountStatus, JOURNAL_PAGE_MAX, TxOutcome, decodeAccountResult,
   encodeAccountOp, encodeAccountQuery, isValidAccountBounds,
-} from '../../engines/models/account';
-import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResults } from '../../engines/models/account';
+} from '../../models/account/account';
+import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResults } from '../../models/account/account';
 import type { Consistency } from '../paxos/core/types';
-import { ModelTag } from '../../engines/models/model-tags';
+import { ModelTag } from '../../models/model-tags';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import { createHash } from 'node:crypto';
 import type { ReadOptions, WriteOptions } from './model-client';

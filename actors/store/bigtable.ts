@@ -13,16 +13,16 @@
  * linearizable read shows the indexed column still matches. Neither is a snapshot: see README.
  */
 import type { Consistency } from '../paxos/core/types';
-import { ModelTag } from '../../engines/models/model-tags';
-import type { BigtableRow, BigtableValue } from '../../engines/models/bigtable-row';
+import { ModelTag } from '../../models/model-tags';
+import type { BigtableRow, BigtableValue } from '../../models/bigtable/bigtable-row';
 import {
   checkIndexes, checkPk, checkRow, checkTableName, checkValue, decodeStoredRow, encodeStoredRow, indexPrefix,
   rowKey, rowRange, sameValue, schemaKey, BIGTABLE_INDEXED_STRING_BYTES_MAX, BIGTABLE_PK_BYTES_MAX, BIGTABLE_ROW_BYTES_MAX,
-} from '../../engines/models/bigtable-row';
-import type { BigtableOp } from '../../engines/models/bigtable';
+} from '../../models/bigtable/bigtable-row';
+import type { BigtableOp } from '../../models/bigtable/bigtable';
 import {
   BIGTABLE_GET_QUERY, BigtableStatus, decodeBigtableGet, decodeBigtableSchema, decodeBigtableWrite, encodeBigtableOp,
-} from '../../engines/models/bigtable';
+} from '../../models/bigtable/bigtable';
 import { ScanMode } from '../paxos/engine-scan';
 import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
@@ -31,7 +31,7 @@ import type { ReadOptions, StoreBackend, WriteOptions } from './model-client';
 import type { Call } from './bigtable-scan';
 import { PageSource, mergeQuorum } from './bigtable-scan';
 
-export type { BigtableRow, BigtableValue } from '../../engines/models/bigtable-row';
+export type { BigtableRow, BigtableValue } from '../../models/bigtable/bigtable-row';
 
 export interface BigtableOptions {
   /** Indexed columns (at most 8). Every handle of one table must name the same ones. */

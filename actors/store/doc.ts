@@ -2,16 +2,16 @@
  * The public document API (issue #4): a JSON tree under one name. One `update` is a list of
  * ops applied atomically (all or none), optionally only at an expected version.
  */
-import { DOC_BYTES_MAX, DOC_UPDATE_OPS_MAX, DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate, isValidDocPath } from '../../engines/models/doc';
-import type { DocOp, JsonValue } from '../../engines/models/doc';
-import { ModelTag } from '../../engines/models/model-tags';
+import { DOC_BYTES_MAX, DOC_UPDATE_OPS_MAX, DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate, isValidDocPath } from '../../models/doc/doc';
+import type { DocOp, JsonValue } from '../../models/doc/doc';
+import { ModelTag } from '../../models/model-tags';
 import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, validateConsistency, validateCount, validateKey, validateWriteOptions } from './model-client';
 import type { StoreBackend, WriteOptions } from './model-client';
 
-export type { DocOp, JsonValue } from '../../engines/models/doc';
+export type { DocOp, JsonValue } from '../../models/doc/doc';
 
 export interface DocUpdateOptions {
   /** Apply only if the document is at this version (0: only if it does not exist yet). */

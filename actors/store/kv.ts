@@ -3,10 +3,10 @@
  * its input first (INVALID_ARGUMENT, nothing sent), then sends one request to one replica.
  */
 import type { Consistency } from '../paxos/core/types';
-import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
-import type { KvOp } from '../../engines/models/kv';
+import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../models/kv/kv';
+import type { KvOp } from '../../models/kv/kv';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
-import { ModelTag } from '../../engines/models/model-tags';
+import { ModelTag } from '../../models/model-tags';
 import { ModelChannel, validateConsistency, validateCount, validateKey, validateValue, validateWriteOptions } from './model-client';
 import type { StoreBackend, WriteOptions } from './model-client';
 

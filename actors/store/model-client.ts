@@ -3,11 +3,11 @@
  * anything is sent), the route to a replica, the model tag on every request, and the mapping
  * of core results to typed errors.
  */
-import { REQUEST_ID_BYTES_MAX, withRequestId } from '../../engines/models/request-id';
+import { REQUEST_ID_BYTES_MAX, withRequestId } from '../../models/request-id';
 import type { ClientResult, Consistency } from '../paxos/core/types';
 import { assert } from '../../runtime/assert';
-import type { ModelTag } from '../../engines/models/model-tags';
-import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
+import type { ModelTag } from '../../models/model-tags';
+import { isWrongModel, splitVersion, tagged } from '../../models/registry';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
 import type { ErrorCode } from './errors';
 

@@ -2,9 +2,9 @@
  * The public queue API (issue #4): a FIFO of byte values under one name, replicated by the
  * same per-key Paxos as KV and linearizable per queue.
  */
-import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../engines/models/queue';
-import type { QueueQuery } from '../../engines/models/queue';
-import { ModelTag } from '../../engines/models/model-tags';
+import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../models/queue/queue';
+import type { QueueQuery } from '../../models/queue/queue';
+import { ModelTag } from '../../models/model-tags';
 import { invalid } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';

@@ -2,9 +2,9 @@
  * The public set API (issue #4): a set of byte-string members under one name, replicated by
  * the same per-key Paxos as KV and linearizable per set. Members come back in byte order.
  */
-import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../engines/models/set';
-import type { SetQuery } from '../../engines/models/set';
-import { ModelTag } from '../../engines/models/model-tags';
+import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../models/set/set';
+import type { SetQuery } from '../../models/set/set';
+import { ModelTag } from '../../models/model-tags';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateKey, validateValue, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
 import type { StoreBackend, WriteOptions } from './model-client';

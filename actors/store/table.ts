@@ -1,11 +1,11 @@
 /**
  * The public small-table API (issue #4): rows × columns of byte values under one name. Writes
  * append to the table's change section, merged into the main section as it grows (see
- * engines/models/table.ts); a table past its size limit (20 MiB) rejects TABLE_TOO_LARGE.
+ * models/table/table.ts); a table past its size limit (20 MiB) rejects TABLE_TOO_LARGE.
  */
-import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../engines/models/table';
-import type { TableOp, TableQuery } from '../../engines/models/table';
-import { ModelTag } from '../../engines/models/model-tags';
+import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../models/table/table';
+import type { TableOp, TableQuery } from '../../models/table/table';
+import { ModelTag } from '../../models/model-tags';
 import { ErrorCodes, PaxosStoreError } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, validateConsistency, validateKey, validateValue, validateWriteOptions } from './model-client';

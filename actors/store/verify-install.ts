@@ -3,7 +3,7 @@
  * different states at the same chosen instance. Paxos only moves forward, and every later value
  * is applied to each replica's own state, so they never converge by themselves; a read cannot
  * help either (each replica is at the newest instance already). The repair writes one "install
- * state" op (engines/models/install-op.ts) through Paxos: chosen at the next instance like any
+ * state" op (models/install-op.ts) through Paxos: chosen at the next instance like any
  * write, it replaces data, version and recent window on every replica that applies it.
  *
  * Per key:
@@ -24,10 +24,10 @@
 import { assert } from '../../runtime/assert';
 import { DIGEST_STATES_MAX } from '../paxos/replica-digest';
 import type { ChosenState, DigestAnswer, DigestRequest } from '../paxos/replica-digest';
-import { InstallStatus, encodeInstallOp } from '../../engines/models/install-op';
-import { KV_GET_QUERY } from '../../engines/models/kv';
-import { ModelTag } from '../../engines/models/model-tags';
-import { tagged } from '../../engines/models/registry';
+import { InstallStatus, encodeInstallOp } from '../../models/install-op';
+import { KV_GET_QUERY } from '../../models/kv/kv';
+import { ModelTag } from '../../models/model-tags';
+import { tagged } from '../../models/registry';
 import type { ReplicaKeyState, VerifyContext, VerifyMismatch } from './verify';
 
 /** Repair reads and installs in flight at once. */

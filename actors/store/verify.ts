@@ -26,7 +26,7 @@ import { DIGEST_BUCKETS_MAX, DIGEST_LIST_KEYS_MAX, MASK_64, hex64 } from '../pax
 import type { DigestAnswer, DigestRequest, KeyDigest } from '../paxos/replica-digest';
 import { ErrorCodes, PaxosStoreError, checked, invalid } from './errors';
 import type { ClientResult } from '../paxos/core/types';
-import { ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
+import { ROW_KEY_PREFIX } from '../../models/bigtable/bigtable-row';
 import { NAMESPACE_SEPARATOR } from './kv';
 import type { RequestBody } from './request-pipeline';
 import { OBJECT_PREFIX } from './model-client';

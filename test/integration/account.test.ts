@@ -11,7 +11,7 @@ import type { ExecutionContext } from 'ava';
 import { performance } from 'node:perf_hooks';
 import { PaxosStore, PaxosStoreError } from '../../index';
 import type { Account, JournalEntry } from '../../index';
-import { ACCOUNT_UNBOUNDED_MAX } from '../../engines/models/account';
+import { ACCOUNT_UNBOUNDED_MAX } from '../../models/account/account';
 import { checkHistory } from '../sim/linearizability';
 import type { HistoryOp } from '../sim/linearizability';
 import { accountModel } from '../sim/models/account-model';

@@ -16,8 +16,8 @@ import type { Bigtable, BigtableRow, PaxosStoreOptions , PaxosStore} from '../..
 import { compareKeys } from '../../engines/key-order';
 import { LsmEngine } from '../../engines/lsm-engine';
 import { openRecord } from '../../engines/record-codec';
-import { bigtableIndexKeys } from '../../engines/models/bigtable';
-import { INDEX_KEY_PREFIX, ROW_KEY_PREFIX } from '../../engines/models/bigtable-row';
+import { bigtableIndexKeys } from '../../models/bigtable/bigtable';
+import { INDEX_KEY_PREFIX, ROW_KEY_PREFIX } from '../../models/bigtable/bigtable-row';
 import { decodeRecord } from '../../actors/paxos/codec';
 import { checkHistory } from '../sim/linearizability';
 import type { HistoryOp } from '../sim/linearizability';

@@ -12,14 +12,14 @@
  */
 import test from 'ava';
 import type { ClientResult } from '../../actors/paxos/core/types';
-import { withRequestId } from '../../engines/models/request-id';
-import { ModelTag } from '../../engines/models/model-tags';
-import { tagged } from '../../engines/models/registry';
-import { KV_GET_QUERY, encodeKvOp } from '../../engines/models/kv';
-import { encodeQueueOp } from '../../engines/models/queue';
-import { encodeSetOp } from '../../engines/models/set';
-import { encodeTableOp } from '../../engines/models/table';
-import { encodeDocUpdate } from '../../engines/models/doc';
+import { withRequestId } from '../../models/request-id';
+import { ModelTag } from '../../models/model-tags';
+import { tagged } from '../../models/registry';
+import { KV_GET_QUERY, encodeKvOp } from '../../models/kv/kv';
+import { encodeQueueOp } from '../../models/queue/queue';
+import { encodeSetOp } from '../../models/set/set';
+import { encodeTableOp } from '../../models/table/table';
+import { encodeDocUpdate } from '../../models/doc/doc';
 import { SimCluster } from './paxos-cluster';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s);

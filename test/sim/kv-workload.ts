@@ -5,10 +5,10 @@
  * the linearizability checker.
  */
 import type { Prng } from '../../runtime/sim/prng';
-import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../engines/models/kv';
-import type { KvOp } from '../../engines/models/kv';
-import { ModelTag } from '../../engines/models/model-tags';
-import { splitVersion, tagged } from '../../engines/models/registry';
+import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../models/kv/kv';
+import type { KvOp } from '../../models/kv/kv';
+import { ModelTag } from '../../models/model-tags';
+import { splitVersion, tagged } from '../../models/registry';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp } from './linearizability';
 import type { KvInput, KvOutput } from './kv-model';

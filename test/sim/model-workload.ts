@@ -14,18 +14,18 @@
  */
 import { assert } from '../../runtime/assert';
 import type { Prng } from '../../runtime/sim/prng';
-import { ModelTag } from '../../engines/models/model-tags';
-import { isWrongModel, splitVersion, tagged } from '../../engines/models/registry';
-import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../engines/models/queue';
-import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../engines/models/set';
-import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../engines/models/table';
-import type { TableCells } from '../../engines/models/table';
-import { DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate } from '../../engines/models/doc';
-import type { DocOp, JsonValue } from '../../engines/models/doc';
+import { ModelTag } from '../../models/model-tags';
+import { isWrongModel, splitVersion, tagged } from '../../models/registry';
+import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../models/queue/queue';
+import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../models/set/set';
+import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../models/table/table';
+import type { TableCells } from '../../models/table/table';
+import { DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate } from '../../models/doc/doc';
+import type { DocOp, JsonValue } from '../../models/doc/doc';
 import {
   AccountStatus, JOURNAL_PAGE_MAX, TxOutcome, decodeAccountResult, encodeAccountOp, encodeAccountQuery,
-} from '../../engines/models/account';
-import type { AccountBounds, AccountEntry } from '../../engines/models/account';
+} from '../../models/account/account';
+import type { AccountBounds, AccountEntry } from '../../models/account/account';
 import type { JournalEntry } from '../../actors/store/account';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp, Model } from './linearizability';

@@ -3,8 +3,8 @@
  * at-most-once de-duplication through the recent window), and adopting a newer record.
  */
 import { assert } from '../../../runtime/assert';
-import { INSTALL_RECENT_MAX, InstallStatus, decodeInstallOp, isInstallOp } from '../../../engines/models/install-op';
-import { REQUESTS_REMEMBERED_BYTES_MAX, REQUESTS_REMEMBERED_MAX, splitRequestId } from '../../../engines/models/request-id';
+import { INSTALL_RECENT_MAX, InstallStatus, decodeInstallOp, isInstallOp } from '../../../models/install-op';
+import { REQUESTS_REMEMBERED_BYTES_MAX, REQUESTS_REMEMBERED_MAX, splitRequestId } from '../../../models/request-id';
 import type { AppliedEntry, KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
 
 /** How many chosen values a record remembers for de-duplication. */
@@ -122,7 +122,7 @@ function rememberRequest(rec: KeyRecord, entry: RequestEntry): void {
 }
 
 /**
- * Applies an "install state" op (engines/models/install-op.ts): the key's data, version and
+ * Applies an "install state" op (models/install-op.ts): the key's data, version and
  * recent window become the op's, whatever this replica held, so replicas that diverged at one
  * instance (after `acceptDataLoss`) hold one state again once it is chosen. Every branch
  * depends only on the op and on `rec.chosen`, which is the same on every replica applying the

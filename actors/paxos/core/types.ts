@@ -3,7 +3,7 @@
  *
  * Everything here is plain data that survives structured cloning and the binary codec: no
  * class instances, no closures. The core never sees the data model: operations, data states
- * and results are opaque bytes interpreted by a `StateMachine` (engines/models/*).
+ * and results are opaque bytes interpreted by a `StateMachine` (models/*).
  */
 
 /**
@@ -137,7 +137,7 @@ export type ClientResult =
   | { readonly token: number; readonly ok: true; readonly result: Uint8Array }
   | { readonly token: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
-export type { StateMachine } from '../../../engines/models/state-machine';
+export type { StateMachine } from '../../../models/state-machine';
 
 export interface PersistRecord {
   readonly key: string;

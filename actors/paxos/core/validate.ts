@@ -8,7 +8,7 @@
  * Each function returns undefined when the input is well formed, else the reason (one line).
  */
 import { RECENT_WINDOW } from './key-record';
-import { REQUESTS_REMEMBERED_MAX } from '../../../engines/models/request-id';
+import { REQUESTS_REMEMBERED_MAX } from '../../../models/request-id';
 import type { KeyRecord, PaxosMessage, Proposal } from './types';
 import { FetchPurpose, MessageType } from './types';
 

@@ -23,8 +23,8 @@
  *   at most min(limit, pageMax), and nextVersion (after the last one, or fromVersion).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { ACCOUNT_LIMITS, ACCOUNT_UNBOUNDED_MAX } from '../../../engines/models/account';
-import type { AccountBounds, AccountEntryKind, AccountLimits } from '../../../engines/models/account';
+import { ACCOUNT_LIMITS, ACCOUNT_UNBOUNDED_MAX } from '../../../models/account/account';
+import type { AccountBounds, AccountEntryKind, AccountLimits } from '../../../models/account/account';
 import type { JournalEntry } from '../../../actors/store/account';
 import type { Model } from '../linearizability';
 

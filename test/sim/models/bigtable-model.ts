@@ -8,11 +8,11 @@
  * - get: the row's columns, or null when absent.
  * Index lists do not change what a row reads as, so the spec leaves them out.
  */
-import type { BigtableRow } from '../../../engines/models/bigtable-row';
+import type { BigtableRow } from '../../../models/bigtable/bigtable-row';
 import {
   BIGTABLE_GET_QUERY, BigtableStatus, decodeBigtableGet, decodeBigtableWrite, encodeBigtableOp,
-} from '../../../engines/models/bigtable';
-import { ModelTag } from '../../../engines/models/model-tags';
+} from '../../../models/bigtable/bigtable';
+import { ModelTag } from '../../../models/model-tags';
 import type { Model } from '../linearizability';
 import type { ModelDriver } from '../model-workload';
 

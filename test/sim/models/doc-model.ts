@@ -17,8 +17,8 @@
  * - get(path): the value at the path (objects only are walked) with the document's version.
  */
 import { assert } from '../../../runtime/assert';
-import { DOC_BYTES_MAX, DOC_DEPTH_MAX } from '../../../engines/models/doc';
-import type { DocOp, DocStatus, JsonValue } from '../../../engines/models/doc';
+import { DOC_BYTES_MAX, DOC_DEPTH_MAX } from '../../../models/doc/doc';
+import type { DocOp, DocStatus, JsonValue } from '../../../models/doc/doc';
 import type { Model } from '../linearizability';
 
 export interface DocSpecState {

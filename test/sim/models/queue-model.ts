@@ -10,8 +10,8 @@
  *   [start, end) clamped to the queue and to `rangeMax` values (`truncated` when cut by it).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { QUEUE_ENTRY_OVERHEAD, QUEUE_LIMITS } from '../../../engines/models/queue';
-import type { QueueLimits } from '../../../engines/models/queue';
+import { QUEUE_ENTRY_OVERHEAD, QUEUE_LIMITS } from '../../../models/queue/queue';
+import type { QueueLimits } from '../../../models/queue/queue';
 import type { Model } from '../linearizability';
 
 export type QueueState = readonly string[];

@@ -12,8 +12,8 @@
  *   order with `truncated` when there are more.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { SET_ENTRY_OVERHEAD, SET_LIMITS } from '../../../engines/models/set';
-import type { SetLimits } from '../../../engines/models/set';
+import { SET_ENTRY_OVERHEAD, SET_LIMITS } from '../../../models/set/set';
+import type { SetLimits } from '../../../models/set/set';
 import type { Model } from '../linearizability';
 
 /** Ascending by UTF-8 bytes, no duplicates. */

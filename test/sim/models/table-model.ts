@@ -13,7 +13,7 @@
 import { assert } from '../../../runtime/assert';
 import {
   TABLE_BYTES_MAX, TABLE_CELL_OVERHEAD, TABLE_HEADER_BYTES, TABLE_ROW_OVERHEAD,
-} from '../../../engines/models/table';
+} from '../../../models/table/table';
 import type { Model } from '../linearizability';
 
 export type TableSpecState = ReadonlyMap<string, ReadonlyMap<string, string>>;

@@ -1,6 +1,6 @@
 /**
  * The rules of DESIGN.md §2 and STYLE.md §1 that a reader cannot see break: dependencies point
- * one way (runtime/ and engines/ never import actors/), and the Paxos core stays pure (no I/O,
+ * one way (runtime/, engines/ and models/ never import actors/), and the Paxos core stays pure (no I/O,
  * clock, timers or randomness). Reads the TypeScript sources, so it runs from dist/ as well.
  */
 import test from 'ava';
@@ -28,7 +28,7 @@ function imports(file: string): string[] {
   return [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1] ?? '');
 }
 
-for (const layer of ['runtime', 'engines']) {
+for (const layer of ['runtime', 'engines', 'models']) {
   test(`${layer}/ never imports actors/`, (t) => {
     const files = sources(layer);
     t.true(files.length > 3, `found ${layer} sources`);
@@ -44,7 +44,7 @@ test('the Paxos core is pure: no runtime I/O, node modules, clock, timers or ran
   for (const f of files) {
     const rel = path.relative(ROOT, f);
     for (const i of imports(f)) {
-      const allowed = i.startsWith('./') || i.endsWith('runtime/assert') || i.includes('engines/models/');
+      const allowed = i.startsWith('./') || i.endsWith('runtime/assert') || i.includes('/models/');
       if (!allowed) problems.push(`${rel} imports ${i}`);
     }
     const code = fs.readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
@@ -53,4 +53,17 @@ test('the Paxos core is pure: no runtime I/O, node modules, clock, timers or ran
     }
   }
   t.deepEqual(problems, []);
+});
+
+// DESIGN.md §2: the data models are deterministic state machines over bytes, a layer of their
+// own: they need no engine, no actor and no runtime beyond assert and the byte codec.
+test('models/ imports nothing but other models, runtime/assert and runtime/byte-codec', (t) => {
+  const files = sources('models');
+  t.true(files.length >= 10, 'found model sources');
+  const bad = files.flatMap((f) =>
+    imports(f)
+      .filter((i) => i.startsWith('.') && !/runtime\/(assert|byte-codec)$/.test(i) && /\/(engines|actors|runtime)\//.test(path.join(path.dirname(f), i)))
+      .map((i) => `${path.relative(ROOT, f)} → ${i}`),
+  );
+  t.deepEqual(bad, []);
 });

@@ -10,9 +10,9 @@ import { PaxosGroupActor } from '../../../../actors/paxos/paxos-actor';
 import { actorIdOf } from '../../../../actors/paxos/placement';
 import { MessageType } from '../../../../actors/paxos/core/types';
 import type { PaxosMessage } from '../../../../actors/paxos/core/types';
-import { KV_GET_QUERY, encodeKvOp } from '../../../../engines/models/kv';
-import { ModelTag } from '../../../../engines/models/model-tags';
-import { tagged } from '../../../../engines/models/registry';
+import { KV_GET_QUERY, encodeKvOp } from '../../../../models/kv/kv';
+import { ModelTag } from '../../../../models/model-tags';
+import { tagged } from '../../../../models/registry';
 import { SimCluster } from '../../../sim/paxos-cluster';
 
 function payloadOf(messages: PaxosMessage[]): Uint8Array {

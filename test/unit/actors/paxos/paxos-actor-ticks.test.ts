@@ -11,10 +11,10 @@ import { PaxosGroupActor } from '../../../../actors/paxos/paxos-actor';
 import { VolatileRecordStore } from '../../../../actors/paxos/record-store';
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../../../actors/paxos/codec';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
-import { allModels } from '../../../../engines/models/all-models';
-import { encodeKvOp } from '../../../../engines/models/kv';
-import { tagged } from '../../../../engines/models/registry';
-import { ModelTag } from '../../../../engines/models/model-tags';
+import { allModels } from '../../../../models/all-models';
+import { encodeKvOp } from '../../../../models/kv/kv';
+import { tagged } from '../../../../models/registry';
+import { ModelTag } from '../../../../models/model-tags';
 
 function setup(tickMs: number | undefined) {
   let now = 0;

@@ -5,15 +5,15 @@
  */
 // The store wraps ops with a requestId (decision 22); the Paxos core unwraps them, so this
 // one-replica stand-in does too.
-import { splitRequestId } from '../../../../engines/models/request-id';
+import { splitRequestId } from '../../../../models/request-id';
 import test from 'ava';
 import { Account } from '../../../../actors/store/account';
 import { PaxosStoreError } from '../../../../actors/store/errors';
 import type { RequestBody, StoreBackend } from '../../../../actors/store/model-client';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
-import { ACCOUNT_LIMITS, createAccountStateMachine } from '../../../../engines/models/account';
-import { ModelTag } from '../../../../engines/models/model-tags';
-import { createModelRegistry } from '../../../../engines/models/registry';
+import { ACCOUNT_LIMITS, createAccountStateMachine } from '../../../../models/account/account';
+import { ModelTag } from '../../../../models/model-tags';
+import { createModelRegistry } from '../../../../models/registry';
 
 /** One replica's worth of the model, applied in call order (no Paxos). */
 function modelBackend(journalEntriesMax: number): StoreBackend {

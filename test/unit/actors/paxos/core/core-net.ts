@@ -4,7 +4,7 @@
  */
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
 import type { ClientResult, PaxosMessage } from '../../../../../actors/paxos/core/types';
-import { encodeKvOp, kvStateMachine } from '../../../../../engines/models/kv';
+import { encodeKvOp, kvStateMachine } from '../../../../../models/kv/kv';
 
 export class CoreNet {
   readonly cores: PaxosCore[] = [];

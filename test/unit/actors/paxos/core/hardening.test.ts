@@ -8,7 +8,7 @@ import { MessageType } from '../../../../../actors/paxos/core/types';
 import type { PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
 import { ballotEpoch } from '../../../../../actors/paxos/core/ballot';
-import { decodeKvGetResult, encodeKvOp, kvStateMachine } from '../../../../../engines/models/kv';
+import { decodeKvGetResult, encodeKvOp, kvStateMachine } from '../../../../../models/kv/kv';
 import { CoreNet } from './core-net';
 
 const to = (r: number) => (m: PaxosMessage) => m.to === r;

@@ -6,11 +6,11 @@
 import test from 'ava';
 import { applyChosen, emptyRecord } from '../../../../../actors/paxos/core/key-record';
 import type { KeyRecord, Proposal } from '../../../../../actors/paxos/core/types';
-import { allModels } from '../../../../../engines/models/all-models';
-import { InstallStatus, encodeInstallOp } from '../../../../../engines/models/install-op';
-import { encodeKvOp } from '../../../../../engines/models/kv';
-import { ModelTag } from '../../../../../engines/models/model-tags';
-import { tagged } from '../../../../../engines/models/registry';
+import { allModels } from '../../../../../models/all-models';
+import { InstallStatus, encodeInstallOp } from '../../../../../models/install-op';
+import { encodeKvOp } from '../../../../../models/kv/kv';
+import { ModelTag } from '../../../../../models/model-tags';
+import { tagged } from '../../../../../models/registry';
 
 function put(origin: number, seq: number, value: string): Proposal {
   return { origin, seq, op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from(value) })) };

@@ -3,7 +3,7 @@ import { MessageType } from '../../../../../actors/paxos/core/types';
 import type { PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { CoreNet } from './core-net';
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
-import { kvStateMachine } from '../../../../../engines/models/kv';
+import { kvStateMachine } from '../../../../../models/kv/kv';
 import { ballotEpoch } from '../../../../../actors/paxos/core/ballot';
 
 const isType = (type: number) => (m: PaxosMessage) => m.type === type;

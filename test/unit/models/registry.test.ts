@@ -1,8 +1,8 @@
 import test from 'ava';
-import { KV_GET_QUERY, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine } from '../../../../engines/models/kv';
-import { ModelTag } from '../../../../engines/models/model-tags';
-import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
-import type { StateMachine } from '../../../../engines/models/state-machine';
+import { KV_GET_QUERY, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine } from '../../../models/kv/kv';
+import { ModelTag } from '../../../models/model-tags';
+import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../models/registry';
+import type { StateMachine } from '../../../models/state-machine';
 
 /** A stand-in second model: appends op bytes to its data; reads return the data. */
 const appendModel: StateMachine = {

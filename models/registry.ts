@@ -4,7 +4,7 @@
  * a key written as one model is refused (RESULT_WRONG_MODEL, nothing changes) by every other.
  * Write results gain the key's version after the write, so every model's API can report it.
  */
-import { assert } from '../../runtime/assert';
+import { assert } from '../runtime/assert';
 import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
 import { RESULT_WRONG_MODEL } from './model-tags';

@@ -23,9 +23,9 @@ import {
   BIGTABLE_INDEXES_MAX, BIGTABLE_ROW_BYTES_MAX, checkIndexes, checkRow, decodeStoredRow, encodeStoredRow,
   INDEX_KEY_PREFIX, ROW_KEY_PREFIX, indexKeysOfRow, parseRowKey,
 } from './bigtable-row';
-import { ModelTag, RESULT_BAD_REQUEST } from './model-tags';
-import { decodeInstallOp, isInstallOp } from './install-op';
-import type { StateMachine } from './state-machine';
+import { ModelTag, RESULT_BAD_REQUEST } from '../model-tags';
+import { decodeInstallOp, isInstallOp } from '../install-op';
+import type { StateMachine } from '../state-machine';
 
 const OP_INSERT = 1;
 const OP_UPDATE = 2;

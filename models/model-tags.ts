@@ -2,7 +2,7 @@
  * How several data models share one replicated key space (issue #4).
  *
  * Every model is a deterministic `StateMachine` over *untagged* bytes. The dispatcher
- * (`engines/models/registry.ts`) frames them:
+ * (`models/registry.ts`) frames them:
  *   - op and query bytes:  [tag u8][model op/query bytes]
  *   - stored data state:   [tag u8][model data bytes]     (null = the key is absent)
  *   - result bytes:        [status u8][model result bytes]

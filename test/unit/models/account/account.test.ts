@@ -8,7 +8,7 @@
  */
 // The store wraps ops with a requestId (decision 22); the Paxos core unwraps them, so this
 // one-replica stand-in does too.
-import { splitRequestId } from '../../../../engines/models/request-id';
+import { splitRequestId } from '../../../../models/request-id';
 import { deepStrictEqual } from 'node:assert';
 import test from 'ava';
 import fc from 'fast-check';
@@ -20,12 +20,12 @@ import {
   ACCOUNT_ID_BYTES_MAX, ACCOUNT_LIMITS, ACCOUNT_UNBOUNDED_MAX, AccountStatus, JOURNAL_ENTRIES_MAX, JOURNAL_PAGE_MAX,
   TxOutcome, accountStateMachine, createAccountStateMachine, decodeAccountData, decodeAccountResult, encodeAccountData,
   encodeAccountOp, encodeAccountQuery,
-} from '../../../../engines/models/account';
-import type { AccountBounds, AccountEntry, AccountLimits, AccountOp, AccountResults } from '../../../../engines/models/account';
-import { ModelTag, RESULT_BAD_REQUEST } from '../../../../engines/models/model-tags';
-import { encodeQueueOp, queueStateMachine } from '../../../../engines/models/queue';
-import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
-import type { StateMachine } from '../../../../engines/models/state-machine';
+} from '../../../../models/account/account';
+import type { AccountBounds, AccountEntry, AccountLimits, AccountOp, AccountResults } from '../../../../models/account/account';
+import { ModelTag, RESULT_BAD_REQUEST } from '../../../../models/model-tags';
+import { encodeQueueOp, queueStateMachine } from '../../../../models/queue/queue';
+import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../models/registry';
+import type { StateMachine } from '../../../../models/state-machine';
 import { VERIFY, setVerify } from '../../../../runtime/assert';
 import { ByteWriter } from '../../../../runtime/byte-codec';
 import { checkHistory } from '../../../sim/linearizability';

@@ -23,7 +23,7 @@
  * Pure and deterministic: it runs inside the Paxos core (actors/paxos/core/key-record.ts).
  * Its bytes arrive through the network and the disk, so decoding validates and never throws.
  */
-import { assert } from '../../runtime/assert';
+import { assert } from '../runtime/assert';
 
 /** First byte of an install op. Model tags are 1..7 (model-tags.ts); 0xF0 is reserved. */
 export const INSTALL_OP_TAG = 0xf0;

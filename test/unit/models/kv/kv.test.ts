@@ -1,8 +1,8 @@
 import test from 'ava';
 import {
   KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine, parseCounter,
-} from '../../../../engines/models/kv';
-import type { KvOp } from '../../../../engines/models/kv';
+} from '../../../../models/kv/kv';
+import type { KvOp } from '../../../../models/kv/kv';
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -66,9 +66,9 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
-import { RESULT_BAD_REQUEST } from './model-tags';
-import { compareBytes } from './set';
-import type { StateMachine } from './state-machine';
+import { RESULT_BAD_REQUEST } from '../model-tags';
+import { compareBytes } from '../set/set';
+import type { StateMachine } from '../state-machine';
 
 // Op codes double as journal entry kinds: one entry per applied op, of the op's kind.
 const OP_ADD = 1;

@@ -9,8 +9,8 @@ import {
   BIGTABLE_INDEXED_STRING_BYTES_MAX, BIGTABLE_PK_BYTES_MAX, checkIndexes, checkPk, checkRow, checkTableName,
   decodeStoredRow, encodeIndexValue, encodeStoredRow, indexKey, indexKeysOfRow, indexPrefix, parseRowKey, rowKey,
   rowRange, sameValue,
-} from '../../../../engines/models/bigtable-row';
-import type { BigtableValue } from '../../../../engines/models/bigtable-row';
+} from '../../../../models/bigtable/bigtable-row';
+import type { BigtableValue } from '../../../../models/bigtable/bigtable-row';
 import { compareKeys } from '../../../../engines/key-order';
 
 const rows: Array<[string, unknown, boolean]> = [

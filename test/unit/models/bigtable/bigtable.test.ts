@@ -9,14 +9,14 @@ import fc from 'fast-check';
 import {
   BIGTABLE_GET_QUERY, BigtableStatus, bigtableIndexKeys, bigtableStateMachine, decodeBigtableGet,
   decodeBigtableSchema, decodeBigtableWrite, encodeBigtableOp,
-} from '../../../../engines/models/bigtable';
-import type { BigtableOp } from '../../../../engines/models/bigtable';
-import type { BigtableRow, StoredRow } from '../../../../engines/models/bigtable-row';
-import { BIGTABLE_ROW_BYTES_MAX, encodeStoredRow, indexKey, rowKey, schemaKey } from '../../../../engines/models/bigtable-row';
-import { allModels } from '../../../../engines/models/all-models';
-import { ModelTag } from '../../../../engines/models/model-tags';
-import { isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
-import { encodeKvOp } from '../../../../engines/models/kv';
+} from '../../../../models/bigtable/bigtable';
+import type { BigtableOp } from '../../../../models/bigtable/bigtable';
+import type { BigtableRow, StoredRow } from '../../../../models/bigtable/bigtable-row';
+import { BIGTABLE_ROW_BYTES_MAX, encodeStoredRow, indexKey, rowKey, schemaKey } from '../../../../models/bigtable/bigtable-row';
+import { allModels } from '../../../../models/all-models';
+import { ModelTag } from '../../../../models/model-tags';
+import { isWrongModel, splitVersion, tagged } from '../../../../models/registry';
+import { encodeKvOp } from '../../../../models/kv/kv';
 
 /** The plain-JS spec: a row is absent (null) or its index list and columns. */
 type Spec = { i: string[]; r: BigtableRow } | null;

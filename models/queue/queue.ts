@@ -15,7 +15,7 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
-import type { StateMachine } from './state-machine';
+import type { StateMachine } from '../state-machine';
 
 const OP_PUSH = 1;
 const OP_POP = 2;

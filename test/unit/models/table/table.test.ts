@@ -5,9 +5,9 @@ import {
   TABLE_BYTES_MAX, TABLE_CHANGE_BYTES_MIN, TableStatus, createTableStateMachine, decodeTableData, decodeTableResult,
   encodeTableData, encodeTableOp, encodeTableQuery, tableBytesWritten, tableSections, tableShouldMerge, tableSize,
   tableStateMachine,
-} from '../../../../engines/models/table';
-import type { TableLimits, TableOp, TableQuery, TableRows } from '../../../../engines/models/table';
-import type { StateMachine } from '../../../../engines/models/state-machine';
+} from '../../../../models/table/table';
+import type { TableLimits, TableOp, TableQuery, TableRows } from '../../../../models/table/table';
+import type { StateMachine } from '../../../../models/state-machine';
 import { checkHistory } from '../../../sim/linearizability';
 import type { HistoryOp } from '../../../sim/linearizability';
 import { createTableModel, tableSpecSize } from '../../../sim/models/table-model';

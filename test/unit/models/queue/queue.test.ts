@@ -6,15 +6,15 @@
 import { deepStrictEqual } from 'node:assert';
 import test from 'ava';
 import fc from 'fast-check';
-import { encodeKvOp, kvStateMachine } from '../../../../engines/models/kv';
-import { ModelTag } from '../../../../engines/models/model-tags';
+import { encodeKvOp, kvStateMachine } from '../../../../models/kv/kv';
+import { ModelTag } from '../../../../models/model-tags';
 import {
   QUEUE_BYTES_MAX, QUEUE_ENTRY_OVERHEAD, QUEUE_RANGE_MAX, QueueStatus, createQueueStateMachine, decodeQueueData,
   decodeQueueResult, encodeQueueData, encodeQueueOp, encodeQueueQuery, queueStateMachine,
-} from '../../../../engines/models/queue';
-import type { QueueLimits, QueueOp, QueueQuery } from '../../../../engines/models/queue';
-import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../engines/models/registry';
-import type { StateMachine } from '../../../../engines/models/state-machine';
+} from '../../../../models/queue/queue';
+import type { QueueLimits, QueueOp, QueueQuery } from '../../../../models/queue/queue';
+import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../models/registry';
+import type { StateMachine } from '../../../../models/state-machine';
 import { createQueueModel } from '../../../sim/models/queue-model';
 import type { QueueInput, QueueOutput } from '../../../sim/models/queue-model';
 

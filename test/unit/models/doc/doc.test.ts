@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import {
   DOC_BYTES_MAX, DOC_DEPTH_MAX, DocStatus, createDocStateMachine, decodeDocData, decodeDocResult, docStateMachine,
   encodeDocQuery, encodeDocUpdate, isValidDocPath,
-} from '../../../../engines/models/doc';
-import type { DocOp, DocUpdate, DocUpdateResult, JsonValue } from '../../../../engines/models/doc';
-import { RESULT_BAD_REQUEST } from '../../../../engines/models/model-tags';
-import type { StateMachine } from '../../../../engines/models/state-machine';
+} from '../../../../models/doc/doc';
+import type { DocOp, DocUpdate, DocUpdateResult, JsonValue } from '../../../../models/doc/doc';
+import { RESULT_BAD_REQUEST } from '../../../../models/model-tags';
+import type { StateMachine } from '../../../../models/state-machine';
 import { ByteWriter } from '../../../../runtime/byte-codec';
 import { checkHistory } from '../../../sim/linearizability';
 import type { HistoryOp } from '../../../sim/linearizability';

@@ -7,14 +7,14 @@ import { deepStrictEqual } from 'node:assert';
 import test from 'ava';
 import fc from 'fast-check';
 import { VERIFY, setVerify } from '../../../../runtime/assert';
-import { ModelTag } from '../../../../engines/models/model-tags';
-import { createModelRegistry, tagged } from '../../../../engines/models/registry';
+import { ModelTag } from '../../../../models/model-tags';
+import { createModelRegistry, tagged } from '../../../../models/registry';
 import {
   SET_BYTES_MAX, SET_ENTRY_OVERHEAD, SET_MEMBERS_MAX, SET_READ_MAX, SetStatus, compareBytes, createSetStateMachine,
   decodeSetData, decodeSetResult, encodeSetData, encodeSetOp, encodeSetQuery, setStateMachine,
-} from '../../../../engines/models/set';
-import type { SetLimits, SetOp, SetQuery } from '../../../../engines/models/set';
-import type { StateMachine } from '../../../../engines/models/state-machine';
+} from '../../../../models/set/set';
+import type { SetLimits, SetOp, SetQuery } from '../../../../models/set/set';
+import type { StateMachine } from '../../../../models/state-machine';
 import { createSetModel } from '../../../sim/models/set-model';
 import type { SetInput, SetOutput } from '../../../sim/models/set-model';
 

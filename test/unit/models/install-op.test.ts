@@ -1,13 +1,13 @@
 /**
- * The "install state" op of verify's repair (engines/models/install-op.ts): its bytes arrive
+ * The "install state" op of verify's repair (models/install-op.ts): its bytes arrive
  * through the network and the disk, so decoding must validate everything and never throw.
  */
 import test from 'ava';
-import { INSTALL_OP_TAG, INSTALL_RECENT_MAX, decodeInstallOp, encodeInstallOp, isInstallOp } from '../../../../engines/models/install-op';
-import type { InstallState } from '../../../../engines/models/install-op';
-import { ModelTag } from '../../../../engines/models/model-tags';
-import { createModelRegistry } from '../../../../engines/models/registry';
-import { kvStateMachine } from '../../../../engines/models/kv';
+import { INSTALL_OP_TAG, INSTALL_RECENT_MAX, decodeInstallOp, encodeInstallOp, isInstallOp } from '../../../models/install-op';
+import type { InstallState } from '../../../models/install-op';
+import { ModelTag } from '../../../models/model-tags';
+import { createModelRegistry } from '../../../models/registry';
+import { kvStateMachine } from '../../../models/kv/kv';
 
 const STATE: InstallState = {
   expectChosen: 7,

@@ -10,7 +10,7 @@
  * key as 0 and stores decimal text; a value that is not a safe integer fails with WRONG_TYPE.
  */
 import { assert } from '../../runtime/assert';
-import type { StateMachine } from './state-machine';
+import type { StateMachine } from '../state-machine';
 
 const OP_PUT = 1;
 const OP_DELETE = 2;

@@ -39,8 +39,8 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
-import { RESULT_BAD_REQUEST } from './model-tags';
-import type { StateMachine } from './state-machine';
+import { RESULT_BAD_REQUEST } from '../model-tags';
+import type { StateMachine } from '../state-machine';
 
 const OP_UPDATE = 1;
 const QUERY_GET = 1;
