@@ -22,10 +22,10 @@ import { ActorSystem } from '../../runtime/actor-system';
 import type { SupervisionEvent } from '../../runtime/actor-system';
 import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
-import { ActorFault } from './actor-entry';
-import type { StoreActorConfig } from './actor-entry';
-import { checkDataDir, STORE_LOCK_FILE } from './data-dir';
-import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from './unsynced-marker';
+import { ActorFault } from '../node/actor-entry';
+import type { StoreActorConfig } from '../node/actor-entry';
+import { checkDataDir, STORE_LOCK_FILE } from '../node/data-dir';
+import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from '../node/unsynced-marker';
 import { ErrorCodes, PaxosStoreError, checked, describe, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import { Queue } from './queue';
@@ -196,7 +196,7 @@ export class PaxosStore {
     const linkFaults = newLinkFaults(o.replicas, o.groups);
     const system = await ActorSystem.start({
       workers: o.workers,
-      actorModule: path.join(__dirname, 'actor-entry.js'),
+      actorModule: path.join(__dirname, '..', 'node', 'actor-entry.js'),
       actorConfig: config,
       actors: allActors(o),
       tickMs: o.tickMs,

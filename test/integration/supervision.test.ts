@@ -5,7 +5,7 @@
  * failed and shows in stats() and verify(); runtime error codes never reach the caller; and
  * crash()/restart() of one replica run in call order.
  *
- * Faults are injected through the store's internal `injectFault` (actors/store/actor-entry.ts
+ * Faults are injected through the store's internal `injectFault` (actors/node/actor-entry.ts
  * ActorFault): an actor whose tick throws, an actor that ends its worker thread
  * (process.exit inside the worker: that thread only), an actor that fails on every start.
  * No test asserts speed: bounds are generous and only say "settled", never "fast".

@@ -29,7 +29,7 @@ import type { KeyRecord, Proposal } from '../../actors/paxos/core/types';
 import { encodeSealedRecord } from '../../actors/paxos/codec';
 import { NAMESPACE_SEPARATOR } from '../../actors/store/kv';
 import { OBJECT_PREFIX } from '../../actors/store/model-client';
-import { UNSYNCED_MARKER_FILE } from '../../actors/store/unsynced-marker';
+import { UNSYNCED_MARKER_FILE } from '../../actors/node/unsynced-marker';
 import { FAST, codeOf, tempDir } from './helpers';
 
 const NS = 'users';

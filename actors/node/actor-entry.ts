@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { markGroupAmnesic, renewGroupIncarnation, startGroup } from './incarnation-file';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
-import type { EngineName } from './options';
+import type { EngineName } from '../store/options';
 import { createEngine } from '../../engines/create-engine';
 import { allModels } from '../../models/all-models';
 import { bigtableDerived } from '../../models/bigtable/bigtable';

@@ -1,5 +1,5 @@
 /**
- * The incarnation count that numbers a replica group's proposals (actors/store/incarnation-file.ts):
+ * The incarnation count that numbers a replica group's proposals (actors/node/incarnation-file.ts):
  * it only ever goes up, survives reopen, and a garbled file is refused rather than reset (a reset
  * would hand out proposal ids an earlier incarnation already used).
  */
@@ -7,7 +7,7 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { INCARNATIONS_MAX, takeIncarnation } from '../../../../actors/store/incarnation-file';
+import { INCARNATIONS_MAX, takeIncarnation } from '../../../../actors/node/incarnation-file';
 import { PaxosStore } from '../../../../index';
 
 function tempDir(t: import('ava').ExecutionContext): string {

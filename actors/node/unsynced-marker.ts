@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fsyncDirectory } from '../../engines/durable-dir';
-import { ErrorCodes, PaxosStoreError } from './errors';
+import { ErrorCodes, PaxosStoreError } from '../store/errors';
 
 export const UNSYNCED_MARKER_FILE = 'UNSYNCED-RUN';
 

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { PaxosStoreError, ErrorCodes } from './errors';
+import { PaxosStoreError, ErrorCodes } from '../store/errors';
 
 /** seq = incarnation × 2^32 + n must stay a safe integer (core/ids.ts INCARNATION_SPAN). */
 export const INCARNATIONS_MAX = 2 ** 21 - 1;

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { mkdirDurable } from '../../engines/durable-dir';
-import { PaxosStoreError, invalid } from './errors';
+import { PaxosStoreError, invalid } from '../store/errors';
 
 export const DATA_DIR_FILE = 'paxosstore.json';
 export const DATA_DIR_FORMAT = 1;
