@@ -12,8 +12,8 @@ import { allModels } from '../../models/all-models';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../paxos/paxos-actor';
 import { groupOfActor, replicaOfActor } from '../paxos/placement';
-import { EngineRecordStore, VolatileRecordStore } from '../paxos/record-store';
-import type { RecordStore } from '../paxos/record-store';
+import { EngineRecordPort, VolatileRecordPort } from '../paxos/record-port';
+import type { RecordPort } from '../paxos/record-port';
 
 export interface StoreActorConfig {
   readonly replicas: number;
@@ -43,7 +43,7 @@ export const ActorFault = { none: 0, throwOnTick: 1, exitWorker: 2, failStart: 3
 export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 
 /** The newest store per directory: a crash skips close(), so the next incarnation closes it. */
-const openStores = new Map<string, EngineRecordStore>();
+const openStores = new Map<string, EngineRecordPort>();
 
 /**
  * How a group starts (decision 15): its incarnation, never used before, and whether it must be
@@ -77,16 +77,16 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   const faultIndex = replica * config.groups + group;
   if (Atomics.load(faults, faultIndex) === ActorFault.failStart) throw new Error(`actor ${id}: injected start failure`);
   const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
-  let store: RecordStore;
+  let store: RecordPort;
   // Memory without persist keeps records only in the core's key map (decision 6); memory with
   // persist goes through its engine like a disk engine, since its log outlives the actor.
   const volatile = config.engine === 'memory' && !config.persist;
   if (volatile) {
-    store = new VolatileRecordStore();
+    store = new VolatileRecordPort();
   } else {
     const engine = createEngine(config.engine, { dir, persist: config.persist });
     const previous = dir === undefined ? undefined : openStores.get(dir);
-    const durable = new EngineRecordStore(engine, config.sync, previous?.close());
+    const durable = new EngineRecordPort(engine, config.sync, previous?.close());
     if (dir !== undefined) openStores.set(dir, durable);
     store = durable;
   }

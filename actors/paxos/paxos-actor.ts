@@ -36,7 +36,7 @@ import {
   PayloadKind, beginBatch, decodeRecord, encodeSealedRecord, endBatch, payloadKind, readBatch, readMessage,
   readRequest, writeMessage, writeResult,
 } from './codec';
-import type { RecordStore, RecordWrite } from './record-store';
+import type { RecordPort, RecordWrite } from './record-port';
 import { digestReplica, isDigestRequest } from './replica-digest';
 import { DerivedWrites } from './derived-writes';
 import type { DerivedKeys } from './derived-writes';
@@ -135,7 +135,7 @@ export class PaxosGroupActor implements Actor {
   constructor(
     private readonly id: ActorId,
     private readonly host: ActorHost,
-    private readonly store: RecordStore,
+    private readonly store: RecordPort,
     private readonly options: PaxosShellOptions,
   ) {
     this.replica = replicaOfActor(id, options);

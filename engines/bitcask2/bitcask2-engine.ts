@@ -27,14 +27,14 @@ import type {
 import { StatsCounter } from '../engine-stats';
 import { storeError } from '../errors';
 import { encodeBatchFrame } from '../bitcask/batch-frame';
-import { type Bitcask2Options, checkOptions2, type CheckedOptions2 } from './options';
+import { type Bitcask2Options, checkBitcask2Options, type CheckedBitcask2Options } from './options';
 import { readWindowed } from '../bitcask/reads';
 import { iterateSnapshot, notOpen, readValue } from './reads';
-import type { Recovery2Stats } from './recovery';
-import { Session2 } from './session';
+import type { IndexedRecoveryStats } from './recovery';
+import { IndexedSession } from './session';
 
 export type { Bitcask2Options } from './options';
-export type { Recovery2Stats } from './recovery';
+export type { IndexedRecoveryStats } from './recovery';
 
 export interface Bitcask2Stats extends EngineStats {
   /** Keys in the index on disk (exact as of the last flush). */
@@ -51,21 +51,21 @@ export interface Bitcask2Stats extends EngineStats {
   /** Flushes since open, and writes that waited for one (the buffer bound was hit). */
   readonly flushes: number;
   readonly flushWaits: number;
-  readonly recovery: Recovery2Stats | undefined;
+  readonly recovery: IndexedRecoveryStats | undefined;
 }
 
 export class Bitcask2Engine implements Engine {
   readonly name = 'bitcask2';
   /** Unordered: ordered iteration would need every key sorted in RAM, the one thing avoided. */
   readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: false });
-  private readonly options: CheckedOptions2;
-  private session: Session2 | undefined = undefined;
+  private readonly options: CheckedBitcask2Options;
+  private session: IndexedSession | undefined = undefined;
   private readonly counter = new StatsCounter();
   private transition: Promise<void> = Promise.resolve();
-  private recovery: Recovery2Stats | undefined = undefined;
+  private recovery: IndexedRecoveryStats | undefined = undefined;
 
   constructor(dir: string, options?: Bitcask2Options) {
-    this.options = checkOptions2(dir, options);
+    this.options = checkBitcask2Options(dir, options);
   }
 
   get dir(): string {
@@ -175,7 +175,7 @@ export class Bitcask2Engine implements Engine {
     } catch (err) {
       throw storeError('IO_ERROR', `bitcask2 open: cannot create ${this.options.dir}`, err);
     }
-    const session = await Session2.open(dir, this.options);
+    const session = await IndexedSession.open(dir, this.options);
     this.recovery = session.recovery;
     this.session = session;
   }
@@ -188,7 +188,7 @@ export class Bitcask2Engine implements Engine {
     await session.close();
   }
 
-  private requireOpen(): Session2 {
+  private requireOpen(): IndexedSession {
     const session = this.session;
     if (session === undefined) throw notOpen();
     return session;

@@ -33,7 +33,7 @@ export interface Bitcask2Options {
   readonly fs?: FileSystem;
 }
 
-export interface CheckedOptions2 {
+export interface CheckedBitcask2Options {
   readonly dir: string;
   readonly fileBytesMax: number;
   readonly bufferKeysMax: number;
@@ -41,7 +41,7 @@ export interface CheckedOptions2 {
   readonly fs: FileSystem;
 }
 
-export function checkOptions2(dir: unknown, options: Bitcask2Options | undefined): CheckedOptions2 {
+export function checkBitcask2Options(dir: unknown, options: Bitcask2Options | undefined): CheckedBitcask2Options {
   if (typeof dir !== 'string' || dir.length === 0) {
     throw storeError('INVALID_ARGUMENT', 'Bitcask2Engine needs a non-empty directory path');
   }

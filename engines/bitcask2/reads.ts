@@ -17,13 +17,13 @@ import { READ_WINDOW } from '../bitcask/reads';
 import { bucketOf, keyHash } from './bucket-hash';
 import { mergeBucket } from './flush';
 import { findInSealedPage, type IndexLocation } from './index-page';
-import type { Session2 } from './session';
+import type { IndexedSession } from './session';
 import { bucketItems, itemsBefore } from './write-buffer';
 
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-export async function readValue(session: Session2, key: string): Promise<Uint8Array | undefined> {
+export async function readValue(session: IndexedSession, key: string): Promise<Uint8Array | undefined> {
   const location = await locate(session, key);
   if (location === undefined) return undefined;
   const file = session.files.get(location.fileId);
@@ -41,7 +41,7 @@ export async function readValue(session: Session2, key: string): Promise<Uint8Ar
   }
 }
 
-async function locate(session: Session2, key: string): Promise<IndexLocation | undefined> {
+async function locate(session: IndexedSession, key: string): Promise<IndexLocation | undefined> {
   const active = session.active.get(key);
   if (active !== undefined) return active ?? undefined;
   const frozen = session.frozen?.get(key);
@@ -85,7 +85,7 @@ async function readRecord(
  * file pinned. One page and one window of values are in memory at a time.
  */
 export async function* iterateSnapshot(
-  session: Session2,
+  session: IndexedSession,
   range: IterateRange,
   isCurrent: () => boolean,
 ): AsyncGenerator<[string, Uint8Array]> {
@@ -132,7 +132,7 @@ export async function* iterateSnapshot(
   }
 }
 
-function readPinned(session: Session2, key: string, location: IndexLocation): Promise<Uint8Array> {
+function readPinned(session: IndexedSession, key: string, location: IndexLocation): Promise<Uint8Array> {
   const file = session.files.get(location.fileId);
   if (file === undefined) {
     const message = `bitcask2: ${key} points at missing file ${location.fileId}`;

@@ -22,7 +22,7 @@ import { flushIndex } from './flush';
 import { type Checkpoint, IndexFile, indexFileName, parseIndexName } from './index-file';
 import { WriteBuffer } from './write-buffer';
 
-export interface Recovery2Stats {
+export interface IndexedRecoveryStats {
   /** Data files replayed (wholly or from the checkpoint on). */
   readonly filesReplayed: number;
   /** Records replayed into the write buffer. */
@@ -42,7 +42,7 @@ export interface Recovery2Stats {
   readonly unfinishedFilesRemoved: number;
 }
 
-export interface Recovered2 {
+export interface RecoveredIndexed {
   readonly files: Map<number, DataFile>;
   readonly newestWriteId: number | undefined;
   readonly index: IndexFile | undefined;
@@ -50,7 +50,7 @@ export interface Recovered2 {
   readonly nextSeq: number;
   readonly nextFileId: number;
   readonly nextGeneration: number;
-  readonly stats: Recovery2Stats;
+  readonly stats: IndexedRecoveryStats;
 }
 
 export interface RecoverOptions {
@@ -72,7 +72,7 @@ interface Replay {
   damaged: boolean;
 }
 
-export async function recover2(fs: FileSystem, dir: string, options: RecoverOptions): Promise<Recovered2> {
+export async function recoverIndexed(fs: FileSystem, dir: string, options: RecoverOptions): Promise<RecoveredIndexed> {
   const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
   if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
     throw storeError(
@@ -246,8 +246,8 @@ function finish(
   files: Map<number, DataFile>,
   newestWriteId: number | undefined,
   replay: Replay,
-  cleanup: Pick<Recovery2Stats, 'indexLoaded' | 'indexRejected' | 'unfinishedFilesRemoved'>,
-): Recovered2 {
+  cleanup: Pick<IndexedRecoveryStats, 'indexLoaded' | 'indexRejected' | 'unfinishedFilesRemoved'>,
+): RecoveredIndexed {
   const footer = replay.index?.footer;
   const floors = [...files.values()].map((file) => file.header.seqFloor);
   const nextSeq = Math.max(replay.seqMax + 1, footer?.nextSeq ?? 0, ...floors);

@@ -23,8 +23,8 @@ import { Writer, type KeyDirUpdates, type WriterHost } from '../bitcask/writer';
 import type { FileSystem } from '../fs/file-system';
 import { flushIndex } from './flush';
 import type { IndexFile } from './index-file';
-import type { CheckedOptions2 } from './options';
-import { recover2, type Recovery2Stats } from './recovery';
+import type { CheckedBitcask2Options } from './options';
+import { recoverIndexed, type IndexedRecoveryStats } from './recovery';
 import { WriteBuffer } from './write-buffer';
 
 /** Flushes to wait for before a write gets room: far more than one flush can need. */
@@ -37,7 +37,7 @@ interface Counters {
   nextGeneration: number;
 }
 
-export class Session2 implements WriterHost {
+export class IndexedSession implements WriterHost {
   readonly fs: FileSystem;
   readonly writer: Writer;
   readonly fileBytesMax: number;
@@ -58,10 +58,10 @@ export class Session2 implements WriterHost {
 
   private constructor(
     readonly dir: string,
-    private readonly options: CheckedOptions2,
+    private readonly options: CheckedBitcask2Options,
     private readonly lock: DirectoryLock,
     readonly files: Map<number, DataFile>,
-    readonly recovery: Recovery2Stats,
+    readonly recovery: IndexedRecoveryStats,
     start: { index: IndexFile | undefined; buffer: WriteBuffer; active: DataFile },
     counters: Counters,
   ) {
@@ -79,10 +79,10 @@ export class Session2 implements WriterHost {
   }
 
   /** Locks `dir`, recovers it, and picks (or creates) the active file. */
-  static async open(dir: string, options: CheckedOptions2): Promise<Session2> {
+  static async open(dir: string, options: CheckedBitcask2Options): Promise<IndexedSession> {
     const lock = await acquireLock(dir, { fs: options.fs });
     try {
-      const recovered = await recover2(options.fs, dir, options);
+      const recovered = await recoverIndexed(options.fs, dir, options);
       const { files, newestWriteId, index, buffer } = recovered;
       const counters = { ...recovered, nextFileId: recovered.nextFileId };
       let active = newestWriteId === undefined ? undefined : files.get(newestWriteId);
@@ -93,7 +93,7 @@ export class Session2 implements WriterHost {
         files.set(active.id, active);
       }
       const start = { index, buffer, active };
-      return new Session2(dir, options, lock, files, recovered.stats, start, counters);
+      return new IndexedSession(dir, options, lock, files, recovered.stats, start, counters);
     } catch (err) {
       await releaseLock(lock);
       throw err;

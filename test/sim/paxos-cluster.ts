@@ -20,7 +20,7 @@ import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest 
 export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'>;
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
-import { SimRecordStore } from './sim-record-store';
+import { SimRecordPort } from './sim-record-port';
 import { ClusterInvariants } from './invariants';
 
 export interface ClusterOptions {
@@ -108,7 +108,7 @@ export class SimCluster {
         host.send(to, payload);
       },
     };
-    return new PaxosGroupActor(id, observed, new SimRecordStore(this.sim.disk(replica), sync), {
+    return new PaxosGroupActor(id, observed, new SimRecordPort(this.sim.disk(replica), sync), {
       replicas: this.replicas,
       groups: this.groups,
       sync,

@@ -8,7 +8,7 @@ import { CLIENT_ADDRESS } from '../../../../runtime/actor';
 import type { ActorHost } from '../../../../runtime/actor';
 import { ByteWriter } from '../../../../runtime/byte-codec';
 import { PaxosGroupActor } from '../../../../actors/paxos/paxos-actor';
-import { VolatileRecordStore } from '../../../../actors/paxos/record-store';
+import { VolatileRecordPort } from '../../../../actors/paxos/record-port';
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../../../actors/paxos/codec';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
 import { allModels } from '../../../../models/all-models';
@@ -27,7 +27,7 @@ function setup(tickMs: number | undefined) {
     },
   };
   // Replica 0 of 3; the host delivers nothing to the peers, so no write can find a majority.
-  const actor = new PaxosGroupActor(0, host, new VolatileRecordStore(), {
+  const actor = new PaxosGroupActor(0, host, new VolatileRecordPort(), {
     replicas: 3, groups: 1, sync: 'batch', model: allModels, incarnation: 0, amnesic: false,
     limits: { requestTimeoutTicks: 100, roundTimeoutTicks: 10 }, ...(tickMs === undefined ? {} : { tickMs }),
   });

@@ -1,7 +1,7 @@
 /**
  * The storage port of a Paxos group actor: load key records, write a group-commit batch.
  * Callback-based (no Promises in the shell's control flow) so the deterministic simulator can
- * drive completions from its own event queue; `EngineRecordStore` adapts any `Engine`.
+ * drive completions from its own event queue; `EngineRecordPort` adapts any `Engine`.
  */
 import { assert } from '../../runtime/assert';
 import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
@@ -18,7 +18,7 @@ export interface RecordWrite {
   readonly value: Uint8Array;
 }
 
-export interface RecordStore {
+export interface RecordPort {
   /**
    * Nothing written can outlive the actor (memory engine): the shell keeps records only in the
    * core's key map and skips encoding and writing them. A restart is then always amnesic.
@@ -47,7 +47,7 @@ export interface RecordStore {
 }
 
 /** `sync` → engine write option: 'always' fsyncs each batch; 'batch' and 'none' hand it to the OS. */
-export class EngineRecordStore implements RecordStore {
+export class EngineRecordPort implements RecordPort {
   private readonly opened: Promise<void>;
   private closing: Promise<void> | undefined;
   lostAtOpen = false;
@@ -122,7 +122,7 @@ export class EngineRecordStore implements RecordStore {
  * memory and a crash loses both alike, so copying sealed records into a second map would cost
  * CPU and buy nothing; loads find nothing (a fresh or restarted replica starts empty).
  */
-export class VolatileRecordStore implements RecordStore {
+export class VolatileRecordPort implements RecordPort {
   readonly volatile = true;
 
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {

@@ -1,9 +1,9 @@
 /** The Paxos actor's storage port over a simulated disk (completions driven by the simulator). */
 import type { SyncMode } from '../../engines/engine';
-import type { RecordStore, RecordWrite } from '../../actors/paxos/record-store';
+import type { RecordPort, RecordWrite } from '../../actors/paxos/record-port';
 import type { SimDisk } from '../../runtime/sim/sim-disk';
 
-export class SimRecordStore implements RecordStore {
+export class SimRecordPort implements RecordPort {
   /** The simulated engine found a damaged tail at open (acknowledged records lost). */
   readonly lostAtOpen: boolean;
 
