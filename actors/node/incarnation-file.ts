@@ -1,6 +1,6 @@
 /**
  * A replica group's incarnation number, kept beside its data directory and raised at every
- * start. Proposal ids are (replica, seq) with seq in [incarnation × SEQ_SPAN, +SEQ_SPAN), and
+ * start. Proposal ids are (replica, seq) with seq in [incarnation × 2^32, +2^32), and
  * a chosen value is applied once per id (the at-most-once window): an id reused by a later
  * incarnation would make a new write look like an old one already applied, and be answered
  * with the old result without being applied. A random seq base (as before) repeats after a
@@ -12,11 +12,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { INCARNATION_SPAN } from '../paxos/core/ids';
 import { assert } from '../../runtime/assert';
 import { PaxosStoreError, ErrorCodes } from '../store/errors';
 
-/** seq = incarnation × 2^32 + n must stay a safe integer (core/ids.ts INCARNATION_SPAN). */
-export const INCARNATIONS_MAX = 2 ** 21 - 1;
+/** seq = incarnation × 2^32 + n must stay a safe integer, and the incarnation is a ballot epoch. */
+export const INCARNATIONS_MAX = INCARNATION_SPAN - 1;
 
 function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');

@@ -18,6 +18,3 @@ export function hashKey(key: string, seed = 0x811c9dc5): number {
 export function homeReplicaOf(key: string, replicas: number): number {
   return hashKey(key, 0x9747b28c) % replicas;
 }
-
-/** Proposal seqs of one incarnation lie in [seqBase, seqBase + SEQ_SPAN). */
-export const SEQ_SPAN = 2 ** 32;

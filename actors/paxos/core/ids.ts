@@ -15,11 +15,12 @@
  * Pure and synchronous: no I/O, clock or randomness.
  */
 import { assert } from '../../../runtime/assert';
+import { EPOCH_SPAN } from './ballot';
 
 /** Ids of one incarnation lie in [incarnation × span, +span). 2^32 × 2^21 = 2^53. */
 export const ID_SPAN_DEFAULT = 2 ** 32;
-/** Incarnation numbers lie in [0, INCARNATION_SPAN): the ballot epoch's range too. */
-export const INCARNATION_SPAN = 2 ** 21;
+/** Incarnation numbers lie in [0, INCARNATION_SPAN): the ballot epoch's range (ballot.ts). */
+export const INCARNATION_SPAN = EPOCH_SPAN;
 
 interface IdRange {
   next: number;
