@@ -1,7 +1,7 @@
 /**
  * A simulated Set: N replicas × G groups of PaxosGroupActors on a seeded Simulation, with a KV
- * client that records a history for the linearizability checker, and an agreement checker that
- * samples every replica's chosen values.
+ * client that records a history for the linearizability checker, and the cross-replica
+ * invariants (invariants.ts: agreement among them) checked after every simulated instant.
  */
 import { assert } from '../../runtime/assert';
 import type { ActorHost } from '../../runtime/actor';
@@ -54,8 +54,6 @@ export class SimCluster {
   /** Cross-replica invariants, checked at the end of every simulated instant. */
   readonly invariants = new ClusterInvariants();
   private nextToken = 1;
-  /** (key, instance) → "origin:seq" of the value any replica reported chosen there. */
-  readonly chosenSeen = new Map<string, string>();
 
   constructor(readonly options: ClusterOptions) {
     this.replicas = options.replicas ?? 3;
@@ -194,22 +192,5 @@ export class SimCluster {
       }
     }
     return sum;
-  }
-
-  /** Agreement: no two replicas ever report different values chosen at one instance. */
-  sampleChosen(keys: readonly string[]): void {
-    for (let r = 0; r < this.replicas; r++) {
-      for (const key of keys) {
-        const rec = this.record(r, key);
-        if (rec === undefined) continue;
-        for (const e of rec.recent) {
-          const id = `${key}#${e.instance}`;
-          const value = `${e.origin}:${e.seq}`;
-          const seen = this.chosenSeen.get(id);
-          assert(seen === undefined || seen === value, `agreement violated at ${id}: ${seen} vs ${value} (replica ${r})`);
-          this.chosenSeen.set(id, value);
-        }
-      }
-    }
   }
 }

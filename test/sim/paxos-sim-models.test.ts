@@ -43,18 +43,10 @@ function runSeed<I, O>(driver: ModelDriver<I, O>, seed: number): ModelWorkloadRe
     faults: SIM_FAULTS,
   });
   const keys = driver.keys !== undefined ? [...driver.keys] : [`${driver.name}1`, `${driver.name}2`];
-  let sampled = 0;
-  const sample = (): void => {
-    cluster.sampleChosen(keys);
-    sampled += 1;
-    if (sampled < 400) cluster.sim.schedule(25, sample);
-  };
-  cluster.sim.schedule(25, sample);
   const r = runModelWorkload(cluster, driver, {
     keys, clients: 5, opsPerClient: 15, faultPhaseMs: 2000, clientTimeoutMs: 3000,
     crashes: true, wipeOnRestart: s.wipe, partitions: true, livenessMs: 30_000,
   });
-  cluster.sampleChosen(keys);
   return r;
 }
 

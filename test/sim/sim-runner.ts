@@ -51,18 +51,10 @@ export function runSeed(seed: number, s: Scenario) {
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
-  let sampled = 0;
-  const sample = (): void => {
-    cluster.sampleChosen(keys);
-    sampled += 1;
-    if (sampled < 400) cluster.sim.schedule(25, sample);
-  };
-  cluster.sim.schedule(25, sample);
   const r = runKvWorkload(cluster, {
     keys, clients: 5, opsPerClient: 15, faultPhaseMs: 2000, clientTimeoutMs: 3000,
     crashes: true, wipeOnRestart: s.wipe, partitions: true, livenessMs: 30_000,
   });
-  cluster.sampleChosen(keys);
   let keptBatches = 0;
   let damagedBatches = 0;
   for (let replica = 0; replica < cluster.replicas; replica++) {
