@@ -56,14 +56,7 @@ function fsyncCreated(first: string, last: string): void {
 
 /** Raises the count in `file` by one, durably, and returns the new value (1 on first use). */
 export function takeIncarnation(file: string): number {
-  const dir = path.dirname(file);
-  // A new replica-R must outlive a power loss with its parent's entry (DESIGN §7 durability).
-  const created = fs.mkdirSync(dir, { recursive: true });
-  if (created !== undefined) fsyncCreated(created, dir);
-  const next = readCount(file) + 1;
-  if (next > INCARNATIONS_MAX) {
-    throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${file}: more than ${INCARNATIONS_MAX} starts of one replica group`);
-  }
+  const next = nextCount(readCount(file), file);
   writeCount(file, next);
   assert(readCount(file) === next, () => `incarnation file ${file} did not keep ${next}`);
   return next;
@@ -129,10 +122,7 @@ export function renewGroupIncarnation(root: string, replica: number, group: numb
 }
 
 function advance(files: { own: string; rootCopy: string }, current: number): number {
-  const next = current + 1;
-  if (next > INCARNATIONS_MAX) {
-    throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${files.own}: more than ${INCARNATIONS_MAX} starts of one replica group`);
-  }
+  const next = nextCount(current, files.own);
   writeCount(files.own, next);
   writeCount(files.rootCopy, next);
   assert(readCount(files.own) === next && readCount(files.rootCopy) === next, () => `incarnation ${next} not kept`);
@@ -152,11 +142,23 @@ function writeMarker(file: string): void {
   writeCount(file, 1);
 }
 
-/** Writes `n` to `file` durably: temp file, fsync, rename, directory fsync. */
+/** The count after `current`, refused past the incarnation range (a reset would reuse ids). */
+function nextCount(current: number, file: string): number {
+  const next = current + 1;
+  if (next > INCARNATIONS_MAX) {
+    throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${file}: more than ${INCARNATIONS_MAX} starts of one replica group`);
+  }
+  return next;
+}
+
+/**
+ * Writes `n` to `file` durably: every directory it creates fsynced into its parent (a new
+ * replica-R must outlive a power loss), then temp file, fsync, rename, directory fsync.
+ */
 function writeCount(file: string, n: number): void {
   const dir = path.dirname(file);
-  // A directory made here must be durable in its parent too (POSIX does not promise it).
-  if (fs.mkdirSync(dir, { recursive: true }) !== undefined) fsyncDir(path.dirname(dir));
+  const created = fs.mkdirSync(dir, { recursive: true });
+  if (created !== undefined) fsyncCreated(created, dir);
   const temp = `${file}.tmp`;
   const fd = fs.openSync(temp, 'w');
   try {
