@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { mkdirDurable } from '../../engines/durable-dir';
+import { fsyncDirectory, mkdirDurable } from '../../engines/durable-dir';
 import { PaxosStoreError, invalid } from '../store/errors';
 
 export const DATA_DIR_FILE = 'paxosstore.json';
@@ -156,16 +156,7 @@ async function inferPlacement(dir: string): Promise<Placement | undefined> {
 
 async function syncDir(dir: string): Promise<void> {
   // Makes the new directory entry durable; not supported everywhere (e.g. Windows), so best effort.
-  try {
-    const handle = await fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Best effort.
-  }
+  await fsyncDirectory(dir).catch(() => undefined);
 }
 
 function messageOf(error: unknown): string {

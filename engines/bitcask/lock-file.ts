@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { storeError } from '../errors';
+import { fsyncDirectory } from '../durable-dir';
 import { errorCode, type FileSystem } from '../fs/file-system';
 import { nodeFileSystem } from '../fs/node-fs';
 import { LOCK_FILE_NAME } from './format';
@@ -260,12 +261,7 @@ function isRunning(pid: number): boolean {
 
 async function syncDir(fs: FileSystem, dir: string): Promise<void> {
   try {
-    const handle = await fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncDirectory(dir, fs);
   } catch (err) {
     throw storeError('IO_ERROR', `cannot sync directory ${dir}`, err);
   }
