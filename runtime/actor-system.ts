@@ -22,6 +22,8 @@ import type { MailboxHooks, MailboxStats } from './thread-mailbox';
 import { allocateTopology, isActorId, workerOfActor } from './topology';
 import type { Topology } from './topology';
 import type { LinkFaultsConfig } from './link-faults';
+import { checkRemoteRoute, isRemoteActor, nodeOfActor } from './remote-route';
+import type { RemoteRoute } from './remote-route';
 import { RestartBudget, SUPERVISION_DEFAULTS } from './restart-budget';
 import type { SupervisionOptions } from './restart-budget';
 import { codeOf, describe, emptyWorkerStats } from './supervision';
@@ -52,6 +54,12 @@ export interface ActorSystemOptions {
   supervision?: Partial<SupervisionOptions>;
   /** Fault injection between nodes (link-faults.ts): partitions without the actors knowing. */
   linkFaults?: LinkFaultsConfig;
+  /**
+   * A cluster node (remote-route.ts): only `localNode`'s actors live here; messages to the
+   * others reach `onRemote`, and `deliverRemote` brings theirs in. Every actor in `actors`
+   * must be local.
+   */
+  remote?: RemoteRoute;
 }
 
 export interface ClientStats extends MailboxStats {
@@ -59,6 +67,12 @@ export interface ClientStats extends MailboxStats {
   handlerFailures: number;
   /** Records that arrived while no onReceive handler was set. */
   unhandled: number;
+  /** Messages actors sent to remote actors, handed to onRemote (a cluster node). */
+  remoteOut: number;
+  /** Messages from remote actors delivered into the rings (deliverRemote). */
+  remoteIn: number;
+  /** deliverRemote calls refused: not from a remote actor to a local one. */
+  remoteRefused: number;
 }
 
 const RING_BYTES_DEFAULT = 4 * 1024 * 1024;
@@ -71,6 +85,8 @@ const ACTOR_CLOSE_TIMEOUT_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 10_000;
 
 type Handler = (from: number, payload: Uint8Array) => void;
+/** A message for an actor of another node, sent by a local actor (view valid during the call). */
+export type RemoteHandler = (from: number, to: number, payload: Uint8Array) => void;
 
 interface Resolved {
   workers: number;
@@ -81,6 +97,7 @@ interface Resolved {
   tickMs: number;
   supervision: SupervisionOptions;
   linkFaults: LinkFaultsConfig | undefined;
+  remote: RemoteRoute | undefined;
 }
 
 function invalid(message: string): RuntimeError {
@@ -112,7 +129,22 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
   if (!Number.isInteger(restartsMax) || restartsMax < 0 || !(windowMs > 0) || !(backoffMs >= 0) || !(backoffMsMax >= backoffMs)) {
     throw invalid(`bad supervision options: ${JSON.stringify(supervision)}`);
   }
-  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision, linkFaults: o.linkFaults };
+  const remote = o.remote;
+  if (remote !== undefined) {
+    checked(() => checkRemoteRoute(remote));
+    if (actors.some((id) => isRemoteActor(id, remote) || nodeOfActor(id, remote) === undefined)) {
+      throw invalid(`every actor must belong to node ${remote.localNode}`);
+    }
+  }
+  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision, linkFaults: o.linkFaults, remote };
+}
+
+function checked(run: () => void): void {
+  try {
+    run();
+  } catch (error) {
+    throw invalid(`bad remote route: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export class ActorSystem {
@@ -138,7 +170,8 @@ export class ActorSystem {
   private flushQueued = false;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly counters = { handlerFailures: 0, unhandled: 0 };
+  private readonly counters = { handlerFailures: 0, unhandled: 0, remoteOut: 0, remoteIn: 0, remoteRefused: 0 };
+  private remoteHandler: RemoteHandler | undefined;
   private readonly flushBound = (): void => this.flushSends();
   private readonly handles: WorkerHandle[] = [];
   // Supervision (see README "Supervision"): the client thread decides every restart, so one
@@ -181,6 +214,38 @@ export class ActorSystem {
       this.flushQueued = true;
       queueMicrotask(this.flushBound);
     }
+  }
+
+  /**
+   * A cluster node's gateway: the handler of messages actors send to actors of other nodes
+   * (view valid during the call). Without one they are counted as unhandled and dropped.
+   */
+  onRemote(handler: RemoteHandler): void {
+    assert(typeof handler === 'function', 'onRemote needs a function');
+    assert(this.options.remote !== undefined, 'onRemote without a remote route');
+    this.remoteHandler = handler;
+  }
+
+  /**
+   * A message from a remote actor (the network) to a local one. Refused (false, counted) when
+   * `from` is not a remote actor of the layout or `to` is not local: the network never speaks
+   * for local actors or the client endpoint. Queued like send(): it leaves with this macrotask.
+   */
+  deliverRemote(from: number, to: number, payload: Uint8Array): boolean {
+    if (this.closed) return false;
+    const remote = this.options.remote;
+    const ok = remote !== undefined && isRemoteActor(from, remote) && isActorId(to) && !isRemoteActor(to, remote) && nodeOfActor(to, remote) !== undefined;
+    if (!ok || payload.byteLength > MESSAGE_BYTES_MAX) {
+      this.counters.remoteRefused++;
+      return false;
+    }
+    this.counters.remoteIn++;
+    this.mailbox.send(this.workerOf(to), from, to, payload);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushBound);
+    }
+    return true;
   }
 
   /** Sets the handler of records actors send to CLIENT_ADDRESS (view valid during the call). */
@@ -330,6 +395,7 @@ export class ActorSystem {
       restarted: respawned,
       respawned,
       ...(this.options.linkFaults !== undefined ? { linkFaults: this.options.linkFaults } : {}),
+      ...(this.options.remote !== undefined ? { remote: this.options.remote } : {}),
     };
     let handle: WorkerHandle | undefined = undefined;
     const listener: WorkerListener = {
@@ -566,7 +632,10 @@ export class ActorSystem {
   }
 
   private deliverToClient(from: number, to: number, payload: Uint8Array): void {
-    assert(to === CLIENT_ADDRESS, `client thread got a record for ${to}`);
+    if (to !== CLIENT_ADDRESS) {
+      this.deliverToRemote(from, to, payload);
+      return;
+    }
     const handler = this.handler;
     if (handler === undefined) {
       this.counters.unhandled++;
@@ -579,6 +648,22 @@ export class ActorSystem {
       // since stopping the pump would strand every later reply.
       this.counters.handlerFailures++;
       console.error(`[runtime] onReceive handler threw on a record from ${from}:`, error);
+    }
+  }
+
+  private deliverToRemote(from: number, to: number, payload: Uint8Array): void {
+    if (!isRemoteActor(to, this.options.remote)) assert(false, `client thread got a record for ${to}`);
+    const handler = this.remoteHandler;
+    if (handler === undefined) {
+      this.counters.unhandled++;
+      return;
+    }
+    this.counters.remoteOut++;
+    try {
+      handler(from, to, payload);
+    } catch (error) {
+      this.counters.handlerFailures++;
+      console.error(`[runtime] onRemote handler threw on a record from ${from} to ${to}:`, error);
     }
   }
 }

@@ -36,6 +36,7 @@ function main(): void {
     tickMs: init.tickMs,
     respawned: init.respawned,
     linkFaults: init.linkFaults,
+    ...(init.remote !== undefined ? { remote: init.remote } : {}),
     onActorFailed: (id, reason) => {
       const event: WorkerEvent = { pxsEvent: { kind: 'actorFailed', id, reason } };
       port.postMessage(event);

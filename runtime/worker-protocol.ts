@@ -6,6 +6,7 @@
 import type { InspectResult } from './actor';
 import type { Topology } from './topology';
 import type { LinkFaultsConfig } from './link-faults';
+import type { RemoteRoute } from './remote-route';
 import type { WorkerStats } from './worker-stats';
 
 export interface WorkerInit {
@@ -22,6 +23,8 @@ export interface WorkerInit {
   readonly respawned: boolean;
   /** Cut links between nodes (partitions), applied to every send and delivery. */
   readonly linkFaults?: LinkFaultsConfig;
+  /** A cluster node's layout: which actors are remote (remote-route.ts). */
+  readonly remote?: RemoteRoute;
 }
 
 /** An actor that could not be created, with the reason (its code first). */

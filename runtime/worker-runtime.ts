@@ -8,6 +8,8 @@
  * may be half-updated, so continuing to feed it would be worse than a crash.
  */
 import { LinkFaults } from './link-faults';
+import { isRemoteActor } from './remote-route';
+import type { RemoteRoute } from './remote-route';
 import type { LinkFaultsConfig } from './link-faults';
 import { assert } from './assert';
 import { CLIENT_ADDRESS } from './actor';
@@ -38,6 +40,8 @@ export interface WorkerRuntimeOptions {
   readonly onActorFailed?: (id: ActorId, reason: string) => void;
   /** Cut links between nodes: messages on them are dropped at send and at delivery. */
   readonly linkFaults?: LinkFaultsConfig;
+  /** A cluster node: messages to actors of other nodes go to the client thread (the gateway). */
+  readonly remote?: RemoteRoute;
 }
 
 /** One incarnation of an actor. A restart makes a new slot, so the old one's host stays dead. */
@@ -265,7 +269,8 @@ export class WorkerRuntime implements MailboxHooks {
       this.counters.droppedByLinkFault++;
       return;
     }
-    const thread = threadOfAddress(to, this.options.topology);
+    const topology = this.options.topology;
+    const thread = isRemoteActor(to, this.options.remote) ? topology.clientThread : threadOfAddress(to, topology);
     if (thread === this.options.worker) {
       this.local.push(slot.id, to, payload);
       this.counters.localMessages++;
