@@ -31,6 +31,11 @@ export interface StoreActorConfig {
   readonly incarnations: SharedArrayBuffer;
   /** Int32Array(N*groups): test-only fault injection per actor (ActorFault), 0 = none. */
   readonly faults: SharedArrayBuffer;
+  /**
+   * A cluster node: incarnation counts live in `dir` whatever the engine, since the process
+   * itself restarts (the memory engine then starts amnesic at every start after the first).
+   */
+  readonly durableIncarnations?: boolean;
 }
 
 /**
@@ -93,13 +98,16 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
   // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or
   // UNKNOWN_OUTCOME) arrives before the caller's documented timeout.
   const ticks = Math.max(2, Math.floor(config.timeoutMs / config.tickMs) - 2);
-  const root = volatile ? undefined : config.dir;
+  const durableCounts = config.durableIncarnations === true && config.dir !== undefined;
+  const root = volatile && !durableCounts ? undefined : config.dir;
   const start = groupStart(root, replica, group, counts);
+  // A node process on the memory engine that started before has lost everything it knew.
+  const restartedProcess = volatile && durableCounts && start.incarnation > 1;
   // A memory engine without persist restarts empty, and 'none' may have lost acknowledged
   // promises: either way the restarted replica must obey the amnesia rule. With 'always' or
   // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept —
   // unless the replica's directory was lost, or an earlier start found it damaged.
-  const amnesic = start.lost || (restarts > 0 && (volatile || config.sync === 'none'));
+  const amnesic = start.lost || restartedProcess || (restarts > 0 && (volatile || config.sync === 'none'));
   const actor = new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,

@@ -19,7 +19,8 @@ import { isStoreError } from '../../engines/errors';
 import { acquireLock, releaseLock } from '../../engines/bitcask/lock-file';
 import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
-import type { SupervisionEvent } from '../../runtime/actor-system';
+import type { RemoteHandler, SupervisionEvent } from '../../runtime/actor-system';
+import { assert } from '../../runtime/assert';
 import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
 import { ActorFault } from '../node/actor-entry';
@@ -75,6 +76,24 @@ export interface SupervisionReport {
   /** Groups that kept failing: down until their replica is restarted (replica(i).restart()). */
   readonly failed: GroupRef[];
   readonly workers: { worker: number; state: 'up' | 'restarting' | 'failed'; restarts: number }[];
+}
+
+/** @internal How a cluster node hosts its replica (PaxosStore.openNode). */
+export interface NodeHosting {
+  readonly replica: number;
+}
+
+/** @internal What a cluster node's network layer gets from its store. */
+export interface NodeGateway {
+  readonly replica: number;
+  /** Messages the node's actors send to actors of other nodes. */
+  onRemote(handler: RemoteHandler): void;
+  /** A message from another node's actor; false when refused (see ActorSystem.deliverRemote). */
+  deliverRemote(from: number, to: number, payload: Uint8Array): boolean;
+  /** A client request, proposed by this node's replica. */
+  call(body: RequestBody): Promise<ClientResult>;
+  /** Cut links (fault injection; partitions between nodes). */
+  readonly links: LinkFaults;
 }
 
 /** verify() runs at most this many times when groups go down under it. */
@@ -149,8 +168,11 @@ export class PaxosStore {
     config: StoreActorConfig,
     private readonly lock: DirectoryLock | undefined,
     linkFaults: LinkFaultsConfig,
+    private readonly hosting: NodeHosting | undefined,
   ) {
-    this.up = new Array<boolean>(options.replicas).fill(true);
+    // A cluster node hosts one replica: the others are not up here (they are other processes).
+    this.up = new Array<boolean>(options.replicas).fill(hosting === undefined);
+    if (hosting !== undefined) this.up[hosting.replica] = true;
     this.links = new LinkFaults(linkFaults);
     this.incarnations = new Int32Array(config.incarnations);
     this.faults = new Int32Array(config.faults);
@@ -165,15 +187,39 @@ export class PaxosStore {
     // open store holds (in this process or another) rejects LOCKED and changes nothing.
     const lock = usesDataDir(o) ? await lockStoreDir(o.dir) : undefined;
     try {
-      return await PaxosStore.openLocked(o, lock);
+      return await PaxosStore.openLocked(o, lock, undefined);
     } catch (error) {
       if (lock !== undefined) await releaseLock(lock);
       throw error;
     }
   }
 
-  private static async openLocked(o: ResolvedOptions, lock: DirectoryLock | undefined): Promise<PaxosStore> {
+  /**
+   * @internal A cluster node (cluster/): this process hosts one replica of the Set; messages
+   * for the other replicas' actors leave through `gateway()`. The node's dir is always used,
+   * whatever the engine: it holds at least the incarnation counts, which must outlive the
+   * process even on the memory engine (ids are unique per incarnation, decision 15).
+   */
+  static async openNode(options: PaxosStoreOptions, hosting: NodeHosting): Promise<PaxosStore> {
+    const o = resolveOptions(options);
+    if (o.dir === undefined) throw invalid('a cluster node needs a dir');
+    if (!Number.isInteger(hosting.replica) || hosting.replica < 0 || hosting.replica >= o.replicas) {
+      throw invalid(`replica must be an integer in 0..${o.replicas - 1}, got ${describe(hosting.replica)}`);
+    }
+    const lock = await lockStoreDir(o.dir);
+    try {
+      return await PaxosStore.openLocked(o, lock, hosting);
+    } catch (error) {
+      await releaseLock(lock);
+      throw error;
+    }
+  }
+
+  private static async openLocked(o: ResolvedOptions, lock: DirectoryLock | undefined, hosting: NodeHosting | undefined): Promise<PaxosStore> {
     // Before any actor opens a database: a dir written with another placement would lose data.
+    if (hosting !== undefined && o.dir !== undefined && !usesDataDir(o)) {
+      await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
+    }
     if (usesDataDir(o)) {
       await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
       await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
@@ -191,6 +237,7 @@ export class PaxosStore {
       cachedKeysMax: o.cachedKeysMax,
       incarnations: new SharedArrayBuffer(4 * o.replicas),
       faults: new SharedArrayBuffer(4 * o.replicas * o.groups),
+      durableIncarnations: hosting !== undefined,
     };
     // One node per replica: its groups are the actor ids replica × groups + g (actorIdOf).
     const linkFaults = newLinkFaults(o.replicas, o.groups);
@@ -198,12 +245,13 @@ export class PaxosStore {
       workers: o.workers,
       actorModule: path.join(__dirname, '..', 'node', 'actor-entry.js'),
       actorConfig: config,
-      actors: allActors(o),
+      actors: hosting === undefined ? allActors(o) : replicaActors(o, hosting.replica),
       tickMs: o.tickMs,
       linkFaults,
+      ...(hosting === undefined ? {} : { remote: { actorsPerNode: o.groups, nodes: o.replicas, localNode: hosting.replica } }),
     });
     const pipeline = new RequestPipeline(system, { replicas: o.replicas, groups: o.groups }, o.timeoutMs);
-    return new PaxosStore(o, system, pipeline, config, lock, linkFaults);
+    return new PaxosStore(o, system, pipeline, config, lock, linkFaults, hosting);
   }
 
   /** A key-value namespace; requests go to each key's home replica (or the next one up). */
@@ -445,6 +493,21 @@ export class PaxosStore {
       },
     };
     return new Bigtable(name, backend, replica, options);
+  }
+
+  /** @internal A cluster node's link to the network (undefined for an embedded store). */
+  gateway(): NodeGateway {
+    this.checkOpen();
+    const system = this.system;
+    const hosting = this.hosting;
+    assert(hosting !== undefined, 'gateway() of an embedded store');
+    return {
+      replica: hosting.replica,
+      onRemote: (handler) => system.onRemote(handler),
+      deliverRemote: (from, to, payload) => !this.closed && system.deliverRemote(from, to, payload),
+      call: (body) => this.call(hosting.replica, body),
+      links: this.links,
+    };
   }
 
   /** @internal */
