@@ -65,22 +65,33 @@ export function frameBytes(payloadLength: number): number {
  * room for `frameBytes(payloadBytes(payload))` bytes (a programmer error otherwise).
  */
 export function encodeFrameInto(target: Buffer, offset: number, type: number, payload: Payload): number {
-  assert(Number.isInteger(type) && type >= 0 && type <= 0xff, () => `frame type ${type}`);
   const length = payloadBytes(payload);
-  const end = offset + frameBytes(length);
-  assert(offset >= 0 && end <= target.length, () => `frame of ${length} at ${offset} in ${target.length}`);
-  const bodyStart = offset + FRAME_HEADER_BYTES;
-  target[bodyStart] = type;
+  assert(offset >= 0 && offset + frameBytes(length) <= target.length, () => `frame of ${length} at ${offset} in ${target.length}`);
+  const payloadAt = offset + FRAME_HEADER_BYTES + 1;
   if (payload instanceof Uint8Array) {
-    target.set(payload, bodyStart + 1);
+    target.set(payload, payloadAt);
   } else {
-    let at = bodyStart + 1;
+    let at = payloadAt;
     for (const part of payload) {
       target.set(part, at);
       at += part.length;
     }
   }
-  target.writeUInt32LE(length + 1, offset);
+  return sealFrameAt(target, offset, type, length);
+}
+
+/**
+ * Completes a frame whose payload of `payloadLength` bytes is already in place at
+ * `offset + frameBytes(0)`: writes the type, the length and the checksum. Returns the offset
+ * after the frame. Lets a caller build a payload in place (packed messages) with no copy.
+ */
+export function sealFrameAt(target: Buffer, offset: number, type: number, payloadLength: number): number {
+  assert(Number.isInteger(type) && type >= 0 && type <= 0xff, () => `frame type ${type}`);
+  const end = offset + frameBytes(payloadLength);
+  assert(offset >= 0 && end <= target.length, () => `frame of ${payloadLength} at ${offset} in ${target.length}`);
+  const bodyStart = offset + FRAME_HEADER_BYTES;
+  target[bodyStart] = type;
+  target.writeUInt32LE(payloadLength + 1, offset);
   target.writeUInt32LE(zlib.crc32(target.subarray(bodyStart, end)), offset + 4);
   return end;
 }
