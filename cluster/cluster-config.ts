@@ -9,7 +9,7 @@
  *     "secret": "<at least 16 characters>",        exactly one of secret / secretFile
  *     "secretFile": "<path, relative to the config file's directory>",
  *     "groups": 8,                                  optional: key groups per replica (1..256)
- *     "vnodes": 64,                                 optional: ring points per Set (1..1024)
+ *     "vnodes": 128,                                optional: ring points per Set (1..1024)
  *     "sets": [ { "id": "s0", "replicas": [ { "node": "n1", "address": "127.0.0.1:7101", "zone": "a" }, ... ] } ]
  *   }
  */
@@ -47,7 +47,7 @@ export interface NodePlace {
 }
 
 /** Ring points per Set when the file does not say (see docs/decisions.md, "Cluster routing"). */
-export const VNODES_DEFAULT = 64;
+export const VNODES_DEFAULT = 128;
 export const VNODES_MAX = 1024;
 export const SETS_MAX = 1024;
 export const REPLICAS_MAX = 7;
