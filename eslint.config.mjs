@@ -52,4 +52,22 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/actors/**', '../actors/*', '../../actors/*'], message: 'runtime/, engines/ and models/ never import actors/ (DESIGN.md §2).' }] }],
     },
   },
+  {
+    // cluster/ (cluster/README.md): pure routing and configuration for the node process; it may
+    // import node:*, runtime/assert and the store's key hashes, nothing else of the project.
+    files: ['cluster/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\.\\./runtime/(?!assert$)', message: 'cluster/ imports only runtime/assert from the runtime.' },
+            { regex: '^\\.\\./actors/(?!store/routing$|paxos/core/home$)', message: 'cluster/ imports only actors/store/routing and actors/paxos/core/home.' },
+            { regex: '^\\.\\./(engines|models|bin|bench|test|examples|index)(/|$)', message: 'cluster/ does not import the engines, models or the public API.' },
+            { group: ['worker_threads', 'fs', 'path', 'os', 'crypto', 'util'], message: 'Use the node: prefix (node:fs).' },
+          ],
+        },
+      ],
+    },
+  },
 );

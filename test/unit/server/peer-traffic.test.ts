@@ -3,9 +3,9 @@
  * peer dropped and counted, and inbound frames checked against the sending peer's identity.
  */
 import test from 'ava';
-import { PeerTraffic } from '../../../cluster/peer-traffic';
-import type { PeerLink } from '../../../cluster/peer-traffic';
-import { FrameType, PeerBatch, readPeerMessages } from '../../../cluster/wire-protocol';
+import { PeerTraffic } from '../../../server/peer-traffic';
+import type { PeerLink } from '../../../server/peer-traffic';
+import { FrameType, PeerBatch, readPeerMessages } from '../../../client/wire-protocol';
 import type { NodeGateway } from '../../../actors/store/paxos-store';
 import type { RemoteHandler } from '../../../runtime/actor-system';
 import { LinkFaults, newLinkFaults } from '../../../runtime/link-faults';

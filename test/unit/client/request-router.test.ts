@@ -3,10 +3,10 @@
  * over, and what answers UNKNOWN_OUTCOME. No sockets: the links are in memory.
  */
 import test from 'ava';
-import { RequestRouter } from '../../../cluster/request-router';
-import type { NodeLink } from '../../../cluster/request-router';
-import { FrameType, decodeRequests, encodeResults } from '../../../cluster/wire-protocol';
-import type { WireRequest, WireResult } from '../../../cluster/wire-protocol';
+import { RequestRouter } from '../../../client/request-router';
+import type { NodeLink } from '../../../client/request-router';
+import { FrameType, decodeRequests, encodeResults } from '../../../client/wire-protocol';
+import type { WireRequest, WireResult } from '../../../client/wire-protocol';
 
 class FakeLink implements NodeLink {
   up = true;

@@ -8,8 +8,8 @@
  */
 import type { ClientResult } from '../actors/paxos/core/types';
 import type { RequestBody } from '../actors/store/model-client';
-import { FrameType, ProtocolError, decodeControl, decodeRequests, encodeJson, encodeResults } from './wire-protocol';
-import type { ControlRequest, WireRequest, WireResult } from './wire-protocol';
+import { FrameType, ProtocolError, decodeControl, decodeRequests, encodeJson, encodeResults } from '../client/wire-protocol';
+import type { ControlRequest, WireRequest, WireResult } from '../client/wire-protocol';
 
 export interface SessionConnection {
   /** False when the frame was not taken (the connection is closing or its queue is full). */

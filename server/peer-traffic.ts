@@ -9,7 +9,7 @@
  */
 import { assert } from '../runtime/assert';
 import type { NodeGateway } from '../actors/store/paxos-store';
-import { FrameType, PeerBatch, ProtocolError, readPeerMessages } from './wire-protocol';
+import { FrameType, PeerBatch, ProtocolError, readPeerMessages } from '../client/wire-protocol';
 
 /** How a peer's outbound link is reached (net/'s reconnecting link behind an adapter). */
 export interface PeerLink {
