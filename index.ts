@@ -6,6 +6,8 @@
  */
 export { PaxosStore, ReplicaHandle } from './actors/store/paxos-store';
 export type { GroupRef, StoreStats, SupervisionReport } from './actors/store/paxos-store';
+export { RemoteStore } from './client/remote-store';
+export type { ConnectOptions } from './client/remote-store';
 export type { PaxosStoreOptions, EngineName } from './actors/store/options';
 export { KvNamespace, KEY_BYTES_MAX } from './actors/store/kv';
 export { Queue } from './actors/store/queue';

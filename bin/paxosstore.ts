@@ -8,6 +8,8 @@
  *   paxosstore --dir ./data delete <namespace> <key>
  *   paxosstore --dir ./data verify [--repair]     replica alignment; exit 3 on damage
  *   paxosstore --dir ./data stats                 per-replica counters
+ *   paxosstore serve --config cluster.json --node n1 --dir data/n1   one cluster node
+ *   paxosstore status --config cluster.json       one row per node of the cluster
  *
  * Options may come before or after the command. A directory made by `PaxosStore.open` (any
  * engine, any `groups`) is opened with what its `paxosstore.json` records; a new directory
@@ -22,6 +24,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PaxosStore } from '../index';
 import type { KvNamespace, PaxosStoreOptions, VerifyReport } from '../index';
+import { serve } from '../server/node-main';
+import { status } from '../client/status-command';
 
 const USAGE =
   'usage: paxosstore --dir DIR [--engine lsm|bitcask|bitcask2|memory-persist] [--sync always|batch|none] [--workers N]\n' +
@@ -145,7 +149,15 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: { code?: string; message: string }) => {
-  console.error(`${err.code ?? 'ERROR'}: ${err.message}`);
-  process.exit(1);
-});
+const argv = process.argv.slice(2);
+if (argv[0] === 'serve') {
+  // A cluster node (server/node-main.ts): runs until SIGTERM.
+  void serve(argv.slice(1)).then((code) => process.exit(code));
+} else if (argv[0] === 'status') {
+  void status(argv.slice(1)).then((code) => process.exit(code));
+} else {
+  main(argv).catch((err: { code?: string; message: string }) => {
+    console.error(`${err.code ?? 'ERROR'}: ${err.message}`);
+    process.exit(1);
+  });
+}

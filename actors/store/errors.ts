@@ -39,6 +39,8 @@ export const ErrorCodes = {
   DATA_LOSS_POSSIBLE: 'DATA_LOSS_POSSIBLE',
   /** open(): another open store, in this process or another, holds the directory. Nothing changed. */
   LOCKED: 'LOCKED',
+  /** connect(): a node refused the cluster secret (nothing was read or written). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** Big tables: insert of a primary key that already has a row. Nothing was applied. */
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   /** Big tables: update of a primary key that has no row. Nothing was applied. */

@@ -21,6 +21,8 @@ import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
 import type { RemoteHandler, SupervisionEvent } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
+import { RemoteStore } from '../../client/remote-store';
+import type { ConnectOptions } from '../../client/remote-store';
 import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
 import { ActorFault } from '../node/actor-entry';
@@ -192,6 +194,14 @@ export class PaxosStore {
       if (lock !== undefined) await releaseLock(lock);
       throw error;
     }
+  }
+
+  /**
+   * A client of a cluster of node processes (client/remote-store.ts): the same handles, over
+   * TCP. Rejects UNAUTHENTICATED on a wrong secret, UNAVAILABLE when no seed node answers.
+   */
+  static connect(options: ConnectOptions): Promise<RemoteStore> {
+    return RemoteStore.connect(options);
   }
 
   /**

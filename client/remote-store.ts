@@ -1,0 +1,192 @@
+/**
+ * The cluster client: `PaxosStore.connect({ nodes, secret })`. The same typed handles as the
+ * embedded store (kv, queue, set, table, doc, account) with the same errors and guarantees;
+ * only the backend differs: requests go over TCP to a node of the key's Set (its home replica
+ * first), failing over as request-router.ts explains. `store.node('n2')` sends every request
+ * through n2, which forwards what belongs to another Set.
+ *
+ * connect() dials the given nodes in order until one accepts the secret, asks it for the route
+ * table, and then keeps one authenticated connection to every node of the table. A wrong secret
+ * rejects UNAUTHENTICATED; no node reachable rejects UNAVAILABLE.
+ */
+import { ErrorCodes, PaxosStoreError, describe, invalid } from '../actors/store/errors';
+import { KvNamespace, validateNamespace } from '../actors/store/kv';
+import { Queue } from '../actors/store/queue';
+import { StoreSet } from '../actors/store/set';
+import { Table } from '../actors/store/table';
+import { Doc } from '../actors/store/doc';
+import { Account } from '../actors/store/account';
+import type { AccountBoundsOptions } from '../actors/store/account';
+import type { StoreBackend } from '../actors/store/model-client';
+import { parseAddress } from '../cluster/cluster-config';
+import { RouteTable } from '../cluster/route-table';
+import { isNetError } from '../net/errors';
+import { controlCall } from './control-call';
+import { NetNodeLink } from './link-adapter';
+import { RequestRouter } from './request-router';
+import type { RouterStats } from './request-router';
+
+export interface ConnectOptions {
+  /** Seed nodes, `host:port`; the rest of the cluster is learnt from them. */
+  readonly nodes: readonly string[];
+  /** The cluster secret (the cluster file's `secret`). */
+  readonly secret: string;
+  /** Per-request deadline, as the embedded store's `timeoutMs` (default 2000). */
+  readonly timeoutMs?: number;
+  /** Largest value a handle accepts (default 1 MiB, as the embedded store). */
+  readonly valueBytesMax?: number;
+  /** How long connect() waits for the seeds and the other nodes (default 5000 ms). */
+  readonly connectTimeoutMs?: number;
+}
+
+const TIMEOUT_MS_DEFAULT = 2_000;
+const VALUE_BYTES_MAX_DEFAULT = 1024 * 1024;
+const CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
+const KNOWN = new Set(['nodes', 'secret', 'timeoutMs', 'valueBytesMax', 'connectTimeoutMs']);
+
+interface Resolved {
+  seeds: { host: string; port: number }[];
+  secret: string;
+  timeoutMs: number;
+  valueBytesMax: number;
+  connectTimeoutMs: number;
+}
+
+function resolve(o: ConnectOptions | undefined): Resolved {
+  if (typeof o !== 'object' || o === null) throw invalid(`connect options must be an object, got ${describe(o)}`);
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalid(`unknown connect option ${k}`);
+  if (!Array.isArray(o.nodes) || o.nodes.length === 0 || o.nodes.length > 1024) throw invalid('nodes must be a non-empty array of "host:port"');
+  const seeds = o.nodes.map((n, i) => {
+    try {
+      return parseAddress(n, `nodes[${i}]`);
+    } catch (error) {
+      throw invalid(error instanceof Error ? error.message : String(error));
+    }
+  });
+  if (typeof o.secret !== 'string' || o.secret.length < 16) throw invalid('secret must be a string of at least 16 characters');
+  const num = (v: unknown, name: string, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(`${name} must be a positive integer, got ${describe(v)}`);
+    return v;
+  };
+  return {
+    seeds,
+    secret: o.secret,
+    timeoutMs: num(o.timeoutMs, 'timeoutMs', TIMEOUT_MS_DEFAULT),
+    valueBytesMax: num(o.valueBytesMax, 'valueBytesMax', VALUE_BYTES_MAX_DEFAULT),
+    connectTimeoutMs: num(o.connectTimeoutMs, 'connectTimeoutMs', CONNECT_TIMEOUT_MS_DEFAULT),
+  };
+}
+
+/** Asks the seeds in order for the route table; the first that answers wins. */
+async function learnRoutes(o: Resolved): Promise<RouteTable> {
+  const failures: string[] = [];
+  for (const seed of o.seeds) {
+    try {
+      const data = await controlCall({ ...seed, secret: o.secret, timeoutMs: o.connectTimeoutMs }, 'routes');
+      return RouteTable.decode(JSON.stringify(data));
+    } catch (error) {
+      if (isNetError(error) && error.code === 'UNAUTHENTICATED') {
+        throw new PaxosStoreError(ErrorCodes.UNAUTHENTICATED, `${seed.host}:${seed.port} refused the cluster secret`);
+      }
+      failures.push(`${seed.host}:${seed.port}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `no seed node answered (${failures.join('; ')})`);
+}
+
+export class RemoteStore {
+  private closed = false;
+
+  private constructor(
+    readonly routes: RouteTable,
+    private readonly links: Map<string, NetNodeLink>,
+    private readonly router: RequestRouter,
+    private readonly valueBytesMax: number,
+    /** Every request enters the cluster through this node (store.node(name)). */
+    private readonly via: string | undefined,
+    private readonly root: RemoteStore | undefined,
+  ) {}
+
+  static async connect(options: ConnectOptions): Promise<RemoteStore> {
+    const o = resolve(options);
+    const routes = await learnRoutes(o);
+    const links = new Map<string, NetNodeLink>();
+    for (const set of routes.sets) {
+      for (const r of set.replicas) {
+        const { host, port } = parseAddress(r.address, r.node);
+        links.set(r.node, new NetNodeLink(r.node, { host, port, secret: o.secret, role: 'client', name: 'client', connectTimeoutMs: o.connectTimeoutMs }, () => undefined));
+      }
+    }
+    // Serve as soon as the nodes that answer are connected; the others join when they come up.
+    await Promise.all([...links.values()].map((l) => l.whenUp(o.connectTimeoutMs)));
+    const router = new RequestRouter(links, (key) => routes.nodesForKey(key).map((r) => r.node), o.timeoutMs);
+    return new RemoteStore(routes, links, router, o.valueBytesMax, undefined, undefined);
+  }
+
+  /** The same handles, with every request entering the cluster through node `name`. */
+  node(name: string): RemoteStore {
+    this.checkOpen();
+    if (!this.links.has(name)) throw invalid(`unknown node ${describe(name)} (known: ${[...this.links.keys()].join(', ')})`);
+    return new RemoteStore(this.routes, this.links, this.router, this.valueBytesMax, name, this.root ?? this);
+  }
+
+  kv(namespace: string): KvNamespace {
+    return new KvNamespace(validateNamespace(namespace), this.backend(), undefined);
+  }
+
+  queue(name: string): Queue {
+    return new Queue(name, this.backend(), undefined);
+  }
+
+  set(name: string): StoreSet {
+    return new StoreSet(name, this.backend(), undefined);
+  }
+
+  table(name: string): Table {
+    return new Table(name, this.backend(), undefined);
+  }
+
+  doc(name: string): Doc {
+    return new Doc(name, this.backend(), undefined);
+  }
+
+  account(name: string, bounds?: AccountBoundsOptions): Account {
+    return new Account(name, this.backend(), undefined, bounds);
+  }
+
+  /** Nodes connected now, and the router's counters. */
+  stats(): { nodesUp: string[]; inFlight: number; router: RouterStats } {
+    const nodesUp = [...this.links].filter(([, l]) => l.isUp()).map(([n]) => n);
+    return { nodesUp, inFlight: this.router.inFlight, router: { ...this.router.stats } };
+  }
+
+  /** Closes every connection; requests in flight settle (writes UNKNOWN_OUTCOME). */
+  async close(): Promise<void> {
+    if (this.root !== undefined) return this.root.close();
+    if (this.closed) return;
+    this.closed = true;
+    this.router.close();
+    for (const link of this.links.values()) link.close();
+    await Promise.resolve();
+  }
+
+  private isClosed(): boolean {
+    return this.closed || this.root?.closed === true;
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed()) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the client is closed');
+  }
+
+  private backend(): StoreBackend {
+    this.checkOpen();
+    return {
+      valueBytesMax: this.valueBytesMax,
+      call: (_replica, body) => {
+        if (this.isClosed()) return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the client is closed'));
+        return this.router.call(body, this.via);
+      },
+    };
+  }
+}

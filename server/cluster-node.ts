@@ -1,0 +1,200 @@
+/**
+ * A cluster node: one process hosting one replica of one Set (README "Running a cluster").
+ *
+ *   - its replica's group actors run on worker threads as in the embedded store
+ *     (PaxosStore.openNode); their messages for the other replicas leave through the
+ *     gateway, batched per peer (peer-traffic.ts), over one outbound link per peer node;
+ *   - it listens on its address for peers (their Paxos messages) and clients (requests and
+ *     control), every connection authenticated by net/'s handshake before anything is read;
+ *   - a request for a key of another Set is forwarded through its own router to that Set.
+ */
+import { PaxosStore } from '../actors/store/paxos-store';
+import type { NodeGateway } from '../actors/store/paxos-store';
+import type { PaxosStoreOptions } from '../actors/store/options';
+import { findNode } from '../cluster/cluster-config';
+import type { ClusterConfig, NodePlace } from '../cluster/cluster-config';
+import { RouteTable } from '../cluster/route-table';
+import { listen } from '../net/server';
+import type { NetServer } from '../net/server';
+import type { FramedConnection } from '../net/connection';
+import { ReconnectingLink } from '../net/reconnecting-link';
+import type { PeerIdentity } from '../net/handshake';
+import type { NetLog } from '../net/errors';
+import { FrameType } from '../client/wire-protocol';
+import type { ControlRequest } from '../client/wire-protocol';
+import { RequestRouter } from '../client/request-router';
+import { NetNodeLink } from '../client/link-adapter';
+import { ClientSession } from './client-session';
+import { PeerTraffic } from './peer-traffic';
+import { nodeStatus } from './node-status';
+import { applyControlFaults } from './node-faults';
+
+export interface ClusterNodeOptions {
+  readonly config: ClusterConfig;
+  readonly node: string;
+  /** Store options of this node's replica (replicas and groups come from the config). */
+  readonly store: Omit<PaxosStoreOptions, 'replicas' | 'groups'> & { dir: string };
+  readonly groups: number;
+  /** Connections with nothing received for this long are closed (a dead or paused peer). */
+  readonly deadAfterMs?: number;
+  readonly log: NetLog;
+}
+
+export interface ClusterNodeStats {
+  peerConnectionsRefused: number;
+  badFramesClosed: number;
+  clientsOpen: number;
+}
+
+const DEAD_AFTER_MS_DEFAULT = 3_000;
+
+export class ClusterNode {
+  readonly stats: ClusterNodeStats = { peerConnectionsRefused: 0, badFramesClosed: 0, clientsOpen: 0 };
+  private server: NetServer | undefined;
+  private readonly peerLinks: (ReconnectingLink | undefined)[];
+  private readonly forwardLinks = new Map<string, NetNodeLink>();
+  private readonly traffic: PeerTraffic;
+  private readonly forwarder: RequestRouter;
+  private readonly gateway: NodeGateway;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: ClusterNodeOptions,
+    readonly place: NodePlace,
+    readonly routes: RouteTable,
+    readonly store: PaxosStore,
+  ) {
+    this.gateway = store.gateway();
+    const connection = { deadAfterMs: options.deadAfterMs ?? DEAD_AFTER_MS_DEFAULT };
+    const dialAs = (host: string, port: number, role: 'peer' | 'client'): ReconnectingLink =>
+      new ReconnectingLink({ dial: { host, port, secret: options.config.secret, role, name: options.node, connection, log: options.log }, log: options.log, backoffMsMax: 1_000 });
+    this.peerLinks = place.set.replicas.map((r, i) => (i === place.replicaIndex ? undefined : dialAs(r.host, r.port, 'peer')));
+    this.traffic = new PeerTraffic(
+      this.gateway,
+      this.peerLinks.map((l) => (l === undefined ? undefined : { isUp: () => l.isUp, send: (type, payload) => l.send(type, payload) === 'OK' })),
+      options.groups,
+    );
+    // Links to every node of the other Sets, for forwarding (clients of them, not peers).
+    for (const set of options.config.sets) {
+      if (set.id === place.set.id) continue;
+      for (const r of set.replicas) {
+        const dial = { host: r.host, port: r.port, secret: options.config.secret, role: 'client' as const, name: options.node, connection, log: options.log };
+        this.forwardLinks.set(r.node, new NetNodeLink(r.node, dial, options.log));
+      }
+    }
+    this.forwarder = new RequestRouter(this.forwardLinks, (key) => routes.nodesForKey(key).map((r) => r.node), store.options.timeoutMs);
+  }
+
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const place = findNode(options.config, options.node);
+    const routes = RouteTable.fromConfig(options.config);
+    const store = await PaxosStore.openNode(
+      { ...options.store, replicas: place.set.replicas.length, groups: options.groups },
+      { replica: place.replicaIndex },
+    );
+    let node: ClusterNode | undefined;
+    try {
+      node = new ClusterNode(options, place, routes, store);
+      await node.listen();
+      return node;
+    } catch (error) {
+      await (node === undefined ? store.close() : node.close());
+      throw error;
+    }
+  }
+
+  /** The port it listens on (useful with port 0 in tests). */
+  get port(): number {
+    return this.server?.port ?? this.place.node.port;
+  }
+
+  private async listen(): Promise<void> {
+    const { host, port } = this.place.node;
+    this.server = await listen({
+      host,
+      port,
+      secret: this.options.config.secret,
+      name: this.options.node,
+      connection: { deadAfterMs: this.options.deadAfterMs ?? DEAD_AFTER_MS_DEFAULT, log: this.options.log },
+      log: this.options.log,
+      onConnection: (conn, peer) => this.accept(conn, peer),
+    });
+  }
+
+  private accept(conn: FramedConnection, peer: PeerIdentity): void {
+    if (peer.role === 'peer') this.acceptPeer(conn, peer.name);
+    else this.acceptClient(conn, peer.name);
+  }
+
+  /** A peer of this Set: its Paxos messages, nothing else. */
+  private acceptPeer(conn: FramedConnection, name: string): void {
+    const replica = this.place.set.replicas.findIndex((r) => r.node === name);
+    if (replica < 0 || replica === this.place.replicaIndex) {
+      this.stats.peerConnectionsRefused++;
+      this.options.log('warn', 'peer connection refused: not a node of this Set', { peer: name, set: this.place.set.id });
+      conn.close();
+      return;
+    }
+    conn.onFrame((type, payload) => {
+      if (type !== FrameType.peerMessages) return this.dropBad(conn, name, `frame type ${type} from a peer`);
+      try {
+        this.traffic.inbound(replica, payload);
+      } catch (error) {
+        this.dropBad(conn, name, error instanceof Error ? error.message : String(error));
+      }
+    });
+  }
+
+  private acceptClient(conn: FramedConnection, name: string): void {
+    this.stats.clientsOpen++;
+    const session = new ClientSession(
+      { send: (type, payload) => conn.send(type, payload) === 'OK', close: (reason) => this.dropBad(conn, name, reason) },
+      {
+        ownsKey: (key) => this.routes.setOfKey(key).id === this.place.set.id,
+        local: (body) => this.gateway.call(body),
+        forward: (body) => this.forwarder.call(body),
+        control: (req) => this.control(req),
+      },
+    );
+    conn.onFrame((type, payload) => {
+      try {
+        session.onFrame(type, payload);
+      } catch (error) {
+        this.dropBad(conn, name, error instanceof Error ? error.message : String(error));
+      }
+    });
+    conn.onClose(() => {
+      this.stats.clientsOpen--;
+      session.onClose();
+    });
+  }
+
+  private dropBad(conn: FramedConnection, who: string, why: string): void {
+    this.stats.badFramesClosed++;
+    this.options.log('warn', 'connection closed', { peer: who, remote: conn.remoteAddress, reason: why });
+    conn.close();
+  }
+
+  private async control(req: ControlRequest): Promise<unknown> {
+    if (req.op === 'routes') return this.routes.toData();
+    if (req.op === 'status') return nodeStatus(this);
+    return applyControlFaults(this.place, this.gateway.links, req);
+  }
+
+  /** @internal Counters for status and tests. */
+  peerStats(): { traffic: PeerTraffic['stats']; peersUp: string[]; forwarder: RequestRouter['stats'] } {
+    const peersUp = this.place.set.replicas.filter((_, i) => this.peerLinks[i]?.isUp === true).map((r) => r.node);
+    return { traffic: this.traffic.stats, peersUp, forwarder: this.forwarder.stats };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const link of this.peerLinks) link?.close();
+      for (const link of this.forwardLinks.values()) link.close();
+      this.forwarder.close();
+      await this.server?.close();
+      await this.store.close();
+    })();
+    return this.closing;
+  }
+}

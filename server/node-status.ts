@@ -1,0 +1,36 @@
+/** What `status` answers for one node (the CLI's `paxosstore status` table is built from it). */
+import type { ClusterNode } from './cluster-node';
+
+export interface NodeStatus {
+  readonly node: string;
+  readonly set: string;
+  readonly zone: string | undefined;
+  readonly replica: number;
+  readonly up: true;
+  /** Keys this replica holds in memory (over all its groups). */
+  readonly keys: number;
+  /** Groups of this replica that are not running now (restarting or failed). */
+  readonly groupsDown: number;
+  /** Peers of this Set the node has a connection to. */
+  readonly peersUp: readonly string[];
+  readonly counters: Record<string, number>;
+  readonly traffic: Record<string, number>;
+}
+
+export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
+  const stats = await node.store.stats();
+  const counters = stats.replicas[node.place.replicaIndex] ?? {};
+  const { traffic, peersUp } = node.peerStats();
+  return {
+    node: node.place.node.node,
+    set: node.place.set.id,
+    zone: node.place.node.zone,
+    replica: node.place.replicaIndex,
+    up: true,
+    keys: counters.keys ?? 0,
+    groupsDown: stats.supervision.restarting.length + stats.supervision.failed.length,
+    peersUp,
+    counters,
+    traffic: { ...traffic },
+  };
+}
