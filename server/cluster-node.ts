@@ -35,7 +35,10 @@ export interface ClusterNodeOptions {
   /** Store options of this node's replica (replicas and groups come from the config). */
   readonly store: Omit<PaxosStoreOptions, 'replicas' | 'groups'> & { dir: string };
   readonly groups: number;
-  /** Connections with nothing received for this long are closed (a dead or paused peer). */
+  /**
+   * Connections with nothing received for this long are closed (a dead or paused peer);
+   * default the store's timeoutMs, so a dead peer is noticed within one request deadline.
+   */
   readonly deadAfterMs?: number;
   readonly log: NetLog;
 }
@@ -45,8 +48,6 @@ export interface ClusterNodeStats {
   badFramesClosed: number;
   clientsOpen: number;
 }
-
-const DEAD_AFTER_MS_DEFAULT = 3_000;
 
 export class ClusterNode {
   readonly stats: ClusterNodeStats = { peerConnectionsRefused: 0, badFramesClosed: 0, clientsOpen: 0 };
@@ -65,7 +66,7 @@ export class ClusterNode {
     readonly store: PaxosStore,
   ) {
     this.gateway = store.gateway();
-    const connection = { deadAfterMs: options.deadAfterMs ?? DEAD_AFTER_MS_DEFAULT };
+    const connection = { deadAfterMs: options.deadAfterMs ?? store.options.timeoutMs };
     const dialAs = (host: string, port: number, role: 'peer' | 'client'): ReconnectingLink =>
       new ReconnectingLink({ dial: { host, port, secret: options.config.secret, role, name: options.node, connection, log: options.log }, log: options.log, backoffMsMax: 1_000 });
     this.peerLinks = place.set.replicas.map((r, i) => (i === place.replicaIndex ? undefined : dialAs(r.host, r.port, 'peer')));
@@ -115,7 +116,7 @@ export class ClusterNode {
       port,
       secret: this.options.config.secret,
       name: this.options.node,
-      connection: { deadAfterMs: this.options.deadAfterMs ?? DEAD_AFTER_MS_DEFAULT, log: this.options.log },
+      connection: { deadAfterMs: this.options.deadAfterMs ?? this.store.options.timeoutMs, log: this.options.log },
       log: this.options.log,
       onConnection: (conn, peer) => this.accept(conn, peer),
     });

@@ -31,6 +31,7 @@ export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
     groupsDown: stats.supervision.restarting.length + stats.supervision.failed.length,
     peersUp,
     counters,
-    traffic: { ...traffic },
+    // Messages per frame: how well one frame per peer per turn aggregates ("IO by IP").
+    traffic: { ...traffic, messagesPerFrame: traffic.framesOut === 0 ? 0 : traffic.messagesOut / traffic.framesOut },
   };
 }
