@@ -115,7 +115,7 @@ export class RemoteStore {
     for (const set of routes.sets) {
       for (const r of set.replicas) {
         const { host, port } = parseAddress(r.address, r.node);
-        links.set(r.node, new NetNodeLink(r.node, { host, port, secret: o.secret, role: 'client', name: 'client', connectTimeoutMs: o.connectTimeoutMs }, () => undefined));
+        links.set(r.node, new NetNodeLink(r.node, { host, port, secret: o.secret, role: 'client', name: 'client', connectTimeoutMs: o.connectTimeoutMs, connection: { deadAfterMs: o.timeoutMs } }, () => undefined));
       }
     }
     // Serve as soon as the nodes that answer are connected; the others join when they come up.

@@ -43,6 +43,8 @@ interface Pending {
 type Attempt = { readonly done: ClientResult } | { readonly next: string };
 
 const SWEEP_MS = 100;
+/** Beyond timeoutMs, how long an attempt waits for the node's own answer before giving up. */
+const ATTEMPT_GRACE_MS = 250;
 /** Requests per REQUESTS frame (the frame size is bounded by net/ as well). */
 const REQUESTS_PER_FRAME_MAX = 4096;
 
@@ -106,8 +108,10 @@ export class RequestRouter {
     const id = this.nextId++;
     const write = body.kind === 'write';
     this.stats.requests++;
+    // One attempt waits one request deadline (the node's core answers first), within the call's.
+    const attemptDeadline = Math.min(deadline, Date.now() + this.timeoutMs + ATTEMPT_GRACE_MS);
     const done = new Promise<Attempt>((resolve) => {
-      this.pending.set(id, { id, link: link.name, write, deadline, resolve });
+      this.pending.set(id, { id, link: link.name, write, deadline: attemptDeadline, resolve });
     });
     let batch = this.outgoing.get(link.name);
     if (batch === undefined) {
@@ -181,8 +185,9 @@ export class RequestRouter {
     const now = Date.now();
     for (const p of [...this.pending.values()]) {
       if (p.deadline > now) continue;
+      // A paused or overloaded node: a write may still apply there, a read can ask another node.
       if (p.write) this.finish(p.id, { done: unknownOutcome(p.id, `no answer from ${p.link} in time`) });
-      else this.finish(p.id, { done: { token: p.id, ok: false, code: 'UNAVAILABLE', message: `no answer from ${p.link} in time` } });
+      else this.finish(p.id, { next: 'no answer in time' });
     }
   }
 
