@@ -7,7 +7,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import { ballotOwner, isPreauthorized } from './ballot';
-import { homeReplicaOf } from './home';
+import { homeReplicaOf } from './key-hash';
 import { applyChosen, sameValue } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
 import { count, markDirty, markChosenOnly, message } from './key-state';

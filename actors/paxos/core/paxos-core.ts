@@ -20,7 +20,7 @@ import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
 import { onCatchUpReply, onRecoverReply, startRecovery, tickRecovery } from './recovery';
 import type { ClientRequest, KeyRecord, PaxosMessage, Ready, StateMachine, WriteRequest } from './types';
-import { ErrorCode, FetchPurpose, MessageType } from './types';
+import { CoreErrorCodes, FetchPurpose, MessageType } from './types';
 
 export interface CoreConfig {
   readonly replicaId: number;
@@ -290,14 +290,14 @@ export class PaxosCore {
     const ctx = this.ctx;
     if (ks.writes.length >= ctx.limits.queuedWritesPerKeyMax) {
       count(ctx, 'writesRejectedOverloaded');
-      deliver(ctx, { token: request.token, ok: false, code: ErrorCode.overloaded, message: `too many writes queued on ${ks.key}` });
+      deliver(ctx, { token: request.token, ok: false, code: CoreErrorCodes.OVERLOADED, message: `too many writes queued on ${ks.key}` });
       return;
     }
     const seq = takeSeq(ctx.ids);
     if (seq === undefined) {
       // This incarnation's ids are spent and the shell has not renewed them yet (ids.ts).
       count(ctx, 'writesRejectedIdsSpent');
-      deliver(ctx, { token: request.token, ok: false, code: ErrorCode.unavailable, message: `no proposal ids left for ${ks.key} yet` });
+      deliver(ctx, { token: request.token, ok: false, code: CoreErrorCodes.UNAVAILABLE, message: `no proposal ids left for ${ks.key} yet` });
       return;
     }
     ks.writes.push({
@@ -328,7 +328,7 @@ export class PaxosCore {
       deliver(ctx, {
         token: w.request.token,
         ok: false,
-        code: sent ? ErrorCode.unknownOutcome : ErrorCode.unavailable,
+        code: sent ? CoreErrorCodes.UNKNOWN_OUTCOME : CoreErrorCodes.UNAVAILABLE,
         message: sent ? `write to ${ks.key} timed out; it may or may not be applied` : `no majority for ${ks.key}`,
       });
       count(ctx, sent ? 'writesUnknownOutcome' : 'writesUnavailable');
@@ -353,7 +353,7 @@ export class PaxosCore {
     if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
       count(this.ctx, 'droppedWaiting');
       if (input.kind === 'request') {
-        deliver(this.ctx, { token: input.request.token, ok: false, code: ErrorCode.overloaded, message: `too many requests waiting on ${ks.key}` });
+        deliver(this.ctx, { token: input.request.token, ok: false, code: CoreErrorCodes.OVERLOADED, message: `too many requests waiting on ${ks.key}` });
       }
       return;
     }
@@ -366,7 +366,7 @@ export class PaxosCore {
     const keep: CoreInput[] = [];
     for (const input of ks.waiting) {
       if (input.kind === 'request' && this.ctx.tickNow >= input.deadlineTick) {
-        deliver(this.ctx, { token: input.request.token, ok: false, code: ErrorCode.unavailable, message: `${ks.key} is not available on this replica yet (recovering)` });
+        deliver(this.ctx, { token: input.request.token, ok: false, code: CoreErrorCodes.UNAVAILABLE, message: `${ks.key} is not available on this replica yet (recovering)` });
         count(this.ctx, 'heldRequestsExpired');
       } else keep.push(input);
     }

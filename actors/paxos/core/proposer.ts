@@ -14,14 +14,14 @@
  */
 import { assert } from '../../../runtime/assert';
 import { nextBallot, preauthorizedBallot } from './ballot';
-import { homeReplicaOf } from './home';
+import { homeReplicaOf } from './key-hash';
 import { ownsSeq, takeSeq } from './ids';
 import { applyChosen, findApplied } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import { count, deliver, markActive, markDirty, markChosenOnly, message, peersOf, popcount } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
-import { ErrorCode, MessageType } from './types';
+import { CoreErrorCodes, MessageType } from './types';
 
 /** Starts a round when the key is ready, idle, and has a write or a no-op to propose. */
 export function maybePropose(ctx: CoreContext, ks: KeyState): void {
@@ -226,7 +226,7 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
       deliver(ctx, {
         token: head.request.token,
         ok: false,
-        code: ErrorCode.unknownOutcome,
+        code: CoreErrorCodes.UNKNOWN_OUTCOME,
         message: `write to ${ks.key} may or may not have been applied`,
       });
     }
