@@ -153,4 +153,9 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
   }
   ks.reads = keep;
   maybeStartRead(ctx, ks);
+  // A stalled round was dropped above; whatever round runs now started within the timeout.
+  assert(
+    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
+    () => `stalled read round kept on ${ks.key}`,
+  );
 }
