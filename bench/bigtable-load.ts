@@ -24,6 +24,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PaxosStore } from '../index';
+import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 import type { Bigtable, SyncMode } from '../index';
 
 interface Options {
@@ -52,34 +54,37 @@ interface Phase {
   errors: Record<string, number>;
 }
 
-const NUMBER_FLAGS = new Set(['rows', 'clients', 'gets', 'lookups', 'senders', 'scan-limit', 'text-bytes', 'workers', 'groups']);
+const COUNT = { type: 'string' } as const;
 
-function parseArgs(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '--json') {
-      json = true;
-      continue;
-    }
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const eq = a.indexOf('=');
-    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
-    if (!NUMBER_FLAGS.has(name) && name !== 'sync') throw new Error(`unknown option --${name}`);
-    if (NUMBER_FLAGS.has(name) && !(Number.isSafeInteger(Number(value)) && Number(value) >= 0)) throw new Error(`--${name} must be a count`);
-    flags.set(name, value);
-  }
-  const num = (name: string, fallback: number): number => Number(flags.get(name) ?? fallback);
-  const sync = (flags.get('sync') ?? 'batch') as SyncMode;
+/** The flags (defaults as in the file comment). */
+const FLAGS: BenchFlags = {
+  rows: { ...COUNT, help: ['N', '1000000', 'rows to insert'] },
+  clients: { ...COUNT, help: ['N', '256', 'concurrent closed-loop clients (inserts and gets)'] },
+  gets: { ...COUNT, help: ['N', '100000', 'linearizable point gets of random rows'] },
+  lookups: { ...COUNT, help: ['N', '200', 'byIndex(sender) lookups of random senders'] },
+  senders: { ...COUNT, help: ['N', '1000', 'distinct sender values'] },
+  'scan-limit': { ...COUNT, help: ['N', 'rows', 'rows per scan (the whole table by default)'] },
+  'text-bytes': { ...COUNT, help: ['N', '64', 'bytes of the unindexed text column'] },
+  sync: { type: 'string', help: ['MODE', 'batch', 'always | batch | none'] },
+  workers: { ...COUNT, help: ['N', 'cores', 'worker threads'] },
+  groups: { ...COUNT, help: ['N', '8', 'actors per replica'] },
+  json: { type: 'boolean', help: ['', '', 'print the structured result too'] },
+};
+
+function optionsOf(args: ParsedBenchArgs): Options {
+  const num = (name: string, fallback: number): number => {
+    const value = stringFlag(args, name);
+    if (value === undefined) return fallback;
+    if (!(Number.isSafeInteger(Number(value)) && Number(value) >= 0)) throw new Error(`--${name} must be a count`);
+    return Number(value);
+  };
+  const sync = (stringFlag(args, 'sync') ?? 'batch') as SyncMode;
   if (!['always', 'batch', 'none'].includes(sync)) throw new Error('--sync must be always, batch or none');
   return {
     rows: num('rows', 1_000_000), clients: Math.max(1, num('clients', 256)), gets: num('gets', 100_000),
     lookups: num('lookups', 200), senders: Math.max(1, num('senders', 1000)),
-    scanLimit: flags.has('scan-limit') ? num('scan-limit', 0) : undefined, textBytes: num('text-bytes', 64), sync,
-    workers: Math.max(1, num('workers', os.availableParallelism())), groups: Math.max(1, num('groups', 8)), json,
+    scanLimit: stringFlag(args, 'scan-limit') !== undefined ? num('scan-limit', 0) : undefined, textBytes: num('text-bytes', 64), sync,
+    workers: Math.max(1, num('workers', os.availableParallelism())), groups: Math.max(1, num('groups', 8)), json: args.values['json'] === true,
   };
 }
 
@@ -209,7 +214,7 @@ function format(o: Options, phases: Phase[]): string {
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseBenchArgsOrExit('bigtable-load', 'bigtable-load [--flag value]...', FLAGS, process.argv.slice(2), optionsOf);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-bench-bigtable-'));
   const store = await PaxosStore.open({ replicas: 3, engine: 'lsm', dir, sync: o.sync, workers: o.workers, groups: o.groups, timeoutMs: 30_000 });
   try {

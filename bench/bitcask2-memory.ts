@@ -21,6 +21,8 @@ import * as path from 'node:path';
 import { BitcaskEngine } from '../engines/bitcask/bitcask-engine';
 import { Bitcask2Engine } from '../engines/bitcask2/bitcask2-engine';
 import type { Engine } from '../engines/engine';
+import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 
 type EngineChoice = 'bitcask' | 'bitcask2';
 
@@ -189,31 +191,27 @@ export function formatResults(results: readonly MemoryResult[]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-function parseArgs(argv: readonly string[]): { options: Options; child?: EngineChoice; dir?: string } {
-  const flags = new Map<string, string>();
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i] ?? '';
-    if (name === '--json') {
-      json = true;
-      continue;
-    }
-    const value = argv[i + 1];
-    if (!name.startsWith('--') || value === undefined) throw new Error(`bad argument ${name}`);
-    flags.set(name.slice(2), value);
-    i++;
-  }
-  const known = new Set(['keys', 'value-bytes', 'batch', 'gets', 'engines', 'child', 'dir']);
-  for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown option --${name}`);
+const FLAGS: BenchFlags = {
+  keys: { type: 'string', help: ['N', '10000000', 'keys loaded into each engine'] },
+  'value-bytes': { type: 'string', help: ['N', '100', 'value size'] },
+  batch: { type: 'string', help: ['N', '1000', 'keys per write (4 writes in flight, sync: false)'] },
+  gets: { type: 'string', help: ['N', '200000', 'random gets (64 in flight)'] },
+  engines: { type: 'string', help: ['LIST', 'bitcask,bitcask2', 'engines to measure, in order'] },
+  child: { type: 'string', help: ['ENGINE', '', 'internal: run one engine in this process (the parent passes it)'] },
+  dir: { type: 'string', help: ['DIR', '', 'internal: the child\'s directory'] },
+  json: { type: 'boolean', help: ['', '', 'print the structured result too'] },
+};
+
+function optionsOf(args: ParsedBenchArgs): { options: Options; child?: EngineChoice; dir?: string } {
   const int = (name: string, fallback: number): number => {
-    const n = Number(flags.get(name) ?? fallback);
+    const n = Number(stringFlag(args, name) ?? fallback);
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
     return n;
   };
-  const engines = (flags.get('engines') ?? 'bitcask,bitcask2').split(',');
+  const engines = (stringFlag(args, 'engines') ?? 'bitcask,bitcask2').split(',');
   const isChoice = (e: string): e is EngineChoice => e === 'bitcask' || e === 'bitcask2';
   if (!engines.every(isChoice)) throw new Error('--engines takes bitcask and/or bitcask2');
-  const child = flags.get('child');
+  const child = stringFlag(args, 'child');
   if (child !== undefined && !isChoice(child)) throw new Error(`--child ${child}`);
   const options = {
     keys: int('keys', 10_000_000),
@@ -221,13 +219,13 @@ function parseArgs(argv: readonly string[]): { options: Options; child?: EngineC
     batch: int('batch', 1000),
     gets: int('gets', 200_000),
     engines: engines.filter(isChoice),
-    json,
+    json: args.values['json'] === true,
   };
-  return { options, child, dir: flags.get('dir') };
+  return { options, child, dir: stringFlag(args, 'dir') };
 }
 
 if (require.main === module) {
-  const { options, child, dir } = parseArgs(process.argv.slice(2));
+  const { options, child, dir } = parseBenchArgsOrExit('bitcask2-memory', 'bitcask2-memory [--flag value]...', FLAGS, process.argv.slice(2), optionsOf);
   if (child !== undefined) {
     if (dir === undefined) throw new Error('--child needs --dir');
     runChild(child, dir, options).catch((err: unknown) => {

@@ -8,6 +8,9 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { assert } from '../runtime/assert';
+import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import type { BenchFlags } from './cli-args';
 
 interface ProfileNode {
   id: number;
@@ -36,7 +39,9 @@ export function topSelf(profile: Profile, top: number): { totalMs: number; idleM
   let idle = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000; // a sample's time runs until the next one
-    const node = byNode.get(profile.samples[i]!);
+    const sample = profile.samples[i];
+    assert(sample !== undefined, 'i < samples.length');
+    const node = byNode.get(sample);
     if (node === undefined) continue;
     const f = node.callFrame;
     total += dt;
@@ -63,18 +68,15 @@ function files(args: string[]): string[] {
 }
 
 if (require.main === module) {
-  const args = process.argv.slice(2);
-  let top = 10;
-  const i = args.indexOf('--top');
-  if (i >= 0) {
-    top = Number(args[i + 1]);
-    args.splice(i, 2);
-  }
-  if (args.length === 0) {
-    console.error('usage: cpuprofile-top [--top N] <file-or-dir>...');
-    process.exit(2);
-  }
-  for (const f of files(args)) {
+  const usage = 'cpuprofile-top [--top N] <file-or-dir>...';
+  const flags: BenchFlags = { top: { type: 'string', help: ['N', '10', 'functions listed per profile'] } };
+  const { top, paths } = parseBenchArgsOrExit('cpuprofile-top', usage, flags, process.argv.slice(2), (args) => {
+    const n = Number(stringFlag(args, 'top') ?? 10);
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error('--top must be a positive integer');
+    if (args.positionals.length === 0) throw new Error('no .cpuprofile file or directory given');
+    return { top: n, paths: [...args.positionals] };
+  }, true);
+  for (const f of files(paths)) {
     const r = topSelf(JSON.parse(readFileSync(f, 'utf8')) as Profile, top);
     console.log(`${path.basename(f)}: ${(r.totalMs / 1000).toFixed(2)} s sampled, idle ${((100 * r.idleMs) / r.totalMs).toFixed(1)}%`);
     for (const e of r.entries) console.log(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.name}`);

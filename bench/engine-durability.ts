@@ -20,6 +20,8 @@ import { BitcaskEngine } from '../engines/bitcask/bitcask-engine';
 import { LsmEngine } from '../engines/lsm-engine';
 import type { BatchOp, Engine } from '../engines/engine';
 import { PaxosStore } from '../index';
+import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 import type { EngineName } from '../index';
 
 interface Options {
@@ -31,23 +33,28 @@ interface Options {
   only: Set<string>;
 }
 
-function parse(argv: string[]): Options {
-  const get = (flag: string, fallback: string): string => {
-    const at = argv.indexOf(flag);
-    return at >= 0 && argv[at + 1] !== undefined ? (argv[at + 1] as string) : fallback;
-  };
+const FLAGS: BenchFlags = {
+  seconds: { type: 'string', help: ['N', '3', 'length of each timed part'] },
+  batch: { type: 'string', help: ['N', '100', 'records per batch (group commit bench)'] },
+  'value-bytes': { type: 'string', help: ['N', '100', 'value size'] },
+  'restart-keys': { type: 'string', help: ['N', '1000000', 'keys written before the restart bench reopens'] },
+  'store-writes': { type: 'string', help: ['N', '20000', 'writes through a 3-replica store (bytes bench)'] },
+  only: { type: 'string', help: ['LIST', 'commit,restart,bytes', 'which parts to run'] },
+};
+
+function optionsOf(args: ParsedBenchArgs): Options {
   const num = (flag: string, fallback: number): number => {
-    const n = Number(get(flag, String(fallback)));
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number`);
+    const n = Number(stringFlag(args, flag) ?? fallback);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number`);
     return n;
   };
   return {
-    seconds: num('--seconds', 3),
-    batch: Math.floor(num('--batch', 100)),
-    valueBytes: Math.floor(num('--value-bytes', 100)),
-    restartKeys: Math.floor(num('--restart-keys', 1_000_000)),
-    storeWrites: Math.floor(num('--store-writes', 20_000)),
-    only: new Set(get('--only', 'commit,restart,bytes').split(',')),
+    seconds: num('seconds', 3),
+    batch: Math.floor(num('batch', 100)),
+    valueBytes: Math.floor(num('value-bytes', 100)),
+    restartKeys: Math.floor(num('restart-keys', 1_000_000)),
+    storeWrites: Math.floor(num('store-writes', 20_000)),
+    only: new Set((stringFlag(args, 'only') ?? 'commit,restart,bytes').split(',')),
   };
 }
 
@@ -218,7 +225,7 @@ async function bytesBench(o: Options): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const o = parse(process.argv.slice(2));
+  const o = parseBenchArgsOrExit('engine-durability', 'engine-durability [--flag value]...', FLAGS, process.argv.slice(2), optionsOf);
   if (o.only.has('commit')) await commitBench(o);
   if (o.only.has('restart')) await restartBench(o);
   if (o.only.has('bytes')) await bytesBench(o);

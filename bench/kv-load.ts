@@ -27,6 +27,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as hdr from 'hdr-histogram-js';
+import { assert } from '../runtime/assert';
+import { parseBenchArgs, parseBenchArgsOrExit, stringFlag } from './cli-args';
+import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 import { PaxosStore } from '../index';
 import type { EngineName, KvNamespace, SyncMode } from '../index';
 
@@ -195,8 +198,9 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
   const end = start + s.seconds * 1000;
 
   const client = async (c: number): Promise<void> => {
-    const kv = s.namespaces[c % s.namespaces.length]!;
-    const value = s.values[c]!;
+    const kv = s.namespaces[c % s.namespaces.length];
+    const value = s.values[c];
+    assert(kv !== undefined && value !== undefined, `client ${c} has no namespace or value`);
     while (!stop) {
       const k = Math.floor(Math.random() * s.keys);
       const t0 = performance.now();
@@ -263,12 +267,15 @@ async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
   for (let k = 0; k < s.keys; k++) if (s.written[k] === 0) missing.push(k);
   const progress = new Progress(`${s.label} (${missing.length} keys)`, () => ({ ops: done, errors: 0 }), s.progress);
   const client = async (c: number): Promise<void> => {
-    const kv = s.namespaces[c % s.namespaces.length]!;
+    const kv = s.namespaces[c % s.namespaces.length];
+    const value = s.values[c];
+    assert(kv !== undefined && value !== undefined, `client ${c} has no namespace or value`);
     while (next < missing.length) {
-      const k = missing[next++]!;
+      const k = missing[next++];
+      assert(k !== undefined, 'next stays below missing.length');
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await kv.put(keyOf(k), s.values[c]!);
+          await kv.put(keyOf(k), value);
           s.written[k] = 1;
           break;
         } catch (e) {
@@ -401,9 +408,9 @@ export async function runKvLoad(opts: KvLoadOptions = {}): Promise<KvLoadResult>
     if (o.print) console.log(formatRuns([r]));
   }
   const result: KvLoadResult = { runs };
-  if (runs.length >= 2) {
-    const a = runs[0]!;
-    const b = runs[runs.length - 1]!;
+  const a = runs[0];
+  const b = runs[runs.length - 1];
+  if (runs.length >= 2 && a !== undefined && b !== undefined) {
     const ratio = (x?: PhaseResult, y?: PhaseResult) => (x && y ? y.opsPerSecond / x.opsPerSecond : NaN);
     result.scaling = { from: a.workers, to: b.workers, write: ratio(a.write, b.write), read: ratio(a.read, b.read) };
   }
@@ -422,7 +429,7 @@ export function formatRuns(runs: RunResult[]): string {
   const header = ['engine/sync', 'workers', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'cpu us/op', 'errors'];
   const widths = [21, 7, 5, 10, 10, 7, 7, 8, 8, 9, 0];
   const row = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i === 2 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    cells.map((c, i) => (i === 0 || i === 2 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
   const lines = [row(header)];
   for (const r of runs) {
     for (const p of [r.write, r.read]) {
@@ -456,32 +463,36 @@ export function formatResult(res: KvLoadResult): string {
   return lines.join('\n');
 }
 
-/** Parses `--flag value` / `--flag=value` CLI args over KV_* env vars. */
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): KvLoadOptions & { json: boolean } {
-  const flags = new Map<string, string>();
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const eq = a.indexOf('=');
-    const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
-    if (name === 'json') {
-      json = true;
-      continue;
-    }
-    if (name === 'persist') {
-      flags.set('persist', '1');
-      continue;
-    }
-    if (name === 'help') {
-      console.log('usage: kv-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] [--engine memory|lsm|bitcask|bitcask2] [--persist] [--sync always|batch|none] [--workers 1,2] [--groups N] [--route home|rr] [--phases all|write|read] [--json]');
-      process.exit(0);
-    }
-    const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
-    flags.set(name, value);
-  }
-  const get = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+/** kv-load's flags (run-all takes the same and ignores --engine and --workers). */
+export const KV_LOAD_FLAGS: BenchFlags = {
+  seconds: { type: 'string', help: ['N', 'KV_SECONDS', '5', 'length of each measured phase'] },
+  warmup: { type: 'string', help: ['N', 'KV_WARMUP', '1', 'unmeasured writes first (JIT, queues)'] },
+  clients: { type: 'string', help: ['N', 'KV_CLIENTS', '256', 'concurrent closed-loop clients'] },
+  keys: { type: 'string', help: ['N', 'KV_KEYS', '100000', 'keyspace size'] },
+  'value-bytes': { type: 'string', help: ['N', 'KV_VALUE_BYTES', '100', 'value size'] },
+  engine: { type: 'string', help: ['NAME', 'KV_ENGINE', 'memory', 'memory | lsm | bitcask | bitcask2'] },
+  persist: { type: 'boolean', help: ['', 'KV_PERSIST=1', 'off', 'memory only: persist: true (append log in a temp dir)'] },
+  sync: { type: 'string', help: ['MODE', 'KV_SYNC', 'batch', 'always | batch | none'] },
+  workers: { type: 'string', help: ['LIST', 'KV_WORKERS', '1,<cores>', 'comma list; one store and run per entry'] },
+  groups: { type: 'string', help: ['N', 'KV_GROUPS', '(8)', 'actors per replica (the store default)'] },
+  route: { type: 'string', help: ['home|rr', 'KV_ROUTE', 'home', 'rr: client i writes through replica i % 3'] },
+  phases: { type: 'string', help: ['WHICH', 'KV_PHASES', 'all', 'all | write | read'] },
+  json: { type: 'boolean', help: ['', '', '', 'also print the structured result'] },
+};
+
+export const KV_LOAD_USAGE = 'kv-load [--flag value]... (flag, env var, default)';
+
+/**
+ * Parses kv-load's flags (`--flag value` or `--flag=value`, node:util parseArgs, strict) over
+ * the KV_* env vars. Throws on an unknown option or a value that is not a number where one is
+ * needed; `--help` is the caller's (parseBenchArgsOrExit).
+ */
+export function parseKvLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KvLoadOptions & { json: boolean } {
+  return kvLoadOptionsOf(parseBenchArgs(argv, KV_LOAD_FLAGS), env);
+}
+
+export function kvLoadOptionsOf(args: ParsedBenchArgs, env: NodeJS.ProcessEnv = process.env): KvLoadOptions & { json: boolean } {
+  const get = (flag: string, envName: string) => stringFlag(args, flag) ?? env[envName];
   const num = (flag: string, envName: string) => {
     const v = get(flag, envName);
     if (v === undefined) return undefined;
@@ -489,8 +500,6 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got ${v}`);
     return n;
   };
-  const known = new Set(['seconds', 'warmup', 'clients', 'keys', 'value-bytes', 'engine', 'persist', 'sync', 'workers', 'groups', 'route', 'phases']);
-  for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   const workers = get('workers', 'KV_WORKERS');
   const opts: KvLoadOptions = {};
   const set = <K extends keyof KvLoadOptions>(k: K, v: KvLoadOptions[K] | undefined) => {
@@ -503,22 +512,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   set('valueBytes', num('value-bytes', 'KV_VALUE_BYTES'));
   set('groups', num('groups', 'KV_GROUPS'));
   set('engine', get('engine', 'KV_ENGINE') as EngineName | undefined);
-  if (get('persist', 'KV_PERSIST') === '1') set('persist', true);
+  if (args.values['persist'] === true || env['KV_PERSIST'] === '1') set('persist', true);
   set('sync', get('sync', 'KV_SYNC') as SyncMode | undefined);
   set('route', get('route', 'KV_ROUTE') as Route | undefined);
   set('phases', get('phases', 'KV_PHASES') as Phases | undefined);
   if (workers !== undefined) set('workers', workers.split(',').filter((s) => s.length > 0).map(Number));
-  return { ...opts, json };
+  return { ...opts, json: args.values['json'] === true };
 }
 
 if (require.main === module) {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (error) {
-    console.error(`kv-load: ${error instanceof Error ? error.message : String(error)} (try --help)`);
-    process.exit(2);
-  }
+  const args = parseBenchArgsOrExit('kv-load', KV_LOAD_USAGE, KV_LOAD_FLAGS, process.argv.slice(2), (parsed) => kvLoadOptionsOf(parsed));
   const { json, ...opts } = args;
   (async () => {
     const res = await runKvLoad({ ...opts, print: false });

@@ -14,7 +14,8 @@
 import * as os from 'node:os';
 import { runMailboxBench } from './mailbox';
 import type { MailboxBenchResult } from './mailbox';
-import { formatResult, parseArgs, runKvLoad } from './kv-load';
+import { KV_LOAD_FLAGS, formatResult, kvLoadOptionsOf, runKvLoad } from './kv-load';
+import { parseBenchArgsOrExit } from './cli-args';
 import type { KvLoadOptions, KvLoadResult, RunResult } from './kv-load';
 
 export const TARGETS = {
@@ -120,13 +121,8 @@ export function formatChecks(r: RunAllResult): string {
 }
 
 if (require.main === module) {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (error) {
-    console.error(`run-all: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(2);
-  }
+  const usage = 'run-all [--flag value]... (kv-load\'s flags; --engine and --workers are ignored: run-all picks them)';
+  const args = parseBenchArgsOrExit('run-all', usage, KV_LOAD_FLAGS, process.argv.slice(2), (parsed) => kvLoadOptionsOf(parsed));
   const { json, engine: _engine, workers: _workers, ...kv } = args;
   (async () => {
     const r = await runAll(kv);

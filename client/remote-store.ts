@@ -17,7 +17,7 @@ import { Table } from '../actors/store/table';
 import { Doc } from '../actors/store/doc';
 import { Account } from '../actors/store/account';
 import type { AccountBoundsOptions } from '../actors/store/account';
-import type { StoreBackend } from '../actors/store/model-client';
+import type { RequestBackend } from '../actors/store/model-client';
 import { parseAddress } from '../cluster/cluster-config';
 import { RouteTable } from '../cluster/route-table';
 import { isNetError } from '../net/errors';
@@ -179,7 +179,7 @@ export class RemoteStore {
     if (this.isClosed()) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the client is closed');
   }
 
-  private backend(): StoreBackend {
+  private backend(): RequestBackend {
     this.checkOpen();
     return {
       valueBytesMax: this.valueBytesMax,

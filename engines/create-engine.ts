@@ -1,9 +1,9 @@
 /**
  * Builds an engine by kind, for configuration-driven callers (nodes, tools, benchmarks).
- * The result is not open; wrap it in an EngineStore and open that.
+ * The result is not open; wrap it in an CheckedEngine and open that.
  */
 import type { Engine } from './engine';
-import { storeError } from './errors';
+import { engineError } from './errors';
 import { BitcaskEngine } from './bitcask/bitcask-engine';
 import { Bitcask2Engine } from './bitcask2/bitcask2-engine';
 import { LsmEngine } from './lsm-engine';
@@ -30,21 +30,21 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
   // Configuration may come from outside TypeScript (files, flags), so check it here.
   const requested: unknown = kind;
   if (options.persist !== undefined && typeof options.persist !== 'boolean') {
-    throw storeError('INVALID_ARGUMENT', 'options.persist must be a boolean');
+    throw engineError('INVALID_ARGUMENT', 'options.persist must be a boolean');
   }
   if (options.persist === true && requested !== 'memory') {
     const kind = String(requested);
-    throw storeError('INVALID_ARGUMENT', `persist is a memory engine option, not '${kind}'`);
+    throw engineError('INVALID_ARGUMENT', `persist is a memory engine option, not '${kind}'`);
   }
   if (requested === 'memory' && options.persist !== true) return new MemoryEngine();
   if (requested === 'memory' || requested === 'lsm' || requested === 'bitcask' || requested === 'bitcask2') {
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
-      throw storeError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
+      throw engineError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
     }
     if (requested === 'memory') return new MemoryLogEngine(options.dir);
     if (requested === 'lsm') return new LsmEngine(options.dir);
     if (requested === 'bitcask') return new BitcaskEngine(options.dir);
     return new Bitcask2Engine(options.dir);
   }
-  throw storeError('INVALID_ARGUMENT', `unknown engine kind ${String(requested)}`);
+  throw engineError('INVALID_ARGUMENT', `unknown engine kind ${String(requested)}`);
 }

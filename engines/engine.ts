@@ -1,6 +1,6 @@
 /**
  * The one storage-engine interface (STYLE.md §4): primitives only. Every engine implements it;
- * `engines/store.ts` wraps engines with lifecycle checks and key validation; one conformance
+ * `engines/checked-engine.ts` wraps engines with lifecycle checks and key validation; one conformance
  * suite (`test/conformance/engine-suite.ts`) runs against every engine.
  *
  * Keys are strings (the caller encodes them); values are bytes.

@@ -1,15 +1,15 @@
 /**
  * Operating errors of the storage layer (STYLE.md §2): expected failures such as bad input, a
- * closed store or a corrupted record. Each carries a stable string `code`; tests and callers
+ * closed engine or a corrupted record. Each carries a stable string `code`; tests and callers
  * check the code, never the message text. Programmer errors are assertions instead
- * (`runtime/assert.ts`) and are never turned into a StoreError.
+ * (`runtime/assert.ts`) and are never turned into a EngineError.
  *
  * `code` is a plain string so the public API layer can reuse this class for its own codes.
  */
 
 /** The codes raised under `engines/`. Other layers may add their own. */
-export const StoreErrorCodes = {
-  /** The store or engine is not open (still opening, closing or closed). */
+export const EngineErrorCodes = {
+  /** The engine is not open (still opening, closing or closed). */
   NOT_OPEN: 'NOT_OPEN',
   /** Key is not a non-empty, well-formed string of at most 4096 UTF-8 bytes. */
   INVALID_KEY: 'INVALID_KEY',
@@ -27,24 +27,24 @@ export const StoreErrorCodes = {
   IO_ERROR: 'IO_ERROR',
 } as const;
 
-export type StoreErrorCode = (typeof StoreErrorCodes)[keyof typeof StoreErrorCodes];
+export type EngineErrorCode = (typeof EngineErrorCodes)[keyof typeof EngineErrorCodes];
 
-export class StoreError extends Error {
+export class EngineError extends Error {
   readonly code: string;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'StoreError';
+    this.name = 'EngineError';
     this.code = code;
   }
 }
 
-export function storeError(code: string, message: string, cause?: unknown): StoreError {
-  if (cause === undefined) return new StoreError(code, message);
-  return new StoreError(code, message, { cause });
+export function engineError(code: string, message: string, cause?: unknown): EngineError {
+  if (cause === undefined) return new EngineError(code, message);
+  return new EngineError(code, message, { cause });
 }
 
-/** True when `err` is a StoreError, and (if given) carries `code`. */
-export function isStoreError(err: unknown, code?: string): err is StoreError {
-  return err instanceof StoreError && (code === undefined || err.code === code);
+/** True when `err` is a EngineError, and (if given) carries `code`. */
+export function isEngineError(err: unknown, code?: string): err is EngineError {
+  return err instanceof EngineError && (code === undefined || err.code === code);
 }

@@ -19,7 +19,7 @@ import type {
 } from './engine';
 import { mkdirDurable } from './durable-dir';
 import { StatsCounter } from './engine-stats';
-import { storeError } from './errors';
+import { engineError } from './errors';
 import { mapLevelError } from './lsm-errors';
 
 type Db = Level<string, Uint8Array>;
@@ -49,7 +49,7 @@ export class LsmEngine implements Engine {
 
   constructor(dir: string) {
     if (typeof dir !== 'string' || dir.length === 0) {
-      throw storeError('INVALID_ARGUMENT', 'LsmEngine needs a non-empty directory path');
+      throw engineError('INVALID_ARGUMENT', 'LsmEngine needs a non-empty directory path');
     }
     this.dir = path.resolve(dir);
   }
@@ -130,7 +130,7 @@ export class LsmEngine implements Engine {
       // LevelDB creates only the last path component and never fsyncs its parent: ours to do.
       await mkdirDurable(this.dir);
     } catch (err) {
-      throw storeError('IO_ERROR', `lsm open: cannot create ${this.dir}`, err);
+      throw engineError('IO_ERROR', `lsm open: cannot create ${this.dir}`, err);
     }
     const db: Db = new Level<string, Uint8Array>(this.dir, {
       keyEncoding: 'utf8',
@@ -194,7 +194,7 @@ export class LsmEngine implements Engine {
 
   private requireOpen(): Db {
     const db = this.db;
-    if (db === undefined) throw storeError('NOT_OPEN', 'lsm engine is not open');
+    if (db === undefined) throw engineError('NOT_OPEN', 'lsm engine is not open');
     return db;
   }
 

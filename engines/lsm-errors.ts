@@ -1,25 +1,25 @@
 /**
- * Maps errors from `level` (abstract-level / classic-level) to StoreError codes. Level puts
+ * Maps errors from `level` (abstract-level / classic-level) to EngineError codes. Level puts
  * its own code on the error or on its `cause` (an open that fails on the lock file throws
  * LEVEL_DATABASE_NOT_OPEN with cause LEVEL_LOCKED), so we look at both.
  */
 import { assert } from '../runtime/assert';
-import { isStoreError, storeError, type StoreError } from './errors';
+import { isEngineError, engineError, type EngineError } from './errors';
 
 const CAUSE_DEPTH_MAX = 4;
 
-export function mapLevelError(err: unknown, operation: string): StoreError {
+export function mapLevelError(err: unknown, operation: string): EngineError {
   assert(operation.length > 0, 'mapLevelError: operation must be named');
-  if (isStoreError(err)) return err;
+  if (isEngineError(err)) return err;
   const codes = levelCodes(err);
   const text = err instanceof Error ? err.message : String(err);
   const message = `lsm ${operation} failed: ${text}`;
-  if (codes.includes('LEVEL_LOCKED')) return storeError('LOCKED', message, err);
-  if (codes.includes('LEVEL_CORRUPTION')) return storeError('CORRUPTED', message, err);
+  if (codes.includes('LEVEL_LOCKED')) return engineError('LOCKED', message, err);
+  if (codes.includes('LEVEL_CORRUPTION')) return engineError('CORRUPTED', message, err);
   if (codes.includes('LEVEL_ITERATOR_NOT_OPEN') || onlyNotOpen(codes)) {
-    return storeError('NOT_OPEN', message, err);
+    return engineError('NOT_OPEN', message, err);
   }
-  return storeError('IO_ERROR', message, err);
+  return engineError('IO_ERROR', message, err);
 }
 
 /** LEVEL_DATABASE_NOT_OPEN alone means "closed"; with a cause it wraps a failed open. */

@@ -20,7 +20,7 @@ import type {
   WriteOptions,
 } from './engine';
 import { StatsCounter } from './engine-stats';
-import { storeError } from './errors';
+import { engineError } from './errors';
 import { compareKeys, inRange } from './key-order';
 
 export class MemoryEngine implements Engine {
@@ -96,7 +96,7 @@ export class MemoryEngine implements Engine {
   }
 
   private checkOpen(): void {
-    if (!this.isOpen) throw storeError('NOT_OPEN', `${this.name} engine is not open`);
+    if (!this.isOpen) throw engineError('NOT_OPEN', `${this.name} engine is not open`);
   }
 }
 

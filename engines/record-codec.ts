@@ -13,7 +13,7 @@
  */
 import { assert, VERIFY } from '../runtime/assert';
 import { crc32 } from './crc32';
-import { storeError } from './errors';
+import { engineError } from './errors';
 
 export const RECORD_FORMAT_V1 = 0x01;
 export const RECORD_HEADER_BYTES = 9;
@@ -51,28 +51,28 @@ export function sealRecordInPlace(record: Uint8Array): Uint8Array {
 
 /**
  * Verifies `bytes` and returns its payload as a view into `bytes` (no copy). Throws a
- * StoreError with code 'CORRUPTED' if the record is truncated, too long, of an unknown
+ * EngineError with code 'CORRUPTED' if the record is truncated, too long, of an unknown
  * format, or fails its checksum.
  */
 export function openRecord(bytes: Uint8Array): Uint8Array {
   assert(bytes instanceof Uint8Array, 'openRecord: bytes must be a Uint8Array');
   if (bytes.length < RECORD_HEADER_BYTES) {
-    throw storeError('CORRUPTED', `record truncated: ${bytes.length} bytes < header`);
+    throw engineError('CORRUPTED', `record truncated: ${bytes.length} bytes < header`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const format = view.getUint8(0);
   if (format !== RECORD_FORMAT_V1) {
-    throw storeError('CORRUPTED', `record format ${format} unknown`);
+    throw engineError('CORRUPTED', `record format ${format} unknown`);
   }
   const length = view.getUint32(1, false);
   if (bytes.length !== RECORD_HEADER_BYTES + length) {
     const actual = bytes.length - RECORD_HEADER_BYTES;
-    throw storeError('CORRUPTED', `record length field ${length} != payload bytes ${actual}`);
+    throw engineError('CORRUPTED', `record length field ${length} != payload bytes ${actual}`);
   }
   const stored = view.getUint32(5, false);
   const actual = checksumOf(bytes);
   if (stored !== actual) {
-    throw storeError('CORRUPTED', `record checksum ${stored} != computed ${actual}`);
+    throw engineError('CORRUPTED', `record checksum ${stored} != computed ${actual}`);
   }
   return bytes.subarray(RECORD_HEADER_BYTES);
 }

@@ -1,16 +1,16 @@
 /**
- * Input validation for EngineStore (STYLE.md §4: engines never see raw input). Each function
- * takes `unknown` from the caller, throws a StoreError with a stable code when the input is
+ * Input validation for CheckedEngine (STYLE.md §4: engines never see raw input). Each function
+ * takes `unknown` from the caller, throws a EngineError with a stable code when the input is
  * bad, and otherwise returns a fresh, normalised value that the engine may trust.
  */
 import { assert } from '../runtime/assert';
 import type { BatchOp, IterateRange, WriteOptions } from './engine';
-import { storeError } from './errors';
+import { engineError } from './errors';
 
 /** Keys longer than this (in UTF-8 bytes) are rejected with INVALID_KEY. */
 export const KEY_BYTES_MAX = 4096;
 
-export interface StoreLimits {
+export interface EngineLimits {
   /** Largest value accepted by a put, in bytes. */
   readonly valueBytesMax: number;
   /** Most operations in one batch, and most keys in one getMany. */
@@ -19,58 +19,58 @@ export interface StoreLimits {
   readonly batchBytesMax: number;
 }
 
-export const STORE_LIMITS_DEFAULT: StoreLimits = Object.freeze({
+export const STORE_LIMITS_DEFAULT: EngineLimits = Object.freeze({
   valueBytesMax: 16 * 1024 * 1024,
   batchOpsMax: 10_000,
   batchBytesMax: 64 * 1024 * 1024,
 });
 
-export function validateLimits(limits: Partial<StoreLimits> | undefined): StoreLimits {
+export function validateLimits(limits: Partial<EngineLimits> | undefined): EngineLimits {
   const merged = { ...STORE_LIMITS_DEFAULT, ...(limits ?? {}) };
   for (const name of ['valueBytesMax', 'batchOpsMax', 'batchBytesMax'] as const) {
     const value: unknown = merged[name];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw storeError('INVALID_ARGUMENT', `limit ${name} must be a positive integer`);
+      throw engineError('INVALID_ARGUMENT', `limit ${name} must be a positive integer`);
     }
   }
   return Object.freeze(merged);
 }
 
 export function validateKey(key: unknown): string {
-  if (typeof key !== 'string') throw storeError('INVALID_KEY', `key is ${typeof key}, not string`);
-  if (key.length === 0) throw storeError('INVALID_KEY', 'key is empty');
+  if (typeof key !== 'string') throw engineError('INVALID_KEY', `key is ${typeof key}, not string`);
+  if (key.length === 0) throw engineError('INVALID_KEY', 'key is empty');
   // UTF-8 never takes fewer bytes than UTF-16 code units, so this bounds the scans below.
   if (key.length > KEY_BYTES_MAX || Buffer.byteLength(key, 'utf8') > KEY_BYTES_MAX) {
-    throw storeError('INVALID_KEY', `key is longer than ${KEY_BYTES_MAX} UTF-8 bytes`);
+    throw engineError('INVALID_KEY', `key is longer than ${KEY_BYTES_MAX} UTF-8 bytes`);
   }
   // A lone surrogate has no UTF-8 form; LevelDB would store U+FFFD and merge distinct keys.
-  if (!isWellFormed(key)) throw storeError('INVALID_KEY', 'key has a lone UTF-16 surrogate');
+  if (!isWellFormed(key)) throw engineError('INVALID_KEY', 'key has a lone UTF-16 surrogate');
   return key;
 }
 
-export function validateValue(value: unknown, limits: StoreLimits): Uint8Array {
+export function validateValue(value: unknown, limits: EngineLimits): Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw storeError('INVALID_VALUE', 'value must be a Uint8Array');
+    throw engineError('INVALID_VALUE', 'value must be a Uint8Array');
   }
   if (value.byteLength > limits.valueBytesMax) {
-    throw storeError('INVALID_VALUE', `value ${value.byteLength} bytes > ${limits.valueBytesMax}`);
+    throw engineError('INVALID_VALUE', `value ${value.byteLength} bytes > ${limits.valueBytesMax}`);
   }
   return value;
 }
 
-export function validateKeys(keys: unknown, limits: StoreLimits): string[] {
-  if (!Array.isArray(keys)) throw storeError('INVALID_ARGUMENT', 'keys must be an array');
+export function validateKeys(keys: unknown, limits: EngineLimits): string[] {
+  if (!Array.isArray(keys)) throw engineError('INVALID_ARGUMENT', 'keys must be an array');
   if (keys.length > limits.batchOpsMax) {
-    throw storeError('INVALID_ARGUMENT', `${keys.length} keys > ${limits.batchOpsMax}`);
+    throw engineError('INVALID_ARGUMENT', `${keys.length} keys > ${limits.batchOpsMax}`);
   }
   return keys.map((key: unknown) => validateKey(key));
 }
 
 /** Returns new operation objects: the engine never holds the caller's (possibly live) objects. */
-export function validateBatch(batch: unknown, limits: StoreLimits): BatchOp[] {
-  if (!Array.isArray(batch)) throw storeError('INVALID_BATCH', 'batch must be an array');
+export function validateBatch(batch: unknown, limits: EngineLimits): BatchOp[] {
+  if (!Array.isArray(batch)) throw engineError('INVALID_BATCH', 'batch must be an array');
   if (batch.length > limits.batchOpsMax) {
-    throw storeError('INVALID_BATCH', `batch of ${batch.length} ops > ${limits.batchOpsMax}`);
+    throw engineError('INVALID_BATCH', `batch of ${batch.length} ops > ${limits.batchOpsMax}`);
   }
   const ops: BatchOp[] = [];
   let bytes = 0;
@@ -78,7 +78,7 @@ export function validateBatch(batch: unknown, limits: StoreLimits): BatchOp[] {
     const op = validateOp(raw, limits);
     bytes += Buffer.byteLength(op.key, 'utf8') + (op.type === 'put' ? op.value.byteLength : 0);
     if (bytes > limits.batchBytesMax) {
-      throw storeError('INVALID_BATCH', `batch larger than ${limits.batchBytesMax} bytes`);
+      throw engineError('INVALID_BATCH', `batch larger than ${limits.batchBytesMax} bytes`);
     }
     ops.push(op);
   }
@@ -86,26 +86,26 @@ export function validateBatch(batch: unknown, limits: StoreLimits): BatchOp[] {
   return ops;
 }
 
-function validateOp(raw: unknown, limits: StoreLimits): BatchOp {
+function validateOp(raw: unknown, limits: EngineLimits): BatchOp {
   if (typeof raw !== 'object' || raw === null) {
-    throw storeError('INVALID_BATCH', 'batch operation must be an object');
+    throw engineError('INVALID_BATCH', 'batch operation must be an object');
   }
   const { type, key, value } = raw as { type?: unknown; key?: unknown; value?: unknown };
   if (type === 'put') {
     return Object.freeze({ type, key: validateKey(key), value: validateValue(value, limits) });
   }
   if (type === 'del') return Object.freeze({ type, key: validateKey(key) });
-  throw storeError('INVALID_BATCH', `batch operation type ${String(type)} is not put or del`);
+  throw engineError('INVALID_BATCH', `batch operation type ${String(type)} is not put or del`);
 }
 
 export function validateWriteOptions(options: unknown): WriteOptions {
   if (options === undefined) return Object.freeze({ sync: false });
   if (typeof options !== 'object' || options === null) {
-    throw storeError('INVALID_ARGUMENT', 'write options must be an object');
+    throw engineError('INVALID_ARGUMENT', 'write options must be an object');
   }
   const sync: unknown = (options as { sync?: unknown }).sync;
   if (sync !== undefined && typeof sync !== 'boolean') {
-    throw storeError('INVALID_ARGUMENT', 'write option sync must be a boolean');
+    throw engineError('INVALID_ARGUMENT', 'write option sync must be a boolean');
   }
   return Object.freeze({ sync: sync === true });
 }
@@ -113,7 +113,7 @@ export function validateWriteOptions(options: unknown): WriteOptions {
 export function validateRange(range: unknown): IterateRange {
   if (range === undefined) return Object.freeze({});
   if (typeof range !== 'object' || range === null) {
-    throw storeError('INVALID_ARGUMENT', 'range must be an object');
+    throw engineError('INVALID_ARGUMENT', 'range must be an object');
   }
   const raw = range as { gte?: unknown; lt?: unknown; limit?: unknown; reverse?: unknown };
   const normalised: { gte?: string; lt?: string; limit?: number; reverse?: boolean } = {};
@@ -122,12 +122,12 @@ export function validateRange(range: unknown): IterateRange {
   if (raw.limit !== undefined && raw.limit !== Infinity) {
     const limit = raw.limit;
     if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
-      throw storeError('INVALID_ARGUMENT', 'range limit must be a non-negative integer');
+      throw engineError('INVALID_ARGUMENT', 'range limit must be a non-negative integer');
     }
     normalised.limit = limit;
   }
   if (raw.reverse !== undefined && typeof raw.reverse !== 'boolean') {
-    throw storeError('INVALID_ARGUMENT', 'range reverse must be a boolean');
+    throw engineError('INVALID_ARGUMENT', 'range reverse must be a boolean');
   }
   normalised.reverse = raw.reverse === true;
   return Object.freeze(normalised);
@@ -136,11 +136,11 @@ export function validateRange(range: unknown): IterateRange {
 /** A range bound is a key, except that the empty string is allowed (it sorts first). */
 function validateBound(bound: unknown, name: string): string {
   if (bound === '') return bound;
-  if (typeof bound !== 'string') throw storeError('INVALID_ARGUMENT', `range ${name} not a string`);
+  if (typeof bound !== 'string') throw engineError('INVALID_ARGUMENT', `range ${name} not a string`);
   try {
     return validateKey(bound);
   } catch (err) {
-    throw storeError('INVALID_ARGUMENT', `range ${name} is not a valid key`, err);
+    throw engineError('INVALID_ARGUMENT', `range ${name} is not a valid key`, err);
   }
 }
 

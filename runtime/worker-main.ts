@@ -15,7 +15,6 @@ import { WorkerRuntime } from './worker-runtime';
 import type { WorkerApi, WorkerEvent, WorkerInit } from './worker-protocol';
 
 function loadFactory(actorModule: string): ActorFactory<unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(actorModule) as { createActor?: unknown };
   if (typeof loaded.createActor !== 'function') {
     throw new TypeError(`${actorModule} does not export a createActor function`);

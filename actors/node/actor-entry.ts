@@ -15,7 +15,8 @@ import { groupOfActor, replicaOfActor } from '../paxos/placement';
 import { EngineRecordPort, VolatileRecordPort } from '../paxos/record-port';
 import type { RecordPort } from '../paxos/record-port';
 
-export interface StoreActorConfig {
+/** What every Paxos group actor of a node is built with (the worker runtime clones it). */
+export interface GroupActorConfig {
   readonly replicas: number;
   readonly groups: number;
   readonly engine: EngineName;
@@ -38,6 +39,9 @@ export interface StoreActorConfig {
   readonly durableIncarnations?: boolean;
 }
 
+/** @deprecated The old name of GroupActorConfig ("store" meant too many things); kept for merges. */
+export type StoreActorConfig = GroupActorConfig;
+
 /**
  * Test-only faults, set through the store's internal `injectFault` (the supervision tests):
  * `throwOnTick` makes the actor's next tick throw (once), `exitWorker` ends its worker thread
@@ -47,8 +51,8 @@ export interface StoreActorConfig {
 export const ActorFault = { none: 0, throwOnTick: 1, exitWorker: 2, failStart: 3 } as const;
 export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 
-/** The newest store per directory: a crash skips close(), so the next incarnation closes it. */
-const openStores = new Map<string, EngineRecordPort>();
+/** The newest record port per directory: a crash skips close(), so the next incarnation closes it. */
+const openRecordPorts = new Map<string, EngineRecordPort>();
 
 /**
  * How a group starts (decision 15): its incarnation, never used before, and whether it must be
@@ -68,7 +72,7 @@ function renewal(root: string | undefined, replica: number, group: number, count
   return () => renewGroupIncarnation(root, replica, group);
 }
 
-export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) => {
+export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) => {
   const placement = { replicas: config.replicas, groups: config.groups };
   const replica = replicaOfActor(id, placement);
   const group = groupOfActor(id, placement);
@@ -90,9 +94,9 @@ export const createActor: ActorFactory<StoreActorConfig> = (id, host, config) =>
     store = new VolatileRecordPort();
   } else {
     const engine = createEngine(config.engine, { dir, persist: config.persist });
-    const previous = dir === undefined ? undefined : openStores.get(dir);
+    const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
     const durable = new EngineRecordPort(engine, config.sync, previous?.close());
-    if (dir !== undefined) openStores.set(dir, durable);
+    if (dir !== undefined) openRecordPorts.set(dir, durable);
     store = durable;
   }
   // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or

@@ -8,7 +8,7 @@
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
-import type { ClientRequest, ClientResult, ErrorCode, KeyRecord, MessageType, PaxosMessage, Proposal } from './core/types';
+import type { ClientRequest, ClientResult, CoreErrorCode, KeyRecord, MessageType, PaxosMessage, Proposal } from './core/types';
 import type { FetchPurpose } from './core/types';
 import type { ScanRequest } from './engine-scan';
 
@@ -217,7 +217,7 @@ export function writeResult(w: ByteWriter, res: ClientResult): void {
 export function readResult(r: ByteReader): ClientResult {
   const token = r.f64();
   if (r.u8() === 1) return { token, ok: true, result: r.bytes() };
-  const code = r.str() as ErrorCode;
+  const code = r.str() as CoreErrorCode;
   return { token, ok: false, code, message: r.str() };
 }
 

@@ -19,7 +19,7 @@
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { openRecord } from '../../engines/record-codec';
-import { isStoreError } from '../../engines/errors';
+import { isEngineError } from '../../engines/errors';
 import { decodeRecord } from './codec';
 import type { KeyRecord } from './core/types';
 
@@ -27,7 +27,7 @@ function decodeListed(value: Uint8Array): KeyRecord | 'corrupted' {
   try {
     return decodeRecord(openRecord(value));
   } catch (err) {
-    if (isStoreError(err, 'CORRUPTED')) return 'corrupted';
+    if (isEngineError(err, 'CORRUPTED')) return 'corrupted';
     throw err;
   }
 }

@@ -14,7 +14,7 @@ import { CLIENT_ADDRESS } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type { SyncMode } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
-import { isStoreError } from '../../engines/errors';
+import { isEngineError } from '../../engines/errors';
 
 /** The control-plane question for this actor's counters (store.stats()). */
 export interface StatsRequest {
@@ -26,7 +26,7 @@ function isStatsRequest(request: unknown): request is StatsRequest {
 }
 
 function isCorrupted(err: unknown): boolean {
-  return isStoreError(err, 'CORRUPTED');
+  return isEngineError(err, 'CORRUPTED');
 }
 import type { StateMachine } from '../../models/state-machine';
 import type { CoreLimits } from './core/key-state';

@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../../engines/crc32';
-import { isStoreError } from '../../engines/errors';
+import { isEngineError } from '../../engines/errors';
 import { openRecord } from '../../engines/record-codec';
 import type { KeyStatus } from './core/key-state';
 import type { AppliedEntry, KeyRecord } from './core/types';
@@ -246,7 +246,7 @@ export async function digestReplica(
       else if (status === 'recovering') foldStored(fold, key, bytes, false);
     }
   } catch (error) {
-    if (!isStoreError(error, 'CORRUPTED')) throw error;
+    if (!isEngineError(error, 'CORRUPTED')) throw error;
     fold.complete = false;
     fold.scanError = `CORRUPTED: ${(error as Error).message}`;
   }
@@ -258,7 +258,7 @@ function foldStored(fold: DigestFold, key: string, bytes: Uint8Array, digest: bo
   try {
     rec = decodeRecord(openRecord(bytes));
   } catch (error) {
-    if (!isStoreError(error, 'CORRUPTED')) throw error;
+    if (!isEngineError(error, 'CORRUPTED')) throw error;
     fold.addCorrupted(key);
     return;
   }

@@ -28,7 +28,7 @@
  *   Only the newest 10,000 are kept; reading from an older version fails with JOURNAL_TRIMMED
  *   (the error's `oldestVersion` is the oldest kept version) rather than skipping.
  *
- * Error codes beyond ErrorCodes (listed here until errors.ts gains them): INSUFFICIENT_FUNDS,
+ * Error codes of accounts only (AccountErrorCodes, a view of ErrorCodes): INSUFFICIENT_FUNDS,
  * LIMIT_EXCEEDED, JOURNAL_TRIMMED, BOUNDS_MISMATCH, ID_CONFLICT, UNKNOWN_TRANSACTION,
  * TRANSACTION_FINISHED. Also INVALID_ARGUMENT, TOO_LARGE and WRONG_TYPE as other models.
  */
@@ -43,24 +43,20 @@ import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from '
 import { createHash } from 'node:crypto';
 import type { ReadOptions, WriteOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateWriteOptions } from './model-client';
-import type { StoreBackend } from './model-client';
+import type { RequestBackend } from './model-client';
 
-/** The account error codes not (yet) in ErrorCodes. */
+/**
+ * The codes only account operations raise. A view of ErrorCodes (each code string is declared
+ * once, in errors.ts), so `accountError` accepts these and no other.
+ */
 export const AccountErrorCodes = {
-  /** A subtract or debit prepare would take available funds below min. Nothing was applied. */
-  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
-  /** An add or credit prepare would take the balance (with pending credits) past max. */
-  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
-  /** The journal no longer holds the requested version. */
-  JOURNAL_TRIMMED: 'JOURNAL_TRIMMED',
-  /** The account was created with other bounds. Nothing was applied. */
-  BOUNDS_MISMATCH: 'BOUNDS_MISMATCH',
-  /** The opId was used for another operation, or the txId is prepared with another delta. */
-  ID_CONFLICT: 'ID_CONFLICT',
-  /** commit of a txId this account never prepared (nor rolled back). */
-  UNKNOWN_TRANSACTION: 'UNKNOWN_TRANSACTION',
-  /** The transaction already finished the other way (or a prepare came after it finished). */
-  TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
+  INSUFFICIENT_FUNDS: ErrorCodes.INSUFFICIENT_FUNDS,
+  LIMIT_EXCEEDED: ErrorCodes.LIMIT_EXCEEDED,
+  JOURNAL_TRIMMED: ErrorCodes.JOURNAL_TRIMMED,
+  BOUNDS_MISMATCH: ErrorCodes.BOUNDS_MISMATCH,
+  ID_CONFLICT: ErrorCodes.ID_CONFLICT,
+  UNKNOWN_TRANSACTION: ErrorCodes.UNKNOWN_TRANSACTION,
+  TRANSACTION_FINISHED: ErrorCodes.TRANSACTION_FINISHED,
 } as const;
 
 export interface AccountBoundsOptions {
@@ -193,7 +189,7 @@ export class Account {
 
   constructor(
     readonly name: string,
-    backend: StoreBackend,
+    backend: RequestBackend,
     replica: number | undefined,
     bounds?: AccountBoundsOptions,
   ) {

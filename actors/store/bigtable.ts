@@ -27,7 +27,7 @@ import { ScanMode } from '../paxos/engine-scan';
 import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import { ModelChannel, validateConsistency, validateWriteOptions } from './model-client';
-import type { ReadOptions, StoreBackend, WriteOptions } from './model-client';
+import type { ReadOptions, RequestBackend, WriteOptions } from './model-client';
 import type { Call } from './bigtable-scan';
 import { PageSource, mergeQuorum } from './bigtable-scan';
 
@@ -63,7 +63,7 @@ export interface BigtableIndexOptions {
 }
 
 /** What a big-table handle needs from the store beyond a ModelChannel's backend. */
-export interface BigtableBackend extends StoreBackend {
+export interface BigtableBackend extends RequestBackend {
   readonly engine: string;
   readonly replicas: number;
   readonly groups: number;

@@ -9,7 +9,7 @@ import { assert } from '../../runtime/assert';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, validateConsistency, validateCount, validateKey, validateWriteOptions } from './model-client';
-import type { StoreBackend, WriteOptions } from './model-client';
+import type { RequestBackend, WriteOptions } from './model-client';
 
 export type { DocOp, JsonValue } from '../../models/doc/doc';
 
@@ -110,7 +110,7 @@ export class Doc {
 
   constructor(
     readonly name: string,
-    backend: StoreBackend,
+    backend: RequestBackend,
     replica: number | undefined,
   ) {
     this.key = objectKey(validateKey(name, 'document name'));

@@ -2,7 +2,8 @@
  * The public error type. Every rejection of the public API is a PaxosStoreError with a stable
  * `code`; callers and tests check the code, never the message.
  */
-import { StoreError } from '../../engines/errors';
+import { EngineError } from '../../engines/errors';
+import { CoreErrorCodes } from '../paxos/core/types';
 
 export const ErrorCodes = {
   /** Bad input: wrong types, empty or oversized key, oversized value, bad namespace or option. */
@@ -10,9 +11,9 @@ export const ErrorCodes = {
   /** The store (or that replica) is closed. */
   CLOSED: 'CLOSED',
   /** No majority answered in time, or the replica is down. Nothing was applied. */
-  UNAVAILABLE: 'UNAVAILABLE',
+  UNAVAILABLE: CoreErrorCodes.UNAVAILABLE,
   /** A write timed out after its value reached an acceptor: it may or may not be applied. */
-  UNKNOWN_OUTCOME: 'UNKNOWN_OUTCOME',
+  UNKNOWN_OUTCOME: CoreErrorCodes.UNKNOWN_OUTCOME,
   /** compare-and-set found another version. Nothing was applied. */
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   /** The stored value has the wrong type for the operation (incr on non-numeric text). */
@@ -50,11 +51,11 @@ export const ErrorCodes = {
   /** The operation needs another storage engine (big tables need engine 'lsm'). */
   UNSUPPORTED_ENGINE: 'UNSUPPORTED_ENGINE',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
-  OVERLOADED: 'OVERLOADED',
+  OVERLOADED: CoreErrorCodes.OVERLOADED,
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export class PaxosStoreError extends StoreError {
+export class PaxosStoreError extends EngineError {
   /** JOURNAL_TRIMMED: the oldest journal version the account still keeps. */
   readonly oldestVersion?: number;
 

@@ -8,7 +8,7 @@ import type { KvOp } from '../../models/kv/kv';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
 import { ModelTag } from '../../models/model-tags';
 import { ModelChannel, validateConsistency, validateCount, validateKey, validateValue, validateWriteOptions } from './model-client';
-import type { StoreBackend, WriteOptions } from './model-client';
+import type { RequestBackend, WriteOptions } from './model-client';
 
 export { KEY_BYTES_MAX } from './model-client';
 
@@ -35,7 +35,7 @@ export function validateNamespace(name: unknown): string {
 export class KvNamespace {
   constructor(
     readonly namespace: string,
-    backend: StoreBackend,
+    backend: RequestBackend,
     replica: number | undefined,
   ) {
     this.channel = new ModelChannel(backend, replica, ModelTag.kv);

@@ -66,7 +66,7 @@ export type RequestBody =
   | { kind: 'read'; key: string; query: Uint8Array; consistency: Consistency };
 
 /** What a handle needs from the store: route a request to a replica. */
-export interface StoreBackend {
+export interface RequestBackend {
   readonly valueBytesMax: number;
   /** Resolves with the core's result; rejects CLOSED / UNAVAILABLE when it cannot be sent. */
   call(replica: number | undefined, body: RequestBody): Promise<ClientResult>;
@@ -158,7 +158,7 @@ export function internal(error: unknown, code: ErrorCode, shownKey: string): Pax
 /** Requests of one model to one replicated key; results come back as the model's bytes. */
 export class ModelChannel {
   constructor(
-    private readonly backend: StoreBackend,
+    private readonly backend: RequestBackend,
     private readonly replica: number | undefined,
     private readonly tag: ModelTag,
   ) {}

@@ -15,7 +15,7 @@ import type { LinkFaultsConfig } from '../../runtime/link-faults';
 import { realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mkdirDurable } from '../../engines/durable-dir';
-import { isStoreError } from '../../engines/errors';
+import { isEngineError } from '../../engines/errors';
 import { acquireLock, releaseLock } from '../../engines/bitcask/lock-file';
 import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
@@ -26,7 +26,7 @@ import type { ConnectOptions } from '../../client/remote-store';
 import type { ClientResult } from '../paxos/core/types';
 import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
 import { ActorFault } from '../node/actor-entry';
-import type { StoreActorConfig } from '../node/actor-entry';
+import type { GroupActorConfig } from '../node/actor-entry';
 import { checkDataDir, STORE_LOCK_FILE } from '../node/data-dir';
 import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from '../node/unsynced-marker';
 import { ErrorCodes, PaxosStoreError, checked, describe, invalid } from './errors';
@@ -39,7 +39,7 @@ import { Account } from './account';
 import { Bigtable } from './bigtable';
 import type { BigtableBackend, BigtableOptions } from './bigtable';
 import type { AccountBoundsOptions } from './account';
-import type { StoreBackend } from './model-client';
+import type { RequestBackend } from './model-client';
 import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
@@ -159,7 +159,7 @@ export class PaxosStore {
   private readonly links: LinkFaults;
   private readonly incarnations: Int32Array;
   private readonly faults: Int32Array;
-  private readonly backend: StoreBackend;
+  private readonly backend: RequestBackend;
   /** Per replica, the crash/restart in progress: a later call runs after it, in call order. */
   private readonly replicaOps: Promise<void>[];
 
@@ -167,7 +167,7 @@ export class PaxosStore {
     readonly options: ResolvedOptions,
     private readonly system: ActorSystem,
     private readonly pipeline: RequestPipeline,
-    config: StoreActorConfig,
+    config: GroupActorConfig,
     private readonly lock: DirectoryLock | undefined,
     linkFaults: LinkFaultsConfig,
     private readonly hosting: NodeHosting | undefined,
@@ -235,7 +235,7 @@ export class PaxosStore {
       await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
       if (o.sync === 'none') await writeUnsyncedMarker(o.dir);
     }
-    const config: StoreActorConfig = {
+    const config: GroupActorConfig = {
       replicas: o.replicas,
       groups: o.groups,
       engine: o.engine,
@@ -479,7 +479,7 @@ export class PaxosStore {
   }
 
   /** @internal */
-  objectHandle<T>(make: (backend: StoreBackend) => T): T {
+  objectHandle<T>(make: (backend: RequestBackend) => T): T {
     this.checkOpen();
     return make(this.backend);
   }
@@ -611,7 +611,7 @@ async function lockStoreDir(dir: string): Promise<DirectoryLock> {
   try {
     return await acquireLock(real, { fileName: STORE_LOCK_FILE, ownProcessHolds: true, what: 'store directory' });
   } catch (error) {
-    if (isStoreError(error, 'LOCKED')) {
+    if (isEngineError(error, 'LOCKED')) {
       throw new PaxosStoreError(ErrorCodes.LOCKED, `${(error as Error).message}: another open store holds it; close that one first`);
     }
     throw error;

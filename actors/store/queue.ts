@@ -8,7 +8,7 @@ import { ModelTag } from '../../models/model-tags';
 import { invalid } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
-import type { StoreBackend, WriteOptions } from './model-client';
+import type { RequestBackend, WriteOptions } from './model-client';
 
 export class Queue {
   private readonly channel: ModelChannel;
@@ -16,7 +16,7 @@ export class Queue {
 
   constructor(
     readonly name: string,
-    backend: StoreBackend,
+    backend: RequestBackend,
     replica: number | undefined,
   ) {
     this.key = objectKey(validateKey(name, 'queue name'));

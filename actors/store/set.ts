@@ -7,7 +7,7 @@ import type { SetQuery } from '../../models/set/set';
 import { ModelTag } from '../../models/model-tags';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, tooLarge, validateConsistency, validateKey, validateValue, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
-import type { StoreBackend, WriteOptions } from './model-client';
+import type { RequestBackend, WriteOptions } from './model-client';
 
 export class StoreSet {
   private readonly channel: ModelChannel;
@@ -15,7 +15,7 @@ export class StoreSet {
 
   constructor(
     readonly name: string,
-    backend: StoreBackend,
+    backend: RequestBackend,
     replica: number | undefined,
   ) {
     this.key = objectKey(validateKey(name, 'set name'));

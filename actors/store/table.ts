@@ -9,7 +9,7 @@ import { ModelTag } from '../../models/model-tags';
 import { ErrorCodes, PaxosStoreError } from './errors';
 import type { ReadOptions } from './model-client';
 import { ModelChannel, objectKey, validateConsistency, validateKey, validateValue, validateWriteOptions } from './model-client';
-import type { StoreBackend, WriteOptions } from './model-client';
+import type { RequestBackend, WriteOptions } from './model-client';
 
 export class Table {
   private readonly channel: ModelChannel;
@@ -17,7 +17,7 @@ export class Table {
 
   constructor(
     readonly name: string,
-    backend: StoreBackend,
+    backend: RequestBackend,
     replica: number | undefined,
   ) {
     this.key = objectKey(validateKey(name, 'table name'));

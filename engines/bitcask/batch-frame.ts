@@ -18,7 +18,7 @@
 import { assert } from '../../runtime/assert';
 import type { BatchOp } from '../engine';
 import { crc32 } from '../crc32';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import {
   entryRecordBytes,
   type EntryKind,
@@ -119,15 +119,15 @@ export function splitFrameBody(body: Uint8Array, count: number): Array<[number, 
   let offset = 0;
   for (let index = 0; index < count; index++) {
     if (offset >= body.length) {
-      throw storeError('CORRUPTED', `frame body holds ${index} of ${count} records`);
+      throw engineError('CORRUPTED', `frame body holds ${index} of ${count} records`);
     }
     const size = sealedRecordLength(body.subarray(offset));
-    if (offset + size > body.length) throw storeError('CORRUPTED', 'frame record overruns body');
+    if (offset + size > body.length) throw engineError('CORRUPTED', 'frame record overruns body');
     records.push([offset, size]);
     offset += size;
   }
   if (offset !== body.length) {
-    throw storeError('CORRUPTED', `frame body has ${body.length - offset} extra bytes`);
+    throw engineError('CORRUPTED', `frame body has ${body.length - offset} extra bytes`);
   }
   assert(records.length === count, `splitFrameBody: ${records.length} of ${count}`);
   return records;

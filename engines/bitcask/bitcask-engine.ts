@@ -22,7 +22,7 @@ import type {
 } from '../engine';
 import { StatsCounter } from '../engine-stats';
 import { mkdirDurable } from '../durable-dir';
-import { isStoreError, storeError } from '../errors';
+import { isEngineError, engineError } from '../errors';
 import { nodeFileSystem } from '../fs/node-fs';
 import { type EncodedBatch, encodeBatchFrame } from './batch-frame';
 import type { MergeResult } from './merge';
@@ -190,7 +190,7 @@ export class BitcaskEngine implements Engine {
     this.autoMerging = true;
     this.merge()
       .catch((err: unknown) => {
-        if (isStoreError(err, 'NOT_OPEN')) return; // closed under it
+        if (isEngineError(err, 'NOT_OPEN')) return; // closed under it
         this.autoMergeFailures++;
         console.error(`bitcask ${this.options.dir}: automatic merge failed: ${(err as Error).message}`);
       })
@@ -220,7 +220,7 @@ export class BitcaskEngine implements Engine {
     // Another file system (the simulated one) lives in this thread only: merge here.
     if (this.options.fs !== nodeFileSystem) {
       const result = await mergeFiles(this.options.fs, task);
-      if (signal.aborted) throw storeError('NOT_OPEN', 'bitcask closed during the merge');
+      if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask closed during the merge');
       return result;
     }
     const pool = this.options.pool ?? this.pool();
@@ -228,7 +228,7 @@ export class BitcaskEngine implements Engine {
       return (await pool.run(task, { filename: MERGE_WORKER_FILE, signal })) as MergeTaskResult;
     } catch (err) {
       // Close aborts a running merge: to the caller that is the engine closing under it.
-      if (signal.aborted) throw storeError('NOT_OPEN', 'bitcask closed during the merge', err);
+      if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask closed during the merge', err);
       throw err;
     }
   }
@@ -252,7 +252,7 @@ export class BitcaskEngine implements Engine {
       // The lock registry needs one name per directory, whatever symlinks lead to it.
       dir = await this.options.fs.realpath(this.options.dir);
     } catch (err) {
-      throw storeError('IO_ERROR', `bitcask open: cannot create ${this.options.dir}`, err);
+      throw engineError('IO_ERROR', `bitcask open: cannot create ${this.options.dir}`, err);
     }
     const session = await Session.open(this.options.fs, dir, this.options.fileBytesMax);
     try {

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { isStoreError, storeError } from '../errors';
+import { isEngineError, engineError } from '../errors';
 import type { FileSystem, FsFile } from '../fs/file-system';
 import {
   type DataHeader,
@@ -82,11 +82,11 @@ export class DataFile {
       const bytes = new Uint8Array(Math.min(size, DATA_HEADER_BYTES));
       await readFully(handle, bytes, 0);
       const header = decodeDataHeader(bytes);
-      if (header.id !== id) throw storeError('CORRUPTED', `${file} carries id ${header.id}`);
+      if (header.id !== id) throw engineError('CORRUPTED', `${file} carries id ${header.id}`);
       return new DataFile(dir, header, handle, size);
     } catch (err) {
       await handle.close().catch(() => undefined);
-      throw isStoreError(err) ? err : storeError('IO_ERROR', `open ${file}`, err);
+      throw isEngineError(err) ? err : engineError('IO_ERROR', `open ${file}`, err);
     }
   }
 
@@ -95,7 +95,7 @@ export class DataFile {
     assert(this.closed === undefined, () => `read of closed data file ${this.id}`);
     assert(offset >= DATA_HEADER_BYTES && size >= 0, () => `read ${size} at ${offset}`);
     if (offset + size > this.sizeBytes) {
-      throw storeError('CORRUPTED', `file ${this.id}: ${size} bytes at ${offset} past the end`);
+      throw engineError('CORRUPTED', `file ${this.id}: ${size} bytes at ${offset} past the end`);
     }
     const bytes = new Uint8Array(size);
     await readFully(this.handle, bytes, offset);
@@ -162,7 +162,7 @@ export async function ioStep<T>(what: string, step: () => Promise<T>): Promise<T
   try {
     return await step();
   } catch (err) {
-    throw storeError('IO_ERROR', `bitcask: ${what} failed`, err);
+    throw engineError('IO_ERROR', `bitcask: ${what} failed`, err);
   }
 }
 
@@ -180,7 +180,7 @@ export async function writeFully(
     done += bytesWritten;
   }
   if (done !== bytes.length) {
-    throw storeError('IO_ERROR', `bitcask: wrote ${done} of ${bytes.length} bytes`);
+    throw engineError('IO_ERROR', `bitcask: wrote ${done} of ${bytes.length} bytes`);
   }
 }
 
@@ -196,6 +196,6 @@ export async function readFully(
   );
   // Regular files return short reads only at their end.
   if (bytesRead !== bytes.length) {
-    throw storeError('CORRUPTED', `read ${bytesRead} of ${bytes.length} bytes at ${position}`);
+    throw engineError('CORRUPTED', `read ${bytesRead} of ${bytes.length} bytes at ${position}`);
   }
 }

@@ -15,7 +15,7 @@
  * files need no particular place in the file order.
  */
 import { assert } from '../../runtime/assert';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { openRecord, RECORD_HEADER_BYTES, sealRecordInPlace } from '../record-codec';
 import { readU64, viewOf, writeU64 } from './format';
 
@@ -71,21 +71,21 @@ export function writeEntryRecord(
 export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
   const payload = openRecord(bytes);
   if (payload.length < ENTRY_FIXED_BYTES) {
-    throw storeError('CORRUPTED', `entry record payload of ${payload.length} bytes`);
+    throw engineError('CORRUPTED', `entry record payload of ${payload.length} bytes`);
   }
   const view = viewOf(payload);
   const code = view.getUint8(0);
-  if (code !== 1 && code !== 2) throw storeError('CORRUPTED', `entry record kind ${code}`);
+  if (code !== 1 && code !== 2) throw engineError('CORRUPTED', `entry record kind ${code}`);
   const keyBytes = view.getUint16(9, false);
   const keyEnd = ENTRY_FIXED_BYTES + keyBytes;
   if (keyBytes === 0 || keyEnd > payload.length || (code === 2 && keyEnd !== payload.length)) {
-    throw storeError('CORRUPTED', `entry record key length ${keyBytes} of ${payload.length}`);
+    throw engineError('CORRUPTED', `entry record key length ${keyBytes} of ${payload.length}`);
   }
   let key: string;
   try {
     key = utf8Decoder.decode(payload.subarray(ENTRY_FIXED_BYTES, keyEnd));
   } catch (err) {
-    throw storeError('CORRUPTED', 'entry record key is not UTF-8', err);
+    throw engineError('CORRUPTED', 'entry record key is not UTF-8', err);
   }
   const kind: EntryKind = code === 1 ? 'put' : 'tombstone';
   return { kind, seq: readU64(view, 1), key, value: payload.subarray(keyEnd) };
@@ -94,7 +94,7 @@ export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
 /** The total length of the sealed record starting at `bytes[0]`, from its length field. */
 export function sealedRecordLength(bytes: Uint8Array): number {
   if (bytes.length < RECORD_HEADER_BYTES) {
-    throw storeError('CORRUPTED', `record header truncated: ${bytes.length} bytes`);
+    throw engineError('CORRUPTED', `record header truncated: ${bytes.length} bytes`);
   }
   return RECORD_HEADER_BYTES + viewOf(bytes).getUint32(1, false);
 }

@@ -22,7 +22,7 @@
  */
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../crc32';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 
 export const DATA_MAGIC = 0x5058_424b;
 /**
@@ -104,19 +104,19 @@ export function encodeDataHeader(header: DataHeader): Uint8Array {
 /** Throws CORRUPTED unless `bytes` starts with a well-formed header. */
 export function decodeDataHeader(bytes: Uint8Array): DataHeader {
   if (bytes.length < DATA_HEADER_BYTES) {
-    throw storeError('CORRUPTED', `data file header truncated: ${bytes.length} bytes`);
+    throw engineError('CORRUPTED', `data file header truncated: ${bytes.length} bytes`);
   }
   const view = viewOf(bytes);
   if (view.getUint32(20, false) !== crc32(bytes.subarray(0, 20))) {
-    throw storeError('CORRUPTED', 'data file header checksum mismatch');
+    throw engineError('CORRUPTED', 'data file header checksum mismatch');
   }
   const version = view.getUint8(4);
   if (view.getUint32(0, false) !== DATA_MAGIC || (version !== FORMAT_VERSION && version !== FORMAT_VERSION_LEGACY)) {
-    throw storeError('CORRUPTED', 'data file header: unknown magic or version');
+    throw engineError('CORRUPTED', 'data file header: unknown magic or version');
   }
   const code = view.getUint8(5);
   const kind: FileKind | undefined = code === 1 ? 'write' : code === 2 ? 'merge' : undefined;
-  if (kind === undefined) throw storeError('CORRUPTED', `data file kind ${code} unknown`);
+  if (kind === undefined) throw engineError('CORRUPTED', `data file kind ${code} unknown`);
   const legacy = version === FORMAT_VERSION_LEGACY ? { legacy: true as const } : {};
   return { id: view.getUint32(8, false), kind, seqFloor: readU64(view, 12), ...legacy };
 }
@@ -135,6 +135,6 @@ export function writeU64(view: DataView, offset: number, value: number): void {
 /** Reads what `writeU64` wrote; a value past 2^53 can only come from damage: CORRUPTED. */
 export function readU64(view: DataView, offset: number): number {
   const high = view.getUint32(offset, false);
-  if (high > 0x1f_ffff) throw storeError('CORRUPTED', `u64 field ${high} * 2^32 is too large`);
+  if (high > 0x1f_ffff) throw engineError('CORRUPTED', `u64 field ${high} * 2^32 is too large`);
   return high * 0x1_0000_0000 + view.getUint32(offset + 4, false);
 }

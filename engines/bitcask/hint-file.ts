@@ -14,7 +14,7 @@
  * no kind. A hint that fails any check is ignored and its data file is scanned instead.
  */
 import { assert } from '../../runtime/assert';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { openRecord, RECORD_HEADER_BYTES, sealRecordInPlace } from '../record-codec';
 import { readU64, viewOf, writeU64 } from './format';
 
@@ -65,20 +65,20 @@ export function encodeHint(hint: Hint): Uint8Array {
 /** Verifies and decodes a hint file; throws CORRUPTED on any damage. */
 export function decodeHint(bytes: Uint8Array): Hint {
   const payload = openRecord(bytes);
-  if (payload.length < HINT_FIXED_BYTES) throw storeError('CORRUPTED', 'hint file too short');
+  if (payload.length < HINT_FIXED_BYTES) throw engineError('CORRUPTED', 'hint file too short');
   const view = viewOf(payload);
-  if (view.getUint32(0, false) !== HINT_MAGIC) throw storeError('CORRUPTED', 'hint magic');
+  if (view.getUint32(0, false) !== HINT_MAGIC) throw engineError('CORRUPTED', 'hint magic');
   const count = view.getUint32(16, false);
   // Each entry takes at least ENTRY_FIXED_BYTES + 1, which bounds the loop below by the size.
   if (count > (payload.length - HINT_FIXED_BYTES) / (ENTRY_FIXED_BYTES + 1)) {
-    throw storeError('CORRUPTED', `hint count ${count} does not fit ${payload.length} bytes`);
+    throw engineError('CORRUPTED', `hint count ${count} does not fit ${payload.length} bytes`);
   }
   const entries: HintEntry[] = [];
   let offset = HINT_FIXED_BYTES;
   for (let i = 0; i < count; i++) {
-    if (offset + ENTRY_FIXED_BYTES > payload.length) throw storeError('CORRUPTED', 'hint entry');
+    if (offset + ENTRY_FIXED_BYTES > payload.length) throw engineError('CORRUPTED', 'hint entry');
     const keyEnd = offset + ENTRY_FIXED_BYTES + view.getUint16(offset + 20, false);
-    if (keyEnd > payload.length) throw storeError('CORRUPTED', 'hint key overruns the file');
+    if (keyEnd > payload.length) throw engineError('CORRUPTED', 'hint key overruns the file');
     entries.push({
       key: decodeKey(payload.subarray(offset + ENTRY_FIXED_BYTES, keyEnd)),
       seq: readU64(view, offset),
@@ -87,15 +87,15 @@ export function decodeHint(bytes: Uint8Array): Hint {
     });
     offset = keyEnd;
   }
-  if (offset !== payload.length) throw storeError('CORRUPTED', 'hint file has extra bytes');
+  if (offset !== payload.length) throw engineError('CORRUPTED', 'hint file has extra bytes');
   return { dataId: view.getUint32(4, false), dataBytes: readU64(view, 8), entries };
 }
 
 function decodeKey(bytes: Uint8Array): string {
-  if (bytes.length === 0) throw storeError('CORRUPTED', 'hint entry with an empty key');
+  if (bytes.length === 0) throw engineError('CORRUPTED', 'hint entry with an empty key');
   try {
     return utf8Decoder.decode(bytes);
   } catch (err) {
-    throw storeError('CORRUPTED', 'hint key is not UTF-8', err);
+    throw engineError('CORRUPTED', 'hint key is not UTF-8', err);
   }
 }

@@ -27,7 +27,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { fsyncDirectory } from '../durable-dir';
 import { errorCode, type FileSystem } from '../fs/file-system';
 import { nodeFileSystem } from '../fs/node-fs';
@@ -165,14 +165,14 @@ async function tryCreate(fs: FileSystem, dir: string, file: string, token: strin
       await handle.close();
     }
   } catch (err) {
-    throw storeError('IO_ERROR', `cannot create ${pending}`, err);
+    throw engineError('IO_ERROR', `cannot create ${pending}`, err);
   }
   try {
     await fs.link(pending, file);
   } catch (err) {
     // ENOENT: our private file is gone, removed as a leftover by the holder of a new lock.
     if (errorCode(err) === 'EEXIST' || errorCode(err) === 'ENOENT') return false;
-    throw storeError('IO_ERROR', `cannot create ${file}`, err);
+    throw engineError('IO_ERROR', `cannot create ${file}`, err);
   } finally {
     await fs.unlink(pending).catch(() => undefined);
   }
@@ -263,10 +263,10 @@ async function syncDir(fs: FileSystem, dir: string): Promise<void> {
   try {
     await fsyncDirectory(dir, fs);
   } catch (err) {
-    throw storeError('IO_ERROR', `cannot sync directory ${dir}`, err);
+    throw engineError('IO_ERROR', `cannot sync directory ${dir}`, err);
   }
 }
 
 function lockedError(what: string, dir: string, holder: string): Error {
-  return storeError('LOCKED', `${what} ${dir} is locked by ${holder}`);
+  return engineError('LOCKED', `${what} ${dir} is locked by ${holder}`);
 }

@@ -14,7 +14,7 @@
  */
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { errorCode, type FileSystem } from '../fs/file-system';
 import { openRecord, sealRecord } from '../record-codec';
 import { ioStep, syncDirectory } from './data-file';
@@ -51,16 +51,16 @@ export async function readMergeCommit(fs: FileSystem, dir: string): Promise<Merg
     bytes = await fs.readFile(file);
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return undefined;
-    throw storeError('IO_ERROR', `bitcask: read ${file} failed`, err);
+    throw engineError('IO_ERROR', `bitcask: read ${file} failed`, err);
   }
   const text = Buffer.from(openRecord(bytes)).toString('utf8');
   let payload: unknown;
   try {
     payload = JSON.parse(text);
   } catch (err) {
-    throw storeError('CORRUPTED', `${file} is not JSON`, err);
+    throw engineError('CORRUPTED', `${file} is not JSON`, err);
   }
-  if (!isMergeCommit(payload)) throw storeError('CORRUPTED', `${file} is not a merge commit`);
+  if (!isMergeCommit(payload)) throw engineError('CORRUPTED', `${file} is not a merge commit`);
   return payload;
 }
 
@@ -71,7 +71,7 @@ export async function renameMergeOutputs(fs: FileSystem, dir: string, commit: Me
       const final = path.join(dir, name);
       await fs.rename(final + MERGING_SUFFIX, final).catch((err: unknown) => {
         if (errorCode(err) !== 'ENOENT') {
-          throw storeError('IO_ERROR', `bitcask: install ${final} failed`, err);
+          throw engineError('IO_ERROR', `bitcask: install ${final} failed`, err);
         }
       });
     }
@@ -96,7 +96,7 @@ async function unlinkIfPresent(fs: FileSystem, file: string): Promise<void> {
     await fs.unlink(file);
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return;
-    throw storeError('IO_ERROR', `bitcask: delete ${file} failed`, err);
+    throw engineError('IO_ERROR', `bitcask: delete ${file} failed`, err);
   }
 }
 

@@ -23,7 +23,7 @@ export interface MergeOutputResult {
 }
 
 /**
- * Operating errors come back as data: a StoreError's `code` does not survive the trip
+ * Operating errors come back as data: a EngineError's `code` does not survive the trip
  * through structured cloning. Programmer errors (assertions) still throw.
  */
 export type MergeTaskResult =

@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { isStoreError } from '../errors';
+import { isEngineError } from '../errors';
 import type { FileSystem, FsFile } from '../fs/file-system';
 import { nodeFileSystem } from '../fs/node-fs';
 import { FRAME_HEADER_BYTES, sealFrame } from './batch-frame';
@@ -43,7 +43,7 @@ export async function mergeFiles(fs: FileSystem, task: MergeTask): Promise<Merge
     for (const output of task.outputs) outputs.push(await writeOutput(fs, task, output, inputs));
     return { ok: true, outputs };
   } catch (err) {
-    if (!isStoreError(err)) throw err;
+    if (!isEngineError(err)) throw err;
     return { ok: false, code: err.code, message: err.message };
   } finally {
     await Promise.all(files.map((file) => file.close()));

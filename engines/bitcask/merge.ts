@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { DataFile } from './data-file';
 import { dataFileName, hintFileName, MERGING_SUFFIX } from './format';
@@ -116,7 +116,7 @@ async function runWorker(
   });
   if (!result.ok) {
     await removeUnfinishedOutputs(host.fs, host.dir, plan);
-    throw storeError(result.code, `bitcask merge: ${result.message}`);
+    throw engineError(result.code, `bitcask merge: ${result.message}`);
   }
   assert(result.outputs.length === plan.outputs.length, 'merge: output count differs from plan');
   result.outputs.forEach((output, i) => {

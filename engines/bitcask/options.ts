@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import type { Piscina } from 'piscina';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { nodeFileSystem } from '../fs/node-fs';
 
@@ -53,11 +53,11 @@ export interface CheckedOptions {
 
 export function checkOptions(dir: unknown, options: BitcaskOptions | undefined): CheckedOptions {
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw storeError('INVALID_ARGUMENT', 'BitcaskEngine needs a non-empty directory path');
+    throw engineError('INVALID_ARGUMENT', 'BitcaskEngine needs a non-empty directory path');
   }
   const raw: unknown = options ?? {};
   if (typeof raw !== 'object' || raw === null) {
-    throw storeError('INVALID_ARGUMENT', 'BitcaskEngine options must be an object');
+    throw engineError('INVALID_ARGUMENT', 'BitcaskEngine options must be an object');
   }
   const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, pool, autoMerge, fs = nodeFileSystem } = raw as BitcaskOptions;
   if (
@@ -67,13 +67,13 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
     fileBytesMax > FILE_BYTES_MAX_HIGHEST
   ) {
     const range = `${FILE_BYTES_MAX_LOWEST}..${FILE_BYTES_MAX_HIGHEST}`;
-    throw storeError('INVALID_ARGUMENT', `bitcask fileBytesMax must be an integer in ${range}`);
+    throw engineError('INVALID_ARGUMENT', `bitcask fileBytesMax must be an integer in ${range}`);
   }
   if (pool !== undefined && (typeof pool !== 'object' || typeof pool.run !== 'function')) {
-    throw storeError('INVALID_ARGUMENT', 'bitcask pool must be a Piscina instance');
+    throw engineError('INVALID_ARGUMENT', 'bitcask pool must be a Piscina instance');
   }
   if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') {
-    throw storeError('INVALID_ARGUMENT', 'bitcask fs must be a FileSystem');
+    throw engineError('INVALID_ARGUMENT', 'bitcask fs must be a FileSystem');
   }
   return { dir: path.resolve(dir), fileBytesMax, pool, autoMerge: checkAutoMerge(autoMerge), fs };
 }
@@ -82,14 +82,14 @@ function checkAutoMerge(raw: unknown): AutoMergePolicy | undefined {
   if (raw === false) return undefined;
   if (raw === undefined) return AUTO_MERGE_DEFAULT;
   if (typeof raw !== 'object' || raw === null) {
-    throw storeError('INVALID_ARGUMENT', 'bitcask autoMerge must be false or an object');
+    throw engineError('INVALID_ARGUMENT', 'bitcask autoMerge must be false or an object');
   }
   const { deadRatio = AUTO_MERGE_DEFAULT.deadRatio, deadBytesMin = AUTO_MERGE_DEFAULT.deadBytesMin } = raw as AutoMergePolicy;
   if (typeof deadRatio !== 'number' || !(deadRatio > 0 && deadRatio <= 1)) {
-    throw storeError('INVALID_ARGUMENT', 'bitcask autoMerge.deadRatio must be a number in (0, 1]');
+    throw engineError('INVALID_ARGUMENT', 'bitcask autoMerge.deadRatio must be a number in (0, 1]');
   }
   if (typeof deadBytesMin !== 'number' || !Number.isSafeInteger(deadBytesMin) || deadBytesMin < 0) {
-    throw storeError('INVALID_ARGUMENT', 'bitcask autoMerge.deadBytesMin must be a non-negative integer');
+    throw engineError('INVALID_ARGUMENT', 'bitcask autoMerge.deadBytesMin must be a non-negative integer');
   }
   return { deadRatio, deadBytesMin };
 }

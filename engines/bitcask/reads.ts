@@ -8,7 +8,7 @@
  */
 import { assert } from '../../runtime/assert';
 import type { IterateRange } from '../engine';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { compareKeys, inRange } from '../key-order';
 import type { DataFile } from './data-file';
 import { readEntryRecord } from './entry-record';
@@ -53,7 +53,7 @@ async function readPinned(file: DataFile, key: string, location: Location): Prom
   if (entry.key !== key || entry.kind !== 'put') {
     // A record that checks out but is the wrong one: the location is wrong, not the bytes.
     const where = `file ${file.id} at ${location.offset}`;
-    throw storeError('CORRUPTED', `bitcask: ${where} holds another record than ${key}`);
+    throw engineError('CORRUPTED', `bitcask: ${where} holds another record than ${key}`);
   }
   return entry.value;
 }
@@ -112,5 +112,5 @@ function takeSnapshot(session: Session, range: IterateRange): SnapshotEntry[] {
 }
 
 export function notOpen(): Error {
-  return storeError('NOT_OPEN', 'bitcask engine is not open');
+  return engineError('NOT_OPEN', 'bitcask engine is not open');
 }

@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { isStoreError, storeError } from '../errors';
+import { isEngineError, engineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { DataFile, ioStep } from './data-file';
 import { DATA_HEADER_BYTES, hintFileName, isUnfinishedName, parseFileName } from './format';
@@ -78,7 +78,7 @@ export async function recover(fs: FileSystem, dir: string): Promise<Recovered> {
   for (const name of unfinished) await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
   const dataIds = idsOf(names, 'data');
   for (const id of commit?.outputs ?? []) {
-    if (!dataIds.includes(id)) throw storeError('CORRUPTED', `merged data file ${id} is missing`);
+    if (!dataIds.includes(id)) throw engineError('CORRUPTED', `merged data file ${id} is missing`);
   }
   const files = await openAll(fs, dir, dataIds);
   try {
@@ -185,7 +185,7 @@ async function loadHint(
   try {
     hint = decodeHint(bytes);
   } catch (err) {
-    if (isStoreError(err, 'CORRUPTED')) return false;
+    if (isEngineError(err, 'CORRUPTED')) return false;
     throw err;
   }
   if (hint.dataId !== file.id || hint.dataBytes !== file.size) return false;

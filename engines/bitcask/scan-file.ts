@@ -5,7 +5,7 @@
  * valid frame (`nextValidFrame`) and decides between a tear and damage (`recovery.ts`).
  */
 import { assert } from '../../runtime/assert';
-import { isStoreError } from '../errors';
+import { isEngineError } from '../errors';
 import {
   FRAME_HEADER_BYTES,
   FRAME_MAGIC,
@@ -93,7 +93,7 @@ function decodeOrUndefined(body: Uint8Array, count: number, bodyStart: number): 
   try {
     return decodeFrameBody(body, count, bodyStart);
   } catch (err) {
-    if (isStoreError(err, 'CORRUPTED')) return undefined;
+    if (isEngineError(err, 'CORRUPTED')) return undefined;
     throw err;
   }
 }

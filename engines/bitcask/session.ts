@@ -5,7 +5,7 @@
  * next (an iteration started before close holds the old session and fails NOT_OPEN).
  */
 import { assert } from '../../runtime/assert';
-import { storeError, type StoreError } from '../errors';
+import { engineError, type EngineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { DataFile } from './data-file';
 import { FILE_ID_MAX } from './format';
@@ -28,7 +28,7 @@ export class Session implements WriterHost {
   /** Files a merge replaced; an abandoned iteration may still pin one, so close closes them. */
   private readonly retired = new Set<DataFile>();
   /** Set when a merge failed after its commit point: only a reopen (which redoes it) helps. */
-  private broken: StoreError | undefined = undefined;
+  private broken: EngineError | undefined = undefined;
 
   private constructor(
     readonly fs: FileSystem,
@@ -93,7 +93,7 @@ export class Session implements WriterHost {
     const result = this.merges.catch(() => undefined).then(() => {
       this.checkWritable();
       if (this.aborter.signal.aborted) {
-        throw storeError('NOT_OPEN', 'bitcask closed before the merge ran');
+        throw engineError('NOT_OPEN', 'bitcask closed before the merge ran');
       }
       return runMerge(host);
     });
@@ -140,7 +140,7 @@ export class Session implements WriterHost {
       },
       markBroken: (err) => {
         const message = 'bitcask: a merge failed after its commit point; reopen';
-        this.broken ??= storeError('IO_ERROR', message, err);
+        this.broken ??= engineError('IO_ERROR', message, err);
       },
     };
   }

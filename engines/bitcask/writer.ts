@@ -16,7 +16,7 @@
  * damage (bytes before it, which may have held acknowledged records).
  */
 import { assert } from '../../runtime/assert';
-import { isStoreError, storeError, type StoreError } from '../errors';
+import { isEngineError, engineError, type EngineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { encodeSyncMark, type FramedEntry } from './batch-frame';
 import { DataFile, ioStep, syncDirectory } from './data-file';
@@ -71,7 +71,7 @@ interface Pending {
 export class Writer {
   private readonly queue: Pending[] = [];
   private draining: Promise<void> | undefined = undefined;
-  private failure: StoreError | undefined = undefined;
+  private failure: EngineError | undefined = undefined;
   /** Offset of the active file up to which every byte is known to be on disk. */
   private syncedEnd: number;
   /** The highest durable end a mark in the active file names (written by this writer). */
@@ -235,7 +235,7 @@ export class Writer {
   }
 
   private fail(err: unknown, group: readonly Pending[]): void {
-    const failure = isStoreError(err) ? err : storeError('IO_ERROR', 'bitcask write failed', err);
+    const failure = isEngineError(err) ? err : engineError('IO_ERROR', 'bitcask write failed', err);
     this.failure ??= failure;
     for (const pending of group) pending.reject(failure);
     const waiting = this.queue.splice(0, this.queue.length);

@@ -25,7 +25,7 @@ import type {
   WriteOptions,
 } from '../engine';
 import { StatsCounter } from '../engine-stats';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { encodeBatchFrame } from '../bitcask/batch-frame';
 import { type Bitcask2Options, checkBitcask2Options, type CheckedBitcask2Options } from './options';
 import { readWindowed } from '../bitcask/reads';
@@ -173,7 +173,7 @@ export class Bitcask2Engine implements Engine {
       await mkdirDurable(this.options.dir, this.options.fs);
       dir = await this.options.fs.realpath(this.options.dir);
     } catch (err) {
-      throw storeError('IO_ERROR', `bitcask2 open: cannot create ${this.options.dir}`, err);
+      throw engineError('IO_ERROR', `bitcask2 open: cannot create ${this.options.dir}`, err);
     }
     const session = await IndexedSession.open(dir, this.options);
     this.recovery = session.recovery;

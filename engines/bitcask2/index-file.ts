@@ -17,7 +17,7 @@
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../crc32';
-import { isStoreError, storeError } from '../errors';
+import { isEngineError, engineError } from '../errors';
 import { openRecord, sealRecord } from '../record-codec';
 import { ioStep, readFully, syncDirectory, writeFully } from '../bitcask/data-file';
 import type { FileSystem, FsFile } from '../fs/file-system';
@@ -80,10 +80,10 @@ export function decodeIndexHeader(bytes: Uint8Array): { generation: number; buck
   assert(bytes.length === INDEX_HEADER_BYTES, () => `index header of ${bytes.length} bytes`);
   const view = viewOf(bytes);
   if (view.getUint32(20, false) !== crc32(bytes.subarray(0, 20))) {
-    throw storeError('CORRUPTED', 'index header checksum mismatch');
+    throw engineError('CORRUPTED', 'index header checksum mismatch');
   }
   if (view.getUint32(0, false) !== INDEX_MAGIC || view.getUint8(4) !== INDEX_VERSION) {
-    throw storeError('CORRUPTED', 'index header: unknown magic or version');
+    throw engineError('CORRUPTED', 'index header: unknown magic or version');
   }
   return { generation: view.getUint32(8, false), bucketBits: view.getUint8(12) };
 }
@@ -106,14 +106,14 @@ export function encodeFooter(footer: IndexFooter): Uint8Array {
 
 export function decodeFooter(bytes: Uint8Array): IndexFooter {
   const payload = openRecord(bytes);
-  if (payload.length !== FOOTER_PAYLOAD_BYTES) throw storeError('CORRUPTED', 'index footer size');
+  if (payload.length !== FOOTER_PAYLOAD_BYTES) throw engineError('CORRUPTED', 'index footer size');
   const view = viewOf(payload);
   if (view.getUint32(0, false) !== FOOTER_MAGIC) {
-    throw storeError('CORRUPTED', 'index footer magic');
+    throw engineError('CORRUPTED', 'index footer magic');
   }
   const bucketBits = view.getUint8(4);
   if (bucketBits > BUCKET_BITS_MAX) {
-    throw storeError('CORRUPTED', `index bucket bits ${bucketBits}`);
+    throw engineError('CORRUPTED', `index bucket bits ${bucketBits}`);
   }
   return {
     bucketBits,
@@ -137,7 +137,7 @@ export function encodeDirectory(lengths: Uint32Array): Uint8Array {
 export function decodeDirectory(bytes: Uint8Array, bucketBits: number): Uint32Array {
   const payload = openRecord(bytes);
   const buckets = 2 ** bucketBits;
-  if (payload.length !== 4 * buckets) throw storeError('CORRUPTED', 'index directory size');
+  if (payload.length !== 4 * buckets) throw engineError('CORRUPTED', 'index directory size');
   const view = viewOf(payload);
   const lengths = new Uint32Array(buckets);
   for (let i = 0; i < buckets; i++) lengths[i] = view.getUint32(4 * i, false);
@@ -187,13 +187,13 @@ export class IndexFile {
     try {
       const { size } = await ioStep(`stat ${file}`, () => handle.stat());
       if (size < INDEX_HEADER_BYTES + FOOTER_RECORD_BYTES) {
-        throw storeError('CORRUPTED', `${file}: ${size} bytes is too short`);
+        throw engineError('CORRUPTED', `${file}: ${size} bytes is too short`);
       }
       const header = new Uint8Array(INDEX_HEADER_BYTES);
       await readFully(handle, header, 0);
       const { generation: found, bucketBits } = decodeIndexHeader(header);
       if (found !== generation) {
-        throw storeError('CORRUPTED', `${file} carries generation ${found}`);
+        throw engineError('CORRUPTED', `${file} carries generation ${found}`);
       }
       const footerBytes = new Uint8Array(FOOTER_RECORD_BYTES);
       await readFully(handle, footerBytes, size - FOOTER_RECORD_BYTES);
@@ -201,7 +201,7 @@ export class IndexFile {
       const { directoryOffset, directoryBytes } = footer;
       const fits = directoryOffset + directoryBytes === size - FOOTER_RECORD_BYTES;
       if (footer.bucketBits !== bucketBits || !fits) {
-        throw storeError('CORRUPTED', `${file}: footer does not match the file`);
+        throw engineError('CORRUPTED', `${file}: footer does not match the file`);
       }
       const directory = new Uint8Array(directoryBytes);
       await readFully(handle, directory, directoryOffset);
@@ -210,7 +210,7 @@ export class IndexFile {
       return new IndexFile(file, generation, footer, handle, offsets, lengths, size);
     } catch (err) {
       await handle.close().catch(() => undefined);
-      throw isStoreError(err) ? err : storeError('IO_ERROR', `open ${file}`, err);
+      throw isEngineError(err) ? err : engineError('IO_ERROR', `open ${file}`, err);
     }
   }
 
@@ -274,7 +274,7 @@ function pageOffsets(lengths: Uint32Array, directoryOffset: number, file: string
     offsets[i] = at;
     at += lengths[i];
   }
-  if (at !== directoryOffset) throw storeError('CORRUPTED', `${file}: pages end at ${at}`);
+  if (at !== directoryOffset) throw engineError('CORRUPTED', `${file}: pages end at ${at}`);
   return offsets;
 }
 

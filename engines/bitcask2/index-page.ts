@@ -14,7 +14,7 @@
  * hash matches. Entries are in no particular order; a page holds about `keysPerBucket` of them.
  */
 import { assert } from '../../runtime/assert';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { openRecord, RECORD_HEADER_BYTES, sealRecordInPlace } from '../record-codec';
 
 const PAGE_FIXED_BYTES = 8;
@@ -98,7 +98,7 @@ export function decodePage(bytes: Uint8Array, bucket: number): PageEntry[] {
     });
     at = keyEnd;
   }
-  if (at !== view.byteLength) throw storeError('CORRUPTED', 'index page has extra bytes');
+  if (at !== view.byteLength) throw engineError('CORRUPTED', 'index page has extra bytes');
   assert(entries.length === count, () => `decodePage: ${entries.length} of ${count}`);
   return entries;
 }
@@ -126,7 +126,7 @@ export function findInSealedPage(
     }
     at = keyEnd;
   }
-  if (at !== view.byteLength) throw storeError('CORRUPTED', 'index page has extra bytes');
+  if (at !== view.byteLength) throw engineError('CORRUPTED', 'index page has extra bytes');
   return undefined;
 }
 
@@ -154,7 +154,7 @@ export function rewriteSealedPage(
     }
     at = keyEnd;
   }
-  if (at !== view.byteLength) throw storeError('CORRUPTED', 'index page has extra bytes');
+  if (at !== view.byteLength) throw engineError('CORRUPTED', 'index page has extra bytes');
   const total = kept.length / 2 + added.length;
   if (total === 0) return undefined;
   const addedPage = encodePage(bucket, added);
@@ -180,16 +180,16 @@ export function rewriteSealedPage(
 /** Verifies a sealed page and checks its bucket and count (a bound on the entry loop). */
 function openPage(bytes: Uint8Array, bucket: number): { view: DataView; count: number } {
   const payload = openRecord(bytes);
-  if (payload.length < PAGE_FIXED_BYTES) throw storeError('CORRUPTED', 'index page too short');
+  if (payload.length < PAGE_FIXED_BYTES) throw engineError('CORRUPTED', 'index page too short');
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const found = view.getUint32(0, false);
   if (found !== bucket) {
-    throw storeError('CORRUPTED', `index page of bucket ${found}, not ${bucket}`);
+    throw engineError('CORRUPTED', `index page of bucket ${found}, not ${bucket}`);
   }
   const count = view.getUint32(4, false);
   // Each entry takes at least ENTRY_FIXED_BYTES + 1: this bounds the loop by the page size.
   if (count > (payload.length - PAGE_FIXED_BYTES) / (ENTRY_FIXED_BYTES + 1)) {
-    throw storeError('CORRUPTED', `index page count ${count} does not fit ${payload.length} bytes`);
+    throw engineError('CORRUPTED', `index page count ${count} does not fit ${payload.length} bytes`);
   }
   return { view, count };
 }
@@ -202,10 +202,10 @@ function keyView(view: DataView, at: number, keyEnd: number): Uint8Array {
 
 /** The end of the entry at `at`, checked against the page. */
 function entryEnd(view: DataView, at: number): number {
-  if (at + ENTRY_FIXED_BYTES > view.byteLength) throw storeError('CORRUPTED', 'index entry');
+  if (at + ENTRY_FIXED_BYTES > view.byteLength) throw engineError('CORRUPTED', 'index entry');
   const keyEnd = at + ENTRY_FIXED_BYTES + view.getUint16(at + 16, false);
   if (keyEnd > view.byteLength || keyEnd === at + ENTRY_FIXED_BYTES) {
-    throw storeError('CORRUPTED', 'index entry key overruns its page');
+    throw engineError('CORRUPTED', 'index entry key overruns its page');
   }
   return keyEnd;
 }

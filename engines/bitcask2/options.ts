@@ -3,7 +3,7 @@
  * outside TypeScript); after that the engine asserts.
  */
 import * as path from 'node:path';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { FILE_BYTES_MAX_DEFAULT } from '../bitcask/options';
 import type { FileSystem } from '../fs/file-system';
 import { nodeFileSystem } from '../fs/node-fs';
@@ -43,11 +43,11 @@ export interface CheckedBitcask2Options {
 
 export function checkBitcask2Options(dir: unknown, options: Bitcask2Options | undefined): CheckedBitcask2Options {
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw storeError('INVALID_ARGUMENT', 'Bitcask2Engine needs a non-empty directory path');
+    throw engineError('INVALID_ARGUMENT', 'Bitcask2Engine needs a non-empty directory path');
   }
   const raw: unknown = options ?? {};
   if (typeof raw !== 'object' || raw === null) {
-    throw storeError('INVALID_ARGUMENT', 'Bitcask2Engine options must be an object');
+    throw engineError('INVALID_ARGUMENT', 'Bitcask2Engine options must be an object');
   }
   const {
     fileBytesMax = FILE_BYTES_MAX_DEFAULT,
@@ -59,7 +59,7 @@ export function checkBitcask2Options(dir: unknown, options: Bitcask2Options | un
   checkInteger('bufferKeysMax', bufferKeysMax, 1, BUFFER_KEYS_MAX_HIGHEST);
   checkInteger('keysPerBucket', keysPerBucket, 1, KEYS_PER_BUCKET_HIGHEST);
   if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') {
-    throw storeError('INVALID_ARGUMENT', 'bitcask2 fs must be a FileSystem');
+    throw engineError('INVALID_ARGUMENT', 'bitcask2 fs must be a FileSystem');
   }
   return { dir: path.resolve(dir), fileBytesMax, bufferKeysMax, keysPerBucket, fs };
 }
@@ -67,7 +67,7 @@ export function checkBitcask2Options(dir: unknown, options: Bitcask2Options | un
 function checkInteger(name: string, value: unknown, lowest: number, highest: number): void {
   const integer = typeof value === 'number' && Number.isSafeInteger(value);
   if (!integer || value < lowest || value > highest) {
-    throw storeError(
+    throw engineError(
       'INVALID_ARGUMENT',
       `bitcask2 ${name} must be an integer in ${lowest}..${highest}`,
     );

@@ -9,7 +9,7 @@
  */
 import { assert } from '../../runtime/assert';
 import type { IterateRange } from '../engine';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 import { inRange } from '../key-order';
 import type { DataFile } from '../bitcask/data-file';
 import { readEntryRecord } from '../bitcask/entry-record';
@@ -28,7 +28,7 @@ export async function readValue(session: IndexedSession, key: string): Promise<U
   if (location === undefined) return undefined;
   const file = session.files.get(location.fileId);
   if (file === undefined) {
-    throw storeError(
+    throw engineError(
       'CORRUPTED',
       `bitcask2: ${key} points at missing data file ${location.fileId}`,
     );
@@ -68,12 +68,12 @@ async function readRecord(
   location: IndexLocation,
 ): Promise<Uint8Array> {
   if (location.offset + location.size > file.size) {
-    throw storeError('CORRUPTED', `bitcask2: ${key} points past the end of file ${file.id}`);
+    throw engineError('CORRUPTED', `bitcask2: ${key} points past the end of file ${file.id}`);
   }
   const entry = readEntryRecord(await file.read(location.offset, location.size));
   if (entry.key !== key || entry.kind !== 'put') {
     const where = `file ${file.id} at ${location.offset}`;
-    throw storeError('CORRUPTED', `bitcask2: ${where} holds another record than ${key}`);
+    throw engineError('CORRUPTED', `bitcask2: ${where} holds another record than ${key}`);
   }
   assert(entry.value.byteOffset >= 0, 'readRecord: value view');
   return entry.value;
@@ -136,11 +136,11 @@ function readPinned(session: IndexedSession, key: string, location: IndexLocatio
   const file = session.files.get(location.fileId);
   if (file === undefined) {
     const message = `bitcask2: ${key} points at missing file ${location.fileId}`;
-    return Promise.reject(storeError('CORRUPTED', message));
+    return Promise.reject(engineError('CORRUPTED', message));
   }
   return readRecord(file, key, location);
 }
 
 export function notOpen(): Error {
-  return storeError('NOT_OPEN', 'bitcask2 engine is not open');
+  return engineError('NOT_OPEN', 'bitcask2 engine is not open');
 }

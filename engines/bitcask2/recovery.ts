@@ -11,7 +11,7 @@
  */
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
-import { isStoreError, storeError } from '../errors';
+import { isEngineError, engineError } from '../errors';
 import type { DataFile } from '../bitcask/data-file';
 import { ioStep } from '../bitcask/data-file';
 import type { FileSystem } from '../fs/file-system';
@@ -75,7 +75,7 @@ interface Replay {
 export async function recoverIndexed(fs: FileSystem, dir: string, options: RecoverOptions): Promise<RecoveredIndexed> {
   const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
   if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
-    throw storeError(
+    throw engineError(
       'INVALID_ARGUMENT',
       `bitcask2: ${dir} holds merged files (a bitcask directory)`,
     );
@@ -86,7 +86,7 @@ export async function recoverIndexed(fs: FileSystem, dir: string, options: Recov
   let replay: Replay | undefined;
   try {
     if ([...files.values()].some((file) => file.kind !== 'write')) {
-      throw storeError('INVALID_ARGUMENT', `bitcask2: ${dir} holds merged data files`);
+      throw engineError('INVALID_ARGUMENT', `bitcask2: ${dir} holds merged data files`);
     }
     const loaded = await loadIndex(fs, dir, names);
     replay = newReplay(loaded.index, loaded.generationMax + 1);
@@ -142,7 +142,7 @@ async function loadIndex(
       index = await IndexFile.open(fs, dir, generation);
       break;
     } catch (err) {
-      if (!isStoreError(err, 'CORRUPTED')) throw err;
+      if (!isEngineError(err, 'CORRUPTED')) throw err;
       rejected++;
     }
   }
@@ -187,7 +187,7 @@ function checkCheckpoint(files: ReadonlyMap<number, DataFile>, checkpoint: Check
   const { offset } = checkpoint;
   if (file === undefined || offset > file.size || offset < DATA_HEADER_BYTES) {
     const where = `data file ${checkpoint.fileId} at ${checkpoint.offset}`;
-    throw storeError('CORRUPTED', `bitcask2: the index checkpoint ${where} is past the data`);
+    throw engineError('CORRUPTED', `bitcask2: the index checkpoint ${where} is past the data`);
   }
 }
 

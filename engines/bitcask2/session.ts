@@ -15,7 +15,7 @@
  * (in call order) until it is done (`flushWaits`), so at most two full buffers exist.
  */
 import { assert } from '../../runtime/assert';
-import { isStoreError, storeError, type StoreError } from '../errors';
+import { isEngineError, engineError, type EngineError } from '../errors';
 import { DataFile } from '../bitcask/data-file';
 import { FILE_ID_MAX } from '../bitcask/format';
 import { acquireLock, type DirectoryLock, releaseLock } from '../bitcask/lock-file';
@@ -53,7 +53,7 @@ export class IndexedSession implements WriterHost {
   private appliedEnd: number;
   private flushing: Promise<void> | undefined = undefined;
   private roomChain: Promise<void> | undefined = undefined;
-  private broken: StoreError | undefined = undefined;
+  private broken: EngineError | undefined = undefined;
   private closing = false;
 
   private constructor(
@@ -227,8 +227,8 @@ export class IndexedSession implements WriterHost {
       }
     } catch (err) {
       // The frozen buffer stays readable; the index on disk is behind, so stop writing.
-      const code = isStoreError(err) ? err.code : 'IO_ERROR';
-      this.broken = storeError(code, 'bitcask2: an index flush failed; reopen', err);
+      const code = isEngineError(err) ? err.code : 'IO_ERROR';
+      this.broken = engineError(code, 'bitcask2: an index flush failed; reopen', err);
     }
   }
 }

@@ -19,7 +19,7 @@ import { type BitcaskStats, BitcaskEngine } from '../bitcask/bitcask-engine';
 import { notOpen } from '../bitcask/reads';
 import type { Session } from '../bitcask/session';
 import type { EngineCapabilities, IterateRange } from '../engine';
-import { isStoreError } from '../errors';
+import { isEngineError } from '../errors';
 import { checkMemoryLogOptions, type MemoryLogOptions } from './options';
 import { applyFrame, loadRecords, type RecordMap, selectRange, verifiedValue } from './records';
 
@@ -154,7 +154,7 @@ export class MemoryLogEngine extends BitcaskEngine {
       (err: unknown) => {
         // A close aborts a running merge (NOT_OPEN); the next open cleans up after it. Any
         // other failure (CORRUPTED record, I/O) is counted and not retried on every write.
-        if (isStoreError(err, 'NOT_OPEN')) return;
+        if (isEngineError(err, 'NOT_OPEN')) return;
         this.compactionFailures++;
         this.retryDeadBytes = deadBytes * 2;
       },

@@ -3,7 +3,7 @@
  * `../bitcask/options.ts`), checked once in the constructor.
  */
 import type { BitcaskOptions } from '../bitcask/options';
-import { storeError } from '../errors';
+import { engineError } from '../errors';
 
 /** Dead log bytes that start a compaction (when they also outweigh the live bytes). */
 export const COMPACT_DEAD_BYTES_DEFAULT = 16 * 1024 * 1024;
@@ -29,7 +29,7 @@ export function checkMemoryLogOptions(
     !Number.isSafeInteger(compactDeadBytes) ||
     compactDeadBytes < 1
   ) {
-    throw storeError('INVALID_ARGUMENT', 'memory-log compactDeadBytes must be a positive integer');
+    throw engineError('INVALID_ARGUMENT', 'memory-log compactDeadBytes must be a positive integer');
   }
   return { compactDeadBytes };
 }

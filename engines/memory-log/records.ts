@@ -15,7 +15,7 @@ import type { Location } from '../bitcask/keydir';
 import { ChunkReader } from '../bitcask/scan-file';
 import type { Session } from '../bitcask/session';
 import type { IterateRange } from '../engine';
-import { isStoreError, storeError } from '../errors';
+import { isEngineError, engineError } from '../errors';
 import { compareKeys, inRange } from '../key-order';
 
 export type RecordMap = Map<string, Uint8Array>;
@@ -67,7 +67,7 @@ function recordHolds(key: string, record: Uint8Array): boolean {
     const entry = readEntryRecord(record);
     return entry.key === key && entry.kind === 'put';
   } catch (err) {
-    if (isStoreError(err, 'CORRUPTED')) return false;
+    if (isEngineError(err, 'CORRUPTED')) return false;
     throw err;
   }
 }
@@ -99,7 +99,7 @@ export function applyFrame(records: RecordMap, frame: EncodedBatch): void {
 export function verifiedValue(key: string, record: Uint8Array): Uint8Array {
   const entry = readEntryRecord(record);
   if (entry.key !== key || entry.kind !== 'put') {
-    throw storeError('CORRUPTED', `memory-log: the record held for ${key} is another record`);
+    throw engineError('CORRUPTED', `memory-log: the record held for ${key} is another record`);
   }
   const value = new Uint8Array(entry.value);
   assert(value.buffer !== record.buffer, 'memory-log: value shares memory with its record');

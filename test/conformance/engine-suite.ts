@@ -3,7 +3,7 @@
  * every wrapper that behaves as an engine, must pass. Each engine's test file only calls
  * `runEngineSuite`. MemoryEngine is the reference engine and also tests the suite itself.
  *
- * All tests go through EngineStore, as every real caller does. A test that needs a capability
+ * All tests go through CheckedEngine, as every real caller does. A test that needs a capability
  * is skipped only when the declared manifest lacks it.
  */
 import { registerBasicTests } from './suite-basic';

@@ -1,11 +1,11 @@
 /**
  * What every part of the engine conformance suite shares: the options, a fresh store per test,
- * and small helpers. Tests go through EngineStore, as all real callers do.
+ * and small helpers. Tests go through CheckedEngine, as all real callers do.
  */
 import type { ExecutionContext } from 'ava';
 import type { Engine, EngineCapabilities } from '../../engines/engine';
-import { isStoreError } from '../../engines/errors';
-import { EngineStore } from '../../engines/store';
+import { isEngineError } from '../../engines/errors';
+import { CheckedEngine } from '../../engines/checked-engine';
 
 export interface EngineUnderTest {
   readonly engine: Engine;
@@ -30,7 +30,7 @@ export interface EngineSuiteOptions {
   readonly reopen?: (previous: Engine) => Engine;
 }
 
-export type Body = (store: EngineStore, engine: Engine) => Promise<void>;
+export type Body = (store: CheckedEngine, engine: Engine) => Promise<void>;
 
 export class SuiteContext {
   constructor(readonly options: EngineSuiteOptions) {}
@@ -43,7 +43,7 @@ export class SuiteContext {
   async withStore(t: ExecutionContext, body: Body): Promise<void> {
     const { engine, cleanup } = await this.options.factory();
     t.deepEqual({ ...engine.capabilities }, { ...this.options.capabilities }, 'manifest');
-    const store = new EngineStore(engine);
+    const store = new CheckedEngine(engine);
     try {
       await store.open();
       await body(store, engine);
@@ -61,7 +61,7 @@ export async function rejectsWithCode(
   label?: string,
 ): Promise<void> {
   const err = await t.throwsAsync(action, undefined, label);
-  t.true(isStoreError(err, code), `${label ?? ''} expected ${code}, got ${String(err)}`);
+  t.true(isEngineError(err, code), `${label ?? ''} expected ${code}, got ${String(err)}`);
 }
 
 export function bytes(...values: number[]): Uint8Array {
@@ -87,7 +87,7 @@ export async function collectKeys(
 }
 
 /** Puts each key with its own name as the value, in one batch. */
-export async function putKeys(store: EngineStore, keys: readonly string[]): Promise<void> {
+export async function putKeys(store: CheckedEngine, keys: readonly string[]): Promise<void> {
   await store.write(
     keys.map((key) => ({ type: 'put' as const, key, value: text(key) })),
     { sync: false },

@@ -2,7 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { compareKeys } from '../../engines/key-order';
-import type { EngineStore } from '../../engines/store';
+import type { CheckedEngine } from '../../engines/checked-engine';
 import {
   collect,
   collectKeys,
@@ -156,7 +156,7 @@ function registerIterateLifeTests(suite: SuiteContext, ordered: boolean): void {
  * Applies random batches to the store and to a Map, then compares random ranges of both. Each
  * run writes under its own prefix, so runs share one store without seeing each other.
  */
-async function checkAgainstModel(store: EngineStore): Promise<void> {
+async function checkAgainstModel(store: CheckedEngine): Promise<void> {
   const key = fc.constantFrom('a', 'b', 'c', 'ab', 'b\u0000', 'é', '\u{10000}', '\uFFFF');
   const op = fc.oneof(
     fc.record({ type: fc.constant('put' as const), key, value: fc.uint8Array({ maxLength: 8 }) }),

@@ -3,9 +3,9 @@
  * is still opening, is closing, is closed, and was reopened), persistence, and stats.
  */
 import test, { type ExecutionContext } from 'ava';
-import { isStoreError } from '../../engines/errors';
+import { isEngineError } from '../../engines/errors';
 import { compareKeys } from '../../engines/key-order';
-import { EngineStore } from '../../engines/store';
+import { CheckedEngine } from '../../engines/checked-engine';
 import {
   bytes,
   collect,
@@ -16,7 +16,7 @@ import {
   type SuiteContext,
 } from './suite-context';
 
-type Operation = [string, (store: EngineStore) => Promise<unknown>];
+type Operation = [string, (store: CheckedEngine) => Promise<unknown>];
 
 const OPERATIONS: readonly Operation[] = [
   ['get', (store) => store.get('k')],
@@ -47,7 +47,7 @@ async function checkTraits(
   operation: Operation[1],
 ): Promise<void> {
   const { engine, cleanup } = await suite.options.factory();
-  const store = new EngineStore(engine);
+  const store = new CheckedEngine(engine);
   try {
     await rejectsWithCode(t, () => operation(store), 'NOT_OPEN', 'never opened');
     const opening = store.open();
@@ -136,7 +136,7 @@ function registerPersistenceTests(suite: SuiteContext): void {
       await putKeys(store, ['a', 'b', '\u{10000}']);
       await store.write([{ type: 'del', key: 'b' }], { sync: true });
       await store.close();
-      const restarted = new EngineStore(reopen(engine));
+      const restarted = new CheckedEngine(reopen(engine));
       await restarted.open();
       try {
         // An unordered engine may yield the keys in any order.
@@ -161,9 +161,9 @@ function registerLockTest(suite: SuiteContext): void {
     suite.withStore(t, async (store, engine) => {
       const reopen = suite.options.reopen;
       if (reopen === undefined) return t.fail('a persistent engine needs options.reopen');
-      const second = new EngineStore(reopen(engine));
+      const second = new CheckedEngine(reopen(engine));
       const err = await t.throwsAsync(() => second.open());
-      t.true(isStoreError(err, 'LOCKED'), String(err));
+      t.true(isEngineError(err, 'LOCKED'), String(err));
       t.is(second.state, 'closed');
       await store.close();
       await second.open();

@@ -143,7 +143,7 @@ test('more than 1,000 open transactions is TOO_LARGE; finishing one makes room',
   }
   t.deepEqual([...versions].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i + 1));
   await rejects(t, a.prepare('over', 1), 'TOO_LARGE', 'the 1,001st open transaction');
-  t.deepEqual(await a.prepare('t7', 1), { version: versions[7]! }, 'a repeated prepare is not a new one');
+  t.deepEqual(await a.prepare('t7', 1), { version: versions[7] }, 'a repeated prepare is not a new one');
   t.deepEqual(await a.rollback('fence'), { outcome: 'rolledBack', version: 1001 }, 'a fence holds no reservation');
   t.deepEqual(await a.add(3, { opId: 'still' }), { balance: 3, version: 1002 });
   t.deepEqual(await a.commit('t999'), { outcome: 'committed', version: 1003 });
@@ -213,11 +213,11 @@ test('rollback of an unknown tx is recorded and fences a later prepare', async (
   t.deepEqual(await b.prepare('other', 5), { version: 2 }, 'other txs are unaffected');
 });
 
-test('the journal: every applied op exactly once, in order, without gaps; resuming and paging', async (t) => {
-  const store = await openStore(t);
-  const a = store.account('j', { min: 0, max: 5000 });
-  t.deepEqual(await collect(a.journal()), [], 'an absent account has an empty journal');
-  t.deepEqual(await a.journalPage(0), { entries: [], nextVersion: 0, version: 0 });
+/**
+ * Writes a mix of applied ops, retries and refusals to `a` (created empty, bounds 0..5000) and
+ * returns the journal entries the applied ones must have made, and the balance.
+ */
+async function writeMixedHistory(t: ExecutionContext, a: Account): Promise<{ expected: JournalEntry[]; balance: number }> {
   const expected: JournalEntry[] = [];
   let balance = 0;
   const applied = (e: JournalEntry): void => {
@@ -266,6 +266,30 @@ test('the journal: every applied op exactly once, in order, without gaps; resumi
         applied(tx(v + 1, 'rollback', 0, `ghost-${i}`, balance));
     }
   }
+  return { expected, balance };
+}
+
+/** A journal of more entries than one store page (1,000) crosses pages. */
+async function checkLongJournal(t: ExecutionContext, store: PaxosStore): Promise<void> {
+  const many = store.account('many');
+  const total = 1205;
+  for (let i = 0; i < total; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, total - i) }, (_, k) => many.add(1, { opId: `m${i + k}` })));
+  }
+  const all = await collect(many.journal());
+  t.is(all.length, total);
+  assertContiguous(t, all, 1, 'many');
+  t.is(new Set(all.map((e) => (e.kind === 'add' ? e.opId : ''))).size, total, 'each opId once');
+  t.is(all[total - 1]?.balanceAfter, total);
+  t.deepEqual(await collect(many.journal({ fromVersion: 999 })), all.slice(998));
+}
+
+test('the journal: every applied op exactly once, in order, without gaps; resuming and paging', async (t) => {
+  const store = await openStore(t);
+  const a = store.account('j', { min: 0, max: 5000 });
+  t.deepEqual(await collect(a.journal()), [], 'an absent account has an empty journal');
+  t.deepEqual(await a.journalPage(0), { entries: [], nextVersion: 0, version: 0 });
+  const { expected, balance } = await writeMixedHistory(t, a);
   const n = expected.length;
   t.deepEqual(await a.balance(), { balance, available: balance, version: n });
   t.deepEqual(await collect(a.journal()), expected);
@@ -292,7 +316,7 @@ test('the journal: every applied op exactly once, in order, without gaps; resumi
       t.is(page.nextVersion, from, 'an empty page answers fromVersion');
       break;
     }
-    t.is(page.nextVersion, page.entries[page.entries.length - 1]!.version + 1);
+    t.is(page.nextVersion, (page.entries[page.entries.length - 1]?.version ?? Number.NaN) + 1);
     from = page.nextVersion;
   }
   t.deepEqual(paged, expected);
@@ -310,18 +334,7 @@ test('the journal: every applied op exactly once, in order, without gaps; resumi
   for (let r = await it.next(); r.done !== true; r = await it.next()) rest.push(r.value);
   t.true(rest.length === n - 1 || rest.length === n, `${rest.length} more entries`);
   t.deepEqual(rest.slice(0, n - 1), expected.slice(1));
-  // A journal of more entries than one store page (1,000) crosses pages.
-  const many = store.account('many');
-  const total = 1205;
-  for (let i = 0; i < total; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, total - i) }, (_, k) => many.add(1, { opId: `m${i + k}` })));
-  }
-  const all = await collect(many.journal());
-  t.is(all.length, total);
-  assertContiguous(t, all, 1, 'many');
-  t.is(new Set(all.map((e) => (e.kind === 'add' ? e.opId : ''))).size, total, 'each opId once');
-  t.is(all[total - 1]!.balanceAfter, total);
-  t.deepEqual(await collect(many.journal({ fromVersion: 999 })), all.slice(998));
+  await checkLongJournal(t, store);
 });
 
 test('the journal survives a replica crash and restart (memory engine)', async (t) => {
@@ -350,8 +363,8 @@ test('the journal survives a replica crash and restart (memory engine)', async (
   t.deepEqual(await collect(via(1).journal({ fromVersion: 8, pageSize: 2 })), expected.slice(7));
   t.deepEqual(await via(1).balance(), { balance, available: balance, version: expected.length });
   // Ids written while it was down are remembered through it.
-  const op9 = expected.find((e) => e.kind === 'add' && e.opId === 'op-9')!;
-  t.deepEqual(await via(1).add(1 + 9, { opId: 'op-9' }), { balance: op9.balanceAfter, version: op9.version });
+  const op9 = expected.find((e) => e.kind === 'add' && e.opId === 'op-9');
+  t.deepEqual(await via(1).add(1 + 9, { opId: 'op-9' }), { balance: op9?.balanceAfter, version: op9?.version });
   t.deepEqual(await via(1).commit('held'), { outcome: 'committed', version: expected.length });
   await write(1, 14);
   for (let r = 0; r < 3; r++) t.deepEqual(await collect(via(r).journal({ pageSize: 5 })), expected, `replica ${r}`);
@@ -399,20 +412,21 @@ test.serial('concurrent adds from all three replicas with distinct opIds: balanc
   t.log(`${retries} retries after UNKNOWN_OUTCOME`);
 });
 
+const BAD_AMOUNTS: [string, unknown][] = [
+  ['0', 0], ['-1', -1], ['1.5', 1.5], ['NaN', NaN], ['Infinity', Infinity], ['2^53', 2 ** 53],
+  ['"5"', '5'], ['undefined', undefined], ['null', null], ['5n', 5n], ['Number object', new Number(5)],
+];
+const BAD_IDS: [string, unknown][] = [
+  ['empty', ''], ['number', 7], ['undefined', undefined], ['null', null], ['129 bytes', 'a'.repeat(129)],
+  ['130 bytes of é', 'é'.repeat(65)], ['lone surrogate', 'x\uD800'], ['String object', new String('id')],
+];
+
 test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) => {
   const store = await openStore(t);
   const a = store.account('bad', { min: -10, max: 100 });
   await a.add(5, { opId: 'keep' });
   await a.prepare('keep-tx', -1);
   const la = loose(a);
-  const BAD_AMOUNTS: [string, unknown][] = [
-    ['0', 0], ['-1', -1], ['1.5', 1.5], ['NaN', NaN], ['Infinity', Infinity], ['2^53', 2 ** 53],
-    ['"5"', '5'], ['undefined', undefined], ['null', null], ['5n', 5n], ['Number object', new Number(5)],
-  ];
-  const BAD_IDS: [string, unknown][] = [
-    ['empty', ''], ['number', 7], ['undefined', undefined], ['null', null], ['129 bytes', 'a'.repeat(129)],
-    ['130 bytes of é', 'é'.repeat(65)], ['lone surrogate', 'x\uD800'], ['String object', new String('id')],
-  ];
   const calls: [string, () => unknown][] = [];
   for (const [what, amount] of BAD_AMOUNTS) {
     calls.push([`add(${what})`, () => la.add(amount, { opId: 'new' })]);
@@ -557,6 +571,12 @@ test('lsm: accounts, reservations, fences and journals survive close and reopen'
   ]);
 });
 
+/** The refusals the account's sequential spec models (the linearizability test records them). */
+const SPEC_ERRORS = new Set([
+  'INSUFFICIENT_FUNDS', 'LIMIT_EXCEEDED', 'JOURNAL_TRIMMED', 'BOUNDS_MISMATCH', 'ID_CONFLICT',
+  'UNKNOWN_TRANSACTION', 'TRANSACTION_FINISHED', 'TOO_LARGE',
+]);
+
 /**
  * A random concurrent history on real threads through every replica, checked against the
  * account's sequential spec: the public API's results are the spec's outputs exactly.
@@ -567,10 +587,6 @@ test.serial('random concurrent account ops through every replica are linearizabl
   const history: HistoryOp<AccountInput, AccountOutput>[] = [];
   let nextId = 1;
   let unknown = 0;
-  const SPEC_ERRORS = new Set([
-    'INSUFFICIENT_FUNDS', 'LIMIT_EXCEEDED', 'JOURNAL_TRIMMED', 'BOUNDS_MISMATCH', 'ID_CONFLICT',
-    'UNKNOWN_TRANSACTION', 'TRANSACTION_FINISHED', 'TOO_LARGE',
-  ]);
   const record = async (input: AccountInput, write: boolean, run: () => Promise<AccountOutput>): Promise<void> => {
     const id = nextId++;
     const call = performance.now();

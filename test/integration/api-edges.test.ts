@@ -212,10 +212,8 @@ test('the bytes are copied at the call: changing the buffer afterwards changes n
 test('sparse op lists are INVALID_ARGUMENT (a hole is an op that is not an object)', async (t) => {
   const store = await openStore(t);
   const doc = store.doc('d');
-  // eslint-disable-next-line no-sparse-arrays
   const sparse = [, { op: 'set', path: 'a', value: 1 }] as unknown as Parameters<typeof doc.update>[0];
   await rejects(t, () => doc.update(sparse), 'INVALID_ARGUMENT', 'update([, op])');
-  // eslint-disable-next-line no-sparse-arrays
   const sparseValue = [1, , 3] as unknown as number[];
   await rejects(t, () => doc.update([{ op: 'set', path: 'a', value: sparseValue }]), 'INVALID_ARGUMENT', 'a value array with a hole');
   t.is(await doc.get(), undefined, 'nothing applied');

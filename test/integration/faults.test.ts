@@ -235,6 +235,64 @@ interface WorkloadOptions {
   fault: (store: PaxosStore) => Promise<void>;
 }
 
+/**
+ * One random KV op on `key` (the workload's mix: 30% get, 20% put, 20% cas, 10% delete, 20%
+ * incr), in the checker's form and as the call that runs it. `tag` is a value unique to the op.
+ */
+function randomOp(
+  kv: KvNamespace,
+  key: string,
+  rand: () => number,
+  lastVersion: Map<string, number>,
+  tag: string,
+): { input: KvInput; run: () => Promise<KvOutput> } {
+  const roll = rand();
+  let input: KvInput;
+  let run: () => Promise<KvOutput>;
+  if (roll < 0.3) {
+    input = { op: 'get' };
+    run = async () => {
+      const g = await kv.get(key);
+      if (g !== undefined) lastVersion.set(key, g.version);
+      return g === undefined ? undefined : { value: g.value.toString('utf8'), version: g.version };
+    };
+  } else if (roll < 0.5) {
+    const value = rand() < 0.5 ? String(Math.floor(rand() * 100)) : tag;
+    input = { op: 'put', value };
+    run = async () => ({ version: (await kv.put(key, value)).version });
+  } else if (roll < 0.7) {
+    const known = lastVersion.get(key) ?? 0;
+    const expectedVersion = rand() < 0.2 ? 0 : known + (rand() < 0.2 ? 1 : 0);
+    const value = rand() < 0.5 ? String(Math.floor(rand() * 100)) : tag;
+    input = { op: 'cas', expectedVersion, value };
+    run = async () => {
+      try {
+        return { version: (await kv.cas(key, expectedVersion, value)).version };
+      } catch (error) {
+        if (codeOf(error) === 'VERSION_CONFLICT') return { error: 'VERSION_CONFLICT' };
+        throw error;
+      }
+    };
+  } else if (roll < 0.8) {
+    input = { op: 'delete' };
+    run = async () => ({ version: (await kv.delete(key)).version });
+  } else {
+    const by = Math.floor(rand() * 7) - 2;
+    input = { op: 'incr', by };
+    run = async () => {
+      try {
+        const r = await kv.incr(key, by);
+        return { value: r.value, version: r.version };
+      } catch (error) {
+        // The model calls the API's WRONG_TYPE 'NOT_A_NUMBER'.
+        if (codeOf(error) === 'WRONG_TYPE') return { error: 'NOT_A_NUMBER' };
+        throw error;
+      }
+    };
+  }
+  return { input, run };
+}
+
 /** Run random ops from concurrent clients and record the history in the checker's form. */
 async function runWorkload(store: PaxosStore, w: WorkloadOptions): Promise<{ history: Op[]; counts: Record<string, number> }> {
   const history: Op[] = [];
@@ -254,50 +312,7 @@ async function runWorkload(store: PaxosStore, w: WorkloadOptions): Promise<{ his
       const replica = pick([0, 1, 2, undefined]);
       const kv = replica === undefined ? store.kv(NS) : store.replica(replica).kv(NS);
       const id = nextId++;
-      const roll = rand();
-      let input: KvInput;
-      let run: () => Promise<KvOutput>;
-      if (roll < 0.3) {
-        input = { op: 'get' };
-        run = async () => {
-          const g = await kv.get(key);
-          if (g !== undefined) lastVersion.set(key, g.version);
-          return g === undefined ? undefined : { value: g.value.toString('utf8'), version: g.version };
-        };
-      } else if (roll < 0.5) {
-        const value = rand() < 0.5 ? String(Math.floor(rand() * 100)) : `c${c}-${id}`;
-        input = { op: 'put', value };
-        run = async () => ({ version: (await kv.put(key, value)).version });
-      } else if (roll < 0.7) {
-        const known = lastVersion.get(key) ?? 0;
-        const expectedVersion = rand() < 0.2 ? 0 : known + (rand() < 0.2 ? 1 : 0);
-        const value = rand() < 0.5 ? String(Math.floor(rand() * 100)) : `c${c}-${id}`;
-        input = { op: 'cas', expectedVersion, value };
-        run = async () => {
-          try {
-            return { version: (await kv.cas(key, expectedVersion, value)).version };
-          } catch (error) {
-            if (codeOf(error) === 'VERSION_CONFLICT') return { error: 'VERSION_CONFLICT' };
-            throw error;
-          }
-        };
-      } else if (roll < 0.8) {
-        input = { op: 'delete' };
-        run = async () => ({ version: (await kv.delete(key)).version });
-      } else {
-        const by = Math.floor(rand() * 7) - 2;
-        input = { op: 'incr', by };
-        run = async () => {
-          try {
-            const r = await kv.incr(key, by);
-            return { value: r.value, version: r.version };
-          } catch (error) {
-            // The model calls the API's WRONG_TYPE 'NOT_A_NUMBER'.
-            if (codeOf(error) === 'WRONG_TYPE') return { error: 'NOT_A_NUMBER' };
-            throw error;
-          }
-        };
-      }
+      const { input, run } = randomOp(kv, key, rand, lastVersion, `c${c}-${id}`);
       const call = performance.now() - start;
       try {
         const output = await run();

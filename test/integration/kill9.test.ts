@@ -101,10 +101,15 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
   };
   const wake = (): void => {
     for (let i = waiters.length - 1; i >= 0; i--) {
-      if (gone || child.acks >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
+      const waiter = waiters[i];
+      if (waiter !== undefined && (gone || child.acks >= waiter.n)) {
+        waiters.splice(i, 1);
+        waiter.resolve();
+      }
     }
   };
-  proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
+  if (proc.stdout === null || proc.stderr === null) throw new Error('the child was spawned without pipes');
+  proc.stdout.setEncoding('utf8').on('data', (s: string) => {
     buffered += s;
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -116,7 +121,7 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
     }
     wake();
   });
-  proc.stderr!.setEncoding('utf8').on('data', (s: string) => {
+  proc.stderr.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 20_000) stderr += s;
   });
   proc.on('close', () => {
@@ -128,110 +133,137 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
 
 type Kill9Engine = 'lsm' | 'bitcask' | 'bitcask2' | 'memory-persist';
 
+/** One run's facts: what was acknowledged, what went wrong, and counts for the log. */
+interface Kill9Run {
+  readonly engine: Kill9Engine;
+  readonly sync: SyncMode;
+  readonly seed: number;
+  readonly dir: string;
+  readonly acked: Map<string, Acked>;
+  readonly problems: string[];
+  ackTotal: number;
+  killedBeforeReady: number;
+  verifications: number;
+  checkedAtVerify: number;
+  startChecks: number;
+}
+
+function where(run: Kill9Run, cycle: number): string {
+  return `engine=${run.engine} sync=${run.sync} seed=${run.seed} cycle=${cycle}`;
+}
+
+/** A key read back (by a child at start, or by the verifier) against its last ack. */
+function checkRead(run: Kill9Run, cycle: number, who: string, key: string, got: Acked | undefined): void {
+  const want = run.acked.get(key);
+  if (want === undefined) return;
+  const at = where(run, cycle);
+  if (got === undefined) {
+    run.problems.push(`${at} ${who}: ${key} missing, last ack version ${want.version} value ${want.value}`);
+  } else if (got.version < want.version) {
+    run.problems.push(`${at} ${who}: ${key} at version ${got.version} < acked ${want.version}`);
+  } else if (got.version === want.version && got.value !== want.value) {
+    run.problems.push(`${at} ${who}: ${key} version ${got.version} value ${got.value} != acked ${want.value}`);
+  } else if (Number(got.value) < Number(want.value)) {
+    run.problems.push(`${at} ${who}: ${key} value ${got.value} went below acked ${want.value}`);
+  }
+}
+
+/** Reopens the directory in this process and reads every acknowledged key back. */
+async function verify(run: Kill9Run, cycle: number): Promise<void> {
+  run.verifications++;
+  let store: PaxosStore | undefined;
+  try {
+    const engineOptions = run.engine === 'memory-persist' ? ({ engine: 'memory', persist: true } as const) : { engine: run.engine };
+    store = await PaxosStore.open({ ...engineOptions, dir: run.dir, sync: run.sync, workers: 2, groups: 4, timeoutMs: 15_000 });
+    const kv = store.kv('kill9');
+    const keys = [...run.acked.keys()];
+    const reads = await Promise.all(keys.map((k) => kv.get(k, { consistency: 'linearizable' })));
+    keys.forEach((k, i) => {
+      const e = reads[i];
+      checkRead(run, cycle, 'verifier', k, e === undefined ? undefined : { version: e.version, value: e.value.toString('utf8') });
+    });
+    run.checkedAtVerify += keys.length;
+  } catch (error) {
+    run.problems.push(`${where(run, cycle)} verifier: reopen/read failed: ${String(error)}`);
+  } finally {
+    await store?.close();
+  }
+}
+
+/** The handler of one child's output lines; `readyChecked` tells whether it reached ready. */
+function childLines(run: Kill9Run, cycle: number): { onLine: (line: string) => void; readyChecked: () => boolean } {
+  const seen = new Set<string>();
+  let readyChecked = false;
+  const onLine = (line: string): void => {
+    const [kind, key, v, value] = line.split(' ');
+    if (kind === 'start' && key !== undefined && value !== undefined) {
+      seen.add(key);
+      run.startChecks++;
+      checkRead(run, cycle, 'child start', key, { version: Number(v), value });
+    } else if (kind === 'ready') {
+      readyChecked = true;
+      for (const key of run.acked.keys()) if (!seen.has(key)) checkRead(run, cycle, 'child start', key, undefined);
+    } else if (kind === 'ack' && key !== undefined && value !== undefined) {
+      const version = Number(v);
+      const prev = run.acked.get(key);
+      if (prev !== undefined && version <= prev.version) {
+        run.problems.push(`${where(run, cycle)}: ${key} acked version ${version} <= earlier ack ${prev.version}`);
+      }
+      run.ackTotal++;
+      if (prev === undefined || version > prev.version) run.acked.set(key, { version, value });
+    }
+  };
+  return { onLine, readyChecked: () => readyChecked };
+}
+
+/** One cycle: start a writer child, let it write (or not), kill -9 it. False: stop the run. */
+async function killCycle(t: ExecutionContext, run: Kill9Run, random: () => number, cycle: number): Promise<boolean> {
+  const lines = childLines(run, cycle);
+  const child = startChild(
+    t,
+    [run.dir, run.sync, String(Math.floor(random() * 2 ** 31)), String(PUT_KEYS), String(INCR_KEYS), String(IN_FLIGHT), String(CHILD_MAX_SECONDS), run.engine],
+    lines.onLine,
+  );
+  if (random() < 0.2) {
+    // Sometimes during open or recovery reads, sometimes early in the writes.
+    await sleep(Math.floor(random() * 600));
+  } else {
+    await withTimeout(child.waitAcks(1 + Math.floor(random() * 400)), ACK_WAIT_MS);
+  }
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+    run.problems.push(`${where(run, cycle)}: child exited by itself (code ${child.proc.exitCode}): ${child.stderr().slice(0, 2000)}`);
+  }
+  if (!lines.readyChecked()) run.killedBeforeReady++;
+  killByPid(child.proc);
+  const exit = await withTimeout(child.exited, EXIT_WAIT_MS);
+  if (exit === 'timeout') {
+    run.problems.push(`${where(run, cycle)}: child ${child.proc.pid} did not exit within ${EXIT_WAIT_MS} ms of SIGKILL`);
+    return false;
+  }
+  if (child.stderr().includes('failed')) t.log(`${where(run, cycle)} child stderr: ${child.stderr().slice(0, 1000)}`);
+  return true;
+}
+
 async function runMode(t: ExecutionContext, engine: Kill9Engine, sync: SyncMode): Promise<void> {
   const seed = process.env['KILL9_SEED'] !== undefined ? Number(process.env['KILL9_SEED']) : Math.floor(Math.random() * 2 ** 31);
   const random = mulberry32(seed);
   const dir = tempDir(t, `pxs-kill9-${engine}-${sync}-`);
-  const acked = new Map<string, Acked>();
-  const problems: string[] = [];
-  let ackTotal = 0;
-  let killedBeforeReady = 0;
-  let verifications = 0;
-  let checkedAtVerify = 0;
-  let startChecks = 0;
-  const where = (cycle: number): string => `engine=${engine} sync=${sync} seed=${seed} cycle=${cycle}`;
-
-  /** A key read back (by a child at start, or by the verifier) against its last ack. */
-  const checkRead = (cycle: number, who: string, key: string, got: Acked | undefined): void => {
-    const want = acked.get(key);
-    if (want === undefined) return;
-    if (got === undefined) {
-      problems.push(`${where(cycle)} ${who}: ${key} missing, last ack version ${want.version} value ${want.value}`);
-    } else if (got.version < want.version) {
-      problems.push(`${where(cycle)} ${who}: ${key} at version ${got.version} < acked ${want.version}`);
-    } else if (got.version === want.version && got.value !== want.value) {
-      problems.push(`${where(cycle)} ${who}: ${key} version ${got.version} value ${got.value} != acked ${want.value}`);
-    } else if (Number(got.value) < Number(want.value)) {
-      problems.push(`${where(cycle)} ${who}: ${key} value ${got.value} went below acked ${want.value}`);
-    }
+  const run: Kill9Run = {
+    engine, sync, seed, dir, acked: new Map(), problems: [],
+    ackTotal: 0, killedBeforeReady: 0, verifications: 0, checkedAtVerify: 0, startChecks: 0,
   };
-
-  const verify = async (cycle: number): Promise<void> => {
-    verifications++;
-    let store: PaxosStore | undefined;
-    try {
-      const engineOptions = engine === 'memory-persist' ? ({ engine: 'memory', persist: true } as const) : { engine };
-      store = await PaxosStore.open({ ...engineOptions, dir, sync, workers: 2, groups: 4, timeoutMs: 15_000 });
-      const kv = store.kv('kill9');
-      const keys = [...acked.keys()];
-      const reads = await Promise.all(keys.map((k) => kv.get(k, { consistency: 'linearizable' })));
-      keys.forEach((k, i) => {
-        const e = reads[i];
-        checkRead(cycle, 'verifier', k, e === undefined ? undefined : { version: e.version, value: e.value.toString('utf8') });
-      });
-      checkedAtVerify += keys.length;
-    } catch (error) {
-      problems.push(`${where(cycle)} verifier: reopen/read failed: ${String(error)}`);
-    } finally {
-      await store?.close();
-    }
-  };
-
   for (let cycle = 0; cycle < CYCLES; cycle++) {
-    const seen = new Set<string>();
-    let readyChecked = false;
-    const onLine = (line: string): void => {
-      const [kind, key, v, value] = line.split(' ');
-      if (kind === 'start' && key !== undefined && value !== undefined) {
-        seen.add(key);
-        startChecks++;
-        checkRead(cycle, 'child start', key, { version: Number(v), value });
-      } else if (kind === 'ready') {
-        readyChecked = true;
-        for (const key of acked.keys()) if (!seen.has(key)) checkRead(cycle, 'child start', key, undefined);
-      } else if (kind === 'ack' && key !== undefined && value !== undefined) {
-        const version = Number(v);
-        const prev = acked.get(key);
-        if (prev !== undefined && version <= prev.version) {
-          problems.push(`${where(cycle)}: ${key} acked version ${version} <= earlier ack ${prev.version}`);
-        }
-        ackTotal++;
-        if (prev === undefined || version > prev.version) acked.set(key, { version, value });
-      }
-    };
-    const child = startChild(
-      t,
-      [dir, sync, String(Math.floor(random() * 2 ** 31)), String(PUT_KEYS), String(INCR_KEYS), String(IN_FLIGHT), String(CHILD_MAX_SECONDS), engine],
-      onLine,
-    );
-    if (random() < 0.2) {
-      // Sometimes during open or recovery reads, sometimes early in the writes.
-      await sleep(Math.floor(random() * 600));
-    } else {
-      await withTimeout(child.waitAcks(1 + Math.floor(random() * 400)), ACK_WAIT_MS);
-    }
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-      problems.push(`${where(cycle)}: child exited by itself (code ${child.proc.exitCode}): ${child.stderr().slice(0, 2000)}`);
-    }
-    if (!readyChecked) killedBeforeReady++;
-    killByPid(child.proc);
-    const exit = await withTimeout(child.exited, EXIT_WAIT_MS);
-    if (exit === 'timeout') {
-      problems.push(`${where(cycle)}: child ${child.proc.pid} did not exit within ${EXIT_WAIT_MS} ms of SIGKILL`);
-      break;
-    }
-    if (child.stderr().includes('failed')) t.log(`${where(cycle)} child stderr: ${child.stderr().slice(0, 1000)}`);
-    if ((cycle + 1) % VERIFY_EVERY === 0 || cycle === CYCLES - 1) await verify(cycle);
+    if (!(await killCycle(t, run, random, cycle))) break;
+    if ((cycle + 1) % VERIFY_EVERY === 0 || cycle === CYCLES - 1) await verify(run, cycle);
   }
-
   t.log(
-    `sync=${sync} seed=${seed}: ${CYCLES} cycles (${killedBeforeReady} killed before ready), ${ackTotal} acknowledged writes on ${acked.size} keys, ` +
-      `${startChecks} start reads checked by children, ${verifications} verifications (${checkedAtVerify} key reads), ` +
-      `lost or wrong: ${problems.length}`,
+    `sync=${sync} seed=${seed}: ${CYCLES} cycles (${run.killedBeforeReady} killed before ready), ${run.ackTotal} acknowledged writes on ${run.acked.size} keys, ` +
+      `${run.startChecks} start reads checked by children, ${run.verifications} verifications (${run.checkedAtVerify} key reads), ` +
+      `lost or wrong: ${run.problems.length}`,
   );
-  for (const p of problems.slice(0, 50)) t.log(p);
-  t.true(ackTotal > 0, 'some writes were acknowledged');
-  t.deepEqual(problems, []);
+  for (const p of run.problems.slice(0, 50)) t.log(p);
+  t.true(run.ackTotal > 0, 'some writes were acknowledged');
+  t.deepEqual(run.problems, []);
 }
 
 for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) for (const sync of ['always', 'batch'] as const) {

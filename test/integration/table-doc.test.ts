@@ -599,6 +599,74 @@ const publicDocModel: Model<DocSpecState, DocInput, PublicDocOutput> = {
   equalOutput: (a, b) => docText(a) === docText(b),
 };
 
+type Recorder = <I, O>(history: HistoryOp<I, O>[], input: I, write: boolean, run: () => Promise<O>, errors?: readonly string[]) => Promise<void>;
+
+interface LinHistories {
+  readonly table: HistoryOp<TableInput, PublicTableOutput>[];
+  readonly doc: HistoryOp<DocInput, PublicDocOutput>[];
+}
+
+const PATHS = ['n', 'a.b', 'a', 'log'];
+
+/** One client of the linearizability test: 40 random table and doc ops, recorded in `h`. */
+async function linClient(store: PaxosStore, c: number, h: LinHistories, record: Recorder): Promise<void> {
+  let seed = 0x9e3779b9 * (c + 1);
+  const next = (n: number): number => {
+    // mulberry32: exact 32-bit arithmetic.
+    seed = (seed + 0x6d2b79f5) | 0;
+    let z = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    z = (z + Math.imul(z ^ (z >>> 7), 61 | z)) ^ z;
+    return ((z ^ (z >>> 14)) >>> 0) % n;
+  };
+  for (let i = 0; i < 40; i++) {
+    const r = (c + i) % 3;
+    const tb = store.replica(r).table('lin-t');
+    const d = store.replica(r).doc('lin-d');
+    const row = `r${next(2)}`;
+    const col = `c${next(3)}`;
+    switch (next(12)) {
+      case 0: case 1: {
+        const value = `c${c}-${i}`;
+        await record(h.table, { op: 'set', row, col, value }, true, async () => (await tb.set(row, col, value), { status: 'ok' as const }));
+        break;
+      }
+      case 2:
+        await record(h.table, { op: 'delete', row, col }, true, async () => (await tb.delete(row, col), { status: 'ok' as const }));
+        break;
+      case 3:
+        if (next(2) === 0) await record(h.table, { op: 'deleteRow', row }, true, async () => (await tb.deleteRow(row), { status: 'ok' as const }));
+        else await record(h.table, { op: 'get', row, col }, false, async () => ({ value: (await tb.get(row, col))?.toString() }));
+        break;
+      case 4:
+        await record(h.table, { op: 'row', row }, false, async () => ({ cells: textCells(await tb.row(row)) }));
+        break;
+      case 5:
+        await record(h.table, { op: 'all' }, false, async () => ({ rows: textRows(await tb.all()) }));
+        break;
+      case 6: case 7: case 8: case 9: {
+        const ops: DocOp[] = Array.from({ length: 1 + next(2) }, (): DocOp => {
+          const path = PATHS[next(PATHS.length)] as string;
+          switch (next(4)) {
+            case 0: return { op: 'set', path, value: next(3) === 0 ? `s${c}-${i}` : { b: i } };
+            case 1: return { op: 'incr', path, by: 1 + next(3) };
+            case 2: return { op: 'append', path, value: `c${c}-${i}` };
+            default: return { op: 'remove', path };
+          }
+        });
+        const ifVersion = next(3) === 0 ? next(8) : undefined;
+        const input: DocInput = ifVersion === undefined ? { op: 'update', ops } : { op: 'update', ops, ifVersion };
+        await record(h.doc, input, true, () => d.update(ops, ifVersion === undefined ? undefined : { ifVersion }),
+          ['VERSION_CONFLICT', 'WRONG_TYPE']);
+        break;
+      }
+      default: {
+        const path = next(3) === 0 ? undefined : PATHS[next(PATHS.length)] as string;
+        await record(h.doc, path === undefined ? { op: 'get' } : { op: 'get', path }, false, async () => ({ value: await d.get(path) }));
+      }
+    }
+  }
+}
+
 test.serial('random concurrent table and doc ops through every replica are linearizable', async (t) => {
   const store = await openStore(t);
   const tableHistory: HistoryOp<TableInput, PublicTableOutput>[] = [];
@@ -624,64 +692,8 @@ test.serial('random concurrent table and doc ops through every replica are linea
       }
     }
   };
-  const PATHS = ['n', 'a.b', 'a', 'log'];
-  const client = async (c: number): Promise<void> => {
-    let seed = 0x9e3779b9 * (c + 1);
-    const next = (n: number): number => {
-      // mulberry32: exact 32-bit arithmetic.
-      seed = (seed + 0x6d2b79f5) | 0;
-      let z = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      z = (z + Math.imul(z ^ (z >>> 7), 61 | z)) ^ z;
-      return ((z ^ (z >>> 14)) >>> 0) % n;
-    };
-    for (let i = 0; i < 40; i++) {
-      const r = (c + i) % 3;
-      const tb = store.replica(r).table('lin-t');
-      const d = store.replica(r).doc('lin-d');
-      const row = `r${next(2)}`;
-      const col = `c${next(3)}`;
-      switch (next(12)) {
-        case 0: case 1: {
-          const value = `c${c}-${i}`;
-          await record(tableHistory, { op: 'set', row, col, value }, true, async () => (await tb.set(row, col, value), { status: 'ok' as const }));
-          break;
-        }
-        case 2:
-          await record(tableHistory, { op: 'delete', row, col }, true, async () => (await tb.delete(row, col), { status: 'ok' as const }));
-          break;
-        case 3:
-          if (next(2) === 0) await record(tableHistory, { op: 'deleteRow', row }, true, async () => (await tb.deleteRow(row), { status: 'ok' as const }));
-          else await record(tableHistory, { op: 'get', row, col }, false, async () => ({ value: (await tb.get(row, col))?.toString() }));
-          break;
-        case 4:
-          await record(tableHistory, { op: 'row', row }, false, async () => ({ cells: textCells(await tb.row(row)) }));
-          break;
-        case 5:
-          await record(tableHistory, { op: 'all' }, false, async () => ({ rows: textRows(await tb.all()) }));
-          break;
-        case 6: case 7: case 8: case 9: {
-          const ops: DocOp[] = Array.from({ length: 1 + next(2) }, (): DocOp => {
-            const path = PATHS[next(PATHS.length)] as string;
-            switch (next(4)) {
-              case 0: return { op: 'set', path, value: next(3) === 0 ? `s${c}-${i}` : { b: i } };
-              case 1: return { op: 'incr', path, by: 1 + next(3) };
-              case 2: return { op: 'append', path, value: `c${c}-${i}` };
-              default: return { op: 'remove', path };
-            }
-          });
-          const ifVersion = next(3) === 0 ? next(8) : undefined;
-          const input: DocInput = ifVersion === undefined ? { op: 'update', ops } : { op: 'update', ops, ifVersion };
-          await record(docHistory, input, true, () => d.update(ops, ifVersion === undefined ? undefined : { ifVersion }),
-            ['VERSION_CONFLICT', 'WRONG_TYPE']);
-          break;
-        }
-        default: {
-          const path = next(3) === 0 ? undefined : PATHS[next(PATHS.length)] as string;
-          await record(docHistory, path === undefined ? { op: 'get' } : { op: 'get', path }, false, async () => ({ value: await d.get(path) }));
-        }
-      }
-    }
-  };
+  const histories: LinHistories = { table: tableHistory, doc: docHistory };
+  const client = (c: number): Promise<void> => linClient(store, c, histories, record);
   await Promise.all([0, 1, 2, 3].map(client));
   t.true(tableHistory.length > 20 && docHistory.length > 20, `${tableHistory.length} + ${docHistory.length}`);
   const errors = docHistory.filter((h) => h.ret !== undefined && typeof h.output === 'object' && h.output !== null && 'error' in h.output).length;

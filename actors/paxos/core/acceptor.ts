@@ -7,7 +7,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import { ballotOwner, isPreauthorized } from './ballot';
-import { homeReplicaOf } from './home';
+import { homeReplicaOf } from './key-hash';
 import { applyChosen, sameValue } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
 import { count, markDirty, markChosenOnly, message } from './key-state';
@@ -67,6 +67,8 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
  */
 function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
   const rec = ks.rec;
+  // The caller answered instances we decided or are behind on; this is the one we vote in.
+  if (m.instance !== rec.chosen + 1) assert(false, `mayAccept for instance ${m.instance} at chosen ${rec.chosen}`);
   if (isPreauthorized(m.ballot, ctx.replicas)) {
     // Instance 1 has no originator: the key's home holds its reserved ballot instead.
     const entitled = rec.chosen === 0 ? homeReplicaOf(ks.key, ctx.replicas) : rec.chosenOrigin;

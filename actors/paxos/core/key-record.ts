@@ -86,8 +86,14 @@ function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint
     if (earlier !== undefined) return earlier.result;
   }
   const out = model.apply(rec.data, rec.version, op);
+  // The model is our code: bytes out, or a bug (every replica would apply the same bad result).
+  if (!(out.result instanceof Uint8Array) || (out.data !== null && !(out.data instanceof Uint8Array))) {
+    assert(false, `the model answered a non-byte result or state at version ${rec.version}`);
+  }
+  const versionBefore = rec.version;
   rec.data = out.data;
   if (out.mutated) rec.version += 1;
+  assert(rec.version === versionBefore + (out.mutated ? 1 : 0), 'one version per mutating op');
   // Only an op that changed the key is remembered: one that changed nothing (a refused cas, an
   // overdraft, a pop of an empty queue) may be retried and evaluated again, which can apply it
   // at most once too, and keeps refusals from using up an id (accounts rely on it).

@@ -3,6 +3,7 @@
  * Pure data plus small helpers; the handlers live in acceptor.ts, proposer.ts, reader.ts and
  * recovery.ts.
  */
+import { assert } from '../../../runtime/assert';
 import type {
   ClientRequest,
   ClientResult,
@@ -114,10 +115,22 @@ export interface KeyState {
   touched: boolean;
   /**
    * What `invariants()` saw last (STYLE.md §2): the chosen instance and its value's id, and
-   * the promise at that instance. Chosen only moves forward and never changes its value; a
-   * promise never goes down while the chosen instance stays.
+   * the promise and accepted ballot and value id at that instance. Chosen only moves forward
+   * and never changes its value; while the chosen instance stays, the promise and the accepted
+   * ballot never go down, and the value accepted at one ballot never changes.
    */
-  seen: { chosen: number; origin: number; seq: number; promised: number };
+  seen: SeenState;
+}
+
+export interface SeenState {
+  chosen: number;
+  origin: number;
+  seq: number;
+  promised: number;
+  acceptedBallot: number;
+  /** The accepted value's origin and seq (-1 and 0 when none). */
+  acceptedOrigin: number;
+  acceptedSeq: number;
 }
 
 export interface CoreLimits {
@@ -164,6 +177,7 @@ export interface CoreContext {
 }
 
 export function newKeyState(key: string, rec: KeyRecord): KeyState {
+  assert(key.length > 0, 'a key state needs a key');
   return {
     key,
     rec,
@@ -179,7 +193,15 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
-    seen: { chosen: rec.chosen, origin: rec.chosenOrigin, seq: rec.chosenSeq, promised: rec.promised },
+    seen: {
+      chosen: rec.chosen,
+      origin: rec.chosenOrigin,
+      seq: rec.chosenSeq,
+      promised: rec.promised,
+      acceptedBallot: rec.acceptedBallot,
+      acceptedOrigin: rec.accepted === null ? -1 : rec.accepted.origin,
+      acceptedSeq: rec.accepted === null ? 0 : rec.accepted.seq,
+    },
   };
 }
 
@@ -196,7 +218,9 @@ export function message(
   fields: Partial<PaxosMessage>,
 ): PaxosMessage {
   // Every field written in one fixed order (one hidden class) and no object spread: this runs
-  // for every message on the hot path.
+  // for every message on the hot path. A replica never messages itself: its own vote is
+  // counted directly (proposer.ts).
+  if (to === ctx.me || to < 0 || to >= ctx.replicas) assert(false, `message to replica ${to} from ${ctx.me}`);
   return {
     type,
     key: ks.key,

@@ -20,7 +20,7 @@ import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
 import { onCatchUpReply, onRecoverReply, startRecovery, tickRecovery } from './recovery';
 import type { ClientRequest, KeyRecord, PaxosMessage, Ready, StateMachine, WriteRequest } from './types';
-import { ErrorCode, FetchPurpose, MessageType } from './types';
+import { CoreErrorCodes, FetchPurpose, MessageType } from './types';
 
 export interface CoreConfig {
   readonly replicaId: number;
@@ -93,6 +93,7 @@ export class PaxosCore {
     }
     if (request.kind === 'read') onReadRequest(this.ctx, ks, request);
     else this.onWriteRequest(ks, request);
+    this.invariants(ks);
   }
 
   /**
@@ -107,6 +108,7 @@ export class PaxosCore {
       return invalid;
     }
     const ks = this.keyState(m.key);
+    if (ks.key !== m.key) assert(false, `message for ${m.key} routed to ${ks.key}`);
     if (ks.status === 'loading') {
       this.hold(ks, { kind: 'message', message: m });
     } else if (ks.status === 'recovering') {
@@ -145,6 +147,7 @@ export class PaxosCore {
     }
     ks.status = 'ready';
     this.releaseWaiting(ks);
+    this.invariants(ks);
   }
 
   /**
@@ -210,6 +213,9 @@ export class PaxosCore {
       ctx.ids.renewAsked = true;
     }
     ctx.out = emptyReady();
+    if (ctx.dirty.size !== 0) assert(false, `${ctx.dirty.size} dirty keys left after ready()`);
+    // Paired with the check on load (loaded): a record is checked just before it is persisted.
+    if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
     return out;
   }
 
@@ -270,6 +276,8 @@ export class PaxosCore {
 
   private dispatch(ks: KeyState, m: PaxosMessage): void {
     const ctx = this.ctx;
+    // Loading and recovering keys hold or drop messages (step); only a ready key votes.
+    if (ks.status !== 'ready') assert(false, `dispatch to ${ks.status} key ${ks.key}`);
     learn(ctx, ks, m);
     switch (m.type) {
       case MessageType.prepare: return onPrepare(ctx, ks, m);
@@ -288,16 +296,17 @@ export class PaxosCore {
 
   private onWriteRequest(ks: KeyState, request: WriteRequest): void {
     const ctx = this.ctx;
+    if (ks.status !== 'ready') assert(false, `write request on ${ks.status} key ${ks.key}`);
     if (ks.writes.length >= ctx.limits.queuedWritesPerKeyMax) {
       count(ctx, 'writesRejectedOverloaded');
-      deliver(ctx, { token: request.token, ok: false, code: ErrorCode.overloaded, message: `too many writes queued on ${ks.key}` });
+      deliver(ctx, { token: request.token, ok: false, code: CoreErrorCodes.OVERLOADED, message: `too many writes queued on ${ks.key}` });
       return;
     }
     const seq = takeSeq(ctx.ids);
     if (seq === undefined) {
       // This incarnation's ids are spent and the shell has not renewed them yet (ids.ts).
       count(ctx, 'writesRejectedIdsSpent');
-      deliver(ctx, { token: request.token, ok: false, code: ErrorCode.unavailable, message: `no proposal ids left for ${ks.key} yet` });
+      deliver(ctx, { token: request.token, ok: false, code: CoreErrorCodes.UNAVAILABLE, message: `no proposal ids left for ${ks.key} yet` });
       return;
     }
     ks.writes.push({
@@ -308,6 +317,7 @@ export class PaxosCore {
     });
     markActive(ctx, ks);
     maybePropose(ctx, ks);
+    assert(ks.writes.length <= ctx.limits.queuedWritesPerKeyMax, () => `${ks.writes.length} writes queued on ${ks.key}`);
   }
 
   /**
@@ -328,12 +338,13 @@ export class PaxosCore {
       deliver(ctx, {
         token: w.request.token,
         ok: false,
-        code: sent ? ErrorCode.unknownOutcome : ErrorCode.unavailable,
+        code: sent ? CoreErrorCodes.UNKNOWN_OUTCOME : CoreErrorCodes.UNAVAILABLE,
         message: sent ? `write to ${ks.key} timed out; it may or may not be applied` : `no majority for ${ks.key}`,
       });
       count(ctx, sent ? 'writesUnknownOutcome' : 'writesUnavailable');
     }
     const changed = keep.length !== ks.writes.length;
+    assert(keep.length <= ks.writes.length, 'expiry only removes writes');
     ks.writes = keep;
     if (changed) maybePropose(ctx, ks);
   }
@@ -350,15 +361,18 @@ export class PaxosCore {
   }
 
   private hold(ks: KeyState, input: CoreInput): void {
+    // A ready key takes its inputs at once; holding one would reorder it behind later inputs.
+    assert(ks.status !== 'ready', () => `held an input for ready key ${ks.key}`);
     if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
       count(this.ctx, 'droppedWaiting');
       if (input.kind === 'request') {
-        deliver(this.ctx, { token: input.request.token, ok: false, code: ErrorCode.overloaded, message: `too many requests waiting on ${ks.key}` });
+        deliver(this.ctx, { token: input.request.token, ok: false, code: CoreErrorCodes.OVERLOADED, message: `too many requests waiting on ${ks.key}` });
       }
       return;
     }
     ks.waiting.push(input);
     if (input.kind === 'request') this.expireLater(ks);
+    assert(ks.waiting.length <= this.ctx.limits.waitingPerKeyMax, () => `${ks.waiting.length} inputs held on ${ks.key}`);
   }
 
   /** Client requests held while a key loads or recovers fail at their deadline. */
@@ -366,7 +380,7 @@ export class PaxosCore {
     const keep: CoreInput[] = [];
     for (const input of ks.waiting) {
       if (input.kind === 'request' && this.ctx.tickNow >= input.deadlineTick) {
-        deliver(this.ctx, { token: input.request.token, ok: false, code: ErrorCode.unavailable, message: `${ks.key} is not available on this replica yet (recovering)` });
+        deliver(this.ctx, { token: input.request.token, ok: false, code: CoreErrorCodes.UNAVAILABLE, message: `${ks.key} is not available on this replica yet (recovering)` });
         count(this.ctx, 'heldRequestsExpired');
       } else keep.push(input);
     }
@@ -389,27 +403,59 @@ export class PaxosCore {
     maybePropose(this.ctx, ks);
   }
 
-  /** Invariants checked after every step and tick (STYLE.md §2). */
+  /**
+   * Invariants checked after every step, request, load and tick (STYLE.md §2): the Paxos
+   * promises of this replica's acceptor for the key, then the bounds of its local state.
+   */
   private invariants(ks: KeyState): void {
-    const rec = ks.rec;
-    const seen = ks.seen;
     // A key still loading or recovering holds a placeholder or its own stale record: the
     // record it ends with may be older than nothing (loading) and is checked from then on.
-    if (ks.status === 'ready') {
-      assert(rec.chosen >= seen.chosen, () => `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`);
-      assert(
-        rec.chosen !== seen.chosen || (rec.chosenOrigin === seen.origin && rec.chosenSeq === seen.seq),
-        () => `${ks.key}: the value chosen at ${rec.chosen} changed from ${seen.origin}:${seen.seq} to ${rec.chosenOrigin}:${rec.chosenSeq}`,
-      );
-      assert(rec.chosen !== seen.chosen || rec.promised >= seen.promised, () => `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`);
-    }
+    if (ks.status === 'ready') checkAgainstSeen(ks);
+    const rec = ks.rec;
+    const seen = ks.seen;
     seen.chosen = rec.chosen;
     seen.origin = rec.chosenOrigin;
     seen.seq = rec.chosenSeq;
     seen.promised = rec.promised;
+    seen.acceptedBallot = rec.acceptedBallot;
+    seen.acceptedOrigin = rec.accepted === null ? -1 : rec.accepted.origin;
+    seen.acceptedSeq = rec.accepted === null ? 0 : rec.accepted.seq;
     assert(rec.acceptedBallot <= rec.promised, () => `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
     assert(ks.proposal === null || ks.proposal.instance === rec.chosen + 1, () => `${ks.key}: round for a decided instance`);
     assert(ks.status === 'recovering' || ks.recovery === null, () => `${ks.key}: recovery on ${ks.status} key`);
+    // Inputs are held only while a key loads or recovers; a ready key has released them all.
+    assert(ks.status !== 'ready' || ks.waiting.length === 0, () => `${ks.key}: ${ks.waiting.length} inputs held while ready`);
+    assert(ks.waiting.length <= this.ctx.limits.waitingPerKeyMax, () => `${ks.key}: ${ks.waiting.length} inputs held`);
+    assert(ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax, () => `${ks.key}: ${ks.writes.length} writes queued`);
     if (VERIFY) checkRecord(rec, ks.key);
   }
 }
+
+/**
+ * The acceptor's promises over time, against what `invariants()` saw last (STYLE.md §2): the
+ * chosen instance only moves forward and a chosen value never changes; while the instance
+ * stays, the promised ballot never goes down, the accepted ballot never goes down, and the
+ * value accepted at one ballot never changes (an acceptor accepts one value per ballot).
+ */
+function checkAgainstSeen(ks: KeyState): void {
+  const rec = ks.rec;
+  const seen = ks.seen;
+  assert(rec.chosen >= seen.chosen, () => `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`);
+  if (rec.chosen !== seen.chosen) return; // A new instance: its acceptor state starts afresh.
+  assert(
+    rec.chosenOrigin === seen.origin && rec.chosenSeq === seen.seq,
+    () => `${ks.key}: the value chosen at ${rec.chosen} changed from ${seen.origin}:${seen.seq} to ${rec.chosenOrigin}:${rec.chosenSeq}`,
+  );
+  assert(rec.promised >= seen.promised, () => `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`);
+  assert(
+    rec.acceptedBallot >= seen.acceptedBallot,
+    () => `${ks.key}: accepted ballot went down from ${seen.acceptedBallot} to ${rec.acceptedBallot}`,
+  );
+  const accepted = rec.accepted;
+  const sameBallot = rec.acceptedBallot === seen.acceptedBallot && accepted !== null;
+  assert(
+    !sameBallot || (accepted.origin === seen.acceptedOrigin && accepted.seq === seen.acceptedSeq),
+    () => `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`,
+  );
+}
+

@@ -13,15 +13,15 @@
  * vote is safe because no peer can answer before the local write is durable.
  */
 import { assert } from '../../../runtime/assert';
-import { nextBallot, preauthorizedBallot } from './ballot';
-import { homeReplicaOf } from './home';
+import { isPreauthorized, nextBallot, preauthorizedBallot } from './ballot';
+import { homeReplicaOf } from './key-hash';
 import { ownsSeq, takeSeq } from './ids';
 import { applyChosen, findApplied } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import { count, deliver, markActive, markDirty, markChosenOnly, message, peersOf, popcount } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
-import { ErrorCode, MessageType } from './types';
+import { CoreErrorCodes, MessageType } from './types';
 
 /** Starts a round when the key is ready, idle, and has a write or a no-op to propose. */
 export function maybePropose(ctx: CoreContext, ks: KeyState): void {
@@ -41,6 +41,16 @@ export function maybePropose(ctx: CoreContext, ks: KeyState): void {
     return;
   }
   startPrepare(ctx, ks, own, ks.ballotFloor);
+  // A round may finish at once (a quorum of one) and the next one start: either way only the
+  // next undecided instance has a round.
+  checkRoundIsNext(ks);
+}
+
+function checkRoundIsNext(ks: KeyState): void {
+  const round = ks.proposal;
+  if (round !== null && round.instance !== ks.rec.chosen + 1) {
+    assert(false, `round at ${round.instance} on ${ks.key}, chosen ${ks.rec.chosen}`);
+  }
 }
 
 /**
@@ -57,7 +67,11 @@ function preauthorized(ctx: CoreContext, ks: KeyState): boolean {
 
 function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
   const head = ks.writes[0];
-  if (head !== undefined) return head.proposal;
+  if (head !== undefined) {
+    // Queued writes carry values this replica originated (onWriteRequest), never a peer's.
+    if (head.proposal.origin !== ctx.me) assert(false, `queued value of replica ${head.proposal.origin} on ${ctx.me}`);
+    return head.proposal;
+  }
   if (ks.noopTarget > ks.rec.chosen) {
     // A spent id range (ids.ts) leaves the no-op for later: the reads waiting on it time out.
     const seq = takeSeq(ctx.ids);
@@ -68,6 +82,9 @@ function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
 }
 
 function newRound(ctx: CoreContext, instance: number, ballot: number, own: Proposal): ProposerRound {
+  if (instance < 1 || ballot < 1 || own.origin !== ctx.me) {
+    assert(false, `round at instance ${instance}, ballot ${ballot}, for a value of replica ${own.origin}`);
+  }
   return {
     instance,
     ballot,
@@ -86,7 +103,10 @@ function newRound(ctx: CoreContext, instance: number, ballot: number, own: Propo
 /** Phase 1 with a ballot above everything we have promised or seen rejected. */
 export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, rejectedAbove: number): void {
   const rec = ks.rec;
-  const ballot = nextBallot(Math.max(rec.promised, rejectedAbove), ctx.me, ctx.replicas, ctx.epoch);
+  const above = Math.max(rec.promised, rejectedAbove);
+  const ballot = nextBallot(above, ctx.me, ctx.replicas, ctx.epoch);
+  // Phase 1 never reuses a promise: its ballot beats all we know of, and is never a reserved one.
+  assert(ballot > above && !isPreauthorized(ballot, ctx.replicas), () => `prepare ballot ${ballot} not above ${above}`);
   const round = newRound(ctx, rec.chosen + 1, ballot, own);
   ks.proposal = round;
   // Our own promise, durable before any Prepare leaves (see the file comment).
@@ -144,6 +164,8 @@ export function onPromise(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
     rejected(ctx, ks, round, m);
     return;
   }
+  // Our own promise is counted when the round starts (startPrepare): a quorum includes us.
+  if ((round.votes & (1 << ctx.me)) === 0) assert(false, `prepare round on ${ks.key} without our own vote`);
   round.votes |= 1 << m.from;
   if (m.value !== null && m.acceptedBallot > round.highestAcceptedBallot) {
     round.highestAcceptedBallot = m.acceptedBallot;
@@ -226,7 +248,7 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
       deliver(ctx, {
         token: head.request.token,
         ok: false,
-        code: ErrorCode.unknownOutcome,
+        code: CoreErrorCodes.UNKNOWN_OUTCOME,
         message: `write to ${ks.key} may or may not have been applied`,
       });
     }
@@ -267,4 +289,6 @@ export function tickProposer(ctx: CoreContext, ks: KeyState): void {
   ks.ballotFloor = Math.max(ks.ballotFloor, round.highestRejected);
   ks.proposal = null;
   maybePropose(ctx, ks);
+  // A retry is a new round (a new ballot, or none while the key waits): never the stale one.
+  assert(ks.proposal !== round, () => `stalled round on ${ks.key} kept`);
 }

@@ -15,7 +15,7 @@ import { count, deliver, markActive, message, peersOf, popcount } from './key-st
 import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
 import type { PaxosMessage, ReadRequest } from './types';
-import { ErrorCode, MessageType } from './types';
+import { CoreErrorCodes, MessageType } from './types';
 
 export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
   assert(ks.status === 'ready', () => `read on ${ks.status} key ${ks.key}`);
@@ -146,11 +146,16 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
       deliver(ctx, {
         token: read.request.token,
         ok: false,
-        code: ErrorCode.unavailable,
+        code: CoreErrorCodes.UNAVAILABLE,
         message: `no majority answered a read of ${ks.key} in time`,
       });
     }
   }
   ks.reads = keep;
   maybeStartRead(ctx, ks);
+  // A stalled round was dropped above; whatever round runs now started within the timeout.
+  assert(
+    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
+    () => `stalled read round kept on ${ks.key}`,
+  );
 }

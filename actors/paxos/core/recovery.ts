@@ -105,6 +105,9 @@ export function adoptRecovered(own: KeyRecord, replies: KeyRecord[]): void {
     }
   }
   own.promised = Math.max(own.promised, own.acceptedBallot);
+  // The merged record knows everything a majority promised, accepted or saw chosen.
+  assert(own.chosen >= newest.chosen, () => `recovered chosen ${own.chosen} < ${newest.chosen}`);
+  assert(own.acceptedBallot <= own.promised, () => `recovered accepted ${own.acceptedBallot} > promised ${own.promised}`);
 }
 
 /** Timer work: resend unanswered recovery fetches; give up a stalled catch-up. */
@@ -121,4 +124,5 @@ export function tickRecovery(ctx: CoreContext, ks: KeyState): void {
     count(ctx, 'catchUpTimeouts');
     afterChosenAdvanced(ctx, ks);
   }
+  assert(recovery === null || ctx.roundNow - recovery.sentTick < ctx.limits.roundTimeoutTicks, 'recovery fetch overdue after tick');
 }

@@ -126,16 +126,21 @@ export interface ReadRequest {
 
 export type ClientRequest = WriteRequest | ReadRequest;
 
-export const ErrorCode = {
-  unavailable: 'UNAVAILABLE',
-  unknownOutcome: 'UNKNOWN_OUTCOME',
-  overloaded: 'OVERLOADED',
+/**
+ * The failure codes the core itself delivers. The public `ErrorCodes` (actors/store/errors.ts)
+ * take these three entries from this table, so a core result's code reaches the caller as is and
+ * each code string is declared once.
+ */
+export const CoreErrorCodes = {
+  UNAVAILABLE: 'UNAVAILABLE',
+  UNKNOWN_OUTCOME: 'UNKNOWN_OUTCOME',
+  OVERLOADED: 'OVERLOADED',
 } as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export type CoreErrorCode = (typeof CoreErrorCodes)[keyof typeof CoreErrorCodes];
 
 export type ClientResult =
   | { readonly token: number; readonly ok: true; readonly result: Uint8Array }
-  | { readonly token: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+  | { readonly token: number; readonly ok: false; readonly code: CoreErrorCode; readonly message: string };
 
 export type { StateMachine } from '../../../models/state-machine';
 

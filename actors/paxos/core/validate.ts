@@ -7,6 +7,7 @@
  *
  * Each function returns undefined when the input is well formed, else the reason (one line).
  */
+import { assert } from '../../../runtime/assert';
 import { RECENT_WINDOW } from './key-record';
 import { REQUESTS_REMEMBERED_MAX } from '../../../models/request-id';
 import type { KeyRecord, PaxosMessage, Proposal } from './types';
@@ -31,6 +32,7 @@ export function invalidProposal(p: Proposal, replicas: number): string | undefin
 
 /** A record from a peer or from disk: the shape every handler relies on. */
 export function invalidRecord(rec: KeyRecord, replicas: number): string | undefined {
+  assert(replicas >= 1 && replicas <= 30, 'records are checked against a valid Set size');
   if (!count(rec.chosen)) return `record chosen ${rec.chosen}`;
   if (rec.chosen > 0 ? !replicaId(rec.chosenOrigin, replicas) : rec.chosenOrigin !== -1 && !replicaId(rec.chosenOrigin, replicas)) {
     return `record chosen origin ${rec.chosenOrigin}`;
@@ -59,6 +61,8 @@ export function invalidRecord(rec: KeyRecord, replicas: number): string | undefi
 
 /** A message from a peer, addressed to replica `me` of a Set of `replicas`. */
 export function invalidMessage(m: PaxosMessage, me: number, replicas: number): string | undefined {
+  // Our own identity is configuration, checked by the core's constructor: only `m` is input.
+  if (!(me >= 0 && me < replicas && replicas <= 30)) assert(false, `replica ${me} of ${replicas}`);
   if (!MESSAGE_TYPES.has(m.type)) return `message type ${m.type}`;
   if (!replicaId(m.from, replicas) || m.from === me) return `message from ${m.from}`;
   if (m.to !== me) return `message for ${m.to}`;
@@ -78,6 +82,7 @@ export function invalidMessage(m: PaxosMessage, me: number, replicas: number): s
 }
 
 function invalidForType(m: PaxosMessage, replicas: number): string | undefined {
+  assert(MESSAGE_TYPES.has(m.type), 'the type was checked first (invalidMessage)');
   switch (m.type) {
     case MessageType.prepare:
       // Reserved ballots are never prepared: only pre-authorized Accepts carry them.

@@ -4,8 +4,8 @@
 import * as path from 'node:path';
 import test from 'ava';
 import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
-import { isStoreError } from '../../../engines/errors';
-import { EngineStore } from '../../../engines/store';
+import { isEngineError } from '../../../engines/errors';
+import { CheckedEngine } from '../../../engines/checked-engine';
 import { contents, withDir, withStore } from './fixtures/bitcask-helpers';
 import { ChildWriter } from './fixtures/child-writer';
 import { expectedAfter, markerKey } from './fixtures/bitcask-workload';
@@ -61,7 +61,7 @@ test('two opens at once: exactly one gets the lock', (t) =>
     const engines = [new BitcaskEngine(dir), new BitcaskEngine(dir)];
     const results = await Promise.allSettled(engines.map((engine) => engine.open()));
     const locked = results.filter(
-      (r) => r.status === 'rejected' && isStoreError(r.reason, 'LOCKED'),
+      (r) => r.status === 'rejected' && isEngineError(r.reason, 'LOCKED'),
     );
     t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
     t.is(locked.length, 1);
@@ -74,7 +74,7 @@ test('a live process holding the directory: LOCKED; once killed, its lock is tak
     const writer = new Writer(dir, 0);
     await writer.waitFor(() => writer.lastAck() !== undefined, 'a first ack');
     const err = await t.throwsAsync(() => new BitcaskEngine(dir).open());
-    t.true(isStoreError(err, 'LOCKED'), String(err));
+    t.true(isEngineError(err, 'LOCKED'), String(err));
     t.is(await writer.kill(), 'SIGKILL');
     await withStore(dir, undefined, async ({ store }) => {
       t.truthy(await store.get(markerKey(0)));

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'ava';
 import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { assert } from '../../../runtime/assert';
 import { runEngineSuite } from '../../conformance/engine-suite';
 import { puts, text, withDir } from './fixtures/bitcask-helpers';
@@ -44,7 +44,7 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new BitcaskEngine('db', { fileBytesMax: 1.5e3 + 0.5 }),
     () => new BitcaskEngine('db', { pool: {} as never }),
   ]) {
-    t.true(isStoreError(t.throws(make), 'INVALID_ARGUMENT'));
+    t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));
   }
 });
 
@@ -68,7 +68,7 @@ test('the engine’s own getMany lines up with its keys and counts one read per 
       await engine.close();
     }
     const err = await t.throwsAsync(() => engine.getMany(['k1']));
-    t.true(isStoreError(err, 'NOT_OPEN'));
+    t.true(isEngineError(err, 'NOT_OPEN'));
   }),
 );
 

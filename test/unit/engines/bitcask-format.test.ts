@@ -20,7 +20,7 @@ import {
 } from '../../../engines/bitcask/format';
 import { decodeHint, encodeHint } from '../../../engines/bitcask/hint-file';
 import { planMerge } from '../../../engines/bitcask/merge-plan';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { RECORD_HEADER_BYTES } from '../../../engines/record-codec';
 
 function flipped(bytes: Uint8Array, index: number): Uint8Array {
@@ -51,9 +51,9 @@ test('data file header: round trip; any flipped bit or a short header is CORRUPT
   t.deepEqual(decodeDataHeader(bytes), header);
   for (let i = 0; i < bytes.length; i++) {
     const err = t.throws(() => decodeDataHeader(flipped(bytes, i)));
-    t.true(isStoreError(err, 'CORRUPTED'), `byte ${i}`);
+    t.true(isEngineError(err, 'CORRUPTED'), `byte ${i}`);
   }
-  t.true(isStoreError(t.throws(() => decodeDataHeader(bytes.subarray(0, 10))), 'CORRUPTED'));
+  t.true(isEngineError(t.throws(() => decodeDataHeader(bytes.subarray(0, 10))), 'CORRUPTED'));
 });
 
 test('batch frame: the last op on a key wins; records round-trip; tombstones: no value', (t) => {
@@ -108,7 +108,7 @@ test('entry record: every flipped bit is CORRUPTED on read', (t) => {
   t.is(record.length, RECORD_HEADER_BYTES + 11 + 3 + 2);
   for (let i = 0; i < record.length; i++) {
     const err = t.throws(() => readEntryRecord(flipped(record, i)));
-    t.true(isStoreError(err, 'CORRUPTED'), `byte ${i}`);
+    t.true(isEngineError(err, 'CORRUPTED'), `byte ${i}`);
   }
 });
 
@@ -131,7 +131,7 @@ test('hint file: round trip; damage and a short file are CORRUPTED', (t) => {
     bytes.subarray(0, 30),
   ];
   for (const damaged of damages) {
-    t.true(isStoreError(t.throws(() => decodeHint(damaged)), 'CORRUPTED'));
+    t.true(isEngineError(t.throws(() => decodeHint(damaged)), 'CORRUPTED'));
   }
 });
 

@@ -10,9 +10,9 @@ import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
 import { writeMergeCommit } from '../../../engines/bitcask/merge-commit';
 import type { MergeTask, MergeTaskResult } from '../../../engines/bitcask/merge-task';
 import runMergeTask from '../../../engines/bitcask/merge-worker';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { nodeFileSystem } from '../../../engines/fs/node-fs';
-import type { EngineStore } from '../../../engines/store';
+import type { CheckedEngine } from '../../../engines/checked-engine';
 import {
   contents,
   filesOf,
@@ -32,7 +32,7 @@ function keyRange(prefix: string, count: number): string[] {
 }
 
 /** Writes every key `rounds` times over and deletes every third; returns the live state. */
-async function churn(store: EngineStore, rounds: number): Promise<Array<[string, string]>> {
+async function churn(store: CheckedEngine, rounds: number): Promise<Array<[string, string]>> {
   const keys = keyRange('key-', 60);
   for (let round = 0; round < rounds; round++) {
     await store.write(puts(keys, (key) => `${key}#${round}:${'p'.repeat(30)}`));
@@ -164,7 +164,7 @@ test('close during a merge aborts it; the store reopens intact without its files
     await store.close();
     // Usually aborted; a merge that was already installing finishes first.
     const outcome = await merging.then(() => 'merged', (err: unknown) => err);
-    t.true(outcome === 'merged' || isStoreError(outcome, 'NOT_OPEN'), String(outcome));
+    t.true(outcome === 'merged' || isEngineError(outcome, 'NOT_OPEN'), String(outcome));
     await withStore(dir, SMALL, async ({ store: reopened }) => {
       t.deepEqual(await contents(reopened), expected);
     });
@@ -182,7 +182,7 @@ test('a damaged record fails the merge with CORRUPTED and leaves the files as th
       await flipBit(file, offset + 50);
       const before = await filesOf(dir, '.data');
       const err = await t.throwsAsync(() => engine.merge());
-      t.true(isStoreError(err, 'CORRUPTED'), String(err));
+      t.true(isEngineError(err, 'CORRUPTED'), String(err));
       const after = await filesOf(dir, '.data');
       t.deepEqual(after.slice(0, before.length), before, 'no input was removed');
       t.deepEqual(await filesOf(dir, '.hint'), [], 'no output was installed');
@@ -266,6 +266,6 @@ test('autoMerge false never merges on its own; a bad policy is INVALID_ARGUMENT'
     });
     for (const autoMerge of [{ deadRatio: 0 }, { deadRatio: 1.5 }, { deadBytesMin: -1 }, { deadBytesMin: 0.5 }, 'yes', null]) {
       const error = t.throws(() => new BitcaskEngine(dir, { autoMerge: autoMerge as never }));
-      t.true(isStoreError(error, 'INVALID_ARGUMENT'), JSON.stringify(autoMerge));
+      t.true(isEngineError(error, 'INVALID_ARGUMENT'), JSON.stringify(autoMerge));
     }
   }));

@@ -6,7 +6,7 @@ import { appendFile, readFile, stat, truncate, unlink, writeFile } from 'node:fs
 import * as path from 'node:path';
 import test from 'ava';
 import { crc32 } from '../../../engines/crc32';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
 import {
   contents,
@@ -166,7 +166,7 @@ test('a bit flip in a stored value is CORRUPTED on every read path, never return
         () => store.engine.getMany?.(['other-1', 'victim']) ?? Promise.resolve(),
         () => contents(store),
       ]) {
-        t.true(isStoreError(await t.throwsAsync(read), 'CORRUPTED'));
+        t.true(isEngineError(await t.throwsAsync(read), 'CORRUPTED'));
       }
       t.deepEqual(await store.get('other-3'), text('other-3'.repeat(20)), 'other keys still read');
     });
@@ -212,7 +212,7 @@ test('a bit flip in a merged file with a hint: open succeeds, the read is CORRUP
     const { file, offset } = await findInDataFiles(dir, victim);
     await flipBit(file, offset + 40);
     await withStore(dir, SMALL, async ({ store }) => {
-      t.true(isStoreError(await t.throwsAsync(() => store.get('victim')), 'CORRUPTED'));
+      t.true(isEngineError(await t.throwsAsync(() => store.get('victim')), 'CORRUPTED'));
       t.deepEqual(await store.get('x005'), text('x005'.repeat(10)));
     });
   }),
@@ -257,7 +257,7 @@ test('a data file renamed to another id is CORRUPTED at open', (t) =>
     const [name] = await filesOf(dir, '.data');
     await writeFile(path.join(dir, '000042.data'), await readFile(path.join(dir, name)));
     const err = await t.throwsAsync(() => new BitcaskEngine(dir).open());
-    t.true(isStoreError(err, 'CORRUPTED'), String(err));
+    t.true(isEngineError(err, 'CORRUPTED'), String(err));
   }),
 );
 

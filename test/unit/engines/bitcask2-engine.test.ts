@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'ava';
 import { Bitcask2Engine, type Bitcask2Options } from '../../../engines/bitcask2/bitcask2-engine';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { assert } from '../../../runtime/assert';
 import { runEngineSuite } from '../../conformance/engine-suite';
 
@@ -44,6 +44,6 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new Bitcask2Engine('db', { keysPerBucket: -1 }),
     () => new Bitcask2Engine('db', 'x' as never),
   ]) {
-    t.true(isStoreError(t.throws(make), 'INVALID_ARGUMENT'));
+    t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));
   }
 });

@@ -4,7 +4,7 @@
  * of an old page with buffered updates that every flush does.
  */
 import test from 'ava';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { BUCKET_BITS_MAX, bucketBitsFor, bucketOf, keyHash } from '../../../engines/bitcask2/bucket-hash';
 import { mergeBucket } from '../../../engines/bitcask2/flush';
 import {
@@ -111,7 +111,7 @@ test('lookups on sealed page bytes find exactly the keys decodePage finds', (t) 
   }
   t.is(findInSealedPage(page, 5, utf8('b'), keyHash(utf8('b'))), undefined);
   t.is(findInSealedPage(page, 5, utf8('b'), keyHash(utf8('a'))), undefined, 'same hash only');
-  t.true(isStoreError(t.throws(() => findInSealedPage(page, 6, utf8('a'), 0)), 'CORRUPTED'));
+  t.true(isEngineError(t.throws(() => findInSealedPage(page, 6, utf8('a'), 0)), 'CORRUPTED'));
 });
 
 test('rewriting a sealed page drops, keeps byte for byte, and appends', (t) => {
@@ -125,7 +125,7 @@ test('rewriting a sealed page drops, keeps byte for byte, and appends', (t) => {
   t.is(rewriteSealedPage(page, 2, () => true, []), undefined, 'an emptied page is left out');
   const damaged = Uint8Array.from(page);
   damaged[20] ^= 0x08;
-  t.true(isStoreError(t.throws(() => rewriteSealedPage(damaged, 2, drop, [])), 'CORRUPTED'));
+  t.true(isEngineError(t.throws(() => rewriteSealedPage(damaged, 2, drop, [])), 'CORRUPTED'));
 });
 
 test('a damaged, truncated or misplaced page is CORRUPTED', (t) => {
@@ -137,7 +137,7 @@ test('a damaged, truncated or misplaced page is CORRUPTED', (t) => {
     [page.subarray(0, page.length - 1), 3, 'truncated'],
     [page, 4, 'another bucket'],
   ] as const) {
-    t.true(isStoreError(t.throws(() => decodePage(bytes, bucket)), 'CORRUPTED'), what);
+    t.true(isEngineError(t.throws(() => decodePage(bytes, bucket)), 'CORRUPTED'), what);
   }
 });
 
@@ -158,11 +158,11 @@ test('index header, footer and directory round-trip; damage is CORRUPTED', (t) =
   t.deepEqual(decodeDirectory(encodeDirectory(lengths), 2), lengths);
   const damaged = Uint8Array.from(encoded);
   damaged[20] ^= 0x40;
-  t.true(isStoreError(t.throws(() => decodeFooter(damaged)), 'CORRUPTED'));
+  t.true(isEngineError(t.throws(() => decodeFooter(damaged)), 'CORRUPTED'));
   const header = encodeIndexHeader(1, 1);
   header[9] ^= 0x01;
-  t.true(isStoreError(t.throws(() => decodeIndexHeader(header)), 'CORRUPTED'));
-  t.true(isStoreError(t.throws(() => decodeDirectory(encodeDirectory(lengths), 3)), 'CORRUPTED'));
+  t.true(isEngineError(t.throws(() => decodeIndexHeader(header)), 'CORRUPTED'));
+  t.true(isEngineError(t.throws(() => decodeDirectory(encodeDirectory(lengths), 3)), 'CORRUPTED'));
 });
 
 test('index file names', (t) => {

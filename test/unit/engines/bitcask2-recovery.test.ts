@@ -8,7 +8,7 @@ import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import * as path from 'node:path';
 import test from 'ava';
 import { Bitcask2Engine } from '../../../engines/bitcask2/bitcask2-engine';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { filesOf, findInDataFiles, flipBit, newestDataFile, puts, text, withDir, withStore } from './fixtures/bitcask-helpers';
 import { sortedContents, withStore2 } from './fixtures/bitcask2-helpers';
 
@@ -110,7 +110,7 @@ test('a bit flip in an index page is CORRUPTED on read, never taken for a locati
     await flipBit(path.join(dir, index), 40); // inside the one page, after its header
     await withStore2(dir, options, async ({ store }) => {
       for (const read of [() => store.get('a'), () => store.getMany(['b']), () => sortedContents(store)]) {
-        t.true(isStoreError(await t.throwsAsync(read), 'CORRUPTED'));
+        t.true(isEngineError(await t.throwsAsync(read), 'CORRUPTED'));
       }
     });
   }),
@@ -133,7 +133,7 @@ test('a bit flip in a stored value is CORRUPTED on every read path, never return
         () => store.getMany(['other-1', 'victim']),
         () => sortedContents(store),
       ]) {
-        t.true(isStoreError(await t.throwsAsync(read), 'CORRUPTED'));
+        t.true(isEngineError(await t.throwsAsync(read), 'CORRUPTED'));
       }
       t.deepEqual(await store.get('other-3'), text('other-3'.repeat(20)), 'other keys still read');
     });
@@ -220,7 +220,7 @@ test('a bitcask directory with merged files is refused; one without merges opens
       await engine.merge();
     });
     const err = await t.throwsAsync(() => new Bitcask2Engine(dir).open());
-    t.true(isStoreError(err, 'INVALID_ARGUMENT'), String(err));
+    t.true(isEngineError(err, 'INVALID_ARGUMENT'), String(err));
   }).then(() =>
     withDir(async (dir) => {
       await withStore(dir, undefined, async ({ store }) => store.write(puts(['x', 'y'], (key) => key)));

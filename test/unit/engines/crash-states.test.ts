@@ -59,6 +59,7 @@ type Step =
 
 /** The engines under test; bitcask2 has no merge (its index flushes take that place). */
 type Make = (fs: SimFileSystem, dir: string) => Engine & { merge?(): Promise<unknown> };
+type CrashEngine = ReturnType<Make>;
 
 interface Scenario {
   readonly replicas: number;
@@ -144,117 +145,143 @@ function short(map: ReadonlyMap<string, string>): string {
   return [...map].map(([k, v]) => `${k}=${v.slice(0, v.indexOf(':'))}`).join(' ');
 }
 
-async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<SimFileSystem['faults']>): Promise<Report> {
-  const prng = new Prng(seed);
-  const fs = new SimFileSystem();
-  Object.assign(fs.faults, faults);
-  const dirs = Array.from({ length: scenario.replicas }, (_, r) => `/disk/replica-${r + 1}/db`);
-  const batches = scenario.steps.flatMap((step) => (step.kind === 'write' ? step.batches : []));
-  const models = prefixModels(batches);
-  // Per replica: batches issued (their seqs are taken), and batches whose durability was promised.
-  const issued = dirs.map(() => 0);
-  const durable = dirs.map(() => 0);
-  const violations: string[] = [];
-  let violationCount = 0;
-  let points = 0;
-  let states = 0;
-  let sampledPoints = 0;
-  let damageChecks = 0;
-  let nestedStates = 0;
-  const violation = (text: string): void => {
-    violationCount++;
-    if (violations.length < VIOLATIONS_KEPT) violations.push(text);
-  };
+/**
+ * One crash check of a scenario: runs its steps on every replica, and at every durability
+ * barrier reopens each replica on the crash states the simulated disk can be left in.
+ */
+class CrashCheck {
+  private readonly prng: Prng;
+  readonly fs = new SimFileSystem();
+  readonly dirs: string[];
+  private readonly models: Array<Map<string, string>>;
+  /** Per replica: batches issued (their seqs are taken), and batches whose durability was promised. */
+  readonly issued: number[];
+  readonly durable: number[];
+  private readonly violations: string[] = [];
+  private violationCount = 0;
+  private points = 0;
+  private states = 0;
+  private sampledPoints = 0;
+  private damageChecks = 0;
+  private nestedStates = 0;
+
+  constructor(
+    readonly scenario: Scenario,
+    seed: number,
+    faults?: Partial<SimFileSystem['faults']>,
+  ) {
+    this.prng = new Prng(seed);
+    Object.assign(this.fs.faults, faults);
+    this.dirs = Array.from({ length: scenario.replicas }, (_, r) => `/disk/replica-${r + 1}/db`);
+    const batches = scenario.steps.flatMap((step) => (step.kind === 'write' ? step.batches : []));
+    this.models = prefixModels(batches);
+    this.issued = this.dirs.map(() => 0);
+    this.durable = this.dirs.map(() => 0);
+  }
+
+  report(): Report {
+    const { points, states, sampledPoints, damageChecks, nestedStates, violations, violationCount } = this;
+    return { points, states, sampledPoints, damageChecks, nestedStates, violations, violationCount };
+  }
+
+  private violation(text: string): void {
+    this.violationCount++;
+    if (this.violations.length < VIOLATIONS_KEPT) this.violations.push(text);
+  }
 
   /** Reopens one replica on a crash state; checks open, contents and the damage verdict. */
-  const checkReplica = async (
-    state: SimFileSystem,
-    r: number,
-    floor: number,
-    top: number,
-    where: string,
-    crashAgain = false,
-  ): Promise<void> => {
-    const engine = scenario.make(state, dirs[r]);
+  async checkReplica(state: SimFileSystem, r: number, floor: number, top: number, where: string, crashAgain = false): Promise<void> {
+    const engine = this.scenario.make(state, this.dirs[r]);
     if (crashAgain) {
       // A second power loss while this open recovers: recovery must be safe to crash in.
       state.onBarrier = async (what) => {
-        const again = state.crashStates({ max: NESTED_STATES_MAX, random: () => prng.next() });
-        nestedStates += again.states.length;
+        const again = state.crashStates({ max: NESTED_STATES_MAX, random: () => this.prng.next() });
+        this.nestedStates += again.states.length;
         for (let i = 0; i < again.states.length; i++) {
-          await checkReplica(again.states[i], r, floor, top, `${where}, crashed again before ${what} of its open (state ${i})`);
+          await this.checkReplica(again.states[i], r, floor, top, `${where}, crashed again before ${what} of its open (state ${i})`);
         }
       };
     }
     try {
       await engine.open();
     } catch (err) {
-      violation(`${where} replica ${r + 1}: open failed: ${String(err)}`);
+      this.violation(`${where} replica ${r + 1}: open failed: ${String(err)}`);
       return;
     } finally {
       state.onBarrier = undefined;
     }
     try {
-      const content = new Map<string, string>();
-      for await (const [key, v] of engine.iterate({})) content.set(key, Buffer.from(v).toString('latin1'));
-      let matched = false;
-      for (let m = floor; m <= top && !matched; m++) matched = sameMap(content, models[m]);
-      if (!matched) {
-        violation(`${where} replica ${r + 1}: contents {${short(content)}} are no prefix of batches ${floor}..${top} (at ${floor}: {${short(models[floor])}})`);
-      }
-      if (engine.openReport?.()?.mayHaveDroppedAcknowledged === true) {
-        violation(`${where} replica ${r + 1}: a power-loss state was reported as damage`);
-      }
+      this.checkContents(engine, await readAll(engine), r, floor, top, where);
     } catch (err) {
-      violation(`${where} replica ${r + 1}: reading back failed: ${String(err)}`);
+      this.violation(`${where} replica ${r + 1}: reading back failed: ${String(err)}`);
     } finally {
-      await engine.close().catch((err: unknown) => violation(`${where} replica ${r + 1}: close failed: ${String(err)}`));
+      await engine.close().catch((err: unknown) => this.violation(`${where} replica ${r + 1}: close failed: ${String(err)}`));
     }
-    const leftovers = [...state.listing().keys()].filter((name) => name.startsWith(`${dirs[r]}/`) && /\.(pending|tmp|merging)$/.test(name));
-    if (leftovers.length > 0) violation(`${where} replica ${r + 1}: left after open and close: ${leftovers.join(' ')}`);
-  };
+    const leftovers = [...state.listing().keys()].filter((name) => name.startsWith(`${this.dirs[r]}/`) && /\.(pending|tmp|merging)$/.test(name));
+    if (leftovers.length > 0) this.violation(`${where} replica ${r + 1}: left after open and close: ${leftovers.join(' ')}`);
+  }
+
+  private checkContents(engine: CrashEngine, content: Map<string, string>, r: number, floor: number, top: number, where: string): void {
+    let matched = false;
+    for (let m = floor; m <= top && !matched; m++) matched = sameMap(content, this.models[m]);
+    if (!matched) {
+      this.violation(`${where} replica ${r + 1}: contents {${short(content)}} are no prefix of batches ${floor}..${top} (at ${floor}: {${short(this.models[floor])}})`);
+    }
+    if (engine.openReport?.()?.mayHaveDroppedAcknowledged === true) {
+      this.violation(`${where} replica ${r + 1}: a power-loss state was reported as damage`);
+    }
+  }
 
   /** Damage before the newest sync mark of a durable state must be reported, and open must work. */
-  const checkDamage = async (state: SimFileSystem, r: number, where: string): Promise<void> => {
-    const target = scenario.damageSeenAtOpen ? newestMarkedWriteFile(state, dirs[r]) : undefined;
+  async checkDamage(state: SimFileSystem, r: number, where: string): Promise<void> {
+    const target = this.scenario.damageSeenAtOpen ? newestMarkedWriteFile(state, this.dirs[r]) : undefined;
     if (target === undefined) return;
-    damageChecks++;
+    this.damageChecks++;
     const damaged = state.snapshot();
     damaged.damage(target, DATA_HEADER_BYTES + 4, Uint8Array.of(0xff, 0xee));
-    const engine = scenario.make(damaged, dirs[r]);
+    const engine = this.scenario.make(damaged, this.dirs[r]);
     try {
       await engine.open();
     } catch (err) {
-      violation(`${where} replica ${r + 1}: open of a damaged state failed: ${String(err)}`);
+      this.violation(`${where} replica ${r + 1}: open of a damaged state failed: ${String(err)}`);
       return;
     }
     try {
       if (engine.openReport?.()?.mayHaveDroppedAcknowledged !== true) {
-        violation(`${where} replica ${r + 1}: damage before a sync mark in ${target} was not reported`);
+        this.violation(`${where} replica ${r + 1}: damage before a sync mark in ${target} was not reported`);
       }
     } finally {
       await engine.close();
     }
-  };
+  }
 
-  const checkPoint = async (what: string): Promise<void> => {
-    const floors = [...durable];
-    const tops = [...issued];
-    const crash = fs.crashStates({ max: scenario.statesMax, random: () => prng.next() });
-    const point = points++;
-    states += crash.states.length;
-    if (crash.sampled) sampledPoints++;
+  readonly checkPoint = async (what: string): Promise<void> => {
+    const floors = [...this.durable];
+    const tops = [...this.issued];
+    const crash = this.fs.crashStates({ max: this.scenario.statesMax, random: () => this.prng.next() });
+    const point = this.points++;
+    this.states += crash.states.length;
+    if (crash.sampled) this.sampledPoints++;
     for (let s = 0; s < crash.states.length; s++) {
       const where = `point ${point} (before ${what}) state ${s}/${crash.total}`;
-      for (let r = 0; r < dirs.length; r++) {
+      for (let r = 0; r < this.dirs.length; r++) {
         const crashAgain = s === 1 && r === 0;
-        await checkReplica(crash.states[s], r, floors[r], tops[r], where, crashAgain);
-        if (s === 0) await checkDamage(crash.states[s], r, where);
+        await this.checkReplica(crash.states[s], r, floors[r], tops[r], where, crashAgain);
+        if (s === 0) await this.checkDamage(crash.states[s], r, where);
       }
     }
   };
+}
 
-  fs.onBarrier = checkPoint;
+async function readAll(engine: CrashEngine): Promise<Map<string, string>> {
+  const content = new Map<string, string>();
+  for await (const [key, v] of engine.iterate({})) content.set(key, Buffer.from(v).toString('latin1'));
+  return content;
+}
+
+/** Runs the scenario's steps on every replica; the check runs at every barrier (CrashCheck). */
+async function runSteps(check: CrashCheck): Promise<CrashEngine[]> {
+  const { scenario, fs, dirs, issued, durable } = check;
   let engines = dirs.map((dir) => scenario.make(fs, dir));
   for (const engine of engines) await engine.open();
   let next = 0;
@@ -284,7 +311,15 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
       for (const engine of engines) await engine.merge?.();
     }
   }
-  await checkPoint('the end, without close');
+  return engines;
+}
+
+async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<SimFileSystem['faults']>): Promise<Report> {
+  const check = new CrashCheck(scenario, seed, faults);
+  const { fs, dirs, issued, durable } = check;
+  fs.onBarrier = check.checkPoint;
+  const engines = await runSteps(check);
+  await check.checkPoint('the end, without close');
   fs.onBarrier = undefined;
   for (let r = 0; r < engines.length; r++) {
     await engines[r].close();
@@ -292,10 +327,10 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
   }
   const closed = fs.snapshot();
   for (let r = 0; r < dirs.length; r++) {
-    await checkReplica(closed, r, durable[r], issued[r], 'after close');
-    await checkDamage(closed, r, 'after close');
+    await check.checkReplica(closed, r, durable[r], issued[r], 'after close');
+    await check.checkDamage(closed, r, 'after close');
   }
-  return { points, states, sampledPoints, damageChecks, nestedStates, violations, violationCount };
+  return check.report();
 }
 
 /** The newest data file written by `write` in `dir` when it holds a sync mark past its first frame. */

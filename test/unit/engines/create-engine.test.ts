@@ -3,11 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'ava';
 import { createEngine, ENGINE_KINDS } from '../../../engines/create-engine';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { LsmEngine } from '../../../engines/lsm-engine';
 import { MemoryEngine } from '../../../engines/memory-engine';
 import { MemoryLogEngine } from '../../../engines/memory-log/memory-log-engine';
-import { EngineStore } from '../../../engines/store';
+import { CheckedEngine } from '../../../engines/checked-engine';
 
 test('memory needs no options', (t) => {
   const engine = createEngine('memory');
@@ -21,7 +21,7 @@ test('lsm is created over the given dir, unopened', async (t) => {
     const engine = createEngine('lsm', { dir: path.join(root, 'db') });
     t.true(engine instanceof LsmEngine);
     t.deepEqual({ ...engine.capabilities }, { persistent: true, ordered: true });
-    const store = new EngineStore(engine);
+    const store = new CheckedEngine(engine);
     await store.open();
     await store.close();
   } finally {
@@ -32,13 +32,13 @@ test('lsm is created over the given dir, unopened', async (t) => {
 test('lsm without a dir is INVALID_ARGUMENT', (t) => {
   for (const options of [undefined, {}, { dir: '' }]) {
     const err = t.throws(() => createEngine('lsm', options));
-    t.true(isStoreError(err, 'INVALID_ARGUMENT'), String(err));
+    t.true(isEngineError(err, 'INVALID_ARGUMENT'), String(err));
   }
 });
 
 test('an unknown kind is INVALID_ARGUMENT', (t) => {
   const err = t.throws(() => createEngine('no-such-engine' as never, { dir: os.tmpdir() }));
-  t.true(isStoreError(err, 'INVALID_ARGUMENT'));
+  t.true(isEngineError(err, 'INVALID_ARGUMENT'));
 });
 
 test('every listed kind can be created', (t) => {
@@ -51,7 +51,7 @@ test('bitcask2 is created over the given dir, unopened and unordered', async (t)
     const engine = createEngine('bitcask2', { dir: path.join(root, 'db') });
     t.is(engine.name, 'bitcask2');
     t.deepEqual({ ...engine.capabilities }, { persistent: true, ordered: false });
-    const store = new EngineStore(engine);
+    const store = new CheckedEngine(engine);
     await store.open();
     await store.close();
   } finally {
@@ -72,6 +72,6 @@ test('memory with persist is a MemoryLogEngine over dir; persist needs a dir and
     ['bitcask', { dir: os.tmpdir(), persist: true }],
   ] as const) {
     const err = t.throws(() => createEngine(kind, options));
-    t.true(isStoreError(err, 'INVALID_ARGUMENT'), `${kind} ${JSON.stringify(options)}: ${String(err)}`);
+    t.true(isEngineError(err, 'INVALID_ARGUMENT'), `${kind} ${JSON.stringify(options)}: ${String(err)}`);
   }
 });

@@ -8,9 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'ava';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { LsmEngine } from '../../../engines/lsm-engine';
-import { EngineStore } from '../../../engines/store';
+import { CheckedEngine } from '../../../engines/checked-engine';
 
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-lsm-dur-'));
@@ -34,7 +34,7 @@ test('sync:false writes survive kill -9 of the writing process', (t) =>
     child.kill('SIGKILL');
     const [, signal] = (await exited) as [number | null, string | null];
     t.is(signal, 'SIGKILL');
-    const store = new EngineStore(new LsmEngine(dir));
+    const store = new CheckedEngine(new LsmEngine(dir));
     await store.open();
     try {
       const keys = Array.from({ length: count }, (_, i) => `key-${i}`);
@@ -53,13 +53,13 @@ test('opening where a file stands is IO_ERROR', (t) =>
     const file = path.join(root, 'file');
     await writeFile(file, 'not a directory');
     const err = await t.throwsAsync(() => new LsmEngine(path.join(file, 'db')).open());
-    t.true(isStoreError(err, 'IO_ERROR'), String(err));
+    t.true(isEngineError(err, 'IO_ERROR'), String(err));
   }),
 );
 
 test('an empty directory path is INVALID_ARGUMENT', (t) => {
   const err = t.throws(() => new LsmEngine(''));
-  t.true(isStoreError(err, 'INVALID_ARGUMENT'));
+  t.true(isEngineError(err, 'INVALID_ARGUMENT'));
 });
 
 test('the directory is resolved to an absolute path', (t) => {
@@ -74,6 +74,6 @@ test('close is idempotent on the engine itself', (t) =>
     await engine.open();
     await Promise.all([engine.close(), engine.close()]);
     const err = await t.throwsAsync(() => engine.get('a'));
-    t.true(isStoreError(err, 'NOT_OPEN'));
+    t.true(isEngineError(err, 'NOT_OPEN'));
   }),
 );

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { isStoreError, storeError } from '../../../engines/errors';
+import { isEngineError, engineError } from '../../../engines/errors';
 import { mapLevelError } from '../../../engines/lsm-errors';
 
 const levelError = (code: string, cause?: unknown): Error =>
@@ -22,13 +22,13 @@ const cases: ReadonlyArray<[string, unknown, string]> = [
 for (const [name, err, code] of cases) {
   test(`mapLevelError: ${name} → ${code}`, (t) => {
     const mapped = mapLevelError(err, 'get');
-    t.true(isStoreError(mapped, code), `${mapped.code}: ${mapped.message}`);
+    t.true(isEngineError(mapped, code), `${mapped.code}: ${mapped.message}`);
     t.is(mapped.cause, err);
     t.regex(mapped.message, /^lsm get failed: /);
   });
 }
 
-test('mapLevelError passes a StoreError through unchanged', (t) => {
-  const original = storeError('NOT_OPEN', 'closed');
+test('mapLevelError passes a EngineError through unchanged', (t) => {
+  const original = engineError('NOT_OPEN', 'closed');
   t.is(mapLevelError(original, 'get'), original);
 });

@@ -9,12 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import test from 'ava';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import {
   MemoryLogEngine,
   type MemoryLogOptions,
 } from '../../../engines/memory-log/memory-log-engine';
-import { EngineStore } from '../../../engines/store';
+import { CheckedEngine } from '../../../engines/checked-engine';
 import { assert } from '../../../runtime/assert';
 import { runEngineSuite } from '../../conformance/engine-suite';
 import {
@@ -52,7 +52,7 @@ for (const [name, options] of [
 
 interface Opened {
   readonly engine: MemoryLogEngine;
-  readonly store: EngineStore;
+  readonly store: CheckedEngine;
 }
 
 async function withLog(
@@ -61,7 +61,7 @@ async function withLog(
   body: (opened: Opened) => Promise<void>,
 ): Promise<void> {
   const engine = new MemoryLogEngine(dir, options);
-  const store = new EngineStore(engine);
+  const store = new CheckedEngine(engine);
   await store.open();
   try {
     await body({ engine, store });
@@ -78,7 +78,7 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new MemoryLogEngine('db', { compactDeadBytes: 1.5 }),
     () => new MemoryLogEngine('db', { compactDeadBytes: '1' as never }),
   ]) {
-    t.true(isStoreError(t.throws(make), 'INVALID_ARGUMENT'));
+    t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));
   }
 });
 
@@ -132,7 +132,7 @@ test('a damaged record is CORRUPTED on every read path, never returned; other ke
         () => store.getMany(['x1', 'victim']),
         () => contents(store),
       ]) {
-        t.true(isStoreError(await t.throwsAsync(read), 'CORRUPTED'));
+        t.true(isEngineError(await t.throwsAsync(read), 'CORRUPTED'));
       }
       t.deepEqual(await store.get('x2'), text('x2'.repeat(10)), 'other keys still read');
       // Overwriting the key replaces the bad record (as the Paxos shell does after recovery).

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import {
   openRecord,
   RECORD_FORMAT_V1,
@@ -12,7 +12,7 @@ const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 
 function corrupted(t: import('ava').ExecutionContext, record: Uint8Array): void {
   const err = t.throws(() => openRecord(record));
-  t.true(isStoreError(err, 'CORRUPTED'), String(err));
+  t.true(isEngineError(err, 'CORRUPTED'), String(err));
 }
 
 const payloads: ReadonlyArray<[string, Uint8Array]> = [
@@ -105,7 +105,7 @@ test('property: any payload round-trips; any byte change is detected', (t) => {
           openRecord(damaged);
           return false;
         } catch (err) {
-          return isStoreError(err, 'CORRUPTED');
+          return isEngineError(err, 'CORRUPTED');
         }
       },
     ),

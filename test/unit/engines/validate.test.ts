@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import {
   isWellFormed,
   STORE_LIMITS_DEFAULT,
@@ -14,7 +14,7 @@ import {
 
 function code(t: import('ava').ExecutionContext, action: () => unknown, expected: string): void {
   const err = t.throws(action);
-  t.true(isStoreError(err, expected), `expected ${expected}, got ${String(err)}`);
+  t.true(isEngineError(err, expected), `expected ${expected}, got ${String(err)}`);
 }
 
 const limits = validateLimits({ valueBytesMax: 8, batchOpsMax: 3, batchBytesMax: 20 });

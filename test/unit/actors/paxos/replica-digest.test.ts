@@ -9,7 +9,7 @@ import type { KeyRecord } from '../../../../actors/paxos/core/types';
 import { encodeSealedRecord } from '../../../../actors/paxos/codec';
 import { DIGEST_STATES_MAX, bucketOf, digestReplica, isDigestRequest, keyDigest } from '../../../../actors/paxos/replica-digest';
 import type { DigestRequest, HeldRecord } from '../../../../actors/paxos/replica-digest';
-import { storeError } from '../../../../engines/errors';
+import { engineError } from '../../../../engines/errors';
 
 function rec(chosen: number, version: number, data: string | null): KeyRecord {
   return { ...emptyRecord(), chosen, chosenOrigin: 0, chosenSeq: 1, version, data: data === null ? null : Buffer.from(data) };
@@ -20,7 +20,7 @@ const ALL: DigestRequest = { kind: 'digest', buckets: 4, list: [0, 1, 2, 3], lis
 async function* stored(entries: [string, Uint8Array][], failAfter?: number): AsyncIterable<[string, Uint8Array]> {
   let i = 0;
   for (const e of entries) {
-    if (failAfter !== undefined && i === failAfter) throw storeError('CORRUPTED', 'bad record in the middle');
+    if (failAfter !== undefined && i === failAfter) throw engineError('CORRUPTED', 'bad record in the middle');
     i += 1;
     yield e;
   }

@@ -9,14 +9,14 @@ import { splitRequestId } from '../../../../models/request-id';
 import test from 'ava';
 import { Account } from '../../../../actors/store/account';
 import { PaxosStoreError } from '../../../../actors/store/errors';
-import type { RequestBody, StoreBackend } from '../../../../actors/store/model-client';
+import type { RequestBody, RequestBackend } from '../../../../actors/store/model-client';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
 import { ACCOUNT_LIMITS, createAccountStateMachine } from '../../../../models/account/account';
 import { ModelTag } from '../../../../models/model-tags';
 import { createModelRegistry } from '../../../../models/registry';
 
 /** One replica's worth of the model, applied in call order (no Paxos). */
-function modelBackend(journalEntriesMax: number): StoreBackend {
+function modelBackend(journalEntriesMax: number): RequestBackend {
   const registry = createModelRegistry([[ModelTag.account, createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax })]]);
   const keys = new Map<string, { data: Uint8Array | null; version: number }>();
   return {

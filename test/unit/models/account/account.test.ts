@@ -14,7 +14,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { Account } from '../../../../actors/store/account';
 import type { AccountBoundsOptions, JournalEntry } from '../../../../actors/store/account';
-import type { RequestBody, StoreBackend } from '../../../../actors/store/model-client';
+import type { RequestBody, RequestBackend } from '../../../../actors/store/model-client';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
 import {
   ACCOUNT_ID_BYTES_MAX, ACCOUNT_LIMITS, ACCOUNT_UNBOUNDED_MAX, AccountStatus, JOURNAL_ENTRIES_MAX, JOURNAL_PAGE_MAX,
@@ -438,7 +438,7 @@ test('through the registry: tagged, the version appended, other models refused b
 // ---- the public handle over an in-memory backend ----
 
 /** One replica's worth of keys, applying requests at once through the registry. */
-function memoryBackend(machine: StateMachine = accountStateMachine): StoreBackend & { writes: number } {
+function memoryBackend(machine: StateMachine = accountStateMachine): RequestBackend & { writes: number } {
   const registry = createModelRegistry([[ModelTag.account, machine], [ModelTag.queue, queueStateMachine]]);
   const keys = new Map<string, { data: Uint8Array | null; version: number }>();
   const backend = {

@@ -1,8 +1,8 @@
 import test from 'ava';
 import type { BatchOp, Engine, IterateRange, WriteOptions } from '../../../engines/engine';
-import { isStoreError } from '../../../engines/errors';
+import { isEngineError } from '../../../engines/errors';
 import { MemoryEngine } from '../../../engines/memory-engine';
-import { EngineStore } from '../../../engines/store';
+import { CheckedEngine } from '../../../engines/checked-engine';
 import { AssertionError } from '../../../runtime/assert';
 
 /** A MemoryEngine that records what reaches it, and can be told to fail or misbehave. */
@@ -44,8 +44,8 @@ class SpyEngine extends MemoryEngine {
   }
 }
 
-async function openStore(engine: Engine = new SpyEngine()): Promise<EngineStore> {
-  const store = new EngineStore(engine, { valueBytesMax: 4, batchOpsMax: 2, batchBytesMax: 100 });
+async function openStore(engine: Engine = new SpyEngine()): Promise<CheckedEngine> {
+  const store = new CheckedEngine(engine, { valueBytesMax: 4, batchOpsMax: 2, batchBytesMax: 100 });
   await store.open();
   return store;
 }
@@ -56,7 +56,7 @@ async function rejects(
   code: string,
 ): Promise<void> {
   const err = await t.throwsAsync(action);
-  t.true(isStoreError(err, code), `expected ${code}, got ${String(err)}`);
+  t.true(isEngineError(err, code), `expected ${code}, got ${String(err)}`);
 }
 
 const one = Uint8Array.of(1);
@@ -105,7 +105,7 @@ test('name, capabilities and stats come from the engine', async (t) => {
 test('a failed open leaves the store closed and a later open can succeed', async (t) => {
   const engine = new SpyEngine();
   engine.failOpen = true;
-  const store = new EngineStore(engine);
+  const store = new CheckedEngine(engine);
   const err = await t.throwsAsync(() => store.open());
   t.is(err?.message, 'disk gone');
   t.is(store.state, 'closed');
@@ -127,7 +127,7 @@ test('a failed close still leaves the store closed', async (t) => {
 
 test('concurrent opens open the engine once; close while opening waits', async (t) => {
   const engine = new SpyEngine();
-  const store = new EngineStore(engine);
+  const store = new CheckedEngine(engine);
   const opens = [store.open(), store.open(), store.open()];
   const closing = store.close();
   await Promise.all([...opens, closing]);
@@ -139,8 +139,8 @@ test('concurrent opens open the engine once; close while opening waits', async (
 });
 
 test('invalid limits are INVALID_ARGUMENT at construction', (t) => {
-  const err = t.throws(() => new EngineStore(new MemoryEngine(), { batchOpsMax: 0 }));
-  t.true(isStoreError(err, 'INVALID_ARGUMENT'));
+  const err = t.throws(() => new CheckedEngine(new MemoryEngine(), { batchOpsMax: 0 }));
+  t.true(isEngineError(err, 'INVALID_ARGUMENT'));
 });
 
 const misbehaviours: ReadonlyArray<[string, IterateRange, Array<[string, Uint8Array]>]> = [

@@ -1,5 +1,5 @@
 /**
- * EngineStore wraps every engine (STYLE.md §4). It owns the lifecycle state, validates and
+ * CheckedEngine wraps every engine (STYLE.md §4). It owns the lifecycle state, validates and
  * normalises all input (so engines never see raw input), builds `getMany` from `get`, and
  * checks what engines hand back. It implements Engine itself, so wrappers can stack.
  *
@@ -17,10 +17,10 @@ import type {
   IterateRange,
   WriteOptions,
 } from './engine';
-import { storeError } from './errors';
+import { engineError } from './errors';
 import { compareKeys, inRange } from './key-order';
 import {
-  type StoreLimits,
+  type EngineLimits,
   validateBatch,
   validateKey,
   validateKeys,
@@ -29,11 +29,11 @@ import {
   validateWriteOptions,
 } from './validate';
 
-export type StoreState = 'closed' | 'opening' | 'open' | 'closing';
+export type EngineState = 'closed' | 'opening' | 'open' | 'closing';
 
-export class EngineStore implements Engine {
-  readonly limits: StoreLimits;
-  private currentState: StoreState = 'closed';
+export class CheckedEngine implements Engine {
+  readonly limits: EngineLimits;
+  private currentState: EngineState = 'closed';
   /** The latest open or close; the next transition waits for it. */
   private pending: Promise<void> = Promise.resolve();
   /** Bumped by every transition, so a superseded one does not overwrite the state. */
@@ -41,9 +41,9 @@ export class EngineStore implements Engine {
 
   constructor(
     readonly engine: Engine,
-    limits?: Partial<StoreLimits>,
+    limits?: Partial<EngineLimits>,
   ) {
-    assert(typeof engine === 'object' && engine !== null, 'EngineStore: engine is required');
+    assert(typeof engine === 'object' && engine !== null, 'CheckedEngine: engine is required');
     assert(typeof engine.capabilities === 'object', `engine ${engine.name} has no capabilities`);
     this.limits = validateLimits(limits);
   }
@@ -56,7 +56,7 @@ export class EngineStore implements Engine {
     return this.engine.capabilities;
   }
 
-  get state(): StoreState {
+  get state(): EngineState {
     return this.currentState;
   }
 
@@ -152,7 +152,7 @@ export class EngineStore implements Engine {
 
   private requireOpen(): void {
     if (this.currentState !== 'open') {
-      throw storeError('NOT_OPEN', `store ${this.name} is ${this.currentState}, not open`);
+      throw engineError('NOT_OPEN', `engine ${this.name} is ${this.currentState}, not open`);
     }
   }
 }
