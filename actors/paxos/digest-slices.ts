@@ -19,6 +19,7 @@ import type { Offload } from '../../runtime/actor';
 import { assert } from '../../runtime/assert';
 import type { KeyRecord } from './core/types';
 import hashDigestSlice from './digest-task';
+import type { DigestSliceOutput } from './digest-task';
 
 export const SLICE_BYTES_MAX = 1 << 20;
 export const SLICE_KEYS_MAX = 8192;
@@ -40,16 +41,18 @@ export const SLICE_LIMITS_DEFAULT: SliceLimits = Object.freeze({
   offloadBytesMin: OFFLOAD_BYTES_MIN,
 });
 
-/** The hash input of a key's digest, written at `offset`; returns the offset after it. */
+/** The hash input of a key's digest, written at `offset` (key first); returns its key bytes. */
 export function writeDigestInput(target: Buffer, offset: number, key: string, rec: KeyRecord): number {
-  let at = offset + target.write(key, offset, 'utf8');
+  const keyBytes = target.write(key, offset, 'utf8');
+  let at = offset + keyBytes;
   at = target.writeDoubleBE(rec.chosen, at);
   at = target.writeDoubleBE(rec.chosenOrigin, at);
   at = target.writeDoubleBE(rec.chosenSeq, at);
   at = target.writeDoubleBE(rec.version, at);
   at = target.writeUInt8(rec.data === null ? 0 : 1, at);
   if (rec.data !== null) at += Buffer.from(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength).copy(target, at);
-  return at;
+  assert(at === offset + keyBytes + DIGEST_HEAD_BYTES + (rec.data?.byteLength ?? 0), () => `digest input of ${key}: ${at - offset} bytes`);
+  return keyBytes;
 }
 
 interface Slice<T> {
@@ -57,9 +60,10 @@ interface Slice<T> {
   readonly buffer: ArrayBuffer;
   readonly bytes: Buffer;
   readonly ends: number[];
+  readonly keyBytes: number[];
   readonly metas: T[];
   used: number;
-  digests: Promise<BigUint64Array> | undefined;
+  digests: Promise<DigestSliceOutput> | undefined;
 }
 
 /** Packs keys into slices, hashes them (in the pool when worth it) and hands back results in order. */
@@ -71,7 +75,8 @@ export class DigestSlicer<T> {
 
   constructor(
     private readonly offload: Offload,
-    private readonly fold: (meta: T, digest: bigint) => void,
+    private readonly buckets: number,
+    private readonly fold: (meta: T, digest: bigint, bucket: number) => void,
     private readonly limits: SliceLimits = SLICE_LIMITS_DEFAULT,
   ) {
     assert(limits.sliceBytesMax >= 1 && limits.sliceKeysMax >= 1, 'digest slice limits');
@@ -88,13 +93,12 @@ export class DigestSlicer<T> {
     if (slice === undefined) {
       // Its own ArrayBuffer (not Node's shared pool), so it can be moved to the pool's thread.
       const buffer = new ArrayBuffer(Math.max(this.limits.sliceBytesMax, need));
-      slice = { buffer, bytes: Buffer.from(buffer), ends: [], metas: [], used: 0, digests: undefined };
+      slice = { buffer, bytes: Buffer.from(buffer), ends: [], keyBytes: [], metas: [], used: 0, digests: undefined };
       this.current = slice;
     }
-    const end = writeDigestInput(slice.bytes, slice.used, key, rec);
-    assert(end === slice.used + need, () => `digest input of ${key}: ${end - slice.used} bytes, want ${need}`);
-    slice.used = end;
-    slice.ends.push(end);
+    slice.keyBytes.push(writeDigestInput(slice.bytes, slice.used, key, rec));
+    slice.used += need;
+    slice.ends.push(slice.used);
     slice.metas.push(meta);
   }
 
@@ -107,9 +111,10 @@ export class DigestSlicer<T> {
   async foldOldest(): Promise<void> {
     const slice = this.queue.shift();
     assert(slice !== undefined, 'foldOldest with nothing queued');
-    const digests = await (slice.digests ?? this.hash(slice));
-    assert(digests.length === slice.metas.length, () => `${digests.length} digests for ${slice.metas.length} keys`);
-    for (let i = 0; i < digests.length; i++) this.fold(slice.metas[i] as T, digests[i] ?? 0n);
+    const { digests, buckets } = await (slice.digests ?? this.hash(slice));
+    const n = slice.metas.length;
+    assert(digests.length === n && buckets.length === n, () => `${digests.length} digests, ${buckets.length} buckets for ${n} keys`);
+    for (let i = 0; i < n; i++) this.fold(slice.metas[i] as T, digests[i] ?? 0n, buckets[i] ?? 0);
     this.startHashing();
   }
 
@@ -141,19 +146,19 @@ export class DigestSlicer<T> {
     }
   }
 
-  private async hash(slice: Slice<T>): Promise<BigUint64Array> {
-    const ends = Uint32Array.from(slice.ends);
-    if (slice.used < this.limits.offloadBytesMin) return hashDigestSlice({ bytes: slice.buffer, ends });
-    // A copy of exactly the used bytes would cost another memcpy; moving the whole buffer costs nothing.
+  private async hash(slice: Slice<T>): Promise<DigestSliceOutput> {
     const bytes = slice.buffer;
+    const input = { bytes, ends: Uint32Array.from(slice.ends), keyBytes: Uint32Array.from(slice.keyBytes), buckets: this.buckets };
+    if (slice.used < this.limits.offloadBytesMin) return hashDigestSlice(input);
+    // A copy of exactly the used bytes would cost another memcpy; moving the whole buffer costs nothing.
     try {
-      const digests = await this.offload.run(DIGEST_TASK, { bytes, ends }, { transferList: [bytes] });
-      assert(digests instanceof BigUint64Array, 'digest task returned no BigUint64Array');
+      const output = (await this.offload.run(DIGEST_TASK, input, { transferList: [bytes] })) as Partial<DigestSliceOutput>;
+      assert(output.digests instanceof BigUint64Array && output.buckets instanceof Uint16Array, 'digest task returned no digests');
       this.slicesOffloaded++;
-      return digests;
+      return output as DigestSliceOutput;
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'PXS_OFFLOAD_BUSY') throw error;
-      return hashDigestSlice({ bytes, ends });
+      return hashDigestSlice(input);
     }
   }
 }

@@ -157,7 +157,6 @@ export interface DigestOptions {
 /** What the fold keeps of a key until its digest is known (a copy: the record may change). */
 interface PendingKey {
   readonly key: string;
-  readonly bucket: number;
   readonly chosen: number;
   readonly version: number;
   readonly state: Omit<ChosenState, 'digest'> | undefined;
@@ -186,17 +185,18 @@ class DigestFold {
     this.sums = new Array<bigint>(request.buckets).fill(0n);
     this.listSet = new Set(request.list);
     this.stateKeys = new Set(request.states ?? []);
-    const fold = (pending: PendingKey, digest: bigint): void => this.foldDigest(pending, digest);
-    this.slicer = options.offload === undefined ? undefined : new DigestSlicer(options.offload, fold, options.limits);
+    const fold = (pending: PendingKey, digest: bigint, bucket: number): void => this.foldDigest(pending, digest, bucket);
+    const { offload, limits } = options;
+    this.slicer = offload === undefined ? undefined : new DigestSlicer(offload, request.buckets, fold, limits);
   }
 
   add(key: string, rec: KeyRecord): void {
     // A key with nothing chosen has no state to compare (a promise alone is not data).
     if (rec.chosen === 0) return;
-    const bucket = bucketOf(key, this.request.buckets);
     const state = this.stateKeys.has(key) ? snapshot(key, rec) : undefined;
-    const pending: PendingKey = { key, bucket, chosen: rec.chosen, version: rec.version, state };
-    if (this.slicer === undefined) this.foldDigest(pending, keyDigest(key, rec));
+    const pending: PendingKey = { key, chosen: rec.chosen, version: rec.version, state };
+    // Sliced, the bucket comes back with the digest (the CRC-32 is computed where the hash is).
+    if (this.slicer === undefined) this.foldDigest(pending, keyDigest(key, rec), bucketOf(key, this.request.buckets));
     else this.slicer.add(key, rec, pending);
   }
 
@@ -217,8 +217,8 @@ class DigestFold {
     await this.slicer?.finish();
   }
 
-  private foldDigest(pending: PendingKey, digest: bigint): void {
-    const { key, bucket } = pending;
+  private foldDigest(pending: PendingKey, digest: bigint, bucket: number): void {
+    const { key } = pending;
     assert(bucket >= 0 && bucket < this.sums.length, () => `bucket ${bucket} of ${key}`);
     this.keys += 1;
     this.sums[bucket] = ((this.sums[bucket] ?? 0n) + digest) & MASK_64;
