@@ -5,7 +5,7 @@
  * their `offload` option. It knows nothing of what it runs: a task names a compiled module and
  * its export (`OffloadTask`), and the module is loaded in the pool's thread on first use.
  *
- * Bounds: `threadsMax` threads (default 1, created on the first task and ended when idle), and
+ * Bounds: `threadsMax` threads (default 1, started with the first task, kept until close), and
  * at most `threadsMax + queueMax` tasks submitted and not finished; one more is refused with
  * PXS_OFFLOAD_BUSY rather than queued without end. `close()` cancels every task (queued ones
  * are dropped, running ones end with their thread) and destroys the pool; `run` afterwards
@@ -19,7 +19,7 @@ import { RuntimeError } from './errors';
 
 export const OFFLOAD_THREADS_DEFAULT = 1;
 export const OFFLOAD_QUEUE_MAX_DEFAULT = 64;
-/** An idle thread ends after this; the next task starts one again. */
+/** Threads above minThreads end after this idle (none while minThreads = threadsMax). */
 const IDLE_TIMEOUT_MS_DEFAULT = 5_000;
 /** Distinct task modules one pool will load: a handful in practice (merge, digest). */
 export const OFFLOAD_TASK_MODULES_MAX = 32;
@@ -159,7 +159,10 @@ export class OffloadPool implements Offload {
   private piscina(): Piscina {
     if (this.pool === undefined) {
       this.pool = new Piscina({
-        minThreads: 0,
+        // Not 0: piscina 5 with minThreads 0 leaves a queued task waiting for good when the only
+        // thread is ended by an abort (a merge cancelled by its engine's close), since nothing
+        // starts a new one (test/unit/runtime/offload-pool.test.ts). The pool itself is lazy.
+        minThreads: this.threadsMax,
         maxThreads: this.threadsMax,
         idleTimeout: this.idleTimeoutMs,
         // Our own bound (inFlight) is the real one; piscina's queue only has to hold it.

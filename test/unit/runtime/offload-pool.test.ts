@@ -98,3 +98,22 @@ test('bad options are PXS_INVALID_OPTIONS; a relative task path is a programmer 
   t.is(pool.stats().pools, 0, 'nothing started');
   await pool.close();
 });
+
+// piscina 5 with minThreads 0 lost this task for good: cancelling the running one ends the only
+// thread, and nothing started another. The merge of an engine closed under it does exactly this.
+test('a task queued behind one that is cancelled while running still runs', async (t) => {
+  const pool = new OffloadPool({ threadsMax: 1, queueMax: 4 });
+  try {
+    t.is(await pool.run(DOUBLE, 1), 2, 'the thread is up');
+    const controller = new AbortController();
+    const running = pool.run(HANG, null, { signal: controller.signal }).catch((e: unknown) => e);
+    const queued = pool.run(DOUBLE, 21);
+    controller.abort();
+    t.is(codeOf(await running), 'PXS_OFFLOAD_CANCELLED');
+    t.is(await queued, 42);
+    t.like(pool.stats(), { tasksRun: 2, tasksCancelled: 1, pools: 1 });
+  } finally {
+    await pool.close();
+  }
+});
+
