@@ -9,6 +9,7 @@ import { Bitcask2Engine } from './bitcask2/bitcask2-engine';
 import { LsmEngine } from './lsm-engine';
 import { MemoryEngine } from './memory-engine';
 import { MemoryLogEngine } from './memory-log/memory-log-engine';
+import type { EngineOffload } from './offload';
 
 export type EngineKind = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
@@ -24,6 +25,8 @@ export interface CreateEngineOptions {
   readonly dir?: string;
   /** memory only: keep an append log in `dir` (MemoryLogEngine) so a restart reloads. */
   readonly persist?: boolean;
+  /** bitcask and memory with persist: the shared pool merges and compactions run in. */
+  readonly offload?: EngineOffload;
 }
 
 export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}): Engine {
@@ -41,9 +44,10 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
       throw engineError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
     }
-    if (requested === 'memory') return new MemoryLogEngine(options.dir);
+    const { offload } = options;
+    if (requested === 'memory') return new MemoryLogEngine(options.dir, { offload });
     if (requested === 'lsm') return new LsmEngine(options.dir);
-    if (requested === 'bitcask') return new BitcaskEngine(options.dir);
+    if (requested === 'bitcask') return new BitcaskEngine(options.dir, { offload });
     return new Bitcask2Engine(options.dir);
   }
   throw engineError('INVALID_ARGUMENT', `unknown engine kind ${String(requested)}`);

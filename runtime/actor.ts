@@ -31,6 +31,35 @@ export interface ActorHost {
    * state (bounded, with backoff). Optional: the simulator has its own crash model.
    */
   fail?(reason: unknown): void;
+  /**
+   * The worker's shared offload pool (runtime/offload-pool.ts) for CPU work that would block
+   * this thread: engine merges, digest scans. Absent in the simulator: actors then do the work
+   * in their own thread.
+   */
+  readonly offload?: Offload;
+}
+
+/** A task run off the actor's thread: a compiled module by absolute path and its export. */
+export interface OffloadTask {
+  readonly filename: string;
+  /** The module's export to call; default `default`. */
+  readonly name?: string;
+}
+
+export interface OffloadRunOptions {
+  /** Aborting rejects the task (code PXS_OFFLOAD_CANCELLED) and ends it if it is running. */
+  readonly signal?: AbortSignal;
+  /** Buffers moved to the pool's thread instead of copied; unusable here afterwards. */
+  readonly transferList?: ArrayBuffer[];
+}
+
+/**
+ * A shared pool of threads for offloaded tasks. `input` and the result cross a thread boundary:
+ * plain structured-clonable data (STYLE.md §1). Operating errors carry a `code`:
+ * PXS_OFFLOAD_CLOSED, PXS_OFFLOAD_BUSY (queue full), PXS_OFFLOAD_CANCELLED.
+ */
+export interface Offload {
+  run(task: OffloadTask, input: unknown, options?: OffloadRunOptions): Promise<unknown>;
 }
 
 export interface Actor {

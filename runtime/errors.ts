@@ -9,7 +9,10 @@ export type RuntimeErrorCode =
   | 'PXS_CLOSED'
   | 'PXS_START_FAILED'
   | 'PXS_WORKER_DIED'
-  | 'PXS_TIMEOUT';
+  | 'PXS_TIMEOUT'
+  | 'PXS_OFFLOAD_CLOSED'
+  | 'PXS_OFFLOAD_BUSY'
+  | 'PXS_OFFLOAD_CANCELLED';
 
 export class RuntimeError extends Error {
   constructor(

@@ -16,6 +16,8 @@ import { CLIENT_ADDRESS } from './actor';
 import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
 import { systemClock } from './clock';
 import { LocalQueue } from './local-queue';
+import { OffloadPool } from './offload-pool';
+import type { OffloadPoolOptions } from './offload-pool';
 import { ThreadMailbox } from './thread-mailbox';
 import type { MailboxHooks } from './thread-mailbox';
 import { isActorId, threadOfAddress, workerOfActor } from './topology';
@@ -42,6 +44,8 @@ export interface WorkerRuntimeOptions {
   readonly linkFaults?: LinkFaultsConfig;
   /** A cluster node: messages to actors of other nodes go to the client thread (the gateway). */
   readonly remote?: RemoteRoute;
+  /** Bounds of this worker's shared offload pool (`ActorHost.offload`). */
+  readonly offload?: OffloadPoolOptions;
 }
 
 /** One incarnation of an actor. A restart makes a new slot, so the old one's host stays dead. */
@@ -66,12 +70,15 @@ export class WorkerRuntime implements MailboxHooks {
   private tickDue = false;
   private counters = { dropped: 0, droppedByLinkFault: 0, actorFailures: 0, ticks: 0, localMessages: 0 };
   private readonly linkFaults: LinkFaults | undefined;
+  /** One per worker, shared by all its actors and their engines (docs/decisions.md). */
+  readonly offload: OffloadPool;
 
   constructor(private readonly options: WorkerRuntimeOptions) {
     assert(options.tickMs > 0, `bad tickMs ${options.tickMs}`);
     assert(options.worker >= 0 && options.worker < options.topology.workers, 'bad worker index');
     this.mailbox = new ThreadMailbox(options.topology, options.worker, this, undefined, options.respawned === true);
     this.linkFaults = options.linkFaults === undefined ? undefined : new LinkFaults(options.linkFaults);
+    this.offload = new OffloadPool(options.offload);
   }
 
   /** Starts the pump and the tick timer. The timer is ref'd: it also keeps the worker alive
@@ -124,6 +131,8 @@ export class WorkerRuntime implements MailboxHooks {
       slots.map((slot) => boundedClose(slot.id, () => slot.actor.close(), actorCloseTimeoutMs)),
     );
     for (const slot of slots) slot.live = false;
+    // After the actors: their close() may still wait for a task (a merge it aborts).
+    await this.offload.close();
     // Messages the actors sent while closing still leave; nothing runs after this.
     this.mailbox.stop();
   }
@@ -135,6 +144,7 @@ export class WorkerRuntime implements MailboxHooks {
       ...this.mailbox.stats(),
       ...this.counters,
       localQueueHighWater: this.local.lengthHighWater,
+      offload: this.offload.stats(),
     };
   }
 
@@ -243,6 +253,7 @@ export class WorkerRuntime implements MailboxHooks {
       now: () => systemClock.now(),
       send: (to, payload) => this.sendFrom(slot, to, payload),
       fail: (reason) => this.failFrom(slot, 'fail', reason),
+      offload: this.offload,
     };
   }
 

@@ -1,4 +1,5 @@
 /** What `ActorSystem.stats()` reports for each worker (plain data: it crosses a MessagePort). */
+import type { OffloadStats } from './offload-pool';
 import type { MailboxStats } from './thread-mailbox';
 
 export interface WorkerStats extends MailboxStats {
@@ -16,6 +17,8 @@ export interface WorkerStats extends MailboxStats {
   /** Messages between actors of this worker (local queue, not rings). */
   localMessages: number;
   localQueueHighWater: number;
+  /** The worker's shared offload pool (absent for a worker that is down). */
+  offload?: OffloadStats;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
 }

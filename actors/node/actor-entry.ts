@@ -93,7 +93,8 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
   if (volatile) {
     store = new VolatileRecordPort();
   } else {
-    const engine = createEngine(config.engine, { dir, persist: config.persist });
+    // Merges and compactions run in the worker's shared pool (docs/decisions.md), not one per engine.
+    const engine = createEngine(config.engine, { dir, persist: config.persist, offload: host.offload });
     const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
     const durable = new EngineRecordPort(engine, config.sync, previous?.close());
     if (dir !== undefined) openRecordPorts.set(dir, durable);

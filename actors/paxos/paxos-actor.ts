@@ -220,7 +220,8 @@ export class PaxosGroupActor implements Actor {
     if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
-    return digestReplica(request, this.core.heldRecords(), this.recordEntries());
+    // The hashing runs in the worker's offload pool when there is one (docs/decisions.md).
+    return digestReplica(request, this.core.heldRecords(), this.recordEntries(), { offload: this.host.offload });
   }
 
   /** Every stored record (derived entries left out), for verification. */

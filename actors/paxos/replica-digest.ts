@@ -22,6 +22,8 @@
  * one of them (docs/decisions.md 17).
  */
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Offload } from '../../runtime/actor';
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../../engines/crc32';
 import { isEngineError } from '../../engines/errors';
@@ -29,6 +31,11 @@ import { openRecord } from '../../engines/record-codec';
 import type { KeyStatus } from './core/key-state';
 import type { AppliedEntry, KeyRecord } from './core/types';
 import { decodeRecord } from './codec';
+import { DigestSlicer, SLICES_IN_FLIGHT_MAX } from './digest-slices';
+import type { DigestFields, SliceLimits } from './digest-slices';
+
+/** Held keys packed per turn when hashing is offloaded; the actor's other work runs between. */
+const CUT_KEYS_PER_TURN = 4096;
 
 export const DIGEST_BUCKETS_MAX = 4096;
 /** Keys listed per answer, and corrupted keys named per answer. */
@@ -126,7 +133,7 @@ export function bucketOf(key: string, buckets: number): number {
  * A key's digest: the first 8 bytes of SHA-256 over key, chosen instance, the chosen value's
  * id (origin, seq), version and data.
  */
-export function keyDigest(key: string, rec: KeyRecord): bigint {
+export function keyDigest(key: string, rec: DigestFields): bigint {
   assert(rec.chosen >= 0 && rec.version >= 0, () => `record of ${key}: chosen ${rec.chosen}, version ${rec.version}`);
   const head = Buffer.alloc(33);
   head.writeDoubleBE(rec.chosen, 0);
@@ -144,8 +151,31 @@ export function hex64(n: bigint): string {
   return n.toString(16).padStart(16, '0');
 }
 
+/** Where a digest scan hashes: inline without `offload` (the simulator), else in slices there. */
+export interface DigestOptions {
+  readonly offload?: Offload;
+  /** Tests only: smaller slices than the defaults of digest-slices.ts. */
+  readonly limits?: SliceLimits;
+}
+
+/** What the fold keeps of a key until its digest is known (a copy: the record may change). */
+interface PendingKey {
+  readonly key: string;
+  readonly chosen: number;
+  readonly version: number;
+  readonly state: Omit<ChosenState, 'digest'> | undefined;
+}
+
+/** A held key as the cut saw it (DigestFold.capture). */
+interface CapturedKey {
+  readonly key: string;
+  readonly fields: DigestFields;
+  readonly state: Omit<ChosenState, 'digest'> | undefined;
+}
+
 /** Folds keys into bucket digests (and listings); one instance per answer. */
 class DigestFold {
+  private readonly slicer: DigestSlicer<PendingKey> | undefined;
   private readonly sums: bigint[];
   private readonly listSet: Set<number>;
   private readonly stateKeys: Set<string>;
@@ -159,26 +189,92 @@ class DigestFold {
   complete = true;
   scanError: string | undefined = undefined;
 
-  constructor(private readonly request: DigestRequest) {
+  constructor(
+    private readonly request: DigestRequest,
+    options: DigestOptions,
+  ) {
     this.sums = new Array<bigint>(request.buckets).fill(0n);
     this.listSet = new Set(request.list);
     this.stateKeys = new Set(request.states ?? []);
+    const fold = (pending: PendingKey, digest: bigint, bucket: number): void => this.foldDigest(pending, digest, bucket);
+    const { offload, limits } = options;
+    this.slicer = offload === undefined ? undefined : new DigestSlicer(offload, request.buckets, fold, limits);
   }
 
   add(key: string, rec: KeyRecord): void {
     // A key with nothing chosen has no state to compare (a promise alone is not data).
     if (rec.chosen === 0) return;
-    const bucket = bucketOf(key, this.request.buckets);
-    const digest = keyDigest(key, rec);
+    this.addFields(key, rec, this.stateKeys.has(key) ? snapshot(key, rec) : undefined);
+  }
+
+  /**
+   * A held key's digest fields, taken at the cut: the core's record object moves on after the
+   * first await, but the data array it points at now is never changed in place (the core and
+   * the models replace `rec.data`, they do not write into it), so a reference is a copy.
+   */
+  capture(key: string, rec: KeyRecord): CapturedKey | undefined {
+    if (rec.chosen === 0) return undefined;
+    const { chosen, chosenOrigin, chosenSeq, version, data } = rec;
+    const state = this.stateKeys.has(key) ? snapshot(key, rec) : undefined;
+    return { key, fields: { chosen, chosenOrigin, chosenSeq, version, data }, state };
+  }
+
+  /**
+   * Folds captured keys, at most CUT_KEYS_PER_TURN keys or one sealed slice (~1 MiB copied) per
+   * turn of the actor's thread.
+   */
+  async addCaptured(captured: readonly CapturedKey[]): Promise<void> {
+    let sealed = this.slicer?.slicesSealed ?? 0;
+    for (let i = 0, keys = 0; i < captured.length; i++, keys++) {
+      const c = captured[i];
+      assert(c !== undefined, 'captured key');
+      this.addFields(c.key, c.fields, c.state);
+      const nowSealed = this.slicer?.slicesSealed ?? 0;
+      if (keys + 1 < CUT_KEYS_PER_TURN && nowSealed === sealed) continue;
+      sealed = nowSealed;
+      keys = -1;
+      await this.settle();
+      await nextTurn();
+    }
+  }
+
+  private addFields(key: string, rec: DigestFields, state: Omit<ChosenState, 'digest'> | undefined): void {
+    assert(rec.chosen > 0, () => `digest of ${key} with nothing chosen`);
+    const pending: PendingKey = { key, chosen: rec.chosen, version: rec.version, state };
+    // Sliced, the bucket comes back with the digest (the CRC-32 is computed where the hash is).
+    if (this.slicer === undefined) this.foldDigest(pending, keyDigest(key, rec), bucketOf(key, this.request.buckets));
+    else this.slicer.add(key, rec, pending);
+  }
+
+  /** Keeps the slices waiting for their hashes bounded during the disk scan. */
+  async settle(): Promise<void> {
+    const slicer = this.slicer;
+    if (slicer === undefined) return;
+    const backlog = slicer.backlog;
+    // Each fold removes one slice, so this runs at most `backlog` times.
+    for (let i = 0; slicer.backlog > SLICES_IN_FLIGHT_MAX; i++) {
+      assert(i < backlog, () => `digest backlog ${slicer.backlog} does not shrink (${i} folds)`);
+      await slicer.foldOldest();
+    }
+  }
+
+  /** Waits for every slice's hashes; after this the answer is complete. */
+  async finish(): Promise<void> {
+    await this.slicer?.finish();
+  }
+
+  private foldDigest(pending: PendingKey, digest: bigint, bucket: number): void {
+    const { key } = pending;
+    assert(bucket >= 0 && bucket < this.sums.length, () => `bucket ${bucket} of ${key}`);
     this.keys += 1;
     this.sums[bucket] = ((this.sums[bucket] ?? 0n) + digest) & MASK_64;
-    if (this.stateKeys.has(key)) this.states.push(snapshot(key, rec, hex64(digest)));
+    if (pending.state !== undefined) this.states.push({ ...pending.state, digest: hex64(digest) });
     if (!this.listSet.has(bucket)) return;
     if (this.listed.length >= this.request.listKeysMax) {
       this.listTruncated = true;
       return;
     }
-    this.listed.push({ key, chosen: rec.chosen, version: rec.version, digest: hex64(digest) });
+    this.listed.push({ key, chosen: pending.chosen, version: pending.version, digest: hex64(digest) });
   }
 
   addCorrupted(key: string): void {
@@ -206,7 +302,7 @@ class DigestFold {
  * A copy of a key's chosen state, taken now: a held record is the core's live object, and the
  * answer is cloned only after the disk scan's awaits, when the key may have moved on.
  */
-function snapshot(key: string, rec: KeyRecord, digest: string): ChosenState {
+function snapshot(key: string, rec: KeyRecord): Omit<ChosenState, 'digest'> {
   return {
     key,
     chosen: rec.chosen,
@@ -215,42 +311,56 @@ function snapshot(key: string, rec: KeyRecord, digest: string): ChosenState {
     version: rec.version,
     data: rec.data === null ? null : rec.data.slice(),
     recent: rec.recent.map((e) => ({ instance: e.instance, origin: e.origin, seq: e.seq, result: e.result.slice() })),
-    digest,
   };
 }
 
 /**
  * One replica group's digest answer. `held` is read once, synchronously, before the first
  * await, so the in-memory side is one consistent cut; disk records of keys not held follow.
+ * With `options.offload` the hashing runs there in slices (digest-slices.ts); the answer is
+ * the same either way.
  */
 export async function digestReplica(
   request: DigestRequest,
   held: Iterable<HeldRecord>,
   stored: AsyncIterable<[string, Uint8Array]> | undefined,
+  options: DigestOptions = {},
 ): Promise<DigestAnswer> {
   assert(isDigestRequest(request), 'bad digest request');
-  const fold = new DigestFold(request);
+  const fold = new DigestFold(request, options);
   const seen = new Map<string, KeyStatus>();
+  // Offloaded, the cut takes references and the packing runs in slices over several turns.
+  const captured: CapturedKey[] = [];
   for (const h of held) {
     if (h.status === 'loading') continue; // its disk record is what it will load
     seen.set(h.key, h.status);
     if (h.status === 'recovering') fold.unsettled += 1;
-    else fold.add(h.key, h.rec);
+    else if (options.offload === undefined) fold.add(h.key, h.rec);
+    else {
+      const c = fold.capture(h.key, h.rec);
+      if (c !== undefined) captured.push(c);
+    }
   }
-  if (stored === undefined) return fold.answer();
+  await fold.addCaptured(captured);
+  if (stored !== undefined) await foldAllStored(fold, seen, stored);
+  await fold.finish();
+  return fold.answer();
+}
+
+async function foldAllStored(fold: DigestFold, seen: Map<string, KeyStatus>, stored: AsyncIterable<[string, Uint8Array]>): Promise<void> {
   try {
     for await (const [key, bytes] of stored) {
       const status = seen.get(key);
       // A recovering key is not digested, but a damaged record under it is still reported.
       if (status === undefined) foldStored(fold, key, bytes, true);
       else if (status === 'recovering') foldStored(fold, key, bytes, false);
+      await fold.settle();
     }
   } catch (error) {
     if (!isEngineError(error, 'CORRUPTED')) throw error;
     fold.complete = false;
     fold.scanError = `CORRUPTED: ${(error as Error).message}`;
   }
-  return fold.answer();
 }
 
 function foldStored(fold: DigestFold, key: string, bytes: Uint8Array, digest: boolean): void {

@@ -39,6 +39,14 @@ export type { RecoveryStats } from './recovery';
 
 /** Compiled next to this file; tasks name it, so a shared pool can run them. */
 const MERGE_WORKER_FILE = path.join(__dirname, 'merge-worker.js');
+const MERGE_TASK = Object.freeze({ filename: MERGE_WORKER_FILE, name: 'default' });
+
+/** What came back from another thread is checked before the engine relies on its shape. */
+function checkMergeResult(raw: unknown): MergeTaskResult {
+  const result = raw as Partial<MergeTaskResult> | null;
+  assert(typeof result === 'object' && result !== null && typeof result.ok === 'boolean', 'merge task returned no result');
+  return result as MergeTaskResult;
+}
 
 export interface BitcaskStats extends EngineStats {
   readonly keys: number;
@@ -223,9 +231,12 @@ export class BitcaskEngine implements Engine {
       if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask closed during the merge');
       return result;
     }
-    const pool = this.options.pool ?? this.pool();
+    const offload = this.options.offload;
     try {
-      return (await pool.run(task, { filename: MERGE_WORKER_FILE, signal })) as MergeTaskResult;
+      if (offload === undefined) {
+        return (await this.pool().run(task, { filename: MERGE_WORKER_FILE, signal })) as MergeTaskResult;
+      }
+      return checkMergeResult(await offload.run(MERGE_TASK, task, { signal }));
     } catch (err) {
       // Close aborts a running merge: to the caller that is the engine closing under it.
       if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask closed during the merge', err);
@@ -233,7 +244,7 @@ export class BitcaskEngine implements Engine {
     }
   }
 
-  /** One thread is enough: merges of one engine run one at a time. */
+  /** Standalone (no shared pool): one thread is enough, merges of one engine run one at a time. */
   private pool(): Piscina {
     this.ownPool ??= new Piscina({
       filename: MERGE_WORKER_FILE,

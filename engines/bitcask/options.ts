@@ -3,10 +3,10 @@
  * outside TypeScript); after that the engine asserts.
  */
 import * as path from 'node:path';
-import type { Piscina } from 'piscina';
 import { engineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { nodeFileSystem } from '../fs/node-fs';
+import type { EngineOffload } from '../offload';
 
 export const FILE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 /** Small limits are for tests (many files, many rotations); below this nothing useful fits. */
@@ -18,11 +18,11 @@ export interface BitcaskOptions {
   /** Rotate to a new data file before the active one would grow past this. Default 64 MiB. */
   readonly fileBytesMax?: number;
   /**
-   * The offload pool merges run in. Tasks name their worker file, so one pool can serve
-   * several engines. By default each engine makes a one-thread pool when it first merges and
-   * destroys it at close.
+   * The offload pool merges run in (`../offload.ts`): in a store, the worker's shared pool.
+   * Tasks name their module, so one pool serves every engine. Without one the engine makes a
+   * private one-thread pool when it first merges and destroys it at close.
    */
-  readonly pool?: Piscina;
+  readonly offload?: EngineOffload;
   /**
    * Merge on its own when dead bytes (overwritten or deleted records) pass both bounds:
    * at least `deadBytesMin` (default 64 MiB) and at least `deadRatio` (default 0.5) of all data
@@ -46,7 +46,7 @@ export const AUTO_MERGE_DEFAULT: AutoMergePolicy = Object.freeze({ deadRatio: 0.
 export interface CheckedOptions {
   readonly dir: string;
   readonly fileBytesMax: number;
-  readonly pool: Piscina | undefined;
+  readonly offload: EngineOffload | undefined;
   readonly autoMerge: AutoMergePolicy | undefined;
   readonly fs: FileSystem;
 }
@@ -59,7 +59,7 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
   if (typeof raw !== 'object' || raw === null) {
     throw engineError('INVALID_ARGUMENT', 'BitcaskEngine options must be an object');
   }
-  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, pool, autoMerge, fs = nodeFileSystem } = raw as BitcaskOptions;
+  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, offload, autoMerge, fs = nodeFileSystem } = raw as BitcaskOptions;
   if (
     typeof fileBytesMax !== 'number' ||
     !Number.isSafeInteger(fileBytesMax) ||
@@ -69,13 +69,13 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
     const range = `${FILE_BYTES_MAX_LOWEST}..${FILE_BYTES_MAX_HIGHEST}`;
     throw engineError('INVALID_ARGUMENT', `bitcask fileBytesMax must be an integer in ${range}`);
   }
-  if (pool !== undefined && (typeof pool !== 'object' || typeof pool.run !== 'function')) {
-    throw engineError('INVALID_ARGUMENT', 'bitcask pool must be a Piscina instance');
+  if (offload !== undefined && (typeof offload !== 'object' || offload === null || typeof offload.run !== 'function')) {
+    throw engineError('INVALID_ARGUMENT', 'bitcask offload must have a run method');
   }
   if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') {
     throw engineError('INVALID_ARGUMENT', 'bitcask fs must be a FileSystem');
   }
-  return { dir: path.resolve(dir), fileBytesMax, pool, autoMerge: checkAutoMerge(autoMerge), fs };
+  return { dir: path.resolve(dir), fileBytesMax, offload, autoMerge: checkAutoMerge(autoMerge), fs };
 }
 
 function checkAutoMerge(raw: unknown): AutoMergePolicy | undefined {

@@ -42,7 +42,7 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new BitcaskEngine(''),
     () => new BitcaskEngine('db', { fileBytesMax: 10 }),
     () => new BitcaskEngine('db', { fileBytesMax: 1.5e3 + 0.5 }),
-    () => new BitcaskEngine('db', { pool: {} as never }),
+    () => new BitcaskEngine('db', { offload: {} as never }),
   ]) {
     t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));
   }

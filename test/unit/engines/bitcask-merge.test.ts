@@ -5,14 +5,16 @@
  */
 import * as path from 'node:path';
 import test from 'ava';
-import { Piscina } from 'piscina';
+import { readFile } from 'node:fs/promises';
 import { BitcaskEngine } from '../../../engines/bitcask/bitcask-engine';
 import { writeMergeCommit } from '../../../engines/bitcask/merge-commit';
 import type { MergeTask, MergeTaskResult } from '../../../engines/bitcask/merge-task';
 import runMergeTask from '../../../engines/bitcask/merge-worker';
 import { isEngineError } from '../../../engines/errors';
 import { nodeFileSystem } from '../../../engines/fs/node-fs';
+import type { EngineOffload } from '../../../engines/offload';
 import type { CheckedEngine } from '../../../engines/checked-engine';
+import { OffloadPool } from '../../../runtime/offload-pool';
 import {
   contents,
   filesOf,
@@ -26,6 +28,15 @@ import {
 } from './fixtures/bitcask-helpers';
 
 const SMALL = { fileBytesMax: 4096 };
+
+/** One pool for every engine of this file, as a worker shares one among its actors' engines. */
+const shared = new OffloadPool({ threadsMax: 1, queueMax: 16 });
+test.after.always(() => shared.close());
+/** Merge tests run twice: with the engine's own pool (standalone) and with the shared one. */
+const POOLS = [
+  ['its own pool', SMALL],
+  ['the shared pool', { ...SMALL, offload: shared }],
+] as const;
 
 function keyRange(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
@@ -46,10 +57,11 @@ async function churn(store: CheckedEngine, rounds: number): Promise<Array<[strin
 }
 
 // Tombstones must still hide deleted keys after the merge and after a restart.
-test('merge reclaims dead space, keeps every live key, and deleted keys stay deleted', (t) =>
+for (const [pool, options] of POOLS) {
+  test(`merge reclaims dead space, keeps every live key, and deleted keys stay deleted (${pool})`, (t) =>
   withDir(async (dir) => {
     let expected: Array<[string, string]> = [];
-    await withStore(dir, SMALL, async ({ engine, store }) => {
+    await withStore(dir, options, async ({ engine, store }) => {
       expected = await churn(store, 6);
       const before = engine.bitcaskStats();
       const result = await engine.merge();
@@ -64,7 +76,7 @@ test('merge reclaims dead space, keeps every live key, and deleted keys stay del
       t.is(await store.get('key-000'), undefined);
       t.like(after, { merges: 1, keys: expected.length });
     });
-    await withStore(dir, SMALL, async ({ engine, store }) => {
+    await withStore(dir, options, async ({ engine, store }) => {
       t.deepEqual(await contents(store), expected, 'after a restart');
       t.is(await store.get('key-003'), undefined, 'a deleted key stays deleted');
       t.true((engine.bitcaskStats().recovery?.hintFilesLoaded ?? 0) >= 1);
@@ -74,6 +86,7 @@ test('merge reclaims dead space, keeps every live key, and deleted keys stay del
     });
   }),
 );
+}
 
 test('merge with nothing immutable does nothing; merging twice is harmless', (t) =>
   withDir(async (dir) => {
@@ -140,25 +153,33 @@ test('writes, reads and an iteration go on during a merge and see a consistent s
   }),
 );
 
-test('merges run in a shared piscina pool when one is given', (t) =>
-  withDir(async (dir) => {
-    const pool = new Piscina({ maxThreads: 1 });
-    try {
-      await withStore(dir, { ...SMALL, pool }, async ({ engine, store }) => {
-        const expected = await churn(store, 3);
-        await engine.merge();
-        t.is(pool.completed, 1);
-        t.deepEqual(await contents(store), expected);
-      });
-    } finally {
-      await pool.destroy();
-    }
-  }),
+// The shared pool only moves where the work runs: the merged files are the same bytes.
+test('a merge in the shared pool writes the same files as one in the engine’s own pool', (t) =>
+  withDir((ownDir) =>
+    withDir(async (sharedDir) => {
+      const ran = shared.stats().tasksRun;
+      for (const [dir, options] of [[ownDir, SMALL], [sharedDir, { ...SMALL, offload: shared }]] as const) {
+        await withStore(dir, options, async ({ engine, store }) => {
+          await churn(store, 3);
+          await engine.merge();
+        });
+      }
+      t.true(shared.stats().tasksRun > ran, 'the shared pool ran the merge');
+      const own = await filesOf(ownDir, '');
+      t.deepEqual(await filesOf(sharedDir, ''), own);
+      t.true(own.some((name) => name.endsWith('.hint')), 'the merge wrote hint files');
+      for (const name of own.filter((n) => n.endsWith('.data') || n.endsWith('.hint'))) {
+        const same = Buffer.compare(await readFile(path.join(ownDir, name)), await readFile(path.join(sharedDir, name)));
+        t.is(same, 0, name);
+      }
+    }),
+  ),
 );
 
-test('close during a merge aborts it; the store reopens intact without its files', (t) =>
+for (const [pool, options] of POOLS) {
+  test(`close during a merge aborts it; the store reopens intact without its files (${pool})`, (t) =>
   withDir(async (dir) => {
-    const { engine, store } = await openStore(dir, SMALL);
+    const { engine, store } = await openStore(dir, options);
     const expected = await churn(store, 5);
     const merging = engine.merge();
     await store.close();
@@ -171,6 +192,7 @@ test('close during a merge aborts it; the store reopens intact without its files
     t.deepEqual((await filesOf(dir, '')).filter((name) => name.endsWith('.merging')), []);
   }),
 );
+}
 
 test('a damaged record fails the merge with CORRUPTED and leaves the files as they were', (t) =>
   withDir(async (dir) => {
@@ -194,8 +216,9 @@ test('a damaged record fails the merge with CORRUPTED and leaves the files as th
 );
 
 /** A stand-in pool: runs the real worker in this thread, then "crashes" before install. */
-function crashingPool(commit: boolean): Piscina {
-  const run = async (task: MergeTask): Promise<MergeTaskResult> => {
+function crashingPool(commit: boolean): EngineOffload {
+  const run = async (_task: unknown, input: unknown): Promise<MergeTaskResult> => {
+    const task = input as MergeTask;
     const result = await runMergeTask(task);
     if (!result.ok) return result;
     if (commit) {
@@ -205,7 +228,7 @@ function crashingPool(commit: boolean): Piscina {
     // Thrown, as a worker that dies would: the engine leaves its files for open to sort out.
     throw new Error('simulated crash');
   };
-  return { run } as unknown as Piscina;
+  return { run };
 }
 
 for (const committed of [false, true]) {
@@ -215,7 +238,7 @@ for (const committed of [false, true]) {
   test(title, (t) =>
     withDir(async (dir) => {
       let expected: Array<[string, string]> = [];
-      const options = { ...SMALL, pool: crashingPool(committed) };
+      const options = { ...SMALL, offload: crashingPool(committed) };
       await withStore(dir, options, async ({ engine, store }) => {
         // Only live records go to merged files: each input holds at least one.
         expected = await churn(store, 1);
@@ -239,9 +262,10 @@ for (const committed of [false, true]) {
 }
 
 // Automatic merges: without them a store that overwrites keys grows without bound.
-test('automatic merges start once dead bytes pass the policy, and keep every live key', (t) =>
+for (const [pool, options] of POOLS) {
+  test(`automatic merges start once dead bytes pass the policy, and keep every live key (${pool})`, (t) =>
   withDir(async (dir) => {
-    await withStore(dir, { ...SMALL, autoMerge: { deadRatio: 0.5, deadBytesMin: 0 } }, async ({ engine, store }) => {
+    await withStore(dir, { ...options, autoMerge: { deadRatio: 0.5, deadBytesMin: 0 } }, async ({ engine, store }) => {
       const live = await churn(store, 40);
       // A merge runs in the background; give it a bounded number of writes and turns.
       for (let i = 0; i < 200 && engine.bitcaskStats().merges === 0; i++) {
@@ -255,6 +279,7 @@ test('automatic merges start once dead bytes pass the policy, and keep every liv
       t.deepEqual(after, live);
     });
   }));
+}
 
 test('autoMerge false never merges on its own; a bad policy is INVALID_ARGUMENT', (t) =>
   withDir(async (dir) => {

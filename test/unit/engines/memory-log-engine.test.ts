@@ -16,6 +16,7 @@ import {
 } from '../../../engines/memory-log/memory-log-engine';
 import { CheckedEngine } from '../../../engines/checked-engine';
 import { assert } from '../../../runtime/assert';
+import { OffloadPool } from '../../../runtime/offload-pool';
 import { runEngineSuite } from '../../conformance/engine-suite';
 import {
   contents,
@@ -28,10 +29,14 @@ import {
 } from './fixtures/bitcask-helpers';
 
 const TINY: MemoryLogOptions = { fileBytesMax: 1024, compactDeadBytes: 2048 };
+/** One pool for every engine of this file, as a worker shares one among its actors' engines. */
+const shared = new OffloadPool({ threadsMax: 1, queueMax: 16 });
+test.after.always(() => shared.close());
 
 for (const [name, options] of [
   ['memory-log', undefined],
   ['memory-log (tiny files, eager compaction)', TINY],
+  ['memory-log (tiny files, eager compaction, shared pool)', { ...TINY, offload: shared }],
 ] as const) {
   runEngineSuite({
     name,
@@ -142,9 +147,10 @@ test('a damaged record is CORRUPTED on every read path, never returned; other ke
   }),
 );
 
-test('the log is compacted once dead bytes pass the bound, and stays within it', (t) =>
+for (const [pool, offload] of [['its own pool', undefined], ['the shared pool', shared]] as const) {
+  test(`the log is compacted once dead bytes pass the bound, and stays within it (${pool})`, (t) =>
   withDir(async (dir) => {
-    const options = { fileBytesMax: 4096, compactDeadBytes: 8192 };
+    const options = { fileBytesMax: 4096, compactDeadBytes: 8192, offload };
     const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
     let writtenBytes = 0;
     await withLog(dir, options, async ({ engine, store }) => {
@@ -173,6 +179,7 @@ test('the log is compacted once dead bytes pass the bound, and stays within it',
     });
   }),
 );
+}
 
 test("in a worker thread (as in the store): compaction runs in a nested pool; the thread exits", (t) =>
   withDir(async (dir) => {

@@ -10,6 +10,9 @@ import { encodeSealedRecord } from '../../../../actors/paxos/codec';
 import { DIGEST_STATES_MAX, bucketOf, digestReplica, isDigestRequest, keyDigest } from '../../../../actors/paxos/replica-digest';
 import type { DigestRequest, HeldRecord } from '../../../../actors/paxos/replica-digest';
 import { engineError } from '../../../../engines/errors';
+import type { Offload } from '../../../../runtime/actor';
+import { RuntimeError } from '../../../../runtime/errors';
+import { OffloadPool } from '../../../../runtime/offload-pool';
 
 function rec(chosen: number, version: number, data: string | null): KeyRecord {
   return { ...emptyRecord(), chosen, chosenOrigin: 0, chosenSeq: 1, version, data: data === null ? null : Buffer.from(data) };
@@ -148,4 +151,78 @@ test('the states asked for come whole, copied at the cut, from memory or from di
   t.is(byKey['held']?.digest, keyDigest('held', rec(4, 3, 'mem')).toString(16).padStart(16, '0'));
   t.deepEqual([byKey['on-disk']?.chosen, byKey['on-disk']?.version], [2, 1]);
   t.deepEqual(answer.listed, []);
+});
+
+/** A group of every kind of key: held, on disk, recovering, corrupted, large and small values. */
+function mixedGroup(): { held: HeldRecord[]; disk: [string, Uint8Array][]; request: DigestRequest } {
+  const held: HeldRecord[] = [];
+  const disk: [string, Uint8Array][] = [];
+  for (let i = 0; i < 300; i++) {
+    const size = i % 7 === 0 ? 20_000 + i : i % 50;
+    const r = rec(i + 1, i, 'x'.repeat(size) + String(i));
+    if (i % 3 === 0) held.push({ key: `k${i}`, status: i % 30 === 0 ? 'recovering' : 'ready', rec: r });
+    else disk.push([`k${i}`, encodeSealedRecord(i % 3 === 1 ? r : rec(i + 1, i, null))]);
+  }
+  const bad = encodeSealedRecord(rec(1, 1, 'flipped'));
+  bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 0x40;
+  disk.push(['bad', bad]);
+  const request: DigestRequest = { kind: 'digest', buckets: 8, list: [1, 5], listKeysMax: 40, states: ['k3', 'k7', 'k8', 'k30'] };
+  return { held, disk, request };
+}
+
+const TINY_SLICES = { sliceBytesMax: 4096, sliceKeysMax: 16, offloadBytesMin: 1024 };
+
+test('hashing in the offload pool, in slices, gives the same answer as hashing inline', async (t) => {
+  const pool = new OffloadPool();
+  try {
+    const { held, disk, request } = mixedGroup();
+    const inline = await digestReplica(request, held, stored(disk));
+    const offloaded = await digestReplica(request, held, stored(disk), { offload: pool, limits: TINY_SLICES });
+    const defaults = await digestReplica(request, held, stored(disk), { offload: pool });
+    t.true(pool.stats().tasksRun > 2, `slices hashed in the pool: ${pool.stats().tasksRun}`);
+    t.deepEqual(offloaded, inline);
+    t.deepEqual(defaults, inline);
+    t.true(inline.listTruncated && inline.corrupted === 1 && inline.unsettled > 0 && inline.states.length === 3);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a busy pool leaves the hashing to the actor thread; a closed pool fails the scan', async (t) => {
+  const { held, disk, request } = mixedGroup();
+  const inline = await digestReplica(request, held, stored(disk));
+  let refused = 0;
+  const busy: Offload = {
+    run: () => {
+      refused++;
+      return Promise.reject(new RuntimeError('PXS_OFFLOAD_BUSY', 'full'));
+    },
+  };
+  t.deepEqual(await digestReplica(request, held, stored(disk), { offload: busy, limits: TINY_SLICES }), inline);
+  t.true(refused > 0);
+  const closed = new OffloadPool();
+  await closed.close();
+  const error = await t.throwsAsync(() => digestReplica(request, held, stored(disk), { offload: closed, limits: TINY_SLICES }));
+  t.is((error as RuntimeError).code, 'PXS_OFFLOAD_CLOSED');
+});
+
+// The cut keeps each held key's fields and a reference to its data array: the core replaces
+// rec.data on every apply (models are pure), it never writes into it.
+test('held records are taken at the cut when hashing is offloaded', async (t) => {
+  const pool = new OffloadPool();
+  try {
+    const live = rec(4, 3, 'm'.repeat(5000));
+    const held: HeldRecord[] = [{ key: 'held', status: 'ready', rec: live }];
+    const request: DigestRequest = { kind: 'digest', buckets: 2, list: [0, 1], listKeysMax: 10, states: ['held'] };
+    const pending = digestReplica(request, held, stored([]), { offload: pool, limits: TINY_SLICES });
+    live.chosen = 5; // the core moves on while the slices are hashed
+    live.data = Buffer.from('replaced');
+    const answer = await pending;
+    const expected = keyDigest('held', rec(4, 3, 'm'.repeat(5000))).toString(16).padStart(16, '0');
+    t.is(answer.listed[0]?.digest, expected);
+    t.is(answer.states[0]?.digest, expected);
+    t.is(pool.stats().tasksRun, 1);
+  } finally {
+    await pool.close();
+  }
 });

@@ -1,0 +1,45 @@
+/**
+ * The digest scan's hashing, as an offload task (runtime/offload-pool.ts loads this file by
+ * path in the pool's thread) and as a plain function for the actor's own thread. Imports
+ * node:* only, so the pool's thread loads nothing else.
+ *
+ * Input: one slice of packed hash inputs (`digest-slices.ts`): key `i`'s input is
+ * `bytes[ends[i-1] .. ends[i])` and begins with its `keyBytes[i]` UTF-8 key bytes. Output per
+ * key: the first 8 bytes (big-endian) of the input's SHA-256, the number `keyDigest` computes
+ * with three `update`s (a hash is over the concatenation), and its bucket, CRC-32 of the key
+ * bytes mod `buckets`, as `bucketOf` computes it.
+ */
+import { createHash } from 'node:crypto';
+import * as zlib from 'node:zlib';
+
+export interface DigestSliceInput {
+  readonly bytes: ArrayBuffer;
+  readonly ends: Uint32Array;
+  readonly keyBytes: Uint32Array;
+  readonly buckets: number;
+}
+
+export interface DigestSliceOutput {
+  readonly digests: BigUint64Array;
+  readonly buckets: Uint16Array;
+}
+
+export default function hashDigestSlice(input: DigestSliceInput): DigestSliceOutput {
+  const { bytes, ends, keyBytes } = input;
+  const view = new Uint8Array(bytes);
+  const digests = new BigUint64Array(ends.length);
+  const buckets = new Uint16Array(ends.length);
+  if (!(keyBytes.length === ends.length && input.buckets >= 1 && input.buckets <= 0xffff)) {
+    throw new RangeError(`digest slice: ${keyBytes.length} keys, ${ends.length} ends, ${input.buckets} buckets`);
+  }
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i] ?? 0;
+    const keyEnd = start + (keyBytes[i] ?? 0);
+    if (!(end >= keyEnd && keyEnd >= start && end <= view.length)) throw new RangeError(`digest slice: bad end ${end} at ${i}`);
+    digests[i] = createHash('sha256').update(view.subarray(start, end)).digest().readBigUInt64BE(0);
+    buckets[i] = zlib.crc32(view.subarray(start, keyEnd)) % input.buckets;
+    start = end;
+  }
+  return { digests, buckets };
+}
