@@ -7,11 +7,17 @@
 import { assert } from '../runtime/assert';
 import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
-import { RESULT_WRONG_MODEL } from './model-tags';
+import { RESULT_BAD_REQUEST, RESULT_WRONG_MODEL } from './model-tags';
 import type { ModelTag } from './model-tags';
 import type { StateMachine } from './state-machine';
 
 const WRONG_MODEL = Uint8Array.of(RESULT_WRONG_MODEL);
+const BAD_REQUEST = Uint8Array.of(RESULT_BAD_REQUEST);
+
+/** True when a result is the one-byte "malformed op or query" answer (nothing changed). */
+export function isBadRequest(result: Uint8Array): boolean {
+  return result.length === 1 && result[0] === RESULT_BAD_REQUEST;
+}
 
 /** Prefixes bytes with a model tag (ops and queries from the client, data states here). */
 export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
@@ -60,20 +66,38 @@ export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, St
     assert(machine !== undefined, () => `${what} for unknown model tag ${bytes[0]}`);
     return machine;
   };
+  // A chosen op is applied by every replica, again after every restart: one that throws would
+  // stop its group for good. Ops and queries come from clients (over the network, too), so
+  // malformed bytes answer BAD_REQUEST and change nothing, the same on every replica (the
+  // models are pure functions of their input).
+  const apply: StateMachine['apply'] = (data, version, op) => {
+    const machine = machineOf(op, 'op');
+    if (data !== null && data[0] !== op[0]) return { data, mutated: false, result: WRONG_MODEL };
+    const out = machine.apply(data === null ? null : data.subarray(1), version, op.subarray(1));
+    assert(!isWrongModel(out.result) && !isBadRequest(out.result), 'a model returned a reserved result');
+    const next = out.data === null ? null : tagged(op[0] as ModelTag, out.data);
+    const result = withVersion(out.result, out.mutated ? version + 1 : version);
+    return { data: next, mutated: out.mutated, result };
+  };
+  const read: StateMachine['read'] = (data, version, query) => {
+    const machine = machineOf(query, 'query');
+    if (data !== null && data[0] !== query[0]) return WRONG_MODEL;
+    return machine.read(data === null ? null : data.subarray(1), version, query.subarray(1));
+  };
   return {
     apply(data, version, op) {
-      const machine = machineOf(op, 'op');
-      if (data !== null && data[0] !== op[0]) return { data, mutated: false, result: WRONG_MODEL };
-      const out = machine.apply(data === null ? null : data.subarray(1), version, op.subarray(1));
-      assert(!isWrongModel(out.result), 'a model returned the reserved wrong-model result');
-      const next = out.data === null ? null : tagged(op[0] as ModelTag, out.data);
-      const result = withVersion(out.result, out.mutated ? version + 1 : version);
-      return { data: next, mutated: out.mutated, result };
+      try {
+        return apply(data, version, op);
+      } catch {
+        return { data, mutated: false, result: BAD_REQUEST };
+      }
     },
     read(data, version, query) {
-      const machine = machineOf(query, 'query');
-      if (data !== null && data[0] !== query[0]) return WRONG_MODEL;
-      return machine.read(data === null ? null : data.subarray(1), version, query.subarray(1));
+      try {
+        return read(data, version, query);
+      } catch {
+        return BAD_REQUEST;
+      }
     },
   };
 }

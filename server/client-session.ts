@@ -6,7 +6,10 @@
  * injection) are answered with CONTROL_RESULT. A malformed frame throws ProtocolError and
  * the caller closes the connection; the node goes on serving everyone else.
  */
-import type { ClientResult } from '../actors/paxos/core/types';
+import type { ClientRequest, ClientResult } from '../actors/paxos/core/types';
+import { validateKey } from '../actors/store/model-client';
+import { isInstallOp } from '../models/install-op';
+import { splitRequestId } from '../models/request-id';
 import type { RequestBody } from '../actors/store/model-client';
 import { FrameType, ProtocolError, decodeControl, decodeRequests, encodeJson, encodeResults } from '../client/wire-protocol';
 import type { ControlRequest, WireRequest, WireResult } from '../client/wire-protocol';
@@ -67,6 +70,11 @@ export class ClientSession {
       this.answer({ id: req.token, ok: false, code: 'UNAVAILABLE', message: `more than ${SESSION_IN_FLIGHT_MAX} requests in flight on this connection` });
       return;
     }
+    const refusal = refuse(req);
+    if (refusal !== undefined) {
+      this.answer({ id: req.token, ok: false, code: 'INVALID_ARGUMENT', message: refusal });
+      return;
+    }
     this.inFlight++;
     const { token, ...body } = req;
     const run = this.services.ownsKey(body.key) ? this.services.local(body) : this.services.forward(body);
@@ -107,6 +115,20 @@ export class ClientSession {
     // than grow memory (its requests in flight answer as a lost connection on its side).
     if (!this.conn.send(FrameType.results, encodeResults(batch))) this.conn.close('results not taken: the client does not read');
   }
+}
+
+/**
+ * What a node refuses from a client before proposing anything: keys the handles would refuse,
+ * and install ops (verify's repair writes whole states; only a node proposes them).
+ */
+function refuse(req: ClientRequest): string | undefined {
+  try {
+    validateKey(req.key);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  if (req.kind === 'write' && isInstallOp(splitRequestId(req.op).op)) return 'install ops are not accepted from clients';
+  return undefined;
 }
 
 function toWire(id: number, res: ClientResult): WireResult {

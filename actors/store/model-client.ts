@@ -7,7 +7,7 @@ import { REQUEST_ID_BYTES_MAX, withRequestId } from '../../models/request-id';
 import type { ClientResult, Consistency } from '../paxos/core/types';
 import { assert } from '../../runtime/assert';
 import type { ModelTag } from '../../models/model-tags';
-import { isWrongModel, splitVersion, tagged } from '../../models/registry';
+import { isBadRequest, isWrongModel, splitVersion, tagged } from '../../models/registry';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
 import type { ErrorCode } from './errors';
 
@@ -193,6 +193,7 @@ export class ModelChannel {
   private unwrap(res: ClientResult, key: string, shownKey: string): Uint8Array {
     if (!res.ok) throw failure(res, key, shownKey);
     if (isWrongModel(res.result)) throw wrongModel(shownKey);
+    if (isBadRequest(res.result)) throw invalid(`${describe(shownKey)}: the store could not read the request (a client of another version?)`);
     return res.result;
   }
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { KV_GET_QUERY, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine } from '../../../models/kv/kv';
 import { ModelTag } from '../../../models/model-tags';
-import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../models/registry';
+import { createModelRegistry, isBadRequest, isWrongModel, splitVersion, tagged } from '../../../models/registry';
 import type { StateMachine } from '../../../models/state-machine';
 
 /** A stand-in second model: appends op bytes to its data; reads return the data. */
@@ -40,7 +40,19 @@ test('an absent key (deleted) may be taken by another model', (t) => {
   t.deepEqual([...(q.data ?? [])], [ModelTag.queue, 7]);
 });
 
-test('unknown tags and duplicate registrations are programmer errors', (t) => {
-  t.throws(() => registry.apply(null, 0, Uint8Array.of(99, 1)));
+test('a duplicate registration is a programmer error; an unknown op tag is a bad request (clients send ops over the network)', (t) => {
+  t.true(isBadRequest(registry.apply(null, 0, Uint8Array.of(99, 1)).result));
   t.throws(() => createModelRegistry([[ModelTag.kv, kvStateMachine], [ModelTag.kv, appendModel]]));
+});
+
+test('malformed ops and queries answer BAD_REQUEST and change nothing: a chosen op never stops a group', (t) => {
+  const put = registry.apply(null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(9) })));
+  for (const op of [Uint8Array.of(ModelTag.kv, 0xff, 0xff), Uint8Array.of(0x63, 1, 2), new Uint8Array(0), Uint8Array.of(ModelTag.kv)]) {
+    const out = registry.apply(put.data, 1, op);
+    t.true(isBadRequest(out.result), `op ${[...op].join(',')}`);
+    t.false(out.mutated);
+    t.is(out.data, put.data);
+  }
+  t.true(isBadRequest(registry.read(put.data, 1, Uint8Array.of(0x63))), 'unknown model tag');
+  t.true(isBadRequest(registry.read(put.data, 1, new Uint8Array(0))), 'empty query');
 });
