@@ -7,7 +7,7 @@
  *   PEER_MESSAGES   node → node   [u32 n] n × ([u32 from][u32 to][u32 len][payload])
  *   REQUESTS        client → node [u32 n] n × request (paxos/codec writeRequest; token = id)
  *   RESULTS         node → client [u32 n] n × ([f64 id][u8 ok] ok ? [bytes] : [str code][str message])
- *   CONTROL         client → node JSON { id, op, args? }   (routes, status, partition, heal)
+ *   CONTROL         client → node JSON { id, op, args? }   (routes, status, partition, heal, chaos)
  *   CONTROL_RESULT  node → client JSON { id, ok, value? , code?, message? }
  */
 import { ByteReader, ByteWriter } from '../runtime/byte-codec';
@@ -161,7 +161,7 @@ export function decodeResults(payload: Uint8Array): WireResult[] {
   return out;
 }
 
-export const ControlOp = ['routes', 'status', 'partition', 'heal'] as const;
+export const ControlOp = ['routes', 'status', 'partition', 'heal', 'chaos'] as const;
 export type ControlOp = (typeof ControlOp)[number];
 
 export interface ControlRequest {

@@ -27,7 +27,9 @@ import { NetNodeLink } from '../client/link-adapter';
 import { ClientSession } from './client-session';
 import { PeerTraffic } from './peer-traffic';
 import { nodeStatus } from './node-status';
-import { applyControlFaults } from './node-faults';
+import { ControlError, applyControlFaults } from './node-faults';
+import { ChaosLink, checkChaos } from './link-chaos';
+import type { ChaosStats } from './link-chaos';
 
 export interface ClusterNodeOptions {
   readonly config: ClusterConfig;
@@ -55,6 +57,8 @@ export class ClusterNode {
   private readonly peerLinks: (ReconnectingLink | undefined)[];
   private readonly forwardLinks = new Map<string, NetNodeLink>();
   private readonly traffic: PeerTraffic;
+  /** Per replica of the Set, the fault wrapper around the outbound link (none for this node). */
+  private readonly chaos: (ChaosLink | undefined)[];
   private readonly forwarder: RequestRouter;
   private readonly gateway: NodeGateway;
   private closing: Promise<void> | undefined;
@@ -70,11 +74,8 @@ export class ClusterNode {
     const dialAs = (host: string, port: number, role: 'peer' | 'client'): ReconnectingLink =>
       new ReconnectingLink({ dial: { host, port, secret: options.config.secret, role, name: options.node, connection, log: options.log }, log: options.log, backoffMsMax: 1_000 });
     this.peerLinks = place.set.replicas.map((r, i) => (i === place.replicaIndex ? undefined : dialAs(r.host, r.port, 'peer')));
-    this.traffic = new PeerTraffic(
-      this.gateway,
-      this.peerLinks.map((l) => (l === undefined ? undefined : { isUp: () => l.isUp, send: (type, payload) => l.send(type, payload) === 'OK' })),
-      options.groups,
-    );
+    this.chaos = this.peerLinks.map((l) => (l === undefined ? undefined : new ChaosLink({ isUp: () => l.isUp, send: (type, payload) => l.send(type, payload) === 'OK' })));
+    this.traffic = new PeerTraffic(this.gateway, this.chaos, options.groups);
     // Links to every node of the other Sets, for forwarding (clients of them, not peers).
     for (const set of options.config.sets) {
       if (set.id === place.set.id) continue;
@@ -179,17 +180,43 @@ export class ClusterNode {
   private async control(req: ControlRequest): Promise<unknown> {
     if (req.op === 'routes') return this.routes.toData();
     if (req.op === 'status') return nodeStatus(this);
+    if (req.op === 'chaos') return this.setChaos(req.args);
     return applyControlFaults(this.place, this.gateway.links, req);
   }
 
+  /** `chaos` args: `{ to?: [node names of this Set], drop..., seed }` (link-chaos.ts); no `to`: every peer. */
+  private setChaos(args: unknown): { to: string[] } {
+    const { to, ...rest } = (typeof args === 'object' && args !== null ? args : {}) as { to?: unknown };
+    let settings;
+    try {
+      settings = checkChaos(rest);
+    } catch (error) {
+      throw new ControlError('INVALID_ARGUMENT', error instanceof Error ? error.message : String(error));
+    }
+    const names = this.place.set.replicas.map((r) => r.node);
+    const targets = to === undefined ? names.filter((_, i) => i !== this.place.replicaIndex) : to;
+    if (!Array.isArray(targets) || targets.some((n) => typeof n !== 'string' || names.indexOf(n) < 0 || names.indexOf(n) === this.place.replicaIndex)) {
+      throw new ControlError('INVALID_ARGUMENT', `chaos targets must be other nodes of Set ${this.place.set.id}`);
+    }
+    for (const name of targets as string[]) this.chaos[names.indexOf(name)]?.set(settings);
+    return { to: targets as string[] };
+  }
+
   /** @internal Counters for status and tests. */
-  peerStats(): { traffic: PeerTraffic['stats']; peersUp: string[]; forwarder: RequestRouter['stats'] } {
+  peerStats(): { traffic: PeerTraffic['stats']; peersUp: string[]; forwarder: RequestRouter['stats']; chaos: ChaosStats } {
     const peersUp = this.place.set.replicas.filter((_, i) => this.peerLinks[i]?.isUp === true).map((r) => r.node);
-    return { traffic: this.traffic.stats, peersUp, forwarder: this.forwarder.stats };
+    const chaos: ChaosStats = { dropped: 0, duplicated: 0, delayed: 0 };
+    for (const c of this.chaos) {
+      chaos.dropped += c?.stats.dropped ?? 0;
+      chaos.duplicated += c?.stats.duplicated ?? 0;
+      chaos.delayed += c?.stats.delayed ?? 0;
+    }
+    return { traffic: this.traffic.stats, peersUp, forwarder: this.forwarder.stats, chaos };
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      for (const c of this.chaos) c?.close();
       for (const link of this.peerLinks) link?.close();
       for (const link of this.forwardLinks.values()) link.close();
       this.forwarder.close();

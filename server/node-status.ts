@@ -20,7 +20,7 @@ export interface NodeStatus {
 export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
   const stats = await node.store.stats();
   const counters = stats.replicas[node.place.replicaIndex] ?? {};
-  const { traffic, peersUp } = node.peerStats();
+  const { traffic, peersUp, chaos } = node.peerStats();
   return {
     node: node.place.node.node,
     set: node.place.set.id,
@@ -32,6 +32,6 @@ export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
     peersUp,
     counters,
     // Messages per frame: how well one frame per peer per turn aggregates ("IO by IP").
-    traffic: { ...traffic, messagesPerFrame: traffic.framesOut === 0 ? 0 : traffic.messagesOut / traffic.framesOut },
+    traffic: { ...traffic, chaosDropped: chaos.dropped, chaosDuplicated: chaos.duplicated, chaosDelayed: chaos.delayed, messagesPerFrame: traffic.framesOut === 0 ? 0 : traffic.messagesOut / traffic.framesOut },
   };
 }
