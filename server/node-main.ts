@@ -27,8 +27,9 @@ export function startFailure(error: unknown, address: string): { line: string; e
   const code = typeof e?.code === 'string' ? e.code : 'ERROR';
   const message = typeof e?.message === 'string' ? e.message : String(error);
   if (code === 'INVALID_CONFIG') return { line: `INVALID_CONFIG: ${message}`, exit: ServeExit.badConfig };
-  if (code === 'EADDRINUSE') return { line: `ADDRESS_IN_USE: ${address} is in use by another process`, exit: ServeExit.failed };
-  if (code === 'EADDRNOTAVAIL') return { line: `ADDRESS_NOT_AVAILABLE: ${address} is not an address of this machine`, exit: ServeExit.failed };
+  // net/ reports a failed listen as UNAVAILABLE with the system's code in its message.
+  if (code === 'EADDRINUSE' || message.includes('EADDRINUSE')) return { line: `ADDRESS_IN_USE: ${address} is in use by another process`, exit: ServeExit.failed };
+  if (code === 'EADDRNOTAVAIL' || message.includes('EADDRNOTAVAIL')) return { line: `ADDRESS_NOT_AVAILABLE: ${address} is not an address of this machine`, exit: ServeExit.failed };
   return { line: `${code}: ${message.replace(/\s+/g, ' ')}`, exit: ServeExit.failed };
 }
 
