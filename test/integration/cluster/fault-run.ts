@@ -17,6 +17,7 @@ import { checkHistory } from '../../sim/linearizability';
 import { kvModel } from '../../sim/kv-model';
 import { Cluster, sleep } from './harness';
 import type { ClusterNodeProc, Sync } from './harness';
+import type { KvHistoryOp } from './workload';
 import { QUEUE, Workload, checkAccount, checkQueue, finalReads, lastAcknowledged } from './workload';
 
 export type Fault = 'kill9' | 'pause' | 'partition';
@@ -80,8 +81,23 @@ export async function runFaultScenario(t: ExecutionContext, options: FaultRunOpt
   t.true(servedAfterHeal, 'a KV operation called after the heal succeeded');
   await checkNothingLost(t, cluster, workload);
   t.deepEqual(checkHistory(workload.history, kvModel), { ok: true }, 'the KV history (final reads included) is linearizable');
+  t.is(checkHistory(withLostWrite(workload), kvModel).ok, false, 'the check itself rejects a history with a lost write');
   const exits = await cluster.stopAll();
   t.deepEqual(exits.map((e) => e.code), [0, 0, 0], 'SIGTERM stops every node cleanly');
+}
+
+/**
+ * The recorded history with one final read changed to "absent" on a key with an acknowledged
+ * write: what a lost write would look like. Guards against a check that cannot fail.
+ */
+function withLostWrite(workload: Workload): KvHistoryOp[] {
+  const acked = lastAcknowledged(workload.history);
+  const i = workload.history.findIndex((op) => typeof op.id === 'string' && acked.has(op.key));
+  const op = workload.history[i];
+  if (op === undefined) throw new Error('no final read of an acknowledged key');
+  const copy = [...workload.history];
+  copy[i] = { ...op, output: undefined };
+  return copy;
 }
 
 /** Final reads through every node: acknowledged KV writes, queue pushes and account adds are all there. */
