@@ -13,6 +13,8 @@
  */
 import type { ExecutionContext } from 'ava';
 import { performance } from 'node:perf_hooks';
+import type { RemoteStore } from '../../../client/remote-store';
+import { codeOf } from '../helpers';
 import { checkHistory } from '../../sim/linearizability';
 import { kvModel } from '../../sim/kv-model';
 import { Cluster, sleep } from './harness';
@@ -41,7 +43,7 @@ function seedOf(): number {
 }
 
 /** Injects the fault on `victim` and heals it; resolves when it is healed. */
-async function injectAndHeal(cluster: Cluster, victim: ClusterNodeProc, fault: Fault): Promise<void> {
+async function injectAndHeal(t: ExecutionContext, cluster: Cluster, store: RemoteStore, victim: ClusterNodeProc, fault: Fault): Promise<void> {
   if (fault === 'kill9') {
     await victim.kill9();
     await sleep(FAULT_MS);
@@ -52,10 +54,20 @@ async function injectAndHeal(cluster: Cluster, victim: ClusterNodeProc, fault: F
     victim.sigcont();
   } else {
     const others = cluster.nodes.filter((n) => n !== victim).map((n) => n.name);
-    await cluster.control(victim.name, 'partition', { from: others });
+    t.deepEqual(await cluster.control(victim.name, 'partition', { from: others }), { cut: others }, 'partition cut the others');
+    // The cut must bite: a write proposed by the isolated node cannot reach a majority.
+    const isolated = probeCode(store.node(victim.name).kv('probe').put('p', 'x'));
     await sleep(FAULT_MS);
-    await cluster.control(victim.name, 'heal');
+    t.not(await isolated, 'RESOLVED', 'a write through the isolated node does not succeed');
+    t.deepEqual(await cluster.control(victim.name, 'heal'), { cut: [] }, 'heal');
   }
+}
+
+function probeCode(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => 'RESOLVED',
+    (error: unknown) => codeOf(error),
+  );
 }
 
 export async function runFaultScenario(t: ExecutionContext, options: FaultRunOptions): Promise<void> {
@@ -70,7 +82,7 @@ export async function runFaultScenario(t: ExecutionContext, options: FaultRunOpt
   let healedAt = Infinity;
   try {
     await sleep(WARM_MS);
-    await injectAndHeal(cluster, victim, options.fault);
+    await injectAndHeal(t, cluster, store, victim, options.fault);
     healedAt = performance.now();
     await sleep(AFTER_MS);
   } finally {
