@@ -22,7 +22,8 @@ import type { ClusterNodeProc, Sync } from './harness';
 import type { KvHistoryOp } from './workload';
 import { QUEUE, Workload, checkAccount, checkQueue, finalReads, lastAcknowledged } from './workload';
 
-export type Fault = 'kill9' | 'pause' | 'partition';
+/** `kill9-all`: every node of the Set killed at once, then all restarted (durability, not availability). */
+export type Fault = 'kill9' | 'kill9-all' | 'pause' | 'partition';
 
 export interface FaultRunOptions {
   readonly sync: Sync;
@@ -48,6 +49,10 @@ async function injectAndHeal(t: ExecutionContext, cluster: Cluster, store: Remot
     await victim.kill9();
     await sleep(FAULT_MS);
     await victim.restart();
+  } else if (fault === 'kill9-all') {
+    await Promise.all(cluster.nodes.map((n) => n.kill9()));
+    await sleep(FAULT_MS);
+    await Promise.all(cluster.nodes.map((n) => n.restart()));
   } else if (fault === 'pause') {
     victim.sigstop();
     await sleep(FAULT_MS);

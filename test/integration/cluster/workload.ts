@@ -28,6 +28,7 @@ export const QUEUE = 'jobs';
 const NOT_APPLIED = new Set(['UNAVAILABLE', 'CLOSED', 'INVALID_ARGUMENT']);
 /** Bound on the operations one client issues (the run is also bounded by stop()). */
 const OPS_PER_CLIENT_MAX = 50_000;
+const BACKOFF_MS = 20;
 
 function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
@@ -93,9 +94,15 @@ export class Workload {
     const versions = new Map<string, number>();
     for (let i = 0; i < OPS_PER_CLIENT_MAX && !this.stopping; i++) {
       const r = rand();
+      const unavailableBefore = this.tally.unavailable;
       if (r < 0.7) await this.kvOp(c, i, rand, versions);
       else if (r < 0.85) await this.queueOp(c, i, rand);
       else await this.accountOp(c, i, rand);
+      // With every link down the client answers UNAVAILABLE without any I/O: clients that
+      // retried at once would spin on microtasks and starve the event loop, so the links could
+      // never reconnect. Real callers back off; so do these (a pause after any UNAVAILABLE
+      // seen meanwhile, by this client or another, is harmless).
+      if (this.tally.unavailable !== unavailableBefore) await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS));
     }
   }
 
