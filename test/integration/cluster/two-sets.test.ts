@@ -4,7 +4,8 @@
  *   - A request entering through a node of the other Set is forwarded and succeeds: keys of s0
  *     written only through s1's nodes land on s0's replicas (status `keys`), not on s1's.
  *   - With one node of each Set killed (SIGKILL), every key can still be written and read,
- *     through the routing client and through every surviving node.
+ *     through the routing client, through every surviving node, and by a client that connects
+ *     after the kills.
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -26,6 +27,7 @@ async function keysOn(cluster: Cluster, node: string): Promise<number> {
 /** Writes then reads back every key through `via`; returns the failures. */
 async function roundTrip(store: RemoteStore, keys: readonly string[], tag: string): Promise<string[]> {
   const failures: string[] = [];
+
   const kv = store.kv(NS);
   for (const key of keys) {
     try {
@@ -78,6 +80,11 @@ test('two Sets: keys spread by the ring, forwarding, one node of each Set lost',
   for (const via of ['n2', 'n3', 'n5', 'n6']) {
     t.deepEqual(await roundTrip(store.node(via), KEYS, `after-kill-${via}`), [], `every key is available through ${via}`);
   }
+  // A client that connects now (its first seed, n1, is dead) learns the table from another
+  // seed and serves every key too.
+  const late = await cluster.connect();
+  t.deepEqual(late.stats().nodesUp.sort(), ['n2', 'n3', 'n5', 'n6'], 'the late client reaches the four live nodes');
+  t.deepEqual(await roundTrip(late, KEYS, 'late-client'), [], 'every key is available to a client connected after the kills');
   const exits = await cluster.stopAll();
   t.deepEqual(exits.map((e) => e.code), [0, 0, 0, 0], 'the surviving nodes stop cleanly');
 });
