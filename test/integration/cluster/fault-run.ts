@@ -23,7 +23,7 @@ import type { KvHistoryOp } from './workload';
 import { QUEUE, Workload, checkAccount, checkQueue, finalReads, lastAcknowledged } from './workload';
 
 /** `kill9-all`: every node of the Set killed at once, then all restarted (durability, not availability). */
-export type Fault = 'kill9' | 'kill9-all' | 'pause' | 'partition';
+export type Fault = 'kill9' | 'kill9-all' | 'sigterm' | 'pause' | 'partition';
 
 export interface FaultRunOptions {
   readonly sync: Sync;
@@ -47,6 +47,10 @@ function seedOf(): number {
 async function injectAndHeal(t: ExecutionContext, cluster: Cluster, store: RemoteStore, victim: ClusterNodeProc, fault: Fault): Promise<void> {
   if (fault === 'kill9') {
     await victim.kill9();
+    await sleep(FAULT_MS);
+    await victim.restart();
+  } else if (fault === 'sigterm') {
+    t.is((await victim.stop()).code, 0, 'SIGTERM under load: exit 0');
     await sleep(FAULT_MS);
     await victim.restart();
   } else if (fault === 'kill9-all') {
