@@ -17,7 +17,7 @@ import { encodeFrame } from '../../../net/frame';
 import { ClientHandshake } from '../../../net/handshake';
 import type { Role } from '../../../net/handshake';
 import { driveHandshake } from '../../../net/handshake-driver';
-import { codeOf } from '../helpers';
+import { codeOf, eventually } from '../helpers';
 import { Cluster, SECRET, withTimeout } from './harness';
 
 const CLOSE_WAIT_MS = 10_000;
@@ -104,6 +104,14 @@ test('wrong secret, garbage, oversized and bad-CRC frames: refused, the node ser
     (error: unknown) => codeOf(error),
   );
   t.is(control, 'UNAUTHENTICATED', 'a control call with a wrong secret');
+  const peerSocket = await rawSocket(t, port);
+  const peer = await driveHandshake(peerSocket, new ClientHandshake({ secret: wrong, role: 'peer', name: 'n2' }), undefined, 5_000).then(
+    () => 'AUTHENTICATED',
+    (error: unknown) => codeOf(error),
+  );
+  t.is(peer, 'UNAUTHENTICATED', 'a peer with a wrong secret');
+  const logged = await eventually(async () => /"msg":"handshake failed"[^\n]*"code":"UNAUTHENTICATED"|"code":"UNAUTHENTICATED"[^\n]*"msg":"handshake failed"/.test(cluster.node('n1').proc?.stdout ?? ''), 100, 50);
+  t.true(logged, 'the node logs the refused handshakes');
 
   for (const [name, bytes] of Object.entries(HOSTILE)) {
     const socket = await rawSocket(t, port);
@@ -122,6 +130,8 @@ test('wrong secret, garbage, oversized and bad-CRC frames: refused, the node ser
     t.true(await closedByNode(peerGarbage), `authenticated ${role}, peer messages with a garbage payload: connection closed`);
     await stillServes(t, store, `hostile ${role} input`);
   }
+  const badFrameLogged = await eventually(async () => /"msg":"bad frame, closing connection"/.test(cluster.node('n1').proc?.stdout ?? ''), 100, 50);
+  t.true(badFrameLogged, 'the node logs the bad frames');
   t.true(cluster.node('n1').proc?.running, 'n1 is still running');
   const status = (await cluster.control('n1', 'status')) as { up?: unknown };
   t.is(status.up, true, 'n1 answers status');
