@@ -99,13 +99,14 @@ export class Proc {
     t: ExecutionContext,
     readonly child: ChildProcess,
   ) {
-    // Registered first so it runs even if anything below throws; SIGCONT before SIGKILL so a
-    // stopped process is not left behind for the kernel to reap late.
-    t.teardown(() => {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // SIGCONT before SIGKILL so a stopped process is not left behind; the wait (bounded) keeps
+    // the temp dir's removal, an earlier teardown that runs later, from racing its last writes.
+    t.teardown(async () => {
       signalPid(child, 'SIGCONT');
       signalPid(child, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await withTimeout(this.exited, EXIT_WAIT_MS);
     });
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     child.stdout?.setEncoding('utf8').on('data', (s: string) => this.onStdout(s));
     child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-OUTPUT_CHARS_MAX)));
     void this.exited.then(() => this.wake());
