@@ -19,8 +19,10 @@ export class NetError extends Error {
   constructor(
     readonly code: NetErrorCode,
     message: string,
+    /** The underlying error (an OS errno such as EADDRINUSE), for callers that map it. */
+    options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${message}`, options);
     this.name = 'NetError';
   }
 }

@@ -125,7 +125,7 @@ export async function listen(options: ListenOptions): Promise<NetServer> {
   const server = net.createServer({ noDelay: true, pauseOnConnect: false });
   const wrapped = new NetServer(server, options);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new NetError('UNAVAILABLE', `listen on ${options.host}:${options.port}: ${error.code ?? error.message}`)));
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new NetError('UNAVAILABLE', `listen on ${options.host}:${options.port}: ${error.code ?? error.message}`, { cause: error })));
     server.listen({ host: options.host, port: options.port }, () => resolve());
   });
   return wrapped;

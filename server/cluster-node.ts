@@ -8,6 +8,7 @@
  *     control), every connection authenticated by net/'s handshake before anything is read;
  *   - a request for a key of another Set is forwarded through its own router to that Set.
  */
+import * as net from 'node:net';
 import { PaxosStore } from '../actors/store/paxos-store';
 import type { NodeGateway } from '../actors/store/paxos-store';
 import type { PaxosStoreOptions } from '../actors/store/options';
@@ -19,6 +20,7 @@ import type { NetServer } from '../net/server';
 import type { FramedConnection } from '../net/connection';
 import { ReconnectingLink } from '../net/reconnecting-link';
 import type { PeerIdentity } from '../net/handshake';
+import { NetError } from '../net/errors';
 import type { NetLog } from '../net/errors';
 import { FrameType } from '../client/wire-protocol';
 import type { ControlRequest } from '../client/wire-protocol';
@@ -90,6 +92,8 @@ export class ClusterNode {
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     const place = findNode(options.config, options.node);
     const routes = RouteTable.fromConfig(options.config);
+    // Before the store touches --dir: a node whose port is taken must leave nothing behind.
+    await probeAddress(place.node.host, place.node.port);
     const store = await PaxosStore.openNode(
       { ...options.store, replicas: place.set.replicas.length, groups: options.groups },
       { replica: place.replicaIndex },
@@ -225,4 +229,19 @@ export class ClusterNode {
     })();
     return this.closing;
   }
+}
+
+/**
+ * Binds host:port and lets it go at once: fails (as net/'s listen() does, UNAVAILABLE with the
+ * OS errno as the cause) when another process holds the address. The real listen() after the
+ * store is open still reports the rare case of a process taking the port in between.
+ */
+function probeAddress(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new NetError('UNAVAILABLE', `listen on ${host}:${port}: ${error.code ?? error.message}`, { cause: error })),
+    );
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

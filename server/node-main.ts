@@ -23,13 +23,14 @@ function netLog(logger: Logger): NetLog {
 
 /** One line saying why the node cannot start, with a stable code first. */
 export function startFailure(error: unknown, address: string): { line: string; exit: number } {
-  const e = error as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : 'ERROR';
+  const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
+  // net/'s listen() reports a bind failure as UNAVAILABLE with the OS errno as its cause.
+  const errno = e?.cause?.code;
+  const code = typeof errno === 'string' && errno.startsWith('EADDR') ? errno : typeof e?.code === 'string' ? e.code : 'ERROR';
   const message = typeof e?.message === 'string' ? e.message : String(error);
   if (code === 'INVALID_CONFIG') return { line: `INVALID_CONFIG: ${message}`, exit: ServeExit.badConfig };
-  // net/ reports a failed listen as UNAVAILABLE with the system's code in its message.
-  if (code === 'EADDRINUSE' || message.includes('EADDRINUSE')) return { line: `ADDRESS_IN_USE: ${address} is in use by another process`, exit: ServeExit.failed };
-  if (code === 'EADDRNOTAVAIL' || message.includes('EADDRNOTAVAIL')) return { line: `ADDRESS_NOT_AVAILABLE: ${address} is not an address of this machine`, exit: ServeExit.failed };
+  if (code === 'EADDRINUSE') return { line: `ADDRESS_IN_USE: ${address} is in use by another process`, exit: ServeExit.failed };
+  if (code === 'EADDRNOTAVAIL') return { line: `ADDRESS_NOT_AVAILABLE: ${address} is not an address of this machine`, exit: ServeExit.failed };
   return { line: `${code}: ${message.replace(/\s+/g, ' ')}`, exit: ServeExit.failed };
 }
 

@@ -1,0 +1,330 @@
+/**
+ * Multi-process cluster harness for the integration tests of issue 9: real `paxosstore serve`
+ * processes on loopback, each started with `process.execPath dist/bin/paxosstore.js`, stopped
+ * by pid (never by name) in the test's teardown even when the test fails.
+ *
+ * Ports: each is picked by listening on 127.0.0.1:0, reading the port and closing. Another
+ * process may take it in between (a small race every port-0 picker has); the cluster file is
+ * written before any node starts, so a node that loses the race fails with ADDRESS_IN_USE and
+ * the test fails loudly rather than silently talking to a stranger.
+ *
+ * Every wait is bounded (ready line, exit after a signal); the bounds are generous because the
+ * machine runs several test files at once. None of them is a timing assertion.
+ */
+import type { ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { PaxosStore } from '../../../index';
+import type { RemoteStore } from '../../../client/remote-store';
+import { controlCall } from '../../../client/control-call';
+import { tempDir } from '../helpers';
+
+/** dist/bin/paxosstore.js (this file runs from dist/test/integration/cluster/). */
+export const PAXOSSTORE_JS = path.join(__dirname, '..', '..', '..', 'bin', 'paxosstore.js');
+export const SECRET = 'integration-secret-0123456789';
+/** A node must log ready within this long (start-up of a bitcask replica on a busy machine). */
+const READY_WAIT_MS = 30_000;
+const EXIT_WAIT_MS = 15_000;
+/** Output kept per process for failure messages (bounded). */
+const OUTPUT_CHARS_MAX = 64 * 1024;
+
+export type Engine = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
+export type Sync = 'always' | 'batch' | 'none';
+
+export interface ClusterSpec {
+  /** Sets of three nodes each (default 1). */
+  readonly sets?: number;
+  readonly engine?: Engine;
+  readonly sync?: Sync;
+  readonly groups?: number;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** A free loopback port: listen on port 0, read it, close. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  for (let i = 0; i < n * 10 && ports.size < n; i++) ports.add(await freePort());
+  if (ports.size < n) throw new Error(`could not find ${n} distinct free ports`);
+  return [...ports];
+}
+
+/** Kills a child by its pid; a process already gone is fine. */
+export function signalPid(proc: ChildProcess, signal: NodeJS.Signals): void {
+  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  try {
+    process.kill(proc.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One spawned `paxosstore` process with its output and exit. */
+export class Proc {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+  private readyWaiters: (() => void)[] = [];
+  ready = false;
+
+  constructor(
+    t: ExecutionContext,
+    readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // SIGCONT before SIGKILL so a stopped process is not left behind; the wait (bounded) keeps
+    // the temp dir's removal, an earlier teardown that runs later, from racing its last writes.
+    t.teardown(async () => {
+      signalPid(child, 'SIGCONT');
+      signalPid(child, 'SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await withTimeout(this.exited, EXIT_WAIT_MS);
+    });
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => this.onStdout(s));
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-OUTPUT_CHARS_MAX)));
+    void this.exited.then(() => this.wake());
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error('process has no pid');
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private onStdout(s: string): void {
+    this.stdout = (this.stdout + s).slice(-OUTPUT_CHARS_MAX);
+    if (!this.ready && /"msg":"ready"/.test(this.stdout)) {
+      this.ready = true;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves true at the ready line, false if the process exits or the bound passes first. */
+  async waitReady(ms = READY_WAIT_MS): Promise<boolean> {
+    if (this.ready) return true;
+    if (!this.running) return false;
+    const woken = new Promise<void>((r) => this.readyWaiters.push(r));
+    await withTimeout(woken, ms);
+    return this.ready;
+  }
+
+  describe(): string {
+    return `pid ${this.child.pid} exit ${this.child.exitCode}/${this.child.signalCode}\nstderr: ${this.stderr}\nstdout tail: ${this.stdout.slice(-2000)}`;
+  }
+}
+
+/** Runs `paxosstore <args>` (dist/bin/paxosstore.js) as a child killed in teardown. */
+export function spawnPaxosstore(t: ExecutionContext, args: readonly string[]): Proc {
+  const child = spawn(process.execPath, [PAXOSSTORE_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Proc(t, child);
+}
+
+/** Runs a short `paxosstore` command to its exit (bounded; killed by pid past the bound). */
+export async function runPaxosstore(t: ExecutionContext, args: readonly string[], ms = 30_000): Promise<Exit & { stdout: string; stderr: string }> {
+  const proc = spawnPaxosstore(t, args);
+  const exit = await withTimeout(proc.exited, ms);
+  if (exit === 'timeout') {
+    signalPid(proc.child, 'SIGKILL');
+    throw new Error(`paxosstore ${args.join(' ')} did not exit within ${ms} ms`);
+  }
+  return { ...exit, stdout: proc.stdout, stderr: proc.stderr };
+}
+
+export interface NodeInfo {
+  readonly name: string;
+  readonly set: string;
+  readonly port: number;
+  readonly address: string;
+  readonly dir: string;
+}
+
+/** One node of the cluster: its current process, restartable on the same dir. */
+export class ClusterNodeProc {
+  proc: Proc | undefined;
+
+  constructor(
+    private readonly t: ExecutionContext,
+    readonly info: NodeInfo,
+    private readonly serveArgs: readonly string[],
+  ) {}
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  /** Starts the process and waits for its ready line (throws with its output if none). */
+  async start(): Promise<void> {
+    if (this.proc?.running === true) throw new Error(`${this.name} is already running`);
+    const proc = spawnPaxosstore(this.t, this.serveArgs);
+    this.proc = proc;
+    if (!(await proc.waitReady())) {
+      signalPid(proc.child, 'SIGKILL');
+      throw new Error(`${this.name} did not get ready:\n${proc.describe()}`);
+    }
+  }
+
+  private current(): Proc {
+    if (this.proc === undefined) throw new Error(`${this.name} was never started`);
+    return this.proc;
+  }
+
+  /** kill -9 by pid; resolves once the process is gone. */
+  async kill9(): Promise<Exit> {
+    const proc = this.current();
+    signalPid(proc.child, 'SIGCONT');
+    signalPid(proc.child, 'SIGKILL');
+    return this.awaitExit(proc);
+  }
+
+  sigstop(): void {
+    signalPid(this.current().child, 'SIGSTOP');
+  }
+
+  sigcont(): void {
+    signalPid(this.current().child, 'SIGCONT');
+  }
+
+  /** SIGTERM and wait for the exit (bounded; SIGKILL past the bound, then throws). */
+  async stop(): Promise<Exit> {
+    const proc = this.current();
+    signalPid(proc.child, 'SIGTERM');
+    return this.awaitExit(proc);
+  }
+
+  /** A new process on the same dir and port (after kill9 or stop). */
+  async restart(): Promise<void> {
+    const proc = this.current();
+    if (proc.running) throw new Error(`${this.name} is still running (pid ${proc.pid})`);
+    await this.start();
+  }
+
+  private async awaitExit(proc: Proc): Promise<Exit> {
+    const exit = await withTimeout(proc.exited, EXIT_WAIT_MS);
+    if (exit !== 'timeout') return exit;
+    signalPid(proc.child, 'SIGKILL');
+    throw new Error(`${this.name} did not exit within ${EXIT_WAIT_MS} ms:\n${proc.describe()}`);
+  }
+}
+
+export interface ClusterFile {
+  secret: string;
+  groups?: number;
+  sets: { id: string; replicas: { node: string; address: string; zone?: string }[] }[];
+}
+
+export class Cluster {
+  readonly nodes: ClusterNodeProc[] = [];
+
+  private constructor(
+    private readonly t: ExecutionContext,
+    readonly root: string,
+    readonly configPath: string,
+    readonly file: ClusterFile,
+  ) {}
+
+  /**
+   * Writes the cluster file (Sets s0, s1, ... of nodes n1, n2, ...) in a temp dir removed at
+   * teardown, and starts every node (`--workers 1`, few groups, to spare the 2-core machine).
+   */
+  static async start(t: ExecutionContext, spec: ClusterSpec = {}): Promise<Cluster> {
+    const cluster = await Cluster.create(t, spec);
+    await Promise.all(cluster.nodes.map((n) => n.start()));
+    return cluster;
+  }
+
+  /** The cluster file and node handles, no process started. */
+  static async create(t: ExecutionContext, spec: ClusterSpec = {}): Promise<Cluster> {
+    const sets = spec.sets ?? 1;
+    const root = tempDir(t, 'pxs-cluster-');
+    const ports = await freePorts(sets * 3);
+    const file: ClusterFile = { secret: SECRET, groups: spec.groups ?? 4, sets: [] };
+    const infos: NodeInfo[] = [];
+    for (let s = 0; s < sets; s++) {
+      const replicas = [0, 1, 2].map((r) => {
+        const i = s * 3 + r;
+        const port = ports[i] as number;
+        const info: NodeInfo = { name: `n${i + 1}`, set: `s${s}`, port, address: `127.0.0.1:${port}`, dir: path.join(root, `n${i + 1}`) };
+        infos.push(info);
+        return { node: info.name, address: info.address, zone: String.fromCharCode(97 + r) };
+      });
+      file.sets.push({ id: `s${s}`, replicas });
+    }
+    const configPath = path.join(root, 'cluster.json');
+    fs.writeFileSync(configPath, JSON.stringify(file, null, 2));
+    const cluster = new Cluster(t, root, configPath, file);
+    for (const info of infos) {
+      const args = ['serve', '--config', configPath, '--node', info.name, '--dir', info.dir, '--engine', spec.engine ?? 'bitcask', '--sync', spec.sync ?? 'batch', '--workers', '1', '--groups', String(file.groups ?? 4)];
+      cluster.nodes.push(new ClusterNodeProc(t, info, args));
+    }
+    return cluster;
+  }
+
+  node(name: string): ClusterNodeProc {
+    const n = this.nodes.find((x) => x.name === name);
+    if (n === undefined) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  /** The nodes of one Set. */
+  setNodes(set: string): ClusterNodeProc[] {
+    return this.nodes.filter((n) => n.info.set === set);
+  }
+
+  addresses(): string[] {
+    return this.nodes.map((n) => n.info.address);
+  }
+
+  /** A client of the cluster, closed at teardown. */
+  async connect(timeoutMs = 4_000): Promise<RemoteStore> {
+    const store = await PaxosStore.connect({ nodes: this.addresses(), secret: SECRET, timeoutMs, connectTimeoutMs: 5_000 });
+    this.t.teardown(() => store.close());
+    return store;
+  }
+
+  /** A control call (status, routes, partition, heal) to one node. */
+  control(name: string, op: 'status' | 'routes' | 'partition' | 'heal', args?: unknown): Promise<unknown> {
+    const { port } = this.node(name).info;
+    return controlCall({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 5_000 }, op, args);
+  }
+
+  /** Stops every running node with SIGTERM (bounded); returns each exit. */
+  async stopAll(): Promise<Exit[]> {
+    return Promise.all(this.nodes.filter((n) => n.proc?.running === true).map((n) => n.stop()));
+  }
+}
