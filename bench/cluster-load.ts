@@ -12,7 +12,7 @@
  * Options (bench/cluster/cluster-load-args.ts): --seconds (10), --warmup (1), --clients (256),
  * --keys (10000), --value-bytes (100), --sync always|batch (both), --engine (bitcask),
  * --workers per node (1), --groups, --only paxosstore|etcd, --cpu-prof-dir DIR (node n1 under
- * --cpu-prof), --json.
+ * --cpu-prof), --phases all|write (write: no read phase, for a profile of writes), --json.
  *
  * CPU per operation is the whole cluster's: the three server processes' user + system time
  * (/proc/<pid>/stat, every thread) plus this load process's, divided by completed operations.
@@ -52,10 +52,11 @@ async function measure(system: SystemRun['system'], sync: string, cluster: Bench
   }
   log(`${label}: write ${o.seconds} s`);
   const write = await runPhase(target, shape, 'write', written);
+  if (o.phases === 'write') return { system, sync, write, read: undefined };
   const prewarmKeys = await prewarm(target, shape, written);
-  log(`${label}: pre-warmed ${prewarmKeys} keys; read ${o.seconds} s`);
+  log(`${label}: pre-warmed ${prewarmKeys} keys (unmeasured); read ${o.seconds} s`);
   const read = await runPhase(target, shape, 'read', written);
-  return { system, sync, write, prewarmKeys, read };
+  return { system, sync, write, read };
 }
 
 async function withCluster(start: () => Promise<BenchCluster>, body: (c: BenchCluster) => Promise<SystemRun>): Promise<SystemRun> {

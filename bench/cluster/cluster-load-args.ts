@@ -10,6 +10,8 @@ export const SYSTEMS = ['paxosstore', 'etcd'] as const;
 export type BenchSystem = (typeof SYSTEMS)[number];
 export const ENGINES = ['memory', 'lsm', 'bitcask', 'bitcask2'] as const;
 export type BenchEngine = (typeof ENGINES)[number];
+export const PHASES = ['all', 'write'] as const;
+export type BenchPhases = (typeof PHASES)[number];
 
 export interface ClusterLoadOptions {
   readonly seconds: number;
@@ -26,6 +28,8 @@ export interface ClusterLoadOptions {
   readonly systems: readonly BenchSystem[];
   /** When set, node n1 of every PaxosStore cluster runs under `--cpu-prof` into this directory. */
   readonly cpuProfDir: string | undefined;
+  /** `write` skips the read phase (what you want under a profiler). */
+  readonly phases: BenchPhases;
   readonly json: boolean;
   readonly help: boolean;
 }
@@ -41,7 +45,7 @@ const GROUPS_MAX = 256;
 export const USAGE =
   'usage: cluster-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] ' +
   '[--sync always|batch] [--engine memory|lsm|bitcask|bitcask2] [--workers N] [--groups N] ' +
-  '[--only paxosstore|etcd] [--cpu-prof-dir DIR] [--json]';
+  '[--only paxosstore|etcd] [--cpu-prof-dir DIR] [--phases all|write] [--json]';
 
 export class UsageError extends Error {
   readonly code = 'USAGE';
@@ -82,6 +86,7 @@ export function parseClusterLoadArgs(argv: readonly string[]): ClusterLoadOption
     groups,
     systems: values.only === undefined ? SYSTEMS : [oneOf('only', values.only, SYSTEMS)],
     cpuProfDir: values['cpu-prof-dir'],
+    phases: values.phases === undefined ? 'all' : oneOf('phases', values.phases, PHASES),
     json: values.json === true,
     help: values.help === true,
   };
@@ -105,6 +110,7 @@ function parseRaw(argv: readonly string[]) {
       groups: text,
       only: text,
       'cpu-prof-dir': text,
+      phases: text,
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },

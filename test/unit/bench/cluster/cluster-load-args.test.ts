@@ -16,13 +16,14 @@ test('defaults: 256 requests, 10,000 keys, 100-byte values, bitcask, 1 worker, b
   t.deepEqual(o.systems, ['paxosstore', 'etcd']);
   t.is(o.groups, undefined);
   t.is(o.cpuProfDir, undefined);
+  t.is(o.phases, 'all');
   t.false(o.json);
 });
 
 test('each flag is read', (t) => {
   const o = parseClusterLoadArgs([
     '--seconds', '2.5', '--warmup=0', '--clients', '64', '--keys', '500', '--value-bytes', '32', '--sync', 'always',
-    '--engine', 'lsm', '--workers', '2', '--groups', '4', '--only', 'etcd', '--cpu-prof-dir', '/tmp/p', '--json',
+    '--engine', 'lsm', '--workers', '2', '--groups', '4', '--only', 'etcd', '--cpu-prof-dir', '/tmp/p', '--phases', 'write', '--json',
   ]);
   t.is(o.seconds, 2.5);
   t.is(o.warmupSeconds, 0);
@@ -35,6 +36,7 @@ test('each flag is read', (t) => {
   t.is(o.groups, 4);
   t.deepEqual(o.systems, ['etcd']);
   t.is(o.cpuProfDir, '/tmp/p');
+  t.is(o.phases, 'write');
   t.true(o.json);
 });
 
