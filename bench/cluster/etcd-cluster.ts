@@ -13,7 +13,7 @@ import { Etcd3 } from 'etcd3';
 import { assert } from '../../runtime/assert';
 import type { BenchCluster } from './paxosstore-cluster';
 import { freePorts } from './free-ports';
-import { groupCpuMicros, sleep, spawnServer, stopGroup } from './process-group';
+import { forgetTempDir, groupCpuMicros, sleep, spawnServer, stopGroup, trackTempDir } from './process-group';
 import type { ServerProcess } from './process-group';
 
 const MEMBERS = ['m1', 'm2', 'm3'] as const;
@@ -65,6 +65,7 @@ function memberArgs(name: string, dir: string, clientPort: number, peerPort: num
 
 export async function startEtcdCluster(binary: string): Promise<BenchCluster> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'paxosstore-bench-etcd-'));
+  trackTempDir(dir);
   const ports = await freePorts(MEMBERS.length * 2);
   const clientPort = (i: number): number => ports[2 * i] ?? 0;
   const peerPort = (i: number): number => ports[2 * i + 1] ?? 0;
@@ -84,11 +85,13 @@ export async function startEtcdCluster(binary: string): Promise<BenchCluster> {
       etcd.close();
       await stopGroup(group);
       await rm(dir, { recursive: true, force: true });
+      forgetTempDir(dir);
     });
   } catch (error) {
     client?.close();
     await stopGroup(group);
     await rm(dir, { recursive: true, force: true });
+    forgetTempDir(dir);
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import type { KvNamespace } from '../../index';
 import { assert } from '../../runtime/assert';
 import type { KvTarget } from './closed-loop';
 import { freePorts } from './free-ports';
-import { groupCpuMicros, spawnServer, stopGroup, waitForLog } from './process-group';
+import { forgetTempDir, groupCpuMicros, spawnServer, stopGroup, trackTempDir, waitForLog } from './process-group';
 import type { ServerProcess } from './process-group';
 
 export interface PaxosStoreClusterSpec {
@@ -45,6 +45,7 @@ function nodeArgs(spec: PaxosStoreClusterSpec, configFile: string, node: string,
 
 export async function startPaxosStoreCluster(spec: PaxosStoreClusterSpec): Promise<BenchCluster> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'paxosstore-bench-cluster-'));
+  trackTempDir(dir);
   const ports = await freePorts(NODES.length);
   const secret = randomBytes(24).toString('hex');
   const replicas = NODES.map((node, i) => ({ node, address: `127.0.0.1:${ports[i] ?? 0}`, zone: `z${i}` }));
@@ -63,10 +64,12 @@ export async function startPaxosStoreCluster(spec: PaxosStoreClusterSpec): Promi
       await store.close();
       await stopGroup(group);
       await rm(dir, { recursive: true, force: true });
+      forgetTempDir(dir);
     });
   } catch (error) {
     await stopGroup(group);
     await rm(dir, { recursive: true, force: true });
+    forgetTempDir(dir);
     throw error;
   }
 }

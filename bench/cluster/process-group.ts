@@ -28,6 +28,8 @@ export interface SpawnSpec {
 }
 
 const live = new Set<ServerProcess>();
+/** Temp dirs of running groups: removed by `stopAllNow` too, since an interrupt skips `finally`. */
+const tempDirs = new Set<string>();
 const POLL_MS = 50;
 const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_BYTES = 2000;
@@ -108,13 +110,27 @@ export async function stopGroup(group: readonly ServerProcess[]): Promise<void> 
   for (let i = 0; i < 40 && group.some((p) => !p.exited); i++) await sleep(POLL_MS);
 }
 
-/** Synchronous last resort (error, SIGINT, exit): SIGKILL every live child by pid. */
+/** Marks `dir` for removal by `stopAllNow`; `forgetTempDir` once the owner removed it itself. */
+export function trackTempDir(dir: string): void {
+  tempDirs.add(dir);
+}
+
+export function forgetTempDir(dir: string): void {
+  tempDirs.delete(dir);
+}
+
+/**
+ * Synchronous last resort (error, SIGINT, exit): SIGKILL every live child by pid, then remove
+ * the tracked temp dirs. Returns how many processes it signalled.
+ */
 export function stopAllNow(): number {
   let n = 0;
   for (const p of live) {
     signal(p, 'SIGKILL');
     n += 1;
   }
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
   return n;
 }
 
