@@ -41,22 +41,34 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+const IDLE_SAMPLE_MS = 2000;
+
+/** The servers' CPU over a window with no requests, in % of one core (timers, ticks, links). */
+async function idleCpuPercent(cluster: KvTarget): Promise<number> {
+  const cpu0 = cluster.serverCpuMicros();
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SAMPLE_MS));
+  const elapsedMicros = (performance.now() - t0) * 1000;
+  return ((cluster.serverCpuMicros() - cpu0) / elapsedMicros) * 100;
+}
+
 async function measure(system: SystemRun['system'], sync: string, cluster: BenchCluster, o: ClusterLoadOptions): Promise<SystemRun> {
   const shape: LoadShape = { seconds: o.seconds, clients: o.clients, keys: o.keys, values: benchValues(o.clients, o.valueBytes) };
   const written = new Uint8Array(o.keys);
   const target: KvTarget = cluster;
   const label = `${system}/${sync} (pids ${cluster.pids.join(' ')})`;
+  const idleServerCpuPercent = await idleCpuPercent(cluster);
   if (o.warmupSeconds > 0) {
     log(`${label}: warm-up ${o.warmupSeconds} s`);
     await runPhase(target, { ...shape, seconds: o.warmupSeconds }, 'write', written);
   }
   log(`${label}: write ${o.seconds} s`);
   const write = await runPhase(target, shape, 'write', written);
-  if (o.phases === 'write') return { system, sync, write, read: undefined };
+  if (o.phases === 'write') return { system, sync, idleServerCpuPercent, write, read: undefined };
   const prewarmKeys = await prewarm(target, shape, written);
   log(`${label}: pre-warmed ${prewarmKeys} keys (unmeasured); read ${o.seconds} s`);
   const read = await runPhase(target, shape, 'read', written);
-  return { system, sync, write, read };
+  return { system, sync, idleServerCpuPercent, write, read };
 }
 
 async function withCluster(start: () => Promise<BenchCluster>, body: (c: BenchCluster) => Promise<SystemRun>): Promise<SystemRun> {

@@ -8,6 +8,8 @@ export interface SystemRun {
   readonly system: 'paxosstore' | 'etcd';
   /** PaxosStore's sync mode; etcd's is `fsync` (every commit fsynced on a majority). */
   readonly sync: string;
+  /** Server CPU with no load (before the warm-up), in % of one core: the background cost. */
+  readonly idleServerCpuPercent: number;
   readonly write: PhaseResult;
   /** Absent with `--phases write`. */
   readonly read: PhaseResult | undefined;
@@ -38,6 +40,8 @@ export function formatRows(runs: readonly SystemRun[]): string {
       lines.push(row([...cells, p.cpuMicrosPerOp.toFixed(1), p.serverCpuMicrosPerOp.toFixed(1), fmtErrors(p)]));
     }
   }
+  const idle = runs.map((r) => `${r.system}/${r.sync} ${r.idleServerCpuPercent.toFixed(1)}%`).join(', ');
+  lines.push(`servers' CPU with no load (% of one core, all 3 servers): ${idle}`);
   return lines.join('\n');
 }
 
