@@ -52,4 +52,19 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/actors/**', '../actors/*', '../../actors/*'], message: 'runtime/, engines/ and models/ never import actors/ (DESIGN.md §2).' }] }],
     },
   },
+  {
+    // The wire layer (net/README.md) moves opaque frames and knows nothing of Paxos, keys or the
+    // store: it imports only node:*, its own files, runtime/assert and engines/crc32.
+    files: ['net/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!node:|\\./|\\.\\./runtime/assert$|\\.\\./engines/crc32$)', message: 'net/ imports only node:*, ./, runtime/assert and engines/crc32 (net/README.md).' },
+          ],
+        },
+      ],
+    },
+  },
 );
