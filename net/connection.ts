@@ -24,8 +24,8 @@ import type { Socket } from 'node:net';
 import { assert } from '../runtime/assert';
 import { NetError, silentLog } from './errors';
 import type { NetErrorCode, NetLog } from './errors';
-import { APP_FRAME_TYPE_MIN, FRAME_BYTES_MAX_DEFAULT, FrameDecoder, NetFrameType, checkFrameBytesMax, frameBytes, payloadBytes } from './frame';
-import type { Payload } from './frame';
+import { APP_FRAME_TYPE_MIN, FRAME_BYTES_MAX_DEFAULT, NetFrameType, checkFrameBytesMax, frameBytes, payloadBytes } from './frame';
+import type { Payload , FrameDecoder} from './frame';
 import type { PeerIdentity } from './handshake';
 import { SendBuffer } from './send-buffer';
 

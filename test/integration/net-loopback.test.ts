@@ -6,7 +6,7 @@
 import test from 'ava';
 import { ClientHandshake } from '../../net/handshake';
 import { driveHandshake } from '../../net/handshake-driver';
-import { FramedConnection } from '../../net/connection';
+import type { FramedConnection } from '../../net/connection';
 import type { CloseReason } from '../../net/connection';
 import { dial } from '../../net/dialer';
 import type { DialOptions } from '../../net/dialer';
