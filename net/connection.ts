@@ -116,6 +116,8 @@ export class FramedConnection {
   private frameHandler: FrameHandler | undefined;
   private readonly closeHandlers: CloseHandler[] = [];
   private readonly drainHandlers: (() => void)[] = [];
+  /** The one promise all current whenDrained() callers share (so waiting allocates nothing per call). */
+  private drainWaiter: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private receivedSinceTick = false;
   private sentSinceTick = false;
@@ -188,10 +190,16 @@ export class FramedConnection {
     if (this.closed) return Promise.reject(new NetError('CLOSED', 'connection closed'));
     if (this.queuedBytes <= this.options.sendQueueBytesMax / 2) return Promise.resolve();
     this.needDrain = true;
-    return new Promise((resolve, reject) => {
-      this.drainHandlers.push(resolve);
-      this.closeHandlers.push(() => reject(new NetError('CLOSED', 'connection closed before draining')));
-    });
+    if (this.drainWaiter === undefined) {
+      let resolve: () => void = () => {};
+      let reject: (error: Error) => void = () => {};
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.drainWaiter = { promise, resolve, reject };
+    }
+    return this.drainWaiter.promise;
   }
 
   /**
@@ -263,7 +271,12 @@ export class FramedConnection {
     this.finish(CloseReason.LOCAL);
     this.flush();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // Keep reading (and discarding, see onData) so the peer's end is seen even if reading was
+    // paused; a peer that never ends is cut off after the grace period. The timer is not unref'd:
+    // it bounds how long the socket lives, and a server's close() waits for it.
+    this.socket.resume();
+    const grace = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.socket.once('close', () => clearTimeout(grace));
   }
 
   private abort(reason: CloseReason, error?: NetError): void {
@@ -280,6 +293,9 @@ export class FramedConnection {
     this.options.log(reason === 'LOCAL' ? 'debug' : 'info', 'connection closed', {
       peer: this.peer.name, role: this.peer.role, reason, code: this.stats.closeCode, error: error?.message,
     });
+    const waiter = this.drainWaiter;
+    this.drainWaiter = undefined;
+    waiter?.reject(new NetError('CLOSED', `connection closed (${reason}) before draining`));
     for (const handler of this.closeHandlers.splice(0)) handler(reason, error);
     this.drainHandlers.length = 0;
   }
@@ -313,7 +329,10 @@ export class FramedConnection {
   private maybeDrain(): void {
     if (!this.needDrain || this.closed || this.queuedBytes > this.options.sendQueueBytesMax / 2) return;
     this.needDrain = false;
-    for (const handler of this.drainHandlers.splice(0)) handler();
+    const waiter = this.drainWaiter;
+    this.drainWaiter = undefined;
+    waiter?.resolve();
+    for (const handler of this.drainHandlers) handler();
   }
 
   private sendControl(type: NetFrameType): void {
@@ -322,6 +341,7 @@ export class FramedConnection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return; // after close() input is discarded, not buffered
     this.stats.bytesIn += chunk.length;
     this.receivedSinceTick = true;
     try {
