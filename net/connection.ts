@@ -12,8 +12,8 @@
  * when the queue is down to half the bound again.
  *
  * Liveness. A timer runs every deadAfterMs/3: if nothing was sent since the last run, it sends
- * a PING; a PING is answered with a PONG. If nothing at all was received for deadAfterMs, the
- * connection closes with reason 'TIMEOUT'. The answer makes each side's detection depend on its
+ * a PING; a PING is answered with a PONG. If nothing at all was received for deadAfterMs, and a
+ * PING went out since we last heard anything, the connection closes with reason 'TIMEOUT'. The answer makes each side's detection depend on its
  * own deadAfterMs only. While the application has paused reading, the deadline is suspended
  * (the silence is ours, not the peer's).
  *
@@ -122,6 +122,8 @@ export class FramedConnection {
   private receivedSinceTick = false;
   private sentSinceTick = false;
   private lastHeardMs = Date.now();
+  /** A PING went out since we last heard anything: only then can silence mean a dead peer. */
+  private pingedSinceHeard = false;
   private readonly flushNow = (): void => this.flush();
 
   /**
@@ -386,16 +388,23 @@ export class FramedConnection {
 
   private onHeartbeat(): void {
     const now = Date.now();
-    if (this.receivedSinceTick || this.paused) {
+    const heard = this.receivedSinceTick || this.paused;
+    if (heard) {
       this.receivedSinceTick = false;
+      this.pingedSinceHeard = false;
       this.lastHeardMs = now;
-    } else if (now - this.lastHeardMs >= this.options.deadAfterMs) {
+    } else if (this.pingedSinceHeard && now - this.lastHeardMs >= this.options.deadAfterMs) {
+      // The peer had a ping to answer and a tick to answer it in; a stalled event loop of
+      // ours (a late first tick) therefore cannot by itself declare the peer dead.
       this.options.log('warn', 'peer silent, closing connection', { peer: this.peer.name, silentMs: now - this.lastHeardMs });
       this.abort(CloseReason.TIMEOUT);
       return;
     }
-    if (!this.sentSinceTick) {
+    // Ping when idle, and also once into any silence even while busy sending (data alone gets
+    // no answer, and a peer that reads but cannot write would otherwise look alive forever).
+    if (!this.sentSinceTick || (!heard && !this.pingedSinceHeard)) {
       this.stats.pingsOut += 1;
+      this.pingedSinceHeard = true;
       this.sendControl(NetFrameType.PING);
     }
     this.sentSinceTick = false;

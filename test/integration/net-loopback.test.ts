@@ -4,6 +4,7 @@
  * keeps working, the send-queue bound under a paused reader, and dead-peer detection.
  */
 import test from 'ava';
+import * as net from 'node:net';
 import { ClientHandshake } from '../../net/handshake';
 import { driveHandshake } from '../../net/handshake-driver';
 import type { FramedConnection } from '../../net/connection';
@@ -245,5 +246,49 @@ test('raw bytes helper sanity: encodeFrame output is accepted by a connection', 
   await waitFor(() => frames.length === 2, 'frames');
   t.deepEqual(frames, ['a', 'b']);
   socket.destroy();
+  await srv.server.close();
+});
+
+test('a server that accepts but never says HELLO: dial rejects UNAVAILABLE at its deadline', async (t) => {
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const address = silent.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const error = await t.throwsAsync(dial(dialOptions(port, { handshakeTimeoutMs: 100 })));
+  t.is(codeOf(error), 'UNAVAILABLE');
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((resolve) => silent.close(() => resolve()));
+});
+
+test('connections over connectionsMax are refused and counted', async (t) => {
+  const srv = await startServer({ connectionsMax: 1 });
+  const first = await dial(dialOptions(srv.server.port));
+  first.onFrame(() => {});
+  const error = await t.throwsAsync(dial(dialOptions(srv.server.port)));
+  t.is(codeOf(error), 'UNAVAILABLE');
+  t.is(srv.server.stats.refusedOverLimit, 1);
+  first.close();
+  await srv.server.close();
+});
+
+test('whenDrained rejects with CLOSED when the connection closes first; send then says CLOSED', async (t) => {
+  const srv = await startServer({}, (c) => {
+    c.onFrame(() => {});
+    c.pause();
+  });
+  const client = await dial(dialOptions(srv.server.port, { connection: { frameBytesMax: 64 * 1024, sendQueueBytesMax: 128 * 1024 } }));
+  client.onFrame(() => {});
+  const payload = Buffer.alloc(32 * 1024);
+  // Bounded: the queue and the kernel buffers fill within a few thousand sends.
+  for (let i = 0; i < 100_000 && client.send(16, payload) === 'OK'; i++) {
+    if (i % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  t.true(client.stats.sendsRefused >= 1);
+  const drained = client.whenDrained();
+  t.is(client.whenDrained(), drained, 'one shared promise');
+  client.close();
+  t.is(codeOf(await t.throwsAsync(drained)), 'CLOSED');
+  t.is(client.send(16, payload), 'CLOSED');
   await srv.server.close();
 });
