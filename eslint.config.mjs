@@ -70,4 +70,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The wire layer (net/README.md) moves opaque frames and knows nothing of Paxos, keys or the
+    // store: it imports only node:*, its own files, runtime/assert and engines/crc32.
+    files: ['net/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!node:|\\./|\\.\\./runtime/assert$|\\.\\./engines/crc32$)', message: 'net/ imports only node:*, ./, runtime/assert and engines/crc32 (net/README.md).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // client/ (client/README.md) never imports server/; lower layers never import either.
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./server/', message: 'client/ never imports server/ (client/README.md).' }] }],
+    },
+  },
 );

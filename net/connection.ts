@@ -12,8 +12,8 @@
  * when the queue is down to half the bound again.
  *
  * Liveness. A timer runs every deadAfterMs/3: if nothing was sent since the last run, it sends
- * a PING; a PING is answered with a PONG. If nothing at all was received for deadAfterMs, the
- * connection closes with reason 'TIMEOUT'. The answer makes each side's detection depend on its
+ * a PING; a PING is answered with a PONG. If nothing at all was received for deadAfterMs, and a
+ * PING went out since we last heard anything, the connection closes with reason 'TIMEOUT'. The answer makes each side's detection depend on its
  * own deadAfterMs only. While the application has paused reading, the deadline is suspended
  * (the silence is ours, not the peer's).
  *
@@ -24,8 +24,8 @@ import type { Socket } from 'node:net';
 import { assert } from '../runtime/assert';
 import { NetError, silentLog } from './errors';
 import type { NetErrorCode, NetLog } from './errors';
-import { APP_FRAME_TYPE_MIN, FRAME_BYTES_MAX_DEFAULT, FrameDecoder, NetFrameType, checkFrameBytesMax, frameBytes, payloadBytes } from './frame';
-import type { Payload } from './frame';
+import { APP_FRAME_TYPE_MIN, FRAME_BYTES_MAX_DEFAULT, NetFrameType, checkFrameBytesMax, frameBytes, payloadBytes } from './frame';
+import type { Payload , FrameDecoder} from './frame';
 import type { PeerIdentity } from './handshake';
 import { SendBuffer } from './send-buffer';
 
@@ -116,10 +116,14 @@ export class FramedConnection {
   private frameHandler: FrameHandler | undefined;
   private readonly closeHandlers: CloseHandler[] = [];
   private readonly drainHandlers: (() => void)[] = [];
+  /** The one promise all current whenDrained() callers share (so waiting allocates nothing per call). */
+  private drainWaiter: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private receivedSinceTick = false;
   private sentSinceTick = false;
   private lastHeardMs = Date.now();
+  /** A PING went out since we last heard anything: only then can silence mean a dead peer. */
+  private pingedSinceHeard = false;
   private readonly flushNow = (): void => this.flush();
 
   /**
@@ -188,10 +192,16 @@ export class FramedConnection {
     if (this.closed) return Promise.reject(new NetError('CLOSED', 'connection closed'));
     if (this.queuedBytes <= this.options.sendQueueBytesMax / 2) return Promise.resolve();
     this.needDrain = true;
-    return new Promise((resolve, reject) => {
-      this.drainHandlers.push(resolve);
-      this.closeHandlers.push(() => reject(new NetError('CLOSED', 'connection closed before draining')));
-    });
+    if (this.drainWaiter === undefined) {
+      let resolve: () => void = () => {};
+      let reject: (error: Error) => void = () => {};
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.drainWaiter = { promise, resolve, reject };
+    }
+    return this.drainWaiter.promise;
   }
 
   /**
@@ -263,7 +273,12 @@ export class FramedConnection {
     this.finish(CloseReason.LOCAL);
     this.flush();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // Keep reading (and discarding, see onData) so the peer's end is seen even if reading was
+    // paused; a peer that never ends is cut off after the grace period. The timer is not unref'd:
+    // it bounds how long the socket lives, and a server's close() waits for it.
+    this.socket.resume();
+    const grace = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.socket.once('close', () => clearTimeout(grace));
   }
 
   private abort(reason: CloseReason, error?: NetError): void {
@@ -280,6 +295,9 @@ export class FramedConnection {
     this.options.log(reason === 'LOCAL' ? 'debug' : 'info', 'connection closed', {
       peer: this.peer.name, role: this.peer.role, reason, code: this.stats.closeCode, error: error?.message,
     });
+    const waiter = this.drainWaiter;
+    this.drainWaiter = undefined;
+    waiter?.reject(new NetError('CLOSED', `connection closed (${reason}) before draining`));
     for (const handler of this.closeHandlers.splice(0)) handler(reason, error);
     this.drainHandlers.length = 0;
   }
@@ -313,7 +331,10 @@ export class FramedConnection {
   private maybeDrain(): void {
     if (!this.needDrain || this.closed || this.queuedBytes > this.options.sendQueueBytesMax / 2) return;
     this.needDrain = false;
-    for (const handler of this.drainHandlers.splice(0)) handler();
+    const waiter = this.drainWaiter;
+    this.drainWaiter = undefined;
+    waiter?.resolve();
+    for (const handler of this.drainHandlers) handler();
   }
 
   private sendControl(type: NetFrameType): void {
@@ -322,6 +343,7 @@ export class FramedConnection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return; // after close() input is discarded, not buffered
     this.stats.bytesIn += chunk.length;
     this.receivedSinceTick = true;
     try {
@@ -366,16 +388,23 @@ export class FramedConnection {
 
   private onHeartbeat(): void {
     const now = Date.now();
-    if (this.receivedSinceTick || this.paused) {
+    const heard = this.receivedSinceTick || this.paused;
+    if (heard) {
       this.receivedSinceTick = false;
+      this.pingedSinceHeard = false;
       this.lastHeardMs = now;
-    } else if (now - this.lastHeardMs >= this.options.deadAfterMs) {
+    } else if (this.pingedSinceHeard && now - this.lastHeardMs >= this.options.deadAfterMs) {
+      // The peer had a ping to answer and a tick to answer it in; a stalled event loop of
+      // ours (a late first tick) therefore cannot by itself declare the peer dead.
       this.options.log('warn', 'peer silent, closing connection', { peer: this.peer.name, silentMs: now - this.lastHeardMs });
       this.abort(CloseReason.TIMEOUT);
       return;
     }
-    if (!this.sentSinceTick) {
+    // Ping when idle, and also once into any silence even while busy sending (data alone gets
+    // no answer, and a peer that reads but cannot write would otherwise look alive forever).
+    if (!this.sentSinceTick || (!heard && !this.pingedSinceHeard)) {
       this.stats.pingsOut += 1;
+      this.pingedSinceHeard = true;
       this.sendControl(NetFrameType.PING);
     }
     this.sentSinceTick = false;

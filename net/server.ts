@@ -48,6 +48,8 @@ export class NetServer {
     handshakeTimeouts: 0, refusedOverLimit: 0, open: 0,
   };
   private readonly sockets = new Set<net.Socket>();
+  /** Sockets still in their handshake (a subset of `sockets`). */
+  private readonly handshaking = new Set<net.Socket>();
   private readonly connections = new Set<FramedConnection>();
   private readonly log: NetLog;
 
@@ -65,11 +67,15 @@ export class NetServer {
     return address.port;
   }
 
-  /** Stops accepting and closes every connection, open or still in its handshake. */
+  /**
+   * Stops accepting, drops sockets still in their handshake and closes open connections
+   * gracefully (queued frames are still written; each socket is destroyed after a grace period
+   * at most). Resolves once every socket has closed.
+   */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.handshaking) socket.destroy();
     for (const connection of this.connections) connection.close();
-    for (const socket of this.sockets) socket.destroy();
     await closed;
   }
 
@@ -90,8 +96,10 @@ export class NetServer {
     });
     const machine = new ServerHandshake({ secret: this.options.secret, name: this.options.name });
     const timeoutMs = this.options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT;
+    this.handshaking.add(socket);
     driveHandshake(socket, machine, machine.start(), timeoutMs).then(
       ({ peer, decoder }) => {
+        this.handshaking.delete(socket);
         this.stats.authenticated += 1;
         const connection = new FramedConnection(socket, decoder, peer, { log: this.log, ...this.options.connection });
         this.connections.add(connection);
@@ -99,7 +107,10 @@ export class NetServer {
         this.log('info', 'peer authenticated', { role: peer.role, name: peer.name, remote: socket.remoteAddress });
         this.options.onConnection(connection, peer);
       },
-      (error: unknown) => this.onHandshakeFailed(error, socket),
+      (error: unknown) => {
+        this.handshaking.delete(socket);
+        this.onHandshakeFailed(error, socket);
+      },
     );
   }
 

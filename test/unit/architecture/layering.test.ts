@@ -67,3 +67,13 @@ test('models/ imports nothing but other models, runtime/assert and runtime/byte-
   );
   t.deepEqual(bad, []);
 });
+
+// net/README.md: the wire layer moves opaque frames and knows nothing of Paxos, keys or the
+// store, so that the node and the client protocol can sit on it without a cycle.
+test('net/ imports nothing but node:*, its own files, runtime/assert and engines/crc32', (t) => {
+  const files = sources('net');
+  t.true(files.length >= 8, 'found net sources');
+  const allowed = (i: string): boolean => i.startsWith('node:') || i.startsWith('./') || i === '../runtime/assert' || i === '../engines/crc32';
+  const bad = files.flatMap((f) => imports(f).filter((i) => !allowed(i)).map((i) => `${path.relative(ROOT, f)} → ${i}`));
+  t.deepEqual(bad, []);
+});
