@@ -26,6 +26,8 @@ export interface NodeLink {
   onFrame(handler: (type: number, payload: Uint8Array) => void): void;
   /** The connection was lost: nothing in flight on it will be answered. */
   onDown(handler: (reason: string) => void): void;
+  /** Resolves true once the link is up, false after `timeoutMs` (it may reconnect meanwhile). */
+  whenUp(timeoutMs: number): Promise<boolean>;
 }
 
 /** Which nodes may serve a key, best first (its Set's home replica first). */
@@ -45,24 +47,38 @@ type Attempt = { readonly done: ClientResult } | { readonly next: string };
 const SWEEP_MS = 100;
 /** Beyond timeoutMs, how long an attempt waits for the node's own answer before giving up. */
 const ATTEMPT_GRACE_MS = 250;
-/** Requests per REQUESTS frame (the frame size is bounded by net/ as well). */
+/** Requests per REQUESTS frame. */
 const REQUESTS_PER_FRAME_MAX = 4096;
+/**
+ * A REQUESTS frame is sent once its requests pass this many bytes, far below net/'s frame
+ * bound (16 MiB): one request (a value of at most 1 MiB) always fits.
+ */
+export const FRAME_PAYLOAD_SOFT_MAX = 4 * 1024 * 1024;
+
+/** An upper bound on the bytes one request adds to a REQUESTS frame. */
+function requestBytesBound(body: RequestBody): number {
+  return 32 + body.key.length * 3 + (body.kind === 'write' ? body.op.length : body.query.length);
+}
 
 export interface RouterStats {
   requests: number;
   framesOut: number;
   failovers: number;
   linkLosses: number;
+  /** Calls that found every node of the key's Set down and waited for one to come back. */
+  waitsForLink: number;
+  /** RESULTS frames that did not decode (ignored). */
+  badFrames: number;
 }
 
 export class RequestRouter {
   private readonly pending = new Map<number, Pending>();
-  private readonly outgoing = new Map<string, WireRequest[]>();
+  private readonly outgoing = new Map<string, { requests: WireRequest[]; bytes: number }>();
   private flushQueued = false;
   private nextId = 1;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
-  readonly stats: RouterStats = { requests: 0, framesOut: 0, failovers: 0, linkLosses: 0 };
+  readonly stats: RouterStats = { requests: 0, framesOut: 0, failovers: 0, linkLosses: 0, waitsForLink: 0, badFrames: 0 };
 
   constructor(
     private readonly links: ReadonlyMap<string, NodeLink>,
@@ -87,18 +103,30 @@ export class RequestRouter {
     const deadline = Date.now() + this.timeoutMs * 2;
     const candidates = via === undefined ? this.nodesForKey(body.key) : [via];
     const reasons: string[] = [];
-    for (const name of candidates) {
-      if (this.closed) break;
-      const link = this.links.get(name);
-      if (link === undefined || !link.isUp()) {
-        reasons.push(`${name}: not connected`);
-        continue;
+    for (let pass = 0; pass < 2 && !this.closed; pass++) {
+      let tried = false;
+      for (const name of candidates) {
+        if (this.closed || Date.now() >= deadline) break;
+        const link = this.links.get(name);
+        if (link === undefined || !link.isUp()) {
+          reasons.push(`${name}: not connected`);
+          continue;
+        }
+        tried = true;
+        const outcome = await this.attempt(link, body, deadline);
+        if ('done' in outcome) return outcome.done;
+        reasons.push(`${name}: ${outcome.next}`);
+        this.stats.failovers++;
       }
-      const outcome = await this.attempt(link, body, deadline);
-      if ('done' in outcome) return outcome.done;
-      reasons.push(`${name}: ${outcome.next}`);
-      this.stats.failovers++;
-      if (Date.now() >= deadline) break;
+      // Every node of the key's Set unreachable (restarting, reconnecting): wait, within the
+      // deadline, for one to come back rather than failing at once (a caller retrying in a
+      // tight loop would otherwise never let the links reconnect).
+      if (tried || this.closed) break;
+      const wait = Math.min(this.timeoutMs, deadline - Date.now());
+      const links = candidates.map((n) => this.links.get(n)).filter((l): l is NodeLink => l !== undefined);
+      if (wait <= 0 || links.length === 0) break;
+      this.stats.waitsForLink++;
+      await Promise.race(links.map((l) => l.whenUp(wait)));
     }
     const why = this.closed ? 'the client is closed' : `no node answered (${reasons.join('; ')})`;
     return { token: 0, ok: false, code: 'UNAVAILABLE', message: why };
@@ -115,11 +143,12 @@ export class RequestRouter {
     });
     let batch = this.outgoing.get(link.name);
     if (batch === undefined) {
-      batch = [];
+      batch = { requests: [], bytes: 0 };
       this.outgoing.set(link.name, batch);
     }
-    batch.push({ ...body, token: id });
-    if (batch.length >= REQUESTS_PER_FRAME_MAX) this.flushLink(link.name);
+    batch.requests.push({ ...body, token: id });
+    batch.bytes += requestBytesBound(body);
+    if (batch.requests.length >= REQUESTS_PER_FRAME_MAX || batch.bytes >= FRAME_PAYLOAD_SOFT_MAX) this.flushLink(link.name);
     else if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
@@ -133,9 +162,10 @@ export class RequestRouter {
   }
 
   private flushLink(name: string): void {
-    const batch = this.outgoing.get(name);
-    if (batch === undefined || batch.length === 0) return;
+    const entry = this.outgoing.get(name);
+    if (entry === undefined || entry.requests.length === 0) return;
     this.outgoing.delete(name);
+    const batch = entry.requests;
     const link = this.links.get(name);
     const sent = link !== undefined && link.send(FrameType.requests, encodeRequests(batch));
     if (sent) {
@@ -148,7 +178,15 @@ export class RequestRouter {
 
   private onFrame(link: string, type: number, payload: Uint8Array): void {
     if (type !== FrameType.results) return;
-    for (const res of decodeResults(payload)) {
+    let results;
+    try {
+      results = decodeResults(payload);
+    } catch {
+      // A node that sends garbage: its requests in flight time out (writes UNKNOWN_OUTCOME).
+      this.stats.badFrames++;
+      return;
+    }
+    for (const res of results) {
       const p = this.pending.get(res.id);
       if (p === undefined || p.link !== link) continue;
       if (!res.ok && (res.code === 'UNAVAILABLE' || res.code === 'CLOSED')) {

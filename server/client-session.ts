@@ -30,6 +30,9 @@ export interface SessionServices {
   control(request: ControlRequest): Promise<unknown>;
 }
 
+/** A RESULTS frame is sent once its results pass this many bytes. */
+const RESULTS_FRAME_SOFT_MAX = 4 * 1024 * 1024;
+
 /** Requests one connection may have in flight; more answer UNAVAILABLE at once. */
 export const SESSION_IN_FLIGHT_MAX = 16_384;
 
@@ -111,9 +114,27 @@ export class ClientSession {
     if (this.closed || this.results.length === 0) return;
     const batch = this.results;
     this.results = [];
+    // Frames stay far below net/'s bound: a result is at most about one value (1 MiB).
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i <= batch.length; i++) {
+      const res = batch[i];
+      if (res !== undefined) bytes += res.ok ? 16 + res.result.length : 16 + res.code.length * 3 + res.message.length * 3;
+      if (i < batch.length && bytes < RESULTS_FRAME_SOFT_MAX) continue;
+      const end = res === undefined ? i : i + 1;
+      if (end > start && !this.sendResults(batch.slice(start, end))) return;
+      start = end;
+      bytes = 0;
+    }
+  }
+
+  private sendResults(results: WireResult[]): boolean {
     // A client that does not read its results fills the bounded send queue: drop it rather
     // than grow memory (its requests in flight answer as a lost connection on its side).
-    if (!this.conn.send(FrameType.results, encodeResults(batch))) this.conn.close('results not taken: the client does not read');
+    if (this.conn.send(FrameType.results, encodeResults(results))) return true;
+    this.conn.close('results not taken: the client does not read');
+    this.closed = true;
+    return false;
   }
 }
 

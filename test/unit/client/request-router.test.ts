@@ -37,13 +37,25 @@ class FakeLink implements NodeLink {
   reply(results: WireResult[]): void {
     this.frameHandler?.(FrameType.results, encodeResults(results));
   }
+  private upWaiters: ((up: boolean) => void)[] = [];
+  whenUp(timeoutMs: number): Promise<boolean> {
+    if (this.up) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      setTimeout(() => resolve(false), timeoutMs);
+      this.upWaiters.push(resolve);
+    });
+  }
+  bringUp(): void {
+    this.up = true;
+    for (const w of this.upWaiters.splice(0)) w(true);
+  }
   drop(): void {
     this.up = false;
     this.downHandler?.('test');
   }
 }
 
-function setup(): { a: FakeLink; b: FakeLink; c: FakeLink; router: RequestRouter } {
+function setup(timeoutMs = 60_000): { a: FakeLink; b: FakeLink; c: FakeLink; router: RequestRouter } {
   const a = new FakeLink('a');
   const b = new FakeLink('b');
   const c = new FakeLink('c');
@@ -52,7 +64,7 @@ function setup(): { a: FakeLink; b: FakeLink; c: FakeLink; router: RequestRouter
     ['b', b],
     ['c', c],
   ]);
-  const router = new RequestRouter(links, () => ['a', 'b', 'c'], 60_000);
+  const router = new RequestRouter(links, () => ['a', 'b', 'c'], timeoutMs);
   return { a, b, c, router };
 }
 
@@ -125,7 +137,7 @@ test('a frame the link does not take counts as not sent: the next node gets it, 
 });
 
 test('every node down: UNAVAILABLE naming each; via sends only to that node; close settles what is in flight', async (t) => {
-  const { a, b, c, router } = setup();
+  const { a, b, c, router } = setup(50);
   a.up = b.up = c.up = false;
   const res = await router.call(read);
   t.like(res, { ok: false, code: 'UNAVAILABLE' });
@@ -136,4 +148,30 @@ test('every node down: UNAVAILABLE naming each; via sends only to that node; clo
   t.is(b.received.length, 1);
   router.close();
   t.like(await via, { ok: false, code: 'UNKNOWN_OUTCOME' });
+});
+
+test('every node of the Set down: the call waits for one to come back instead of failing at once', async (t) => {
+  const { a, b, c, router } = setup();
+  a.up = b.up = c.up = false;
+  const call = router.call(write);
+  await tick();
+  t.is(router.stats.waitsForLink, 1);
+  b.bringUp();
+  for (let i = 0; i < 10 && b.received.length === 0; i++) await tick();
+  t.is(b.received.length, 1, 'sent once b is back');
+  b.reply([{ id: b.received[0]?.token ?? -1, ok: true, result: new Uint8Array() }]);
+  t.true((await call).ok);
+  router.close();
+});
+
+test('a RESULTS frame that does not decode is ignored and counted; big requests are split over frames', async (t) => {
+  const { a, router } = setup();
+  const big = { kind: 'write' as const, key: 'k', op: new Uint8Array(1024 * 1024) };
+  const calls = [0, 1, 2, 3, 4, 5].map(() => router.call(big));
+  await tick();
+  t.true(a.frames >= 2, `6 MiB of requests went in ${a.frames} frame(s)`);
+  (a as unknown as { frameHandler: (type: number, p: Uint8Array) => void }).frameHandler(FrameType.results, Uint8Array.of(9, 9, 9));
+  t.is(router.stats.badFrames, 1);
+  router.close();
+  await Promise.all(calls);
 });
