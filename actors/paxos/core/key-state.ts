@@ -170,6 +170,12 @@ export interface CoreContext {
    * storm of new ballots; those rounds' answers are usually waiting in its mailbox.
    */
   roundNow: number;
+  /**
+   * Per replica, the `roundNow` at which a valid message from it last arrived (-1: never). A
+   * read asks peers heard from recently first, so a replica that is down does not stall half
+   * of the reads for a round timeout. A hint only: it never decides a quorum.
+   */
+  readonly heardAt: number[];
   out: Ready;
   readonly dirty: Set<KeyState>;
   readonly active: Set<KeyState>;
@@ -239,6 +245,27 @@ export function message(
     purpose: fields.purpose ?? FetchPurpose.catchUp,
     record: fields.record ?? null,
   };
+}
+
+/**
+ * Peers to ask first: those heard from within two round timeouts, rotated by `turn`, then the
+ * others (rotated too). Without any recent news it is a plain rotation.
+ */
+export function peersByRecency(ctx: CoreContext, turn: number): number[] {
+  const peers = peersOf(ctx);
+  const n = peers.length;
+  const recent: number[] = [];
+  const rest: number[] = [];
+  const since = ctx.roundNow - 2 * ctx.limits.roundTimeoutTicks;
+  for (let i = 0; i < n; i++) {
+    const peer = peers[(turn + i) % n];
+    assert(peer !== undefined);
+    const heard = ctx.heardAt[peer] ?? -1;
+    (heard >= 0 && heard >= since ? recent : rest).push(peer);
+  }
+  const out = recent.concat(rest);
+  assert(out.length === n, 'peersByRecency lost a peer');
+  return out;
 }
 
 /** Every replica but this one. */

@@ -78,6 +78,7 @@ export class PaxosCore {
       persistChosen: config.persistChosen ?? (() => false),
       tickNow: 0,
       roundNow: 0,
+      heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
       dirty: new Set(),
       active: new Set(),
@@ -107,6 +108,7 @@ export class PaxosCore {
       count(ctx, 'rejectedMessages');
       return invalid;
     }
+    ctx.heardAt[m.from] = ctx.roundNow;
     const ks = this.keyState(m.key);
     if (ks.key !== m.key) assert(false, `message for ${m.key} routed to ${ks.key}`);
     if (ks.status === 'loading') {

@@ -11,7 +11,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState, ReadRound } from './key-state';
-import { count, deliver, markActive, message, peersOf, popcount } from './key-state';
+import { count, deliver, markActive, message, peersByRecency, popcount } from './key-state';
 import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
 import type { PaxosMessage, ReadRequest } from './types';
@@ -49,10 +49,11 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
   count(ctx, 'readRounds');
   // A majority is this replica plus quorum - 1 others: ask just that many (rotating), which
   // halves read traffic with three replicas. A round that stalls is retried asking everyone.
-  const peers = peersOf(ctx);
+  // Peers heard from recently first: a replica that is down would stall the round.
+  const peers = peersByRecency(ctx, round.id);
   const ask = ks.readAskAll ? peers.length : ctx.quorum - 1;
   for (let i = 0; i < ask; i++) {
-    const peer = peers[(round.id + i) % peers.length];
+    const peer = peers[i];
     assert(peer !== undefined);
     ctx.out.send.push(message(ctx, ks, MessageType.readQuery, peer, { requestId: round.id }));
   }
