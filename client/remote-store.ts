@@ -17,6 +17,8 @@ import { Table } from '../actors/store/table';
 import { Doc } from '../actors/store/doc';
 import { Account } from '../actors/store/account';
 import type { AccountBoundsOptions } from '../actors/store/account';
+import { Bigtable } from '../actors/store/bigtable';
+import type { BigtableBackend, BigtableOptions } from '../actors/store/bigtable';
 import type { RequestBackend } from '../actors/store/model-client';
 import { parseAddress } from '../cluster/cluster-config';
 import { RouteTable } from '../cluster/route-table';
@@ -78,13 +80,29 @@ function resolve(o: ConnectOptions | undefined): Resolved {
   };
 }
 
+/** What a client needs to know of the nodes beyond the routes (big tables). */
+interface NodeInfo {
+  readonly engine: string;
+  readonly groups: number;
+}
+
+function checkInfo(value: unknown): NodeInfo {
+  const v = value as { engine?: unknown; groups?: unknown } | null;
+  if (typeof v?.engine !== 'string' || typeof v.groups !== 'number' || !Number.isInteger(v.groups) || v.groups < 1 || v.groups > 4096) {
+    throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, 'a node answered a malformed info');
+  }
+  return { engine: v.engine, groups: v.groups };
+}
+
 /** Asks the seeds in order for the route table; the first that answers wins. */
-async function learnRoutes(o: Resolved): Promise<RouteTable> {
+async function learnRoutes(o: Resolved): Promise<{ routes: RouteTable; info: NodeInfo }> {
   const failures: string[] = [];
   for (const seed of o.seeds) {
     try {
-      const data = await controlCall({ ...seed, secret: o.secret, timeoutMs: o.connectTimeoutMs }, 'routes');
-      return RouteTable.decode(JSON.stringify(data));
+      const target = { ...seed, secret: o.secret, timeoutMs: o.connectTimeoutMs };
+      const data = await controlCall(target, 'routes');
+      const info = checkInfo(await controlCall(target, 'info'));
+      return { routes: RouteTable.decode(JSON.stringify(data)), info };
     } catch (error) {
       if (isNetError(error) && error.code === 'UNAUTHENTICATED') {
         throw new PaxosStoreError(ErrorCodes.UNAUTHENTICATED, `${seed.host}:${seed.port} refused the cluster secret`);
@@ -100,6 +118,7 @@ export class RemoteStore {
 
   private constructor(
     readonly routes: RouteTable,
+    private readonly info: NodeInfo,
     private readonly links: Map<string, NetNodeLink>,
     private readonly router: RequestRouter,
     private readonly valueBytesMax: number,
@@ -110,7 +129,7 @@ export class RemoteStore {
 
   static async connect(options: ConnectOptions): Promise<RemoteStore> {
     const o = resolve(options);
-    const routes = await learnRoutes(o);
+    const { routes, info } = await learnRoutes(o);
     const links = new Map<string, NetNodeLink>();
     for (const set of routes.sets) {
       for (const r of set.replicas) {
@@ -121,14 +140,14 @@ export class RemoteStore {
     // Serve as soon as the nodes that answer are connected; the others join when they come up.
     await Promise.all([...links.values()].map((l) => l.whenUp(o.connectTimeoutMs)));
     const router = new RequestRouter(links, (key) => routes.nodesForKey(key).map((r) => r.node), o.timeoutMs);
-    return new RemoteStore(routes, links, router, o.valueBytesMax, undefined, undefined);
+    return new RemoteStore(routes, info, links, router, o.valueBytesMax, undefined, undefined);
   }
 
   /** The same handles, with every request entering the cluster through node `name`. */
   node(name: string): RemoteStore {
     this.checkOpen();
     if (!this.links.has(name)) throw invalid(`unknown node ${describe(name)} (known: ${[...this.links.keys()].join(', ')})`);
-    return new RemoteStore(this.routes, this.links, this.router, this.valueBytesMax, name, this.root ?? this);
+    return new RemoteStore(this.routes, this.info, this.links, this.router, this.valueBytesMax, name, this.root ?? this);
   }
 
   kv(namespace: string): KvNamespace {
@@ -153,6 +172,38 @@ export class RemoteStore {
 
   account(name: string, bounds?: AccountBoundsOptions): Account {
     return new Account(name, this.backend(), undefined, bounds);
+  }
+
+  /**
+   * A big table (nodes on engine 'lsm'). Its rows spread over every Set; a scan lists every
+   * group of every Set from a majority of each Set's replicas: the scan sees group
+   * `set × groups + g` as one more group (mergeQuorum counts replicas per group), and replica
+   * r of it is replica r of that Set. A replica index counts as up when its node is connected
+   * in every Set.
+   */
+  bigtable(name: string, options?: BigtableOptions): Bigtable {
+    const base = this.backend();
+    const sets = this.routes.sets;
+    const replicas = sets[0]?.replicas.length ?? 0;
+    if (sets.some((s) => s.replicas.length !== replicas)) {
+      throw new PaxosStoreError(ErrorCodes.UNSUPPORTED_ENGINE, 'big tables over a cluster need the same number of replicas in every Set');
+    }
+    const g = this.info.groups;
+    const nodeOf = (replica: number, group: number): string => {
+      const set = sets[Math.floor(group / g)];
+      const node = set?.replicas[replica]?.node;
+      if (node === undefined) throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `no replica ${replica} for scan group ${group}`);
+      return node;
+    };
+    const backend: BigtableBackend = {
+      ...base,
+      engine: this.info.engine,
+      replicas,
+      groups: sets.length * g,
+      isUp: (r) => !this.isClosed() && sets.every((s) => this.links.get(s.replicas[r]?.node ?? '')?.isUp() === true),
+      scan: (r, body) => this.router.scan(nodeOf(r, body.group), { ...body, group: body.group % g }),
+    };
+    return new Bigtable(name, backend, undefined, options);
   }
 
   /** Nodes connected now, and the router's counters. */

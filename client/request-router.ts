@@ -13,6 +13,7 @@
 import { assert } from '../runtime/assert';
 import type { ClientResult } from '../actors/paxos/core/types';
 import type { RequestBody } from '../actors/store/model-client';
+import type { ScanBody } from '../actors/store/request-pipeline';
 import { FrameType, decodeResults, encodeRequests } from './wire-protocol';
 import type { WireRequest } from './wire-protocol';
 
@@ -56,7 +57,7 @@ const REQUESTS_PER_FRAME_MAX = 4096;
 export const FRAME_PAYLOAD_SOFT_MAX = 4 * 1024 * 1024;
 
 /** An upper bound on the bytes one request adds to a REQUESTS frame. */
-function requestBytesBound(body: RequestBody): number {
+function requestBytesBound(body: RequestBody | ScanBody): number {
   return 32 + body.key.length * 3 + (body.kind === 'write' ? body.op.length : body.query.length);
 }
 
@@ -132,7 +133,20 @@ export class RequestRouter {
     return { token: 0, ok: false, code: 'UNAVAILABLE', message: why };
   }
 
-  private attempt(link: NodeLink, body: RequestBody, deadline: number): Promise<Attempt> {
+  /**
+   * An engine scan of one group on one node (big tables): no failover, the caller picks its
+   * sources and needs a majority of them.
+   */
+  async scan(node: string, body: ScanBody): Promise<ClientResult> {
+    const link = this.links.get(node);
+    if (this.closed || link === undefined || !link.isUp()) {
+      return { token: 0, ok: false, code: 'UNAVAILABLE', message: `${node}: not connected` };
+    }
+    const outcome = await this.attempt(link, body, Date.now() + this.timeoutMs * 2);
+    return 'done' in outcome ? outcome.done : { token: 0, ok: false, code: 'UNAVAILABLE', message: `${node}: ${outcome.next}` };
+  }
+
+  private attempt(link: NodeLink, body: RequestBody | ScanBody, deadline: number): Promise<Attempt> {
     const id = this.nextId++;
     const write = body.kind === 'write';
     this.stats.requests++;

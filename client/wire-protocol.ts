@@ -98,12 +98,20 @@ export function readPeerMessages(payload: Uint8Array, each: (m: PeerMessage) => 
   return n;
 }
 
-export type WireRequest = ClientRequest | ScanRequest;
+/** An engine scan names the group whose local keys it lists (big tables). */
+export type WireScan = ScanRequest & { readonly group: number };
+export type WireRequest = ClientRequest | WireScan;
+
+/** Groups per replica a scan may name, at most (the store's bound). */
+const SCAN_GROUP_MAX = 4096;
 
 export function encodeRequests(requests: readonly WireRequest[]): Uint8Array {
   const w = new ByteWriter(256);
   w.u32(requests.length);
-  for (const req of requests) writeRequest(w, req);
+  for (const req of requests) {
+    writeRequest(w, req);
+    if (req.kind === 'scan') w.u32(req.group);
+  }
   return w.finish();
 }
 
@@ -115,7 +123,13 @@ export function decodeRequests(payload: Uint8Array): WireRequest[] {
     for (let i = 0; i < n; i++) {
       const req = readRequest(r);
       if (!Number.isSafeInteger(req.token) || req.token < 0) throw new ProtocolError(`request id ${req.token}`);
-      out.push(req);
+      if (req.kind === 'scan') {
+        const group = r.u32();
+        if (group >= SCAN_GROUP_MAX) throw new ProtocolError(`scan of group ${group}`);
+        out.push({ ...req, group });
+      } else {
+        out.push(req);
+      }
     }
     if (r.remaining !== 0) throw new ProtocolError(`requests: ${r.remaining} trailing bytes`);
   }, 'requests');
@@ -161,7 +175,7 @@ export function decodeResults(payload: Uint8Array): WireResult[] {
   return out;
 }
 
-export const ControlOp = ['routes', 'status', 'partition', 'heal', 'chaos'] as const;
+export const ControlOp = ['routes', 'info', 'status', 'partition', 'heal', 'chaos'] as const;
 export type ControlOp = (typeof ControlOp)[number];
 
 export interface ControlRequest {

@@ -6,7 +6,8 @@
  * injection) are answered with CONTROL_RESULT. A malformed frame throws ProtocolError and
  * the caller closes the connection; the node goes on serving everyone else.
  */
-import type { ClientRequest, ClientResult } from '../actors/paxos/core/types';
+import type { ClientResult } from '../actors/paxos/core/types';
+import type { ScanBody } from '../actors/store/request-pipeline';
 import { validateKey } from '../actors/store/model-client';
 import { isInstallOp } from '../models/install-op';
 import { splitRequestId } from '../models/request-id';
@@ -27,6 +28,8 @@ export interface SessionServices {
   local(body: RequestBody): Promise<ClientResult>;
   /** A request for another Set's key, forwarded to a node of that Set. */
   forward(body: RequestBody): Promise<ClientResult>;
+  /** An engine scan of one of this node's groups (big tables); the client picked this node. */
+  scan(body: ScanBody): Promise<ClientResult>;
   control(request: ControlRequest): Promise<unknown>;
 }
 
@@ -65,10 +68,6 @@ export class ClientSession {
   }
 
   private serve(req: WireRequest): void {
-    if (req.kind === 'scan') {
-      this.answer({ id: req.token, ok: false, code: 'INVALID_ARGUMENT', message: 'engine scans are not served over the network yet' });
-      return;
-    }
     if (this.inFlight >= SESSION_IN_FLIGHT_MAX) {
       this.answer({ id: req.token, ok: false, code: 'UNAVAILABLE', message: `more than ${SESSION_IN_FLIGHT_MAX} requests in flight on this connection` });
       return;
@@ -80,7 +79,8 @@ export class ClientSession {
     }
     this.inFlight++;
     const { token, ...body } = req;
-    const run = this.services.ownsKey(body.key) ? this.services.local(body) : this.services.forward(body);
+    const run =
+      body.kind === 'scan' ? this.services.scan(body) : this.services.ownsKey(body.key) ? this.services.local(body) : this.services.forward(body);
     run.then(
       (res) => this.answer(toWire(token, res)),
       (error: unknown) => this.answer(failed(token, error, body.kind === 'write')),
@@ -142,7 +142,8 @@ export class ClientSession {
  * What a node refuses from a client before proposing anything: keys the handles would refuse,
  * and install ops (verify's repair writes whole states; only a node proposes them).
  */
-function refuse(req: ClientRequest): string | undefined {
+function refuse(req: WireRequest): string | undefined {
+  if (req.kind === 'scan') return undefined;
   try {
     validateKey(req.key);
   } catch (error) {

@@ -159,6 +159,7 @@ export class ClusterNode {
         ownsKey: (key) => this.routes.setOfKey(key).id === this.place.set.id,
         local: (body) => this.gateway.call(body),
         forward: (body) => this.forwarder.call(body),
+        scan: (body) => this.gateway.scan(body),
         control: (req) => this.control(req),
       },
     );
@@ -183,6 +184,8 @@ export class ClusterNode {
 
   private async control(req: ControlRequest): Promise<unknown> {
     if (req.op === 'routes') return this.routes.toData();
+    // What a client needs beyond the routes (big tables: the engine and groups per replica).
+    if (req.op === 'info') return { engine: this.store.options.engine, groups: this.options.groups, replicas: this.place.set.replicas.length };
     if (req.op === 'status') return nodeStatus(this);
     if (req.op === 'chaos') return this.setChaos(req.args);
     return applyControlFaults(this.place, this.gateway.links, req);

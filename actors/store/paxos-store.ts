@@ -43,7 +43,7 @@ import type { RequestBackend } from './model-client';
 import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
-import type { RequestBody } from './request-pipeline';
+import type { RequestBody, ScanBody } from './request-pipeline';
 import { groupOfKey, homeReplicaOf } from './routing';
 import { verifyReplicas } from './verify';
 import type { VerifyOptions, VerifyReport } from './verify';
@@ -94,6 +94,8 @@ export interface NodeGateway {
   deliverRemote(from: number, to: number, payload: Uint8Array): boolean;
   /** A client request, proposed by this node's replica. */
   call(body: RequestBody): Promise<ClientResult>;
+  /** An engine scan of one of this replica's groups (big tables over the network). */
+  scan(body: ScanBody): Promise<ClientResult>;
   /** Cut links (fault injection; partitions between nodes). */
   readonly links: LinkFaults;
 }
@@ -516,6 +518,14 @@ export class PaxosStore {
       onRemote: (handler) => system.onRemote(handler),
       deliverRemote: (from, to, payload) => !this.closed && system.deliverRemote(from, to, payload),
       call: (body) => this.call(hosting.replica, body),
+      scan: (body) => {
+        this.checkOpen();
+        if (!Number.isInteger(body.group) || body.group < 0 || body.group >= this.options.groups) {
+          throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `no group ${body.group} (the node has ${this.options.groups})`);
+        }
+        if (!this.serves(hosting.replica, body.group)) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `group ${body.group} is down on this node`);
+        return this.pipeline.submit(hosting.replica, body);
+      },
       links: this.links,
     };
   }

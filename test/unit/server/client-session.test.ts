@@ -25,6 +25,7 @@ function setup(): { session: ClientSession; frames: [number, Uint8Array][]; loca
       forwarded.push(body);
       return Promise.resolve({ token: 0, ok: false, code: 'UNAVAILABLE', message: 'far away' });
     },
+    scan: () => Promise.resolve({ token: 0, ok: true, result: new Uint8Array([2]) }),
     control: (req) => (req.op === 'routes' ? Promise.resolve({ version: 'v' }) : Promise.reject(Object.assign(new Error('nope'), { code: 'INVALID_ARGUMENT' }))),
   };
   const session = new ClientSession({ send: (type, payload) => frames.push([type, payload]) > 0, close: () => undefined }, services);

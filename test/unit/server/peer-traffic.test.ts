@@ -25,6 +25,7 @@ function fakeGateway(replica: number): { gateway: NodeGateway; delivered: [numbe
       return true;
     },
     call: () => Promise.reject(new Error('unused')),
+    scan: () => Promise.reject(new Error('unused')),
     links: new LinkFaults(newLinkFaults(3, GROUPS)),
   };
   return { gateway, delivered, emit: (from, to, p) => handler(from, to, p) };
