@@ -6,13 +6,13 @@
  *    SHA-256, every frame): a damaged or incomplete backup is refused with CORRUPTED naming
  *    the file, before anything is written.
  * 2. A new store with the backup's layout and engine is opened in a temporary sibling of `dir`,
- *    and each key's state goes in through Paxos as one install op (models/install-op.ts) on
- *    the empty key: data and version exactly as backed up, on every replica that accepts it.
+ *    and each key's state goes in through Paxos as install ops (models/install-op.ts) on the
+ *    empty key: data and version exactly as backed up, on every replica that accepts them.
  * 3. `verify({ repair: true })` brings any replica that missed an install up to date, and a
  *    last `verify()` must find every replica aligned and holding every key.
  * 4. The store is closed and the directory renamed to `dir`: `dir` never holds half a restore.
  *
- * What is not carried over: Paxos instance numbers (a restored key starts again at instance 1),
+ * What is not carried over: Paxos instance numbers (a restored key starts again, at instance 2),
  * and the at-most-once windows (the ids of recent requests): a write retried across a restore
  * is a new write.
  */
@@ -96,19 +96,32 @@ async function checkTarget(dir: string): Promise<void> {
   if (entries.length > 0) throw invalid(`restore dir ${dir} is not empty (${entries.length} entries); restore into a new directory`);
 }
 
+/**
+ * Installs one key, twice. The first install (on the empty key, instance 0) is chosen at
+ * instance 1. Chosen-only changes are not written (docs/decisions.md 3): on disk, the replicas
+ * that did not propose it hold it only as an accepted value, and after a reopen they would
+ * read the key as absent with `consistency: 'local'` until its next access. The second install
+ * of the same state (on instance 1) makes every replica that accepts it write its record with
+ * instance 1 applied: after a reopen each one reads the backed-up state, even locally.
+ */
 async function installOne(target: RestoreTarget, k: BackedUpKey): Promise<void> {
-  // On the empty key (instance 0): the install is chosen at instance 1 on every replica.
-  const op = encodeInstallOp({ expectChosen: 0, version: k.version, data: k.data, recent: [] });
+  for (const expectChosen of [0, 1]) {
+    const op = encodeInstallOp({ expectChosen, version: k.version, data: k.data, recent: [] });
+    await installOnce(target, k.key, op);
+  }
+}
+
+async function installOnce(target: RestoreTarget, key: string, op: Uint8Array): Promise<void> {
   let last = '';
   for (let attempt = 0; attempt < INSTALL_ATTEMPTS; attempt++) {
-    const res = await target.call({ kind: 'write', key: k.key, op }).catch((error: Error) => ({ ok: false as const, message: error.message }));
+    const res = await target.call({ kind: 'write', key, op }).catch((error: Error) => ({ ok: false as const, message: error.message }));
     if (res.ok && res.result[0] === InstallStatus.installed) return;
     // A retry finding the key written was our own earlier attempt (nothing else writes here).
     if (res.ok && res.result[0] === InstallStatus.stale && attempt > 0) return;
-    if (res.ok) throw new PaxosStoreError(ErrorCodes.CORRUPTED, `backup holds key ${JSON.stringify(k.key)} twice (install answered ${res.result[0]})`);
+    if (res.ok) throw new PaxosStoreError(ErrorCodes.CORRUPTED, `backup holds key ${JSON.stringify(key)} twice (install answered ${res.result[0]})`);
     last = res.message;
   }
-  throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `restore could not install ${JSON.stringify(k.key)}: ${last}`);
+  throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `restore could not install ${JSON.stringify(key)}: ${last}`);
 }
 
 async function installAllKeys(target: RestoreTarget, from: string, manifest: BackupManifest, progress: (keys: number) => void): Promise<number> {
