@@ -119,8 +119,22 @@ async function prepareDir(to: string): Promise<void> {
   } catch (error) {
     throw invalid(`backup dir ${to} cannot be created: ${(error as Error).message}`);
   }
-  const entries = await fs.readdir(to);
+  const entries = await fs.readdir(to).catch((error: Error) => {
+    throw invalid(`backup dir ${to} cannot be read: ${error.message}`);
+  });
   if (entries.length > 0) throw invalid(`backup dir ${to} is not empty (${entries.length} entries); back up into a new directory`);
+}
+
+/**
+ * A failed backup leaves no manifest (so it can never be restored) and removes its data files,
+ * so the same directory can be used again. Only files of the backup's own names are removed:
+ * the directory was empty when it began.
+ */
+async function removePartial(to: string): Promise<void> {
+  const names = await fs.readdir(to).catch(() => [] as string[]);
+  for (const name of names) {
+    if (/^group-\d{4}\.\d{4}\.data$/.test(name)) await fs.rm(path.join(to, name), { force: true }).catch(() => undefined);
+  }
 }
 
 /** Running totals and the listing state of one backup. */
@@ -259,6 +273,7 @@ export async function runBackup(ctx: BackupContext, options: BackupOptions): Pro
       groups.push(await backupGroup(run, group, writer));
     } catch (error) {
       await writer.abandon();
+      await removePartial(o.to);
       throw error;
     }
     files.push(...writer.files);
