@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
+import { compareKeys } from '../../engines/key-order';
 import { KV_GET_QUERY } from '../../models/kv/kv';
 import { ModelTag } from '../../models/model-tags';
 import { tagged } from '../../models/registry';
@@ -79,7 +80,7 @@ const PAGE_KEYS = 1024;
 const PAGE_BYTES = 8 * 1024 * 1024;
 /** Read-then-fetch attempts per key whose listing was not conclusive, through rotating replicas. */
 const READ_ATTEMPTS = 5;
-/** Rounds per group at most: every round moves past at least one key (or ends the group). */
+/** Rounds per group at most (a bound for the loop: every round moves past at least one key). */
 const ROUNDS_MAX = Number.MAX_SAFE_INTEGER;
 
 interface Resolved {
@@ -254,6 +255,8 @@ async function backupGroup(run: Run, group: number, writer: GroupFileWriter): Pr
     }
     run.report();
     if (merged.through === undefined) break;
+    // Pages list keys at or after gte, so each round moves the start strictly forward.
+    assert(compareKeys(merged.through, gte) >= 0, () => `backup round ended at ${merged.through} before its start`);
     gte = keyAfter(merged.through);
   }
   return writer.finish();
