@@ -63,6 +63,12 @@ export interface BackupEntry {
   readonly pending: boolean;
   /** The replica does not know this key's state now (recovering, loading, damaged record). */
   readonly unsettled: boolean;
+  /**
+   * The whole record (null when unsettled): with its accepted value and windows, the backup can
+   * apply a value a majority accepted in one ballot (chosen, though no replica wrote it down as
+   * chosen: docs/decisions.md 3) exactly as the replicas will.
+   */
+  readonly record: KeyRecord | null;
 }
 
 export interface BackupPage {
@@ -101,15 +107,16 @@ export function isBackupKeysRequest(request: unknown): request is BackupKeysRequ
   );
 }
 
-function entryOf(key: string, rec: KeyRecord, unsettled: boolean): BackupEntry {
+function entryOf(key: string, rec: KeyRecord): BackupEntry {
   const pending = rec.accepted !== null && rec.accepted.op.length > 0;
-  // A copy of the data reference is a copy of the data: the core replaces `rec.data`, it never
-  // writes into it (replica-digest.ts relies on the same fact).
-  return { key, chosen: rec.chosen, version: rec.version, data: rec.data, pending, unsettled };
+  // A shallow copy is a copy: the core replaces `data`, `accepted` and `requests`, it never
+  // writes into them (replica-digest.ts relies on the same fact); `recent` is pushed to.
+  const record: KeyRecord = { ...rec, recent: rec.recent.slice() };
+  return { key, chosen: rec.chosen, version: rec.version, data: rec.data, pending, unsettled: false, record };
 }
 
 function unsettledEntry(key: string): BackupEntry {
-  return { key, chosen: 0, version: 0, data: null, pending: false, unsettled: true };
+  return { key, chosen: 0, version: 0, data: null, pending: false, unsettled: true, record: null };
 }
 
 /** The held keys among `keys`, as this replica knows them now. */
@@ -118,14 +125,14 @@ function heldAmong(source: BackupSource, keys: ReadonlySet<string>): Map<string,
   if (keys.size === 0) return out;
   for (const h of source.held()) {
     if (!keys.has(h.key)) continue;
-    out.set(h.key, h.status === 'ready' ? entryOf(h.key, h.rec, false) : unsettledEntry(h.key));
+    out.set(h.key, h.status === 'ready' ? entryOf(h.key, h.rec) : unsettledEntry(h.key));
   }
   return out;
 }
 
 function decodeStored(key: string, bytes: Uint8Array): BackupEntry {
   try {
-    return entryOf(key, decodeRecord(openRecord(bytes)), false);
+    return entryOf(key, decodeRecord(openRecord(bytes)));
   } catch (error) {
     if (!isEngineError(error, 'CORRUPTED')) throw error;
     return unsettledEntry(key);

@@ -244,7 +244,7 @@ async function backupGroup(run: Run, group: number, writer: GroupFileWriter): Pr
     const merged = mergePages(await listRound(run, group, listing, gte));
     const unsure: string[] = [];
     for (const row of merged.rows) {
-      const d = decideKey(row.states);
+      const d = decideKey(row.states, run.ctx.placement.replicas);
       if (d.kind === 'take') {
         await write(run, writer, d.entry);
         if (d.diverged) run.diverged += 1;
