@@ -122,7 +122,10 @@ async function backupUnderLoad(t: ExecutionContext, options: PaxosStoreOptions, 
   }
   t.true(writers.acked > acksBefore);
   const restoredReport = await PaxosStore.restore({ from: to, dir: restored, workers: 2 });
-  const reopened = await PaxosStore.open({ ...options, dir: restored, workers: 2, groups: 4, timeoutMs: 15_000 });
+  // Reopened with the default cache: a 64-key cache would evict what verify's repair read in.
+  const reopenOptions: PaxosStoreOptions = { ...options };
+  delete (reopenOptions as { cachedKeysMax?: number }).cachedKeysMax;
+  const reopened = await PaxosStore.open({ ...reopenOptions, dir: restored, workers: 2, groups: 4, timeoutMs: 15_000 });
   t.teardown(() => reopened.close());
   const problems: string[] = [];
   for (let k = 0; k < KEYS; k++) {
