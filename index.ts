@@ -24,6 +24,8 @@ export type { DocOp, DocUpdateOptions, JsonValue } from './actors/store/doc';
 export type { ReadOptions } from './actors/store/model-client';
 export type { KvEntry, KvGetOptions } from './actors/store/kv';
 export type { VerifyOptions, VerifyReport, VerifyMismatch, ReplicaDigest, ReplicaKeyState, KeyLocation } from './actors/store/verify';
+export type { BackupOptions, BackupProgress, BackupReport } from './actors/store/backup';
+export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/store/restore';
 export { PaxosStoreError, ErrorCodes } from './actors/store/errors';
 export type { ErrorCode } from './actors/store/errors';
 export type { SyncMode } from './engines/engine';

@@ -10,6 +10,8 @@
  *   paxosstore --dir ./data stats                 per-replica counters
  *   paxosstore serve --config cluster.json --node n1 --dir data/n1   one cluster node
  *   paxosstore status --config cluster.json       one row per node of the cluster
+ *   paxosstore backup --dir DATA --to BACKUP      a full backup (bin/backup-command.ts)
+ *   paxosstore restore --from BACKUP --dir NEW    a new data dir from a backup
  *
  * Options may come before or after the command. A directory made by `PaxosStore.open` (any
  * engine, any `groups`) is opened with what its `paxosstore.json` records; a new directory
@@ -26,10 +28,12 @@ import { PaxosStore } from '../index';
 import type { KvNamespace, PaxosStoreOptions, VerifyReport } from '../index';
 import { serve } from '../server/node-main';
 import { status } from '../client/status-command';
+import { BACKUP_USAGE, backupCommand } from './backup-command';
 
 const USAGE =
   'usage: paxosstore --dir DIR [--engine lsm|bitcask|bitcask2|memory-persist] [--sync always|batch|none] [--workers N]\n' +
-  '                  (put NS KEY VALUE | get NS KEY | incr NS KEY [BY] | delete NS KEY | verify [--repair] | stats)';
+  '                  (put NS KEY VALUE | get NS KEY | incr NS KEY [BY] | delete NS KEY | verify [--repair] | stats)\n' +
+  BACKUP_USAGE;
 
 function usage(): never {
   console.error(USAGE);
@@ -153,6 +157,8 @@ const argv = process.argv.slice(2);
 if (argv[0] === 'serve') {
   // A cluster node (server/node-main.ts): runs until SIGTERM.
   void serve(argv.slice(1)).then((code) => process.exit(code));
+} else if (argv[0] === 'backup' || argv[0] === 'restore') {
+  void backupCommand(argv[0], argv.slice(1)).then((code) => process.exit(code));
 } else if (argv[0] === 'status') {
   void status(argv.slice(1)).then((code) => process.exit(code));
 } else {

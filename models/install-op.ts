@@ -69,7 +69,8 @@ function isCount(n: number): boolean {
 }
 
 export function encodeInstallOp(s: InstallState): Uint8Array {
-  assert(isCount(s.expectChosen) && s.expectChosen >= 1, () => `install on instance ${s.expectChosen}`);
+  // Instance 0 (nothing chosen yet) is how a restore installs a key into a new store.
+  assert(isCount(s.expectChosen), () => `install on instance ${s.expectChosen}`);
   assert(isCount(s.version), () => `install of version ${s.version}`);
   assert(s.recent.length <= INSTALL_RECENT_MAX, () => `install of ${s.recent.length} recent entries`);
   assert(s.recent.every((e) => e.instance <= s.expectChosen), 'install of a recent entry past its instance');
@@ -153,7 +154,7 @@ export function decodeInstallOp(op: Uint8Array): InstallState | undefined {
   }
   const wellFormed =
     r.ok && r.at === op.length && (hasData === 0 || hasData === 1) && count <= INSTALL_RECENT_MAX &&
-    isCount(expectChosen) && expectChosen >= 1 && isCount(version) &&
+    isCount(expectChosen) && isCount(version) &&
     recent.every((e) => isCount(e.instance) && e.instance <= expectChosen && isCount(e.seq));
   return wellFormed ? { expectChosen, data, version, recent } : undefined;
 }

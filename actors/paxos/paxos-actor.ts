@@ -38,6 +38,8 @@ import {
 } from './codec';
 import type { RecordPort, RecordWrite } from './record-port';
 import { digestReplica, isDigestRequest } from './replica-digest';
+import { backupKeys, backupPage, isBackupKeysRequest, isBackupPageRequest } from './backup-page';
+import type { BackupSource } from './backup-page';
 import { DerivedWrites } from './derived-writes';
 import type { DerivedKeys } from './derived-writes';
 import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
@@ -219,9 +221,23 @@ export class PaxosGroupActor implements Actor {
   async inspect(request: unknown): Promise<unknown> {
     if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
+    if (isBackupPageRequest(request)) return backupPage(request, this.backupSource());
+    if (isBackupKeysRequest(request)) return backupKeys(request, this.backupSource());
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
     // The hashing runs in the worker's offload pool when there is one (docs/decisions.md).
     return digestReplica(request, this.core.heldRecords(), this.recordEntries(), { offload: this.host.offload });
+  }
+
+  /** Read-only views of the core and the record store for a backup (backup-page.ts). */
+  private backupSource(): BackupSource {
+    const store = this.store;
+    const derived = this.options.derived;
+    return {
+      amnesic: this.core.amnesic,
+      held: () => this.core.heldRecords(),
+      scan: store.scan === undefined ? undefined : (range, cb) => store.scan?.(range, cb),
+      isDerived: (key) => derived?.isDerived(key) === true,
+    };
   }
 
   /** Every stored record (derived entries left out), for verification. */

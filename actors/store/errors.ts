@@ -50,6 +50,8 @@ export const ErrorCodes = {
   INDEX_MISMATCH: 'INDEX_MISMATCH',
   /** The operation needs another storage engine (big tables need engine 'lsm'). */
   UNSUPPORTED_ENGINE: 'UNSUPPORTED_ENGINE',
+  /** restore(): the backup is damaged or incomplete (the message names the file). Nothing was restored. */
+  CORRUPTED: 'CORRUPTED',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: CoreErrorCodes.OVERLOADED,
 } as const;

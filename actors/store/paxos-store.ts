@@ -46,6 +46,10 @@ import { RequestPipeline } from './request-pipeline';
 import type { RequestBody, ScanBody } from './request-pipeline';
 import { groupOfKey, homeReplicaOf } from './routing';
 import { verifyReplicas } from './verify';
+import { runBackup } from './backup';
+import type { BackupOptions, BackupReport } from './backup';
+import { restoreBackup } from './restore';
+import type { RestoreOptions, RestoreReport } from './restore';
 import type { VerifyOptions, VerifyReport } from './verify';
 
 export interface StoreStats {
@@ -415,6 +419,35 @@ export class PaxosStore {
           if (this.closed || !changed || attempt >= VERIFY_ATTEMPTS_MAX - 1) throw error;
         }
       }
+    });
+  }
+
+  /**
+   * A full backup into a new directory beside live traffic (README "Backups"): every write
+   * acknowledged before the call is in it. Stores with a data dir on an ordered engine (lsm,
+   * bitcask, memory + persist); others reject UNSUPPORTED_ENGINE.
+   */
+  async backup(options: BackupOptions): Promise<BackupReport> {
+    this.checkOpen();
+    const o = this.options;
+    if (!usesDataDir(o) || o.engine === 'bitcask2' || this.hosting !== undefined) {
+      throw new PaxosStoreError(ErrorCodes.UNSUPPORTED_ENGINE, `backup needs an embedded store with a dir on lsm, bitcask or memory + persist (this one: ${engineLabel(o)}${o.dir === undefined ? ', no dir' : ''})`);
+    }
+    const placement = { replicas: o.replicas, groups: o.groups };
+    const up = (): boolean[] => this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
+    const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
+    const layout = { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) };
+    return this.mapErrors(() => runBackup({ system: this.system, placement, layout, up, call }, options));
+  }
+
+  /**
+   * Builds a new data directory from a backup (README "Backups"); open it afterwards with the
+   * backup's engine. A damaged or incomplete backup rejects CORRUPTED naming the file.
+   */
+  static restore(options: RestoreOptions): Promise<RestoreReport> {
+    return restoreBackup(options, async (o) => {
+      const store = await PaxosStore.open(o);
+      return { call: (body) => store.call(undefined, body), verify: (v) => store.verify(v), close: () => store.close() };
     });
   }
 
