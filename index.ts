@@ -17,13 +17,25 @@ export { Doc } from './actors/store/doc';
 export { Account } from './actors/store/account';
 export { Bigtable } from './actors/store/bigtable';
 export type {
-  BigtableOptions, BigtableEntry, BigtableRow, BigtableValue, BigtableScanOptions, BigtableIndexOptions,
+  BigtableOptions,
+  BigtableEntry,
+  BigtableRow,
+  BigtableValue,
+  BigtableScanOptions,
+  BigtableIndexOptions,
 } from './actors/store/bigtable';
 export type { AccountBoundsOptions, AccountBalance, JournalEntry } from './actors/store/account';
 export type { DocOp, DocUpdateOptions, JsonValue } from './actors/store/doc';
 export type { ReadOptions } from './actors/store/model-client';
 export type { KvEntry, KvGetOptions } from './actors/store/kv';
-export type { VerifyOptions, VerifyReport, VerifyMismatch, ReplicaDigest, ReplicaKeyState, KeyLocation } from './actors/store/verify';
+export type {
+  VerifyOptions,
+  VerifyReport,
+  VerifyMismatch,
+  ReplicaDigest,
+  ReplicaKeyState,
+  KeyLocation,
+} from './actors/store/verify';
 export type { BackupOptions, BackupProgress, BackupReport } from './actors/store/backup';
 export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/store/restore';
 export { PaxosStoreError, ErrorCodes } from './actors/store/errors';

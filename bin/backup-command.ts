@@ -35,8 +35,11 @@ function reporter(): (done: number, total: number, fields: Record<string, unknow
       console.log(JSON.stringify({ event: 'progress', ...fields }));
       return;
     }
-    const filled = total === 0 ? BAR_WIDTH : Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH));
-    const text = Object.entries(fields).map(([k, v]) => `${k} ${String(v)}`).join('  ');
+    const filled =
+      total === 0 ? BAR_WIDTH : Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH));
+    const text = Object.entries(fields)
+      .map(([k, v]) => `${k} ${String(v)}`)
+      .join('  ');
     process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${text}   `);
   };
 }
@@ -45,7 +48,10 @@ function finishLine(): void {
   if (process.stderr.isTTY === true) process.stderr.write('\n');
 }
 
-function parse(argv: string[], names: readonly string[]): Record<string, string | undefined> | undefined {
+function parse(
+  argv: string[],
+  names: readonly string[],
+): Record<string, string | undefined> | undefined {
   try {
     const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
@@ -68,10 +74,21 @@ function recorded(dir: string): { replicas: number; groups: number; engine: stri
   try {
     r = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof r;
   } catch (error) {
-    throw Object.assign(new Error(`${file} cannot be read (${(error as Error).message}): is ${dir} a store's data dir?`), { code: 'INVALID_ARGUMENT' });
+    throw Object.assign(
+      new Error(
+        `${file} cannot be read (${(error as Error).message}): is ${dir} a store's data dir?`,
+      ),
+      { code: 'INVALID_ARGUMENT' },
+    );
   }
-  if (typeof r.replicas !== 'number' || typeof r.groups !== 'number' || typeof r.engine !== 'string') {
-    throw Object.assign(new Error(`${file} does not record replicas, groups and engine`), { code: 'INVALID_ARGUMENT' });
+  if (
+    typeof r.replicas !== 'number' ||
+    typeof r.groups !== 'number' ||
+    typeof r.engine !== 'string'
+  ) {
+    throw Object.assign(new Error(`${file} does not record replicas, groups and engine`), {
+      code: 'INVALID_ARGUMENT',
+    });
   }
   return { replicas: r.replicas, groups: r.groups, engine: r.engine };
 }
@@ -80,12 +97,30 @@ async function runBackup(v: Record<string, string | undefined>): Promise<number>
   const { dir, to } = v;
   const workers = workersOf(v.workers);
   const rate = v.rate === undefined ? undefined : Number(v.rate);
-  if (dir === undefined || to === undefined || workers === 'bad' || (rate !== undefined && !(rate > 0))) return usage();
+  if (
+    dir === undefined ||
+    to === undefined ||
+    workers === 'bad' ||
+    (rate !== undefined && !(rate > 0))
+  )
+    return usage();
   const layout = recorded(dir);
-  const store = await PaxosStore.open({ dir, replicas: layout.replicas, groups: layout.groups, ...engineOptionsOf(layout.engine), workers: workers ?? 1 });
+  const store = await PaxosStore.open({
+    dir,
+    replicas: layout.replicas,
+    groups: layout.groups,
+    ...engineOptionsOf(layout.engine),
+    workers: workers ?? 1,
+  });
   try {
     const show = reporter();
-    const onProgress = (p: BackupProgress): void => show(p.groupsDone, p.groups, { groups: `${p.groupsDone}/${p.groups}`, keys: p.keys, bytes: p.bytes, reads: p.reads });
+    const onProgress = (p: BackupProgress): void =>
+      show(p.groupsDone, p.groups, {
+        groups: `${p.groupsDone}/${p.groups}`,
+        keys: p.keys,
+        bytes: p.bytes,
+        reads: p.reads,
+      });
     const report = await store.backup({ to, ...(rate === undefined ? {} : { rate }), onProgress });
     finishLine();
     console.log(JSON.stringify({ event: 'done', ...report }));
@@ -100,16 +135,28 @@ async function runRestore(v: Record<string, string | undefined>): Promise<number
   const workers = workersOf(v.workers);
   if (from === undefined || dir === undefined || workers === 'bad') return usage();
   const show = reporter();
-  const onProgress = (p: RestoreProgress): void => show(p.keys, p.keysTotal, { phase: p.phase, keys: `${p.keys}/${p.keysTotal}` });
-  const report = await PaxosStore.restore({ from, dir, ...(workers === undefined ? {} : { workers }), onProgress });
+  const onProgress = (p: RestoreProgress): void =>
+    show(p.keys, p.keysTotal, { phase: p.phase, keys: `${p.keys}/${p.keysTotal}` });
+  const report = await PaxosStore.restore({
+    from,
+    dir,
+    ...(workers === undefined ? {} : { workers }),
+    onProgress,
+  });
   finishLine();
   console.log(JSON.stringify({ event: 'done', ...report }));
   return 0;
 }
 
 /** `paxosstore backup ...` or `paxosstore restore ...` (argv after the command); the exit code. */
-export async function backupCommand(command: 'backup' | 'restore', argv: string[]): Promise<number> {
-  const values = parse(argv, command === 'backup' ? ['dir', 'to', 'rate', 'workers'] : ['from', 'dir', 'workers']);
+export async function backupCommand(
+  command: 'backup' | 'restore',
+  argv: string[],
+): Promise<number> {
+  const values = parse(
+    argv,
+    command === 'backup' ? ['dir', 'to', 'rate', 'workers'] : ['from', 'dir', 'workers'],
+  );
   if (values === undefined) return usage();
   try {
     return command === 'backup' ? await runBackup(values) : await runRestore(values);

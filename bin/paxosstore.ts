@@ -40,12 +40,22 @@ function usage(): never {
   process.exit(2);
 }
 
-async function kvCommand(kv: KvNamespace, command: string, key: string, arg: string | undefined): Promise<void> {
+async function kvCommand(
+  kv: KvNamespace,
+  command: string,
+  key: string,
+  arg: string | undefined,
+): Promise<void> {
   if (command === 'put' && arg !== undefined) console.log(JSON.stringify(await kv.put(key, arg)));
   else if (command === 'get') {
     const r = await kv.get(key);
-    console.log(r === undefined ? '(absent)' : JSON.stringify({ value: r.value.toString(), version: r.version }));
-  } else if (command === 'incr') console.log(JSON.stringify(await kv.incr(key, arg === undefined ? 1 : Number(arg))));
+    console.log(
+      r === undefined
+        ? '(absent)'
+        : JSON.stringify({ value: r.value.toString(), version: r.version }),
+    );
+  } else if (command === 'incr')
+    console.log(JSON.stringify(await kv.incr(key, arg === undefined ? 1 : Number(arg))));
   else if (command === 'delete') console.log(JSON.stringify(await kv.delete(key)));
   else usage();
 }
@@ -56,7 +66,13 @@ function summary(report: VerifyReport): Record<string, unknown> {
   return {
     ok: report.ok,
     aligned: report.aligned,
-    replicas: report.replicas.map((r) => ({ replica: r.replica, up: r.up, keys: r.keys, corrupted: r.corrupted, digest: r.digest })),
+    replicas: report.replicas.map((r) => ({
+      replica: r.replica,
+      up: r.up,
+      keys: r.keys,
+      corrupted: r.corrupted,
+      digest: r.digest,
+    })),
     mismatches: kinds,
     truncated: report.truncated,
     repaired: report.repaired,
@@ -77,7 +93,9 @@ function engineOptions(label: string): PaxosStoreOptions {
  * the library made; undefined for a new directory. A garbled record is left to `open`, which
  * rejects it with a clear INVALID_ARGUMENT.
  */
-function recordedPlacement(dir: string): { replicas?: number; groups?: number; engine?: string } | undefined {
+function recordedPlacement(
+  dir: string,
+): { replicas?: number; groups?: number; engine?: string } | undefined {
   let text: string;
   try {
     text = fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8');
@@ -96,7 +114,10 @@ function recordedPlacement(dir: string): { replicas?: number; groups?: number; e
   }
 }
 
-function storeOptions(dir: string, values: { engine?: string; sync?: string; workers?: string }): PaxosStoreOptions {
+function storeOptions(
+  dir: string,
+  values: { engine?: string; sync?: string; workers?: string },
+): PaxosStoreOptions {
   const recorded = recordedPlacement(dir);
   const engine = values.engine ?? recorded?.engine ?? 'lsm';
   const sync = values.sync ?? 'always';

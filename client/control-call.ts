@@ -27,15 +27,39 @@ export class ControlCallError extends Error {
 }
 
 /** Resolves with the node's answer; rejects with a `code` (UNAUTHENTICATED, UNAVAILABLE, the node's own). */
-export async function controlCall(target: ControlTarget, op: ControlOp, args?: unknown): Promise<unknown> {
+export async function controlCall(
+  target: ControlTarget,
+  op: ControlOp,
+  args?: unknown,
+): Promise<unknown> {
   const log = target.log ?? silentLog;
-  const conn = await dial({ host: target.host, port: target.port, secret: target.secret, role: 'client', name: 'control', connectTimeoutMs: target.timeoutMs, handshakeTimeoutMs: target.timeoutMs, log });
+  const conn = await dial({
+    host: target.host,
+    port: target.port,
+    secret: target.secret,
+    role: 'client',
+    name: 'control',
+    connectTimeoutMs: target.timeoutMs,
+    handshakeTimeoutMs: target.timeoutMs,
+    log,
+  });
   try {
     return await new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ControlCallError('UNAVAILABLE', `no answer to ${op} within ${target.timeoutMs} ms`)), target.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new ControlCallError('UNAVAILABLE', `no answer to ${op} within ${target.timeoutMs} ms`),
+          ),
+        target.timeoutMs,
+      );
       conn.onClose((reason) => {
         clearTimeout(timer);
-        reject(new ControlCallError('UNAVAILABLE', `connection closed (${reason}) before the answer to ${op}`));
+        reject(
+          new ControlCallError(
+            'UNAVAILABLE',
+            `connection closed (${reason}) before the answer to ${op}`,
+          ),
+        );
       });
       conn.onFrame((type, payload) => {
         if (type !== FrameType.controlResult) return;
@@ -48,7 +72,12 @@ export async function controlCall(target: ControlTarget, op: ControlOp, args?: u
           reject(error instanceof Error ? error : new Error(String(error)));
         }
       });
-      if (conn.send(FrameType.control, encodeJson({ id: 1, op, ...(args === undefined ? {} : { args }) })) !== 'OK') {
+      if (
+        conn.send(
+          FrameType.control,
+          encodeJson({ id: 1, op, ...(args === undefined ? {} : { args }) }),
+        ) !== 'OK'
+      ) {
         clearTimeout(timer);
         reject(new ControlCallError('UNAVAILABLE', `could not send ${op}`));
       }

@@ -55,9 +55,11 @@ interface Resolved {
 }
 
 function resolve(o: ConnectOptions | undefined): Resolved {
-  if (typeof o !== 'object' || o === null) throw invalid(`connect options must be an object, got ${describe(o)}`);
+  if (typeof o !== 'object' || o === null)
+    throw invalid(`connect options must be an object, got ${describe(o)}`);
   for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalid(`unknown connect option ${k}`);
-  if (!Array.isArray(o.nodes) || o.nodes.length === 0 || o.nodes.length > 1024) throw invalid('nodes must be a non-empty array of "host:port"');
+  if (!Array.isArray(o.nodes) || o.nodes.length === 0 || o.nodes.length > 1024)
+    throw invalid('nodes must be a non-empty array of "host:port"');
   const seeds = o.nodes.map((n, i) => {
     try {
       return parseAddress(n, `nodes[${i}]`);
@@ -65,10 +67,12 @@ function resolve(o: ConnectOptions | undefined): Resolved {
       throw invalid(error instanceof Error ? error.message : String(error));
     }
   });
-  if (typeof o.secret !== 'string' || o.secret.length < 16) throw invalid('secret must be a string of at least 16 characters');
+  if (typeof o.secret !== 'string' || o.secret.length < 16)
+    throw invalid('secret must be a string of at least 16 characters');
   const num = (v: unknown, name: string, dflt: number): number => {
     if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(`${name} must be a positive integer, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+      throw invalid(`${name} must be a positive integer, got ${describe(v)}`);
     return v;
   };
   return {
@@ -88,7 +92,13 @@ interface NodeInfo {
 
 function checkInfo(value: unknown): NodeInfo {
   const v = value as { engine?: unknown; groups?: unknown } | null;
-  if (typeof v?.engine !== 'string' || typeof v.groups !== 'number' || !Number.isInteger(v.groups) || v.groups < 1 || v.groups > 4096) {
+  if (
+    typeof v?.engine !== 'string' ||
+    typeof v.groups !== 'number' ||
+    !Number.isInteger(v.groups) ||
+    v.groups < 1 ||
+    v.groups > 4096
+  ) {
     throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, 'a node answered a malformed info');
   }
   return { engine: v.engine, groups: v.groups };
@@ -105,12 +115,20 @@ async function learnRoutes(o: Resolved): Promise<{ routes: RouteTable; info: Nod
       return { routes: RouteTable.decode(JSON.stringify(data)), info };
     } catch (error) {
       if (isNetError(error) && error.code === 'UNAUTHENTICATED') {
-        throw new PaxosStoreError(ErrorCodes.UNAUTHENTICATED, `${seed.host}:${seed.port} refused the cluster secret`);
+        throw new PaxosStoreError(
+          ErrorCodes.UNAUTHENTICATED,
+          `${seed.host}:${seed.port} refused the cluster secret`,
+        );
       }
-      failures.push(`${seed.host}:${seed.port}: ${error instanceof Error ? error.message : String(error)}`);
+      failures.push(
+        `${seed.host}:${seed.port}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
-  throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `no seed node answered (${failures.join('; ')})`);
+  throw new PaxosStoreError(
+    ErrorCodes.UNAVAILABLE,
+    `no seed node answered (${failures.join('; ')})`,
+  );
 }
 
 export class RemoteStore {
@@ -134,20 +152,48 @@ export class RemoteStore {
     for (const set of routes.sets) {
       for (const r of set.replicas) {
         const { host, port } = parseAddress(r.address, r.node);
-        links.set(r.node, new NetNodeLink(r.node, { host, port, secret: o.secret, role: 'client', name: 'client', connectTimeoutMs: o.connectTimeoutMs, connection: { deadAfterMs: o.timeoutMs } }, () => undefined));
+        links.set(
+          r.node,
+          new NetNodeLink(
+            r.node,
+            {
+              host,
+              port,
+              secret: o.secret,
+              role: 'client',
+              name: 'client',
+              connectTimeoutMs: o.connectTimeoutMs,
+              connection: { deadAfterMs: o.timeoutMs },
+            },
+            () => undefined,
+          ),
+        );
       }
     }
     // Serve as soon as the nodes that answer are connected; the others join when they come up.
     await Promise.all([...links.values()].map((l) => l.whenUp(o.connectTimeoutMs)));
-    const router = new RequestRouter(links, (key) => routes.nodesForKey(key).map((r) => r.node), o.timeoutMs);
+    const router = new RequestRouter(
+      links,
+      (key) => routes.nodesForKey(key).map((r) => r.node),
+      o.timeoutMs,
+    );
     return new RemoteStore(routes, info, links, router, o.valueBytesMax, undefined, undefined);
   }
 
   /** The same handles, with every request entering the cluster through node `name`. */
   node(name: string): RemoteStore {
     this.checkOpen();
-    if (!this.links.has(name)) throw invalid(`unknown node ${describe(name)} (known: ${[...this.links.keys()].join(', ')})`);
-    return new RemoteStore(this.routes, this.info, this.links, this.router, this.valueBytesMax, name, this.root ?? this);
+    if (!this.links.has(name))
+      throw invalid(`unknown node ${describe(name)} (known: ${[...this.links.keys()].join(', ')})`);
+    return new RemoteStore(
+      this.routes,
+      this.info,
+      this.links,
+      this.router,
+      this.valueBytesMax,
+      name,
+      this.root ?? this,
+    );
   }
 
   kv(namespace: string): KvNamespace {
@@ -186,13 +232,20 @@ export class RemoteStore {
     const sets = this.routes.sets;
     const replicas = sets[0]?.replicas.length ?? 0;
     if (sets.some((s) => s.replicas.length !== replicas)) {
-      throw new PaxosStoreError(ErrorCodes.UNSUPPORTED_ENGINE, 'big tables over a cluster need the same number of replicas in every Set');
+      throw new PaxosStoreError(
+        ErrorCodes.UNSUPPORTED_ENGINE,
+        'big tables over a cluster need the same number of replicas in every Set',
+      );
     }
     const g = this.info.groups;
     const nodeOf = (replica: number, group: number): string => {
       const set = sets[Math.floor(group / g)];
       const node = set?.replicas[replica]?.node;
-      if (node === undefined) throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `no replica ${replica} for scan group ${group}`);
+      if (node === undefined)
+        throw new PaxosStoreError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `no replica ${replica} for scan group ${group}`,
+        );
       return node;
     };
     const backend: BigtableBackend = {
@@ -200,8 +253,11 @@ export class RemoteStore {
       engine: this.info.engine,
       replicas,
       groups: sets.length * g,
-      isUp: (r) => !this.isClosed() && sets.every((s) => this.links.get(s.replicas[r]?.node ?? '')?.isUp() === true),
-      scan: (r, body) => this.router.scan(nodeOf(r, body.group), { ...body, group: body.group % g }),
+      isUp: (r) =>
+        !this.isClosed() &&
+        sets.every((s) => this.links.get(s.replicas[r]?.node ?? '')?.isUp() === true),
+      scan: (r, body) =>
+        this.router.scan(nodeOf(r, body.group), { ...body, group: body.group % g }),
     };
     return new Bigtable(name, backend, undefined, options);
   }
@@ -235,7 +291,8 @@ export class RemoteStore {
     return {
       valueBytesMax: this.valueBytesMax,
       call: (_replica, body) => {
-        if (this.isClosed()) return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the client is closed'));
+        if (this.isClosed())
+          return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the client is closed'));
         return this.router.call(body, this.via);
       },
     };

@@ -79,7 +79,14 @@ export class RequestRouter {
   private nextId = 1;
   private closed = false;
   private readonly sweeper: NodeJS.Timeout;
-  readonly stats: RouterStats = { requests: 0, framesOut: 0, failovers: 0, linkLosses: 0, waitsForLink: 0, badFrames: 0 };
+  readonly stats: RouterStats = {
+    requests: 0,
+    framesOut: 0,
+    failovers: 0,
+    linkLosses: 0,
+    waitsForLink: 0,
+    badFrames: 0,
+  };
 
   constructor(
     private readonly links: ReadonlyMap<string, NodeLink>,
@@ -124,7 +131,9 @@ export class RequestRouter {
       // tight loop would otherwise never let the links reconnect).
       if (tried || this.closed) break;
       const wait = Math.min(this.timeoutMs, deadline - Date.now());
-      const links = candidates.map((n) => this.links.get(n)).filter((l): l is NodeLink => l !== undefined);
+      const links = candidates
+        .map((n) => this.links.get(n))
+        .filter((l): l is NodeLink => l !== undefined);
       if (wait <= 0 || links.length === 0) break;
       this.stats.waitsForLink++;
       await Promise.race(links.map((l) => l.whenUp(wait)));
@@ -143,10 +152,16 @@ export class RequestRouter {
       return { token: 0, ok: false, code: 'UNAVAILABLE', message: `${node}: not connected` };
     }
     const outcome = await this.attempt(link, body, Date.now() + this.timeoutMs * 2);
-    return 'done' in outcome ? outcome.done : { token: 0, ok: false, code: 'UNAVAILABLE', message: `${node}: ${outcome.next}` };
+    return 'done' in outcome
+      ? outcome.done
+      : { token: 0, ok: false, code: 'UNAVAILABLE', message: `${node}: ${outcome.next}` };
   }
 
-  private attempt(link: NodeLink, body: RequestBody | ScanBody, deadline: number): Promise<Attempt> {
+  private attempt(
+    link: NodeLink,
+    body: RequestBody | ScanBody,
+    deadline: number,
+  ): Promise<Attempt> {
     const id = this.nextId++;
     const write = body.kind === 'write';
     this.stats.requests++;
@@ -162,7 +177,8 @@ export class RequestRouter {
     }
     batch.requests.push({ ...body, token: id });
     batch.bytes += requestBytesBound(body);
-    if (batch.requests.length >= REQUESTS_PER_FRAME_MAX || batch.bytes >= FRAME_PAYLOAD_SOFT_MAX) this.flushLink(link.name);
+    if (batch.requests.length >= REQUESTS_PER_FRAME_MAX || batch.bytes >= FRAME_PAYLOAD_SOFT_MAX)
+      this.flushLink(link.name);
     else if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
@@ -187,7 +203,8 @@ export class RequestRouter {
       return;
     }
     // Never left this process: not even a write can have applied.
-    for (const req of batch) this.finish(req.token, { next: 'not sent (link down or send queue full)' });
+    for (const req of batch)
+      this.finish(req.token, { next: 'not sent (link down or send queue full)' });
   }
 
   private onFrame(link: string, type: number, payload: Uint8Array): void {
@@ -212,7 +229,12 @@ export class RequestRouter {
       const result = res.ok
         ? { token: res.id, ok: true as const, result: res.result }
         : // A store code (CLOSED, INVALID_ARGUMENT, ...) travels as is; handles type it.
-          ({ token: res.id, ok: false as const, code: res.code, message: res.message } as ClientResult);
+          ({
+            token: res.id,
+            ok: false as const,
+            code: res.code,
+            message: res.message,
+          } as ClientResult);
       this.finish(res.id, { done: result });
     }
   }
@@ -221,7 +243,13 @@ export class RequestRouter {
     this.stats.linkLosses++;
     for (const p of [...this.pending.values()]) {
       if (p.link !== link) continue;
-      if (p.write) this.finish(p.id, { done: unknownOutcome(p.id, `connection to ${link} lost after the write was sent (${reason})`) });
+      if (p.write)
+        this.finish(p.id, {
+          done: unknownOutcome(
+            p.id,
+            `connection to ${link} lost after the write was sent (${reason})`,
+          ),
+        });
       else this.finish(p.id, { next: `connection lost (${reason})` });
     }
   }
@@ -238,7 +266,8 @@ export class RequestRouter {
     for (const p of [...this.pending.values()]) {
       if (p.deadline > now) continue;
       // A paused or overloaded node: a write may still apply there, a read can ask another node.
-      if (p.write) this.finish(p.id, { done: unknownOutcome(p.id, `no answer from ${p.link} in time`) });
+      if (p.write)
+        this.finish(p.id, { done: unknownOutcome(p.id, `no answer from ${p.link} in time`) });
       else this.finish(p.id, { next: 'no answer in time' });
     }
   }
@@ -248,7 +277,11 @@ export class RequestRouter {
     clearInterval(this.sweeper);
     this.outgoing.clear();
     for (const p of [...this.pending.values()]) {
-      this.finish(p.id, { done: p.write ? unknownOutcome(p.id, 'client closed') : { token: p.id, ok: false, code: 'UNAVAILABLE', message: 'client closed' } });
+      this.finish(p.id, {
+        done: p.write
+          ? unknownOutcome(p.id, 'client closed')
+          : { token: p.id, ok: false, code: 'UNAVAILABLE', message: 'client closed' },
+      });
     }
   }
 }

@@ -15,11 +15,17 @@ export async function status(argv: readonly string[]): Promise<number> {
   let configPath: string | undefined;
   let json = false;
   try {
-    const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { config: { type: 'string' }, json: { type: 'boolean' } },
+      strict: true,
+    });
     configPath = values.config;
     json = values.json === true;
   } catch (error) {
-    process.stderr.write(`INVALID_CONFIG: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `INVALID_CONFIG: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return 2;
   }
   if (configPath === undefined) {
@@ -30,17 +36,32 @@ export async function status(argv: readonly string[]): Promise<number> {
   try {
     config = loadClusterConfig(configPath);
   } catch (error) {
-    process.stderr.write(`INVALID_CONFIG: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `INVALID_CONFIG: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     return 2;
   }
   const asks = config.sets.flatMap((set) =>
     set.replicas.map(async (r): Promise<StatusRow> => {
       try {
-        const s = (await controlCall({ host: r.host, port: r.port, secret: config.secret, timeoutMs: STATUS_TIMEOUT_MS }, 'status')) as { keys?: unknown };
-        const keys = typeof s.keys === 'number' && Number.isSafeInteger(s.keys) && s.keys >= 0 ? s.keys : undefined;
+        const s = (await controlCall(
+          { host: r.host, port: r.port, secret: config.secret, timeoutMs: STATUS_TIMEOUT_MS },
+          'status',
+        )) as { keys?: unknown };
+        const keys =
+          typeof s.keys === 'number' && Number.isSafeInteger(s.keys) && s.keys >= 0
+            ? s.keys
+            : undefined;
         return { node: r.node, set: set.id, zone: r.zone, up: true, keys, groupsBehind: undefined };
       } catch {
-        return { node: r.node, set: set.id, zone: r.zone, up: false, keys: undefined, groupsBehind: undefined };
+        return {
+          node: r.node,
+          set: set.id,
+          zone: r.zone,
+          up: false,
+          keys: undefined,
+          groupsBehind: undefined,
+        };
       }
     }),
   );

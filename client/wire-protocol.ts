@@ -36,7 +36,9 @@ function protocol(run: () => void, what: string): void {
     run();
   } catch (error) {
     if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError(`malformed ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ProtocolError(
+      `malformed ${what}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -122,7 +124,8 @@ export function decodeRequests(payload: Uint8Array): WireRequest[] {
     const n = count(r, 'requests');
     for (let i = 0; i < n; i++) {
       const req = readRequest(r);
-      if (!Number.isSafeInteger(req.token) || req.token < 0) throw new ProtocolError(`request id ${req.token}`);
+      if (!Number.isSafeInteger(req.token) || req.token < 0)
+        throw new ProtocolError(`request id ${req.token}`);
       if (req.kind === 'scan') {
         const group = r.u32();
         if (group >= SCAN_GROUP_MAX) throw new ProtocolError(`scan of group ${group}`);
@@ -202,22 +205,26 @@ function parseJson(payload: Uint8Array, what: string): Record<string, unknown> {
   } catch (error) {
     throw new ProtocolError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError(`${what}: not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ProtocolError(`${what}: not an object`);
   const id = (value as { id?: unknown }).id;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw new ProtocolError(`${what}: bad id`);
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0)
+    throw new ProtocolError(`${what}: bad id`);
   return value as Record<string, unknown>;
 }
 
 export function decodeControl(payload: Uint8Array): ControlRequest {
   const v = parseJson(payload, 'control request');
   const op = v.op;
-  if (typeof op !== 'string' || !(ControlOp as readonly string[]).includes(op)) throw new ProtocolError(`control request: unknown op ${String(op)}`);
+  if (typeof op !== 'string' || !(ControlOp as readonly string[]).includes(op))
+    throw new ProtocolError(`control request: unknown op ${String(op)}`);
   return { id: v.id as number, op: op as ControlOp, args: v.args };
 }
 
 export function decodeControlResult(payload: Uint8Array): ControlResult {
   const v = parseJson(payload, 'control result');
   if (v.ok === true) return { id: v.id as number, ok: true, value: v.value };
-  if (v.ok === false && typeof v.code === 'string' && typeof v.message === 'string') return { id: v.id as number, ok: false, code: v.code, message: v.message };
+  if (v.ok === false && typeof v.code === 'string' && typeof v.message === 'string')
+    return { id: v.id as number, ok: false, code: v.code, message: v.message };
   throw new ProtocolError('control result: bad shape');
 }

@@ -90,7 +90,11 @@ export function loadClusterConfig(file: string, readText: ReadText = readTextFil
  * Validates the text of a cluster file. `baseDir` resolves a relative `secretFile`; `readText`
  * reads it (a parameter so tests need no files).
  */
-export function parseClusterConfig(text: string, baseDir: string, readText: ReadText = readTextFile): ClusterConfig {
+export function parseClusterConfig(
+  text: string,
+  baseDir: string,
+  readText: ReadText = readTextFile,
+): ClusterConfig {
   if (text.length > CONFIG_BYTES_MAX) fail(`cluster file is larger than ${CONFIG_BYTES_MAX} bytes`);
   let json: unknown;
   try {
@@ -103,7 +107,8 @@ export function parseClusterConfig(text: string, baseDir: string, readText: Read
   const config: ClusterConfig = {
     secret: secretOf(top, baseDir, readText),
     sets: parseSets(top.sets, 'sets'),
-    groups: top.groups === undefined ? undefined : intIn(top.groups, 'groups', GROUPS_MIN, GROUPS_MAX),
+    groups:
+      top.groups === undefined ? undefined : intIn(top.groups, 'groups', GROUPS_MIN, GROUPS_MAX),
     vnodes: top.vnodes === undefined ? VNODES_DEFAULT : intIn(top.vnodes, 'vnodes', 1, VNODES_MAX),
   };
   assert(config.sets.length >= 1, 'a validated config has a set');
@@ -116,7 +121,8 @@ function secretOf(top: Record<string, unknown>, baseDir: string, readText: ReadT
   if (hasSecret === hasFile) fail('give exactly one of secret and secretFile');
   if (hasSecret) return secretText(top.secret, 'secret');
   const rel = top.secretFile;
-  if (typeof rel !== 'string' || rel.length === 0) fail(`secretFile must be a non-empty path, got ${describeValue(rel)}`);
+  if (typeof rel !== 'string' || rel.length === 0)
+    fail(`secretFile must be a non-empty path, got ${describeValue(rel)}`);
   const file = path.resolve(baseDir, rel);
   let text: string;
   try {
@@ -131,7 +137,9 @@ function secretText(value: unknown, where: string): string {
   if (typeof value !== 'string') fail(`${where} must be a string, got ${describeValue(value)}`);
   // The secret's value is never put in a message: only its length.
   if (value.length < SECRET_CHARS_MIN || value.length > SECRET_CHARS_MAX) {
-    fail(`${where} must have ${SECRET_CHARS_MIN}..${SECRET_CHARS_MAX} characters, has ${value.length}`);
+    fail(
+      `${where} must have ${SECRET_CHARS_MIN}..${SECRET_CHARS_MAX} characters, has ${value.length}`,
+    );
   }
   return value;
 }
@@ -142,7 +150,8 @@ function secretText(value: unknown, where: string): string {
  */
 export function parseSets(value: unknown, where: string): SetConfig[] {
   if (!Array.isArray(value)) fail(`${where} must be an array, got ${describeValue(value)}`);
-  if (value.length < 1 || value.length > SETS_MAX) fail(`${where} must have 1..${SETS_MAX} entries, has ${value.length}`);
+  if (value.length < 1 || value.length > SETS_MAX)
+    fail(`${where} must have 1..${SETS_MAX} entries, has ${value.length}`);
   const sets = value.map((s: unknown, i) => parseSet(s, `${where}[${i}]`));
   const ids = new Map<string, string>();
   const nodes = new Map<string, string>();
@@ -192,20 +201,25 @@ function parseReplica(value: unknown, where: string): ReplicaConfig {
  * count as one address in the uniqueness check.
  */
 export function parseAddress(value: unknown, where: string): { host: string; port: number } {
-  if (typeof value !== 'string') fail(`${where} must be a string host:port, got ${describeValue(value)}`);
+  if (typeof value !== 'string')
+    fail(`${where} must be a string host:port, got ${describeValue(value)}`);
   const colon = value.lastIndexOf(':');
   const host = value.slice(0, colon).toLowerCase();
   const portText = value.slice(colon + 1);
   if (colon < 0 || !/^[1-9][0-9]{0,4}$/.test(portText) || Number(portText) > 65535) {
     fail(`${where} must be host:port with a port in 1..65535, got ${describeValue(value)}`);
   }
-  if (!validHost(host)) fail(`${where} has no valid IPv4 address or host name, got ${describeValue(value)}`);
+  if (!validHost(host))
+    fail(`${where} has no valid IPv4 address or host name, got ${describeValue(value)}`);
   return { host, port: Number(portText) };
 }
 
 function validHost(host: string): boolean {
   const ip = IPV4.exec(host);
-  if (ip !== null) return ip.slice(1).every((octet) => Number(octet) <= 255 && (octet === '0' || !octet.startsWith('0')));
+  if (ip !== null)
+    return ip
+      .slice(1)
+      .every((octet) => Number(octet) <= 255 && (octet === '0' || !octet.startsWith('0')));
   // A name of all-numeric labels would be read as a (bad) IPv4 address by resolvers: refuse it.
   if (host.length < 1 || host.length > 253 || /^[0-9.]+$/.test(host)) return false;
   return host.split('.').every((label) => LABEL.test(label));
@@ -225,19 +239,23 @@ export function findNode(config: ClusterConfig, node: string): NodePlace {
 }
 
 function object(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${where} must be an object, got ${describeValue(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(`${where} must be an object, got ${describeValue(value)}`);
   return value as Record<string, unknown>;
 }
 
 function knownFields(o: Record<string, unknown>, prefix: string, known: readonly string[]): void {
   for (const key of Object.keys(o)) {
-    if (!known.includes(key)) fail(`unknown field ${prefix}${key} (known here: ${known.join(', ')})`);
+    if (!known.includes(key))
+      fail(`unknown field ${prefix}${key} (known here: ${known.join(', ')})`);
   }
 }
 
 function name(value: unknown, where: string): string {
   if (typeof value !== 'string' || !NAME.test(value)) {
-    fail(`${where} must be 1..64 characters of A-Z a-z 0-9 _ . - (not starting with _ . -), got ${describeValue(value)}`);
+    fail(
+      `${where} must be 1..64 characters of A-Z a-z 0-9 _ . - (not starting with _ . -), got ${describeValue(value)}`,
+    );
   }
   return value;
 }
@@ -252,5 +270,5 @@ function intIn(value: unknown, where: string, lo: number, hi: number): number {
 function errorText(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e.code === 'string') return e.code;
-  return typeof e.message === 'string' ? e.message.split('\n')[0] ?? '' : String(err);
+  return typeof e.message === 'string' ? (e.message.split('\n')[0] ?? '') : String(err);
 }

@@ -41,8 +41,14 @@ export class HashRing {
     readonly vnodes: number,
     private readonly hash: RingHash = ringHash,
   ) {
-    assert(setIds.length >= 1 && setIds.length <= RING_SETS_MAX, `ring sets ${setIds.length} not in 1..${RING_SETS_MAX}`);
-    assert(Number.isInteger(vnodes) && vnodes >= 1 && vnodes <= RING_VNODES_MAX, `ring vnodes ${vnodes} not in 1..${RING_VNODES_MAX}`);
+    assert(
+      setIds.length >= 1 && setIds.length <= RING_SETS_MAX,
+      `ring sets ${setIds.length} not in 1..${RING_SETS_MAX}`,
+    );
+    assert(
+      Number.isInteger(vnodes) && vnodes >= 1 && vnodes <= RING_VNODES_MAX,
+      `ring vnodes ${vnodes} not in 1..${RING_VNODES_MAX}`,
+    );
     assert(new Set(setIds).size === setIds.length, 'ring set ids are unique');
     const entries: { point: number; id: string; owner: number }[] = [];
     setIds.forEach((id, owner) => {
@@ -70,7 +76,10 @@ export class HashRing {
 
   /** The owner of the first point ≥ position (binary search), wrapping to the first point. */
   ownerAt(position: number): number {
-    assert(Number.isInteger(position) && position >= 0 && position <= 0xffffffff, `ring position ${position} out of range`);
+    assert(
+      Number.isInteger(position) && position >= 0 && position <= 0xffffffff,
+      `ring position ${position} out of range`,
+    );
     let lo = 0;
     let hi = this.points.length; // invariant: points[< lo] < position <= points[>= hi]
     while (lo < hi) {
@@ -85,7 +94,10 @@ export class HashRing {
 
   private checkSorted(): void {
     for (let i = 1; i < this.points.length; i++) {
-      assert((this.points[i - 1] ?? 0) <= (this.points[i] ?? 0), `ring points out of order at ${i}`);
+      assert(
+        (this.points[i - 1] ?? 0) <= (this.points[i] ?? 0),
+        `ring points out of order at ${i}`,
+      );
     }
   }
 }

@@ -57,37 +57,59 @@ export class RouteTable {
   }
 
   static fromConfig(config: ClusterConfig): RouteTable {
-    const sets = config.sets.map((s) => ({ id: s.id, replicas: s.replicas.map((r) => replicaOf(r.node, r.address, r.zone)) }));
+    const sets = config.sets.map((s) => ({
+      id: s.id,
+      replicas: s.replicas.map((r) => replicaOf(r.node, r.address, r.zone)),
+    }));
     return new RouteTable(config.vnodes, sets);
   }
 
   /** Decodes a table sent by a node; RouteTableError (INVALID_ROUTE_TABLE) if it is not one. */
   static decode(text: string): RouteTable {
-    if (text.length > ROUTE_TABLE_BYTES_MAX) throw new RouteTableError(`route table is larger than ${ROUTE_TABLE_BYTES_MAX} bytes`);
+    if (text.length > ROUTE_TABLE_BYTES_MAX)
+      throw new RouteTableError(`route table is larger than ${ROUTE_TABLE_BYTES_MAX} bytes`);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw new RouteTableError('route table is not valid JSON');
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new RouteTableError(`route table must be an object, got ${describeValue(json)}`);
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new RouteTableError(`route table must be an object, got ${describeValue(json)}`);
     const o = json as Record<string, unknown>;
     const unknown = Object.keys(o).find((k) => k !== 'version' && k !== 'vnodes' && k !== 'sets');
     if (unknown !== undefined) throw new RouteTableError(`unknown field ${unknown} in route table`);
     const { version, vnodes } = o;
-    if (typeof version !== 'string' || !VERSION.test(version)) throw new RouteTableError(`route table version must be 16 hex digits, got ${describeValue(version)}`);
-    if (typeof vnodes !== 'number' || !Number.isInteger(vnodes) || vnodes < 1 || vnodes > VNODES_MAX) {
-      throw new RouteTableError(`route table vnodes must be an integer in 1..${VNODES_MAX}, got ${describeValue(vnodes)}`);
+    if (typeof version !== 'string' || !VERSION.test(version))
+      throw new RouteTableError(
+        `route table version must be 16 hex digits, got ${describeValue(version)}`,
+      );
+    if (
+      typeof vnodes !== 'number' ||
+      !Number.isInteger(vnodes) ||
+      vnodes < 1 ||
+      vnodes > VNODES_MAX
+    ) {
+      throw new RouteTableError(
+        `route table vnodes must be an integer in 1..${VNODES_MAX}, got ${describeValue(vnodes)}`,
+      );
     }
     let sets: RouteSet[];
     try {
-      sets = parseSets(o.sets, 'sets').map((s) => ({ id: s.id, replicas: s.replicas.map((r) => replicaOf(r.node, r.address, r.zone)) }));
+      sets = parseSets(o.sets, 'sets').map((s) => ({
+        id: s.id,
+        replicas: s.replicas.map((r) => replicaOf(r.node, r.address, r.zone)),
+      }));
     } catch (err) {
-      if (err instanceof ClusterConfigError) throw new RouteTableError(`route table: ${err.message}`);
+      if (err instanceof ClusterConfigError)
+        throw new RouteTableError(`route table: ${err.message}`);
       throw err;
     }
     const table = new RouteTable(vnodes, sets);
-    if (table.version !== version) throw new RouteTableError(`route table version ${version} does not match its content (${table.version})`);
+    if (table.version !== version)
+      throw new RouteTableError(
+        `route table version ${version} does not match its content (${table.version})`,
+      );
     return table;
   }
 
@@ -114,7 +136,10 @@ export class RouteTable {
     const home = homeReplicaOf(key, replicas.length);
     assert(home >= 0 && home < replicas.length, `home replica ${home} of ${replicas.length}`);
     const ordered = [...replicas.slice(home), ...replicas.slice(0, home)];
-    assert(ordered.length === replicas.length && ordered[0] === replicas[home], 'rotation keeps every replica, home first');
+    assert(
+      ordered.length === replicas.length && ordered[0] === replicas[home],
+      'rotation keeps every replica, home first',
+    );
     return ordered;
   }
 }
@@ -127,7 +152,10 @@ function replicaOf(node: string, address: string, zone: string | undefined): Rou
 export function routeVersion(vnodes: number, sets: readonly RouteSet[]): string {
   const canonical = JSON.stringify({
     vnodes,
-    sets: sets.map((s) => ({ id: s.id, replicas: s.replicas.map((r) => replicaOf(r.node, r.address, r.zone)) })),
+    sets: sets.map((s) => ({
+      id: s.id,
+      replicas: s.replicas.map((r) => replicaOf(r.node, r.address, r.zone)),
+    })),
   });
   const version = createHash('sha256').update(canonical, 'utf8').digest('hex').slice(0, 16);
   assert(VERSION.test(version), 'a version is 16 hex digits');

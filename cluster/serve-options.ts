@@ -70,7 +70,8 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
   const dir = required(values, 'dir');
   const engine = oneOf(values.get('engine'), 'engine', ENGINES, 'bitcask');
   const persist = values.has('persist');
-  if (persist && engine !== 'memory') fail(`--persist is an option of the memory engine; ${engine} always persists`);
+  if (persist && engine !== 'memory')
+    fail(`--persist is an option of the memory engine; ${engine} always persists`);
   const options: ServeOptions = {
     configPath,
     node,
@@ -81,17 +82,27 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
     workers: integer(values.get('workers'), 'workers', 1, WORKERS_MAX),
     groups: integer(values.get('groups'), 'groups', GROUPS_MIN, GROUPS_MAX),
   };
-  assert(options.configPath.length > 0 && options.node.length > 0 && options.dir.length > 0, 'required options are non-empty');
+  assert(
+    options.configPath.length > 0 && options.node.length > 0 && options.dir.length > 0,
+    'required options are non-empty',
+  );
   return options;
 }
 
 /** Option name → its value ('' for the flag), checking every token. */
 function optionValues(argv: readonly string[]): Map<OptionName, string> {
-  const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   assert(tokens !== undefined, 'parseArgs returns tokens when asked');
   const values = new Map<OptionName, string>();
   for (const token of tokens) {
-    if (token.kind === 'positional') fail(`unexpected argument ${JSON.stringify(token.value)} (serve takes options only)`);
+    if (token.kind === 'positional')
+      fail(`unexpected argument ${JSON.stringify(token.value)} (serve takes options only)`);
     if (token.kind === 'option-terminator') fail('unexpected -- (serve takes options only)');
     if (token.kind !== 'option') continue;
     const name = token.name;
@@ -104,7 +115,8 @@ function optionValues(argv: readonly string[]): Map<OptionName, string> {
     } else {
       // Like strict parseArgs: `--node --dir x` is a missing value, not a node named "--dir".
       const value = token.value;
-      if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('-'))) fail(`--${option} needs a value`);
+      if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('-')))
+        fail(`--${option} needs a value`);
       values.set(option, value);
     }
   }
@@ -117,17 +129,29 @@ function required(values: Map<OptionName, string>, option: OptionName): string {
   return value;
 }
 
-function oneOf<T extends string>(value: string | undefined, option: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  value: string | undefined,
+  option: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   const found = allowed.find((a) => a === value);
-  if (found === undefined) fail(`--${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  if (found === undefined)
+    fail(`--${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return found;
 }
 
-function integer(value: string | undefined, option: string, lo: number, hi: number): number | undefined {
+function integer(
+  value: string | undefined,
+  option: string,
+  lo: number,
+  hi: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = /^[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < lo || n > hi) fail(`--${option} must be an integer in ${lo}..${hi}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < lo || n > hi)
+    fail(`--${option} must be an integer in ${lo}..${hi}, got ${JSON.stringify(value)}`);
   return n;
 }
 

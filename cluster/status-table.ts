@@ -36,7 +36,9 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
   const widths = HEADERS.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? '').length)));
   const lines = cells.map((row) =>
     row
-      .map((cell, c) => (NUMERIC[c] === true ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0)))
+      .map((cell, c) =>
+        NUMERIC[c] === true ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0),
+      )
       .join(GAP)
       .trimEnd(),
   );
@@ -45,7 +47,14 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
 }
 
 function rowCells(row: StatusRow): string[] {
-  return [clean(row.node), clean(row.set), clean(row.zone ?? '-'), row.up ? 'yes' : 'no', count(row.keys), count(row.groupsBehind)];
+  return [
+    clean(row.node),
+    clean(row.set),
+    clean(row.zone ?? '-'),
+    row.up ? 'yes' : 'no',
+    count(row.keys),
+    count(row.groupsBehind),
+  ];
 }
 
 function count(n: number | undefined): string {
@@ -56,5 +65,7 @@ function count(n: number | undefined): string {
 
 function clean(text: string): string {
   const printable = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return printable.length > CELL_CHARS_MAX ? `${printable.slice(0, CELL_CHARS_MAX - 3)}...` : printable;
+  return printable.length > CELL_CHARS_MAX
+    ? `${printable.slice(0, CELL_CHARS_MAX - 3)}...`
+    : printable;
 }

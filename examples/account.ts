@@ -36,7 +36,9 @@ async function main(): Promise<void> {
     console.log('A prepare -200           ->', await a.prepare(tx, -200));
     console.log('B prepare +200           ->', await b.prepare(tx, 200));
     console.log('A while reserved         ->', await a.balance());
-    await expectError('A subtract 400 (held)   ', 'INSUFFICIENT_FUNDS', () => a.subtract(400, { opId: 'charge-1' }));
+    await expectError('A subtract 400 (held)   ', 'INSUFFICIENT_FUNDS', () =>
+      a.subtract(400, { opId: 'charge-1' }),
+    );
     console.log('A commit                 ->', await a.commit(tx));
     console.log('B commit                 ->', await b.commit(tx));
     console.log('A commit (retry)         ->', await a.commit(tx));
@@ -47,11 +49,16 @@ async function main(): Promise<void> {
     await a.prepare(lost, -50);
     console.log('A rollback               ->', await a.rollback(lost));
     console.log('B rollback (unknown tx)  ->', await b.rollback(lost));
-    await expectError('B prepare (late)        ', 'TRANSACTION_FINISHED', () => b.prepare(lost, 50));
+    await expectError('B prepare (late)        ', 'TRANSACTION_FINISHED', () =>
+      b.prepare(lost, 50),
+    );
 
     console.log('A                        ->', await a.balance());
     console.log('B                        ->', await b.balance());
-    for (const [name, acct] of [['A', a], ['B', b]] as const) {
+    for (const [name, acct] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
       console.log(`${name} journal:`);
       for await (const entry of acct.journal()) console.log('  ', JSON.stringify(entry));
     }

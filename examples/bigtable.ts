@@ -30,21 +30,37 @@ async function expectCode(what: string, p: Promise<unknown>, code: string): Prom
 
 async function demo(store: PaxosStore, messages: Bigtable): Promise<void> {
   // Each row is its own replicated key; its index entries change in the same write.
-  for (const [pk, sender, day] of [['m01', 'ana', 1], ['m02', 'bo', 1], ['m03', 'ana', 2], ['m04', 'cy', 2], ['m05', 'bo', 3]] as const) {
+  for (const [pk, sender, day] of [
+    ['m01', 'ana', 1],
+    ['m02', 'bo', 1],
+    ['m03', 'ana', 2],
+    ['m04', 'cy', 2],
+    ['m05', 'bo', 3],
+  ] as const) {
     await messages.insert(pk, { sender, day, text: `hello from ${sender}` });
   }
   console.log('get m03                      ->', await messages.get('m03'));
-  await expectCode("insert m03 again", messages.insert('m03', { sender: 'x' }), 'ALREADY_EXISTS');
-  await expectCode("update m99 (missing)", messages.update('m99', { day: 9 }), 'NOT_FOUND');
+  await expectCode('insert m03 again', messages.insert('m03', { sender: 'x' }), 'ALREADY_EXISTS');
+  await expectCode('update m99 (missing)', messages.update('m99', { day: 9 }), 'NOT_FOUND');
 
   console.log("byIndex sender 'ana'         ->", await list(messages.byIndex('sender', 'ana')));
   console.log('update m03 sender -> bo      ->', await messages.update('m03', { sender: 'bo' }));
-  console.log("byIndex sender 'ana'         ->", await list(messages.byIndex('sender', 'ana')), '(m03 moved)');
+  console.log(
+    "byIndex sender 'ana'         ->",
+    await list(messages.byIndex('sender', 'ana')),
+    '(m03 moved)',
+  );
   console.log("byIndex sender 'bo'          ->", await list(messages.byIndex('sender', 'bo')));
   console.log('byIndex day 2                ->', await list(messages.byIndex('day', 2)));
 
-  console.log("scan gte 'm02' lt 'm05'      ->", await list(messages.scan({ gte: 'm02', lt: 'm05' })));
-  console.log('scan reverse limit 2         ->', await list(messages.scan({ reverse: true, limit: 2 })));
+  console.log(
+    "scan gte 'm02' lt 'm05'      ->",
+    await list(messages.scan({ gte: 'm02', lt: 'm05' })),
+  );
+  console.log(
+    'scan reverse limit 2         ->',
+    await list(messages.scan({ reverse: true, limit: 2 })),
+  );
   console.log('delete m01                   ->', await messages.delete('m01'));
   // Any replica serves the table; its reads are linearizable too.
   const viaReplica2 = store.replica(2).bigtable('messages', { indexes: ['sender', 'day'] });

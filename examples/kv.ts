@@ -45,7 +45,11 @@ async function main(): Promise<void> {
     await users.put('carol', 'written while replica 2 was down');
     await store.replica(2).restart();
     const recovered = await store.replica(2).kv('users').get('carol');
-    console.log('replica 2 after restart ->', recovered?.value.toString(), `(version ${recovered?.version})`);
+    console.log(
+      'replica 2 after restart ->',
+      recovered?.value.toString(),
+      `(version ${recovered?.version})`,
+    );
 
     // Delete: the key reads as absent, and its version keeps counting.
     console.log('delete alice     ->', await users.delete('alice'));

@@ -12,7 +12,9 @@ function show(label: string, report: VerifyReport): void {
   const kinds: Record<string, number> = {};
   for (const m of report.mismatches) kinds[m.kind] = (kinds[m.kind] ?? 0) + 1;
   const digests = report.replicas.map((r) => (r.digest === null ? 'down' : r.digest.slice(0, 8)));
-  console.log(`${label.padEnd(34)} ok=${report.ok} aligned=${report.aligned} digests=${digests.join(',')} mismatches=${JSON.stringify(kinds)}`);
+  console.log(
+    `${label.padEnd(34)} ok=${report.ok} aligned=${report.aligned} digests=${digests.join(',')} mismatches=${JSON.stringify(kinds)}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -32,7 +34,9 @@ async function main(): Promise<void> {
 
     // verify({ repair: true }) reads each lagging key once through the replica that lags.
     const repaired = await store.verify({ repair: true });
-    console.log(`repair reads                       ${repaired.repaired} done, ${repaired.repairFailed} failed`);
+    console.log(
+      `repair reads                       ${repaired.repaired} done, ${repaired.repairFailed} failed`,
+    );
     show('after repair', await store.verify());
 
     // A memory replica that crashes comes back empty and rebuilds the same way.
@@ -44,7 +48,10 @@ async function main(): Promise<void> {
     show('after repair', await store.verify());
 
     const stats = await store.stats();
-    console.log('keys held per replica             ', stats.replicas.map((c) => c?.['keys'] ?? 0).join(', '));
+    console.log(
+      'keys held per replica             ',
+      stats.replicas.map((c) => c?.['keys'] ?? 0).join(', '),
+    );
   } finally {
     await store.close();
   }

@@ -17,7 +17,10 @@ async function main(): Promise<void> {
     console.log('push upload        ->', await jobs.push('upload'));
     console.log('length             ->', await jobs.length());
     console.log('peek               ->', (await jobs.peek())?.toString());
-    console.log('range(0, 10)       ->', (await jobs.range(0, 10)).map((b) => b.toString()));
+    console.log(
+      'range(0, 10)       ->',
+      (await jobs.range(0, 10)).map((b) => b.toString()),
+    );
 
     // Any replica serves the queue; a linearizable read sees the latest write everywhere.
     await store.replica(1).queue('jobs').push('written via replica 1');
@@ -42,7 +45,11 @@ async function main(): Promise<void> {
       console.log("set('inbox').add   -> WRONG_TYPE (inbox is a queue)");
     }
     await store.queue('inbox').pop();
-    console.log("set('inbox').add   ->", await store.set('inbox').add('x'), '(the emptied name is free again)');
+    console.log(
+      "set('inbox').add   ->",
+      await store.set('inbox').add('x'),
+      '(the emptied name is free again)',
+    );
   } finally {
     await store.close();
   }

@@ -19,7 +19,10 @@ async function main(): Promise<void> {
 
     // Members come back in byte order (so 'Z' < 'a', and a prefix sorts first).
     await tags.add('Zebra', 'bluish');
-    console.log('members               ->', (await tags.members()).map((b) => b.toString()));
+    console.log(
+      'members               ->',
+      (await tags.members()).map((b) => b.toString()),
+    );
 
     // remove answers how many were present.
     console.log('remove red, pink      ->', await tags.remove('red', 'pink'));
@@ -27,7 +30,10 @@ async function main(): Promise<void> {
     // Any replica serves the set; a linearizable read sees the latest write everywhere.
     await store.replica(2).set('tags').add('via-replica-2');
     for (let r = 0; r < 3; r++) {
-      console.log(`replica ${r} has it      ->`, await store.replica(r).set('tags').has('via-replica-2'));
+      console.log(
+        `replica ${r} has it      ->`,
+        await store.replica(r).set('tags').has('via-replica-2'),
+      );
     }
 
     // A crashed replica loses its memory; the other two keep serving, and it catches up.

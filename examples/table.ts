@@ -16,16 +16,16 @@ async function main(): Promise<void> {
     const users = store.table('users');
 
     // set writes one cell (row × column) and answers the table's version after the write.
-    console.log("set alice.email     ->", await users.set('alice', 'email', 'alice@example.com'));
-    console.log("set alice.city      ->", await users.set('alice', 'city', 'Lisbon'));
-    console.log("set bob.email       ->", await users.set('bob', 'email', 'bob@example.com'));
-    console.log("set bob.city        ->", await users.set('bob', 'city', 'Oslo'));
-    console.log("set bob.city again  ->", await users.set('bob', 'city', 'Bergen'), '(overwrites)');
+    console.log('set alice.email     ->', await users.set('alice', 'email', 'alice@example.com'));
+    console.log('set alice.city      ->', await users.set('alice', 'city', 'Lisbon'));
+    console.log('set bob.email       ->', await users.set('bob', 'email', 'bob@example.com'));
+    console.log('set bob.city        ->', await users.set('bob', 'city', 'Oslo'));
+    console.log('set bob.city again  ->', await users.set('bob', 'city', 'Bergen'), '(overwrites)');
 
-    console.log("get alice.city      ->", (await users.get('alice', 'city'))?.toString());
-    console.log("get alice.phone     ->", await users.get('alice', 'phone'), '(absent cell)');
-    console.log("row bob             ->", text(await users.row('bob')));
-    console.log("row carol           ->", await users.row('carol'), '(absent row)');
+    console.log('get alice.city      ->', (await users.get('alice', 'city'))?.toString());
+    console.log('get alice.phone     ->', await users.get('alice', 'phone'), '(absent cell)');
+    console.log('row bob             ->', text(await users.row('bob')));
+    console.log('row carol           ->', await users.row('carol'), '(absent row)');
 
     // Any replica serves the table; a linearizable read sees the latest write everywhere.
     await store.replica(2).table('users').set('carol', 'email', 'carol@example.com');
@@ -35,10 +35,13 @@ async function main(): Promise<void> {
     }
 
     // delete removes one cell; deleteRow removes every cell of a row.
-    console.log("delete alice.city   ->", await users.delete('alice', 'city'));
-    console.log("deleteRow bob       ->", await users.deleteRow('bob'));
+    console.log('delete alice.city   ->', await users.delete('alice', 'city'));
+    console.log('deleteRow bob       ->', await users.deleteRow('bob'));
     const all = await users.all();
-    console.log('all                 ->', Object.fromEntries(Object.entries(all).map(([row, cells]) => [row, text(cells)])));
+    console.log(
+      'all                 ->',
+      Object.fromEntries(Object.entries(all).map(([row, cells]) => [row, text(cells)])),
+    );
 
     // A name holds one model at a time: the table refuses queue and doc operations.
     try {

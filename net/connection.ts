@@ -24,8 +24,15 @@ import type { Socket } from 'node:net';
 import { assert } from '../runtime/assert';
 import { NetError, silentLog } from './errors';
 import type { NetErrorCode, NetLog } from './errors';
-import { APP_FRAME_TYPE_MIN, FRAME_BYTES_MAX_DEFAULT, NetFrameType, checkFrameBytesMax, frameBytes, payloadBytes } from './frame';
-import type { Payload , FrameDecoder} from './frame';
+import {
+  APP_FRAME_TYPE_MIN,
+  FRAME_BYTES_MAX_DEFAULT,
+  NetFrameType,
+  checkFrameBytesMax,
+  frameBytes,
+  payloadBytes,
+} from './frame';
+import type { Payload, FrameDecoder } from './frame';
 import type { PeerIdentity } from './handshake';
 import { SendBuffer } from './send-buffer';
 
@@ -89,9 +96,13 @@ interface ResolvedOptions {
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedOptions {
   const frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
   checkFrameBytesMax(frameBytesMax);
-  const sendQueueBytesMax = options.sendQueueBytesMax ?? Math.max(SEND_QUEUE_BYTES_MAX_DEFAULT, frameBytes(frameBytesMax));
+  const sendQueueBytesMax =
+    options.sendQueueBytesMax ?? Math.max(SEND_QUEUE_BYTES_MAX_DEFAULT, frameBytes(frameBytesMax));
   if (!Number.isInteger(sendQueueBytesMax) || sendQueueBytesMax < frameBytes(frameBytesMax)) {
-    throw new NetError('INVALID_OPTIONS', `sendQueueBytesMax ${sendQueueBytesMax} < one maximal frame (${frameBytes(frameBytesMax)})`);
+    throw new NetError(
+      'INVALID_OPTIONS',
+      `sendQueueBytesMax ${sendQueueBytesMax} < one maximal frame (${frameBytes(frameBytesMax)})`,
+    );
   }
   const deadAfterMs = options.deadAfterMs ?? DEAD_AFTER_MS_DEFAULT;
   if (!Number.isInteger(deadAfterMs) || deadAfterMs < 0 || deadAfterMs > 24 * 3600_000) {
@@ -102,8 +113,17 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
 
 export class FramedConnection {
   readonly stats: ConnectionStats = {
-    framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, badFrames: 0, sendsRefused: 0, pingsOut: 0,
-    queuedBytes: 0, queuedBytesHigh: 0, closeReason: undefined, closeCode: undefined,
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    badFrames: 0,
+    sendsRefused: 0,
+    pingsOut: 0,
+    queuedBytes: 0,
+    queuedBytesHigh: 0,
+    closeReason: undefined,
+    closeCode: undefined,
   };
   private readonly options: ResolvedOptions;
   private readonly sendBuffer = new SendBuffer();
@@ -117,7 +137,8 @@ export class FramedConnection {
   private readonly closeHandlers: CloseHandler[] = [];
   private readonly drainHandlers: (() => void)[] = [];
   /** The one promise all current whenDrained() callers share (so waiting allocates nothing per call). */
-  private drainWaiter: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  private drainWaiter:
+    { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private receivedSinceTick = false;
   private sentSinceTick = false;
@@ -211,8 +232,13 @@ export class FramedConnection {
   send(type: number, payload: Payload): SendStatus {
     assert(type >= APP_FRAME_TYPE_MIN && type <= 0xff, () => `application frame type ${type}`);
     const length = payloadBytes(payload);
-    assert(length <= this.payloadBytesMax, () => `payload of ${length} bytes > ${this.payloadBytesMax}`);
-    return this.enqueue(frameBytes(length)) ? this.commitSend(this.sendBuffer.appendFrame(type, payload)) : this.refusal();
+    assert(
+      length <= this.payloadBytesMax,
+      () => `payload of ${length} bytes > ${this.payloadBytesMax}`,
+    );
+    return this.enqueue(frameBytes(length))
+      ? this.commitSend(this.sendBuffer.appendFrame(type, payload))
+      : this.refusal();
   }
 
   /** Like send, with `messages` packed into the payload (`[u32 length][bytes]` each; see pack.ts). */
@@ -220,8 +246,13 @@ export class FramedConnection {
     assert(type >= APP_FRAME_TYPE_MIN && type <= 0xff, () => `application frame type ${type}`);
     let length = 0;
     for (const m of messages) length += 4 + m.length;
-    assert(length <= this.payloadBytesMax, () => `packed payload of ${length} bytes > ${this.payloadBytesMax}`);
-    return this.enqueue(frameBytes(length)) ? this.commitSend(this.sendBuffer.appendPacked(type, messages)) : this.refusal();
+    assert(
+      length <= this.payloadBytesMax,
+      () => `packed payload of ${length} bytes > ${this.payloadBytesMax}`,
+    );
+    return this.enqueue(frameBytes(length))
+      ? this.commitSend(this.sendBuffer.appendPacked(type, messages))
+      : this.refusal();
   }
 
   /** Stops delivering frames (and reading the socket) until resume(). */
@@ -293,7 +324,11 @@ export class FramedConnection {
     this.stats.closeReason = reason;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.options.log(reason === 'LOCAL' ? 'debug' : 'info', 'connection closed', {
-      peer: this.peer.name, role: this.peer.role, reason, code: this.stats.closeCode, error: error?.message,
+      peer: this.peer.name,
+      role: this.peer.role,
+      reason,
+      code: this.stats.closeCode,
+      error: error?.message,
     });
     const waiter = this.drainWaiter;
     this.drainWaiter = undefined;
@@ -315,10 +350,14 @@ export class FramedConnection {
   }
 
   private commitSend(size: number): SendStatus {
-    assert(this.queuedBytes <= this.options.sendQueueBytesMax, () => `queue ${this.queuedBytes} > ${this.options.sendQueueBytesMax}`);
+    assert(
+      this.queuedBytes <= this.options.sendQueueBytesMax,
+      () => `queue ${this.queuedBytes} > ${this.options.sendQueueBytesMax}`,
+    );
     this.stats.framesOut += 1;
     this.stats.queuedBytes = this.queuedBytes;
-    if (this.stats.queuedBytes > this.stats.queuedBytesHigh) this.stats.queuedBytesHigh = this.stats.queuedBytes;
+    if (this.stats.queuedBytes > this.stats.queuedBytesHigh)
+      this.stats.queuedBytesHigh = this.stats.queuedBytes;
     this.sentSinceTick = true;
     assert(size > 0, 'empty frame');
     if (!this.flushScheduled) {
@@ -329,7 +368,8 @@ export class FramedConnection {
   }
 
   private maybeDrain(): void {
-    if (!this.needDrain || this.closed || this.queuedBytes > this.options.sendQueueBytesMax / 2) return;
+    if (!this.needDrain || this.closed || this.queuedBytes > this.options.sendQueueBytesMax / 2)
+      return;
     this.needDrain = false;
     const waiter = this.drainWaiter;
     this.drainWaiter = undefined;
@@ -374,7 +414,9 @@ export class FramedConnection {
       } else if (frame.type === NetFrameType.PING) {
         this.sendControl(NetFrameType.PONG);
       } else if (frame.type !== NetFrameType.PONG) {
-        this.onBadFrame(new NetError('FRAME_MALFORMED', `reserved frame type ${frame.type} after the handshake`));
+        this.onBadFrame(
+          new NetError('FRAME_MALFORMED', `reserved frame type ${frame.type} after the handshake`),
+        );
       }
     }
   }
@@ -382,7 +424,11 @@ export class FramedConnection {
   private onBadFrame(error: unknown): void {
     if (!(error instanceof NetError)) throw error;
     this.stats.badFrames += 1;
-    this.options.log('warn', 'bad frame, closing connection', { peer: this.peer.name, code: error.code, remote: this.remoteAddress });
+    this.options.log('warn', 'bad frame, closing connection', {
+      peer: this.peer.name,
+      code: error.code,
+      remote: this.remoteAddress,
+    });
     this.abort(CloseReason.BAD_FRAME, error);
   }
 
@@ -396,7 +442,10 @@ export class FramedConnection {
     } else if (this.pingedSinceHeard && now - this.lastHeardMs >= this.options.deadAfterMs) {
       // The peer had a ping to answer and a tick to answer it in; a stalled event loop of
       // ours (a late first tick) therefore cannot by itself declare the peer dead.
-      this.options.log('warn', 'peer silent, closing connection', { peer: this.peer.name, silentMs: now - this.lastHeardMs });
+      this.options.log('warn', 'peer silent, closing connection', {
+        peer: this.peer.name,
+        silentMs: now - this.lastHeardMs,
+      });
       this.abort(CloseReason.TIMEOUT);
       return;
     }

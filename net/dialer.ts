@@ -29,12 +29,17 @@ export interface DialOptions {
 
 export async function dial(options: DialOptions): Promise<FramedConnection> {
   // Validate everything before touching the network: bad options are INVALID_OPTIONS, thrown.
-  const machine = new ClientHandshake({ secret: options.secret, role: options.role, name: options.name });
+  const machine = new ClientHandshake({
+    secret: options.secret,
+    role: options.role,
+    name: options.name,
+  });
   const connectionOptions = { log: options.log, ...options.connection };
   resolveConnectionOptions(connectionOptions);
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT;
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT;
-  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1) throw new NetError('INVALID_OPTIONS', `connectTimeoutMs ${connectTimeoutMs}`);
+  if (!Number.isInteger(connectTimeoutMs) || connectTimeoutMs < 1)
+    throw new NetError('INVALID_OPTIONS', `connectTimeoutMs ${connectTimeoutMs}`);
   const socket = await connect(options.host, options.port, connectTimeoutMs);
   try {
     const { peer, decoder } = await driveHandshake(socket, machine, undefined, handshakeTimeoutMs);
@@ -42,7 +47,8 @@ export async function dial(options: DialOptions): Promise<FramedConnection> {
   } catch (error) {
     socket.destroy();
     // To the dialer a server that never finishes the handshake is simply not available.
-    if (error instanceof NetError && error.code === 'HANDSHAKE_TIMEOUT') throw new NetError('UNAVAILABLE', error.message);
+    if (error instanceof NetError && error.code === 'HANDSHAKE_TIMEOUT')
+      throw new NetError('UNAVAILABLE', error.message);
     throw error;
   }
 }
@@ -52,7 +58,9 @@ function connect(host: string, port: number, timeoutMs: number): Promise<net.Soc
     const socket = net.connect({ host, port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new NetError('UNAVAILABLE', `connect to ${host}:${port}: no answer within ${timeoutMs} ms`));
+      reject(
+        new NetError('UNAVAILABLE', `connect to ${host}:${port}: no answer within ${timeoutMs} ms`),
+      );
     }, timeoutMs);
     timer.unref();
     socket.once('connect', () => {
@@ -63,7 +71,9 @@ function connect(host: string, port: number, timeoutMs: number): Promise<net.Soc
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new NetError('UNAVAILABLE', `connect to ${host}:${port}: ${error.code ?? error.message}`));
+      reject(
+        new NetError('UNAVAILABLE', `connect to ${host}:${port}: ${error.code ?? error.message}`),
+      );
     });
   });
 }

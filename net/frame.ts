@@ -64,9 +64,17 @@ export function frameBytes(payloadLength: number): number {
  * Writes one frame at `offset` of `target` and returns the offset after it. `target` must have
  * room for `frameBytes(payloadBytes(payload))` bytes (a programmer error otherwise).
  */
-export function encodeFrameInto(target: Buffer, offset: number, type: number, payload: Payload): number {
+export function encodeFrameInto(
+  target: Buffer,
+  offset: number,
+  type: number,
+  payload: Payload,
+): number {
   const length = payloadBytes(payload);
-  assert(offset >= 0 && offset + frameBytes(length) <= target.length, () => `frame of ${length} at ${offset} in ${target.length}`);
+  assert(
+    offset >= 0 && offset + frameBytes(length) <= target.length,
+    () => `frame of ${length} at ${offset} in ${target.length}`,
+  );
   const payloadAt = offset + FRAME_HEADER_BYTES + 1;
   if (payload instanceof Uint8Array) {
     target.set(payload, payloadAt);
@@ -85,10 +93,18 @@ export function encodeFrameInto(target: Buffer, offset: number, type: number, pa
  * `offset + frameBytes(0)`: writes the type, the length and the checksum. Returns the offset
  * after the frame. Lets a caller build a payload in place (packed messages) with no copy.
  */
-export function sealFrameAt(target: Buffer, offset: number, type: number, payloadLength: number): number {
+export function sealFrameAt(
+  target: Buffer,
+  offset: number,
+  type: number,
+  payloadLength: number,
+): number {
   assert(Number.isInteger(type) && type >= 0 && type <= 0xff, () => `frame type ${type}`);
   const end = offset + frameBytes(payloadLength);
-  assert(offset >= 0 && end <= target.length, () => `frame of ${payloadLength} at ${offset} in ${target.length}`);
+  assert(
+    offset >= 0 && end <= target.length,
+    () => `frame of ${payloadLength} at ${offset} in ${target.length}`,
+  );
   const bodyStart = offset + FRAME_HEADER_BYTES;
   target[bodyStart] = type;
   target.writeUInt32LE(payloadLength + 1, offset);
@@ -106,7 +122,10 @@ export function encodeFrame(type: number, payload: Payload): Buffer {
 
 export function checkFrameBytesMax(max: number): void {
   if (!Number.isInteger(max) || max < 1 || max > FRAME_BYTES_MAX_LIMIT) {
-    throw new NetError('INVALID_OPTIONS', `frameBytesMax ${max} outside 1..${FRAME_BYTES_MAX_LIMIT}`);
+    throw new NetError(
+      'INVALID_OPTIONS',
+      `frameBytesMax ${max} outside 1..${FRAME_BYTES_MAX_LIMIT}`,
+    );
   }
 }
 
@@ -171,7 +190,10 @@ export class FrameDecoder {
       const crc = header.readUInt32LE(4);
       if (length === 0) throw new NetError('FRAME_MALFORMED', 'empty frame body');
       if (length > this.frameBytesMax) {
-        throw new NetError('FRAME_TOO_LARGE', `frame body of ${length} bytes > max ${this.frameBytesMax}`);
+        throw new NetError(
+          'FRAME_TOO_LARGE',
+          `frame body of ${length} bytes > max ${this.frameBytesMax}`,
+        );
       }
       this.bodyLength = length;
       this.bodyCrc = crc;
@@ -180,7 +202,8 @@ export class FrameDecoder {
     const body = this.take(this.bodyLength, undefined);
     assert(body.length === this.bodyLength, () => `body ${body.length} != ${this.bodyLength}`);
     this.bodyLength = -1;
-    if (zlib.crc32(body) !== this.bodyCrc) throw new NetError('FRAME_CRC', `crc mismatch on ${body.length} bytes`);
+    if (zlib.crc32(body) !== this.bodyCrc)
+      throw new NetError('FRAME_CRC', `crc mismatch on ${body.length} bytes`);
     return { type: body[0] ?? 0, payload: body.subarray(1) };
   }
 

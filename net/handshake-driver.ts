@@ -30,7 +30,12 @@ export interface HandshakeResult {
  * with the machine's NetError, HANDSHAKE_TIMEOUT, HANDSHAKE_MALFORMED for a bad frame, or
  * UNAVAILABLE if the socket closes first.
  */
-export function driveHandshake(socket: Socket, machine: HandshakeMachine, first: HandshakeStep | undefined, timeoutMs: number): Promise<HandshakeResult> {
+export function driveHandshake(
+  socket: Socket,
+  machine: HandshakeMachine,
+  first: HandshakeStep | undefined,
+  timeoutMs: number,
+): Promise<HandshakeResult> {
   assert(Number.isInteger(timeoutMs) && timeoutMs > 0, () => `handshake timeout ${timeoutMs}`);
   const decoder = new FrameDecoder(HANDSHAKE_FRAME_BYTES_MAX);
   return new Promise((resolve, reject) => {
@@ -47,7 +52,8 @@ export function driveHandshake(socket: Socket, machine: HandshakeMachine, first:
       cleanup();
       socket.on('error', () => {}); // late errors of a socket we are discarding
       const failure = failureFor(error);
-      if (failure !== undefined && !socket.destroyed) socket.end(encodeFrame(NetFrameType.FAILURE, failure));
+      if (failure !== undefined && !socket.destroyed)
+        socket.end(encodeFrame(NetFrameType.FAILURE, failure));
       else socket.destroy();
       setTimeout(() => socket.destroy(), FAILURE_GRACE_MS).unref();
       reject(error);
@@ -60,9 +66,14 @@ export function driveHandshake(socket: Socket, machine: HandshakeMachine, first:
       cleanup();
       resolve({ peer: outcome, decoder });
     };
-    const onClose = (): void => fail(new NetError('UNAVAILABLE', 'connection closed during the handshake'));
-    const onError = (error: Error): void => fail(new NetError('UNAVAILABLE', `socket error during the handshake: ${error.message}`));
-    const timer = setTimeout(() => fail(new NetError('HANDSHAKE_TIMEOUT', `no handshake within ${timeoutMs} ms`)), timeoutMs);
+    const onClose = (): void =>
+      fail(new NetError('UNAVAILABLE', 'connection closed during the handshake'));
+    const onError = (error: Error): void =>
+      fail(new NetError('UNAVAILABLE', `socket error during the handshake: ${error.message}`));
+    const timer = setTimeout(
+      () => fail(new NetError('HANDSHAKE_TIMEOUT', `no handshake within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     timer.unref();
     socket.on('data', onData);
     socket.on('close', onClose);
@@ -75,7 +86,12 @@ export function driveHandshake(socket: Socket, machine: HandshakeMachine, first:
  * Feeds one chunk: steps the machine for every complete frame, writing what it asks to send.
  * Returns the peer once done, a NetError on failure, undefined while more bytes are needed.
  */
-function feedHandshake(decoder: FrameDecoder, machine: HandshakeMachine, socket: Socket, chunk: Buffer): PeerIdentity | NetError | undefined {
+function feedHandshake(
+  decoder: FrameDecoder,
+  machine: HandshakeMachine,
+  socket: Socket,
+  chunk: Buffer,
+): PeerIdentity | NetError | undefined {
   try {
     decoder.push(chunk);
     // Bounded: each turn consumes a frame; the machine finishes or fails within three.
@@ -90,6 +106,8 @@ function feedHandshake(decoder: FrameDecoder, machine: HandshakeMachine, socket:
   } catch (error) {
     if (!(error instanceof NetError)) throw error;
     // A frame-level error during the handshake is a malformed handshake.
-    return error.code.startsWith('FRAME_') ? new NetError('HANDSHAKE_MALFORMED', error.message) : error;
+    return error.code.startsWith('FRAME_')
+      ? new NetError('HANDSHAKE_MALFORMED', error.message)
+      : error;
   }
 }

@@ -51,7 +51,12 @@ export interface Auth {
 }
 
 /** Codes a FAILURE frame can carry, by wire number. */
-const FAILURE_CODES: readonly NetErrorCode[] = ['UNAUTHENTICATED', 'VERSION_MISMATCH', 'HANDSHAKE_MALFORMED', 'UNAVAILABLE'];
+const FAILURE_CODES: readonly NetErrorCode[] = [
+  'UNAUTHENTICATED',
+  'VERSION_MISMATCH',
+  'HANDSHAKE_MALFORMED',
+  'UNAVAILABLE',
+];
 
 export type Secret = string | Uint8Array;
 
@@ -65,7 +70,8 @@ export function checkSecret(secret: Secret): Buffer {
 
 export function checkName(name: string, what: string): Buffer {
   const bytes = Buffer.from(name, 'utf8');
-  if (bytes.length > NAME_BYTES_MAX) throw new NetError('INVALID_OPTIONS', `${what} of ${bytes.length} bytes > ${NAME_BYTES_MAX}`);
+  if (bytes.length > NAME_BYTES_MAX)
+    throw new NetError('INVALID_OPTIONS', `${what} of ${bytes.length} bytes > ${NAME_BYTES_MAX}`);
   return bytes;
 }
 
@@ -87,7 +93,8 @@ export function encodeHello(hello: Hello): Buffer {
 export function decodeHello(payload: Buffer): Hello {
   if (payload.length < 3 + NONCE_BYTES) throw malformed(`hello of ${payload.length} bytes`);
   const nameLength = payload[2 + NONCE_BYTES] ?? 0;
-  if (payload.length !== 3 + NONCE_BYTES + nameLength) throw malformed(`hello of ${payload.length} bytes, name ${nameLength}`);
+  if (payload.length !== 3 + NONCE_BYTES + nameLength)
+    throw malformed(`hello of ${payload.length} bytes, name ${nameLength}`);
   return {
     version: payload.readUInt16LE(0),
     serverNonce: Buffer.from(payload.subarray(2, 2 + NONCE_BYTES)),
@@ -96,7 +103,10 @@ export function decodeHello(payload: Buffer): Hello {
 }
 
 export function encodeAuth(auth: Auth): Buffer {
-  assert(auth.clientNonce.length === NONCE_BYTES && auth.proof.length === PROOF_BYTES, 'auth nonce or proof size');
+  assert(
+    auth.clientNonce.length === NONCE_BYTES && auth.proof.length === PROOF_BYTES,
+    'auth nonce or proof size',
+  );
   const name = checkName(auth.name, 'name');
   const out = Buffer.allocUnsafe(4 + name.length + NONCE_BYTES + PROOF_BYTES);
   out.writeUInt16LE(auth.version, 0);
@@ -109,9 +119,11 @@ export function encodeAuth(auth: Auth): Buffer {
 }
 
 export function decodeAuth(payload: Buffer): Auth {
-  if (payload.length < 4 + NONCE_BYTES + PROOF_BYTES) throw malformed(`auth of ${payload.length} bytes`);
+  if (payload.length < 4 + NONCE_BYTES + PROOF_BYTES)
+    throw malformed(`auth of ${payload.length} bytes`);
   const nameLength = payload[3] ?? 0;
-  if (payload.length !== 4 + nameLength + NONCE_BYTES + PROOF_BYTES) throw malformed(`auth of ${payload.length} bytes`);
+  if (payload.length !== 4 + nameLength + NONCE_BYTES + PROOF_BYTES)
+    throw malformed(`auth of ${payload.length} bytes`);
   const roleByte = payload[2];
   const role: Role | undefined = roleByte === 1 ? 'peer' : roleByte === 2 ? 'client' : undefined;
   if (role === undefined) throw malformed(`role byte ${roleByte}`);
@@ -141,8 +153,18 @@ export function decodeFailure(payload: Buffer): NetError {
 type ProofSide = 'client' | 'server';
 
 /** HMAC-SHA256 over the context tag and the length-prefixed transcript. */
-export function handshakeProof(secret: Buffer, side: ProofSide, hello: Hello, role: Role, name: string, clientNonce: Buffer): Buffer {
-  assert(hello.serverNonce.length === NONCE_BYTES && clientNonce.length === NONCE_BYTES, 'nonce sizes');
+export function handshakeProof(
+  secret: Buffer,
+  side: ProofSide,
+  hello: Hello,
+  role: Role,
+  name: string,
+  clientNonce: Buffer,
+): Buffer {
+  assert(
+    hello.serverNonce.length === NONCE_BYTES && clientNonce.length === NONCE_BYTES,
+    'nonce sizes',
+  );
   const nameBytes = checkName(name, 'name');
   const serverNameBytes = checkName(hello.serverName, 'server name');
   const fixed = Buffer.allocUnsafe(2 + 1 + 1);
@@ -196,7 +218,11 @@ export class ServerHandshake {
     checkName(options.name, 'server name');
     const serverNonce = options.serverNonce ?? crypto.randomBytes(NONCE_BYTES);
     assert(serverNonce.length === NONCE_BYTES, 'server nonce size');
-    this.hello = { version: options.version ?? PROTOCOL_VERSION, serverNonce, serverName: options.name };
+    this.hello = {
+      version: options.version ?? PROTOCOL_VERSION,
+      serverNonce,
+      serverName: options.name,
+    };
   }
 
   start(): HandshakeStep {
@@ -212,14 +238,35 @@ export class ServerHandshake {
     if (type !== NetFrameType.AUTH) throw malformed(`frame type ${type} before auth`);
     const auth = decodeAuth(payload);
     if (auth.version !== this.hello.version) {
-      throw new NetError('VERSION_MISMATCH', `client speaks version ${auth.version}, server ${this.hello.version}`);
+      throw new NetError(
+        'VERSION_MISMATCH',
+        `client speaks version ${auth.version}, server ${this.hello.version}`,
+      );
     }
     if (auth.role === 'peer' && auth.name.length === 0) throw malformed('a peer without a name');
-    const expected = handshakeProof(this.secret, 'client', this.hello, auth.role, auth.name, auth.clientNonce);
-    if (!proofsEqual(expected, auth.proof)) throw new NetError('UNAUTHENTICATED', `bad proof from ${auth.role} '${auth.name}'`);
-    const welcome = handshakeProof(this.secret, 'server', this.hello, auth.role, auth.name, auth.clientNonce);
+    const expected = handshakeProof(
+      this.secret,
+      'client',
+      this.hello,
+      auth.role,
+      auth.name,
+      auth.clientNonce,
+    );
+    if (!proofsEqual(expected, auth.proof))
+      throw new NetError('UNAUTHENTICATED', `bad proof from ${auth.role} '${auth.name}'`);
+    const welcome = handshakeProof(
+      this.secret,
+      'server',
+      this.hello,
+      auth.role,
+      auth.name,
+      auth.clientNonce,
+    );
     this.state = 'done';
-    return { send: { type: NetFrameType.WELCOME, payload: welcome }, done: { role: auth.role, name: auth.name } };
+    return {
+      send: { type: NetFrameType.WELCOME, payload: welcome },
+      done: { role: auth.role, name: auth.name },
+    };
   }
 }
 
@@ -247,14 +294,18 @@ export class ClientHandshake {
   constructor(private readonly options: ClientHandshakeOptions) {
     this.secret = checkSecret(options.secret);
     checkName(options.name, 'name');
-    if (options.role === 'peer' && options.name.length === 0) throw new NetError('INVALID_OPTIONS', 'a peer needs a name');
+    if (options.role === 'peer' && options.name.length === 0)
+      throw new NetError('INVALID_OPTIONS', 'a peer needs a name');
     this.version = options.version ?? PROTOCOL_VERSION;
     this.clientNonce = options.clientNonce ?? crypto.randomBytes(NONCE_BYTES);
     assert(this.clientNonce.length === NONCE_BYTES, 'client nonce size');
   }
 
   step(type: number, payload: Buffer): HandshakeStep {
-    assert(this.state === 'new' || this.state === 'sent-auth', () => `client handshake step in ${this.state}`);
+    assert(
+      this.state === 'new' || this.state === 'sent-auth',
+      () => `client handshake step in ${this.state}`,
+    );
     const state = this.state;
     this.state = 'failed';
     if (type === NetFrameType.FAILURE) throw decodeFailure(payload);
@@ -266,13 +317,22 @@ export class ClientHandshake {
     if (type !== NetFrameType.HELLO) throw malformed(`frame type ${type} instead of hello`);
     const hello = decodeHello(payload);
     if (hello.version !== this.version) {
-      throw new NetError('VERSION_MISMATCH', `server speaks version ${hello.version}, client ${this.version}`);
+      throw new NetError(
+        'VERSION_MISMATCH',
+        `server speaks version ${hello.version}, client ${this.version}`,
+      );
     }
     const { role, name } = this.options;
     const proof = handshakeProof(this.secret, 'client', hello, role, name, this.clientNonce);
     this.hello = hello;
     this.state = 'sent-auth';
-    const auth = encodeAuth({ version: this.version, role, name, clientNonce: this.clientNonce, proof });
+    const auth = encodeAuth({
+      version: this.version,
+      role,
+      name,
+      clientNonce: this.clientNonce,
+      proof,
+    });
     return { send: { type: NetFrameType.AUTH, payload: auth } };
   }
 
@@ -281,8 +341,16 @@ export class ClientHandshake {
     assert(hello !== undefined, 'welcome before hello');
     if (type !== NetFrameType.WELCOME) throw malformed(`frame type ${type} instead of welcome`);
     if (payload.length !== PROOF_BYTES) throw malformed(`welcome of ${payload.length} bytes`);
-    const expected = handshakeProof(this.secret, 'server', hello, this.options.role, this.options.name, this.clientNonce);
-    if (!proofsEqual(expected, payload)) throw new NetError('UNAUTHENTICATED', `bad proof from server '${hello.serverName}'`);
+    const expected = handshakeProof(
+      this.secret,
+      'server',
+      hello,
+      this.options.role,
+      this.options.name,
+      this.clientNonce,
+    );
+    if (!proofsEqual(expected, payload))
+      throw new NetError('UNAUTHENTICATED', `bad proof from server '${hello.serverName}'`);
     this.state = 'done';
     return { done: { role: 'peer', name: hello.serverName } };
   }

@@ -16,8 +16,15 @@ export function packedBytes(messages: readonly Uint8Array[]): number {
 }
 
 /** Packs `messages` at `offset` of `target`; returns the offset after them. */
-export function packMessagesInto(target: Buffer, offset: number, messages: readonly Uint8Array[]): number {
-  assert(offset >= 0 && offset + packedBytes(messages) <= target.length, 'packed messages do not fit');
+export function packMessagesInto(
+  target: Buffer,
+  offset: number,
+  messages: readonly Uint8Array[],
+): number {
+  assert(
+    offset >= 0 && offset + packedBytes(messages) <= target.length,
+    'packed messages do not fit',
+  );
   let at = offset;
   for (const m of messages) {
     target.writeUInt32LE(m.length, at);
@@ -50,14 +57,21 @@ export function unpackMessages(
   // Bounded: every turn consumes at least PACK_LENGTH_BYTES bytes.
   while (at < payload.length) {
     if (payload.length - at < PACK_LENGTH_BYTES) {
-      throw new NetError('FRAME_MALFORMED', `packed payload: ${payload.length - at} stray bytes at ${at}`);
+      throw new NetError(
+        'FRAME_MALFORMED',
+        `packed payload: ${payload.length - at} stray bytes at ${at}`,
+      );
     }
     const length = payload.readUInt32LE(at);
     const start = at + PACK_LENGTH_BYTES;
     if (length > payload.length - start) {
-      throw new NetError('FRAME_MALFORMED', `packed message of ${length} bytes at ${at} runs past ${payload.length}`);
+      throw new NetError(
+        'FRAME_MALFORMED',
+        `packed message of ${length} bytes at ${at} runs past ${payload.length}`,
+      );
     }
-    if (count >= messagesMax) throw new NetError('FRAME_MALFORMED', `more than ${messagesMax} packed messages`);
+    if (count >= messagesMax)
+      throw new NetError('FRAME_MALFORMED', `more than ${messagesMax} packed messages`);
     onMessage(payload.subarray(start, start + length));
     count += 1;
     at = start + length;

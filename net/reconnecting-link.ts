@@ -14,7 +14,11 @@ import { dial } from './dialer';
 import type { DialOptions } from './dialer';
 import type { PeerIdentity } from './handshake';
 
-export const LinkSendStatus = { OK: 'OK', BACKPRESSURE: 'BACKPRESSURE', UNAVAILABLE: 'UNAVAILABLE' } as const;
+export const LinkSendStatus = {
+  OK: 'OK',
+  BACKPRESSURE: 'BACKPRESSURE',
+  UNAVAILABLE: 'UNAVAILABLE',
+} as const;
 export type LinkSendStatus = (typeof LinkSendStatus)[keyof typeof LinkSendStatus];
 
 export interface ReconnectingLinkOptions {
@@ -42,7 +46,12 @@ export interface LinkStats {
  * capped exponential step fixed and half random, so retries neither synchronise across nodes
  * nor collapse to zero.
  */
-export function backoffDelayMs(attempt: number, minMs: number, maxMs: number, random01: number): number {
+export function backoffDelayMs(
+  attempt: number,
+  minMs: number,
+  maxMs: number,
+  random01: number,
+): number {
   assert(Number.isInteger(attempt) && attempt >= 0, () => `attempt ${attempt}`);
   assert(minMs >= 1 && maxMs >= minMs && random01 >= 0 && random01 < 1, 'backoff arguments');
   const step = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
@@ -64,8 +73,16 @@ export class ReconnectingLink {
   constructor(private readonly options: ReconnectingLinkOptions) {
     this.backoffMsMin = options.backoffMsMin ?? 50;
     this.backoffMsMax = options.backoffMsMax ?? 5_000;
-    if (!Number.isInteger(this.backoffMsMin) || this.backoffMsMin < 1 || !Number.isInteger(this.backoffMsMax) || this.backoffMsMax < this.backoffMsMin) {
-      throw new NetError('INVALID_OPTIONS', `backoff ${this.backoffMsMin}..${this.backoffMsMax} ms`);
+    if (
+      !Number.isInteger(this.backoffMsMin) ||
+      this.backoffMsMin < 1 ||
+      !Number.isInteger(this.backoffMsMax) ||
+      this.backoffMsMax < this.backoffMsMin
+    ) {
+      throw new NetError(
+        'INVALID_OPTIONS',
+        `backoff ${this.backoffMsMin}..${this.backoffMsMax} ms`,
+      );
     }
     this.log = options.log ?? silentLog;
     this.dialOnce();
@@ -107,7 +124,11 @@ export class ReconnectingLink {
         if (!(error instanceof NetError)) throw error;
         this.stats.dialFailures += 1;
         const level = error.code === 'UNAVAILABLE' ? 'debug' : 'error';
-        this.log(level, 'dial failed', { host: this.options.dial.host, port: this.options.dial.port, code: error.code });
+        this.log(level, 'dial failed', {
+          host: this.options.dial.host,
+          port: this.options.dial.port,
+          code: error.code,
+        });
         this.retry(error.code);
       },
     );
@@ -136,7 +157,12 @@ export class ReconnectingLink {
   private retry(reason: string): void {
     if (this.stopped) return;
     assert(this.timer === undefined, 'a retry already scheduled');
-    const delay = backoffDelayMs(this.attempt, this.backoffMsMin, this.backoffMsMax, (this.options.random ?? Math.random)());
+    const delay = backoffDelayMs(
+      this.attempt,
+      this.backoffMsMin,
+      this.backoffMsMax,
+      (this.options.random ?? Math.random)(),
+    );
     this.attempt += 1;
     this.log('debug', 'reconnecting', { reason, delayMs: delay, attempt: this.attempt });
     this.timer = setTimeout(() => this.dialOnce(), delay);

@@ -44,7 +44,10 @@ export class SendBuffer {
     const target = this.reserve(size);
     const payloadAt = this.slabUsed + frameBytes(0);
     const packedEnd = packMessagesInto(target, payloadAt, messages);
-    assert(packedEnd === payloadAt + packed, () => `packed to ${packedEnd}, expected ${payloadAt + packed}`);
+    assert(
+      packedEnd === payloadAt + packed,
+      () => `packed to ${packedEnd}, expected ${payloadAt + packed}`,
+    );
     const end = sealFrameAt(target, this.slabUsed, type, packed);
     return this.commit(size, end);
   }
@@ -72,14 +75,18 @@ export class SendBuffer {
   }
 
   private commit(size: number, end: number): number {
-    assert(end === this.slabUsed + size, () => `frame ended at ${end}, expected ${this.slabUsed + size}`);
+    assert(
+      end === this.slabUsed + size,
+      () => `frame ended at ${end}, expected ${this.slabUsed + size}`,
+    );
     this.slabUsed = end;
     this.pendingBytes += size;
     return size;
   }
 
   private seal(): void {
-    if (this.slabUsed > this.slabStart) this.ready.push(this.slab.subarray(this.slabStart, this.slabUsed));
+    if (this.slabUsed > this.slabStart)
+      this.ready.push(this.slab.subarray(this.slabStart, this.slabUsed));
     this.slabStart = this.slabUsed;
   }
 }

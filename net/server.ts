@@ -44,8 +44,14 @@ export interface ServerStats {
 
 export class NetServer {
   readonly stats: ServerStats = {
-    accepted: 0, authenticated: 0, handshakesFailed: 0, unauthenticated: 0, versionMismatches: 0,
-    handshakeTimeouts: 0, refusedOverLimit: 0, open: 0,
+    accepted: 0,
+    authenticated: 0,
+    handshakesFailed: 0,
+    unauthenticated: 0,
+    versionMismatches: 0,
+    handshakeTimeouts: 0,
+    refusedOverLimit: 0,
+    open: 0,
   };
   private readonly sockets = new Set<net.Socket>();
   /** Sockets still in their handshake (a subset of `sockets`). */
@@ -84,7 +90,10 @@ export class NetServer {
     const limit = this.options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
     if (this.sockets.size >= limit) {
       this.stats.refusedOverLimit += 1;
-      this.log('warn', 'connection refused: over the limit', { limit, remote: socket.remoteAddress });
+      this.log('warn', 'connection refused: over the limit', {
+        limit,
+        remote: socket.remoteAddress,
+      });
       socket.destroy();
       return;
     }
@@ -101,10 +110,17 @@ export class NetServer {
       ({ peer, decoder }) => {
         this.handshaking.delete(socket);
         this.stats.authenticated += 1;
-        const connection = new FramedConnection(socket, decoder, peer, { log: this.log, ...this.options.connection });
+        const connection = new FramedConnection(socket, decoder, peer, {
+          log: this.log,
+          ...this.options.connection,
+        });
         this.connections.add(connection);
         connection.onClose(() => this.connections.delete(connection));
-        this.log('info', 'peer authenticated', { role: peer.role, name: peer.name, remote: socket.remoteAddress });
+        this.log('info', 'peer authenticated', {
+          role: peer.role,
+          name: peer.name,
+          remote: socket.remoteAddress,
+        });
         this.options.onConnection(connection, peer);
       },
       (error: unknown) => {
@@ -120,7 +136,11 @@ export class NetServer {
     if (error.code === 'UNAUTHENTICATED') this.stats.unauthenticated += 1;
     if (error.code === 'VERSION_MISMATCH') this.stats.versionMismatches += 1;
     if (error.code === 'HANDSHAKE_TIMEOUT') this.stats.handshakeTimeouts += 1;
-    this.log('warn', 'handshake failed', { code: error.code, remote: socket.remoteAddress, message: error.message });
+    this.log('warn', 'handshake failed', {
+      code: error.code,
+      remote: socket.remoteAddress,
+      message: error.message,
+    });
   }
 }
 
@@ -130,13 +150,23 @@ export async function listen(options: ListenOptions): Promise<NetServer> {
   checkName(options.name, 'server name');
   resolveConnectionOptions(options.connection);
   const connectionsMax = options.connectionsMax ?? CONNECTIONS_MAX_DEFAULT;
-  if (!Number.isInteger(connectionsMax) || connectionsMax < 1) throw new NetError('INVALID_OPTIONS', `connectionsMax ${connectionsMax}`);
+  if (!Number.isInteger(connectionsMax) || connectionsMax < 1)
+    throw new NetError('INVALID_OPTIONS', `connectionsMax ${connectionsMax}`);
   const timeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new NetError('INVALID_OPTIONS', `handshakeTimeoutMs ${timeoutMs}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new NetError('INVALID_OPTIONS', `handshakeTimeoutMs ${timeoutMs}`);
   const server = net.createServer({ noDelay: true, pauseOnConnect: false });
   const wrapped = new NetServer(server, options);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new NetError('UNAVAILABLE', `listen on ${options.host}:${options.port}: ${error.code ?? error.message}`, { cause: error })));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new NetError(
+          'UNAVAILABLE',
+          `listen on ${options.host}:${options.port}: ${error.code ?? error.message}`,
+          { cause: error },
+        ),
+      ),
+    );
     server.listen({ host: options.host, port: options.port }, () => resolve());
   });
   return wrapped;

@@ -12,7 +12,14 @@ import { validateKey } from '../actors/store/model-client';
 import { isInstallOp } from '../models/install-op';
 import { splitRequestId } from '../models/request-id';
 import type { RequestBody } from '../actors/store/model-client';
-import { FrameType, ProtocolError, decodeControl, decodeRequests, encodeJson, encodeResults } from '../client/wire-protocol';
+import {
+  FrameType,
+  ProtocolError,
+  decodeControl,
+  decodeRequests,
+  encodeJson,
+  encodeResults,
+} from '../client/wire-protocol';
 import type { ControlRequest, WireRequest, WireResult } from '../client/wire-protocol';
 
 export interface SessionConnection {
@@ -69,7 +76,12 @@ export class ClientSession {
 
   private serve(req: WireRequest): void {
     if (this.inFlight >= SESSION_IN_FLIGHT_MAX) {
-      this.answer({ id: req.token, ok: false, code: 'UNAVAILABLE', message: `more than ${SESSION_IN_FLIGHT_MAX} requests in flight on this connection` });
+      this.answer({
+        id: req.token,
+        ok: false,
+        code: 'UNAVAILABLE',
+        message: `more than ${SESSION_IN_FLIGHT_MAX} requests in flight on this connection`,
+      });
       return;
     }
     const refusal = refuse(req);
@@ -80,13 +92,19 @@ export class ClientSession {
     this.inFlight++;
     const { token, ...body } = req;
     const run =
-      body.kind === 'scan' ? this.services.scan(body) : this.services.ownsKey(body.key) ? this.services.local(body) : this.services.forward(body);
-    run.then(
-      (res) => this.answer(toWire(token, res)),
-      (error: unknown) => this.answer(failed(token, error, body.kind === 'write')),
-    ).finally(() => {
-      this.inFlight--;
-    });
+      body.kind === 'scan'
+        ? this.services.scan(body)
+        : this.services.ownsKey(body.key)
+          ? this.services.local(body)
+          : this.services.forward(body);
+    run
+      .then(
+        (res) => this.answer(toWire(token, res)),
+        (error: unknown) => this.answer(failed(token, error, body.kind === 'write')),
+      )
+      .finally(() => {
+        this.inFlight--;
+      });
   }
 
   private async serveControl(req: ControlRequest): Promise<void> {
@@ -95,9 +113,15 @@ export class ClientSession {
       payload = encodeJson({ id: req.id, ok: true, value: await this.services.control(req) });
     } catch (error) {
       const code = codeOf(error) ?? 'INVALID_ARGUMENT';
-      payload = encodeJson({ id: req.id, ok: false, code, message: error instanceof Error ? error.message : String(error) });
+      payload = encodeJson({
+        id: req.id,
+        ok: false,
+        code,
+        message: error instanceof Error ? error.message : String(error),
+      });
     }
-    if (!this.closed && !this.conn.send(FrameType.controlResult, payload)) this.conn.close('control result not taken');
+    if (!this.closed && !this.conn.send(FrameType.controlResult, payload))
+      this.conn.close('control result not taken');
   }
 
   private answer(res: WireResult): void {
@@ -119,7 +143,10 @@ export class ClientSession {
     let bytes = 0;
     for (let i = 0; i <= batch.length; i++) {
       const res = batch[i];
-      if (res !== undefined) bytes += res.ok ? 16 + res.result.length : 16 + res.code.length * 3 + res.message.length * 3;
+      if (res !== undefined)
+        bytes += res.ok
+          ? 16 + res.result.length
+          : 16 + res.code.length * 3 + res.message.length * 3;
       if (i < batch.length && bytes < RESULTS_FRAME_SOFT_MAX) continue;
       const end = res === undefined ? i : i + 1;
       if (end > start && !this.sendResults(batch.slice(start, end))) return;
@@ -149,12 +176,15 @@ function refuse(req: WireRequest): string | undefined {
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-  if (req.kind === 'write' && isInstallOp(splitRequestId(req.op).op)) return 'install ops are not accepted from clients';
+  if (req.kind === 'write' && isInstallOp(splitRequestId(req.op).op))
+    return 'install ops are not accepted from clients';
   return undefined;
 }
 
 function toWire(id: number, res: ClientResult): WireResult {
-  return res.ok ? { id, ok: true, result: res.result } : { id, ok: false, code: res.code, message: res.message };
+  return res.ok
+    ? { id, ok: true, result: res.result }
+    : { id, ok: false, code: res.code, message: res.message };
 }
 
 function codeOf(error: unknown): string | undefined {

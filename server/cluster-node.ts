@@ -54,7 +54,11 @@ export interface ClusterNodeStats {
 }
 
 export class ClusterNode {
-  readonly stats: ClusterNodeStats = { peerConnectionsRefused: 0, badFramesClosed: 0, clientsOpen: 0 };
+  readonly stats: ClusterNodeStats = {
+    peerConnectionsRefused: 0,
+    badFramesClosed: 0,
+    clientsOpen: 0,
+  };
   private server: NetServer | undefined;
   private readonly peerLinks: (ReconnectingLink | undefined)[];
   private readonly forwardLinks = new Map<string, NetNodeLink>();
@@ -74,19 +78,52 @@ export class ClusterNode {
     this.gateway = store.gateway();
     const connection = { deadAfterMs: options.deadAfterMs ?? store.options.timeoutMs };
     const dialAs = (host: string, port: number, role: 'peer' | 'client'): ReconnectingLink =>
-      new ReconnectingLink({ dial: { host, port, secret: options.config.secret, role, name: options.node, connection, log: options.log }, log: options.log, backoffMsMax: 1_000 });
-    this.peerLinks = place.set.replicas.map((r, i) => (i === place.replicaIndex ? undefined : dialAs(r.host, r.port, 'peer')));
-    this.chaos = this.peerLinks.map((l) => (l === undefined ? undefined : new ChaosLink({ isUp: () => l.isUp, send: (type, payload) => l.send(type, payload) === 'OK' })));
+      new ReconnectingLink({
+        dial: {
+          host,
+          port,
+          secret: options.config.secret,
+          role,
+          name: options.node,
+          connection,
+          log: options.log,
+        },
+        log: options.log,
+        backoffMsMax: 1_000,
+      });
+    this.peerLinks = place.set.replicas.map((r, i) =>
+      i === place.replicaIndex ? undefined : dialAs(r.host, r.port, 'peer'),
+    );
+    this.chaos = this.peerLinks.map((l) =>
+      l === undefined
+        ? undefined
+        : new ChaosLink({
+            isUp: () => l.isUp,
+            send: (type, payload) => l.send(type, payload) === 'OK',
+          }),
+    );
     this.traffic = new PeerTraffic(this.gateway, this.chaos, options.groups);
     // Links to every node of the other Sets, for forwarding (clients of them, not peers).
     for (const set of options.config.sets) {
       if (set.id === place.set.id) continue;
       for (const r of set.replicas) {
-        const dial = { host: r.host, port: r.port, secret: options.config.secret, role: 'client' as const, name: options.node, connection, log: options.log };
+        const dial = {
+          host: r.host,
+          port: r.port,
+          secret: options.config.secret,
+          role: 'client' as const,
+          name: options.node,
+          connection,
+          log: options.log,
+        };
         this.forwardLinks.set(r.node, new NetNodeLink(r.node, dial, options.log));
       }
     }
-    this.forwarder = new RequestRouter(this.forwardLinks, (key) => routes.nodesForKey(key).map((r) => r.node), store.options.timeoutMs);
+    this.forwarder = new RequestRouter(
+      this.forwardLinks,
+      (key) => routes.nodesForKey(key).map((r) => r.node),
+      store.options.timeoutMs,
+    );
   }
 
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
@@ -121,7 +158,10 @@ export class ClusterNode {
       port,
       secret: this.options.config.secret,
       name: this.options.node,
-      connection: { deadAfterMs: this.options.deadAfterMs ?? this.store.options.timeoutMs, log: this.options.log },
+      connection: {
+        deadAfterMs: this.options.deadAfterMs ?? this.store.options.timeoutMs,
+        log: this.options.log,
+      },
       log: this.options.log,
       onConnection: (conn, peer) => this.accept(conn, peer),
     });
@@ -137,12 +177,16 @@ export class ClusterNode {
     const replica = this.place.set.replicas.findIndex((r) => r.node === name);
     if (replica < 0 || replica === this.place.replicaIndex) {
       this.stats.peerConnectionsRefused++;
-      this.options.log('warn', 'peer connection refused: not a node of this Set', { peer: name, set: this.place.set.id });
+      this.options.log('warn', 'peer connection refused: not a node of this Set', {
+        peer: name,
+        set: this.place.set.id,
+      });
       conn.close();
       return;
     }
     conn.onFrame((type, payload) => {
-      if (type !== FrameType.peerMessages) return this.dropBad(conn, name, `frame type ${type} from a peer`);
+      if (type !== FrameType.peerMessages)
+        return this.dropBad(conn, name, `frame type ${type} from a peer`);
       try {
         this.traffic.inbound(replica, payload);
       } catch (error) {
@@ -154,7 +198,10 @@ export class ClusterNode {
   private acceptClient(conn: FramedConnection, name: string): void {
     this.stats.clientsOpen++;
     const session = new ClientSession(
-      { send: (type, payload) => conn.send(type, payload) === 'OK', close: (reason) => this.dropBad(conn, name, reason) },
+      {
+        send: (type, payload) => conn.send(type, payload) === 'OK',
+        close: (reason) => this.dropBad(conn, name, reason),
+      },
       {
         ownsKey: (key) => this.routes.setOfKey(key).id === this.place.set.id,
         local: (body) => this.gateway.call(body),
@@ -178,14 +225,23 @@ export class ClusterNode {
 
   private dropBad(conn: FramedConnection, who: string, why: string): void {
     this.stats.badFramesClosed++;
-    this.options.log('warn', 'connection closed', { peer: who, remote: conn.remoteAddress, reason: why });
+    this.options.log('warn', 'connection closed', {
+      peer: who,
+      remote: conn.remoteAddress,
+      reason: why,
+    });
     conn.close();
   }
 
   private async control(req: ControlRequest): Promise<unknown> {
     if (req.op === 'routes') return this.routes.toData();
     // What a client needs beyond the routes (big tables: the engine and groups per replica).
-    if (req.op === 'info') return { engine: this.store.options.engine, groups: this.options.groups, replicas: this.place.set.replicas.length };
+    if (req.op === 'info')
+      return {
+        engine: this.store.options.engine,
+        groups: this.options.groups,
+        replicas: this.place.set.replicas.length,
+      };
     if (req.op === 'status') return nodeStatus(this);
     if (req.op === 'chaos') return this.setChaos(req.args);
     return applyControlFaults(this.place, this.gateway.links, req);
@@ -193,25 +249,48 @@ export class ClusterNode {
 
   /** `chaos` args: `{ to?: [node names of this Set], drop..., seed }` (link-chaos.ts); no `to`: every peer. */
   private setChaos(args: unknown): { to: string[] } {
-    const { to, ...rest } = (typeof args === 'object' && args !== null ? args : {}) as { to?: unknown };
+    const { to, ...rest } = (typeof args === 'object' && args !== null ? args : {}) as {
+      to?: unknown;
+    };
     let settings;
     try {
       settings = checkChaos(rest);
     } catch (error) {
-      throw new ControlError('INVALID_ARGUMENT', error instanceof Error ? error.message : String(error));
+      throw new ControlError(
+        'INVALID_ARGUMENT',
+        error instanceof Error ? error.message : String(error),
+      );
     }
     const names = this.place.set.replicas.map((r) => r.node);
     const targets = to === undefined ? names.filter((_, i) => i !== this.place.replicaIndex) : to;
-    if (!Array.isArray(targets) || targets.some((n) => typeof n !== 'string' || names.indexOf(n) < 0 || names.indexOf(n) === this.place.replicaIndex)) {
-      throw new ControlError('INVALID_ARGUMENT', `chaos targets must be other nodes of Set ${this.place.set.id}`);
+    if (
+      !Array.isArray(targets) ||
+      targets.some(
+        (n) =>
+          typeof n !== 'string' ||
+          names.indexOf(n) < 0 ||
+          names.indexOf(n) === this.place.replicaIndex,
+      )
+    ) {
+      throw new ControlError(
+        'INVALID_ARGUMENT',
+        `chaos targets must be other nodes of Set ${this.place.set.id}`,
+      );
     }
     for (const name of targets as string[]) this.chaos[names.indexOf(name)]?.set(settings);
     return { to: targets as string[] };
   }
 
   /** @internal Counters for status and tests. */
-  peerStats(): { traffic: PeerTraffic['stats']; peersUp: string[]; forwarder: RequestRouter['stats']; chaos: ChaosStats } {
-    const peersUp = this.place.set.replicas.filter((_, i) => this.peerLinks[i]?.isUp === true).map((r) => r.node);
+  peerStats(): {
+    traffic: PeerTraffic['stats'];
+    peersUp: string[];
+    forwarder: RequestRouter['stats'];
+    chaos: ChaosStats;
+  } {
+    const peersUp = this.place.set.replicas
+      .filter((_, i) => this.peerLinks[i]?.isUp === true)
+      .map((r) => r.node);
     const chaos: ChaosStats = { dropped: 0, duplicated: 0, delayed: 0 };
     for (const c of this.chaos) {
       chaos.dropped += c?.stats.dropped ?? 0;
@@ -243,7 +322,11 @@ function probeAddress(host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new NetError('UNAVAILABLE', `listen on ${host}:${port}: ${error.code ?? error.message}`, { cause: error })),
+      reject(
+        new NetError('UNAVAILABLE', `listen on ${host}:${port}: ${error.code ?? error.message}`, {
+          cause: error,
+        }),
+      ),
     );
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });

@@ -21,7 +21,13 @@ export interface ChaosSettings {
   readonly seed: number;
 }
 
-export const NO_CHAOS: ChaosSettings = { dropRate: 0, duplicateRate: 0, delayMs: 0, jitterMs: 0, seed: 1 };
+export const NO_CHAOS: ChaosSettings = {
+  dropRate: 0,
+  duplicateRate: 0,
+  delayMs: 0,
+  jitterMs: 0,
+  seed: 1,
+};
 /** Delays beyond this are refused: a held frame is memory. */
 export const CHAOS_DELAY_MS_MAX = 10_000;
 /** Frames held for delay at once, at most; more are dropped (a slow link drops too). */
@@ -35,22 +41,33 @@ export interface ChaosStats {
 
 /** Validates settings from the network (control op `chaos`); throws a message on bad input. */
 export function checkChaos(value: unknown): ChaosSettings {
-  if (typeof value !== 'object' || value === null) throw new Error('chaos settings must be an object');
+  if (typeof value !== 'object' || value === null)
+    throw new Error('chaos settings must be an object');
   const v = value as Record<string, unknown>;
-  for (const k of Object.keys(v)) if (!(k in NO_CHAOS)) throw new Error(`unknown chaos setting ${k}`);
+  for (const k of Object.keys(v))
+    if (!(k in NO_CHAOS)) throw new Error(`unknown chaos setting ${k}`);
   const rate = (k: string): number => {
     const x = v[k] ?? 0;
-    if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new Error(`${k} must be a number in [0, 1]`);
+    if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+      throw new Error(`${k} must be a number in [0, 1]`);
     return x;
   };
   const ms = (k: string): number => {
     const x = v[k] ?? 0;
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > CHAOS_DELAY_MS_MAX) throw new Error(`${k} must be an integer in 0..${CHAOS_DELAY_MS_MAX}`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > CHAOS_DELAY_MS_MAX)
+      throw new Error(`${k} must be an integer in 0..${CHAOS_DELAY_MS_MAX}`);
     return x;
   };
   const seed = v.seed ?? 1;
-  if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new Error('seed must be an integer');
-  return { dropRate: rate('dropRate'), duplicateRate: rate('duplicateRate'), delayMs: ms('delayMs'), jitterMs: ms('jitterMs'), seed };
+  if (typeof seed !== 'number' || !Number.isInteger(seed))
+    throw new Error('seed must be an integer');
+  return {
+    dropRate: rate('dropRate'),
+    duplicateRate: rate('duplicateRate'),
+    delayMs: ms('delayMs'),
+    jitterMs: ms('jitterMs'),
+    seed,
+  };
 }
 
 /** mulberry32: a small seeded generator (deterministic replays of a chaos run). */

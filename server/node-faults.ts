@@ -18,21 +18,32 @@ export class ControlError extends Error {
 }
 
 /** `partition` args: `{ from: ["n2", "n3"] }` — nodes of this Set this node stops talking to. */
-export function applyControlFaults(place: NodePlace, links: LinkFaults, req: ControlRequest): { cut: string[] } {
+export function applyControlFaults(
+  place: NodePlace,
+  links: LinkFaults,
+  req: ControlRequest,
+): { cut: string[] } {
   if (req.op === 'heal') {
     links.heal();
     return { cut: [] };
   }
-  if (req.op !== 'partition') throw new ControlError('INVALID_ARGUMENT', `unknown control op ${req.op}`);
+  if (req.op !== 'partition')
+    throw new ControlError('INVALID_ARGUMENT', `unknown control op ${req.op}`);
   const from = (req.args as { from?: unknown } | undefined)?.from;
   if (!Array.isArray(from) || from.length === 0 || from.length > place.set.replicas.length) {
-    throw new ControlError('INVALID_ARGUMENT', 'partition needs { from: [node names of this Set] }');
+    throw new ControlError(
+      'INVALID_ARGUMENT',
+      'partition needs { from: [node names of this Set] }',
+    );
   }
   const cut: number[] = [];
   for (const name of from) {
     const i = place.set.replicas.findIndex((r) => r.node === name);
     if (typeof name !== 'string' || i < 0 || i === place.replicaIndex) {
-      throw new ControlError('INVALID_ARGUMENT', `${String(name)} is not another node of Set ${place.set.id}`);
+      throw new ControlError(
+        'INVALID_ARGUMENT',
+        `${String(name)} is not another node of Set ${place.set.id}`,
+      );
     }
     cut.push(i);
   }

@@ -26,11 +26,25 @@ export function startFailure(error: unknown, address: string): { line: string; e
   const e = error as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
   // net/'s listen() reports a bind failure as UNAVAILABLE with the OS errno as its cause.
   const errno = e?.cause?.code;
-  const code = typeof errno === 'string' && errno.startsWith('EADDR') ? errno : typeof e?.code === 'string' ? e.code : 'ERROR';
+  const code =
+    typeof errno === 'string' && errno.startsWith('EADDR')
+      ? errno
+      : typeof e?.code === 'string'
+        ? e.code
+        : 'ERROR';
   const message = typeof e?.message === 'string' ? e.message : String(error);
-  if (code === 'INVALID_CONFIG') return { line: `INVALID_CONFIG: ${message}`, exit: ServeExit.badConfig };
-  if (code === 'EADDRINUSE') return { line: `ADDRESS_IN_USE: ${address} is in use by another process`, exit: ServeExit.failed };
-  if (code === 'EADDRNOTAVAIL') return { line: `ADDRESS_NOT_AVAILABLE: ${address} is not an address of this machine`, exit: ServeExit.failed };
+  if (code === 'INVALID_CONFIG')
+    return { line: `INVALID_CONFIG: ${message}`, exit: ServeExit.badConfig };
+  if (code === 'EADDRINUSE')
+    return {
+      line: `ADDRESS_IN_USE: ${address} is in use by another process`,
+      exit: ServeExit.failed,
+    };
+  if (code === 'EADDRNOTAVAIL')
+    return {
+      line: `ADDRESS_NOT_AVAILABLE: ${address} is not an address of this machine`,
+      exit: ServeExit.failed,
+    };
   return { line: `${code}: ${message.replace(/\s+/g, ' ')}`, exit: ServeExit.failed };
 }
 
@@ -62,7 +76,17 @@ export async function serve(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${line}\n`);
     return exit;
   }
-  logger.info({ node: node.place.node.node, set: node.place.set.id, replica: node.place.replicaIndex, address, port: node.port, routeVersion: node.routes.version }, 'ready');
+  logger.info(
+    {
+      node: node.place.node.node,
+      set: node.place.set.id,
+      replica: node.place.replicaIndex,
+      address,
+      port: node.port,
+      routeVersion: node.routes.version,
+    },
+    'ready',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

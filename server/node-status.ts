@@ -32,6 +32,12 @@ export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
     peersUp,
     counters,
     // Messages per frame: how well one frame per peer per turn aggregates ("IO by IP").
-    traffic: { ...traffic, chaosDropped: chaos.dropped, chaosDuplicated: chaos.duplicated, chaosDelayed: chaos.delayed, messagesPerFrame: traffic.framesOut === 0 ? 0 : traffic.messagesOut / traffic.framesOut },
+    traffic: {
+      ...traffic,
+      chaosDropped: chaos.dropped,
+      chaosDuplicated: chaos.duplicated,
+      chaosDelayed: chaos.delayed,
+      messagesPerFrame: traffic.framesOut === 0 ? 0 : traffic.messagesOut / traffic.framesOut,
+    },
   };
 }

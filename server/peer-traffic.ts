@@ -32,7 +32,14 @@ const BATCH_BYTES_SOFT_MAX = 1 << 20;
 export class PeerTraffic {
   private readonly batches: (PeerBatch | undefined)[];
   private flushQueued = false;
-  readonly stats: PeerTrafficStats = { messagesOut: 0, framesOut: 0, messagesIn: 0, framesIn: 0, droppedLinkDown: 0, refusedIn: 0 };
+  readonly stats: PeerTrafficStats = {
+    messagesOut: 0,
+    framesOut: 0,
+    messagesIn: 0,
+    framesIn: 0,
+    droppedLinkDown: 0,
+    refusedIn: 0,
+  };
 
   /**
    * `links[r]`: the outbound link to replica r of the Set (undefined for this node's own).
@@ -89,7 +96,9 @@ export class PeerTraffic {
     readPeerMessages(payload, (m) => {
       if (Math.floor(m.from / g) !== peer || Math.floor(m.to / g) !== me) {
         this.stats.refusedIn++;
-        throw new ProtocolError(`replica ${peer} sent a message from actor ${m.from} to actor ${m.to}`);
+        throw new ProtocolError(
+          `replica ${peer} sent a message from actor ${m.from} to actor ${m.to}`,
+        );
       }
       messages.push(m);
     });

@@ -25,7 +25,16 @@ interface Case {
 function validFile(ports: readonly number[]): Record<string, unknown> {
   return {
     secret: SECRET,
-    sets: [{ id: 's0', replicas: ports.map((p, i) => ({ node: `n${i + 1}`, address: `127.0.0.1:${p}`, zone: 'a' })) }],
+    sets: [
+      {
+        id: 's0',
+        replicas: ports.map((p, i) => ({
+          node: `n${i + 1}`,
+          address: `127.0.0.1:${p}`,
+          zone: 'a',
+        })),
+      },
+    ],
   };
 }
 
@@ -47,8 +56,17 @@ const CASES: Record<string, Case> = {
   },
   'missing secret': { edit: (f) => delete f.secret, exit: 2, code: 'INVALID_CONFIG' },
   'short secret': { edit: (f) => (f.secret = 'short'), exit: 2, code: 'INVALID_CONFIG' },
-  'bad address': { edit: (f) => ((replicas(f)[0] as Record<string, unknown>).address = 'localhost'), exit: 2, code: 'INVALID_CONFIG' },
-  '--groups against the file': { edit: (f) => (f.groups = 4), extra: ['--groups', '8'], exit: 2, code: 'INVALID_CONFIG' },
+  'bad address': {
+    edit: (f) => ((replicas(f)[0] as Record<string, unknown>).address = 'localhost'),
+    exit: 2,
+    code: 'INVALID_CONFIG',
+  },
+  '--groups against the file': {
+    edit: (f) => (f.groups = 4),
+    extra: ['--groups', '8'],
+    exit: 2,
+    code: 'INVALID_CONFIG',
+  },
   'port in use': { exit: 1, code: 'ADDRESS_IN_USE' },
 };
 
@@ -77,13 +95,29 @@ for (const [name, c] of Object.entries(CASES)) {
     fs.writeFileSync(configPath, JSON.stringify(file));
     if (c.code === 'ADDRESS_IN_USE') await occupy(t, ports[0] as number);
     const dir = path.join(root, 'data');
-    const args = ['serve', '--config', configPath, '--node', c.node ?? 'n1', '--dir', dir, '--engine', 'bitcask', '--workers', '1', ...(c.extra ?? [])];
+    const args = [
+      'serve',
+      '--config',
+      configPath,
+      '--node',
+      c.node ?? 'n1',
+      '--dir',
+      dir,
+      '--engine',
+      'bitcask',
+      '--workers',
+      '1',
+      ...(c.extra ?? []),
+    ];
     const r = await runPaxosstore(t, args);
     t.is(r.code, c.exit, `exit code (stderr: ${r.stderr})`);
     const lines = r.stderr.trim().split('\n');
     t.is(lines.length, 1, `one line on stderr: ${r.stderr}`);
     t.regex(lines[0] ?? '', new RegExp(`^${c.code}: \\S`), 'the line starts with its code');
     t.false(/"msg":"ready"/.test(r.stdout), 'the node never got ready');
-    t.true(dirIsEmptyOrAbsent(dir), `nothing written in --dir: ${fs.existsSync(dir) ? fs.readdirSync(dir).join(', ') : ''}`);
+    t.true(
+      dirIsEmptyOrAbsent(dir),
+      `nothing written in --dir: ${fs.existsSync(dir) ? fs.readdirSync(dir).join(', ') : ''}`,
+    );
   });
 }

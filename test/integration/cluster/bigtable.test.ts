@@ -19,12 +19,20 @@ test('big tables through connect: scans and indexes cover both Sets, in order, a
   t.teardown(() => store.close());
   const table = store.bigtable('messages', { indexes: ['sender'] });
   const rows = Array.from({ length: 30 }, (_, i) => `m${String(i).padStart(2, '0')}`);
-  for (const [i, pk] of rows.entries()) await table.insert(pk, { sender: ['ana', 'bo', 'cy'][i % 3] ?? 'x', n: i });
-  t.deepEqual(new Set(rows.map((pk) => store.routes.setOfKey(pk).id)).size, 2, 'the rows live in both Sets');
+  for (const [i, pk] of rows.entries())
+    await table.insert(pk, { sender: ['ana', 'bo', 'cy'][i % 3] ?? 'x', n: i });
+  t.deepEqual(
+    new Set(rows.map((pk) => store.routes.setOfKey(pk).id)).size,
+    2,
+    'the rows live in both Sets',
+  );
   t.deepEqual(await pks(table.scan()), rows);
   t.deepEqual(await pks(table.scan({ reverse: true, limit: 3 })), ['m29', 'm28', 'm27']);
   t.deepEqual(await pks(table.scan({ gte: 'm10', lt: 'm13' })), ['m10', 'm11', 'm12']);
-  t.deepEqual(await pks(table.byIndex('sender', 'bo')), rows.filter((_, i) => i % 3 === 1));
+  t.deepEqual(
+    await pks(table.byIndex('sender', 'bo')),
+    rows.filter((_, i) => i % 3 === 1),
+  );
   await t.throwsAsync(table.insert('m05', { sender: 'x' }), { code: 'ALREADY_EXISTS' });
   // Replica 0 of both Sets down: a majority of each Set (replicas 1 and 2) still lists.
   const [s0, s1] = [cluster.setNodes('s0')[0], cluster.setNodes('s1')[0]];
@@ -32,5 +40,8 @@ test('big tables through connect: scans and indexes cover both Sets, in order, a
   await Promise.all([s0.kill9(), s1.kill9()]);
   await table.update('m07', { sender: 'ana' });
   t.deepEqual(await pks(table.scan()), rows);
-  t.deepEqual(await pks(table.byIndex('sender', 'ana')), rows.filter((_, i) => i % 3 === 0 || i === 7));
+  t.deepEqual(
+    await pks(table.byIndex('sender', 'ana')),
+    rows.filter((_, i) => i % 3 === 0 || i === 7),
+  );
 });

@@ -20,7 +20,14 @@ import { kvModel } from '../../sim/kv-model';
 import { Cluster, sleep } from './harness';
 import type { ClusterNodeProc, Sync } from './harness';
 import type { KvHistoryOp } from './workload';
-import { QUEUE, Workload, checkAccount, checkQueue, finalReads, lastAcknowledged } from './workload';
+import {
+  QUEUE,
+  Workload,
+  checkAccount,
+  checkQueue,
+  finalReads,
+  lastAcknowledged,
+} from './workload';
 
 /** `kill9-all`: every node of the Set killed at once, then all restarted (durability, not availability). */
 export type Fault = 'kill9' | 'kill9-all' | 'sigterm' | 'pause' | 'partition';
@@ -40,11 +47,19 @@ const AFTER_MS = 3_000;
 
 function seedOf(): number {
   const fromEnv = Number(process.env.CLUSTER_SEED);
-  return Number.isSafeInteger(fromEnv) && fromEnv > 0 ? fromEnv : 1 + Math.floor(Math.random() * 1_000_000);
+  return Number.isSafeInteger(fromEnv) && fromEnv > 0
+    ? fromEnv
+    : 1 + Math.floor(Math.random() * 1_000_000);
 }
 
 /** Injects the fault on `victim` and heals it; resolves when it is healed. */
-async function injectAndHeal(t: ExecutionContext, cluster: Cluster, store: RemoteStore, victim: ClusterNodeProc, fault: Fault): Promise<void> {
+async function injectAndHeal(
+  t: ExecutionContext,
+  cluster: Cluster,
+  store: RemoteStore,
+  victim: ClusterNodeProc,
+  fault: Fault,
+): Promise<void> {
   if (fault === 'kill9') {
     await victim.kill9();
     await sleep(FAULT_MS);
@@ -63,7 +78,11 @@ async function injectAndHeal(t: ExecutionContext, cluster: Cluster, store: Remot
     victim.sigcont();
   } else {
     const others = cluster.nodes.filter((n) => n !== victim).map((n) => n.name);
-    t.deepEqual(await cluster.control(victim.name, 'partition', { from: others }), { cut: others }, 'partition cut the others');
+    t.deepEqual(
+      await cluster.control(victim.name, 'partition', { from: others }),
+      { cut: others },
+      'partition cut the others',
+    );
     // The cut must bite: a write proposed by the isolated node cannot reach a majority.
     const isolated = probeCode(store.node(victim.name).kv('probe').put('p', 'x'));
     await sleep(FAULT_MS);
@@ -79,7 +98,10 @@ function probeCode(p: Promise<unknown>): Promise<unknown> {
   );
 }
 
-export async function runFaultScenario(t: ExecutionContext, options: FaultRunOptions): Promise<void> {
+export async function runFaultScenario(
+  t: ExecutionContext,
+  options: FaultRunOptions,
+): Promise<void> {
   const seed = seedOf();
   t.log(`CLUSTER_SEED=${seed} sync=${options.sync} fault=${options.fault}`);
   const cluster = await Cluster.start(t, { engine: 'bitcask', sync: options.sync });
@@ -101,10 +123,22 @@ export async function runFaultScenario(t: ExecutionContext, options: FaultRunOpt
   const servedAfterHeal = workload.history.some((op) => op.call > healedAt && op.ret !== undefined);
   t.true(servedAfterHeal, 'a KV operation called after the heal succeeded');
   await checkNothingLost(t, cluster, workload);
-  t.deepEqual(checkHistory(workload.history, kvModel), { ok: true }, 'the KV history (final reads included) is linearizable');
-  t.is(checkHistory(withLostWrite(workload), kvModel).ok, false, 'the check itself rejects a history with a lost write');
+  t.deepEqual(
+    checkHistory(workload.history, kvModel),
+    { ok: true },
+    'the KV history (final reads included) is linearizable',
+  );
+  t.is(
+    checkHistory(withLostWrite(workload), kvModel).ok,
+    false,
+    'the check itself rejects a history with a lost write',
+  );
   const exits = await cluster.stopAll();
-  t.deepEqual(exits.map((e) => e.code), [0, 0, 0], 'SIGTERM stops every node cleanly');
+  t.deepEqual(
+    exits.map((e) => e.code),
+    [0, 0, 0],
+    'SIGTERM stops every node cleanly',
+  );
 }
 
 /**
@@ -122,7 +156,11 @@ function withLostWrite(workload: Workload): KvHistoryOp[] {
 }
 
 /** Final reads through every node: acknowledged KV writes, queue pushes and account adds are all there. */
-async function checkNothingLost(t: ExecutionContext, cluster: Cluster, workload: Workload): Promise<void> {
+async function checkNothingLost(
+  t: ExecutionContext,
+  cluster: Cluster,
+  workload: Workload,
+): Promise<void> {
   const store = await cluster.connect();
   const acked = lastAcknowledged(workload.history);
   t.true(acked.size > 0, 'some writes were acknowledged');
@@ -131,18 +169,31 @@ async function checkNothingLost(t: ExecutionContext, cluster: Cluster, workload:
     const seen = await finalReads(store, node.name, workload);
     for (const [key, want] of acked) {
       const got = seen.get(key);
-      const ok = got !== undefined && (got.version > want.version || (got.version === want.version && got.value === want.value));
-      if (!ok) lost.push(`${node.name} ${key}: want ${JSON.stringify(want)} or later, got ${JSON.stringify(got)}`);
+      const ok =
+        got !== undefined &&
+        (got.version > want.version || (got.version === want.version && got.value === want.value));
+      if (!ok)
+        lost.push(
+          `${node.name} ${key}: want ${JSON.stringify(want)} or later, got ${JSON.stringify(got)}`,
+        );
     }
   }
   t.deepEqual(lost, [], 'every node serves each key at its last acknowledged write or later');
   const contents = (await store.queue(QUEUE).range(0, 10_000)).map((b) => b.toString());
-  t.deepEqual(checkQueue(workload.queue, contents), [], 'queue: nothing lost, duplicated or invented');
+  t.deepEqual(
+    checkQueue(workload.queue, contents),
+    [],
+    'queue: nothing lost, duplicated or invented',
+  );
   t.true(workload.queue.pushedAcked.size > 0, 'some pushes were acknowledged');
   const accountProblems: string[] = [];
   for (const [name, record] of workload.accounts) {
     const { balance } = await store.account(name).balance();
     accountProblems.push(...checkAccount(name, record, balance));
   }
-  t.deepEqual(accountProblems, [], 'accounts: balance within [acknowledged, acknowledged + unknown]');
+  t.deepEqual(
+    accountProblems,
+    [],
+    'accounts: balance within [acknowledged, acknowledged + unknown]',
+  );
 }

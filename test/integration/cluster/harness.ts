@@ -99,16 +99,21 @@ export class Proc {
     t: ExecutionContext,
     readonly child: ChildProcess,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     // SIGCONT before SIGKILL so a stopped process is not left behind; the wait (bounded) keeps
     // the temp dir's removal, an earlier teardown that runs later, from racing its last writes.
     t.teardown(async () => {
       signalPid(child, 'SIGCONT');
       signalPid(child, 'SIGKILL');
-      if (child.exitCode === null && child.signalCode === null) await withTimeout(this.exited, EXIT_WAIT_MS);
+      if (child.exitCode === null && child.signalCode === null)
+        await withTimeout(this.exited, EXIT_WAIT_MS);
     });
     child.stdout?.setEncoding('utf8').on('data', (s: string) => this.onStdout(s));
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-OUTPUT_CHARS_MAX)));
+    child.stderr
+      ?.setEncoding('utf8')
+      .on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-OUTPUT_CHARS_MAX)));
     void this.exited.then(() => this.wake());
   }
 
@@ -151,12 +156,18 @@ export class Proc {
 
 /** Runs `paxosstore <args>` (dist/bin/paxosstore.js) as a child killed in teardown. */
 export function spawnPaxosstore(t: ExecutionContext, args: readonly string[]): Proc {
-  const child = spawn(process.execPath, [PAXOSSTORE_JS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [PAXOSSTORE_JS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Proc(t, child);
 }
 
 /** Runs a short `paxosstore` command to its exit (bounded; killed by pid past the bound). */
-export async function runPaxosstore(t: ExecutionContext, args: readonly string[], ms = 30_000): Promise<Exit & { stdout: string; stderr: string }> {
+export async function runPaxosstore(
+  t: ExecutionContext,
+  args: readonly string[],
+  ms = 30_000,
+): Promise<Exit & { stdout: string; stderr: string }> {
   const proc = spawnPaxosstore(t, args);
   const exit = await withTimeout(proc.exited, ms);
   if (exit === 'timeout') {
@@ -279,7 +290,13 @@ export class Cluster {
       const replicas = [0, 1, 2].map((r) => {
         const i = s * 3 + r;
         const port = ports[i] as number;
-        const info: NodeInfo = { name: `n${i + 1}`, set: `s${s}`, port, address: `127.0.0.1:${port}`, dir: path.join(root, `n${i + 1}`) };
+        const info: NodeInfo = {
+          name: `n${i + 1}`,
+          set: `s${s}`,
+          port,
+          address: `127.0.0.1:${port}`,
+          dir: path.join(root, `n${i + 1}`),
+        };
         infos.push(info);
         return { node: info.name, address: info.address, zone: String.fromCharCode(97 + r) };
       });
@@ -289,7 +306,23 @@ export class Cluster {
     fs.writeFileSync(configPath, JSON.stringify(file, null, 2));
     const cluster = new Cluster(t, root, configPath, file);
     for (const info of infos) {
-      const args = ['serve', '--config', configPath, '--node', info.name, '--dir', info.dir, '--engine', spec.engine ?? 'bitcask', '--sync', spec.sync ?? 'batch', '--workers', '1', '--groups', String(file.groups ?? 4)];
+      const args = [
+        'serve',
+        '--config',
+        configPath,
+        '--node',
+        info.name,
+        '--dir',
+        info.dir,
+        '--engine',
+        spec.engine ?? 'bitcask',
+        '--sync',
+        spec.sync ?? 'batch',
+        '--workers',
+        '1',
+        '--groups',
+        String(file.groups ?? 4),
+      ];
       cluster.nodes.push(new ClusterNodeProc(t, info, args));
     }
     return cluster;
@@ -312,13 +345,22 @@ export class Cluster {
 
   /** A client of the cluster, closed at teardown. */
   async connect(timeoutMs = 4_000): Promise<RemoteStore> {
-    const store = await PaxosStore.connect({ nodes: this.addresses(), secret: SECRET, timeoutMs, connectTimeoutMs: 5_000 });
+    const store = await PaxosStore.connect({
+      nodes: this.addresses(),
+      secret: SECRET,
+      timeoutMs,
+      connectTimeoutMs: 5_000,
+    });
     this.t.teardown(() => store.close());
     return store;
   }
 
   /** A control call (status, routes, partition, heal) to one node. */
-  control(name: string, op: 'status' | 'routes' | 'partition' | 'heal', args?: unknown): Promise<unknown> {
+  control(
+    name: string,
+    op: 'status' | 'routes' | 'partition' | 'heal',
+    args?: unknown,
+  ): Promise<unknown> {
     const { port } = this.node(name).info;
     return controlCall({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 5_000 }, op, args);
   }

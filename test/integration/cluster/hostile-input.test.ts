@@ -32,9 +32,19 @@ function rawSocket(t: ExecutionContext, port: number): Promise<net.Socket> {
 }
 
 /** A socket past the handshake (the node knows it as `role` `name`), reading and discarding. */
-async function authenticatedSocket(t: ExecutionContext, port: number, role: Role, name: string): Promise<net.Socket> {
+async function authenticatedSocket(
+  t: ExecutionContext,
+  port: number,
+  role: Role,
+  name: string,
+): Promise<net.Socket> {
   const socket = await rawSocket(t, port);
-  await driveHandshake(socket, new ClientHandshake({ secret: SECRET, role, name }), undefined, 5_000);
+  await driveHandshake(
+    socket,
+    new ClientHandshake({ secret: SECRET, role, name }),
+    undefined,
+    5_000,
+  );
   socket.on('data', () => undefined);
   socket.resume();
   return socket;
@@ -45,7 +55,9 @@ function closedByNode(socket: net.Socket): Promise<boolean> {
   socket.on('error', () => undefined);
   socket.on('data', () => undefined);
   socket.resume();
-  const closed = new Promise<true>((r) => (socket.destroyed ? r(true) : socket.once('close', () => r(true))));
+  const closed = new Promise<true>((r) =>
+    socket.destroyed ? r(true) : socket.once('close', () => r(true)),
+  );
   return withTimeout(closed, CLOSE_WAIT_MS).then((x) => x === true);
 }
 
@@ -74,8 +86,10 @@ const HOSTILE: Record<string, () => Buffer> = {
 const AFTER_AUTH: Record<string, () => Buffer> = {
   ...HOSTILE,
   'unknown frame type': () => encodeFrame(200, Buffer.from('x')),
-  'requests frame with a garbage payload': () => encodeFrame(FrameType.requests, crypto.randomBytes(256)),
-  'control frame with a garbage payload': () => encodeFrame(FrameType.control, Buffer.from('{"id":')),
+  'requests frame with a garbage payload': () =>
+    encodeFrame(FrameType.requests, crypto.randomBytes(256)),
+  'control frame with a garbage payload': () =>
+    encodeFrame(FrameType.control, Buffer.from('{"id":')),
 };
 
 async function stillServes(t: ExecutionContext, store: RemoteStore, tag: string): Promise<void> {
@@ -86,6 +100,52 @@ async function stillServes(t: ExecutionContext, store: RemoteStore, tag: string)
   t.is(got?.version, version);
 }
 
+/** A client, a control call and a peer with a wrong secret are all refused, and logged. */
+async function wrongSecretRefused(
+  t: ExecutionContext,
+  cluster: Cluster,
+  port: number,
+): Promise<void> {
+  const wrong = 'not-the-cluster-secret-at-all';
+  const connected = await PaxosStore.connect({
+    nodes: [cluster.node('n1').info.address],
+    secret: wrong,
+    connectTimeoutMs: 5_000,
+  }).then(
+    async (s) => (await s.close(), 'CONNECTED'),
+    (error: unknown) => codeOf(error),
+  );
+  t.is(connected, 'UNAUTHENTICATED', 'connect with a wrong secret');
+  const control = await controlCall(
+    { host: '127.0.0.1', port, secret: wrong, timeoutMs: 5_000 },
+    'status',
+  ).then(
+    () => 'ANSWERED',
+    (error: unknown) => codeOf(error),
+  );
+  t.is(control, 'UNAUTHENTICATED', 'a control call with a wrong secret');
+  const peerSocket = await rawSocket(t, port);
+  const peer = await driveHandshake(
+    peerSocket,
+    new ClientHandshake({ secret: wrong, role: 'peer', name: 'n2' }),
+    undefined,
+    5_000,
+  ).then(
+    () => 'AUTHENTICATED',
+    (error: unknown) => codeOf(error),
+  );
+  t.is(peer, 'UNAUTHENTICATED', 'a peer with a wrong secret');
+  const logged = await eventually(
+    async () =>
+      /"msg":"handshake failed"[^\n]*"code":"UNAUTHENTICATED"|"code":"UNAUTHENTICATED"[^\n]*"msg":"handshake failed"/.test(
+        cluster.node('n1').proc?.stdout ?? '',
+      ),
+    100,
+    50,
+  );
+  t.true(logged, 'the node logs the refused handshakes');
+}
+
 test('wrong secret, garbage, oversized and bad-CRC frames: refused, the node serves on', async (t) => {
   t.timeout(120_000);
   const cluster = await Cluster.start(t, { engine: 'bitcask', sync: 'batch' });
@@ -93,25 +153,7 @@ test('wrong secret, garbage, oversized and bad-CRC frames: refused, the node ser
   const port = cluster.node('n1').info.port;
   await stillServes(t, store, 'before');
 
-  const wrong = 'not-the-cluster-secret-at-all';
-  const connected = await PaxosStore.connect({ nodes: [cluster.node('n1').info.address], secret: wrong, connectTimeoutMs: 5_000 }).then(
-    async (s) => (await s.close(), 'CONNECTED'),
-    (error: unknown) => codeOf(error),
-  );
-  t.is(connected, 'UNAUTHENTICATED', 'connect with a wrong secret');
-  const control = await controlCall({ host: '127.0.0.1', port, secret: wrong, timeoutMs: 5_000 }, 'status').then(
-    () => 'ANSWERED',
-    (error: unknown) => codeOf(error),
-  );
-  t.is(control, 'UNAUTHENTICATED', 'a control call with a wrong secret');
-  const peerSocket = await rawSocket(t, port);
-  const peer = await driveHandshake(peerSocket, new ClientHandshake({ secret: wrong, role: 'peer', name: 'n2' }), undefined, 5_000).then(
-    () => 'AUTHENTICATED',
-    (error: unknown) => codeOf(error),
-  );
-  t.is(peer, 'UNAUTHENTICATED', 'a peer with a wrong secret');
-  const logged = await eventually(async () => /"msg":"handshake failed"[^\n]*"code":"UNAUTHENTICATED"|"code":"UNAUTHENTICATED"[^\n]*"msg":"handshake failed"/.test(cluster.node('n1').proc?.stdout ?? ''), 100, 50);
-  t.true(logged, 'the node logs the refused handshakes');
+  await wrongSecretRefused(t, cluster, port);
 
   for (const [name, bytes] of Object.entries(HOSTILE)) {
     const socket = await rawSocket(t, port);
@@ -127,14 +169,24 @@ test('wrong secret, garbage, oversized and bad-CRC frames: refused, the node ser
     }
     const peerGarbage = await authenticatedSocket(t, port, role, role === 'peer' ? 'n2' : 'evil');
     peerGarbage.write(encodeFrame(FrameType.peerMessages, crypto.randomBytes(512)));
-    t.true(await closedByNode(peerGarbage), `authenticated ${role}, peer messages with a garbage payload: connection closed`);
+    t.true(
+      await closedByNode(peerGarbage),
+      `authenticated ${role}, peer messages with a garbage payload: connection closed`,
+    );
     await stillServes(t, store, `hostile ${role} input`);
   }
-  const badFrameLogged = await eventually(async () => /"msg":"bad frame, closing connection"/.test(cluster.node('n1').proc?.stdout ?? ''), 100, 50);
+  const badFrameLogged = await eventually(
+    async () => /"msg":"bad frame, closing connection"/.test(cluster.node('n1').proc?.stdout ?? ''),
+    100,
+    50,
+  );
   t.true(badFrameLogged, 'the node logs the bad frames');
   t.true(cluster.node('n1').proc?.running, 'n1 is still running');
   const status = (await cluster.control('n1', 'status')) as { up?: unknown };
   t.is(status.up, true, 'n1 answers status');
   const exits = await cluster.stopAll();
-  t.deepEqual(exits.map((e) => e.code), [0, 0, 0]);
+  t.deepEqual(
+    exits.map((e) => e.code),
+    [0, 0, 0],
+  );
 });

@@ -25,7 +25,11 @@ async function keysOn(cluster: Cluster, node: string): Promise<number> {
 }
 
 /** Writes then reads back every key through `via`; returns the failures. */
-async function roundTrip(store: RemoteStore, keys: readonly string[], tag: string): Promise<string[]> {
+async function roundTrip(
+  store: RemoteStore,
+  keys: readonly string[],
+  tag: string,
+): Promise<string[]> {
   const failures: string[] = [];
 
   const kv = store.kv(NS);
@@ -33,9 +37,12 @@ async function roundTrip(store: RemoteStore, keys: readonly string[], tag: strin
     try {
       const { version } = await kv.put(key, `${tag}-${key}`);
       const got = await kv.get(key);
-      if (got?.value.toString() !== `${tag}-${key}` || got.version !== version) failures.push(`${tag} ${key}: read ${JSON.stringify(got)}`);
+      if (got?.value.toString() !== `${tag}-${key}` || got.version !== version)
+        failures.push(`${tag} ${key}: read ${JSON.stringify(got)}`);
     } catch (error) {
-      failures.push(`${tag} ${key}: ${String((error as { code?: unknown }).code)} ${(error as Error).message}`);
+      failures.push(
+        `${tag} ${key}: ${String((error as { code?: unknown }).code)} ${(error as Error).message}`,
+      );
     }
   }
   return failures;
@@ -51,12 +58,23 @@ function keysBySet(cluster: Cluster): Map<string, string[]> {
   return bySet;
 }
 
-async function forwardedWritesLandInTheirSet(t: ExecutionContext, cluster: Cluster, store: RemoteStore, s0Keys: string[]): Promise<void> {
+async function forwardedWritesLandInTheirSet(
+  t: ExecutionContext,
+  cluster: Cluster,
+  store: RemoteStore,
+  s0Keys: string[],
+): Promise<void> {
   for (const via of ['n4', 'n5', 'n6']) {
-    t.deepEqual(await roundTrip(store.node(via), s0Keys, `via-${via}`), [], `s0 keys through ${via} (a node of s1) are forwarded`);
+    t.deepEqual(
+      await roundTrip(store.node(via), s0Keys, `via-${via}`),
+      [],
+      `s0 keys through ${via} (a node of s1) are forwarded`,
+    );
   }
-  for (const name of ['n1', 'n2', 'n3']) t.true((await keysOn(cluster, name)) >= s0Keys.length, `${name} (s0) holds the forwarded keys`);
-  for (const name of ['n4', 'n5', 'n6']) t.is(await keysOn(cluster, name), 0, `${name} (s1) stored none of s0's keys`);
+  for (const name of ['n1', 'n2', 'n3'])
+    t.true((await keysOn(cluster, name)) >= s0Keys.length, `${name} (s0) holds the forwarded keys`);
+  for (const name of ['n4', 'n5', 'n6'])
+    t.is(await keysOn(cluster, name), 0, `${name} (s1) stored none of s0's keys`);
 }
 
 test('two Sets: keys spread by the ring, forwarding, one node of each Set lost', async (t) => {
@@ -65,26 +83,57 @@ test('two Sets: keys spread by the ring, forwarding, one node of each Set lost',
   const bySet = keysBySet(cluster);
   const s0Keys = bySet.get('s0') ?? [];
   const s1Keys = bySet.get('s1') ?? [];
-  t.true(s0Keys.length > 0 && s1Keys.length > 0, `the ring spreads the keys over both Sets: ${JSON.stringify(Object.fromEntries(bySet))}`);
+  t.true(
+    s0Keys.length > 0 && s1Keys.length > 0,
+    `the ring spreads the keys over both Sets: ${JSON.stringify(Object.fromEntries(bySet))}`,
+  );
   const store = await cluster.connect();
-  t.deepEqual(store.routes.sets.map((s) => s.id), ['s0', 's1'], 'the client learnt both Sets from the nodes');
+  t.deepEqual(
+    store.routes.sets.map((s) => s.id),
+    ['s0', 's1'],
+    'the client learnt both Sets from the nodes',
+  );
 
   await forwardedWritesLandInTheirSet(t, cluster, store, s0Keys);
   for (const via of ['n1', 'n4']) {
-    t.deepEqual(await roundTrip(store.node(via), KEYS, `all-${via}`), [], `every key through ${via}`);
+    t.deepEqual(
+      await roundTrip(store.node(via), KEYS, `all-${via}`),
+      [],
+      `every key through ${via}`,
+    );
   }
 
   await cluster.node('n1').kill9();
   await cluster.node('n4').kill9();
-  t.deepEqual(await roundTrip(store, KEYS, 'routed-after-kill'), [], 'every key is available through the routing client');
+  t.deepEqual(
+    await roundTrip(store, KEYS, 'routed-after-kill'),
+    [],
+    'every key is available through the routing client',
+  );
   for (const via of ['n2', 'n3', 'n5', 'n6']) {
-    t.deepEqual(await roundTrip(store.node(via), KEYS, `after-kill-${via}`), [], `every key is available through ${via}`);
+    t.deepEqual(
+      await roundTrip(store.node(via), KEYS, `after-kill-${via}`),
+      [],
+      `every key is available through ${via}`,
+    );
   }
   // A client that connects now (its first seed, n1, is dead) learns the table from another
   // seed and serves every key too.
   const late = await cluster.connect();
-  t.deepEqual(late.stats().nodesUp.sort(), ['n2', 'n3', 'n5', 'n6'], 'the late client reaches the four live nodes');
-  t.deepEqual(await roundTrip(late, KEYS, 'late-client'), [], 'every key is available to a client connected after the kills');
+  t.deepEqual(
+    late.stats().nodesUp.sort(),
+    ['n2', 'n3', 'n5', 'n6'],
+    'the late client reaches the four live nodes',
+  );
+  t.deepEqual(
+    await roundTrip(late, KEYS, 'late-client'),
+    [],
+    'every key is available to a client connected after the kills',
+  );
   const exits = await cluster.stopAll();
-  t.deepEqual(exits.map((e) => e.code), [0, 0, 0, 0], 'the surviving nodes stop cleanly');
+  t.deepEqual(
+    exits.map((e) => e.code),
+    [0, 0, 0, 0],
+    'the surviving nodes stop cleanly',
+  );
 });

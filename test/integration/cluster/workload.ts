@@ -66,7 +66,12 @@ export interface AccountRecord {
 export class Workload {
   readonly history: KvHistoryOp[] = [];
   readonly tally: Tally = { ok: 0, unknown: 0, unavailable: 0, other: {}, lastOkAt: -Infinity };
-  readonly queue: QueueRecord = { pushedAcked: new Set(), pushedUnknown: new Set(), popped: [], popsUnknown: 0 };
+  readonly queue: QueueRecord = {
+    pushedAcked: new Set(),
+    pushedUnknown: new Set(),
+    popped: [],
+    popsUnknown: 0,
+  };
   readonly accounts = new Map<string, AccountRecord>();
   private stopping = false;
   private running: Promise<void>[] = [];
@@ -82,7 +87,8 @@ export class Workload {
   }
 
   start(clients: number): void {
-    for (let c = 0; c < clients; c++) this.running.push(this.client(c, mulberry32(this.seed * 1000 + c)));
+    for (let c = 0; c < clients; c++)
+      this.running.push(this.client(c, mulberry32(this.seed * 1000 + c)));
   }
 
   async stop(): Promise<void> {
@@ -102,7 +108,8 @@ export class Workload {
       // retried at once would spin on microtasks and starve the event loop, so the links could
       // never reconnect. Real callers back off; so do these (a pause after any UNAVAILABLE
       // seen meanwhile, by this client or another, is harmless).
-      if (this.tally.unavailable !== unavailableBefore) await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS));
+      if (this.tally.unavailable !== unavailableBefore)
+        await new Promise((resolve) => setTimeout(resolve, BACKOFF_MS));
     }
   }
 
@@ -117,12 +124,22 @@ export class Workload {
     this.tally.lastOkAt = performance.now();
   }
 
-  private async kvOp(c: number, i: number, rand: () => number, versions: Map<string, number>): Promise<void> {
+  private async kvOp(
+    c: number,
+    i: number,
+    rand: () => number,
+    versions: Map<string, number>,
+  ): Promise<void> {
     const key = this.keys[Math.floor(rand() * this.keys.length)] as string;
     const kv = this.store.kv(NAMESPACE);
     const r = rand();
     const value = `c${c}-${i}`;
-    const input: KvInput = r < 0.4 ? { op: 'put', value } : r < 0.8 ? { op: 'get' } : { op: 'cas', expectedVersion: versions.get(key) ?? 0, value };
+    const input: KvInput =
+      r < 0.4
+        ? { op: 'put', value }
+        : r < 0.8
+          ? { op: 'get' }
+          : { op: 'cas', expectedVersion: versions.get(key) ?? 0, value };
     const id = this.nextId++;
     const call = performance.now();
     try {
@@ -131,7 +148,8 @@ export class Workload {
       else if (input.op === 'cas') output = await kv.cas(key, input.expectedVersion, input.value);
       else {
         const got = await kv.get(key);
-        output = got === undefined ? undefined : { value: got.value.toString(), version: got.version };
+        output =
+          got === undefined ? undefined : { value: got.value.toString(), version: got.version };
         if (got !== undefined) versions.set(key, got.version);
       }
       this.history.push({ id, key, input, call, ret: performance.now(), output });
@@ -141,9 +159,22 @@ export class Workload {
     }
   }
 
-  private recordKvFailure(id: number, key: string, input: KvInput, call: number, code: unknown): void {
+  private recordKvFailure(
+    id: number,
+    key: string,
+    input: KvInput,
+    call: number,
+    code: unknown,
+  ): void {
     if (code === 'VERSION_CONFLICT' && input.op === 'cas') {
-      this.history.push({ id, key, input, call, ret: performance.now(), output: { error: 'VERSION_CONFLICT' } });
+      this.history.push({
+        id,
+        key,
+        input,
+        call,
+        ret: performance.now(),
+        output: { error: 'VERSION_CONFLICT' },
+      });
       this.ok();
       return;
     }
@@ -191,14 +222,26 @@ export class Workload {
 }
 
 /** Final KV reads through one node, appended to the history (they are linearizable reads too). */
-export async function finalReads(store: RemoteStore, via: string, workload: Workload): Promise<Map<string, { value: string; version: number } | undefined>> {
+export async function finalReads(
+  store: RemoteStore,
+  via: string,
+  workload: Workload,
+): Promise<Map<string, { value: string; version: number } | undefined>> {
   const kv = store.node(via).kv(NAMESPACE);
   const seen = new Map<string, { value: string; version: number } | undefined>();
   for (const key of workload.keys) {
     const call = performance.now();
     const got = await kv.get(key);
-    const output = got === undefined ? undefined : { value: got.value.toString(), version: got.version };
-    workload.history.push({ id: `final-${via}-${key}`, key, input: { op: 'get' }, call, ret: performance.now(), output });
+    const output =
+      got === undefined ? undefined : { value: got.value.toString(), version: got.version };
+    workload.history.push({
+      id: `final-${via}-${key}`,
+      key,
+      input: { op: 'get' },
+      call,
+      ret: performance.now(),
+      output,
+    });
     seen.set(key, output);
   }
   return seen;
@@ -208,14 +251,17 @@ export async function finalReads(store: RemoteStore, via: string, workload: Work
  * The last acknowledged write of each key (highest version acknowledged): a later read must
  * see that version with that value, or a higher version.
  */
-export function lastAcknowledged(history: readonly KvHistoryOp[]): Map<string, { value: string; version: number }> {
+export function lastAcknowledged(
+  history: readonly KvHistoryOp[],
+): Map<string, { value: string; version: number }> {
   const last = new Map<string, { value: string; version: number }>();
   for (const op of history) {
     if (op.ret === undefined || (op.input.op !== 'put' && op.input.op !== 'cas')) continue;
     const out = op.output as { version?: number } | undefined;
     if (out?.version === undefined) continue;
     const prev = last.get(op.key);
-    if (prev === undefined || out.version > prev.version) last.set(op.key, { value: op.input.value, version: out.version });
+    if (prev === undefined || out.version > prev.version)
+      last.set(op.key, { value: op.input.value, version: out.version });
   }
   return last;
 }
@@ -227,19 +273,26 @@ export function checkQueue(record: QueueRecord, finalContents: readonly string[]
   for (const v of [...record.popped, ...finalContents]) out.set(v, (out.get(v) ?? 0) + 1);
   for (const [v, n] of out) {
     if (n > 1) problems.push(`${v} came out ${n} times`);
-    if (!record.pushedAcked.has(v) && !record.pushedUnknown.has(v)) problems.push(`${v} came out but was never pushed`);
+    if (!record.pushedAcked.has(v) && !record.pushedUnknown.has(v))
+      problems.push(`${v} came out but was never pushed`);
   }
   // An acknowledged push is popped, still queued, or taken by a pop whose answer was lost.
   const missing = [...record.pushedAcked].filter((v) => !out.has(v));
   if (missing.length > record.popsUnknown) {
-    problems.push(`${missing.length} acknowledged pushes are gone but only ${record.popsUnknown} pops had unknown outcomes: ${missing.slice(0, 5).join(', ')}`);
+    problems.push(
+      `${missing.length} acknowledged pushes are gone but only ${record.popsUnknown} pops had unknown outcomes: ${missing.slice(0, 5).join(', ')}`,
+    );
   }
   return problems;
 }
 
 /** Problems with the accounts: final balance outside [acknowledged, acknowledged + unknown]. */
 export function checkAccount(name: string, record: AccountRecord, balance: number): string[] {
-  if (balance < record.acked) return [`${name}: balance ${balance} lost acknowledged adds (${record.acked} acknowledged)`];
-  if (balance > record.acked + record.unknown) return [`${name}: balance ${balance} exceeds every add sent (${record.acked} + ${record.unknown} unknown)`];
+  if (balance < record.acked)
+    return [`${name}: balance ${balance} lost acknowledged adds (${record.acked} acknowledged)`];
+  if (balance > record.acked + record.unknown)
+    return [
+      `${name}: balance ${balance} exceeds every add sent (${record.acked} + ${record.unknown} unknown)`,
+    ];
   return [];
 }

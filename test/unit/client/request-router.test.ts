@@ -55,7 +55,12 @@ class FakeLink implements NodeLink {
   }
 }
 
-function setup(timeoutMs = 60_000): { a: FakeLink; b: FakeLink; c: FakeLink; router: RequestRouter } {
+function setup(timeoutMs = 60_000): {
+  a: FakeLink;
+  b: FakeLink;
+  c: FakeLink;
+  router: RequestRouter;
+} {
   const a = new FakeLink('a');
   const b = new FakeLink('b');
   const c = new FakeLink('c');
@@ -69,7 +74,12 @@ function setup(timeoutMs = 60_000): { a: FakeLink; b: FakeLink; c: FakeLink; rou
 }
 
 const write = { kind: 'write' as const, key: 'k', op: new Uint8Array([1, 2]) };
-const read = { kind: 'read' as const, key: 'k', query: new Uint8Array([3]), consistency: 'linearizable' as const };
+const read = {
+  kind: 'read' as const,
+  key: 'k',
+  query: new Uint8Array([3]),
+  consistency: 'linearizable' as const,
+};
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 test('requests of one microtask go to the first node in one frame, and results match by id', async (t) => {
@@ -98,7 +108,9 @@ test('a node that is down or answers UNAVAILABLE is skipped: the next node serve
   const call = router.call(write);
   await tick();
   t.is(a.received.length, 0);
-  b.reply([{ id: b.received[0]?.token ?? -1, ok: false, code: 'UNAVAILABLE', message: 'no majority' }]);
+  b.reply([
+    { id: b.received[0]?.token ?? -1, ok: false, code: 'UNAVAILABLE', message: 'no majority' },
+  ]);
   await tick();
   await tick();
   t.is(c.received.length, 1, 'UNAVAILABLE applied nothing: the write may go to the next node');
@@ -170,7 +182,10 @@ test('a RESULTS frame that does not decode is ignored and counted; big requests 
   const calls = [0, 1, 2, 3, 4, 5].map(() => router.call(big));
   await tick();
   t.true(a.frames >= 2, `6 MiB of requests went in ${a.frames} frame(s)`);
-  (a as unknown as { frameHandler: (type: number, p: Uint8Array) => void }).frameHandler(FrameType.results, Uint8Array.of(9, 9, 9));
+  (a as unknown as { frameHandler: (type: number, p: Uint8Array) => void }).frameHandler(
+    FrameType.results,
+    Uint8Array.of(9, 9, 9),
+  );
   t.is(router.stats.badFrames, 1);
   router.close();
   await Promise.all(calls);

@@ -6,8 +6,16 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  PeerBatch, ProtocolError, decodeControl, decodeControlResult, decodeRequests, decodeResults, encodeJson, encodeRequests,
-  encodeResults, readPeerMessages,
+  PeerBatch,
+  ProtocolError,
+  decodeControl,
+  decodeControlResult,
+  decodeRequests,
+  decodeResults,
+  encodeJson,
+  encodeRequests,
+  encodeResults,
+  readPeerMessages,
 } from '../../../client/wire-protocol';
 import type { WireRequest, WireResult } from '../../../client/wire-protocol';
 
@@ -28,21 +36,34 @@ test('requests, results and peer messages round-trip', (t) => {
   batch.add(1, 5, new Uint8Array([1]));
   batch.add(2, 6, new Uint8Array([2, 2]));
   const seen: number[][] = [];
-  t.is(readPeerMessages(batch.take(), (m) => seen.push([m.from, m.to, ...m.payload])), 2);
+  t.is(
+    readPeerMessages(batch.take(), (m) => seen.push([m.from, m.to, ...m.payload])),
+    2,
+  );
   t.deepEqual(seen, [
     [1, 5, 1],
     [2, 6, 2, 2],
   ]);
   t.is(batch.count, 0, 'take() starts a fresh batch');
-  t.deepEqual(decodeControl(encodeJson({ id: 3, op: 'partition', args: { from: ['n2'] } })), { id: 3, op: 'partition', args: { from: ['n2'] } });
-  t.deepEqual(decodeControlResult(encodeJson({ id: 3, ok: false, code: 'X', message: 'm' })), { id: 3, ok: false, code: 'X', message: 'm' });
+  t.deepEqual(decodeControl(encodeJson({ id: 3, op: 'partition', args: { from: ['n2'] } })), {
+    id: 3,
+    op: 'partition',
+    args: { from: ['n2'] },
+  });
+  t.deepEqual(decodeControlResult(encodeJson({ id: 3, ok: false, code: 'X', message: 'm' })), {
+    id: 3,
+    ok: false,
+    code: 'X',
+    message: 'm',
+  });
 });
 
 function onlyProtocolErrors(t: { fail: (m: string) => void }, run: () => unknown): void {
   try {
     run();
   } catch (error) {
-    if (!(error instanceof ProtocolError)) t.fail(`threw ${String(error)} instead of a ProtocolError`);
+    if (!(error instanceof ProtocolError))
+      t.fail(`threw ${String(error)} instead of a ProtocolError`);
   }
 }
 

@@ -8,11 +8,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-const ALLOWED = /^(node:[a-z_/]+|\.\/[a-z-]+|\.\.\/runtime\/assert|\.\.\/actors\/store\/routing|\.\.\/actors\/paxos\/core\/key-hash)$/;
+const ALLOWED =
+  /^(node:[a-z_/]+|\.\/[a-z-]+|\.\.\/runtime\/assert|\.\.\/actors\/store\/routing|\.\.\/actors\/paxos\/core\/key-hash)$/;
 
 export function badImports(files: readonly { name: string; text: string }[]): string[] {
   return files.flatMap(({ name, text }) =>
-    [...text.matchAll(/(?:from|import|require\()\s*'([^']+)'/g)].map((m) => m[1] ?? '').filter((i) => !ALLOWED.test(i)).map((i) => `${name} → ${i}`),
+    [...text.matchAll(/(?:from|import|require\()\s*'([^']+)'/g)]
+      .map((m) => m[1] ?? '')
+      .filter((i) => !ALLOWED.test(i))
+      .map((i) => `${name} → ${i}`),
   );
 }
 
@@ -27,6 +31,11 @@ test('cluster/ imports only node:*, runtime/assert, the store key hashes and its
 });
 
 test('the boundary check catches a forbidden import', (t) => {
-  const probe = [{ name: 'x.ts', text: "import { PaxosStore } from '../actors/store/paxos-store';\nimport * as w from 'worker_threads';" }];
+  const probe = [
+    {
+      name: 'x.ts',
+      text: "import { PaxosStore } from '../actors/store/paxos-store';\nimport * as w from 'worker_threads';",
+    },
+  ];
   t.deepEqual(badImports(probe), ['x.ts → ../actors/store/paxos-store', 'x.ts → worker_threads']);
 });

@@ -6,7 +6,12 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findNode, loadClusterConfig, parseClusterConfig, VNODES_DEFAULT } from '../../../cluster/cluster-config';
+import {
+  findNode,
+  loadClusterConfig,
+  parseClusterConfig,
+  VNODES_DEFAULT,
+} from '../../../cluster/cluster-config';
 import { ClusterConfigError } from '../../../cluster/cluster-error';
 
 const SECRET = '0123456789abcdef';
@@ -21,7 +26,10 @@ function valid(): Json {
   return {
     secret: SECRET,
     sets: [
-      { id: 's0', replicas: [replica(1, { zone: 'a' }), replica(2, { zone: 'b' }), replica(3, { zone: 'c' })] },
+      {
+        id: 's0',
+        replicas: [replica(1, { zone: 'a' }), replica(2, { zone: 'b' }), replica(3, { zone: 'c' })],
+      },
       { id: 's1', replicas: [replica(4), replica(5), replica(6)] },
     ],
   };
@@ -36,10 +44,18 @@ function parse(json: unknown, readText = noFiles): ReturnType<typeof parseCluste
 }
 
 /** Asserts INVALID_CONFIG with a message containing `fragment` (usually the field path). */
-function rejects(t: import('ava').ExecutionContext, json: unknown, fragment: string, readText = noFiles): void {
+function rejects(
+  t: import('ava').ExecutionContext,
+  json: unknown,
+  fragment: string,
+  readText = noFiles,
+): void {
   const err = t.throws(() => parse(json, readText), { instanceOf: ClusterConfigError });
   t.is(err?.code, 'INVALID_CONFIG');
-  t.true(err?.message.includes(fragment), `message ${JSON.stringify(err?.message)} names ${fragment}`);
+  t.true(
+    err?.message.includes(fragment),
+    `message ${JSON.stringify(err?.message)} names ${fragment}`,
+  );
   t.false(err?.message.includes('\n'), 'one line');
 }
 
@@ -59,7 +75,13 @@ test('a valid file parses with defaults', (t) => {
   t.is(config.vnodes, VNODES_DEFAULT);
   t.is(config.groups, undefined);
   t.is(config.sets.length, 2);
-  t.deepEqual(config.sets[0]?.replicas[0], { node: 'n1', address: '127.0.0.1:7101', host: '127.0.0.1', port: 7101, zone: 'a' });
+  t.deepEqual(config.sets[0]?.replicas[0], {
+    node: 'n1',
+    address: '127.0.0.1:7101',
+    host: '127.0.0.1',
+    port: 7101,
+    zone: 'a',
+  });
   t.is(config.sets[1]?.replicas[2]?.zone, undefined);
 });
 
@@ -77,17 +99,39 @@ test('groups and vnodes are taken when given, and bounded', (t) => {
 
 test('unknown fields are refused at every level, naming the path', (t) => {
   rejects(t, { ...valid(), secrets: 'x' }, 'unknown field secrets');
-  rejects(t, edit((c) => Object.assign(c.sets[1] as Json, { name: 'x' })), 'unknown field sets[1].name');
-  rejects(t, edit((c) => Object.assign(replicasOf(c, 0)[2] as Json, { adress: 'x' })), 'unknown field sets[0].replicas[2].adress');
-  rejects(t, JSON.parse(`{"secret":"${SECRET}","sets":[],"__proto__":{}}`), 'unknown field __proto__');
+  rejects(
+    t,
+    edit((c) => Object.assign(c.sets[1] as Json, { name: 'x' })),
+    'unknown field sets[1].name',
+  );
+  rejects(
+    t,
+    edit((c) => Object.assign(replicasOf(c, 0)[2] as Json, { adress: 'x' })),
+    'unknown field sets[0].replicas[2].adress',
+  );
+  rejects(
+    t,
+    JSON.parse(`{"secret":"${SECRET}","sets":[],"__proto__":{}}`),
+    'unknown field __proto__',
+  );
 });
 
 test('not JSON, or not an object, is refused', (t) => {
-  const err = t.throws(() => parseClusterConfig('{"secret":', '/'), { instanceOf: ClusterConfigError });
+  const err = t.throws(() => parseClusterConfig('{"secret":', '/'), {
+    instanceOf: ClusterConfigError,
+  });
   t.true(err?.message.includes('not valid JSON'));
   rejects(t, [valid()], 'must be an object');
-  rejects(t, edit((c) => (c.sets[0] = 's0' as unknown as Json)), 'sets[0] must be an object');
-  rejects(t, edit((c) => (replicasOf(c, 1)[0] = null as unknown as Json)), 'sets[1].replicas[0] must be an object');
+  rejects(
+    t,
+    edit((c) => (c.sets[0] = 's0' as unknown as Json)),
+    'sets[0] must be an object',
+  );
+  rejects(
+    t,
+    edit((c) => (replicasOf(c, 1)[0] = null as unknown as Json)),
+    'sets[1].replicas[0] must be an object',
+  );
 });
 
 test('secret: exactly one of secret and secretFile; at least 16 characters', (t) => {
@@ -117,9 +161,14 @@ test('loadClusterConfig reads the file and a secretFile next to it', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-cluster-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'secret.txt'), `${SECRET}\n`);
-  fs.writeFileSync(path.join(dir, 'cluster.json'), JSON.stringify({ secretFile: 'secret.txt', sets: valid().sets }));
+  fs.writeFileSync(
+    path.join(dir, 'cluster.json'),
+    JSON.stringify({ secretFile: 'secret.txt', sets: valid().sets }),
+  );
   t.is(loadClusterConfig(path.join(dir, 'cluster.json')).secret, SECRET);
-  const err = t.throws(() => loadClusterConfig(path.join(dir, 'missing.json')), { instanceOf: ClusterConfigError });
+  const err = t.throws(() => loadClusterConfig(path.join(dir, 'missing.json')), {
+    instanceOf: ClusterConfigError,
+  });
   t.true(err?.message.includes('cannot read cluster file'));
 });
 
@@ -127,27 +176,66 @@ test('sets: a non-empty array with unique ids', (t) => {
   rejects(t, { ...valid(), sets: [] }, 'sets must have 1..');
   rejects(t, { ...valid(), sets: {} }, 'sets must be an array');
   rejects(t, { secret: SECRET }, 'sets must be an array');
-  rejects(t, edit((c) => ((c.sets[1] as Json).id = 's0')), 'sets[1].id: set id s0 is already used at sets[0].id');
-  rejects(t, edit((c) => ((c.sets[1] as Json).id = '-bad')), 'sets[1].id must be');
-  rejects(t, edit((c) => delete (c.sets[1] as Json).id), 'sets[1].id must be');
+  rejects(
+    t,
+    edit((c) => ((c.sets[1] as Json).id = 's0')),
+    'sets[1].id: set id s0 is already used at sets[0].id',
+  );
+  rejects(
+    t,
+    edit((c) => ((c.sets[1] as Json).id = '-bad')),
+    'sets[1].id must be',
+  );
+  rejects(
+    t,
+    edit((c) => delete (c.sets[1] as Json).id),
+    'sets[1].id must be',
+  );
 });
 
 test('replicas per set: odd and 1..7', (t) => {
-  const many = (n: number): Json => ({ secret: SECRET, sets: [{ id: 's0', replicas: Array.from({ length: n }, (_, i) => replica(i + 1)) }] });
+  const many = (n: number): Json => ({
+    secret: SECRET,
+    sets: [{ id: 's0', replicas: Array.from({ length: n }, (_, i) => replica(i + 1)) }],
+  });
   for (const n of [1, 3, 5, 7]) t.is(parse(many(n)).sets[0]?.replicas.length, n);
   for (const n of [0, 2, 4, 8, 9]) rejects(t, many(n), 'sets[0].replicas must have an odd count');
-  rejects(t, edit((c) => ((c.sets[0] as Json).replicas = 'n1')), 'sets[0].replicas must be an array');
+  rejects(
+    t,
+    edit((c) => ((c.sets[0] as Json).replicas = 'n1')),
+    'sets[0].replicas must be an array',
+  );
 });
 
 test('node names are unique across the whole file', (t) => {
-  rejects(t, edit((c) => ((replicasOf(c, 1)[1] as Json).node = 'n1')), 'sets[1].replicas[1].node: node name n1 is already used at sets[0].replicas[0].node');
-  rejects(t, edit((c) => ((replicasOf(c, 0)[1] as Json).node = 'n1')), 'sets[0].replicas[1].node: node name n1');
-  rejects(t, edit((c) => ((replicasOf(c, 0)[1] as Json).node = 'n 1')), 'sets[0].replicas[1].node must be');
-  rejects(t, edit((c) => ((replicasOf(c, 0)[1] as Json).node = 7)), 'sets[0].replicas[1].node must be');
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 1)[1] as Json).node = 'n1')),
+    'sets[1].replicas[1].node: node name n1 is already used at sets[0].replicas[0].node',
+  );
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 0)[1] as Json).node = 'n1')),
+    'sets[0].replicas[1].node: node name n1',
+  );
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 0)[1] as Json).node = 'n 1')),
+    'sets[0].replicas[1].node must be',
+  );
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 0)[1] as Json).node = 7)),
+    'sets[0].replicas[1].node must be',
+  );
 });
 
 test('addresses are unique across the whole file (host names compared case-insensitively)', (t) => {
-  rejects(t, edit((c) => ((replicasOf(c, 1)[2] as Json).address = '127.0.0.1:7101')), 'sets[1].replicas[2].address: address 127.0.0.1:7101 is already used');
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 1)[2] as Json).address = '127.0.0.1:7101')),
+    'sets[1].replicas[2].address: address 127.0.0.1:7101 is already used',
+  );
   const named = edit((c) => {
     (replicasOf(c, 0)[0] as Json).address = 'db1.example.com:7000';
     (replicasOf(c, 1)[0] as Json).address = 'DB1.Example.com:7000';
@@ -157,11 +245,34 @@ test('addresses are unique across the whole file (host names compared case-insen
   t.notThrows(() => parse(edit((c) => ((replicasOf(c, 1)[2] as Json).address = '127.0.0.1:8101'))));
 });
 
-const GOOD_ADDRESSES = ['127.0.0.1:1', '10.0.0.255:65535', 'localhost:7101', 'db-1.zone-a.example.com:80', '0.0.0.0:7000', 'a:9'];
+const GOOD_ADDRESSES = [
+  '127.0.0.1:1',
+  '10.0.0.255:65535',
+  'localhost:7101',
+  'db-1.zone-a.example.com:80',
+  '0.0.0.0:7000',
+  'a:9',
+];
 const BAD_ADDRESSES = [
-  '127.0.0.1', '127.0.0.1:', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:070', '127.0.0.1:7a', ':7101',
-  '256.0.0.1:7101', '1.2.3:7101', '01.2.3.4:7101', '-host:7101', 'host-:7101', 'ho_st:7101', 'a..b:7101',
-  '[::1]:7101', '::1:7101', 'host :7101', `${'a'.repeat(64)}:7101`, 7101,
+  '127.0.0.1',
+  '127.0.0.1:',
+  '127.0.0.1:0',
+  '127.0.0.1:65536',
+  '127.0.0.1:070',
+  '127.0.0.1:7a',
+  ':7101',
+  '256.0.0.1:7101',
+  '1.2.3:7101',
+  '01.2.3.4:7101',
+  '-host:7101',
+  'host-:7101',
+  'ho_st:7101',
+  'a..b:7101',
+  '[::1]:7101',
+  '::1:7101',
+  'host :7101',
+  `${'a'.repeat(64)}:7101`,
+  7101,
 ];
 
 test('addresses parse as IPv4 or host name and a port in 1..65535', (t) => {
@@ -169,13 +280,26 @@ test('addresses parse as IPv4 or host name and a port in 1..65535', (t) => {
     const config = parse(edit((c) => ((replicasOf(c, 0)[0] as Json).address = address)));
     t.is(config.sets[0]?.replicas[0]?.address, address, address);
   }
-  for (const address of BAD_ADDRESSES) rejects(t, edit((c) => ((replicasOf(c, 0)[0] as Json).address = address)), 'sets[0].replicas[0].address');
+  for (const address of BAD_ADDRESSES)
+    rejects(
+      t,
+      edit((c) => ((replicasOf(c, 0)[0] as Json).address = address)),
+      'sets[0].replicas[0].address',
+    );
 });
 
 test('zone is an optional name', (t) => {
   t.is(parse(valid()).sets[0]?.replicas[1]?.zone, 'b');
-  rejects(t, edit((c) => ((replicasOf(c, 0)[1] as Json).zone = '')), 'sets[0].replicas[1].zone');
-  rejects(t, edit((c) => ((replicasOf(c, 0)[1] as Json).zone = 3)), 'sets[0].replicas[1].zone');
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 0)[1] as Json).zone = '')),
+    'sets[0].replicas[1].zone',
+  );
+  rejects(
+    t,
+    edit((c) => ((replicasOf(c, 0)[1] as Json).zone = 3)),
+    'sets[0].replicas[1].zone',
+  );
 });
 
 test('findNode gives the set, the replica slot and the node; an unknown node lists the known', (t) => {

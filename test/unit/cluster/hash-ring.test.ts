@@ -54,24 +54,50 @@ test('determinism: same sets and vnodes give the same owner, whatever the order 
 
 test('ring lookup: the first point at or after the key, wrapping past the top', (t) => {
   // A hand-made hash: set X's points at 100 and 300, Y's at 200; keys are numbers.
-  const hash = (text: string): number => ({ 'X#0': 100, 'X#1': 300, 'Y#0': 200, 'Y#1': 200 })[text] ?? Number(text);
+  const hash = (text: string): number =>
+    ({ 'X#0': 100, 'X#1': 300, 'Y#0': 200, 'Y#1': 200 })[text] ?? Number(text);
   const ring = new HashRing(['X', 'Y'], 2, hash);
-  const expected: [string, string][] = [['0', 'X'], ['100', 'X'], ['101', 'Y'], ['200', 'Y'], ['201', 'X'], ['300', 'X'], ['301', 'X'], [String(0xffffffff), 'X']];
+  const expected: [string, string][] = [
+    ['0', 'X'],
+    ['100', 'X'],
+    ['101', 'Y'],
+    ['200', 'Y'],
+    ['201', 'X'],
+    ['300', 'X'],
+    ['301', 'X'],
+    [String(0xffffffff), 'X'],
+  ];
   for (const [key, set] of expected) t.is(ring.setOf(key), set, `key at ${key}`);
 });
 
 test('balance: 2..8 sets, 64 vnodes, 100k keys: every set within ±35% of fair', (t) => {
   for (let sets = 2; sets <= 8; sets++) {
     const ring = new HashRing(setIds(sets), 64);
-    const deviation = worstDeviation(countsBy(KEYS.map((k) => ring.setIndexOf(k)), sets));
-    t.true(deviation <= 0.35, `${sets} sets: worst set is ${(deviation * 100).toFixed(1)}% off fair`);
+    const deviation = worstDeviation(
+      countsBy(
+        KEYS.map((k) => ring.setIndexOf(k)),
+        sets,
+      ),
+    );
+    t.true(
+      deviation <= 0.35,
+      `${sets} sets: worst set is ${(deviation * 100).toFixed(1)}% off fair`,
+    );
   }
 });
 
 test('balance check has teeth: a hash of the first characters only fails it', (t) => {
-  const weak = (text: string): number => ((text.charCodeAt(0) * 0x1000193) ^ text.charCodeAt(text.length - 1)) >>> 0;
+  const weak = (text: string): number =>
+    ((text.charCodeAt(0) * 0x1000193) ^ text.charCodeAt(text.length - 1)) >>> 0;
   const ring = new HashRing(setIds(4), 64, weak);
-  t.true(worstDeviation(countsBy(KEYS.map((k) => ring.setIndexOf(k)), 4)) > 0.35);
+  t.true(
+    worstDeviation(
+      countsBy(
+        KEYS.map((k) => ring.setIndexOf(k)),
+        4,
+      ),
+    ) > 0.35,
+  );
 });
 
 test('minimal movement: adding a set moves keys only to the new set, about 1/(n+1) of them', (t) => {
@@ -89,7 +115,10 @@ test('minimal movement: adding a set moves keys only to the new set, about 1/(n+
     }
     const share = moved / KEYS.length;
     const fair = 1 / (sets + 1);
-    t.true(share > fair * 0.65 && share < fair * 1.35, `${sets}→${sets + 1} sets moved ${(share * 100).toFixed(1)}%`);
+    t.true(
+      share > fair * 0.65 && share < fair * 1.35,
+      `${sets}→${sets + 1} sets moved ${(share * 100).toFixed(1)}%`,
+    );
   }
 });
 
@@ -113,19 +142,36 @@ test('minimal movement, property: any sets, any keys, adding or removing one set
 });
 
 /** Keys of each set spread over the store's groups and home replicas (bucket = f(key)). */
-function worstSpreadWithinSets(ring: HashRing, sets: number, buckets: number, bucketOf: (key: string) => number): number {
+function worstSpreadWithinSets(
+  ring: HashRing,
+  sets: number,
+  buckets: number,
+  bucketOf: (key: string) => number,
+): number {
   const perSet = Array.from({ length: sets }, () => [] as number[]);
   for (const key of KEYS) perSet[ring.setIndexOf(key)]?.push(bucketOf(key));
   return Math.max(...perSet.map((values) => worstDeviation(countsBy(values, buckets))));
 }
 
 test('independence: the keys of one set spread over all groups and all home replicas', (t) => {
-  for (const [sets, groups] of [[2, 8], [4, 8], [4, 16], [8, 4], [3, 2]] as const) {
+  for (const [sets, groups] of [
+    [2, 8],
+    [4, 8],
+    [4, 16],
+    [8, 4],
+    [3, 2],
+  ] as const) {
     const ring = new HashRing(setIds(sets), 64);
     const groupDeviation = worstSpreadWithinSets(ring, sets, groups, (k) => groupOfKey(k, groups));
-    t.true(groupDeviation <= 0.35, `${sets} sets, ${groups} groups: a group is ${(groupDeviation * 100).toFixed(1)}% off fair`);
+    t.true(
+      groupDeviation <= 0.35,
+      `${sets} sets, ${groups} groups: a group is ${(groupDeviation * 100).toFixed(1)}% off fair`,
+    );
     const homeDeviation = worstSpreadWithinSets(ring, sets, 3, (k) => homeReplicaOf(k, 3));
-    t.true(homeDeviation <= 0.35, `${sets} sets: a home replica is ${(homeDeviation * 100).toFixed(1)}% off fair`);
+    t.true(
+      homeDeviation <= 0.35,
+      `${sets} sets: a home replica is ${(homeDeviation * 100).toFixed(1)}% off fair`,
+    );
   }
 });
 

@@ -21,7 +21,11 @@ function config(change: (c: FileShape) => void = () => {}): ClusterConfig {
     secret: '0123456789abcdef',
     sets: [0, 1, 2].map((s) => ({
       id: `s${s}`,
-      replicas: [1, 2, 3].map((r) => ({ node: `n${s * 3 + r}`, address: `10.0.${s}.${r}:7100`, zone: `z${r}` })),
+      replicas: [1, 2, 3].map((r) => ({
+        node: `n${s * 3 + r}`,
+        address: `10.0.${s}.${r}:7100`,
+        zone: `z${r}`,
+      })),
     })),
   };
   change(c);
@@ -53,7 +57,10 @@ test('nodesForKey: all of the set, starting at the home replica the embedded sto
     const home = homeReplicaOf(key, 3);
     homes.add(home);
     t.is(nodes.length, 3);
-    t.deepEqual(nodes, [0, 1, 2].map((i) => set.replicas[(home + i) % 3]));
+    t.deepEqual(
+      nodes,
+      [0, 1, 2].map((i) => set.replicas[(home + i) % 3]),
+    );
   }
   t.deepEqual([...homes].sort(), [0, 1, 2], 'every slot is some key home');
 });
@@ -75,7 +82,10 @@ test('version: derived from the content, the same for equal content, different w
     (c) => delete c.sets[2]?.replicas[1]?.zone,
     (c) => Object.assign(c.sets[2] ?? {}, { id: 's9' }),
   ];
-  const versions = new Set([a.version, ...changes.map((change) => RouteTable.fromConfig(config(change)).version)]);
+  const versions = new Set([
+    a.version,
+    ...changes.map((change) => RouteTable.fromConfig(config(change)).version),
+  ]);
   t.is(versions.size, changes.length + 1);
 });
 
@@ -84,10 +94,19 @@ test('encode/decode round trip keeps the table and its routing', (t) => {
   const decoded = RouteTable.decode(table.encode());
   t.deepEqual(decoded.toData(), table.toData());
   t.is(decoded.encode(), table.encode());
-  for (const key of KEYS.slice(0, 500)) t.deepEqual(decoded.nodesForKey(key), table.nodesForKey(key));
+  for (const key of KEYS.slice(0, 500))
+    t.deepEqual(decoded.nodesForKey(key), table.nodesForKey(key));
 });
 
-function tampered(change: (o: { version: string; vnodes: unknown; sets: { id: string; replicas: Record<string, unknown>[] }[] } & Record<string, unknown>) => void): string {
+function tampered(
+  change: (
+    o: {
+      version: string;
+      vnodes: unknown;
+      sets: { id: string; replicas: Record<string, unknown>[] }[];
+    } & Record<string, unknown>,
+  ) => void,
+): string {
   const o = JSON.parse(RouteTable.fromConfig(config()).encode()) as Parameters<typeof change>[0];
   change(o);
   return JSON.stringify(o);
@@ -103,9 +122,15 @@ test('decode refuses what is not a valid table, with INVALID_ROUTE_TABLE', (t) =
     [tampered((o) => (o.vnodes = 0)), 'vnodes must be an integer'],
     [tampered((o) => (o.vnodes = 64)), 'does not match its content'],
     [tampered((o) => (o.sets[1] = o.sets[0] ?? o.sets[1])), 'set id s0 is already used'],
-    [tampered((o) => (o.sets[1]?.replicas.pop())), 'odd count'],
-    [tampered((o) => ((o.sets[1]?.replicas[0] ?? {}).address = 'nowhere')), 'sets[1].replicas[0].address'],
-    [tampered((o) => ((o.sets[1]?.replicas[0] ?? {}).secret = 'x')), 'unknown field sets[1].replicas[0].secret'],
+    [tampered((o) => o.sets[1]?.replicas.pop()), 'odd count'],
+    [
+      tampered((o) => ((o.sets[1]?.replicas[0] ?? {}).address = 'nowhere')),
+      'sets[1].replicas[0].address',
+    ],
+    [
+      tampered((o) => ((o.sets[1]?.replicas[0] ?? {}).secret = 'x')),
+      'unknown field sets[1].replicas[0].secret',
+    ],
     ['x'.repeat(4 * 1024 * 1024 + 1), 'larger than'],
   ];
   for (const [text, fragment] of bad) {

@@ -3,12 +3,21 @@ import test from 'ava';
 import { resolveOptions } from '../../../actors/store/options';
 import { parseClusterConfig } from '../../../cluster/cluster-config';
 import { ClusterConfigError } from '../../../cluster/cluster-error';
-import { GROUPS_DEFAULT, groupsFor, parseServeArgs, WORKERS_MAX } from '../../../cluster/serve-options';
+import {
+  GROUPS_DEFAULT,
+  groupsFor,
+  parseServeArgs,
+  WORKERS_MAX,
+} from '../../../cluster/serve-options';
 
 const REQUIRED = ['--config', 'cluster.json', '--node', 'n1', '--dir', './data'];
 
 function rejects(t: import('ava').ExecutionContext, argv: string[], message: string): void {
-  const err = t.throws(() => parseServeArgs(argv), { instanceOf: ClusterConfigError }, argv.join(' '));
+  const err = t.throws(
+    () => parseServeArgs(argv),
+    { instanceOf: ClusterConfigError },
+    argv.join(' '),
+  );
   t.is(err?.code, 'INVALID_CONFIG');
   t.is(err?.message, message, argv.join(' '));
 }
@@ -27,10 +36,34 @@ test('the required options and the defaults', (t) => {
 });
 
 test('every option, in any order, with = or a separate value', (t) => {
-  const o = parseServeArgs(['--engine=memory', '--persist', '--dir', 'd', '--sync', 'none', '--node=n2', '--workers', '4', '--groups=16', '--config', 'c.json']);
-  t.deepEqual(o, { configPath: 'c.json', node: 'n2', dir: 'd', engine: 'memory', persist: true, sync: 'none', workers: 4, groups: 16 });
-  for (const engine of ['memory', 'lsm', 'bitcask', 'bitcask2'] as const) t.is(parseServeArgs([...REQUIRED, '--engine', engine]).engine, engine);
-  for (const sync of ['always', 'batch', 'none'] as const) t.is(parseServeArgs([...REQUIRED, '--sync', sync]).sync, sync);
+  const o = parseServeArgs([
+    '--engine=memory',
+    '--persist',
+    '--dir',
+    'd',
+    '--sync',
+    'none',
+    '--node=n2',
+    '--workers',
+    '4',
+    '--groups=16',
+    '--config',
+    'c.json',
+  ]);
+  t.deepEqual(o, {
+    configPath: 'c.json',
+    node: 'n2',
+    dir: 'd',
+    engine: 'memory',
+    persist: true,
+    sync: 'none',
+    workers: 4,
+    groups: 16,
+  });
+  for (const engine of ['memory', 'lsm', 'bitcask', 'bitcask2'] as const)
+    t.is(parseServeArgs([...REQUIRED, '--engine', engine]).engine, engine);
+  for (const sync of ['always', 'batch', 'none'] as const)
+    t.is(parseServeArgs([...REQUIRED, '--sync', sync]).sync, sync);
 });
 
 test('each required option is required', (t) => {
@@ -51,16 +84,38 @@ test('strict: unknown options, positionals, repeats, missing values and flag val
   rejects(t, [...REQUIRED, '--workers'], '--workers needs a value');
   rejects(t, [...REQUIRED, '--workers='], '--workers needs a value');
   rejects(t, ['--engine=memory', '--persist=yes', ...REQUIRED], '--persist takes no value');
-  rejects(t, Array.from({ length: 65 }, () => '--persist'), 'too many arguments (65, at most 64)');
+  rejects(
+    t,
+    Array.from({ length: 65 }, () => '--persist'),
+    'too many arguments (65, at most 64)',
+  );
 });
 
 test('values are checked: engine, sync, persist, workers and groups', (t) => {
-  rejects(t, [...REQUIRED, '--engine', 'rocks'], '--engine must be one of memory, lsm, bitcask, bitcask2, got "rocks"');
-  rejects(t, [...REQUIRED, '--sync', 'sometimes'], '--sync must be one of always, batch, none, got "sometimes"');
-  rejects(t, [...REQUIRED, '--persist'], '--persist is an option of the memory engine; bitcask always persists');
-  rejects(t, [...REQUIRED, '--engine', 'lsm', '--persist'], '--persist is an option of the memory engine; lsm always persists');
+  rejects(
+    t,
+    [...REQUIRED, '--engine', 'rocks'],
+    '--engine must be one of memory, lsm, bitcask, bitcask2, got "rocks"',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--sync', 'sometimes'],
+    '--sync must be one of always, batch, none, got "sometimes"',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--persist'],
+    '--persist is an option of the memory engine; bitcask always persists',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--engine', 'lsm', '--persist'],
+    '--persist is an option of the memory engine; lsm always persists',
+  );
   for (const bad of ['0', '-1', '1.5', 'two', '1e2', '65', '  3']) {
-    t.throws(() => parseServeArgs([...REQUIRED, `--workers=${bad}`]), { message: `--workers must be an integer in 1..${WORKERS_MAX}, got ${JSON.stringify(bad)}` });
+    t.throws(() => parseServeArgs([...REQUIRED, `--workers=${bad}`]), {
+      message: `--workers must be an integer in 1..${WORKERS_MAX}, got ${JSON.stringify(bad)}`,
+    });
   }
   t.is(parseServeArgs([...REQUIRED, '--workers', '64']).workers, 64);
   rejects(t, [...REQUIRED, '--groups', '0'], '--groups must be an integer in 1..256, got "0"');
@@ -70,10 +125,19 @@ test('values are checked: engine, sync, persist, workers and groups', (t) => {
 
 test('groupsFor: the file wins, --groups must agree with it, else --groups, else the store default', (t) => {
   const file = (groups?: number) =>
-    parseClusterConfig(JSON.stringify({ secret: 'x'.repeat(16), ...(groups === undefined ? {} : { groups }), sets: [{ id: 's0', replicas: [{ node: 'n1', address: 'h:1' }] }] }), '/');
+    parseClusterConfig(
+      JSON.stringify({
+        secret: 'x'.repeat(16),
+        ...(groups === undefined ? {} : { groups }),
+        sets: [{ id: 's0', replicas: [{ node: 'n1', address: 'h:1' }] }],
+      }),
+      '/',
+    );
   t.is(groupsFor(file(16), parseServeArgs(REQUIRED)), 16);
   t.is(groupsFor(file(16), parseServeArgs([...REQUIRED, '--groups', '16'])), 16);
-  const err = t.throws(() => groupsFor(file(16), parseServeArgs([...REQUIRED, '--groups', '8'])), { instanceOf: ClusterConfigError });
+  const err = t.throws(() => groupsFor(file(16), parseServeArgs([...REQUIRED, '--groups', '8'])), {
+    instanceOf: ClusterConfigError,
+  });
   t.is(err?.message, "--groups 8 differs from the cluster file's groups 16");
   t.is(groupsFor(file(), parseServeArgs([...REQUIRED, '--groups', '4'])), 4);
   t.is(groupsFor(file(), parseServeArgs(REQUIRED)), GROUPS_DEFAULT);

@@ -5,7 +5,14 @@ import { CELL_CHARS_MAX, formatStatusTable } from '../../../cluster/status-table
 test('columns align: text left, numbers right, unknowns as "-"', (t) => {
   const text = formatStatusTable([
     { node: 'n1', set: 's0', zone: 'zone-a', up: true, keys: 1042, groupsBehind: 0 },
-    { node: 'node-two', set: 's0', zone: undefined, up: false, keys: undefined, groupsBehind: undefined },
+    {
+      node: 'node-two',
+      set: 's0',
+      zone: undefined,
+      up: false,
+      keys: undefined,
+      groupsBehind: undefined,
+    },
     { node: 'n3', set: 's10', zone: 'b', up: true, keys: 7, groupsBehind: 12 },
   ]);
   t.is(
@@ -25,7 +32,16 @@ test('no rows: the header alone', (t) => {
 });
 
 test('control characters are replaced and long cells cut, so each row stays one line', (t) => {
-  const text = formatStatusTable([{ node: 'n1\n\u001b[31mevil', set: 'x'.repeat(200), zone: 'a', up: true, keys: 1, groupsBehind: 0 }]);
+  const text = formatStatusTable([
+    {
+      node: 'n1\n\u001b[31mevil',
+      set: 'x'.repeat(200),
+      zone: 'a',
+      up: true,
+      keys: 1,
+      groupsBehind: 0,
+    },
+  ]);
   const lines = text.trimEnd().split('\n');
   t.is(lines.length, 2);
   t.true(lines[1]?.startsWith('n1??[31mevil  '));
@@ -34,5 +50,11 @@ test('control characters are replaced and long cells cut, so each row stays one 
 });
 
 test('a count that is not a count is a programmer error', (t) => {
-  t.throws(() => formatStatusTable([{ node: 'n1', set: 's0', zone: 'a', up: true, keys: -1, groupsBehind: 0 }]), { name: 'AssertionError' });
+  t.throws(
+    () =>
+      formatStatusTable([
+        { node: 'n1', set: 's0', zone: 'a', up: true, keys: -1, groupsBehind: 0 },
+      ]),
+    { name: 'AssertionError' },
+  );
 });

@@ -24,12 +24,16 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 /** Pushes `chunks` and drains; returns the frames and the error code that stopped it, if any. */
-function decodeAll(decoder: FrameDecoder, chunks: readonly Buffer[]): { frames: Frame[]; code: string | undefined } {
+function decodeAll(
+  decoder: FrameDecoder,
+  chunks: readonly Buffer[],
+): { frames: Frame[]; code: string | undefined } {
   const frames: Frame[] = [];
   for (const chunk of chunks) {
     try {
       decoder.push(chunk);
-      for (let f = decoder.next(); f !== undefined; f = decoder.next()) frames.push({ type: f.type, payload: Buffer.from(f.payload) });
+      for (let f = decoder.next(); f !== undefined; f = decoder.next())
+        frames.push({ type: f.type, payload: Buffer.from(f.payload) });
     } catch (error) {
       if (error instanceof NetError) return { frames, code: error.code };
       throw error;
@@ -68,12 +72,22 @@ test('frames round-trip, payload given whole or in parts, empty payload included
   ]);
   const { frames, code } = decodeAll(decoder, [stream]);
   t.is(code, undefined);
-  t.deepEqual(frames.map((f) => [f.type, f.payload.toString()]), [[16, 'hello'], [17, 'hello'], [255, '']]);
+  t.deepEqual(
+    frames.map((f) => [f.type, f.payload.toString()]),
+    [
+      [16, 'hello'],
+      [17, 'hello'],
+      [255, ''],
+    ],
+  );
   t.is(decoder.bufferedBytes, 0);
 });
 
 test('a frame inside one chunk is a view of that chunk (no copy)', (t) => {
-  const chunk = Buffer.concat([encodeFrame(20, Buffer.from('xyz')), encodeFrame(21, Buffer.from('w'))]);
+  const chunk = Buffer.concat([
+    encodeFrame(20, Buffer.from('xyz')),
+    encodeFrame(21, Buffer.from('w')),
+  ]);
   const decoder = new FrameDecoder();
   decoder.push(chunk);
   const first = decoder.next();
@@ -85,21 +99,39 @@ test('typed errors: empty body, oversized length, bad crc; the decoder stays fai
   const empty = Buffer.alloc(8);
   const d1 = new FrameDecoder();
   d1.push(empty);
-  t.is(codeOf(() => d1.next()), 'FRAME_MALFORMED');
-  t.is(codeOf(() => d1.next()), 'FRAME_MALFORMED', 'poisoned');
-  t.is(codeOf(() => d1.push(Buffer.from([1]))), 'FRAME_MALFORMED', 'poisoned push');
+  t.is(
+    codeOf(() => d1.next()),
+    'FRAME_MALFORMED',
+  );
+  t.is(
+    codeOf(() => d1.next()),
+    'FRAME_MALFORMED',
+    'poisoned',
+  );
+  t.is(
+    codeOf(() => d1.push(Buffer.from([1]))),
+    'FRAME_MALFORMED',
+    'poisoned push',
+  );
 
   const huge = Buffer.alloc(8);
   huge.writeUInt32LE(0xffff_ffff, 0);
   const d2 = new FrameDecoder(1024);
   d2.push(huge);
-  t.is(codeOf(() => d2.next()), 'FRAME_TOO_LARGE', 'rejected from the header, with no body buffered');
+  t.is(
+    codeOf(() => d2.next()),
+    'FRAME_TOO_LARGE',
+    'rejected from the header, with no body buffered',
+  );
 
   const bad = encodeFrame(30, Buffer.from('payload'));
   bad[bad.length - 1] ^= 0x01;
   const d3 = new FrameDecoder();
   d3.push(bad);
-  t.is(codeOf(() => d3.next()), 'FRAME_CRC');
+  t.is(
+    codeOf(() => d3.next()),
+    'FRAME_CRC',
+  );
 });
 
 test('a frame exactly at the maximum passes; one byte over fails', (t) => {
@@ -112,19 +144,39 @@ test('a frame exactly at the maximum passes; one byte over fails', (t) => {
 });
 
 test('invalid frameBytesMax is INVALID_OPTIONS', (t) => {
-  t.is(codeOf(() => new FrameDecoder(0)), 'INVALID_OPTIONS');
-  t.is(codeOf(() => new FrameDecoder(2 ** 31)), 'INVALID_OPTIONS');
+  t.is(
+    codeOf(() => new FrameDecoder(0)),
+    'INVALID_OPTIONS',
+  );
+  t.is(
+    codeOf(() => new FrameDecoder(2 ** 31)),
+    'INVALID_OPTIONS',
+  );
 });
 
-const frameArb = fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 300 }) });
+const frameArb = fc.record({
+  type: fc.integer({ min: 0, max: 255 }),
+  payload: fc.uint8Array({ maxLength: 300 }),
+});
 
 test('fuzz: any split of a valid stream decodes to the same frames', (t) => {
   fc.assert(
-    fc.property(fc.array(frameArb, { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 40 }), (frames, cuts) => {
-      const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload)));
-      const { frames: out, code } = decodeAll(new FrameDecoder(1024), splitAt(stream, cuts));
-      return code === undefined && out.length === frames.length && out.every((f, i) => f.type === frames[i]?.type && f.payload.equals(frames[i]?.payload ?? Buffer.alloc(0)));
-    }),
+    fc.property(
+      fc.array(frameArb, { maxLength: 20 }),
+      fc.array(fc.nat(), { maxLength: 40 }),
+      (frames, cuts) => {
+        const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload)));
+        const { frames: out, code } = decodeAll(new FrameDecoder(1024), splitAt(stream, cuts));
+        return (
+          code === undefined &&
+          out.length === frames.length &&
+          out.every(
+            (f, i) =>
+              f.type === frames[i]?.type && f.payload.equals(frames[i]?.payload ?? Buffer.alloc(0)),
+          )
+        );
+      },
+    ),
     { numRuns: 400 },
   );
   t.pass();
@@ -132,12 +184,17 @@ test('fuzz: any split of a valid stream decodes to the same frames', (t) => {
 
 test('fuzz: random bytes give frames or a typed error, never a crash, and never buffer past the max', (t) => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
-      const decoder = new FrameDecoder(512);
-      const { code } = decodeAll(decoder, splitAt(Buffer.from(bytes), cuts));
-      const typed = code === undefined || ['FRAME_TOO_LARGE', 'FRAME_CRC', 'FRAME_MALFORMED'].includes(code);
-      return typed && (code !== undefined || decoder.bufferedBytes < FRAME_HEADER_BYTES + 512);
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 2000 }),
+      fc.array(fc.nat(), { maxLength: 10 }),
+      (bytes, cuts) => {
+        const decoder = new FrameDecoder(512);
+        const { code } = decodeAll(decoder, splitAt(Buffer.from(bytes), cuts));
+        const typed =
+          code === undefined || ['FRAME_TOO_LARGE', 'FRAME_CRC', 'FRAME_MALFORMED'].includes(code);
+        return typed && (code !== undefined || decoder.bufferedBytes < FRAME_HEADER_BYTES + 512);
+      },
+    ),
     { numRuns: 500 },
   );
   t.pass();
@@ -145,17 +202,26 @@ test('fuzz: random bytes give frames or a typed error, never a crash, and never 
 
 test('fuzz: corrupting any one byte of a valid stream never yields a wrong frame: it fails the CRC or waits for bytes', (t) => {
   fc.assert(
-    fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (frames, at, flip) => {
-      const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload)));
-      const index = at % stream.length;
-      stream[index] = (stream[index] ?? 0) ^ flip;
-      const { frames: out, code } = decodeAll(new FrameDecoder(1024), [stream]);
-      // A flipped body or checksum byte must fail the CRC; a flipped length byte may instead
-      // leave the decoder waiting for more bytes, but never yields a wrong frame.
-      const frameAt = frames.findIndex((_, i) => frameOffset(frames, i + 1) > index);
-      const intact = out.slice(0, frameAt).every((f, i) => f.payload.equals(frames[i]?.payload ?? Buffer.alloc(0)));
-      return intact && out.length <= frameAt && (code !== undefined || out.length < frames.length);
-    }),
+    fc.property(
+      fc.array(frameArb, { minLength: 1, maxLength: 8 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 255 }),
+      (frames, at, flip) => {
+        const stream = Buffer.concat(frames.map((f) => encodeFrame(f.type, f.payload)));
+        const index = at % stream.length;
+        stream[index] = (stream[index] ?? 0) ^ flip;
+        const { frames: out, code } = decodeAll(new FrameDecoder(1024), [stream]);
+        // A flipped body or checksum byte must fail the CRC; a flipped length byte may instead
+        // leave the decoder waiting for more bytes, but never yields a wrong frame.
+        const frameAt = frames.findIndex((_, i) => frameOffset(frames, i + 1) > index);
+        const intact = out
+          .slice(0, frameAt)
+          .every((f, i) => f.payload.equals(frames[i]?.payload ?? Buffer.alloc(0)));
+        return (
+          intact && out.length <= frameAt && (code !== undefined || out.length < frames.length)
+        );
+      },
+    ),
     { numRuns: 400 },
   );
   t.pass();
@@ -182,11 +248,24 @@ test('a megabyte frame split into 1-byte chunks decodes (linear, no quadratic co
 test('pack/unpack round-trips and rejects lengths past the end', (t) => {
   const messages = [Buffer.from('a'), Buffer.alloc(0), Buffer.from('hello world')];
   const packed = packMessages(messages);
-  t.deepEqual(unpackMessageList(packed).map((m) => m.toString()), ['a', '', 'hello world']);
+  t.deepEqual(
+    unpackMessageList(packed).map((m) => m.toString()),
+    ['a', '', 'hello world'],
+  );
   t.deepEqual(unpackMessageList(Buffer.alloc(0)), []);
-  t.is(codeOf(() => unpackMessageList(packed.subarray(0, packed.length - 1))), 'FRAME_MALFORMED');
-  t.is(codeOf(() => unpackMessageList(Buffer.from([1, 0]))), 'FRAME_MALFORMED');
-  t.is(codeOf(() => unpackMessageList(packed, 2)), 'FRAME_MALFORMED', 'more messages than allowed');
+  t.is(
+    codeOf(() => unpackMessageList(packed.subarray(0, packed.length - 1))),
+    'FRAME_MALFORMED',
+  );
+  t.is(
+    codeOf(() => unpackMessageList(Buffer.from([1, 0]))),
+    'FRAME_MALFORMED',
+  );
+  t.is(
+    codeOf(() => unpackMessageList(packed, 2)),
+    'FRAME_MALFORMED',
+    'more messages than allowed',
+  );
 });
 
 test('fuzz: unpack of random bytes yields views inside the payload or FRAME_MALFORMED', (t) => {
@@ -215,12 +294,18 @@ test('SendBuffer: frames and packed frames, in slabs and alone, decode in order'
   }
   const bytes = buffer.bytes;
   const chunks = buffer.take();
-  t.is(chunks.reduce((n, c) => n + c.length, 0), bytes);
+  t.is(
+    chunks.reduce((n, c) => n + c.length, 0),
+    bytes,
+  );
   t.is(buffer.bytes, 0);
   t.deepEqual(buffer.take(), []);
   const { frames, code } = decodeAll(new FrameDecoder(), chunks);
   t.is(code, undefined);
-  t.deepEqual(frames.map((f) => [f.type, f.payload.toString('latin1')]), expected);
+  t.deepEqual(
+    frames.map((f) => [f.type, f.payload.toString('latin1')]),
+    expected,
+  );
 });
 
 test('SendBuffer never rewrites bytes already taken', (t) => {

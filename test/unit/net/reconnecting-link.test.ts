@@ -12,5 +12,6 @@ test('backoff doubles from the minimum, is capped, and jitters within [step/2, s
     [10, 0.999, 4997],
     [1000, 0.5, 3750],
   ];
-  for (const [attempt, random, expected] of table) t.is(backoffDelayMs(attempt, 50, 5000, random), expected, `attempt ${attempt}`);
+  for (const [attempt, random, expected] of table)
+    t.is(backoffDelayMs(attempt, 50, 5000, random), expected, `attempt ${attempt}`);
 });

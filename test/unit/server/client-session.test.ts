@@ -5,13 +5,24 @@
 import test from 'ava';
 import { ClientSession } from '../../../server/client-session';
 import type { SessionServices } from '../../../server/client-session';
-import { FrameType, decodeControlResult, decodeResults, encodeJson, encodeRequests } from '../../../client/wire-protocol';
+import {
+  FrameType,
+  decodeControlResult,
+  decodeResults,
+  encodeJson,
+  encodeRequests,
+} from '../../../client/wire-protocol';
 import type { WireRequest, WireResult } from '../../../client/wire-protocol';
 import { encodeInstallOp } from '../../../models/install-op';
 import { withRequestId } from '../../../models/request-id';
 import type { RequestBody } from '../../../actors/store/model-client';
 
-function setup(): { session: ClientSession; frames: [number, Uint8Array][]; local: RequestBody[]; forwarded: RequestBody[] } {
+function setup(): {
+  session: ClientSession;
+  frames: [number, Uint8Array][];
+  local: RequestBody[];
+  forwarded: RequestBody[];
+} {
   const frames: [number, Uint8Array][] = [];
   const local: RequestBody[] = [];
   const forwarded: RequestBody[] = [];
@@ -26,9 +37,15 @@ function setup(): { session: ClientSession; frames: [number, Uint8Array][]; loca
       return Promise.resolve({ token: 0, ok: false, code: 'UNAVAILABLE', message: 'far away' });
     },
     scan: () => Promise.resolve({ token: 0, ok: true, result: new Uint8Array([2]) }),
-    control: (req) => (req.op === 'routes' ? Promise.resolve({ version: 'v' }) : Promise.reject(Object.assign(new Error('nope'), { code: 'INVALID_ARGUMENT' }))),
+    control: (req) =>
+      req.op === 'routes'
+        ? Promise.resolve({ version: 'v' })
+        : Promise.reject(Object.assign(new Error('nope'), { code: 'INVALID_ARGUMENT' })),
   };
-  const session = new ClientSession({ send: (type, payload) => frames.push([type, payload]) > 0, close: () => undefined }, services);
+  const session = new ClientSession(
+    { send: (type, payload) => frames.push([type, payload]) > 0, close: () => undefined },
+    services,
+  );
   return { session, frames, local, forwarded };
 }
 
@@ -42,17 +59,28 @@ test("requests run locally or are forwarded by the key's Set; their results come
   const { session, frames, local, forwarded } = setup();
   const reqs: WireRequest[] = [
     { kind: 'write', token: 1, key: 'mine-a', op: Uint8Array.of(1, 0) },
-    { kind: 'read', token: 2, key: 'other-b', query: Uint8Array.of(1), consistency: 'linearizable' },
+    {
+      kind: 'read',
+      token: 2,
+      key: 'other-b',
+      query: Uint8Array.of(1),
+      consistency: 'linearizable',
+    },
   ];
   session.onFrame(FrameType.requests, encodeRequests(reqs));
   await settle();
   t.is(local.length, 1);
   t.is(forwarded.length, 1);
   t.is(frames.length, 1, 'one RESULTS frame for the batch');
-  t.deepEqual(results(frames).map((r) => [r.id, r.ok]).sort(), [
-    [1, true],
-    [2, false],
-  ]);
+  t.deepEqual(
+    results(frames)
+      .map((r) => [r.id, r.ok])
+      .sort(),
+    [
+      [1, true],
+      [2, false],
+    ],
+  );
 });
 
 test('bad keys and install ops are refused before anything is proposed', async (t) => {
@@ -80,11 +108,15 @@ test('control requests are answered by id, errors with their code; a frame type 
   session.onFrame(FrameType.control, encodeJson({ id: 5, op: 'routes' }));
   session.onFrame(FrameType.control, encodeJson({ id: 6, op: 'status' }));
   await settle();
-  const answers = frames.filter(([type]) => type === FrameType.controlResult).map(([, p]) => decodeControlResult(p));
+  const answers = frames
+    .filter(([type]) => type === FrameType.controlResult)
+    .map(([, p]) => decodeControlResult(p));
   t.deepEqual(answers, [
     { id: 5, ok: true, value: { version: 'v' } },
     { id: 6, ok: false, code: 'INVALID_ARGUMENT', message: 'nope' },
   ]);
   t.throws(() => session.onFrame(FrameType.peerMessages, new Uint8Array(4)), { code: 'PROTOCOL' });
-  t.throws(() => session.onFrame(FrameType.requests, Uint8Array.of(1, 0, 0, 0, 9)), { code: 'PROTOCOL' });
+  t.throws(() => session.onFrame(FrameType.requests, Uint8Array.of(1, 0, 0, 0, 9)), {
+    code: 'PROTOCOL',
+  });
 });

@@ -2,7 +2,10 @@
 import test from 'ava';
 import { ChaosLink, NO_CHAOS, checkChaos } from '../../../server/link-chaos';
 
-function recorder(): { sent: number[]; link: { isUp: () => boolean; send: (type: number, p: Uint8Array) => boolean } } {
+function recorder(): {
+  sent: number[];
+  link: { isUp: () => boolean; send: (type: number, p: Uint8Array) => boolean };
+} {
   const sent: number[] = [];
   return { sent, link: { isUp: () => true, send: (_t, p) => sent.push(p[0] ?? -1) > 0 } };
 }
@@ -39,7 +42,8 @@ test('delayed frames arrive later, in order without jitter; close drops what is 
   chaos.set(checkChaos({ delayMs: 5 }));
   for (let i = 0; i < 5; i++) chaos.send(16, Uint8Array.of(i));
   t.deepEqual(r.sent, [], 'nothing leaves at once');
-  for (let i = 0; i < 200 && r.sent.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 200 && r.sent.length < 5; i++)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   t.deepEqual(r.sent, [0, 1, 2, 3, 4]);
   chaos.send(16, Uint8Array.of(9));
   chaos.close();

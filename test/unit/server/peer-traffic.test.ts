@@ -12,7 +12,11 @@ import { LinkFaults, newLinkFaults } from '../../../runtime/link-faults';
 
 const GROUPS = 4;
 
-function fakeGateway(replica: number): { gateway: NodeGateway; delivered: [number, number][]; emit: RemoteHandler } {
+function fakeGateway(replica: number): {
+  gateway: NodeGateway;
+  delivered: [number, number][];
+  emit: RemoteHandler;
+} {
   const delivered: [number, number][] = [];
   let handler: RemoteHandler = () => undefined;
   const gateway: NodeGateway = {
@@ -84,11 +88,38 @@ function frameOf(messages: [number, number][]): Uint8Array {
 test("inbound: only messages from the peer's own actors to this node's actors; a bad frame delivers nothing", (t) => {
   const { gateway, delivered } = fakeGateway(1);
   const traffic = new PeerTraffic(gateway, [new Link(), undefined, new Link()], GROUPS);
-  traffic.inbound(0, frameOf([[0, 4], [3, 7]]));
-  t.deepEqual(delivered, [[0, 4], [3, 7]]);
+  traffic.inbound(
+    0,
+    frameOf([
+      [0, 4],
+      [3, 7],
+    ]),
+  );
+  t.deepEqual(delivered, [
+    [0, 4],
+    [3, 7],
+  ]);
   // Replica 0 claiming to speak for replica 2's actor 8: refused, and nothing of the frame lands.
-  t.throws(() => traffic.inbound(0, frameOf([[1, 5], [8, 5]])), { code: 'PROTOCOL' });
-  t.throws(() => traffic.inbound(0, frameOf([[1, 9]])), { code: 'PROTOCOL' }, 'to an actor of another node');
-  t.throws(() => traffic.inbound(0, new Uint8Array([1, 0, 0, 0, 7])), { code: 'PROTOCOL' }, 'truncated');
+  t.throws(
+    () =>
+      traffic.inbound(
+        0,
+        frameOf([
+          [1, 5],
+          [8, 5],
+        ]),
+      ),
+    { code: 'PROTOCOL' },
+  );
+  t.throws(
+    () => traffic.inbound(0, frameOf([[1, 9]])),
+    { code: 'PROTOCOL' },
+    'to an actor of another node',
+  );
+  t.throws(
+    () => traffic.inbound(0, new Uint8Array([1, 0, 0, 0, 7])),
+    { code: 'PROTOCOL' },
+    'truncated',
+  );
   t.is(delivered.length, 2);
 });
