@@ -38,6 +38,8 @@ import {
 } from './codec';
 import type { RecordPort, RecordWrite } from './record-port';
 import { digestReplica, isDigestRequest } from './replica-digest';
+import { isAmnesiaInspect, listRecordKeys } from './amnesia-inspect';
+import type { AmnesiaInspect, ClearAmnesiaAnswer } from './amnesia-inspect';
 import { DerivedWrites } from './derived-writes';
 import type { DerivedKeys } from './derived-writes';
 import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
@@ -62,6 +64,11 @@ export interface PaxosShellOptions extends GroupPlacement {
    * records at open; the lost keys stay missing after a restart). Runs before the core is told.
    */
   readonly markAmnesic?: () => void;
+  /**
+   * Removes that marker, durably (a full rebuild brought every key up to a majority,
+   * actors/store/amnesia-rebuild.ts). Absent without a directory.
+   */
+  readonly clearAmnesic?: () => void;
   readonly limits?: Partial<CoreLimits>;
   /** Ids per incarnation range (tests of range renewal); default 2^32. */
   readonly idSpan?: number;
@@ -110,6 +117,8 @@ export class PaxosGroupActor implements Actor {
   private readonly group: number;
   private staged: Staged = emptyStaged();
   private writing = false;
+  /** This incarnation's amnesia marker was cleared by a rebuild (inspectAmnesia). */
+  private amnesiaCleared = false;
   private failed = false;
   private closed = false;
   private amnesiaChecked = false;
@@ -219,9 +228,33 @@ export class PaxosGroupActor implements Actor {
   async inspect(request: unknown): Promise<unknown> {
     if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
+    if (isAmnesiaInspect(request)) return this.inspectAmnesia(request);
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
     // The hashing runs in the worker's offload pool when there is one (docs/decisions.md).
     return digestReplica(request, this.core.heldRecords(), this.recordEntries(), { offload: this.host.offload });
+  }
+
+  /** The rebuild of a group that lost its state (amnesia-inspect.ts). */
+  private inspectAmnesia(request: AmnesiaInspect): unknown {
+    const clearable = this.options.clearAmnesic !== undefined;
+    // Once cleared, the core stays amnesic for the rest of this incarnation (it costs
+    // recoveries, never safety), but there is nothing left to rebuild.
+    const amnesic = this.core.amnesic && !this.amnesiaCleared;
+    if (request.kind === 'amnesia') return { amnesic, clearable, incarnation: this.options.incarnation };
+    if (request.kind === 'recordKeys') return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
+    const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({ cleared: reason === 'cleared', reason });
+    if (!amnesic) return answer('not-amnesic');
+    if (this.options.clearAmnesic === undefined) return answer('not-clearable');
+    if (request.incarnation !== this.options.incarnation) return answer('restarted');
+    // What the rebuild recovered must be written before the marker goes. Under 'always' and
+    // 'batch' it is: a reply leaves only after the batch that holds its key's record (or a later
+    // one). Under 'none' replies leave first, so every write must have finished.
+    const writes = this.writing || this.staged.records.size > 0 || this.writingKeys.size > 0;
+    if (this.options.sync === 'none' && writes) return answer('writes-in-flight');
+    this.log(`paxos actor ${this.id}: every key recovered from a majority; the amnesia marker is cleared`);
+    this.options.clearAmnesic();
+    this.amnesiaCleared = true;
+    return answer('cleared');
   }
 
   /** Every stored record (derived entries left out), for verification. */
