@@ -174,3 +174,39 @@ test.serial('repair options are validated: unknown fields and bad values are INV
   t.false(stats.enabled);
   t.is(stats.rounds, 0);
 });
+
+test.serial('lsm: a damaged log record skipped at open makes the group amnesic; the scan rebuilds it and clears the marker', async (t) => {
+  const dir = tempDir(t, 'pxs-repair-log-');
+  const base: PaxosStoreOptions = { ...FAST, groups: GROUPS, engine: 'lsm', dir, sync: 'always' };
+  const acked = new Acked();
+  let store = await PaxosStore.open({ ...base, repair: { enabled: false } });
+  // Every key's newest record is on each replica's LevelDB log (no reopen since).
+  for (let i = 0; i < KEYS; i++) await acked.put(store, `key-${i}`, Buffer.from(`value-${i}`.repeat(20)));
+  await store.close();
+  const groupDir = path.join(dir, 'replica-1', 'group-0');
+  const log = fs.readdirSync(groupDir).find((f) => f.endsWith('.log'));
+  t.truthy(log, 'replica 1 group 0 has a LevelDB log');
+  const file = path.join(groupDir, log ?? '');
+  const bytes = fs.readFileSync(file);
+  t.true(bytes.length > 200, `log of ${bytes.length} bytes`);
+  const at = 100;
+  bytes[at] = (bytes[at] ?? 0) ^ 0x40;
+  fs.writeFileSync(file, bytes);
+
+  const rounds: RepairRoundReport[] = [];
+  store = await PaxosStore.open({ ...base, repair: { intervalMs: 100, keysPerSecond: 20_000, onRound: (r) => rounds.push(r) } });
+  t.teardown(() => store.close());
+  const marker = path.join(dir, 'replica-1', 'group-0.amnesic');
+  // The group turns amnesic at its first load (a repair read or a client's), marker first.
+  const marked = await eventually(async () => {
+    await store.replica(1).kv('n').get('key-0');
+    return fs.existsSync(marker) || rounds.some((r) => r.amnesiaCleared.length > 0);
+  }, 200, 50);
+  t.true(marked, 'the damaged group was marked amnesic');
+  const cleared = await eventually(async () => !fs.existsSync(marker), 600, 50);
+  t.true(cleared, `the rebuild cleared the marker: ${JSON.stringify(rounds.slice(-2))}`);
+  t.deepEqual(rounds.flatMap((r) => r.amnesiaCleared), [{ replica: 1, group: 0 }]);
+  for (let r = 0; r < 3; r++) {
+    for (const [key, value] of acked.last) t.deepEqual((await store.replica(r).kv('n').get(key))?.value, value, `replica ${r} ${key}`);
+  }
+});
