@@ -15,8 +15,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
-import type { PaxosStoreOptions } from '../../index';
-import type { RepairRoundReport } from '../../actors/store/repair-options';
+import type { PaxosStoreOptions, RepairRoundReport } from '../../index';
 import { FAST, eventually, tempDir } from './helpers';
 
 const REPLICAS = 5;
