@@ -239,11 +239,13 @@ export class PaxosGroupActor implements Actor {
     const clearable = this.options.clearAmnesic !== undefined;
     // Once cleared, the core stays amnesic for the rest of this incarnation (it costs
     // recoveries, never safety), but there is nothing left to rebuild.
-    const amnesic = this.core.amnesic && !this.amnesiaCleared;
+    // Storage that dropped records at open makes the core amnesic at its first load; until
+    // then it is amnesic already as far as a rebuild of another replica is concerned.
+    const amnesic = (this.core.amnesic || this.store.lostAtOpen === true) && !this.amnesiaCleared;
     if (request.kind === 'amnesia') return { amnesic, clearable, incarnation: this.options.incarnation };
     if (request.kind === 'recordKeys') return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
     const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({ cleared: reason === 'cleared', reason });
-    if (!amnesic) return answer('not-amnesic');
+    if (!amnesic || !this.core.amnesic) return answer('not-amnesic');
     if (this.options.clearAmnesic === undefined) return answer('not-clearable');
     if (request.incarnation !== this.options.incarnation) return answer('restarted');
     // What the rebuild recovered must be written before the marker goes. Under 'always' and

@@ -209,3 +209,23 @@ test.serial('lsm: a damaged log record skipped at open makes the group amnesic; 
     for (const [key, value] of acked.last) t.deepEqual((await store.replica(r).kv('n').get(key))?.value, value, `replica ${r} ${key}`);
   }
 });
+
+test.serial('the scan yields to foreground load: rounds are skipped while requests are in flight above busyInFlight', async (t) => {
+  const store = await PaxosStore.open({ ...FAST, repair: { intervalMs: 20, busyInFlight: 0 } });
+  t.teardown(() => store.close());
+  let stop = false;
+  // Eight writers keep requests in flight nearly all the time; busyInFlight 0 calls any busy.
+  const writers = Array.from({ length: 8 }, async (_, w) => {
+    for (let n = 0; !stop && n < 100_000; n++) await store.kv('load').put(`k-${w}-${n % 50}`, `v-${n}`);
+  });
+  const skipped = await eventually(async () => {
+    const { repair } = await store.stats();
+    return repair.roundsSkippedBusy + repair.roundsYielded > 0;
+  }, 500, 20);
+  stop = true;
+  await Promise.all(writers);
+  t.true(skipped, JSON.stringify((await store.stats()).repair));
+  // With the load gone, rounds run again.
+  const before = (await store.stats()).repair.rounds;
+  t.true(await eventually(async () => (await store.stats()).repair.rounds > before, 500, 20), 'a round ran once the load stopped');
+});
