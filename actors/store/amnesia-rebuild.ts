@@ -11,9 +11,12 @@
  * others knew after the loss. Then a later start that trusts the disk trusts exactly what a
  * recovery would have rebuilt. Conditions, all checked here or by the actor:
  *
- * 1. Every replica is up with this group running (the listing must cover every quorum the
- *    amnesic replica was in: N - 1 others), and exactly one of them is amnesic (a key two
- *    replicas forgot at once may be lost already; we do not vouch for it).
+ * 1. Every replica is up with this group running, and fewer replicas of the group than a
+ *    quorum are amnesic. The listing must name every key some quorum containing the amnesic
+ *    replica R counted on: each such quorum has q - 1 other members, and with a < q amnesic
+ *    replicas at least one of them is not amnesic and lists the key. (At N = 3 that is one
+ *    amnesic replica; a key two of three forgot may be lost already, and we do not vouch for
+ *    it.) One replica per group per round, the lowest: the next round lists its rebuilt keys.
  * 2. The amnesic incarnation answered first (so the listing is taken after its start: any key
  *    a peer learns of later came from a round after the loss, which this replica either took
  *    part in — recovering the key, durably — or never saw).
@@ -48,13 +51,14 @@ async function ask<T>(ctx: VerifyContext, replica: number, group: number, reques
   return result.value as T;
 }
 
-/** The one amnesic replica of the group whose marker could be cleared, with its incarnation. */
-async function soleAmnesic(ctx: VerifyContext, group: number): Promise<{ replica: number; incarnation: number } | undefined> {
+/** The amnesic replica of the group to rebuild now (the lowest), with its incarnation. */
+async function nextAmnesic(ctx: VerifyContext, group: number): Promise<{ replica: number; incarnation: number } | undefined> {
   if (!ctx.up.every((u) => u)) return undefined;
   const states = await Promise.all(ctx.up.map((_, r) => ask<AmnesiaAnswer>(ctx, r, group, { kind: 'amnesia' })));
   const amnesic = states.flatMap((s, r) => (s.amnesic ? [r] : []));
+  const quorum = Math.floor(ctx.up.length / 2) + 1;
   const replica = amnesic[0];
-  if (amnesic.length !== 1 || replica === undefined) return undefined;
+  if (amnesic.length >= quorum || replica === undefined) return undefined;
   const state = states[replica];
   assert(state !== undefined && state.amnesic, () => `amnesia state of replica ${replica}`);
   return state.clearable ? { replica, incarnation: state.incarnation } : undefined;
@@ -76,7 +80,7 @@ async function othersKeys(ctx: VerifyContext, group: number, amnesic: number): P
  * before each batch of reads with its cost in keys.
  */
 export async function clearAmnesiaIfRebuilt(ctx: VerifyContext, group: number, pace: (cost: number) => Promise<void>): Promise<number[]> {
-  const target = await soleAmnesic(ctx, group);
+  const target = await nextAmnesic(ctx, group);
   if (target === undefined) return [];
   const keys = await othersKeys(ctx, group, target.replica);
   if (keys === undefined) return [];
