@@ -97,7 +97,8 @@ export function groupFiles(root: string, replica: number, group: number): { own:
  *
  * A root copy without the replica's own copy means the replica's state is gone while the store
  * lives on: the group must come up amnesic, and stays so on every later start (its keys are
- * missing, not absent) — the marker is written, durably, before anything else.
+ * missing, not absent) until a full rebuild clears the marker (clearGroupAmnesia) — the marker
+ * is written, durably, before anything else.
  */
 export function startGroup(root: string, replica: number, group: number): GroupStart {
   const files = groupFiles(root, replica, group);
