@@ -244,6 +244,7 @@ export class PaxosGroupActor implements Actor {
     const amnesic = (this.core.amnesic || this.store.lostAtOpen === true) && !this.amnesiaCleared;
     if (request.kind === 'amnesia') return { amnesic, clearable, incarnation: this.options.incarnation };
     if (request.kind === 'recordKeys') return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
+    assert(request.kind === 'clearAmnesia', () => `amnesia request ${String((request as { kind?: unknown }).kind)}`);
     const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({ cleared: reason === 'cleared', reason });
     if (!amnesic || !this.core.amnesic) return answer('not-amnesic');
     if (this.options.clearAmnesic === undefined) return answer('not-clearable');
@@ -256,6 +257,7 @@ export class PaxosGroupActor implements Actor {
     this.log(`paxos actor ${this.id}: every key recovered from a majority; the amnesia marker is cleared`);
     this.options.clearAmnesic();
     this.amnesiaCleared = true;
+    assert(this.core.amnesic, 'a cleared group stays amnesic until its next start');
     return answer('cleared');
   }
 
