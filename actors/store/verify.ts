@@ -17,6 +17,8 @@
  *
  * Without `repair`, verification is read-only. It runs beside live traffic, so on a busy store
  * some `behind` keys are simply writes in flight; run it twice to tell lag from damage.
+ * The per-group comparison (`scanGroup`) is shared with the background repair
+ * (background-repair.ts), which runs the same repair by itself, paced.
  */
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
