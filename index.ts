@@ -9,6 +9,8 @@ export type { GroupRef, StoreStats, SupervisionReport } from './actors/store/pax
 export { RemoteStore } from './client/remote-store';
 export type { ConnectOptions } from './client/remote-store';
 export type { PaxosStoreOptions, EngineName } from './actors/store/options';
+export type { RepairOptions, RepairRoundReport } from './actors/store/repair-options';
+export type { RepairStats } from './actors/store/background-repair';
 export { KvNamespace, KEY_BYTES_MAX } from './actors/store/kv';
 export { Queue } from './actors/store/queue';
 export { StoreSet } from './actors/store/set';

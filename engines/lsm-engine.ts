@@ -5,11 +5,22 @@
  * Durability (see engines/README.md): `sync: true` resolves only after LevelDB has fsynced its
  * log; `sync: false` resolves once the log record is written to the OS, which survives a
  * process crash (kill -9) but not a power loss.
+ *
+ * Damage found at open: LevelDB (paranoid_checks off, as `level` opens it) skips a log record
+ * that fails its checksum and opens anyway. It says so only in its info log (`dir/LOG`,
+ * rewritten at every open): "dropping N bytes; Corruption: ...". A record cut short at the end
+ * of the log (a write the crash interrupted) and zeros there are not reported, so what is
+ * reported was written whole and damaged later: it may have held acknowledged promises or
+ * accepts. `openReport()` says so, and the Paxos shell makes the group amnesic (decisions 9
+ * and 27). Opening with paranoid checks instead would refuse to open at all, and `level`
+ * does not expose that option.
  */
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Level } from 'level';
 import { assert } from '../runtime/assert';
 import type {
+  OpenReport,
   BatchOp,
   Engine,
   EngineCapabilities,
@@ -41,6 +52,8 @@ export class LsmEngine implements Engine {
   /** Absolute path of the LevelDB directory. */
   readonly dir: string;
   private db: Db | undefined = undefined;
+  /** What the last open found in LevelDB's info log (undefined before the first open). */
+  private report: OpenReport | undefined = undefined;
   private readonly counter = new StatsCounter();
   /** Writes not yet answered by LevelDB; close waits for them before its syncing write. */
   private readonly writesInFlight = new Set<Promise<unknown>>();
@@ -142,7 +155,13 @@ export class LsmEngine implements Engine {
       throw mapLevelError(err, 'open');
     }
     assert(db.status === 'open', `lsm open: status ${db.status}`);
+    this.report = await readOpenReport(this.dir);
     this.db = db;
+  }
+
+  /** Log records LevelDB skipped at the last open (see the file comment). */
+  openReport(): OpenReport | undefined {
+    return this.report;
   }
 
   private async closeNow(): Promise<void> {
@@ -228,4 +247,42 @@ function levelRange(range: IterateRange, limit: number): LevelRange {
 /** level hands back Buffers; callers get a plain Uint8Array over the same fresh memory. */
 function plainView(value: Uint8Array): Uint8Array {
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/**
+ * LevelDB's info-log lines for log records it skipped at open: "dropping N bytes; <status>"
+ * (db_impl.cc LogReporter: a checksum mismatch, a bad length, a read error) and "Ignoring
+ * error" (MaybeIgnoreError: a batch that failed to apply).
+ */
+const DROPPED_LINE = /dropping (\d+) bytes;|Ignoring error/g;
+/** The info log is read up to this many bytes (recovery lines come first; it is tiny then). */
+const INFO_LOG_BYTES_MAX = 1 << 20;
+
+/**
+ * Reads `dir/LOG`, which LevelDB rewrote during this open, for skipped records. A missing or
+ * unreadable info log reports nothing (LevelDB writes it at every open; only a file system
+ * that refused it would lack it, and then the open's own writes would have failed).
+ */
+export async function readOpenReport(dir: string): Promise<OpenReport> {
+  let text: string;
+  try {
+    const bytes = await readFile(path.join(dir, 'LOG'));
+    text = bytes.subarray(0, INFO_LOG_BYTES_MAX).toString('latin1');
+  } catch {
+    return { bytesDropped: 0, torn: false, mayHaveDroppedAcknowledged: false };
+  }
+  return parseInfoLog(text);
+}
+
+/** The open report that LevelDB's info log text implies. */
+export function parseInfoLog(text: string): OpenReport {
+  let bytesDropped = 0;
+  let lines = 0;
+  for (const m of text.matchAll(DROPPED_LINE)) {
+    lines += 1;
+    bytesDropped += m[1] === undefined ? 0 : Number(m[1]);
+  }
+  assert(Number.isFinite(bytesDropped) && bytesDropped >= 0, () => `dropped ${bytesDropped} bytes`);
+  // A line that reports 0 bytes still means a record failed its checks.
+  return { bytesDropped, torn: false, mayHaveDroppedAcknowledged: lines > 0 };
 }

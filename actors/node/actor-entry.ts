@@ -3,7 +3,7 @@
  * PaxosGroupActor per (replica, group), each with its own engine instance.
  */
 import * as path from 'node:path';
-import { markGroupAmnesic, renewGroupIncarnation, startGroup } from './incarnation-file';
+import { clearGroupAmnesia, markGroupAmnesic, renewGroupIncarnation, startGroup } from './incarnation-file';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
 import type { EngineName } from '../store/options';
@@ -121,6 +121,8 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     incarnation: start.incarnation,
     renewIncarnation: renewal(root, replica, group, counts),
     markAmnesic: root === undefined ? undefined : () => markGroupAmnesic(root, replica, group),
+    // A node's memory engine forgets everything at every start: its marker means nothing then.
+    clearAmnesic: root === undefined || volatile ? undefined : () => clearGroupAmnesia(root, replica, group),
     amnesic,
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,

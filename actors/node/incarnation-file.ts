@@ -97,7 +97,8 @@ export function groupFiles(root: string, replica: number, group: number): { own:
  *
  * A root copy without the replica's own copy means the replica's state is gone while the store
  * lives on: the group must come up amnesic, and stays so on every later start (its keys are
- * missing, not absent) — the marker is written, durably, before anything else.
+ * missing, not absent) until a full rebuild clears the marker (clearGroupAmnesia) — the marker
+ * is written, durably, before anything else.
  */
 export function startGroup(root: string, replica: number, group: number): GroupStart {
   const files = groupFiles(root, replica, group);
@@ -132,10 +133,27 @@ function advance(files: { own: string; rootCopy: string }, current: number): num
 /**
  * Marks (replica, group) amnesic on every later start too: its storage lost records at open
  * (a damaged log), so keys it has not recovered are missing, not absent. Durable before it
- * returns. Nothing removes it yet (a background full rebuild would).
+ * returns. Only a full rebuild removes it (clearGroupAmnesia).
  */
 export function markGroupAmnesic(root: string, replica: number, group: number): void {
   writeMarker(groupFiles(root, replica, group).marker);
+}
+
+/**
+ * Removes the marker of (replica, group), durably (unlink, directory fsync): the background
+ * repair's rebuild has brought every key any other replica holds up to a majority in this
+ * replica's own records (actors/store/amnesia-rebuild.ts, docs/decisions.md 27). A crash
+ * before the fsync leaves the marker: one more amnesic start, never a trusted gap.
+ */
+export function clearGroupAmnesia(root: string, replica: number, group: number): void {
+  const file = groupFiles(root, replica, group).marker;
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  fsyncDir(path.dirname(file));
+  assert(!fs.existsSync(file), () => `amnesia marker ${file} still there`);
 }
 
 function writeMarker(file: string): void {

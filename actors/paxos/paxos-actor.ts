@@ -40,6 +40,8 @@ import type { RecordPort, RecordWrite } from './record-port';
 import { digestReplica, isDigestRequest } from './replica-digest';
 import { backupKeys, backupPage, isBackupKeysRequest, isBackupPageRequest } from './backup-page';
 import type { BackupSource } from './backup-page';
+import { isAmnesiaInspect, listRecordKeys } from './amnesia-inspect';
+import type { AmnesiaInspect, ClearAmnesiaAnswer } from './amnesia-inspect';
 import { DerivedWrites } from './derived-writes';
 import type { DerivedKeys } from './derived-writes';
 import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
@@ -64,6 +66,11 @@ export interface PaxosShellOptions extends GroupPlacement {
    * records at open; the lost keys stay missing after a restart). Runs before the core is told.
    */
   readonly markAmnesic?: () => void;
+  /**
+   * Removes that marker, durably (a full rebuild brought every key up to a majority,
+   * actors/store/amnesia-rebuild.ts). Absent without a directory.
+   */
+  readonly clearAmnesic?: () => void;
   readonly limits?: Partial<CoreLimits>;
   /** Ids per incarnation range (tests of range renewal); default 2^32. */
   readonly idSpan?: number;
@@ -112,6 +119,8 @@ export class PaxosGroupActor implements Actor {
   private readonly group: number;
   private staged: Staged = emptyStaged();
   private writing = false;
+  /** This incarnation's amnesia marker was cleared by a rebuild (inspectAmnesia). */
+  private amnesiaCleared = false;
   private failed = false;
   private closed = false;
   private amnesiaChecked = false;
@@ -223,6 +232,7 @@ export class PaxosGroupActor implements Actor {
     if (isStatsRequest(request)) return this.coreStats();
     if (isBackupPageRequest(request)) return backupPage(request, this.backupSource());
     if (isBackupKeysRequest(request)) return backupKeys(request, this.backupSource());
+    if (isAmnesiaInspect(request)) return this.inspectAmnesia(request);
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
     // The hashing runs in the worker's offload pool when there is one (docs/decisions.md).
     return digestReplica(request, this.core.heldRecords(), this.recordEntries(), { offload: this.host.offload });
@@ -238,6 +248,33 @@ export class PaxosGroupActor implements Actor {
       scan: store.scan === undefined ? undefined : (range, cb) => store.scan?.(range, cb),
       isDerived: (key) => derived?.isDerived(key) === true,
     };
+  }
+
+  /** The rebuild of a group that lost its state (amnesia-inspect.ts). */
+  private inspectAmnesia(request: AmnesiaInspect): unknown {
+    const clearable = this.options.clearAmnesic !== undefined;
+    // Once cleared, the core stays amnesic for the rest of this incarnation (it costs
+    // recoveries, never safety), but there is nothing left to rebuild.
+    // Storage that dropped records at open makes the core amnesic at its first load; until
+    // then it is amnesic already as far as a rebuild of another replica is concerned.
+    const amnesic = (this.core.amnesic || this.store.lostAtOpen === true) && !this.amnesiaCleared;
+    if (request.kind === 'amnesia') return { amnesic, clearable, incarnation: this.options.incarnation };
+    if (request.kind === 'recordKeys') return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
+    assert(request.kind === 'clearAmnesia', () => `amnesia request ${String((request as { kind?: unknown }).kind)}`);
+    const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({ cleared: reason === 'cleared', reason });
+    if (!amnesic || !this.core.amnesic) return answer('not-amnesic');
+    if (this.options.clearAmnesic === undefined) return answer('not-clearable');
+    if (request.incarnation !== this.options.incarnation) return answer('restarted');
+    // What the rebuild recovered must be written before the marker goes. Under 'always' and
+    // 'batch' it is: a reply leaves only after the batch that holds its key's record (or a later
+    // one). Under 'none' replies leave first, so every write must have finished.
+    const writes = this.writing || this.staged.records.size > 0 || this.writingKeys.size > 0;
+    if (this.options.sync === 'none' && writes) return answer('writes-in-flight');
+    this.log(`paxos actor ${this.id}: every key recovered from a majority; the amnesia marker is cleared`);
+    this.options.clearAmnesic();
+    this.amnesiaCleared = true;
+    assert(this.core.amnesic, 'a cleared group stays amnesic until its next start');
+    return answer('cleared');
   }
 
   /** Every stored record (derived entries left out), for verification. */

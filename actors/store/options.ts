@@ -3,6 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SyncMode } from '../../engines/engine';
 import { checked, describe, field, invalid } from './errors';
+import { resolveRepair } from './repair-options';
+import type { RepairOptions, ResolvedRepair } from './repair-options';
 
 export type EngineName = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
@@ -40,6 +42,12 @@ export interface PaxosStoreOptions {
    * has no other copy. Default 524,288.
    */
   cachedKeysMax?: number;
+  /**
+   * The background repair scan (README "Background repair"): every `intervalMs` it compares the
+   * replicas' digests like `verify()` and repairs what `verify({ repair: true })` would, at most
+   * `keysPerSecond`, yielding to foreground load. Default: on, every 10 minutes, 500 keys/s.
+   */
+  repair?: RepairOptions;
 }
 
 export interface ResolvedOptions {
@@ -54,6 +62,7 @@ export interface ResolvedOptions {
   readonly valueBytesMax: number;
   readonly acceptDataLoss: boolean;
   readonly cachedKeysMax: number;
+  readonly repair: ResolvedRepair;
   readonly tickMs: number;
 }
 
@@ -66,7 +75,7 @@ export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 
 const CACHED_KEYS_DEFAULT = 512 * 1024;
 
-const KNOWN = new Set(['replicas', 'engine', 'dir', 'persist', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax']);
+const KNOWN = new Set(['replicas', 'engine', 'dir', 'persist', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax', 'repair']);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -126,6 +135,7 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, VALUE_BYTES_MAX_LIMIT, 256 * 1024),
     acceptDataLoss: bool('acceptDataLoss', opts.acceptDataLoss),
     cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, CACHED_KEYS_DEFAULT),
+    repair: resolveRepair(opts.repair),
     tickMs: 10,
   };
 }

@@ -50,7 +50,9 @@ import { runBackup } from './backup';
 import type { BackupOptions, BackupReport } from './backup';
 import { restoreBackup } from './restore';
 import type { RestoreOptions, RestoreReport } from './restore';
-import type { VerifyOptions, VerifyReport } from './verify';
+import type { VerifyContext, VerifyOptions, VerifyReport } from './verify';
+import { BackgroundRepair } from './background-repair';
+import type { RepairStats } from './background-repair';
 
 export interface StoreStats {
   readonly workers: unknown[];
@@ -64,6 +66,8 @@ export interface StoreStats {
   readonly replicas: (Record<string, number> | null)[];
   /** What the supervisor did: restarts, and the groups and workers that are down. */
   readonly supervision: SupervisionReport;
+  /** The background repair scan: totals since open and the last round (README "Background repair"). */
+  readonly repair: RepairStats;
 }
 
 /** A replica's group actor as the supervisor sees it (README "Supervision"). */
@@ -168,6 +172,7 @@ export class PaxosStore {
   private readonly backend: RequestBackend;
   /** Per replica, the crash/restart in progress: a later call runs after it, in call order. */
   private readonly replicaOps: Promise<void>[];
+  private readonly repair: BackgroundRepair;
 
   private constructor(
     readonly options: ResolvedOptions,
@@ -187,6 +192,11 @@ export class PaxosStore {
     this.replicaOps = new Array<Promise<void>>(options.replicas).fill(Promise.resolve());
     system.onSupervision((event) => this.onSupervision(event));
     this.backend = { valueBytesMax: options.valueBytesMax, call: (replica, body) => this.call(replica, body) };
+    // A cluster node sees only its own replica: its repair needs the peers' digests over the
+    // network, not built yet, so it runs none.
+    const repair = hosting === undefined ? options.repair : { ...options.repair, enabled: false };
+    this.repair = new BackgroundRepair(repair, { context: () => this.repairContext(), inFlight: () => this.pipeline.inFlight });
+    this.repair.start();
   }
 
   static async open(options?: PaxosStoreOptions): Promise<PaxosStore> {
@@ -361,7 +371,8 @@ export class PaxosStore {
       const up = [...this.up];
       const replicas = await Promise.all(up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))));
       const workers = await this.system.stats();
-      return { workers, inFlight: this.pipeline.inFlight, replicasUp: up, replicas, supervision: this.supervisionReport() };
+      const supervision = this.supervisionReport();
+      return { workers, inFlight: this.pipeline.inFlight, replicasUp: up, replicas, supervision, repair: this.repair.stats() };
     });
   }
 
@@ -402,9 +413,7 @@ export class PaxosStore {
     this.checkOpen();
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
     const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
-    // A replica with a group that is restarting or failed is not up for verification: its
-    // digest would be incomplete. `supervision` says which groups.
-    const upNow = (): boolean[] => this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
+    const upNow = (): boolean[] => this.verifiableReplicas();
     return this.mapErrors(async () => {
       // A group that goes down during the run makes its digest request fail: run again with
       // it reported down (bounded: each retry needs another change of the up set).
@@ -452,6 +461,22 @@ export class PaxosStore {
   }
 
   /**
+   * Replicas up for verification: a replica with a group that is restarting or failed is not,
+   * its digest would be incomplete. `supervision` says which groups.
+   */
+  private verifiableReplicas(): boolean[] {
+    return this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
+  }
+
+  /** The background repair's view of the store, taken now (undefined once closing). */
+  private repairContext(): VerifyContext | undefined {
+    if (this.closed) return undefined;
+    const placement = { replicas: this.options.replicas, groups: this.options.groups };
+    const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
+    return { system: this.system, placement, up: this.verifiableReplicas(), call };
+  }
+
+  /**
    * The runtime's codes never reach a caller: after close() (racing it included) a call
    * rejects CLOSED, and a worker that died under it means UNAVAILABLE.
    */
@@ -495,8 +520,12 @@ export class PaxosStore {
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
+      // The repair's round stops at its next step; its requests in flight fail with the
+      // pipeline and the actor system (waiting for it first could wait on a long digest scan).
+      const repairStopped = this.repair.stop();
       this.pipeline.close();
       await this.system.close();
+      await repairStopped;
       // Every actor has closed its engine: a 'none' run's writes are on disk now.
       try {
         if (usesDataDir(this.options) && this.options.sync === 'none') await removeUnsyncedMarker(this.options.dir);

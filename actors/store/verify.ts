@@ -17,6 +17,8 @@
  *
  * Without `repair`, verification is read-only. It runs beside live traffic, so on a busy store
  * some `behind` keys are simply writes in flight; run it twice to tell lag from damage.
+ * The per-group comparison (`scanGroup`) is shared with the background repair
+ * (background-repair.ts), which runs the same repair by itself, paced.
  */
 import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
@@ -120,7 +122,7 @@ export interface VerifyReport {
 }
 
 const OPTION_NAMES = new Set(['buckets', 'mismatchesMax', 'repair']);
-const BUCKETS_DEFAULT = 64;
+export const BUCKETS_DEFAULT = 64;
 const MISMATCHES_DEFAULT = 1000;
 const MISMATCHES_MAX = 100_000;
 
@@ -231,7 +233,7 @@ function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up:
 }
 
 /** The up replicas a repair read must go through for one mismatch. */
-function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
+export function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
   if (m.kind === 'corrupted') return m.damagedAt !== undefined && up[m.damagedAt] === true ? [m.damagedAt] : [];
   if (m.kind !== 'behind') return []; // a diverged key needs an install (installAll), not a read
   const newest = Math.max(0, ...m.replicas.map((s) => s?.instance ?? 0));
@@ -272,6 +274,28 @@ function addTotals(totals: ReplicaTotals[], answers: readonly (DigestAnswer | un
   });
 }
 
+/** One group's comparison: round 1 (bucket digests), then round 2 (keys of differing buckets). */
+export interface GroupScan {
+  /** Every up replica's round-1 answer (undefined for down replicas). */
+  readonly round1: (DigestAnswer | undefined)[];
+  /** Corrupted records first, then the listed keys that differ, classified. */
+  readonly mismatches: VerifyMismatch[];
+  /** A replica's listing stopped at DIGEST_LIST_KEYS_MAX: some differing keys are missing. */
+  readonly truncated: boolean;
+}
+
+/** Compares one group across the up replicas (verify and the background repair share it). */
+export async function scanGroup(ctx: VerifyContext, group: number, buckets: number): Promise<GroupScan> {
+  assert(Number.isInteger(group) && group >= 0 && group < ctx.placement.groups, () => `scan of group ${group}`);
+  const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets, list: [], listKeysMax: 0 });
+  const mismatches = corruptedMismatches(round1, ctx.up);
+  const differing = differingBuckets(round1, buckets);
+  if (differing.length === 0) return { round1, mismatches, truncated: false };
+  const round2 = await digestGroup(ctx, group, { kind: 'digest', buckets, list: differing, listKeysMax: DIGEST_LIST_KEYS_MAX });
+  mismatches.push(...keyMismatches(round2, ctx.up));
+  return { round1, mismatches, truncated: round2.some((a) => a?.listTruncated === true) };
+}
+
 export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions): Promise<VerifyReport> {
   // A getter or proxy trap of the caller's options that throws is INVALID_ARGUMENT too.
   const o = checked('verify', () => resolve(options));
@@ -280,16 +304,11 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   const diverged = new Map<number, VerifyMismatch[]>(); // group → diverged keys, for repair
   let truncated = false;
   for (let group = 0; group < ctx.placement.groups; group++) {
-    const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: [], listKeysMax: 0 });
-    addTotals(totals, round1);
-    mismatches.push(...corruptedMismatches(round1, ctx.up));
-    const differing = differingBuckets(round1, o.buckets);
-    if (differing.length === 0) continue;
-    const round2 = await digestGroup(ctx, group, { kind: 'digest', buckets: o.buckets, list: differing, listKeysMax: DIGEST_LIST_KEYS_MAX });
-    if (round2.some((a) => a?.listTruncated === true)) truncated = true;
-    const found = keyMismatches(round2, ctx.up);
-    mismatches.push(...found);
-    const divergedKeys = found.filter((m) => m.kind === 'diverged');
+    const scan = await scanGroup(ctx, group, o.buckets);
+    addTotals(totals, scan.round1);
+    mismatches.push(...scan.mismatches);
+    if (scan.truncated) truncated = true;
+    const divergedKeys = scan.mismatches.filter((m) => m.kind === 'diverged');
     if (divergedKeys.length > 0) diverged.set(group, divergedKeys);
   }
   const replicas: ReplicaDigest[] = totals.map((t, replica) => ({

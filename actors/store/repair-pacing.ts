@@ -1,0 +1,113 @@
+/**
+ * Pacing of the background repair (background-repair.ts): pure functions of explicit times and
+ * counts, no clock of their own, so they are tested as tables.
+ *
+ * - A token bucket in keys: a repair read costs one token per key, an install a few, and a
+ *   group's digest scan is charged after the fact for the keys it hashed (the bucket may go
+ *   into debt, bounded, and the next step waits the debt off). The bucket holds one batch at
+ *   most, so an idle store does not save up a burst.
+ * - When to start a round, and whether to go on with the next batch, from the requests the
+ *   store has in flight: the repair yields to foreground load.
+ */
+import { assert } from '../../runtime/assert';
+
+/** Keys repaired per batch at most (one batch runs its reads concurrently, then paces). */
+export const REPAIR_BATCH_KEYS_MAX = 64;
+/** Digested keys that cost one token: hashing a key is far cheaper than a Paxos read of it. */
+export const DIGEST_KEYS_PER_TOKEN = 100;
+/** Tokens an install costs: settle reads through every replica, a state round, one write. */
+export const INSTALL_TOKENS = 4;
+/** The deepest debt, in seconds of refill: a huge group scan waits at most this long after. */
+const DEBT_SECONDS_MAX = 10;
+
+export interface PacerState {
+  /** Tokens available (negative: debt from a scan charged after the fact). */
+  readonly tokens: number;
+  /** When `tokens` was computed, in ms of the caller's clock. */
+  readonly atMs: number;
+}
+
+/** Keys per batch for a rate: a tenth of a second's worth, 1..REPAIR_BATCH_KEYS_MAX. */
+export function batchKeysFor(keysPerSecond: number): number {
+  assert(keysPerSecond > 0, () => `keysPerSecond ${keysPerSecond}`);
+  const keys = Math.min(REPAIR_BATCH_KEYS_MAX, Math.max(1, Math.ceil(keysPerSecond / 10)));
+  assert(keys >= 1 && keys <= REPAIR_BATCH_KEYS_MAX, () => `batch of ${keys} keys`);
+  return keys;
+}
+
+/** A full bucket at `nowMs`. */
+export function newPacer(nowMs: number, keysPerSecond: number): PacerState {
+  return { tokens: batchKeysFor(keysPerSecond), atMs: nowMs };
+}
+
+/** The bucket at `nowMs`: refilled at keysPerSecond, never above one batch. */
+export function refill(state: PacerState, nowMs: number, keysPerSecond: number): PacerState {
+  assert(keysPerSecond > 0, () => `keysPerSecond ${keysPerSecond}`);
+  // A clock that went back (it should not) refills nothing rather than draining the bucket.
+  const elapsedMs = Math.max(0, nowMs - state.atMs);
+  const tokens = Math.min(batchKeysFor(keysPerSecond), state.tokens + (elapsedMs * keysPerSecond) / 1000);
+  assert(tokens >= state.tokens, () => `refill lowered tokens ${state.tokens} to ${tokens}`);
+  return { tokens, atMs: Math.max(nowMs, state.atMs) };
+}
+
+/** How long to wait at `nowMs` before `cost` tokens are there (0: at once). */
+export function waitMsFor(state: PacerState, nowMs: number, cost: number, keysPerSecond: number): number {
+  assert(cost >= 0 && cost <= REPAIR_BATCH_KEYS_MAX * INSTALL_TOKENS, () => `cost ${cost}`);
+  const now = refill(state, nowMs, keysPerSecond);
+  // A cost above the bucket's size waits only until the bucket is full.
+  const needed = Math.min(cost, batchKeysFor(keysPerSecond));
+  if (now.tokens >= needed) return 0;
+  const waitMs = Math.ceil(((needed - now.tokens) * 1000) / keysPerSecond);
+  assert(waitMs > 0, () => `wait ${waitMs} with ${now.tokens} < ${needed} tokens`);
+  return waitMs;
+}
+
+/** Takes `cost` tokens at `nowMs`; the bucket may go into debt, at most DEBT_SECONDS_MAX deep. */
+export function charge(state: PacerState, nowMs: number, cost: number, keysPerSecond: number): PacerState {
+  assert(cost >= 0 && Number.isFinite(cost), () => `charge of ${cost}`);
+  const now = refill(state, nowMs, keysPerSecond);
+  const tokens = Math.max(-DEBT_SECONDS_MAX * keysPerSecond, now.tokens - cost);
+  assert(tokens <= now.tokens, () => `charge raised tokens ${now.tokens} to ${tokens}`);
+  return { tokens, atMs: now.atMs };
+}
+
+/** Tokens a digest scan of `keysDigested` keys costs (charged after it ran). */
+export function digestCost(keysDigested: number): number {
+  assert(Number.isInteger(keysDigested) && keysDigested >= 0, () => `digested ${keysDigested}`);
+  return keysDigested / DIGEST_KEYS_PER_TOKEN;
+}
+
+export type RoundStart = 'run' | 'skip-busy' | 'wait';
+
+/**
+ * Whether a round starts at `nowMs`: not before `intervalMs` after the last one ended, and not
+ * while the foreground has more than `busyInFlight` requests in flight (the round is skipped,
+ * and the next one comes an interval later).
+ */
+export function roundStart(nowMs: number, lastRoundEndMs: number, intervalMs: number, inFlight: number, busyInFlight: number): RoundStart {
+  assert(intervalMs > 0 && busyInFlight >= 0, () => `interval ${intervalMs}, busy ${busyInFlight}`);
+  if (nowMs - lastRoundEndMs < intervalMs) return 'wait';
+  return inFlight > busyInFlight ? 'skip-busy' : 'run';
+}
+
+export type BatchStep = 'go' | 'pause' | 'abandon';
+
+/**
+ * Between two batches of a round: go on while the foreground is light; pause (and look again)
+ * while it is busy, up to `pausesMax` pauses in a row; then abandon the round, which leaves the
+ * rest to the next one.
+ */
+export function batchStep(inFlight: number, busyInFlight: number, pausesInARow: number, pausesMax: number): BatchStep {
+  assert(pausesInARow >= 0 && pausesInARow <= pausesMax, () => `pause ${pausesInARow} of ${pausesMax}`);
+  if (inFlight <= busyInFlight) return 'go';
+  return pausesInARow < pausesMax ? 'pause' : 'abandon';
+}
+
+/** Splits jobs into batches of at most `size`, in order. */
+export function batchesOf<T>(jobs: readonly T[], size: number): T[][] {
+  assert(Number.isInteger(size) && size >= 1, () => `batch size ${size}`);
+  const out: T[][] = [];
+  for (let at = 0; at < jobs.length; at += size) out.push(jobs.slice(at, at + size));
+  assert(out.reduce((n, b) => n + b.length, 0) === jobs.length, 'batches lost a job');
+  return out;
+}
