@@ -83,6 +83,15 @@ export class ByteWriter {
     return this.buf.slice(0, this.pos);
   }
 
+  /**
+   * A view of the bytes written so far, no copy: valid only until the writer is next written
+   * to or reset. For a payload handed to something that copies it at once (ActorHost.send and
+   * the runtime's send copy into a ring or queue), so a reused writer costs no allocation.
+   */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
   reset(): void {
     this.pos = 0;
   }
@@ -92,7 +101,15 @@ export class ByteReader {
   private readonly view: DataView;
   private pos = 0;
 
-  constructor(private readonly buf: Uint8Array) {
+  /**
+   * `owned`: the buffer is the caller's private copy, never reused or changed, so `bytes()`
+   * may hand out views of it instead of copies (one allocation per payload, not per field).
+   * A view keeps the whole buffer alive: fields kept for long (a record's data) use bytesCopy.
+   */
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly owned = false,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -123,8 +140,20 @@ export class ByteReader {
     return n;
   }
 
-  /** A copy, so the caller may keep it after the source buffer is reused. */
+  /**
+   * A copy, so the caller may keep it after the source buffer is reused; a view when the
+   * reader owns its buffer (see the constructor).
+   */
   bytes(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const out = this.owned ? this.buf.subarray(this.pos, this.pos + n) : this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Always a copy: for bytes kept long after the payload (a record's data state). */
+  bytesCopy(): Uint8Array {
     const n = this.u32();
     this.need(n);
     const out = this.buf.slice(this.pos, this.pos + n);

@@ -134,19 +134,23 @@ function casMatches(data: Uint8Array | null, version: number, expected: number):
   return expected === 0 ? data === null : data !== null && version === expected;
 }
 
+/**
+ * A put's new state is a view of its op, no copy: the registry (registry.ts) copies it once
+ * into the tagged state it keeps, so the op's buffer is never kept alive by a key's data.
+ */
 export const kvStateMachine: StateMachine = {
   apply(data, version, op) {
     assert(op.length >= 1, 'empty kv op');
     switch (op[0]) {
       case OP_PUT:
-        return { data: op.slice(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+        return { data: op.subarray(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       case OP_DELETE:
         return { data: null, mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       case OP_CAS: {
         if (!casMatches(data, version, headerNumber(op))) {
           return { data, mutated: false, result: writeResult(KvStatus.versionConflict, data === null ? 0 : version) };
         }
-        return { data: op.slice(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+        return { data: op.subarray(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       }
       case OP_INCR:
         return applyIncr(data, version, headerNumber(op));
