@@ -6,6 +6,8 @@ import { assert } from './assert';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Strings up to this many units take the ASCII fast path when written (keys are short). */
+const SHORT_STRING_MAX = 32;
 
 export class ByteWriter {
   private buf: Uint8Array;
@@ -67,9 +69,24 @@ export class ByteWriter {
   str(s: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.ensure(4 + s.length * 3);
-    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos + 4));
+    const at = this.pos + 4;
+    // Short ASCII strings (keys) byte by byte: cheaper than a TextEncoder call and its subarray.
+    if (s.length <= SHORT_STRING_MAX) {
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[at + i] = c;
+      }
+      if (i === s.length) {
+        this.view.setUint32(this.pos, i, true);
+        this.pos = at + i;
+        return;
+      }
+    }
+    const { written } = encoder.encodeInto(s, this.buf.subarray(at));
     this.view.setUint32(this.pos, written, true);
-    this.pos += 4 + written;
+    this.pos = at + written;
   }
 
   /** Writes a u32 at an earlier offset (a count known only at the end). */
@@ -164,6 +181,8 @@ export class ByteReader {
   str(): string {
     const n = this.u32();
     this.need(n);
+    // TextDecoder even for short keys: a char-by-char decode builds cons strings that the
+    // key map must flatten, and measured no faster.
     const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return s;

@@ -363,8 +363,18 @@ export class PaxosGroupActor implements Actor {
     if (this.writing) return;
     const batch = this.staged;
     if (batch.records.size === 0 && batch.messages.length === 0 && batch.results.length === 0) return;
+    if (batch.records.size === 0) {
+      // Nothing to write (always so on volatile storage): send and answer now, and keep the
+      // staging object, emptied, instead of allocating a new one per flush. release() only
+      // sends (host.send copies at once), so nothing is staged while it runs.
+      this.release(batch);
+      assert(this.staged === batch && batch.records.size === 0, 'staged during release');
+      batch.messages.length = 0;
+      batch.results.length = 0;
+      batch.derived.clear();
+      return;
+    }
     this.staged = emptyStaged();
-    if (batch.records.size === 0) return this.release(batch);
     const writes: RecordWrite[] = [];
     for (const [key, value] of batch.records) writes.push({ key, value });
     const derived = this.derivedWrites?.batchOps(batch.derived);
