@@ -57,6 +57,22 @@ export function encodeKvOp(op: KvOp): Uint8Array {
   }
 }
 
+/** Bytes before the value in a tagged put or cas op: model tag, op type, f64 number. */
+export const KV_TAGGED_HEADER_BYTES = 10;
+
+/**
+ * Writes the header of a put or cas op in place, in front of a value already copied to
+ * [KV_TAGGED_HEADER_BYTES, end) (one allocation for the whole tagged op; same bytes as
+ * tagged(tag, encodeKvOp(op))).
+ */
+export function frameTaggedKvOp(tag: number, framed: Uint8Array, op: { type: 'put' } | { type: 'cas'; expectedVersion: number }): Uint8Array {
+  assert(framed.length >= KV_TAGGED_HEADER_BYTES, () => `framed kv op of ${framed.length} bytes`);
+  framed[0] = tag;
+  framed[1] = op.type === 'put' ? OP_PUT : OP_CAS;
+  putF64(framed, 2, op.type === 'put' ? 0 : op.expectedVersion);
+  return framed;
+}
+
 /** [type u8][f64 number][payload]; put carries a zero number to keep one layout. */
 // One scratch float for every f64 read and write: no DataView allocation on the apply path.
 const scratchFloat = new Float64Array(1);
