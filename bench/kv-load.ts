@@ -32,6 +32,8 @@ import { parseBenchArgs, parseBenchArgsOrExit, stringFlag } from './cli-args';
 import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 import { PaxosStore } from '../index';
 import type { EngineName, KvNamespace, SyncMode } from '../index';
+import { formatPerOp, perOp, takeTotals } from './kv-load-counts';
+import type { PerOpCounts } from './kv-load-counts';
 
 export type Route = 'home' | 'rr';
 export type Phases = 'all' | 'write' | 'read';
@@ -78,6 +80,8 @@ export interface PhaseResult {
   cpuMicrosPerOp: number;
   /** read phase only: gets that found no value (should be 0 after the pre-warm). */
   notFound?: number;
+  /** Messages, payloads, ring records and wake-ups per completed operation. */
+  perOp?: PerOpCounts;
 }
 
 export interface RunResult {
@@ -257,6 +261,14 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
   return r;
 }
 
+/** A phase with the store's message counters per operation (kv-load-counts.ts). */
+async function countedPhase(store: PaxosStore, s: PhaseSpec): Promise<PhaseResult> {
+  const before = await takeTotals(store);
+  const r = await runPhase(s);
+  r.perOp = perOp(before, await takeTotals(store), r.ops);
+  return r;
+}
+
 /** Writes every key not written yet, `clients` at a time, so the read phase finds all keys. */
 async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
   const start = performance.now();
@@ -372,9 +384,9 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         label: `${tag} ${phase}`,
       });
       if (o.warmupSeconds > 0) await runPhase(spec('warmup', o.warmupSeconds));
-      const write = o.phases === 'read' ? undefined : await runPhase(spec('write', o.seconds));
+      const write = o.phases === 'read' ? undefined : await countedPhase(store, spec('write', o.seconds));
       const pre = o.phases === 'write' ? undefined : await prewarm({ ...spec('write', 0), label: `${tag} pre-warm` });
-      const read = o.phases === 'write' ? undefined : await runPhase(spec('read', o.seconds));
+      const read = o.phases === 'write' ? undefined : await countedPhase(store, spec('read', o.seconds));
       const r: RunResult = {
         engine: o.engine,
         sync: o.sync,
@@ -438,6 +450,11 @@ export function formatRuns(runs: RunResult[]): string {
       lines.push(
         row([`${engineTag(r)}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), p.cpuMicrosPerOp.toFixed(1), errs]),
       );
+    }
+  }
+  for (const r of runs) {
+    for (const p of [r.write, r.read]) {
+      if (p?.perOp !== undefined) lines.push(formatPerOp(`${engineTag(r)}/${r.sync} w=${r.workers} ${p.phase}`, p.perOp));
     }
   }
   return lines.join('\n');

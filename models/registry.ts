@@ -75,6 +75,8 @@ export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, St
     if (data !== null && data[0] !== op[0]) return { data, mutated: false, result: WRONG_MODEL };
     const out = machine.apply(data === null ? null : data.subarray(1), version, op.subarray(1));
     assert(!isWrongModel(out.result) && !isBadRequest(out.result), 'a model returned a reserved result');
+    // Always a fresh copy: a model may answer a view of its op (kv put), and the op may be a
+    // view of a whole inbound payload (codec.ts readBatch); the key's data must own its bytes.
     const next = out.data === null ? null : tagged(op[0] as ModelTag, out.data);
     const result = withVersion(out.result, out.mutated ? version + 1 : version);
     return { data: next, mutated: out.mutated, result };

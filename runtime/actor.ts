@@ -14,7 +14,10 @@ export type ActorId = number;
 /** What an actor may do to the world. Supplied by the worker runtime or by the simulator. */
 export interface ActorHost {
   readonly actorId: ActorId;
-  /** Queue a payload for another actor (or CLIENT_ADDRESS). Delivered in order per pair. */
+  /**
+   * Queue a payload for another actor (or CLIENT_ADDRESS). Delivered in order per pair. The
+   * payload is read (copied) during the call only: the caller may reuse its buffer after.
+   */
   send(to: ActorId, payload: Uint8Array): void;
   /** Milliseconds from the injectable clock (virtual in the simulator). */
   now(): number;

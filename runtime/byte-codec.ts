@@ -6,6 +6,8 @@ import { assert } from './assert';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Strings up to this many units take the ASCII fast path when written (keys are short). */
+const SHORT_STRING_MAX = 32;
 
 export class ByteWriter {
   private buf: Uint8Array;
@@ -67,9 +69,24 @@ export class ByteWriter {
   str(s: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     this.ensure(4 + s.length * 3);
-    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos + 4));
+    const at = this.pos + 4;
+    // Short ASCII strings (keys) byte by byte: cheaper than a TextEncoder call and its subarray.
+    if (s.length <= SHORT_STRING_MAX) {
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[at + i] = c;
+      }
+      if (i === s.length) {
+        this.view.setUint32(this.pos, i, true);
+        this.pos = at + i;
+        return;
+      }
+    }
+    const { written } = encoder.encodeInto(s, this.buf.subarray(at));
     this.view.setUint32(this.pos, written, true);
-    this.pos += 4 + written;
+    this.pos = at + written;
   }
 
   /** Writes a u32 at an earlier offset (a count known only at the end). */
@@ -83,6 +100,15 @@ export class ByteWriter {
     return this.buf.slice(0, this.pos);
   }
 
+  /**
+   * A view of the bytes written so far, no copy: valid only until the writer is next written
+   * to or reset. For a payload handed to something that copies it at once (ActorHost.send and
+   * the runtime's send copy into a ring or queue), so a reused writer costs no allocation.
+   */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
   reset(): void {
     this.pos = 0;
   }
@@ -92,7 +118,15 @@ export class ByteReader {
   private readonly view: DataView;
   private pos = 0;
 
-  constructor(private readonly buf: Uint8Array) {
+  /**
+   * `owned`: the buffer is the caller's private copy, never reused or changed, so `bytes()`
+   * may hand out views of it instead of copies (one allocation per payload, not per field).
+   * A view keeps the whole buffer alive: fields kept for long (a record's data) use bytesCopy.
+   */
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly owned = false,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -123,8 +157,20 @@ export class ByteReader {
     return n;
   }
 
-  /** A copy, so the caller may keep it after the source buffer is reused. */
+  /**
+   * A copy, so the caller may keep it after the source buffer is reused; a view when the
+   * reader owns its buffer (see the constructor).
+   */
   bytes(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const out = this.owned ? this.buf.subarray(this.pos, this.pos + n) : this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Always a copy: for bytes kept long after the payload (a record's data state). */
+  bytesCopy(): Uint8Array {
     const n = this.u32();
     this.need(n);
     const out = this.buf.slice(this.pos, this.pos + n);
@@ -135,6 +181,8 @@ export class ByteReader {
   str(): string {
     const n = this.u32();
     this.need(n);
+    // TextDecoder even for short keys: a char-by-char decode builds cons strings that the
+    // key map must flatten, and measured no faster.
     const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return s;

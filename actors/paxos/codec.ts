@@ -28,9 +28,14 @@ export function beginBatch(w: ByteWriter, kind: PayloadKind): number {
   return at;
 }
 
+/**
+ * Ends a batch: a view of the writer's bytes, no copy (ByteWriter.written), valid until the
+ * writer's next use. Every sender copies a payload during the send call (the runtime into its
+ * ring or local queue, the simulator into its event), so a reused writer allocates nothing.
+ */
 export function endBatch(w: ByteWriter, countAt: number, count: number): Uint8Array {
   w.patchU32(countAt, count);
-  return w.finish();
+  return w.written();
 }
 
 export function payloadKind(payload: Uint8Array): PayloadKind {
@@ -136,7 +141,8 @@ export function readRecord(r: ByteReader): KeyRecord {
   const chosen = r.f64();
   const chosenOrigin = r.f64();
   const chosenSeq = r.f64();
-  const data = r.u8() === 1 ? r.bytes() : null;
+  // The data state and results live on in the key's record: copies, never views of a payload.
+  const data = r.u8() === 1 ? r.bytesCopy() : null;
   const version = r.f64();
   const promised = r.f64();
   const acceptedBallot = r.f64();
@@ -144,11 +150,11 @@ export function readRecord(r: ByteReader): KeyRecord {
   const n = r.u8();
   const recent = [];
   for (let i = 0; i < n; i++) {
-    recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytes() });
+    recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytesCopy() });
   }
   const requests = [];
   const m = layout === 1 ? 0 : r.u8();
-  for (let i = 0; i < m; i++) requests.push({ id: r.str(), result: r.bytes() });
+  for (let i = 0; i < m; i++) requests.push({ id: r.str(), result: r.bytesCopy() });
   return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent, requests };
 }
 
@@ -221,9 +227,20 @@ export function readResult(r: ByteReader): ClientResult {
   return { token, ok: false, code, message: r.str() };
 }
 
-/** Decodes a batch payload item by item (bounded by its count). */
-export function readBatch<T>(payload: Uint8Array, expected: PayloadKind, item: (r: ByteReader) => T, each: (t: T) => void): number {
-  const r = new ByteReader(payload);
+/**
+ * Decodes a batch payload item by item (bounded by its count). `copyOnce`: the payload is
+ * copied once and byte fields (ops, queries, proposals) are views of that copy, instead of one
+ * allocation per field; for the actor's inbound payloads, whose items are short-lived (a value
+ * lives until it is applied, and apply copies what it keeps).
+ */
+export function readBatch<T>(
+  payload: Uint8Array,
+  expected: PayloadKind,
+  item: (r: ByteReader) => T,
+  each: (t: T) => void,
+  copyOnce = false,
+): number {
+  const r = copyOnce ? new ByteReader(payload.slice(), true) : new ByteReader(payload);
   const kind = r.u8();
   assert(kind === expected, () => `payload kind ${kind}, expected ${expected}`);
   const n = r.u32();

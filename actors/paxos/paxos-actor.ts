@@ -135,8 +135,14 @@ export class PaxosGroupActor implements Actor {
   };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
+  /**
+   * `messagesSent`: Paxos messages to peers; `peerPayloadsSent` / `resultPayloadsSent`: the
+   * payloads (one runtime record each) they and the client results travelled in; `resultsSent`:
+   * client results. Per acknowledged write these are the "messages per write" (bench/kv-load).
+   */
   private readonly stats = {
     received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, rejectedPayloads: 0,
+    messagesSent: 0, peerPayloadsSent: 0, resultPayloadsSent: 0, resultsSent: 0,
   };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
@@ -171,7 +177,7 @@ export class PaxosGroupActor implements Actor {
       // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
       const kind = payloadKind(payload);
       assert(kind === PayloadKind.requests, () => `payload kind ${kind} from the client`);
-      readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)));
+      readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)), true);
       return;
     }
     // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
@@ -188,7 +194,7 @@ export class PaxosGroupActor implements Actor {
     messages.length = 0;
     try {
       if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
-      readBatch(payload, PayloadKind.paxos, readMessage, (m) => messages.push(m));
+      readBatch(payload, PayloadKind.paxos, readMessage, (m) => messages.push(m), true);
     } catch (err) {
       messages.length = 0;
       return this.rejectInput(`a payload from replica ${fromReplica} that does not decode: ${(err as Error).message}`);
@@ -411,8 +417,18 @@ export class PaxosGroupActor implements Actor {
     if (this.writing) return;
     const batch = this.staged;
     if (batch.records.size === 0 && batch.messages.length === 0 && batch.results.length === 0) return;
+    if (batch.records.size === 0) {
+      // Nothing to write (always so on volatile storage): send and answer now, and keep the
+      // staging object, emptied, instead of allocating a new one per flush. release() only
+      // sends (host.send copies at once), so nothing is staged while it runs.
+      this.release(batch);
+      assert(this.staged === batch && batch.records.size === 0, 'staged during release');
+      batch.messages.length = 0;
+      batch.results.length = 0;
+      batch.derived.clear();
+      return;
+    }
     this.staged = emptyStaged();
-    if (batch.records.size === 0) return this.release(batch);
     const writes: RecordWrite[] = [];
     for (const [key, value] of batch.records) writes.push({ key, value });
     const derived = this.derivedWrites?.batchOps(batch.derived);
@@ -481,6 +497,8 @@ export class PaxosGroupActor implements Actor {
   }
 
   private sendResult(result: ClientResult): void {
+    this.stats.resultsSent += 1;
+    this.stats.resultPayloadsSent += 1;
     const w = new ByteWriter(256);
     const at = beginBatch(w, PayloadKind.results);
     writeResult(w, result);
@@ -497,14 +515,20 @@ export class PaxosGroupActor implements Actor {
         writeResult(w, r);
         count += 1;
         if (w.length >= PAYLOAD_SOFT_BYTES_MAX) {
-          this.host.send(CLIENT_ADDRESS, endBatch(w, at, count));
+          this.sendResults(endBatch(w, at, count), count);
           at = beginBatch(w, PayloadKind.results);
           count = 0;
         }
       }
-      if (count > 0) this.host.send(CLIENT_ADDRESS, endBatch(w, at, count));
+      if (count > 0) this.sendResults(endBatch(w, at, count), count);
     }
     this.flushOutgoing();
+  }
+
+  private sendResults(payload: Uint8Array, count: number): void {
+    this.stats.resultsSent += count;
+    this.stats.resultPayloadsSent += 1;
+    this.host.send(CLIENT_ADDRESS, payload);
   }
 
   private queueMessage(m: PaxosMessage): void {
@@ -517,6 +541,7 @@ export class PaxosGroupActor implements Actor {
     }
     writeMessage(out.w, m);
     out.count += 1;
+    this.stats.messagesSent += 1;
     if (out.w.length >= PAYLOAD_SOFT_BYTES_MAX) this.sendOutgoing(m.to, out);
   }
 
@@ -527,6 +552,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   private sendOutgoing(to: number, out: { w: ByteWriter; countAt: number; count: number }): void {
+    this.stats.peerPayloadsSent += 1;
     this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
     out.countAt = beginBatch(out.w, PayloadKind.paxos);
     out.count = 0;

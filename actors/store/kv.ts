@@ -3,11 +3,11 @@
  * its input first (INVALID_ARGUMENT, nothing sent), then sends one request to one replica.
  */
 import type { Consistency } from '../paxos/core/types';
-import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../models/kv/kv';
+import { KV_GET_QUERY, KV_TAGGED_HEADER_BYTES, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, frameTaggedKvOp } from '../../models/kv/kv';
 import type { KvOp } from '../../models/kv/kv';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
 import { ModelTag } from '../../models/model-tags';
-import { ModelChannel, validateConsistency, validateCount, validateKey, validateValue, validateWriteOptions } from './model-client';
+import { ModelChannel, validateConsistency, validateCount, validateKey, validateValueAfter, validateWriteOptions } from './model-client';
 import type { RequestBackend, WriteOptions } from './model-client';
 
 export { KEY_BYTES_MAX } from './model-client';
@@ -45,8 +45,10 @@ export class KvNamespace {
 
   async put(key: string, value: string | Uint8Array, options?: WriteOptions): Promise<{ version: number }> {
     const k = validateKey(key);
-    const v = validateValue(value, this.channel.valueBytesMax);
-    const r = await this.write(k, { type: 'put', value: v }, validateWriteOptions(options));
+    // The value is copied once, behind room for the tagged op's header (no second and third copy).
+    const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
+    const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'put' });
+    const r = await this.writeFramed(k, op, validateWriteOptions(options));
     return { version: r.version };
   }
 
@@ -62,8 +64,9 @@ export class KvNamespace {
     const k = validateKey(key);
     const expected = validateCount('expectedVersion', expectedVersion);
     if (expected < 0) throw invalid('expectedVersion must be >= 0');
-    const v = validateValue(value, this.channel.valueBytesMax);
-    const r = await this.write(k, { type: 'cas', expectedVersion: expected, value: v }, validateWriteOptions(options));
+    const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
+    const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'cas', expectedVersion: expected });
+    const r = await this.writeFramed(k, op, validateWriteOptions(options));
     return { version: r.version };
   }
 
@@ -83,7 +86,16 @@ export class KvNamespace {
   }
 
   private async write(key: string, op: KvOp, requestId: string | undefined) {
-    const w = decodeKvWriteResult((await this.channel.write(this.fullKey(key), encodeKvOp(op), key, requestId)).body);
+    return this.checked(key, (await this.channel.write(this.fullKey(key), encodeKvOp(op), key, requestId)).body);
+  }
+
+  /** A write whose op is already tagged (frameTaggedKvOp). */
+  private async writeFramed(key: string, op: Uint8Array, requestId: string | undefined) {
+    return this.checked(key, (await this.channel.writeTagged(this.fullKey(key), op, key, requestId)).body);
+  }
+
+  private checked(key: string, body: Uint8Array) {
+    const w = decodeKvWriteResult(body);
     if (w.status === KvStatus.versionConflict) {
       throw new PaxosStoreError(ErrorCodes.VERSION_CONFLICT, `${key}: version is ${w.version}`);
     }

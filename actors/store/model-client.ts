@@ -96,13 +96,27 @@ const TYPED_ARRAY_SET = TYPED_ARRAY_PROTO.set;
  * different strings would become one): refused like such a key.
  */
 export function validateValue(value: unknown, max: number, what = 'value'): Uint8Array {
+  return validateValueAfter(value, max, 0, what);
+}
+
+/**
+ * validateValue's checks and copy, with `headerBytes` zero bytes before the value in the same
+ * allocation: a caller that frames the value (kv put: model tag, op type, number) writes its
+ * header in place instead of copying the value again (issue 10: each copy of a value above
+ * 64 bytes is an off-heap ArrayBuffer). The value is bytes [headerBytes, end).
+ */
+export function validateValueAfter(value: unknown, max: number, headerBytes: number, what = 'value'): Uint8Array {
+  assert(Number.isInteger(headerBytes) && headerBytes >= 0, () => `header of ${headerBytes} bytes`);
   if (typeof value === 'string') {
     if (value.length > max) throw invalid(`${what} is longer than ${max} bytes`);
     if (!value.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
     const bytes = Buffer.from(value, 'utf8');
     if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
     assert(bytes.length >= value.length, () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`);
-    return bytes;
+    if (headerBytes === 0) return bytes;
+    const framed = new Uint8Array(headerBytes + bytes.length);
+    framed.set(bytes, headerBytes);
+    return framed;
   }
   if (typedArrayTag(value) !== 'Uint8Array' || BYTE_LENGTH === undefined) {
     throw invalid(`${what} must be a string or a genuine Uint8Array (not a Proxy of one, nor an object made from its prototype), got ${describe(value)}`);
@@ -110,14 +124,14 @@ export function validateValue(value: unknown, max: number, what = 'value'): Uint
   const view = value as Uint8Array;
   const length = BYTE_LENGTH.call(view) as number;
   if (length > max) throw invalid(`${what} is ${length} bytes; the limit is ${max}`);
-  const copy = new Uint8Array(length);
+  const copy = new Uint8Array(headerBytes + length);
   try {
     // Throws on a view of a detached (transferred) buffer, whatever its length.
-    TYPED_ARRAY_SET.call(copy, view);
+    TYPED_ARRAY_SET.call(copy, view, headerBytes);
   } catch (error) {
     throw invalid(`${what}: its bytes cannot be read (a detached buffer?)`, error);
   }
-  assert(copy.byteLength === length && length <= max, () => `value copy of ${copy.byteLength} bytes, expected ${length} <= ${max}`);
+  assert(copy.byteLength === headerBytes + length && length <= max, () => `value copy of ${copy.byteLength} bytes, expected ${headerBytes} + ${length} <= ${max}`);
   return copy;
 }
 
@@ -169,8 +183,14 @@ export class ModelChannel {
 
   /** The model's result bytes and the key's version after the write. */
   async write(key: string, op: Uint8Array, shownKey = key, requestId?: string): Promise<{ body: Uint8Array; version: number }> {
+    return this.writeTagged(key, tagged(this.tag, op), shownKey, requestId);
+  }
+
+  /** write() for an op that already starts with this channel's model tag (built in place). */
+  async writeTagged(key: string, op: Uint8Array, shownKey = key, requestId?: string): Promise<{ body: Uint8Array; version: number }> {
+    assert(op[0] === this.tag, () => `op tagged ${op[0]} on a channel of model ${this.tag}`);
     let res: ClientResult;
-    const wire = requestId === undefined ? tagged(this.tag, op) : withRequestId(requestId, tagged(this.tag, op));
+    const wire = requestId === undefined ? op : withRequestId(requestId, op);
     try {
       res = await this.backend.call(this.replica, { kind: 'write', key, op: wire });
     } catch (error) {

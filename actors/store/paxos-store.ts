@@ -19,7 +19,7 @@ import { isEngineError } from '../../engines/errors';
 import { acquireLock, releaseLock } from '../../engines/bitcask/lock-file';
 import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
-import type { RemoteHandler, SupervisionEvent } from '../../runtime/actor-system';
+import type { ClientStats, RemoteHandler, SupervisionEvent } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
 import { RemoteStore } from '../../client/remote-store';
 import type { ConnectOptions } from '../../client/remote-store';
@@ -56,6 +56,11 @@ import type { RepairStats } from './background-repair';
 
 export interface StoreStats {
   readonly workers: unknown[];
+  /**
+   * The embedding (client) thread's mailbox: `messagesOut` are request payloads to the
+   * workers, `messagesIn` result payloads, `wakes` its doorbell wake-ups.
+   */
+  readonly client: ClientStats;
   readonly inFlight: number;
   readonly replicasUp: boolean[];
   /**
@@ -372,7 +377,8 @@ export class PaxosStore {
       const replicas = await Promise.all(up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))));
       const workers = await this.system.stats();
       const supervision = this.supervisionReport();
-      return { workers, inFlight: this.pipeline.inFlight, replicasUp: up, replicas, supervision, repair: this.repair.stats() };
+      const client = this.system.clientStats();
+      return { workers, client, inFlight: this.pipeline.inFlight, replicasUp: up, replicas, supervision, repair: this.repair.stats() };
     });
   }
 

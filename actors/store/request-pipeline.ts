@@ -18,6 +18,7 @@ import { groupOfKey } from './routing';
 import type { ScanRequest } from '../paxos/engine-scan';
 
 export interface ClientTransport {
+  /** Copies `payload` during the call (the pipeline reuses its buffer: codec.ts endBatch). */
   send(to: number, payload: Uint8Array): void;
   onReceive(handler: (from: number, payload: Uint8Array) => void): void;
 }

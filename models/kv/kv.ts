@@ -57,6 +57,22 @@ export function encodeKvOp(op: KvOp): Uint8Array {
   }
 }
 
+/** Bytes before the value in a tagged put or cas op: model tag, op type, f64 number. */
+export const KV_TAGGED_HEADER_BYTES = 10;
+
+/**
+ * Writes the header of a put or cas op in place, in front of a value already copied to
+ * [KV_TAGGED_HEADER_BYTES, end) (one allocation for the whole tagged op; same bytes as
+ * tagged(tag, encodeKvOp(op))).
+ */
+export function frameTaggedKvOp(tag: number, framed: Uint8Array, op: { type: 'put' } | { type: 'cas'; expectedVersion: number }): Uint8Array {
+  assert(framed.length >= KV_TAGGED_HEADER_BYTES, () => `framed kv op of ${framed.length} bytes`);
+  framed[0] = tag;
+  framed[1] = op.type === 'put' ? OP_PUT : OP_CAS;
+  putF64(framed, 2, op.type === 'put' ? 0 : op.expectedVersion);
+  return framed;
+}
+
 /** [type u8][f64 number][payload]; put carries a zero number to keep one layout. */
 // One scratch float for every f64 read and write: no DataView allocation on the apply path.
 const scratchFloat = new Float64Array(1);
@@ -134,19 +150,23 @@ function casMatches(data: Uint8Array | null, version: number, expected: number):
   return expected === 0 ? data === null : data !== null && version === expected;
 }
 
+/**
+ * A put's new state is a view of its op, no copy: the registry (registry.ts) copies it once
+ * into the tagged state it keeps, so the op's buffer is never kept alive by a key's data.
+ */
 export const kvStateMachine: StateMachine = {
   apply(data, version, op) {
     assert(op.length >= 1, 'empty kv op');
     switch (op[0]) {
       case OP_PUT:
-        return { data: op.slice(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+        return { data: op.subarray(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       case OP_DELETE:
         return { data: null, mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       case OP_CAS: {
         if (!casMatches(data, version, headerNumber(op))) {
           return { data, mutated: false, result: writeResult(KvStatus.versionConflict, data === null ? 0 : version) };
         }
-        return { data: op.slice(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+        return { data: op.subarray(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       }
       case OP_INCR:
         return applyIncr(data, version, headerNumber(op));

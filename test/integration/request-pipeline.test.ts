@@ -28,7 +28,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('large requests to one actor are split into payloads near the soft limit', async (t) => {
   const payloads: Uint8Array[] = [];
-  const pipeline = new RequestPipeline(fakeTransport((_to, p) => payloads.push(p)), PLACEMENT, 60_000);
+  const pipeline = new RequestPipeline(fakeTransport((_to, p) => payloads.push(p.slice())), PLACEMENT, 60_000);
   t.teardown(() => pipeline.close());
   const sizes = [256 * 1024, 256 * 1024, 256 * 1024, 1024 * 1024, 10, 256 * 1024, 256 * 1024, 256 * 1024, 256 * 1024, 1024 * 1024];
   const keys = keysOfGroup0(sizes.length);
