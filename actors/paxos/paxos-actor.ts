@@ -70,7 +70,8 @@ export interface PaxosShellOptions extends GroupPlacement {
   readonly derived?: DerivedKeys;
   /**
    * Keys the core may hold in memory; idle ones beyond it are evicted and load again from the
-   * record store on their next use. Ignored for a volatile store (memory is its only copy).
+   * record store on their next use. A volatile store keeps evicted records only if it has
+   * `keep` (the memory engine's compact form, decision 27); otherwise every key stays.
    */
   readonly cachedKeysMax?: number;
   /**
@@ -118,9 +119,13 @@ export class PaxosGroupActor implements Actor {
   /** Keys in writes that have not completed (several at once with sync 'none'). */
   private readonly writingKeys = new Map<string, number>();
   private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
-  /** An evicted key's derived keys are recomputed from its record when it loads again. */
-  private readonly onEvictedBound = (key: string): void => {
+  /**
+   * An evicted key's derived keys are recomputed from its record when it loads again. A
+   * volatile store (memory engine) keeps the evicted record itself, sealed like a disk record.
+   */
+  private readonly onEvictedBound = (key: string, rec: KeyRecord): void => {
     this.derivedWrites?.forget(key);
+    if (this.store.keep !== undefined) this.store.keep(key, encodeSealedRecord(rec));
   };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
@@ -205,7 +210,9 @@ export class PaxosGroupActor implements Actor {
     this.core.tick(this.elapsedTicks());
     this.drive();
     const keysMax = this.options.cachedKeysMax;
-    if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
+    // A volatile store without `keep` has no other copy of a record: every key stays.
+    const evictable = this.store.volatile !== true || this.store.keep !== undefined;
+    if (keysMax !== undefined && evictable) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
     // Keys that hold nothing (reads of keys never written) go on every engine, memory included.
     this.core.evictEmptyIdle(this.mayEvictBound);
   }

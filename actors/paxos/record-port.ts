@@ -5,6 +5,7 @@
  */
 import { assert } from '../../runtime/assert';
 import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
+import { RECORD_HEADER_BYTES } from '../../engines/record-codec';
 
 export interface ScanRange {
   readonly gte: string;
@@ -24,6 +25,12 @@ export interface RecordPort {
    * core's key map and skips encoding and writing them. A restart is then always amnesic.
    */
   readonly volatile?: boolean;
+  /**
+   * A volatile store that can hold what the key cache evicts (the live record, sealed): the
+   * memory engine's compact form of a settled key. Absent: a volatile store keeps every key
+   * in the core.
+   */
+  keep?(key: string, sealed: Uint8Array): void;
   /**
    * True once the storage opened having dropped records that may have been acknowledged (a
    * damaged tail, not a write cut short by a crash): they may have been promises or accepts,
@@ -118,22 +125,67 @@ export class EngineRecordPort implements RecordPort {
 }
 
 /**
- * The memory engine's record store. The Paxos core's key map already holds every record in
- * memory and a crash loses both alike, so copying sealed records into a second map would cost
- * CPU and buy nothing; loads find nothing (a fresh or restarted replica starts empty).
+ * The memory engine's record store (decision 27). The Paxos core's key map holds every key it
+ * uses as a full KeyState, and a crash loses both alike, so the shell never writes records
+ * here on the persist path (`volatile`: no encoding, no copy per promise or accept). What this
+ * store holds are the records the key cache evicted (`keep`, key-cache.ts): settled keys in
+ * their compact form, the sealed record bytes, which the next load hands back exactly as a
+ * disk engine would. Each is kept as a one-byte (latin1) string, not a Uint8Array: a string
+ * costs a 16-byte header on the V8 heap, a typed array with its ArrayBuffer ~150–200 bytes.
+ * A fresh or restarted replica starts empty (and amnesic, as before).
  */
 export class VolatileRecordPort implements RecordPort {
   readonly volatile = true;
+  private readonly records = new Map<string, string>();
 
+  /** Sealed records held (settled keys in compact form). */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /**
+   * Keeps the sealed record of an evicted key; a later keep of the same key replaces it (the
+   * key loaded, changed and was evicted again: the newer record wins).
+   */
+  keep(key: string, sealed: Uint8Array): void {
+    assert(sealed.length >= RECORD_HEADER_BYTES, () => `sealed record of ${sealed.length} bytes`);
+    const text = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length).toString('latin1');
+    assert(text.length === sealed.length, () => `latin1 form of ${text.length} chars for ${sealed.length} bytes`);
+    this.records.set(key, text);
+  }
+
+  /**
+   * Answers in a microtask, as a disk engine would. A key's bytes leave the store only when
+   * they are handed to the core, in the same turn: a key that is loading is never missing
+   * from both the core and this store (verification reads both, replica-digest.ts).
+   */
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
     assert(keys.length > 0, 'empty load');
-    const values = keys.map(() => undefined);
-    queueMicrotask(() => cb(values));
+    queueMicrotask(() => {
+      const values = keys.map((key) => {
+        const text = this.records.get(key);
+        if (text === undefined) return undefined;
+        this.records.delete(key);
+        return new Uint8Array(Buffer.from(text, 'latin1'));
+      });
+      cb(values);
+    });
   }
 
   write(_batch: readonly RecordWrite[], _cb: (err?: Error) => void): void {
     assert(false, 'write to a volatile record store');
   }
 
-  async close(): Promise<void> {}
+  /**
+   * The held records, snapshot when the scan starts (the core's held keys are read in the
+   * same turn by verification; keys that load during the scan are then in the snapshot).
+   */
+  async *scanAll(): AsyncIterable<[string, Uint8Array]> {
+    const entries = [...this.records];
+    for (const [key, text] of entries) yield [key, new Uint8Array(Buffer.from(text, 'latin1'))];
+  }
+
+  async close(): Promise<void> {
+    this.records.clear();
+  }
 }
