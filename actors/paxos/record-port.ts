@@ -138,6 +138,12 @@ export class VolatileRecordPort implements RecordPort {
   readonly volatile = true;
   private readonly records = new Map<string, string>();
 
+  /**
+   * `defer`: how a load's answer is put off to a later turn (default a microtask; the
+   * deterministic simulator passes its own event queue).
+   */
+  constructor(private readonly defer: (fn: () => void) => void = queueMicrotask) {}
+
   /** Sealed records held (settled keys in compact form). */
   get size(): number {
     return this.records.size;
@@ -161,7 +167,7 @@ export class VolatileRecordPort implements RecordPort {
    */
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
     assert(keys.length > 0, 'empty load');
-    queueMicrotask(() => {
+    this.defer(() => {
       const values = keys.map((key) => {
         const text = this.records.get(key);
         if (text === undefined) return undefined;
