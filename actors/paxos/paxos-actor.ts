@@ -121,11 +121,11 @@ export class PaxosGroupActor implements Actor {
   private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
   /**
    * An evicted key's derived keys are recomputed from its record when it loads again. A
-   * volatile store (memory engine) keeps the evicted record itself, sealed like a disk record.
+   * volatile store (memory engine) keeps the evicted record itself, in compact form.
    */
   private readonly onEvictedBound = (key: string, rec: KeyRecord): void => {
     this.derivedWrites?.forget(key);
-    if (this.store.keep !== undefined) this.store.keep(key, encodeSealedRecord(rec));
+    if (this.store.keep !== undefined) this.store.keep(key, rec);
   };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);

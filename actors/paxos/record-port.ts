@@ -5,7 +5,9 @@
  */
 import { assert } from '../../runtime/assert';
 import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
-import { RECORD_HEADER_BYTES } from '../../engines/record-codec';
+import type { KeyRecord } from './core/types';
+import { encodeSealedRecord } from './codec';
+import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
 
 export interface ScanRange {
   readonly gte: string;
@@ -26,11 +28,11 @@ export interface RecordPort {
    */
   readonly volatile?: boolean;
   /**
-   * A volatile store that can hold what the key cache evicts (the live record, sealed): the
-   * memory engine's compact form of a settled key. Absent: a volatile store keeps every key
+   * A volatile store that can hold what the key cache evicts (the live record, which it must
+   * copy or encode before returning): the memory engine's compact form of a settled key. Absent: a volatile store keeps every key
    * in the core.
    */
-  keep?(key: string, sealed: Uint8Array): void;
+  keep?(key: string, rec: KeyRecord): void;
   /**
    * True once the storage opened having dropped records that may have been acknowledged (a
    * damaged tail, not a write cut short by a crash): they may have been promises or accepts,
@@ -129,10 +131,10 @@ export class EngineRecordPort implements RecordPort {
  * uses as a full KeyState, and a crash loses both alike, so the shell never writes records
  * here on the persist path (`volatile`: no encoding, no copy per promise or accept). What this
  * store holds are the records the key cache evicted (`keep`, key-cache.ts): settled keys in
- * their compact form, the sealed record bytes, which the next load hands back exactly as a
- * disk engine would. Each is kept as a one-byte (latin1) string, not a Uint8Array: a string
- * costs a 16-byte header on the V8 heap, a typed array with its ArrayBuffer ~150–200 bytes.
- * A fresh or restarted replica starts empty (and amnesic, as before).
+ * their compact form (compact-record.ts: the whole record as a one-byte string, ~16 bytes of
+ * V8 header where a Uint8Array costs ~150–200). A load hands a record back sealed, exactly as
+ * a disk engine would, so the shell's load path is the one of every engine. A fresh or
+ * restarted replica starts empty (and amnesic, as before).
  */
 export class VolatileRecordPort implements RecordPort {
   readonly volatile = true;
@@ -144,19 +146,18 @@ export class VolatileRecordPort implements RecordPort {
    */
   constructor(private readonly defer: (fn: () => void) => void = queueMicrotask) {}
 
-  /** Sealed records held (settled keys in compact form). */
+  /** Records held (settled keys in compact form). */
   get size(): number {
     return this.records.size;
   }
 
   /**
-   * Keeps the sealed record of an evicted key; a later keep of the same key replaces it (the
-   * key loaded, changed and was evicted again: the newer record wins).
+   * Keeps the record of an evicted key; a later keep of the same key replaces it (the key
+   * loaded, changed and was evicted again: the newer record wins).
    */
-  keep(key: string, sealed: Uint8Array): void {
-    assert(sealed.length >= RECORD_HEADER_BYTES, () => `sealed record of ${sealed.length} bytes`);
-    const text = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length).toString('latin1');
-    assert(text.length === sealed.length, () => `latin1 form of ${text.length} chars for ${sealed.length} bytes`);
+  keep(key: string, rec: KeyRecord): void {
+    const text = encodeCompactRecord(rec);
+    assert(text.length > 0, () => `empty compact record for ${key}`);
     this.records.set(key, text);
   }
 
@@ -172,7 +173,7 @@ export class VolatileRecordPort implements RecordPort {
         const text = this.records.get(key);
         if (text === undefined) return undefined;
         this.records.delete(key);
-        return new Uint8Array(Buffer.from(text, 'latin1'));
+        return encodeSealedRecord(decodeCompactRecord(text));
       });
       cb(values);
     });
@@ -188,7 +189,7 @@ export class VolatileRecordPort implements RecordPort {
    */
   async *scanAll(): AsyncIterable<[string, Uint8Array]> {
     const entries = [...this.records];
-    for (const [key, text] of entries) yield [key, new Uint8Array(Buffer.from(text, 'latin1'))];
+    for (const [key, text] of entries) yield [key, encodeSealedRecord(decodeCompactRecord(text))];
   }
 
   async close(): Promise<void> {
