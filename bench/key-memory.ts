@@ -17,7 +17,9 @@
  * Each key is written once, so every key is settled once its write answers. The writers stop
  * at each checkpoint (the rate covers writing only, not the pause), and the figures are taken
  * after `--settle-ms`. "Beyond" subtracts the user key's and value's bytes from the RSS growth
- * since the store opened, per key per replica.
+ * since the store opened, per key per replica; "marginal" does the same for the growth since the
+ * previous checkpoint (the cost of one more settled key, without the fixed costs: the full-key
+ * cache, rings, code).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -43,7 +45,12 @@ export interface Checkpoint {
   readonly rssBytes: number;
   /** (RSS − RSS at open) / (keys × replicas) − (key bytes + value bytes). */
   readonly beyondBytesPerKeyReplica: number;
+  /** RSS growth since the previous checkpoint per key per replica written since, minus key + value. */
+  readonly marginalBeyondBytes: number | undefined;
   readonly heapUsedBytes: readonly number[];
+  readonly heapCommittedBytes: readonly number[];
+  /** The main thread's heap (client side: writers, request pipeline). */
+  readonly mainHeapUsedBytes: number;
   readonly heapLimitBytes: readonly number[];
   readonly writesPerSecond: number;
   readonly errors: number;
@@ -118,20 +125,29 @@ async function writeRange(kv: KvNamespace, from: number, to: number, o: Options,
   await Promise.all(Array.from({ length: o.writers }, writer));
 }
 
-async function sample(store: PaxosStore, o: Options, keys: number, rssAtOpen: number, rate: number, errors: number): Promise<Checkpoint> {
+interface Previous {
+  readonly keys: number;
+  readonly rssBytes: number;
+}
+
+async function sample(store: PaxosStore, o: Options, keys: number, rssAtOpen: number, rate: number, errors: number, previous: Previous | undefined): Promise<Checkpoint> {
   await new Promise((resolve) => setTimeout(resolve, o.settleMs));
   const stats = await store.stats();
-  const workers = stats.workers as ReadonlyArray<{ heapUsedBytes?: number; heapLimitBytes?: number }>;
+  const workers = stats.workers as ReadonlyArray<{ heapUsedBytes?: number; heapCommittedBytes?: number; heapLimitBytes?: number }>;
   const rss = process.memoryUsage.rss();
   const keyBytes = KEY_WIDTH + 1;
   const beyond = (rss - rssAtOpen) / (keys * REPLICAS) - (keyBytes + o.valueBytes);
+  const marginal = previous === undefined ? undefined : (rss - previous.rssBytes) / ((keys - previous.keys) * REPLICAS) - (keyBytes + o.valueBytes);
   const keysHeld = stats.replicas.reduce((n, r) => n + (r?.keys ?? 0), 0);
   return {
     keys,
     rssBytes: rss,
     beyondBytesPerKeyReplica: Math.round(beyond),
+    marginalBeyondBytes: marginal === undefined ? undefined : Math.round(marginal),
     heapUsedBytes: workers.map((w) => w.heapUsedBytes ?? 0),
     heapLimitBytes: workers.map((w) => w.heapLimitBytes ?? 0),
+    heapCommittedBytes: workers.map((w) => w.heapCommittedBytes ?? 0),
+    mainHeapUsedBytes: process.memoryUsage().heapUsed,
     writesPerSecond: Math.round(rate),
     errors,
     keysHeld,
@@ -141,11 +157,13 @@ async function sample(store: PaxosStore, o: Options, keys: number, rssAtOpen: nu
 const MB = 1024 * 1024;
 
 function printRow(c: Checkpoint): void {
-  const heaps = c.heapUsedBytes.map((h, i) => `${(h / MB).toFixed(0)}/${((c.heapLimitBytes[i] ?? 0) / MB).toFixed(0)}`).join(' ');
+  const mb = (n: number | undefined): string => ((n ?? 0) / MB).toFixed(0);
+  const heaps = c.heapUsedBytes.map((h, i) => `${mb(h)}/${mb(c.heapCommittedBytes[i])}/${mb(c.heapLimitBytes[i])}`).join(' ');
   console.log(
     `${String(c.keys).padStart(10)} keys  rss ${(c.rssBytes / MB).toFixed(0).padStart(6)} MiB  ` +
-      `beyond ${String(c.beyondBytesPerKeyReplica).padStart(5)} B/key/replica  ` +
-      `heap MiB used/limit [${heaps}]  ${String(c.writesPerSecond).padStart(6)} writes/s  ` +
+      `beyond ${String(c.beyondBytesPerKeyReplica).padStart(5)} B/key/replica ` +
+      `(marginal ${c.marginalBeyondBytes === undefined ? '-' : String(c.marginalBeyondBytes)})  ` +
+      `worker heaps MiB used/committed/limit [${heaps}] main ${mb(c.mainHeapUsedBytes)}  ${String(c.writesPerSecond).padStart(6)} writes/s  ` +
       `full keys held ${c.keysHeld}  errors ${c.errors}`,
   );
 }
@@ -169,7 +187,7 @@ async function run(o: Options): Promise<Checkpoint[]> {
       const rate = ((checkpoint - done) * 1000) / (performance.now() - t0);
       done = checkpoint;
       const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-      const row = await sample(store, o, checkpoint, rssAtOpen, rate, errorCount);
+      const row = await sample(store, o, checkpoint, rssAtOpen, rate, errorCount, rows[rows.length - 1]);
       rows.push(row);
       printRow(row);
     }

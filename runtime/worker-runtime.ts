@@ -133,6 +133,7 @@ export class WorkerRuntime implements MailboxHooks {
     const heap = getHeapStatistics();
     return {
       heapUsedBytes: heap.used_heap_size,
+      heapCommittedBytes: heap.total_heap_size,
       heapLimitBytes: heap.heap_size_limit,
       worker: this.options.worker,
       actors: this.slots.size,

@@ -16,8 +16,12 @@ export interface WorkerStats extends MailboxStats {
   /** Messages between actors of this worker (local queue, not rings). */
   localMessages: number;
   localQueueHighWater: number;
-  /** V8 heap of the worker thread (its own isolate): bytes in use and the limit it may grow to. */
+  /**
+   * V8 heap of the worker thread (its own isolate): bytes in objects (live or not yet
+   * collected), bytes committed for the heap, and the limit it may grow to.
+   */
   heapUsedBytes?: number;
+  heapCommittedBytes?: number;
   heapLimitBytes?: number;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
