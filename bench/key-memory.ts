@@ -12,7 +12,9 @@
  * closed-loop writers), --workers N (2), --checkpoints a,b,c (10k, 100k, 300k, 1M, 3M, 10M up to
  * --keys, and --keys itself), --settle-ms N (3000: pause before each sample, so the key cache
  * has swept and the heap is past its last allocation burst), --cached-keys N (store default),
- * --json (the rows as JSON at the end).
+ * --heap-growing-percent N (V8's old-generation growing factor as 1 + N/100 instead of its own
+ * choice of 1.1–4: how much of the RSS is collector slack rather than live keys), --json (the
+ * rows as JSON at the end).
  *
  * Each key is written once, so every key is settled once its write answers. The writers stop
  * at each checkpoint (the rate covers writing only, not the pause), and the figures are taken
@@ -25,6 +27,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { PaxosStore } from '../index';
 import type { EngineName, KvNamespace, PaxosStoreOptions } from '../index';
 
@@ -37,6 +40,7 @@ interface Options {
   readonly checkpoints: readonly number[];
   readonly settleMs: number;
   readonly cachedKeys: number | undefined;
+  readonly heapGrowingPercent: number | undefined;
   readonly json: boolean;
 }
 
@@ -84,6 +88,7 @@ function parseOptions(argv: string[]): Options {
       checkpoints: { type: 'string' },
       'settle-ms': { type: 'string' },
       'cached-keys': { type: 'string' },
+      'heap-growing-percent': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -101,6 +106,7 @@ function parseOptions(argv: string[]): Options {
     checkpoints,
     settleMs: values['settle-ms'] === undefined ? 3000 : Number(values['settle-ms']),
     cachedKeys: values['cached-keys'] === undefined ? undefined : positive('cached-keys', values['cached-keys'], 1),
+    heapGrowingPercent: values['heap-growing-percent'] === undefined ? undefined : positive('heap-growing-percent', values['heap-growing-percent'], 1),
     json: values.json === true,
   };
 }
@@ -201,6 +207,8 @@ async function run(o: Options): Promise<Checkpoint[]> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
+  if (o.heapGrowingPercent !== undefined) setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);
   const rows = await run(o);
   if (o.json) console.log(JSON.stringify({ options: o, rows }));
 }
