@@ -372,6 +372,25 @@ test.serial('memory: a key cache far smaller than the key count loses nothing', 
   }
 });
 
+// The worker heap limit (runtime/worker-heap.ts): validated, and given to every worker.
+test.serial('workerHeapMb is validated and sets each worker heap limit', async (t) => {
+  for (const bad of [0, 63, 1.5, '512', -1, 2 ** 21]) {
+    t.is(await openRejectionCode(t, { workerHeapMb: bad as never }, String(bad)), 'INVALID_ARGUMENT', String(bad));
+  }
+  const store = await PaxosStore.open({ ...FAST, workerHeapMb: 512 });
+  try {
+    const workers = (await store.stats()).workers as Array<{ heapLimitBytes?: number }>;
+    t.is(workers.length, 2);
+    for (const w of workers) {
+      // The limit V8 reports adds the young generation to the old one asked for.
+      const mb = (w.heapLimitBytes ?? 0) / (1024 * 1024);
+      t.true(mb >= 512 && mb < 1024, `worker heap limit ${mb} MiB`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 test.serial('cachedKeysMax is validated', async (t) => {
   for (const bad of [0, 63, 1.5, '100', -1]) {
     t.is(await openRejectionCode(t, { cachedKeysMax: bad as never }, String(bad)), 'INVALID_ARGUMENT', String(bad));
