@@ -62,8 +62,8 @@ export interface ActorSystemOptions {
    */
   remote?: RemoteRoute;
   /**
-   * Old-generation heap limit of each worker thread, in MiB (worker-heap.ts). Default: three
-   * quarters of the machine's memory shared among the workers, at least V8's default.
+   * Old-generation heap limit of each worker thread, in MiB (worker-heap.ts). Default: half
+   * of the machine's memory shared among the workers, at least V8's default.
    */
   workerHeapMb?: number;
 }

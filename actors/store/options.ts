@@ -44,8 +44,8 @@ export interface PaxosStoreOptions {
    */
   cachedKeysMax?: number;
   /**
-   * Heap limit of each worker thread in MiB (V8's old generation). Default: three quarters of
-   * the machine's memory shared among the workers, and never below V8's own default
+   * Heap limit of each worker thread in MiB (V8's old generation). Default: half of the
+   * machine's memory shared among the workers, and never below V8's own default
    * (runtime/worker-heap.ts). The memory engine keeps every key on the workers' heaps.
    */
   workerHeapMb?: number;
