@@ -299,6 +299,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   private load(keys: string[]): void {
+    if (this.store.loadRecords !== undefined) return this.loadRecords(keys);
     this.store.load(keys, (values, err) => {
       if (err !== undefined && isCorrupted(err) && keys.length > 1) {
         // The engine refused the whole batch: load key by key to find the bad records.
@@ -309,6 +310,24 @@ export class PaxosGroupActor implements Actor {
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
         const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        this.derivedWrites?.noteLoaded(key, record);
+        this.core.loaded(key, record);
+      });
+      this.drive();
+    });
+  }
+
+  /**
+   * A store that holds records, not bytes (the memory engine's compact form): no checksum or
+   * layout to open, so nothing is corrupted; the core still validates each record it loads.
+   */
+  private loadRecords(keys: string[]): void {
+    this.store.loadRecords?.(keys, (records) => {
+      if (this.failed || this.closed) return;
+      assert(records.length === keys.length, () => `${records.length} records for ${keys.length} keys`);
+      this.maybeBecomeAmnesic();
+      keys.forEach((key, i) => {
+        const record = records[i];
         this.derivedWrites?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });

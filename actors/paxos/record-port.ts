@@ -41,6 +41,11 @@ export interface RecordPort {
   readonly lostAtOpen?: boolean;
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
   /**
+   * Optional (a store that keeps records in memory, not bytes): the records themselves, so a
+   * load skips sealing and opening them. When present the shell loads through it.
+   */
+  loadRecords?(keys: readonly string[], cb: (records: (KeyRecord | undefined)[]) => void): void;
+  /**
    * One atomic batch; `cb` runs once it is as durable as the sync mode promises. `derived`:
    * writes of derived local data (big-table index entries) that go in the same batch.
    */
@@ -162,20 +167,27 @@ export class VolatileRecordPort implements RecordPort {
   }
 
   /**
-   * Answers in a microtask, as a disk engine would. A key's bytes leave the store only when
-   * they are handed to the core, in the same turn: a key that is loading is never missing
-   * from both the core and this store (verification reads both, replica-digest.ts).
+   * Both load paths answer in a microtask, as a disk engine would. A key's record leaves the
+   * store only when it is handed to the core, in the same turn: a key that is loading is
+   * never missing from both the core and this store (verification reads both,
+   * replica-digest.ts).
    */
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+    this.loadRecords(keys, (records) => cb(records.map((rec) => (rec === undefined ? undefined : encodeSealedRecord(rec)))));
+  }
+
+  /** The shell's path (no sealing: ~3 µs less per load); `load` is the generic one. */
+  loadRecords(keys: readonly string[], cb: (records: (KeyRecord | undefined)[]) => void): void {
     assert(keys.length > 0, 'empty load');
     this.defer(() => {
-      const values = keys.map((key) => {
+      const records = keys.map((key) => {
         const text = this.records.get(key);
         if (text === undefined) return undefined;
         this.records.delete(key);
-        return encodeSealedRecord(decodeCompactRecord(text));
+        return decodeCompactRecord(text);
       });
-      cb(values);
+      assert(records.length === keys.length, 'one answer per key');
+      cb(records);
     });
   }
 

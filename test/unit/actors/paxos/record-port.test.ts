@@ -91,3 +91,13 @@ test('VolatileRecordPort: a kept record loads back sealed and exact, then leaves
   const again = await new Promise<(Uint8Array | undefined)[]>((resolve) => port.load(['a'], resolve));
   t.deepEqual(again, [undefined]);
 });
+
+test('VolatileRecordPort: loadRecords hands back the record itself, once', async (t) => {
+  const port = new VolatileRecordPort();
+  const rec = { ...emptyRecord(), chosen: 1, chosenOrigin: 0, chosenSeq: 5, data: Uint8Array.of(4), version: 1, promised: 2 ** 45 };
+  port.keep('k', rec);
+  const first = await new Promise<unknown[]>((resolve) => port.loadRecords(['k', 'other'], resolve));
+  t.deepEqual(first, [rec, undefined]);
+  const second = await new Promise<unknown[]>((resolve) => port.loadRecords(['k'], resolve));
+  t.deepEqual(second, [undefined]);
+});
