@@ -39,7 +39,7 @@ export interface PaxosStoreOptions {
    * Keys each replica keeps in memory as full Paxos state (spread over its groups); idle keys
    * beyond it are evicted and read back on their next use: from disk, or on the memory engine
    * from its compact in-memory form (the sealed record, ~100 bytes beyond key and value;
-   * decision 27). Default 524,288 on disk engines, 65,536 on the memory engine (a miss there
+   * decision 27). Default 524,288 on disk engines, 131,072 on the memory engine (a miss there
    * costs a decode, not a disk read).
    */
   cachedKeysMax?: number;
@@ -77,7 +77,7 @@ export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 
 const CACHED_KEYS_DEFAULT = 512 * 1024;
 /** The memory engine's default (decision 27): every key beyond it is in compact form. */
-const CACHED_KEYS_MEMORY_DEFAULT = 64 * 1024;
+const CACHED_KEYS_MEMORY_DEFAULT = 128 * 1024;
 
 const KNOWN = new Set(['replicas', 'engine', 'dir', 'persist', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax', 'workerHeapMb']);
 
