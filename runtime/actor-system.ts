@@ -32,6 +32,7 @@ import { WorkerHandle } from './worker-handle';
 import type { WorkerListener } from './worker-handle';
 import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
+import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN, defaultWorkerHeapMb } from './worker-heap';
 
 export type { WorkerStats } from './worker-stats';
 export type { SupervisionOptions } from './restart-budget';
@@ -60,6 +61,11 @@ export interface ActorSystemOptions {
    * must be local.
    */
   remote?: RemoteRoute;
+  /**
+   * Old-generation heap limit of each worker thread, in MiB (worker-heap.ts). Default: half
+   * of the machine's memory shared among the workers, at least V8's default.
+   */
+  workerHeapMb?: number;
 }
 
 export interface ClientStats extends MailboxStats {
@@ -98,6 +104,7 @@ interface Resolved {
   supervision: SupervisionOptions;
   linkFaults: LinkFaultsConfig | undefined;
   remote: RemoteRoute | undefined;
+  workerHeapMb: number;
 }
 
 function invalid(message: string): RuntimeError {
@@ -136,7 +143,11 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
       throw invalid(`every actor must belong to node ${remote.localNode}`);
     }
   }
-  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision, linkFaults: o.linkFaults, remote };
+  const workerHeapMb = o.workerHeapMb ?? defaultWorkerHeapMb(workers);
+  if (!Number.isInteger(workerHeapMb) || workerHeapMb < WORKER_HEAP_MB_MIN || workerHeapMb > WORKER_HEAP_MB_MAX) {
+    throw invalid(`workerHeapMb must be an integer in [${WORKER_HEAP_MB_MIN}, ${WORKER_HEAP_MB_MAX}]: ${workerHeapMb}`);
+  }
+  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision, linkFaults: o.linkFaults, remote, workerHeapMb };
 }
 
 function checked(run: () => void): void {
@@ -405,7 +416,7 @@ export class ActorSystem {
         if (handle !== undefined && this.handles[worker] === handle) this.onWorkerExit(worker, code);
       },
     };
-    handle = new WorkerHandle(worker, init, listener);
+    handle = new WorkerHandle(worker, init, listener, this.options.workerHeapMb);
     return handle;
   }
 

@@ -24,9 +24,12 @@ export class WorkerHandle {
   private readonly died: Promise<never>;
   private exited = false;
 
-  constructor(readonly index: number, init: WorkerInit, listener?: WorkerListener) {
+  /** `heapMb`: the thread's old-generation limit (worker-heap.ts); V8's default when absent. */
+  constructor(readonly index: number, init: WorkerInit, listener?: WorkerListener, heapMb?: number) {
     assert(init.worker === index, `worker init for ${init.worker} given to handle ${index}`);
-    this.thread = new Worker(path.join(__dirname, 'worker-main.js'), { workerData: init });
+    assert(heapMb === undefined || (Number.isInteger(heapMb) && heapMb > 0), () => `worker heap of ${heapMb} MiB`);
+    const resourceLimits = heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb };
+    this.thread = new Worker(path.join(__dirname, 'worker-main.js'), { workerData: init, resourceLimits });
     this.died = new Promise<never>((_, reject) => {
       this.thread.on('error', (error) => {
         // An uncaught error in a worker is a runtime bug or an assertion: say so loudly.

@@ -11,6 +11,7 @@ import { LinkFaults } from './link-faults';
 import { isRemoteActor } from './remote-route';
 import type { RemoteRoute } from './remote-route';
 import type { LinkFaultsConfig } from './link-faults';
+import { getHeapStatistics } from 'node:v8';
 import { assert } from './assert';
 import { CLIENT_ADDRESS } from './actor';
 import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
@@ -138,7 +139,11 @@ export class WorkerRuntime implements MailboxHooks {
   }
 
   stats(): WorkerStats {
+    const heap = getHeapStatistics();
     return {
+      heapUsedBytes: heap.used_heap_size,
+      heapCommittedBytes: heap.total_heap_size,
+      heapLimitBytes: heap.heap_size_limit,
       worker: this.options.worker,
       actors: this.slots.size,
       ...this.mailbox.stats(),

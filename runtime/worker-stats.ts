@@ -19,6 +19,13 @@ export interface WorkerStats extends MailboxStats {
   localQueueHighWater: number;
   /** The worker's shared offload pool (absent for a worker that is down). */
   offload?: OffloadStats;
+  /**
+   * V8 heap of the worker thread (its own isolate): bytes in objects (live or not yet
+   * collected), bytes committed for the heap, and the limit it may grow to.
+   */
+  heapUsedBytes?: number;
+  heapCommittedBytes?: number;
+  heapLimitBytes?: number;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
 }

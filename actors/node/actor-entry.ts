@@ -26,7 +26,7 @@ export interface GroupActorConfig {
   readonly sync: SyncMode;
   readonly tickMs: number;
   readonly timeoutMs: number;
-  /** Keys each replica keeps in memory, over all its groups (disk engines). */
+  /** Keys each replica keeps as full Paxos state, over all its groups (every engine). */
   readonly cachedKeysMax: number;
   /** Int32Array(N): restarts of each replica since open (supervised restarts included). */
   readonly incarnations: SharedArrayBuffer;
@@ -87,8 +87,9 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
   if (Atomics.load(faults, faultIndex) === ActorFault.failStart) throw new Error(`actor ${id}: injected start failure`);
   const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
   let store: RecordPort;
-  // Memory without persist keeps records only in the core's key map (decision 6); memory with
-  // persist goes through its engine like a disk engine, since its log outlives the actor.
+  // Memory without persist keeps records in the core's key map and, for keys the cache evicted,
+  // in the port's compact form (decisions 6, 27); memory with persist goes through its engine
+  // like a disk engine, since its log outlives the actor.
   const volatile = config.engine === 'memory' && !config.persist;
   if (volatile) {
     store = new VolatileRecordPort();

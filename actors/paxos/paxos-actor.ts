@@ -79,7 +79,8 @@ export interface PaxosShellOptions extends GroupPlacement {
   readonly derived?: DerivedKeys;
   /**
    * Keys the core may hold in memory; idle ones beyond it are evicted and load again from the
-   * record store on their next use. Ignored for a volatile store (memory is its only copy).
+   * record store on their next use. A volatile store keeps evicted records only if it has
+   * `keep` (the memory engine's compact form, decision 28); otherwise every key stays.
    */
   readonly cachedKeysMax?: number;
   /**
@@ -129,9 +130,13 @@ export class PaxosGroupActor implements Actor {
   /** Keys in writes that have not completed (several at once with sync 'none'). */
   private readonly writingKeys = new Map<string, number>();
   private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
-  /** An evicted key's derived keys are recomputed from its record when it loads again. */
-  private readonly onEvictedBound = (key: string): void => {
+  /**
+   * An evicted key's derived keys are recomputed from its record when it loads again. A
+   * volatile store (memory engine) keeps the evicted record itself, in compact form.
+   */
+  private readonly onEvictedBound = (key: string, rec: KeyRecord): void => {
     this.derivedWrites?.forget(key);
+    if (this.store.keep !== undefined) this.store.keep(key, rec);
   };
   private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
   private readonly resultWriter = new ByteWriter(4096);
@@ -222,7 +227,9 @@ export class PaxosGroupActor implements Actor {
     this.core.tick(this.elapsedTicks());
     this.drive();
     const keysMax = this.options.cachedKeysMax;
-    if (keysMax !== undefined && this.store.volatile !== true) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
+    // A volatile store without `keep` has no other copy of a record: every key stays.
+    const evictable = this.store.volatile !== true || this.store.keep !== undefined;
+    if (keysMax !== undefined && evictable) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
     // Keys that hold nothing (reads of keys never written) go on every engine, memory included.
     this.core.evictEmptyIdle(this.mayEvictBound);
   }
@@ -352,6 +359,7 @@ export class PaxosGroupActor implements Actor {
   }
 
   private load(keys: string[]): void {
+    if (this.store.loadRecords !== undefined) return this.loadRecords(keys);
     this.store.load(keys, (values, err) => {
       if (err !== undefined && isCorrupted(err) && keys.length > 1) {
         // The engine refused the whole batch: load key by key to find the bad records.
@@ -362,6 +370,24 @@ export class PaxosGroupActor implements Actor {
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
         const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        this.derivedWrites?.noteLoaded(key, record);
+        this.core.loaded(key, record);
+      });
+      this.drive();
+    });
+  }
+
+  /**
+   * A store that holds records, not bytes (the memory engine's compact form): no checksum or
+   * layout to open, so nothing is corrupted; the core still validates each record it loads.
+   */
+  private loadRecords(keys: string[]): void {
+    this.store.loadRecords?.(keys, (records) => {
+      if (this.failed || this.closed) return;
+      assert(records.length === keys.length, () => `${records.length} records for ${keys.length} keys`);
+      this.maybeBecomeAmnesic();
+      keys.forEach((key, i) => {
+        const record = records[i];
         this.derivedWrites?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });

@@ -5,6 +5,9 @@
  */
 import { assert } from '../../runtime/assert';
 import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
+import type { KeyRecord } from './core/types';
+import { encodeSealedRecord } from './codec';
+import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
 
 export interface ScanRange {
   readonly gte: string;
@@ -25,12 +28,23 @@ export interface RecordPort {
    */
   readonly volatile?: boolean;
   /**
+   * A volatile store that can hold what the key cache evicts (the live record, which it must
+   * copy or encode before returning): the memory engine's compact form of a settled key. Absent: a volatile store keeps every key
+   * in the core.
+   */
+  keep?(key: string, rec: KeyRecord): void;
+  /**
    * True once the storage opened having dropped records that may have been acknowledged (a
    * damaged tail, not a write cut short by a crash): they may have been promises or accepts,
    * so the actor must become amnesic. Known by the time the first `load` answers.
    */
   readonly lostAtOpen?: boolean;
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
+  /**
+   * Optional (a store that keeps records in memory, not bytes): the records themselves, so a
+   * load skips sealing and opening them. When present the shell loads through it.
+   */
+  loadRecords?(keys: readonly string[], cb: (records: (KeyRecord | undefined)[]) => void): void;
   /**
    * One atomic batch; `cb` runs once it is as durable as the sync mode promises. `derived`:
    * writes of derived local data (big-table index entries) that go in the same batch.
@@ -118,22 +132,79 @@ export class EngineRecordPort implements RecordPort {
 }
 
 /**
- * The memory engine's record store. The Paxos core's key map already holds every record in
- * memory and a crash loses both alike, so copying sealed records into a second map would cost
- * CPU and buy nothing; loads find nothing (a fresh or restarted replica starts empty).
+ * The memory engine's record store (decision 28). The Paxos core's key map holds every key it
+ * uses as a full KeyState, and a crash loses both alike, so the shell never writes records
+ * here on the persist path (`volatile`: no encoding, no copy per promise or accept). What this
+ * store holds are the records the key cache evicted (`keep`, key-cache.ts): settled keys in
+ * their compact form (compact-record.ts: the whole record as a one-byte string, ~16 bytes of
+ * V8 header where a Uint8Array costs ~150–200). A load hands a record back sealed, exactly as
+ * a disk engine would, so the shell's load path is the one of every engine. A fresh or
+ * restarted replica starts empty (and amnesic, as before).
  */
 export class VolatileRecordPort implements RecordPort {
   readonly volatile = true;
+  private readonly records = new Map<string, string>();
 
+  /**
+   * `defer`: how a load's answer is put off to a later turn (default a microtask; the
+   * deterministic simulator passes its own event queue).
+   */
+  constructor(private readonly defer: (fn: () => void) => void = queueMicrotask) {}
+
+  /** Records held (settled keys in compact form). */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /**
+   * Keeps the record of an evicted key; a later keep of the same key replaces it (the key
+   * loaded, changed and was evicted again: the newer record wins).
+   */
+  keep(key: string, rec: KeyRecord): void {
+    const text = encodeCompactRecord(rec);
+    assert(text.length > 0, () => `empty compact record for ${key}`);
+    this.records.set(key, text);
+  }
+
+  /**
+   * Both load paths answer in a microtask, as a disk engine would. A key's record leaves the
+   * store only when it is handed to the core, in the same turn: a key that is loading is
+   * never missing from both the core and this store (verification reads both,
+   * replica-digest.ts).
+   */
   load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+    this.loadRecords(keys, (records) => cb(records.map((rec) => (rec === undefined ? undefined : encodeSealedRecord(rec)))));
+  }
+
+  /** The shell's path (no sealing: ~3 µs less per load); `load` is the generic one. */
+  loadRecords(keys: readonly string[], cb: (records: (KeyRecord | undefined)[]) => void): void {
     assert(keys.length > 0, 'empty load');
-    const values = keys.map(() => undefined);
-    queueMicrotask(() => cb(values));
+    this.defer(() => {
+      const records = keys.map((key) => {
+        const text = this.records.get(key);
+        if (text === undefined) return undefined;
+        this.records.delete(key);
+        return decodeCompactRecord(text);
+      });
+      assert(records.length === keys.length, 'one answer per key');
+      cb(records);
+    });
   }
 
   write(_batch: readonly RecordWrite[], _cb: (err?: Error) => void): void {
     assert(false, 'write to a volatile record store');
   }
 
-  async close(): Promise<void> {}
+  /**
+   * The held records, snapshot when the scan starts (the core's held keys are read in the
+   * same turn by verification; keys that load during the scan are then in the snapshot).
+   */
+  async *scanAll(): AsyncIterable<[string, Uint8Array]> {
+    const entries = [...this.records];
+    for (const [key, text] of entries) yield [key, encodeSealedRecord(decodeCompactRecord(text))];
+  }
+
+  async close(): Promise<void> {
+    this.records.clear();
+  }
 }

@@ -279,6 +279,7 @@ export class PaxosStore {
       actors: hosting === undefined ? allActors(o) : replicaActors(o, hosting.replica),
       tickMs: o.tickMs,
       linkFaults,
+      ...(o.workerHeapMb === undefined ? {} : { workerHeapMb: o.workerHeapMb }),
       ...(hosting === undefined ? {} : { remote: { actorsPerNode: o.groups, nodes: o.replicas, localNode: hosting.replica } }),
     });
     const pipeline = new RequestPipeline(system, { replicas: o.replicas, groups: o.groups }, o.timeoutMs);

@@ -339,6 +339,58 @@ for (const engine of ['lsm', 'bitcask'] as const) {
   });
 }
 
+// The memory engine's compact form (decision 27): settled keys beyond the cache leave the core
+// and live in the record port as compact records; every write is still there through every
+// replica, a request id still answers its first result after its key was evicted and loaded
+// back, and verify() digests every key, evicted or not.
+test.serial('memory: a key cache far smaller than the key count loses nothing', async (t) => {
+  const store = await PaxosStore.open({ ...FAST, engine: 'memory', cachedKeysMax: 64 });
+  const keys = Array.from({ length: 400 }, (_, i) => `key-${i}`);
+  try {
+    for (let round = 1; round <= 2; round++) {
+      await Promise.all(keys.map((k, i) => store.replica(i % 3).kv('cache').put(k, `${k}@${round}`, { requestId: `${k}/${round}` })));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { replicas } = await store.stats();
+    for (const [r, counters] of replicas.entries()) {
+      t.true((counters?.['keysEvicted'] ?? 0) > 0, `replica ${r} evicted keys`);
+      t.true((counters?.['keys'] ?? Infinity) <= 64 + 4 * 16, `replica ${r} holds ${counters?.['keys']} keys`);
+    }
+    // A retry of round 1's write after round 2 applied: it must not apply again.
+    const retried = await store.kv('cache').put('key-5', 'key-5@1', { requestId: 'key-5/1' });
+    t.is(retried.version, 1, 'the retry answers its first result');
+    for (let r = 0; r < 3; r++) {
+      for (const k of keys.filter((_, i) => i % 7 === r)) {
+        t.deepEqual(await store.replica(r).kv('cache').get(k), { value: Buffer.from(`${k}@2`), version: 2 }, `${k} via ${r}`);
+      }
+    }
+    const report = await store.verify();
+    t.true(report.aligned, JSON.stringify(report.mismatches.slice(0, 3)));
+    for (const r of report.replicas) t.is(r.keys, keys.length, `replica ${r.replica} digests every key`);
+  } finally {
+    await store.close();
+  }
+});
+
+// The worker heap limit (runtime/worker-heap.ts): validated, and given to every worker.
+test.serial('workerHeapMb is validated and sets each worker heap limit', async (t) => {
+  for (const bad of [0, 63, 1.5, '512', -1, 2 ** 21]) {
+    t.is(await openRejectionCode(t, { workerHeapMb: bad as never }, String(bad)), 'INVALID_ARGUMENT', String(bad));
+  }
+  const store = await PaxosStore.open({ ...FAST, workerHeapMb: 512 });
+  try {
+    const workers = (await store.stats()).workers as Array<{ heapLimitBytes?: number }>;
+    t.is(workers.length, 2);
+    for (const w of workers) {
+      // The limit V8 reports adds the young generation to the old one asked for.
+      const mb = (w.heapLimitBytes ?? 0) / (1024 * 1024);
+      t.true(mb >= 512 && mb < 1024, `worker heap limit ${mb} MiB`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 test.serial('cachedKeysMax is validated', async (t) => {
   for (const bad of [0, 63, 1.5, '100', -1]) {
     t.is(await openRejectionCode(t, { cachedKeysMax: bad as never }, String(bad)), 'INVALID_ARGUMENT', String(bad));

@@ -21,6 +21,8 @@ export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token
 import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
 import { SimRecordPort } from './sim-record-port';
+import { VolatileRecordPort } from '../../actors/paxos/record-port';
+import type { RecordPort } from '../../actors/paxos/record-port';
 import { ClusterInvariants } from './invariants';
 
 export interface ClusterOptions {
@@ -36,6 +38,11 @@ export interface ClusterOptions {
   cachedKeysMax?: number;
   /** Ids per incarnation range (small: ranges run out and are renewed during the run). */
   idSpan?: number;
+  /**
+   * The memory engine: records live only in memory (VolatileRecordPort, evicted keys in its
+   * compact form); every restart starts empty and amnesic.
+   */
+  volatile?: boolean;
 }
 
 interface ReplicaSlot {
@@ -43,6 +50,8 @@ interface ReplicaSlot {
   amnesic: boolean;
   /** A crash damaged its log tail: every later start is amnesic too (see restart()). */
   damaged: boolean;
+  /** Restarts so far (a volatile store's loads never answer into a later start). */
+  starts: number;
 }
 
 export class SimCluster {
@@ -68,7 +77,7 @@ export class SimCluster {
       wireSurvivesCrash: true,
     });
     for (let r = 0; r < this.replicas; r++) {
-      this.slots.push({ incarnation: 0, amnesic: false, damaged: false });
+      this.slots.push({ incarnation: 0, amnesic: false, damaged: false, starts: 0 });
       for (let g = 0; g < this.groups; g++) {
         this.sim.addActor(actorIdOf(r, g, placement), (id, host) => this.createActor(id, host, r), null);
       }
@@ -106,7 +115,7 @@ export class SimCluster {
         host.send(to, payload);
       },
     };
-    return new PaxosGroupActor(id, observed, new SimRecordPort(this.sim.disk(replica), sync), {
+    return new PaxosGroupActor(id, observed, this.recordPort(replica, slot, sync), {
       replicas: this.replicas,
       groups: this.groups,
       sync,
@@ -126,6 +135,20 @@ export class SimCluster {
       // Big-table rows persist their chosen state (decision 13); the simulated disk keeps
       // records only, so their derived index entries are not simulated.
       derived: bigtableDerived,
+    });
+  }
+
+  /**
+   * The actor's store. A volatile one answers loads through the simulator's event queue, and
+   * never into a later incarnation (a crash loses the memory and the loads in flight alike).
+   */
+  private recordPort(replica: number, slot: ReplicaSlot, sync: SyncMode): RecordPort {
+    if (this.options.volatile !== true) return new SimRecordPort(this.sim.disk(replica), sync);
+    const start = slot.starts;
+    return new VolatileRecordPort((fn) => {
+      this.sim.schedule(0, () => {
+        if (slot.starts === start && this.sim.isUp(replica)) fn();
+      });
     });
   }
 
@@ -160,11 +183,12 @@ export class SimCluster {
     const slot = this.slots[replica];
     assert(slot !== undefined);
     slot.incarnation += 1;
+    slot.starts += 1;
     // A wiped disk stays amnesic on every later restart too: keys it has not recovered yet are
     // missing from it, and nothing (no background rebuild yet) tells them from never-written.
     // A damaged tail is reported by the store at this start (lostAtOpen, becomeAmnesic); later
     // starts must stay amnesic too, since the cut records are still missing.
-    slot.amnesic = slot.amnesic || wipe || slot.damaged || (this.options.sync ?? 'always') === 'none';
+    slot.amnesic = slot.amnesic || wipe || slot.damaged || (this.options.sync ?? 'always') === 'none' || this.options.volatile === true;
     if (wipe) slot.damaged = false;
     else slot.damaged = slot.damaged || this.sim.disk(replica).tailDamagedAtLastCrash;
     this.sim.restart(replica, { wipeDisk: wipe });

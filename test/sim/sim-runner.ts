@@ -27,6 +27,8 @@ export interface Scenario {
   readonly evict?: boolean;
   /** Ids per incarnation range: small, so ranges run out and are renewed mid-run. */
   readonly idSpan?: number;
+  /** The memory engine (VolatileRecordPort): no disk, every restart amnesic. */
+  readonly volatile?: boolean;
 }
 
 /** The network faults of every scenario. */
@@ -49,6 +51,7 @@ export function runSeed(seed: number, s: Scenario) {
     diskFaults: { tornTail: true, readsOvertakeWrites: s.evict === true, damagedTailRate: s.sync === 'none' ? 0 : 0.15 },
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
+    ...(s.volatile === true ? { volatile: true } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   const r = runKvWorkload(cluster, {

@@ -14,12 +14,18 @@
  *   written by the shell (the shell's `mayEvict`), so a load can never overtake a write of
  *   the same key and read an older promise.
  *
+ * On the memory engine there is no disk: the shell's record store keeps the evicted record
+ * itself, encoded (`onEvicted` hands it over, record-port.ts `VolatileRecordPort`), and the
+ * next input loads it back from there, the same path as a disk load. That record is the live
+ * one, so nothing is lost at all, not even a chosen-only change.
+ *
  * Which keys: CLOCK. Every access sets `touched`; the sweep walks the map in insertion order,
  * moves touched (and busy) keys to the back with the bit cleared, and evicts untouched idle
  * ones. Each sweep is bounded.
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState } from './key-state';
+import type { KeyRecord } from './types';
 
 /** Keys looked at per sweep, as a multiple of the excess. */
 const SWEEP_FACTOR = 4;
@@ -93,7 +99,7 @@ export function evictKeys(
   ctx: CoreContext,
   keysMax: number,
   mayEvict: (key: string) => boolean,
-  onEvicted?: (key: string) => void,
+  onEvicted?: (key: string, rec: KeyRecord) => void,
 ): number {
   assert(Number.isSafeInteger(keysMax) && keysMax >= 1, () => `keysMax ${keysMax}`);
   if (keys.size <= keysMax) return 0;
@@ -110,7 +116,7 @@ export function evictKeys(
     if (evictable && !ks.touched) {
       keys.delete(ks.key);
       evicted += 1;
-      onEvicted?.(ks.key);
+      onEvicted?.(ks.key, ks.rec);
       continue;
     }
     ks.touched = false;

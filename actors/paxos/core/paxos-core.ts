@@ -243,10 +243,11 @@ export class PaxosCore {
   /**
    * Bounds the keys held in memory (key-cache.ts): evicts untouched idle keys once more than
    * `keysMax` are held. `mayEvict` is the shell's word that nothing of the key is staged or
-   * being written. Only for a core whose records are on durable storage: an evicted key loads
-   * again from there.
+   * being written. Only for a core whose records are kept elsewhere: on durable storage, or
+   * (memory engine) by `onEvicted`, which is given the evicted record; the key loads again
+   * from there.
    */
-  evictIdle(keysMax: number, mayEvict: (key: string) => boolean, onEvicted?: (key: string) => void): number {
+  evictIdle(keysMax: number, mayEvict: (key: string) => boolean, onEvicted?: (key: string, rec: KeyRecord) => void): number {
     const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict, onEvicted);
     if (evicted > 0) count(this.ctx, 'keysEvicted', evicted);
     return evicted;

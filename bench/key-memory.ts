@@ -1,0 +1,221 @@
+/**
+ * Memory per key and write rate as the key count grows (issue 10): writes N distinct keys
+ * through the public API (`PaxosStore.open`, 3 replicas) and prints, at each checkpoint, the
+ * process RSS, the RSS per key per replica beyond the key's and value's own bytes, the V8 heap
+ * of each worker, and the write rate over the last interval.
+ *
+ *   node dist/bench/key-memory.js --keys 3000000
+ *   node dist/bench/key-memory.js --keys 300000 --checkpoints 10000,100000,300000 --json
+ *
+ * Options: --keys N (1,000,000), --engine memory|lsm|bitcask|bitcask2 (memory; disk engines use
+ * a fresh directory under os.tmpdir(), removed after), --value-bytes N (100), --writers N (256
+ * closed-loop writers), --workers N (2), --checkpoints a,b,c (10k, 100k, 300k, 1M, 3M, 10M up to
+ * --keys, and --keys itself), --settle-ms N (3000: pause before each sample, so the key cache
+ * has swept and the heap is past its last allocation burst), --cached-keys N (store default),
+ * --heap-growing-percent N (V8's old-generation growing factor as 1 + N/100 instead of its own
+ * choice of 1.1–4: how much of the RSS is collector slack rather than live keys), --json (the
+ * rows as JSON at the end).
+ *
+ * Each key is written once, so every key is settled once its write answers. The writers stop
+ * at each checkpoint (the rate covers writing only, not the pause), and the figures are taken
+ * after `--settle-ms`. "Beyond" subtracts the user key's and value's bytes from the RSS growth
+ * since the store opened, per key per replica; "marginal" does the same for the growth since the
+ * previous checkpoint (the cost of one more settled key, without the fixed costs: the full-key
+ * cache, rings, code).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { PaxosStore } from '../index';
+import type { EngineName, KvNamespace, PaxosStoreOptions } from '../index';
+
+interface Options {
+  readonly keys: number;
+  readonly engine: EngineName;
+  readonly valueBytes: number;
+  readonly writers: number;
+  readonly workers: number;
+  readonly checkpoints: readonly number[];
+  readonly settleMs: number;
+  readonly cachedKeys: number | undefined;
+  readonly heapGrowingPercent: number | undefined;
+  readonly json: boolean;
+}
+
+export interface Checkpoint {
+  readonly keys: number;
+  readonly rssBytes: number;
+  /** (RSS − RSS at open) / (keys × replicas) − (key bytes + value bytes). */
+  readonly beyondBytesPerKeyReplica: number;
+  /** RSS growth since the previous checkpoint per key per replica written since, minus key + value. */
+  readonly marginalBeyondBytes: number | undefined;
+  readonly heapUsedBytes: readonly number[];
+  readonly heapCommittedBytes: readonly number[];
+  /** The main thread's heap (client side: writers, request pipeline). */
+  readonly mainHeapUsedBytes: number;
+  readonly heapLimitBytes: readonly number[];
+  readonly writesPerSecond: number;
+  readonly errors: number;
+  readonly keysHeld: number;
+}
+
+const REPLICAS = 3;
+const KEY_WIDTH = 10;
+const DEFAULT_CHECKPOINTS = [10_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000];
+
+function keyOf(i: number): string {
+  return `k${i.toString().padStart(KEY_WIDTH, '0')}`;
+}
+
+function positive(name: string, raw: string | undefined, dflt: number): number {
+  if (raw === undefined) return dflt;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      keys: { type: 'string' },
+      engine: { type: 'string' },
+      'value-bytes': { type: 'string' },
+      writers: { type: 'string' },
+      workers: { type: 'string' },
+      checkpoints: { type: 'string' },
+      'settle-ms': { type: 'string' },
+      'cached-keys': { type: 'string' },
+      'heap-growing-percent': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const keys = positive('keys', values.keys, 1_000_000);
+  const listed = values.checkpoints?.split(',').map((c) => positive('checkpoints', c, 1)) ?? DEFAULT_CHECKPOINTS;
+  const checkpoints = [...new Set([...listed.filter((c) => c < keys), keys])].sort((a, b) => a - b);
+  const engine = (values.engine ?? 'memory') as EngineName;
+  if (!['memory', 'lsm', 'bitcask', 'bitcask2'].includes(engine)) throw new Error(`--engine ${engine}`);
+  return {
+    keys,
+    engine,
+    valueBytes: positive('value-bytes', values['value-bytes'], 100),
+    writers: positive('writers', values.writers, 256),
+    workers: positive('workers', values.workers, 2),
+    checkpoints,
+    settleMs: values['settle-ms'] === undefined ? 3000 : Number(values['settle-ms']),
+    cachedKeys: values['cached-keys'] === undefined ? undefined : positive('cached-keys', values['cached-keys'], 1),
+    heapGrowingPercent: values['heap-growing-percent'] === undefined ? undefined : positive('heap-growing-percent', values['heap-growing-percent'], 1),
+    json: values.json === true,
+  };
+}
+
+/** Writes keys [from, to) with `writers` closed-loop writers; returns the errors by code. */
+async function writeRange(kv: KvNamespace, from: number, to: number, o: Options, errors: Map<string, number>): Promise<void> {
+  let next = from;
+  const value = new Uint8Array(o.valueBytes).fill(7);
+  const writer = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= to) return;
+      try {
+        await kv.put(keyOf(i), value);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        const name = typeof code === 'string' ? code : 'ERROR';
+        errors.set(name, (errors.get(name) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.writers }, writer));
+}
+
+interface Previous {
+  readonly keys: number;
+  readonly rssBytes: number;
+}
+
+async function sample(store: PaxosStore, o: Options, keys: number, rssAtOpen: number, rate: number, errors: number, previous: Previous | undefined): Promise<Checkpoint> {
+  await new Promise((resolve) => setTimeout(resolve, o.settleMs));
+  const stats = await store.stats();
+  const workers = stats.workers as ReadonlyArray<{ heapUsedBytes?: number; heapCommittedBytes?: number; heapLimitBytes?: number }>;
+  const rss = process.memoryUsage.rss();
+  const keyBytes = KEY_WIDTH + 1;
+  const beyond = (rss - rssAtOpen) / (keys * REPLICAS) - (keyBytes + o.valueBytes);
+  const marginal = previous === undefined ? undefined : (rss - previous.rssBytes) / ((keys - previous.keys) * REPLICAS) - (keyBytes + o.valueBytes);
+  const keysHeld = stats.replicas.reduce((n, r) => n + (r?.keys ?? 0), 0);
+  return {
+    keys,
+    rssBytes: rss,
+    beyondBytesPerKeyReplica: Math.round(beyond),
+    marginalBeyondBytes: marginal === undefined ? undefined : Math.round(marginal),
+    heapUsedBytes: workers.map((w) => w.heapUsedBytes ?? 0),
+    heapLimitBytes: workers.map((w) => w.heapLimitBytes ?? 0),
+    heapCommittedBytes: workers.map((w) => w.heapCommittedBytes ?? 0),
+    mainHeapUsedBytes: process.memoryUsage().heapUsed,
+    writesPerSecond: Math.round(rate),
+    errors,
+    keysHeld,
+  };
+}
+
+const MB = 1024 * 1024;
+
+function printRow(c: Checkpoint): void {
+  const mb = (n: number | undefined): string => ((n ?? 0) / MB).toFixed(0);
+  const heaps = c.heapUsedBytes.map((h, i) => `${mb(h)}/${mb(c.heapCommittedBytes[i])}/${mb(c.heapLimitBytes[i])}`).join(' ');
+  console.log(
+    `${String(c.keys).padStart(10)} keys  rss ${(c.rssBytes / MB).toFixed(0).padStart(6)} MiB  ` +
+      `beyond ${String(c.beyondBytesPerKeyReplica).padStart(5)} B/key/replica ` +
+      `(marginal ${c.marginalBeyondBytes === undefined ? '-' : String(c.marginalBeyondBytes)})  ` +
+      `worker heaps MiB used/committed/limit [${heaps}] main ${mb(c.mainHeapUsedBytes)}  ${String(c.writesPerSecond).padStart(6)} writes/s  ` +
+      `full keys held ${c.keysHeld}  errors ${c.errors}`,
+  );
+}
+
+async function run(o: Options): Promise<Checkpoint[]> {
+  const dir = o.engine === 'memory' ? undefined : await mkdtemp(path.join(os.tmpdir(), 'pxs-key-memory-'));
+  const opts: PaxosStoreOptions = { engine: o.engine, workers: o.workers, replicas: REPLICAS, ...(dir === undefined ? {} : { dir }) };
+  if (o.cachedKeys !== undefined) opts.cachedKeysMax = o.cachedKeys;
+  const store = await PaxosStore.open(opts);
+  const rows: Checkpoint[] = [];
+  try {
+    const kv = store.kv('mem');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const rssAtOpen = process.memoryUsage.rss();
+    console.log(`engine ${o.engine}, workers ${o.workers}, ${o.writers} writers, ${o.valueBytes}-byte values; rss at open ${(rssAtOpen / MB).toFixed(0)} MiB`);
+    const errors = new Map<string, number>();
+    let done = 0;
+    for (const checkpoint of o.checkpoints) {
+      const t0 = performance.now();
+      await writeRange(kv, done, checkpoint, o, errors);
+      const rate = ((checkpoint - done) * 1000) / (performance.now() - t0);
+      done = checkpoint;
+      const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+      const row = await sample(store, o, checkpoint, rssAtOpen, rate, errorCount, rows[rows.length - 1]);
+      rows.push(row);
+      printRow(row);
+    }
+    if (errors.size > 0) console.log(`errors: ${JSON.stringify(Object.fromEntries(errors))}`);
+  } finally {
+    await store.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
+  if (o.heapGrowingPercent !== undefined) setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);
+  const rows = await run(o);
+  if (o.json) console.log(JSON.stringify({ options: o, rows }));
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
