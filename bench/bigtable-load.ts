@@ -75,20 +75,30 @@ function optionsOf(args: ParsedBenchArgs): Options {
   const num = (name: string, fallback: number): number => {
     const value = stringFlag(args, name);
     if (value === undefined) return fallback;
-    if (!(Number.isSafeInteger(Number(value)) && Number(value) >= 0)) throw new Error(`--${name} must be a count`);
+    if (!(Number.isSafeInteger(Number(value)) && Number(value) >= 0))
+      throw new Error(`--${name} must be a count`);
     return Number(value);
   };
   const sync = (stringFlag(args, 'sync') ?? 'batch') as SyncMode;
-  if (!['always', 'batch', 'none'].includes(sync)) throw new Error('--sync must be always, batch or none');
+  if (!['always', 'batch', 'none'].includes(sync))
+    throw new Error('--sync must be always, batch or none');
   return {
-    rows: num('rows', 1_000_000), clients: Math.max(1, num('clients', 256)), gets: num('gets', 100_000),
-    lookups: num('lookups', 200), senders: Math.max(1, num('senders', 1000)),
-    scanLimit: stringFlag(args, 'scan-limit') !== undefined ? num('scan-limit', 0) : undefined, textBytes: num('text-bytes', 64), sync,
-    workers: Math.max(1, num('workers', os.availableParallelism())), groups: Math.max(1, num('groups', 8)), json: args.values['json'] === true,
+    rows: num('rows', 1_000_000),
+    clients: Math.max(1, num('clients', 256)),
+    gets: num('gets', 100_000),
+    lookups: num('lookups', 200),
+    senders: Math.max(1, num('senders', 1000)),
+    scanLimit: stringFlag(args, 'scan-limit') !== undefined ? num('scan-limit', 0) : undefined,
+    textBytes: num('text-bytes', 64),
+    sync,
+    workers: Math.max(1, num('workers', os.availableParallelism())),
+    groups: Math.max(1, num('groups', 8)),
+    json: args.values['json'] === true,
   };
 }
 
-const pkOf = (i: number, rows: number): string => `r${String(i).padStart(String(rows).length, '0')}`;
+const pkOf = (i: number, rows: number): string =>
+  `r${String(i).padStart(String(rows).length, '0')}`;
 
 function percentile(sorted: Float64Array, p: number): number | undefined {
   if (sorted.length === 0) return undefined;
@@ -96,12 +106,18 @@ function percentile(sorted: Float64Array, p: number): number | undefined {
 }
 
 function codeOf(error: unknown): string {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const code =
+    typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : 'ERROR';
 }
 
 /** Runs `total` operations from `clients` closed-loop clients; latencies per op. */
-async function closedLoop(name: string, total: number, clients: number, op: (n: number) => Promise<number>): Promise<Phase> {
+async function closedLoop(
+  name: string,
+  total: number,
+  clients: number,
+  op: (n: number) => Promise<number>,
+): Promise<Phase> {
   const latencies = new Float64Array(total);
   const errors: Record<string, number> = {};
   let next = 0;
@@ -129,8 +145,15 @@ async function closedLoop(name: string, total: number, clients: number, op: (n: 
   const seconds = (performance.now() - start) / 1000;
   const sorted = latencies.subarray(0, done).sort();
   return {
-    name, ops: done, rows, seconds, opsPerSecond: done / seconds, rowsPerSecond: rows / seconds,
-    p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), errors,
+    name,
+    ops: done,
+    rows,
+    seconds,
+    opsPerSecond: done / seconds,
+    rowsPerSecond: rows / seconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    errors,
   };
 }
 
@@ -139,7 +162,11 @@ async function scanPhase(name: string, bt: Bigtable, o: Options, local: boolean)
   let rows = 0;
   let last = '';
   let reported = start;
-  for await (const { pk } of bt.scan({ limit: o.scanLimit, pageSize: 1024, consistency: local ? 'local' : 'linearizable' })) {
+  for await (const { pk } of bt.scan({
+    limit: o.scanLimit,
+    pageSize: 1024,
+    consistency: local ? 'local' : 'linearizable',
+  })) {
     if (pk <= last) throw new Error(`scan out of order at ${pk}`);
     last = pk;
     rows += 1;
@@ -151,7 +178,17 @@ async function scanPhase(name: string, bt: Bigtable, o: Options, local: boolean)
   const expected = Math.min(o.rows, o.scanLimit ?? o.rows);
   if (rows !== expected) throw new Error(`${name} returned ${rows} rows, expected ${expected}`);
   const seconds = (performance.now() - start) / 1000;
-  return { name, ops: 1, rows, seconds, opsPerSecond: 1 / seconds, rowsPerSecond: rows / seconds, p50Ms: undefined, p99Ms: undefined, errors: {} };
+  return {
+    name,
+    ops: 1,
+    rows,
+    seconds,
+    opsPerSecond: 1 / seconds,
+    rowsPerSecond: rows / seconds,
+    p50Ms: undefined,
+    p99Ms: undefined,
+    errors: {},
+  };
 }
 
 /** A permutation of 0..n-1 (deterministic, so runs compare): inserts arrive in random pk order. */
@@ -174,49 +211,78 @@ async function run(o: Options, store: PaxosStore): Promise<Phase[]> {
   const text = 'x'.repeat(o.textBytes);
   const order = shuffled(o.rows);
   const phases: Phase[] = [];
-  phases.push(await closedLoop('insert', o.rows, o.clients, async (n) => {
-    const i = order[n] as number;
-    await bt.insert(pkOf(i, o.rows), { sender: `u${i % o.senders}`, day: i % 365, text });
-    return 1;
-  }));
-  phases.push(await closedLoop('get', o.gets, o.clients, async (n) => {
-    const i = (order[n % o.rows] as number);
-    if ((await bt.get(pkOf(i, o.rows))) === undefined) throw Object.assign(new Error('missing'), { code: 'MISSING_ROW' });
-    return 1;
-  }));
+  phases.push(
+    await closedLoop('insert', o.rows, o.clients, async (n) => {
+      const i = order[n] as number;
+      await bt.insert(pkOf(i, o.rows), { sender: `u${i % o.senders}`, day: i % 365, text });
+      return 1;
+    }),
+  );
+  phases.push(
+    await closedLoop('get', o.gets, o.clients, async (n) => {
+      const i = order[n % o.rows] as number;
+      if ((await bt.get(pkOf(i, o.rows))) === undefined)
+        throw Object.assign(new Error('missing'), { code: 'MISSING_ROW' });
+      return 1;
+    }),
+  );
   phases.push(await scanPhase('scan (linearizable)', bt, o, false));
   phases.push(await scanPhase('scan (local)', bt, o, true));
   const perSender = Math.floor(o.rows / o.senders);
-  phases.push(await closedLoop('byIndex', o.lookups, 8, async (n) => {
-    const sender = `u${(n * 7919) % o.senders}`;
-    let rows = 0;
-    for await (const { row } of bt.byIndex('sender', sender, { pageSize: 1024 })) {
-      if (row.sender !== sender) throw new Error('byIndex returned a row that does not match');
-      rows += 1;
-    }
-    if (rows < perSender) throw Object.assign(new Error(`lookup of ${sender}: ${rows} rows`), { code: 'SHORT_LOOKUP' });
-    return rows;
-  }));
+  phases.push(
+    await closedLoop('byIndex', o.lookups, 8, async (n) => {
+      const sender = `u${(n * 7919) % o.senders}`;
+      let rows = 0;
+      for await (const { row } of bt.byIndex('sender', sender, { pageSize: 1024 })) {
+        if (row.sender !== sender) throw new Error('byIndex returned a row that does not match');
+        rows += 1;
+      }
+      if (rows < perSender)
+        throw Object.assign(new Error(`lookup of ${sender}: ${rows} rows`), {
+          code: 'SHORT_LOOKUP',
+        });
+      return rows;
+    }),
+  );
   return phases;
 }
 
 function format(o: Options, phases: Phase[]): string {
-  const lines = [`big table on lsm/${o.sync}: ${o.rows.toLocaleString()} rows, 3 replicas, workers ${o.workers}, groups ${o.groups}, clients ${o.clients}`];
-  lines.push('phase                     ops        rows     seconds       ops/s      rows/s   p50 ms   p99 ms  errors');
+  const lines = [
+    `big table on lsm/${o.sync}: ${o.rows.toLocaleString()} rows, 3 replicas, workers ${o.workers}, groups ${o.groups}, clients ${o.clients}`,
+  ];
+  lines.push(
+    'phase                     ops        rows     seconds       ops/s      rows/s   p50 ms   p99 ms  errors',
+  );
   for (const p of phases) {
-    const ms = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(1)).padStart(8);
+    const ms = (x: number | undefined): string =>
+      (x === undefined ? '-' : x.toFixed(1)).padStart(8);
     lines.push(
       `${p.name.padEnd(20)}${p.ops.toLocaleString().padStart(9)}${p.rows.toLocaleString().padStart(12)}${p.seconds.toFixed(1).padStart(12)}` +
-      `${Math.round(p.opsPerSecond).toLocaleString().padStart(12)}${Math.round(p.rowsPerSecond).toLocaleString().padStart(12)}${ms(p.p50Ms)}${ms(p.p99Ms)}  ${JSON.stringify(p.errors)}`,
+        `${Math.round(p.opsPerSecond).toLocaleString().padStart(12)}${Math.round(p.rowsPerSecond).toLocaleString().padStart(12)}${ms(p.p50Ms)}${ms(p.p99Ms)}  ${JSON.stringify(p.errors)}`,
     );
   }
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
-  const o = parseBenchArgsOrExit('bigtable-load', 'bigtable-load [--flag value]...', FLAGS, process.argv.slice(2), optionsOf);
+  const o = parseBenchArgsOrExit(
+    'bigtable-load',
+    'bigtable-load [--flag value]...',
+    FLAGS,
+    process.argv.slice(2),
+    optionsOf,
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-bench-bigtable-'));
-  const store = await PaxosStore.open({ replicas: 3, engine: 'lsm', dir, sync: o.sync, workers: o.workers, groups: o.groups, timeoutMs: 30_000 });
+  const store = await PaxosStore.open({
+    replicas: 3,
+    engine: 'lsm',
+    dir,
+    sync: o.sync,
+    workers: o.workers,
+    groups: o.groups,
+    timeoutMs: 30_000,
+  });
   try {
     const phases = await run(o, store);
     console.log(format(o, phases));

@@ -82,16 +82,21 @@ async function load(engine: Engine, o: Options): Promise<number> {
       const first = next;
       next = Math.min(o.keys, next + o.batch);
       const ops = [];
-      for (let i = first; i < next; i++) ops.push({ type: 'put' as const, key: keyOf(i), value: valueOf(i, o.valueBytes) });
+      for (let i = first; i < next; i++)
+        ops.push({ type: 'put' as const, key: keyOf(i), value: valueOf(i, o.valueBytes) });
       await engine.write(ops, { sync: false });
-      if (first % 1_000_000 < o.batch) process.stderr.write(`  ${engine.name}: ${first} keys loaded\n`);
+      if (first % 1_000_000 < o.batch)
+        process.stderr.write(`  ${engine.name}: ${first} keys loaded\n`);
     }
   };
   await Promise.all(Array.from({ length: WRITES_IN_FLIGHT }, () => worker()));
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-async function randomGets(engine: Engine, o: Options): Promise<{ seconds: number; missing: number }> {
+async function randomGets(
+  engine: Engine,
+  o: Options,
+): Promise<{ seconds: number; missing: number }> {
   let seed = 12345;
   const random = (): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -119,7 +124,8 @@ async function runChild(choice: EngineChoice, dir: string, o: Options): Promise<
   fullGc();
   const memory = process.memoryUsage();
   const gets = await randomGets(engine, o);
-  const engineStats = engine instanceof Bitcask2Engine ? engine.bitcask2Stats() : engine.bitcaskStats();
+  const engineStats =
+    engine instanceof Bitcask2Engine ? engine.bitcask2Stats() : engine.bitcaskStats();
   const result: MemoryResult = {
     engine: choice,
     keys: o.keys,
@@ -147,12 +153,18 @@ async function measure(choice: EngineChoice, o: Options): Promise<MemoryResult> 
     '--expose-gc',
     `--max-old-space-size=${CHILD_HEAP_MB}`,
     __filename,
-    '--child', choice,
-    '--dir', path.join(root, 'db'),
-    '--keys', String(o.keys),
-    '--value-bytes', String(o.valueBytes),
-    '--batch', String(o.batch),
-    '--gets', String(o.gets),
+    '--child',
+    choice,
+    '--dir',
+    path.join(root, 'db'),
+    '--keys',
+    String(o.keys),
+    '--value-bytes',
+    String(o.valueBytes),
+    '--batch',
+    String(o.batch),
+    '--gets',
+    String(o.gets),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -161,9 +173,12 @@ async function measure(choice: EngineChoice, o: Options): Promise<MemoryResult> 
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         out += chunk;
         const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-        if (line !== undefined) resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as MemoryResult);
+        if (line !== undefined)
+          resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as MemoryResult);
       });
-      child.on('exit', (code, signal) => reject(new Error(`${choice} child exited (${code ?? signal}) before reporting`)));
+      child.on('exit', (code, signal) =>
+        reject(new Error(`${choice} child exited (${code ?? signal}) before reporting`)),
+      );
     });
   } finally {
     if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
@@ -174,7 +189,17 @@ async function measure(choice: EngineChoice, o: Options): Promise<MemoryResult> 
 const MiB = 1024 * 1024;
 
 export function formatResults(results: readonly MemoryResult[]): string {
-  const header = ['engine', 'keys', 'load s', 'load keys/s', 'RSS MiB', 'RSS-base B/key', 'heapUsed MiB', 'heap B/key', 'gets/s'];
+  const header = [
+    'engine',
+    'keys',
+    'load s',
+    'load keys/s',
+    'RSS MiB',
+    'RSS-base B/key',
+    'heapUsed MiB',
+    'heap B/key',
+    'gets/s',
+  ];
   const rows = results.map((r) => [
     r.engine,
     r.keys.toLocaleString('en-US'),
@@ -186,23 +211,36 @@ export function formatResults(results: readonly MemoryResult[]): string {
     r.heapBytesPerKey.toFixed(1),
     Math.round(r.getsPerSecond).toLocaleString('en-US'),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
 
 const FLAGS: BenchFlags = {
   keys: { type: 'string', help: ['N', '10000000', 'keys loaded into each engine'] },
   'value-bytes': { type: 'string', help: ['N', '100', 'value size'] },
-  batch: { type: 'string', help: ['N', '1000', 'keys per write (4 writes in flight, sync: false)'] },
+  batch: {
+    type: 'string',
+    help: ['N', '1000', 'keys per write (4 writes in flight, sync: false)'],
+  },
   gets: { type: 'string', help: ['N', '200000', 'random gets (64 in flight)'] },
   engines: { type: 'string', help: ['LIST', 'bitcask,bitcask2', 'engines to measure, in order'] },
-  child: { type: 'string', help: ['ENGINE', '', 'internal: run one engine in this process (the parent passes it)'] },
-  dir: { type: 'string', help: ['DIR', '', 'internal: the child\'s directory'] },
+  child: {
+    type: 'string',
+    help: ['ENGINE', '', 'internal: run one engine in this process (the parent passes it)'],
+  },
+  dir: { type: 'string', help: ['DIR', '', "internal: the child's directory"] },
   json: { type: 'boolean', help: ['', '', 'print the structured result too'] },
 };
 
-function optionsOf(args: ParsedBenchArgs): { options: Options; child?: EngineChoice; dir?: string } {
+function optionsOf(args: ParsedBenchArgs): {
+  options: Options;
+  child?: EngineChoice;
+  dir?: string;
+} {
   const int = (name: string, fallback: number): number => {
     const n = Number(stringFlag(args, name) ?? fallback);
     if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
@@ -225,7 +263,13 @@ function optionsOf(args: ParsedBenchArgs): { options: Options; child?: EngineCho
 }
 
 if (require.main === module) {
-  const { options, child, dir } = parseBenchArgsOrExit('bitcask2-memory', 'bitcask2-memory [--flag value]...', FLAGS, process.argv.slice(2), optionsOf);
+  const { options, child, dir } = parseBenchArgsOrExit(
+    'bitcask2-memory',
+    'bitcask2-memory [--flag value]...',
+    FLAGS,
+    process.argv.slice(2),
+    optionsOf,
+  );
   if (child !== undefined) {
     if (dir === undefined) throw new Error('--child needs --dir');
     runChild(child, dir, options).catch((err: unknown) => {

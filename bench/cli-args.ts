@@ -24,8 +24,10 @@ export function benchUsage(usage: string, flags: BenchFlags): string {
   const columns = Math.max(2, ...rows.map((row) => row.length));
   rows.push(['--help', ...Array.from({ length: columns - 2 }, () => ''), 'print this and exit']);
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  const line = (row: string[]): string => `  ${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('')}`;
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const line = (row: string[]): string =>
+    `  ${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join('')}`;
   return [`usage: ${usage}`, ...rows.map(line)].join('\n');
 }
 
@@ -33,10 +35,19 @@ export function benchUsage(usage: string, flags: BenchFlags): string {
  * Parses `argv` against `flags`. Throws a TypeError whose message names the bad option
  * (unknown option, missing value, unexpected positional) for the caller to print.
  */
-export function parseBenchArgs(argv: readonly string[], flags: BenchFlags, allowPositionals = false): ParsedBenchArgs & { help: boolean } {
+export function parseBenchArgs(
+  argv: readonly string[],
+  flags: BenchFlags,
+  allowPositionals = false,
+): ParsedBenchArgs & { help: boolean } {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const [name, flag] of Object.entries(flags)) options[name] = { type: flag.type };
-  const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options,
+    strict: true,
+    allowPositionals,
+  });
   const help = values['help'] === true;
   return { values, positionals, help };
 }
@@ -61,7 +72,9 @@ export function parseBenchArgsOrExit<T>(
     }
     return build(args);
   } catch (error) {
-    console.error(`${bench}: ${error instanceof Error ? error.message : String(error)} (try --help)`);
+    console.error(
+      `${bench}: ${error instanceof Error ? error.message : String(error)} (try --help)`,
+    );
     process.exit(2);
   }
 }

@@ -52,8 +52,18 @@ async function idleCpuPercent(cluster: KvTarget): Promise<number> {
   return ((cluster.serverCpuMicros() - cpu0) / elapsedMicros) * 100;
 }
 
-async function measure(system: SystemRun['system'], sync: string, cluster: BenchCluster, o: ClusterLoadOptions): Promise<SystemRun> {
-  const shape: LoadShape = { seconds: o.seconds, clients: o.clients, keys: o.keys, values: benchValues(o.clients, o.valueBytes) };
+async function measure(
+  system: SystemRun['system'],
+  sync: string,
+  cluster: BenchCluster,
+  o: ClusterLoadOptions,
+): Promise<SystemRun> {
+  const shape: LoadShape = {
+    seconds: o.seconds,
+    clients: o.clients,
+    keys: o.keys,
+    values: benchValues(o.clients, o.valueBytes),
+  };
   const written = new Uint8Array(o.keys);
   const target: KvTarget = cluster;
   const label = `${system}/${sync} (pids ${cluster.pids.join(' ')})`;
@@ -71,7 +81,10 @@ async function measure(system: SystemRun['system'], sync: string, cluster: Bench
   return { system, sync, idleServerCpuPercent, write, read };
 }
 
-async function withCluster(start: () => Promise<BenchCluster>, body: (c: BenchCluster) => Promise<SystemRun>): Promise<SystemRun> {
+async function withCluster(
+  start: () => Promise<BenchCluster>,
+  body: (c: BenchCluster) => Promise<SystemRun>,
+): Promise<SystemRun> {
   const cluster = await start();
   try {
     return await body(cluster);
@@ -88,16 +101,35 @@ export async function runClusterLoad(o: ClusterLoadOptions): Promise<ClusterLoad
   if (etcd !== undefined) {
     version = etcdVersion(etcd);
     log(`etcd ${version} (${etcd}): 3 members on loopback`);
-    runs.push(await withCluster(() => startEtcdCluster(etcd), (c) => measure('etcd', 'fsync', c, o)));
+    runs.push(
+      await withCluster(
+        () => startEtcdCluster(etcd),
+        (c) => measure('etcd', 'fsync', c, o),
+      ),
+    );
   }
   if (o.systems.includes('paxosstore')) {
     for (const sync of o.syncs) {
-      const spec = { engine: o.engine, sync, workers: o.workers, groups: o.groups, cpuProfDir: o.cpuProfDir };
-      runs.push(await withCluster(() => startPaxosStoreCluster(spec), (c) => measure('paxosstore', sync, c, o)));
+      const spec = {
+        engine: o.engine,
+        sync,
+        workers: o.workers,
+        groups: o.groups,
+        cpuProfDir: o.cpuProfDir,
+      };
+      runs.push(
+        await withCluster(
+          () => startPaxosStoreCluster(spec),
+          (c) => measure('paxosstore', sync, c, o),
+        ),
+      );
     }
   }
   const etcdRun = runs.find((r) => r.system === 'etcd');
-  const comparisons = etcdRun === undefined ? [] : runs.filter((r) => r.system === 'paxosstore').map((r) => compare(r, etcdRun));
+  const comparisons =
+    etcdRun === undefined
+      ? []
+      : runs.filter((r) => r.system === 'paxosstore').map((r) => compare(r, etcdRun));
   return { options: o, etcdVersion: version, runs, comparisons };
 }
 
@@ -119,7 +151,9 @@ function main(): void {
   try {
     o = parseClusterLoadArgs(process.argv.slice(2));
   } catch (error) {
-    console.error(`cluster-load: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    console.error(
+      `cluster-load: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`,
+    );
     process.exit(2);
   }
   if (o.help) {

@@ -31,7 +31,10 @@ export interface TopEntry {
   percent: number;
 }
 
-export function topSelf(profile: Profile, top: number): { totalMs: number; idleMs: number; entries: TopEntry[] } {
+export function topSelf(
+  profile: Profile,
+  top: number,
+): { totalMs: number; idleMs: number; entries: TopEntry[] } {
   const byNode = new Map<number, ProfileNode>();
   for (const n of profile.nodes) byNode.set(n.id, n);
   const self = new Map<string, number>();
@@ -47,7 +50,8 @@ export function topSelf(profile: Profile, top: number): { totalMs: number; idleM
     total += dt;
     if (f.functionName === '(idle)') idle += dt;
     const file = f.url ? path.relative(process.cwd(), f.url.replace(/^file:\/\//, '')) : '';
-    const key = `${f.functionName || '(anonymous)'} ${file ? `${file}:${f.lineNumber + 1}` : ''}`.trim();
+    const key =
+      `${f.functionName || '(anonymous)'} ${file ? `${file}:${f.lineNumber + 1}` : ''}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
   }
   const entries = [...self.entries()]
@@ -61,7 +65,8 @@ function files(args: string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
     if (statSync(a).isDirectory()) {
-      for (const f of readdirSync(a).sort()) if (f.endsWith('.cpuprofile')) out.push(path.join(a, f));
+      for (const f of readdirSync(a).sort())
+        if (f.endsWith('.cpuprofile')) out.push(path.join(a, f));
     } else out.push(a);
   }
   return out;
@@ -69,16 +74,30 @@ function files(args: string[]): string[] {
 
 if (require.main === module) {
   const usage = 'cpuprofile-top [--top N] <file-or-dir>...';
-  const flags: BenchFlags = { top: { type: 'string', help: ['N', '10', 'functions listed per profile'] } };
-  const { top, paths } = parseBenchArgsOrExit('cpuprofile-top', usage, flags, process.argv.slice(2), (args) => {
-    const n = Number(stringFlag(args, 'top') ?? 10);
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error('--top must be a positive integer');
-    if (args.positionals.length === 0) throw new Error('no .cpuprofile file or directory given');
-    return { top: n, paths: [...args.positionals] };
-  }, true);
+  const flags: BenchFlags = {
+    top: { type: 'string', help: ['N', '10', 'functions listed per profile'] },
+  };
+  const { top, paths } = parseBenchArgsOrExit(
+    'cpuprofile-top',
+    usage,
+    flags,
+    process.argv.slice(2),
+    (args) => {
+      const n = Number(stringFlag(args, 'top') ?? 10);
+      if (!Number.isSafeInteger(n) || n < 1) throw new Error('--top must be a positive integer');
+      if (args.positionals.length === 0) throw new Error('no .cpuprofile file or directory given');
+      return { top: n, paths: [...args.positionals] };
+    },
+    true,
+  );
   for (const f of files(paths)) {
     const r = topSelf(JSON.parse(readFileSync(f, 'utf8')) as Profile, top);
-    console.log(`${path.basename(f)}: ${(r.totalMs / 1000).toFixed(2)} s sampled, idle ${((100 * r.idleMs) / r.totalMs).toFixed(1)}%`);
-    for (const e of r.entries) console.log(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.name}`);
+    console.log(
+      `${path.basename(f)}: ${(r.totalMs / 1000).toFixed(2)} s sampled, idle ${((100 * r.idleMs) / r.totalMs).toFixed(1)}%`,
+    );
+    for (const e of r.entries)
+      console.log(
+        `  ${e.percent.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(7)} ms  ${e.name}`,
+      );
   }
 }

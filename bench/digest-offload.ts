@@ -23,11 +23,18 @@ interface Result {
 function heldKeys(keys: number, valueBytes: number): HeldRecord[] {
   return Array.from({ length: keys }, (_, i) => {
     const data = Buffer.alloc(valueBytes, i & 0xff);
-    return { key: `key-${i}`, status: 'ready', rec: { ...emptyRecord(), chosen: i + 1, chosenSeq: i, version: i, data } };
+    return {
+      key: `key-${i}`,
+      status: 'ready',
+      rec: { ...emptyRecord(), chosen: i + 1, chosenSeq: i, version: i, data },
+    };
   });
 }
 
-async function measure(mode: string, run: () => Promise<DigestAnswer>): Promise<{ result: Result; answer: DigestAnswer }> {
+async function measure(
+  mode: string,
+  run: () => Promise<DigestAnswer>,
+): Promise<{ result: Result; answer: DigestAnswer }> {
   // A 1 ms timer: the longest gap between its turns is the longest stretch this thread was busy.
   let last = performance.now();
   let stallMsMax = 0;
@@ -66,10 +73,17 @@ async function main(): Promise<void> {
     await digestReplica(request, held, undefined, { offload: pool });
     for (let round = 0; round < rounds; round++) {
       const inline = await measure('inline', () => digestReplica(request, held, undefined));
-      const offloaded = await measure('offload', () => digestReplica(request, held, undefined, { offload: pool }));
-      assert(JSON.stringify(inline.answer.buckets) === JSON.stringify(offloaded.answer.buckets), 'answers differ');
+      const offloaded = await measure('offload', () =>
+        digestReplica(request, held, undefined, { offload: pool }),
+      );
+      assert(
+        JSON.stringify(inline.answer.buckets) === JSON.stringify(offloaded.answer.buckets),
+        'answers differ',
+      );
       for (const { result } of [inline, offloaded]) {
-        console.log(`${result.mode.padEnd(8)} keys ${keys} × ${valueBytes} B: ${result.ms.toFixed(1)} ms, longest stall ${result.stallMsMax.toFixed(1)} ms`);
+        console.log(
+          `${result.mode.padEnd(8)} keys ${keys} × ${valueBytes} B: ${result.ms.toFixed(1)} ms, longest stall ${result.stallMsMax.toFixed(1)} ms`,
+        );
       }
     }
   } finally {

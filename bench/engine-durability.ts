@@ -37,8 +37,14 @@ const FLAGS: BenchFlags = {
   seconds: { type: 'string', help: ['N', '3', 'length of each timed part'] },
   batch: { type: 'string', help: ['N', '100', 'records per batch (group commit bench)'] },
   'value-bytes': { type: 'string', help: ['N', '100', 'value size'] },
-  'restart-keys': { type: 'string', help: ['N', '1000000', 'keys written before the restart bench reopens'] },
-  'store-writes': { type: 'string', help: ['N', '20000', 'writes through a 3-replica store (bytes bench)'] },
+  'restart-keys': {
+    type: 'string',
+    help: ['N', '1000000', 'keys written before the restart bench reopens'],
+  },
+  'store-writes': {
+    type: 'string',
+    help: ['N', '20000', 'writes through a 3-replica store (bytes bench)'],
+  },
   only: { type: 'string', help: ['LIST', 'commit,restart,bytes', 'which parts to run'] },
 };
 
@@ -63,7 +69,10 @@ function tempDir(prefix: string): string {
 }
 
 function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  return n.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
 }
 
 function keyOf(i: number): string {
@@ -105,7 +114,12 @@ function rawGroupCommit(o: Options): Rate {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const seconds = (performance.now() - start) / 1000;
-  return { batches, seconds, batchesPerSecond: batches / seconds, recordsPerSecond: (batches * o.batch) / seconds };
+  return {
+    batches,
+    seconds,
+    batchesPerSecond: batches / seconds,
+    recordsPerSecond: (batches * o.batch) / seconds,
+  };
 }
 
 async function engineGroupCommit(o: Options, make: (dir: string) => Engine): Promise<Rate> {
@@ -126,23 +140,38 @@ async function engineGroupCommit(o: Options, make: (dir: string) => Engine): Pro
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const seconds = (performance.now() - start) / 1000;
-  return { batches, seconds, batchesPerSecond: batches / seconds, recordsPerSecond: (batches * o.batch) / seconds };
+  return {
+    batches,
+    seconds,
+    batchesPerSecond: batches / seconds,
+    recordsPerSecond: (batches * o.batch) / seconds,
+  };
 }
 
 async function commitBench(o: Options): Promise<void> {
-  console.log(`\n== group commit: batches of ${o.batch} records (${o.valueBytes}-byte values), one fdatasync per batch, ${o.seconds} s each`);
+  console.log(
+    `\n== group commit: batches of ${o.batch} records (${o.valueBytes}-byte values), one fdatasync per batch, ${o.seconds} s each`,
+  );
   const raw = rawGroupCommit(o);
   const bitcask = await engineGroupCommit(o, (dir) => new BitcaskEngine(dir));
   const lsm = await engineGroupCommit(o, (dir) => new LsmEngine(dir));
   console.log('what            batches/s    records/s   vs raw');
-  for (const [name, r] of [['raw device', raw], ['bitcask', bitcask], ['lsm', lsm]] as const) {
-    console.log(`${name.padEnd(14)} ${fmt(r.batchesPerSecond).padStart(10)} ${fmt(r.recordsPerSecond).padStart(12)}   ${(r.batchesPerSecond / raw.batchesPerSecond).toFixed(2)}x`);
+  for (const [name, r] of [
+    ['raw device', raw],
+    ['bitcask', bitcask],
+    ['lsm', lsm],
+  ] as const) {
+    console.log(
+      `${name.padEnd(14)} ${fmt(r.batchesPerSecond).padStart(10)} ${fmt(r.recordsPerSecond).padStart(12)}   ${(r.batchesPerSecond / raw.batchesPerSecond).toFixed(2)}x`,
+    );
   }
 }
 
 /** Loads N keys into a bitcask dir, merges (hint files), and times opens with and without hints. */
 async function restartBench(o: Options): Promise<void> {
-  console.log(`\n== restart: bitcask with ${fmt(o.restartKeys)} keys (${o.valueBytes}-byte values)`);
+  console.log(
+    `\n== restart: bitcask with ${fmt(o.restartKeys)} keys (${o.valueBytes}-byte values)`,
+  );
   const dir = tempDir('pxs-restart-');
   try {
     const value = new Uint8Array(o.valueBytes).fill(3);
@@ -155,13 +184,20 @@ async function restartBench(o: Options): Promise<void> {
     const loadSeconds = (performance.now() - loadStart) / 1000;
     const merged = await loader.merge();
     await loader.close();
-    console.log(`loaded in ${loadSeconds.toFixed(1)} s (${fmt(o.restartKeys / loadSeconds)} keys/s); merge: ${JSON.stringify(merged)}`);
+    console.log(
+      `loaded in ${loadSeconds.toFixed(1)} s (${fmt(o.restartKeys / loadSeconds)} keys/s); merge: ${JSON.stringify(merged)}`,
+    );
     const withHints = await timeOpen(dir);
     for (const f of fs.readdirSync(dir)) if (f.endsWith('.hint')) fs.rmSync(path.join(dir, f));
     const withoutHints = await timeOpen(dir);
     console.log('open                 ms   keys        hint files   files scanned');
-    for (const [name, r] of [['with hints', withHints], ['without hints', withoutHints]] as const) {
-      console.log(`${name.padEnd(14)} ${fmt(r.ms).padStart(8)} ${fmt(r.keys).padStart(10)} ${String(r.hints).padStart(12)} ${String(r.scanned).padStart(15)}`);
+    for (const [name, r] of [
+      ['with hints', withHints],
+      ['without hints', withoutHints],
+    ] as const) {
+      console.log(
+        `${name.padEnd(14)} ${fmt(r.ms).padStart(8)} ${fmt(r.keys).padStart(10)} ${String(r.hints).padStart(12)} ${String(r.scanned).padStart(15)}`,
+      );
     }
     console.log(`ratio without/with hints: ${(withoutHints.ms / withHints.ms).toFixed(2)}x`);
   } finally {
@@ -169,14 +205,21 @@ async function restartBench(o: Options): Promise<void> {
   }
 }
 
-async function timeOpen(dir: string): Promise<{ ms: number; keys: number; hints: number; scanned: number }> {
+async function timeOpen(
+  dir: string,
+): Promise<{ ms: number; keys: number; hints: number; scanned: number }> {
   const engine = new BitcaskEngine(dir);
   const start = performance.now();
   await engine.open();
   const ms = performance.now() - start;
   const stats = engine.bitcaskStats();
   await engine.close();
-  return { ms, keys: stats.keys, hints: stats.recovery?.hintFilesLoaded ?? 0, scanned: stats.recovery?.filesScanned ?? 0 };
+  return {
+    ms,
+    keys: stats.keys,
+    hints: stats.recovery?.hintFilesLoaded ?? 0,
+    scanned: stats.recovery?.filesScanned ?? 0,
+  };
 }
 
 function wcharOfProcess(): number {
@@ -188,14 +231,17 @@ function wcharOfProcess(): number {
 function dataFileBytes(dir: string): number {
   let total = 0;
   for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile() && e.name.endsWith('.data')) total += fs.statSync(path.join(e.parentPath, e.name)).size;
+    if (e.isFile() && e.name.endsWith('.data'))
+      total += fs.statSync(path.join(e.parentPath, e.name)).size;
   }
   return total;
 }
 
 /** Puts of distinct keys through a 3-replica store; bytes written per acknowledged write. */
 async function bytesBench(o: Options): Promise<void> {
-  console.log(`\n== bytes written per acknowledged write: ${fmt(o.storeWrites)} puts of ${o.valueBytes}-byte values, 3 replicas, sync 'batch'`);
+  console.log(
+    `\n== bytes written per acknowledged write: ${fmt(o.storeWrites)} puts of ${o.valueBytes}-byte values, 3 replicas, sync 'batch'`,
+  );
   console.log('engine     writes/s   wchar B/write   data-file B/write   (per replica)');
   for (const engine of ['bitcask', 'lsm'] as EngineName[]) {
     const dir = tempDir('pxs-bytes-');
@@ -215,17 +261,27 @@ async function bytesBench(o: Options): Promise<void> {
       const wchar = (wcharOfProcess() - before) / o.storeWrites;
       const files = engine === 'bitcask' ? (dataFileBytes(dir) - filesBefore) / o.storeWrites : NaN;
       const perReplica = engine === 'bitcask' ? `${fmt(files / 3)}` : '—';
-      console.log(`${engine.padEnd(9)} ${fmt(o.storeWrites / seconds).padStart(9)} ${fmt(wchar).padStart(15)} ${(Number.isNaN(files) ? '—' : fmt(files)).padStart(19)}   ${perReplica}`);
+      console.log(
+        `${engine.padEnd(9)} ${fmt(o.storeWrites / seconds).padStart(9)} ${fmt(wchar).padStart(15)} ${(Number.isNaN(files) ? '—' : fmt(files)).padStart(19)}   ${perReplica}`,
+      );
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(`(a value is ${o.valueBytes} B and its key ~${keyOf(0).length + 5} B; one Paxos record per replica per write, data and log in one record)`);
+  console.log(
+    `(a value is ${o.valueBytes} B and its key ~${keyOf(0).length + 5} B; one Paxos record per replica per write, data and log in one record)`,
+  );
 }
 
 async function main(): Promise<void> {
-  const o = parseBenchArgsOrExit('engine-durability', 'engine-durability [--flag value]...', FLAGS, process.argv.slice(2), optionsOf);
+  const o = parseBenchArgsOrExit(
+    'engine-durability',
+    'engine-durability [--flag value]...',
+    FLAGS,
+    process.argv.slice(2),
+    optionsOf,
+  );
   if (o.only.has('commit')) await commitBench(o);
   if (o.only.has('restart')) await restartBench(o);
   if (o.only.has('bytes')) await bytesBench(o);

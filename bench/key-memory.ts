@@ -72,7 +72,8 @@ function keyOf(i: number): string {
 function positive(name: string, raw: string | undefined, dflt: number): number {
   if (raw === undefined) return dflt;
   const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--${name} must be a positive integer, got ${raw}`);
   return n;
 }
 
@@ -93,10 +94,12 @@ function parseOptions(argv: string[]): Options {
     },
   });
   const keys = positive('keys', values.keys, 1_000_000);
-  const listed = values.checkpoints?.split(',').map((c) => positive('checkpoints', c, 1)) ?? DEFAULT_CHECKPOINTS;
+  const listed =
+    values.checkpoints?.split(',').map((c) => positive('checkpoints', c, 1)) ?? DEFAULT_CHECKPOINTS;
   const checkpoints = [...new Set([...listed.filter((c) => c < keys), keys])].sort((a, b) => a - b);
   const engine = (values.engine ?? 'memory') as EngineName;
-  if (!['memory', 'lsm', 'bitcask', 'bitcask2'].includes(engine)) throw new Error(`--engine ${engine}`);
+  if (!['memory', 'lsm', 'bitcask', 'bitcask2'].includes(engine))
+    throw new Error(`--engine ${engine}`);
   return {
     keys,
     engine,
@@ -105,14 +108,26 @@ function parseOptions(argv: string[]): Options {
     workers: positive('workers', values.workers, 2),
     checkpoints,
     settleMs: values['settle-ms'] === undefined ? 3000 : Number(values['settle-ms']),
-    cachedKeys: values['cached-keys'] === undefined ? undefined : positive('cached-keys', values['cached-keys'], 1),
-    heapGrowingPercent: values['heap-growing-percent'] === undefined ? undefined : positive('heap-growing-percent', values['heap-growing-percent'], 1),
+    cachedKeys:
+      values['cached-keys'] === undefined
+        ? undefined
+        : positive('cached-keys', values['cached-keys'], 1),
+    heapGrowingPercent:
+      values['heap-growing-percent'] === undefined
+        ? undefined
+        : positive('heap-growing-percent', values['heap-growing-percent'], 1),
     json: values.json === true,
   };
 }
 
 /** Writes keys [from, to) with `writers` closed-loop writers; returns the errors by code. */
-async function writeRange(kv: KvNamespace, from: number, to: number, o: Options, errors: Map<string, number>): Promise<void> {
+async function writeRange(
+  kv: KvNamespace,
+  from: number,
+  to: number,
+  o: Options,
+  errors: Map<string, number>,
+): Promise<void> {
   let next = from;
   const value = new Uint8Array(o.valueBytes).fill(7);
   const writer = async (): Promise<void> => {
@@ -136,14 +151,29 @@ interface Previous {
   readonly rssBytes: number;
 }
 
-async function sample(store: PaxosStore, o: Options, keys: number, rssAtOpen: number, rate: number, errors: number, previous: Previous | undefined): Promise<Checkpoint> {
+async function sample(
+  store: PaxosStore,
+  o: Options,
+  keys: number,
+  rssAtOpen: number,
+  rate: number,
+  errors: number,
+  previous: Previous | undefined,
+): Promise<Checkpoint> {
   await new Promise((resolve) => setTimeout(resolve, o.settleMs));
   const stats = await store.stats();
-  const workers = stats.workers as ReadonlyArray<{ heapUsedBytes?: number; heapCommittedBytes?: number; heapLimitBytes?: number }>;
+  const workers = stats.workers as ReadonlyArray<{
+    heapUsedBytes?: number;
+    heapCommittedBytes?: number;
+    heapLimitBytes?: number;
+  }>;
   const rss = process.memoryUsage.rss();
   const keyBytes = KEY_WIDTH + 1;
   const beyond = (rss - rssAtOpen) / (keys * REPLICAS) - (keyBytes + o.valueBytes);
-  const marginal = previous === undefined ? undefined : (rss - previous.rssBytes) / ((keys - previous.keys) * REPLICAS) - (keyBytes + o.valueBytes);
+  const marginal =
+    previous === undefined
+      ? undefined
+      : (rss - previous.rssBytes) / ((keys - previous.keys) * REPLICAS) - (keyBytes + o.valueBytes);
   const keysHeld = stats.replicas.reduce((n, r) => n + (r?.keys ?? 0), 0);
   return {
     keys,
@@ -164,7 +194,9 @@ const MB = 1024 * 1024;
 
 function printRow(c: Checkpoint): void {
   const mb = (n: number | undefined): string => ((n ?? 0) / MB).toFixed(0);
-  const heaps = c.heapUsedBytes.map((h, i) => `${mb(h)}/${mb(c.heapCommittedBytes[i])}/${mb(c.heapLimitBytes[i])}`).join(' ');
+  const heaps = c.heapUsedBytes
+    .map((h, i) => `${mb(h)}/${mb(c.heapCommittedBytes[i])}/${mb(c.heapLimitBytes[i])}`)
+    .join(' ');
   console.log(
     `${String(c.keys).padStart(10)} keys  rss ${(c.rssBytes / MB).toFixed(0).padStart(6)} MiB  ` +
       `beyond ${String(c.beyondBytesPerKeyReplica).padStart(5)} B/key/replica ` +
@@ -175,8 +207,14 @@ function printRow(c: Checkpoint): void {
 }
 
 async function run(o: Options): Promise<Checkpoint[]> {
-  const dir = o.engine === 'memory' ? undefined : await mkdtemp(path.join(os.tmpdir(), 'pxs-key-memory-'));
-  const opts: PaxosStoreOptions = { engine: o.engine, workers: o.workers, replicas: REPLICAS, ...(dir === undefined ? {} : { dir }) };
+  const dir =
+    o.engine === 'memory' ? undefined : await mkdtemp(path.join(os.tmpdir(), 'pxs-key-memory-'));
+  const opts: PaxosStoreOptions = {
+    engine: o.engine,
+    workers: o.workers,
+    replicas: REPLICAS,
+    ...(dir === undefined ? {} : { dir }),
+  };
   if (o.cachedKeys !== undefined) opts.cachedKeysMax = o.cachedKeys;
   const store = await PaxosStore.open(opts);
   const rows: Checkpoint[] = [];
@@ -184,7 +222,9 @@ async function run(o: Options): Promise<Checkpoint[]> {
     const kv = store.kv('mem');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rssAtOpen = process.memoryUsage.rss();
-    console.log(`engine ${o.engine}, workers ${o.workers}, ${o.writers} writers, ${o.valueBytes}-byte values; rss at open ${(rssAtOpen / MB).toFixed(0)} MiB`);
+    console.log(
+      `engine ${o.engine}, workers ${o.workers}, ${o.writers} writers, ${o.valueBytes}-byte values; rss at open ${(rssAtOpen / MB).toFixed(0)} MiB`,
+    );
     const errors = new Map<string, number>();
     let done = 0;
     for (const checkpoint of o.checkpoints) {
@@ -193,7 +233,15 @@ async function run(o: Options): Promise<Checkpoint[]> {
       const rate = ((checkpoint - done) * 1000) / (performance.now() - t0);
       done = checkpoint;
       const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-      const row = await sample(store, o, checkpoint, rssAtOpen, rate, errorCount, rows[rows.length - 1]);
+      const row = await sample(
+        store,
+        o,
+        checkpoint,
+        rssAtOpen,
+        rate,
+        errorCount,
+        rows[rows.length - 1],
+      );
       rows.push(row);
       printRow(row);
     }
@@ -208,7 +256,8 @@ async function run(o: Options): Promise<Checkpoint[]> {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
-  if (o.heapGrowingPercent !== undefined) setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);
+  if (o.heapGrowingPercent !== undefined)
+    setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);
   const rows = await run(o);
   if (o.json) console.log(JSON.stringify({ options: o, rows }));
 }

@@ -30,8 +30,14 @@ type Totals = PerOpCounts;
 export async function takeTotals(store: PaxosStore): Promise<Totals> {
   const stats = await store.stats();
   const t: Totals = {
-    paxos: 0, peerPayloads: 0, resultPayloads: 0, ringRecords: 0, local: 0, wakes: 0,
-    clientRecords: stats.client.messagesOut, clientWakes: stats.client.wakes,
+    paxos: 0,
+    peerPayloads: 0,
+    resultPayloads: 0,
+    ringRecords: 0,
+    local: 0,
+    wakes: 0,
+    clientRecords: stats.client.messagesOut,
+    clientWakes: stats.client.wakes,
   };
   for (const r of stats.replicas) {
     if (r === null) continue;

@@ -108,7 +108,9 @@ export interface KvLoadResult {
 }
 
 function cores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return typeof os.availableParallelism === 'function'
+    ? os.availableParallelism()
+    : os.cpus().length;
 }
 
 const NAMESPACE = 'bench';
@@ -119,7 +121,12 @@ function keyOf(i: number): string {
 
 function histogram(): hdr.Histogram {
   // microseconds, 1 us .. 120 s, 3 significant digits
-  return hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    bitBucketSize: 64,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 function errorCode(e: unknown): string {
@@ -277,7 +284,11 @@ async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
   let done = 0;
   const missing: number[] = [];
   for (let k = 0; k < s.keys; k++) if (s.written[k] === 0) missing.push(k);
-  const progress = new Progress(`${s.label} (${missing.length} keys)`, () => ({ ops: done, errors: 0 }), s.progress);
+  const progress = new Progress(
+    `${s.label} (${missing.length} keys)`,
+    () => ({ ops: done, errors: 0 }),
+    s.progress,
+  );
   const client = async (c: number): Promise<void> => {
     const kv = s.namespaces[c % s.namespaces.length];
     const value = s.values[c];
@@ -328,18 +339,30 @@ function resolve(opts: KvLoadOptions) {
   };
   if (!(o.seconds > 0)) throw new Error(`seconds must be > 0, got ${o.seconds}`);
   if (!(o.warmupSeconds >= 0)) throw new Error(`warmup must be >= 0, got ${o.warmupSeconds}`);
-  for (const [name, v] of [['clients', o.clients], ['keys', o.keys], ['valueBytes', o.valueBytes]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  for (const [name, v] of [
+    ['clients', o.clients],
+    ['keys', o.keys],
+    ['valueBytes', o.valueBytes],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`${name} must be a positive integer, got ${v}`);
   }
   if (o.workers.length === 0 || o.workers.some((w) => !Number.isInteger(w) || w < 1)) {
     throw new Error(`workers must be a list of positive integers, got ${o.workers.join(',')}`);
   }
-  if (o.engine !== 'memory' && o.engine !== 'lsm' && o.engine !== 'bitcask' && o.engine !== 'bitcask2') {
+  if (
+    o.engine !== 'memory' &&
+    o.engine !== 'lsm' &&
+    o.engine !== 'bitcask' &&
+    o.engine !== 'bitcask2'
+  ) {
     throw new Error(`engine must be memory, lsm, bitcask or bitcask2`);
   }
-  if (o.persist && o.engine !== 'memory') throw new Error(`--persist is for the memory engine only`);
+  if (o.persist && o.engine !== 'memory')
+    throw new Error(`--persist is for the memory engine only`);
   if (o.route !== 'home' && o.route !== 'rr') throw new Error(`route must be home or rr`);
-  if (o.phases !== 'all' && o.phases !== 'write' && o.phases !== 'read') throw new Error(`phases must be all, write or read`);
+  if (o.phases !== 'all' && o.phases !== 'write' && o.phases !== 'read')
+    throw new Error(`phases must be all, write or read`);
   return o;
 }
 
@@ -349,7 +372,10 @@ function engineTag(o: { engine: EngineName; persist: boolean }): string {
 }
 
 async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<RunResult> {
-  const dir = o.engine !== 'memory' || o.persist ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-')) : undefined;
+  const dir =
+    o.engine !== 'memory' || o.persist
+      ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-'))
+      : undefined;
   try {
     const store = await PaxosStore.open({
       engine: o.engine,
@@ -384,9 +410,14 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         label: `${tag} ${phase}`,
       });
       if (o.warmupSeconds > 0) await runPhase(spec('warmup', o.warmupSeconds));
-      const write = o.phases === 'read' ? undefined : await countedPhase(store, spec('write', o.seconds));
-      const pre = o.phases === 'write' ? undefined : await prewarm({ ...spec('write', 0), label: `${tag} pre-warm` });
-      const read = o.phases === 'write' ? undefined : await countedPhase(store, spec('read', o.seconds));
+      const write =
+        o.phases === 'read' ? undefined : await countedPhase(store, spec('write', o.seconds));
+      const pre =
+        o.phases === 'write'
+          ? undefined
+          : await prewarm({ ...spec('write', 0), label: `${tag} pre-warm` });
+      const read =
+        o.phases === 'write' ? undefined : await countedPhase(store, spec('read', o.seconds));
       const r: RunResult = {
         engine: o.engine,
         sync: o.sync,
@@ -423,8 +454,14 @@ export async function runKvLoad(opts: KvLoadOptions = {}): Promise<KvLoadResult>
   const a = runs[0];
   const b = runs[runs.length - 1];
   if (runs.length >= 2 && a !== undefined && b !== undefined) {
-    const ratio = (x?: PhaseResult, y?: PhaseResult) => (x && y ? y.opsPerSecond / x.opsPerSecond : NaN);
-    result.scaling = { from: a.workers, to: b.workers, write: ratio(a.write, b.write), read: ratio(a.read, b.read) };
+    const ratio = (x?: PhaseResult, y?: PhaseResult) =>
+      x && y ? y.opsPerSecond / x.opsPerSecond : NaN;
+    result.scaling = {
+      from: a.workers,
+      to: b.workers,
+      write: ratio(a.write, b.write),
+      read: ratio(a.read, b.read),
+    };
   }
   return result;
 }
@@ -438,23 +475,55 @@ function fmtErrors(e: Record<string, number>): string {
 }
 
 export function formatRuns(runs: RunResult[]): string {
-  const header = ['engine/sync', 'workers', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'cpu us/op', 'errors'];
+  const header = [
+    'engine/sync',
+    'workers',
+    'phase',
+    'ops/s',
+    'ops',
+    'p50 ms',
+    'p99 ms',
+    'p999 ms',
+    'max ms',
+    'cpu us/op',
+    'errors',
+  ];
   const widths = [21, 7, 5, 10, 10, 7, 7, 8, 8, 9, 0];
   const row = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i === 2 || i === cells.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) =>
+        i === 0 || i === 2 || i === cells.length - 1
+          ? c.padEnd(widths[i] ?? 0)
+          : c.padStart(widths[i] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
   const lines = [row(header)];
   for (const r of runs) {
     for (const p of [r.write, r.read]) {
       if (p === undefined) continue;
       const errs = fmtErrors(p.errors) + (p.notFound ? ` notFound=${p.notFound}` : '');
       lines.push(
-        row([`${engineTag(r)}/${r.sync}`, String(r.workers), p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs), p.cpuMicrosPerOp.toFixed(1), errs]),
+        row([
+          `${engineTag(r)}/${r.sync}`,
+          String(r.workers),
+          p.phase,
+          fmtInt(p.opsPerSecond),
+          fmtInt(p.ops),
+          fmtMs(p.p50Ms),
+          fmtMs(p.p99Ms),
+          fmtMs(p.p999Ms),
+          fmtMs(p.maxMs),
+          p.cpuMicrosPerOp.toFixed(1),
+          errs,
+        ]),
       );
     }
   }
   for (const r of runs) {
     for (const p of [r.write, r.read]) {
-      if (p?.perOp !== undefined) lines.push(formatPerOp(`${engineTag(r)}/${r.sync} w=${r.workers} ${p.phase}`, p.perOp));
+      if (p?.perOp !== undefined)
+        lines.push(formatPerOp(`${engineTag(r)}/${r.sync} w=${r.workers} ${p.phase}`, p.perOp));
     }
   }
   return lines.join('\n');
@@ -471,11 +540,16 @@ export function formatResult(res: KvLoadResult): string {
   }
   lines.push(formatRuns(res.runs));
   for (const r of res.runs) {
-    if (r.prewarm && r.prewarm.keys > 0) lines.push(`pre-warm w=${r.workers}: ${fmtInt(r.prewarm.keys)} keys in ${r.prewarm.seconds.toFixed(1)} s, errors ${fmtErrors(r.prewarm.errors)}`);
+    if (r.prewarm && r.prewarm.keys > 0)
+      lines.push(
+        `pre-warm w=${r.workers}: ${fmtInt(r.prewarm.keys)} keys in ${r.prewarm.seconds.toFixed(1)} s, errors ${fmtErrors(r.prewarm.errors)}`,
+      );
   }
   if (res.scaling) {
     const x = (n: number) => (Number.isNaN(n) ? 'n/a' : `x${n.toFixed(2)}`);
-    lines.push(`workers ${res.scaling.to} vs ${res.scaling.from}: writes ${x(res.scaling.write)}, reads ${x(res.scaling.read)}`);
+    lines.push(
+      `workers ${res.scaling.to} vs ${res.scaling.from}: writes ${x(res.scaling.write)}, reads ${x(res.scaling.read)}`,
+    );
   }
   return lines.join('\n');
 }
@@ -483,16 +557,34 @@ export function formatResult(res: KvLoadResult): string {
 /** kv-load's flags (run-all takes the same and ignores --engine and --workers). */
 export const KV_LOAD_FLAGS: BenchFlags = {
   seconds: { type: 'string', help: ['N', 'KV_SECONDS', '5', 'length of each measured phase'] },
-  warmup: { type: 'string', help: ['N', 'KV_WARMUP', '1', 'unmeasured writes first (JIT, queues)'] },
+  warmup: {
+    type: 'string',
+    help: ['N', 'KV_WARMUP', '1', 'unmeasured writes first (JIT, queues)'],
+  },
   clients: { type: 'string', help: ['N', 'KV_CLIENTS', '256', 'concurrent closed-loop clients'] },
   keys: { type: 'string', help: ['N', 'KV_KEYS', '100000', 'keyspace size'] },
   'value-bytes': { type: 'string', help: ['N', 'KV_VALUE_BYTES', '100', 'value size'] },
-  engine: { type: 'string', help: ['NAME', 'KV_ENGINE', 'memory', 'memory | lsm | bitcask | bitcask2'] },
-  persist: { type: 'boolean', help: ['', 'KV_PERSIST=1', 'off', 'memory only: persist: true (append log in a temp dir)'] },
+  engine: {
+    type: 'string',
+    help: ['NAME', 'KV_ENGINE', 'memory', 'memory | lsm | bitcask | bitcask2'],
+  },
+  persist: {
+    type: 'boolean',
+    help: ['', 'KV_PERSIST=1', 'off', 'memory only: persist: true (append log in a temp dir)'],
+  },
   sync: { type: 'string', help: ['MODE', 'KV_SYNC', 'batch', 'always | batch | none'] },
-  workers: { type: 'string', help: ['LIST', 'KV_WORKERS', '1,<cores>', 'comma list; one store and run per entry'] },
-  groups: { type: 'string', help: ['N', 'KV_GROUPS', '(8)', 'actors per replica (the store default)'] },
-  route: { type: 'string', help: ['home|rr', 'KV_ROUTE', 'home', 'rr: client i writes through replica i % 3'] },
+  workers: {
+    type: 'string',
+    help: ['LIST', 'KV_WORKERS', '1,<cores>', 'comma list; one store and run per entry'],
+  },
+  groups: {
+    type: 'string',
+    help: ['N', 'KV_GROUPS', '(8)', 'actors per replica (the store default)'],
+  },
+  route: {
+    type: 'string',
+    help: ['home|rr', 'KV_ROUTE', 'home', 'rr: client i writes through replica i % 3'],
+  },
   phases: { type: 'string', help: ['WHICH', 'KV_PHASES', 'all', 'all | write | read'] },
   json: { type: 'boolean', help: ['', '', '', 'also print the structured result'] },
 };
@@ -504,11 +596,17 @@ export const KV_LOAD_USAGE = 'kv-load [--flag value]... (flag, env var, default)
  * the KV_* env vars. Throws on an unknown option or a value that is not a number where one is
  * needed; `--help` is the caller's (parseBenchArgsOrExit).
  */
-export function parseKvLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): KvLoadOptions & { json: boolean } {
+export function parseKvLoadArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): KvLoadOptions & { json: boolean } {
   return kvLoadOptionsOf(parseBenchArgs(argv, KV_LOAD_FLAGS), env);
 }
 
-export function kvLoadOptionsOf(args: ParsedBenchArgs, env: NodeJS.ProcessEnv = process.env): KvLoadOptions & { json: boolean } {
+export function kvLoadOptionsOf(
+  args: ParsedBenchArgs,
+  env: NodeJS.ProcessEnv = process.env,
+): KvLoadOptions & { json: boolean } {
   const get = (flag: string, envName: string) => stringFlag(args, flag) ?? env[envName];
   const num = (flag: string, envName: string) => {
     const v = get(flag, envName);
@@ -533,12 +631,25 @@ export function kvLoadOptionsOf(args: ParsedBenchArgs, env: NodeJS.ProcessEnv = 
   set('sync', get('sync', 'KV_SYNC') as SyncMode | undefined);
   set('route', get('route', 'KV_ROUTE') as Route | undefined);
   set('phases', get('phases', 'KV_PHASES') as Phases | undefined);
-  if (workers !== undefined) set('workers', workers.split(',').filter((s) => s.length > 0).map(Number));
+  if (workers !== undefined)
+    set(
+      'workers',
+      workers
+        .split(',')
+        .filter((s) => s.length > 0)
+        .map(Number),
+    );
   return { ...opts, json: args.values['json'] === true };
 }
 
 if (require.main === module) {
-  const args = parseBenchArgsOrExit('kv-load', KV_LOAD_USAGE, KV_LOAD_FLAGS, process.argv.slice(2), (parsed) => kvLoadOptionsOf(parsed));
+  const args = parseBenchArgsOrExit(
+    'kv-load',
+    KV_LOAD_USAGE,
+    KV_LOAD_FLAGS,
+    process.argv.slice(2),
+    (parsed) => kvLoadOptionsOf(parsed),
+  );
   const { json, ...opts } = args;
   (async () => {
     const res = await runKvLoad({ ...opts, print: false });

@@ -178,7 +178,7 @@ async function postOneWay(worker: Worker, count: number, bytes: number): Promise
   });
   const record = new Uint8Array(bytes).fill(Kind.oneWay);
   const start = performance.now();
-  for (let sent = 0; sent < count; ) {
+  for (let sent = 0; sent < count;) {
     const end = Math.min(count, sent + SEND_CHUNK, acked + POST_WINDOW);
     for (; sent < end; sent++) worker.postMessage(record);
     if (sent - acked >= POST_WINDOW) await new Promise<void>((resolve) => (wake = resolve));
@@ -240,9 +240,7 @@ function result(
   };
 }
 
-export async function runMailboxBench(
-  opts: MailboxBenchOptions = {},
-): Promise<MailboxBenchResult> {
+export async function runMailboxBench(opts: MailboxBenchOptions = {}): Promise<MailboxBenchResult> {
   const o = { ...DEFAULTS, ...opts };
   assert(o.recordBytes >= 1 && o.recordBytes <= 4096, `recordBytes ${o.recordBytes} out of range`);
   assert(Number.isInteger(o.repeats) && o.repeats >= 1, `repeats ${o.repeats} must be >= 1`);

@@ -28,13 +28,22 @@ function parseArgs(argv: readonly string[]): Options {
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]?.replace(/^--/, '');
     const value = Number(argv[i + 1]);
-    if ((key === 'frames' || key === 'bytes' || key === 'batch') && Number.isInteger(value) && value > 0) options[key] = value;
+    if (
+      (key === 'frames' || key === 'bytes' || key === 'batch') &&
+      Number.isInteger(value) &&
+      value > 0
+    )
+      options[key] = value;
     else throw new Error(`usage: --frames N --bytes N --batch N (got ${argv[i]} ${argv[i + 1]})`);
   }
   return options;
 }
 
-async function sendAll(connection: FramedConnection, frames: number, send: () => string): Promise<void> {
+async function sendAll(
+  connection: FramedConnection,
+  frames: number,
+  send: () => string,
+): Promise<void> {
   for (let i = 0; i < frames; i++) {
     while (send() === 'BACKPRESSURE') await connection.whenDrained();
   }
@@ -52,31 +61,59 @@ async function run(shape: 'single' | 'packed', o: Options): Promise<void> {
     messagesIn += 1;
   };
   const server = await listen({
-    host: '127.0.0.1', port: 0, secret: SECRET, name: 'bench-server',
-    onConnection: (c) => c.onFrame((_type, payload) => {
-      framesIn += 1;
-      if (shape === 'packed') unpackMessages(payload, countMessage);
-      else messagesIn += 1;
-      if (framesIn === frames) done();
-    }),
+    host: '127.0.0.1',
+    port: 0,
+    secret: SECRET,
+    name: 'bench-server',
+    onConnection: (c) =>
+      c.onFrame((_type, payload) => {
+        framesIn += 1;
+        if (shape === 'packed') unpackMessages(payload, countMessage);
+        else messagesIn += 1;
+        if (framesIn === frames) done();
+      }),
   });
   try {
-    await measure(shape, o, frames, perFrame, server.port, () => ({ framesIn, messagesIn }), finished);
+    await measure(
+      shape,
+      o,
+      frames,
+      perFrame,
+      server.port,
+      () => ({ framesIn, messagesIn }),
+      finished,
+    );
   } finally {
     await server.close();
   }
 }
 
 async function measure(
-  shape: 'single' | 'packed', o: Options, frames: number, perFrame: number, port: number,
-  counts: () => { framesIn: number; messagesIn: number }, finished: Promise<void>,
+  shape: 'single' | 'packed',
+  o: Options,
+  frames: number,
+  perFrame: number,
+  port: number,
+  counts: () => { framesIn: number; messagesIn: number },
+  finished: Promise<void>,
 ): Promise<void> {
-  const client = await dial({ host: '127.0.0.1', port, secret: SECRET, role: 'peer', name: 'bench-client', connection: { frameBytesMax: 1 << 20, sendQueueBytesMax: 8 << 20 } });
+  const client = await dial({
+    host: '127.0.0.1',
+    port,
+    secret: SECRET,
+    role: 'peer',
+    name: 'bench-client',
+    connection: { frameBytesMax: 1 << 20, sendQueueBytesMax: 8 << 20 },
+  });
   client.onFrame(() => {});
   const message = Buffer.alloc(o.bytes, 7);
   const batch = Array.from({ length: o.batch }, () => message);
   const started = process.hrtime.bigint();
-  await sendAll(client, frames, shape === 'single' ? () => client.send(16, message) : () => client.sendPacked(16, batch));
+  await sendAll(
+    client,
+    frames,
+    shape === 'single' ? () => client.send(16, message) : () => client.sendPacked(16, batch),
+  );
   await finished;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const { messagesIn } = counts();
@@ -84,7 +121,7 @@ async function measure(
   console.log(
     `${shape.padEnd(6)} frames ${frames} x ${perFrame} msg x ${o.bytes} B: ${Math.round(frames / seconds)} frames/s, ` +
       `${Math.round(messagesIn / seconds)} msg/s, ${(payloadMb / seconds).toFixed(1)} MB/s payload, ` +
-      `${((client.stats.bytesOut / 1e6) / seconds).toFixed(1)} MB/s on the wire (${seconds.toFixed(2)} s)`,
+      `${(client.stats.bytesOut / 1e6 / seconds).toFixed(1)} MB/s on the wire (${seconds.toFixed(2)} s)`,
   );
   client.close();
 }

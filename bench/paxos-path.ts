@@ -14,7 +14,14 @@
  */
 import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
 import { VolatileRecordPort } from '../actors/paxos/record-port';
-import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../actors/paxos/codec';
+import {
+  PayloadKind,
+  beginBatch,
+  endBatch,
+  readBatch,
+  readResult,
+  writeRequest,
+} from '../actors/paxos/codec';
 import { homeReplicaOf } from '../actors/paxos/core/key-hash';
 import { actorIdOf } from '../actors/paxos/placement';
 import type { ClientRequest } from '../actors/paxos/core/types';
@@ -62,7 +69,9 @@ class Wire {
       send: (to, payload) => {
         this.payloads += 1;
         if (to === CLIENT_ADDRESS) {
-          this.results += readBatch(payload, PayloadKind.results, readResult, () => this.onResult?.());
+          this.results += readBatch(payload, PayloadKind.results, readResult, () =>
+            this.onResult?.(),
+          );
           return;
         }
         this.queue.push({ from: actorId, to, payload: payload.slice() });
@@ -79,7 +88,12 @@ interface PhaseResult {
   payloadsPerOp: number;
 }
 
-async function runPhase(o: Options, kind: 'write' | 'read', actors: PaxosGroupActor[], wire: Wire): Promise<PhaseResult> {
+async function runPhase(
+  o: Options,
+  kind: 'write' | 'read',
+  actors: PaxosGroupActor[],
+  wire: Wire,
+): Promise<PhaseResult> {
   const op = tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.alloc(o.valueBytes, 7) }));
   const query = tagged(ModelTag.kv, KV_GET_QUERY);
   const writers = actors.map(() => new ByteWriter(4096));
@@ -93,7 +107,9 @@ async function runPhase(o: Options, kind: 'write' | 'read', actors: PaxosGroupAc
     const key = `k${Math.floor(Math.random() * o.keys)}`;
     const home = homeReplicaOf(key, REPLICAS);
     const req: ClientRequest =
-      kind === 'write' ? { kind: 'write', token: token++, key, op } : { kind: 'read', token: token++, key, query, consistency: 'linearizable' };
+      kind === 'write'
+        ? { kind: 'write', token: token++, key, op }
+        : { kind: 'read', token: token++, key, query, consistency: 'linearizable' };
     batches[home]?.push(req);
   };
   wire.onResult = () => {
@@ -121,7 +137,12 @@ async function runPhase(o: Options, kind: 'write' | 'read', actors: PaxosGroupAc
   };
 }
 
-function sendBatches(actors: PaxosGroupActor[], writers: ByteWriter[], batches: ClientRequest[][], wire: Wire): void {
+function sendBatches(
+  actors: PaxosGroupActor[],
+  writers: ByteWriter[],
+  batches: ClientRequest[][],
+  wire: Wire,
+): void {
   batches.forEach((batch, replica) => {
     const w = writers[replica];
     const actor = actors[replica];
@@ -170,7 +191,15 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   for (let r = 0; r < REPLICAS; r++) {
     const id = actorIdOf(r, 0, PLACEMENT);
     assert(id === r, `actor id ${id} of replica ${r}: the wire indexes actors by id`);
-    actors.push(new PaxosGroupActor(id, wire.host(id), new VolatileRecordPort(), { ...PLACEMENT, sync: 'batch', model: allModels, incarnation: 1, amnesic: false }));
+    actors.push(
+      new PaxosGroupActor(id, wire.host(id), new VolatileRecordPort(), {
+        ...PLACEMENT,
+        sync: 'batch',
+        model: allModels,
+        incarnation: 1,
+        amnesic: false,
+      }),
+    );
   }
   // Warm-up: every key once, so the measured phases see settled keys and a warm JIT.
   await runPhase({ ...o, ops: o.keys }, 'write', actors, wire);
@@ -192,24 +221,49 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
 const FLAGS: BenchFlags = {
   ops: { type: 'string', help: ['<n>', '200000', 'operations per measured phase'] },
   clients: { type: 'string', help: ['<n>', '256', 'operations outstanding'] },
-  keys: { type: 'string', help: ['<n>', '100000', 'keyspace (each key written once first, unmeasured)'] },
+  keys: {
+    type: 'string',
+    help: ['<n>', '100000', 'keyspace (each key written once first, unmeasured)'],
+  },
   'value-bytes': { type: 'string', help: ['<n>', '100', 'value size'] },
-  slices: { type: 'string', help: ['<n>', '10', 'each phase runs in this many alternating slices; the cheapest is reported'] },
+  slices: {
+    type: 'string',
+    help: [
+      '<n>',
+      '10',
+      'each phase runs in this many alternating slices; the cheapest is reported',
+    ],
+  },
 };
 
 async function main(): Promise<void> {
-  const o = parseBenchArgsOrExit('paxos-path', 'node dist/bench/paxos-path.js [flags]', FLAGS, process.argv.slice(2), (args) => {
-    const int = (name: string, dflt: number): number => {
-      const v = Number(stringFlag(args, name) ?? dflt);
-      if (!Number.isInteger(v) || v < 1) throw new TypeError(`--${name} must be a positive integer`);
-      return v;
-    };
-    return { ops: int('ops', 200_000), clients: int('clients', 256), keys: int('keys', 100_000), valueBytes: int('value-bytes', 100), slices: int('slices', 10) };
-  });
+  const o = parseBenchArgsOrExit(
+    'paxos-path',
+    'node dist/bench/paxos-path.js [flags]',
+    FLAGS,
+    process.argv.slice(2),
+    (args) => {
+      const int = (name: string, dflt: number): number => {
+        const v = Number(stringFlag(args, name) ?? dflt);
+        if (!Number.isInteger(v) || v < 1)
+          throw new TypeError(`--${name} must be a positive integer`);
+        return v;
+      };
+      return {
+        ops: int('ops', 200_000),
+        clients: int('clients', 256),
+        keys: int('keys', 100_000),
+        valueBytes: int('value-bytes', 100),
+        slices: int('slices', 10),
+      };
+    },
+  );
   const results = await runPaxosPath(o);
   console.log('phase   ops        cpu us/op  msgs/op  payloads/op');
   for (const r of results) {
-    console.log(`${r.phase.padEnd(7)} ${String(r.ops).padEnd(10)} ${r.cpuMicrosPerOp.toFixed(2).padStart(9)}  ${r.messagesPerOp.toFixed(2).padStart(7)}  ${r.payloadsPerOp.toFixed(3).padStart(11)}`);
+    console.log(
+      `${r.phase.padEnd(7)} ${String(r.ops).padEnd(10)} ${r.cpuMicrosPerOp.toFixed(2).padStart(9)}  ${r.messagesPerOp.toFixed(2).padStart(7)}  ${r.payloadsPerOp.toFixed(3).padStart(11)}`,
+    );
   }
 }
 

@@ -44,7 +44,9 @@ export interface Check {
 }
 
 function cores(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return typeof os.availableParallelism === 'function'
+    ? os.availableParallelism()
+    : os.cpus().length;
 }
 
 function atLeast(name: string, measured: number, target: number, unit: string): Check {
@@ -68,6 +70,65 @@ function byWorkers(r: KvLoadResult, w: number): RunResult {
   return run;
 }
 
+/** The figures against the issue-2/3 targets. */
+function targetChecks(
+  n: number,
+  mailboxRatio: number,
+  memory: KvLoadResult,
+  lsm: KvLoadResult,
+): Check[] {
+  const memN = byWorkers(memory, n);
+  const mem1 = byWorkers(memory, 1);
+  const lsmN = byWorkers(lsm, n);
+  const ops = (p: RunResult['write']) => p?.opsPerSecond ?? NaN;
+  const checks: Check[] = [
+    atLeast('mailbox ring / postMessage (one-way msg/s)', mailboxRatio, TARGETS.mailboxRatio, 'x'),
+    atLeast(
+      `memory writes/s (workers ${n})`,
+      ops(memN.write),
+      TARGETS.memoryWritesPerSecond,
+      'ops/s',
+    ),
+    atLeast(
+      `memory reads/s (workers ${n}, linearizable)`,
+      ops(memN.read),
+      TARGETS.memoryReadsPerSecond,
+      'ops/s',
+    ),
+    atMost(
+      `memory write p99 (workers ${n})`,
+      memN.write?.p99Ms ?? NaN,
+      TARGETS.memoryWriteP99Ms,
+      'ms',
+    ),
+    atLeast(
+      `lsm sync=batch writes/s (workers ${n})`,
+      ops(lsmN.write),
+      TARGETS.lsmBatchWritesPerSecond,
+      'ops/s',
+    ),
+  ];
+  if (n > 1) {
+    checks.push(
+      atLeast(
+        `memory writes workers ${n} vs 1`,
+        ops(memN.write) / ops(mem1.write),
+        TARGETS.workersScaling,
+        'x',
+      ),
+    );
+    checks.push(
+      atLeast(
+        `memory reads workers ${n} vs 1`,
+        ops(memN.read) / ops(mem1.read),
+        TARGETS.workersScaling,
+        'x',
+      ),
+    );
+  }
+  return checks;
+}
+
 export async function runAll(kv: KvLoadOptions = {}): Promise<RunAllResult> {
   const n = cores();
   const log = (s: string) => console.log(s);
@@ -81,28 +142,20 @@ export async function runAll(kv: KvLoadOptions = {}): Promise<RunAllResult> {
 
   const workers = n > 1 ? [1, n] : [1];
   log(`== kv-load: memory engine, workers ${workers.join(',')} ==`);
-  const memory = await runKvLoad({ ...kv, engine: 'memory', sync: kv.sync ?? 'batch', workers, print: false });
+  const memory = await runKvLoad({
+    ...kv,
+    engine: 'memory',
+    sync: kv.sync ?? 'batch',
+    workers,
+    print: false,
+  });
   log(formatResult(memory) + '\n');
 
   log(`== kv-load: lsm engine, sync batch, workers ${n} ==`);
   const lsm = await runKvLoad({ ...kv, engine: 'lsm', sync: 'batch', workers: [n], print: false });
   log(formatResult(lsm) + '\n');
 
-  const memN = byWorkers(memory, n);
-  const mem1 = byWorkers(memory, 1);
-  const lsmN = byWorkers(lsm, n);
-  const ops = (p: RunResult['write']) => p?.opsPerSecond ?? NaN;
-  const checks: Check[] = [
-    atLeast('mailbox ring / postMessage (one-way msg/s)', mailbox.throughputRatio, TARGETS.mailboxRatio, 'x'),
-    atLeast(`memory writes/s (workers ${n})`, ops(memN.write), TARGETS.memoryWritesPerSecond, 'ops/s'),
-    atLeast(`memory reads/s (workers ${n}, linearizable)`, ops(memN.read), TARGETS.memoryReadsPerSecond, 'ops/s'),
-    atMost(`memory write p99 (workers ${n})`, memN.write?.p99Ms ?? NaN, TARGETS.memoryWriteP99Ms, 'ms'),
-    atLeast(`lsm sync=batch writes/s (workers ${n})`, ops(lsmN.write), TARGETS.lsmBatchWritesPerSecond, 'ops/s'),
-  ];
-  if (n > 1) {
-    checks.push(atLeast(`memory writes workers ${n} vs 1`, ops(memN.write) / ops(mem1.write), TARGETS.workersScaling, 'x'));
-    checks.push(atLeast(`memory reads workers ${n} vs 1`, ops(memN.read) / ops(mem1.read), TARGETS.workersScaling, 'x'));
-  }
+  const checks = targetChecks(n, mailbox.throughputRatio, memory, lsm);
   return { workersN: n, mailbox, memory, lsm, checks };
 }
 
@@ -113,7 +166,9 @@ export function formatChecks(r: RunAllResult): string {
     `${'metric'.padEnd(w)}  ${'measured'.padStart(16)}  ${'target'.padStart(18)}  status`,
   ];
   for (const c of r.checks) {
-    lines.push(`${c.name.padEnd(w)}  ${fmt(c.measured, c.unit).padStart(16)}  ${c.target.padStart(18)}  ${c.pass ? 'PASS' : 'MISS'}`);
+    lines.push(
+      `${c.name.padEnd(w)}  ${fmt(c.measured, c.unit).padStart(16)}  ${c.target.padStart(18)}  ${c.pass ? 'PASS' : 'MISS'}`,
+    );
   }
   const missed = r.checks.filter((c) => !c.pass).length;
   lines.push(`${r.checks.length - missed}/${r.checks.length} targets met`);
@@ -121,8 +176,15 @@ export function formatChecks(r: RunAllResult): string {
 }
 
 if (require.main === module) {
-  const usage = 'run-all [--flag value]... (kv-load\'s flags; --engine and --workers are ignored: run-all picks them)';
-  const args = parseBenchArgsOrExit('run-all', usage, KV_LOAD_FLAGS, process.argv.slice(2), (parsed) => kvLoadOptionsOf(parsed));
+  const usage =
+    "run-all [--flag value]... (kv-load's flags; --engine and --workers are ignored: run-all picks them)";
+  const args = parseBenchArgsOrExit(
+    'run-all',
+    usage,
+    KV_LOAD_FLAGS,
+    process.argv.slice(2),
+    (parsed) => kvLoadOptionsOf(parsed),
+  );
   const { json, engine: _engine, workers: _workers, ...kv } = args;
   (async () => {
     const r = await runAll(kv);

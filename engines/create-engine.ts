@@ -40,9 +40,17 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
     throw engineError('INVALID_ARGUMENT', `persist is a memory engine option, not '${kind}'`);
   }
   if (requested === 'memory' && options.persist !== true) return new MemoryEngine();
-  if (requested === 'memory' || requested === 'lsm' || requested === 'bitcask' || requested === 'bitcask2') {
+  if (
+    requested === 'memory' ||
+    requested === 'lsm' ||
+    requested === 'bitcask' ||
+    requested === 'bitcask2'
+  ) {
     if (typeof options.dir !== 'string' || options.dir.length === 0) {
-      throw engineError('INVALID_ARGUMENT', `engine '${requested}' needs options.dir (a directory path)`);
+      throw engineError(
+        'INVALID_ARGUMENT',
+        `engine '${requested}' needs options.dir (a directory path)`,
+      );
     }
     const { offload } = options;
     if (requested === 'memory') return new MemoryLogEngine(options.dir, { offload });

@@ -42,9 +42,7 @@ type Db = Level<string, Uint8Array>;
  * (LevelDB's own close syncs nothing, and an empty batch never reaches LevelDB).
  */
 const CLOSE_SYNC_KEY = Buffer.from([0xff, 0xfe, 0x73, 0x79, 0x6e, 0x63]);
-type LevelOp =
-  | { type: 'put'; key: string; value: Uint8Array }
-  | { type: 'del'; key: string };
+type LevelOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
 export class LsmEngine implements Engine {
   readonly name = 'lsm';
@@ -174,7 +172,9 @@ export class LsmEngine implements Engine {
       // UNSYNCED-RUN marker after it): fsync the log once every write has reached LevelDB.
       await Promise.allSettled([...this.writesInFlight]);
       try {
-        const syncDelete = { sync: true, keyEncoding: 'buffer' } as unknown as Parameters<Db['del']>[1];
+        const syncDelete = { sync: true, keyEncoding: 'buffer' } as unknown as Parameters<
+          Db['del']
+        >[1];
         await db.del(CLOSE_SYNC_KEY as unknown as string, syncDelete);
       } finally {
         await db.close();

@@ -136,7 +136,8 @@ export function validateRange(range: unknown): IterateRange {
 /** A range bound is a key, except that the empty string is allowed (it sorts first). */
 function validateBound(bound: unknown, name: string): string {
   if (bound === '') return bound;
-  if (typeof bound !== 'string') throw engineError('INVALID_ARGUMENT', `range ${name} not a string`);
+  if (typeof bound !== 'string')
+    throw engineError('INVALID_ARGUMENT', `range ${name} not a string`);
   try {
     return validateKey(bound);
   } catch (err) {

@@ -72,8 +72,14 @@ export function encodeInstallOp(s: InstallState): Uint8Array {
   // Instance 0 (nothing chosen yet) is how a restore installs a key into a new store.
   assert(isCount(s.expectChosen), () => `install on instance ${s.expectChosen}`);
   assert(isCount(s.version), () => `install of version ${s.version}`);
-  assert(s.recent.length <= INSTALL_RECENT_MAX, () => `install of ${s.recent.length} recent entries`);
-  assert(s.recent.every((e) => e.instance <= s.expectChosen), 'install of a recent entry past its instance');
+  assert(
+    s.recent.length <= INSTALL_RECENT_MAX,
+    () => `install of ${s.recent.length} recent entries`,
+  );
+  assert(
+    s.recent.every((e) => e.instance <= s.expectChosen),
+    'install of a recent entry past its instance',
+  );
   let size = 2 + 8 + 8 + 1 + (s.data === null ? 0 : 4 + s.data.length) + 1;
   for (const e of s.recent) size += 8 + 1 + 8 + 4 + e.result.length;
   const out = new Uint8Array(size);
@@ -92,7 +98,10 @@ export function encodeInstallOp(s: InstallState): Uint8Array {
   }
   out[at++] = s.recent.length;
   for (const e of s.recent) {
-    assert(Number.isInteger(e.origin) && e.origin >= 0 && e.origin <= 255, () => `recent origin ${e.origin}`);
+    assert(
+      Number.isInteger(e.origin) && e.origin >= 0 && e.origin <= 255,
+      () => `recent origin ${e.origin}`,
+    );
     view.setFloat64(at, e.instance);
     out[at + 8] = e.origin;
     view.setFloat64(at + 9, e.seq);
@@ -153,8 +162,12 @@ export function decodeInstallOp(op: Uint8Array): InstallState | undefined {
     recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytesOf() });
   }
   const wellFormed =
-    r.ok && r.at === op.length && (hasData === 0 || hasData === 1) && count <= INSTALL_RECENT_MAX &&
-    isCount(expectChosen) && isCount(version) &&
+    r.ok &&
+    r.at === op.length &&
+    (hasData === 0 || hasData === 1) &&
+    count <= INSTALL_RECENT_MAX &&
+    isCount(expectChosen) &&
+    isCount(version) &&
     recent.every((e) => isCount(e.instance) && e.instance <= expectChosen && isCount(e.seq));
   return wellFormed ? { expectChosen, data, version, recent } : undefined;
 }

@@ -53,13 +53,21 @@ export function splitVersion(result: Uint8Array): { body: Uint8Array; version: n
   return { body: result.subarray(0, at), version: versionScratch[0] as number };
 }
 
-export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, StateMachine]>): StateMachine {
+export function createModelRegistry(
+  models: ReadonlyArray<readonly [ModelTag, StateMachine]>,
+): StateMachine {
   const byTag = new Map<number, StateMachine>(models);
   assert(byTag.size === models.length, 'a model tag is registered twice');
   // The Paxos core applies install ops itself (install-op.ts); a model under their tag would
   // never see its ops.
-  assert(!byTag.has(INSTALL_OP_TAG), () => `model tag ${INSTALL_OP_TAG} is reserved for install ops`);
-  assert(!byTag.has(REQUEST_ID_TAG), () => `model tag ${REQUEST_ID_TAG} is reserved for request ids`);
+  assert(
+    !byTag.has(INSTALL_OP_TAG),
+    () => `model tag ${INSTALL_OP_TAG} is reserved for install ops`,
+  );
+  assert(
+    !byTag.has(REQUEST_ID_TAG),
+    () => `model tag ${REQUEST_ID_TAG} is reserved for request ids`,
+  );
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
     assert(bytes.length >= 1, () => `empty ${what}`);
     const machine = byTag.get(bytes[0] as number);
@@ -74,7 +82,10 @@ export function createModelRegistry(models: ReadonlyArray<readonly [ModelTag, St
     const machine = machineOf(op, 'op');
     if (data !== null && data[0] !== op[0]) return { data, mutated: false, result: WRONG_MODEL };
     const out = machine.apply(data === null ? null : data.subarray(1), version, op.subarray(1));
-    assert(!isWrongModel(out.result) && !isBadRequest(out.result), 'a model returned a reserved result');
+    assert(
+      !isWrongModel(out.result) && !isBadRequest(out.result),
+      'a model returned a reserved result',
+    );
     // Always a fresh copy: a model may answer a view of its op (kv put), and the op may be a
     // view of a whole inbound payload (codec.ts readBatch); the key's data must own its bytes.
     const next = out.data === null ? null : tagged(op[0] as ModelTag, out.data);

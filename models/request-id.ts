@@ -34,7 +34,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Wraps a model op with a caller's request id (validated by the caller's handle). */
 export function withRequestId(requestId: string, op: Uint8Array): Uint8Array {
   const id = encoder.encode(requestId);
-  if (id.length === 0 || id.length > REQUEST_ID_BYTES_MAX) throw new RangeError(`requestId of ${id.length} bytes`);
+  if (id.length === 0 || id.length > REQUEST_ID_BYTES_MAX)
+    throw new RangeError(`requestId of ${id.length} bytes`);
   const out = new Uint8Array(2 + id.length + op.length);
   out[0] = REQUEST_ID_TAG;
   out[1] = id.length;
@@ -44,10 +45,14 @@ export function withRequestId(requestId: string, op: Uint8Array): Uint8Array {
 }
 
 /** The request id of a wrapped op and the op inside, or no id (op unchanged). */
-export function splitRequestId(op: Uint8Array): { readonly requestId: string | undefined; readonly op: Uint8Array } {
+export function splitRequestId(op: Uint8Array): {
+  readonly requestId: string | undefined;
+  readonly op: Uint8Array;
+} {
   if (op.length < 3 || op[0] !== REQUEST_ID_TAG) return { requestId: undefined, op };
   const length = op[1] as number;
-  if (length === 0 || length > REQUEST_ID_BYTES_MAX || op.length < 2 + length + 1) return { requestId: undefined, op };
+  if (length === 0 || length > REQUEST_ID_BYTES_MAX || op.length < 2 + length + 1)
+    return { requestId: undefined, op };
   let requestId: string;
   try {
     requestId = decoder.decode(op.subarray(2, 2 + length));

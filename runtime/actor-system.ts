@@ -133,7 +133,13 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
   const actorConfig = o.actorConfig;
   const supervision = { ...SUPERVISION_DEFAULTS, ...(o.supervision ?? {}) };
   const { restartsMax, windowMs, backoffMs, backoffMsMax } = supervision;
-  if (!Number.isInteger(restartsMax) || restartsMax < 0 || !(windowMs > 0) || !(backoffMs >= 0) || !(backoffMsMax >= backoffMs)) {
+  if (
+    !Number.isInteger(restartsMax) ||
+    restartsMax < 0 ||
+    !(windowMs > 0) ||
+    !(backoffMs >= 0) ||
+    !(backoffMsMax >= backoffMs)
+  ) {
     throw invalid(`bad supervision options: ${JSON.stringify(supervision)}`);
   }
   const remote = o.remote;
@@ -144,10 +150,27 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
     }
   }
   const workerHeapMb = o.workerHeapMb ?? defaultWorkerHeapMb(workers);
-  if (!Number.isInteger(workerHeapMb) || workerHeapMb < WORKER_HEAP_MB_MIN || workerHeapMb > WORKER_HEAP_MB_MAX) {
-    throw invalid(`workerHeapMb must be an integer in [${WORKER_HEAP_MB_MIN}, ${WORKER_HEAP_MB_MAX}]: ${workerHeapMb}`);
+  if (
+    !Number.isInteger(workerHeapMb) ||
+    workerHeapMb < WORKER_HEAP_MB_MIN ||
+    workerHeapMb > WORKER_HEAP_MB_MAX
+  ) {
+    throw invalid(
+      `workerHeapMb must be an integer in [${WORKER_HEAP_MB_MIN}, ${WORKER_HEAP_MB_MAX}]: ${workerHeapMb}`,
+    );
   }
-  return { workers, actorModule, actorConfig, actors: [...actors], ringBytes, tickMs, supervision, linkFaults: o.linkFaults, remote, workerHeapMb };
+  return {
+    workers,
+    actorModule,
+    actorConfig,
+    actors: [...actors],
+    ringBytes,
+    tickMs,
+    supervision,
+    linkFaults: o.linkFaults,
+    remote,
+    workerHeapMb,
+  };
 }
 
 function checked(run: () => void): void {
@@ -181,7 +204,13 @@ export class ActorSystem {
   private flushQueued = false;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly counters = { handlerFailures: 0, unhandled: 0, remoteOut: 0, remoteIn: 0, remoteRefused: 0 };
+  private readonly counters = {
+    handlerFailures: 0,
+    unhandled: 0,
+    remoteOut: 0,
+    remoteIn: 0,
+    remoteRefused: 0,
+  };
   private remoteHandler: RemoteHandler | undefined;
   private readonly flushBound = (): void => this.flushSends();
   private readonly handles: WorkerHandle[] = [];
@@ -218,7 +247,10 @@ export class ActorSystem {
     if (this.closed) throw new RuntimeError('PXS_CLOSED', 'send after close()');
     if (!isActorId(to)) throw new RuntimeError('PXS_INVALID_ADDRESS', `bad actor id ${to}`);
     if (payload.byteLength > MESSAGE_BYTES_MAX) {
-      throw new RuntimeError('PXS_PAYLOAD_TOO_LARGE', `${payload.byteLength} bytes > ${MESSAGE_BYTES_MAX}`);
+      throw new RuntimeError(
+        'PXS_PAYLOAD_TOO_LARGE',
+        `${payload.byteLength} bytes > ${MESSAGE_BYTES_MAX}`,
+      );
     }
     this.mailbox.send(this.workerOf(to), CLIENT_ADDRESS, to, payload);
     if (!this.flushQueued) {
@@ -245,7 +277,12 @@ export class ActorSystem {
   deliverRemote(from: number, to: number, payload: Uint8Array): boolean {
     if (this.closed) return false;
     const remote = this.options.remote;
-    const ok = remote !== undefined && isRemoteActor(from, remote) && isActorId(to) && !isRemoteActor(to, remote) && nodeOfActor(to, remote) !== undefined;
+    const ok =
+      remote !== undefined &&
+      isRemoteActor(from, remote) &&
+      isActorId(to) &&
+      !isRemoteActor(to, remote) &&
+      nodeOfActor(to, remote) !== undefined;
     if (!ok || payload.byteLength > MESSAGE_BYTES_MAX) {
       this.counters.remoteRefused++;
       return false;
@@ -283,9 +320,11 @@ export class ActorSystem {
         const group = groups[h.index] ?? [];
         // A worker that is down holds none of its actors: they are stopped already.
         if (group.length === 0 || this.workerStates[h.index] !== 'up') return;
-        await h.call('stopActors', () => h.remote.stopActors(group), CONTROL_TIMEOUT_MS).catch((error: unknown) => {
-          if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
-        });
+        await h
+          .call('stopActors', () => h.remote.stopActors(group), CONTROL_TIMEOUT_MS)
+          .catch((error: unknown) => {
+            if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
+          });
       }),
     );
   }
@@ -337,7 +376,11 @@ export class ActorSystem {
       if (state === 'restarting') restartingActors.push(id);
       if (state === 'failed') failedActors.push(id);
     }
-    const workers = this.workerStates.map((state, worker) => ({ worker, state, restarts: this.workerBudgets[worker]?.restarts ?? 0 }));
+    const workers = this.workerStates.map((state, worker) => ({
+      worker,
+      state,
+      restarts: this.workerBudgets[worker]?.restarts ?? 0,
+    }));
     return { ...this.supervisionCounters, restartingActors, failedActors, workers };
   }
 
@@ -353,10 +396,19 @@ export class ActorSystem {
     const index = this.workerOf(actorId);
     const handle = this.handles[index];
     assert(handle !== undefined, () => `no worker for actor ${actorId}`);
-    const notRunning: InspectResult = { ok: false, code: 'PXS_NO_ACTOR', message: `actor ${actorId} is ${this.actorState(actorId)}` };
-    if (this.actorState(actorId) !== 'running' || this.workerStates[index] !== 'up') return notRunning;
+    const notRunning: InspectResult = {
+      ok: false,
+      code: 'PXS_NO_ACTOR',
+      message: `actor ${actorId} is ${this.actorState(actorId)}`,
+    };
+    if (this.actorState(actorId) !== 'running' || this.workerStates[index] !== 'up')
+      return notRunning;
     try {
-      return await handle.call<InspectResult>('inspect', () => handle.remote.inspect(actorId, request) as Promise<InspectResult>, CONTROL_TIMEOUT_MS);
+      return await handle.call<InspectResult>(
+        'inspect',
+        () => handle.remote.inspect(actorId, request) as Promise<InspectResult>,
+        CONTROL_TIMEOUT_MS,
+      );
     } catch (error) {
       if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
       if (codeOf(error) !== 'PXS_WORKER_DIED') throw error;
@@ -413,7 +465,8 @@ export class ActorSystem {
       onEvent: (event) => this.onActorFailed(event.id, event.reason),
       // Only the current thread of a slot counts: a replaced one's exit is old news.
       onExit: (code) => {
-        if (handle !== undefined && this.handles[worker] === handle) this.onWorkerExit(worker, code);
+        if (handle !== undefined && this.handles[worker] === handle)
+          this.onWorkerExit(worker, code);
       },
     };
     handle = new WorkerHandle(worker, init, listener, this.options.workerHeapMb);
@@ -436,14 +489,23 @@ export class ActorSystem {
       const h = this.handles[index];
       assert(h !== undefined, `no handle for worker ${index}`);
       try {
-        const answers = await h.call('startActors', () => h.remote.startActors(ids, false), CONTROL_TIMEOUT_MS);
+        const answers = await h.call(
+          'startActors',
+          () => h.remote.startActors(ids, false),
+          CONTROL_TIMEOUT_MS,
+        );
         // An actor the supervisor was restarting may have been created by it meanwhile: it
         // runs, which is what the caller asked for. Starting one that already ran is an error.
-        const failures = answers.filter((f) => previous.get(f.id) === 'running' || !f.message.startsWith('PXS_ACTOR_RUNNING'));
+        const failures = answers.filter(
+          (f) => previous.get(f.id) === 'running' || !f.message.startsWith('PXS_ACTOR_RUNNING'),
+        );
         const failed = new Set(failures.map((f) => f.id));
         for (const id of ids) {
           if (this.states.get(id) !== 'restarting') continue;
-          this.states.set(id, failed.has(id) ? (previous.get(id) === 'running' ? 'running' : 'stopped') : 'running');
+          this.states.set(
+            id,
+            failed.has(id) ? (previous.get(id) === 'running' ? 'running' : 'stopped') : 'running',
+          );
         }
         return failures;
       } catch (error) {
@@ -451,7 +513,9 @@ export class ActorSystem {
       }
     }
     await this.respawning[index];
-    return ids.filter((id) => this.states.get(id) !== 'running').map((id) => ({ id, message: `PXS_WORKER_DIED: actor ${id} did not come back` }));
+    return ids
+      .filter((id) => this.states.get(id) !== 'running')
+      .map((id) => ({ id, message: `PXS_WORKER_DIED: actor ${id} did not come back` }));
   }
 
   private onActorFailed(id: number, reason: string): void {
@@ -467,7 +531,9 @@ export class ActorSystem {
     if (delay === undefined) {
       this.states.set(id, 'failed');
       const { restartsMax, windowMs } = this.options.supervision;
-      console.error(`[runtime] actor ${id} failed again after ${restartsMax} restarts within ${windowMs} ms; marked failed: ${reason}`);
+      console.error(
+        `[runtime] actor ${id} failed again after ${restartsMax} restarts within ${windowMs} ms; marked failed: ${reason}`,
+      );
       this.emit({ kind: 'failed', actors: [id], reason });
       return;
     }
@@ -483,13 +549,18 @@ export class ActorSystem {
     this.timers.delete(id);
     const index = this.workerOf(id);
     // A worker being respawned brings the actor back itself.
-    if (this.closed || this.states.get(id) !== 'restarting' || this.workerStates[index] !== 'up') return;
+    if (this.closed || this.states.get(id) !== 'restarting' || this.workerStates[index] !== 'up')
+      return;
     const h = this.handles[index];
     assert(h !== undefined, `no handle for worker ${index}`);
     this.supervisionCounters.actorRestarts++;
     let failures: StartFailure[];
     try {
-      failures = await h.call('startActors', () => h.remote.startActors([id], true), CONTROL_TIMEOUT_MS);
+      failures = await h.call(
+        'startActors',
+        () => h.remote.startActors([id], true),
+        CONTROL_TIMEOUT_MS,
+      );
     } catch (error) {
       if (codeOf(error) === 'PXS_WORKER_DIED') return;
       failures = [{ id, message: String(error) }];
@@ -512,7 +583,10 @@ export class ActorSystem {
   private onWorkerExit(index: number, code: number): void {
     if (this.closed || !this.supervising) return;
     const reason = `worker ${index} exited with code ${code}`;
-    const ids = this.actorsOfWorker(index, (state) => state === 'running' || state === 'restarting');
+    const ids = this.actorsOfWorker(
+      index,
+      (state) => state === 'running' || state === 'restarting',
+    );
     for (const id of ids) {
       this.cancelRestart(id);
       this.states.set(id, 'restarting');
@@ -545,13 +619,21 @@ export class ActorSystem {
    */
   private async respawnWorker(index: number): Promise<void> {
     if (this.closed) return;
-    assert(this.workerStates[index] === 'restarting', () => `respawn of worker ${index} in state ${this.workerStates[index]}`);
-    assert(this.handles[index]?.hasExited === true, () => `respawn of worker ${index} whose thread still runs`);
+    assert(
+      this.workerStates[index] === 'restarting',
+      () => `respawn of worker ${index} in state ${this.workerStates[index]}`,
+    );
+    assert(
+      this.handles[index]?.hasExited === true,
+      () => `respawn of worker ${index} whose thread still runs`,
+    );
     this.supervisionCounters.workerRestarts++;
     this.mailbox.resetInbound(index);
     await Promise.allSettled(
       this.handles.map((h, i) =>
-        i === index || this.workerStates[i] !== 'up' ? undefined : h.call('peerRestarted', () => h.remote.peerRestarted(index), CONTROL_TIMEOUT_MS),
+        i === index || this.workerStates[i] !== 'up'
+          ? undefined
+          : h.call('peerRestarted', () => h.remote.peerRestarted(index), CONTROL_TIMEOUT_MS),
       ),
     );
     if (this.closed) return;
@@ -572,7 +654,8 @@ export class ActorSystem {
     const up = ids.filter((id) => !failed.has(id) && this.states.get(id) === 'restarting');
     for (const id of up) this.states.set(id, 'running');
     if (up.length > 0) this.emit({ kind: 'up', actors: up, reason: `worker ${index} respawned` });
-    for (const f of failures) if (this.states.get(f.id) === 'restarting') this.scheduleActorRestart(f.id, f.message);
+    for (const f of failures)
+      if (this.states.get(f.id) === 'restarting') this.scheduleActorRestart(f.id, f.message);
     // Stopped by the embedder during the respawn: stop what the new thread created.
     const stale = ids.filter((id) => !failed.has(id) && this.states.get(id) === 'stopped');
     if (stale.length > 0) await this.stopOnWorker(index, stale);
@@ -581,9 +664,11 @@ export class ActorSystem {
   private async stopOnWorker(index: number, ids: number[]): Promise<void> {
     const h = this.handles[index];
     if (h === undefined || this.workerStates[index] !== 'up' || this.closed) return;
-    await h.call('stopActors', () => h.remote.stopActors(ids), CONTROL_TIMEOUT_MS).catch((error: unknown) => {
-      console.error(`[runtime] stopping actors ${ids.join()} on worker ${index}:`, error);
-    });
+    await h
+      .call('stopActors', () => h.remote.stopActors(ids), CONTROL_TIMEOUT_MS)
+      .catch((error: unknown) => {
+        console.error(`[runtime] stopping actors ${ids.join()} on worker ${index}:`, error);
+      });
   }
 
   private actorsOfWorker(index: number, which: (state: ActorState) => boolean): number[] {
@@ -663,7 +748,8 @@ export class ActorSystem {
   }
 
   private deliverToRemote(from: number, to: number, payload: Uint8Array): void {
-    if (!isRemoteActor(to, this.options.remote)) assert(false, `client thread got a record for ${to}`);
+    if (!isRemoteActor(to, this.options.remote))
+      assert(false, `client thread got a record for ${to}`);
     const handler = this.remoteHandler;
     if (handler === undefined) {
       this.counters.unhandled++;

@@ -7,7 +7,8 @@
 
 /** Expensive (O(n)) checks run only when VERIFY is on: in tests and in the simulator. */
 export let VERIFY: boolean =
-  typeof process !== 'undefined' && (process.env.PXS_VERIFY === '1' || process.env.NODE_ENV === 'test');
+  typeof process !== 'undefined' &&
+  (process.env.PXS_VERIFY === '1' || process.env.NODE_ENV === 'test');
 
 export function setVerify(on: boolean): void {
   VERIFY = on;
@@ -26,7 +27,8 @@ export class AssertionError extends Error {
  * fails (a template string argument is evaluated on every call).
  */
 export function assert(cond: unknown, msg?: string | (() => string)): asserts cond {
-  if (!cond) throw new AssertionError(typeof msg === 'function' ? msg() : (msg ?? 'assertion failed'));
+  if (!cond)
+    throw new AssertionError(typeof msg === 'function' ? msg() : (msg ?? 'assertion failed'));
 }
 
 /** Marks a branch that must be unreachable; the type checker proves exhaustiveness. */

@@ -135,7 +135,10 @@ export class ByteReader {
   }
 
   private need(n: number): void {
-    assert(this.pos + n <= this.buf.length, () => `read of ${n} bytes at ${this.pos} past ${this.buf.length}`);
+    assert(
+      this.pos + n <= this.buf.length,
+      () => `read of ${n} bytes at ${this.pos} past ${this.buf.length}`,
+    );
   }
 
   u8(): number {
@@ -164,7 +167,9 @@ export class ByteReader {
   bytes(): Uint8Array {
     const n = this.u32();
     this.need(n);
-    const out = this.owned ? this.buf.subarray(this.pos, this.pos + n) : this.buf.slice(this.pos, this.pos + n);
+    const out = this.owned
+      ? this.buf.subarray(this.pos, this.pos + n)
+      : this.buf.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }

@@ -36,7 +36,11 @@ export function fragment(
   emit(FRAGMENT_MARK, 0, first);
   let count = 1;
   for (let at = firstData; at < payload.byteLength; at += recordPayloadMax) {
-    emit(FRAGMENT_MARK, 1, payload.subarray(at, Math.min(payload.byteLength, at + recordPayloadMax)));
+    emit(
+      FRAGMENT_MARK,
+      1,
+      payload.subarray(at, Math.min(payload.byteLength, at + recordPayloadMax)),
+    );
     count += 1;
   }
   return count;
@@ -64,7 +68,11 @@ export class Reassembler {
   }
 
   /** Feeds one fragment; calls `deliver` once the message is whole. */
-  accept(word1: number, chunk: Uint8Array, deliver: (from: number, to: number, payload: Uint8Array) => void): void {
+  accept(
+    word1: number,
+    chunk: Uint8Array,
+    deliver: (from: number, to: number, payload: Uint8Array) => void,
+  ): void {
     if (word1 !== 0 && this.resync && this.buffer === null) {
       this.dropped++;
       return;
@@ -72,7 +80,10 @@ export class Reassembler {
     if (word1 === 0) {
       this.resync = false;
       assert(this.buffer === null, 'a new fragmented message began before the last one ended');
-      assert(chunk.byteLength >= FIRST_HEADER_BYTES, () => `first fragment of ${chunk.byteLength} bytes`);
+      assert(
+        chunk.byteLength >= FIRST_HEADER_BYTES,
+        () => `first fragment of ${chunk.byteLength} bytes`,
+      );
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       this.from = view.getUint32(0, true);
       this.to = view.getUint32(4, true);
@@ -94,7 +105,10 @@ export class Reassembler {
 
   private append(bytes: Uint8Array): void {
     const buffer = this.buffer;
-    assert(buffer !== null && this.filled + bytes.byteLength <= buffer.byteLength, 'fragment overruns its message');
+    assert(
+      buffer !== null && this.filled + bytes.byteLength <= buffer.byteLength,
+      'fragment overruns its message',
+    );
     buffer.set(bytes, this.filled);
     this.filled += bytes.byteLength;
   }

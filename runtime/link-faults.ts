@@ -25,7 +25,10 @@ export interface LinkFaultsConfig {
 }
 
 export function newLinkFaults(nodes: number, actorsPerNode: number): LinkFaultsConfig {
-  assert(Number.isInteger(nodes) && nodes >= 1 && Number.isInteger(actorsPerNode) && actorsPerNode >= 1, 'link faults shape');
+  assert(
+    Number.isInteger(nodes) && nodes >= 1 && Number.isInteger(actorsPerNode) && actorsPerNode >= 1,
+    'link faults shape',
+  );
   return { links: new SharedArrayBuffer(4 * nodes * nodes), nodes, actorsPerNode };
 }
 
@@ -34,7 +37,10 @@ export class LinkFaults {
 
   constructor(readonly config: LinkFaultsConfig) {
     this.matrix = new Int32Array(config.links);
-    assert(this.matrix.length === config.nodes * config.nodes, () => `link matrix of ${this.matrix.length} for ${config.nodes} nodes`);
+    assert(
+      this.matrix.length === config.nodes * config.nodes,
+      () => `link matrix of ${this.matrix.length} for ${config.nodes} nodes`,
+    );
   }
 
   /** The node of an actor, or undefined for the client endpoint and ids beyond the nodes. */

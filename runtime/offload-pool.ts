@@ -84,7 +84,8 @@ export class OffloadPool implements Offload {
    * close aborts it; a task that throws rejects with its error (counted as failed).
    */
   async run(task: OffloadTask, input: unknown, options: OffloadRunOptions = {}): Promise<unknown> {
-    if (this.closing !== undefined) throw new RuntimeError('PXS_OFFLOAD_CLOSED', 'the offload pool is closed');
+    if (this.closing !== undefined)
+      throw new RuntimeError('PXS_OFFLOAD_CLOSED', 'the offload pool is closed');
     const key = this.register(task);
     if (this.inFlight.size >= this.threadsMax + this.queueMax) {
       this.counters.tasksRefused++;
@@ -149,8 +150,14 @@ export class OffloadPool implements Offload {
   private register(task: OffloadTask): string {
     const key = `${task.filename}#${task.name ?? 'default'}`;
     if (this.registry.has(key)) return key;
-    assert(typeof task.filename === 'string' && path.isAbsolute(task.filename), () => `offload task ${key}: filename must be an absolute path`);
-    assert(this.registry.size < OFFLOAD_TASK_MODULES_MAX, () => `more than ${OFFLOAD_TASK_MODULES_MAX} offload task modules`);
+    assert(
+      typeof task.filename === 'string' && path.isAbsolute(task.filename),
+      () => `offload task ${key}: filename must be an absolute path`,
+    );
+    assert(
+      this.registry.size < OFFLOAD_TASK_MODULES_MAX,
+      () => `more than ${OFFLOAD_TASK_MODULES_MAX} offload task modules`,
+    );
     this.registry.set(key, Object.freeze({ ...task }));
     return key;
   }

@@ -24,9 +24,18 @@ export interface RemoteRoute {
 
 export function checkRemoteRoute(route: RemoteRoute): void {
   const { actorsPerNode, nodes, localNode } = route;
-  assert(Number.isInteger(actorsPerNode) && actorsPerNode >= 1, () => `actorsPerNode ${actorsPerNode}`);
-  assert(Number.isInteger(nodes) && nodes >= 1 && nodes * actorsPerNode < 0xffff_fff0, () => `nodes ${nodes}`);
-  assert(Number.isInteger(localNode) && localNode >= 0 && localNode < nodes, () => `localNode ${localNode} of ${nodes}`);
+  assert(
+    Number.isInteger(actorsPerNode) && actorsPerNode >= 1,
+    () => `actorsPerNode ${actorsPerNode}`,
+  );
+  assert(
+    Number.isInteger(nodes) && nodes >= 1 && nodes * actorsPerNode < 0xffff_fff0,
+    () => `nodes ${nodes}`,
+  );
+  assert(
+    Number.isInteger(localNode) && localNode >= 0 && localNode < nodes,
+    () => `localNode ${localNode} of ${nodes}`,
+  );
 }
 
 /** The node of an actor id (undefined for the client endpoint and ids beyond the layout). */

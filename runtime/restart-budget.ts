@@ -38,7 +38,10 @@ export class RestartBudget {
       this.granted.shift();
     }
     if (this.granted.length >= this.options.restartsMax) return undefined;
-    const delay = Math.min(this.options.backoffMsMax, this.options.backoffMs * 2 ** this.granted.length);
+    const delay = Math.min(
+      this.options.backoffMsMax,
+      this.options.backoffMs * 2 ** this.granted.length,
+    );
     this.granted.push(now);
     this.total++;
     assert(this.granted.length <= this.options.restartsMax, `${this.granted.length} restarts`);

@@ -171,7 +171,7 @@ export class SpscRing {
   publish(): boolean {
     const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
     if (tail === this.tailStaged) return false;
-    assert(((this.tailStaged - tail) >>> 0) <= this.capacityBytes, 'staged beyond capacity');
+    assert((this.tailStaged - tail) >>> 0 <= this.capacityBytes, 'staged beyond capacity');
     Atomics.store(this.control, TAIL_INDEX, this.tailStaged | 0);
     return true;
   }
@@ -227,14 +227,14 @@ export class SpscRing {
     assert(Number.isInteger(maxRecords) && maxRecords > 0, `bad maxRecords ${maxRecords}`);
     const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
     let head = Atomics.load(this.control, HEAD_INDEX) >>> 0;
-    assert(((tail - head) >>> 0) <= this.capacityBytes, `ring head ${head} tail ${tail} bad`);
+    assert((tail - head) >>> 0 <= this.capacityBytes, `ring head ${head} tail ${tail} bad`);
     let count = 0;
     try {
       while (head !== tail && count < maxRecords) {
         const length = this.words[(head & this.mask) >>> 2] >>> 0;
         if (length > this.recordBytesMax) assert(false, `ring record length ${length} at ${head}`);
         const next = (head + LENGTH_BYTES + align4(length)) >>> 0;
-        assert(((tail - next) >>> 0) <= ((tail - head) >>> 0), 'ring record overruns tail');
+        assert((tail - next) >>> 0 <= (tail - head) >>> 0, 'ring record overruns tail');
         const view = this.viewOf((head + LENGTH_BYTES) & this.mask, length);
         head = next;
         count++;
@@ -254,7 +254,7 @@ export class SpscRing {
     assert(Number.isInteger(maxRecords) && maxRecords > 0, 'bad maxRecords');
     const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
     let head = Atomics.load(this.control, HEAD_INDEX) >>> 0;
-    if (((tail - head) >>> 0) > this.capacityBytes) assert(false, `ring ${head}..${tail} bad`);
+    if ((tail - head) >>> 0 > this.capacityBytes) assert(false, `ring ${head}..${tail} bad`);
     let count = 0;
     try {
       while (head !== tail && count < maxRecords) {
@@ -265,7 +265,7 @@ export class SpscRing {
         const word0 = this.words[((at + 4) & this.mask) >>> 2] >>> 0;
         const word1 = this.words[((at + 8) & this.mask) >>> 2] >>> 0;
         const next = (head + LENGTH_BYTES + align4(length)) >>> 0;
-        assert(((tail - next) >>> 0) <= ((tail - head) >>> 0), 'ring record overruns tail');
+        assert((tail - next) >>> 0 <= (tail - head) >>> 0, 'ring record overruns tail');
         const payload = this.viewOf((at + 12) & this.mask, length - FRAME_WORDS_BYTES);
         head = next;
         count++;

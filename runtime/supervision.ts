@@ -32,7 +32,9 @@ export interface SupervisionStats {
 }
 
 export function codeOf(error: unknown): unknown {
-  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof error === 'object' && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }
 
 export function describe(failures: readonly (StartFailure | string)[]): string {
@@ -42,8 +44,22 @@ export function describe(failures: readonly (StartFailure | string)[]): string {
 /** The stats of a worker that is down: it has no live actors and moves no messages. */
 export function emptyWorkerStats(worker: number): WorkerStats {
   return {
-    worker, actors: 0, dropped: 0, droppedByLinkFault: 0, actorFailures: 0, ticks: 0, localMessages: 0, localQueueHighWater: 0,
-    messagesIn: 0, messagesOut: 0, ringOccupancyBytes: [], overflowRecords: 0, overflowBytes: 0,
-    overflowBytesHighWater: 0, parks: 0, wakes: 0, turns: 0,
+    worker,
+    actors: 0,
+    dropped: 0,
+    droppedByLinkFault: 0,
+    actorFailures: 0,
+    ticks: 0,
+    localMessages: 0,
+    localQueueHighWater: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    ringOccupancyBytes: [],
+    overflowRecords: 0,
+    overflowBytes: 0,
+    overflowBytesHighWater: 0,
+    parks: 0,
+    wakes: 0,
+    turns: 0,
   };
 }

@@ -163,7 +163,10 @@ export class ThreadMailbox {
       throw new RangeError(`payload of ${payload.byteLength} bytes > ${MESSAGE_BYTES_MAX}`);
     }
     if (payload.byteLength <= this.payloadBytesMax) outbox.pushFramed(from, to, payload);
-    else fragment(from, to, payload, this.payloadBytesMax, (w0, w1, chunk) => outbox.pushFramed(w0, w1, chunk));
+    else
+      fragment(from, to, payload, this.payloadBytesMax, (w0, w1, chunk) =>
+        outbox.pushFramed(w0, w1, chunk),
+      );
     this.messagesOut++;
   }
 

@@ -25,11 +25,22 @@ export class WorkerHandle {
   private exited = false;
 
   /** `heapMb`: the thread's old-generation limit (worker-heap.ts); V8's default when absent. */
-  constructor(readonly index: number, init: WorkerInit, listener?: WorkerListener, heapMb?: number) {
+  constructor(
+    readonly index: number,
+    init: WorkerInit,
+    listener?: WorkerListener,
+    heapMb?: number,
+  ) {
     assert(init.worker === index, `worker init for ${init.worker} given to handle ${index}`);
-    assert(heapMb === undefined || (Number.isInteger(heapMb) && heapMb > 0), () => `worker heap of ${heapMb} MiB`);
+    assert(
+      heapMb === undefined || (Number.isInteger(heapMb) && heapMb > 0),
+      () => `worker heap of ${heapMb} MiB`,
+    );
     const resourceLimits = heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb };
-    this.thread = new Worker(path.join(__dirname, 'worker-main.js'), { workerData: init, resourceLimits });
+    this.thread = new Worker(path.join(__dirname, 'worker-main.js'), {
+      workerData: init,
+      resourceLimits,
+    });
     this.died = new Promise<never>((_, reject) => {
       this.thread.on('error', (error) => {
         // An uncaught error in a worker is a runtime bug or an assertion: say so loudly.

@@ -69,7 +69,13 @@ export class WorkerRuntime implements MailboxHooks {
     this.deliver(from, to, p);
   private tickTimer: NodeJS.Timeout | undefined;
   private tickDue = false;
-  private counters = { dropped: 0, droppedByLinkFault: 0, actorFailures: 0, ticks: 0, localMessages: 0 };
+  private counters = {
+    dropped: 0,
+    droppedByLinkFault: 0,
+    actorFailures: 0,
+    ticks: 0,
+    localMessages: 0,
+  };
   private readonly linkFaults: LinkFaults | undefined;
   /** One per worker, shared by all its actors and their engines (docs/decisions.md). */
   readonly offload: OffloadPool;
@@ -77,8 +83,15 @@ export class WorkerRuntime implements MailboxHooks {
   constructor(private readonly options: WorkerRuntimeOptions) {
     assert(options.tickMs > 0, `bad tickMs ${options.tickMs}`);
     assert(options.worker >= 0 && options.worker < options.topology.workers, 'bad worker index');
-    this.mailbox = new ThreadMailbox(options.topology, options.worker, this, undefined, options.respawned === true);
-    this.linkFaults = options.linkFaults === undefined ? undefined : new LinkFaults(options.linkFaults);
+    this.mailbox = new ThreadMailbox(
+      options.topology,
+      options.worker,
+      this,
+      undefined,
+      options.respawned === true,
+    );
+    this.linkFaults =
+      options.linkFaults === undefined ? undefined : new LinkFaults(options.linkFaults);
     this.offload = new OffloadPool(options.offload);
   }
 
@@ -159,13 +172,18 @@ export class WorkerRuntime implements MailboxHooks {
    */
   async inspect(id: ActorId, request: unknown): Promise<InspectResult> {
     const slot = this.slots.get(id);
-    if (slot === undefined || !slot.live) return { ok: false, code: 'PXS_NO_ACTOR', message: `actor ${id} is not running` };
+    if (slot === undefined || !slot.live)
+      return { ok: false, code: 'PXS_NO_ACTOR', message: `actor ${id} is not running` };
     const actor = slot.actor;
-    if (actor.inspect === undefined) return { ok: false, code: 'PXS_NOT_INSPECTABLE', message: `actor ${id} has no inspect` };
+    if (actor.inspect === undefined)
+      return { ok: false, code: 'PXS_NOT_INSPECTABLE', message: `actor ${id} has no inspect` };
     try {
       return { ok: true, value: await actor.inspect(request) };
     } catch (error) {
-      const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'PXS_INSPECT_FAILED';
+      const code =
+        typeof (error as { code?: unknown }).code === 'string'
+          ? (error as { code: string }).code
+          : 'PXS_INSPECT_FAILED';
       return { ok: false, code, message: error instanceof Error ? error.message : String(error) };
     }
   }
@@ -239,7 +257,11 @@ export class WorkerRuntime implements MailboxHooks {
   private createActor(id: ActorId, restarted: boolean): string | undefined {
     const slot: Slot = { id, actor: PLACEHOLDER, live: true, receivedThisTurn: false };
     try {
-      const actor = this.options.factory(id, this.makeHost(slot, restarted), this.options.actorConfig);
+      const actor = this.options.factory(
+        id,
+        this.makeHost(slot, restarted),
+        this.options.actorConfig,
+      );
       assert(typeof actor?.receive === 'function', `createActor(${id}) returned no actor`);
       slot.actor = actor;
       this.slots.set(id, slot);
@@ -286,7 +308,9 @@ export class WorkerRuntime implements MailboxHooks {
       return;
     }
     const topology = this.options.topology;
-    const thread = isRemoteActor(to, this.options.remote) ? topology.clientThread : threadOfAddress(to, topology);
+    const thread = isRemoteActor(to, this.options.remote)
+      ? topology.clientThread
+      : threadOfAddress(to, topology);
     if (thread === this.options.worker) {
       this.local.push(slot.id, to, payload);
       this.counters.localMessages++;

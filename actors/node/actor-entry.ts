@@ -3,7 +3,12 @@
  * PaxosGroupActor per (replica, group), each with its own engine instance.
  */
 import * as path from 'node:path';
-import { clearGroupAmnesia, markGroupAmnesic, renewGroupIncarnation, startGroup } from './incarnation-file';
+import {
+  clearGroupAmnesia,
+  markGroupAmnesic,
+  renewGroupIncarnation,
+  startGroup,
+} from './incarnation-file';
 import type { ActorFactory } from '../../runtime/actor';
 import type { SyncMode } from '../../engines/engine';
 import type { EngineName } from '../store/options';
@@ -61,13 +66,23 @@ const openRecordPorts = new Map<string, EngineRecordPort>();
  * directory (the memory engine) nothing outlives the process, so the process's own count of
  * the replica's starts is enough: it is bumped by every restart and every id renewal.
  */
-function groupStart(root: string | undefined, replica: number, group: number, counts: Int32Array): { incarnation: number; lost: boolean } {
+function groupStart(
+  root: string | undefined,
+  replica: number,
+  group: number,
+  counts: Int32Array,
+): { incarnation: number; lost: boolean } {
   if (root === undefined) return { incarnation: Atomics.load(counts, replica), lost: false };
   const start = startGroup(root, replica, group);
   return { incarnation: start.incarnation, lost: start.amnesic };
 }
 
-function renewal(root: string | undefined, replica: number, group: number, counts: Int32Array): () => number {
+function renewal(
+  root: string | undefined,
+  replica: number,
+  group: number,
+  counts: Int32Array,
+): () => number {
   if (root === undefined) return () => Atomics.add(counts, replica, 1) + 1;
   return () => renewGroupIncarnation(root, replica, group);
 }
@@ -81,11 +96,16 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
   // just as replica(i).restart() does: it counts as a restart of its replica, so it is amnesic
   // where a replica restart would be (volatile state, sync 'none') and, without a directory,
   // takes an incarnation number apart from every earlier one.
-  const restarts = host.restarted === true ? Atomics.add(counts, replica, 1) + 1 : Atomics.load(counts, replica);
+  const restarts =
+    host.restarted === true ? Atomics.add(counts, replica, 1) + 1 : Atomics.load(counts, replica);
   const faults = new Int32Array(config.faults);
   const faultIndex = replica * config.groups + group;
-  if (Atomics.load(faults, faultIndex) === ActorFault.failStart) throw new Error(`actor ${id}: injected start failure`);
-  const dir = config.dir === undefined ? undefined : path.join(config.dir, `replica-${replica}`, `group-${group}`);
+  if (Atomics.load(faults, faultIndex) === ActorFault.failStart)
+    throw new Error(`actor ${id}: injected start failure`);
+  const dir =
+    config.dir === undefined
+      ? undefined
+      : path.join(config.dir, `replica-${replica}`, `group-${group}`);
   let store: RecordPort;
   // Memory without persist keeps records in the core's key map and, for keys the cache evicted,
   // in the port's compact form (decisions 6, 27); memory with persist goes through its engine
@@ -95,7 +115,11 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     store = new VolatileRecordPort();
   } else {
     // Merges and compactions run in the worker's shared pool (docs/decisions.md), not one per engine.
-    const engine = createEngine(config.engine, { dir, persist: config.persist, offload: host.offload });
+    const engine = createEngine(config.engine, {
+      dir,
+      persist: config.persist,
+      offload: host.offload,
+    });
     const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
     const durable = new EngineRecordPort(engine, config.sync, previous?.close());
     if (dir !== undefined) openRecordPorts.set(dir, durable);
@@ -113,7 +137,8 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
   // promises: either way the restarted replica must obey the amnesia rule. With 'always' or
   // 'batch' a persist log (like a disk engine) holds every acknowledged promise and accept —
   // unless the replica's directory was lost, or an earlier start found it damaged.
-  const amnesic = start.lost || restartedProcess || (restarts > 0 && (volatile || config.sync === 'none'));
+  const amnesic =
+    start.lost || restartedProcess || (restarts > 0 && (volatile || config.sync === 'none'));
   const actor = new PaxosGroupActor(id, host, store, {
     ...placement,
     sync: config.sync,
@@ -123,13 +148,17 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     renewIncarnation: renewal(root, replica, group, counts),
     markAmnesic: root === undefined ? undefined : () => markGroupAmnesic(root, replica, group),
     // A node's memory engine forgets everything at every start: its marker means nothing then.
-    clearAmnesic: root === undefined || volatile ? undefined : () => clearGroupAmnesia(root, replica, group),
+    clearAmnesic:
+      root === undefined || volatile ? undefined : () => clearGroupAmnesia(root, replica, group),
     amnesic,
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).
     derived: bigtableDerived,
-    limits: { requestTimeoutTicks: ticks, roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))) },
+    limits: {
+      requestTimeoutTicks: ticks,
+      roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))),
+    },
   });
   const tick = actor.tick.bind(actor);
   actor.tick = () => {

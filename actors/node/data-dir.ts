@@ -85,17 +85,28 @@ function parseRecord(file: string, text: string): PlacementRecord {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw invalid(`${file} is not valid JSON (${messageOf(error)}); it should be { "format": 1, "replicas": N, "groups": G }`);
+    throw invalid(
+      `${file} is not valid JSON (${messageOf(error)}); it should be { "format": 1, "replicas": N, "groups": G }`,
+    );
   }
   const r = value as Partial<Record<keyof PlacementRecord, unknown>> | null;
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw invalid(`${file} is not a JSON object`);
-  if (r.format !== DATA_DIR_FORMAT) throw invalid(`${file} has unsupported format ${JSON.stringify(r.format)} (expected ${DATA_DIR_FORMAT})`);
-  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
+  if (typeof r !== 'object' || r === null || Array.isArray(r))
+    throw invalid(`${file} is not a JSON object`);
+  if (r.format !== DATA_DIR_FORMAT)
+    throw invalid(
+      `${file} has unsupported format ${JSON.stringify(r.format)} (expected ${DATA_DIR_FORMAT})`,
+    );
+  const isCount = (n: unknown): n is number =>
+    typeof n === 'number' && Number.isInteger(n) && n > 0;
   if (!isCount(r.replicas) || !isCount(r.groups)) {
-    throw invalid(`${file} is garbled: replicas and groups must be positive integers, got ${JSON.stringify(r.replicas)} and ${JSON.stringify(r.groups)}`);
+    throw invalid(
+      `${file} is garbled: replicas and groups must be positive integers, got ${JSON.stringify(r.replicas)} and ${JSON.stringify(r.groups)}`,
+    );
   }
   if (r.engine !== undefined && (typeof r.engine !== 'string' || r.engine.length === 0)) {
-    throw invalid(`${file} is garbled: engine must be a non-empty string, got ${JSON.stringify(r.engine)}`);
+    throw invalid(
+      `${file} is garbled: engine must be a non-empty string, got ${JSON.stringify(r.engine)}`,
+    );
   }
   const engine = r.engine === undefined ? {} : { engine: r.engine };
   return { format: r.format, replicas: r.replicas, groups: r.groups, ...engine };
@@ -106,10 +117,22 @@ function parseRecord(file: string, text: string): PlacementRecord {
  * opener got there first; then their record is the one to compare with). Falls back to rename
  * where hard links are not supported.
  */
-async function createRecord(dir: string, file: string, placement: Placement): Promise<PlacementRecord> {
+async function createRecord(
+  dir: string,
+  file: string,
+  placement: Placement,
+): Promise<PlacementRecord> {
   const engine = placement.engine === undefined ? {} : { engine: placement.engine };
-  const record: PlacementRecord = { format: DATA_DIR_FORMAT, replicas: placement.replicas, groups: placement.groups, ...engine };
-  const tmp = path.join(dir, `.${DATA_DIR_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const record: PlacementRecord = {
+    format: DATA_DIR_FORMAT,
+    replicas: placement.replicas,
+    groups: placement.groups,
+    ...engine,
+  };
+  const tmp = path.join(
+    dir,
+    `.${DATA_DIR_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   try {
     const handle = await fs.open(tmp, 'wx');
     try {
@@ -146,7 +169,9 @@ async function inferPlacement(dir: string): Promise<Placement | undefined> {
     const r = /^replica-(\d+)$/.exec(entry.name);
     if (r === null || !entry.isDirectory()) continue;
     replicas = Math.max(replicas, Number(r[1]) + 1);
-    for (const sub of await fs.readdir(path.join(dir, entry.name), { withFileTypes: true }).catch(() => [])) {
+    for (const sub of await fs
+      .readdir(path.join(dir, entry.name), { withFileTypes: true })
+      .catch(() => [])) {
       const g = /^group-(\d+)$/.exec(sub.name);
       if (g !== null && sub.isDirectory()) groups = Math.max(groups, Number(g[1]) + 1);
     }

@@ -38,7 +38,10 @@ function readCount(file: string): number {
   }
   const n = Number(text.trim());
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n > INCARNATIONS_MAX) {
-    throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${file} does not hold an incarnation count: ${JSON.stringify(text.slice(0, 40))}`);
+    throw new PaxosStoreError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${file} does not hold an incarnation count: ${JSON.stringify(text.slice(0, 40))}`,
+    );
   }
   return n;
 }
@@ -75,8 +78,15 @@ export interface GroupStart {
 }
 
 /** Where the counts and the marker of (replica, group) live under a store's root directory. */
-export function groupFiles(root: string, replica: number, group: number): { own: string; rootCopy: string; marker: string } {
-  assert(Number.isInteger(replica) && replica >= 0 && Number.isInteger(group) && group >= 0, () => `group ${replica}/${group}`);
+export function groupFiles(
+  root: string,
+  replica: number,
+  group: number,
+): { own: string; rootCopy: string; marker: string } {
+  assert(
+    Number.isInteger(replica) && replica >= 0 && Number.isInteger(group) && group >= 0,
+    () => `group ${replica}/${group}`,
+  );
   const replicaDir = path.join(root, `replica-${replica}`);
   return {
     own: path.join(replicaDir, `group-${group}.incarnation`),
@@ -106,7 +116,9 @@ export function startGroup(root: string, replica: number, group: number): GroupS
   const rootCopy = readCount(files.rootCopy);
   const lost = rootCopy > 0 && own === 0;
   if (lost) {
-    console.error(`replica ${replica} group ${group}: its directory lost its state; it recovers every key from its peers`);
+    console.error(
+      `replica ${replica} group ${group}: its directory lost its state; it recovers every key from its peers`,
+    );
     writeMarker(files.marker);
   }
   const amnesic = lost || fs.existsSync(files.marker);
@@ -126,7 +138,10 @@ function advance(files: { own: string; rootCopy: string }, current: number): num
   const next = nextCount(current, files.own);
   writeCount(files.own, next);
   writeCount(files.rootCopy, next);
-  assert(readCount(files.own) === next && readCount(files.rootCopy) === next, () => `incarnation ${next} not kept`);
+  assert(
+    readCount(files.own) === next && readCount(files.rootCopy) === next,
+    () => `incarnation ${next} not kept`,
+  );
   return next;
 }
 
@@ -164,7 +179,10 @@ function writeMarker(file: string): void {
 function nextCount(current: number, file: string): number {
   const next = current + 1;
   if (next > INCARNATIONS_MAX) {
-    throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `${file}: more than ${INCARNATIONS_MAX} starts of one replica group`);
+    throw new PaxosStoreError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${file}: more than ${INCARNATIONS_MAX} starts of one replica group`,
+    );
   }
   return next;
 }

@@ -58,7 +58,12 @@ export function isAmnesiaInspect(request: unknown): request is AmnesiaInspect {
   if (typeof request !== 'object' || request === null) return false;
   const r = request as { kind?: unknown; keysMax?: unknown; incarnation?: unknown };
   if (r.kind === 'amnesia') return true;
-  if (r.kind === 'recordKeys') return Number.isInteger(r.keysMax) && (r.keysMax as number) >= 0 && (r.keysMax as number) <= RECORD_KEYS_MAX;
+  if (r.kind === 'recordKeys')
+    return (
+      Number.isInteger(r.keysMax) &&
+      (r.keysMax as number) >= 0 &&
+      (r.keysMax as number) <= RECORD_KEYS_MAX
+    );
   return r.kind === 'clearAmnesia' && Number.isSafeInteger(r.incarnation);
 }
 
@@ -76,7 +81,10 @@ export async function listRecordKeys(
   held: Iterable<{ readonly key: string; readonly status: KeyStatus; readonly rec: KeyRecord }>,
   stored: AsyncIterable<[string, Uint8Array]> | undefined,
 ): Promise<RecordKeysAnswer> {
-  assert(request.keysMax >= 0 && request.keysMax <= RECORD_KEYS_MAX, () => `keysMax ${request.keysMax}`);
+  assert(
+    request.keysMax >= 0 && request.keysMax <= RECORD_KEYS_MAX,
+    () => `keysMax ${request.keysMax}`,
+  );
   const seen = new Set<string>();
   const keys: string[] = [];
   let truncated = false;
@@ -95,6 +103,9 @@ export async function listRecordKeys(
     if (!isEngineError(error, 'CORRUPTED')) throw error;
     complete = false;
   }
-  assert(keys.length <= request.keysMax && seen.size >= heldCount, () => `listed ${keys.length} of ${seen.size}`);
+  assert(
+    keys.length <= request.keysMax && seen.size >= heldCount,
+    () => `listed ${keys.length} of ${seen.size}`,
+  );
   return { keys, truncated, complete };
 }

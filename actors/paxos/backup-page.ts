@@ -93,17 +93,28 @@ export interface BackupSource {
 export function isBackupPageRequest(request: unknown): request is BackupPageRequest {
   const r = request as Partial<BackupPageRequest> | null;
   return (
-    typeof r === 'object' && r !== null && r.kind === 'backup-page' && typeof r.gte === 'string' &&
-    Number.isInteger(r.limit) && (r.limit ?? 0) >= 1 && (r.limit ?? 0) <= BACKUP_PAGE_KEYS_MAX &&
-    Number.isInteger(r.bytesMax) && (r.bytesMax ?? 0) >= 1 && (r.bytesMax ?? 0) <= BACKUP_PAGE_BYTES_MAX
+    typeof r === 'object' &&
+    r !== null &&
+    r.kind === 'backup-page' &&
+    typeof r.gte === 'string' &&
+    Number.isInteger(r.limit) &&
+    (r.limit ?? 0) >= 1 &&
+    (r.limit ?? 0) <= BACKUP_PAGE_KEYS_MAX &&
+    Number.isInteger(r.bytesMax) &&
+    (r.bytesMax ?? 0) >= 1 &&
+    (r.bytesMax ?? 0) <= BACKUP_PAGE_BYTES_MAX
   );
 }
 
 export function isBackupKeysRequest(request: unknown): request is BackupKeysRequest {
   const r = request as Partial<BackupKeysRequest> | null;
   return (
-    typeof r === 'object' && r !== null && r.kind === 'backup-keys' && Array.isArray(r.keys) &&
-    r.keys.length <= BACKUP_PAGE_KEYS_MAX && r.keys.every((k) => typeof k === 'string')
+    typeof r === 'object' &&
+    r !== null &&
+    r.kind === 'backup-keys' &&
+    Array.isArray(r.keys) &&
+    r.keys.length <= BACKUP_PAGE_KEYS_MAX &&
+    r.keys.every((k) => typeof k === 'string')
   );
 }
 
@@ -112,7 +123,15 @@ function entryOf(key: string, rec: KeyRecord): BackupEntry {
   // A shallow copy is a copy: the core replaces `data`, `accepted` and `requests`, it never
   // writes into them (replica-digest.ts relies on the same fact); `recent` is pushed to.
   const record: KeyRecord = { ...rec, recent: rec.recent.slice() };
-  return { key, chosen: rec.chosen, version: rec.version, data: rec.data, pending, unsettled: false, record };
+  return {
+    key,
+    chosen: rec.chosen,
+    version: rec.version,
+    data: rec.data,
+    pending,
+    unsettled: false,
+    record,
+  };
 }
 
 function unsettledEntry(key: string): BackupEntry {
@@ -139,7 +158,11 @@ function decodeStored(key: string, bytes: Uint8Array): BackupEntry {
   }
 }
 
-function scanPromise(source: BackupSource, gte: string, examineMax: number): Promise<{ entries: Array<[string, Uint8Array]>; exhausted: boolean }> {
+function scanPromise(
+  source: BackupSource,
+  gte: string,
+  examineMax: number,
+): Promise<{ entries: Array<[string, Uint8Array]>; exhausted: boolean }> {
   const scan = source.scan;
   assert(scan !== undefined, 'backup page of a store without ordered scans');
   return new Promise((resolve, reject) => {
@@ -151,11 +174,18 @@ function scanPromise(source: BackupSource, gte: string, examineMax: number): Pro
 }
 
 /** One page of this replica group's keys from `request.gte` on (see the file comment). */
-export async function backupPage(request: BackupPageRequest, source: BackupSource, scanOf = scanPromise): Promise<BackupPage> {
+export async function backupPage(
+  request: BackupPageRequest,
+  source: BackupSource,
+  scanOf = scanPromise,
+): Promise<BackupPage> {
   assert(isBackupPageRequest(request), 'bad backup page request');
   if (source.amnesic) return { entries: [], more: false, resume: '', amnesic: true };
   const { entries: examined, exhausted } = await scanOf(source, request.gte, request.limit);
-  assert(examined.length <= request.limit, () => `backup scan returned ${examined.length} > ${request.limit}`);
+  assert(
+    examined.length <= request.limit,
+    () => `backup scan returned ${examined.length} > ${request.limit}`,
+  );
   // The held records are read after the scan's await, in one turn: one cut of memory.
   const records = examined.filter(([key]) => !source.isDerived(key));
   const held = heldAmong(source, new Set(records.map(([key]) => key)));

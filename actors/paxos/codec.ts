@@ -8,7 +8,15 @@
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
-import type { ClientRequest, ClientResult, CoreErrorCode, KeyRecord, MessageType, PaxosMessage, Proposal } from './core/types';
+import type {
+  ClientRequest,
+  ClientResult,
+  CoreErrorCode,
+  KeyRecord,
+  MessageType,
+  PaxosMessage,
+  Proposal,
+} from './core/types';
 import type { FetchPurpose } from './core/types';
 import type { ScanRequest } from './engine-scan';
 
@@ -55,7 +63,10 @@ function readProposal(r: ByteReader): Proposal {
 }
 
 export function writeMessage(w: ByteWriter, m: PaxosMessage): void {
-  const flags = (m.ok ? FLAG_OK : 0) | (m.value !== null ? FLAG_VALUE : 0) | (m.record !== null ? FLAG_RECORD : 0);
+  const flags =
+    (m.ok ? FLAG_OK : 0) |
+    (m.value !== null ? FLAG_VALUE : 0) |
+    (m.record !== null ? FLAG_RECORD : 0);
   w.u8(m.type);
   w.u8(flags);
   w.u8(m.from);
@@ -91,11 +102,21 @@ export function readMessage(r: ByteReader): PaxosMessage {
   const requestId = r.f64();
   // Same field order as core/key-state.ts message(): one hidden class for every message.
   const m: PaxosMessage = {
-    type, key, from, to, instance, ballot,
+    type,
+    key,
+    from,
+    to,
+    instance,
+    ballot,
     ok: (flags & FLAG_OK) !== 0,
-    promised, acceptedBallot,
+    promised,
+    acceptedBallot,
     value: null,
-    chosen, chosenOrigin, chosenSeq, requestId, purpose,
+    chosen,
+    chosenOrigin,
+    chosenSeq,
+    requestId,
+    purpose,
     record: null,
   };
   if ((flags & FLAG_VALUE) !== 0) m.value = readProposal(r);
@@ -155,7 +176,18 @@ export function readRecord(r: ByteReader): KeyRecord {
   const requests = [];
   const m = layout === 1 ? 0 : r.u8();
   for (let i = 0; i < m; i++) requests.push({ id: r.str(), result: r.bytesCopy() });
-  return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent, requests };
+  return {
+    chosen,
+    chosenOrigin,
+    chosenSeq,
+    data,
+    version,
+    promised,
+    acceptedBallot,
+    accepted,
+    recent,
+    requests,
+  };
 }
 
 const recordWriter = new ByteWriter(4096);
@@ -205,7 +237,13 @@ export function readRequest(r: ByteReader): ClientRequest | ScanRequest {
   if (kind === 0) return { kind: 'write', token, key, op: body };
   if (kind === 3) return { kind: 'scan', token, key, query: body };
   assert(kind === 1 || kind === 2, () => `request kind ${kind}`);
-  return { kind: 'read', token, key, query: body, consistency: kind === 2 ? 'local' : 'linearizable' };
+  return {
+    kind: 'read',
+    token,
+    key,
+    query: body,
+    consistency: kind === 2 ? 'local' : 'linearizable',
+  };
 }
 
 export function writeResult(w: ByteWriter, res: ClientResult): void {

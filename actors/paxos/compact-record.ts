@@ -56,10 +56,16 @@ function bytes(b: Uint8Array): void {
 
 /** Every number of the record fits a varint (origins shifted by one: -1 means none). */
 function compactable(rec: KeyRecord): boolean {
-  const proposalOk = (p: Proposal | null): boolean => p === null || (isVarint(p.origin) && isVarint(p.seq));
+  const proposalOk = (p: Proposal | null): boolean =>
+    p === null || (isVarint(p.origin) && isVarint(p.seq));
   return (
-    isVarint(rec.chosen) && isVarint(rec.chosenOrigin + 1) && isVarint(rec.chosenSeq) && isVarint(rec.version) &&
-    isVarint(rec.promised) && isVarint(rec.acceptedBallot) && proposalOk(rec.accepted) &&
+    isVarint(rec.chosen) &&
+    isVarint(rec.chosenOrigin + 1) &&
+    isVarint(rec.chosenSeq) &&
+    isVarint(rec.version) &&
+    isVarint(rec.promised) &&
+    isVarint(rec.acceptedBallot) &&
+    proposalOk(rec.accepted) &&
     rec.recent.every((e) => isVarint(e.instance) && isVarint(e.origin) && isVarint(e.seq))
   );
 }
@@ -168,18 +174,34 @@ function readCompact(r: CompactReader): KeyRecord {
   const accepted = r.proposal();
   const recent = [];
   const n = r.varint();
-  for (let i = 0; i < n; i++) recent.push({ instance: r.varint(), origin: r.varint(), seq: r.varint(), result: r.bytes() });
+  for (let i = 0; i < n; i++)
+    recent.push({ instance: r.varint(), origin: r.varint(), seq: r.varint(), result: r.bytes() });
   const requests = [];
   const m = r.varint();
-  for (let i = 0; i < m; i++) requests.push({ id: utf8Decoder.decode(r.bytes()), result: r.bytes() });
-  return { chosen, chosenOrigin, chosenSeq, data, version, promised, acceptedBallot, accepted, recent, requests };
+  for (let i = 0; i < m; i++)
+    requests.push({ id: utf8Decoder.decode(r.bytes()), result: r.bytes() });
+  return {
+    chosen,
+    chosenOrigin,
+    chosenSeq,
+    data,
+    version,
+    promised,
+    acceptedBallot,
+    accepted,
+    recent,
+    requests,
+  };
 }
 
 /** The record a string of encodeCompactRecord holds. */
 export function decodeCompactRecord(text: string): KeyRecord {
   const r = new CompactReader(Buffer.from(text, 'latin1'));
   const format = r.varint();
-  assert(format === FORMAT_COMPACT || format === FORMAT_SEALED, () => `compact record format ${format}`);
+  assert(
+    format === FORMAT_COMPACT || format === FORMAT_SEALED,
+    () => `compact record format ${format}`,
+  );
   if (format === FORMAT_SEALED) return decodeRecord(new Uint8Array(r.rest()));
   const rec = readCompact(r);
   assert(r.remaining === 0, () => `compact record has ${r.remaining} trailing bytes`);

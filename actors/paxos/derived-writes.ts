@@ -37,7 +37,10 @@ export class DerivedWrites {
 
   /** The derived keys of a record about to be staged. */
   keysOf(key: string, record: KeyRecord): string[] {
-    assert(this.derived.covers(key), () => `derived keys of an uncovered key ${JSON.stringify(key)}`);
+    assert(
+      this.derived.covers(key),
+      () => `derived keys of an uncovered key ${JSON.stringify(key)}`,
+    );
     return this.derived.keysOf(key, record.data, record.accepted?.op ?? null);
   }
 
@@ -64,10 +67,14 @@ export class DerivedWrites {
     const ops: BatchOp[] = [];
     for (const [key, next] of staged) {
       // Derived keys live beside records: one that were a record key would overwrite it.
-      assert(next.every((k) => !this.derived.covers(k) && k !== key), () => `derived keys of ${JSON.stringify(key)} overlap records`);
+      assert(
+        next.every((k) => !this.derived.covers(k) && k !== key),
+        () => `derived keys of ${JSON.stringify(key)} overlap records`,
+      );
       const before = this.onDisk.get(key) ?? [];
       for (const k of before) if (!next.includes(k)) ops.push({ type: 'del', key: k });
-      for (const k of next) if (!before.includes(k)) ops.push({ type: 'put', key: k, value: EMPTY_VALUE });
+      for (const k of next)
+        if (!before.includes(k)) ops.push({ type: 'put', key: k, value: EMPTY_VALUE });
       if (next.length > 0) this.onDisk.set(key, next);
       else this.onDisk.delete(key);
     }

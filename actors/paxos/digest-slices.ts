@@ -28,7 +28,10 @@ export const SLICES_IN_FLIGHT_MAX = 4;
 export const OFFLOAD_BYTES_MIN = 64 * 1024;
 export const DIGEST_HEAD_BYTES = 33;
 
-const DIGEST_TASK = Object.freeze({ filename: path.join(__dirname, 'digest-task.js'), name: 'default' });
+const DIGEST_TASK = Object.freeze({
+  filename: path.join(__dirname, 'digest-task.js'),
+  name: 'default',
+});
 
 export interface SliceLimits {
   readonly sliceBytesMax: number;
@@ -43,10 +46,18 @@ export const SLICE_LIMITS_DEFAULT: SliceLimits = Object.freeze({
 });
 
 /** What a key's digest covers besides the key (a KeyRecord has them all). */
-export type DigestFields = Pick<KeyRecord, 'chosen' | 'chosenOrigin' | 'chosenSeq' | 'version' | 'data'>;
+export type DigestFields = Pick<
+  KeyRecord,
+  'chosen' | 'chosenOrigin' | 'chosenSeq' | 'version' | 'data'
+>;
 
 /** The hash input of a key's digest, written at `offset` (key first); returns its key bytes. */
-export function writeDigestInput(target: Buffer, offset: number, key: string, rec: DigestFields): number {
+export function writeDigestInput(
+  target: Buffer,
+  offset: number,
+  key: string,
+  rec: DigestFields,
+): number {
   const keyBytes = target.write(key, offset, 'utf8');
   let at = offset + keyBytes;
   at = target.writeDoubleBE(rec.chosen, at);
@@ -54,8 +65,12 @@ export function writeDigestInput(target: Buffer, offset: number, key: string, re
   at = target.writeDoubleBE(rec.chosenSeq, at);
   at = target.writeDoubleBE(rec.version, at);
   at = target.writeUInt8(rec.data === null ? 0 : 1, at);
-  if (rec.data !== null) at += Buffer.from(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength).copy(target, at);
-  assert(at === offset + keyBytes + DIGEST_HEAD_BYTES + (rec.data?.byteLength ?? 0), () => `digest input of ${key}: ${at - offset} bytes`);
+  if (rec.data !== null)
+    at += Buffer.from(rec.data.buffer, rec.data.byteOffset, rec.data.byteLength).copy(target, at);
+  assert(
+    at === offset + keyBytes + DIGEST_HEAD_BYTES + (rec.data?.byteLength ?? 0),
+    () => `digest input of ${key}: ${at - offset} bytes`,
+  );
   return keyBytes;
 }
 
@@ -92,14 +107,25 @@ export class DigestSlicer<T> {
   add(key: string, rec: DigestFields, meta: T): void {
     const need = Buffer.byteLength(key, 'utf8') + DIGEST_HEAD_BYTES + (rec.data?.byteLength ?? 0);
     let slice = this.current;
-    if (slice !== undefined && (slice.used + need > slice.bytes.length || slice.ends.length >= this.limits.sliceKeysMax)) {
+    if (
+      slice !== undefined &&
+      (slice.used + need > slice.bytes.length || slice.ends.length >= this.limits.sliceKeysMax)
+    ) {
       this.seal();
       slice = undefined;
     }
     if (slice === undefined) {
       // Its own ArrayBuffer (not Node's shared pool), so it can be moved to the pool's thread.
       const buffer = new ArrayBuffer(Math.max(this.limits.sliceBytesMax, need));
-      slice = { buffer, bytes: Buffer.from(buffer), ends: [], keyBytes: [], metas: [], used: 0, digests: undefined };
+      slice = {
+        buffer,
+        bytes: Buffer.from(buffer),
+        ends: [],
+        keyBytes: [],
+        metas: [],
+        used: 0,
+        digests: undefined,
+      };
       this.current = slice;
     }
     slice.keyBytes.push(writeDigestInput(slice.bytes, slice.used, key, rec));
@@ -119,7 +145,10 @@ export class DigestSlicer<T> {
     assert(slice !== undefined, 'foldOldest with nothing queued');
     const { digests, buckets } = await (slice.digests ?? this.hash(slice));
     const n = slice.metas.length;
-    assert(digests.length === n && buckets.length === n, () => `${digests.length} digests, ${buckets.length} buckets for ${n} keys`);
+    assert(
+      digests.length === n && buckets.length === n,
+      () => `${digests.length} digests, ${buckets.length} buckets for ${n} keys`,
+    );
     for (let i = 0; i < n; i++) this.fold(slice.metas[i] as T, digests[i] ?? 0n, buckets[i] ?? 0);
     this.startHashing();
   }
@@ -155,12 +184,22 @@ export class DigestSlicer<T> {
 
   private async hash(slice: Slice<T>): Promise<DigestSliceOutput> {
     const bytes = slice.buffer;
-    const input = { bytes, ends: Uint32Array.from(slice.ends), keyBytes: Uint32Array.from(slice.keyBytes), buckets: this.buckets };
+    const input = {
+      bytes,
+      ends: Uint32Array.from(slice.ends),
+      keyBytes: Uint32Array.from(slice.keyBytes),
+      buckets: this.buckets,
+    };
     if (slice.used < this.limits.offloadBytesMin) return hashDigestSlice(input);
     // A copy of exactly the used bytes would cost another memcpy; moving the whole buffer costs nothing.
     try {
-      const output = (await this.offload.run(DIGEST_TASK, input, { transferList: [bytes] })) as Partial<DigestSliceOutput>;
-      assert(output.digests instanceof BigUint64Array && output.buckets instanceof Uint16Array, 'digest task returned no digests');
+      const output = (await this.offload.run(DIGEST_TASK, input, {
+        transferList: [bytes],
+      })) as Partial<DigestSliceOutput>;
+      assert(
+        output.digests instanceof BigUint64Array && output.buckets instanceof Uint16Array,
+        'digest task returned no digests',
+      );
       this.slicesOffloaded++;
       return output as DigestSliceOutput;
     } catch (error) {

@@ -30,13 +30,16 @@ export default function hashDigestSlice(input: DigestSliceInput): DigestSliceOut
   const digests = new BigUint64Array(ends.length);
   const buckets = new Uint16Array(ends.length);
   if (!(keyBytes.length === ends.length && input.buckets >= 1 && input.buckets <= 0xffff)) {
-    throw new RangeError(`digest slice: ${keyBytes.length} keys, ${ends.length} ends, ${input.buckets} buckets`);
+    throw new RangeError(
+      `digest slice: ${keyBytes.length} keys, ${ends.length} ends, ${input.buckets} buckets`,
+    );
   }
   let start = 0;
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i] ?? 0;
     const keyEnd = start + (keyBytes[i] ?? 0);
-    if (!(end >= keyEnd && keyEnd >= start && end <= view.length)) throw new RangeError(`digest slice: bad end ${end} at ${i}`);
+    if (!(end >= keyEnd && keyEnd >= start && end <= view.length))
+      throw new RangeError(`digest slice: bad end ${end} at ${i}`);
     digests[i] = createHash('sha256').update(view.subarray(start, end)).digest().readBigUInt64BE(0);
     buckets[i] = zlib.crc32(view.subarray(start, keyEnd)) % input.buckets;
     start = end;

@@ -73,11 +73,19 @@ export interface ScanPage {
   readonly amnesic: boolean;
 }
 
-export const AMNESIC_PAGE: ScanPage = Object.freeze({ entries: [], more: false, resume: '', amnesic: true });
+export const AMNESIC_PAGE: ScanPage = Object.freeze({
+  entries: [],
+  more: false,
+  resume: '',
+  amnesic: true,
+});
 
 export function encodeScanQuery(q: ScanQuery): Uint8Array {
   assert(q.limit >= 1 && q.limit <= SCAN_PAGE_KEYS_MAX, () => `scan limit ${q.limit}`);
-  assert(q.examineMax >= q.limit && q.examineMax <= SCAN_EXAMINE_MAX, () => `scan examineMax ${q.examineMax}`);
+  assert(
+    q.examineMax >= q.limit && q.examineMax <= SCAN_EXAMINE_MAX,
+    () => `scan examineMax ${q.examineMax}`,
+  );
   const w = new ByteWriter(64 + q.gte.length * 3 + q.lt.length * 3);
   w.u8(q.mode);
   w.u8(q.withData ? 1 : 0);
@@ -93,9 +101,20 @@ export function decodeScanQuery(bytes: Uint8Array): ScanQuery {
   const r = new ByteReader(bytes);
   const mode = r.u8();
   assert(mode === ScanMode.records || mode === ScanMode.keys, () => `scan mode ${mode}`);
-  const q = { mode, withData: r.u8() === 1, reverse: r.u8() === 1, limit: r.u32(), examineMax: r.u32(), gte: r.str(), lt: r.str() };
+  const q = {
+    mode,
+    withData: r.u8() === 1,
+    reverse: r.u8() === 1,
+    limit: r.u32(),
+    examineMax: r.u32(),
+    gte: r.str(),
+    lt: r.str(),
+  };
   assert(r.remaining === 0, 'scan query has trailing bytes');
-  assert(q.limit >= 1 && q.limit <= SCAN_PAGE_KEYS_MAX && q.examineMax <= SCAN_EXAMINE_MAX, () => `scan limits ${q.limit}/${q.examineMax}`);
+  assert(
+    q.limit >= 1 && q.limit <= SCAN_PAGE_KEYS_MAX && q.examineMax <= SCAN_EXAMINE_MAX,
+    () => `scan limits ${q.limit}/${q.examineMax}`,
+  );
   return q;
 }
 
@@ -134,7 +153,11 @@ export function decodeScanPage(bytes: Uint8Array): ScanPage {
  * Builds one page from engine entries examined in order (at most examineMax of them were
  * read; `exhausted` when the engine had no more in the range).
  */
-export function buildScanPage(q: ScanQuery, examined: ReadonlyArray<readonly [string, Uint8Array]>, exhausted: boolean): ScanPage {
+export function buildScanPage(
+  q: ScanQuery,
+  examined: ReadonlyArray<readonly [string, Uint8Array]>,
+  exhausted: boolean,
+): ScanPage {
   assert(examined.length <= q.examineMax, () => `examined ${examined.length} > ${q.examineMax}`);
   const entries: ScanEntry[] = [];
   let resume = '';

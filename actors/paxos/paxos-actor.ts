@@ -22,7 +22,11 @@ export interface StatsRequest {
 }
 
 function isStatsRequest(request: unknown): request is StatsRequest {
-  return typeof request === 'object' && request !== null && (request as { kind?: unknown }).kind === 'stats';
+  return (
+    typeof request === 'object' &&
+    request !== null &&
+    (request as { kind?: unknown }).kind === 'stats'
+  );
 }
 
 function isCorrupted(err: unknown): boolean {
@@ -33,8 +37,17 @@ import type { CoreLimits } from './core/key-state';
 import { PaxosCore } from './core/paxos-core';
 import type { ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';
 import {
-  PayloadKind, beginBatch, decodeRecord, encodeSealedRecord, endBatch, payloadKind, readBatch, readMessage,
-  readRequest, writeMessage, writeResult,
+  PayloadKind,
+  beginBatch,
+  decodeRecord,
+  encodeSealedRecord,
+  endBatch,
+  payloadKind,
+  readBatch,
+  readMessage,
+  readRequest,
+  writeMessage,
+  writeResult,
 } from './codec';
 import type { RecordPort, RecordWrite } from './record-port';
 import { digestReplica, isDigestRequest } from './replica-digest';
@@ -48,7 +61,6 @@ import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
 import type { GroupPlacement } from './placement';
 import type { ScanRequest } from './engine-scan';
 import { AMNESIC_PAGE, buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
-
 
 export interface PaxosShellOptions extends GroupPlacement {
   readonly sync: SyncMode;
@@ -129,7 +141,8 @@ export class PaxosGroupActor implements Actor {
   private tickedAt: number | undefined = undefined;
   /** Keys in writes that have not completed (several at once with sync 'none'). */
   private readonly writingKeys = new Map<string, number>();
-  private readonly mayEvictBound = (key: string): boolean => !this.staged.records.has(key) && !this.writingKeys.has(key);
+  private readonly mayEvictBound = (key: string): boolean =>
+    !this.staged.records.has(key) && !this.writingKeys.has(key);
   /**
    * An evicted key's derived keys are recomputed from its record when it loads again. A
    * volatile store (memory engine) keeps the evicted record itself, in compact form.
@@ -138,7 +151,10 @@ export class PaxosGroupActor implements Actor {
     this.derivedWrites?.forget(key);
     if (this.store.keep !== undefined) this.store.keep(key, rec);
   };
-  private readonly outWriters = new Map<number, { w: ByteWriter; countAt: number; count: number }>();
+  private readonly outWriters = new Map<
+    number,
+    { w: ByteWriter; countAt: number; count: number }
+  >();
   private readonly resultWriter = new ByteWriter(4096);
   /**
    * `messagesSent`: Paxos messages to peers; `peerPayloadsSent` / `resultPayloadsSent`: the
@@ -146,8 +162,17 @@ export class PaxosGroupActor implements Actor {
    * client results. Per acknowledged write these are the "messages per write" (bench/kv-load).
    */
   private readonly stats = {
-    received: 0, dropped: 0, batches: 0, records: 0, corrupted: 0, scans: 0, rejectedPayloads: 0,
-    messagesSent: 0, peerPayloadsSent: 0, resultPayloadsSent: 0, resultsSent: 0,
+    received: 0,
+    dropped: 0,
+    batches: 0,
+    records: 0,
+    corrupted: 0,
+    scans: 0,
+    rejectedPayloads: 0,
+    messagesSent: 0,
+    peerPayloadsSent: 0,
+    resultPayloadsSent: 0,
+    resultsSent: 0,
   };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
@@ -162,7 +187,8 @@ export class PaxosGroupActor implements Actor {
   ) {
     this.replica = replicaOfActor(id, options);
     this.group = groupOfActor(id, options);
-    this.derivedWrites = options.derived === undefined ? undefined : new DerivedWrites(options.derived);
+    this.derivedWrites =
+      options.derived === undefined ? undefined : new DerivedWrites(options.derived);
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -171,7 +197,8 @@ export class PaxosGroupActor implements Actor {
       amnesic: options.amnesic,
       limits: options.limits,
       idSpan: options.idSpan,
-      persistChosen: options.derived === undefined ? undefined : (key) => options.derived?.covers(key) === true,
+      persistChosen:
+        options.derived === undefined ? undefined : (key) => options.derived?.covers(key) === true,
     });
   }
 
@@ -182,7 +209,13 @@ export class PaxosGroupActor implements Actor {
       // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
       const kind = payloadKind(payload);
       assert(kind === PayloadKind.requests, () => `payload kind ${kind} from the client`);
-      readBatch(payload, kind, readRequest, (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)), true);
+      readBatch(
+        payload,
+        kind,
+        readRequest,
+        (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)),
+        true,
+      );
       return;
     }
     // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
@@ -202,11 +235,15 @@ export class PaxosGroupActor implements Actor {
       readBatch(payload, PayloadKind.paxos, readMessage, (m) => messages.push(m), true);
     } catch (err) {
       messages.length = 0;
-      return this.rejectInput(`a payload from replica ${fromReplica} that does not decode: ${(err as Error).message}`);
+      return this.rejectInput(
+        `a payload from replica ${fromReplica} that does not decode: ${(err as Error).message}`,
+      );
     }
     for (const m of messages) {
-      const invalid = m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
-      if (invalid !== undefined) this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+      const invalid =
+        m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
+      if (invalid !== undefined)
+        this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
     }
     messages.length = 0;
   }
@@ -215,7 +252,8 @@ export class PaxosGroupActor implements Actor {
   private rejectInput(what: string): void {
     this.stats.rejectedPayloads += 1;
     const n = this.stats.rejectedPayloads;
-    if (n <= 8 || n % 1024 === 0) this.log(`paxos actor ${this.id}: rejected ${what} (${n} so far)`);
+    if (n <= 8 || n % 1024 === 0)
+      this.log(`paxos actor ${this.id}: rejected ${what} (${n} so far)`);
   }
 
   flush(): void {
@@ -229,7 +267,8 @@ export class PaxosGroupActor implements Actor {
     const keysMax = this.options.cachedKeysMax;
     // A volatile store without `keep` has no other copy of a record: every key stays.
     const evictable = this.store.volatile !== true || this.store.keep !== undefined;
-    if (keysMax !== undefined && evictable) this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
+    if (keysMax !== undefined && evictable)
+      this.core.evictIdle(keysMax, this.mayEvictBound, this.onEvictedBound);
     // Keys that hold nothing (reads of keys never written) go on every engine, memory included.
     this.core.evictEmptyIdle(this.mayEvictBound);
   }
@@ -241,14 +280,17 @@ export class PaxosGroupActor implements Actor {
 
   /** Control plane: counters ({ kind: 'stats' }), or the replica-alignment digest of this group's keys (store.verify()). */
   async inspect(request: unknown): Promise<unknown> {
-    if (this.failed || this.closed) throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
+    if (this.failed || this.closed)
+      throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
     if (isBackupPageRequest(request)) return backupPage(request, this.backupSource());
     if (isBackupKeysRequest(request)) return backupKeys(request, this.backupSource());
     if (isAmnesiaInspect(request)) return this.inspectAmnesia(request);
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
     // The hashing runs in the worker's offload pool when there is one (docs/decisions.md).
-    return digestReplica(request, this.core.heldRecords(), this.recordEntries(), { offload: this.host.offload });
+    return digestReplica(request, this.core.heldRecords(), this.recordEntries(), {
+      offload: this.host.offload,
+    });
   }
 
   /** Read-only views of the core and the record store for a backup (backup-page.ts). */
@@ -271,10 +313,18 @@ export class PaxosGroupActor implements Actor {
     // Storage that dropped records at open makes the core amnesic at its first load; until
     // then it is amnesic already as far as a rebuild of another replica is concerned.
     const amnesic = (this.core.amnesic || this.store.lostAtOpen === true) && !this.amnesiaCleared;
-    if (request.kind === 'amnesia') return { amnesic, clearable, incarnation: this.options.incarnation };
-    if (request.kind === 'recordKeys') return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
-    assert(request.kind === 'clearAmnesia', () => `amnesia request ${String((request as { kind?: unknown }).kind)}`);
-    const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({ cleared: reason === 'cleared', reason });
+    if (request.kind === 'amnesia')
+      return { amnesic, clearable, incarnation: this.options.incarnation };
+    if (request.kind === 'recordKeys')
+      return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
+    assert(
+      request.kind === 'clearAmnesia',
+      () => `amnesia request ${String((request as { kind?: unknown }).kind)}`,
+    );
+    const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({
+      cleared: reason === 'cleared',
+      reason,
+    });
     if (!amnesic || !this.core.amnesic) return answer('not-amnesic');
     if (this.options.clearAmnesic === undefined) return answer('not-clearable');
     if (request.incarnation !== this.options.incarnation) return answer('restarted');
@@ -283,7 +333,9 @@ export class PaxosGroupActor implements Actor {
     // one). Under 'none' replies leave first, so every write must have finished.
     const writes = this.writing || this.staged.records.size > 0 || this.writingKeys.size > 0;
     if (this.options.sync === 'none' && writes) return answer('writes-in-flight');
-    this.log(`paxos actor ${this.id}: every key recovered from a majority; the amnesia marker is cleared`);
+    this.log(
+      `paxos actor ${this.id}: every key recovered from a majority; the amnesia marker is cleared`,
+    );
     this.options.clearAmnesic();
     this.amnesiaCleared = true;
     assert(this.core.amnesic, 'a cleared group stays amnesic until its next start');
@@ -329,7 +381,10 @@ export class PaxosGroupActor implements Actor {
     }
     // At least one tick per call (a timer that fired a little early must not stall time), at
     // most TICK_CATCH_UP_MAX; the logical clock never runs ahead of the host clock.
-    const ticks = Math.min(TICK_CATCH_UP_MAX, Math.max(1, Math.floor((now - this.tickedAt) / tickMs)));
+    const ticks = Math.min(
+      TICK_CATCH_UP_MAX,
+      Math.max(1, Math.floor((now - this.tickedAt) / tickMs)),
+    );
     this.tickedAt = Math.min(now, this.tickedAt + ticks * tickMs);
     if (ticks === TICK_CATCH_UP_MAX) this.tickedAt = now;
     return ticks;
@@ -351,7 +406,8 @@ export class PaxosGroupActor implements Actor {
       const derived = this.derivedWrites;
       for (const p of ready.persist) {
         this.staged.records.set(p.key, encodeSealedRecord(p.record));
-        if (derived !== undefined && derived.covers(p.key)) this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));
+        if (derived !== undefined && derived.covers(p.key))
+          this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));
       }
     }
     for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
@@ -384,7 +440,10 @@ export class PaxosGroupActor implements Actor {
   private loadRecords(keys: string[]): void {
     this.store.loadRecords?.(keys, (records) => {
       if (this.failed || this.closed) return;
-      assert(records.length === keys.length, () => `${records.length} records for ${keys.length} keys`);
+      assert(
+        records.length === keys.length,
+        () => `${records.length} records for ${keys.length} keys`,
+      );
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
         const record = records[i];
@@ -400,7 +459,9 @@ export class PaxosGroupActor implements Actor {
     if (this.amnesiaChecked) return;
     this.amnesiaChecked = true;
     if (this.store.lostAtOpen !== true || this.core.amnesic) return;
-    this.log(`paxos actor ${this.id}: storage dropped records at open; recovering every key from peers`);
+    this.log(
+      `paxos actor ${this.id}: storage dropped records at open; recovering every key from peers`,
+    );
     // Durable first: a restart before the keys are rebuilt must not trust the cut storage.
     this.options.markAmnesic?.();
     this.core.becomeAmnesic();
@@ -415,14 +476,19 @@ export class PaxosGroupActor implements Actor {
       incarnation = renew();
     } catch (err) {
       // Not renewed: the core keeps asking and, once its ids are spent, answers UNAVAILABLE.
-      this.log(`paxos actor ${this.id}: could not take a new incarnation: ${(err as Error).message}`);
+      this.log(
+        `paxos actor ${this.id}: could not take a new incarnation: ${(err as Error).message}`,
+      );
       return;
     }
     this.core.renewIds(incarnation);
   }
 
   /** A stored record, or 'corrupted' when it fails its checksum or layout (never served). */
-  private decodeLoaded(key: string, bytes: Uint8Array | undefined): KeyRecord | undefined | 'corrupted' {
+  private decodeLoaded(
+    key: string,
+    bytes: Uint8Array | undefined,
+  ): KeyRecord | undefined | 'corrupted' {
     if (bytes === undefined) return undefined;
     try {
       return decodeRecord(openRecord(bytes));
@@ -430,19 +496,21 @@ export class PaxosGroupActor implements Actor {
       // A record from disk is input: one that fails its checksum or does not decode (whatever
       // the decoder throws) is never served and never stops the actor.
       this.stats.corrupted += 1;
-      const why = isCorrupted(err) ? 'fails its checksum' : `does not decode (${(err as Error).message})`;
+      const why = isCorrupted(err)
+        ? 'fails its checksum'
+        : `does not decode (${(err as Error).message})`;
       this.log(`paxos actor ${this.id}: a stored record ${why}; recovering its key from peers`);
       void key;
       return 'corrupted';
     }
   }
 
-
   /** Group commit: one batch for everything staged since the last write started. */
   private maybeWrite(): void {
     if (this.writing) return;
     const batch = this.staged;
-    if (batch.records.size === 0 && batch.messages.length === 0 && batch.results.length === 0) return;
+    if (batch.records.size === 0 && batch.messages.length === 0 && batch.results.length === 0)
+      return;
     if (batch.records.size === 0) {
       // Nothing to write (always so on volatile storage): send and answer now, and keep the
       // staging object, emptied, instead of allocating a new one per flush. release() only
@@ -474,13 +542,17 @@ export class PaxosGroupActor implements Actor {
       return this.release(batch);
     }
     this.writing = true;
-    this.store.write(writes, (err) => {
-      this.writing = false;
-      this.markWriting(writes, -1);
-      if (err !== undefined) return this.fail('write', err);
-      this.release(batch);
-      this.drive();
-    }, derived);
+    this.store.write(
+      writes,
+      (err) => {
+        this.writing = false;
+        this.markWriting(writes, -1);
+        if (err !== undefined) return this.fail('write', err);
+        this.release(batch);
+        this.drive();
+      },
+      derived,
+    );
   }
 
   /** An engine scan (engine-scan.ts): one page of this replica's local keys, answered directly. */
@@ -495,21 +567,35 @@ export class PaxosGroupActor implements Actor {
     }
     const scan = this.store.scan;
     if (scan === undefined) {
-      this.sendResult({ token: req.token, ok: false, code: 'UNAVAILABLE', message: 'this engine cannot scan' });
+      this.sendResult({
+        token: req.token,
+        ok: false,
+        code: 'UNAVAILABLE',
+        message: 'this engine cannot scan',
+      });
       return;
     }
-    scan.call(this.store, { gte: q.gte, lt: q.lt, reverse: q.reverse, examineMax: q.examineMax }, (entries, exhausted, err) => {
-      if (this.failed || this.closed) return;
-      if (err !== undefined) {
-        this.sendResult({ token: req.token, ok: false, code: 'UNAVAILABLE', message: `scan failed: ${err.message}` });
-        return;
-      }
-      // The storage is open now, so whether it dropped records at open is known: a scan may
-      // be the first thing to learn it, before any key has loaded.
-      this.maybeBecomeAmnesic();
-      const page = this.core.amnesic ? AMNESIC_PAGE : buildScanPage(q, entries, exhausted);
-      this.sendResult({ token: req.token, ok: true, result: encodeScanPage(page) });
-    });
+    scan.call(
+      this.store,
+      { gte: q.gte, lt: q.lt, reverse: q.reverse, examineMax: q.examineMax },
+      (entries, exhausted, err) => {
+        if (this.failed || this.closed) return;
+        if (err !== undefined) {
+          this.sendResult({
+            token: req.token,
+            ok: false,
+            code: 'UNAVAILABLE',
+            message: `scan failed: ${err.message}`,
+          });
+          return;
+        }
+        // The storage is open now, so whether it dropped records at open is known: a scan may
+        // be the first thing to learn it, before any key has loaded.
+        this.maybeBecomeAmnesic();
+        const page = this.core.amnesic ? AMNESIC_PAGE : buildScanPage(q, entries, exhausted);
+        this.sendResult({ token: req.token, ok: true, result: encodeScanPage(page) });
+      },
+    );
   }
 
   /** Counts the writes each key is in, so the key cache never evicts a key being written. */
@@ -558,7 +644,10 @@ export class PaxosGroupActor implements Actor {
   }
 
   private queueMessage(m: PaxosMessage): void {
-    assert(m.from === this.replica && m.to !== this.replica, () => `message ${m.from}->${m.to} at ${this.replica}`);
+    assert(
+      m.from === this.replica && m.to !== this.replica,
+      () => `message ${m.from}->${m.to} at ${this.replica}`,
+    );
     let out = this.outWriters.get(m.to);
     if (out === undefined) {
       const w = new ByteWriter(1024);
@@ -579,7 +668,10 @@ export class PaxosGroupActor implements Actor {
 
   private sendOutgoing(to: number, out: { w: ByteWriter; countAt: number; count: number }): void {
     this.stats.peerPayloadsSent += 1;
-    this.host.send(actorIdOf(to, this.group, this.options), endBatch(out.w, out.countAt, out.count));
+    this.host.send(
+      actorIdOf(to, this.group, this.options),
+      endBatch(out.w, out.countAt, out.count),
+    );
     out.countAt = beginBatch(out.w, PayloadKind.paxos);
     out.count = 0;
   }

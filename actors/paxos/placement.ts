@@ -12,7 +12,10 @@ export interface GroupPlacement {
 }
 
 export function actorIdOf(replica: number, group: number, p: GroupPlacement): ActorId {
-  assert(replica >= 0 && replica < p.replicas && group >= 0 && group < p.groups, () => `actor ${replica}/${group}`);
+  assert(
+    replica >= 0 && replica < p.replicas && group >= 0 && group < p.groups,
+    () => `actor ${replica}/${group}`,
+  );
   return replica * p.groups + group;
 }
 

@@ -39,7 +39,10 @@ export interface RecordPort {
    * so the actor must become amnesic. Known by the time the first `load` answers.
    */
   readonly lostAtOpen?: boolean;
-  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
+  load(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void;
   /**
    * Optional (a store that keeps records in memory, not bytes): the records themselves, so a
    * load skips sealing and opening them. When present the shell loads through it.
@@ -49,12 +52,19 @@ export interface RecordPort {
    * One atomic batch; `cb` runs once it is as durable as the sync mode promises. `derived`:
    * writes of derived local data (big-table index entries) that go in the same batch.
    */
-  write(batch: readonly RecordWrite[], cb: (err?: Error) => void, derived?: readonly BatchOp[]): void;
+  write(
+    batch: readonly RecordWrite[],
+    cb: (err?: Error) => void,
+    derived?: readonly BatchOp[],
+  ): void;
   /**
    * Optional (ordered engines): up to `examineMax` entries of a key range in order, and whether
    * the range had no more. Used by engine scans (engine-scan.ts).
    */
-  scan?(range: ScanRange, cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void): void;
+  scan?(
+    range: ScanRange,
+    cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void,
+  ): void;
   /** Every stored entry, records and derived data alike (verification). Absent on a volatile store. */
   scanAll?(): AsyncIterable<[string, Uint8Array]>;
   close(): Promise<void>;
@@ -85,20 +95,37 @@ export class EngineRecordPort implements RecordPort {
     this.opened.catch(() => undefined);
   }
 
-  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+  load(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void {
     assert(keys.length > 0, 'empty load');
     this.opened
-      .then(() => (this.engine.getMany !== undefined ? this.engine.getMany(keys) : Promise.all(keys.map((k) => this.engine.get(k)))))
-      .then((values) => cb(values), (err: Error) => cb([], err));
+      .then(() =>
+        this.engine.getMany !== undefined
+          ? this.engine.getMany(keys)
+          : Promise.all(keys.map((k) => this.engine.get(k))),
+      )
+      .then(
+        (values) => cb(values),
+        (err: Error) => cb([], err),
+      );
   }
 
-  write(batch: readonly RecordWrite[], cb: (err?: Error) => void, derived?: readonly BatchOp[]): void {
+  write(
+    batch: readonly RecordWrite[],
+    cb: (err?: Error) => void,
+    derived?: readonly BatchOp[],
+  ): void {
     assert(batch.length > 0, 'empty write');
     const ops: BatchOp[] = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
     if (derived !== undefined) for (const op of derived) ops.push(op);
     this.opened
       .then(() => this.engine.write(ops, { sync: this.sync === 'always' }))
-      .then(() => cb(), (err: Error) => cb(err));
+      .then(
+        () => cb(),
+        (err: Error) => cb(err),
+      );
   }
 
   async *scanAll(): AsyncIterable<[string, Uint8Array]> {
@@ -107,13 +134,21 @@ export class EngineRecordPort implements RecordPort {
     yield* this.engine.iterate({});
   }
 
-  scan(range: ScanRange, cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void): void {
+  scan(
+    range: ScanRange,
+    cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void,
+  ): void {
     assert(range.examineMax >= 1, () => `scan of ${range.examineMax} entries`);
     const limit = range.examineMax + 1; // one more than asked: tells whether the range is exhausted
     this.opened
       .then(async () => {
         const out: Array<[string, Uint8Array]> = [];
-        for await (const entry of this.engine.iterate({ gte: range.gte, lt: range.lt, reverse: range.reverse, limit })) {
+        for await (const entry of this.engine.iterate({
+          gte: range.gte,
+          lt: range.lt,
+          reverse: range.reverse,
+          limit,
+        })) {
           out.push(entry);
         }
         assert(out.length <= limit, () => `engine iterate returned ${out.length} > ${limit}`);
@@ -121,7 +156,10 @@ export class EngineRecordPort implements RecordPort {
         if (!exhausted) out.pop();
         return { out, exhausted };
       })
-      .then(({ out, exhausted }) => cb(out, exhausted), (err: Error) => cb([], false, err));
+      .then(
+        ({ out, exhausted }) => cb(out, exhausted),
+        (err: Error) => cb([], false, err),
+      );
   }
 
   /** Idempotent; also used to release the engine of a crashed incarnation. */
@@ -172,8 +210,13 @@ export class VolatileRecordPort implements RecordPort {
    * never missing from both the core and this store (verification reads both,
    * replica-digest.ts).
    */
-  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
-    this.loadRecords(keys, (records) => cb(records.map((rec) => (rec === undefined ? undefined : encodeSealedRecord(rec)))));
+  load(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void {
+    this.loadRecords(keys, (records) =>
+      cb(records.map((rec) => (rec === undefined ? undefined : encodeSealedRecord(rec)))),
+    );
   }
 
   /** The shell's path (no sealing: ~3 µs less per load); `load` is the generic one. */

@@ -114,12 +114,21 @@ export interface HeldRecord {
 export function isDigestRequest(request: unknown): request is DigestRequest {
   const r = request as Partial<DigestRequest> | null;
   return (
-    typeof r === 'object' && r !== null && r.kind === 'digest' &&
-    Number.isInteger(r.buckets) && (r.buckets ?? 0) >= 1 && (r.buckets ?? 0) <= DIGEST_BUCKETS_MAX &&
-    Array.isArray(r.list) && r.list.every((b) => Number.isInteger(b) && b >= 0 && b < (r.buckets ?? 0)) &&
-    Number.isInteger(r.listKeysMax) && (r.listKeysMax ?? -1) >= 0 && (r.listKeysMax ?? 0) <= DIGEST_LIST_KEYS_MAX &&
+    typeof r === 'object' &&
+    r !== null &&
+    r.kind === 'digest' &&
+    Number.isInteger(r.buckets) &&
+    (r.buckets ?? 0) >= 1 &&
+    (r.buckets ?? 0) <= DIGEST_BUCKETS_MAX &&
+    Array.isArray(r.list) &&
+    r.list.every((b) => Number.isInteger(b) && b >= 0 && b < (r.buckets ?? 0)) &&
+    Number.isInteger(r.listKeysMax) &&
+    (r.listKeysMax ?? -1) >= 0 &&
+    (r.listKeysMax ?? 0) <= DIGEST_LIST_KEYS_MAX &&
     (r.states === undefined ||
-      (Array.isArray(r.states) && r.states.length <= DIGEST_STATES_MAX && r.states.every((k) => typeof k === 'string')))
+      (Array.isArray(r.states) &&
+        r.states.length <= DIGEST_STATES_MAX &&
+        r.states.every((k) => typeof k === 'string')))
   );
 }
 
@@ -134,7 +143,10 @@ export function bucketOf(key: string, buckets: number): number {
  * id (origin, seq), version and data.
  */
 export function keyDigest(key: string, rec: DigestFields): bigint {
-  assert(rec.chosen >= 0 && rec.version >= 0, () => `record of ${key}: chosen ${rec.chosen}, version ${rec.version}`);
+  assert(
+    rec.chosen >= 0 && rec.version >= 0,
+    () => `record of ${key}: chosen ${rec.chosen}, version ${rec.version}`,
+  );
   const head = Buffer.alloc(33);
   head.writeDoubleBE(rec.chosen, 0);
   head.writeDoubleBE(rec.chosenOrigin, 8);
@@ -196,9 +208,11 @@ class DigestFold {
     this.sums = new Array<bigint>(request.buckets).fill(0n);
     this.listSet = new Set(request.list);
     this.stateKeys = new Set(request.states ?? []);
-    const fold = (pending: PendingKey, digest: bigint, bucket: number): void => this.foldDigest(pending, digest, bucket);
+    const fold = (pending: PendingKey, digest: bigint, bucket: number): void =>
+      this.foldDigest(pending, digest, bucket);
     const { offload, limits } = options;
-    this.slicer = offload === undefined ? undefined : new DigestSlicer(offload, request.buckets, fold, limits);
+    this.slicer =
+      offload === undefined ? undefined : new DigestSlicer(offload, request.buckets, fold, limits);
   }
 
   add(key: string, rec: KeyRecord): void {
@@ -238,11 +252,16 @@ class DigestFold {
     }
   }
 
-  private addFields(key: string, rec: DigestFields, state: Omit<ChosenState, 'digest'> | undefined): void {
+  private addFields(
+    key: string,
+    rec: DigestFields,
+    state: Omit<ChosenState, 'digest'> | undefined,
+  ): void {
     assert(rec.chosen > 0, () => `digest of ${key} with nothing chosen`);
     const pending: PendingKey = { key, chosen: rec.chosen, version: rec.version, state };
     // Sliced, the bucket comes back with the digest (the CRC-32 is computed where the hash is).
-    if (this.slicer === undefined) this.foldDigest(pending, keyDigest(key, rec), bucketOf(key, this.request.buckets));
+    if (this.slicer === undefined)
+      this.foldDigest(pending, keyDigest(key, rec), bucketOf(key, this.request.buckets));
     else this.slicer.add(key, rec, pending);
   }
 
@@ -274,7 +293,12 @@ class DigestFold {
       this.listTruncated = true;
       return;
     }
-    this.listed.push({ key, chosen: pending.chosen, version: pending.version, digest: hex64(digest) });
+    this.listed.push({
+      key,
+      chosen: pending.chosen,
+      version: pending.version,
+      digest: hex64(digest),
+    });
   }
 
   addCorrupted(key: string): void {
@@ -310,7 +334,12 @@ function snapshot(key: string, rec: KeyRecord): Omit<ChosenState, 'digest'> {
     chosenSeq: rec.chosenSeq,
     version: rec.version,
     data: rec.data === null ? null : rec.data.slice(),
-    recent: rec.recent.map((e) => ({ instance: e.instance, origin: e.origin, seq: e.seq, result: e.result.slice() })),
+    recent: rec.recent.map((e) => ({
+      instance: e.instance,
+      origin: e.origin,
+      seq: e.seq,
+      result: e.result.slice(),
+    })),
   };
 }
 
@@ -347,7 +376,11 @@ export async function digestReplica(
   return fold.answer();
 }
 
-async function foldAllStored(fold: DigestFold, seen: Map<string, KeyStatus>, stored: AsyncIterable<[string, Uint8Array]>): Promise<void> {
+async function foldAllStored(
+  fold: DigestFold,
+  seen: Map<string, KeyStatus>,
+  stored: AsyncIterable<[string, Uint8Array]>,
+): Promise<void> {
   try {
     for await (const [key, bytes] of stored) {
       const status = seen.get(key);

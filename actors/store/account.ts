@@ -33,16 +33,37 @@
  * TRANSACTION_FINISHED. Also INVALID_ARGUMENT, TOO_LARGE and WRONG_TYPE as other models.
  */
 import {
-  ACCOUNT_ID_BYTES_MAX, ACCOUNT_UNBOUNDED_MAX, AccountStatus, JOURNAL_PAGE_MAX, TxOutcome, decodeAccountResult,
-  encodeAccountOp, encodeAccountQuery, isValidAccountBounds,
+  ACCOUNT_ID_BYTES_MAX,
+  ACCOUNT_UNBOUNDED_MAX,
+  AccountStatus,
+  JOURNAL_PAGE_MAX,
+  TxOutcome,
+  decodeAccountResult,
+  encodeAccountOp,
+  encodeAccountQuery,
+  isValidAccountBounds,
 } from '../../models/account/account';
-import type { AccountBounds, AccountEntry, AccountOp, AccountQuery, AccountResults } from '../../models/account/account';
+import type {
+  AccountBounds,
+  AccountEntry,
+  AccountOp,
+  AccountQuery,
+  AccountResults,
+} from '../../models/account/account';
 import type { Consistency } from '../paxos/core/types';
 import { ModelTag } from '../../models/model-tags';
 import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
 import { createHash } from 'node:crypto';
 import type { ReadOptions, WriteOptions } from './model-client';
-import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateWriteOptions } from './model-client';
+import {
+  ModelChannel,
+  objectKey,
+  tooLarge,
+  validateConsistency,
+  validateCount,
+  validateKey,
+  validateWriteOptions,
+} from './model-client';
 import type { RequestBackend } from './model-client';
 
 /**
@@ -98,9 +119,21 @@ export interface JournalPageOptions extends ReadOptions {
 }
 
 export type JournalEntry =
-  | { version: number; kind: 'add' | 'subtract'; amount: number; opId: string; balanceAfter: number }
+  | {
+      version: number;
+      kind: 'add' | 'subtract';
+      amount: number;
+      opId: string;
+      balanceAfter: number;
+    }
   /** delta 0 on a rollback of a tx the account never prepared (the fence). */
-  | { version: number; kind: 'prepare' | 'commit' | 'rollback'; delta: number; txId: string; balanceAfter: number };
+  | {
+      version: number;
+      kind: 'prepare' | 'commit' | 'rollback';
+      delta: number;
+      txId: string;
+      balanceAfter: number;
+    };
 
 export interface JournalPage {
   entries: JournalEntry[];
@@ -127,7 +160,8 @@ function accountError(code: AccountErrorCode, message: string): PaxosStoreError 
 
 function validateBounds(bounds: unknown): AccountBounds {
   if (bounds === undefined) return { min: 0, max: ACCOUNT_UNBOUNDED_MAX };
-  if (typeof bounds !== 'object' || bounds === null) throw invalid(`account bounds must be an object, got ${describe(bounds)}`);
+  if (typeof bounds !== 'object' || bounds === null)
+    throw invalid(`account bounds must be an object, got ${describe(bounds)}`);
   const min = field(bounds, 'min');
   const max = field(bounds, 'max');
   const b = {
@@ -135,21 +169,26 @@ function validateBounds(bounds: unknown): AccountBounds {
     max: max === undefined ? ACCOUNT_UNBOUNDED_MAX : validateCount('max', max),
   };
   if (b.min > b.max) throw invalid(`account min ${b.min} is above max ${b.max}`);
-  if (!isValidAccountBounds(b)) throw invalid('account bounds must hold 0 (min <= 0 <= max): a new account holds 0');
+  if (!isValidAccountBounds(b))
+    throw invalid('account bounds must hold 0 (min <= 0 <= max): a new account holds 0');
   return b;
 }
 
 function validateId(id: unknown, what: string): string {
-  if (typeof id !== 'string' || id.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(id)}`);
-  if (id.length > ACCOUNT_ID_BYTES_MAX) throw invalid(`${what} is longer than ${ACCOUNT_ID_BYTES_MAX} bytes`);
+  if (typeof id !== 'string' || id.length === 0)
+    throw invalid(`${what} must be a non-empty string, got ${describe(id)}`);
+  if (id.length > ACCOUNT_ID_BYTES_MAX)
+    throw invalid(`${what} is longer than ${ACCOUNT_ID_BYTES_MAX} bytes`);
   if (!id.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
   const bytes = Buffer.byteLength(id, 'utf8');
-  if (bytes > ACCOUNT_ID_BYTES_MAX) throw invalid(`${what} is ${bytes} bytes; the limit is ${ACCOUNT_ID_BYTES_MAX}`);
+  if (bytes > ACCOUNT_ID_BYTES_MAX)
+    throw invalid(`${what} is ${bytes} bytes; the limit is ${ACCOUNT_ID_BYTES_MAX}`);
   return id;
 }
 
 function validateOpId(options: unknown): string {
-  if (typeof options !== 'object' || options === null) throw invalid(`options with an opId are required, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw invalid(`options with an opId are required, got ${describe(options)}`);
   return validateId(field(options, 'opId'), 'opId');
 }
 
@@ -173,11 +212,13 @@ function validateFromVersion(n: unknown): number {
   return v;
 }
 
-const outcomeName = (o: number): string => (o === TxOutcome.committed ? 'committed' : 'rolled back');
+const outcomeName = (o: number): string =>
+  o === TxOutcome.committed ? 'committed' : 'rolled back';
 
 function publicEntry(e: AccountEntry): JournalEntry {
   const { version, balanceAfter } = e;
-  if (e.kind === 'add' || e.kind === 'subtract') return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
+  if (e.kind === 'add' || e.kind === 'subtract')
+    return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
   return { version, kind: e.kind, delta: e.amount, txId: e.id, balanceAfter };
 }
 
@@ -200,20 +241,36 @@ export class Account {
 
   /** The committed balance, the available balance (minus pending debits) and the version. */
   async balance(options?: ReadOptions): Promise<AccountBalance> {
-    const r = decodeAccountResult('balance', await this.read({ type: 'balance' }, validateConsistency(options)));
+    const r = decodeAccountResult(
+      'balance',
+      await this.read({ type: 'balance' }, validateConsistency(options)),
+    );
     return { balance: r.balance, available: r.available, version: r.version };
   }
 
   /** Adds a positive amount once per opId. LIMIT_EXCEEDED past max (counting pending credits). */
   async add(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
-    const op: AccountOp = { type: 'add', bounds: this.bounds, amount: validateAmount(amount), opId: validateOpId(options) };
+    const op: AccountOp = {
+      type: 'add',
+      bounds: this.bounds,
+      amount: validateAmount(amount),
+      opId: validateOpId(options),
+    };
     const r = await this.write(op, validateWriteOptions(options));
     return { balance: r.balance, version: r.version };
   }
 
   /** Subtracts a positive amount once per opId. INSUFFICIENT_FUNDS below min (counting reservations). */
-  async subtract(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
-    const op: AccountOp = { type: 'subtract', bounds: this.bounds, amount: validateAmount(amount), opId: validateOpId(options) };
+  async subtract(
+    amount: number,
+    options: OpOptions,
+  ): Promise<{ balance: number; version: number }> {
+    const op: AccountOp = {
+      type: 'subtract',
+      bounds: this.bounds,
+      amount: validateAmount(amount),
+      opId: validateOpId(options),
+    };
     const r = await this.write(op, validateWriteOptions(options));
     return { balance: r.balance, version: r.version };
   }
@@ -222,28 +279,50 @@ export class Account {
   async prepare(txId: string, delta: number, options?: WriteOptions): Promise<{ version: number }> {
     const d = validateCount('delta', delta);
     if (d === 0) throw invalid('delta must be a non-zero integer');
-    const r = await this.write({ type: 'prepare', bounds: this.bounds, txId: validateId(txId, 'txId'), delta: d }, validateWriteOptions(options));
+    const r = await this.write(
+      { type: 'prepare', bounds: this.bounds, txId: validateId(txId, 'txId'), delta: d },
+      validateWriteOptions(options),
+    );
     return { version: r.version };
   }
 
   /** Applies a prepared delta. Idempotent: a repeat answers the same outcome and version. */
-  async commit(txId: string, options?: WriteOptions): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
-    return this.finish({ type: 'commit', bounds: this.bounds, txId: validateId(txId, 'txId') }, validateWriteOptions(options));
+  async commit(
+    txId: string,
+    options?: WriteOptions,
+  ): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    return this.finish(
+      { type: 'commit', bounds: this.bounds, txId: validateId(txId, 'txId') },
+      validateWriteOptions(options),
+    );
   }
 
   /** Releases a reservation; of an unknown txId, records it so a late prepare is refused. */
-  async rollback(txId: string, options?: WriteOptions): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
-    return this.finish({ type: 'rollback', bounds: this.bounds, txId: validateId(txId, 'txId') }, validateWriteOptions(options));
+  async rollback(
+    txId: string,
+    options?: WriteOptions,
+  ): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+    return this.finish(
+      { type: 'rollback', bounds: this.bounds, txId: validateId(txId, 'txId') },
+      validateWriteOptions(options),
+    );
   }
 
   /** One bounded read of the journal: entries with version >= fromVersion, oldest first. */
   async journalPage(fromVersion: number, options?: JournalPageOptions): Promise<JournalPage> {
     const { from, limit, consistency } = checked('account.journalPage', () => {
-      if (fromVersion === undefined) throw invalid('journalPage needs fromVersion (0: from the first version, if it is still kept)');
-      if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
+      if (fromVersion === undefined)
+        throw invalid(
+          'journalPage needs fromVersion (0: from the first version, if it is still kept)',
+        );
+      if (options !== undefined && (typeof options !== 'object' || options === null))
+        throw invalid(`options must be an object, got ${describe(options)}`);
       return {
         from: validateFromVersion(fromVersion),
-        limit: validatePageSize(options === undefined ? undefined : field(options, 'limit'), 'limit'),
+        limit: validatePageSize(
+          options === undefined ? undefined : field(options, 'limit'),
+          'limit',
+        ),
         consistency: validateConsistency(options),
       };
     });
@@ -258,17 +337,27 @@ export class Account {
    */
   journal(options?: JournalOptions): AsyncIterableIterator<JournalEntry> {
     const { from, pageSize, consistency } = checked('account.journal', () => {
-      if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
+      if (options !== undefined && (typeof options !== 'object' || options === null))
+        throw invalid(`options must be an object, got ${describe(options)}`);
       return {
-        from: validateFromVersion(options === undefined ? undefined : field(options, 'fromVersion')),
-        pageSize: validatePageSize(options === undefined ? undefined : field(options, 'pageSize'), 'pageSize'),
+        from: validateFromVersion(
+          options === undefined ? undefined : field(options, 'fromVersion'),
+        ),
+        pageSize: validatePageSize(
+          options === undefined ? undefined : field(options, 'pageSize'),
+          'pageSize',
+        ),
         consistency: validateConsistency(options),
       };
     });
     return this.pages(from, pageSize, consistency);
   }
 
-  private async *pages(from: number, pageSize: number, consistency: Consistency): AsyncGenerator<JournalEntry> {
+  private async *pages(
+    from: number,
+    pageSize: number,
+    consistency: Consistency,
+  ): AsyncGenerator<JournalEntry> {
     let page = await this.page(from, pageSize, consistency);
     const target = page.version;
     // A page that continues has entries, so nextVersion grows by at least one per read and
@@ -282,23 +371,44 @@ export class Account {
   }
 
   private async page(from: number, limit: number, consistency: Consistency): Promise<JournalPage> {
-    const r = decodeAccountResult('journal', await this.read({ type: 'journal', fromVersion: from, limit }, consistency));
+    const r = decodeAccountResult(
+      'journal',
+      await this.read({ type: 'journal', fromVersion: from, limit }, consistency),
+    );
     if (r.status === AccountStatus.journalTrimmed) {
-      throw new PaxosStoreError(AccountErrorCodes.JOURNAL_TRIMMED,
-        `${this.name}: journal version ${from} was trimmed; the oldest kept is ${r.nextVersion}`, { oldestVersion: r.nextVersion });
+      throw new PaxosStoreError(
+        AccountErrorCodes.JOURNAL_TRIMMED,
+        `${this.name}: journal version ${from} was trimmed; the oldest kept is ${r.nextVersion}`,
+        { oldestVersion: r.nextVersion },
+      );
     }
-    if (r.status !== AccountStatus.ok) throw invalid(`${this.name}: the store refused the journal query`);
+    if (r.status !== AccountStatus.ok)
+      throw invalid(`${this.name}: the store refused the journal query`);
     return { entries: r.entries.map(publicEntry), nextVersion: r.nextVersion, version: r.version };
   }
 
-  private async finish(op: AccountOp, requestId: string | undefined): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
+  private async finish(
+    op: AccountOp,
+    requestId: string | undefined,
+  ): Promise<{ outcome: 'committed' | 'rolledBack'; version: number }> {
     const r = await this.write(op, requestId);
-    return { outcome: r.outcome === TxOutcome.committed ? 'committed' : 'rolledBack', version: r.version };
+    return {
+      outcome: r.outcome === TxOutcome.committed ? 'committed' : 'rolledBack',
+      version: r.version,
+    };
   }
 
   /** Sends a write and turns every refusal into its error; answers the ok result. */
-  private async write(op: AccountOp, requestId: string | undefined): Promise<AccountResults['write']> {
-    const { body } = await this.channel.write(this.key, encodeAccountOp(op), this.name, accountRequestId(op, requestId));
+  private async write(
+    op: AccountOp,
+    requestId: string | undefined,
+  ): Promise<AccountResults['write']> {
+    const { body } = await this.channel.write(
+      this.key,
+      encodeAccountOp(op),
+      this.name,
+      accountRequestId(op, requestId),
+    );
     const r = decodeAccountResult('write', body);
     if (r.status !== AccountStatus.ok) throw this.refusal(op, r);
     return r;
@@ -308,17 +418,35 @@ export class Account {
     const who = `${this.name}: ${op.type}`;
     switch (r.status) {
       case AccountStatus.insufficientFunds:
-        return accountError(AccountErrorCodes.INSUFFICIENT_FUNDS, `${who} would take available funds below ${this.bounds.min}`);
+        return accountError(
+          AccountErrorCodes.INSUFFICIENT_FUNDS,
+          `${who} would take available funds below ${this.bounds.min}`,
+        );
       case AccountStatus.limitExceeded:
-        return accountError(AccountErrorCodes.LIMIT_EXCEEDED, `${who} would take the balance past ${this.bounds.max}`);
+        return accountError(
+          AccountErrorCodes.LIMIT_EXCEEDED,
+          `${who} would take the balance past ${this.bounds.max}`,
+        );
       case AccountStatus.boundsMismatch:
-        return accountError(AccountErrorCodes.BOUNDS_MISMATCH, `${who}: the account was created with other bounds than [${this.bounds.min}, ${this.bounds.max}]`);
+        return accountError(
+          AccountErrorCodes.BOUNDS_MISMATCH,
+          `${who}: the account was created with other bounds than [${this.bounds.min}, ${this.bounds.max}]`,
+        );
       case AccountStatus.idConflict:
-        return accountError(AccountErrorCodes.ID_CONFLICT, `${who}: the id was already used with another amount or operation`);
+        return accountError(
+          AccountErrorCodes.ID_CONFLICT,
+          `${who}: the id was already used with another amount or operation`,
+        );
       case AccountStatus.unknownTx:
-        return accountError(AccountErrorCodes.UNKNOWN_TRANSACTION, `${who}: the transaction was never prepared here`);
+        return accountError(
+          AccountErrorCodes.UNKNOWN_TRANSACTION,
+          `${who}: the transaction was never prepared here`,
+        );
       case AccountStatus.txFinished:
-        return accountError(AccountErrorCodes.TRANSACTION_FINISHED, `${who}: the transaction already ${outcomeName(r.outcome)}`);
+        return accountError(
+          AccountErrorCodes.TRANSACTION_FINISHED,
+          `${who}: the transaction already ${outcomeName(r.outcome)}`,
+        );
       case AccountStatus.tooManyPending:
         return tooLarge(this.name, 'account (open transactions)');
       case AccountStatus.badRequest:
@@ -326,7 +454,10 @@ export class Account {
       default:
         // A status this client does not know (a version skew between client and model): the
         // write was chosen, but nothing says what it did.
-        return new PaxosStoreError(ErrorCodes.UNKNOWN_OUTCOME, `${who}: unexpected account status ${r.status}`);
+        return new PaxosStoreError(
+          ErrorCodes.UNKNOWN_OUTCOME,
+          `${who}: unexpected account status ${r.status}`,
+        );
     }
   }
 

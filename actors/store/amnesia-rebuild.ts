@@ -39,22 +39,37 @@
 import { assert } from '../../runtime/assert';
 import { actorIdOf } from '../paxos/placement';
 import { RECORD_KEYS_MAX } from '../paxos/amnesia-inspect';
-import type { AmnesiaAnswer, AmnesiaInspect, ClearAmnesiaAnswer, RecordKeysAnswer } from '../paxos/amnesia-inspect';
+import type {
+  AmnesiaAnswer,
+  AmnesiaInspect,
+  ClearAmnesiaAnswer,
+  RecordKeysAnswer,
+} from '../paxos/amnesia-inspect';
 import { REPAIR_BATCH_KEYS_MAX, batchesOf } from './repair-pacing';
 import type { VerifyContext } from './verify';
 import { readOnce, runBounded } from './verify-install';
 import type { RepairTally } from './verify-install';
 
-async function ask<T>(ctx: VerifyContext, replica: number, group: number, request: AmnesiaInspect): Promise<T> {
+async function ask<T>(
+  ctx: VerifyContext,
+  replica: number,
+  group: number,
+  request: AmnesiaInspect,
+): Promise<T> {
   const result = await ctx.system.inspect(actorIdOf(replica, group, ctx.placement), request);
   if (!result.ok) throw new Error(`replica ${replica} group ${group}: ${result.message}`);
   return result.value as T;
 }
 
 /** The amnesic replica of the group to rebuild now (the lowest), with its incarnation. */
-async function nextAmnesic(ctx: VerifyContext, group: number): Promise<{ replica: number; incarnation: number } | undefined> {
+async function nextAmnesic(
+  ctx: VerifyContext,
+  group: number,
+): Promise<{ replica: number; incarnation: number } | undefined> {
   if (!ctx.up.every((u) => u)) return undefined;
-  const states = await Promise.all(ctx.up.map((_, r) => ask<AmnesiaAnswer>(ctx, r, group, { kind: 'amnesia' })));
+  const states = await Promise.all(
+    ctx.up.map((_, r) => ask<AmnesiaAnswer>(ctx, r, group, { kind: 'amnesia' })),
+  );
   const amnesic = states.flatMap((s, r) => (s.amnesic ? [r] : []));
   const quorum = Math.floor(ctx.up.length / 2) + 1;
   const replica = amnesic[0];
@@ -65,9 +80,17 @@ async function nextAmnesic(ctx: VerifyContext, group: number): Promise<{ replica
 }
 
 /** Every key any replica but `amnesic` holds a record of; undefined when a listing is partial. */
-async function othersKeys(ctx: VerifyContext, group: number, amnesic: number): Promise<string[] | undefined> {
+async function othersKeys(
+  ctx: VerifyContext,
+  group: number,
+  amnesic: number,
+): Promise<string[] | undefined> {
   const others = ctx.up.flatMap((_, r) => (r === amnesic ? [] : [r]));
-  const answers = await Promise.all(others.map((r) => ask<RecordKeysAnswer>(ctx, r, group, { kind: 'recordKeys', keysMax: RECORD_KEYS_MAX })));
+  const answers = await Promise.all(
+    others.map((r) =>
+      ask<RecordKeysAnswer>(ctx, r, group, { kind: 'recordKeys', keysMax: RECORD_KEYS_MAX }),
+    ),
+  );
   if (answers.some((a) => a.truncated || !a.complete)) return undefined;
   const keys = new Set<string>();
   for (const a of answers) for (const k of a.keys) keys.add(k);
@@ -79,7 +102,11 @@ async function othersKeys(ctx: VerifyContext, group: number, amnesic: number): P
  * marker. Returns the replicas whose marker was cleared (none, or that one). `pace` is called
  * before each batch of reads with its cost in keys.
  */
-export async function clearAmnesiaIfRebuilt(ctx: VerifyContext, group: number, pace: (cost: number) => Promise<void>): Promise<number[]> {
+export async function clearAmnesiaIfRebuilt(
+  ctx: VerifyContext,
+  group: number,
+  pace: (cost: number) => Promise<void>,
+): Promise<number[]> {
   const target = await nextAmnesic(ctx, group);
   if (target === undefined) return [];
   const keys = await othersKeys(ctx, group, target.replica);
@@ -91,6 +118,9 @@ export async function clearAmnesiaIfRebuilt(ctx: VerifyContext, group: number, p
     if (tally.failed > 0) return []; // a key not recovered: the next round tries again
     assert(tally.repaired === batch.length, () => `${tally.repaired} reads of ${batch.length}`);
   }
-  const answer = await ask<ClearAmnesiaAnswer>(ctx, target.replica, group, { kind: 'clearAmnesia', incarnation: target.incarnation });
+  const answer = await ask<ClearAmnesiaAnswer>(ctx, target.replica, group, {
+    kind: 'clearAmnesia',
+    incarnation: target.incarnation,
+  });
   return answer.cleared ? [target.replica] : [];
 }

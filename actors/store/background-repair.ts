@@ -19,7 +19,17 @@
 import { assert } from '../../runtime/assert';
 import { clearAmnesiaIfRebuilt } from './amnesia-rebuild';
 import type { RepairRoundReport, ResolvedRepair } from './repair-options';
-import { INSTALL_TOKENS, batchKeysFor, batchStep, batchesOf, charge, digestCost, newPacer, roundStart, waitMsFor } from './repair-pacing';
+import {
+  INSTALL_TOKENS,
+  batchKeysFor,
+  batchStep,
+  batchesOf,
+  charge,
+  digestCost,
+  newPacer,
+  roundStart,
+  waitMsFor,
+} from './repair-pacing';
 import type { PacerState } from './repair-pacing';
 import { BUCKETS_DEFAULT, digestGroup, repairTargets, scanGroup } from './verify';
 import type { VerifyContext, VerifyMismatch } from './verify';
@@ -100,8 +110,17 @@ export class BackgroundRepair {
   private lastEndMs: number;
   private lastRound: RepairRoundReport | null = null;
   private readonly totals: Totals = {
-    rounds: 0, roundsSkippedBusy: 0, roundsYielded: 0, keysChecked: 0, behind: 0, diverged: 0,
-    corrupted: 0, repaired: 0, installed: 0, repairFailed: 0, amnesiaCleared: 0,
+    rounds: 0,
+    roundsSkippedBusy: 0,
+    roundsYielded: 0,
+    keysChecked: 0,
+    behind: 0,
+    diverged: 0,
+    corrupted: 0,
+    repaired: 0,
+    installed: 0,
+    repairFailed: 0,
+    amnesiaCleared: 0,
   };
 
   constructor(
@@ -152,7 +171,13 @@ export class BackgroundRepair {
     this.timer = undefined;
     if (this.stopped) return;
     const now = Date.now();
-    const start = roundStart(now, this.lastEndMs, this.settings.intervalMs, this.host.inFlight(), this.settings.busyInFlight);
+    const start = roundStart(
+      now,
+      this.lastEndMs,
+      this.settings.intervalMs,
+      this.host.inFlight(),
+      this.settings.busyInFlight,
+    );
     if (start === 'wait') return this.schedule(this.lastEndMs + this.settings.intervalMs - now);
     if (start === 'skip-busy') {
       this.totals.roundsSkippedBusy += 1;
@@ -171,18 +196,37 @@ export class BackgroundRepair {
   private async runRound(): Promise<void> {
     const startedAt = Date.now();
     const tally: RoundTally = {
-      repaired: 0, failed: 0, installed: 0, groupsScanned: 0, groupsFailed: 0, keysChecked: 0,
-      behind: 0, diverged: 0, corrupted: 0, truncated: false, cleared: [],
+      repaired: 0,
+      failed: 0,
+      installed: 0,
+      groupsScanned: 0,
+      groupsFailed: 0,
+      keysChecked: 0,
+      behind: 0,
+      diverged: 0,
+      corrupted: 0,
+      truncated: false,
+      cleared: [],
     };
     let outcome: GroupOutcome = 'done';
     const groups = this.host.context()?.placement.groups ?? 0;
-    for (let group = 0; group < groups && outcome === 'done'; group++) outcome = await this.repairGroup(group, tally);
+    for (let group = 0; group < groups && outcome === 'done'; group++)
+      outcome = await this.repairGroup(group, tally);
     const report: RepairRoundReport = {
-      startedAt, endedAt: Date.now(), outcome,
-      groupsScanned: tally.groupsScanned, groupsFailed: tally.groupsFailed, keysChecked: tally.keysChecked,
-      behind: tally.behind, diverged: tally.diverged, corrupted: tally.corrupted,
-      repaired: tally.repaired, installed: tally.installed, repairFailed: tally.failed,
-      truncated: tally.truncated, amnesiaCleared: tally.cleared,
+      startedAt,
+      endedAt: Date.now(),
+      outcome,
+      groupsScanned: tally.groupsScanned,
+      groupsFailed: tally.groupsFailed,
+      keysChecked: tally.keysChecked,
+      behind: tally.behind,
+      diverged: tally.diverged,
+      corrupted: tally.corrupted,
+      repaired: tally.repaired,
+      installed: tally.installed,
+      repairFailed: tally.failed,
+      truncated: tally.truncated,
+      amnesiaCleared: tally.cleared,
     };
     this.record(report);
     if (outcome !== 'stopped') this.settings.onRound?.(report);
@@ -217,19 +261,33 @@ export class BackgroundRepair {
       const held = scan.round1.map((a) => a?.keys ?? 0);
       tally.keysChecked += Math.max(0, ...held);
       tally.truncated ||= scan.truncated;
-      this.pacer = charge(this.pacer, Date.now(), digestCost(held.reduce((n, k) => n + k, 0)), this.settings.keysPerSecond);
+      this.pacer = charge(
+        this.pacer,
+        Date.now(),
+        digestCost(held.reduce((n, k) => n + k, 0)),
+        this.settings.keysPerSecond,
+      );
     } catch {
       tally.groupsFailed += 1; // a group went down under the scan: the next round sees it
       return 'done';
     }
     tally.groupsScanned += 1;
     for (const m of mismatches) tally[m.kind] += 1;
-    const reads = mismatches.flatMap((m) => repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })));
-    const outcome = await this.inBatches(reads, 1, (batch) => runBounded(batch, (job) => readOnce(ctx, job.replica, job.key, tally)));
+    const reads = mismatches.flatMap((m) =>
+      repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })),
+    );
+    const outcome = await this.inBatches(reads, 1, (batch) =>
+      runBounded(batch, (job) => readOnce(ctx, job.replica, job.key, tally)),
+    );
     if (outcome !== 'done') return outcome;
     const diverged = mismatches.filter((m) => m.kind === 'diverged');
-    const ask = (g: number, request: Parameters<typeof digestGroup>[2]): ReturnType<typeof digestGroup> => digestGroup(ctx, g, request);
-    const installed = await this.inBatches(diverged, INSTALL_TOKENS, (batch) => installAll(ctx, ask, new Map([[group, batch]]), BUCKETS_DEFAULT, tally));
+    const ask = (
+      g: number,
+      request: Parameters<typeof digestGroup>[2],
+    ): ReturnType<typeof digestGroup> => digestGroup(ctx, g, request);
+    const installed = await this.inBatches(diverged, INSTALL_TOKENS, (batch) =>
+      installAll(ctx, ask, new Map([[group, batch]]), BUCKETS_DEFAULT, tally),
+    );
     if (installed !== 'done') return installed;
     // Keys still behind elsewhere do not matter here: the rebuild reads every key anyway.
     await this.maybeClearAmnesia(ctx, group, tally);
@@ -237,13 +295,23 @@ export class BackgroundRepair {
   }
 
   /** A group whose replicas all agree may hold an amnesic replica that is now rebuilt. */
-  private async maybeClearAmnesia(ctx: VerifyContext, group: number, tally: RoundTally): Promise<void> {
-    const cleared = await clearAmnesiaIfRebuilt(ctx, group, (cost) => this.pace(cost)).catch(() => []);
+  private async maybeClearAmnesia(
+    ctx: VerifyContext,
+    group: number,
+    tally: RoundTally,
+  ): Promise<void> {
+    const cleared = await clearAmnesiaIfRebuilt(ctx, group, (cost) => this.pace(cost)).catch(
+      () => [],
+    );
     for (const replica of cleared) tally.cleared.push({ replica, group });
   }
 
   /** Runs jobs in paced batches, looking at the foreground load before each. */
-  private async inBatches<T>(jobs: readonly T[], tokensPerJob: number, run: (batch: T[]) => Promise<void>): Promise<GroupOutcome> {
+  private async inBatches<T>(
+    jobs: readonly T[],
+    tokensPerJob: number,
+    run: (batch: T[]) => Promise<void>,
+  ): Promise<GroupOutcome> {
     const size = Math.max(1, Math.floor(batchKeysFor(this.settings.keysPerSecond) / tokensPerJob));
     for (const batch of batchesOf(jobs, size)) {
       const step = await this.yieldPoint();
@@ -266,7 +334,12 @@ export class BackgroundRepair {
   private async yieldPoint(): Promise<GroupOutcome> {
     for (let pauses = 0; ; pauses++) {
       if (this.stopped) return 'stopped';
-      const step = batchStep(this.host.inFlight(), this.settings.busyInFlight, pauses, BUSY_PAUSES_MAX);
+      const step = batchStep(
+        this.host.inFlight(),
+        this.settings.busyInFlight,
+        pauses,
+        BUSY_PAUSES_MAX,
+      );
       if (step === 'go') return 'done';
       if (step === 'abandon') return 'yielded';
       await this.sleep(BUSY_PAUSE_MS);

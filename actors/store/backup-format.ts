@@ -78,16 +78,28 @@ export interface BackupManifest {
 }
 
 export function corrupted(file: string, problem: string): PaxosStoreError {
-  return new PaxosStoreError(ErrorCodes.CORRUPTED, `backup ${file}: ${problem}; the backup is damaged or incomplete and was not restored`);
+  return new PaxosStoreError(
+    ErrorCodes.CORRUPTED,
+    `backup ${file}: ${problem}; the backup is damaged or incomplete and was not restored`,
+  );
 }
 
 export function dataFileName(group: number, part: number): string {
-  assert(Number.isInteger(group) && group >= 0 && Number.isInteger(part) && part >= 1, () => `data file ${group}.${part}`);
+  assert(
+    Number.isInteger(group) && group >= 0 && Number.isInteger(part) && part >= 1,
+    () => `data file ${group}.${part}`,
+  );
   return `group-${String(group).padStart(4, '0')}.${String(part).padStart(4, '0')}.data`;
 }
 
 export function encodeFrame(k: BackedUpKey): Buffer {
-  assert(Number.isSafeInteger(k.chosen) && k.chosen >= 1 && Number.isSafeInteger(k.version) && k.version >= 0, () => `backup of ${k.key} at ${k.chosen}/${k.version}`);
+  assert(
+    Number.isSafeInteger(k.chosen) &&
+      k.chosen >= 1 &&
+      Number.isSafeInteger(k.version) &&
+      k.version >= 0,
+    () => `backup of ${k.key} at ${k.chosen}/${k.version}`,
+  );
   const key = Buffer.from(k.key, 'utf8');
   const payloadBytes = 4 + key.length + 8 + 8 + 1 + (k.data === null ? 0 : 4 + k.data.length);
   const out = Buffer.alloc(8 + payloadBytes);
@@ -127,7 +139,13 @@ export function decodePayload(p: Buffer): BackedUpKey | undefined {
     data = new Uint8Array(p.subarray(at + 4, at + 4 + n));
     at += 4 + n;
   } else if (hasData !== 0) return undefined;
-  const sane = at === p.length && key.length > 0 && Number.isSafeInteger(chosen) && chosen >= 1 && Number.isSafeInteger(version) && version >= 0;
+  const sane =
+    at === p.length &&
+    key.length > 0 &&
+    Number.isSafeInteger(chosen) &&
+    chosen >= 1 &&
+    Number.isSafeInteger(version) &&
+    version >= 0;
   return sane ? { key, chosen, version, data } : undefined;
 }
 
@@ -162,7 +180,10 @@ export class GroupFileWriter {
   async add(k: BackedUpKey): Promise<number> {
     if (this.handle === undefined || this.fileBytes >= DATA_FILE_BYTES_MAX) await this.nextFile();
     const frame = encodeFrame(k);
-    assert(frame.length <= FRAME_BYTES_MAX, () => `backup frame of ${frame.length} bytes for ${k.key}`);
+    assert(
+      frame.length <= FRAME_BYTES_MAX,
+      () => `backup frame of ${frame.length} bytes for ${k.key}`,
+    );
     this.push(frame);
     this.keys += 1;
     this.highestChosen = Math.max(this.highestChosen, k.chosen);
@@ -214,7 +235,13 @@ export class GroupFileWriter {
   async finish(): Promise<BackupGroup> {
     if (this.handle === undefined && this.part === 0) await this.nextFile();
     await this.closeFile();
-    return { group: this.group, keys: this.keys, bytes: this.bytes, highestChosen: this.highestChosen, files: this.files.map((f) => f.name) };
+    return {
+      group: this.group,
+      keys: this.keys,
+      bytes: this.bytes,
+      highestChosen: this.highestChosen,
+      files: this.files.map((f) => f.name),
+    };
   }
 
   /** Closes without recording (a failed backup). */

@@ -46,14 +46,21 @@ function sameState(a: BackupEntry, b: BackupEntry): boolean {
 /** A state to take, unless it holds nothing (promises or no-ops only: never written). */
 function take(entry: BackupEntry, atNewest: readonly BackupEntry[]): KeyDecision {
   if (entry.chosen === 0 || (entry.data === null && entry.version === 0)) return { kind: 'skip' };
-  return { kind: 'take', entry, diverged: atNewest.some((s) => s.chosen === entry.chosen && !sameState(s, entry)) };
+  return {
+    kind: 'take',
+    entry,
+    diverged: atNewest.some((s) => s.chosen === entry.chosen && !sameState(s, entry)),
+  };
 }
 
 /**
  * The record of a replica at c* whose pending value a majority of all `replicas` accepted in one
  * ballot, with that value applied; undefined when no value has such a majority.
  */
-function appliedMajority(atNewest: readonly BackupEntry[], replicas: number): BackupEntry | undefined {
+function appliedMajority(
+  atNewest: readonly BackupEntry[],
+  replicas: number,
+): BackupEntry | undefined {
   const votes = new Map<string, BackupEntry[]>();
   for (const s of atNewest) {
     const r = s.record;
@@ -67,18 +74,35 @@ function appliedMajority(atNewest: readonly BackupEntry[], replicas: number): Ba
   if (base === undefined || base === null || base.accepted === null) return undefined;
   const rec: KeyRecord = { ...base, recent: base.recent.slice() };
   applyChosen(rec, base.accepted, allModels);
-  assert(rec.chosen === base.chosen + 1, () => `applied a majority value at ${rec.chosen}, expected ${base.chosen + 1}`);
+  assert(
+    rec.chosen === base.chosen + 1,
+    () => `applied a majority value at ${rec.chosen}, expected ${base.chosen + 1}`,
+  );
   const key = winners?.[0]?.key ?? '';
-  return { key, chosen: rec.chosen, version: rec.version, data: rec.data, pending: false, unsettled: false, record: rec };
+  return {
+    key,
+    chosen: rec.chosen,
+    version: rec.version,
+    data: rec.data,
+    pending: false,
+    unsettled: false,
+    record: rec,
+  };
 }
 
 /**
  * The rule above for one key; `states` has one slot per listing replica (undefined: absent),
  * `replicas` is the Set's size (a majority is counted among all of them).
  */
-export function decideKey(states: readonly (BackupEntry | undefined)[], replicas: number): KeyDecision {
+export function decideKey(
+  states: readonly (BackupEntry | undefined)[],
+  replicas: number,
+): KeyDecision {
   const held = states.filter((s): s is BackupEntry => s !== undefined);
-  assert(held.length > 0 && held.length <= replicas, () => `a key listed by ${held.length} of ${replicas} replicas`);
+  assert(
+    held.length > 0 && held.length <= replicas,
+    () => `a key listed by ${held.length} of ${replicas} replicas`,
+  );
   if (held.some((s) => s.unsettled)) return { kind: 'read' };
   const newest = Math.max(...held.map((s) => s.chosen));
   const atNewest = held.filter((s) => s.chosen === newest);

@@ -25,7 +25,12 @@ import { tagged } from '../../models/registry';
 import { actorIdOf } from '../paxos/placement';
 import type { GroupPlacement } from '../paxos/placement';
 import type { ClientResult } from '../paxos/core/types';
-import type { BackupEntry, BackupKeysRequest, BackupPage, BackupPageRequest } from '../paxos/backup-page';
+import type {
+  BackupEntry,
+  BackupKeysRequest,
+  BackupPage,
+  BackupPageRequest,
+} from '../paxos/backup-page';
 import { BACKUP_FORMAT, BACKUP_KIND, GroupFileWriter, writeManifest } from './backup-format';
 import type { BackupGroup, BackupLayout, BackupManifest } from './backup-format';
 import { decideKey, keyAfter, mergePages } from './backup-merge';
@@ -90,12 +95,17 @@ interface Resolved {
 }
 
 function resolve(options: BackupOptions): Resolved {
-  if (typeof options !== 'object' || options === null) throw invalid('backup options must be an object with `to`');
-  for (const k of Object.keys(options)) if (!OPTION_NAMES.has(k)) throw invalid(`unknown backup option '${k}'`);
+  if (typeof options !== 'object' || options === null)
+    throw invalid('backup options must be an object with `to`');
+  for (const k of Object.keys(options))
+    if (!OPTION_NAMES.has(k)) throw invalid(`unknown backup option '${k}'`);
   const { to, rate, onProgress } = options;
-  if (typeof to !== 'string' || to.length === 0 || to.length > 4096 || to.includes('\u0000')) throw invalid('backup `to` must be a directory path');
-  if (rate !== undefined && (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0)) throw invalid('backup rate must be a positive number of bytes per second');
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid('backup onProgress must be a function');
+  if (typeof to !== 'string' || to.length === 0 || to.length > 4096 || to.includes('\u0000'))
+    throw invalid('backup `to` must be a directory path');
+  if (rate !== undefined && (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0))
+    throw invalid('backup rate must be a positive number of bytes per second');
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw invalid('backup onProgress must be a function');
   return { to, rate, onProgress };
 }
 
@@ -123,7 +133,10 @@ async function prepareDir(to: string): Promise<void> {
   const entries = await fs.readdir(to).catch((error: Error) => {
     throw invalid(`backup dir ${to} cannot be read: ${error.message}`);
   });
-  if (entries.length > 0) throw invalid(`backup dir ${to} is not empty (${entries.length} entries); back up into a new directory`);
+  if (entries.length > 0)
+    throw invalid(
+      `backup dir ${to} is not empty (${entries.length} entries); back up into a new directory`,
+    );
 }
 
 /**
@@ -134,7 +147,8 @@ async function prepareDir(to: string): Promise<void> {
 async function removePartial(to: string): Promise<void> {
   const names = await fs.readdir(to).catch(() => [] as string[]);
   for (const name of names) {
-    if (/^group-\d{4}\.\d{4}\.data$/.test(name)) await fs.rm(path.join(to, name), { force: true }).catch(() => undefined);
+    if (/^group-\d{4}\.\d{4}\.data$/.test(name))
+      await fs.rm(path.join(to, name), { force: true }).catch(() => undefined);
   }
 }
 
@@ -161,9 +175,18 @@ class Run {
   }
 }
 
-async function inspect<T>(ctx: BackupContext, replica: number, group: number, request: BackupPageRequest | BackupKeysRequest): Promise<T> {
+async function inspect<T>(
+  ctx: BackupContext,
+  replica: number,
+  group: number,
+  request: BackupPageRequest | BackupKeysRequest,
+): Promise<T> {
   const result = await ctx.system.inspect(actorIdOf(replica, group, ctx.placement), request);
-  if (!result.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${replica} group ${group} cannot list for a backup: ${result.message}`);
+  if (!result.ok)
+    throw new PaxosStoreError(
+      ErrorCodes.UNAVAILABLE,
+      `replica ${replica} group ${group} cannot list for a backup: ${result.message}`,
+    );
   return result.value as T;
 }
 
@@ -181,9 +204,21 @@ async function write(run: Run, writer: GroupFileWriter, e: BackupEntry): Promise
  * One page from every listing replica. A replica that fails (its group went down) or answers
  * amnesic leaves the listing for the rest of the group; fewer than a majority is UNAVAILABLE.
  */
-async function listRound(run: Run, group: number, listing: number[], gte: string): Promise<BackupPage[]> {
-  const request: BackupPageRequest = { kind: 'backup-page', gte, limit: PAGE_KEYS, bytesMax: PAGE_BYTES };
-  const answers = await Promise.all(listing.map((r) => inspect<BackupPage>(run.ctx, r, group, request).catch(() => undefined)));
+async function listRound(
+  run: Run,
+  group: number,
+  listing: number[],
+  gte: string,
+): Promise<BackupPage[]> {
+  const request: BackupPageRequest = {
+    kind: 'backup-page',
+    gte,
+    limit: PAGE_KEYS,
+    bytesMax: PAGE_BYTES,
+  };
+  const answers = await Promise.all(
+    listing.map((r) => inspect<BackupPage>(run.ctx, r, group, request).catch(() => undefined)),
+  );
   const pages: BackupPage[] = [];
   const kept: number[] = [];
   answers.forEach((page, i) => {
@@ -194,7 +229,10 @@ async function listRound(run: Run, group: number, listing: number[], gte: string
   listing.splice(0, listing.length, ...kept);
   const needed = majority(run.ctx.placement.replicas);
   if (pages.length < needed) {
-    throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `backup of group ${group}: ${pages.length} replicas can list it, a majority is ${needed}`);
+    throw new PaxosStoreError(
+      ErrorCodes.UNAVAILABLE,
+      `backup of group ${group}: ${pages.length} replicas can list it, a majority is ${needed}`,
+    );
   }
   let bytes = 0;
   for (const p of pages) for (const e of p.entries) bytes += e.key.length + (e.data?.length ?? 0);
@@ -208,21 +246,37 @@ async function listRound(run: Run, group: number, listing: number[], gte: string
  * from its memory. A failed read, or a key no longer held, is tried again through the next
  * replica, READ_ATTEMPTS times in all.
  */
-async function settleKeys(run: Run, group: number, listing: readonly number[], keys: readonly string[]): Promise<BackupEntry[]> {
+async function settleKeys(
+  run: Run,
+  group: number,
+  listing: readonly number[],
+  keys: readonly string[],
+): Promise<BackupEntry[]> {
   const out: BackupEntry[] = [];
   let pending = keys.slice();
   const query = tagged(ModelTag.kv, KV_GET_QUERY);
   for (let attempt = 0; attempt < READ_ATTEMPTS && pending.length > 0; attempt++) {
     const through = new Map<number, string[]>();
-    await runBounded(pending.map((key, i) => ({ key, replica: listing[(i + attempt) % listing.length] as number })), async ({ key, replica }) => {
-      // A key of another model answers WRONG_MODEL as a result: the read round has run all the same.
-      const res = await run.ctx.call(replica, { kind: 'read', key, query, consistency: 'linearizable' }).catch(() => undefined);
-      if (res?.ok === true) through.set(replica, [...(through.get(replica) ?? []), key]);
-    });
+    await runBounded(
+      pending.map((key, i) => ({
+        key,
+        replica: listing[(i + attempt) % listing.length] as number,
+      })),
+      async ({ key, replica }) => {
+        // A key of another model answers WRONG_MODEL as a result: the read round has run all the same.
+        const res = await run.ctx
+          .call(replica, { kind: 'read', key, query, consistency: 'linearizable' })
+          .catch(() => undefined);
+        if (res?.ok === true) through.set(replica, [...(through.get(replica) ?? []), key]);
+      },
+    );
     run.reads += pending.length;
     const settled = new Set<string>();
     for (const [replica, read] of through) {
-      const states = await inspect<BackupEntry[]>(run.ctx, replica, group, { kind: 'backup-keys', keys: read }).catch(() => []);
+      const states = await inspect<BackupEntry[]>(run.ctx, replica, group, {
+        kind: 'backup-keys',
+        keys: read,
+      }).catch(() => []);
       for (const s of states) {
         if (s.unsettled) continue;
         settled.add(s.key);
@@ -232,7 +286,10 @@ async function settleKeys(run: Run, group: number, listing: readonly number[], k
     pending = pending.filter((k) => !settled.has(k));
   }
   if (pending.length > 0) {
-    throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `backup of group ${group}: ${pending.length} keys could not be read through a majority (first: ${JSON.stringify(pending[0])})`);
+    throw new PaxosStoreError(
+      ErrorCodes.UNAVAILABLE,
+      `backup of group ${group}: ${pending.length} keys could not be read through a majority (first: ${JSON.stringify(pending[0])})`,
+    );
   }
   return out;
 }
@@ -256,7 +313,10 @@ async function backupGroup(run: Run, group: number, writer: GroupFileWriter): Pr
     run.report();
     if (merged.through === undefined) break;
     // Pages list keys at or after gte, so each round moves the start strictly forward.
-    assert(compareKeys(merged.through, gte) >= 0, () => `backup round ended at ${merged.through} before its start`);
+    assert(
+      compareKeys(merged.through, gte) >= 0,
+      () => `backup round ended at ${merged.through} before its start`,
+    );
     gte = keyAfter(merged.through);
   }
   return writer.finish();
@@ -283,8 +343,23 @@ export async function runBackup(ctx: BackupContext, options: BackupOptions): Pro
     run.groupsDone += 1;
   }
   const finishedAt = new Date().toISOString();
-  const manifest: BackupManifest = { format: BACKUP_FORMAT, kind: BACKUP_KIND, startedAt, finishedAt, layout: ctx.layout, groups, files };
+  const manifest: BackupManifest = {
+    format: BACKUP_FORMAT,
+    kind: BACKUP_KIND,
+    startedAt,
+    finishedAt,
+    layout: ctx.layout,
+    groups,
+    files,
+  };
   await writeManifest(o.to, manifest);
   run.report();
-  return { ...run.progress(), dir: path.resolve(o.to), startedAt, finishedAt, files: files.length, diverged: run.diverged };
+  return {
+    ...run.progress(),
+    dir: path.resolve(o.to),
+    startedAt,
+    finishedAt,
+    files: files.length,
+    diverged: run.diverged,
+  };
 }

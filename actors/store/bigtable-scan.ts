@@ -81,21 +81,33 @@ export class PageSource {
       return;
     }
     const query = encodeScanQuery({
-      mode: s.mode, withData: s.withData, reverse: s.reverse, limit: s.pageSize,
-      examineMax: Math.min(SCAN_EXAMINE_MAX, s.pageSize * 4), gte, lt,
+      mode: s.mode,
+      withData: s.withData,
+      reverse: s.reverse,
+      limit: s.pageSize,
+      examineMax: Math.min(SCAN_EXAMINE_MAX, s.pageSize * 4),
+      gte,
+      lt,
     });
     let res: ClientResult;
     try {
       res = await this.call(s.replica, { kind: 'scan', key: '', query, group: s.group });
     } catch (error) {
       // A read: nothing was changed, whatever failed inside the store.
-      throw internal(error, ErrorCodes.UNAVAILABLE, `scan of replica ${s.replica} group ${s.group}`);
+      throw internal(
+        error,
+        ErrorCodes.UNAVAILABLE,
+        `scan of replica ${s.replica} group ${s.group}`,
+      );
     }
     if (!res.ok) throw failure(res);
     const page = decodeScanPage(res.result);
     if (page.amnesic) this.amnesic = true;
     if (page.resume !== '') this.cursor = page.resume;
-    assert(page.entries.length === 0 || page.resume !== '', 'a scan page with entries but no resume key');
+    assert(
+      page.entries.length === 0 || page.resume !== '',
+      'a scan page with entries but no resume key',
+    );
     this.buffer = page.entries;
     this.at = 0;
     this.more = page.more;
@@ -106,7 +118,10 @@ export class PageSource {
  * Entries of all sources merged in key order (reverse order when `reverse`), each key once.
  * Sources that need a page fetch in parallel.
  */
-export async function* mergeSources(sources: PageSource[], reverse: boolean): AsyncGenerator<ScanEntry> {
+export async function* mergeSources(
+  sources: PageSource[],
+  reverse: boolean,
+): AsyncGenerator<ScanEntry> {
   let last: string | undefined;
   const order = (a: string, b: string): number => (reverse ? compareKeys(b, a) : compareKeys(a, b));
   for (let steps = 0; steps < Number.MAX_SAFE_INTEGER; steps++) {
@@ -127,7 +142,10 @@ export async function* mergeSources(sources: PageSource[], reverse: boolean): As
     if (best === undefined || bestEntry === undefined) return;
     best.take();
     if (last !== undefined && bestEntry.key === last) continue;
-    assert(last === undefined || order(last, bestEntry.key) < 0, () => `merge out of order at ${JSON.stringify(bestEntry?.key)}`);
+    assert(
+      last === undefined || order(last, bestEntry.key) < 0,
+      () => `merge out of order at ${JSON.stringify(bestEntry?.key)}`,
+    );
     last = bestEntry.key;
     yield bestEntry;
   }
@@ -138,15 +156,21 @@ export async function* mergeSources(sources: PageSource[], reverse: boolean): As
  * pages show that at least `quorum` of its replicas can be trusted (not amnesic): only then does
  * the union contain every key with an acknowledged write (decision 13). UNAVAILABLE otherwise.
  */
-export async function* mergeQuorum(sources: PageSource[], reverse: boolean, quorum: number): AsyncGenerator<ScanEntry> {
+export async function* mergeQuorum(
+  sources: PageSource[],
+  reverse: boolean,
+  quorum: number,
+): AsyncGenerator<ScanEntry> {
   await Promise.all(sources.map((s) => s.peek()));
   const trusted = new Map<number, number>();
   for (const s of sources) if (!s.amnesic) trusted.set(s.group, (trusted.get(s.group) ?? 0) + 1);
   for (const s of sources) {
     const n = trusted.get(s.group) ?? 0;
     if (n < quorum) {
-      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE,
-        `group ${s.group}: ${n} replicas can list their keys (restarted replicas recover keys on access); ${quorum} are needed`);
+      throw new PaxosStoreError(
+        ErrorCodes.UNAVAILABLE,
+        `group ${s.group}: ${n} replicas can list their keys (restarted replicas recover keys on access); ${quorum} are needed`,
+      );
     }
   }
   yield* mergeSources(sources, reverse);

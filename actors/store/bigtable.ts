@@ -16,12 +16,30 @@ import type { Consistency } from '../paxos/core/types';
 import { ModelTag } from '../../models/model-tags';
 import type { BigtableRow, BigtableValue } from '../../models/bigtable/bigtable-row';
 import {
-  checkIndexes, checkPk, checkRow, checkTableName, checkValue, decodeStoredRow, encodeStoredRow, indexPrefix,
-  rowKey, rowRange, sameValue, schemaKey, BIGTABLE_INDEXED_STRING_BYTES_MAX, BIGTABLE_PK_BYTES_MAX, BIGTABLE_ROW_BYTES_MAX,
+  checkIndexes,
+  checkPk,
+  checkRow,
+  checkTableName,
+  checkValue,
+  decodeStoredRow,
+  encodeStoredRow,
+  indexPrefix,
+  rowKey,
+  rowRange,
+  sameValue,
+  schemaKey,
+  BIGTABLE_INDEXED_STRING_BYTES_MAX,
+  BIGTABLE_PK_BYTES_MAX,
+  BIGTABLE_ROW_BYTES_MAX,
 } from '../../models/bigtable/bigtable-row';
 import type { BigtableOp } from '../../models/bigtable/bigtable';
 import {
-  BIGTABLE_GET_QUERY, BigtableStatus, decodeBigtableGet, decodeBigtableSchema, decodeBigtableWrite, encodeBigtableOp,
+  BIGTABLE_GET_QUERY,
+  BigtableStatus,
+  decodeBigtableGet,
+  decodeBigtableSchema,
+  decodeBigtableWrite,
+  encodeBigtableOp,
 } from '../../models/bigtable/bigtable';
 import { ScanMode } from '../paxos/engine-scan';
 import { assert } from '../../runtime/assert';
@@ -99,17 +117,24 @@ export class Bigtable {
     const indexes = checked('bigtable', () => {
       const nameError = checkTableName(name);
       if (nameError !== undefined) throw invalid(`${nameError}, got ${describe(name)}`);
-      if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid(`options must be an object, got ${describe(options)}`);
+      if (options !== undefined && (typeof options !== 'object' || options === null))
+        throw invalid(`options must be an object, got ${describe(options)}`);
       const list = options === undefined ? undefined : field(options, 'indexes');
-      if (list !== undefined && !Array.isArray(list)) throw invalid(`indexes must be an array of column names, got ${describe(list)}`);
+      if (list !== undefined && !Array.isArray(list))
+        throw invalid(`indexes must be an array of column names, got ${describe(list)}`);
       const names: unknown[] = list === undefined ? [] : [...(list as unknown[])];
-      for (const c of names) if (typeof c !== 'string') throw invalid(`index column names must be strings, got ${describe(c)}`);
+      for (const c of names)
+        if (typeof c !== 'string')
+          throw invalid(`index column names must be strings, got ${describe(c)}`);
       const result = checkIndexes(names);
       if (result.indexes === undefined) throw invalid(result.error ?? 'bad indexes');
       return result.indexes;
     });
     if (backend.engine !== 'lsm') {
-      throw new PaxosStoreError(ErrorCodes.UNSUPPORTED_ENGINE, `big tables need engine 'lsm' (this store uses '${backend.engine}')`);
+      throw new PaxosStoreError(
+        ErrorCodes.UNSUPPORTED_ENGINE,
+        `big tables need engine 'lsm' (this store uses '${backend.engine}')`,
+      );
     }
     this.indexes = Object.freeze(indexes);
     this.channel = new ModelChannel(backend, replica, ModelTag.bigtable);
@@ -120,15 +145,22 @@ export class Bigtable {
     const valid = this.row(pk, row, 'row');
     const requestId = validateWriteOptions(options);
     await this.checkSchema();
-    return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: valid }, requestId)).result;
+    return (await this.write(pk, { type: 'insert', indexes: this.indexes, row: valid }, requestId))
+      .result;
   }
 
   /** Sets the patch's columns of an existing row; NOT_FOUND when the pk has none. */
-  async update(pk: string, patch: BigtableRow, options?: WriteOptions): Promise<{ version: number }> {
+  async update(
+    pk: string,
+    patch: BigtableRow,
+    options?: WriteOptions,
+  ): Promise<{ version: number }> {
     const valid = this.row(pk, patch, 'patch');
     const requestId = validateWriteOptions(options);
     await this.checkSchema();
-    return (await this.write(pk, { type: 'update', indexes: this.indexes, patch: valid }, requestId)).result;
+    return (
+      await this.write(pk, { type: 'update', indexes: this.indexes, patch: valid }, requestId)
+    ).result;
   }
 
   /** Removes a row; `removed` is false when there was none (not an error). */
@@ -143,14 +175,18 @@ export class Bigtable {
 
   async get(pk: string, options?: ReadOptions): Promise<BigtableRow | undefined> {
     this.pk(pk);
-    return this.read(pk, checked('bigtable.get', () => validateConsistency(options)));
+    return this.read(
+      pk,
+      checked('bigtable.get', () => validateConsistency(options)),
+    );
   }
 
   /** Rows in pk order (UTF-8 bytes) within [gte, lt), streamed in pages. */
   scan(options: BigtableScanOptions = {}): AsyncIterableIterator<BigtableEntry> {
     const base = rowRange(this.name);
     const { gte, lt, reverse, consistency, limit, pageSize } = checked('bigtable.scan', () => {
-      if (typeof options !== 'object' || options === null) throw invalid(`scan options must be an object, got ${describe(options)}`);
+      if (typeof options !== 'object' || options === null)
+        throw invalid(`scan options must be an object, got ${describe(options)}`);
       const rawGte = field(options, 'gte');
       const rawLt = field(options, 'lt');
       return {
@@ -163,26 +199,46 @@ export class Bigtable {
       };
     });
     const local = consistency === 'local';
-    const sources = this.sources(local, (replica, group) => new PageSource(
-      { replica, group, mode: ScanMode.records, withData: local, reverse, gte, lt, pageSize }, this.backend.scan));
+    const sources = this.sources(
+      local,
+      (replica, group) =>
+        new PageSource(
+          { replica, group, mode: ScanMode.records, withData: local, reverse, gte, lt, pageSize },
+          this.backend.scan,
+        ),
+    );
     const prefix = base.gte.length;
-    return this.verified(this.merge(sources, reverse, local), limit, pageSize, consistency, (entry) => ({
-      pk: entry.key.slice(prefix),
-      local: entry.data === null ? undefined : storedRowOf(entry.data),
-    }));
+    return this.verified(
+      this.merge(sources, reverse, local),
+      limit,
+      pageSize,
+      consistency,
+      (entry) => ({
+        pk: entry.key.slice(prefix),
+        local: entry.data === null ? undefined : storedRowOf(entry.data),
+      }),
+    );
   }
 
   /** Rows whose `column` equals `value` (same type), in pk order; `column` must be indexed. */
-  byIndex(column: string, value: BigtableValue, options: BigtableIndexOptions = {}): AsyncIterableIterator<BigtableEntry> {
+  byIndex(
+    column: string,
+    value: BigtableValue,
+    options: BigtableIndexOptions = {},
+  ): AsyncIterableIterator<BigtableEntry> {
     const { consistency, limit, pageSize } = checked('bigtable.byIndex', () => {
-      if (typeof column !== 'string' || !this.indexes.includes(column)) throw invalid(`column ${describe(column)} is not indexed in ${this.name}`);
+      if (typeof column !== 'string' || !this.indexes.includes(column))
+        throw invalid(`column ${describe(column)} is not indexed in ${this.name}`);
       // Indexed strings are at most 512 bytes: a longer one is refused before it is encoded.
       if (typeof value === 'string' && value.length > BIGTABLE_INDEXED_STRING_BYTES_MAX) {
-        throw invalid(`column ${column} is indexed; its strings are limited to ${BIGTABLE_INDEXED_STRING_BYTES_MAX} bytes`);
+        throw invalid(
+          `column ${column} is indexed; its strings are limited to ${BIGTABLE_INDEXED_STRING_BYTES_MAX} bytes`,
+        );
       }
       const valueError = checkValue(value, true, column);
       if (valueError !== undefined) throw invalid(valueError);
-      if (typeof options !== 'object' || options === null) throw invalid(`byIndex options must be an object, got ${describe(options)}`);
+      if (typeof options !== 'object' || options === null)
+        throw invalid(`byIndex options must be an object, got ${describe(options)}`);
       return {
         consistency: validateConsistency({ consistency: field(options, 'consistency') }),
         limit: count(field(options, 'limit'), 'limit', Number.MAX_SAFE_INTEGER, 0),
@@ -193,11 +249,34 @@ export class Bigtable {
     const last = prefix.charCodeAt(prefix.length - 1);
     assert(last < 0x7f, () => `index prefix ends with code ${last}`);
     const lt = prefix.slice(0, -1) + String.fromCharCode(last + 1);
-    const sources = this.sources(consistency === 'local', (replica, group) => new PageSource(
-      { replica, group, mode: ScanMode.keys, withData: false, reverse: false, gte: prefix, lt, pageSize }, this.backend.scan));
+    const sources = this.sources(
+      consistency === 'local',
+      (replica, group) =>
+        new PageSource(
+          {
+            replica,
+            group,
+            mode: ScanMode.keys,
+            withData: false,
+            reverse: false,
+            gte: prefix,
+            lt,
+            pageSize,
+          },
+          this.backend.scan,
+        ),
+    );
     const matches = (row: BigtableRow): boolean => sameValue(row[column], value);
-    return this.afterSchema(this.verified(this.merge(sources, false, consistency === 'local'), limit, pageSize, consistency,
-      (entry) => ({ pk: entry.key.slice(prefix.length), local: undefined }), matches));
+    return this.afterSchema(
+      this.verified(
+        this.merge(sources, false, consistency === 'local'),
+        limit,
+        pageSize,
+        consistency,
+        (entry) => ({ pk: entry.key.slice(prefix.length), local: undefined }),
+        matches,
+      ),
+    );
   }
 
   /**
@@ -215,13 +294,24 @@ export class Bigtable {
 
   private async defineSchema(): Promise<void> {
     const key = schemaKey(this.name);
-    const { body } = await this.channel.write(key, encodeBigtableOp({ type: 'define', indexes: this.indexes }), this.name);
+    const { body } = await this.channel.write(
+      key,
+      encodeBigtableOp({ type: 'define', indexes: this.indexes }),
+      this.name,
+    );
     const r = decodeBigtableWrite(body);
     if (r.status === BigtableStatus.ok) return;
-    assert(r.status === BigtableStatus.indexMismatch, () => `big table define answered status ${r.status}`);
-    const existing = decodeBigtableSchema(await this.channel.read(key, BIGTABLE_GET_QUERY, 'linearizable', this.name));
-    throw new PaxosStoreError(ErrorCodes.INDEX_MISMATCH,
-      `${this.name} is indexed on ${JSON.stringify(existing)}; this handle names ${JSON.stringify(this.indexes)}`);
+    assert(
+      r.status === BigtableStatus.indexMismatch,
+      () => `big table define answered status ${r.status}`,
+    );
+    const existing = decodeBigtableSchema(
+      await this.channel.read(key, BIGTABLE_GET_QUERY, 'linearizable', this.name),
+    );
+    throw new PaxosStoreError(
+      ErrorCodes.INDEX_MISMATCH,
+      `${this.name} is indexed on ${JSON.stringify(existing)}; this handle names ${JSON.stringify(this.indexes)}`,
+    );
   }
 
   private async *afterSchema(rows: AsyncGenerator<BigtableEntry>): AsyncGenerator<BigtableEntry> {
@@ -234,7 +324,10 @@ export class Bigtable {
    * was accepted by a majority, which intersects the majority that must be up and trustworthy,
    * see mergeQuorum), or of one replica (local).
    */
-  private sources(local: boolean, make: (replica: number, group: number) => PageSource): PageSource[] {
+  private sources(
+    local: boolean,
+    make: (replica: number, group: number) => PageSource,
+  ): PageSource[] {
     const n = this.backend.replicas;
     const wanted = local ? 1 : n;
     const first = this.replica ?? 0;
@@ -244,7 +337,10 @@ export class Bigtable {
       if (this.backend.isUp(r)) chosen.push(r);
     }
     if (chosen.length < (local ? 1 : this.quorum())) {
-      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `${this.name}: a scan needs ${local ? 1 : this.quorum()} replicas up, ${chosen.length} are`);
+      throw new PaxosStoreError(
+        ErrorCodes.UNAVAILABLE,
+        `${this.name}: a scan needs ${local ? 1 : this.quorum()} replicas up, ${chosen.length} are`,
+      );
     }
     const out: PageSource[] = [];
     for (const r of chosen) for (let g = 0; g < this.backend.groups; g++) out.push(make(r, g));
@@ -255,7 +351,11 @@ export class Bigtable {
     return Math.floor(this.backend.replicas / 2) + 1;
   }
 
-  private merge(sources: PageSource[], reverse: boolean, local: boolean): AsyncGenerator<{ key: string; data: Uint8Array | null }> {
+  private merge(
+    sources: PageSource[],
+    reverse: boolean,
+    local: boolean,
+  ): AsyncGenerator<{ key: string; data: Uint8Array | null }> {
     return mergeQuorum(sources, reverse, local ? 1 : this.quorum());
   }
 
@@ -277,7 +377,9 @@ export class Bigtable {
     let batch: Candidate[] = [];
     let inflight: ReadBatch | undefined;
     const start = (b: Candidate[]): ReadBatch => {
-      const rows = Promise.all(b.map((c) => (c.local !== undefined ? c.local : this.read(c.pk, consistency))));
+      const rows = Promise.all(
+        b.map((c) => (c.local !== undefined ? c.local : this.read(c.pk, consistency))),
+      );
       rows.catch(() => undefined); // a batch abandoned at the limit must not reject unhandled
       return { batch: b, rows };
     };
@@ -310,20 +412,40 @@ export class Bigtable {
   }
 
   private async read(pk: string, consistency: Consistency): Promise<BigtableRow | undefined> {
-    const bytes = await this.channel.read(rowKey(this.name, pk), BIGTABLE_GET_QUERY, consistency, pk);
+    const bytes = await this.channel.read(
+      rowKey(this.name, pk),
+      BIGTABLE_GET_QUERY,
+      consistency,
+      pk,
+    );
     return decodeBigtableGet(bytes)?.r;
   }
 
-  private async write(pk: string, op: BigtableOp, requestId: string | undefined): Promise<{ result: { version: number }; removed: boolean }> {
-    const { body, version } = await this.channel.write(rowKey(this.name, pk), encodeBigtableOp(op), `${this.name}/${pk}`, requestId);
+  private async write(
+    pk: string,
+    op: BigtableOp,
+    requestId: string | undefined,
+  ): Promise<{ result: { version: number }; removed: boolean }> {
+    const { body, version } = await this.channel.write(
+      rowKey(this.name, pk),
+      encodeBigtableOp(op),
+      `${this.name}/${pk}`,
+      requestId,
+    );
     const r = decodeBigtableWrite(body);
     switch (r.status) {
       case BigtableStatus.ok:
         return { result: { version }, removed: r.removed };
       case BigtableStatus.alreadyExists:
-        throw new PaxosStoreError(ErrorCodes.ALREADY_EXISTS, `${this.name}: a row with pk ${JSON.stringify(pk)} exists`);
+        throw new PaxosStoreError(
+          ErrorCodes.ALREADY_EXISTS,
+          `${this.name}: a row with pk ${JSON.stringify(pk)} exists`,
+        );
       case BigtableStatus.notFound:
-        throw new PaxosStoreError(ErrorCodes.NOT_FOUND, `${this.name}: no row with pk ${JSON.stringify(pk)}`);
+        throw new PaxosStoreError(
+          ErrorCodes.NOT_FOUND,
+          `${this.name}: no row with pk ${JSON.stringify(pk)}`,
+        );
       case BigtableStatus.tooLarge:
         throw tooLarge(this.name, pk);
       default:
@@ -332,7 +454,8 @@ export class Bigtable {
   }
 
   private pk(pk: unknown): void {
-    if (typeof pk === 'string' && pk.length > BIGTABLE_PK_BYTES_MAX) throw invalid(`pk is longer than ${BIGTABLE_PK_BYTES_MAX} bytes`);
+    if (typeof pk === 'string' && pk.length > BIGTABLE_PK_BYTES_MAX)
+      throw invalid(`pk is longer than ${BIGTABLE_PK_BYTES_MAX} bytes`);
     const error = checkPk(pk);
     if (error !== undefined) throw invalid(`${error}, got ${describe(pk)}`);
   }
@@ -373,7 +496,10 @@ function storedRowOf(tagged: Uint8Array): BigtableRow {
 }
 
 function tooLarge(name: string, pk: string): PaxosStoreError {
-  return new PaxosStoreError(ErrorCodes.TOO_LARGE, `${name}: row ${JSON.stringify(pk)} would pass ${BIGTABLE_ROW_BYTES_MAX} bytes`);
+  return new PaxosStoreError(
+    ErrorCodes.TOO_LARGE,
+    `${name}: row ${JSON.stringify(pk)} would pass ${BIGTABLE_ROW_BYTES_MAX} bytes`,
+  );
 }
 
 /** A scan bound is a pk (at most 512 bytes, well-formed) or '' (before every pk). */
@@ -392,7 +518,13 @@ function flag(v: unknown, what: string): boolean {
   return v;
 }
 
-function count(v: unknown, what: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function count(
+  v: unknown,
+  what: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
     throw invalid(`${what} must be an integer in ${min}..${max}, got ${describe(v)}`);

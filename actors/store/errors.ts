@@ -61,7 +61,11 @@ export class PaxosStoreError extends EngineError {
   /** JOURNAL_TRIMMED: the oldest journal version the account still keeps. */
   readonly oldestVersion?: number;
 
-  constructor(code: ErrorCode, message: string, details?: { cause?: unknown; oldestVersion?: number }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: { cause?: unknown; oldestVersion?: number },
+  ) {
     super(code, message, details?.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'PaxosStoreError';
     if (details?.oldestVersion !== undefined) this.oldestVersion = details.oldestVersion;
@@ -69,7 +73,11 @@ export class PaxosStoreError extends EngineError {
 }
 
 export function invalid(message: string, cause?: unknown): PaxosStoreError {
-  return new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, message, cause === undefined ? undefined : { cause });
+  return new PaxosStoreError(
+    ErrorCodes.INVALID_ARGUMENT,
+    message,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** Longest rendering of a caller's string in an error message (the rest is elided). */
@@ -85,18 +93,26 @@ export function describe(value: unknown): string {
   try {
     switch (typeof value) {
       case 'string': {
-        const shown = value.length > DESCRIBE_CHARS_MAX ? `${value.slice(0, DESCRIBE_CHARS_MAX)}…` : value;
+        const shown =
+          value.length > DESCRIBE_CHARS_MAX ? `${value.slice(0, DESCRIBE_CHARS_MAX)}…` : value;
         // JSON.stringify of a string never throws; lone surrogates come out escaped.
         const text = JSON.stringify(shown);
         return value.length > DESCRIBE_CHARS_MAX ? `${text} (${value.length} UTF-16 units)` : text;
       }
-      case 'number': return Object.is(value, -0) ? '-0' : `${value}`;
-      case 'bigint': return `${value}n`;
-      case 'boolean': return value ? 'true' : 'false';
-      case 'undefined': return 'undefined';
-      case 'symbol': return 'a symbol';
-      case 'function': return 'a function';
-      default: break;
+      case 'number':
+        return Object.is(value, -0) ? '-0' : `${value}`;
+      case 'bigint':
+        return `${value}n`;
+      case 'boolean':
+        return value ? 'true' : 'false';
+      case 'undefined':
+        return 'undefined';
+      case 'symbol':
+        return 'a symbol';
+      case 'function':
+        return 'a function';
+      default:
+        break;
     }
     if (value === null) return 'null';
     return describeObject(value as object);
@@ -114,11 +130,17 @@ function describeObject(value: object): string {
   if (proto === null) return 'an object with a null prototype';
   if (proto === Object.prototype) return 'an object';
   const ctor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
-  const name: unknown = typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
-  return typeof name === 'string' && name.length > 0 && name.length <= DESCRIBE_CHARS_MAX ? `an instance of ${name}` : 'an object';
+  const name: unknown =
+    typeof ctor === 'function' ? Object.getOwnPropertyDescriptor(ctor, 'name')?.value : undefined;
+  return typeof name === 'string' && name.length > 0 && name.length <= DESCRIBE_CHARS_MAX
+    ? `an instance of ${name}`
+    : 'an object';
 }
 
-const TYPED_ARRAY_TAG = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)?.get;
+const TYPED_ARRAY_TAG = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  Symbol.toStringTag,
+)?.get;
 
 /** The typed array's kind ('Uint8Array', …) from its internal slot, or undefined: never spoofed. */
 export function typedArrayTag(value: unknown): string | undefined {

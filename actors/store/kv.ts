@@ -3,11 +3,26 @@
  * its input first (INVALID_ARGUMENT, nothing sent), then sends one request to one replica.
  */
 import type { Consistency } from '../paxos/core/types';
-import { KV_GET_QUERY, KV_TAGGED_HEADER_BYTES, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, frameTaggedKvOp } from '../../models/kv/kv';
+import {
+  KV_GET_QUERY,
+  KV_TAGGED_HEADER_BYTES,
+  KvStatus,
+  decodeKvGetResult,
+  decodeKvWriteResult,
+  encodeKvOp,
+  frameTaggedKvOp,
+} from '../../models/kv/kv';
 import type { KvOp } from '../../models/kv/kv';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
 import { ModelTag } from '../../models/model-tags';
-import { ModelChannel, validateConsistency, validateCount, validateKey, validateValueAfter, validateWriteOptions } from './model-client';
+import {
+  ModelChannel,
+  validateConsistency,
+  validateCount,
+  validateKey,
+  validateValueAfter,
+  validateWriteOptions,
+} from './model-client';
 import type { RequestBackend, WriteOptions } from './model-client';
 
 export { KEY_BYTES_MAX } from './model-client';
@@ -43,7 +58,11 @@ export class KvNamespace {
 
   private readonly channel: ModelChannel;
 
-  async put(key: string, value: string | Uint8Array, options?: WriteOptions): Promise<{ version: number }> {
+  async put(
+    key: string,
+    value: string | Uint8Array,
+    options?: WriteOptions,
+  ): Promise<{ version: number }> {
     const k = validateKey(key);
     // The value is copied once, behind room for the tagged op's header (no second and third copy).
     const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
@@ -60,7 +79,12 @@ export class KvNamespace {
     return g.found ? { value: Buffer.from(g.value), version: g.version } : undefined;
   }
 
-  async cas(key: string, expectedVersion: number, value: string | Uint8Array, options?: WriteOptions): Promise<{ version: number }> {
+  async cas(
+    key: string,
+    expectedVersion: number,
+    value: string | Uint8Array,
+    options?: WriteOptions,
+  ): Promise<{ version: number }> {
     const k = validateKey(key);
     const expected = validateCount('expectedVersion', expectedVersion);
     if (expected < 0) throw invalid('expectedVersion must be >= 0');
@@ -75,9 +99,17 @@ export class KvNamespace {
     return { version: r.version };
   }
 
-  async incr(key: string, by = 1, options?: WriteOptions): Promise<{ value: number; version: number }> {
+  async incr(
+    key: string,
+    by = 1,
+    options?: WriteOptions,
+  ): Promise<{ value: number; version: number }> {
     const k = validateKey(key);
-    const r = await this.write(k, { type: 'incr', by: validateCount('by', by) }, validateWriteOptions(options));
+    const r = await this.write(
+      k,
+      { type: 'incr', by: validateCount('by', by) },
+      validateWriteOptions(options),
+    );
     return { value: r.value, version: r.version };
   }
 
@@ -86,12 +118,18 @@ export class KvNamespace {
   }
 
   private async write(key: string, op: KvOp, requestId: string | undefined) {
-    return this.checked(key, (await this.channel.write(this.fullKey(key), encodeKvOp(op), key, requestId)).body);
+    return this.checked(
+      key,
+      (await this.channel.write(this.fullKey(key), encodeKvOp(op), key, requestId)).body,
+    );
   }
 
   /** A write whose op is already tagged (frameTaggedKvOp). */
   private async writeFramed(key: string, op: Uint8Array, requestId: string | undefined) {
-    return this.checked(key, (await this.channel.writeTagged(this.fullKey(key), op, key, requestId)).body);
+    return this.checked(
+      key,
+      (await this.channel.writeTagged(this.fullKey(key), op, key, requestId)).body,
+    );
   }
 
   private checked(key: string, body: Uint8Array) {
@@ -100,7 +138,10 @@ export class KvNamespace {
       throw new PaxosStoreError(ErrorCodes.VERSION_CONFLICT, `${key}: version is ${w.version}`);
     }
     if (w.status === KvStatus.wrongType) {
-      throw new PaxosStoreError(ErrorCodes.WRONG_TYPE, `${key}: the stored value is not an integer`);
+      throw new PaxosStoreError(
+        ErrorCodes.WRONG_TYPE,
+        `${key}: the stored value is not an integer`,
+      );
     }
     return w;
   }

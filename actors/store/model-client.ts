@@ -8,7 +8,16 @@ import type { ClientResult, Consistency } from '../paxos/core/types';
 import { assert } from '../../runtime/assert';
 import type { ModelTag } from '../../models/model-tags';
 import { isBadRequest, isWrongModel, splitVersion, tagged } from '../../models/registry';
-import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid, isErrorCode, typedArrayTag } from './errors';
+import {
+  ErrorCodes,
+  PaxosStoreError,
+  checked,
+  describe,
+  field,
+  invalid,
+  isErrorCode,
+  typedArrayTag,
+} from './errors';
 import type { ErrorCode } from './errors';
 
 export const KEY_BYTES_MAX = 1024;
@@ -27,15 +36,23 @@ export interface WriteOptions {
 export function validateWriteOptions(options: unknown): string | undefined {
   return checked('write options', () => {
     if (options === undefined) return undefined;
-    if (typeof options !== 'object' || options === null || Array.isArray(options) || ArrayBuffer.isView(options)) {
+    if (
+      typeof options !== 'object' ||
+      options === null ||
+      Array.isArray(options) ||
+      ArrayBuffer.isView(options)
+    ) {
       throw invalid(`write options must be an object, got ${describe(options)}`);
     }
     const id = field(options, 'requestId');
     if (id === undefined) return undefined;
-    if (typeof id !== 'string' || id.length === 0) throw invalid(`requestId must be a non-empty string, got ${describe(id)}`);
-    if (id.length > REQUEST_ID_BYTES_MAX || !id.isWellFormed()) throw invalid('requestId must be well-formed UTF-16 of at most 128 UTF-8 bytes');
+    if (typeof id !== 'string' || id.length === 0)
+      throw invalid(`requestId must be a non-empty string, got ${describe(id)}`);
+    if (id.length > REQUEST_ID_BYTES_MAX || !id.isWellFormed())
+      throw invalid('requestId must be well-formed UTF-16 of at most 128 UTF-8 bytes');
     const bytes = Buffer.byteLength(id, 'utf8');
-    if (bytes > REQUEST_ID_BYTES_MAX) throw invalid(`requestId is ${bytes} bytes; the limit is ${REQUEST_ID_BYTES_MAX}`);
+    if (bytes > REQUEST_ID_BYTES_MAX)
+      throw invalid(`requestId is ${bytes} bytes; the limit is ${REQUEST_ID_BYTES_MAX}`);
     return id;
   });
 }
@@ -45,7 +62,10 @@ export function validateWriteOptions(options: unknown): string | undefined {
  * key is `requestId` is the write options; everything before it is the values. Any other
  * object stays a value (and is refused as one), so a stray object is never taken for options.
  */
-export function splitWriteOptions(args: readonly unknown[]): { values: unknown[]; requestId: string | undefined } {
+export function splitWriteOptions(args: readonly unknown[]): {
+  values: unknown[];
+  requestId: string | undefined;
+} {
   const last = args.length > 0 ? args[args.length - 1] : undefined;
   const isOptions = checked('write options', () => {
     if (typeof last !== 'object' || last === null) return false;
@@ -54,7 +74,9 @@ export function splitWriteOptions(args: readonly unknown[]): { values: unknown[]
     const keys = Reflect.ownKeys(last);
     return keys.length === 1 && keys[0] === 'requestId';
   });
-  return isOptions ? { values: args.slice(0, -1), requestId: validateWriteOptions(last) } : { values: [...args], requestId: undefined };
+  return isOptions
+    ? { values: args.slice(0, -1), requestId: validateWriteOptions(last) }
+    : { values: [...args], requestId: undefined };
 }
 
 export interface ReadOptions {
@@ -73,12 +95,14 @@ export interface RequestBackend {
 }
 
 export function validateKey(key: unknown, what = 'key'): string {
-  if (typeof key !== 'string' || key.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(key)}`);
+  if (typeof key !== 'string' || key.length === 0)
+    throw invalid(`${what} must be a non-empty string, got ${describe(key)}`);
   // UTF-8 never takes fewer bytes than UTF-16 units: a long string is refused before any scan.
   if (key.length > KEY_BYTES_MAX) throw invalid(`${what} is longer than ${KEY_BYTES_MAX} bytes`);
   if (!key.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
   const bytes = Buffer.byteLength(key, 'utf8');
-  if (bytes > KEY_BYTES_MAX) throw invalid(`${what} is ${bytes} bytes; the limit is ${KEY_BYTES_MAX}`);
+  if (bytes > KEY_BYTES_MAX)
+    throw invalid(`${what} is ${bytes} bytes; the limit is ${KEY_BYTES_MAX}`);
   return key;
 }
 
@@ -105,21 +129,32 @@ export function validateValue(value: unknown, max: number, what = 'value'): Uint
  * header in place instead of copying the value again (issue 10: each copy of a value above
  * 64 bytes is an off-heap ArrayBuffer). The value is bytes [headerBytes, end).
  */
-export function validateValueAfter(value: unknown, max: number, headerBytes: number, what = 'value'): Uint8Array {
+export function validateValueAfter(
+  value: unknown,
+  max: number,
+  headerBytes: number,
+  what = 'value',
+): Uint8Array {
   assert(Number.isInteger(headerBytes) && headerBytes >= 0, () => `header of ${headerBytes} bytes`);
   if (typeof value === 'string') {
     if (value.length > max) throw invalid(`${what} is longer than ${max} bytes`);
-    if (!value.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
+    if (!value.isWellFormed())
+      throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
     const bytes = Buffer.from(value, 'utf8');
     if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
-    assert(bytes.length >= value.length, () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`);
+    assert(
+      bytes.length >= value.length,
+      () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`,
+    );
     if (headerBytes === 0) return bytes;
     const framed = new Uint8Array(headerBytes + bytes.length);
     framed.set(bytes, headerBytes);
     return framed;
   }
   if (typedArrayTag(value) !== 'Uint8Array' || BYTE_LENGTH === undefined) {
-    throw invalid(`${what} must be a string or a genuine Uint8Array (not a Proxy of one, nor an object made from its prototype), got ${describe(value)}`);
+    throw invalid(
+      `${what} must be a string or a genuine Uint8Array (not a Proxy of one, nor an object made from its prototype), got ${describe(value)}`,
+    );
   }
   const view = value as Uint8Array;
   const length = BYTE_LENGTH.call(view) as number;
@@ -131,22 +166,28 @@ export function validateValueAfter(value: unknown, max: number, headerBytes: num
   } catch (error) {
     throw invalid(`${what}: its bytes cannot be read (a detached buffer?)`, error);
   }
-  assert(copy.byteLength === headerBytes + length && length <= max, () => `value copy of ${copy.byteLength} bytes, expected ${headerBytes} + ${length} <= ${max}`);
+  assert(
+    copy.byteLength === headerBytes + length && length <= max,
+    () => `value copy of ${copy.byteLength} bytes, expected ${headerBytes} + ${length} <= ${max}`,
+  );
   return copy;
 }
 
 export function validateCount(name: string, n: unknown): number {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw invalid(`${name} must be a safe integer, got ${describe(n)}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n))
+    throw invalid(`${name} must be a safe integer, got ${describe(n)}`);
   return n;
 }
 
 /** Only `undefined` means the default; anything else must be a known consistency. */
 export function validateConsistency(options: unknown): Consistency {
   if (options === undefined) return 'linearizable';
-  if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null)
+    throw invalid(`options must be an object, got ${describe(options)}`);
   const c = field(options, 'consistency');
   if (c === undefined) return 'linearizable';
-  if (c !== 'linearizable' && c !== 'local') throw invalid(`consistency must be 'linearizable' or 'local', got ${describe(c)}`);
+  if (c !== 'linearizable' && c !== 'local')
+    throw invalid(`consistency must be 'linearizable' or 'local', got ${describe(c)}`);
   return c;
 }
 
@@ -156,17 +197,29 @@ export function wrongModel(key: string): PaxosStoreError {
 }
 
 /** The core's error as a typed error; the internal key in its message becomes the caller's name. */
-export function failure(res: ClientResult, internalKey?: string, shownKey?: string): PaxosStoreError {
+export function failure(
+  res: ClientResult,
+  internalKey?: string,
+  shownKey?: string,
+): PaxosStoreError {
   if (res.ok) throw new Error('failure() of a successful result');
-  const message = internalKey !== undefined && shownKey !== undefined ? res.message.split(internalKey).join(shownKey) : res.message;
+  const message =
+    internalKey !== undefined && shownKey !== undefined
+      ? res.message.split(internalKey).join(shownKey)
+      : res.message;
   // A code this client does not document (a version skew): nothing says it applied or not.
-  return new PaxosStoreError(isErrorCode(res.code) ? res.code : ErrorCodes.UNKNOWN_OUTCOME, message);
+  return new PaxosStoreError(
+    isErrorCode(res.code) ? res.code : ErrorCodes.UNKNOWN_OUTCOME,
+    message,
+  );
 }
 
 /** A failure of the store's own machinery as a typed error (typed ones pass through). */
 export function internal(error: unknown, code: ErrorCode, shownKey: string): PaxosStoreError {
   if (error instanceof PaxosStoreError) return error;
-  return new PaxosStoreError(code, `${describe(shownKey)}: the request failed inside the store`, { cause: error });
+  return new PaxosStoreError(code, `${describe(shownKey)}: the request failed inside the store`, {
+    cause: error,
+  });
 }
 
 /** Requests of one model to one replicated key; results come back as the model's bytes. */
@@ -182,12 +235,22 @@ export class ModelChannel {
   }
 
   /** The model's result bytes and the key's version after the write. */
-  async write(key: string, op: Uint8Array, shownKey = key, requestId?: string): Promise<{ body: Uint8Array; version: number }> {
+  async write(
+    key: string,
+    op: Uint8Array,
+    shownKey = key,
+    requestId?: string,
+  ): Promise<{ body: Uint8Array; version: number }> {
     return this.writeTagged(key, tagged(this.tag, op), shownKey, requestId);
   }
 
   /** write() for an op that already starts with this channel's model tag (built in place). */
-  async writeTagged(key: string, op: Uint8Array, shownKey = key, requestId?: string): Promise<{ body: Uint8Array; version: number }> {
+  async writeTagged(
+    key: string,
+    op: Uint8Array,
+    shownKey = key,
+    requestId?: string,
+  ): Promise<{ body: Uint8Array; version: number }> {
     assert(op[0] === this.tag, () => `op tagged ${op[0]} on a channel of model ${this.tag}`);
     let res: ClientResult;
     const wire = requestId === undefined ? op : withRequestId(requestId, op);
@@ -200,10 +263,20 @@ export class ModelChannel {
     return splitVersion(this.unwrap(res, key, shownKey));
   }
 
-  async read(key: string, query: Uint8Array, consistency: Consistency, shownKey = key): Promise<Uint8Array> {
+  async read(
+    key: string,
+    query: Uint8Array,
+    consistency: Consistency,
+    shownKey = key,
+  ): Promise<Uint8Array> {
     let res: ClientResult;
     try {
-      res = await this.backend.call(this.replica, { kind: 'read', key, query: tagged(this.tag, query), consistency });
+      res = await this.backend.call(this.replica, {
+        kind: 'read',
+        key,
+        query: tagged(this.tag, query),
+        consistency,
+      });
     } catch (error) {
       throw internal(error, ErrorCodes.UNAVAILABLE, shownKey);
     }
@@ -213,7 +286,10 @@ export class ModelChannel {
   private unwrap(res: ClientResult, key: string, shownKey: string): Uint8Array {
     if (!res.ok) throw failure(res, key, shownKey);
     if (isWrongModel(res.result)) throw wrongModel(shownKey);
-    if (isBadRequest(res.result)) throw invalid(`${describe(shownKey)}: the store could not read the request (a client of another version?)`);
+    if (isBadRequest(res.result))
+      throw invalid(
+        `${describe(shownKey)}: the store could not read the request (a client of another version?)`,
+      );
     return res.result;
   }
 }
@@ -234,19 +310,27 @@ export const VALUES_PER_CALL_MAX = 10_000;
 /** Validates one or more values given as rest arguments; their count and total are bounded too. */
 export function validateValues(values: unknown[], max: number, what: string): Uint8Array[] {
   if (values.length === 0) throw invalid(`at least one ${what} is required`);
-  if (values.length > VALUES_PER_CALL_MAX) throw invalid(`${values.length} ${what}s; the limit per call is ${VALUES_PER_CALL_MAX}`);
+  if (values.length > VALUES_PER_CALL_MAX)
+    throw invalid(`${values.length} ${what}s; the limit per call is ${VALUES_PER_CALL_MAX}`);
   const out: Uint8Array[] = [];
   let total = 0;
   for (let i = 0; i < values.length; i++) {
     const v = validateValue(values[i], max, `${what} ${i}`);
     total += v.length;
-    if (total > max) throw invalid(`${what}s total more than ${max} bytes; the limit per request is ${max}`);
+    if (total > max)
+      throw invalid(`${what}s total more than ${max} bytes; the limit per request is ${max}`);
     out.push(v);
   }
-  assert(out.length === values.length && total <= max, () => `validateValues kept ${out.length} of ${values.length}, ${total} bytes`);
+  assert(
+    out.length === values.length && total <= max,
+    () => `validateValues kept ${out.length} of ${values.length}, ${total} bytes`,
+  );
   return out;
 }
 
 export function tooLarge(name: string, what: string): PaxosStoreError {
-  return new PaxosStoreError(ErrorCodes.TOO_LARGE, `${name}: the ${what} would pass its size limit`);
+  return new PaxosStoreError(
+    ErrorCodes.TOO_LARGE,
+    `${name}: the ${what} would pass its size limit`,
+  );
 }

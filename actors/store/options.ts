@@ -88,7 +88,21 @@ const CACHED_KEYS_DEFAULT = 512 * 1024;
 /** The memory engine's default (decision 28): every key beyond it is in compact form. */
 const CACHED_KEYS_MEMORY_DEFAULT = 128 * 1024;
 
-const KNOWN = new Set(['replicas', 'engine', 'dir', 'persist', 'workers', 'sync', 'groups', 'timeoutMs', 'valueBytesMax', 'acceptDataLoss', 'cachedKeysMax', 'repair', 'workerHeapMb']);
+const KNOWN = new Set([
+  'replicas',
+  'engine',
+  'dir',
+  'persist',
+  'workers',
+  'sync',
+  'groups',
+  'timeoutMs',
+  'valueBytesMax',
+  'acceptDataLoss',
+  'cachedKeysMax',
+  'repair',
+  'workerHeapMb',
+]);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -113,7 +127,8 @@ export function resolveOptions(o: PaxosStoreOptions | undefined): ResolvedOption
 }
 
 function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
-  if (o !== undefined && !isPlainObject(o)) throw invalid(`options must be a plain object, got ${describe(o)}`);
+  if (o !== undefined && !isPlainObject(o))
+    throw invalid(`options must be a plain object, got ${describe(o)}`);
   // A snapshot of the caller's options: each is read once (a getter cannot answer twice).
   const opts: PaxosStoreOptions = {};
   if (o !== undefined) {
@@ -126,16 +141,23 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
   if (replicas % 2 === 0) throw invalid(`replicas must be odd, got ${replicas}`);
   const engine = opts.engine === undefined ? 'memory' : opts.engine;
   if (engine !== 'memory' && engine !== 'lsm' && engine !== 'bitcask' && engine !== 'bitcask2') {
-    throw invalid(`engine must be 'memory', 'lsm', 'bitcask' or 'bitcask2', got ${describe(engine)}`);
+    throw invalid(
+      `engine must be 'memory', 'lsm', 'bitcask' or 'bitcask2', got ${describe(engine)}`,
+    );
   }
   const sync = opts.sync === undefined ? 'batch' : opts.sync;
-  if (sync !== 'always' && sync !== 'batch' && sync !== 'none') throw invalid(`sync must be 'always', 'batch' or 'none', got ${describe(sync)}`);
+  if (sync !== 'always' && sync !== 'batch' && sync !== 'none')
+    throw invalid(`sync must be 'always', 'batch' or 'none', got ${describe(sync)}`);
   if (opts.dir !== undefined) checkDir(opts.dir);
-  if (engine !== 'memory' && opts.dir === undefined) throw invalid(`engine '${engine}' needs a dir`);
+  if (engine !== 'memory' && opts.dir === undefined)
+    throw invalid(`engine '${engine}' needs a dir`);
   const persist = bool('persist', opts.persist);
-  if (persist && engine !== 'memory') throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
-  if (persist && opts.dir === undefined) throw invalid(`persist: true needs a dir for the memory engine's log`);
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  if (persist && engine !== 'memory')
+    throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
+  if (persist && opts.dir === undefined)
+    throw invalid(`persist: true needs a dir for the memory engine's log`);
+  const cores =
+    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return {
     replicas,
     engine,
@@ -147,8 +169,17 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
     valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, VALUE_BYTES_MAX_LIMIT, 256 * 1024),
     acceptDataLoss: bool('acceptDataLoss', opts.acceptDataLoss),
-    cachedKeysMax: intIn('cachedKeysMax', opts.cachedKeysMax, 64, 1 << 30, engine === 'memory' && !persist ? CACHED_KEYS_MEMORY_DEFAULT : CACHED_KEYS_DEFAULT),
-    workerHeapMb: opts.workerHeapMb === undefined ? undefined : intIn('workerHeapMb', opts.workerHeapMb, WORKER_HEAP_MB_MIN, WORKER_HEAP_MB_MAX, 0),
+    cachedKeysMax: intIn(
+      'cachedKeysMax',
+      opts.cachedKeysMax,
+      64,
+      1 << 30,
+      engine === 'memory' && !persist ? CACHED_KEYS_MEMORY_DEFAULT : CACHED_KEYS_DEFAULT,
+    ),
+    workerHeapMb:
+      opts.workerHeapMb === undefined
+        ? undefined
+        : intIn('workerHeapMb', opts.workerHeapMb, WORKER_HEAP_MB_MIN, WORKER_HEAP_MB_MAX, 0),
     repair: resolveRepair(opts.repair),
     tickMs: 10,
   };
@@ -169,8 +200,10 @@ export const DIR_BYTES_MAX = 4096;
  * U+FFFD (another directory than the one named) and a NUL byte is refused by every fs call.
  */
 function checkDir(dir: unknown): void {
-  if (typeof dir !== 'string' || dir.length === 0) throw invalid(`dir must be a non-empty string, got ${describe(dir)}`);
-  if (dir.length > DIR_BYTES_MAX || Buffer.byteLength(dir, 'utf8') > DIR_BYTES_MAX) throw invalid(`dir is longer than ${DIR_BYTES_MAX} bytes`);
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw invalid(`dir must be a non-empty string, got ${describe(dir)}`);
+  if (dir.length > DIR_BYTES_MAX || Buffer.byteLength(dir, 'utf8') > DIR_BYTES_MAX)
+    throw invalid(`dir is longer than ${DIR_BYTES_MAX} bytes`);
   if (!dir.isWellFormed()) throw invalid('dir must be well-formed UTF-16 (no lone surrogates)');
   if (dir.includes('\0')) throw invalid('dir must not contain a NUL character');
 }

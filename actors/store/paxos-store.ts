@@ -28,7 +28,11 @@ import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
 import { ActorFault } from '../node/actor-entry';
 import type { GroupActorConfig } from '../node/actor-entry';
 import { checkDataDir, STORE_LOCK_FILE } from '../node/data-dir';
-import { checkUnsyncedMarker, removeUnsyncedMarker, writeUnsyncedMarker } from '../node/unsynced-marker';
+import {
+  checkUnsyncedMarker,
+  removeUnsyncedMarker,
+  writeUnsyncedMarker,
+} from '../node/unsynced-marker';
 import { ErrorCodes, PaxosStoreError, checked, describe, invalid } from './errors';
 import { KvNamespace, validateNamespace } from './kv';
 import { Queue } from './queue';
@@ -196,11 +200,17 @@ export class PaxosStore {
     this.faults = new Int32Array(config.faults);
     this.replicaOps = new Array<Promise<void>>(options.replicas).fill(Promise.resolve());
     system.onSupervision((event) => this.onSupervision(event));
-    this.backend = { valueBytesMax: options.valueBytesMax, call: (replica, body) => this.call(replica, body) };
+    this.backend = {
+      valueBytesMax: options.valueBytesMax,
+      call: (replica, body) => this.call(replica, body),
+    };
     // A cluster node sees only its own replica: its repair needs the peers' digests over the
     // network, not built yet, so it runs none.
     const repair = hosting === undefined ? options.repair : { ...options.repair, enabled: false };
-    this.repair = new BackgroundRepair(repair, { context: () => this.repairContext(), inFlight: () => this.pipeline.inFlight });
+    this.repair = new BackgroundRepair(repair, {
+      context: () => this.repairContext(),
+      inFlight: () => this.pipeline.inFlight,
+    });
     this.repair.start();
   }
 
@@ -234,8 +244,14 @@ export class PaxosStore {
   static async openNode(options: PaxosStoreOptions, hosting: NodeHosting): Promise<PaxosStore> {
     const o = resolveOptions(options);
     if (o.dir === undefined) throw invalid('a cluster node needs a dir');
-    if (!Number.isInteger(hosting.replica) || hosting.replica < 0 || hosting.replica >= o.replicas) {
-      throw invalid(`replica must be an integer in 0..${o.replicas - 1}, got ${describe(hosting.replica)}`);
+    if (
+      !Number.isInteger(hosting.replica) ||
+      hosting.replica < 0 ||
+      hosting.replica >= o.replicas
+    ) {
+      throw invalid(
+        `replica must be an integer in 0..${o.replicas - 1}, got ${describe(hosting.replica)}`,
+      );
     }
     const lock = await lockStoreDir(o.dir);
     try {
@@ -246,7 +262,11 @@ export class PaxosStore {
     }
   }
 
-  private static async openLocked(o: ResolvedOptions, lock: DirectoryLock | undefined, hosting: NodeHosting | undefined): Promise<PaxosStore> {
+  private static async openLocked(
+    o: ResolvedOptions,
+    lock: DirectoryLock | undefined,
+    hosting: NodeHosting | undefined,
+  ): Promise<PaxosStore> {
     // Before any actor opens a database: a dir written with another placement would lose data.
     if (hosting !== undefined && o.dir !== undefined && !usesDataDir(o)) {
       await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
@@ -280,9 +300,15 @@ export class PaxosStore {
       tickMs: o.tickMs,
       linkFaults,
       ...(o.workerHeapMb === undefined ? {} : { workerHeapMb: o.workerHeapMb }),
-      ...(hosting === undefined ? {} : { remote: { actorsPerNode: o.groups, nodes: o.replicas, localNode: hosting.replica } }),
+      ...(hosting === undefined
+        ? {}
+        : { remote: { actorsPerNode: o.groups, nodes: o.replicas, localNode: hosting.replica } }),
     });
-    const pipeline = new RequestPipeline(system, { replicas: o.replicas, groups: o.groups }, o.timeoutMs);
+    const pipeline = new RequestPipeline(
+      system,
+      { replicas: o.replicas, groups: o.groups },
+      o.timeoutMs,
+    );
     return new PaxosStore(o, system, pipeline, config, lock, linkFaults, hosting);
   }
 
@@ -328,8 +354,15 @@ export class PaxosStore {
 
   replica(index: number): ReplicaHandle {
     this.checkOpen();
-    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.options.replicas) {
-      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}, got ${describe(index)}`);
+    if (
+      typeof index !== 'number' ||
+      !Number.isInteger(index) ||
+      index < 0 ||
+      index >= this.options.replicas
+    ) {
+      throw invalid(
+        `replica must be an integer in 0..${this.options.replicas - 1}, got ${describe(index)}`,
+      );
     }
     return new ReplicaHandle(index, this);
   }
@@ -340,12 +373,14 @@ export class PaxosStore {
     const n = this.options.replicas;
     const side = checked('partition', () => {
       const out = new Array<number>(n).fill(-1);
-      if (!Array.isArray(groups)) throw invalid(`partition takes an array of replica groups, got ${describe(groups)}`);
+      if (!Array.isArray(groups))
+        throw invalid(`partition takes an array of replica groups, got ${describe(groups)}`);
       const count = groups.length;
       if (count > n) throw invalid(`partition takes at most ${n} groups, got ${count}`);
       for (let i = 0; i < count; i++) {
         const g: unknown = groups[i];
-        if (!Array.isArray(g)) throw invalid(`each partition group must be an array, got ${describe(g)}`);
+        if (!Array.isArray(g))
+          throw invalid(`each partition group must be an array, got ${describe(g)}`);
         const size = g.length;
         if (size > n) throw invalid(`a partition group has at most ${n} replicas, got ${size}`);
         for (let j = 0; j < size; j++) {
@@ -375,18 +410,31 @@ export class PaxosStore {
     this.checkOpen();
     return this.mapErrors(async () => {
       const up = [...this.up];
-      const replicas = await Promise.all(up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))));
+      const replicas = await Promise.all(
+        up.map((isUp, r) => (isUp ? this.replicaCounters(r) : Promise.resolve(null))),
+      );
       const workers = await this.system.stats();
       const supervision = this.supervisionReport();
       const client = this.system.clientStats();
-      return { workers, client, inFlight: this.pipeline.inFlight, replicasUp: up, replicas, supervision, repair: this.repair.stats() };
+      return {
+        workers,
+        client,
+        inFlight: this.pipeline.inFlight,
+        replicasUp: up,
+        replicas,
+        supervision,
+        repair: this.repair.stats(),
+      };
     });
   }
 
   private supervisionReport(): SupervisionReport {
     const s = this.system.supervisionStats();
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
-    const ref = (id: number): GroupRef => ({ replica: replicaOfActor(id, placement), group: groupOfActor(id, placement) });
+    const ref = (id: number): GroupRef => ({
+      replica: replicaOfActor(id, placement),
+      group: groupOfActor(id, placement),
+    });
     return {
       actorRestarts: s.actorRestarts,
       workerRestarts: s.workerRestarts,
@@ -406,7 +454,8 @@ export class PaxosStore {
       // counters to give; the others still count.
       if (!answer.ok) continue;
       answered++;
-      for (const [name, n] of Object.entries(answer.value as Record<string, number>)) sums[name] = (sums[name] ?? 0) + n;
+      for (const [name, n] of Object.entries(answer.value as Record<string, number>))
+        sums[name] = (sums[name] ?? 0) + n;
     }
     return answered === 0 ? null : sums;
   }
@@ -419,7 +468,8 @@ export class PaxosStore {
   async verify(options?: VerifyOptions): Promise<VerifyReport> {
     this.checkOpen();
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
-    const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
+    const call = (replica: number, body: RequestBody): Promise<ClientResult> =>
+      this.call(replica, body);
     const upNow = (): boolean[] => this.verifiableReplicas();
     return this.mapErrors(async () => {
       // A group that goes down during the run makes its digest request fail: run again with
@@ -427,7 +477,10 @@ export class PaxosStore {
       for (let attempt = 0; ; attempt++) {
         const up = upNow();
         try {
-          const report = await verifyReplicas({ system: this.system, placement, up, call }, options);
+          const report = await verifyReplicas(
+            { system: this.system, placement, up, call },
+            options,
+          );
           const { restarting, failed } = this.supervisionReport();
           return { ...report, groupsDown: [...restarting, ...failed] };
         } catch (error) {
@@ -447,13 +500,23 @@ export class PaxosStore {
     this.checkOpen();
     const o = this.options;
     if (!usesDataDir(o) || o.engine === 'bitcask2' || this.hosting !== undefined) {
-      throw new PaxosStoreError(ErrorCodes.UNSUPPORTED_ENGINE, `backup needs an embedded store with a dir on lsm, bitcask or memory + persist (this one: ${engineLabel(o)}${o.dir === undefined ? ', no dir' : ''})`);
+      throw new PaxosStoreError(
+        ErrorCodes.UNSUPPORTED_ENGINE,
+        `backup needs an embedded store with a dir on lsm, bitcask or memory + persist (this one: ${engineLabel(o)}${o.dir === undefined ? ', no dir' : ''})`,
+      );
     }
     const placement = { replicas: o.replicas, groups: o.groups };
-    const up = (): boolean[] => this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
-    const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
+    const up = (): boolean[] =>
+      this.up.map(
+        (isUp, r) =>
+          isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
+      );
+    const call = (replica: number, body: RequestBody): Promise<ClientResult> =>
+      this.call(replica, body);
     const layout = { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) };
-    return this.mapErrors(() => runBackup({ system: this.system, placement, layout, up, call }, options));
+    return this.mapErrors(() =>
+      runBackup({ system: this.system, placement, layout, up, call }, options),
+    );
   }
 
   /**
@@ -463,7 +526,11 @@ export class PaxosStore {
   static restore(options: RestoreOptions): Promise<RestoreReport> {
     return restoreBackup(options, async (o) => {
       const store = await PaxosStore.open(o);
-      return { call: (body) => store.call(undefined, body), verify: (v) => store.verify(v), close: () => store.close() };
+      return {
+        call: (body) => store.call(undefined, body),
+        verify: (v) => store.verify(v),
+        close: () => store.close(),
+      };
     });
   }
 
@@ -472,14 +539,17 @@ export class PaxosStore {
    * its digest would be incomplete. `supervision` says which groups.
    */
   private verifiableReplicas(): boolean[] {
-    return this.up.map((isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'));
+    return this.up.map(
+      (isUp, r) => isUp && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
+    );
   }
 
   /** The background repair's view of the store, taken now (undefined once closing). */
   private repairContext(): VerifyContext | undefined {
     if (this.closed) return undefined;
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
-    const call = (replica: number, body: RequestBody): Promise<ClientResult> => this.call(replica, body);
+    const call = (replica: number, body: RequestBody): Promise<ClientResult> =>
+      this.call(replica, body);
     return { system: this.system, placement, up: this.verifiableReplicas(), call };
   }
 
@@ -494,7 +564,10 @@ export class PaxosStore {
       if (this.closed) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed');
       const code = (error as { code?: unknown } | null)?.code;
       if (typeof code === 'string' && code.startsWith('PXS_')) {
-        throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, error instanceof Error ? error.message : String(error));
+        throw new PaxosStoreError(
+          ErrorCodes.UNAVAILABLE,
+          error instanceof Error ? error.message : String(error),
+        );
       }
       throw error;
     }
@@ -514,8 +587,10 @@ export class PaxosStore {
   /** @internal Test-only fault injection (supervision tests): see ActorFault. */
   injectFault(replica: number, group: number, fault: keyof typeof ActorFault): void {
     this.checkOpen();
-    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas) throw invalid('bad replica');
-    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups) throw invalid('bad group');
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas)
+      throw invalid('bad replica');
+    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups)
+      throw invalid('bad group');
     Atomics.store(this.faults, replica * this.options.groups + group, ActorFault[fault]);
   }
 
@@ -535,7 +610,8 @@ export class PaxosStore {
       await repairStopped;
       // Every actor has closed its engine: a 'none' run's writes are on disk now.
       try {
-        if (usesDataDir(this.options) && this.options.sync === 'none') await removeUnsyncedMarker(this.options.dir);
+        if (usesDataDir(this.options) && this.options.sync === 'none')
+          await removeUnsyncedMarker(this.options.dir);
       } finally {
         if (this.lock !== undefined) await releaseLock(this.lock);
       }
@@ -556,7 +632,11 @@ export class PaxosStore {
   }
 
   /** @internal */
-  bigtableHandle(name: string, options: BigtableOptions | undefined, replica: number | undefined): Bigtable {
+  bigtableHandle(
+    name: string,
+    options: BigtableOptions | undefined,
+    replica: number | undefined,
+  ): Bigtable {
     this.checkOpen();
     const backend: BigtableBackend = {
       ...this.backend,
@@ -566,10 +646,16 @@ export class PaxosStore {
       // Which replicas are up, closed or not (a scan of a closed store then fails CLOSED at its
       // first page). A replica with a group restarting or failed cannot list that group: scans
       // and lookups use the others (a majority must still be left).
-      isUp: (r) => this.up[r] === true && this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
+      isUp: (r) =>
+        this.up[r] === true &&
+        this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
       scan: (r, body) => {
         this.checkOpen();
-        if (!this.serves(r, body.group)) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${r} is down for group ${body.group}`);
+        if (!this.serves(r, body.group))
+          throw new PaxosStoreError(
+            ErrorCodes.UNAVAILABLE,
+            `replica ${r} is down for group ${body.group}`,
+          );
         return this.pipeline.submit(r, body);
       },
     };
@@ -590,9 +676,16 @@ export class PaxosStore {
       scan: (body) => {
         this.checkOpen();
         if (!Number.isInteger(body.group) || body.group < 0 || body.group >= this.options.groups) {
-          throw new PaxosStoreError(ErrorCodes.INVALID_ARGUMENT, `no group ${body.group} (the node has ${this.options.groups})`);
+          throw new PaxosStoreError(
+            ErrorCodes.INVALID_ARGUMENT,
+            `no group ${body.group} (the node has ${this.options.groups})`,
+          );
         }
-        if (!this.serves(hosting.replica, body.group)) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `group ${body.group} is down on this node`);
+        if (!this.serves(hosting.replica, body.group))
+          throw new PaxosStoreError(
+            ErrorCodes.UNAVAILABLE,
+            `group ${body.group} is down on this node`,
+          );
         return this.pipeline.submit(hosting.replica, body);
       },
       links: this.links,
@@ -636,12 +729,15 @@ export class PaxosStore {
    */
   private serialized(replica: number, run: () => Promise<void>): Promise<void> {
     // A rejection, never a synchronous throw: callers await these.
-    if (this.closed) return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed'));
+    if (this.closed)
+      return Promise.reject(new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed'));
     const previous = this.replicaOps[replica] ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => {
-      this.checkOpen();
-      return this.mapErrors(run);
-    });
+    const next = previous
+      .catch(() => undefined)
+      .then(() => {
+        this.checkOpen();
+        return this.mapErrors(run);
+      });
     this.replicaOps[replica] = next;
     return next;
   }
@@ -655,15 +751,23 @@ export class PaxosStore {
     const group = groupOfKey(body.key, this.options.groups);
     const target = replica ?? this.pickReplica(body.key, group);
     if (!this.serves(target, group)) {
-      const state = this.up[target] ? this.system.actorState(actorIdOf(target, group, this.options)) : 'down';
-      throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${target} is ${state === 'running' ? 'down' : state} for this key`);
+      const state = this.up[target]
+        ? this.system.actorState(actorIdOf(target, group, this.options))
+        : 'down';
+      throw new PaxosStoreError(
+        ErrorCodes.UNAVAILABLE,
+        `replica ${target} is ${state === 'running' ? 'down' : state} for this key`,
+      );
     }
     return this.pipeline.submit(target, body);
   }
 
   /** The replica is up and its actor for the group is running (not restarting or failed). */
   private serves(replica: number, group: number): boolean {
-    return this.up[replica] === true && this.system.actorState(actorIdOf(replica, group, this.options)) === 'running';
+    return (
+      this.up[replica] === true &&
+      this.system.actorState(actorIdOf(replica, group, this.options)) === 'running'
+    );
   }
 
   private pickReplica(key: string, group: number): number {
@@ -685,13 +789,22 @@ async function lockStoreDir(dir: string): Promise<DirectoryLock> {
     await mkdirDurable(dir);
     real = await realpath(dir);
   } catch (error) {
-    throw invalid(`dir ${dir} cannot be created: ${error instanceof Error ? error.message : String(error)}`);
+    throw invalid(
+      `dir ${dir} cannot be created: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   try {
-    return await acquireLock(real, { fileName: STORE_LOCK_FILE, ownProcessHolds: true, what: 'store directory' });
+    return await acquireLock(real, {
+      fileName: STORE_LOCK_FILE,
+      ownProcessHolds: true,
+      what: 'store directory',
+    });
   } catch (error) {
     if (isEngineError(error, 'LOCKED')) {
-      throw new PaxosStoreError(ErrorCodes.LOCKED, `${(error as Error).message}: another open store holds it; close that one first`);
+      throw new PaxosStoreError(
+        ErrorCodes.LOCKED,
+        `${(error as Error).message}: another open store holds it; close that one first`,
+      );
     }
     throw error;
   }

@@ -2,12 +2,27 @@
  * The public queue API (issue #4): a FIFO of byte values under one name, replicated by the
  * same per-key Paxos as KV and linearizable per queue.
  */
-import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../models/queue/queue';
+import {
+  QueueStatus,
+  decodeQueueResult,
+  encodeQueueOp,
+  encodeQueueQuery,
+} from '../../models/queue/queue';
 import type { QueueQuery } from '../../models/queue/queue';
 import { ModelTag } from '../../models/model-tags';
 import { invalid } from './errors';
 import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, tooLarge, validateConsistency, validateCount, validateKey, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
+import {
+  ModelChannel,
+  objectKey,
+  tooLarge,
+  validateConsistency,
+  validateCount,
+  validateKey,
+  validateValues,
+  validateWriteOptions,
+  splitWriteOptions,
+} from './model-client';
 import type { RequestBackend, WriteOptions } from './model-client';
 
 export class Queue {
@@ -24,10 +39,17 @@ export class Queue {
   }
 
   /** Appends values at the tail. Resolves with the new length and the queue's version. */
-  async push(...values: Array<string | Uint8Array | WriteOptions>): Promise<{ length: number; version: number }> {
+  async push(
+    ...values: Array<string | Uint8Array | WriteOptions>
+  ): Promise<{ length: number; version: number }> {
     const args = splitWriteOptions(values);
     const bytes = validateValues(args.values, this.channel.valueBytesMax, 'value');
-    const { body, version } = await this.channel.write(this.key, encodeQueueOp({ type: 'push', values: bytes }), this.name, args.requestId);
+    const { body, version } = await this.channel.write(
+      this.key,
+      encodeQueueOp({ type: 'push', values: bytes }),
+      this.name,
+      args.requestId,
+    );
     const r = decodeQueueResult('push', body);
     if (r.status === QueueStatus.tooLarge) throw tooLarge(this.name, 'queue');
     return { length: r.length, version };
@@ -36,7 +58,12 @@ export class Queue {
   /** Removes and returns the head, or undefined when the queue is empty. */
   async pop(options?: WriteOptions): Promise<Buffer | undefined> {
     const requestId = validateWriteOptions(options);
-    const { body } = await this.channel.write(this.key, encodeQueueOp({ type: 'pop' }), this.name, requestId);
+    const { body } = await this.channel.write(
+      this.key,
+      encodeQueueOp({ type: 'pop' }),
+      this.name,
+      requestId,
+    );
     const r = decodeQueueResult('pop', body);
     return r.status === QueueStatus.ok ? Buffer.from(r.value) : undefined;
   }
@@ -55,7 +82,10 @@ export class Queue {
     const s = validateCount('start', start);
     const e = validateCount('end', end);
     if (s < 0 || e < s) throw invalid('range needs 0 <= start <= end');
-    const r = decodeQueueResult('range', await this.read({ type: 'range', start: s, end: e }, options));
+    const r = decodeQueueResult(
+      'range',
+      await this.read({ type: 'range', start: s, end: e }, options),
+    );
     return r.values.map((v) => Buffer.from(v));
   }
 

@@ -71,8 +71,14 @@ function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): 
 export function resolveRepair(o: unknown): ResolvedRepair {
   const given: Record<string, unknown> = {};
   if (o !== undefined) {
-    const proto: unknown = typeof o === 'object' && o !== null ? Object.getPrototypeOf(o) : undefined;
-    if (typeof o !== 'object' || o === null || Array.isArray(o) || (proto !== Object.prototype && proto !== null)) {
+    const proto: unknown =
+      typeof o === 'object' && o !== null ? Object.getPrototypeOf(o) : undefined;
+    if (
+      typeof o !== 'object' ||
+      o === null ||
+      Array.isArray(o) ||
+      (proto !== Object.prototype && proto !== null)
+    ) {
       throw invalid(`repair must be a plain object, got ${describe(o)}`);
     }
     for (const k of Object.keys(o)) {
@@ -81,12 +87,26 @@ export function resolveRepair(o: unknown): ResolvedRepair {
     }
   }
   const { enabled, onRound } = given;
-  if (enabled !== undefined && typeof enabled !== 'boolean') throw invalid(`repair.enabled must be a boolean, got ${describe(enabled)}`);
-  if (onRound !== undefined && typeof onRound !== 'function') throw invalid(`repair.onRound must be a function, got ${describe(onRound)}`);
+  if (enabled !== undefined && typeof enabled !== 'boolean')
+    throw invalid(`repair.enabled must be a boolean, got ${describe(enabled)}`);
+  if (onRound !== undefined && typeof onRound !== 'function')
+    throw invalid(`repair.onRound must be a function, got ${describe(onRound)}`);
   return {
     enabled: enabled !== false,
-    intervalMs: intIn('intervalMs', given.intervalMs, 10, 7 * 24 * 3600 * 1000, REPAIR_INTERVAL_DEFAULT_MS),
-    keysPerSecond: intIn('keysPerSecond', given.keysPerSecond, 1, 1_000_000, KEYS_PER_SECOND_DEFAULT),
+    intervalMs: intIn(
+      'intervalMs',
+      given.intervalMs,
+      10,
+      7 * 24 * 3600 * 1000,
+      REPAIR_INTERVAL_DEFAULT_MS,
+    ),
+    keysPerSecond: intIn(
+      'keysPerSecond',
+      given.keysPerSecond,
+      1,
+      1_000_000,
+      KEYS_PER_SECOND_DEFAULT,
+    ),
     busyInFlight: intIn('busyInFlight', given.busyInFlight, 0, 1_000_000, BUSY_IN_FLIGHT_DEFAULT),
     onRound: onRound as ((report: RepairRoundReport) => void) | undefined,
   };

@@ -45,13 +45,21 @@ export function refill(state: PacerState, nowMs: number, keysPerSecond: number):
   assert(keysPerSecond > 0, () => `keysPerSecond ${keysPerSecond}`);
   // A clock that went back (it should not) refills nothing rather than draining the bucket.
   const elapsedMs = Math.max(0, nowMs - state.atMs);
-  const tokens = Math.min(batchKeysFor(keysPerSecond), state.tokens + (elapsedMs * keysPerSecond) / 1000);
+  const tokens = Math.min(
+    batchKeysFor(keysPerSecond),
+    state.tokens + (elapsedMs * keysPerSecond) / 1000,
+  );
   assert(tokens >= state.tokens, () => `refill lowered tokens ${state.tokens} to ${tokens}`);
   return { tokens, atMs: Math.max(nowMs, state.atMs) };
 }
 
 /** How long to wait at `nowMs` before `cost` tokens are there (0: at once). */
-export function waitMsFor(state: PacerState, nowMs: number, cost: number, keysPerSecond: number): number {
+export function waitMsFor(
+  state: PacerState,
+  nowMs: number,
+  cost: number,
+  keysPerSecond: number,
+): number {
   assert(cost >= 0 && cost <= REPAIR_BATCH_KEYS_MAX * INSTALL_TOKENS, () => `cost ${cost}`);
   const now = refill(state, nowMs, keysPerSecond);
   // A cost above the bucket's size waits only until the bucket is full.
@@ -63,7 +71,12 @@ export function waitMsFor(state: PacerState, nowMs: number, cost: number, keysPe
 }
 
 /** Takes `cost` tokens at `nowMs`; the bucket may go into debt, at most DEBT_SECONDS_MAX deep. */
-export function charge(state: PacerState, nowMs: number, cost: number, keysPerSecond: number): PacerState {
+export function charge(
+  state: PacerState,
+  nowMs: number,
+  cost: number,
+  keysPerSecond: number,
+): PacerState {
   assert(cost >= 0 && Number.isFinite(cost), () => `charge of ${cost}`);
   const now = refill(state, nowMs, keysPerSecond);
   const tokens = Math.max(-DEBT_SECONDS_MAX * keysPerSecond, now.tokens - cost);
@@ -84,7 +97,13 @@ export type RoundStart = 'run' | 'skip-busy' | 'wait';
  * while the foreground has more than `busyInFlight` requests in flight (the round is skipped,
  * and the next one comes an interval later).
  */
-export function roundStart(nowMs: number, lastRoundEndMs: number, intervalMs: number, inFlight: number, busyInFlight: number): RoundStart {
+export function roundStart(
+  nowMs: number,
+  lastRoundEndMs: number,
+  intervalMs: number,
+  inFlight: number,
+  busyInFlight: number,
+): RoundStart {
   assert(intervalMs > 0 && busyInFlight >= 0, () => `interval ${intervalMs}, busy ${busyInFlight}`);
   if (nowMs - lastRoundEndMs < intervalMs) return 'wait';
   return inFlight > busyInFlight ? 'skip-busy' : 'run';
@@ -97,8 +116,16 @@ export type BatchStep = 'go' | 'pause' | 'abandon';
  * while it is busy, up to `pausesMax` pauses in a row; then abandon the round, which leaves the
  * rest to the next one.
  */
-export function batchStep(inFlight: number, busyInFlight: number, pausesInARow: number, pausesMax: number): BatchStep {
-  assert(pausesInARow >= 0 && pausesInARow <= pausesMax, () => `pause ${pausesInARow} of ${pausesMax}`);
+export function batchStep(
+  inFlight: number,
+  busyInFlight: number,
+  pausesInARow: number,
+  pausesMax: number,
+): BatchStep {
+  assert(
+    pausesInARow >= 0 && pausesInARow <= pausesMax,
+    () => `pause ${pausesInARow} of ${pausesMax}`,
+  );
   if (inFlight <= busyInFlight) return 'go';
   return pausesInARow < pausesMax ? 'pause' : 'abandon';
 }

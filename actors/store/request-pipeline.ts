@@ -12,7 +12,14 @@
 import { assert } from '../../runtime/assert';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type { ClientRequest, ClientResult, ReadRequest, WriteRequest } from '../paxos/core/types';
-import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../paxos/codec';
+import {
+  PayloadKind,
+  beginBatch,
+  endBatch,
+  readBatch,
+  readResult,
+  writeRequest,
+} from '../paxos/codec';
 import { actorIdOf } from '../paxos/placement';
 import { groupOfKey } from './routing';
 import type { ScanRequest } from '../paxos/engine-scan';
@@ -82,12 +89,20 @@ export class RequestPipeline {
 
   submit(replica: number, body: RequestBody): Promise<ClientResult> {
     const token = this.nextToken++;
-    if (this.closed) return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
+    if (this.closed)
+      return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
     const request = { ...body, token } as ClientRequest | ScanRequest;
-    const group = body.kind === 'scan' ? body.group : groupOfKey(request.key, this.placement.groups);
+    const group =
+      body.kind === 'scan' ? body.group : groupOfKey(request.key, this.placement.groups);
     const actor = actorIdOf(replica, group, this.placement);
     const result = new Promise<ClientResult>((resolve) => {
-      this.pending.set(token, { resolve, replica, actor, write: request.kind === 'write', deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS });
+      this.pending.set(token, {
+        resolve,
+        replica,
+        actor,
+        write: request.kind === 'write',
+        deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS,
+      });
       this.order.push(token);
     });
     let out = this.outgoing.get(actor);
@@ -95,7 +110,10 @@ export class RequestPipeline {
       const w = new ByteWriter(4096);
       out = { w, countAt: beginBatch(w, PayloadKind.requests), count: 0, tokens: [] };
       this.outgoing.set(actor, out);
-    } else if (out.count > 0 && out.w.length + requestBytesBound(request) > PAYLOAD_SOFT_BYTES_MAX) {
+    } else if (
+      out.count > 0 &&
+      out.w.length + requestBytesBound(request) > PAYLOAD_SOFT_BYTES_MAX
+    ) {
       this.sendBatch(actor, out);
     }
     writeRequest(out.w, request);
@@ -135,7 +153,8 @@ export class RequestPipeline {
       out.tokens = [];
     }
     for (const [token, p] of this.pending) {
-      if (actors.has(p.actor)) this.settle(token, p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
+      if (actors.has(p.actor))
+        this.settle(token, p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
     }
   }
 
@@ -152,7 +171,12 @@ export class RequestPipeline {
     this.outgoing.clear();
     clearInterval(this.sweeper);
     for (const [token, p] of this.pending) {
-      p.resolve({ token, ok: false, code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message: 'store closed' });
+      p.resolve({
+        token,
+        ok: false,
+        code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE',
+        message: 'store closed',
+      });
     }
     this.pending.clear();
   }
@@ -207,7 +231,12 @@ export class RequestPipeline {
       if (p === undefined) continue;
       if (p.deadline > now) break;
       this.pending.delete(token);
-      p.resolve({ token, ok: false, code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message: 'no answer from the replica in time' });
+      p.resolve({
+        token,
+        ok: false,
+        code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE',
+        message: 'no answer from the replica in time',
+      });
     }
     this.order.splice(0, i);
   }

@@ -70,13 +70,18 @@ const INSTALL_ATTEMPTS = 5;
 const REPAIR_ROUNDS = 3;
 
 function resolve(options: RestoreOptions): RestoreOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('restore options must be an object with `from` and `dir`');
-  for (const k of Object.keys(options)) if (!OPTION_NAMES.has(k)) throw invalid(`unknown restore option '${k}'`);
-  const isPath = (p: unknown): p is string => typeof p === 'string' && p.length > 0 && p.length <= 4096 && !p.includes('\u0000');
+  if (typeof options !== 'object' || options === null)
+    throw invalid('restore options must be an object with `from` and `dir`');
+  for (const k of Object.keys(options))
+    if (!OPTION_NAMES.has(k)) throw invalid(`unknown restore option '${k}'`);
+  const isPath = (p: unknown): p is string =>
+    typeof p === 'string' && p.length > 0 && p.length <= 4096 && !p.includes('\u0000');
   if (!isPath(options.from)) throw invalid('restore `from` must be a backup directory');
   if (!isPath(options.dir)) throw invalid('restore `dir` must be a directory path');
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('restore onProgress must be a function');
-  if (path.resolve(options.from) === path.resolve(options.dir)) throw invalid('restore `dir` must differ from `from`');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
+    throw invalid('restore onProgress must be a function');
+  if (path.resolve(options.from) === path.resolve(options.dir))
+    throw invalid('restore `dir` must differ from `from`');
   return options;
 }
 
@@ -93,7 +98,10 @@ async function checkTarget(dir: string): Promise<void> {
     if (error.code === 'ENOENT') return [];
     throw invalid(`restore dir ${dir} cannot be read: ${error.message}`);
   });
-  if (entries.length > 0) throw invalid(`restore dir ${dir} is not empty (${entries.length} entries); restore into a new directory`);
+  if (entries.length > 0)
+    throw invalid(
+      `restore dir ${dir} is not empty (${entries.length} entries); restore into a new directory`,
+    );
 }
 
 /**
@@ -114,17 +122,31 @@ async function installOne(target: RestoreTarget, k: BackedUpKey): Promise<void> 
 async function installOnce(target: RestoreTarget, key: string, op: Uint8Array): Promise<void> {
   let last = '';
   for (let attempt = 0; attempt < INSTALL_ATTEMPTS; attempt++) {
-    const res = await target.call({ kind: 'write', key, op }).catch((error: Error) => ({ ok: false as const, message: error.message }));
+    const res = await target
+      .call({ kind: 'write', key, op })
+      .catch((error: Error) => ({ ok: false as const, message: error.message }));
     if (res.ok && res.result[0] === InstallStatus.installed) return;
     // A retry finding the key written was our own earlier attempt (nothing else writes here).
     if (res.ok && res.result[0] === InstallStatus.stale && attempt > 0) return;
-    if (res.ok) throw new PaxosStoreError(ErrorCodes.CORRUPTED, `backup holds key ${JSON.stringify(key)} twice (install answered ${res.result[0]})`);
+    if (res.ok)
+      throw new PaxosStoreError(
+        ErrorCodes.CORRUPTED,
+        `backup holds key ${JSON.stringify(key)} twice (install answered ${res.result[0]})`,
+      );
     last = res.message;
   }
-  throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `restore could not install ${JSON.stringify(key)}: ${last}`);
+  throw new PaxosStoreError(
+    ErrorCodes.UNAVAILABLE,
+    `restore could not install ${JSON.stringify(key)}: ${last}`,
+  );
 }
 
-async function installAllKeys(target: RestoreTarget, from: string, manifest: BackupManifest, progress: (keys: number) => void): Promise<number> {
+async function installAllKeys(
+  target: RestoreTarget,
+  from: string,
+  manifest: BackupManifest,
+  progress: (keys: number) => void,
+): Promise<number> {
   let keys = 0;
   let batch: BackedUpKey[] = [];
   const flush = async (): Promise<void> => {
@@ -155,13 +177,20 @@ async function alignReplicas(target: RestoreTarget, keys: number): Promise<void>
   report = await target.verify();
   if (report.aligned && report.replicas.every((r) => r.keys === keys)) return;
   const held = report.replicas.map((r) => r.keys).join(', ');
-  throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `restore: replicas did not align (keys per replica ${held}, expected ${keys})`);
+  throw new PaxosStoreError(
+    ErrorCodes.UNAVAILABLE,
+    `restore: replicas did not align (keys per replica ${held}, expected ${keys})`,
+  );
 }
 
 /** See the file comment. `open` is PaxosStore's (passed in: this module sits below it). */
-export async function restoreBackup(options: RestoreOptions, open: OpenForRestore): Promise<RestoreReport> {
+export async function restoreBackup(
+  options: RestoreOptions,
+  open: OpenForRestore,
+): Promise<RestoreReport> {
   const o = checked('restore', () => resolve(options));
-  const report = (phase: RestoreProgress['phase'], keys: number, keysTotal: number): void => o.onProgress?.({ phase, keys, keysTotal });
+  const report = (phase: RestoreProgress['phase'], keys: number, keysTotal: number): void =>
+    o.onProgress?.({ phase, keys, keysTotal });
   await checkTarget(o.dir);
   const manifest = await checkBackup(o.from);
   const keysTotal = manifest.groups.reduce((n, g) => n + g.keys, 0);
@@ -173,7 +202,9 @@ export async function restoreBackup(options: RestoreOptions, open: OpenForRestor
   let target: RestoreTarget | undefined;
   try {
     target = await open({ dir: staging, replicas, groups, ...engineOptionsOf(engine), ...workers });
-    const keys = await installAllKeys(target, o.from, manifest, (n) => report('install', n, keysTotal));
+    const keys = await installAllKeys(target, o.from, manifest, (n) =>
+      report('install', n, keysTotal),
+    );
     assert(keys === keysTotal, () => `restored ${keys} of ${keysTotal} keys`);
     report('verify', keys, keysTotal);
     await alignReplicas(target, keysTotal);

@@ -6,7 +6,17 @@ import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../m
 import type { SetQuery } from '../../models/set/set';
 import { ModelTag } from '../../models/model-tags';
 import type { ReadOptions } from './model-client';
-import { ModelChannel, objectKey, tooLarge, validateConsistency, validateKey, validateValue, validateValues, validateWriteOptions, splitWriteOptions } from './model-client';
+import {
+  ModelChannel,
+  objectKey,
+  tooLarge,
+  validateConsistency,
+  validateKey,
+  validateValue,
+  validateValues,
+  validateWriteOptions,
+  splitWriteOptions,
+} from './model-client';
 import type { RequestBackend, WriteOptions } from './model-client';
 
 export class StoreSet {
@@ -26,7 +36,12 @@ export class StoreSet {
   async add(...members: Array<string | Uint8Array | WriteOptions>): Promise<number> {
     const args = splitWriteOptions(members);
     const bytes = validateValues(args.values, this.channel.valueBytesMax, 'member');
-    const { body } = await this.channel.write(this.key, encodeSetOp({ type: 'add', members: bytes }), this.name, args.requestId);
+    const { body } = await this.channel.write(
+      this.key,
+      encodeSetOp({ type: 'add', members: bytes }),
+      this.name,
+      args.requestId,
+    );
     const r = decodeSetResult('add', body);
     if (r.status === SetStatus.tooLarge) throw tooLarge(this.name, 'set');
     return r.added;
@@ -36,7 +51,12 @@ export class StoreSet {
   async remove(...members: Array<string | Uint8Array | WriteOptions>): Promise<number> {
     const args = splitWriteOptions(members);
     const bytes = validateValues(args.values, this.channel.valueBytesMax, 'member');
-    const { body } = await this.channel.write(this.key, encodeSetOp({ type: 'remove', members: bytes }), this.name, args.requestId);
+    const { body } = await this.channel.write(
+      this.key,
+      encodeSetOp({ type: 'remove', members: bytes }),
+      this.name,
+      args.requestId,
+    );
     return decodeSetResult('remove', body).removed;
   }
 
@@ -56,6 +76,11 @@ export class StoreSet {
   }
 
   private read(query: SetQuery, options: ReadOptions | undefined): Promise<Uint8Array> {
-    return this.channel.read(this.key, encodeSetQuery(query), validateConsistency(options), this.name);
+    return this.channel.read(
+      this.key,
+      encodeSetQuery(query),
+      validateConsistency(options),
+      this.name,
+    );
   }
 }

@@ -42,7 +42,10 @@ export interface RepairTally {
 }
 
 /** Asks one group of every up replica (verify.ts digestGroup). */
-export type AskGroup = (group: number, request: DigestRequest) => Promise<(DigestAnswer | undefined)[]>;
+export type AskGroup = (
+  group: number,
+  request: DigestRequest,
+) => Promise<(DigestAnswer | undefined)[]>;
 
 /**
  * The replica whose state a diverged key converges on, from verify's listing (null: no state,
@@ -52,7 +55,8 @@ export type AskGroup = (group: number, request: DigestRequest) => Promise<(Diges
  */
 export function winnerOf(states: readonly (ReplicaKeyState | null)[]): number | undefined {
   const held = states.filter((s): s is ReplicaKeyState => s !== null);
-  if (!held.some((a) => held.some((b) => a.instance === b.instance && a.digest !== b.digest))) return undefined;
+  if (!held.some((a) => held.some((b) => a.instance === b.instance && a.digest !== b.digest)))
+    return undefined;
   const newest = Math.max(...held.map((s) => s.instance));
   const holders = new Map<string, ReplicaKeyState[]>(); // digest → states, lowest replica first
   for (const s of [...held].sort((x, y) => x.replica - y.replica)) {
@@ -64,11 +68,16 @@ export function winnerOf(states: readonly (ReplicaKeyState | null)[]): number | 
     assert(s !== undefined, 'a digest without holders');
     const count = group.length;
     const better =
-      best === undefined || count > best.count || (count === best.count && s.version > best.s.version) ||
+      best === undefined ||
+      count > best.count ||
+      (count === best.count && s.version > best.s.version) ||
       (count === best.count && s.version === best.s.version && s.replica < best.s.replica);
     if (better) best = { s, count };
   }
-  assert(best !== undefined && best.s.instance === newest, 'a diverged key with no state at its newest instance');
+  assert(
+    best !== undefined && best.s.instance === newest,
+    'a diverged key with no state at its newest instance',
+  );
   return best.s.replica;
 }
 
@@ -84,7 +93,10 @@ export interface InstallPlan {
  * recovering, or down): 'aligned' when the key no longer differs anywhere, 'unsettled' when
  * the up replicas are not all at one instance or the winner has no state (settle again).
  */
-export function planInstall(states: readonly (ChosenState | undefined)[], winner: number): InstallPlan | 'aligned' | 'unsettled' {
+export function planInstall(
+  states: readonly (ChosenState | undefined)[],
+  winner: number,
+): InstallPlan | 'aligned' | 'unsettled' {
   const held = states.filter((s): s is ChosenState => s !== undefined);
   const state = states[winner];
   if (state === undefined || held.some((s) => s.chosen !== state.chosen)) return 'unsettled';
@@ -94,15 +106,25 @@ export function planInstall(states: readonly (ChosenState | undefined)[], winner
   return { replica: winner, state, version };
 }
 
-export async function readOnce(ctx: VerifyContext, replica: number, key: string, tally: RepairTally): Promise<void> {
+export async function readOnce(
+  ctx: VerifyContext,
+  replica: number,
+  key: string,
+  tally: RepairTally,
+): Promise<void> {
   const query = tagged(ModelTag.kv, KV_GET_QUERY);
-  const res = await ctx.call(replica, { kind: 'read', key, query, consistency: 'linearizable' }).catch(() => undefined);
+  const res = await ctx
+    .call(replica, { kind: 'read', key, query, consistency: 'linearizable' })
+    .catch(() => undefined);
   if (res?.ok === true) tally.repaired += 1;
   else tally.failed += 1;
 }
 
 /** Runs jobs with at most REPAIR_CONCURRENCY in flight. */
-export async function runBounded<T>(jobs: readonly T[], run: (job: T) => Promise<void>): Promise<void> {
+export async function runBounded<T>(
+  jobs: readonly T[],
+  run: (job: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
@@ -123,10 +145,27 @@ async function settle(ctx: VerifyContext, key: string): Promise<void> {
 }
 
 /** Every up replica's current chosen state of some keys of one group. */
-async function fetchStates(ask: AskGroup, group: number, keys: readonly string[], buckets: number, replicas: number): Promise<Map<string, (ChosenState | undefined)[]>> {
-  assert(keys.length >= 1 && keys.length <= DIGEST_STATES_MAX, () => `states of ${keys.length} keys`);
-  const answers = await ask(group, { kind: 'digest', buckets, list: [], listKeysMax: 0, states: keys });
-  const out = new Map<string, (ChosenState | undefined)[]>(keys.map((k) => [k, new Array<ChosenState | undefined>(replicas).fill(undefined)]));
+async function fetchStates(
+  ask: AskGroup,
+  group: number,
+  keys: readonly string[],
+  buckets: number,
+  replicas: number,
+): Promise<Map<string, (ChosenState | undefined)[]>> {
+  assert(
+    keys.length >= 1 && keys.length <= DIGEST_STATES_MAX,
+    () => `states of ${keys.length} keys`,
+  );
+  const answers = await ask(group, {
+    kind: 'digest',
+    buckets,
+    list: [],
+    listKeysMax: 0,
+    states: keys,
+  });
+  const out = new Map<string, (ChosenState | undefined)[]>(
+    keys.map((k) => [k, new Array<ChosenState | undefined>(replicas).fill(undefined)]),
+  );
   answers.forEach((answer, replica) => {
     for (const s of answer?.states ?? []) {
       const row = out.get(s.key);
@@ -136,8 +175,18 @@ async function fetchStates(ask: AskGroup, group: number, keys: readonly string[]
   return out;
 }
 
-async function installOne(ctx: VerifyContext, key: string, plan: InstallPlan, tally: RepairTally): Promise<void> {
-  const op = encodeInstallOp({ expectChosen: plan.state.chosen, version: plan.version, data: plan.state.data, recent: plan.state.recent });
+async function installOne(
+  ctx: VerifyContext,
+  key: string,
+  plan: InstallPlan,
+  tally: RepairTally,
+): Promise<void> {
+  const op = encodeInstallOp({
+    expectChosen: plan.state.chosen,
+    version: plan.version,
+    data: plan.state.data,
+    recent: plan.state.recent,
+  });
   const res = await ctx.call(plan.replica, { kind: 'write', key, op }).catch(() => undefined);
   if (res?.ok !== true || res.result[0] !== InstallStatus.installed) {
     tally.failed += 1; // no majority, or written to since it was read: verify again
@@ -145,7 +194,8 @@ async function installOne(ctx: VerifyContext, key: string, plan: InstallPlan, ta
   }
   tally.installed += 1;
   for (let replica = 0; replica < ctx.up.length; replica++) {
-    if (replica !== plan.replica && ctx.up[replica] === true) await readOnce(ctx, replica, key, tally);
+    if (replica !== plan.replica && ctx.up[replica] === true)
+      await readOnce(ctx, replica, key, tally);
   }
 }
 
@@ -155,11 +205,24 @@ interface Job {
 }
 
 /** Settles, reads the states of, and installs one chunk of a group's diverged keys. */
-async function installChunk(ctx: VerifyContext, ask: AskGroup, group: number, jobs: Job[], buckets: number, tally: RepairTally): Promise<void> {
+async function installChunk(
+  ctx: VerifyContext,
+  ask: AskGroup,
+  group: number,
+  jobs: Job[],
+  buckets: number,
+  tally: RepairTally,
+): Promise<void> {
   let pending = jobs;
   for (let attempt = 0; attempt < SETTLE_ATTEMPTS && pending.length > 0; attempt++) {
     await runBounded(pending, (job) => settle(ctx, job.key));
-    const states = await fetchStates(ask, group, pending.map((j) => j.key), buckets, ctx.up.length);
+    const states = await fetchStates(
+      ask,
+      group,
+      pending.map((j) => j.key),
+      buckets,
+      ctx.up.length,
+    );
     const ready: { key: string; plan: InstallPlan }[] = [];
     const again: Job[] = [];
     for (const job of pending) {
@@ -174,7 +237,13 @@ async function installChunk(ctx: VerifyContext, ask: AskGroup, group: number, jo
 }
 
 /** Repair of every diverged key found, group by group, DIGEST_STATES_MAX keys per state round. */
-export async function installAll(ctx: VerifyContext, ask: AskGroup, diverged: ReadonlyMap<number, readonly VerifyMismatch[]>, buckets: number, tally: RepairTally): Promise<void> {
+export async function installAll(
+  ctx: VerifyContext,
+  ask: AskGroup,
+  diverged: ReadonlyMap<number, readonly VerifyMismatch[]>,
+  buckets: number,
+  tally: RepairTally,
+): Promise<void> {
   for (const [group, found] of diverged) {
     const jobs = found.flatMap((m) => {
       const winner = winnerOf(m.replicas);

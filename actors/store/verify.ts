@@ -141,9 +141,11 @@ export interface VerifyContext {
 }
 
 function resolve(options: VerifyOptions | undefined): Resolved {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('verify options must be an object');
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    throw invalid('verify options must be an object');
   const o = options ?? {};
-  for (const k of Object.keys(o)) if (!OPTION_NAMES.has(k)) throw invalid(`unknown verify option '${k}'`);
+  for (const k of Object.keys(o))
+    if (!OPTION_NAMES.has(k)) throw invalid(`unknown verify option '${k}'`);
   const buckets = o.buckets ?? BUCKETS_DEFAULT;
   const mismatchesMax = o.mismatchesMax ?? MISMATCHES_DEFAULT;
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > DIGEST_BUCKETS_MAX) {
@@ -152,36 +154,58 @@ function resolve(options: VerifyOptions | undefined): Resolved {
   if (!Number.isInteger(mismatchesMax) || mismatchesMax < 0 || mismatchesMax > MISMATCHES_MAX) {
     throw invalid(`verify mismatchesMax must be an integer in 0..${MISMATCHES_MAX}`);
   }
-  if (o.repair !== undefined && typeof o.repair !== 'boolean') throw invalid('verify repair must be a boolean');
+  if (o.repair !== undefined && typeof o.repair !== 'boolean')
+    throw invalid('verify repair must be a boolean');
   return { buckets, mismatchesMax, repair: o.repair === true };
 }
 
 /** The display form of an internal key. */
 export function locationOf(internal: string): KeyLocation {
-  if (internal.startsWith(OBJECT_PREFIX)) return { model: 'object', name: internal.slice(OBJECT_PREFIX.length) };
+  if (internal.startsWith(OBJECT_PREFIX))
+    return { model: 'object', name: internal.slice(OBJECT_PREFIX.length) };
   if (internal.startsWith(ROW_KEY_PREFIX)) {
     const rest = internal.slice(ROW_KEY_PREFIX.length);
     const at = rest.indexOf('\u0000');
-    return at < 0 ? { model: 'bigtable', table: rest } : { model: 'bigtable', table: rest.slice(0, at), pk: rest.slice(at + 1) };
+    return at < 0
+      ? { model: 'bigtable', table: rest }
+      : { model: 'bigtable', table: rest.slice(0, at), pk: rest.slice(at + 1) };
   }
   const at = internal.indexOf(NAMESPACE_SEPARATOR);
   assert(at > 0, 'internal kv key without a namespace');
   return { model: 'kv', namespace: internal.slice(0, at), key: internal.slice(at + 1) };
 }
 
-async function ask(ctx: VerifyContext, replica: number, group: number, request: DigestRequest): Promise<DigestAnswer> {
+async function ask(
+  ctx: VerifyContext,
+  replica: number,
+  group: number,
+  request: DigestRequest,
+): Promise<DigestAnswer> {
   const result = await ctx.system.inspect(actorIdOf(replica, group, ctx.placement), request);
-  if (!result.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, `replica ${replica} cannot verify: ${result.message}`);
+  if (!result.ok)
+    throw new PaxosStoreError(
+      ErrorCodes.UNAVAILABLE,
+      `replica ${replica} cannot verify: ${result.message}`,
+    );
   return result.value as DigestAnswer;
 }
 
 /** Every up replica's answer for one group (undefined for down replicas). */
-export function digestGroup(ctx: VerifyContext, group: number, request: DigestRequest): Promise<(DigestAnswer | undefined)[]> {
-  return Promise.all(ctx.up.map((isUp, r) => (isUp ? ask(ctx, r, group, request) : Promise.resolve(undefined))));
+export function digestGroup(
+  ctx: VerifyContext,
+  group: number,
+  request: DigestRequest,
+): Promise<(DigestAnswer | undefined)[]> {
+  return Promise.all(
+    ctx.up.map((isUp, r) => (isUp ? ask(ctx, r, group, request) : Promise.resolve(undefined))),
+  );
 }
 
 /** Buckets where the up replicas' digests are not all equal. */
-function differingBuckets(answers: readonly (DigestAnswer | undefined)[], buckets: number): number[] {
+function differingBuckets(
+  answers: readonly (DigestAnswer | undefined)[],
+  buckets: number,
+): number[] {
   const present = answers.filter((a): a is DigestAnswer => a !== undefined);
   const out: number[] = [];
   for (let b = 0; b < buckets; b++) {
@@ -191,7 +215,10 @@ function differingBuckets(answers: readonly (DigestAnswer | undefined)[], bucket
   return out;
 }
 
-function classify(states: (ReplicaKeyState | null)[], up: readonly boolean[]): VerifyMismatch['kind'] | undefined {
+function classify(
+  states: (ReplicaKeyState | null)[],
+  up: readonly boolean[],
+): VerifyMismatch['kind'] | undefined {
   const held = states.filter((s): s is ReplicaKeyState => s !== null);
   for (const a of held) {
     if (held.some((b) => b.instance === a.instance && b.digest !== a.digest)) return 'diverged';
@@ -202,7 +229,10 @@ function classify(states: (ReplicaKeyState | null)[], up: readonly boolean[]): V
 }
 
 /** Round 2 for one group: the listed keys of differing buckets, classified. */
-function keyMismatches(listings: readonly (DigestAnswer | undefined)[], up: readonly boolean[]): VerifyMismatch[] {
+function keyMismatches(
+  listings: readonly (DigestAnswer | undefined)[],
+  up: readonly boolean[],
+): VerifyMismatch[] {
   const byKey = new Map<string, (ReplicaKeyState | null)[]>();
   listings.forEach((answer, replica) => {
     for (const k of answer?.listed ?? ([] as KeyDigest[])) {
@@ -217,16 +247,26 @@ function keyMismatches(listings: readonly (DigestAnswer | undefined)[], up: read
   const out: VerifyMismatch[] = [];
   for (const [key, states] of byKey) {
     const kind = classify(states, up);
-    if (kind !== undefined) out.push({ kind, internalKey: key, where: locationOf(key), replicas: states });
+    if (kind !== undefined)
+      out.push({ kind, internalKey: key, where: locationOf(key), replicas: states });
   }
   return out;
 }
 
-function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up: readonly boolean[]): VerifyMismatch[] {
+function corruptedMismatches(
+  answers: readonly (DigestAnswer | undefined)[],
+  up: readonly boolean[],
+): VerifyMismatch[] {
   const out: VerifyMismatch[] = [];
   answers.forEach((answer, replica) => {
     for (const key of answer?.corruptedKeys ?? []) {
-      out.push({ kind: 'corrupted', internalKey: key, where: locationOf(key), replicas: up.map(() => null), damagedAt: replica });
+      out.push({
+        kind: 'corrupted',
+        internalKey: key,
+        where: locationOf(key),
+        replicas: up.map(() => null),
+        damagedAt: replica,
+      });
     }
   });
   return out;
@@ -234,7 +274,8 @@ function corruptedMismatches(answers: readonly (DigestAnswer | undefined)[], up:
 
 /** The up replicas a repair read must go through for one mismatch. */
 export function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number[] {
-  if (m.kind === 'corrupted') return m.damagedAt !== undefined && up[m.damagedAt] === true ? [m.damagedAt] : [];
+  if (m.kind === 'corrupted')
+    return m.damagedAt !== undefined && up[m.damagedAt] === true ? [m.damagedAt] : [];
   if (m.kind !== 'behind') return []; // a diverged key needs an install (installAll), not a read
   const newest = Math.max(0, ...m.replicas.map((s) => s?.instance ?? 0));
   return up.flatMap((isUp, r) => (isUp && (m.replicas[r]?.instance ?? 0) < newest ? [r] : []));
@@ -245,8 +286,14 @@ export function repairTargets(m: VerifyMismatch, up: readonly boolean[]): number
  * of another model answers "wrong model", but only after the read round that catches the
  * replica up, which is all a repair needs.
  */
-async function repairAll(ctx: VerifyContext, mismatches: readonly VerifyMismatch[], tally: RepairTally): Promise<void> {
-  const jobs = mismatches.flatMap((m) => repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })));
+async function repairAll(
+  ctx: VerifyContext,
+  mismatches: readonly VerifyMismatch[],
+  tally: RepairTally,
+): Promise<void> {
+  const jobs = mismatches.flatMap((m) =>
+    repairTargets(m, ctx.up).map((replica) => ({ replica, key: m.internalKey })),
+  );
   await runBounded(jobs, (job) => readOnce(ctx, job.replica, job.key, tally));
 }
 
@@ -285,21 +332,48 @@ export interface GroupScan {
 }
 
 /** Compares one group across the up replicas (verify and the background repair share it). */
-export async function scanGroup(ctx: VerifyContext, group: number, buckets: number): Promise<GroupScan> {
-  assert(Number.isInteger(group) && group >= 0 && group < ctx.placement.groups, () => `scan of group ${group}`);
-  const round1 = await digestGroup(ctx, group, { kind: 'digest', buckets, list: [], listKeysMax: 0 });
+export async function scanGroup(
+  ctx: VerifyContext,
+  group: number,
+  buckets: number,
+): Promise<GroupScan> {
+  assert(
+    Number.isInteger(group) && group >= 0 && group < ctx.placement.groups,
+    () => `scan of group ${group}`,
+  );
+  const round1 = await digestGroup(ctx, group, {
+    kind: 'digest',
+    buckets,
+    list: [],
+    listKeysMax: 0,
+  });
   const mismatches = corruptedMismatches(round1, ctx.up);
   const differing = differingBuckets(round1, buckets);
   if (differing.length === 0) return { round1, mismatches, truncated: false };
-  const round2 = await digestGroup(ctx, group, { kind: 'digest', buckets, list: differing, listKeysMax: DIGEST_LIST_KEYS_MAX });
+  const round2 = await digestGroup(ctx, group, {
+    kind: 'digest',
+    buckets,
+    list: differing,
+    listKeysMax: DIGEST_LIST_KEYS_MAX,
+  });
   mismatches.push(...keyMismatches(round2, ctx.up));
   return { round1, mismatches, truncated: round2.some((a) => a?.listTruncated === true) };
 }
 
-export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions): Promise<VerifyReport> {
+export async function verifyReplicas(
+  ctx: VerifyContext,
+  options?: VerifyOptions,
+): Promise<VerifyReport> {
   // A getter or proxy trap of the caller's options that throws is INVALID_ARGUMENT too.
   const o = checked('verify', () => resolve(options));
-  const totals: ReplicaTotals[] = ctx.up.map(() => ({ keys: 0, unsettled: 0, corrupted: 0, sum: 0n, complete: true, scanErrors: [] }));
+  const totals: ReplicaTotals[] = ctx.up.map(() => ({
+    keys: 0,
+    unsettled: 0,
+    corrupted: 0,
+    sum: 0n,
+    complete: true,
+    scanErrors: [],
+  }));
   const mismatches: VerifyMismatch[] = [];
   const diverged = new Map<number, VerifyMismatch[]>(); // group → diverged keys, for repair
   let truncated = false;
@@ -323,12 +397,21 @@ export async function verifyReplicas(ctx: VerifyContext, options?: VerifyOptions
   }));
   const ok = !mismatches.some((m) => m.kind !== 'behind') && replicas.every((r) => r.complete);
   const first = replicas[0]?.digest;
-  const aligned = ok && replicas.every((r) => r.up && r.unsettled === 0 && r.digest === first) && mismatches.length === 0;
+  const aligned =
+    ok &&
+    replicas.every((r) => r.up && r.unsettled === 0 && r.digest === first) &&
+    mismatches.length === 0;
   if (mismatches.length > o.mismatchesMax) truncated = true;
   const tally: RepairTally = { repaired: 0, failed: 0, installed: 0 };
   if (o.repair) {
     await repairAll(ctx, mismatches, tally);
-    await installAll(ctx, (group, request) => digestGroup(ctx, group, request), diverged, o.buckets, tally);
+    await installAll(
+      ctx,
+      (group, request) => digestGroup(ctx, group, request),
+      diverged,
+      o.buckets,
+      tally,
+    );
   }
   return {
     ok,

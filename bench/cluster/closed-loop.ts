@@ -69,7 +69,12 @@ export function errorCode(e: unknown): string {
 
 function histogram(): hdr.Histogram {
   // microseconds, 1 us .. 120 s, 3 significant digits (as bench/kv-load.ts)
-  return hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  return hdr.build({
+    bitBucketSize: 64,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 function yieldTurn(): Promise<void> {
@@ -77,8 +82,16 @@ function yieldTurn(): Promise<void> {
 }
 
 /** Runs one measured phase; `written` marks the keys written (the read phase's pre-warm uses it). */
-export async function runPhase(target: KvTarget, shape: LoadShape, phase: PhaseName, written: Uint8Array): Promise<PhaseResult> {
-  assert(shape.values.length >= shape.clients, `values ${shape.values.length} < clients ${shape.clients}`);
+export async function runPhase(
+  target: KvTarget,
+  shape: LoadShape,
+  phase: PhaseName,
+  written: Uint8Array,
+): Promise<PhaseResult> {
+  assert(
+    shape.values.length >= shape.clients,
+    `values ${shape.values.length} < clients ${shape.clients}`,
+  );
   assert(written.length === shape.keys, `written ${written.length} != keys ${shape.keys}`);
   const h = histogram();
   const errors: Record<string, number> = {};
@@ -137,7 +150,11 @@ export async function runPhase(target: KvTarget, shape: LoadShape, phase: PhaseN
 }
 
 /** Writes every key not written yet (unmeasured), so the read phase finds a value for each. */
-export async function prewarm(target: KvTarget, shape: LoadShape, written: Uint8Array): Promise<number> {
+export async function prewarm(
+  target: KvTarget,
+  shape: LoadShape,
+  written: Uint8Array,
+): Promise<number> {
   const missing: number[] = [];
   for (let k = 0; k < shape.keys; k++) if (written[k] === 0) missing.push(k);
   let next = 0;

@@ -51,17 +51,28 @@ export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
-function numberIn(name: string, text: string | undefined, fallback: number, min: number, max: number, integer: boolean): number {
+function numberIn(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  integer: boolean,
+): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   const ok = Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n));
-  if (!ok) throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${text}`);
+  if (!ok)
+    throw new UsageError(
+      `--${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got ${text}`,
+    );
   return n;
 }
 
 function oneOf<T extends string>(name: string, text: string, allowed: readonly T[]): T {
   const found = allowed.find((a) => a === text);
-  if (found === undefined) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${text}`);
+  if (found === undefined)
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${text}`);
   return found;
 }
 
@@ -73,7 +84,10 @@ export function parseClusterLoadArgs(argv: readonly string[]): ClusterLoadOption
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const groups = values.groups === undefined ? undefined : numberIn('groups', values.groups, 0, 1, GROUPS_MAX, true);
+  const groups =
+    values.groups === undefined
+      ? undefined
+      : numberIn('groups', values.groups, 0, 1, GROUPS_MAX, true);
   return {
     seconds: numberIn('seconds', values.seconds, 10, 0.1, SECONDS_MAX, false),
     warmupSeconds: numberIn('warmup', values.warmup, 1, 0, SECONDS_MAX, false),

@@ -18,7 +18,8 @@ export interface SystemRun {
 /** Issue 9: at sync always, PaxosStore / etcd. */
 export const TARGETS = { writesRatioMin: 5, readsRatioMin: 10 } as const;
 
-const fmtInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fmtInt = (n: number): string =>
+  Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
 const fmtMs = (n: number): string => n.toFixed(n < 10 ? 2 : 1);
 const fmtRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}x` : 'n/a');
 
@@ -29,18 +30,54 @@ function fmtErrors(p: PhaseResult): string {
 }
 
 export function formatRows(runs: readonly SystemRun[]): string {
-  const header = ['system', 'sync', 'phase', 'ops/s', 'ops', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'cpu us/op', 'servers', 'errors'];
+  const header = [
+    'system',
+    'sync',
+    'phase',
+    'ops/s',
+    'ops',
+    'p50 ms',
+    'p99 ms',
+    'p999 ms',
+    'max ms',
+    'cpu us/op',
+    'servers',
+    'errors',
+  ];
   const widths = [10, 6, 5, 9, 9, 7, 7, 8, 8, 9, 8, 0];
   const left = new Set([0, 1, 2, header.length - 1]);
-  const row = (cells: string[]): string => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  const row = (cells: string[]): string =>
+    cells
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const lines = [row(header)];
   for (const r of runs) {
     for (const p of r.read === undefined ? [r.write] : [r.write, r.read]) {
-      const cells = [r.system, r.sync, p.phase, fmtInt(p.opsPerSecond), fmtInt(p.ops), fmtMs(p.p50Ms), fmtMs(p.p99Ms), fmtMs(p.p999Ms), fmtMs(p.maxMs)];
-      lines.push(row([...cells, p.cpuMicrosPerOp.toFixed(1), p.serverCpuMicrosPerOp.toFixed(1), fmtErrors(p)]));
+      const cells = [
+        r.system,
+        r.sync,
+        p.phase,
+        fmtInt(p.opsPerSecond),
+        fmtInt(p.ops),
+        fmtMs(p.p50Ms),
+        fmtMs(p.p99Ms),
+        fmtMs(p.p999Ms),
+        fmtMs(p.maxMs),
+      ];
+      lines.push(
+        row([
+          ...cells,
+          p.cpuMicrosPerOp.toFixed(1),
+          p.serverCpuMicrosPerOp.toFixed(1),
+          fmtErrors(p),
+        ]),
+      );
     }
   }
-  const idle = runs.map((r) => `${r.system}/${r.sync} ${r.idleServerCpuPercent.toFixed(1)}%`).join(', ');
+  const idle = runs
+    .map((r) => `${r.system}/${r.sync} ${r.idleServerCpuPercent.toFixed(1)}%`)
+    .join(', ');
   lines.push(`servers' CPU with no load (% of one core, all 3 servers): ${idle}`);
   return lines.join('\n');
 }
@@ -66,13 +103,19 @@ export function compare(paxosstore: SystemRun, etcd: SystemRun): Comparison {
 export function formatComparisons(comparisons: readonly Comparison[]): string {
   const lines = ['PaxosStore / etcd   writes/s   reads/s   write p99   read p99'];
   for (const c of comparisons) {
-    const cells = [fmtRatio(c.writes).padStart(8), fmtRatio(c.reads).padStart(9), fmtRatio(c.writeP99).padStart(11), fmtRatio(c.readP99).padStart(10)];
+    const cells = [
+      fmtRatio(c.writes).padStart(8),
+      fmtRatio(c.reads).padStart(9),
+      fmtRatio(c.writeP99).padStart(11),
+      fmtRatio(c.readP99).padStart(10),
+    ];
     lines.push(`sync ${c.sync.padEnd(14)} ${cells.join(' ')}`);
   }
   const always = comparisons.find((c) => c.sync === 'always');
   if (always !== undefined) {
     // A ratio is NaN when a phase did not run (--phases write): say n/a, not "NOT met".
-    const mark = (ratio: number, ok: boolean): string => (Number.isNaN(ratio) ? 'n/a' : ok ? 'met' : 'NOT met');
+    const mark = (ratio: number, ok: boolean): string =>
+      Number.isNaN(ratio) ? 'n/a' : ok ? 'met' : 'NOT met';
     const p99Worst = Math.max(always.writeP99, always.readP99);
     lines.push(
       `targets at sync always: writes >= ${TARGETS.writesRatioMin}x ${mark(always.writes, always.writes >= TARGETS.writesRatioMin)}, ` +

@@ -13,7 +13,14 @@ import { Etcd3 } from 'etcd3';
 import { assert } from '../../runtime/assert';
 import type { BenchCluster } from './paxosstore-cluster';
 import { freePorts } from './free-ports';
-import { forgetTempDir, groupCpuMicros, sleep, spawnServer, stopGroup, trackTempDir } from './process-group';
+import {
+  forgetTempDir,
+  groupCpuMicros,
+  sleep,
+  spawnServer,
+  stopGroup,
+  trackTempDir,
+} from './process-group';
 import type { ServerProcess } from './process-group';
 
 const MEMBERS = ['m1', 'm2', 'm3'] as const;
@@ -21,11 +28,15 @@ const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 200;
 const PATH_DIRS_MAX = 256;
 
-export const ETCD_HINT = 'etcd not on PATH: run PaxosStore only. For the side-by-side rows: apt-get install etcd-server (Debian/Ubuntu), or put an etcd binary on PATH.';
+export const ETCD_HINT =
+  'etcd not on PATH: run PaxosStore only. For the side-by-side rows: apt-get install etcd-server (Debian/Ubuntu), or put an etcd binary on PATH.';
 
 /** The etcd binary on PATH, or undefined. */
 export function findEtcd(envPath: string = process.env.PATH ?? ''): string | undefined {
-  const dirs = envPath.split(path.delimiter).filter((d) => d.length > 0).slice(0, PATH_DIRS_MAX);
+  const dirs = envPath
+    .split(path.delimiter)
+    .filter((d) => d.length > 0)
+    .slice(0, PATH_DIRS_MAX);
   for (const dir of dirs) {
     const candidate = path.join(dir, 'etcd');
     try {
@@ -45,7 +56,14 @@ export function etcdVersion(binary: string): string {
   return m?.[1] ?? out.split('\n')[0] ?? 'unknown';
 }
 
-function memberArgs(name: string, dir: string, clientPort: number, peerPort: number, initialCluster: string, token: string): string[] {
+function memberArgs(
+  name: string,
+  dir: string,
+  clientPort: number,
+  peerPort: number,
+  initialCluster: string,
+  token: string,
+): string[] {
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
@@ -75,8 +93,22 @@ export async function startEtcdCluster(binary: string): Promise<BenchCluster> {
   let client: Etcd3 | undefined;
   try {
     MEMBERS.forEach((m, i) => {
-      const args = memberArgs(m, path.join(dir, m), clientPort(i), peerPort(i), initialCluster, token);
-      group.push(spawnServer({ name: `etcd ${m}`, command: binary, args, logFile: path.join(dir, `${m}.log`) }));
+      const args = memberArgs(
+        m,
+        path.join(dir, m),
+        clientPort(i),
+        peerPort(i),
+        initialCluster,
+        token,
+      );
+      group.push(
+        spawnServer({
+          name: `etcd ${m}`,
+          command: binary,
+          args,
+          logFile: path.join(dir, `${m}.log`),
+        }),
+      );
     });
     const etcd = new Etcd3({ hosts: MEMBERS.map((_, i) => `http://127.0.0.1:${clientPort(i)}`) });
     client = etcd;
@@ -101,7 +133,8 @@ async function waitWritable(etcd: Etcd3, group: readonly ServerProcess[]): Promi
   let last: unknown;
   for (let i = 0; i < READY_TIMEOUT_MS / READY_POLL_MS; i++) {
     const dead = group.find((p) => p.exited);
-    if (dead !== undefined) throw new Error(`${dead.name} (pid ${dead.pid}) exited while starting; log: ${dead.logFile}`);
+    if (dead !== undefined)
+      throw new Error(`${dead.name} (pid ${dead.pid}) exited while starting; log: ${dead.logFile}`);
     try {
       await etcd.put('bench-ready').value('1');
       return;
@@ -113,8 +146,16 @@ async function waitWritable(etcd: Etcd3, group: readonly ServerProcess[]): Promi
   throw new Error(`etcd did not accept a put within ${READY_TIMEOUT_MS} ms: ${String(last)}`);
 }
 
-function etcdTarget(etcd: Etcd3, group: readonly ServerProcess[], dir: string, close: () => Promise<void>): BenchCluster {
-  assert(group.length === MEMBERS.length, `expected ${MEMBERS.length} members, got ${group.length}`);
+function etcdTarget(
+  etcd: Etcd3,
+  group: readonly ServerProcess[],
+  dir: string,
+  close: () => Promise<void>,
+): BenchCluster {
+  assert(
+    group.length === MEMBERS.length,
+    `expected ${MEMBERS.length} members, got ${group.length}`,
+  );
   return {
     pids: group.map((p) => p.pid),
     dir,

@@ -10,7 +10,10 @@ import { assert } from '../../runtime/assert';
 const PORTS_MAX = 64;
 
 export async function freePorts(count: number): Promise<number[]> {
-  assert(Number.isInteger(count) && count >= 1 && count <= PORTS_MAX, `port count ${count} not in 1..${PORTS_MAX}`);
+  assert(
+    Number.isInteger(count) && count >= 1 && count <= PORTS_MAX,
+    `port count ${count} not in 1..${PORTS_MAX}`,
+  );
   const servers: net.Server[] = [];
   try {
     const ports: number[] = [];

@@ -12,7 +12,14 @@ import type { KvNamespace } from '../../index';
 import { assert } from '../../runtime/assert';
 import type { KvTarget } from './closed-loop';
 import { freePorts } from './free-ports';
-import { forgetTempDir, groupCpuMicros, spawnServer, stopGroup, trackTempDir, waitForLog } from './process-group';
+import {
+  forgetTempDir,
+  groupCpuMicros,
+  spawnServer,
+  stopGroup,
+  trackTempDir,
+  waitForLog,
+} from './process-group';
 import type { ServerProcess } from './process-group';
 
 export interface PaxosStoreClusterSpec {
@@ -34,9 +41,17 @@ const NODES = ['n1', 'n2', 'n3'] as const;
 const READY_TIMEOUT_MS = 60_000;
 const NAMESPACE = 'bench';
 
-function nodeArgs(spec: PaxosStoreClusterSpec, configFile: string, node: string, dir: string): string[] {
+function nodeArgs(
+  spec: PaxosStoreClusterSpec,
+  configFile: string,
+  node: string,
+  dir: string,
+): string[] {
   const bin = path.resolve(__dirname, '../../bin/paxosstore.js');
-  const prof = spec.cpuProfDir !== undefined && node === 'n1' ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`] : [];
+  const prof =
+    spec.cpuProfDir !== undefined && node === 'n1'
+      ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`]
+      : [];
   const args = [...prof, bin, 'serve', '--config', configFile, '--node', node, '--dir', dir];
   args.push('--engine', spec.engine, '--sync', spec.sync, '--workers', String(spec.workers));
   if (spec.groups !== undefined) args.push('--groups', String(spec.groups));
@@ -48,14 +63,25 @@ export async function startPaxosStoreCluster(spec: PaxosStoreClusterSpec): Promi
   trackTempDir(dir);
   const ports = await freePorts(NODES.length);
   const secret = randomBytes(24).toString('hex');
-  const replicas = NODES.map((node, i) => ({ node, address: `127.0.0.1:${ports[i] ?? 0}`, zone: `z${i}` }));
+  const replicas = NODES.map((node, i) => ({
+    node,
+    address: `127.0.0.1:${ports[i] ?? 0}`,
+    zone: `z${i}`,
+  }));
   const configFile = path.join(dir, 'cluster.json');
   await writeFile(configFile, JSON.stringify({ secret, sets: [{ id: 's0', replicas }] }, null, 2));
   const group: ServerProcess[] = [];
   try {
     for (const node of NODES) {
       const args = nodeArgs(spec, configFile, node, path.join(dir, node));
-      group.push(spawnServer({ name: `paxosstore ${node}`, command: process.execPath, args, logFile: path.join(dir, `${node}.log`) }));
+      group.push(
+        spawnServer({
+          name: `paxosstore ${node}`,
+          command: process.execPath,
+          args,
+          logFile: path.join(dir, `${node}.log`),
+        }),
+      );
     }
     await Promise.all(group.map((p) => waitForLog(p, '"msg":"ready"', READY_TIMEOUT_MS)));
     const store = await PaxosStore.connect({ nodes: replicas.map((r) => r.address), secret });
@@ -74,7 +100,12 @@ export async function startPaxosStoreCluster(spec: PaxosStoreClusterSpec): Promi
   }
 }
 
-function clusterTarget(kv: KvNamespace, group: readonly ServerProcess[], dir: string, close: () => Promise<void>): BenchCluster {
+function clusterTarget(
+  kv: KvNamespace,
+  group: readonly ServerProcess[],
+  dir: string,
+  close: () => Promise<void>,
+): BenchCluster {
   assert(group.length === NODES.length, `expected ${NODES.length} nodes, got ${group.length}`);
   return {
     pids: group.map((p) => p.pid),

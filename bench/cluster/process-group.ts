@@ -42,7 +42,13 @@ export function spawnServer(spec: SpawnSpec): ServerProcess {
   try {
     const child = spawn(spec.command, [...spec.args], { stdio: ['ignore', fd, fd] });
     assert(child.pid !== undefined, `spawn ${spec.command} for ${spec.name} gave no pid`);
-    const p: ServerProcess = { name: spec.name, pid: child.pid, logFile: spec.logFile, child, exited: false };
+    const p: ServerProcess = {
+      name: spec.name,
+      pid: child.pid,
+      logFile: spec.logFile,
+      child,
+      exited: false,
+    };
     live.add(p);
     child.once('exit', () => {
       p.exited = true;
@@ -64,17 +70,24 @@ export function logTail(p: ServerProcess): string {
 }
 
 /** Resolves once `p`'s log contains `needle`; rejects when it exits or `timeoutMs` passes. */
-export async function waitForLog(p: ServerProcess, needle: string, timeoutMs: number): Promise<void> {
+export async function waitForLog(
+  p: ServerProcess,
+  needle: string,
+  timeoutMs: number,
+): Promise<void> {
   assert(timeoutMs > 0, `timeoutMs ${timeoutMs} <= 0`);
   const deadline = performance.now() + timeoutMs;
   for (let i = 0; i < Math.ceil(timeoutMs / POLL_MS) + 1; i++) {
     const text = fs.existsSync(p.logFile) ? fs.readFileSync(p.logFile, 'utf8') : '';
     if (text.includes(needle)) return;
-    if (p.exited) throw new Error(`${p.name} (pid ${p.pid}) exited before "${needle}":\n${logTail(p)}`);
+    if (p.exited)
+      throw new Error(`${p.name} (pid ${p.pid}) exited before "${needle}":\n${logTail(p)}`);
     if (performance.now() > deadline) break;
     await sleep(POLL_MS);
   }
-  throw new Error(`${p.name} (pid ${p.pid}) did not log "${needle}" within ${timeoutMs} ms:\n${logTail(p)}`);
+  throw new Error(
+    `${p.name} (pid ${p.pid}) did not log "${needle}" within ${timeoutMs} ms:\n${logTail(p)}`,
+  );
 }
 
 /** CPU time (user + system, all threads) of a live process in microseconds, from /proc. */
@@ -85,7 +98,10 @@ export function processCpuMicros(pid: number): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
-  assert(Number.isFinite(utime) && Number.isFinite(stime), `bad /proc/${pid}/stat: ${stat.slice(0, 200)}`);
+  assert(
+    Number.isFinite(utime) && Number.isFinite(stime),
+    `bad /proc/${pid}/stat: ${stat.slice(0, 200)}`,
+  );
   return ((utime + stime) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }
 

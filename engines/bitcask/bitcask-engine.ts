@@ -44,7 +44,10 @@ const MERGE_TASK = Object.freeze({ filename: MERGE_WORKER_FILE, name: 'default' 
 /** What came back from another thread is checked before the engine relies on its shape. */
 function checkMergeResult(raw: unknown): MergeTaskResult {
   const result = raw as Partial<MergeTaskResult> | null;
-  assert(typeof result === 'object' && result !== null && typeof result.ok === 'boolean', 'merge task returned no result');
+  assert(
+    typeof result === 'object' && result !== null && typeof result.ok === 'boolean',
+    'merge task returned no result',
+  );
   return result as MergeTaskResult;
 }
 
@@ -108,9 +111,13 @@ export class BitcaskEngine implements Engine {
   /** Point reads, READ_WINDOW at a time; results line up with `keys`. */
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const session = this.requireOpen();
-    const values = await readWindowed(keys, (key) => readValue(session, key), () => {
-      if (this.session !== session) throw notOpen();
-    });
+    const values = await readWindowed(
+      keys,
+      (key) => readValue(session, key),
+      () => {
+        if (this.session !== session) throw notOpen();
+      },
+    );
     for (let i = 0; i < keys.length; i++) this.counter.countRead();
     return values;
   }
@@ -150,7 +157,11 @@ export class BitcaskEngine implements Engine {
   openReport(): OpenReport | undefined {
     const r = this.recovery;
     if (r === undefined) return undefined;
-    return { bytesDropped: r.bytesTruncated + r.bytesDamaged, torn: r.bytesTruncated > 0, mayHaveDroppedAcknowledged: r.damaged };
+    return {
+      bytesDropped: r.bytesTruncated + r.bytesDamaged,
+      torn: r.bytesTruncated > 0,
+      mayHaveDroppedAcknowledged: r.damaged,
+    };
   }
 
   /** The engine stats plus bitcask's own (files, bytes, merges, the latest recovery). */
@@ -200,7 +211,9 @@ export class BitcaskEngine implements Engine {
       .catch((err: unknown) => {
         if (isEngineError(err, 'NOT_OPEN')) return; // closed under it
         this.autoMergeFailures++;
-        console.error(`bitcask ${this.options.dir}: automatic merge failed: ${(err as Error).message}`);
+        console.error(
+          `bitcask ${this.options.dir}: automatic merge failed: ${(err as Error).message}`,
+        );
       })
       .finally(() => {
         this.autoMerging = false;
@@ -234,7 +247,10 @@ export class BitcaskEngine implements Engine {
     const offload = this.options.offload;
     try {
       if (offload === undefined) {
-        return (await this.pool().run(task, { filename: MERGE_WORKER_FILE, signal })) as MergeTaskResult;
+        return (await this.pool().run(task, {
+          filename: MERGE_WORKER_FILE,
+          signal,
+        })) as MergeTaskResult;
       }
       return checkMergeResult(await offload.run(MERGE_TASK, task, { signal }));
     } catch (err) {

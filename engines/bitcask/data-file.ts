@@ -191,9 +191,7 @@ export async function readFully(
   position: number,
 ): Promise<void> {
   if (bytes.length === 0) return;
-  const { bytesRead } = await ioStep('read', () =>
-    handle.read(bytes, 0, bytes.length, position),
-  );
+  const { bytesRead } = await ioStep('read', () => handle.read(bytes, 0, bytes.length, position));
   // Regular files return short reads only at their end.
   if (bytesRead !== bytes.length) {
     throw engineError('CORRUPTED', `read ${bytesRead} of ${bytes.length} bytes at ${position}`);

@@ -111,7 +111,10 @@ export function decodeDataHeader(bytes: Uint8Array): DataHeader {
     throw engineError('CORRUPTED', 'data file header checksum mismatch');
   }
   const version = view.getUint8(4);
-  if (view.getUint32(0, false) !== DATA_MAGIC || (version !== FORMAT_VERSION && version !== FORMAT_VERSION_LEGACY)) {
+  if (
+    view.getUint32(0, false) !== DATA_MAGIC ||
+    (version !== FORMAT_VERSION && version !== FORMAT_VERSION_LEGACY)
+  ) {
     throw engineError('CORRUPTED', 'data file header: unknown magic or version');
   }
   const code = view.getUint8(5);

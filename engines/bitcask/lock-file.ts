@@ -95,7 +95,13 @@ export async function acquireLock(dir: string, options: LockOptions = {}): Promi
   }
 }
 
-async function acquireFile(fs: FileSystem, dir: string, file: string, what: string, ownProcessHolds: boolean): Promise<DirectoryLock> {
+async function acquireFile(
+  fs: FileSystem,
+  dir: string,
+  file: string,
+  what: string,
+  ownProcessHolds: boolean,
+): Promise<DirectoryLock> {
   const token = randomBytes(12).toString('hex');
   for (let round = 0; round < ACQUIRE_ROUNDS_MAX; round++) {
     if (await tryCreate(fs, dir, file, token)) {
@@ -104,7 +110,8 @@ async function acquireFile(fs: FileSystem, dir: string, file: string, what: stri
     }
     const found = await readLockFile(fs, file);
     if (found === 'missing') continue; // it vanished meanwhile: just try again
-    const holder = found === 'garbled' ? undefined : holderOf(found, found.mtimeMs, ownProcessHolds);
+    const holder =
+      found === 'garbled' ? undefined : holderOf(found, found.mtimeMs, ownProcessHolds);
     if (holder !== undefined) throw lockedError(what, dir, holder);
     // Stale: left by a crash, a power loss or an earlier boot.
     await fs.unlink(file).catch(() => undefined);
@@ -116,9 +123,14 @@ async function acquireFile(fs: FileSystem, dir: string, file: string, what: stri
  * Who holds a lock whose file says `owner` (written at `mtimeMs`), or undefined when the lock is
  * stale. Pure apart from reading /proc and signalling with signal 0.
  */
-export function holderOf(owner: LockOwner, mtimeMs: number, ownProcessHolds: boolean): string | undefined {
+export function holderOf(
+  owner: LockOwner,
+  mtimeMs: number,
+  ownProcessHolds: boolean,
+): string | undefined {
   const bootId = currentBootId();
-  if (owner.bootId !== undefined && bootId !== undefined && owner.bootId !== bootId) return undefined;
+  if (owner.bootId !== undefined && bootId !== undefined && owner.bootId !== bootId)
+    return undefined;
   if (owner.bootId === undefined && mtimeMs < bootTimeMs() - BOOT_TIME_SLACK_MS) return undefined;
   if (owner.pid === process.pid) {
     const ours = owner.startTime !== undefined && owner.startTime === startTimeOf(process.pid);
@@ -126,7 +138,8 @@ export function holderOf(owner: LockOwner, mtimeMs: number, ownProcessHolds: boo
   }
   if (!isRunning(owner.pid)) return undefined;
   const startTime = startTimeOf(owner.pid);
-  if (owner.startTime !== undefined && startTime !== undefined && startTime !== owner.startTime) return undefined;
+  if (owner.startTime !== undefined && startTime !== undefined && startTime !== owner.startTime)
+    return undefined;
   return `process ${owner.pid}`;
 }
 
@@ -134,13 +147,20 @@ export async function releaseLock(lock: DirectoryLock): Promise<void> {
   const held = heldOn(lock.fs);
   assert(held.has(lock.file), `releaseLock: ${lock.file} is not held`);
   held.delete(lock.file);
-  const text = await lock.fs.readFile(lock.file).then((bytes) => Buffer.from(bytes).toString('utf8'), () => '');
+  const text = await lock.fs.readFile(lock.file).then(
+    (bytes) => Buffer.from(bytes).toString('utf8'),
+    () => '',
+  );
   // Only remove our own lock; another process may have (wrongly) taken it over.
   if (text.split('\n')[1] === lock.token) await lock.fs.unlink(lock.file).catch(() => undefined);
 }
 
 /** True when this thread holds the lock of `dir` (for tests and diagnostics). */
-export function isLockedHere(dir: string, fileName: string = LOCK_FILE_NAME, fs: FileSystem = nodeFileSystem): boolean {
+export function isLockedHere(
+  dir: string,
+  fileName: string = LOCK_FILE_NAME,
+  fs: FileSystem = nodeFileSystem,
+): boolean {
   return heldOn(fs).has(path.join(dir, fileName));
 }
 
@@ -154,7 +174,12 @@ export function lockContent(token: string): string {
  * LOCK exists, and the lock never appears without its content. The directory is fsynced so the
  * lock survives a power loss as long as the store that holds it might have written anything.
  */
-async function tryCreate(fs: FileSystem, dir: string, file: string, token: string): Promise<boolean> {
+async function tryCreate(
+  fs: FileSystem,
+  dir: string,
+  file: string,
+  token: string,
+): Promise<boolean> {
   const pending = `${file}.${token}.pending`;
   try {
     const handle = await fs.open(pending, 'wx');
@@ -190,12 +215,16 @@ async function removeLeftovers(fs: FileSystem, dir: string, file: string): Promi
   const prefix = `${path.basename(file)}.`;
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    if (!name.startsWith(prefix) || !/^[0-9a-f]{24}\.pending$/.test(name.slice(prefix.length))) continue;
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{24}\.pending$/.test(name.slice(prefix.length)))
+      continue;
     await fs.unlink(path.join(dir, name)).catch(() => undefined);
   }
 }
 
-async function readLockFile(fs: FileSystem, file: string): Promise<'missing' | 'garbled' | (LockOwner & { mtimeMs: number })> {
+async function readLockFile(
+  fs: FileSystem,
+  file: string,
+): Promise<'missing' | 'garbled' | (LockOwner & { mtimeMs: number })> {
   let text: string;
   let mtimeMs: number;
   try {
@@ -214,7 +243,8 @@ export function parseLock(text: string): LockOwner | undefined {
   if (!/^[1-9]\d{0,9}$/.test(lines[0] ?? '')) return undefined;
   const pid = Number(lines[0]);
   if (!Number.isSafeInteger(pid)) return undefined;
-  const field = (line: string | undefined): string | undefined => (line === undefined || line === '' ? undefined : line);
+  const field = (line: string | undefined): string | undefined =>
+    line === undefined || line === '' ? undefined : line;
   return { pid, bootId: field(lines[2]), startTime: field(lines[3]) };
 }
 

@@ -32,7 +32,11 @@ export interface MergeCommit {
 }
 
 /** Step 2: after this resolves the merge has happened, whatever crashes next. */
-export async function writeMergeCommit(fs: FileSystem, dir: string, commit: MergeCommit): Promise<void> {
+export async function writeMergeCommit(
+  fs: FileSystem,
+  dir: string,
+  commit: MergeCommit,
+): Promise<void> {
   assert(commit.inputs.length > 0, 'writeMergeCommit: no inputs');
   const file = path.join(dir, MERGE_COMMIT_NAME);
   const bytes = sealRecord(Buffer.from(JSON.stringify(commit), 'utf8'));
@@ -44,7 +48,10 @@ export async function writeMergeCommit(fs: FileSystem, dir: string, commit: Merg
 }
 
 /** The pending commit, if a crash interrupted one; CORRUPTED if `MERGE` is damaged. */
-export async function readMergeCommit(fs: FileSystem, dir: string): Promise<MergeCommit | undefined> {
+export async function readMergeCommit(
+  fs: FileSystem,
+  dir: string,
+): Promise<MergeCommit | undefined> {
   const file = path.join(dir, MERGE_COMMIT_NAME);
   let bytes: Uint8Array;
   try {
@@ -65,7 +72,11 @@ export async function readMergeCommit(fs: FileSystem, dir: string): Promise<Merg
 }
 
 /** Step 3. An output already renamed (a redo after a crash) is left as it is. */
-export async function renameMergeOutputs(fs: FileSystem, dir: string, commit: MergeCommit): Promise<void> {
+export async function renameMergeOutputs(
+  fs: FileSystem,
+  dir: string,
+  commit: MergeCommit,
+): Promise<void> {
   for (const id of commit.outputs) {
     for (const name of [dataFileName(id), hintFileName(id)]) {
       const final = path.join(dir, name);
@@ -80,7 +91,11 @@ export async function renameMergeOutputs(fs: FileSystem, dir: string, commit: Me
 }
 
 /** Step 4: the inputs go, then the commit record itself. */
-export async function removeMergeInputs(fs: FileSystem, dir: string, commit: MergeCommit): Promise<void> {
+export async function removeMergeInputs(
+  fs: FileSystem,
+  dir: string,
+  commit: MergeCommit,
+): Promise<void> {
   for (const id of commit.inputs) {
     for (const name of [dataFileName(id), hintFileName(id)]) {
       await unlinkIfPresent(fs, path.join(dir, name));

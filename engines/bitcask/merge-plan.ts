@@ -89,8 +89,7 @@ export function planMerge(
 
 function frameHasRoom(output: OpenOutput, size: number, layout: MergeLayout): boolean {
   return (
-    output.frameRecords < layout.frameRecordsMax &&
-    output.frameBytes + size <= layout.frameBytesMax
+    output.frameRecords < layout.frameRecordsMax && output.frameBytes + size <= layout.frameBytesMax
   );
 }
 

@@ -128,7 +128,11 @@ async function runWorker(
 }
 
 /** A failed worker's partial outputs: best effort, open removes whatever is left. */
-async function removeUnfinishedOutputs(fs: FileSystem, dir: string, plan: MergePlan): Promise<void> {
+async function removeUnfinishedOutputs(
+  fs: FileSystem,
+  dir: string,
+  plan: MergePlan,
+): Promise<void> {
   for (const output of plan.outputs) {
     for (const name of [dataFileName(output.id), hintFileName(output.id)]) {
       await fs.unlink(path.join(dir, name + MERGING_SUFFIX)).catch(() => undefined);

@@ -41,7 +41,10 @@ export interface AutoMergePolicy {
   readonly deadBytesMin: number;
 }
 
-export const AUTO_MERGE_DEFAULT: AutoMergePolicy = Object.freeze({ deadRatio: 0.5, deadBytesMin: 64 * 1024 * 1024 });
+export const AUTO_MERGE_DEFAULT: AutoMergePolicy = Object.freeze({
+  deadRatio: 0.5,
+  deadBytesMin: 64 * 1024 * 1024,
+});
 
 export interface CheckedOptions {
   readonly dir: string;
@@ -59,7 +62,12 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
   if (typeof raw !== 'object' || raw === null) {
     throw engineError('INVALID_ARGUMENT', 'BitcaskEngine options must be an object');
   }
-  const { fileBytesMax = FILE_BYTES_MAX_DEFAULT, offload, autoMerge, fs = nodeFileSystem } = raw as BitcaskOptions;
+  const {
+    fileBytesMax = FILE_BYTES_MAX_DEFAULT,
+    offload,
+    autoMerge,
+    fs = nodeFileSystem,
+  } = raw as BitcaskOptions;
   if (
     typeof fileBytesMax !== 'number' ||
     !Number.isSafeInteger(fileBytesMax) ||
@@ -69,13 +77,22 @@ export function checkOptions(dir: unknown, options: BitcaskOptions | undefined):
     const range = `${FILE_BYTES_MAX_LOWEST}..${FILE_BYTES_MAX_HIGHEST}`;
     throw engineError('INVALID_ARGUMENT', `bitcask fileBytesMax must be an integer in ${range}`);
   }
-  if (offload !== undefined && (typeof offload !== 'object' || offload === null || typeof offload.run !== 'function')) {
+  if (
+    offload !== undefined &&
+    (typeof offload !== 'object' || offload === null || typeof offload.run !== 'function')
+  ) {
     throw engineError('INVALID_ARGUMENT', 'bitcask offload must have a run method');
   }
   if (typeof fs !== 'object' || fs === null || typeof fs.open !== 'function') {
     throw engineError('INVALID_ARGUMENT', 'bitcask fs must be a FileSystem');
   }
-  return { dir: path.resolve(dir), fileBytesMax, offload, autoMerge: checkAutoMerge(autoMerge), fs };
+  return {
+    dir: path.resolve(dir),
+    fileBytesMax,
+    offload,
+    autoMerge: checkAutoMerge(autoMerge),
+    fs,
+  };
 }
 
 function checkAutoMerge(raw: unknown): AutoMergePolicy | undefined {
@@ -84,12 +101,18 @@ function checkAutoMerge(raw: unknown): AutoMergePolicy | undefined {
   if (typeof raw !== 'object' || raw === null) {
     throw engineError('INVALID_ARGUMENT', 'bitcask autoMerge must be false or an object');
   }
-  const { deadRatio = AUTO_MERGE_DEFAULT.deadRatio, deadBytesMin = AUTO_MERGE_DEFAULT.deadBytesMin } = raw as AutoMergePolicy;
+  const {
+    deadRatio = AUTO_MERGE_DEFAULT.deadRatio,
+    deadBytesMin = AUTO_MERGE_DEFAULT.deadBytesMin,
+  } = raw as AutoMergePolicy;
   if (typeof deadRatio !== 'number' || !(deadRatio > 0 && deadRatio <= 1)) {
     throw engineError('INVALID_ARGUMENT', 'bitcask autoMerge.deadRatio must be a number in (0, 1]');
   }
   if (typeof deadBytesMin !== 'number' || !Number.isSafeInteger(deadBytesMin) || deadBytesMin < 0) {
-    throw engineError('INVALID_ARGUMENT', 'bitcask autoMerge.deadBytesMin must be a non-negative integer');
+    throw engineError(
+      'INVALID_ARGUMENT',
+      'bitcask autoMerge.deadBytesMin must be a non-negative integer',
+    );
   }
   return { deadRatio, deadBytesMin };
 }

@@ -18,7 +18,7 @@ import type { FileSystem } from '../fs/file-system';
 import { DataFile, ioStep } from './data-file';
 import { DATA_HEADER_BYTES, hintFileName, isUnfinishedName, parseFileName } from './format';
 import { decodeHint, type HintEntry } from './hint-file';
-import type { KeyDir} from './keydir';
+import type { KeyDir } from './keydir';
 import { RecoveringKeyDir } from './keydir';
 import { readMergeCommit, removeMergeInputs, renameMergeOutputs } from './merge-commit';
 import { nextValidFrame, scanFrames, type ScannedRecord } from './scan-file';
@@ -75,7 +75,8 @@ export async function recover(fs: FileSystem, dir: string): Promise<Recovered> {
   }
   const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
   const unfinished = names.filter(isUnfinishedName);
-  for (const name of unfinished) await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
+  for (const name of unfinished)
+    await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
   const dataIds = idsOf(names, 'data');
   for (const id of commit?.outputs ?? []) {
     if (!dataIds.includes(id)) throw engineError('CORRUPTED', `merged data file ${id} is missing`);
@@ -145,7 +146,11 @@ export function idsOf(names: readonly string[], type: 'data' | 'hint'): number[]
 }
 
 /** Opens every data file read-only, in id order; closes what it opened if one fails. */
-export async function openAll(fs: FileSystem, dir: string, ids: readonly number[]): Promise<Map<number, DataFile>> {
+export async function openAll(
+  fs: FileSystem,
+  dir: string,
+  ids: readonly number[],
+): Promise<Map<number, DataFile>> {
   const files = new Map<number, DataFile>();
   try {
     for (const id of ids) files.set(id, await DataFile.open(fs, dir, id, false));
@@ -269,23 +274,35 @@ export async function scanOrTruncate(
   // Each round starts past the previous hole: bounded by the file size.
   for (let round = 0; round <= file.size && offset < file.size; round++) {
     const last = holes[holes.length - 1];
-    const sink = last === undefined ? onFrame : (records: readonly ScannedRecord[]) => void last.after.push(records);
+    const sink =
+      last === undefined
+        ? onFrame
+        : (records: readonly ScannedRecord[]) => void last.after.push(records);
     const outcome = await scanFrames(file, sink, offset);
     durableEnd = Math.max(durableEnd, outcome.durableMark);
     if (outcome.durableMark > 0) marked = true;
     if (outcome.problem === undefined) break;
     const next = await nextValidFrame(file, outcome.end);
     const cutShort = outcome.cutShort === true;
-    holes.push({ start: outcome.end, end: next ?? file.size, problem: outcome.problem, cutShort, after: [] });
+    holes.push({
+      start: outcome.end,
+      end: next ?? file.size,
+      problem: outcome.problem,
+      cutShort,
+      after: [],
+    });
     if (next === undefined) break;
     offset = next;
   }
-  if (holes.length === 0) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged: 0, damaged: false };
+  if (holes.length === 0)
+    return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged: 0, damaged: false };
   if (mayBeTorn && file.header.legacy === true && !marked) return legacyCut(file, holes, onFrame);
   const tearAt = mayBeTorn ? holes.findIndex((hole) => hole.start >= durableEnd) : -1;
   const damage = tearAt === -1 ? holes : holes.slice(0, tearAt);
   for (const hole of damage) {
-    console.error(`bitcask: data file ${file.id}: ${hole.end - hole.start} damaged bytes at ${hole.start} (${hole.problem}) skipped`);
+    console.error(
+      `bitcask: data file ${file.id}: ${hole.end - hole.start} damaged bytes at ${hole.start} (${hole.problem}) skipped`,
+    );
     for (const records of hole.after) onFrame(records);
   }
   const bytesDamaged = damage.reduce((sum, hole) => sum + (hole.end - hole.start), 0);
@@ -318,5 +335,10 @@ async function legacyCut(
   if (!trailing) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
   const bytesTruncated = file.size - last.start;
   await file.truncate(last.start);
-  return { bytesTruncated, batchesDropped: 1, bytesDamaged, damaged: damage.length > 0 || !last.cutShort };
+  return {
+    bytesTruncated,
+    batchesDropped: 1,
+    bytesDamaged,
+    damaged: damage.length > 0 || !last.cutShort,
+  };
 }

@@ -64,7 +64,13 @@ export async function scanFrames(
   // Every frame and mark takes at least a header's bytes, which bounds the loop by the file size.
   const framesMax = Math.ceil((file.size - from) / FRAME_HEADER_BYTES);
   for (let step = 0; step <= framesMax && offset < file.size; step++) {
-    const stop = (problem: string, cutShort: boolean): ScanOutcome => ({ end: offset, frames, durableMark, problem, cutShort });
+    const stop = (problem: string, cutShort: boolean): ScanOutcome => ({
+      end: offset,
+      frames,
+      durableMark,
+      problem,
+      cutShort,
+    });
     if (offset + FRAME_HEADER_BYTES > file.size) return stop('torn frame header', true);
     const head = await reader.slice(offset, FRAME_HEADER_BYTES);
     const mark = readSyncMark(head);
@@ -89,7 +95,11 @@ export async function scanFrames(
   return { end: offset, frames, durableMark };
 }
 
-function decodeOrUndefined(body: Uint8Array, count: number, bodyStart: number): ScannedRecord[] | undefined {
+function decodeOrUndefined(
+  body: Uint8Array,
+  count: number,
+  bodyStart: number,
+): ScannedRecord[] | undefined {
   try {
     return decodeFrameBody(body, count, bodyStart);
   } catch (err) {
@@ -117,15 +127,27 @@ export async function nextValidFrame(file: DataFile, from: number): Promise<numb
   const frameAt = firstValid(rest, FRAME_MAGIC, (at) => {
     const header = readFrameHeader(rest.subarray(at, at + FRAME_HEADER_BYTES));
     const bodyEnd = at + FRAME_HEADER_BYTES + (header.ok ? header.bodyBytes : 0);
-    return header.ok && bodyEnd <= rest.length && frameBodyMatches(rest.subarray(at + FRAME_HEADER_BYTES, bodyEnd), header);
+    return (
+      header.ok &&
+      bodyEnd <= rest.length &&
+      frameBodyMatches(rest.subarray(at + FRAME_HEADER_BYTES, bodyEnd), header)
+    );
   });
-  const markAt = firstValid(rest, SYNC_MARK_MAGIC, (at) => readSyncMark(rest.subarray(at)) !== undefined);
+  const markAt = firstValid(
+    rest,
+    SYNC_MARK_MAGIC,
+    (at) => readSyncMark(rest.subarray(at)) !== undefined,
+  );
   const at = Math.min(frameAt ?? Infinity, markAt ?? Infinity);
   return at === Infinity ? undefined : from + at;
 }
 
 /** The first offset ≥ 1 in `rest` where `magic` starts and `valid` holds. */
-function firstValid(rest: Buffer, magicValue: number, valid: (at: number) => boolean): number | undefined {
+function firstValid(
+  rest: Buffer,
+  magicValue: number,
+  valid: (at: number) => boolean,
+): number | undefined {
   const magic = Buffer.alloc(4);
   magic.writeUInt32BE(magicValue);
   // indexOf moves forward by at least one byte per round: bounded by the bytes left.

@@ -90,13 +90,15 @@ export class Session implements WriterHost {
   /** Queues a merge after any running one; `runTask` runs the worker part in the pool. */
   merge(runTask: TaskRunner): Promise<MergeResult> {
     const host = this.mergeHost(runTask);
-    const result = this.merges.catch(() => undefined).then(() => {
-      this.checkWritable();
-      if (this.aborter.signal.aborted) {
-        throw engineError('NOT_OPEN', 'bitcask closed before the merge ran');
-      }
-      return runMerge(host);
-    });
+    const result = this.merges
+      .catch(() => undefined)
+      .then(() => {
+        this.checkWritable();
+        if (this.aborter.signal.aborted) {
+          throw engineError('NOT_OPEN', 'bitcask closed before the merge ran');
+        }
+        return runMerge(host);
+      });
     this.merges = result;
     return result;
   }

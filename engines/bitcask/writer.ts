@@ -142,7 +142,8 @@ export class Writer {
 
   /** A mark for the next write when a sync has returned since the last mark; else nothing. */
   private takeMark(): Uint8Array {
-    if (this.syncedEnd <= this.markedEnd || this.syncedEnd <= DATA_HEADER_BYTES) return new Uint8Array(0);
+    if (this.syncedEnd <= this.markedEnd || this.syncedEnd <= DATA_HEADER_BYTES)
+      return new Uint8Array(0);
     this.markedEnd = this.syncedEnd;
     return encodeSyncMark(this.syncedEnd);
   }

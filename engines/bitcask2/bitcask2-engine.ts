@@ -90,9 +90,13 @@ export class Bitcask2Engine implements Engine {
 
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const session = this.requireOpen();
-    const values = await readWindowed(keys, (key) => readValue(session, key), () => {
-      if (this.session !== session) throw notOpen();
-    });
+    const values = await readWindowed(
+      keys,
+      (key) => readValue(session, key),
+      () => {
+        if (this.session !== session) throw notOpen();
+      },
+    );
     for (let i = 0; i < keys.length; i++) this.counter.countRead();
     return values;
   }
@@ -135,7 +139,11 @@ export class Bitcask2Engine implements Engine {
   openReport(): OpenReport | undefined {
     const r = this.recovery;
     if (r === undefined) return undefined;
-    return { bytesDropped: r.bytesTruncated + r.bytesDamaged, torn: r.bytesTruncated > 0, mayHaveDroppedAcknowledged: r.damaged };
+    return {
+      bytesDropped: r.bytesTruncated + r.bytesDamaged,
+      torn: r.bytesTruncated > 0,
+      mayHaveDroppedAcknowledged: r.damaged,
+    };
   }
 
   stats(): EngineStats {

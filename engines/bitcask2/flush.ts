@@ -119,7 +119,10 @@ export function mergeBucket(
     if (last !== undefined && last[0] === bucket) last[1].push(entry);
     else pages.push([bucket, [entry]]);
   }
-  assert(pages.every(([, entries]) => entries.length > 0), 'mergeBucket: empty page');
+  assert(
+    pages.every(([, entries]) => entries.length > 0),
+    'mergeBucket: empty page',
+  );
   return pages;
 }
 

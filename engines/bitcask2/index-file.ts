@@ -307,7 +307,12 @@ export class IndexBuilder {
     return path.join(this.dir, indexFileName(this.generation) + TEMP_SUFFIX);
   }
 
-  static async create(fs: FileSystem, dir: string, generation: number, bucketBits: number): Promise<IndexBuilder> {
+  static async create(
+    fs: FileSystem,
+    dir: string,
+    generation: number,
+    bucketBits: number,
+  ): Promise<IndexBuilder> {
     const temp = path.join(dir, indexFileName(generation) + TEMP_SUFFIX);
     const handle = await ioStep(`create ${temp}`, () => fs.open(temp, 'w'));
     try {

@@ -189,7 +189,10 @@ function openPage(bytes: Uint8Array, bucket: number): { view: DataView; count: n
   const count = view.getUint32(4, false);
   // Each entry takes at least ENTRY_FIXED_BYTES + 1: this bounds the loop by the page size.
   if (count > (payload.length - PAGE_FIXED_BYTES) / (ENTRY_FIXED_BYTES + 1)) {
-    throw engineError('CORRUPTED', `index page count ${count} does not fit ${payload.length} bytes`);
+    throw engineError(
+      'CORRUPTED',
+      `index page count ${count} does not fit ${payload.length} bytes`,
+    );
   }
   return { view, count };
 }

@@ -41,7 +41,10 @@ export interface CheckedBitcask2Options {
   readonly fs: FileSystem;
 }
 
-export function checkBitcask2Options(dir: unknown, options: Bitcask2Options | undefined): CheckedBitcask2Options {
+export function checkBitcask2Options(
+  dir: unknown,
+  options: Bitcask2Options | undefined,
+): CheckedBitcask2Options {
   if (typeof dir !== 'string' || dir.length === 0) {
     throw engineError('INVALID_ARGUMENT', 'Bitcask2Engine needs a non-empty directory path');
   }

@@ -20,10 +20,12 @@ import { findInSealedPage, type IndexLocation } from './index-page';
 import type { IndexedSession } from './session';
 import { bucketItems, itemsBefore } from './write-buffer';
 
-
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-export async function readValue(session: IndexedSession, key: string): Promise<Uint8Array | undefined> {
+export async function readValue(
+  session: IndexedSession,
+  key: string,
+): Promise<Uint8Array | undefined> {
   const location = await locate(session, key);
   if (location === undefined) return undefined;
   const file = session.files.get(location.fileId);
@@ -132,7 +134,11 @@ export async function* iterateSnapshot(
   }
 }
 
-function readPinned(session: IndexedSession, key: string, location: IndexLocation): Promise<Uint8Array> {
+function readPinned(
+  session: IndexedSession,
+  key: string,
+  location: IndexLocation,
+): Promise<Uint8Array> {
   const file = session.files.get(location.fileId);
   if (file === undefined) {
     const message = `bitcask2: ${key} points at missing file ${location.fileId}`;

@@ -72,7 +72,11 @@ interface Replay {
   damaged: boolean;
 }
 
-export async function recoverIndexed(fs: FileSystem, dir: string, options: RecoverOptions): Promise<RecoveredIndexed> {
+export async function recoverIndexed(
+  fs: FileSystem,
+  dir: string,
+  options: RecoverOptions,
+): Promise<RecoveredIndexed> {
   const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
   if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
     throw engineError(
@@ -81,7 +85,8 @@ export async function recoverIndexed(fs: FileSystem, dir: string, options: Recov
     );
   }
   const unfinished = names.filter(isUnfinishedName);
-  for (const name of unfinished) await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
+  for (const name of unfinished)
+    await ioStep(`remove ${name}`, () => fs.unlink(path.join(dir, name)));
   const files = await openAll(fs, dir, idsOf(names, 'data'));
   let replay: Replay | undefined;
   try {

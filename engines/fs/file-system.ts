@@ -19,8 +19,18 @@ export interface FileStat {
 
 /** An open file (for a directory: only `sync` and `close`). */
 export interface FsFile {
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }>;
+  write(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesWritten: number }>;
   /** Writes the whole string at the start of the file (node: `FileHandle.writeFile`). */
   writeFile(data: string): Promise<void>;
   /** fdatasync(2): the file's data (and its size) are durable when it resolves. */

@@ -167,7 +167,11 @@ export class SimFileSystem implements FileSystem {
     return node.data.slice(0, node.size);
   }
 
-  async writeFile(file: string, data: Uint8Array, options: { readonly flush: boolean }): Promise<void> {
+  async writeFile(
+    file: string,
+    data: Uint8Array,
+    options: { readonly flush: boolean },
+  ): Promise<void> {
     const handle = await this.open(file, 'w');
     try {
       await handle.write(data, 0, data.length, 0);
@@ -186,7 +190,10 @@ export class SimFileSystem implements FileSystem {
     if (replaced?.kind === 'dir') throw fsError('EISDIR', to);
     if (source.dir === target.dir) {
       if (source.name === target.name) return;
-      this.changeEntries(source.dir, [[source.name, undefined], [target.name, id]]);
+      this.changeEntries(source.dir, [
+        [source.name, undefined],
+        [target.name, id],
+      ]);
     } else {
       this.changeEntries(target.dir, [[target.name, id]]);
       this.changeEntries(source.dir, [[source.name, undefined]]);
@@ -297,7 +304,10 @@ export class SimFileSystem implements FileSystem {
    * then random choices from `random`).
    */
   crashStates(options: CrashOptions): CrashStates {
-    assert(Number.isInteger(options.max) && options.max >= 2, 'crashStates: max must be at least 2');
+    assert(
+      Number.isInteger(options.max) && options.max >= 2,
+      'crashStates: max must be at least 2',
+    );
     const dims = this.dimensions();
     let total = 1;
     for (const dim of dims) total *= dim.options;
@@ -309,10 +319,22 @@ export class SimFileSystem implements FileSystem {
       }
       return { total, sampled: false, states };
     }
-    states.push(this.buildFrom(dims, dims.map(() => 0)));
-    states.push(this.buildFrom(dims, dims.map((dim) => dim.options - 1)));
+    states.push(
+      this.buildFrom(
+        dims,
+        dims.map(() => 0),
+      ),
+    );
+    states.push(
+      this.buildFrom(
+        dims,
+        dims.map((dim) => dim.options - 1),
+      ),
+    );
     for (let i = 2; i < options.max; i++) {
-      const choice = dims.map((dim) => Math.min(dim.options - 1, Math.floor(options.random() * dim.options)));
+      const choice = dims.map((dim) =>
+        Math.min(dim.options - 1, Math.floor(options.random() * dim.options)),
+      );
       states.push(this.buildFrom(dims, choice));
     }
     return { total, sampled: true, states };
@@ -320,7 +342,13 @@ export class SimFileSystem implements FileSystem {
 
   // ---- internals used by SimHandle ----
 
-  readNode(node: FileNode, buffer: Uint8Array, offset: number, length: number, position: number): number {
+  readNode(
+    node: FileNode,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): number {
     const end = Math.min(node.size, position + length);
     if (end <= position) return 0;
     buffer.set(node.data.subarray(position, end), offset);
@@ -444,7 +472,8 @@ export class SimFileSystem implements FileSystem {
       const sizes = sizeOptions(node).length;
       if (sizes > 1) dims.push({ options: sizes, label: `size ${node.id}` });
       for (const [page, versions] of pageOptions(node)) {
-        if (versions.length > 1) dims.push({ options: versions.length, label: `page ${node.id}:${page}` });
+        if (versions.length > 1)
+          dims.push({ options: versions.length, label: `page ${node.id}:${page}` });
       }
     }
     return dims;
@@ -494,12 +523,22 @@ class SimHandle implements FsFile {
     private readonly writable: boolean,
   ) {}
 
-  async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+  async read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }> {
     const node = this.fileNode('read');
     return { bytesRead: this.fs.readNode(node, buffer, offset, length, position) };
   }
 
-  async write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
+  async write(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesWritten: number }> {
     const node = this.writableNode('write');
     this.fs.writeNode(node, buffer.subarray(offset, offset + length), position);
     return { bytesWritten: length };
@@ -555,7 +594,10 @@ function statOf(node: Node): FileStat {
 }
 
 function components(file: string): string[] {
-  return path.posix.resolve('/', file).split('/').filter((part) => part !== '');
+  return path.posix
+    .resolve('/', file)
+    .split('/')
+    .filter((part) => part !== '');
 }
 
 /** Page `page` of `bytes` (valid up to `size`), as a full zero-padded page. */
@@ -593,7 +635,8 @@ function pageOptions(node: FileNode): Map<number, Uint8Array[]> {
     for (const change of node.history) {
       const changed = change.pages.get(page);
       if (changed !== undefined) version = changed;
-      else if (change.zeroFrom !== undefined && page >= change.zeroFrom) version = new Uint8Array(SIM_PAGE_BYTES);
+      else if (change.zeroFrom !== undefined && page >= change.zeroFrom)
+        version = new Uint8Array(SIM_PAGE_BYTES);
       versions.push(version);
     }
     versions.push(current);

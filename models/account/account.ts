@@ -126,11 +126,27 @@ export interface AccountBounds {
 }
 
 export type AccountEntryKind = 'add' | 'subtract' | 'prepare' | 'commit' | 'rollback';
-const KIND_NAMES: readonly AccountEntryKind[] = ['add', 'subtract', 'prepare', 'commit', 'rollback'];
+const KIND_NAMES: readonly AccountEntryKind[] = [
+  'add',
+  'subtract',
+  'prepare',
+  'commit',
+  'rollback',
+];
 
 export type AccountOp =
-  | { readonly type: 'add' | 'subtract'; readonly bounds: AccountBounds; readonly opId: string; readonly amount: number }
-  | { readonly type: 'prepare'; readonly bounds: AccountBounds; readonly txId: string; readonly delta: number }
+  | {
+      readonly type: 'add' | 'subtract';
+      readonly bounds: AccountBounds;
+      readonly opId: string;
+      readonly amount: number;
+    }
+  | {
+      readonly type: 'prepare';
+      readonly bounds: AccountBounds;
+      readonly txId: string;
+      readonly delta: number;
+    }
   | { readonly type: 'commit' | 'rollback'; readonly bounds: AccountBounds; readonly txId: string };
 
 export type AccountQuery =
@@ -180,14 +196,21 @@ export interface AccountResults {
     readonly version: number;
   };
   /** An absent account reads as balance 0. `version` is the key's data version. */
-  readonly balance: { readonly balance: number; readonly available: number; readonly version: number };
+  readonly balance: {
+    readonly balance: number;
+    readonly available: number;
+    readonly version: number;
+  };
   /**
    * ok: the entries and `nextVersion` to ask for next (last entry + 1, or fromVersion when
    * none). journalTrimmed: no entries; `nextVersion` is the oldest version still kept.
    * `version` is the key's data version at the read.
    */
   readonly journal: {
-    readonly status: typeof AccountStatus.ok | typeof AccountStatus.journalTrimmed | typeof AccountStatus.badRequest;
+    readonly status:
+      | typeof AccountStatus.ok
+      | typeof AccountStatus.journalTrimmed
+      | typeof AccountStatus.badRequest;
     readonly version: number;
     readonly nextVersion: number;
     readonly entries: AccountEntry[];
@@ -235,9 +258,15 @@ class JournalView {
 
   /** The end of the entry starting at `at`; asserts it lies within the bytes. */
   end(at: number): number {
-    assert(at + ENTRY_FIXED <= this.bytes.length, () => `journal entry at ${at} past ${this.bytes.length}`);
+    assert(
+      at + ENTRY_FIXED <= this.bytes.length,
+      () => `journal entry at ${at} past ${this.bytes.length}`,
+    );
     const end = at + ENTRY_FIXED + this.view.getUint32(at + 25, true);
-    assert(end <= this.bytes.length, () => `journal entry at ${at} ends at ${end}, past ${this.bytes.length}`);
+    assert(
+      end <= this.bytes.length,
+      () => `journal entry at ${at} ends at ${end}, past ${this.bytes.length}`,
+    );
     return end;
   }
 
@@ -269,7 +298,13 @@ class JournalView {
     const kind = KIND_NAMES[this.kind(at) - 1];
     assert(kind !== undefined, () => `journal entry kind ${this.kind(at)}`);
     const id = decoder.decode(this.bytes.subarray(at + ENTRY_FIXED, this.end(at)));
-    return { version: this.version(at), kind, amount: this.amount(at), id, balanceAfter: this.balanceAfter(at) };
+    return {
+      version: this.version(at),
+      kind,
+      amount: this.amount(at),
+      id,
+      balanceAfter: this.balanceAfter(at),
+    };
   }
 
   /** Every entry, oldest first. */
@@ -287,10 +322,15 @@ class JournalView {
   find(id: Uint8Array, kinds: readonly number[]): number | undefined {
     let found: number | undefined;
     const bytes = this.bytes;
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       assert(at + ENTRY_FIXED <= bytes.length, () => `journal entry at ${at} past ${bytes.length}`);
       const idLength = this.view.getUint32(at + 25, true);
-      if (idLength === id.length && kinds.includes(bytes[at + 8] as number) && this.idEquals(at, id)) found = at;
+      if (
+        idLength === id.length &&
+        kinds.includes(bytes[at + 8] as number) &&
+        this.idEquals(at, id)
+      )
+        found = at;
       at += ENTRY_FIXED + idLength;
       assert(at <= bytes.length, () => `journal entry ends at ${at}, past ${bytes.length}`);
     }
@@ -298,7 +338,14 @@ class JournalView {
   }
 }
 
-function writeEntry(w: ByteWriter, version: number, kind: number, amount: number, id: Uint8Array, balanceAfter: number): void {
+function writeEntry(
+  w: ByteWriter,
+  version: number,
+  kind: number,
+  amount: number,
+  id: Uint8Array,
+  balanceAfter: number,
+): void {
   w.f64(version);
   w.u8(kind);
   w.f64(amount);
@@ -339,10 +386,21 @@ function parseData(data: Uint8Array): Account {
 }
 
 function newAccount(bounds: AccountBounds): Account {
-  return { min: bounds.min, max: bounds.max, balance: 0, droppedThrough: 0, pending: [], journal: new JournalView(new Uint8Array(0)) };
+  return {
+    min: bounds.min,
+    max: bounds.max,
+    balance: 0,
+    droppedThrough: 0,
+    pending: [],
+    journal: new JournalView(new Uint8Array(0)),
+  };
 }
 
-function writeHeader(w: ByteWriter, a: { min: number; max: number; balance: number; droppedThrough: number }, pending: readonly Pending[]): void {
+function writeHeader(
+  w: ByteWriter,
+  a: { min: number; max: number; balance: number; droppedThrough: number },
+  pending: readonly Pending[],
+): void {
   w.f64(a.min);
   w.f64(a.max);
   w.f64(a.balance);
@@ -375,18 +433,33 @@ function checkData(data: Uint8Array | null, version: number, limits: AccountLimi
   for (let i = 0; i < a.pending.length; i++) {
     const p = a.pending[i] as Pending;
     assert(isDelta(p.delta) && isValidIdBytes(p.id), () => `pending tx ${i}`);
-    if (i > 0) assert(compareBytes((a.pending[i - 1] as Pending).id, p.id) < 0, () => `pending unsorted at ${i}`);
+    if (i > 0)
+      assert(
+        compareBytes((a.pending[i - 1] as Pending).id, p.id) < 0,
+        () => `pending unsorted at ${i}`,
+      );
   }
   const { pos, neg } = pendingSums(a.pending);
-  assert(a.balance + neg >= a.min && a.balance + pos <= a.max, () => `account ${a.balance} (+${pos} ${neg}) outside bounds`);
+  assert(
+    a.balance + neg >= a.min && a.balance + pos <= a.max,
+    () => `account ${a.balance} (+${pos} ${neg}) outside bounds`,
+  );
   const entries = a.journal.entries();
   const first = entries[0];
   const last = entries[entries.length - 1];
   assert(first !== undefined && last !== undefined, 'an account has at least one journal entry');
   assert(entries.length <= limits.journalEntriesMax, () => `${entries.length} journal entries`);
-  assert(last.version === version && last.balanceAfter === a.balance, () => `journal ends at ${last.version}, data at ${version}`);
-  assert(a.droppedThrough === 0 || a.droppedThrough === first.version - 1, () => `dropped through ${a.droppedThrough}`);
-  entries.forEach((e, i) => assert(e.version === first.version + i, () => `journal gap at ${e.version}`));
+  assert(
+    last.version === version && last.balanceAfter === a.balance,
+    () => `journal ends at ${last.version}, data at ${version}`,
+  );
+  assert(
+    a.droppedThrough === 0 || a.droppedThrough === first.version - 1,
+    () => `dropped through ${a.droppedThrough}`,
+  );
+  entries.forEach((e, i) =>
+    assert(e.version === first.version + i, () => `journal gap at ${e.version}`),
+  );
 }
 
 // ---- ops and queries ----
@@ -430,8 +503,14 @@ export function encodeAccountOp(op: AccountOp): Uint8Array {
 
 export function encodeAccountQuery(q: AccountQuery): Uint8Array {
   if (q.type === 'balance') return Uint8Array.of(QUERY_BALANCE);
-  assert(Number.isSafeInteger(q.fromVersion) && q.fromVersion >= 0, () => `journal fromVersion ${q.fromVersion}`);
-  assert(Number.isSafeInteger(q.limit) && q.limit >= 1 && q.limit < 2 ** 32, () => `journal limit ${q.limit}`);
+  assert(
+    Number.isSafeInteger(q.fromVersion) && q.fromVersion >= 0,
+    () => `journal fromVersion ${q.fromVersion}`,
+  );
+  assert(
+    Number.isSafeInteger(q.limit) && q.limit >= 1 && q.limit < 2 ** 32,
+    () => `journal limit ${q.limit}`,
+  );
   const w = new ByteWriter(13);
   w.u8(QUERY_JOURNAL);
   w.f64(q.fromVersion);
@@ -467,20 +546,44 @@ function decodeOp(op: Uint8Array): Request | undefined {
 type Decision =
   | { readonly type: 'refuse'; readonly status: AccountStatus; readonly outcome: TxOutcome }
   /** The op was applied before: answer the first application's balance and version. */
-  | { readonly type: 'duplicate'; readonly outcome: TxOutcome; readonly balance: number; readonly version: number }
+  | {
+      readonly type: 'duplicate';
+      readonly outcome: TxOutcome;
+      readonly balance: number;
+      readonly version: number;
+    }
   /** Apply: the new balance and pending list, and the journal entry's amount. */
-  | { readonly type: 'change'; readonly balance: number; readonly pending: readonly Pending[]; readonly amount: number; readonly outcome: TxOutcome };
+  | {
+      readonly type: 'change';
+      readonly balance: number;
+      readonly pending: readonly Pending[];
+      readonly amount: number;
+      readonly outcome: TxOutcome;
+    };
 
-const refuse = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none): Decision => ({ type: 'refuse', status, outcome });
+const refuse = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none): Decision => ({
+  type: 'refuse',
+  status,
+  outcome,
+});
 
 function duplicateOf(journal: JournalView, at: number, outcome: TxOutcome): Decision {
-  return { type: 'duplicate', outcome, balance: journal.balanceAfter(at), version: journal.version(at) };
+  return {
+    type: 'duplicate',
+    outcome,
+    balance: journal.balanceAfter(at),
+    version: journal.version(at),
+  };
 }
 
-const outcomeOfKind = (kind: number): TxOutcome => (kind === OP_COMMIT ? TxOutcome.committed : TxOutcome.rolledBack);
+const outcomeOfKind = (kind: number): TxOutcome =>
+  kind === OP_COMMIT ? TxOutcome.committed : TxOutcome.rolledBack;
 
 /** The index of the pending tx with this id, or where it would be inserted (found false). */
-function pendingIndex(pending: readonly Pending[], id: Uint8Array): { index: number; found: boolean } {
+function pendingIndex(
+  pending: readonly Pending[],
+  id: Uint8Array,
+): { index: number; found: boolean } {
   let lo = 0;
   let hi = pending.length;
   // Binary search: at most log2(pendingMax) + 1 steps.
@@ -513,10 +616,22 @@ function decideAddSubtract(a: Account, req: Request): Decision {
   const { down, up } = room(a);
   if (req.kind === OP_ADD) {
     if (req.amount > up) return refuse(AccountStatus.limitExceeded);
-    return { type: 'change', balance: a.balance + req.amount, pending: a.pending, amount: req.amount, outcome: TxOutcome.none };
+    return {
+      type: 'change',
+      balance: a.balance + req.amount,
+      pending: a.pending,
+      amount: req.amount,
+      outcome: TxOutcome.none,
+    };
   }
   if (req.amount > down) return refuse(AccountStatus.insufficientFunds);
-  return { type: 'change', balance: a.balance - req.amount, pending: a.pending, amount: req.amount, outcome: TxOutcome.none };
+  return {
+    type: 'change',
+    balance: a.balance - req.amount,
+    pending: a.pending,
+    amount: req.amount,
+    outcome: TxOutcome.none,
+  };
 }
 
 function decidePrepare(a: Account, req: Request, version: number, limits: AccountLimits): Decision {
@@ -527,14 +642,21 @@ function decidePrepare(a: Account, req: Request, version: number, limits: Accoun
     return { type: 'duplicate', outcome: TxOutcome.none, balance: a.balance, version: p.version };
   }
   const done = a.journal.find(req.id, [OP_COMMIT, OP_ROLLBACK]);
-  if (done !== undefined) return refuse(AccountStatus.txFinished, outcomeOfKind(a.journal.kind(done)));
+  if (done !== undefined)
+    return refuse(AccountStatus.txFinished, outcomeOfKind(a.journal.kind(done)));
   if (a.pending.length >= limits.pendingMax) return refuse(AccountStatus.tooManyPending);
   const { down, up } = room(a);
   if (req.amount < 0 && -req.amount > down) return refuse(AccountStatus.insufficientFunds);
   if (req.amount > 0 && req.amount > up) return refuse(AccountStatus.limitExceeded);
   const pending = [...a.pending];
   pending.splice(index, 0, { id: req.id, delta: req.amount, version: version + 1 });
-  return { type: 'change', balance: a.balance, pending, amount: req.amount, outcome: TxOutcome.none };
+  return {
+    type: 'change',
+    balance: a.balance,
+    pending,
+    amount: req.amount,
+    outcome: TxOutcome.none,
+  };
 }
 
 /** commit and rollback: finish a pending tx, answer a finished one, or handle an unknown one. */
@@ -550,7 +672,9 @@ function decideFinish(a: Account, req: Request): Decision {
   const done = a.journal.find(req.id, [OP_COMMIT, OP_ROLLBACK]);
   if (done !== undefined) {
     const recorded = outcomeOfKind(a.journal.kind(done));
-    return recorded === outcome ? duplicateOf(a.journal, done, outcome) : refuse(AccountStatus.txFinished, recorded);
+    return recorded === outcome
+      ? duplicateOf(a.journal, done, outcome)
+      : refuse(AccountStatus.txFinished, recorded);
   }
   if (req.kind === OP_COMMIT) return refuse(AccountStatus.unknownTx);
   // Rollback of an unknown tx: record it, so a late prepare of it is refused.
@@ -572,7 +696,13 @@ function decide(a: Account, req: Request, version: number, limits: AccountLimits
 // ---- applying ----
 
 /** [status u8][outcome u8][duplicate u8][balance f64][version f64] */
-function writeResult(status: AccountStatus, outcome: TxOutcome, duplicate: boolean, balance: number, version: number): Uint8Array {
+function writeResult(
+  status: AccountStatus,
+  outcome: TxOutcome,
+  duplicate: boolean,
+  balance: number,
+  version: number,
+): Uint8Array {
   const w = new ByteWriter(19);
   w.u8(status);
   w.u8(outcome);
@@ -583,7 +713,13 @@ function writeResult(status: AccountStatus, outcome: TxOutcome, duplicate: boole
 }
 
 /** The new data: the header, the pending list, the kept journal tail and the new entry. */
-function buildData(a: Account, change: Extract<Decision, { type: 'change' }>, req: Request, version: number, limits: AccountLimits): Uint8Array {
+function buildData(
+  a: Account,
+  change: Extract<Decision, { type: 'change' }>,
+  req: Request,
+  version: number,
+  limits: AccountLimits,
+): Uint8Array {
   const entryVersion = version + 1;
   const journal = a.journal;
   const first = journal.length === 0 ? entryVersion : journal.version(0);
@@ -591,10 +727,17 @@ function buildData(a: Account, change: Extract<Decision, { type: 'change' }>, re
   const drop = Math.max(0, entryVersion - first + 1 - limits.journalEntriesMax);
   let keepFrom = 0;
   for (let i = 0; i < drop; i++) keepFrom = journal.end(keepFrom);
-  assert(keepFrom === journal.length || journal.version(keepFrom) === first + drop, 'journal versions are not contiguous');
+  assert(
+    keepFrom === journal.length || journal.version(keepFrom) === first + drop,
+    'journal versions are not contiguous',
+  );
   const droppedThrough = drop > 0 ? first + drop - 1 : a.droppedThrough;
   const head = new ByteWriter();
-  writeHeader(head, { min: a.min, max: a.max, balance: change.balance, droppedThrough }, change.pending);
+  writeHeader(
+    head,
+    { min: a.min, max: a.max, balance: change.balance, droppedThrough },
+    change.pending,
+  );
   const added = new ByteWriter(ENTRY_FIXED + req.id.length);
   writeEntry(added, entryVersion, req.kind, change.amount, req.id, change.balance);
   // The kept journal is most of the data: copy it once, straight into the new layout.
@@ -611,8 +754,11 @@ function buildData(a: Account, change: Extract<Decision, { type: 'change' }>, re
 function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limits: AccountLimits) {
   const req = decodeOp(op);
   const stored = data === null ? undefined : parseData(data);
-  const unchanged = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) =>
-    ({ data, mutated: false, result: writeResult(status, outcome, false, stored?.balance ?? 0, version) });
+  const unchanged = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) => ({
+    data,
+    mutated: false,
+    result: writeResult(status, outcome, false, stored?.balance ?? 0, version),
+  });
   if (req === undefined) return unchanged(AccountStatus.badRequest);
   if (stored !== undefined && (stored.min !== req.bounds.min || stored.max !== req.bounds.max)) {
     return unchanged(AccountStatus.boundsMismatch);
@@ -623,7 +769,11 @@ function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limit
     case 'refuse':
       return unchanged(d.status, d.outcome);
     case 'duplicate':
-      return { data, mutated: false, result: writeResult(AccountStatus.ok, d.outcome, true, d.balance, d.version) };
+      return {
+        data,
+        mutated: false,
+        result: writeResult(AccountStatus.ok, d.outcome, true, d.balance, d.version),
+      };
     case 'change':
       return {
         data: buildData(a, d, req, version, limits),
@@ -645,7 +795,13 @@ function readBalance(a: Account | undefined, version: number): Uint8Array {
 }
 
 /** [status][version f64][nextVersion f64][count u32][raw entries]. */
-function journalResult(status: AccountStatus, version: number, nextVersion: number, count: number, entries: Uint8Array): Uint8Array {
+function journalResult(
+  status: AccountStatus,
+  version: number,
+  nextVersion: number,
+  count: number,
+  entries: Uint8Array,
+): Uint8Array {
   const w = new ByteWriter(21 + entries.length);
   w.u8(status);
   w.f64(version);
@@ -655,14 +811,21 @@ function journalResult(status: AccountStatus, version: number, nextVersion: numb
   return w.finish();
 }
 
-function readJournal(a: Account | undefined, version: number, r: ByteReader, pageMax: number): Uint8Array {
+function readJournal(
+  a: Account | undefined,
+  version: number,
+  r: ByteReader,
+  pageMax: number,
+): Uint8Array {
   const from = r.f64();
   const limit = r.u32();
   assert(r.remaining === 0, 'account journal query has trailing bytes');
   const none = new Uint8Array(0);
-  if (!Number.isSafeInteger(from) || from < 0 || limit < 1) return journalResult(AccountStatus.badRequest, version, from, 0, none);
+  if (!Number.isSafeInteger(from) || from < 0 || limit < 1)
+    return journalResult(AccountStatus.badRequest, version, from, 0, none);
   if (a === undefined) return journalResult(AccountStatus.ok, version, from, 0, none);
-  if (a.droppedThrough > 0 && from <= a.droppedThrough) return journalResult(AccountStatus.journalTrimmed, version, a.droppedThrough + 1, 0, none);
+  if (a.droppedThrough > 0 && from <= a.droppedThrough)
+    return journalResult(AccountStatus.journalTrimmed, version, a.droppedThrough + 1, 0, none);
   const j = a.journal;
   const n = Math.min(limit, pageMax);
   // The page is one run of consecutive entries: find its start, then walk n entries.
@@ -679,7 +842,10 @@ function readJournal(a: Account | undefined, version: number, r: ByteReader, pag
 }
 
 export function createAccountStateMachine(limits: AccountLimits = ACCOUNT_LIMITS): StateMachine {
-  assert(Number.isSafeInteger(limits.journalEntriesMax) && limits.journalEntriesMax >= 1, 'account journalEntriesMax');
+  assert(
+    Number.isSafeInteger(limits.journalEntriesMax) && limits.journalEntriesMax >= 1,
+    'account journalEntriesMax',
+  );
   assert(Number.isSafeInteger(limits.pendingMax) && limits.pendingMax >= 0, 'account pendingMax');
   assert(Number.isSafeInteger(limits.pageMax) && limits.pageMax >= 1, 'account pageMax');
   return {
@@ -717,7 +883,11 @@ export function decodeAccountData(data: Uint8Array | null): AccountState | undef
     bounds: { min: a.min, max: a.max },
     balance: a.balance,
     droppedThrough: a.droppedThrough,
-    pending: a.pending.map((p) => ({ txId: decoder.decode(p.id), delta: p.delta, version: p.version })),
+    pending: a.pending.map((p) => ({
+      txId: decoder.decode(p.id),
+      delta: p.delta,
+      version: p.version,
+    })),
     journal: a.journal.entries(),
   };
 }
@@ -728,9 +898,20 @@ export function encodeAccountData(s: AccountState): Uint8Array {
     .map((p) => ({ id: encoder.encode(p.txId), delta: p.delta, version: p.version }))
     .sort((x, y) => compareBytes(x.id, y.id));
   const w = new ByteWriter();
-  writeHeader(w, { min: s.bounds.min, max: s.bounds.max, balance: s.balance, droppedThrough: s.droppedThrough }, pending);
+  writeHeader(
+    w,
+    { min: s.bounds.min, max: s.bounds.max, balance: s.balance, droppedThrough: s.droppedThrough },
+    pending,
+  );
   for (const e of s.journal) {
-    writeEntry(w, e.version, KIND_NAMES.indexOf(e.kind) + 1, e.amount, encoder.encode(e.id), e.balanceAfter);
+    writeEntry(
+      w,
+      e.version,
+      KIND_NAMES.indexOf(e.kind) + 1,
+      e.amount,
+      encoder.encode(e.id),
+      e.balanceAfter,
+    );
   }
   return w.finish();
 }
@@ -749,7 +930,13 @@ function decodeWrite(bytes: Uint8Array): AccountResults['write'] {
   const balance = r.f64();
   const version = r.f64();
   assert(r.remaining === 0, 'account write result has trailing bytes');
-  return { status: status as AccountStatus, outcome: outcome as TxOutcome, duplicate: duplicate === 1, balance, version };
+  return {
+    status: status as AccountStatus,
+    outcome: outcome as TxOutcome,
+    duplicate: duplicate === 1,
+    balance,
+    version,
+  };
 }
 
 function decodeBalance(bytes: Uint8Array): AccountResults['balance'] {
@@ -763,13 +950,20 @@ function decodeBalance(bytes: Uint8Array): AccountResults['balance'] {
 function decodeJournal(bytes: Uint8Array): AccountResults['journal'] {
   const r = new ByteReader(bytes);
   const status = r.u8();
-  assert(status === AccountStatus.ok || status === AccountStatus.journalTrimmed || status === AccountStatus.badRequest,
-    () => `account journal status ${status}`);
+  assert(
+    status === AccountStatus.ok ||
+      status === AccountStatus.journalTrimmed ||
+      status === AccountStatus.badRequest,
+    () => `account journal status ${status}`,
+  );
   const version = r.f64();
   const nextVersion = r.f64();
   const count = r.u32();
   const entries = new JournalView(bytes.subarray(bytes.length - r.remaining)).entries();
-  assert(entries.length === count, () => `journal result holds ${entries.length} entries, says ${count}`);
+  assert(
+    entries.length === count,
+    () => `journal result holds ${entries.length} entries, says ${count}`,
+  );
   return { status, version, nextVersion, entries };
 }
 
@@ -780,6 +974,9 @@ const decoders: { readonly [K in AccountResultKind]: (bytes: Uint8Array) => Acco
 };
 
 /** Decodes a result: `write` for every op, `balance` / `journal` for the queries. */
-export function decodeAccountResult<K extends AccountResultKind>(kind: K, bytes: Uint8Array): AccountResults[K] {
+export function decodeAccountResult<K extends AccountResultKind>(
+  kind: K,
+  bytes: Uint8Array,
+): AccountResults[K] {
   return decoders[kind](bytes);
 }

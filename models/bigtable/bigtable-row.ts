@@ -67,7 +67,8 @@ export function checkColumn(name: unknown): string | undefined {
 /** Index lists: distinct column names, at most BIGTABLE_INDEXES_MAX. Returns them sorted. */
 export function checkIndexes(indexes: unknown): { indexes?: string[]; error?: string } {
   if (!Array.isArray(indexes)) return { error: 'indexes must be an array of column names' };
-  if (indexes.length > BIGTABLE_INDEXES_MAX) return { error: `at most ${BIGTABLE_INDEXES_MAX} indexes` };
+  if (indexes.length > BIGTABLE_INDEXES_MAX)
+    return { error: `at most ${BIGTABLE_INDEXES_MAX} indexes` };
   for (const c of indexes) {
     const error = checkColumn(c);
     if (error !== undefined) return { error: `index: ${error}` };
@@ -81,8 +82,10 @@ export function checkIndexes(indexes: unknown): { indexes?: string[]; error?: st
 
 export function checkValue(value: unknown, indexed: boolean, column: string): string | undefined {
   if (value === null || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `column ${column}: numbers must be finite`;
-  if (typeof value !== 'string') return `column ${column}: values must be strings, finite numbers, booleans or null`;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : `column ${column}: numbers must be finite`;
+  if (typeof value !== 'string')
+    return `column ${column}: values must be strings, finite numbers, booleans or null`;
   if (!value.isWellFormed()) return `column ${column}: string is not well-formed UTF-16`;
   if (indexed && utf8Bytes(value) > BIGTABLE_INDEXED_STRING_BYTES_MAX) {
     return `column ${column} is indexed; its strings are limited to ${BIGTABLE_INDEXED_STRING_BYTES_MAX} bytes`;
@@ -107,9 +110,12 @@ export function checkRow(
 ): { row?: BigtableRow; error?: string } {
   if (!isPlainObject(row)) return { error: `${what} must be a plain object of column values` };
   const names = Object.keys(row);
-  if (names.length > BIGTABLE_COLUMNS_MAX) return { error: `${what} has ${names.length} columns; the limit is ${BIGTABLE_COLUMNS_MAX}` };
-  if (what === 'patch' && names.length === 0) return { error: 'patch must set at least one column' };
-  if (Object.getOwnPropertySymbols(row).length > 0) return { error: `${what} must not have symbol keys` };
+  if (names.length > BIGTABLE_COLUMNS_MAX)
+    return { error: `${what} has ${names.length} columns; the limit is ${BIGTABLE_COLUMNS_MAX}` };
+  if (what === 'patch' && names.length === 0)
+    return { error: 'patch must set at least one column' };
+  if (Object.getOwnPropertySymbols(row).length > 0)
+    return { error: `${what} must not have symbol keys` };
   names.sort();
   const entries: Array<[string, BigtableValue]> = [];
   for (const name of names) {
@@ -132,7 +138,11 @@ export interface StoredRow {
 
 /** Canonical bytes: one encoding per (indexes, row), so replicas store identical bytes. */
 export function encodeStoredRow(stored: StoredRow): Uint8Array {
-  const r = Object.fromEntries(Object.keys(stored.r).sort().map((c) => [c, stored.r[c] as BigtableValue]));
+  const r = Object.fromEntries(
+    Object.keys(stored.r)
+      .sort()
+      .map((c) => [c, stored.r[c] as BigtableValue]),
+  );
   return encoder.encode(JSON.stringify({ i: [...stored.i].sort(), r }));
 }
 
@@ -140,7 +150,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function decodeStoredRow(bytes: Uint8Array): StoredRow {
   const parsed = JSON.parse(decoder.decode(bytes)) as StoredRow;
-  assert(Array.isArray(parsed.i) && isPlainObject(parsed.r), 'stored big table row has a bad shape');
+  assert(
+    Array.isArray(parsed.i) && isPlainObject(parsed.r),
+    'stored big table row has a bad shape',
+  );
   return parsed;
 }
 
@@ -180,7 +193,11 @@ export function encodeIndexValue(value: BigtableValue): string {
     return TYPE_NUMBER + hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
   }
   assert(typeof value === 'string', () => `index value of type ${typeof value}`);
-  return TYPE_STRING + value.replace(/[\u0000\u0001]/g, (c) => (c === '\u0000' ? '\u0001\u0001' : '\u0001\u0002')) + SEPARATOR;
+  return (
+    TYPE_STRING +
+    value.replace(/[\u0000\u0001]/g, (c) => (c === '\u0000' ? '\u0001\u0001' : '\u0001\u0002')) +
+    SEPARATOR
+  );
 }
 
 // ---- engine keys ----
@@ -223,7 +240,8 @@ export function indexKey(table: string, column: string, value: BigtableValue, pk
 export function indexKeysOfRow(table: string, pk: string, stored: StoredRow): string[] {
   const out: string[] = [];
   for (const column of stored.i) {
-    if (Object.hasOwn(stored.r, column)) out.push(indexKey(table, column, stored.r[column] as BigtableValue, pk));
+    if (Object.hasOwn(stored.r, column))
+      out.push(indexKey(table, column, stored.r[column] as BigtableValue, pk));
   }
   assert(out.length <= BIGTABLE_INDEXES_MAX, () => `row ${pk} has ${out.length} index entries`);
   return out;

@@ -20,8 +20,16 @@
 import { assert } from '../../runtime/assert';
 import type { BigtableRow, StoredRow } from './bigtable-row';
 import {
-  BIGTABLE_INDEXES_MAX, BIGTABLE_ROW_BYTES_MAX, checkIndexes, checkRow, decodeStoredRow, encodeStoredRow,
-  INDEX_KEY_PREFIX, ROW_KEY_PREFIX, indexKeysOfRow, parseRowKey,
+  BIGTABLE_INDEXES_MAX,
+  BIGTABLE_ROW_BYTES_MAX,
+  checkIndexes,
+  checkRow,
+  decodeStoredRow,
+  encodeStoredRow,
+  INDEX_KEY_PREFIX,
+  ROW_KEY_PREFIX,
+  indexKeysOfRow,
+  parseRowKey,
 } from './bigtable-row';
 import { ModelTag, RESULT_BAD_REQUEST } from '../model-tags';
 import { decodeInstallOp, isInstallOp } from '../install-op';
@@ -55,7 +63,12 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeBigtableOp(op: BigtableOp): Uint8Array {
   if (op.type === 'delete') return Uint8Array.of(OP_DELETE);
-  const body = op.type === 'insert' ? { i: op.indexes, r: op.row } : op.type === 'update' ? { i: op.indexes, p: op.patch } : { i: op.indexes };
+  const body =
+    op.type === 'insert'
+      ? { i: op.indexes, r: op.row }
+      : op.type === 'update'
+        ? { i: op.indexes, p: op.patch }
+        : { i: op.indexes };
   const json = encoder.encode(JSON.stringify(body));
   const out = new Uint8Array(1 + json.length);
   out[0] = op.type === 'insert' ? OP_INSERT : op.type === 'update' ? OP_UPDATE : OP_DEFINE;
@@ -76,7 +89,10 @@ function refuse(data: Uint8Array | null, s: BigtableStatus): Applied {
 }
 
 /** The op's index list and columns, validated; undefined when the op is malformed. */
-function parseBody(op: Uint8Array, field: 'r' | 'p'): { indexes: string[]; columns: BigtableRow } | undefined {
+function parseBody(
+  op: Uint8Array,
+  field: 'r' | 'p',
+): { indexes: string[]; columns: BigtableRow } | undefined {
   let body: unknown;
   try {
     body = JSON.parse(decoder.decode(op.subarray(1)));
@@ -86,7 +102,11 @@ function parseBody(op: Uint8Array, field: 'r' | 'p'): { indexes: string[]; colum
   if (typeof body !== 'object' || body === null) return undefined;
   const { indexes } = checkIndexes((body as { i?: unknown }).i);
   if (indexes === undefined) return undefined;
-  const { row } = checkRow((body as Record<string, unknown>)[field], indexes, field === 'r' ? 'row' : 'patch');
+  const { row } = checkRow(
+    (body as Record<string, unknown>)[field],
+    indexes,
+    field === 'r' ? 'row' : 'patch',
+  );
   return row === undefined ? undefined : { indexes, columns: row };
 }
 
@@ -116,7 +136,11 @@ function applyOp(data: Uint8Array | null, op: Uint8Array): Applied {
     }
     case OP_DELETE:
       if (op.length !== 1) return refuse(data, BigtableStatus.badRequest);
-      return { data: null, mutated: data !== null, result: status(BigtableStatus.ok, data !== null) };
+      return {
+        data: null,
+        mutated: data !== null,
+        result: status(BigtableStatus.ok, data !== null),
+      };
     case OP_DEFINE:
       return applyDefine(data, op);
     default:
@@ -135,7 +159,9 @@ function applyDefine(data: Uint8Array | null, op: Uint8Array): Applied {
   } catch {
     return refuse(data, BigtableStatus.badRequest);
   }
-  const { indexes } = checkIndexes(typeof body === 'object' && body !== null ? (body as { i?: unknown }).i : undefined);
+  const { indexes } = checkIndexes(
+    typeof body === 'object' && body !== null ? (body as { i?: unknown }).i : undefined,
+  );
   if (indexes === undefined) return refuse(data, BigtableStatus.badRequest);
   const wanted = encoder.encode(JSON.stringify({ s: indexes }));
   if (data === null) return { data: wanted, mutated: true, result: status(BigtableStatus.ok) };
@@ -145,7 +171,10 @@ function applyDefine(data: Uint8Array | null, op: Uint8Array): Applied {
 
 /** The index list a schema key's data holds (a get of the schema key answers it). */
 export function decodeBigtableSchema(bytes: Uint8Array): string[] | undefined {
-  assert(bytes.length >= 2 && bytes[0] === BigtableStatus.ok, () => `big table schema result status ${bytes[0]}`);
+  assert(
+    bytes.length >= 2 && bytes[0] === BigtableStatus.ok,
+    () => `big table schema result status ${bytes[0]}`,
+  );
   if (bytes[1] === 0) return undefined;
   const parsed = JSON.parse(decoder.decode(bytes.subarray(2))) as { s?: unknown };
   assert(Array.isArray(parsed.s), 'a big table schema without an index list');
@@ -157,11 +186,17 @@ export const bigtableStateMachine: StateMachine = {
     assert(op.length >= 1, 'empty big table op');
     const out = applyOp(data, op);
     assert(out.mutated || out.data === data, 'a big table op that did not mutate changed the data');
-    assert(out.data === null || out.data.length <= BIGTABLE_ROW_BYTES_MAX, () => `big table row of ${out.data?.length} bytes`);
+    assert(
+      out.data === null || out.data.length <= BIGTABLE_ROW_BYTES_MAX,
+      () => `big table row of ${out.data?.length} bytes`,
+    );
     return out;
   },
   read(data, _version, query) {
-    assert(query.length === 1 && query[0] === QUERY_GET, () => `unknown big table query ${query[0]}`);
+    assert(
+      query.length === 1 && query[0] === QUERY_GET,
+      () => `unknown big table query ${query[0]}`,
+    );
     if (data === null) return Uint8Array.of(BigtableStatus.ok, 0);
     const out = new Uint8Array(2 + data.length);
     out[0] = BigtableStatus.ok;
@@ -186,7 +221,10 @@ export function decodeBigtableWrite(bytes: Uint8Array): BigtableWriteResult {
 
 /** The stored row a get answered, or undefined when the row is absent. */
 export function decodeBigtableGet(bytes: Uint8Array): StoredRow | undefined {
-  assert(bytes.length >= 2 && bytes[0] === BigtableStatus.ok, () => `big table get result status ${bytes[0]}`);
+  assert(
+    bytes.length >= 2 && bytes[0] === BigtableStatus.ok,
+    () => `big table get result status ${bytes[0]}`,
+  );
   assert(bytes[1] === 0 || bytes[1] === 1, () => `big table get found flag ${bytes[1]}`);
   if (bytes[1] === 0) return undefined;
   return decodeStoredRow(bytes.subarray(2));
@@ -201,7 +239,11 @@ export function decodeBigtableGet(bytes: Uint8Array): StoredRow | undefined {
  * candidate with a linearizable read. Both inputs are tagged (model-tags.ts); other models
  * have no entries.
  */
-export function bigtableIndexKeys(key: string, data: Uint8Array | null, acceptedOp: Uint8Array | null): string[] {
+export function bigtableIndexKeys(
+  key: string,
+  data: Uint8Array | null,
+  acceptedOp: Uint8Array | null,
+): string[] {
   const parsed = parseRowKey(key);
   if (parsed === undefined) return [];
   const own = data !== null && data[0] === ModelTag.bigtable ? data.subarray(1) : null;
@@ -210,13 +252,19 @@ export function bigtableIndexKeys(key: string, data: Uint8Array | null, accepted
   if (acceptedOp !== null && acceptedOp.length > 1 && acceptedOp[0] === ModelTag.bigtable) {
     const next = bigtableStateMachine.apply(own, 0, acceptedOp.subarray(1)).data;
     if (next !== null && next !== own) {
-      for (const k of indexKeysOfRow(parsed.table, parsed.pk, decodeStoredRow(next))) if (!keys.includes(k)) keys.push(k);
+      for (const k of indexKeysOfRow(parsed.table, parsed.pk, decodeStoredRow(next)))
+        if (!keys.includes(k)) keys.push(k);
     }
   } else if (acceptedOp !== null && isInstallOp(acceptedOp)) {
     // verify's repair installing a row wholesale (install-op.ts): its row counts like an op's.
     const installed = decodeInstallOp(acceptedOp)?.data ?? null;
     if (installed !== null && installed[0] === ModelTag.bigtable) {
-      for (const k of indexKeysOfRow(parsed.table, parsed.pk, decodeStoredRow(installed.subarray(1)))) if (!keys.includes(k)) keys.push(k);
+      for (const k of indexKeysOfRow(
+        parsed.table,
+        parsed.pk,
+        decodeStoredRow(installed.subarray(1)),
+      ))
+        if (!keys.includes(k)) keys.push(k);
     }
   }
   assert(keys.length <= 2 * BIGTABLE_INDEXES_MAX, () => `${keys.length} index entries for one row`);

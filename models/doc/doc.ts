@@ -63,10 +63,17 @@ export interface DocLimits {
 export const DOC_LIMITS: DocLimits = { bytesMax: DOC_BYTES_MAX };
 
 /** versionConflict as KvStatus, tooLarge as QueueStatus / SetStatus: one code, one meaning. */
-export const DocStatus = { ok: 0, versionConflict: 1, tooLarge: 2, typeMismatch: 3, badRequest: RESULT_BAD_REQUEST } as const;
+export const DocStatus = {
+  ok: 0,
+  versionConflict: 1,
+  tooLarge: 2,
+  typeMismatch: 3,
+  badRequest: RESULT_BAD_REQUEST,
+} as const;
 export type DocStatus = (typeof DocStatus)[keyof typeof DocStatus];
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export type DocOp =
   | { readonly op: 'set'; readonly path: string; readonly value: JsonValue }
@@ -138,7 +145,8 @@ function jsonTextDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (inString) {
-      if (ch === '\\') i++; // the escaped character cannot end the string
+      if (ch === '\\')
+        i++; // the escaped character cannot end the string
       else if (ch === '"') inString = false;
     } else if (ch === '"') inString = true;
     else if (ch === '[' || ch === '{') deepest = Math.max(deepest, ++depth);
@@ -262,7 +270,8 @@ function decodeUpdate(op: Uint8Array): Decoded | Refusal {
   const expected = r.f64();
   const count = r.u32();
   const bad: Refusal = { status: DocStatus.badRequest, failedOp: undefined };
-  if (hasExpected > 1 || (hasExpected === 1 && !(Number.isSafeInteger(expected) && expected >= 0))) return bad;
+  if (hasExpected > 1 || (hasExpected === 1 && !(Number.isSafeInteger(expected) && expected >= 0)))
+    return bad;
   if (count === 0 || count > DOC_UPDATE_OPS_MAX) return bad;
   const steps: Step[] = [];
   let deepOp: number | undefined;
@@ -339,7 +348,12 @@ function applyStep(root: DocObject, step: Step, values: number[]): boolean {
 }
 
 /** [status u8][version f64][failedOp f64, -1 none][count u32][incr values f64 × count] */
-function updateResult(status: DocStatus, version: number, failedOp: number | undefined, values: readonly number[] = []): Uint8Array {
+function updateResult(
+  status: DocStatus,
+  version: number,
+  failedOp: number | undefined,
+  values: readonly number[] = [],
+): Uint8Array {
   const w = new ByteWriter(21 + 8 * values.length);
   w.u8(status);
   w.f64(version);
@@ -351,10 +365,18 @@ function updateResult(status: DocStatus, version: number, failedOp: number | und
 
 type Applied = ReturnType<StateMachine['apply']>;
 
-function applyUpdate(data: Uint8Array | null, version: number, op: Uint8Array, limits: DocLimits): Applied {
+function applyUpdate(
+  data: Uint8Array | null,
+  version: number,
+  op: Uint8Array,
+  limits: DocLimits,
+): Applied {
   const current = data === null ? 0 : version;
-  const refuse = (status: DocStatus, failedOp?: number): Applied =>
-    ({ data, mutated: false, result: updateResult(status, current, failedOp) });
+  const refuse = (status: DocStatus, failedOp?: number): Applied => ({
+    data,
+    mutated: false,
+    result: updateResult(status, current, failedOp),
+  });
   const decoded = decodeUpdate(op);
   if ('status' in decoded) return refuse(decoded.status, decoded.failedOp);
   if (decoded.expectedVersion !== undefined && decoded.expectedVersion !== current) {
@@ -365,13 +387,18 @@ function applyUpdate(data: Uint8Array | null, version: number, op: Uint8Array, l
   const root = decodeRoot(data);
   const values: number[] = [];
   for (let i = 0; i < decoded.steps.length; i++) {
-    if (!applyStep(root, decoded.steps[i] as Step, values)) return refuse(DocStatus.typeMismatch, i);
+    if (!applyStep(root, decoded.steps[i] as Step, values))
+      return refuse(DocStatus.typeMismatch, i);
   }
   // Depth is bounded here (at most DOC_DEPTH_MAX path segments above a value at most as deep).
   if (nodeDepth(root) > DOC_DEPTH_MAX) return refuse(DocStatus.tooLarge);
   const next = textEncoder.encode(canonicalText(root));
   if (next.length > limits.bytesMax) return refuse(DocStatus.tooLarge);
-  return { data: next, mutated: true, result: updateResult(DocStatus.ok, version + 1, undefined, values) };
+  return {
+    data: next,
+    mutated: true,
+    result: updateResult(DocStatus.ok, version + 1, undefined, values),
+  };
 }
 
 /** The node at a path; undefined when absent or when a non-object is in the way. */
@@ -398,7 +425,10 @@ function readGet(data: Uint8Array | null, version: number, query: Uint8Array): U
 }
 
 export function createDocStateMachine(limits: DocLimits = DOC_LIMITS): StateMachine {
-  assert(Number.isSafeInteger(limits.bytesMax) && limits.bytesMax >= 2, () => `doc bytesMax ${limits.bytesMax}`);
+  assert(
+    Number.isSafeInteger(limits.bytesMax) && limits.bytesMax >= 2,
+    () => `doc bytesMax ${limits.bytesMax}`,
+  );
   return {
     apply(data, version, op) {
       assert(op.length >= 1, 'empty doc op');
@@ -427,9 +457,15 @@ function valueText(value: JsonValue): string {
 /** The update's bytes; asserts what the API validates (paths, by, count, expectedVersion). */
 export function encodeDocUpdate(update: DocUpdate): Uint8Array {
   const { ops, expectedVersion } = update;
-  assert(ops.length >= 1 && ops.length <= DOC_UPDATE_OPS_MAX, () => `doc update of ${ops.length} ops`);
-  assert(expectedVersion === undefined || (Number.isSafeInteger(expectedVersion) && expectedVersion >= 0),
-    () => `doc expectedVersion ${expectedVersion}`);
+  assert(
+    ops.length >= 1 && ops.length <= DOC_UPDATE_OPS_MAX,
+    () => `doc update of ${ops.length} ops`,
+  );
+  assert(
+    expectedVersion === undefined ||
+      (Number.isSafeInteger(expectedVersion) && expectedVersion >= 0),
+    () => `doc expectedVersion ${expectedVersion}`,
+  );
   const w = new ByteWriter();
   w.u8(OP_UPDATE);
   w.u8(expectedVersion === undefined ? 0 : 1);
@@ -437,7 +473,9 @@ export function encodeDocUpdate(update: DocUpdate): Uint8Array {
   w.u32(ops.length);
   for (const op of ops) {
     assert(isValidDocPath(op.path), () => `doc path ${JSON.stringify(op.path)}`);
-    const kind = { set: STEP_SET, incr: STEP_INCR, append: STEP_APPEND, remove: STEP_REMOVE }[op.op];
+    const kind = { set: STEP_SET, incr: STEP_INCR, append: STEP_APPEND, remove: STEP_REMOVE }[
+      op.op
+    ];
     w.u8(kind);
     w.str(op.path);
     if (op.op === 'incr') {
@@ -476,18 +514,29 @@ const decoders: { readonly [K in DocResultKind]: (bytes: Uint8Array) => DocResul
   get: (bytes) => {
     const r = new ByteReader(bytes.subarray(0, 10));
     const status = r.u8();
-    assert(status === DocStatus.ok || status === DocStatus.badRequest, () => `doc get status ${status}`);
+    assert(
+      status === DocStatus.ok || status === DocStatus.badRequest,
+      () => `doc get status ${status}`,
+    );
     const found = r.u8();
     assert(found === 0 || found === 1, () => `doc get found flag ${found}`);
     const version = r.f64();
     const text = textDecoder.decode(bytes.subarray(10));
     assert(found === 1 || text === '', 'doc get result: a value without found');
-    return { status, found: found === 1, version, value: found === 1 ? (JSON.parse(text) as JsonValue) : undefined };
+    return {
+      status,
+      found: found === 1,
+      version,
+      value: found === 1 ? (JSON.parse(text) as JsonValue) : undefined,
+    };
   },
 };
 
 /** Decodes the result of an update or a get. */
-export function decodeDocResult<K extends DocResultKind>(kind: K, bytes: Uint8Array): DocResults[K] {
+export function decodeDocResult<K extends DocResultKind>(
+  kind: K,
+  bytes: Uint8Array,
+): DocResults[K] {
   return decoders[kind](bytes);
 }
 

@@ -65,7 +65,11 @@ export const KV_TAGGED_HEADER_BYTES = 10;
  * [KV_TAGGED_HEADER_BYTES, end) (one allocation for the whole tagged op; same bytes as
  * tagged(tag, encodeKvOp(op))).
  */
-export function frameTaggedKvOp(tag: number, framed: Uint8Array, op: { type: 'put' } | { type: 'cas'; expectedVersion: number }): Uint8Array {
+export function frameTaggedKvOp(
+  tag: number,
+  framed: Uint8Array,
+  op: { type: 'put' } | { type: 'cas'; expectedVersion: number },
+): Uint8Array {
   assert(framed.length >= KV_TAGGED_HEADER_BYTES, () => `framed kv op of ${framed.length} bytes`);
   framed[0] = tag;
   framed[1] = op.type === 'put' ? OP_PUT : OP_CAS;
@@ -143,7 +147,11 @@ function applyIncr(data: Uint8Array | null, version: number, by: number) {
   if (next === undefined || !Number.isSafeInteger(next)) {
     return { data, mutated: false, result: writeResult(KvStatus.wrongType, version) };
   }
-  return { data: encoder.encode(String(next)), mutated: true, result: writeResult(KvStatus.ok, version + 1, next) };
+  return {
+    data: encoder.encode(String(next)),
+    mutated: true,
+    result: writeResult(KvStatus.ok, version + 1, next),
+  };
 }
 
 function casMatches(data: Uint8Array | null, version: number, expected: number): boolean {
@@ -159,14 +167,26 @@ export const kvStateMachine: StateMachine = {
     assert(op.length >= 1, 'empty kv op');
     switch (op[0]) {
       case OP_PUT:
-        return { data: op.subarray(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+        return {
+          data: op.subarray(9),
+          mutated: true,
+          result: writeResult(KvStatus.ok, version + 1),
+        };
       case OP_DELETE:
         return { data: null, mutated: true, result: writeResult(KvStatus.ok, version + 1) };
       case OP_CAS: {
         if (!casMatches(data, version, headerNumber(op))) {
-          return { data, mutated: false, result: writeResult(KvStatus.versionConflict, data === null ? 0 : version) };
+          return {
+            data,
+            mutated: false,
+            result: writeResult(KvStatus.versionConflict, data === null ? 0 : version),
+          };
         }
-        return { data: op.subarray(9), mutated: true, result: writeResult(KvStatus.ok, version + 1) };
+        return {
+          data: op.subarray(9),
+          mutated: true,
+          result: writeResult(KvStatus.ok, version + 1),
+        };
       }
       case OP_INCR:
         return applyIncr(data, version, headerNumber(op));

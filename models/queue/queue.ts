@@ -41,8 +41,7 @@ export const QueueStatus = { ok: 0, empty: 1, tooLarge: 2 } as const;
 export type QueueStatus = (typeof QueueStatus)[keyof typeof QueueStatus];
 
 export type QueueOp =
-  | { readonly type: 'push'; readonly values: readonly Uint8Array[] }
-  | { readonly type: 'pop' };
+  { readonly type: 'push'; readonly values: readonly Uint8Array[] } | { readonly type: 'pop' };
 
 export type QueueQuery =
   | { readonly type: 'peek' }
@@ -57,7 +56,10 @@ export type QueueValueResult =
 /** The typed result of each op and query kind. */
 export interface QueueResults {
   /** `length` is the queue's length after the push (on tooLarge: the unchanged length). */
-  readonly push: { readonly status: typeof QueueStatus.ok | typeof QueueStatus.tooLarge; readonly length: number };
+  readonly push: {
+    readonly status: typeof QueueStatus.ok | typeof QueueStatus.tooLarge;
+    readonly length: number;
+  };
   readonly pop: QueueValueResult;
   readonly peek: QueueValueResult;
   readonly length: { readonly length: number };
@@ -69,13 +71,21 @@ export type QueueResultKind = keyof QueueResults;
 // ---- the length-prefixed entry layout (data, push ops, range results) ----
 
 function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) |
-    ((bytes[at + 3] as number) << 24)) >>> 0;
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  );
 }
 
 /** The end of the entry starting at `at`; asserts it lies within `bytes`. */
 function entryEnd(bytes: Uint8Array, at: number): number {
-  assert(at + QUEUE_ENTRY_OVERHEAD <= bytes.length, () => `queue entry header at ${at} past ${bytes.length}`);
+  assert(
+    at + QUEUE_ENTRY_OVERHEAD <= bytes.length,
+    () => `queue entry header at ${at} past ${bytes.length}`,
+  );
   const end = at + QUEUE_ENTRY_OVERHEAD + readU32(bytes, at);
   assert(end <= bytes.length, () => `queue entry at ${at} ends at ${end}, past ${bytes.length}`);
   return end;
@@ -93,7 +103,7 @@ function countEntries(bytes: Uint8Array | null): number {
 /** Copies of the values of a layout, head first. */
 function entryValues(bytes: Uint8Array, from = 0): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let at = from; at < bytes.length; ) {
+  for (let at = from; at < bytes.length;) {
     const end = entryEnd(bytes, at);
     out.push(bytes.slice(at + QUEUE_ENTRY_OVERHEAD, end));
     at = end;
@@ -140,7 +150,10 @@ export function encodeQueueOp(op: QueueOp): Uint8Array {
 }
 
 function assertIndex(n: number, what: string): void {
-  assert(Number.isSafeInteger(n) && n >= 0, () => `queue range ${what} ${n} is not a non-negative safe integer`);
+  assert(
+    Number.isSafeInteger(n) && n >= 0,
+    () => `queue range ${what} ${n} is not a non-negative safe integer`,
+  );
 }
 
 export function encodeQueueQuery(q: QueueQuery): Uint8Array {
@@ -199,7 +212,12 @@ function applyPop(data: Uint8Array | null) {
 }
 
 /** [ok][truncated u8][entries of indices [start, min(end, length, start + rangeMax))]. */
-function readRange(data: Uint8Array | null, start: number, end: number, rangeMax: number): Uint8Array {
+function readRange(
+  data: Uint8Array | null,
+  start: number,
+  end: number,
+  rangeMax: number,
+): Uint8Array {
   const w = new ByteWriter();
   w.u8(QueueStatus.ok);
   w.u8(0);
@@ -221,7 +239,10 @@ function readRange(data: Uint8Array | null, start: number, end: number, rangeMax
 }
 
 export function createQueueStateMachine(limits: QueueLimits = QUEUE_LIMITS): StateMachine {
-  assert(Number.isSafeInteger(limits.bytesMax) && limits.bytesMax >= 0 && limits.bytesMax < 2 ** 32, 'queue bytesMax');
+  assert(
+    Number.isSafeInteger(limits.bytesMax) && limits.bytesMax >= 0 && limits.bytesMax < 2 ** 32,
+    'queue bytesMax',
+  );
   assert(Number.isSafeInteger(limits.rangeMax) && limits.rangeMax >= 1, 'queue rangeMax');
   return {
     apply(data, _version, op) {
@@ -267,7 +288,10 @@ export const queueStateMachine: StateMachine = createQueueStateMachine();
 
 // ---- results ----
 
-function decodeCount(bytes: Uint8Array, allowed: readonly QueueStatus[]): { status: QueueStatus; n: number } {
+function decodeCount(
+  bytes: Uint8Array,
+  allowed: readonly QueueStatus[],
+): { status: QueueStatus; n: number } {
   const r = new ByteReader(bytes);
   const status = r.u8() as QueueStatus;
   assert(allowed.includes(status), () => `queue status ${status}`);
@@ -302,6 +326,9 @@ const decoders: { readonly [K in QueueResultKind]: (bytes: Uint8Array) => QueueR
 };
 
 /** Decodes the result of an op or query of the given kind. */
-export function decodeQueueResult<K extends QueueResultKind>(kind: K, bytes: Uint8Array): QueueResults[K] {
+export function decodeQueueResult<K extends QueueResultKind>(
+  kind: K,
+  bytes: Uint8Array,
+): QueueResults[K] {
   return decoders[kind](bytes);
 }

@@ -38,7 +38,11 @@ export interface SetLimits {
   readonly readMax: number;
 }
 
-export const SET_LIMITS: SetLimits = { bytesMax: SET_BYTES_MAX, membersMax: SET_MEMBERS_MAX, readMax: SET_READ_MAX };
+export const SET_LIMITS: SetLimits = {
+  bytesMax: SET_BYTES_MAX,
+  membersMax: SET_MEMBERS_MAX,
+  readMax: SET_READ_MAX,
+};
 
 /** tooLarge has the queue's code (QueueStatus.tooLarge), so one status means one thing. */
 export const SetStatus = { ok: 0, tooLarge: 2 } as const;
@@ -57,7 +61,11 @@ export type SetQuery =
 export interface SetResults {
   /** On tooLarge: added 0 and the unchanged size. */
   readonly add: { readonly status: SetStatus; readonly added: number; readonly size: number };
-  readonly remove: { readonly status: typeof SetStatus.ok; readonly removed: number; readonly size: number };
+  readonly remove: {
+    readonly status: typeof SetStatus.ok;
+    readonly removed: number;
+    readonly size: number;
+  };
   readonly has: { readonly present: boolean };
   /** Ascending by bytes; `truncated`: the set holds more than readMax members. */
   readonly members: { readonly members: Uint8Array[]; readonly truncated: boolean };
@@ -78,8 +86,13 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 // ---- the length-prefixed entry layout (data, ops, members results) ----
 
 function readU32(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) |
-    ((bytes[at + 3] as number) << 24)) >>> 0;
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  );
 }
 
 function writeU32(out: Uint8Array, at: number, n: number): void {
@@ -93,8 +106,11 @@ function writeU32(out: Uint8Array, at: number, n: number): void {
 function entryViews(bytes: Uint8Array, from = 0): Uint8Array[] {
   const out: Uint8Array[] = [];
   // Each entry is at least 4 bytes, so this ends within length / 4 steps.
-  for (let at = from; at < bytes.length; ) {
-    assert(at + SET_ENTRY_OVERHEAD <= bytes.length, () => `set entry header at ${at} past ${bytes.length}`);
+  for (let at = from; at < bytes.length;) {
+    assert(
+      at + SET_ENTRY_OVERHEAD <= bytes.length,
+      () => `set entry header at ${at} past ${bytes.length}`,
+    );
     const end = at + SET_ENTRY_OVERHEAD + readU32(bytes, at);
     assert(end <= bytes.length, () => `set entry at ${at} ends at ${end}, past ${bytes.length}`);
     out.push(bytes.subarray(at + SET_ENTRY_OVERHEAD, end));
@@ -124,7 +140,10 @@ function encodeLayout(members: readonly Uint8Array[]): Uint8Array | null {
 
 function assertAscending(members: readonly Uint8Array[]): void {
   for (let i = 1; i < members.length; i++) {
-    assert(compareBytes(members[i - 1] as Uint8Array, members[i] as Uint8Array) < 0, () => `set data unsorted at ${i}`);
+    assert(
+      compareBytes(members[i - 1] as Uint8Array, members[i] as Uint8Array) < 0,
+      () => `set data unsorted at ${i}`,
+    );
   }
 }
 
@@ -222,12 +241,17 @@ function merge(current: readonly Uint8Array[], incoming: readonly Uint8Array[]) 
 function applyAdd(data: Uint8Array | null, op: Uint8Array, limits: SetLimits) {
   const current = storedMembers(data);
   const { merged, added } = merge(current, sortedUnique(entryViews(op, 1)));
-  if (added.length === 0) return { data, mutated: false, result: changeResult(SetStatus.ok, 0, current.length) };
+  if (added.length === 0)
+    return { data, mutated: false, result: changeResult(SetStatus.ok, 0, current.length) };
   const bytes = (data === null ? 0 : data.length) + layoutBytes(added);
   if (bytes > limits.bytesMax || merged.length > limits.membersMax) {
     return { data, mutated: false, result: changeResult(SetStatus.tooLarge, 0, current.length) };
   }
-  return { data: encodeLayout(merged), mutated: true, result: changeResult(SetStatus.ok, added.length, merged.length) };
+  return {
+    data: encodeLayout(merged),
+    mutated: true,
+    result: changeResult(SetStatus.ok, added.length, merged.length),
+  };
 }
 
 /** The members of `current` not in `gone` (both ascending). */
@@ -247,8 +271,13 @@ function applyRemove(data: Uint8Array | null, op: Uint8Array) {
   const current = storedMembers(data);
   const kept = without(current, sortedUnique(entryViews(op, 1)));
   const removed = current.length - kept.length;
-  if (removed === 0) return { data, mutated: false, result: changeResult(SetStatus.ok, 0, current.length) };
-  return { data: encodeLayout(kept), mutated: true, result: changeResult(SetStatus.ok, removed, kept.length) };
+  if (removed === 0)
+    return { data, mutated: false, result: changeResult(SetStatus.ok, 0, current.length) };
+  return {
+    data: encodeLayout(kept),
+    mutated: true,
+    result: changeResult(SetStatus.ok, removed, kept.length),
+  };
 }
 
 function readHas(data: Uint8Array | null, member: Uint8Array): Uint8Array {
@@ -334,8 +363,14 @@ function decodeChange(bytes: Uint8Array): { status: SetStatus; changed: number; 
 }
 
 function assertOkHeader(bytes: Uint8Array, length: number | undefined, what: string): void {
-  assert(bytes.length >= 1 && bytes[0] === SetStatus.ok, () => `set ${what} result status ${bytes[0]}`);
-  assert(length === undefined || bytes.length === length, () => `set ${what} result of ${bytes.length} bytes`);
+  assert(
+    bytes.length >= 1 && bytes[0] === SetStatus.ok,
+    () => `set ${what} result status ${bytes[0]}`,
+  );
+  assert(
+    length === undefined || bytes.length === length,
+    () => `set ${what} result of ${bytes.length} bytes`,
+  );
 }
 
 const decoders: { readonly [K in SetResultKind]: (bytes: Uint8Array) => SetResults[K] } = {
@@ -365,6 +400,9 @@ const decoders: { readonly [K in SetResultKind]: (bytes: Uint8Array) => SetResul
 };
 
 /** Decodes the result of an op or query of the given kind. */
-export function decodeSetResult<K extends SetResultKind>(kind: K, bytes: Uint8Array): SetResults[K] {
+export function decodeSetResult<K extends SetResultKind>(
+  kind: K,
+  bytes: Uint8Array,
+): SetResults[K] {
   return decoders[kind](bytes);
 }

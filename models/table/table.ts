@@ -67,7 +67,10 @@ export interface TableLimits {
   readonly changeBytesMin: number;
 }
 
-export const TABLE_LIMITS: TableLimits = { bytesMax: TABLE_BYTES_MAX, changeBytesMin: TABLE_CHANGE_BYTES_MIN };
+export const TABLE_LIMITS: TableLimits = {
+  bytesMax: TABLE_BYTES_MAX,
+  changeBytesMin: TABLE_CHANGE_BYTES_MIN,
+};
 
 export const TableStatus = { ok: 0, tooLarge: 1 } as const;
 export type TableStatus = (typeof TableStatus)[keyof typeof TableStatus];
@@ -106,7 +109,11 @@ export interface TableResults {
 export type TableResultKind = keyof TableResults;
 
 /** True when a change section of `changeBytes` should be merged into a main of `mainBytes`. */
-export function tableShouldMerge(mainBytes: number, changeBytes: number, changeBytesMin = TABLE_CHANGE_BYTES_MIN): boolean {
+export function tableShouldMerge(
+  mainBytes: number,
+  changeBytes: number,
+  changeBytesMin = TABLE_CHANGE_BYTES_MIN,
+): boolean {
   return changeBytes > Math.max(changeBytesMin, Math.floor(mainBytes / TABLE_CHANGE_MAIN_DIVISOR));
 }
 
@@ -116,8 +123,13 @@ const textDecoder = new TextDecoder();
 
 function readU32(bytes: Uint8Array, at: number): number {
   assert(at + 4 <= bytes.length, () => `table u32 at ${at} past ${bytes.length}`);
-  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) |
-    ((bytes[at + 3] as number) << 24)) >>> 0;
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  );
 }
 
 /** ByteReader copies every byte field; this cursor hands out views into the stored layout. */
@@ -139,7 +151,10 @@ class LayoutCursor {
   view(): Uint8Array {
     const n = readU32(this.buf, this.pos);
     const start = this.pos + 4;
-    assert(start + n <= this.buf.length, () => `table field of ${n} at ${start} past ${this.buf.length}`);
+    assert(
+      start + n <= this.buf.length,
+      () => `table field of ${n} at ${start} past ${this.buf.length}`,
+    );
     this.pos = start + n;
     return this.buf.subarray(start, start + n);
   }
@@ -173,7 +188,11 @@ function mainRows(main: Uint8Array): RowView[] {
   const c = new LayoutCursor(main);
   // Each row consumes at least 8 bytes, so this ends within main.length / 8 steps.
   while (!c.done) rows.push({ name: c.str(), cells: c.view() });
-  if (VERIFY) assertAscending(rows.map((r) => r.name), 'rows');
+  if (VERIFY)
+    assertAscending(
+      rows.map((r) => r.name),
+      'rows',
+    );
   return rows;
 }
 
@@ -184,7 +203,11 @@ function rowCells(cells: Uint8Array): Array<[string, Uint8Array]> {
   // Each cell consumes at least 8 bytes.
   while (!c.done) out.push([c.str(), c.view()]);
   assert(out.length > 0, 'a stored table row without cells');
-  if (VERIFY) assertAscending(out.map(([col]) => col), 'columns');
+  if (VERIFY)
+    assertAscending(
+      out.map(([col]) => col),
+      'columns',
+    );
   return out;
 }
 
@@ -197,7 +220,12 @@ function assertAscending(names: readonly string[], what: string): void {
 // ---- change records (the op bytes themselves) ----
 
 type ChangeRecord =
-  | { readonly kind: typeof OP_SET; readonly row: string; readonly col: string; readonly value: Uint8Array }
+  | {
+      readonly kind: typeof OP_SET;
+      readonly row: string;
+      readonly col: string;
+      readonly value: Uint8Array;
+    }
   | { readonly kind: typeof OP_DELETE; readonly row: string; readonly col: string }
   | { readonly kind: typeof OP_DELETE_ROW; readonly row: string };
 
@@ -328,7 +356,9 @@ function sortedNames<T>(map: ReadonlyMap<string, T>): string[] {
 }
 
 /** The canonical layout (no pending changes) of a table; null when it has no cells. */
-function encodeCanonical(rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>): Uint8Array | null {
+function encodeCanonical(
+  rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>,
+): Uint8Array | null {
   const w = new ByteWriter(1024);
   w.u8(LAYOUT_V1);
   w.u32(0); // mainBytes, patched below
@@ -351,7 +381,6 @@ function encodeCanonical(rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Arra
   w.patchU32(1, w.length - TABLE_HEADER_BYTES);
   return w.finish();
 }
-
 
 // ---- ops ----
 
@@ -388,11 +417,19 @@ function writeResult(status: TableStatus, removed: number): Uint8Array {
  * Appends one change record; merges when the change section has grown past its threshold or
  * when the stored layout could otherwise exceed the limit (then the exact merged size decides).
  */
-function appendChange(data: Uint8Array | null, record: Uint8Array, removed: number, limits: TableLimits): Applied {
+function appendChange(
+  data: Uint8Array | null,
+  record: Uint8Array,
+  removed: number,
+  limits: TableLimits,
+): Applied {
   const candidate = concat(data ?? EMPTY_LAYOUT, record);
   const { main, changes } = splitLayout(candidate);
   const sizeBound = candidate.length + mergeGrowthMax(changes.length);
-  if (!tableShouldMerge(main.length, changes.length, limits.changeBytesMin) && sizeBound <= limits.bytesMax) {
+  if (
+    !tableShouldMerge(main.length, changes.length, limits.changeBytesMin) &&
+    sizeBound <= limits.bytesMax
+  ) {
     if (VERIFY) {
       const size = tableSize(candidate);
       assert(size <= sizeBound, () => `table size ${size} above its bound ${sizeBound}`);
@@ -401,22 +438,35 @@ function appendChange(data: Uint8Array | null, record: Uint8Array, removed: numb
   }
   const merged = encodeCanonical(mergedTable(viewOf(candidate)));
   assert(merged !== null, 'a table write that leaves cells merged to nothing');
-  if (merged.length > limits.bytesMax) return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
+  if (merged.length > limits.bytesMax)
+    return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
   return { data: merged, mutated: true, result: writeResult(TableStatus.ok, removed) };
 }
 
-function applyDelete(data: Uint8Array | null, op: Uint8Array, record: ChangeRecord, limits: TableLimits): Applied {
+function applyDelete(
+  data: Uint8Array | null,
+  op: Uint8Array,
+  record: ChangeRecord,
+  limits: TableLimits,
+): Applied {
   assert(record.kind !== OP_SET, 'applyDelete of a set');
   const view = viewOf(data);
-  const removed = record.kind === OP_DELETE
-    ? (lookupCell(view, record.row, record.col) === undefined ? 0 : 1)
-    : mergedRow(view, record.row).size;
+  const removed =
+    record.kind === OP_DELETE
+      ? lookupCell(view, record.row, record.col) === undefined
+        ? 0
+        : 1
+      : mergedRow(view, record.row).size;
   if (removed === 0) return { data, mutated: false, result: writeResult(TableStatus.ok, 0) };
   foldRecord(view.index, record);
-  if (isEmpty(view)) return { data: null, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  if (isEmpty(view))
+    return { data: null, mutated: true, result: writeResult(TableStatus.ok, removed) };
   const out = appendChange(data, op, removed, limits);
   // A delete never grows the table, and the table fit before it.
-  assert(out.result[0] === TableStatus.ok, () => `table delete refused with status ${out.result[0]}`);
+  assert(
+    out.result[0] === TableStatus.ok,
+    () => `table delete refused with status ${out.result[0]}`,
+  );
   return out;
 }
 
@@ -496,9 +546,15 @@ export function createTableStateMachine(limits: TableLimits = TABLE_LIMITS): Sta
   return {
     apply(data, _version, op) {
       assert(op.length >= 1, 'empty table op');
-      assert(data === null || data.length > TABLE_HEADER_BYTES, 'an empty table must be stored as null');
+      assert(
+        data === null || data.length > TABLE_HEADER_BYTES,
+        'an empty table must be stored as null',
+      );
       const out = applyOp(data, op, limits);
-      assert(out.data === null || out.data.length <= limits.bytesMax, () => `table stored ${out.data?.length} bytes`);
+      assert(
+        out.data === null || out.data.length <= limits.bytesMax,
+        () => `table stored ${out.data?.length} bytes`,
+      );
       return out;
     },
     read(data, _version, query) {
@@ -514,7 +570,10 @@ export const tableStateMachine: StateMachine = createTableStateMachine();
 
 function assertName(name: string, what: string): void {
   // A lone surrogate would be stored as U+FFFD: the cell would not be found by its own name.
-  assert(typeof name === 'string' && name.isWellFormed(), () => `table ${what} name is not well-formed UTF-16`);
+  assert(
+    typeof name === 'string' && name.isWellFormed(),
+    () => `table ${what} name is not well-formed UTF-16`,
+  );
 }
 
 export function encodeTableOp(op: TableOp): Uint8Array {
@@ -567,7 +626,10 @@ export function encodeTableQuery(q: TableQuery): Uint8Array {
 function decodeWrite(bytes: Uint8Array): TableWriteResult {
   const r = new ByteReader(bytes);
   const status = r.u8();
-  assert(status === TableStatus.ok || status === TableStatus.tooLarge, () => `table status ${status}`);
+  assert(
+    status === TableStatus.ok || status === TableStatus.tooLarge,
+    () => `table status ${status}`,
+  );
   const removed = r.u32();
   assert(r.remaining === 0, 'table write result has trailing bytes');
   return { status, removed };
@@ -592,7 +654,10 @@ const decoders: { readonly [K in TableResultKind]: (bytes: Uint8Array) => TableR
   delete: decodeWrite,
   deleteRow: decodeWrite,
   get: (bytes) => {
-    assert(bytes.length >= 2 && bytes[0] === TableStatus.ok, () => `table get result status ${bytes[0]}`);
+    assert(
+      bytes.length >= 2 && bytes[0] === TableStatus.ok,
+      () => `table get result status ${bytes[0]}`,
+    );
     assert(bytes[1] === 0 || bytes[1] === 1, () => `table get found flag ${bytes[1]}`);
     assert(bytes[1] === 1 || bytes.length === 2, 'table get result: a value without found');
     return { value: bytes[1] === 1 ? bytes.slice(2) : undefined };
@@ -616,7 +681,10 @@ const decoders: { readonly [K in TableResultKind]: (bytes: Uint8Array) => TableR
 };
 
 /** Decodes the result of an op or query of the given kind. */
-export function decodeTableResult<K extends TableResultKind>(kind: K, bytes: Uint8Array): TableResults[K] {
+export function decodeTableResult<K extends TableResultKind>(
+  kind: K,
+  bytes: Uint8Array,
+): TableResults[K] {
   return decoders[kind](bytes);
 }
 
@@ -638,7 +706,12 @@ export function decodeTableData(data: Uint8Array | null): TableRows {
   for (const row of sortedNames(merged)) {
     const cells = merged.get(row);
     assert(cells !== undefined, () => `table row ${row} vanished`);
-    rows.push([row, Object.fromEntries(sortedNames(cells).map((col) => [col, (cells.get(col) as Uint8Array).slice()]))]);
+    rows.push([
+      row,
+      Object.fromEntries(
+        sortedNames(cells).map((col) => [col, (cells.get(col) as Uint8Array).slice()]),
+      ),
+    ]);
   }
   return Object.fromEntries(rows);
 }

@@ -26,7 +26,10 @@ export class EventQueue<E> {
   }
 
   push(timeUs: number, event: E): void {
-    assert(Number.isInteger(timeUs) && timeUs >= 0, `event time must be a non-negative integer: ${timeUs}`);
+    assert(
+      Number.isInteger(timeUs) && timeUs >= 0,
+      `event time must be a non-negative integer: ${timeUs}`,
+    );
     const entry: QueueEntry<E> = { timeUs, seq: this.seqNext++, event };
     this.heap.push(entry);
     this.siftUp(this.heap.length - 1);
@@ -88,7 +91,10 @@ export class EventQueue<E> {
       const atLeft = this.heap[left];
       const atRight = this.heap[right];
       const atSmallest = this.heap[smallest];
-      assert(atLeft !== undefined && atSmallest !== undefined, 'heap index out of range in siftDown');
+      assert(
+        atLeft !== undefined && atSmallest !== undefined,
+        'heap index out of range in siftDown',
+      );
       let best = atSmallest;
       if (before(atLeft, best)) {
         smallest = left;

@@ -40,14 +40,19 @@ export const NO_FAULTS: Readonly<FaultConfig> = {
 };
 
 export function validateFaults(f: FaultConfig): void {
-  const rates = [['dropRate', f.dropRate], ['duplicateRate', f.duplicateRate], ['lateDeliveryRate', f.lateDeliveryRate]] as const;
+  const rates = [
+    ['dropRate', f.dropRate],
+    ['duplicateRate', f.duplicateRate],
+    ['lateDeliveryRate', f.lateDeliveryRate],
+  ] as const;
   for (const [name, r] of rates) {
     if (!(r >= 0 && r <= 1)) throw simConfigError(`fault ${name} must be in [0, 1], got ${r}`);
   }
   if (!(f.delayMinMs >= 0 && f.delayMaxMs >= f.delayMinMs)) {
     throw simConfigError(`fault delay range invalid: ${f.delayMinMs}..${f.delayMaxMs} ms`);
   }
-  if (!(f.lateDelayMaxMs >= 0.001)) throw simConfigError(`lateDelayMaxMs must be positive: ${f.lateDelayMaxMs}`);
+  if (!(f.lateDelayMaxMs >= 0.001))
+    throw simConfigError(`lateDelayMaxMs must be positive: ${f.lateDelayMaxMs}`);
   if (!Array.isArray(f.partitionedLinks)) throw simConfigError('partitionedLinks must be an array');
   for (const link of f.partitionedLinks) {
     if (!(Array.isArray(link) && link.length === 2 && link.every((n) => Number.isInteger(n)))) {

@@ -134,7 +134,10 @@ function configError(message: string): Error {
 function copyBatch(batch: readonly DiskWrite[]): DiskWrite[] {
   return batch.map((w) => {
     assert(typeof w.key === 'string', `disk write key must be a string, got ${typeof w.key}`);
-    assert(w.value === null || w.value instanceof Uint8Array, `disk write value for ${w.key} is not bytes`);
+    assert(
+      w.value === null || w.value instanceof Uint8Array,
+      `disk write value for ${w.key} is not bytes`,
+    );
     return { key: w.key, value: w.value === null ? null : w.value.slice() };
   });
 }
@@ -164,8 +167,15 @@ export class SimDisk {
   private lastWriteDoneUs = 0;
   private faults: DiskFaults;
   readonly stats: DiskStats = {
-    reads: 0, writes: 0, syncs: 0, failedReads: 0, failedWrites: 0,
-    crashes: 0, lostBatches: 0, keptBatches: 0, damagedBatches: 0,
+    reads: 0,
+    writes: 0,
+    syncs: 0,
+    failedReads: 0,
+    failedWrites: 0,
+    crashes: 0,
+    lostBatches: 0,
+    keptBatches: 0,
+    damagedBatches: 0,
   };
 
   constructor(
@@ -184,26 +194,37 @@ export class SimDisk {
   }
 
   /** Read keys; values[i] is undefined for a missing key. On an injected failure values is []. */
-  read(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: DiskIoError) => void): void {
+  read(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: DiskIoError) => void,
+  ): void {
     assert(Array.isArray(keys), 'disk read keys must be an array');
     const wanted = keys.slice();
     this.stats.reads++;
-    this.scheduleRead(() => {
-      cb(wanted.map((k) => this.visible.get(k)?.slice()));
-    }, (err) => cb([], err));
+    this.scheduleRead(
+      () => {
+        cb(wanted.map((k) => this.visible.get(k)?.slice()));
+      },
+      (err) => cb([], err),
+    );
   }
 
   /** Every visible entry, sorted by key (for recovery at start-up). */
   scan(cb: (entries: DiskEntry[], err?: DiskIoError) => void): void {
     this.stats.reads++;
-    this.scheduleRead(() => {
-      const keys = [...this.visible.keys()].sort();
-      cb(keys.map((key) => {
-        const value = this.visible.get(key);
-        assert(value !== undefined, `scan lost key ${key}`);
-        return { key, value: value.slice() };
-      }));
-    }, (err) => cb([], err));
+    this.scheduleRead(
+      () => {
+        const keys = [...this.visible.keys()].sort();
+        cb(
+          keys.map((key) => {
+            const value = this.visible.get(key);
+            assert(value !== undefined, `scan lost key ${key}`);
+            return { key, value: value.slice() };
+          }),
+        );
+      },
+      (err) => cb([], err),
+    );
   }
 
   /**
@@ -331,7 +352,9 @@ export class SimDisk {
     const failed = this.prng.chance(this.faults.failReadRate);
     const latencyUs = this.latencyUs(this.faults.readLatencyMinMs, this.faults.readLatencyMaxMs);
     const earliestUs = this.scheduler.nowUs() + latencyUs;
-    const doneUs = this.faults.readsOvertakeWrites ? earliestUs : Math.max(earliestUs, this.lastWriteDoneUs);
+    const doneUs = this.faults.readsOvertakeWrites
+      ? earliestUs
+      : Math.max(earliestUs, this.lastWriteDoneUs);
     const epoch = this.epoch;
     this.scheduler.at(doneUs, () => {
       if (epoch !== this.epoch) return;

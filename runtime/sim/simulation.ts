@@ -82,7 +82,12 @@ export interface ScheduledHandle {
 
 type SimEvent =
   | {
-      kind: 'deliver'; from: ActorId; to: ActorId; payload: Uint8Array; fromEpoch: number; toEpoch: number;
+      kind: 'deliver';
+      from: ActorId;
+      to: ActorId;
+      payload: Uint8Array;
+      fromEpoch: number;
+      toEpoch: number;
       crossNode: boolean;
       /** Times this message was kept on the wire for a later incarnation of its destination. */
       late: number;
@@ -124,9 +129,19 @@ export class Simulation {
   readonly seed: number;
   readonly trace: Trace;
   readonly stats: SimStats = {
-    sent: 0, delivered: 0, duplicated: 0, droppedFault: 0, droppedPartition: 0, droppedCrash: 0,
-    droppedUnknownDestination: 0, droppedStaleSender: 0, deliveredLate: 0, clientSent: 0, clientReceived: 0,
-    ticks: 0, events: 0,
+    sent: 0,
+    delivered: 0,
+    duplicated: 0,
+    droppedFault: 0,
+    droppedPartition: 0,
+    droppedCrash: 0,
+    droppedUnknownDestination: 0,
+    droppedStaleSender: 0,
+    deliveredLate: 0,
+    clientSent: 0,
+    clientReceived: 0,
+    ticks: 0,
+    events: 0,
   };
   private nowUs = 0;
   private readonly tickUs: number;
@@ -151,7 +166,8 @@ export class Simulation {
 
   constructor(options: SimulationOptions) {
     this.wireSurvivesCrash = options.wireSurvivesCrash ?? false;
-    if (!Number.isInteger(options.seed)) throw simConfigError(`seed must be an integer: ${options.seed}`);
+    if (!Number.isInteger(options.seed))
+      throw simConfigError(`seed must be an integer: ${options.seed}`);
     if (!(options.tickMs > 0)) throw simConfigError(`tickMs must be positive: ${options.tickMs}`);
     if (typeof options.nodeOf !== 'function') throw simConfigError('nodeOf must be a function');
     this.seed = options.seed;
@@ -202,7 +218,11 @@ export class Simulation {
     assert(Number.isInteger(nodeId) && nodeId >= 0, `nodeOf(${id}) returned ${nodeId}`);
     const node = this.ensureNode(nodeId);
     const reg: Registration = {
-      id, node: nodeId, create: (host) => factory(id, host, config), instance: undefined, incarnation: 0,
+      id,
+      node: nodeId,
+      create: (host) => factory(id, host, config),
+      instance: undefined,
+      incarnation: 0,
     };
     this.regs.set(id, reg);
     node.actorIds.push(id);
@@ -227,7 +247,10 @@ export class Simulation {
     const n = this.ensureNode(node);
     if (n.disk === undefined) {
       n.disk = new SimDisk(
-        { nowUs: () => this.nowUs, at: (timeUs, fn) => this.push(timeUs, { kind: 'call', fn, node, cancelled: false }) },
+        {
+          nowUs: () => this.nowUs,
+          at: (timeUs, fn) => this.push(timeUs, { kind: 'call', fn, node, cancelled: false }),
+        },
         this.diskPrng.fork(),
         this.diskFaults,
       );
@@ -285,8 +308,14 @@ export class Simulation {
     if (!node.up) return this.drop(CLIENT_ADDRESS, to, 'down');
     const at = this.fifoTime(CLIENT_ADDRESS, to, CLIENT_DELAY_US);
     this.push(at, {
-      kind: 'deliver', from: CLIENT_ADDRESS, to, payload: payload.slice(),
-      fromEpoch: NO_EPOCH, toEpoch: node.epoch, crossNode: false, late: 0,
+      kind: 'deliver',
+      from: CLIENT_ADDRESS,
+      to,
+      payload: payload.slice(),
+      fromEpoch: NO_EPOCH,
+      toEpoch: node.epoch,
+      crossNode: false,
+      late: 0,
     });
   }
 
@@ -308,7 +337,11 @@ export class Simulation {
   schedule(delayMs: number, fn: () => void): ScheduledHandle {
     const event: SimEvent = { kind: 'call', fn, node: undefined, cancelled: false };
     this.push(this.nowUs + Math.max(1, toUs(delayMs)), event);
-    return { cancel: () => { event.cancelled = true; } };
+    return {
+      cancel: () => {
+        event.cancelled = true;
+      },
+    };
   }
 
   /**
@@ -343,7 +376,10 @@ export class Simulation {
     // what is already queued for t; the explicit bound catches a bug that breaks that.
     while (this.queue.peekTime() === t) {
       count++;
-      assert(count <= this.eventsPerInstantMax, `more than ${this.eventsPerInstantMax} events at ${t} us`);
+      assert(
+        count <= this.eventsPerInstantMax,
+        `more than ${this.eventsPerInstantMax} events at ${t} us`,
+      );
       this.stats.events++;
       this.dispatch(this.queue.pop().event);
     }
@@ -388,7 +424,9 @@ export class Simulation {
     }
     this.stats.delivered++;
     if (event.late > 0) this.stats.deliveredLate++;
-    this.trace.record(`${this.nowUs} d ${event.from}>${event.to} ${event.payload.length}:${hashBytes(event.payload)}`);
+    this.trace.record(
+      `${this.nowUs} d ${event.from}>${event.to} ${event.payload.length}:${hashBytes(event.payload)}`,
+    );
     this.dirty.add(event.to);
     reg.instance.receive(event.from, event.payload);
   }
@@ -400,7 +438,10 @@ export class Simulation {
    * whatever incarnation is up then; otherwise it is lost.
    */
   private maybeDeliverLate(event: Extract<SimEvent, { kind: 'deliver' }>, node: SimNode): void {
-    const delayUs = event.crossNode && event.late < LATE_DELIVERY_ATTEMPTS_MAX ? this.network.lateFate(this.netPrng) : undefined;
+    const delayUs =
+      event.crossNode && event.late < LATE_DELIVERY_ATTEMPTS_MAX
+        ? this.network.lateFate(this.netPrng)
+        : undefined;
     if (delayUs === undefined) return this.drop(event.from, event.to, 'crash');
     // Offered to the incarnation that is up now or, if the node is down, to the one its restart
     // brings (a crash bumps the epoch, a restart keeps it).
@@ -411,8 +452,13 @@ export class Simulation {
     const sender = this.node(this.registration(event.from).node);
     if (sender.epoch !== event.fromEpoch) return this.drop(event.from, CLIENT_ADDRESS, 'crash');
     this.stats.clientReceived++;
-    this.trace.record(`${this.nowUs} c ${event.from} ${event.payload.length}:${hashBytes(event.payload)}`);
-    assert(this.clientHandler !== undefined, `reply from actor ${event.from} but no onClientReceive handler`);
+    this.trace.record(
+      `${this.nowUs} c ${event.from} ${event.payload.length}:${hashBytes(event.payload)}`,
+    );
+    assert(
+      this.clientHandler !== undefined,
+      `reply from actor ${event.from} but no onClientReceive handler`,
+    );
     this.clientHandler(event.from, event.payload);
   }
 
@@ -438,7 +484,10 @@ export class Simulation {
     this.dirty.clear();
     for (const id of ids) this.registration(id).instance?.flush();
     // Flush may only send, and sends land at least 1 us later: nothing new is dirty now.
-    assert(this.dirty.size === 0, `flush at ${this.nowUs} us dirtied actors ${[...this.dirty].join(',')}`);
+    assert(
+      this.dirty.size === 0,
+      `flush at ${this.nowUs} us dirtied actors ${[...this.dirty].join(',')}`,
+    );
     return ids;
   }
 
@@ -480,7 +529,14 @@ export class Simulation {
     const target = this.regs.get(to);
     if (target === undefined) return this.drop(from.id, to, 'unknown');
     const toNode = this.node(target.node);
-    const base = { kind: 'deliver' as const, from: from.id, to, fromEpoch: fromNode.epoch, toEpoch: toNode.epoch, late: 0 };
+    const base = {
+      kind: 'deliver' as const,
+      from: from.id,
+      to,
+      fromEpoch: fromNode.epoch,
+      toEpoch: toNode.epoch,
+      late: 0,
+    };
     if (!toNode.up) {
       if (target.node === from.node) return this.drop(from.id, to, 'crash');
       return this.maybeDeliverLate({ ...base, payload: copy, crossNode: true }, toNode);
@@ -496,11 +552,19 @@ export class Simulation {
     if (fate.delaysUs.length > 1) this.stats.duplicated++;
     // Each copy gets its own buffer so a receiver that mutates one cannot affect the other.
     fate.delaysUs.forEach((delayUs, i) => {
-      this.push(this.nowUs + delayUs, { ...base, payload: i === 0 ? copy : copy.slice(), crossNode: true });
+      this.push(this.nowUs + delayUs, {
+        ...base,
+        payload: i === 0 ? copy : copy.slice(),
+        crossNode: true,
+      });
     });
   }
 
-  private drop(from: ActorId, to: ActorId, reason: 'fault' | 'partition' | 'crash' | 'unknown' | 'down'): void {
+  private drop(
+    from: ActorId,
+    to: ActorId,
+    reason: 'fault' | 'partition' | 'crash' | 'unknown' | 'down',
+  ): void {
     if (reason === 'fault') this.stats.droppedFault++;
     else if (reason === 'partition') this.stats.droppedPartition++;
     else if (reason === 'unknown') this.stats.droppedUnknownDestination++;
@@ -511,14 +575,20 @@ export class Simulation {
   /** Delivery time for an ordered channel: random small delay, never before the previous one. */
   private fifoTime(from: ActorId, to: ActorId, delayUs: readonly [number, number]): number {
     const key = `${from}>${to}`;
-    const at = Math.max(this.nowUs + this.netPrng.range(delayUs[0], delayUs[1]), this.fifoLastUs.get(key) ?? 0);
+    const at = Math.max(
+      this.nowUs + this.netPrng.range(delayUs[0], delayUs[1]),
+      this.fifoLastUs.get(key) ?? 0,
+    );
     this.fifoLastUs.set(key, at);
     assert(at > this.nowUs, `fifo delivery at ${at} not after now ${this.nowUs}`);
     return at;
   }
 
   private push(timeUs: number, event: SimEvent): void {
-    assert(timeUs >= this.nowUs + 1, `event scheduled at ${timeUs} us, not after now ${this.nowUs} us`);
+    assert(
+      timeUs >= this.nowUs + 1,
+      `event scheduled at ${timeUs} us, not after now ${this.nowUs} us`,
+    );
     this.queue.push(timeUs, event);
   }
 

@@ -26,7 +26,10 @@ export class Trace {
   private count = 0;
 
   constructor(readonly entriesMax: number) {
-    assert(Number.isInteger(entriesMax) && entriesMax >= 0, `trace entriesMax invalid: ${entriesMax}`);
+    assert(
+      Number.isInteger(entriesMax) && entriesMax >= 0,
+      `trace entriesMax invalid: ${entriesMax}`,
+    );
   }
 
   /** Number of events recorded since the start (not only those still in the ring). */

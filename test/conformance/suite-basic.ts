@@ -63,7 +63,10 @@ function registerPointTests(suite: SuiteContext): void {
         ),
       );
       const values = await store.getMany(keys);
-      t.deepEqual(values, keys.map((_, i) => bytes(i)));
+      t.deepEqual(
+        values,
+        keys.map((_, i) => bytes(i)),
+      );
     }),
   );
 }
@@ -188,7 +191,10 @@ function registerKeyTests(suite: SuiteContext): void {
       const wide = '\u{1F600}'.repeat(1024); // 4 UTF-8 bytes each: exactly 4096
       const all = [...keys, wide];
       await store.write(all.map((key, i) => ({ type: 'put' as const, key, value: bytes(i) })));
-      t.deepEqual(await store.getMany(all), all.map((_, i) => bytes(i)));
+      t.deepEqual(
+        await store.getMany(all),
+        all.map((_, i) => bytes(i)),
+      );
     }),
   );
 

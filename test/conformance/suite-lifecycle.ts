@@ -157,18 +157,22 @@ function registerPersistenceTests(suite: SuiteContext): void {
  */
 function registerLockTest(suite: SuiteContext): void {
   const persistentTest = suite.options.capabilities.persistent ? test : test.skip;
-  persistentTest(suite.title('persistent: a second instance over the same storage is LOCKED while the first is open'), (t) =>
-    suite.withStore(t, async (store, engine) => {
-      const reopen = suite.options.reopen;
-      if (reopen === undefined) return t.fail('a persistent engine needs options.reopen');
-      const second = new CheckedEngine(reopen(engine));
-      const err = await t.throwsAsync(() => second.open());
-      t.true(isEngineError(err, 'LOCKED'), String(err));
-      t.is(second.state, 'closed');
-      await store.close();
-      await second.open();
-      await second.close();
-    }),
+  persistentTest(
+    suite.title(
+      'persistent: a second instance over the same storage is LOCKED while the first is open',
+    ),
+    (t) =>
+      suite.withStore(t, async (store, engine) => {
+        const reopen = suite.options.reopen;
+        if (reopen === undefined) return t.fail('a persistent engine needs options.reopen');
+        const second = new CheckedEngine(reopen(engine));
+        const err = await t.throwsAsync(() => second.open());
+        t.true(isEngineError(err, 'LOCKED'), String(err));
+        t.is(second.state, 'closed');
+        await store.close();
+        await second.open();
+        await second.close();
+      }),
   );
 }
 
@@ -178,7 +182,10 @@ function registerStatsTests(suite: SuiteContext): void {
       t.deepEqual(store.stats(), { reads: 0, writes: 0, batches: 0, syncs: 0, bytesWritten: 0 });
       await store.write([{ type: 'put', key: 'ab', value: bytes(1, 2, 3) }], { sync: true });
       // 'é' is two UTF-8 bytes; a del counts its key only.
-      await store.write([{ type: 'put', key: 'é', value: bytes() }, { type: 'del', key: 'zz' }]);
+      await store.write([
+        { type: 'put', key: 'é', value: bytes() },
+        { type: 'del', key: 'zz' },
+      ]);
       await store.get('ab');
       await store.get('missing');
       await store.getMany(['ab', 'é', 'x']);

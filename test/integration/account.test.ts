@@ -22,7 +22,12 @@ import { FAST, codeOf, openStore, settleCode, tempDir } from './helpers';
 type Loose<T> = { [K in keyof T]: (...args: unknown[]) => unknown };
 const loose = <T>(x: T): Loose<T> => x as unknown as Loose<T>;
 
-async function rejects(t: ExecutionContext, p: Promise<unknown>, code: string, what: string): Promise<void> {
+async function rejects(
+  t: ExecutionContext,
+  p: Promise<unknown>,
+  code: string,
+  what: string,
+): Promise<void> {
   const error = await t.throwsAsync(p, undefined, what);
   t.true(error instanceof PaxosStoreError, what);
   t.is(codeOf(error), code, what);
@@ -46,31 +51,65 @@ async function journalCode(call: () => unknown): Promise<unknown> {
 }
 
 /** Entries must be numbered from `first` without gaps. */
-function assertContiguous(t: ExecutionContext, entries: readonly JournalEntry[], first: number, what: string): void {
+function assertContiguous(
+  t: ExecutionContext,
+  entries: readonly JournalEntry[],
+  first: number,
+  what: string,
+): void {
   entries.forEach((e, i) => t.is(e.version, first + i, `${what}: entry ${i}`));
 }
 
-const add = (version: number, amount: number, opId: string, balanceAfter: number): JournalEntry =>
-  ({ version, kind: 'add', amount, opId, balanceAfter });
-const sub = (version: number, amount: number, opId: string, balanceAfter: number): JournalEntry =>
-  ({ version, kind: 'subtract', amount, opId, balanceAfter });
-const tx = (version: number, kind: 'prepare' | 'commit' | 'rollback', delta: number, txId: string, balanceAfter: number): JournalEntry =>
-  ({ version, kind, delta, txId, balanceAfter });
+const add = (
+  version: number,
+  amount: number,
+  opId: string,
+  balanceAfter: number,
+): JournalEntry => ({ version, kind: 'add', amount, opId, balanceAfter });
+const sub = (
+  version: number,
+  amount: number,
+  opId: string,
+  balanceAfter: number,
+): JournalEntry => ({ version, kind: 'subtract', amount, opId, balanceAfter });
+const tx = (
+  version: number,
+  kind: 'prepare' | 'commit' | 'rollback',
+  delta: number,
+  txId: string,
+  balanceAfter: number,
+): JournalEntry => ({ version, kind, delta, txId, balanceAfter });
 
 test('add/subtract answer balance and version; an opId applies once and a retry answers the first result', async (t) => {
   const store = await openStore(t);
   const a = store.account('acct');
-  t.deepEqual(await a.balance(), { balance: 0, available: 0, version: 0 }, 'an absent account reads as 0');
+  t.deepEqual(
+    await a.balance(),
+    { balance: 0, available: 0, version: 0 },
+    'an absent account reads as 0',
+  );
   t.deepEqual(a.bounds, { min: 0, max: ACCOUNT_UNBOUNDED_MAX });
   t.deepEqual(await a.add(100, { opId: 'd1' }), { balance: 100, version: 1 });
   t.deepEqual(await a.add(50, { opId: 'd2' }), { balance: 150, version: 2 });
-  t.deepEqual(await a.add(100, { opId: 'd1' }), { balance: 100, version: 1 }, 'the retry answers the first application');
+  t.deepEqual(
+    await a.add(100, { opId: 'd1' }),
+    { balance: 100, version: 1 },
+    'the retry answers the first application',
+  );
   t.deepEqual(await a.subtract(30, { opId: 's1' }), { balance: 120, version: 3 });
   t.deepEqual(await a.subtract(30, { opId: 's1' }), { balance: 120, version: 3 });
   // Retries through other replicas are recognized too.
   for (let r = 0; r < 3; r++) {
-    t.deepEqual(await store.replica(r).account('acct').add(100, { opId: 'd1' }), { balance: 100, version: 1 }, `replica ${r}`);
-    t.deepEqual(await store.replica(r).account('acct').subtract(30, { opId: 's1' }), { balance: 120, version: 3 }, `replica ${r}`);
+    t.deepEqual(
+      await store.replica(r).account('acct').add(100, { opId: 'd1' }),
+      { balance: 100, version: 1 },
+      `replica ${r}`,
+    );
+    t.deepEqual(
+      await store.replica(r).account('acct').subtract(30, { opId: 's1' }),
+      { balance: 120, version: 3 },
+      `replica ${r}`,
+    );
   }
   // The same opId for another amount or kind is ID_CONFLICT and changes nothing.
   await rejects(t, a.add(99, { opId: 'd1' }), 'ID_CONFLICT', 'other amount');
@@ -81,15 +120,29 @@ test('add/subtract answer balance and version; an opId applies once and a retry 
   t.deepEqual(await a.rollback('d1'), { outcome: 'rolledBack', version: 5 });
   t.deepEqual(await a.balance(), { balance: 120, available: 120, version: 5 });
   t.deepEqual(await collect(a.journal()), [
-    add(1, 100, 'd1', 100), add(2, 50, 'd2', 150), sub(3, 30, 's1', 120),
-    tx(4, 'prepare', -10, 'd1', 120), tx(5, 'rollback', -10, 'd1', 120),
+    add(1, 100, 'd1', 100),
+    add(2, 50, 'd2', 150),
+    sub(3, 30, 's1', 120),
+    tx(4, 'prepare', -10, 'd1', 120),
+    tx(5, 'rollback', -10, 'd1', 120),
   ]);
   // An unbounded account takes a max-safe amount, and nothing past it.
   const big = store.account('big');
-  t.deepEqual(await big.add(Number.MAX_SAFE_INTEGER, { opId: 'all' }), { balance: Number.MAX_SAFE_INTEGER, version: 1 });
+  t.deepEqual(await big.add(Number.MAX_SAFE_INTEGER, { opId: 'all' }), {
+    balance: Number.MAX_SAFE_INTEGER,
+    version: 1,
+  });
   await rejects(t, big.add(1, { opId: 'one' }), 'LIMIT_EXCEEDED', 'past ACCOUNT_UNBOUNDED_MAX');
-  t.deepEqual(await big.subtract(Number.MAX_SAFE_INTEGER, { opId: 'out' }), { balance: 0, version: 2 });
-  await rejects(t, big.subtract(1, { opId: 'below' }), 'INSUFFICIENT_FUNDS', 'below the default min 0');
+  t.deepEqual(await big.subtract(Number.MAX_SAFE_INTEGER, { opId: 'out' }), {
+    balance: 0,
+    version: 2,
+  });
+  await rejects(
+    t,
+    big.subtract(1, { opId: 'below' }),
+    'INSUFFICIENT_FUNDS',
+    'below the default min 0',
+  );
 });
 
 test('INSUFFICIENT_FUNDS and LIMIT_EXCEEDED count prepared reservations; refusals change nothing', async (t) => {
@@ -97,10 +150,23 @@ test('INSUFFICIENT_FUNDS and LIMIT_EXCEEDED count prepared reservations; refusal
   const a = store.account('res', { min: 0, max: 1000 });
   await a.add(500, { opId: 'fund' });
   t.deepEqual(await a.prepare('debit', -300), { version: 2 });
-  t.deepEqual(await a.balance(), { balance: 500, available: 200, version: 2 }, 'a debit reserves funds');
-  await rejects(t, a.subtract(201, { opId: 'x1' }), 'INSUFFICIENT_FUNDS', 'subtract past available');
+  t.deepEqual(
+    await a.balance(),
+    { balance: 500, available: 200, version: 2 },
+    'a debit reserves funds',
+  );
+  await rejects(
+    t,
+    a.subtract(201, { opId: 'x1' }),
+    'INSUFFICIENT_FUNDS',
+    'subtract past available',
+  );
   await rejects(t, a.prepare('d2', -201), 'INSUFFICIENT_FUNDS', 'debit prepare past available');
-  t.deepEqual(await a.subtract(200, { opId: 'x2' }), { balance: 300, version: 3 }, 'down to min counting the reservation');
+  t.deepEqual(
+    await a.subtract(200, { opId: 'x2' }),
+    { balance: 300, version: 3 },
+    'down to min counting the reservation',
+  );
   await rejects(t, a.prepare('d3', -1), 'INSUFFICIENT_FUNDS', 'nothing available');
   await rejects(t, a.subtract(1, { opId: 'x3' }), 'INSUFFICIENT_FUNDS', 'nothing available');
   // A pending credit counts toward max.
@@ -110,8 +176,17 @@ test('INSUFFICIENT_FUNDS and LIMIT_EXCEEDED count prepared reservations; refusal
   t.deepEqual(await a.add(100, { opId: 'y2' }), { balance: 400, version: 5 });
   await rejects(t, a.prepare('c3', 1), 'LIMIT_EXCEEDED', 'at max counting the pending credit');
   // A pending credit is not available: 400 - 300 reserved leaves 100.
-  await rejects(t, a.subtract(101, { opId: 'x4' }), 'INSUFFICIENT_FUNDS', 'a pending credit is not available');
-  t.deepEqual(await a.balance(), { balance: 400, available: 100, version: 5 }, 'refusals did not mutate');
+  await rejects(
+    t,
+    a.subtract(101, { opId: 'x4' }),
+    'INSUFFICIENT_FUNDS',
+    'a pending credit is not available',
+  );
+  t.deepEqual(
+    await a.balance(),
+    { balance: 400, available: 100, version: 5 },
+    'refusals did not mutate',
+  );
   // Releasing reservations frees room on each side.
   t.deepEqual(await a.rollback('credit'), { outcome: 'rolledBack', version: 6 });
   t.deepEqual(await a.add(600, { opId: 'y3' }), { balance: 1000, version: 7 });
@@ -124,13 +199,27 @@ test('INSUFFICIENT_FUNDS and LIMIT_EXCEEDED count prepared reservations; refusal
   const o = store.account('overdraft', { min: -100, max: 50 });
   t.deepEqual(await o.subtract(60, { opId: 'o1' }), { balance: -60, version: 1 });
   t.deepEqual(await o.prepare('o-tx', -40), { version: 2 });
-  await rejects(t, o.subtract(1, { opId: 'o2' }), 'INSUFFICIENT_FUNDS', 'the overdraft line counts reservations');
+  await rejects(
+    t,
+    o.subtract(1, { opId: 'o2' }),
+    'INSUFFICIENT_FUNDS',
+    'the overdraft line counts reservations',
+  );
   t.deepEqual(await o.balance(), { balance: -60, available: -100, version: 2 });
   const other = store.account('overdraft', { min: 0 });
   await rejects(t, other.add(1, { opId: 'o3' }), 'BOUNDS_MISMATCH', 'other bounds');
   await rejects(t, other.commit('o-tx'), 'BOUNDS_MISMATCH', 'other bounds, commit');
-  await rejects(t, store.account('overdraft', { min: -100 }).add(1, { opId: 'o3' }), 'BOUNDS_MISMATCH', 'other max');
-  t.deepEqual(await other.balance(), { balance: -60, available: -100, version: 2 }, 'reads do not check bounds');
+  await rejects(
+    t,
+    store.account('overdraft', { min: -100 }).add(1, { opId: 'o3' }),
+    'BOUNDS_MISMATCH',
+    'other max',
+  );
+  t.deepEqual(
+    await other.balance(),
+    { balance: -60, available: -100, version: 2 },
+    'reads do not check bounds',
+  );
   t.is((await collect(other.journal())).length, 2);
 });
 
@@ -139,12 +228,27 @@ test('more than 1,000 open transactions is TOO_LARGE; finishing one makes room',
   const a = store.account('busy');
   const versions: number[] = [];
   for (let i = 0; i < 1000; i += 50) {
-    versions.push(...(await Promise.all(Array.from({ length: 50 }, (_, k) => a.prepare(`t${i + k}`, 1)))).map((r) => r.version));
+    versions.push(
+      ...(await Promise.all(Array.from({ length: 50 }, (_, k) => a.prepare(`t${i + k}`, 1)))).map(
+        (r) => r.version,
+      ),
+    );
   }
-  t.deepEqual([...versions].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i + 1));
+  t.deepEqual(
+    [...versions].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i + 1),
+  );
   await rejects(t, a.prepare('over', 1), 'TOO_LARGE', 'the 1,001st open transaction');
-  t.deepEqual(await a.prepare('t7', 1), { version: versions[7] }, 'a repeated prepare is not a new one');
-  t.deepEqual(await a.rollback('fence'), { outcome: 'rolledBack', version: 1001 }, 'a fence holds no reservation');
+  t.deepEqual(
+    await a.prepare('t7', 1),
+    { version: versions[7] },
+    'a repeated prepare is not a new one',
+  );
+  t.deepEqual(
+    await a.rollback('fence'),
+    { outcome: 'rolledBack', version: 1001 },
+    'a fence holds no reservation',
+  );
   t.deepEqual(await a.add(3, { opId: 'still' }), { balance: 3, version: 1002 });
   t.deepEqual(await a.commit('t999'), { outcome: 'committed', version: 1003 });
   t.deepEqual(await a.prepare('over', 1), { version: 1004 });
@@ -164,11 +268,18 @@ test('a two-phase transfer between two accounts: commit path, rollback path, bot
   t.deepEqual(await a.prepare('t1', -300), { version: 2 }, 'a repeated prepare answers the first');
   await rejects(t, a.prepare('t1', -301), 'ID_CONFLICT', 'prepare with another delta');
   t.deepEqual(await a.balance(), { balance: 1000, available: 700, version: 2 });
-  t.deepEqual(await b.balance(), { balance: 0, available: 0, version: 1 }, 'a pending credit is not available');
+  t.deepEqual(
+    await b.balance(),
+    { balance: 0, available: 0, version: 1 },
+    'a pending credit is not available',
+  );
   t.deepEqual(await a.commit('t1'), { outcome: 'committed', version: 3 });
   t.deepEqual(await b.commit('t1'), { outcome: 'committed', version: 2 });
   t.deepEqual(await a.commit('t1'), { outcome: 'committed', version: 3 }, 'commit is idempotent');
-  t.deepEqual(await store.replica(2).account('B', { min: 0, max: 10_000 }).commit('t1'), { outcome: 'committed', version: 2 });
+  t.deepEqual(await store.replica(2).account('B', { min: 0, max: 10_000 }).commit('t1'), {
+    outcome: 'committed',
+    version: 2,
+  });
   await rejects(t, a.rollback('t1'), 'TRANSACTION_FINISHED', 'rollback of a committed tx');
   await rejects(t, a.prepare('t1', -300), 'TRANSACTION_FINISHED', 'prepare of a committed tx');
   t.deepEqual(await a.balance(), { balance: 700, available: 700, version: 3 });
@@ -180,7 +291,11 @@ test('a two-phase transfer between two accounts: commit path, rollback path, bot
   t.deepEqual(await a.balance(), { balance: 700, available: 500, version: 4 });
   t.deepEqual(await a.rollback('t2'), { outcome: 'rolledBack', version: 5 });
   t.deepEqual(await b.rollback('t2'), { outcome: 'rolledBack', version: 4 });
-  t.deepEqual(await a.rollback('t2'), { outcome: 'rolledBack', version: 5 }, 'rollback is idempotent');
+  t.deepEqual(
+    await a.rollback('t2'),
+    { outcome: 'rolledBack', version: 5 },
+    'rollback is idempotent',
+  );
   t.deepEqual(await b.rollback('t2'), { outcome: 'rolledBack', version: 4 });
   await rejects(t, a.commit('t2'), 'TRANSACTION_FINISHED', 'commit of a rolled back tx');
   await rejects(t, b.prepare('t2', 200), 'TRANSACTION_FINISHED', 'prepare of a rolled back tx');
@@ -188,28 +303,46 @@ test('a two-phase transfer between two accounts: commit path, rollback path, bot
   t.deepEqual(await a.balance(), { balance: 700, available: 700, version: 5 });
   t.deepEqual(await b.balance(), { balance: 300, available: 300, version: 4 });
   t.deepEqual(await collect(a.journal()), [
-    add(1, 1000, 'seed', 1000), tx(2, 'prepare', -300, 't1', 1000), tx(3, 'commit', -300, 't1', 700),
-    tx(4, 'prepare', -200, 't2', 700), tx(5, 'rollback', -200, 't2', 700),
+    add(1, 1000, 'seed', 1000),
+    tx(2, 'prepare', -300, 't1', 1000),
+    tx(3, 'commit', -300, 't1', 700),
+    tx(4, 'prepare', -200, 't2', 700),
+    tx(5, 'rollback', -200, 't2', 700),
   ]);
   t.deepEqual(await collect(b.journal()), [
-    tx(1, 'prepare', 300, 't1', 0), tx(2, 'commit', 300, 't1', 300),
-    tx(3, 'prepare', 200, 't2', 300), tx(4, 'rollback', 200, 't2', 300),
+    tx(1, 'prepare', 300, 't1', 0),
+    tx(2, 'commit', 300, 't1', 300),
+    tx(3, 'prepare', 200, 't2', 300),
+    tx(4, 'rollback', 200, 't2', 300),
   ]);
 });
 
 test('rollback of an unknown tx is recorded and fences a later prepare', async (t) => {
   const store = await openStore(t);
   const b = store.account('fenced');
-  t.deepEqual(await b.rollback('late'), { outcome: 'rolledBack', version: 1 }, 'creates the account');
+  t.deepEqual(
+    await b.rollback('late'),
+    { outcome: 'rolledBack', version: 1 },
+    'creates the account',
+  );
   t.deepEqual(await b.rollback('late'), { outcome: 'rolledBack', version: 1 });
   await rejects(t, b.prepare('late', 50), 'TRANSACTION_FINISHED', 'the late prepare');
   await rejects(t, b.prepare('late', -50), 'TRANSACTION_FINISHED', 'the late prepare, a debit');
   await rejects(t, b.commit('late'), 'TRANSACTION_FINISHED', 'commit of the fenced tx');
   for (let r = 0; r < 3; r++) {
-    await rejects(t, store.replica(r).account('fenced').prepare('late', 50), 'TRANSACTION_FINISHED', `via replica ${r}`);
+    await rejects(
+      t,
+      store.replica(r).account('fenced').prepare('late', 50),
+      'TRANSACTION_FINISHED',
+      `via replica ${r}`,
+    );
   }
   t.deepEqual(await b.balance(), { balance: 0, available: 0, version: 1 });
-  t.deepEqual(await collect(b.journal()), [tx(1, 'rollback', 0, 'late', 0)], 'the fence is a delta-0 rollback');
+  t.deepEqual(
+    await collect(b.journal()),
+    [tx(1, 'rollback', 0, 'late', 0)],
+    'the fence is a delta-0 rollback',
+  );
   t.deepEqual(await b.prepare('other', 5), { version: 2 }, 'other txs are unaffected');
 });
 
@@ -217,7 +350,10 @@ test('rollback of an unknown tx is recorded and fences a later prepare', async (
  * Writes a mix of applied ops, retries and refusals to `a` (created empty, bounds 0..5000) and
  * returns the journal entries the applied ones must have made, and the balance.
  */
-async function writeMixedHistory(t: ExecutionContext, a: Account): Promise<{ expected: JournalEntry[]; balance: number }> {
+async function writeMixedHistory(
+  t: ExecutionContext,
+  a: Account,
+): Promise<{ expected: JournalEntry[]; balance: number }> {
   const expected: JournalEntry[] = [];
   let balance = 0;
   const applied = (e: JournalEntry): void => {
@@ -228,19 +364,32 @@ async function writeMixedHistory(t: ExecutionContext, a: Account): Promise<{ exp
   for (let i = 0; i < 40; i++) {
     const v = expected.length + 1;
     switch (i % 8) {
-      case 0: case 1: case 2: {
+      case 0:
+      case 1:
+      case 2: {
         const amount = 10 + i;
-        t.deepEqual(await a.add(amount, { opId: `add-${i}` }), { balance: balance + amount, version: v });
+        t.deepEqual(await a.add(amount, { opId: `add-${i}` }), {
+          balance: balance + amount,
+          version: v,
+        });
         balance += amount;
         applied(add(v, amount, `add-${i}`, balance));
         await a.add(amount, { opId: `add-${i}` });
         break;
       }
       case 3:
-        t.deepEqual(await a.subtract(7, { opId: `sub-${i}` }), { balance: balance - 7, version: v });
+        t.deepEqual(await a.subtract(7, { opId: `sub-${i}` }), {
+          balance: balance - 7,
+          version: v,
+        });
         balance -= 7;
         applied(sub(v, 7, `sub-${i}`, balance));
-        await rejects(t, a.subtract(99_999, { opId: `sub-big-${i}` }), 'INSUFFICIENT_FUNDS', 'refused');
+        await rejects(
+          t,
+          a.subtract(99_999, { opId: `sub-big-${i}` }),
+          'INSUFFICIENT_FUNDS',
+          'refused',
+        );
         break;
       case 4:
         await a.prepare(`tx-${i}`, -5);
@@ -274,7 +423,9 @@ async function checkLongJournal(t: ExecutionContext, store: PaxosStore): Promise
   const many = store.account('many');
   const total = 1205;
   for (let i = 0; i < total; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, total - i) }, (_, k) => many.add(1, { opId: `m${i + k}` })));
+    await Promise.all(
+      Array.from({ length: Math.min(50, total - i) }, (_, k) => many.add(1, { opId: `m${i + k}` })),
+    );
   }
   const all = await collect(many.journal());
   t.is(all.length, total);
@@ -320,10 +471,18 @@ test('the journal: every applied op exactly once, in order, without gaps; resumi
     from = page.nextVersion;
   }
   t.deepEqual(paged, expected);
-  t.deepEqual(await a.journalPage(n + 5, { limit: 2 }), { entries: [], nextVersion: n + 5, version: n });
+  t.deepEqual(await a.journalPage(n + 5, { limit: 2 }), {
+    entries: [],
+    nextVersion: n + 5,
+    version: n,
+  });
   // A journal read through each replica agrees.
   for (let r = 0; r < 3; r++) {
-    t.deepEqual(await collect(store.replica(r).account('j').journal({ pageSize: 9 })), expected, `replica ${r}`);
+    t.deepEqual(
+      await collect(store.replica(r).account('j').journal({ pageSize: 9 })),
+      expected,
+      `replica ${r}`,
+    );
   }
   // An iterator stops at the version of its first read, even while writes continue.
   const it = a.journal({ pageSize: 5 });
@@ -345,7 +504,10 @@ test('the journal survives a replica crash and restart (memory engine)', async (
   let balance = 0;
   const write = async (r: number, i: number): Promise<void> => {
     const amount = 1 + i;
-    t.deepEqual(await via(r).add(amount, { opId: `op-${i}` }), { balance: balance + amount, version: expected.length + 1 });
+    t.deepEqual(await via(r).add(amount, { opId: `op-${i}` }), {
+      balance: balance + amount,
+      version: expected.length + 1,
+    });
     balance += amount;
     expected.push(add(expected.length + 1, amount, `op-${i}`, balance));
   };
@@ -359,66 +521,95 @@ test('the journal survives a replica crash and restart (memory engine)', async (
   balance -= 4;
   expected.push(tx(expected.length + 1, 'commit', -4, 'held', balance));
   await store.replica(1).restart();
-  t.deepEqual(await collect(via(1).journal()), expected, 'the restarted replica reads the whole journal');
+  t.deepEqual(
+    await collect(via(1).journal()),
+    expected,
+    'the restarted replica reads the whole journal',
+  );
   t.deepEqual(await collect(via(1).journal({ fromVersion: 8, pageSize: 2 })), expected.slice(7));
   t.deepEqual(await via(1).balance(), { balance, available: balance, version: expected.length });
   // Ids written while it was down are remembered through it.
   const op9 = expected.find((e) => e.kind === 'add' && e.opId === 'op-9');
-  t.deepEqual(await via(1).add(1 + 9, { opId: 'op-9' }), { balance: op9?.balanceAfter, version: op9?.version });
+  t.deepEqual(await via(1).add(1 + 9, { opId: 'op-9' }), {
+    balance: op9?.balanceAfter,
+    version: op9?.version,
+  });
   t.deepEqual(await via(1).commit('held'), { outcome: 'committed', version: expected.length });
   await write(1, 14);
-  for (let r = 0; r < 3; r++) t.deepEqual(await collect(via(r).journal({ pageSize: 5 })), expected, `replica ${r}`);
+  for (let r = 0; r < 3; r++)
+    t.deepEqual(await collect(via(r).journal({ pageSize: 5 })), expected, `replica ${r}`);
 });
 
-test.serial('concurrent adds from all three replicas with distinct opIds: balance is the sum, each journaled once', async (t) => {
-  const store = await openStore(t);
-  const name = 'hot';
-  const n = 60;
-  let retries = 0;
-  // UNKNOWN_OUTCOME (racing proposers) is retried with the same opId: that is what opIds are for.
-  const addOnce = async (i: number): Promise<{ balance: number; version: number }> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await store.replica((i + attempt) % 3).account(name).add(i + 1, { opId: `c-${i}` });
-      } catch (error) {
-        t.is(codeOf(error), 'UNKNOWN_OUTCOME', `add ${i}`);
-        if (attempt > 20) throw error;
-        retries += 1;
+test.serial(
+  'concurrent adds from all three replicas with distinct opIds: balance is the sum, each journaled once',
+  async (t) => {
+    const store = await openStore(t);
+    const name = 'hot';
+    const n = 60;
+    let retries = 0;
+    // UNKNOWN_OUTCOME (racing proposers) is retried with the same opId: that is what opIds are for.
+    const addOnce = async (i: number): Promise<{ balance: number; version: number }> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await store
+            .replica((i + attempt) % 3)
+            .account(name)
+            .add(i + 1, { opId: `c-${i}` });
+        } catch (error) {
+          t.is(codeOf(error), 'UNKNOWN_OUTCOME', `add ${i}`);
+          if (attempt > 20) throw error;
+          retries += 1;
+        }
       }
+    };
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => addOnce(i)));
+    const sum = (n * (n + 1)) / 2;
+    t.deepEqual(await store.account(name).balance(), { balance: sum, available: sum, version: n });
+    t.is(new Set(results.map((r) => r.version)).size, n, 'each add has a version of its own');
+    const journal = await collect(store.replica(1).account(name).journal());
+    t.is(journal.length, n);
+    assertContiguous(t, journal, 1, 'concurrent');
+    const byOpId = new Map(journal.map((e) => [e.kind === 'add' ? e.opId : '', e]));
+    t.is(byOpId.size, n, 'each opId exactly once');
+    let running = 0;
+    for (const e of journal) {
+      t.is(e.kind, 'add');
+      if (e.kind !== 'add') continue;
+      running += e.amount;
+      t.is(e.balanceAfter, running, 'balanceAfter follows the journal order');
     }
-  };
-  const results = await Promise.all(Array.from({ length: n }, (_, i) => addOnce(i)));
-  const sum = (n * (n + 1)) / 2;
-  t.deepEqual(await store.account(name).balance(), { balance: sum, available: sum, version: n });
-  t.is(new Set(results.map((r) => r.version)).size, n, 'each add has a version of its own');
-  const journal = await collect(store.replica(1).account(name).journal());
-  t.is(journal.length, n);
-  assertContiguous(t, journal, 1, 'concurrent');
-  const byOpId = new Map(journal.map((e) => [e.kind === 'add' ? e.opId : '', e]));
-  t.is(byOpId.size, n, 'each opId exactly once');
-  let running = 0;
-  for (const e of journal) {
-    t.is(e.kind, 'add');
-    if (e.kind !== 'add') continue;
-    running += e.amount;
-    t.is(e.balanceAfter, running, 'balanceAfter follows the journal order');
-  }
-  results.forEach((r, i) => {
-    const e = byOpId.get(`c-${i}`);
-    t.is(e?.kind === 'add' ? e.amount : undefined, i + 1);
-    t.is(e?.version, r.version, `c-${i}: the acknowledged version is its journal entry`);
-    t.is(e?.balanceAfter, r.balance, `c-${i}: the acknowledged balance is its entry's`);
-  });
-  t.log(`${retries} retries after UNKNOWN_OUTCOME`);
-});
+    results.forEach((r, i) => {
+      const e = byOpId.get(`c-${i}`);
+      t.is(e?.kind === 'add' ? e.amount : undefined, i + 1);
+      t.is(e?.version, r.version, `c-${i}: the acknowledged version is its journal entry`);
+      t.is(e?.balanceAfter, r.balance, `c-${i}: the acknowledged balance is its entry's`);
+    });
+    t.log(`${retries} retries after UNKNOWN_OUTCOME`);
+  },
+);
 
 const BAD_AMOUNTS: [string, unknown][] = [
-  ['0', 0], ['-1', -1], ['1.5', 1.5], ['NaN', NaN], ['Infinity', Infinity], ['2^53', 2 ** 53],
-  ['"5"', '5'], ['undefined', undefined], ['null', null], ['5n', 5n], ['Number object', new Number(5)],
+  ['0', 0],
+  ['-1', -1],
+  ['1.5', 1.5],
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['2^53', 2 ** 53],
+  ['"5"', '5'],
+  ['undefined', undefined],
+  ['null', null],
+  ['5n', 5n],
+  ['Number object', new Number(5)],
 ];
 const BAD_IDS: [string, unknown][] = [
-  ['empty', ''], ['number', 7], ['undefined', undefined], ['null', null], ['129 bytes', 'a'.repeat(129)],
-  ['130 bytes of é', 'é'.repeat(65)], ['lone surrogate', 'x\uD800'], ['String object', new String('id')],
+  ['empty', ''],
+  ['number', 7],
+  ['undefined', undefined],
+  ['null', null],
+  ['129 bytes', 'a'.repeat(129)],
+  ['130 bytes of é', 'é'.repeat(65)],
+  ['lone surrogate', 'x\uD800'],
+  ['String object', new String('id')],
 ];
 
 test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) => {
@@ -445,13 +636,23 @@ test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) =>
   calls.push(['add options null', () => la.add(1, null)]);
   calls.push(['add options string', () => la.add(1, 'op')]);
   calls.push(['subtract options {}', () => la.subtract(1, {})]);
-  for (const [what, from] of [['-1', -1], ['1.5', 1.5], ['NaN', NaN], ['"0"', '0'], ['null', null], ['2^53', 2 ** 53]] as const) {
+  for (const [what, from] of [
+    ['-1', -1],
+    ['1.5', 1.5],
+    ['NaN', NaN],
+    ['"0"', '0'],
+    ['null', null],
+    ['2^53', 2 ** 53],
+  ] as const) {
     calls.push([`journalPage(${what})`, () => la.journalPage(from)]);
   }
   for (const limit of [0, -1, 1001, 1.5, NaN, '5', null]) {
     calls.push([`journalPage limit ${String(limit)}`, () => la.journalPage(0, { limit })]);
   }
-  calls.push(['journalPage consistency strong', () => la.journalPage(0, { consistency: 'strong' })]);
+  calls.push([
+    'journalPage consistency strong',
+    () => la.journalPage(0, { consistency: 'strong' }),
+  ]);
   calls.push(['balance consistency strong', () => la.balance({ consistency: 'strong' })]);
   calls.push(['balance options null', () => la.balance(null)]);
   for (const [what, call] of calls) {
@@ -460,19 +661,37 @@ test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) =>
   }
   // The iterator: refused at the call or at its first step, never silently empty.
   const JOURNAL_BAD: [string, unknown][] = [
-    ['null', null], ['string', 'x'], ['fromVersion -1', { fromVersion: -1 }], ['fromVersion 0.5', { fromVersion: 0.5 }],
-    ['fromVersion "1"', { fromVersion: '1' }], ['pageSize 0', { pageSize: 0 }], ['pageSize 1001', { pageSize: 1001 }],
-    ['pageSize 2.5', { pageSize: 2.5 }], ['consistency strong', { consistency: 'strong' }],
+    ['null', null],
+    ['string', 'x'],
+    ['fromVersion -1', { fromVersion: -1 }],
+    ['fromVersion 0.5', { fromVersion: 0.5 }],
+    ['fromVersion "1"', { fromVersion: '1' }],
+    ['pageSize 0', { pageSize: 0 }],
+    ['pageSize 1001', { pageSize: 1001 }],
+    ['pageSize 2.5', { pageSize: 2.5 }],
+    ['consistency strong', { consistency: 'strong' }],
   ];
-  for (const [what, options] of JOURNAL_BAD) t.is(await journalCode(() => la.journal(options)), 'INVALID_ARGUMENT', `journal(${what})`);
+  for (const [what, options] of JOURNAL_BAD)
+    t.is(await journalCode(() => la.journal(options)), 'INVALID_ARGUMENT', `journal(${what})`);
   // Names and bounds: checked when the handle is made.
   const BAD_BOUNDS: [string, unknown][] = [
-    ['min 1', { min: 1 }], ['max -1', { max: -1 }], ['min -0.5', { min: -0.5 }], ['min NaN', { min: NaN }],
-    ['max Infinity', { max: Infinity }], ['max 2^53', { max: 2 ** 53 }], ['min > max', { min: 5, max: 3 }],
-    ['null', null], ['string', 'x'], ['min "0"', { min: '0' }], ['number', 5],
+    ['min 1', { min: 1 }],
+    ['max -1', { max: -1 }],
+    ['min -0.5', { min: -0.5 }],
+    ['min NaN', { min: NaN }],
+    ['max Infinity', { max: Infinity }],
+    ['max 2^53', { max: 2 ** 53 }],
+    ['min > max', { min: 5, max: 3 }],
+    ['null', null],
+    ['string', 'x'],
+    ['min "0"', { min: '0' }],
+    ['number', 5],
   ];
   for (const [what, bounds] of BAD_BOUNDS) {
-    for (const make of [() => store.account('b2', bounds as never), () => store.replica(1).account('b2', bounds as never)]) {
+    for (const make of [
+      () => store.account('b2', bounds as never),
+      () => store.replica(1).account('b2', bounds as never),
+    ]) {
       const error = t.throws(make, undefined, what);
       t.is(codeOf(error), 'INVALID_ARGUMENT', `bounds ${what}`);
     }
@@ -484,8 +703,14 @@ test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) =>
   // Limits that are fine: 128-byte ids, the widest bounds.
   t.deepEqual(await a.add(1, { opId: 'a'.repeat(128) }), { balance: 6, version: 3 });
   t.deepEqual(await a.prepare('é'.repeat(64), 2), { version: 4 });
-  t.notThrows(() => store.account('wide', { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }));
-  t.deepEqual(await a.balance(), { balance: 6, available: 5, version: 4 }, 'nothing bad was applied');
+  t.notThrows(() =>
+    store.account('wide', { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+  );
+  t.deepEqual(
+    await a.balance(),
+    { balance: 6, available: 5, version: 4 },
+    'nothing bad was applied',
+  );
   t.is((await collect(a.journal())).length, 4);
   t.is((await store.stats()).inFlight, 0);
 });
@@ -508,8 +733,16 @@ test('a name holding another model refuses account ops with WRONG_TYPE, and an a
       t.is(await settleCode(call()), 'WRONG_TYPE', `account.${what} on a queue via replica ${r}`);
     }
   }
-  t.deepEqual(await store.queue('name').range(0, 10), [Buffer.from('q1'), Buffer.from('q2')], 'the queue is unchanged');
-  t.deepEqual(await store.queue('name').push('q3'), { length: 3, version: 2 }, 'refused ops did not mutate');
+  t.deepEqual(
+    await store.queue('name').range(0, 10),
+    [Buffer.from('q1'), Buffer.from('q2')],
+    'the queue is unchanged',
+  );
+  t.deepEqual(
+    await store.queue('name').push('q3'),
+    { length: 3, version: 2 },
+    'refused ops did not mutate',
+  );
   await store.set('a-set').add('m');
   await store.table('a-table').set('r', 'c', 'v');
   await store.doc('a-doc').update([{ op: 'set', path: 'x', value: 1 }]);
@@ -522,7 +755,11 @@ test('a name holding another model refuses account ops with WRONG_TYPE, and an a
   const acct = store.account('name');
   t.deepEqual(await acct.add(10, { opId: 'first' }), { balance: 10, version: 6 });
   t.deepEqual(await collect(acct.journal()), [add(6, 10, 'first', 10)]);
-  t.deepEqual(await acct.journalPage(0), { entries: [add(6, 10, 'first', 10)], nextVersion: 7, version: 6 });
+  t.deepEqual(await acct.journalPage(0), {
+    entries: [add(6, 10, 'first', 10)],
+    nextVersion: 7,
+    version: 6,
+  });
   // An account never returns to absent, even at balance 0: other models stay refused.
   t.deepEqual(await acct.subtract(10, { opId: 'second' }), { balance: 0, version: 7 });
   t.is(await settleCode(store.queue('name').push('x')), 'WRONG_TYPE');
@@ -558,23 +795,50 @@ test('lsm: accounts, reservations, fences and journals survive close and reopen'
     t.deepEqual(await collect(a.journal({ pageSize: 2 })), before, `replica ${r}`);
   }
   const a2 = second.account('saved', bounds);
-  t.deepEqual(await a2.add(500, { opId: 'dep' }), { balance: 500, version: 1 }, 'opIds are remembered across reopen');
-  await rejects(t, a2.add(51, { opId: 'x' }), 'LIMIT_EXCEEDED', 'the pending credit still counts: 450 + 400 + 51 > 900');
-  await rejects(t, a2.subtract(351, { opId: 'y' }), 'INSUFFICIENT_FUNDS', 'the pending debit still counts');
+  t.deepEqual(
+    await a2.add(500, { opId: 'dep' }),
+    { balance: 500, version: 1 },
+    'opIds are remembered across reopen',
+  );
+  await rejects(
+    t,
+    a2.add(51, { opId: 'x' }),
+    'LIMIT_EXCEEDED',
+    'the pending credit still counts: 450 + 400 + 51 > 900',
+  );
+  await rejects(
+    t,
+    a2.subtract(351, { opId: 'y' }),
+    'INSUFFICIENT_FUNDS',
+    'the pending debit still counts',
+  );
   await rejects(t, a2.prepare('fenced', 1), 'TRANSACTION_FINISHED', 'the fence survives');
-  await rejects(t, second.account('saved').add(1, { opId: 'z' }), 'BOUNDS_MISMATCH', 'the bounds survive');
+  await rejects(
+    t,
+    second.account('saved').add(1, { opId: 'z' }),
+    'BOUNDS_MISMATCH',
+    'the bounds survive',
+  );
   t.deepEqual(await a2.commit('pending'), { outcome: 'committed', version: 6 });
   t.deepEqual(await a2.commit('incoming'), { outcome: 'committed', version: 7 });
   t.deepEqual(await a2.balance(), { balance: 750, available: 750, version: 7 });
   t.deepEqual(await collect(a2.journal({ fromVersion: 5 })), [
-    tx(5, 'rollback', 0, 'fenced', 450), tx(6, 'commit', -100, 'pending', 350), tx(7, 'commit', 400, 'incoming', 750),
+    tx(5, 'rollback', 0, 'fenced', 450),
+    tx(6, 'commit', -100, 'pending', 350),
+    tx(7, 'commit', 400, 'incoming', 750),
   ]);
 });
 
 /** The refusals the account's sequential spec models (the linearizability test records them). */
 const SPEC_ERRORS = new Set([
-  'INSUFFICIENT_FUNDS', 'LIMIT_EXCEEDED', 'JOURNAL_TRIMMED', 'BOUNDS_MISMATCH', 'ID_CONFLICT',
-  'UNKNOWN_TRANSACTION', 'TRANSACTION_FINISHED', 'TOO_LARGE',
+  'INSUFFICIENT_FUNDS',
+  'LIMIT_EXCEEDED',
+  'JOURNAL_TRIMMED',
+  'BOUNDS_MISMATCH',
+  'ID_CONFLICT',
+  'UNKNOWN_TRANSACTION',
+  'TRANSACTION_FINISHED',
+  'TOO_LARGE',
 ]);
 
 /**
@@ -587,7 +851,11 @@ test.serial('random concurrent account ops through every replica are linearizabl
   const history: HistoryOp<AccountInput, AccountOutput>[] = [];
   let nextId = 1;
   let unknown = 0;
-  const record = async (input: AccountInput, write: boolean, run: () => Promise<AccountOutput>): Promise<void> => {
+  const record = async (
+    input: AccountInput,
+    write: boolean,
+    run: () => Promise<AccountOutput>,
+  ): Promise<void> => {
     const id = nextId++;
     const call = performance.now();
     try {
@@ -596,7 +864,14 @@ test.serial('random concurrent account ops through every replica are linearizabl
     } catch (error) {
       const code = codeOf(error);
       if (typeof code === 'string' && SPEC_ERRORS.has(code)) {
-        history.push({ id, key: 'k', input, call, ret: performance.now(), output: { error: code } as AccountOutput });
+        history.push({
+          id,
+          key: 'k',
+          input,
+          call,
+          ret: performance.now(),
+          output: { error: code } as AccountOutput,
+        });
         return;
       }
       t.is(code, 'UNKNOWN_OUTCOME', JSON.stringify(input));
@@ -618,15 +893,20 @@ test.serial('random concurrent account ops through every replica are linearizabl
       const txId = `t${next(4)}`;
       const amount = [10, 40, 100][next(3)] as number;
       switch (next(10)) {
-        case 0: case 1:
+        case 0:
+        case 1:
           await record({ op: 'add', opId, amount, bounds }, true, () => acct.add(amount, { opId }));
           break;
         case 2:
-          await record({ op: 'subtract', opId, amount, bounds }, true, () => acct.subtract(amount, { opId }));
+          await record({ op: 'subtract', opId, amount, bounds }, true, () =>
+            acct.subtract(amount, { opId }),
+          );
           break;
         case 3: {
           const delta = next(2) === 0 ? -amount : amount;
-          await record({ op: 'prepare', txId, delta, bounds }, true, () => acct.prepare(txId, delta));
+          await record({ op: 'prepare', txId, delta, bounds }, true, () =>
+            acct.prepare(txId, delta),
+          );
           break;
         }
         case 4:
@@ -635,13 +915,16 @@ test.serial('random concurrent account ops through every replica are linearizabl
         case 5:
           await record({ op: 'rollback', txId, bounds }, true, () => acct.rollback(txId));
           break;
-        case 6: case 7:
+        case 6:
+        case 7:
           await record({ op: 'balance' }, false, () => acct.balance());
           break;
         default: {
           const fromVersion = next(8);
           const limit = 1 + next(4);
-          await record({ op: 'journal', fromVersion, limit }, false, () => acct.journalPage(fromVersion, { limit }));
+          await record({ op: 'journal', fromVersion, limit }, false, () =>
+            acct.journalPage(fromVersion, { limit }),
+          );
         }
       }
     }

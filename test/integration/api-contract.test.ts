@@ -68,14 +68,33 @@ const boom = (): never => {
   throw new Error('trap');
 };
 /** A proxy every trap of which throws. */
-const throwingProxy = (): object => new Proxy({}, {
-  get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom, apply: boom, set: boom,
-});
+const throwingProxy = (): object =>
+  new Proxy(
+    {},
+    {
+      get: boom,
+      has: boom,
+      ownKeys: boom,
+      getPrototypeOf: boom,
+      getOwnPropertyDescriptor: boom,
+      apply: boom,
+      set: boom,
+    },
+  );
 
 /** Each property answers a valid value to its first read and a BigInt to every later one. */
 function fickle(): object {
   const target: Record<string, unknown> = {
-    c: 'x', n: 1, consistency: 'local', opId: 'o', limit: 1, gte: 'a', op: 'set', path: 'a', value: 1, indexes: ['c'],
+    c: 'x',
+    n: 1,
+    consistency: 'local',
+    opId: 'o',
+    limit: 1,
+    gte: 'a',
+    op: 'set',
+    path: 'a',
+    value: 1,
+    indexes: ['c'],
   };
   const seen = new Set<string | symbol>();
   return new Proxy(target, {
@@ -126,11 +145,41 @@ const ADVERSARIAL: Array<[string, Make]> = [
   ['String object', () => new String('k')],
   ['Date', () => new Date(0)],
   ['Map', () => new Map([['consistency', 'local']])],
-  ['throwing getters', () => ({
-    get consistency(): never { return boom(); }, get opId(): never { return boom(); }, get limit(): never { return boom(); },
-    get gte(): never { return boom(); }, get indexes(): never { return boom(); }, get ifVersion(): never { return boom(); },
-  })],
-  ['ops with a throwing getter', () => [{ op: 'set', path: 'a', get value(): never { return boom(); } }]],
+  [
+    'throwing getters',
+    () => ({
+      get consistency(): never {
+        return boom();
+      },
+      get opId(): never {
+        return boom();
+      },
+      get limit(): never {
+        return boom();
+      },
+      get gte(): never {
+        return boom();
+      },
+      get indexes(): never {
+        return boom();
+      },
+      get ifVersion(): never {
+        return boom();
+      },
+    }),
+  ],
+  [
+    'ops with a throwing getter',
+    () => [
+      {
+        op: 'set',
+        path: 'a',
+        get value(): never {
+          return boom();
+        },
+      },
+    ],
+  ],
   ['fickle object', fickle],
   ['fickle ops', () => [fickle()]],
 ];
@@ -147,7 +196,13 @@ const VALID: Array<[string, Make]> = [
   ['Uint8Array(0)', () => new Uint8Array(0)],
   ['local', () => ({ consistency: 'local' })],
   ['{ opId }', () => ({ opId: 'op' })],
-  ['ops', () => [{ op: 'set', path: 'a', value: 1 }, { op: 'incr', path: 'n' }]],
+  [
+    'ops',
+    () => [
+      { op: 'set', path: 'a', value: 1 },
+      { op: 'incr', path: 'n' },
+    ],
+  ],
   ['{ indexes }', () => ({ indexes: ['c'] })],
   ['{ gte, lt, limit }', () => ({ gte: 'a', lt: 'z', limit: 3 })],
   ['[[0], [1, 2]]', () => [[0], [1, 2]]],
@@ -159,7 +214,10 @@ const argArb = fc.oneof(
 );
 const argsArb = fc.array(argArb, { minLength: 0, maxLength: 4 });
 /** Per position: null keeps the method's valid argument there, else an adversarial one. */
-const mutationArb = fc.array(fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: argArb }), { minLength: 0, maxLength: 4 });
+const mutationArb = fc.array(
+  fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: argArb }),
+  { minLength: 0, maxLength: 4 },
+);
 
 const v = (name: string, value: unknown): [string, Make] => [name, () => value];
 /** A valid call of each handle method (values made fresh per call). */
@@ -179,7 +237,16 @@ const METHOD_ARGS: Record<string, Array<[string, Make]>> = {
   'table.row': [v('"r"', 'r')],
   'table.delete': [v('"r"', 'r'), v('"c"', 'c')],
   'table.deleteRow': [v('"r"', 'r')],
-  'doc.update': [['ops', () => [{ op: 'set', path: 'a.b', value: { x: [1, 'y', null] } }, { op: 'incr', path: 'n', by: 2 }]], v('{}', {})],
+  'doc.update': [
+    [
+      'ops',
+      () => [
+        { op: 'set', path: 'a.b', value: { x: [1, 'y', null] } },
+        { op: 'incr', path: 'n', by: 2 },
+      ],
+    ],
+    v('{}', {}),
+  ],
   'doc.get': [v('"a.b"', 'a.b'), v('{}', {})],
   'account.add': [v('5', 5), ['{ opId }', () => ({ opId: 'op-add' })]],
   'account.subtract': [v('1', 1), ['{ opId }', () => ({ opId: 'op-sub' })]],
@@ -197,7 +264,10 @@ const METHOD_ARGS: Record<string, Array<[string, Make]>> = {
 };
 
 /** The method's valid arguments with some positions replaced (or appended) by adversarial ones. */
-function mutate(template: Array<[string, Make]>, mutation: Array<[string, Make] | null>): Array<[string, Make]> {
+function mutate(
+  template: Array<[string, Make]>,
+  mutation: Array<[string, Make] | null>,
+): Array<[string, Make]> {
   const out = [...template];
   mutation.forEach((m, i) => {
     if (m !== null) out[i] = m;
@@ -214,7 +284,10 @@ const HANDLE_ARGS: Record<string, Array<[string, Make]>> = {
   table: [['"t"', () => 't']],
   doc: [['"d"', () => 'd']],
   account: [['"acct"', () => 'acct']],
-  bigtable: [['"bt"', () => 'bt'], ['{ indexes: [c] }', () => ({ indexes: ['c'] })]],
+  bigtable: [
+    ['"bt"', () => 'bt'],
+    ['{ indexes: [c] }', () => ({ indexes: ['c'] })],
+  ],
   replica: [['1', () => 1]],
   partition: [['[[0], [1, 2]]', () => [[0], [1, 2]]]],
   verify: [['{ buckets: 4 }', () => ({ buckets: 4 })]],
@@ -226,14 +299,36 @@ const DOCUMENTED: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 type AnyFn = (...args: unknown[]) => unknown;
 
 /** Every public method of each handle, by name (the store's own, then each handle's). */
-const STORE_METHODS = ['kv', 'queue', 'set', 'table', 'doc', 'account', 'bigtable', 'replica', 'partition', 'heal', 'verify', 'stats'];
+const STORE_METHODS = [
+  'kv',
+  'queue',
+  'set',
+  'table',
+  'doc',
+  'account',
+  'bigtable',
+  'replica',
+  'partition',
+  'heal',
+  'verify',
+  'stats',
+];
 const HANDLE_METHODS: Record<string, string[]> = {
   kv: ['put', 'get', 'cas', 'delete', 'incr'],
   queue: ['push', 'pop', 'peek', 'length', 'range'],
   set: ['add', 'remove', 'has', 'members', 'size'],
   table: ['set', 'get', 'row', 'all', 'delete', 'deleteRow'],
   doc: ['update', 'get'],
-  account: ['balance', 'add', 'subtract', 'prepare', 'commit', 'rollback', 'journalPage', 'journal'],
+  account: [
+    'balance',
+    'add',
+    'subtract',
+    'prepare',
+    'commit',
+    'rollback',
+    'journalPage',
+    'journal',
+  ],
   bigtable: ['insert', 'update', 'delete', 'get', 'scan', 'byIndex'],
   replica: ['kv', 'queue', 'set', 'table', 'doc', 'account', 'bigtable'],
 };
@@ -279,7 +374,12 @@ function countRequests(t: ExecutionContext, store: PaxosStore): void {
 }
 
 /** Runs `call`; a failure must be a PaxosStoreError with a documented code. */
-async function check(t: ExecutionContext, what: string, call: () => unknown, method = what): Promise<unknown> {
+async function check(
+  t: ExecutionContext,
+  what: string,
+  call: () => unknown,
+  method = what,
+): Promise<unknown> {
   const sentBefore = requestsSent;
   try {
     const result = await settle(call());
@@ -287,11 +387,20 @@ async function check(t: ExecutionContext, what: string, call: () => unknown, met
     return result;
   } catch (error) {
     count(method, error instanceof PaxosStoreError ? error.code : 'UNDOCUMENTED');
-    if (error instanceof PaxosStoreError && error.code === 'INVALID_ARGUMENT' && requestsSent !== sentBefore) {
-      t.fail(`${what}: INVALID_ARGUMENT after ${requestsSent - sentBefore} requests were sent (${error.message})`);
+    if (
+      error instanceof PaxosStoreError &&
+      error.code === 'INVALID_ARGUMENT' &&
+      requestsSent !== sentBefore
+    ) {
+      t.fail(
+        `${what}: INVALID_ARGUMENT after ${requestsSent - sentBefore} requests were sent (${error.message})`,
+      );
     }
     if (!(error instanceof PaxosStoreError) || !DOCUMENTED.has(error.code)) {
-      const shown = error instanceof Error ? `${error.name} ${(error as { code?: unknown }).code}: ${error.message}` : typeof error;
+      const shown =
+        error instanceof Error
+          ? `${error.name} ${(error as { code?: unknown }).code}: ${error.message}`
+          : typeof error;
       t.fail(`${what} failed with ${shown}`);
       throw new Error(`${what}: ${shown}`);
     }
@@ -305,11 +414,25 @@ const names = (args: Array<[string, Make]>): string => args.map(([n]) => n).join
  * One run: a store method with adversarial arguments; if it made a handle, one of its methods
  * with adversarial arguments (and, for a replica handle, one more level).
  */
-async function runOne(t: ExecutionContext, store: PaxosStore, storeMethod: string, valid: boolean, a1: Array<[string, Make]>,
-  method: number, a2: Array<[string, Make]>, a3: Array<[string, Make]>, m2: Array<[string, Make] | null>): Promise<void> {
+async function runOne(
+  t: ExecutionContext,
+  store: PaxosStore,
+  storeMethod: string,
+  valid: boolean,
+  a1: Array<[string, Make]>,
+  method: number,
+  a2: Array<[string, Make]>,
+  a3: Array<[string, Make]>,
+  m2: Array<[string, Make] | null>,
+): Promise<void> {
   const s = store as unknown as Record<string, AnyFn>;
   const what = `store.${storeMethod}(${names(a1)})`;
-  const made = await check(t, what, () => s[storeMethod]?.(...a1.map(([, make]) => make())), `store.${storeMethod}`);
+  const made = await check(
+    t,
+    what,
+    () => s[storeMethod]?.(...a1.map(([, make]) => make())),
+    `store.${storeMethod}`,
+  );
   if (storeMethod === 'partition') store.heal();
   const methods = HANDLE_METHODS[storeMethod];
   if (made === undefined || methods === undefined) return;
@@ -319,72 +442,132 @@ async function runOne(t: ExecutionContext, store: PaxosStore, storeMethod: strin
   if (storeMethod === 'replica' && valid) a2 = HANDLE_ARGS[name] ?? a2;
   else if (valid) a2 = mutate(METHOD_ARGS[`${storeMethod}.${name}`] ?? [], m2);
   const what2 = `${what}.${name}(${names(a2)})`;
-  const made2 = await check(t, what2, () => h[name]?.(...a2.map(([, make]) => make())), `${storeMethod}.${name}`);
+  const made2 = await check(
+    t,
+    what2,
+    () => h[name]?.(...a2.map(([, make]) => make())),
+    `${storeMethod}.${name}`,
+  );
   const methods2 = HANDLE_METHODS[name];
   if (storeMethod !== 'replica' || made2 === undefined || methods2 === undefined) return;
   const name2 = methods2[Math.floor(method / methods.length) % methods2.length] ?? '';
   if (valid) a3 = mutate(METHOD_ARGS[`${name}.${name2}`] ?? [], m2);
   const h2 = made2 as Record<string, AnyFn>;
-  await check(t, `${what2}.${name2}(${names(a3)})`, () => h2[name2]?.(...a3.map(([, make]) => make())), `${name}.${name2}`);
+  await check(
+    t,
+    `${what2}.${name2}(${names(a3)})`,
+    () => h2[name2]?.(...a3.map(([, make]) => make())),
+    `${name}.${name2}`,
+  );
 }
 
-async function property(t: ExecutionContext, store: PaxosStore, storeMethods: string[], numRuns: number): Promise<void> {
+async function property(
+  t: ExecutionContext,
+  store: PaxosStore,
+  storeMethods: string[],
+  numRuns: number,
+): Promise<void> {
   requestsSent = 0;
   countRequests(t, store);
   const canary = await store.kv('canary').put('k', 'original');
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...storeMethods), fc.nat(9), argsArb, fc.nat(), argsArb, argsArb, mutationArb,
+    fc.asyncProperty(
+      fc.constantFrom(...storeMethods),
+      fc.nat(9),
+      argsArb,
+      fc.nat(),
+      argsArb,
+      argsArb,
+      mutationArb,
       async (m, valid, a1, method, a2, a3, m2) => {
-      // Mostly a handle that can be made, then a method with some adversarial arguments.
-      await runOne(t, store, m, valid < 8, valid < 8 ? (HANDLE_ARGS[m] ?? []) : a1, method, a2, a3, m2);
-    }),
+        // Mostly a handle that can be made, then a method with some adversarial arguments.
+        await runOne(
+          t,
+          store,
+          m,
+          valid < 8,
+          valid < 8 ? (HANDLE_ARGS[m] ?? []) : a1,
+          method,
+          a2,
+          a3,
+          m2,
+        );
+      },
+    ),
     {
       // PXS_CONTRACT_RUNS=k runs k times as many; PXS_CONTRACT_SEED=<seed> replays a failure.
       numRuns: numRuns * Number(process.env.PXS_CONTRACT_RUNS ?? 1),
-      seed: process.env.PXS_CONTRACT_SEED === undefined ? undefined : Number(process.env.PXS_CONTRACT_SEED),
+      seed:
+        process.env.PXS_CONTRACT_SEED === undefined
+          ? undefined
+          : Number(process.env.PXS_CONTRACT_SEED),
     },
   );
-  t.deepEqual(await store.kv('canary').get('k'), { value: Buffer.from('original'), version: canary.version });
+  t.deepEqual(await store.kv('canary').get('k'), {
+    value: Buffer.from('original'),
+    version: canary.version,
+  });
   t.is((await store.stats()).inFlight, 0);
-  const summary = [...outcomes].map(([m, o]) => `${m}: ${[...o].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  const summary = [...outcomes].map(
+    ([m, o]) => `${m}: ${[...o].map(([c, n]) => `${c} ${n}`).join(', ')}`,
+  );
   t.log(`${requestsSent} requests sent in all\n${summary.join('\n')}`);
   t.true(requestsSent > numRuns / 8, 'the runs reach the replicas, not only the argument checks');
   outcomes.clear();
 }
 
-test.serial('every method × adversarial arguments: success or a documented PaxosStoreError (memory)', async (t) => {
-  const store = await openStore(t);
-  await property(t, store, STORE_METHODS, 600);
-  t.pass();
-});
+test.serial(
+  'every method × adversarial arguments: success or a documented PaxosStoreError (memory)',
+  async (t) => {
+    const store = await openStore(t);
+    await property(t, store, STORE_METHODS, 600);
+    t.pass();
+  },
+);
 
-test.serial('big tables × adversarial arguments: success or a documented PaxosStoreError (lsm)', async (t) => {
-  const store = await openStore(t, { engine: 'lsm', dir: tempDir(t) });
-  await property(t, store, ['bigtable', 'replica'], 200);
-  t.pass();
-});
+test.serial(
+  'big tables × adversarial arguments: success or a documented PaxosStoreError (lsm)',
+  async (t) => {
+    const store = await openStore(t, { engine: 'lsm', dir: tempDir(t) });
+    await property(t, store, ['bigtable', 'replica'], 200);
+    t.pass();
+  },
+);
 
-test.serial('PaxosStore.open × adversarial options: a documented PaxosStoreError, never a TypeError', async (t) => {
-  const open = PaxosStore.open as AnyFn;
-  // Plain objects with no options: the defaults (not opened here).
-  const defaults = new Set(['undefined', '{}', 'empty Proxy', 'null-prototype object']);
-  for (const [name, make] of ADVERSARIAL) {
-    if (!defaults.has(name)) {
-      const result = await check(t, `open(${name})`, () => open(make()));
-      if (result instanceof PaxosStore) {
-        await result.close();
-        t.fail(`open(${name}) resolved`);
+test.serial(
+  'PaxosStore.open × adversarial options: a documented PaxosStoreError, never a TypeError',
+  async (t) => {
+    const open = PaxosStore.open as AnyFn;
+    // Plain objects with no options: the defaults (not opened here).
+    const defaults = new Set(['undefined', '{}', 'empty Proxy', 'null-prototype object']);
+    for (const [name, make] of ADVERSARIAL) {
+      if (!defaults.has(name)) {
+        const result = await check(t, `open(${name})`, () => open(make()));
+        if (result instanceof PaxosStore) {
+          await result.close();
+          t.fail(`open(${name}) resolved`);
+        }
+      }
+      for (const option of [
+        'replicas',
+        'engine',
+        'sync',
+        'workers',
+        'dir',
+        'persist',
+        'valueBytesMax',
+      ]) {
+        // Absent means the default; plain memory ignores a valid dir.
+        if (name === 'undefined' || (option === 'dir' && name === '1025-char string')) continue;
+        const opened = await check(t, `open({ ${option}: ${name} })`, () =>
+          open({ [option]: make() }),
+        );
+        if (opened instanceof PaxosStore) {
+          await opened.close();
+          t.fail(`open({ ${option}: ${name} }) resolved`);
+        }
       }
     }
-    for (const option of ['replicas', 'engine', 'sync', 'workers', 'dir', 'persist', 'valueBytesMax']) {
-      // Absent means the default; plain memory ignores a valid dir.
-      if (name === 'undefined' || (option === 'dir' && name === '1025-char string')) continue;
-      const opened = await check(t, `open({ ${option}: ${name} })`, () => open({ [option]: make() }));
-      if (opened instanceof PaxosStore) {
-        await opened.close();
-        t.fail(`open({ ${option}: ${name} }) resolved`);
-      }
-    }
-  }
-  t.pass();
-});
+    t.pass();
+  },
+);

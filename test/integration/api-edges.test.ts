@@ -24,9 +24,17 @@ async function errorOf(call: () => unknown): Promise<unknown> {
 }
 
 /** Asserts the call fails with a PaxosStoreError of `code`, thrown or rejected. */
-async function rejects(t: ExecutionContext, call: () => unknown, code: string, what: string): Promise<void> {
+async function rejects(
+  t: ExecutionContext,
+  call: () => unknown,
+  code: string,
+  what: string,
+): Promise<void> {
   const error = await errorOf(call);
-  t.true(error instanceof PaxosStoreError, `${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+  t.true(
+    error instanceof PaxosStoreError,
+    `${what}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+  );
   t.is(codeOf(error), code, what);
 }
 
@@ -63,7 +71,12 @@ test('oversized scan bounds and doc paths are INVALID_ARGUMENT on the caller thr
   const bt = store.bigtable('t');
   const huge = 'p'.repeat(30 * 1024 * 1024);
   const rss = process.memoryUsage().rss;
-  for (const options of [{ gte: huge }, { lt: huge }, { gte: 'p'.repeat(513) }, { lt: 'é'.repeat(257) }]) {
+  for (const options of [
+    { gte: huge },
+    { lt: huge },
+    { gte: 'p'.repeat(513) },
+    { lt: 'é'.repeat(257) },
+  ]) {
     // Synchronous: the iterator is never made, so nothing is listed or sent.
     const error = (() => {
       try {
@@ -74,23 +87,58 @@ test('oversized scan bounds and doc paths are INVALID_ARGUMENT on the caller thr
       }
     })();
     t.true(error instanceof PaxosStoreError);
-    t.is(codeOf(error), 'INVALID_ARGUMENT', `scan bound of ${(options.gte ?? options.lt ?? '').length} chars`);
+    t.is(
+      codeOf(error),
+      'INVALID_ARGUMENT',
+      `scan bound of ${(options.gte ?? options.lt ?? '').length} chars`,
+    );
   }
   // The longest pk is a valid bound, and so is '' (before every pk).
   t.notThrows(() => bt.scan({ gte: 'p'.repeat(512), lt: '' }));
   const doc = store.doc('d');
-  await rejects(t, () => doc.get('a'.repeat(70 * 1024 * 1024)), 'INVALID_ARGUMENT', 'doc.get(70 MiB path)');
+  await rejects(
+    t,
+    () => doc.get('a'.repeat(70 * 1024 * 1024)),
+    'INVALID_ARGUMENT',
+    'doc.get(70 MiB path)',
+  );
   await rejects(t, () => doc.get('a'.repeat(1025)), 'INVALID_ARGUMENT', 'doc.get(1025-byte path)');
-  await rejects(t, () => doc.update([{ op: 'set', path: 'a'.repeat(1025), value: 1 }]), 'INVALID_ARGUMENT', 'update path 1025 bytes');
-  t.deepEqual(await doc.update([{ op: 'set', path: 'a'.repeat(1024), value: 1 }]), { version: 1, values: [] });
+  await rejects(
+    t,
+    () => doc.update([{ op: 'set', path: 'a'.repeat(1025), value: 1 }]),
+    'INVALID_ARGUMENT',
+    'update path 1025 bytes',
+  );
+  t.deepEqual(await doc.update([{ op: 'set', path: 'a'.repeat(1024), value: 1 }]), {
+    version: 1,
+    values: [],
+  });
   t.is(await doc.get('a'.repeat(1024)), 1);
-  await rejects(t, () => doc.update([{ op: 'set', path: 'x', value: huge }]), 'TOO_LARGE', 'doc value of 30 MiB');
-  await rejects(t, () => doc.update([{ op: 'set', path: 'x', value: new Array(2 ** 31) }]), 'TOO_LARGE', 'doc array of 2^31 holes');
+  await rejects(
+    t,
+    () => doc.update([{ op: 'set', path: 'x', value: huge }]),
+    'TOO_LARGE',
+    'doc value of 30 MiB',
+  );
+  await rejects(
+    t,
+    () => doc.update([{ op: 'set', path: 'x', value: new Array(2 ** 31) }]),
+    'TOO_LARGE',
+    'doc array of 2^31 holes',
+  );
   await rejects(t, () => store.kv('ns').put(huge, 'v'), 'INVALID_ARGUMENT', 'kv key of 30 MiB');
   await rejects(t, () => store.queue('q').push(huge), 'INVALID_ARGUMENT', 'queue value of 30 MiB');
-  await rejects(t, () => bt.byIndex('c', huge), 'INVALID_ARGUMENT', 'byIndex on an unindexed column');
+  await rejects(
+    t,
+    () => bt.byIndex('c', huge),
+    'INVALID_ARGUMENT',
+    'byIndex on an unindexed column',
+  );
   // Nothing the size of the bounds was copied (the issue measured +1.3 GB for one scan).
-  t.true(process.memoryUsage().rss - rss < 512 * 1024 * 1024, 'no copies of the oversized arguments');
+  t.true(
+    process.memoryUsage().rss - rss < 512 * 1024 * 1024,
+    'no copies of the oversized arguments',
+  );
   t.is((await store.stats()).inFlight, 0);
 });
 
@@ -99,7 +147,12 @@ test('push, add and remove take at most 10,000 values per call', async (t) => {
   const many = new Array<string>(10_001).fill('');
   await rejects(t, () => store.queue('q').push(...many), 'INVALID_ARGUMENT', 'push 10,001 values');
   await rejects(t, () => store.set('s').add(...many), 'INVALID_ARGUMENT', 'add 10,001 members');
-  await rejects(t, () => store.set('s').remove(...many), 'INVALID_ARGUMENT', 'remove 10,001 members');
+  await rejects(
+    t,
+    () => store.set('s').remove(...many),
+    'INVALID_ARGUMENT',
+    'remove 10,001 members',
+  );
   t.is(await store.queue('q').length(), 0);
   t.deepEqual(await store.queue('q').push(...many.slice(1)), { length: 10_000, version: 1 });
 });
@@ -107,7 +160,10 @@ test('push, add and remove take at most 10,000 values per call', async (t) => {
 test('an indexed lookup value longer than 512 bytes is INVALID_ARGUMENT before it is encoded', async (t) => {
   const store = await lsmStore(t);
   const bt = store.bigtable('t', { indexes: ['sender'] });
-  t.is(codeOf(t.throws(() => bt.byIndex('sender', 'x'.repeat(30 * 1024 * 1024)))), 'INVALID_ARGUMENT');
+  t.is(
+    codeOf(t.throws(() => bt.byIndex('sender', 'x'.repeat(30 * 1024 * 1024)))),
+    'INVALID_ARGUMENT',
+  );
   t.is(codeOf(t.throws(() => bt.byIndex('sender', 'x'.repeat(513)))), 'INVALID_ARGUMENT');
   t.notThrows(() => bt.byIndex('sender', 'x'.repeat(512)));
 });
@@ -138,30 +194,88 @@ test('values whose description used to throw get INVALID_ARGUMENT (building the 
     ['partition([[null-prototype object]])', () => s.partition([[Object.create(null)]])],
     ['partition([[1n]])', () => s.partition([[1n]])],
     ['partition(revoked proxy)', () => s.partition(revoked.proxy)],
-    ['bigtable indexes [null-prototype object]', () => s.bigtable('t', { indexes: [Object.create(null)] })],
+    [
+      'bigtable indexes [null-prototype object]',
+      () => s.bigtable('t', { indexes: [Object.create(null)] }),
+    ],
     ['bigtable indexes [Symbol()]', () => s.bigtable('t', { indexes: [Symbol('s')] })],
     ['bigtable name 1n', () => s.bigtable(1n)],
     ['replica(1n)', () => s.replica(1n)],
-    ['get options with a throwing getter', () => loose(store.kv('ns')).get('k', { get consistency(): string { throw new Error('boom'); } })],
+    [
+      'get options with a throwing getter',
+      () =>
+        loose(store.kv('ns')).get('k', {
+          get consistency(): string {
+            throw new Error('boom');
+          },
+        }),
+    ],
     ['account bounds revoked proxy', () => s.account('a', revoked.proxy)],
   ];
   for (const [what, call] of calls) await rejects(t, call, 'INVALID_ARGUMENT', what);
-  for (const options of [{ replicas: Object.create(null) }, { replicas: 1n }, { engine: Symbol('e') }, { sync: cyclic() }, revoked.proxy]) {
-    await rejects(t, () => (PaxosStore.open as AnyFn)(options), 'INVALID_ARGUMENT', 'open with an undescribable option');
+  for (const options of [
+    { replicas: Object.create(null) },
+    { replicas: 1n },
+    { engine: Symbol('e') },
+    { sync: cyclic() },
+    revoked.proxy,
+  ]) {
+    await rejects(
+      t,
+      () => (PaxosStore.open as AnyFn)(options),
+      'INVALID_ARGUMENT',
+      'open with an undescribable option',
+    );
   }
 });
 
 test('byIndex(Object(Symbol())) is INVALID_ARGUMENT', async (t) => {
   const store = await lsmStore(t);
   const bt = loose(store.bigtable('t', { indexes: ['sender'] }));
-  await rejects(t, () => bt.byIndex(Object(Symbol('s')), 'v'), 'INVALID_ARGUMENT', 'byIndex(Object(Symbol()))');
-  await rejects(t, () => bt.byIndex('sender', Object(Symbol('s'))), 'INVALID_ARGUMENT', 'byIndex value Object(Symbol())');
+  await rejects(
+    t,
+    () => bt.byIndex(Object(Symbol('s')), 'v'),
+    'INVALID_ARGUMENT',
+    'byIndex(Object(Symbol()))',
+  );
+  await rejects(
+    t,
+    () => bt.byIndex('sender', Object(Symbol('s'))),
+    'INVALID_ARGUMENT',
+    'byIndex value Object(Symbol())',
+  );
   await rejects(t, () => bt.byIndex('sender', 1n), 'INVALID_ARGUMENT', 'byIndex value 1n');
-  await rejects(t, () => bt.insert('pk', { sender: 1n }), 'INVALID_ARGUMENT', 'insert a BigInt column');
-  await rejects(t, () => bt.insert('pk', new Proxy({}, { ownKeys: () => { throw new Error('trap'); } })), 'INVALID_ARGUMENT', 'insert a row whose keys throw');
+  await rejects(
+    t,
+    () => bt.insert('pk', { sender: 1n }),
+    'INVALID_ARGUMENT',
+    'insert a BigInt column',
+  );
+  await rejects(
+    t,
+    () =>
+      bt.insert(
+        'pk',
+        new Proxy(
+          {},
+          {
+            ownKeys: () => {
+              throw new Error('trap');
+            },
+          },
+        ),
+      ),
+    'INVALID_ARGUMENT',
+    'insert a row whose keys throw',
+  );
   // A getter that answers a valid value to the check and a BigInt afterwards: read once.
   let reads = 0;
-  const fickle = { get sender(): unknown { reads += 1; return reads === 1 ? 'bob' : 1n; } };
+  const fickle = {
+    get sender(): unknown {
+      reads += 1;
+      return reads === 1 ? 'bob' : 1n;
+    },
+  };
   t.deepEqual(await (bt.insert as AnyFn)('fickle', fickle), { version: 1 });
   t.deepEqual(await store.bigtable('t', { indexes: ['sender'] }).get('fickle'), { sender: 'bob' });
 });
@@ -184,7 +298,8 @@ test('fake and detached Uint8Arrays are INVALID_ARGUMENT on every byte argument,
       ['has', () => set.has(bytes)],
       ['table.set', () => table.set('r', 'c', bytes)],
     ];
-    for (const [method, call] of calls) await rejects(t, call, 'INVALID_ARGUMENT', `${method}(${what})`);
+    for (const [method, call] of calls)
+      await rejects(t, call, 'INVALID_ARGUMENT', `${method}(${what})`);
   }
   t.deepEqual(await store.kv('ns').get('k'), { value: Buffer.from('original'), version: 1 });
   t.is(await store.queue('q').length(), 0);
@@ -212,10 +327,17 @@ test('the bytes are copied at the call: changing the buffer afterwards changes n
 test('sparse op lists are INVALID_ARGUMENT (a hole is an op that is not an object)', async (t) => {
   const store = await openStore(t);
   const doc = store.doc('d');
-  const sparse = [, { op: 'set', path: 'a', value: 1 }] as unknown as Parameters<typeof doc.update>[0];
+  const sparse = [, { op: 'set', path: 'a', value: 1 }] as unknown as Parameters<
+    typeof doc.update
+  >[0];
   await rejects(t, () => doc.update(sparse), 'INVALID_ARGUMENT', 'update([, op])');
   const sparseValue = [1, , 3] as unknown as number[];
-  await rejects(t, () => doc.update([{ op: 'set', path: 'a', value: sparseValue }]), 'INVALID_ARGUMENT', 'a value array with a hole');
+  await rejects(
+    t,
+    () => doc.update([{ op: 'set', path: 'a', value: sparseValue }]),
+    'INVALID_ARGUMENT',
+    'a value array with a hole',
+  );
   t.is(await doc.get(), undefined, 'nothing applied');
 });
 
@@ -227,14 +349,34 @@ test('lone surrogates are refused in every stored string; well-formed strings ro
   for (const lone of ['\ud800', '\udbff', 'a\udc00', '\udc00\ud800']) {
     await rejects(t, () => set.add(lone), 'INVALID_ARGUMENT', `set.add(${JSON.stringify(lone)})`);
     await rejects(t, () => set.has(lone), 'INVALID_ARGUMENT', `set.has(${JSON.stringify(lone)})`);
-    await rejects(t, () => set.remove(lone), 'INVALID_ARGUMENT', `set.remove(${JSON.stringify(lone)})`);
+    await rejects(
+      t,
+      () => set.remove(lone),
+      'INVALID_ARGUMENT',
+      `set.remove(${JSON.stringify(lone)})`,
+    );
     await rejects(t, () => store.kv('ns').put('k', lone), 'INVALID_ARGUMENT', 'kv.put');
     await rejects(t, () => store.kv('ns').cas('k', 0, lone), 'INVALID_ARGUMENT', 'kv.cas');
     await rejects(t, () => store.queue('q').push(lone), 'INVALID_ARGUMENT', 'queue.push');
     await rejects(t, () => store.table('t').set('r', 'c', lone), 'INVALID_ARGUMENT', 'table.set');
-    await rejects(t, () => store.doc('d').update([{ op: 'set', path: 'a', value: lone }]), 'INVALID_ARGUMENT', 'doc value');
-    await rejects(t, () => store.doc('d').update([{ op: 'set', path: 'a', value: { [lone]: 1 } }]), 'INVALID_ARGUMENT', 'doc object key');
-    await rejects(t, () => store.doc('d').update([{ op: 'append', path: 'a', value: [lone] }]), 'INVALID_ARGUMENT', 'doc array item');
+    await rejects(
+      t,
+      () => store.doc('d').update([{ op: 'set', path: 'a', value: lone }]),
+      'INVALID_ARGUMENT',
+      'doc value',
+    );
+    await rejects(
+      t,
+      () => store.doc('d').update([{ op: 'set', path: 'a', value: { [lone]: 1 } }]),
+      'INVALID_ARGUMENT',
+      'doc object key',
+    );
+    await rejects(
+      t,
+      () => store.doc('d').update([{ op: 'append', path: 'a', value: [lone] }]),
+      'INVALID_ARGUMENT',
+      'doc array item',
+    );
   }
   t.is(await set.size(), 0, 'no member was added');
   t.is(await store.kv('ns').get('k'), undefined);
@@ -251,9 +393,15 @@ test('lone surrogates are refused in every stored string; well-formed strings ro
 test('replica(i).up is false after close', async (t) => {
   const store = await openStore(t);
   const replicas = [store.replica(0), store.replica(1), store.replica(2)];
-  t.deepEqual(replicas.map((r) => r.up), [true, true, true]);
+  t.deepEqual(
+    replicas.map((r) => r.up),
+    [true, true, true],
+  );
   await store.close();
-  t.deepEqual(replicas.map((r) => r.up), [false, false, false]);
+  t.deepEqual(
+    replicas.map((r) => r.up),
+    [false, false, false],
+  );
   t.is(await settleCode(replicas[1]?.crash() ?? Promise.resolve()), 'CLOSED');
 });
 
@@ -274,10 +422,20 @@ test('open(null), open([]) and null engine/sync are refused, not taken as defaul
     ['persist null', { persist: null }],
     ['acceptDataLoss null', { acceptDataLoss: null }],
     ['dir null', { dir: null }],
-    ['a throwing getter', { get replicas(): number { throw new Error('boom'); } }],
+    [
+      'a throwing getter',
+      {
+        get replicas(): number {
+          throw new Error('boom');
+        },
+      },
+    ],
   ];
   for (const [what, options] of bad) {
-    const result = await (open(options) as Promise<PaxosStore>).then((s) => s, (e: unknown) => e);
+    const result = await (open(options) as Promise<PaxosStore>).then(
+      (s) => s,
+      (e: unknown) => e,
+    );
     if (result instanceof PaxosStore) {
       t.teardown(() => result.close());
       t.fail(`open(${what}) resolved`);
@@ -298,14 +456,27 @@ test('a big-table handle with another index list cannot delete (INDEX_MISMATCH, 
   await bt.insert('m1', { sender: 'bob', text: 'hi' });
   for (const indexes of [[], ['text'], ['sender', 'text']]) {
     const other = store.bigtable('msgs', { indexes });
-    await rejects(t, () => other.delete('m1'), 'INDEX_MISMATCH', `delete through indexes ${JSON.stringify(indexes)}`);
-    await rejects(t, () => store.replica(1).bigtable('msgs', { indexes }).delete('m1'), 'INDEX_MISMATCH', 'through replica 1');
+    await rejects(
+      t,
+      () => other.delete('m1'),
+      'INDEX_MISMATCH',
+      `delete through indexes ${JSON.stringify(indexes)}`,
+    );
+    await rejects(
+      t,
+      () => store.replica(1).bigtable('msgs', { indexes }).delete('m1'),
+      'INDEX_MISMATCH',
+      'through replica 1',
+    );
   }
   t.deepEqual(await bt.get('m1'), { sender: 'bob', text: 'hi' });
   const found: string[] = [];
   for await (const { pk } of bt.byIndex('sender', 'bob')) found.push(pk);
   t.deepEqual(found, ['m1'], 'its index entry is still there');
-  t.deepEqual(await store.bigtable('msgs', { indexes: ['sender'] }).delete('m1'), { removed: true, version: 2 });
+  t.deepEqual(await store.bigtable('msgs', { indexes: ['sender'] }).delete('m1'), {
+    removed: true,
+    version: 2,
+  });
 });
 
 test('a scan or lookup of a closed store fails CLOSED (not UNAVAILABLE)', async (t) => {

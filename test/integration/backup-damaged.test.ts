@@ -17,7 +17,12 @@ let backupDir = '';
 test.before(async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-damaged-'));
   backupDir = path.join(root, 'backup');
-  const store = await PaxosStore.open({ engine: 'bitcask', dir: path.join(root, 'data'), workers: 1, groups: 2 });
+  const store = await PaxosStore.open({
+    engine: 'bitcask',
+    dir: path.join(root, 'data'),
+    workers: 1,
+    groups: 2,
+  });
   try {
     for (let i = 0; i < 50; i++) await store.kv('ns').put(`k${i}`, `value ${i}`);
     await store.backup({ to: backupDir });
@@ -39,7 +44,10 @@ function copy(t: ExecutionContext): string {
 
 async function refused(t: ExecutionContext, from: string, file: string): Promise<void> {
   const dir = path.join(tempDir(t, 'pxs-target-'), 'restored');
-  const error = await PaxosStore.restore({ from, dir, workers: 1 }).then(() => undefined, (e: unknown) => e);
+  const error = await PaxosStore.restore({ from, dir, workers: 1 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.is(codeOf(error), 'CORRUPTED');
   t.true((error as Error).message.includes(file), (error as Error).message);
   t.false(fs.existsSync(dir), 'nothing restored');
@@ -105,7 +113,10 @@ test('a manifest edited into other valid JSON', async (t) => {
 test('a non-empty target directory is refused and left alone', async (t) => {
   const dir = tempDir(t, 'pxs-target-');
   fs.writeFileSync(path.join(dir, 'keep'), 'x');
-  const error = await PaxosStore.restore({ from: backupDir, dir, workers: 1 }).then(() => undefined, (e: unknown) => e);
+  const error = await PaxosStore.restore({ from: backupDir, dir, workers: 1 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.is(codeOf(error), 'INVALID_ARGUMENT');
   t.deepEqual(fs.readdirSync(dir), ['keep']);
 });
@@ -131,12 +142,16 @@ test('every model comes back: queues, documents, accounts, big-table rows and th
   await PaxosStore.restore({ from: to, dir: restored, workers: 1 });
   const back = await PaxosStore.open({ engine: 'lsm', dir: restored, workers: 1, groups: 2 });
   t.teardown(() => back.close());
-  t.deepEqual((await back.queue('q').range(0, 10)).map((b) => b.toString()), ['a', 'b']);
+  t.deepEqual(
+    (await back.queue('q').range(0, 10)).map((b) => b.toString()),
+    ['a', 'b'],
+  );
   t.is(await back.doc('d').get('x.y'), 1);
   t.is((await back.account('acct', { min: 0 }).balance()).balance, 500);
   t.is(await back.kv('ns').get('gone'), undefined);
   t.is((await back.kv('ns').put('gone', 'again')).version, 3, 'a deleted key keeps its version');
   const rows = [];
-  for await (const r of back.bigtable('msgs', { indexes: ['sender'] }).byIndex('sender', 'eve')) rows.push(r.pk);
+  for await (const r of back.bigtable('msgs', { indexes: ['sender'] }).byIndex('sender', 'eve'))
+    rows.push(r.pk);
   t.deepEqual(rows, ['m2']);
 });

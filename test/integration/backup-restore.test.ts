@@ -51,7 +51,13 @@ class Writers {
     // Bounded: each client stops on request, and the caller bounds how long it waits.
     for (let seq = 0; !this.stopped && seq < 100_000; seq++) {
       const key = `k${(c * 7919 + seq * 104_729) % this.keySpace}`;
-      const put: Put = { key, value: `${c}:${seq}`, sentAt: performance.now(), ackedAt: Infinity, version: -1 };
+      const put: Put = {
+        key,
+        value: `${c}:${seq}`,
+        sentAt: performance.now(),
+        ackedAt: Infinity,
+        version: -1,
+      };
       this.puts.push(put);
       try {
         const r = await kv.put(key, put.value);
@@ -65,7 +71,8 @@ class Writers {
   }
 
   async until(acks: number): Promise<void> {
-    for (let i = 0; i < 100_000 && this.acked < acks; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100_000 && this.acked < acks; i++)
+      await new Promise((r) => setTimeout(r, 10));
   }
 
   async stop(): Promise<void> {
@@ -75,23 +82,43 @@ class Writers {
 }
 
 /** Checks one restored key against the history (see the file comment); undefined when right. */
-function checkKey(key: string, got: { value: string; version: number } | undefined, puts: readonly Put[], began: number): string | undefined {
+function checkKey(
+  key: string,
+  got: { value: string; version: number } | undefined,
+  puts: readonly Put[],
+  began: number,
+): string | undefined {
   const mine = puts.filter((p) => p.key === key);
   const ackedBefore = mine.filter((p) => p.ackedAt < began);
-  if (got === undefined) return ackedBefore.length > 0 ? `${key}: absent, but ${ackedBefore.length} puts were acknowledged before the backup` : undefined;
+  if (got === undefined)
+    return ackedBefore.length > 0
+      ? `${key}: absent, but ${ackedBefore.length} puts were acknowledged before the backup`
+      : undefined;
   const source = mine.find((p) => p.value === got.value);
   if (source === undefined) return `${key}: value ${got.value} was never written`;
-  if (source.ackedAt !== Infinity && source.version !== got.version) return `${key}: version ${got.version}, its put answered ${source.version}`;
+  if (source.ackedAt !== Infinity && source.version !== got.version)
+    return `${key}: version ${got.version}, its put answered ${source.version}`;
   const superseding = ackedBefore.find((p) => p.sentAt > source.ackedAt);
-  if (superseding !== undefined) return `${key}: ${got.value} was superseded by ${superseding.value} before the backup began`;
+  if (superseding !== undefined)
+    return `${key}: ${got.value} was superseded by ${superseding.value} before the backup began`;
   return undefined;
 }
 
-async function backupUnderLoad(t: ExecutionContext, options: PaxosStoreOptions, acksBefore: number): Promise<void> {
+async function backupUnderLoad(
+  t: ExecutionContext,
+  options: PaxosStoreOptions,
+  acksBefore: number,
+): Promise<void> {
   const dir = tempDir(t);
   const to = tempDir(t, 'pxs-backup-');
   const restored = `${tempDir(t, 'pxs-restored-')}/data`;
-  const store = await PaxosStore.open({ ...options, dir, workers: 2, groups: 4, timeoutMs: 15_000 });
+  const store = await PaxosStore.open({
+    ...options,
+    dir,
+    workers: 2,
+    groups: 4,
+    timeoutMs: 15_000,
+  });
   const writers = new Writers(store);
   let began = 0;
   let report: BackupReport | undefined;
@@ -104,7 +131,10 @@ async function backupUnderLoad(t: ExecutionContext, options: PaxosStoreOptions, 
     writers.keySpace = KEYS / 2; // the other half stays stale on replica 0
     await writers.until(acksBefore * 0.75);
     const before = await store.verify();
-    t.true(before.mismatches.filter((m) => m.kind === 'behind').length >= 10, 'replica 0 is behind on keys');
+    t.true(
+      before.mismatches.filter((m) => m.kind === 'behind').length >= 10,
+      'replica 0 is behind on keys',
+    );
     await writers.until(acksBefore);
     const progress: BackupProgress[] = [];
     began = performance.now();
@@ -115,7 +145,13 @@ async function backupUnderLoad(t: ExecutionContext, options: PaxosStoreOptions, 
     t.true(report.keys > 0 && report.keys <= KEYS, `backed up ${report.keys} keys`);
     t.is(report.groupsDone, 4);
     t.true(progress.length >= 4, 'progress after every page');
-    t.deepEqual(progress[progress.length - 1], { groupsDone: 4, groups: 4, keys: report.keys, bytes: report.bytes, reads: report.reads });
+    t.deepEqual(progress[progress.length - 1], {
+      groupsDone: 4,
+      groups: 4,
+      keys: report.keys,
+      bytes: report.bytes,
+      reads: report.reads,
+    });
   } finally {
     await writers.stop();
     await store.close();
@@ -125,14 +161,28 @@ async function backupUnderLoad(t: ExecutionContext, options: PaxosStoreOptions, 
   // Reopened with the default cache: a 64-key cache would evict what verify's repair read in.
   const reopenOptions: PaxosStoreOptions = { ...options };
   delete (reopenOptions as { cachedKeysMax?: number }).cachedKeysMax;
-  const reopened = await PaxosStore.open({ ...reopenOptions, dir: restored, workers: 2, groups: 4, timeoutMs: 15_000 });
+  const reopened = await PaxosStore.open({
+    ...reopenOptions,
+    dir: restored,
+    workers: 2,
+    groups: 4,
+    timeoutMs: 15_000,
+  });
   t.teardown(() => reopened.close());
   const problems: string[] = [];
   for (let k = 0; k < KEYS; k++) {
     const key = `k${k}`;
-    const states = await Promise.all([0, 1, 2].map((r) => reopened.replica(r).kv('bk').get(key, { consistency: 'local' })));
-    const seen = states.map((s) => (s === undefined ? undefined : { value: s.value.toString(), version: s.version }));
-    if (JSON.stringify(seen[1]) !== JSON.stringify(seen[0]) || JSON.stringify(seen[2]) !== JSON.stringify(seen[0])) problems.push(`${key}: replicas differ ${JSON.stringify(seen)}`);
+    const states = await Promise.all(
+      [0, 1, 2].map((r) => reopened.replica(r).kv('bk').get(key, { consistency: 'local' })),
+    );
+    const seen = states.map((s) =>
+      s === undefined ? undefined : { value: s.value.toString(), version: s.version },
+    );
+    if (
+      JSON.stringify(seen[1]) !== JSON.stringify(seen[0]) ||
+      JSON.stringify(seen[2]) !== JSON.stringify(seen[0])
+    )
+      problems.push(`${key}: replicas differ ${JSON.stringify(seen)}`);
     const wrong = checkKey(key, seen[0], writers.puts, began);
     if (wrong !== undefined) problems.push(wrong);
   }
@@ -147,9 +197,12 @@ async function backupUnderLoad(t: ExecutionContext, options: PaxosStoreOptions, 
   t.log(`backup: ${JSON.stringify(report)}`);
 }
 
-test.serial('bitcask: a backup under 32 writers holds every write acknowledged before it began', async (t) => {
-  await backupUnderLoad(t, { engine: 'bitcask' }, 1500);
-});
+test.serial(
+  'bitcask: a backup under 32 writers holds every write acknowledged before it began',
+  async (t) => {
+    await backupUnderLoad(t, { engine: 'bitcask' }, 1500);
+  },
+);
 
 // Few keys in memory: most states are listed from disk, where chosen-only changes are missing
 // (docs/decisions.md 3), and keys read through a replica may be evicted before their state is fetched.
@@ -173,18 +226,27 @@ test.serial('stores a backup cannot read are refused; a non-empty target is refu
   await store.kv('a').put('k', 'v');
   await store.backup({ to: full });
   t.is(codeOf(await store.backup({ to: full }).catch((e: unknown) => e)), 'INVALID_ARGUMENT');
-  t.is(codeOf(await store.backup({ to: tempDir(t), rate: -1 }).catch((e: unknown) => e)), 'INVALID_ARGUMENT');
+  t.is(
+    codeOf(await store.backup({ to: tempDir(t), rate: -1 }).catch((e: unknown) => e)),
+    'INVALID_ARGUMENT',
+  );
 });
 
 // The proposer of every write is down when the backup runs: the backup lists the two others
 // (a majority) and must still find every write's state. Whether they hold a last write as
 // chosen or only accepted depends on message timing; the rule for the latter case is tested
 // on its own in test/unit/actors/store/backup-merge.test.ts.
-test.serial('a backup with the writes\' proposer down holds every write', async (t) => {
+test.serial("a backup with the writes' proposer down holds every write", async (t) => {
   const dir = tempDir(t);
   const to = tempDir(t, 'pxs-backup-');
   const restored = `${tempDir(t, 'pxs-restored-')}/data`;
-  const store = await PaxosStore.open({ engine: 'bitcask', dir, workers: 2, groups: 4, timeoutMs: 15_000 });
+  const store = await PaxosStore.open({
+    engine: 'bitcask',
+    dir,
+    workers: 2,
+    groups: 4,
+    timeoutMs: 15_000,
+  });
   const kv = store.replica(1).kv('bk');
   const versions = new Map<string, number>();
   try {
@@ -199,7 +261,12 @@ test.serial('a backup with the writes\' proposer down holds every write', async 
     await store.close();
   }
   await PaxosStore.restore({ from: to, dir: restored, workers: 2 });
-  const reopened = await PaxosStore.open({ engine: 'bitcask', dir: restored, workers: 2, groups: 4 });
+  const reopened = await PaxosStore.open({
+    engine: 'bitcask',
+    dir: restored,
+    workers: 2,
+    groups: 4,
+  });
   t.teardown(() => reopened.close());
   for (let k = 0; k < 40; k++) {
     const got = await reopened.kv('bk').get(`k${k}`);

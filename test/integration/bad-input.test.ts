@@ -5,7 +5,16 @@
 import test from 'ava';
 import { KEY_BYTES_MAX, PaxosStore, PaxosStoreError } from '../../index';
 import type { KvNamespace, PaxosStoreOptions } from '../../index';
-import { FAST, INDEX_JS, codeOf, openRejectionCode, openStore, runNode, settleCode, tempDir } from './helpers';
+import {
+  FAST,
+  INDEX_JS,
+  codeOf,
+  openRejectionCode,
+  openStore,
+  runNode,
+  settleCode,
+  tempDir,
+} from './helpers';
 
 /** The public signatures are typed; bad input comes from untyped callers. */
 type Loose = { [K in keyof KvNamespace]: (...args: unknown[]) => Promise<unknown> };
@@ -47,8 +56,16 @@ test('bad keys reject with INVALID_ARGUMENT on every method and change nothing',
     }
   }
   // Keys at the limit are fine, measured in UTF-8 bytes.
-  for (const key of ['a'.repeat(KEY_BYTES_MAX), 'é'.repeat(KEY_BYTES_MAX / 2), '😀'.repeat(KEY_BYTES_MAX / 4)]) {
-    t.deepEqual(await kv.put(key, 'edge'), { version: 1 }, `${Buffer.byteLength(key)}-byte key accepted`);
+  for (const key of [
+    'a'.repeat(KEY_BYTES_MAX),
+    'é'.repeat(KEY_BYTES_MAX / 2),
+    '😀'.repeat(KEY_BYTES_MAX / 4),
+  ]) {
+    t.deepEqual(
+      await kv.put(key, 'edge'),
+      { version: 1 },
+      `${Buffer.byteLength(key)}-byte key accepted`,
+    );
   }
   t.deepEqual(await kv.get('canary'), { value: Buffer.from('original'), version: canary.version });
   t.is((await store.stats()).inFlight, 0);
@@ -113,7 +130,19 @@ test('bad values, versions, counts and read options reject with INVALID_ARGUMENT
 test('bad namespaces and replica indexes throw INVALID_ARGUMENT', async (t) => {
   const store = await openStore(t);
   const kvOf = store.kv.bind(store) as (name: unknown) => KvNamespace;
-  for (const name of ['a b', '', 'x'.repeat(65), 'a/b', 'a\u0001b', 'ümlaut', 'tab\t', 'new\nline', 42, undefined, null]) {
+  for (const name of [
+    'a b',
+    '',
+    'x'.repeat(65),
+    'a/b',
+    'a\u0001b',
+    'ümlaut',
+    'tab\t',
+    'new\nline',
+    42,
+    undefined,
+    null,
+  ]) {
     const error = t.throws(() => kvOf(name), undefined, JSON.stringify(name));
     t.is(codeOf(error), 'INVALID_ARGUMENT', `namespace ${JSON.stringify(name)}`);
     const viaReplica = t.throws(() => (store.replica(0).kv as (n: unknown) => KvNamespace)(name));
@@ -128,7 +157,11 @@ test('bad namespaces and replica indexes throw INVALID_ARGUMENT', async (t) => {
   }
   const partition = store.partition.bind(store) as (g: unknown) => void;
   for (const groups of [[[0], [0, 1]], [[3]], [[-1]], 'x', [0, 1]]) {
-    t.is(codeOf(t.throws(() => partition(groups))), 'INVALID_ARGUMENT', `partition(${JSON.stringify(groups)})`);
+    t.is(
+      codeOf(t.throws(() => partition(groups))),
+      'INVALID_ARGUMENT',
+      `partition(${JSON.stringify(groups)})`,
+    );
   }
   // A rejected partition leaves the links as they were: a write still needs and finds a majority.
   t.deepEqual(await store.replica(0).kv('users').put('after', 'ok'), { version: 1 });
@@ -158,7 +191,11 @@ test('bad open options reject with INVALID_ARGUMENT', async (t) => {
     ['valueBytesMax 2^53', { valueBytesMax: 2 ** 53 }],
   ];
   for (const [what, options] of bad) {
-    t.is(await openRejectionCode(t, { ...(options as PaxosStoreOptions) }, what), 'INVALID_ARGUMENT', what);
+    t.is(
+      await openRejectionCode(t, { ...(options as PaxosStoreOptions) }, what),
+      'INVALID_ARGUMENT',
+      what,
+    );
   }
   // Non-object options (passed as is, not spread).
   for (const options of ['fast', 3, true]) {
@@ -220,7 +257,10 @@ test('requests in flight when the store closes settle (never hang)', async (t) =
   await store.close();
   const codes = await Promise.all(pending);
   for (const code of codes) {
-    t.true(['RESOLVED', 'UNKNOWN_OUTCOME', 'UNAVAILABLE', 'CLOSED'].includes(code as string), String(code));
+    t.true(
+      ['RESOLVED', 'UNKNOWN_OUTCOME', 'UNAVAILABLE', 'CLOSED'].includes(code as string),
+      String(code),
+    );
   }
 });
 

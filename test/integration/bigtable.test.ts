@@ -12,7 +12,7 @@ import type { ExecutionContext } from 'ava';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PaxosStoreError } from '../../index';
-import type { Bigtable, BigtableRow, PaxosStoreOptions , PaxosStore} from '../../index';
+import type { Bigtable, BigtableRow, PaxosStoreOptions, PaxosStore } from '../../index';
 import { compareKeys } from '../../engines/key-order';
 import { LsmEngine } from '../../engines/lsm-engine';
 import { openRecord } from '../../engines/record-codec';
@@ -27,7 +27,10 @@ import { codeOf, engineOptions, openStore, settleCode, tempDir } from './helpers
 
 const GROUPS = 4;
 
-async function lsmStore(t: ExecutionContext, extra: PaxosStoreOptions = {}): Promise<{ store: PaxosStore; dir: string }> {
+async function lsmStore(
+  t: ExecutionContext,
+  extra: PaxosStoreOptions = {},
+): Promise<{ store: PaxosStore; dir: string }> {
   const dir = tempDir(t, 'pxs-bt-');
   const store = await openStore(t, { engine: 'lsm', dir, groups: GROUPS, ...extra });
   return { store, dir };
@@ -39,7 +42,12 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function rejects(t: ExecutionContext, p: Promise<unknown>, code: string, what: string): Promise<void> {
+async function rejects(
+  t: ExecutionContext,
+  p: Promise<unknown>,
+  code: string,
+  what: string,
+): Promise<void> {
   const error = await t.throwsAsync(p, undefined, what);
   t.true(error instanceof PaxosStoreError, what);
   t.is(codeOf(error), code, what);
@@ -67,7 +75,11 @@ async function checkIndexOnDisk(t: ExecutionContext, dir: string, replicas = 3):
         for (const k of bigtableIndexKeys(key, rec.data, rec.accepted?.op ?? null)) expected.add(k);
       }
       await engine.close();
-      t.deepEqual([...actual].sort(), [...expected].sort(), `replica ${r} group ${g}: index entries = derived`);
+      t.deepEqual(
+        [...actual].sort(),
+        [...expected].sort(),
+        `replica ${r} group ${g}: index entries = derived`,
+      );
       entries += actual.size;
     }
   }
@@ -77,9 +89,16 @@ async function checkIndexOnDisk(t: ExecutionContext, dir: string, replicas = 3):
 test('insert, get, update, delete: versions, ALREADY_EXISTS and NOT_FOUND change nothing', async (t) => {
   const { store } = await lsmStore(t);
   const bt = store.bigtable('messages', { indexes: ['sender', 'day'] });
-  t.deepEqual(await bt.insert('m1', { sender: 'bob', day: 3, text: 'hi', read: false, n: null }), { version: 1 });
+  t.deepEqual(await bt.insert('m1', { sender: 'bob', day: 3, text: 'hi', read: false, n: null }), {
+    version: 1,
+  });
   t.deepEqual(await bt.get('m1'), { day: 3, n: null, read: false, sender: 'bob', text: 'hi' });
-  await rejects(t, bt.insert('m1', { sender: 'eve' }), 'ALREADY_EXISTS', 'insert of an existing pk');
+  await rejects(
+    t,
+    bt.insert('m1', { sender: 'eve' }),
+    'ALREADY_EXISTS',
+    'insert of an existing pk',
+  );
   await rejects(t, bt.update('nope', { sender: 'eve' }), 'NOT_FOUND', 'update of a missing pk');
   t.is(await bt.get('nope'), undefined, 'a refused update creates nothing');
   t.deepEqual(await bt.update('m1', { sender: 'eve', read: true }), { version: 2 });
@@ -87,8 +106,18 @@ test('insert, get, update, delete: versions, ALREADY_EXISTS and NOT_FOUND change
   t.deepEqual(await bt.delete('m1'), { removed: true, version: 3 });
   t.deepEqual(await bt.delete('m1'), { removed: false, version: 3 });
   t.is(await bt.get('m1'), undefined);
-  t.deepEqual(await bt.insert('m1', { sender: 'zed' }), { version: 4 }, 'a deleted pk can be inserted again');
-  t.deepEqual(await store.replica(2).bigtable('messages', { indexes: ['sender', 'day'] }).get('m1'), { sender: 'zed' });
+  t.deepEqual(
+    await bt.insert('m1', { sender: 'zed' }),
+    { version: 4 },
+    'a deleted pk can be inserted again',
+  );
+  t.deepEqual(
+    await store
+      .replica(2)
+      .bigtable('messages', { indexes: ['sender', 'day'] })
+      .get('m1'),
+    { sender: 'zed' },
+  );
   t.deepEqual(await bt.get('m1', { consistency: 'local' }), { sender: 'zed' });
   const big = 'x'.repeat(40 * 1024);
   await bt.insert('big', { a: big });
@@ -118,14 +147,18 @@ test('bad input rejects INVALID_ARGUMENT and sends nothing; other engines UNSUPP
   const sync: Array<[string, () => unknown]> = [
     ['bad table name', () => store.bigtable('a/b')],
     ['duplicate index', () => store.bigtable('t2', { indexes: ['a', 'a'] })],
-    ['nine indexes', () => store.bigtable('t2', { indexes: Array.from({ length: 9 }, (_, i) => `c${i}`) })],
+    [
+      'nine indexes',
+      () => store.bigtable('t2', { indexes: Array.from({ length: 9 }, (_, i) => `c${i}`) }),
+    ],
     ['byIndex on an unindexed column', () => bt.byIndex('b', 1)],
     ['byIndex with an object value', () => bt.byIndex('a', {} as unknown as string)],
     ['scan with a bad limit', () => bt.scan({ limit: -1 })],
     ['scan with a bad reverse', () => bt.scan({ reverse: 'yes' as unknown as boolean })],
     ['scan with a bad page size', () => bt.scan({ pageSize: 5000 })],
   ];
-  for (const [what, call] of sync) t.is(codeOf(t.throws(call, undefined, what)), 'INVALID_ARGUMENT', what);
+  for (const [what, call] of sync)
+    t.is(codeOf(t.throws(call, undefined, what)), 'INVALID_ARGUMENT', what);
   for (const engine of ['memory', 'bitcask'] as const) {
     const other = await openStore(t, engineOptions(t, engine));
     t.is(codeOf(t.throws(() => other.bigtable('t'))), 'UNSUPPORTED_ENGINE', engine);
@@ -140,17 +173,46 @@ test('a table keeps the indexes it was created with: another list is INDEX_MISMA
   const sameList = store.replica(1).bigtable('schema', { indexes: ['day', 'sender'] });
   await sameList.insert('m2', { sender: 'bob', day: 2 });
   const other = store.replica(2).bigtable('schema', { indexes: ['sender'] });
-  await rejects(t, other.insert('m3', { sender: 'eve' }), 'INDEX_MISMATCH', 'insert through a handle with other indexes');
+  await rejects(
+    t,
+    other.insert('m3', { sender: 'eve' }),
+    'INDEX_MISMATCH',
+    'insert through a handle with other indexes',
+  );
   await rejects(t, other.update('m1', { sender: 'eve' }), 'INDEX_MISMATCH', 'update through it');
   await rejects(t, collect(other.byIndex('sender', 'bob')), 'INDEX_MISMATCH', 'lookup through it');
-  await rejects(t, store.bigtable('schema').insert('m4', {}), 'INDEX_MISMATCH', 'a handle with no indexes');
-  t.deepEqual((await collect(first.byIndex('sender', 'bob'))).map((e) => e.pk), ['m1', 'm2']);
-  t.deepEqual((await collect(first.scan())).map((e) => e.pk), ['m1', 'm2'], 'nothing else was written');
+  await rejects(
+    t,
+    store.bigtable('schema').insert('m4', {}),
+    'INDEX_MISMATCH',
+    'a handle with no indexes',
+  );
+  t.deepEqual(
+    (await collect(first.byIndex('sender', 'bob'))).map((e) => e.pk),
+    ['m1', 'm2'],
+  );
+  t.deepEqual(
+    (await collect(first.scan())).map((e) => e.pk),
+    ['m1', 'm2'],
+    'nothing else was written',
+  );
   t.deepEqual(await other.get('m1'), { day: 1, sender: 'bob' }, 'reads need no schema check');
 });
 
 /** Primary keys whose UTF-8 byte order differs from JS string order (astral vs U+FFFF). */
-const PKS = ['a', 'b', 'aa', 'a\u0000', 'Z', '0', '\uffff', '\u{1F600}', 'é', 'a b', ...Array.from({ length: 150 }, (_, i) => `k${i}`)];
+const PKS = [
+  'a',
+  'b',
+  'aa',
+  'a\u0000',
+  'Z',
+  '0',
+  '\uffff',
+  '\u{1F600}',
+  'é',
+  'a b',
+  ...Array.from({ length: 150 }, (_, i) => `k${i}`),
+];
 
 test('scan: pk byte order, gte/lt/limit/reverse, local consistency, small pages', async (t) => {
   const { store } = await lsmStore(t);
@@ -160,28 +222,60 @@ test('scan: pk byte order, gte/lt/limit/reverse, local consistency, small pages'
   await store.bigtable('scan0').insert('k5', { other: true }); // another table's rows stay out
   await store.bigtable('scan1x').insert('k5', { other: true });
   const live = PKS.filter((pk) => pk !== 'k7').sort(compareKeys);
-  const cases: Array<{ gte?: string; lt?: string; limit?: number; reverse?: boolean; pageSize?: number }> = [
-    {}, { reverse: true }, { limit: 5 }, { limit: 5, reverse: true }, { gte: 'k1', lt: 'k2' }, { gte: 'k1', lt: 'k2', reverse: true },
-    { gte: '\uffff' }, { lt: 'a' }, { gte: 'k5', lt: 'k5' }, { gte: 'z', lt: 'a' }, { limit: 0 }, { pageSize: 3 },
+  const cases: Array<{
+    gte?: string;
+    lt?: string;
+    limit?: number;
+    reverse?: boolean;
+    pageSize?: number;
+  }> = [
+    {},
+    { reverse: true },
+    { limit: 5 },
+    { limit: 5, reverse: true },
+    { gte: 'k1', lt: 'k2' },
+    { gte: 'k1', lt: 'k2', reverse: true },
+    { gte: '\uffff' },
+    { lt: 'a' },
+    { gte: 'k5', lt: 'k5' },
+    { gte: 'z', lt: 'a' },
+    { limit: 0 },
+    { pageSize: 3 },
     { pageSize: 1, reverse: true, gte: 'k3', limit: 17 },
   ];
   for (const c of cases) {
-    let want = live.filter((pk) => (c.gte === undefined || compareKeys(pk, c.gte) >= 0) && (c.lt === undefined || compareKeys(pk, c.lt) < 0));
+    let want = live.filter(
+      (pk) =>
+        (c.gte === undefined || compareKeys(pk, c.gte) >= 0) &&
+        (c.lt === undefined || compareKeys(pk, c.lt) < 0),
+    );
     if (c.reverse === true) want = want.reverse();
     if (c.limit !== undefined) want = want.slice(0, c.limit);
     const got = await collect(bt.scan(c));
-    t.deepEqual(got.map((e) => e.pk), want, JSON.stringify(c));
-    t.true(got.every((e) => e.row.i === PKS.indexOf(e.pk)), `rows match pks ${JSON.stringify(c)}`);
+    t.deepEqual(
+      got.map((e) => e.pk),
+      want,
+      JSON.stringify(c),
+    );
+    t.true(
+      got.every((e) => e.row.i === PKS.indexOf(e.pk)),
+      `rows match pks ${JSON.stringify(c)}`,
+    );
   }
   const local = await collect(store.replica(1).bigtable('scan1').scan({ consistency: 'local' }));
-  t.deepEqual(local.map((e) => e.pk).filter((pk) => live.includes(pk)), local.map((e) => e.pk), 'local scans list live rows');
+  t.deepEqual(
+    local.map((e) => e.pk).filter((pk) => live.includes(pk)),
+    local.map((e) => e.pk),
+    'local scans list live rows',
+  );
 });
 
 test('byIndex after updates that move rows between values never returns the old row; disk entries = derived', async (t) => {
   const { store, dir } = await lsmStore(t);
   const bt = store.bigtable('idx', { indexes: ['sender', 'day'] });
   const model = new Map<string, BigtableRow>();
-  for (let i = 0; i < 120; i++) model.set(`m${String(i).padStart(3, '0')}`, { sender: `s${i % 4}`, day: i % 3, text: `t${i}` });
+  for (let i = 0; i < 120; i++)
+    model.set(`m${String(i).padStart(3, '0')}`, { sender: `s${i % 4}`, day: i % 3, text: `t${i}` });
   await Promise.all([...model].map(([pk, row]) => bt.insert(pk, row)));
   // Move a third of the rows to another sender, delete a tenth, null some days.
   const writes: Promise<unknown>[] = [];
@@ -201,17 +295,47 @@ test('byIndex after updates that move rows between values never returns the old 
   }
   await Promise.all(writes);
   const expect = (column: string, value: unknown): string[] =>
-    [...model].filter(([, row]) => row[column] === value).map(([pk]) => pk).sort(compareKeys);
+    [...model]
+      .filter(([, row]) => row[column] === value)
+      .map(([pk]) => pk)
+      .sort(compareKeys);
   for (const sender of ['s0', 's1', 's2', 's3', 'nobody']) {
     const got = await collect(bt.byIndex('sender', sender));
-    t.deepEqual(got.map((e) => e.pk), expect('sender', sender), `sender ${sender}`);
-    t.true(got.every((e) => e.row.sender === sender), `every row returned for ${sender} matches`);
+    t.deepEqual(
+      got.map((e) => e.pk),
+      expect('sender', sender),
+      `sender ${sender}`,
+    );
+    t.true(
+      got.every((e) => e.row.sender === sender),
+      `every row returned for ${sender} matches`,
+    );
   }
-  for (const day of [0, 1, 2, null]) t.deepEqual((await collect(bt.byIndex('day', day))).map((e) => e.pk), expect('day', day), `day ${day}`);
-  t.deepEqual((await collect(bt.byIndex('day', '0'))).length, 0, 'the string "0" is not the number 0');
-  t.deepEqual((await collect(bt.byIndex('sender', 's1', { limit: 3, pageSize: 2 }))).map((e) => e.pk), expect('sender', 's1').slice(0, 3));
-  const viaReplica = await collect(store.replica(2).bigtable('idx', { indexes: ['day', 'sender'] }).byIndex('sender', 's2', { consistency: 'local' }));
-  t.true(viaReplica.every((e) => e.row.sender === 's2'), 'local lookups verify rows too');
+  for (const day of [0, 1, 2, null])
+    t.deepEqual(
+      (await collect(bt.byIndex('day', day))).map((e) => e.pk),
+      expect('day', day),
+      `day ${day}`,
+    );
+  t.deepEqual(
+    (await collect(bt.byIndex('day', '0'))).length,
+    0,
+    'the string "0" is not the number 0',
+  );
+  t.deepEqual(
+    (await collect(bt.byIndex('sender', 's1', { limit: 3, pageSize: 2 }))).map((e) => e.pk),
+    expect('sender', 's1').slice(0, 3),
+  );
+  const viaReplica = await collect(
+    store
+      .replica(2)
+      .bigtable('idx', { indexes: ['day', 'sender'] })
+      .byIndex('sender', 's2', { consistency: 'local' }),
+  );
+  t.true(
+    viaReplica.every((e) => e.row.sender === 's2'),
+    'local lookups verify rows too',
+  );
   await store.close();
   const entries = await checkIndexOnDisk(t, dir);
   t.true(entries >= 3 * 2 * (model.size - 20), `index entries on disk (${entries})`);
@@ -223,34 +347,72 @@ for (const sync of ['batch', 'none'] as const) {
     const bt = store.bigtable('crash', { indexes: ['owner'] });
     const owners = new Map<string, string>();
     for (let i = 0; i < 60; i++) owners.set(`r${i}`, `o${i % 3}`);
-    await Promise.all([...owners].map(([pk, owner]) => bt.insert(pk, { owner, i: Number(pk.slice(1)) })));
+    await Promise.all(
+      [...owners].map(([pk, owner]) => bt.insert(pk, { owner, i: Number(pk.slice(1)) })),
+    );
     await store.replica(2).crash();
     const writes: Promise<unknown>[] = [];
     for (const [pk, owner] of owners) {
       if (Number(pk.slice(1)) % 2 !== 0) continue;
       const next = owner === 'o0' ? 'o1' : 'o0';
       owners.set(pk, next);
-      writes.push(store.replica(Number(pk.slice(1)) % 4 === 0 ? 0 : 1).bigtable('crash', { indexes: ['owner'] }).update(pk, { owner: next }));
+      writes.push(
+        store
+          .replica(Number(pk.slice(1)) % 4 === 0 ? 0 : 1)
+          .bigtable('crash', { indexes: ['owner'] })
+          .update(pk, { owner: next }),
+      );
     }
     await Promise.all(writes);
     await store.replica(2).restart();
     const r2 = store.replica(2).bigtable('crash', { indexes: ['owner'] });
-    const expect = (owner: string): string[] => [...owners].filter(([, o]) => o === owner).map(([pk]) => pk).sort(compareKeys);
-    for (const owner of ['o0', 'o1', 'o2']) t.deepEqual((await collect(r2.byIndex('owner', owner))).map((e) => e.pk), expect(owner), `after restart: ${owner}`);
+    const expect = (owner: string): string[] =>
+      [...owners]
+        .filter(([, o]) => o === owner)
+        .map(([pk]) => pk)
+        .sort(compareKeys);
+    for (const owner of ['o0', 'o1', 'o2'])
+      t.deepEqual(
+        (await collect(r2.byIndex('owner', owner))).map((e) => e.pk),
+        expect(owner),
+        `after restart: ${owner}`,
+      );
     // Replica 2 caught the rows up as it read them; one more round of writes through it.
-    await Promise.all(['r1', 'r3', 'r5'].map((pk) => (owners.set(pk, 'o9'), r2.update(pk, { owner: 'o9' }))));
+    await Promise.all(
+      ['r1', 'r3', 'r5'].map((pk) => (owners.set(pk, 'o9'), r2.update(pk, { owner: 'o9' }))),
+    );
     if (sync === 'none') {
       // Replica 2 restarted without its state: its listing does not count, so with replica 0
       // down too no majority can list keys, and scans and lookups refuse instead of missing rows.
       await store.replica(0).crash();
-      await rejects(t, collect(r2.byIndex('owner', 'o0')), 'UNAVAILABLE', 'lookup with one trustworthy replica');
-      await rejects(t, collect(store.replica(1).bigtable('crash', { indexes: ['owner'] }).scan()), 'UNAVAILABLE', 'scan with one trustworthy replica');
+      await rejects(
+        t,
+        collect(r2.byIndex('owner', 'o0')),
+        'UNAVAILABLE',
+        'lookup with one trustworthy replica',
+      );
+      await rejects(
+        t,
+        collect(
+          store
+            .replica(1)
+            .bigtable('crash', { indexes: ['owner'] })
+            .scan(),
+        ),
+        'UNAVAILABLE',
+        'scan with one trustworthy replica',
+      );
     }
     await store.close();
     await checkIndexOnDisk(t, dir);
     const reopened = await openStore(t, { engine: 'lsm', dir, groups: GROUPS, sync });
     const again = reopened.bigtable('crash', { indexes: ['owner'] });
-    for (const owner of ['o0', 'o1', 'o2', 'o9']) t.deepEqual((await collect(again.byIndex('owner', owner))).map((e) => e.pk), expect(owner), `after reopen: ${owner}`);
+    for (const owner of ['o0', 'o1', 'o2', 'o9'])
+      t.deepEqual(
+        (await collect(again.byIndex('owner', owner))).map((e) => e.pk),
+        expect(owner),
+        `after reopen: ${owner}`,
+      );
     t.is((await collect(again.scan())).length, owners.size);
   });
 }
@@ -261,24 +423,40 @@ test('a replica that missed writes still scans and looks up completely; rows sta
   const r2 = store.replica(2).bigtable('lag', { indexes: ['kind'] });
   await r2.insert('seed', { kind: 'seed' }); // fixes the schema while replica 2 is reachable
   store.partition([[2], [0, 1]]);
-  await Promise.all(Array.from({ length: 300 }, (_, i) => r0.insert(`s${String(i).padStart(3, '0')}`, { kind: i % 2 === 0 ? 'even' : 'odd' })));
+  await Promise.all(
+    Array.from({ length: 300 }, (_, i) =>
+      r0.insert(`s${String(i).padStart(3, '0')}`, { kind: i % 2 === 0 ? 'even' : 'odd' }),
+    ),
+  );
   await Promise.all(Array.from({ length: 50 }, (_, i) => r0.insert(`gone${i}`, { kind: 'even' })));
   store.heal();
   // Replica 2's own disk lacks these rows; its listing is completed by the others'.
   const local = await collect(r2.scan({ consistency: 'local' }));
   t.log(`replica 2 lists ${local.length} rows locally`);
   const evens = await collect(r2.byIndex('kind', 'even'));
-  t.is(evens.filter((e) => /^s\d{3}$/.test(e.pk)).length, 150, 'every even row, through the lagging replica');
+  t.is(
+    evens.filter((e) => /^s\d{3}$/.test(e.pk)).length,
+    150,
+    'every even row, through the lagging replica',
+  );
   // Churn while scanning: new rows appear, 'gone' rows disappear; stable rows must all come back.
   const churn = Promise.all([
     ...Array.from({ length: 50 }, (_, i) => r0.delete(`gone${i}`)),
-    ...Array.from({ length: 50 }, (_, i) => store.replica(1).bigtable('lag', { indexes: ['kind'] }).insert(`new${i}`, { kind: 'new' })),
+    ...Array.from({ length: 50 }, (_, i) =>
+      store
+        .replica(1)
+        .bigtable('lag', { indexes: ['kind'] })
+        .insert(`new${i}`, { kind: 'new' }),
+    ),
   ]);
   const scanned = await collect(r2.scan({ pageSize: 16 }));
   await churn;
   const pks = scanned.map((e) => e.pk);
   t.is(pks.filter((pk) => /^s\d{3}$/.test(pk)).length, 300, 'every stable row');
-  t.true(pks.every((pk) => /^(s\d{3}|seed|gone\d+|new\d+)$/.test(pk)), 'nothing else');
+  t.true(
+    pks.every((pk) => /^(s\d{3}|seed|gone\d+|new\d+)$/.test(pk)),
+    'nothing else',
+  );
   t.deepEqual([...pks].sort(compareKeys), pks, 'in order');
   t.is(new Set(pks).size, pks.length, 'each once');
 });
@@ -292,14 +470,27 @@ test('concurrent writes to one row from all three replicas are linearizable', as
     for (let n = 0; n < 25; n++) {
       const r = (n * 7 + replica * 3) % 10;
       const input: BigtableInput =
-        r < 3 ? { op: 'insert', row: { a: `c${replica}-${n}`, n } } : r < 6 ? { op: 'update', patch: { a: `u${replica}-${n}` } } : r < 7 ? { op: 'delete' } : { op: 'get' };
+        r < 3
+          ? { op: 'insert', row: { a: `c${replica}-${n}`, n } }
+          : r < 6
+            ? { op: 'update', patch: { a: `u${replica}-${n}` } }
+            : r < 7
+              ? { op: 'delete' }
+              : { op: 'get' };
       const call = performance.now();
-      const op: HistoryOp<BigtableInput, BigtableOutput> = { id: id++, key: 'row', input, call, ret: undefined };
+      const op: HistoryOp<BigtableInput, BigtableOutput> = {
+        id: id++,
+        key: 'row',
+        input,
+        call,
+        ret: undefined,
+      };
       try {
         op.output = await run(bt, input);
         op.ret = performance.now();
       } catch (error) {
-        if (codeOf(error) === 'ALREADY_EXISTS') op.output = { status: 'alreadyExists', removed: false };
+        if (codeOf(error) === 'ALREADY_EXISTS')
+          op.output = { status: 'alreadyExists', removed: false };
         else if (codeOf(error) === 'NOT_FOUND') op.output = { status: 'notFound', removed: false };
         else if (codeOf(error) !== 'UNKNOWN_OUTCOME') continue; // definitely not applied
         if (op.output !== undefined) op.ret = performance.now();
@@ -314,10 +505,16 @@ test('concurrent writes to one row from all three replicas are linearizable', as
 
 async function run(bt: Bigtable, input: BigtableInput): Promise<BigtableOutput> {
   switch (input.op) {
-    case 'insert': await bt.insert('row', input.row); return { status: 'ok', removed: false };
-    case 'update': await bt.update('row', input.patch); return { status: 'ok', removed: false };
-    case 'delete': return { status: 'ok', removed: (await bt.delete('row')).removed };
-    case 'get': return { row: (await bt.get('row')) ?? null };
+    case 'insert':
+      await bt.insert('row', input.row);
+      return { status: 'ok', removed: false };
+    case 'update':
+      await bt.update('row', input.patch);
+      return { status: 'ok', removed: false };
+    case 'delete':
+      return { status: 'ok', removed: (await bt.delete('row')).removed };
+    case 'get':
+      return { row: (await bt.get('row')) ?? null };
   }
 }
 
@@ -327,7 +524,11 @@ test('a scan over 20,000 rows is complete and in pk order; an index lookup over 
   const N = 20_000;
   const pk = (i: number): string => `row-${(i * 7919) % N}`;
   for (let start = 0; start < N; start += 1000) {
-    await Promise.all(Array.from({ length: 1000 }, (_, j) => bt.insert(pk(start + j), { i: start + j, bucket: (start + j) % 5 })));
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, j) =>
+        bt.insert(pk(start + j), { i: start + j, bucket: (start + j) % 5 }),
+      ),
+    );
   }
   let count = 0;
   let last = '';
@@ -341,7 +542,10 @@ test('a scan over 20,000 rows is complete and in pk order; an index lookup over 
   t.is(count, N);
   t.is(seen.size, N);
   const tail = await collect(bt.scan({ reverse: true, limit: 10 }));
-  t.deepEqual(tail.map((e) => e.pk), [...seen].sort(compareKeys).reverse().slice(0, 10));
+  t.deepEqual(
+    tail.map((e) => e.pk),
+    [...seen].sort(compareKeys).reverse().slice(0, 10),
+  );
   const bucket = await collect(bt.byIndex('bucket', 3, { pageSize: 1024 }));
   t.is(bucket.length, N / 5);
   t.true(bucket.every((e) => e.row.bucket === 3));

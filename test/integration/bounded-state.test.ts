@@ -20,13 +20,18 @@ for (const consistency of ['linearizable', 'local'] as const) {
     const kv = store.kv('n');
     await kv.put('real', 'value');
     for (let batch = 0; batch < 40; batch++) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => kv.get(`missing-${batch}-${i}`, { consistency })));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => kv.get(`missing-${batch}-${i}`, { consistency })),
+      );
     }
     const keysHeld = async (): Promise<number> => {
       const stats = await store.stats();
       return Math.max(...stats.replicas.map((r) => r?.keys ?? 0));
     };
-    t.true(await settled(async () => (await keysHeld()) <= 10), `keys held per replica: ${await keysHeld()}`);
+    t.true(
+      await settled(async () => (await keysHeld()) <= 10),
+      `keys held per replica: ${await keysHeld()}`,
+    );
     t.is((await kv.get('real'))?.value.toString(), 'value', 'a written key stays');
   });
 }

@@ -43,15 +43,18 @@ test.serial('bad usage exits 2; an error exits 1 with its code', async (t) => {
 // Issue 8: the CLI opens a directory the library made with its defaults (8 groups) or another
 // engine, reading the placement from paxosstore.json, with the command before the options.
 for (const engine of ['bitcask', 'lsm'] as const) {
-  test.serial(`verify on a ${engine} directory made by PaxosStore.open with default groups`, async (t) => {
-    const dir = tempDir(t);
-    const store = await PaxosStore.open({ engine, dir, workers: 1 });
-    await store.kv('users').put('alice', 'hello');
-    await store.close();
-    const verify = await runNode(t, [CLI, 'verify', '--dir', dir], 60_000);
-    t.is(verify.code, 0, verify.stderr);
-    t.true((JSON.parse(verify.stdout) as { ok: boolean }).ok);
-    const got = await runNode(t, [CLI, 'get', 'users', 'alice', '--dir', dir], 60_000);
-    t.deepEqual(JSON.parse(got.stdout), { value: 'hello', version: 1 });
-  });
+  test.serial(
+    `verify on a ${engine} directory made by PaxosStore.open with default groups`,
+    async (t) => {
+      const dir = tempDir(t);
+      const store = await PaxosStore.open({ engine, dir, workers: 1 });
+      await store.kv('users').put('alice', 'hello');
+      await store.close();
+      const verify = await runNode(t, [CLI, 'verify', '--dir', dir], 60_000);
+      t.is(verify.code, 0, verify.stderr);
+      t.true((JSON.parse(verify.stdout) as { ok: boolean }).ok);
+      const got = await runNode(t, [CLI, 'get', 'users', 'alice', '--dir', dir], 60_000);
+      t.deepEqual(JSON.parse(got.stdout), { value: 'hello', version: 1 });
+    },
+  );
 }

@@ -61,8 +61,16 @@ const CASES: Case[] = [
   },
   {
     name: 'doc.update',
-    first: (s) => s.replica(0).doc('d').update([{ op: 'set', path: 'n', value: 1 }]),
-    write: (s, r) => s.replica(r).doc('d').update([{ op: 'incr', path: 'n', by: 1 }], R),
+    first: (s) =>
+      s
+        .replica(0)
+        .doc('d')
+        .update([{ op: 'set', path: 'n', value: 1 }]),
+    write: (s, r) =>
+      s
+        .replica(r)
+        .doc('d')
+        .update([{ op: 'incr', path: 'n', by: 1 }], R),
     read: (s, r) => s.replica(r).doc('d').get('n'),
     once: 2,
   },
@@ -91,7 +99,8 @@ const CASES: Case[] = [
 ];
 
 async function script(t: ExecutionContext, c: Case, withRetry: boolean): Promise<void> {
-  const engine = c.lsm === true ? { engine: 'lsm' as const, dir: tempDir(t) } : { engine: 'memory' as const };
+  const engine =
+    c.lsm === true ? { engine: 'lsm' as const, dir: tempDir(t) } : { engine: 'memory' as const };
   // Long enough for the writes that must succeed on a loaded machine; the cut-off one waits it out.
   const store = await openStore(t, { ...engine, timeoutMs: c.lsm === true ? 3000 : 1500 });
   await c.first(store);
@@ -101,11 +110,18 @@ async function script(t: ExecutionContext, c: Case, withRetry: boolean): Promise
   store.heal();
   await c.read(store, 0); // finishes the open instance: the limbo write is chosen now
   if (withRetry) await c.write(store, 1);
-  t.deepEqual(await (c.check ?? ((st: PaxosStore) => c.read(st, 1)))(store), c.once, 'applied exactly once');
+  t.deepEqual(
+    await (c.check ?? ((st: PaxosStore) => c.read(st, 1)))(store),
+    c.once,
+    'applied exactly once',
+  );
 }
 
 for (const c of CASES) {
-  test.serial(`${c.name}: a retry after UNKNOWN_OUTCOME with the same requestId applies once`, async (t) => {
-    await script(t, c, true);
-  });
+  test.serial(
+    `${c.name}: a retry after UNKNOWN_OUTCOME with the same requestId applies once`,
+    async (t) => {
+      await script(t, c, true);
+    },
+  );
 }

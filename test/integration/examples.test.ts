@@ -10,7 +10,10 @@ const EXAMPLES_DIR = path.resolve(__dirname, '..', '..', 'examples');
 const TIMEOUT_MS = 20_000;
 
 const examples = fs.existsSync(EXAMPLES_DIR)
-  ? fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.js')).sort()
+  ? fs
+      .readdirSync(EXAMPLES_DIR)
+      .filter((f) => f.endsWith('.js'))
+      .sort()
   : [];
 
 test('there is at least one example', (t) => {

@@ -18,7 +18,10 @@ import type { PaxosStoreOptions } from '../../index';
  */
 export const FAST: PaxosStoreOptions = { workers: 2, groups: 4, timeoutMs: 15_000 };
 
-export async function openStore(t: ExecutionContext, options: PaxosStoreOptions = {}): Promise<PaxosStore> {
+export async function openStore(
+  t: ExecutionContext,
+  options: PaxosStoreOptions = {},
+): Promise<PaxosStore> {
   const store = await PaxosStore.open({ ...FAST, ...options });
   t.teardown(() => store.close());
   return store;
@@ -32,13 +35,18 @@ export function tempDir(t: ExecutionContext, prefix = 'pxs-it-'): string {
 }
 
 /** Options for a store on the given engine (disk engines get their own temp dir). */
-export function engineOptions(t: ExecutionContext, engine: 'memory' | 'lsm' | 'bitcask' | 'bitcask2' | 'memory-persist'): PaxosStoreOptions {
+export function engineOptions(
+  t: ExecutionContext,
+  engine: 'memory' | 'lsm' | 'bitcask' | 'bitcask2' | 'memory-persist',
+): PaxosStoreOptions {
   if (engine === 'memory-persist') return { engine: 'memory', persist: true, dir: tempDir(t) };
   return engine === 'memory' ? { engine: 'memory' } : { engine, dir: tempDir(t) };
 }
 
 export function codeOf(error: unknown): unknown {
-  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof error === 'object' && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }
 
 /** The rejection code of a promise, or 'RESOLVED' when it did not reject. */
@@ -46,7 +54,11 @@ export function codeOf(error: unknown): unknown {
  * Opens a store that must be refused; returns the rejection's code (a store that opened anyway
  * is closed at teardown and fails the test).
  */
-export async function openRejectionCode(t: ExecutionContext, options: PaxosStoreOptions, what: string): Promise<unknown> {
+export async function openRejectionCode(
+  t: ExecutionContext,
+  options: PaxosStoreOptions,
+  what: string,
+): Promise<unknown> {
   const result = await PaxosStore.open(options).then(
     (store) => store,
     (error: unknown) => error,
@@ -69,7 +81,11 @@ export async function settleCode(p: Promise<unknown>): Promise<unknown> {
 }
 
 /** Poll `probe` until it returns true; a bounded loop, not a timing assertion. */
-export async function eventually(probe: () => Promise<boolean>, attempts = 500, pauseMs = 10): Promise<boolean> {
+export async function eventually(
+  probe: () => Promise<boolean>,
+  attempts = 500,
+  pauseMs = 10,
+): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
     if (await probe()) return true;
     await new Promise((r) => setTimeout(r, pauseMs));
@@ -89,7 +105,12 @@ export interface ChildResult {
  * Run `node <args>` (process.execPath) as a child; killed by pid at `timeoutMs` and in the
  * test's teardown if it is still running.
  */
-export function runNode(t: ExecutionContext, args: string[], timeoutMs: number, cwd?: string): Promise<ChildResult> {
+export function runNode(
+  t: ExecutionContext,
+  args: string[],
+  timeoutMs: number,
+  cwd?: string,
+): Promise<ChildResult> {
   const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
   const kill = (): void => {

@@ -66,9 +66,10 @@ function sleep(ms: number): Promise<void> {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    p,
+    new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function killByPid(proc: ChildProcess): void {
@@ -108,7 +109,8 @@ function startChild(t: ExecutionContext, args: string[], onLine: (line: string) 
       }
     }
   };
-  if (proc.stdout === null || proc.stderr === null) throw new Error('the child was spawned without pipes');
+  if (proc.stdout === null || proc.stderr === null)
+    throw new Error('the child was spawned without pipes');
   proc.stdout.setEncoding('utf8').on('data', (s: string) => {
     buffered += s;
     let nl: number;
@@ -153,16 +155,26 @@ function where(run: Kill9Run, cycle: number): string {
 }
 
 /** A key read back (by a child at start, or by the verifier) against its last ack. */
-function checkRead(run: Kill9Run, cycle: number, who: string, key: string, got: Acked | undefined): void {
+function checkRead(
+  run: Kill9Run,
+  cycle: number,
+  who: string,
+  key: string,
+  got: Acked | undefined,
+): void {
   const want = run.acked.get(key);
   if (want === undefined) return;
   const at = where(run, cycle);
   if (got === undefined) {
-    run.problems.push(`${at} ${who}: ${key} missing, last ack version ${want.version} value ${want.value}`);
+    run.problems.push(
+      `${at} ${who}: ${key} missing, last ack version ${want.version} value ${want.value}`,
+    );
   } else if (got.version < want.version) {
     run.problems.push(`${at} ${who}: ${key} at version ${got.version} < acked ${want.version}`);
   } else if (got.version === want.version && got.value !== want.value) {
-    run.problems.push(`${at} ${who}: ${key} version ${got.version} value ${got.value} != acked ${want.value}`);
+    run.problems.push(
+      `${at} ${who}: ${key} version ${got.version} value ${got.value} != acked ${want.value}`,
+    );
   } else if (Number(got.value) < Number(want.value)) {
     run.problems.push(`${at} ${who}: ${key} value ${got.value} went below acked ${want.value}`);
   }
@@ -173,14 +185,30 @@ async function verify(run: Kill9Run, cycle: number): Promise<void> {
   run.verifications++;
   let store: PaxosStore | undefined;
   try {
-    const engineOptions = run.engine === 'memory-persist' ? ({ engine: 'memory', persist: true } as const) : { engine: run.engine };
-    store = await PaxosStore.open({ ...engineOptions, dir: run.dir, sync: run.sync, workers: 2, groups: 4, timeoutMs: 15_000 });
+    const engineOptions =
+      run.engine === 'memory-persist'
+        ? ({ engine: 'memory', persist: true } as const)
+        : { engine: run.engine };
+    store = await PaxosStore.open({
+      ...engineOptions,
+      dir: run.dir,
+      sync: run.sync,
+      workers: 2,
+      groups: 4,
+      timeoutMs: 15_000,
+    });
     const kv = store.kv('kill9');
     const keys = [...run.acked.keys()];
     const reads = await Promise.all(keys.map((k) => kv.get(k, { consistency: 'linearizable' })));
     keys.forEach((k, i) => {
       const e = reads[i];
-      checkRead(run, cycle, 'verifier', k, e === undefined ? undefined : { version: e.version, value: e.value.toString('utf8') });
+      checkRead(
+        run,
+        cycle,
+        'verifier',
+        k,
+        e === undefined ? undefined : { version: e.version, value: e.value.toString('utf8') },
+      );
     });
     run.checkedAtVerify += keys.length;
   } catch (error) {
@@ -191,7 +219,10 @@ async function verify(run: Kill9Run, cycle: number): Promise<void> {
 }
 
 /** The handler of one child's output lines; `readyChecked` tells whether it reached ready. */
-function childLines(run: Kill9Run, cycle: number): { onLine: (line: string) => void; readyChecked: () => boolean } {
+function childLines(
+  run: Kill9Run,
+  cycle: number,
+): { onLine: (line: string) => void; readyChecked: () => boolean } {
   const seen = new Set<string>();
   let readyChecked = false;
   const onLine = (line: string): void => {
@@ -202,12 +233,15 @@ function childLines(run: Kill9Run, cycle: number): { onLine: (line: string) => v
       checkRead(run, cycle, 'child start', key, { version: Number(v), value });
     } else if (kind === 'ready') {
       readyChecked = true;
-      for (const key of run.acked.keys()) if (!seen.has(key)) checkRead(run, cycle, 'child start', key, undefined);
+      for (const key of run.acked.keys())
+        if (!seen.has(key)) checkRead(run, cycle, 'child start', key, undefined);
     } else if (kind === 'ack' && key !== undefined && value !== undefined) {
       const version = Number(v);
       const prev = run.acked.get(key);
       if (prev !== undefined && version <= prev.version) {
-        run.problems.push(`${where(run, cycle)}: ${key} acked version ${version} <= earlier ack ${prev.version}`);
+        run.problems.push(
+          `${where(run, cycle)}: ${key} acked version ${version} <= earlier ack ${prev.version}`,
+        );
       }
       run.ackTotal++;
       if (prev === undefined || version > prev.version) run.acked.set(key, { version, value });
@@ -217,11 +251,25 @@ function childLines(run: Kill9Run, cycle: number): { onLine: (line: string) => v
 }
 
 /** One cycle: start a writer child, let it write (or not), kill -9 it. False: stop the run. */
-async function killCycle(t: ExecutionContext, run: Kill9Run, random: () => number, cycle: number): Promise<boolean> {
+async function killCycle(
+  t: ExecutionContext,
+  run: Kill9Run,
+  random: () => number,
+  cycle: number,
+): Promise<boolean> {
   const lines = childLines(run, cycle);
   const child = startChild(
     t,
-    [run.dir, run.sync, String(Math.floor(random() * 2 ** 31)), String(PUT_KEYS), String(INCR_KEYS), String(IN_FLIGHT), String(CHILD_MAX_SECONDS), run.engine],
+    [
+      run.dir,
+      run.sync,
+      String(Math.floor(random() * 2 ** 31)),
+      String(PUT_KEYS),
+      String(INCR_KEYS),
+      String(IN_FLIGHT),
+      String(CHILD_MAX_SECONDS),
+      run.engine,
+    ],
     lines.onLine,
   );
   if (random() < 0.2) {
@@ -231,26 +279,43 @@ async function killCycle(t: ExecutionContext, run: Kill9Run, random: () => numbe
     await withTimeout(child.waitAcks(1 + Math.floor(random() * 400)), ACK_WAIT_MS);
   }
   if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
-    run.problems.push(`${where(run, cycle)}: child exited by itself (code ${child.proc.exitCode}): ${child.stderr().slice(0, 2000)}`);
+    run.problems.push(
+      `${where(run, cycle)}: child exited by itself (code ${child.proc.exitCode}): ${child.stderr().slice(0, 2000)}`,
+    );
   }
   if (!lines.readyChecked()) run.killedBeforeReady++;
   killByPid(child.proc);
   const exit = await withTimeout(child.exited, EXIT_WAIT_MS);
   if (exit === 'timeout') {
-    run.problems.push(`${where(run, cycle)}: child ${child.proc.pid} did not exit within ${EXIT_WAIT_MS} ms of SIGKILL`);
+    run.problems.push(
+      `${where(run, cycle)}: child ${child.proc.pid} did not exit within ${EXIT_WAIT_MS} ms of SIGKILL`,
+    );
     return false;
   }
-  if (child.stderr().includes('failed')) t.log(`${where(run, cycle)} child stderr: ${child.stderr().slice(0, 1000)}`);
+  if (child.stderr().includes('failed'))
+    t.log(`${where(run, cycle)} child stderr: ${child.stderr().slice(0, 1000)}`);
   return true;
 }
 
 async function runMode(t: ExecutionContext, engine: Kill9Engine, sync: SyncMode): Promise<void> {
-  const seed = process.env['KILL9_SEED'] !== undefined ? Number(process.env['KILL9_SEED']) : Math.floor(Math.random() * 2 ** 31);
+  const seed =
+    process.env['KILL9_SEED'] !== undefined
+      ? Number(process.env['KILL9_SEED'])
+      : Math.floor(Math.random() * 2 ** 31);
   const random = mulberry32(seed);
   const dir = tempDir(t, `pxs-kill9-${engine}-${sync}-`);
   const run: Kill9Run = {
-    engine, sync, seed, dir, acked: new Map(), problems: [],
-    ackTotal: 0, killedBeforeReady: 0, verifications: 0, checkedAtVerify: 0, startChecks: 0,
+    engine,
+    sync,
+    seed,
+    dir,
+    acked: new Map(),
+    problems: [],
+    ackTotal: 0,
+    killedBeforeReady: 0,
+    verifications: 0,
+    checkedAtVerify: 0,
+    startChecks: 0,
   };
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     if (!(await killCycle(t, run, random, cycle))) break;
@@ -266,6 +331,9 @@ async function runMode(t: ExecutionContext, engine: Kill9Engine, sync: SyncMode)
   t.deepEqual(run.problems, []);
 }
 
-for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const) for (const sync of ['always', 'batch'] as const) {
-  test.serial(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) => runMode(t, engine, sync));
-}
+for (const engine of ['lsm', 'bitcask', 'bitcask2', 'memory-persist'] as const)
+  for (const sync of ['always', 'batch'] as const) {
+    test.serial(`kill -9: no acknowledged write is lost (${engine}, sync '${sync}')`, (t) =>
+      runMode(t, engine, sync),
+    );
+  }

@@ -11,7 +11,15 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PaxosStoreOptions } from '../../index';
-import { FAST, INDEX_JS, openRejectionCode, openStore, runNode, settleCode, tempDir } from './helpers';
+import {
+  FAST,
+  INDEX_JS,
+  openRejectionCode,
+  openStore,
+  runNode,
+  settleCode,
+  tempDir,
+} from './helpers';
 
 const NS = 'persist';
 
@@ -47,7 +55,11 @@ test('the dir records its engine; another engine (or plain bitcask) cannot open 
   const other = tempDir(t);
   const disk = await openStore(t, { engine: 'bitcask', dir: other });
   await disk.close();
-  const code = await openRejectionCode(t, { ...FAST, engine: 'memory', persist: true, dir: other }, 'memory-persist');
+  const code = await openRejectionCode(
+    t,
+    { ...FAST, engine: 'memory', persist: true, dir: other },
+    'memory-persist',
+  );
   t.is(code, 'INVALID_ARGUMENT');
   const again = await openStore(t, { engine: 'memory', persist: true, dir });
   t.deepEqual(await again.kv(NS).get('k'), { value: Buffer.from('v'), version: 1 });
@@ -63,8 +75,15 @@ test('a record from before the engine was recorded opens with any engine; a garb
   t.is(fs.readFileSync(path.join(legacy, 'paxosstore.json'), 'utf8'), old, 'left as it was');
   for (const engine of ['', 7]) {
     const dir = tempDir(t);
-    fs.writeFileSync(path.join(dir, 'paxosstore.json'), JSON.stringify({ format: 1, replicas: 3, groups: 4, engine }));
-    const code = await openRejectionCode(t, { ...FAST, engine: 'memory', persist: true, dir }, JSON.stringify(engine));
+    fs.writeFileSync(
+      path.join(dir, 'paxosstore.json'),
+      JSON.stringify({ format: 1, replicas: 3, groups: 4, engine }),
+    );
+    const code = await openRejectionCode(
+      t,
+      { ...FAST, engine: 'memory', persist: true, dir },
+      JSON.stringify(engine),
+    );
     t.is(code, 'INVALID_ARGUMENT', JSON.stringify(engine));
   }
 });
@@ -107,41 +126,73 @@ for (const sync of ['always', 'batch'] as const) {
    * UNAVAILABLE, as the memory engine's test in faults.test.ts allows), and a replica that
    * forgot but voted would answer `undefined`; either fails this test.
    */
-  test.serial(`memory-persist (sync '${sync}'): a restarted replica reloads its log and votes at once`, async (t) => {
-    const store = await openStore(t, { engine: 'memory', persist: true, dir: tempDir(t), sync, timeoutMs: 15_000 });
-    const keys = Array.from({ length: 8 }, (_, i) => `key${i}`);
-    store.partition([[1], [0, 2]]);
-    for (const k of keys) t.deepEqual(await store.replica(0).kv(NS).put(k, `${k}-A`), { version: 1 });
-    t.deepEqual(await store.replica(0).kv(NS).incr('n', 7), { value: 7, version: 1 });
-    await store.replica(2).crash();
-    await store.replica(2).restart();
-    store.partition([[0], [1, 2]]);
-    for (const k of keys) {
-      t.deepEqual(await store.replica(1).kv(NS).get(k), { value: Buffer.from(`${k}-A`), version: 1 }, `${k} via 1`);
-    }
-    t.deepEqual(await store.replica(2).kv(NS).get('key0'), { value: Buffer.from('key0-A'), version: 1 }, 'via 2');
-    t.deepEqual(await store.replica(1).kv(NS).incr('n', 1), { value: 8, version: 2 }, 'incr on top of the reloaded 7');
-    t.deepEqual(await store.replica(2).kv(NS).put('key1', 'key1-B'), { version: 2 });
-    store.heal();
-    for (let r = 0; r < 3; r++) {
-      t.deepEqual(await store.replica(r).kv(NS).get('key1'), { value: Buffer.from('key1-B'), version: 2 }, `replica ${r}`);
-    }
-  });
+  test.serial(
+    `memory-persist (sync '${sync}'): a restarted replica reloads its log and votes at once`,
+    async (t) => {
+      const store = await openStore(t, {
+        engine: 'memory',
+        persist: true,
+        dir: tempDir(t),
+        sync,
+        timeoutMs: 15_000,
+      });
+      const keys = Array.from({ length: 8 }, (_, i) => `key${i}`);
+      store.partition([[1], [0, 2]]);
+      for (const k of keys)
+        t.deepEqual(await store.replica(0).kv(NS).put(k, `${k}-A`), { version: 1 });
+      t.deepEqual(await store.replica(0).kv(NS).incr('n', 7), { value: 7, version: 1 });
+      await store.replica(2).crash();
+      await store.replica(2).restart();
+      store.partition([[0], [1, 2]]);
+      for (const k of keys) {
+        t.deepEqual(
+          await store.replica(1).kv(NS).get(k),
+          { value: Buffer.from(`${k}-A`), version: 1 },
+          `${k} via 1`,
+        );
+      }
+      t.deepEqual(
+        await store.replica(2).kv(NS).get('key0'),
+        { value: Buffer.from('key0-A'), version: 1 },
+        'via 2',
+      );
+      t.deepEqual(
+        await store.replica(1).kv(NS).incr('n', 1),
+        { value: 8, version: 2 },
+        'incr on top of the reloaded 7',
+      );
+      t.deepEqual(await store.replica(2).kv(NS).put('key1', 'key1-B'), { version: 2 });
+      store.heal();
+      for (let r = 0; r < 3; r++) {
+        t.deepEqual(
+          await store.replica(r).kv(NS).get('key1'),
+          { value: Buffer.from('key1-B'), version: 2 },
+          `replica ${r}`,
+        );
+      }
+    },
+  );
 }
 
 /**
  * The same scenario without persist shows what the test above tells apart: the restarted
  * memory replica is amnesic, so {1, 2} cannot serve the values it forgot.
  */
-test.serial('plain memory, same scenario: the restarted replica is amnesic and {1, 2} cannot serve', async (t) => {
-  const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
-  store.partition([[1], [0, 2]]);
-  t.deepEqual(await store.replica(0).kv(NS).put('key0', 'key0-A'), { version: 1 });
-  await store.replica(2).crash();
-  await store.replica(2).restart();
-  store.partition([[0], [1, 2]]);
-  const code = await settleCode(store.replica(1).kv(NS).get('key0'));
-  t.is(code, 'UNAVAILABLE', `read via 1 settled ${String(code)}`);
-  store.heal();
-  t.deepEqual(await store.replica(1).kv(NS).get('key0'), { value: Buffer.from('key0-A'), version: 1 });
-});
+test.serial(
+  'plain memory, same scenario: the restarted replica is amnesic and {1, 2} cannot serve',
+  async (t) => {
+    const store = await openStore(t, { engine: 'memory', timeoutMs: 3_000 });
+    store.partition([[1], [0, 2]]);
+    t.deepEqual(await store.replica(0).kv(NS).put('key0', 'key0-A'), { version: 1 });
+    await store.replica(2).crash();
+    await store.replica(2).restart();
+    store.partition([[0], [1, 2]]);
+    const code = await settleCode(store.replica(1).kv(NS).get('key0'));
+    t.is(code, 'UNAVAILABLE', `read via 1 settled ${String(code)}`);
+    store.heal();
+    t.deepEqual(await store.replica(1).kv(NS).get('key0'), {
+      value: Buffer.from('key0-A'),
+      version: 1,
+    });
+  },
+);

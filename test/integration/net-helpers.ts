@@ -20,7 +20,10 @@ export interface TestServer {
   logs: LogLine[];
 }
 
-export async function startServer(options: Partial<ListenOptions> = {}, onConnection?: (c: FramedConnection) => void): Promise<TestServer> {
+export async function startServer(
+  options: Partial<ListenOptions> = {},
+  onConnection?: (c: FramedConnection) => void,
+): Promise<TestServer> {
   const accepted: TestServer['accepted'] = [];
   const logs: LogLine[] = [];
   const server = await listen({
@@ -40,7 +43,11 @@ export async function startServer(options: Partial<ListenOptions> = {}, onConnec
 }
 
 /** Polls `cond` every 5 ms; rejects after `timeoutMs` (a bound, not a timing assertion). */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

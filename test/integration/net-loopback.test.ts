@@ -24,10 +24,12 @@ function closeReason(connection: FramedConnection): Promise<CloseReason> {
 
 test('many frames both ways arrive in order and intact; identities are exchanged', async (t) => {
   const received: number[] = [];
-  const srv = await startServer({}, (c) => c.onFrame((type, payload) => {
-    received.push(payload.readUInt32LE(0));
-    c.send(type, payload); // echo
-  }));
+  const srv = await startServer({}, (c) =>
+    c.onFrame((type, payload) => {
+      received.push(payload.readUInt32LE(0));
+      c.send(type, payload); // echo
+    }),
+  );
   const client = await dial(dialOptions(srv.server.port));
   t.deepEqual(client.peer, { role: 'peer', name: 'server-node' });
   const echoed: number[] = [];
@@ -43,7 +45,10 @@ test('many frames both ways arrive in order and intact; identities are exchanged
     while (client.send(40, payload) === 'BACKPRESSURE') await client.whenDrained();
   }
   await waitFor(() => echoed.length === count, 'echoes');
-  t.deepEqual(echoed, Array.from({ length: count }, (_, i) => i));
+  t.deepEqual(
+    echoed,
+    Array.from({ length: count }, (_, i) => i),
+  );
   t.deepEqual(received, echoed);
   t.deepEqual(srv.accepted[0]?.peer, { role: 'peer', name: 'client-node' });
   t.true(client.stats.framesOut >= count && client.stats.framesIn >= count);
@@ -54,7 +59,9 @@ test('many frames both ways arrive in order and intact; identities are exchanged
 
 test('wrong secret: dial rejects UNAUTHENTICATED, the server counts and logs it', async (t) => {
   const srv = await startServer();
-  const error = await t.throwsAsync(dial(dialOptions(srv.server.port, { secret: 'not-the-cluster-secret-42' })));
+  const error = await t.throwsAsync(
+    dial(dialOptions(srv.server.port, { secret: 'not-the-cluster-secret-42' })),
+  );
   t.is(codeOf(error), 'UNAUTHENTICATED');
   await waitFor(() => srv.server.stats.unauthenticated === 1, 'server count');
   t.is(srv.accepted.length, 0);
@@ -103,7 +110,12 @@ test('garbage before and after the handshake drops that connection; another keep
   await closed(early);
 
   const late = await rawConnect(srv.server.port);
-  await driveHandshake(late, new ClientHandshake({ secret: SECRET, role: 'client', name: 'bad' }), undefined, 5_000);
+  await driveHandshake(
+    late,
+    new ClientHandshake({ secret: SECRET, role: 'client', name: 'bad' }),
+    undefined,
+    5_000,
+  );
   await waitFor(() => srv.accepted.length === 2, 'second accept');
   const victim = srv.accepted[1]?.connection;
   t.truthy(victim);
@@ -112,7 +124,9 @@ test('garbage before and after the handshake drops that connection; another keep
   late.write(Buffer.from('this is not a frame, not even close'));
   t.is(await reason, 'BAD_FRAME');
   t.is(victim?.stats.badFrames, 1);
-  t.true(['FRAME_TOO_LARGE', 'FRAME_CRC', 'FRAME_MALFORMED'].includes(victim?.stats.closeCode ?? ''));
+  t.true(
+    ['FRAME_TOO_LARGE', 'FRAME_CRC', 'FRAME_MALFORMED'].includes(victim?.stats.closeCode ?? ''),
+  );
   await closed(late);
 
   t.is(srv.server.stats.handshakesFailed, 1);
@@ -123,14 +137,19 @@ test('garbage before and after the handshake drops that connection; another keep
   await srv.server.close();
 });
 
-test('a frame over the receiver\'s maximum closes the connection with FRAME_TOO_LARGE', async (t) => {
-  const srv = await startServer({ connection: { frameBytesMax: 1024, sendQueueBytesMax: 1 << 20 } });
-  const client = await dial(dialOptions(srv.server.port, { connection: { frameBytesMax: 64 * 1024 } }));
+test("a frame over the receiver's maximum closes the connection with FRAME_TOO_LARGE", async (t) => {
+  const srv = await startServer({
+    connection: { frameBytesMax: 1024, sendQueueBytesMax: 1 << 20 },
+  });
+  const client = await dial(
+    dialOptions(srv.server.port, { connection: { frameBytesMax: 64 * 1024 } }),
+  );
   client.onFrame(() => {});
   const clientClosed = closeReason(client);
   await waitFor(() => srv.accepted.length === 1, 'accept');
   const serverSide = srv.accepted[0]?.connection;
-  const serverClosed = serverSide === undefined ? Promise.resolve(undefined) : closeReason(serverSide);
+  const serverClosed =
+    serverSide === undefined ? Promise.resolve(undefined) : closeReason(serverSide);
   t.is(client.send(16, Buffer.alloc(1023)), 'OK', 'at the maximum: delivered');
   t.is(client.send(16, Buffer.alloc(1024)), 'OK', 'one byte over: queued here, refused there');
   t.is(await serverClosed, 'BAD_FRAME');
@@ -147,7 +166,11 @@ test('backpressure: with the reader paused the send queue never exceeds its boun
     c.pause();
   });
   const bound = 256 * 1024;
-  const client = await dial(dialOptions(srv.server.port, { connection: { frameBytesMax: 64 * 1024, sendQueueBytesMax: bound } }));
+  const client = await dial(
+    dialOptions(srv.server.port, {
+      connection: { frameBytesMax: 64 * 1024, sendQueueBytesMax: bound },
+    }),
+  );
   client.onFrame(() => {});
   let sent = 0;
   let refusedTurns = 0;
@@ -170,7 +193,10 @@ test('backpressure: with the reader paused the send queue never exceeds its boun
   }
   t.is(refusedTurns, 20, 'the queue filled up');
   t.true(client.stats.sendsRefused >= 20);
-  t.true(client.stats.queuedBytesHigh <= bound, `high water ${client.stats.queuedBytesHigh} <= ${bound}`);
+  t.true(
+    client.stats.queuedBytesHigh <= bound,
+    `high water ${client.stats.queuedBytesHigh} <= ${bound}`,
+  );
   t.true(client.stats.queuedBytesHigh > bound / 2);
   const drained = client.whenDrained();
   srv.accepted[0]?.connection.resume();
@@ -205,7 +231,10 @@ test('idle connections stay up: pings and pongs keep both sides alive', async (t
   t.false(serverSide?.isClosed);
   // Whichever side's timer runs first pings; the other's pong then counts as its traffic.
   t.true(client.stats.pingsOut + (serverSide?.stats.pingsOut ?? 0) >= 1, 'someone pinged');
-  t.true(client.stats.framesIn >= 1 && (serverSide?.stats.framesIn ?? 0) >= 1, 'both heard something');
+  t.true(
+    client.stats.framesIn >= 1 && (serverSide?.stats.framesIn ?? 0) >= 1,
+    'both heard something',
+  );
   client.close();
   await srv.server.close();
 });
@@ -217,7 +246,8 @@ test('invalid options are INVALID_OPTIONS, thrown before any socket', async (t) 
     { connection: { deadAfterMs: -1 } },
     { role: 'peer', name: '' },
   ];
-  for (const extra of bad) t.is(codeOf(await t.throwsAsync(dial(dialOptions(1, extra)))), 'INVALID_OPTIONS');
+  for (const extra of bad)
+    t.is(codeOf(await t.throwsAsync(dial(dialOptions(1, extra)))), 'INVALID_OPTIONS');
 });
 
 test('the framed stream after a handshake may begin in the same chunk as WELCOME', async (t) => {
@@ -228,7 +258,9 @@ test('the framed stream after a handshake may begin in the same chunk as WELCOME
     c.flush();
   });
   const client = await dial(dialOptions(srv.server.port));
-  const got = await new Promise<string>((resolve) => client.onFrame((_type, payload) => resolve(payload.toString())));
+  const got = await new Promise<string>((resolve) =>
+    client.onFrame((_type, payload) => resolve(payload.toString())),
+  );
   t.is(got, 'first');
   client.close();
   await srv.server.close();
@@ -237,12 +269,19 @@ test('the framed stream after a handshake may begin in the same chunk as WELCOME
 test('raw bytes helper sanity: encodeFrame output is accepted by a connection', async (t) => {
   const srv = await startServer();
   const socket = await rawConnect(srv.server.port);
-  await driveHandshake(socket, new ClientHandshake({ secret: SECRET, role: 'client', name: 'raw' }), undefined, 5_000);
+  await driveHandshake(
+    socket,
+    new ClientHandshake({ secret: SECRET, role: 'client', name: 'raw' }),
+    undefined,
+    5_000,
+  );
   const frames: string[] = [];
   await waitFor(() => srv.accepted.length === 1, 'accept');
   srv.accepted[0]?.connection.onFrame((_type, payload) => frames.push(payload.toString()));
   socket.resume();
-  socket.write(Buffer.concat([encodeFrame(16, Buffer.from('a')), encodeFrame(17, Buffer.from('b'))]));
+  socket.write(
+    Buffer.concat([encodeFrame(16, Buffer.from('a')), encodeFrame(17, Buffer.from('b'))]),
+  );
   await waitFor(() => frames.length === 2, 'frames');
   t.deepEqual(frames, ['a', 'b']);
   socket.destroy();
@@ -277,7 +316,11 @@ test('whenDrained rejects with CLOSED when the connection closes first; send the
     c.onFrame(() => {});
     c.pause();
   });
-  const client = await dial(dialOptions(srv.server.port, { connection: { frameBytesMax: 64 * 1024, sendQueueBytesMax: 128 * 1024 } }));
+  const client = await dial(
+    dialOptions(srv.server.port, {
+      connection: { frameBytesMax: 64 * 1024, sendQueueBytesMax: 128 * 1024 },
+    }),
+  );
   client.onFrame(() => {});
   const payload = Buffer.alloc(32 * 1024);
   // Bounded: the queue and the kernel buffers fill within a few thousand sends.

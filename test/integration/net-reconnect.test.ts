@@ -11,7 +11,8 @@ import { SECRET, startServer, waitFor } from './net-helpers';
 
 test('reconnects after the server restarts on the same port', async (t) => {
   const received: string[] = [];
-  const onConnection = (c: FramedConnection): void => c.onFrame((_type, payload) => received.push(payload.toString()));
+  const onConnection = (c: FramedConnection): void =>
+    c.onFrame((_type, payload) => received.push(payload.toString()));
   let srv: TestServer = await startServer({}, onConnection);
   const port = srv.server.port;
   const events: string[] = [];
@@ -52,7 +53,13 @@ test('reconnects after the server restarts on the same port', async (t) => {
 test('a link with the wrong secret never comes up and keeps backing off', async (t) => {
   const srv = await startServer();
   const link = new ReconnectingLink({
-    dial: { host: '127.0.0.1', port: srv.server.port, secret: 'wrong-secret-wrong-secret', role: 'peer', name: 'x' },
+    dial: {
+      host: '127.0.0.1',
+      port: srv.server.port,
+      secret: 'wrong-secret-wrong-secret',
+      role: 'peer',
+      name: 'x',
+    },
     backoffMsMin: 5,
     backoffMsMax: 20,
   });

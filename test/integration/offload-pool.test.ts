@@ -18,15 +18,32 @@ test('2 workers, 8 groups: digest scans run in at most 2 shared pools, one threa
   }
   const report = await store.verify();
   t.true(report.ok, JSON.stringify(report.mismatches.slice(0, 3)));
-  t.true(report.replicas.every((r) => r.keys === KEYS.length), JSON.stringify(report.replicas.map((r) => r.keys)));
-  const workers = (await store.stats()).workers as { offload?: { pools: number; threads: number; threadsMax: number; tasksRun: number; tasksFailed: number } }[];
+  t.true(
+    report.replicas.every((r) => r.keys === KEYS.length),
+    JSON.stringify(report.replicas.map((r) => r.keys)),
+  );
+  const workers = (await store.stats()).workers as {
+    offload?: {
+      pools: number;
+      threads: number;
+      threadsMax: number;
+      tasksRun: number;
+      tasksFailed: number;
+    };
+  }[];
   t.is(workers.length, 2);
   const pools = workers.map((w) => w.offload?.pools ?? -1);
-  t.true(pools.every((n) => n === 0 || n === 1), `pools per worker: ${pools.join(', ')}`);
+  t.true(
+    pools.every((n) => n === 0 || n === 1),
+    `pools per worker: ${pools.join(', ')}`,
+  );
   t.true(pools.reduce((a, b) => a + b, 0) <= 2);
   for (const w of workers) t.true((w.offload?.threads ?? 99) <= (w.offload?.threadsMax ?? 0));
   const tasks = workers.reduce((sum, w) => sum + (w.offload?.tasksRun ?? 0), 0);
   // 3 replicas × 8 groups scanned, each with at least one slice past the threshold.
   t.true(tasks >= 24, `tasks run in the shared pools: ${tasks}`);
-  t.is(workers.reduce((sum, w) => sum + (w.offload?.tasksFailed ?? 0), 0), 0);
+  t.is(
+    workers.reduce((sum, w) => sum + (w.offload?.tasksFailed ?? 0), 0),
+    0,
+  );
 });

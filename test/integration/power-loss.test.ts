@@ -28,7 +28,8 @@ const ENGINES = ['bitcask', 'bitcask2', 'memory-persist'] as const;
 type DiskEngine = (typeof ENGINES)[number];
 
 function optionsFor(engine: DiskEngine, dir: string): PaxosStoreOptions {
-  const which: PaxosStoreOptions = engine === 'memory-persist' ? { engine: 'memory', persist: true } : { engine };
+  const which: PaxosStoreOptions =
+    engine === 'memory-persist' ? { engine: 'memory', persist: true } : { engine };
   return { ...FAST, ...which, dir, sync: 'always' };
 }
 
@@ -41,7 +42,8 @@ async function writeAndClose(options: PaxosStoreOptions): Promise<void> {
   try {
     for (let start = 0; start < KEYS; start += 50) {
       const puts = [];
-      for (let i = start; i < Math.min(KEYS, start + 50); i++) puts.push(store.kv(NS).put(keyOf(i), valueOf(i)));
+      for (let i = start; i < Math.min(KEYS, start + 50); i++)
+        puts.push(store.kv(NS).put(keyOf(i), valueOf(i)));
       await Promise.all(puts);
     }
   } finally {
@@ -50,7 +52,11 @@ async function writeAndClose(options: PaxosStoreOptions): Promise<void> {
 }
 
 /** Reopens and reads every key through `replica` (or each key's home); returns the store, open. */
-async function reopenAndReadAll(t: ExecutionContext, options: PaxosStoreOptions, replica?: number): Promise<PaxosStore> {
+async function reopenAndReadAll(
+  t: ExecutionContext,
+  options: PaxosStoreOptions,
+  replica?: number,
+): Promise<PaxosStore> {
   const store = await PaxosStore.open(options);
   t.teardown(() => store.close());
   const kv = replica === undefined ? store.kv(NS) : store.replica(replica).kv(NS);
@@ -60,7 +66,10 @@ async function reopenAndReadAll(t: ExecutionContext, options: PaxosStoreOptions,
     for (let i = start; i < Math.min(KEYS, start + 50); i++) {
       reads.push(
         kv.get(keyOf(i)).then(
-          (got) => (got?.value.toString() === valueOf(i) ? undefined : `${keyOf(i)}: ${got?.value.toString() ?? 'absent'}`),
+          (got) =>
+            got?.value.toString() === valueOf(i)
+              ? undefined
+              : `${keyOf(i)}: ${got?.value.toString() ?? 'absent'}`,
           (error: unknown) => `${keyOf(i)}: ${(error as { code?: string }).code ?? String(error)}`,
         ),
       );
@@ -84,7 +93,10 @@ function groupDirs(dir: string, replicas: readonly number[]): string[] {
 }
 
 function newestDataFile(groupDir: string): string | undefined {
-  const names = fs.readdirSync(groupDir).filter((n) => /^\d+\.data$/.test(n)).sort();
+  const names = fs
+    .readdirSync(groupDir)
+    .filter((n) => /^\d+\.data$/.test(n))
+    .sort();
   const newest = names[names.length - 1];
   return newest === undefined ? undefined : path.join(groupDir, newest);
 }
@@ -102,88 +114,124 @@ function zeroTails(dir: string, replicas: readonly number[]): number {
 }
 
 for (const engine of ENGINES) {
-  test.serial(`${engine}: clean close, no damage (control): all ${KEYS} keys read back`, async (t) => {
-    const options = optionsFor(engine, tempDir(t));
-    await writeAndClose(options);
-    await reopenAndReadAll(t, options);
-  });
+  test.serial(
+    `${engine}: clean close, no damage (control): all ${KEYS} keys read back`,
+    async (t) => {
+      const options = optionsFor(engine, tempDir(t));
+      await writeAndClose(options);
+      await reopenAndReadAll(t, options);
+    },
+  );
 
-  test.serial(`${engine}: 4 KiB of zeros after the newest data file of one replica: a tear, every key reads back`, async (t) => {
-    const dir = tempDir(t);
-    const options = optionsFor(engine, dir);
-    await writeAndClose(options);
-    t.true(zeroTails(dir, [1]) > 0);
-    // Through the torn replica itself; a tear is not damage, so no group of it became amnesic.
-    const store = await reopenAndReadAll(t, options, 1);
-    const stats = await store.stats();
-    t.true(stats.replicasUp.every(Boolean));
-    t.is(stats.replicas[1]?.amnesicAfterOpen ?? 0, 0, 'a tear must not make the replica amnesic');
-  });
+  test.serial(
+    `${engine}: 4 KiB of zeros after the newest data file of one replica: a tear, every key reads back`,
+    async (t) => {
+      const dir = tempDir(t);
+      const options = optionsFor(engine, dir);
+      await writeAndClose(options);
+      t.true(zeroTails(dir, [1]) > 0);
+      // Through the torn replica itself; a tear is not damage, so no group of it became amnesic.
+      const store = await reopenAndReadAll(t, options, 1);
+      const stats = await store.stats();
+      t.true(stats.replicasUp.every(Boolean));
+      t.is(stats.replicas[1]?.amnesicAfterOpen ?? 0, 0, 'a tear must not make the replica amnesic');
+    },
+  );
 
-  test.serial(`${engine}: zeros after the newest data file on all three replicas: a tear everywhere, every key reads back`, async (t) => {
-    const dir = tempDir(t);
-    const options = optionsFor(engine, dir);
-    await writeAndClose(options);
-    t.true(zeroTails(dir, REPLICAS) >= 3);
-    const store = await reopenAndReadAll(t, options);
-    const stats = await store.stats();
-    t.deepEqual(stats.replicas.map((r) => r?.amnesicAfterOpen ?? 0), [0, 0, 0], 'no replica became amnesic');
-  });
+  test.serial(
+    `${engine}: zeros after the newest data file on all three replicas: a tear everywhere, every key reads back`,
+    async (t) => {
+      const dir = tempDir(t);
+      const options = optionsFor(engine, dir);
+      await writeAndClose(options);
+      t.true(zeroTails(dir, REPLICAS) >= 3);
+      const store = await reopenAndReadAll(t, options);
+      const stats = await store.stats();
+      t.deepEqual(
+        stats.replicas.map((r) => r?.amnesicAfterOpen ?? 0),
+        [0, 0, 0],
+        'no replica became amnesic',
+      );
+    },
+  );
 
-  test.serial(`${engine}: an empty LOCK in every directory (power loss after the link): stale, every key reads back`, async (t) => {
-    const dir = tempDir(t);
-    const options = optionsFor(engine, dir);
-    await writeAndClose(options);
-    fs.writeFileSync(path.join(dir, 'LOCK'), '');
-    for (const group of groupDirs(dir, REPLICAS)) fs.writeFileSync(path.join(group, 'LOCK'), '');
-    await reopenAndReadAll(t, options);
-  });
+  test.serial(
+    `${engine}: an empty LOCK in every directory (power loss after the link): stale, every key reads back`,
+    async (t) => {
+      const dir = tempDir(t);
+      const options = optionsFor(engine, dir);
+      await writeAndClose(options);
+      fs.writeFileSync(path.join(dir, 'LOCK'), '');
+      for (const group of groupDirs(dir, REPLICAS)) fs.writeFileSync(path.join(group, 'LOCK'), '');
+      await reopenAndReadAll(t, options);
+    },
+  );
 
-  test.serial(`${engine}: a LOCK of a previous boot naming a live process (pid 1): stale, every key reads back`, async (t) => {
-    const dir = tempDir(t);
-    const options = optionsFor(engine, dir);
-    await writeAndClose(options);
-    // New format: another boot id. Old format (pid and token only): dated before this boot.
-    const otherBoot = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
-    const groups = groupDirs(dir, REPLICAS);
-    groups.forEach((group, i) => {
-      const file = path.join(group, 'LOCK');
-      if (i % 2 === 0) {
-        fs.writeFileSync(file, `1\n0123456789abcdef01234567\n${otherBoot}\n1\n`);
-      } else {
-        fs.writeFileSync(file, '1\n0123456789abcdef01234567\n');
-        fs.utimesSync(file, new Date('2001-01-01'), new Date('2001-01-01'));
+  test.serial(
+    `${engine}: a LOCK of a previous boot naming a live process (pid 1): stale, every key reads back`,
+    async (t) => {
+      const dir = tempDir(t);
+      const options = optionsFor(engine, dir);
+      await writeAndClose(options);
+      // New format: another boot id. Old format (pid and token only): dated before this boot.
+      const otherBoot = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
+      const groups = groupDirs(dir, REPLICAS);
+      groups.forEach((group, i) => {
+        const file = path.join(group, 'LOCK');
+        if (i % 2 === 0) {
+          fs.writeFileSync(file, `1\n0123456789abcdef01234567\n${otherBoot}\n1\n`);
+        } else {
+          fs.writeFileSync(file, '1\n0123456789abcdef01234567\n');
+          fs.utimesSync(file, new Date('2001-01-01'), new Date('2001-01-01'));
+        }
+      });
+      fs.writeFileSync(path.join(dir, 'LOCK'), `1\n0123456789abcdef01234567\n${otherBoot}\n1\n`);
+      await reopenAndReadAll(t, options);
+    },
+  );
+
+  test.serial(
+    `${engine}: 8 bytes overwritten in the middle of one replica's data file: contained, recovered from the peers`,
+    async (t) => {
+      const dir = tempDir(t);
+      const options = optionsFor(engine, dir);
+      await writeAndClose(options);
+      // The largest data file of replica 1.
+      const files = groupDirs(dir, [1]).flatMap((group) =>
+        fs
+          .readdirSync(group)
+          .filter((n) => n.endsWith('.data'))
+          .map((n) => path.join(group, n)),
+      );
+      const victim = files.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+      t.truthy(victim);
+      const bytes = fs.readFileSync(victim);
+      const middle = bytes.length >> 1;
+      for (let i = middle; i < middle + 8; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xa5;
+      fs.writeFileSync(victim, bytes);
+      // Every key through the damaged replica: keys of the damaged group recover from the peers.
+      const store = await reopenAndReadAll(t, options, 1);
+      // And through the others, whose actors share workers with the damaged group.
+      for (const r of [0, 2]) {
+        const got = await store.replica(r).kv(NS).get(keyOf(7));
+        t.is(got?.value.toString(), valueOf(7), `replica ${r}`);
       }
-    });
-    fs.writeFileSync(path.join(dir, 'LOCK'), `1\n0123456789abcdef01234567\n${otherBoot}\n1\n`);
-    await reopenAndReadAll(t, options);
-  });
-
-  test.serial(`${engine}: 8 bytes overwritten in the middle of one replica's data file: contained, recovered from the peers`, async (t) => {
-    const dir = tempDir(t);
-    const options = optionsFor(engine, dir);
-    await writeAndClose(options);
-    // The largest data file of replica 1.
-    const files = groupDirs(dir, [1]).flatMap((group) => fs.readdirSync(group).filter((n) => n.endsWith('.data')).map((n) => path.join(group, n)));
-    const victim = files.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
-    t.truthy(victim);
-    const bytes = fs.readFileSync(victim);
-    const middle = bytes.length >> 1;
-    for (let i = middle; i < middle + 8; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xa5;
-    fs.writeFileSync(victim, bytes);
-    // Every key through the damaged replica: keys of the damaged group recover from the peers.
-    const store = await reopenAndReadAll(t, options, 1);
-    // And through the others, whose actors share workers with the damaged group.
-    for (const r of [0, 2]) {
-      const got = await store.replica(r).kv(NS).get(keyOf(7));
-      t.is(got?.value.toString(), valueOf(7), `replica ${r}`);
-    }
-    const stats = await store.stats();
-    t.true(stats.replicasUp.every(Boolean));
-    t.true(stats.replicas.every((counters) => counters !== null), 'every actor answers its stats');
-    // Damage to durable bytes may have lost acknowledged promises: exactly one group is amnesic.
-    t.deepEqual(stats.replicas.map((r) => r?.amnesicAfterOpen ?? 0), [0, 1, 0]);
-    const report = await store.verify();
-    t.true(report.replicas.every((replica) => replica.up), JSON.stringify(report.replicas));
-  });
+      const stats = await store.stats();
+      t.true(stats.replicasUp.every(Boolean));
+      t.true(
+        stats.replicas.every((counters) => counters !== null),
+        'every actor answers its stats',
+      );
+      // Damage to durable bytes may have lost acknowledged promises: exactly one group is amnesic.
+      t.deepEqual(
+        stats.replicas.map((r) => r?.amnesicAfterOpen ?? 0),
+        [0, 1, 0],
+      );
+      const report = await store.verify();
+      t.true(
+        report.replicas.every((replica) => replica.up),
+        JSON.stringify(report.replicas),
+      );
+    },
+  );
 }

@@ -32,7 +32,11 @@ for (const engine of ['memory', 'lsm'] as const) {
     t.is(await q.length(), 0);
     t.deepEqual(await q.range(0, 10), []);
     t.deepEqual(await q.push('a'), { length: 1, version: 1 });
-    t.deepEqual(await q.push('b', 'c'), { length: 3, version: 2 }, 'one push of several values is one mutation');
+    t.deepEqual(
+      await q.push('b', 'c'),
+      { length: 3, version: 2 },
+      'one push of several values is one mutation',
+    );
     t.deepEqual(await q.push(Uint8Array.of(0, 255), ''), { length: 5, version: 3 });
     t.is((await q.peek())?.toString(), 'a');
     t.is(await q.length(), 5, 'peek consumes nothing');
@@ -45,7 +49,11 @@ for (const engine of ['memory', 'lsm'] as const) {
     t.is(await q.peek(), undefined);
     t.is(await q.length(), 0);
     // Five pops mutated (versions 4..8); the pops of an empty queue did not.
-    t.deepEqual(await q.push('d'), { length: 1, version: 9 }, 'the version keeps counting after the queue empties');
+    t.deepEqual(
+      await q.push('d'),
+      { length: 1, version: 9 },
+      'the version keeps counting after the queue empties',
+    );
   });
 
   test(`${engine}: set add/remove count changes; members come back in byte order`, async (t) => {
@@ -80,8 +88,12 @@ test('set members are in unsigned byte order, not JS string order', async (t) =>
   t.is(await s.add(...members), members.length);
   t.is(await s.add(Uint8Array.of(0xff), Uint8Array.of(0x00), Uint8Array.of(0x7f, 0x01)), 3);
   const got = await s.members();
-  const expected = [...members.map((m) => Buffer.from(m)), Buffer.of(0xff), Buffer.of(0x00), Buffer.of(0x7f, 0x01)]
-    .sort(Buffer.compare);
+  const expected = [
+    ...members.map((m) => Buffer.from(m)),
+    Buffer.of(0xff),
+    Buffer.of(0x00),
+    Buffer.of(0x7f, 0x01),
+  ].sort(Buffer.compare);
   t.deepEqual(got, expected);
   t.deepEqual(got.slice(0, 3), [Buffer.alloc(0), Buffer.of(0), Buffer.from('Z')]);
   t.true(Buffer.from('\uFFFF').compare(Buffer.from('\u{10000}')) < 0);
@@ -123,47 +135,86 @@ async function outcome<T>(t: ExecutionContext, what: string, p: Promise<T>): Pro
   }
 }
 
-test.serial('concurrent pushes get distinct lengths and versions; concurrent pops hand each value out once', async (t) => {
-  const store = await openStore(t);
-  const n = 30;
-  const pushes = await Promise.all(
-    Array.from({ length: n }, (_, i) => outcome(t, `push v${i}`, store.replica(i % 3).queue('c').push(`v${i}`))),
-  );
-  const acked = pushes.flatMap((p, i) => (p.ok ? [{ ...p.value, value: `v${i}` }] : []));
-  t.true(acked.length > 0);
-  t.is(new Set(acked.map((p) => p.version)).size, acked.length, 'distinct versions');
-  for (const p of acked) t.is(p.length, p.version, 'each push added one value to an empty queue');
-  const inQueue = str(await store.queue('c').range(0, 2 * n));
-  t.is(new Set(inQueue).size, inQueue.length, 'no value was applied twice');
-  t.true(inQueue.every((v) => /^v\d+$/.test(v) && Number(v.slice(1)) < n));
-  t.true(inQueue.length >= acked.length && inQueue.length <= n);
-  // Each acknowledged value sits at the position its length named.
-  for (const p of acked) t.is(inQueue[p.length - 1], p.value);
-  // The version counts every applied push.
-  t.deepEqual(await store.queue('c').push('last'), { length: inQueue.length + 1, version: inQueue.length + 1 });
-  inQueue.push('last');
+test.serial(
+  'concurrent pushes get distinct lengths and versions; concurrent pops hand each value out once',
+  async (t) => {
+    const store = await openStore(t);
+    const n = 30;
+    const pushes = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        outcome(
+          t,
+          `push v${i}`,
+          store
+            .replica(i % 3)
+            .queue('c')
+            .push(`v${i}`),
+        ),
+      ),
+    );
+    const acked = pushes.flatMap((p, i) => (p.ok ? [{ ...p.value, value: `v${i}` }] : []));
+    t.true(acked.length > 0);
+    t.is(new Set(acked.map((p) => p.version)).size, acked.length, 'distinct versions');
+    for (const p of acked) t.is(p.length, p.version, 'each push added one value to an empty queue');
+    const inQueue = str(await store.queue('c').range(0, 2 * n));
+    t.is(new Set(inQueue).size, inQueue.length, 'no value was applied twice');
+    t.true(inQueue.every((v) => /^v\d+$/.test(v) && Number(v.slice(1)) < n));
+    t.true(inQueue.length >= acked.length && inQueue.length <= n);
+    // Each acknowledged value sits at the position its length named.
+    for (const p of acked) t.is(inQueue[p.length - 1], p.value);
+    // The version counts every applied push.
+    t.deepEqual(await store.queue('c').push('last'), {
+      length: inQueue.length + 1,
+      version: inQueue.length + 1,
+    });
+    inQueue.push('last');
 
-  const pops = await Promise.all(
-    Array.from({ length: inQueue.length + 5 }, (_, i) => outcome(t, `pop ${i}`, store.replica(i % 3).queue('c').pop())),
-  );
-  const popped = pops.flatMap((p) => (p.ok && p.value !== undefined ? [p.value.toString()] : []));
-  const unknownPops = pops.filter((p) => !p.ok).length;
-  t.is(new Set(popped).size, popped.length, 'no value was handed out twice');
-  t.true(popped.every((v) => inQueue.includes(v)));
-  const left = str(await store.queue('c').range(0, 2 * n));
-  const applied = inQueue.length - left.length;
-  t.true(applied >= popped.length && applied <= popped.length + unknownPops, `${applied} pops applied`);
-  t.deepEqual(left, inQueue.slice(applied), 'pops took from the head');
-  t.true(popped.every((v) => inQueue.slice(0, applied).includes(v)), 'every popped value came off the head');
+    const pops = await Promise.all(
+      Array.from({ length: inQueue.length + 5 }, (_, i) =>
+        outcome(
+          t,
+          `pop ${i}`,
+          store
+            .replica(i % 3)
+            .queue('c')
+            .pop(),
+        ),
+      ),
+    );
+    const popped = pops.flatMap((p) => (p.ok && p.value !== undefined ? [p.value.toString()] : []));
+    const unknownPops = pops.filter((p) => !p.ok).length;
+    t.is(new Set(popped).size, popped.length, 'no value was handed out twice');
+    t.true(popped.every((v) => inQueue.includes(v)));
+    const left = str(await store.queue('c').range(0, 2 * n));
+    const applied = inQueue.length - left.length;
+    t.true(
+      applied >= popped.length && applied <= popped.length + unknownPops,
+      `${applied} pops applied`,
+    );
+    t.deepEqual(left, inQueue.slice(applied), 'pops took from the head');
+    t.true(
+      popped.every((v) => inQueue.slice(0, applied).includes(v)),
+      'every popped value came off the head',
+    );
 
-  const adds = await Promise.all(
-    Array.from({ length: 9 }, (_, i) => outcome(t, `add ${i}`, store.replica(i % 3).set('s').add('same'))),
-  );
-  const counted = adds.reduce((a, p) => a + (p.ok ? p.value : 0), 0);
-  t.true(counted <= 1, 'at most one concurrent add of a member counts it');
-  if (adds.every((p) => p.ok)) t.is(counted, 1);
-  t.deepEqual(str(await store.set('s').members()), ['same']);
-});
+    const adds = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        outcome(
+          t,
+          `add ${i}`,
+          store
+            .replica(i % 3)
+            .set('s')
+            .add('same'),
+        ),
+      ),
+    );
+    const counted = adds.reduce((a, p) => a + (p.ok ? p.value : 0), 0);
+    t.true(counted <= 1, 'at most one concurrent add of a member counts it');
+    if (adds.every((p) => p.ok)) t.is(counted, 1);
+    t.deepEqual(str(await store.set('s').members()), ['same']);
+  },
+);
 
 test('a name is a queue or a set: the other model is WRONG_TYPE until it is emptied', async (t) => {
   const store = await openStore(t);
@@ -173,19 +224,32 @@ test('a name is a queue or a set: the other model is WRONG_TYPE until it is empt
     t.is(codeOf(error), 'WRONG_TYPE', what);
   };
   const setOps = (s: StoreSet): [string, Promise<unknown>][] => [
-    ['add', s.add('m')], ['remove', s.remove('m')], ['has', s.has('m')], ['members', s.members()], ['size', s.size()],
+    ['add', s.add('m')],
+    ['remove', s.remove('m')],
+    ['has', s.has('m')],
+    ['members', s.members()],
+    ['size', s.size()],
   ];
   const queueOps = (q: Queue): [string, Promise<unknown>][] => [
-    ['push', q.push('v')], ['pop', q.pop()], ['peek', q.peek()], ['length', q.length()], ['range', q.range(0, 1)],
+    ['push', q.push('v')],
+    ['pop', q.pop()],
+    ['peek', q.peek()],
+    ['length', q.length()],
+    ['range', q.range(0, 1)],
   ];
 
   // A queue refuses every set op and read, through every replica, and is unchanged.
   const { version } = await store.queue('name').push('q1', 'q2');
   for (let r = 0; r < 3; r++) {
-    for (const [what, p] of setOps(store.replica(r).set('name'))) await wrong(`set.${what} on a queue via replica ${r}`, p);
+    for (const [what, p] of setOps(store.replica(r).set('name')))
+      await wrong(`set.${what} on a queue via replica ${r}`, p);
   }
   t.deepEqual(str(await store.queue('name').range(0, 10)), ['q1', 'q2']);
-  t.deepEqual(await store.queue('name').push('q3'), { length: 3, version: version + 1 }, 'refused ops did not mutate');
+  t.deepEqual(
+    await store.queue('name').push('q3'),
+    { length: 3, version: version + 1 },
+    'refused ops did not mutate',
+  );
 
   // KV namespaces are apart from object names: the same string as namespace and key is fine.
   t.deepEqual(await store.kv('name').put('name', 'kv value'), { version: 1 });
@@ -196,14 +260,18 @@ test('a name is a queue or a set: the other model is WRONG_TYPE until it is empt
   for (let i = 0; i < 3; i++) await store.queue('name').pop();
   t.is(await store.set('name').add('s1'), 1);
   for (let r = 0; r < 3; r++) {
-    for (const [what, p] of queueOps(store.replica(r).queue('name'))) await wrong(`queue.${what} on a set via replica ${r}`, p);
+    for (const [what, p] of queueOps(store.replica(r).queue('name')))
+      await wrong(`queue.${what} on a set via replica ${r}`, p);
   }
   t.deepEqual(str(await store.set('name').members()), ['s1']);
   // Removing the last member frees it again.
   t.is(await store.set('name').remove('s1'), 1);
   t.is(await store.queue('name').length(), 0);
-  t.deepEqual(await store.queue('name').push('back'), { length: 1, version: version + 7 },
-    'the name keeps one version count across models: push, 3 pops, add, remove, push');
+  t.deepEqual(
+    await store.queue('name').push('back'),
+    { length: 1, version: version + 7 },
+    'the name keeps one version count across models: push, 3 pops, add, remove, push',
+  );
   t.is(await store.queue('other').pop(), undefined, 'a pop of a never-used name claims nothing');
   t.is(await store.set('other').add('x'), 1);
 });
@@ -217,9 +285,15 @@ test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) =>
   const lq = loose(q);
   const ls = loose(s);
   const BAD_VALUES: [string, unknown][] = [
-    ['number', 42], ['undefined', undefined], ['null', null], ['object', { toString: () => 'v' }],
-    ['String object', new String('v')], ['array', ['v']], ['ArrayBuffer', new ArrayBuffer(1)],
-    ['17 bytes', 'x'.repeat(17)], ['17-byte Buffer', Buffer.alloc(17)],
+    ['number', 42],
+    ['undefined', undefined],
+    ['null', null],
+    ['object', { toString: () => 'v' }],
+    ['String object', new String('v')],
+    ['array', ['v']],
+    ['ArrayBuffer', new ArrayBuffer(1)],
+    ['17 bytes', 'x'.repeat(17)],
+    ['17-byte Buffer', Buffer.alloc(17)],
   ];
   const calls: [string, () => Promise<unknown>][] = [
     ['push()', () => lq.push()],
@@ -254,8 +328,10 @@ test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) =>
   // Names: checked when the handle is made, on the store and on each replica.
   for (const name of ['', 42, undefined, 'a'.repeat(1025), 'ab\uD800']) {
     for (const make of [
-      () => store.queue(name as string), () => store.set(name as string),
-      () => store.replica(1).queue(name as string), () => store.replica(2).set(name as string),
+      () => store.queue(name as string),
+      () => store.set(name as string),
+      () => store.replica(1).queue(name as string),
+      () => store.replica(2).set(name as string),
     ]) {
       const error = t.throws(make, undefined, JSON.stringify(name));
       t.is(codeOf(error), 'INVALID_ARGUMENT', String(name));
@@ -263,7 +339,11 @@ test('bad input rejects with INVALID_ARGUMENT and changes nothing', async (t) =>
   }
   t.deepEqual(str(await q.range(0, 10)), ['keep']);
   t.deepEqual(str(await s.members()), ['keep']);
-  t.deepEqual(await q.push('x'.repeat(16)), { length: 2, version: 2 }, 'a value at the limit is fine');
+  t.deepEqual(
+    await q.push('x'.repeat(16)),
+    { length: 2, version: 2 },
+    'a value at the limit is fine',
+  );
   t.is((await store.stats()).inFlight, 0);
 });
 
@@ -276,7 +356,13 @@ test('writes through one replica are seen by linearizable reads through every re
     if (i % 4 === 3) {
       const head = await store.replica(w).queue('lin').pop();
       t.is(head?.toString(), expectedQueue.shift());
-      t.is(await store.replica(w).set('lin-s').remove(`m${i - 1}`), 1);
+      t.is(
+        await store
+          .replica(w)
+          .set('lin-s')
+          .remove(`m${i - 1}`),
+        1,
+      );
       expectedSet.delete(`m${i - 1}`);
     } else {
       expectedQueue.push(`v${i}`);
@@ -317,7 +403,11 @@ test('lsm: queues and sets survive close and reopen of the same dir', async (t) 
     t.deepEqual(str(await second.replica(r).set('s').members()), ['y'], `replica ${r}`);
     t.is(await second.replica(r).queue('gone').length(), 0, `replica ${r}`);
   }
-  t.deepEqual(await second.queue('q').push('d'), { length: 3, version: 3 }, 'the version survives too');
+  t.deepEqual(
+    await second.queue('q').push('d'),
+    { length: 3, version: 3 },
+    'the version survives too',
+  );
   t.is(await second.set('gone').add('now a set'), 1, 'an emptied name stays free after reopen');
 });
 
@@ -330,80 +420,111 @@ const publicSetModel: Model<SetState, SetInput, PublicSetOutput> = {
   ...setModel,
   step: (state, input) => {
     const { state: next, output } = setModel.step(state, input);
-    if (typeof output === 'object' && 'added' in output) return { state: next, output: { added: output.added } };
-    if (typeof output === 'object' && 'removed' in output) return { state: next, output: { removed: output.removed } };
+    if (typeof output === 'object' && 'added' in output)
+      return { state: next, output: { added: output.added } };
+    if (typeof output === 'object' && 'removed' in output)
+      return { state: next, output: { removed: output.removed } };
     return { state: next, output };
   },
   equalOutput: (a, b) => isDeepStrictEqual(a, b),
 };
 type PublicSetOutput = SetOutput | { added: number } | { removed: number };
 
-test.serial('random concurrent queue and set ops through every replica are linearizable', async (t) => {
-  const store = await openStore(t);
-  const queueHistory: HistoryOp<QueueInput, QueueOutput>[] = [];
-  const setHistory: HistoryOp<SetInput, PublicSetOutput>[] = [];
-  let nextId = 1;
-  let unknown = 0;
-  const record = async <I, O>(history: HistoryOp<I, O>[], input: I, write: boolean, run: () => Promise<O>): Promise<void> => {
-    const id = nextId++;
-    const call = performance.now();
-    try {
-      const output = await run();
-      history.push({ id, key: 'k', input, call, ret: performance.now(), output });
-    } catch (error) {
-      t.is(codeOf(error), 'UNKNOWN_OUTCOME', JSON.stringify(input));
-      if (write) {
-        unknown += 1;
-        history.push({ id, key: 'k', input, call, ret: undefined });
+test.serial(
+  'random concurrent queue and set ops through every replica are linearizable',
+  async (t) => {
+    const store = await openStore(t);
+    const queueHistory: HistoryOp<QueueInput, QueueOutput>[] = [];
+    const setHistory: HistoryOp<SetInput, PublicSetOutput>[] = [];
+    let nextId = 1;
+    let unknown = 0;
+    const record = async <I, O>(
+      history: HistoryOp<I, O>[],
+      input: I,
+      write: boolean,
+      run: () => Promise<O>,
+    ): Promise<void> => {
+      const id = nextId++;
+      const call = performance.now();
+      try {
+        const output = await run();
+        history.push({ id, key: 'k', input, call, ret: performance.now(), output });
+      } catch (error) {
+        t.is(codeOf(error), 'UNKNOWN_OUTCOME', JSON.stringify(input));
+        if (write) {
+          unknown += 1;
+          history.push({ id, key: 'k', input, call, ret: undefined });
+        }
       }
-    }
-  };
-  const client = async (c: number): Promise<void> => {
-    let seed = 1 + c;
-    for (let i = 0; i < 25; i++) {
-      const r = (c + i) % 3;
-      const q = store.replica(r).queue('lin-q');
-      const s = store.replica(r).set('lin-s');
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      const roll = seed % 12;
-      const value = `c${c}-${i}`;
-      const member = `m${(seed >> 8) % 4}`;
-      switch (roll) {
-        case 0: case 1: case 2:
-          await record(queueHistory, { op: 'push', values: [value] }, true, async () => ({ length: (await q.push(value)).length }));
-          break;
-        case 3: case 4:
-          await record(queueHistory, { op: 'pop' }, true, async () => {
-            const v = await q.pop();
-            return v === undefined ? undefined : { value: v.toString() };
-          });
-          break;
-        case 5:
-          await record(queueHistory, { op: 'peek' }, false, async () => {
-            const v = await q.peek();
-            return v === undefined ? undefined : { value: v.toString() };
-          });
-          break;
-        case 6:
-          await record(queueHistory, { op: 'range', start: 0, end: 3 }, false, async () => ({ values: str(await q.range(0, 3)), truncated: false }));
-          break;
-        case 7: case 8:
-          await record(setHistory, { op: 'add', members: [member] }, true, async () => ({ added: await s.add(member) }));
-          break;
-        case 9:
-          await record(setHistory, { op: 'remove', members: [member] }, true, async () => ({ removed: await s.remove(member) }));
-          break;
-        case 10:
-          await record(setHistory, { op: 'has', member }, false, () => s.has(member));
-          break;
-        default:
-          await record(setHistory, { op: 'members' }, false, async () => ({ members: str(await s.members()), truncated: false }));
+    };
+    const client = async (c: number): Promise<void> => {
+      let seed = 1 + c;
+      for (let i = 0; i < 25; i++) {
+        const r = (c + i) % 3;
+        const q = store.replica(r).queue('lin-q');
+        const s = store.replica(r).set('lin-s');
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const roll = seed % 12;
+        const value = `c${c}-${i}`;
+        const member = `m${(seed >> 8) % 4}`;
+        switch (roll) {
+          case 0:
+          case 1:
+          case 2:
+            await record(queueHistory, { op: 'push', values: [value] }, true, async () => ({
+              length: (await q.push(value)).length,
+            }));
+            break;
+          case 3:
+          case 4:
+            await record(queueHistory, { op: 'pop' }, true, async () => {
+              const v = await q.pop();
+              return v === undefined ? undefined : { value: v.toString() };
+            });
+            break;
+          case 5:
+            await record(queueHistory, { op: 'peek' }, false, async () => {
+              const v = await q.peek();
+              return v === undefined ? undefined : { value: v.toString() };
+            });
+            break;
+          case 6:
+            await record(queueHistory, { op: 'range', start: 0, end: 3 }, false, async () => ({
+              values: str(await q.range(0, 3)),
+              truncated: false,
+            }));
+            break;
+          case 7:
+          case 8:
+            await record(setHistory, { op: 'add', members: [member] }, true, async () => ({
+              added: await s.add(member),
+            }));
+            break;
+          case 9:
+            await record(setHistory, { op: 'remove', members: [member] }, true, async () => ({
+              removed: await s.remove(member),
+            }));
+            break;
+          case 10:
+            await record(setHistory, { op: 'has', member }, false, () => s.has(member));
+            break;
+          default:
+            await record(setHistory, { op: 'members' }, false, async () => ({
+              members: str(await s.members()),
+              truncated: false,
+            }));
+        }
       }
-    }
-  };
-  await Promise.all([0, 1, 2, 3].map(client));
-  t.true(queueHistory.length > 30 && setHistory.length > 30, `${queueHistory.length} + ${setHistory.length}`);
-  t.deepEqual(checkHistory(queueHistory, queueModel), { ok: true });
-  t.deepEqual(checkHistory(setHistory, publicSetModel), { ok: true });
-  t.log(`${queueHistory.length} queue ops, ${setHistory.length} set ops, ${unknown} unknown outcomes`);
-});
+    };
+    await Promise.all([0, 1, 2, 3].map(client));
+    t.true(
+      queueHistory.length > 30 && setHistory.length > 30,
+      `${queueHistory.length} + ${setHistory.length}`,
+    );
+    t.deepEqual(checkHistory(queueHistory, queueModel), { ok: true });
+    t.deepEqual(checkHistory(setHistory, publicSetModel), { ok: true });
+    t.log(
+      `${queueHistory.length} queue ops, ${setHistory.length} set ops, ${unknown} unknown outcomes`,
+    );
+  },
+);

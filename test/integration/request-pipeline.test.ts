@@ -20,7 +20,8 @@ function fakeTransport(send: (to: number, payload: Uint8Array) => void): ClientT
 
 function keysOfGroup0(n: number): string[] {
   const keys: string[] = [];
-  for (let i = 0; keys.length < n; i++) if (groupOfKey(`k${i}`, PLACEMENT.groups) === 0) keys.push(`k${i}`);
+  for (let i = 0; keys.length < n; i++)
+    if (groupOfKey(`k${i}`, PLACEMENT.groups) === 0) keys.push(`k${i}`);
   return keys;
 }
 
@@ -28,11 +29,29 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('large requests to one actor are split into payloads near the soft limit', async (t) => {
   const payloads: Uint8Array[] = [];
-  const pipeline = new RequestPipeline(fakeTransport((_to, p) => payloads.push(p.slice())), PLACEMENT, 60_000);
+  const pipeline = new RequestPipeline(
+    fakeTransport((_to, p) => payloads.push(p.slice())),
+    PLACEMENT,
+    60_000,
+  );
   t.teardown(() => pipeline.close());
-  const sizes = [256 * 1024, 256 * 1024, 256 * 1024, 1024 * 1024, 10, 256 * 1024, 256 * 1024, 256 * 1024, 256 * 1024, 1024 * 1024];
+  const sizes = [
+    256 * 1024,
+    256 * 1024,
+    256 * 1024,
+    1024 * 1024,
+    10,
+    256 * 1024,
+    256 * 1024,
+    256 * 1024,
+    256 * 1024,
+    1024 * 1024,
+  ];
   const keys = keysOfGroup0(sizes.length);
-  sizes.forEach((size, i) => void pipeline.submit(0, { kind: 'write', key: keys[i] as string, op: new Uint8Array(size) }));
+  sizes.forEach(
+    (size, i) =>
+      void pipeline.submit(0, { kind: 'write', key: keys[i] as string, op: new Uint8Array(size) }),
+  );
   await tick();
   t.true(payloads.length > 1, `${payloads.length} payloads`);
   const seen: string[] = [];
@@ -40,7 +59,8 @@ test('large requests to one actor are split into payloads near the soft limit', 
     t.true(p.byteLength < RUNTIME_PAYLOAD_MAX, `${p.byteLength} bytes`);
     // Over the soft limit only when one request alone is bigger than it.
     const n = readBatch(p, PayloadKind.requests, readRequest, (req) => seen.push(req.key));
-    if (p.byteLength > PAYLOAD_SOFT_BYTES_MAX + 1024) t.is(n, 1, `a ${p.byteLength}-byte payload holds one request`);
+    if (p.byteLength > PAYLOAD_SOFT_BYTES_MAX + 1024)
+      t.is(n, 1, `a ${p.byteLength}-byte payload holds one request`);
   }
   t.deepEqual(seen, keys, 'every request sent once, in order');
   t.is(pipeline.inFlight, sizes.length);
@@ -64,7 +84,12 @@ test('a send that throws fails that batch with UNAVAILABLE and does not throw', 
   console.error = (...args: unknown[]) => errors.push(args.join(' '));
   try {
     const write = pipeline.submit(0, { kind: 'write', key: k0, op: new Uint8Array(4) });
-    const read = pipeline.submit(0, { kind: 'read', key: k1, query: new Uint8Array(1), consistency: 'linearizable' });
+    const read = pipeline.submit(0, {
+      kind: 'read',
+      key: k1,
+      query: new Uint8Array(1),
+      consistency: 'linearizable',
+    });
     const [w, r] = await Promise.all([write, read]);
     t.like(w, { ok: false, code: 'UNAVAILABLE' });
     t.like(r, { ok: false, code: 'UNAVAILABLE' });
@@ -81,12 +106,21 @@ test('a send that throws fails that batch with UNAVAILABLE and does not throw', 
 });
 
 test('failActors settles what a failed actor held: sent writes UNKNOWN_OUTCOME, reads and unsent requests UNAVAILABLE', async (t) => {
-  const pipeline = new RequestPipeline(fakeTransport(() => undefined), PLACEMENT, 60_000);
+  const pipeline = new RequestPipeline(
+    fakeTransport(() => undefined),
+    PLACEMENT,
+    60_000,
+  );
   t.teardown(() => pipeline.close());
   const [k0, k1, k2] = keysOfGroup0(3) as [string, string, string];
   const actor = actorIdOf(1, 0, PLACEMENT);
   const write = pipeline.submit(1, { kind: 'write', key: k0, op: new Uint8Array(4) });
-  const read = pipeline.submit(1, { kind: 'read', key: k1, query: new Uint8Array(1), consistency: 'linearizable' });
+  const read = pipeline.submit(1, {
+    kind: 'read',
+    key: k1,
+    query: new Uint8Array(1),
+    consistency: 'linearizable',
+  });
   const other = pipeline.submit(2, { kind: 'write', key: k0, op: new Uint8Array(4) });
   await tick();
   // Submitted, still batched (the flush microtask has not run): never sent.

@@ -33,19 +33,31 @@ for (const engine of ['bitcask', 'bitcask2', 'memory-persist', 'lsm'] as const) 
     for (let i = 0; i < 20; i++) await first.kv('ns').put(`k${i}`, `v${i}`);
     const before = snapshot(dir);
     t.is(await openRejectionCode(t, options, 'second open'), 'LOCKED');
-    t.is(await openRejectionCode(t, { ...options, sync: 'none' }, 'second open, sync none'), 'LOCKED');
+    t.is(
+      await openRejectionCode(t, { ...options, sync: 'none' }, 'second open, sync none'),
+      'LOCKED',
+    );
     // The first store keeps writing (a replica that acknowledged late persists its accepts), so
     // files may grow meanwhile; a refused open must not add, remove or shorten any file.
     const after = snapshot(dir);
     const names = (list: string[]): string[] => list.map((e) => e.slice(0, e.lastIndexOf(':')));
-    const sizeOf = (list: string[], name: string): number => Number(list.find((e) => e.startsWith(`${name}:`))?.split(':').pop());
+    const sizeOf = (list: string[], name: string): number =>
+      Number(
+        list
+          .find((e) => e.startsWith(`${name}:`))
+          ?.split(':')
+          .pop(),
+      );
     t.deepEqual(names(after), names(before), 'the refused opens added or removed no file');
-    for (const name of names(before)) t.true(sizeOf(after, name) >= sizeOf(before, name), `${name} not shortened`);
-    for (let i = 0; i < 20; i++) t.is((await first.kv('ns').get(`k${i}`))?.value.toString(), `v${i}`);
+    for (const name of names(before))
+      t.true(sizeOf(after, name) >= sizeOf(before, name), `${name} not shortened`);
+    for (let i = 0; i < 20; i++)
+      t.is((await first.kv('ns').get(`k${i}`))?.value.toString(), `v${i}`);
     await first.close();
     const again = await PaxosStore.open(options);
     t.teardown(() => again.close());
-    for (let i = 0; i < 20; i++) t.is((await again.kv('ns').get(`k${i}`))?.value.toString(), `v${i}`, `k${i} after reopen`);
+    for (let i = 0; i < 20; i++)
+      t.is((await again.kv('ns').get(`k${i}`))?.value.toString(), `v${i}`, `k${i} after reopen`);
   });
 }
 
@@ -63,7 +75,8 @@ test('bitcask: a store open in another process: LOCKED; once that process is kil
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   const kill = (): void => {
-    if (pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+    if (pid !== undefined && child.exitCode === null && child.signalCode === null)
+      process.kill(pid, 'SIGKILL');
   };
   t.teardown(kill);
   let stderr = '';

@@ -12,7 +12,10 @@ import { FAST, INDEX_JS, openRejectionCode, runNode, tempDir } from './helpers';
 test('a clean close of a sync none store leaves the directory trusted', async (t) => {
   const dir = tempDir(t);
   const first = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, sync: 'none' });
-  t.true(fs.existsSync(path.join(dir, 'UNSYNCED-RUN')), 'the marker is there while the run is open');
+  t.true(
+    fs.existsSync(path.join(dir, 'UNSYNCED-RUN')),
+    'the marker is there while the run is open',
+  );
   await first.kv('ns').put('k', 'v');
   await first.close();
   t.false(fs.existsSync(path.join(dir, 'UNSYNCED-RUN')));
@@ -34,17 +37,34 @@ test('after a kill -9 of a sync none run, open refuses unless the loss is accept
   `;
   const child = await runNode(t, ['-e', script], 30_000);
   t.is(child.signal, 'SIGKILL', child.stderr);
-  t.is(await openRejectionCode(t, { ...FAST, engine: 'lsm', dir }, 'default open'), 'DATA_LOSS_POSSIBLE');
-  t.is(await openRejectionCode(t, { ...FAST, engine: 'lsm', dir, sync: 'none' }, 'none again'), 'DATA_LOSS_POSSIBLE');
+  t.is(
+    await openRejectionCode(t, { ...FAST, engine: 'lsm', dir }, 'default open'),
+    'DATA_LOSS_POSSIBLE',
+  );
+  t.is(
+    await openRejectionCode(t, { ...FAST, engine: 'lsm', dir, sync: 'none' }, 'none again'),
+    'DATA_LOSS_POSSIBLE',
+  );
   const accepted = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, acceptDataLoss: true });
   await accepted.kv('ns').put('after', 'x');
   await accepted.close();
   const again = await PaxosStore.open({ ...FAST, engine: 'lsm', dir });
   t.teardown(() => again.close());
-  t.is((await again.kv('ns').get('after'))?.value.toString(), 'x', 'accepted once, trusted after a clean close');
+  t.is(
+    (await again.kv('ns').get('after'))?.value.toString(),
+    'x',
+    'accepted once, trusted after a clean close',
+  );
 });
 
 test('acceptDataLoss must be a boolean', async (t) => {
   const dir = tempDir(t);
-  t.is(await openRejectionCode(t, { ...FAST, engine: 'lsm', dir, acceptDataLoss: 'yes' as unknown as boolean }, 'string'), 'INVALID_ARGUMENT');
+  t.is(
+    await openRejectionCode(
+      t,
+      { ...FAST, engine: 'lsm', dir, acceptDataLoss: 'yes' as unknown as boolean },
+      'string',
+    ),
+    'INVALID_ARGUMENT',
+  );
 });

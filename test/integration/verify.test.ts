@@ -9,7 +9,14 @@ import { codeOf, openStore, tempDir } from './helpers';
 const KEYS = Array.from({ length: 40 }, (_, i) => `key-${i}`);
 
 async function writeAll(store: PaxosStore, value: string): Promise<void> {
-  await Promise.all(KEYS.map((k, i) => store.replica(i % 3).kv('users').put(k, `${value}-${k}`)));
+  await Promise.all(
+    KEYS.map((k, i) =>
+      store
+        .replica(i % 3)
+        .kv('users')
+        .put(k, `${value}-${k}`),
+    ),
+  );
 }
 
 /** Linearizable reads through a replica bring it up to date for those keys. */
@@ -26,7 +33,10 @@ function behindKeys(report: VerifyReport, replica: number): string[] {
 
 for (const engine of ['memory', 'lsm'] as const) {
   test(`${engine}: replicas that saw every write are aligned, with equal digests`, async (t) => {
-    const store = await openStore(t, engine === 'memory' ? { engine } : { engine, dir: tempDir(t) });
+    const store = await openStore(
+      t,
+      engine === 'memory' ? { engine } : { engine, dir: tempDir(t) },
+    );
     await writeAll(store, 'v1');
     await store.queue('inbox').push('a', 'b');
     for (let r = 0; r < 3; r++) await readAllVia(store, r);
@@ -57,7 +67,11 @@ test('a replica cut off by a partition is reported behind for exactly the keys i
   t.false(report.aligned);
   t.not(report.replicas[0]?.digest, report.replicas[1]?.digest);
   const lagging = report.mismatches.filter((m) => m.kind === 'behind');
-  t.deepEqual(lagging.map((m) => m.where.key).sort(), [...missed].sort(), 'the missed keys, and only them');
+  t.deepEqual(
+    lagging.map((m) => m.where.key).sort(),
+    [...missed].sort(),
+    'the missed keys, and only them',
+  );
   for (const m of lagging) {
     t.deepEqual(m.where, { model: 'kv', namespace: 'users', key: m.where.key });
     const [zero, one, two] = m.replicas;
@@ -81,7 +95,14 @@ test('a crashed memory replica is down in the report, and behind on every key af
   const down = await store.verify();
   t.true(down.ok);
   t.false(down.aligned);
-  t.deepEqual(down.replicas.map((r) => [r.up, r.digest === null]), [[true, false], [true, false], [false, true]]);
+  t.deepEqual(
+    down.replicas.map((r) => [r.up, r.digest === null]),
+    [
+      [true, false],
+      [true, false],
+      [false, true],
+    ],
+  );
   t.deepEqual(down.mismatches, [], 'the up replicas agree');
   await store.replica(2).restart();
   const amnesic = await store.verify();
@@ -92,8 +113,19 @@ test('a crashed memory replica is down in the report, and behind on every key af
 
 test('verify options are checked; a closed store refuses', async (t) => {
   const store = await openStore(t, { engine: 'memory' });
-  for (const bad of [{ buckets: 0 }, { buckets: 5000 }, { buckets: 1.5 }, { mismatchesMax: -1 }, { other: 1 }, 'x']) {
-    t.is(codeOf(await t.throwsAsync(store.verify(bad as never))), 'INVALID_ARGUMENT', JSON.stringify(bad));
+  for (const bad of [
+    { buckets: 0 },
+    { buckets: 5000 },
+    { buckets: 1.5 },
+    { mismatchesMax: -1 },
+    { other: 1 },
+    'x',
+  ]) {
+    t.is(
+      codeOf(await t.throwsAsync(store.verify(bad as never))),
+      'INVALID_ARGUMENT',
+      JSON.stringify(bad),
+    );
   }
   const cut = await store.verify({ buckets: 1, mismatchesMax: 0 });
   t.true(cut.ok);
@@ -128,7 +160,13 @@ test('repair: lagging replicas catch up on exactly the keys verify found, then a
   t.is(report.repairFailed, 0);
   const after = await store.verify();
   t.true(after.aligned, JSON.stringify(after.mismatches.slice(0, 3)));
-  t.deepEqual(await store.replica(2).kv('users').get(missed[0] ?? '', { consistency: 'local' }), { value: Buffer.from('v2'), version: 2 });
+  t.deepEqual(
+    await store
+      .replica(2)
+      .kv('users')
+      .get(missed[0] ?? '', { consistency: 'local' }),
+    { value: Buffer.from('v2'), version: 2 },
+  );
 });
 
 test('repair rebuilds a memory replica that restarted empty, queue and kv keys alike', async (t) => {
@@ -143,7 +181,10 @@ test('repair rebuilds a memory replica that restarted empty, queue and kv keys a
   t.is(report.repaired, KEYS.length + 1);
   const after = await store.verify();
   t.true(after.aligned, JSON.stringify(after.mismatches.slice(0, 3)));
-  t.deepEqual(await store.replica(1).queue('jobs').peek({ consistency: 'local' }), Buffer.from('a'));
+  t.deepEqual(
+    await store.replica(1).queue('jobs').peek({ consistency: 'local' }),
+    Buffer.from('a'),
+  );
 });
 
 test('repair with no majority fails those reads and says so', async (t) => {
@@ -162,19 +203,41 @@ test('repair with no majority fails those reads and says so', async (t) => {
 test('lsm: big-table rows are verified like any key; their local index entries are not records', async (t) => {
   const store = await openStore(t, { engine: 'lsm', dir: tempDir(t) });
   const bt = store.bigtable('messages', { indexes: ['sender'] });
-  for (let i = 0; i < 12; i++) await bt.insert(`m${i}`, { sender: `s${i % 3}`, text: `hello ${i}` });
+  for (let i = 0; i < 12; i++)
+    await bt.insert(`m${i}`, { sender: `s${i % 3}`, text: `hello ${i}` });
   for (let r = 0; r < 3; r++) {
-    for (let i = 0; i < 12; i++) await store.replica(r).bigtable('messages', { indexes: ['sender'] }).get(`m${i}`);
+    for (let i = 0; i < 12; i++)
+      await store
+        .replica(r)
+        .bigtable('messages', { indexes: ['sender'] })
+        .get(`m${i}`);
   }
   const report = await store.verify();
   t.true(report.ok, JSON.stringify(report.mismatches.slice(0, 3)));
-  t.deepEqual(report.replicas.map((r) => r.corrupted), [0, 0, 0], 'index entries are not taken for damaged records');
+  t.deepEqual(
+    report.replicas.map((r) => r.corrupted),
+    [0, 0, 0],
+    'index entries are not taken for damaged records',
+  );
   t.true((report.replicas[0]?.keys ?? 0) >= 12, 'every row (and the schema key) is digested');
   store.partition([[2], [0, 1]]);
-  await store.replica(0).bigtable('messages', { indexes: ['sender'] }).update('m3', { text: 'edited' });
+  await store
+    .replica(0)
+    .bigtable('messages', { indexes: ['sender'] })
+    .update('m3', { text: 'edited' });
   store.heal();
   const lagging = (await store.verify()).mismatches.filter((m) => m.kind === 'behind');
   // The row, and possibly the table's schema key (a new handle checks its index list there).
-  t.true(lagging.some((m) => m.where.pk === 'm3'), JSON.stringify(lagging.map((m) => m.where)));
-  t.true(lagging.every((m) => m.where.model === 'bigtable' && m.where.table === 'messages' && (m.where.pk === 'm3' || m.where.pk === undefined)));
+  t.true(
+    lagging.some((m) => m.where.pk === 'm3'),
+    JSON.stringify(lagging.map((m) => m.where)),
+  );
+  t.true(
+    lagging.every(
+      (m) =>
+        m.where.model === 'bigtable' &&
+        m.where.table === 'messages' &&
+        (m.where.pk === 'm3' || m.where.pk === undefined),
+    ),
+  );
 });

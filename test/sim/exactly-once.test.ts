@@ -25,15 +25,50 @@ import { SimCluster } from './paxos-cluster';
 const bytes = (s: string): Uint8Array => Buffer.from(s);
 
 /** `idempotent`: applying the op twice changes nothing more (a set add), so no control run. */
-const WRITES: ReadonlyArray<{ name: string; key: string; op: (n: number) => Uint8Array; idempotent?: boolean }> = [
-  { name: 'kv incr', key: 'kv', op: () => tagged(ModelTag.kv, encodeKvOp({ type: 'incr', by: 5 })) },
-  { name: 'queue push', key: '\u0000q', op: (n) => tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [bytes(`v${n}`)] })) },
-  { name: 'set add', key: '\u0000s', op: (n) => tagged(ModelTag.set, encodeSetOp({ type: 'add', members: [bytes(`m${n}`)] })), idempotent: true },
-  { name: 'table set', key: '\u0000t', op: (n) => tagged(ModelTag.table, encodeTableOp({ type: 'set', row: 'r', col: `c${n}`, value: bytes('x') })) },
-  { name: 'doc incr', key: '\u0000d', op: () => tagged(ModelTag.doc, encodeDocUpdate({ ops: [{ op: 'incr', path: 'n', by: 1 }] })) },
+const WRITES: ReadonlyArray<{
+  name: string;
+  key: string;
+  op: (n: number) => Uint8Array;
+  idempotent?: boolean;
+}> = [
+  {
+    name: 'kv incr',
+    key: 'kv',
+    op: () => tagged(ModelTag.kv, encodeKvOp({ type: 'incr', by: 5 })),
+  },
+  {
+    name: 'queue push',
+    key: '\u0000q',
+    op: (n) => tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [bytes(`v${n}`)] })),
+  },
+  {
+    name: 'set add',
+    key: '\u0000s',
+    op: (n) => tagged(ModelTag.set, encodeSetOp({ type: 'add', members: [bytes(`m${n}`)] })),
+    idempotent: true,
+  },
+  {
+    name: 'table set',
+    key: '\u0000t',
+    op: (n) =>
+      tagged(
+        ModelTag.table,
+        encodeTableOp({ type: 'set', row: 'r', col: `c${n}`, value: bytes('x') }),
+      ),
+  },
+  {
+    name: 'doc incr',
+    key: '\u0000d',
+    op: () => tagged(ModelTag.doc, encodeDocUpdate({ ops: [{ op: 'incr', path: 'n', by: 1 }] })),
+  },
 ];
 
-function run(cluster: SimCluster, replica: number, key: string, op: Uint8Array): ClientResult | undefined {
+function run(
+  cluster: SimCluster,
+  replica: number,
+  key: string,
+  op: Uint8Array,
+): ClientResult | undefined {
   let result: ClientResult | undefined;
   cluster.request(replica, { kind: 'write', key, op }, (r) => (result = r));
   cluster.sim.runUntil(() => result !== undefined, 5_000);
@@ -43,7 +78,11 @@ function run(cluster: SimCluster, replica: number, key: string, op: Uint8Array):
 for (const write of WRITES) {
   for (const withId of write.idempotent === true ? [true] : [true, false]) {
     test(`${write.name}: a retry after UNKNOWN_OUTCOME ${withId ? 'with the same requestId applies once' : 'without a requestId applies twice (control)'}`, (t) => {
-      const cluster = new SimCluster({ seed: 11, groups: 1, limits: { requestTimeoutTicks: 30, roundTimeoutTicks: 5 } });
+      const cluster = new SimCluster({
+        seed: 11,
+        groups: 1,
+        limits: { requestTimeoutTicks: 30, roundTimeoutTicks: 5 },
+      });
       const sim = cluster.sim;
       const wrap = (op: Uint8Array): Uint8Array => (withId ? withRequestId('caller-7', op) : op);
       t.true(run(cluster, 0, write.key, write.op(1))?.ok, 'the first write');
@@ -55,13 +94,26 @@ for (const write of WRITES) {
       sim.heal();
       // A read through replica 0 finishes the open instance: the "failed" write is chosen now.
       let read: ClientResult | undefined;
-      cluster.request(0, { kind: 'read', key: write.key, query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' }, (r) => (read = r));
+      cluster.request(
+        0,
+        {
+          kind: 'read',
+          key: write.key,
+          query: tagged(ModelTag.kv, KV_GET_QUERY),
+          consistency: 'linearizable',
+        },
+        (r) => (read = r),
+      );
       sim.runUntil(() => read !== undefined, 5_000);
       const retry = run(cluster, 1, write.key, wrap(write.op(2)));
       t.true(retry?.ok, 'the retry succeeds');
       sim.runFor(200);
       const versions = [0, 1, 2].map((r) => cluster.record(r, write.key)?.version);
-      t.deepEqual(versions, [0, 1, 2].map(() => version0 + (withId ? 1 : 2)), `versions ${versions} from ${version0}`);
+      t.deepEqual(
+        versions,
+        [0, 1, 2].map(() => version0 + (withId ? 1 : 2)),
+        `versions ${versions} from ${version0}`,
+      );
     });
   }
 }

@@ -40,7 +40,10 @@ export class ClusterInvariants {
   /** `replica|key|instance` → highest ballot the replica answered a promise or accept with. */
   private readonly answered = new Map<string, number>();
   /** Per replica and core object: key → { chosen, promised } at the previous check. */
-  private readonly lastSeen = new WeakMap<PaxosCore, Map<string, { chosen: number; promised: number }>>();
+  private readonly lastSeen = new WeakMap<
+    PaxosCore,
+    Map<string, { chosen: number; promised: number }>
+  >();
   checks = 0;
   acksChecked = 0;
 
@@ -51,7 +54,8 @@ export class ClusterInvariants {
   }
 
   private observeMessage(replica: number, m: PaxosMessage): void {
-    if (m.chosen > 0) this.noteChosen(m.key, m.chosen, m.chosenOrigin, m.chosenSeq, `message from ${replica}`);
+    if (m.chosen > 0)
+      this.noteChosen(m.key, m.chosen, m.chosenOrigin, m.chosenSeq, `message from ${replica}`);
     if (m.value !== null) this.noteValue(m.key, m.value);
     if (m.record?.accepted != null) this.noteValue(m.key, m.record.accepted);
     const vote = m.ok && (m.type === MessageType.promise || m.type === MessageType.accepted);
@@ -65,11 +69,20 @@ export class ClusterInvariants {
     if (p.op.length > 0) this.opOf.set(`${key}|${idOf(p.origin, p.seq)}`, opHash(p.op));
   }
 
-  private noteChosen(key: string, instance: number, origin: number, seq: number, where: string): void {
+  private noteChosen(
+    key: string,
+    instance: number,
+    origin: number,
+    seq: number,
+    where: string,
+  ): void {
     const at = `${key}#${instance}`;
     const value = idOf(origin, seq);
     const seen = this.chosen.get(at);
-    assert(seen === undefined || seen === value, `agreement violated at ${at}: ${seen} vs ${value} (${where})`);
+    assert(
+      seen === undefined || seen === value,
+      `agreement violated at ${at}: ${seen} vs ${value} (${where})`,
+    );
     if (seen !== undefined) return;
     this.chosen.set(at, value);
     let ids = this.chosenIdsOfKey.get(key);
@@ -84,21 +97,25 @@ export class ClusterInvariants {
     if (last === undefined) this.lastSeen.set(core, (last = new Map()));
     for (const { key, status, rec } of core.heldRecords()) {
       if (status === 'loading') continue;
-      if (rec.chosen > 0) this.noteChosen(key, rec.chosen, rec.chosenOrigin, rec.chosenSeq, `replica ${replica}`);
-      for (const e of rec.recent) this.noteChosen(key, e.instance, e.origin, e.seq, `replica ${replica} window`);
+      if (rec.chosen > 0)
+        this.noteChosen(key, rec.chosen, rec.chosenOrigin, rec.chosenSeq, `replica ${replica}`);
+      for (const e of rec.recent)
+        this.noteChosen(key, e.instance, e.origin, e.seq, `replica ${replica} window`);
       if (rec.accepted !== null) this.noteValue(key, rec.accepted);
       if (status !== 'ready') continue;
       const before = last.get(key);
       assert(
         before === undefined || before.chosen !== rec.chosen || rec.promised >= before.promised,
-        () => `replica ${replica} ${key}: promise went down from ${before?.promised} to ${rec.promised} at chosen ${rec.chosen}`,
+        () =>
+          `replica ${replica} ${key}: promise went down from ${before?.promised} to ${rec.promised} at chosen ${rec.chosen}`,
       );
       last.set(key, { chosen: rec.chosen, promised: rec.promised });
       if (core.amnesic) continue;
       const answered = this.answered.get(`${replica}|${key}|${rec.chosen + 1}`) ?? 0;
       assert(
         rec.promised >= answered,
-        () => `replica ${replica} ${key}: promise ${rec.promised} for instance ${rec.chosen + 1} below the ballot ${answered} it answered`,
+        () =>
+          `replica ${replica} ${key}: promise ${rec.promised} for instance ${rec.chosen + 1} below the ballot ${answered} it answered`,
       );
     }
   }
@@ -107,7 +124,11 @@ export class ClusterInvariants {
   onAcknowledgedWrite(key: string, op: Uint8Array): void {
     this.acksChecked += 1;
     const want = opHash(op);
-    for (const id of this.chosenIdsOfKey.get(key) ?? []) if (this.opOf.get(`${key}|${id}`) === want) return;
-    assert(false, `acknowledged write on ${key} (op ${want}) is not among the values chosen for it`);
+    for (const id of this.chosenIdsOfKey.get(key) ?? [])
+      if (this.opOf.get(`${key}|${id}`) === want) return;
+    assert(
+      false,
+      `acknowledged write on ${key} (op ${want}) is not among the values chosen for it`,
+    );
   }
 }

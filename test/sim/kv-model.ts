@@ -39,7 +39,9 @@ const DECIMAL = /^-?\d+$/;
 
 /** cas(0) means "only if absent"; cas(n > 0) means "only if present at version n". */
 function casMatches(state: KvState, expected: number): boolean {
-  return expected === 0 ? state.value === undefined : state.value !== undefined && state.version === expected;
+  return expected === 0
+    ? state.value === undefined
+    : state.value !== undefined && state.version === expected;
 }
 
 function stepKv(state: KvState, input: KvInput): { state: KvState; output: KvOutput } {
@@ -50,10 +52,12 @@ function stepKv(state: KvState, input: KvInput): { state: KvState; output: KvOut
     case 'get':
       return {
         state,
-        output: state.value === undefined ? undefined : { value: state.value, version: state.version },
+        output:
+          state.value === undefined ? undefined : { value: state.value, version: state.version },
       };
     case 'cas':
-      if (!casMatches(state, input.expectedVersion)) return { state, output: { error: 'VERSION_CONFLICT' } };
+      if (!casMatches(state, input.expectedVersion))
+        return { state, output: { error: 'VERSION_CONFLICT' } };
       return { state: { value: input.value, version: next }, output: { version: next } };
     case 'delete':
       return { state: { value: undefined, version: next }, output: { version: next } };
@@ -63,7 +67,10 @@ function stepKv(state: KvState, input: KvInput): { state: KvState; output: KvOut
       }
       const sum = (state.value === undefined ? 0 : Number(state.value)) + input.by;
       assert(Number.isSafeInteger(sum), `incr result ${sum} is not a safe integer`);
-      return { state: { value: String(sum), version: next }, output: { value: sum, version: next } };
+      return {
+        state: { value: String(sum), version: next },
+        output: { value: sum, version: next },
+      };
     }
     default:
       throw new Error(`unknown kv op ${JSON.stringify(input)}`);
@@ -76,7 +83,9 @@ function canonical(x: unknown): string {
   if (x === null || typeof x !== 'object') return JSON.stringify(x);
   if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
   const obj = x as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
 }
 
@@ -84,7 +93,10 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
   init: () => ({ value: undefined, version: 0 }),
   step: (state, input) => {
     const result = stepKv(state, input);
-    assert(result.state.version >= state.version, `kv version went from ${state.version} to ${result.state.version}`);
+    assert(
+      result.state.version >= state.version,
+      `kv version went from ${state.version} to ${result.state.version}`,
+    );
     return result;
   },
   equalOutput: (a, b) => canonical(a) === canonical(b),

@@ -5,7 +5,13 @@
  * the linearizability checker.
  */
 import type { Prng } from '../../runtime/sim/prng';
-import { KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp } from '../../models/kv/kv';
+import {
+  KV_GET_QUERY,
+  KvStatus,
+  decodeKvGetResult,
+  decodeKvWriteResult,
+  encodeKvOp,
+} from '../../models/kv/kv';
 import type { KvOp } from '../../models/kv/kv';
 import { ModelTag } from '../../models/model-tags';
 import { splitVersion, tagged } from '../../models/registry';
@@ -53,32 +59,58 @@ function randomInput(prng: Prng, client: number, n: number): KvInput {
 
 function toOp(input: KvInput): KvOp | undefined {
   switch (input.op) {
-    case 'put': return { type: 'put', value: encoder.encode(input.value) };
-    case 'cas': return { type: 'cas', expectedVersion: input.expectedVersion, value: encoder.encode(input.value) };
-    case 'delete': return { type: 'delete' };
-    case 'incr': return { type: 'incr', by: input.by };
-    case 'get': return undefined;
+    case 'put':
+      return { type: 'put', value: encoder.encode(input.value) };
+    case 'cas':
+      return {
+        type: 'cas',
+        expectedVersion: input.expectedVersion,
+        value: encoder.encode(input.value),
+      };
+    case 'delete':
+      return { type: 'delete' };
+    case 'incr':
+      return { type: 'incr', by: input.by };
+    case 'get':
+      return undefined;
   }
 }
 
 /** Maps a result to the model's output; undefined entry = leave out (definitely not applied). */
-function toOutput(input: KvInput, res: ClientResult): { output: KvOutput; unknown: boolean } | 'omit' {
-  if (!res.ok) return res.code === 'UNKNOWN_OUTCOME' && input.op !== 'get' ? { output: undefined, unknown: true } : 'omit';
+function toOutput(
+  input: KvInput,
+  res: ClientResult,
+): { output: KvOutput; unknown: boolean } | 'omit' {
+  if (!res.ok)
+    return res.code === 'UNKNOWN_OUTCOME' && input.op !== 'get'
+      ? { output: undefined, unknown: true }
+      : 'omit';
   if (input.op === 'get') {
     const g = decodeKvGetResult(res.result);
-    return { output: g.found ? { value: decoder.decode(g.value), version: g.version } : undefined, unknown: false };
+    return {
+      output: g.found ? { value: decoder.decode(g.value), version: g.version } : undefined,
+      unknown: false,
+    };
   }
   const w = decodeKvWriteResult(splitVersion(res.result).body);
-  if (w.status === KvStatus.versionConflict) return { output: { error: 'VERSION_CONFLICT' }, unknown: false };
+  if (w.status === KvStatus.versionConflict)
+    return { output: { error: 'VERSION_CONFLICT' }, unknown: false };
   if (w.status === KvStatus.wrongType) return { output: { error: 'NOT_A_NUMBER' }, unknown: false };
-  if (input.op === 'incr') return { output: { value: w.value, version: w.version }, unknown: false };
+  if (input.op === 'incr')
+    return { output: { value: w.value, version: w.version }, unknown: false };
   return { output: { version: w.version }, unknown: false };
 }
 
 export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): WorkloadResult {
   const sim = cluster.sim;
   const prng = sim.forkPrng();
-  const result: WorkloadResult = { history: [], completed: 0, unknown: 0, failed: 0, finishedInTime: false };
+  const result: WorkloadResult = {
+    history: [],
+    completed: 0,
+    unknown: 0,
+    failed: 0,
+    finishedInTime: false,
+  };
   let running = o.clients;
   let nextId = 1;
   const issue = (client: number, n: number): void => {
@@ -95,7 +127,12 @@ export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): Workload
     const settle = (res: ClientResult | undefined): void => {
       if (settled) return;
       settled = true;
-      const out = res === undefined ? (input.op === 'get' ? 'omit' : { output: undefined, unknown: true }) : toOutput(input, res);
+      const out =
+        res === undefined
+          ? input.op === 'get'
+            ? 'omit'
+            : { output: undefined, unknown: true }
+          : toOutput(input, res);
       if (out === 'omit') result.failed += 1;
       else if (out.unknown) {
         result.unknown += 1;
@@ -107,9 +144,23 @@ export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): Workload
       sim.schedule(prng.int(5), () => issue(client, n + 1));
     };
     const op = toOp(input);
-    const body: RequestBody = op === undefined ? { kind: 'read', key, query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' } : { kind: 'write', key, op: tagged(ModelTag.kv, encodeKvOp(op)) };
+    const body: RequestBody =
+      op === undefined
+        ? {
+            kind: 'read',
+            key,
+            query: tagged(ModelTag.kv, KV_GET_QUERY),
+            consistency: 'linearizable',
+          }
+        : { kind: 'write', key, op: tagged(ModelTag.kv, encodeKvOp(op)) };
     requestWithTimeout(cluster, replica, body, o.clientTimeoutMs, settle);
   };
-  result.finishedInTime = runPhases(cluster, prng, o, (c) => issue(c, 0), () => running === 0);
+  result.finishedInTime = runPhases(
+    cluster,
+    prng,
+    o,
+    (c) => issue(c, 0),
+    () => running === 0,
+  );
   return result;
 }

@@ -101,7 +101,10 @@ function validateHistory<I, O>(history: readonly HistoryOp<I, O>[]): void {
     assert(Number.isFinite(op.call), `op ${String(op.id)}: call time ${op.call} not finite`);
     if (op.ret !== undefined) {
       assert(Number.isFinite(op.ret), `op ${String(op.id)}: return time ${op.ret} not finite`);
-      assert(op.ret >= op.call, `op ${String(op.id)}: returns at ${op.ret} before its call ${op.call}`);
+      assert(
+        op.ret >= op.call,
+        `op ${String(op.id)}: returns at ${op.ret} before its call ${op.call}`,
+      );
     }
   }
 }
@@ -110,12 +113,29 @@ function validateHistory<I, O>(history: readonly HistoryOp<I, O>[]): void {
 function buildEntries<I, O>(ops: readonly HistoryOp<I, O>[]): Entry {
   const entries: Entry[] = [];
   ops.forEach((op, i) => {
-    const ret: Entry = { isCall: false, op: i, time: op.ret ?? Infinity, prev: undefined, next: undefined, match: undefined };
-    entries.push({ isCall: true, op: i, time: op.call, prev: undefined, next: undefined, match: ret }, ret);
+    const ret: Entry = {
+      isCall: false,
+      op: i,
+      time: op.ret ?? Infinity,
+      prev: undefined,
+      next: undefined,
+      match: undefined,
+    };
+    entries.push(
+      { isCall: true, op: i, time: op.call, prev: undefined, next: undefined, match: ret },
+      ret,
+    );
   });
   // Calls sort before returns at equal times: touching intervals count as concurrent.
   entries.sort((a, b) => a.time - b.time || Number(b.isCall) - Number(a.isCall) || a.op - b.op);
-  const head: Entry = { isCall: false, op: -1, time: -Infinity, prev: undefined, next: undefined, match: undefined };
+  const head: Entry = {
+    isCall: false,
+    op: -1,
+    time: -Infinity,
+    prev: undefined,
+    next: undefined,
+    match: undefined,
+  };
   let last = head;
   for (const e of entries) {
     last.next = e;
@@ -138,7 +158,10 @@ function lift(call: Entry): void {
 
 function unlift(call: Entry): void {
   const ret = call.match;
-  assert(ret !== undefined && ret.prev !== undefined && call.prev !== undefined, 'unlift of a detached entry');
+  assert(
+    ret !== undefined && ret.prev !== undefined && call.prev !== undefined,
+    'unlift of a detached entry',
+  );
   ret.prev.next = ret;
   if (ret.next !== undefined) ret.next.prev = ret;
   call.prev.next = call;
@@ -174,7 +197,10 @@ export function checkKey<S, I, O>(
   options: CheckOptions = {},
 ): CheckResult {
   const budget = options.stepBudget ?? STEP_BUDGET_DEFAULT;
-  assert(Number.isInteger(budget) && budget > 0, `stepBudget must be a positive integer: ${budget}`);
+  assert(
+    Number.isInteger(budget) && budget > 0,
+    `stepBudget must be a positive integer: ${budget}`,
+  );
   const head = buildEntries(ops);
   const linearized = new Bitset(ops.length);
   const seen = new Set<string>();
@@ -233,7 +259,7 @@ export function checkKey<S, I, O>(
 }
 
 function describe<I, O>(op: HistoryOp<I, O>): string {
-  const out = op.ret === undefined ? '?' : JSON.stringify(op.output) ?? 'undefined';
+  const out = op.ret === undefined ? '?' : (JSON.stringify(op.output) ?? 'undefined');
   return `#${String(op.id)} [${op.call}, ${op.ret ?? '?'}] ${JSON.stringify(op.input)} -> ${out}`;
 }
 

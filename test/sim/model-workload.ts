@@ -16,14 +16,29 @@ import { assert } from '../../runtime/assert';
 import type { Prng } from '../../runtime/sim/prng';
 import { ModelTag } from '../../models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../models/registry';
-import { QueueStatus, decodeQueueResult, encodeQueueOp, encodeQueueQuery } from '../../models/queue/queue';
+import {
+  QueueStatus,
+  decodeQueueResult,
+  encodeQueueOp,
+  encodeQueueQuery,
+} from '../../models/queue/queue';
 import { SetStatus, decodeSetResult, encodeSetOp, encodeSetQuery } from '../../models/set/set';
-import { TableStatus, decodeTableResult, encodeTableOp, encodeTableQuery } from '../../models/table/table';
+import {
+  TableStatus,
+  decodeTableResult,
+  encodeTableOp,
+  encodeTableQuery,
+} from '../../models/table/table';
 import type { TableCells } from '../../models/table/table';
 import { DocStatus, decodeDocResult, encodeDocQuery, encodeDocUpdate } from '../../models/doc/doc';
 import type { DocOp, JsonValue } from '../../models/doc/doc';
 import {
-  AccountStatus, JOURNAL_PAGE_MAX, TxOutcome, decodeAccountResult, encodeAccountOp, encodeAccountQuery,
+  AccountStatus,
+  JOURNAL_PAGE_MAX,
+  TxOutcome,
+  decodeAccountResult,
+  encodeAccountOp,
+  encodeAccountQuery,
 } from '../../models/account/account';
 import type { AccountBounds, AccountEntry } from '../../models/account/account';
 import type { JournalEntry } from '../../actors/store/account';
@@ -88,7 +103,10 @@ export const queueDriver: ModelDriver<QueueInput, QueueOutput> = {
     const r = prng.int(100);
     if (r < 35) {
       const count = 1 + (prng.chance(0.25) ? prng.int(3) : 0);
-      return { op: 'push', values: Array.from({ length: count }, (_, i) => `c${client}-${n}${i === 0 ? '' : `-${i}`}`) };
+      return {
+        op: 'push',
+        values: Array.from({ length: count }, (_, i) => `c${client}-${n}${i === 0 ? '' : `-${i}`}`),
+      };
     }
     if (r < 60) return { op: 'pop' };
     if (r < 75) return { op: 'peek' };
@@ -98,11 +116,22 @@ export const queueDriver: ModelDriver<QueueInput, QueueOutput> = {
   },
   encode(input) {
     switch (input.op) {
-      case 'push': return { kind: 'write', op: encodeQueueOp({ type: 'push', values: input.values.map((v) => encoder.encode(v)) }) };
-      case 'pop': return { kind: 'write', op: encodeQueueOp({ type: 'pop' }) };
-      case 'peek': return { kind: 'read', query: encodeQueueQuery({ type: 'peek' }) };
-      case 'length': return { kind: 'read', query: encodeQueueQuery({ type: 'length' }) };
-      case 'range': return { kind: 'read', query: encodeQueueQuery({ type: 'range', start: input.start, end: input.end }) };
+      case 'push':
+        return {
+          kind: 'write',
+          op: encodeQueueOp({ type: 'push', values: input.values.map((v) => encoder.encode(v)) }),
+        };
+      case 'pop':
+        return { kind: 'write', op: encodeQueueOp({ type: 'pop' }) };
+      case 'peek':
+        return { kind: 'read', query: encodeQueueQuery({ type: 'peek' }) };
+      case 'length':
+        return { kind: 'read', query: encodeQueueQuery({ type: 'length' }) };
+      case 'range':
+        return {
+          kind: 'read',
+          query: encodeQueueQuery({ type: 'range', start: input.start, end: input.end }),
+        };
     }
   },
   decode(input, body) {
@@ -124,7 +153,9 @@ export const queueDriver: ModelDriver<QueueInput, QueueOutput> = {
       }
     }
   },
-  mutated: (input, output) => (input.op === 'push' && output !== undefined && 'length' in output) || (input.op === 'pop' && output !== undefined),
+  mutated: (input, output) =>
+    (input.op === 'push' && output !== undefined && 'length' in output) ||
+    (input.op === 'pop' && output !== undefined),
 };
 
 // ---- the set ----
@@ -154,18 +185,34 @@ export const setDriver: ModelDriver<SetInput, SetOutput> = {
   },
   encode(input) {
     switch (input.op) {
-      case 'add': return { kind: 'write', op: encodeSetOp({ type: 'add', members: input.members.map((m) => encoder.encode(m)) }) };
-      case 'remove': return { kind: 'write', op: encodeSetOp({ type: 'remove', members: input.members.map((m) => encoder.encode(m)) }) };
-      case 'has': return { kind: 'read', query: encodeSetQuery({ type: 'has', member: encoder.encode(input.member) }) };
-      case 'size': return { kind: 'read', query: encodeSetQuery({ type: 'size' }) };
-      case 'members': return { kind: 'read', query: encodeSetQuery({ type: 'members' }) };
+      case 'add':
+        return {
+          kind: 'write',
+          op: encodeSetOp({ type: 'add', members: input.members.map((m) => encoder.encode(m)) }),
+        };
+      case 'remove':
+        return {
+          kind: 'write',
+          op: encodeSetOp({ type: 'remove', members: input.members.map((m) => encoder.encode(m)) }),
+        };
+      case 'has':
+        return {
+          kind: 'read',
+          query: encodeSetQuery({ type: 'has', member: encoder.encode(input.member) }),
+        };
+      case 'size':
+        return { kind: 'read', query: encodeSetQuery({ type: 'size' }) };
+      case 'members':
+        return { kind: 'read', query: encodeSetQuery({ type: 'members' }) };
     }
   },
   decode(input, body) {
     switch (input.op) {
       case 'add': {
         const r = decodeSetResult('add', body);
-        return r.status === SetStatus.tooLarge ? { error: 'TOO_LARGE' } : { added: r.added, size: r.size };
+        return r.status === SetStatus.tooLarge
+          ? { error: 'TOO_LARGE' }
+          : { added: r.added, size: r.size };
       }
       case 'remove': {
         const r = decodeSetResult('remove', body);
@@ -182,7 +229,8 @@ export const setDriver: ModelDriver<SetInput, SetOutput> = {
     }
   },
   mutated: (_input, output) =>
-    typeof output === 'object' && (('added' in output && output.added > 0) || ('removed' in output && output.removed > 0)),
+    typeof output === 'object' &&
+    (('added' in output && output.added > 0) || ('removed' in output && output.removed > 0)),
 };
 
 // ---- the table ----
@@ -208,7 +256,13 @@ export const tableDriver: ModelDriver<TableInput, TableOutput> = {
     const col = prng.pick(TABLE_COLS);
     // Unique values keep the search small; long ones fill the change section past its merge
     // threshold (4 KiB) within a run, so reads see merged and pending cells alike.
-    if (r < 40) return { op: 'set', row, col, value: `c${client}-${n}${prng.chance(0.7) ? '.'.repeat(prng.range(400, 1100)) : ''}` };
+    if (r < 40)
+      return {
+        op: 'set',
+        row,
+        col,
+        value: `c${client}-${n}${prng.chance(0.7) ? '.'.repeat(prng.range(400, 1100)) : ''}`,
+      };
     if (r < 52) return { op: 'delete', row, col };
     if (r < 58) return { op: 'deleteRow', row };
     if (r < 76) return { op: 'get', row, col };
@@ -217,12 +271,32 @@ export const tableDriver: ModelDriver<TableInput, TableOutput> = {
   },
   encode(input) {
     switch (input.op) {
-      case 'set': return { kind: 'write', op: encodeTableOp({ type: 'set', row: input.row, col: input.col, value: encoder.encode(input.value) }) };
-      case 'delete': return { kind: 'write', op: encodeTableOp({ type: 'delete', row: input.row, col: input.col }) };
-      case 'deleteRow': return { kind: 'write', op: encodeTableOp({ type: 'deleteRow', row: input.row }) };
-      case 'get': return { kind: 'read', query: encodeTableQuery({ type: 'get', row: input.row, col: input.col }) };
-      case 'row': return { kind: 'read', query: encodeTableQuery({ type: 'row', row: input.row }) };
-      case 'all': return { kind: 'read', query: encodeTableQuery({ type: 'all' }) };
+      case 'set':
+        return {
+          kind: 'write',
+          op: encodeTableOp({
+            type: 'set',
+            row: input.row,
+            col: input.col,
+            value: encoder.encode(input.value),
+          }),
+        };
+      case 'delete':
+        return {
+          kind: 'write',
+          op: encodeTableOp({ type: 'delete', row: input.row, col: input.col }),
+        };
+      case 'deleteRow':
+        return { kind: 'write', op: encodeTableOp({ type: 'deleteRow', row: input.row }) };
+      case 'get':
+        return {
+          kind: 'read',
+          query: encodeTableQuery({ type: 'get', row: input.row, col: input.col }),
+        };
+      case 'row':
+        return { kind: 'read', query: encodeTableQuery({ type: 'row', row: input.row }) };
+      case 'all':
+        return { kind: 'read', query: encodeTableQuery({ type: 'all' }) };
     }
   },
   decode(input, body) {
@@ -241,7 +315,11 @@ export const tableDriver: ModelDriver<TableInput, TableOutput> = {
         return { cells: tableText(decodeTableResult('row', body).cells) };
       case 'all': {
         const { rows } = decodeTableResult('all', body);
-        return { rows: Object.fromEntries(Object.entries(rows).map(([row, cells]) => [row, tableText(cells)])) };
+        return {
+          rows: Object.fromEntries(
+            Object.entries(rows).map(([row, cells]) => [row, tableText(cells)]),
+          ),
+        };
       }
     }
   },
@@ -260,14 +338,24 @@ const DOC_STATUS_NAMES = new Map<number, DocStatusName>(
 
 function docValue(prng: Prng, client: number, n: number): JsonValue {
   switch (prng.int(10)) {
-    case 0: case 1: case 2: return prng.range(-3, 9);
-    case 1: return `s${client}-${n}`;
-    case 2: return null;
-    case 3: return prng.chance(0.5);
-    case 4: return [client, n];
-    case 5: return { k: n, [`c${client}`]: [null, 'é\u{1F600}'] };
-    case 6: return 1.5;
-    default: return {};
+    case 0:
+    case 1:
+    case 2:
+      return prng.range(-3, 9);
+    case 1:
+      return `s${client}-${n}`;
+    case 2:
+      return null;
+    case 3:
+      return prng.chance(0.5);
+    case 4:
+      return [client, n];
+    case 5:
+      return { k: n, [`c${client}`]: [null, 'é\u{1F600}'] };
+    case 6:
+      return 1.5;
+    default:
+      return {};
   }
 }
 
@@ -289,14 +377,27 @@ export const docDriver: ModelDriver<DocInput, DocOutput> = {
       const path = prng.chance(0.3) ? undefined : prng.pick([...DOC_PATHS, 'a.b.c.d', '']);
       return path === undefined ? { op: 'get' } : { op: 'get', path };
     }
-    const ops = Array.from({ length: prng.chance(0.6) ? 1 : 2 + prng.int(2) }, () => docOp(prng, client, n));
+    const ops = Array.from({ length: prng.chance(0.6) ? 1 : 2 + prng.int(2) }, () =>
+      docOp(prng, client, n),
+    );
     if (!prng.chance(0.3)) return { op: 'update', ops };
     // Near the version a key may have reached by this client's n-th op: some match, most conflict.
     return { op: 'update', ops, ifVersion: Math.max(0, Math.round(n * 0.8) + prng.range(-2, 1)) };
   },
   encode(input) {
-    if (input.op === 'get') return { kind: 'read', query: encodeDocQuery(input.path === undefined ? {} : { path: input.path }) };
-    return { kind: 'write', op: encodeDocUpdate(input.ifVersion === undefined ? { ops: input.ops } : { ops: input.ops, expectedVersion: input.ifVersion }) };
+    if (input.op === 'get')
+      return {
+        kind: 'read',
+        query: encodeDocQuery(input.path === undefined ? {} : { path: input.path }),
+      };
+    return {
+      kind: 'write',
+      op: encodeDocUpdate(
+        input.ifVersion === undefined
+          ? { ops: input.ops }
+          : { ops: input.ops, expectedVersion: input.ifVersion },
+      ),
+    };
   },
   decode(input, body) {
     if (input.op === 'get') {
@@ -343,13 +444,18 @@ const accountDuplicates = new WeakSet<object>();
 
 function accountPublicEntry(e: AccountEntry): JournalEntry {
   const { version, balanceAfter } = e;
-  if (e.kind === 'add' || e.kind === 'subtract') return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
+  if (e.kind === 'add' || e.kind === 'subtract')
+    return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
   return { version, kind: e.kind, delta: e.amount, txId: e.id, balanceAfter };
 }
 
 function accountOutcome(o: TxOutcome): 'committed' | 'rolledBack' {
   // `none` on a finished tx is a model bug: let it show as a mismatch, not as either outcome.
-  return o === TxOutcome.committed ? 'committed' : o === TxOutcome.rolledBack ? 'rolledBack' : ('none' as 'committed');
+  return o === TxOutcome.committed
+    ? 'committed'
+    : o === TxOutcome.rolledBack
+      ? 'rolledBack'
+      : ('none' as 'committed');
 }
 
 export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
@@ -371,30 +477,64 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
       const roll = prng.int(10);
       if (roll < 4) {
         // Even txs debit, odd ones credit.
-        const delta = prng.chance(0.85) ? (i % 2 === 0 ? -1 : 1) * (10 + 15 * (i >> 1)) : prng.pick([-7, 7]);
+        const delta = prng.chance(0.85)
+          ? (i % 2 === 0 ? -1 : 1) * (10 + 15 * (i >> 1))
+          : prng.pick([-7, 7]);
         return { op: 'prepare', txId: `tx${i}`, delta, bounds };
       }
       return { op: roll < 7 ? 'commit' : 'rollback', txId: `tx${i}`, bounds };
     }
     if (r < 82) return { op: 'balance' };
     const fromVersion = prng.chance(0.3) ? 0 : prng.int(2 + n * 2);
-    return prng.chance(0.3) ? { op: 'journal', fromVersion } : { op: 'journal', fromVersion, limit: 1 + prng.int(5) };
+    return prng.chance(0.3)
+      ? { op: 'journal', fromVersion }
+      : { op: 'journal', fromVersion, limit: 1 + prng.int(5) };
   },
   encode(input) {
     switch (input.op) {
       case 'add':
       case 'subtract':
-        return { kind: 'write', op: encodeAccountOp({ type: input.op, bounds: input.bounds ?? ACCOUNT_BOUNDS, opId: input.opId, amount: input.amount }) };
+        return {
+          kind: 'write',
+          op: encodeAccountOp({
+            type: input.op,
+            bounds: input.bounds ?? ACCOUNT_BOUNDS,
+            opId: input.opId,
+            amount: input.amount,
+          }),
+        };
       case 'prepare':
-        return { kind: 'write', op: encodeAccountOp({ type: 'prepare', bounds: input.bounds ?? ACCOUNT_BOUNDS, txId: input.txId, delta: input.delta }) };
+        return {
+          kind: 'write',
+          op: encodeAccountOp({
+            type: 'prepare',
+            bounds: input.bounds ?? ACCOUNT_BOUNDS,
+            txId: input.txId,
+            delta: input.delta,
+          }),
+        };
       case 'commit':
       case 'rollback':
-        return { kind: 'write', op: encodeAccountOp({ type: input.op, bounds: input.bounds ?? ACCOUNT_BOUNDS, txId: input.txId }) };
+        return {
+          kind: 'write',
+          op: encodeAccountOp({
+            type: input.op,
+            bounds: input.bounds ?? ACCOUNT_BOUNDS,
+            txId: input.txId,
+          }),
+        };
       case 'balance':
         return { kind: 'read', query: encodeAccountQuery({ type: 'balance' }) };
       case 'journal':
         // The API's default page is JOURNAL_PAGE_MAX; the spec's absent limit is pageMax.
-        return { kind: 'read', query: encodeAccountQuery({ type: 'journal', fromVersion: input.fromVersion, limit: input.limit ?? JOURNAL_PAGE_MAX }) };
+        return {
+          kind: 'read',
+          query: encodeAccountQuery({
+            type: 'journal',
+            fromVersion: input.fromVersion,
+            limit: input.limit ?? JOURNAL_PAGE_MAX,
+          }),
+        };
     }
   },
   decode(input, body) {
@@ -407,46 +547,85 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
         const r = decodeAccountResult('journal', body);
         if (r.status === AccountStatus.journalTrimmed) return { error: 'JOURNAL_TRIMMED' };
         assert(r.status === AccountStatus.ok, () => `account journal status ${r.status}`);
-        return { entries: r.entries.map(accountPublicEntry), nextVersion: r.nextVersion, version: r.version };
+        return {
+          entries: r.entries.map(accountPublicEntry),
+          nextVersion: r.nextVersion,
+          version: r.version,
+        };
       }
       default: {
         const r = decodeAccountResult('write', body);
         if (r.status !== AccountStatus.ok) {
           const error = ACCOUNT_ERRORS.get(r.status);
-          assert(error !== undefined, () => `account write status ${r.status} for ${JSON.stringify(input)}`);
+          assert(
+            error !== undefined,
+            () => `account write status ${r.status} for ${JSON.stringify(input)}`,
+          );
           return { error };
         }
-        const output: AccountOutput = input.op === 'prepare' ? { version: r.version }
-          : input.op === 'commit' || input.op === 'rollback' ? { outcome: accountOutcome(r.outcome), version: r.version }
-          : { balance: r.balance, version: r.version };
+        const output: AccountOutput =
+          input.op === 'prepare'
+            ? { version: r.version }
+            : input.op === 'commit' || input.op === 'rollback'
+              ? { outcome: accountOutcome(r.outcome), version: r.version }
+              : { balance: r.balance, version: r.version };
         if (r.duplicate) accountDuplicates.add(output);
         return output;
       }
     }
   },
   mutated: (input, output) =>
-    input.op !== 'balance' && input.op !== 'journal' && !('error' in output) && !accountDuplicates.has(output),
+    input.op !== 'balance' &&
+    input.op !== 'journal' &&
+    !('error' in output) &&
+    !accountDuplicates.has(output),
 };
 
-export const MODEL_DRIVERS = { queue: queueDriver, set: setDriver, table: tableDriver, doc: docDriver, account: accountDriver } as const;
+export const MODEL_DRIVERS = {
+  queue: queueDriver,
+  set: setDriver,
+  table: tableDriver,
+  doc: docDriver,
+  account: accountDriver,
+} as const;
 
 // ---- the workload ----
 
 type Outcome<O> = { output: O; unknown: false } | { unknown: true } | 'omit';
 
-function toOutcome<I, O>(driver: ModelDriver<I, O>, input: I, write: boolean, res: ClientResult | undefined): Outcome<O> {
+function toOutcome<I, O>(
+  driver: ModelDriver<I, O>,
+  input: I,
+  write: boolean,
+  res: ClientResult | undefined,
+): Outcome<O> {
   // Lost or timed out: a write may have taken effect; a read observed nothing.
   if (res === undefined) return write ? { unknown: true } : 'omit';
   if (!res.ok) return res.code === 'UNKNOWN_OUTCOME' && write ? { unknown: true } : 'omit';
-  assert(!isWrongModel(res.result), () => `${driver.name}: a key of one model answered WRONG_MODEL`);
-  return { output: driver.decode(input, write ? splitVersion(res.result).body : res.result), unknown: false };
+  assert(
+    !isWrongModel(res.result),
+    () => `${driver.name}: a key of one model answered WRONG_MODEL`,
+  );
+  return {
+    output: driver.decode(input, write ? splitVersion(res.result).body : res.result),
+    unknown: false,
+  };
 }
 
-export function runModelWorkload<I, O>(cluster: SimCluster, driver: ModelDriver<I, O>, o: WorkloadOptions): ModelWorkloadResult<I, O> {
+export function runModelWorkload<I, O>(
+  cluster: SimCluster,
+  driver: ModelDriver<I, O>,
+  o: WorkloadOptions,
+): ModelWorkloadResult<I, O> {
   const sim = cluster.sim;
   const prng = sim.forkPrng();
   const result: ModelWorkloadResult<I, O> = {
-    history: [], completed: 0, unknown: 0, failed: 0, versions: new Map(), finishedInTime: false,
+    history: [],
+    completed: 0,
+    unknown: 0,
+    failed: 0,
+    versions: new Map(),
+    finishedInTime: false,
   };
   let running = o.clients;
   let nextId = 1;
@@ -476,14 +655,26 @@ export function runModelWorkload<I, O>(cluster: SimCluster, driver: ModelDriver<
         result.history.push({ id, key, input, call, ret: sim.now(), output: out.output });
       }
       if (write && res?.ok === true && out !== 'omit' && !out.unknown) {
-        result.versions.set(id, { version: splitVersion(res.result).version, mutated: driver.mutated(input, out.output) });
+        result.versions.set(id, {
+          version: splitVersion(res.result).version,
+          mutated: driver.mutated(input, out.output),
+        });
       }
       sim.schedule(prng.int(5), () => issue(client, n + 1));
     };
-    const body: RequestBody = req.kind === 'read' ? { kind: 'read', key, query: tagged(driver.tag, req.query), consistency: 'linearizable' } : { kind: 'write', key, op: tagged(driver.tag, req.op) };
+    const body: RequestBody =
+      req.kind === 'read'
+        ? { kind: 'read', key, query: tagged(driver.tag, req.query), consistency: 'linearizable' }
+        : { kind: 'write', key, op: tagged(driver.tag, req.op) };
     requestWithTimeout(cluster, replica, body, o.clientTimeoutMs, settle);
   };
-  result.finishedInTime = runPhases(cluster, prng, o, (c) => issue(c, 0), () => running === 0);
+  result.finishedInTime = runPhases(
+    cluster,
+    prng,
+    o,
+    (c) => issue(c, 0),
+    () => running === 0,
+  );
   return result;
 }
 
@@ -494,7 +685,10 @@ export function runModelWorkload<I, O>(cluster: SimCluster, driver: ModelDriver<
  * nothing). Returns a description of the first violation, or undefined.
  */
 export function checkVersions<I, O>(r: ModelWorkloadResult<I, O>): string | undefined {
-  const byKey = new Map<string, { id: number; call: number; ret: number; version: number; mutated: boolean }[]>();
+  const byKey = new Map<
+    string,
+    { id: number; call: number; ret: number; version: number; mutated: boolean }[]
+  >();
   for (const op of r.history) {
     const v = r.versions.get(op.id as number);
     if (v === undefined || op.ret === undefined) continue;
@@ -507,14 +701,16 @@ export function checkVersions<I, O>(r: ModelWorkloadResult<I, O>): string | unde
     for (const a of ops) {
       if (!a.mutated) continue;
       const other = seen.get(a.version);
-      if (other !== undefined) return `${key}: writes ${other} and ${a.id} both changed the data at version ${a.version}`;
+      if (other !== undefined)
+        return `${key}: writes ${other} and ${a.id} both changed the data at version ${a.version}`;
       seen.set(a.version, a.id);
     }
     for (const a of ops) {
       for (const b of ops) {
         if (a.ret >= b.call) continue;
         const ok = b.mutated ? a.version < b.version : a.version <= b.version;
-        if (!ok) return `${key}: write ${a.id} (version ${a.version}) returned before write ${b.id} (version ${b.version}) was called`;
+        if (!ok)
+          return `${key}: write ${a.id} (version ${a.version}) returned before write ${b.id} (version ${b.version}) was called`;
       }
     }
   }

@@ -64,7 +64,10 @@ export function heal(cluster: SimCluster): void {
   for (let r = 0; r < cluster.replicas; r++) {
     if (!cluster.isUp(r)) cluster.restart(r, false);
   }
-  assert([...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)), 'all replicas up after heal');
+  assert(
+    [...Array(cluster.replicas).keys()].every((r) => cluster.isUp(r)),
+    'all replicas up after heal',
+  );
 }
 
 /**

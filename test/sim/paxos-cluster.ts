@@ -15,10 +15,23 @@ import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../../actors/paxos/paxos-actor';
 import { actorIdOf, replicaOfActor } from '../../actors/paxos/placement';
 import type { CoreLimits } from '../../actors/paxos/core/key-state';
-import type { ClientRequest, ClientResult, KeyRecord, ReadRequest, WriteRequest } from '../../actors/paxos/core/types';
+import type {
+  ClientRequest,
+  ClientResult,
+  KeyRecord,
+  ReadRequest,
+  WriteRequest,
+} from '../../actors/paxos/core/types';
 
 export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'>;
-import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../actors/paxos/codec';
+import {
+  PayloadKind,
+  beginBatch,
+  endBatch,
+  readBatch,
+  readResult,
+  writeRequest,
+} from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
 import { SimRecordPort } from './sim-record-port';
 import { VolatileRecordPort } from '../../actors/paxos/record-port';
@@ -59,7 +72,10 @@ export class SimCluster {
   readonly replicas: number;
   readonly groups: number;
   private readonly slots: ReplicaSlot[] = [];
-  private readonly pending = new Map<number, { body: RequestBody; done: (r: ClientResult) => void }>();
+  private readonly pending = new Map<
+    number,
+    { body: RequestBody; done: (r: ClientResult) => void }
+  >();
   /** Cross-replica invariants, checked at the end of every simulated instant. */
   readonly invariants = new ClusterInvariants();
   private nextToken = 1;
@@ -79,7 +95,11 @@ export class SimCluster {
     for (let r = 0; r < this.replicas; r++) {
       this.slots.push({ incarnation: 0, amnesic: false, damaged: false, starts: 0 });
       for (let g = 0; g < this.groups; g++) {
-        this.sim.addActor(actorIdOf(r, g, placement), (id, host) => this.createActor(id, host, r), null);
+        this.sim.addActor(
+          actorIdOf(r, g, placement),
+          (id, host) => this.createActor(id, host, r),
+          null,
+        );
       }
     }
     this.sim.onClientReceive((_from, payload) => {
@@ -87,7 +107,8 @@ export class SimCluster {
         const pending = this.pending.get(res.token);
         if (pending === undefined) return;
         this.pending.delete(res.token);
-        if (res.ok && pending.body.kind === 'write') this.invariants.onAcknowledgedWrite(pending.body.key, pending.body.op);
+        if (res.ok && pending.body.kind === 'write')
+          this.invariants.onAcknowledgedWrite(pending.body.key, pending.body.op);
         pending.done(res);
       });
     });
@@ -99,7 +120,8 @@ export class SimCluster {
     const placement = { replicas: this.replicas, groups: this.groups };
     for (const id of touched) {
       const actor = this.sim.actor(id);
-      if (actor instanceof PaxosGroupActor) this.invariants.checkCore(replicaOfActor(id, placement), actor.debugCore());
+      if (actor instanceof PaxosGroupActor)
+        this.invariants.checkCore(replicaOfActor(id, placement), actor.debugCore());
     }
   }
 
@@ -164,7 +186,10 @@ export class SimCluster {
     const at = beginBatch(w, PayloadKind.requests);
     writeRequest(w, full);
     this.pending.set(token, { body: req, done });
-    const actor = actorIdOf(replica, this.groupOf(req.key), { replicas: this.replicas, groups: this.groups });
+    const actor = actorIdOf(replica, this.groupOf(req.key), {
+      replicas: this.replicas,
+      groups: this.groups,
+    });
     this.sim.clientSend(actor, endBatch(w, at, 1));
     return token;
   }
@@ -188,7 +213,12 @@ export class SimCluster {
     // missing from it, and nothing (no background rebuild yet) tells them from never-written.
     // A damaged tail is reported by the store at this start (lostAtOpen, becomeAmnesic); later
     // starts must stay amnesic too, since the cut records are still missing.
-    slot.amnesic = slot.amnesic || wipe || slot.damaged || (this.options.sync ?? 'always') === 'none' || this.options.volatile === true;
+    slot.amnesic =
+      slot.amnesic ||
+      wipe ||
+      slot.damaged ||
+      (this.options.sync ?? 'always') === 'none' ||
+      this.options.volatile === true;
     if (wipe) slot.damaged = false;
     else slot.damaged = slot.damaged || this.sim.disk(replica).tailDamagedAtLastCrash;
     this.sim.restart(replica, { wipeDisk: wipe });
@@ -200,7 +230,10 @@ export class SimCluster {
 
   /** A replica's in-memory record of a key (undefined when down or never touched). */
   record(replica: number, key: string): KeyRecord | undefined {
-    const id = actorIdOf(replica, this.groupOf(key), { replicas: this.replicas, groups: this.groups });
+    const id = actorIdOf(replica, this.groupOf(key), {
+      replicas: this.replicas,
+      groups: this.groups,
+    });
     const actor = this.sim.actor(id);
     if (!(actor instanceof PaxosGroupActor)) return undefined;
     return actor.debugRecord(key);
@@ -211,7 +244,9 @@ export class SimCluster {
     let sum = 0;
     for (let r = 0; r < this.replicas; r++) {
       for (let g = 0; g < this.groups; g++) {
-        const actor = this.sim.actor(actorIdOf(r, g, { replicas: this.replicas, groups: this.groups }));
+        const actor = this.sim.actor(
+          actorIdOf(r, g, { replicas: this.replicas, groups: this.groups }),
+        );
         if (actor instanceof PaxosGroupActor) sum += actor.coreStats()[name] ?? 0;
       }
     }

@@ -14,13 +14,23 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { checkHistory } from './linearizability';
 import { SimCluster } from './paxos-cluster';
-import { MODEL_DRIVERS, accountDriver, checkVersions, docDriver, queueDriver, runModelWorkload, setDriver, tableDriver } from './model-workload';
+import {
+  MODEL_DRIVERS,
+  accountDriver,
+  checkVersions,
+  docDriver,
+  queueDriver,
+  runModelWorkload,
+  setDriver,
+  tableDriver,
+} from './model-workload';
 import type { ModelDriver, ModelWorkloadResult } from './model-workload';
 import { SIM_FAULTS } from './sim-runner';
 import type { Scenario } from './sim-runner';
 import { bigtableDriver } from './models/bigtable-model';
 
-const ONLY_SEED = process.env.PXS_SIM_SEED === undefined ? undefined : Number(process.env.PXS_SIM_SEED);
+const ONLY_SEED =
+  process.env.PXS_SIM_SEED === undefined ? undefined : Number(process.env.PXS_SIM_SEED);
 const SEEDS = ONLY_SEED !== undefined ? 1 : Number(process.env.PXS_SIM_SEEDS ?? 100);
 const FIRST = Number(process.env.PXS_SIM_FIRST_SEED ?? 1000);
 
@@ -42,10 +52,18 @@ function runSeed<I, O>(driver: ModelDriver<I, O>, seed: number): ModelWorkloadRe
     sync: s.sync,
     faults: SIM_FAULTS,
   });
-  const keys = driver.keys !== undefined ? [...driver.keys] : [`${driver.name}1`, `${driver.name}2`];
+  const keys =
+    driver.keys !== undefined ? [...driver.keys] : [`${driver.name}1`, `${driver.name}2`];
   const r = runModelWorkload(cluster, driver, {
-    keys, clients: 5, opsPerClient: 15, faultPhaseMs: 2000, clientTimeoutMs: 3000,
-    crashes: true, wipeOnRestart: s.wipe, partitions: true, livenessMs: 30_000,
+    keys,
+    clients: 5,
+    opsPerClient: 15,
+    faultPhaseMs: 2000,
+    clientTimeoutMs: 3000,
+    crashes: true,
+    wipeOnRestart: s.wipe,
+    partitions: true,
+    livenessMs: 30_000,
   });
   return r;
 }
@@ -86,12 +104,22 @@ function runModel<I, O>(t: ExecutionContext, driver: ModelDriver<I, O>, salt: nu
   t.true(ops > SEEDS * 10, `most operations complete (${ops})`);
 }
 
-test('one seed: a healthy cluster serves every model\'s workload linearizably', (t) => {
-  for (const driver of [...Object.values(MODEL_DRIVERS), bigtableDriver] as ModelDriver<unknown, unknown>[]) {
+test("one seed: a healthy cluster serves every model's workload linearizably", (t) => {
+  for (const driver of [...Object.values(MODEL_DRIVERS), bigtableDriver] as ModelDriver<
+    unknown,
+    unknown
+  >[]) {
     const cluster = new SimCluster({ seed: 1 });
     const r = runModelWorkload(cluster, driver, {
-      keys: driver.keys !== undefined ? [...driver.keys] : ['x', 'y'], clients: 4, opsPerClient: 20, faultPhaseMs: 500, clientTimeoutMs: 3000,
-      crashes: false, wipeOnRestart: false, partitions: false, livenessMs: 10_000,
+      keys: driver.keys !== undefined ? [...driver.keys] : ['x', 'y'],
+      clients: 4,
+      opsPerClient: 20,
+      faultPhaseMs: 500,
+      clientTimeoutMs: 3000,
+      crashes: false,
+      wipeOnRestart: false,
+      partitions: false,
+      livenessMs: 10_000,
     });
     t.true(r.finishedInTime, driver.name);
     t.is(r.unknown, 0, driver.name);

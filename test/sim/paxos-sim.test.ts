@@ -7,8 +7,15 @@ import { runKvWorkload } from './kv-workload';
 test('one seed: a healthy cluster serves a KV workload linearizably', (t) => {
   const cluster = new SimCluster({ seed: 1 });
   const r = runKvWorkload(cluster, {
-    keys: ['a', 'b'], clients: 4, opsPerClient: 20, faultPhaseMs: 500, clientTimeoutMs: 3000,
-    crashes: false, wipeOnRestart: false, partitions: false, livenessMs: 10_000,
+    keys: ['a', 'b'],
+    clients: 4,
+    opsPerClient: 20,
+    faultPhaseMs: 500,
+    clientTimeoutMs: 3000,
+    crashes: false,
+    wipeOnRestart: false,
+    partitions: false,
+    livenessMs: 10_000,
   });
   t.true(r.finishedInTime);
   t.is(r.unknown, 0);

@@ -14,7 +14,10 @@ export class SimRecordPort implements RecordPort {
     this.lostAtOpen = disk.tailDamagedAtLastCrash;
   }
 
-  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void {
+  load(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void {
     this.disk.read(keys, cb);
   }
 

@@ -13,8 +13,10 @@ import { SimCluster } from './paxos-cluster';
 import { runKvWorkload } from './kv-workload';
 
 /** PXS_SIM_SEED=N replays exactly one seed (the one a failure printed) in every scenario. */
-const ONLY_SEED = process.env.PXS_SIM_SEED === undefined ? undefined : Number(process.env.PXS_SIM_SEED);
-export const SEEDS_PER_SCENARIO = ONLY_SEED !== undefined ? 1 : Number(process.env.PXS_SIM_SEEDS ?? 400);
+const ONLY_SEED =
+  process.env.PXS_SIM_SEED === undefined ? undefined : Number(process.env.PXS_SIM_SEED);
+export const SEEDS_PER_SCENARIO =
+  ONLY_SEED !== undefined ? 1 : Number(process.env.PXS_SIM_SEEDS ?? 400);
 const FIRST = Number(process.env.PXS_SIM_FIRST_SEED ?? 1000);
 
 export interface Scenario {
@@ -33,7 +35,12 @@ export interface Scenario {
 
 /** The network faults of every scenario. */
 export const SIM_FAULTS = {
-  dropRate: 0.05, duplicateRate: 0.1, delayMinMs: 0.1, delayMaxMs: 8, lateDeliveryRate: 0.3, lateDelayMaxMs: 300,
+  dropRate: 0.05,
+  duplicateRate: 0.1,
+  delayMinMs: 0.1,
+  delayMaxMs: 8,
+  lateDeliveryRate: 0.3,
+  lateDelayMaxMs: 300,
 } as const;
 
 export function runSeed(seed: number, s: Scenario) {
@@ -48,15 +55,26 @@ export function runSeed(seed: number, s: Scenario) {
     // overtake writes, as on real engines: a key evicted while its write is still in flight
     // would load an older record (a forgotten promise); the shell must prevent it.
     // Some crashes also damage the durable tail (acknowledged records lost, reported at open).
-    diskFaults: { tornTail: true, readsOvertakeWrites: s.evict === true, damagedTailRate: s.sync === 'none' ? 0 : 0.15 },
+    diskFaults: {
+      tornTail: true,
+      readsOvertakeWrites: s.evict === true,
+      damagedTailRate: s.sync === 'none' ? 0 : 0.15,
+    },
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
     ...(s.volatile === true ? { volatile: true } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   const r = runKvWorkload(cluster, {
-    keys, clients: 5, opsPerClient: 15, faultPhaseMs: 2000, clientTimeoutMs: 3000,
-    crashes: true, wipeOnRestart: s.wipe, partitions: true, livenessMs: 30_000,
+    keys,
+    clients: 5,
+    opsPerClient: 15,
+    faultPhaseMs: 2000,
+    clientTimeoutMs: 3000,
+    crashes: true,
+    wipeOnRestart: s.wipe,
+    partitions: true,
+    livenessMs: 30_000,
   });
   let keptBatches = 0;
   let damagedBatches = 0;
@@ -65,8 +83,13 @@ export function runSeed(seed: number, s: Scenario) {
     damagedBatches += cluster.sim.disk(replica).stats.damagedBatches;
   }
   return {
-    ...r, evicted: cluster.coreCounter('keysEvicted'), keptBatches, damagedBatches, renewed: cluster.coreCounter('idRangesRenewed'),
-    deliveredLate: cluster.sim.stats.deliveredLate, invariantChecks: cluster.invariants.checks,
+    ...r,
+    evicted: cluster.coreCounter('keysEvicted'),
+    keptBatches,
+    damagedBatches,
+    renewed: cluster.coreCounter('idRangesRenewed'),
+    deliveredLate: cluster.sim.stats.deliveredLate,
+    invariantChecks: cluster.invariants.checks,
   };
 }
 
@@ -113,8 +136,13 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
       `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
       `${s.evict === true ? `, ${evicted} keys evicted` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
-  if (s.idSpan !== undefined) t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
-  t.true(invariantChecks > SEEDS_PER_SCENARIO * 100, `invariants were checked after every step (${invariantChecks})`);
-  if (s.evict === true) t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
+  if (s.idSpan !== undefined)
+    t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
+  t.true(
+    invariantChecks > SEEDS_PER_SCENARIO * 100,
+    `invariants were checked after every step (${invariantChecks})`,
+  );
+  if (s.evict === true)
+    t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
 }

@@ -24,7 +24,11 @@ import { FetchPurpose, MessageType } from './types';
 export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
   if (m.chosen <= rec.chosen) return;
-  if (m.chosen === rec.chosen + 1 && rec.accepted !== null && sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)) {
+  if (
+    m.chosen === rec.chosen + 1 &&
+    rec.accepted !== null &&
+    sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)
+  ) {
     applyChosen(rec, rec.accepted, ctx.model);
     markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
@@ -37,7 +41,10 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
 
 export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(!isPreauthorized(m.ballot, ctx.replicas), () => `prepare with reserved ballot ${m.ballot}`);
+  assert(
+    !isPreauthorized(m.ballot, ctx.replicas),
+    () => `prepare with reserved ballot ${m.ballot}`,
+  );
   // An instance we are behind on: the catch-up started by learn() comes first.
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || m.ballot < rec.promised) {
@@ -57,7 +64,10 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
       value: rec.accepted,
     }),
   );
-  assert(rec.promised >= rec.acceptedBallot, () => `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
+  assert(
+    rec.promised >= rec.acceptedBallot,
+    () => `promised ${rec.promised} < accepted ${rec.acceptedBallot}`,
+  );
 }
 
 /**
@@ -68,14 +78,16 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
 function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
   const rec = ks.rec;
   // The caller answered instances we decided or are behind on; this is the one we vote in.
-  if (m.instance !== rec.chosen + 1) assert(false, `mayAccept for instance ${m.instance} at chosen ${rec.chosen}`);
+  if (m.instance !== rec.chosen + 1)
+    assert(false, `mayAccept for instance ${m.instance} at chosen ${rec.chosen}`);
   if (isPreauthorized(m.ballot, ctx.replicas)) {
     // Instance 1 has no originator: the key's home holds its reserved ballot instead.
     const entitled = rec.chosen === 0 ? homeReplicaOf(ks.key, ctx.replicas) : rec.chosenOrigin;
     return (
       entitled === ballotOwner(m.ballot, ctx.replicas) &&
       ((rec.promised === 0 && rec.acceptedBallot === 0) ||
-        (rec.promised === m.ballot && sameValue(rec.accepted, m.value?.origin ?? -1, m.value?.seq ?? -1)))
+        (rec.promised === m.ballot &&
+          sameValue(rec.accepted, m.value?.origin ?? -1, m.value?.seq ?? -1)))
     );
   }
   return m.ballot >= rec.promised;
@@ -95,12 +107,25 @@ export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void 
   rec.accepted = m.value;
   markDirty(ctx, ks);
   ctx.out.sendAfterPersist.push(
-    message(ctx, ks, MessageType.accepted, m.from, { instance: m.instance, ballot: m.ballot, ok: true }),
+    message(ctx, ks, MessageType.accepted, m.from, {
+      instance: m.instance,
+      ballot: m.ballot,
+      ok: true,
+    }),
   );
-  assert(rec.acceptedBallot === rec.promised, () => `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
+  assert(
+    rec.acceptedBallot === rec.promised,
+    () => `accepted ${rec.acceptedBallot} != promised ${rec.promised}`,
+  );
 }
 
-function reply(ctx: CoreContext, ks: KeyState, m: PaxosMessage, type: typeof MessageType.promise | typeof MessageType.accepted, ok: boolean): PaxosMessage {
+function reply(
+  ctx: CoreContext,
+  ks: KeyState,
+  m: PaxosMessage,
+  type: typeof MessageType.promise | typeof MessageType.accepted,
+  ok: boolean,
+): PaxosMessage {
   return message(ctx, ks, type, m.from, {
     instance: m.instance,
     ballot: m.ballot,

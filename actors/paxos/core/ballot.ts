@@ -29,11 +29,17 @@ export function quorumSize(replicas: number): number {
 }
 
 export function ballotOf(round: number, replicaId: number, replicas: number, epoch = 0): number {
-  assert(replicaId >= 0 && replicaId < replicas, () => `replica ${replicaId} outside 0..${replicas - 1}`);
+  assert(
+    replicaId >= 0 && replicaId < replicas,
+    () => `replica ${replicaId} outside 0..${replicas - 1}`,
+  );
   assert(round >= 0 && Number.isSafeInteger(round), () => `bad round ${round}`);
   assert(Number.isInteger(epoch) && epoch >= 0 && epoch < EPOCH_SPAN, () => `bad epoch ${epoch}`);
   const ballot = (round * EPOCH_SPAN + epoch) * replicas + replicaId + 1;
-  assert(Number.isSafeInteger(ballot), () => `ballot of round ${round} epoch ${epoch} is not a safe integer`);
+  assert(
+    Number.isSafeInteger(ballot),
+    () => `ballot of round ${round} epoch ${epoch} is not a safe integer`,
+  );
   return ballot;
 }
 

@@ -40,7 +40,10 @@ export interface IdSpace {
 }
 
 function rangeOf(incarnation: number, span: number, first: number): IdRange {
-  assert(Number.isInteger(incarnation) && incarnation >= 0 && incarnation < INCARNATION_SPAN, () => `incarnation ${incarnation}`);
+  assert(
+    Number.isInteger(incarnation) && incarnation >= 0 && incarnation < INCARNATION_SPAN,
+    () => `incarnation ${incarnation}`,
+  );
   const base = incarnation * span;
   assert(Number.isSafeInteger(base + span), () => `ids of incarnation ${incarnation} pass 2^53`);
   return { next: base + first, end: base + span };
@@ -91,7 +94,10 @@ export function renewIds(space: IdSpace, incarnation: number): void {
   space.seqBases.push(base);
   space.renewWanted = false;
   space.renewAsked = false;
-  assert(space.seqs.next === base && space.requests.next === base + 1, 'renewed ranges start at their base');
+  assert(
+    space.seqs.next === base && space.requests.next === base + 1,
+    'renewed ranges start at their base',
+  );
 }
 
 /** True for a seq this core minted (in any of its ranges). */

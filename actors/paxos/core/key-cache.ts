@@ -45,8 +45,13 @@ export const EMPTY_SWEEP_MAX = 4096;
 export function isEmptyRecord(ks: KeyState): boolean {
   const r = ks.rec;
   return (
-    r.chosen === 0 && r.promised === 0 && r.acceptedBallot === 0 && r.data === null && r.version === 0 &&
-    r.recent.length === 0 && r.requests.length === 0
+    r.chosen === 0 &&
+    r.promised === 0 &&
+    r.acceptedBallot === 0 &&
+    r.data === null &&
+    r.version === 0 &&
+    r.recent.length === 0 &&
+    r.requests.length === 0
   );
 }
 
@@ -70,7 +75,12 @@ export function evictEmpty(
       candidates.delete(ks);
       continue;
     }
-    const evictable = ks.status === 'ready' && isIdle(ks) && !ctx.dirty.has(ks) && !ctx.active.has(ks) && mayEvict(ks.key);
+    const evictable =
+      ks.status === 'ready' &&
+      isIdle(ks) &&
+      !ctx.dirty.has(ks) &&
+      !ctx.active.has(ks) &&
+      mayEvict(ks.key);
     if (!evictable || ks.touched) {
       ks.touched = false;
       continue;
@@ -85,8 +95,13 @@ export function evictEmpty(
 
 export function isIdle(ks: KeyState): boolean {
   return (
-    ks.proposal === null && ks.readRound === null && ks.fetch === null && ks.recovery === null &&
-    ks.writes.length === 0 && ks.reads.length === 0 && ks.waiting.length === 0
+    ks.proposal === null &&
+    ks.readRound === null &&
+    ks.fetch === null &&
+    ks.recovery === null &&
+    ks.writes.length === 0 &&
+    ks.reads.length === 0 &&
+    ks.waiting.length === 0
   );
 }
 
@@ -112,7 +127,12 @@ export function evictKeys(
   for (const ks of keys.values()) {
     if (scanned >= scanMax || keys.size <= target) break;
     scanned += 1;
-    const evictable = ks.status === 'ready' && isIdle(ks) && !ctx.dirty.has(ks) && !ctx.active.has(ks) && mayEvict(ks.key);
+    const evictable =
+      ks.status === 'ready' &&
+      isIdle(ks) &&
+      !ctx.dirty.has(ks) &&
+      !ctx.active.has(ks) &&
+      mayEvict(ks.key);
     if (evictable && !ks.touched) {
       keys.delete(ks.key);
       evicted += 1;

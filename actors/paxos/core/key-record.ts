@@ -3,8 +3,17 @@
  * at-most-once de-duplication through the recent window), and adopting a newer record.
  */
 import { assert } from '../../../runtime/assert';
-import { INSTALL_RECENT_MAX, InstallStatus, decodeInstallOp, isInstallOp } from '../../../models/install-op';
-import { REQUESTS_REMEMBERED_BYTES_MAX, REQUESTS_REMEMBERED_MAX, splitRequestId } from '../../../models/request-id';
+import {
+  INSTALL_RECENT_MAX,
+  InstallStatus,
+  decodeInstallOp,
+  isInstallOp,
+} from '../../../models/install-op';
+import {
+  REQUESTS_REMEMBERED_BYTES_MAX,
+  REQUESTS_REMEMBERED_MAX,
+  splitRequestId,
+} from '../../../models/request-id';
 import type { AppliedEntry, KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
 
 /** How many chosen values a record remembers for de-duplication. */
@@ -87,7 +96,10 @@ function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint
   }
   const out = model.apply(rec.data, rec.version, op);
   // The model is our code: bytes out, or a bug (every replica would apply the same bad result).
-  if (!(out.result instanceof Uint8Array) || (out.data !== null && !(out.data instanceof Uint8Array))) {
+  if (
+    !(out.result instanceof Uint8Array) ||
+    (out.data !== null && !(out.data instanceof Uint8Array))
+  ) {
     assert(false, `the model answered a non-byte result or state at version ${rec.version}`);
   }
   const versionBefore = rec.version;
@@ -97,7 +109,8 @@ function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint
   // Only an op that changed the key is remembered: one that changed nothing (a refused cas, an
   // overdraft, a pop of an empty queue) may be retried and evaluated again, which can apply it
   // at most once too, and keeps refusals from using up an id (accounts rely on it).
-  if (requestId !== undefined && out.mutated) rememberRequest(rec, { id: requestId, result: out.result });
+  if (requestId !== undefined && out.mutated)
+    rememberRequest(rec, { id: requestId, result: out.result });
   return out.result;
 }
 
@@ -116,14 +129,18 @@ function rememberRequest(rec: KeyRecord, entry: RequestEntry): void {
   let bytes = 0;
   for (const e of next) bytes += e.id.length * 3 + e.result.length;
   let drop = Math.max(0, next.length - REQUESTS_REMEMBERED_MAX);
-  for (let i = 0; i < drop; i++) bytes -= (next[i] as RequestEntry).id.length * 3 + (next[i] as RequestEntry).result.length;
+  for (let i = 0; i < drop; i++)
+    bytes -= (next[i] as RequestEntry).id.length * 3 + (next[i] as RequestEntry).result.length;
   while (bytes > REQUESTS_REMEMBERED_BYTES_MAX && drop < next.length - 1) {
     const e = next[drop] as RequestEntry;
     bytes -= e.id.length * 3 + e.result.length;
     drop += 1;
   }
   rec.requests = drop === 0 ? next : next.slice(drop);
-  assert(rec.requests.length >= 1 && rec.requests.length <= REQUESTS_REMEMBERED_MAX, () => `request window of ${rec.requests.length}`);
+  assert(
+    rec.requests.length >= 1 && rec.requests.length <= REQUESTS_REMEMBERED_MAX,
+    () => `request window of ${rec.requests.length}`,
+  );
   assert(rec.requests[rec.requests.length - 1] === entry, 'the newest request entry is kept');
 }
 
@@ -145,12 +162,23 @@ function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
   rec.version = install.version;
   // The installed window replaces this replica's own, so a request chosen again later is
   // recognised (or not) alike on every replica; the caller appends the install's own entry.
-  rec.recent = install.recent.map((e) => ({ instance: e.instance, origin: e.origin, seq: e.seq, result: e.result }));
+  rec.recent = install.recent.map((e) => ({
+    instance: e.instance,
+    origin: e.origin,
+    seq: e.seq,
+    result: e.result,
+  }));
   // The install carries no request window: every replica forgets its own alike (a retry after
   // a repair may apply again; documented with verify's repair).
   rec.requests = [];
-  assert(rec.recent.length <= RECENT_WINDOW, () => `installed recent window of ${rec.recent.length}`);
-  assert(rec.recent.every((e) => e.instance <= rec.chosen), () => `installed window reaches past instance ${rec.chosen}`);
+  assert(
+    rec.recent.length <= RECENT_WINDOW,
+    () => `installed recent window of ${rec.recent.length}`,
+  );
+  assert(
+    rec.recent.every((e) => e.instance <= rec.chosen),
+    () => `installed window reaches past instance ${rec.chosen}`,
+  );
   return Uint8Array.of(InstallStatus.installed);
 }
 
@@ -175,8 +203,17 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
 /** Checks the invariants of one record (STYLE.md §2). */
 export function checkRecord(rec: KeyRecord, key: string): void {
   assert(rec.chosen >= 0 && Number.isSafeInteger(rec.chosen), () => `${key}: chosen ${rec.chosen}`);
-  assert(rec.acceptedBallot <= rec.promised, () => `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
-  assert((rec.acceptedBallot === 0) === (rec.accepted === null), () => `${key}: accepted ballot/value mismatch`);
+  assert(
+    rec.acceptedBallot <= rec.promised,
+    () => `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`,
+  );
+  assert(
+    (rec.acceptedBallot === 0) === (rec.accepted === null),
+    () => `${key}: accepted ballot/value mismatch`,
+  );
   assert(rec.version >= 0, () => `${key}: version ${rec.version}`);
-  assert(rec.chosen === 0 || rec.chosenOrigin >= 0, () => `${key}: chosen ${rec.chosen} without origin`);
+  assert(
+    rec.chosen === 0 || rec.chosenOrigin >= 0,
+    () => `${key}: chosen ${rec.chosen} without origin`,
+  );
 }

@@ -226,7 +226,8 @@ export function message(
   // Every field written in one fixed order (one hidden class) and no object spread: this runs
   // for every message on the hot path. A replica never messages itself: its own vote is
   // counted directly (proposer.ts).
-  if (to === ctx.me || to < 0 || to >= ctx.replicas) assert(false, `message to replica ${to} from ${ctx.me}`);
+  if (to === ctx.me || to < 0 || to >= ctx.replicas)
+    assert(false, `message to replica ${to} from ${ctx.me}`);
   return {
     type,
     key: ks.key,

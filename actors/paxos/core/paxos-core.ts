@@ -19,7 +19,14 @@ import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
 import { onCatchUpReply, onRecoverReply, startRecovery, tickRecovery } from './recovery';
-import type { ClientRequest, KeyRecord, PaxosMessage, Ready, StateMachine, WriteRequest } from './types';
+import type {
+  ClientRequest,
+  KeyRecord,
+  PaxosMessage,
+  Ready,
+  StateMachine,
+  WriteRequest,
+} from './types';
 import { CoreErrorCodes, FetchPurpose, MessageType } from './types';
 
 export interface CoreConfig {
@@ -60,12 +67,24 @@ export class PaxosCore {
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
-    assert(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30, () => `replicas ${replicas}`);
-    assert(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas, () => `replicaId ${replicaId}`);
+    assert(
+      Number.isInteger(replicas) && replicas >= 1 && replicas <= 30,
+      () => `replicas ${replicas}`,
+    );
+    assert(
+      Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas,
+      () => `replicaId ${replicaId}`,
+    );
     const incarnation = config.incarnation;
-    assert(Number.isInteger(incarnation) && incarnation >= 0 && incarnation < EPOCH_SPAN, () => `incarnation ${incarnation}`);
+    assert(
+      Number.isInteger(incarnation) && incarnation >= 0 && incarnation < EPOCH_SPAN,
+      () => `incarnation ${incarnation}`,
+    );
     const limits = { ...DEFAULT_LIMITS, ...config.limits };
-    assert(limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks, 'limits');
+    assert(
+      limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks,
+      'limits',
+    );
     this.ctx = {
       me: replicaId,
       replicas,
@@ -89,7 +108,11 @@ export class PaxosCore {
   request(request: ClientRequest): void {
     const ks = this.keyState(request.key);
     if (ks.status !== 'ready') {
-      this.hold(ks, { kind: 'request', request, deadlineTick: this.ctx.tickNow + this.ctx.limits.requestTimeoutTicks });
+      this.hold(ks, {
+        kind: 'request',
+        request,
+        deadlineTick: this.ctx.tickNow + this.ctx.limits.requestTimeoutTicks,
+      });
       return;
     }
     if (request.kind === 'read') onReadRequest(this.ctx, ks, request);
@@ -135,7 +158,9 @@ export class PaxosCore {
     const ks = this.keys.get(key);
     assert(ks !== undefined && ks.status === 'loading', () => `unexpected load of ${key}`);
     // A record that decodes but breaks the record's rules is damage too, never a crash.
-    const damaged = record === 'corrupted' || (record !== undefined && invalidRecord(record, this.ctx.replicas) !== undefined);
+    const damaged =
+      record === 'corrupted' ||
+      (record !== undefined && invalidRecord(record, this.ctx.replicas) !== undefined);
     if (damaged) count(this.ctx, 'corruptedRecords');
     else if (record !== undefined) {
       checkRecord(record, key);
@@ -225,7 +250,9 @@ export class PaxosCore {
     const o = this.ctx.out;
     const renew = this.ctx.ids.renewWanted && !this.ctx.ids.renewAsked;
     return (
-      renew || this.ctx.dirty.size > 0 || o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
+      renew ||
+      this.ctx.dirty.size > 0 ||
+      o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
   }
 
@@ -247,7 +274,11 @@ export class PaxosCore {
    * (memory engine) by `onEvicted`, which is given the evicted record; the key loads again
    * from there.
    */
-  evictIdle(keysMax: number, mayEvict: (key: string) => boolean, onEvicted?: (key: string, rec: KeyRecord) => void): number {
+  evictIdle(
+    keysMax: number,
+    mayEvict: (key: string) => boolean,
+    onEvicted?: (key: string, rec: KeyRecord) => void,
+  ): number {
     const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict, onEvicted);
     if (evicted > 0) count(this.ctx, 'keysEvicted', evicted);
     return evicted;
@@ -258,7 +289,11 @@ export class PaxosCore {
    * records are the live objects, not copies: callers read them and must not keep or change
    * them past the current turn.
    */
-  *heldRecords(): Generator<{ readonly key: string; readonly status: KeyStatus; readonly rec: KeyRecord }> {
+  *heldRecords(): Generator<{
+    readonly key: string;
+    readonly status: KeyStatus;
+    readonly rec: KeyRecord;
+  }> {
     for (const ks of this.keys.values()) yield { key: ks.key, status: ks.status, rec: ks.rec };
   }
 
@@ -283,14 +318,22 @@ export class PaxosCore {
     if (ks.status !== 'ready') assert(false, `dispatch to ${ks.status} key ${ks.key}`);
     learn(ctx, ks, m);
     switch (m.type) {
-      case MessageType.prepare: return onPrepare(ctx, ks, m);
-      case MessageType.accept: return onAccept(ctx, ks, m);
-      case MessageType.promise: return onPromise(ctx, ks, m);
-      case MessageType.accepted: return onAccepted(ctx, ks, m);
-      case MessageType.chosen: return; // learn() did the work.
-      case MessageType.readQuery: return onReadQuery(ctx, ks, m);
-      case MessageType.readReply: return onReadReply(ctx, ks, m);
-      case MessageType.fetch: return onFetch(ctx, ks, m);
+      case MessageType.prepare:
+        return onPrepare(ctx, ks, m);
+      case MessageType.accept:
+        return onAccept(ctx, ks, m);
+      case MessageType.promise:
+        return onPromise(ctx, ks, m);
+      case MessageType.accepted:
+        return onAccepted(ctx, ks, m);
+      case MessageType.chosen:
+        return; // learn() did the work.
+      case MessageType.readQuery:
+        return onReadQuery(ctx, ks, m);
+      case MessageType.readReply:
+        return onReadReply(ctx, ks, m);
+      case MessageType.fetch:
+        return onFetch(ctx, ks, m);
       case MessageType.fetchReply:
         if (m.purpose === FetchPurpose.catchUp) onCatchUpReply(ctx, ks, m);
         return;
@@ -302,14 +345,24 @@ export class PaxosCore {
     if (ks.status !== 'ready') assert(false, `write request on ${ks.status} key ${ks.key}`);
     if (ks.writes.length >= ctx.limits.queuedWritesPerKeyMax) {
       count(ctx, 'writesRejectedOverloaded');
-      deliver(ctx, { token: request.token, ok: false, code: CoreErrorCodes.OVERLOADED, message: `too many writes queued on ${ks.key}` });
+      deliver(ctx, {
+        token: request.token,
+        ok: false,
+        code: CoreErrorCodes.OVERLOADED,
+        message: `too many writes queued on ${ks.key}`,
+      });
       return;
     }
     const seq = takeSeq(ctx.ids);
     if (seq === undefined) {
       // This incarnation's ids are spent and the shell has not renewed them yet (ids.ts).
       count(ctx, 'writesRejectedIdsSpent');
-      deliver(ctx, { token: request.token, ok: false, code: CoreErrorCodes.UNAVAILABLE, message: `no proposal ids left for ${ks.key} yet` });
+      deliver(ctx, {
+        token: request.token,
+        ok: false,
+        code: CoreErrorCodes.UNAVAILABLE,
+        message: `no proposal ids left for ${ks.key} yet`,
+      });
       return;
     }
     ks.writes.push({
@@ -320,7 +373,10 @@ export class PaxosCore {
     });
     markActive(ctx, ks);
     maybePropose(ctx, ks);
-    assert(ks.writes.length <= ctx.limits.queuedWritesPerKeyMax, () => `${ks.writes.length} writes queued on ${ks.key}`);
+    assert(
+      ks.writes.length <= ctx.limits.queuedWritesPerKeyMax,
+      () => `${ks.writes.length} writes queued on ${ks.key}`,
+    );
   }
 
   /**
@@ -342,7 +398,9 @@ export class PaxosCore {
         token: w.request.token,
         ok: false,
         code: sent ? CoreErrorCodes.UNKNOWN_OUTCOME : CoreErrorCodes.UNAVAILABLE,
-        message: sent ? `write to ${ks.key} timed out; it may or may not be applied` : `no majority for ${ks.key}`,
+        message: sent
+          ? `write to ${ks.key} timed out; it may or may not be applied`
+          : `no majority for ${ks.key}`,
       });
       count(ctx, sent ? 'writesUnknownOutcome' : 'writesUnavailable');
     }
@@ -369,13 +427,21 @@ export class PaxosCore {
     if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
       count(this.ctx, 'droppedWaiting');
       if (input.kind === 'request') {
-        deliver(this.ctx, { token: input.request.token, ok: false, code: CoreErrorCodes.OVERLOADED, message: `too many requests waiting on ${ks.key}` });
+        deliver(this.ctx, {
+          token: input.request.token,
+          ok: false,
+          code: CoreErrorCodes.OVERLOADED,
+          message: `too many requests waiting on ${ks.key}`,
+        });
       }
       return;
     }
     ks.waiting.push(input);
     if (input.kind === 'request') this.expireLater(ks);
-    assert(ks.waiting.length <= this.ctx.limits.waitingPerKeyMax, () => `${ks.waiting.length} inputs held on ${ks.key}`);
+    assert(
+      ks.waiting.length <= this.ctx.limits.waitingPerKeyMax,
+      () => `${ks.waiting.length} inputs held on ${ks.key}`,
+    );
   }
 
   /** Client requests held while a key loads or recovers fail at their deadline. */
@@ -383,7 +449,12 @@ export class PaxosCore {
     const keep: CoreInput[] = [];
     for (const input of ks.waiting) {
       if (input.kind === 'request' && this.ctx.tickNow >= input.deadlineTick) {
-        deliver(this.ctx, { token: input.request.token, ok: false, code: CoreErrorCodes.UNAVAILABLE, message: `${ks.key} is not available on this replica yet (recovering)` });
+        deliver(this.ctx, {
+          token: input.request.token,
+          ok: false,
+          code: CoreErrorCodes.UNAVAILABLE,
+          message: `${ks.key} is not available on this replica yet (recovering)`,
+        });
         count(this.ctx, 'heldRequestsExpired');
       } else keep.push(input);
     }
@@ -423,13 +494,31 @@ export class PaxosCore {
     seen.acceptedBallot = rec.acceptedBallot;
     seen.acceptedOrigin = rec.accepted === null ? -1 : rec.accepted.origin;
     seen.acceptedSeq = rec.accepted === null ? 0 : rec.accepted.seq;
-    assert(rec.acceptedBallot <= rec.promised, () => `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
-    assert(ks.proposal === null || ks.proposal.instance === rec.chosen + 1, () => `${ks.key}: round for a decided instance`);
-    assert(ks.status === 'recovering' || ks.recovery === null, () => `${ks.key}: recovery on ${ks.status} key`);
+    assert(
+      rec.acceptedBallot <= rec.promised,
+      () => `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`,
+    );
+    assert(
+      ks.proposal === null || ks.proposal.instance === rec.chosen + 1,
+      () => `${ks.key}: round for a decided instance`,
+    );
+    assert(
+      ks.status === 'recovering' || ks.recovery === null,
+      () => `${ks.key}: recovery on ${ks.status} key`,
+    );
     // Inputs are held only while a key loads or recovers; a ready key has released them all.
-    assert(ks.status !== 'ready' || ks.waiting.length === 0, () => `${ks.key}: ${ks.waiting.length} inputs held while ready`);
-    assert(ks.waiting.length <= this.ctx.limits.waitingPerKeyMax, () => `${ks.key}: ${ks.waiting.length} inputs held`);
-    assert(ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax, () => `${ks.key}: ${ks.writes.length} writes queued`);
+    assert(
+      ks.status !== 'ready' || ks.waiting.length === 0,
+      () => `${ks.key}: ${ks.waiting.length} inputs held while ready`,
+    );
+    assert(
+      ks.waiting.length <= this.ctx.limits.waitingPerKeyMax,
+      () => `${ks.key}: ${ks.waiting.length} inputs held`,
+    );
+    assert(
+      ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax,
+      () => `${ks.key}: ${ks.writes.length} writes queued`,
+    );
     if (VERIFY) checkRecord(rec, ks.key);
   }
 }
@@ -443,16 +532,24 @@ export class PaxosCore {
 function checkAgainstSeen(ks: KeyState): void {
   const rec = ks.rec;
   const seen = ks.seen;
-  assert(rec.chosen >= seen.chosen, () => `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`);
+  assert(
+    rec.chosen >= seen.chosen,
+    () => `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`,
+  );
   if (rec.chosen !== seen.chosen) return; // A new instance: its acceptor state starts afresh.
   assert(
     rec.chosenOrigin === seen.origin && rec.chosenSeq === seen.seq,
-    () => `${ks.key}: the value chosen at ${rec.chosen} changed from ${seen.origin}:${seen.seq} to ${rec.chosenOrigin}:${rec.chosenSeq}`,
+    () =>
+      `${ks.key}: the value chosen at ${rec.chosen} changed from ${seen.origin}:${seen.seq} to ${rec.chosenOrigin}:${rec.chosenSeq}`,
   );
-  assert(rec.promised >= seen.promised, () => `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`);
+  assert(
+    rec.promised >= seen.promised,
+    () => `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`,
+  );
   assert(
     rec.acceptedBallot >= seen.acceptedBallot,
-    () => `${ks.key}: accepted ballot went down from ${seen.acceptedBallot} to ${rec.acceptedBallot}`,
+    () =>
+      `${ks.key}: accepted ballot went down from ${seen.acceptedBallot} to ${rec.acceptedBallot}`,
   );
   const accepted = rec.accepted;
   const sameBallot = rec.acceptedBallot === seen.acceptedBallot && accepted !== null;
@@ -461,4 +558,3 @@ function checkAgainstSeen(ks: KeyState): void {
     () => `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`,
   );
 }
-

@@ -18,7 +18,16 @@ import { homeReplicaOf } from './key-hash';
 import { ownsSeq, takeSeq } from './ids';
 import { applyChosen, findApplied } from './key-record';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
-import { count, deliver, markActive, markDirty, markChosenOnly, message, peersOf, popcount } from './key-state';
+import {
+  count,
+  deliver,
+  markActive,
+  markDirty,
+  markChosenOnly,
+  message,
+  peersOf,
+  popcount,
+} from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
 import { CoreErrorCodes, MessageType } from './types';
@@ -69,7 +78,8 @@ function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
   const head = ks.writes[0];
   if (head !== undefined) {
     // Queued writes carry values this replica originated (onWriteRequest), never a peer's.
-    if (head.proposal.origin !== ctx.me) assert(false, `queued value of replica ${head.proposal.origin} on ${ctx.me}`);
+    if (head.proposal.origin !== ctx.me)
+      assert(false, `queued value of replica ${head.proposal.origin} on ${ctx.me}`);
     return head.proposal;
   }
   if (ks.noopTarget > ks.rec.chosen) {
@@ -81,9 +91,17 @@ function nextOwnValue(ctx: CoreContext, ks: KeyState): Proposal | null {
   return null;
 }
 
-function newRound(ctx: CoreContext, instance: number, ballot: number, own: Proposal): ProposerRound {
+function newRound(
+  ctx: CoreContext,
+  instance: number,
+  ballot: number,
+  own: Proposal,
+): ProposerRound {
   if (instance < 1 || ballot < 1 || own.origin !== ctx.me) {
-    assert(false, `round at instance ${instance}, ballot ${ballot}, for a value of replica ${own.origin}`);
+    assert(
+      false,
+      `round at instance ${instance}, ballot ${ballot}, for a value of replica ${own.origin}`,
+    );
   }
   return {
     instance,
@@ -101,12 +119,20 @@ function newRound(ctx: CoreContext, instance: number, ballot: number, own: Propo
 }
 
 /** Phase 1 with a ballot above everything we have promised or seen rejected. */
-export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, rejectedAbove: number): void {
+export function startPrepare(
+  ctx: CoreContext,
+  ks: KeyState,
+  own: Proposal,
+  rejectedAbove: number,
+): void {
   const rec = ks.rec;
   const above = Math.max(rec.promised, rejectedAbove);
   const ballot = nextBallot(above, ctx.me, ctx.replicas, ctx.epoch);
   // Phase 1 never reuses a promise: its ballot beats all we know of, and is never a reserved one.
-  assert(ballot > above && !isPreauthorized(ballot, ctx.replicas), () => `prepare ballot ${ballot} not above ${above}`);
+  assert(
+    ballot > above && !isPreauthorized(ballot, ctx.replicas),
+    () => `prepare ballot ${ballot} not above ${above}`,
+  );
   const round = newRound(ctx, rec.chosen + 1, ballot, own);
   ks.proposal = round;
   // Our own promise, durable before any Prepare leaves (see the file comment).
@@ -128,7 +154,10 @@ export function startPrepare(ctx: CoreContext, ks: KeyState, own: Proposal, reje
 function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const rec = ks.rec;
   const round = ks.proposal;
-  assert(round !== null && round.instance === rec.chosen + 1, () => `accept for stale round on ${ks.key}`);
+  assert(
+    round !== null && round.instance === rec.chosen + 1,
+    () => `accept for stale round on ${ks.key}`,
+  );
   if (rec.promised > round.ballot) {
     // A higher Prepare reached our own acceptor during phase 1: this round is pre-empted.
     round.highestRejected = Math.max(round.highestRejected, rec.promised);
@@ -144,12 +173,20 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   rec.accepted = value;
   markDirty(ctx, ks);
   const head = ks.writes[0];
-  if (head !== undefined && head.proposal === value && head.pendingAt[head.pendingAt.length - 1] !== round.instance) {
+  if (
+    head !== undefined &&
+    head.proposal === value &&
+    head.pendingAt[head.pendingAt.length - 1] !== round.instance
+  ) {
     head.pendingAt.push(round.instance);
   }
   for (const peer of peersOf(ctx)) {
     ctx.out.sendAfterPersist.push(
-      message(ctx, ks, MessageType.accept, peer, { instance: round.instance, ballot: round.ballot, value }),
+      message(ctx, ks, MessageType.accept, peer, {
+        instance: round.instance,
+        ballot: round.ballot,
+        value,
+      }),
     );
   }
   if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, value);
@@ -157,7 +194,12 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
 
 export function onPromise(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const round = ks.proposal;
-  if (round === null || round.phase !== 'prepare' || m.instance !== round.instance || m.ballot !== round.ballot) {
+  if (
+    round === null ||
+    round.phase !== 'prepare' ||
+    m.instance !== round.instance ||
+    m.ballot !== round.ballot
+  ) {
     return;
   }
   if (!m.ok) {
@@ -165,7 +207,8 @@ export function onPromise(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
     return;
   }
   // Our own promise is counted when the round starts (startPrepare): a quorum includes us.
-  if ((round.votes & (1 << ctx.me)) === 0) assert(false, `prepare round on ${ks.key} without our own vote`);
+  if ((round.votes & (1 << ctx.me)) === 0)
+    assert(false, `prepare round on ${ks.key} without our own vote`);
   round.votes |= 1 << m.from;
   if (m.value !== null && m.acceptedBallot > round.highestAcceptedBallot) {
     round.highestAcceptedBallot = m.acceptedBallot;
@@ -176,7 +219,12 @@ export function onPromise(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
 
 export function onAccepted(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const round = ks.proposal;
-  if (round === null || round.phase !== 'accept' || m.instance !== round.instance || m.ballot !== round.ballot) {
+  if (
+    round === null ||
+    round.phase !== 'accept' ||
+    m.instance !== round.instance ||
+    m.ballot !== round.ballot
+  ) {
     return;
   }
   if (!m.ok) {
@@ -207,7 +255,10 @@ function rejected(ctx: CoreContext, ks: KeyState, round: ProposerRound, m: Paxos
 function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const rec = ks.rec;
   const round = ks.proposal;
-  assert(round !== null && round.instance === rec.chosen + 1, () => `chosen for stale round on ${ks.key}`);
+  assert(
+    round !== null && round.instance === rec.chosen + 1,
+    () => `chosen for stale round on ${ks.key}`,
+  );
   applyChosen(rec, value, ctx.model);
   markChosenOnly(ctx, ks);
   count(ctx, 'chosenHere');

@@ -30,7 +30,8 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
 }
 
 export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
-  if (ks.status !== 'ready' || ks.readRound !== null || ks.fetch !== null || ks.reads.length === 0) return;
+  if (ks.status !== 'ready' || ks.readRound !== null || ks.fetch !== null || ks.reads.length === 0)
+    return;
   // A spent id range (ids.ts) holds the reads until the shell renews it or they time out.
   const id = takeRequestId(ctx.ids);
   if (id === undefined) return;

@@ -28,7 +28,10 @@ export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void
   markActive(ctx, ks);
   count(ctx, 'catchUps');
   ctx.out.send.push(
-    message(ctx, ks, MessageType.fetch, peer, { requestId: ks.fetch.id, purpose: FetchPurpose.catchUp }),
+    message(ctx, ks, MessageType.fetch, peer, {
+      requestId: ks.fetch.id,
+      purpose: FetchPurpose.catchUp,
+    }),
   );
 }
 
@@ -63,7 +66,10 @@ function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
   for (const peer of peersOf(ctx)) {
     if (recovery.replies.has(peer)) continue;
     ctx.out.send.push(
-      message(ctx, ks, MessageType.fetch, peer, { requestId: recovery.id, purpose: FetchPurpose.recover }),
+      message(ctx, ks, MessageType.fetch, peer, {
+        requestId: recovery.id,
+        purpose: FetchPurpose.recover,
+      }),
     );
   }
 }
@@ -73,7 +79,8 @@ export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
   const recovery = ks.recovery;
   // A reply to a request this incarnation sent (request ids never repeat across incarnations:
   // a reply meant for our past self must not complete our recovery).
-  if (recovery === null || recovery.id === 0 || recovery.id !== m.requestId || m.from === ctx.me) return false;
+  if (recovery === null || recovery.id === 0 || recovery.id !== m.requestId || m.from === ctx.me)
+    return false;
   assert(m.record !== null, () => `recover reply without record for ${ks.key}`);
   // Keyed by replica: a duplicated reply is the same replica, never a second one.
   recovery.replies.set(m.from, m.record);
@@ -107,7 +114,10 @@ export function adoptRecovered(own: KeyRecord, replies: KeyRecord[]): void {
   own.promised = Math.max(own.promised, own.acceptedBallot);
   // The merged record knows everything a majority promised, accepted or saw chosen.
   assert(own.chosen >= newest.chosen, () => `recovered chosen ${own.chosen} < ${newest.chosen}`);
-  assert(own.acceptedBallot <= own.promised, () => `recovered accepted ${own.acceptedBallot} > promised ${own.promised}`);
+  assert(
+    own.acceptedBallot <= own.promised,
+    () => `recovered accepted ${own.acceptedBallot} > promised ${own.promised}`,
+  );
 }
 
 /** Timer work: resend unanswered recovery fetches; give up a stalled catch-up. */
@@ -124,5 +134,8 @@ export function tickRecovery(ctx: CoreContext, ks: KeyState): void {
     count(ctx, 'catchUpTimeouts');
     afterChosenAdvanced(ctx, ks);
   }
-  assert(recovery === null || ctx.roundNow - recovery.sentTick < ctx.limits.roundTimeoutTicks, 'recovery fetch overdue after tick');
+  assert(
+    recovery === null || ctx.roundNow - recovery.sentTick < ctx.limits.roundTimeoutTicks,
+    'recovery fetch overdue after tick',
+  );
 }

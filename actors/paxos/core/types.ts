@@ -140,7 +140,12 @@ export type CoreErrorCode = (typeof CoreErrorCodes)[keyof typeof CoreErrorCodes]
 
 export type ClientResult =
   | { readonly token: number; readonly ok: true; readonly result: Uint8Array }
-  | { readonly token: number; readonly ok: false; readonly code: CoreErrorCode; readonly message: string };
+  | {
+      readonly token: number;
+      readonly ok: false;
+      readonly code: CoreErrorCode;
+      readonly message: string;
+    };
 
 export type { StateMachine } from '../../../models/state-machine';
 

@@ -34,27 +34,39 @@ export function invalidProposal(p: Proposal, replicas: number): string | undefin
 export function invalidRecord(rec: KeyRecord, replicas: number): string | undefined {
   assert(replicas >= 1 && replicas <= 30, 'records are checked against a valid Set size');
   if (!count(rec.chosen)) return `record chosen ${rec.chosen}`;
-  if (rec.chosen > 0 ? !replicaId(rec.chosenOrigin, replicas) : rec.chosenOrigin !== -1 && !replicaId(rec.chosenOrigin, replicas)) {
+  if (
+    rec.chosen > 0
+      ? !replicaId(rec.chosenOrigin, replicas)
+      : rec.chosenOrigin !== -1 && !replicaId(rec.chosenOrigin, replicas)
+  ) {
     return `record chosen origin ${rec.chosenOrigin}`;
   }
   if (!count(rec.chosenSeq)) return `record chosen seq ${rec.chosenSeq}`;
   if (rec.data !== null && !(rec.data instanceof Uint8Array)) return 'record data is not bytes';
   if (!count(rec.version)) return `record version ${rec.version}`;
-  if (!count(rec.promised) || !count(rec.acceptedBallot)) return `record ballots ${rec.promised}/${rec.acceptedBallot}`;
-  if (rec.acceptedBallot > rec.promised) return `record accepted ${rec.acceptedBallot} > promised ${rec.promised}`;
-  if ((rec.acceptedBallot === 0) !== (rec.accepted === null)) return 'record accepted ballot without value (or value without ballot)';
+  if (!count(rec.promised) || !count(rec.acceptedBallot))
+    return `record ballots ${rec.promised}/${rec.acceptedBallot}`;
+  if (rec.acceptedBallot > rec.promised)
+    return `record accepted ${rec.acceptedBallot} > promised ${rec.promised}`;
+  if ((rec.acceptedBallot === 0) !== (rec.accepted === null))
+    return 'record accepted ballot without value (or value without ballot)';
   if (rec.accepted !== null) {
     const bad = invalidProposal(rec.accepted, replicas);
     if (bad !== undefined) return `record accepted ${bad}`;
   }
-  if (!Array.isArray(rec.recent) || rec.recent.length > RECENT_WINDOW) return `record window of ${rec.recent?.length}`;
+  if (!Array.isArray(rec.recent) || rec.recent.length > RECENT_WINDOW)
+    return `record window of ${rec.recent?.length}`;
   for (const e of rec.recent) {
-    if (!count(e.instance) || e.instance < 1 || e.instance > rec.chosen) return `window entry at instance ${e.instance}`;
-    if (!replicaId(e.origin, replicas) || !count(e.seq) || !(e.result instanceof Uint8Array)) return 'window entry id';
+    if (!count(e.instance) || e.instance < 1 || e.instance > rec.chosen)
+      return `window entry at instance ${e.instance}`;
+    if (!replicaId(e.origin, replicas) || !count(e.seq) || !(e.result instanceof Uint8Array))
+      return 'window entry id';
   }
-  if (!Array.isArray(rec.requests) || rec.requests.length > REQUESTS_REMEMBERED_MAX) return `record request window of ${rec.requests?.length}`;
+  if (!Array.isArray(rec.requests) || rec.requests.length > REQUESTS_REMEMBERED_MAX)
+    return `record request window of ${rec.requests?.length}`;
   for (const e of rec.requests) {
-    if (typeof e.id !== 'string' || e.id.length === 0 || !(e.result instanceof Uint8Array)) return 'request window entry';
+    if (typeof e.id !== 'string' || e.id.length === 0 || !(e.result instanceof Uint8Array))
+      return 'request window entry';
   }
   return undefined;
 }
@@ -69,11 +81,14 @@ export function invalidMessage(m: PaxosMessage, me: number, replicas: number): s
   if (typeof m.key !== 'string' || m.key.length === 0) return 'message without a key';
   // Field by field, no allocation: this runs for every message on the hot path.
   if (!count(m.instance)) return `message instance ${m.instance}`;
-  if (!count(m.ballot) || !count(m.promised) || !count(m.acceptedBallot)) return `message ballots ${m.ballot}/${m.promised}/${m.acceptedBallot}`;
+  if (!count(m.ballot) || !count(m.promised) || !count(m.acceptedBallot))
+    return `message ballots ${m.ballot}/${m.promised}/${m.acceptedBallot}`;
   if (!count(m.chosen) || !count(m.chosenSeq)) return `message chosen ${m.chosen}/${m.chosenSeq}`;
   if (!count(m.requestId)) return `message request id ${m.requestId}`;
-  if (m.chosen > 0 && !replicaId(m.chosenOrigin, replicas)) return `message chosen origin ${m.chosenOrigin}`;
-  if (m.purpose !== FetchPurpose.catchUp && m.purpose !== FetchPurpose.recover) return `fetch purpose ${m.purpose}`;
+  if (m.chosen > 0 && !replicaId(m.chosenOrigin, replicas))
+    return `message chosen origin ${m.chosenOrigin}`;
+  if (m.purpose !== FetchPurpose.catchUp && m.purpose !== FetchPurpose.recover)
+    return `fetch purpose ${m.purpose}`;
   if (m.value !== null) {
     const bad = invalidProposal(m.value, replicas);
     if (bad !== undefined) return bad;
@@ -86,9 +101,13 @@ function invalidForType(m: PaxosMessage, replicas: number): string | undefined {
   switch (m.type) {
     case MessageType.prepare:
       // Reserved ballots are never prepared: only pre-authorized Accepts carry them.
-      return m.instance >= 1 && m.ballot > replicas ? undefined : `prepare ${m.instance}/${m.ballot}`;
+      return m.instance >= 1 && m.ballot > replicas
+        ? undefined
+        : `prepare ${m.instance}/${m.ballot}`;
     case MessageType.accept:
-      return m.instance >= 1 && m.ballot >= 1 && m.value !== null ? undefined : `accept ${m.instance}/${m.ballot}`;
+      return m.instance >= 1 && m.ballot >= 1 && m.value !== null
+        ? undefined
+        : `accept ${m.instance}/${m.ballot}`;
     case MessageType.promise:
     case MessageType.accepted:
       return m.instance >= 1 && m.ballot >= 1 ? undefined : `vote ${m.instance}/${m.ballot}`;

@@ -24,7 +24,11 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ACCOUNT_LIMITS, ACCOUNT_UNBOUNDED_MAX } from '../../../models/account/account';
-import type { AccountBounds, AccountEntryKind, AccountLimits } from '../../../models/account/account';
+import type {
+  AccountBounds,
+  AccountEntryKind,
+  AccountLimits,
+} from '../../../models/account/account';
 import type { JournalEntry } from '../../../actors/store/account';
 import type { Model } from '../linearizability';
 
@@ -65,8 +69,14 @@ export type AccountInput =
 
 export type AccountErrorOutput = {
   error:
-    | 'INSUFFICIENT_FUNDS' | 'LIMIT_EXCEEDED' | 'JOURNAL_TRIMMED' | 'BOUNDS_MISMATCH' | 'ID_CONFLICT'
-    | 'UNKNOWN_TRANSACTION' | 'TRANSACTION_FINISHED' | 'TOO_LARGE';
+    | 'INSUFFICIENT_FUNDS'
+    | 'LIMIT_EXCEEDED'
+    | 'JOURNAL_TRIMMED'
+    | 'BOUNDS_MISMATCH'
+    | 'ID_CONFLICT'
+    | 'UNKNOWN_TRANSACTION'
+    | 'TRANSACTION_FINISHED'
+    | 'TOO_LARGE';
 };
 
 export type AccountOutput =
@@ -86,7 +96,10 @@ type Step = { state: AccountState; output: AccountOutput };
 
 const DEFAULT_BOUNDS: AccountBounds = { min: 0, max: ACCOUNT_UNBOUNDED_MAX };
 
-const fail = (state: AccountState, error: AccountErrorOutput['error']): Step => ({ state, output: { error } });
+const fail = (state: AccountState, error: AccountErrorOutput['error']): Step => ({
+  state,
+  output: { error },
+});
 
 function sums(pending: readonly SpecPending[]): { pos: number; neg: number } {
   let pos = 0;
@@ -99,7 +112,11 @@ function sums(pending: readonly SpecPending[]): { pos: number; neg: number } {
 }
 
 /** The newest kept entry with this id among these kinds. */
-function findKept(a: SpecAccount, id: string, kinds: readonly AccountEntryKind[]): SpecEntry | undefined {
+function findKept(
+  a: SpecAccount,
+  id: string,
+  kinds: readonly AccountEntryKind[],
+): SpecEntry | undefined {
   // At most one kept entry per id and kinds can match (a repeat is answered, never recorded).
   return a.journal.find((e) => e.id === id && kinds.includes(e.kind));
 }
@@ -109,13 +126,26 @@ function applyWrite(
   limits: AccountLimits,
   state: AccountState,
   a: SpecAccount,
-  change: { kind: AccountEntryKind; id: string; amount: number; balance: number; pending: readonly SpecPending[] },
+  change: {
+    kind: AccountEntryKind;
+    id: string;
+    amount: number;
+    balance: number;
+    pending: readonly SpecPending[];
+  },
 ): AccountState {
   const version = state.version + 1;
-  const entry: SpecEntry = { version, kind: change.kind, amount: change.amount, id: change.id, balanceAfter: change.balance };
+  const entry: SpecEntry = {
+    version,
+    kind: change.kind,
+    amount: change.amount,
+    id: change.id,
+    balanceAfter: change.balance,
+  };
   const all = [...a.journal, entry];
   const dropped = all.slice(0, Math.max(0, all.length - limits.journalEntriesMax));
-  const droppedThrough = dropped.length > 0 ? (dropped[dropped.length - 1] as SpecEntry).version : a.droppedThrough;
+  const droppedThrough =
+    dropped.length > 0 ? (dropped[dropped.length - 1] as SpecEntry).version : a.droppedThrough;
   const account: SpecAccount = {
     bounds: a.bounds,
     balance: change.balance,
@@ -126,7 +156,12 @@ function applyWrite(
   return { version, account };
 }
 
-function stepAddSubtract(limits: AccountLimits, state: AccountState, a: SpecAccount, input: AccountInput & { op: 'add' | 'subtract' }): Step {
+function stepAddSubtract(
+  limits: AccountLimits,
+  state: AccountState,
+  a: SpecAccount,
+  input: AccountInput & { op: 'add' | 'subtract' },
+): Step {
   const seen = findKept(a, input.opId, ['add', 'subtract']);
   if (seen !== undefined) {
     if (seen.kind !== input.op || seen.amount !== input.amount) return fail(state, 'ID_CONFLICT');
@@ -135,64 +170,130 @@ function stepAddSubtract(limits: AccountLimits, state: AccountState, a: SpecAcco
   const { pos, neg } = sums(a.pending);
   const balance = input.op === 'add' ? a.balance + input.amount : a.balance - input.amount;
   if (input.op === 'add' && balance + pos > a.bounds.max) return fail(state, 'LIMIT_EXCEEDED');
-  if (input.op === 'subtract' && balance + neg < a.bounds.min) return fail(state, 'INSUFFICIENT_FUNDS');
-  const next = applyWrite(limits, state, a, { kind: input.op, id: input.opId, amount: input.amount, balance, pending: a.pending });
+  if (input.op === 'subtract' && balance + neg < a.bounds.min)
+    return fail(state, 'INSUFFICIENT_FUNDS');
+  const next = applyWrite(limits, state, a, {
+    kind: input.op,
+    id: input.opId,
+    amount: input.amount,
+    balance,
+    pending: a.pending,
+  });
   return { state: next, output: { balance, version: next.version } };
 }
 
-function stepPrepare(limits: AccountLimits, state: AccountState, a: SpecAccount, input: AccountInput & { op: 'prepare' }): Step {
+function stepPrepare(
+  limits: AccountLimits,
+  state: AccountState,
+  a: SpecAccount,
+  input: AccountInput & { op: 'prepare' },
+): Step {
   const open = a.pending.find((p) => p.txId === input.txId);
-  if (open !== undefined) return open.delta === input.delta ? { state, output: { version: open.version } } : fail(state, 'ID_CONFLICT');
-  if (findKept(a, input.txId, ['commit', 'rollback']) !== undefined) return fail(state, 'TRANSACTION_FINISHED');
+  if (open !== undefined)
+    return open.delta === input.delta
+      ? { state, output: { version: open.version } }
+      : fail(state, 'ID_CONFLICT');
+  if (findKept(a, input.txId, ['commit', 'rollback']) !== undefined)
+    return fail(state, 'TRANSACTION_FINISHED');
   if (a.pending.length >= limits.pendingMax) return fail(state, 'TOO_LARGE');
   const { pos, neg } = sums(a.pending);
-  if (input.delta < 0 && a.balance + neg + input.delta < a.bounds.min) return fail(state, 'INSUFFICIENT_FUNDS');
-  if (input.delta > 0 && a.balance + pos + input.delta > a.bounds.max) return fail(state, 'LIMIT_EXCEEDED');
+  if (input.delta < 0 && a.balance + neg + input.delta < a.bounds.min)
+    return fail(state, 'INSUFFICIENT_FUNDS');
+  if (input.delta > 0 && a.balance + pos + input.delta > a.bounds.max)
+    return fail(state, 'LIMIT_EXCEEDED');
   const added: SpecPending = { txId: input.txId, delta: input.delta, version: state.version + 1 };
-  const pending = [...a.pending, added].sort((x, y) => (x.txId < y.txId ? -1 : x.txId > y.txId ? 1 : 0));
-  const next = applyWrite(limits, state, a, { kind: 'prepare', id: input.txId, amount: input.delta, balance: a.balance, pending });
+  const pending = [...a.pending, added].sort((x, y) =>
+    x.txId < y.txId ? -1 : x.txId > y.txId ? 1 : 0,
+  );
+  const next = applyWrite(limits, state, a, {
+    kind: 'prepare',
+    id: input.txId,
+    amount: input.delta,
+    balance: a.balance,
+    pending,
+  });
   return { state: next, output: { version: next.version } };
 }
 
-function stepFinish(limits: AccountLimits, state: AccountState, a: SpecAccount, input: AccountInput & { op: 'commit' | 'rollback' }): Step {
+function stepFinish(
+  limits: AccountLimits,
+  state: AccountState,
+  a: SpecAccount,
+  input: AccountInput & { op: 'commit' | 'rollback' },
+): Step {
   const outcome = input.op === 'commit' ? 'committed' : 'rolledBack';
   const open = a.pending.find((p) => p.txId === input.txId);
   if (open !== undefined) {
     const balance = input.op === 'commit' ? a.balance + open.delta : a.balance;
     const pending = a.pending.filter((p) => p !== open);
-    const next = applyWrite(limits, state, a, { kind: input.op, id: input.txId, amount: open.delta, balance, pending });
+    const next = applyWrite(limits, state, a, {
+      kind: input.op,
+      id: input.txId,
+      amount: open.delta,
+      balance,
+      pending,
+    });
     return { state: next, output: { outcome, version: next.version } };
   }
   const done = findKept(a, input.txId, ['commit', 'rollback']);
   if (done !== undefined) {
-    return done.kind === input.op ? { state, output: { outcome, version: done.version } } : fail(state, 'TRANSACTION_FINISHED');
+    return done.kind === input.op
+      ? { state, output: { outcome, version: done.version } }
+      : fail(state, 'TRANSACTION_FINISHED');
   }
   if (input.op === 'commit') return fail(state, 'UNKNOWN_TRANSACTION');
-  const next = applyWrite(limits, state, a, { kind: 'rollback', id: input.txId, amount: 0, balance: a.balance, pending: a.pending });
+  const next = applyWrite(limits, state, a, {
+    kind: 'rollback',
+    id: input.txId,
+    amount: 0,
+    balance: a.balance,
+    pending: a.pending,
+  });
   return { state: next, output: { outcome, version: next.version } };
 }
 
 function publicEntry(e: SpecEntry): JournalEntry {
   const { version, balanceAfter } = e;
-  if (e.kind === 'add' || e.kind === 'subtract') return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
+  if (e.kind === 'add' || e.kind === 'subtract')
+    return { version, kind: e.kind, amount: e.amount, opId: e.id, balanceAfter };
   return { version, kind: e.kind, delta: e.amount, txId: e.id, balanceAfter };
 }
 
-function stepJournal(limits: AccountLimits, state: AccountState, fromVersion: number, limit: number | undefined): Step {
+function stepJournal(
+  limits: AccountLimits,
+  state: AccountState,
+  fromVersion: number,
+  limit: number | undefined,
+): Step {
   const a = state.account;
-  if (a !== null && a.droppedThrough > 0 && fromVersion <= a.droppedThrough) return fail(state, 'JOURNAL_TRIMMED');
+  if (a !== null && a.droppedThrough > 0 && fromVersion <= a.droppedThrough)
+    return fail(state, 'JOURNAL_TRIMMED');
   const n = Math.min(limit ?? limits.pageMax, limits.pageMax);
   const entries = (a?.journal ?? []).filter((e) => e.version >= fromVersion).slice(0, n);
   const last = entries[entries.length - 1];
   const nextVersion = last === undefined ? fromVersion : last.version + 1;
-  return { state, output: { entries: entries.map(publicEntry), nextVersion, version: state.version } };
+  return {
+    state,
+    output: { entries: entries.map(publicEntry), nextVersion, version: state.version },
+  };
 }
 
-function stepWrite(limits: AccountLimits, state: AccountState, input: AccountInput & { bounds?: AccountBounds }): Step {
+function stepWrite(
+  limits: AccountLimits,
+  state: AccountState,
+  input: AccountInput & { bounds?: AccountBounds },
+): Step {
   const bounds = input.bounds ?? DEFAULT_BOUNDS;
   const stored = state.account;
-  if (stored !== null && (stored.bounds.min !== bounds.min || stored.bounds.max !== bounds.max)) return fail(state, 'BOUNDS_MISMATCH');
-  const a: SpecAccount = stored ?? { bounds: { min: bounds.min, max: bounds.max }, balance: 0, droppedThrough: 0, pending: [], journal: [] };
+  if (stored !== null && (stored.bounds.min !== bounds.min || stored.bounds.max !== bounds.max))
+    return fail(state, 'BOUNDS_MISMATCH');
+  const a: SpecAccount = stored ?? {
+    bounds: { min: bounds.min, max: bounds.max },
+    balance: 0,
+    droppedThrough: 0,
+    pending: [],
+    journal: [],
+  };
   switch (input.op) {
     case 'add':
     case 'subtract':
@@ -223,7 +324,9 @@ function stepAccount(limits: AccountLimits, state: AccountState, input: AccountI
 }
 
 /** The account spec under the given limits (tests use small ones to reach them). */
-export function createAccountModel(limits: AccountLimits = ACCOUNT_LIMITS): Model<AccountState, AccountInput, AccountOutput> {
+export function createAccountModel(
+  limits: AccountLimits = ACCOUNT_LIMITS,
+): Model<AccountState, AccountInput, AccountOutput> {
   return {
     init: () => ({ version: 0, account: null }),
     step: (state, input) => stepAccount(limits, state, input),

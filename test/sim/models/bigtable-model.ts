@@ -10,7 +10,11 @@
  */
 import type { BigtableRow } from '../../../models/bigtable/bigtable-row';
 import {
-  BIGTABLE_GET_QUERY, BigtableStatus, decodeBigtableGet, decodeBigtableWrite, encodeBigtableOp,
+  BIGTABLE_GET_QUERY,
+  BigtableStatus,
+  decodeBigtableGet,
+  decodeBigtableWrite,
+  encodeBigtableOp,
 } from '../../../models/bigtable/bigtable';
 import { ModelTag } from '../../../models/model-tags';
 import type { Model } from '../linearizability';
@@ -23,17 +27,25 @@ export type BigtableInput =
   | { op: 'get' };
 
 export type BigtableOutput =
-  | { status: 'ok' | 'alreadyExists' | 'notFound'; removed: boolean }
-  | { row: BigtableRow | null };
+  { status: 'ok' | 'alreadyExists' | 'notFound'; removed: boolean } | { row: BigtableRow | null };
 
 /** The state: the row's canonical JSON (columns sorted), or null when absent. */
 export type BigtableSpecState = string | null;
 
 function canonicalRow(row: BigtableRow): string {
-  return JSON.stringify(Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k] ?? null])));
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.keys(row)
+        .sort()
+        .map((k) => [k, row[k] ?? null]),
+    ),
+  );
 }
 
-export function stepBigtable(state: BigtableSpecState, input: BigtableInput): { state: BigtableSpecState; output: BigtableOutput } {
+export function stepBigtable(
+  state: BigtableSpecState,
+  input: BigtableInput,
+): { state: BigtableSpecState; output: BigtableOutput } {
   switch (input.op) {
     case 'insert':
       if (state !== null) return { state, output: { status: 'alreadyExists', removed: false } };
@@ -41,7 +53,10 @@ export function stepBigtable(state: BigtableSpecState, input: BigtableInput): { 
     case 'update': {
       if (state === null) return { state, output: { status: 'notFound', removed: false } };
       const before = JSON.parse(state) as BigtableRow;
-      return { state: canonicalRow({ ...before, ...input.patch }), output: { status: 'ok', removed: false } };
+      return {
+        state: canonicalRow({ ...before, ...input.patch }),
+        output: { status: 'ok', removed: false },
+      };
     }
     case 'delete':
       return { state: null, output: { status: 'ok', removed: state !== null } };
@@ -51,7 +66,9 @@ export function stepBigtable(state: BigtableSpecState, input: BigtableInput): { 
 }
 
 function canonicalOutput(o: BigtableOutput): string {
-  return 'row' in o ? `row:${o.row === null ? 'null' : canonicalRow(o.row)}` : `${o.status}:${o.removed}`;
+  return 'row' in o
+    ? `row:${o.row === null ? 'null' : canonicalRow(o.row)}`
+    : `${o.status}:${o.removed}`;
 }
 
 export const bigtableModel: Model<BigtableSpecState, BigtableInput, BigtableOutput> = {
@@ -71,7 +88,8 @@ const STATUS_NAMES: Record<number, 'ok' | 'alreadyExists' | 'notFound'> = {
 export function bigtableWriteOutput(body: Uint8Array): BigtableOutput {
   const r = decodeBigtableWrite(body);
   const status = STATUS_NAMES[r.status];
-  if (status === undefined) throw new Error(`big table status ${r.status} in a well-formed workload`);
+  if (status === undefined)
+    throw new Error(`big table status ${r.status} in a well-formed workload`);
   return { status, removed: r.removed };
 }
 
@@ -87,22 +105,35 @@ export const bigtableDriver: ModelDriver<BigtableInput, BigtableOutput> = {
     const r = prng.int(100);
     // Unique values keep the search small; column `a` is indexed and changes often.
     if (r < 25) return { op: 'insert', row: { a: `c${client}-${n}`, b: n } };
-    const patch: BigtableRow = prng.chance(0.5) ? { a: `u${client}-${n}` } : { b: client * 100 + n, c: null };
+    const patch: BigtableRow = prng.chance(0.5)
+      ? { a: `u${client}-${n}` }
+      : { b: client * 100 + n, c: null };
     if (r < 50) return { op: 'update', patch };
     if (r < 62) return { op: 'delete' };
     return { op: 'get' };
   },
   encode(input) {
     switch (input.op) {
-      case 'insert': return { kind: 'write', op: encodeBigtableOp({ type: 'insert', indexes: INDEXES, row: input.row }) };
-      case 'update': return { kind: 'write', op: encodeBigtableOp({ type: 'update', indexes: INDEXES, patch: input.patch }) };
-      case 'delete': return { kind: 'write', op: encodeBigtableOp({ type: 'delete' }) };
-      case 'get': return { kind: 'read', query: BIGTABLE_GET_QUERY };
+      case 'insert':
+        return {
+          kind: 'write',
+          op: encodeBigtableOp({ type: 'insert', indexes: INDEXES, row: input.row }),
+        };
+      case 'update':
+        return {
+          kind: 'write',
+          op: encodeBigtableOp({ type: 'update', indexes: INDEXES, patch: input.patch }),
+        };
+      case 'delete':
+        return { kind: 'write', op: encodeBigtableOp({ type: 'delete' }) };
+      case 'get':
+        return { kind: 'read', query: BIGTABLE_GET_QUERY };
     }
   },
   decode(input, body) {
     if (input.op === 'get') return { row: decodeBigtableGet(body)?.r ?? null };
     return bigtableWriteOutput(body);
   },
-  mutated: (input, output) => 'status' in output && output.status === 'ok' && (input.op !== 'delete' || output.removed),
+  mutated: (input, output) =>
+    'status' in output && output.status === 'ok' && (input.op !== 'delete' || output.removed),
 };

@@ -28,8 +28,7 @@ export interface DocSpecState {
 }
 
 export type DocInput =
-  | { op: 'update'; ops: DocOp[]; ifVersion?: number }
-  | { op: 'get'; path?: string };
+  { op: 'update'; ops: DocOp[]; ifVersion?: number } | { op: 'get'; path?: string };
 
 export type DocStatusName = { [K in keyof typeof DocStatus]: K }[keyof typeof DocStatus];
 
@@ -113,7 +112,12 @@ function applyOp(root: Obj, op: DocOp, values: number[]): boolean {
     else return false;
   } else {
     const base = current === undefined ? 0 : current;
-    if (typeof base !== 'number' || !Number.isSafeInteger(base) || !Number.isSafeInteger(base + op.by)) return false;
+    if (
+      typeof base !== 'number' ||
+      !Number.isSafeInteger(base) ||
+      !Number.isSafeInteger(base + op.by)
+    )
+      return false;
     put(parent, last, base + op.by);
     values.push(base + op.by);
   }
@@ -122,10 +126,16 @@ function applyOp(root: Obj, op: DocOp, values: number[]): boolean {
 
 type Step = { state: DocSpecState; output: DocOutput };
 
-function stepUpdate(state: DocSpecState, input: Extract<DocInput, { op: 'update' }>, bytesMax: number): Step {
+function stepUpdate(
+  state: DocSpecState,
+  input: Extract<DocInput, { op: 'update' }>,
+  bytesMax: number,
+): Step {
   const current = state.doc === undefined ? 0 : state.version;
-  const fail = (status: DocStatusName, failedOp?: number): Step =>
-    ({ state, output: { status, version: current, failedOp, values: [] } });
+  const fail = (status: DocStatusName, failedOp?: number): Step => ({
+    state,
+    output: { status, version: current, failedOp, values: [] },
+  });
   if (input.ifVersion !== undefined && input.ifVersion !== current) return fail('versionConflict');
   const deep = input.ops.findIndex((op) => 'value' in op && depth(wire(op.value)) > DOC_DEPTH_MAX);
   if (deep >= 0) return fail('tooLarge', deep);
@@ -135,13 +145,18 @@ function stepUpdate(state: DocSpecState, input: Extract<DocInput, { op: 'update'
     if (!applyOp(root, input.ops[i] as DocOp, values)) return fail('typeMismatch', i);
   }
   const doc = canonicalJson(root);
-  if (depth(root) > DOC_DEPTH_MAX || Buffer.byteLength(doc, 'utf8') > bytesMax) return fail('tooLarge');
+  if (depth(root) > DOC_DEPTH_MAX || Buffer.byteLength(doc, 'utf8') > bytesMax)
+    return fail('tooLarge');
   const version = state.version + 1;
-  return { state: { doc, version }, output: { status: 'ok', version, failedOp: undefined, values } };
+  return {
+    state: { doc, version },
+    output: { status: 'ok', version, failedOp: undefined, values },
+  };
 }
 
 function stepGet(state: DocSpecState, path: string | undefined): Step {
-  if (state.doc === undefined) return { state, output: { found: false, version: 0, value: undefined } };
+  if (state.doc === undefined)
+    return { state, output: { found: false, version: 0, value: undefined } };
   const root = JSON.parse(state.doc) as JsonValue;
   const value = path === undefined || path === '' ? root : lookup(root, path.split('.'));
   return { state, output: { found: value !== undefined, version: state.version, value } };
@@ -150,16 +165,25 @@ function stepGet(state: DocSpecState, path: string | undefined): Step {
 /** Canonical text of an output: undefined distinct from absent. */
 function outputText(o: DocOutput): string {
   const fields = Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1));
-  return fields.map(([k, v]) => `${k}=${v === undefined ? 'undefined' : canonicalJson(v as JsonValue)}`).join(';');
+  return fields
+    .map(([k, v]) => `${k}=${v === undefined ? 'undefined' : canonicalJson(v as JsonValue)}`)
+    .join(';');
 }
 
 export function createDocModel(bytesMax = DOC_BYTES_MAX): Model<DocSpecState, DocInput, DocOutput> {
   return {
     init: () => ({ doc: undefined, version: 0 }),
     step: (state, input) => {
-      const out = input.op === 'update' ? stepUpdate(state, input, bytesMax) : stepGet(state, input.path);
-      assert(out.state.version >= state.version, () => `doc version went from ${state.version} to ${out.state.version}`);
-      assert(state.doc === undefined || out.state.doc !== undefined, 'the doc spec removed a document');
+      const out =
+        input.op === 'update' ? stepUpdate(state, input, bytesMax) : stepGet(state, input.path);
+      assert(
+        out.state.version >= state.version,
+        () => `doc version went from ${state.version} to ${out.state.version}`,
+      );
+      assert(
+        state.doc === undefined || out.state.doc !== undefined,
+        'the doc spec removed a document',
+      );
       return out;
     },
     equalOutput: (a, b) => outputText(a) === outputText(b),

@@ -45,13 +45,21 @@ function headOutput(state: QueueState): QueueOutput {
 
 function range(state: QueueState, start: number, end: number, rangeMax: number): QueueOutput {
   const stop = Math.min(end, state.length);
-  return { values: state.slice(start, Math.min(stop, start + rangeMax)), truncated: stop - start > rangeMax };
+  return {
+    values: state.slice(start, Math.min(stop, start + rangeMax)),
+    truncated: stop - start > rangeMax,
+  };
 }
 
-function stepQueue(limits: QueueLimits, state: QueueState, input: QueueInput): { state: QueueState; output: QueueOutput } {
+function stepQueue(
+  limits: QueueLimits,
+  state: QueueState,
+  input: QueueInput,
+): { state: QueueState; output: QueueOutput } {
   switch (input.op) {
     case 'push': {
-      if (layoutBytes(state) + layoutBytes(input.values) > limits.bytesMax) return { state, output: { error: 'TOO_LARGE' } };
+      if (layoutBytes(state) + layoutBytes(input.values) > limits.bytesMax)
+        return { state, output: { error: 'TOO_LARGE' } };
       const next = [...state, ...input.values];
       return { state: next, output: { length: next.length } };
     }
@@ -69,7 +77,9 @@ function stepQueue(limits: QueueLimits, state: QueueState, input: QueueInput): {
 }
 
 /** The queue spec under the given limits (tests use small ones to reach them). */
-export function createQueueModel(limits: QueueLimits = QUEUE_LIMITS): Model<QueueState, QueueInput, QueueOutput> {
+export function createQueueModel(
+  limits: QueueLimits = QUEUE_LIMITS,
+): Model<QueueState, QueueInput, QueueOutput> {
   return {
     init: () => [],
     step: (state, input) => stepQueue(limits, state, input),

@@ -45,11 +45,17 @@ function layoutBytes(members: Iterable<string>): number {
   return n;
 }
 
-function add(limits: SetLimits, state: SetState, members: string[]): { state: SetState; output: SetOutput } {
+function add(
+  limits: SetLimits,
+  state: SetState,
+  members: string[],
+): { state: SetState; output: SetOutput } {
   const present = new Set(state);
   const fresh = new Set(members.filter((m) => !present.has(m)));
   if (fresh.size === 0) return { state, output: { added: 0, size: state.length } };
-  const tooLarge = layoutBytes(state) + layoutBytes(fresh) > limits.bytesMax || state.length + fresh.size > limits.membersMax;
+  const tooLarge =
+    layoutBytes(state) + layoutBytes(fresh) > limits.bytesMax ||
+    state.length + fresh.size > limits.membersMax;
   if (tooLarge) return { state, output: { error: 'TOO_LARGE' } };
   const next = [...state, ...fresh].sort(compareUtf8);
   return { state: next, output: { added: fresh.size, size: next.length } };
@@ -61,7 +67,11 @@ function remove(state: SetState, members: string[]): { state: SetState; output: 
   return { state: next, output: { removed: state.length - next.length, size: next.length } };
 }
 
-function stepSet(limits: SetLimits, state: SetState, input: SetInput): { state: SetState; output: SetOutput } {
+function stepSet(
+  limits: SetLimits,
+  state: SetState,
+  input: SetInput,
+): { state: SetState; output: SetOutput } {
   switch (input.op) {
     case 'add':
       return add(limits, state, input.members);
@@ -70,7 +80,13 @@ function stepSet(limits: SetLimits, state: SetState, input: SetInput): { state: 
     case 'has':
       return { state, output: state.includes(input.member) };
     case 'members':
-      return { state, output: { members: state.slice(0, limits.readMax), truncated: state.length > limits.readMax } };
+      return {
+        state,
+        output: {
+          members: state.slice(0, limits.readMax),
+          truncated: state.length > limits.readMax,
+        },
+      };
     case 'size':
       return { state, output: { size: state.length } };
     default:
@@ -79,7 +95,9 @@ function stepSet(limits: SetLimits, state: SetState, input: SetInput): { state: 
 }
 
 /** The set spec under the given limits (tests use small ones to reach them). */
-export function createSetModel(limits: SetLimits = SET_LIMITS): Model<SetState, SetInput, SetOutput> {
+export function createSetModel(
+  limits: SetLimits = SET_LIMITS,
+): Model<SetState, SetInput, SetOutput> {
   return {
     init: () => [],
     step: (state, input) => stepSet(limits, state, input),

@@ -12,7 +12,10 @@
  */
 import { assert } from '../../../runtime/assert';
 import {
-  TABLE_BYTES_MAX, TABLE_CELL_OVERHEAD, TABLE_HEADER_BYTES, TABLE_ROW_OVERHEAD,
+  TABLE_BYTES_MAX,
+  TABLE_CELL_OVERHEAD,
+  TABLE_HEADER_BYTES,
+  TABLE_ROW_OVERHEAD,
 } from '../../../models/table/table';
 import type { Model } from '../linearizability';
 
@@ -48,7 +51,11 @@ export function tableSpecSize(state: TableSpecState): number {
 }
 
 /** A copy of `state` with one row replaced (dropped when it has no cells). */
-function withRow(state: TableSpecState, row: string, cells: ReadonlyMap<string, string>): TableSpecState {
+function withRow(
+  state: TableSpecState,
+  row: string,
+  cells: ReadonlyMap<string, string>,
+): TableSpecState {
   const next = new Map(state);
   if (cells.size === 0) next.delete(row);
   else next.set(row, cells);
@@ -56,14 +63,20 @@ function withRow(state: TableSpecState, row: string, cells: ReadonlyMap<string, 
 }
 
 function cellsObject(cells: ReadonlyMap<string, string> | undefined): Record<string, string> {
-  return Object.fromEntries([...(cells ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(
+    [...(cells ?? new Map<string, string>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }
 
 function write(status: 'ok' | 'tooLarge', removed: number): TableOutput {
   return { status, removed };
 }
 
-function stepTable(state: TableSpecState, input: TableInput, bytesMax: number): { state: TableSpecState; output: TableOutput } {
+function stepTable(
+  state: TableSpecState,
+  input: TableInput,
+  bytesMax: number,
+): { state: TableSpecState; output: TableOutput } {
   const cells = input.op === 'all' ? undefined : state.get(input.row);
   switch (input.op) {
     case 'set': {
@@ -85,7 +98,9 @@ function stepTable(state: TableSpecState, input: TableInput, bytesMax: number): 
     case 'row':
       return { state, output: { cells: cellsObject(cells) } };
     case 'all': {
-      const rows = [...state.keys()].sort().map((row) => [row, cellsObject(state.get(row))] as const);
+      const rows = [...state.keys()]
+        .sort()
+        .map((row) => [row, cellsObject(state.get(row))] as const);
       return { state, output: { rows: Object.fromEntries(rows) } };
     }
     default:
@@ -103,16 +118,22 @@ function canonical(x: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
 }
 
-export function createTableModel(bytesMax = TABLE_BYTES_MAX): Model<TableSpecState, TableInput, TableOutput> {
+export function createTableModel(
+  bytesMax = TABLE_BYTES_MAX,
+): Model<TableSpecState, TableInput, TableOutput> {
   return {
     init: () => new Map(),
     step: (state, input) => {
       const out = stepTable(state, input, bytesMax);
-      assert(tableSpecSize(out.state) <= bytesMax, () => `table spec grew to ${tableSpecSize(out.state)} bytes`);
+      assert(
+        tableSpecSize(out.state) <= bytesMax,
+        () => `table spec grew to ${tableSpecSize(out.state)} bytes`,
+      );
       return out;
     },
     equalOutput: (a, b) => canonical(a) === canonical(b),
-    hash: (state) => canonical(Object.fromEntries([...state].map(([row, cells]) => [row, cellsObject(cells)]))),
+    hash: (state) =>
+      canonical(Object.fromEntries([...state].map(([row, cells]) => [row, cellsObject(cells)]))),
   };
 }
 

@@ -32,7 +32,11 @@ for (const layer of ['runtime', 'engines', 'models']) {
   test(`${layer}/ never imports actors/`, (t) => {
     const files = sources(layer);
     t.true(files.length > 3, `found ${layer} sources`);
-    const bad = files.flatMap((f) => imports(f).filter((i) => i.includes('/actors/')).map((i) => `${path.relative(ROOT, f)} → ${i}`));
+    const bad = files.flatMap((f) =>
+      imports(f)
+        .filter((i) => i.includes('/actors/'))
+        .map((i) => `${path.relative(ROOT, f)} → ${i}`),
+    );
     t.deepEqual(bad, []);
   });
 }
@@ -47,9 +51,22 @@ test('the Paxos core is pure: no runtime I/O, node modules, clock, timers or ran
       const allowed = i.startsWith('./') || i.endsWith('runtime/assert') || i.includes('/models/');
       if (!allowed) problems.push(`${rel} imports ${i}`);
     }
-    const code = fs.readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
-    for (const banned of ['Date', 'Math.random', 'setTimeout', 'setInterval', 'setImmediate', 'process.', 'await ', 'performance.']) {
-      if (new RegExp(`\\b${banned.replace('.', '\\.')}`).test(code)) problems.push(`${rel} uses ${banned}`);
+    const code = fs
+      .readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
+    for (const banned of [
+      'Date',
+      'Math.random',
+      'setTimeout',
+      'setInterval',
+      'setImmediate',
+      'process.',
+      'await ',
+      'performance.',
+    ]) {
+      if (new RegExp(`\\b${banned.replace('.', '\\.')}`).test(code))
+        problems.push(`${rel} uses ${banned}`);
     }
   }
   t.deepEqual(problems, []);
@@ -62,7 +79,12 @@ test('models/ imports nothing but other models, runtime/assert and runtime/byte-
   t.true(files.length >= 10, 'found model sources');
   const bad = files.flatMap((f) =>
     imports(f)
-      .filter((i) => i.startsWith('.') && !/runtime\/(assert|byte-codec)$/.test(i) && /\/(engines|actors|runtime)\//.test(path.join(path.dirname(f), i)))
+      .filter(
+        (i) =>
+          i.startsWith('.') &&
+          !/runtime\/(assert|byte-codec)$/.test(i) &&
+          /\/(engines|actors|runtime)\//.test(path.join(path.dirname(f), i)),
+      )
       .map((i) => `${path.relative(ROOT, f)} → ${i}`),
   );
   t.deepEqual(bad, []);
@@ -73,7 +95,15 @@ test('models/ imports nothing but other models, runtime/assert and runtime/byte-
 test('net/ imports nothing but node:*, its own files, runtime/assert and engines/crc32', (t) => {
   const files = sources('net');
   t.true(files.length >= 8, 'found net sources');
-  const allowed = (i: string): boolean => i.startsWith('node:') || i.startsWith('./') || i === '../runtime/assert' || i === '../engines/crc32';
-  const bad = files.flatMap((f) => imports(f).filter((i) => !allowed(i)).map((i) => `${path.relative(ROOT, f)} → ${i}`));
+  const allowed = (i: string): boolean =>
+    i.startsWith('node:') ||
+    i.startsWith('./') ||
+    i === '../runtime/assert' ||
+    i === '../engines/crc32';
+  const bad = files.flatMap((f) =>
+    imports(f)
+      .filter((i) => !allowed(i))
+      .map((i) => `${path.relative(ROOT, f)} → ${i}`),
+  );
   t.deepEqual(bad, []);
 });

@@ -53,8 +53,7 @@ test('sync:false batches acknowledged before kill -9 survive, across rounds and 
     }
     t.true(applied > ROUNDS, `${applied} batches applied`);
     t.true(hintsLoaded > 0, 'the child merged at least once');
-  }),
-);
+  }));
 
 test('two opens at once: exactly one gets the lock', (t) =>
   withDir(async (dir) => {
@@ -66,8 +65,7 @@ test('two opens at once: exactly one gets the lock', (t) =>
     t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
     t.is(locked.length, 1);
     await Promise.all(engines.map((engine) => engine.close()));
-  }),
-);
+  }));
 
 test('a live process holding the directory: LOCKED; once killed, its lock is taken', (t) =>
   withDir(async (dir) => {
@@ -79,5 +77,4 @@ test('a live process holding the directory: LOCKED; once killed, its lock is tak
     await withStore(dir, undefined, async ({ store }) => {
       t.truthy(await store.get(markerKey(0)));
     });
-  }),
-);
+  }));

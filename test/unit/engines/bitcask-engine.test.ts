@@ -58,7 +58,10 @@ test('the engine’s own getMany lines up with its keys and counts one read per 
     await engine.open();
     try {
       const keys = Array.from({ length: 70 }, (_, i) => `k${i}`);
-      await engine.write(puts(keys, (key) => key.repeat(5)), { sync: false });
+      await engine.write(
+        puts(keys, (key) => key.repeat(5)),
+        { sync: false },
+      );
       const asked = [...keys, 'missing', 'k3'];
       const values = await engine.getMany(asked);
       const expected = asked.map((key) => (key === 'missing' ? undefined : text(key.repeat(5))));
@@ -69,20 +72,21 @@ test('the engine’s own getMany lines up with its keys and counts one read per 
     }
     const err = await t.throwsAsync(() => engine.getMany(['k1']));
     t.true(isEngineError(err, 'NOT_OPEN'));
-  }),
-);
+  }));
 
 test('bitcaskStats: keys, files and bytes while open; the latest recovery after close', (t) =>
   withDir(async (dir) => {
     const engine = new BitcaskEngine(dir);
     t.is(engine.bitcaskStats().recovery, undefined);
     await engine.open();
-    await engine.write(puts(['a', 'b'], (key) => key), { sync: true });
+    await engine.write(
+      puts(['a', 'b'], (key) => key),
+      { sync: true },
+    );
     await engine.write([{ type: 'del', key: 'a' }], { sync: false });
     const stats = engine.bitcaskStats();
     t.like(stats, { keys: 1, files: 1, batches: 2, syncs: 1, merges: 0 });
     t.true(stats.dataBytes > stats.liveBytes && stats.liveBytes > 0);
     await engine.close();
     t.like(engine.bitcaskStats(), { keys: 0, files: 0, recovery: { bytesTruncated: 0 } });
-  }),
-);
+  }));

@@ -53,7 +53,12 @@ test('data file header: round trip; any flipped bit or a short header is CORRUPT
     const err = t.throws(() => decodeDataHeader(flipped(bytes, i)));
     t.true(isEngineError(err, 'CORRUPTED'), `byte ${i}`);
   }
-  t.true(isEngineError(t.throws(() => decodeDataHeader(bytes.subarray(0, 10))), 'CORRUPTED'));
+  t.true(
+    isEngineError(
+      t.throws(() => decodeDataHeader(bytes.subarray(0, 10))),
+      'CORRUPTED',
+    ),
+  );
 });
 
 test('batch frame: the last op on a key wins; records round-trip; tombstones: no value', (t) => {
@@ -69,7 +74,11 @@ test('batch frame: the last op on a key wins; records round-trip; tombstones: no
   );
   t.deepEqual(
     entries.map((e) => [e.key, e.kind]),
-    [['a', 'tombstone'], ['é', 'put'], ['empty', 'put']],
+    [
+      ['a', 'tombstone'],
+      ['é', 'put'],
+      ['empty', 'put'],
+    ],
   );
   const header = readFrameHeader(bytes);
   if (!header.ok) return t.fail(header.reason);
@@ -77,13 +86,19 @@ test('batch frame: the last op on a key wins; records round-trip; tombstones: no
   const body = bytes.subarray(FRAME_HEADER_BYTES);
   t.true(frameBodyMatches(body, header));
   const split = splitFrameBody(body, header.count);
-  t.deepEqual(split.map(([offset]) => offset + FRAME_HEADER_BYTES), entries.map((e) => e.offset));
+  t.deepEqual(
+    split.map(([offset]) => offset + FRAME_HEADER_BYTES),
+    entries.map((e) => e.offset),
+  );
   const decoded = entries.map((e) => readEntryRecord(bytes.subarray(e.offset, e.offset + e.size)));
-  t.deepEqual(decoded.map((d) => [d.kind, d.seq, d.key, [...d.value]]), [
-    ['tombstone', 12, 'a', []],
-    ['put', 12, 'é', [1, 2, 3]],
-    ['put', 12, 'empty', []],
-  ]);
+  t.deepEqual(
+    decoded.map((d) => [d.kind, d.seq, d.key, [...d.value]]),
+    [
+      ['tombstone', 12, 'a', []],
+      ['put', 12, 'é', [1, 2, 3]],
+      ['put', 12, 'empty', []],
+    ],
+  );
 });
 
 test('batch frame: a flipped header bit: bad frame; a flipped body bit fails its check', (t) => {
@@ -131,7 +146,12 @@ test('hint file: round trip; damage and a short file are CORRUPTED', (t) => {
     bytes.subarray(0, 30),
   ];
   for (const damaged of damages) {
-    t.true(isEngineError(t.throws(() => decodeHint(damaged)), 'CORRUPTED'));
+    t.true(
+      isEngineError(
+        t.throws(() => decodeHint(damaged)),
+        'CORRUPTED',
+      ),
+    );
   }
 });
 
@@ -140,12 +160,15 @@ test('merge plan: files fill to the limit, frames to bounds; a huge record: own 
   const layout = { fileBytesMax: 1000, frameBytesMax: 300, frameRecordsMax: 3 };
   const sizes = [100, 100, 100, 100, 100, 100, 100, 100, 100, 2000, 50];
   const plan = planMerge(sizes, layout, () => id++);
-  t.deepEqual(plan.outputs.map((o) => [o.id, o.first, o.end, o.frameEnds]), [
-    [100, 0, 8, [3, 6, 8]],
-    [101, 8, 9, [9]],
-    [102, 9, 10, [10]],
-    [103, 10, 11, [11]],
-  ]);
+  t.deepEqual(
+    plan.outputs.map((o) => [o.id, o.first, o.end, o.frameEnds]),
+    [
+      [100, 0, 8, [3, 6, 8]],
+      [101, 8, 9, [9]],
+      [102, 9, 10, [10]],
+      [103, 10, 11, [11]],
+    ],
+  );
   // File 100: header 24, then frames of 3, 3 and 2 records, each behind a 20-byte header.
   t.deepEqual([...plan.offsets.slice(0, 8)], [44, 144, 244, 364, 464, 564, 684, 784]);
   t.is(plan.outputs[0].bytes, 884);

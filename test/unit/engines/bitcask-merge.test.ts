@@ -59,33 +59,32 @@ async function churn(store: CheckedEngine, rounds: number): Promise<Array<[strin
 // Tombstones must still hide deleted keys after the merge and after a restart.
 for (const [pool, options] of POOLS) {
   test(`merge reclaims dead space, keeps every live key, and deleted keys stay deleted (${pool})`, (t) =>
-  withDir(async (dir) => {
-    let expected: Array<[string, string]> = [];
-    await withStore(dir, options, async ({ engine, store }) => {
-      expected = await churn(store, 6);
-      const before = engine.bitcaskStats();
-      const result = await engine.merge();
-      const after = engine.bitcaskStats();
-      t.true(result.inputFiles > 3 && result.outputFiles >= 1, JSON.stringify(result));
-      const reclaimed = `${result.bytesReclaimed} of ${before.dataBytes}`;
-      t.true(result.bytesReclaimed > before.dataBytes / 2, reclaimed);
-      t.true(after.dataBytes < before.dataBytes / 2);
-      t.is(after.liveBytes, before.liveBytes, 'the live records moved, none was lost');
-      t.is(result.keysMoved, expected.length);
-      t.deepEqual(await contents(store), expected);
-      t.is(await store.get('key-000'), undefined);
-      t.like(after, { merges: 1, keys: expected.length });
-    });
-    await withStore(dir, options, async ({ engine, store }) => {
-      t.deepEqual(await contents(store), expected, 'after a restart');
-      t.is(await store.get('key-003'), undefined, 'a deleted key stays deleted');
-      t.true((engine.bitcaskStats().recovery?.hintFilesLoaded ?? 0) >= 1);
-      // A second merge over merged files changes nothing visible.
-      await engine.merge();
-      t.deepEqual(await contents(store), expected);
-    });
-  }),
-);
+    withDir(async (dir) => {
+      let expected: Array<[string, string]> = [];
+      await withStore(dir, options, async ({ engine, store }) => {
+        expected = await churn(store, 6);
+        const before = engine.bitcaskStats();
+        const result = await engine.merge();
+        const after = engine.bitcaskStats();
+        t.true(result.inputFiles > 3 && result.outputFiles >= 1, JSON.stringify(result));
+        const reclaimed = `${result.bytesReclaimed} of ${before.dataBytes}`;
+        t.true(result.bytesReclaimed > before.dataBytes / 2, reclaimed);
+        t.true(after.dataBytes < before.dataBytes / 2);
+        t.is(after.liveBytes, before.liveBytes, 'the live records moved, none was lost');
+        t.is(result.keysMoved, expected.length);
+        t.deepEqual(await contents(store), expected);
+        t.is(await store.get('key-000'), undefined);
+        t.like(after, { merges: 1, keys: expected.length });
+      });
+      await withStore(dir, options, async ({ engine, store }) => {
+        t.deepEqual(await contents(store), expected, 'after a restart');
+        t.is(await store.get('key-003'), undefined, 'a deleted key stays deleted');
+        t.true((engine.bitcaskStats().recovery?.hintFilesLoaded ?? 0) >= 1);
+        // A second merge over merged files changes nothing visible.
+        await engine.merge();
+        t.deepEqual(await contents(store), expected);
+      });
+    }));
 }
 
 test('merge with nothing immutable does nothing; merging twice is harmless', (t) =>
@@ -95,10 +94,12 @@ test('merge with nothing immutable does nothing; merging twice is harmless', (t)
       t.deepEqual(await engine.merge(), nothing);
       await store.write(puts(['a', 'b'], (key) => key));
       await Promise.all([engine.merge(), engine.merge()]);
-      t.deepEqual(await contents(store), [['a', 'a'], ['b', 'b']]);
+      t.deepEqual(await contents(store), [
+        ['a', 'a'],
+        ['b', 'b'],
+      ]);
     });
-  }),
-);
+  }));
 
 test('a merge of only dead records leaves no output file', (t) =>
   withDir(async (dir) => {
@@ -113,8 +114,7 @@ test('a merge of only dead records leaves no output file', (t) =>
     await withStore(dir, SMALL, async ({ store }) => {
       t.deepEqual(await contents(store), []);
     });
-  }),
-);
+  }));
 
 test('writes, reads and an iteration go on during a merge and see a consistent store', (t) =>
   withDir(async (dir) => {
@@ -150,15 +150,17 @@ test('writes, reads and an iteration go on during a merge and see a consistent s
       await store.open();
       t.deepEqual(await contents(store), expected, 'after a restart');
     });
-  }),
-);
+  }));
 
 // The shared pool only moves where the work runs: the merged files are the same bytes.
 test('a merge in the shared pool writes the same files as one in the engine’s own pool', (t) =>
   withDir((ownDir) =>
     withDir(async (sharedDir) => {
       const ran = shared.stats().tasksRun;
-      for (const [dir, options] of [[ownDir, SMALL], [sharedDir, { ...SMALL, offload: shared }]] as const) {
+      for (const [dir, options] of [
+        [ownDir, SMALL],
+        [sharedDir, { ...SMALL, offload: shared }],
+      ] as const) {
         await withStore(dir, options, async ({ engine, store }) => {
           await churn(store, 3);
           await engine.merge();
@@ -167,31 +169,41 @@ test('a merge in the shared pool writes the same files as one in the engine’s 
       t.true(shared.stats().tasksRun > ran, 'the shared pool ran the merge');
       const own = await filesOf(ownDir, '');
       t.deepEqual(await filesOf(sharedDir, ''), own);
-      t.true(own.some((name) => name.endsWith('.hint')), 'the merge wrote hint files');
+      t.true(
+        own.some((name) => name.endsWith('.hint')),
+        'the merge wrote hint files',
+      );
       for (const name of own.filter((n) => n.endsWith('.data') || n.endsWith('.hint'))) {
-        const same = Buffer.compare(await readFile(path.join(ownDir, name)), await readFile(path.join(sharedDir, name)));
+        const same = Buffer.compare(
+          await readFile(path.join(ownDir, name)),
+          await readFile(path.join(sharedDir, name)),
+        );
         t.is(same, 0, name);
       }
     }),
-  ),
-);
+  ));
 
 for (const [pool, options] of POOLS) {
   test(`close during a merge aborts it; the store reopens intact without its files (${pool})`, (t) =>
-  withDir(async (dir) => {
-    const { engine, store } = await openStore(dir, options);
-    const expected = await churn(store, 5);
-    const merging = engine.merge();
-    await store.close();
-    // Usually aborted; a merge that was already installing finishes first.
-    const outcome = await merging.then(() => 'merged', (err: unknown) => err);
-    t.true(outcome === 'merged' || isEngineError(outcome, 'NOT_OPEN'), String(outcome));
-    await withStore(dir, SMALL, async ({ store: reopened }) => {
-      t.deepEqual(await contents(reopened), expected);
-    });
-    t.deepEqual((await filesOf(dir, '')).filter((name) => name.endsWith('.merging')), []);
-  }),
-);
+    withDir(async (dir) => {
+      const { engine, store } = await openStore(dir, options);
+      const expected = await churn(store, 5);
+      const merging = engine.merge();
+      await store.close();
+      // Usually aborted; a merge that was already installing finishes first.
+      const outcome = await merging.then(
+        () => 'merged',
+        (err: unknown) => err,
+      );
+      t.true(outcome === 'merged' || isEngineError(outcome, 'NOT_OPEN'), String(outcome));
+      await withStore(dir, SMALL, async ({ store: reopened }) => {
+        t.deepEqual(await contents(reopened), expected);
+      });
+      t.deepEqual(
+        (await filesOf(dir, '')).filter((name) => name.endsWith('.merging')),
+        [],
+      );
+    }));
 }
 
 test('a damaged record fails the merge with CORRUPTED and leaves the files as they were', (t) =>
@@ -212,8 +224,7 @@ test('a damaged record fails the merge with CORRUPTED and leaves the files as th
       t.deepEqual(await store.get('n007'), text('n007'.repeat(10)));
       await store.write(puts(['still-writable'], (key) => key));
     });
-  }),
-);
+  }));
 
 /** A stand-in pool: runs the real worker in this thread, then "crashes" before install. */
 function crashingPool(commit: boolean): EngineOffload {
@@ -223,7 +234,10 @@ function crashingPool(commit: boolean): EngineOffload {
     if (!result.ok) return result;
     if (commit) {
       const inputs = [...new Set(task.fileIds)];
-      await writeMergeCommit(nodeFileSystem, task.dir, { inputs, outputs: task.outputs.map((o) => o.id) });
+      await writeMergeCommit(nodeFileSystem, task.dir, {
+        inputs,
+        outputs: task.outputs.map((o) => o.id),
+      });
     }
     // Thrown, as a worker that dies would: the engine leaves its files for open to sort out.
     throw new Error('simulated crash');
@@ -255,7 +269,10 @@ for (const committed of [false, true]) {
         t.deepEqual(await contents(store), expected);
       });
       const left = await filesOf(dir, '');
-      t.deepEqual(left.filter((name) => name === 'MERGE' || name.endsWith('.merging')), []);
+      t.deepEqual(
+        left.filter((name) => name === 'MERGE' || name.endsWith('.merging')),
+        [],
+      );
       t.is(path.basename(dir), 'db');
     }),
   );
@@ -264,21 +281,25 @@ for (const committed of [false, true]) {
 // Automatic merges: without them a store that overwrites keys grows without bound.
 for (const [pool, options] of POOLS) {
   test(`automatic merges start once dead bytes pass the policy, and keep every live key (${pool})`, (t) =>
-  withDir(async (dir) => {
-    await withStore(dir, { ...options, autoMerge: { deadRatio: 0.5, deadBytesMin: 0 } }, async ({ engine, store }) => {
-      const live = await churn(store, 40);
-      // A merge runs in the background; give it a bounded number of writes and turns.
-      for (let i = 0; i < 200 && engine.bitcaskStats().merges === 0; i++) {
-        await store.write(puts(['tick'], () => `t${i}`));
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      const stats = engine.bitcaskStats();
-      t.true(stats.merges >= 1, 'merged on its own');
-      t.is(stats.autoMergeFailures, 0);
-      const after = (await contents(store)).filter(([k]) => k !== 'tick');
-      t.deepEqual(after, live);
-    });
-  }));
+    withDir(async (dir) => {
+      await withStore(
+        dir,
+        { ...options, autoMerge: { deadRatio: 0.5, deadBytesMin: 0 } },
+        async ({ engine, store }) => {
+          const live = await churn(store, 40);
+          // A merge runs in the background; give it a bounded number of writes and turns.
+          for (let i = 0; i < 200 && engine.bitcaskStats().merges === 0; i++) {
+            await store.write(puts(['tick'], () => `t${i}`));
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          const stats = engine.bitcaskStats();
+          t.true(stats.merges >= 1, 'merged on its own');
+          t.is(stats.autoMergeFailures, 0);
+          const after = (await contents(store)).filter(([k]) => k !== 'tick');
+          t.deepEqual(after, live);
+        },
+      );
+    }));
 }
 
 test('autoMerge false never merges on its own; a bad policy is INVALID_ARGUMENT', (t) =>
@@ -287,9 +308,19 @@ test('autoMerge false never merges on its own; a bad policy is INVALID_ARGUMENT'
       await churn(store, 40);
       await new Promise((r) => setTimeout(r, 50));
       t.is(engine.bitcaskStats().merges, 0);
-      t.true(engine.bitcaskStats().dataBytes > 2 * engine.bitcaskStats().liveBytes, 'there was dead space to reclaim');
+      t.true(
+        engine.bitcaskStats().dataBytes > 2 * engine.bitcaskStats().liveBytes,
+        'there was dead space to reclaim',
+      );
     });
-    for (const autoMerge of [{ deadRatio: 0 }, { deadRatio: 1.5 }, { deadBytesMin: -1 }, { deadBytesMin: 0.5 }, 'yes', null]) {
+    for (const autoMerge of [
+      { deadRatio: 0 },
+      { deadRatio: 1.5 },
+      { deadBytesMin: -1 },
+      { deadBytesMin: 0.5 },
+      'yes',
+      null,
+    ]) {
       const error = t.throws(() => new BitcaskEngine(dir, { autoMerge: autoMerge as never }));
       t.true(isEngineError(error, 'INVALID_ARGUMENT'), JSON.stringify(autoMerge));
     }

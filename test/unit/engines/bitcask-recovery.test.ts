@@ -51,8 +51,7 @@ test('rotation: files stay under the limit unless one batch is larger; all value
       t.deepEqual(values[keys.length], new Uint8Array(5000).fill(7));
       t.deepEqual(values[keys.length + 1], text('after-big'));
     });
-  }),
-);
+  }));
 
 /** Writes, overwrites and deletes across many files, merges, then writes a little more. */
 async function buildMergedHistory(dir: string): Promise<Array<[string, string]>> {
@@ -90,8 +89,7 @@ test('restart from hint files and from data files alone gives the same contents'
       t.like(engine.bitcaskStats().recovery, { hintFilesLoaded: 0, filesScanned: data.length });
       t.deepEqual(await contents(store), expected);
     });
-  }),
-);
+  }));
 
 test('a damaged hint file is not used: its data file is scanned instead', (t) =>
   withDir(async (dir) => {
@@ -102,13 +100,15 @@ test('a damaged hint file is not used: its data file is scanned instead', (t) =>
       t.like(engine.bitcaskStats().recovery, { hintFilesRejected: 1 });
       t.deepEqual(await contents(store), expected);
     });
-  }),
-);
+  }));
 
 test('torn tail: garbage after the last batch is cut and reported; earlier data intact', (t) =>
   withDir(async (dir) => {
     await withStore(dir, undefined, async ({ store }) => {
-      await store.write(puts(['a', 'b'], (key) => key), { sync: true });
+      await store.write(
+        puts(['a', 'b'], (key) => key),
+        { sync: true },
+      );
       await store.write(puts(['c'], (key) => key));
     });
     const file = await newestDataFile(dir);
@@ -116,16 +116,22 @@ test('torn tail: garbage after the last batch is cut and reported; earlier data 
     await appendFile(file, Buffer.from('this is not a batch frame at all, 41 bytes'.slice(0, 41)));
     await withStore(dir, undefined, async ({ engine, store }) => {
       t.like(engine.bitcaskStats().recovery, { bytesTruncated: 41, batchesDropped: 1 });
-      t.deepEqual(await contents(store), [['a', 'a'], ['b', 'b'], ['c', 'c']]);
+      t.deepEqual(await contents(store), [
+        ['a', 'a'],
+        ['b', 'b'],
+        ['c', 'c'],
+      ]);
       t.is((await stat(file)).size, intact, 'truncated back to the last whole batch');
       await store.write(puts(['d'], (key) => key));
     });
     await withStore(dir, undefined, async ({ engine, store }) => {
       t.like(engine.bitcaskStats().recovery, { bytesTruncated: 0, batchesDropped: 0 });
-      t.deepEqual((await contents(store)).map(([key]) => key), ['a', 'b', 'c', 'd']);
+      t.deepEqual(
+        (await contents(store)).map(([key]) => key),
+        ['a', 'b', 'c', 'd'],
+      );
     });
-  }),
-);
+  }));
 
 for (const [name, keep] of [
   ['inside its values', (size: number) => size - 10],
@@ -147,10 +153,12 @@ for (const [name, keep] of [
       await withStore(dir, undefined, async ({ engine, store }) => {
         const dropped = keep(lastBatch);
         t.like(engine.bitcaskStats().recovery, { bytesTruncated: dropped, batchesDropped: 1 });
-        t.deepEqual(await contents(store), [['a1', 'a1'], ['a2', 'a2']]);
+        t.deepEqual(await contents(store), [
+          ['a1', 'a1'],
+          ['a2', 'a2'],
+        ]);
       });
-    }),
-  );
+    }));
 }
 
 test('a bit flip in a stored value is CORRUPTED on every read path, never returned', (t) =>
@@ -178,8 +186,7 @@ test('a bit flip in a stored value is CORRUPTED on every read path, never return
       t.is(await store.get('victim'), undefined, 'the damaged batch is not applied');
       t.deepEqual(await store.get('other-3'), text('other-3'.repeat(20)), 'other keys still read');
     });
-  }),
-);
+  }));
 
 test('a damaged batch before valid ones in the newest file, before its sync mark: damage, skipped, not cut', (t) =>
   withDir(async (dir) => {
@@ -192,14 +199,17 @@ test('a damaged batch before valid ones in the newest file, before its sync mark
     const size = (await stat(file)).size;
     await flipBit(file, offset + 20);
     await withStore(dir, undefined, async ({ engine, store }) => {
-      t.like(engine.bitcaskStats().recovery, { damaged: true, bytesTruncated: 0, batchesDropped: 0 });
+      t.like(engine.bitcaskStats().recovery, {
+        damaged: true,
+        bytesTruncated: 0,
+        batchesDropped: 0,
+      });
       t.like(engine.openReport(), { mayHaveDroppedAcknowledged: true, torn: false });
       t.is(await store.get('victim'), undefined);
       t.deepEqual(await store.get('later-1'), text('later-1'));
     });
     t.true((await stat(file)).size >= size, 'nothing was cut');
-  }),
-);
+  }));
 
 test('a bit flip in a merged file with a hint: open succeeds, the read is CORRUPTED', (t) =>
   withDir(async (dir) => {
@@ -215,8 +225,7 @@ test('a bit flip in a merged file with a hint: open succeeds, the read is CORRUP
       t.true(isEngineError(await t.throwsAsync(() => store.get('victim')), 'CORRUPTED'));
       t.deepEqual(await store.get('x005'), text('x005'.repeat(10)));
     });
-  }),
-);
+  }));
 
 test('files a crash left unfinished are removed at open', (t) =>
   withDir(async (dir) => {
@@ -237,9 +246,11 @@ test('files a crash left unfinished are removed at open', (t) =>
       t.deepEqual(await contents(store), [['k', 'k']]);
     });
     const names = await filesOf(dir, '');
-    t.deepEqual(names.filter((name) => name.endsWith('.merging') || name.endsWith('.tmp')), []);
-  }),
-);
+    t.deepEqual(
+      names.filter((name) => name.endsWith('.merging') || name.endsWith('.tmp')),
+      [],
+    );
+  }));
 
 test('closing an engine that wrote nothing leaves no empty data file behind', (t) =>
   withDir(async (dir) => {
@@ -248,8 +259,7 @@ test('closing an engine that wrote nothing leaves no empty data file behind', (t
     await withStore(dir, undefined, async ({ store }) => store.write(puts(['k'], (key) => key)));
     await withStore(dir, undefined, async () => undefined);
     t.is((await filesOf(dir, '.data')).length, 1, 'the written file is reused, no new one');
-  }),
-);
+  }));
 
 test('a data file renamed to another id is CORRUPTED at open', (t) =>
   withDir(async (dir) => {
@@ -258,28 +268,40 @@ test('a data file renamed to another id is CORRUPTED at open', (t) =>
     await writeFile(path.join(dir, '000042.data'), await readFile(path.join(dir, name)));
     const err = await t.throwsAsync(() => new BitcaskEngine(dir).open());
     t.true(isEngineError(err, 'CORRUPTED'), String(err));
-  }),
-);
+  }));
 
 // Power loss (issue 12): states a kill -9 never leaves.
 
 test('power loss: zeros after the end of the newest file (size durable, data not) are a tear, not damage', (t) =>
   withDir(async (dir) => {
     await withStore(dir, undefined, async ({ store }) => {
-      await store.write(puts(['a', 'b'], (key) => key), { sync: true });
-      await store.write(puts(['c'], (key) => key), { sync: true });
+      await store.write(
+        puts(['a', 'b'], (key) => key),
+        { sync: true },
+      );
+      await store.write(
+        puts(['c'], (key) => key),
+        { sync: true },
+      );
     });
     const file = await newestDataFile(dir);
     const intact = (await stat(file)).size;
     await appendFile(file, Buffer.alloc(4096));
     await withStore(dir, undefined, async ({ engine, store }) => {
       t.like(engine.bitcaskStats().recovery, { bytesTruncated: 4096, damaged: false });
-      t.deepEqual(engine.openReport(), { bytesDropped: 4096, torn: true, mayHaveDroppedAcknowledged: false });
-      t.deepEqual(await contents(store), [['a', 'a'], ['b', 'b'], ['c', 'c']]);
+      t.deepEqual(engine.openReport(), {
+        bytesDropped: 4096,
+        torn: true,
+        mayHaveDroppedAcknowledged: false,
+      });
+      t.deepEqual(await contents(store), [
+        ['a', 'a'],
+        ['b', 'b'],
+        ['c', 'c'],
+      ]);
       t.is((await stat(file)).size, intact);
     });
-  }),
-);
+  }));
 
 test('power loss: a hole in a group commit that was never fdatasynced, later pages intact, is a tear', (t) =>
   withDir(async (dir) => {
@@ -287,12 +309,18 @@ test('power loss: a hole in a group commit that was never fdatasynced, later pag
     let groupStart = 0;
     let beforeClose = 0;
     await withStore(dir, undefined, async ({ store }) => {
-      await store.write(puts(['a'], (key) => key), { sync: true });
+      await store.write(
+        puts(['a'], (key) => key),
+        { sync: true },
+      );
       // The first write goes out alone; the next three queue behind it and form one group:
       // one write(2) spanning several pages, then one fdatasync.
       const first = store.write(puts(['g0'], big), { sync: true });
       groupStart = (await stat(await newestDataFile(dir))).size;
-      await Promise.all([first, ...['g1', 'g2', 'g3'].map((key) => store.write(puts([key], big), { sync: true }))]);
+      await Promise.all([
+        first,
+        ...['g1', 'g2', 'g3'].map((key) => store.write(puts([key], big), { sync: true })),
+      ]);
       beforeClose = (await stat(await newestDataFile(dir))).size;
     });
     const file = await newestDataFile(dir);
@@ -311,18 +339,26 @@ test('power loss: a hole in a group commit that was never fdatasynced, later pag
       t.like(engine.openReport(), { torn: true, mayHaveDroppedAcknowledged: false });
       const keys = (await contents(store)).map(([key]) => key);
       t.true(keys.includes('a') && keys.includes('g0'), keys.join(','));
-      t.false(keys.includes('g1') || keys.includes('g2') || keys.includes('g3'), 'nothing after the hole is kept');
+      t.false(
+        keys.includes('g1') || keys.includes('g2') || keys.includes('g3'),
+        'nothing after the hole is kept',
+      );
     });
-  }),
-);
+  }));
 
 test('power loss: damage before the last sync mark makes the open report records that may have been acknowledged', (t) =>
   withDir(async (dir) => {
     const victim = text(`VICTIM-${'v'.repeat(60)}`);
     await withStore(dir, undefined, async ({ store }) => {
       await store.write([{ type: 'put', key: 'victim', value: victim }], { sync: true });
-      await store.write(puts(['after'], (key) => key), { sync: true });
-      await store.write(puts(['last'], (key) => key), { sync: true });
+      await store.write(
+        puts(['after'], (key) => key),
+        { sync: true },
+      );
+      await store.write(
+        puts(['last'], (key) => key),
+        { sync: true },
+      );
     });
     const { file, offset } = await findInDataFiles(dir, victim);
     // Eight bytes in the middle of a durable record, not just one bit.
@@ -331,10 +367,12 @@ test('power loss: damage before the last sync mark makes the open report records
     await writeFile(file, bytes);
     await withStore(dir, undefined, async ({ engine, store }) => {
       t.like(engine.openReport(), { torn: false, mayHaveDroppedAcknowledged: true });
-      t.deepEqual((await contents(store)).map(([key]) => key), ['after', 'last']);
+      t.deepEqual(
+        (await contents(store)).map(([key]) => key),
+        ['after', 'last'],
+      );
     });
-  }),
-);
+  }));
 
 test('a version 1 file without sync marks (older writer): a bad frame followed by valid ones is damage, never cut', (t) =>
   withDir(async (dir) => {
@@ -355,7 +393,9 @@ test('a version 1 file without sync marks (older writer): a bad frame followed b
     await writeFile(file, bytes);
     await withStore(dir, undefined, async ({ engine, store }) => {
       t.like(engine.bitcaskStats().recovery, { bytesTruncated: 0, damaged: true });
-      t.deepEqual((await contents(store)).map(([key]) => key), ['after']);
+      t.deepEqual(
+        (await contents(store)).map(([key]) => key),
+        ['after'],
+      );
     });
-  }),
-);
+  }));

@@ -20,7 +20,12 @@ test('batches acknowledged before kill -9 survive, across rounds and index flush
     let applied = 0; // batches 0..applied-1 are in the store
     let indexLoads = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const args = [dir, String(applied), String(OPTIONS.fileBytesMax), String(OPTIONS.bufferKeysMax)];
+      const args = [
+        dir,
+        String(applied),
+        String(OPTIONS.fileBytesMax),
+        String(OPTIONS.bufferKeysMax),
+      ];
       const writer = new ChildWriter(WRITER, args);
       await writer.waitFor(() => writer.lines().includes('open'), 'open');
       // However slow the machine, every round kills only after a flush has finished.
@@ -37,9 +42,11 @@ test('batches acknowledged before kill -9 survive, across rounds and index flush
         const recovery = engine.bitcask2Stats().recovery;
         if (recovery?.indexLoaded === true) indexLoads++;
         t.is(recovery?.indexRejected, 0, 'an installed index is always whole');
-        t.log(`round ${round}: ${lastAck + 1} acked, in flight landed: ${inFlightLanded}`, recovery);
+        t.log(
+          `round ${round}: ${lastAck + 1} acked, in flight landed: ${inFlightLanded}`,
+          recovery,
+        );
       });
     }
     t.is(indexLoads, ROUNDS, 'every reopen found an index the child had flushed');
-  }),
-);
+  }));

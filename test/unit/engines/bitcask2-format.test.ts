@@ -5,7 +5,12 @@
  */
 import test from 'ava';
 import { isEngineError } from '../../../engines/errors';
-import { BUCKET_BITS_MAX, bucketBitsFor, bucketOf, keyHash } from '../../../engines/bitcask2/bucket-hash';
+import {
+  BUCKET_BITS_MAX,
+  bucketBitsFor,
+  bucketOf,
+  keyHash,
+} from '../../../engines/bitcask2/bucket-hash';
 import { mergeBucket } from '../../../engines/bitcask2/flush';
 import {
   decodeDirectory,
@@ -88,14 +93,21 @@ function entry(key: string, fileId: number, offset: number): PageEntry {
 }
 
 test('an index page round-trips and finds its keys', (t) => {
-  const entries = [entry('a', 1, 24), entry('é', 2, 4096), entry('\u{10000}', 0xffff_ffff, 0xffff_fff0)];
+  const entries = [
+    entry('a', 1, 24),
+    entry('é', 2, 4096),
+    entry('\u{10000}', 0xffff_ffff, 0xffff_fff0),
+  ];
   const page = encodePage(7, entries);
   const decoded = decodePage(page, 7);
-  t.deepEqual(decoded.map((e) => [Buffer.from(e.key).toString(), e.fileId, e.offset, e.size]), [
-    ['a', 1, 24, 40],
-    ['é', 2, 4096, 40],
-    ['\u{10000}', 0xffff_ffff, 0xffff_fff0, 40],
-  ]);
+  t.deepEqual(
+    decoded.map((e) => [Buffer.from(e.key).toString(), e.fileId, e.offset, e.size]),
+    [
+      ['a', 1, 24, 40],
+      ['é', 2, 4096, 40],
+      ['\u{10000}', 0xffff_ffff, 0xffff_fff0, 40],
+    ],
+  );
   t.like(findInPage(decoded, utf8('é'), keyHash(utf8('é'))), { fileId: 2, offset: 4096 });
   t.is(findInPage(decoded, utf8('b'), keyHash(utf8('b'))), undefined);
   // Same hash, other bytes: not a match.
@@ -104,14 +116,22 @@ test('an index page round-trips and finds its keys', (t) => {
 
 test('lookups on sealed page bytes find exactly the keys decodePage finds', (t) => {
   const keys = ['a', 'é', '\u{10000}', 'x'.repeat(300)];
-  const page = encodePage(5, keys.map((key, i) => entry(key, i + 1, 24 + 100 * i)));
+  const page = encodePage(
+    5,
+    keys.map((key, i) => entry(key, i + 1, 24 + 100 * i)),
+  );
   for (const [i, key] of keys.entries()) {
     const found = findInSealedPage(page, 5, utf8(key), keyHash(utf8(key)));
     t.deepEqual(found, { fileId: i + 1, offset: 24 + 100 * i, size: 40 }, key.slice(0, 8));
   }
   t.is(findInSealedPage(page, 5, utf8('b'), keyHash(utf8('b'))), undefined);
   t.is(findInSealedPage(page, 5, utf8('b'), keyHash(utf8('a'))), undefined, 'same hash only');
-  t.true(isEngineError(t.throws(() => findInSealedPage(page, 6, utf8('a'), 0)), 'CORRUPTED'));
+  t.true(
+    isEngineError(
+      t.throws(() => findInSealedPage(page, 6, utf8('a'), 0)),
+      'CORRUPTED',
+    ),
+  );
 });
 
 test('rewriting a sealed page drops, keeps byte for byte, and appends', (t) => {
@@ -121,11 +141,24 @@ test('rewriting a sealed page drops, keeps byte for byte, and appends', (t) => {
   if (rewritten === undefined) return t.fail('nothing left');
   t.is(rewritten.count, 3);
   const keys = decodePage(rewritten.page, 2).map((e) => [Buffer.from(e.key).toString(), e.offset]);
-  t.deepEqual(keys, [['keep', 24], ['also', 104], ['new', 900]]);
-  t.is(rewriteSealedPage(page, 2, () => true, []), undefined, 'an emptied page is left out');
+  t.deepEqual(keys, [
+    ['keep', 24],
+    ['also', 104],
+    ['new', 900],
+  ]);
+  t.is(
+    rewriteSealedPage(page, 2, () => true, []),
+    undefined,
+    'an emptied page is left out',
+  );
   const damaged = Uint8Array.from(page);
   damaged[20] ^= 0x08;
-  t.true(isEngineError(t.throws(() => rewriteSealedPage(damaged, 2, drop, [])), 'CORRUPTED'));
+  t.true(
+    isEngineError(
+      t.throws(() => rewriteSealedPage(damaged, 2, drop, [])),
+      'CORRUPTED',
+    ),
+  );
 });
 
 test('a damaged, truncated or misplaced page is CORRUPTED', (t) => {
@@ -137,7 +170,13 @@ test('a damaged, truncated or misplaced page is CORRUPTED', (t) => {
     [page.subarray(0, page.length - 1), 3, 'truncated'],
     [page, 4, 'another bucket'],
   ] as const) {
-    t.true(isEngineError(t.throws(() => decodePage(bytes, bucket)), 'CORRUPTED'), what);
+    t.true(
+      isEngineError(
+        t.throws(() => decodePage(bytes, bucket)),
+        'CORRUPTED',
+      ),
+      what,
+    );
   }
 });
 
@@ -158,11 +197,26 @@ test('index header, footer and directory round-trip; damage is CORRUPTED', (t) =
   t.deepEqual(decodeDirectory(encodeDirectory(lengths), 2), lengths);
   const damaged = Uint8Array.from(encoded);
   damaged[20] ^= 0x40;
-  t.true(isEngineError(t.throws(() => decodeFooter(damaged)), 'CORRUPTED'));
+  t.true(
+    isEngineError(
+      t.throws(() => decodeFooter(damaged)),
+      'CORRUPTED',
+    ),
+  );
   const header = encodeIndexHeader(1, 1);
   header[9] ^= 0x01;
-  t.true(isEngineError(t.throws(() => decodeIndexHeader(header)), 'CORRUPTED'));
-  t.true(isEngineError(t.throws(() => decodeDirectory(encodeDirectory(lengths), 3)), 'CORRUPTED'));
+  t.true(
+    isEngineError(
+      t.throws(() => decodeIndexHeader(header)),
+      'CORRUPTED',
+    ),
+  );
+  t.true(
+    isEngineError(
+      t.throws(() => decodeDirectory(encodeDirectory(lengths), 3)),
+      'CORRUPTED',
+    ),
+  );
 });
 
 test('index file names', (t) => {
@@ -185,12 +239,27 @@ function items(updates: ReadonlyArray<[string, number | null]>, bits: number): B
 
 test('mergeBucket: buffered puts replace or add, tombstones drop, others stay', (t) => {
   const old = [entry('keep', 1, 24), entry('replace', 1, 64), entry('drop', 1, 104)];
-  const pages = mergeBucket(old, items([['replace', 500], ['drop', null], ['new', 600]], 0), 0);
+  const pages = mergeBucket(
+    old,
+    items(
+      [
+        ['replace', 500],
+        ['drop', null],
+        ['new', 600],
+      ],
+      0,
+    ),
+    0,
+  );
   t.is(pages.length, 1);
   const [bucket, entries] = pages[0];
   t.is(bucket, 0);
   const got = entries.map((e) => [Buffer.from(e.key).toString(), e.fileId, e.offset]).sort();
-  t.deepEqual(got, [['keep', 1, 24], ['new', 9, 600], ['replace', 9, 500]]);
+  t.deepEqual(got, [
+    ['keep', 1, 24],
+    ['new', 9, 600],
+    ['replace', 9, 500],
+  ]);
   t.deepEqual(mergeBucket([entry('gone', 1, 24)], items([['gone', null]], 0), 0), []);
 });
 
@@ -201,7 +270,10 @@ test('mergeBucket: growing the table moves each entry to the bucket of its hash'
   // More than the linear-scan threshold of buffered keys: exercises the lookup by hash.
   const updates = keys.slice(0, 12).map((key, i): [string, number] => [key, 1000 + i]);
   const pages = mergeBucket(old, items(updates, bits), bits);
-  t.deepEqual(pages.map(([bucket]) => bucket), [...pages.map(([bucket]) => bucket)].sort((a, b) => a - b));
+  t.deepEqual(
+    pages.map(([bucket]) => bucket),
+    [...pages.map(([bucket]) => bucket)].sort((a, b) => a - b),
+  );
   let total = 0;
   for (const [bucket, entries] of pages) {
     for (const e of entries) t.is(bucketOf(e.hash, bits), bucket);

@@ -9,7 +9,16 @@ import * as path from 'node:path';
 import test from 'ava';
 import { Bitcask2Engine } from '../../../engines/bitcask2/bitcask2-engine';
 import { isEngineError } from '../../../engines/errors';
-import { filesOf, findInDataFiles, flipBit, newestDataFile, puts, text, withDir, withStore } from './fixtures/bitcask-helpers';
+import {
+  filesOf,
+  findInDataFiles,
+  flipBit,
+  newestDataFile,
+  puts,
+  text,
+  withDir,
+  withStore,
+} from './fixtures/bitcask-helpers';
 import { sortedContents, withStore2 } from './fixtures/bitcask2-helpers';
 
 const SMALL = { fileBytesMax: 4096, bufferKeysMax: 8, keysPerBucket: 4 };
@@ -20,7 +29,10 @@ async function buildHistory(dir: string, rounds: number): Promise<Array<[string,
   await withStore2(dir, SMALL, async ({ store }) => {
     for (let round = 0; round < rounds; round++) {
       const keys = Array.from({ length: 10 }, (_, i) => `k${(round * 7 + i) % 60}`);
-      await store.write(puts(keys, (key) => `${key}@${round}`), { sync: round % 5 === 0 });
+      await store.write(
+        puts(keys, (key) => `${key}@${round}`),
+        { sync: round % 5 === 0 },
+      );
       for (const key of keys) model.set(key, `${key}@${round}`);
       const gone = `k${(round * 11) % 60}`;
       await store.write([{ type: 'del', key: gone }]);
@@ -45,8 +57,7 @@ test('reopen after many index flushes: same contents, one index file, the table 
       t.deepEqual(await store.get(key), text(value));
       t.is(await store.get('k-never'), undefined);
     });
-  }),
-);
+  }));
 
 test('a crash between writing an index and its rename: the old index and the data rule', (t) =>
   withDir(async (dir) => {
@@ -61,8 +72,7 @@ test('a crash between writing an index and its rename: the old index and the dat
       t.deepEqual(await sortedContents(store), expected);
     });
     t.deepEqual(await filesOf(dir, '.tmp'), []);
-  }),
-);
+  }));
 
 test('a crash after the rename, before the old index was removed: the newer one is used', (t) =>
   withDir(async (dir) => {
@@ -79,8 +89,7 @@ test('a crash after the rename, before the old index was removed: the newer one 
     });
     t.is((await filesOf(dir, '.index')).length, 1);
     t.false((await filesOf(dir, '.index')).includes(older), 'the older generation is removed');
-  }),
-);
+  }));
 
 test('a damaged index footer: the index is rejected and rebuilt from the data files', (t) =>
   withDir(async (dir) => {
@@ -94,8 +103,7 @@ test('a damaged index footer: the index is rejected and rebuilt from the data fi
       t.true((recovery?.flushes ?? 0) > 0, 'the replay flushed a new index as it went');
       t.deepEqual(await sortedContents(store), expected);
     });
-  }),
-);
+  }));
 
 test('a bit flip in an index page is CORRUPTED on read, never taken for a location', (t) =>
   withDir(async (dir) => {
@@ -109,12 +117,15 @@ test('a bit flip in an index page is CORRUPTED on read, never taken for a locati
     });
     await flipBit(path.join(dir, index), 40); // inside the one page, after its header
     await withStore2(dir, options, async ({ store }) => {
-      for (const read of [() => store.get('a'), () => store.getMany(['b']), () => sortedContents(store)]) {
+      for (const read of [
+        () => store.get('a'),
+        () => store.getMany(['b']),
+        () => sortedContents(store),
+      ]) {
         t.true(isEngineError(await t.throwsAsync(read), 'CORRUPTED'));
       }
     });
-  }),
-);
+  }));
 
 test('a bit flip in a stored value is CORRUPTED on every read path, never returned', (t) =>
   withDir(async (dir) => {
@@ -137,8 +148,7 @@ test('a bit flip in a stored value is CORRUPTED on every read path, never return
       }
       t.deepEqual(await store.get('other-3'), text('other-3'.repeat(20)), 'other keys still read');
     });
-  }),
-);
+  }));
 
 test('torn tail after the checkpoint: the last batch is cut whole, everything before kept', (t) =>
   withDir(async (dir) => {
@@ -156,14 +166,17 @@ test('torn tail after the checkpoint: the last batch is cut whole, everything be
     await truncate(file, after - 10);
     await withStore2(dir, options, async ({ engine, store }) => {
       const recovery = engine.bitcask2Stats().recovery;
-      t.like(recovery, { indexLoaded: true, batchesDropped: 1, bytesTruncated: after - 10 - before });
+      t.like(recovery, {
+        indexLoaded: true,
+        batchesDropped: 1,
+        bytesTruncated: after - 10 - before,
+      });
       const keys = (await sortedContents(store)).map(([key]) => key);
       t.deepEqual(keys, ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
       await store.write(puts(['c'], (key) => key));
       t.deepEqual(await store.get('c'), text('c'));
     });
-  }),
-);
+  }));
 
 test('a damaged batch in the replayed tail, before valid ones: open skips it and reports damage, not a tear', (t) =>
   withDir(async (dir) => {
@@ -183,8 +196,7 @@ test('a damaged batch in the replayed tail, before valid ones: open skips it and
       t.deepEqual(await store.get('later-2'), text('later-2'), 'batches after the damage are kept');
     });
     t.true((await stat(file)).size >= size, 'nothing was cut');
-  }),
-);
+  }));
 
 test('waves of concurrent writes through many flushes: every key reads back, the buffer stays bounded', (t) =>
   withDir(async (dir) => {
@@ -195,14 +207,22 @@ test('waves of concurrent writes through many flushes: every key reads back, the
       for (let start = 0; start < keys.length; start += wave) {
         const batch = keys.slice(start, start + wave);
         // Reads race the writes and the flushes they start: each must find its key.
-        const reads = batch.map((key) => store.write(puts([key], (k) => k)).then(() => store.get(key)));
-        t.deepEqual(await Promise.all(reads), batch.map((key) => text(key)));
+        const reads = batch.map((key) =>
+          store.write(puts([key], (k) => k)).then(() => store.get(key)),
+        );
+        t.deepEqual(
+          await Promise.all(reads),
+          batch.map((key) => text(key)),
+        );
         // A write waits while the active buffer is full during a flush; only writes already
         // past that gate can add to it: at most two buffers of (bound + one wave).
         const buffered = engine.bitcask2Stats().bufferedKeys;
         t.true(buffered <= 2 * (options.bufferKeysMax + wave), `${buffered} buffered`);
       }
-      t.deepEqual(await store.getMany(keys), keys.map((key) => text(key)));
+      t.deepEqual(
+        await store.getMany(keys),
+        keys.map((key) => text(key)),
+      );
     });
     await withStore2(dir, options, async ({ engine, store }) => {
       const stats = engine.bitcask2Stats();
@@ -210,8 +230,7 @@ test('waves of concurrent writes through many flushes: every key reads back, the
       t.true(stats.indexGeneration > 1, 'flushed more than once');
       t.deepEqual((await sortedContents(store)).length, keys.length);
     });
-  }),
-);
+  }));
 
 test('a bitcask directory with merged files is refused; one without merges opens', (t) =>
   withDir(async (dir) => {
@@ -223,10 +242,14 @@ test('a bitcask directory with merged files is refused; one without merges opens
     t.true(isEngineError(err, 'INVALID_ARGUMENT'), String(err));
   }).then(() =>
     withDir(async (dir) => {
-      await withStore(dir, undefined, async ({ store }) => store.write(puts(['x', 'y'], (key) => key)));
+      await withStore(dir, undefined, async ({ store }) =>
+        store.write(puts(['x', 'y'], (key) => key)),
+      );
       await withStore2(dir, SMALL, async ({ store }) => {
-        t.deepEqual(await sortedContents(store), [['x', 'x'], ['y', 'y']]);
+        t.deepEqual(await sortedContents(store), [
+          ['x', 'x'],
+          ['y', 'y'],
+        ]);
       });
     }),
-  ),
-);
+  ));

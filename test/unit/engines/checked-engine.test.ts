@@ -144,11 +144,39 @@ test('invalid limits are INVALID_ARGUMENT at construction', (t) => {
 });
 
 const misbehaviours: ReadonlyArray<[string, IterateRange, Array<[string, Uint8Array]>]> = [
-  ['out of order', {}, [['b', one], ['a', one]]],
-  ['repeated key', {}, [['a', one], ['a', one]]],
+  [
+    'out of order',
+    {},
+    [
+      ['b', one],
+      ['a', one],
+    ],
+  ],
+  [
+    'repeated key',
+    {},
+    [
+      ['a', one],
+      ['a', one],
+    ],
+  ],
   ['outside the range', { gte: 'b' }, [['a', one]]],
-  ['over the limit', { limit: 1 }, [['a', one], ['b', one]]],
-  ['not reversed', { reverse: true }, [['a', one], ['b', one]]],
+  [
+    'over the limit',
+    { limit: 1 },
+    [
+      ['a', one],
+      ['b', one],
+    ],
+  ],
+  [
+    'not reversed',
+    { reverse: true },
+    [
+      ['a', one],
+      ['b', one],
+    ],
+  ],
   ['value not bytes', {}, [['a', 'x' as never]]],
 ];
 

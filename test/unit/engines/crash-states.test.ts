@@ -100,7 +100,11 @@ function value(key: string, batch: number, bytes = 40): Uint8Array {
 /** The workload: `sync` for every batch ('always': true, 'batch': false). */
 function workload(sync: boolean): Step[] {
   let n = 0;
-  const put = (key: string, bytes?: number): BatchOp => ({ type: 'put', key, value: value(key, n, bytes) });
+  const put = (key: string, bytes?: number): BatchOp => ({
+    type: 'put',
+    key,
+    value: value(key, n, bytes),
+  });
   const del = (key: string): BatchOp => ({ type: 'del', key });
   const batch = (...ops: BatchOp[]): Batch => {
     n++;
@@ -110,7 +114,10 @@ function workload(sync: boolean): Step[] {
     { kind: 'write', batches: [batch(put('a'), put('b'))] },
     { kind: 'write', batches: [batch(put('c'), del('a'))] },
     // A group commit: four batches queue behind each other, one write(2), one fdatasync.
-    { kind: 'write', batches: [batch(put('d', 300)), batch(put('e', 300)), batch(put('a', 300)), batch(del('b'))] },
+    {
+      kind: 'write',
+      batches: [batch(put('d', 300)), batch(put('e', 300)), batch(put('a', 300)), batch(del('b'))],
+    },
     // Larger than a page and than a file: a file of its own, pages lost one by one.
     { kind: 'write', batches: [batch(put('big', 9000))] },
     { kind: 'write', batches: [batch(put('f'), put('c'))] },
@@ -180,8 +187,24 @@ class CrashCheck {
   }
 
   report(): Report {
-    const { points, states, sampledPoints, damageChecks, nestedStates, violations, violationCount } = this;
-    return { points, states, sampledPoints, damageChecks, nestedStates, violations, violationCount };
+    const {
+      points,
+      states,
+      sampledPoints,
+      damageChecks,
+      nestedStates,
+      violations,
+      violationCount,
+    } = this;
+    return {
+      points,
+      states,
+      sampledPoints,
+      damageChecks,
+      nestedStates,
+      violations,
+      violationCount,
+    };
   }
 
   private violation(text: string): void {
@@ -190,7 +213,14 @@ class CrashCheck {
   }
 
   /** Reopens one replica on a crash state; checks open, contents and the damage verdict. */
-  async checkReplica(state: SimFileSystem, r: number, floor: number, top: number, where: string, crashAgain = false): Promise<void> {
+  async checkReplica(
+    state: SimFileSystem,
+    r: number,
+    floor: number,
+    top: number,
+    where: string,
+    crashAgain = false,
+  ): Promise<void> {
     const engine = this.scenario.make(state, this.dirs[r]);
     if (crashAgain) {
       // A second power loss while this open recovers: recovery must be safe to crash in.
@@ -198,7 +228,13 @@ class CrashCheck {
         const again = state.crashStates({ max: NESTED_STATES_MAX, random: () => this.prng.next() });
         this.nestedStates += again.states.length;
         for (let i = 0; i < again.states.length; i++) {
-          await this.checkReplica(again.states[i], r, floor, top, `${where}, crashed again before ${what} of its open (state ${i})`);
+          await this.checkReplica(
+            again.states[i],
+            r,
+            floor,
+            top,
+            `${where}, crashed again before ${what} of its open (state ${i})`,
+          );
         }
       };
     }
@@ -215,17 +251,35 @@ class CrashCheck {
     } catch (err) {
       this.violation(`${where} replica ${r + 1}: reading back failed: ${String(err)}`);
     } finally {
-      await engine.close().catch((err: unknown) => this.violation(`${where} replica ${r + 1}: close failed: ${String(err)}`));
+      await engine
+        .close()
+        .catch((err: unknown) =>
+          this.violation(`${where} replica ${r + 1}: close failed: ${String(err)}`),
+        );
     }
-    const leftovers = [...state.listing().keys()].filter((name) => name.startsWith(`${this.dirs[r]}/`) && /\.(pending|tmp|merging)$/.test(name));
-    if (leftovers.length > 0) this.violation(`${where} replica ${r + 1}: left after open and close: ${leftovers.join(' ')}`);
+    const leftovers = [...state.listing().keys()].filter(
+      (name) => name.startsWith(`${this.dirs[r]}/`) && /\.(pending|tmp|merging)$/.test(name),
+    );
+    if (leftovers.length > 0)
+      this.violation(
+        `${where} replica ${r + 1}: left after open and close: ${leftovers.join(' ')}`,
+      );
   }
 
-  private checkContents(engine: CrashEngine, content: Map<string, string>, r: number, floor: number, top: number, where: string): void {
+  private checkContents(
+    engine: CrashEngine,
+    content: Map<string, string>,
+    r: number,
+    floor: number,
+    top: number,
+    where: string,
+  ): void {
     let matched = false;
     for (let m = floor; m <= top && !matched; m++) matched = sameMap(content, this.models[m]);
     if (!matched) {
-      this.violation(`${where} replica ${r + 1}: contents {${short(content)}} are no prefix of batches ${floor}..${top} (at ${floor}: {${short(this.models[floor])}})`);
+      this.violation(
+        `${where} replica ${r + 1}: contents {${short(content)}} are no prefix of batches ${floor}..${top} (at ${floor}: {${short(this.models[floor])}})`,
+      );
     }
     if (engine.openReport?.()?.mayHaveDroppedAcknowledged === true) {
       this.violation(`${where} replica ${r + 1}: a power-loss state was reported as damage`);
@@ -234,7 +288,9 @@ class CrashCheck {
 
   /** Damage before the newest sync mark of a durable state must be reported, and open must work. */
   async checkDamage(state: SimFileSystem, r: number, where: string): Promise<void> {
-    const target = this.scenario.damageSeenAtOpen ? newestMarkedWriteFile(state, this.dirs[r]) : undefined;
+    const target = this.scenario.damageSeenAtOpen
+      ? newestMarkedWriteFile(state, this.dirs[r])
+      : undefined;
     if (target === undefined) return;
     this.damageChecks++;
     const damaged = state.snapshot();
@@ -248,7 +304,9 @@ class CrashCheck {
     }
     try {
       if (engine.openReport?.()?.mayHaveDroppedAcknowledged !== true) {
-        this.violation(`${where} replica ${r + 1}: damage before a sync mark in ${target} was not reported`);
+        this.violation(
+          `${where} replica ${r + 1}: damage before a sync mark in ${target} was not reported`,
+        );
       }
     } finally {
       await engine.close();
@@ -258,7 +316,10 @@ class CrashCheck {
   readonly checkPoint = async (what: string): Promise<void> => {
     const floors = [...this.durable];
     const tops = [...this.issued];
-    const crash = this.fs.crashStates({ max: this.scenario.statesMax, random: () => this.prng.next() });
+    const crash = this.fs.crashStates({
+      max: this.scenario.statesMax,
+      random: () => this.prng.next(),
+    });
     const point = this.points++;
     this.states += crash.states.length;
     if (crash.sampled) this.sampledPoints++;
@@ -275,7 +336,8 @@ class CrashCheck {
 
 async function readAll(engine: CrashEngine): Promise<Map<string, string>> {
   const content = new Map<string, string>();
-  for await (const [key, v] of engine.iterate({})) content.set(key, Buffer.from(v).toString('latin1'));
+  for await (const [key, v] of engine.iterate({}))
+    content.set(key, Buffer.from(v).toString('latin1'));
   return content;
 }
 
@@ -314,7 +376,11 @@ async function runSteps(check: CrashCheck): Promise<CrashEngine[]> {
   return engines;
 }
 
-async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<SimFileSystem['faults']>): Promise<Report> {
+async function runCrashCheck(
+  scenario: Scenario,
+  seed: number,
+  faults?: Partial<SimFileSystem['faults']>,
+): Promise<Report> {
   const check = new CrashCheck(scenario, seed, faults);
   const { fs, dirs, issued, durable } = check;
   fs.onBarrier = check.checkPoint;
@@ -335,13 +401,18 @@ async function runCrashCheck(scenario: Scenario, seed: number, faults?: Partial<
 
 /** The newest data file written by `write` in `dir` when it holds a sync mark past its first frame. */
 function newestMarkedWriteFile(state: SimFileSystem, dir: string): string | undefined {
-  const names = [...state.listing().keys()].filter((name) => name.startsWith(`${dir}/`) && name.endsWith('.data')).sort();
+  const names = [...state.listing().keys()]
+    .filter((name) => name.startsWith(`${dir}/`) && name.endsWith('.data'))
+    .sort();
   for (let i = names.length - 1; i >= 0; i--) {
     const bytes = state.bytesOf(names[i]);
     if (bytes.length < DATA_HEADER_BYTES || bytes[5] !== 1) continue; // kind 1: written by `write`
     let durableEnd = 0;
     for (let at = DATA_HEADER_BYTES; at + SYNC_MARK_BYTES <= bytes.length; at++) {
-      durableEnd = Math.max(durableEnd, readSyncMark(bytes.subarray(at, at + SYNC_MARK_BYTES)) ?? 0);
+      durableEnd = Math.max(
+        durableEnd,
+        readSyncMark(bytes.subarray(at, at + SYNC_MARK_BYTES)) ?? 0,
+      );
     }
     const firstIsFrame = Buffer.from(bytes).readUInt32BE(DATA_HEADER_BYTES) === FRAME_MAGIC;
     return durableEnd > DATA_HEADER_BYTES + 8 && firstIsFrame ? names[i] : undefined;
@@ -357,13 +428,18 @@ function seedOf(t: ExecutionContext, fallback: number): number {
 }
 
 function summary(t: ExecutionContext, report: Report): void {
-  t.log(`${report.points} crash points, ${report.states} states (${report.sampledPoints} points sampled), ${report.damageChecks} damage checks, ${report.nestedStates} states of a crash during recovery`);
+  t.log(
+    `${report.points} crash points, ${report.states} states (${report.sampledPoints} points sampled), ${report.damageChecks} damage checks, ${report.nestedStates} states of a crash during recovery`,
+  );
 }
 
-const bitcask: Make = (fs, dir) => new BitcaskEngine(dir, { fs, fileBytesMax: 1024, autoMerge: false });
-const memoryLog: Make = (fs, dir) => new MemoryLogEngine(dir, { fs, fileBytesMax: 1024, compactDeadBytes: 1 << 30 });
+const bitcask: Make = (fs, dir) =>
+  new BitcaskEngine(dir, { fs, fileBytesMax: 1024, autoMerge: false });
+const memoryLog: Make = (fs, dir) =>
+  new MemoryLogEngine(dir, { fs, fileBytesMax: 1024, compactDeadBytes: 1 << 30 });
 // A tiny buffer: index generations are flushed (and replayed from their checkpoints) all along.
-const bitcask2: Make = (fs, dir) => new Bitcask2Engine(dir, { fs, fileBytesMax: 1024, bufferKeysMax: 3, keysPerBucket: 2 });
+const bitcask2: Make = (fs, dir) =>
+  new Bitcask2Engine(dir, { fs, fileBytesMax: 1024, bufferKeysMax: 3, keysPerBucket: 2 });
 
 for (const [name, make, replicas, damageSeenAtOpen] of [
   ['bitcask', bitcask, 3, true],
@@ -376,7 +452,13 @@ for (const [name, make, replicas, damageSeenAtOpen] of [
   ] as const) {
     test(`crash states: ${name}, sync '${mode}', ${replicas} replica(s) on one disk: open succeeds, what was promised is there, nothing else`, async (t) => {
       const seed = seedOf(t, 12);
-      const scenario = { replicas, make, damageSeenAtOpen, steps: workload(sync), statesMax: STATES_MAX };
+      const scenario = {
+        replicas,
+        make,
+        damageSeenAtOpen,
+        steps: workload(sync),
+        statesMax: STATES_MAX,
+      };
       const report = await runCrashCheck(scenario, seed);
       summary(t, report);
       t.deepEqual(report.violations, [], `${report.violationCount} violations`);
@@ -390,7 +472,13 @@ for (const [name, make, replicas, damageSeenAtOpen] of [
 for (const fault of ['dropDirectorySyncs', 'dropFileSyncs'] as const) {
   test(`crash states: the check finds lost acknowledged writes when the disk drops ${fault === 'dropFileSyncs' ? 'file' : 'directory'} syncs`, async (t) => {
     const seed = seedOf(t, 12);
-    const scenario = { replicas: 1, make: bitcask, damageSeenAtOpen: true, steps: workload(true), statesMax: 16 };
+    const scenario = {
+      replicas: 1,
+      make: bitcask,
+      damageSeenAtOpen: true,
+      steps: workload(true),
+      statesMax: 16,
+    };
     const report = await runCrashCheck(scenario, seed, { [fault]: true });
     summary(t, report);
     t.log(report.violations[0]);

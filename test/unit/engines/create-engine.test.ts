@@ -60,7 +60,10 @@ test('bitcask2 is created over the given dir, unopened and unordered', async (t)
 });
 
 test('memory with persist is a MemoryLogEngine over dir; persist needs a dir and the memory engine', (t) => {
-  const engine = createEngine('memory', { dir: path.join(os.tmpdir(), 'pxs-create-memlog'), persist: true });
+  const engine = createEngine('memory', {
+    dir: path.join(os.tmpdir(), 'pxs-create-memlog'),
+    persist: true,
+  });
   t.true(engine instanceof MemoryLogEngine);
   t.deepEqual({ ...engine.capabilities }, { persistent: true, ordered: true });
   t.true(createEngine('memory', { dir: os.tmpdir(), persist: false }) instanceof MemoryEngine);
@@ -72,6 +75,9 @@ test('memory with persist is a MemoryLogEngine over dir; persist needs a dir and
     ['bitcask', { dir: os.tmpdir(), persist: true }],
   ] as const) {
     const err = t.throws(() => createEngine(kind, options));
-    t.true(isEngineError(err, 'INVALID_ARGUMENT'), `${kind} ${JSON.stringify(options)}: ${String(err)}`);
+    t.true(
+      isEngineError(err, 'INVALID_ARGUMENT'),
+      `${kind} ${JSON.stringify(options)}: ${String(err)}`,
+    );
   }
 });

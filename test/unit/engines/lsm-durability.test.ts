@@ -45,8 +45,7 @@ test('sync:false writes survive kill -9 of the writing process', (t) =>
     } finally {
       await store.close();
     }
-  }),
-);
+  }));
 
 test('opening where a file stands is IO_ERROR', (t) =>
   withDir(async (root) => {
@@ -54,8 +53,7 @@ test('opening where a file stands is IO_ERROR', (t) =>
     await writeFile(file, 'not a directory');
     const err = await t.throwsAsync(() => new LsmEngine(path.join(file, 'db')).open());
     t.true(isEngineError(err, 'IO_ERROR'), String(err));
-  }),
-);
+  }));
 
 test('an empty directory path is INVALID_ARGUMENT', (t) => {
   const err = t.throws(() => new LsmEngine(''));
@@ -75,5 +73,4 @@ test('close is idempotent on the engine itself', (t) =>
     await Promise.all([engine.close(), engine.close()]);
     const err = await t.throwsAsync(() => engine.get('a'));
     t.true(isEngineError(err, 'NOT_OPEN'));
-  }),
-);
+  }));

@@ -24,7 +24,16 @@ async function writeLog(dir: string, count: number): Promise<void> {
   const engine = new LsmEngine(dir);
   await engine.open();
   for (let i = 0; i < count; i++) {
-    await engine.write([{ type: 'put', key: `key-${String(i).padStart(4, '0')}`, value: new Uint8Array(200).fill(i & 0xff) }], { sync: true });
+    await engine.write(
+      [
+        {
+          type: 'put',
+          key: `key-${String(i).padStart(4, '0')}`,
+          value: new Uint8Array(200).fill(i & 0xff),
+        },
+      ],
+      { sync: true },
+    );
   }
   await engine.close();
 }
@@ -35,7 +44,9 @@ async function logFile(dir: string): Promise<string> {
   return path.join(dir, logs[0]);
 }
 
-async function reopen(dir: string): Promise<{ report: ReturnType<LsmEngine['openReport']>; keys: number }> {
+async function reopen(
+  dir: string,
+): Promise<{ report: ReturnType<LsmEngine['openReport']>; keys: number }> {
   const engine = new LsmEngine(dir);
   await engine.open();
   try {
@@ -60,8 +71,7 @@ test('a flipped byte inside the log is reported as records that may have been ac
     t.true(report?.mayHaveDroppedAcknowledged === true, JSON.stringify(report));
     t.true((report?.bytesDropped ?? 0) > 0);
     t.true(keys < 100, `records were skipped (${keys} left)`);
-  }),
-);
+  }));
 
 test('a clean reopen and a log cut inside its last record report nothing', (t) =>
   withDir(async (dir) => {
@@ -74,17 +84,32 @@ test('a clean reopen and a log cut inside its last record report nothing', (t) =
     t.is(cut.keys, 49, 'only the torn record is gone');
     const clean = await reopen(dir);
     t.deepEqual(clean.report, { bytesDropped: 0, torn: false, mayHaveDroppedAcknowledged: false });
-  }),
-);
+  }));
 
 test('info log lines: dropped records and ignored errors count, other lines do not', (t) => {
   const table: [string, number, boolean][] = [
-    ['2026/12/05-01:00:00.000001 7f Recovering log #3\n2026/12/05-01:00:00.000002 7f Delete type=0 #1\n', 0, false],
-    ['7f (ignoring error) /d/000003.log: dropping 32700 bytes; Corruption: checksum mismatch\n', 32700, true],
-    ['a: dropping 10 bytes; Corruption: bad record length\nb: dropping 5 bytes; IO error: x\n', 15, true],
+    [
+      '2026/12/05-01:00:00.000001 7f Recovering log #3\n2026/12/05-01:00:00.000002 7f Delete type=0 #1\n',
+      0,
+      false,
+    ],
+    [
+      '7f (ignoring error) /d/000003.log: dropping 32700 bytes; Corruption: checksum mismatch\n',
+      32700,
+      true,
+    ],
+    [
+      'a: dropping 10 bytes; Corruption: bad record length\nb: dropping 5 bytes; IO error: x\n',
+      15,
+      true,
+    ],
     ['7f Ignoring error Corruption: bad WriteBatch\n', 0, true],
   ];
   for (const [text, bytes, dropped] of table) {
-    t.deepEqual(parseInfoLog(text), { bytesDropped: bytes, torn: false, mayHaveDroppedAcknowledged: dropped }, text);
+    t.deepEqual(
+      parseInfoLog(text),
+      { bytesDropped: bytes, torn: false, mayHaveDroppedAcknowledged: dropped },
+      text,
+    );
   }
 });

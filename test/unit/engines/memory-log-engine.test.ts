@@ -90,21 +90,29 @@ test('bad options are INVALID_ARGUMENT', (t) => {
 test('a new instance reloads every live record from the log, deletes included', (t) =>
   withDir(async (dir) => {
     await withLog(dir, undefined, async ({ store }) => {
-      await store.write(puts(['a', 'b', 'c'], (key) => `${key}1`), { sync: true });
+      await store.write(
+        puts(['a', 'b', 'c'], (key) => `${key}1`),
+        { sync: true },
+      );
       await store.write(puts(['b'], (key) => `${key}2`));
       await store.write([{ type: 'del', key: 'c' }]);
     });
     await withLog(dir, undefined, async ({ engine, store }) => {
-      t.deepEqual(await contents(store), [['a', 'a1'], ['b', 'b2']]);
+      t.deepEqual(await contents(store), [
+        ['a', 'a1'],
+        ['b', 'b2'],
+      ]);
       t.like(engine.memoryLogStats(), { recordsLoaded: 2, recordsCorruptedAtLoad: 0, keys: 2 });
     });
-  }),
-);
+  }));
 
 test('torn tail: garbage after the last batch is cut and reported; earlier batches reload', (t) =>
   withDir(async (dir) => {
     await withLog(dir, undefined, async ({ store }) => {
-      await store.write(puts(['a', 'b'], (key) => key), { sync: true });
+      await store.write(
+        puts(['a', 'b'], (key) => key),
+        { sync: true },
+      );
       await store.write(puts(['c'], (key) => key));
     });
     const file = await newestDataFile(dir);
@@ -112,11 +120,14 @@ test('torn tail: garbage after the last batch is cut and reported; earlier batch
     await appendFile(file, Buffer.alloc(33, 0x5a));
     await withLog(dir, undefined, async ({ engine, store }) => {
       t.like(engine.memoryLogStats().recovery, { bytesTruncated: 33, batchesDropped: 1 });
-      t.deepEqual(await contents(store), [['a', 'a'], ['b', 'b'], ['c', 'c']]);
+      t.deepEqual(await contents(store), [
+        ['a', 'a'],
+        ['b', 'b'],
+        ['c', 'c'],
+      ]);
       t.is((await stat(file)).size, intact, 'truncated back to the last whole batch');
     });
-  }),
-);
+  }));
 
 test('a damaged record is CORRUPTED on every read path, never returned; other keys read', (t) =>
   withDir(async (dir) => {
@@ -144,44 +155,45 @@ test('a damaged record is CORRUPTED on every read path, never returned; other ke
       await store.write([{ type: 'put', key: 'victim', value: text('fresh') }], { sync: true });
       t.deepEqual(await store.get('victim'), text('fresh'));
     });
-  }),
-);
+  }));
 
-for (const [pool, offload] of [['its own pool', undefined], ['the shared pool', shared]] as const) {
+for (const [pool, offload] of [
+  ['its own pool', undefined],
+  ['the shared pool', shared],
+] as const) {
   test(`the log is compacted once dead bytes pass the bound, and stays within it (${pool})`, (t) =>
-  withDir(async (dir) => {
-    const options = { fileBytesMax: 4096, compactDeadBytes: 8192, offload };
-    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
-    let writtenBytes = 0;
-    await withLog(dir, options, async ({ engine, store }) => {
-      for (let round = 0; round < 200; round++) {
-        await store.write(puts(keys, (key) => `${key}-${round}-${'v'.repeat(40)}`));
-        // The write does not wait for the compaction it starts; waiting here makes the test
-        // independent of how fast the pool runs: each compaction ends before the next write.
-        await engine.compactionIdle();
-        const stats = engine.memoryLogStats();
-        const deadBytes = stats.dataBytes - stats.liveBytes;
-        // Checked after every batch: the dead bytes never pass the bound by more than one batch.
-        if (deadBytes >= options.compactDeadBytes + options.fileBytesMax) {
-          return t.fail(`round ${round}: ${deadBytes} dead bytes`);
+    withDir(async (dir) => {
+      const options = { fileBytesMax: 4096, compactDeadBytes: 8192, offload };
+      const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+      let writtenBytes = 0;
+      await withLog(dir, options, async ({ engine, store }) => {
+        for (let round = 0; round < 200; round++) {
+          await store.write(puts(keys, (key) => `${key}-${round}-${'v'.repeat(40)}`));
+          // The write does not wait for the compaction it starts; waiting here makes the test
+          // independent of how fast the pool runs: each compaction ends before the next write.
+          await engine.compactionIdle();
+          const stats = engine.memoryLogStats();
+          const deadBytes = stats.dataBytes - stats.liveBytes;
+          // Checked after every batch: the dead bytes never pass the bound by more than one batch.
+          if (deadBytes >= options.compactDeadBytes + options.fileBytesMax) {
+            return t.fail(`round ${round}: ${deadBytes} dead bytes`);
+          }
+          writtenBytes = stats.bytesWritten;
         }
-        writtenBytes = stats.bytesWritten;
-      }
-      const stats = engine.memoryLogStats();
-      t.log(`${stats.compactions} compactions, log ${stats.dataBytes} of ${writtenBytes} B`);
-      t.true(stats.compactions >= 10, `compactions ${stats.compactions}`);
-      t.is(stats.compactionFailures, 0);
-      t.true(stats.dataBytes < writtenBytes / 4, `log of ${stats.dataBytes} bytes`);
-    });
-    await withLog(dir, options, async ({ store }) => {
-      const expected = keys.map((key): [string, string] => [key, `${key}-199-${'v'.repeat(40)}`]);
-      t.deepEqual(await contents(store), expected);
-    });
-  }),
-);
+        const stats = engine.memoryLogStats();
+        t.log(`${stats.compactions} compactions, log ${stats.dataBytes} of ${writtenBytes} B`);
+        t.true(stats.compactions >= 10, `compactions ${stats.compactions}`);
+        t.is(stats.compactionFailures, 0);
+        t.true(stats.dataBytes < writtenBytes / 4, `log of ${stats.dataBytes} bytes`);
+      });
+      await withLog(dir, options, async ({ store }) => {
+        const expected = keys.map((key): [string, string] => [key, `${key}-199-${'v'.repeat(40)}`]);
+        t.deepEqual(await contents(store), expected);
+      });
+    }));
 }
 
-test("in a worker thread (as in the store): compaction runs in a nested pool; the thread exits", (t) =>
+test('in a worker thread (as in the store): compaction runs in a nested pool; the thread exits', (t) =>
   withDir(async (dir) => {
     const file = path.join(__dirname, 'fixtures', 'memory-log-worker.js');
     const worker = new Worker(file, { workerData: { dir } });
@@ -201,8 +213,10 @@ test("in a worker thread (as in the store): compaction runs in a nested pool; th
       clearTimeout(timer);
     }
     await withLog(dir, undefined, async ({ store }) => {
-      t.deepEqual((await contents(store)).map(([key]) => key), ['a', 'b', 'c', 'last']);
+      t.deepEqual(
+        (await contents(store)).map(([key]) => key),
+        ['a', 'b', 'c', 'last'],
+      );
       t.deepEqual(await store.get('last'), text('done'));
     });
-  }),
-);
+  }));

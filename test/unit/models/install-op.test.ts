@@ -3,7 +3,13 @@
  * through the network and the disk, so decoding must validate everything and never throw.
  */
 import test from 'ava';
-import { INSTALL_OP_TAG, INSTALL_RECENT_MAX, decodeInstallOp, encodeInstallOp, isInstallOp } from '../../../models/install-op';
+import {
+  INSTALL_OP_TAG,
+  INSTALL_RECENT_MAX,
+  decodeInstallOp,
+  encodeInstallOp,
+  isInstallOp,
+} from '../../../models/install-op';
 import type { InstallState } from '../../../models/install-op';
 import { ModelTag } from '../../../models/model-tags';
 import { createModelRegistry } from '../../../models/registry';
@@ -37,13 +43,22 @@ test('model ops and no-ops are not install ops', (t) => {
 test('malformed install ops decode to undefined, never throw', (t) => {
   const op = encodeInstallOp(STATE);
   // Every truncation, one byte more, and a wrong layout byte.
-  for (let n = 1; n < op.length; n++) t.is(decodeInstallOp(op.subarray(0, n)), undefined, `cut at ${n}`);
+  for (let n = 1; n < op.length; n++)
+    t.is(decodeInstallOp(op.subarray(0, n)), undefined, `cut at ${n}`);
   t.is(decodeInstallOp(Uint8Array.of(...op, 0)), undefined, 'trailing byte');
   const layout = op.slice();
   layout[1] = 9;
   t.is(decodeInstallOp(layout), undefined, 'unknown layout');
   // A recent entry past the instance it installs on, a negative version, too many entries.
-  t.is(decodeInstallOp(encodeBad({ ...STATE, recent: [{ instance: 8, origin: 0, seq: 1, result: new Uint8Array(0) }] })), undefined);
+  t.is(
+    decodeInstallOp(
+      encodeBad({
+        ...STATE,
+        recent: [{ instance: 8, origin: 0, seq: 1, result: new Uint8Array(0) }],
+      }),
+    ),
+    undefined,
+  );
   const negative = op.slice();
   new DataView(negative.buffer).setFloat64(10, -1);
   t.is(decodeInstallOp(negative), undefined, 'negative version');

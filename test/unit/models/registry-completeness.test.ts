@@ -31,13 +31,43 @@ interface ModelSurface {
 
 /** One entry per model tag: the compiler refuses a tag without an entry, or an entry without a tag. */
 const MODEL_SURFACE = {
-  kv: { handle: api.KvNamespace, exportName: 'KvNamespace', accessor: 'kv', simModel: 'kv-model.js' },
-  queue: { handle: api.Queue, exportName: 'Queue', accessor: 'queue', simModel: 'models/queue-model.js' },
-  set: { handle: api.StoreSet, exportName: 'StoreSet', accessor: 'set', simModel: 'models/set-model.js' },
-  table: { handle: api.Table, exportName: 'Table', accessor: 'table', simModel: 'models/table-model.js' },
+  kv: {
+    handle: api.KvNamespace,
+    exportName: 'KvNamespace',
+    accessor: 'kv',
+    simModel: 'kv-model.js',
+  },
+  queue: {
+    handle: api.Queue,
+    exportName: 'Queue',
+    accessor: 'queue',
+    simModel: 'models/queue-model.js',
+  },
+  set: {
+    handle: api.StoreSet,
+    exportName: 'StoreSet',
+    accessor: 'set',
+    simModel: 'models/set-model.js',
+  },
+  table: {
+    handle: api.Table,
+    exportName: 'Table',
+    accessor: 'table',
+    simModel: 'models/table-model.js',
+  },
   doc: { handle: api.Doc, exportName: 'Doc', accessor: 'doc', simModel: 'models/doc-model.js' },
-  account: { handle: api.Account, exportName: 'Account', accessor: 'account', simModel: 'models/account-model.js' },
-  bigtable: { handle: api.Bigtable, exportName: 'Bigtable', accessor: 'bigtable', simModel: 'models/bigtable-model.js' },
+  account: {
+    handle: api.Account,
+    exportName: 'Account',
+    accessor: 'account',
+    simModel: 'models/account-model.js',
+  },
+  bigtable: {
+    handle: api.Bigtable,
+    exportName: 'Bigtable',
+    accessor: 'bigtable',
+    simModel: 'models/bigtable-model.js',
+  },
 } as const satisfies Record<ModelName, ModelSurface>;
 
 const NAMES = Object.keys(ModelTag) as ModelName[];
@@ -71,6 +101,7 @@ for (const name of NAMES) {
       path.join(DIST, 'test', 'unit', 'models', name, `${name}.test.js`),
       path.join(DIST, 'test', 'sim', surface.simModel),
     ];
-    for (const file of files) t.true(fs.existsSync(file), `${path.relative(DIST, file)} (its .ts source)`);
+    for (const file of files)
+      t.true(fs.existsSync(file), `${path.relative(DIST, file)} (its .ts source)`);
   });
 }

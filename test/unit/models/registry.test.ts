@@ -1,7 +1,19 @@
 import test from 'ava';
-import { KV_GET_QUERY, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine } from '../../../models/kv/kv';
+import {
+  KV_GET_QUERY,
+  decodeKvGetResult,
+  decodeKvWriteResult,
+  encodeKvOp,
+  kvStateMachine,
+} from '../../../models/kv/kv';
 import { ModelTag } from '../../../models/model-tags';
-import { createModelRegistry, isBadRequest, isWrongModel, splitVersion, tagged } from '../../../models/registry';
+import {
+  createModelRegistry,
+  isBadRequest,
+  isWrongModel,
+  splitVersion,
+  tagged,
+} from '../../../models/registry';
 import type { StateMachine } from '../../../models/state-machine';
 
 /** A stand-in second model: appends op bytes to its data; reads return the data. */
@@ -15,10 +27,17 @@ const appendModel: StateMachine = {
   read: (data) => Uint8Array.of(0, ...(data ?? [])),
 };
 
-const registry = createModelRegistry([[ModelTag.kv, kvStateMachine], [ModelTag.queue, appendModel]]);
+const registry = createModelRegistry([
+  [ModelTag.kv, kvStateMachine],
+  [ModelTag.queue, appendModel],
+]);
 
 test('a key written as one model is refused by another, unchanged', (t) => {
-  const put = registry.apply(null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(9) })));
+  const put = registry.apply(
+    null,
+    0,
+    tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(9) })),
+  );
   t.is(put.data?.[0], ModelTag.kv, 'stored data carries the model tag');
   t.is(decodeKvWriteResult(splitVersion(put.result).body).version, 1);
   t.is(splitVersion(put.result).version, 1, 'the registry appends the version after the write');
@@ -32,7 +51,11 @@ test('a key written as one model is refused by another, unchanged', (t) => {
 });
 
 test('an absent key (deleted) may be taken by another model', (t) => {
-  const put = registry.apply(null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(1) })));
+  const put = registry.apply(
+    null,
+    0,
+    tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(1) })),
+  );
   const del = registry.apply(put.data, 1, tagged(ModelTag.kv, encodeKvOp({ type: 'delete' })));
   t.is(del.data, null);
   const q = registry.apply(del.data, 2, tagged(ModelTag.queue, Uint8Array.of(7)));
@@ -42,12 +65,26 @@ test('an absent key (deleted) may be taken by another model', (t) => {
 
 test('a duplicate registration is a programmer error; an unknown op tag is a bad request (clients send ops over the network)', (t) => {
   t.true(isBadRequest(registry.apply(null, 0, Uint8Array.of(99, 1)).result));
-  t.throws(() => createModelRegistry([[ModelTag.kv, kvStateMachine], [ModelTag.kv, appendModel]]));
+  t.throws(() =>
+    createModelRegistry([
+      [ModelTag.kv, kvStateMachine],
+      [ModelTag.kv, appendModel],
+    ]),
+  );
 });
 
 test('malformed ops and queries answer BAD_REQUEST and change nothing: a chosen op never stops a group', (t) => {
-  const put = registry.apply(null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(9) })));
-  for (const op of [Uint8Array.of(ModelTag.kv, 0xff, 0xff), Uint8Array.of(0x63, 1, 2), new Uint8Array(0), Uint8Array.of(ModelTag.kv)]) {
+  const put = registry.apply(
+    null,
+    0,
+    tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(9) })),
+  );
+  for (const op of [
+    Uint8Array.of(ModelTag.kv, 0xff, 0xff),
+    Uint8Array.of(0x63, 1, 2),
+    new Uint8Array(0),
+    Uint8Array.of(ModelTag.kv),
+  ]) {
     const out = registry.apply(put.data, 1, op);
     t.true(isBadRequest(out.result), `op ${[...op].join(',')}`);
     t.false(out.mutated);

@@ -67,7 +67,10 @@ test('stopActors drops and counts messages; startActors restarts with fresh stat
       'drop counted',
     );
     t.is(inbox.count(Op.reply, 10), 0, 'a stopped actor must not answer');
-    t.is(stats.reduce((n, s) => n + s.actors, 0), ACTORS.length - 1);
+    t.is(
+      stats.reduce((n, s) => n + s.actors, 0),
+      ACTORS.length - 1,
+    );
 
     await system.startActors([10]);
     t.is(Atomics.load(created, 0), ACTORS.length + 1);
@@ -85,7 +88,10 @@ test('stopActors drops and counts messages; startActors restarts with fresh stat
 
 test('an actor that throws is logged, stopped and counted; the others go on', async (t) => {
   // No restarts allowed: the actor stays down (actor-system-supervision.test.ts restarts it).
-  const system = await ActorSystem.start({ ...options(new SharedArrayBuffer(8)), supervision: { restartsMax: 0 } });
+  const system = await ActorSystem.start({
+    ...options(new SharedArrayBuffer(8)),
+    supervision: { restartsMax: 0 },
+  });
   const inbox = new Inbox(system);
   try {
     system.send(12, frame(Op.throw));
@@ -94,7 +100,10 @@ test('an actor that throws is logged, stopped and counted; the others go on', as
       (s) => s.reduce((n, w) => n + w.actorFailures, 0) === 1,
       'failure counted',
     );
-    t.is(stats.reduce((n, s) => n + s.actors, 0), ACTORS.length - 1);
+    t.is(
+      stats.reduce((n, s) => n + s.actors, 0),
+      ACTORS.length - 1,
+    );
     system.send(12, frame(Op.echo, 1));
     system.send(13, frame(Op.echo, 2));
     await inbox.waitFor(() => inbox.count(Op.reply, 13) === 1, 'reply from 13');
@@ -116,10 +125,22 @@ test('stats report actors, traffic, ticks, ring occupancy and parks per worker',
       'ticks and parks',
     );
     t.is(stats.length, 2);
-    t.deepEqual(stats.map((s) => s.worker), [0, 1]);
-    t.is(stats.reduce((n, s) => n + s.actors, 0), ACTORS.length);
-    t.is(stats.reduce((n, s) => n + s.messagesIn, 0), ACTORS.length);
-    t.is(stats.reduce((n, s) => n + s.messagesOut, 0), ACTORS.length);
+    t.deepEqual(
+      stats.map((s) => s.worker),
+      [0, 1],
+    );
+    t.is(
+      stats.reduce((n, s) => n + s.actors, 0),
+      ACTORS.length,
+    );
+    t.is(
+      stats.reduce((n, s) => n + s.messagesIn, 0),
+      ACTORS.length,
+    );
+    t.is(
+      stats.reduce((n, s) => n + s.messagesOut, 0),
+      ACTORS.length,
+    );
     for (const s of stats) {
       t.is(s.ringOccupancyBytes.length, 3, 'one entry per thread');
       t.is(s.dropped, 0);
@@ -158,11 +179,19 @@ test('messages larger than a ring record travel as fragments, both ways and betw
     relayed[5] = Op.echo;
     system.send(11, relayed);
     await inbox.waitFor(() => inbox.count(Op.reply) >= 2, 'both big echoes');
-    const reply = inbox.records.find((r) => r.payload[0] === Op.reply && r.payload.length === big.length);
+    const reply = inbox.records.find(
+      (r) => r.payload[0] === Op.reply && r.payload.length === big.length,
+    );
     t.truthy(reply, 'the echo of the 14,000-byte message arrived whole');
     t.deepEqual(reply?.payload.subarray(1), big.subarray(1));
-    const viaRelay = inbox.records.find((r) => r.payload[0] === Op.reply && r.payload.length === relayed.length - 5);
-    t.deepEqual(viaRelay?.payload.subarray(1), relayed.subarray(6), 'actor→actor fragments reassembled');
+    const viaRelay = inbox.records.find(
+      (r) => r.payload[0] === Op.reply && r.payload.length === relayed.length - 5,
+    );
+    t.deepEqual(
+      viaRelay?.payload.subarray(1),
+      relayed.subarray(6),
+      'actor→actor fragments reassembled',
+    );
     const tooBig = t.throws(() => system.send(10, new Uint8Array(MESSAGE_BYTES_MAX + 1)));
     t.is(codeOf(tooBig), 'PXS_PAYLOAD_TOO_LARGE');
     const toClient = t.throws(() => system.send(CLIENT_ADDRESS, new Uint8Array(1)));

@@ -26,8 +26,16 @@ function options(counters: SharedArrayBuffer, restartsMax = 3): ActorSystemOptio
 }
 
 test('restart budget: backoff doubles up to its cap, the bound is per window, reset clears it', (t) => {
-  const budget = new RestartBudget({ restartsMax: 4, windowMs: 1000, backoffMs: 100, backoffMsMax: 300 });
-  t.deepEqual([budget.next(0), budget.next(10), budget.next(20), budget.next(30)], [100, 200, 300, 300]);
+  const budget = new RestartBudget({
+    restartsMax: 4,
+    windowMs: 1000,
+    backoffMs: 100,
+    backoffMsMax: 300,
+  });
+  t.deepEqual(
+    [budget.next(0), budget.next(10), budget.next(20), budget.next(30)],
+    [100, 200, 300, 300],
+  );
   t.is(budget.next(40), undefined, 'bound spent within the window');
   t.is(budget.next(1005), 300, 'the oldest restart left the window');
   t.is(budget.restarts, 5);
@@ -44,11 +52,19 @@ test('an actor that throws, or reports a failure, is restarted as a supervised r
   const inbox = new Inbox(system);
   try {
     system.send(12, frame(Op.throw));
-    await pollUntil(async () => system.actorState(12), (s) => s === 'running' && Atomics.load(restarted, 2) === 1, 'restart of 12');
+    await pollUntil(
+      async () => system.actorState(12),
+      (s) => s === 'running' && Atomics.load(restarted, 2) === 1,
+      'restart of 12',
+    );
     system.send(12, frame(Op.echo, 1));
     await inbox.waitFor(() => inbox.count(Op.reply, 12) === 1, 'reply from restarted 12');
     system.send(13, frame(Op.fail));
-    await pollUntil(async () => system.actorState(13), (s) => s === 'running' && Atomics.load(restarted, 2) === 2, 'restart of 13');
+    await pollUntil(
+      async () => system.actorState(13),
+      (s) => s === 'running' && Atomics.load(restarted, 2) === 2,
+      'restart of 13',
+    );
     t.deepEqual(
       events.map((e) => `${e.kind}:${e.actors.join()}`),
       ['down:12', 'up:12', 'down:13', 'up:13'],
@@ -66,11 +82,23 @@ test('an actor that keeps failing is marked failed after the bound; startActors 
   const inbox = new Inbox(system);
   try {
     for (let round = 0; round < 3; round++) {
-      await pollUntil(async () => system.actorState(14), (s) => s === 'running', `14 running (${round})`);
+      await pollUntil(
+        async () => system.actorState(14),
+        (s) => s === 'running',
+        `14 running (${round})`,
+      );
       system.send(14, frame(Op.throw));
-      await pollUntil(async () => events.filter((e) => e.kind === 'down').length, (n) => n === round + 1, `14 down (${round})`);
+      await pollUntil(
+        async () => events.filter((e) => e.kind === 'down').length,
+        (n) => n === round + 1,
+        `14 down (${round})`,
+      );
     }
-    await pollUntil(async () => system.actorState(14), (s) => s === 'failed', '14 failed');
+    await pollUntil(
+      async () => system.actorState(14),
+      (s) => s === 'failed',
+      '14 failed',
+    );
     t.deepEqual(system.supervisionStats().failedActors, [14]);
     t.is(system.supervisionStats().actorRestarts, 2);
     const inspected = await system.inspect(14, {});
@@ -96,8 +124,16 @@ test('a worker thread that dies is respawned with its actors; rings work both wa
     const other = ACTORS.find((id) => system.workerOf(id) !== victim);
     t.not(other, undefined);
     system.send(10, frame(Op.exit));
-    await pollUntil(async () => system.supervisionStats(), (s) => s.workerRestarts === 1 && s.workers.every((w) => w.state === 'up'), 'respawn');
-    t.is(Atomics.load(new Int32Array(counters), 2), onVictim.length, 'every actor of the worker restarted');
+    await pollUntil(
+      async () => system.supervisionStats(),
+      (s) => s.workerRestarts === 1 && s.workers.every((w) => w.state === 'up'),
+      'respawn',
+    );
+    t.is(
+      Atomics.load(new Int32Array(counters), 2),
+      onVictim.length,
+      'every actor of the worker restarted',
+    );
     for (const id of onVictim) t.is(system.actorState(id), 'running');
     // Client → respawned worker → client, and other worker → respawned worker → client.
     system.send(10, frame(Op.echo, 1));
@@ -112,7 +148,10 @@ test('a worker thread that dies is respawned with its actors; rings work both wa
     await inbox.waitFor(() => inbox.count(Op.reply, other) === 1, 'reply through the other worker');
     const stats = await system.stats();
     t.is(stats[victim]?.state, 'up');
-    t.deepEqual(events.map((e) => e.kind), ['down', 'up']);
+    t.deepEqual(
+      events.map((e) => e.kind),
+      ['down', 'up'],
+    );
   } finally {
     await system.close();
   }

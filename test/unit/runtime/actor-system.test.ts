@@ -82,7 +82,10 @@ test('a send from an async callback (outside any turn) is flushed', async (t) =>
   try {
     for (const id of ACTORS) system.send(id, frame(Op.later, id));
     await inbox.waitFor(() => inbox.count(Op.reply) === ACTORS.length, 'LATER replies');
-    t.deepEqual(inbox.records.map((r) => r.from).sort((x, y) => x - y), ACTORS);
+    t.deepEqual(
+      inbox.records.map((r) => r.from).sort((x, y) => x - y),
+      ACTORS,
+    );
   } finally {
     await system.close();
   }
@@ -131,9 +134,18 @@ test('100k actor -> actor messages across workers and within a worker, in order'
       t.is(seen[1], 0, `actor ${target} saw SEQ out of order`);
     }
     const stats = await system.stats();
-    t.true(stats.some((s) => s.overflowRecords > 0), 'the worker overflow path was not exercised');
-    t.true(stats.some((s) => s.localMessages >= total), 'same-worker sends used the local queue');
-    t.is(stats.reduce((n, s) => n + s.dropped, 0), 0);
+    t.true(
+      stats.some((s) => s.overflowRecords > 0),
+      'the worker overflow path was not exercised',
+    );
+    t.true(
+      stats.some((s) => s.localMessages >= total),
+      'same-worker sends used the local queue',
+    );
+    t.is(
+      stats.reduce((n, s) => n + s.dropped, 0),
+      0,
+    );
   } finally {
     await system.close();
   }

@@ -8,7 +8,10 @@ import { DoorbellReader, Doorbells } from '../../../runtime/doorbell';
 test('a reader that finds work after raising the flag does not park', (t) => {
   const bells = new Doorbells(Doorbells.allocate(2));
   const reader = new DoorbellReader(bells, 1);
-  t.is(reader.park(() => true), null);
+  t.is(
+    reader.park(() => true),
+    null,
+  );
   t.false(bells.isParked(1));
   t.is(reader.parks, 0);
 });

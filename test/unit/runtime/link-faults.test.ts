@@ -5,7 +5,10 @@ import { LinkFaults, newLinkFaults } from '../../../runtime/link-faults';
 // Three nodes of four actors each: actors 0-3 on node 0, 4-7 on node 1, 8-11 on node 2.
 test('a partition cuts links between sides only; the client endpoint is never cut', (t) => {
   const faults = new LinkFaults(newLinkFaults(3, 4));
-  t.deepEqual([0, 3, 4, 11, 12, CLIENT_ADDRESS].map((a) => faults.nodeOf(a)), [0, 0, 1, 2, undefined, undefined]);
+  t.deepEqual(
+    [0, 3, 4, 11, 12, CLIENT_ADDRESS].map((a) => faults.nodeOf(a)),
+    [0, 0, 1, 2, undefined, undefined],
+  );
   t.false(faults.blocked(0, 5));
   faults.partition([[0], [1, 2]]);
   t.true(faults.blocked(0, 5), 'node 0 → node 1');

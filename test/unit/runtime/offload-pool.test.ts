@@ -69,7 +69,10 @@ test('a caller’s signal cancels its own task only', async (t) => {
     controller.abort();
     t.is(codeOf(await hanging.catch((e: unknown) => e)), 'PXS_OFFLOAD_CANCELLED');
     const aborted = AbortSignal.abort();
-    t.is(codeOf(await pool.run(DOUBLE, 1, { signal: aborted }).catch((e: unknown) => e)), 'PXS_OFFLOAD_CANCELLED');
+    t.is(
+      codeOf(await pool.run(DOUBLE, 1, { signal: aborted }).catch((e: unknown) => e)),
+      'PXS_OFFLOAD_CANCELLED',
+    );
     t.is(await pool.run(DOUBLE, 4), 8, 'the pool runs the next task');
     t.like(pool.stats(), { tasksCancelled: 2, tasksRun: 1 });
   } finally {
@@ -89,8 +92,17 @@ test('more than threadsMax + queueMax tasks in flight are refused with PXS_OFFLO
 });
 
 test('bad options are PXS_INVALID_OPTIONS; a relative task path is a programmer error', async (t) => {
-  for (const options of [{ threadsMax: 0 }, { threadsMax: 1.5 }, { queueMax: -1 }, { idleTimeoutMs: -1 }]) {
-    t.is(codeOf(t.throws(() => new OffloadPool(options))), 'PXS_INVALID_OPTIONS', JSON.stringify(options));
+  for (const options of [
+    { threadsMax: 0 },
+    { threadsMax: 1.5 },
+    { queueMax: -1 },
+    { idleTimeoutMs: -1 },
+  ]) {
+    t.is(
+      codeOf(t.throws(() => new OffloadPool(options))),
+      'PXS_INVALID_OPTIONS',
+      JSON.stringify(options),
+    );
   }
   const pool = new OffloadPool();
   const error = await t.throwsAsync(() => pool.run({ filename: 'relative.js' }, 1));
@@ -116,4 +128,3 @@ test('a task queued behind one that is cancelled while running still runs', asyn
     await pool.close();
   }
 });
-

@@ -28,8 +28,14 @@ function startNode(localNode: number): Promise<ActorSystem> {
 
 test('the layout: node of an actor, remote or local, the client endpoint never remote', (t) => {
   const route = { ...layout, localNode: 0 };
-  t.deepEqual([0, 3, 4, 7, 8].map((a) => nodeOfActor(a, route)), [0, 0, 1, 1, undefined]);
-  t.deepEqual([0, 3, 4, 7, 8, CLIENT_ADDRESS].map((a) => isRemoteActor(a, route)), [false, false, true, true, false, false]);
+  t.deepEqual(
+    [0, 3, 4, 7, 8].map((a) => nodeOfActor(a, route)),
+    [0, 0, 1, 1, undefined],
+  );
+  t.deepEqual(
+    [0, 3, 4, 7, 8, CLIENT_ADDRESS].map((a) => isRemoteActor(a, route)),
+    [false, false, true, true, false, false],
+  );
   t.false(isRemoteActor(5, undefined), 'no route: everything is local');
 });
 
@@ -82,7 +88,13 @@ test('deliverRemote refuses what the network may not say: a local sender, a remo
 
 test('a remote route refuses actors of another node at start', async (t) => {
   await t.throwsAsync(
-    ActorSystem.start({ workers: 1, actorModule: ECHO_MODULE, actorConfig: {}, actors: [1, 5], remote: { ...layout, localNode: 0 } }),
+    ActorSystem.start({
+      workers: 1,
+      actorModule: ECHO_MODULE,
+      actorConfig: {},
+      actors: [1, 5],
+      remote: { ...layout, localNode: 0 },
+    }),
     { code: 'PXS_INVALID_OPTIONS' },
   );
 });

@@ -112,11 +112,17 @@ test('a record of capacity/2 always fits an empty ring, at every start position'
   for (let offset = 0; offset < ring.capacityBytes; offset += 4) {
     t.true(ring.tryWrite(big), `big record refused at offset ${offset}`);
     let got: Uint8Array | undefined;
-    t.is(ring.drain((r) => (got = r.slice()), 10), 1);
+    t.is(
+      ring.drain((r) => (got = r.slice()), 10),
+      1,
+    );
     t.deepEqual(got, big);
     // Advance the empty ring's position by 4 bytes for the next round.
     t.true(ring.tryWrite(new Uint8Array(0)));
-    t.is(ring.drain(() => undefined, 10), 1);
+    t.is(
+      ring.drain(() => undefined, 10),
+      1,
+    );
   }
 });
 
@@ -131,11 +137,17 @@ test('staged records stay invisible until publish', (t) => {
   const ring = new SpscRing(SpscRing.allocate(256));
   t.true(ring.tryStage1(Uint8Array.of(1, 2, 3)));
   t.false(ring.hasRecords());
-  t.is(ring.drain(() => t.fail('saw an unpublished record'), 10), 0);
+  t.is(
+    ring.drain(() => t.fail('saw an unpublished record'), 10),
+    0,
+  );
   t.true(ring.publish());
   t.false(ring.publish());
   t.true(ring.hasRecords());
-  t.is(ring.drain(() => undefined, 10), 1);
+  t.is(
+    ring.drain(() => undefined, 10),
+    1,
+  );
 });
 
 test('a throwing handler consumes its record and keeps the rest', (t) => {

@@ -75,7 +75,10 @@ test('LocalQueue delivers in order, bounded, and defers what deliveries enqueue'
   });
   t.is(first, 3);
   t.deepEqual(seen, [0, 1, 2]);
-  t.is(queue.deliver(10, (from) => seen.push(from)), 5);
+  t.is(
+    queue.deliver(10, (from) => seen.push(from)),
+    5,
+  );
   t.deepEqual(seen, [0, 1, 2, 3, 4, 50, 51, 52]);
   t.is(queue.length, 0);
   t.is(queue.lengthHighWater, 5); // each deferred push followed a delivery

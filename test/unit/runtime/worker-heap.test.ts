@@ -14,7 +14,10 @@ test('the default is at least V8 own limit and at most the machine', (t) => {
   for (const workers of [1, 2, 4, 64]) {
     const mb = defaultWorkerHeapMb(workers);
     t.true(mb >= v8Mb, `${workers} workers: ${mb} MiB < V8's ${v8Mb}`);
-    t.true(mb <= Math.max(v8Mb, os.totalmem() / MB) && mb <= WORKER_HEAP_MB_MAX, `${workers} workers: ${mb} MiB`);
+    t.true(
+      mb <= Math.max(v8Mb, os.totalmem() / MB) && mb <= WORKER_HEAP_MB_MAX,
+      `${workers} workers: ${mb} MiB`,
+    );
   }
 });
 

@@ -7,12 +7,22 @@ import type { KvInput, KvOutput, KvState } from '../../sim/kv-model';
 
 type Op = HistoryOp<KvInput, KvOutput>;
 let nextId = 0;
-function op(input: KvInput, call: number, ret: number | undefined, output?: KvOutput, key = 'k'): Op {
+function op(
+  input: KvInput,
+  call: number,
+  ret: number | undefined,
+  output?: KvOutput,
+  key = 'k',
+): Op {
   return { id: nextId++, key, input, call, ret, output };
 }
 const put = (value: string): KvInput => ({ op: 'put', value });
 const get: KvInput = { op: 'get' };
-const cas = (expectedVersion: number, value: string): KvInput => ({ op: 'cas', expectedVersion, value });
+const cas = (expectedVersion: number, value: string): KvInput => ({
+  op: 'cas',
+  expectedVersion,
+  value,
+});
 const del: KvInput = { op: 'delete' };
 const incr = (by: number): KvInput => ({ op: 'incr', by });
 
@@ -40,21 +50,41 @@ test('kv model: versions, delete keeps counting, failed cas changes nothing', (t
 });
 
 test('sequential and concurrent linearizable histories pass', (t) => {
-  t.deepEqual(check([op(put('x'), 0, 1, { version: 1 }), op(get, 2, 3, { value: 'x', version: 1 })]), { ok: true });
+  t.deepEqual(
+    check([op(put('x'), 0, 1, { version: 1 }), op(get, 2, 3, { value: 'x', version: 1 })]),
+    { ok: true },
+  );
   // A read concurrent with a write may see either side of it.
   const base = [op(put('x'), 0, 1, { version: 1 }), op(put('y'), 2, 6, { version: 2 })];
   t.deepEqual(check([...base, op(get, 3, 4, { value: 'x', version: 1 })]), { ok: true });
   t.deepEqual(check([...base, op(get, 3, 4, { value: 'y', version: 2 })]), { ok: true });
   // Two concurrent incrs, the later-returning one saw the other.
-  t.deepEqual(check([op(incr(1), 0, 10, { value: 2, version: 2 }), op(incr(1), 1, 5, { value: 1, version: 1 })]), { ok: true });
+  t.deepEqual(
+    check([
+      op(incr(1), 0, 10, { value: 2, version: 2 }),
+      op(incr(1), 1, 5, { value: 1, version: 1 }),
+    ]),
+    { ok: true },
+  );
   // Touching intervals count as concurrent.
   t.deepEqual(check([op(put('x'), 0, 5, { version: 1 }), op(get, 5, 6, undefined)]), { ok: true });
-  t.deepEqual(check([op(put('a'), 0, 1, { version: 1 }), op(del, 2, 3, { version: 2 }), op(get, 4, 5, undefined),
-    op(put('b'), 6, 7, { version: 3 })]), { ok: true });
+  t.deepEqual(
+    check([
+      op(put('a'), 0, 1, { version: 1 }),
+      op(del, 2, 3, { version: 2 }),
+      op(get, 4, 5, undefined),
+      op(put('b'), 6, 7, { version: 3 }),
+    ]),
+    { ok: true },
+  );
 });
 
 test('stale read after an acknowledged write fails', (t) => {
-  const r = check([op(put('x'), 0, 1, { version: 1 }), op(put('y'), 2, 3, { version: 2 }), op(get, 4, 5, { value: 'x', version: 1 })]);
+  const r = check([
+    op(put('x'), 0, 1, { version: 1 }),
+    op(put('y'), 2, 3, { version: 2 }),
+    op(get, 4, 5, { value: 'x', version: 1 }),
+  ]);
   t.is(r.ok, false);
   if (r.ok === false) {
     t.is(r.key, 'k');
@@ -63,18 +93,44 @@ test('stale read after an acknowledged write fails', (t) => {
 });
 
 test('lost update fails', (t) => {
-  t.is(check([op(incr(1), 0, 10, { value: 1, version: 1 }), op(incr(1), 1, 11, { value: 1, version: 1 })]).ok, false);
-  t.is(check([op(get, 0, 1, undefined), op(put('a'), 2, 4, { version: 1 }), op(put('b'), 3, 5, { version: 1 })]).ok, false);
+  t.is(
+    check([
+      op(incr(1), 0, 10, { value: 1, version: 1 }),
+      op(incr(1), 1, 11, { value: 1, version: 1 }),
+    ]).ok,
+    false,
+  );
+  t.is(
+    check([
+      op(get, 0, 1, undefined),
+      op(put('a'), 2, 4, { version: 1 }),
+      op(put('b'), 3, 5, { version: 1 }),
+    ]).ok,
+    false,
+  );
 });
 
 test('two cas succeeding on the same version fails', (t) => {
-  t.is(check([op(cas(0, 'a'), 0, 10, { version: 1 }), op(cas(0, 'b'), 1, 9, { version: 1 })]).ok, false);
-  t.deepEqual(check([op(cas(0, 'a'), 0, 10, { version: 1 }), op(cas(0, 'b'), 1, 9, { error: 'VERSION_CONFLICT' })]), { ok: true });
+  t.is(
+    check([op(cas(0, 'a'), 0, 10, { version: 1 }), op(cas(0, 'b'), 1, 9, { version: 1 })]).ok,
+    false,
+  );
+  t.deepEqual(
+    check([
+      op(cas(0, 'a'), 0, 10, { version: 1 }),
+      op(cas(0, 'b'), 1, 9, { error: 'VERSION_CONFLICT' }),
+    ]),
+    { ok: true },
+  );
 });
 
 test('version going backwards fails', (t) => {
-  const h = [op(put('x'), 0, 1, { version: 1 }), op(put('y'), 0, 1, { version: 2 }),
-    op(get, 4, 5, { value: 'y', version: 2 }), op(get, 6, 7, { value: 'x', version: 1 })];
+  const h = [
+    op(put('x'), 0, 1, { version: 1 }),
+    op(put('y'), 0, 1, { version: 2 }),
+    op(get, 4, 5, { value: 'y', version: 2 }),
+    op(get, 6, 7, { value: 'x', version: 1 }),
+  ];
   t.is(check(h).ok, false);
 });
 
@@ -86,11 +142,27 @@ test('unknown-outcome operations may take effect after their call, or never', (t
   // Never took effect:
   t.deepEqual(check([x, lost, op(get, 10, 11, { value: 'x', version: 1 })]), { ok: true });
   // Took effect, then un-happened: no.
-  t.is(check([x, lost, op(get, 10, 11, { value: 'y', version: 2 }), op(get, 12, 13, { value: 'x', version: 1 })]).ok, false);
+  t.is(
+    check([
+      x,
+      lost,
+      op(get, 10, 11, { value: 'y', version: 2 }),
+      op(get, 12, 13, { value: 'x', version: 1 }),
+    ]).ok,
+    false,
+  );
   // Cannot take effect before it was called.
   t.is(check([x, op(get, 1.5, 1.8, { value: 'y', version: 2 }), lost]).ok, false);
   // A later write's version proves the unknown write happened first.
-  t.deepEqual(check([x, lost, op(put('z'), 20, 21, { version: 3 }), op(get, 22, 23, { value: 'z', version: 3 })]), { ok: true });
+  t.deepEqual(
+    check([
+      x,
+      lost,
+      op(put('z'), 20, 21, { version: 3 }),
+      op(get, 22, 23, { value: 'z', version: 3 }),
+    ]),
+    { ok: true },
+  );
 });
 
 test('keys are checked independently and the failing key is named', (t) => {
@@ -156,7 +228,14 @@ function execute(plan: Plan[], model: Model<KvState, KvInput, KvOutput>): Op[] {
     const r = model.step(state, p.input);
     states.set(p.key, r.state);
     const ret = p.outcome === 'known' ? at + p.after : undefined;
-    out.push({ id: i, key: p.key, input: p.input, call: at - p.before, ret, output: ret === undefined ? undefined : r.output });
+    out.push({
+      id: i,
+      key: p.key,
+      input: p.input,
+      call: at - p.before,
+      ret,
+      output: ret === undefined ? undefined : r.output,
+    });
   });
   return out;
 }

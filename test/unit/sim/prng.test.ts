@@ -49,5 +49,8 @@ test('int, range, chance and pick stay in range', (t) => {
 test('shuffle is a permutation', (t) => {
   const p = new Prng(3);
   const xs = [1, 2, 3, 4, 5, 6, 7, 8];
-  t.deepEqual(p.shuffle(xs).sort((a, b) => a - b), xs);
+  t.deepEqual(
+    p.shuffle(xs).sort((a, b) => a - b),
+    xs,
+  );
 });

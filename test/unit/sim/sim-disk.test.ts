@@ -4,16 +4,22 @@ import type { SimDisk } from '../../../runtime/sim/sim-disk';
 import type { DiskFaults } from '../../../runtime/sim/sim-disk';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const dec = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+const dec = (b: Uint8Array | undefined): string | undefined =>
+  b === undefined ? undefined : new TextDecoder().decode(b);
 
-function setup(diskFaults: Partial<DiskFaults> = {}, seed = 11): { sim: Simulation; disk: SimDisk } {
+function setup(
+  diskFaults: Partial<DiskFaults> = {},
+  seed = 11,
+): { sim: Simulation; disk: SimDisk } {
   const sim = new Simulation({ seed, tickMs: 10, nodeOf: () => 0, diskFaults });
   return { sim, disk: sim.disk(0) };
 }
 
 function readNow(sim: Simulation, disk: SimDisk, keys: string[]): (string | undefined)[] {
   let out: (string | undefined)[] | undefined;
-  disk.read(keys, (values) => { out = values.map(dec); });
+  disk.read(keys, (values) => {
+    out = values.map(dec);
+  });
   sim.runUntil(() => out !== undefined, 100);
   if (out === undefined) throw new Error('read did not complete');
   return out;
@@ -26,7 +32,11 @@ test('a write acknowledged with sync survives a crash; unsynced writes are lost'
   disk.write([{ key: 'b', value: enc('2') }], false, () => done.push('b'));
   sim.runFor(10);
   t.deepEqual(done, ['a', 'b']);
-  t.deepEqual(readNow(sim, disk, ['a', 'b']), ['1', '2'], 'unsynced write is visible before a crash');
+  t.deepEqual(
+    readNow(sim, disk, ['a', 'b']),
+    ['1', '2'],
+    'unsynced write is visible before a crash',
+  );
   sim.crash(0);
   sim.restart(0);
   t.deepEqual(readNow(sim, disk, ['a', 'b']), ['1', undefined]);
@@ -55,7 +65,8 @@ test('flushAll makes completed writes durable', (t) => {
 test('writes complete in submission order, callbacks of a crashed node never fire', (t) => {
   const { sim, disk } = setup({ writeLatencyMinMs: 0.01, writeLatencyMaxMs: 5 });
   const order: number[] = [];
-  for (let i = 0; i < 20; i++) disk.write([{ key: `k${i}`, value: enc(`${i}`) }], i % 3 === 0, () => order.push(i));
+  for (let i = 0; i < 20; i++)
+    disk.write([{ key: `k${i}`, value: enc(`${i}`) }], i % 3 === 0, () => order.push(i));
   sim.runFor(1);
   const before = order.length;
   sim.crash(0);
@@ -70,18 +81,33 @@ test('a torn tail keeps a prefix of atomic batches', (t) => {
     const { sim, disk } = setup({ tornTail: true }, seed);
     // Five unsynced batches of two keys each: any survivor set must be a prefix of whole batches.
     for (let i = 0; i < 5; i++) {
-      disk.write([{ key: `x${i}`, value: enc('v') }, { key: `y${i}`, value: enc('v') }], false, () => {});
+      disk.write(
+        [
+          { key: `x${i}`, value: enc('v') },
+          { key: `y${i}`, value: enc('v') },
+        ],
+        false,
+        () => {},
+      );
     }
     sim.runFor(1);
     sim.crash(0);
     sim.restart(0);
-    const got = readNow(sim, disk, [0, 1, 2, 3, 4].flatMap((i) => [`x${i}`, `y${i}`]));
+    const got = readNow(
+      sim,
+      disk,
+      [0, 1, 2, 3, 4].flatMap((i) => [`x${i}`, `y${i}`]),
+    );
     const kept = [0, 1, 2, 3, 4].map((i) => {
       t.is(got[2 * i], got[2 * i + 1], `batch ${i} torn (seed ${seed})`);
       return got[2 * i] !== undefined;
     });
     const count = kept.filter(Boolean).length;
-    t.deepEqual(kept, [0, 1, 2, 3, 4].map((i) => i < count), `not a prefix (seed ${seed})`);
+    t.deepEqual(
+      kept,
+      [0, 1, 2, 3, 4].map((i) => i < count),
+      `not a prefix (seed ${seed})`,
+    );
     if (count > 0 && count < 5) sawPartial = true;
   }
   t.true(sawPartial);
@@ -89,13 +115,22 @@ test('a torn tail keeps a prefix of atomic batches', (t) => {
 
 test('deletes, wipe, and injected write failures', (t) => {
   const { sim, disk } = setup();
-  disk.write([{ key: 'a', value: enc('1') }, { key: 'b', value: enc('2') }], true, () => {});
+  disk.write(
+    [
+      { key: 'a', value: enc('1') },
+      { key: 'b', value: enc('2') },
+    ],
+    true,
+    () => {},
+  );
   disk.write([{ key: 'a', value: null }], true, () => {});
   sim.runFor(10);
   t.deepEqual(readNow(sim, disk, ['a', 'b']), [undefined, '2']);
   sim.setDiskFaults({ failWriteRate: 1 });
   let err: (Error & { code?: string }) | undefined;
-  disk.write([{ key: 'c', value: enc('3') }], true, (e) => { err = e; });
+  disk.write([{ key: 'c', value: enc('3') }], true, (e) => {
+    err = e;
+  });
   sim.runFor(10);
   t.is(err?.code, 'IO_ERROR');
   t.deepEqual(readNow(sim, disk, ['c']), [undefined]);
@@ -112,7 +147,9 @@ test('values are copied in and out', (t) => {
   v[0] = 0;
   sim.runFor(10);
   let first: Uint8Array | undefined;
-  disk.read(['a'], (vs) => { first = vs[0]; });
+  disk.read(['a'], (vs) => {
+    first = vs[0];
+  });
   sim.runFor(10);
   if (first !== undefined) first[0] = 0;
   t.deepEqual(readNow(sim, disk, ['a']), ['abc']);
@@ -120,9 +157,18 @@ test('values are copied in and out', (t) => {
 
 test('scan returns visible entries sorted by key', (t) => {
   const { sim, disk } = setup();
-  disk.write([{ key: 'b', value: enc('2') }, { key: 'a', value: enc('1') }], false, () => {});
+  disk.write(
+    [
+      { key: 'b', value: enc('2') },
+      { key: 'a', value: enc('1') },
+    ],
+    false,
+    () => {},
+  );
   let keys: string[] | undefined;
-  disk.scan((entries) => { keys = entries.map((e) => e.key); });
+  disk.scan((entries) => {
+    keys = entries.map((e) => e.key);
+  });
   sim.runFor(10);
   t.deepEqual(keys, ['a', 'b']);
 });

@@ -24,8 +24,13 @@ function relayFactory(id: ActorId, host: ActorHost, disk: SimDisk): Actor {
       if (from !== CLIENT_ADDRESS && hops === 255) return; // gossip
       // Persist before answering, so disk latency, faults and crashes shape the trace too.
       const reply = (): void => host.send(CLIENT_ADDRESS, new Uint8Array([id, salt]));
-      if (hops === 0) disk.write([{ key: `r${id}`, value: payload.slice() }], salt % 2 === 0, reply);
-      else host.send((id + 1 + (salt % 5)) % ACTORS, new Uint8Array([hops - 1, (salt * 7 + id) & 0xff]));
+      if (hops === 0)
+        disk.write([{ key: `r${id}`, value: payload.slice() }], salt % 2 === 0, reply);
+      else
+        host.send(
+          (id + 1 + (salt % 5)) % ACTORS,
+          new Uint8Array([hops - 1, (salt * 7 + id) & 0xff]),
+        );
     },
     flush() {},
     tick() {
@@ -37,15 +42,28 @@ function relayFactory(id: ActorId, host: ActorHost, disk: SimDisk): Actor {
 }
 
 function relayRun(seed: number): { hash: string; entries: string[]; replies: string[] } {
-  const faults: Partial<FaultConfig> = { dropRate: 0.1, duplicateRate: 0.1, delayMinMs: 0.2, delayMaxMs: 5 };
-  const sim = new Simulation({ seed, tickMs: 10, nodeOf: nodeOfThree, faults, traceEntriesMax: 100_000 });
+  const faults: Partial<FaultConfig> = {
+    dropRate: 0.1,
+    duplicateRate: 0.1,
+    delayMinMs: 0.2,
+    delayMaxMs: 5,
+  };
+  const sim = new Simulation({
+    seed,
+    tickMs: 10,
+    nodeOf: nodeOfThree,
+    faults,
+    traceEntriesMax: 100_000,
+  });
   sim.setDiskFaults({ tornTail: true, failWriteRate: 0.05 });
   for (let id = 0; id < ACTORS; id++) sim.addActor(id, relayFactory, sim.disk(nodeOfThree(id)));
   const replies: string[] = [];
   sim.onClientReceive((from, p) => replies.push(`${sim.now()}:${from}:${[...p].join(',')}`));
   const workload = sim.forkPrng();
   for (let i = 0; i < 40; i++) {
-    sim.schedule(workload.int(500), () => sim.clientSend(workload.int(ACTORS), new Uint8Array([5, i])));
+    sim.schedule(workload.int(500), () =>
+      sim.clientSend(workload.int(ACTORS), new Uint8Array([5, i])),
+    );
   }
   sim.schedule(200, () => sim.crash(1));
   sim.schedule(300, () => sim.partition([[0], [1, 2]]));
@@ -69,7 +87,10 @@ test('different seeds give different traces', (t) => {
   t.not(relayRun(1).hash, relayRun(2).hash);
 });
 
-function probeSim(faults: Partial<FaultConfig>, seed = 5): { sim: Simulation; log: ProbeLogEntry[] } {
+function probeSim(
+  faults: Partial<FaultConfig>,
+  seed = 5,
+): { sim: Simulation; log: ProbeLogEntry[] } {
   const sim = new Simulation({ seed, tickMs: 10, nodeOf: nodeOfThree, faults });
   const log: ProbeLogEntry[] = [];
   // Actor 0 forwards whatever the client sends to the actor named in byte 0.
@@ -94,7 +115,10 @@ test('dropRate 1 loses every cross-node message but no same-node or client messa
   sim.runFor(100);
   t.is(receives(log, 0).length, 40);
   t.is(receives(log, 1).length, 0);
-  t.deepEqual(receives(log, 3).map((e) => e.bytes), [...Array(20).keys()].map((i) => [i]));
+  t.deepEqual(
+    receives(log, 3).map((e) => e.bytes),
+    [...Array(20).keys()].map((i) => [i]),
+  );
   t.is(sim.stats.droppedFault, 20);
 });
 
@@ -102,8 +126,13 @@ test('duplicateRate 1 delivers every cross-node message twice', (t) => {
   const { sim, log } = probeSim({ duplicateRate: 1 });
   sendVia0(sim, 2, 10);
   sim.runFor(100);
-  const got = receives(log, 2).map((e) => (e.bytes as number[])[0] as number).sort((a, b) => a - b);
-  t.deepEqual(got, [...Array(10).keys()].flatMap((i) => [i, i]));
+  const got = receives(log, 2)
+    .map((e) => (e.bytes as number[])[0] as number)
+    .sort((a, b) => a - b);
+  t.deepEqual(
+    got,
+    [...Array(10).keys()].flatMap((i) => [i, i]),
+  );
 });
 
 test('random delay reorders cross-node messages; same-node stays FIFO', (t) => {
@@ -184,7 +213,10 @@ test('payloads are copied on send', (t) => {
   sim.clientSend(0, buf);
   buf[0] = 99;
   sim.runFor(1);
-  t.deepEqual(receives(log, 0).map((e) => e.bytes), [[1, 2, 3]]);
+  t.deepEqual(
+    receives(log, 0).map((e) => e.bytes),
+    [[1, 2, 3]],
+  );
 });
 
 test('flush runs once per instant after receives; ticks run every tickMs', (t) => {
@@ -195,7 +227,10 @@ test('flush runs once per instant after receives; ticks run every tickMs', (t) =
   const ticks = log.filter((e) => e.what === 'tick');
   t.true(ticks.length >= 10 && ticks.length <= 11, `ticks ${ticks.length}`);
   for (let i = 1; i < ticks.length; i++) {
-    t.is(Math.round(((ticks[i] as ProbeLogEntry).at - (ticks[i - 1] as ProbeLogEntry).at) * 1000), 10_000);
+    t.is(
+      Math.round(((ticks[i] as ProbeLogEntry).at - (ticks[i - 1] as ProbeLogEntry).at) * 1000),
+      10_000,
+    );
   }
   // Every receive and tick is followed by a flush before anything at a later time happens.
   for (let i = 0; i < log.length; i++) {
@@ -210,13 +245,19 @@ test('flush runs once per instant after receives; ticks run every tickMs', (t) =
 test('client traffic is never dropped by faults and replies reach the handler', (t) => {
   const sim = new Simulation({ seed: 3, tickMs: 10, nodeOf: nodeOfThree, faults: { dropRate: 1 } });
   const log: ProbeLogEntry[] = [];
-  const echo = { log, react: (host: ActorHost, _f: ActorId, p: Uint8Array) => host.send(CLIENT_ADDRESS, p) };
+  const echo = {
+    log,
+    react: (host: ActorHost, _f: ActorId, p: Uint8Array) => host.send(CLIENT_ADDRESS, p),
+  };
   sim.addActor(1, probeFactory, echo);
   const got: number[] = [];
   sim.onClientReceive((from, p) => got.push(from, ...p));
   for (let i = 0; i < 10; i++) sim.clientSend(1, new Uint8Array([i]));
   t.true(sim.runUntil(() => got.length === 20, 10));
-  t.deepEqual(got, [...Array(10).keys()].flatMap((i) => [1, i]));
+  t.deepEqual(
+    got,
+    [...Array(10).keys()].flatMap((i) => [1, i]),
+  );
 });
 
 test('runUntil reports false when the predicate never holds and advances the clock', (t) => {
@@ -224,7 +265,9 @@ test('runUntil reports false when the predicate never holds and advances the clo
   t.false(sim.runUntil(() => false, 50));
   t.is(sim.now(), 50);
   let fired = false;
-  const h = sim.schedule(5, () => { fired = true; });
+  const h = sim.schedule(5, () => {
+    fired = true;
+  });
   h.cancel();
   sim.runFor(10);
   t.false(fired);

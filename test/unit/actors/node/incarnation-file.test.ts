@@ -18,7 +18,10 @@ function tempDir(t: import('ava').ExecutionContext): string {
 
 test('each take returns the next number, durably, starting at 1', (t) => {
   const file = path.join(tempDir(t), 'sub', 'group-0.incarnation');
-  t.deepEqual([1, 2, 3].map(() => takeIncarnation(file)), [1, 2, 3]);
+  t.deepEqual(
+    [1, 2, 3].map(() => takeIncarnation(file)),
+    [1, 2, 3],
+  );
   t.is(fs.readFileSync(file, 'utf8'), '3\n');
   t.false(fs.existsSync(`${file}.tmp`));
 });
@@ -28,7 +31,11 @@ test('a garbled or exhausted count is refused, not reset', (t) => {
   for (const text of ['', 'x', '-1', '1.5', '12abc', String(INCARNATIONS_MAX + 1)]) {
     const file = path.join(dir, `bad-${Buffer.from(text).toString('hex')}`);
     fs.writeFileSync(file, text);
-    t.throws(() => takeIncarnation(file), { code: 'INVALID_ARGUMENT' } as never, JSON.stringify(text));
+    t.throws(
+      () => takeIncarnation(file),
+      { code: 'INVALID_ARGUMENT' } as never,
+      JSON.stringify(text),
+    );
     t.is(fs.readFileSync(file, 'utf8'), text, 'left as it was');
   }
   const full = path.join(dir, 'full');
@@ -36,7 +43,7 @@ test('a garbled or exhausted count is refused, not reset', (t) => {
   t.throws(() => takeIncarnation(full), { code: 'INVALID_ARGUMENT' } as never);
 });
 
-test('every start of a store on disk raises each group\'s count', async (t) => {
+test("every start of a store on disk raises each group's count", async (t) => {
   const dir = tempDir(t);
   for (let i = 0; i < 2; i++) {
     const store = await PaxosStore.open({ engine: 'lsm', dir, workers: 1, groups: 2 });
@@ -44,6 +51,11 @@ test('every start of a store on disk raises each group\'s count', async (t) => {
     await store.close();
   }
   for (const r of [0, 1, 2]) {
-    for (const g of [0, 1]) t.is(fs.readFileSync(path.join(dir, `replica-${r}`, `group-${g}.incarnation`), 'utf8'), '2\n', `replica ${r} group ${g}`);
+    for (const g of [0, 1])
+      t.is(
+        fs.readFileSync(path.join(dir, `replica-${r}`, `group-${g}.incarnation`), 'utf8'),
+        '2\n',
+        `replica ${r} group ${g}`,
+      );
   }
 });

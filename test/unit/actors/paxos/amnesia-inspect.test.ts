@@ -11,18 +11,32 @@ import { EngineError } from '../../../../engines/errors';
 
 function rec(fields: Partial<KeyRecord>): KeyRecord {
   return {
-    chosen: 0, chosenOrigin: -1, chosenSeq: 0, data: null, version: 0, promised: 0, acceptedBallot: 0,
-    accepted: null, recent: [], requests: [], ...fields,
+    chosen: 0,
+    chosenOrigin: -1,
+    chosenSeq: 0,
+    data: null,
+    version: 0,
+    promised: 0,
+    acceptedBallot: 0,
+    accepted: null,
+    recent: [],
+    requests: [],
+    ...fields,
   };
 }
 
-function held(key: string, status: KeyStatus, fields: Partial<KeyRecord> = {}): { key: string; status: KeyStatus; rec: KeyRecord } {
+function held(
+  key: string,
+  status: KeyStatus,
+  fields: Partial<KeyRecord> = {},
+): { key: string; status: KeyStatus; rec: KeyRecord } {
   return { key, status, rec: rec(fields) };
 }
 
 async function* stored(keys: string[], failAfter?: number): AsyncIterable<[string, Uint8Array]> {
   for (let i = 0; i < keys.length; i++) {
-    if (failAfter !== undefined && i === failAfter) throw new EngineError('CORRUPTED', 'bad record');
+    if (failAfter !== undefined && i === failAfter)
+      throw new EngineError('CORRUPTED', 'bad record');
     yield [keys[i] ?? '', new Uint8Array(1)];
   }
 }
@@ -39,13 +53,21 @@ test('held keys with any state and every stored key are listed once; empty held 
     ],
     stored(['chosen', 'on-disk', 'empty']),
   );
-  t.deepEqual(answer, { keys: ['chosen', 'promised-only', 'accepted-only', 'recovering', 'on-disk', 'empty'], truncated: false, complete: true });
+  t.deepEqual(answer, {
+    keys: ['chosen', 'promised-only', 'accepted-only', 'recovering', 'on-disk', 'empty'],
+    truncated: false,
+    complete: true,
+  });
 });
 
 test('the listing stops at keysMax, and a corrupted scan makes it incomplete', async (t) => {
   const cut = await listRecordKeys({ kind: 'recordKeys', keysMax: 2 }, [], stored(['a', 'b', 'c']));
   t.deepEqual(cut, { keys: ['a', 'b'], truncated: true, complete: true });
-  const broken = await listRecordKeys({ kind: 'recordKeys', keysMax: 10 }, [], stored(['a', 'b', 'c'], 1));
+  const broken = await listRecordKeys(
+    { kind: 'recordKeys', keysMax: 10 },
+    [],
+    stored(['a', 'b', 'c'], 1),
+  );
   t.deepEqual(broken, { keys: ['a'], truncated: false, complete: false });
 });
 

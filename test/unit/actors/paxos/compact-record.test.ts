@@ -15,8 +15,11 @@ const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 function writtenOnce(): KeyRecord {
   return {
     ...emptyRecord(),
-    chosen: 1, chosenOrigin: 2, chosenSeq: 2 ** 40 + 17,
-    data: new Uint8Array(100).fill(7), version: 1,
+    chosen: 1,
+    chosenOrigin: 2,
+    chosenSeq: 2 ** 40 + 17,
+    data: new Uint8Array(100).fill(7),
+    version: 1,
     recent: [{ instance: 1, origin: 2, seq: 2 ** 40 + 17, result: bytes(1, 0) }],
   };
 }
@@ -24,20 +27,48 @@ function writtenOnce(): KeyRecord {
 const TABLE: ReadonlyArray<[string, KeyRecord]> = [
   ['empty', emptyRecord()],
   ['written once', writtenOnce()],
-  ['promised, accepted, largest safe numbers', {
-    ...writtenOnce(),
-    promised: Number.MAX_SAFE_INTEGER, acceptedBallot: 2 ** 50 + 3,
-    accepted: { origin: 29, seq: Number.MAX_SAFE_INTEGER, op: bytes(9, 8, 7) },
-  }],
-  ['no-op accepted, empty data', { ...writtenOnce(), data: new Uint8Array(0), promised: 5, acceptedBallot: 5, accepted: { origin: 0, seq: 0, op: new Uint8Array(0) } }],
-  ['request window with non-ASCII ids', {
-    ...writtenOnce(),
-    requests: [{ id: 'req-1', result: bytes(1) }, { id: 'zähler-☃-𝄞', result: new Uint8Array(300).fill(200) }],
-  }],
-  ['a full recent window', {
-    ...writtenOnce(), chosen: 16,
-    recent: Array.from({ length: 16 }, (_, i) => ({ instance: i + 1, origin: i % 3, seq: 1000 + i, result: bytes(i) })),
-  }],
+  [
+    'promised, accepted, largest safe numbers',
+    {
+      ...writtenOnce(),
+      promised: Number.MAX_SAFE_INTEGER,
+      acceptedBallot: 2 ** 50 + 3,
+      accepted: { origin: 29, seq: Number.MAX_SAFE_INTEGER, op: bytes(9, 8, 7) },
+    },
+  ],
+  [
+    'no-op accepted, empty data',
+    {
+      ...writtenOnce(),
+      data: new Uint8Array(0),
+      promised: 5,
+      acceptedBallot: 5,
+      accepted: { origin: 0, seq: 0, op: new Uint8Array(0) },
+    },
+  ],
+  [
+    'request window with non-ASCII ids',
+    {
+      ...writtenOnce(),
+      requests: [
+        { id: 'req-1', result: bytes(1) },
+        { id: 'zähler-☃-𝄞', result: new Uint8Array(300).fill(200) },
+      ],
+    },
+  ],
+  [
+    'a full recent window',
+    {
+      ...writtenOnce(),
+      chosen: 16,
+      recent: Array.from({ length: 16 }, (_, i) => ({
+        instance: i + 1,
+        origin: i % 3,
+        seq: 1000 + i,
+        result: bytes(i),
+      })),
+    },
+  ],
   // Not produced by the core today; kept exactly through the sealed fallback all the same.
   ['a number no varint holds (fallback form)', { ...writtenOnce(), version: -3, chosenSeq: 0.5 }],
 ];
@@ -45,7 +76,10 @@ const TABLE: ReadonlyArray<[string, KeyRecord]> = [
 for (const [name, rec] of TABLE) {
   test(`compact record round trip: ${name}`, (t) => {
     const text = encodeCompactRecord(rec);
-    t.true([...text].every((c) => c.charCodeAt(0) <= 0xff), 'one byte per char');
+    t.true(
+      [...text].every((c) => c.charCodeAt(0) <= 0xff),
+      'one byte per char',
+    );
     const back = decodeCompactRecord(text);
     t.deepEqual(back, rec);
     if (back.data !== null && rec.data !== null && rec.data.length > 0) {

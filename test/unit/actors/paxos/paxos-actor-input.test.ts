@@ -30,8 +30,22 @@ test('garbage and forged payloads from a peer are counted and dropped; the group
   const actor = target as PaxosGroupActor;
   const peer = actorIdOf(1, 0, placement);
   const prepare: PaxosMessage = {
-    type: MessageType.prepare, key: 'k', from: 1, to: 0, instance: 1, ballot: 3 * 2 ** 21 + 2, ok: false, promised: 0,
-    acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
+    type: MessageType.prepare,
+    key: 'k',
+    from: 1,
+    to: 0,
+    instance: 1,
+    ballot: 3 * 2 ** 21 + 2,
+    ok: false,
+    promised: 0,
+    acceptedBallot: 0,
+    value: null,
+    chosen: 0,
+    chosenOrigin: -1,
+    chosenSeq: 0,
+    requestId: 0,
+    purpose: 0,
+    record: null,
   };
   const good = payloadOf([prepare]);
   const hostile: Uint8Array[] = [
@@ -49,9 +63,26 @@ test('garbage and forged payloads from a peer are counted and dropped; the group
   // The group still serves a write and a linearizable read.
   let wrote = false;
   let read = false;
-  cluster.request(0, { kind: 'write', key: 'k', op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from('v') })) }, (r) => (wrote = r.ok));
+  cluster.request(
+    0,
+    {
+      kind: 'write',
+      key: 'k',
+      op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from('v') })),
+    },
+    (r) => (wrote = r.ok),
+  );
   cluster.sim.runUntil(() => wrote, 5_000);
-  cluster.request(0, { kind: 'read', key: 'k', query: tagged(ModelTag.kv, KV_GET_QUERY), consistency: 'linearizable' }, (r) => (read = r.ok));
+  cluster.request(
+    0,
+    {
+      kind: 'read',
+      key: 'k',
+      query: tagged(ModelTag.kv, KV_GET_QUERY),
+      consistency: 'linearizable',
+    },
+    (r) => (read = r.ok),
+  );
   cluster.sim.runUntil(() => read, 5_000);
   t.true(wrote && read);
 });

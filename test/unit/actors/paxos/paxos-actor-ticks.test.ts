@@ -9,7 +9,14 @@ import type { ActorHost } from '../../../../runtime/actor';
 import { ByteWriter } from '../../../../runtime/byte-codec';
 import { PaxosGroupActor } from '../../../../actors/paxos/paxos-actor';
 import { VolatileRecordPort } from '../../../../actors/paxos/record-port';
-import { PayloadKind, beginBatch, endBatch, readBatch, readResult, writeRequest } from '../../../../actors/paxos/codec';
+import {
+  PayloadKind,
+  beginBatch,
+  endBatch,
+  readBatch,
+  readResult,
+  writeRequest,
+} from '../../../../actors/paxos/codec';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
 import { allModels } from '../../../../models/all-models';
 import { encodeKvOp } from '../../../../models/kv/kv';
@@ -23,17 +30,29 @@ function setup(tickMs: number | undefined) {
     actorId: 0,
     now: () => now,
     send: (to, payload) => {
-      if (to === CLIENT_ADDRESS) readBatch(payload, PayloadKind.results, readResult, (r) => results.push(r));
+      if (to === CLIENT_ADDRESS)
+        readBatch(payload, PayloadKind.results, readResult, (r) => results.push(r));
     },
   };
   // Replica 0 of 3; the host delivers nothing to the peers, so no write can find a majority.
   const actor = new PaxosGroupActor(0, host, new VolatileRecordPort(), {
-    replicas: 3, groups: 1, sync: 'batch', model: allModels, incarnation: 0, amnesic: false,
-    limits: { requestTimeoutTicks: 100, roundTimeoutTicks: 10 }, ...(tickMs === undefined ? {} : { tickMs }),
+    replicas: 3,
+    groups: 1,
+    sync: 'batch',
+    model: allModels,
+    incarnation: 0,
+    amnesic: false,
+    limits: { requestTimeoutTicks: 100, roundTimeoutTicks: 10 },
+    ...(tickMs === undefined ? {} : { tickMs }),
   });
   const w = new ByteWriter(256);
   const at = beginBatch(w, PayloadKind.requests);
-  writeRequest(w, { kind: 'write', token: 7, key: 'k', op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from('v') })) });
+  writeRequest(w, {
+    kind: 'write',
+    token: 7,
+    key: 'k',
+    op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from('v') })),
+  });
   return { actor, results, request: endBatch(w, at, 1), advance: (ms: number) => (now += ms) };
 }
 

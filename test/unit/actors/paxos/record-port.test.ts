@@ -15,11 +15,17 @@ import { BitcaskEngine } from '../../../../engines/bitcask/bitcask-engine';
 import { SYNC_MARK_BYTES } from '../../../../engines/bitcask/batch-frame';
 
 function loadOnce(store: EngineRecordPort): Promise<void> {
-  return new Promise((resolve, reject) => store.load(['a'], (_values, err) => (err === undefined ? resolve() : reject(err))));
+  return new Promise((resolve, reject) =>
+    store.load(['a'], (_values, err) => (err === undefined ? resolve() : reject(err))),
+  );
 }
 
 function writeOnce(store: EngineRecordPort): Promise<void> {
-  return new Promise((resolve, reject) => store.write([{ key: 'a', value: Buffer.from('record') }], (err) => (err === undefined ? resolve() : reject(err))));
+  return new Promise((resolve, reject) =>
+    store.write([{ key: 'a', value: Buffer.from('record') }], (err) =>
+      err === undefined ? resolve() : reject(err),
+    ),
+  );
 }
 
 /** A clean close ends the file with a sync mark: the last frame ends before it. */
@@ -33,7 +39,14 @@ for (const tail of TAILS) {
     const first = new EngineRecordPort(new BitcaskEngine(dir), 'always');
     await writeOnce(first);
     await first.close();
-    const data = path.join(dir, fs.readdirSync(dir).filter((f) => f.endsWith('.data')).sort().pop() ?? 'missing');
+    const data = path.join(
+      dir,
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.data'))
+        .sort()
+        .pop() ?? 'missing',
+    );
     const size = fs.statSync(data).size;
     const whole = fs.readFileSync(data);
     if (tail === 'cut short') {
@@ -62,7 +75,14 @@ test('bitcask2, tail damaged: lostAtOpen too (it shares the torn-tail scan)', as
   const first = new EngineRecordPort(new Bitcask2Engine(dir), 'always');
   await writeOnce(first);
   await first.close();
-  const data = path.join(dir, fs.readdirSync(dir).filter((f) => f.endsWith('.data')).sort().pop() ?? 'missing');
+  const data = path.join(
+    dir,
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.data'))
+      .sort()
+      .pop() ?? 'missing',
+  );
   const whole = fs.readFileSync(data);
   whole[whole.length - MARK - 3] = (whole[whole.length - MARK - 3] ?? 0) ^ 0x01;
   fs.writeFileSync(data, whole);
@@ -75,28 +95,53 @@ test('bitcask2, tail damaged: lostAtOpen too (it shares the torn-tail scan)', as
 // The memory engine's store (decision 27): what the key cache evicts comes back exactly, once.
 test('VolatileRecordPort: a kept record loads back sealed and exact, then leaves the store', async (t) => {
   const port = new VolatileRecordPort();
-  const rec = { ...emptyRecord(), chosen: 3, chosenOrigin: 1, chosenSeq: 77, data: Uint8Array.of(1, 2, 3), version: 2, promised: 9 };
+  const rec = {
+    ...emptyRecord(),
+    chosen: 3,
+    chosenOrigin: 1,
+    chosenSeq: 77,
+    data: Uint8Array.of(1, 2, 3),
+    version: 2,
+    promised: 9,
+  };
   port.keep('a', rec);
   t.is(port.size, 1);
   const scanned: Array<[string, Uint8Array]> = [];
   for await (const entry of port.scanAll()) scanned.push(entry);
-  t.deepEqual(scanned.map(([k, v]) => [k, decodeRecord(openRecord(v))]), [['a', rec]]);
-  const values = await new Promise<(Uint8Array | undefined)[]>((resolve) => port.load(['a', 'b'], resolve));
+  t.deepEqual(
+    scanned.map(([k, v]) => [k, decodeRecord(openRecord(v))]),
+    [['a', rec]],
+  );
+  const values = await new Promise<(Uint8Array | undefined)[]>((resolve) =>
+    port.load(['a', 'b'], resolve),
+  );
   t.is(values.length, 2);
   t.is(values[1], undefined, 'a key never kept loads as absent');
   const sealed = values[0];
   if (sealed === undefined) return t.fail('kept record missing');
   t.deepEqual(decodeRecord(openRecord(sealed)), rec);
   t.is(port.size, 0, 'the core holds it now');
-  const again = await new Promise<(Uint8Array | undefined)[]>((resolve) => port.load(['a'], resolve));
+  const again = await new Promise<(Uint8Array | undefined)[]>((resolve) =>
+    port.load(['a'], resolve),
+  );
   t.deepEqual(again, [undefined]);
 });
 
 test('VolatileRecordPort: loadRecords hands back the record itself, once', async (t) => {
   const port = new VolatileRecordPort();
-  const rec = { ...emptyRecord(), chosen: 1, chosenOrigin: 0, chosenSeq: 5, data: Uint8Array.of(4), version: 1, promised: 2 ** 45 };
+  const rec = {
+    ...emptyRecord(),
+    chosen: 1,
+    chosenOrigin: 0,
+    chosenSeq: 5,
+    data: Uint8Array.of(4),
+    version: 1,
+    promised: 2 ** 45,
+  };
   port.keep('k', rec);
-  const first = await new Promise<unknown[]>((resolve) => port.loadRecords(['k', 'other'], resolve));
+  const first = await new Promise<unknown[]>((resolve) =>
+    port.loadRecords(['k', 'other'], resolve),
+  );
   t.deepEqual(first, [rec, undefined]);
   const second = await new Promise<unknown[]>((resolve) => port.loadRecords(['k'], resolve));
   t.deepEqual(second, [undefined]);

@@ -19,7 +19,8 @@ test('a frame round-trips, with and without data, and carries its CRC', (t) => {
 
 test('a cut or damaged payload never throws', (t) => {
   const payload = encodeFrame(KEY).subarray(8);
-  for (let n = 0; n < payload.length; n++) t.is(decodePayload(Buffer.from(payload.subarray(0, n))), undefined, `cut at ${n}`);
+  for (let n = 0; n < payload.length; n++)
+    t.is(decodePayload(Buffer.from(payload.subarray(0, n))), undefined, `cut at ${n}`);
   for (let i = 0; i < payload.length; i++) {
     for (const bit of [0x01, 0x80]) {
       const bad = Buffer.from(payload);

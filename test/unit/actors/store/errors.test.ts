@@ -15,12 +15,37 @@ function hostile(): unknown[] {
   const boom = (): never => {
     throw new Error('trap');
   };
-  const trapping = new Proxy({}, { get: boom, getPrototypeOf: boom, ownKeys: boom, has: boom, getOwnPropertyDescriptor: boom });
+  const trapping = new Proxy(
+    {},
+    { get: boom, getPrototypeOf: boom, ownKeys: boom, has: boom, getOwnPropertyDescriptor: boom },
+  );
   const arrayTrap = new Proxy([], { get: boom });
-  const ctorTrap = Object.create({ get constructor(): never { return boom(); } }) as object;
+  const ctorTrap = Object.create({
+    get constructor(): never {
+      return boom();
+    },
+  }) as object;
   const badToString = { toString: boom, valueOf: boom, [Symbol.toPrimitive]: boom };
-  return [1n, Symbol('s'), Object(Symbol('s')), cyclic, revoked.proxy, trapping, arrayTrap, ctorTrap, badToString,
-    Object.create(null), [, 1], 'x'.repeat(1 << 20), '\ud800', Number.NaN, -0, () => 1, null, undefined];
+  return [
+    1n,
+    Symbol('s'),
+    Object(Symbol('s')),
+    cyclic,
+    revoked.proxy,
+    trapping,
+    arrayTrap,
+    ctorTrap,
+    badToString,
+    Object.create(null),
+    [, 1],
+    'x'.repeat(1 << 20),
+    '\ud800',
+    Number.NaN,
+    -0,
+    () => 1,
+    null,
+    undefined,
+  ];
 }
 
 test('describe() never throws and stays short', (t) => {
@@ -29,16 +54,36 @@ test('describe() never throws and stays short', (t) => {
     t.is(typeof describe(value), 'string');
     t.true(describe(value).length < 200, describe(value));
   }
-  fc.assert(fc.property(fc.anything({ withBigInt: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }), (v) => {
-    return typeof describe(v) === 'string';
-  }));
+  fc.assert(
+    fc.property(
+      fc.anything({
+        withBigInt: true,
+        withMap: true,
+        withSet: true,
+        withTypedArray: true,
+        withSparseArray: true,
+        withNullPrototype: true,
+      }),
+      (v) => {
+        return typeof describe(v) === 'string';
+      },
+    ),
+  );
 });
 
 test('validateValue: only genuine Uint8Arrays and well-formed strings, copied', (t) => {
   const detachedView = new Uint8Array(4);
   structuredClone(detachedView.buffer, { transfer: [detachedView.buffer] });
-  for (const bad of [new Proxy(new Uint8Array(2), {}), Object.create(Uint8Array.prototype), detachedView, new Int8Array(2),
-    new DataView(new ArrayBuffer(2)), new ArrayBuffer(2), '\udc00', ...hostile().filter((v) => typeof v !== 'string')]) {
+  for (const bad of [
+    new Proxy(new Uint8Array(2), {}),
+    Object.create(Uint8Array.prototype),
+    detachedView,
+    new Int8Array(2),
+    new DataView(new ArrayBuffer(2)),
+    new ArrayBuffer(2),
+    '\udc00',
+    ...hostile().filter((v) => typeof v !== 'string'),
+  ]) {
     t.throws(() => validateValue(bad, 16), { code: 'INVALID_ARGUMENT' }, describe(bad));
   }
   t.throws(() => validateValue('x'.repeat(17), 16), { code: 'INVALID_ARGUMENT' });

@@ -4,13 +4,32 @@
  */
 import test from 'ava';
 import {
-  INSTALL_TOKENS, REPAIR_BATCH_KEYS_MAX, batchKeysFor, batchStep, batchesOf, charge, digestCost, newPacer, refill, roundStart, waitMsFor,
+  INSTALL_TOKENS,
+  REPAIR_BATCH_KEYS_MAX,
+  batchKeysFor,
+  batchStep,
+  batchesOf,
+  charge,
+  digestCost,
+  newPacer,
+  refill,
+  roundStart,
+  waitMsFor,
 } from '../../../../actors/store/repair-pacing';
 import type { BatchStep, RoundStart } from '../../../../actors/store/repair-pacing';
 import { resolveRepair } from '../../../../actors/store/repair-options';
 
 test('a batch is a tenth of a second of the rate, 1..REPAIR_BATCH_KEYS_MAX keys', (t) => {
-  const table: [number, number][] = [[1, 1], [9, 1], [10, 1], [11, 2], [100, 10], [500, 50], [640, 64], [10_000, REPAIR_BATCH_KEYS_MAX]];
+  const table: [number, number][] = [
+    [1, 1],
+    [9, 1],
+    [10, 1],
+    [11, 2],
+    [100, 10],
+    [500, 50],
+    [640, 64],
+    [10_000, REPAIR_BATCH_KEYS_MAX],
+  ];
   for (const [rate, keys] of table) t.is(batchKeysFor(rate), keys, `${rate} keys/s`);
 });
 
@@ -34,7 +53,8 @@ test('the wait for a cost is what the missing tokens take to refill', (t) => {
     [64, 100, 100], // above one batch: waits only for a full bucket
     [1, 1, 1000],
   ];
-  for (const [cost, rate, wait] of table) t.is(waitMsFor(empty, 0, cost, rate), wait, `cost ${cost} at ${rate}/s`);
+  for (const [cost, rate, wait] of table)
+    t.is(waitMsFor(empty, 0, cost, rate), wait, `cost ${cost} at ${rate}/s`);
   t.is(waitMsFor({ tokens: 10, atMs: 0 }, 0, 10, 100), 0, 'enough tokens: no wait');
   t.is(waitMsFor({ tokens: -20, atMs: 0 }, 0, 1, 100), 210, 'a debt is waited off first');
 });
@@ -57,7 +77,8 @@ test('a round starts an interval after the last one ended, unless the store is b
     [100, 11, 'skip-busy'],
     [5000, 11, 'skip-busy'],
   ];
-  for (const [now, inFlight, decision] of table) t.is(roundStart(now, 0, 100, inFlight, 10), decision, `now ${now}, ${inFlight} in flight`);
+  for (const [now, inFlight, decision] of table)
+    t.is(roundStart(now, 0, 100, inFlight, 10), decision, `now ${now}, ${inFlight} in flight`);
 });
 
 test('between batches: go when light, pause while busy, abandon after the last pause', (t) => {
@@ -69,7 +90,8 @@ test('between batches: go when light, pause while busy, abandon after the last p
     [6, 2, 'pause'],
     [6, 3, 'abandon'],
   ];
-  for (const [inFlight, pauses, step] of table) t.is(batchStep(inFlight, 5, pauses, 3), step, `${inFlight} in flight, ${pauses} pauses`);
+  for (const [inFlight, pauses, step] of table)
+    t.is(batchStep(inFlight, 5, pauses, 3), step, `${inFlight} in flight, ${pauses} pauses`);
 });
 
 test('batches keep every job, in order, none larger than asked', (t) => {
@@ -81,10 +103,35 @@ test('batches keep every job, in order, none larger than asked', (t) => {
 
 test('repair options: defaults, and every bad field refused with INVALID_ARGUMENT', (t) => {
   const d = resolveRepair(undefined);
-  t.deepEqual({ ...d, onRound: undefined }, { enabled: true, intervalMs: 600_000, keysPerSecond: 500, busyInFlight: 256, onRound: undefined });
+  t.deepEqual(
+    { ...d, onRound: undefined },
+    {
+      enabled: true,
+      intervalMs: 600_000,
+      keysPerSecond: 500,
+      busyInFlight: 256,
+      onRound: undefined,
+    },
+  );
   t.false(resolveRepair({ enabled: false }).enabled);
   const onRound = (): void => undefined;
   t.is(resolveRepair({ onRound }).onRound, onRound);
-  const bad: unknown[] = [null, [], 'x', new Date(), { nope: 1 }, { intervalMs: 5 }, { keysPerSecond: 0 }, { busyInFlight: -1 }, { enabled: 1 }, { onRound: {} }];
-  for (const o of bad) t.is((t.throws(() => resolveRepair(o)) as { code?: unknown } | undefined)?.code, 'INVALID_ARGUMENT', JSON.stringify(o));
+  const bad: unknown[] = [
+    null,
+    [],
+    'x',
+    new Date(),
+    { nope: 1 },
+    { intervalMs: 5 },
+    { keysPerSecond: 0 },
+    { busyInFlight: -1 },
+    { enabled: 1 },
+    { onRound: {} },
+  ];
+  for (const o of bad)
+    t.is(
+      (t.throws(() => resolveRepair(o)) as { code?: unknown } | undefined)?.code,
+      'INVALID_ARGUMENT',
+      JSON.stringify(o),
+    );
 });

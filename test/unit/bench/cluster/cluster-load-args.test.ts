@@ -22,8 +22,30 @@ test('defaults: 256 requests, 10,000 keys, 100-byte values, bitcask, 1 worker, b
 
 test('each flag is read', (t) => {
   const o = parseClusterLoadArgs([
-    '--seconds', '2.5', '--warmup=0', '--clients', '64', '--keys', '500', '--value-bytes', '32', '--sync', 'always',
-    '--engine', 'lsm', '--workers', '2', '--groups', '4', '--only', 'etcd', '--cpu-prof-dir', '/tmp/p', '--phases', 'write', '--json',
+    '--seconds',
+    '2.5',
+    '--warmup=0',
+    '--clients',
+    '64',
+    '--keys',
+    '500',
+    '--value-bytes',
+    '32',
+    '--sync',
+    'always',
+    '--engine',
+    'lsm',
+    '--workers',
+    '2',
+    '--groups',
+    '4',
+    '--only',
+    'etcd',
+    '--cpu-prof-dir',
+    '/tmp/p',
+    '--phases',
+    'write',
+    '--json',
   ]);
   t.is(o.seconds, 2.5);
   t.is(o.warmupSeconds, 0);

@@ -19,7 +19,13 @@ function text(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('latin1');
 }
 
-async function write(fs: SimFileSystem, file: string, data: string, position: number, sync: boolean): Promise<void> {
+async function write(
+  fs: SimFileSystem,
+  file: string,
+  data: string,
+  position: number,
+  sync: boolean,
+): Promise<void> {
   const handle = await fs.open(file, 'r+');
   const bytes = Buffer.from(data, 'latin1');
   await handle.write(bytes, 0, bytes.length, position);
@@ -89,7 +95,8 @@ test('sim fs: a rename is atomic and pending until the directory sync; unlink li
   await fs.rename('/b.tmp', '/b');
   await fs.unlink('/a');
   const listings = new Set<string>();
-  for (const state of fs.crashStates(ALL).states) listings.add([...state.listing().keys()].join(' '));
+  for (const state of fs.crashStates(ALL).states)
+    listings.add([...state.listing().keys()].join(' '));
   t.deepEqual([...listings].sort(), ['/a /b', '/a /b.tmp', '/b', '/b.tmp']);
   await (await fs.open('/', 'r')).sync();
   t.deepEqual([...fs.crashStates(ALL).states[0].listing().keys()], ['/b']);
@@ -120,8 +127,18 @@ test('sim fs: too many states are sampled with the caller’s seed, the extremes
   t.is(result.states.length, 20);
   t.is(result.states[0].bytesOf('/f').length, 0, 'first: everything lost');
   t.is(result.states[1].bytesOf('/f').length, SIM_PAGE_BYTES * 12, 'second: everything kept');
-  const again = fs.crashStates({ max: 20, random: (() => { const p = new Prng(7); return () => p.next(); })() });
-  t.deepEqual(again.states.map((s) => text(s.bytesOf('/f'))), result.states.map((s) => text(s.bytesOf('/f'))), 'same seed, same states');
+  const again = fs.crashStates({
+    max: 20,
+    random: (() => {
+      const p = new Prng(7);
+      return () => p.next();
+    })(),
+  });
+  t.deepEqual(
+    again.states.map((s) => text(s.bytesOf('/f'))),
+    result.states.map((s) => text(s.bytesOf('/f'))),
+    'same seed, same states',
+  );
 });
 
 test('sim fs: errors carry node’s codes', async (t) => {
@@ -141,10 +158,28 @@ test('sim fs: errors carry node’s codes', async (t) => {
 const diskOf = new WeakMap<Engine, SimFileSystem>();
 
 for (const [name, ordered, make] of [
-  ['bitcask on the simulated fs', true, (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs })],
-  ['bitcask (tiny files) on the simulated fs', true, (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs, fileBytesMax: 1024 })],
-  ['memory-log on the simulated fs', true, (fs: SimFileSystem, dir: string) => new MemoryLogEngine(dir, { fs, fileBytesMax: 1024, compactDeadBytes: 2048 })],
-  ['bitcask2 (tiny files, buffer and buckets) on the simulated fs', false, (fs: SimFileSystem, dir: string) => new Bitcask2Engine(dir, { fs, fileBytesMax: 1024, bufferKeysMax: 3, keysPerBucket: 2 })],
+  [
+    'bitcask on the simulated fs',
+    true,
+    (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs }),
+  ],
+  [
+    'bitcask (tiny files) on the simulated fs',
+    true,
+    (fs: SimFileSystem, dir: string) => new BitcaskEngine(dir, { fs, fileBytesMax: 1024 }),
+  ],
+  [
+    'memory-log on the simulated fs',
+    true,
+    (fs: SimFileSystem, dir: string) =>
+      new MemoryLogEngine(dir, { fs, fileBytesMax: 1024, compactDeadBytes: 2048 }),
+  ],
+  [
+    'bitcask2 (tiny files, buffer and buckets) on the simulated fs',
+    false,
+    (fs: SimFileSystem, dir: string) =>
+      new Bitcask2Engine(dir, { fs, fileBytesMax: 1024, bufferKeysMax: 3, keysPerBucket: 2 }),
+  ],
 ] as const) {
   runEngineSuite({
     name,

@@ -17,14 +17,36 @@ import type { AccountBoundsOptions, JournalEntry } from '../../../../actors/stor
 import type { RequestBody, RequestBackend } from '../../../../actors/store/model-client';
 import type { ClientResult } from '../../../../actors/paxos/core/types';
 import {
-  ACCOUNT_ID_BYTES_MAX, ACCOUNT_LIMITS, ACCOUNT_UNBOUNDED_MAX, AccountStatus, JOURNAL_ENTRIES_MAX, JOURNAL_PAGE_MAX,
-  TxOutcome, accountStateMachine, createAccountStateMachine, decodeAccountData, decodeAccountResult, encodeAccountData,
-  encodeAccountOp, encodeAccountQuery,
+  ACCOUNT_ID_BYTES_MAX,
+  ACCOUNT_LIMITS,
+  ACCOUNT_UNBOUNDED_MAX,
+  AccountStatus,
+  JOURNAL_ENTRIES_MAX,
+  JOURNAL_PAGE_MAX,
+  TxOutcome,
+  accountStateMachine,
+  createAccountStateMachine,
+  decodeAccountData,
+  decodeAccountResult,
+  encodeAccountData,
+  encodeAccountOp,
+  encodeAccountQuery,
 } from '../../../../models/account/account';
-import type { AccountBounds, AccountEntry, AccountLimits, AccountOp, AccountResults } from '../../../../models/account/account';
+import type {
+  AccountBounds,
+  AccountEntry,
+  AccountLimits,
+  AccountOp,
+  AccountResults,
+} from '../../../../models/account/account';
 import { ModelTag, RESULT_BAD_REQUEST } from '../../../../models/model-tags';
 import { encodeQueueOp, queueStateMachine } from '../../../../models/queue/queue';
-import { createModelRegistry, isWrongModel, splitVersion, tagged } from '../../../../models/registry';
+import {
+  createModelRegistry,
+  isWrongModel,
+  splitVersion,
+  tagged,
+} from '../../../../models/registry';
 import type { StateMachine } from '../../../../models/state-machine';
 import { VERIFY, setVerify } from '../../../../runtime/assert';
 import { ByteWriter } from '../../../../runtime/byte-codec';
@@ -35,9 +57,24 @@ import type { AccountInput, AccountOutput } from '../../../sim/models/account-mo
 
 const B: AccountBounds = { min: 0, max: ACCOUNT_UNBOUNDED_MAX };
 
-const add = (amount: number, opId: string, bounds = B): AccountOp => ({ type: 'add', bounds, opId, amount });
-const sub = (amount: number, opId: string, bounds = B): AccountOp => ({ type: 'subtract', bounds, opId, amount });
-const prepare = (txId: string, delta: number, bounds = B): AccountOp => ({ type: 'prepare', bounds, txId, delta });
+const add = (amount: number, opId: string, bounds = B): AccountOp => ({
+  type: 'add',
+  bounds,
+  opId,
+  amount,
+});
+const sub = (amount: number, opId: string, bounds = B): AccountOp => ({
+  type: 'subtract',
+  bounds,
+  opId,
+  amount,
+});
+const prepare = (txId: string, delta: number, bounds = B): AccountOp => ({
+  type: 'prepare',
+  bounds,
+  txId,
+  delta,
+});
 const commit = (txId: string, bounds = B): AccountOp => ({ type: 'commit', bounds, txId });
 const rollback = (txId: string, bounds = B): AccountOp => ({ type: 'rollback', bounds, txId });
 
@@ -54,7 +91,8 @@ class Key {
 
   raw(op: Uint8Array): Write {
     const out = this.machine.apply(this.data, this.version, op);
-    if (!out.mutated) deepStrictEqual(out.data, this.data, 'a refused or repeated op leaves the data as it was');
+    if (!out.mutated)
+      deepStrictEqual(out.data, this.data, 'a refused or repeated op leaves the data as it was');
     this.data = out.data;
     if (out.mutated) this.version++;
     return { ...decodeAccountResult('write', out.result), mutated: out.mutated };
@@ -69,7 +107,10 @@ class Key {
   }
 
   balance(): AccountResults['balance'] {
-    return decodeAccountResult('balance', this.machine.read(this.data, this.version, encodeAccountQuery({ type: 'balance' })));
+    return decodeAccountResult(
+      'balance',
+      this.machine.read(this.data, this.version, encodeAccountQuery({ type: 'balance' })),
+    );
   }
 
   journal(fromVersion: number, limit = JOURNAL_PAGE_MAX): AccountResults['journal'] {
@@ -78,13 +119,27 @@ class Key {
   }
 }
 
-const ok = (balance: number, version: number, outcome: TxOutcome = TxOutcome.none, duplicate = false, mutated = !duplicate): Write =>
-  ({ status: AccountStatus.ok, outcome, duplicate, balance, version, mutated });
-const refused = (status: AccountStatus, balance: number, version: number, outcome: TxOutcome = TxOutcome.none): Write =>
-  ({ status, outcome, duplicate: false, balance, version, mutated: false });
+const ok = (
+  balance: number,
+  version: number,
+  outcome: TxOutcome = TxOutcome.none,
+  duplicate = false,
+  mutated = !duplicate,
+): Write => ({ status: AccountStatus.ok, outcome, duplicate, balance, version, mutated });
+const refused = (
+  status: AccountStatus,
+  balance: number,
+  version: number,
+  outcome: TxOutcome = TxOutcome.none,
+): Write => ({ status, outcome, duplicate: false, balance, version, mutated: false });
 
-const entry = (version: number, kind: AccountEntry['kind'], amount: number, id: string, balanceAfter: number): AccountEntry =>
-  ({ version, kind, amount, id, balanceAfter });
+const entry = (
+  version: number,
+  kind: AccountEntry['kind'],
+  amount: number,
+  id: string,
+  balanceAfter: number,
+): AccountEntry => ({ version, kind, amount, id, balanceAfter });
 
 // ---- add and subtract ----
 
@@ -92,7 +147,11 @@ test('add and subtract move the balance; each applied op is one version and one 
   const k = new Key();
   t.deepEqual(k.ops(add(100, 'a'), sub(30, 'b'), add(5, 'c')), [ok(100, 1), ok(70, 2), ok(75, 3)]);
   t.deepEqual(k.balance(), { balance: 75, available: 75, version: 3 });
-  t.deepEqual(k.journal(0).entries, [entry(1, 'add', 100, 'a', 100), entry(2, 'subtract', 30, 'b', 70), entry(3, 'add', 5, 'c', 75)]);
+  t.deepEqual(k.journal(0).entries, [
+    entry(1, 'add', 100, 'a', 100),
+    entry(2, 'subtract', 30, 'b', 70),
+    entry(3, 'add', 5, 'c', 75),
+  ]);
 });
 
 test('an absent account reads as 0 at the key version', (t) => {
@@ -111,20 +170,33 @@ test('subtract below min is INSUFFICIENT_FUNDS and changes nothing', (t) => {
 test('a negative min allows an overdraft down to it', (t) => {
   const over = { min: -50, max: 100 };
   const k = new Key();
-  t.deepEqual(k.ops(sub(50, 'a', over), sub(1, 'b', over)), [ok(-50, 1), refused(AccountStatus.insufficientFunds, -50, 1)]);
+  t.deepEqual(k.ops(sub(50, 'a', over), sub(1, 'b', over)), [
+    ok(-50, 1),
+    refused(AccountStatus.insufficientFunds, -50, 1),
+  ]);
 });
 
 test('add past max is LIMIT_EXCEEDED and changes nothing', (t) => {
   const capped = { min: 0, max: 100 };
   const k = new Key();
-  t.deepEqual(k.ops(add(100, 'a', capped), add(1, 'b', capped)), [ok(100, 1), refused(AccountStatus.limitExceeded, 100, 1)]);
+  t.deepEqual(k.ops(add(100, 'a', capped), add(1, 'b', capped)), [
+    ok(100, 1),
+    refused(AccountStatus.limitExceeded, 100, 1),
+  ]);
 });
 
 test('a first op that fails leaves the key absent and fixes no bounds', (t) => {
   const k = new Key();
-  t.deepEqual(k.op(sub(1, 'a', { min: 0, max: 10 })), refused(AccountStatus.insufficientFunds, 0, 0));
+  t.deepEqual(
+    k.op(sub(1, 'a', { min: 0, max: 10 })),
+    refused(AccountStatus.insufficientFunds, 0, 0),
+  );
   t.is(k.data, null);
-  t.deepEqual(k.op(add(20, 'b', { min: 0, max: 30 })), ok(20, 1), 'other bounds are still free to choose');
+  t.deepEqual(
+    k.op(add(20, 'b', { min: 0, max: 30 })),
+    ok(20, 1),
+    'other bounds are still free to choose',
+  );
 });
 
 test('balances reach the safe-integer limits exactly and not beyond', (t) => {
@@ -134,7 +206,10 @@ test('balances reach the safe-integer limits exactly and not beyond', (t) => {
   const low = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
   const m = new Key();
   t.deepEqual(m.op(sub(Number.MAX_SAFE_INTEGER, 'a', low)), ok(Number.MIN_SAFE_INTEGER, 1));
-  t.deepEqual(m.op(sub(1, 'b', low)), refused(AccountStatus.insufficientFunds, Number.MIN_SAFE_INTEGER, 1));
+  t.deepEqual(
+    m.op(sub(1, 'b', low)),
+    refused(AccountStatus.insufficientFunds, Number.MIN_SAFE_INTEGER, 1),
+  );
   t.deepEqual(m.op(add(Number.MAX_SAFE_INTEGER, 'c', low)), ok(0, 2));
 });
 
@@ -198,7 +273,11 @@ test('a prepared credit counts toward max but is not available', (t) => {
   t.deepEqual(k.op(prepare('t1', 40, capped)), ok(50, 2));
   t.deepEqual(k.op(add(11, 'b', capped)), refused(AccountStatus.limitExceeded, 50, 2));
   t.deepEqual(k.op(prepare('t2', 11, capped)), refused(AccountStatus.limitExceeded, 50, 2));
-  t.deepEqual(k.op(sub(51, 'c', capped)), refused(AccountStatus.insufficientFunds, 50, 2), 'the credit is not spendable');
+  t.deepEqual(
+    k.op(sub(51, 'c', capped)),
+    refused(AccountStatus.insufficientFunds, 50, 2),
+    'the credit is not spendable',
+  );
   t.deepEqual(k.op(commit('t1', capped)), ok(90, 3, TxOutcome.committed));
 });
 
@@ -208,7 +287,10 @@ test('debits and credits pending together keep both lines', (t) => {
   k.ops(add(50, 'a', capped), prepare('debit', -50, capped), prepare('credit', 50, capped));
   t.deepEqual(k.balance(), { balance: 50, available: 0, version: 3 });
   // Either may commit first, and either may roll back: the balance stays within [0, 100].
-  t.deepEqual(k.ops(commit('credit', capped), commit('debit', capped)), [ok(100, 4, TxOutcome.committed), ok(50, 5, TxOutcome.committed)]);
+  t.deepEqual(k.ops(commit('credit', capped), commit('debit', capped)), [
+    ok(100, 4, TxOutcome.committed),
+    ok(50, 5, TxOutcome.committed),
+  ]);
 });
 
 test('rollback releases the reservation', (t) => {
@@ -216,12 +298,22 @@ test('rollback releases the reservation', (t) => {
   k.ops(add(100, 'a'), prepare('t1', -100));
   t.deepEqual(k.op(rollback('t1')), ok(100, 3, TxOutcome.rolledBack));
   t.deepEqual(k.balance(), { balance: 100, available: 100, version: 3 });
-  t.deepEqual(k.journal(0).entries.slice(1), [entry(2, 'prepare', -100, 't1', 100), entry(3, 'rollback', -100, 't1', 100)]);
+  t.deepEqual(k.journal(0).entries.slice(1), [
+    entry(2, 'prepare', -100, 't1', 100),
+    entry(3, 'rollback', -100, 't1', 100),
+  ]);
 });
 
 test('commit and rollback are idempotent and answer the first version', (t) => {
   const k = new Key();
-  k.ops(add(100, 'a'), prepare('c', -10), prepare('r', -20), commit('c'), rollback('r'), add(1, 'b'));
+  k.ops(
+    add(100, 'a'),
+    prepare('c', -10),
+    prepare('r', -20),
+    commit('c'),
+    rollback('r'),
+    add(1, 'b'),
+  );
   t.deepEqual(k.op(commit('c')), ok(90, 4, TxOutcome.committed, true));
   t.deepEqual(k.op(rollback('r')), ok(90, 5, TxOutcome.rolledBack, true));
   t.is(k.version, 6);
@@ -232,7 +324,10 @@ test('finishing a tx the other way is TRANSACTION_FINISHED with the recorded out
   k.ops(add(100, 'a'), prepare('c', -10), prepare('r', -20), commit('c'), rollback('r'));
   t.deepEqual(k.op(rollback('c')), refused(AccountStatus.txFinished, 90, 5, TxOutcome.committed));
   t.deepEqual(k.op(commit('r')), refused(AccountStatus.txFinished, 90, 5, TxOutcome.rolledBack));
-  t.deepEqual(k.op(prepare('c', -10)), refused(AccountStatus.txFinished, 90, 5, TxOutcome.committed));
+  t.deepEqual(
+    k.op(prepare('c', -10)),
+    refused(AccountStatus.txFinished, 90, 5, TxOutcome.committed),
+  );
 });
 
 test('a repeated prepare answers its first version; another delta is ID_CONFLICT', (t) => {
@@ -255,9 +350,15 @@ test('rollback of an unknown tx succeeds, is journaled with delta 0 and fences a
   t.deepEqual(k.op(rollback('late')), ok(0, 1, TxOutcome.rolledBack), 'even on an absent account');
   t.deepEqual(k.journal(0).entries, [entry(1, 'rollback', 0, 'late', 0)]);
   k.op(add(100, 'a'));
-  t.deepEqual(k.op(prepare('late', -10)), refused(AccountStatus.txFinished, 100, 2, TxOutcome.rolledBack));
+  t.deepEqual(
+    k.op(prepare('late', -10)),
+    refused(AccountStatus.txFinished, 100, 2, TxOutcome.rolledBack),
+  );
   t.deepEqual(k.op(rollback('late')), ok(0, 1, TxOutcome.rolledBack, true));
-  t.deepEqual(k.op(commit('late')), refused(AccountStatus.txFinished, 100, 2, TxOutcome.rolledBack));
+  t.deepEqual(
+    k.op(commit('late')),
+    refused(AccountStatus.txFinished, 100, 2, TxOutcome.rolledBack),
+  );
 });
 
 test('more than pendingMax open transactions is tooManyPending', (t) => {
@@ -271,8 +372,14 @@ test('more than pendingMax open transactions is tooManyPending', (t) => {
 test('pending transactions are stored sorted by id, whatever the prepare order', (t) => {
   const k = new Key();
   k.ops(add(100, 'a'), prepare('b', -1), prepare('é', -1), prepare('a', -1), prepare('Z', -1));
-  t.deepEqual(decodeAccountData(k.data)?.pending.map((p) => p.txId), ['Z', 'a', 'b', 'é']);
-  t.deepEqual(decodeAccountData(k.data)?.pending.map((p) => p.version), [5, 4, 2, 3]);
+  t.deepEqual(
+    decodeAccountData(k.data)?.pending.map((p) => p.txId),
+    ['Z', 'a', 'b', 'é'],
+  );
+  t.deepEqual(
+    decodeAccountData(k.data)?.pending.map((p) => p.version),
+    [5, 4, 2, 3],
+  );
 });
 
 // ---- bounds ----
@@ -282,7 +389,14 @@ test('bounds are fixed by the first write; other bounds are boundsMismatch on ev
   const k = new Key();
   k.ops(add(50, 'a', capped), prepare('t', -5, capped));
   const before = k.data;
-  for (const op of [add(1, 'b'), sub(1, 'c'), prepare('u', -1), commit('t'), rollback('t'), add(50, 'a', { min: -1, max: 100 })]) {
+  for (const op of [
+    add(1, 'b'),
+    sub(1, 'c'),
+    prepare('u', -1),
+    commit('t'),
+    rollback('t'),
+    add(50, 'a', { min: -1, max: 100 }),
+  ]) {
     t.deepEqual(k.op(op), refused(AccountStatus.boundsMismatch, 50, 2), op.type);
   }
   t.is(k.data, before);
@@ -294,10 +408,24 @@ test('bounds are fixed by the first write; other bounds are boundsMismatch on ev
 
 test('journal versions continue the key version without gaps', (t) => {
   const k = new Key(accountStateMachine, 7);
-  k.ops(add(10, 'a'), sub(20, 'x'), prepare('t', -5), sub(1, 'a'), commit('t'), rollback('u'), add(1, 'a'));
+  k.ops(
+    add(10, 'a'),
+    sub(20, 'x'),
+    prepare('t', -5),
+    sub(1, 'a'),
+    commit('t'),
+    rollback('u'),
+    add(1, 'a'),
+  );
   const { entries } = k.journal(0);
-  t.deepEqual(entries.map((e) => e.version), [8, 9, 10, 11]);
-  t.deepEqual(entries.map((e) => e.kind), ['add', 'prepare', 'commit', 'rollback']);
+  t.deepEqual(
+    entries.map((e) => e.version),
+    [8, 9, 10, 11],
+  );
+  t.deepEqual(
+    entries.map((e) => e.kind),
+    ['add', 'prepare', 'commit', 'rollback'],
+  );
   t.is(k.version, 11);
 });
 
@@ -305,11 +433,27 @@ test('journal pages: fromVersion, limit, nextVersion', (t) => {
   const k = new Key();
   for (let i = 1; i <= 5; i++) k.op(add(i, `op${i}`));
   const page = k.journal(2, 2);
-  t.deepEqual(page.entries.map((e) => e.version), [2, 3]);
+  t.deepEqual(
+    page.entries.map((e) => e.version),
+    [2, 3],
+  );
   t.deepEqual([page.status, page.version, page.nextVersion], [AccountStatus.ok, 5, 4]);
-  t.deepEqual(k.journal(4, 10).entries.map((e) => e.version), [4, 5]);
-  t.deepEqual(k.journal(6, 10), { status: AccountStatus.ok, version: 5, nextVersion: 6, entries: [] });
-  t.deepEqual(k.journal(99, 1), { status: AccountStatus.ok, version: 5, nextVersion: 99, entries: [] });
+  t.deepEqual(
+    k.journal(4, 10).entries.map((e) => e.version),
+    [4, 5],
+  );
+  t.deepEqual(k.journal(6, 10), {
+    status: AccountStatus.ok,
+    version: 5,
+    nextVersion: 6,
+    entries: [],
+  });
+  t.deepEqual(k.journal(99, 1), {
+    status: AccountStatus.ok,
+    version: 5,
+    nextVersion: 99,
+    entries: [],
+  });
 });
 
 test('a journal page holds at most pageMax entries', (t) => {
@@ -322,9 +466,16 @@ test('a journal page holds at most pageMax entries', (t) => {
 test('the journal keeps the newest journalEntriesMax; older reads are journalTrimmed', (t) => {
   const k = new Key(createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 3 }));
   for (let i = 1; i <= 5; i++) k.op(add(1, `op${i}`));
-  t.deepEqual(k.journal(3).entries.map((e) => e.version), [3, 4, 5]);
+  t.deepEqual(
+    k.journal(3).entries.map((e) => e.version),
+    [3, 4, 5],
+  );
   for (const from of [0, 1, 2]) {
-    t.deepEqual(k.journal(from), { status: AccountStatus.journalTrimmed, version: 5, nextVersion: 3, entries: [] }, `from ${from}`);
+    t.deepEqual(
+      k.journal(from),
+      { status: AccountStatus.journalTrimmed, version: 5, nextVersion: 3, entries: [] },
+      `from ${from}`,
+    );
   }
   t.is(decodeAccountData(k.data)?.droppedThrough, 2);
 });
@@ -332,7 +483,10 @@ test('the journal keeps the newest journalEntriesMax; older reads are journalTri
 test('an account created on a reused key is not "trimmed" before its first entry', (t) => {
   const k = new Key(createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 2 }), 10);
   k.op(add(1, 'a'));
-  t.deepEqual(k.journal(0).entries.map((e) => e.version), [11]);
+  t.deepEqual(
+    k.journal(0).entries.map((e) => e.version),
+    [11],
+  );
 });
 
 test('the default window is JOURNAL_ENTRIES_MAX entries', (t) => {
@@ -349,7 +503,11 @@ test('the default window is JOURNAL_ENTRIES_MAX entries', (t) => {
   t.is(state?.journal.length, JOURNAL_ENTRIES_MAX);
   t.is(state?.droppedThrough, 1);
   t.is(k.journal(1).status, AccountStatus.journalTrimmed);
-  t.deepEqual(k.op(add(1, 'op0')), ok(JOURNAL_ENTRIES_MAX + 2, JOURNAL_ENTRIES_MAX + 2), 'op0 was forgotten');
+  t.deepEqual(
+    k.op(add(1, 'op0')),
+    ok(JOURNAL_ENTRIES_MAX + 2, JOURNAL_ENTRIES_MAX + 2),
+    'op0 was forgotten',
+  );
 });
 
 // ---- bad input, determinism, framing ----
@@ -387,14 +545,22 @@ test('invalid values in ops and queries are answered RESULT_BAD_REQUEST, never t
   q.u8(2);
   q.f64(-1);
   q.u32(1);
-  t.is(decodeAccountResult('journal', accountStateMachine.read(k.data, 1, q.finish())).status, RESULT_BAD_REQUEST);
+  t.is(
+    decodeAccountResult('journal', accountStateMachine.read(k.data, 1, q.finish())).status,
+    RESULT_BAD_REQUEST,
+  );
 });
 
 test('malformed bytes and bad encoder input are programmer errors', (t) => {
   const k = new Key();
   k.op(add(5, 'a'));
   const good = encodeAccountOp(add(1, 'b'));
-  for (const op of [new Uint8Array(0), Uint8Array.of(9), good.subarray(0, good.length - 1), Uint8Array.of(...good, 0)]) {
+  for (const op of [
+    new Uint8Array(0),
+    Uint8Array.of(9),
+    good.subarray(0, good.length - 1),
+    Uint8Array.of(...good, 0),
+  ]) {
     t.throws(() => accountStateMachine.apply(k.data, 1, op), undefined, `op ${op.join(',')}`);
   }
   for (const q of [new Uint8Array(0), Uint8Array.of(9), Uint8Array.of(1, 0), Uint8Array.of(2, 0)]) {
@@ -406,13 +572,24 @@ test('malformed bytes and bad encoder input are programmer errors', (t) => {
   t.throws(() => encodeAccountOp(add(1, 'a', { min: 1, max: 2 })));
   t.throws(() => encodeAccountQuery({ type: 'journal', fromVersion: -1, limit: 1 }));
   t.throws(() => encodeAccountQuery({ type: 'journal', fromVersion: 0, limit: 0 }));
-  t.throws(() => accountStateMachine.apply(new Uint8Array(0), 1, good), undefined, 'empty data is not null');
+  t.throws(
+    () => accountStateMachine.apply(new Uint8Array(0), 1, good),
+    undefined,
+    'empty data is not null',
+  );
 });
 
 test('the same data and op give identical bytes; the data is canonical', (t) => {
   const k = new Key();
   k.ops(add(100, 'a'), prepare('t2', -5), prepare('t1', 7), sub(1, 'b'));
-  const ops = [add(1, 'c'), sub(1, 'a'), prepare('t3', -1), commit('t1'), rollback('t2'), rollback('zz')].map(encodeAccountOp);
+  const ops = [
+    add(1, 'c'),
+    sub(1, 'a'),
+    prepare('t3', -1),
+    commit('t1'),
+    rollback('t2'),
+    rollback('zz'),
+  ].map(encodeAccountOp);
   for (const op of ops) {
     const a = accountStateMachine.apply(k.data, k.version, op);
     const b = accountStateMachine.apply(k.data?.slice() ?? null, k.version, op.slice());
@@ -424,29 +601,60 @@ test('the same data and op give identical bytes; the data is canonical', (t) => 
 });
 
 test('through the registry: tagged, the version appended, other models refused both ways', (t) => {
-  const registry = createModelRegistry([[ModelTag.account, accountStateMachine], [ModelTag.queue, queueStateMachine]]);
+  const registry = createModelRegistry([
+    [ModelTag.account, accountStateMachine],
+    [ModelTag.queue, queueStateMachine],
+  ]);
   const out = registry.apply(null, 0, tagged(ModelTag.account, encodeAccountOp(add(3, 'a'))));
   t.is(out.data?.[0], ModelTag.account);
   const { body, version } = splitVersion(out.result);
-  t.deepEqual(decodeAccountResult('write', body), { status: AccountStatus.ok, outcome: TxOutcome.none, duplicate: false, balance: 3, version: 1 });
+  t.deepEqual(decodeAccountResult('write', body), {
+    status: AccountStatus.ok,
+    outcome: TxOutcome.none,
+    duplicate: false,
+    balance: 3,
+    version: 1,
+  });
   t.is(version, 1);
-  t.true(isWrongModel(registry.apply(out.data, 1, tagged(ModelTag.queue, encodeQueueOp({ type: 'pop' }))).result));
-  const queued = registry.apply(null, 0, tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [Uint8Array.of(1)] })));
-  t.true(isWrongModel(registry.apply(queued.data, 1, tagged(ModelTag.account, encodeAccountOp(add(1, 'a')))).result));
+  t.true(
+    isWrongModel(
+      registry.apply(out.data, 1, tagged(ModelTag.queue, encodeQueueOp({ type: 'pop' }))).result,
+    ),
+  );
+  const queued = registry.apply(
+    null,
+    0,
+    tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [Uint8Array.of(1)] })),
+  );
+  t.true(
+    isWrongModel(
+      registry.apply(queued.data, 1, tagged(ModelTag.account, encodeAccountOp(add(1, 'a')))).result,
+    ),
+  );
 });
 
 // ---- the public handle over an in-memory backend ----
 
 /** One replica's worth of keys, applying requests at once through the registry. */
-function memoryBackend(machine: StateMachine = accountStateMachine): RequestBackend & { writes: number } {
-  const registry = createModelRegistry([[ModelTag.account, machine], [ModelTag.queue, queueStateMachine]]);
+function memoryBackend(
+  machine: StateMachine = accountStateMachine,
+): RequestBackend & { writes: number } {
+  const registry = createModelRegistry([
+    [ModelTag.account, machine],
+    [ModelTag.queue, queueStateMachine],
+  ]);
   const keys = new Map<string, { data: Uint8Array | null; version: number }>();
   const backend = {
     valueBytesMax: 1024 * 1024,
     writes: 0,
     call(_replica: number | undefined, body: RequestBody): Promise<ClientResult> {
       const rec = keys.get(body.key) ?? { data: null, version: 0 };
-      if (body.kind === 'read') return Promise.resolve({ token: 0, ok: true, result: registry.read(rec.data, rec.version, body.query) });
+      if (body.kind === 'read')
+        return Promise.resolve({
+          token: 0,
+          ok: true,
+          result: registry.read(rec.data, rec.version, body.query),
+        });
       backend.writes++;
       const out = registry.apply(rec.data, rec.version, splitRequestId(body.op).op);
       keys.set(body.key, { data: out.data, version: out.mutated ? rec.version + 1 : rec.version });
@@ -478,11 +686,19 @@ test('api: shapes of every answer', async (t) => {
   t.deepEqual(await acct.add(100, { opId: 'a' }), { balance: 100, version: 1 });
   t.deepEqual(await acct.subtract(30, { opId: 'b' }), { balance: 70, version: 2 });
   t.deepEqual(await acct.prepare('t', -20), { version: 3 });
-  t.deepEqual(await acct.balance({ consistency: 'local' }), { balance: 70, available: 50, version: 3 });
+  t.deepEqual(await acct.balance({ consistency: 'local' }), {
+    balance: 70,
+    available: 50,
+    version: 3,
+  });
   t.deepEqual(await acct.commit('t'), { outcome: 'committed', version: 4 });
   t.deepEqual(await acct.commit('t'), { outcome: 'committed', version: 4 });
   t.deepEqual(await acct.rollback('gone'), { outcome: 'rolledBack', version: 5 });
-  t.deepEqual(await acct.add(100, { opId: 'a' }), { balance: 100, version: 1 }, 'a retried opId answers the first result');
+  t.deepEqual(
+    await acct.add(100, { opId: 'a' }),
+    { balance: 100, version: 1 },
+    'a retried opId answers the first result',
+  );
   t.deepEqual(await collect(acct.journal()), [
     { version: 1, kind: 'add', amount: 100, opId: 'a', balanceAfter: 100 },
     { version: 2, kind: 'subtract', amount: 30, opId: 'b', balanceAfter: 70 },
@@ -491,7 +707,9 @@ test('api: shapes of every answer', async (t) => {
     { version: 5, kind: 'rollback', delta: 0, txId: 'gone', balanceAfter: 50 },
   ]);
   t.deepEqual(await acct.journalPage(4, { limit: 1 }), {
-    entries: [{ version: 4, kind: 'commit', delta: -20, txId: 't', balanceAfter: 50 }], nextVersion: 5, version: 5,
+    entries: [{ version: 4, kind: 'commit', delta: -20, txId: 't', balanceAfter: 50 }],
+    nextVersion: 5,
+    version: 5,
   });
 });
 
@@ -508,14 +726,21 @@ test('api: every refusal has its error code and sends or changes nothing more', 
   await acct.rollback('t');
   t.is(await codeOf(acct.commit('t')), 'TRANSACTION_FINISHED');
   t.is(await codeOf(acct.prepare('t', -1)), 'TRANSACTION_FINISHED');
-  t.is(await codeOf(new Account('acct', backend, undefined).add(1, { opId: 'z' })), 'BOUNDS_MISMATCH');
+  t.is(
+    await codeOf(new Account('acct', backend, undefined).add(1, { opId: 'z' })),
+    'BOUNDS_MISMATCH',
+  );
   t.is(await codeOf(new Account('q', backend, undefined).add(1, { opId: 'z' })), 'resolved');
   t.deepEqual(await acct.balance(), { balance: 50, available: 50, version: 3 });
 });
 
 test('api: WRONG_TYPE on a name that holds another model', async (t) => {
   const backend = memoryBackend();
-  await backend.call(undefined, { kind: 'write', key: '\u0000jobs', op: tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [Uint8Array.of(1)] })) });
+  await backend.call(undefined, {
+    kind: 'write',
+    key: '\u0000jobs',
+    op: tagged(ModelTag.queue, encodeQueueOp({ type: 'push', values: [Uint8Array.of(1)] })),
+  });
   const acct = new Account('jobs', backend, undefined);
   t.is(await codeOf(acct.add(1, { opId: 'a' })), 'WRONG_TYPE');
   t.is(await codeOf(acct.balance()), 'WRONG_TYPE');
@@ -545,8 +770,19 @@ test('api: bad input is INVALID_ARGUMENT before anything is sent', async (t) => 
   ];
   for (const [name, call] of calls) t.is(await codeOf(call()), 'INVALID_ARGUMENT', name);
   t.throws(() => acct.journal({ fromVersion: 0.5 }), { code: 'INVALID_ARGUMENT' });
-  const bounds: AccountBoundsOptions[] = [{ min: 5, max: 1 }, { min: 1 }, { max: -1 }, { min: 0.5 }, { max: Infinity }];
-  for (const b of bounds) t.throws(() => new Account('a', backend, undefined, b), { code: 'INVALID_ARGUMENT' }, JSON.stringify(b));
+  const bounds: AccountBoundsOptions[] = [
+    { min: 5, max: 1 },
+    { min: 1 },
+    { max: -1 },
+    { min: 0.5 },
+    { max: Infinity },
+  ];
+  for (const b of bounds)
+    t.throws(
+      () => new Account('a', backend, undefined, b),
+      { code: 'INVALID_ARGUMENT' },
+      JSON.stringify(b),
+    );
   t.throws(() => new Account('', backend, undefined), { code: 'INVALID_ARGUMENT' });
   t.is(backend.writes, 0);
 });
@@ -556,9 +792,16 @@ test('api: the journal iterator pages through everything from fromVersion, in or
   for (let i = 1; i <= 25; i++) await acct.add(i, { opId: `op${i}` });
   for (const pageSize of [1, 4, 5, 1000]) {
     const all = await collect(acct.journal({ pageSize }));
-    t.deepEqual(all.map((e) => e.version), Array.from({ length: 25 }, (_, i) => i + 1), `pageSize ${pageSize}`);
+    t.deepEqual(
+      all.map((e) => e.version),
+      Array.from({ length: 25 }, (_, i) => i + 1),
+      `pageSize ${pageSize}`,
+    );
   }
-  t.deepEqual((await collect(acct.journal({ fromVersion: 20, pageSize: 2 }))).map((e) => e.version), [20, 21, 22, 23, 24, 25]);
+  t.deepEqual(
+    (await collect(acct.journal({ fromVersion: 20, pageSize: 2 }))).map((e) => e.version),
+    [20, 21, 22, 23, 24, 25],
+  );
   t.deepEqual(await collect(acct.journal({ fromVersion: 26 })), []);
   t.deepEqual(await collect(new Account('empty', memoryBackend(), undefined).journal()), []);
 });
@@ -576,12 +819,17 @@ test('api: the iterator stops at the version it saw first even while writes cont
 });
 
 test('api: the iterator fails with JOURNAL_TRIMMED rather than skip', async (t) => {
-  const backend = memoryBackend(createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 4 }));
+  const backend = memoryBackend(
+    createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 4 }),
+  );
   const acct = new Account('acct', backend, undefined);
   for (let i = 1; i <= 6; i++) await acct.add(1, { opId: `op${i}` });
   t.is(await codeOf(collect(acct.journal())), 'JOURNAL_TRIMMED');
   t.is(await codeOf(acct.journalPage(2)), 'JOURNAL_TRIMMED');
-  t.deepEqual((await collect(acct.journal({ fromVersion: 3 }))).map((e) => e.version), [3, 4, 5, 6]);
+  t.deepEqual(
+    (await collect(acct.journal({ fromVersion: 3 }))).map((e) => e.version),
+    [3, 4, 5, 6],
+  );
   // A reader slower than the writers loses its place: an error, not a silent gap.
   const seen: number[] = [];
   const reading = (async () => {
@@ -601,7 +849,10 @@ const idArb = fc.constantFrom('a', 'b', 'c', 'd');
 const amountArb = fc.integer({ min: 1, max: 20 });
 const deltaArb = fc.integer({ min: -20, max: 20 }).filter((d) => d !== 0);
 // Mostly the first bounds, so most writes reach the account rather than boundsMismatch.
-const boundsArb = fc.oneof({ weight: 6, arbitrary: fc.constant(bounds[0]) }, { weight: 1, arbitrary: fc.constantFrom(...bounds) });
+const boundsArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(bounds[0]) },
+  { weight: 1, arbitrary: fc.constantFrom(...bounds) },
+);
 const limitsArb: fc.Arbitrary<AccountLimits> = fc.record({
   journalEntriesMax: fc.integer({ min: 1, max: 8 }),
   pendingMax: fc.integer({ min: 0, max: 3 }),
@@ -610,11 +861,41 @@ const limitsArb: fc.Arbitrary<AccountLimits> = fc.record({
 
 // Weighted toward writes, so balances grow and reservations pile up against the bounds.
 const inputArb: fc.Arbitrary<AccountInput> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('add' as const, 'subtract' as const), opId: idArb, amount: amountArb, bounds: boundsArb }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('prepare' as const), txId: idArb, delta: deltaArb, bounds: boundsArb }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('commit' as const, 'rollback' as const), txId: idArb, bounds: boundsArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constantFrom('add' as const, 'subtract' as const),
+      opId: idArb,
+      amount: amountArb,
+      bounds: boundsArb,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('prepare' as const),
+      txId: idArb,
+      delta: deltaArb,
+      bounds: boundsArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constantFrom('commit' as const, 'rollback' as const),
+      txId: idArb,
+      bounds: boundsArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.constant<AccountInput>({ op: 'balance' }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('journal' as const), fromVersion: fc.nat(12), limit: fc.integer({ min: 1, max: 5 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('journal' as const),
+      fromVersion: fc.nat(12),
+      limit: fc.integer({ min: 1, max: 5 }),
+    }),
+  },
 );
 /** Long enough runs to fill the small windows and limits many times over. */
 const inputsArb = (maxLength: number) => fc.array(inputArb, { maxLength, size: 'max' });
@@ -648,11 +929,23 @@ class Reference {
 
   apply(op: AccountOp): AccountResults['write'] {
     const b = this.bounds ?? op.bounds;
-    const no = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) =>
-      ({ status, outcome, duplicate: false, balance: this.balance, version: this.version });
+    const no = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) => ({
+      status,
+      outcome,
+      duplicate: false,
+      balance: this.balance,
+      version: this.version,
+    });
     if (b.min !== op.bounds.min || b.max !== op.bounds.max) return no(AccountStatus.boundsMismatch);
-    const kept = (id: string, kinds: string[]) => this.journal.find((e) => e.id === id && kinds.includes(e.kind));
-    const again = (e: AccountEntry, outcome: TxOutcome) => ({ status: AccountStatus.ok, outcome, duplicate: true, balance: e.balanceAfter, version: e.version });
+    const kept = (id: string, kinds: string[]) =>
+      this.journal.find((e) => e.id === id && kinds.includes(e.kind));
+    const again = (e: AccountEntry, outcome: TxOutcome) => ({
+      status: AccountStatus.ok,
+      outcome,
+      duplicate: true,
+      balance: e.balanceAfter,
+      version: e.version,
+    });
     let pos = 0;
     let neg = 0;
     for (const p of this.pending.values()) {
@@ -661,7 +954,10 @@ class Reference {
     }
     if ('opId' in op) {
       const e = kept(op.opId, ['add', 'subtract']);
-      if (e !== undefined) return e.kind === op.type && e.amount === op.amount ? again(e, TxOutcome.none) : no(AccountStatus.idConflict);
+      if (e !== undefined)
+        return e.kind === op.type && e.amount === op.amount
+          ? again(e, TxOutcome.none)
+          : no(AccountStatus.idConflict);
       const next = this.balance + (op.type === 'add' ? op.amount : -op.amount);
       if (next + pos > b.max) return no(AccountStatus.limitExceeded);
       if (next + neg < b.min) return no(AccountStatus.insufficientFunds);
@@ -671,70 +967,116 @@ class Reference {
     const done = kept(op.txId, ['commit', 'rollback']);
     const doneOutcome = done?.kind === 'commit' ? TxOutcome.committed : TxOutcome.rolledBack;
     if (op.type === 'prepare') {
-      if (p !== undefined) return p.delta === op.delta ? { ...no(AccountStatus.ok), duplicate: true, version: p.version } : no(AccountStatus.idConflict);
+      if (p !== undefined)
+        return p.delta === op.delta
+          ? { ...no(AccountStatus.ok), duplicate: true, version: p.version }
+          : no(AccountStatus.idConflict);
       if (done !== undefined) return no(AccountStatus.txFinished, doneOutcome);
       if (this.pending.size >= this.limits.pendingMax) return no(AccountStatus.tooManyPending);
-      if (this.balance + neg + Math.min(op.delta, 0) < b.min) return no(AccountStatus.insufficientFunds);
-      if (this.balance + pos + Math.max(op.delta, 0) > b.max) return no(AccountStatus.limitExceeded);
+      if (this.balance + neg + Math.min(op.delta, 0) < b.min)
+        return no(AccountStatus.insufficientFunds);
+      if (this.balance + pos + Math.max(op.delta, 0) > b.max)
+        return no(AccountStatus.limitExceeded);
       this.pending.set(op.txId, { delta: op.delta, version: this.version + 1 });
       return this.record(b, 'prepare', op.txId, op.delta, this.balance, TxOutcome.none);
     }
     const outcome = op.type === 'commit' ? TxOutcome.committed : TxOutcome.rolledBack;
     if (p !== undefined) {
       this.pending.delete(op.txId);
-      return this.record(b, op.type, op.txId, p.delta, this.balance + (op.type === 'commit' ? p.delta : 0), outcome);
+      return this.record(
+        b,
+        op.type,
+        op.txId,
+        p.delta,
+        this.balance + (op.type === 'commit' ? p.delta : 0),
+        outcome,
+      );
     }
-    if (done !== undefined) return doneOutcome === outcome ? again(done, outcome) : no(AccountStatus.txFinished, doneOutcome);
+    if (done !== undefined)
+      return doneOutcome === outcome
+        ? again(done, outcome)
+        : no(AccountStatus.txFinished, doneOutcome);
     if (op.type === 'commit') return no(AccountStatus.unknownTx);
     return this.record(b, 'rollback', op.txId, 0, this.balance, outcome);
   }
 
-  private record(b: AccountBounds, kind: AccountEntry['kind'], id: string, amount: number, balance: number, outcome: TxOutcome) {
+  private record(
+    b: AccountBounds,
+    kind: AccountEntry['kind'],
+    id: string,
+    amount: number,
+    balance: number,
+    outcome: TxOutcome,
+  ) {
     this.bounds = b;
     this.version++;
     this.balance = balance;
     this.journal.push({ version: this.version, kind, amount, id, balanceAfter: balance });
-    while (this.journal.length > this.limits.journalEntriesMax) this.dropped = this.journal.shift()?.version ?? this.dropped;
+    while (this.journal.length > this.limits.journalEntriesMax)
+      this.dropped = this.journal.shift()?.version ?? this.dropped;
     return { status: AccountStatus.ok, outcome, duplicate: false, balance, version: this.version };
   }
 
   state() {
     if (this.bounds === undefined) return undefined;
-    const pending = [...this.pending].map(([txId, p]) => ({ txId, delta: p.delta, version: p.version }))
+    const pending = [...this.pending]
+      .map(([txId, p]) => ({ txId, delta: p.delta, version: p.version }))
       .sort((x, y) => Buffer.compare(Buffer.from(x.txId), Buffer.from(y.txId)));
-    return { bounds: this.bounds, balance: this.balance, droppedThrough: this.dropped, pending, journal: this.journal };
+    return {
+      bounds: this.bounds,
+      balance: this.balance,
+      droppedThrough: this.dropped,
+      pending,
+      journal: this.journal,
+    };
   }
 }
 
 test('property: the state machine behaves like a plain JS account; data is canonical and consistent', (t) => {
-  fc.assert(fc.property(limitsArb, inputsArb(60), (limits, inputs) => {
-    const k = new Key(createAccountStateMachine(limits));
-    const ref = new Reference(limits);
-    for (const input of inputs) {
-      const op = toOp(input);
-      if (op === undefined) continue;
-      const { mutated, ...got } = k.op(op);
-      const before = ref.version;
-      deepStrictEqual(got, ref.apply(op), JSON.stringify(op));
-      deepStrictEqual(mutated, ref.version === before + 1);
-      deepStrictEqual(k.version, ref.version);
-      const state = decodeAccountData(k.data);
-      deepStrictEqual(state, ref.state());
-      if (state === undefined) continue;
-      deepStrictEqual(encodeAccountData(state), k.data, 'data is the canonical layout');
-      // Consecutive entries chain: each balanceAfter is the previous one plus the entry's effect.
-      for (let i = 1; i < state.journal.length; i++) {
-        const e = state.journal[i] as AccountEntry;
-        const effect = e.kind === 'add' ? e.amount : e.kind === 'subtract' ? -e.amount : e.kind === 'commit' ? e.amount : 0;
-        deepStrictEqual(e.balanceAfter, (state.journal[i - 1] as AccountEntry).balanceAfter + effect);
+  fc.assert(
+    fc.property(limitsArb, inputsArb(60), (limits, inputs) => {
+      const k = new Key(createAccountStateMachine(limits));
+      const ref = new Reference(limits);
+      for (const input of inputs) {
+        const op = toOp(input);
+        if (op === undefined) continue;
+        const { mutated, ...got } = k.op(op);
+        const before = ref.version;
+        deepStrictEqual(got, ref.apply(op), JSON.stringify(op));
+        deepStrictEqual(mutated, ref.version === before + 1);
+        deepStrictEqual(k.version, ref.version);
+        const state = decodeAccountData(k.data);
+        deepStrictEqual(state, ref.state());
+        if (state === undefined) continue;
+        deepStrictEqual(encodeAccountData(state), k.data, 'data is the canonical layout');
+        // Consecutive entries chain: each balanceAfter is the previous one plus the entry's effect.
+        for (let i = 1; i < state.journal.length; i++) {
+          const e = state.journal[i] as AccountEntry;
+          const effect =
+            e.kind === 'add'
+              ? e.amount
+              : e.kind === 'subtract'
+                ? -e.amount
+                : e.kind === 'commit'
+                  ? e.amount
+                  : 0;
+          deepStrictEqual(
+            e.balanceAfter,
+            (state.journal[i - 1] as AccountEntry).balanceAfter + effect,
+          );
+        }
       }
-    }
-  }), { numRuns: 400 });
+    }),
+    { numRuns: 400 },
+  );
   t.pass();
 });
 
 /** The spec's input through the public handle (and so the registry and the machine). */
-async function viaApi(acct: (b: AccountBounds) => Account, input: AccountInput): Promise<AccountOutput> {
+async function viaApi(
+  acct: (b: AccountBounds) => Account,
+  input: AccountInput,
+): Promise<AccountOutput> {
   const b = 'bounds' in input && input.bounds !== undefined ? input.bounds : B;
   const a = acct(b);
   try {
@@ -762,25 +1104,32 @@ async function viaApi(acct: (b: AccountBounds) => Account, input: AccountInput):
 }
 
 test('property: the linearizability spec and the public API over the machine agree', async (t) => {
-  await fc.assert(fc.asyncProperty(limitsArb, inputsArb(60), async (limits, inputs) => {
-    const backend = memoryBackend(createAccountStateMachine(limits));
-    const handles = new Map(bounds.map((b) => [b, new Account('acct', backend, undefined, b)] as const));
-    const acct = (b: AccountBounds): Account => {
-      const h = handles.get(b as (typeof bounds)[number]);
-      if (h === undefined) throw new Error(`no handle for ${JSON.stringify(b)}`);
-      return h;
-    };
-    const model = createAccountModel(limits);
-    let state = model.init();
-    for (const input of inputs) {
-      const spec = model.step(state, input);
-      const got = await viaApi(acct, input);
-      if (!model.equalOutput(spec.output, got)) {
-        throw new Error(`${JSON.stringify(input)}: spec ${JSON.stringify(spec.output)}, api ${JSON.stringify(got)}`);
+  await fc.assert(
+    fc.asyncProperty(limitsArb, inputsArb(60), async (limits, inputs) => {
+      const backend = memoryBackend(createAccountStateMachine(limits));
+      const handles = new Map(
+        bounds.map((b) => [b, new Account('acct', backend, undefined, b)] as const),
+      );
+      const acct = (b: AccountBounds): Account => {
+        const h = handles.get(b as (typeof bounds)[number]);
+        if (h === undefined) throw new Error(`no handle for ${JSON.stringify(b)}`);
+        return h;
+      };
+      const model = createAccountModel(limits);
+      let state = model.init();
+      for (const input of inputs) {
+        const spec = model.step(state, input);
+        const got = await viaApi(acct, input);
+        if (!model.equalOutput(spec.output, got)) {
+          throw new Error(
+            `${JSON.stringify(input)}: spec ${JSON.stringify(spec.output)}, api ${JSON.stringify(got)}`,
+          );
+        }
+        state = spec.state;
       }
-      state = spec.state;
-    }
-  }), { numRuns: 300 });
+    }),
+    { numRuns: 300 },
+  );
   t.pass();
 });
 
@@ -798,11 +1147,20 @@ test('a history of API answers is linearizable under the spec; a wrong answer is
   ];
   const history: Array<HistoryOp<AccountInput, AccountOutput>> = [];
   for (const [i, input] of inputs.entries()) {
-    history.push({ id: i, key: 'acct', input, call: 2 * i, ret: 2 * i + 1, output: await viaApi(() => acct, input) });
+    history.push({
+      id: i,
+      key: 'acct',
+      input,
+      call: 2 * i,
+      ret: 2 * i + 1,
+      output: await viaApi(() => acct, input),
+    });
   }
   t.deepEqual(history[2]?.output, { error: 'INSUFFICIENT_FUNDS' });
   t.deepEqual(history[5]?.output, { balance: 10, available: 10, version: 3 });
   t.deepEqual(checkHistory(history, createAccountModel()), { ok: true });
-  const wrong = history.map((h) => (h.id === 5 ? { ...h, output: { balance: 60, available: 10, version: 3 } } : h));
+  const wrong = history.map((h) =>
+    h.id === 5 ? { ...h, output: { balance: 60, available: 10, version: 3 } } : h,
+  );
   t.is(checkHistory(wrong, createAccountModel()).ok, false);
 });

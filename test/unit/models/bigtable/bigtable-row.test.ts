@@ -6,9 +6,22 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  BIGTABLE_INDEXED_STRING_BYTES_MAX, BIGTABLE_PK_BYTES_MAX, checkIndexes, checkPk, checkRow, checkTableName,
-  decodeStoredRow, encodeIndexValue, encodeStoredRow, indexKey, indexKeysOfRow, indexPrefix, parseRowKey, rowKey,
-  rowRange, sameValue,
+  BIGTABLE_INDEXED_STRING_BYTES_MAX,
+  BIGTABLE_PK_BYTES_MAX,
+  checkIndexes,
+  checkPk,
+  checkRow,
+  checkTableName,
+  decodeStoredRow,
+  encodeIndexValue,
+  encodeStoredRow,
+  indexKey,
+  indexKeysOfRow,
+  indexPrefix,
+  parseRowKey,
+  rowKey,
+  rowRange,
+  sameValue,
 } from '../../../../models/bigtable/bigtable-row';
 import type { BigtableValue } from '../../../../models/bigtable/bigtable-row';
 import { compareKeys } from '../../../../engines/key-order';
@@ -58,11 +71,18 @@ test('checkRow: a patch needs a column; -0 is stored as 0; columns come out sort
 });
 
 const pks: Array<[unknown, boolean]> = [
-  ['a', true], ['', false], [1, false], ['\ud800', false], ['x'.repeat(BIGTABLE_PK_BYTES_MAX), true],
-  ['x'.repeat(BIGTABLE_PK_BYTES_MAX + 1), false], ['\u0000', true], ['é'.repeat(BIGTABLE_PK_BYTES_MAX / 2 + 1), false],
+  ['a', true],
+  ['', false],
+  [1, false],
+  ['\ud800', false],
+  ['x'.repeat(BIGTABLE_PK_BYTES_MAX), true],
+  ['x'.repeat(BIGTABLE_PK_BYTES_MAX + 1), false],
+  ['\u0000', true],
+  ['é'.repeat(BIGTABLE_PK_BYTES_MAX / 2 + 1), false],
 ];
 for (const [pk, ok] of pks) {
-  test(`checkPk(${JSON.stringify(pk)?.slice(0, 20)}) is ${ok ? 'valid' : 'refused'}`, (t) => t.is(checkPk(pk) === undefined, ok));
+  test(`checkPk(${JSON.stringify(pk)?.slice(0, 20)}) is ${ok ? 'valid' : 'refused'}`, (t) =>
+    t.is(checkPk(pk) === undefined, ok));
 }
 
 test('checkTableName and checkIndexes', (t) => {
@@ -87,22 +107,52 @@ test('stored rows encode canonically (column order does not matter) and round-tr
 
 /** Values in ascending order: each pair (i < j) must encode in the same order. */
 const ascending: BigtableValue[] = [
-  null, false, true, -Number.MAX_VALUE, -1e10, -1.5, -1, -Number.MIN_VALUE, 0, Number.MIN_VALUE, 0.5, 1, 2, 1e10,
-  Number.MAX_VALUE, '', '\u0000', '\u0000\u0000', '\u0001', '\u0002', 'a', 'a\u0000', 'a\u0000b', 'a\u0001', 'ab', 'b',
-  '\uffff', '\u{10000}', '\u{10ffff}',
+  null,
+  false,
+  true,
+  -Number.MAX_VALUE,
+  -1e10,
+  -1.5,
+  -1,
+  -Number.MIN_VALUE,
+  0,
+  Number.MIN_VALUE,
+  0.5,
+  1,
+  2,
+  1e10,
+  Number.MAX_VALUE,
+  '',
+  '\u0000',
+  '\u0000\u0000',
+  '\u0001',
+  '\u0002',
+  'a',
+  'a\u0000',
+  'a\u0000b',
+  'a\u0001',
+  'ab',
+  'b',
+  '\uffff',
+  '\u{10000}',
+  '\u{10ffff}',
 ];
 test('encodeIndexValue: a table of values in ascending order encodes ascending', (t) => {
   for (let i = 1; i < ascending.length; i++) {
     const a = encodeIndexValue(ascending[i - 1] as BigtableValue);
     const b = encodeIndexValue(ascending[i] as BigtableValue);
-    t.true(compareKeys(a, b) < 0, `${JSON.stringify(ascending[i - 1])} < ${JSON.stringify(ascending[i])}`);
+    t.true(
+      compareKeys(a, b) < 0,
+      `${JSON.stringify(ascending[i - 1])} < ${JSON.stringify(ascending[i])}`,
+    );
   }
   t.is(encodeIndexValue(-0), encodeIndexValue(0));
   t.is(encodeIndexValue(1), '\u00043ff0000000000000'.replace('3', 'b'));
 });
 
 function valueOrder(a: BigtableValue, b: BigtableValue): number {
-  const rank = (v: BigtableValue): number => (v === null ? 0 : v === false ? 1 : v === true ? 2 : typeof v === 'number' ? 3 : 4);
+  const rank = (v: BigtableValue): number =>
+    v === null ? 0 : v === false ? 1 : v === true ? 2 : typeof v === 'number' ? 3 : 4;
   if (rank(a) !== rank(b)) return rank(a) - rank(b);
   if (typeof a === 'number' && typeof b === 'number') return a === b ? 0 : a < b ? -1 : 1;
   if (typeof a === 'string' && typeof b === 'string') return compareKeys(a, b);
@@ -110,8 +160,11 @@ function valueOrder(a: BigtableValue, b: BigtableValue): number {
 }
 
 const scalar = fc.oneof(
-  fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('\u0000', '\u0001', '\u0002', 'a') }),
+  fc.constant(null),
+  fc.boolean(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: fc.constantFrom('\u0000', '\u0001', '\u0002', 'a') }),
 );
 
 test('encodeIndexValue: encoded order is value order, and the encoding is prefix-free (property)', (t) => {
@@ -137,13 +190,19 @@ test('row keys and index keys: layout, parsing and ranges', (t) => {
   t.is(parseRowKey('ns\u0001k'), undefined);
   const range = rowRange('msgs');
   t.true(compareKeys(range.gte, key) <= 0 && compareKeys(key, range.lt) < 0);
-  t.false(compareKeys(rowKey('msgs2', 'a'), range.lt) < 0 && compareKeys(range.gte, rowKey('msgs2', 'a')) <= 0);
+  t.false(
+    compareKeys(rowKey('msgs2', 'a'), range.lt) < 0 &&
+      compareKeys(range.gte, rowKey('msgs2', 'a')) <= 0,
+  );
   const entry = indexKey('msgs', 'sender', 'bob', 'm1');
   t.true(entry.startsWith(indexPrefix('msgs', 'sender', 'bob')));
-  t.false(indexKey('msgs', 'sender', 'bobby', 'm1').startsWith(indexPrefix('msgs', 'sender', 'bob')));
-  t.deepEqual(indexKeysOfRow('msgs', 'm1', { i: ['day', 'sender', 'zz'], r: { sender: 'bob', day: 3 } }), [
-    indexKey('msgs', 'day', 3, 'm1'), indexKey('msgs', 'sender', 'bob', 'm1'),
-  ]);
+  t.false(
+    indexKey('msgs', 'sender', 'bobby', 'm1').startsWith(indexPrefix('msgs', 'sender', 'bob')),
+  );
+  t.deepEqual(
+    indexKeysOfRow('msgs', 'm1', { i: ['day', 'sender', 'zz'], r: { sender: 'bob', day: 3 } }),
+    [indexKey('msgs', 'day', 3, 'm1'), indexKey('msgs', 'sender', 'bob', 'm1')],
+  );
   t.true(sameValue(0, -0));
   t.false(sameValue('1', 1));
   t.false(sameValue(undefined, null));

@@ -7,12 +7,24 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  BIGTABLE_GET_QUERY, BigtableStatus, bigtableIndexKeys, bigtableStateMachine, decodeBigtableGet,
-  decodeBigtableSchema, decodeBigtableWrite, encodeBigtableOp,
+  BIGTABLE_GET_QUERY,
+  BigtableStatus,
+  bigtableIndexKeys,
+  bigtableStateMachine,
+  decodeBigtableGet,
+  decodeBigtableSchema,
+  decodeBigtableWrite,
+  encodeBigtableOp,
 } from '../../../../models/bigtable/bigtable';
 import type { BigtableOp } from '../../../../models/bigtable/bigtable';
 import type { BigtableRow, StoredRow } from '../../../../models/bigtable/bigtable-row';
-import { BIGTABLE_ROW_BYTES_MAX, encodeStoredRow, indexKey, rowKey, schemaKey } from '../../../../models/bigtable/bigtable-row';
+import {
+  BIGTABLE_ROW_BYTES_MAX,
+  encodeStoredRow,
+  indexKey,
+  rowKey,
+  schemaKey,
+} from '../../../../models/bigtable/bigtable-row';
 import { allModels } from '../../../../models/all-models';
 import { ModelTag } from '../../../../models/model-tags';
 import { isWrongModel, splitVersion, tagged } from '../../../../models/registry';
@@ -25,10 +37,18 @@ function specApply(state: Spec, op: BigtableOp): { state: Spec; status: number; 
   switch (op.type) {
     case 'insert':
       if (state !== null) return { state, status: BigtableStatus.alreadyExists, removed: false };
-      return { state: { i: [...op.indexes].sort(), r: { ...op.row } }, status: BigtableStatus.ok, removed: false };
+      return {
+        state: { i: [...op.indexes].sort(), r: { ...op.row } },
+        status: BigtableStatus.ok,
+        removed: false,
+      };
     case 'update':
       if (state === null) return { state, status: BigtableStatus.notFound, removed: false };
-      return { state: { i: [...op.indexes].sort(), r: { ...state.r, ...op.patch } }, status: BigtableStatus.ok, removed: false };
+      return {
+        state: { i: [...op.indexes].sort(), r: { ...state.r, ...op.patch } },
+        status: BigtableStatus.ok,
+        removed: false,
+      };
     case 'delete':
       return { state: null, status: BigtableStatus.ok, removed: state !== null };
     case 'define':
@@ -42,12 +62,21 @@ function specIndexKeys(pk: string, state: Spec): string[] {
 }
 
 const columns = fc.constantFrom('a', 'b', 'c');
-const value = fc.oneof(fc.constant(null), fc.boolean(), fc.integer({ min: -3, max: 3 }), fc.constantFrom('x', 'y', ''));
+const value = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom('x', 'y', ''),
+);
 const row = fc.dictionary(columns, value, { maxKeys: 3 });
 const indexes = fc.uniqueArray(columns, { maxLength: 2 });
 const op: fc.Arbitrary<BigtableOp> = fc.oneof(
   fc.record({ type: fc.constant('insert' as const), indexes, row }),
-  fc.record({ type: fc.constant('update' as const), indexes, patch: row.filter((p) => Object.keys(p).length > 0) }),
+  fc.record({
+    type: fc.constant('update' as const),
+    indexes,
+    patch: row.filter((p) => Object.keys(p).length > 0),
+  }),
   fc.record({ type: fc.constant('delete' as const) }),
 );
 
@@ -62,15 +91,29 @@ test('the state machine agrees with the plain-JS spec on random op sequences (pr
         const expected = specApply(spec, o);
         const r = decodeBigtableWrite(out.result);
         if (r.status !== expected.status || r.removed !== expected.removed) return false;
-        if (out.mutated !== (expected.status === BigtableStatus.ok && (o.type !== 'delete' || expected.removed))) return false;
+        if (
+          out.mutated !==
+          (expected.status === BigtableStatus.ok && (o.type !== 'delete' || expected.removed))
+        )
+          return false;
         if (!out.mutated && out.data !== data) return false;
         if (out.mutated) version += 1;
         data = out.data;
         spec = expected.state;
-        const got = decodeBigtableGet(bigtableStateMachine.read(data, version, BIGTABLE_GET_QUERY)) ?? null;
-        if (JSON.stringify(got) !== JSON.stringify(spec === null ? null : { i: spec.i, r: sortedRow(spec.r) })) return false;
-        const keys = bigtableIndexKeys(rowKey('t', 'pk'), data === null ? null : tagged(ModelTag.bigtable, data), null);
-        if (JSON.stringify(keys.sort()) !== JSON.stringify(specIndexKeys('pk', spec).sort())) return false;
+        const got =
+          decodeBigtableGet(bigtableStateMachine.read(data, version, BIGTABLE_GET_QUERY)) ?? null;
+        if (
+          JSON.stringify(got) !==
+          JSON.stringify(spec === null ? null : { i: spec.i, r: sortedRow(spec.r) })
+        )
+          return false;
+        const keys = bigtableIndexKeys(
+          rowKey('t', 'pk'),
+          data === null ? null : tagged(ModelTag.bigtable, data),
+          null,
+        );
+        if (JSON.stringify(keys.sort()) !== JSON.stringify(specIndexKeys('pk', spec).sort()))
+          return false;
       }
       return true;
     }),
@@ -80,11 +123,19 @@ test('the state machine agrees with the plain-JS spec on random op sequences (pr
 });
 
 function sortedRow(r: BigtableRow): BigtableRow {
-  return Object.fromEntries(Object.keys(r).sort().map((k) => [k, r[k] ?? null]));
+  return Object.fromEntries(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k] ?? null]),
+  );
 }
 
 function run(data: Uint8Array | null, o: BigtableOp | Uint8Array) {
-  const out = bigtableStateMachine.apply(data, 1, o instanceof Uint8Array ? o : encodeBigtableOp(o));
+  const out = bigtableStateMachine.apply(
+    data,
+    1,
+    o instanceof Uint8Array ? o : encodeBigtableOp(o),
+  );
   return { ...out, decoded: decodeBigtableWrite(out.result) };
 }
 
@@ -99,7 +150,10 @@ test('insert of an existing pk, update of a missing one: refused, nothing change
   t.is(missing.decoded.status, BigtableStatus.notFound);
   t.is(missing.data, null);
   const del = run(null, { type: 'delete' });
-  t.deepEqual([del.decoded.status, del.decoded.removed, del.mutated], [BigtableStatus.ok, false, false]);
+  t.deepEqual(
+    [del.decoded.status, del.decoded.removed, del.mutated],
+    [BigtableStatus.ok, false, false],
+  );
 });
 
 const malformed: Array<[string, Uint8Array]> = [
@@ -145,39 +199,88 @@ test('an update that newly indexes a column holding a too-long string is refused
 });
 
 test('through the registry: a row key holding another model answers wrong-model; versions count mutations', (t) => {
-  const kv = allModels.apply(null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(1) })));
-  const refused = allModels.apply(kv.data, 1, tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'delete' })));
+  const kv = allModels.apply(
+    null,
+    0,
+    tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(1) })),
+  );
+  const refused = allModels.apply(
+    kv.data,
+    1,
+    tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'delete' })),
+  );
   t.true(isWrongModel(refused.result));
   t.false(refused.mutated);
-  const ins = allModels.apply(null, 0, tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'insert', indexes: [], row: {} })));
+  const ins = allModels.apply(
+    null,
+    0,
+    tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'insert', indexes: [], row: {} })),
+  );
   t.is(splitVersion(ins.result).version, 1);
-  const dup = allModels.apply(ins.data, 1, tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'insert', indexes: [], row: {} })));
+  const dup = allModels.apply(
+    ins.data,
+    1,
+    tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'insert', indexes: [], row: {} })),
+  );
   t.is(splitVersion(dup.result).version, 1);
 });
 
-test('define fixes a schema key\'s index list once: same list ok (no change), another list indexMismatch', (t) => {
+test("define fixes a schema key's index list once: same list ok (no change), another list indexMismatch", (t) => {
   const first = run(null, { type: 'define', indexes: ['b', 'a'] });
   t.deepEqual([first.decoded.status, first.mutated], [BigtableStatus.ok, true]);
-  t.deepEqual(decodeBigtableSchema(bigtableStateMachine.read(first.data, 1, BIGTABLE_GET_QUERY)), ['a', 'b']);
+  t.deepEqual(decodeBigtableSchema(bigtableStateMachine.read(first.data, 1, BIGTABLE_GET_QUERY)), [
+    'a',
+    'b',
+  ]);
   const same = run(first.data, { type: 'define', indexes: ['a', 'b'] });
-  t.deepEqual([same.decoded.status, same.mutated, same.data], [BigtableStatus.ok, false, first.data]);
+  t.deepEqual(
+    [same.decoded.status, same.mutated, same.data],
+    [BigtableStatus.ok, false, first.data],
+  );
   const other = run(first.data, { type: 'define', indexes: ['a'] });
-  t.deepEqual([other.decoded.status, other.mutated, other.data], [BigtableStatus.indexMismatch, false, first.data]);
+  t.deepEqual(
+    [other.decoded.status, other.mutated, other.data],
+    [BigtableStatus.indexMismatch, false, first.data],
+  );
   t.is(run(null, encodeRaw(4, { i: ['a', 'a'] })).decoded.status, BigtableStatus.badRequest);
-  t.deepEqual(bigtableIndexKeys(schemaKey('t'), tagged(ModelTag.bigtable, first.data ?? new Uint8Array(0)), null), []);
+  t.deepEqual(
+    bigtableIndexKeys(
+      schemaKey('t'),
+      tagged(ModelTag.bigtable, first.data ?? new Uint8Array(0)),
+      null,
+    ),
+    [],
+  );
 });
 
 test('index keys of a record: the applied row plus the row its accepted op would produce', (t) => {
   const key = rowKey('t', 'pk');
   const stored: StoredRow = { i: ['a'], r: { a: 'old' } };
   const data = tagged(ModelTag.bigtable, encodeStoredRow(stored));
-  const patch = tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'update', indexes: ['a'], patch: { a: 'new' } }));
+  const patch = tagged(
+    ModelTag.bigtable,
+    encodeBigtableOp({ type: 'update', indexes: ['a'], patch: { a: 'new' } }),
+  );
   t.deepEqual(bigtableIndexKeys(key, data, null), [indexKey('t', 'a', 'old', 'pk')]);
-  t.deepEqual(bigtableIndexKeys(key, data, patch), [indexKey('t', 'a', 'old', 'pk'), indexKey('t', 'a', 'new', 'pk')]);
-  const insert = tagged(ModelTag.bigtable, encodeBigtableOp({ type: 'insert', indexes: ['a'], row: { a: 1 } }));
+  t.deepEqual(bigtableIndexKeys(key, data, patch), [
+    indexKey('t', 'a', 'old', 'pk'),
+    indexKey('t', 'a', 'new', 'pk'),
+  ]);
+  const insert = tagged(
+    ModelTag.bigtable,
+    encodeBigtableOp({ type: 'insert', indexes: ['a'], row: { a: 1 } }),
+  );
   t.deepEqual(bigtableIndexKeys(key, null, insert), [indexKey('t', 'a', 1, 'pk')]);
-  t.deepEqual(bigtableIndexKeys(key, data, insert), [indexKey('t', 'a', 'old', 'pk')], 'a refused insert adds nothing');
-  t.deepEqual(bigtableIndexKeys(key, data, new Uint8Array(0)), [indexKey('t', 'a', 'old', 'pk')], 'a no-op adds nothing');
+  t.deepEqual(
+    bigtableIndexKeys(key, data, insert),
+    [indexKey('t', 'a', 'old', 'pk')],
+    'a refused insert adds nothing',
+  );
+  t.deepEqual(
+    bigtableIndexKeys(key, data, new Uint8Array(0)),
+    [indexKey('t', 'a', 'old', 'pk')],
+    'a no-op adds nothing',
+  );
   t.deepEqual(bigtableIndexKeys('\u0000obj', data, null), [], 'other keys derive nothing');
   const kvData = tagged(ModelTag.kv, Uint8Array.of(1));
   t.deepEqual(bigtableIndexKeys(key, kvData, null), [], 'other models derive nothing');

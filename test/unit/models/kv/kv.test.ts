@@ -1,6 +1,12 @@
 import test from 'ava';
 import {
-  KV_GET_QUERY, KvStatus, decodeKvGetResult, decodeKvWriteResult, encodeKvOp, kvStateMachine, parseCounter,
+  KV_GET_QUERY,
+  KvStatus,
+  decodeKvGetResult,
+  decodeKvWriteResult,
+  encodeKvOp,
+  kvStateMachine,
+  parseCounter,
 } from '../../../../models/kv/kv';
 import type { KvOp } from '../../../../models/kv/kv';
 
@@ -30,10 +36,19 @@ test('put, delete, cas and incr count mutations; failed ops change nothing', (t)
     { type: 'cas', expectedVersion: 0, value: text('41') },
     { type: 'incr', by: 1 },
   ]);
-  t.deepEqual(r.results.map((x) => [x.status, x.version]), [
-    [KvStatus.ok, 1], [KvStatus.versionConflict, 1], [KvStatus.ok, 2], [KvStatus.wrongType, 2],
-    [KvStatus.ok, 3], [KvStatus.versionConflict, 0], [KvStatus.ok, 4], [KvStatus.ok, 5],
-  ]);
+  t.deepEqual(
+    r.results.map((x) => [x.status, x.version]),
+    [
+      [KvStatus.ok, 1],
+      [KvStatus.versionConflict, 1],
+      [KvStatus.ok, 2],
+      [KvStatus.wrongType, 2],
+      [KvStatus.ok, 3],
+      [KvStatus.versionConflict, 0],
+      [KvStatus.ok, 4],
+      [KvStatus.ok, 5],
+    ],
+  );
   t.is(r.results[7]?.value, 42);
   t.is(r.version, 5);
   t.deepEqual(r.data, text('42'));
@@ -48,8 +63,15 @@ test('get reports absent keys as not found and present ones with their version',
 });
 
 const counters: Array<[string | null, number | undefined]> = [
-  [null, 0], ['0', 0], ['-12', -12], ['9007199254740991', 9007199254740991], ['1.5', undefined],
-  ['', undefined], ['abc', undefined], ['99999999999999999', undefined], [' 1', undefined],
+  [null, 0],
+  ['0', 0],
+  ['-12', -12],
+  ['9007199254740991', 9007199254740991],
+  ['1.5', undefined],
+  ['', undefined],
+  ['abc', undefined],
+  ['99999999999999999', undefined],
+  [' 1', undefined],
 ];
 for (const [stored, expected] of counters) {
   test(`parseCounter(${JSON.stringify(stored)}) = ${String(expected)}`, (t) => {
@@ -58,7 +80,11 @@ for (const [stored, expected] of counters) {
 }
 
 test('incr past the safe integer range is WRONG_TYPE and changes nothing', (t) => {
-  const out = kvStateMachine.apply(text('9007199254740991'), 4, encodeKvOp({ type: 'incr', by: 1 }));
+  const out = kvStateMachine.apply(
+    text('9007199254740991'),
+    4,
+    encodeKvOp({ type: 'incr', by: 1 }),
+  );
   t.false(out.mutated);
   t.is(decodeKvWriteResult(out.result).status, KvStatus.wrongType);
   t.deepEqual(out.data, text('9007199254740991'));

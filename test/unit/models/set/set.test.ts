@@ -10,8 +10,19 @@ import { VERIFY, setVerify } from '../../../../runtime/assert';
 import { ModelTag } from '../../../../models/model-tags';
 import { createModelRegistry, tagged } from '../../../../models/registry';
 import {
-  SET_BYTES_MAX, SET_ENTRY_OVERHEAD, SET_MEMBERS_MAX, SET_READ_MAX, SetStatus, compareBytes, createSetStateMachine,
-  decodeSetData, decodeSetResult, encodeSetData, encodeSetOp, encodeSetQuery, setStateMachine,
+  SET_BYTES_MAX,
+  SET_ENTRY_OVERHEAD,
+  SET_MEMBERS_MAX,
+  SET_READ_MAX,
+  SetStatus,
+  compareBytes,
+  createSetStateMachine,
+  decodeSetData,
+  decodeSetResult,
+  encodeSetData,
+  encodeSetOp,
+  encodeSetQuery,
+  setStateMachine,
 } from '../../../../models/set/set';
 import type { SetLimits, SetOp, SetQuery } from '../../../../models/set/set';
 import type { StateMachine } from '../../../../models/state-machine';
@@ -22,7 +33,11 @@ const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
 const bytes = (...xs: number[]) => Uint8Array.from(xs);
 
-function run(ops: SetOp[], machine: StateMachine = setStateMachine, start: Uint8Array | null = null) {
+function run(
+  ops: SetOp[],
+  machine: StateMachine = setStateMachine,
+  start: Uint8Array | null = null,
+) {
   let data = start;
   let version = 0;
   const outs = ops.map((op) => {
@@ -37,7 +52,11 @@ function run(ops: SetOp[], machine: StateMachine = setStateMachine, start: Uint8
 const add = (...members: string[]): SetOp => ({ type: 'add', members: members.map(text) });
 const remove = (...members: string[]): SetOp => ({ type: 'remove', members: members.map(text) });
 
-function read(data: Uint8Array | null, q: SetQuery, machine: StateMachine = setStateMachine): Uint8Array {
+function read(
+  data: Uint8Array | null,
+  q: SetQuery,
+  machine: StateMachine = setStateMachine,
+): Uint8Array {
   return machine.read(data, 0, encodeSetQuery(q));
 }
 
@@ -46,15 +65,20 @@ function membersOf(data: Uint8Array | null, machine?: StateMachine) {
   return { members: r.members.map(str), truncated: r.truncated };
 }
 
-const has = (data: Uint8Array | null, m: string) => decodeSetResult('has', read(data, { type: 'has', member: text(m) })).present;
+const has = (data: Uint8Array | null, m: string) =>
+  decodeSetResult('has', read(data, { type: 'has', member: text(m) })).present;
 
 // ---- table tests ----
 
 test('add counts only new members; duplicates within one add count once', (t) => {
   const r = run([add('b', 'a'), add('a', 'c', 'c', 'b', 'd')]);
-  t.deepEqual(r.outs.map((o) => decodeSetResult('add', o.result)), [
-    { status: SetStatus.ok, added: 2, size: 2 }, { status: SetStatus.ok, added: 2, size: 4 },
-  ]);
+  t.deepEqual(
+    r.outs.map((o) => decodeSetResult('add', o.result)),
+    [
+      { status: SetStatus.ok, added: 2, size: 2 },
+      { status: SetStatus.ok, added: 2, size: 4 },
+    ],
+  );
   t.is(r.version, 2);
   t.deepEqual(membersOf(r.data), { members: ['a', 'b', 'c', 'd'], truncated: false });
 });
@@ -73,18 +97,29 @@ test('an add of only present members (or of none) changes nothing', (t) => {
 
 test('remove counts only present members; removing absent ones changes nothing', (t) => {
   const r = run([add('a', 'b', 'c'), remove('x', 'b', 'b', 'a'), remove('x', 'y'), remove()]);
-  t.deepEqual(r.outs.slice(1).map((o) => decodeSetResult('remove', o.result)), [
-    { status: SetStatus.ok, removed: 2, size: 1 }, { status: SetStatus.ok, removed: 0, size: 1 },
-    { status: SetStatus.ok, removed: 0, size: 1 },
-  ]);
-  t.deepEqual(r.outs.map((o) => o.mutated), [true, true, false, false]);
+  t.deepEqual(
+    r.outs.slice(1).map((o) => decodeSetResult('remove', o.result)),
+    [
+      { status: SetStatus.ok, removed: 2, size: 1 },
+      { status: SetStatus.ok, removed: 0, size: 1 },
+      { status: SetStatus.ok, removed: 0, size: 1 },
+    ],
+  );
+  t.deepEqual(
+    r.outs.map((o) => o.mutated),
+    [true, true, false, false],
+  );
   t.deepEqual(membersOf(r.data).members, ['c']);
 });
 
 test('removing the last member leaves the key absent; remove on an absent key changes nothing', (t) => {
   const r = run([add('a'), remove('a'), remove('a')]);
   t.is(r.data, null);
-  t.deepEqual(decodeSetResult('remove', r.outs[2]?.result ?? new Uint8Array(0)), { status: SetStatus.ok, removed: 0, size: 0 });
+  t.deepEqual(decodeSetResult('remove', r.outs[2]?.result ?? new Uint8Array(0)), {
+    status: SetStatus.ok,
+    removed: 0,
+    size: 0,
+  });
   t.is(r.version, 2);
 });
 
@@ -93,16 +128,33 @@ test('has, size and members of an empty and a non-empty set', (t) => {
   t.deepEqual(decodeSetResult('size', read(null, { type: 'size' })), { size: 0 });
   t.deepEqual(membersOf(null), { members: [], truncated: false });
   const data = run([add('m', 'a', 'z', '')]).data;
-  t.deepEqual(['a', 'm', 'z', '', 'b', 'zz', 'aa'].map((m) => has(data, m)), [true, true, true, true, false, false, false]);
+  t.deepEqual(
+    ['a', 'm', 'z', '', 'b', 'zz', 'aa'].map((m) => has(data, m)),
+    [true, true, true, true, false, false, false],
+  );
   t.deepEqual(decodeSetResult('size', read(data, { type: 'size' })), { size: 4 });
   t.deepEqual(membersOf(data).members, ['', 'a', 'm', 'z']);
 });
 
 test('members are ordered by unsigned bytes, a prefix first (not JS string order)', (t) => {
-  const members = [bytes(0x80), bytes(0x7f), bytes(1, 0), bytes(1), bytes(0xff, 0), new Uint8Array(0)];
+  const members = [
+    bytes(0x80),
+    bytes(0x7f),
+    bytes(1, 0),
+    bytes(1),
+    bytes(0xff, 0),
+    new Uint8Array(0),
+  ];
   const data = run([{ type: 'add', members }]).data;
   const got = decodeSetResult('members', read(data, { type: 'members' })).members;
-  t.deepEqual(got, [new Uint8Array(0), bytes(1), bytes(1, 0), bytes(0x7f), bytes(0x80), bytes(0xff, 0)]);
+  t.deepEqual(got, [
+    new Uint8Array(0),
+    bytes(1),
+    bytes(1, 0),
+    bytes(0x7f),
+    bytes(0x80),
+    bytes(0xff, 0),
+  ]);
   // U+FFFF sorts after U+1F600 in UTF-16 but before it in UTF-8.
   const emoji = run([add('\u{1F600}', '\uFFFF')]).data;
   t.deepEqual(membersOf(emoji).members, ['\uFFFF', '\u{1F600}']);
@@ -120,7 +172,11 @@ test('the same members in any order give identical bytes', (t) => {
 });
 
 test('members returns at most readMax, the smallest, and says truncated only when cut', (t) => {
-  const small = createSetStateMachine({ bytesMax: SET_BYTES_MAX, membersMax: SET_MEMBERS_MAX, readMax: 2 });
+  const small = createSetStateMachine({
+    bytesMax: SET_BYTES_MAX,
+    membersMax: SET_MEMBERS_MAX,
+    readMax: 2,
+  });
   const two = run([add('b', 'a')], small).data;
   t.deepEqual(membersOf(two, small), { members: ['a', 'b'], truncated: false });
   const three = run([add('c', 'b', 'a')], small).data;
@@ -128,7 +184,9 @@ test('members returns at most readMax, the smallest, and says truncated only whe
 });
 
 test('the default members limit is SET_READ_MAX', (t) => {
-  const members = Array.from({ length: SET_READ_MAX + 1 }, (_, i) => text(String(i).padStart(6, '0')));
+  const members = Array.from({ length: SET_READ_MAX + 1 }, (_, i) =>
+    text(String(i).padStart(6, '0')),
+  );
   const data = encodeSetData(members);
   const r = decodeSetResult('members', read(data, { type: 'members' }));
   t.is(r.members.length, SET_READ_MAX);
@@ -141,13 +199,29 @@ test('an add past SET_BYTES_MAX is refused whole and changes nothing', (t) => {
   const first = setStateMachine.apply(null, 0, encodeSetOp({ type: 'add', members: [big] }));
   t.deepEqual(decodeSetResult('add', first.result), { status: SetStatus.ok, added: 1, size: 1 });
   // Exactly at the limit still fits; one byte more does not, and a present member adds nothing.
-  const over = setStateMachine.apply(first.data, 1, encodeSetOp({ type: 'add', members: [bytes(1, 2)] }));
-  t.deepEqual(decodeSetResult('add', over.result), { status: SetStatus.tooLarge, added: 0, size: 1 });
+  const over = setStateMachine.apply(
+    first.data,
+    1,
+    encodeSetOp({ type: 'add', members: [bytes(1, 2)] }),
+  );
+  t.deepEqual(decodeSetResult('add', over.result), {
+    status: SetStatus.tooLarge,
+    added: 0,
+    size: 1,
+  });
   t.false(over.mutated);
   t.is(over.data, first.data);
-  const present = setStateMachine.apply(first.data, 1, encodeSetOp({ type: 'add', members: [big, big] }));
+  const present = setStateMachine.apply(
+    first.data,
+    1,
+    encodeSetOp({ type: 'add', members: [big, big] }),
+  );
   t.deepEqual(decodeSetResult('add', present.result), { status: SetStatus.ok, added: 0, size: 1 });
-  const full = setStateMachine.apply(first.data, 1, encodeSetOp({ type: 'add', members: [bytes(1)] }));
+  const full = setStateMachine.apply(
+    first.data,
+    1,
+    encodeSetOp({ type: 'add', members: [bytes(1)] }),
+  );
   t.deepEqual(decodeSetResult('add', full.result), { status: SetStatus.ok, added: 1, size: 2 });
   t.is(full.data?.length, SET_BYTES_MAX);
 });
@@ -155,20 +229,30 @@ test('an add past SET_BYTES_MAX is refused whole and changes nothing', (t) => {
 test('an add past membersMax is refused whole; one that fits exactly is not', (t) => {
   const small = createSetStateMachine({ bytesMax: SET_BYTES_MAX, membersMax: 3, readMax: 10 });
   const r = run([add('a'), add('b', 'c', 'd'), add('a', 'b', 'c')], small);
-  t.deepEqual(r.outs.map((o) => decodeSetResult('add', o.result)), [
-    { status: SetStatus.ok, added: 1, size: 1 }, { status: SetStatus.tooLarge, added: 0, size: 1 },
-    { status: SetStatus.ok, added: 2, size: 3 },
-  ]);
+  t.deepEqual(
+    r.outs.map((o) => decodeSetResult('add', o.result)),
+    [
+      { status: SetStatus.ok, added: 1, size: 1 },
+      { status: SetStatus.tooLarge, added: 0, size: 1 },
+      { status: SetStatus.ok, added: 2, size: 3 },
+    ],
+  );
   t.deepEqual(membersOf(r.data, small).members, ['a', 'b', 'c']);
 });
 
 test('malformed op and query bytes are programmer errors', (t) => {
   const data = run([add('a')]).data;
   const badOps = [new Uint8Array(0), bytes(9), bytes(1, 5, 0, 0, 0, 1), bytes(2, 0, 0)];
-  for (const op of badOps) t.throws(() => setStateMachine.apply(data, 1, op), undefined, `op ${op.join(',')}`);
+  for (const op of badOps)
+    t.throws(() => setStateMachine.apply(data, 1, op), undefined, `op ${op.join(',')}`);
   const badQueries = [new Uint8Array(0), bytes(9), bytes(2, 0), bytes(3, 0)];
-  for (const q of badQueries) t.throws(() => setStateMachine.read(data, 1, q), undefined, `query ${q.join(',')}`);
-  t.throws(() => setStateMachine.apply(new Uint8Array(0), 1, encodeSetOp(add('a'))), undefined, 'empty data is not null');
+  for (const q of badQueries)
+    t.throws(() => setStateMachine.read(data, 1, q), undefined, `query ${q.join(',')}`);
+  t.throws(
+    () => setStateMachine.apply(new Uint8Array(0), 1, encodeSetOp(add('a'))),
+    undefined,
+    'empty data is not null',
+  );
 });
 
 test('data out of order is caught when VERIFY is on', (t) => {
@@ -195,7 +279,9 @@ test('through the registry: the set is tagged and an emptied set frees the key',
 type Step = { kind: 'op'; op: SetOp } | { kind: 'query'; query: SetQuery };
 
 // Few distinct members, so adds and removes often collide; bytes on both sides of 0x80.
-const memberArb = fc.array(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff), { maxLength: 3 }).map((a) => Uint8Array.from(a));
+const memberArb = fc
+  .array(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff), { maxLength: 3 })
+  .map((a) => Uint8Array.from(a));
 const listArb = fc.array(memberArb, { maxLength: 4 });
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   listArb.map((members): Step => ({ kind: 'op', op: { type: 'add', members } })),
@@ -218,7 +304,11 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
 const sortedMembers = (set: Set<string>) => [...set].sort().map(unhex);
 
-function referenceOp(set: Set<string>, op: SetOp, limits: SetLimits): { result: unknown; changed: boolean } {
+function referenceOp(
+  set: Set<string>,
+  op: SetOp,
+  limits: SetLimits,
+): { result: unknown; changed: boolean } {
   const named = new Set(op.members.map(hex));
   if (op.type === 'remove') {
     const removed = [...named].filter((m) => set.delete(m)).length;
@@ -226,11 +316,17 @@ function referenceOp(set: Set<string>, op: SetOp, limits: SetLimits): { result: 
   }
   const fresh = [...named].filter((m) => !set.has(m));
   const bytesAfter = [...set, ...fresh].reduce((n, m) => n + SET_ENTRY_OVERHEAD + m.length / 2, 0);
-  if (fresh.length > 0 && (bytesAfter > limits.bytesMax || set.size + fresh.length > limits.membersMax)) {
+  if (
+    fresh.length > 0 &&
+    (bytesAfter > limits.bytesMax || set.size + fresh.length > limits.membersMax)
+  ) {
     return { result: { status: SetStatus.tooLarge, added: 0, size: set.size }, changed: false };
   }
   for (const m of fresh) set.add(m);
-  return { result: { status: SetStatus.ok, added: fresh.length, size: set.size }, changed: fresh.length > 0 };
+  return {
+    result: { status: SetStatus.ok, added: fresh.length, size: set.size },
+    changed: fresh.length > 0,
+  };
 }
 
 function referenceQuery(set: Set<string>, q: SetQuery, limits: SetLimits): unknown {
@@ -238,50 +334,81 @@ function referenceQuery(set: Set<string>, q: SetQuery, limits: SetLimits): unkno
     case 'has':
       return { present: set.has(hex(q.member)) };
     case 'members':
-      return { members: sortedMembers(set).slice(0, limits.readMax), truncated: set.size > limits.readMax };
+      return {
+        members: sortedMembers(set).slice(0, limits.readMax),
+        truncated: set.size > limits.readMax,
+      };
     case 'size':
       return { size: set.size };
   }
 }
 
 test('property: the state machine behaves like a JS Set, and data round-trips', (t) => {
-  fc.assert(fc.property(limitsArb, fc.array(stepArb, { maxLength: 40 }), (limits, steps) => {
-    const machine = createSetStateMachine(limits);
-    const set = new Set<string>();
-    let data: Uint8Array | null = null;
-    for (const step of steps) {
-      if (step.kind === 'query') {
-        deepStrictEqual(decodeSetResult(step.query.type, read(data, step.query, machine)), referenceQuery(set, step.query, limits));
-        continue;
+  fc.assert(
+    fc.property(limitsArb, fc.array(stepArb, { maxLength: 40 }), (limits, steps) => {
+      const machine = createSetStateMachine(limits);
+      const set = new Set<string>();
+      let data: Uint8Array | null = null;
+      for (const step of steps) {
+        if (step.kind === 'query') {
+          deepStrictEqual(
+            decodeSetResult(step.query.type, read(data, step.query, machine)),
+            referenceQuery(set, step.query, limits),
+          );
+          continue;
+        }
+        const out = machine.apply(data, 0, encodeSetOp(step.op));
+        const want = referenceOp(set, step.op, limits);
+        deepStrictEqual(decodeSetResult(step.op.type, out.result), want.result);
+        deepStrictEqual(out.mutated, want.changed);
+        data = out.data;
+        deepStrictEqual(decodeSetData(data), sortedMembers(set));
+        deepStrictEqual(data, encodeSetData(sortedMembers(set)), 'data is the canonical layout');
+        deepStrictEqual(encodeSetData(decodeSetData(data)), data);
       }
-      const out = machine.apply(data, 0, encodeSetOp(step.op));
-      const want = referenceOp(set, step.op, limits);
-      deepStrictEqual(decodeSetResult(step.op.type, out.result), want.result);
-      deepStrictEqual(out.mutated, want.changed);
-      data = out.data;
-      deepStrictEqual(decodeSetData(data), sortedMembers(set));
-      deepStrictEqual(data, encodeSetData(sortedMembers(set)), 'data is the canonical layout');
-      deepStrictEqual(encodeSetData(decodeSetData(data)), data);
-    }
-  }), { numRuns: 300 });
+    }),
+    { numRuns: 300 },
+  );
   t.pass();
 });
 
 /** Runs a spec input through the state machine, answering what the spec would answer. */
-function viaMachine(machine: StateMachine, data: Uint8Array | null, input: SetInput): { data: Uint8Array | null; output: SetOutput } {
+function viaMachine(
+  machine: StateMachine,
+  data: Uint8Array | null,
+  input: SetInput,
+): { data: Uint8Array | null; output: SetOutput } {
   switch (input.op) {
     case 'add': {
-      const out = machine.apply(data, 0, encodeSetOp({ type: 'add', members: input.members.map(text) }));
+      const out = machine.apply(
+        data,
+        0,
+        encodeSetOp({ type: 'add', members: input.members.map(text) }),
+      );
       const r = decodeSetResult('add', out.result);
-      return { data: out.data, output: r.status === SetStatus.ok ? { added: r.added, size: r.size } : { error: 'TOO_LARGE' } };
+      return {
+        data: out.data,
+        output:
+          r.status === SetStatus.ok ? { added: r.added, size: r.size } : { error: 'TOO_LARGE' },
+      };
     }
     case 'remove': {
-      const out = machine.apply(data, 0, encodeSetOp({ type: 'remove', members: input.members.map(text) }));
+      const out = machine.apply(
+        data,
+        0,
+        encodeSetOp({ type: 'remove', members: input.members.map(text) }),
+      );
       const r = decodeSetResult('remove', out.result);
       return { data: out.data, output: { removed: r.removed, size: r.size } };
     }
     case 'has':
-      return { data, output: decodeSetResult('has', read(data, { type: 'has', member: text(input.member) }, machine)).present };
+      return {
+        data,
+        output: decodeSetResult(
+          'has',
+          read(data, { type: 'has', member: text(input.member) }, machine),
+        ).present,
+      };
     case 'members':
       return { data, output: membersOf(data, machine) };
     case 'size':
@@ -291,7 +418,10 @@ function viaMachine(machine: StateMachine, data: Uint8Array | null, input: SetIn
 
 // Strings of full code points (well-formed), short and from a small alphabet so members
 // collide, including one past U+FFFF where UTF-8 and UTF-16 orders differ.
-const memberStrArb = fc.string({ unit: fc.constantFrom('a', 'b', '\u00e9', '\uffff', '\u{1F600}'), maxLength: 3 });
+const memberStrArb = fc.string({
+  unit: fc.constantFrom('a', 'b', '\u00e9', '\uffff', '\u{1F600}'),
+  maxLength: 3,
+});
 const strListArb = fc.array(memberStrArb, { maxLength: 4 });
 const inputArb: fc.Arbitrary<SetInput> = fc.oneof(
   strListArb.map((members): SetInput => ({ op: 'add', members })),
@@ -302,21 +432,26 @@ const inputArb: fc.Arbitrary<SetInput> = fc.oneof(
 );
 
 test('property: the linearizability spec and the state machine agree', (t) => {
-  fc.assert(fc.property(limitsArb, fc.array(inputArb, { maxLength: 30 }), (limits, inputs) => {
-    const machine = createSetStateMachine(limits);
-    const model = createSetModel(limits);
-    let state = model.init();
-    let data: Uint8Array | null = null;
-    for (const input of inputs) {
-      const spec = model.step(state, input);
-      const got = viaMachine(machine, data, input);
-      if (!model.equalOutput(spec.output, got.output)) {
-        throw new Error(`${JSON.stringify(input)}: spec ${JSON.stringify(spec.output)}, machine ${JSON.stringify(got.output)}`);
+  fc.assert(
+    fc.property(limitsArb, fc.array(inputArb, { maxLength: 30 }), (limits, inputs) => {
+      const machine = createSetStateMachine(limits);
+      const model = createSetModel(limits);
+      let state = model.init();
+      let data: Uint8Array | null = null;
+      for (const input of inputs) {
+        const spec = model.step(state, input);
+        const got = viaMachine(machine, data, input);
+        if (!model.equalOutput(spec.output, got.output)) {
+          throw new Error(
+            `${JSON.stringify(input)}: spec ${JSON.stringify(spec.output)}, machine ${JSON.stringify(got.output)}`,
+          );
+        }
+        state = spec.state;
+        data = got.data;
+        deepStrictEqual(decodeSetData(data).map(str), [...state]);
       }
-      state = spec.state;
-      data = got.data;
-      deepStrictEqual(decodeSetData(data).map(str), [...state]);
-    }
-  }), { numRuns: 300 });
+    }),
+    { numRuns: 300 },
+  );
   t.pass();
 });

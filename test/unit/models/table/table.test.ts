@@ -2,8 +2,19 @@ import test from 'ava';
 import fc from 'fast-check';
 import { VERIFY, setVerify } from '../../../../runtime/assert';
 import {
-  TABLE_BYTES_MAX, TABLE_CHANGE_BYTES_MIN, TableStatus, createTableStateMachine, decodeTableData, decodeTableResult,
-  encodeTableData, encodeTableOp, encodeTableQuery, tableBytesWritten, tableSections, tableShouldMerge, tableSize,
+  TABLE_BYTES_MAX,
+  TABLE_CHANGE_BYTES_MIN,
+  TableStatus,
+  createTableStateMachine,
+  decodeTableData,
+  decodeTableResult,
+  encodeTableData,
+  encodeTableOp,
+  encodeTableQuery,
+  tableBytesWritten,
+  tableSections,
+  tableShouldMerge,
+  tableSize,
   tableStateMachine,
 } from '../../../../models/table/table';
 import type { TableLimits, TableOp, TableQuery, TableRows } from '../../../../models/table/table';
@@ -14,7 +25,8 @@ import { createTableModel, tableSpecSize } from '../../../sim/models/table-model
 import type { TableInput, TableOutput } from '../../../sim/models/table-model';
 
 const text = (s: string) => new TextEncoder().encode(s);
-const str = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
+const str = (b: Uint8Array | undefined) =>
+  b === undefined ? undefined : new TextDecoder().decode(b);
 
 /** A key of one table: applies ops and answers queries through the byte-level machine. */
 class Key {
@@ -30,26 +42,46 @@ class Key {
   }
 
   get(row: string, col: string): string | undefined {
-    return str(decodeTableResult('get', this.machine.read(this.data, this.version, encodeTableQuery({ type: 'get', row, col }))).value);
+    return str(
+      decodeTableResult(
+        'get',
+        this.machine.read(this.data, this.version, encodeTableQuery({ type: 'get', row, col })),
+      ).value,
+    );
   }
 
   row(row: string): Record<string, string> {
-    const { cells } = decodeTableResult('row', this.machine.read(this.data, this.version, encodeTableQuery({ type: 'row', row })));
+    const { cells } = decodeTableResult(
+      'row',
+      this.machine.read(this.data, this.version, encodeTableQuery({ type: 'row', row })),
+    );
     return Object.fromEntries(Object.entries(cells).map(([c, v]) => [c, str(v) as string]));
   }
 
   all(): Record<string, Record<string, string>> {
-    const { rows } = decodeTableResult('all', this.machine.read(this.data, this.version, encodeTableQuery({ type: 'all' })));
+    const { rows } = decodeTableResult(
+      'all',
+      this.machine.read(this.data, this.version, encodeTableQuery({ type: 'all' })),
+    );
     return textRows(rows);
   }
 }
 
 function textRows(rows: TableRows): Record<string, Record<string, string>> {
-  return Object.fromEntries(Object.entries(rows).map(([r, cells]) =>
-    [r, Object.fromEntries(Object.entries(cells).map(([c, v]) => [c, str(v) as string]))]));
+  return Object.fromEntries(
+    Object.entries(rows).map(([r, cells]) => [
+      r,
+      Object.fromEntries(Object.entries(cells).map(([c, v]) => [c, str(v) as string])),
+    ]),
+  );
 }
 
-const set = (row: string, col: string, value: string): TableOp => ({ type: 'set', row, col, value: text(value) });
+const set = (row: string, col: string, value: string): TableOp => ({
+  type: 'set',
+  row,
+  col,
+  value: text(value),
+});
 
 test('set, get, row and all; an overwrite replaces the value', (t) => {
   const k = new Key();
@@ -77,10 +109,22 @@ test('delete removes one cell; deleting an absent cell changes nothing', (t) => 
   const k = new Key();
   k.apply(set('r', 'a', '1'));
   k.apply(set('r', 'b', '2'));
-  t.deepEqual(k.apply({ type: 'delete', row: 'r', col: 'a' }), { status: TableStatus.ok, removed: 1, mutated: true });
+  t.deepEqual(k.apply({ type: 'delete', row: 'r', col: 'a' }), {
+    status: TableStatus.ok,
+    removed: 1,
+    mutated: true,
+  });
   const before = k.data;
-  t.deepEqual(k.apply({ type: 'delete', row: 'r', col: 'a' }), { status: TableStatus.ok, removed: 0, mutated: false });
-  t.deepEqual(k.apply({ type: 'delete', row: 'nope', col: 'a' }), { status: TableStatus.ok, removed: 0, mutated: false });
+  t.deepEqual(k.apply({ type: 'delete', row: 'r', col: 'a' }), {
+    status: TableStatus.ok,
+    removed: 0,
+    mutated: false,
+  });
+  t.deepEqual(k.apply({ type: 'delete', row: 'nope', col: 'a' }), {
+    status: TableStatus.ok,
+    removed: 0,
+    mutated: false,
+  });
   t.is(k.data, before, 'a no-op keeps the same data');
   t.deepEqual(k.all(), { r: { b: '2' } });
 });
@@ -89,12 +133,20 @@ test('deleteRow removes every cell of a row, pending or merged, and only that ro
   const k = new Key();
   k.data = encodeTableData({ r1: { a: text('1'), b: text('2') }, r2: { a: text('3') } });
   k.apply(set('r1', 'c', '4'));
-  t.deepEqual(k.apply({ type: 'deleteRow', row: 'r1' }), { status: TableStatus.ok, removed: 3, mutated: true });
+  t.deepEqual(k.apply({ type: 'deleteRow', row: 'r1' }), {
+    status: TableStatus.ok,
+    removed: 3,
+    mutated: true,
+  });
   t.deepEqual(k.row('r1'), {});
   t.is(k.get('r1', 'a'), undefined, 'a deleteRow hides the main section cells');
   k.apply(set('r1', 'z', '5'));
   t.deepEqual(k.row('r1'), { z: '5' }, 'cells set after a deleteRow are visible');
-  t.deepEqual(k.apply({ type: 'deleteRow', row: 'r3' }), { status: TableStatus.ok, removed: 0, mutated: false });
+  t.deepEqual(k.apply({ type: 'deleteRow', row: 'r3' }), {
+    status: TableStatus.ok,
+    removed: 0,
+    mutated: false,
+  });
   t.deepEqual(k.all(), { r1: { z: '5' }, r2: { a: '3' } });
 });
 
@@ -131,7 +183,11 @@ test('a write appends its op to the change section and leaves the bytes before i
   t.truthy(before);
   t.deepEqual(k.data?.subarray(0, before?.length), before);
   t.deepEqual(k.data?.subarray(before?.length), encodeTableOp(op));
-  t.deepEqual(tableSections(k.data), { headerBytes: 5, mainBytes: (before?.length ?? 0) - 5, changeBytes: encodeTableOp(op).length });
+  t.deepEqual(tableSections(k.data), {
+    headerBytes: 5,
+    mainBytes: (before?.length ?? 0) - 5,
+    changeBytes: encodeTableOp(op).length,
+  });
   t.is(tableBytesWritten(before, k.data), encodeTableOp(op).length);
 });
 
@@ -152,9 +208,17 @@ test('merging the change section changes no result, and only happens past the th
     const after = tableSections(k.data);
     if (k.data !== null && after.changeBytes === 0 && s.changeBytes > 0) {
       merges += 1;
-      t.true(tableShouldMerge(s.mainBytes, s.changeBytes + encodeTableOp(op).length, limits.changeBytesMin));
+      t.true(
+        tableShouldMerge(
+          s.mainBytes,
+          s.changeBytes + encodeTableOp(op).length,
+          limits.changeBytesMin,
+        ),
+      );
       // The merged state answers every query as the unmerged state plus the op would.
-      const unmerged = new Key(createTableStateMachine({ bytesMax: TABLE_BYTES_MAX, changeBytesMin: 1e6 }));
+      const unmerged = new Key(
+        createTableStateMachine({ bytesMax: TABLE_BYTES_MAX, changeBytesMin: 1e6 }),
+      );
       unmerged.data = before;
       unmerged.apply(op);
       t.deepEqual(queryAnswers(k), queryAnswers(unmerged));
@@ -177,7 +241,9 @@ function queryAnswers(k: Key): string[] {
     queries.push({ type: 'row', row: `r${r}` });
     for (let c = 0; c < 8; c++) queries.push({ type: 'get', row: `r${r}`, col: `c${c}` });
   }
-  return queries.map((q) => Buffer.from(k.machine.read(k.data, k.version, encodeTableQuery(q))).toString('hex'));
+  return queries.map((q) =>
+    Buffer.from(k.machine.read(k.data, k.version, encodeTableQuery(q))).toString('hex'),
+  );
 }
 
 test('a one-cell write on a ~1 MiB table touches only a small change section', (t) => {
@@ -194,8 +260,10 @@ test('a one-cell write on a ~1 MiB table touches only a small change section', (
   k.apply(set('row-0500', 'b', 'new value'));
   const sections = tableSections(k.data);
   const written = tableBytesWritten(before, k.data);
-  t.log(`one-cell write on a ${whole}-byte table: change section ${sections.changeBytes} bytes, ` +
-    `appended ${written} bytes, main section ${sections.mainBytes} bytes untouched`);
+  t.log(
+    `one-cell write on a ${whole}-byte table: change section ${sections.changeBytes} bytes, ` +
+      `appended ${written} bytes, main section ${sections.mainBytes} bytes untouched`,
+  );
   t.true(sections.changeBytes < 64);
   t.is(written, sections.changeBytes);
   t.is(k.get('row-0500', 'b'), 'new value');
@@ -210,26 +278,37 @@ test('a one-cell write on a ~1 MiB table touches only a small change section', (
       const prev = tableSections(k.data).changeBytes;
       k.apply(set(`row-${String(writes % 1024).padStart(4, '0')}`, 'a', `v${writes}`));
       const next = tableSections(k.data).changeBytes;
-      appended += next > 0 ? next - prev : k.data?.length ?? 0;
+      appended += next > 0 ? next - prev : (k.data?.length ?? 0);
     }
   } finally {
     setVerify(verify);
   }
-  t.log(`first merge after ${writes} one-cell writes; ${appended} bytes written in all, ` +
-    `vs ${writes * whole} rewriting the whole table each time`);
+  t.log(
+    `first merge after ${writes} one-cell writes; ${appended} bytes written in all, ` +
+      `vs ${writes * whole} rewriting the whole table each time`,
+  );
   t.true(writes > 1000);
   t.is(k.get('row-0500', 'b'), 'new value');
 });
 
 test('a set that would pass the size limit is tooLarge and changes nothing', (t) => {
-  const k = new Key(createTableStateMachine({ bytesMax: 100, changeBytesMin: TABLE_CHANGE_BYTES_MIN }));
+  const k = new Key(
+    createTableStateMachine({ bytesMax: 100, changeBytesMin: TABLE_CHANGE_BYTES_MIN }),
+  );
   k.apply(set('r', 'a', 'x'.repeat(40)));
   const before = k.data;
-  t.deepEqual(k.apply(set('r', 'b', 'y'.repeat(60))), { status: TableStatus.tooLarge, removed: 0, mutated: false });
+  t.deepEqual(k.apply(set('r', 'b', 'y'.repeat(60))), {
+    status: TableStatus.tooLarge,
+    removed: 0,
+    mutated: false,
+  });
   t.is(k.data, before);
   t.is(k.version, 1);
-  t.deepEqual(k.apply(set('r', 'a', 'z'.repeat(40))), { status: TableStatus.ok, removed: 0, mutated: true },
-    'an overwrite of the same size fits: the limit counts the merged table, not pending changes');
+  t.deepEqual(
+    k.apply(set('r', 'a', 'z'.repeat(40))),
+    { status: TableStatus.ok, removed: 0, mutated: true },
+    'an overwrite of the same size fits: the limit counts the merged table, not pending changes',
+  );
 });
 
 test('the default limit is TABLE_BYTES_MAX', (t) => {
@@ -242,16 +321,27 @@ test('the default limit is TABLE_BYTES_MAX', (t) => {
 test('near the limit writes merge instead of letting the stored bytes pass it', (t) => {
   const bytesMax = 2000;
   const k = new Key(createTableStateMachine({ bytesMax, changeBytesMin: 100_000 }));
-  for (let i = 0; i < 18; i++) t.is(k.apply(set(`r${i}`, 'c', 'x'.repeat(80))).status, TableStatus.ok);
+  for (let i = 0; i < 18; i++)
+    t.is(k.apply(set(`r${i}`, 'c', 'x'.repeat(80))).status, TableStatus.ok);
   for (let i = 0; i < 200; i++) {
     t.is(k.apply(set(`r${i % 18}`, 'c', 'y'.repeat(80))).status, TableStatus.ok);
     t.true((k.data?.length ?? 0) <= bytesMax);
   }
-  t.is(tableSize(k.data), tableSpecSize(new Map(Array.from({ length: 18 }, (_, i) => [`r${i}`, new Map([['c', 'y'.repeat(80)]])]))));
+  t.is(
+    tableSize(k.data),
+    tableSpecSize(
+      new Map(Array.from({ length: 18 }, (_, i) => [`r${i}`, new Map([['c', 'y'.repeat(80)]])])),
+    ),
+  );
 });
 
 test('the same ops in the same order give identical bytes; canonical data ignores insertion order', (t) => {
-  const ops = [set('b', 'y', '1'), set('a', 'x', '2'), { type: 'delete', row: 'b', col: 'y' } as const, set('a', 'w', '3')];
+  const ops = [
+    set('b', 'y', '1'),
+    set('a', 'x', '2'),
+    { type: 'delete', row: 'b', col: 'y' } as const,
+    set('a', 'w', '3'),
+  ];
   const one = new Key();
   const two = new Key();
   for (const op of ops) {
@@ -266,7 +356,9 @@ test('the same ops in the same order give identical bytes; canonical data ignore
 
 test('names must be well-formed UTF-16 (a programmer error otherwise)', (t) => {
   t.throws(() => encodeTableOp(set('\ud800', 'c', 'v')), { name: 'AssertionError' });
-  t.throws(() => encodeTableQuery({ type: 'get', row: 'r', col: '\udc00' }), { name: 'AssertionError' });
+  t.throws(() => encodeTableQuery({ type: 'get', row: 'r', col: '\udc00' }), {
+    name: 'AssertionError',
+  });
 });
 
 // ---- the machine against the sequential spec ----
@@ -274,17 +366,32 @@ test('names must be well-formed UTF-16 (a programmer error otherwise)', (t) => {
 const nameArb = fc.constantFrom('r1', 'r2', '__proto__', '', 'é');
 const colArb = fc.constantFrom('a', 'b', 'constructor');
 const inputArb: fc.Arbitrary<TableInput> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('set' as const), row: nameArb, col: colArb, value: fc.string({ maxLength: 30 }) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), row: nameArb, col: colArb }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('set' as const),
+      row: nameArb,
+      col: colArb,
+      value: fc.string({ maxLength: 30 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('delete' as const), row: nameArb, col: colArb }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteRow' as const), row: nameArb }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('get' as const), row: nameArb, col: colArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('get' as const), row: nameArb, col: colArb }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('row' as const), row: nameArb }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('all' as const) }) },
 );
 
 /** One input through the machine, its result in the spec's output shape. */
 function machineStep(k: Key, input: TableInput): TableOutput {
-  const status = (s: TableStatus) => (s === TableStatus.ok ? 'ok' as const : 'tooLarge' as const);
+  const status = (s: TableStatus) =>
+    s === TableStatus.ok ? ('ok' as const) : ('tooLarge' as const);
   switch (input.op) {
     case 'set': {
       const r = k.apply({ type: 'set', row: input.row, col: input.col, value: text(input.value) });
@@ -292,7 +399,11 @@ function machineStep(k: Key, input: TableInput): TableOutput {
     }
     case 'delete':
     case 'deleteRow': {
-      const r = k.apply(input.op === 'delete' ? { type: 'delete', row: input.row, col: input.col } : { type: 'deleteRow', row: input.row });
+      const r = k.apply(
+        input.op === 'delete'
+          ? { type: 'delete', row: input.row, col: input.col }
+          : { type: 'deleteRow', row: input.row },
+      );
       return { status: status(r.status), removed: r.removed };
     }
     case 'get':
@@ -321,14 +432,19 @@ test('property: the byte-level machine matches the sequential spec, merged or no
           const actual = machineStep(k, input);
           machineStep(twin, input);
           if (!model.equalOutput(actual, expected.output)) {
-            throw new Error(`${JSON.stringify(input)}: machine ${JSON.stringify(actual)} spec ${JSON.stringify(expected.output)}`);
+            throw new Error(
+              `${JSON.stringify(input)}: machine ${JSON.stringify(actual)} spec ${JSON.stringify(expected.output)}`,
+            );
           }
-          if ((k.data === null) !== (state.size === 0)) throw new Error('null data iff the spec table is empty');
-          if (tableSize(k.data) !== tableSpecSize(state)) throw new Error(`size ${tableSize(k.data)} vs ${tableSpecSize(state)}`);
+          if ((k.data === null) !== (state.size === 0))
+            throw new Error('null data iff the spec table is empty');
+          if (tableSize(k.data) !== tableSpecSize(state))
+            throw new Error(`size ${tableSize(k.data)} vs ${tableSpecSize(state)}`);
           if ((k.data?.length ?? 0) > bytesMax) throw new Error(`stored ${k.data?.length} bytes`);
         }
         if (model.hash(state) !== model.hash(specState(k))) throw new Error('final tables differ');
-        if (Buffer.compare(Buffer.from(k.data ?? []), Buffer.from(twin.data ?? [])) !== 0) throw new Error('not deterministic');
+        if (Buffer.compare(Buffer.from(k.data ?? []), Buffer.from(twin.data ?? [])) !== 0)
+          throw new Error('not deterministic');
       },
     ),
     { numRuns: 300 },
@@ -342,11 +458,26 @@ function specState(k: Key) {
 }
 
 test('a sequential history of machine results is linearizable under the spec; a wrong answer is not', (t) => {
-  const inputs = fc.sample(fc.array(inputArb, { minLength: 20, maxLength: 20 }), { numRuns: 1, seed: 7 })[0] ?? [];
+  const inputs =
+    fc.sample(fc.array(inputArb, { minLength: 20, maxLength: 20 }), { numRuns: 1, seed: 7 })[0] ??
+    [];
   const k = new Key();
-  const history: HistoryOp<TableInput, TableOutput>[] = inputs.map((input, i) =>
-    ({ id: i, key: 't', input, call: 2 * i, ret: 2 * i + 1, output: machineStep(k, input) }));
-  history.push({ id: 'last', key: 't', input: { op: 'all' }, call: 100, ret: 101, output: machineStep(k, { op: 'all' }) });
+  const history: HistoryOp<TableInput, TableOutput>[] = inputs.map((input, i) => ({
+    id: i,
+    key: 't',
+    input,
+    call: 2 * i,
+    ret: 2 * i + 1,
+    output: machineStep(k, input),
+  }));
+  history.push({
+    id: 'last',
+    key: 't',
+    input: { op: 'all' },
+    call: 100,
+    ret: 101,
+    output: machineStep(k, { op: 'all' }),
+  });
   t.deepEqual(checkHistory(history, createTableModel()), { ok: true });
   const last = history[history.length - 1];
   if (last !== undefined) last.output = { rows: { nope: { a: 'x' } } };

@@ -1,13 +1,25 @@
 import test from 'ava';
 import {
-  EPOCH_SPAN, ballotEpoch, ballotOf, ballotOwner, ballotRound, isPreauthorized, nextBallot, preauthorizedBallot, quorumSize,
+  EPOCH_SPAN,
+  ballotEpoch,
+  ballotOf,
+  ballotOwner,
+  ballotRound,
+  isPreauthorized,
+  nextBallot,
+  preauthorizedBallot,
+  quorumSize,
 } from '../../../../../actors/paxos/core/ballot';
 
 // Paper rule (DESIGN.md §4): the proposer is recoverable from the ballot and ballots 1..N are
 // reserved; decision 15: ballot = (round × EPOCH_SPAN + epoch) × N + id + 1.
 const table: Array<[round: number, id: number, n: number, epoch: number, ballot: number]> = [
-  [0, 0, 3, 0, 1], [0, 2, 3, 0, 3], [1, 0, 3, 0, 3 * EPOCH_SPAN + 1], [1, 2, 3, 5, (EPOCH_SPAN + 5) * 3 + 3],
-  [0, 4, 5, 0, 5], [2, 0, 5, 7, (2 * EPOCH_SPAN + 7) * 5 + 1],
+  [0, 0, 3, 0, 1],
+  [0, 2, 3, 0, 3],
+  [1, 0, 3, 0, 3 * EPOCH_SPAN + 1],
+  [1, 2, 3, 5, (EPOCH_SPAN + 5) * 3 + 3],
+  [0, 4, 5, 0, 5],
+  [2, 0, 5, 7, (2 * EPOCH_SPAN + 7) * 5 + 1],
 ];
 for (const [round, id, n, epoch, ballot] of table) {
   test(`ballotOf(${round}, ${id}, ${n}, epoch ${epoch}) = ${ballot}, owner ${id}`, (t) => {
@@ -23,12 +35,23 @@ test('nextBallot is above its argument, owned by the caller and its epoch, never
   for (let n = 1; n <= 7; n += 2) {
     for (let id = 0; id < n; id++) {
       for (const epoch of [0, 1, 6, EPOCH_SPAN - 1]) {
-        for (const above of [0, 1, n, n + 1, 3 * EPOCH_SPAN * n, ballotOf(4, (id + 1) % n, n, epoch), ballotOf(9, id, n, EPOCH_SPAN - 1)]) {
+        for (const above of [
+          0,
+          1,
+          n,
+          n + 1,
+          3 * EPOCH_SPAN * n,
+          ballotOf(4, (id + 1) % n, n, epoch),
+          ballotOf(9, id, n, EPOCH_SPAN - 1),
+        ]) {
           const b = nextBallot(above, id, n, epoch);
           t.true(b > above && b > n, `n=${n} id=${id} epoch=${epoch} above=${above} → ${b}`);
           t.is(ballotOwner(b, n), id);
           t.is(ballotEpoch(b, n), epoch);
-          t.true(ballotRound(b, n) <= Math.max(1, above === 0 ? 1 : ballotRound(above, n) + 1), `not needlessly high: ${b} for ${above}`);
+          t.true(
+            ballotRound(b, n) <= Math.max(1, above === 0 ? 1 : ballotRound(above, n) + 1),
+            `not needlessly high: ${b} for ${above}`,
+          );
         }
       }
     }
@@ -42,7 +65,10 @@ test('ballots of two epochs of one replica never coincide', (t) => {
   for (const epoch of [1, 2, 3]) {
     for (let above = 0; above < 20 * 3 * EPOCH_SPAN; above += 3 * EPOCH_SPAN - 1) {
       const b = nextBallot(above, 1, 3, epoch);
-      t.true(seen.get(b) === undefined || seen.get(b) === epoch, `ballot ${b} made by epochs ${seen.get(b)} and ${epoch}`);
+      t.true(
+        seen.get(b) === undefined || seen.get(b) === epoch,
+        `ballot ${b} made by epochs ${seen.get(b)} and ${epoch}`,
+      );
       seen.set(b, epoch);
     }
   }

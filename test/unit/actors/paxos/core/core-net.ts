@@ -15,20 +15,41 @@ export class CoreNet {
   readonly results = new Map<number, ClientResult>();
   private token = 1;
 
-  constructor(readonly replicas = 3, amnesic: boolean[] = []) {
+  constructor(
+    readonly replicas = 3,
+    amnesic: boolean[] = [],
+  ) {
     for (let r = 0; r < replicas; r++) {
-      this.cores.push(new PaxosCore({ replicaId: r, replicas, model: kvStateMachine, incarnation: 1, amnesic: amnesic[r] ?? false }));
+      this.cores.push(
+        new PaxosCore({
+          replicaId: r,
+          replicas,
+          model: kvStateMachine,
+          incarnation: 1,
+          amnesic: amnesic[r] ?? false,
+        }),
+      );
     }
   }
 
   /** Replaces replica r by a new incarnation (a restart; `amnesic` when its state was lost). */
   restart(r: number, incarnation: number, amnesic: boolean): PaxosCore {
-    const core = new PaxosCore({ replicaId: r, replicas: this.replicas, model: kvStateMachine, incarnation, amnesic });
+    const core = new PaxosCore({
+      replicaId: r,
+      replicas: this.replicas,
+      model: kvStateMachine,
+      incarnation,
+      amnesic,
+    });
     this.cores[r] = core;
     return core;
   }
 
-  read(replica: number, key: string, consistency: 'linearizable' | 'local' = 'linearizable'): number {
+  read(
+    replica: number,
+    key: string,
+    consistency: 'linearizable' | 'local' = 'linearizable',
+  ): number {
     const token = this.token++;
     this.core(replica).request({ kind: 'read', token, key, query: Uint8Array.of(1), consistency });
     this.process();
@@ -61,13 +82,21 @@ export class CoreNet {
 
   put(replica: number, key: string, value: string): number {
     const token = this.token++;
-    this.core(replica).request({ kind: 'write', token, key, op: encodeKvOp({ type: 'put', value: Buffer.from(value) }) });
+    this.core(replica).request({
+      kind: 'write',
+      token,
+      key,
+      op: encodeKvOp({ type: 'put', value: Buffer.from(value) }),
+    });
     this.process();
     return token;
   }
 
   /** Delivers in-flight messages matching `pick` (in order), dropping those matching `drop`. */
-  deliver(pick: (m: PaxosMessage) => boolean = () => true, drop: (m: PaxosMessage) => boolean = () => false): number {
+  deliver(
+    pick: (m: PaxosMessage) => boolean = () => true,
+    drop: (m: PaxosMessage) => boolean = () => false,
+  ): number {
     let delivered = 0;
     for (let i = 0; i < 1000; i++) {
       const idx = this.inflight.findIndex((m) => pick(m) || drop(m));

@@ -28,14 +28,19 @@ test('a duplicated read reply does not stand in for a second replica (5 replicas
   const net = new CoreNet(5);
   // A write chosen by replicas 0, 1, 2; replicas 3 and 4 never hear of it.
   net.put(0, 'k', 'new');
-  net.deliver((m) => m.to <= 2, (m) => m.to >= 3);
+  net.deliver(
+    (m) => m.to <= 2,
+    (m) => m.to >= 3,
+  );
   t.is(net.core(0).record('k')?.chosen, 1);
   // A linearizable read at replica 3 (stale). Replica 4 (stale too) answers it, twice.
   const token = net.read(3, 'k');
   const query = net.inflight.find((m) => m.type === MessageType.readQuery && m.from === 3);
   t.truthy(query);
   net.inflight = [];
-  const replies = answer(net, 4, query as PaxosMessage).filter((m) => m.type === MessageType.readReply);
+  const replies = answer(net, 4, query as PaxosMessage).filter(
+    (m) => m.type === MessageType.readReply,
+  );
   t.is(replies.length, 1);
   const reply = replies[0] as PaxosMessage;
   net.core(3).step(reply);
@@ -45,11 +50,15 @@ test('a duplicated read reply does not stand in for a second replica (5 replicas
   t.is(net.core(3).stats().duplicateReadReplies, 1);
   // A second replica that has the write completes the majority, and the read sees it.
   net.inflight = [];
-  for (const m of answer(net, 0, query as PaxosMessage)) if (m.type === MessageType.readReply) net.core(3).step(m);
+  for (const m of answer(net, 0, query as PaxosMessage))
+    if (m.type === MessageType.readReply) net.core(3).step(m);
   net.process();
   net.deliver();
   const res = net.results.get(token);
-  t.true(res?.ok === true && decodeKvGetResult(res.result).found, 'the read returns the acknowledged write');
+  t.true(
+    res?.ok === true && decodeKvGetResult(res.result).found,
+    'the read returns the acknowledged write',
+  );
 });
 
 // DESIGN.md §4, "ids never repeat across incarnations": a recovery reply produced for a past
@@ -108,7 +117,10 @@ test('a new incarnation never makes a ballot its past self used, even after amne
   net.deliver();
   const chosen = [0, 1, 2].map((r) => net.core(r).record('k'));
   t.is(reborn.record('k')?.chosen, 2);
-  t.true(chosen.every((rec) => rec?.chosen === 2 && rec.chosenSeq === chosen[0]?.chosenSeq), 'agreement');
+  t.true(
+    chosen.every((rec) => rec?.chosen === 2 && rec.chosenSeq === chosen[0]?.chosenSeq),
+    'agreement',
+  );
 });
 
 // Issue 7 (3): proposal seqs stay inside the incarnation's range. The core asks for a new
@@ -116,18 +128,31 @@ test('a new incarnation never makes a ballot its past self used, even after amne
 test('proposal ids never leave the incarnation range: renewed before they run out', (t) => {
   const span = 8;
   const run = (renew: boolean): { ok: number; unavailable: number; seqs: number[] } => {
-    const core = new PaxosCore({ replicaId: 0, replicas: 1, model: kvStateMachine, incarnation: 3, amnesic: false, idSpan: span });
+    const core = new PaxosCore({
+      replicaId: 0,
+      replicas: 1,
+      model: kvStateMachine,
+      incarnation: 3,
+      amnesic: false,
+      idSpan: span,
+    });
     let next = 3;
     const seqs: number[] = [];
     let ok = 0;
     let unavailable = 0;
     for (let i = 0; i < 20; i++) {
-      core.request({ kind: 'write', token: i, key: `k${i}`, op: encodeKvOp({ type: 'put', value: Buffer.from('v') }) });
+      core.request({
+        kind: 'write',
+        token: i,
+        key: `k${i}`,
+        op: encodeKvOp({ type: 'put', value: Buffer.from('v') }),
+      });
       for (let round = 0; round < 10 && core.hasReady(); round++) {
         const ready = core.ready();
         if (ready.renewIds && renew) core.renewIds((next += 1));
         for (const key of ready.load) core.loaded(key, undefined);
-        for (const r of ready.deliver) r.ok ? (ok += 1) : r.code === 'UNAVAILABLE' && (unavailable += 1);
+        for (const r of ready.deliver)
+          r.ok ? (ok += 1) : r.code === 'UNAVAILABLE' && (unavailable += 1);
       }
       const rec = core.record(`k${i}`);
       if (rec !== undefined && rec.chosen > 0) seqs.push(rec.chosenSeq);
@@ -137,10 +162,17 @@ test('proposal ids never leave the incarnation range: renewed before they run ou
   const renewed = run(true);
   t.is(renewed.ok, 20);
   t.is(new Set(renewed.seqs).size, 20, 'every id distinct');
-  t.true(renewed.seqs.every((s) => Math.floor(s / span) >= 3 && Math.floor(s / span) <= 6), `seqs in the ranges handed out: ${renewed.seqs}`);
+  t.true(
+    renewed.seqs.every((s) => Math.floor(s / span) >= 3 && Math.floor(s / span) <= 6),
+    `seqs in the ranges handed out: ${renewed.seqs}`,
+  );
   const stuck = run(false);
   t.is(stuck.ok, span, 'the first range serves its ids');
-  t.is(stuck.unavailable, 20 - span, 'then writes fail UNAVAILABLE instead of using ids of another incarnation');
+  t.is(
+    stuck.unavailable,
+    20 - span,
+    'then writes fail UNAVAILABLE instead of using ids of another incarnation',
+  );
   t.true(stuck.seqs.every((s) => s >= 3 * span && s < 4 * span));
 });
 
@@ -149,8 +181,22 @@ test('proposal ids never leave the incarnation range: renewed before they run ou
 test('malformed peer messages are rejected and counted, never asserted', (t) => {
   const net = new CoreNet(3);
   const base: PaxosMessage = {
-    type: MessageType.prepare, key: 'k', from: 1, to: 0, instance: 1, ballot: 3 * 2 ** 21 + 2, ok: false, promised: 0,
-    acceptedBallot: 0, value: null, chosen: 0, chosenOrigin: -1, chosenSeq: 0, requestId: 0, purpose: 0, record: null,
+    type: MessageType.prepare,
+    key: 'k',
+    from: 1,
+    to: 0,
+    instance: 1,
+    ballot: 3 * 2 ** 21 + 2,
+    ok: false,
+    promised: 0,
+    acceptedBallot: 0,
+    value: null,
+    chosen: 0,
+    chosenOrigin: -1,
+    chosenSeq: 0,
+    requestId: 0,
+    purpose: 0,
+    record: null,
   };
   const bad: PaxosMessage[] = [
     { ...base, from: 0 },
@@ -165,12 +211,26 @@ test('malformed peer messages are rejected and counted, never asserted', (t) => 
     { ...base, chosen: 3, chosenOrigin: 9 },
     { ...base, type: MessageType.accept, value: { origin: 5, seq: 1, op: new Uint8Array(1) } },
     {
-      ...base, type: MessageType.fetchReply, purpose: 1,
-      record: { chosen: 0, chosenOrigin: -1, chosenSeq: 0, data: null, version: 0, promised: 1, acceptedBallot: 5, accepted: null, recent: [], requests: [] },
+      ...base,
+      type: MessageType.fetchReply,
+      purpose: 1,
+      record: {
+        chosen: 0,
+        chosenOrigin: -1,
+        chosenSeq: 0,
+        data: null,
+        version: 0,
+        promised: 1,
+        acceptedBallot: 5,
+        accepted: null,
+        recent: [],
+        requests: [],
+      },
     },
   ];
   const core = net.core(0);
-  for (const m of bad) t.is(typeof core.step(m), 'string', JSON.stringify({ ...m, record: null, value: null }));
+  for (const m of bad)
+    t.is(typeof core.step(m), 'string', JSON.stringify({ ...m, record: null, value: null }));
   t.is(core.stats().rejectedMessages, bad.length);
   t.is(core.stats().keys ?? 0, 0, 'no key state made by rejected input');
   // The core still works.
@@ -186,9 +246,26 @@ test('a stored record that breaks the record rules is treated as corrupted', (t)
   net.put(0, 'k', 'x');
   net.deliver();
   const fresh = net.restart(1, 2, false);
-  fresh.request({ kind: 'read', token: 900, key: 'k', query: Uint8Array.of(1), consistency: 'local' });
+  fresh.request({
+    kind: 'read',
+    token: 900,
+    key: 'k',
+    query: Uint8Array.of(1),
+    consistency: 'local',
+  });
   t.deepEqual(fresh.ready().load, ['k']);
-  fresh.loaded('k', { chosen: 1, chosenOrigin: 7, chosenSeq: 0, data: null, version: 0, promised: 0, acceptedBallot: 0, accepted: null, recent: [], requests: [] });
+  fresh.loaded('k', {
+    chosen: 1,
+    chosenOrigin: 7,
+    chosenSeq: 0,
+    data: null,
+    version: 0,
+    promised: 0,
+    acceptedBallot: 0,
+    accepted: null,
+    recent: [],
+    requests: [],
+  });
   net.process();
   t.is(fresh.stats().corruptedRecords, 1);
   net.deliver(from(1), () => false);

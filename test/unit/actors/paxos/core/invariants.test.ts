@@ -15,7 +15,8 @@ function live(core: PaxosCore, key: string): KeyRecord {
   throw new Error(`${key} is not held`);
 }
 
-const phase1 = (m: PaxosMessage): boolean => m.type === MessageType.prepare || m.type === MessageType.promise;
+const phase1 = (m: PaxosMessage): boolean =>
+  m.type === MessageType.prepare || m.type === MessageType.promise;
 
 /** Replica 1 writes 'k' after replica 0 did: it prepares, and with `accept` also accepts locally. */
 function secondWriter(accept: boolean): { net: CoreNet; rec: KeyRecord } {
@@ -72,7 +73,9 @@ test('an accepted ballot that goes down, or a value replaced at the same ballot,
   t.true(accepted !== null);
   if (accepted === null) return;
   again.rec.accepted = { ...accepted, seq: accepted.seq + 1 };
-  t.throws(() => again.net.read(1, 'k', 'local'), { message: /value accepted at ballot \d+ changed/ });
+  t.throws(() => again.net.read(1, 'k', 'local'), {
+    message: /value accepted at ballot \d+ changed/,
+  });
 });
 
 test('untouched records pass the same inputs', (t) => {

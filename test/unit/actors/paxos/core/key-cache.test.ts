@@ -18,10 +18,17 @@ test('a sweep evicts untouched idle keys down to 90% of the bound, never more', 
   core.tick(); // idle keys leave the active set on a tick
   t.is(core.stats()['keys'], 100);
   // Every key was just used: the hand gives each a second chance, then evicts on its next pass.
-  t.is(core.evictIdle(50, () => true), 55);
+  t.is(
+    core.evictIdle(50, () => true),
+    55,
+  );
   t.is(core.stats()['keys'], 45);
   t.is(core.stats()['keysEvicted'], 55);
-  t.is(core.evictIdle(50, () => true), 0, 'under the bound: nothing to do');
+  t.is(
+    core.evictIdle(50, () => true),
+    0,
+    'under the bound: nothing to do',
+  );
 });
 
 test('keys used since the last sweep stay; keys the shell is still writing stay', (t) => {
@@ -48,7 +55,10 @@ test('a key with work in progress is never evicted, and its write completes', (t
   core.tick();
   net.put(0, 'a', 'pending'); // a proposal in flight, not delivered
   core.tick();
-  t.is(core.evictIdle(1, () => true), 2);
+  t.is(
+    core.evictIdle(1, () => true),
+    2,
+  );
   t.truthy(core.record('a'), 'a has a pending write');
   t.is(core.record('b'), undefined);
   t.is(core.record('c'), undefined);
@@ -62,6 +72,9 @@ test('a key that is not settled (loading) is never evicted', (t) => {
   core.request({ kind: 'write', token: 1, key: 'x', op: new Uint8Array(0) });
   t.deepEqual(core.ready().load, ['x']); // the load is not answered
   core.tick();
-  t.is(core.evictIdle(1, () => true), 0);
+  t.is(
+    core.evictIdle(1, () => true),
+    0,
+  );
   t.is(core.stats()['keys'], 1);
 });

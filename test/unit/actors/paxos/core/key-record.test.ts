@@ -13,7 +13,11 @@ import { ModelTag } from '../../../../../models/model-tags';
 import { tagged } from '../../../../../models/registry';
 
 function put(origin: number, seq: number, value: string): Proposal {
-  return { origin, seq, op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from(value) })) };
+  return {
+    origin,
+    seq,
+    op: tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from(value) })),
+  };
 }
 
 function chosen(values: Proposal[]): KeyRecord {
@@ -36,12 +40,24 @@ test('the same install chosen on diverged replicas leaves them identical', (t) =
     op: encodeInstallOp({ expectChosen: 2, data: zero.data, version: 3, recent: zero.recent }),
   };
   const results = [zero, one].map((rec) => applyChosen(rec, install, allModels));
-  t.deepEqual(results.map((e) => [...e.result]), [[InstallStatus.installed], [InstallStatus.installed]]);
+  t.deepEqual(
+    results.map((e) => [...e.result]),
+    [[InstallStatus.installed], [InstallStatus.installed]],
+  );
   t.deepEqual(one, zero, 'data, version, chosen id and recent window alike');
   t.is(zero.chosen, 3);
   t.is(zero.version, 3);
-  t.is(Buffer.from(zero.data ?? []).subarray(1).toString(), 'A');
-  t.deepEqual(zero.recent.map((e) => e.seq), [1, 2, 50], "the winner's window, then the install");
+  t.is(
+    Buffer.from(zero.data ?? [])
+      .subarray(1)
+      .toString(),
+    'A',
+  );
+  t.deepEqual(
+    zero.recent.map((e) => e.seq),
+    [1, 2, 50],
+    "the winner's window, then the install",
+  );
   // The next write applies to one state everywhere.
   for (const rec of [zero, one]) applyChosen(rec, put(2, 60, 'C'), allModels);
   t.deepEqual(one, zero);
@@ -51,10 +67,18 @@ test('the same install chosen on diverged replicas leaves them identical', (t) =
 test('an install read at another instance is stale on every replica and changes nothing', (t) => {
   const [zero, one] = divergedPair();
   const before = [structuredClone(zero), structuredClone(one)];
-  const install: Proposal = { origin: 0, seq: 51, op: encodeInstallOp({ expectChosen: 1, data: null, version: 9, recent: [] }) };
-  for (const rec of [zero, one]) t.deepEqual([...applyChosen(rec, install, allModels).result], [InstallStatus.stale]);
+  const install: Proposal = {
+    origin: 0,
+    seq: 51,
+    op: encodeInstallOp({ expectChosen: 1, data: null, version: 9, recent: [] }),
+  };
+  for (const rec of [zero, one])
+    t.deepEqual([...applyChosen(rec, install, allModels).result], [InstallStatus.stale]);
   // Only the instance advanced (with the install's id), as for any value chosen there.
-  t.deepEqual([zero.data, zero.version, one.data, one.version], [before[0]?.data, before[0]?.version, before[1]?.data, before[1]?.version]);
+  t.deepEqual(
+    [zero.data, zero.version, one.data, one.version],
+    [before[0]?.data, before[0]?.version, before[1]?.data, before[1]?.version],
+  );
   t.deepEqual([zero.chosen, one.chosen], [3, 3]);
 });
 
@@ -63,7 +87,11 @@ test('a malformed install op changes nothing; an install chosen twice is applied
   const bad: Proposal = { origin: 1, seq: 70, op: Uint8Array.of(0xf0, 1, 2) };
   t.deepEqual([...applyChosen(rec, bad, allModels).result], [InstallStatus.malformed]);
   t.is(rec.version, 1);
-  const install: Proposal = { origin: 1, seq: 71, op: encodeInstallOp({ expectChosen: 2, data: null, version: 5, recent: [] }) };
+  const install: Proposal = {
+    origin: 1,
+    seq: 71,
+    op: encodeInstallOp({ expectChosen: 2, data: null, version: 5, recent: [] }),
+  };
   applyChosen(rec, install, allModels);
   t.deepEqual([rec.data, rec.version, rec.chosen], [null, 5, 3]);
   // The same value chosen again (a retried request): the recent window answers, nothing applies.

@@ -11,13 +11,20 @@ test('reads ask the peer that has been talking, not the silent one, whatever the
   // Replica 2 is down: everything to it is lost. Writes through replica 0 make replica 1 heard.
   for (let i = 0; i < 4; i++) {
     net.put(0, `k${i}`, 'v');
-    net.deliver(() => true, (m) => m.to === 2 || m.from === 2);
+    net.deliver(
+      () => true,
+      (m) => m.to === 2 || m.from === 2,
+    );
   }
   const asked: number[] = [];
   for (let i = 0; i < 8; i++) {
     net.read(0, `k${i % 4}`);
-    for (const m of net.inflight) if (m.type === MessageType.readQuery && m.from === 0) asked.push(m.to);
-    net.deliver(() => true, (m) => m.to === 2 || m.from === 2);
+    for (const m of net.inflight)
+      if (m.type === MessageType.readQuery && m.from === 0) asked.push(m.to);
+    net.deliver(
+      () => true,
+      (m) => m.to === 2 || m.from === 2,
+    );
   }
   t.true(asked.length >= 4, `read rounds asked ${asked.length} peers`);
   t.deepEqual([...new Set(asked)], [1], 'never the silent replica');
