@@ -7,6 +7,7 @@
  * failing run can be replayed. Paxos must tolerate all of it; the cluster tests use it.
  */
 import { assert } from '../runtime/assert';
+import { Prng } from '../runtime/sim/prng';
 import type { PeerLink } from './peer-traffic';
 
 export interface ChaosSettings {
@@ -70,22 +71,11 @@ export function checkChaos(value: unknown): ChaosSettings {
   };
 }
 
-/** mulberry32: a small seeded generator (deterministic replays of a chaos run). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class ChaosLink implements PeerLink {
   readonly stats: ChaosStats = { dropped: 0, duplicated: 0, delayed: 0 };
   private settings: ChaosSettings = NO_CHAOS;
-  private random: () => number = generator(NO_CHAOS.seed);
+  private prng = new Prng(NO_CHAOS.seed);
+  private readonly random = (): number => this.prng.next();
   private held = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -93,7 +83,7 @@ export class ChaosLink implements PeerLink {
 
   set(settings: ChaosSettings): void {
     this.settings = settings;
-    this.random = generator(settings.seed);
+    this.prng = new Prng(settings.seed);
   }
 
   isUp(): boolean {
