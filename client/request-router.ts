@@ -12,6 +12,7 @@
  */
 import { assert } from '../runtime/assert';
 import type { ClientResult } from '../actors/paxos/core/types';
+import { requestBytesBound } from '../actors/paxos/codec';
 import type { RequestBody } from '../actors/store/model-client';
 import type { ScanBody } from '../actors/store/request-pipeline';
 import { FrameType, decodeResults, encodeRequests } from './wire-protocol';
@@ -57,8 +58,9 @@ const REQUESTS_PER_FRAME_MAX = 4096;
 export const FRAME_PAYLOAD_SOFT_MAX = 4 * 1024 * 1024;
 
 /** An upper bound on the bytes one request adds to a REQUESTS frame. */
-function requestBytesBound(body: RequestBody | ScanBody): number {
-  return 32 + body.key.length * 3 + (body.kind === 'write' ? body.op.length : body.query.length);
+/** Bytes one request adds to a REQUESTS frame: its encoding, and a scan's group. */
+function requestFrameBytes(body: RequestBody | ScanBody): number {
+  return requestBytesBound(body) + (body.kind === 'scan' ? 4 : 0);
 }
 
 export interface RouterStats {
@@ -176,7 +178,7 @@ export class RequestRouter {
       this.outgoing.set(link.name, batch);
     }
     batch.requests.push({ ...body, token: id });
-    batch.bytes += requestBytesBound(body);
+    batch.bytes += requestFrameBytes(body);
     if (batch.requests.length >= REQUESTS_PER_FRAME_MAX || batch.bytes >= FRAME_PAYLOAD_SOFT_MAX)
       this.flushLink(link.name);
     else if (!this.flushQueued) {

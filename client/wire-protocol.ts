@@ -11,7 +11,7 @@
  *   CONTROL_RESULT  node → client JSON { id, ok, value? , code?, message? }
  */
 import { ByteReader, ByteWriter } from '../runtime/byte-codec';
-import { readRequest, writeRequest } from '../actors/paxos/codec';
+import { readRequest, readResultBody, writeRequest, writeResultBody } from '../actors/paxos/codec';
 import type { ClientRequest } from '../actors/paxos/core/types';
 import type { ScanRequest } from '../actors/paxos/engine-scan';
 
@@ -149,14 +149,7 @@ export function encodeResults(results: readonly WireResult[]): Uint8Array {
   w.u32(results.length);
   for (const res of results) {
     w.f64(res.id);
-    if (res.ok) {
-      w.u8(1);
-      w.bytes(res.result);
-    } else {
-      w.u8(0);
-      w.str(res.code);
-      w.str(res.message);
-    }
+    writeResultBody(w, res);
   }
   return w.finish();
 }
@@ -168,10 +161,7 @@ export function decodeResults(payload: Uint8Array): WireResult[] {
     const n = count(r, 'results');
     for (let i = 0; i < n; i++) {
       const id = r.f64();
-      const ok = r.u8();
-      if (ok === 1) out.push({ id, ok: true, result: r.bytes() });
-      else if (ok === 0) out.push({ id, ok: false, code: r.str(), message: r.str() });
-      else throw new ProtocolError(`result flag ${ok}`);
+      out.push({ id, ...readResultBody(r) });
     }
     if (r.remaining !== 0) throw new ProtocolError(`results: ${r.remaining} trailing bytes`);
   }, 'results');

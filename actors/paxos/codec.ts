@@ -214,6 +214,16 @@ export function decodeRecord(bytes: Uint8Array): KeyRecord {
   return rec;
 }
 
+/** An upper bound on the bytes writeRequest adds for a request (token, key, kind, body). */
+export function requestBytesBound(
+  req:
+    | { readonly kind: 'write'; readonly key: string; readonly op: Uint8Array }
+    | { readonly kind: 'read' | 'scan'; readonly key: string; readonly query: Uint8Array },
+): number {
+  const body = req.kind === 'write' ? req.op : req.query;
+  return 8 + 4 + req.key.length * 3 + 1 + 4 + body.length;
+}
+
 export function writeRequest(w: ByteWriter, req: ClientRequest | ScanRequest): void {
   w.f64(req.token);
   w.str(req.key);
@@ -246,8 +256,15 @@ export function readRequest(r: ByteReader): ClientRequest | ScanRequest {
   };
 }
 
-export function writeResult(w: ByteWriter, res: ClientResult): void {
-  w.f64(res.token);
+/**
+ * A result after its token: the core's, or (between a cluster node and its clients,
+ * client/wire-protocol.ts) any store error code. One layout for both.
+ */
+export type ResultBody =
+  | { readonly ok: true; readonly result: Uint8Array }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+export function writeResultBody(w: ByteWriter, res: ResultBody): void {
   if (res.ok) {
     w.u8(1);
     w.bytes(res.result);
@@ -258,11 +275,23 @@ export function writeResult(w: ByteWriter, res: ClientResult): void {
   }
 }
 
+export function readResultBody(r: ByteReader): ResultBody {
+  const ok = r.u8();
+  if (ok === 1) return { ok: true, result: r.bytes() };
+  assert(ok === 0, () => `result flag ${ok}`);
+  return { ok: false, code: r.str(), message: r.str() };
+}
+
+export function writeResult(w: ByteWriter, res: ClientResult): void {
+  w.f64(res.token);
+  writeResultBody(w, res);
+}
+
 export function readResult(r: ByteReader): ClientResult {
   const token = r.f64();
-  if (r.u8() === 1) return { token, ok: true, result: r.bytes() };
-  const code = r.str() as CoreErrorCode;
-  return { token, ok: false, code, message: r.str() };
+  const body = readResultBody(r);
+  if (body.ok) return { token, ok: true, result: body.result };
+  return { token, ok: false, code: body.code as CoreErrorCode, message: body.message };
 }
 
 /**

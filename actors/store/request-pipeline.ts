@@ -18,6 +18,7 @@ import {
   endBatch,
   readBatch,
   readResult,
+  requestBytesBound,
   writeRequest,
 } from '../paxos/codec';
 import { actorIdOf } from '../paxos/placement';
@@ -240,10 +241,4 @@ export class RequestPipeline {
     }
     this.order.splice(0, i);
   }
-}
-
-/** An upper bound on the bytes writeRequest adds for `req` (token, key, kind, body). */
-function requestBytesBound(req: ClientRequest | ScanRequest): number {
-  const body = req.kind === 'write' ? req.op : req.query;
-  return 8 + 4 + req.key.length * 3 + 1 + 4 + body.length;
 }
