@@ -141,18 +141,14 @@ export class ClientSession {
     // Frames stay far below net/'s bound: a result is at most about one value (1 MiB).
     let start = 0;
     let bytes = 0;
-    for (let i = 0; i <= batch.length; i++) {
-      const res = batch[i];
-      if (res !== undefined)
-        bytes += res.ok
-          ? 16 + res.result.length
-          : 16 + res.code.length * 3 + res.message.length * 3;
-      if (i < batch.length && bytes < RESULTS_FRAME_SOFT_MAX) continue;
-      const end = res === undefined ? i : i + 1;
-      if (end > start && !this.sendResults(batch.slice(start, end))) return;
-      start = end;
+    for (let i = 0; i < batch.length; i++) {
+      bytes += resultBytesBound(batch[i]);
+      if (bytes < RESULTS_FRAME_SOFT_MAX) continue;
+      if (!this.sendResults(batch.slice(start, i + 1))) return;
+      start = i + 1;
       bytes = 0;
     }
+    if (start < batch.length) this.sendResults(batch.slice(start));
   }
 
   private sendResults(results: WireResult[]): boolean {
@@ -179,6 +175,11 @@ function refuse(req: WireRequest): string | undefined {
   if (req.kind === 'write' && isInstallOp(splitRequestId(req.op).op))
     return 'install ops are not accepted from clients';
   return undefined;
+}
+
+function resultBytesBound(res: WireResult | undefined): number {
+  if (res === undefined) return 0;
+  return res.ok ? 16 + res.result.length : 16 + (res.code.length + res.message.length) * 3;
 }
 
 function toWire(id: number, res: ClientResult): WireResult {

@@ -200,7 +200,7 @@ export class ClusterNode {
     const session = new ClientSession(
       {
         send: (type, payload) => conn.send(type, payload) === 'OK',
-        close: (reason) => this.dropBad(conn, name, reason),
+        close: (reason) => this.drop(conn, name, reason),
       },
       {
         ownsKey: (key) => this.routes.setOfKey(key).id === this.place.set.id,
@@ -225,6 +225,11 @@ export class ClusterNode {
 
   private dropBad(conn: FramedConnection, who: string, why: string): void {
     this.stats.badFramesClosed++;
+    this.drop(conn, who, why);
+  }
+
+  /** Closes a connection the node gives up on, saying why (a client that does not read). */
+  private drop(conn: FramedConnection, who: string, why: string): void {
     this.options.log('warn', 'connection closed', {
       peer: who,
       remote: conn.remoteAddress,

@@ -120,3 +120,37 @@ test('control requests are answered by id, errors with their code; a frame type 
     code: 'PROTOCOL',
   });
 });
+
+test('big results are split over RESULTS frames far below the frame bound; none is lost', async (t) => {
+  const frames: [number, Uint8Array][] = [];
+  const session = new ClientSession(
+    { send: (type, payload) => frames.push([type, payload]) > 0, close: () => undefined },
+    {
+      ownsKey: () => true,
+      local: () => Promise.resolve({ token: 0, ok: true, result: new Uint8Array(1024 * 1024) }),
+      forward: () => Promise.reject(new Error('unused')),
+      scan: () => Promise.reject(new Error('unused')),
+      control: () => Promise.reject(new Error('unused')),
+    },
+  );
+  const reqs: WireRequest[] = [1, 2, 3, 4, 5, 6].map((token) => ({
+    kind: 'read',
+    token,
+    key: 'mine',
+    query: Uint8Array.of(1),
+    consistency: 'linearizable',
+  }));
+  session.onFrame(FrameType.requests, encodeRequests(reqs));
+  await settle();
+  t.true(frames.length >= 2, `${frames.length} frame(s) for 6 MiB of results`);
+  t.true(
+    frames.every(([, p]) => p.length <= 5 * 1024 * 1024),
+    'each frame stays near the soft bound',
+  );
+  t.deepEqual(
+    results(frames)
+      .map((r) => r.id)
+      .sort(),
+    [1, 2, 3, 4, 5, 6],
+  );
+});
