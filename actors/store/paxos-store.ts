@@ -649,17 +649,27 @@ export class PaxosStore {
       isUp: (r) =>
         this.up[r] === true &&
         this.groupsOf(r).every((id) => this.system.actorState(id) === 'running'),
-      scan: (r, body) => {
-        this.checkOpen();
-        if (!this.serves(r, body.group))
-          throw new PaxosStoreError(
-            ErrorCodes.UNAVAILABLE,
-            `replica ${r} is down for group ${body.group}`,
-          );
-        return this.pipeline.submit(r, body);
-      },
+      scan: (r, body) => this.scanGroup(r, body),
     };
     return new Bigtable(name, backend, replica, options);
+  }
+
+  /** An engine scan of one group of one replica (big tables, embedded or through a node). */
+  private scanGroup(replica: number, body: ScanBody): Promise<ClientResult> {
+    this.checkOpen();
+    if (!Number.isInteger(body.group) || body.group < 0 || body.group >= this.options.groups) {
+      throw new PaxosStoreError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `no group ${body.group} (a replica has ${this.options.groups})`,
+      );
+    }
+    if (!this.serves(replica, body.group)) {
+      throw new PaxosStoreError(
+        ErrorCodes.UNAVAILABLE,
+        `replica ${replica} is down for group ${body.group}`,
+      );
+    }
+    return this.pipeline.submit(replica, body);
   }
 
   /** @internal A cluster node's link to the network (undefined for an embedded store). */
@@ -673,21 +683,7 @@ export class PaxosStore {
       onRemote: (handler) => system.onRemote(handler),
       deliverRemote: (from, to, payload) => !this.closed && system.deliverRemote(from, to, payload),
       call: (body) => this.call(hosting.replica, body),
-      scan: (body) => {
-        this.checkOpen();
-        if (!Number.isInteger(body.group) || body.group < 0 || body.group >= this.options.groups) {
-          throw new PaxosStoreError(
-            ErrorCodes.INVALID_ARGUMENT,
-            `no group ${body.group} (the node has ${this.options.groups})`,
-          );
-        }
-        if (!this.serves(hosting.replica, body.group))
-          throw new PaxosStoreError(
-            ErrorCodes.UNAVAILABLE,
-            `group ${body.group} is down on this node`,
-          );
-        return this.pipeline.submit(hosting.replica, body);
-      },
+      scan: (body) => this.scanGroup(hosting.replica, body),
       links: this.links,
     };
   }
