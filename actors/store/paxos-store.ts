@@ -20,6 +20,7 @@ import { acquireLock, releaseLock } from '../../engines/bitcask/lock-file';
 import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
 import type { ClientStats, RemoteHandler, SupervisionEvent } from '../../runtime/actor-system';
+import type { InspectResult } from '../../runtime/actor';
 import { assert } from '../../runtime/assert';
 import { RemoteStore } from '../../client/remote-store';
 import type { ConnectOptions } from '../../client/remote-store';
@@ -115,6 +116,13 @@ export interface NodeGateway {
   scan(body: ScanBody): Promise<ClientResult>;
   /** Cut links (fault injection; partitions between nodes). */
   readonly links: LinkFaults;
+  /**
+   * One inspect request (digest, backup page, amnesia, stats) to this replica's group actor:
+   * verify, backup and repair over the network (server/node-inspect.ts validates it first).
+   */
+  inspect(group: number, request: unknown): Promise<InspectResult>;
+  /** Foreground requests in flight (the node's repair yields to them). */
+  inFlight(): number;
 }
 
 /** verify() runs at most this many times when groups go down under it. */
@@ -685,6 +693,11 @@ export class PaxosStore {
       call: (body) => this.call(hosting.replica, body),
       scan: (body) => this.scanGroup(hosting.replica, body),
       links: this.links,
+      inspect: (group, request) => {
+        assert(Number.isInteger(group) && group >= 0 && group < this.options.groups, 'group');
+        return system.inspect(actorIdOf(hosting.replica, group, this.options), request);
+      },
+      inFlight: () => this.pipeline.inFlight,
     };
   }
 

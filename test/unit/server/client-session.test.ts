@@ -41,6 +41,12 @@ function setup(): {
       req.op === 'routes'
         ? Promise.resolve({ version: 'v' })
         : Promise.reject(Object.assign(new Error('nope'), { code: 'INVALID_ARGUMENT' })),
+    inspect: (frame) =>
+      Promise.resolve(
+        frame.group === 0
+          ? { ok: true, value: { kind: frame.request.kind, bytes: new Uint8Array([7]) } }
+          : { ok: false, code: 'INVALID_ARGUMENT', message: 'no group' },
+      ),
   };
   const session = new ClientSession(
     { send: (type, payload) => frames.push([type, payload]) > 0, close: () => undefined },
@@ -131,6 +137,7 @@ test('big results are split over RESULTS frames far below the frame bound; none 
       forward: () => Promise.reject(new Error('unused')),
       scan: () => Promise.reject(new Error('unused')),
       control: () => Promise.reject(new Error('unused')),
+      inspect: () => Promise.reject(new Error('unused')),
     },
   );
   const reqs: WireRequest[] = [1, 2, 3, 4, 5, 6].map((token) => ({
