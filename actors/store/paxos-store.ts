@@ -54,7 +54,9 @@ import { verifyReplicas } from './verify';
 import { runBackup } from './backup';
 import type { BackupOptions, BackupReport } from './backup';
 import { restoreBackup } from './restore';
-import type { RestoreOptions, RestoreReport } from './restore';
+import type { RestoreOptions, RestoreReport, RestoreTarget } from './restore';
+import { restoreCluster } from '../../client/cluster-restore';
+import type { ClusterRestoreOptions, ClusterRestoreReport } from '../../client/cluster-restore';
 import type { VerifyContext, VerifyOptions, VerifyReport } from './verify';
 import { BackgroundRepair } from './background-repair';
 import type { RepairStats } from './background-repair';
@@ -532,14 +534,24 @@ export class PaxosStore {
    * backup's engine. A damaged or incomplete backup rejects CORRUPTED naming the file.
    */
   static restore(options: RestoreOptions): Promise<RestoreReport> {
-    return restoreBackup(options, async (o) => {
-      const store = await PaxosStore.open(o);
-      return {
-        call: (body) => store.call(undefined, body),
-        verify: (v) => store.verify(v),
-        close: () => store.close(),
-      };
-    });
+    return restoreBackup(options, (o) => PaxosStore.openForRestore(o));
+  }
+
+  /**
+   * Builds the data directories of a new cluster from a cluster backup (`connect(...).backup`):
+   * one directory per node, `<to>/<node>`, Set by Set (README "Backups", client/cluster-restore.ts).
+   */
+  static restoreCluster(options: ClusterRestoreOptions): Promise<ClusterRestoreReport> {
+    return restoreCluster(options, (o) => PaxosStore.openForRestore(o));
+  }
+
+  private static async openForRestore(o: PaxosStoreOptions): Promise<RestoreTarget> {
+    const store = await PaxosStore.open(o);
+    return {
+      call: (body) => store.call(undefined, body),
+      verify: (v) => store.verify(v),
+      close: () => store.close(),
+    };
   }
 
   /**

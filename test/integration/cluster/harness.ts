@@ -40,6 +40,8 @@ export interface ClusterSpec {
   readonly engine?: Engine;
   readonly sync?: Sync;
   readonly groups?: number;
+  /** More `serve` options for every node (e.g. the repair scan's interval). */
+  readonly serveArgs?: readonly string[];
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -322,6 +324,7 @@ export class Cluster {
         '1',
         '--groups',
         String(file.groups ?? 4),
+        ...(spec.serveArgs ?? []),
       ];
       cluster.nodes.push(new ClusterNodeProc(t, info, args));
     }
