@@ -43,9 +43,12 @@ export class GroupsBehind {
     this.scannedAt[group] = nowMs;
   }
 
-  /** Groups found behind; undefined until every group has a verdict. */
+  /**
+   * Groups whose last verdict is "behind"; undefined while no group has one (`known()` says how
+   * many groups the count covers).
+   */
   behind(): number | undefined {
-    if (this.verdicts.some((v) => v === undefined)) return undefined;
+    if (this.verdicts.every((v) => v === undefined)) return undefined;
     return this.verdicts.filter((v) => v === true).length;
   }
 

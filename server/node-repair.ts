@@ -20,7 +20,10 @@ import type { SetAccess } from '../client/set-context';
 import { GroupsBehind, isGroupBehind } from './groups-behind';
 
 export interface NodeRepairStatus extends RepairStats {
-  /** Groups of this replica whose digests differ from a majority's (last scan); null: not known yet. */
+  /**
+   * Groups of this replica whose digests differed from a majority's when the scan last compared
+   * them; null before the first comparison. `groupsScanned` of `groups` say what it covers.
+   */
   readonly groupsBehind: number | null;
   /** Groups scanned at least once, of `groups`. */
   readonly groupsScanned: number;

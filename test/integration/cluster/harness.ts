@@ -42,6 +42,8 @@ export interface ClusterSpec {
   readonly groups?: number;
   /** More `serve` options for every node (e.g. the repair scan's interval). */
   readonly serveArgs?: readonly string[];
+  /** More `serve` options for single nodes, by name. */
+  readonly nodeArgs?: Readonly<Record<string, readonly string[]>>;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -325,6 +327,7 @@ export class Cluster {
         '--groups',
         String(file.groups ?? 4),
         ...(spec.serveArgs ?? []),
+        ...(spec.nodeArgs?.[info.name] ?? []),
       ];
       cluster.nodes.push(new ClusterNodeProc(t, info, args));
     }
