@@ -67,9 +67,13 @@ function checkSameRouting(m: ClusterBackupManifest, config: ClusterConfig): void
       `the cluster file's Sets (${ids(config.sets)}) differ from the backup's (${ids(layout.sets)}): keys would route elsewhere`,
     );
   if (config.vnodes !== layout.vnodes)
-    throw invalid(`the cluster file's vnodes ${config.vnodes} differ from the backup's ${layout.vnodes}`);
+    throw invalid(
+      `the cluster file's vnodes ${config.vnodes} differ from the backup's ${layout.vnodes}`,
+    );
   if (config.groups !== undefined && config.groups !== layout.groups)
-    throw invalid(`the cluster file's groups ${config.groups} differ from the backup's ${layout.groups}`);
+    throw invalid(
+      `the cluster file's groups ${config.groups} differ from the backup's ${layout.groups}`,
+    );
   for (const s of config.sets) {
     if (s.replicas.length !== layout.replicas)
       throw invalid(`Set ${s.id} has ${s.replicas.length} replicas, the backup ${layout.replicas}`);
@@ -88,10 +92,16 @@ async function mustBeEmpty(dir: string): Promise<void> {
 async function splitReplica(staging: string, replica: number, nodeDir: string): Promise<void> {
   await fs.mkdir(path.join(nodeDir, 'incarnations'), { recursive: true });
   await fs.copyFile(path.join(staging, 'paxosstore.json'), path.join(nodeDir, 'paxosstore.json'));
-  await fs.rename(path.join(staging, `replica-${replica}`), path.join(nodeDir, `replica-${replica}`));
+  await fs.rename(
+    path.join(staging, `replica-${replica}`),
+    path.join(nodeDir, `replica-${replica}`),
+  );
   const counts = await fs.readdir(path.join(staging, 'incarnations')).catch(() => [] as string[]);
   for (const name of counts.filter((n) => n.startsWith(`replica-${replica}.`)))
-    await fs.copyFile(path.join(staging, 'incarnations', name), path.join(nodeDir, 'incarnations', name));
+    await fs.copyFile(
+      path.join(staging, 'incarnations', name),
+      path.join(nodeDir, 'incarnations', name),
+    );
 }
 
 /** See the file comment. `open` is PaxosStore's (this module sits below it). */
@@ -104,14 +114,17 @@ export async function restoreCluster(
   const manifest = await readClusterManifest(options.from);
   const config = loadConfig(options.config);
   checkSameRouting(manifest, config);
-  const chosen = manifest.layout.sets.filter((s) => options.set === undefined || s.id === options.set);
+  const chosen = manifest.layout.sets.filter(
+    (s) => options.set === undefined || s.id === options.set,
+  );
   if (chosen.length === 0) throw invalid(`the backup has no Set ${String(options.set)}`);
   const targets = chosen.map((s) => {
     const set = config.sets.find((c) => c.id === s.id);
     if (set === undefined) throw invalid(`no Set ${s.id} in the cluster file`);
     return { backup: s, nodes: set.replicas.map((r) => r.node) };
   });
-  for (const t of targets) for (const node of t.nodes) await mustBeEmpty(path.join(options.to, node));
+  for (const t of targets)
+    for (const node of t.nodes) await mustBeEmpty(path.join(options.to, node));
   const restored: ClusterRestoreReport['nodes'] = [];
   let keys = 0;
   for (const t of targets) {
@@ -134,5 +147,10 @@ export async function restoreCluster(
     }
     await fs.rm(staging, { recursive: true, force: true });
   }
-  return { to: path.resolve(options.to), backupStartedAt: manifest.startedAt, keys, nodes: restored };
+  return {
+    to: path.resolve(options.to),
+    backupStartedAt: manifest.startedAt,
+    keys,
+    nodes: restored,
+  };
 }

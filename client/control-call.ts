@@ -66,7 +66,12 @@ export async function controlCalls(
       const answers = new Map<number, unknown>();
       const timer = setTimeout(
         () =>
-          reject(new ControlCallError('UNAVAILABLE', `no answer to ${ops} within ${target.timeoutMs} ms`)),
+          reject(
+            new ControlCallError(
+              'UNAVAILABLE',
+              `no answer to ${ops} within ${target.timeoutMs} ms`,
+            ),
+          ),
         target.timeoutMs,
       );
       const fail = (error: Error): void => {
@@ -74,7 +79,12 @@ export async function controlCalls(
         reject(error);
       };
       conn.onClose((reason) =>
-        fail(new ControlCallError('UNAVAILABLE', `connection closed (${reason}) before the answer to ${ops}`)),
+        fail(
+          new ControlCallError(
+            'UNAVAILABLE',
+            `connection closed (${reason}) before the answer to ${ops}`,
+          ),
+        ),
       );
       conn.onFrame((type, payload) => {
         if (type !== FrameType.controlResult) return;

@@ -95,8 +95,7 @@ function isDigestAnswer(v: unknown, buckets: number): boolean {
 
 function isAmnesiaAnswer(kind: string, v: unknown): boolean {
   if (!isObject(v)) return false;
-  if (kind === 'amnesia')
-    return typeof v.amnesic === 'boolean' && typeof v.clearable === 'boolean';
+  if (kind === 'amnesia') return typeof v.amnesic === 'boolean' && typeof v.clearable === 'boolean';
   if (kind === 'recordKeys')
     return (
       Array.isArray(v.keys) &&

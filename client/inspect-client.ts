@@ -58,7 +58,6 @@ export class InspectClient {
         () => this.settle(id, unavailable(`${node}: no answer within ${this.timeoutMs} ms`)),
         this.timeoutMs,
       );
-      timer.unref();
       this.pending.set(id, { node, timer, resolve });
       if (!link.send(FrameType.inspect, encodeInspect({ id, group, request })))
         this.settle(id, unavailable(`${node}: could not send`));

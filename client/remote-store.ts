@@ -111,7 +111,11 @@ export interface ClusterVerifyReport {
   readonly repairFailed: number;
   readonly installed: number;
   /** Per Set, in route-table order: its id, its nodes (replica r is nodes[r]) and its report. */
-  readonly sets: { readonly set: string; readonly nodes: string[]; readonly report: VerifyReport }[];
+  readonly sets: {
+    readonly set: string;
+    readonly nodes: string[];
+    readonly report: VerifyReport;
+  }[];
 }
 
 const ORDERED_ENGINES = new Set(['lsm', 'bitcask', 'memory-persist']);
@@ -348,7 +352,10 @@ export class RemoteStore {
     // Checked before any file is written (runBackup checks its own options the same way).
     const first = sets[0];
     if (first !== undefined) backupContextOf(first.access, this.info.layoutEngine);
-    return backupCluster({ vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets }, options);
+    return backupCluster(
+      { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets },
+      options,
+    );
   }
 
   /** One Set as verify and backup reach it: replica r is its r-th node. */

@@ -36,7 +36,8 @@ export const CLUSTER_PAGE_BYTES = 2 * 1024 * 1024;
 
 function nodeOf(access: SetAccess, replica: number): string {
   const node = access.nodes[replica];
-  if (node === undefined) throw new Error(`no replica ${replica} in a Set of ${access.nodes.length}`);
+  if (node === undefined)
+    throw new Error(`no replica ${replica} in a Set of ${access.nodes.length}`);
   return node;
 }
 

@@ -207,8 +207,8 @@ export function parseAddress(value: unknown, where: string): { host: string; por
     fail(`${where} must be a string host:port, got ${describeValue(value)}`);
   const bracketed = /^\[([^\]]*)\]:([^:]*)$/.exec(value);
   const colon = value.lastIndexOf(':');
-  const host = bracketed === null ? value.slice(0, colon).toLowerCase() : bracketed[1] ?? '';
-  const portText = bracketed === null ? value.slice(colon + 1) : bracketed[2] ?? '';
+  const host = bracketed === null ? value.slice(0, colon).toLowerCase() : (bracketed[1] ?? '');
+  const portText = bracketed === null ? value.slice(colon + 1) : (bracketed[2] ?? '');
   if (colon < 0 || !/^[1-9][0-9]{0,4}$/.test(portText) || Number(portText) > 65535) {
     fail(`${where} must be host:port with a port in 1..65535, got ${describeValue(value)}`);
   }

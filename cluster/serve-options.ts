@@ -94,7 +94,12 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
     repair: {
       enabled: !values.has('no-repair'),
       intervalMs: integer(values.get('repair-interval-ms'), 'repair-interval-ms', 100, 86_400_000),
-      keysPerSecond: integer(values.get('repair-keys-per-second'), 'repair-keys-per-second', 1, 1_000_000),
+      keysPerSecond: integer(
+        values.get('repair-keys-per-second'),
+        'repair-keys-per-second',
+        1,
+        1_000_000,
+      ),
     },
   };
   assert(

@@ -40,7 +40,8 @@ export class GroupsBehind {
   record(group: number, verdict: boolean | undefined, nowMs: number): void {
     assert(Number.isInteger(group) && group >= 0 && group < this.groups, () => `group ${group}`);
     this.verdicts[group] = verdict;
-    this.scannedAt[group] = nowMs;
+    // No verdict (this replica did not answer) is no comparison: the lag keeps counting.
+    this.scannedAt[group] = verdict === undefined ? undefined : nowMs;
   }
 
   /**

@@ -28,7 +28,8 @@ function refused(code: string, message: string): InspectResult {
 /** Why a request may not reach the actor; undefined when it may. */
 function refusal(target: InspectTarget, frame: InspectFrame): string | undefined {
   const r: unknown = frame.request;
-  if (frame.group >= target.groups) return `no group ${frame.group} (a replica has ${target.groups})`;
+  if (frame.group >= target.groups)
+    return `no group ${frame.group} (a replica has ${target.groups})`;
   switch (frame.request.kind) {
     case 'digest':
       return isDigestRequest(r) ? undefined : 'malformed digest request';
@@ -36,7 +37,9 @@ function refusal(target: InspectTarget, frame: InspectFrame): string | undefined
     case 'backup-keys':
       if (!ORDERED_ENGINES.has(target.engine))
         return `backups need an ordered engine (lsm, bitcask, memory --persist); this node runs ${target.engine}`;
-      return isBackupPageRequest(r) || isBackupKeysRequest(r) ? undefined : 'malformed backup request';
+      return isBackupPageRequest(r) || isBackupKeysRequest(r)
+        ? undefined
+        : 'malformed backup request';
     case 'stats':
       return undefined;
     default:

@@ -65,8 +65,14 @@ test('cluster backup under load, restore into a new cluster: nothing acknowledge
   stop.now = true;
   await Promise.all(writers);
   t.is(backup.code, 0, `backup exit 0 (stderr: ${backup.stderr})`);
-  const lines = backup.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.true(lines.some((l) => l.event === 'progress'), 'progress as JSON lines (not a TTY)');
+  const lines = backup.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.true(
+    lines.some((l) => l.event === 'progress'),
+    'progress as JSON lines (not a TTY)',
+  );
   const done = lines[lines.length - 1];
   t.is(done?.event, 'done');
   t.is(done?.sets, 1);

@@ -101,8 +101,17 @@ test('verify through connect reports a replica behind, and repair catches it up'
   t.true(first.ok, 'behind is not damage');
   t.false(first.aligned);
   const behind = first.sets[0]?.report.mismatches.filter((m) => m.kind === 'behind') ?? [];
-  t.is(behind.length, 12, JSON.stringify(first.sets[0]?.report, (_k, v: unknown) => (v instanceof Uint8Array ? "bytes" : v)).slice(0, 3000));
-  t.true(behind.every((m) => m.replicas[1] === null), 'n2 (replica 1) lacks them');
+  t.is(
+    behind.length,
+    12,
+    JSON.stringify(first.sets[0]?.report, (_k, v: unknown) =>
+      v instanceof Uint8Array ? 'bytes' : v,
+    ).slice(0, 3000),
+  );
+  t.true(
+    behind.every((m) => m.replicas[1] === null),
+    'n2 (replica 1) lacks them',
+  );
   const repaired = await store.verify({ repair: true });
   t.is(repaired.repaired, 12);
   const after = await store.verify();

@@ -66,8 +66,16 @@ test('every option, in any order, with = or a separate value', (t) => {
     groups: 16,
     repair: { enabled: false, intervalMs: 2500, keysPerSecond: 40 },
   });
-  rejects(t, [...REQUIRED, '--repair-interval-ms', '5'], '--repair-interval-ms must be an integer in 100..86400000, got "5"');
-  rejects(t, [...REQUIRED, '--repair-keys-per-second', '0'], '--repair-keys-per-second must be an integer in 1..1000000, got "0"');
+  rejects(
+    t,
+    [...REQUIRED, '--repair-interval-ms', '5'],
+    '--repair-interval-ms must be an integer in 100..86400000, got "5"',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--repair-keys-per-second', '0'],
+    '--repair-keys-per-second must be an integer in 1..1000000, got "0"',
+  );
   rejects(t, [...REQUIRED, '--no-repair=1'], '--no-repair takes no value');
   for (const engine of ['memory', 'lsm', 'bitcask', 'bitcask2'] as const)
     t.is(parseServeArgs([...REQUIRED, '--engine', engine]).engine, engine);

@@ -7,6 +7,7 @@ import { ClientSession } from '../../../server/client-session';
 import type { SessionServices } from '../../../server/client-session';
 import {
   FrameType,
+  ProtocolError,
   decodeControlResult,
   decodeResults,
   encodeJson,
@@ -16,6 +17,7 @@ import type { WireRequest, WireResult } from '../../../client/wire-protocol';
 import { encodeInstallOp } from '../../../models/install-op';
 import { withRequestId } from '../../../models/request-id';
 import type { RequestBody } from '../../../actors/store/model-client';
+import { decodeInspectAnswer, encodeInspect, encodeTagged } from '../../../client/inspect-protocol';
 
 function setup(): {
   session: ClientSession;
@@ -125,6 +127,34 @@ test('control requests are answered by id, errors with their code; a frame type 
   t.throws(() => session.onFrame(FrameType.requests, Uint8Array.of(1, 0, 0, 0, 9)), {
     code: 'PROTOCOL',
   });
+});
+
+test('inspect frames are answered by id with their bytes; a malformed one throws', async (t) => {
+  const { session, frames } = setup();
+  session.onFrame(
+    FrameType.inspect,
+    encodeInspect({ id: 5, group: 0, request: { kind: 'stats' } }),
+  );
+  session.onFrame(
+    FrameType.inspect,
+    encodeInspect({ id: 6, group: 1, request: { kind: 'stats' } }),
+  );
+  await settle();
+  const answers = frames
+    .filter(([type]) => type === FrameType.inspectResult)
+    .map(([, p]) => decodeInspectAnswer(p));
+  t.deepEqual(answers, [
+    { id: 5, ok: true, value: { kind: 'stats', bytes: new Uint8Array([7]) } },
+    { id: 6, ok: false, code: 'INVALID_ARGUMENT', message: 'no group' },
+  ]);
+  t.throws(
+    () =>
+      session.onFrame(
+        FrameType.inspect,
+        encodeTagged({ id: 7, group: 0, request: { kind: 'write', key: 'x' } }),
+      ),
+    { instanceOf: ProtocolError },
+  );
 });
 
 test('big results are split over RESULTS frames far below the frame bound; none is lost', async (t) => {
