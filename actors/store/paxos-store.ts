@@ -56,6 +56,7 @@ import type { BackupOptions, BackupReport } from './backup';
 import { restoreBackup } from './restore';
 import type { RestoreOptions, RestoreReport, RestoreTarget } from './restore';
 import { restoreCluster } from '../../client/cluster-restore';
+import { isClusterBackup } from '../../client/cluster-backup';
 import type { ClusterRestoreOptions, ClusterRestoreReport } from '../../client/cluster-restore';
 import type { VerifyContext, VerifyOptions, VerifyReport } from './verify';
 import { BackgroundRepair } from './background-repair';
@@ -533,7 +534,12 @@ export class PaxosStore {
    * Builds a new data directory from a backup (README "Backups"); open it afterwards with the
    * backup's engine. A damaged or incomplete backup rejects CORRUPTED naming the file.
    */
-  static restore(options: RestoreOptions): Promise<RestoreReport> {
+  static async restore(options: RestoreOptions): Promise<RestoreReport> {
+    const from: unknown = (options as Partial<RestoreOptions> | null)?.from;
+    if (typeof from === 'string' && (await isClusterBackup(from)))
+      throw invalid(
+        `${from} is a cluster backup: restore it with PaxosStore.restoreCluster({ from, config, to }) (one data dir per node)`,
+      );
     return restoreBackup(options, (o) => PaxosStore.openForRestore(o));
   }
 

@@ -132,6 +132,25 @@ test('a cluster backup is refused by the embedded restore, and a damaged one by 
   ]);
   t.is(embedded.code, 1);
   t.regex(embedded.stderr, /^INVALID_ARGUMENT: .*cluster backup/);
+  await t.throwsAsync(PaxosStore.restore({ from: to, dir: path.join(cluster.root, 'y') }), {
+    code: 'INVALID_ARGUMENT',
+    message: /restoreCluster/,
+  });
+  // A majority of the Set is enough: with n3 down the backup holds every key all the same.
+  await cluster.node('n3').kill9();
+  const partial = await store.backup({ to: path.join(cluster.root, 'backup-2') });
+  t.is(partial.keys, 20);
+  // A new cluster file that routes keys elsewhere (another Set id) is refused before anything.
+  const moved = path.join(cluster.root, 'moved.json');
+  fs.writeFileSync(
+    moved,
+    fs.readFileSync(cluster.configPath, 'utf8').replace('"id": "s0"', '"id": "other"'),
+  );
+  await t.throwsAsync(
+    PaxosStore.restoreCluster({ from: to, config: moved, to: path.join(cluster.root, 'm') }),
+    { code: 'INVALID_ARGUMENT', message: /Sets/ },
+  );
+  t.false(fs.existsSync(path.join(cluster.root, 'm')));
   // One flipped byte in a Set's data file: CORRUPTED naming the file, nothing restored.
   const setDir = path.join(to, 'set-0000');
   const data = fs.readdirSync(setDir).find((n) => n.endsWith('.data'));
@@ -146,5 +165,14 @@ test('a cluster backup is refused by the embedded restore, and a damaged one by 
     { code: 'CORRUPTED', message: new RegExp(data ?? '-') },
   );
   t.false(fs.existsSync(path.join(root, 'n1', 'replica-0')), 'nothing restored');
-  t.is(SECRET.length > 16, true);
+  // An edited cluster manifest is CORRUPTED too, naming it.
+  const manifest = path.join(to, 'manifest.json');
+  const edited = fs.readFileSync(manifest, 'utf8').replace('"vnodes": 128', '"vnodes": 64');
+  t.true(edited.includes('"vnodes": 64'), 'the edit took');
+  fs.writeFileSync(manifest, edited);
+  await t.throwsAsync(
+    PaxosStore.restoreCluster({ from: to, config: cluster.configPath, to: root }),
+    { code: 'CORRUPTED', message: /manifest\.json/ },
+  );
+  t.true(SECRET.length >= 16);
 });
