@@ -112,8 +112,20 @@ test('verify through connect reports a replica behind, and repair catches it up'
     behind.every((m) => m.replicas[1] === null),
     'n2 (replica 1) lacks them',
   );
+  const cli = await runPaxosstore(t, ['verify', '--config', cluster.configPath]);
+  t.is(cli.code, 0, `behind is not damage: exit 0 (${cli.stderr})`);
+  const printed = JSON.parse(cli.stdout) as {
+    ok: boolean;
+    aligned: boolean;
+    sets: { set: string; mismatches: Record<string, number> }[];
+  };
+  t.like(printed, { ok: true, aligned: false });
+  t.deepEqual(printed.sets[0]?.mismatches, { behind: 12 });
   const repaired = await store.verify({ repair: true });
   t.is(repaired.repaired, 12);
   const after = await store.verify();
   t.true(after.aligned, JSON.stringify(after.sets[0]?.report.mismatches.slice(0, 3)));
+  const again = await runPaxosstore(t, ['verify', '--config', cluster.configPath]);
+  t.is(again.code, 0, again.stderr);
+  t.like(JSON.parse(again.stdout), { ok: true, aligned: true });
 });
