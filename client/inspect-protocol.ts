@@ -36,6 +36,13 @@ export type InspectAnswer =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
 
+/**
+ * An answer whose encoding passes this is not sent: the node answers TOO_LARGE instead (net/'s
+ * frames stop at 16 MiB, and sending more would be a programmer error there). Backup pages ask
+ * for far less (client/set-context.ts CLUSTER_PAGE_BYTES).
+ */
+export const INSPECT_ANSWER_BYTES_MAX = 12 * 1024 * 1024;
+
 /** Groups per replica an inspect may name, at most (the store's bound). */
 const GROUP_MAX = 4096;
 /** Nesting the reviver accepts (answers are a few levels deep). */
@@ -103,8 +110,16 @@ export function decodeInspect(payload: Uint8Array): InspectFrame {
   return { id: v.id as number, group, request: request as InspectFrame['request'] };
 }
 
+/** The answer's frame payload; an answer too large for a frame becomes a TOO_LARGE answer. */
 export function encodeInspectAnswer(answer: InspectAnswer): Uint8Array {
-  return encodeTagged(answer);
+  const payload = encodeTagged(answer);
+  if (payload.length <= INSPECT_ANSWER_BYTES_MAX) return payload;
+  return encodeTagged({
+    id: answer.id,
+    ok: false,
+    code: 'TOO_LARGE',
+    message: `an inspect answer of ${payload.length} bytes > ${INSPECT_ANSWER_BYTES_MAX}`,
+  });
 }
 
 export function decodeInspectAnswer(payload: Uint8Array): InspectAnswer {

@@ -146,6 +146,8 @@ export class ClientSession {
     void this.services
       .inspect(frame)
       .then((res) => this.sendInspect({ id: frame.id, ...res }))
+      // An answer that cannot be encoded is a bug to see, not a reason to stop the node.
+      .catch((error: unknown) => this.conn.close(`inspect answer failed: ${String(error)}`))
       .finally(() => {
         this.inFlight--;
       });

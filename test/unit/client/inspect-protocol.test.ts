@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import {
+  INSPECT_ANSWER_BYTES_MAX,
   decodeInspect,
   decodeInspectAnswer,
   decodeTagged,
@@ -63,6 +64,8 @@ test('answers round-trip, ok or failed; a bad shape is a ProtocolError', (t) => 
   t.deepEqual(decodeInspectAnswer(encodeInspectAnswer(ok)), ok);
   const failed = { id: 2, ok: false as const, code: 'UNAVAILABLE', message: 'down' };
   t.deepEqual(decodeInspectAnswer(encodeInspectAnswer(failed)), failed);
+  const huge = { id: 3, ok: true as const, value: new Uint8Array(INSPECT_ANSWER_BYTES_MAX) };
+  t.like(decodeInspectAnswer(encodeInspectAnswer(huge)), { id: 3, ok: false, code: 'TOO_LARGE' });
   for (const s of ['{"id":1,"ok":false}', '{"id":1}', '{"id":1,"ok":"yes","value":1}'])
     t.throws(() => decodeInspectAnswer(text(s)), { instanceOf: ProtocolError }, s);
 });
