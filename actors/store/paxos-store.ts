@@ -215,8 +215,8 @@ export class PaxosStore {
       valueBytesMax: options.valueBytesMax,
       call: (replica, body) => this.call(replica, body),
     };
-    // A cluster node sees only its own replica: its repair needs the peers' digests over the
-    // network, not built yet, so it runs none.
+    // A cluster node sees only its own replica: the node process runs the repair scan itself,
+    // with its peers' digests over the network (server/node-repair.ts), so the store runs none.
     const repair = hosting === undefined ? options.repair : { ...options.repair, enabled: false };
     this.repair = new BackgroundRepair(repair, {
       context: () => this.repairContext(),
