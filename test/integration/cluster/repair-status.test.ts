@@ -7,6 +7,8 @@
  * keys).
  */
 import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Cluster, runPaxosstore, sleep } from './harness';
 
 const MISSED = 40;
@@ -128,4 +130,40 @@ test('verify through connect reports a replica behind, and repair catches it up'
   const again = await runPaxosstore(t, ['verify', '--config', cluster.configPath]);
   t.is(again.code, 0, again.stderr);
   t.like(JSON.parse(again.stdout), { ok: true, aligned: true });
+});
+
+test('a node whose replica directory was wiped comes back amnesic; its repair scan rebuilds it over the network', async (t) => {
+  t.timeout(240_000);
+  const cluster = await Cluster.start(t, {
+    engine: 'bitcask',
+    sync: 'batch',
+    groups: 4,
+    nodeArgs: {
+      n1: ['--no-repair'],
+      n2: ['--no-repair'],
+      n3: ['--repair-interval-ms', '300', '--repair-keys-per-second', '200'],
+    },
+  });
+  const store = await cluster.connect();
+  const kv = store.kv('wipe');
+  for (let i = 0; i < 40; i++) await kv.put(`k${i}`, `v${i}`);
+  const n3 = cluster.node('n3');
+  await n3.kill9();
+  // The replica's own directory is lost; the node's root (its incarnation copies) survives.
+  fs.rmSync(path.join(n3.info.dir, 'replica-2'), { recursive: true, force: true });
+  await n3.restart();
+  let last: Status & { repair: { amnesiaCleared: number } } = (await cluster.control(
+    'n3',
+    'status',
+  )) as Status & { repair: { amnesiaCleared: number } };
+  for (let i = 0; i < POLLS_MAX && last.repair.amnesiaCleared < 4; i++) {
+    await sleep(POLL_MS);
+    last = (await cluster.control('n3', 'status')) as typeof last;
+  }
+  t.is(last.repair.amnesiaCleared, 4, JSON.stringify(last.repair));
+  for (let i = 0; i < POLLS_MAX && !store.stats().nodesUp.includes('n3'); i++) await sleep(50);
+  const report = await store.verify();
+  t.true(report.aligned, JSON.stringify(report.sets[0]?.report.mismatches.slice(0, 3)));
+  t.is(report.sets[0]?.report.replicas[2]?.keys, 40);
+  for (let i = 0; i < 40; i++) t.is((await kv.get(`k${i}`))?.value.toString(), `v${i}`);
 });
