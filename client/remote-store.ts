@@ -25,7 +25,7 @@ import { RouteTable } from '../cluster/route-table';
 import { isNetError } from '../net/errors';
 import { controlCalls } from './control-call';
 import { InspectClient } from './inspect-client';
-import { backupContextOf, verifyContextOf } from './set-context';
+import { verifyContextOf } from './set-context';
 import type { SetAccess } from './set-context';
 import { backupCluster } from './cluster-backup';
 import type { ClusterBackupReport } from './cluster-backup';
@@ -349,9 +349,6 @@ export class RemoteStore {
       );
     }
     const sets = this.routes.sets.map((s) => ({ id: s.id, access: this.setAccess(s.id) }));
-    // Checked before any file is written (runBackup checks its own options the same way).
-    const first = sets[0];
-    if (first !== undefined) backupContextOf(first.access, this.info.layoutEngine);
     return backupCluster(
       { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets },
       options,
