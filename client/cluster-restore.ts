@@ -4,8 +4,9 @@
  * --config NEW_CLUSTER.json --to ROOT [--set ID]`. README "Backups", docs/decisions.md
  * "Cluster backups, verify and repair".
  *
- * Per Set of the backup: the Set's embedded backup is restored (restore.ts: checked whole
- * first, every key installed through Paxos, every replica verified aligned) into one staging
+ * Every chosen Set's backup is checked whole first (backup-read.ts), so a damaged backup
+ * writes nothing. Then per Set: the Set's embedded backup is restored (restore.ts: every key
+ * installed through Paxos, every replica verified aligned) into one staging
  * store under ROOT, then split: replica r's directory (with the placement record and replica
  * r's incarnation counts) becomes `ROOT/<node>`, where <node> is the r-th node of that Set in
  * the new cluster file. Each node is then started with `serve --dir ROOT/<node>` (or that
@@ -24,6 +25,8 @@ import type { ClusterConfig } from '../cluster/cluster-config';
 import { ClusterConfigError } from '../cluster/cluster-error';
 import { invalid } from '../actors/store/errors';
 import { restoreBackup } from '../actors/store/restore';
+import { checkBackup } from '../actors/store/backup-read';
+import { MANIFEST_FILE, corrupted } from '../actors/store/backup-format';
 import type { OpenForRestore, RestoreProgress } from '../actors/store/restore';
 import { readClusterManifest } from './cluster-backup';
 import type { ClusterBackupManifest } from './cluster-backup';
@@ -101,6 +104,21 @@ async function splitReplica(staging: string, replica: number, nodeDir: string): 
     await fs.copyFile(
       path.join(staging, 'incarnations', name),
       path.join(nodeDir, 'incarnations', name),
+    );
+}
+
+/** One Set's backup, checked whole, and its layout against the cluster manifest's. */
+async function checkSetBackup(
+  from: string,
+  dir: string,
+  cluster: ClusterBackupManifest,
+): Promise<void> {
+  const m = await checkBackup(path.join(from, dir));
+  const { groups, replicas, engine } = cluster.layout;
+  if (m.layout.groups !== groups || m.layout.replicas !== replicas || m.layout.engine !== engine)
+    throw corrupted(
+      path.join(from, dir, MANIFEST_FILE),
+      `has layout ${JSON.stringify(m.layout)}, the cluster manifest says ${JSON.stringify({ replicas, groups, engine })}`,
     );
 }
 
