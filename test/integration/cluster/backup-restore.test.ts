@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PaxosStore } from '../../../index';
 import type { RemoteStore } from '../../../client/remote-store';
-import { Cluster, SECRET, runPaxosstore, sleep } from './harness';
+import { Cluster, SECRET, putSure, runPaxosstore, sleep } from './harness';
 
 const KEYS = 120;
 const WRITERS = 6;
@@ -117,7 +117,7 @@ test('a cluster backup is refused by the embedded restore, and a damaged one by 
   t.timeout(120_000);
   const cluster = await Cluster.start(t, { engine: 'lsm', sync: 'batch', groups: 2 });
   const store = await cluster.connect();
-  for (let i = 0; i < 20; i++) await store.kv('d').put(`k${i}`, `v${i}`);
+  for (let i = 0; i < 20; i++) await putSure(store.kv('d'), `k${i}`, `v${i}`);
   const to = path.join(cluster.root, 'backup');
   const report = await store.backup({ to });
   t.is(report.keys, 20);

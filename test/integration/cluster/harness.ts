@@ -379,3 +379,27 @@ export class Cluster {
     return Promise.all(this.nodes.filter((n) => n.proc?.running === true).map((n) => n.stop()));
   }
 }
+
+/** Attempts per put in putSure (a bound; each attempt has the client's own deadline). */
+const PUT_ATTEMPTS = 10;
+
+/**
+ * A put of setup data that must land: retried on UNKNOWN_OUTCOME and UNAVAILABLE (the machine is
+ * shared and slow at times). Putting the same value again is harmless for setup data.
+ */
+export async function putSure(
+  kv: { put(key: string, value: string): Promise<unknown> },
+  key: string,
+  value: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await kv.put(key, value);
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const retry = code === 'UNKNOWN_OUTCOME' || code === 'UNAVAILABLE';
+      if (!retry || attempt >= PUT_ATTEMPTS) throw error;
+    }
+  }
+}

@@ -9,7 +9,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Cluster, runPaxosstore, sleep } from './harness';
+import { Cluster, putSure, runPaxosstore, sleep } from './harness';
 
 const MISSED = 40;
 const POLL_MS = 200;
@@ -34,10 +34,10 @@ test('a node behind after a restart: its repair scan reports and repairs it, sta
   });
   const store = await cluster.connect();
   const kv = store.kv('rep');
-  for (let i = 0; i < 10; i++) await kv.put(`before-${i}`, 'v');
+  for (let i = 0; i < 10; i++) await putSure(kv, `before-${i}`, 'v');
   const n3 = cluster.node('n3');
   await n3.stop();
-  for (let i = 0; i < MISSED; i++) await kv.put(`missed-${i}`, `v${i}`);
+  for (let i = 0; i < MISSED; i++) await putSure(kv, `missed-${i}`, `v${i}`);
   await n3.restart();
 
   const status = async (): Promise<Status> => (await cluster.control('n3', 'status')) as Status;
@@ -95,7 +95,7 @@ test('verify through connect reports a replica behind, and repair catches it up'
   const kv = store.kv('v');
   const n2 = cluster.node('n2');
   await n2.stop();
-  for (let i = 0; i < 12; i++) await kv.put(`k${i}`, 'x');
+  for (let i = 0; i < 12; i++) await putSure(kv, `k${i}`, 'x');
   await n2.restart();
   // The client reconnects to n2 with backoff; until then verify reports it down.
   for (let i = 0; i < POLLS_MAX && !store.stats().nodesUp.includes('n2'); i++) await sleep(50);
@@ -146,7 +146,7 @@ test('a node whose replica directory was wiped comes back amnesic; its repair sc
   });
   const store = await cluster.connect();
   const kv = store.kv('wipe');
-  for (let i = 0; i < 40; i++) await kv.put(`k${i}`, `v${i}`);
+  for (let i = 0; i < 40; i++) await putSure(kv, `k${i}`, `v${i}`);
   const n3 = cluster.node('n3');
   await n3.kill9();
   // The replica's own directory is lost; the node's root (its incarnation copies) survives.
