@@ -40,6 +40,9 @@ export type {
 } from './actors/store/verify';
 export type { BackupOptions, BackupProgress, BackupReport } from './actors/store/backup';
 export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/store/restore';
+export type { ClusterVerifyReport } from './client/remote-store';
+export type { ClusterBackupReport } from './client/cluster-backup';
+export type { ClusterRestoreOptions, ClusterRestoreReport } from './client/cluster-restore';
 export { PaxosStoreError, ErrorCodes } from './actors/store/errors';
 export type { ErrorCode } from './actors/store/errors';
 export type { SyncMode } from './engines/engine';

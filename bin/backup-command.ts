@@ -2,7 +2,13 @@
  * `paxosstore backup` and `paxosstore restore` (README "Backups"):
  *
  *   paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]
+ *   paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]
  *   paxosstore restore --from BACKUP --dir NEW_DATA [--workers N]
+ *   paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N]
+ *
+ * With `--config`, the backup is of a running cluster (through its nodes, client/
+ * cluster-backup.ts), and the restore builds one data dir per node of the new cluster file,
+ * `ROOT/<node>` (client/cluster-restore.ts).
  *
  * Progress goes to stderr as a bar when stderr is a terminal, else to stdout as JSON lines
  * (`{"event":"progress",...}`); the last stdout line is `{"event":"done",...}` with the report.
@@ -15,10 +21,14 @@ import { parseArgs } from 'node:util';
 import { PaxosStore } from '../index';
 import type { BackupProgress, RestoreProgress } from '../index';
 import { engineOptionsOf } from '../actors/store/restore';
+import { loadClusterConfig } from '../cluster/cluster-config';
+import { isClusterBackup } from '../client/cluster-backup';
 
 export const BACKUP_USAGE =
   '       paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]\n' +
-  '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N]';
+  '       paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]\n' +
+  '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N]\n' +
+  '       paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N]';
 
 const BAR_WIDTH = 30;
 
@@ -93,8 +103,45 @@ function recorded(dir: string): { replicas: number; groups: number; engine: stri
   return { replicas: r.replicas, groups: r.groups, engine: r.engine };
 }
 
+function backupProgress(): (p: BackupProgress) => void {
+  const show = reporter();
+  return (p) =>
+    show(p.groupsDone, p.groups, {
+      groups: `${p.groupsDone}/${p.groups}`,
+      keys: p.keys,
+      bytes: p.bytes,
+      reads: p.reads,
+    });
+}
+
+/** A cluster's backup through its nodes (every node of the file is a seed). */
+async function runClusterBackup(
+  config: string,
+  to: string,
+  rate: number | undefined,
+): Promise<number> {
+  const cluster = loadClusterConfig(config);
+  const nodes = cluster.sets.flatMap((s) => s.replicas.map((r) => r.address));
+  const store = await PaxosStore.connect({ nodes, secret: cluster.secret });
+  try {
+    const onProgress = backupProgress();
+    const report = await store.backup({ to, ...(rate === undefined ? {} : { rate }), onProgress });
+    finishLine();
+    console.log(JSON.stringify({ event: 'done', ...report }));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
 async function runBackup(v: Record<string, string | undefined>): Promise<number> {
-  const { dir, to } = v;
+  const { dir, to, config } = v;
+  if (config !== undefined) {
+    const rate = v.rate === undefined ? undefined : Number(v.rate);
+    if (dir !== undefined || to === undefined || (rate !== undefined && !(rate > 0)))
+      return usage();
+    return runClusterBackup(config, to, rate);
+  }
   const workers = workersOf(v.workers);
   const rate = v.rate === undefined ? undefined : Number(v.rate);
   if (
@@ -113,14 +160,7 @@ async function runBackup(v: Record<string, string | undefined>): Promise<number>
     workers: workers ?? 1,
   });
   try {
-    const show = reporter();
-    const onProgress = (p: BackupProgress): void =>
-      show(p.groupsDone, p.groups, {
-        groups: `${p.groupsDone}/${p.groups}`,
-        keys: p.keys,
-        bytes: p.bytes,
-        reads: p.reads,
-      });
+    const onProgress = backupProgress();
     const report = await store.backup({ to, ...(rate === undefined ? {} : { rate }), onProgress });
     finishLine();
     console.log(JSON.stringify({ event: 'done', ...report }));
@@ -130,10 +170,39 @@ async function runBackup(v: Record<string, string | undefined>): Promise<number>
   }
 }
 
+async function runClusterRestore(v: Record<string, string | undefined>): Promise<number> {
+  const { from, config, to, set } = v;
+  const workers = workersOf(v.workers);
+  if (from === undefined || config === undefined || to === undefined || workers === 'bad')
+    return usage();
+  const show = reporter();
+  const report = await PaxosStore.restoreCluster({
+    from,
+    config,
+    to,
+    ...(set === undefined ? {} : { set }),
+    ...(workers === undefined ? {} : { workers }),
+    onProgress: (p) =>
+      show(p.keys, p.keysTotal, { set: p.set, phase: p.phase, keys: `${p.keys}/${p.keysTotal}` }),
+  });
+  finishLine();
+  console.log(JSON.stringify({ event: 'done', ...report }));
+  return 0;
+}
+
 async function runRestore(v: Record<string, string | undefined>): Promise<number> {
   const { from, dir } = v;
+  if (v.config !== undefined) return dir === undefined ? runClusterRestore(v) : usage();
   const workers = workersOf(v.workers);
   if (from === undefined || dir === undefined || workers === 'bad') return usage();
+  if (await isClusterBackup(from)) {
+    throw Object.assign(
+      new Error(
+        `${from} is a cluster backup: restore it with --config NEW_CLUSTER.json --to ROOT (one dir per node)`,
+      ),
+      { code: 'INVALID_ARGUMENT' },
+    );
+  }
   const show = reporter();
   const onProgress = (p: RestoreProgress): void =>
     show(p.keys, p.keysTotal, { phase: p.phase, keys: `${p.keys}/${p.keysTotal}` });
@@ -155,7 +224,9 @@ export async function backupCommand(
 ): Promise<number> {
   const values = parse(
     argv,
-    command === 'backup' ? ['dir', 'to', 'rate', 'workers'] : ['from', 'dir', 'workers'],
+    command === 'backup'
+      ? ['dir', 'to', 'rate', 'workers', 'config']
+      : ['from', 'dir', 'workers', 'config', 'to', 'set'],
   );
   if (values === undefined) return usage();
   try {

@@ -10,6 +10,7 @@
  *   paxosstore --dir ./data stats                 per-replica counters
  *   paxosstore serve --config cluster.json --node n1 --dir data/n1   one cluster node
  *   paxosstore status --config cluster.json       one row per node of the cluster
+ *   paxosstore verify --config cluster.json [--repair]   replica alignment of every Set
  *   paxosstore backup --dir DATA --to BACKUP      a full backup (bin/backup-command.ts)
  *   paxosstore restore --from BACKUP --dir NEW    a new data dir from a backup
  *
@@ -29,10 +30,12 @@ import type { KvNamespace, PaxosStoreOptions, VerifyReport } from '../index';
 import { serve } from '../server/node-main';
 import { status } from '../client/status-command';
 import { BACKUP_USAGE, backupCommand } from './backup-command';
+import { loadClusterConfig } from '../cluster/cluster-config';
 
 const USAGE =
   'usage: paxosstore --dir DIR [--engine lsm|bitcask|bitcask2|memory-persist] [--sync always|batch|none] [--workers N]\n' +
   '                  (put NS KEY VALUE | get NS KEY | incr NS KEY [BY] | delete NS KEY | verify [--repair] | stats)\n' +
+  '       paxosstore verify --config CLUSTER.json [--repair]\n' +
   BACKUP_USAGE;
 
 function usage(): never {
@@ -79,6 +82,26 @@ function summary(report: VerifyReport): Record<string, unknown> {
     repairFailed: report.repairFailed,
     installed: report.installed,
   };
+}
+
+/** `verify --config`: every Set of a running cluster, through its nodes; exit 3 on damage. */
+async function verifyCluster(configPath: string, repair: boolean): Promise<void> {
+  const config = loadClusterConfig(configPath);
+  const nodes = config.sets.flatMap((s) => s.replicas.map((r) => r.address));
+  const store = await PaxosStore.connect({ nodes, secret: config.secret });
+  try {
+    const report = await store.verify({ repair });
+    const { sets, ...totals } = report;
+    console.log(
+      JSON.stringify({
+        ...totals,
+        sets: sets.map((s) => ({ set: s.set, nodes: s.nodes, ...summary(s.report) })),
+      }),
+    );
+    if (!report.ok) process.exitCode = 3;
+  } finally {
+    await store.close();
+  }
 }
 
 /** Engine options for an engine label as `paxosstore.json` records it. */
@@ -142,6 +165,7 @@ async function main(argv: string[]): Promise<void> {
       allowPositionals: true,
       options: {
         dir: { type: 'string' },
+        config: { type: 'string' },
         engine: { type: 'string' },
         sync: { type: 'string' },
         workers: { type: 'string' },
@@ -153,8 +177,12 @@ async function main(argv: string[]): Promise<void> {
     usage();
   }
   const { values, positionals } = parsed;
-  if (values.help === true || values.dir === undefined) usage();
   const [command, ns, key, arg] = positionals;
+  if (values.config !== undefined) {
+    if (command !== 'verify' || values.dir !== undefined || ns !== undefined) usage();
+    return verifyCluster(values.config, values.repair === true);
+  }
+  if (values.help === true || values.dir === undefined) usage();
   if (command === undefined) usage();
   const admin = command === 'verify' || command === 'stats';
   if (!admin && (ns === undefined || key === undefined)) usage();

@@ -23,7 +23,15 @@ import type { RequestBackend } from '../actors/store/model-client';
 import { parseAddress } from '../cluster/cluster-config';
 import { RouteTable } from '../cluster/route-table';
 import { isNetError } from '../net/errors';
-import { controlCall } from './control-call';
+import { controlCalls } from './control-call';
+import { InspectClient } from './inspect-client';
+import { verifyContextOf } from './set-context';
+import type { SetAccess } from './set-context';
+import { backupCluster } from './cluster-backup';
+import type { ClusterBackupReport } from './cluster-backup';
+import type { BackupOptions } from '../actors/store/backup';
+import { verifyReplicas } from '../actors/store/verify';
+import type { VerifyOptions, VerifyReport } from '../actors/store/verify';
 import { NetNodeLink } from './link-adapter';
 import { RequestRouter } from './request-router';
 import type { RouterStats } from './request-router';
@@ -84,16 +92,39 @@ function resolve(o: ConnectOptions | undefined): Resolved {
   };
 }
 
-/** What a client needs to know of the nodes beyond the routes (big tables). */
+/** What a client needs to know of the nodes beyond the routes (big tables, backups). */
 interface NodeInfo {
   readonly engine: string;
+  /** The engine as a data dir's paxosstore.json records it (a backup's layout). */
+  readonly layoutEngine: string;
   readonly groups: number;
 }
 
+/** A cluster's verify(): each Set's report, and the whole at a glance. */
+export interface ClusterVerifyReport {
+  /** No divergence and no corruption in any Set. */
+  readonly ok: boolean;
+  /** Every replica of every Set up, complete, and identical to its Set's others. */
+  readonly aligned: boolean;
+  readonly truncated: boolean;
+  readonly repaired: number;
+  readonly repairFailed: number;
+  readonly installed: number;
+  /** Per Set, in route-table order: its id, its nodes (replica r is nodes[r]) and its report. */
+  readonly sets: {
+    readonly set: string;
+    readonly nodes: string[];
+    readonly report: VerifyReport;
+  }[];
+}
+
+const ORDERED_ENGINES = new Set(['lsm', 'bitcask', 'memory-persist']);
+
 function checkInfo(value: unknown): NodeInfo {
-  const v = value as { engine?: unknown; groups?: unknown } | null;
+  const v = value as { engine?: unknown; layoutEngine?: unknown; groups?: unknown } | null;
   if (
     typeof v?.engine !== 'string' ||
+    typeof v.layoutEngine !== 'string' ||
     typeof v.groups !== 'number' ||
     !Number.isInteger(v.groups) ||
     v.groups < 1 ||
@@ -101,18 +132,17 @@ function checkInfo(value: unknown): NodeInfo {
   ) {
     throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, 'a node answered a malformed info');
   }
-  return { engine: v.engine, groups: v.groups };
+  return { engine: v.engine, layoutEngine: v.layoutEngine, groups: v.groups };
 }
 
-/** Asks the seeds in order for the route table; the first that answers wins. */
+/** Asks the seeds in order for the route table (and info, on the same connection). */
 async function learnRoutes(o: Resolved): Promise<{ routes: RouteTable; info: NodeInfo }> {
   const failures: string[] = [];
   for (const seed of o.seeds) {
     try {
       const target = { ...seed, secret: o.secret, timeoutMs: o.connectTimeoutMs };
-      const data = await controlCall(target, 'routes');
-      const info = checkInfo(await controlCall(target, 'info'));
-      return { routes: RouteTable.decode(JSON.stringify(data)), info };
+      const [data, info] = await controlCalls(target, [{ op: 'routes' }, { op: 'info' }]);
+      return { routes: RouteTable.decode(JSON.stringify(data)), info: checkInfo(info) };
     } catch (error) {
       if (isNetError(error) && error.code === 'UNAUTHENTICATED') {
         throw new PaxosStoreError(
@@ -139,6 +169,7 @@ export class RemoteStore {
     private readonly info: NodeInfo,
     private readonly links: Map<string, NetNodeLink>,
     private readonly router: RequestRouter,
+    private readonly inspects: InspectClient,
     private readonly valueBytesMax: number,
     /** Every request enters the cluster through this node (store.node(name)). */
     private readonly via: string | undefined,
@@ -177,7 +208,18 @@ export class RemoteStore {
       (key) => routes.nodesForKey(key).map((r) => r.node),
       o.timeoutMs,
     );
-    return new RemoteStore(routes, info, links, router, o.valueBytesMax, undefined, undefined);
+    // Digests and backup pages take longer than a request: four request deadlines each.
+    const inspects = new InspectClient(links, o.timeoutMs * 4);
+    return new RemoteStore(
+      routes,
+      info,
+      links,
+      router,
+      inspects,
+      o.valueBytesMax,
+      undefined,
+      undefined,
+    );
   }
 
   /** The same handles, with every request entering the cluster through node `name`. */
@@ -190,6 +232,7 @@ export class RemoteStore {
       this.info,
       this.links,
       this.router,
+      this.inspects,
       this.valueBytesMax,
       name,
       this.root ?? this,
@@ -262,6 +305,73 @@ export class RemoteStore {
     return new Bigtable(name, backend, undefined, options);
   }
 
+  /**
+   * Replica alignment across the nodes of every Set (README "Cluster"): the embedded verify,
+   * run per Set over the network. With `repair`, lagging replicas are caught up by reads through
+   * them; a diverged key is not installed from a client (nodes refuse install ops from clients):
+   * it counts in `repairFailed`, and the nodes' background repair installs it.
+   */
+  async verify(options?: VerifyOptions): Promise<ClusterVerifyReport> {
+    this.checkOpen();
+    const sets: ClusterVerifyReport['sets'] = [];
+    for (const set of this.routes.sets) {
+      const access = this.setAccess(set.id);
+      sets.push({
+        set: set.id,
+        nodes: [...access.nodes],
+        report: await verifyReplicas(verifyContextOf(access), options),
+      });
+    }
+    const sum = (f: (r: VerifyReport) => number): number =>
+      sets.reduce((n, s) => n + f(s.report), 0);
+    return {
+      ok: sets.every((s) => s.report.ok),
+      aligned: sets.every((s) => s.report.aligned),
+      truncated: sets.some((s) => s.report.truncated),
+      repaired: sum((r) => r.repaired),
+      repairFailed: sum((r) => r.repairFailed),
+      installed: sum((r) => r.installed),
+      sets,
+    };
+  }
+
+  /**
+   * A full backup of the cluster into a new directory (README "Backups"; client/
+   * cluster-backup.ts): every write acknowledged before the call is in it. Nodes on lsm,
+   * bitcask or memory with persist; others reject UNSUPPORTED_ENGINE.
+   */
+  async backup(options: BackupOptions): Promise<ClusterBackupReport> {
+    this.checkOpen();
+    if (!ORDERED_ENGINES.has(this.info.layoutEngine)) {
+      throw new PaxosStoreError(
+        ErrorCodes.UNSUPPORTED_ENGINE,
+        `backup needs nodes on lsm, bitcask or memory --persist (this cluster: ${this.info.layoutEngine})`,
+      );
+    }
+    const sets = this.routes.sets.map((s) => ({ id: s.id, access: this.setAccess(s.id) }));
+    return backupCluster(
+      { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets },
+      options,
+    );
+  }
+
+  /** One Set as verify and backup reach it: replica r is its r-th node. */
+  private setAccess(id: string): SetAccess {
+    const set = this.routes.sets.find((s) => s.id === id);
+    if (set === undefined) throw invalid(`no Set ${describe(id)}`);
+    return {
+      nodes: set.replicas.map((r) => r.node),
+      groups: this.info.groups,
+      isUp: (node) => !this.isClosed() && this.links.get(node)?.isUp() === true,
+      inspect: (node, group, request) => this.inspects.inspect(node, group, request),
+      // Verify and backups send reads and writes only (a scan goes through router.scan).
+      call: (node, body) =>
+        body.kind === 'scan'
+          ? Promise.reject(invalid('a scan is not a request through a replica'))
+          : this.router.call(body, node),
+    };
+  }
+
   /** Nodes connected now, and the router's counters. */
   stats(): { nodesUp: string[]; inFlight: number; router: RouterStats } {
     const nodesUp = [...this.links].filter(([, l]) => l.isUp()).map(([n]) => n);
@@ -274,6 +384,7 @@ export class RemoteStore {
     if (this.closed) return;
     this.closed = true;
     this.router.close();
+    this.inspects.close();
     for (const link of this.links.values()) link.close();
     await Promise.resolve();
   }

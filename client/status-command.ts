@@ -11,6 +11,11 @@ import { controlCall } from './control-call';
 
 const STATUS_TIMEOUT_MS = 3_000;
 
+/** A count decoded from a node's answer, or undefined ("-") when it is not one. */
+function countOf(n: unknown): number | undefined {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
 export async function status(argv: readonly string[]): Promise<number> {
   let configPath: string | undefined;
   let json = false;
@@ -47,12 +52,15 @@ export async function status(argv: readonly string[]): Promise<number> {
         const s = (await controlCall(
           { host: r.host, port: r.port, secret: config.secret, timeoutMs: STATUS_TIMEOUT_MS },
           'status',
-        )) as { keys?: unknown };
-        const keys =
-          typeof s.keys === 'number' && Number.isSafeInteger(s.keys) && s.keys >= 0
-            ? s.keys
-            : undefined;
-        return { node: r.node, set: set.id, zone: r.zone, up: true, keys, groupsBehind: undefined };
+        )) as { keys?: unknown; groupsBehind?: unknown };
+        return {
+          node: r.node,
+          set: set.id,
+          zone: r.zone,
+          up: true,
+          keys: countOf(s.keys),
+          groupsBehind: countOf(s.groupsBehind),
+        };
       } catch {
         return {
           node: r.node,

@@ -9,6 +9,7 @@
  *   RESULTS         node → client [u32 n] n × ([f64 id][u8 ok] ok ? [bytes] : [str code][str message])
  *   CONTROL         client → node JSON { id, op, args? }   (routes, status, partition, heal, chaos)
  *   CONTROL_RESULT  node → client JSON { id, ok, value? , code?, message? }
+ *   INSPECT, INSPECT_RESULT          verify, backup and repair queries (inspect-protocol.ts)
  */
 import { ByteReader, ByteWriter } from '../runtime/byte-codec';
 import { readRequest, readResultBody, writeRequest, writeResultBody } from '../actors/paxos/codec';
@@ -21,6 +22,9 @@ export const FrameType = {
   results: 18,
   control: 19,
   controlResult: 20,
+  /** One inspect request to a group actor, and its answer (client/inspect-protocol.ts). */
+  inspect: 21,
+  inspectResult: 22,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

@@ -192,26 +192,53 @@ function parseReplica(value: unknown, where: string): ReplicaConfig {
   const node = name(o.node, `${where}.node`);
   const { host, port } = parseAddress(o.address, `${where}.address`);
   const zone = o.zone === undefined ? undefined : name(o.zone, `${where}.zone`);
-  return { node, address: `${host}:${port}`, host, port, zone };
+  return { node, address: formatAddress(host, port), host, port, zone };
 }
 
 /**
- * `host:port` with an IPv4 address or a DNS host name (RFC 1123 labels) and a port in 1..65535.
- * IPv6 literals are not accepted yet. The host is lower-cased, so two spellings of one name
- * count as one address in the uniqueness check.
+ * `host:port` with an IPv4 address or a DNS host name (RFC 1123 labels), or `[v6]:port` with an
+ * IPv6 literal in brackets (RFC 3986), and a port in 1..65535. The host is lower-cased (an IPv6
+ * literal is also written in its canonical form, `[0:0::1]` as `::1`), so two spellings of one
+ * address count as one in the uniqueness check. An IPv6 literal without brackets is refused:
+ * `::1:7000` cannot tell its port from its last group. Zone ids (`%eth0`) are not accepted.
  */
 export function parseAddress(value: unknown, where: string): { host: string; port: number } {
   if (typeof value !== 'string')
     fail(`${where} must be a string host:port, got ${describeValue(value)}`);
+  const bracketed = /^\[([^\]]*)\]:([^:]*)$/.exec(value);
   const colon = value.lastIndexOf(':');
-  const host = value.slice(0, colon).toLowerCase();
-  const portText = value.slice(colon + 1);
+  const host = bracketed === null ? value.slice(0, colon).toLowerCase() : (bracketed[1] ?? '');
+  const portText = bracketed === null ? value.slice(colon + 1) : (bracketed[2] ?? '');
   if (colon < 0 || !/^[1-9][0-9]{0,4}$/.test(portText) || Number(portText) > 65535) {
     fail(`${where} must be host:port with a port in 1..65535, got ${describeValue(value)}`);
   }
+  if (bracketed !== null) {
+    const v6 = canonicalIpv6(host);
+    if (v6 === undefined)
+      fail(`${where} has no valid IPv6 address in its brackets, got ${describeValue(value)}`);
+    return { host: v6, port: Number(portText) };
+  }
+  if (host.includes(':'))
+    fail(`${where}: write an IPv6 address in brackets, as [::1]:7000, got ${describeValue(value)}`);
   if (!validHost(host))
     fail(`${where} has no valid IPv4 address or host name, got ${describeValue(value)}`);
   return { host, port: Number(portText) };
+}
+
+/** `host:port`, or `[host]:port` for an IPv6 host: the form parseAddress reads back. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The canonical text of an IPv6 literal (WHATWG URL serialisation), or undefined. */
+function canonicalIpv6(text: string): string | undefined {
+  if (!/^[0-9a-fA-F:.]{2,45}$/.test(text) || !text.includes(':')) return undefined;
+  try {
+    const host = new URL(`http://[${text}]/`).hostname;
+    return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function validHost(host: string): boolean {

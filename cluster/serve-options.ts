@@ -4,6 +4,7 @@
  *   paxosstore serve --config FILE --node NAME --dir DIR
  *                    [--engine memory|lsm|bitcask|bitcask2] [--persist]
  *                    [--sync always|batch|none] [--workers N] [--groups N]
+ *                    [--repair-interval-ms N] [--repair-keys-per-second N] [--no-repair]
  *
  * Parsed with node:util parseArgs into tokens and checked here, strictly: no positionals, no
  * unknown option, no option twice, a value for every value option and none for a flag. We read
@@ -34,6 +35,12 @@ export interface ServeOptions {
   readonly workers: number | undefined;
   /** undefined: the cluster file's groups, else the store's default (see groupsFor). */
   readonly groups: number | undefined;
+  /** The background repair scan (README "Background repair"); undefined: the store's defaults. */
+  readonly repair: {
+    readonly enabled: boolean;
+    readonly intervalMs: number | undefined;
+    readonly keysPerSecond: number | undefined;
+  };
 }
 
 /** The store's default key groups per replica (actors/store/options.ts; a test keeps them equal). */
@@ -51,6 +58,9 @@ const OPTIONS = {
   sync: { type: 'string' },
   workers: { type: 'string' },
   groups: { type: 'string' },
+  'repair-interval-ms': { type: 'string' },
+  'repair-keys-per-second': { type: 'string' },
+  'no-repair': { type: 'boolean' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -81,6 +91,16 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
     sync: oneOf(values.get('sync'), 'sync', SYNCS, 'always'),
     workers: integer(values.get('workers'), 'workers', 1, WORKERS_MAX),
     groups: integer(values.get('groups'), 'groups', GROUPS_MIN, GROUPS_MAX),
+    repair: {
+      enabled: !values.has('no-repair'),
+      intervalMs: integer(values.get('repair-interval-ms'), 'repair-interval-ms', 100, 86_400_000),
+      keysPerSecond: integer(
+        values.get('repair-keys-per-second'),
+        'repair-keys-per-second',
+        1,
+        1_000_000,
+      ),
+    },
   };
   assert(
     options.configPath.length > 0 && options.node.length > 0 && options.dir.length > 0,
@@ -149,7 +169,7 @@ function integer(
   hi: number,
 ): number | undefined {
   if (value === undefined) return undefined;
-  const n = /^[0-9]{1,6}$/.test(value) ? Number(value) : NaN;
+  const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < lo || n > hi)
     fail(`--${option} must be an integer in ${lo}..${hi}, got ${JSON.stringify(value)}`);
   return n;

@@ -18,7 +18,10 @@ export interface StatusRow {
   readonly up: boolean;
   /** Keys the replica holds; undefined when unknown. The caller validates counts decoded from a node. */
   readonly keys: number | undefined;
-  /** Groups whose log is behind the Set's other replicas; undefined when unknown. */
+  /**
+   * Groups whose digests on this node differed from a majority of its Set's replicas at the
+   * node's last repair-scan comparison (server/groups-behind.ts); undefined when unknown.
+   */
   readonly groupsBehind: number | undefined;
 }
 

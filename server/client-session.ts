@@ -21,6 +21,9 @@ import {
   encodeResults,
 } from '../client/wire-protocol';
 import type { ControlRequest, WireRequest, WireResult } from '../client/wire-protocol';
+import { decodeInspect, encodeInspectAnswer } from '../client/inspect-protocol';
+import type { InspectFrame } from '../client/inspect-protocol';
+import type { InspectResult } from '../runtime/actor';
 
 export interface SessionConnection {
   /** False when the frame was not taken (the connection is closing or its queue is full). */
@@ -38,6 +41,8 @@ export interface SessionServices {
   /** An engine scan of one of this node's groups (big tables); the client picked this node. */
   scan(body: ScanBody): Promise<ClientResult>;
   control(request: ControlRequest): Promise<unknown>;
+  /** An inspect request to one of this node's groups (server/node-inspect.ts); never rejects. */
+  inspect(frame: InspectFrame): Promise<InspectResult>;
 }
 
 /** A RESULTS frame is sent once its results pass this many bytes. */
@@ -63,6 +68,8 @@ export class ClientSession {
       for (const req of decodeRequests(payload)) this.serve(req);
     } else if (type === FrameType.control) {
       void this.serveControl(decodeControl(payload));
+    } else if (type === FrameType.inspect) {
+      this.serveInspect(decodeInspect(payload));
     } else {
       throw new ProtocolError(`frame type ${type} from a client`);
     }
@@ -122,6 +129,36 @@ export class ClientSession {
     }
     if (!this.closed && !this.conn.send(FrameType.controlResult, payload))
       this.conn.close('control result not taken');
+  }
+
+  /** Counted with the requests in flight: an inspect holds a page of data until it is sent. */
+  private serveInspect(frame: InspectFrame): void {
+    if (this.inFlight >= SESSION_IN_FLIGHT_MAX) {
+      this.sendInspect({
+        id: frame.id,
+        ok: false,
+        code: 'UNAVAILABLE',
+        message: `more than ${SESSION_IN_FLIGHT_MAX} requests in flight on this connection`,
+      });
+      return;
+    }
+    this.inFlight++;
+    void this.services
+      .inspect(frame)
+      .then((res) => this.sendInspect({ id: frame.id, ...res }))
+      // An answer that cannot be encoded is a bug to see, not a reason to stop the node.
+      .catch((error: unknown) => this.conn.close(`inspect answer failed: ${String(error)}`))
+      .finally(() => {
+        this.inFlight--;
+      });
+  }
+
+  private sendInspect(answer: InspectResult & { id: number }): void {
+    if (this.closed) return;
+    if (!this.conn.send(FrameType.inspectResult, encodeInspectAnswer(answer))) {
+      this.conn.close('inspect result not taken: the client does not read');
+      this.closed = true;
+    }
   }
 
   private answer(res: WireResult): void {

@@ -32,6 +32,11 @@ import { nodeStatus } from './node-status';
 import { ControlError, applyControlFaults } from './node-faults';
 import { ChaosLink, checkChaos } from './link-chaos';
 import type { ChaosStats } from './link-chaos';
+import { InspectClient } from '../client/inspect-client';
+import type { SetAccess } from '../client/set-context';
+import { engineLabel } from '../actors/store/options';
+import { serveInspect } from './node-inspect';
+import { NodeRepair } from './node-repair';
 
 export interface ClusterNodeOptions {
   readonly config: ClusterConfig;
@@ -67,6 +72,9 @@ export class ClusterNode {
   private readonly chaos: (ChaosLink | undefined)[];
   private readonly forwarder: RequestRouter;
   private readonly gateway: NodeGateway;
+  /** Inspects of the other replicas of this Set (the repair scan). */
+  private readonly inspects: InspectClient;
+  readonly repair: NodeRepair;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -103,10 +111,11 @@ export class ClusterNode {
           }),
     );
     this.traffic = new PeerTraffic(this.gateway, this.chaos, options.groups);
-    // Links to every node of the other Sets, for forwarding (clients of them, not peers).
+    // Client links to every other node: the other Sets' for forwarding, this Set's peers for the
+    // repair scan's inspects and reads (a peer link carries Paxos messages only).
     for (const set of options.config.sets) {
-      if (set.id === place.set.id) continue;
       for (const r of set.replicas) {
+        if (r.node === options.node) continue;
         const dial = {
           host: r.host,
           port: r.port,
@@ -124,6 +133,36 @@ export class ClusterNode {
       (key) => routes.nodesForKey(key).map((r) => r.node),
       store.options.timeoutMs,
     );
+    this.inspects = new InspectClient(this.forwardLinks, store.options.timeoutMs * 4);
+    this.repair = new NodeRepair({
+      settings: store.options.repair,
+      access: this.setAccess(),
+      replica: place.replicaIndex,
+      inFlight: () => this.gateway.inFlight(),
+      log: options.log,
+    });
+  }
+
+  /** This node's Set as the repair scan sees it: its own replica here, the peers over the network. */
+  private setAccess(): SetAccess {
+    const self = this.options.node;
+    return {
+      nodes: this.place.set.replicas.map((r) => r.node),
+      groups: this.options.groups,
+      isUp: (node) => node === self || this.forwardLinks.get(node)?.isUp() === true,
+      inspect: (node, group, request) =>
+        node === self
+          ? this.gateway.inspect(group, request).catch((error: Error) => ({
+              ok: false as const,
+              code: 'UNAVAILABLE',
+              message: error.message,
+            }))
+          : this.inspects.inspect(node, group, request),
+      call: (node, body) =>
+        node === self || body.kind !== 'read'
+          ? this.gateway.call(body)
+          : this.forwarder.call(body, node),
+    };
   }
 
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
@@ -208,6 +247,15 @@ export class ClusterNode {
         forward: (body) => this.forwarder.call(body),
         scan: (body) => this.gateway.scan(body),
         control: (req) => this.control(req),
+        inspect: (frame) =>
+          serveInspect(
+            {
+              groups: this.options.groups,
+              engine: engineLabel(this.store.options),
+              inspect: (group, request) => this.gateway.inspect(group, request),
+            },
+            frame,
+          ),
       },
     );
     conn.onFrame((type, payload) => {
@@ -244,6 +292,8 @@ export class ClusterNode {
     if (req.op === 'info')
       return {
         engine: this.store.options.engine,
+        // The engine as paxosstore.json records it (a backup's layout).
+        layoutEngine: engineLabel(this.store.options),
         groups: this.options.groups,
         replicas: this.place.set.replicas.length,
       };
@@ -307,12 +357,15 @@ export class ClusterNode {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      const repairStopped = this.repair.close();
+      this.inspects.close();
       for (const c of this.chaos) c?.close();
       for (const link of this.peerLinks) link?.close();
       for (const link of this.forwardLinks.values()) link.close();
       this.forwarder.close();
       await this.server?.close();
       await this.store.close();
+      await repairStopped;
     })();
     return this.closing;
   }

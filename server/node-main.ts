@@ -68,6 +68,15 @@ export async function serve(argv: readonly string[]): Promise<number> {
         persist: options.persist,
         sync: options.sync,
         ...(options.workers === undefined ? {} : { workers: options.workers }),
+        repair: {
+          enabled: options.repair.enabled,
+          ...(options.repair.intervalMs === undefined
+            ? {}
+            : { intervalMs: options.repair.intervalMs }),
+          ...(options.repair.keysPerSecond === undefined
+            ? {}
+            : { keysPerSecond: options.repair.keysPerSecond }),
+        },
       },
       log: netLog(logger.child({ node: options.node })),
     });

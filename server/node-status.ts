@@ -1,5 +1,6 @@
 /** What `status` answers for one node (the CLI's `paxosstore status` table is built from it). */
 import type { ClusterNode } from './cluster-node';
+import type { NodeRepairStatus } from './node-repair';
 
 export interface NodeStatus {
   readonly node: string;
@@ -15,12 +16,21 @@ export interface NodeStatus {
   readonly peersUp: readonly string[];
   readonly counters: Record<string, number>;
   readonly traffic: Record<string, number>;
+  /**
+   * Groups of this replica whose digests differ from a majority of the Set's replicas, as the
+   * background repair scan last found them (server/groups-behind.ts); null until the scan has
+   * compared every group once (or when it is disabled).
+   */
+  readonly groupsBehind: number | null;
+  /** The background repair scan: progress, totals, the last round (server/node-repair.ts). */
+  readonly repair: NodeRepairStatus;
 }
 
 export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
   const stats = await node.store.stats();
   const counters = stats.replicas[node.place.replicaIndex] ?? {};
   const { traffic, peersUp, chaos } = node.peerStats();
+  const repair = node.repair.status();
   return {
     node: node.place.node.node,
     set: node.place.set.id,
@@ -39,5 +49,7 @@ export async function nodeStatus(node: ClusterNode): Promise<NodeStatus> {
       chaosDelayed: chaos.delayed,
       messagesPerFrame: traffic.framesOut === 0 ? 0 : traffic.messagesOut / traffic.framesOut,
     },
+    groupsBehind: repair.groupsBehind,
+    repair,
   };
 }

@@ -32,7 +32,7 @@ import {
 } from './repair-pacing';
 import type { PacerState } from './repair-pacing';
 import { BUCKETS_DEFAULT, digestGroup, repairTargets, scanGroup } from './verify';
-import type { VerifyContext, VerifyMismatch } from './verify';
+import type { GroupScan, VerifyContext, VerifyMismatch } from './verify';
 import { installAll, readOnce, runBounded } from './verify-install';
 import type { RepairTally } from './verify-install';
 
@@ -49,6 +49,11 @@ export interface RepairHost {
   context(): VerifyContext | undefined;
   /** Foreground requests in flight (the store's pipeline). */
   inFlight(): number;
+  /**
+   * Optional: each group's comparison as it completes (a cluster node derives its status's
+   * "groups behind" and its progress from it, server/node-repair.ts).
+   */
+  onGroupScanned?(group: number, scan: GroupScan): void;
 }
 
 /** `stats().repair`: totals since open, and the last round. */
@@ -257,6 +262,7 @@ export class BackgroundRepair {
     let mismatches: VerifyMismatch[];
     try {
       const scan = await scanGroup(ctx, group, BUCKETS_DEFAULT);
+      this.host.onGroupScanned?.(group, scan);
       mismatches = scan.mismatches;
       const held = scan.round1.map((a) => a?.keys ?? 0);
       tally.keysChecked += Math.max(0, ...held);

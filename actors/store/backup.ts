@@ -16,7 +16,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ActorSystem } from '../../runtime/actor-system';
 import { assert } from '../../runtime/assert';
 import { compareKeys } from '../../engines/key-order';
 import { KV_GET_QUERY } from '../../models/kv/kv';
@@ -37,6 +36,7 @@ import { decideKey, keyAfter, mergePages } from './backup-merge';
 import { ErrorCodes, PaxosStoreError, checked, invalid } from './errors';
 import type { RequestBody } from './request-pipeline';
 import { runBounded } from './verify-install';
+import type { InspectPort } from './verify';
 
 export interface BackupProgress {
   /** Groups finished, of `groups`. */
@@ -72,12 +72,17 @@ export interface BackupReport extends BackupProgress {
 
 /** What the store lends a backup (PaxosStore.backup). */
 export interface BackupContext {
-  readonly system: ActorSystem;
+  readonly system: InspectPort;
   readonly placement: GroupPlacement;
   readonly layout: BackupLayout;
   /** Replicas whose group actors are all running, now. */
   readonly up: () => readonly boolean[];
   readonly call: (replica: number, body: RequestBody) => Promise<ClientResult>;
+  /**
+   * Bytes of data one listing page carries at most (default PAGE_BYTES). A cluster backup asks
+   * for smaller pages: they cross the network inside one frame (client/set-context.ts).
+   */
+  readonly pageBytes?: number;
 }
 
 const OPTION_NAMES = new Set(['to', 'rate', 'onProgress']);
@@ -214,7 +219,7 @@ async function listRound(
     kind: 'backup-page',
     gte,
     limit: PAGE_KEYS,
-    bytesMax: PAGE_BYTES,
+    bytesMax: run.ctx.pageBytes ?? PAGE_BYTES,
   };
   const answers = await Promise.all(
     listing.map((r) => inspect<BackupPage>(run.ctx, r, group, request).catch(() => undefined)),

@@ -20,6 +20,7 @@ import { acquireLock, releaseLock } from '../../engines/bitcask/lock-file';
 import type { DirectoryLock } from '../../engines/bitcask/lock-file';
 import { ActorSystem } from '../../runtime/actor-system';
 import type { ClientStats, RemoteHandler, SupervisionEvent } from '../../runtime/actor-system';
+import type { InspectResult } from '../../runtime/actor';
 import { assert } from '../../runtime/assert';
 import { RemoteStore } from '../../client/remote-store';
 import type { ConnectOptions } from '../../client/remote-store';
@@ -53,7 +54,10 @@ import { verifyReplicas } from './verify';
 import { runBackup } from './backup';
 import type { BackupOptions, BackupReport } from './backup';
 import { restoreBackup } from './restore';
-import type { RestoreOptions, RestoreReport } from './restore';
+import type { RestoreOptions, RestoreReport, RestoreTarget } from './restore';
+import { restoreCluster } from '../../client/cluster-restore';
+import { isClusterBackup } from '../../client/cluster-backup';
+import type { ClusterRestoreOptions, ClusterRestoreReport } from '../../client/cluster-restore';
 import type { VerifyContext, VerifyOptions, VerifyReport } from './verify';
 import { BackgroundRepair } from './background-repair';
 import type { RepairStats } from './background-repair';
@@ -115,6 +119,13 @@ export interface NodeGateway {
   scan(body: ScanBody): Promise<ClientResult>;
   /** Cut links (fault injection; partitions between nodes). */
   readonly links: LinkFaults;
+  /**
+   * One inspect request (digest, backup page, amnesia, stats) to this replica's group actor:
+   * verify, backup and repair over the network (server/node-inspect.ts validates it first).
+   */
+  inspect(group: number, request: unknown): Promise<InspectResult>;
+  /** Foreground requests in flight (the node's repair yields to them). */
+  inFlight(): number;
 }
 
 /** verify() runs at most this many times when groups go down under it. */
@@ -204,8 +215,8 @@ export class PaxosStore {
       valueBytesMax: options.valueBytesMax,
       call: (replica, body) => this.call(replica, body),
     };
-    // A cluster node sees only its own replica: its repair needs the peers' digests over the
-    // network, not built yet, so it runs none.
+    // A cluster node sees only its own replica: the node process runs the repair scan itself,
+    // with its peers' digests over the network (server/node-repair.ts), so the store runs none.
     const repair = hosting === undefined ? options.repair : { ...options.repair, enabled: false };
     this.repair = new BackgroundRepair(repair, {
       context: () => this.repairContext(),
@@ -523,15 +534,30 @@ export class PaxosStore {
    * Builds a new data directory from a backup (README "Backups"); open it afterwards with the
    * backup's engine. A damaged or incomplete backup rejects CORRUPTED naming the file.
    */
-  static restore(options: RestoreOptions): Promise<RestoreReport> {
-    return restoreBackup(options, async (o) => {
-      const store = await PaxosStore.open(o);
-      return {
-        call: (body) => store.call(undefined, body),
-        verify: (v) => store.verify(v),
-        close: () => store.close(),
-      };
-    });
+  static async restore(options: RestoreOptions): Promise<RestoreReport> {
+    const from: unknown = (options as Partial<RestoreOptions> | null)?.from;
+    if (typeof from === 'string' && (await isClusterBackup(from)))
+      throw invalid(
+        `${from} is a cluster backup: restore it with PaxosStore.restoreCluster({ from, config, to }) (one data dir per node)`,
+      );
+    return restoreBackup(options, (o) => PaxosStore.openForRestore(o));
+  }
+
+  /**
+   * Builds the data directories of a new cluster from a cluster backup (`connect(...).backup`):
+   * one directory per node, `<to>/<node>`, Set by Set (README "Backups", client/cluster-restore.ts).
+   */
+  static restoreCluster(options: ClusterRestoreOptions): Promise<ClusterRestoreReport> {
+    return restoreCluster(options, (o) => PaxosStore.openForRestore(o));
+  }
+
+  private static async openForRestore(o: PaxosStoreOptions): Promise<RestoreTarget> {
+    const store = await PaxosStore.open(o);
+    return {
+      call: (body) => store.call(undefined, body),
+      verify: (v) => store.verify(v),
+      close: () => store.close(),
+    };
   }
 
   /**
@@ -685,6 +711,11 @@ export class PaxosStore {
       call: (body) => this.call(hosting.replica, body),
       scan: (body) => this.scanGroup(hosting.replica, body),
       links: this.links,
+      inspect: (group, request) => {
+        assert(Number.isInteger(group) && group >= 0 && group < this.options.groups, 'group');
+        return system.inspect(actorIdOf(hosting.replica, group, this.options), request);
+      },
+      inFlight: () => this.pipeline.inFlight,
     };
   }
 

@@ -31,7 +31,7 @@ export interface RepairRoundReport {
 }
 
 export interface RepairOptions {
-  /** Run the background repair scan. Default true (an embedded store; a cluster node: never yet). */
+  /** Run the background repair scan. Default true (a cluster node runs it in server/node-repair.ts). */
   enabled?: boolean;
   /** From the end of one round to the start of the next, in ms. Default 600,000 (10 min). */
   intervalMs?: number;

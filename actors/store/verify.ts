@@ -132,8 +132,15 @@ interface Resolved {
   readonly repair: boolean;
 }
 
+/**
+ * What verify, backup and repair need of the actor system: one inspect request to one group
+ * actor. An embedded store lends its ActorSystem; a cluster client lends the same call over
+ * the network (client/set-context.ts).
+ */
+export type InspectPort = Pick<ActorSystem, 'inspect'>;
+
 export interface VerifyContext {
-  readonly system: ActorSystem;
+  readonly system: InspectPort;
   readonly placement: GroupPlacement;
   readonly up: readonly boolean[];
   /** Sends one request through a replica (the store's data path). */

@@ -40,6 +40,12 @@ export interface ClusterSpec {
   readonly engine?: Engine;
   readonly sync?: Sync;
   readonly groups?: number;
+  /** More `serve` options for every node (e.g. the repair scan's interval). */
+  readonly serveArgs?: readonly string[];
+  /** Nodes on the IPv6 loopback ([::1]:port) instead of 127.0.0.1. */
+  readonly ipv6?: boolean;
+  /** More `serve` options for single nodes, by name. */
+  readonly nodeArgs?: Readonly<Record<string, readonly string[]>>;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -53,11 +59,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'
 }
 
 /** A free loopback port: listen on port 0, read it, close. */
-export function freePort(): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
       server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
@@ -65,9 +71,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
   const ports = new Set<number>();
-  for (let i = 0; i < n * 10 && ports.size < n; i++) ports.add(await freePort());
+  for (let i = 0; i < n * 10 && ports.size < n; i++) ports.add(await freePort(host));
   if (ports.size < n) throw new Error(`could not find ${n} distinct free ports`);
   return [...ports];
 }
@@ -283,7 +289,7 @@ export class Cluster {
   static async create(t: ExecutionContext, spec: ClusterSpec = {}): Promise<Cluster> {
     const sets = spec.sets ?? 1;
     const root = tempDir(t, 'pxs-cluster-');
-    const ports = await freePorts(sets * 3);
+    const ports = await freePorts(sets * 3, spec.ipv6 === true ? '::1' : '127.0.0.1');
     const file: ClusterFile = { secret: SECRET, groups: spec.groups ?? 4, sets: [] };
     const infos: NodeInfo[] = [];
     for (let s = 0; s < sets; s++) {
@@ -294,7 +300,7 @@ export class Cluster {
           name: `n${i + 1}`,
           set: `s${s}`,
           port,
-          address: `127.0.0.1:${port}`,
+          address: spec.ipv6 === true ? `[::1]:${port}` : `127.0.0.1:${port}`,
           dir: path.join(root, `n${i + 1}`),
         };
         infos.push(info);
@@ -322,6 +328,8 @@ export class Cluster {
         '1',
         '--groups',
         String(file.groups ?? 4),
+        ...(spec.serveArgs ?? []),
+        ...(spec.nodeArgs?.[info.name] ?? []),
       ];
       cluster.nodes.push(new ClusterNodeProc(t, info, args));
     }
@@ -361,12 +369,37 @@ export class Cluster {
     op: 'status' | 'routes' | 'partition' | 'heal',
     args?: unknown,
   ): Promise<unknown> {
-    const { port } = this.node(name).info;
-    return controlCall({ host: '127.0.0.1', port, secret: SECRET, timeoutMs: 5_000 }, op, args);
+    const { port, address } = this.node(name).info;
+    const host = address.startsWith('[') ? '::1' : '127.0.0.1';
+    return controlCall({ host, port, secret: SECRET, timeoutMs: 5_000 }, op, args);
   }
 
   /** Stops every running node with SIGTERM (bounded); returns each exit. */
   async stopAll(): Promise<Exit[]> {
     return Promise.all(this.nodes.filter((n) => n.proc?.running === true).map((n) => n.stop()));
+  }
+}
+
+/** Attempts per put in putSure (a bound; each attempt has the client's own deadline). */
+const PUT_ATTEMPTS = 10;
+
+/**
+ * A put of setup data that must land: retried on UNKNOWN_OUTCOME and UNAVAILABLE (the machine is
+ * shared and slow at times). Putting the same value again is harmless for setup data.
+ */
+export async function putSure(
+  kv: { put(key: string, value: string): Promise<unknown> },
+  key: string,
+  value: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await kv.put(key, value);
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      const retry = code === 'UNKNOWN_OUTCOME' || code === 'UNAVAILABLE';
+      if (!retry || attempt >= PUT_ATTEMPTS) throw error;
+    }
   }
 }

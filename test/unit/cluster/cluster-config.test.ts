@@ -268,8 +268,16 @@ const BAD_ADDRESSES = [
   'host-:7101',
   'ho_st:7101',
   'a..b:7101',
-  '[::1]:7101',
   '::1:7101',
+  '[::1]',
+  '[::1]:',
+  '[::1]:0',
+  '[::1]7101',
+  '[]:7101',
+  '[::g]:7101',
+  '[1.2.3.4]:7101',
+  '[fe80::1%eth0]:7101',
+  '[::1]:7101:1',
   'host :7101',
   `${'a'.repeat(64)}:7101`,
   7101,
@@ -286,6 +294,41 @@ test('addresses parse as IPv4 or host name and a port in 1..65535', (t) => {
       edit((c) => ((replicasOf(c, 0)[0] as Json).address = address)),
       'sets[0].replicas[0].address',
     );
+});
+
+test('IPv6 literals parse in brackets, written canonically; host and port come apart', (t) => {
+  const cases: [string, string, string][] = [
+    ['[::1]:7101', '::1', '[::1]:7101'],
+    ['[0:0::1]:7101', '::1', '[::1]:7101'],
+    ['[FE80::A]:80', 'fe80::a', '[fe80::a]:80'],
+    [
+      '[2001:db8::8:800:200c:417a]:65535',
+      '2001:db8::8:800:200c:417a',
+      '[2001:db8::8:800:200c:417a]:65535',
+    ],
+    ['[::ffff:1.2.3.4]:9', '::ffff:102:304', '[::ffff:102:304]:9'],
+  ];
+  for (const [given, host, address] of cases) {
+    const config = parse(edit((c) => ((replicasOf(c, 0)[0] as Json).address = given)));
+    const r = config.sets[0]?.replicas[0];
+    t.is(r?.host, host, given);
+    t.is(r?.address, address, given);
+    t.is(r?.port, Number(given.slice(given.lastIndexOf(':') + 1)), given);
+  }
+  // Two spellings of one IPv6 address are one address.
+  rejects(
+    t,
+    edit((c) => {
+      (replicasOf(c, 0)[0] as Json).address = '[::1]:7000';
+      (replicasOf(c, 1)[0] as Json).address = '[0::1]:7000';
+    }),
+    'sets[1].replicas[0].address: address [::1]:7000',
+  );
+  t.regex(
+    t.throws(() => parse(edit((c) => ((replicasOf(c, 0)[0] as Json).address = '::1:7101'))))
+      ?.message ?? '',
+    /in brackets/,
+  );
 });
 
 test('zone is an optional name', (t) => {

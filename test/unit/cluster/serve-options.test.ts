@@ -32,6 +32,7 @@ test('the required options and the defaults', (t) => {
     sync: 'always',
     workers: undefined,
     groups: undefined,
+    repair: { enabled: true, intervalMs: undefined, keysPerSecond: undefined },
   });
 });
 
@@ -49,6 +50,10 @@ test('every option, in any order, with = or a separate value', (t) => {
     '--groups=16',
     '--config',
     'c.json',
+    '--no-repair',
+    '--repair-interval-ms',
+    '2500',
+    '--repair-keys-per-second=40',
   ]);
   t.deepEqual(o, {
     configPath: 'c.json',
@@ -59,7 +64,19 @@ test('every option, in any order, with = or a separate value', (t) => {
     sync: 'none',
     workers: 4,
     groups: 16,
+    repair: { enabled: false, intervalMs: 2500, keysPerSecond: 40 },
   });
+  rejects(
+    t,
+    [...REQUIRED, '--repair-interval-ms', '5'],
+    '--repair-interval-ms must be an integer in 100..86400000, got "5"',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--repair-keys-per-second', '0'],
+    '--repair-keys-per-second must be an integer in 1..1000000, got "0"',
+  );
+  rejects(t, [...REQUIRED, '--no-repair=1'], '--no-repair takes no value');
   for (const engine of ['memory', 'lsm', 'bitcask', 'bitcask2'] as const)
     t.is(parseServeArgs([...REQUIRED, '--engine', engine]).engine, engine);
   for (const sync of ['always', 'batch', 'none'] as const)

@@ -7,6 +7,7 @@ import { ClientSession } from '../../../server/client-session';
 import type { SessionServices } from '../../../server/client-session';
 import {
   FrameType,
+  ProtocolError,
   decodeControlResult,
   decodeResults,
   encodeJson,
@@ -16,6 +17,7 @@ import type { WireRequest, WireResult } from '../../../client/wire-protocol';
 import { encodeInstallOp } from '../../../models/install-op';
 import { withRequestId } from '../../../models/request-id';
 import type { RequestBody } from '../../../actors/store/model-client';
+import { decodeInspectAnswer, encodeInspect, encodeTagged } from '../../../client/inspect-protocol';
 
 function setup(): {
   session: ClientSession;
@@ -41,6 +43,12 @@ function setup(): {
       req.op === 'routes'
         ? Promise.resolve({ version: 'v' })
         : Promise.reject(Object.assign(new Error('nope'), { code: 'INVALID_ARGUMENT' })),
+    inspect: (frame) =>
+      Promise.resolve(
+        frame.group === 0
+          ? { ok: true, value: { kind: frame.request.kind, bytes: new Uint8Array([7]) } }
+          : { ok: false, code: 'INVALID_ARGUMENT', message: 'no group' },
+      ),
   };
   const session = new ClientSession(
     { send: (type, payload) => frames.push([type, payload]) > 0, close: () => undefined },
@@ -121,6 +129,34 @@ test('control requests are answered by id, errors with their code; a frame type 
   });
 });
 
+test('inspect frames are answered by id with their bytes; a malformed one throws', async (t) => {
+  const { session, frames } = setup();
+  session.onFrame(
+    FrameType.inspect,
+    encodeInspect({ id: 5, group: 0, request: { kind: 'stats' } }),
+  );
+  session.onFrame(
+    FrameType.inspect,
+    encodeInspect({ id: 6, group: 1, request: { kind: 'stats' } }),
+  );
+  await settle();
+  const answers = frames
+    .filter(([type]) => type === FrameType.inspectResult)
+    .map(([, p]) => decodeInspectAnswer(p));
+  t.deepEqual(answers, [
+    { id: 5, ok: true, value: { kind: 'stats', bytes: new Uint8Array([7]) } },
+    { id: 6, ok: false, code: 'INVALID_ARGUMENT', message: 'no group' },
+  ]);
+  t.throws(
+    () =>
+      session.onFrame(
+        FrameType.inspect,
+        encodeTagged({ id: 7, group: 0, request: { kind: 'write', key: 'x' } }),
+      ),
+    { instanceOf: ProtocolError },
+  );
+});
+
 test('big results are split over RESULTS frames far below the frame bound; none is lost', async (t) => {
   const frames: [number, Uint8Array][] = [];
   const session = new ClientSession(
@@ -131,6 +167,7 @@ test('big results are split over RESULTS frames far below the frame bound; none 
       forward: () => Promise.reject(new Error('unused')),
       scan: () => Promise.reject(new Error('unused')),
       control: () => Promise.reject(new Error('unused')),
+      inspect: () => Promise.reject(new Error('unused')),
     },
   );
   const reqs: WireRequest[] = [1, 2, 3, 4, 5, 6].map((token) => ({

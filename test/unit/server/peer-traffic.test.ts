@@ -31,6 +31,8 @@ function fakeGateway(replica: number): {
     call: () => Promise.reject(new Error('unused')),
     scan: () => Promise.reject(new Error('unused')),
     links: new LinkFaults(newLinkFaults(3, GROUPS)),
+    inspect: () => Promise.resolve({ ok: false, code: 'UNAVAILABLE', message: 'unused' }),
+    inFlight: () => 0,
   };
   return { gateway, delivered, emit: (from, to, p) => handler(from, to, p) };
 }
