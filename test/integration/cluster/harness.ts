@@ -3,8 +3,8 @@
  * processes on loopback, each started with `process.execPath dist/bin/paxosstore.js`, stopped
  * by pid (never by name) in the test's teardown even when the test fails.
  *
- * Ports: each is picked by listening on 127.0.0.1:0, reading the port and closing. Another
- * process may take it in between (a small race every port-0 picker has); the cluster file is
+ * Ports: each is picked at random below the ephemeral range and checked by listening and
+ * closing (`freePort`). Another process may still take it in between; the cluster file is
  * written before any node starts, so a node that loses the race fails with ADDRESS_IN_USE and
  * the test fails loudly rather than silently talking to a stranger.
  *
@@ -58,17 +58,38 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-/** A free loopback port: listen on port 0, read it, close. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports the harness picks from: below Linux's default ephemeral range (32768–60999), so an
+ * outgoing connection of any process (a client, a node dialing a peer) is never given the
+ * port between our pick and the node's listen. Other pickers in this range (parallel test
+ * files) choose at random, so a clash needs the same pick within that window.
+ */
+const PICK_LOW = 15_000;
+const PICK_SPAN = 17_000;
+const PICK_TRIES = 64;
+
+/** Listens on `port` (0: the kernel picks), reads the port, closes; 0 if it was taken. */
+function tryListen(port: number, host: string): Promise<number> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
+    server.once('error', () => resolve(0));
+    server.listen(port, host, () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
+      const got = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(got));
     });
   });
+}
+
+/** A free loopback port outside the ephemeral range (port 0 only if none was found). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < PICK_TRIES; i++) {
+    const got = await tryListen(PICK_LOW + Math.floor(Math.random() * PICK_SPAN), host);
+    if (got > 0) return got;
+  }
+  const got = await tryListen(0, host);
+  if (got === 0) throw new Error('no free port');
+  return got;
 }
 
 export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
