@@ -170,8 +170,10 @@ export class Bitcask2Engine implements Engine {
    */
   async merge(): Promise<IndexedMergeResult> {
     const session = this.requireOpen();
-    const runTask = (task: IndexedMergeTask, signal: AbortSignal): Promise<IndexedMergeTaskResult> =>
-      this.runMergeTask(task, signal);
+    const runTask = (
+      task: IndexedMergeTask,
+      signal: AbortSignal,
+    ): Promise<IndexedMergeTaskResult> => this.runMergeTask(task, signal);
     const result = await session.merge(runTask, this.options.mergeBytesPerSecondMax);
     this.merges++;
     this.mergeBytesReclaimed += result.bytesReclaimed;
@@ -256,7 +258,9 @@ export class Bitcask2Engine implements Engine {
     const offload = this.options.offload;
     try {
       if (offload === undefined) {
-        return checkMergeResult(await this.pool().run(task, { filename: MERGE_WORKER_FILE, signal }));
+        return checkMergeResult(
+          await this.pool().run(task, { filename: MERGE_WORKER_FILE, signal }),
+        );
       }
       return checkMergeResult(await offload.run(MERGE_TASK, task, { signal }));
     } catch (err) {

@@ -33,7 +33,13 @@ import {
   renameMergeOutputs,
 } from '../bitcask/merge-commit';
 import { PageReader, pageCount } from './flush';
-import { type Checkpoint, IndexBuilder, type IndexFile, indexFileName, parseIndexName } from './index-file';
+import {
+  type Checkpoint,
+  IndexBuilder,
+  type IndexFile,
+  indexFileName,
+  parseIndexName,
+} from './index-file';
 import { decodePage, encodePage, type PageEntry } from './index-page';
 import { mergeLayout, MergeLayoutCursor } from './merge-layout';
 
@@ -96,7 +102,12 @@ async function rewritePages(
         if (!inputs.has(entry.fileId)) continue;
         const placed = cursor.place(entry.size);
         const fileId = request.firstOutputId + placed.output;
-        const move = { fromFile: entry.fileId, fromOffset: entry.offset, fileId, offset: placed.offset };
+        const move = {
+          fromFile: entry.fileId,
+          fromOffset: entry.offset,
+          fileId,
+          offset: placed.offset,
+        };
         moves.set(keyOf(entry.key), move);
       }
     }

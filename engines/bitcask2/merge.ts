@@ -161,7 +161,8 @@ async function install(
     await writeMergeCommit(host.fs, host.dir, commit);
     await installMergeFiles(host.fs, host.dir, commit);
     const outputs: DataFile[] = [];
-    for (const id of commit.outputs) outputs.push(await DataFile.open(host.fs, host.dir, id, false));
+    for (const id of commit.outputs)
+      outputs.push(await DataFile.open(host.fs, host.dir, id, false));
     const index = await IndexFile.open(host.fs, host.dir, written.builder.generation);
     host.swapIn(index, outputs, commit.inputs);
     await removeMergeLeftovers(host.fs, host.dir, commit);
@@ -184,7 +185,11 @@ async function install(
  * the merge's flush), which is deleted; then the start of the file that was active when the
  * merge began. Replaying from an earlier point than needed is harmless: later records win.
  */
-function checkpointAfter(current: IndexFile, inputs: ReadonlySet<number>, active: number): Checkpoint {
+function checkpointAfter(
+  current: IndexFile,
+  inputs: ReadonlySet<number>,
+  active: number,
+): Checkpoint {
   const { fileId, offset, nextSeq } = current.footer;
   if (!inputs.has(fileId)) return { fileId, offset, nextSeq };
   assert(fileId < active, () => `merge: checkpoint file ${fileId} after the active ${active}`);

@@ -92,7 +92,8 @@ export function checkBitcask2Options(
     throw engineError('INVALID_ARGUMENT', 'bitcask2 fs must be a FileSystem');
   }
   checkInteger('mergeBytesPerSecondMax', mergeBytesPerSecondMax, 0, Number.MAX_SAFE_INTEGER);
-  const hasRun = typeof offload === 'object' && offload !== null && typeof offload.run === 'function';
+  const hasRun =
+    typeof offload === 'object' && offload !== null && typeof offload.run === 'function';
   if (offload !== undefined && !hasRun) {
     throw engineError('INVALID_ARGUMENT', 'bitcask2 offload must have a run method');
   }
@@ -113,8 +114,10 @@ function checkAutoMerge(raw: unknown): Bitcask2AutoMerge | undefined {
   if (typeof raw !== 'object' || raw === null) {
     throw engineError('INVALID_ARGUMENT', 'bitcask2 autoMerge must be false or an object');
   }
-  const { deadBytesMin = AUTO_MERGE_DEFAULT.deadBytesMin, deadRatio = AUTO_MERGE_DEFAULT.deadRatio } =
-    raw as Partial<Bitcask2AutoMerge>;
+  const {
+    deadBytesMin = AUTO_MERGE_DEFAULT.deadBytesMin,
+    deadRatio = AUTO_MERGE_DEFAULT.deadRatio,
+  } = raw as Partial<Bitcask2AutoMerge>;
   checkInteger('autoMerge.deadBytesMin', deadBytesMin, 0, Number.MAX_SAFE_INTEGER);
   if (typeof deadRatio !== 'number' || !(deadRatio > 0 && deadRatio <= 1)) {
     throw engineError('INVALID_ARGUMENT', 'bitcask2 autoMerge.deadRatio must be in (0, 1]');

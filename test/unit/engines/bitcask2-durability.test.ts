@@ -98,7 +98,10 @@ test('batches acknowledged before kill -9 survive, across rounds and merges', (t
         t.deepEqual(await sortedContents(store), expectedAfter(applied), `round ${round}`);
         const recovery = engine.bitcask2Stats().recovery;
         t.is(recovery?.indexRejected, 0, 'an installed index is always whole');
-        t.log(`round ${round}: ${lastAck + 1} acked, in flight landed: ${inFlightLanded}`, recovery);
+        t.log(
+          `round ${round}: ${lastAck + 1} acked, in flight landed: ${inFlightLanded}`,
+          recovery,
+        );
       });
       mergedSeen += await mergedFiles(dir);
     }
