@@ -75,6 +75,11 @@ export class IndexedSession implements WriterHost {
   private pinned: IndexFile | undefined = undefined;
   /** Merges installed since open: a read that raced one looks its key up again. */
   mergesInstalled = 0;
+  /**
+   * Callers waiting for the flush slot (a merge). While any wait, no new flush starts on its
+   * own, so a merge is not starved by back-to-back flushes under a steady stream of writes.
+   */
+  private slotWaiters = 0;
   /** Dead bytes counted by flushes since open or the last merge (see `deadBytes()`). */
   private flushedDeadBytes = 0;
 
@@ -254,8 +259,13 @@ export class IndexedSession implements WriterHost {
   }
 
   private async untilNoFlush(): Promise<void> {
-    for (let round = 0; round < ROOM_ROUNDS_MAX && this.flushing !== undefined; round++) {
-      await this.flushing;
+    this.slotWaiters++;
+    try {
+      for (let round = 0; round < ROOM_ROUNDS_MAX && this.flushing !== undefined; round++) {
+        await this.flushing;
+      }
+    } finally {
+      this.slotWaiters--;
     }
     assert(this.flushing === undefined, 'bitcask2: the flush slot never came free');
   }
@@ -337,6 +347,7 @@ export class IndexedSession implements WriterHost {
 
   private maybeFlush(): void {
     if (this.closing || this.broken !== undefined || this.flushing !== undefined) return;
+    if (this.slotWaiters > 0) return; // the waiter takes the slot; it calls this when done
     if (this.active.size < this.options.bufferKeysMax) return;
     this.flushing = this.flush().finally(() => {
       this.flushing = undefined;
