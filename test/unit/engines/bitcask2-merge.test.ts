@@ -306,3 +306,29 @@ test('a merge on the simulated disk installs, and a reopen on the same disk read
     t.is(engine.bitcask2Stats().recovery?.mergeRedone, false);
   });
 });
+
+// Found with eager merges: flushes started back to back (a tiny buffer under steady writes)
+// kept a merge from ever taking the flush slot, so it could only install once writes stopped.
+test('a merge waiting for the flush slot is not starved by back-to-back flushes', async (t) => {
+  const fs = new SimFileSystem();
+  const options: Bitcask2Options = {
+    fs,
+    fileBytesMax: 1024,
+    bufferKeysMax: 3,
+    keysPerBucket: 2,
+    autoMerge: { deadBytesMin: 0, deadRatio: 0.01 },
+  };
+  await withStore2('/sim/starve', options, async ({ engine, store }) => {
+    const model = new Map<string, string>();
+    for (let i = 0; i < 200; i++) {
+      const key = `k${i % 7}`;
+      await store.write(puts([key], () => `v${i}`));
+      model.set(key, `v${i}`);
+    }
+    const stats = engine.bitcask2Stats();
+    t.true(stats.merges >= 2, `${stats.merges} merges installed while the writes ran`);
+    t.is(stats.autoMergeFailures, 0);
+    const expected = [...model.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    t.deepEqual(await sortedContents(store), expected);
+  });
+});
