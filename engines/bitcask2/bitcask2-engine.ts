@@ -8,7 +8,9 @@
  *   level 2 (disk)  an immutable index file of CRC-sealed pages, key → file, offset, size,
  *                   rewritten in one sequential pass by each flush of the bounded write buffer.
  *
- * A get costs at most one page read and one record read. See README.md in this directory.
+ * A get costs at most one page read and one record read. Merges (`merge.ts`) stream the index
+ * in the offload pool at a bounded rate and install a rewritten index generation; automatic
+ * merges start on counted dead bytes. See README.md in this directory.
  *
  * Durability is bitcask's: `sync: true` resolves after fdatasync (one per group of batches);
  * `sync: false` once the batch is written to the OS (survives kill -9, not power loss).
