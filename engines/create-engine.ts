@@ -56,7 +56,7 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
     if (requested === 'memory') return new MemoryLogEngine(options.dir, { offload });
     if (requested === 'lsm') return new LsmEngine(options.dir);
     if (requested === 'bitcask') return new BitcaskEngine(options.dir, { offload });
-    return new Bitcask2Engine(options.dir);
+    return new Bitcask2Engine(options.dir, { offload });
   }
   throw engineError('INVALID_ARGUMENT', `unknown engine kind ${String(requested)}`);
 }

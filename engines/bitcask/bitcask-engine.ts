@@ -25,6 +25,7 @@ import { mkdirDurable } from '../durable-dir';
 import { isEngineError, engineError } from '../errors';
 import { nodeFileSystem } from '../fs/node-fs';
 import { type EncodedBatch, encodeBatchFrame } from './batch-frame';
+import { writeDamageRecord } from './damage-record';
 import type { MergeResult } from './merge';
 import { mergeFiles } from './merge-worker';
 import type { MergeTask, MergeTaskResult } from './merge-task';
@@ -162,6 +163,20 @@ export class BitcaskEngine implements Engine {
       torn: r.bytesTruncated > 0,
       mayHaveDroppedAcknowledged: r.damaged,
     };
+  }
+
+  /**
+   * The caller has handled the damage the latest open reported (`mayHaveDroppedAcknowledged`;
+   * for the Paxos shell: the group's amnesia is cleared). Later opens that find exactly those
+   * regions again count them (`recovery.bytesDamagedKnown`) without reporting them; new damage
+   * is reported as before. Durable when it resolves. Regions in files a merge has removed since
+   * are dropped (a merge copies only live records: the damage is gone with its file).
+   */
+  async acknowledgeDamage(): Promise<void> {
+    const session = this.requireOpen();
+    const found = this.recovery?.damageRegions ?? [];
+    const regions = found.filter((region) => session.files.has(region.fileId));
+    await writeDamageRecord(this.options.fs, session.dir, regions);
   }
 
   /** The engine stats plus bitcask's own (files, bytes, merges, the latest recovery). */

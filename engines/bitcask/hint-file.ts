@@ -37,6 +37,13 @@ export interface Hint {
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** The exact size of the hint file of `count` entries whose keys take `keyBytes` UTF-8 bytes. */
+export function hintFileBytes(count: number, keyBytes: number): number {
+  assert(Number.isSafeInteger(count) && count >= 0, () => `hintFileBytes: count ${count}`);
+  assert(keyBytes >= count, () => `hintFileBytes: ${keyBytes} key bytes for ${count} keys`);
+  return RECORD_HEADER_BYTES + HINT_FIXED_BYTES + count * ENTRY_FIXED_BYTES + keyBytes;
+}
+
 /** The sealed bytes of a hint file. */
 export function encodeHint(hint: Hint): Uint8Array {
   const keys = hint.entries.map((entry) => Buffer.from(entry.key, 'utf8'));
@@ -59,6 +66,7 @@ export function encodeHint(hint: Hint): Uint8Array {
     offset += ENTRY_FIXED_BYTES + keys[i].length;
   }
   assert(offset === payloadBytes, `encodeHint: ${offset} of ${payloadBytes} bytes`);
+  assert(record.length === hintFileBytes(hint.entries.length, keyBytes), 'encodeHint: size');
   return sealRecordInPlace(record);
 }
 

@@ -29,6 +29,11 @@ import {
 export interface MergeCommit {
   readonly inputs: readonly number[];
   readonly outputs: readonly number[];
+  /**
+   * bitcask2 only: the index generation the merge installs (`NNNNNN.index.tmp` until the
+   * redo renames it). bitcask ignores it.
+   */
+  readonly index?: number;
 }
 
 /** Step 2: after this resolves the merge has happened, whatever crashes next. */
@@ -117,8 +122,12 @@ async function unlinkIfPresent(fs: FileSystem, file: string): Promise<void> {
 
 function isMergeCommit(value: unknown): value is MergeCommit {
   if (typeof value !== 'object' || value === null) return false;
-  const { inputs, outputs } = value as { inputs?: unknown; outputs?: unknown };
-  const ids = (list: unknown): boolean =>
-    Array.isArray(list) && list.every((id) => Number.isInteger(id) && id >= 1);
-  return ids(inputs) && ids(outputs);
+  const { inputs, outputs, index } = value as {
+    inputs?: unknown;
+    outputs?: unknown;
+    index?: unknown;
+  };
+  const isId = (id: unknown): boolean => Number.isInteger(id) && (id as number) >= 1;
+  const ids = (list: unknown): boolean => Array.isArray(list) && list.every(isId);
+  return ids(inputs) && ids(outputs) && (index === undefined || isId(index));
 }

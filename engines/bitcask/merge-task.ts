@@ -12,6 +12,11 @@ export interface MergeTask {
   readonly offsets: Float64Array;
   readonly sizes: Uint32Array;
   readonly outputs: readonly MergeOutputPlan[];
+  /**
+   * Per output: write its hint file. False where the hint would make the merge write more
+   * than it removes (`merge.ts`, "a merge never grows the data"); open scans such a file.
+   */
+  readonly hints: readonly boolean[];
   /** The seq floor written into each output's header. */
   readonly seqFloor: number;
 }
@@ -19,6 +24,7 @@ export interface MergeTask {
 export interface MergeOutputResult {
   readonly id: number;
   readonly dataBytes: number;
+  /** 0 when the plan gave this output no hint. */
   readonly hintBytes: number;
 }
 

@@ -40,7 +40,10 @@ export async function mergeFiles(fs: FileSystem, task: MergeTask): Promise<Merge
       inputs.set(id, new ChunkReader(file));
     }
     const outputs: MergeOutputResult[] = [];
-    for (const output of task.outputs) outputs.push(await writeOutput(fs, task, output, inputs));
+    assert(task.hints.length === task.outputs.length, 'merge: one hint flag per output');
+    for (let i = 0; i < task.outputs.length; i++) {
+      outputs.push(await writeOutput(fs, task, task.outputs[i], task.hints[i], inputs));
+    }
     return { ok: true, outputs };
   } catch (err) {
     if (!isEngineError(err)) throw err;
@@ -54,6 +57,7 @@ async function writeOutput(
   fs: FileSystem,
   task: MergeTask,
   output: MergeOutputPlan,
+  withHint: boolean,
   inputs: ReadonlyMap<number, ChunkReader>,
 ): Promise<MergeOutputResult> {
   const dataPath = path.join(task.dir, dataFileName(output.id) + MERGING_SUFFIX);
@@ -76,6 +80,7 @@ async function writeOutput(
     await handle.close().catch(() => undefined);
   }
   assert(position === output.bytes, () => `merge output ${output.id}: ${position} bytes`);
+  if (!withHint) return { id: output.id, dataBytes: position, hintBytes: 0 };
   const hint = encodeHint({ dataId: output.id, dataBytes: position, entries: hints });
   const hintPath = path.join(task.dir, hintFileName(output.id) + MERGING_SUFFIX);
   await writeDurably(fs, hintPath, hint);

@@ -14,6 +14,7 @@ import { engineError } from '../errors';
 import type { FileSystem } from '../fs/file-system';
 import { DataFile } from './data-file';
 import { dataFileName, hintFileName, MERGING_SUFFIX } from './format';
+import { hintFileBytes } from './hint-file';
 import type { KeyDir, Location } from './keydir';
 import {
   type MergeCommit,
@@ -79,7 +80,13 @@ export async function runMerge(host: MergeHost): Promise<MergeResult> {
     frameRecordsMax: MERGE_FRAME_RECORDS_MAX,
   };
   const plan = planMerge(sizes, layout, () => host.allocateFileId());
-  const outputs = await runWorker(host, snapshot, sizes, plan);
+  const inputBytes = await inputBytesOf(host.fs, host.dir, inputs);
+  const hints = chooseHints(snapshot.keys, plan, inputBytes);
+  // A merge never grows the data it rewrites: if the data files alone would not be smaller
+  // (nothing dead, or a rare layout: records re-framed into more frames or files than they
+  // came in), rewriting them gains nothing and the merge is skipped.
+  if (hints === undefined) return NOTHING_MERGED;
+  const outputs = await runWorker(host, snapshot, sizes, plan, hints);
   const commit: MergeCommit = {
     inputs: inputs.map((file) => file.id),
     outputs: plan.outputs.map((output) => output.id),
@@ -92,10 +99,56 @@ export async function runMerge(host: MergeHost): Promise<MergeResult> {
     host.markBroken(err);
     throw err;
   }
-  const inputBytes = inputs.reduce((sum, file) => sum + file.size, 0);
   const outputBytes = outputs.reduce((sum, o) => sum + o.dataBytes + o.hintBytes, 0);
+  assert(outputBytes <= inputBytes, () => `merge wrote ${outputBytes} bytes for ${inputBytes}`);
   const bytesReclaimed = inputBytes - outputBytes;
   return { inputFiles: inputs.length, outputFiles: outputs.length, keysMoved, bytesReclaimed };
+}
+
+/** What the merge removes: the input data files and the hint files of merged ones. */
+async function inputBytesOf(
+  fs: FileSystem,
+  dir: string,
+  inputs: readonly DataFile[],
+): Promise<number> {
+  let bytes = 0;
+  for (const file of inputs) {
+    bytes += file.size;
+    if (file.kind !== 'merge') continue;
+    const hint = path.join(dir, hintFileName(file.id));
+    bytes += await fs.stat(hint).then(
+      (stat) => stat.size,
+      () => 0, // none (or unreadable): it is not counted, and the merge removes at most that
+    );
+  }
+  assert(bytes >= 0, () => `merge: input bytes ${bytes}`);
+  return bytes;
+}
+
+/**
+ * Which outputs get a hint file. Hints cost 22 bytes plus the key per record, which a merge
+ * whose inputs hold little or nothing dead does not win back; a hint only saves reading the
+ * file at open, so outputs get one, in order, while the bytes the merge frees pay for it.
+ * undefined: the data files alone would be no smaller than the inputs (skip the merge).
+ */
+function chooseHints(
+  keys: readonly string[],
+  plan: MergePlan,
+  inputBytes: number,
+): boolean[] | undefined {
+  const dataBytes = plan.outputs.reduce((sum, output) => sum + output.bytes, 0);
+  if (dataBytes >= inputBytes) return undefined;
+  let budget = inputBytes - dataBytes;
+  const hints = plan.outputs.map((output) => {
+    let keyBytes = 0;
+    for (let i = output.first; i < output.end; i++) keyBytes += Buffer.byteLength(keys[i]);
+    const bytes = hintFileBytes(output.end - output.first, keyBytes);
+    if (bytes > budget) return false;
+    budget -= bytes;
+    return true;
+  });
+  assert(budget >= 0, () => `merge: hint budget ${budget}`);
+  return hints;
 }
 
 /** Runs the worker part in the pool and checks its report against the plan. */
@@ -104,6 +157,7 @@ async function runWorker(
   snapshot: Snapshot,
   sizes: Uint32Array,
   plan: MergePlan,
+  hints: readonly boolean[],
 ): Promise<readonly MergeOutputResult[]> {
   const result = await host.runTask({
     dir: host.dir,
@@ -112,6 +166,7 @@ async function runWorker(
     offsets: Float64Array.from(snapshot.locations, (location) => location.offset),
     sizes,
     outputs: plan.outputs,
+    hints,
     seqFloor: host.nextSeq(),
   });
   if (!result.ok) {
@@ -122,6 +177,7 @@ async function runWorker(
   result.outputs.forEach((output, i) => {
     const planned = plan.outputs[i];
     const same = output.id === planned.id && output.dataBytes === planned.bytes;
+    assert(hints[i] || output.hintBytes === 0, () => `merge: output ${output.id} got a hint`);
     assert(same, () => `merge: output ${output.id} differs from its plan`);
   });
   return result.outputs;

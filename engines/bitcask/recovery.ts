@@ -20,6 +20,7 @@ import { DATA_HEADER_BYTES, hintFileName, isUnfinishedName, parseFileName } from
 import { decodeHint, type HintEntry } from './hint-file';
 import type { KeyDir } from './keydir';
 import { RecoveringKeyDir } from './keydir';
+import { type DamageRegion, readDamageRecord, sameRegion } from './damage-record';
 import { readMergeCommit, removeMergeInputs, renameMergeOutputs } from './merge-commit';
 import { nextValidFrame, scanFrames, type ScannedRecord } from './scan-file';
 
@@ -39,7 +40,17 @@ export interface RecoveryStats {
    * disk, not a tear. The frames in them are lost, and they may have been acknowledged.
    */
   readonly bytesDamaged: number;
-  /** True when `bytesDamaged` > 0: a caller that acknowledged records must treat them as forgotten. */
+  /**
+   * The part of `bytesDamaged` in regions a caller acknowledged after an earlier open
+   * (`acknowledgeDamage`, `damage-record.ts`): found again, not reported again.
+   */
+  readonly bytesDamagedKnown: number;
+  /** The damaged regions skipped at this open, acknowledged or not. */
+  readonly damageRegions: readonly DamageRegion[];
+  /**
+   * True when damage not acknowledged before was found: a caller that acknowledged records
+   * must treat them as forgotten.
+   */
   readonly damaged: boolean;
   /** `*.tmp` and `*.merging` files left by a crash, removed. */
   readonly unfinishedFilesRemoved: number;
@@ -64,6 +75,8 @@ interface Counts {
   bytesTruncated: number;
   batchesDropped: number;
   bytesDamaged: number;
+  bytesDamagedKnown: number;
+  damageRegions: DamageRegion[];
   damaged: boolean;
 }
 
@@ -108,8 +121,11 @@ async function rebuild(
     bytesTruncated: 0,
     batchesDropped: 0,
     bytesDamaged: 0,
+    bytesDamagedKnown: 0,
+    damageRegions: [],
     damaged: false,
   };
+  const known = await readDamageRecord(fs, dir);
   const recovering = new RecoveringKeyDir();
   for (const file of files.values()) {
     if (file.kind === 'merge' && hintIds.has(file.id)) {
@@ -120,7 +136,7 @@ async function rebuild(
       counts.hintFilesRejected++;
     }
     counts.filesScanned++;
-    await scanFile(file, file.id === newestWriteId, recovering, counts);
+    await scanFile(file, file.id === newestWriteId, recovering, counts, known);
   }
   // The previous process may have written this file only as far as the OS (sync: false);
   // make that durable now, so that from here on only the file we append to can be torn.
@@ -207,6 +223,7 @@ async function scanFile(
   mayBeTorn: boolean,
   recovering: RecoveringKeyDir,
   counts: Counts,
+  known: readonly DamageRegion[],
 ): Promise<void> {
   const cut = await scanOrTruncate(file, mayBeTorn, (records) => {
     for (const { offset, size, entry } of records) {
@@ -217,7 +234,19 @@ async function scanFile(
   counts.bytesTruncated += cut.bytesTruncated;
   counts.batchesDropped += cut.batchesDropped;
   counts.bytesDamaged += cut.bytesDamaged;
-  if (cut.damaged) counts.damaged = true;
+  // Damage a caller acknowledged after an earlier open is counted, not reported again.
+  let fresh = cut.damageCut;
+  for (const hole of cut.regions) {
+    const region = { fileId: file.id, ...hole };
+    counts.damageRegions.push(region);
+    if (known.some((seen) => sameRegion(seen, region))) {
+      counts.bytesDamagedKnown += hole.end - hole.start;
+    } else {
+      fresh = true;
+    }
+  }
+  assert(!fresh || cut.damaged, () => `recovery: file ${file.id} fresh damage not flagged`);
+  if (fresh) counts.damaged = true;
 }
 
 export interface TailCut {
@@ -229,6 +258,10 @@ export interface TailCut {
   readonly bytesDamaged: number;
   /** Damage was found: records that were durable, and maybe acknowledged, are lost. */
   readonly damaged: boolean;
+  /** The damaged regions skipped (they stay in the file; a tear is cut and is not one). */
+  readonly regions: ReadonlyArray<{ readonly start: number; readonly end: number }>;
+  /** Damage cut off the end (a version 1 file's last frame, not cut short): gone for good. */
+  readonly damageCut: boolean;
 }
 
 interface Hole {
@@ -294,8 +327,10 @@ export async function scanOrTruncate(
     if (next === undefined) break;
     offset = next;
   }
-  if (holes.length === 0)
-    return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged: 0, damaged: false };
+  if (holes.length === 0) {
+    const none = { bytesTruncated: 0, batchesDropped: 0, bytesDamaged: 0, damaged: false };
+    return { ...none, regions: [], damageCut: false };
+  }
   if (mayBeTorn && file.header.legacy === true && !marked) return legacyCut(file, holes, onFrame);
   const tearAt = mayBeTorn ? holes.findIndex((hole) => hole.start >= durableEnd) : -1;
   const damage = tearAt === -1 ? holes : holes.slice(0, tearAt);
@@ -306,13 +341,18 @@ export async function scanOrTruncate(
     for (const records of hole.after) onFrame(records);
   }
   const bytesDamaged = damage.reduce((sum, hole) => sum + (hole.end - hole.start), 0);
-  if (tearAt === -1) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+  const regions = damage.map(({ start, end }) => ({ start, end }));
+  if (tearAt === -1) {
+    const skipped = { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+    return { ...skipped, regions, damageCut: false };
+  }
   const cut = holes[tearAt].start;
   const batchesDropped = 1 + holes.slice(tearAt).reduce((sum, hole) => sum + hole.after.length, 0);
   const bytesTruncated = file.size - cut;
   await file.truncate(cut);
   assert(file.size === cut, `recovery: truncate of data file ${file.id} at ${cut}`);
-  return { bytesTruncated, batchesDropped, bytesDamaged, damaged: damage.length > 0 };
+  const damaged = damage.length > 0;
+  return { bytesTruncated, batchesDropped, bytesDamaged, damaged, regions, damageCut: false };
 }
 
 /**
@@ -332,7 +372,11 @@ async function legacyCut(
   const damage = trailing ? holes.slice(0, -1) : holes;
   for (const hole of damage) for (const records of hole.after) onFrame(records);
   const bytesDamaged = damage.reduce((sum, hole) => sum + (hole.end - hole.start), 0);
-  if (!trailing) return { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+  const regions = damage.map(({ start, end }) => ({ start, end }));
+  if (!trailing) {
+    const skipped = { bytesTruncated: 0, batchesDropped: 0, bytesDamaged, damaged: true };
+    return { ...skipped, regions, damageCut: false };
+  }
   const bytesTruncated = file.size - last.start;
   await file.truncate(last.start);
   return {
@@ -340,5 +384,7 @@ async function legacyCut(
     batchesDropped: 1,
     bytesDamaged,
     damaged: damage.length > 0 || !last.cutShort,
+    regions,
+    damageCut: !last.cutShort,
   };
 }

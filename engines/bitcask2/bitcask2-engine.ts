@@ -8,11 +8,15 @@
  *   level 2 (disk)  an immutable index file of CRC-sealed pages, key → file, offset, size,
  *                   rewritten in one sequential pass by each flush of the bounded write buffer.
  *
- * A get costs at most one page read and one record read. See README.md in this directory.
+ * A get costs at most one page read and one record read. Merges (`merge.ts`) stream the index
+ * in the offload pool at a bounded rate and install a rewritten index generation; automatic
+ * merges start on counted dead bytes. See README.md in this directory.
  *
  * Durability is bitcask's: `sync: true` resolves after fdatasync (one per group of batches);
  * `sync: false` once the batch is written to the OS (survives kill -9, not power loss).
  */
+import * as path from 'node:path';
+import { Piscina } from 'piscina';
 import { mkdirDurable } from '../durable-dir';
 import { assert } from '../../runtime/assert';
 import type {
@@ -25,16 +29,35 @@ import type {
   WriteOptions,
 } from '../engine';
 import { StatsCounter } from '../engine-stats';
-import { engineError } from '../errors';
+import { engineError, isEngineError } from '../errors';
+import { nodeFileSystem } from '../fs/node-fs';
 import { encodeBatchFrame } from '../bitcask/batch-frame';
 import { type Bitcask2Options, checkBitcask2Options, type CheckedBitcask2Options } from './options';
 import { readWindowed } from '../bitcask/reads';
 import { iterateSnapshot, notOpen, readValue } from './reads';
 import type { IndexedRecoveryStats } from './recovery';
+import type { IndexedMergeResult } from './merge';
+import type { IndexedMergeTask, IndexedMergeTaskResult } from './merge-task';
+import { mergeIndexed } from './merge-worker';
 import { IndexedSession } from './session';
 
 export type { Bitcask2Options } from './options';
 export type { IndexedRecoveryStats } from './recovery';
+export type { IndexedMergeResult } from './merge';
+
+/** Compiled next to this file; tasks name it, so a shared pool can run them. */
+const MERGE_WORKER_FILE = path.join(__dirname, 'merge-worker.js');
+const MERGE_TASK = Object.freeze({ filename: MERGE_WORKER_FILE, name: 'default' });
+
+/** What came back from another thread is checked before the engine relies on its shape. */
+function checkMergeResult(raw: unknown): IndexedMergeTaskResult {
+  const result = raw as Partial<IndexedMergeTaskResult> | null;
+  assert(
+    typeof result === 'object' && result !== null && typeof result.ok === 'boolean',
+    'bitcask2 merge task returned no result',
+  );
+  return result as IndexedMergeTaskResult;
+}
 
 export interface Bitcask2Stats extends EngineStats {
   /** Keys in the index on disk (exact as of the last flush). */
@@ -51,6 +74,11 @@ export interface Bitcask2Stats extends EngineStats {
   /** Flushes since open, and writes that waited for one (the buffer bound was hit). */
   readonly flushes: number;
   readonly flushWaits: number;
+  /** Dead bytes counted since open or the last merge (a lower bound; see session.ts). */
+  readonly deadBytes: number;
+  readonly merges: number;
+  readonly autoMergeFailures: number;
+  readonly mergeBytesReclaimed: number;
   readonly recovery: IndexedRecoveryStats | undefined;
 }
 
@@ -63,6 +91,11 @@ export class Bitcask2Engine implements Engine {
   private readonly counter = new StatsCounter();
   private transition: Promise<void> = Promise.resolve();
   private recovery: IndexedRecoveryStats | undefined = undefined;
+  private ownPool: Piscina | undefined = undefined;
+  private autoMerging = false;
+  private merges = 0;
+  private autoMergeFailures = 0;
+  private mergeBytesReclaimed = 0;
 
   constructor(dir: string, options?: Bitcask2Options) {
     this.options = checkBitcask2Options(dir, options);
@@ -129,6 +162,24 @@ export class Bitcask2Engine implements Engine {
       await session.writer.append(bytes, entries, seq, options.sync);
     }
     this.counter.countBatch(batch, options.sync);
+    this.maybeAutoMerge(session);
+  }
+
+  /**
+   * Compacts every immutable data file (the active one is rotated first) into new files, in
+   * the offload pool at a bounded rate; writes and reads go on meanwhile. Merges queue behind
+   * each other. See README.md "Merge".
+   */
+  async merge(): Promise<IndexedMergeResult> {
+    const session = this.requireOpen();
+    const runTask = (
+      task: IndexedMergeTask,
+      signal: AbortSignal,
+    ): Promise<IndexedMergeTaskResult> => this.runMergeTask(task, signal);
+    const result = await session.merge(runTask, this.options.mergeBytesPerSecondMax);
+    this.merges++;
+    this.mergeBytesReclaimed += result.bytesReclaimed;
+    return result;
   }
 
   iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]> {
@@ -165,8 +216,71 @@ export class Bitcask2Engine implements Engine {
       dataBytes: session?.dataBytes() ?? 0,
       flushes: session?.flushes ?? 0,
       flushWaits: session?.flushWaits ?? 0,
+      deadBytes: session?.deadBytes() ?? 0,
+      merges: this.merges,
+      autoMergeFailures: this.autoMergeFailures,
+      mergeBytesReclaimed: this.mergeBytesReclaimed,
       recovery: this.recovery,
     };
+  }
+
+  /**
+   * Starts a merge in the background when the counted dead bytes pass the policy's bounds (one
+   * at a time). A failure is logged and counted; the next write past the bounds tries again.
+   */
+  private maybeAutoMerge(session: IndexedSession): void {
+    const policy = this.options.autoMerge;
+    if (policy === undefined || this.autoMerging || this.session !== session) return;
+    const dead = session.deadBytes();
+    if (dead < policy.deadBytesMin || dead < policy.deadRatio * session.dataBytes()) return;
+    this.autoMerging = true;
+    this.merge()
+      .catch((err: unknown) => {
+        if (isEngineError(err, 'NOT_OPEN')) return; // closed under it
+        this.autoMergeFailures++;
+        console.error(
+          `bitcask2 ${this.options.dir}: automatic merge failed: ${(err as Error).message}`,
+        );
+      })
+      .finally(() => {
+        this.autoMerging = false;
+      });
+  }
+
+  private async runMergeTask(
+    task: IndexedMergeTask,
+    signal: AbortSignal,
+  ): Promise<IndexedMergeTaskResult> {
+    // Another file system (the simulated one) lives in this thread only: merge here.
+    if (this.options.fs !== nodeFileSystem) {
+      const result = await mergeIndexed(this.options.fs, task);
+      if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask2 closed during the merge');
+      return result;
+    }
+    const offload = this.options.offload;
+    try {
+      if (offload === undefined) {
+        return checkMergeResult(
+          await this.pool().run(task, { filename: MERGE_WORKER_FILE, signal }),
+        );
+      }
+      return checkMergeResult(await offload.run(MERGE_TASK, task, { signal }));
+    } catch (err) {
+      // Close aborts a running merge: to the caller that is the engine closing under it.
+      if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask2 closed during the merge', err);
+      throw err;
+    }
+  }
+
+  /** Standalone (no shared pool): one thread, created on the first merge, destroyed at close. */
+  private pool(): Piscina {
+    this.ownPool ??= new Piscina({
+      filename: MERGE_WORKER_FILE,
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 5_000,
+    });
+    return this.ownPool;
   }
 
   private async *iterateOpen(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {
@@ -193,7 +307,13 @@ export class Bitcask2Engine implements Engine {
     if (session === undefined) return;
     // Forget the session first, so operations that start from now on fail with NOT_OPEN.
     this.session = undefined;
-    await session.close();
+    const pool = this.ownPool;
+    this.ownPool = undefined;
+    try {
+      await session.close();
+    } finally {
+      await pool?.destroy();
+    }
   }
 
   private requireOpen(): IndexedSession {

@@ -33,6 +33,8 @@ export interface FlushRequest {
   readonly checkpoint: Checkpoint;
   /** Runs after the new index is durable and before it is renamed into place. */
   readonly beforeInstall: () => Promise<void>;
+  /** Told the size of every index entry a buffered update replaces (dead bytes). */
+  readonly onReplaced?: (size: number) => void;
 }
 
 /** Writes, installs and opens the next index generation. The caller retires the old one. */
@@ -44,7 +46,7 @@ export async function flushIndex(request: FlushRequest): Promise<IndexFile> {
   const items = bucketItems([buffer], bits);
   const builder = await IndexBuilder.create(request.fs, request.dir, request.generation, bits);
   try {
-    await writePages(builder, old, items, bits);
+    await writePages(builder, old, items, bits, request.onReplaced ?? (() => undefined));
     await builder.finish(request.checkpoint);
     await request.beforeInstall();
     await builder.install();
@@ -64,6 +66,7 @@ async function writePages(
   old: IndexFile | undefined,
   items: readonly BufferItem[],
   bits: number,
+  onReplaced: (size: number) => void,
 ): Promise<void> {
   const oldBits = old?.bucketBits ?? 0;
   const shift = bits - oldBits;
@@ -81,7 +84,13 @@ async function writePages(
       if (slice.length === 0) {
         await builder.addPage(oldBucket, raw, pageCount(raw));
       } else {
-        const rewritten = rewriteSealedPage(raw, oldBucket, overrideCheck(slice), putsOf(slice));
+        const overridden = overrideCheck(slice);
+        const drop = (hash: number, key: Uint8Array, size: number): boolean => {
+          const replaced = overridden(hash, key);
+          if (replaced) onReplaced(size);
+          return replaced;
+        };
+        const rewritten = rewriteSealedPage(raw, oldBucket, drop, putsOf(slice));
         if (rewritten !== undefined) {
           await builder.addPage(oldBucket, rewritten.page, rewritten.count);
         }
@@ -89,7 +98,7 @@ async function writePages(
       continue;
     }
     const oldEntries = raw === undefined ? [] : decodePage(raw, oldBucket);
-    for (const [bucket, entries] of mergeBucket(oldEntries, slice, bits)) {
+    for (const [bucket, entries] of mergeBucket(oldEntries, slice, bits, onReplaced)) {
       await builder.addPage(bucket, encodePage(bucket, entries), entries.length);
     }
   }
@@ -104,11 +113,13 @@ export function mergeBucket(
   oldEntries: readonly PageEntry[],
   items: readonly BufferItem[],
   bits: number,
+  onReplaced: (size: number) => void = () => undefined,
 ): Array<[number, PageEntry[]]> {
   const overridden = overrideCheck(items);
   const placed: Array<[number, PageEntry]> = [];
   for (const entry of oldEntries) {
     if (!overridden(entry.hash, entry.key)) placed.push([bucketOf(entry.hash, bits), entry]);
+    else onReplaced(entry.size);
   }
   const puts = putsOf(items);
   for (const entry of puts) placed.push([bucketOf(entry.hash, bits), entry]);
@@ -154,14 +165,14 @@ function overrideCheck(items: readonly BufferItem[]): (hash: number, key: Uint8A
 }
 
 /** The entry count of a sealed page, after checking its CRC (a copied page must be intact). */
-function pageCount(raw: Uint8Array): number {
+export function pageCount(raw: Uint8Array): number {
   const payload = openRecord(raw);
   assert(payload.length >= 8, 'pageCount: short page');
   return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(4, false);
 }
 
-/** Reads the pages of an index in bucket order, many pages per read. */
-class PageReader {
+/** Reads the pages of an index in bucket order, many pages per read (flushes and merges). */
+export class PageReader {
   private start = 0;
   private bytes: Uint8Array = new Uint8Array(0);
 

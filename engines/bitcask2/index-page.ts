@@ -138,7 +138,7 @@ export function findInSealedPage(
 export function rewriteSealedPage(
   bytes: Uint8Array,
   bucket: number,
-  drop: (hash: number, key: Uint8Array) => boolean,
+  drop: (hash: number, key: Uint8Array, size: number) => boolean,
   added: readonly PageEntry[],
 ): { page: Uint8Array; count: number } | undefined {
   const { view, count } = openPage(bytes, bucket);
@@ -148,7 +148,7 @@ export function rewriteSealedPage(
   for (let i = 0; i < count; i++) {
     const keyEnd = entryEnd(view, at);
     const key = keyView(view, at, keyEnd);
-    if (!drop(view.getUint32(at, false), key)) {
+    if (!drop(view.getUint32(at, false), key, view.getUint32(at + 12, false))) {
       kept.push(at, keyEnd);
       keptBytes += keyEnd - at;
     }

@@ -22,24 +22,33 @@ import { bucketItems, itemsBefore } from './write-buffer';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Lookups of one get: a merge installed between a lookup and its read forces another. */
+const READ_ATTEMPTS_MAX = 4;
+
 export async function readValue(
   session: IndexedSession,
   key: string,
 ): Promise<Uint8Array | undefined> {
-  const location = await locate(session, key);
-  if (location === undefined) return undefined;
-  const file = session.files.get(location.fileId);
-  if (file === undefined) {
-    throw engineError(
-      'CORRUPTED',
-      `bitcask2: ${key} points at missing data file ${location.fileId}`,
-    );
-  }
-  file.acquire();
-  try {
-    return await readRecord(file, key, location);
-  } finally {
-    file.release();
+  for (let attempt = 1; ; attempt++) {
+    const installed = session.mergesInstalled;
+    const location = await locate(session, key);
+    if (location === undefined) return undefined;
+    const file = session.files.get(location.fileId);
+    if (file === undefined) {
+      // A merge swapped its index in while the page was read: the location it gave is in a
+      // retired input. Look again (the new index has the copy).
+      if (session.mergesInstalled !== installed && attempt < READ_ATTEMPTS_MAX) continue;
+      throw engineError(
+        'CORRUPTED',
+        `bitcask2: ${key} points at missing data file ${location.fileId}`,
+      );
+    }
+    file.acquire();
+    try {
+      return await readRecord(file, key, location);
+    } finally {
+      file.release();
+    }
   }
 }
 
@@ -97,9 +106,10 @@ export async function* iterateSnapshot(
   const frozen = session.frozen;
   const buffers = frozen === undefined ? [session.active] : [frozen, session.active];
   const items = bucketItems(buffers, bits);
-  const files = [...session.files.values()];
+  // The files as of the snapshot, pinned: a merge may retire some of them meanwhile.
+  const files = new Map(session.files);
   index?.acquire();
-  for (const file of files) file.acquire();
+  for (const file of files.values()) file.acquire();
   let left = range.limit ?? Infinity;
   try {
     let itemAt = 0;
@@ -119,7 +129,7 @@ export async function* iterateSnapshot(
       for (let start = 0; start < inRangeEntries.length; start += READ_WINDOW) {
         if (!isCurrent()) throw notOpen();
         const window = inRangeEntries.slice(start, start + READ_WINDOW);
-        const reads = window.map(({ key, location }) => readPinned(session, key, location));
+        const reads = window.map(({ key, location }) => readPinned(files, key, location));
         const values = await Promise.all(reads);
         for (let i = 0; i < window.length; i++) {
           if (!isCurrent()) throw notOpen();
@@ -130,16 +140,16 @@ export async function* iterateSnapshot(
     }
   } finally {
     index?.release();
-    for (const file of files) file.release();
+    for (const file of files.values()) file.release();
   }
 }
 
 function readPinned(
-  session: IndexedSession,
+  files: ReadonlyMap<number, DataFile>,
   key: string,
   location: IndexLocation,
 ): Promise<Uint8Array> {
-  const file = session.files.get(location.fileId);
+  const file = files.get(location.fileId);
   if (file === undefined) {
     const message = `bitcask2: ${key} points at missing file ${location.fileId}`;
     return Promise.reject(engineError('CORRUPTED', message));

@@ -5,6 +5,12 @@
  * tail, opens in bounded RAM). Torn tails are handled exactly as in bitcask
  * (`../bitcask/recovery.ts`, `scanOrTruncate`): only the newest written file can be torn.
  *
+ * Merged data files (`merge.ts`) hold only records older than every record of every write
+ * file that survives their merge, and each key at most once, so "later wins" holds when they
+ * are replayed first (in id order) and the write files after them (in id order). With an index
+ * loaded they are not replayed at all: the merge's index generation, and every later one,
+ * covers them. A merge that committed before a crash is finished first (`redoIndexedMerge`).
+ *
  * The index is derived data. An index file whose header, footer or directory fails its check
  * is not used (`indexRejected`); the next older one, or else none at all, is used instead and
  * more of the data files are replayed. Only data is ever authoritative.
@@ -15,11 +21,12 @@ import { isEngineError, engineError } from '../errors';
 import type { DataFile } from '../bitcask/data-file';
 import { ioStep } from '../bitcask/data-file';
 import type { FileSystem } from '../fs/file-system';
-import { DATA_HEADER_BYTES, isUnfinishedName, MERGE_COMMIT_NAME } from '../bitcask/format';
+import { DATA_HEADER_BYTES, isUnfinishedName } from '../bitcask/format';
 import { idsOf, openAll, reopenNewestWritable, scanOrTruncate } from '../bitcask/recovery';
 import type { ScannedRecord } from '../bitcask/scan-file';
 import { flushIndex } from './flush';
 import { type Checkpoint, IndexFile, indexFileName, parseIndexName } from './index-file';
+import { redoIndexedMerge } from './merge-index';
 import { WriteBuffer } from './write-buffer';
 
 export interface IndexedRecoveryStats {
@@ -40,6 +47,8 @@ export interface IndexedRecoveryStats {
   /** Damage was found: records that may have been acknowledged are lost. */
   readonly damaged: boolean;
   readonly unfinishedFilesRemoved: number;
+  /** A merge had committed before the last crash; open finished installing it. */
+  readonly mergeRedone: boolean;
 }
 
 export interface RecoveredIndexed {
@@ -77,11 +86,12 @@ export async function recoverIndexed(
   dir: string,
   options: RecoverOptions,
 ): Promise<RecoveredIndexed> {
+  const mergeRedone = await redoIndexedMerge(fs, dir);
   const names = await ioStep(`list ${dir}`, () => fs.readdir(dir));
-  if (names.includes(MERGE_COMMIT_NAME) || idsOf(names, 'hint').length > 0) {
+  if (idsOf(names, 'hint').length > 0) {
     throw engineError(
       'INVALID_ARGUMENT',
-      `bitcask2: ${dir} holds merged files (a bitcask directory)`,
+      `bitcask2: ${dir} holds hint files (a bitcask directory that has merged)`,
     );
   }
   const unfinished = names.filter(isUnfinishedName);
@@ -90,9 +100,6 @@ export async function recoverIndexed(
   const files = await openAll(fs, dir, idsOf(names, 'data'));
   let replay: Replay | undefined;
   try {
-    if ([...files.values()].some((file) => file.kind !== 'write')) {
-      throw engineError('INVALID_ARGUMENT', `bitcask2: ${dir} holds merged data files`);
-    }
     const loaded = await loadIndex(fs, dir, names);
     replay = newReplay(loaded.index, loaded.generationMax + 1);
     const newestWriteId = await reopenNewestWritable(fs, dir, files);
@@ -103,6 +110,7 @@ export async function recoverIndexed(
       indexLoaded: loaded.index !== undefined,
       indexRejected: loaded.rejected,
       unfinishedFilesRemoved: unfinished.length,
+      mergeRedone,
     };
     return finish(files, newestWriteId, replay, cleanup);
   } catch (err) {
@@ -159,7 +167,10 @@ async function loadIndex(
   return { index, rejected, generationMax: generations[0] ?? 0 };
 }
 
-/** Replays every data file from the checkpoint on, in id (= write) order. */
+/**
+ * Replays merged files first (only without an index), then every write file from the
+ * checkpoint on, in id (= write) order.
+ */
 async function replayAll(
   fs: FileSystem,
   dir: string,
@@ -170,18 +181,31 @@ async function replayAll(
 ): Promise<void> {
   const checkpoint = replay.index?.footer;
   if (checkpoint !== undefined) checkCheckpoint(files, checkpoint);
-  const ids = [...files.keys()].sort((a, b) => a - b);
-  for (const id of ids) {
-    if (checkpoint !== undefined && id < checkpoint.fileId) continue;
-    const file = files.get(id);
-    assert(file !== undefined, () => `replay: file ${id} vanished`);
-    const atCheckpoint = checkpoint !== undefined && id === checkpoint.fileId;
-    const from = atCheckpoint ? checkpoint.offset : DATA_HEADER_BYTES;
-    await replayFile(file, from, id === newestWriteId, replay);
+  const byId = [...files.values()].sort((a, b) => a.id - b.id);
+  const merged = checkpoint === undefined ? byId.filter((file) => file.kind === 'merge') : [];
+  const written = byId.filter((file) => file.kind === 'write');
+  // After the merged files, everything before the first write file is in the buffer.
+  const afterMerged = { fileId: written[0]?.id ?? nextIdOf(files), offset: DATA_HEADER_BYTES };
+  for (const file of merged) {
+    await replayFile(file, DATA_HEADER_BYTES, false, replay);
     if (replay.buffer.size >= options.bufferKeysMax) {
-      await flushDuringReplay(fs, dir, file, replay, options);
+      await flushDuringReplay(fs, dir, afterMerged, replay, options, async () => undefined);
     }
   }
+  for (const file of written) {
+    if (checkpoint !== undefined && file.id < checkpoint.fileId) continue;
+    const atCheckpoint = checkpoint !== undefined && file.id === checkpoint.fileId;
+    const from = atCheckpoint ? checkpoint.offset : DATA_HEADER_BYTES;
+    await replayFile(file, from, file.id === newestWriteId, replay);
+    if (replay.buffer.size >= options.bufferKeysMax) {
+      const end = { fileId: file.id, offset: file.size };
+      await flushDuringReplay(fs, dir, end, replay, options, () => file.datasync());
+    }
+  }
+}
+
+function nextIdOf(files: ReadonlyMap<number, DataFile>): number {
+  return Math.max(0, ...files.keys()) + 1;
 }
 
 /** The checkpoint must lie inside the data: the index was installed only after that fsync. */
@@ -218,13 +242,14 @@ async function replayFile(
   if (cut.damaged) replay.damaged = true;
 }
 
-/** Everything up to the end of `file` is in the buffer: flush it with that checkpoint. */
+/** Everything before `at` is in the index or the buffer: flush with that checkpoint. */
 async function flushDuringReplay(
   fs: FileSystem,
   dir: string,
-  file: DataFile,
+  at: { readonly fileId: number; readonly offset: number },
   replay: Replay,
   options: RecoverOptions,
+  beforeInstall: () => Promise<void>,
 ): Promise<void> {
   const old = replay.index;
   const next = await flushIndex({
@@ -234,8 +259,8 @@ async function flushDuringReplay(
     old,
     buffer: replay.buffer,
     keysPerBucket: options.keysPerBucket,
-    checkpoint: { fileId: file.id, offset: file.size, nextSeq: replay.seqMax + 1 },
-    beforeInstall: () => file.datasync(),
+    checkpoint: { ...at, nextSeq: replay.seqMax + 1 },
+    beforeInstall,
   });
   replay.index = next;
   replay.generation++;
@@ -251,7 +276,10 @@ function finish(
   files: Map<number, DataFile>,
   newestWriteId: number | undefined,
   replay: Replay,
-  cleanup: Pick<IndexedRecoveryStats, 'indexLoaded' | 'indexRejected' | 'unfinishedFilesRemoved'>,
+  cleanup: Pick<
+    IndexedRecoveryStats,
+    'indexLoaded' | 'indexRejected' | 'unfinishedFilesRemoved' | 'mergeRedone'
+  >,
 ): RecoveredIndexed {
   const footer = replay.index?.footer;
   const floors = [...files.values()].map((file) => file.header.seqFloor);

@@ -12,8 +12,17 @@ import { bucketOf, keyHash } from './bucket-hash';
 /** A location, or null: deleted since the flush (hides whatever the index holds). */
 export type BufferedLocation = Location | null;
 
+/** A tombstone record: envelope (9), kind (1), seq (8), key length (2), then the key. */
+const TOMBSTONE_FIXED_BYTES = 20;
+
 export class WriteBuffer implements KeyDirUpdates {
   private readonly entries = new Map<string, BufferedLocation>();
+  /**
+   * Bytes this buffer made dead: records it replaced (a key written again before the flush)
+   * and its tombstones, which a merge drops. What it replaces in the index is counted by the
+   * flush. Feeds the automatic merge policy.
+   */
+  deadBytes = 0;
 
   get size(): number {
     return this.entries.size;
@@ -26,10 +35,13 @@ export class WriteBuffer implements KeyDirUpdates {
 
   set(key: string, location: Location): void {
     assert(location.size > 0 && location.offset > 0, () => `write buffer: bad location for ${key}`);
+    this.deadBytes += this.entries.get(key)?.size ?? 0;
     this.entries.set(key, location);
   }
 
   delete(key: string): void {
+    this.deadBytes += (this.entries.get(key)?.size ?? 0) + TOMBSTONE_FIXED_BYTES;
+    this.deadBytes += Buffer.byteLength(key, 'utf8');
     this.entries.set(key, null);
   }
 

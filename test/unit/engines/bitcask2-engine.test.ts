@@ -1,7 +1,8 @@
 /**
- * Bitcask2Engine against the shared engine conformance suite, twice: with the defaults, and
- * with tiny files, a tiny write buffer and tiny buckets, so that nearly every batch rotates
- * and flushes the index (and the table grows many times).
+ * Bitcask2Engine against the shared engine conformance suite: with the defaults; with tiny
+ * files, a tiny write buffer and tiny buckets, so that nearly every batch rotates and flushes
+ * the index (and the table grows many times); and the same with eager automatic merges, in
+ * the engine's own pool and in a shared one, so merges run beside every operation of the suite.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -9,14 +10,20 @@ import * as path from 'node:path';
 import test from 'ava';
 import { Bitcask2Engine, type Bitcask2Options } from '../../../engines/bitcask2/bitcask2-engine';
 import { isEngineError } from '../../../engines/errors';
+import { OffloadPool } from '../../../runtime/offload-pool';
 import { assert } from '../../../runtime/assert';
 import { runEngineSuite } from '../../conformance/engine-suite';
 
 const TINY: Bitcask2Options = { fileBytesMax: 1024, bufferKeysMax: 3, keysPerBucket: 2 };
+const EAGER: Bitcask2Options = { ...TINY, autoMerge: { deadBytesMin: 0, deadRatio: 0.01 } };
+const shared = new OffloadPool({ threadsMax: 1, queueMax: 64 });
+test.after.always(() => shared.close());
 
 for (const [name, options] of [
   ['bitcask2', {}],
   ['bitcask2 (tiny files, buffer and buckets)', TINY],
+  ['bitcask2 (tiny, eager merges)', EAGER],
+  ['bitcask2 (tiny, eager merges, shared pool)', { ...EAGER, offload: shared }],
 ] as const) {
   runEngineSuite({
     name,
@@ -42,6 +49,10 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new Bitcask2Engine('db', { bufferKeysMax: 0 }),
     () => new Bitcask2Engine('db', { bufferKeysMax: 1.5 }),
     () => new Bitcask2Engine('db', { keysPerBucket: -1 }),
+    () => new Bitcask2Engine('db', { mergeBytesPerSecondMax: -1 }),
+    () => new Bitcask2Engine('db', { autoMerge: { deadRatio: 0 } }),
+    () => new Bitcask2Engine('db', { autoMerge: true as never }),
+    () => new Bitcask2Engine('db', { offload: {} as never }),
     () => new Bitcask2Engine('db', 'x' as never),
   ]) {
     t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));

@@ -134,6 +134,8 @@ test('a damaged record is CORRUPTED on every read path, never returned; other ke
     const victim = text(`VICTIM-${'m'.repeat(80)}`);
     const options: MemoryLogOptions = { fileBytesMax: 1024 };
     await withLog(dir, options, async ({ engine, store }) => {
+      // A dead record first: a merge writes hints only when the bytes it frees pay for them.
+      await store.write([{ type: 'put', key: 'victim', value: text('old'.repeat(100)) }]);
       await store.write([{ type: 'put', key: 'victim', value: victim }]);
       await store.write(puts(['x1', 'x2', 'x3'], (key) => key.repeat(10)));
       // Merged files load from their hints at recovery, so only the load into RAM reads them.
