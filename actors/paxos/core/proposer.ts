@@ -293,6 +293,7 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
     const applied = findApplied(ks.rec, head.proposal.origin, head.proposal.seq);
     if (applied !== undefined) {
       deliver(ctx, { token: head.request.token, ok: true, result: applied.result });
+      count(ctx, 'writesAcknowledged');
     } else if (dropLostInstances(ks, head.pendingAt)) {
       return; // Not chosen anywhere decided so far: keep proposing it.
     } else {
