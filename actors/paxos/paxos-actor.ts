@@ -29,22 +29,6 @@ function isStatsRequest(request: unknown): request is StatsRequest {
   );
 }
 
-/**
- * The control-plane request to send the chosen notices the core owes now instead of at its
- * next tick (store.verify(): a peer still waiting for one is not "behind").
- */
-export interface SendNoticesRequest {
-  readonly kind: 'sendNotices';
-}
-
-function isSendNoticesRequest(request: unknown): request is SendNoticesRequest {
-  return (
-    typeof request === 'object' &&
-    request !== null &&
-    (request as { kind?: unknown }).kind === 'sendNotices'
-  );
-}
-
 function isCorrupted(err: unknown): boolean {
   return isEngineError(err, 'CORRUPTED');
 }
@@ -299,11 +283,6 @@ export class PaxosGroupActor implements Actor {
     if (this.failed || this.closed)
       throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
-    if (isSendNoticesRequest(request)) {
-      this.core.sendNoticesDue();
-      this.drive();
-      return true;
-    }
     if (isBackupPageRequest(request)) return backupPage(request, this.backupSource());
     if (isBackupKeysRequest(request)) return backupKeys(request, this.backupSource());
     if (isAmnesiaInspect(request)) return this.inspectAmnesia(request);

@@ -360,29 +360,6 @@ export async function scanGroup(
   return { round1, mismatches, truncated: round2.some((a) => a?.listTruncated === true) };
 }
 
-/** Time for the notices to reach their peers: a few of the runtime's 10 ms ticks. */
-const NOTICES_SETTLE_MS = 30;
-
-/**
- * Chosen notices leave at most a tick after the write they follow (decisions.md "Chosen notices
- * ride on the next message"); a peer waiting for one holds the value accepted, not chosen, and
- * would be reported behind. So every group sends what it owes now, and verify waits a moment
- * for them to arrive. A group that does not answer is skipped: its digest round reports it.
- */
-async function sendNoticesOwed(ctx: VerifyContext): Promise<void> {
-  const asks: Promise<unknown>[] = [];
-  ctx.up.forEach((isUp, replica) => {
-    if (!isUp) return;
-    for (let group = 0; group < ctx.placement.groups; group++) {
-      const id = actorIdOf(replica, group, ctx.placement);
-      asks.push(ctx.system.inspect(id, { kind: 'sendNotices' }));
-    }
-  });
-  assert(asks.length <= ctx.up.length * ctx.placement.groups, 'one request per group');
-  await Promise.all(asks);
-  await new Promise((resolve) => setTimeout(resolve, NOTICES_SETTLE_MS));
-}
-
 export async function verifyReplicas(
   ctx: VerifyContext,
   options?: VerifyOptions,
@@ -397,7 +374,6 @@ export async function verifyReplicas(
     complete: true,
     scanErrors: [],
   }));
-  await sendNoticesOwed(ctx);
   const mismatches: VerifyMismatch[] = [];
   const diverged = new Map<number, VerifyMismatch[]>(); // group → diverged keys, for repair
   let truncated = false;

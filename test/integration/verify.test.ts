@@ -6,16 +6,6 @@ import test from 'ava';
 import type { PaxosStore, VerifyReport } from '../../index';
 import { codeOf, openStore, tempDir } from './helpers';
 
-/**
- * A chosen notice leaves at most a tick (10 ms) after its write (decisions.md "Chosen notices
- * ride on the next message"). Before a partition heals, let the notices the cut-off replica is
- * owed leave into the partition and be lost, as the tests mean: a notice that reached it after
- * the heal would let it catch up, and it would not be behind any more.
- */
-async function noticesLeave(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 60));
-}
-
 const KEYS = Array.from({ length: 40 }, (_, i) => `key-${i}`);
 
 async function writeAll(store: PaxosStore, value: string): Promise<void> {
@@ -71,7 +61,6 @@ test('a replica cut off by a partition is reported behind for exactly the keys i
   store.partition([[0], [1, 2]]);
   const missed = KEYS.slice(0, 10);
   for (const k of missed) await store.replica(1).kv('users').put(k, 'v2');
-  await noticesLeave();
   store.heal();
   const report = await store.verify({ buckets: 8 });
   t.true(report.ok, 'lag is not damage');
@@ -148,7 +137,6 @@ test('mismatchesMax bounds the list and says it was cut', async (t) => {
   const store = await openStore(t, { engine: 'memory' });
   store.partition([[0], [1, 2]]);
   for (const k of KEYS.slice(0, 12)) await store.replica(1).kv('users').put(k, 'only-on-1-2');
-  await noticesLeave();
   store.heal();
   const report = await store.verify({ mismatchesMax: 5 });
   t.is(report.mismatches.length, 5);
@@ -165,7 +153,6 @@ test('repair: lagging replicas catch up on exactly the keys verify found, then a
   store.partition([[2], [0, 1]]);
   const missed = KEYS.slice(5, 17);
   for (const k of missed) await store.replica(0).kv('users').put(k, 'v2');
-  await noticesLeave();
   store.heal();
   const report = await store.verify({ repair: true });
   t.deepEqual(report.mismatches.map((m) => m.where.key).sort(), [...missed].sort());
@@ -238,7 +225,6 @@ test('lsm: big-table rows are verified like any key; their local index entries a
     .replica(0)
     .bigtable('messages', { indexes: ['sender'] })
     .update('m3', { text: 'edited' });
-  await noticesLeave();
   store.heal();
   const lagging = (await store.verify()).mismatches.filter((m) => m.kind === 'behind');
   // The row, and possibly the table's schema key (a new handle checks its index list there).
