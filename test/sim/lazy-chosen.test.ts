@@ -1,8 +1,8 @@
 /**
- * Chosen notices ride on the next message about the key to a peer, or leave at the next tick
- * (decisions.md "Chosen notices ride on the next message"). The timing this creates, scripted
- * in the simulator: a peer that accepted a value and was acknowledged around (the home answered
- * its client) lags one instance until the notice or the key's next message arrives. These
+ * Chosen notices ride on the next message about the key to a peer in the same turn, or leave
+ * with the turn's Ready (decisions.md "Chosen notices ride on the next message"). The timing,
+ * scripted in the simulator: when the home answers its client, a peer that accepted the value
+ * lags one instance until the notice or the key's next message arrives. These
  * tests open that window on purpose: the peer crashes in it (the notice reaches its next
  * incarnation late, or is lost), or is cut off in it (the notice is dropped). Whatever happens
  * to the notice, a linearizable read through the lagging peer returns the acknowledged value,
@@ -88,8 +88,8 @@ test('a peer that crashes while a chosen notice is owed to it serves the value a
     const peer = writeAndFindLaggingPeer(cluster, 'v1');
     if (peer === undefined) continue;
     windows++;
-    // The notice leaves at the home's next tick, to a crashed replica: it reaches the next
-    // incarnation late (lateDeliveryRate 1) or not at all, by the timing of the restart.
+    // The notice is on its way to a replica that crashes: it reaches the next incarnation late
+    // (lateDeliveryRate 1) or not at all, by the timing of the restart.
     cluster.crash(peer);
     cluster.sim.runFor(seed % 2 === 0 ? 5 : 40);
     cluster.restart(peer, false);
@@ -109,7 +109,7 @@ test('a peer cut off while a chosen notice is owed to it (the notice is dropped)
     windows++;
     const others = [0, 1, 2].filter((r) => r !== peer);
     cluster.sim.partition([others, [peer]]);
-    // Several ticks: the owed notice leaves into the partition and is lost.
+    // The notice in flight is lost in the partition.
     cluster.sim.runFor(50);
     t.is(cluster.record(peer, KEY)?.chosen, 0, `seed ${seed}: the notice did not get through`);
     cluster.sim.heal();
@@ -123,7 +123,7 @@ test('a peer cut off while a chosen notice is owed to it (the notice is dropped)
   t.true(windows > 0, `the window between acknowledgement and notice was hit (${windows})`);
 });
 
-test('a notice owed rides on the next accept for the key, and the rest leave at the tick', (t) => {
+test('a notice owed rides on the next accept for the key, and the rest leave with the Ready', (t) => {
   const cluster = new SimCluster({ seed: 7, faults: NO_FAULTS });
   const home = homeReplicaOf(KEY, cluster.replicas);
   const results: ClientResult[] = [];
@@ -133,8 +133,8 @@ test('a notice owed rides on the next accept for the key, and the rest leave at 
   cluster.sim.runUntil(() => results.length === 2, 5_000);
   t.true(results.every((r) => r.ok));
   t.true(cluster.coreCounter('chosenNoticesCarried') >= 2, 'the accepts carried two notices');
-  // Without more traffic the notices for instance 2 leave at the next tick: every replica
-  // settles both instances.
+  // The notices for instance 2 had no accept to ride on: they left on their own, and every
+  // replica settles both instances.
   cluster.sim.runFor(30);
   t.true(cluster.coreCounter('chosenNoticesSent') >= 2);
   for (let r = 0; r < cluster.replicas; r++) t.is(cluster.record(r, KEY)?.chosen, 2, `${r}`);

@@ -218,7 +218,6 @@ export class PaxosCore {
     assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
     ctx.roundNow += 1;
-    this.sendNoticesDue();
     for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
@@ -236,6 +235,7 @@ export class PaxosCore {
   /** Takes everything the shell must do now. Records are live: encode them before the next step. */
   ready(): Ready {
     const ctx = this.ctx;
+    this.sendNoticesDue();
     const out = ctx.out;
     for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
     ctx.dirty.clear();
@@ -256,6 +256,7 @@ export class PaxosCore {
     return (
       renew ||
       this.ctx.dirty.size > 0 ||
+      this.ctx.noticesDue.length > 0 ||
       o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
   }
@@ -317,13 +318,12 @@ export class PaxosCore {
   }
 
   /**
-   * Chosen notices not carried by another message since the value was chosen here go out now,
-   * at most one tick after it (decisions.md "Chosen notices ride on the next message"). The
-   * notice names the key's chosen state now, which may be later than the instance that asked
-   * for it: the peer settles or catches up from either. Public for scripted tests, which
-   * send them without moving time.
+   * Chosen notices not carried by another message of this turn go out with the turn's Ready
+   * (decisions.md "Chosen notices ride on the next message"). The notice names the key's
+   * chosen state now, which may be later than the instance that asked for it: the peer
+   * settles or catches up from either.
    */
-  sendNoticesDue(): void {
+  private sendNoticesDue(): void {
     const ctx = this.ctx;
     const due = ctx.noticesDue;
     if (due.length === 0) return;

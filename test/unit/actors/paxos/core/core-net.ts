@@ -99,14 +99,7 @@ export class CoreNet {
   ): number {
     let delivered = 0;
     for (let i = 0; i < 1000; i++) {
-      let idx = this.inflight.findIndex((m) => pick(m) || drop(m));
-      if (idx === -1) {
-        // Chosen notices owed leave at a core's next tick (decisions.md "Chosen notices ride
-        // on the next message"); a scripted delivery sends them once nothing else is left.
-        for (const c of this.cores) c.sendNoticesDue();
-        this.process();
-        idx = this.inflight.findIndex((m) => pick(m) || drop(m));
-      }
+      const idx = this.inflight.findIndex((m) => pick(m) || drop(m));
       if (idx === -1) break;
       const [m] = this.inflight.splice(idx, 1);
       if (m === undefined) break;
