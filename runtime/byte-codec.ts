@@ -191,8 +191,9 @@ export class ByteReader {
     // Decoded in place from a range of one Buffer over the payload: no view per string (a
     // typed array per key of every message was ~5 % of the data path's allocation; issue 10).
     // Not char by char: that builds cons strings the key map must flatten. Unlike TextDecoder
-    // this keeps a leading U+FEFF (TextDecoder strips it as a byte order mark, so a key that
-    // starts with one arrived as another key); invalid bytes become U+FFFD in both.
+    // this keeps a leading U+FEFF (TextDecoder strips it as a byte order mark; no string we
+    // write starts with one today: keys carry a namespace or model prefix); invalid bytes
+    // become U+FFFD in both.
     this.text ??= Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     const s = this.text.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
