@@ -6,6 +6,7 @@
  */
 export { PaxosStore, ReplicaHandle } from './actors/store/paxos-store';
 export type { GroupRef, StoreStats, SupervisionReport } from './actors/store/paxos-store';
+export type { TrafficStats } from './actors/store/traffic-stats';
 export { RemoteStore } from './client/remote-store';
 export type { ConnectOptions } from './client/remote-store';
 export type { PaxosStoreOptions, EngineName } from './actors/store/options';

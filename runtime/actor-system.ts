@@ -33,6 +33,7 @@ import type { WorkerListener } from './worker-handle';
 import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN, defaultWorkerHeapMb } from './worker-heap';
+import { threadCpuMicros } from './thread-cpu';
 
 export type { WorkerStats } from './worker-stats';
 export type { SupervisionOptions } from './restart-budget';
@@ -79,6 +80,8 @@ export interface ClientStats extends MailboxStats {
   remoteIn: number;
   /** deliverRemote calls refused: not from a remote actor to a local one. */
   remoteRefused: number;
+  /** CPU time of the client (embedding) thread since it started (thread-cpu.ts; absent off Linux). */
+  cpuMicros?: number;
 }
 
 const RING_BYTES_DEFAULT = 4 * 1024 * 1024;
@@ -418,7 +421,7 @@ export class ActorSystem {
 
   /** Counters of the client thread's own mailbox (synchronous: no worker involved). */
   clientStats(): ClientStats {
-    return { ...this.mailbox.stats(), ...this.counters };
+    return { ...this.mailbox.stats(), ...this.counters, cpuMicros: threadCpuMicros() };
   }
 
   /** Closes every actor (awaiting close(), bounded), then terminates the workers. */

@@ -3,9 +3,9 @@
  * message and record layout. Little-endian; numbers are f64 unless a field is known small.
  */
 import { assert } from './assert';
+import { Buffer } from 'node:buffer';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 /** Strings up to this many units take the ASCII fast path when written (keys are short). */
 const SHORT_STRING_MAX = 32;
 
@@ -117,6 +117,8 @@ export class ByteWriter {
 export class ByteReader {
   private readonly view: DataView;
   private pos = 0;
+  /** The same bytes as a Buffer, made at the first `str()`: strings decode from a range of it. */
+  private text: Buffer | undefined = undefined;
 
   /**
    * `owned`: the buffer is the caller's private copy, never reused or changed, so `bytes()`
@@ -186,10 +188,16 @@ export class ByteReader {
   str(): string {
     const n = this.u32();
     this.need(n);
-    // TextDecoder even for short keys: a char-by-char decode builds cons strings that the
-    // key map must flatten, and measured no faster.
-    const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
+    // Decoded in place from a range of one Buffer over the payload: no view per string (a
+    // typed array per key of every message was ~5 % of the data path's allocation; issue 10).
+    // Not char by char: that builds cons strings the key map must flatten. Unlike TextDecoder
+    // this keeps a leading U+FEFF (TextDecoder strips it as a byte order mark; no string we
+    // write starts with one today: keys carry a namespace or model prefix); invalid bytes
+    // become U+FFFD in both.
+    this.text ??= Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const s = this.text.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
+    assert(s.length <= n, () => `a string of ${s.length} units from ${n} bytes`);
     return s;
   }
 }

@@ -25,6 +25,7 @@ import { isActorId, threadOfAddress, workerOfActor } from './topology';
 import type { Topology } from './topology';
 import type { WorkerStats } from './worker-stats';
 import type { StartFailure } from './worker-protocol';
+import { threadCpuMicros } from './thread-cpu';
 
 /** Local messages delivered per turn, so rings get their share of each turn. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -157,6 +158,7 @@ export class WorkerRuntime implements MailboxHooks {
       heapUsedBytes: heap.used_heap_size,
       heapCommittedBytes: heap.total_heap_size,
       heapLimitBytes: heap.heap_size_limit,
+      cpuMicros: threadCpuMicros(),
       worker: this.options.worker,
       actors: this.slots.size,
       ...this.mailbox.stats(),

@@ -26,6 +26,8 @@ export interface WorkerStats extends MailboxStats {
   heapUsedBytes?: number;
   heapCommittedBytes?: number;
   heapLimitBytes?: number;
+  /** CPU time of the worker thread since it started (thread-cpu.ts; absent off Linux). */
+  cpuMicros?: number;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
 }

@@ -61,6 +61,8 @@ import type { ClusterRestoreOptions, ClusterRestoreReport } from '../../client/c
 import type { VerifyContext, VerifyOptions, VerifyReport } from './verify';
 import { BackgroundRepair } from './background-repair';
 import type { RepairStats } from './background-repair';
+import { trafficOf } from './traffic-stats';
+import type { TrafficStats } from './traffic-stats';
 
 export interface StoreStats {
   readonly workers: unknown[];
@@ -81,6 +83,8 @@ export interface StoreStats {
   readonly supervision: SupervisionReport;
   /** The background repair scan: totals since open and the last round (README "Background repair"). */
   readonly repair: RepairStats;
+  /** Messages and records since open, for "messages per write" (issue 10; traffic-stats.ts). */
+  readonly traffic: TrafficStats;
 }
 
 /** A replica's group actor as the supervisor sees it (README "Supervision"). */
@@ -435,6 +439,7 @@ export class PaxosStore {
         replicas,
         supervision,
         repair: this.repair.stats(),
+        traffic: trafficOf(replicas, workers, client),
       };
     });
   }

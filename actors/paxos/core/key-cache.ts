@@ -101,7 +101,8 @@ export function isIdle(ks: KeyState): boolean {
     ks.recovery === null &&
     ks.writes.length === 0 &&
     ks.reads.length === 0 &&
-    ks.waiting.length === 0
+    ks.waiting.length === 0 &&
+    ks.noticePeers === 0
   );
 }
 

@@ -114,6 +114,12 @@ export interface KeyState {
   /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
   touched: boolean;
   /**
+   * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
+   * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
+   * and clears its bit (message()); the next tick sends the rest (`noticesDue`).
+   */
+  noticePeers: number;
+  /**
    * What `invariants()` saw last (STYLE.md §2): the chosen instance and its value's id, and
    * the promise and accepted ballot and value id at that instance. Chosen only moves forward
    * and never changes its value; while the chosen instance stays, the promise and the accepted
@@ -179,6 +185,15 @@ export interface CoreContext {
   out: Ready;
   readonly dirty: Set<KeyState>;
   readonly active: Set<KeyState>;
+  /**
+   * Keys with chosen notices still owed (noticePeers ≠ 0 when pushed; a key at most once
+   * between two ticks). The tick sends what is left of them: the bounded delay of a notice.
+   */
+  noticesDue: KeyState[];
+  /** Every replica but this one, once (peersOf is on the hot path). */
+  readonly peers: readonly number[];
+  /** The peers as a bit mask. */
+  readonly peersMask: number;
   readonly counters: Record<string, number>;
 }
 
@@ -199,6 +214,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
+    noticePeers: 0,
     seen: {
       chosen: rec.chosen,
       origin: rec.chosenOrigin,
@@ -228,6 +244,11 @@ export function message(
   // counted directly (proposer.ts).
   if (to === ctx.me || to < 0 || to >= ctx.replicas)
     assert(false, `message to replica ${to} from ${ctx.me}`);
+  // The message carries the key's chosen state: a chosen notice owed to `to` rides on it.
+  if ((ks.noticePeers & (1 << to)) !== 0) {
+    ks.noticePeers &= ~(1 << to);
+    count(ctx, 'chosenNoticesCarried');
+  }
   return {
     type,
     key: ks.key,
@@ -269,11 +290,10 @@ export function peersByRecency(ctx: CoreContext, turn: number): number[] {
   return out;
 }
 
-/** Every replica but this one. */
-export function peersOf(ctx: CoreContext): number[] {
-  const peers: number[] = [];
-  for (let r = 0; r < ctx.replicas; r++) if (r !== ctx.me) peers.push(r);
-  return peers;
+/** Every replica but this one (made once per core: this is on every write's path). */
+export function peersOf(ctx: CoreContext): readonly number[] {
+  assert(ctx.peers.length === ctx.replicas - 1, () => `${ctx.peers.length} peers`);
+  return ctx.peers;
 }
 
 export function popcount(mask: number): number {

@@ -14,7 +14,7 @@ import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
 import { evictEmpty, evictKeys, isIdle } from './key-cache';
 import type { CoreContext, CoreInput, CoreLimits, KeyState, KeyStatus } from './key-state';
-import { count, deliver, emptyReady, markActive, newKeyState } from './key-state';
+import { count, deliver, emptyReady, markActive, message, newKeyState } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
@@ -101,6 +101,9 @@ export class PaxosCore {
       out: emptyReady(),
       dirty: new Set(),
       active: new Set(),
+      noticesDue: [],
+      peers: otherReplicas(replicaId, replicas),
+      peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
       counters: {},
     };
   }
@@ -232,6 +235,7 @@ export class PaxosCore {
   /** Takes everything the shell must do now. Records are live: encode them before the next step. */
   ready(): Ready {
     const ctx = this.ctx;
+    this.sendNoticesDue();
     const out = ctx.out;
     for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
     ctx.dirty.clear();
@@ -252,6 +256,7 @@ export class PaxosCore {
     return (
       renew ||
       this.ctx.dirty.size > 0 ||
+      this.ctx.noticesDue.length > 0 ||
       o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
   }
@@ -310,6 +315,31 @@ export class PaxosCore {
 
   stats(): Record<string, number> {
     return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.size };
+  }
+
+  /**
+   * Chosen notices not carried by another message of this turn go out with the turn's Ready
+   * (decisions.md "Chosen notices ride on the next message"). The notice names the key's
+   * chosen state now, which may be later than the instance that asked for it: the peer
+   * settles or catches up from either.
+   */
+  private sendNoticesDue(): void {
+    const ctx = this.ctx;
+    const due = ctx.noticesDue;
+    if (due.length === 0) return;
+    ctx.noticesDue = [];
+    let sent = 0;
+    for (const ks of due) {
+      const owed = ks.noticePeers;
+      ks.noticePeers = 0;
+      for (const peer of ctx.peers) {
+        if ((owed & (1 << peer)) === 0) continue;
+        ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, { instance: ks.rec.chosen }));
+        sent++;
+      }
+    }
+    assert(sent <= due.length * ctx.peers.length, () => `${sent} notices for ${due.length} keys`);
+    if (sent > 0) count(ctx, 'chosenNoticesSent', sent);
   }
 
   private dispatch(ks: KeyState, m: PaxosMessage): void {
@@ -519,6 +549,11 @@ export class PaxosCore {
       ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax,
       () => `${ks.key}: ${ks.writes.length} writes queued`,
     );
+    // Notices are owed to peers only, and only by a key that is due to send them.
+    assert(
+      (ks.noticePeers & ~this.ctx.peersMask) === 0,
+      () => `${ks.key}: notices owed to ${ks.noticePeers.toString(2)}`,
+    );
     if (VERIFY) checkRecord(rec, ks.key);
   }
 }
@@ -557,4 +592,10 @@ function checkAgainstSeen(ks: KeyState): void {
     !sameBallot || (accepted.origin === seen.acceptedOrigin && accepted.seq === seen.acceptedSeq),
     () => `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`,
   );
+}
+
+function otherReplicas(me: number, replicas: number): number[] {
+  const peers: number[] = [];
+  for (let r = 0; r < replicas; r++) if (r !== me) peers.push(r);
+  return peers;
 }

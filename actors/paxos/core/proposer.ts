@@ -262,11 +262,13 @@ function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   applyChosen(rec, value, ctx.model);
   markChosenOnly(ctx, ks);
   count(ctx, 'chosenHere');
-  // Tell the peers, so they settle from their accepted value without waiting for our next
-  // message. Safe at once: the value is durable on a majority.
-  for (const peer of peersOf(ctx)) {
-    ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, { instance: rec.chosen }));
-  }
+  // The peers are owed a notice, so they settle from their accepted value. It is not sent
+  // now: the next message about the key to a peer carries the chosen state (the next accept,
+  // usually, when the key is busy), and the next tick sends whatever is still owed
+  // (decisions.md "Chosen notices ride on the next message"). Safe at any time: the value
+  // is durable on a majority; a lost notice is a lost message like any other.
+  if (ks.noticePeers === 0) ctx.noticesDue.push(ks);
+  ks.noticePeers = ctx.peersMask;
   afterChosenAdvanced(ctx, ks);
 }
 
@@ -293,6 +295,7 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
     const applied = findApplied(ks.rec, head.proposal.origin, head.proposal.seq);
     if (applied !== undefined) {
       deliver(ctx, { token: head.request.token, ok: true, result: applied.result });
+      count(ctx, 'writesAcknowledged');
     } else if (dropLostInstances(ks, head.pendingAt)) {
       return; // Not chosen anywhere decided so far: keep proposing it.
     } else {

@@ -1,0 +1,27 @@
+/**
+ * CPU time of the calling thread, for stats (issue 10: "show that the workers are the
+ * bottleneck"). Linux reports each thread's time on a CPU in `/proc/thread-self/schedstat`
+ * (first field, nanoseconds); Node 20 has no per-thread `cpuUsage`. Elsewhere, or when /proc
+ * is not mounted, the answer is undefined and callers show nothing.
+ */
+import { readFileSync } from 'node:fs';
+
+let unavailable = false;
+
+/** Microseconds this thread has run on a CPU since it started, or undefined (not Linux). */
+export function threadCpuMicros(): number | undefined {
+  if (unavailable) return undefined;
+  let text: string;
+  try {
+    text = readFileSync('/proc/thread-self/schedstat', 'latin1');
+  } catch {
+    unavailable = true;
+    return undefined;
+  }
+  const nanos = Number(text.slice(0, text.indexOf(' ')));
+  if (!Number.isFinite(nanos) || nanos < 0) {
+    unavailable = true;
+    return undefined;
+  }
+  return nanos / 1000;
+}

@@ -1,0 +1,39 @@
+/** ByteReader.str (runtime/byte-codec.ts): strings decode from a range of the payload. */
+import test from 'ava';
+import { ByteReader, ByteWriter } from '../../../runtime/byte-codec';
+
+const STRINGS = ['k', 'user\u0001key-00017', 'ünïcødé ключ 鍵 🗝', '\uFEFFstarts-with-a-bom', ''];
+
+test('strings round-trip through a writer and a reader, a leading U+FEFF included', (t) => {
+  const w = new ByteWriter(16);
+  for (const s of STRINGS) {
+    w.str(s);
+    w.u8(7);
+  }
+  for (const owned of [false, true]) {
+    const bytes = w.finish();
+    // A reader over a view that does not start at its buffer's first byte.
+    const padded = new Uint8Array(bytes.length + 3);
+    padded.set(bytes, 3);
+    const r = new ByteReader(padded.subarray(3), owned);
+    for (const s of STRINGS) {
+      t.is(r.str(), s);
+      t.is(r.u8(), 7);
+    }
+    t.is(r.remaining, 0);
+  }
+});
+
+test('invalid UTF-8 decodes to U+FFFD, never throws, and a string never reads past its length', (t) => {
+  const w = new ByteWriter(16);
+  w.u32(3);
+  w.raw(Uint8Array.of(0x61, 0xff, 0x62));
+  w.u32(2);
+  w.raw(Uint8Array.of(0xe2, 0x82)); // a sequence cut short by the length
+  w.u8(9);
+  const r = new ByteReader(w.finish());
+  t.is(r.str(), 'a\uFFFDb');
+  t.is(r.str(), '\uFFFD');
+  t.is(r.u8(), 9);
+  t.throws(() => new ByteReader(Uint8Array.of(5, 0, 0, 0, 0x61)).str());
+});
