@@ -43,7 +43,7 @@ export interface GroupActorConfig {
    * itself restarts (the memory engine then starts amnesic at every start after the first).
    */
   readonly durableIncarnations?: boolean;
-  /** Keep each group's journal (docs/decisions.md 33); undefined: none. */
+  /** Keep each group's journal (docs/decisions.md "Journal subscription"); undefined: none. */
   readonly journal?: JournalLimits;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The on-disk layout of a replica group's journal (docs/decisions.md 33): entries, the group's
+ * The on-disk layout of a replica group's journal (docs/decisions.md "Journal subscription"): entries, the group's
  * journal head, and subscriber cursors, as engine keys beside the group's records. Every key
  * starts with JOURNAL_PREFIX, which no record key can start with (KV keys start with a
  * namespace, objects with U+0000, big-table index entries with U+0002).

@@ -1,5 +1,5 @@
 /**
- * The replica group's journal on the write side (docs/decisions.md 33): the shell tells it of
+ * The replica group's journal on the write side (docs/decisions.md "Journal subscription"): the shell tells it of
  * every applied op (the core's `onApplied`) and every record it persists; it turns them into
  * journal entries, numbers them (the group's sync version on this replica: consecutive, in
  * this replica's apply order) and hands the shell the engine ops that go in the *same* batch as

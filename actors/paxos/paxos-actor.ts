@@ -109,7 +109,7 @@ export interface PaxosShellOptions extends GroupPlacement {
    */
   readonly tickMs?: number;
   /**
-   * Keep this replica's journal of the group (docs/decisions.md 33; README "Journal
+   * Keep this replica's journal of the group (docs/decisions.md "Journal subscription"; README "Journal
    * subscription"): every applied change of a key persists its record (decision 3 relaxed) with
    * its journal entries in the same batch. Needs a durable record store.
    */

@@ -1,6 +1,6 @@
 /**
  * The `journal` option of PaxosStore.open (README "Journal subscription"): off by default (it
- * costs one record write per applied change on every replica, decision 33), `true` for the
+ * costs one record write per applied change on every replica, docs/decisions.md "Journal subscription"), `true` for the
  * default bounds, or an object of bounds. Validated once; unknown fields are INVALID_ARGUMENT.
  */
 import { JOURNAL_LIMITS_DEFAULT } from '../paxos/journal-limits';

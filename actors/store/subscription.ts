@@ -1,5 +1,5 @@
 /**
- * A named journal subscription (README "Journal subscription", docs/decisions.md 33): an async
+ * A named journal subscription (README "Journal subscription", docs/decisions.md "Journal subscription"): an async
  * iterator over every applied change of the store, in order per group, read a page at a time
  * from one replica's journal of each group; `ack(entry)` moves the subscriber's durable cursor
  * in that group. A subscriber that subscribes again under its name resumes after its last

@@ -159,7 +159,7 @@ export interface CoreContext {
   readonly ids: IdSpace;
   /** Keys whose chosen-only changes are persisted too (relaxes decision 3; pure predicate). */
   readonly persistChosen: (key: string) => boolean;
-  /** Told of every applied op that changed a key's version (the journal, decision 33). */
+  /** Told of every applied op that changed a key's version (the journal, docs/decisions.md "Journal subscription"). */
   readonly onApplied: AppliedHook | undefined;
   /**
    * Logical time for client deadlines: it follows the host clock (the shell passes the ticks

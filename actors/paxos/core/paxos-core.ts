@@ -57,7 +57,7 @@ export interface CoreConfig {
    * the applied state). A pure function of the key; default: none (decision 3).
    */
   readonly persistChosen?: (key: string) => boolean;
-  /** Told of every applied op that changed a key (the shell's journal, decision 33). */
+  /** Told of every applied op that changed a key (the shell's journal, docs/decisions.md "Journal subscription"). */
   readonly onApplied?: AppliedHook;
 }
 
