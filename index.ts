@@ -41,11 +41,7 @@ export type {
 export type { BackupOptions, BackupProgress, BackupReport } from './actors/store/backup';
 export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/store/restore';
 export { Subscription } from './actors/store/subscription';
-export type {
-  StoreJournalEntry,
-  SubscribeOptions,
-  ModelName,
-} from './actors/store/subscription';
+export type { StoreJournalEntry, SubscribeOptions, ModelName } from './actors/store/subscription';
 export type { JournalOptions } from './actors/store/journal-options';
 export type { JournalRange } from './actors/paxos/journal-page';
 export { PaxosStoreError, ErrorCodes } from './actors/store/errors';

@@ -16,10 +16,19 @@ import type { JournalWriter } from './journal-writer';
 
 export type JournalRequest =
   | { readonly kind: 'journal-open'; readonly name: string; readonly from: 'start' | 'now' }
-  | { readonly kind: 'journal-read'; readonly epoch: number; readonly from: number;
-      readonly limit: number; readonly bytesMax: number }
-  | { readonly kind: 'journal-ack'; readonly name: string; readonly epoch: number;
-      readonly seq: number }
+  | {
+      readonly kind: 'journal-read';
+      readonly epoch: number;
+      readonly from: number;
+      readonly limit: number;
+      readonly bytesMax: number;
+    }
+  | {
+      readonly kind: 'journal-ack';
+      readonly name: string;
+      readonly epoch: number;
+      readonly seq: number;
+    }
   | { readonly kind: 'journal-remove'; readonly name: string }
   | { readonly kind: 'journal-info' };
 
@@ -54,7 +63,10 @@ export type JournalAnswer = JournalRange | JournalPage | JournalFailure;
 export interface JournalHost {
   readonly writer: JournalWriter;
   /** Reads engine keys (the record port's load). */
-  load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[], err?: Error) => void): void;
+  load(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void;
   /** Cursors changed: stage the journal head, call `done` once that batch is durable. */
   persistCursors(done: (err?: Error) => void): void;
 }

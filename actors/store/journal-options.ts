@@ -18,7 +18,12 @@ export interface JournalOptions {
   subscribersMax?: number;
 }
 
-const KNOWN = new Set(['retainEntriesMax', 'retainBytesMax', 'retainAckedEntries', 'subscribersMax']);
+const KNOWN = new Set([
+  'retainEntriesMax',
+  'retainBytesMax',
+  'retainAckedEntries',
+  'subscribersMax',
+]);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -39,9 +44,21 @@ export function resolveJournal(o: unknown): JournalLimits | undefined {
   }
   const d = JOURNAL_LIMITS_DEFAULT;
   const limits: JournalLimits = {
-    retainEntriesMax: intIn('retainEntriesMax', opts.retainEntriesMax, 1, 2 ** 31, d.retainEntriesMax),
+    retainEntriesMax: intIn(
+      'retainEntriesMax',
+      opts.retainEntriesMax,
+      1,
+      2 ** 31,
+      d.retainEntriesMax,
+    ),
     retainBytesMax: intIn('retainBytesMax', opts.retainBytesMax, 1024, 2 ** 40, d.retainBytesMax),
-    retainAckedEntries: intIn('retainAckedEntries', opts.retainAckedEntries, 0, 2 ** 31, d.retainAckedEntries),
+    retainAckedEntries: intIn(
+      'retainAckedEntries',
+      opts.retainAckedEntries,
+      0,
+      2 ** 31,
+      d.retainAckedEntries,
+    ),
     subscribersMax: intIn('subscribersMax', opts.subscribersMax, 1, 1024, d.subscribersMax),
   };
   if (limits.retainAckedEntries > limits.retainEntriesMax)

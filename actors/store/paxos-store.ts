@@ -637,7 +637,6 @@ export class PaxosStore {
   /** The journals of one replica's groups, asked through the actors' control plane. */
   private journalSource(replica: number): JournalSource {
     const placement = { replicas: this.options.replicas, groups: this.options.groups };
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const store = this;
     return {
       groups: this.options.groups,

@@ -11,7 +11,12 @@
 import { assert } from '../../runtime/assert';
 import { JournalEntryKind } from '../paxos/journal-codec';
 import type { JournalRecord } from '../paxos/journal-codec';
-import type { JournalAnswer, JournalPage, JournalRange, JournalRequest } from '../paxos/journal-page';
+import type {
+  JournalAnswer,
+  JournalPage,
+  JournalRange,
+  JournalRequest,
+} from '../paxos/journal-page';
 import { JOURNAL_PAGE_BYTES_MAX, JOURNAL_PAGE_ENTRIES_MAX } from '../paxos/journal-limits';
 import { ModelTag } from '../../models/model-tags';
 import { NAMESPACE_SEPARATOR } from './kv';
@@ -305,7 +310,10 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
   private take(group: number, cursor: GroupCursor, page: JournalPage): number {
     for (const r of page.entries) {
       // The journal answers consecutive seqs from the one asked: anything else is a gap.
-      assert(r.seq === cursor.next, () => `group ${group}: entry ${r.seq}, expected ${cursor.next}`);
+      assert(
+        r.seq === cursor.next,
+        () => `group ${group}: entry ${r.seq}, expected ${cursor.next}`,
+      );
       this.buffer.push(publicEntry(group, page.epoch, r));
       cursor.next += 1;
     }

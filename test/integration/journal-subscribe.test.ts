@@ -126,7 +126,10 @@ test('bad input and a store without a journal are refused with codes', async (t)
   const withJournal = await PaxosStore.open({ ...OPEN, dir, journal: true });
   t.teardown(() => withJournal.close());
   t.is(codeOf(catchSync(() => withJournal.subscribe('no spaces'))), 'INVALID_ARGUMENT');
-  t.is(codeOf(catchSync(() => withJournal.subscribe('ok', { from: 'x' as 'now' }))), 'INVALID_ARGUMENT');
+  t.is(
+    codeOf(catchSync(() => withJournal.subscribe('ok', { from: 'x' as 'now' }))),
+    'INVALID_ARGUMENT',
+  );
 });
 
 function catchSync(fn: () => unknown): unknown {
