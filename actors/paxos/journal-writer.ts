@@ -80,14 +80,16 @@ export class JournalWriter {
     fresh: boolean,
   ): void {
     assert(this.meta === undefined, 'journal started twice');
-    if (stored === undefined || fresh) {
-      const head = stored?.meta.head ?? 0;
-      // A new epoch: seqs go on from the stored head, so no (epoch, seq) pair is ever reused;
-      // cursors of the old epoch are kept (their subscribers learn they expired).
-      this.meta = { epoch, first: head + 1, head, time: stored?.meta.time ?? 0, bytes: 0 };
+    if (stored === undefined) {
+      this.meta = { epoch, first: 1, head: 0, time: 0, bytes: 0 };
       this.cursorsChanged = true;
     } else {
-      this.meta = stored.meta;
+      // An amnesic start keeps the stored entries (they match the stored records, a valid
+      // history of this replica) but begins a new epoch: subscribers may have read entries
+      // past the stored head that are gone, so their cursors (old epoch) expire, and seqs go on
+      // from the stored head, so no (epoch, seq) is ever reused.
+      this.meta = fresh ? { ...stored.meta, epoch } : stored.meta;
+      this.cursorsChanged = fresh;
       const count = stored.meta.head + 1 - stored.meta.first;
       const average = count === 0 ? 0 : Math.ceil(stored.meta.bytes / count);
       for (let i = 0; i < Math.min(count, this.limits.retainEntriesMax); i++)

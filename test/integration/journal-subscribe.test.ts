@@ -110,6 +110,38 @@ test('a subscriber that falls past the retention bound gets SUBSCRIPTION_EXPIRED
   t.is(next?.key, 'b');
 });
 
+test('an amnesic restart of the serving replica expires its subscribers (a new epoch)', async (t) => {
+  const dir = path.join(tempDir(t), 'data');
+  // sync 'none': a restarted replica is amnesic (its disk may be behind what it answered).
+  const store = await PaxosStore.open({ ...OPEN, groups: 1, sync: 'none', dir, journal: true });
+  t.teardown(() => store.close());
+  const sub = store.subscribe('r', { from: 'start' });
+  await sub.ready();
+  await store.kv('ns').put('a', '1');
+  const [e] = await take(sub, 1);
+  t.truthy(e);
+  if (e !== undefined) await sub.ack(e);
+  await sub.return();
+  await store.replica(0).crash();
+  await store.replica(0).restart();
+  const error = await take(store.subscribe('r'), 1).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  t.is(codeOf(error), 'SUBSCRIPTION_EXPIRED');
+  // Another replica's journal did not start over: a subscriber there goes on.
+  const other = store.subscribe('r', { replica: 1, from: 'start' });
+  const [first] = await take(other, 1);
+  t.is(first?.key, 'a');
+  // Starting over on replica 0: the new epoch, and seqs after the stored head.
+  await store.unsubscribe('r');
+  const again = store.subscribe('r', { from: 'start' });
+  await again.ready();
+  await store.kv('ns').put('b', '2');
+  const seen = await take(again, 1);
+  t.true(seen.length === 1 && seen[0]?.epoch !== e?.epoch, 'a new epoch');
+});
+
 test('bad input and a store without a journal are refused with codes', async (t) => {
   const store = await PaxosStore.open({ workers: 1, groups: 1 });
   t.teardown(() => store.close());

@@ -170,8 +170,13 @@ test('an amnesic start begins a new epoch; seqs go on from the stored head', (t)
   const restarted = new JournalWriter(JOURNAL_LIMITS_DEFAULT, () => 1);
   restarted.start(stored, 9, true);
   t.is(restarted.current.epoch, 9);
-  t.is(restarted.current.first, 4);
+  t.is(restarted.current.first, 1, 'the stored entries stay (they match the stored records)');
   t.is(restarted.current.head, 3);
+  // Seqs go on from the stored head.
+  restarted.noteLoaded('k', rec(3, 'd'));
+  restarted.noteApplied('k', bytes('op4'), 4);
+  restarted.batchOps(restarted.entriesOf('k', rec(4, 'd')));
+  t.is(restarted.current.head, 4);
   t.deepEqual(restarted.cursors.get('r'), { epoch: 7, acked: 1 });
   const durable = new JournalWriter(JOURNAL_LIMITS_DEFAULT, () => 1);
   durable.start(stored, 9, false);
