@@ -30,7 +30,9 @@ export type JournalRequest =
       readonly seq: number;
     }
   | { readonly kind: 'journal-remove'; readonly name: string }
-  | { readonly kind: 'journal-info' };
+  | { readonly kind: 'journal-info' }
+  /** The first retained seq whose time is at or after `time` (head + 1: none). */
+  | { readonly kind: 'journal-seek'; readonly time: number };
 
 export type JournalFailure = {
   readonly ok: false;
@@ -50,6 +52,12 @@ export interface JournalRange {
   readonly time: number;
 }
 
+export interface JournalSeek {
+  readonly ok: true;
+  readonly epoch: number;
+  readonly seq: number;
+}
+
 export interface JournalPage {
   readonly ok: true;
   readonly epoch: number;
@@ -57,7 +65,10 @@ export interface JournalPage {
   readonly head: number;
 }
 
-export type JournalAnswer = JournalRange | JournalPage | JournalFailure;
+export type JournalAnswer = JournalRange | JournalPage | JournalSeek | JournalFailure;
+
+/** Reads one entry's time by seq (undefined: trimmed meanwhile, or unreadable). */
+type TimeOf = (seq: number) => Promise<number | undefined>;
 
 /** What the shell lends the journal's answers. */
 export interface JournalHost {
@@ -77,6 +88,7 @@ const JOURNAL_KINDS = new Set([
   'journal-ack',
   'journal-remove',
   'journal-info',
+  'journal-seek',
 ]);
 
 export function isJournalRequest(request: unknown): request is JournalRequest {
@@ -107,7 +119,41 @@ export function answerJournal(req: JournalRequest, host: JournalHost): Promise<J
       return persisted(host, 0);
     case 'journal-info':
       return Promise.resolve(range(host, 0));
+    case 'journal-seek':
+      return seek(req.time, host);
   }
+}
+
+/**
+ * Binary search over the retained entries (times never decrease within a group's journal):
+ * about log2(retained) single-entry reads, for a backup that restores to a point in time.
+ */
+async function seek(time: number, host: JournalHost): Promise<JournalAnswer> {
+  const epoch = host.writer.current.epoch;
+  let lo = host.writer.current.first;
+  let hi = host.writer.durableHead + 1;
+  const timeOf: TimeOf = (seq) =>
+    new Promise((resolve) =>
+      host.load([entryKey(seq)], (values, err) => {
+        const v = values[0];
+        if (err !== undefined || v === undefined) return resolve(undefined);
+        try {
+          resolve(decodeJournalRecord(v).time);
+        } catch {
+          resolve(undefined);
+        }
+      }),
+    );
+  // Invariant: every seq below lo has a time before `time`; hi and above are at or after it.
+  for (let rounds = 0; lo < hi && rounds < 64; rounds++) {
+    const mid = Math.floor((lo + hi) / 2);
+    const t = await timeOf(mid);
+    if (t === undefined) return fail('UNAVAILABLE', `entry ${mid} could not be read (trimmed?)`);
+    if (t < time) lo = mid + 1;
+    else hi = mid;
+  }
+  assert(lo === hi, () => `seek ended at ${lo}..${hi}`);
+  return { ok: true, epoch, seq: lo };
 }
 
 function range(host: JournalHost, acked: number): JournalRange {

@@ -621,9 +621,32 @@ export class PaxosStore {
   async journalRange(group: number, replica = 0): Promise<JournalRange> {
     this.checkOpen();
     this.checkJournal();
+    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups)
+      throw invalid(`group must be an integer in 0..${this.options.groups - 1}`);
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas)
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
     const answer = await this.journalSource(replica).ask(group, { kind: 'journal-info' });
     if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
     return answer as JournalRange;
+  }
+
+  /**
+   * The first retained seq of a group's journal whose entry was applied at or after `time` (ms
+   * since the epoch); the head + 1 when none. Times never decrease within a group, so a backup
+   * restoring to a point in time reads up to the seq before it.
+   */
+  async journalSeek(group: number, time: number, replica = 0): Promise<number> {
+    this.checkOpen();
+    this.checkJournal();
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas)
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
+    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups)
+      throw invalid(`group must be an integer in 0..${this.options.groups - 1}`);
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw invalid('time must be a number');
+    const answer = await this.journalSource(replica).ask(group, { kind: 'journal-seek', time });
+    if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    assert('seq' in answer && !('entries' in answer), 'a seek answers a seq');
+    return answer.seq;
   }
 
   private checkJournal(): void {

@@ -68,6 +68,9 @@ test('every write appears once, in order per group, and a reopened subscriber re
   const overlap = again.filter((e) => seen.has(`${e.group}:${e.seq}`));
   t.is(overlap.length, 10, 'the unacknowledged ten come again');
   t.true(again.some((e) => e.key === 'late'));
+  // Seek by time: the entry of 'late' is at or after the time it was written.
+  const late = again.find((e) => e.key === 'late');
+  if (late !== undefined) t.true((await store.journalSeek(late.group, late.time)) <= late.seq);
   // Another name is independent: from 'start' it sees everything retained.
   const other = await take(store.subscribe('analysis', { from: 'start' }), 21);
   t.is(new Set(other.map((e) => `${e.group}:${e.seq}`)).size, 21);
