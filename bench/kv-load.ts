@@ -375,16 +375,19 @@ function engineTag(o: { engine: EngineName; persist: boolean }): string {
   return o.engine === 'memory' && o.persist ? 'memory+persist' : o.engine;
 }
 
+/** A fresh temp dir for the engines that keep data in one. */
+async function dataDirFor(o: ReturnType<typeof resolve>): Promise<string | undefined> {
+  if (o.engine === 'memory' && !o.persist) return undefined;
+  return mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-'));
+}
+
 async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<RunResult> {
-  const dir =
-    o.engine !== 'memory' || o.persist
-      ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-'))
-      : undefined;
+  const dir = await dataDirFor(o);
   try {
     const store = await PaxosStore.open({
       engine: o.engine,
       ...(o.persist ? { persist: true } : {}),
-      ...(o.journal ? { journal: true } : {}),
+      journal: o.journal,
       workers,
       sync: o.sync,
       ...(dir === undefined ? {} : { dir }),
