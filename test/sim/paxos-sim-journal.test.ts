@@ -11,3 +11,7 @@ test('simulation under faults with the journal (sync always): linearizable, jour
 test('simulation under faults with the journal, wiped disks: journals match records', (t) => {
   runScenario(t, { wipe: true, sync: 'always', salt: 6, journal: true });
 });
+
+test('simulation under faults with the journal (sync none, amnesic restarts): journals match records', (t) => {
+  runScenario(t, { wipe: false, sync: 'none', salt: 7, journal: true });
+});
