@@ -309,11 +309,13 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
 
   private take(group: number, cursor: GroupCursor, page: JournalPage): number {
     for (const r of page.entries) {
-      // The journal answers consecutive seqs from the one asked: anything else is a gap.
-      assert(
-        r.seq === cursor.next,
-        () => `group ${group}: entry ${r.seq}, expected ${cursor.next}`,
-      );
+      // The journal answers consecutive seqs from the one asked: anything else would be a gap
+      // or a duplicate, never passed on (an answer from another node is input, not our state).
+      if (r.seq !== cursor.next)
+        throw new PaxosStoreError(
+          ErrorCodes.CORRUPTED,
+          `group ${group}: the journal answered entry ${r.seq} where ${cursor.next} was due`,
+        );
       this.buffer.push(publicEntry(group, page.epoch, r));
       cursor.next += 1;
     }
