@@ -250,8 +250,8 @@ export class PaxosGroupActor implements Actor {
     const writer = new JournalWriter(limits, this.options.wallClock ?? Date.now);
     this.store.load([JOURNAL_META_KEY], (values, err) => {
       if (this.failed || this.closed) return;
-      if (err !== undefined) return this.fail('journal load', err);
-      const bytes = values[0];
+      if (err !== undefined && !isCorrupted(err)) return this.fail('journal load', err);
+      const bytes = err === undefined ? values[0] : undefined;
       let stored: ReturnType<typeof decodeJournalMeta> | undefined;
       try {
         stored = bytes === undefined ? undefined : decodeJournalMeta(bytes);
@@ -260,7 +260,10 @@ export class PaxosGroupActor implements Actor {
         this.log(`paxos actor ${this.id}: the journal head is damaged: ${(e as Error).message}`);
         stored = undefined;
       }
-      writer.start(stored, this.options.incarnation, this.options.amnesic);
+      // Storage that dropped records at open (known by this first load's answer) may have
+      // dropped entries subscribers already read: a new epoch, as for an amnesic start.
+      const fresh = this.options.amnesic || this.store.lostAtOpen === true;
+      writer.start(stored, this.options.incarnation, fresh);
       this.drive();
     });
     return writer;
