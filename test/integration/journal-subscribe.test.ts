@@ -145,6 +145,27 @@ test('an amnesic restart of the serving replica expires its subscribers (a new e
   t.true(seen.length === 1 && seen[0]?.epoch !== e?.epoch, 'a new epoch');
 });
 
+test('a replica that catches a key up from a peer journals one state entry for the jump', async (t) => {
+  const dir = path.join(tempDir(t), 'data');
+  const store = await PaxosStore.open({ ...OPEN, groups: 1, dir, journal: true });
+  t.teardown(() => store.close());
+  const sub = store.subscribe('r', { from: 'start' });
+  await sub.ready();
+  await store.replica(1).kv('ns').put('a', 'v1');
+  // next() itself: a for-await loop that breaks ends the subscription (return()).
+  const first = (await sub.next()).value;
+  t.like(first, { kind: 'op', version: 1, fromVersion: 0, key: 'a' });
+  // Replica 0 misses three writes, then a read through it catches the key up.
+  store.partition([[0], [1, 2]]);
+  for (let i = 2; i <= 4; i++) await store.replica(1).kv('ns').put('a', `v${i}`);
+  store.heal();
+  t.is((await store.replica(0).kv('ns').get('a'))?.version, 4);
+  const jump = (await sub.next()).value;
+  t.like(jump, { kind: 'state', fromVersion: 1, version: 4, key: 'a', model: 'kv', op: null });
+  t.is(new TextDecoder().decode(jump?.data ?? new Uint8Array()), 'v4');
+  await sub.return();
+});
+
 test('bad input and a store without a journal are refused with codes', async (t) => {
   const store = await PaxosStore.open({ workers: 1, groups: 1 });
   t.teardown(() => store.close());
