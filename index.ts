@@ -44,6 +44,10 @@ export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/st
 export type { ClusterVerifyReport } from './client/remote-store';
 export type { ClusterBackupReport } from './client/cluster-backup';
 export type { ClusterRestoreOptions, ClusterRestoreReport } from './client/cluster-restore';
+export { Subscription } from './actors/store/subscription';
+export type { StoreJournalEntry, SubscribeOptions, ModelName } from './actors/store/subscription';
+export type { JournalOptions } from './actors/store/journal-options';
+export type { JournalRange } from './actors/paxos/journal-page';
 export { PaxosStoreError, ErrorCodes } from './actors/store/errors';
 export type { ErrorCode } from './actors/store/errors';
 export type { SyncMode } from './engines/engine';

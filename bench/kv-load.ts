@@ -13,6 +13,7 @@
  *   --value-bytes KV_VALUE_BYTES 100
  *   --engine   KV_ENGINE   memory   memory | lsm | bitcask | bitcask2 (disk engines: fresh dir under os.tmpdir(), removed after)
  *   --persist  KV_PERSIST=1  off    memory only: `persist: true` (append log in a fresh temp dir)
+ *   --journal  KV_JOURNAL=1  off    `journal: true` (README "Journal subscription"; durable engines)
  *   --sync     KV_SYNC     batch    always | batch | none
  *   --workers  KV_WORKERS  1,<cores>  comma list; every entry is a separate store and run
  *   --groups   KV_GROUPS   store default (8)
@@ -47,6 +48,8 @@ export interface KvLoadOptions {
   engine?: EngineName;
   /** memory engine: `persist: true` (an append log in a fresh temp dir). Default false. */
   persist?: boolean;
+  /** `journal: true` (README "Journal subscription"): the journal's cost. Default false. */
+  journal?: boolean;
   sync?: SyncMode;
   /** One run per entry (a fresh store each). Default [1, availableParallelism()]. */
   workers?: number[];
@@ -329,6 +332,7 @@ function resolve(opts: KvLoadOptions) {
     valueBytes: opts.valueBytes ?? 100,
     engine: opts.engine ?? 'memory',
     persist: opts.persist ?? false,
+    journal: opts.journal ?? false,
     sync: opts.sync ?? 'batch',
     workers: opts.workers ?? [...new Set([1, cores()])],
     groups: opts.groups,
@@ -371,15 +375,19 @@ function engineTag(o: { engine: EngineName; persist: boolean }): string {
   return o.engine === 'memory' && o.persist ? 'memory+persist' : o.engine;
 }
 
+/** A fresh temp dir for the engines that keep data in one. */
+async function dataDirFor(o: ReturnType<typeof resolve>): Promise<string | undefined> {
+  if (o.engine === 'memory' && !o.persist) return undefined;
+  return mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-'));
+}
+
 async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<RunResult> {
-  const dir =
-    o.engine !== 'memory' || o.persist
-      ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-load-'))
-      : undefined;
+  const dir = await dataDirFor(o);
   try {
     const store = await PaxosStore.open({
       engine: o.engine,
       ...(o.persist ? { persist: true } : {}),
+      journal: o.journal,
       workers,
       sync: o.sync,
       ...(dir === undefined ? {} : { dir }),
@@ -572,6 +580,10 @@ export const KV_LOAD_FLAGS: BenchFlags = {
     type: 'boolean',
     help: ['', 'KV_PERSIST=1', 'off', 'memory only: persist: true (append log in a temp dir)'],
   },
+  journal: {
+    type: 'boolean',
+    help: ['', 'KV_JOURNAL=1', 'off', 'journal: true (durable engines)'],
+  },
   sync: { type: 'string', help: ['MODE', 'KV_SYNC', 'batch', 'always | batch | none'] },
   workers: {
     type: 'string',
@@ -628,6 +640,7 @@ export function kvLoadOptionsOf(
   set('groups', num('groups', 'KV_GROUPS'));
   set('engine', get('engine', 'KV_ENGINE') as EngineName | undefined);
   if (args.values['persist'] === true || env['KV_PERSIST'] === '1') set('persist', true);
+  if (args.values['journal'] === true || env['KV_JOURNAL'] === '1') set('journal', true);
   set('sync', get('sync', 'KV_SYNC') as SyncMode | undefined);
   set('route', get('route', 'KV_ROUTE') as Route | undefined);
   set('phases', get('phases', 'KV_PHASES') as Phases | undefined);

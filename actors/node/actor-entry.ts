@@ -19,6 +19,7 @@ import { PaxosGroupActor } from '../paxos/paxos-actor';
 import { groupOfActor, replicaOfActor } from '../paxos/placement';
 import { EngineRecordPort, VolatileRecordPort } from '../paxos/record-port';
 import type { RecordPort } from '../paxos/record-port';
+import type { JournalLimits } from '../paxos/journal-limits';
 
 /** What every Paxos group actor of a node is built with (the worker runtime clones it). */
 export interface GroupActorConfig {
@@ -42,6 +43,8 @@ export interface GroupActorConfig {
    * itself restarts (the memory engine then starts amnesic at every start after the first).
    */
   readonly durableIncarnations?: boolean;
+  /** Keep each group's journal (docs/decisions.md "Journal subscription"); undefined: none. */
+  readonly journal?: JournalLimits;
 }
 
 /** @deprecated The old name of GroupActorConfig ("store" meant too many things); kept for merges. */
@@ -155,6 +158,7 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     tickMs: config.tickMs,
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).
     derived: bigtableDerived,
+    journal: volatile ? undefined : config.journal,
     limits: {
       requestTimeoutTicks: ticks,
       roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))),

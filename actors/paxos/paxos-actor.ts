@@ -12,7 +12,7 @@ import { assert } from '../../runtime/assert';
 import type { Actor, ActorHost, ActorId } from '../../runtime/actor';
 import { CLIENT_ADDRESS } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
-import type { SyncMode } from '../../engines/engine';
+import type { BatchOp, SyncMode } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
 import { isEngineError } from '../../engines/errors';
 
@@ -61,6 +61,12 @@ import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
 import type { GroupPlacement } from './placement';
 import type { ScanRequest } from './engine-scan';
 import { AMNESIC_PAGE, buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
+import { JournalWriter } from './journal-writer';
+import type { StagedEntry } from './journal-writer';
+import type { JournalLimits } from './journal-limits';
+import { answerJournal, isJournalRequest } from './journal-page';
+import type { JournalHost } from './journal-page';
+import { JOURNAL_META_KEY, decodeJournalMeta, isJournalKey } from './journal-codec';
 
 export interface PaxosShellOptions extends GroupPlacement {
   readonly sync: SyncMode;
@@ -102,6 +108,14 @@ export interface PaxosShellOptions extends GroupPlacement {
    * (the simulator's ticks are exact).
    */
   readonly tickMs?: number;
+  /**
+   * Keep this replica's journal of the group (docs/decisions.md "Journal subscription"; README "Journal
+   * subscription"): every applied change of a key persists its record (decision 3 relaxed) with
+   * its journal entries in the same batch. Needs a durable record store.
+   */
+  readonly journal?: JournalLimits;
+  /** Wall-clock ms for journal entry times (default Date.now; the simulator passes its own). */
+  readonly wallClock?: () => number;
 }
 
 /** Ticks one tick() may catch up after a stall (10 s at the default 10 ms). */
@@ -113,6 +127,10 @@ interface Staged {
   derived: Map<string, string[]>;
   messages: PaxosMessage[];
   results: ClientResult[];
+  /** Journal entries of the staged records, in apply order. */
+  journal: StagedEntry[];
+  /** Callers waiting for the batch that carries a journal cursor change. */
+  journalWaiters: ((err?: Error) => void)[];
 }
 
 const DRIVE_ROUNDS_MAX = 64;
@@ -123,7 +141,14 @@ const DRIVE_ROUNDS_MAX = 64;
 export const PAYLOAD_SOFT_BYTES_MAX = 512 * 1024;
 
 function emptyStaged(): Staged {
-  return { records: new Map(), derived: new Map(), messages: [], results: [] };
+  return {
+    records: new Map(),
+    derived: new Map(),
+    messages: [],
+    results: [],
+    journal: [],
+    journalWaiters: [],
+  };
 }
 
 export class PaxosGroupActor implements Actor {
@@ -149,6 +174,7 @@ export class PaxosGroupActor implements Actor {
    */
   private readonly onEvictedBound = (key: string, rec: KeyRecord): void => {
     this.derivedWrites?.forget(key);
+    this.journal?.forget(key);
     if (this.store.keep !== undefined) this.store.keep(key, rec);
   };
   private readonly outWriters = new Map<
@@ -178,6 +204,8 @@ export class PaxosGroupActor implements Actor {
   private readonly inbound: PaxosMessage[] = [];
   /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
   private readonly derivedWrites: DerivedWrites | undefined;
+  /** This replica's journal of the group (journal-writer.ts); undefined when off. */
+  private readonly journal: JournalWriter | undefined;
 
   constructor(
     private readonly id: ActorId,
@@ -189,6 +217,8 @@ export class PaxosGroupActor implements Actor {
     this.group = groupOfActor(id, options);
     this.derivedWrites =
       options.derived === undefined ? undefined : new DerivedWrites(options.derived);
+    const journal = this.startJournal();
+    this.journal = journal;
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -198,8 +228,61 @@ export class PaxosGroupActor implements Actor {
       limits: options.limits,
       idSpan: options.idSpan,
       persistChosen:
-        options.derived === undefined ? undefined : (key) => options.derived?.covers(key) === true,
+        journal !== undefined
+          ? () => true
+          : options.derived === undefined
+            ? undefined
+            : (key) => options.derived?.covers(key) === true,
+      onApplied:
+        journal === undefined ? undefined : (key, op, v) => journal.noteApplied(key, op, v),
     });
+  }
+
+  /**
+   * The journal starts by reading its stored head and cursors; no batch is written before it
+   * has (maybeWrite waits), so seqs go on from the durable head. An amnesic start begins a new
+   * epoch: the stored journal may be behind what subscribers already saw (sync 'none').
+   */
+  private startJournal(): JournalWriter | undefined {
+    const limits = this.options.journal;
+    if (limits === undefined) return undefined;
+    assert(this.store.volatile !== true, 'a journal needs a durable record store');
+    const writer = new JournalWriter(limits, this.options.wallClock ?? Date.now);
+    this.store.load([JOURNAL_META_KEY], (values, err) => {
+      if (this.failed || this.closed) return;
+      if (err !== undefined && !isCorrupted(err)) return this.fail('journal load', err);
+      const bytes = err === undefined ? values[0] : undefined;
+      let stored: ReturnType<typeof decodeJournalMeta> | undefined;
+      try {
+        stored = bytes === undefined ? undefined : decodeJournalMeta(bytes);
+      } catch (e) {
+        // A damaged head: the journal starts over in a new epoch (subscribers expire).
+        this.log(`paxos actor ${this.id}: the journal head is damaged: ${(e as Error).message}`);
+        stored = undefined;
+      }
+      // Storage that dropped records at open (known by this first load's answer) may have
+      // dropped entries subscribers already read: a new epoch, as for an amnesic start.
+      const fresh = this.options.amnesic || this.store.lostAtOpen === true;
+      writer.start(stored, this.options.incarnation, fresh);
+      this.drive();
+    });
+    return writer;
+  }
+
+  private journalHost(journal: JournalWriter): JournalHost {
+    return {
+      writer: journal,
+      load: (keys, cb) => this.store.load(keys, cb),
+      persistCursors: (done) => {
+        this.staged.journalWaiters.push(done);
+        this.drive();
+      },
+    };
+  }
+
+  /** Engine keys that hold derived data or the journal, not records. */
+  private isLocalData(key: string): boolean {
+    return isJournalKey(key) || this.options.derived?.isDerived(key) === true;
   }
 
   receive(from: ActorId, payload: Uint8Array): void {
@@ -283,6 +366,12 @@ export class PaxosGroupActor implements Actor {
     if (this.failed || this.closed)
       throw Object.assign(new Error(`paxos actor ${this.id} is stopped`), { code: 'UNAVAILABLE' });
     if (isStatsRequest(request)) return this.coreStats();
+    if (isJournalRequest(request)) {
+      const journal = this.journal;
+      if (journal === undefined)
+        return { ok: false, code: 'UNAVAILABLE', message: 'this store keeps no journal' };
+      return answerJournal(request, this.journalHost(journal));
+    }
     if (isBackupPageRequest(request)) return backupPage(request, this.backupSource());
     if (isBackupKeysRequest(request)) return backupKeys(request, this.backupSource());
     if (isAmnesiaInspect(request)) return this.inspectAmnesia(request);
@@ -296,12 +385,11 @@ export class PaxosGroupActor implements Actor {
   /** Read-only views of the core and the record store for a backup (backup-page.ts). */
   private backupSource(): BackupSource {
     const store = this.store;
-    const derived = this.options.derived;
     return {
       amnesic: this.core.amnesic,
       held: () => this.core.heldRecords(),
       scan: store.scan === undefined ? undefined : (range, cb) => store.scan?.(range, cb),
-      isDerived: (key) => derived?.isDerived(key) === true,
+      isDerived: (key) => this.isLocalData(key),
     };
   }
 
@@ -345,10 +433,11 @@ export class PaxosGroupActor implements Actor {
   /** Every stored record (derived entries left out), for verification. */
   private recordEntries(): AsyncIterable<[string, Uint8Array]> | undefined {
     const all = this.store.scanAll?.();
-    const derived = this.options.derived;
-    if (all === undefined || derived === undefined) return all;
+    if (all === undefined || (this.options.derived === undefined && this.journal === undefined))
+      return all;
+    const isLocalData = (key: string): boolean => this.isLocalData(key);
     return (async function* records(): AsyncIterable<[string, Uint8Array]> {
-      for await (const entry of all) if (!derived.isDerived(entry[0])) yield entry;
+      for await (const entry of all) if (!isLocalData(entry[0])) yield entry;
     })();
   }
 
@@ -367,7 +456,12 @@ export class PaxosGroupActor implements Actor {
   }
 
   coreStats(): Record<string, number> {
-    return { ...this.core.stats(), ...this.stats, derivedWrites: this.derivedWrites?.written ?? 0 };
+    return {
+      ...this.core.stats(),
+      ...this.stats,
+      ...this.journal?.counters,
+      derivedWrites: this.derivedWrites?.written ?? 0,
+    };
   }
 
   /** Whole tick periods since the last tick (at least 1); the remainder carries over. */
@@ -404,11 +498,16 @@ export class PaxosGroupActor implements Actor {
     for (const m of ready.send) this.queueMessage(m);
     if (this.store.volatile !== true) {
       const derived = this.derivedWrites;
+      const journal = this.journal;
       for (const p of ready.persist) {
         this.staged.records.set(p.key, encodeSealedRecord(p.record));
         if (derived !== undefined && derived.covers(p.key))
           this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));
+        if (journal !== undefined)
+          for (const e of journal.entriesOf(p.key, p.record)) this.staged.journal.push(e);
       }
+      // Every applied change marks its key dirty in the same ready (persistChosen).
+      assert(journal === undefined || journal.unmatched === 0, 'applied ops left unjournaled');
     }
     for (const m of ready.sendAfterPersist) this.staged.messages.push(m);
     for (const r of ready.deliver) this.staged.results.push(r);
@@ -427,6 +526,7 @@ export class PaxosGroupActor implements Actor {
       keys.forEach((key, i) => {
         const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
         this.derivedWrites?.noteLoaded(key, record);
+        this.journal?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });
       this.drive();
@@ -448,6 +548,7 @@ export class PaxosGroupActor implements Actor {
       keys.forEach((key, i) => {
         const record = records[i];
         this.derivedWrites?.noteLoaded(key, record);
+        this.journal?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });
       this.drive();
@@ -509,9 +610,17 @@ export class PaxosGroupActor implements Actor {
   private maybeWrite(): void {
     if (this.writing) return;
     const batch = this.staged;
-    if (batch.records.size === 0 && batch.messages.length === 0 && batch.results.length === 0)
+    const journalWork = batch.journal.length > 0 || batch.journalWaiters.length > 0;
+    if (
+      batch.records.size === 0 &&
+      batch.messages.length === 0 &&
+      batch.results.length === 0 &&
+      !journalWork
+    )
       return;
-    if (batch.records.size === 0) {
+    // Journal seqs continue from the stored head: nothing is written before it has loaded.
+    if (this.journal !== undefined && !this.journal.loaded) return;
+    if (batch.records.size === 0 && !journalWork) {
       // Nothing to write (always so on volatile storage): send and answer now, and keep the
       // staging object, emptied, instead of allocating a new one per flush. release() only
       // sends (host.send copies at once), so nothing is staged while it runs.
@@ -525,7 +634,7 @@ export class PaxosGroupActor implements Actor {
     this.staged = emptyStaged();
     const writes: RecordWrite[] = [];
     for (const [key, value] of batch.records) writes.push({ key, value });
-    const derived = this.derivedWrites?.batchOps(batch.derived);
+    const local = this.localDataOps(batch);
     this.stats.batches += 1;
     this.stats.records += writes.length;
     this.markWriting(writes, +1);
@@ -535,9 +644,10 @@ export class PaxosGroupActor implements Actor {
         writes,
         (err) => {
           this.markWriting(writes, -1);
+          this.journalWritten(batch, local.head, err);
           if (err !== undefined) this.fail('write', err);
         },
-        derived,
+        local.ops,
       );
       return this.release(batch);
     }
@@ -547,12 +657,31 @@ export class PaxosGroupActor implements Actor {
       (err) => {
         this.writing = false;
         this.markWriting(writes, -1);
+        this.journalWritten(batch, local.head, err);
         if (err !== undefined) return this.fail('write', err);
         this.release(batch);
         this.drive();
       },
-      derived,
+      local.ops,
     );
+  }
+
+  /** The derived-data and journal ops that go in a batch with its records. */
+  private localDataOps(batch: Staged): { ops: BatchOp[] | undefined; head: number } {
+    const derived = this.derivedWrites?.batchOps(batch.derived);
+    const journal = this.journal;
+    if (journal === undefined) return { ops: derived, head: 0 };
+    const ops = derived ?? [];
+    for (const op of journal.batchOps(batch.journal)) ops.push(op);
+    return { ops, head: journal.current.head };
+  }
+
+  /** A batch with journal entries or cursors is durable: readers may see up to its head. */
+  private journalWritten(batch: Staged, head: number, err: Error | undefined): void {
+    const journal = this.journal;
+    if (journal === undefined) return;
+    if (err === undefined) journal.durableHead = Math.max(journal.durableHead, head);
+    for (const done of batch.journalWaiters) done(err);
   }
 
   /** An engine scan (engine-scan.ts): one page of this replica's local keys, answered directly. */

@@ -117,7 +117,8 @@ export class EngineRecordPort implements RecordPort {
     cb: (err?: Error) => void,
     derived?: readonly BatchOp[],
   ): void {
-    assert(batch.length > 0, 'empty write');
+    // A batch of journal cursors alone carries no record (journal-page.ts).
+    assert(batch.length > 0 || (derived?.length ?? 0) > 0, 'empty write');
     const ops: BatchOp[] = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
     if (derived !== undefined) for (const op of derived) ops.push(op);
     this.opened

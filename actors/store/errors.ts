@@ -52,6 +52,11 @@ export const ErrorCodes = {
   UNSUPPORTED_ENGINE: 'UNSUPPORTED_ENGINE',
   /** restore(): the backup is damaged or incomplete (the message names the file). Nothing was restored. */
   CORRUPTED: 'CORRUPTED',
+  /**
+   * subscribe(): the journal no longer holds the entries after this subscriber's cursor (it fell
+   * past the retention bounds, or the serving replica's journal started over). Never a silent gap.
+   */
+  SUBSCRIPTION_EXPIRED: 'SUBSCRIPTION_EXPIRED',
   /** Too many requests queued for one key on one replica. Nothing was applied. */
   OVERLOADED: CoreErrorCodes.OVERLOADED,
 } as const;

@@ -2,7 +2,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SyncMode } from '../../engines/engine';
-import { checked, describe, field, invalid } from './errors';
+import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from './errors';
+import { resolveJournal } from './journal-options';
+import type { JournalOptions } from './journal-options';
+import type { JournalLimits } from '../paxos/journal-limits';
 import { resolveRepair } from './repair-options';
 import type { RepairOptions, ResolvedRepair } from './repair-options';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN } from '../../runtime/worker-heap';
@@ -57,6 +60,11 @@ export interface PaxosStoreOptions {
    * (runtime/worker-heap.ts). The memory engine keeps every key on the workers' heaps.
    */
   workerHeapMb?: number;
+  /**
+   * Keep a journal of every applied change per group, for `subscribe()` (README "Journal
+   * subscription"). Default off. Needs a durable engine (a disk engine, or memory with persist).
+   */
+  journal?: boolean | JournalOptions;
 }
 
 export interface ResolvedOptions {
@@ -75,6 +83,8 @@ export interface ResolvedOptions {
   /** undefined: the runtime's default (worker-heap.ts). */
   readonly workerHeapMb: number | undefined;
   readonly tickMs: number;
+  /** undefined: no journal. */
+  readonly journal: JournalLimits | undefined;
 }
 
 /**
@@ -102,6 +112,7 @@ const KNOWN = new Set([
   'cachedKeysMax',
   'repair',
   'workerHeapMb',
+  'journal',
 ]);
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
@@ -182,7 +193,23 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
         : intIn('workerHeapMb', opts.workerHeapMb, WORKER_HEAP_MB_MIN, WORKER_HEAP_MB_MAX, 0),
     repair: resolveRepair(opts.repair),
     tickMs: 10,
+    journal: resolveJournalFor(opts.journal, engine, persist),
   };
+}
+
+/** The journal lives beside the records: an engine that keeps nothing cannot hold it. */
+function resolveJournalFor(
+  o: unknown,
+  engine: EngineName,
+  persist: boolean,
+): JournalLimits | undefined {
+  const limits = resolveJournal(o);
+  if (limits !== undefined && engine === 'memory' && !persist)
+    throw new PaxosStoreError(
+      ErrorCodes.UNSUPPORTED_ENGINE,
+      "journal needs a durable engine: 'lsm', 'bitcask', 'bitcask2' or memory with persist",
+    );
+  return limits;
 }
 
 /** An object literal (or one with a null prototype): not an array, a Date, a Map, a boxed value. */

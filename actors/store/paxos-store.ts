@@ -60,6 +60,9 @@ import { isClusterBackup } from '../../client/cluster-backup';
 import type { ClusterRestoreOptions, ClusterRestoreReport } from '../../client/cluster-restore';
 import type { VerifyContext, VerifyOptions, VerifyReport } from './verify';
 import { BackgroundRepair } from './background-repair';
+import { Subscription, resolveSubscribeOptions, subscriberName } from './subscription';
+import type { JournalSource, SubscribeOptions } from './subscription';
+import type { JournalAnswer, JournalRange } from '../paxos/journal-page';
 import type { RepairStats } from './background-repair';
 import { trafficOf } from './traffic-stats';
 import type { TrafficStats } from './traffic-stats';
@@ -304,6 +307,7 @@ export class PaxosStore {
       incarnations: new SharedArrayBuffer(4 * o.replicas),
       faults: new SharedArrayBuffer(4 * o.replicas * o.groups),
       durableIncarnations: hosting !== undefined,
+      journal: o.journal,
     };
     // One node per replica: its groups are the actor ids replica × groups + g (actorIdOf).
     const linkFaults = newLinkFaults(o.replicas, o.groups);
@@ -613,6 +617,99 @@ export class PaxosStore {
     // 'down': a failure stopped these actors; 'failed': they stay down. Either way nothing
     // they held will be answered: settle it now rather than at the backstop deadline.
     this.pipeline.failActors(new Set(event.actors), `group actor down (${event.reason})`);
+  }
+
+  /**
+   * A named subscription to the journal of every applied change (README "Journal
+   * subscription"; needs the `journal` option). Iterate it; `ack(entry)` records progress
+   * durably; subscribing again under the same name resumes after the last acknowledged entry
+   * of each group.
+   */
+  subscribe(name: string, options?: SubscribeOptions): Subscription {
+    this.checkOpen();
+    this.checkJournal();
+    const resolved = resolveSubscribeOptions(options, this.options.replicas);
+    return new Subscription(subscriberName(name), resolved, this.journalSource(resolved.replica));
+  }
+
+  /**
+   * Removes a subscriber's cursors from every group of the serving replica, so retention no
+   * longer keeps entries for it. Idempotent.
+   */
+  async unsubscribe(name: string, options?: { replica?: number }): Promise<void> {
+    this.checkOpen();
+    this.checkJournal();
+    const checkedName = subscriberName(name);
+    const { replica } = resolveSubscribeOptions(options, this.options.replicas);
+    const source = this.journalSource(replica);
+    for (let g = 0; g < this.options.groups; g++) {
+      const answer = await source.ask(g, { kind: 'journal-remove', name: checkedName });
+      if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    }
+  }
+
+  /** The journal's range in one group of a replica (a backup pages and seeks through it). */
+  async journalRange(group: number, replica = 0): Promise<JournalRange> {
+    this.checkOpen();
+    this.checkJournal();
+    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups)
+      throw invalid(`group must be an integer in 0..${this.options.groups - 1}`);
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas)
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
+    const answer = await this.journalSource(replica).ask(group, { kind: 'journal-info' });
+    if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    return answer as JournalRange;
+  }
+
+  /**
+   * The first retained seq of a group's journal whose entry was applied at or after `time` (ms
+   * since the epoch); the head + 1 when none. Times never decrease within a group, so a backup
+   * restoring to a point in time reads up to the seq before it.
+   */
+  async journalSeek(group: number, time: number, replica = 0): Promise<number> {
+    this.checkOpen();
+    this.checkJournal();
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.options.replicas)
+      throw invalid(`replica must be an integer in 0..${this.options.replicas - 1}`);
+    if (!Number.isInteger(group) || group < 0 || group >= this.options.groups)
+      throw invalid(`group must be an integer in 0..${this.options.groups - 1}`);
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw invalid('time must be a number');
+    const answer = await this.journalSource(replica).ask(group, { kind: 'journal-seek', time });
+    if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    assert('seq' in answer && !('entries' in answer), 'a seek answers a seq');
+    return answer.seq;
+  }
+
+  private checkJournal(): void {
+    if (this.options.journal === undefined)
+      throw new PaxosStoreError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'this store keeps no journal: open it with the journal option',
+      );
+  }
+
+  /** The journals of one replica's groups, asked through the actors' control plane. */
+  private journalSource(replica: number): JournalSource {
+    const placement = { replicas: this.options.replicas, groups: this.options.groups };
+    const store = this;
+    return {
+      groups: this.options.groups,
+      get closed(): boolean {
+        return store.closed;
+      },
+      ask: (group, request) =>
+        this.mapErrors(async () => {
+          this.checkOpen();
+          assert(Number.isInteger(group) && group >= 0 && group < placement.groups, 'group');
+          const answer = await this.system.inspect(actorIdOf(replica, group, placement), request);
+          if (!answer.ok)
+            throw new PaxosStoreError(
+              ErrorCodes.UNAVAILABLE,
+              `replica ${replica} group ${group}: ${answer.message}`,
+            );
+          return answer.value as JournalAnswer;
+        }),
+    };
   }
 
   /** @internal Test-only fault injection (supervision tests): see ActorFault. */

@@ -37,6 +37,8 @@ import { SimRecordPort } from './sim-record-port';
 import { VolatileRecordPort } from '../../actors/paxos/record-port';
 import type { RecordPort } from '../../actors/paxos/record-port';
 import { ClusterInvariants } from './invariants';
+import type { JournalLimits } from '../../actors/paxos/journal-limits';
+import { groupOfActor } from '../../actors/paxos/placement';
 
 export interface ClusterOptions {
   seed: number;
@@ -56,7 +58,17 @@ export interface ClusterOptions {
    * compact form); every restart starts empty and amnesic.
    */
   volatile?: boolean;
+  /** Keep each group's journal (small bounds, so trimming runs too). */
+  journal?: boolean;
 }
+
+/** The simulator's journal bounds: small enough that entries are trimmed during a run. */
+export const SIM_JOURNAL_LIMITS: JournalLimits = {
+  retainEntriesMax: 48,
+  retainBytesMax: 1 << 20,
+  retainAckedEntries: 8,
+  subscribersMax: 4,
+};
 
 interface ReplicaSlot {
   incarnation: number;
@@ -137,7 +149,8 @@ export class SimCluster {
         host.send(to, payload);
       },
     };
-    return new PaxosGroupActor(id, observed, this.recordPort(replica, slot, sync), {
+    const group = groupOfActor(id, { replicas: this.replicas, groups: this.groups });
+    return new PaxosGroupActor(id, observed, this.recordPort(replica, slot, sync, group), {
       replicas: this.replicas,
       groups: this.groups,
       sync,
@@ -157,6 +170,9 @@ export class SimCluster {
       // Big-table rows persist their chosen state (decision 13); the simulated disk keeps
       // records only, so their derived index entries are not simulated.
       derived: bigtableDerived,
+      ...(this.options.journal === true
+        ? { journal: SIM_JOURNAL_LIMITS, wallClock: () => host.now() }
+        : {}),
     });
   }
 
@@ -164,8 +180,14 @@ export class SimCluster {
    * The actor's store. A volatile one answers loads through the simulator's event queue, and
    * never into a later incarnation (a crash loses the memory and the loads in flight alike).
    */
-  private recordPort(replica: number, slot: ReplicaSlot, sync: SyncMode): RecordPort {
-    if (this.options.volatile !== true) return new SimRecordPort(this.sim.disk(replica), sync);
+  private recordPort(
+    replica: number,
+    slot: ReplicaSlot,
+    sync: SyncMode,
+    group: number,
+  ): RecordPort {
+    if (this.options.volatile !== true)
+      return new SimRecordPort(this.sim.disk(replica), sync, group);
     const start = slot.starts;
     return new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {

@@ -1,7 +1,17 @@
 /** The Paxos actor's storage port over a simulated disk (completions driven by the simulator). */
-import type { SyncMode } from '../../engines/engine';
+import type { BatchOp, SyncMode } from '../../engines/engine';
 import type { RecordPort, RecordWrite } from '../../actors/paxos/record-port';
-import type { SimDisk } from '../../runtime/sim/sim-disk';
+import type { DiskWrite, SimDisk } from '../../runtime/sim/sim-disk';
+import { isJournalKey } from '../../actors/paxos/journal-codec';
+
+/**
+ * A replica's simulated disk is shared by its groups: a group's journal keys (which every group
+ * names alike) are stored under a per-group prefix. Other derived data (big-table index
+ * entries) is not simulated.
+ */
+export function simJournalKey(group: number, key: string): string {
+  return isJournalKey(key) ? `${key.slice(0, 1)}g${group}/${key.slice(1)}` : key;
+}
 
 export class SimRecordPort implements RecordPort {
   /** The simulated engine found a damaged tail at open (acknowledged records lost). */
@@ -10,6 +20,7 @@ export class SimRecordPort implements RecordPort {
   constructor(
     private readonly disk: SimDisk,
     private readonly sync: SyncMode,
+    private readonly group = 0,
   ) {
     this.lostAtOpen = disk.tailDamagedAtLastCrash;
   }
@@ -18,11 +29,24 @@ export class SimRecordPort implements RecordPort {
     keys: readonly string[],
     cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
   ): void {
-    this.disk.read(keys, cb);
+    this.disk.read(
+      keys.map((k) => simJournalKey(this.group, k)),
+      cb,
+    );
   }
 
-  write(batch: readonly RecordWrite[], cb: (err?: Error) => void): void {
-    this.disk.write(batch, this.sync === 'always', cb);
+  write(
+    batch: readonly RecordWrite[],
+    cb: (err?: Error) => void,
+    derived?: readonly BatchOp[],
+  ): void {
+    const writes: DiskWrite[] = [...batch];
+    for (const op of derived ?? []) {
+      if (!isJournalKey(op.key)) continue;
+      const key = simJournalKey(this.group, op.key);
+      writes.push({ key, value: op.type === 'put' ? op.value : null });
+    }
+    this.disk.write(writes, this.sync === 'always', cb);
   }
 
   async close(): Promise<void> {}

@@ -11,6 +11,7 @@ import { checkHistory } from './linearizability';
 import { kvModel } from './kv-model';
 import { SimCluster } from './paxos-cluster';
 import { runKvWorkload } from './kv-workload';
+import { checkJournals } from './journal-check';
 
 /** PXS_SIM_SEED=N replays exactly one seed (the one a failure printed) in every scenario. */
 const ONLY_SEED =
@@ -31,6 +32,8 @@ export interface Scenario {
   readonly idSpan?: number;
   /** The memory engine (VolatileRecordPort): no disk, every restart amnesic. */
   readonly volatile?: boolean;
+  /** Keep the journal, and check it on every disk at the end of the run (journal-check.ts). */
+  readonly journal?: boolean;
 }
 
 /** The network faults of every scenario. */
@@ -63,6 +66,7 @@ export function runSeed(seed: number, s: Scenario) {
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
     ...(s.volatile === true ? { volatile: true } : {}),
+    ...(s.journal === true ? { journal: true } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   const r = runKvWorkload(cluster, {
@@ -76,6 +80,13 @@ export function runSeed(seed: number, s: Scenario) {
     partitions: true,
     livenessMs: 30_000,
   });
+  let journalEntries = 0;
+  if (s.journal === true) {
+    const journal = checkJournals(cluster);
+    if (journal.problems.length > 0)
+      throw new Error(`journal: ${journal.problems.slice(0, 5).join('; ')}`);
+    journalEntries = journal.entries;
+  }
   let keptBatches = 0;
   let damagedBatches = 0;
   for (let replica = 0; replica < cluster.replicas; replica++) {
@@ -90,6 +101,7 @@ export function runSeed(seed: number, s: Scenario) {
     renewed: cluster.coreCounter('idRangesRenewed'),
     deliveredLate: cluster.sim.stats.deliveredLate,
     invariantChecks: cluster.invariants.checks,
+    journalEntries,
   };
 }
 
@@ -103,6 +115,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let deliveredLate = 0;
   let invariantChecks = 0;
   let renewed = 0;
+  let journalEntries = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -129,11 +142,13 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     deliveredLate += r.deliveredLate;
     invariantChecks += r.invariantChecks;
     renewed += r.renewed;
+    journalEntries += r.journalEntries;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
       `${keptBatches} torn-tail batches kept and ${damagedBatches} durable batches lost to damaged tails at crashes, ` +
       `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
+      `${s.journal === true ? `, ${journalEntries} journal entries checked` : ''}` +
       `${s.evict === true ? `, ${evicted} keys evicted` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
   if (s.idSpan !== undefined)

@@ -10,7 +10,7 @@ import { ballotOwner, isPreauthorized } from './ballot';
 import { homeReplicaOf } from './key-hash';
 import { applyChosen, sameValue } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
-import { count, markDirty, markChosenOnly, message } from './key-state';
+import { count, markDirty, markChosenOnly, message, noteApplied } from './key-state';
 import { afterChosenAdvanced } from './proposer';
 import { startCatchUp } from './recovery';
 import type { PaxosMessage } from './types';
@@ -29,7 +29,10 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
     rec.accepted !== null &&
     sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)
   ) {
-    applyChosen(rec, rec.accepted, ctx.model);
+    const versionBefore = rec.version;
+    const value = rec.accepted;
+    applyChosen(rec, value, ctx.model);
+    noteApplied(ctx, ks, value.op, versionBefore);
     markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
     assert(rec.chosen === m.chosen, () => `settled ${rec.chosen} != ${m.chosen}`);

@@ -165,6 +165,8 @@ export interface CoreContext {
   readonly ids: IdSpace;
   /** Keys whose chosen-only changes are persisted too (relaxes decision 3; pure predicate). */
   readonly persistChosen: (key: string) => boolean;
+  /** Told of every applied op that changed a key's version (the journal, docs/decisions.md "Journal subscription"). */
+  readonly onApplied: AppliedHook | undefined;
   /**
    * Logical time for client deadlines: it follows the host clock (the shell passes the ticks
    * that really elapsed), so a request answers within its timeout however late the timer runs.
@@ -300,6 +302,24 @@ export function popcount(mask: number): number {
   let n = 0;
   for (let m = mask; m !== 0; m &= m - 1) n++;
   return n;
+}
+
+/** What the journal is told of each applied op (the wrapped model op, the key's new version). */
+export type AppliedHook = (key: string, op: Uint8Array, versionAfter: number) => void;
+
+/**
+ * After applyChosen: tells the journal hook of an op that changed the key (no-ops, refused ops
+ * and duplicates change no version and are not mutations).
+ */
+export function noteApplied(
+  ctx: CoreContext,
+  ks: KeyState,
+  op: Uint8Array,
+  versionBefore: number,
+): void {
+  assert(ks.rec.version >= versionBefore, () => `version went back on ${ks.key}`);
+  if (ctx.onApplied !== undefined && ks.rec.version !== versionBefore)
+    ctx.onApplied(ks.key, op, ks.rec.version);
 }
 
 export function markDirty(ctx: CoreContext, ks: KeyState): void {

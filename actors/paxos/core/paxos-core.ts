@@ -13,7 +13,14 @@ import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
 import { evictEmpty, evictKeys, isIdle } from './key-cache';
-import type { CoreContext, CoreInput, CoreLimits, KeyState, KeyStatus } from './key-state';
+import type {
+  AppliedHook,
+  CoreContext,
+  CoreInput,
+  CoreLimits,
+  KeyState,
+  KeyStatus,
+} from './key-state';
 import { count, deliver, emptyReady, markActive, message, newKeyState } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
@@ -50,6 +57,8 @@ export interface CoreConfig {
    * the applied state). A pure function of the key; default: none (decision 3).
    */
   readonly persistChosen?: (key: string) => boolean;
+  /** Told of every applied op that changed a key (the shell's journal, docs/decisions.md "Journal subscription"). */
+  readonly onApplied?: AppliedHook;
 }
 
 export const DEFAULT_LIMITS: CoreLimits = {
@@ -95,6 +104,7 @@ export class PaxosCore {
       epoch: incarnation,
       ids: newIdSpace(incarnation, config.idSpan ?? ID_SPAN_DEFAULT),
       persistChosen: config.persistChosen ?? (() => false),
+      onApplied: config.onApplied,
       tickNow: 0,
       roundNow: 0,
       heardAt: new Array<number>(config.replicas).fill(-1),

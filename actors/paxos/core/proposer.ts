@@ -23,6 +23,7 @@ import {
   deliver,
   markActive,
   markDirty,
+  noteApplied,
   markChosenOnly,
   message,
   peersOf,
@@ -259,7 +260,9 @@ function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
     round !== null && round.instance === rec.chosen + 1,
     () => `chosen for stale round on ${ks.key}`,
   );
+  const versionBefore = rec.version;
   applyChosen(rec, value, ctx.model);
+  noteApplied(ctx, ks, value.op, versionBefore);
   markChosenOnly(ctx, ks);
   count(ctx, 'chosenHere');
   // The peers are owed a notice, so they settle from their accepted value. It is not sent
