@@ -50,6 +50,7 @@ import {
   writeResult,
 } from './codec';
 import type { RecordPort, RecordWrite } from './record-port';
+import { RecordSections } from './record-sections';
 import { digestReplica, isDigestRequest } from './replica-digest';
 import { backupKeys, backupPage, isBackupKeysRequest, isBackupPageRequest } from './backup-page';
 import type { BackupSource } from './backup-page';
@@ -149,6 +150,7 @@ export class PaxosGroupActor implements Actor {
    */
   private readonly onEvictedBound = (key: string, rec: KeyRecord): void => {
     this.derivedWrites?.forget(key);
+    this.sections?.forget(key);
     if (this.store.keep !== undefined) this.store.keep(key, rec);
   };
   private readonly outWriters = new Map<
@@ -166,6 +168,8 @@ export class PaxosGroupActor implements Actor {
     dropped: 0,
     batches: 0,
     records: 0,
+    /** Bytes of the records (bases and change entries) handed to storage. */
+    recordBytes: 0,
     corrupted: 0,
     scans: 0,
     rejectedPayloads: 0,
@@ -178,6 +182,8 @@ export class PaxosGroupActor implements Actor {
   private readonly inbound: PaxosMessage[] = [];
   /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
   private readonly derivedWrites: DerivedWrites | undefined;
+  /** Records in sections (record-sections.ts), when the store keeps change chains. */
+  private readonly sections: RecordSections | undefined;
 
   constructor(
     private readonly id: ActorId,
@@ -189,6 +195,7 @@ export class PaxosGroupActor implements Actor {
     this.group = groupOfActor(id, options);
     this.derivedWrites =
       options.derived === undefined ? undefined : new DerivedWrites(options.derived);
+    this.sections = store.appendChains === true ? new RecordSections() : undefined;
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -405,7 +412,8 @@ export class PaxosGroupActor implements Actor {
     if (this.store.volatile !== true) {
       const derived = this.derivedWrites;
       for (const p of ready.persist) {
-        this.staged.records.set(p.key, encodeSealedRecord(p.record));
+        const sealed = this.sections?.stage(p.key, p.record) ?? encodeSealedRecord(p.record);
+        this.staged.records.set(p.key, sealed);
         if (derived !== undefined && derived.covers(p.key))
           this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));
       }
@@ -523,8 +531,12 @@ export class PaxosGroupActor implements Actor {
       return;
     }
     this.staged = emptyStaged();
+    this.sections?.batched();
     const writes: RecordWrite[] = [];
-    for (const [key, value] of batch.records) writes.push({ key, value });
+    for (const [key, value] of batch.records) {
+      writes.push({ key, value });
+      this.stats.recordBytes += value.length;
+    }
     const derived = this.derivedWrites?.batchOps(batch.derived);
     this.stats.batches += 1;
     this.stats.records += writes.length;

@@ -39,6 +39,12 @@ export interface RecordPort {
    * so the actor must become amnesic. Known by the time the first `load` answers.
    */
   readonly lostAtOpen?: boolean;
+  /**
+   * The store keeps records in sections (sectioned-record-port.ts): the shell may hand it a
+   * change entry (record-sections.ts) instead of a whole record, and every read answers whole
+   * records.
+   */
+  readonly appendChains?: boolean;
   load(
     keys: readonly string[],
     cb: (values: (Uint8Array | undefined)[], err?: Error) => void,

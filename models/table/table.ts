@@ -39,6 +39,7 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import { appendBytes } from '../append-bytes';
 import type { StateMachine } from '../state-machine';
 
 const OP_SET = 1;
@@ -388,13 +389,6 @@ const EMPTY_LAYOUT = Uint8Array.of(LAYOUT_V1, 0, 0, 0, 0);
 
 type Applied = ReturnType<StateMachine['apply']>;
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * How many bytes merging can add beyond the stored layout's own. A pending set record is
  * 13 + r + c + v bytes and merges into at most a new row and a new cell of the main section
@@ -413,34 +407,103 @@ function writeResult(status: TableStatus, removed: number): Uint8Array {
   return w.finish();
 }
 
+// ---- exact sizes near the limit ----
+
+const textEncoder = new TextEncoder();
+
+function utf8Length(s: string): number {
+  return textEncoder.encode(s).length;
+}
+
 /**
- * Appends one change record; merges when the change section has grown past its threshold or
- * when the stored layout could otherwise exceed the limit (then the exact merged size decides).
+ * The exact size of stored states whose size was computed (a cache of a pure function, keyed
+ * by the state's own view: replicas stay deterministic). Near the limit each write adds its
+ * delta to its predecessor's size instead of merging the whole table to measure it.
+ */
+const sizeOfState = new WeakMap<Uint8Array, number>();
+
+/** The canonical size of a view without encoding it: Σ rows and cells, as the header says. */
+function canonicalSize(view: TableView): number {
+  let size = 0;
+  for (const [row, cells] of mergedTable(view)) {
+    size += TABLE_ROW_OVERHEAD + utf8Length(row);
+    for (const [col, value] of cells) size += TABLE_CELL_OVERHEAD + utf8Length(col) + value.length;
+  }
+  return size === 0 ? 0 : size + TABLE_HEADER_BYTES;
+}
+
+function sizeOf(data: Uint8Array | null, view: TableView): number {
+  if (data === null) return 0;
+  const known = sizeOfState.get(data);
+  if (known !== undefined) return known;
+  const size = canonicalSize(view);
+  sizeOfState.set(data, size);
+  return size;
+}
+
+/** The canonical size after a set, from the size before and the cell and row it replaces. */
+function sizeAfterSet(data: Uint8Array | null, record: ChangeRecord): number {
+  assert(record.kind === OP_SET, 'sizeAfterSet of a delete');
+  const view = viewOf(data);
+  const before = sizeOf(data, view);
+  const old = lookupCell(view, record.row, record.col);
+  const cell = TABLE_CELL_OVERHEAD + utf8Length(record.col) + record.value.length;
+  let after: number;
+  if (old !== undefined) after = before - old.length + record.value.length;
+  else if (mergedRow(view, record.row).size > 0) after = before + cell;
+  else after = before + TABLE_ROW_OVERHEAD + utf8Length(record.row) + cell;
+  return before === 0 ? after + TABLE_HEADER_BYTES : after;
+}
+
+/** The state with the record merged into a fresh canonical main section. */
+function mergeWith(data: Uint8Array | null, record: ChangeRecord): Uint8Array | null {
+  const view = viewOf(data);
+  foldRecord(view.index, record);
+  const merged = encodeCanonical(mergedTable(view));
+  if (merged !== null) sizeOfState.set(merged, merged.length);
+  return merged;
+}
+
+/**
+ * Appends one change record. The state grows in place (appendBytes: no copy of the table per
+ * write); it merges only when the change section has grown past its threshold or when the
+ * stored layout would pass the limit. Far from the limit a bound on the merged size decides;
+ * near it the exact size does (its delta from the predecessor's, sizeAfterSet), so a refused
+ * write near the limit costs a lookup, not a merge of the whole table.
  */
 function appendChange(
   data: Uint8Array | null,
-  record: Uint8Array,
+  op: Uint8Array,
+  record: ChangeRecord,
   removed: number,
   limits: TableLimits,
 ): Applied {
-  const candidate = concat(data ?? EMPTY_LAYOUT, record);
-  const { main, changes } = splitLayout(candidate);
-  const sizeBound = candidate.length + mergeGrowthMax(changes.length);
-  if (
-    !tableShouldMerge(main.length, changes.length, limits.changeBytesMin) &&
-    sizeBound <= limits.bytesMax
-  ) {
-    if (VERIFY) {
-      const size = tableSize(candidate);
-      assert(size <= sizeBound, () => `table size ${size} above its bound ${sizeBound}`);
-    }
-    return { data: candidate, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  const { main, changes } = splitLayout(data ?? EMPTY_LAYOUT);
+  const storedLength = (data ?? EMPTY_LAYOUT).length + op.length;
+  const changeLength = changes.length + op.length;
+  const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin);
+  const nearLimit = storedLength + mergeGrowthMax(changeLength) > limits.bytesMax;
+  let size: number | undefined;
+  if (nearLimit && record.kind === OP_SET) {
+    size = sizeAfterSet(data, record);
+    if (size > limits.bytesMax)
+      return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
   }
-  const merged = encodeCanonical(mergedTable(viewOf(candidate)));
+  const ok = writeResult(TableStatus.ok, removed);
+  if (!merge && storedLength <= limits.bytesMax) {
+    const next = appendBytes(data ?? EMPTY_LAYOUT, op);
+    if (size !== undefined) sizeOfState.set(next, size);
+    if (VERIFY) {
+      const exact = tableSize(next);
+      assert(size === undefined || size === exact, () => `table size ${size} != ${exact}`);
+      assert(nearLimit || exact <= storedLength + mergeGrowthMax(changeLength), 'size bound');
+    }
+    return { data: next, mutated: true, result: ok };
+  }
+  const merged = mergeWith(data, record);
   assert(merged !== null, 'a table write that leaves cells merged to nothing');
-  if (merged.length > limits.bytesMax)
-    return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
-  return { data: merged, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  assert(merged.length <= limits.bytesMax, () => `merged table of ${merged.length} bytes`);
+  return { data: merged, mutated: true, result: ok };
 }
 
 function applyDelete(
@@ -461,7 +524,7 @@ function applyDelete(
   foldRecord(view.index, record);
   if (isEmpty(view))
     return { data: null, mutated: true, result: writeResult(TableStatus.ok, removed) };
-  const out = appendChange(data, op, removed, limits);
+  const out = appendChange(data, op, record, removed, limits);
   // A delete never grows the table, and the table fit before it.
   assert(
     out.result[0] === TableStatus.ok,
@@ -472,7 +535,7 @@ function applyDelete(
 
 function applyOp(data: Uint8Array | null, op: Uint8Array, limits: TableLimits): Applied {
   const record = parseOp(op);
-  if (record.kind === OP_SET) return appendChange(data, op, 0, limits);
+  if (record.kind === OP_SET) return appendChange(data, op, record, 0, limits);
   return applyDelete(data, op, record, limits);
 }
 
