@@ -12,13 +12,26 @@
  * elsewhere (a record being encoded, a digest, a backup page) never change under them.
  *
  * Because of that rule, a later view of the same buffer that is at least as long as an earlier
- * one holds the earlier one's bytes as its prefix: `extendsAppendView` decides it in O(1),
+ * one holds the earlier one's bytes as its prefix (and so does a copy made when the state
+ * outgrew its buffer, of the buffer before): `extendsAppendView` decides it in O(1),
  * which lets the persist path write only the tail (actors/paxos/record-sections.ts).
  */
 import { assert } from '../runtime/assert';
 
-/** The buffers made here and the end of their longest view (the high-water mark). */
-const highWater = new WeakMap<ArrayBuffer, number>();
+/**
+ * The buffers made here: the end of their longest view (the high-water mark), an id, and
+ * where their first bytes were copied from when a state outgrew its buffer (by id, so an old
+ * buffer is not kept alive by its successor).
+ */
+interface BufferInfo {
+  mark: number;
+  readonly id: number;
+  readonly parentId: number;
+  readonly parentOffset: number;
+  readonly parentLength: number;
+}
+const buffers = new WeakMap<ArrayBuffer, BufferInfo>();
+let nextBufferId = 1;
 
 /** Spare capacity: a quarter of the state, at least this many bytes. */
 const SLACK_BYTES_MIN = 256;
@@ -32,7 +45,7 @@ function endOf(view: Uint8Array): number {
 function extendsInPlace(view: Uint8Array, tailBytes: number): boolean {
   const buffer = view.buffer;
   if (!(buffer instanceof ArrayBuffer)) return false;
-  const mark = highWater.get(buffer);
+  const mark = buffers.get(buffer)?.mark;
   return mark === endOf(view) && mark + tailBytes <= buffer.byteLength;
 }
 
@@ -46,7 +59,7 @@ export function appendBytes(state: Uint8Array | null, tail: Uint8Array): Uint8Ar
   if (state !== null && extendsInPlace(state, tail.length)) {
     const buffer = state.buffer as ArrayBuffer;
     new Uint8Array(buffer).set(tail, endOf(state));
-    highWater.set(buffer, endOf(state) + tail.length);
+    (buffers.get(buffer) as BufferInfo).mark = endOf(state) + tail.length;
     const out = new Uint8Array(buffer, state.byteOffset, length);
     assert(out.length === length, () => `append view of ${out.length}, expected ${length}`);
     return out;
@@ -56,7 +69,15 @@ export function appendBytes(state: Uint8Array | null, tail: Uint8Array): Uint8Ar
   const out = new Uint8Array(buffer, 0, length);
   out.set(before);
   out.set(tail, before.length);
-  highWater.set(buffer, length);
+  // The copied prefix continues `state` when state's own bytes never change (an append view).
+  const parent = state === null ? undefined : infoOf(state);
+  buffers.set(buffer, {
+    mark: length,
+    id: nextBufferId++,
+    parentId: parent?.id ?? 0,
+    parentOffset: state?.byteOffset ?? 0,
+    parentLength: before.length,
+  });
   assert(out.length === length && buffer.byteLength >= length, 'append copy too short');
   return out;
 }
@@ -66,16 +87,25 @@ export function appendBytes(state: Uint8Array | null, tail: Uint8Array): Uint8Ar
  * appendBytes of one buffer from the same start (O(1), no byte compare). False says nothing.
  */
 export function extendsAppendView(earlier: Uint8Array, later: Uint8Array): boolean {
-  const buffer = later.buffer;
-  if (!(buffer instanceof ArrayBuffer) || !highWater.has(buffer)) return false;
+  const info = infoOf(later);
+  if (info === undefined || earlier.length > later.length) return false;
+  if (earlier.buffer === later.buffer) return earlier.byteOffset === later.byteOffset;
+  // One buffer back: `later` starts with a copy of a view of earlier's buffer.
+  const before = infoOf(earlier);
   return (
-    earlier.buffer === buffer &&
-    earlier.byteOffset === later.byteOffset &&
-    earlier.length <= later.length
+    before !== undefined &&
+    info.parentId === before.id &&
+    later.byteOffset === 0 &&
+    earlier.byteOffset === info.parentOffset &&
+    earlier.length <= info.parentLength
   );
+}
+
+function infoOf(view: Uint8Array): BufferInfo | undefined {
+  return view.buffer instanceof ArrayBuffer ? buffers.get(view.buffer) : undefined;
 }
 
 /** True when the view was made by appendBytes (its bytes are never written again). */
 export function isAppendView(view: Uint8Array): boolean {
-  return view.buffer instanceof ArrayBuffer && highWater.has(view.buffer);
+  return infoOf(view) !== undefined;
 }
