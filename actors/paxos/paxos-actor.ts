@@ -374,7 +374,17 @@ export class PaxosGroupActor implements Actor {
   }
 
   coreStats(): Record<string, number> {
-    return { ...this.core.stats(), ...this.stats, derivedWrites: this.derivedWrites?.written ?? 0 };
+    const sections = this.sections?.counts;
+    return {
+      ...this.core.stats(),
+      ...this.stats,
+      derivedWrites: this.derivedWrites?.written ?? 0,
+      // Records in sections: change entries and whole records (bases) staged, and their bytes.
+      sectionChanges: sections?.changes ?? 0,
+      sectionChangeBytes: sections?.changeBytes ?? 0,
+      sectionBases: sections?.bases ?? 0,
+      sectionBaseBytes: sections?.baseBytes ?? 0,
+    };
   }
 
   /** Whole tick periods since the last tick (at least 1); the remainder carries over. */

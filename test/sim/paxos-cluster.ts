@@ -33,6 +33,7 @@ import {
   writeRequest,
 } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
+import { SectionedRecordPort } from '../../actors/paxos/sectioned-record-port';
 import { SimRecordPort } from './sim-record-port';
 import { VolatileRecordPort } from '../../actors/paxos/record-port';
 import type { RecordPort } from '../../actors/paxos/record-port';
@@ -165,7 +166,10 @@ export class SimCluster {
    * never into a later incarnation (a crash loses the memory and the loads in flight alike).
    */
   private recordPort(replica: number, slot: ReplicaSlot, sync: SyncMode): RecordPort {
-    if (this.options.volatile !== true) return new SimRecordPort(this.sim.disk(replica), sync);
+    // Records in sections, as every durable store keeps them (actor-entry.ts): the crash and
+    // torn-tail faults of the simulated disk reach change chains and their folds.
+    if (this.options.volatile !== true)
+      return new SectionedRecordPort(new SimRecordPort(this.sim.disk(replica), sync));
     const start = slot.starts;
     return new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {
