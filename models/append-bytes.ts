@@ -64,7 +64,9 @@ export function appendBytes(state: Uint8Array | null, tail: Uint8Array): Uint8Ar
     assert(out.length === length, () => `append view of ${out.length}, expected ${length}`);
     return out;
   }
-  const capacity = length + Math.max(SLACK_BYTES_MIN, Math.floor(length / SLACK_DIVISOR));
+  // Room for a quarter more, and for several more tails like this one (big cells).
+  const slack = Math.max(SLACK_BYTES_MIN, Math.floor(length / SLACK_DIVISOR), tail.length * 4);
+  const capacity = length + slack;
   const buffer = new ArrayBuffer(capacity);
   const out = new Uint8Array(buffer, 0, length);
   out.set(before);

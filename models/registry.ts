@@ -29,6 +29,9 @@ export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
 }
 
 /** True when a result is the one-byte "key holds another model" answer. */
+/** States from this size on are kept in append buffers (append-bytes.ts). */
+const APPEND_STATE_BYTES_MIN = 64 * 1024;
+
 /**
  * The tagged state of a model's answer. An append view that grew the previous state in place
  * (the table's change section) is the same buffer one byte further on, tag included: widening
@@ -37,7 +40,12 @@ export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
  * grows in place again.
  */
 function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array): Uint8Array {
-  if (!isAppendView(state)) return tagged(tag, state);
+  // A big state of any model goes into an append buffer (25 % spare): a table just merged
+  // grows in place from its next write on; small states (most keys) stay exact.
+  if (!isAppendView(state))
+    return state.length < APPEND_STATE_BYTES_MIN
+      ? tagged(tag, state)
+      : appendBytes(Uint8Array.of(tag), state);
   if (
     before !== null &&
     state.buffer === before.buffer &&
