@@ -195,7 +195,8 @@ export class PaxosGroupActor implements Actor {
     this.group = groupOfActor(id, options);
     this.derivedWrites =
       options.derived === undefined ? undefined : new DerivedWrites(options.derived);
-    this.sections = store.appendChains === true ? new RecordSections() : undefined;
+    this.sections =
+      store.appendChains === true ? new RecordSections(store.sectionLimits) : undefined;
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -444,6 +445,8 @@ export class PaxosGroupActor implements Actor {
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
         const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        if (this.sections !== undefined && record !== undefined && record !== 'corrupted')
+          this.sections.loaded(key, record, this.store.chainOf?.(key) ?? { entries: 0, bytes: 0 });
         this.derivedWrites?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });

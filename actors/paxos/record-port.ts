@@ -6,6 +6,7 @@
 import { assert } from '../../runtime/assert';
 import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
 import type { KeyRecord } from './core/types';
+import type { SectionLimits } from './record-sections';
 import { encodeSealedRecord } from './codec';
 import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
 
@@ -45,6 +46,10 @@ export interface RecordPort {
    * records.
    */
   readonly appendChains?: boolean;
+  /** With appendChains: which records go in sections, and when chains fold. */
+  readonly sectionLimits?: SectionLimits;
+  /** With appendChains: the change chain on disk of a key just loaded (entries and bytes). */
+  chainOf?(key: string): { entries: number; bytes: number };
   load(
     keys: readonly string[],
     cb: (values: (Uint8Array | undefined)[], err?: Error) => void,

@@ -32,8 +32,13 @@ import { encodeSealedRecord, readRecord, writeRecord } from './codec';
 
 export const CHANGE_ENTRY_LAYOUT = 0xc1;
 
-/** When a chain is folded into a new base: past max(min, base × multiple) bytes or max entries. */
+/**
+ * Which records go in sections: those whose data has at least `dataBytesMin` bytes (a small
+ * record is cheaper rewritten whole than as a chain entry and its terminator). When a chain is
+ * folded into a new base: past max(min, base × multiple) bytes or max entries.
+ */
 export interface SectionLimits {
+  readonly dataBytesMin: number;
   readonly chainBytesMin: number;
   readonly chainBaseMultiple: number;
   readonly chainEntriesMax: number;
@@ -44,6 +49,7 @@ export interface SectionLimits {
  * spread over the writes since the last one, add at most half a change entry per write.
  */
 export const SECTION_LIMITS: SectionLimits = {
+  dataBytesMin: 64 * 1024,
   chainBytesMin: 256 * 1024,
   chainBaseMultiple: 2,
   chainEntriesMax: 1 << 17,
@@ -165,7 +171,13 @@ export class RecordSections {
   stage(key: string, rec: KeyRecord): Uint8Array {
     const prev = this.handed.get(key);
     const data = rec.data;
-    if (prev !== undefined && data !== null && extendsAppendView(prev.data, data)) {
+    // The same data object (a promise, an accept, a refused write) or one grown from it.
+    const continues =
+      prev !== undefined &&
+      data !== null &&
+      data.length >= this.limits.dataBytesMin &&
+      (data === prev.data || extendsAppendView(prev.data, data));
+    if (continues) {
       const entry = encodeChangeEntry(
         rec,
         prev.entries + 1,
@@ -187,7 +199,8 @@ export class RecordSections {
     }
     const base = encodeSealedRecord(rec);
     assert(!isChangeEntry(base), 'a base that reads as a change entry');
-    const chainable = data !== null && isAppendView(data);
+    const chainable =
+      data !== null && data.length >= this.limits.dataBytesMin && isAppendView(data);
     this.staged.set(
       key,
       chainable ? { data, baseBytes: base.length, chainBytes: 0, entries: 0 } : null,
@@ -203,6 +216,22 @@ export class RecordSections {
       prev.entries + 1 <= l.chainEntriesMax &&
       chainBytes <= Math.max(l.chainBytesMin, prev.baseBytes * l.chainBaseMultiple)
     );
+  }
+
+  /**
+   * A key loaded from storage: its data is what the base and `chain` on disk hold, so a
+   * persist that keeps or grows it can continue that chain instead of writing a base.
+   */
+  loaded(key: string, rec: KeyRecord, chain: { entries: number; bytes: number }): void {
+    assert(!this.staged.has(key), () => `load of a staged key`);
+    if (rec.data === null || rec.data.length < this.limits.dataBytesMin) return;
+    assert(chain.entries >= 0 && chain.bytes >= 0, () => `chain of ${chain.entries} entries`);
+    this.handed.set(key, {
+      data: rec.data,
+      baseBytes: rec.data.length,
+      chainBytes: chain.bytes,
+      entries: chain.entries,
+    });
   }
 
   /** The shell handed everything staged to storage in one batch (in submission order). */

@@ -23,7 +23,8 @@ import type { BatchOp } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
 import { decodeRecord, encodeSealedRecord } from './codec';
 import type { RecordPort, RecordWrite, ScanRange } from './record-port';
-import { decodeChangeEntry, foldChain, isChangeEntry } from './record-sections';
+import { SECTION_LIMITS, decodeChangeEntry, foldChain, isChangeEntry } from './record-sections';
+import type { SectionLimits } from './record-sections';
 
 export const CHAIN_PREFIX = '\u0003';
 const CHAIN_END = '\u0004';
@@ -50,14 +51,16 @@ type Values = (Uint8Array | undefined)[];
 
 export class SectionedRecordPort implements RecordPort {
   readonly appendChains = true;
-  /** Chain lengths on disk, for keys that have one (learnt at load, kept up by writes). */
-  private readonly chains = new Map<string, number>();
+  /** Chains on disk (entries, bytes), for keys that have one (learnt at load, kept up by writes). */
+  private readonly chains = new Map<string, { entries: number; bytes: number }>();
+  private readonly chainEntriesMax: number;
 
   constructor(
     private readonly inner: RecordPort,
-    private readonly chainEntriesMax = 1 << 17,
+    readonly sectionLimits: SectionLimits = SECTION_LIMITS,
   ) {
     assert(inner.volatile !== true, 'sections over a volatile store');
+    this.chainEntriesMax = sectionLimits.chainEntriesMax;
   }
 
   get lostAtOpen(): boolean | undefined {
@@ -66,7 +69,11 @@ export class SectionedRecordPort implements RecordPort {
 
   /** Chain length on disk for a key (tests). */
   chainLength(key: string): number {
-    return this.chains.get(key) ?? 0;
+    return this.chains.get(key)?.entries ?? 0;
+  }
+
+  chainOf(key: string): { entries: number; bytes: number } {
+    return this.chains.get(key) ?? { entries: 0, bytes: 0 };
   }
 
   write(batch: readonly RecordWrite[], cb: (err?: Error) => void, derived?: readonly BatchOp[]) {
@@ -80,19 +87,20 @@ export class SectionedRecordPort implements RecordPort {
   }
 
   private writeChange(w: RecordWrite, out: RecordWrite[]): void {
-    const seq = (this.chains.get(w.key) ?? 0) + 1;
+    const chain = this.chains.get(w.key) ?? { entries: 0, bytes: 0 };
+    const seq = chain.entries + 1;
     // Our own bytes: the shell numbered the entry from the chain it handed us.
     const entry = decodeChangeEntry(openRecord(w.value));
     assert(entry.seq === seq, () => `change entry ${entry.seq} where the chain expects ${seq}`);
     assert(seq <= this.chainEntriesMax, () => `chain of ${seq} entries`);
     out.push({ key: chainKey(w.key, seq), value: w.value });
     out.push({ key: chainKey(w.key, seq + 1), value: EMPTY });
-    this.chains.set(w.key, seq);
+    this.chains.set(w.key, { entries: seq, bytes: chain.bytes + w.value.length });
   }
 
   private writeBase(w: RecordWrite, out: RecordWrite[], ops: BatchOp[]): void {
     out.push(w);
-    const n = this.chains.get(w.key);
+    const n = this.chains.get(w.key)?.entries;
     if (n === undefined) return;
     out.push({ key: chainKey(w.key, 1), value: EMPTY });
     for (let i = 2; i <= n + 1; i++) ops.push({ type: 'del', key: chainKey(w.key, i) });
@@ -174,7 +182,11 @@ export class SectionedRecordPort implements RecordPort {
     if (learn && entries.length === 0) this.chains.delete(key);
     if (entries.length === 0) return base;
     // The next base of this key deletes these entries, whatever they hold.
-    if (learn) this.chains.set(key, entries.length);
+    if (learn)
+      this.chains.set(key, {
+        entries: entries.length,
+        bytes: entries.reduce((n, v) => n + v.length, 0),
+      });
     if (base === undefined) return DAMAGED;
     try {
       const rec = foldChain(

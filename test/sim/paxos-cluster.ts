@@ -34,6 +34,18 @@ import {
 } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
 import { SectionedRecordPort } from '../../actors/paxos/sectioned-record-port';
+import { SECTION_LIMITS } from '../../actors/paxos/record-sections';
+
+/**
+ * Every record in sections, whatever its size, and chains that fold after a few KiB: the
+ * simulator's small states reach change entries, folds and crashes between them.
+ */
+const SIM_SECTIONS = {
+  ...SECTION_LIMITS,
+  dataBytesMin: 0,
+  chainBytesMin: 4096,
+  chainEntriesMax: 64,
+};
 import { SimRecordPort } from './sim-record-port';
 import { VolatileRecordPort } from '../../actors/paxos/record-port';
 import type { RecordPort } from '../../actors/paxos/record-port';
@@ -169,7 +181,7 @@ export class SimCluster {
     // Records in sections, as every durable store keeps them (actor-entry.ts): the crash and
     // torn-tail faults of the simulated disk reach change chains and their folds.
     if (this.options.volatile !== true)
-      return new SectionedRecordPort(new SimRecordPort(this.sim.disk(replica), sync));
+      return new SectionedRecordPort(new SimRecordPort(this.sim.disk(replica), sync), SIM_SECTIONS);
     const start = slot.starts;
     return new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {

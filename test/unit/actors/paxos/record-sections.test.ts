@@ -10,11 +10,13 @@ import type { KeyRecord } from '../../../../actors/paxos/core/types';
 import type { RecordPort, RecordWrite, ScanRange } from '../../../../actors/paxos/record-port';
 import {
   RecordSections,
+  SECTION_LIMITS,
   decodeChangeEntry,
   encodeChangeEntry,
   foldChain,
   isChangeEntry,
 } from '../../../../actors/paxos/record-sections';
+import type { SectionLimits } from '../../../../actors/paxos/record-sections';
 import {
   SectionedRecordPort,
   chainKey,
@@ -26,6 +28,9 @@ import { openRecord } from '../../../../engines/record-codec';
 import { appendBytes } from '../../../../models/append-bytes';
 import { createTableStateMachine, encodeTableOp } from '../../../../models/table/table';
 import { Prng } from '../../../../runtime/sim/prng';
+
+/** Every record in sections, whatever its size (the default keeps small records whole). */
+const SMALL: SectionLimits = { ...SECTION_LIMITS, dataBytesMin: 0 };
 
 type Batch = Array<{ key: string; value: Uint8Array | null }>;
 
@@ -153,8 +158,8 @@ test('a chain with a gap, a wrong offset or damaged bytes is CORRUPTED, never fo
 test('a table write after the first persists a change entry; a base write ends the chain', (t) => {
   const machine = createTableStateMachine({ bytesMax: 1 << 20, changeBytesMin: 1 << 20 });
   const inner = new BatchLogPort();
-  const port = new SectionedRecordPort(inner);
-  const sections = new RecordSections();
+  const port = new SectionedRecordPort(inner, SMALL);
+  const sections = new RecordSections(SMALL);
   let data: Uint8Array | null = null;
   for (let i = 0; i < 5; i++) {
     data = machine.apply(
@@ -193,8 +198,8 @@ test('a table write after the first persists a change entry; a base write ends t
 
 test('a chain whose middle entry is lost loads as damaged (recovered from peers)', (t) => {
   const inner = new BatchLogPort();
-  const port = new SectionedRecordPort(inner);
-  const sections = new RecordSections();
+  const port = new SectionedRecordPort(inner, SMALL);
+  const sections = new RecordSections(SMALL);
   let data = appendBytes(null, Uint8Array.of(1));
   persist(sections, port, new Map([['k', tableRecord(data, 1)]]));
   for (let i = 2; i < 5; i++) {
@@ -204,7 +209,7 @@ test('a chain whose middle entry is lost loads as damaged (recovered from peers)
   // Entry 2 replaced by entry 3's bytes: a chain that does not continue.
   const third = inner.log[3]?.find((w) => w.key === chainKey('k', 3))?.value ?? null;
   inner.log.push([{ key: chainKey('k', 2), value: third }]);
-  t.is(loadOne(new SectionedRecordPort(inner), 'k'), 'damaged');
+  t.is(loadOne(new SectionedRecordPort(inner, SMALL), 'k'), 'damaged');
 });
 
 test('property: a crash keeping any prefix of batches loads the record of that prefix', (t) => {
@@ -214,9 +219,14 @@ test('property: a crash keeping any prefix of batches loads the record of that p
   for (let seed = 1; seed <= 40; seed++) {
     const rng = new Prng(seed);
     const machine = createTableStateMachine({ bytesMax: 1 << 20, changeBytesMin: 512 });
-    const limits = { chainBytesMin: 2048, chainBaseMultiple: 1, chainEntriesMax: 6 };
+    const limits = {
+      dataBytesMin: 0,
+      chainBytesMin: 2048,
+      chainBaseMultiple: 1,
+      chainEntriesMax: 6,
+    };
     const inner = new BatchLogPort();
-    let port = new SectionedRecordPort(inner);
+    let port = new SectionedRecordPort(inner, limits);
     let sections = new RecordSections(limits);
     let rec: KeyRecord = tableRecord(null, 0);
     const history: KeyRecord[] = []; // the record after each batch since the last crash
@@ -229,7 +239,7 @@ test('property: a crash keeping any prefix of batches loads the record of that p
         changes += sections.counts.changes;
         folds += sections.counts.bases;
         const expected: KeyRecord | undefined = keep === 0 ? base : history[keep - 1];
-        port = new SectionedRecordPort(inner);
+        port = new SectionedRecordPort(inner, SMALL);
         sections = new RecordSections(limits);
         const loaded = loadOne(port, '\u0000t');
         if (expected === undefined) t.is(loaded, undefined, `seed ${seed} step ${step}`);
@@ -271,8 +281,8 @@ test('property: a crash keeping any prefix of batches loads the record of that p
 
 test('scans and scanAll hand out whole records and never a chain entry', async (t) => {
   const inner = new BatchLogPort();
-  const port = new SectionedRecordPort(inner);
-  const sections = new RecordSections();
+  const port = new SectionedRecordPort(inner, SMALL);
+  const sections = new RecordSections(SMALL);
   let data = appendBytes(null, Uint8Array.of(1));
   persist(
     sections,
