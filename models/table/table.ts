@@ -16,21 +16,25 @@
  *          [3][row str] deleteRow (hides every main cell of the row and earlier changes to it).
  *
  * A write appends its record to the change section; the header does not change, so the new
- * state is the old one plus the record. Only when the change section passes
- * max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a fresh canonical
- * main section. A one-cell write on a 1 MiB table is therefore logically a write of the record
- * alone. Today the core still stores the whole data state as one record; an engine that stores
- * the two sections as separate records could write only the appended bytes between merges
- * (tableSections / tableBytesWritten give a bench those numbers). Reads merge on the fly:
- * the latest change to a cell wins and tombstones hide.
+ * state is the old one plus the record. The state grows in place (models/append-bytes.ts: no
+ * copy of the table per write), and the persist path writes only the appended bytes as a
+ * change entry of the key's record (actors/paxos/record-sections.ts). Only when the change
+ * section passes max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a
+ * fresh canonical main section, which storage then writes whole, as a new base. A one-cell
+ * write on an 18 MiB table therefore copies and persists the cell's record, not the table
+ * (bench/table-growth.ts). Reads merge on the fly: the latest change to a cell wins and
+ * tombstones hide.
  *
  * Names sort by UTF-16 code units (JS `<`): any fixed order makes replicas' bytes identical.
  *
  * Size: a table's size is the length of its canonical layout (all changes merged, none
  * pending): TABLE_HEADER_BYTES + Σ rows (TABLE_ROW_OVERHEAD + row bytes) + Σ cells
  * (TABLE_CELL_OVERHEAD + col bytes + value bytes), names in UTF-8. A set that would make it
- * exceed `bytesMax` is refused with `tooLarge` and changes nothing. The stored layout (with
- * pending changes) never exceeds `bytesMax` either: a write that would push it over merges.
+ * exceed `bytesMax` is refused with `tooLarge` and changes nothing. Far from the limit a bound
+ * decides (each pending record merges into at most 3 more bytes); near it the exact size does,
+ * as the predecessor's size plus the write's delta (sizeAfterSet), so a refused write costs a
+ * lookup, never a merge. The stored layout (with pending changes) never exceeds `bytesMax`
+ * either: a write that would push it over merges.
  *
  * Deletes that remove nothing change nothing (mutated false). A table left without cells is
  * stored as `data: null` (the key becomes absent).
