@@ -64,8 +64,10 @@ export function appendBytes(state: Uint8Array | null, tail: Uint8Array): Uint8Ar
     assert(out.length === length, () => `append view of ${out.length}, expected ${length}`);
     return out;
   }
-  // Room for a quarter more, and for several more tails like this one (big cells).
-  const slack = Math.max(SLACK_BYTES_MIN, Math.floor(length / SLACK_DIVISOR), tail.length * 4);
+  // Room for a quarter more, and, when this is an append to a state (not a first copy), for
+  // several more tails like this one (big cells), at most the state's size again.
+  const tails = before.length >= tail.length ? Math.min(tail.length * 4, length) : 0;
+  const slack = Math.max(SLACK_BYTES_MIN, Math.floor(length / SLACK_DIVISOR), tails);
   const capacity = length + slack;
   const buffer = new ArrayBuffer(capacity);
   const out = new Uint8Array(buffer, 0, length);

@@ -29,9 +29,6 @@ export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
 }
 
 /** True when a result is the one-byte "key holds another model" answer. */
-/** States from this size on are kept in append buffers (append-bytes.ts). */
-const APPEND_STATE_BYTES_MIN = 64 * 1024;
-
 /**
  * The tagged state of a model's answer. An append view that grew the previous state in place
  * (the table's change section) is the same buffer one byte further on, tag included: widening
@@ -40,12 +37,7 @@ const APPEND_STATE_BYTES_MIN = 64 * 1024;
  * grows in place again.
  */
 function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array): Uint8Array {
-  // A big state of any model goes into an append buffer (25 % spare): a table just merged
-  // grows in place from its next write on; small states (most keys) stay exact.
-  if (!isAppendView(state))
-    return state.length < APPEND_STATE_BYTES_MIN
-      ? tagged(tag, state)
-      : appendBytes(Uint8Array.of(tag), state);
+  if (!isAppendView(state)) return tagged(tag, state);
   if (
     before !== null &&
     state.buffer === before.buffer &&

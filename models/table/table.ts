@@ -60,6 +60,8 @@ export const TABLE_HEADER_BYTES = 5;
 export const TABLE_ROW_OVERHEAD = 8;
 /** Bytes a cell costs in the main section beyond its column name and value: two lengths. */
 export const TABLE_CELL_OVERHEAD = 8;
+/** A merged state from this size on is kept in an append buffer (models/append-bytes.ts). */
+const TABLE_APPEND_BUFFER_BYTES_MIN = 64 * 1024;
 /** The default limit on a table's size (its canonical layout). */
 export const TABLE_BYTES_MAX = 20 * 1024 * 1024;
 /** The change section may always grow to this many bytes before a merge. */
@@ -463,8 +465,13 @@ function sizeAfterSet(data: Uint8Array | null, record: ChangeRecord): number {
 function mergeWith(data: Uint8Array | null, record: ChangeRecord): Uint8Array | null {
   const view = viewOf(data);
   foldRecord(view.index, record);
-  const merged = encodeCanonical(mergedTable(view));
-  if (merged !== null) sizeOfState.set(merged, merged.length);
+  const canonical = encodeCanonical(mergedTable(view));
+  if (canonical === null) return null;
+  // A big table's merged state goes into an append buffer, so it grows in place (and persists
+  // as change entries) from its next write on; a small one stays exact.
+  const merged =
+    canonical.length >= TABLE_APPEND_BUFFER_BYTES_MIN ? appendBytes(null, canonical) : canonical;
+  sizeOfState.set(merged, merged.length);
   return merged;
 }
 
