@@ -61,7 +61,13 @@ export class SectionedRecordPort implements RecordPort {
   ) {
     assert(inner.volatile !== true, 'sections over a volatile store');
     this.chainEntriesMax = sectionLimits.chainEntriesMax;
+    // Scans exactly where the inner store has them (the shell tells "cannot scan" by absence).
+    if (inner.scan !== undefined) this.scan = (range, cb) => this.scanSectioned(range, cb);
+    if (inner.scanAll !== undefined) this.scanAll = () => this.scanAllSectioned();
   }
+
+  readonly scan?: RecordPort['scan'];
+  readonly scanAll?: RecordPort['scanAll'];
 
   get lostAtOpen(): boolean | undefined {
     return this.inner.lostAtOpen;
@@ -200,7 +206,7 @@ export class SectionedRecordPort implements RecordPort {
     }
   }
 
-  scan(
+  private scanSectioned(
     range: ScanRange,
     cb: (entries: Array<[string, Uint8Array]>, exhausted: boolean, err?: Error) => void,
   ): void {
@@ -272,9 +278,9 @@ export class SectionedRecordPort implements RecordPort {
    * Every stored entry, chain entries left out and records whole (verification). Two passes:
    * the first finds the keys that have chains (on unordered engines they come in any order).
    */
-  async *scanAll(): AsyncIterable<[string, Uint8Array]> {
+  private async *scanAllSectioned(): AsyncIterable<[string, Uint8Array]> {
     const all = this.inner.scanAll;
-    if (all === undefined) return;
+    assert(all !== undefined, 'scanAll of a store that cannot');
     const chained = new Set<string>();
     for await (const [k, v] of all.call(this.inner)) {
       if (isChainKey(k) && k.endsWith('\u00001') && v.length > 0)
