@@ -444,9 +444,11 @@ export class PaxosGroupActor implements Actor {
       if (err !== undefined && !isCorrupted(err)) return this.fail('load', err);
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
-        const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
-        if (this.sections !== undefined && record !== undefined && record !== 'corrupted')
-          this.sections.loaded(key, record, this.store.chainOf?.(key) ?? { entries: 0, bytes: 0 });
+        let record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        if (this.sections !== undefined && record !== undefined && record !== 'corrupted') {
+          const chain = this.store.chainOf?.(key) ?? { entries: 0, bytes: 0 };
+          record = this.sections.loaded(key, record, chain);
+        }
         this.derivedWrites?.noteLoaded(key, record);
         this.core.loaded(key, record);
       });

@@ -26,7 +26,7 @@ import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import { engineError } from '../../engines/errors';
-import { extendsAppendView, isAppendView } from '../../models/append-bytes';
+import { appendBytes, extendsAppendView, isAppendView } from '../../models/append-bytes';
 import type { KeyRecord } from './core/types';
 import { encodeSealedRecord, readRecord, writeRecord } from './codec';
 
@@ -220,18 +220,22 @@ export class RecordSections {
 
   /**
    * A key loaded from storage: its data is what the base and `chain` on disk hold, so a
-   * persist that keeps or grows it can continue that chain instead of writing a base.
+   * persist that keeps or grows it can continue that chain instead of writing a base. The
+   * record answered is the one to hand the core: a big state moves into an append buffer
+   * (one copy, at load), so a table's first write after a load grows it in place too.
    */
-  loaded(key: string, rec: KeyRecord, chain: { entries: number; bytes: number }): void {
+  loaded(key: string, rec: KeyRecord, chain: { entries: number; bytes: number }): KeyRecord {
     assert(!this.staged.has(key), () => `load of a staged key`);
-    if (rec.data === null || rec.data.length < this.limits.dataBytesMin) return;
+    if (rec.data === null || rec.data.length < this.limits.dataBytesMin) return rec;
     assert(chain.entries >= 0 && chain.bytes >= 0, () => `chain of ${chain.entries} entries`);
+    const data = isAppendView(rec.data) ? rec.data : appendBytes(null, rec.data);
     this.handed.set(key, {
-      data: rec.data,
+      data,
       baseBytes: rec.data.length,
       chainBytes: chain.bytes,
       entries: chain.entries,
     });
+    return data === rec.data ? rec : { ...rec, data };
   }
 
   /** The shell handed everything staged to storage in one batch (in submission order). */

@@ -95,4 +95,10 @@ test('filling a table past its limit answers TABLE_TOO_LARGE and other keys neve
     'no replica found its sectioned record damaged',
   );
   t.is((await again.table('big').get('w', 'c3'))?.toString(), 'v19');
+  // The first write after a load continues the chain on disk (an entry, not the whole table).
+  const count = async (name: string): Promise<number> =>
+    (await again.stats()).replicas.reduce((n, r) => n + (r?.[name] ?? 0), 0);
+  const changesBefore = await count('sectionChanges');
+  await again.table('big').set('w', 'c0', 'after');
+  t.true((await count('sectionChanges')) >= changesBefore + 2, 'change entries after reopen');
 });
