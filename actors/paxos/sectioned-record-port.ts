@@ -11,7 +11,7 @@
  * The chain on disk is always entries 1..n followed by an absent or empty entry n + 1:
  * - a change entry i is written with an empty entry i + 1 in the same atomic batch;
  * - a base is written with an empty entry 1 when the key had a chain (and the old entries
- *   are deleted in the same batch, to free their space).
+ *   are deleted in the same batch, up to CHAIN_DELETES_MAX of them, to free their space).
  * A load reads entries from 1 up to the first absent or empty one, so a crash anywhere keeps
  * a chain that continues its base (batches are atomic: a torn batch is dropped whole), and
  * stale entries behind a terminator, if any survived, are never read. Each entry names its
@@ -36,6 +36,8 @@ const EMPTY = new Uint8Array(0);
 const DAMAGED = Uint8Array.of(0);
 /** Chain entries read per round trip at load. */
 const CHAIN_READ_CHUNK = 256;
+/** Old chain entries a base deletes in its own batch (the rest stay unreachable). */
+const CHAIN_DELETES_MAX = 1024;
 /** Times a scan reads a key again whose chain did not continue its base. */
 const SCAN_REREADS_MAX = 2;
 
@@ -109,7 +111,10 @@ export class SectionedRecordPort implements RecordPort {
     const n = this.chains.get(w.key)?.entries;
     if (n === undefined) return;
     out.push({ key: chainKey(w.key, 1), value: EMPTY });
-    for (let i = 2; i <= n + 1; i++) ops.push({ type: 'del', key: chainKey(w.key, i) });
+    // Engines bound a batch's ops (10,000): entries past the first few thousand stay behind
+    // the terminator, never read, and are overwritten as the next chain grows over them.
+    const last = Math.min(n + 1, CHAIN_DELETES_MAX + 1);
+    for (let i = 2; i <= last; i++) ops.push({ type: 'del', key: chainKey(w.key, i) });
     this.chains.delete(w.key);
   }
 

@@ -336,3 +336,29 @@ test('scans and scanAll hand out whole records and never a chain entry', async (
     [],
   );
 });
+
+test('a base after a long chain deletes a bounded number of entries; the rest is never read', (t) => {
+  const inner = new BatchLogPort();
+  const port = new SectionedRecordPort(inner, SMALL);
+  const sections = new RecordSections(SMALL);
+  let data = appendBytes(null, Uint8Array.of(1));
+  persist(sections, port, new Map([['k', tableRecord(data, 1)]]));
+  for (let i = 2; i <= 1500; i++) {
+    data = appendBytes(data, Uint8Array.of(i & 0xff));
+    persist(sections, port, new Map([['k', tableRecord(data, i)]]));
+  }
+  t.is(port.chainLength('k'), 1499);
+  persist(sections, port, new Map([['k', tableRecord(Uint8Array.of(9), 1501)]]));
+  const batch = inner.log[inner.log.length - 1] as Batch;
+  t.true(batch.length <= 1100, `a base batch of ${batch.length} writes`);
+  t.true(inner.engineKeys().filter(isChainKey).length > 400, 'old entries left behind');
+  // A new chain grows over the old entries; every load sees exactly its own.
+  data = appendBytes(null, Uint8Array.of(9));
+  persist(sections, port, new Map([['k', tableRecord(data, 1502)]]));
+  for (let i = 0; i < 3; i++) {
+    data = appendBytes(data, Uint8Array.of(i));
+    persist(sections, port, new Map([['k', tableRecord(data, 1503 + i)]]));
+  }
+  const loaded = loadOne(new SectionedRecordPort(inner, SMALL), 'k');
+  t.true(loaded !== 'damaged' && loaded !== undefined && same(loaded, tableRecord(data, 1505)));
+});
