@@ -5,6 +5,7 @@
  * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../runtime/assert';
+import { appendBytes, extendsAppendView, isAppendView } from './append-bytes';
 import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
 import { RESULT_BAD_REQUEST, RESULT_WRONG_MODEL } from './model-tags';
@@ -28,6 +29,28 @@ export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
 }
 
 /** True when a result is the one-byte "key holds another model" answer. */
+/**
+ * The tagged state of a model's answer. An append view that grew the previous state in place
+ * (the table's change section) is the same buffer one byte further on, tag included: widening
+ * the view costs nothing, where a copy would cost the whole state per write. An append view
+ * that moved to a new buffer is copied into an append buffer with the tag, so the next write
+ * grows in place again.
+ */
+function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array): Uint8Array {
+  if (!isAppendView(state)) return tagged(tag, state);
+  if (
+    before !== null &&
+    state.buffer === before.buffer &&
+    state.byteOffset === before.byteOffset + 1 &&
+    extendsAppendView(before.subarray(1), state)
+  ) {
+    const out = new Uint8Array(state.buffer, before.byteOffset, state.length + 1);
+    assert(out[0] === tag, () => `grown state lost its tag ${tag}`);
+    return out;
+  }
+  return appendBytes(Uint8Array.of(tag), state);
+}
+
 export function isWrongModel(result: Uint8Array): boolean {
   return result.length === 1 && result[0] === RESULT_WRONG_MODEL;
 }
@@ -86,9 +109,10 @@ export function createModelRegistry(
       !isWrongModel(out.result) && !isBadRequest(out.result),
       'a model returned a reserved result',
     );
-    // Always a fresh copy: a model may answer a view of its op (kv put), and the op may be a
-    // view of a whole inbound payload (codec.ts readBatch); the key's data must own its bytes.
-    const next = out.data === null ? null : tagged(op[0] as ModelTag, out.data);
+    // A fresh copy: a model may answer a view of its op (kv put), and the op may be a view of
+    // a whole inbound payload (codec.ts readBatch); the key's data must own its bytes. Except
+    // for states a model grew with appendBytes (append-bytes.ts): those own their buffer.
+    const next = out.data === null ? null : taggedState(op[0] as ModelTag, data, out.data);
     const result = withVersion(out.result, out.mutated ? version + 1 : version);
     return { data: next, mutated: out.mutated, result };
   };

@@ -20,6 +20,7 @@ import { groupOfActor, replicaOfActor } from '../paxos/placement';
 import { EngineRecordPort, VolatileRecordPort } from '../paxos/record-port';
 import type { RecordPort } from '../paxos/record-port';
 import type { JournalLimits } from '../paxos/journal-limits';
+import { SectionedRecordPort } from '../paxos/sectioned-record-port';
 
 /** What every Paxos group actor of a node is built with (the worker runtime clones it). */
 export interface GroupActorConfig {
@@ -126,7 +127,8 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
     const durable = new EngineRecordPort(engine, config.sync, previous?.close());
     if (dir !== undefined) openRecordPorts.set(dir, durable);
-    store = durable;
+    // Records in sections: a write into a big table persists only its change (issue 10).
+    store = new SectionedRecordPort(durable);
   }
   // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or
   // UNKNOWN_OUTCOME) arrives before the caller's documented timeout.

@@ -50,6 +50,7 @@ import {
   writeResult,
 } from './codec';
 import type { RecordPort, RecordWrite } from './record-port';
+import { RecordSections } from './record-sections';
 import { digestReplica, isDigestRequest } from './replica-digest';
 import { backupKeys, backupPage, isBackupKeysRequest, isBackupPageRequest } from './backup-page';
 import type { BackupSource } from './backup-page';
@@ -175,6 +176,7 @@ export class PaxosGroupActor implements Actor {
   private readonly onEvictedBound = (key: string, rec: KeyRecord): void => {
     this.derivedWrites?.forget(key);
     this.journal?.forget(key);
+    this.sections?.forget(key);
     if (this.store.keep !== undefined) this.store.keep(key, rec);
   };
   private readonly outWriters = new Map<
@@ -192,6 +194,8 @@ export class PaxosGroupActor implements Actor {
     dropped: 0,
     batches: 0,
     records: 0,
+    /** Bytes of the records (bases and change entries) handed to storage. */
+    recordBytes: 0,
     corrupted: 0,
     scans: 0,
     rejectedPayloads: 0,
@@ -206,6 +210,8 @@ export class PaxosGroupActor implements Actor {
   private readonly derivedWrites: DerivedWrites | undefined;
   /** This replica's journal of the group (journal-writer.ts); undefined when off. */
   private readonly journal: JournalWriter | undefined;
+  /** Records in sections (record-sections.ts), when the store keeps change chains. */
+  private readonly sections: RecordSections | undefined;
 
   constructor(
     private readonly id: ActorId,
@@ -219,6 +225,8 @@ export class PaxosGroupActor implements Actor {
       options.derived === undefined ? undefined : new DerivedWrites(options.derived);
     const journal = this.startJournal();
     this.journal = journal;
+    this.sections =
+      store.appendChains === true ? new RecordSections(store.sectionLimits) : undefined;
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -248,7 +256,7 @@ export class PaxosGroupActor implements Actor {
     if (limits === undefined) return undefined;
     assert(this.store.volatile !== true, 'a journal needs a durable record store');
     const writer = new JournalWriter(limits, this.options.wallClock ?? Date.now);
-    this.store.load([JOURNAL_META_KEY], (values, err) => {
+    this.loadLocal([JOURNAL_META_KEY], (values, err) => {
       if (this.failed || this.closed) return;
       if (err !== undefined && !isCorrupted(err)) return this.fail('journal load', err);
       const bytes = err === undefined ? values[0] : undefined;
@@ -269,10 +277,19 @@ export class PaxosGroupActor implements Actor {
     return writer;
   }
 
+  /** Loads keys that are not records (the journal's), past any record sections. */
+  private loadLocal(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void {
+    if (this.store.loadLocal !== undefined) this.store.loadLocal(keys, cb);
+    else this.store.load(keys, cb);
+  }
+
   private journalHost(journal: JournalWriter): JournalHost {
     return {
       writer: journal,
-      load: (keys, cb) => this.store.load(keys, cb),
+      load: (keys, cb) => this.loadLocal(keys, cb),
       persistCursors: (done) => {
         this.staged.journalWaiters.push(done);
         this.drive();
@@ -456,11 +473,17 @@ export class PaxosGroupActor implements Actor {
   }
 
   coreStats(): Record<string, number> {
+    const sections = this.sections?.counts;
     return {
       ...this.core.stats(),
       ...this.stats,
       ...this.journal?.counters,
       derivedWrites: this.derivedWrites?.written ?? 0,
+      // Records in sections: change entries and whole records (bases) staged, and their bytes.
+      sectionChanges: sections?.changes ?? 0,
+      sectionChangeBytes: sections?.changeBytes ?? 0,
+      sectionBases: sections?.bases ?? 0,
+      sectionBaseBytes: sections?.baseBytes ?? 0,
     };
   }
 
@@ -500,7 +523,8 @@ export class PaxosGroupActor implements Actor {
       const derived = this.derivedWrites;
       const journal = this.journal;
       for (const p of ready.persist) {
-        this.staged.records.set(p.key, encodeSealedRecord(p.record));
+        const sealed = this.sections?.stage(p.key, p.record) ?? encodeSealedRecord(p.record);
+        this.staged.records.set(p.key, sealed);
         if (derived !== undefined && derived.covers(p.key))
           this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));
         if (journal !== undefined)
@@ -524,7 +548,11 @@ export class PaxosGroupActor implements Actor {
       if (err !== undefined && !isCorrupted(err)) return this.fail('load', err);
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
-        const record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        let record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
+        if (this.sections !== undefined && record !== undefined && record !== 'corrupted') {
+          const chain = this.store.chainOf?.(key) ?? { entries: 0, bytes: 0 };
+          record = this.sections.loaded(key, record, chain);
+        }
         this.derivedWrites?.noteLoaded(key, record);
         this.journal?.noteLoaded(key, record);
         this.core.loaded(key, record);
@@ -632,8 +660,12 @@ export class PaxosGroupActor implements Actor {
       return;
     }
     this.staged = emptyStaged();
+    this.sections?.batched();
     const writes: RecordWrite[] = [];
-    for (const [key, value] of batch.records) writes.push({ key, value });
+    for (const [key, value] of batch.records) {
+      writes.push({ key, value });
+      this.stats.recordBytes += value.length;
+    }
     const local = this.localDataOps(batch);
     this.stats.batches += 1;
     this.stats.records += writes.length;

@@ -6,6 +6,7 @@
 import { assert } from '../../runtime/assert';
 import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
 import type { KeyRecord } from './core/types';
+import type { SectionLimits } from './record-sections';
 import { encodeSealedRecord } from './codec';
 import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
 
@@ -39,7 +40,25 @@ export interface RecordPort {
    * so the actor must become amnesic. Known by the time the first `load` answers.
    */
   readonly lostAtOpen?: boolean;
+  /**
+   * The store keeps records in sections (sectioned-record-port.ts): the shell may hand it a
+   * change entry (record-sections.ts) instead of a whole record, and every read answers whole
+   * records.
+   */
+  readonly appendChains?: boolean;
+  /** With appendChains: which records go in sections, and when chains fold. */
+  readonly sectionLimits?: SectionLimits;
+  /** With appendChains: the change chain on disk of a key just loaded (entries and bytes). */
+  chainOf?(key: string): { entries: number; bytes: number };
   load(
+    keys: readonly string[],
+    cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
+  ): void;
+  /**
+   * Optional: loads keys that are not records (the journal's head, entries and cursors), when
+   * `load` does more for records than read them (a sectioned store folds change chains).
+   */
+  loadLocal?(
     keys: readonly string[],
     cb: (values: (Uint8Array | undefined)[], err?: Error) => void,
   ): void;

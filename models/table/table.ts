@@ -16,21 +16,25 @@
  *          [3][row str] deleteRow (hides every main cell of the row and earlier changes to it).
  *
  * A write appends its record to the change section; the header does not change, so the new
- * state is the old one plus the record. Only when the change section passes
- * max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a fresh canonical
- * main section. A one-cell write on a 1 MiB table is therefore logically a write of the record
- * alone. Today the core still stores the whole data state as one record; an engine that stores
- * the two sections as separate records could write only the appended bytes between merges
- * (tableSections / tableBytesWritten give a bench those numbers). Reads merge on the fly:
- * the latest change to a cell wins and tombstones hide.
+ * state is the old one plus the record. The state grows in place (models/append-bytes.ts: no
+ * copy of the table per write), and the persist path writes only the appended bytes as a
+ * change entry of the key's record (actors/paxos/record-sections.ts). Only when the change
+ * section passes max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a
+ * fresh canonical main section, which storage then writes whole, as a new base. A one-cell
+ * write on an 18 MiB table therefore copies and persists the cell's record, not the table
+ * (bench/table-growth.ts). Reads merge on the fly: the latest change to a cell wins and
+ * tombstones hide.
  *
  * Names sort by UTF-16 code units (JS `<`): any fixed order makes replicas' bytes identical.
  *
  * Size: a table's size is the length of its canonical layout (all changes merged, none
  * pending): TABLE_HEADER_BYTES + Σ rows (TABLE_ROW_OVERHEAD + row bytes) + Σ cells
  * (TABLE_CELL_OVERHEAD + col bytes + value bytes), names in UTF-8. A set that would make it
- * exceed `bytesMax` is refused with `tooLarge` and changes nothing. The stored layout (with
- * pending changes) never exceeds `bytesMax` either: a write that would push it over merges.
+ * exceed `bytesMax` is refused with `tooLarge` and changes nothing. Far from the limit a bound
+ * decides (each pending record merges into at most 3 more bytes); near it the exact size does,
+ * as the predecessor's size plus the write's delta (sizeAfterSet), so a refused write costs a
+ * lookup, never a merge. The stored layout (with pending changes) never exceeds `bytesMax`
+ * either: a write that would push it over merges.
  *
  * Deletes that remove nothing change nothing (mutated false). A table left without cells is
  * stored as `data: null` (the key becomes absent).
@@ -39,6 +43,7 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import { appendBytes } from '../append-bytes';
 import type { StateMachine } from '../state-machine';
 
 const OP_SET = 1;
@@ -55,6 +60,8 @@ export const TABLE_HEADER_BYTES = 5;
 export const TABLE_ROW_OVERHEAD = 8;
 /** Bytes a cell costs in the main section beyond its column name and value: two lengths. */
 export const TABLE_CELL_OVERHEAD = 8;
+/** A merged state from this size on is kept in an append buffer (models/append-bytes.ts). */
+const TABLE_APPEND_BUFFER_BYTES_MIN = 64 * 1024;
 /** The default limit on a table's size (its canonical layout). */
 export const TABLE_BYTES_MAX = 20 * 1024 * 1024;
 /** The change section may always grow to this many bytes before a merge. */
@@ -388,13 +395,6 @@ const EMPTY_LAYOUT = Uint8Array.of(LAYOUT_V1, 0, 0, 0, 0);
 
 type Applied = ReturnType<StateMachine['apply']>;
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * How many bytes merging can add beyond the stored layout's own. A pending set record is
  * 13 + r + c + v bytes and merges into at most a new row and a new cell of the main section
@@ -413,34 +413,108 @@ function writeResult(status: TableStatus, removed: number): Uint8Array {
   return w.finish();
 }
 
+// ---- exact sizes near the limit ----
+
+const textEncoder = new TextEncoder();
+
+function utf8Length(s: string): number {
+  return textEncoder.encode(s).length;
+}
+
 /**
- * Appends one change record; merges when the change section has grown past its threshold or
- * when the stored layout could otherwise exceed the limit (then the exact merged size decides).
+ * The exact size of stored states whose size was computed (a cache of a pure function, keyed
+ * by the state's own view: replicas stay deterministic). Near the limit each write adds its
+ * delta to its predecessor's size instead of merging the whole table to measure it.
+ */
+const sizeOfState = new WeakMap<Uint8Array, number>();
+
+/** The canonical size of a view without encoding it: Σ rows and cells, as the header says. */
+function canonicalSize(view: TableView): number {
+  let size = 0;
+  for (const [row, cells] of mergedTable(view)) {
+    size += TABLE_ROW_OVERHEAD + utf8Length(row);
+    for (const [col, value] of cells) size += TABLE_CELL_OVERHEAD + utf8Length(col) + value.length;
+  }
+  return size === 0 ? 0 : size + TABLE_HEADER_BYTES;
+}
+
+function sizeOf(data: Uint8Array | null, view: TableView): number {
+  if (data === null) return 0;
+  const known = sizeOfState.get(data);
+  if (known !== undefined) return known;
+  const size = canonicalSize(view);
+  sizeOfState.set(data, size);
+  return size;
+}
+
+/** The canonical size after a set, from the size before and the cell and row it replaces. */
+function sizeAfterSet(data: Uint8Array | null, record: ChangeRecord): number {
+  assert(record.kind === OP_SET, 'sizeAfterSet of a delete');
+  const view = viewOf(data);
+  const before = sizeOf(data, view);
+  const old = lookupCell(view, record.row, record.col);
+  const cell = TABLE_CELL_OVERHEAD + utf8Length(record.col) + record.value.length;
+  let after: number;
+  if (old !== undefined) after = before - old.length + record.value.length;
+  else if (mergedRow(view, record.row).size > 0) after = before + cell;
+  else after = before + TABLE_ROW_OVERHEAD + utf8Length(record.row) + cell;
+  return before === 0 ? after + TABLE_HEADER_BYTES : after;
+}
+
+/** The state with the record merged into a fresh canonical main section. */
+function mergeWith(data: Uint8Array | null, record: ChangeRecord): Uint8Array | null {
+  const view = viewOf(data);
+  foldRecord(view.index, record);
+  const canonical = encodeCanonical(mergedTable(view));
+  if (canonical === null) return null;
+  // A big table's merged state goes into an append buffer, so it grows in place (and persists
+  // as change entries) from its next write on; a small one stays exact.
+  const merged =
+    canonical.length >= TABLE_APPEND_BUFFER_BYTES_MIN ? appendBytes(null, canonical) : canonical;
+  sizeOfState.set(merged, merged.length);
+  return merged;
+}
+
+/**
+ * Appends one change record. The state grows in place (appendBytes: no copy of the table per
+ * write); it merges only when the change section has grown past its threshold or when the
+ * stored layout would pass the limit. Far from the limit a bound on the merged size decides;
+ * near it the exact size does (its delta from the predecessor's, sizeAfterSet), so a refused
+ * write near the limit costs a lookup, not a merge of the whole table.
  */
 function appendChange(
   data: Uint8Array | null,
-  record: Uint8Array,
+  op: Uint8Array,
+  record: ChangeRecord,
   removed: number,
   limits: TableLimits,
 ): Applied {
-  const candidate = concat(data ?? EMPTY_LAYOUT, record);
-  const { main, changes } = splitLayout(candidate);
-  const sizeBound = candidate.length + mergeGrowthMax(changes.length);
-  if (
-    !tableShouldMerge(main.length, changes.length, limits.changeBytesMin) &&
-    sizeBound <= limits.bytesMax
-  ) {
-    if (VERIFY) {
-      const size = tableSize(candidate);
-      assert(size <= sizeBound, () => `table size ${size} above its bound ${sizeBound}`);
-    }
-    return { data: candidate, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  const { main, changes } = splitLayout(data ?? EMPTY_LAYOUT);
+  const storedLength = (data ?? EMPTY_LAYOUT).length + op.length;
+  const changeLength = changes.length + op.length;
+  const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin);
+  const nearLimit = storedLength + mergeGrowthMax(changeLength) > limits.bytesMax;
+  let size: number | undefined;
+  if (nearLimit && record.kind === OP_SET) {
+    size = sizeAfterSet(data, record);
+    if (size > limits.bytesMax)
+      return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
   }
-  const merged = encodeCanonical(mergedTable(viewOf(candidate)));
+  const ok = writeResult(TableStatus.ok, removed);
+  if (!merge && storedLength <= limits.bytesMax) {
+    const next = appendBytes(data ?? EMPTY_LAYOUT, op);
+    if (size !== undefined) sizeOfState.set(next, size);
+    if (VERIFY) {
+      const exact = tableSize(next);
+      assert(size === undefined || size === exact, () => `table size ${size} != ${exact}`);
+      assert(nearLimit || exact <= storedLength + mergeGrowthMax(changeLength), 'size bound');
+    }
+    return { data: next, mutated: true, result: ok };
+  }
+  const merged = mergeWith(data, record);
   assert(merged !== null, 'a table write that leaves cells merged to nothing');
-  if (merged.length > limits.bytesMax)
-    return { data, mutated: false, result: writeResult(TableStatus.tooLarge, 0) };
-  return { data: merged, mutated: true, result: writeResult(TableStatus.ok, removed) };
+  assert(merged.length <= limits.bytesMax, () => `merged table of ${merged.length} bytes`);
+  return { data: merged, mutated: true, result: ok };
 }
 
 function applyDelete(
@@ -461,7 +535,7 @@ function applyDelete(
   foldRecord(view.index, record);
   if (isEmpty(view))
     return { data: null, mutated: true, result: writeResult(TableStatus.ok, removed) };
-  const out = appendChange(data, op, removed, limits);
+  const out = appendChange(data, op, record, removed, limits);
   // A delete never grows the table, and the table fit before it.
   assert(
     out.result[0] === TableStatus.ok,
@@ -472,7 +546,7 @@ function applyDelete(
 
 function applyOp(data: Uint8Array | null, op: Uint8Array, limits: TableLimits): Applied {
   const record = parseOp(op);
-  if (record.kind === OP_SET) return appendChange(data, op, 0, limits);
+  if (record.kind === OP_SET) return appendChange(data, op, record, 0, limits);
   return applyDelete(data, op, record, limits);
 }
 

@@ -33,6 +33,19 @@ import {
   writeRequest,
 } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
+import { SectionedRecordPort } from '../../actors/paxos/sectioned-record-port';
+import { SECTION_LIMITS } from '../../actors/paxos/record-sections';
+
+/**
+ * Every record in sections, whatever its size, and chains that fold after a few KiB: the
+ * simulator's small states reach change entries, folds and crashes between them.
+ */
+const SIM_SECTIONS = {
+  ...SECTION_LIMITS,
+  dataBytesMin: 0,
+  chainBytesMin: 4096,
+  chainEntriesMax: 64,
+};
 import { SimRecordPort } from './sim-record-port';
 import { VolatileRecordPort } from '../../actors/paxos/record-port';
 import type { RecordPort } from '../../actors/paxos/record-port';
@@ -186,8 +199,13 @@ export class SimCluster {
     sync: SyncMode,
     group: number,
   ): RecordPort {
+    // Records in sections, as every durable store keeps them (actor-entry.ts): the crash and
+    // torn-tail faults of the simulated disk reach change chains and their folds.
     if (this.options.volatile !== true)
-      return new SimRecordPort(this.sim.disk(replica), sync, group);
+      return new SectionedRecordPort(
+        new SimRecordPort(this.sim.disk(replica), sync, group),
+        SIM_SECTIONS,
+      );
     const start = slot.starts;
     return new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {

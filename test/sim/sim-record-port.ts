@@ -6,8 +6,7 @@ import { isJournalKey } from '../../actors/paxos/journal-codec';
 
 /**
  * A replica's simulated disk is shared by its groups: a group's journal keys (which every group
- * names alike) are stored under a per-group prefix. Other derived data (big-table index
- * entries) is not simulated.
+ * names alike) are stored under a per-group prefix.
  */
 export function simJournalKey(group: number, key: string): string {
   return isJournalKey(key) ? `${key.slice(0, 1)}g${group}/${key.slice(1)}` : key;
@@ -35,6 +34,7 @@ export class SimRecordPort implements RecordPort {
     );
   }
 
+  /** Derived ops (a sectioned store's deletes of old chain entries) ride in the same batch. */
   write(
     batch: readonly RecordWrite[],
     cb: (err?: Error) => void,
@@ -42,8 +42,9 @@ export class SimRecordPort implements RecordPort {
   ): void {
     const writes: DiskWrite[] = [...batch];
     for (const op of derived ?? []) {
-      if (!isJournalKey(op.key)) continue;
-      const key = simJournalKey(this.group, op.key);
+      // Journal keys are named alike in every group: each group's go under its own prefix.
+      // Chain entries (a sectioned store's) are named by their record's key, unique already.
+      const key = isJournalKey(op.key) ? simJournalKey(this.group, op.key) : op.key;
       writes.push({ key, value: op.type === 'put' ? op.value : null });
     }
     this.disk.write(writes, this.sync === 'always', cb);
