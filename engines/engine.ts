@@ -58,6 +58,13 @@ export interface Engine {
    * to treat a loss of durable records as amnesia.
    */
   openReport?(): OpenReport | undefined;
+  /**
+   * Optional: the caller has handled the damage the latest open reported (the Paxos shell: the
+   * group was rebuilt from a majority and its amnesia marker cleared), so later opens that find
+   * exactly that damage again need not report it. An engine without it reports it at every
+   * open until it rewrites the damaged bytes (a merge), which costs rebuilds, never safety.
+   */
+  acknowledgeDamage?(): Promise<void>;
 }
 
 export interface OpenReport {

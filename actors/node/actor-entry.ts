@@ -10,9 +10,10 @@ import {
   startGroup,
 } from './incarnation-file';
 import type { ActorFactory } from '../../runtime/actor';
-import type { SyncMode } from '../../engines/engine';
+import type { Engine, SyncMode } from '../../engines/engine';
 import type { EngineName } from '../store/options';
 import { createEngine } from '../../engines/create-engine';
+import type { EngineOffload } from '../../engines/offload';
 import { allModels } from '../../models/all-models';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../paxos/paxos-actor';
@@ -110,26 +111,11 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     config.dir === undefined
       ? undefined
       : path.join(config.dir, `replica-${replica}`, `group-${group}`);
-  let store: RecordPort;
   // Memory without persist keeps records in the core's key map and, for keys the cache evicted,
   // in the port's compact form (decisions 6, 27); memory with persist goes through its engine
   // like a disk engine, since its log outlives the actor.
   const volatile = config.engine === 'memory' && !config.persist;
-  if (volatile) {
-    store = new VolatileRecordPort();
-  } else {
-    // Merges and compactions run in the worker's shared pool (docs/decisions.md), not one per engine.
-    const engine = createEngine(config.engine, {
-      dir,
-      persist: config.persist,
-      offload: host.offload,
-    });
-    const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
-    const durable = new EngineRecordPort(engine, config.sync, previous?.close());
-    if (dir !== undefined) openRecordPorts.set(dir, durable);
-    // Records in sections: a write into a big table persists only its change (issue 10).
-    store = new SectionedRecordPort(durable);
-  }
+  const { store, engine } = openRecordStore(config, dir, host.offload, volatile);
   // The core's deadline falls two ticks short of timeoutMs so its own answer (UNAVAILABLE or
   // UNKNOWN_OUTCOME) arrives before the caller's documented timeout.
   const ticks = Math.max(2, Math.floor(config.timeoutMs / config.tickMs) - 2);
@@ -154,7 +140,9 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     markAmnesic: root === undefined ? undefined : () => markGroupAmnesic(root, replica, group),
     // A node's memory engine forgets everything at every start: its marker means nothing then.
     clearAmnesic:
-      root === undefined || volatile ? undefined : () => clearGroupAmnesia(root, replica, group),
+      root === undefined || volatile
+        ? undefined
+        : () => clearAmnesiaAndDamage(root, replica, group, engine),
     amnesic,
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,
@@ -181,3 +169,38 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
   };
   return actor;
 };
+
+/** The group's record port: volatile, or its engine (in sections) over `dir`. */
+function openRecordStore(
+  config: GroupActorConfig,
+  dir: string | undefined,
+  offload: EngineOffload | undefined,
+  volatile: boolean,
+): { store: RecordPort; engine: Engine | undefined } {
+  if (volatile) return { store: new VolatileRecordPort(), engine: undefined };
+  // Merges and compactions run in the worker's shared pool (docs/decisions.md), not one per engine.
+  const engine = createEngine(config.engine, { dir, persist: config.persist, offload });
+  const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
+  const durable = new EngineRecordPort(engine, config.sync, previous?.close());
+  if (dir !== undefined) openRecordPorts.set(dir, durable);
+  // Records in sections: a write into a big table persists only its change (issue 10).
+  return { store: new SectionedRecordPort(durable), engine };
+}
+
+/**
+ * A rebuilt group's marker goes, and its engine is told the damage its open found is handled
+ * (bitcask: the DAMAGE file), so the next open does not make the group amnesic again for the
+ * same bytes. The acknowledgement follows the marker and nothing waits for it: if it fails or
+ * a crash comes first, the next open reports the damage again and the group is rebuilt again
+ * (the behaviour without it), never served from incomplete data.
+ */
+function clearAmnesiaAndDamage(
+  root: string,
+  replica: number,
+  group: number,
+  engine: Engine | undefined,
+): void {
+  clearGroupAmnesia(root, replica, group);
+  const reported = engine?.openReport?.()?.mayHaveDroppedAcknowledged === true;
+  if (reported) void engine?.acknowledgeDamage?.().catch(() => undefined);
+}
