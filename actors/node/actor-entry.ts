@@ -17,7 +17,8 @@ import { allModels } from '../../models/all-models';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../paxos/paxos-actor';
 import { groupOfActor, replicaOfActor } from '../paxos/placement';
-import { EngineRecordPort, VolatileRecordPort } from '../paxos/record-port';
+import { EngineRecordPort } from '../paxos/record-port';
+import { VolatileRecordPort } from '../paxos/volatile-record-port';
 import type { RecordPort } from '../paxos/record-port';
 
 /** What every Paxos group actor of a node is built with (the worker runtime clones it). */

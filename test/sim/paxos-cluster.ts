@@ -34,7 +34,7 @@ import {
 } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
 import { SimRecordPort } from './sim-record-port';
-import { VolatileRecordPort } from '../../actors/paxos/record-port';
+import { VolatileRecordPort } from '../../actors/paxos/volatile-record-port';
 import type { RecordPort } from '../../actors/paxos/record-port';
 import { ClusterInvariants } from './invariants';
 
