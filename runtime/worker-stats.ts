@@ -1,4 +1,5 @@
 /** What `ActorSystem.stats()` reports for each worker (plain data: it crosses a MessagePort). */
+import type { GcStats } from './gc-stats';
 import type { OffloadStats } from './offload-pool';
 import type { MailboxStats } from './thread-mailbox';
 
@@ -26,6 +27,8 @@ export interface WorkerStats extends MailboxStats {
   heapUsedBytes?: number;
   heapCommittedBytes?: number;
   heapLimitBytes?: number;
+  /** The worker thread's collector pauses (gc-stats.ts). */
+  gc?: GcStats;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
 }
