@@ -1,7 +1,7 @@
 /**
  * The compact in-memory form of a settled key's record on the memory engine (decision 28):
- * the whole KeyRecord, exactly, as one one-byte (latin1) string. Nothing here is persisted or
- * sent, so the layout may change with any build.
+ * the whole KeyRecord, exactly, as bytes (kept in the port's arena, record-arena.ts). Nothing
+ * here is persisted or sent, so the layout may change with any build.
  *
  * Why not the sealed disk record (codec.ts)? It writes every number as an 8-byte float and
  * carries a 9-byte checksum header: ~90 bytes beyond the value for a key written once, where
@@ -106,8 +106,11 @@ function writeCompact(rec: KeyRecord): void {
   }
 }
 
-/** The record as a latin1 string (one char per byte). */
-export function encodeCompactRecord(rec: KeyRecord): string {
+/**
+ * The record's compact bytes: a view of a scratch buffer that the next encode reuses (the
+ * caller copies it, as the arena does).
+ */
+export function encodeCompactRecord(rec: KeyRecord): Uint8Array {
   pos = 0;
   if (compactable(rec)) writeCompact(rec);
   else {
@@ -117,9 +120,9 @@ export function encodeCompactRecord(rec: KeyRecord): string {
     scratch.set(whole, pos);
     pos += whole.length;
   }
-  const text = scratch.toString('latin1', 0, pos);
-  assert(text.length === pos, () => `compact record of ${text.length} chars for ${pos} bytes`);
-  return text;
+  assert(pos > 0 && pos <= scratch.length, () => `compact record of ${pos} bytes`);
+  // A plain Uint8Array view, not a Buffer: a Buffer's slice() is a view, a Uint8Array's a copy.
+  return new Uint8Array(scratch.buffer, scratch.byteOffset, pos);
 }
 
 class CompactReader {
@@ -139,7 +142,7 @@ class CompactReader {
     assert(false, 'compact record varint too long');
   }
 
-  /** A copy (never a view of the scratch buffer, which the next load reuses). */
+  /** A copy (never a view of the arena slab, which a later set or delete may rewrite). */
   bytes(): Uint8Array {
     const n = this.varint();
     assert(this.at + n <= this.buf.length, () => `compact record field of ${n} bytes past its end`);
@@ -194,15 +197,15 @@ function readCompact(r: CompactReader): KeyRecord {
   };
 }
 
-/** The record a string of encodeCompactRecord holds. */
-export function decodeCompactRecord(text: string): KeyRecord {
-  const r = new CompactReader(Buffer.from(text, 'latin1'));
+/** The record the bytes of encodeCompactRecord hold (every field a copy, never a view). */
+export function decodeCompactRecord(bytes: Uint8Array): KeyRecord {
+  const r = new CompactReader(bytes);
   const format = r.varint();
   assert(
     format === FORMAT_COMPACT || format === FORMAT_SEALED,
     () => `compact record format ${format}`,
   );
-  if (format === FORMAT_SEALED) return decodeRecord(new Uint8Array(r.rest()));
+  if (format === FORMAT_SEALED) return decodeRecord(r.rest().slice());
   const rec = readCompact(r);
   assert(r.remaining === 0, () => `compact record has ${r.remaining} trailing bytes`);
   return rec;

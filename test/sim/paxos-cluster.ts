@@ -56,6 +56,11 @@ export interface ClusterOptions {
    * compact form); every restart starts empty and amnesic.
    */
   volatile?: boolean;
+  /**
+   * log2 of the volatile store's arena slab (record-arena.ts). Small slabs fill, fall below
+   * half live and are evacuated (compacted) many times in a short run.
+   */
+  volatileSlabShift?: number;
 }
 
 interface ReplicaSlot {
@@ -72,6 +77,8 @@ export class SimCluster {
   readonly replicas: number;
   readonly groups: number;
   private readonly slots: ReplicaSlot[] = [];
+  /** Every volatile store created (one per actor start: bounded by the run's restarts). */
+  private readonly volatilePorts: VolatileRecordPort[] = [];
   private readonly pending = new Map<
     number,
     { body: RequestBody; done: (r: ClientResult) => void }
@@ -167,11 +174,21 @@ export class SimCluster {
   private recordPort(replica: number, slot: ReplicaSlot, sync: SyncMode): RecordPort {
     if (this.options.volatile !== true) return new SimRecordPort(this.sim.disk(replica), sync);
     const start = slot.starts;
-    return new VolatileRecordPort((fn) => {
+    const port: VolatileRecordPort = new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {
-        if (slot.starts === start && this.sim.isUp(replica)) fn();
+        if (slot.starts !== start || !this.sim.isUp(replica)) return;
+        // The arena's index against its slabs, before every load it answers (a few keys: cheap).
+        port.checkIntegrity();
+        fn();
       });
-    });
+    }, this.options.volatileSlabShift);
+    this.volatilePorts.push(port);
+    return port;
+  }
+
+  /** Arena evacuations (compactions) of every volatile store this cluster created. */
+  arenaEvacuations(): number {
+    return this.volatilePorts.reduce((n, p) => n + p.arenaStats().evacuations, 0);
   }
 
   groupOf(key: string): number {
