@@ -166,7 +166,11 @@ test('compact record round trip: 2,000 random records, exact whatever they hold'
     const rec = randomRecord(prng);
     if (prng.chance(0.3)) {
       rec.acceptedBallot = rec.promised;
-      rec.accepted = { origin: prng.int(5), seq: prng.int(2 ** 30) * 2 ** 20, op: Uint8Array.of(i & 0xff) };
+      rec.accepted = {
+        origin: prng.int(5),
+        seq: prng.int(2 ** 30) * 2 ** 20,
+        op: Uint8Array.of(i & 0xff),
+      };
     }
     const bytes = encodeCompactRecord(rec).slice();
     const back = decodeCompactRecord(bytes);
