@@ -29,6 +29,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { PaxosStore } from '../index';
+import { gcStats, observeGc } from '../runtime/gc-stats';
+import type { GcStats } from '../runtime/gc-stats';
 import type { EngineName, KvNamespace, PaxosStoreOptions } from '../index';
 
 interface Options {
@@ -57,6 +59,10 @@ export interface Checkpoint {
   readonly mainHeapUsedBytes: number;
   readonly heapLimitBytes: readonly number[];
   readonly writesPerSecond: number;
+  /** Process CPU (all threads) per write over the interval, in microseconds. */
+  readonly cpuUsPerWrite: number;
+  /** Each worker's collector pauses, then the main thread's (cumulative; p99 of the recent). */
+  readonly gc: readonly GcStats[];
   readonly errors: number;
   readonly keysHeld: number;
 }
@@ -146,6 +152,21 @@ async function writeRange(
   await Promise.all(Array.from({ length: o.writers }, writer));
 }
 
+const NO_GC: GcStats = {
+  count: 0,
+  totalMs: 0,
+  maxMs: 0,
+  p99Ms: 0,
+  majorCount: 0,
+  majorTotalMs: 0,
+};
+
+/** One writing interval: writes per second and process CPU per write. */
+interface Interval {
+  readonly rate: number;
+  readonly cpuUsPerWrite: number;
+}
+
 interface Previous {
   readonly keys: number;
   readonly rssBytes: number;
@@ -156,7 +177,7 @@ async function sample(
   o: Options,
   keys: number,
   rssAtOpen: number,
-  rate: number,
+  interval: Interval,
   errors: number,
   previous: Previous | undefined,
 ): Promise<Checkpoint> {
@@ -166,6 +187,7 @@ async function sample(
     heapUsedBytes?: number;
     heapCommittedBytes?: number;
     heapLimitBytes?: number;
+    gc?: GcStats;
   }>;
   const rss = process.memoryUsage.rss();
   const keyBytes = KEY_WIDTH + 1;
@@ -184,7 +206,9 @@ async function sample(
     heapLimitBytes: workers.map((w) => w.heapLimitBytes ?? 0),
     heapCommittedBytes: workers.map((w) => w.heapCommittedBytes ?? 0),
     mainHeapUsedBytes: process.memoryUsage().heapUsed,
-    writesPerSecond: Math.round(rate),
+    writesPerSecond: Math.round(interval.rate),
+    cpuUsPerWrite: Math.round(interval.cpuUsPerWrite * 10) / 10,
+    gc: [...workers.map((w) => w.gc ?? NO_GC), gcStats()],
     errors,
     keysHeld,
   };
@@ -204,6 +228,14 @@ function printRow(c: Checkpoint): void {
       `worker heaps MiB used/committed/limit [${heaps}] main ${mb(c.mainHeapUsedBytes)}  ${String(c.writesPerSecond).padStart(6)} writes/s  ` +
       `full keys held ${c.keysHeld}  errors ${c.errors}`,
   );
+  const gc = c.gc
+    .map(
+      (g) =>
+        `${g.count} pauses ${(g.totalMs / 1000).toFixed(1)} s (major ${g.majorCount}, ` +
+        `${(g.majorTotalMs / 1000).toFixed(1)} s) p99 ${g.p99Ms.toFixed(1)} max ${g.maxMs.toFixed(0)} ms`,
+    )
+    .join(' | ');
+  console.log(`${''.padStart(16)}cpu ${c.cpuUsPerWrite} us/write  gc [workers…, main]: ${gc}`);
 }
 
 async function run(o: Options): Promise<Checkpoint[]> {
@@ -229,8 +261,13 @@ async function run(o: Options): Promise<Checkpoint[]> {
     let done = 0;
     for (const checkpoint of o.checkpoints) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       await writeRange(kv, done, checkpoint, o, errors);
-      const rate = ((checkpoint - done) * 1000) / (performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      const interval = {
+        rate: ((checkpoint - done) * 1000) / (performance.now() - t0),
+        cpuUsPerWrite: (cpu.user + cpu.system) / (checkpoint - done),
+      };
       done = checkpoint;
       const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
       const row = await sample(
@@ -238,7 +275,7 @@ async function run(o: Options): Promise<Checkpoint[]> {
         o,
         checkpoint,
         rssAtOpen,
-        rate,
+        interval,
         errorCount,
         rows[rows.length - 1],
       );
@@ -255,6 +292,7 @@ async function run(o: Options): Promise<Checkpoint[]> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  observeGc();
   // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
   if (o.heapGrowingPercent !== undefined)
     setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);

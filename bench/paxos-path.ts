@@ -13,7 +13,7 @@
  *   node dist/bench/paxos-path.js [--ops 200000] [--clients 256] [--keys 100000] [--value-bytes 100] [--slices 10]
  */
 import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
-import { VolatileRecordPort } from '../actors/paxos/record-port';
+import { VolatileRecordPort } from '../actors/paxos/volatile-record-port';
 import {
   PayloadKind,
   beginBatch,

@@ -3,8 +3,9 @@
  *
  * A worker's V8 isolate gets the same default limit as the main thread's (about 4 GiB on a
  * 64-bit machine with plenty of memory, whatever the machine holds), and a worker that reaches
- * it dies with an out-of-memory error. The memory engine keeps every key of its replicas on
- * the heap, so the limit, not the machine, would cap the key count; and a heap close to its
+ * it dies with an out-of-memory error. The memory engine keeps its cache of full keys on the
+ * heap (its settled keys are in ArrayBuffer slabs outside it since decision 29, but the
+ * garbage the cache leaves is not), so a low limit would cap it; and a heap close to its
  * limit spends its time in full collections, which stall requests into timeouts well before
  * it dies. The default therefore shares half of the machine's memory among the workers
  * (never less than V8's own default). Not more: V8 lets a heap grow to several times what

@@ -12,6 +12,7 @@ import { isRemoteActor } from './remote-route';
 import type { RemoteRoute } from './remote-route';
 import type { LinkFaultsConfig } from './link-faults';
 import { getHeapStatistics } from 'node:v8';
+import { gcStats, observeGc } from './gc-stats';
 import { assert } from './assert';
 import { CLIENT_ADDRESS } from './actor';
 import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
@@ -94,6 +95,7 @@ export class WorkerRuntime implements MailboxHooks {
     this.linkFaults =
       options.linkFaults === undefined ? undefined : new LinkFaults(options.linkFaults);
     this.offload = new OffloadPool(options.offload);
+    observeGc();
   }
 
   /** Starts the pump and the tick timer. The timer is ref'd: it also keeps the worker alive
@@ -159,6 +161,7 @@ export class WorkerRuntime implements MailboxHooks {
       heapCommittedBytes: heap.total_heap_size,
       heapLimitBytes: heap.heap_size_limit,
       cpuMicros: threadCpuMicros(),
+      gc: gcStats(),
       worker: this.options.worker,
       actors: this.slots.size,
       ...this.mailbox.stats(),

@@ -1,4 +1,5 @@
 /** What `ActorSystem.stats()` reports for each worker (plain data: it crosses a MessagePort). */
+import type { GcStats } from './gc-stats';
 import type { OffloadStats } from './offload-pool';
 import type { MailboxStats } from './thread-mailbox';
 
@@ -28,6 +29,8 @@ export interface WorkerStats extends MailboxStats {
   heapLimitBytes?: number;
   /** CPU time of the worker thread since it started (thread-cpu.ts; absent off Linux). */
   cpuMicros?: number;
+  /** The worker thread's collector pauses (gc-stats.ts). */
+  gc?: GcStats;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
 }

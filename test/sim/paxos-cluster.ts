@@ -47,7 +47,7 @@ const SIM_SECTIONS = {
   chainEntriesMax: 64,
 };
 import { SimRecordPort } from './sim-record-port';
-import { VolatileRecordPort } from '../../actors/paxos/record-port';
+import { VolatileRecordPort } from '../../actors/paxos/volatile-record-port';
 import type { RecordPort } from '../../actors/paxos/record-port';
 import { ClusterInvariants } from './invariants';
 import type { JournalLimits } from '../../actors/paxos/journal-limits';
@@ -73,6 +73,11 @@ export interface ClusterOptions {
   volatile?: boolean;
   /** Keep each group's journal (small bounds, so trimming runs too). */
   journal?: boolean;
+  /**
+   * log2 of the volatile store's arena slab (record-arena.ts). Small slabs fill, fall below
+   * half live and are evacuated (compacted) many times in a short run.
+   */
+  volatileSlabShift?: number;
 }
 
 /** The simulator's journal bounds: small enough that entries are trimmed during a run. */
@@ -97,6 +102,8 @@ export class SimCluster {
   readonly replicas: number;
   readonly groups: number;
   private readonly slots: ReplicaSlot[] = [];
+  /** Every volatile store created (one per actor start: bounded by the run's restarts). */
+  private readonly volatilePorts: VolatileRecordPort[] = [];
   private readonly pending = new Map<
     number,
     { body: RequestBody; done: (r: ClientResult) => void }
@@ -207,11 +214,21 @@ export class SimCluster {
         SIM_SECTIONS,
       );
     const start = slot.starts;
-    return new VolatileRecordPort((fn) => {
+    const port: VolatileRecordPort = new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {
-        if (slot.starts === start && this.sim.isUp(replica)) fn();
+        if (slot.starts !== start || !this.sim.isUp(replica)) return;
+        // The arena's index against its slabs, before every load it answers (a few keys: cheap).
+        port.checkIntegrity();
+        fn();
       });
-    });
+    }, this.options.volatileSlabShift);
+    this.volatilePorts.push(port);
+    return port;
+  }
+
+  /** Arena evacuations (compactions) of every volatile store this cluster created. */
+  arenaEvacuations(): number {
+    return this.volatilePorts.reduce((n, p) => n + p.arenaStats().evacuations, 0);
   }
 
   groupOf(key: string): number {

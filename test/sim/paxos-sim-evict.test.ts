@@ -12,9 +12,19 @@ test("simulation under faults, sync 'none', every idle key evicted each tick: li
   runScenario(t, { wipe: false, sync: 'none', salt: 6, evict: true });
 });
 
-// The memory engine (decision 27): the key cache evicts settled keys into VolatileRecordPort's
-// compact form (the live record, sealed) and loads them back from there; every restart is
-// amnesic, since memory is all there is.
-test('simulation under faults, memory engine, every idle key evicted each tick into its compact form: linearizable, agreement, liveness', (t) => {
-  runScenario(t, { wipe: false, sync: 'always', salt: 7, evict: true, volatile: true });
+// The memory engine (decisions 28, 29): the key cache evicts settled keys into
+// VolatileRecordPort's compact form (the live record, packed into the slabs of its arena) and
+// loads them back from there; every restart is amnesic, since memory is all there is. The
+// arena's slabs are 2 KiB here (records above 256 bytes go to its side map): they fill, fall
+// below half live as keys load back, and are evacuated mid-run, and the arena's index is
+// checked against its slabs before every load it answers.
+test('simulation under faults, memory engine, every idle key evicted each tick into its compact form, arena compacting mid-run: linearizable, agreement, liveness', (t) => {
+  runScenario(t, {
+    wipe: false,
+    sync: 'always',
+    salt: 7,
+    evict: true,
+    volatile: true,
+    arenaSlabShift: 11,
+  });
 });

@@ -34,6 +34,8 @@ export interface Scenario {
   readonly volatile?: boolean;
   /** Keep the journal, and check it on every disk at the end of the run (journal-check.ts). */
   readonly journal?: boolean;
+  /** log2 of the volatile store's arena slab: small, so it compacts mid-run (record-arena.ts). */
+  readonly arenaSlabShift?: number;
 }
 
 /** The network faults of every scenario. */
@@ -67,6 +69,7 @@ export function runSeed(seed: number, s: Scenario) {
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
     ...(s.volatile === true ? { volatile: true } : {}),
     ...(s.journal === true ? { journal: true } : {}),
+    ...(s.arenaSlabShift !== undefined ? { volatileSlabShift: s.arenaSlabShift } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   const r = runKvWorkload(cluster, {
@@ -99,6 +102,7 @@ export function runSeed(seed: number, s: Scenario) {
     keptBatches,
     damagedBatches,
     renewed: cluster.coreCounter('idRangesRenewed'),
+    evacuations: cluster.arenaEvacuations(),
     deliveredLate: cluster.sim.stats.deliveredLate,
     invariantChecks: cluster.invariants.checks,
     journalEntries,
@@ -116,6 +120,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let invariantChecks = 0;
   let renewed = 0;
   let journalEntries = 0;
+  let evacuations = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -143,13 +148,15 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     invariantChecks += r.invariantChecks;
     renewed += r.renewed;
     journalEntries += r.journalEntries;
+    evacuations += r.evacuations;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
       `${keptBatches} torn-tail batches kept and ${damagedBatches} durable batches lost to damaged tails at crashes, ` +
       `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
       `${s.journal === true ? `, ${journalEntries} journal entries checked` : ''}` +
-      `${s.evict === true ? `, ${evicted} keys evicted` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
+      `${s.evict === true ? `, ${evicted} keys evicted` : ''}` +
+      `${s.arenaSlabShift !== undefined ? `, ${evacuations} arena slabs evacuated` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
   if (s.idSpan !== undefined)
     t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
@@ -159,5 +166,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   );
   if (s.evict === true)
     t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
+  if (s.arenaSlabShift !== undefined)
+    t.true(evacuations > SEEDS_PER_SCENARIO, `arena slabs were compacted mid-run (${evacuations})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
 }

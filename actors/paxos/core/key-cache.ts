@@ -15,7 +15,7 @@
  *   the same key and read an older promise.
  *
  * On the memory engine there is no disk: the shell's record store keeps the evicted record
- * itself, encoded (`onEvicted` hands it over, record-port.ts `VolatileRecordPort`), and the
+ * itself, encoded (`onEvicted` hands it over, volatile-record-port.ts), and the
  * next input loads it back from there, the same path as a disk load. That record is the live
  * one, so nothing is lost at all, not even a chosen-only change.
  *

@@ -8,7 +8,7 @@ import { CLIENT_ADDRESS } from '../../../../runtime/actor';
 import type { ActorHost } from '../../../../runtime/actor';
 import { ByteWriter } from '../../../../runtime/byte-codec';
 import { PaxosGroupActor } from '../../../../actors/paxos/paxos-actor';
-import { VolatileRecordPort } from '../../../../actors/paxos/record-port';
+import { VolatileRecordPort } from '../../../../actors/paxos/volatile-record-port';
 import {
   PayloadKind,
   beginBatch,
