@@ -287,29 +287,38 @@ class FollowLoop {
 
   /** See the file comment: segment, fsync, manifest, then acks. */
   private async flush(state: FollowManifest['state']): Promise<void> {
-    await this.writePending();
+    const written = await this.writePending();
     const caughtUp = Math.min(...this.cursors.map((c) => c.caughtUpAt));
     const finishedAt = Date.parse(this.base.finishedAt);
-    if (caughtUp > 0 && caughtUp - THROUGH_SLACK_MS >= finishedAt)
-      this.through = Math.max(this.through ?? 0, caughtUp - THROUGH_SLACK_MS);
+    const through =
+      caughtUp > 0 && caughtUp - THROUGH_SLACK_MS >= finishedAt
+        ? Math.max(this.through ?? 0, caughtUp - THROUGH_SLACK_MS)
+        : this.through;
+    this.lastFlush = Date.now();
+    // Nothing new to record (an idle store): no manifest rewrite.
+    if (written.entries === 0 && through === this.through && state === 'following') return;
     const moved = this.cursors.flatMap((c, g) => {
       const before = this.flushed[g];
       assert(before !== undefined, () => `no flushed position for group ${g}`);
       return c.next - 1 > before.shippedSeq ? [g] : [];
     });
-    this.flushed = this.flushed.map((g, i) => {
+    const groups = this.flushed.map((g, i) => {
       const c = this.cursors[i] as Cursor;
       return { ...g, shippedSeq: c.next - 1, shippedTime: c.time };
     });
     const follow: FollowManifest = {
       ...this.follow,
-      groups: this.flushed,
+      groups,
       segments: this.segments.slice(),
-      through: this.through === null ? null : new Date(this.through).toISOString(),
+      through: through === null ? null : new Date(through).toISOString(),
       state,
     };
     await writeManifest(this.dir, { ...this.base, follow });
-    this.lastFlush = Date.now();
+    // status() tells what the manifest records, never more.
+    this.flushed = groups;
+    this.through = through;
+    this.entries += written.entries;
+    this.bytes += written.bytes;
     for (const g of moved) await this.ack(g);
   }
 
@@ -330,15 +339,14 @@ class FollowLoop {
     if (!a.ok && a.code !== 'UNAVAILABLE') throw failure(a, group);
   }
 
-  private async writePending(): Promise<void> {
-    if (this.pending.length === 0) return;
+  private async writePending(): Promise<{ entries: number; bytes: number }> {
+    if (this.pending.length === 0) return { entries: 0, bytes: 0 };
     if (this.segment === undefined || this.segment.bytes >= SEGMENT_BYTES_MAX)
       await this.nextSegment();
     const s = this.segment;
     assert(s !== undefined, 'a segment to write to');
     const chunk = Buffer.concat(this.pending, this.pendingBytes);
-    this.entries += this.pending.length;
-    this.bytes += chunk.length;
+    const entries = this.pending.length;
     this.pending = [];
     this.pendingBytes = 0;
     await s.handle.write(chunk);
@@ -350,6 +358,7 @@ class FollowLoop {
       bytes: s.bytes,
       sha256: s.hash.copy().digest('hex'),
     };
+    return { entries, bytes: chunk.length };
   }
 
   private async nextSegment(): Promise<void> {
