@@ -275,6 +275,22 @@ test.serial(
     t.is(codeOf(await t.throwsAsync(done ?? Promise.resolve())), 'CLOSED');
     // Bytes a crash left after the last recorded flush are not part of the backup.
     fs.appendFileSync(path.join(to, 'journal-000001.seg'), Buffer.from('torn tail'));
+    // At each group's start seq (the sync version before the copy): the copy alone, which the
+    // empty store made empty; past a group's shipped seq: refused.
+    const { follow } = JSON.parse(fs.readFileSync(path.join(to, 'manifest.json'), 'utf8')) as {
+      follow: { groups: { startSeq: number; shippedSeq: number }[] };
+    };
+    const empty = await PaxosStore.restore({
+      from: to,
+      dir: path.join(tempDir(t), 'data'),
+      at: { seqs: follow.groups.map((g) => g.startSeq - 1) },
+    });
+    t.is(empty.keys, 0);
+    const past = follow.groups.map((g) => g.shippedSeq + 1);
+    const refused = await t.throwsAsync(
+      PaxosStore.restore({ from: to, dir: path.join(tempDir(t), 'data'), at: { seqs: past } }),
+    );
+    t.is(codeOf(refused), 'INVALID_ARGUMENT');
     const dir = path.join(tempDir(t), 'data');
     const restored = await PaxosStore.restore({ from: to, dir, workers: 1 });
     t.true(restored.entries >= 40);
