@@ -41,6 +41,8 @@ export type {
 } from './actors/store/verify';
 export type { BackupOptions, BackupProgress, BackupReport } from './actors/store/backup';
 export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/store/restore';
+export type { BackupFollow, BackupFollowReport } from './actors/store/backup-follow';
+export type { RestorePoint } from './actors/store/backup-replay';
 export type { ClusterVerifyReport } from './client/remote-store';
 export type { ClusterBackupReport } from './client/cluster-backup';
 export type { ClusterRestoreOptions, ClusterRestoreReport } from './client/cluster-restore';

@@ -2,13 +2,19 @@
  * `paxosstore backup` and `paxosstore restore` (README "Backups"):
  *
  *   paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]
+ *                     [--follow [--flush-ms MS]]
  *   paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]
- *   paxosstore restore --from BACKUP --dir NEW_DATA [--workers N]
+ *   paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]
  *   paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N]
  *
  * With `--config`, the backup is of a running cluster (through its nodes, client/
  * cluster-backup.ts), and the restore builds one data dir per node of the new cluster file,
  * `ROOT/<node>` (client/cluster-restore.ts).
+ *
+ * `--follow` keeps shipping the journal's entries after the full copy (the store is opened
+ * with `journal: true`) until SIGINT or SIGTERM, then writes a final flush and exits 0; a
+ * `{"event":"follow",...}` line reports each time the point a restore can reach moves. `--at`
+ * restores a following backup to a time, or to one journal seq per group.
  *
  * Progress goes to stderr as a bar when stderr is a terminal, else to stdout as JSON lines
  * (`{"event":"progress",...}`); the last stdout line is `{"event":"done",...}` with the report.
@@ -19,15 +25,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PaxosStore } from '../index';
-import type { BackupProgress, RestoreProgress } from '../index';
+import type { BackupFollow, BackupProgress, RestorePoint, RestoreProgress } from '../index';
 import { engineOptionsOf } from '../actors/store/restore';
 import { loadClusterConfig } from '../cluster/cluster-config';
 import { isClusterBackup } from '../client/cluster-backup';
 
 export const BACKUP_USAGE =
-  '       paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]\n' +
+  '       paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N] [--follow [--flush-ms MS]]\n' +
   '       paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]\n' +
-  '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N]\n' +
+  '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]\n' +
   '       paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N]';
 
 const BAR_WIDTH = 30;
@@ -58,14 +64,20 @@ function finishLine(): void {
   if (process.stderr.isTTY === true) process.stderr.write('\n');
 }
 
+const FLAGS = new Set(['follow']);
+
 function parse(
   argv: string[],
   names: readonly string[],
-): Record<string, string | undefined> | undefined {
+): Record<string, string | boolean | undefined> | undefined {
   try {
-    const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
+    const options = Object.fromEntries(
+      names.map((n) => [n, { type: FLAGS.has(n) ? ('boolean' as const) : ('string' as const) }]),
+    );
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
-    return positionals.length === 0 ? (values as Record<string, string | undefined>) : undefined;
+    return positionals.length === 0
+      ? (values as Record<string, string | boolean | undefined>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -134,21 +146,64 @@ async function runClusterBackup(
   }
 }
 
-async function runBackup(v: Record<string, string | undefined>): Promise<number> {
-  const { dir, to, config } = v;
+/**
+ * Follows until SIGINT or SIGTERM (then a final flush); a line each time `through` moves.
+ * Answers the follow's final report.
+ */
+async function followUntilSignal(follow: BackupFollow): Promise<Record<string, unknown>> {
+  const stop = (): void => void follow.stop().catch(() => undefined);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let shown: string | null = null;
+  const timer = setInterval(() => {
+    const s = follow.status();
+    if (s.through === shown) return;
+    shown = s.through;
+    console.log(JSON.stringify({ event: 'follow', through: s.through, entries: s.entries }));
+  }, 1000);
+  try {
+    const report = await follow.done;
+    return { ...report };
+  } finally {
+    clearInterval(timer);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+function text(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
+async function runBackup(v: Values): Promise<number> {
+  const [dir, to, config] = [text(v, 'dir'), text(v, 'to'), text(v, 'config')];
+  const follow = v.follow === true;
+  const flushText = text(v, 'flush-ms');
+  const flushMs = flushText === undefined ? undefined : Number(flushText);
+  const rateText = text(v, 'rate');
+  const rate = rateText === undefined ? undefined : Number(rateText);
   if (config !== undefined) {
-    const rate = v.rate === undefined ? undefined : Number(v.rate);
+    if (follow)
+      throw Object.assign(
+        new Error(
+          'backup --follow of a cluster is not built yet (it needs journal subscription through connect); back up a data dir, or take full backups',
+        ),
+        { code: 'INVALID_ARGUMENT' },
+      );
     if (dir !== undefined || to === undefined || (rate !== undefined && !(rate > 0)))
       return usage();
     return runClusterBackup(config, to, rate);
   }
-  const workers = workersOf(v.workers);
-  const rate = v.rate === undefined ? undefined : Number(v.rate);
+  const workers = workersOf(text(v, 'workers'));
   if (
     dir === undefined ||
     to === undefined ||
     workers === 'bad' ||
-    (rate !== undefined && !(rate > 0))
+    (rate !== undefined && !(rate > 0)) ||
+    (flushMs !== undefined && !follow)
   )
     return usage();
   const layout = recorded(dir);
@@ -158,21 +213,34 @@ async function runBackup(v: Record<string, string | undefined>): Promise<number>
     groups: layout.groups,
     ...engineOptionsOf(layout.engine),
     workers: workers ?? 1,
+    ...(follow ? { journal: true } : {}),
   });
   try {
     const onProgress = backupProgress();
-    const report = await store.backup({ to, ...(rate === undefined ? {} : { rate }), onProgress });
+    const report = await store.backup({
+      to,
+      ...(rate === undefined ? {} : { rate }),
+      ...(follow ? { follow, ...(flushMs === undefined ? {} : { flushMs }) } : {}),
+      onProgress,
+    });
     finishLine();
-    console.log(JSON.stringify({ event: 'done', ...report }));
+    const { follow: handle, ...copy } = report;
+    const followed = handle === undefined ? {} : { follow: await followUntilSignal(handle) };
+    console.log(JSON.stringify({ event: 'done', ...copy, ...followed }));
     return 0;
   } finally {
     await store.close();
   }
 }
 
-async function runClusterRestore(v: Record<string, string | undefined>): Promise<number> {
-  const { from, config, to, set } = v;
-  const workers = workersOf(v.workers);
+async function runClusterRestore(v: Values): Promise<number> {
+  const [from, config, to, set] = [
+    text(v, 'from'),
+    text(v, 'config'),
+    text(v, 'to'),
+    text(v, 'set'),
+  ];
+  const workers = workersOf(text(v, 'workers'));
   if (from === undefined || config === undefined || to === undefined || workers === 'bad')
     return usage();
   const show = reporter();
@@ -190,11 +258,23 @@ async function runClusterRestore(v: Record<string, string | undefined>): Promise
   return 0;
 }
 
-async function runRestore(v: Record<string, string | undefined>): Promise<number> {
-  const { from, dir } = v;
-  if (v.config !== undefined) return dir === undefined ? runClusterRestore(v) : usage();
-  const workers = workersOf(v.workers);
-  if (from === undefined || dir === undefined || workers === 'bad') return usage();
+/** `--at`: an ISO time, or `seqs:S0,S1,...` (one journal seq per group). */
+function pointOf(at: string | undefined): RestorePoint | undefined | 'bad' {
+  if (at === undefined) return undefined;
+  if (at.startsWith('seqs:')) {
+    const seqs = at.slice(5).split(',').map(Number);
+    return seqs.every((s) => Number.isInteger(s) && s >= 0) ? { seqs } : 'bad';
+  }
+  return Number.isNaN(Date.parse(at)) ? 'bad' : at;
+}
+
+async function runRestore(v: Values): Promise<number> {
+  const [from, dir] = [text(v, 'from'), text(v, 'dir')];
+  const at = pointOf(text(v, 'at'));
+  if (v.config !== undefined)
+    return dir === undefined && at === undefined ? runClusterRestore(v) : usage();
+  const workers = workersOf(text(v, 'workers'));
+  if (from === undefined || dir === undefined || workers === 'bad' || at === 'bad') return usage();
   if (await isClusterBackup(from)) {
     throw Object.assign(
       new Error(
@@ -210,6 +290,7 @@ async function runRestore(v: Record<string, string | undefined>): Promise<number
     from,
     dir,
     ...(workers === undefined ? {} : { workers }),
+    ...(at === undefined ? {} : { at }),
     onProgress,
   });
   finishLine();
@@ -225,8 +306,8 @@ export async function backupCommand(
   const values = parse(
     argv,
     command === 'backup'
-      ? ['dir', 'to', 'rate', 'workers', 'config']
-      : ['from', 'dir', 'workers', 'config', 'to', 'set'],
+      ? ['dir', 'to', 'rate', 'workers', 'config', 'follow', 'flush-ms']
+      : ['from', 'dir', 'workers', 'config', 'to', 'set', 'at'],
   );
   if (values === undefined) return usage();
   try {

@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../../engines/crc32';
 import { ErrorCodes, PaxosStoreError } from './errors';
+import type { FollowManifest } from './backup-journal-format';
 
 export const BACKUP_FORMAT = 1;
 export const BACKUP_KIND = 'paxosstore-backup';
@@ -75,6 +76,8 @@ export interface BackupManifest {
   readonly layout: BackupLayout;
   readonly groups: BackupGroup[];
   readonly files: BackupFile[];
+  /** A following backup's incremental part (backup-journal-format.ts); absent otherwise. */
+  readonly follow?: FollowManifest;
 }
 
 export function corrupted(file: string, problem: string): PaxosStoreError {

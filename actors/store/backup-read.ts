@@ -21,6 +21,7 @@ import {
   decodePayload,
 } from './backup-format';
 import type { BackedUpKey, BackupFile, BackupGroup, BackupManifest } from './backup-format';
+import { checkFollow, readFollow } from './backup-journal-read';
 
 const READ_CHUNK_BYTES = 1024 * 1024;
 const MAGIC = 'PXSBKUP1';
@@ -103,7 +104,9 @@ function checkManifest(v: unknown): BackupManifest | string {
   if (problem !== undefined) return problem;
   const layout = v.layout as BackupManifest['layout'];
   const files = v.files as BackupFile[];
-  const groupsProblem = checkGroups(v.groups, layout.groups, files);
+  const groupsProblem =
+    checkGroups(v.groups, layout.groups, files) ??
+    checkFollow(v.follow, layout.groups, v.finishedAt);
   if (groupsProblem !== undefined) return groupsProblem;
   return v as unknown as BackupManifest;
 }
@@ -262,5 +265,6 @@ export async function readGroup(
 export async function checkBackup(dir: string): Promise<BackupManifest> {
   const manifest = await readManifest(dir);
   for (const g of manifest.groups) await readGroup(dir, manifest, g);
+  if (manifest.follow !== undefined) await readFollow(dir, manifest, manifest.follow);
   return manifest;
 }

@@ -13,6 +13,7 @@
  * write's state or a later one, per key). Writes acknowledged during the backup may or may not
  * be; the backup is not a snapshot across keys.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +38,10 @@ import { ErrorCodes, PaxosStoreError, checked, invalid } from './errors';
 import type { RequestBody } from './request-pipeline';
 import { runBounded } from './verify-install';
 import type { InspectPort } from './verify';
+import { closeFollow, openFollow, startFollow } from './backup-follow';
+import type { BackupFollow } from './backup-follow';
+import type { FollowGroup } from './backup-journal-format';
+import type { JournalSource } from './subscription';
 
 export interface BackupProgress {
   /** Groups finished, of `groups`. */
@@ -59,6 +64,15 @@ export interface BackupOptions {
   readonly rate?: number;
   /** Called after every page (at most a few times per MiB) and once at the end. */
   readonly onProgress?: (progress: BackupProgress) => void;
+  /**
+   * Keep shipping the journal's entries after the full copy (needs the `journal` option):
+   * the report's `follow` handle stops it. Default false.
+   */
+  readonly follow?: boolean;
+  /** With follow: how often entries are flushed to the backup, in ms (default 1000). */
+  readonly flushMs?: number;
+  /** With follow: aborting it stops the follow after a final flush (like `follow.stop()`). */
+  readonly signal?: AbortSignal;
 }
 
 export interface BackupReport extends BackupProgress {
@@ -68,6 +82,8 @@ export interface BackupReport extends BackupProgress {
   readonly files: number;
   /** Keys whose listed replicas held different states at one instance (verify reports them). */
   readonly diverged: number;
+  /** With `follow: true`: the running follow (stop it with `stop()` or the signal). */
+  readonly follow?: BackupFollow;
 }
 
 /** What the store lends a backup (PaxosStore.backup). */
@@ -83,9 +99,11 @@ export interface BackupContext {
    * for smaller pages: they cross the network inside one frame (client/set-context.ts).
    */
   readonly pageBytes?: number;
+  /** The serving replica's journals (replica 0), when the store keeps a journal. */
+  readonly journal?: JournalSource;
 }
 
-const OPTION_NAMES = new Set(['to', 'rate', 'onProgress']);
+const OPTION_NAMES = new Set(['to', 'rate', 'onProgress', 'follow', 'flushMs', 'signal']);
 const PAGE_KEYS = 1024;
 const PAGE_BYTES = 8 * 1024 * 1024;
 /** Read-then-fetch attempts per key whose listing was not conclusive, through rotating replicas. */
@@ -97,6 +115,9 @@ interface Resolved {
   readonly to: string;
   readonly rate: number | undefined;
   readonly onProgress: ((p: BackupProgress) => void) | undefined;
+  readonly follow: boolean;
+  readonly flushMs: number;
+  readonly signal: AbortSignal | undefined;
 }
 
 function resolve(options: BackupOptions): Resolved {
@@ -104,14 +125,25 @@ function resolve(options: BackupOptions): Resolved {
     throw invalid('backup options must be an object with `to`');
   for (const k of Object.keys(options))
     if (!OPTION_NAMES.has(k)) throw invalid(`unknown backup option '${k}'`);
-  const { to, rate, onProgress } = options;
+  const { to, rate, onProgress, follow, flushMs, signal } = options;
   if (typeof to !== 'string' || to.length === 0 || to.length > 4096 || to.includes('\u0000'))
     throw invalid('backup `to` must be a directory path');
   if (rate !== undefined && (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0))
     throw invalid('backup rate must be a positive number of bytes per second');
   if (onProgress !== undefined && typeof onProgress !== 'function')
     throw invalid('backup onProgress must be a function');
-  return { to, rate, onProgress };
+  if (follow !== undefined && typeof follow !== 'boolean')
+    throw invalid('backup follow must be a boolean');
+  if (
+    flushMs !== undefined &&
+    (typeof flushMs !== 'number' || !Number.isInteger(flushMs) || flushMs < 10 || flushMs > 600_000)
+  )
+    throw invalid('backup flushMs must be an integer number of ms in 10..600000');
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalid('backup signal must be an AbortSignal');
+  if (follow !== true && (flushMs !== undefined || signal !== undefined))
+    throw invalid('backup flushMs and signal go with follow: true');
+  return { to, rate, onProgress, follow: follow === true, flushMs: flushMs ?? 1000, signal };
 }
 
 /** Paces reads to `rate` bytes per second on average since the start. */
@@ -327,26 +359,59 @@ async function backupGroup(run: Run, group: number, writer: GroupFileWriter): Pr
   return writer.finish();
 }
 
+/** The full copy of every group into `o.to` (data files; no manifest yet). */
+async function copyGroups(
+  ctx: BackupContext,
+  run: Run,
+  to: string,
+): Promise<{ groups: BackupGroup[]; files: BackupManifest['files'] }> {
+  const groups: BackupGroup[] = [];
+  const files: BackupManifest['files'] = [];
+  for (let group = 0; group < ctx.placement.groups; group++) {
+    const writer = new GroupFileWriter(to, group);
+    try {
+      groups.push(await backupGroup(run, group, writer));
+    } catch (error) {
+      await writer.abandon();
+      await removePartial(to);
+      throw error;
+    }
+    files.push(...writer.files);
+    run.groupsDone += 1;
+  }
+  return { groups, files };
+}
+
+/** A follow's cursors, registered before the full copy (docs/decisions.md "Backups: follow"). */
+async function beginFollow(
+  ctx: BackupContext,
+  o: Resolved,
+): Promise<{ source: JournalSource; name: string; groups: FollowGroup[] } | undefined> {
+  if (!o.follow) return undefined;
+  const source = ctx.journal;
+  if (source === undefined)
+    throw invalid(
+      'backup follow needs a store that keeps a journal: open it with `journal: true` (a durable engine)',
+    );
+  const name = `backup:${randomBytes(6).toString('hex')}`;
+  return { source, name, groups: await openFollow(source, name) };
+}
+
 /** A full backup into `options.to` (see the file comment); the manifest is written last. */
 export async function runBackup(ctx: BackupContext, options: BackupOptions): Promise<BackupReport> {
   const o = checked('backup', () => resolve(options));
   const startedAt = new Date().toISOString();
   await prepareDir(o.to);
   const run = new Run(ctx, new Pace(o.rate), o.onProgress);
-  const groups: BackupGroup[] = [];
-  const files: BackupManifest['files'] = [];
-  for (let group = 0; group < ctx.placement.groups; group++) {
-    const writer = new GroupFileWriter(o.to, group);
-    try {
-      groups.push(await backupGroup(run, group, writer));
-    } catch (error) {
-      await writer.abandon();
-      await removePartial(o.to);
-      throw error;
-    }
-    files.push(...writer.files);
-    run.groupsDone += 1;
+  const following = await beginFollow(ctx, o);
+  let copied: Awaited<ReturnType<typeof copyGroups>>;
+  try {
+    copied = await copyGroups(ctx, run, o.to);
+  } catch (error) {
+    if (following !== undefined) await closeFollow(following.source, following.name);
+    throw error;
   }
+  const { groups, files } = copied;
   const finishedAt = new Date().toISOString();
   const manifest: BackupManifest = {
     format: BACKUP_FORMAT,
@@ -357,8 +422,23 @@ export async function runBackup(ctx: BackupContext, options: BackupOptions): Pro
     groups,
     files,
   };
-  await writeManifest(o.to, manifest);
+  const follow =
+    following === undefined
+      ? undefined
+      : {
+          name: following.name,
+          replica: 0,
+          groups: following.groups,
+          segments: [],
+          through: null,
+          state: 'following' as const,
+        };
+  await writeManifest(o.to, follow === undefined ? manifest : { ...manifest, follow });
   run.report();
+  const handle =
+    following === undefined || follow === undefined
+      ? undefined
+      : startFollow(o.to, following.source, manifest, follow, o);
   return {
     ...run.progress(),
     dir: path.resolve(o.to),
@@ -366,5 +446,6 @@ export async function runBackup(ctx: BackupContext, options: BackupOptions): Pro
     finishedAt,
     files: files.length,
     diverged: run.diverged,
+    ...(handle === undefined ? {} : { follow: handle }),
   };
 }

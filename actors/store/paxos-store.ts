@@ -534,8 +534,10 @@ export class PaxosStore {
     const call = (replica: number, body: RequestBody): Promise<ClientResult> =>
       this.call(replica, body);
     const layout = { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) };
+    // A following backup reads replica 0's journals (docs/decisions.md "Backups: follow").
+    const journal = o.journal === undefined ? {} : { journal: this.journalSource(0) };
     return this.mapErrors(() =>
-      runBackup({ system: this.system, placement, layout, up, call }, options),
+      runBackup({ system: this.system, placement, layout, up, call, ...journal }, options),
     );
   }
 

@@ -29,6 +29,8 @@ import type { PaxosStoreOptions } from './options';
 import type { RequestBody } from './request-pipeline';
 import { runBounded } from './verify-install';
 import type { VerifyReport } from './verify';
+import { collectReplay, replayed, resolvePoint } from './backup-replay';
+import type { Replay, RestorePoint } from './backup-replay';
 
 export interface RestoreProgress {
   readonly phase: 'check' | 'install' | 'verify';
@@ -44,6 +46,12 @@ export interface RestoreOptions {
   /** Worker threads of the store that does the restore (default: available cores). */
   readonly workers?: number;
   readonly onProgress?: (progress: RestoreProgress) => void;
+  /**
+   * A following backup only: restore to this point, a time (ISO string, ms or Date: every
+   * entry the followed replica applied at or before it) or `{ seqs }` (one journal seq per
+   * group). Default: everything the backup holds. README "Backups".
+   */
+  readonly at?: RestorePoint;
 }
 
 export interface RestoreReport {
@@ -52,6 +60,8 @@ export interface RestoreReport {
   readonly keys: number;
   /** When the backup began (its guarantee holds for writes acknowledged before then). */
   readonly backupStartedAt: string;
+  /** Journal entries replayed onto the full copy (0 for a backup without follow). */
+  readonly entries: number;
 }
 
 /** What restore needs of a store (PaxosStore.restoreContext): its request path and verify. */
@@ -63,7 +73,7 @@ export interface RestoreTarget {
 
 export type OpenForRestore = (options: PaxosStoreOptions) => Promise<RestoreTarget>;
 
-const OPTION_NAMES = new Set(['from', 'dir', 'workers', 'onProgress']);
+const OPTION_NAMES = new Set(['from', 'dir', 'workers', 'onProgress', 'at']);
 /** Keys read from the backup before their installs are sent (32 in flight, verify-install.ts). */
 const INSTALL_BATCH = 256;
 const INSTALL_ATTEMPTS = 5;
@@ -145,6 +155,7 @@ async function installAllKeys(
   target: RestoreTarget,
   from: string,
   manifest: BackupManifest,
+  replay: Replay,
   progress: (keys: number) => void,
 ): Promise<number> {
   let keys = 0;
@@ -156,11 +167,19 @@ async function installAllKeys(
     keys += jobs.length;
     progress(keys);
   };
+  const add = async (k: BackedUpKey): Promise<void> => {
+    batch.push(k);
+    if (batch.length >= INSTALL_BATCH) await flush();
+  };
   for (const g of manifest.groups) {
+    // Keys with journal entries get them replayed; keys only the journal knows come after.
+    const entries = replay.get(g.group) ?? new Map<string, never[]>();
     await readGroup(from, manifest, g, async (k) => {
-      batch.push(k);
-      if (batch.length >= INSTALL_BATCH) await flush();
+      const mine = entries.get(k.key);
+      entries.delete(k.key);
+      await add(mine === undefined ? k : replayed(from, g.group, k.key, k, mine));
     });
+    for (const [key, mine] of entries) await add(replayed(from, g.group, key, undefined, mine));
   }
   await flush();
   return keys;
@@ -193,7 +212,9 @@ export async function restoreBackup(
     o.onProgress?.({ phase, keys, keysTotal });
   await checkTarget(o.dir);
   const manifest = await checkBackup(o.from);
-  const keysTotal = manifest.groups.reduce((n, g) => n + g.keys, 0);
+  const point = resolvePoint(o.at, manifest);
+  const { replay, entries } = await collectReplay(o.from, manifest, point);
+  let keysTotal = manifest.groups.reduce((n, g) => n + g.keys, 0);
   report('check', 0, keysTotal);
   const dir = path.resolve(o.dir);
   const staging = `${dir}.restoring-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -202,10 +223,11 @@ export async function restoreBackup(
   let target: RestoreTarget | undefined;
   try {
     target = await open({ dir: staging, replicas, groups, ...engineOptionsOf(engine), ...workers });
-    const keys = await installAllKeys(target, o.from, manifest, (n) =>
+    const keys = await installAllKeys(target, o.from, manifest, replay, (n) =>
       report('install', n, keysTotal),
     );
-    assert(keys === keysTotal, () => `restored ${keys} of ${keysTotal} keys`);
+    assert(keys >= keysTotal, () => `restored ${keys} of ${keysTotal} keys`);
+    keysTotal = keys; // Keys the journal added after the full copy.
     report('verify', keys, keysTotal);
     await alignReplicas(target, keysTotal);
     await target.close();
@@ -213,7 +235,7 @@ export async function restoreBackup(
     await checkTarget(o.dir);
     await fs.rm(dir, { recursive: true, force: true }); // an empty dir (checked just above)
     await fs.rename(staging, dir);
-    return { dir, layout: manifest.layout, keys, backupStartedAt: manifest.startedAt };
+    return { dir, layout: manifest.layout, keys, backupStartedAt: manifest.startedAt, entries };
   } catch (error) {
     await target?.close().catch(() => undefined);
     await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);

@@ -1,0 +1,85 @@
+/**
+ * `paxosstore backup --follow` and `paxosstore restore --at` as child processes (README
+ * "Backups"): the follow reports `{"event":"follow"}` lines, stops on SIGTERM after a final
+ * flush (exit 0, a `done` line with the follow's report), and the backup restores at the time
+ * it reached. A cluster follow and a bad `--at` are refused.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { PaxosStore } from '../../index';
+import { runNode, tempDir } from './helpers';
+
+const CLI = path.join(__dirname, '..', '..', 'bin', 'paxosstore.js');
+
+interface Line {
+  event: string;
+  through?: string | null;
+  follow?: { through: string | null; entries: number };
+}
+
+test.serial('backup --follow stops on SIGTERM after a final flush; restore --at', async (t) => {
+  const data = tempDir(t);
+  const backup = path.join(tempDir(t, 'pxs-backup-'), 'b');
+  const store = await PaxosStore.open({ engine: 'bitcask', dir: data, workers: 1, groups: 2 });
+  for (let i = 0; i < 20; i++) await store.kv('ns').put(`k${i}`, `v${i}`);
+  await store.close();
+
+  const child = spawn(
+    process.execPath,
+    [CLI, 'backup', '--dir', data, '--to', backup, '--follow', '--flush-ms', '100'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let exited = false;
+  t.teardown(() => {
+    if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      exited = true;
+      resolve(code);
+    }),
+  );
+  // Bounded: the follow's point moves within a few seconds of the full copy.
+  for (let i = 0; i < 600 && !/"event":"follow","through":"/.test(stdout) && !exited; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  t.regex(stdout, /"event":"follow","through":"/, stderr);
+  if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  t.is(await exit, 0, stderr);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+  const done = lines[lines.length - 1];
+  t.is(done?.event, 'done');
+  const through = done?.follow?.through;
+  t.true(typeof through === 'string');
+
+  const restored = path.join(tempDir(t, 'pxs-restored-'), 'r');
+  const ok = await runNode(
+    t,
+    [CLI, 'restore', '--from', backup, '--dir', restored, '--at', String(through)],
+    60_000,
+  );
+  t.is(ok.code, 0, ok.stderr);
+  const got = await runNode(t, [CLI, 'get', 'ns', 'k3', '--dir', restored], 60_000);
+  t.deepEqual(JSON.parse(got.stdout), { value: 'v3', version: 1 });
+
+  const bad = await runNode(
+    t,
+    [CLI, 'restore', '--from', backup, '--dir', path.join(tempDir(t), 'x'), '--at', 'soon'],
+    60_000,
+  );
+  t.is(bad.code, 2);
+  const cluster = await runNode(
+    t,
+    [CLI, 'backup', '--config', path.join(data, 'none.json'), '--to', tempDir(t), '--follow'],
+    60_000,
+  );
+  t.is(cluster.code, 1);
+  t.regex(cluster.stderr, /^INVALID_ARGUMENT: backup --follow of a cluster/m);
+});
