@@ -17,7 +17,7 @@ import { InspectClient } from '../../../client/inspect-client';
 import { NetNodeLink } from '../../../client/link-adapter';
 import type { InspectFrame } from '../../../client/inspect-protocol';
 import { codeOf, eventually } from '../helpers';
-import { Cluster, SECRET, putSure } from './harness';
+import { Cluster, SECRET, putSure, runPaxosstore } from './harness';
 
 const NS = 'jr';
 const KEYS = 90;
@@ -127,6 +127,36 @@ async function hostileRequests(t: ExecutionContext, cluster: Cluster): Promise<v
   t.true(cluster.node('n2').proc?.running, 'the node keeps running');
 }
 
+/** `paxosstore journal`: JSON lines, --ack moves the cursor, a second run resumes after it. */
+async function cliSubscriber(t: ExecutionContext, cluster: Cluster): Promise<void> {
+  const args = ['journal', '--config', cluster.configPath, '--name', 'cli', '--ack'];
+  const first = await runPaxosstore(t, [...args, '--from', 'start', '--count', '5']);
+  t.is(first.code, 0, first.stderr);
+  const lines = first.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as StoreJournalEntry);
+  t.deepEqual(
+    lines.map((e) => [e.group, e.seq]),
+    [1, 2, 3, 4, 5].map((seq) => [0, seq]),
+  );
+  t.true(lines.every((e) => typeof e.key === 'string' && typeof e.op === 'string'));
+  const again = await runPaxosstore(t, [...args, '--count', '1']);
+  t.is(again.code, 0, again.stderr);
+  t.like(JSON.parse(again.stdout), { group: 0, seq: 6 });
+  const removed = await runPaxosstore(t, [
+    'journal',
+    '--config',
+    cluster.configPath,
+    '--name',
+    'cli',
+    '--remove',
+  ]);
+  t.is(removed.code, 0, removed.stderr);
+  const bad = await runPaxosstore(t, [...args, '--from', 'yesterday']);
+  t.is(bad.code, 2);
+}
+
 async function finalVersions(store: RemoteStore): Promise<Map<string, number>> {
   const finals = new Map<string, number>();
   for (let i = 0; i < KEYS; i++) {
@@ -185,6 +215,7 @@ test('subscribe through connect: every acknowledged write, in seq order, across 
   t.is(r.newest().size, KEYS);
   t.true(new Set([...r.seen.values()].map((e) => e.group)).size > GROUPS, 'both Sets served');
   t.log(`entries ${r.seen.size}, duplicates ${r.duplicates}, acks failed ${r.acksFailed}`);
+  await cliSubscriber(t, cluster);
   await hostileRequests(t, cluster);
   // The node still serves journals after the hostile requests.
   const range = await store.journalRange(GROUPS, 1);
