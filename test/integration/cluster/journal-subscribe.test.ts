@@ -6,6 +6,7 @@
  *   - the serving node of Set s0 (n1, replica 0) is killed with SIGKILL mid-stream and
  *     restarted; the subscriber is dropped too and subscribes again under its name: it resumes
  *     after its last ack, and after dedupe by (group, seq) nothing is lost and nothing differs;
+ *   - a node that loses its directory expires the subscribers it serves (a new epoch);
  *   - hostile journal requests (an oversized page, an unknown kind) are refused and the node
  *     keeps serving.
  */
@@ -17,7 +18,8 @@ import { InspectClient } from '../../../client/inspect-client';
 import { NetNodeLink } from '../../../client/link-adapter';
 import type { InspectFrame } from '../../../client/inspect-protocol';
 import { codeOf, eventually } from '../helpers';
-import { Cluster, SECRET, putSure, runPaxosstore } from './harness';
+import * as fs from 'node:fs';
+import { Cluster, SECRET, putSure, runPaxosstore, withTimeout } from './harness';
 
 const NS = 'jr';
 const KEYS = 90;
@@ -157,6 +159,35 @@ async function cliSubscriber(t: ExecutionContext, cluster: Cluster): Promise<voi
   t.is(bad.code, 2);
 }
 
+/**
+ * A node that loses its whole directory starts its journals in a new epoch: a live subscriber
+ * served by it gets SUBSCRIPTION_EXPIRED, never the new journal's seqs as if they followed.
+ */
+async function lostNode(t: ExecutionContext, cluster: Cluster, store: RemoteStore): Promise<void> {
+  const watcher = store.subscribe('watcher', { from: 'now' });
+  await watcher.ready();
+  const n1 = cluster.node('n1');
+  await n1.kill9();
+  fs.rmSync(n1.info.dir, { recursive: true, force: true });
+  await n1.restart();
+  // Some writes for n1's replica to apply (and journal) in its new epoch.
+  for (let i = 0; i < 12; i++) await putSure(store.kv(NS), `after-loss-${i}`, 'x');
+  // Entries of the other Set's groups may come first; none of n1's may (bounded loop).
+  const drain = async (): Promise<unknown> => {
+    for (let i = 0; i < 1_000; i++) {
+      const r = await watcher.next();
+      if (r.done === true) return 'done';
+      if (r.value.group < GROUPS) return `entry ${r.value.group}:${r.value.seq} of the lost node`;
+    }
+    return 'no error';
+  };
+  const next = await withTimeout(
+    drain().catch((error: unknown) => codeOf(error)),
+    60_000,
+  );
+  t.is(next, 'SUBSCRIPTION_EXPIRED');
+}
+
 async function finalVersions(store: RemoteStore): Promise<Map<string, number>> {
   const finals = new Map<string, number>();
   for (let i = 0; i < KEYS; i++) {
@@ -220,4 +251,5 @@ test('subscribe through connect: every acknowledged write, in seq order, across 
   // The node still serves journals after the hostile requests.
   const range = await store.journalRange(GROUPS, 1);
   t.true(range.head >= 1);
+  await lostNode(t, cluster, store);
 });
