@@ -99,13 +99,17 @@ export async function journalCommand(argv: readonly string[]): Promise<number> {
   const nodes = config.sets.flatMap((s) => s.replicas.map((r) => r.address));
   let store: RemoteStore | undefined;
   let sub: Subscription | undefined;
-  const stop = (): void => void sub?.return();
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+    void sub?.return();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   try {
     store = await RemoteStore.connect({ nodes, secret: config.secret });
     if (args.remove) await store.unsubscribe(args.name, { replica: args.replica });
-    else {
+    else if (!stopped) {
       sub = store.subscribe(args.name, { from: args.from, replica: args.replica });
       await follow(sub, args);
     }

@@ -200,6 +200,7 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
         // A group still loading its journal, or restarting: wait and ask again (bounded).
         if (attempt >= READY_ATTEMPTS_MAX) throw error;
         this.unavailable(error);
+        this.noteAnswered(false);
         await this.sleep();
       }
     }

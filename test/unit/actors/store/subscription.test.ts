@@ -31,6 +31,9 @@ test('a group that never answers: UNAVAILABLE once unavailableMsMax has passed',
   const error = await t.throwsAsync(sub.next());
   t.is((error as { code?: unknown }).code, 'UNAVAILABLE');
   t.true(src.asks >= 2, 'it asked again before giving up');
+  const waiting = new Subscription('s', options, source('UNAVAILABLE'));
+  const readyError = await t.throwsAsync(waiting.ready());
+  t.is((readyError as { code?: unknown }).code, 'UNAVAILABLE');
 });
 
 test('without the bound it keeps waiting; another refusal ends it at once', async (t) => {
