@@ -6,7 +6,14 @@
  */
 import test from 'ava';
 import { journalAnswerFits } from '../../../client/journal-answers';
-import { decodeInspectAnswer, encodeInspectAnswer } from '../../../client/inspect-protocol';
+import {
+  decodeInspect,
+  decodeInspectAnswer,
+  encodeInspect,
+  encodeInspectAnswer,
+} from '../../../client/inspect-protocol';
+import type { InspectFrame } from '../../../client/inspect-protocol';
+import { ProtocolError } from '../../../client/wire-protocol';
 import { servingNode } from '../../../client/remote-journal';
 import { RouteTable } from '../../../cluster/route-table';
 import { parseClusterConfig } from '../../../cluster/cluster-config';
@@ -51,6 +58,27 @@ test('well-formed answers of every journal kind fit, after a trip through the fr
       JSON.stringify(request),
     );
   }
+});
+
+test('INSPECT frames carry the six journal kinds; another journal-like kind is a protocol error', (t) => {
+  const kinds = [
+    'journal-open',
+    'journal-read',
+    'journal-ack',
+    'journal-remove',
+    'journal-info',
+    'journal-seek',
+  ];
+  for (const kind of kinds) {
+    const frame = { id: 9, group: 3, request: { ...read, kind } } as unknown as InspectFrame;
+    t.deepEqual(decodeInspect(encodeInspect(frame)), frame);
+  }
+  const other = {
+    id: 1,
+    group: 0,
+    request: { kind: 'journal-truncate' },
+  } as unknown as InspectFrame;
+  t.throws(() => decodeInspect(encodeInspect(other)), { instanceOf: ProtocolError });
 });
 
 test('answers of the wrong shape are refused', (t) => {
