@@ -393,7 +393,8 @@ export class RemoteStore {
   subscribe(name: string, options?: SubscribeOptions): Subscription {
     this.checkOpen();
     const resolved = resolveSubscribeOptions(
-      { unavailableMsMax: SUBSCRIBE_UNAVAILABLE_MS_DEFAULT, ...options },
+      // An idle poll is one INSPECT per group of every Set: less often than in-process.
+      { unavailableMsMax: SUBSCRIBE_UNAVAILABLE_MS_DEFAULT, pollMs: 100, ...options },
       replicasOfEverySet(this.routes),
     );
     return new Subscription(subscriberName(name), resolved, this.journalSource(resolved.replica));
