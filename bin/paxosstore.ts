@@ -13,6 +13,8 @@
  *   paxosstore verify --config cluster.json [--repair]   replica alignment of every Set
  *   paxosstore backup --dir DATA --to BACKUP      a full backup (bin/backup-command.ts)
  *   paxosstore restore --from BACKUP --dir NEW    a new data dir from a backup
+ *   paxosstore journal --config cluster.json --name N [--from start|now] [--ack]
+ *                                                 a subscriber printing JSON lines (client/journal-command.ts)
  *
  * Options may come before or after the command. A directory made by `PaxosStore.open` (any
  * engine, any `groups`) is opened with what its `paxosstore.json` records; a new directory
@@ -29,6 +31,7 @@ import { PaxosStore } from '../index';
 import type { KvNamespace, PaxosStoreOptions, VerifyReport } from '../index';
 import { serve } from '../server/node-main';
 import { status } from '../client/status-command';
+import { JOURNAL_USAGE, journalCommand } from '../client/journal-command';
 import { BACKUP_USAGE, backupCommand } from './backup-command';
 import { loadClusterConfig } from '../cluster/cluster-config';
 
@@ -36,6 +39,7 @@ const USAGE =
   'usage: paxosstore --dir DIR [--engine lsm|bitcask|bitcask2|memory-persist] [--sync always|batch|none] [--workers N]\n' +
   '                  (put NS KEY VALUE | get NS KEY | incr NS KEY [BY] | delete NS KEY | verify [--repair] | stats)\n' +
   '       paxosstore verify --config CLUSTER.json [--repair]\n' +
+  JOURNAL_USAGE +
   BACKUP_USAGE;
 
 function usage(): never {
@@ -208,6 +212,8 @@ if (argv[0] === 'serve') {
   void serve(argv.slice(1)).then((code) => process.exit(code));
 } else if (argv[0] === 'backup' || argv[0] === 'restore') {
   void backupCommand(argv[0], argv.slice(1)).then((code) => process.exit(code));
+} else if (argv[0] === 'journal') {
+  void journalCommand(argv.slice(1)).then((code) => process.exit(code));
 } else if (argv[0] === 'status') {
   void status(argv.slice(1)).then((code) => process.exit(code));
 } else {

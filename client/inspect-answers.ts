@@ -4,6 +4,7 @@
  * request asks for is refused here (as if the replica had failed), never asserted on.
  */
 import type { InspectFrame } from './inspect-protocol';
+import { journalAnswerFits } from './journal-answers';
 
 type Fields = Record<string, unknown>;
 
@@ -109,6 +110,7 @@ function isAmnesiaAnswer(kind: string, v: unknown): boolean {
 /** True when `value` has the shape `request` asks for. */
 export function answerFits(request: InspectFrame['request'], value: unknown): boolean {
   const r = request as Fields;
+  if (request.kind.startsWith('journal-')) return journalAnswerFits(request, value);
   switch (request.kind) {
     case 'digest':
       return isDigestAnswer(value, typeof r.buckets === 'number' ? r.buckets : -1);

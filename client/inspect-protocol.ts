@@ -1,7 +1,7 @@
 /**
  * INSPECT and INSPECT_RESULT frames: one inspect request (the control-plane queries that
  * verify, backup and repair send a group actor: digest, backup-page, backup-keys, amnesia,
- * recordKeys, clearAmnesia, stats) carried to the node hosting that replica, and its answer.
+ * recordKeys, clearAmnesia, stats; the journal's open, read, ack, remove, info, seek) carried to the node hosting that replica, and its answer.
  *
  *   INSPECT         client → node  JSON { id, group, request }
  *   INSPECT_RESULT  node → client  JSON { id, ok, value? , code?, message? }
@@ -23,6 +23,14 @@ export const INSPECT_KINDS = [
   'recordKeys',
   'clearAmnesia',
   'stats',
+  // The journal (README "Journal subscription"): a node checks these strictly
+  // (server/node-journal.ts) and serves them only with `serve --journal`.
+  'journal-open',
+  'journal-read',
+  'journal-ack',
+  'journal-remove',
+  'journal-info',
+  'journal-seek',
 ] as const;
 export type InspectKind = (typeof INSPECT_KINDS)[number];
 
@@ -42,6 +50,13 @@ export type InspectAnswer =
  * for far less (client/set-context.ts CLUSTER_PAGE_BYTES).
  */
 export const INSPECT_ANSWER_BYTES_MAX = 12 * 1024 * 1024;
+
+/**
+ * Most entry bytes a journal page over the network may ask for (a node refuses more): with
+ * base64 and one entry past the bound (a page always returns at least one), the answer stays
+ * far below INSPECT_ANSWER_BYTES_MAX. The embedded store's pages go to 8 MiB.
+ */
+export const JOURNAL_NET_PAGE_BYTES_MAX = 2 * 1024 * 1024;
 
 /** Groups per replica an inspect may name, at most (the store's bound). */
 const GROUP_MAX = 4096;

@@ -33,6 +33,14 @@ import type { BackupOptions } from '../actors/store/backup';
 import { verifyReplicas } from '../actors/store/verify';
 import type { VerifyOptions, VerifyReport } from '../actors/store/verify';
 import { NetNodeLink } from './link-adapter';
+import {
+  Subscription,
+  resolveSubscribeOptions,
+  subscriberName,
+} from '../actors/store/subscription';
+import type { JournalSource, SubscribeOptions } from '../actors/store/subscription';
+import type { JournalRange } from '../actors/paxos/journal-page';
+import { remoteJournalSource, replicasOfEverySet } from './remote-journal';
 import { RequestRouter } from './request-router';
 import type { RouterStats } from './request-router';
 
@@ -117,6 +125,9 @@ export interface ClusterVerifyReport {
     readonly report: VerifyReport;
   }[];
 }
+
+/** How long a subscription over connect waits for a serving node that is down (ms). */
+export const SUBSCRIBE_UNAVAILABLE_MS_DEFAULT = 60_000;
 
 const ORDERED_ENGINES = new Set(['lsm', 'bitcask', 'memory-persist']);
 
@@ -370,6 +381,80 @@ export class RemoteStore {
           ? Promise.reject(invalid('a scan is not a request through a replica'))
           : this.router.call(body, node),
     };
+  }
+
+  /**
+   * A named subscription to the journals of every group of every Set (README "Journal
+   * subscription"; nodes run `serve --journal`). The embedded store's iterator and entries;
+   * `group` is `setIndex × groups + g` in route-table order, and replica r of each Set (its
+   * r-th node) serves it. While a serving node is down, next() waits up to `unavailableMsMax`
+   * (default 60 s) and then rejects UNAVAILABLE; subscribing again resumes after the last ack.
+   */
+  subscribe(name: string, options?: SubscribeOptions): Subscription {
+    this.checkOpen();
+    const resolved = resolveSubscribeOptions(
+      // An idle poll is one INSPECT per group of every Set: less often than in-process.
+      { unavailableMsMax: SUBSCRIBE_UNAVAILABLE_MS_DEFAULT, pollMs: 100, ...options },
+      replicasOfEverySet(this.routes),
+    );
+    return new Subscription(subscriberName(name), resolved, this.journalSource(resolved.replica));
+  }
+
+  /** Removes a subscriber's cursors from every group of the serving replicas. Idempotent. */
+  async unsubscribe(name: string, options?: { replica?: number }): Promise<void> {
+    this.checkOpen();
+    const checkedName = subscriberName(name);
+    const { replica } = resolveSubscribeOptions(options, replicasOfEverySet(this.routes));
+    const source = this.journalSource(replica);
+    for (let g = 0; g < source.groups; g++) {
+      const answer = await source.ask(g, { kind: 'journal-remove', name: checkedName });
+      if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    }
+  }
+
+  /** The journal's range in one cluster group (`setIndex × groups + g`) of replica `replica`. */
+  async journalRange(group: number, replica = 0): Promise<JournalRange> {
+    const source = this.journalAt(group, replica);
+    const answer = await source.ask(group, { kind: 'journal-info' });
+    if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    return answer as JournalRange;
+  }
+
+  /** The first retained seq of a cluster group's journal applied at or after `time` (ms). */
+  async journalSeek(group: number, time: number, replica = 0): Promise<number> {
+    const source = this.journalAt(group, replica);
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw invalid('time must be a number');
+    const answer = await source.ask(group, { kind: 'journal-seek', time });
+    if (!answer.ok) throw new PaxosStoreError(ErrorCodes.UNAVAILABLE, answer.message);
+    if (!('seq' in answer) || 'entries' in answer)
+      throw new PaxosStoreError(ErrorCodes.CORRUPTED, 'a seek answered no seq');
+    return answer.seq;
+  }
+
+  private journalAt(group: number, replica: number): JournalSource {
+    this.checkOpen();
+    const replicas = replicasOfEverySet(this.routes);
+    if (!Number.isInteger(replica) || replica < 0 || replica >= replicas)
+      throw invalid(`replica must be an integer in 0..${replicas - 1}`);
+    const source = this.journalSource(replica);
+    if (!Number.isInteger(group) || group < 0 || group >= source.groups)
+      throw invalid(`group must be an integer in 0..${source.groups - 1}`);
+    return source;
+  }
+
+  private journalSource(replica: number): JournalSource {
+    const store = this;
+    return remoteJournalSource(
+      {
+        routes: this.routes,
+        groups: this.info.groups,
+        inspect: (node, group, request) => this.inspects.inspect(node, group, request),
+        get closed(): boolean {
+          return store.isClosed();
+        },
+      },
+      replica,
+    );
   }
 
   /** Nodes connected now, and the router's counters. */

@@ -5,6 +5,8 @@
  *                    [--engine memory|lsm|bitcask|bitcask2] [--persist]
  *                    [--sync always|batch|none] [--workers N] [--groups N]
  *                    [--repair-interval-ms N] [--repair-keys-per-second N] [--no-repair]
+ *                    [--journal [--journal-retain-entries N] [--journal-retain-bytes N]
+ *                               [--journal-retain-acked N] [--journal-subscribers N]]
  *
  * Parsed with node:util parseArgs into tokens and checked here, strictly: no positionals, no
  * unknown option, no option twice, a value for every value option and none for a flag. We read
@@ -41,6 +43,18 @@ export interface ServeOptions {
     readonly intervalMs: number | undefined;
     readonly keysPerSecond: number | undefined;
   };
+  /**
+   * The journal for subscriptions (README "Journal subscription"); undefined: off. Each bound
+   * left undefined takes the store's default; the store checks them together at open.
+   */
+  readonly journal: ServeJournal | undefined;
+}
+
+export interface ServeJournal {
+  readonly retainEntriesMax: number | undefined;
+  readonly retainBytesMax: number | undefined;
+  readonly retainAckedEntries: number | undefined;
+  readonly subscribersMax: number | undefined;
 }
 
 /** The store's default key groups per replica (actors/store/options.ts; a test keeps them equal). */
@@ -61,6 +75,11 @@ const OPTIONS = {
   'repair-interval-ms': { type: 'string' },
   'repair-keys-per-second': { type: 'string' },
   'no-repair': { type: 'boolean' },
+  journal: { type: 'boolean' },
+  'journal-retain-entries': { type: 'string' },
+  'journal-retain-bytes': { type: 'string' },
+  'journal-retain-acked': { type: 'string' },
+  'journal-subscribers': { type: 'string' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -101,6 +120,7 @@ export function parseServeArgs(argv: readonly string[]): ServeOptions {
         1_000_000,
       ),
     },
+    journal: journalOptions(values, engine, persist),
   };
   assert(
     options.configPath.length > 0 && options.node.length > 0 && options.dir.length > 0,
@@ -143,6 +163,49 @@ function optionValues(argv: readonly string[]): Map<OptionName, string> {
   return values;
 }
 
+const JOURNAL_BOUNDS = [
+  'journal-retain-entries',
+  'journal-retain-bytes',
+  'journal-retain-acked',
+  'journal-subscribers',
+] as const;
+
+/** `--journal` and its bounds (the store's ranges, actors/store/journal-options.ts). */
+function journalOptions(
+  values: Map<OptionName, string>,
+  engine: ServeEngine,
+  persist: boolean,
+): ServeJournal | undefined {
+  if (!values.has('journal')) {
+    const bound = JOURNAL_BOUNDS.find((b) => values.has(b));
+    if (bound !== undefined) fail(`--${bound} needs --journal`);
+    return undefined;
+  }
+  if (engine === 'memory' && !persist)
+    fail('--journal needs a durable engine: lsm, bitcask, bitcask2 or memory --persist');
+  return {
+    retainEntriesMax: integer(
+      values.get('journal-retain-entries'),
+      'journal-retain-entries',
+      1,
+      2 ** 31,
+    ),
+    retainBytesMax: integer(
+      values.get('journal-retain-bytes'),
+      'journal-retain-bytes',
+      1024,
+      2 ** 40,
+    ),
+    retainAckedEntries: integer(
+      values.get('journal-retain-acked'),
+      'journal-retain-acked',
+      0,
+      2 ** 31,
+    ),
+    subscribersMax: integer(values.get('journal-subscribers'), 'journal-subscribers', 1, 1024),
+  };
+}
+
 function required(values: Map<OptionName, string>, option: OptionName): string {
   const value = values.get(option);
   if (value === undefined) fail(`--${option} is required`);
@@ -169,7 +232,7 @@ function integer(
   hi: number,
 ): number | undefined {
   if (value === undefined) return undefined;
-  const n = /^[0-9]{1,9}$/.test(value) ? Number(value) : NaN;
+  const n = /^[0-9]{1,15}$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < lo || n > hi)
     fail(`--${option} must be an integer in ${lo}..${hi}, got ${JSON.stringify(value)}`);
   return n;

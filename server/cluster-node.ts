@@ -252,6 +252,7 @@ export class ClusterNode {
             {
               groups: this.options.groups,
               engine: engineLabel(this.store.options),
+              journal: this.store.options.journal !== undefined,
               inspect: (group, request) => this.gateway.inspect(group, request),
             },
             frame,

@@ -1,7 +1,7 @@
 /**
  * A node answering INSPECT frames (client/inspect-protocol.ts): verify, backup and repair of
  * other processes ask this node's replica group actors for digests, backup pages, amnesia
- * state and counters. The request came over the network: it is checked with the same guards
+ * state, counters and journal pages (node-journal.ts). The request came over the network: it is checked with the same guards
  * the actor uses (a request the actor would assert on never reaches it), and requests the
  * replica's engine cannot serve (a backup page needs an ordered scan) are refused.
  */
@@ -10,6 +10,7 @@ import { isBackupKeysRequest, isBackupPageRequest } from '../actors/paxos/backup
 import { isDigestRequest } from '../actors/paxos/replica-digest';
 import { isAmnesiaInspect } from '../actors/paxos/amnesia-inspect';
 import type { InspectFrame } from '../client/inspect-protocol';
+import { isJournalKind, journalRefusal } from './node-journal';
 
 /** Engines whose record store lists keys in order (backup pages), as paxosstore.json labels them. */
 const ORDERED_ENGINES = new Set(['lsm', 'bitcask', 'memory-persist']);
@@ -18,6 +19,8 @@ export interface InspectTarget {
   readonly groups: number;
   /** The replica's engine label (engineLabel: 'memory-persist' for memory with persist). */
   readonly engine: string;
+  /** Whether the replica keeps a journal (`serve --journal`). */
+  readonly journal: boolean;
   inspect(group: number, request: unknown): Promise<InspectResult>;
 }
 
@@ -30,6 +33,7 @@ function refusal(target: InspectTarget, frame: InspectFrame): string | undefined
   const r: unknown = frame.request;
   if (frame.group >= target.groups)
     return `no group ${frame.group} (a replica has ${target.groups})`;
+  if (isJournalKind(frame.request.kind)) return journalRefusal(frame.request, target.journal);
   switch (frame.request.kind) {
     case 'digest':
       return isDigestRequest(r) ? undefined : 'malformed digest request';

@@ -11,6 +11,8 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { loadClusterConfig } from '../cluster/cluster-config';
 import { groupsFor, parseServeArgs } from '../cluster/serve-options';
+import type { ServeJournal } from '../cluster/serve-options';
+import type { JournalOptions } from '../actors/store/journal-options';
 import type { NetLog } from '../net/errors';
 import { ClusterNode } from './cluster-node';
 
@@ -48,6 +50,16 @@ export function startFailure(error: unknown, address: string): { line: string; e
   return { line: `${code}: ${message.replace(/\s+/g, ' ')}`, exit: ServeExit.failed };
 }
 
+/** `--journal` and its bounds as the store's `journal` option (bounds left out: defaults). */
+function journalOf(j: ServeJournal): JournalOptions {
+  const out: { -readonly [K in keyof JournalOptions]: JournalOptions[K] } = {};
+  if (j.retainEntriesMax !== undefined) out.retainEntriesMax = j.retainEntriesMax;
+  if (j.retainBytesMax !== undefined) out.retainBytesMax = j.retainBytesMax;
+  if (j.retainAckedEntries !== undefined) out.retainAckedEntries = j.retainAckedEntries;
+  if (j.subscribersMax !== undefined) out.subscribersMax = j.subscribersMax;
+  return out;
+}
+
 export async function serve(argv: readonly string[]): Promise<number> {
   let address = '?';
   let node: ClusterNode;
@@ -77,6 +89,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
             ? {}
             : { keysPerSecond: options.repair.keysPerSecond }),
         },
+        ...(options.journal === undefined ? {} : { journal: journalOf(options.journal) }),
       },
       log: netLog(logger.child({ node: options.node })),
     });

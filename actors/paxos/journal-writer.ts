@@ -28,6 +28,19 @@ import type { JournalMeta, JournalRecord } from './journal-codec';
 import type { JournalLimits } from './journal-limits';
 
 /** An entry staged with its record, numbered when its batch is built. */
+/**
+ * The epoch of a journal that starts (new, or over after amnesia). The incarnation alone is
+ * not enough: a cluster node whose whole directory is lost loses its incarnation counts with
+ * it and starts again at 1, so a live subscriber's cursor would match the new journal's epoch
+ * and read its seqs as if nothing had happened. Mixing in the wall clock (ms) makes a repeat
+ * need the same millisecond and the same incarnation mod 1024. Below 2^52: a safe integer.
+ */
+export function journalEpoch(incarnation: number, nowMs: number): number {
+  assert(Number.isSafeInteger(incarnation) && incarnation >= 0, () => `incarnation ${incarnation}`);
+  const ms = Math.max(0, Math.floor(nowMs)) % 2 ** 42;
+  return ms * 1024 + (incarnation % 1024);
+}
+
 export type StagedEntry = Omit<JournalRecord, 'seq'>;
 
 /** A subscriber's cursor as the writer keeps it. */

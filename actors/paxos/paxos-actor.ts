@@ -62,7 +62,7 @@ import { actorIdOf, groupOfActor, replicaOfActor } from './placement';
 import type { GroupPlacement } from './placement';
 import type { ScanRequest } from './engine-scan';
 import { AMNESIC_PAGE, buildScanPage, decodeScanQuery, encodeScanPage } from './engine-scan';
-import { JournalWriter } from './journal-writer';
+import { JournalWriter, journalEpoch } from './journal-writer';
 import type { StagedEntry } from './journal-writer';
 import type { JournalLimits } from './journal-limits';
 import { answerJournal, isJournalRequest } from './journal-page';
@@ -271,7 +271,8 @@ export class PaxosGroupActor implements Actor {
       // Storage that dropped records at open (known by this first load's answer) may have
       // dropped entries subscribers already read: a new epoch, as for an amnesic start.
       const fresh = this.options.amnesic || this.store.lostAtOpen === true;
-      writer.start(stored, this.options.incarnation, fresh);
+      const epoch = journalEpoch(this.options.incarnation, (this.options.wallClock ?? Date.now)());
+      writer.start(stored, epoch, fresh);
       this.drive();
     });
     return writer;

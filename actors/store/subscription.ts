@@ -5,8 +5,8 @@
  * in that group. A subscriber that subscribes again under its name resumes after its last
  * acknowledged entry of each group.
  *
- * Talks to the journals through a `JournalSource` (the embedded store's actors today; a cluster
- * connection could implement the same four questions over the wire).
+ * Talks to the journals through a `JournalSource`: the embedded store's actors, or a cluster's
+ * nodes over the wire (client/remote-journal.ts).
  */
 import { assert } from '../../runtime/assert';
 import { JournalEntryKind } from '../paxos/journal-codec';
@@ -64,6 +64,13 @@ export interface SubscribeOptions {
   pageEntriesMax?: number;
   /** How long an idle subscription waits before asking again, in ms. Default 20. */
   pollMs?: number;
+  /**
+   * How long next() keeps waiting while a serving group does not answer (a cluster node down),
+   * in ms, before it rejects UNAVAILABLE; the cursor stays, so subscribing again resumes. 0:
+   * no bound (the embedded store's default, whose replicas restart in-process). `connect`'s
+   * default is 60,000.
+   */
+  unavailableMsMax?: number;
 }
 
 /** The four questions a subscription asks a group's journal. */
@@ -106,6 +113,7 @@ export function resolveSubscribeOptions(
     replica: int('replica', o?.replica, 0, replicas - 1, 0),
     pageEntriesMax: int('pageEntriesMax', o?.pageEntriesMax, 1, JOURNAL_PAGE_ENTRIES_MAX, 256),
     pollMs: int('pollMs', o?.pollMs, 1, 60_000, 20),
+    unavailableMsMax: int('unavailableMsMax', o?.unavailableMsMax, 0, 86_400_000, 0),
   };
 }
 
@@ -165,6 +173,8 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
   private readonly buffer: StoreJournalEntry[] = [];
   private stopped = false;
   private backoffMs: number;
+  /** Wall-clock ms since some group has not answered (undefined: every group answered). */
+  private unavailableSince: number | undefined;
 
   constructor(
     readonly name: string,
@@ -190,6 +200,7 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
         // A group still loading its journal, or restarting: wait and ask again (bounded).
         if (attempt >= READY_ATTEMPTS_MAX) throw error;
         this.unavailable(error);
+        this.noteAnswered(false);
         await this.sleep();
       }
     }
@@ -272,7 +283,9 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
     try {
       cursors = await this.cursorsOpen();
     } catch (error) {
-      return this.unavailable(error);
+      this.unavailable(error);
+      this.noteAnswered(false);
+      return 0;
     }
     const answers = await Promise.all(
       cursors.map((c, g) =>
@@ -288,23 +301,47 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
       ),
     );
     let got = 0;
+    let missing = 0;
     for (let g = 0; g < answers.length; g++) {
       const answer = answers[g];
       const cursor = cursors[g];
       assert(cursor !== undefined, () => `no cursor for group ${g}`);
       if (answer instanceof Error || typeof answer !== 'object' || answer === null) {
+        missing++;
         this.unavailable(answer);
         continue;
       }
       const a = answer as JournalAnswer;
       if (!a.ok) {
-        if (a.code === 'UNAVAILABLE') continue;
+        if (a.code === 'UNAVAILABLE') {
+          missing++;
+          continue;
+        }
         throw failure(a);
       }
       got += this.take(g, cursor, a as JournalPage);
     }
+    this.noteAnswered(missing === 0);
     if (got > 0) this.backoffMs = this.options.pollMs;
     return got;
+  }
+
+  /** Past `unavailableMsMax` of some group not answering, next() rejects UNAVAILABLE. */
+  private noteAnswered(all: boolean): void {
+    if (all) {
+      this.unavailableSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.unavailableSince ??= now;
+    const bound = this.options.unavailableMsMax;
+    if (bound > 0 && now - this.unavailableSince > bound) {
+      this.unavailableSince = undefined;
+      throw new PaxosStoreError(
+        ErrorCodes.UNAVAILABLE,
+        `a serving replica has not answered for more than ${bound} ms (subscribe again to resume)`,
+      );
+    }
   }
 
   private take(group: number, cursor: GroupCursor, page: JournalPage): number {

@@ -33,7 +33,54 @@ test('the required options and the defaults', (t) => {
     workers: undefined,
     groups: undefined,
     repair: { enabled: true, intervalMs: undefined, keysPerSecond: undefined },
+    journal: undefined,
   });
+});
+
+test('--journal and its bounds (each needs --journal, and a durable engine)', (t) => {
+  t.deepEqual(parseServeArgs([...REQUIRED, '--journal']).journal, {
+    retainEntriesMax: undefined,
+    retainBytesMax: undefined,
+    retainAckedEntries: undefined,
+    subscribersMax: undefined,
+  });
+  const o = parseServeArgs([
+    ...REQUIRED,
+    '--journal',
+    '--journal-retain-entries=5000',
+    '--journal-retain-bytes',
+    '1099511627776',
+    '--journal-retain-acked',
+    '0',
+    '--journal-subscribers',
+    '8',
+  ]);
+  t.deepEqual(o.journal, {
+    retainEntriesMax: 5000,
+    retainBytesMax: 2 ** 40,
+    retainAckedEntries: 0,
+    subscribersMax: 8,
+  });
+  rejects(t, [...REQUIRED, '--journal-subscribers', '8'], '--journal-subscribers needs --journal');
+  rejects(
+    t,
+    [...REQUIRED, '--journal', '--journal-subscribers', '1025'],
+    '--journal-subscribers must be an integer in 1..1024, got "1025"',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--journal', '--journal-retain-bytes', '1023'],
+    '--journal-retain-bytes must be an integer in 1024..1099511627776, got "1023"',
+  );
+  rejects(
+    t,
+    [...REQUIRED, '--journal', '--engine', 'memory'],
+    '--journal needs a durable engine: lsm, bitcask, bitcask2 or memory --persist',
+  );
+  t.like(parseServeArgs([...REQUIRED, '--journal', '--engine', 'memory', '--persist']), {
+    journal: { subscribersMax: undefined },
+  });
+  rejects(t, [...REQUIRED, '--journal=yes'], '--journal takes no value');
 });
 
 test('every option, in any order, with = or a separate value', (t) => {
@@ -65,6 +112,7 @@ test('every option, in any order, with = or a separate value', (t) => {
     workers: 4,
     groups: 16,
     repair: { enabled: false, intervalMs: 2500, keysPerSecond: 40 },
+    journal: undefined,
   });
   rejects(
     t,

@@ -8,11 +8,12 @@ import { serveInspect } from '../../../server/node-inspect';
 import type { InspectTarget } from '../../../server/node-inspect';
 import type { InspectFrame } from '../../../client/inspect-protocol';
 
-function target(engine = 'lsm'): InspectTarget & { seen: unknown[] } {
+function target(engine = 'lsm', journal = true): InspectTarget & { seen: unknown[] } {
   const seen: unknown[] = [];
   return {
     groups: 4,
     engine,
+    journal,
     seen,
     inspect: (group, request) => {
       seen.push(request);
@@ -33,6 +34,12 @@ test('well-formed requests of every kind reach the actor', async (t) => {
     { kind: 'recordKeys', keysMax: 5 },
     { kind: 'clearAmnesia', incarnation: 3 },
     { kind: 'stats' },
+    { kind: 'journal-open', name: 'reconciler', from: 'start' },
+    { kind: 'journal-read', epoch: 0, from: 1, limit: 4096, bytesMax: 2 * 1024 * 1024 },
+    { kind: 'journal-ack', name: 'a.b:c-d_e', epoch: 3, seq: 7 },
+    { kind: 'journal-remove', name: 'r' },
+    { kind: 'journal-info' },
+    { kind: 'journal-seek', time: 1.5e12 },
   ];
   const tg = target();
   for (const r of good)
@@ -61,10 +68,52 @@ test('malformed requests, groups out of range and unordered engines are refused 
   }
 });
 
+// A journal page from the network is bounded (entries and bytes), names are the store's
+// pattern, numbers are safe integers, and no field beyond the kind's own reaches the actor.
+test('hostile or oversized journal requests are refused before the actor', async (t) => {
+  const read = { kind: 'journal-read', epoch: 0, from: 1, limit: 10, bytesMax: 1000 };
+  const bad: Record<string, unknown>[] = [
+    { ...read, limit: 4097 },
+    { ...read, limit: 0 },
+    { ...read, bytesMax: 2 * 1024 * 1024 + 1 },
+    { ...read, bytesMax: 1e12 },
+    { ...read, from: 0 },
+    { ...read, from: 1.5 },
+    { ...read, from: Number.MAX_SAFE_INTEGER + 2 },
+    { ...read, epoch: -1 },
+    { ...read, extra: 1 },
+    { kind: 'journal-read', epoch: 0, from: 1, limit: 10 },
+    { kind: 'journal-open', name: 'x'.repeat(65), from: 'start' },
+    { kind: 'journal-open', name: 'a b', from: 'start' },
+    { kind: 'journal-open', name: 'a', from: 'later' },
+    { kind: 'journal-ack', name: 'a', epoch: 0, seq: 0 },
+    { kind: 'journal-ack', name: 'a', epoch: 0, seq: '5' },
+    { kind: 'journal-remove', name: ['a'] },
+    { kind: 'journal-info', name: 'a' },
+    { kind: 'journal-seek', time: Infinity },
+    { kind: 'journal-seek', time: '2026' },
+  ];
+  for (const request of bad) {
+    const tg = target();
+    const res = await serveInspect(tg, frame(request));
+    t.like(res, { ok: false, code: 'INVALID_ARGUMENT' }, JSON.stringify(request));
+    t.is(tg.seen.length, 0);
+  }
+});
+
+test('a node without --journal refuses journal requests with a clear code', async (t) => {
+  const tg = target('lsm', false);
+  const res = await serveInspect(tg, frame({ kind: 'journal-info' }));
+  t.like(res, { ok: false, code: 'INVALID_ARGUMENT' });
+  t.regex(res.ok ? '' : res.message, /--journal/);
+  t.is(tg.seen.length, 0);
+});
+
 test('an actor that throws answers its code', async (t) => {
   const tg: InspectTarget = {
     groups: 1,
     engine: 'lsm',
+    journal: false,
     inspect: () => Promise.reject(Object.assign(new Error('gone'), { code: 'PXS_NO_ACTOR' })),
   };
   t.deepEqual(await serveInspect(tg, frame({ kind: 'stats' })), {
