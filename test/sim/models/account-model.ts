@@ -12,7 +12,9 @@
  * - Every applied write appends a journal entry numbered by the new version; only the newest
  *   journalEntriesMax are kept, and ids are remembered only while their entry is kept.
  * - add/subtract: a kept opId of the same kind and amount answers its entry's balanceAfter
- *   and version; of another kind or amount ID_CONFLICT.
+ *   and version; of another kind or amount ID_CONFLICT. An opId not kept whose seenVersion
+ *   (absent: 0) is below the highest dropped version is OP_ID_TOO_OLD (it may have applied
+ *   in the dropped part, so it is never applied again).
  * - prepare: pending with the same delta answers its version; another delta ID_CONFLICT; a
  *   kept commit/rollback of it TRANSACTION_FINISHED.
  * - commit/rollback: pending → applied; a kept entry of the same kind answers its version;
@@ -61,7 +63,13 @@ export interface AccountState {
 }
 
 export type AccountInput =
-  | { op: 'add' | 'subtract'; opId: string; amount: number; bounds?: AccountBounds }
+  | {
+      op: 'add' | 'subtract';
+      opId: string;
+      amount: number;
+      bounds?: AccountBounds;
+      seenVersion?: number;
+    }
   | { op: 'prepare'; txId: string; delta: number; bounds?: AccountBounds }
   | { op: 'commit' | 'rollback'; txId: string; bounds?: AccountBounds }
   | { op: 'balance' }
@@ -76,6 +84,7 @@ export type AccountErrorOutput = {
     | 'ID_CONFLICT'
     | 'UNKNOWN_TRANSACTION'
     | 'TRANSACTION_FINISHED'
+    | 'OP_ID_TOO_OLD'
     | 'TOO_LARGE';
 };
 
@@ -167,6 +176,7 @@ function stepAddSubtract(
     if (seen.kind !== input.op || seen.amount !== input.amount) return fail(state, 'ID_CONFLICT');
     return { state, output: { balance: seen.balanceAfter, version: seen.version } };
   }
+  if ((input.seenVersion ?? 0) < a.droppedThrough) return fail(state, 'OP_ID_TOO_OLD');
   const { pos, neg } = sums(a.pending);
   const balance = input.op === 'add' ? a.balance + input.amount : a.balance - input.amount;
   if (input.op === 'add' && balance + pos > a.bounds.max) return fail(state, 'LIMIT_EXCEEDED');
