@@ -19,6 +19,7 @@ import type { ClientResult } from '../../../../actors/paxos/core/types';
 import {
   ACCOUNT_ID_BYTES_MAX,
   ACCOUNT_LIMITS,
+  ACCOUNT_RETAIN_MAX,
   ACCOUNT_UNBOUNDED_MAX,
   AccountStatus,
   JOURNAL_ENTRIES_MAX,
@@ -1282,4 +1283,46 @@ test('a history of API answers is linearizable under the spec; a wrong answer is
     h.id === 5 ? { ...h, output: { balance: 60, available: 10, version: 3 } } : h,
   );
   t.is(checkHistory(wrong, createAccountModel()).ok, false);
+});
+
+// ---- the handle's seenVersion (issue 11) ----
+
+test('the handle: retries reuse the first send seenVersion; a fresh handle sends new ops as new', async (t) => {
+  const backend = memoryBackend();
+  const a1 = new Account('acct', backend, undefined, { journalEntries: 2 });
+  t.deepEqual(await a1.add(1, { opId: 'o1' }), { balance: 1, version: 1 });
+  for (let i = 2; i <= 5; i++) await a1.add(1, { opId: `o${i}` });
+  // o1 was first sent having seen nothing (0); the window (2) now starts at version 4.
+  t.is(await codeOf(a1.add(1, { opId: 'o1' })), 'OP_ID_TOO_OLD', 'its own old retry');
+  t.deepEqual(await a1.add(1, { opId: 'o5' }), { balance: 5, version: 5 }, 'a kept retry');
+  const a2 = new Account('acct', backend, undefined);
+  t.is(
+    await codeOf(a2.add(1, { opId: 'o2', seenVersion: 1 })),
+    'OP_ID_TOO_OLD',
+    'a retry from another handle with the first send seenVersion',
+  );
+  // A handle that has seen nothing: its first new op is refused at seenVersion 0 once, then
+  // sent as new with the version it reads.
+  const a3 = new Account('acct', backend, undefined);
+  const before = backend.writes;
+  t.deepEqual(await a3.add(7, { opId: 'fresh' }), { balance: 12, version: 6 }, 'a new op');
+  t.is(backend.writes - before, 2, 'refused once at seenVersion 0, then sent as new');
+  t.deepEqual(await a3.add(7, { opId: 'fresh' }), { balance: 12, version: 6 }, 'its retry');
+  t.deepEqual(await a3.add(1, { opId: 'next' }), { balance: 13, version: 7 }, 'no refusal now');
+  t.is(backend.writes - before, 4);
+  // a2 learned version 5 from its refusal: a new op goes straight through.
+  t.deepEqual(await a2.add(1, { opId: 'a2-new' }), { balance: 14, version: 8 });
+  t.is(backend.writes - before, 5);
+});
+
+test('the handle validates journalEntries and seenVersion', async (t) => {
+  const backend = memoryBackend();
+  for (const journalEntries of [0, -1, 1.5, ACCOUNT_RETAIN_MAX + 1])
+    t.throws(() => new Account('acct', backend, undefined, { journalEntries }), {
+      code: 'INVALID_ARGUMENT',
+    });
+  const a = new Account('acct', backend, undefined, { journalEntries: ACCOUNT_RETAIN_MAX });
+  for (const seenVersion of [-1, 0.5, Number.NaN])
+    t.is(await codeOf(a.add(1, { opId: 'x', seenVersion })), 'INVALID_ARGUMENT');
+  t.deepEqual(await a.add(1, { opId: 'x', seenVersion: 0 }), { balance: 1, version: 1 });
 });
