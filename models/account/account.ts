@@ -35,34 +35,45 @@
  * {version, kind, amount, id, balanceAfter}: `version` is the key's data version after the
  * write (`version + 1` inside apply), so entries are numbered without gaps. `amount` is the
  * positive amount of add/subtract and the delta of prepare/commit/rollback (0 for a rollback
- * of an unknown tx). Only the newest `journalEntriesMax` entries are kept; the data records
- * the highest version dropped, and a journal query from a version at or below it answers
- * `journalTrimmed` (with the oldest kept version) instead of silently skipping.
+ * of an unknown tx). Only the newest entries are kept: the account's window, chosen by its
+ * first applied write (`journalEntries`, 1..ACCOUNT_RETAIN_MAX; default the machine's
+ * `journalEntriesMax`). The data records the highest version dropped, and a journal query from
+ * a version at or below it answers `journalTrimmed` (with the oldest kept version) instead of
+ * silently skipping.
  *
  * Idempotency window. Remembered ids are exactly the ids of the kept journal entries plus the
- * pending transactions: an opId (add/subtract) or a finished txId is remembered for the next
- * `journalEntriesMax` mutations of the account, then forgotten (a retry after that applies
- * again; a late prepare after that is accepted). One bound for both keeps the data small and
- * the journal the single record of what was applied. opIds and txIds are separate name spaces.
- * The same opId with another kind or amount is `idConflict` and changes nothing.
+ * pending transactions, found through an index inside the data (account-index.ts, O(log n)).
+ * opIds and txIds are separate name spaces. The same opId with another kind or amount is
+ * `idConflict` and changes nothing. An add/subtract carries `seenVersion`, a version of the
+ * account seen before it was first sent: an opId not remembered applies only if seenVersion
+ * >= the highest dropped version (then it cannot have applied before: its entry would be
+ * kept); otherwise it answers `opIdTooOld` and changes nothing, never a second application.
+ * A pure function of the data and the op, so every replica answers alike (docs/decisions.md,
+ * "The account journal: a deterministic opId floor"). A finished txId is remembered while its
+ * entry is kept (a late prepare after that is accepted).
  *
  * Check order (the first that fails answers): malformed request (RESULT_BAD_REQUEST), bounds,
- * the id (duplicate / idConflict / txFinished / unknownTx), pendingMax, funds and limits.
+ * the id (duplicate / idConflict / opIdTooOld / txFinished / unknownTx), pendingMax, funds and
+ * limits.
  *
  * Bad input: the encoders assert (the API validates first). Apply and read still check
  * amounts, ids and bounds and answer RESULT_BAD_REQUEST instead of throwing: a replicated op
  * that threw would be re-applied, and throw, on every replica forever. Truncated bytes are
  * still assertions (no client of this module writes them).
  *
- * Data layout (canonical: one encoding per state, pending sorted by id bytes):
- *   [min f64][max f64][balance f64][droppedThrough f64][pendingCount u32]
+ * Data layout 2 (canonical: one encoding per state, pending sorted by id bytes):
+ *   [marker 8 bytes][min f64][max f64][balance f64][droppedThrough f64][window u32]
+ *   [base f64][pendingCount u32]
  *   pendingCount x [txId (u32 length + bytes)][delta f64][version f64]
+ *   [slotCount u32] slotCount x [hash u32][pos f64], sorted (account-index.ts)
  *   journal entries, oldest first, to the end: [version f64][kind u8][amount f64]
  *     [balanceAfter f64][id (u32 length + bytes)]
- * The journal stays raw bytes: a write scans it for its id and copies it once, never
- * decoding it into objects, so a write costs O(kept journal bytes): about 650 KB and 0.15 ms
- * at the default window with UUID ids. An account never returns to null (the key stays an
- * account: there is no delete).
+ * Layout 1 (no marker, window, base or slots) is still read; its first write stores layout 2.
+ * Ops: layout 2 ops end with [seenVersion f64][window u32] (0: the default); layout 1 ops,
+ * without them, read as seenVersion 0. The journal stays raw bytes, never decoded into
+ * objects; a write finds its id in O(log n) and copies the data once (bench/README.md
+ * "account-growth"). An account never returns to null (the key stays an account: there is
+ * no delete).
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
