@@ -52,6 +52,8 @@ interface SpecAccount {
   readonly bounds: AccountBounds;
   readonly balance: number;
   readonly droppedThrough: number;
+  /** The account's window, fixed by its first applied write. */
+  readonly window: number;
   /** Sorted by txId (string order), so equal accounts hash equally. */
   readonly pending: readonly SpecPending[];
   readonly journal: readonly SpecEntry[];
@@ -62,6 +64,7 @@ export interface AccountState {
   readonly account: SpecAccount | null;
 }
 
+/** `journalEntries`: the window of an account this write creates (absent: the limits'). */
 export type AccountInput =
   | {
       op: 'add' | 'subtract';
@@ -69,9 +72,10 @@ export type AccountInput =
       amount: number;
       bounds?: AccountBounds;
       seenVersion?: number;
+      journalEntries?: number;
     }
-  | { op: 'prepare'; txId: string; delta: number; bounds?: AccountBounds }
-  | { op: 'commit' | 'rollback'; txId: string; bounds?: AccountBounds }
+  | { op: 'prepare'; txId: string; delta: number; bounds?: AccountBounds; journalEntries?: number }
+  | { op: 'commit' | 'rollback'; txId: string; bounds?: AccountBounds; journalEntries?: number }
   | { op: 'balance' }
   | { op: 'journal'; fromVersion: number; limit?: number };
 
@@ -130,9 +134,9 @@ function findKept(
   return a.journal.find((e) => e.id === id && kinds.includes(e.kind));
 }
 
-/** Appends the entry of an applied write, dropping the oldest past the window. */
+/** Appends the entry of an applied write, dropping the oldest past the account's window. */
 function applyWrite(
-  limits: AccountLimits,
+  _limits: AccountLimits,
   state: AccountState,
   a: SpecAccount,
   change: {
@@ -152,13 +156,14 @@ function applyWrite(
     balanceAfter: change.balance,
   };
   const all = [...a.journal, entry];
-  const dropped = all.slice(0, Math.max(0, all.length - limits.journalEntriesMax));
+  const dropped = all.slice(0, Math.max(0, all.length - a.window));
   const droppedThrough =
     dropped.length > 0 ? (dropped[dropped.length - 1] as SpecEntry).version : a.droppedThrough;
   const account: SpecAccount = {
     bounds: a.bounds,
     balance: change.balance,
     droppedThrough,
+    window: a.window,
     pending: change.pending,
     journal: all.slice(dropped.length),
   };
@@ -291,7 +296,7 @@ function stepJournal(
 function stepWrite(
   limits: AccountLimits,
   state: AccountState,
-  input: AccountInput & { bounds?: AccountBounds },
+  input: AccountInput & { bounds?: AccountBounds; journalEntries?: number },
 ): Step {
   const bounds = input.bounds ?? DEFAULT_BOUNDS;
   const stored = state.account;
@@ -301,6 +306,7 @@ function stepWrite(
     bounds: { min: bounds.min, max: bounds.max },
     balance: 0,
     droppedThrough: 0,
+    window: input.journalEntries ?? limits.journalEntriesMax,
     pending: [],
     journal: [],
   };
