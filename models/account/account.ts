@@ -78,6 +78,8 @@
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RESULT_BAD_REQUEST } from '../model-tags';
+import { ENTRY_FIXED, JournalView, KIND_NAMES, writeEntry } from './account-journal';
+import type { AccountEntry, AccountEntryKind } from './account-journal';
 import { IdClass, IdIndexView, SLOT_BYTES, idHash, indexOf, nextIndex } from './account-index';
 import type { Slot } from './account-index';
 import { compareBytes } from '../set/set';
@@ -137,19 +139,12 @@ export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
 export const TxOutcome = { none: 0, committed: 1, rolledBack: 2 } as const;
 export type TxOutcome = (typeof TxOutcome)[keyof typeof TxOutcome];
 
+export type { AccountEntry, AccountEntryKind } from './account-journal';
+
 export interface AccountBounds {
   readonly min: number;
   readonly max: number;
 }
-
-export type AccountEntryKind = 'add' | 'subtract' | 'prepare' | 'commit' | 'rollback';
-const KIND_NAMES: readonly AccountEntryKind[] = [
-  'add',
-  'subtract',
-  'prepare',
-  'commit',
-  'rollback',
-];
 
 /**
  * `journalEntries` (every op): the window a new account keeps, 1..ACCOUNT_RETAIN_MAX; absent
@@ -179,14 +174,6 @@ export type AccountQuery =
   | { readonly type: 'balance' }
   /** Entries with version >= fromVersion, oldest first, at most min(limit, pageMax). */
   | { readonly type: 'journal'; readonly fromVersion: number; readonly limit: number };
-
-export interface AccountEntry {
-  readonly version: number;
-  readonly kind: AccountEntryKind;
-  readonly amount: number;
-  readonly id: string;
-  readonly balanceAfter: number;
-}
 
 export interface AccountPending {
   readonly txId: string;
@@ -274,98 +261,6 @@ const isDelta = (n: number): boolean => Number.isSafeInteger(n) && n !== 0;
 const isRetain = (n: number): boolean =>
   Number.isSafeInteger(n) && n >= 1 && n <= ACCOUNT_RETAIN_MAX;
 const isSeenVersion = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-
-// ---- the raw journal ----
-
-/** [version f64][kind u8][amount f64][balanceAfter f64][id length u32], then the id. */
-const ENTRY_FIXED = 29;
-
-/** Reads entries of the raw journal layout (data tail and journal results) in place. */
-class JournalView {
-  private readonly view: DataView;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get length(): number {
-    return this.bytes.length;
-  }
-
-  /** The end of the entry starting at `at`; asserts it lies within the bytes. */
-  end(at: number): number {
-    assert(
-      at + ENTRY_FIXED <= this.bytes.length,
-      () => `journal entry at ${at} past ${this.bytes.length}`,
-    );
-    const end = at + ENTRY_FIXED + this.view.getUint32(at + 25, true);
-    assert(
-      end <= this.bytes.length,
-      () => `journal entry at ${at} ends at ${end}, past ${this.bytes.length}`,
-    );
-    return end;
-  }
-
-  version(at: number): number {
-    return this.view.getFloat64(at, true);
-  }
-
-  kind(at: number): number {
-    return this.bytes[at + 8] as number;
-  }
-
-  amount(at: number): number {
-    return this.view.getFloat64(at + 9, true);
-  }
-
-  balanceAfter(at: number): number {
-    return this.view.getFloat64(at + 17, true);
-  }
-
-  idEquals(at: number, id: Uint8Array): boolean {
-    if (this.view.getUint32(at + 25, true) !== id.length) return false;
-    const from = at + ENTRY_FIXED;
-    // Back to front: ids made from a prefix and a counter ("order-000123") differ at the end.
-    for (let i = id.length - 1; i >= 0; i--) if (this.bytes[from + i] !== id[i]) return false;
-    return true;
-  }
-
-  entry(at: number): AccountEntry {
-    const kind = KIND_NAMES[this.kind(at) - 1];
-    assert(kind !== undefined, () => `journal entry kind ${this.kind(at)}`);
-    const id = decoder.decode(this.bytes.subarray(at + ENTRY_FIXED, this.end(at)));
-    return {
-      version: this.version(at),
-      kind,
-      amount: this.amount(at),
-      id,
-      balanceAfter: this.balanceAfter(at),
-    };
-  }
-
-  /** Every entry, oldest first. */
-  entries(): AccountEntry[] {
-    const out: AccountEntry[] = [];
-    // Each entry is at least ENTRY_FIXED bytes, so this ends within length / ENTRY_FIXED steps.
-    for (let at = 0; at < this.bytes.length; at = this.end(at)) out.push(this.entry(at));
-    return out;
-  }
-}
-
-function writeEntry(
-  w: ByteWriter,
-  version: number,
-  kind: number,
-  amount: number,
-  id: Uint8Array,
-  balanceAfter: number,
-): void {
-  w.f64(version);
-  w.u8(kind);
-  w.f64(amount);
-  w.f64(balanceAfter);
-  w.bytes(id);
-}
 
 // ---- the data layout ----
 
