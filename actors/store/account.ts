@@ -14,8 +14,17 @@
  *   a new account's balance. The first write that applies fixes them; a handle with other
  *   bounds gets BOUNDS_MISMATCH on every write (reads do not check bounds).
  * - Idempotency: an opId applies once; a retry answers the first application's balance and
- *   version. The same opId with another kind or amount is ID_CONFLICT. Ids are remembered for
- *   the account's last JOURNAL_ENTRIES_MAX (10,000) mutations, then forgotten.
+ *   version. The same opId with another kind or amount is ID_CONFLICT. Ids are remembered
+ *   while their journal entry is kept: the account's last `journalEntries` mutations (10,000
+ *   by default, 1..ACCOUNT_RETAIN_MAX, fixed by the account's first write). An add / subtract
+ *   carries `seenVersion`, a version of the account seen before its first send; an opId the
+ *   account no longer remembers whose seenVersion is older than the window fails with
+ *   OP_ID_TOO_OLD (never a second application). The handle fills it in: a retry through the
+ *   same handle reuses the first send's; a new opId takes the newest version the handle has
+ *   seen. A caller that may retry from another handle (another process after a crash) stores
+ *   with the opId a version it saw before the first send (a result's or balance()'s `version`)
+ *   and passes it as `seenVersion` on every send; without it, a retry from a handle that never
+ *   sent that opId is taken as a new op.
  * - Transactions: prepared deltas are reserved against the bounds (a debit lowers `available`;
  *   a credit counts toward max). commit / rollback repeated answer the same outcome and
  *   version. commit of a rolled-back tx, rollback of a committed one and prepare of a finished
@@ -30,10 +39,11 @@
  *
  * Error codes of accounts only (AccountErrorCodes, a view of ErrorCodes): INSUFFICIENT_FUNDS,
  * LIMIT_EXCEEDED, JOURNAL_TRIMMED, BOUNDS_MISMATCH, ID_CONFLICT, UNKNOWN_TRANSACTION,
- * TRANSACTION_FINISHED. Also INVALID_ARGUMENT, TOO_LARGE and WRONG_TYPE as other models.
+ * TRANSACTION_FINISHED, OP_ID_TOO_OLD. Also INVALID_ARGUMENT, TOO_LARGE and WRONG_TYPE as other models.
  */
 import {
   ACCOUNT_ID_BYTES_MAX,
+  ACCOUNT_RETAIN_MAX,
   ACCOUNT_UNBOUNDED_MAX,
   AccountStatus,
   JOURNAL_PAGE_MAX,
@@ -78,18 +88,32 @@ export const AccountErrorCodes = {
   ID_CONFLICT: ErrorCodes.ID_CONFLICT,
   UNKNOWN_TRANSACTION: ErrorCodes.UNKNOWN_TRANSACTION,
   TRANSACTION_FINISHED: ErrorCodes.TRANSACTION_FINISHED,
+  OP_ID_TOO_OLD: ErrorCodes.OP_ID_TOO_OLD,
 } as const;
+
+/** How many opIds a handle remembers the first send's seenVersion of (oldest forgotten first). */
+export const HANDLE_SENT_IDS_MAX = 10_000;
 
 export interface AccountBoundsOptions {
   /** The lowest `available` balance; default 0. Must be <= 0. */
   min?: number;
   /** The highest balance counting pending credits; default unbounded. Must be >= 0. */
   max?: number;
+  /**
+   * The journal window of a new account: how many newest entries (and so opIds) it keeps,
+   * 1..ACCOUNT_RETAIN_MAX (100,000); default 10,000. Fixed by the account's first write.
+   */
+  journalEntries?: number;
 }
 
 export interface OpOptions extends WriteOptions {
   /** The idempotency key: the same opId applies once. Required. */
   opId: string;
+  /**
+   * A version of the account seen before this op was first sent, the same on every retry
+   * (default: the handle's, see above). A retry from another handle must pass it.
+   */
+  seenVersion?: number;
 }
 
 /**
@@ -143,6 +167,11 @@ export interface JournalPage {
   version: number;
 }
 
+export interface OpResult {
+  balance: number;
+  version: number;
+}
+
 export interface AccountBalance {
   /** Committed funds. */
   balance: number;
@@ -156,6 +185,24 @@ type AccountErrorCode = (typeof AccountErrorCodes)[keyof typeof AccountErrorCode
 
 function accountError(code: AccountErrorCode, message: string): PaxosStoreError {
   return new PaxosStoreError(code, message);
+}
+
+function validateJournalEntries(bounds: unknown): number | undefined {
+  if (typeof bounds !== 'object' || bounds === null) return undefined;
+  const n = field(bounds, 'journalEntries');
+  if (n === undefined) return undefined;
+  const v = validateCount('journalEntries', n);
+  if (v < 1 || v > ACCOUNT_RETAIN_MAX)
+    throw invalid(`journalEntries must be in 1..${ACCOUNT_RETAIN_MAX}`);
+  return v;
+}
+
+function validateSeenVersion(options: unknown): number | undefined {
+  const n = field(options as object, 'seenVersion');
+  if (n === undefined) return undefined;
+  const v = validateCount('seenVersion', n);
+  if (v < 0) throw invalid('seenVersion must be >= 0');
+  return v;
 }
 
 function validateBounds(bounds: unknown): AccountBounds {
@@ -227,6 +274,11 @@ export class Account {
   readonly bounds: Readonly<AccountBounds>;
   private readonly channel: ModelChannel;
   private readonly key: string;
+  private readonly journalEntries: number | undefined;
+  /** The newest account version this handle has seen in any answer (0: none yet). */
+  private seenVersion = 0;
+  /** The seenVersion each opId was first sent with (insertion order: oldest first). */
+  private readonly sentSeen = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -236,6 +288,7 @@ export class Account {
   ) {
     this.key = objectKey(validateKey(name, 'account name'));
     this.bounds = validateBounds(bounds);
+    this.journalEntries = validateJournalEntries(bounds);
     this.channel = new ModelChannel(backend, replica, ModelTag.account);
   }
 
@@ -245,34 +298,63 @@ export class Account {
       'balance',
       await this.read({ type: 'balance' }, validateConsistency(options)),
     );
+    this.saw(r.version);
     return { balance: r.balance, available: r.available, version: r.version };
   }
 
   /** Adds a positive amount once per opId. LIMIT_EXCEEDED past max (counting pending credits). */
-  async add(amount: number, options: OpOptions): Promise<{ balance: number; version: number }> {
-    const op: AccountOp = {
-      type: 'add',
-      bounds: this.bounds,
-      amount: validateAmount(amount),
-      opId: validateOpId(options),
-    };
-    const r = await this.write(op, validateWriteOptions(options));
-    return { balance: r.balance, version: r.version };
+  async add(amount: number, options: OpOptions): Promise<OpResult> {
+    return this.opWithId('add', amount, options);
   }
 
   /** Subtracts a positive amount once per opId. INSUFFICIENT_FUNDS below min (counting reservations). */
-  async subtract(
+  async subtract(amount: number, options: OpOptions): Promise<OpResult> {
+    return this.opWithId('subtract', amount, options);
+  }
+
+  private async opWithId(
+    type: 'add' | 'subtract',
     amount: number,
     options: OpOptions,
-  ): Promise<{ balance: number; version: number }> {
-    const op: AccountOp = {
-      type: 'subtract',
+  ): Promise<OpResult> {
+    const op = {
+      type,
       bounds: this.bounds,
       amount: validateAmount(amount),
       opId: validateOpId(options),
     };
-    const r = await this.write(op, validateWriteOptions(options));
-    return { balance: r.balance, version: r.version };
+    const explicit = validateSeenVersion(options);
+    const requestId = validateWriteOptions(options);
+    const remembered = this.sentSeen.get(op.opId);
+    const seenVersion = explicit ?? remembered ?? this.seenVersion;
+    if (explicit === undefined && remembered === undefined) this.rememberSent(op.opId, seenVersion);
+    try {
+      const r = await this.write({ ...op, seenVersion }, requestId);
+      return { balance: r.balance, version: r.version };
+    } catch (e) {
+      // A handle that had seen nothing sends a new opId with seenVersion 0, which an account
+      // past its first window refuses: learn its version once and send the op as new.
+      const isNew = explicit === undefined && remembered === undefined && seenVersion === 0;
+      if (!isNew || !(e instanceof PaxosStoreError) || e.code !== ErrorCodes.OP_ID_TOO_OLD) throw e;
+      const { version } = await this.balance({ consistency: 'linearizable' });
+      this.sentSeen.set(op.opId, version);
+      const r = await this.write({ ...op, seenVersion: version }, requestId);
+      return { balance: r.balance, version: r.version };
+    }
+  }
+
+  private rememberSent(opId: string, seenVersion: number): void {
+    // Bounded: the oldest opId is forgotten first; a retry of it sends the handle's current
+    // version, as a new opId would.
+    if (this.sentSeen.size >= HANDLE_SENT_IDS_MAX) {
+      const oldest = this.sentSeen.keys().next();
+      if (oldest.done !== true) this.sentSeen.delete(oldest.value);
+    }
+    this.sentSeen.set(opId, seenVersion);
+  }
+
+  private saw(version: number): void {
+    if (version > this.seenVersion) this.seenVersion = version;
   }
 
   /** Reserves a non-zero delta under txId (negative: a debit; positive: a credit). */
@@ -384,6 +466,7 @@ export class Account {
     }
     if (r.status !== AccountStatus.ok)
       throw invalid(`${this.name}: the store refused the journal query`);
+    this.saw(r.version);
     return { entries: r.entries.map(publicEntry), nextVersion: r.nextVersion, version: r.version };
   }
 
@@ -403,13 +486,16 @@ export class Account {
     op: AccountOp,
     requestId: string | undefined,
   ): Promise<AccountResults['write']> {
+    const sent: AccountOp =
+      this.journalEntries === undefined ? op : { ...op, journalEntries: this.journalEntries };
     const { body } = await this.channel.write(
       this.key,
-      encodeAccountOp(op),
+      encodeAccountOp(sent),
       this.name,
       accountRequestId(op, requestId),
     );
     const r = decodeAccountResult('write', body);
+    this.saw(r.version);
     if (r.status !== AccountStatus.ok) throw this.refusal(op, r);
     return r;
   }
@@ -446,6 +532,12 @@ export class Account {
         return accountError(
           AccountErrorCodes.TRANSACTION_FINISHED,
           `${who}: the transaction already ${outcomeName(r.outcome)}`,
+        );
+      case AccountStatus.opIdTooOld:
+        return accountError(
+          AccountErrorCodes.OP_ID_TOO_OLD,
+          `${who}: the account no longer remembers opIds of ops first sent before version ` +
+            `${'seenVersion' in op ? op.seenVersion : '?'} (past its journal window); nothing was applied`,
         );
       case AccountStatus.tooManyPending:
         return tooLarge(this.name, 'account (open transactions)');

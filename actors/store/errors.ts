@@ -36,6 +36,12 @@ export const ErrorCodes = {
   UNKNOWN_TRANSACTION: 'UNKNOWN_TRANSACTION',
   /** Accounts: the transaction already finished the other way (or a prepare came after it). */
   TRANSACTION_FINISHED: 'TRANSACTION_FINISHED',
+  /**
+   * Accounts: the account no longer remembers the opIds of ops as old as the one sent (its
+   * `seenVersion` is below the account's window), so it cannot tell a retry from a new op.
+   * Nothing was applied.
+   */
+  OP_ID_TOO_OLD: 'OP_ID_TOO_OLD',
   /** open(): the directory's last sync 'none' run crashed; acknowledged writes may be lost. */
   DATA_LOSS_POSSIBLE: 'DATA_LOSS_POSSIBLE',
   /** open(): another open store, in this process or another, holds the directory. Nothing changed. */

@@ -35,38 +35,53 @@
  * {version, kind, amount, id, balanceAfter}: `version` is the key's data version after the
  * write (`version + 1` inside apply), so entries are numbered without gaps. `amount` is the
  * positive amount of add/subtract and the delta of prepare/commit/rollback (0 for a rollback
- * of an unknown tx). Only the newest `journalEntriesMax` entries are kept; the data records
- * the highest version dropped, and a journal query from a version at or below it answers
- * `journalTrimmed` (with the oldest kept version) instead of silently skipping.
+ * of an unknown tx). Only the newest entries are kept: the account's window, chosen by its
+ * first applied write (`journalEntries`, 1..ACCOUNT_RETAIN_MAX; default the machine's
+ * `journalEntriesMax`). The data records the highest version dropped, and a journal query from
+ * a version at or below it answers `journalTrimmed` (with the oldest kept version) instead of
+ * silently skipping.
  *
  * Idempotency window. Remembered ids are exactly the ids of the kept journal entries plus the
- * pending transactions: an opId (add/subtract) or a finished txId is remembered for the next
- * `journalEntriesMax` mutations of the account, then forgotten (a retry after that applies
- * again; a late prepare after that is accepted). One bound for both keeps the data small and
- * the journal the single record of what was applied. opIds and txIds are separate name spaces.
- * The same opId with another kind or amount is `idConflict` and changes nothing.
+ * pending transactions, found through an index inside the data (account-index.ts, O(log n)).
+ * opIds and txIds are separate name spaces. The same opId with another kind or amount is
+ * `idConflict` and changes nothing. An add/subtract carries `seenVersion`, a version of the
+ * account seen before it was first sent: an opId not remembered applies only if seenVersion
+ * >= the highest dropped version (then it cannot have applied before: its entry would be
+ * kept); otherwise it answers `opIdTooOld` and changes nothing, never a second application.
+ * A pure function of the data and the op, so every replica answers alike (docs/decisions.md,
+ * "The account journal: a deterministic opId floor"). A finished txId is remembered while its
+ * entry is kept (a late prepare after that is accepted).
  *
  * Check order (the first that fails answers): malformed request (RESULT_BAD_REQUEST), bounds,
- * the id (duplicate / idConflict / txFinished / unknownTx), pendingMax, funds and limits.
+ * the id (duplicate / idConflict / opIdTooOld / txFinished / unknownTx), pendingMax, funds and
+ * limits.
  *
  * Bad input: the encoders assert (the API validates first). Apply and read still check
  * amounts, ids and bounds and answer RESULT_BAD_REQUEST instead of throwing: a replicated op
  * that threw would be re-applied, and throw, on every replica forever. Truncated bytes are
  * still assertions (no client of this module writes them).
  *
- * Data layout (canonical: one encoding per state, pending sorted by id bytes):
- *   [min f64][max f64][balance f64][droppedThrough f64][pendingCount u32]
+ * Data layout 2 (canonical: one encoding per state, pending sorted by id bytes):
+ *   [marker 8 bytes][min f64][max f64][balance f64][droppedThrough f64][window u32]
+ *   [base f64][pendingCount u32]
  *   pendingCount x [txId (u32 length + bytes)][delta f64][version f64]
+ *   [slotCount u32] slotCount x [hash u32][pos f64], sorted (account-index.ts)
  *   journal entries, oldest first, to the end: [version f64][kind u8][amount f64]
  *     [balanceAfter f64][id (u32 length + bytes)]
- * The journal stays raw bytes: a write scans it for its id and copies it once, never
- * decoding it into objects, so a write costs O(kept journal bytes): about 650 KB and 0.15 ms
- * at the default window with UUID ids. An account never returns to null (the key stays an
- * account: there is no delete).
+ * Layout 1 (no marker, window, base or slots) is still read; its first write stores layout 2.
+ * Ops: layout 2 ops end with [seenVersion f64][window u32] (0: the default); layout 1 ops,
+ * without them, read as seenVersion 0. The journal stays raw bytes, never decoded into
+ * objects; a write finds its id in O(log n) and copies the data once (bench/README.md
+ * "account-growth"). An account never returns to null (the key stays an account: there is
+ * no delete).
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RESULT_BAD_REQUEST } from '../model-tags';
+import { ENTRY_FIXED, JournalView, KIND_NAMES, writeEntry } from './account-journal';
+import type { AccountEntry, AccountEntryKind } from './account-journal';
+import { IdClass, IdIndexView, SLOT_BYTES, idHash, indexOf, nextIndex } from './account-index';
+import type { Slot } from './account-index';
 import { compareBytes } from '../set/set';
 import type { StateMachine } from '../state-machine';
 
@@ -81,6 +96,8 @@ const QUERY_JOURNAL = 2;
 
 /** The default number of newest journal entries kept (and so the idempotency window). */
 export const JOURNAL_ENTRIES_MAX = 10_000;
+/** The largest window an account may choose (its data holds ~80 bytes per kept entry). */
+export const ACCOUNT_RETAIN_MAX = 100_000;
 /** The default limit on open (prepared) transactions per account. */
 export const ACCOUNT_PENDING_MAX = 1_000;
 /** The default limit on entries one journal query returns. */
@@ -112,6 +129,8 @@ export const AccountStatus = {
   journalTrimmed: 6,
   idConflict: 7,
   tooManyPending: 8,
+  /** An opId not remembered whose op may have applied before the remembered window. */
+  opIdTooOld: 9,
   badRequest: RESULT_BAD_REQUEST,
 } as const;
 export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
@@ -120,47 +139,41 @@ export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
 export const TxOutcome = { none: 0, committed: 1, rolledBack: 2 } as const;
 export type TxOutcome = (typeof TxOutcome)[keyof typeof TxOutcome];
 
+export type { AccountEntry, AccountEntryKind } from './account-journal';
+
 export interface AccountBounds {
   readonly min: number;
   readonly max: number;
 }
 
-export type AccountEntryKind = 'add' | 'subtract' | 'prepare' | 'commit' | 'rollback';
-const KIND_NAMES: readonly AccountEntryKind[] = [
-  'add',
-  'subtract',
-  'prepare',
-  'commit',
-  'rollback',
-];
+/**
+ * `journalEntries` (every op): the window a new account keeps, 1..ACCOUNT_RETAIN_MAX; absent
+ * or 0: the machine's default. Fixed by the account's first applied write, ignored after.
+ */
+interface OpCommon {
+  readonly bounds: AccountBounds;
+  readonly journalEntries?: number;
+}
 
 export type AccountOp =
-  | {
+  | (OpCommon & {
       readonly type: 'add' | 'subtract';
-      readonly bounds: AccountBounds;
       readonly opId: string;
       readonly amount: number;
-    }
-  | {
-      readonly type: 'prepare';
-      readonly bounds: AccountBounds;
-      readonly txId: string;
-      readonly delta: number;
-    }
-  | { readonly type: 'commit' | 'rollback'; readonly bounds: AccountBounds; readonly txId: string };
+      /**
+       * A version of the account seen before this op was first sent (0: none), the same on
+       * every retry: the op, if it applied, applied above it. An opId the account does not
+       * remember answers opIdTooOld when this is below the account's floor.
+       */
+      readonly seenVersion?: number;
+    })
+  | (OpCommon & { readonly type: 'prepare'; readonly txId: string; readonly delta: number })
+  | (OpCommon & { readonly type: 'commit' | 'rollback'; readonly txId: string });
 
 export type AccountQuery =
   | { readonly type: 'balance' }
   /** Entries with version >= fromVersion, oldest first, at most min(limit, pageMax). */
   | { readonly type: 'journal'; readonly fromVersion: number; readonly limit: number };
-
-export interface AccountEntry {
-  readonly version: number;
-  readonly kind: AccountEntryKind;
-  readonly amount: number;
-  readonly id: string;
-  readonly balanceAfter: number;
-}
 
 export interface AccountPending {
   readonly txId: string;
@@ -173,8 +186,15 @@ export interface AccountPending {
 export interface AccountState {
   readonly bounds: AccountBounds;
   readonly balance: number;
-  /** The highest journal version dropped by the window; 0 when none was. */
+  /**
+   * The highest journal version dropped by the window; 0 when none was. Also the opId floor:
+   * every op applied above it is remembered.
+   */
   readonly droppedThrough: number;
+  /** The account's window (kept entries), fixed at creation. */
+  readonly journalEntries: number;
+  /** The absolute byte position of the first kept entry (entries dropped before it, in bytes). */
+  readonly journalBase: number;
   /** Sorted by txId's UTF-8 bytes. */
   readonly pending: readonly AccountPending[];
   readonly journal: readonly AccountEntry[];
@@ -238,120 +258,9 @@ export function isValidAccountId(id: string): boolean {
 
 const isAmount = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
 const isDelta = (n: number): boolean => Number.isSafeInteger(n) && n !== 0;
-
-// ---- the raw journal ----
-
-/** [version f64][kind u8][amount f64][balanceAfter f64][id length u32], then the id. */
-const ENTRY_FIXED = 29;
-
-/** Reads entries of the raw journal layout (data tail and journal results) in place. */
-class JournalView {
-  private readonly view: DataView;
-
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get length(): number {
-    return this.bytes.length;
-  }
-
-  /** The end of the entry starting at `at`; asserts it lies within the bytes. */
-  end(at: number): number {
-    assert(
-      at + ENTRY_FIXED <= this.bytes.length,
-      () => `journal entry at ${at} past ${this.bytes.length}`,
-    );
-    const end = at + ENTRY_FIXED + this.view.getUint32(at + 25, true);
-    assert(
-      end <= this.bytes.length,
-      () => `journal entry at ${at} ends at ${end}, past ${this.bytes.length}`,
-    );
-    return end;
-  }
-
-  version(at: number): number {
-    return this.view.getFloat64(at, true);
-  }
-
-  kind(at: number): number {
-    return this.bytes[at + 8] as number;
-  }
-
-  amount(at: number): number {
-    return this.view.getFloat64(at + 9, true);
-  }
-
-  balanceAfter(at: number): number {
-    return this.view.getFloat64(at + 17, true);
-  }
-
-  idEquals(at: number, id: Uint8Array): boolean {
-    if (this.view.getUint32(at + 25, true) !== id.length) return false;
-    const from = at + ENTRY_FIXED;
-    // Back to front: ids made from a prefix and a counter ("order-000123") differ at the end.
-    for (let i = id.length - 1; i >= 0; i--) if (this.bytes[from + i] !== id[i]) return false;
-    return true;
-  }
-
-  entry(at: number): AccountEntry {
-    const kind = KIND_NAMES[this.kind(at) - 1];
-    assert(kind !== undefined, () => `journal entry kind ${this.kind(at)}`);
-    const id = decoder.decode(this.bytes.subarray(at + ENTRY_FIXED, this.end(at)));
-    return {
-      version: this.version(at),
-      kind,
-      amount: this.amount(at),
-      id,
-      balanceAfter: this.balanceAfter(at),
-    };
-  }
-
-  /** Every entry, oldest first. */
-  entries(): AccountEntry[] {
-    const out: AccountEntry[] = [];
-    // Each entry is at least ENTRY_FIXED bytes, so this ends within length / ENTRY_FIXED steps.
-    for (let at = 0; at < this.bytes.length; at = this.end(at)) out.push(this.entry(at));
-    return out;
-  }
-
-  /**
-   * The offset of the newest entry with this id and one of these kinds. The hot loop of every
-   * write (the whole window is scanned), so the id length is compared before anything else.
-   */
-  find(id: Uint8Array, kinds: readonly number[]): number | undefined {
-    let found: number | undefined;
-    const bytes = this.bytes;
-    for (let at = 0; at < bytes.length;) {
-      assert(at + ENTRY_FIXED <= bytes.length, () => `journal entry at ${at} past ${bytes.length}`);
-      const idLength = this.view.getUint32(at + 25, true);
-      if (
-        idLength === id.length &&
-        kinds.includes(bytes[at + 8] as number) &&
-        this.idEquals(at, id)
-      )
-        found = at;
-      at += ENTRY_FIXED + idLength;
-      assert(at <= bytes.length, () => `journal entry ends at ${at}, past ${bytes.length}`);
-    }
-    return found;
-  }
-}
-
-function writeEntry(
-  w: ByteWriter,
-  version: number,
-  kind: number,
-  amount: number,
-  id: Uint8Array,
-  balanceAfter: number,
-): void {
-  w.f64(version);
-  w.u8(kind);
-  w.f64(amount);
-  w.f64(balanceAfter);
-  w.bytes(id);
-}
+const isRetain = (n: number): boolean =>
+  Number.isSafeInteger(n) && n >= 1 && n <= ACCOUNT_RETAIN_MAX;
+const isSeenVersion = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 
 // ---- the data layout ----
 
@@ -366,51 +275,139 @@ interface Account {
   readonly max: number;
   readonly balance: number;
   readonly droppedThrough: number;
+  /** The window: at most this many kept entries. */
+  readonly retain: number;
+  /** The absolute position of the first kept entry (account-index.ts). */
+  readonly base: number;
   readonly pending: readonly Pending[];
+  /** The ids of the kept add/subtract and commit/rollback entries (a view into the data). */
+  readonly index: IdIndexView;
   /** The raw journal entries (a view into the data). */
   readonly journal: JournalView;
 }
 
-function parseData(data: Uint8Array): Account {
+/**
+ * Layout 2 starts with these 8 bytes: a NaN as f64, where layout 1 starts with `min`, a safe
+ * integer, so the two never mix up. Layout 1 (no window, no index) is still read; its first
+ * write stores layout 2.
+ */
+const LAYOUT_2 = Uint8Array.of(0x41, 0x43, 0x43, 0x54, 0x32, 0x00, 0xf8, 0x7f);
+
+function isLayout2(data: Uint8Array): boolean {
+  if (data.length < LAYOUT_2.length) return false;
+  for (let i = 0; i < LAYOUT_2.length; i++) if (data[i] !== LAYOUT_2[i]) return false;
+  return true;
+}
+
+const INDEXED_CLASS: readonly (IdClass | undefined)[] = [
+  undefined,
+  IdClass.op,
+  IdClass.op,
+  undefined,
+  IdClass.finished,
+  IdClass.finished,
+];
+
+/** The index slot of the entry at `at` (absolute position `pos`), or none for a prepare. */
+function slotOf(journal: JournalView, at: number, pos: number): Slot | undefined {
+  const idClass = INDEXED_CLASS[journal.kind(at)];
+  if (idClass === undefined) return undefined;
+  return { hash: idHash(idClass, journal.bytes.subarray(at + ENTRY_FIXED, journal.end(at))), pos };
+}
+
+/** The index of a whole journal, built by a walk: layout 1 and the checks only. */
+function buildIndex(journal: JournalView, base: number): Uint8Array {
+  const slots: Slot[] = [];
+  for (let at = 0; at < journal.length; at = journal.end(at)) {
+    const slot = slotOf(journal, at, base + at);
+    if (slot !== undefined) slots.push(slot);
+  }
+  return indexOf(slots);
+}
+
+function parseData(data: Uint8Array, defaultRetain: number): Account {
   assert(data.length > 0, 'an account is never stored as empty bytes');
-  const r = new ByteReader(data);
+  const layout2 = isLayout2(data);
+  const r = new ByteReader(layout2 ? data.subarray(LAYOUT_2.length) : data);
   const min = r.f64();
   const max = r.f64();
   const balance = r.f64();
   const droppedThrough = r.f64();
+  const retain = layout2 ? r.u32() : defaultRetain;
+  const base = layout2 ? r.f64() : 0;
   const count = r.u32();
   const pending: Pending[] = [];
   for (let i = 0; i < count; i++) pending.push({ id: r.bytes(), delta: r.f64(), version: r.f64() });
-  const journal = new JournalView(data.subarray(data.length - r.remaining));
-  return { min, max, balance, droppedThrough, pending, journal };
+  const slots = layout2 ? r.u32() : 0;
+  const at = data.length - r.remaining;
+  assert(at + slots * SLOT_BYTES <= data.length, () => `account index of ${slots} slots`);
+  const journal = new JournalView(data.subarray(at + slots * SLOT_BYTES));
+  const index = new IdIndexView(
+    layout2 ? data.subarray(at, at + slots * SLOT_BYTES) : buildIndex(journal, base),
+  );
+  return { min, max, balance, droppedThrough, retain, base, pending, index, journal };
 }
 
-function newAccount(bounds: AccountBounds): Account {
+function newAccount(bounds: AccountBounds, retain: number): Account {
   return {
     min: bounds.min,
     max: bounds.max,
     balance: 0,
     droppedThrough: 0,
+    retain,
+    base: 0,
     pending: [],
+    index: new IdIndexView(new Uint8Array(0)),
     journal: new JournalView(new Uint8Array(0)),
   };
 }
 
+interface Header {
+  readonly min: number;
+  readonly max: number;
+  readonly balance: number;
+  readonly droppedThrough: number;
+  readonly retain: number;
+  readonly base: number;
+}
+
+/** Layout 2 up to the index slots: the marker, the header, the pending list, the slot count. */
 function writeHeader(
   w: ByteWriter,
-  a: { min: number; max: number; balance: number; droppedThrough: number },
+  a: Header,
   pending: readonly Pending[],
+  indexBytes: Uint8Array,
 ): void {
+  w.raw(LAYOUT_2);
   w.f64(a.min);
   w.f64(a.max);
   w.f64(a.balance);
   w.f64(a.droppedThrough);
+  w.u32(a.retain);
+  w.f64(a.base);
   w.u32(pending.length);
   for (const p of pending) {
     w.bytes(p.id);
     w.f64(p.delta);
     w.f64(p.version);
   }
+  assert(indexBytes.length % SLOT_BYTES === 0, 'id index bytes');
+  w.u32(indexBytes.length / SLOT_BYTES);
+}
+
+/**
+ * The offset of the newest kept entry with this id in this class: O(log n) in the index, then
+ * the entry's own bytes confirm the id (hashes may collide).
+ */
+function findId(a: Account, idClass: IdClass, id: Uint8Array): number | undefined {
+  for (const pos of a.index.candidates(idHash(idClass, id))) {
+    const at = pos - a.base;
+    assert(at >= 0 && at < a.journal.length, () => `id index points at ${at}`);
+    assert(INDEXED_CLASS[a.journal.kind(at)] !== undefined, () => `id index kind at ${at}`);
+    // A hash of the other class (or another id) may collide: the entry itself decides.
+    if (INDEXED_CLASS[a.journal.kind(at)] === idClass && a.journal.idEquals(at, id)) return at;
+  }
+  return undefined;
 }
 
 function pendingSums(pending: readonly Pending[]): { pos: number; neg: number } {
@@ -426,7 +423,7 @@ function pendingSums(pending: readonly Pending[]): { pos: number; neg: number } 
 /** Every invariant of the layout and the model; O(data), so only under VERIFY. */
 function checkData(data: Uint8Array | null, version: number, limits: AccountLimits): void {
   if (data === null) return;
-  const a = parseData(data);
+  const a = parseData(data, limits.journalEntriesMax);
   assert(isValidAccountBounds(a), () => `account bounds [${a.min}, ${a.max}]`);
   assert(Number.isSafeInteger(a.balance), () => `account balance ${a.balance}`);
   assert(a.pending.length <= limits.pendingMax, () => `${a.pending.length} pending transactions`);
@@ -444,11 +441,18 @@ function checkData(data: Uint8Array | null, version: number, limits: AccountLimi
     a.balance + neg >= a.min && a.balance + pos <= a.max,
     () => `account ${a.balance} (+${pos} ${neg}) outside bounds`,
   );
+  checkJournal(a, version);
+}
+
+/** The journal's numbering and window, and the index equal to one built from the journal. */
+function checkJournal(a: Account, version: number): void {
+  assert(isRetain(a.retain), () => `account window ${a.retain}`);
+  assert(Number.isSafeInteger(a.base) && a.base >= 0, () => `account journal base ${a.base}`);
   const entries = a.journal.entries();
   const first = entries[0];
   const last = entries[entries.length - 1];
   assert(first !== undefined && last !== undefined, 'an account has at least one journal entry');
-  assert(entries.length <= limits.journalEntriesMax, () => `${entries.length} journal entries`);
+  assert(entries.length <= a.retain, () => `${entries.length} journal entries of ${a.retain}`);
   assert(
     last.version === version && last.balanceAfter === a.balance,
     () => `journal ends at ${last.version}, data at ${version}`,
@@ -459,6 +463,10 @@ function checkData(data: Uint8Array | null, version: number, limits: AccountLimi
   );
   entries.forEach((e, i) =>
     assert(e.version === first.version + i, () => `journal gap at ${e.version}`),
+  );
+  assert(
+    compareBytes(a.index.bytes, buildIndex(a.journal, a.base)) === 0,
+    'the id index differs from the journal',
   );
 }
 
@@ -498,6 +506,13 @@ export function encodeAccountOp(op: AccountOp): Uint8Array {
       w.str(op.txId);
       break;
   }
+  // Layout 2 of ops: two trailing fields (layout 1 ops, without them, still decode).
+  const seen = op.type === 'add' || op.type === 'subtract' ? (op.seenVersion ?? 0) : 0;
+  const retain = op.journalEntries ?? 0;
+  assert(isSeenVersion(seen), () => `account seenVersion ${seen}`);
+  assert(retain === 0 || isRetain(retain), () => `account journalEntries ${retain}`);
+  w.f64(seen);
+  w.u32(retain);
   return w.finish();
 }
 
@@ -524,6 +539,10 @@ interface Request {
   readonly bounds: AccountBounds;
   readonly id: Uint8Array;
   readonly amount: number;
+  /** 0 for a layout 1 op: nothing is known of its age. */
+  readonly seenVersion: number;
+  /** 0: the machine's default window. */
+  readonly retain: number;
 }
 
 /** The op, or undefined when its values are invalid (answered RESULT_BAD_REQUEST). */
@@ -534,11 +553,15 @@ function decodeOp(op: Uint8Array): Request | undefined {
   const bounds = { min: r.f64(), max: r.f64() };
   const id = r.bytes();
   const amount = kind === OP_COMMIT || kind === OP_ROLLBACK ? 0 : r.f64();
+  const layout2 = r.remaining > 0;
+  const seenVersion = layout2 ? r.f64() : 0;
+  const retain = layout2 ? r.u32() : 0;
   assert(r.remaining === 0, 'account op has trailing bytes');
   if (!isValidAccountBounds(bounds) || !isValidIdBytes(id)) return undefined;
   if ((kind === OP_ADD || kind === OP_SUBTRACT) && !isAmount(amount)) return undefined;
   if (kind === OP_PREPARE && !isDelta(amount)) return undefined;
-  return { kind, bounds, id, amount };
+  if (!isSeenVersion(seenVersion) || (retain !== 0 && !isRetain(retain))) return undefined;
+  return { kind, bounds, id, amount, seenVersion, retain };
 }
 
 // ---- deciding one op ----
@@ -608,11 +631,15 @@ function room(a: Account): { down: number; up: number } {
 }
 
 function decideAddSubtract(a: Account, req: Request): Decision {
-  const at = a.journal.find(req.id, [OP_ADD, OP_SUBTRACT]);
+  const at = findId(a, IdClass.op, req.id);
   if (at !== undefined) {
     const same = a.journal.kind(at) === req.kind && a.journal.amount(at) === req.amount;
     return same ? duplicateOf(a.journal, at, TxOutcome.none) : refuse(AccountStatus.idConflict);
   }
+  // Not remembered. Had the op applied, it applied above seenVersion; every op applied above
+  // droppedThrough is remembered. So below the floor "not remembered" proves nothing: refuse
+  // rather than risk a second application (a pure function of the record and the op).
+  if (req.seenVersion < a.droppedThrough) return refuse(AccountStatus.opIdTooOld);
   const { down, up } = room(a);
   if (req.kind === OP_ADD) {
     if (req.amount > up) return refuse(AccountStatus.limitExceeded);
@@ -641,7 +668,7 @@ function decidePrepare(a: Account, req: Request, version: number, limits: Accoun
     if (p.delta !== req.amount) return refuse(AccountStatus.idConflict);
     return { type: 'duplicate', outcome: TxOutcome.none, balance: a.balance, version: p.version };
   }
-  const done = a.journal.find(req.id, [OP_COMMIT, OP_ROLLBACK]);
+  const done = findId(a, IdClass.finished, req.id);
   if (done !== undefined)
     return refuse(AccountStatus.txFinished, outcomeOfKind(a.journal.kind(done)));
   if (a.pending.length >= limits.pendingMax) return refuse(AccountStatus.tooManyPending);
@@ -669,7 +696,7 @@ function decideFinish(a: Account, req: Request): Decision {
     const balance = req.kind === OP_COMMIT ? a.balance + p.delta : a.balance;
     return { type: 'change', balance, pending, amount: p.delta, outcome };
   }
-  const done = a.journal.find(req.id, [OP_COMMIT, OP_ROLLBACK]);
+  const done = findId(a, IdClass.finished, req.id);
   if (done !== undefined) {
     const recorded = outcomeOfKind(a.journal.kind(done));
     return recorded === outcome
@@ -712,48 +739,76 @@ function writeResult(
   return w.finish();
 }
 
-/** The new data: the header, the pending list, the kept journal tail and the new entry. */
+/**
+ * The new data: the header, the pending list, the index, the kept journal and the new entry.
+ * The work is O(log n) in the index plus one copy of the kept bytes in a few runs (the copy
+ * the whole-value record layout needs; docs/decisions.md on what sections change).
+ */
 function buildData(
   a: Account,
   change: Extract<Decision, { type: 'change' }>,
   req: Request,
   version: number,
-  limits: AccountLimits,
 ): Uint8Array {
   const entryVersion = version + 1;
   const journal = a.journal;
   const first = journal.length === 0 ? entryVersion : journal.version(0);
-  // Versions are contiguous, so the count after appending is known without a walk.
-  const drop = Math.max(0, entryVersion - first + 1 - limits.journalEntriesMax);
+  // Versions are contiguous, so the count after appending is known without a walk. The window
+  // is fixed per account, so this drops at most one entry (more only for layout 1 data).
+  const drop = Math.max(0, entryVersion - first + 1 - a.retain);
+  const removed: number[] = [];
   let keepFrom = 0;
-  for (let i = 0; i < drop; i++) keepFrom = journal.end(keepFrom);
+  for (let i = 0; i < drop; i++) {
+    const slot = slotOf(journal, keepFrom, a.base + keepFrom);
+    if (slot !== undefined) removed.push(a.index.indexOf(slot));
+    keepFrom = journal.end(keepFrom);
+  }
   assert(
     keepFrom === journal.length || journal.version(keepFrom) === first + drop,
     'journal versions are not contiguous',
   );
-  const droppedThrough = drop > 0 ? first + drop - 1 : a.droppedThrough;
-  const head = new ByteWriter();
-  writeHeader(
-    head,
-    { min: a.min, max: a.max, balance: change.balance, droppedThrough },
-    change.pending,
-  );
-  const added = new ByteWriter(ENTRY_FIXED + req.id.length);
-  writeEntry(added, entryVersion, req.kind, change.amount, req.id, change.balance);
-  // The kept journal is most of the data: copy it once, straight into the new layout.
-  const headBytes = head.finish();
-  const addedBytes = added.finish();
-  const kept = journal.bytes.subarray(keepFrom);
-  const out = new Uint8Array(headBytes.length + kept.length + addedBytes.length);
-  out.set(headBytes);
-  out.set(kept, headBytes.length);
-  out.set(addedBytes, headBytes.length + kept.length);
+  const idClass = INDEXED_CLASS[req.kind];
+  const added =
+    idClass === undefined
+      ? undefined
+      : { hash: idHash(idClass, req.id), pos: a.base + journal.length };
+  const indexBytes = nextIndex(a.index, removed, added);
+  const head = new ByteWriter(64 + a.pending.length * 40);
+  const header: Header = {
+    min: a.min,
+    max: a.max,
+    balance: change.balance,
+    droppedThrough: drop > 0 ? first + drop - 1 : a.droppedThrough,
+    retain: a.retain,
+    base: a.base + keepFrom,
+  };
+  writeHeader(head, header, change.pending, indexBytes);
+  const entry = new ByteWriter(ENTRY_FIXED + req.id.length);
+  writeEntry(entry, entryVersion, req.kind, change.amount, req.id, change.balance);
+  return concatBytes([
+    head.written(),
+    indexBytes,
+    journal.bytes.subarray(keepFrom),
+    entry.written(),
+  ]);
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  assert(at === length, () => `concatenated ${at} of ${length} bytes`);
   return out;
 }
 
 function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limits: AccountLimits) {
   const req = decodeOp(op);
-  const stored = data === null ? undefined : parseData(data);
+  const stored = data === null ? undefined : parseData(data, limits.journalEntriesMax);
   const unchanged = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) => ({
     data,
     mutated: false,
@@ -763,7 +818,8 @@ function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limit
   if (stored !== undefined && (stored.min !== req.bounds.min || stored.max !== req.bounds.max)) {
     return unchanged(AccountStatus.boundsMismatch);
   }
-  const a = stored ?? newAccount(req.bounds);
+  const a =
+    stored ?? newAccount(req.bounds, req.retain === 0 ? limits.journalEntriesMax : req.retain);
   const d = decide(a, req, version, limits);
   switch (d.type) {
     case 'refuse':
@@ -776,7 +832,7 @@ function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limit
       };
     case 'change':
       return {
-        data: buildData(a, d, req, version, limits),
+        data: buildData(a, d, req, version),
         mutated: true,
         result: writeResult(AccountStatus.ok, d.outcome, false, d.balance, version + 1),
       };
@@ -843,8 +899,8 @@ function readJournal(
 
 export function createAccountStateMachine(limits: AccountLimits = ACCOUNT_LIMITS): StateMachine {
   assert(
-    Number.isSafeInteger(limits.journalEntriesMax) && limits.journalEntriesMax >= 1,
-    'account journalEntriesMax',
+    isRetain(limits.journalEntriesMax),
+    () => `account journalEntriesMax ${limits.journalEntriesMax} outside 1..${ACCOUNT_RETAIN_MAX}`,
   );
   assert(Number.isSafeInteger(limits.pendingMax) && limits.pendingMax >= 0, 'account pendingMax');
   assert(Number.isSafeInteger(limits.pageMax) && limits.pageMax >= 1, 'account pageMax');
@@ -855,7 +911,7 @@ export function createAccountStateMachine(limits: AccountLimits = ACCOUNT_LIMITS
     },
     read(data, version, query) {
       if (VERIFY) checkData(data, version, limits);
-      const a = data === null ? undefined : parseData(data);
+      const a = data === null ? undefined : parseData(data, limits.journalEntriesMax);
       const r = new ByteReader(query);
       const type = r.u8();
       switch (type) {
@@ -875,14 +931,19 @@ export const accountStateMachine: StateMachine = createAccountStateMachine();
 
 // ---- data (tests and tools) ----
 
-/** The whole account, or undefined for an absent key. */
+/**
+ * The whole account, or undefined for an absent key. Layout 1 data reads with the default
+ * window (JOURNAL_ENTRIES_MAX), as the machine with default limits reads it.
+ */
 export function decodeAccountData(data: Uint8Array | null): AccountState | undefined {
   if (data === null) return undefined;
-  const a = parseData(data);
+  const a = parseData(data, JOURNAL_ENTRIES_MAX);
   return {
     bounds: { min: a.min, max: a.max },
     balance: a.balance,
     droppedThrough: a.droppedThrough,
+    journalEntries: a.retain,
+    journalBase: a.base,
     pending: a.pending.map((p) => ({
       txId: decoder.decode(p.id),
       delta: p.delta,
@@ -892,20 +953,21 @@ export function decodeAccountData(data: Uint8Array | null): AccountState | undef
   };
 }
 
-/** The canonical data of an account state (pending is sorted here). */
-export function encodeAccountData(s: AccountState): Uint8Array {
+/**
+ * The canonical data of an account state (pending sorted and the index built here). Without
+ * journalEntries / journalBase: the default window, and a journal that starts at position 0.
+ */
+export function encodeAccountData(
+  s: Omit<AccountState, 'journalEntries' | 'journalBase'> &
+    Partial<Pick<AccountState, 'journalEntries' | 'journalBase'>>,
+): Uint8Array {
   const pending = s.pending
     .map((p) => ({ id: encoder.encode(p.txId), delta: p.delta, version: p.version }))
     .sort((x, y) => compareBytes(x.id, y.id));
-  const w = new ByteWriter();
-  writeHeader(
-    w,
-    { min: s.bounds.min, max: s.bounds.max, balance: s.balance, droppedThrough: s.droppedThrough },
-    pending,
-  );
+  const entries = new ByteWriter();
   for (const e of s.journal) {
     writeEntry(
-      w,
+      entries,
       e.version,
       KIND_NAMES.indexOf(e.kind) + 1,
       e.amount,
@@ -913,7 +975,20 @@ export function encodeAccountData(s: AccountState): Uint8Array {
       e.balanceAfter,
     );
   }
-  return w.finish();
+  const journal = entries.written();
+  const base = s.journalBase ?? 0;
+  const indexBytes = buildIndex(new JournalView(journal), base);
+  const header: Header = {
+    min: s.bounds.min,
+    max: s.bounds.max,
+    balance: s.balance,
+    droppedThrough: s.droppedThrough,
+    retain: s.journalEntries ?? JOURNAL_ENTRIES_MAX,
+    base,
+  };
+  const w = new ByteWriter();
+  writeHeader(w, header, pending, indexBytes);
+  return concatBytes([w.written(), indexBytes, journal]);
 }
 
 // ---- results ----

@@ -934,3 +934,30 @@ test.serial('random concurrent account ops through every replica are linearizabl
   t.deepEqual(checkHistory(history, accountModel), { ok: true });
   t.log(`${history.length} account ops, ${unknown} unknown outcomes`);
 });
+
+test('issue 11: past the window (and the store requestId window), a retry is OP_ID_TOO_OLD, never applied twice', async (t) => {
+  const store = await openStore(t);
+  const a = store.account('small', { journalEntries: 3 });
+  t.deepEqual(await a.add(1, { opId: 'first' }), { balance: 1, version: 1 });
+  // More than the store's 128 remembered requestIds, so only the account's own check is left.
+  for (let i = 0; i < 140; i++) await a.add(1, { opId: `o${i}` });
+  t.deepEqual(await a.balance(), { balance: 141, available: 141, version: 141 });
+  await rejects(t, a.add(1, { opId: 'first' }), 'OP_ID_TOO_OLD', 'a retry through the same handle');
+  const other = store.account('small');
+  await rejects(
+    t,
+    other.add(1, { opId: 'first', seenVersion: 0 }),
+    'OP_ID_TOO_OLD',
+    'a retry from another handle with the first send seenVersion',
+  );
+  t.deepEqual(await a.balance(), { balance: 141, available: 141, version: 141 }, 'nothing applied');
+  t.deepEqual(await a.add(1, { opId: 'o139' }), { balance: 141, version: 141 }, 'a kept opId');
+  const fresh = store.account('small');
+  t.deepEqual(await fresh.add(5, { opId: 'new' }), { balance: 146, version: 142 }, 'a new op');
+  t.deepEqual(
+    (await collect(a.journal({ fromVersion: 140 }))).map((e) => e.version),
+    [140, 141, 142],
+    'the history API pages the kept window',
+  );
+  t.is(await journalCode(() => a.journal({ fromVersion: 139 })), 'JOURNAL_TRIMMED');
+});

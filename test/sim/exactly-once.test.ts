@@ -14,7 +14,14 @@ import test from 'ava';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import { withRequestId } from '../../models/request-id';
 import { ModelTag } from '../../models/model-tags';
-import { tagged } from '../../models/registry';
+import { splitVersion, tagged } from '../../models/registry';
+import {
+  ACCOUNT_UNBOUNDED_MAX,
+  AccountStatus,
+  decodeAccountResult,
+  encodeAccountOp,
+  encodeAccountQuery,
+} from '../../models/account/account';
 import { KV_GET_QUERY, encodeKvOp } from '../../models/kv/kv';
 import { encodeQueueOp } from '../../models/queue/queue';
 import { encodeSetOp } from '../../models/set/set';
@@ -116,4 +123,73 @@ for (const write of WRITES) {
       );
     });
   }
+}
+
+// ---- accounts: the opId floor (issue 11) ----
+
+const ACCOUNT_KEY = '\u0000acct';
+
+/** An add under the account's own opId check only (no requestId), with a window of 2 entries. */
+const accountAdd = (opId: string, seenVersion: number): Uint8Array =>
+  tagged(
+    ModelTag.account,
+    encodeAccountOp({
+      type: 'add',
+      bounds: { min: 0, max: ACCOUNT_UNBOUNDED_MAX },
+      opId,
+      amount: 5,
+      seenVersion,
+      journalEntries: 2,
+    }),
+  );
+
+function accountStatus(r: ClientResult | undefined): number | string {
+  if (r === undefined) return 'no answer';
+  if (!r.ok) return r.code;
+  return decodeAccountResult('write', splitVersion(r.result).body).status;
+}
+
+for (const pushPast of [false, true]) {
+  test(`account add: a zombie chosen after UNKNOWN_OUTCOME, retried ${pushPast ? 'after the window moved past it, is OP_ID_TOO_OLD' : 'inside the window, is a duplicate'} (never applied twice)`, (t) => {
+    const cluster = new SimCluster({
+      seed: 11,
+      groups: 1,
+      limits: { requestTimeoutTicks: 30, roundTimeoutTicks: 5 },
+    });
+    const sim = cluster.sim;
+    t.is(accountStatus(run(cluster, 0, ACCOUNT_KEY, accountAdd('first', 0))), AccountStatus.ok);
+    sim.runFor(50);
+    sim.partition([[0], [1, 2]]);
+    // The caller saw version 1 before sending 'late'; it keeps that with the opId.
+    const zombie = run(cluster, 0, ACCOUNT_KEY, accountAdd('late', 1));
+    t.is(zombie?.ok === false ? zombie.code : 'ok', 'UNKNOWN_OUTCOME');
+    sim.heal();
+    let read: ClientResult | undefined;
+    cluster.request(
+      0,
+      {
+        kind: 'read',
+        key: ACCOUNT_KEY,
+        query: tagged(ModelTag.account, encodeAccountQuery({ type: 'balance' })),
+        consistency: 'linearizable',
+      },
+      (r) => (read = r),
+    );
+    sim.runUntil(() => read !== undefined, 5_000);
+    t.is(cluster.record(0, ACCOUNT_KEY)?.version, 2, 'the zombie was chosen at version 2');
+    // Other writers move the window (2 entries) past version 2: the floor becomes 3.
+    const others = pushPast ? ['x', 'y', 'z'] : [];
+    others.forEach((id, i) =>
+      t.is(accountStatus(run(cluster, 1, ACCOUNT_KEY, accountAdd(id, 2 + i))), AccountStatus.ok),
+    );
+    const retry = accountStatus(run(cluster, 1, ACCOUNT_KEY, accountAdd('late', 1)));
+    t.is(retry, pushPast ? AccountStatus.opIdTooOld : AccountStatus.ok);
+    sim.runFor(200);
+    const versions = [0, 1, 2].map((r) => cluster.record(r, ACCOUNT_KEY)?.version);
+    t.deepEqual(
+      versions,
+      [0, 1, 2].map(() => 2 + others.length),
+      'late applied once',
+    );
+  });
 }

@@ -427,6 +427,12 @@ const ACCOUNT_OTHER_BOUNDS: AccountBounds = { min: -40, max: 120 };
  */
 const ACCOUNT_OP_IDS = 8;
 const ACCOUNT_TX_IDS = 4;
+/**
+ * A small window (issue 11), so entries drop during a run and the opId floor is reached: an
+ * add/subtract claims a random seenVersion, below the floor (OP_ID_TOO_OLD unless remembered)
+ * or above it (new). The spec takes both as inputs, so any claim checks.
+ */
+const ACCOUNT_WINDOW = 6;
 
 /** The API's error code of each refusal (actors/store/account.ts). */
 const ACCOUNT_ERRORS = new Map<number, AccountErrorOutput['error']>([
@@ -437,6 +443,7 @@ const ACCOUNT_ERRORS = new Map<number, AccountErrorOutput['error']>([
   [AccountStatus.unknownTx, 'UNKNOWN_TRANSACTION'],
   [AccountStatus.txFinished, 'TRANSACTION_FINISHED'],
   [AccountStatus.tooManyPending, 'TOO_LARGE'],
+  [AccountStatus.opIdTooOld, 'OP_ID_TOO_OLD'],
 ]);
 
 /** ok outputs of writes answered as duplicates (no change, the first application's values). */
@@ -470,7 +477,8 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
       const usual = prng.chance(0.85);
       const op = (usual ? i % 3 !== 2 : prng.chance(0.5)) ? 'add' : 'subtract';
       const amount = usual ? 5 + 10 * (i % 4) : prng.range(1, 40);
-      return { op, opId: `op${i}`, amount, bounds };
+      const seenVersion = prng.chance(0.7) ? prng.int(1 + 3 * n) : 0;
+      return { op, opId: `op${i}`, amount, bounds, seenVersion, journalEntries: ACCOUNT_WINDOW };
     }
     if (r < 70) {
       const i = prng.int(ACCOUNT_TX_IDS);
@@ -480,9 +488,10 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
         const delta = prng.chance(0.85)
           ? (i % 2 === 0 ? -1 : 1) * (10 + 15 * (i >> 1))
           : prng.pick([-7, 7]);
-        return { op: 'prepare', txId: `tx${i}`, delta, bounds };
+        return { op: 'prepare', txId: `tx${i}`, delta, bounds, journalEntries: ACCOUNT_WINDOW };
       }
-      return { op: roll < 7 ? 'commit' : 'rollback', txId: `tx${i}`, bounds };
+      const op = roll < 7 ? 'commit' : 'rollback';
+      return { op, txId: `tx${i}`, bounds, journalEntries: ACCOUNT_WINDOW };
     }
     if (r < 82) return { op: 'balance' };
     const fromVersion = prng.chance(0.3) ? 0 : prng.int(2 + n * 2);
@@ -501,6 +510,8 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
             bounds: input.bounds ?? ACCOUNT_BOUNDS,
             opId: input.opId,
             amount: input.amount,
+            seenVersion: input.seenVersion ?? 0,
+            journalEntries: input.journalEntries ?? 0,
           }),
         };
       case 'prepare':
@@ -511,6 +522,7 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
             bounds: input.bounds ?? ACCOUNT_BOUNDS,
             txId: input.txId,
             delta: input.delta,
+            journalEntries: input.journalEntries ?? 0,
           }),
         };
       case 'commit':
@@ -521,6 +533,7 @@ export const accountDriver: ModelDriver<AccountInput, AccountOutput> = {
             type: input.op,
             bounds: input.bounds ?? ACCOUNT_BOUNDS,
             txId: input.txId,
+            journalEntries: input.journalEntries ?? 0,
           }),
         };
       case 'balance':

@@ -12,7 +12,9 @@
  * - Every applied write appends a journal entry numbered by the new version; only the newest
  *   journalEntriesMax are kept, and ids are remembered only while their entry is kept.
  * - add/subtract: a kept opId of the same kind and amount answers its entry's balanceAfter
- *   and version; of another kind or amount ID_CONFLICT.
+ *   and version; of another kind or amount ID_CONFLICT. An opId not kept whose seenVersion
+ *   (absent: 0) is below the highest dropped version is OP_ID_TOO_OLD (it may have applied
+ *   in the dropped part, so it is never applied again).
  * - prepare: pending with the same delta answers its version; another delta ID_CONFLICT; a
  *   kept commit/rollback of it TRANSACTION_FINISHED.
  * - commit/rollback: pending → applied; a kept entry of the same kind answers its version;
@@ -50,6 +52,8 @@ interface SpecAccount {
   readonly bounds: AccountBounds;
   readonly balance: number;
   readonly droppedThrough: number;
+  /** The account's window, fixed by its first applied write. */
+  readonly window: number;
   /** Sorted by txId (string order), so equal accounts hash equally. */
   readonly pending: readonly SpecPending[];
   readonly journal: readonly SpecEntry[];
@@ -60,10 +64,18 @@ export interface AccountState {
   readonly account: SpecAccount | null;
 }
 
+/** `journalEntries`: the window of an account this write creates (absent: the limits'). */
 export type AccountInput =
-  | { op: 'add' | 'subtract'; opId: string; amount: number; bounds?: AccountBounds }
-  | { op: 'prepare'; txId: string; delta: number; bounds?: AccountBounds }
-  | { op: 'commit' | 'rollback'; txId: string; bounds?: AccountBounds }
+  | {
+      op: 'add' | 'subtract';
+      opId: string;
+      amount: number;
+      bounds?: AccountBounds;
+      seenVersion?: number;
+      journalEntries?: number;
+    }
+  | { op: 'prepare'; txId: string; delta: number; bounds?: AccountBounds; journalEntries?: number }
+  | { op: 'commit' | 'rollback'; txId: string; bounds?: AccountBounds; journalEntries?: number }
   | { op: 'balance' }
   | { op: 'journal'; fromVersion: number; limit?: number };
 
@@ -76,6 +88,7 @@ export type AccountErrorOutput = {
     | 'ID_CONFLICT'
     | 'UNKNOWN_TRANSACTION'
     | 'TRANSACTION_FINISHED'
+    | 'OP_ID_TOO_OLD'
     | 'TOO_LARGE';
 };
 
@@ -121,9 +134,9 @@ function findKept(
   return a.journal.find((e) => e.id === id && kinds.includes(e.kind));
 }
 
-/** Appends the entry of an applied write, dropping the oldest past the window. */
+/** Appends the entry of an applied write, dropping the oldest past the account's window. */
 function applyWrite(
-  limits: AccountLimits,
+  _limits: AccountLimits,
   state: AccountState,
   a: SpecAccount,
   change: {
@@ -143,13 +156,14 @@ function applyWrite(
     balanceAfter: change.balance,
   };
   const all = [...a.journal, entry];
-  const dropped = all.slice(0, Math.max(0, all.length - limits.journalEntriesMax));
+  const dropped = all.slice(0, Math.max(0, all.length - a.window));
   const droppedThrough =
     dropped.length > 0 ? (dropped[dropped.length - 1] as SpecEntry).version : a.droppedThrough;
   const account: SpecAccount = {
     bounds: a.bounds,
     balance: change.balance,
     droppedThrough,
+    window: a.window,
     pending: change.pending,
     journal: all.slice(dropped.length),
   };
@@ -167,6 +181,7 @@ function stepAddSubtract(
     if (seen.kind !== input.op || seen.amount !== input.amount) return fail(state, 'ID_CONFLICT');
     return { state, output: { balance: seen.balanceAfter, version: seen.version } };
   }
+  if ((input.seenVersion ?? 0) < a.droppedThrough) return fail(state, 'OP_ID_TOO_OLD');
   const { pos, neg } = sums(a.pending);
   const balance = input.op === 'add' ? a.balance + input.amount : a.balance - input.amount;
   if (input.op === 'add' && balance + pos > a.bounds.max) return fail(state, 'LIMIT_EXCEEDED');
@@ -281,7 +296,7 @@ function stepJournal(
 function stepWrite(
   limits: AccountLimits,
   state: AccountState,
-  input: AccountInput & { bounds?: AccountBounds },
+  input: AccountInput & { bounds?: AccountBounds; journalEntries?: number },
 ): Step {
   const bounds = input.bounds ?? DEFAULT_BOUNDS;
   const stored = state.account;
@@ -291,6 +306,7 @@ function stepWrite(
     bounds: { min: bounds.min, max: bounds.max },
     balance: 0,
     droppedThrough: 0,
+    window: input.journalEntries ?? limits.journalEntriesMax,
     pending: [],
     journal: [],
   };

@@ -19,6 +19,7 @@ import type { ClientResult } from '../../../../actors/paxos/core/types';
 import {
   ACCOUNT_ID_BYTES_MAX,
   ACCOUNT_LIMITS,
+  ACCOUNT_RETAIN_MAX,
   ACCOUNT_UNBOUNDED_MAX,
   AccountStatus,
   JOURNAL_ENTRIES_MAX,
@@ -98,8 +99,13 @@ class Key {
     return { ...decodeAccountResult('write', out.result), mutated: out.mutated };
   }
 
+  /** add / subtract without a seenVersion are new ops: sent having seen the current version. */
   op(op: AccountOp): Write {
-    return this.raw(encodeAccountOp(op));
+    const fresh =
+      (op.type === 'add' || op.type === 'subtract') && op.seenVersion === undefined
+        ? { ...op, seenVersion: this.version }
+        : op;
+    return this.raw(encodeAccountOp(fresh));
   }
 
   ops(...ops: AccountOp[]): Write[] {
@@ -245,12 +251,104 @@ test('opIds and txIds are separate name spaces', (t) => {
   t.deepEqual(k.op(add(10, 'x')), ok(10, 1, TxOutcome.none, true));
 });
 
-test('ids are remembered for journalEntriesMax mutations, then forgotten', (t) => {
+const seen = (op: AccountOp, seenVersion: number): AccountOp =>
+  ({ ...op, seenVersion }) as AccountOp;
+
+test('ids are remembered while their entry is kept; a retry of a dropped one is opIdTooOld', (t) => {
   const k = new Key(createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 3 }));
-  k.ops(add(1, 'a'), add(1, 'b'), add(1, 'c'));
-  t.true(k.op(add(1, 'a')).duplicate, 'a is the oldest kept entry');
+  // 'a' is first sent having seen version 0, and every retry says so.
+  k.ops(seen(add(1, 'a'), 0), add(1, 'b'), add(1, 'c'));
+  t.deepEqual(k.op(seen(add(1, 'a'), 0)), ok(1, 1, TxOutcome.none, true), 'a is kept: a duplicate');
   k.op(add(1, 'd'));
-  t.deepEqual(k.op(add(1, 'a')), ok(5, 5), 'a dropped out of the window and applies again');
+  t.is(decodeAccountData(k.data)?.droppedThrough, 1);
+  t.deepEqual(
+    k.op(seen(add(1, 'a'), 0)),
+    refused(AccountStatus.opIdTooOld, 4, 4),
+    'a dropped out of the window: the account cannot tell a retry, so it refuses',
+  );
+  t.deepEqual(k.op(seen(sub(1, 'a'), 0)), refused(AccountStatus.opIdTooOld, 4, 4), 'any kind');
+  t.deepEqual(k.op(seen(add(1, 'b'), 0)), ok(2, 2, TxOutcome.none, true), 'b is still kept');
+});
+
+test('opIdTooOld at the boundary: seenVersion = floor is checkable, floor - 1 is not', (t) => {
+  const k = new Key(createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 2 }));
+  for (let i = 1; i <= 6; i++) k.op(add(1, `op${i}`));
+  const floor = decodeAccountData(k.data)?.droppedThrough;
+  t.is(floor, 4, 'versions 5 and 6 are kept');
+  // An op sent having seen version 4 applied (if at all) at 5 or later: kept, so checkable.
+  t.deepEqual(k.op(seen(add(1, 'new'), 4)), ok(7, 7), 'seenVersion = floor: a new op applies');
+  t.deepEqual(k.op(seen(add(1, 'new'), 4)), ok(7, 7, TxOutcome.none, true), 'and dedupes');
+  // Now the floor is 5: seenVersion 4 might have applied at version 5, which is gone.
+  t.deepEqual(k.op(seen(add(1, 'other'), 4)), refused(AccountStatus.opIdTooOld, 7, 7));
+  t.deepEqual(k.op(seen(add(1, 'other'), 0)), refused(AccountStatus.opIdTooOld, 7, 7));
+  t.deepEqual(k.op(seen(add(1, 'other'), 5)), ok(8, 8), 'seenVersion = the new floor');
+  // A remembered opId answers its entry whatever seenVersion says (the index is checked first).
+  t.deepEqual(k.op(seen(add(1, 'other'), 0)), ok(8, 8, TxOutcome.none, true));
+  t.deepEqual(k.op(seen(add(2, 'other'), 0)), refused(AccountStatus.idConflict, 8, 8));
+});
+
+test('the window is per account: fixed by the first write, later values ignored', (t) => {
+  const k = new Key();
+  k.op({ ...add(1, 'a'), journalEntries: 2 });
+  k.ops({ ...add(1, 'b'), journalEntries: 50 }, add(1, 'c'), add(1, 'd'));
+  const state = decodeAccountData(k.data);
+  t.is(state?.journalEntries, 2);
+  t.deepEqual(
+    state?.journal.map((e) => e.id),
+    ['c', 'd'],
+  );
+  t.is(state?.droppedThrough, 2);
+});
+
+test('determinism: two replicas applying the same ops (with drops and refusals) hold equal bytes', (t) => {
+  const machine = () => createAccountStateMachine({ ...ACCOUNT_LIMITS, journalEntriesMax: 4 });
+  const ops: AccountOp[] = [];
+  for (let i = 0; i < 40; i++) {
+    ops.push(seen(add(1 + (i % 4), `op${i % 4}`), Math.max(0, i - 6)));
+    if (i % 5 === 0)
+      ops.push(prepare(`t${i}`, -1), i % 10 === 0 ? commit(`t${i}`) : rollback(`t${i}`));
+  }
+  const r1 = new Key(machine());
+  const r2 = new Key(machine());
+  const results1 = ops.map((op) => r1.op(op));
+  const results2 = ops.map((op) => r2.op(op));
+  t.deepEqual(results1, results2);
+  t.true(
+    results1.some((r) => r.status === AccountStatus.opIdTooOld),
+    'the run reaches the floor',
+  );
+  t.true(
+    results1.some((r) => r.duplicate),
+    'and the window',
+  );
+  t.deepEqual(r1.data, r2.data);
+  t.true(r1.data !== null && Buffer.from(r1.data).equals(Buffer.from(r2.data ?? [])));
+});
+
+test('layout 1 data (no window, no index) is read, and its first write stores layout 2', (t) => {
+  const w = new ByteWriter();
+  for (const n of [0, ACCOUNT_UNBOUNDED_MAX, 5, 0]) w.f64(n); // min, max, balance, dropped
+  w.u32(0); // no pending
+  const id = new TextEncoder().encode('old');
+  for (const [v, amt] of [
+    [1, 2],
+    [2, 3],
+  ] as const) {
+    w.f64(v);
+    w.u8(1);
+    w.f64(amt);
+    w.f64(v === 1 ? 2 : 5);
+    w.bytes(v === 1 ? id : new TextEncoder().encode('old2'));
+  }
+  const k = new Key();
+  k.data = w.finish();
+  k.version = 2;
+  t.deepEqual(k.op(seen(add(2, 'old'), 0)), ok(2, 1, TxOutcome.none, true), 'found by a walk');
+  t.deepEqual(k.op(add(1, 'new')), ok(6, 3));
+  const state = decodeAccountData(k.data);
+  t.is(state?.journalEntries, JOURNAL_ENTRIES_MAX);
+  t.is(state?.journal.length, 3);
+  if (state !== undefined) t.deepEqual(encodeAccountData(state), k.data, 'layout 2, canonical');
 });
 
 // ---- transactions ----
@@ -504,10 +602,11 @@ test('the default window is JOURNAL_ENTRIES_MAX entries', (t) => {
   t.is(state?.droppedThrough, 1);
   t.is(k.journal(1).status, AccountStatus.journalTrimmed);
   t.deepEqual(
-    k.op(add(1, 'op0')),
-    ok(JOURNAL_ENTRIES_MAX + 2, JOURNAL_ENTRIES_MAX + 2),
-    'op0 was forgotten',
+    k.op(seen(add(1, 'op0'), 0)),
+    refused(AccountStatus.opIdTooOld, JOURNAL_ENTRIES_MAX + 1, JOURNAL_ENTRIES_MAX + 1),
+    'op0 was forgotten: too old to check',
   );
+  t.true(k.op(seen(add(1, 'op1'), 0)).duplicate, 'op1 is the oldest kept');
 });
 
 // ---- bad input, determinism, framing ----
@@ -900,12 +999,13 @@ const inputArb: fc.Arbitrary<AccountInput> = fc.oneof(
 /** Long enough runs to fill the small windows and limits many times over. */
 const inputsArb = (maxLength: number) => fc.array(inputArb, { maxLength, size: 'max' });
 
-function toOp(input: AccountInput): AccountOp | undefined {
+/** `seenVersion`: what add / subtract claim to have seen before their first send. */
+function toOp(input: AccountInput, seenVersion = 0): AccountOp | undefined {
   const b = 'bounds' in input && input.bounds !== undefined ? input.bounds : B;
   switch (input.op) {
     case 'add':
     case 'subtract':
-      return { type: input.op, bounds: b, opId: input.opId, amount: input.amount };
+      return { type: input.op, bounds: b, opId: input.opId, amount: input.amount, seenVersion };
     case 'prepare':
       return { type: 'prepare', bounds: b, txId: input.txId, delta: input.delta };
     case 'commit':
@@ -922,6 +1022,8 @@ class Reference {
   bounds: AccountBounds | undefined;
   balance = 0;
   dropped = 0;
+  /** The bytes of every dropped entry (29 fixed + the id's UTF-8): the data's journalBase. */
+  base = 0;
   pending = new Map<string, { delta: number; version: number }>();
   journal: AccountEntry[] = [];
 
@@ -958,6 +1060,8 @@ class Reference {
         return e.kind === op.type && e.amount === op.amount
           ? again(e, TxOutcome.none)
           : no(AccountStatus.idConflict);
+      // Not remembered, and it may have applied at or below the floor: too old to check.
+      if ((op.seenVersion ?? 0) < this.dropped) return no(AccountStatus.opIdTooOld);
       const next = this.balance + (op.type === 'add' ? op.amount : -op.amount);
       if (next + pos > b.max) return no(AccountStatus.limitExceeded);
       if (next + neg < b.min) return no(AccountStatus.insufficientFunds);
@@ -1012,8 +1116,12 @@ class Reference {
     this.version++;
     this.balance = balance;
     this.journal.push({ version: this.version, kind, amount, id, balanceAfter: balance });
-    while (this.journal.length > this.limits.journalEntriesMax)
-      this.dropped = this.journal.shift()?.version ?? this.dropped;
+    while (this.journal.length > this.limits.journalEntriesMax) {
+      const gone = this.journal.shift();
+      if (gone === undefined) break;
+      this.dropped = gone.version;
+      this.base += 29 + Buffer.byteLength(gone.id);
+    }
     return { status: AccountStatus.ok, outcome, duplicate: false, balance, version: this.version };
   }
 
@@ -1026,6 +1134,8 @@ class Reference {
       bounds: this.bounds,
       balance: this.balance,
       droppedThrough: this.dropped,
+      journalEntries: this.limits.journalEntriesMax,
+      journalBase: this.base,
       pending,
       journal: this.journal,
     };
@@ -1034,11 +1144,14 @@ class Reference {
 
 test('property: the state machine behaves like a plain JS account; data is canonical and consistent', (t) => {
   fc.assert(
-    fc.property(limitsArb, inputsArb(60), (limits, inputs) => {
+    // Each op claims to have seen the version `lag` writes ago (0 and a lag past the window
+    // reach opIdTooOld; a short lag is a new op inside the window).
+    fc.property(limitsArb, inputsArb(60), fc.array(fc.nat(10)), (limits, inputs, lags) => {
       const k = new Key(createAccountStateMachine(limits));
       const ref = new Reference(limits);
-      for (const input of inputs) {
-        const op = toOp(input);
+      for (const [i, input] of inputs.entries()) {
+        const lag = lags[i % Math.max(1, lags.length)] ?? 0;
+        const op = toOp(input, lag === 10 ? 0 : Math.max(0, ref.version - lag));
         if (op === undefined) continue;
         const { mutated, ...got } = k.op(op);
         const before = ref.version;
@@ -1082,9 +1195,11 @@ async function viaApi(
   try {
     switch (input.op) {
       case 'add':
-        return await a.add(input.amount, { opId: input.opId });
       case 'subtract':
-        return await a.subtract(input.amount, { opId: input.opId });
+        return await a[input.op](input.amount, {
+          opId: input.opId,
+          seenVersion: input.seenVersion ?? 0,
+        });
       case 'prepare':
         return await a.prepare(input.txId, input.delta);
       case 'commit':
@@ -1105,7 +1220,7 @@ async function viaApi(
 
 test('property: the linearizability spec and the public API over the machine agree', async (t) => {
   await fc.assert(
-    fc.asyncProperty(limitsArb, inputsArb(60), async (limits, inputs) => {
+    fc.asyncProperty(limitsArb, inputsArb(60), fc.nat(6), async (limits, inputs, lag) => {
       const backend = memoryBackend(createAccountStateMachine(limits));
       const handles = new Map(
         bounds.map((b) => [b, new Account('acct', backend, undefined, b)] as const),
@@ -1117,7 +1232,12 @@ test('property: the linearizability spec and the public API over the machine agr
       };
       const model = createAccountModel(limits);
       let state = model.init();
-      for (const input of inputs) {
+      for (const plain of inputs) {
+        // add / subtract claim to have seen the spec's version `lag` writes ago.
+        const input =
+          plain.op === 'add' || plain.op === 'subtract'
+            ? { ...plain, seenVersion: Math.max(0, state.version - lag) }
+            : plain;
         const spec = model.step(state, input);
         const got = await viaApi(acct, input);
         if (!model.equalOutput(spec.output, got)) {
@@ -1163,4 +1283,46 @@ test('a history of API answers is linearizable under the spec; a wrong answer is
     h.id === 5 ? { ...h, output: { balance: 60, available: 10, version: 3 } } : h,
   );
   t.is(checkHistory(wrong, createAccountModel()).ok, false);
+});
+
+// ---- the handle's seenVersion (issue 11) ----
+
+test('the handle: retries reuse the first send seenVersion; a fresh handle sends new ops as new', async (t) => {
+  const backend = memoryBackend();
+  const a1 = new Account('acct', backend, undefined, { journalEntries: 2 });
+  t.deepEqual(await a1.add(1, { opId: 'o1' }), { balance: 1, version: 1 });
+  for (let i = 2; i <= 5; i++) await a1.add(1, { opId: `o${i}` });
+  // o1 was first sent having seen nothing (0); the window (2) now starts at version 4.
+  t.is(await codeOf(a1.add(1, { opId: 'o1' })), 'OP_ID_TOO_OLD', 'its own old retry');
+  t.deepEqual(await a1.add(1, { opId: 'o5' }), { balance: 5, version: 5 }, 'a kept retry');
+  const a2 = new Account('acct', backend, undefined);
+  t.is(
+    await codeOf(a2.add(1, { opId: 'o2', seenVersion: 1 })),
+    'OP_ID_TOO_OLD',
+    'a retry from another handle with the first send seenVersion',
+  );
+  // A handle that has seen nothing: its first new op is refused at seenVersion 0 once, then
+  // sent as new with the version it reads.
+  const a3 = new Account('acct', backend, undefined);
+  const before = backend.writes;
+  t.deepEqual(await a3.add(7, { opId: 'fresh' }), { balance: 12, version: 6 }, 'a new op');
+  t.is(backend.writes - before, 2, 'refused once at seenVersion 0, then sent as new');
+  t.deepEqual(await a3.add(7, { opId: 'fresh' }), { balance: 12, version: 6 }, 'its retry');
+  t.deepEqual(await a3.add(1, { opId: 'next' }), { balance: 13, version: 7 }, 'no refusal now');
+  t.is(backend.writes - before, 4);
+  // a2 learned version 5 from its refusal: a new op goes straight through.
+  t.deepEqual(await a2.add(1, { opId: 'a2-new' }), { balance: 14, version: 8 });
+  t.is(backend.writes - before, 5);
+});
+
+test('the handle validates journalEntries and seenVersion', async (t) => {
+  const backend = memoryBackend();
+  for (const journalEntries of [0, -1, 1.5, ACCOUNT_RETAIN_MAX + 1])
+    t.throws(() => new Account('acct', backend, undefined, { journalEntries }), {
+      code: 'INVALID_ARGUMENT',
+    });
+  const a = new Account('acct', backend, undefined, { journalEntries: ACCOUNT_RETAIN_MAX });
+  for (const seenVersion of [-1, 0.5, Number.NaN])
+    t.is(await codeOf(a.add(1, { opId: 'x', seenVersion })), 'INVALID_ARGUMENT');
+  t.deepEqual(await a.add(1, { opId: 'x', seenVersion: 0 }), { balance: 1, version: 1 });
 });

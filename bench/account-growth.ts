@@ -1,0 +1,128 @@
+/**
+ * Issue 10 / 11: an account write's cost against the size of its journal. For each window N
+ * the account holds N entries (built directly, not by N writes), then `--ops` new adds (UUID
+ * opIds, each a new op that saw the current version) are applied to the model's state machine
+ * as a replica applies them: process CPU per op and the bytes of the account's data after the
+ * op (what a whole-value record persists per write today). `--module` runs the same against another build of the model (A/B: the old
+ * model's compiled file), which must export the same functions.
+ *
+ *   node dist/bench/account-growth.js --sizes 100,1000,10000,100000 --ops 2000
+ */
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { parseBenchArgsOrExit } from './cli-args';
+import type { BenchFlags } from './cli-args';
+import { setVerify } from '../runtime/assert';
+import type { AccountEntry, AccountLimits, AccountOp } from '../models/account/account';
+import type { StateMachine } from '../models/state-machine';
+
+/** What the bench uses of a model build (the current one, or an older one via --module). */
+interface AccountModule {
+  createAccountStateMachine(limits: AccountLimits): StateMachine;
+  encodeAccountOp(op: AccountOp): Uint8Array;
+  encodeAccountData(s: {
+    bounds: { min: number; max: number };
+    balance: number;
+    droppedThrough: number;
+    journalEntries?: number;
+    pending: readonly [];
+    journal: readonly AccountEntry[];
+  }): Uint8Array;
+}
+
+const FLAGS: BenchFlags = {
+  sizes: { type: 'string', help: ['<n,n,...>', '100,1000,10000,100000', 'journal windows'] },
+  ops: { type: 'string', help: ['<n>', '2000', 'timed adds per size (fewer past 10,000)'] },
+  module: { type: 'string', help: ['<file.js>', 'this build', 'the account model to run'] },
+  json: { type: 'boolean', help: ['', 'off', 'one JSON line per size'] },
+};
+
+const args = parseBenchArgsOrExit(
+  'account-growth',
+  'node dist/bench/account-growth.js [flags]',
+  FLAGS,
+  process.argv.slice(2),
+  ({ values }) => {
+    const sizes = String(values['sizes'] ?? '100,1000,10000,100000')
+      .split(',')
+      .map(Number);
+    const ops = Number(values['ops'] ?? 2000);
+    if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1) || !(ops >= 1))
+      throw new TypeError('--sizes and --ops take positive integers');
+    const module = typeof values['module'] === 'string' ? values['module'] : undefined;
+    return { sizes, ops, module, json: values['json'] === true };
+  },
+);
+
+const BOUNDS = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** An account of n add entries with UUID opIds, versions 1..n (the window full). */
+function filled(m: AccountModule, n: number): Uint8Array {
+  const journal: AccountEntry[] = [];
+  for (let v = 1; v <= n; v++)
+    journal.push({ version: v, kind: 'add', amount: 1, id: randomUUID(), balanceAfter: v });
+  return m.encodeAccountData({
+    bounds: BOUNDS,
+    balance: n,
+    droppedThrough: 0,
+    journalEntries: n,
+    pending: [],
+    journal,
+  });
+}
+
+function measure(m: AccountModule, n: number, ops: number) {
+  const machine = m.createAccountStateMachine({ journalEntriesMax: n, pendingMax: 1, pageMax: 1 });
+  let data: Uint8Array | null = filled(m, n);
+  let version = n;
+  const encoded = Array.from({ length: ops }, (_, i) =>
+    m.encodeAccountOp({
+      type: 'add',
+      bounds: BOUNDS,
+      opId: randomUUID(),
+      amount: 1,
+      seenVersion: n + i,
+      journalEntries: n,
+    }),
+  );
+  let bytes = 0;
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  for (const op of encoded) {
+    const out = machine.apply(data, version, op);
+    if (!out.mutated) throw new Error(`add ${version} was refused`);
+    data = out.data;
+    version++;
+    bytes += data === null ? 0 : data.length;
+  }
+  const wallNs = Number(process.hrtime.bigint() - start);
+  const used = process.cpuUsage(cpu);
+  return {
+    window: n,
+    ops,
+    cpuUsPerOp: (used.user + used.system) / ops,
+    opsPerSecond: ops / (wallNs / 1e9),
+    recordBytes: Math.round(bytes / ops),
+  };
+}
+
+function main(): void {
+  setVerify(false);
+  const file = args.module ?? resolve(__dirname, '../models/account/account.js');
+  // A plain require (CommonJS build): tsc would turn import() into one anyway.
+  const m = createRequire(__filename)(resolve(file)) as AccountModule;
+  if (!args.json) console.log('window  ops  cpu us/op  ops/s  record bytes written/op');
+  for (const n of args.sizes) {
+    const ops = n > 10_000 ? Math.max(1, Math.floor(args.ops / 4)) : args.ops;
+    measure(m, n, Math.min(ops, 50)); // warm-up
+    const r = measure(m, n, ops);
+    if (args.json) console.log(JSON.stringify(r));
+    else
+      console.log(
+        `${r.window}  ${r.ops}  ${r.cpuUsPerOp.toFixed(1)}  ${Math.round(r.opsPerSecond)}  ${r.recordBytes}`,
+      );
+  }
+}
+
+main();

@@ -1,0 +1,146 @@
+/**
+ * The account's id index: the ids of its kept journal entries as sorted fixed-size slots
+ * [hash u32][pos f64], kept inside the account's data (so every replica holds the same bytes)
+ * and searched in place by binary search: a write looks an id up in O(log n) without decoding
+ * or scanning the journal, and builds the next index by copying runs of slots around the one it
+ * adds and the ones it drops (docs/decisions.md, "The account journal: a deterministic opId
+ * floor").
+ *
+ * `pos` is the entry's absolute position: its byte offset counted from the account's first
+ * entry ever, so dropping entries from the front of the journal never rewrites a slot (the
+ * data keeps the absolute position of its first kept entry, `base`; offset = pos - base).
+ * Slots sort by (hash, pos); for equal hashes the newest entry is last. Hashes may collide: a
+ * lookup confirms each candidate against the entry's own id bytes.
+ */
+import { assert } from '../../runtime/assert';
+
+export const SLOT_BYTES = 12;
+
+/** Id classes: add/subtract opIds, and finished (committed / rolled back) txIds. */
+export const IdClass = { op: 1, finished: 2 } as const;
+export type IdClass = (typeof IdClass)[keyof typeof IdClass];
+
+/** 32-bit FNV-1a over the class byte and the id bytes: cheap, well spread for short ids. */
+export function idHash(idClass: IdClass, id: Uint8Array): number {
+  let h = (0x811c9dc5 ^ idClass) >>> 0;
+  h = Math.imul(h, 0x01000193) >>> 0;
+  for (let i = 0; i < id.length; i++) {
+    h = (h ^ (id[i] as number)) >>> 0;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+export interface Slot {
+  readonly hash: number;
+  readonly pos: number;
+}
+
+const compareSlot = (h1: number, p1: number, h2: number, p2: number): number =>
+  h1 !== h2 ? h1 - h2 : p1 - p2;
+
+/** The slots in place (a view into the account's data). */
+export class IdIndexView {
+  private readonly view: DataView;
+  readonly count: number;
+
+  constructor(readonly bytes: Uint8Array) {
+    assert(bytes.length % SLOT_BYTES === 0, () => `id index of ${bytes.length} bytes`);
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.count = bytes.length / SLOT_BYTES;
+  }
+
+  hash(i: number): number {
+    return this.view.getUint32(i * SLOT_BYTES, true);
+  }
+
+  pos(i: number): number {
+    return this.view.getFloat64(i * SLOT_BYTES + 4, true);
+  }
+
+  /** The first slot not below (hash, pos): at most log2(count) + 1 steps. */
+  lowerBound(hash: number, pos: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareSlot(this.hash(mid), this.pos(mid), hash, pos) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The slot index holding exactly (hash, pos); asserts it is there. */
+  indexOf(slot: Slot): number {
+    const i = this.lowerBound(slot.hash, slot.pos);
+    assert(
+      i < this.count && this.hash(i) === slot.hash && this.pos(i) === slot.pos,
+      () => `id index lacks slot (${slot.hash}, ${slot.pos})`,
+    );
+    return i;
+  }
+
+  /**
+   * The positions of the entries whose id hashes to `hash`, newest first. The run of equal
+   * hashes is a handful at most (a 32-bit hash over at most ACCOUNT_RETAIN_MAX ids).
+   */
+  candidates(hash: number): number[] {
+    const out: number[] = [];
+    for (let i = this.lowerBound(hash, -1); i < this.count && this.hash(i) === hash; i++)
+      out.unshift(this.pos(i));
+    return out;
+  }
+}
+
+function writeSlot(view: DataView, at: number, slot: Slot): void {
+  view.setUint32(at, slot.hash, true);
+  view.setFloat64(at + 4, slot.pos, true);
+}
+
+/**
+ * The next index: the old slots without the slots at `removed` (indexes into `old`), plus
+ * `added` (whose pos is above every old pos). Copies runs of slots: one pass over the bytes.
+ */
+export function nextIndex(
+  old: IdIndexView,
+  removed: readonly number[],
+  added: Slot | undefined,
+): Uint8Array {
+  const drop = [...removed].sort((a, b) => a - b);
+  const count = old.count - drop.length + (added === undefined ? 0 : 1);
+  assert(count >= 0, () => `id index of ${count} slots`);
+  const out = new Uint8Array(count * SLOT_BYTES);
+  const view = new DataView(out.buffer);
+  const insertAt = added === undefined ? -1 : old.lowerBound(added.hash, added.pos);
+  let written = 0;
+  let from = 0;
+  // Each cut point is a removed slot or the insertion point: copy the run before it, then act.
+  const cuts = [...drop, ...(insertAt < 0 ? [] : [insertAt])].sort((a, b) => a - b);
+  let inserted = false;
+  for (const cut of cuts) {
+    out.set(old.bytes.subarray(from * SLOT_BYTES, cut * SLOT_BYTES), written);
+    written += (cut - from) * SLOT_BYTES;
+    from = cut;
+    if (cut === insertAt && !inserted && added !== undefined) {
+      writeSlot(view, written, added);
+      written += SLOT_BYTES;
+      inserted = true;
+      // The removed slot at the same index (if any) is the next cut, handled in its turn.
+      continue;
+    }
+    from = cut + 1;
+  }
+  out.set(old.bytes.subarray(from * SLOT_BYTES), written);
+  written += old.bytes.length - from * SLOT_BYTES;
+  assert(written === out.length, () => `id index wrote ${written} of ${out.length} bytes`);
+  return out;
+}
+
+/** The canonical index of a list of slots (building from scratch: tests, legacy data). */
+export function indexOf(slots: readonly Slot[]): Uint8Array {
+  const sorted = [...slots].sort((a, b) => compareSlot(a.hash, a.pos, b.hash, b.pos));
+  const out = new Uint8Array(sorted.length * SLOT_BYTES);
+  const view = new DataView(out.buffer);
+  sorted.forEach((s, i) => writeSlot(view, i * SLOT_BYTES, s));
+  return out;
+}
