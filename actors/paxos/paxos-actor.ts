@@ -12,6 +12,7 @@ import { assert } from '../../runtime/assert';
 import type { Actor, ActorHost, ActorId } from '../../runtime/actor';
 import { CLIENT_ADDRESS } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
+import type { ByteReader } from '../../runtime/byte-codec';
 import type { SyncMode } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
 import { isEngineError } from '../../engines/errors';
@@ -44,7 +45,8 @@ import {
   endBatch,
   payloadKind,
   readBatch,
-  readMessage,
+  blankMessage,
+  readMessageInto,
   readRequest,
   writeMessage,
   writeResult,
@@ -116,6 +118,8 @@ interface Staged {
 }
 
 const DRIVE_ROUNDS_MAX = 64;
+/** Reused inbound message objects at most (onPeerPayload); a bigger batch allocates the rest. */
+const INBOUND_POOL_MAX = 4096;
 /**
  * A payload is sent as soon as it passes this size, so one record never nears the runtime's
  * limit (half a ring) even when many large values go to one peer in one flush.
@@ -176,6 +180,12 @@ export class PaxosGroupActor implements Actor {
   };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
+  /**
+   * Message objects that inbound payloads decode into, reused from payload to payload (a
+   * decoded message is borrowed by `core.step` for the call only; the core copies one it
+   * holds). Bounded: a payload with more messages decodes the rest into fresh objects.
+   */
+  private readonly inboundPool: PaxosMessage[] = [];
   /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
   private readonly derivedWrites: DerivedWrites | undefined;
 
@@ -232,7 +242,9 @@ export class PaxosGroupActor implements Actor {
     messages.length = 0;
     try {
       if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
-      readBatch(payload, PayloadKind.paxos, readMessage, (m) => messages.push(m), true);
+      const decode = (r: ByteReader): PaxosMessage =>
+        readMessageInto(r, this.pooledMessage(messages.length));
+      readBatch(payload, PayloadKind.paxos, decode, (m) => messages.push(m), true);
     } catch (err) {
       messages.length = 0;
       return this.rejectInput(
@@ -244,8 +256,19 @@ export class PaxosGroupActor implements Actor {
         m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
       if (invalid !== undefined)
         this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+      // The pool must not keep this payload's values (views of it) or records alive.
+      m.value = null;
+      m.record = null;
     }
     messages.length = 0;
+  }
+
+  private pooledMessage(i: number): PaxosMessage {
+    const pool = this.inboundPool;
+    if (i < pool.length) return pool[i] as PaxosMessage;
+    const m = blankMessage();
+    if (pool.length < INBOUND_POOL_MAX) pool.push(m);
+    return m;
   }
 
   /** Counts a rejected input; logs the first few and then every 1024th, so a flood cannot. */

@@ -126,6 +126,7 @@ export class PaxosCore {
   /**
    * A message from a peer. Input, not our state: a malformed one is rejected (counted, its
    * reason returned for the shell to log) and changes nothing. Returns undefined when taken.
+   * The message is borrowed for this call: the core keeps its value or record, never `m`.
    */
   step(m: PaxosMessage): string | undefined {
     const ctx = this.ctx;
@@ -138,7 +139,8 @@ export class PaxosCore {
     const ks = this.keyState(m.key);
     if (ks.key !== m.key) assert(false, `message for ${m.key} routed to ${ks.key}`);
     if (ks.status === 'loading') {
-      this.hold(ks, { kind: 'message', message: m });
+      // `m` is only borrowed (the shell decodes into reused objects): a held message is a copy.
+      this.hold(ks, { kind: 'message', message: { ...m } });
     } else if (ks.status === 'recovering') {
       // The amnesia rule: no promise, accept or answer until recovered; peers retry.
       const recoverReply = m.type === MessageType.fetchReply && m.purpose === FetchPurpose.recover;
