@@ -10,7 +10,7 @@
  * growth of `usedHeapSize` between collections (before each GC minus after the previous one,
  * plus the growth after the last). Every object the JavaScript heap allocates counts, whether
  * it dies young or not; ArrayBuffer backing stores outside the heap (payloads past V8's
- * on-heap limit) do not. With no timing in the loop the figure repeats within ~1 % between runs.
+ * on-heap limit) do not. With no timing in the loop the figure repeats within ~3 % between runs.
  *
  * Why: kv-load's `cpu us/op` on a shared machine moves with the load (smaller batches, more
  * wake-ups when other processes take the cores). This bench has no scheduling in it, so a change
