@@ -3,7 +3,14 @@
  * group, memory records) on this thread, wired by a synchronous in-order queue that copies each
  * payload as the runtime does. Closed-loop "clients" send linearizable writes (then reads) to each
  * key's home replica. Prints CPU microseconds per operation and the messages and payloads per
- * operation.
+ * operation, and the V8 heap bytes allocated per operation.
+ *
+ * Heap bytes per operation are the load-independent figure (CPU per operation moves 2× with the
+ * machine's load): a `node:v8` GCProfiler runs over each slice, and the bytes allocated are the
+ * growth of `usedHeapSize` between collections (before each GC minus after the previous one,
+ * plus the growth after the last). Every object the JavaScript heap allocates counts, whether
+ * it dies young or not; ArrayBuffer backing stores outside the heap (payloads past V8's
+ * on-heap limit) do not. With no timing in the loop the figure repeats within ~3 % between runs.
  *
  * Why: kv-load's `cpu us/op` on a shared machine moves with the load (smaller batches, more
  * wake-ups when other processes take the cores). This bench has no scheduling in it, so a change
@@ -12,6 +19,7 @@
  *
  *   node dist/bench/paxos-path.js [--ops 200000] [--clients 256] [--keys 100000] [--value-bytes 100] [--slices 10]
  */
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
 import { VolatileRecordPort } from '../actors/paxos/volatile-record-port';
 import {
@@ -86,6 +94,20 @@ interface PhaseResult {
   cpuMicrosPerOp: number;
   messagesPerOp: number;
   payloadsPerOp: number;
+  heapBytesPerOp: number;
+}
+
+/** Heap bytes allocated while `profiler` ran: growth of the used heap between collections. */
+function allocatedBytes(usedAtStart: number, profiler: GCProfiler): number {
+  const usedAtEnd = getHeapStatistics().used_heap_size;
+  const { statistics } = profiler.stop();
+  let bytes = 0;
+  let prev = usedAtStart;
+  for (const gc of statistics) {
+    bytes += gc.beforeGC.heapStatistics.usedHeapSize - prev;
+    prev = gc.afterGC.heapStatistics.usedHeapSize;
+  }
+  return bytes + usedAtEnd - prev;
 }
 
 async function runPhase(
@@ -118,6 +140,9 @@ async function runPhase(
   };
   const messagesBefore = countMessages(actors);
   const payloadsBefore = wire.payloads;
+  const profiler = new GCProfiler();
+  profiler.start();
+  const usedAtStart = getHeapStatistics().used_heap_size;
   const cpu = process.cpuUsage();
   for (let c = 0; c < o.clients; c++) submit();
   for (let round = 0; round < ROUNDS_MAX && done < o.ops; round++) {
@@ -127,6 +152,7 @@ async function runPhase(
     if (delivered === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const used = process.cpuUsage(cpu);
+  const heapBytes = allocatedBytes(usedAtStart, profiler);
   assert(done >= o.ops, `${kind} phase stopped at ${done} of ${o.ops}`);
   return {
     phase: kind,
@@ -134,6 +160,7 @@ async function runPhase(
     cpuMicrosPerOp: (used.user + used.system) / done,
     messagesPerOp: (countMessages(actors) - messagesBefore) / done,
     payloadsPerOp: (wire.payloads - payloadsBefore) / done,
+    heapBytesPerOp: heapBytes / done,
   };
 }
 
@@ -178,6 +205,12 @@ function deliverAll(actors: PaxosGroupActor[], wire: Wire): number {
   return n;
 }
 
+function median(xs: number[]): number {
+  assert(xs.length > 0, 'median of no slices');
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
 function countMessages(actors: PaxosGroupActor[]): number {
   let n = 0;
   // Paxos messages sent between replicas (older builds without the counter: NaN).
@@ -206,14 +239,18 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   // Alternating slices; the cheapest slice of each kind is reported: other processes on the
   // machine only ever add CPU time (cache misses, migrations), so the minimum is the most
   // repeatable figure on a shared machine.
+  // Heap bytes per operation barely move between slices: the median slice's is reported.
   const best = new Map<'write' | 'read', PhaseResult>();
+  const heap = { write: [] as number[], read: [] as number[] };
   for (let slice = 0; slice < o.slices; slice++) {
     for (const kind of ['write', 'read'] as const) {
       const r = await runPhase({ ...o, ops: Math.ceil(o.ops / o.slices) }, kind, actors, wire);
+      heap[kind].push(r.heapBytesPerOp);
       const seen = best.get(kind);
       if (seen === undefined || r.cpuMicrosPerOp < seen.cpuMicrosPerOp) best.set(kind, r);
     }
   }
+  for (const [kind, r] of best) r.heapBytesPerOp = median(heap[kind]);
   await Promise.all(actors.map((a) => a.close()));
   return [...best.values()];
 }
@@ -259,10 +296,10 @@ async function main(): Promise<void> {
     },
   );
   const results = await runPaxosPath(o);
-  console.log('phase   ops        cpu us/op  msgs/op  payloads/op');
+  console.log('phase   ops        cpu us/op  msgs/op  payloads/op  heap B/op');
   for (const r of results) {
     console.log(
-      `${r.phase.padEnd(7)} ${String(r.ops).padEnd(10)} ${r.cpuMicrosPerOp.toFixed(2).padStart(9)}  ${r.messagesPerOp.toFixed(2).padStart(7)}  ${r.payloadsPerOp.toFixed(3).padStart(11)}`,
+      `${r.phase.padEnd(7)} ${String(r.ops).padEnd(10)} ${r.cpuMicrosPerOp.toFixed(2).padStart(9)}  ${r.messagesPerOp.toFixed(2).padStart(7)}  ${r.payloadsPerOp.toFixed(3).padStart(11)}  ${r.heapBytesPerOp.toFixed(0).padStart(9)}`,
     );
   }
 }

@@ -11,6 +11,18 @@ export interface StateMachine {
     version: number,
     op: Uint8Array,
   ): { data: Uint8Array | null; mutated: boolean; result: Uint8Array };
+  /**
+   * Optional fast path over the tagged bytes (the registry's framing: model tag first, write
+   * results end with the version, registry.ts): answers exactly what `apply` wrapped by the
+   * registry would — a state the key owns (no view of the op), the tagged result — or undefined
+   * to take the generic path. For the hot ops only (kv put), where the views and intermediate
+   * results of the generic path are most of what a write allocates.
+   */
+  applyTagged?(
+    data: Uint8Array | null,
+    version: number,
+    op: Uint8Array,
+  ): { data: Uint8Array | null; mutated: boolean; result: Uint8Array } | undefined;
   /** Evaluates a read query against a data state. */
   read(data: Uint8Array | null, version: number, query: Uint8Array): Uint8Array;
 }

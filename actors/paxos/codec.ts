@@ -85,42 +85,55 @@ export function writeMessage(w: ByteWriter, m: PaxosMessage): void {
   if (m.record !== null) writeRecord(w, m.record);
 }
 
-export function readMessage(r: ByteReader): PaxosMessage {
-  const type = r.u8() as MessageType;
-  const flags = r.u8();
-  const from = r.u8();
-  const to = r.u8();
-  const purpose = r.u8() as FetchPurpose;
-  const key = r.str();
-  const instance = r.f64();
-  const ballot = r.f64();
-  const promised = r.f64();
-  const acceptedBallot = r.f64();
-  const chosen = r.f64();
-  const chosenOrigin = r.f64();
-  const chosenSeq = r.f64();
-  const requestId = r.f64();
-  // Same field order as core/key-state.ts message(): one hidden class for every message.
-  const m: PaxosMessage = {
-    type,
-    key,
-    from,
-    to,
-    instance,
-    ballot,
-    ok: (flags & FLAG_OK) !== 0,
-    promised,
-    acceptedBallot,
+/** A message with every field at its zero, in the field order of every message's hidden class. */
+export function blankMessage(): PaxosMessage {
+  return {
+    type: 0 as MessageType,
+    key: '',
+    from: 0,
+    to: 0,
+    instance: 0,
+    ballot: 0,
+    ok: false,
+    promised: 0,
+    acceptedBallot: 0,
     value: null,
-    chosen,
-    chosenOrigin,
-    chosenSeq,
-    requestId,
-    purpose,
+    chosen: 0,
+    chosenOrigin: 0,
+    chosenSeq: 0,
+    requestId: 0,
+    purpose: 0 as FetchPurpose,
     record: null,
   };
-  if ((flags & FLAG_VALUE) !== 0) m.value = readProposal(r);
-  if ((flags & FLAG_RECORD) !== 0) m.record = readRecord(r);
+}
+
+export function readMessage(r: ByteReader): PaxosMessage {
+  return readMessageInto(r, blankMessage());
+}
+
+/**
+ * Decodes one message into `m`, every field overwritten: the actor decodes into a pool of
+ * message objects it reuses from payload to payload (paxos-actor.ts onPeerPayload), so a
+ * decoded message costs its key, its value and its record, not a message object.
+ */
+export function readMessageInto(r: ByteReader, m: PaxosMessage): PaxosMessage {
+  m.type = r.u8() as MessageType;
+  const flags = r.u8();
+  m.from = r.u8();
+  m.to = r.u8();
+  m.purpose = r.u8() as FetchPurpose;
+  m.key = r.str();
+  m.instance = r.f64();
+  m.ballot = r.f64();
+  m.promised = r.f64();
+  m.acceptedBallot = r.f64();
+  m.chosen = r.f64();
+  m.chosenOrigin = r.f64();
+  m.chosenSeq = r.f64();
+  m.requestId = r.f64();
+  m.ok = (flags & FLAG_OK) !== 0;
+  m.value = (flags & FLAG_VALUE) !== 0 ? readProposal(r) : null;
+  m.record = (flags & FLAG_RECORD) !== 0 ? readRecord(r) : null;
   return m;
 }
 

@@ -12,6 +12,7 @@ import { assert } from '../../runtime/assert';
 import type { Actor, ActorHost, ActorId } from '../../runtime/actor';
 import { CLIENT_ADDRESS } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
+import type { ByteReader } from '../../runtime/byte-codec';
 import type { BatchOp, SyncMode } from '../../engines/engine';
 import { openRecord } from '../../engines/record-codec';
 import { isEngineError } from '../../engines/errors';
@@ -44,7 +45,8 @@ import {
   endBatch,
   payloadKind,
   readBatch,
-  readMessage,
+  blankMessage,
+  readMessageInto,
   readRequest,
   writeMessage,
   writeResult,
@@ -135,6 +137,8 @@ interface Staged {
 }
 
 const DRIVE_ROUNDS_MAX = 64;
+/** Reused inbound message objects at most (onPeerPayload); a bigger batch allocates the rest. */
+const INBOUND_POOL_MAX = 4096;
 /**
  * A payload is sent as soon as it passes this size, so one record never nears the runtime's
  * limit (half a ring) even when many large values go to one peer in one flush.
@@ -206,6 +210,12 @@ export class PaxosGroupActor implements Actor {
   };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
+  /**
+   * Message objects that inbound payloads decode into, reused from payload to payload (a
+   * decoded message is borrowed by `core.step` for the call only; the core copies one it
+   * holds). Bounded: a payload with more messages decodes the rest into fresh objects.
+   */
+  private readonly inboundPool: PaxosMessage[] = [];
   /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
   private readonly derivedWrites: DerivedWrites | undefined;
   /** This replica's journal of the group (journal-writer.ts); undefined when off. */
@@ -333,7 +343,9 @@ export class PaxosGroupActor implements Actor {
     messages.length = 0;
     try {
       if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
-      readBatch(payload, PayloadKind.paxos, readMessage, (m) => messages.push(m), true);
+      const decode = (r: ByteReader): PaxosMessage =>
+        readMessageInto(r, this.pooledMessage(messages.length));
+      readBatch(payload, PayloadKind.paxos, decode, (m) => messages.push(m), true);
     } catch (err) {
       messages.length = 0;
       return this.rejectInput(
@@ -345,8 +357,19 @@ export class PaxosGroupActor implements Actor {
         m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
       if (invalid !== undefined)
         this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+      // The pool must not keep this payload's values (views of it) or records alive.
+      m.value = null;
+      m.record = null;
     }
     messages.length = 0;
+  }
+
+  private pooledMessage(i: number): PaxosMessage {
+    const pool = this.inboundPool;
+    if (i < pool.length) return pool[i] as PaxosMessage;
+    const m = blankMessage();
+    if (pool.length < INBOUND_POOL_MAX) pool.push(m);
+    return m;
   }
 
   /** Counts a rejected input; logs the first few and then every 1024th, so a flood cannot. */
@@ -520,6 +543,8 @@ export class PaxosGroupActor implements Actor {
     if (ready.renewIds) this.renewIds();
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
+    // Encoded (queueMessage copies every field into the payload): the core may reuse them.
+    this.core.recycle(ready.send);
     if (this.store.volatile !== true) {
       const derived = this.derivedWrites;
       const journal = this.journal;
@@ -781,6 +806,7 @@ export class PaxosGroupActor implements Actor {
 
   private release(batch: Staged): void {
     for (const m of batch.messages) this.queueMessage(m);
+    this.core.recycle(batch.messages);
     if (batch.results.length > 0) {
       const w = this.resultWriter;
       let at = beginBatch(w, PayloadKind.results);

@@ -10,6 +10,7 @@
  * key as 0 and stores decimal text; a value that is not a safe integer fails with WRONG_TYPE.
  */
 import { assert } from '../../runtime/assert';
+import { putVersionSuffix } from '../registry';
 import type { StateMachine } from '../state-machine';
 
 const OP_PUT = 1;
@@ -193,6 +194,20 @@ export const kvStateMachine: StateMachine = {
       default:
         throw new Error(`unknown kv op ${op[0]}`);
     }
+  },
+  applyTagged(_data, version, op) {
+    // Only put: the generic path answers everything else (and every malformed op).
+    if (op.length < KV_TAGGED_HEADER_BYTES || op[1] !== OP_PUT) return undefined;
+    // [tag][put][f64][value] → [tag][value]: one copy from the byte before the value, whose
+    // first byte becomes the tag (registry.tagged(tag, value) in one allocation, no view).
+    const data = op.slice(KV_TAGGED_HEADER_BYTES - 1);
+    data[0] = op[0] as number;
+    // writeResult(ok, version + 1) and the registry's version suffix in one allocation.
+    const result = new Uint8Array(17 + 8);
+    result[0] = KvStatus.ok;
+    putF64(result, 1, version + 1);
+    putVersionSuffix(result, version + 1);
+    return { data, mutated: true, result };
   },
   read(data, version, query) {
     assert(query.length === 1 && query[0] === QUERY_GET, 'unknown kv query');

@@ -12,6 +12,7 @@ import {
 import {
   REQUESTS_REMEMBERED_BYTES_MAX,
   REQUESTS_REMEMBERED_MAX,
+  REQUEST_ID_TAG,
   splitRequestId,
 } from '../../../models/request-id';
 import type { AppliedEntry, KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
@@ -35,6 +36,9 @@ export function emptyRecord(): KeyRecord {
     requests: [],
   };
 }
+
+/** The result of a value not applied (a no-op, or chosen again): empty, never written to. */
+const NO_RESULT = new Uint8Array(0);
 
 export function isNoop(p: Proposal): boolean {
   return p.op.length === 0;
@@ -61,7 +65,7 @@ export function findApplied(rec: KeyRecord, origin: number, seq: number): Applie
 export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine): AppliedEntry {
   const instance = rec.chosen + 1;
   const before = findApplied(rec, value.origin, value.seq);
-  let result: Uint8Array = before !== undefined ? before.result : new Uint8Array(0);
+  let result: Uint8Array = before !== undefined ? before.result : NO_RESULT;
   if (before === undefined && isInstallOp(value.op)) {
     // Not a model op: verify's repair replacing the state wholesale (decisions.md 17).
     result = applyInstall(rec, value.op);
@@ -89,7 +93,10 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
  * replica holds the same window, so every replica takes the same branch.
  */
 function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint8Array {
-  const { requestId, op } = splitRequestId(wrapped);
+  // Most ops carry no request id: no split (and no object) for them.
+  let requestId: string | undefined;
+  let op = wrapped;
+  if (wrapped[0] === REQUEST_ID_TAG) ({ requestId, op } = splitRequestId(wrapped));
   if (requestId !== undefined) {
     const earlier = findRequest(rec, requestId);
     if (earlier !== undefined) return earlier.result;

@@ -21,7 +21,15 @@ import type {
   KeyState,
   KeyStatus,
 } from './key-state';
-import { count, deliver, emptyReady, markActive, message, newKeyState } from './key-state';
+import {
+  count,
+  deliver,
+  emptyReady,
+  markActive,
+  message,
+  newKeyState,
+  MESSAGE_POOL_MAX,
+} from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
@@ -112,6 +120,7 @@ export class PaxosCore {
       dirty: new Set(),
       active: new Set(),
       noticesDue: [],
+      messagePool: [],
       peers: otherReplicas(replicaId, replicas),
       peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
       counters: {},
@@ -136,6 +145,7 @@ export class PaxosCore {
   /**
    * A message from a peer. Input, not our state: a malformed one is rejected (counted, its
    * reason returned for the shell to log) and changes nothing. Returns undefined when taken.
+   * The message is borrowed for this call: the core keeps its value or record, never `m`.
    */
   step(m: PaxosMessage): string | undefined {
     const ctx = this.ctx;
@@ -148,7 +158,8 @@ export class PaxosCore {
     const ks = this.keyState(m.key);
     if (ks.key !== m.key) assert(false, `message for ${m.key} routed to ${ks.key}`);
     if (ks.status === 'loading') {
-      this.hold(ks, { kind: 'message', message: m });
+      // `m` is only borrowed (the shell decodes into reused objects): a held message is a copy.
+      this.hold(ks, { kind: 'message', message: { ...m } });
     } else if (ks.status === 'recovering') {
       // The amnesia rule: no promise, accept or answer until recovered; peers retry.
       const recoverReply = m.type === MessageType.fetchReply && m.purpose === FetchPurpose.recover;
@@ -258,6 +269,23 @@ export class PaxosCore {
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
     return out;
+  }
+
+  /**
+   * The shell hands back messages of a Ready that it has encoded and no longer references: the
+   * core refills them for later messages (key-state.ts message()) instead of allocating. Only
+   * this core's own messages; the pool drops their values and records and stays bounded.
+   */
+  recycle(messages: readonly PaxosMessage[]): void {
+    const pool = this.ctx.messagePool;
+    for (const m of messages) {
+      if (m.from !== this.ctx.me) assert(false, `recycled a message from ${m.from}`);
+      if (pool.length >= MESSAGE_POOL_MAX) break;
+      m.value = null;
+      m.record = null;
+      pool.push(m);
+    }
+    assert(pool.length <= MESSAGE_POOL_MAX, () => `message pool of ${pool.length}`);
   }
 
   hasReady(): boolean {

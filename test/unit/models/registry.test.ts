@@ -93,3 +93,37 @@ test('malformed ops and queries answer BAD_REQUEST and change nothing: a chosen 
   t.true(isBadRequest(registry.read(put.data, 1, Uint8Array.of(0x63))), 'unknown model tag');
   t.true(isBadRequest(registry.read(put.data, 1, new Uint8Array(0))), 'empty query');
 });
+
+test("kv's tagged fast path answers what the generic path answers, with a state that owns its bytes", (t) => {
+  const { applyTagged: _fast, ...generic } = kvStateMachine;
+  const slow = createModelRegistry([[ModelTag.kv, generic]]);
+  t.is(slow.apply(null, 0, Uint8Array.of(ModelTag.kv, 1)).mutated, true, 'generic path taken');
+  const cases: Array<[Uint8Array | null, number, Uint8Array]> = [
+    [null, 0, tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(1, 2, 3) }))],
+    [
+      tagged(ModelTag.kv, Uint8Array.of(4)),
+      7,
+      tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: new Uint8Array(0) })),
+    ],
+    [
+      null,
+      2 ** 40,
+      tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: new Uint8Array(300).fill(5) })),
+    ],
+    [
+      null,
+      3,
+      tagged(ModelTag.kv, encodeKvOp({ type: 'cas', expectedVersion: 0, value: Uint8Array.of(8) })),
+    ],
+    [null, 0, Uint8Array.of(ModelTag.kv, 1, 0, 0)], // a short put: malformed for the fast path
+  ];
+  for (const [data, version, op] of cases) {
+    const a = registry.apply(data, version, op);
+    const b = slow.apply(data, version, op);
+    t.deepEqual(a, b, `op of ${op.length} bytes at version ${version}`);
+    t.not(a.data?.buffer, op.buffer, 'the state is not a view of the op');
+    const { version: after } = splitVersion(a.result);
+    t.is(after, version + 1);
+    t.is(decodeKvWriteResult(splitVersion(a.result).body).version, version + 1);
+  }
+});
