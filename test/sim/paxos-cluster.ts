@@ -11,6 +11,7 @@ import type { FaultConfig } from '../../runtime/sim/network';
 import type { DiskFaults } from '../../runtime/sim/sim-disk';
 import type { SyncMode } from '../../engines/engine';
 import { allModels } from '../../models/all-models';
+import type { StateMachine } from '../../models/state-machine';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../../actors/paxos/paxos-actor';
 import { actorIdOf, replicaOfActor } from '../../actors/paxos/placement';
@@ -73,6 +74,8 @@ export interface ClusterOptions {
   volatile?: boolean;
   /** Keep each group's journal (small bounds, so trimming runs too). */
   journal?: boolean;
+  /** The replicated state machine (default allModels): e.g. models with small thresholds. */
+  model?: StateMachine;
 }
 
 /** The simulator's journal bounds: small enough that entries are trimmed during a run. */
@@ -167,7 +170,7 @@ export class SimCluster {
       replicas: this.replicas,
       groups: this.groups,
       sync,
-      model: allModels,
+      model: this.options.model ?? allModels,
       // One count per replica for all its groups, never repeated (like the store's durable
       // counts, it survives wiped disks): unique ballots and ids per incarnation (decision 15).
       incarnation: slot.incarnation,
