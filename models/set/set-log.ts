@@ -90,18 +90,23 @@ function mainMember(data: Uint8Array, at: number): Uint8Array {
   return data.subarray(at + ENTRY_OVERHEAD, at + ENTRY_OVERHEAD + readU32(data, at));
 }
 
-function inMain(data: Uint8Array, shape: SetShape, member: Uint8Array): boolean {
+/** The index of `member` among the main section's entries, or -1. */
+function mainIndex(data: Uint8Array, shape: SetShape, member: Uint8Array): number {
   let lo = 0;
   let hi = shape.offsets.length;
   // Binary search: log2(count) steps.
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const order = compareBytes(mainMember(data, shape.offsets[mid] as number), member);
-    if (order === 0) return true;
+    if (order === 0) return mid;
     if (order < 0) lo = mid + 1;
     else hi = mid;
   }
-  return false;
+  return -1;
+}
+
+function inMain(data: Uint8Array, shape: SetShape, member: Uint8Array): boolean {
+  return mainIndex(data, shape, member) >= 0;
 }
 
 /** True when `member` is in the set `data` (described by `shape`) holds. */
@@ -219,6 +224,8 @@ export function changeRecords(members: readonly Uint8Array[], add: boolean): Uin
 /**
  * The members of the set after an op, ascending (views): the main's kept members merged with
  * the pending and new additions. `adds` and `removes` are ascending and change membership.
+ * Work beyond the copy is per pending record (a binary search each), never per main member:
+ * a fold of a 16 MiB main with a few big members must not rebuild their keys.
  */
 export function liveMembers(
   data: Uint8Array | null,
@@ -228,21 +235,28 @@ export function liveMembers(
 ): Uint8Array[] {
   if (data === null) return [...adds];
   const gone = new Set<string>(removes.map(memberKey));
+  const removed = new Set<number>();
   const extra: Uint8Array[] = [...adds];
-  for (const p of shape.pending.values()) {
-    if (p.present && !inMain(data, shape, p.member) && !gone.has(memberKey(p.member)))
-      extra.push(p.member);
+  for (const [key, p] of shape.pending) {
+    const index = mainIndex(data, shape, p.member);
+    const present = p.present && !gone.has(key);
+    if (index >= 0 && !present) removed.add(index);
+    else if (index < 0 && present) extra.push(p.member);
+  }
+  for (const m of removes) {
+    const index = mainIndex(data, shape, m);
+    if (index >= 0) removed.add(index);
   }
   extra.sort(compareBytes);
   const out: Uint8Array[] = [];
   let j = 0;
-  for (const at of shape.offsets) {
-    const m = mainMember(data, at);
+  for (let i = 0; i < shape.offsets.length; i++) {
+    const m = mainMember(data, shape.offsets[i] as number);
     // j only moves forward: bounded by extra.length overall.
-    while (j < extra.length && compareBytes(extra[j] as Uint8Array, m) < 0)
+    while (j < extra.length && compareBytes(extra[j] as Uint8Array, m) < 0) {
       out.push(extra[j++] as Uint8Array);
-    const key = memberKey(m);
-    if (shape.pending.get(key)?.present !== false && !gone.has(key)) out.push(m);
+    }
+    if (!removed.has(i)) out.push(m);
   }
   while (j < extra.length) out.push(extra[j++] as Uint8Array);
   return out;
