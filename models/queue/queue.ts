@@ -2,20 +2,25 @@
  * The queue model: a FIFO of byte values under one key. Ops push and pop; queries peek, length
  * and range. All bytes here are untagged (model-tags.ts); the registry frames them.
  *
- * Data layout: the values head first, each as [length u32][bytes], and nothing else. Without a
- * header, pop's new state is a subarray of the old one (no copy here; the registry's framing
- * copies once anyway). The cost is that length walks the entries, O(count) not O(bytes).
- * A queue never holds an empty layout: popping the last value returns `data: null`.
+ * Data layout: the values head first, each as [length u32][bytes], and nothing else, while the
+ * queue is small (under `appendBytesMin`): pop's new state is a subarray of the old one. A big
+ * queue may also hold pop markers and popped values not yet folded away (the log layout,
+ * queue-log.ts), so that a push or a pop appends a few bytes in place and persists only them,
+ * instead of copying and persisting the queue (issue 10). Head, length and live bytes come
+ * from a walk cached per append buffer. A queue never holds an empty layout: popping the last
+ * value returns `data: null`.
  *
- * Limits: the data layout (values plus 4 bytes each) may not exceed `bytesMax`; a push that
+ * Limits: the live values (plus 4 bytes each) may not exceed `bytesMax`; a push that
  * would is refused whole with `tooLarge` and changes nothing. Range returns at most `rangeMax`
  * values, so one read's result stays bounded however the queue grows.
  *
  * Results start with a status byte (QueueStatus); the rest is op-specific, see the decoders.
  */
-import { VERIFY, assert } from '../../runtime/assert';
+import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import type { StateMachine } from '../state-machine';
+import { isMarker, itemEnd, nextValue, popHead, pushEntries, readU32, shapeOf } from './queue-log';
+import type { QueueShape } from './queue-log';
 
 const OP_PUSH = 1;
 const OP_POP = 2;
@@ -30,9 +35,22 @@ export const QUEUE_BYTES_MAX = 16 * 1024 * 1024;
 /** The default limit on the number of values one range query returns. */
 export const QUEUE_RANGE_MAX = 10_000;
 
+/**
+ * From this many bytes of data a queue is kept in the log layout (queue-log.ts): pushes and
+ * pops append in place. The record sections' threshold (actors/paxos/record-sections.ts): a
+ * smaller record is written whole anyway.
+ */
+export const QUEUE_APPEND_BYTES_MIN = 64 * 1024;
+
 export interface QueueLimits {
   readonly bytesMax: number;
   readonly rangeMax: number;
+  /** Default QUEUE_APPEND_BYTES_MIN (tests lower it to reach the log layout cheaply). */
+  readonly appendBytesMin?: number;
+}
+
+interface QueueLimitsFull extends QueueLimits {
+  readonly appendBytesMin: number;
 }
 
 export const QUEUE_LIMITS: QueueLimits = { bytesMax: QUEUE_BYTES_MAX, rangeMax: QUEUE_RANGE_MAX };
@@ -70,17 +88,7 @@ export type QueueResultKind = keyof QueueResults;
 
 // ---- the length-prefixed entry layout (data, push ops, range results) ----
 
-function readU32(bytes: Uint8Array, at: number): number {
-  return (
-    ((bytes[at] as number) |
-      ((bytes[at + 1] as number) << 8) |
-      ((bytes[at + 2] as number) << 16) |
-      ((bytes[at + 3] as number) << 24)) >>>
-    0
-  );
-}
-
-/** The end of the entry starting at `at`; asserts it lies within `bytes`. */
+/** The end of the value entry starting at `at`; asserts it lies within `bytes`. */
 function entryEnd(bytes: Uint8Array, at: number): number {
   assert(
     at + QUEUE_ENTRY_OVERHEAD <= bytes.length,
@@ -91,21 +99,32 @@ function entryEnd(bytes: Uint8Array, at: number): number {
   return end;
 }
 
-/** Counts the entries of a layout, asserting they tile it exactly. */
-function countEntries(bytes: Uint8Array | null): number {
-  if (bytes === null) return 0;
+/** Counts the value entries of an op's list, asserting they tile it exactly. */
+function countEntries(bytes: Uint8Array): number {
   let n = 0;
   // Each entry is at least 4 bytes, so this ends within length / 4 steps.
   for (let at = 0; at < bytes.length; at = entryEnd(bytes, at)) n++;
   return n;
 }
 
-/** Copies of the values of a layout, head first. */
+/** Copies of the values of an entry list (a range result), head first. */
 function entryValues(bytes: Uint8Array, from = 0): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let at = from; at < bytes.length;) {
     const end = entryEnd(bytes, at);
     out.push(bytes.slice(at + QUEUE_ENTRY_OVERHEAD, end));
+    at = end;
+  }
+  return out;
+}
+
+/** Copies of the live values of a state (log layout: markers and popped values skipped). */
+function liveValues(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  // Each step consumes one item.
+  for (let at = shapeOf(data).headAt; at < data.length;) {
+    const end = itemEnd(data, at);
+    if (!isMarker(data, at)) out.push(data.slice(at + QUEUE_ENTRY_OVERHEAD, end));
     at = end;
   }
   return out;
@@ -117,7 +136,7 @@ function writeEntries(w: ByteWriter, values: readonly Uint8Array[]): void {
 
 /** The queue's values, head first (copies); null data is the empty queue. */
 export function decodeQueueData(data: Uint8Array | null): Uint8Array[] {
-  return data === null ? [] : entryValues(data);
+  return data === null ? [] : liveValues(data);
 }
 
 /** The canonical data of a queue holding `values` (null when empty). */
@@ -128,10 +147,16 @@ export function encodeQueueData(values: readonly Uint8Array[]): Uint8Array | nul
   return w.finish();
 }
 
-function checkData(data: Uint8Array | null): void {
-  if (data === null) return;
-  assert(data.length > 0, 'an empty queue must be stored as null');
-  if (VERIFY) countEntries(data);
+/** The state's shape; asserts the rules of a stored state (queue-log.ts). */
+function checkedShape(data: Uint8Array | null, limits: QueueLimitsFull): QueueShape {
+  const shape = shapeOf(data);
+  if (data === null) return shape;
+  assert(shape.count > 0, 'an empty queue must be stored as null');
+  assert(
+    shape.markers === 0 || data.length >= limits.appendBytesMin,
+    () => `a queue of ${data.length} bytes with pop markers`,
+  );
+  return shape;
 }
 
 // ---- ops and queries ----
@@ -182,38 +207,55 @@ function statusWithCount(status: QueueStatus, n: number): Uint8Array {
 }
 
 /** [status ok][the head value], or [status empty]. */
-function headResult(data: Uint8Array | null): { result: Uint8Array; end: number } {
-  if (data === null) return { result: Uint8Array.of(QueueStatus.empty), end: 0 };
-  const end = entryEnd(data, 0);
-  const result = new Uint8Array(1 + end - QUEUE_ENTRY_OVERHEAD);
+function headResult(data: Uint8Array | null, shape: QueueShape): Uint8Array {
+  if (data === null) return Uint8Array.of(QueueStatus.empty);
+  const end = entryEnd(data, shape.headAt);
+  const result = new Uint8Array(1 + end - shape.headAt - QUEUE_ENTRY_OVERHEAD);
   result[0] = QueueStatus.ok;
-  result.set(data.subarray(QUEUE_ENTRY_OVERHEAD, end), 1);
-  return { result, end };
+  result.set(data.subarray(shape.headAt + QUEUE_ENTRY_OVERHEAD, end), 1);
+  return result;
 }
 
-function applyPush(data: Uint8Array | null, entries: Uint8Array, limits: QueueLimits) {
-  const before = countEntries(data);
+function applyPush(
+  data: Uint8Array | null,
+  shape: QueueShape,
+  entries: Uint8Array,
+  limits: QueueLimitsFull,
+) {
   const added = countEntries(entries);
-  const size = data === null ? 0 : data.length;
-  if (added === 0) return { data, mutated: false, result: statusWithCount(QueueStatus.ok, before) };
-  if (size + entries.length > limits.bytesMax) {
-    return { data, mutated: false, result: statusWithCount(QueueStatus.tooLarge, before) };
+  if (added === 0)
+    return { data, mutated: false, result: statusWithCount(QueueStatus.ok, shape.count) };
+  // The limit counts the live values, not the popped ones a big state still holds.
+  if (shape.liveBytes + entries.length > limits.bytesMax) {
+    return { data, mutated: false, result: statusWithCount(QueueStatus.tooLarge, shape.count) };
   }
-  const next = new Uint8Array(size + entries.length);
-  if (data !== null) next.set(data);
-  next.set(entries, size);
-  return { data: next, mutated: true, result: statusWithCount(QueueStatus.ok, before + added) };
+  const next = pushEntries(data, entries, limits.appendBytesMin);
+  return {
+    data: next,
+    mutated: true,
+    result: statusWithCount(QueueStatus.ok, shape.count + added),
+  };
 }
 
-function applyPop(data: Uint8Array | null) {
-  const { result, end } = headResult(data);
+/**
+ * A small queue (canonical, under appendBytesMin) pops to a view of its rest, as always; a big
+ * one appends a pop marker or folds its dead prefix (queue-log.ts popHead).
+ */
+function applyPop(data: Uint8Array | null, shape: QueueShape, limits: QueueLimitsFull) {
+  const result = headResult(data, shape);
   if (data === null) return { data, mutated: false, result };
-  return { data: end === data.length ? null : data.subarray(end), mutated: true, result };
+  if (shape.count === 1) return { data: null, mutated: true, result };
+  if (data.length < limits.appendBytesMin) {
+    assert(shape.headAt === 0, () => `a small queue with its head at ${shape.headAt}`);
+    return { data: data.subarray(entryEnd(data, 0)), mutated: true, result };
+  }
+  return { data: popHead(data, shape, limits.appendBytesMin), mutated: true, result };
 }
 
 /** [ok][truncated u8][entries of indices [start, min(end, length, start + rangeMax))]. */
 function readRange(
   data: Uint8Array | null,
+  shape: QueueShape,
   start: number,
   end: number,
   rangeMax: number,
@@ -223,59 +265,67 @@ function readRange(
   w.u8(0);
   if (data === null) return w.finish();
   let index = 0;
-  let at = 0;
-  // Bounded by the data: each step consumes one entry.
+  let at = shape.headAt;
+  // Bounded by the data: each step consumes one entry (markers after the head are skipped).
   for (; at < data.length && index < end; index++) {
     const next = entryEnd(data, at);
     if (index >= start) {
       if (index - start === rangeMax) break;
       w.raw(data.subarray(at, next));
     }
-    at = next;
+    at = nextValue(data, next);
   }
   const out = w.finish();
   out[1] = at < data.length && index < end ? 1 : 0;
   return out;
 }
 
-export function createQueueStateMachine(limits: QueueLimits = QUEUE_LIMITS): StateMachine {
+export function createQueueStateMachine(given: QueueLimits = QUEUE_LIMITS): StateMachine {
+  const limits: QueueLimitsFull = {
+    ...given,
+    appendBytesMin: given.appendBytesMin ?? QUEUE_APPEND_BYTES_MIN,
+  };
   assert(
     Number.isSafeInteger(limits.bytesMax) && limits.bytesMax >= 0 && limits.bytesMax < 2 ** 32,
     'queue bytesMax',
   );
   assert(Number.isSafeInteger(limits.rangeMax) && limits.rangeMax >= 1, 'queue rangeMax');
+  assert(
+    Number.isSafeInteger(limits.appendBytesMin) && limits.appendBytesMin >= 1,
+    'queue appendBytesMin',
+  );
   return {
     apply(data, _version, op) {
-      checkData(data);
+      const shape = checkedShape(data, limits);
       assert(op.length >= 1, 'empty queue op');
       switch (op[0]) {
         case OP_PUSH:
-          return applyPush(data, op.subarray(1), limits);
+          return applyPush(data, shape, op.subarray(1), limits);
         case OP_POP:
           assert(op.length === 1, () => `queue pop op of ${op.length} bytes`);
-          return applyPop(data);
+          return applyPop(data, shape, limits);
         default:
           throw new Error(`unknown queue op ${op[0]}`);
       }
     },
     read(data, _version, query) {
-      checkData(data);
+      const shape = checkedShape(data, limits);
       const r = new ByteReader(query);
       const type = r.u8();
       switch (type) {
         case QUERY_PEEK:
           assert(r.remaining === 0, 'queue peek query has trailing bytes');
-          return headResult(data).result;
+          return headResult(data, shape);
         case QUERY_LENGTH:
           assert(r.remaining === 0, 'queue length query has trailing bytes');
-          return statusWithCount(QueueStatus.ok, countEntries(data));
+          return statusWithCount(QueueStatus.ok, shape.count);
         case QUERY_RANGE: {
           const start = r.f64();
           const end = r.f64();
           assert(r.remaining === 0, 'queue range query has trailing bytes');
           assertIndex(start, 'start');
           assertIndex(end, 'end');
-          return readRange(data, start, end, limits.rangeMax);
+          return readRange(data, shape, start, end, limits.rangeMax);
         }
         default:
           throw new Error(`unknown queue query ${type}`);

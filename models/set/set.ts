@@ -6,6 +6,10 @@
  * the members in strictly ascending order, each as [length u32][bytes], and nothing else: one
  * canonical encoding per set, so replicas that apply the same ops hold identical bytes whatever
  * order the members of one op came in. An empty set is stored as `data: null` (key absent).
+ * That holds for a small set (under `appendBytesMin`); a big one also keeps a change section
+ * after the sorted members (set-log.ts), so that an add or a remove appends a few bytes in
+ * place and persists only them, not the set (issue 10). Replicas still hold identical bytes:
+ * the state is a function of the op sequence.
  *
  * Limits: the data layout (members plus 4 bytes each) may not exceed `bytesMax` nor hold more
  * than `membersMax` members; an add that would is refused whole with `tooLarge` and changes
@@ -13,9 +17,23 @@
  *
  * Results start with a status byte (SetStatus); the rest is op-specific, see the decoders.
  */
-import { VERIFY, assert } from '../../runtime/assert';
+import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import { appendBytes } from '../append-bytes';
 import type { StateMachine } from '../state-machine';
+import {
+  canonicalState,
+  changeRecords,
+  compareBytes,
+  hasMember,
+  liveMembers,
+  readU32,
+  setShouldFold,
+  shapeOf,
+} from './set-log';
+import type { SetShape } from './set-log';
+
+export { compareBytes } from './set-log';
 
 const OP_ADD = 1;
 const OP_REMOVE = 2;
@@ -32,10 +50,28 @@ export const SET_MEMBERS_MAX = 1_000_000;
 /** The default limit on the number of members one members query returns. */
 export const SET_READ_MAX = 10_000;
 
+/**
+ * From this many bytes of data a set keeps a change section (set-log.ts): adds and removes
+ * append in place. The record sections' threshold (actors/paxos/record-sections.ts): a smaller
+ * record is written whole anyway.
+ */
+export const SET_APPEND_BYTES_MIN = 64 * 1024;
+/** The change section may always grow to this many bytes before a fold (then main / 8). */
+export const SET_CHANGE_BYTES_MIN = 4 * 1024;
+
 export interface SetLimits {
   readonly bytesMax: number;
   readonly membersMax: number;
   readonly readMax: number;
+  /** Default SET_APPEND_BYTES_MIN (tests lower it to reach the change section cheaply). */
+  readonly appendBytesMin?: number;
+  /** Default SET_CHANGE_BYTES_MIN. */
+  readonly changeBytesMin?: number;
+}
+
+interface SetLimitsFull extends SetLimits {
+  readonly appendBytesMin: number;
+  readonly changeBytesMin: number;
 }
 
 export const SET_LIMITS: SetLimits = {
@@ -73,36 +109,9 @@ export interface SetResults {
 }
 export type SetResultKind = keyof SetResults;
 
-/** Unsigned lexicographic byte order; a proper prefix sorts first. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
-
 // ---- the length-prefixed entry layout (data, ops, members results) ----
 
-function readU32(bytes: Uint8Array, at: number): number {
-  return (
-    ((bytes[at] as number) |
-      ((bytes[at + 1] as number) << 8) |
-      ((bytes[at + 2] as number) << 16) |
-      ((bytes[at + 3] as number) << 24)) >>>
-    0
-  );
-}
-
-function writeU32(out: Uint8Array, at: number, n: number): void {
-  out[at] = n & 0xff;
-  out[at + 1] = (n >>> 8) & 0xff;
-  out[at + 2] = (n >>> 16) & 0xff;
-  out[at + 3] = (n >>> 24) & 0xff;
-}
-
-/** Views (not copies) of the entries of a layout, asserting they tile it exactly. */
+/** Views (not copies) of the entries of an op's or a result's list, tiling it exactly. */
 function entryViews(bytes: Uint8Array, from = 0): Uint8Array[] {
   const out: Uint8Array[] = [];
   // Each entry is at least 4 bytes, so this ends within length / 4 steps.
@@ -125,35 +134,16 @@ function layoutBytes(members: readonly Uint8Array[]): number {
   return n;
 }
 
-/** The layout of `members` in the given order; null when there are none. */
-function encodeLayout(members: readonly Uint8Array[]): Uint8Array | null {
-  if (members.length === 0) return null;
-  const out = new Uint8Array(layoutBytes(members));
-  let at = 0;
-  for (const m of members) {
-    writeU32(out, at, m.length);
-    out.set(m, at + SET_ENTRY_OVERHEAD);
-    at += SET_ENTRY_OVERHEAD + m.length;
-  }
-  return out;
-}
-
-function assertAscending(members: readonly Uint8Array[]): void {
-  for (let i = 1; i < members.length; i++) {
-    assert(
-      compareBytes(members[i - 1] as Uint8Array, members[i] as Uint8Array) < 0,
-      () => `set data unsorted at ${i}`,
-    );
-  }
-}
-
-/** The stored members as views, ascending; the O(n) order check runs only under VERIFY. */
-function storedMembers(data: Uint8Array | null): Uint8Array[] {
-  if (data === null) return [];
-  assert(data.length > 0, 'an empty set must be stored as null');
-  const members = entryViews(data);
-  if (VERIFY) assertAscending(members);
-  return members;
+/** The state's shape; asserts the rules of a stored state (set-log.ts). */
+function checkedShape(data: Uint8Array | null, limits: SetLimitsFull): SetShape {
+  const shape = shapeOf(data);
+  if (data === null) return shape;
+  assert(shape.count > 0, 'an empty set must be stored as null');
+  assert(
+    shape.mainEnd === data.length || data.length >= limits.appendBytesMin,
+    () => `a set of ${data.length} bytes with a change section`,
+  );
+  return shape;
 }
 
 /** Sorted, duplicates dropped: the members named by one op. */
@@ -164,12 +154,12 @@ function sortedUnique(members: Uint8Array[]): Uint8Array[] {
 
 /** The set's members, ascending (copies); null data is the empty set. */
 export function decodeSetData(data: Uint8Array | null): Uint8Array[] {
-  return storedMembers(data).map((m) => m.slice());
+  return liveMembers(data, shapeOf(data)).map((m) => m.slice());
 }
 
 /** The canonical data of a set of `members` (any order, duplicates allowed); null when empty. */
 export function encodeSetData(members: readonly Uint8Array[]): Uint8Array | null {
-  return encodeLayout(sortedUnique([...members]));
+  return canonicalState(sortedUnique([...members]), Infinity);
 }
 
 // ---- ops and queries ----
@@ -214,99 +204,76 @@ function changeResult(status: SetStatus, changed: number, size: number): Uint8Ar
   return w.finish();
 }
 
-/** Merges two ascending lists; `added` are the members of `incoming` not in `current`. */
-function merge(current: readonly Uint8Array[], incoming: readonly Uint8Array[]) {
-  const merged: Uint8Array[] = [];
-  const added: Uint8Array[] = [];
-  let i = 0;
-  let j = 0;
-  // Each step consumes at least one member of one list.
-  while (i < current.length || j < incoming.length) {
-    const a = current[i];
-    const b = incoming[j];
-    const order = a === undefined ? 1 : b === undefined ? -1 : compareBytes(a, b);
-    if (order <= 0 && a !== undefined) {
-      merged.push(a);
-      i++;
-      if (order === 0) j++;
-    } else if (b !== undefined) {
-      merged.push(b);
-      added.push(b);
-      j++;
-    }
+/**
+ * The state after an op that adds `adds` or removes `removes` (ascending, each changing
+ * membership): a small set stays canonical; a big one appends change records in place, or
+ * folds its change section into a new main once it passes max(changeBytesMin, main / 8).
+ */
+function changed(
+  data: Uint8Array | null,
+  shape: SetShape,
+  adds: readonly Uint8Array[],
+  removes: readonly Uint8Array[],
+  limits: SetLimitsFull,
+): Uint8Array | null {
+  const liveAfter = shape.liveBytes + layoutBytes(adds) - layoutBytes(removes);
+  const records = adds.length > 0 ? changeRecords(adds, true) : changeRecords(removes, false);
+  assert(adds.length === 0 || removes.length === 0, 'a set op both adds and removes');
+  const big = data !== null && data.length >= limits.appendBytesMin;
+  const changeBytes = (data === null ? 0 : data.length - shape.mainEnd) + records.length;
+  if (
+    !big ||
+    liveAfter < limits.appendBytesMin ||
+    setShouldFold(shape.mainEnd, changeBytes, limits.changeBytesMin)
+  ) {
+    return canonicalState(liveMembers(data, shape, adds, removes), limits.appendBytesMin);
   }
-  return { merged, added };
+  return appendBytes(data, records);
 }
 
-function applyAdd(data: Uint8Array | null, op: Uint8Array, limits: SetLimits) {
-  const current = storedMembers(data);
-  const { merged, added } = merge(current, sortedUnique(entryViews(op, 1)));
+function applyAdd(data: Uint8Array | null, op: Uint8Array, limits: SetLimitsFull) {
+  const shape = checkedShape(data, limits);
+  const added = sortedUnique(entryViews(op, 1)).filter((m) => !hasMember(data, shape, m));
   if (added.length === 0)
-    return { data, mutated: false, result: changeResult(SetStatus.ok, 0, current.length) };
-  const bytes = (data === null ? 0 : data.length) + layoutBytes(added);
-  if (bytes > limits.bytesMax || merged.length > limits.membersMax) {
-    return { data, mutated: false, result: changeResult(SetStatus.tooLarge, 0, current.length) };
+    return { data, mutated: false, result: changeResult(SetStatus.ok, 0, shape.count) };
+  const size = shape.count + added.length;
+  if (shape.liveBytes + layoutBytes(added) > limits.bytesMax || size > limits.membersMax) {
+    return { data, mutated: false, result: changeResult(SetStatus.tooLarge, 0, shape.count) };
   }
-  return {
-    data: encodeLayout(merged),
-    mutated: true,
-    result: changeResult(SetStatus.ok, added.length, merged.length),
-  };
+  const next = changed(data, shape, added, [], limits);
+  return { data: next, mutated: true, result: changeResult(SetStatus.ok, added.length, size) };
 }
 
-/** The members of `current` not in `gone` (both ascending). */
-function without(current: readonly Uint8Array[], gone: readonly Uint8Array[]): Uint8Array[] {
-  const kept: Uint8Array[] = [];
-  let j = 0;
-  for (const m of current) {
-    // j only moves forward, so the inner loop is bounded by gone.length overall.
-    while (j < gone.length && compareBytes(gone[j] as Uint8Array, m) < 0) j++;
-    const g = gone[j];
-    if (g === undefined || compareBytes(g, m) !== 0) kept.push(m);
-  }
-  return kept;
+function applyRemove(data: Uint8Array | null, op: Uint8Array, limits: SetLimitsFull) {
+  const shape = checkedShape(data, limits);
+  const gone = sortedUnique(entryViews(op, 1)).filter((m) => hasMember(data, shape, m));
+  if (gone.length === 0)
+    return { data, mutated: false, result: changeResult(SetStatus.ok, 0, shape.count) };
+  const size = shape.count - gone.length;
+  const next = size === 0 ? null : changed(data, shape, [], gone, limits);
+  return { data: next, mutated: true, result: changeResult(SetStatus.ok, gone.length, size) };
 }
 
-function applyRemove(data: Uint8Array | null, op: Uint8Array) {
-  const current = storedMembers(data);
-  const kept = without(current, sortedUnique(entryViews(op, 1)));
-  const removed = current.length - kept.length;
-  if (removed === 0)
-    return { data, mutated: false, result: changeResult(SetStatus.ok, 0, current.length) };
-  return {
-    data: encodeLayout(kept),
-    mutated: true,
-    result: changeResult(SetStatus.ok, removed, kept.length),
-  };
-}
-
-function readHas(data: Uint8Array | null, member: Uint8Array): Uint8Array {
-  let present = false;
-  for (const m of storedMembers(data)) {
-    const order = compareBytes(m, member);
-    if (order >= 0) {
-      present = order === 0;
-      break; // ascending: nothing further can match
-    }
-  }
+function readHas(data: Uint8Array | null, member: Uint8Array, limits: SetLimitsFull): Uint8Array {
+  const present = hasMember(data, checkedShape(data, limits), member);
   return Uint8Array.of(SetStatus.ok, present ? 1 : 0);
 }
 
 /** [ok][truncated u8][the first readMax members as entries] */
-function readMembers(data: Uint8Array | null, readMax: number): Uint8Array {
-  const members = storedMembers(data);
+function readMembers(data: Uint8Array | null, limits: SetLimitsFull): Uint8Array {
+  const members = liveMembers(data, checkedShape(data, limits));
   const w = new ByteWriter();
   w.u8(SetStatus.ok);
-  w.u8(members.length > readMax ? 1 : 0);
-  const n = Math.min(members.length, readMax);
+  w.u8(members.length > limits.readMax ? 1 : 0);
+  const n = Math.min(members.length, limits.readMax);
   for (let i = 0; i < n; i++) w.bytes(members[i] as Uint8Array);
   return w.finish();
 }
 
-function readSize(data: Uint8Array | null): Uint8Array {
+function readSize(data: Uint8Array | null, limits: SetLimitsFull): Uint8Array {
   const w = new ByteWriter(5);
   w.u8(SetStatus.ok);
-  w.u32(storedMembers(data).length);
+  w.u32(checkedShape(data, limits).count);
   return w.finish();
 }
 
@@ -314,10 +281,17 @@ function assertLimit(n: number, min: number, what: string): void {
   assert(Number.isSafeInteger(n) && n >= min && n < 2 ** 32, () => `set ${what} ${n}`);
 }
 
-export function createSetStateMachine(limits: SetLimits = SET_LIMITS): StateMachine {
+export function createSetStateMachine(given: SetLimits = SET_LIMITS): StateMachine {
+  const limits: SetLimitsFull = {
+    ...given,
+    appendBytesMin: given.appendBytesMin ?? SET_APPEND_BYTES_MIN,
+    changeBytesMin: given.changeBytesMin ?? SET_CHANGE_BYTES_MIN,
+  };
   assertLimit(limits.bytesMax, 0, 'bytesMax');
   assertLimit(limits.membersMax, 0, 'membersMax');
   assertLimit(limits.readMax, 1, 'readMax');
+  assertLimit(limits.appendBytesMin, 1, 'appendBytesMin');
+  assertLimit(limits.changeBytesMin, 0, 'changeBytesMin');
   return {
     apply(data, _version, op) {
       assert(op.length >= 1, 'empty set op');
@@ -325,7 +299,7 @@ export function createSetStateMachine(limits: SetLimits = SET_LIMITS): StateMach
         case OP_ADD:
           return applyAdd(data, op, limits);
         case OP_REMOVE:
-          return applyRemove(data, op);
+          return applyRemove(data, op, limits);
         default:
           throw new Error(`unknown set op ${op[0]}`);
       }
@@ -334,13 +308,13 @@ export function createSetStateMachine(limits: SetLimits = SET_LIMITS): StateMach
       assert(query.length >= 1, 'empty set query');
       switch (query[0]) {
         case QUERY_HAS:
-          return readHas(data, query.subarray(1));
+          return readHas(data, query.subarray(1), limits);
         case QUERY_MEMBERS:
           assert(query.length === 1, 'set members query has trailing bytes');
-          return readMembers(data, limits.readMax);
+          return readMembers(data, limits);
         case QUERY_SIZE:
           assert(query.length === 1, 'set size query has trailing bytes');
-          return readSize(data);
+          return readSize(data, limits);
         default:
           throw new Error(`unknown set query ${query[0]}`);
       }

@@ -11,6 +11,7 @@ import type { FaultConfig } from '../../runtime/sim/network';
 import type { DiskFaults } from '../../runtime/sim/sim-disk';
 import type { SyncMode } from '../../engines/engine';
 import { allModels } from '../../models/all-models';
+import type { StateMachine } from '../../models/state-machine';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../../actors/paxos/paxos-actor';
 import { actorIdOf, replicaOfActor } from '../../actors/paxos/placement';
@@ -78,6 +79,8 @@ export interface ClusterOptions {
    * half live and are evacuated (compacted) many times in a short run.
    */
   volatileSlabShift?: number;
+  /** The replicated state machine (default allModels): e.g. models with small thresholds. */
+  model?: StateMachine;
 }
 
 /** The simulator's journal bounds: small enough that entries are trimmed during a run. */
@@ -174,7 +177,7 @@ export class SimCluster {
       replicas: this.replicas,
       groups: this.groups,
       sync,
-      model: allModels,
+      model: this.options.model ?? allModels,
       // One count per replica for all its groups, never repeated (like the store's durable
       // counts, it survives wiped disks): unique ballots and ids per incarnation (decision 15).
       incarnation: slot.incarnation,

@@ -1,0 +1,184 @@
+/**
+ * The queue's log layout (issue 10, "queues and sets near their limits"): how a big queue
+ * pushes and pops without copying itself. A queue's data is a sequence of items, oldest first:
+ *
+ *   value entry  [length u32 < POP_MARKER][bytes]   a pushed value
+ *   pop marker   [POP_MARKER u32]                  removes the oldest value still live
+ *
+ * A queue without markers is the canonical layout (values only, head first), the one every
+ * queue had before this file: old data reads unchanged, and a small queue (under
+ * `appendBytesMin`) is always canonical. A big queue appends: a push appends its entries, a
+ * pop appends a 4-byte marker (with appendBytes, models/append-bytes.ts, so the state grows in
+ * place and the persist path writes only the new bytes as a change entry). The dead prefix
+ * (popped values and markers) is folded away, by copying the live values into a fresh
+ * canonical state, once it passes half the live bytes (or the live part drops under
+ * `appendBytesMin`): each fold copies at most two live bytes per byte popped since the last.
+ * Whether a pop folds is a function of the state's bytes, so every replica folds at the same op
+ * and holds the same bytes.
+ *
+ * The head, count and live bytes of a big state are derived by one walk and cached per append
+ * buffer (a cache of a pure function; append buffers never rewrite bytes a view covers, so a
+ * longer view of the same buffer from the same start is the cached one plus a tail, walked
+ * alone). The walk is O(bytes) once per buffer, then O(tail) per op.
+ */
+import { assert } from '../../runtime/assert';
+import { appendBytes, isAppendView } from '../append-bytes';
+
+/** The u32 that starts a pop marker: no value is this long (a queue is under 2^32 bytes). */
+export const POP_MARKER = 0xffff_ffff;
+/** Bytes of a value entry beyond the value, and of a pop marker. */
+const ENTRY_OVERHEAD = 4;
+const MARKER = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
+
+export function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  );
+}
+
+/** What a state holds: where its head value starts, how many values, their layout bytes. */
+export interface QueueShape {
+  /** Offset of the oldest live value entry (the state's length when there is none). */
+  headAt: number;
+  count: number;
+  /** Σ (4 + value length) over live values: the size the limit counts. */
+  liveBytes: number;
+  markers: number;
+  /** The state's length this shape describes. */
+  length: number;
+}
+
+/** The end of the item at `at` (a value entry or a marker); asserts it lies within `bytes`. */
+export function itemEnd(bytes: Uint8Array, at: number): number {
+  assert(at + ENTRY_OVERHEAD <= bytes.length, () => `queue item at ${at} past ${bytes.length}`);
+  const n = readU32(bytes, at);
+  if (n === POP_MARKER) return at + ENTRY_OVERHEAD;
+  const end = at + ENTRY_OVERHEAD + n;
+  assert(end <= bytes.length, () => `queue entry at ${at} ends at ${end}, past ${bytes.length}`);
+  return end;
+}
+
+export function isMarker(bytes: Uint8Array, at: number): boolean {
+  return readU32(bytes, at) === POP_MARKER;
+}
+
+/** The first value entry at or after `at` (markers skipped), or the end. */
+export function nextValue(bytes: Uint8Array, at: number): number {
+  // Each step passes one 4-byte marker.
+  while (at < bytes.length && isMarker(bytes, at)) at += ENTRY_OVERHEAD;
+  return at;
+}
+
+/** Extends `shape` (which describes bytes[0, shape.length)) over bytes[shape.length, end). */
+function walk(bytes: Uint8Array, shape: QueueShape, end: number): void {
+  // Each step consumes one item of at least 4 bytes; the head only moves forward.
+  for (let at = shape.length; at < end;) {
+    const next = itemEnd(bytes, at);
+    if (isMarker(bytes, at)) {
+      assert(shape.count > 0, () => `queue pop marker at ${at} with no value to pop`);
+      const head = nextValue(bytes, shape.headAt);
+      const headEnd = itemEnd(bytes, head);
+      shape.liveBytes -= headEnd - head;
+      shape.count -= 1;
+      shape.markers += 1;
+      shape.headAt = headEnd;
+    } else {
+      if (shape.count === 0) shape.headAt = at;
+      shape.liveBytes += next - at;
+      shape.count += 1;
+    }
+    at = next;
+  }
+  shape.length = end;
+  shape.headAt = nextValue(bytes, shape.headAt);
+}
+
+interface CachedShape {
+  readonly start: number;
+  readonly shape: QueueShape;
+}
+const shapes = new WeakMap<ArrayBuffer, CachedShape>();
+
+/** The shape of a state (null: the empty queue). Cached for append views, O(tail) per op. */
+export function shapeOf(data: Uint8Array | null): QueueShape {
+  if (data === null) return { headAt: 0, count: 0, liveBytes: 0, markers: 0, length: 0 };
+  const fresh = (): QueueShape => ({ headAt: 0, count: 0, liveBytes: 0, markers: 0, length: 0 });
+  if (!isAppendView(data)) {
+    const shape = fresh();
+    walk(data, shape, data.length);
+    return shape;
+  }
+  const buffer = data.buffer as ArrayBuffer;
+  const cached = shapes.get(buffer);
+  let shape: QueueShape;
+  if (
+    cached !== undefined &&
+    cached.start === data.byteOffset &&
+    cached.shape.length <= data.length
+  ) {
+    shape = cached.shape;
+  } else {
+    shape = fresh();
+    shapes.set(buffer, { start: data.byteOffset, shape });
+  }
+  walk(data, shape, data.length);
+  assert(shape.length === data.length, () => `queue shape of ${shape.length}, data ${data.length}`);
+  // A shape is shared by the longer views of its buffer: hand out a copy.
+  return { ...shape };
+}
+
+/** The live values as the canonical layout (markers and popped values dropped). */
+function liveLayout(data: Uint8Array, from: number, liveBytes: number): Uint8Array {
+  const out = new Uint8Array(liveBytes);
+  let to = 0;
+  // Each step consumes one item.
+  for (let at = from; at < data.length;) {
+    const end = itemEnd(data, at);
+    if (!isMarker(data, at)) {
+      out.set(data.subarray(at, end), to);
+      to += end - at;
+    }
+    at = end;
+  }
+  assert(to === liveBytes, () => `queue fold copied ${to} of ${liveBytes} live bytes`);
+  return out;
+}
+
+/** A state in an append buffer when big (it grows in place from its next op), exact if small. */
+function placed(bytes: Uint8Array, appendBytesMin: number): Uint8Array {
+  return bytes.length >= appendBytesMin ? appendBytes(null, bytes) : bytes;
+}
+
+/** `data` plus pushed entries (already checked against the limit): the same bytes either way. */
+export function pushEntries(
+  data: Uint8Array | null,
+  entries: Uint8Array,
+  appendBytesMin: number,
+): Uint8Array {
+  const size = data === null ? 0 : data.length;
+  if (size + entries.length >= appendBytesMin) return appendBytes(data, entries);
+  const next = new Uint8Array(size + entries.length);
+  if (data !== null) next.set(data);
+  next.set(entries, size);
+  return next;
+}
+
+/**
+ * The state after popping the head of a big state (shape.count ≥ 2): a marker appended, or,
+ * when the dead prefix has grown past half the live bytes (or the rest is small), the live
+ * values folded into a fresh canonical state.
+ */
+export function popHead(data: Uint8Array, shape: QueueShape, appendBytesMin: number): Uint8Array {
+  assert(shape.count >= 2, () => `popHead of a queue of ${shape.count}`);
+  const headEnd = itemEnd(data, shape.headAt);
+  const liveAfter = shape.liveBytes - (headEnd - shape.headAt);
+  const deadAfter = data.length + ENTRY_OVERHEAD - liveAfter;
+  if (liveAfter < appendBytesMin || deadAfter > liveAfter / 2) {
+    return placed(liveLayout(data, headEnd, liveAfter), appendBytesMin);
+  }
+  return appendBytes(data, MARKER);
+}

@@ -1,0 +1,291 @@
+/**
+ * The set's change section (issue 10, "queues and sets near their limits"): how a big set adds
+ * and removes members without copying itself. A set's data is a main section and, on a big set,
+ * a change section after it:
+ *
+ *   MAIN    the members in strictly ascending byte order, each [length u32][bytes] (the
+ *           canonical layout every set had before this file: old data reads unchanged)
+ *   CHANGE  records, oldest first, each [ADD_MARKER | REMOVE_MARKER u32][length u32][bytes]
+ *
+ * The markers are u32 values no member length can take (a set is under 2^32 bytes), so the
+ * first marker ends the main section. A small set (under `appendBytesMin`) is always canonical,
+ * main only. A big one appends a record per member an op adds or removes (with appendBytes,
+ * models/append-bytes.ts: the state grows in place and the persist path writes only the
+ * records as a change entry). Once the change section passes max(changeBytesMin, main / 8) the
+ * set is folded into a fresh canonical main (like the table's merge): its bytes, spread over
+ * the ops since the last fold, cost about 8 bytes copied per byte appended. Whether an op
+ * appends or folds is a function of the state's bytes and the op, so replicas stay identical.
+ *
+ * Lookups: the main section's entry offsets (binary search) and the change section's latest
+ * record per member (a map), built by one walk and cached per append buffer (a cache of a pure
+ * function: append buffers never rewrite bytes a view covers, so a longer view from the same
+ * start is the cached one plus a tail, walked alone). O(bytes) once per buffer, then O(tail).
+ */
+import { assert } from '../../runtime/assert';
+import { appendBytes, isAppendView } from '../append-bytes';
+
+export const ADD_MARKER = 0xffff_ffff;
+export const REMOVE_MARKER = 0xffff_fffe;
+const ENTRY_OVERHEAD = 4;
+/** A change record's bytes beyond its member: marker and length. */
+export const SET_RECORD_OVERHEAD = 8;
+
+export function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)) >>>
+    0
+  );
+}
+
+export function writeU32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n & 0xff;
+  out[at + 1] = (n >>> 8) & 0xff;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = (n >>> 24) & 0xff;
+}
+
+/** Unsigned lexicographic byte order; a proper prefix sorts first. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** A member's bytes as a map key (one UTF-16 unit per byte: injective). */
+export function memberKey(member: Uint8Array): string {
+  let key = '';
+  const CHUNK = 8192;
+  // Bounded by the member's length.
+  for (let at = 0; at < member.length; at += CHUNK) {
+    key += String.fromCharCode(...member.subarray(at, at + CHUNK));
+  }
+  return key;
+}
+
+interface Pending {
+  readonly member: Uint8Array;
+  readonly present: boolean;
+}
+
+/** What a state holds, derived by a walk (set-log.ts header). */
+export interface SetShape {
+  readonly mainEnd: number;
+  /** Start of each main entry, ascending by member. */
+  readonly offsets: readonly number[];
+  /** The latest change record per member key. */
+  readonly pending: Map<string, Pending>;
+  count: number;
+  /** Σ (4 + member length) over the members: the canonical size the limit counts. */
+  liveBytes: number;
+  length: number;
+}
+
+function mainMember(data: Uint8Array, at: number): Uint8Array {
+  return data.subarray(at + ENTRY_OVERHEAD, at + ENTRY_OVERHEAD + readU32(data, at));
+}
+
+/** The index of `member` among the main section's entries, or -1. */
+function mainIndex(data: Uint8Array, shape: SetShape, member: Uint8Array): number {
+  let lo = 0;
+  let hi = shape.offsets.length;
+  // Binary search: log2(count) steps.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const order = compareBytes(mainMember(data, shape.offsets[mid] as number), member);
+    if (order === 0) return mid;
+    if (order < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+function inMain(data: Uint8Array, shape: SetShape, member: Uint8Array): boolean {
+  return mainIndex(data, shape, member) >= 0;
+}
+
+/** True when `member` is in the set `data` (described by `shape`) holds. */
+export function hasMember(data: Uint8Array | null, shape: SetShape, member: Uint8Array): boolean {
+  if (data === null) return false;
+  const p = shape.pending.get(memberKey(member));
+  return p !== undefined ? p.present : inMain(data, shape, member);
+}
+
+/** Walks the main section: offsets, count and bytes, the ascending order asserted. */
+function walkMain(data: Uint8Array): SetShape {
+  const offsets: number[] = [];
+  let at = 0;
+  let previous: Uint8Array | undefined;
+  // Each entry is at least 4 bytes; a marker ends the main section.
+  while (at < data.length) {
+    assert(at + ENTRY_OVERHEAD <= data.length, () => `set entry header at ${at} past end`);
+    const n = readU32(data, at);
+    if (n === ADD_MARKER || n === REMOVE_MARKER) break;
+    const end = at + ENTRY_OVERHEAD + n;
+    assert(end <= data.length, () => `set entry at ${at} ends at ${end}, past ${data.length}`);
+    const member = data.subarray(at + ENTRY_OVERHEAD, end);
+    assert(previous === undefined || compareBytes(previous, member) < 0, 'set main unsorted');
+    previous = member;
+    offsets.push(at);
+    at = end;
+  }
+  const pending = new Map<string, Pending>();
+  return { mainEnd: at, offsets, pending, count: offsets.length, liveBytes: at, length: at };
+}
+
+/** Extends `shape` over the change records in data[shape.length, data.length). */
+function walkChanges(data: Uint8Array, shape: SetShape): void {
+  // Each record is at least 8 bytes.
+  for (let at = shape.length; at < data.length;) {
+    assert(at + SET_RECORD_OVERHEAD <= data.length, () => `set record at ${at} past end`);
+    const marker = readU32(data, at);
+    assert(marker === ADD_MARKER || marker === REMOVE_MARKER, () => `set record ${marker}`);
+    const end = at + SET_RECORD_OVERHEAD + readU32(data, at + ENTRY_OVERHEAD);
+    assert(end <= data.length, () => `set record at ${at} ends at ${end}, past ${data.length}`);
+    const member = data.subarray(at + SET_RECORD_OVERHEAD, end);
+    const was = hasMember(data, shape, member);
+    const add = marker === ADD_MARKER;
+    if (add !== was) {
+      shape.count += add ? 1 : -1;
+      shape.liveBytes += (add ? 1 : -1) * (ENTRY_OVERHEAD + member.length);
+    }
+    shape.pending.set(memberKey(member), { member, present: add });
+    at = end;
+  }
+  shape.length = data.length;
+}
+
+interface CachedShape {
+  readonly start: number;
+  readonly shape: SetShape;
+}
+const shapes = new WeakMap<ArrayBuffer, CachedShape>();
+
+const EMPTY: SetShape = Object.freeze({
+  mainEnd: 0,
+  offsets: [],
+  pending: new Map<string, Pending>(),
+  count: 0,
+  liveBytes: 0,
+  length: 0,
+});
+
+/**
+ * The shape of a state (null: the empty set). Cached for append views. The shape returned may
+ * be the cache's own (shared by the longer views of the buffer): callers only read it.
+ */
+export function shapeOf(data: Uint8Array | null): SetShape {
+  if (data === null) return EMPTY;
+  if (!isAppendView(data)) {
+    const shape = walkMain(data);
+    walkChanges(data, shape);
+    return shape;
+  }
+  const buffer = data.buffer as ArrayBuffer;
+  const cached = shapes.get(buffer);
+  let shape: SetShape;
+  if (
+    cached !== undefined &&
+    cached.start === data.byteOffset &&
+    cached.shape.length <= data.length &&
+    cached.shape.mainEnd <= data.length
+  ) {
+    shape = cached.shape;
+  } else {
+    shape = walkMain(data);
+    shapes.set(buffer, { start: data.byteOffset, shape });
+  }
+  walkChanges(data, shape);
+  assert(shape.length === data.length, () => `set shape of ${shape.length}, data ${data.length}`);
+  return shape;
+}
+
+/** Change records for members added or removed (ascending, each changing membership). */
+export function changeRecords(members: readonly Uint8Array[], add: boolean): Uint8Array {
+  let bytes = 0;
+  for (const m of members) bytes += SET_RECORD_OVERHEAD + m.length;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const m of members) {
+    writeU32(out, at, add ? ADD_MARKER : REMOVE_MARKER);
+    writeU32(out, at + ENTRY_OVERHEAD, m.length);
+    out.set(m, at + SET_RECORD_OVERHEAD);
+    at += SET_RECORD_OVERHEAD + m.length;
+  }
+  assert(at === bytes, () => `set records of ${at} / ${bytes} bytes`);
+  return out;
+}
+
+/**
+ * The members of the set after an op, ascending (views): the main's kept members merged with
+ * the pending and new additions. `adds` and `removes` are ascending and change membership.
+ * Work beyond the copy is per pending record (a binary search each), never per main member:
+ * a fold of a 16 MiB main with a few big members must not rebuild their keys.
+ */
+export function liveMembers(
+  data: Uint8Array | null,
+  shape: SetShape,
+  adds: readonly Uint8Array[] = [],
+  removes: readonly Uint8Array[] = [],
+): Uint8Array[] {
+  if (data === null) return [...adds];
+  const gone = new Set<string>(removes.map(memberKey));
+  const removed = new Set<number>();
+  const extra: Uint8Array[] = [...adds];
+  for (const [key, p] of shape.pending) {
+    const index = mainIndex(data, shape, p.member);
+    const present = p.present && !gone.has(key);
+    if (index >= 0 && !present) removed.add(index);
+    else if (index < 0 && present) extra.push(p.member);
+  }
+  for (const m of removes) {
+    const index = mainIndex(data, shape, m);
+    if (index >= 0) removed.add(index);
+  }
+  extra.sort(compareBytes);
+  const out: Uint8Array[] = [];
+  let j = 0;
+  for (let i = 0; i < shape.offsets.length; i++) {
+    const m = mainMember(data, shape.offsets[i] as number);
+    // j only moves forward: bounded by extra.length overall.
+    while (j < extra.length && compareBytes(extra[j] as Uint8Array, m) < 0) {
+      out.push(extra[j++] as Uint8Array);
+    }
+    if (!removed.has(i)) out.push(m);
+  }
+  while (j < extra.length) out.push(extra[j++] as Uint8Array);
+  return out;
+}
+
+/** The canonical layout of ascending members: in an append buffer when big, exact if small. */
+export function canonicalState(
+  members: readonly Uint8Array[],
+  appendBytesMin: number,
+): Uint8Array | null {
+  if (members.length === 0) return null;
+  let bytes = 0;
+  for (const m of members) bytes += ENTRY_OVERHEAD + m.length;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const m of members) {
+    writeU32(out, at, m.length);
+    out.set(m, at + ENTRY_OVERHEAD);
+    at += ENTRY_OVERHEAD + m.length;
+  }
+  assert(at === bytes, () => `set layout of ${at} / ${bytes} bytes`);
+  return bytes >= appendBytesMin ? appendBytes(null, out) : out;
+}
+
+/** True when a change section of `changeBytes` should be folded into a main of `mainBytes`. */
+export function setShouldFold(
+  mainBytes: number,
+  changeBytes: number,
+  changeBytesMin: number,
+): boolean {
+  return changeBytes > Math.max(changeBytesMin, Math.floor(mainBytes / 8));
+}
