@@ -28,6 +28,7 @@ import { restoreBackup } from '../actors/store/restore';
 import { checkBackup } from '../actors/store/backup-read';
 import { MANIFEST_FILE, corrupted } from '../actors/store/backup-format';
 import type { OpenForRestore, RestoreProgress } from '../actors/store/restore';
+import { resolvePoint } from '../actors/store/backup-replay';
 import type { RestorePoint } from '../actors/store/backup-replay';
 import { readClusterManifest } from './cluster-backup';
 import type { ClusterBackupManifest } from './cluster-backup';
@@ -114,13 +115,18 @@ async function splitReplica(staging: string, replica: number, nodeDir: string): 
     );
 }
 
-/** One Set's backup, checked whole, and its layout against the cluster manifest's. */
+/**
+ * One Set's backup, checked whole, its layout against the cluster manifest's, and the point a
+ * restore `at` asks of it (so a point one Set cannot reach is refused before anything is written).
+ */
 async function checkSetBackup(
   from: string,
   dir: string,
   cluster: ClusterBackupManifest,
+  point: { at?: RestorePoint },
 ): Promise<void> {
   const m = await checkBackup(path.join(from, dir));
+  resolvePoint(point.at, m);
   const { groups, replicas, engine } = cluster.layout;
   if (m.layout.groups !== groups || m.layout.replicas !== replicas || m.layout.engine !== engine)
     throw corrupted(
@@ -166,6 +172,7 @@ export async function restoreCluster(
     const point = setPoint(options.at, index, manifest);
     return { backup: s, nodes: set.replicas.map((r) => r.node), point };
   });
+  for (const t of targets) await checkSetBackup(options.from, t.backup.dir, manifest, t.point);
   for (const t of targets)
     for (const node of t.nodes) await mustBeEmpty(path.join(options.to, node));
   const restored: ClusterRestoreReport['nodes'] = [];

@@ -199,7 +199,8 @@ test('cluster backup --follow under load, stopped by SIGTERM, restored at a late
   const copyEnd = Date.parse(manifest.finishedAt);
   const sentByCopy = writers.puts.filter((p) => p.sentAt <= copyEnd).length;
   t.true(versions > sentByCopy, `versions ${versions}, puts sent by the copy's end ${sentByCopy}`);
-  // Before the full copy ended: refused (a key copied late would show later changes).
+  // Before the full copy ended: refused (a key copied late would show later changes), every Set
+  // checked before any is written.
   await t.throwsAsync(
     PaxosStore.restoreCluster({
       from: to,
@@ -208,5 +209,9 @@ test('cluster backup --follow under load, stopped by SIGTERM, restored at a late
       at: new Date(Date.parse(manifest.finishedAt) - 60_000).toISOString(),
     }),
     { code: 'INVALID_ARGUMENT' },
+  );
+  t.false(
+    fs.existsSync(path.join(fresh.root, 'early', 'n1')),
+    'refused before anything is written',
   );
 });
