@@ -4,8 +4,10 @@
  *   paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]
  *                     [--follow [--flush-ms MS]]
  *   paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]
+ *                     [--follow [--flush-ms MS]]
  *   paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]
  *   paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N]
+ *                      [--at ISO_TIME | --at seqs:S0,S1,...]
  *
  * With `--config`, the backup is of a running cluster (through its nodes, client/
  * cluster-backup.ts), and the restore builds one data dir per node of the new cluster file,
@@ -32,9 +34,9 @@ import { isClusterBackup } from '../client/cluster-backup';
 
 export const BACKUP_USAGE =
   '       paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N] [--follow [--flush-ms MS]]\n' +
-  '       paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]\n' +
+  '       paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND] [--follow [--flush-ms MS]]\n' +
   '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]\n' +
-  '       paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N]';
+  '       paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N] [--at ISO_TIME | --at seqs:S0,...]';
 
 const BAR_WIDTH = 30;
 
@@ -131,15 +133,24 @@ async function runClusterBackup(
   config: string,
   to: string,
   rate: number | undefined,
+  follow: { flushMs: number | undefined } | undefined,
 ): Promise<number> {
   const cluster = loadClusterConfig(config);
   const nodes = cluster.sets.flatMap((s) => s.replicas.map((r) => r.address));
   const store = await PaxosStore.connect({ nodes, secret: cluster.secret });
   try {
     const onProgress = backupProgress();
-    const report = await store.backup({ to, ...(rate === undefined ? {} : { rate }), onProgress });
+    const report = await store.backup({
+      to,
+      ...(rate === undefined ? {} : { rate }),
+      ...(follow === undefined ? {} : { follow: true }),
+      ...(follow?.flushMs === undefined ? {} : { flushMs: follow.flushMs }),
+      onProgress,
+    });
     finishLine();
-    console.log(JSON.stringify({ event: 'done', ...report }));
+    const { follow: handle, ...copy } = report;
+    const followed = handle === undefined ? {} : { follow: await followUntilSignal(handle) };
+    console.log(JSON.stringify({ event: 'done', ...copy, ...followed }));
     return 0;
   } finally {
     await store.close();
@@ -186,16 +197,10 @@ async function runBackup(v: Values): Promise<number> {
   const rateText = text(v, 'rate');
   const rate = rateText === undefined ? undefined : Number(rateText);
   if (config !== undefined) {
-    if (follow)
-      throw Object.assign(
-        new Error(
-          'backup --follow of a cluster is not built yet (it needs journal subscription through connect); back up a data dir, or take full backups',
-        ),
-        { code: 'INVALID_ARGUMENT' },
-      );
     if (dir !== undefined || to === undefined || (rate !== undefined && !(rate > 0)))
       return usage();
-    return runClusterBackup(config, to, rate);
+    if (flushMs !== undefined && !follow) return usage();
+    return runClusterBackup(config, to, rate, follow ? { flushMs } : undefined);
   }
   const workers = workersOf(text(v, 'workers'));
   if (
@@ -233,7 +238,7 @@ async function runBackup(v: Values): Promise<number> {
   }
 }
 
-async function runClusterRestore(v: Values): Promise<number> {
+async function runClusterRestore(v: Values, at: RestorePoint | undefined): Promise<number> {
   const [from, config, to, set] = [
     text(v, 'from'),
     text(v, 'config'),
@@ -250,6 +255,7 @@ async function runClusterRestore(v: Values): Promise<number> {
     to,
     ...(set === undefined ? {} : { set }),
     ...(workers === undefined ? {} : { workers }),
+    ...(at === undefined ? {} : { at }),
     onProgress: (p) =>
       show(p.keys, p.keysTotal, { set: p.set, phase: p.phase, keys: `${p.keys}/${p.keysTotal}` }),
   });
@@ -272,7 +278,7 @@ async function runRestore(v: Values): Promise<number> {
   const [from, dir] = [text(v, 'from'), text(v, 'dir')];
   const at = pointOf(text(v, 'at'));
   if (v.config !== undefined)
-    return dir === undefined && at === undefined ? runClusterRestore(v) : usage();
+    return dir === undefined && at !== 'bad' ? runClusterRestore(v, at) : usage();
   const workers = workersOf(text(v, 'workers'));
   if (from === undefined || dir === undefined || workers === 'bad' || at === 'bad') return usage();
   if (await isClusterBackup(from)) {

@@ -22,8 +22,12 @@ import { runBackup } from '../actors/store/backup';
 import type { BackupOptions, BackupProgress } from '../actors/store/backup';
 import { MANIFEST_FILE, corrupted } from '../actors/store/backup-format';
 import { invalid } from '../actors/store/errors';
+import type { JournalSource } from '../actors/store/subscription';
+import type { BackupFollow } from '../actors/store/backup-follow';
 import type { SetAccess } from './set-context';
 import { backupContextOf } from './set-context';
+import { clusterFollow } from './cluster-follow';
+import type { ClusterFollowState } from './cluster-follow';
 
 export const CLUSTER_BACKUP_KIND = 'paxosstore-cluster-backup';
 export const CLUSTER_BACKUP_FORMAT = 1;
@@ -50,6 +54,12 @@ export interface ClusterBackupManifest {
     readonly engine: string;
     readonly sets: readonly ClusterBackupSet[];
   };
+  /**
+   * A following backup only (cluster-follow.ts): `through` is the minimum over the Sets'. While
+   * 'following', the Sets' manifests change after each flush: each is checked by its own
+   * sha256, and `manifestSha256` only once 'stopped'.
+   */
+  readonly follow?: ClusterFollowState;
 }
 
 export interface ClusterBackupReport extends BackupProgress {
@@ -59,13 +69,20 @@ export interface ClusterBackupReport extends BackupProgress {
   readonly sets: number;
   readonly files: number;
   readonly diverged: number;
+  /** With `follow: true`: every Set's follow as one (stop it with `stop()` or the signal). */
+  readonly follow?: BackupFollow;
 }
 
 /** What the connected store lends a cluster backup. */
 export interface ClusterBackupSource {
   readonly vnodes: number;
   readonly engine: string;
-  readonly sets: readonly { readonly id: string; readonly access: SetAccess }[];
+  readonly sets: readonly {
+    readonly id: string;
+    readonly access: SetAccess;
+    /** The journals of the Set's replica-0 node (a following backup reads them). */
+    readonly journal?: JournalSource;
+  }[];
 }
 
 export function setDirName(index: number): string {
@@ -104,35 +121,56 @@ async function writeClusterManifest(dir: string, m: ClusterBackupManifest): Prom
   await fs.rename(tmp, path.join(dir, MANIFEST_FILE));
 }
 
-/** See the file comment. */
-export async function backupCluster(
+/** The Sets' manifests hashed now (a following backup rewrites them after each flush). */
+async function rehashed(
+  to: string,
+  sets: readonly ClusterBackupSet[],
+): Promise<ClusterBackupSet[]> {
+  const out: ClusterBackupSet[] = [];
+  for (const s of sets)
+    out.push({ ...s, manifestSha256: await sha256Of(path.join(to, s.dir, MANIFEST_FILE)) });
+  return out;
+}
+
+type Totals = {
+  groupsDone: number;
+  keys: number;
+  bytes: number;
+  reads: number;
+  files: number;
+  diverged: number;
+};
+
+/** Backs up every Set in turn (with follow: each Set's follow starts after its copy). */
+async function backupSets(
   source: ClusterBackupSource,
   options: BackupOptions,
-): Promise<ClusterBackupReport> {
-  const startedAt = new Date().toISOString();
-  const to = options?.to;
-  // docs/decisions.md "Backups: follow and point-in-time restore", "Cluster follow".
-  if (options?.follow === true)
-    throw invalid('backup follow of a cluster is not built yet: take full backups (follow: false)');
-  await prepareDir(to);
-  const groups = source.sets.reduce((n, s) => n + s.access.groups, 0);
-  const done = { groupsDone: 0, keys: 0, bytes: 0, reads: 0, files: 0, diverged: 0 };
+  groups: number,
+): Promise<{ sets: ClusterBackupSet[]; follows: BackupFollow[]; done: Totals }> {
+  const to = options.to;
+  const done: Totals = { groupsDone: 0, keys: 0, bytes: 0, reads: 0, files: 0, diverged: 0 };
   const sets: ClusterBackupSet[] = [];
+  const follows: BackupFollow[] = [];
   try {
     for (const [index, set] of source.sets.entries()) {
       const dir = setDirName(index);
-      const report = await runBackup(backupContextOf(set.access, source.engine), {
-        ...options,
-        to: path.join(to, dir),
-        onProgress: (p) =>
-          options.onProgress?.({
-            groups,
-            groupsDone: done.groupsDone + p.groupsDone,
-            keys: done.keys + p.keys,
-            bytes: done.bytes + p.bytes,
-            reads: done.reads + p.reads,
-          }),
-      });
+      const journal = set.journal === undefined ? {} : { journal: set.journal };
+      const report = await runBackup(
+        { ...backupContextOf(set.access, source.engine), ...journal },
+        {
+          ...options,
+          to: path.join(to, dir),
+          onProgress: (p) =>
+            options.onProgress?.({
+              groups,
+              groupsDone: done.groupsDone + p.groupsDone,
+              keys: done.keys + p.keys,
+              bytes: done.bytes + p.bytes,
+              reads: done.reads + p.reads,
+            }),
+        },
+      );
+      if (report.follow !== undefined) follows.push(report.follow);
       done.groupsDone += report.groupsDone;
       done.keys += report.keys;
       done.bytes += report.bytes;
@@ -143,12 +181,26 @@ export async function backupCluster(
       sets.push({ id: set.id, nodes: set.access.nodes, dir, manifestSha256 });
     }
   } catch (error) {
-    // No cluster manifest: never restorable. The Sets' directories are removed so `to` can be
-    // used again (it was empty when the backup began).
+    // No cluster manifest: never restorable. The follows started are stopped, and the Sets'
+    // directories removed so `to` can be used again (it was empty when the backup began).
+    await Promise.all(follows.map((f) => f.stop().catch(() => undefined)));
     for (let i = 0; i < source.sets.length; i++)
       await fs.rm(path.join(to, setDirName(i)), { recursive: true, force: true });
     throw error;
   }
+  return { sets, follows, done };
+}
+
+/** See the file comment. */
+export async function backupCluster(
+  source: ClusterBackupSource,
+  options: BackupOptions,
+): Promise<ClusterBackupReport> {
+  const startedAt = new Date().toISOString();
+  const to = options?.to;
+  await prepareDir(to);
+  const groups = source.sets.reduce((n, s) => n + s.access.groups, 0);
+  const { sets, follows, done } = await backupSets(source, options, groups);
   const first = source.sets[0]?.access;
   assert(first !== undefined, 'a cluster has a Set');
   const finishedAt = new Date().toISOString();
@@ -159,19 +211,23 @@ export async function backupCluster(
     engine: source.engine,
     sets,
   };
-  const manifest = { format: CLUSTER_BACKUP_FORMAT, kind: CLUSTER_BACKUP_KIND };
-  await writeClusterManifest(to, { ...manifest, startedAt, finishedAt, layout });
+  const base = { format: CLUSTER_BACKUP_FORMAT, kind: CLUSTER_BACKUP_KIND, startedAt, finishedAt };
+  const following = options.follow === true;
+  const state: ClusterFollowState = { state: 'following', through: null };
+  await writeClusterManifest(to, { ...base, layout, ...(following ? { follow: state } : {}) });
   const { files, diverged, ...progress } = done;
-  return {
-    ...progress,
-    groups,
-    dir: path.resolve(to),
-    startedAt,
-    finishedAt,
-    sets: sets.length,
-    files,
-    diverged,
-  };
+  const report = { ...progress, groups, dir: path.resolve(to), startedAt, finishedAt };
+  if (!following) return { ...report, sets: sets.length, files, diverged };
+  assert(follows.length === sets.length, 'a follow per Set');
+  // docs/decisions.md "Cluster follow": the cluster manifest follows the Sets' `through`.
+  const follow = clusterFollow(follows, first.groups, options.flushMs ?? 1000, async (s) =>
+    writeClusterManifest(to, {
+      ...base,
+      layout: { ...layout, sets: await rehashed(to, sets) },
+      follow: s,
+    }),
+  );
+  return { ...report, sets: sets.length, files, diverged, follow };
 }
 
 type Fields = Record<string, unknown>;
@@ -220,6 +276,16 @@ export async function readClusterManifest(dir: string): Promise<ClusterBackupMan
   const problem = checkLayout(body.layout);
   if (problem !== undefined) throw corrupted(file, problem);
   const manifest = body as unknown as ClusterBackupManifest;
+  const follow = body.follow as unknown;
+  if (
+    follow !== undefined &&
+    (!isObject(follow) ||
+      (follow.state !== 'following' && follow.state !== 'stopped') ||
+      (follow.through !== null && typeof follow.through !== 'string'))
+  )
+    throw corrupted(file, 'has a malformed follow section');
+  // A running follow rewrites the Sets' manifests: each is checked by its own sha256 then.
+  if (manifest.follow?.state === 'following') return manifest;
   for (const s of manifest.layout.sets) {
     const setManifest = path.join(dir, s.dir, MANIFEST_FILE);
     const actual = await sha256Of(setManifest).catch(() => 'missing');

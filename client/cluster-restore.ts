@@ -28,6 +28,8 @@ import { restoreBackup } from '../actors/store/restore';
 import { checkBackup } from '../actors/store/backup-read';
 import { MANIFEST_FILE, corrupted } from '../actors/store/backup-format';
 import type { OpenForRestore, RestoreProgress } from '../actors/store/restore';
+import { resolvePoint } from '../actors/store/backup-replay';
+import type { RestorePoint } from '../actors/store/backup-replay';
 import { readClusterManifest } from './cluster-backup';
 import type { ClusterBackupManifest } from './cluster-backup';
 
@@ -42,6 +44,12 @@ export interface ClusterRestoreOptions {
   readonly set?: string;
   readonly workers?: number;
   readonly onProgress?: (progress: RestoreProgress & { readonly set: string }) => void;
+  /**
+   * A following backup only: restore to this point, as embedded (restore.ts): a time applies
+   * to every Set (each Set's replica 0's apply times), `{ seqs }` holds one seq per cluster
+   * group (`setIndex × groups + g`, the numbering of a subscription through `connect`).
+   */
+  readonly at?: RestorePoint;
 }
 
 export interface ClusterRestoreReport {
@@ -107,19 +115,40 @@ async function splitReplica(staging: string, replica: number, nodeDir: string): 
     );
 }
 
-/** One Set's backup, checked whole, and its layout against the cluster manifest's. */
+/**
+ * One Set's backup, checked whole, its layout against the cluster manifest's, and the point a
+ * restore `at` asks of it (so a point one Set cannot reach is refused before anything is written).
+ */
 async function checkSetBackup(
   from: string,
   dir: string,
   cluster: ClusterBackupManifest,
+  point: { at?: RestorePoint },
 ): Promise<void> {
   const m = await checkBackup(path.join(from, dir));
+  resolvePoint(point.at, m);
   const { groups, replicas, engine } = cluster.layout;
   if (m.layout.groups !== groups || m.layout.replicas !== replicas || m.layout.engine !== engine)
     throw corrupted(
       path.join(from, dir, MANIFEST_FILE),
       `has layout ${JSON.stringify(m.layout)}, the cluster manifest says ${JSON.stringify({ replicas, groups, engine })}`,
     );
+}
+
+/** The point for Set `index` of a cluster-wide one: a time as is, its own groups' seqs. */
+function setPoint(
+  at: RestorePoint | undefined,
+  index: number,
+  m: ClusterBackupManifest,
+): { at?: RestorePoint } {
+  if (at === undefined) return {};
+  if (typeof at !== 'object' || at instanceof Date || !Array.isArray(at.seqs)) return { at };
+  const { groups, sets } = m.layout;
+  if (at.seqs.length !== groups * sets.length)
+    throw invalid(
+      `restore at seqs needs one seq per cluster group (${groups * sets.length}), got ${at.seqs.length}`,
+    );
+  return { at: { seqs: at.seqs.slice(index * groups, (index + 1) * groups) } };
 }
 
 /** See the file comment. `open` is PaxosStore's (this module sits below it). */
@@ -139,8 +168,11 @@ export async function restoreCluster(
   const targets = chosen.map((s) => {
     const set = config.sets.find((c) => c.id === s.id);
     if (set === undefined) throw invalid(`no Set ${s.id} in the cluster file`);
-    return { backup: s, nodes: set.replicas.map((r) => r.node) };
+    const index = manifest.layout.sets.indexOf(s);
+    const point = setPoint(options.at, index, manifest);
+    return { backup: s, nodes: set.replicas.map((r) => r.node), point };
   });
+  for (const t of targets) await checkSetBackup(options.from, t.backup.dir, manifest, t.point);
   for (const t of targets)
     for (const node of t.nodes) await mustBeEmpty(path.join(options.to, node));
   const restored: ClusterRestoreReport['nodes'] = [];
@@ -153,6 +185,7 @@ export async function restoreCluster(
         from: path.join(options.from, t.backup.dir),
         dir: staging,
         ...(options.workers === undefined ? {} : { workers: options.workers }),
+        ...t.point,
         onProgress: (p) => options.onProgress?.({ ...p, set: t.backup.id }),
       },
       open,

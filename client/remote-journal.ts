@@ -54,6 +54,26 @@ function codeOf(code: string): ErrorCode {
 export function remoteJournalSource(host: RemoteJournalHost, replica: number): JournalSource {
   const groups = host.routes.sets.length * host.groups;
   assert(groups >= 1, 'a cluster has groups');
+  return journalSourceOver(host, groups, (group) => servingNode(host, replica, group));
+}
+
+/**
+ * The journals of one node's replica (its `groups` groups, numbered as the node numbers them):
+ * a following cluster backup reads each Set's replica-0 node this way (cluster-backup.ts).
+ */
+export function nodeJournalSource(
+  host: Pick<RemoteJournalHost, 'groups' | 'inspect' | 'closed'>,
+  node: string,
+): JournalSource {
+  assert(host.groups >= 1, 'a node has groups');
+  return journalSourceOver(host, host.groups, (group) => ({ node, group }));
+}
+
+function journalSourceOver(
+  host: Pick<RemoteJournalHost, 'inspect' | 'closed'>,
+  groups: number,
+  locate: (group: number) => { node: string; group: number },
+): JournalSource {
   return {
     groups,
     get closed(): boolean {
@@ -62,7 +82,7 @@ export function remoteJournalSource(host: RemoteJournalHost, replica: number): J
     ask: async (group: number, request: JournalRequest): Promise<JournalAnswer> => {
       if (host.closed) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the client is closed');
       assert(Number.isInteger(group) && group >= 0 && group < groups, () => `group ${group}`);
-      const at = servingNode(host, replica, group);
+      const at = locate(group);
       // Pages small enough for one frame (a node refuses more).
       const ask =
         request.kind === 'journal-read'

@@ -9,6 +9,8 @@
  * table, and then keeps one authenticated connection to every node of the table. A wrong secret
  * rejects UNAUTHENTICATED; no node reachable rejects UNAVAILABLE.
  */
+import { assert } from '../runtime/assert';
+import type { InspectFrame } from './inspect-protocol';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from '../actors/store/errors';
 import { KvNamespace, validateNamespace } from '../actors/store/kv';
 import { Queue } from '../actors/store/queue';
@@ -40,7 +42,7 @@ import {
 } from '../actors/store/subscription';
 import type { JournalSource, SubscribeOptions } from '../actors/store/subscription';
 import type { JournalRange } from '../actors/paxos/journal-page';
-import { remoteJournalSource, replicasOfEverySet } from './remote-journal';
+import { nodeJournalSource, remoteJournalSource, replicasOfEverySet } from './remote-journal';
 import { RequestRouter } from './request-router';
 import type { RouterStats } from './request-router';
 
@@ -359,7 +361,22 @@ export class RemoteStore {
         `backup needs nodes on lsm, bitcask or memory --persist (this cluster: ${this.info.layoutEngine})`,
       );
     }
-    const sets = this.routes.sets.map((s) => ({ id: s.id, access: this.setAccess(s.id) }));
+    const store = this;
+    const host = {
+      groups: this.info.groups,
+      inspect: (node: string, group: number, request: InspectFrame['request']) =>
+        this.inspects.inspect(node, group, request),
+      get closed(): boolean {
+        return store.isClosed();
+      },
+    };
+    // A following backup reads each Set's replica-0 node (docs/decisions.md "Cluster follow").
+    const sets = this.routes.sets.map((s) => {
+      const access = this.setAccess(s.id);
+      const node = access.nodes[0];
+      assert(node !== undefined, () => `Set ${s.id} has a node`);
+      return { id: s.id, access, journal: nodeJournalSource(host, node) };
+    });
     return backupCluster(
       { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets },
       options,

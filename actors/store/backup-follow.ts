@@ -110,6 +110,8 @@ export async function openFollow(source: JournalSource, name: string): Promise<F
       }
       const a = answer as JournalAnswer | Error;
       if (a instanceof Error && (source.closed || attempt >= OPEN_ATTEMPTS_MAX)) throw a;
+      // A refusal through the network (a node without `serve --journal`) is not waited out.
+      if (a instanceof PaxosStoreError && a.code !== ErrorCodes.UNAVAILABLE) throw a;
       if (
         !(a instanceof Error) &&
         !a.ok &&
