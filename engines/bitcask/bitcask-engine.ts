@@ -9,7 +9,7 @@
  * batches), which survives kill -9 but not power loss.
  */
 import * as path from 'node:path';
-import { Piscina } from 'piscina';
+import { OwnOffload } from '../own-offload';
 import { assert } from '../../runtime/assert';
 import type {
   BatchOp,
@@ -72,7 +72,8 @@ export class BitcaskEngine implements Engine {
   readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: true });
   private readonly options: CheckedOptions;
   private session: Session | undefined = undefined;
-  private ownPool: Piscina | undefined = undefined;
+  /** Merges run here when the engine was given no offload (standalone use). */
+  private readonly ownOffload = new OwnOffload();
   protected readonly counter = new StatsCounter();
   private transition: Promise<void> = Promise.resolve();
   private recovery: RecoveryStats | undefined = undefined;
@@ -259,31 +260,14 @@ export class BitcaskEngine implements Engine {
       if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask closed during the merge');
       return result;
     }
-    const offload = this.options.offload;
+    const offload = this.options.offload ?? this.ownOffload;
     try {
-      if (offload === undefined) {
-        return (await this.pool().run(task, {
-          filename: MERGE_WORKER_FILE,
-          signal,
-        })) as MergeTaskResult;
-      }
       return checkMergeResult(await offload.run(MERGE_TASK, task, { signal }));
     } catch (err) {
       // Close aborts a running merge: to the caller that is the engine closing under it.
       if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask closed during the merge', err);
       throw err;
     }
-  }
-
-  /** Standalone (no shared pool): one thread is enough, merges of one engine run one at a time. */
-  private pool(): Piscina {
-    this.ownPool ??= new Piscina({
-      filename: MERGE_WORKER_FILE,
-      minThreads: 0,
-      maxThreads: 1,
-      idleTimeout: 5_000,
-    });
-    return this.ownPool;
   }
 
   private async openNow(): Promise<void> {
@@ -312,12 +296,10 @@ export class BitcaskEngine implements Engine {
     if (session === undefined) return;
     // Forget the session first, so operations that start from now on fail with NOT_OPEN.
     this.session = undefined;
-    const pool = this.ownPool;
-    this.ownPool = undefined;
     try {
       await session.close();
     } finally {
-      await pool?.destroy();
+      await this.ownOffload.destroy();
     }
   }
 

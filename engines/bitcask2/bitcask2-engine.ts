@@ -16,7 +16,7 @@
  * `sync: false` once the batch is written to the OS (survives kill -9, not power loss).
  */
 import * as path from 'node:path';
-import { Piscina } from 'piscina';
+import { OwnOffload } from '../own-offload';
 import { mkdirDurable } from '../durable-dir';
 import { assert } from '../../runtime/assert';
 import type {
@@ -91,7 +91,8 @@ export class Bitcask2Engine implements Engine {
   private readonly counter = new StatsCounter();
   private transition: Promise<void> = Promise.resolve();
   private recovery: IndexedRecoveryStats | undefined = undefined;
-  private ownPool: Piscina | undefined = undefined;
+  /** Merges run here when the engine was given no offload (standalone use). */
+  private readonly ownOffload = new OwnOffload();
   private autoMerging = false;
   private merges = 0;
   private autoMergeFailures = 0;
@@ -257,30 +258,14 @@ export class Bitcask2Engine implements Engine {
       if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask2 closed during the merge');
       return result;
     }
-    const offload = this.options.offload;
+    const offload = this.options.offload ?? this.ownOffload;
     try {
-      if (offload === undefined) {
-        return checkMergeResult(
-          await this.pool().run(task, { filename: MERGE_WORKER_FILE, signal }),
-        );
-      }
       return checkMergeResult(await offload.run(MERGE_TASK, task, { signal }));
     } catch (err) {
       // Close aborts a running merge: to the caller that is the engine closing under it.
       if (signal.aborted) throw engineError('NOT_OPEN', 'bitcask2 closed during the merge', err);
       throw err;
     }
-  }
-
-  /** Standalone (no shared pool): one thread, created on the first merge, destroyed at close. */
-  private pool(): Piscina {
-    this.ownPool ??= new Piscina({
-      filename: MERGE_WORKER_FILE,
-      minThreads: 0,
-      maxThreads: 1,
-      idleTimeout: 5_000,
-    });
-    return this.ownPool;
   }
 
   private async *iterateOpen(range: IterateRange): AsyncGenerator<[string, Uint8Array]> {
@@ -307,12 +292,10 @@ export class Bitcask2Engine implements Engine {
     if (session === undefined) return;
     // Forget the session first, so operations that start from now on fail with NOT_OPEN.
     this.session = undefined;
-    const pool = this.ownPool;
-    this.ownPool = undefined;
     try {
       await session.close();
     } finally {
-      await pool?.destroy();
+      await this.ownOffload.destroy();
     }
   }
 
