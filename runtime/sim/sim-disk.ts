@@ -26,6 +26,13 @@
  * detects by checksum and cuts at open. The disk reports it until the next crash (`tailDamagedAtLastCrash`), as a real
  * engine's open report does, so the caller can obey the amnesia rule.
  *
+ * `kill()` is a process crash (kill -9), not a power loss: the OS outlives the process, so every
+ * completed write stays (visible, still not durable until a later sync), a random prefix of the
+ * submitted-but-not-completed writes reaches the OS (the rest never left the process), pending
+ * callbacks never fire, and no durable tail is damaged. A later `crash()` (power loss) can still
+ * lose what a kill left unsynced. This is what separates `sync: 'batch'` (safe against kill -9,
+ * documented as unsafe against power loss) from `sync: 'none'`.
+ *
  * Not modelled (yet): bit flips in single records, partial batches, disk-full errors.
  */
 import { assert } from '../assert';
@@ -96,6 +103,8 @@ export interface DiskStats {
   failedReads: number;
   failedWrites: number;
   crashes: number;
+  /** Process kills (`kill()`): the OS kept the completed writes. */
+  kills: number;
   /** Non-durable batches discarded by crashes. */
   lostBatches: number;
   /** Non-durable batches that a torn-tail crash kept. */
@@ -173,6 +182,7 @@ export class SimDisk {
     failedReads: 0,
     failedWrites: 0,
     crashes: 0,
+    kills: 0,
     lostBatches: 0,
     keptBatches: 0,
     damagedBatches: 0,
@@ -293,6 +303,27 @@ export class SimDisk {
     this.durableAtCrash = new Map(this.durable);
     this.durableSinceCrash = [];
     this.visible = new Map(this.durable);
+    this.lastWriteDoneUs = this.scheduler.nowUs();
+  }
+
+  /**
+   * Process kill (kill -9): completed writes survive in the page cache (still unsynced), a random
+   * prefix of the in-flight ones reaches the OS, the rest are lost, and no callback fires. A kill
+   * never damages the durable tail.
+   */
+  kill(): void {
+    this.epoch++;
+    this.stats.kills++;
+    const reached = this.prng.int(this.inflight.length + 1);
+    for (let i = 0; i < reached; i++) {
+      const pending = this.inflight[i] as PendingWrite;
+      applyBatch(this.visible, pending.batch);
+      this.unsynced.push(pending.batch);
+    }
+    this.stats.keptBatches += reached;
+    this.stats.lostBatches += this.inflight.length - reached;
+    this.inflight = [];
+    this.damaged = false;
     this.lastWriteDoneUs = this.scheduler.nowUs();
   }
 

@@ -43,6 +43,9 @@ import { SimDisk } from './sim-disk';
 import type { DiskFaults } from './sim-disk';
 import { Trace, hashBytes } from './trace';
 
+/** What a crash takes: the whole machine ('power') or only the process ('process', kill -9). */
+export type CrashKind = 'power' | 'process';
+
 export interface SimulationOptions {
   seed: number;
   /** Virtual milliseconds between two `tick()` calls on each actor. */
@@ -258,8 +261,12 @@ export class Simulation {
     return n.disk;
   }
 
-  /** Kill the node: actors vanish without close, in-flight traffic to/from them is lost. */
-  crash(node: NodeId): void {
+  /**
+   * Kill the node: actors vanish without close, in-flight traffic to/from them is lost. A
+   * 'power' loss (the default) takes the OS with it: the disk keeps only durable writes. A
+   * 'process' crash (kill -9) leaves the OS: the disk keeps what the process had handed to it.
+   */
+  crash(node: NodeId, kind: CrashKind = 'power'): void {
     const n = this.nodes.get(node);
     assert(n !== undefined, `crash of unknown node ${node}`);
     assert(n.up, `crash of node ${node} which is already down`);
@@ -271,8 +278,9 @@ export class Simulation {
       reg.incarnation++;
       this.dirty.delete(id);
     }
-    n.disk?.crash();
-    this.trace.record(`${this.nowUs} C ${node}`);
+    if (kind === 'power') n.disk?.crash();
+    else n.disk?.kill();
+    this.trace.record(`${this.nowUs} ${kind === 'power' ? 'C' : 'K'} ${node}`);
   }
 
   /** Bring a crashed node back: its actors are re-created from the same factories and configs. */

@@ -17,6 +17,7 @@ import { ModelTag } from '../../models/model-tags';
 import { splitVersion, tagged } from '../../models/registry';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { HistoryOp } from './linearizability';
+import type { CrashKind } from '../../runtime/sim/simulation';
 import type { KvInput, KvOutput } from './kv-model';
 import type { RequestBody, SimCluster } from './paxos-cluster';
 import { requestWithTimeout, runPhases } from './nemesis';
@@ -33,6 +34,8 @@ export interface WorkloadOptions {
   /** Crashed replicas come back without their disk (the amnesia rule). */
   wipeOnRestart: boolean;
   partitions: boolean;
+  /** What a crash takes (nemesis.ts); default a power loss. */
+  crashKind?: CrashKind | 'mixed';
   /** Liveness phase budget: all clients must finish within it, virtual ms. */
   livenessMs: number;
 }

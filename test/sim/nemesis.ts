@@ -4,6 +4,7 @@
  */
 import { assert } from '../../runtime/assert';
 import type { Prng } from '../../runtime/sim/prng';
+import type { CrashKind } from '../../runtime/sim/simulation';
 import type { ClientResult } from '../../actors/paxos/core/types';
 import type { RequestBody, SimCluster } from './paxos-cluster';
 
@@ -14,6 +15,17 @@ export interface NemesisOptions {
   /** Crashed replicas come back without their disk (the amnesia rule). */
   readonly wipeOnRestart: boolean;
   readonly partitions: boolean;
+  /**
+   * What a crash takes (default 'power': the disk keeps only durable writes). 'process' is a
+   * kill -9 (the OS keeps what it was handed); 'mixed' picks one of the two at each crash.
+   */
+  readonly crashKind?: CrashKind | 'mixed';
+}
+
+function pickCrashKind(o: NemesisOptions, prng: Prng): CrashKind {
+  const kind = o.crashKind ?? 'power';
+  if (kind !== 'mixed') return kind;
+  return prng.chance(0.5) ? 'power' : 'process';
 }
 
 /** Random partitions and crash/restart cycles during the safety phase. */
@@ -29,7 +41,7 @@ export function startNemesis(cluster: SimCluster, prng: Prng, o: NemesisOptions)
     } else if (o.partitions && roll < 50) {
       sim.heal();
     } else if (o.crashes && roll < 75 && cluster.isUp(r)) {
-      cluster.crash(r);
+      cluster.crash(r, pickCrashKind(o, prng));
       sim.schedule(50 + prng.int(400), () => {
         if (!cluster.isUp(r)) cluster.restart(r, o.wipeOnRestart && prng.chance(0.5));
       });

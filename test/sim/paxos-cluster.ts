@@ -7,6 +7,7 @@ import { assert } from '../../runtime/assert';
 import type { ActorHost } from '../../runtime/actor';
 import { ByteWriter } from '../../runtime/byte-codec';
 import { Simulation } from '../../runtime/sim/simulation';
+import type { CrashKind } from '../../runtime/sim/simulation';
 import type { FaultConfig } from '../../runtime/sim/network';
 import type { DiskFaults } from '../../runtime/sim/sim-disk';
 import type { SyncMode } from '../../engines/engine';
@@ -259,9 +260,12 @@ export class SimCluster {
     this.pending.delete(token);
   }
 
-  /** Crash a replica. With `wipe`, it restarts without its disk and must obey the amnesia rule. */
-  crash(replica: number): void {
-    this.sim.crash(replica);
+  /**
+   * Crash a replica: a power loss by default, or a process kill (the OS keeps what it was
+   * handed). With `wipe` at restart, it comes back without its disk and must obey the amnesia rule.
+   */
+  crash(replica: number, kind: CrashKind = 'power'): void {
+    this.sim.crash(replica, kind);
   }
 
   restart(replica: number, wipe: boolean): void {

@@ -12,6 +12,7 @@ import { kvModel } from './kv-model';
 import { SimCluster } from './paxos-cluster';
 import { runKvWorkload } from './kv-workload';
 import { checkJournals } from './journal-check';
+import type { CrashKind } from '../../runtime/sim/simulation';
 
 /** PXS_SIM_SEED=N replays exactly one seed (the one a failure printed) in every scenario. */
 const ONLY_SEED =
@@ -24,8 +25,10 @@ export interface Scenario {
   /** Replicas in the Set (odd); default 3. */
   readonly replicas?: number;
   readonly wipe: boolean;
-  readonly sync: 'always' | 'none';
+  readonly sync: 'always' | 'batch' | 'none';
   readonly salt: number;
+  /** What a crash takes (nemesis.ts); default a power loss. */
+  readonly crashKind?: CrashKind | 'mixed';
   /** Evict every idle key on every tick (a key cache of one), so keys reload from disk constantly. */
   readonly evict?: boolean;
   /** Ids per incarnation range: small, so ranges run out and are renewed mid-run. */
@@ -81,6 +84,7 @@ export function runSeed(seed: number, s: Scenario) {
     crashes: true,
     wipeOnRestart: s.wipe,
     partitions: true,
+    ...(s.crashKind !== undefined ? { crashKind: s.crashKind } : {}),
     livenessMs: 30_000,
   });
   let journalEntries = 0;

@@ -172,3 +172,44 @@ test('scan returns visible entries sorted by key', (t) => {
   sim.runFor(10);
   t.deepEqual(keys, ['a', 'b']);
 });
+
+test('a process kill keeps completed unsynced writes; a later power loss still loses them', (t) => {
+  const { sim, disk } = setup();
+  disk.write([{ key: 'a', value: enc('1') }], false, () => {});
+  sim.runFor(10);
+  sim.crash(0, 'process');
+  sim.restart(0);
+  t.deepEqual(readNow(sim, disk, ['a']), ['1'], 'the page cache outlived the process');
+  t.is(disk.stats.kills, 1);
+  t.is(disk.unsyncedBatches, 1, 'still not durable');
+  sim.crash(0, 'power');
+  sim.restart(0);
+  t.deepEqual(readNow(sim, disk, ['a']), [undefined]);
+});
+
+test('a process kill keeps a prefix of in-flight writes, fires no callback, damages nothing', (t) => {
+  const kept = new Set<number>();
+  for (let seed = 1; seed <= 40; seed++) {
+    const { sim, disk } = setup({ damagedTailRate: 1 }, seed);
+    disk.write([{ key: 'd', value: enc('0') }], true, () => {});
+    sim.runFor(10);
+    const fired: string[] = [];
+    for (const k of ['a', 'b', 'c'])
+      disk.write([{ key: k, value: enc(k) }], false, () => fired.push(k));
+    sim.crash(0, 'process');
+    sim.runFor(10);
+    t.deepEqual(fired, [], `seed ${seed}: no callback after the kill`);
+    sim.restart(0);
+    const got = readNow(sim, disk, ['d', 'a', 'b', 'c']);
+    t.is(got[0], '0', `seed ${seed}: a kill never damages the durable tail`);
+    t.false(disk.tailDamagedAtLastCrash);
+    const n = got.slice(1).filter((v) => v !== undefined).length;
+    t.deepEqual(
+      got.slice(1),
+      ['a', 'b', 'c'].map((k, i) => (i < n ? k : undefined)),
+      'a prefix',
+    );
+    kept.add(n);
+  }
+  t.true(kept.has(0) && kept.has(3), `both ends of the prefix seen (${[...kept].join(',')})`);
+});
