@@ -41,7 +41,12 @@ export type {
 } from './actors/store/verify';
 export type { BackupOptions, BackupProgress, BackupReport } from './actors/store/backup';
 export type { RestoreOptions, RestoreProgress, RestoreReport } from './actors/store/restore';
-export type { BackupFollow, BackupFollowReport } from './actors/store/backup-follow';
+export type {
+  BackupFollow,
+  BackupFollowReport,
+  FollowStopOptions,
+} from './actors/store/backup-follow';
+export type { ResumeBackupOptions } from './actors/store/backup-follow-resume';
 export type { RestorePoint } from './actors/store/backup-replay';
 export type { ClusterVerifyReport } from './client/remote-store';
 export type { ClusterBackupReport } from './client/cluster-backup';

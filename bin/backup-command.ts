@@ -3,6 +3,7 @@
  *
  *   paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]
  *                     [--follow [--flush-ms MS]]
+ *   paxosstore backup --dir DATA --to BACKUP --resume [--workers N] [--flush-ms MS]
  *   paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]
  *                     [--follow [--flush-ms MS]]
  *   paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]
@@ -15,8 +16,10 @@
  *
  * `--follow` keeps shipping the journal's entries after the full copy (the store is opened
  * with `journal: true`) until SIGINT or SIGTERM, then writes a final flush and exits 0; a
- * `{"event":"follow",...}` line reports each time the point a restore can reach moves. `--at`
- * restores a following backup to a time, or to one journal seq per group.
+ * `{"event":"follow",...}` line reports each time the point a restore can reach moves. An
+ * embedded follow ends *paused*: its journal cursor is kept, so `--resume` goes on later
+ * without a new full copy (as it does after a kill -9 of this process). `--at` restores a
+ * following backup to a time, or to one journal seq per group.
  *
  * Progress goes to stderr as a bar when stderr is a terminal, else to stdout as JSON lines
  * (`{"event":"progress",...}`); the last stdout line is `{"event":"done",...}` with the report.
@@ -34,6 +37,7 @@ import { isClusterBackup } from '../client/cluster-backup';
 
 export const BACKUP_USAGE =
   '       paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N] [--follow [--flush-ms MS]]\n' +
+  '       paxosstore backup --dir DATA --to BACKUP --resume [--workers N] [--flush-ms MS]\n' +
   '       paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND] [--follow [--flush-ms MS]]\n' +
   '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]\n' +
   '       paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N] [--at ISO_TIME | --at seqs:S0,...]';
@@ -66,7 +70,7 @@ function finishLine(): void {
   if (process.stderr.isTTY === true) process.stderr.write('\n');
 }
 
-const FLAGS = new Set(['follow']);
+const FLAGS = new Set(['follow', 'resume']);
 
 function parse(
   argv: string[],
@@ -157,12 +161,43 @@ async function runClusterBackup(
   }
 }
 
+/** `backup --dir --to --resume`: goes on with a paused or killed follow (no new full copy). */
+async function runResume(v: Values): Promise<number> {
+  const [dir, to] = [text(v, 'dir'), text(v, 'to')];
+  const flushText = text(v, 'flush-ms');
+  const flushMs = flushText === undefined ? undefined : Number(flushText);
+  const workers = workersOf(text(v, 'workers'));
+  const extra = ['config', 'rate', 'follow'].some((n) => v[n] !== undefined);
+  if (dir === undefined || to === undefined || workers === 'bad' || extra) return usage();
+  const layout = recorded(dir);
+  const store = await PaxosStore.open({
+    dir,
+    replicas: layout.replicas,
+    groups: layout.groups,
+    ...engineOptionsOf(layout.engine),
+    workers: workers ?? 1,
+    journal: true,
+  });
+  try {
+    const follow = await store.resumeBackup({ to, ...(flushMs === undefined ? {} : { flushMs }) });
+    console.log(JSON.stringify({ event: 'resumed', dir: path.resolve(to), name: follow.name }));
+    const report = await followUntilSignal(follow, true);
+    console.log(JSON.stringify({ event: 'done', follow: report, paused: true }));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * Follows until SIGINT or SIGTERM (then a final flush); a line each time `through` moves.
- * Answers the follow's final report.
+ * Answers the follow's final report. With `keepCursor` the follow ends paused (resumable).
  */
-async function followUntilSignal(follow: BackupFollow): Promise<Record<string, unknown>> {
-  const stop = (): void => void follow.stop().catch(() => undefined);
+async function followUntilSignal(
+  follow: BackupFollow,
+  keepCursor = false,
+): Promise<Record<string, unknown>> {
+  const stop = (): void => void follow.stop({ keepCursor }).catch(() => undefined);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let shown: string | null = null;
@@ -190,6 +225,7 @@ function text(v: Values, name: string): string | undefined {
 }
 
 async function runBackup(v: Values): Promise<number> {
+  if (v.resume === true) return runResume(v);
   const [dir, to, config] = [text(v, 'dir'), text(v, 'to'), text(v, 'config')];
   const follow = v.follow === true;
   const flushText = text(v, 'flush-ms');
@@ -230,7 +266,8 @@ async function runBackup(v: Values): Promise<number> {
     });
     finishLine();
     const { follow: handle, ...copy } = report;
-    const followed = handle === undefined ? {} : { follow: await followUntilSignal(handle) };
+    const followed =
+      handle === undefined ? {} : { follow: await followUntilSignal(handle, true), paused: true };
     console.log(JSON.stringify({ event: 'done', ...copy, ...followed }));
     return 0;
   } finally {
@@ -312,7 +349,7 @@ export async function backupCommand(
   const values = parse(
     argv,
     command === 'backup'
-      ? ['dir', 'to', 'rate', 'workers', 'config', 'follow', 'flush-ms']
+      ? ['dir', 'to', 'rate', 'workers', 'config', 'follow', 'flush-ms', 'resume']
       : ['from', 'dir', 'workers', 'config', 'to', 'set', 'at'],
   );
   if (values === undefined) return usage();

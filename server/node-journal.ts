@@ -15,7 +15,7 @@ type Fields = Record<string, unknown>;
 
 /** The fields each journal kind may carry (besides `kind`), and a check of each. */
 const FIELDS: Readonly<Record<string, Readonly<Record<string, (v: unknown) => boolean>>>> = {
-  'journal-open': { name: isName, from: (v) => v === 'start' || v === 'now' },
+  'journal-open': { name: isName, from: (v) => v === 'start' || v === 'now' || v === 'existing' },
   'journal-read': {
     epoch: isCount,
     from: (v) => isCount(v) && (v as number) >= 1,

@@ -9,6 +9,7 @@ import {
   renewGroupIncarnation,
   startGroup,
 } from './incarnation-file';
+import { clearJournalGap, journalGapAtStart } from './journal-gap-file';
 import type { ActorFactory } from '../../runtime/actor';
 import type { Engine, SyncMode } from '../../engines/engine';
 import type { EngineName } from '../store/options';
@@ -150,6 +151,7 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).
     derived: bigtableDerived,
     journal: volatile ? undefined : config.journal,
+    ...journalGapOf(volatile ? undefined : config.dir, replica, group, config.journal),
     limits: {
       requestTimeoutTicks: ticks,
       roundTimeoutTicks: Math.max(2, Math.min(10, Math.floor(ticks / 4))),
@@ -170,6 +172,20 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
   };
   return actor;
 };
+
+/** A durable group's journal markers (journal-gap-file.ts): whether a new epoch is due. */
+function journalGapOf(
+  root: string | undefined,
+  replica: number,
+  group: number,
+  journal: GroupActorConfig['journal'],
+): { journalGap?: boolean; clearJournalGap?: () => void } {
+  if (root === undefined) return {};
+  const gap = journalGapAtStart(root, replica, group, journal !== undefined);
+  return gap
+    ? { journalGap: true, clearJournalGap: () => clearJournalGap(root, replica, group) }
+    : {};
+}
 
 /** The group's record port: volatile, or its engine (in sections) over `dir`. */
 function openRecordStore(

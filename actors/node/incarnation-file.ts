@@ -119,7 +119,7 @@ export function startGroup(root: string, replica: number, group: number): GroupS
     console.error(
       `replica ${replica} group ${group}: its directory lost its state; it recovers every key from its peers`,
     );
-    writeMarker(files.marker);
+    writeMarkerFile(files.marker);
   }
   const amnesic = lost || fs.existsSync(files.marker);
   return { incarnation: advance(files, Math.max(own, rootCopy)), amnesic };
@@ -151,7 +151,7 @@ function advance(files: { own: string; rootCopy: string }, current: number): num
  * returns. Only a full rebuild removes it (clearGroupAmnesia).
  */
 export function markGroupAmnesic(root: string, replica: number, group: number): void {
-  writeMarker(groupFiles(root, replica, group).marker);
+  writeMarkerFile(groupFiles(root, replica, group).marker);
 }
 
 /**
@@ -161,17 +161,22 @@ export function markGroupAmnesic(root: string, replica: number, group: number): 
  * before the fsync leaves the marker: one more amnesic start, never a trusted gap.
  */
 export function clearGroupAmnesia(root: string, replica: number, group: number): void {
-  const file = groupFiles(root, replica, group).marker;
+  removeMarkerFile(groupFiles(root, replica, group).marker);
+}
+
+/** Removes a marker file durably (unlink, directory fsync); absent already is fine. */
+export function removeMarkerFile(file: string): void {
   try {
     fs.unlinkSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   fsyncDir(path.dirname(file));
-  assert(!fs.existsSync(file), () => `amnesia marker ${file} still there`);
+  assert(!fs.existsSync(file), () => `marker ${file} still there`);
 }
 
-function writeMarker(file: string): void {
+/** Writes a marker file durably (its directories, temp file, fsync, rename, directory fsync). */
+export function writeMarkerFile(file: string): void {
   writeCount(file, 1);
 }
 

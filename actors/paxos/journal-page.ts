@@ -15,7 +15,12 @@ import type { JournalRecord } from './journal-codec';
 import type { JournalWriter } from './journal-writer';
 
 export type JournalRequest =
-  | { readonly kind: 'journal-open'; readonly name: string; readonly from: 'start' | 'now' }
+  | {
+      readonly kind: 'journal-open';
+      readonly name: string;
+      /** Where a new cursor starts; 'existing' never makes one (a resume: SUBSCRIPTION_EXPIRED). */
+      readonly from: 'start' | 'now' | 'existing';
+    }
   | {
       readonly kind: 'journal-read';
       readonly epoch: number;
@@ -196,6 +201,10 @@ function openCursor(
       return Promise.resolve(expired(`entries after ${cursor.acked} were trimmed`));
     return Promise.resolve(range(host, cursor.acked));
   }
+  if (req.from === 'existing')
+    return Promise.resolve(
+      expired(`no cursor ${req.name}: it was removed (a stopped follow) or never made`),
+    );
   if (w.cursors.size >= w.limits.subscribersMax)
     return Promise.resolve(
       fail('INVALID_ARGUMENT', `at most ${w.limits.subscribersMax} subscribers`),

@@ -117,6 +117,13 @@ export interface PaxosShellOptions extends GroupPlacement {
    * its journal entries in the same batch. Needs a durable record store.
    */
   readonly journal?: JournalLimits;
+  /**
+   * The group started without its journal since it last kept one (node/journal-gap-file.ts):
+   * writes no entry records came between, so the journal starts a new epoch; `clearJournalGap`
+   * runs once that epoch is durable.
+   */
+  readonly journalGap?: boolean;
+  readonly clearJournalGap?: () => void;
   /** Wall-clock ms for journal entry times (default Date.now; the simulator passes its own). */
   readonly wallClock?: () => number;
 }
@@ -280,9 +287,17 @@ export class PaxosGroupActor implements Actor {
       }
       // Storage that dropped records at open (known by this first load's answer) may have
       // dropped entries subscribers already read: a new epoch, as for an amnesic start.
-      const fresh = this.options.amnesic || this.store.lostAtOpen === true;
+      // So may writes made while the journal was off (journalGap).
+      const gap = this.options.journalGap === true;
+      const fresh = this.options.amnesic || this.store.lostAtOpen === true || gap;
       const epoch = journalEpoch(this.options.incarnation, (this.options.wallClock ?? Date.now)());
       writer.start(stored, epoch, fresh);
+      if (gap) {
+        const clear = this.options.clearJournalGap;
+        this.staged.journalWaiters.push((e) => {
+          if (e === undefined) clear?.();
+        });
+      }
       this.drive();
     });
     return writer;

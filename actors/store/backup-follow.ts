@@ -12,6 +12,11 @@
  * (segment sizes and SHA-256s, each group's shipped seq and time, `through`), and only then
  * acknowledge the entries in the journal. A crash or kill at any point leaves a backup that is
  * valid up to its manifest; entries past it were not acknowledged and are still retained.
+ *
+ * A follow that was killed, lost its store, or was paused (`stop({ keepCursor: true })`) resumes
+ * with resumeFollow: its cursor kept the entries after the last acknowledgement, the manifest
+ * says what was shipped, and shipping goes on into a new segment. A stopped follow removed its
+ * cursor and cannot resume (docs/decisions.md "Resuming a backup follow").
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
@@ -42,6 +47,16 @@ export interface BackupFollowReport {
   readonly groups: readonly FollowGroup[];
 }
 
+export interface FollowStopOptions {
+  /**
+   * Keep the follow's cursor in the journal (the manifest says 'paused'), so that
+   * `resumeBackup` can go on later without a new full copy. The cursor holds the journal's
+   * retention meanwhile (within its bounds: past them a resume answers SUBSCRIPTION_EXPIRED).
+   * Default false: the cursor is removed and the follow is 'stopped' for good.
+   */
+  readonly keepCursor?: boolean;
+}
+
 /** The running follow of a backup. */
 export interface BackupFollow {
   /** Its subscriber name in the journal (`backup:<id>`). */
@@ -49,7 +64,7 @@ export interface BackupFollow {
   /** Where it stands now (what the manifest records). */
   status(): BackupFollowReport;
   /** Ships what the journal holds now (bounded), writes a final flush, and ends. */
-  stop(): Promise<BackupFollowReport>;
+  stop(options?: FollowStopOptions): Promise<BackupFollowReport>;
   /** Settles when the follow ends: after stop(), or rejects when it failed (CLOSED, ...). */
   readonly done: Promise<BackupFollowReport>;
 }
@@ -89,37 +104,39 @@ function failure(a: Exclude<JournalAnswer, { ok: true }>, group: number): PaxosS
   return new PaxosStoreError(code, `backup follow, group ${group}: ${a.message}`);
 }
 
+/** Opens `name` in one group's journal, waiting out a group that is still loading (bounded). */
+export async function openCursor(
+  source: JournalSource,
+  group: number,
+  name: string,
+  from: 'now' | 'existing',
+): Promise<JournalRange> {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await source
+      .ask(group, { kind: 'journal-open', name, from })
+      .catch((error: unknown) => error);
+    if (typeof answer === 'object' && answer !== null && 'ok' in answer && answer.ok)
+      return answer as JournalRange;
+    const a = answer as JournalAnswer | Error;
+    if (a instanceof Error && (source.closed || attempt >= OPEN_ATTEMPTS_MAX)) throw a;
+    // A refusal through the network (a node without `serve --journal`) is not waited out.
+    if (a instanceof PaxosStoreError && a.code !== ErrorCodes.UNAVAILABLE) throw a;
+    if (
+      !(a instanceof Error) &&
+      !a.ok &&
+      (a.code !== 'UNAVAILABLE' || attempt >= OPEN_ATTEMPTS_MAX)
+    )
+      throw failure(a, group);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Registers `name` at the head of every group's journal; answers where each group starts. */
 export async function openFollow(source: JournalSource, name: string): Promise<FollowGroup[]> {
   const out: FollowGroup[] = [];
   for (let group = 0; group < source.groups; group++) {
-    for (let attempt = 0; ; attempt++) {
-      const answer = await source
-        .ask(group, { kind: 'journal-open', name, from: 'now' })
-        .catch((error: unknown) => error);
-      if (typeof answer === 'object' && answer !== null && 'ok' in answer && answer.ok) {
-        const r = answer as JournalRange;
-        out.push({
-          group,
-          epoch: r.epoch,
-          startSeq: r.acked + 1,
-          shippedSeq: r.acked,
-          shippedTime: 0,
-        });
-        break;
-      }
-      const a = answer as JournalAnswer | Error;
-      if (a instanceof Error && (source.closed || attempt >= OPEN_ATTEMPTS_MAX)) throw a;
-      // A refusal through the network (a node without `serve --journal`) is not waited out.
-      if (a instanceof PaxosStoreError && a.code !== ErrorCodes.UNAVAILABLE) throw a;
-      if (
-        !(a instanceof Error) &&
-        !a.ok &&
-        (a.code !== 'UNAVAILABLE' || attempt >= OPEN_ATTEMPTS_MAX)
-      )
-        throw failure(a, group);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const r = await openCursor(source, group, name, 'now');
+    out.push({ group, epoch: r.epoch, startSeq: r.acked + 1, shippedSeq: r.acked, shippedTime: 0 });
   }
   assert(out.length === source.groups, 'a follow position per group');
   return out;
@@ -152,11 +169,12 @@ class FollowLoop {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private segment: Segment | undefined;
-  private readonly segments: BackupFile[] = [];
+  private readonly segments: BackupFile[];
   private flushed: FollowGroup[];
-  private through: number | null = null;
+  private through: number | null;
   private lastFlush = Date.now();
   private stopping = false;
+  private keepCursor = false;
   private wake: (() => void) | undefined;
   entries = 0;
   bytes = 0;
@@ -169,6 +187,9 @@ class FollowLoop {
     private readonly settings: FollowSettings,
   ) {
     this.flushed = follow.groups.map((g) => ({ ...g }));
+    // A resumed follow keeps what its manifest lists and ships into a new segment after them.
+    this.segments = follow.segments.slice();
+    this.through = follow.through === null ? null : Date.parse(follow.through);
     this.cursors = follow.groups.map((g) => ({
       epoch: g.epoch,
       next: g.shippedSeq + 1,
@@ -187,7 +208,8 @@ class FollowLoop {
     };
   }
 
-  requestStop(): void {
+  requestStop(options: FollowStopOptions = {}): void {
+    if (!this.stopping) this.keepCursor = options.keepCursor === true;
     this.stopping = true;
     this.wake?.();
   }
@@ -205,11 +227,14 @@ class FollowLoop {
         if (this.pendingBytes >= PENDING_BYTES_MAX) await this.flush('following');
         if (got === 0) break;
       }
-      await this.flush('stopped');
+      await this.flush(this.keepCursor ? 'paused' : 'stopped');
       return this.report();
+    } catch (error) {
+      this.keepCursor = false;
+      throw error;
     } finally {
       await this.segment?.handle.close().catch(() => undefined);
-      await closeFollow(this.source, this.follow.name);
+      if (!this.keepCursor) await closeFollow(this.source, this.follow.name);
     }
   }
 
@@ -400,8 +425,8 @@ export function startFollow(
   const done = loop.run();
   // Its failure is the caller's to see through `done` or stop(), not an unhandled rejection.
   done.catch(() => undefined);
-  const stop = (): Promise<BackupFollowReport> => {
-    loop.requestStop();
+  const stop = (options?: FollowStopOptions): Promise<BackupFollowReport> => {
+    loop.requestStop(options);
     return done;
   };
   if (settings.signal !== undefined) {

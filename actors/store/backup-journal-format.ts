@@ -69,8 +69,12 @@ export interface FollowManifest {
    * null until the follow first caught up after it.
    */
   readonly through: string | null;
-  /** 'following', or 'stopped' once stop() wrote its final flush. */
-  readonly state: 'following' | 'stopped';
+  /**
+   * 'following'; 'paused' once stop({ keepCursor: true }) wrote its final flush (its cursor is
+   * kept: resumeBackup goes on); 'stopped' once stop() did (cursor removed, for good). A follow
+   * that was killed stays 'following' and can be resumed too.
+   */
+  readonly state: 'following' | 'paused' | 'stopped';
 }
 
 export function segmentName(n: number): string {

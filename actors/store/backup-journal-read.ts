@@ -73,7 +73,8 @@ export function checkFollow(v: unknown, groups: number, finishedAt: string): str
   if (typeof v.name !== 'string' || !/^backup:[0-9a-f]{12}$/.test(v.name))
     return 'follow.name is not a backup subscriber name';
   if (v.replica !== 0) return 'follow.replica is not 0';
-  if (v.state !== 'following' && v.state !== 'stopped') return 'follow.state is unknown';
+  if (v.state !== 'following' && v.state !== 'paused' && v.state !== 'stopped')
+    return 'follow.state is unknown';
   if (v.through !== null) {
     if (typeof v.through !== 'string' || Number.isNaN(Date.parse(v.through)))
       return 'follow.through is not a time';

@@ -52,7 +52,10 @@ import type { RequestBody, ScanBody } from './request-pipeline';
 import { groupOfKey, homeReplicaOf } from './routing';
 import { verifyReplicas } from './verify';
 import { runBackup } from './backup';
+import { resumeBackup } from './backup-follow-resume';
+import type { ResumeBackupOptions } from './backup-follow-resume';
 import type { BackupOptions, BackupReport } from './backup';
+import type { BackupFollow } from './backup-follow';
 import { restoreBackup } from './restore';
 import type { RestoreOptions, RestoreReport, RestoreTarget } from './restore';
 import { restoreCluster } from '../../client/cluster-restore';
@@ -539,6 +542,18 @@ export class PaxosStore {
     return this.mapErrors(() =>
       runBackup({ system: this.system, placement, layout, up, call, ...journal }, options),
     );
+  }
+
+  /**
+   * Goes on with the follow of a backup in `options.to` without a new full copy (README
+   * "Backups"): after its process was killed, the store closed under it, or it was paused with
+   * `follow.stop({ keepCursor: true })`. SUBSCRIPTION_EXPIRED when the journal no longer holds
+   * what it missed; CORRUPTED when the backup does not match what it records.
+   */
+  async resumeBackup(options: ResumeBackupOptions): Promise<BackupFollow> {
+    this.checkOpen();
+    const journal = this.options.journal === undefined ? undefined : this.journalSource(0);
+    return this.mapErrors(() => resumeBackup(journal, options));
   }
 
   /**

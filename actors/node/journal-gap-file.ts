@@ -1,0 +1,57 @@
+/**
+ * A group's journal must never have a silent gap (README "Journal subscription"). The journal is
+ * an option of each open: a store opened once without `journal` applies writes that no entry
+ * records, and a later open with the journal would go on numbering as if nothing had happened,
+ * so a subscriber (or a backup follow) would skip those writes without knowing. Two marker
+ * files per (replica, group), beside its incarnation count, close that hole:
+ *
+ * - `group-G.journal`: this group has kept a journal (written at the first start with it on).
+ * - `group-G.journal-gap`: it has since started without one. Written durably before the actor
+ *   exists, so before any write of that start can reach the engine.
+ *
+ * The next start with the journal on sees the gap and starts a new epoch (as after amnesia):
+ * every cursor of the old epoch answers SUBSCRIPTION_EXPIRED. The gap marker goes only once the
+ * new epoch is durable (clearJournalGap, called by the actor); a crash before that starts a new
+ * epoch again, never the old one. docs/decisions.md "A journal turned off leaves no silent gap".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { assert } from '../../runtime/assert';
+import { removeMarkerFile, writeMarkerFile } from './incarnation-file';
+
+function files(root: string, replica: number, group: number): { kept: string; gap: string } {
+  assert(
+    Number.isInteger(replica) && replica >= 0 && Number.isInteger(group) && group >= 0,
+    () => `group ${replica}/${group}`,
+  );
+  const replicaDir = path.join(root, `replica-${replica}`);
+  return {
+    kept: path.join(replicaDir, `group-${group}.journal`),
+    gap: path.join(replicaDir, `group-${group}.journal-gap`),
+  };
+}
+
+/**
+ * Called synchronously as the group starts, before it can write. With the journal on: notes
+ * that the group keeps one, and answers whether a start without it came between (a new epoch
+ * is due). With it off: marks the gap if the group ever kept a journal; answers false.
+ */
+export function journalGapAtStart(
+  root: string,
+  replica: number,
+  group: number,
+  journalOn: boolean,
+): boolean {
+  const f = files(root, replica, group);
+  if (journalOn) {
+    if (!fs.existsSync(f.kept)) writeMarkerFile(f.kept);
+    return fs.existsSync(f.gap);
+  }
+  if (fs.existsSync(f.kept) && !fs.existsSync(f.gap)) writeMarkerFile(f.gap);
+  return false;
+}
+
+/** The new epoch is durable: the gap is accounted for. */
+export function clearJournalGap(root: string, replica: number, group: number): void {
+  removeMarkerFile(files(root, replica, group).gap);
+}
