@@ -3,7 +3,8 @@
  *
  *   paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N]
  *                     [--follow [--flush-ms MS]]
- *   paxosstore backup --dir DATA --to BACKUP --resume [--workers N] [--flush-ms MS]
+ *   paxosstore backup (--dir DATA [--workers N] | --config CLUSTER.json) --to BACKUP --resume
+ *                     [--flush-ms MS]
  *   paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND]
  *                     [--follow [--flush-ms MS]]
  *   paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]
@@ -16,8 +17,8 @@
  *
  * `--follow` keeps shipping the journal's entries after the full copy (the store is opened
  * with `journal: true`) until SIGINT or SIGTERM, then writes a final flush and exits 0; a
- * `{"event":"follow",...}` line reports each time the point a restore can reach moves. An
- * embedded follow ends *paused*: its journal cursor is kept, so `--resume` goes on later
+ * `{"event":"follow",...}` line reports each time the point a restore can reach moves. The
+ * follow ends *paused*: its journal cursor is kept, so `--resume` goes on later
  * without a new full copy (as it does after a kill -9 of this process). `--at` restores a
  * following backup to a time, or to one journal seq per group.
  *
@@ -34,10 +35,11 @@ import type { BackupFollow, BackupProgress, RestorePoint, RestoreProgress } from
 import { engineOptionsOf } from '../actors/store/restore';
 import { loadClusterConfig } from '../cluster/cluster-config';
 import { isClusterBackup } from '../client/cluster-backup';
+import type { RemoteStore } from '../client/remote-store';
 
 export const BACKUP_USAGE =
   '       paxosstore backup --dir DATA --to BACKUP [--rate BYTES_PER_SECOND] [--workers N] [--follow [--flush-ms MS]]\n' +
-  '       paxosstore backup --dir DATA --to BACKUP --resume [--workers N] [--flush-ms MS]\n' +
+  '       paxosstore backup (--dir DATA [--workers N] | --config CLUSTER.json) --to BACKUP --resume [--flush-ms MS]\n' +
   '       paxosstore backup --config CLUSTER.json --to BACKUP [--rate BYTES_PER_SECOND] [--follow [--flush-ms MS]]\n' +
   '       paxosstore restore --from BACKUP --dir NEW_DATA [--workers N] [--at ISO_TIME | --at seqs:S0,S1,...]\n' +
   '       paxosstore restore --from BACKUP --config NEW_CLUSTER.json --to ROOT [--set ID] [--workers N] [--at ISO_TIME | --at seqs:S0,...]';
@@ -153,7 +155,8 @@ async function runClusterBackup(
     });
     finishLine();
     const { follow: handle, ...copy } = report;
-    const followed = handle === undefined ? {} : { follow: await followUntilSignal(handle) };
+    const followed =
+      handle === undefined ? {} : { follow: await followUntilSignal(handle, true), paused: true };
     console.log(JSON.stringify({ event: 'done', ...copy, ...followed }));
     return 0;
   } finally {
@@ -161,23 +164,38 @@ async function runClusterBackup(
   }
 }
 
-/** `backup --dir --to --resume`: goes on with a paused or killed follow (no new full copy). */
-async function runResume(v: Values): Promise<number> {
-  const [dir, to] = [text(v, 'dir'), text(v, 'to')];
-  const flushText = text(v, 'flush-ms');
-  const flushMs = flushText === undefined ? undefined : Number(flushText);
+/** The store a resume runs on: embedded over `--dir`, or a cluster through `--config`. */
+async function resumeTarget(v: Values): Promise<PaxosStore | RemoteStore | undefined> {
+  const [dir, config] = [text(v, 'dir'), text(v, 'config')];
   const workers = workersOf(text(v, 'workers'));
-  const extra = ['config', 'rate', 'follow'].some((n) => v[n] !== undefined);
-  if (dir === undefined || to === undefined || workers === 'bad' || extra) return usage();
-  const layout = recorded(dir);
-  const store = await PaxosStore.open({
-    dir,
+  const extra = ['rate', 'follow'].some((n) => v[n] !== undefined);
+  if ((dir === undefined) === (config === undefined) || workers === 'bad' || extra)
+    return undefined;
+  if (config !== undefined) {
+    if (workers !== undefined) return undefined;
+    const cluster = loadClusterConfig(config);
+    const nodes = cluster.sets.flatMap((s) => s.replicas.map((r) => r.address));
+    return PaxosStore.connect({ nodes, secret: cluster.secret });
+  }
+  const layout = recorded(dir as string);
+  return PaxosStore.open({
+    dir: dir as string,
     replicas: layout.replicas,
     groups: layout.groups,
     ...engineOptionsOf(layout.engine),
     workers: workers ?? 1,
     journal: true,
   });
+}
+
+/** `backup --to --resume`: goes on with a paused or killed follow (no new full copy). */
+async function runResume(v: Values): Promise<number> {
+  const to = text(v, 'to');
+  const flushText = text(v, 'flush-ms');
+  const flushMs = flushText === undefined ? undefined : Number(flushText);
+  if (to === undefined) return usage();
+  const store = await resumeTarget(v);
+  if (store === undefined) return usage();
   try {
     const follow = await store.resumeBackup({ to, ...(flushMs === undefined ? {} : { flushMs }) });
     console.log(JSON.stringify({ event: 'resumed', dir: path.resolve(to), name: follow.name }));

@@ -108,7 +108,7 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 /** Writes the manifest last, through a temp file and a rename (as backup-format.ts does). */
-async function writeClusterManifest(dir: string, m: ClusterBackupManifest): Promise<void> {
+export async function writeClusterManifest(dir: string, m: ClusterBackupManifest): Promise<void> {
   const sha256 = createHash('sha256').update(JSON.stringify(m)).digest('hex');
   const tmp = path.join(dir, `.${MANIFEST_FILE}.tmp`);
   const handle = await fs.open(tmp, 'w');
@@ -122,7 +122,7 @@ async function writeClusterManifest(dir: string, m: ClusterBackupManifest): Prom
 }
 
 /** The Sets' manifests hashed now (a following backup rewrites them after each flush). */
-async function rehashed(
+export async function rehashed(
   to: string,
   sets: readonly ClusterBackupSet[],
 ): Promise<ClusterBackupSet[]> {
@@ -280,7 +280,7 @@ export async function readClusterManifest(dir: string): Promise<ClusterBackupMan
   if (
     follow !== undefined &&
     (!isObject(follow) ||
-      (follow.state !== 'following' && follow.state !== 'stopped') ||
+      (follow.state !== 'following' && follow.state !== 'paused' && follow.state !== 'stopped') ||
       (follow.through !== null && typeof follow.through !== 'string'))
   )
     throw corrupted(file, 'has a malformed follow section');

@@ -8,14 +8,20 @@
  * `connect` numbers them); `through` is the minimum over Sets (null while any Set has none).
  * The cluster manifest records `follow: { state, through }`: rewritten when `through` moves
  * (checked every `flushMs`) and once more after every Set's final flush, with state 'stopped'
- * and the Sets' final manifest hashes. stop() stops every Set; a Set's follow that fails stops
+ * (or 'paused' after stop({ keepCursor: true }): every Set kept its cursor, resumeCluster goes
+ * on) and the Sets' final manifest hashes. stop() stops every Set; a Set's follow that fails stops
  * the others, and `done` rejects with its error after the final manifest is written (what
  * every Set flushed stays restorable).
  */
-import type { BackupFollow, BackupFollowReport } from '../actors/store/backup-follow';
+import type {
+  BackupFollow,
+  BackupFollowReport,
+  FollowStopOptions,
+} from '../actors/store/backup-follow';
 
 export interface ClusterFollowState {
-  readonly state: 'following' | 'stopped';
+  /** As a Set's follow (backup-journal-format.ts): 'paused' keeps the cursors to resume. */
+  readonly state: 'following' | 'paused' | 'stopped';
   readonly through: string | null;
 }
 
@@ -79,6 +85,7 @@ export function clusterFollow(
     writing = writing.catch(() => undefined).then(() => write({ state, through }));
     return writing;
   };
+  let keepCursor = false;
   const timer = setInterval(() => {
     const { through } = status();
     if (through === written) return;
@@ -90,7 +97,7 @@ export function clusterFollow(
     const failure = await settleAll(follows);
     clearInterval(timer);
     const final = status();
-    await record('stopped', final.through);
+    await record(keepCursor && failure === undefined ? 'paused' : 'stopped', final.through);
     if (failure !== undefined) throw failure;
     return final;
   })();
@@ -98,8 +105,9 @@ export function clusterFollow(
   return {
     name: follows.map((f) => f.name).join(','),
     status,
-    stop: async () => {
-      for (const f of follows) void f.stop().catch(() => undefined);
+    stop: async (options?: FollowStopOptions) => {
+      keepCursor = options?.keepCursor === true;
+      for (const f of follows) void f.stop(options).catch(() => undefined);
       return done;
     },
     done,

@@ -30,6 +30,10 @@ import { InspectClient } from './inspect-client';
 import { verifyContextOf } from './set-context';
 import type { SetAccess } from './set-context';
 import { backupCluster } from './cluster-backup';
+import type { ClusterBackupSource } from './cluster-backup';
+import { resumeCluster } from './cluster-resume';
+import type { ResumeBackupOptions } from '../actors/store/backup-follow-resume';
+import type { BackupFollow } from '../actors/store/backup-follow';
 import type { ClusterBackupReport } from './cluster-backup';
 import type { BackupOptions } from '../actors/store/backup';
 import { verifyReplicas } from '../actors/store/verify';
@@ -361,6 +365,29 @@ export class RemoteStore {
         `backup needs nodes on lsm, bitcask or memory --persist (this cluster: ${this.info.layoutEngine})`,
       );
     }
+    // A following backup reads each Set's replica-0 node (docs/decisions.md "Cluster follow").
+    return backupCluster(
+      { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets: this.backupSets() },
+      options,
+    );
+  }
+
+  /**
+   * Goes on with the follow of a cluster backup in `options.to` without a new full copy
+   * (client/cluster-resume.ts; README "Backups"): after its process was killed or it was paused
+   * with `follow.stop({ keepCursor: true })`. Every Set's follow resumes; SUBSCRIPTION_EXPIRED
+   * when a Set's journal no longer holds what it missed.
+   */
+  async resumeBackup(options: ResumeBackupOptions): Promise<BackupFollow> {
+    this.checkOpen();
+    return resumeCluster(
+      { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets: this.backupSets() },
+      options,
+    );
+  }
+
+  /** Each Set as a backup reaches it: a following one reads its replica-0 node's journals. */
+  private backupSets(): ClusterBackupSource['sets'] {
     const store = this;
     const host = {
       groups: this.info.groups,
@@ -370,17 +397,12 @@ export class RemoteStore {
         return store.isClosed();
       },
     };
-    // A following backup reads each Set's replica-0 node (docs/decisions.md "Cluster follow").
-    const sets = this.routes.sets.map((s) => {
+    return this.routes.sets.map((s) => {
       const access = this.setAccess(s.id);
       const node = access.nodes[0];
       assert(node !== undefined, () => `Set ${s.id} has a node`);
       return { id: s.id, access, journal: nodeJournalSource(host, node) };
     });
-    return backupCluster(
-      { vnodes: this.routes.vnodes, engine: this.info.layoutEngine, sets },
-      options,
-    );
   }
 
   /** One Set as verify and backup reach it: replica r is its r-th node. */

@@ -2,9 +2,10 @@
  * Issue 11, hot incremental backup of a cluster (README "Backups", docs/decisions.md "Cluster
  * follow: one follow per Set, `through` the minimum"): two Sets of `serve --journal` nodes,
  * six clients write through `connect`; `paxosstore backup --config --follow` copies each Set
- * and then follows its replica-0 node's journal; writes go on; the follow is stopped by
- * SIGTERM to its pid (a final flush, exit 0); the backup is restored into a new cluster at a
- * time after the full copy, and each key is compared with the acknowledged history:
+ * and then follows its replica-0 node's journal; writes go on; the follow is paused by SIGTERM
+ * to its pid (a final flush, exit 0, cursors kept); writes go on; `backup --resume` goes on
+ * without a new copy and is paused again; the backup is restored into a new cluster at a time
+ * after the resume, and each key is compared with the acknowledged history:
  * - nothing acknowledged before the backup began is missing (the full copy's promise);
  * - nothing chosen after the point is present: a restored key's value is one a put sent at or
  *   before the point wrote, at the version that put answered (replica 0 applies only chosen
@@ -119,7 +120,27 @@ async function throughReaches(out: () => string, at: number): Promise<string | u
   return undefined;
 }
 
-test('cluster backup --follow under load, stopped by SIGTERM, restored at a later time', async (t) => {
+/** Sends SIGTERM and answers the `done` line of a follow (exit 0 checked). */
+async function pause(
+  t: import('ava').ExecutionContext,
+  backup: ReturnType<typeof spawnPaxosstore>,
+): Promise<{
+  event?: string;
+  sets?: number;
+  paused?: boolean;
+  follow?: { entries: number; through: string | null; groups: unknown[] };
+}> {
+  signalPid(backup.child, 'SIGTERM');
+  const exit = await withTimeout(backup.exited, 60_000);
+  t.deepEqual(exit, { code: 0, signal: null }, backup.describe());
+  return JSON.parse(backup.stdout.trim().split('\n').pop() ?? '{}') as {
+    event?: string;
+    paused?: boolean;
+    follow?: { entries: number; through: string | null; groups: unknown[] };
+  };
+}
+
+test('cluster backup --follow under load, paused, resumed, restored at a later time', async (t) => {
   t.timeout(300_000);
   const old = await Cluster.start(t, SPEC);
   const store = await old.connect(15_000);
@@ -141,33 +162,44 @@ test('cluster backup --follow under load, stopped by SIGTERM, restored at a late
   const firstThrough = await throughReaches(() => backup.stdout, began);
   t.truthy(firstThrough, `the follow caught up: ${backup.describe()}`);
   await writers.until(writers.acked + 300);
+  const first = await pause(t, backup);
+  t.is(first.event, 'done');
+  t.is(first.sets, 2);
+  t.true(first.paused);
+  t.true((first.follow?.entries ?? 0) > 0, 'entries were shipped');
+  // Written while nothing follows: each Set's kept cursor retains it for the resume.
+  await writers.until(writers.acked + 300);
+  const resumed = spawnPaxosstore(t, [
+    'backup',
+    '--config',
+    old.configPath,
+    '--to',
+    to,
+    '--resume',
+    '--flush-ms',
+    '200',
+  ]);
+  await writers.until(writers.acked + 200);
   const later = Date.now();
   await writers.until(writers.acked + 100);
-  t.truthy(await throughReaches(() => backup.stdout, later), backup.describe());
-  signalPid(backup.child, 'SIGTERM');
-  const exit = await withTimeout(backup.exited, 60_000);
+  t.truthy(await throughReaches(() => resumed.stdout, later), resumed.describe());
+  t.regex(resumed.stdout, /"event":"resumed"/);
+  const done = await pause(t, resumed);
   await writers.stop();
-  t.deepEqual(exit, { code: 0, signal: null }, backup.describe());
-  const done = JSON.parse(backup.stdout.trim().split('\n').pop() ?? '{}') as {
-    event?: string;
-    sets?: number;
-    follow?: { entries: number; through: string | null; groups: unknown[] };
-  };
   t.is(done.event, 'done');
-  t.is(done.sets, 2);
-  t.true((done.follow?.entries ?? 0) > 0, 'entries were shipped');
+  t.true((done.follow?.entries ?? 0) > 0, 'the resumed follow shipped entries');
   t.is(done.follow?.groups.length, 4, 'one position per group of every Set');
   const manifest = JSON.parse(fs.readFileSync(path.join(to, 'manifest.json'), 'utf8')) as {
     finishedAt: string;
     follow: { state: string; through: string | null };
   };
-  t.is(manifest.follow.state, 'stopped');
+  t.is(manifest.follow.state, 'paused');
   t.is(manifest.follow.through, done.follow?.through ?? 'none');
   for (const set of ['set-0000', 'set-0001']) {
     const m = JSON.parse(fs.readFileSync(path.join(to, set, 'manifest.json'), 'utf8')) as {
       follow: { state: string; through: string };
     };
-    t.is(m.follow.state, 'stopped', set);
+    t.is(m.follow.state, 'paused', set);
     t.true(Date.parse(m.follow.through) >= Date.parse(manifest.follow.through ?? ''), set);
   }
   await old.stopAll();
