@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { BackupReport } from '../../index';
 import { codeOf, tempDir } from './helpers';
-import { OPEN, Writers, restoreAndCheck } from './backup-history';
+import { OPEN, historyWriters, restoreAndCheck } from './backup-history';
 
 test.serial(
   'a following backup restores to its full copy and to a later time under load',
@@ -28,7 +28,7 @@ test.serial(
     t.timeout(240_000);
     const to = tempDir(t, 'pxs-backup-');
     const store = await PaxosStore.open({ ...OPEN, dir: tempDir(t) });
-    const writers = new Writers(store);
+    const writers = historyWriters(store);
     let report: BackupReport | undefined;
     let later = 0;
     let began = 0;

@@ -8,14 +8,8 @@ import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import { homeReplicaOf } from '../../actors/store/routing';
 import { tempDir } from './helpers';
-
-export interface Put {
-  readonly key: string;
-  readonly value: string;
-  readonly sentAt: number;
-  ackedAt: number;
-  version: number;
-}
+import { Writers } from './put-writers';
+import type { Put } from './put-writers';
 
 const CLIENTS = 16;
 export const KEYS = 120;
@@ -27,54 +21,9 @@ export const OPEN = {
   timeoutMs: 15_000,
 } as const;
 
-export class Writers {
-  private stopped = false;
-  private readonly loops: Promise<void>[] = [];
-  acked = 0;
-
-  /** `puts` may be shared with an earlier Writers (a history across a reopen). */
-  constructor(
-    private readonly store: PaxosStore,
-    readonly puts: Put[] = [],
-  ) {}
-
-  start(): void {
-    for (let c = 0; c < CLIENTS; c++) this.loops.push(this.client(c));
-  }
-
-  private async client(c: number): Promise<void> {
-    const kv = this.store.kv('bk');
-    // Bounded: each client stops on request, and the caller bounds how long it waits.
-    for (let seq = 0; !this.stopped && seq < 100_000; seq++) {
-      const key = `k${(c * 7919 + seq * 104_729) % KEYS}`;
-      const put: Put = {
-        key,
-        value: `${c}:${seq}:${this.puts.length}`, // unique across a reopen
-        sentAt: Date.now(),
-        ackedAt: Infinity,
-        version: -1,
-      };
-      this.puts.push(put);
-      try {
-        const r = await kv.put(key, put.value);
-        put.ackedAt = Date.now();
-        put.version = r.version;
-        this.acked += 1;
-      } catch {
-        // May or may not have applied: its value may appear, nothing else.
-      }
-    }
-  }
-
-  async until(acks: number): Promise<void> {
-    for (let i = 0; i < 100_000 && this.acked < acks; i++)
-      await new Promise((r) => setTimeout(r, 10));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-  }
+/** 16 writers of keys k0..k119 through `store.kv('bk')`, recording the history. */
+export function historyWriters(store: PaxosStore, puts: Put[] = []): Writers {
+  return new Writers(store.kv('bk'), { clients: CLIENTS, keySpace: KEYS }, puts);
 }
 
 /** One restored key against the history at `point` (see the file comment). */

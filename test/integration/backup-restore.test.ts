@@ -17,69 +17,11 @@ import { performance } from 'node:perf_hooks';
 import { PaxosStore } from '../../index';
 import type { BackupProgress, BackupReport, PaxosStoreOptions } from '../../index';
 import { codeOf, tempDir } from './helpers';
-
-interface Put {
-  readonly key: string;
-  readonly value: string;
-  readonly sentAt: number;
-  ackedAt: number;
-  version: number;
-}
+import { Writers } from './put-writers';
+import type { Put } from './put-writers';
 
 const CLIENTS = 32;
 const KEYS = 300;
-
-class Writers {
-  readonly puts: Put[] = [];
-  private stopped = false;
-  private readonly loops: Promise<void>[] = [];
-  acked = 0;
-  failed = 0;
-  /** Keys k0 .. k(keySpace - 1) are written. */
-  keySpace = KEYS;
-
-  constructor(private readonly store: PaxosStore) {}
-
-  start(): void {
-    for (let c = 0; c < CLIENTS; c++) this.loops.push(this.client(c));
-  }
-
-  private async client(c: number): Promise<void> {
-    // Through replica 1: replica 0 is cut off for a while (behind on many keys), and writes
-    // proposed there would only wait for their timeout.
-    const kv = this.store.replica(1).kv('bk');
-    // Bounded: each client stops on request, and the caller bounds how long it waits.
-    for (let seq = 0; !this.stopped && seq < 100_000; seq++) {
-      const key = `k${(c * 7919 + seq * 104_729) % this.keySpace}`;
-      const put: Put = {
-        key,
-        value: `${c}:${seq}`,
-        sentAt: performance.now(),
-        ackedAt: Infinity,
-        version: -1,
-      };
-      this.puts.push(put);
-      try {
-        const r = await kv.put(key, put.value);
-        put.ackedAt = performance.now();
-        put.version = r.version;
-        this.acked += 1;
-      } catch {
-        this.failed += 1; // may or may not have applied: its value may appear, nothing else
-      }
-    }
-  }
-
-  async until(acks: number): Promise<void> {
-    for (let i = 0; i < 100_000 && this.acked < acks; i++)
-      await new Promise((r) => setTimeout(r, 10));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-  }
-}
 
 /** Checks one restored key against the history (see the file comment); undefined when right. */
 function checkKey(
@@ -119,7 +61,13 @@ async function backupUnderLoad(
     groups: 4,
     timeoutMs: 15_000,
   });
-  const writers = new Writers(store);
+  // Through replica 1: replica 0 is cut off for a while (behind on many keys), and writes
+  // proposed there would only wait for their timeout.
+  const writers = new Writers(store.replica(1).kv('bk'), {
+    clients: CLIENTS,
+    keySpace: KEYS,
+    clock: () => performance.now(),
+  });
   let began = 0;
   let report: BackupReport | undefined;
   try {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { BackupFollow } from '../../index';
 import { codeOf, tempDir } from './helpers';
-import { OPEN, Writers, restoreAndCheck } from './backup-history';
+import { OPEN, historyWriters, restoreAndCheck } from './backup-history';
 
 function manifestOf(dir: string): { follow?: { state: string; segments: unknown[] } } {
   return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
@@ -35,7 +35,7 @@ test.serial('a paused follow and one whose store closed resume under load', asyn
   const to = tempDir(t, 'pxs-backup-');
   const dir = tempDir(t);
   let store = await PaxosStore.open({ ...OPEN, dir });
-  let writers = new Writers(store);
+  let writers = historyWriters(store);
   const puts = writers.puts;
   writers.start();
   await writers.until(200);
@@ -59,7 +59,7 @@ test.serial('a paused follow and one whose store closed resume under load', asyn
     await store.close();
     await t.throwsAsync(resumed.done);
     store = await PaxosStore.open({ ...OPEN, dir });
-    writers = new Writers(store, puts);
+    writers = historyWriters(store, puts);
     writers.start();
     await writers.until(writers.acked + 300);
     const again = await store.resumeBackup({ to, flushMs: 100 });

@@ -136,50 +136,22 @@ test.serial('backup --resume goes on after SIGTERM (paused) and after kill -9', 
   const data = tempDir(t);
   const backup = path.join(tempDir(t, 'pxs-backup-'), 'b');
   await write(data, 0, 10, false);
-  const first = startCli(t, [
-    'backup',
-    '--dir',
-    data,
-    '--to',
-    backup,
-    '--follow',
-    '--flush-ms',
-    '50',
-  ]);
-  await waitFor(first.out, /"event":"follow","through":"/);
-  if (first.child.pid !== undefined) process.kill(first.child.pid, 'SIGTERM');
-  t.is(await first.exit, 0, first.out.stderr);
-  t.regex(first.out.stdout, /"paused":true/);
+  const follow = async (mode: '--follow' | '--resume', signal: NodeJS.Signals) => {
+    const run = startCli(t, ['backup', '--dir', data, '--to', backup, mode, '--flush-ms', '50']);
+    await waitFor(run.out, /"event":"follow","through":"/);
+    if (run.child.pid !== undefined) process.kill(run.child.pid, signal);
+    return { code: await run.exit, ...run.out };
+  };
+  const first = await follow('--follow', 'SIGTERM');
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stdout, /"paused":true/);
   await write(data, 10, 20);
   // Resumed, then killed with SIGKILL mid-follow: no final flush, its cursor stays.
-  const second = startCli(t, [
-    'backup',
-    '--dir',
-    data,
-    '--to',
-    backup,
-    '--resume',
-    '--flush-ms',
-    '50',
-  ]);
-  await waitFor(second.out, /"event":"follow","through":"/);
-  t.regex(second.out.stdout, /"event":"resumed"/, second.out.stderr);
-  if (second.child.pid !== undefined) process.kill(second.child.pid, 'SIGKILL');
-  await second.exit;
+  const second = await follow('--resume', 'SIGKILL');
+  t.regex(second.stdout, /"event":"resumed"/, second.stderr);
   await write(data, 20, 30);
-  const third = startCli(t, [
-    'backup',
-    '--dir',
-    data,
-    '--to',
-    backup,
-    '--resume',
-    '--flush-ms',
-    '50',
-  ]);
-  await waitFor(third.out, /"event":"follow","through":"/);
-  if (third.child.pid !== undefined) process.kill(third.child.pid, 'SIGTERM');
-  t.is(await third.exit, 0, third.out.stderr);
+  const third = await follow('--resume', 'SIGTERM');
+  t.is(third.code, 0, third.stderr);
 
   const restored = path.join(tempDir(t, 'pxs-restored-'), 'r');
   const ok = await runNode(t, [CLI, 'restore', '--from', backup, '--dir', restored], 60_000);

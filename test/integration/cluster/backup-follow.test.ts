@@ -19,6 +19,8 @@ import * as path from 'node:path';
 import { PaxosStore } from '../../../index';
 import type { RemoteStore } from '../../../client/remote-store';
 import { Cluster, signalPid, sleep, spawnPaxosstore, withTimeout } from './harness';
+import { Writers } from '../put-writers';
+import type { Put } from '../put-writers';
 
 const KEYS = 120;
 const CLIENTS = 6;
@@ -31,59 +33,6 @@ const SPEC = {
   sets: 2,
   serveArgs: ['--journal'],
 } as const;
-
-interface Put {
-  readonly key: string;
-  readonly value: string;
-  readonly sentAt: number;
-  ackedAt: number;
-  version: number;
-}
-
-class Writers {
-  readonly puts: Put[] = [];
-  acked = 0;
-  private stopped = false;
-  private readonly loops: Promise<void>[] = [];
-
-  constructor(private readonly store: RemoteStore) {}
-
-  start(): void {
-    for (let c = 0; c < CLIENTS; c++) this.loops.push(this.client(c));
-  }
-
-  private async client(c: number): Promise<void> {
-    const kv = this.store.kv('bk');
-    for (let seq = 0; !this.stopped && seq < WRITES_MAX; seq++) {
-      const key = `k${(c * 7919 + seq * 104_729) % KEYS}`;
-      const put: Put = {
-        key,
-        value: `${c}:${seq}`,
-        sentAt: Date.now(),
-        ackedAt: Infinity,
-        version: -1,
-      };
-      this.puts.push(put);
-      try {
-        const r = await kv.put(key, put.value);
-        put.ackedAt = Date.now();
-        put.version = r.version;
-        this.acked += 1;
-      } catch {
-        // May or may not have been chosen: its value may appear, nothing else.
-      }
-    }
-  }
-
-  async until(acks: number): Promise<void> {
-    for (let i = 0; i < 12_000 && this.acked < acks; i++) await sleep(10);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-  }
-}
 
 /** One restored key against the history at `point` (see the file comment). */
 function checkKey(
@@ -144,7 +93,11 @@ test('cluster backup --follow under load, paused, resumed, restored at a later t
   t.timeout(300_000);
   const old = await Cluster.start(t, SPEC);
   const store = await old.connect(15_000);
-  const writers = new Writers(store);
+  const writers = new Writers(store.kv('bk'), {
+    clients: CLIENTS,
+    keySpace: KEYS,
+    writesMax: WRITES_MAX,
+  });
   writers.start();
   await writers.until(200);
   const began = Date.now();
