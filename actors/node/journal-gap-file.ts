@@ -15,6 +15,7 @@
  * epoch again, never the old one. docs/decisions.md "A journal turned off leaves no silent gap".
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { removeMarkerFile, writeMarkerFile } from './incarnation-file';
@@ -50,6 +51,20 @@ export function journalGapAtStart(
   if (fs.existsSync(f.kept) && !fs.existsSync(f.gap)) writeMarkerFile(f.gap);
   return false;
 }
+
+/**
+ * Whether any group of the store in `root` has kept a journal (its `group-G.journal` marker):
+ * an open that leaves `journal` unset keeps it on rather than opening a gap.
+ */
+export async function storeKeptJournal(root: string, replicas: number): Promise<boolean> {
+  for (let r = 0; r < replicas; r++) {
+    const names = await fsp.readdir(path.join(root, `replica-${r}`)).catch(() => [] as string[]);
+    if (names.some((n) => KEPT_NAME.test(n))) return true;
+  }
+  return false;
+}
+
+const KEPT_NAME = /^group-\d+\.journal$/;
 
 /** The new epoch is durable: the gap is accounted for. */
 export function clearJournalGap(root: string, replica: number, group: number): void {

@@ -62,7 +62,9 @@ export interface PaxosStoreOptions {
   workerHeapMb?: number;
   /**
    * Keep a journal of every applied change per group, for `subscribe()` (README "Journal
-   * subscription"). Default off. Needs a durable engine (a disk engine, or memory with persist).
+   * subscription"). Needs a durable engine (a disk engine, or memory with persist). Default:
+   * off for a new dir; a dir that kept a journal keeps it (default limits) until it is opened
+   * with `journal: false`, which expires its subscribers at the next open with the journal.
    */
   journal?: boolean | JournalOptions;
 }
@@ -85,6 +87,11 @@ export interface ResolvedOptions {
   readonly tickMs: number;
   /** undefined: no journal. */
   readonly journal: JournalLimits | undefined;
+  /**
+   * The caller left `journal` unset: a dir whose groups kept a journal keeps it (default
+   * limits) rather than opening a gap (README "Journal subscription"; journal-gap-file.ts).
+   */
+  readonly journalUnset: boolean;
 }
 
 /**
@@ -194,6 +201,7 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     repair: resolveRepair(opts.repair),
     tickMs: 10,
     journal: resolveJournalFor(opts.journal, engine, persist),
+    journalUnset: opts.journal === undefined,
   };
 }
 

@@ -29,6 +29,8 @@ import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
 import { ActorFault } from '../node/actor-entry';
 import type { GroupActorConfig } from '../node/actor-entry';
 import { checkDataDir, STORE_LOCK_FILE } from '../node/data-dir';
+import { storeKeptJournal } from '../node/journal-gap-file';
+import { resolveJournal } from './journal-options';
 import {
   checkUnsyncedMarker,
   removeUnsyncedMarker,
@@ -296,6 +298,10 @@ export class PaxosStore {
       await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
       await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
       if (o.sync === 'none') await writeUnsyncedMarker(o.dir);
+      // A dir that kept a journal keeps it unless the caller says `journal: false`.
+      const keep = o.journalUnset && o.journal === undefined;
+      if (keep && (await storeKeptJournal(o.dir, o.replicas)))
+        o = { ...o, journal: resolveJournal(true) };
     }
     const config: GroupActorConfig = {
       replicas: o.replicas,

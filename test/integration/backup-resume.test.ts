@@ -108,7 +108,7 @@ test.serial('resume refuses what it cannot continue, before writing anything', a
   } finally {
     await store.close();
   }
-  const plain = await PaxosStore.open({ ...OPEN, journal: undefined, workers: 1, dir });
+  const plain = await PaxosStore.open({ ...OPEN, journal: false, workers: 1, dir });
   try {
     const error = await t.throwsAsync(plain.resumeBackup({ to: tempDir(t) }));
     t.is(codeOf(error), 'INVALID_ARGUMENT');

@@ -123,7 +123,7 @@ async function write(data: string, from: number, to: number, journal = true): Pr
     dir: data,
     workers: 1,
     groups: 2,
-    ...(journal ? { journal: true } : {}),
+    journal,
   });
   try {
     for (let i = from; i < to; i++) await store.kv('ns').put(`k${i}`, `v${i}`);

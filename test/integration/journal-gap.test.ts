@@ -1,5 +1,6 @@
 /**
- * A store opened once without `journal` applies writes no entry records. The next open with
+ * A dir that kept a journal keeps it when `journal` is left unset. A store opened once with
+ * `journal: false` applies writes no entry records. The next open with
  * the journal must not go on as if nothing happened (a silent gap for every subscriber and
  * backup follow): it starts a new epoch, so old cursors answer SUBSCRIPTION_EXPIRED
  * (actors/node/journal-gap-file.ts, docs/decisions.md "A journal turned off leaves no silent
@@ -40,11 +41,24 @@ test('writes made while the journal was off expire its subscribers; the next epo
   store = await PaxosStore.open({ ...OPEN, dir, journal: true });
   await store.kv('ns').put('k0', 'b');
   const resumed = store.subscribe('reconciler');
-  t.is((await take(resumed, 1))[0]?.key, 'k0');
+  const [k0] = await take(resumed, 1);
+  t.is(k0?.key, 'k0');
+  if (k0 !== undefined) await resumed.ack(k0);
   await resumed.return();
   await store.close();
 
+  // Left unset, the option keeps the journal this dir kept: still no gap.
   store = await PaxosStore.open({ ...OPEN, dir });
+  await store.kv('ns').put('k1', 'kept');
+  const sticky = store.subscribe('reconciler');
+  const [k1] = await take(sticky, 1);
+  t.is(k1?.key, 'k1', 'journaled with the option unset');
+  if (k1 !== undefined) await sticky.ack(k1);
+  await sticky.return();
+  await store.close();
+  t.false(fs.existsSync(path.join(dir, 'replica-0', 'group-0.journal-gap')));
+
+  store = await PaxosStore.open({ ...OPEN, dir, journal: false });
   for (let i = 0; i < 5; i++) await store.kv('ns').put(`k${i}`, 'unjournaled');
   await store.close();
   t.true(fs.existsSync(path.join(dir, 'replica-0', 'group-0.journal-gap')));
