@@ -1,7 +1,7 @@
 /**
  * A group's journal must never have a silent gap (README "Journal subscription"). The journal is
- * an option of each open: a store opened once without `journal` applies writes that no entry
- * records, and a later open with the journal would go on numbering as if nothing had happened,
+ * an option of each open: a store opened once with `journal: false` (left unset, a dir that
+ * kept a journal keeps it: storeKeptJournal) applies writes that no entry records, and a later open with the journal would go on numbering as if nothing had happened,
  * so a subscriber (or a backup follow) would skip those writes without knowing. Two marker
  * files per (replica, group), beside its incarnation count, close that hole:
  *
