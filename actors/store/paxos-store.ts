@@ -319,6 +319,7 @@ export class PaxosStore {
       tickMs: o.tickMs,
       linkFaults,
       ...(o.workerHeapMb === undefined ? {} : { workerHeapMb: o.workerHeapMb }),
+      ...(o.workerYoungMb === undefined ? {} : { workerYoungMb: o.workerYoungMb }),
       ...(hosting === undefined
         ? {}
         : { remote: { actorsPerNode: o.groups, nodes: o.replicas, localNode: hosting.replica } }),
