@@ -49,6 +49,9 @@ export interface PerOpCounts {
   /** Each worker's mailbox turns per second, and inbound records drained per turn. */
   turnsPerSecond: number[];
   recordsPerTurn: number[];
+  /** CPU microseconds per operation: each thread (as threadShares), then the rest. */
+  threadMicrosPerOp: number[];
+  restMicrosPerOp: number;
   /** The whole process's CPU over the phase, in cores, and the machine's cores. */
   processCores: number;
   machineCores: number;
@@ -126,6 +129,8 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     gcShares: diff(after.gcMs, before.gcMs).map((ms) => (ms * 1000) / wallMicros),
     turnsPerSecond: turns.map((n) => (n * 1e6) / wallMicros),
     recordsPerTurn: recordsIn.map((n, i) => n / (turns[i] ?? NaN)),
+    threadMicrosPerOp: threadMicros.map((us) => us / ops),
+    restMicrosPerOp: known.length === threadMicros.length ? rest / ops : NaN,
     processCores: processMicros / wallMicros,
     machineCores: os.availableParallelism(),
     paxos: d('paxos'),
@@ -153,8 +158,13 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
     return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn)`;
   });
   const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores`;
+  const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
+  const perThread = c.threadMicrosPerOp.map(
+    (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`,
+  );
   return [
     `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)}, wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
     `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
+    `${label}  cpu us/op by thread: ${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`,
   ].join('\n');
 }

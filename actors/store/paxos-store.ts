@@ -891,7 +891,7 @@ export class PaxosStore {
         `replica ${target} is ${state === 'running' ? 'down' : state} for this key`,
       );
     }
-    return this.pipeline.submit(target, body);
+    return this.pipeline.submit(target, body, group);
   }
 
   /** The replica is up and its actor for the group is running (not restarting or failed). */
