@@ -157,7 +157,7 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
     const batch = (c.recordsPerTurn[i] ?? NaN).toFixed(2);
     return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn)`;
   });
-  const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores`;
+  const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores: ${bottleneck(c)}`;
   const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
   const perThread = c.threadMicrosPerOp.map(
     (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`,
@@ -167,4 +167,28 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
     `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
     `${label}  cpu us/op by thread: ${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`,
   ].join('\n');
+}
+
+/** Share of a core above which a thread counts as saturated. */
+const SATURATED = 0.9;
+/** Process CPU above this share of the machine's cores: the cores are full. */
+const CORES_FULL = 0.85;
+
+/**
+ * One phrase for the thread line: which thread is saturated, or else whether the process
+ * filled the machine's cores (threads compete for cores, none is the limit on its own) or
+ * left them idle (the pipeline waits: latency-bound).
+ */
+export function bottleneck(c: PerOpCounts): string {
+  const names = c.threadShares.map((_, i) => (i === 0 ? 'client' : `w${i - 1}`));
+  let busiest = 0;
+  c.threadShares.forEach((s, i) => {
+    if (s > (c.threadShares[busiest] ?? -1)) busiest = i;
+  });
+  const top = c.threadShares[busiest] ?? NaN;
+  if (!Number.isFinite(top)) return 'thread CPU unknown';
+  if (top >= SATURATED) return `${names[busiest] ?? '?'} saturated`;
+  if (c.processCores >= c.machineCores * CORES_FULL)
+    return `cores full, no thread saturated (GC helpers and client share the cores)`;
+  return `cores not full, no thread saturated (latency-bound, or other processes take the cores)`;
 }
