@@ -878,7 +878,20 @@ export class PaxosStore {
     if (this.closed) throw new PaxosStoreError(ErrorCodes.CLOSED, 'the store is closed');
   }
 
-  private async call(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
+  /**
+   * Not `async`: the pipeline's promise is returned as it is (an async function returning a
+   * promise costs one more promise and three microtask hops per request, issue 10); a refusal
+   * before the send is still a rejection, never a throw.
+   */
+  private call(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
+    try {
+      return this.submitChecked(replica, body);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  private submitChecked(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
     this.checkOpen();
     const group = groupOfKey(body.key, this.options.groups);
     const target = replica ?? this.pickReplica(body.key, group);
