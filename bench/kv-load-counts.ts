@@ -18,9 +18,16 @@
  *
  * Thread CPU (`threads`): each thread's CPU time over the phase as a share of one core (Linux:
  * /proc/thread-self/schedstat, runtime/thread-cpu.ts), and the rest of the process (V8's GC
- * helpers, libuv) from process.cpuUsage. A worker near 100 % is the bottleneck.
+ * helpers, libuv) from process.cpuUsage. A worker near 100 % is the bottleneck. Beside each
+ * thread: its GC pauses as a share of a core (perf_hooks 'gc', runtime/gc-stats.ts; the work
+ * of V8's helper threads during a pause is in "rest"), and for a worker its turns per second
+ * and records drained per turn (the batch a turn works on). `process` is the whole process's
+ * CPU in cores against the machine's cores: when it is near the cores and no worker is near
+ * 100 %, the threads compete for the cores (the machine is the limit, not one thread).
  */
+import * as os from 'node:os';
 import type { PaxosStore } from '../index';
+import { gcStats, observeGc } from '../runtime/gc-stats';
 
 export interface PerOpCounts {
   paxos: number;
@@ -37,6 +44,17 @@ export interface PerOpCounts {
   threadShares: number[];
   /** The rest of the process (GC helper threads, libuv pool), share of one core. */
   otherShare: number;
+  /** GC pause time as a share of one core, same order as threadShares (NaN: unknown). */
+  gcShares: number[];
+  /** Each worker's mailbox turns per second, and inbound records drained per turn. */
+  turnsPerSecond: number[];
+  recordsPerTurn: number[];
+  /** CPU microseconds per operation: each thread (as threadShares), then the rest. */
+  threadMicrosPerOp: number[];
+  restMicrosPerOp: number;
+  /** The whole process's CPU over the phase, in cores, and the machine's cores. */
+  processCores: number;
+  machineCores: number;
 }
 
 export interface Totals {
@@ -51,17 +69,36 @@ export interface Totals {
   acked: number;
   /** Thread CPU in microseconds: the client thread, then each worker (NaN: unknown). */
   threadCpu: number[];
+  /** GC pause milliseconds, same order as threadCpu (NaN: unknown). */
+  gcMs: number[];
+  /** Each worker's mailbox turns and inbound records. */
+  turns: number[];
+  recordsIn: number[];
   processCpu: number;
   atMs: number;
 }
 
 export async function takeTotals(store: PaxosStore): Promise<Totals> {
+  observeGc(); // this (the client) thread's pauses; idempotent
   const stats = await store.stats();
   const t = stats.traffic;
   const cpu = process.cpuUsage();
   const threadCpu = [stats.client.cpuMicros ?? NaN];
-  for (const w of stats.workers) threadCpu.push((w as { cpuMicros?: number }).cpuMicros ?? NaN);
+  const gcMs = [gcStats().totalMs];
+  const turns: number[] = [];
+  const recordsIn: number[] = [];
+  for (const w of stats.workers) {
+    const ws = w as { cpuMicros?: number; gc?: { totalMs: number }; turns?: number };
+    const m = w as { messagesIn?: number };
+    threadCpu.push(ws.cpuMicros ?? NaN);
+    gcMs.push(ws.gc?.totalMs ?? NaN);
+    turns.push(ws.turns ?? NaN);
+    recordsIn.push(m.messagesIn ?? NaN);
+  }
   return {
+    gcMs,
+    turns,
+    recordsIn,
     paxos: t.paxosMessages,
     peerPayloads: t.peerPayloads,
     resultPayloads: t.resultPayloads,
@@ -78,13 +115,24 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
 }
 
 export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
-  const d = (k: Exclude<keyof Totals, 'threadCpu'>): number =>
+  const d = (k: Exclude<keyof Totals, 'threadCpu' | 'gcMs' | 'turns' | 'recordsIn'>): number =>
     ops > 0 ? (after[k] - before[k]) / ops : NaN;
   const wallMicros = (after.atMs - before.atMs) * 1000;
   const threadMicros = after.threadCpu.map((us, i) => us - (before.threadCpu[i] ?? NaN));
   const known = threadMicros.filter((us) => Number.isFinite(us));
-  const rest = after.processCpu - before.processCpu - known.reduce((a, b) => a + b, 0);
+  const processMicros = after.processCpu - before.processCpu;
+  const rest = processMicros - known.reduce((a, b) => a + b, 0);
+  const diff = (a: number[], b: number[]): number[] => a.map((v, i) => v - (b[i] ?? NaN));
+  const turns = diff(after.turns, before.turns);
+  const recordsIn = diff(after.recordsIn, before.recordsIn);
   return {
+    gcShares: diff(after.gcMs, before.gcMs).map((ms) => (ms * 1000) / wallMicros),
+    turnsPerSecond: turns.map((n) => (n * 1e6) / wallMicros),
+    recordsPerTurn: recordsIn.map((n, i) => n / (turns[i] ?? NaN)),
+    threadMicrosPerOp: threadMicros.map((us) => us / ops),
+    restMicrosPerOp: known.length === threadMicros.length ? rest / ops : NaN,
+    processCores: processMicros / wallMicros,
+    machineCores: os.availableParallelism(),
     paxos: d('paxos'),
     peerPayloads: d('peerPayloads'),
     resultPayloads: d('resultPayloads'),
@@ -103,9 +151,44 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
 export function formatPerOp(label: string, c: PerOpCounts): string {
   const f = (n: number): string => n.toFixed(3);
   const pct = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : '?');
-  const workers = c.threadShares.slice(1).map((s, i) => `w${i} ${pct(s)}`);
+  const gc = (i: number): string => `gc ${pct(c.gcShares[i] ?? NaN)}`;
+  const workers = c.threadShares.slice(1).map((s, i) => {
+    const turns = (c.turnsPerSecond[i] ?? NaN).toFixed(0);
+    const batch = (c.recordsPerTurn[i] ?? NaN).toFixed(2);
+    return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn)`;
+  });
+  const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores: ${bottleneck(c)}`;
+  const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
+  const perThread = c.threadMicrosPerOp.map(
+    (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`,
+  );
   return [
     `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)}, wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
-    `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)}, ${workers.join(', ')}, rest of process ${pct(c.otherShare)}`,
+    `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
+    `${label}  cpu us/op by thread: ${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`,
   ].join('\n');
+}
+
+/** Share of a core above which a thread counts as saturated. */
+const SATURATED = 0.9;
+/** Process CPU above this share of the machine's cores: the cores are full. */
+const CORES_FULL = 0.85;
+
+/**
+ * One phrase for the thread line: which thread is saturated, or else whether the process
+ * filled the machine's cores (threads compete for cores, none is the limit on its own) or
+ * left them idle (the pipeline waits: latency-bound).
+ */
+export function bottleneck(c: PerOpCounts): string {
+  const names = c.threadShares.map((_, i) => (i === 0 ? 'client' : `w${i - 1}`));
+  let busiest = 0;
+  c.threadShares.forEach((s, i) => {
+    if (s > (c.threadShares[busiest] ?? -1)) busiest = i;
+  });
+  const top = c.threadShares[busiest] ?? NaN;
+  if (!Number.isFinite(top)) return 'thread CPU unknown';
+  if (top >= SATURATED) return `${names[busiest] ?? '?'} saturated`;
+  if (c.processCores >= c.machineCores * CORES_FULL)
+    return `cores full, no thread saturated (GC helpers and client share the cores)`;
+  return `cores not full, no thread saturated (latency-bound, or other processes take the cores)`;
 }

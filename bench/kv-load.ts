@@ -54,6 +54,8 @@ export interface KvLoadOptions {
   /** One run per entry (a fresh store each). Default [1, availableParallelism()]. */
   workers?: number[];
   groups?: number;
+  /** Each worker's young generation in MiB (`workerYoungMb`); the store default when absent. */
+  workerYoungMb?: number;
   route?: Route;
   /** Which measured phases to run. 'read' pre-warms every key first. Default 'all'. */
   phases?: Phases;
@@ -336,6 +338,7 @@ function resolve(opts: KvLoadOptions) {
     sync: opts.sync ?? 'batch',
     workers: opts.workers ?? [...new Set([1, cores()])],
     groups: opts.groups,
+    workerYoungMb: opts.workerYoungMb,
     route: opts.route ?? 'home',
     phases: opts.phases ?? 'all',
     progress: opts.progress ?? true,
@@ -392,6 +395,7 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
       sync: o.sync,
       ...(dir === undefined ? {} : { dir }),
       ...(o.groups === undefined ? {} : { groups: o.groups }),
+      ...(o.workerYoungMb === undefined ? {} : { workerYoungMb: o.workerYoungMb }),
     });
     try {
       const replicas = store.options.replicas;
@@ -593,6 +597,10 @@ export const KV_LOAD_FLAGS: BenchFlags = {
     type: 'string',
     help: ['N', 'KV_GROUPS', '(8)', 'actors per replica (the store default)'],
   },
+  'worker-young-mb': {
+    type: 'string',
+    help: ['MIB', 'KV_WORKER_YOUNG_MB', '(192)', "each worker's young generation (workerYoungMb)"],
+  },
   route: {
     type: 'string',
     help: ['home|rr', 'KV_ROUTE', 'home', 'rr: client i writes through replica i % 3'],
@@ -638,6 +646,7 @@ export function kvLoadOptionsOf(
   set('keys', num('keys', 'KV_KEYS'));
   set('valueBytes', num('value-bytes', 'KV_VALUE_BYTES'));
   set('groups', num('groups', 'KV_GROUPS'));
+  set('workerYoungMb', num('worker-young-mb', 'KV_WORKER_YOUNG_MB'));
   set('engine', get('engine', 'KV_ENGINE') as EngineName | undefined);
   if (args.values['persist'] === true || env['KV_PERSIST'] === '1') set('persist', true);
   if (args.values['journal'] === true || env['KV_JOURNAL'] === '1') set('journal', true);

@@ -34,6 +34,12 @@ import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN, defaultWorkerHeapMb } from './worker-heap';
 import { threadCpuMicros } from './thread-cpu';
+import {
+  WORKER_YOUNG_MB_DEFAULT,
+  WORKER_YOUNG_MB_MAX,
+  WORKER_YOUNG_MB_MIN,
+  isWorkerYoungMb,
+} from './worker-young-gen';
 
 export type { WorkerStats } from './worker-stats';
 export type { SupervisionOptions } from './restart-budget';
@@ -67,6 +73,11 @@ export interface ActorSystemOptions {
    * of the machine's memory shared among the workers, at least V8's default.
    */
   workerHeapMb?: number;
+  /**
+   * Young generation of each worker thread, in MiB (V8's `maxYoungGenerationSizeMb`, three
+   * semi-spaces; worker-young-gen.ts). Default WORKER_YOUNG_MB_DEFAULT (a 64 MiB semi-space).
+   */
+  workerYoungMb?: number;
 }
 
 export interface ClientStats extends MailboxStats {
@@ -108,6 +119,7 @@ interface Resolved {
   linkFaults: LinkFaultsConfig | undefined;
   remote: RemoteRoute | undefined;
   workerHeapMb: number;
+  workerYoungMb: number;
 }
 
 function invalid(message: string): RuntimeError {
@@ -162,6 +174,12 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
       `workerHeapMb must be an integer in [${WORKER_HEAP_MB_MIN}, ${WORKER_HEAP_MB_MAX}]: ${workerHeapMb}`,
     );
   }
+  const workerYoungMb = o.workerYoungMb ?? WORKER_YOUNG_MB_DEFAULT;
+  if (!isWorkerYoungMb(workerYoungMb)) {
+    throw invalid(
+      `workerYoungMb must be an integer in [${WORKER_YOUNG_MB_MIN}, ${WORKER_YOUNG_MB_MAX}]: ${workerYoungMb}`,
+    );
+  }
   return {
     workers,
     actorModule,
@@ -173,6 +191,7 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
     linkFaults: o.linkFaults,
     remote,
     workerHeapMb,
+    workerYoungMb,
   };
 }
 
@@ -472,7 +491,8 @@ export class ActorSystem {
           this.onWorkerExit(worker, code);
       },
     };
-    handle = new WorkerHandle(worker, init, listener, this.options.workerHeapMb);
+    const { workerHeapMb, workerYoungMb } = this.options;
+    handle = new WorkerHandle(worker, init, listener, workerHeapMb, workerYoungMb);
     return handle;
   }
 

@@ -24,19 +24,30 @@ export class WorkerHandle {
   private readonly died: Promise<never>;
   private exited = false;
 
-  /** `heapMb`: the thread's old-generation limit (worker-heap.ts); V8's default when absent. */
+  /**
+   * `heapMb`: the thread's old-generation limit (worker-heap.ts); `youngMb`: its young
+   * generation (worker-young-gen.ts). V8's defaults when absent.
+   */
   constructor(
     readonly index: number,
     init: WorkerInit,
     listener?: WorkerListener,
     heapMb?: number,
+    youngMb?: number,
   ) {
     assert(init.worker === index, `worker init for ${init.worker} given to handle ${index}`);
     assert(
       heapMb === undefined || (Number.isInteger(heapMb) && heapMb > 0),
       () => `worker heap of ${heapMb} MiB`,
     );
-    const resourceLimits = heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb };
+    assert(
+      youngMb === undefined || (Number.isInteger(youngMb) && youngMb > 0),
+      () => `worker young generation of ${youngMb} MiB`,
+    );
+    const resourceLimits = {
+      ...(heapMb === undefined ? {} : { maxOldGenerationSizeMb: heapMb }),
+      ...(youngMb === undefined ? {} : { maxYoungGenerationSizeMb: youngMb }),
+    };
     this.thread = new Worker(path.join(__dirname, 'worker-main.js'), {
       workerData: init,
       resourceLimits,

@@ -558,8 +558,6 @@ export class PaxosGroupActor implements Actor {
     if (ready.renewIds) this.renewIds();
     if (ready.load.length > 0) this.load(ready.load);
     for (const m of ready.send) this.queueMessage(m);
-    // Encoded (queueMessage copies every field into the payload): the core may reuse them.
-    this.core.recycle(ready.send);
     if (this.store.volatile !== true) {
       const derived = this.derivedWrites;
       const journal = this.journal;
@@ -821,7 +819,6 @@ export class PaxosGroupActor implements Actor {
 
   private release(batch: Staged): void {
     for (const m of batch.messages) this.queueMessage(m);
-    this.core.recycle(batch.messages);
     if (batch.results.length > 0) {
       const w = this.resultWriter;
       let at = beginBatch(w, PayloadKind.results);

@@ -67,8 +67,10 @@ export class KvNamespace {
     // The value is copied once, behind room for the tagged op's header (no second and third copy).
     const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
     const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'put' });
-    const r = await this.writeFramed(k, op, validateWriteOptions(options));
-    return { version: r.version };
+    // The channel directly (not writeFramed): one async layer less on the hottest call.
+    const requestId = validateWriteOptions(options);
+    const written = await this.channel.writeTagged(this.fullKey(k), op, k, requestId);
+    return { version: this.checked(k, written.body).version };
   }
 
   async get(key: string, options?: KvGetOptions): Promise<KvEntry | undefined> {

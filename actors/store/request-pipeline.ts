@@ -9,7 +9,7 @@
  * A send that throws anyway fails that batch's requests with UNAVAILABLE (nothing was sent);
  * it never throws out of the flush microtask.
  */
-import { assert } from '../../runtime/assert';
+import { VERIFY, assert } from '../../runtime/assert';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type { ClientRequest, ClientResult, ReadRequest, WriteRequest } from '../paxos/core/types';
 import {
@@ -88,13 +88,20 @@ export class RequestPipeline {
     return this.pending.size;
   }
 
-  submit(replica: number, body: RequestBody): Promise<ClientResult> {
+  /** `keyGroup`: the key's group when the caller has it already (groupOfKey), not for scans. */
+  submit(replica: number, body: RequestBody, keyGroup?: number): Promise<ClientResult> {
     const token = this.nextToken++;
     if (this.closed)
       return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
     const request = { ...body, token } as ClientRequest | ScanRequest;
     const group =
-      body.kind === 'scan' ? body.group : groupOfKey(request.key, this.placement.groups);
+      body.kind === 'scan'
+        ? body.group
+        : (keyGroup ?? groupOfKey(request.key, this.placement.groups));
+    if (VERIFY && body.kind !== 'scan') {
+      const expected = groupOfKey(request.key, this.placement.groups);
+      assert(group === expected, () => `${request.key}: group ${group}, expected ${expected}`);
+    }
     const actor = actorIdOf(replica, group, this.placement);
     const result = new Promise<ClientResult>((resolve) => {
       this.pending.set(token, {

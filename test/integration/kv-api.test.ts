@@ -544,6 +544,39 @@ test.serial('workerHeapMb is validated and sets each worker heap limit', async (
   }
 });
 
+// The worker young generation (runtime/worker-young-gen.ts): validated, and given to every
+// worker. V8's heap limit is the old generation plus the young one (512 + 24 here; 512 + 48 with
+// V8's default, 512 + 192 with ours), so the limit tells which young size the worker got.
+test.serial('workerYoungMb is validated and sets each worker young generation', async (t) => {
+  for (const bad of [0, 2, 1.5, '96', -1, 4096]) {
+    t.is(
+      await openRejectionCode(t, { workerYoungMb: bad as never }, String(bad)),
+      'INVALID_ARGUMENT',
+      String(bad),
+    );
+  }
+  for (const [young, expected] of [
+    [24, 536],
+    [undefined, 704],
+  ] as const) {
+    const store = await PaxosStore.open({
+      ...FAST,
+      workerHeapMb: 512,
+      ...(young === undefined ? {} : { workerYoungMb: young }),
+    });
+    try {
+      const workers = (await store.stats()).workers as Array<{ heapLimitBytes?: number }>;
+      t.is(workers.length, 2);
+      for (const w of workers) {
+        const mb = (w.heapLimitBytes ?? 0) / (1024 * 1024);
+        t.is(mb, expected, `young ${young}: worker heap limit ${mb} MiB`);
+      }
+    } finally {
+      await store.close();
+    }
+  }
+});
+
 test.serial('cachedKeysMax is validated', async (t) => {
   for (const bad of [0, 63, 1.5, '100', -1]) {
     t.is(

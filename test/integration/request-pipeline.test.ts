@@ -133,3 +133,23 @@ test('failActors settles what a failed actor held: sent writes UNKNOWN_OUTCOME, 
   pipeline.close();
   t.like(await other, { ok: false });
 });
+
+// The store hands the key's group it has already hashed (one hash per request, issue 10); the
+// pipeline routes by it, and under VERIFY checks it against its own hash.
+test('a request goes to the actor of the group it is given, checked under VERIFY', async (t) => {
+  const sent: number[] = [];
+  const pipeline = new RequestPipeline(
+    fakeTransport((to) => sent.push(to)),
+    PLACEMENT,
+    60_000,
+  );
+  t.teardown(() => pipeline.close());
+  const [key] = keysOfGroup0(1);
+  if (key === undefined) return t.fail('no key of group 0');
+  void pipeline.submit(1, { kind: 'write', key, op: new Uint8Array(4) }, 0);
+  await tick();
+  t.deepEqual(sent, [actorIdOf(1, 0, PLACEMENT)]);
+  t.throws(() => void pipeline.submit(1, { kind: 'write', key, op: new Uint8Array(4) }, 1), {
+    message: /group 1, expected 0/,
+  });
+});

@@ -192,11 +192,6 @@ export interface CoreContext {
    * between two ticks). The tick sends what is left of them: the bounded delay of a notice.
    */
   noticesDue: KeyState[];
-  /**
-   * Message objects the shell has encoded and handed back (PaxosCore.recycle): `message()`
-   * fills one of these before it allocates. At most MESSAGE_POOL_MAX.
-   */
-  readonly messagePool: PaxosMessage[];
   /** Every replica but this one, once (peersOf is on the hot path). */
   readonly peers: readonly number[];
   /** The peers as a bit mask. */
@@ -256,38 +251,6 @@ export function message(
     ks.noticePeers &= ~(1 << to);
     count(ctx, 'chosenNoticesCarried');
   }
-  const m = ctx.messagePool.pop();
-  if (m === undefined) return newMessage(ctx, ks, type, to, fields);
-  // A recycled object: every field overwritten, in the order of the literal below.
-  m.type = type;
-  m.key = ks.key;
-  m.from = ctx.me;
-  m.to = to;
-  m.instance = fields.instance ?? 0;
-  m.ballot = fields.ballot ?? 0;
-  m.ok = fields.ok ?? false;
-  m.promised = fields.promised ?? 0;
-  m.acceptedBallot = fields.acceptedBallot ?? 0;
-  m.value = fields.value ?? null;
-  m.chosen = ks.rec.chosen;
-  m.chosenOrigin = ks.rec.chosenOrigin;
-  m.chosenSeq = ks.rec.chosenSeq;
-  m.requestId = fields.requestId ?? 0;
-  m.purpose = fields.purpose ?? FetchPurpose.catchUp;
-  m.record = fields.record ?? null;
-  return m;
-}
-
-/** Message objects kept for reuse at most (CoreContext.messagePool). */
-export const MESSAGE_POOL_MAX = 1024;
-
-function newMessage(
-  ctx: CoreContext,
-  ks: KeyState,
-  type: MessageType,
-  to: number,
-  fields: Partial<PaxosMessage>,
-): PaxosMessage {
   return {
     type,
     key: ks.key,

@@ -21,15 +21,7 @@ import type {
   KeyState,
   KeyStatus,
 } from './key-state';
-import {
-  count,
-  deliver,
-  emptyReady,
-  markActive,
-  message,
-  newKeyState,
-  MESSAGE_POOL_MAX,
-} from './key-state';
+import { count, deliver, emptyReady, markActive, message, newKeyState } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
@@ -120,7 +112,6 @@ export class PaxosCore {
       dirty: new Set(),
       active: new Set(),
       noticesDue: [],
-      messagePool: [],
       peers: otherReplicas(replicaId, replicas),
       peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
       counters: {},
@@ -269,23 +260,6 @@ export class PaxosCore {
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
     return out;
-  }
-
-  /**
-   * The shell hands back messages of a Ready that it has encoded and no longer references: the
-   * core refills them for later messages (key-state.ts message()) instead of allocating. Only
-   * this core's own messages; the pool drops their values and records and stays bounded.
-   */
-  recycle(messages: readonly PaxosMessage[]): void {
-    const pool = this.ctx.messagePool;
-    for (const m of messages) {
-      if (m.from !== this.ctx.me) assert(false, `recycled a message from ${m.from}`);
-      if (pool.length >= MESSAGE_POOL_MAX) break;
-      m.value = null;
-      m.record = null;
-      pool.push(m);
-    }
-    assert(pool.length <= MESSAGE_POOL_MAX, () => `message pool of ${pool.length}`);
   }
 
   hasReady(): boolean {

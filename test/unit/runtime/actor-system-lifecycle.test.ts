@@ -35,6 +35,9 @@ test('invalid options are rejected with PXS_INVALID_OPTIONS', async (t) => {
     { actors: [-1] },
     { ringBytes: 10 },
     { tickMs: 0 },
+    { workerYoungMb: 2 },
+    { workerYoungMb: 1.5 },
+    { workerYoungMb: 4096 },
   ];
   for (const change of bad) {
     const error = await t.throwsAsync(ActorSystem.start({ ...good, ...change }));

@@ -3,7 +3,7 @@ import { MessageType } from '../../../../../actors/paxos/core/types';
 import type { PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { CoreNet } from './core-net';
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
-import { encodeKvOp, kvStateMachine } from '../../../../../models/kv/kv';
+import { kvStateMachine } from '../../../../../models/kv/kv';
 import { ballotEpoch } from '../../../../../actors/paxos/core/ballot';
 
 const isType = (type: number) => (m: PaxosMessage) => m.type === type;
@@ -317,47 +317,4 @@ test('becomeAmnesic after a key has loaded is a programmer error', (t) => {
   core.ready();
   core.loaded('k', undefined);
   t.throws(() => core.becomeAmnesic(), { message: /after k loaded/ });
-});
-
-test('recycled messages are refilled whole for later messages; the pool takes only our own', (t) => {
-  const core = new PaxosCore({
-    replicaId: 0,
-    replicas: 3,
-    model: kvStateMachine,
-    incarnation: 1,
-    amnesic: false,
-  });
-  const write = (key: string, token: number) => {
-    core.request({
-      kind: 'write',
-      token,
-      key,
-      op: encodeKvOp({ type: 'put', value: Uint8Array.of(token) }),
-    });
-    const loads = core.ready();
-    for (const k of loads.load) core.loaded(k, undefined);
-    return core.ready();
-  };
-  const first = write('a', 1).sendAfterPersist;
-  t.is(first.length, 2, 'a prepare to each peer');
-  const fresh = first.map((m) => ({ ...m }));
-  core.recycle(first);
-  const second = write('b', 2).sendAfterPersist;
-  t.is(second.length, 2);
-  t.true(
-    second.every((m) => first.includes(m)),
-    'the recycled objects are reused',
-  );
-  for (const m of second) {
-    t.is(m.key, 'b');
-    t.is(m.value, null);
-    t.is(m.record, null);
-  }
-  t.deepEqual(
-    second.map((m) => ({ ...m, key: 'a' })),
-    fresh,
-    'every field as a fresh message for the same step would hold',
-  );
-  const foreign = { ...fresh[0], from: 1 } as PaxosMessage;
-  t.throws(() => core.recycle([foreign]));
 });

@@ -1,0 +1,33 @@
+/**
+ * The young generation of each worker thread (`resourceLimits.maxYoungGenerationSizeMb`).
+ *
+ * Almost everything a worker allocates dies within a turn or a round trip: decoded messages,
+ * payload views, apply results, request bookkeeping. A scavenge costs in proportion to what is
+ * still alive when it runs, so the larger the semi-space, the less of that short-lived garbage
+ * is still in flight (and copied, then promoted) at each scavenge. V8's default caps a
+ * semi-space at 16 MiB (a young generation of 48 MiB: two semi-spaces and the new large-object
+ * space); kv-load at 2 workers spends 16–22 % of each worker and most of the "rest of the
+ * process" (V8's GC helper threads) in the collector (bench/README.md, issue 10 fourth pass).
+ *
+ * The limit is per thread and ours to set (the embedding thread's semi-space is the host's
+ * choice: `node --max-semi-space-size`). The cost is memory: a busy worker's young generation
+ * grows to the cap (V8 sizes it by the survival rate), about 2/3 of this value committed.
+ */
+import { assert } from './assert';
+
+/** The default: a 64 MiB semi-space (V8 counts 3 semi-spaces in this figure). */
+export const WORKER_YOUNG_MB_DEFAULT = 192;
+/** Bounds of an explicit value, in MiB (V8's own default is 48). */
+export const WORKER_YOUNG_MB_MIN = 3;
+export const WORKER_YOUNG_MB_MAX = 3 * 1024;
+
+/** Checks an explicit value; the caller turns false into its own typed error. */
+export function isWorkerYoungMb(mb: unknown): mb is number {
+  const ok =
+    typeof mb === 'number' &&
+    Number.isInteger(mb) &&
+    mb >= WORKER_YOUNG_MB_MIN &&
+    mb <= WORKER_YOUNG_MB_MAX;
+  assert(WORKER_YOUNG_MB_DEFAULT >= WORKER_YOUNG_MB_MIN, 'young default below its minimum');
+  return ok;
+}

@@ -1,0 +1,55 @@
+/** kv-load's thread line: per-thread CPU per op, and the phrase that names the bottleneck. */
+import test from 'ava';
+import { bottleneck, formatPerOp, perOp } from '../../../bench/kv-load-counts';
+import type { Totals } from '../../../bench/kv-load-counts';
+
+function totals(atMs: number, threadCpu: number[], processCpu: number, gcMs: number[]): Totals {
+  return {
+    paxos: 0,
+    peerPayloads: 0,
+    resultPayloads: 0,
+    ringRecords: 0,
+    local: 0,
+    wakes: 0,
+    clientRecords: 0,
+    clientWakes: 0,
+    acked: 0,
+    threadCpu,
+    gcMs,
+    turns: [0, 0],
+    recordsIn: [0, 0],
+    processCpu,
+    atMs,
+  };
+}
+
+test('per-thread us/op and shares come from the deltas over the phase', (t) => {
+  // One second, 1000 ops: client 0.2 s, workers 0.5 s each, process 1.5 s (rest 0.3 s).
+  const c = perOp(
+    totals(0, [0, 0, 0], 0, [0, 0, 0]),
+    totals(1000, [200_000, 500_000, 500_000], 1_500_000, [10, 100, 50]),
+    1000,
+  );
+  t.deepEqual(c.threadMicrosPerOp, [200, 500, 500]);
+  t.is(c.restMicrosPerOp, 300);
+  t.deepEqual(c.threadShares, [0.2, 0.5, 0.5]);
+  t.deepEqual(c.gcShares, [0.01, 0.1, 0.05]);
+  t.is(c.processCores, 1.5);
+  t.regex(
+    formatPerOp('x', c),
+    /cpu us\/op by thread: client 200\.0, w0 500\.0, w1 500\.0, rest 300\.0/,
+  );
+});
+
+test('the bottleneck phrase names a saturated thread, full cores, or neither', (t) => {
+  const base = perOp(totals(0, [0, 0, 0], 0, [0, 0, 0]), totals(1000, [0, 0, 0], 0, [0, 0, 0]), 1);
+  const shares = (s: number[], cores: number) => ({
+    ...base,
+    threadShares: s,
+    processCores: cores,
+    machineCores: 2,
+  });
+  t.is(bottleneck(shares([0.3, 0.95, 0.5], 1.9)), 'w0 saturated');
+  t.regex(bottleneck(shares([0.3, 0.5, 0.5], 1.8)), /^cores full/);
+  t.regex(bottleneck(shares([0.3, 0.5, 0.5], 1.2)), /^cores not full/);
+});
