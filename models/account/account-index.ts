@@ -13,6 +13,8 @@
  * lookup confirms each candidate against the entry's own id bytes.
  */
 import { assert } from '../../runtime/assert';
+import { ENTRY_FIXED, EntryKind } from './account-journal';
+import type { JournalView } from './account-journal';
 
 export const SLOT_BYTES = 12;
 
@@ -143,4 +145,62 @@ export function indexOf(slots: readonly Slot[]): Uint8Array {
   const view = new DataView(out.buffer);
   sorted.forEach((s, i) => writeSlot(view, i * SLOT_BYTES, s));
   return out;
+}
+
+/** Kinds whose ids the index holds: add/subtract opIds and finished txIds (not prepares). */
+export function idClassOfKind(kind: number): IdClass | undefined {
+  if (kind === EntryKind.add || kind === EntryKind.subtract) return IdClass.op;
+  if (kind === EntryKind.commit || kind === EntryKind.rollback) return IdClass.finished;
+  return undefined;
+}
+
+/** The index slot of the entry at `at` (absolute position `pos`), or none for a prepare. */
+export function slotOf(journal: JournalView, at: number, pos: number): Slot | undefined {
+  const idClass = idClassOfKind(journal.kind(at));
+  if (idClass === undefined) return undefined;
+  return { hash: idHash(idClass, journal.bytes.subarray(at + ENTRY_FIXED, journal.end(at))), pos };
+}
+
+/** The index of the journal's entries before `end`, built by a walk (layout 1, checks, tests). */
+export function buildIndex(journal: JournalView, base: number, end: number): Uint8Array {
+  const slots: Slot[] = [];
+  // Each entry is at least ENTRY_FIXED bytes: at most end / ENTRY_FIXED steps.
+  for (let at = 0; at < end; at = journal.end(at)) {
+    const slot = slotOf(journal, at, base + at);
+    if (slot !== undefined) slots.push(slot);
+  }
+  return indexOf(slots);
+}
+
+/**
+ * The index after a merge: the old slots whose entries are kept (pos >= keptFrom), merged
+ * with `added` (the change run's slots, in any order). One pass over the old slots, which are
+ * already sorted, and a sort of the added ones only: O(n + c log c).
+ */
+export function keptIndex(old: IdIndexView, keptFrom: number, added: readonly Slot[]): Uint8Array {
+  const adds = [...added].sort((a, b) => compareSlot(a.hash, a.pos, b.hash, b.pos));
+  const out = new Uint8Array((old.count + adds.length) * SLOT_BYTES);
+  const view = new DataView(out.buffer);
+  let written = 0;
+  let j = 0;
+  for (let i = 0; i < old.count; i++) {
+    const hash = old.hash(i);
+    const pos = old.pos(i);
+    if (pos < keptFrom) continue;
+    // j only moves forward: bounded by adds.length overall.
+    for (; j < adds.length; j++) {
+      const a = adds[j] as Slot;
+      if (compareSlot(a.hash, a.pos, hash, pos) > 0) break;
+      writeSlot(view, written, a);
+      written += SLOT_BYTES;
+    }
+    out.set(old.bytes.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES), written);
+    written += SLOT_BYTES;
+  }
+  for (; j < adds.length; j++) {
+    writeSlot(view, written, adds[j] as Slot);
+    written += SLOT_BYTES;
+  }
+  assert(written <= out.length, () => `kept index wrote ${written} of ${out.length} bytes`);
+  return out.subarray(0, written);
 }
