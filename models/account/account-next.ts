@@ -23,7 +23,7 @@ import type { Pending } from './account-layout';
 export const CHANGE_ENTRIES_MIN = 32;
 const CHANGE_FRACTION = 4;
 /** States from this size grow in append buffers (smaller ones are copied: cheap, and exact). */
-const APPEND_BYTES_MIN = 4096;
+export const APPEND_BYTES_MIN = 4096;
 
 /** The most entries a change run holds before its merge, for a base run of `baseEntries`. */
 export function changeEntriesMax(baseEntries: number): number {
@@ -68,6 +68,7 @@ export function nextAccountData(
   change: Change,
   op: EntryOp,
   version: number,
+  appendBytesMin = APPEND_BYTES_MIN,
 ): Uint8Array {
   assert(
     a.data === null || a.lastVersion === version,
@@ -77,10 +78,10 @@ export function nextAccountData(
   const w = new ByteWriter(ENTRY_FIXED + op.id.length);
   writeEntry(w, entryVersion, op.kind, change.amount, op.id, change.balance);
   const entry = w.finish();
-  if (mergesAt(a, entryVersion)) return merged(a, change, op, entry, entryVersion);
+  if (mergesAt(a, entryVersion)) return merged(a, change, op, entry, entryVersion, appendBytesMin);
   const data = a.data;
   assert(data !== null, 'an append to a new account');
-  if (isAppendView(data) || data.length + entry.length >= APPEND_BYTES_MIN)
+  if (isAppendView(data) || data.length + entry.length >= appendBytesMin)
     return appendBytes(data, entry);
   return concatBytes([data, entry]);
 }
@@ -107,6 +108,7 @@ function merged(
   op: EntryOp,
   entry: Uint8Array,
   entryVersion: number,
+  appendBytesMin: number,
 ): Uint8Array {
   const first = a.journal.length === 0 ? entryVersion : a.firstVersion;
   const droppedThrough = floorOf(a.droppedThrough, first, entryVersion, a.retain);
@@ -131,5 +133,5 @@ function merged(
     entryVersion - droppedThrough <= a.retain || droppedThrough === 0,
     () => `merge keeps ${entryVersion - droppedThrough} entries of ${a.retain}`,
   );
-  return out.length >= APPEND_BYTES_MIN ? appendBytes(null, out) : out;
+  return out.length >= appendBytesMin ? appendBytes(null, out) : out;
 }

@@ -117,6 +117,12 @@ export interface AccountLimits {
   readonly journalEntriesMax: number;
   readonly pendingMax: number;
   readonly pageMax: number;
+  /**
+   * Data from this size grows in an append buffer (account-next.ts; default 4 KiB). Only
+   * where the bytes live, never which bytes: replicas may differ in it. Tests and the
+   * simulator lower it to reach the in-place path with small accounts.
+   */
+  readonly appendBytesMin?: number;
 }
 
 export const ACCOUNT_LIMITS: AccountLimits = {
@@ -377,7 +383,7 @@ function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limit
       };
     case 'change':
       return {
-        data: nextAccountData(a, d, req, version),
+        data: nextAccountData(a, d, req, version, limits.appendBytesMin),
         mutated: true,
         result: writeResult(AccountStatus.ok, d.outcome, false, d.balance, version + 1),
       };
