@@ -2,9 +2,9 @@
  * The account's id index: the ids of its kept journal entries as sorted fixed-size slots
  * [hash u32][pos f64], kept inside the account's data (so every replica holds the same bytes)
  * and searched in place by binary search: a write looks an id up in O(log n) without decoding
- * or scanning the journal, and builds the next index by copying runs of slots around the one it
- * adds and the ones it drops (docs/decisions.md, "The account journal: a deterministic opId
- * floor").
+ * or scanning the journal. The index covers the base run only (the entries as of the last
+ * merge); a merge builds the next one from the kept slots and the change run's (docs/decisions.md,
+ * "The account journal: a deterministic opId floor" and "The account journal in sections").
  *
  * `pos` is the entry's absolute position: its byte offset counted from the account's first
  * entry ever, so dropping entries from the front of the journal never rewrites a slot (the
@@ -97,45 +97,6 @@ export class IdIndexView {
 function writeSlot(view: DataView, at: number, slot: Slot): void {
   view.setUint32(at, slot.hash, true);
   view.setFloat64(at + 4, slot.pos, true);
-}
-
-/**
- * The next index: the old slots without the slots at `removed` (indexes into `old`), plus
- * `added` (whose pos is above every old pos). Copies runs of slots: one pass over the bytes.
- */
-export function nextIndex(
-  old: IdIndexView,
-  removed: readonly number[],
-  added: Slot | undefined,
-): Uint8Array {
-  const drop = [...removed].sort((a, b) => a - b);
-  const count = old.count - drop.length + (added === undefined ? 0 : 1);
-  assert(count >= 0, () => `id index of ${count} slots`);
-  const out = new Uint8Array(count * SLOT_BYTES);
-  const view = new DataView(out.buffer);
-  const insertAt = added === undefined ? -1 : old.lowerBound(added.hash, added.pos);
-  let written = 0;
-  let from = 0;
-  // Each cut point is a removed slot or the insertion point: copy the run before it, then act.
-  const cuts = [...drop, ...(insertAt < 0 ? [] : [insertAt])].sort((a, b) => a - b);
-  let inserted = false;
-  for (const cut of cuts) {
-    out.set(old.bytes.subarray(from * SLOT_BYTES, cut * SLOT_BYTES), written);
-    written += (cut - from) * SLOT_BYTES;
-    from = cut;
-    if (cut === insertAt && !inserted && added !== undefined) {
-      writeSlot(view, written, added);
-      written += SLOT_BYTES;
-      inserted = true;
-      // The removed slot at the same index (if any) is the next cut, handled in its turn.
-      continue;
-    }
-    from = cut + 1;
-  }
-  out.set(old.bytes.subarray(from * SLOT_BYTES), written);
-  written += old.bytes.length - from * SLOT_BYTES;
-  assert(written === out.length, () => `id index wrote ${written} of ${out.length} bytes`);
-  return out;
 }
 
 /** The canonical index of a list of slots (building from scratch: tests, legacy data). */

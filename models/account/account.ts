@@ -61,19 +61,23 @@
  * that threw would be re-applied, and throw, on every replica forever. Truncated bytes are
  * still assertions (no client of this module writes them).
  *
- * Data layout 2 (canonical: one encoding per state, pending sorted by id bytes):
- *   [marker 8 bytes][min f64][max f64][balance f64][droppedThrough f64][window u32]
- *   [base f64][pendingCount u32]
- *   pendingCount x [txId (u32 length + bytes)][delta f64][version f64]
- *   [slotCount u32] slotCount x [hash u32][pos f64], sorted (account-index.ts)
- *   journal entries, oldest first, to the end: [version f64][kind u8][amount f64]
- *     [balanceAfter f64][id (u32 length + bytes)]
- * Layout 1 (no marker, window, base or slots) is still read; its first write stores layout 2.
- * Ops: layout 2 ops end with [seenVersion f64][window u32] (0: the default); layout 1 ops,
- * without them, read as seenVersion 0. The journal stays raw bytes, never decoded into
- * objects; a write finds its id in O(log n) and copies the data once (bench/README.md
- * "account-growth"). An account never returns to null (the key stays an account: there is
- * no delete).
+ * Data layout 3 (account-layout.ts; docs/decisions.md "The account journal in sections"): a
+ * header as of the last merge (bounds, balance, floor, window, positions, pending list sorted
+ * by id bytes), the sorted id index of the base run (account-index.ts), then the journal
+ * entries, oldest first (account-journal.ts): the base run, as of the merge, then the change
+ * run, one entry appended per write since. The current balance, pending list and floor are
+ * the header's plus the change run's (account-changes.ts, cached per append buffer); an id is
+ * looked up in the change run's map, then by binary search in the base index, and counts only
+ * above the floor (entries past the window wait in the data for the next merge). A write
+ * appends its entry in place (appendBytes: the record persists only the entry as a change
+ * entry); once the run passes max(32, base / 4) entries the write merges instead: a fresh base
+ * of the kept entries, indexed (account-next.ts). Same bytes on every replica: both paths are
+ * functions of the data and the op. Data is canonical (encodeAccountData) right after a merge.
+ * Layouts 1 (no marker, window, base or slots) and 2 (no change run) are still read; the first
+ * write stores layout 3. Ops: layout 2 ops end with [seenVersion f64][window u32] (0: the
+ * default); layout 1 ops, without them, read as seenVersion 0. The journal stays raw bytes,
+ * never decoded into objects on a write (bench/README.md "account-growth"). An account never
+ * returns to null (the key stays an account: there is no delete).
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';

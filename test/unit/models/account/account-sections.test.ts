@@ -240,13 +240,11 @@ const opArb: fc.Arbitrary<AccountOp> = fc.oneof(
   fc
     .record({ i: fc.nat(8), delta: fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0) })
     .map(({ i, delta }): AccountOp => ({ type: 'prepare', bounds: B, txId: `t${i}`, delta })),
-  fc
-    .record({ i: fc.nat(8), commit: fc.boolean() })
-    .map(({ i, commit }): AccountOp => ({
-      type: commit ? 'commit' : 'rollback',
-      bounds: B,
-      txId: `t${i}`,
-    })),
+  fc.record({ i: fc.nat(8), commit: fc.boolean() }).map(({ i, commit }): AccountOp => ({
+    type: commit ? 'commit' : 'rollback',
+    bounds: B,
+    txId: `t${i}`,
+  })),
 );
 
 test('property: replicas whose states are append views and plain copies hold identical bytes', (t) => {
