@@ -2,8 +2,9 @@
  * Issue 10 / 11: an account write's cost against the size of its journal. For each window N
  * the account holds N entries (built directly, not by N writes), then `--ops` new adds (UUID
  * opIds, each a new op that saw the current version) are applied to the model's state machine
- * as a replica applies them: process CPU per op, the slowest op (a merge of the journal's
- * sections), and the data bytes a record persists per write: the appended tail when the new
+ * as a replica applies them: process CPU per op, per-op times (p50/p99/max), the writes that
+ * rewrote the data whole (all of them before layout 3; its merges after) with their mean time,
+ * and the data bytes a record persists per write: the appended tail when the new
  * data extends the old in its append buffer and is big enough to be written in sections
  * (actors/paxos/record-sections.ts), else the whole data. N = 0 starts from no account (the
  * default window). `--module` runs the same against another build of the model (A/B: the old
@@ -116,17 +117,26 @@ function measure(m: AccountModule, n: number, ops: number, warm: number) {
   let bytes = 0;
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
-  let maxNs = 0n;
-  for (const op of encoded.slice(warm)) {
+  const times = new Float64Array(ops);
+  // Writes that rewrote the data whole (every write before layout 3; merges after).
+  let wholeCount = 0;
+  let wholeUs = 0;
+  for (const [i, op] of encoded.slice(warm).entries()) {
     const before = process.hrtime.bigint();
     const out = machine.apply(data, version, op);
-    const took = process.hrtime.bigint() - before;
-    if (took > maxNs) maxNs = took;
+    const took = Number(process.hrtime.bigint() - before) / 1000;
+    times[i] = took;
     if (!out.mutated || out.data === null) throw new Error(`add ${version} was refused`);
-    bytes += persistedBytes(data, out.data);
+    const persisted = persistedBytes(data, out.data);
+    if (persisted === out.data.length) {
+      wholeCount++;
+      wholeUs += took;
+    }
+    bytes += persisted;
     data = out.data;
     version++;
   }
+  times.sort();
   const wallNs = Number(process.hrtime.bigint() - start);
   const used = process.cpuUsage(cpu);
   return {
@@ -135,7 +145,11 @@ function measure(m: AccountModule, n: number, ops: number, warm: number) {
     cpuUsPerOp: (used.user + used.system) / ops,
     opsPerSecond: ops / (wallNs / 1e9),
     recordBytes: Math.round(bytes / ops),
-    maxUs: Number(maxNs) / 1000,
+    p50Us: times[Math.floor(ops / 2)] ?? 0,
+    p99Us: times[Math.floor(ops * 0.99)] ?? 0,
+    maxUs: times[ops - 1] ?? 0,
+    wholeWrites: wholeCount,
+    wholeMeanUs: wholeCount === 0 ? 0 : wholeUs / wholeCount,
   };
 }
 
@@ -144,7 +158,10 @@ function main(): void {
   const file = args.module ?? resolve(__dirname, '../models/account/account.js');
   // A plain require (CommonJS build): tsc would turn import() into one anyway.
   const m = createRequire(__filename)(resolve(file)) as AccountModule;
-  if (!args.json) console.log('window  ops  cpu us/op  ops/s  record bytes written/op  max op us');
+  if (!args.json)
+    console.log(
+      'window  ops  cpu us/op  ops/s  record bytes/op  op us p50/p99/max  whole writes (mean us)',
+    );
   for (const n of args.sizes) {
     const ops = n > 10_000 ? Math.max(1, Math.floor(args.ops / 4)) : args.ops;
     measure(m, n, Math.min(ops, 50), 1); // warm-up (the JIT)
@@ -152,7 +169,9 @@ function main(): void {
     if (args.json) console.log(JSON.stringify(r));
     else
       console.log(
-        `${r.window}  ${r.ops}  ${r.cpuUsPerOp.toFixed(1)}  ${Math.round(r.opsPerSecond)}  ${r.recordBytes}  ${r.maxUs.toFixed(0)}`,
+        `${r.window}  ${r.ops}  ${r.cpuUsPerOp.toFixed(1)}  ${Math.round(r.opsPerSecond)}  ${r.recordBytes}  ` +
+          `${r.p50Us.toFixed(1)}/${r.p99Us.toFixed(1)}/${r.maxUs.toFixed(0)}  ` +
+          `${r.wholeWrites} (${r.wholeMeanUs.toFixed(0)})`,
       );
   }
 }
