@@ -59,6 +59,17 @@ export function pendingIndex(
   return { index: lo, found: false };
 }
 
+/** The sums of the pending credits (pos) and debits (neg). */
+export function pendingSums(pending: readonly Pending[]): { pos: number; neg: number } {
+  let pos = 0;
+  let neg = 0;
+  for (const p of pending) {
+    if (p.delta > 0) pos += p.delta;
+    else neg += p.delta;
+  }
+  return { pos, neg };
+}
+
 /** The pending list after the entry at `at` (a new array when it changes: runs share lists). */
 function pendingAfter(
   pending: readonly Pending[],

@@ -7,6 +7,7 @@
  */
 import { assert } from '../../runtime/assert';
 import { compareBytes } from '../set/set';
+import { pendingSums } from './account-changes';
 import { parseAccount } from './account-data';
 import type { Account } from './account-data';
 import { buildIndex } from './account-index';
@@ -19,16 +20,6 @@ export interface AccountCheckLimits {
   readonly pendingMax: number;
   readonly retainMax: number;
   readonly idBytesMax: number;
-}
-
-export function pendingSums(pending: readonly Pending[]): { pos: number; neg: number } {
-  let pos = 0;
-  let neg = 0;
-  for (const p of pending) {
-    if (p.delta > 0) pos += p.delta;
-    else neg += p.delta;
-  }
-  return { pos, neg };
 }
 
 function checkPending(a: Account, limits: AccountCheckLimits): void {

@@ -4,10 +4,9 @@
  * caller appends the journal entry, account-next.ts). A pure function of the state and the
  * op: every replica decides alike. The check order is account.ts's ("Check order").
  */
-import { pendingIndex } from './account-changes';
+import { pendingIndex, pendingSums } from './account-changes';
 import { findId } from './account-data';
 import type { Account } from './account-data';
-import { pendingSums } from './account-check';
 import { IdClass } from './account-index';
 import { EntryKind } from './account-journal';
 import type { JournalView } from './account-journal';
