@@ -2,9 +2,9 @@
  * The account's id index: the ids of its kept journal entries as sorted fixed-size slots
  * [hash u32][pos f64], kept inside the account's data (so every replica holds the same bytes)
  * and searched in place by binary search: a write looks an id up in O(log n) without decoding
- * or scanning the journal, and builds the next index by copying runs of slots around the one it
- * adds and the ones it drops (docs/decisions.md, "The account journal: a deterministic opId
- * floor").
+ * or scanning the journal. The index covers the base run only (the entries as of the last
+ * merge); a merge builds the next one from the kept slots and the change run's (docs/decisions.md,
+ * "The account journal: a deterministic opId floor" and "The account journal in sections").
  *
  * `pos` is the entry's absolute position: its byte offset counted from the account's first
  * entry ever, so dropping entries from the front of the journal never rewrites a slot (the
@@ -13,6 +13,8 @@
  * lookup confirms each candidate against the entry's own id bytes.
  */
 import { assert } from '../../runtime/assert';
+import { ENTRY_FIXED, EntryKind } from './account-journal';
+import type { JournalView } from './account-journal';
 
 export const SLOT_BYTES = 12;
 
@@ -97,45 +99,6 @@ function writeSlot(view: DataView, at: number, slot: Slot): void {
   view.setFloat64(at + 4, slot.pos, true);
 }
 
-/**
- * The next index: the old slots without the slots at `removed` (indexes into `old`), plus
- * `added` (whose pos is above every old pos). Copies runs of slots: one pass over the bytes.
- */
-export function nextIndex(
-  old: IdIndexView,
-  removed: readonly number[],
-  added: Slot | undefined,
-): Uint8Array {
-  const drop = [...removed].sort((a, b) => a - b);
-  const count = old.count - drop.length + (added === undefined ? 0 : 1);
-  assert(count >= 0, () => `id index of ${count} slots`);
-  const out = new Uint8Array(count * SLOT_BYTES);
-  const view = new DataView(out.buffer);
-  const insertAt = added === undefined ? -1 : old.lowerBound(added.hash, added.pos);
-  let written = 0;
-  let from = 0;
-  // Each cut point is a removed slot or the insertion point: copy the run before it, then act.
-  const cuts = [...drop, ...(insertAt < 0 ? [] : [insertAt])].sort((a, b) => a - b);
-  let inserted = false;
-  for (const cut of cuts) {
-    out.set(old.bytes.subarray(from * SLOT_BYTES, cut * SLOT_BYTES), written);
-    written += (cut - from) * SLOT_BYTES;
-    from = cut;
-    if (cut === insertAt && !inserted && added !== undefined) {
-      writeSlot(view, written, added);
-      written += SLOT_BYTES;
-      inserted = true;
-      // The removed slot at the same index (if any) is the next cut, handled in its turn.
-      continue;
-    }
-    from = cut + 1;
-  }
-  out.set(old.bytes.subarray(from * SLOT_BYTES), written);
-  written += old.bytes.length - from * SLOT_BYTES;
-  assert(written === out.length, () => `id index wrote ${written} of ${out.length} bytes`);
-  return out;
-}
-
 /** The canonical index of a list of slots (building from scratch: tests, legacy data). */
 export function indexOf(slots: readonly Slot[]): Uint8Array {
   const sorted = [...slots].sort((a, b) => compareSlot(a.hash, a.pos, b.hash, b.pos));
@@ -143,4 +106,62 @@ export function indexOf(slots: readonly Slot[]): Uint8Array {
   const view = new DataView(out.buffer);
   sorted.forEach((s, i) => writeSlot(view, i * SLOT_BYTES, s));
   return out;
+}
+
+/** Kinds whose ids the index holds: add/subtract opIds and finished txIds (not prepares). */
+export function idClassOfKind(kind: number): IdClass | undefined {
+  if (kind === EntryKind.add || kind === EntryKind.subtract) return IdClass.op;
+  if (kind === EntryKind.commit || kind === EntryKind.rollback) return IdClass.finished;
+  return undefined;
+}
+
+/** The index slot of the entry at `at` (absolute position `pos`), or none for a prepare. */
+export function slotOf(journal: JournalView, at: number, pos: number): Slot | undefined {
+  const idClass = idClassOfKind(journal.kind(at));
+  if (idClass === undefined) return undefined;
+  return { hash: idHash(idClass, journal.bytes.subarray(at + ENTRY_FIXED, journal.end(at))), pos };
+}
+
+/** The index of the journal's entries before `end`, built by a walk (layout 1, checks, tests). */
+export function buildIndex(journal: JournalView, base: number, end: number): Uint8Array {
+  const slots: Slot[] = [];
+  // Each entry is at least ENTRY_FIXED bytes: at most end / ENTRY_FIXED steps.
+  for (let at = 0; at < end; at = journal.end(at)) {
+    const slot = slotOf(journal, at, base + at);
+    if (slot !== undefined) slots.push(slot);
+  }
+  return indexOf(slots);
+}
+
+/**
+ * The index after a merge: the old slots whose entries are kept (pos >= keptFrom), merged
+ * with `added` (the change run's slots, in any order). One pass over the old slots, which are
+ * already sorted, and a sort of the added ones only: O(n + c log c).
+ */
+export function keptIndex(old: IdIndexView, keptFrom: number, added: readonly Slot[]): Uint8Array {
+  const adds = [...added].sort((a, b) => compareSlot(a.hash, a.pos, b.hash, b.pos));
+  const out = new Uint8Array((old.count + adds.length) * SLOT_BYTES);
+  const view = new DataView(out.buffer);
+  let written = 0;
+  let j = 0;
+  for (let i = 0; i < old.count; i++) {
+    const hash = old.hash(i);
+    const pos = old.pos(i);
+    if (pos < keptFrom) continue;
+    // j only moves forward: bounded by adds.length overall.
+    for (; j < adds.length; j++) {
+      const a = adds[j] as Slot;
+      if (compareSlot(a.hash, a.pos, hash, pos) > 0) break;
+      writeSlot(view, written, a);
+      written += SLOT_BYTES;
+    }
+    out.set(old.bytes.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES), written);
+    written += SLOT_BYTES;
+  }
+  for (; j < adds.length; j++) {
+    writeSlot(view, written, adds[j] as Slot);
+    written += SLOT_BYTES;
+  }
+  assert(written <= out.length, () => `kept index wrote ${written} of ${out.length} bytes`);
+  return out.subarray(0, written);
 }

@@ -17,6 +17,9 @@ export const KIND_NAMES: readonly AccountEntryKind[] = [
   'rollback',
 ];
 
+/** Entry kinds, the same numbers as the op codes (one entry per applied op, of its kind). */
+export const EntryKind = { add: 1, subtract: 2, prepare: 3, commit: 4, rollback: 5 } as const;
+
 export interface AccountEntry {
   readonly version: number;
   readonly kind: AccountEntryKind;

@@ -61,36 +61,47 @@
  * that threw would be re-applied, and throw, on every replica forever. Truncated bytes are
  * still assertions (no client of this module writes them).
  *
- * Data layout 2 (canonical: one encoding per state, pending sorted by id bytes):
- *   [marker 8 bytes][min f64][max f64][balance f64][droppedThrough f64][window u32]
- *   [base f64][pendingCount u32]
- *   pendingCount x [txId (u32 length + bytes)][delta f64][version f64]
- *   [slotCount u32] slotCount x [hash u32][pos f64], sorted (account-index.ts)
- *   journal entries, oldest first, to the end: [version f64][kind u8][amount f64]
- *     [balanceAfter f64][id (u32 length + bytes)]
- * Layout 1 (no marker, window, base or slots) is still read; its first write stores layout 2.
- * Ops: layout 2 ops end with [seenVersion f64][window u32] (0: the default); layout 1 ops,
- * without them, read as seenVersion 0. The journal stays raw bytes, never decoded into
- * objects; a write finds its id in O(log n) and copies the data once (bench/README.md
- * "account-growth"). An account never returns to null (the key stays an account: there is
- * no delete).
+ * Data layout 3 (account-layout.ts; docs/decisions.md "The account journal in sections"): a
+ * header as of the last merge (bounds, balance, floor, window, positions, pending list sorted
+ * by id bytes), the sorted id index of the base run (account-index.ts), then the journal
+ * entries, oldest first (account-journal.ts): the base run, as of the merge, then the change
+ * run, one entry appended per write since. The current balance, pending list and floor are
+ * the header's plus the change run's (account-changes.ts, cached per append buffer); an id is
+ * looked up in the change run's map, then by binary search in the base index, and counts only
+ * above the floor (entries past the window wait in the data for the next merge). A write
+ * appends its entry in place (appendBytes: the record persists only the entry as a change
+ * entry); once the run passes max(32, base / 4) entries the write merges instead: a fresh base
+ * of the kept entries, indexed (account-next.ts). Same bytes on every replica: both paths are
+ * functions of the data and the op. Data is canonical (encodeAccountData) right after a merge.
+ * Layouts 1 (no marker, window, base or slots) and 2 (no change run) are still read; the first
+ * write stores layout 3. Ops: layout 2 ops end with [seenVersion f64][window u32] (0: the
+ * default); layout 1 ops, without them, read as seenVersion 0. The journal stays raw bytes,
+ * never decoded into objects on a write (bench/README.md "account-growth"). An account never
+ * returns to null (the key stays an account: there is no delete).
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
-import { RESULT_BAD_REQUEST } from '../model-tags';
-import { ENTRY_FIXED, JournalView, KIND_NAMES, writeEntry } from './account-journal';
-import type { AccountEntry, AccountEntryKind } from './account-journal';
-import { IdClass, IdIndexView, SLOT_BYTES, idHash, indexOf, nextIndex } from './account-index';
-import type { Slot } from './account-index';
+import { EntryKind, JournalView, KIND_NAMES, writeEntry } from './account-journal';
+import type { AccountEntry } from './account-journal';
+import { buildIndex } from './account-index';
+import { checkAccountData } from './account-check';
+import { pendingSums } from './account-changes';
+import { firstKeptOffset, newAccount, parseAccount } from './account-data';
+import type { Account } from './account-data';
+import { decide } from './account-decide';
+import type { Request } from './account-decide';
+import { writeHeader } from './account-layout';
+import { nextAccountData } from './account-next';
+import { AccountStatus, TxOutcome } from './account-status';
 import { compareBytes } from '../set/set';
 import type { StateMachine } from '../state-machine';
 
 // Op codes double as journal entry kinds: one entry per applied op, of the op's kind.
-const OP_ADD = 1;
-const OP_SUBTRACT = 2;
-const OP_PREPARE = 3;
-const OP_COMMIT = 4;
-const OP_ROLLBACK = 5;
+const OP_ADD = EntryKind.add;
+const OP_SUBTRACT = EntryKind.subtract;
+const OP_PREPARE = EntryKind.prepare;
+const OP_COMMIT = EntryKind.commit;
+const OP_ROLLBACK = EntryKind.rollback;
 const QUERY_BALANCE = 1;
 const QUERY_JOURNAL = 2;
 
@@ -111,6 +122,12 @@ export interface AccountLimits {
   readonly journalEntriesMax: number;
   readonly pendingMax: number;
   readonly pageMax: number;
+  /**
+   * Data from this size grows in an append buffer (account-next.ts; default 4 KiB). Only
+   * where the bytes live, never which bytes: replicas may differ in it. Tests and the
+   * simulator lower it to reach the in-place path with small accounts.
+   */
+  readonly appendBytesMin?: number;
 }
 
 export const ACCOUNT_LIMITS: AccountLimits = {
@@ -119,25 +136,7 @@ export const ACCOUNT_LIMITS: AccountLimits = {
   pageMax: JOURNAL_PAGE_MAX,
 };
 
-export const AccountStatus = {
-  ok: 0,
-  insufficientFunds: 1,
-  limitExceeded: 2,
-  unknownTx: 3,
-  txFinished: 4,
-  boundsMismatch: 5,
-  journalTrimmed: 6,
-  idConflict: 7,
-  tooManyPending: 8,
-  /** An opId not remembered whose op may have applied before the remembered window. */
-  opIdTooOld: 9,
-  badRequest: RESULT_BAD_REQUEST,
-} as const;
-export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
-
-/** A transaction's recorded fate, in write results of prepare / commit / rollback. */
-export const TxOutcome = { none: 0, committed: 1, rolledBack: 2 } as const;
-export type TxOutcome = (typeof TxOutcome)[keyof typeof TxOutcome];
+export { AccountStatus, TxOutcome } from './account-status';
 
 export type { AccountEntry, AccountEntryKind } from './account-journal';
 
@@ -262,214 +261,6 @@ const isRetain = (n: number): boolean =>
   Number.isSafeInteger(n) && n >= 1 && n <= ACCOUNT_RETAIN_MAX;
 const isSeenVersion = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 
-// ---- the data layout ----
-
-interface Pending {
-  readonly id: Uint8Array;
-  readonly delta: number;
-  readonly version: number;
-}
-
-interface Account {
-  readonly min: number;
-  readonly max: number;
-  readonly balance: number;
-  readonly droppedThrough: number;
-  /** The window: at most this many kept entries. */
-  readonly retain: number;
-  /** The absolute position of the first kept entry (account-index.ts). */
-  readonly base: number;
-  readonly pending: readonly Pending[];
-  /** The ids of the kept add/subtract and commit/rollback entries (a view into the data). */
-  readonly index: IdIndexView;
-  /** The raw journal entries (a view into the data). */
-  readonly journal: JournalView;
-}
-
-/**
- * Layout 2 starts with these 8 bytes: a NaN as f64, where layout 1 starts with `min`, a safe
- * integer, so the two never mix up. Layout 1 (no window, no index) is still read; its first
- * write stores layout 2.
- */
-const LAYOUT_2 = Uint8Array.of(0x41, 0x43, 0x43, 0x54, 0x32, 0x00, 0xf8, 0x7f);
-
-function isLayout2(data: Uint8Array): boolean {
-  if (data.length < LAYOUT_2.length) return false;
-  for (let i = 0; i < LAYOUT_2.length; i++) if (data[i] !== LAYOUT_2[i]) return false;
-  return true;
-}
-
-const INDEXED_CLASS: readonly (IdClass | undefined)[] = [
-  undefined,
-  IdClass.op,
-  IdClass.op,
-  undefined,
-  IdClass.finished,
-  IdClass.finished,
-];
-
-/** The index slot of the entry at `at` (absolute position `pos`), or none for a prepare. */
-function slotOf(journal: JournalView, at: number, pos: number): Slot | undefined {
-  const idClass = INDEXED_CLASS[journal.kind(at)];
-  if (idClass === undefined) return undefined;
-  return { hash: idHash(idClass, journal.bytes.subarray(at + ENTRY_FIXED, journal.end(at))), pos };
-}
-
-/** The index of a whole journal, built by a walk: layout 1 and the checks only. */
-function buildIndex(journal: JournalView, base: number): Uint8Array {
-  const slots: Slot[] = [];
-  for (let at = 0; at < journal.length; at = journal.end(at)) {
-    const slot = slotOf(journal, at, base + at);
-    if (slot !== undefined) slots.push(slot);
-  }
-  return indexOf(slots);
-}
-
-function parseData(data: Uint8Array, defaultRetain: number): Account {
-  assert(data.length > 0, 'an account is never stored as empty bytes');
-  const layout2 = isLayout2(data);
-  const r = new ByteReader(layout2 ? data.subarray(LAYOUT_2.length) : data);
-  const min = r.f64();
-  const max = r.f64();
-  const balance = r.f64();
-  const droppedThrough = r.f64();
-  const retain = layout2 ? r.u32() : defaultRetain;
-  const base = layout2 ? r.f64() : 0;
-  const count = r.u32();
-  const pending: Pending[] = [];
-  for (let i = 0; i < count; i++) pending.push({ id: r.bytes(), delta: r.f64(), version: r.f64() });
-  const slots = layout2 ? r.u32() : 0;
-  const at = data.length - r.remaining;
-  assert(at + slots * SLOT_BYTES <= data.length, () => `account index of ${slots} slots`);
-  const journal = new JournalView(data.subarray(at + slots * SLOT_BYTES));
-  const index = new IdIndexView(
-    layout2 ? data.subarray(at, at + slots * SLOT_BYTES) : buildIndex(journal, base),
-  );
-  return { min, max, balance, droppedThrough, retain, base, pending, index, journal };
-}
-
-function newAccount(bounds: AccountBounds, retain: number): Account {
-  return {
-    min: bounds.min,
-    max: bounds.max,
-    balance: 0,
-    droppedThrough: 0,
-    retain,
-    base: 0,
-    pending: [],
-    index: new IdIndexView(new Uint8Array(0)),
-    journal: new JournalView(new Uint8Array(0)),
-  };
-}
-
-interface Header {
-  readonly min: number;
-  readonly max: number;
-  readonly balance: number;
-  readonly droppedThrough: number;
-  readonly retain: number;
-  readonly base: number;
-}
-
-/** Layout 2 up to the index slots: the marker, the header, the pending list, the slot count. */
-function writeHeader(
-  w: ByteWriter,
-  a: Header,
-  pending: readonly Pending[],
-  indexBytes: Uint8Array,
-): void {
-  w.raw(LAYOUT_2);
-  w.f64(a.min);
-  w.f64(a.max);
-  w.f64(a.balance);
-  w.f64(a.droppedThrough);
-  w.u32(a.retain);
-  w.f64(a.base);
-  w.u32(pending.length);
-  for (const p of pending) {
-    w.bytes(p.id);
-    w.f64(p.delta);
-    w.f64(p.version);
-  }
-  assert(indexBytes.length % SLOT_BYTES === 0, 'id index bytes');
-  w.u32(indexBytes.length / SLOT_BYTES);
-}
-
-/**
- * The offset of the newest kept entry with this id in this class: O(log n) in the index, then
- * the entry's own bytes confirm the id (hashes may collide).
- */
-function findId(a: Account, idClass: IdClass, id: Uint8Array): number | undefined {
-  for (const pos of a.index.candidates(idHash(idClass, id))) {
-    const at = pos - a.base;
-    assert(at >= 0 && at < a.journal.length, () => `id index points at ${at}`);
-    assert(INDEXED_CLASS[a.journal.kind(at)] !== undefined, () => `id index kind at ${at}`);
-    // A hash of the other class (or another id) may collide: the entry itself decides.
-    if (INDEXED_CLASS[a.journal.kind(at)] === idClass && a.journal.idEquals(at, id)) return at;
-  }
-  return undefined;
-}
-
-function pendingSums(pending: readonly Pending[]): { pos: number; neg: number } {
-  let pos = 0;
-  let neg = 0;
-  for (const p of pending) {
-    if (p.delta > 0) pos += p.delta;
-    else neg += p.delta;
-  }
-  return { pos, neg };
-}
-
-/** Every invariant of the layout and the model; O(data), so only under VERIFY. */
-function checkData(data: Uint8Array | null, version: number, limits: AccountLimits): void {
-  if (data === null) return;
-  const a = parseData(data, limits.journalEntriesMax);
-  assert(isValidAccountBounds(a), () => `account bounds [${a.min}, ${a.max}]`);
-  assert(Number.isSafeInteger(a.balance), () => `account balance ${a.balance}`);
-  assert(a.pending.length <= limits.pendingMax, () => `${a.pending.length} pending transactions`);
-  for (let i = 0; i < a.pending.length; i++) {
-    const p = a.pending[i] as Pending;
-    assert(isDelta(p.delta) && isValidIdBytes(p.id), () => `pending tx ${i}`);
-    if (i > 0)
-      assert(
-        compareBytes((a.pending[i - 1] as Pending).id, p.id) < 0,
-        () => `pending unsorted at ${i}`,
-      );
-  }
-  const { pos, neg } = pendingSums(a.pending);
-  assert(
-    a.balance + neg >= a.min && a.balance + pos <= a.max,
-    () => `account ${a.balance} (+${pos} ${neg}) outside bounds`,
-  );
-  checkJournal(a, version);
-}
-
-/** The journal's numbering and window, and the index equal to one built from the journal. */
-function checkJournal(a: Account, version: number): void {
-  assert(isRetain(a.retain), () => `account window ${a.retain}`);
-  assert(Number.isSafeInteger(a.base) && a.base >= 0, () => `account journal base ${a.base}`);
-  const entries = a.journal.entries();
-  const first = entries[0];
-  const last = entries[entries.length - 1];
-  assert(first !== undefined && last !== undefined, 'an account has at least one journal entry');
-  assert(entries.length <= a.retain, () => `${entries.length} journal entries of ${a.retain}`);
-  assert(
-    last.version === version && last.balanceAfter === a.balance,
-    () => `journal ends at ${last.version}, data at ${version}`,
-  );
-  assert(
-    a.droppedThrough === 0 || a.droppedThrough === first.version - 1,
-    () => `dropped through ${a.droppedThrough}`,
-  );
-  entries.forEach((e, i) =>
-    assert(e.version === first.version + i, () => `journal gap at ${e.version}`),
-  );
-  assert(
-    compareBytes(a.index.bytes, buildIndex(a.journal, a.base)) === 0,
-    'the id index differs from the journal',
-  );
-}
-
 // ---- ops and queries ----
 
 function writeBounds(w: ByteWriter, bounds: AccountBounds): void {
@@ -533,18 +324,6 @@ export function encodeAccountQuery(q: AccountQuery): Uint8Array {
   return w.finish();
 }
 
-/** A decoded write op: `amount` is the amount or delta (0 for commit / rollback). */
-interface Request {
-  readonly kind: number;
-  readonly bounds: AccountBounds;
-  readonly id: Uint8Array;
-  readonly amount: number;
-  /** 0 for a layout 1 op: nothing is known of its age. */
-  readonly seenVersion: number;
-  /** 0: the machine's default window. */
-  readonly retain: number;
-}
-
 /** The op, or undefined when its values are invalid (answered RESULT_BAD_REQUEST). */
 function decodeOp(op: Uint8Array): Request | undefined {
   const r = new ByteReader(op);
@@ -562,162 +341,6 @@ function decodeOp(op: Uint8Array): Request | undefined {
   if (kind === OP_PREPARE && !isDelta(amount)) return undefined;
   if (!isSeenVersion(seenVersion) || (retain !== 0 && !isRetain(retain))) return undefined;
   return { kind, bounds, id, amount, seenVersion, retain };
-}
-
-// ---- deciding one op ----
-
-type Decision =
-  | { readonly type: 'refuse'; readonly status: AccountStatus; readonly outcome: TxOutcome }
-  /** The op was applied before: answer the first application's balance and version. */
-  | {
-      readonly type: 'duplicate';
-      readonly outcome: TxOutcome;
-      readonly balance: number;
-      readonly version: number;
-    }
-  /** Apply: the new balance and pending list, and the journal entry's amount. */
-  | {
-      readonly type: 'change';
-      readonly balance: number;
-      readonly pending: readonly Pending[];
-      readonly amount: number;
-      readonly outcome: TxOutcome;
-    };
-
-const refuse = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none): Decision => ({
-  type: 'refuse',
-  status,
-  outcome,
-});
-
-function duplicateOf(journal: JournalView, at: number, outcome: TxOutcome): Decision {
-  return {
-    type: 'duplicate',
-    outcome,
-    balance: journal.balanceAfter(at),
-    version: journal.version(at),
-  };
-}
-
-const outcomeOfKind = (kind: number): TxOutcome =>
-  kind === OP_COMMIT ? TxOutcome.committed : TxOutcome.rolledBack;
-
-/** The index of the pending tx with this id, or where it would be inserted (found false). */
-function pendingIndex(
-  pending: readonly Pending[],
-  id: Uint8Array,
-): { index: number; found: boolean } {
-  let lo = 0;
-  let hi = pending.length;
-  // Binary search: at most log2(pendingMax) + 1 steps.
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const order = compareBytes((pending[mid] as Pending).id, id);
-    if (order === 0) return { index: mid, found: true };
-    if (order < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return { index: lo, found: false };
-}
-
-/**
- * How far the balance may fall / rise: headroom of the two invariant lines. balance + neg and
- * balance + pos lie within [min, max], so they are exact; the differences are exact below
- * 2^53, and above it (only with huge bounds) still larger than any safe amount.
- */
-function room(a: Account): { down: number; up: number } {
-  const { pos, neg } = pendingSums(a.pending);
-  return { down: a.balance + neg - a.min, up: a.max - (a.balance + pos) };
-}
-
-function decideAddSubtract(a: Account, req: Request): Decision {
-  const at = findId(a, IdClass.op, req.id);
-  if (at !== undefined) {
-    const same = a.journal.kind(at) === req.kind && a.journal.amount(at) === req.amount;
-    return same ? duplicateOf(a.journal, at, TxOutcome.none) : refuse(AccountStatus.idConflict);
-  }
-  // Not remembered. Had the op applied, it applied above seenVersion; every op applied above
-  // droppedThrough is remembered. So below the floor "not remembered" proves nothing: refuse
-  // rather than risk a second application (a pure function of the record and the op).
-  if (req.seenVersion < a.droppedThrough) return refuse(AccountStatus.opIdTooOld);
-  const { down, up } = room(a);
-  if (req.kind === OP_ADD) {
-    if (req.amount > up) return refuse(AccountStatus.limitExceeded);
-    return {
-      type: 'change',
-      balance: a.balance + req.amount,
-      pending: a.pending,
-      amount: req.amount,
-      outcome: TxOutcome.none,
-    };
-  }
-  if (req.amount > down) return refuse(AccountStatus.insufficientFunds);
-  return {
-    type: 'change',
-    balance: a.balance - req.amount,
-    pending: a.pending,
-    amount: req.amount,
-    outcome: TxOutcome.none,
-  };
-}
-
-function decidePrepare(a: Account, req: Request, version: number, limits: AccountLimits): Decision {
-  const { index, found } = pendingIndex(a.pending, req.id);
-  if (found) {
-    const p = a.pending[index] as Pending;
-    if (p.delta !== req.amount) return refuse(AccountStatus.idConflict);
-    return { type: 'duplicate', outcome: TxOutcome.none, balance: a.balance, version: p.version };
-  }
-  const done = findId(a, IdClass.finished, req.id);
-  if (done !== undefined)
-    return refuse(AccountStatus.txFinished, outcomeOfKind(a.journal.kind(done)));
-  if (a.pending.length >= limits.pendingMax) return refuse(AccountStatus.tooManyPending);
-  const { down, up } = room(a);
-  if (req.amount < 0 && -req.amount > down) return refuse(AccountStatus.insufficientFunds);
-  if (req.amount > 0 && req.amount > up) return refuse(AccountStatus.limitExceeded);
-  const pending = [...a.pending];
-  pending.splice(index, 0, { id: req.id, delta: req.amount, version: version + 1 });
-  return {
-    type: 'change',
-    balance: a.balance,
-    pending,
-    amount: req.amount,
-    outcome: TxOutcome.none,
-  };
-}
-
-/** commit and rollback: finish a pending tx, answer a finished one, or handle an unknown one. */
-function decideFinish(a: Account, req: Request): Decision {
-  const outcome = outcomeOfKind(req.kind);
-  const { index, found } = pendingIndex(a.pending, req.id);
-  if (found) {
-    const p = a.pending[index] as Pending;
-    const pending = a.pending.filter((_, i) => i !== index);
-    const balance = req.kind === OP_COMMIT ? a.balance + p.delta : a.balance;
-    return { type: 'change', balance, pending, amount: p.delta, outcome };
-  }
-  const done = findId(a, IdClass.finished, req.id);
-  if (done !== undefined) {
-    const recorded = outcomeOfKind(a.journal.kind(done));
-    return recorded === outcome
-      ? duplicateOf(a.journal, done, outcome)
-      : refuse(AccountStatus.txFinished, recorded);
-  }
-  if (req.kind === OP_COMMIT) return refuse(AccountStatus.unknownTx);
-  // Rollback of an unknown tx: record it, so a late prepare of it is refused.
-  return { type: 'change', balance: a.balance, pending: a.pending, amount: 0, outcome };
-}
-
-function decide(a: Account, req: Request, version: number, limits: AccountLimits): Decision {
-  switch (req.kind) {
-    case OP_ADD:
-    case OP_SUBTRACT:
-      return decideAddSubtract(a, req);
-    case OP_PREPARE:
-      return decidePrepare(a, req, version, limits);
-    default:
-      return decideFinish(a, req);
-  }
 }
 
 // ---- applying ----
@@ -739,76 +362,9 @@ function writeResult(
   return w.finish();
 }
 
-/**
- * The new data: the header, the pending list, the index, the kept journal and the new entry.
- * The work is O(log n) in the index plus one copy of the kept bytes in a few runs (the copy
- * the whole-value record layout needs; docs/decisions.md on what sections change).
- */
-function buildData(
-  a: Account,
-  change: Extract<Decision, { type: 'change' }>,
-  req: Request,
-  version: number,
-): Uint8Array {
-  const entryVersion = version + 1;
-  const journal = a.journal;
-  const first = journal.length === 0 ? entryVersion : journal.version(0);
-  // Versions are contiguous, so the count after appending is known without a walk. The window
-  // is fixed per account, so this drops at most one entry (more only for layout 1 data).
-  const drop = Math.max(0, entryVersion - first + 1 - a.retain);
-  const removed: number[] = [];
-  let keepFrom = 0;
-  for (let i = 0; i < drop; i++) {
-    const slot = slotOf(journal, keepFrom, a.base + keepFrom);
-    if (slot !== undefined) removed.push(a.index.indexOf(slot));
-    keepFrom = journal.end(keepFrom);
-  }
-  assert(
-    keepFrom === journal.length || journal.version(keepFrom) === first + drop,
-    'journal versions are not contiguous',
-  );
-  const idClass = INDEXED_CLASS[req.kind];
-  const added =
-    idClass === undefined
-      ? undefined
-      : { hash: idHash(idClass, req.id), pos: a.base + journal.length };
-  const indexBytes = nextIndex(a.index, removed, added);
-  const head = new ByteWriter(64 + a.pending.length * 40);
-  const header: Header = {
-    min: a.min,
-    max: a.max,
-    balance: change.balance,
-    droppedThrough: drop > 0 ? first + drop - 1 : a.droppedThrough,
-    retain: a.retain,
-    base: a.base + keepFrom,
-  };
-  writeHeader(head, header, change.pending, indexBytes);
-  const entry = new ByteWriter(ENTRY_FIXED + req.id.length);
-  writeEntry(entry, entryVersion, req.kind, change.amount, req.id, change.balance);
-  return concatBytes([
-    head.written(),
-    indexBytes,
-    journal.bytes.subarray(keepFrom),
-    entry.written(),
-  ]);
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  assert(at === length, () => `concatenated ${at} of ${length} bytes`);
-  return out;
-}
-
 function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limits: AccountLimits) {
   const req = decodeOp(op);
-  const stored = data === null ? undefined : parseData(data, limits.journalEntriesMax);
+  const stored = data === null ? undefined : parseAccount(data, limits.journalEntriesMax);
   const unchanged = (status: AccountStatus, outcome: TxOutcome = TxOutcome.none) => ({
     data,
     mutated: false,
@@ -832,7 +388,7 @@ function applyOp(data: Uint8Array | null, version: number, op: Uint8Array, limit
       };
     case 'change':
       return {
-        data: buildData(a, d, req, version),
+        data: nextAccountData(a, d, req, version, limits.appendBytesMin),
         mutated: true,
         result: writeResult(AccountStatus.ok, d.outcome, false, d.balance, version + 1),
       };
@@ -906,12 +462,12 @@ export function createAccountStateMachine(limits: AccountLimits = ACCOUNT_LIMITS
   assert(Number.isSafeInteger(limits.pageMax) && limits.pageMax >= 1, 'account pageMax');
   return {
     apply(data, version, op) {
-      if (VERIFY) checkData(data, version, limits);
+      if (VERIFY) checkAccountData(data, version, checkLimits(limits));
       return applyOp(data, version, op, limits);
     },
     read(data, version, query) {
-      if (VERIFY) checkData(data, version, limits);
-      const a = data === null ? undefined : parseData(data, limits.journalEntriesMax);
+      if (VERIFY) checkAccountData(data, version, checkLimits(limits));
+      const a = data === null ? undefined : parseAccount(data, limits.journalEntriesMax);
       const r = new ByteReader(query);
       const type = r.u8();
       switch (type) {
@@ -927,6 +483,14 @@ export function createAccountStateMachine(limits: AccountLimits = ACCOUNT_LIMITS
   };
 }
 
+/** What the VERIFY check of the data needs of the machine's limits. */
+const checkLimits = (limits: AccountLimits) => ({
+  journalEntriesMax: limits.journalEntriesMax,
+  pendingMax: limits.pendingMax,
+  retainMax: ACCOUNT_RETAIN_MAX,
+  idBytesMax: ACCOUNT_ID_BYTES_MAX,
+});
+
 export const accountStateMachine: StateMachine = createAccountStateMachine();
 
 // ---- data (tests and tools) ----
@@ -937,25 +501,28 @@ export const accountStateMachine: StateMachine = createAccountStateMachine();
  */
 export function decodeAccountData(data: Uint8Array | null): AccountState | undefined {
   if (data === null) return undefined;
-  const a = parseData(data, JOURNAL_ENTRIES_MAX);
+  const a = parseAccount(data, JOURNAL_ENTRIES_MAX);
+  const keptFrom = firstKeptOffset(a);
   return {
     bounds: { min: a.min, max: a.max },
     balance: a.balance,
     droppedThrough: a.droppedThrough,
     journalEntries: a.retain,
-    journalBase: a.base,
+    journalBase: a.base + keptFrom,
     pending: a.pending.map((p) => ({
       txId: decoder.decode(p.id),
       delta: p.delta,
       version: p.version,
     })),
-    journal: a.journal.entries(),
+    journal: new JournalView(a.journal.bytes.subarray(keptFrom)).entries(),
   };
 }
 
 /**
- * The canonical data of an account state (pending sorted and the index built here). Without
- * journalEntries / journalBase: the default window, and a journal that starts at position 0.
+ * The canonical data of an account state: layout 3 as a merge writes it (every entry in the
+ * base run, indexed; pending sorted). Without journalEntries / journalBase: the default
+ * window, and a journal that starts at position 0. Data grown by writes since a merge holds
+ * the same state in other bytes (a change run): compare states, or data after a merge.
  */
 export function encodeAccountData(
   s: Omit<AccountState, 'journalEntries' | 'journalBase'> &
@@ -977,18 +544,22 @@ export function encodeAccountData(
   }
   const journal = entries.written();
   const base = s.journalBase ?? 0;
-  const indexBytes = buildIndex(new JournalView(journal), base);
-  const header: Header = {
+  const indexBytes = buildIndex(new JournalView(journal), base, journal.length);
+  const header = {
     min: s.bounds.min,
     max: s.bounds.max,
     balance: s.balance,
     droppedThrough: s.droppedThrough,
     retain: s.journalEntries ?? JOURNAL_ENTRIES_MAX,
     base,
+    baseBytes: journal.length,
+    baseVersion: s.journal[s.journal.length - 1]?.version ?? 0,
   };
   const w = new ByteWriter();
   writeHeader(w, header, pending, indexBytes);
-  return concatBytes([w.written(), indexBytes, journal]);
+  w.raw(indexBytes);
+  w.raw(journal);
+  return w.finish();
 }
 
 // ---- results ----

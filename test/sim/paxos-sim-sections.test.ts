@@ -11,6 +11,7 @@ import test from 'ava';
 import { checkHistory } from './linearizability';
 import { SimCluster } from './paxos-cluster';
 import {
+  accountDriver,
   checkVersions,
   queueDriver,
   runModelWorkload,
@@ -23,6 +24,7 @@ import { ModelTag } from '../../models/model-tags';
 import { createModelRegistry } from '../../models/registry';
 import { createQueueStateMachine, QUEUE_LIMITS } from '../../models/queue/queue';
 import { createSetStateMachine, SET_LIMITS } from '../../models/set/set';
+import { ACCOUNT_LIMITS, createAccountStateMachine } from '../../models/account/account';
 import { SIM_FAULTS } from './sim-runner';
 
 const ONLY_SEED =
@@ -70,8 +72,10 @@ test('tables on sectioned records: crashes between change appends and folds stay
 
 /**
  * Every model as served, except queues and sets in their log layouts from 16 bytes on (and a
- * set folding past 32 bytes of changes): the simulator's small objects push, pop, add and
- * remove by appending in place, fold, and persist as change entries between crashes.
+ * set folding past 32 bytes of changes), and accounts in append buffers from 16 bytes on: the
+ * simulator's small objects push, pop, add and remove by appending in place, fold (an
+ * account's change run merges past 32 entries, its window of a few entries far behind),
+ * and persist as change entries between crashes.
  */
 const SMALL_THRESHOLDS = createModelRegistry(
   MODEL_MACHINES.map(([tag, machine]) => {
@@ -82,6 +86,8 @@ const SMALL_THRESHOLDS = createModelRegistry(
         tag,
         createSetStateMachine({ ...SET_LIMITS, appendBytesMin: 16, changeBytesMin: 32 }),
       ] as const;
+    if (tag === ModelTag.account)
+      return [tag, createAccountStateMachine({ ...ACCOUNT_LIMITS, appendBytesMin: 16 })] as const;
     return [tag, machine] as const;
   }),
 );
@@ -123,6 +129,7 @@ function appendedModelUnderFaults(driver: ModelDriver<unknown, unknown>, seedBas
 for (const [driver, seedBase] of [
   [queueDriver, 7000],
   [setDriver, 9000],
+  [accountDriver, 11000],
 ] as const) {
   test(`${driver.name}s in their log layout on sectioned records: crashes stay linearizable`, (t) => {
     const out = appendedModelUnderFaults(driver as ModelDriver<unknown, unknown>, seedBase);
