@@ -22,7 +22,7 @@
  * start is the cached one plus a tail, walked alone). O(bytes) once per buffer, then O(tail).
  */
 import { assert } from '../../runtime/assert';
-import { appendBytes, isAppendView } from '../append-bytes';
+import { appendBufferOf, isAppendView } from '../append-bytes';
 
 export const ADD_MARKER = 0xffff_ffff;
 export const REMOVE_MARKER = 0xffff_fffe;
@@ -262,7 +262,10 @@ export function liveMembers(
   return out;
 }
 
-/** The canonical layout of ascending members: in an append buffer when big, exact if small. */
+/**
+ * The canonical layout of ascending members: written straight into an append buffer when big
+ * (one copy of the members; the registry frames it in the buffer's lead byte), exact if small.
+ */
 export function canonicalState(
   members: readonly Uint8Array[],
   appendBytesMin: number,
@@ -270,15 +273,19 @@ export function canonicalState(
   if (members.length === 0) return null;
   let bytes = 0;
   for (const m of members) bytes += ENTRY_OVERHEAD + m.length;
+  const fill = (out: Uint8Array): void => {
+    let at = 0;
+    for (const m of members) {
+      writeU32(out, at, m.length);
+      out.set(m, at + ENTRY_OVERHEAD);
+      at += ENTRY_OVERHEAD + m.length;
+    }
+    assert(at === bytes, () => `set layout of ${at} / ${bytes} bytes`);
+  };
+  if (bytes >= appendBytesMin) return appendBufferOf(bytes, fill);
   const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const m of members) {
-    writeU32(out, at, m.length);
-    out.set(m, at + ENTRY_OVERHEAD);
-    at += ENTRY_OVERHEAD + m.length;
-  }
-  assert(at === bytes, () => `set layout of ${at} / ${bytes} bytes`);
-  return bytes >= appendBytesMin ? appendBytes(null, out) : out;
+  fill(out);
+  return out;
 }
 
 /** True when a change section of `changeBytes` should be folded into a main of `mainBytes`. */

@@ -43,7 +43,7 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
-import { appendBytes, isAppendView } from '../append-bytes';
+import { appendBufferOf, appendBytes, isAppendView } from '../append-bytes';
 import type { StateMachine } from '../state-machine';
 
 const OP_SET = 1;
@@ -490,31 +490,84 @@ function sortedNames<T>(map: ReadonlyMap<string, T>): string[] {
   return [...map.keys()].sort();
 }
 
-/** The canonical layout (no pending changes) of a table; null when it has no cells. */
-function encodeCanonical(
-  rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>,
-): Uint8Array | null {
-  const w = new ByteWriter(1024);
-  w.u8(LAYOUT_V1);
-  w.u32(0); // mainBytes, patched below
+/** A row of the canonical layout, names encoded, cells in order. */
+interface CanonicalRow {
+  readonly name: Uint8Array;
+  readonly cells: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  readonly cellsBytes: number;
+}
+
+const nameEncoder = new TextEncoder();
+
+/** The rows in canonical order with their encoded names, and the layout's total length. */
+function canonicalRows(rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>): {
+  rows: CanonicalRow[];
+  length: number;
+} {
+  const out: CanonicalRow[] = [];
+  let length = TABLE_HEADER_BYTES;
   for (const row of sortedNames(rows)) {
     const cells = rows.get(row);
     assert(cells !== undefined, () => `table row ${row} vanished`);
     if (cells.size === 0) continue;
-    w.str(row);
-    const lengthAt = w.length;
-    w.u32(0); // cellsBytes, patched below
+    const encoded: Array<readonly [Uint8Array, Uint8Array]> = [];
+    let cellsBytes = 0;
     for (const col of sortedNames(cells)) {
       const value = cells.get(col);
       assert(value !== undefined, () => `table cell ${row}/${col} vanished`);
-      w.str(col);
-      w.bytes(value);
+      const name = nameEncoder.encode(col);
+      encoded.push([name, value]);
+      cellsBytes += TABLE_CELL_OVERHEAD + name.length + value.length;
     }
-    w.patchU32(lengthAt, w.length - lengthAt - 4);
+    const name = nameEncoder.encode(row);
+    out.push({ name, cells: encoded, cellsBytes });
+    length += TABLE_ROW_OVERHEAD + name.length + cellsBytes;
   }
-  if (w.length === TABLE_HEADER_BYTES) return null;
-  w.patchU32(1, w.length - TABLE_HEADER_BYTES);
-  return w.finish();
+  return { rows: out, length };
+}
+
+function putU32(out: Uint8Array, at: number, n: number): number {
+  out[at] = n & 0xff;
+  out[at + 1] = (n >>> 8) & 0xff;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = (n >>> 24) & 0xff;
+  return at + 4;
+}
+
+function putField(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  out.set(bytes, putU32(out, at, bytes.length));
+  return at + 4 + bytes.length;
+}
+
+/** Writes the canonical layout of `rows` (length as canonicalRows measured it) into `out`. */
+function writeCanonical(out: Uint8Array, rows: readonly CanonicalRow[]): void {
+  out[0] = LAYOUT_V1;
+  let at = putU32(out, 1, out.length - TABLE_HEADER_BYTES);
+  for (const row of rows) {
+    at = putField(out, at, row.name);
+    at = putU32(out, at, row.cellsBytes);
+    for (const [col, value] of row.cells) at = putField(out, putField(out, at, col), value);
+  }
+  assert(at === out.length, () => `canonical table wrote ${at} of ${out.length} bytes`);
+}
+
+/**
+ * The canonical layout (no pending changes) of a table; null when it has no cells. A big one
+ * is written straight into an append buffer (it grows in place, and persists as change
+ * entries, from its next write on; the registry frames it in its lead byte): a merge of a
+ * 20 MiB table copies the cells once.
+ */
+function encodeCanonical(
+  rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>,
+): Uint8Array | null {
+  const canonical = canonicalRows(rows);
+  if (canonical.rows.length === 0) return null;
+  const fill = (out: Uint8Array): void => writeCanonical(out, canonical.rows);
+  if (canonical.length >= TABLE_APPEND_BUFFER_BYTES_MIN)
+    return appendBufferOf(canonical.length, fill);
+  const out = new Uint8Array(canonical.length);
+  fill(out);
+  return out;
 }
 
 // ---- ops ----
@@ -612,12 +665,8 @@ function mergeWith(data: Uint8Array | null, record: ChangeRecord): Uint8Array | 
   const shared = viewOf(data);
   const view: TableView = { ...shared, index: copyIndex(shared.index) };
   foldRecord(view.index, record);
-  const canonical = encodeCanonical(mergedTable(view));
-  if (canonical === null) return null;
-  // A big table's merged state goes into an append buffer, so it grows in place (and persists
-  // as change entries) from its next write on; a small one stays exact.
-  const merged =
-    canonical.length >= TABLE_APPEND_BUFFER_BYTES_MIN ? appendBytes(null, canonical) : canonical;
+  const merged = encodeCanonical(mergedTable(view));
+  if (merged === null) return null;
   rememberSize(merged, merged.length);
   return merged;
 }
