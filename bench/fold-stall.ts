@@ -11,7 +11,9 @@
  * Table: 200 KiB cells in rows of 16 until TABLE_TOO_LARGE, then --tail one-cell writes (a
  * table near its limit merging its change section every main / 8). Queue: 256 KiB pushes and
  * pops alternating after it is full (dead-prefix folds). Set: 256 KiB members until the limit,
- * then 20-byte adds (change-section folds). Process CPU per big write is printed too.
+ * then 20-byte adds (change-section folds). Also printed: process CPU per big write (the
+ * small writes' included), the record bytes the shells handed their engines (all replicas)
+ * and how many of those records were whole bases (the rest are change entries).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +28,7 @@ import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 const ENGINES = ['memory', 'bitcask', 'bitcask2', 'lsm'] as const;
 type BenchEngine = (typeof ENGINES)[number];
 const MODELS = ['table', 'queue', 'set'] as const;
+const MIB = 1024 * 1024;
 type BenchModel = (typeof MODELS)[number];
 
 interface Options {
@@ -125,6 +128,7 @@ async function measure(engine: BenchEngine, model: BenchModel, o: Options): Prom
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let bigWrites = 0;
+  let written = { record: 0, bases: 0, base: 0 };
   try {
     const next = filler(store, model, o);
     const fill = (async () => {
@@ -150,6 +154,13 @@ async function measure(engine: BenchEngine, model: BenchModel, o: Options): Prom
       }
     };
     await Promise.all([fill, ...Array.from({ length: o.writers }, (_, w) => writer(w))]);
+    const stats = await store.stats();
+    const sum = (name: string): number => stats.replicas.reduce((n, r) => n + (r?.[name] ?? 0), 0);
+    written = {
+      record: sum('recordBytes'),
+      bases: sum('sectionBases'),
+      base: sum('sectionBaseBytes'),
+    };
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -163,7 +174,8 @@ async function measure(engine: BenchEngine, model: BenchModel, o: Options): Prom
   return (
     `| ${engine} | ${model} | ${bigWrites} | ${ms(bigH, 50)} | ${ms(bigH, 99)} | ${ms(bigH, 100)} | ` +
     `${smallH.totalCount} | ${ms(smallH, 50)} | ${ms(smallH, 99)} | ${ms(smallH, 100)} | ` +
-    `${secs.toFixed(1)} | ${Math.round((c.user + c.system) / 10_000 / secs)}% | ${outcome} |`
+    `${secs.toFixed(1)} | ${Math.round((c.user + c.system) / 1000 / bigWrites)} | ` +
+    `${(written.record / MIB).toFixed(0)} | ${written.bases} | ${outcome} |`
   );
 }
 
@@ -177,9 +189,9 @@ async function main(): Promise<void> {
   );
   console.log(
     '| engine | model | big writes | big p50 ms | big p99 ms | big max ms | small writes | ' +
-      'small p50 ms | small p99 ms | small max ms | s | cpu | outcomes |',
+      'small p50 ms | small p99 ms | small max ms | s | cpu ms/big | record MiB | bases | outcomes |',
   );
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const model of o.models)
     for (const engine of o.engines) console.log(await measure(engine, model, o));
 }

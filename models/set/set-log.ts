@@ -11,9 +11,10 @@
  * first marker ends the main section. A small set (under `appendBytesMin`) is always canonical,
  * main only. A big one appends a record per member an op adds or removes (with appendBytes,
  * models/append-bytes.ts: the state grows in place and the persist path writes only the
- * records as a change entry). Once the change section passes max(changeBytesMin, main / 8) the
- * set is folded into a fresh canonical main (like the table's merge): its bytes, spread over
- * the ops since the last fold, cost about 8 bytes copied per byte appended. Whether an op
+ * records as a change entry). Once the change section passes max(changeBytesMin, main) bytes or
+ * SET_PENDING_MAX members (or the stored layout its bound, limit + a quarter) the set is folded
+ * into a fresh canonical main (like the table's merge): its bytes, spread over the ops since
+ * the last fold, cost about 1 byte copied per byte appended. Whether an op
  * appends or folds is a function of the state's bytes and the op, so replicas stay identical.
  *
  * Lookups: the main section's entry offsets (binary search) and the change section's latest
@@ -288,11 +289,32 @@ export function canonicalState(
   return out;
 }
 
-/** True when a change section of `changeBytes` should be folded into a main of `mainBytes`. */
+/** Pending members a big set may hold before its change section folds (their map's bound). */
+export const SET_PENDING_MAX = 65_536;
+
+/**
+ * True when a change section of `changeBytes` (with `pending` members in it) should be folded
+ * into a main of `mainBytes`: past max(changeBytesMin, main) bytes — each fold rewrites the set
+ * and its record, so a set filled from empty is rewritten about twice in all (at main / 8 it
+ * was nine times, one 16 MiB record per ~2 MiB added) — or SET_PENDING_MAX pending members,
+ * or when the stored layout would pass `storedMax`.
+ */
 export function setShouldFold(
   mainBytes: number,
   changeBytes: number,
   changeBytesMin: number,
+  pending = 0,
+  storedMax = Infinity,
 ): boolean {
-  return changeBytes > Math.max(changeBytesMin, Math.floor(mainBytes / 8));
+  return (
+    changeBytes > Math.max(changeBytesMin, mainBytes) ||
+    pending > SET_PENDING_MAX ||
+    mainBytes + changeBytes > storedMax
+  );
+}
+
+/** The most bytes a set's stored layout may hold: its limit plus a quarter (pending changes). */
+export function setStoredBytesMax(bytesMax: number, changeBytesMin: number): number {
+  assert(bytesMax >= 0 && changeBytesMin >= 0, () => `set limits ${bytesMax}/${changeBytesMin}`);
+  return bytesMax + Math.max(changeBytesMin, Math.floor(bytesMax / 4));
 }

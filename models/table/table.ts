@@ -19,7 +19,8 @@
  * state is the old one plus the record. The state grows in place (models/append-bytes.ts: no
  * copy of the table per write), and the persist path writes only the appended bytes as a
  * change entry of the key's record (actors/paxos/record-sections.ts). Only when the change
- * section passes max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a
+ * section passes max(changeBytesMin, mainBytes) bytes or TABLE_CHANGE_RECORDS_MAX records
+ * (tableShouldMerge) is it merged into a
  * fresh canonical main section, which storage then writes whole, as a new base. A one-cell
  * write on an 18 MiB table therefore copies and persists the cell's record, not the table
  * (bench/table-growth.ts). Reads merge on the fly: the latest change to a cell wins and
@@ -66,8 +67,13 @@ const TABLE_APPEND_BUFFER_BYTES_MIN = 64 * 1024;
 export const TABLE_BYTES_MAX = 20 * 1024 * 1024;
 /** The change section may always grow to this many bytes before a merge. */
 export const TABLE_CHANGE_BYTES_MIN = 4 * 1024;
-/** ... and to mainBytes / this on big tables, so merges rewrite the main section rarely. */
-export const TABLE_CHANGE_MAIN_DIVISOR = 8;
+/**
+ * ... and to the main section's size on big tables, so merges rewrite the main section rarely:
+ * a table filled from empty is rewritten (and its record written whole) about twice in all; at
+ * main / 8 it was nine times, ~540 MB of records over 3 replicas to fill 20 MiB. The change
+ * records are also bounded in number: the cached index holds one entry per pending cell.
+ */
+export const TABLE_CHANGE_RECORDS_MAX = 65_536;
 
 export interface TableLimits {
   readonly bytesMax: number;
@@ -115,13 +121,19 @@ export interface TableResults {
 }
 export type TableResultKind = keyof TableResults;
 
-/** True when a change section of `changeBytes` should be merged into a main of `mainBytes`. */
+/**
+ * True when a change section of `changeBytes` (`changeRecords` records) should be merged into
+ * a main of `mainBytes`.
+ */
 export function tableShouldMerge(
   mainBytes: number,
   changeBytes: number,
   changeBytesMin = TABLE_CHANGE_BYTES_MIN,
+  changeRecords = 0,
 ): boolean {
-  return changeBytes > Math.max(changeBytesMin, Math.floor(mainBytes / TABLE_CHANGE_MAIN_DIVISOR));
+  return (
+    changeBytes > Math.max(changeBytesMin, mainBytes) || changeRecords > TABLE_CHANGE_RECORDS_MAX
+  );
 }
 
 // ---- reading stored layouts without copies ----
@@ -282,12 +294,13 @@ function foldRecord(index: ChangeIndex, record: ChangeRecord): void {
   }
 }
 
-function indexChanges(changes: Uint8Array): ChangeIndex {
+function indexChanges(changes: Uint8Array): { index: ChangeIndex; records: number } {
   const index: ChangeIndex = new Map();
   const c = new LayoutCursor(changes);
+  let records = 0;
   // Each record consumes at least 5 bytes.
-  while (!c.done) foldRecord(index, readRecord(c));
-  return index;
+  for (; !c.done; records++) foldRecord(index, readRecord(c));
+  return { index, records };
 }
 
 // ---- the merged view ----
@@ -297,6 +310,8 @@ interface TableView {
   readonly rows: RowView[];
   readonly rowsByName: ReadonlyMap<string, RowView>;
   readonly index: ChangeIndex;
+  /** Change records in the change section (not only distinct cells). */
+  records: number;
 }
 
 /**
@@ -321,11 +336,12 @@ function buildView(data: Uint8Array): TableView {
   const rows = mainRows(main);
   const rowsByName = new Map(rows.map((r) => [r.name, r] as const));
   assert(rowsByName.size === rows.length, 'table main rows repeat a name');
-  return { rows, rowsByName, index: indexChanges(changes) };
+  const { index, records } = indexChanges(changes);
+  return { rows, rowsByName, index, records };
 }
 
 function viewOf(data: Uint8Array | null): TableView {
-  if (data === null) return { rows: [], rowsByName: new Map(), index: new Map() };
+  if (data === null) return { rows: [], rowsByName: new Map(), index: new Map(), records: 0 };
   const buffer = data.buffer;
   if (!(buffer instanceof ArrayBuffer) || !isAppendView(data)) return buildView(data);
   const shape = shapes.get(buffer);
@@ -343,10 +359,15 @@ function viewOf(data: Uint8Array | null): TableView {
   if (shape.length < data.length) {
     // Whole change records follow: this table only ever appends its ops' bytes.
     const c = new LayoutCursor(data.subarray(shape.length));
-    while (!c.done) foldRecord(shape.index, readRecord(c));
+    // Each record consumes at least 5 bytes.
+    for (; !c.done; shape.records++) foldRecord(shape.index, readRecord(c));
     shape.length = data.length;
   }
-  if (VERIFY) assertSameIndex(shape.index, buildView(data).index);
+  if (VERIFY) {
+    const fresh = buildView(data);
+    assert(fresh.records === shape.records, () => `cached ${shape.records} change records`);
+    assertSameIndex(shape.index, fresh.index);
+  }
   return shape;
 }
 
@@ -688,7 +709,8 @@ function appendChange(
   const { main, changes } = splitLayout(data ?? EMPTY_LAYOUT);
   const storedLength = (data ?? EMPTY_LAYOUT).length + op.length;
   const changeLength = changes.length + op.length;
-  const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin);
+  const records = data === null ? 1 : viewOf(data).records + 1;
+  const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin, records);
   const nearLimit = storedLength + mergeGrowthMax(changeLength) > limits.bytesMax;
   let size: number | undefined;
   if (nearLimit && record.kind === OP_SET) {
