@@ -58,14 +58,14 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** A member's bytes as a map key (one UTF-16 unit per byte: injective). */
+/**
+ * A member's bytes as a map key (one UTF-16 unit per byte: injective). Node's latin1 decoding
+ * is exactly that mapping, done natively: building it with String.fromCharCode cost ~20 ms
+ * per 256 KiB member, which a shape rebuilt over big pending members paid per member.
+ */
 export function memberKey(member: Uint8Array): string {
-  let key = '';
-  const CHUNK = 8192;
-  // Bounded by the member's length.
-  for (let at = 0; at < member.length; at += CHUNK) {
-    key += String.fromCharCode(...member.subarray(at, at + CHUNK));
-  }
+  const key = Buffer.from(member.buffer, member.byteOffset, member.length).toString('latin1');
+  assert(key.length === member.length, () => `member key of ${key.length} / ${member.length}`);
   return key;
 }
 
