@@ -74,6 +74,8 @@ export const TABLE_CHANGE_BYTES_MIN = 4 * 1024;
  * records are also bounded in number: the cached index holds one entry per pending cell.
  */
 export const TABLE_CHANGE_RECORDS_MAX = 65_536;
+/** The smallest change record: a deleteRow of an empty row name ([3][len u32]). */
+const CHANGE_RECORD_BYTES_MIN = 5;
 
 export interface TableLimits {
   readonly bytesMax: number;
@@ -330,6 +332,8 @@ interface TableShape extends TableView {
   sizeAt: number;
 }
 const shapes = new WeakMap<ArrayBuffer, TableShape>();
+/** States from this size on have their parsed view cached. */
+const SHAPE_BYTES_MIN = 64 * 1024;
 
 function buildView(data: Uint8Array): TableView {
   const { main, changes } = splitLayout(data);
@@ -343,7 +347,9 @@ function buildView(data: Uint8Array): TableView {
 function viewOf(data: Uint8Array | null): TableView {
   if (data === null) return { rows: [], rowsByName: new Map(), index: new Map(), records: 0 };
   const buffer = data.buffer;
-  if (!(buffer instanceof ArrayBuffer) || !isAppendView(data)) return buildView(data);
+  // Small tables parse in microseconds: no cache (and no memory per small key held).
+  if (!(buffer instanceof ArrayBuffer) || !isAppendView(data) || data.length < SHAPE_BYTES_MIN)
+    return buildView(data);
   const shape = shapes.get(buffer);
   if (shape === undefined || shape.start !== data.byteOffset || shape.length > data.length) {
     const fresh: TableShape = {
@@ -709,7 +715,12 @@ function appendChange(
   const { main, changes } = splitLayout(data ?? EMPTY_LAYOUT);
   const storedLength = (data ?? EMPTY_LAYOUT).length + op.length;
   const changeLength = changes.length + op.length;
-  const records = data === null ? 1 : viewOf(data).records + 1;
+  // A record takes at least CHANGE_RECORD_BYTES_MIN bytes: below this many change bytes the
+  // record count cannot decide, and counting would parse a small table per write.
+  const records =
+    data !== null && changeLength > TABLE_CHANGE_RECORDS_MAX * CHANGE_RECORD_BYTES_MIN
+      ? viewOf(data).records + 1
+      : 0;
   const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin, records);
   const nearLimit = storedLength + mergeGrowthMax(changeLength) > limits.bytesMax;
   let size: number | undefined;
