@@ -15,6 +15,12 @@
  * one holds the earlier one's bytes as its prefix (and so does a copy made when the state
  * outgrew its buffer, of the buffer before): `extendsAppendView` decides it in O(1),
  * which lets the persist path write only the tail (actors/paxos/record-sections.ts).
+ *
+ * A buffer this module makes keeps one byte free before its first view (the lead byte). The
+ * model registry frames a model's state with a one-byte tag in front: `claimLead` writes the
+ * tag there once instead of copying the whole state into a tagged buffer (a 20 MiB table merge
+ * or a queue fold was copied twice more for that), and keeps the copied-prefix link in the
+ * tagged frame, so a tagged state that outgrew its buffer still persists as a tail.
  */
 import { assert } from '../runtime/assert';
 
@@ -27,8 +33,10 @@ interface BufferInfo {
   mark: number;
   readonly id: number;
   readonly parentId: number;
-  readonly parentOffset: number;
-  readonly parentLength: number;
+  parentOffset: number;
+  parentLength: number;
+  /** Where this buffer's copied prefix (and first view) starts: 1, or 0 once the lead is claimed. */
+  start: number;
 }
 const buffers = new WeakMap<ArrayBuffer, BufferInfo>();
 let nextBufferId = 1;
@@ -36,6 +44,8 @@ let nextBufferId = 1;
 /** Spare capacity: a quarter of the state, at least this many bytes. */
 const SLACK_BYTES_MIN = 256;
 const SLACK_DIVISOR = 4;
+/** The free byte before a new buffer's first view (claimLead). */
+const LEAD_BYTES = 1;
 
 function endOf(view: Uint8Array): number {
   return view.byteOffset + view.length;
@@ -67,22 +77,85 @@ export function appendBytes(state: Uint8Array | null, tail: Uint8Array): Uint8Ar
   // Room for a quarter more, and, when this is an append to a state (not a first copy), for
   // several more tails like this one (big cells), at most the state's size again.
   const tails = before.length >= tail.length ? Math.min(tail.length * 4, length) : 0;
-  const slack = Math.max(SLACK_BYTES_MIN, Math.floor(length / SLACK_DIVISOR), tails);
-  const capacity = length + slack;
-  const buffer = new ArrayBuffer(capacity);
-  const out = new Uint8Array(buffer, 0, length);
-  out.set(before);
-  out.set(tail, before.length);
   // The copied prefix continues `state` when state's own bytes never change (an append view).
   const parent = state === null ? undefined : infoOf(state);
+  const out = newBuffer(length, tails, parent, state?.byteOffset ?? 0, before.length);
+  out.set(before);
+  out.set(tail, before.length);
+  return out;
+}
+
+/** A fresh registered buffer: the lead byte, `length` bytes of view, then spare room. */
+function newBuffer(
+  length: number,
+  tails: number,
+  parent: BufferInfo | undefined,
+  parentOffset: number,
+  parentLength: number,
+): Uint8Array {
+  const slack = Math.max(SLACK_BYTES_MIN, Math.floor(length / SLACK_DIVISOR), tails);
+  const buffer = new ArrayBuffer(LEAD_BYTES + length + slack);
+  const out = new Uint8Array(buffer, LEAD_BYTES, length);
   buffers.set(buffer, {
-    mark: length,
+    mark: LEAD_BYTES + length,
     id: nextBufferId++,
     parentId: parent?.id ?? 0,
-    parentOffset: state?.byteOffset ?? 0,
-    parentLength: before.length,
+    parentOffset,
+    parentLength,
+    start: LEAD_BYTES,
   });
-  assert(out.length === length && buffer.byteLength >= length, 'append copy too short');
+  assert(out.length === length && buffer.byteLength > length, 'append buffer too short');
+  return out;
+}
+
+/**
+ * A state of `length` bytes written by `fill` straight into a fresh append buffer (a merge or
+ * fold that builds a whole new state: no copy into an append buffer afterwards). `fill` must
+ * write every byte; the view is handed out only after it returns.
+ */
+export function appendBufferOf(length: number, fill: (out: Uint8Array) => void): Uint8Array {
+  assert(Number.isSafeInteger(length) && length >= 0, () => `append buffer of ${length}`);
+  const out = newBuffer(length, 0, undefined, 0, 0);
+  fill(out);
+  assert(out.length === length, () => `filled view of ${out.length}, expected ${length}`);
+  return out;
+}
+
+/**
+ * `byte` followed by `state` without a copy, when `state` is the first view of a buffer made
+ * here and its lead byte is still free (undefined otherwise: the caller copies). `before` is
+ * the framed state `state` continues, if any: when state's buffer began as a copy of
+ * before.subarray(1) and `before` starts with `byte`, the framed result continues `before`
+ * for extendsAppendView, as the unframed state continued its unframed view.
+ */
+export function claimLead(
+  state: Uint8Array,
+  byte: number,
+  before: Uint8Array | null,
+): Uint8Array | undefined {
+  const info = infoOf(state);
+  if (info === undefined || info.start !== LEAD_BYTES || state.byteOffset !== LEAD_BYTES) {
+    return undefined;
+  }
+  const buffer = state.buffer as ArrayBuffer;
+  new Uint8Array(buffer)[0] = byte;
+  info.start = 0;
+  const prior = before === null ? undefined : infoOf(before);
+  const continues =
+    before !== null &&
+    prior !== undefined &&
+    prior.id === info.parentId &&
+    before.byteOffset + 1 === info.parentOffset &&
+    before[0] === byte;
+  if (continues) {
+    info.parentOffset -= 1;
+    info.parentLength += 1;
+  } else if (info.parentId !== 0) {
+    // The unframed link no longer describes this buffer's first view: drop it.
+    info.parentOffset = -1;
+  }
+  const out = new Uint8Array(buffer, 0, state.length + 1);
+  assert(endOf(out) === endOf(state), 'a framed view ends where its state ends');
   return out;
 }
 
@@ -99,7 +172,7 @@ export function extendsAppendView(earlier: Uint8Array, later: Uint8Array): boole
   return (
     before !== undefined &&
     info.parentId === before.id &&
-    later.byteOffset === 0 &&
+    later.byteOffset === info.start &&
     earlier.byteOffset === info.parentOffset &&
     earlier.length <= info.parentLength
   );

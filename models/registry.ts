@@ -5,7 +5,7 @@
  * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../runtime/assert';
-import { appendBytes, extendsAppendView, isAppendView } from './append-bytes';
+import { appendBytes, claimLead, extendsAppendView, isAppendView } from './append-bytes';
 import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
 import { RESULT_BAD_REQUEST, RESULT_WRONG_MODEL } from './model-tags';
@@ -33,8 +33,9 @@ export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
  * The tagged state of a model's answer. An append view that grew the previous state in place
  * (the table's change section) is the same buffer one byte further on, tag included: widening
  * the view costs nothing, where a copy would cost the whole state per write. An append view
- * that moved to a new buffer is copied into an append buffer with the tag, so the next write
- * grows in place again.
+ * that moved to a new buffer takes the tag in that buffer's free lead byte (claimLead: a merge
+ * or a fold of a 20 MiB state is not copied once more to be framed); only when the lead is
+ * taken is it copied into an append buffer with the tag, so the next write grows in place.
  */
 function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array): Uint8Array {
   if (!isAppendView(state)) return tagged(tag, state);
@@ -48,7 +49,7 @@ function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array
     assert(out[0] === tag, () => `grown state lost its tag ${tag}`);
     return out;
   }
-  return appendBytes(Uint8Array.of(tag), state);
+  return claimLead(state, tag, before) ?? appendBytes(Uint8Array.of(tag), state);
 }
 
 export function isWrongModel(result: Uint8Array): boolean {

@@ -206,8 +206,24 @@ export function readRecord(r: ByteReader): KeyRecord {
 const recordWriter = new ByteWriter(4096);
 const HEADER_SPACE = new Uint8Array(RECORD_HEADER_BYTES);
 
+/**
+ * Records with this much data are encoded in a writer of their own, sized for them: the
+ * shared writer would copy a big table twice more (growing, then `finish`) and keep a buffer
+ * of twice the biggest record alive for good.
+ */
+const RECORD_OWN_WRITER_DATA_BYTES = 1 << 20;
+/** Room beyond the data for the record's fields and windows (more only doubles once). */
+const RECORD_FIELDS_BYTES_GUESS = 256 * 1024;
+
 /** The record sealed with its checksum header, in one allocation (the persist hot path). */
 export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
+  const dataBytes = rec.data?.length ?? 0;
+  if (dataBytes >= RECORD_OWN_WRITER_DATA_BYTES) {
+    const own = new ByteWriter(RECORD_HEADER_BYTES + dataBytes + RECORD_FIELDS_BYTES_GUESS);
+    own.raw(HEADER_SPACE);
+    writeRecord(own, rec);
+    return sealRecordInPlace(own.written());
+  }
   recordWriter.reset();
   recordWriter.raw(HEADER_SPACE);
   writeRecord(recordWriter, rec);

@@ -14,7 +14,14 @@
  *   are deleted in the same batch, up to CHAIN_DELETES_MAX of them, to free their space).
  * A load reads entries from 1 up to the first absent or empty one, so a crash anywhere keeps
  * a chain that continues its base (batches are atomic: a torn batch is dropped whole), and
- * stale entries behind a terminator, if any survived, are never read. Each entry names its
+ * stale entries behind a terminator, if any survived, are never read.
+ *
+ * Only a base of at least `dataBytesMin` bytes can have a chain (RecordSections chains only
+ * records whose data is that big, and a sealed base is longer than its data), so a load reads
+ * chain entries only after such a base: one engine read per small key, not two. What keeps a
+ * smaller base from hiding a live chain: a base written over a key with a chain is written
+ * with an empty entry 1 (below), and every big base is too when this port does not know the
+ * key's chain (it may have one from before: a key deleted under it, a load that skipped it). Each entry names its
  * position and the data length it continues (foldChain); one that does not is damage, and the
  * key is answered as corrupted, so the shell recovers it from peers.
  */
@@ -109,7 +116,11 @@ export class SectionedRecordPort implements RecordPort {
   private writeBase(w: RecordWrite, out: RecordWrite[], ops: BatchOp[]): void {
     out.push(w);
     const n = this.chains.get(w.key)?.entries;
-    if (n === undefined) return;
+    if (n === undefined) {
+      // A chain this port never saw must not continue a big base: end it (one empty value).
+      if (this.mayChain(w.value)) out.push({ key: chainKey(w.key, 1), value: EMPTY });
+      return;
+    }
     out.push({ key: chainKey(w.key, 1), value: EMPTY });
     // Engines bound a batch's ops (10,000): entries past the first few thousand stay behind
     // the terminator, never read, and are overwritten as the next chain grows over them.
@@ -138,20 +149,25 @@ export class SectionedRecordPort implements RecordPort {
     cb: (values: Values, err?: Error) => void,
   ): void {
     assert(keys.length > 0, 'empty load');
-    const asked = [...keys, ...keys.map((k) => chainKey(k, 1))];
-    this.inner.load(asked, (values, err) => {
+    this.inner.load(keys, (values, err) => {
       if (err !== undefined) return cb([], err);
-      assert(values.length === asked.length, 'one value per key');
+      assert(values.length === keys.length, 'one value per key');
+      // Chains follow big bases only: read them (from entry 1) for those keys alone.
       const chains = new Map<string, Uint8Array[]>();
       keys.forEach((key, i) => {
-        const first = values[keys.length + i];
-        if (first !== undefined && first.length > 0) chains.set(key, [first]);
+        const base = values[i];
+        if (base !== undefined && this.mayChain(base)) chains.set(key, []);
       });
       this.readChains(chains, (chainErr) => {
         if (chainErr !== undefined) return cb([], chainErr);
         cb(keys.map((key, i) => this.assemble(key, values[i], chains.get(key), learn)));
       });
     });
+  }
+
+  /** True when a stored base is big enough to be followed by a chain. */
+  private mayChain(base: Uint8Array): boolean {
+    return base.length >= this.sectionLimits.dataBytesMin;
   }
 
   /**

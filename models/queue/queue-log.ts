@@ -13,6 +13,10 @@
  * (popped values and markers) is folded away, by copying the live values into a fresh
  * canonical state, once it passes half the live bytes (or the live part drops under
  * `appendBytesMin`): each fold copies at most two live bytes per byte popped since the last.
+ * The stored layout is also bounded: an op that would take it past `queueStoredBytesMax`
+ * (the limit plus a quarter, at least appendBytesMin) folds first, so a full queue's record
+ * stays under 1.25 × its limit (it reached 1.5 ×), for at most four live bytes copied per
+ * byte pushed near the limit.
  * Whether a pop folds is a function of the state's bytes, so every replica folds at the same op
  * and holds the same bytes.
  *
@@ -22,7 +26,7 @@
  * alone). The walk is O(bytes) once per buffer, then O(tail) per op.
  */
 import { assert } from '../../runtime/assert';
-import { appendBytes, isAppendView } from '../append-bytes';
+import { appendBufferOf, appendBytes, isAppendView } from '../append-bytes';
 
 /** The u32 that starts a pop marker: no value is this long (a queue is under 2^32 bytes). */
 export const POP_MARKER = 0xffff_ffff;
@@ -131,9 +135,17 @@ export function shapeOf(data: Uint8Array | null): QueueShape {
   return { ...shape };
 }
 
-/** The live values as the canonical layout (markers and popped values dropped). */
-function liveLayout(data: Uint8Array, from: number, liveBytes: number): Uint8Array {
-  const out = new Uint8Array(liveBytes);
+/**
+ * The most bytes a queue's stored layout may hold: its limit on live values plus room for
+ * popped values not yet folded away (a quarter of the limit, at least appendBytesMin).
+ */
+export function queueStoredBytesMax(bytesMax: number, appendBytesMin: number): number {
+  assert(bytesMax >= 0 && appendBytesMin >= 1, () => `queue limits ${bytesMax}/${appendBytesMin}`);
+  return bytesMax + Math.max(appendBytesMin, Math.floor(bytesMax / 4));
+}
+
+/** Copies the live values of data[from..] into `out` (canonical layout), then `extra`. */
+function fillLive(out: Uint8Array, data: Uint8Array, from: number, extra: Uint8Array): void {
   let to = 0;
   // Each step consumes one item.
   for (let at = from; at < data.length;) {
@@ -144,22 +156,47 @@ function liveLayout(data: Uint8Array, from: number, liveBytes: number): Uint8Arr
     }
     at = end;
   }
-  assert(to === liveBytes, () => `queue fold copied ${to} of ${liveBytes} live bytes`);
+  out.set(extra, to);
+  to += extra.length;
+  assert(to === out.length, () => `queue fold copied ${to} of ${out.length} bytes`);
+}
+
+/**
+ * The live values of data[from..] as the canonical layout, followed by `extra` (pushed
+ * entries): straight into an append buffer when big (it grows in place from its next op;
+ * one copy of the live values), exact when small.
+ */
+function folded(
+  data: Uint8Array,
+  from: number,
+  liveBytes: number,
+  extra: Uint8Array,
+  appendBytesMin: number,
+): Uint8Array {
+  const length = liveBytes + extra.length;
+  const fill = (out: Uint8Array): void => fillLive(out, data, from, extra);
+  if (length >= appendBytesMin) return appendBufferOf(length, fill);
+  const out = new Uint8Array(length);
+  fill(out);
   return out;
 }
 
-/** A state in an append buffer when big (it grows in place from its next op), exact if small. */
-function placed(bytes: Uint8Array, appendBytesMin: number): Uint8Array {
-  return bytes.length >= appendBytesMin ? appendBytes(null, bytes) : bytes;
-}
-
-/** `data` plus pushed entries (already checked against the limit): the same bytes either way. */
+/**
+ * `data` plus pushed entries (already checked against the limit): the same bytes either way.
+ * A big state whose stored layout would pass `storedMax` folds its dead prefix first.
+ */
 export function pushEntries(
   data: Uint8Array | null,
+  shape: QueueShape,
   entries: Uint8Array,
   appendBytesMin: number,
+  storedMax: number,
 ): Uint8Array {
   const size = data === null ? 0 : data.length;
+  if (data !== null && size + entries.length > storedMax) {
+    assert(shape.liveBytes + entries.length <= storedMax, 'a push past the live limit');
+    return folded(data, shape.headAt, shape.liveBytes, entries, appendBytesMin);
+  }
   if (size + entries.length >= appendBytesMin) return appendBytes(data, entries);
   const next = new Uint8Array(size + entries.length);
   if (data !== null) next.set(data);
@@ -167,18 +204,27 @@ export function pushEntries(
   return next;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /**
  * The state after popping the head of a big state (shape.count ≥ 2): a marker appended, or,
- * when the dead prefix has grown past half the live bytes (or the rest is small), the live
- * values folded into a fresh canonical state.
+ * when the dead prefix has grown past half the live bytes (or the rest is small, or the marker
+ * would take the stored layout past `storedMax`), the live values folded into a fresh
+ * canonical state.
  */
-export function popHead(data: Uint8Array, shape: QueueShape, appendBytesMin: number): Uint8Array {
+export function popHead(
+  data: Uint8Array,
+  shape: QueueShape,
+  appendBytesMin: number,
+  storedMax: number,
+): Uint8Array {
   assert(shape.count >= 2, () => `popHead of a queue of ${shape.count}`);
   const headEnd = itemEnd(data, shape.headAt);
   const liveAfter = shape.liveBytes - (headEnd - shape.headAt);
-  const deadAfter = data.length + ENTRY_OVERHEAD - liveAfter;
-  if (liveAfter < appendBytesMin || deadAfter > liveAfter / 2) {
-    return placed(liveLayout(data, headEnd, liveAfter), appendBytesMin);
+  const storedAfter = data.length + ENTRY_OVERHEAD;
+  const deadAfter = storedAfter - liveAfter;
+  if (liveAfter < appendBytesMin || deadAfter > liveAfter / 2 || storedAfter > storedMax) {
+    return folded(data, headEnd, liveAfter, NO_BYTES, appendBytesMin);
   }
   return appendBytes(data, MARKER);
 }

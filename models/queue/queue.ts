@@ -19,7 +19,16 @@
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import type { StateMachine } from '../state-machine';
-import { isMarker, itemEnd, nextValue, popHead, pushEntries, readU32, shapeOf } from './queue-log';
+import {
+  isMarker,
+  itemEnd,
+  nextValue,
+  popHead,
+  pushEntries,
+  queueStoredBytesMax,
+  readU32,
+  shapeOf,
+} from './queue-log';
 import type { QueueShape } from './queue-log';
 
 const OP_PUSH = 1;
@@ -216,6 +225,10 @@ function headResult(data: Uint8Array | null, shape: QueueShape): Uint8Array {
   return result;
 }
 
+function storedMaxOf(limits: QueueLimitsFull): number {
+  return queueStoredBytesMax(limits.bytesMax, limits.appendBytesMin);
+}
+
 function applyPush(
   data: Uint8Array | null,
   shape: QueueShape,
@@ -229,7 +242,8 @@ function applyPush(
   if (shape.liveBytes + entries.length > limits.bytesMax) {
     return { data, mutated: false, result: statusWithCount(QueueStatus.tooLarge, shape.count) };
   }
-  const next = pushEntries(data, entries, limits.appendBytesMin);
+  const next = pushEntries(data, shape, entries, limits.appendBytesMin, storedMaxOf(limits));
+  assert(next.length <= storedMaxOf(limits), () => `queue stores ${next.length} bytes`);
   return {
     data: next,
     mutated: true,
@@ -249,7 +263,9 @@ function applyPop(data: Uint8Array | null, shape: QueueShape, limits: QueueLimit
     assert(shape.headAt === 0, () => `a small queue with its head at ${shape.headAt}`);
     return { data: data.subarray(entryEnd(data, 0)), mutated: true, result };
   }
-  return { data: popHead(data, shape, limits.appendBytesMin), mutated: true, result };
+  const next = popHead(data, shape, limits.appendBytesMin, storedMaxOf(limits));
+  assert(next.length <= storedMaxOf(limits), () => `queue stores ${next.length} bytes`);
+  return { data: next, mutated: true, result };
 }
 
 /** [ok][truncated u8][entries of indices [start, min(end, length, start + rangeMax))]. */

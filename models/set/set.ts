@@ -29,6 +29,7 @@ import {
   liveMembers,
   readU32,
   setShouldFold,
+  setStoredBytesMax,
   shapeOf,
 } from './set-log';
 import type { SetShape } from './set-log';
@@ -56,7 +57,7 @@ export const SET_READ_MAX = 10_000;
  * record is written whole anyway.
  */
 export const SET_APPEND_BYTES_MIN = 64 * 1024;
-/** The change section may always grow to this many bytes before a fold (then main / 8). */
+/** The change section may always grow to this many bytes before a fold (then the main's). */
 export const SET_CHANGE_BYTES_MIN = 4 * 1024;
 
 export interface SetLimits {
@@ -207,7 +208,8 @@ function changeResult(status: SetStatus, changed: number, size: number): Uint8Ar
 /**
  * The state after an op that adds `adds` or removes `removes` (ascending, each changing
  * membership): a small set stays canonical; a big one appends change records in place, or
- * folds its change section into a new main once it passes max(changeBytesMin, main / 8).
+ * folds its change section into a new main once it passes max(changeBytesMin, main) bytes,
+ * SET_PENDING_MAX members, or the stored layout its bound (setShouldFold).
  */
 function changed(
   data: Uint8Array | null,
@@ -224,7 +226,13 @@ function changed(
   if (
     !big ||
     liveAfter < limits.appendBytesMin ||
-    setShouldFold(shape.mainEnd, changeBytes, limits.changeBytesMin)
+    setShouldFold(
+      shape.mainEnd,
+      changeBytes,
+      limits.changeBytesMin,
+      shape.pending.size,
+      setStoredBytesMax(limits.bytesMax, limits.changeBytesMin),
+    )
   ) {
     return canonicalState(liveMembers(data, shape, adds, removes), limits.appendBytesMin);
   }

@@ -19,7 +19,8 @@
  * state is the old one plus the record. The state grows in place (models/append-bytes.ts: no
  * copy of the table per write), and the persist path writes only the appended bytes as a
  * change entry of the key's record (actors/paxos/record-sections.ts). Only when the change
- * section passes max(changeBytesMin, mainBytes / 8) (tableShouldMerge) is it merged into a
+ * section passes max(changeBytesMin, mainBytes) bytes or TABLE_CHANGE_RECORDS_MAX records
+ * (tableShouldMerge) is it merged into a
  * fresh canonical main section, which storage then writes whole, as a new base. A one-cell
  * write on an 18 MiB table therefore copies and persists the cell's record, not the table
  * (bench/table-growth.ts). Reads merge on the fly: the latest change to a cell wins and
@@ -43,7 +44,7 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
-import { appendBytes } from '../append-bytes';
+import { appendBufferOf, appendBytes, isAppendView } from '../append-bytes';
 import type { StateMachine } from '../state-machine';
 
 const OP_SET = 1;
@@ -66,8 +67,15 @@ const TABLE_APPEND_BUFFER_BYTES_MIN = 64 * 1024;
 export const TABLE_BYTES_MAX = 20 * 1024 * 1024;
 /** The change section may always grow to this many bytes before a merge. */
 export const TABLE_CHANGE_BYTES_MIN = 4 * 1024;
-/** ... and to mainBytes / this on big tables, so merges rewrite the main section rarely. */
-export const TABLE_CHANGE_MAIN_DIVISOR = 8;
+/**
+ * ... and to the main section's size on big tables, so merges rewrite the main section rarely:
+ * a table filled from empty is rewritten (and its record written whole) about twice in all; at
+ * main / 8 it was nine times, ~540 MB of records over 3 replicas to fill 20 MiB. The change
+ * records are also bounded in number: the cached index holds one entry per pending cell.
+ */
+export const TABLE_CHANGE_RECORDS_MAX = 65_536;
+/** The smallest change record: a deleteRow of an empty row name ([3][len u32]). */
+const CHANGE_RECORD_BYTES_MIN = 5;
 
 export interface TableLimits {
   readonly bytesMax: number;
@@ -115,13 +123,19 @@ export interface TableResults {
 }
 export type TableResultKind = keyof TableResults;
 
-/** True when a change section of `changeBytes` should be merged into a main of `mainBytes`. */
+/**
+ * True when a change section of `changeBytes` (`changeRecords` records) should be merged into
+ * a main of `mainBytes`.
+ */
 export function tableShouldMerge(
   mainBytes: number,
   changeBytes: number,
   changeBytesMin = TABLE_CHANGE_BYTES_MIN,
+  changeRecords = 0,
 ): boolean {
-  return changeBytes > Math.max(changeBytesMin, Math.floor(mainBytes / TABLE_CHANGE_MAIN_DIVISOR));
+  return (
+    changeBytes > Math.max(changeBytesMin, mainBytes) || changeRecords > TABLE_CHANGE_RECORDS_MAX
+  );
 }
 
 // ---- reading stored layouts without copies ----
@@ -282,35 +296,136 @@ function foldRecord(index: ChangeIndex, record: ChangeRecord): void {
   }
 }
 
-function indexChanges(changes: Uint8Array): ChangeIndex {
+function indexChanges(changes: Uint8Array): { index: ChangeIndex; records: number } {
   const index: ChangeIndex = new Map();
   const c = new LayoutCursor(changes);
+  let records = 0;
   // Each record consumes at least 5 bytes.
-  while (!c.done) foldRecord(index, readRecord(c));
-  return index;
+  for (; !c.done; records++) foldRecord(index, readRecord(c));
+  return { index, records };
 }
 
 // ---- the merged view ----
 
-/** A stored table, parsed enough to answer reads. */
+/** A stored table, parsed enough to answer reads. Shared by the shape cache: never mutate. */
 interface TableView {
   readonly rows: RowView[];
+  readonly rowsByName: ReadonlyMap<string, RowView>;
   readonly index: ChangeIndex;
+  /** Change records in the change section (not only distinct cells). */
+  records: number;
+}
+
+/**
+ * The parsed view of a table state grown in place (models/append-bytes.ts), cached per append
+ * buffer: a cache of a pure function, so replicas stay deterministic. Keyed by buffer, not by
+ * view object, because the registry hands each apply a fresh `subarray(1)`; valid because an
+ * append buffer never rewrites bytes a view covers, so a longer view from the same start is
+ * the cached one plus change records, folded alone (O(tail) per write, where re-indexing the
+ * change section per write made 45,000 one-cell writes near the limit take minutes). A shorter
+ * view (an older state applied again) rebuilds. `size` is the canonical size at `sizeAt`.
+ */
+interface TableShape extends TableView {
+  readonly start: number;
+  length: number;
+  size: number;
+  sizeAt: number;
+}
+const shapes = new WeakMap<ArrayBuffer, TableShape>();
+/** States from this size on have their parsed view cached. */
+const SHAPE_BYTES_MIN = 64 * 1024;
+
+function buildView(data: Uint8Array): TableView {
+  const { main, changes } = splitLayout(data);
+  const rows = mainRows(main);
+  const rowsByName = new Map(rows.map((r) => [r.name, r] as const));
+  assert(rowsByName.size === rows.length, 'table main rows repeat a name');
+  const { index, records } = indexChanges(changes);
+  return { rows, rowsByName, index, records };
 }
 
 function viewOf(data: Uint8Array | null): TableView {
-  if (data === null) return { rows: [], index: new Map() };
-  const { main, changes } = splitLayout(data);
-  return { rows: mainRows(main), index: indexChanges(changes) };
+  if (data === null) return { rows: [], rowsByName: new Map(), index: new Map(), records: 0 };
+  const buffer = data.buffer;
+  // Small tables parse in microseconds: no cache (and no memory per small key held).
+  if (!(buffer instanceof ArrayBuffer) || !isAppendView(data) || data.length < SHAPE_BYTES_MIN)
+    return buildView(data);
+  const shape = shapes.get(buffer);
+  if (shape === undefined || shape.start !== data.byteOffset || shape.length > data.length) {
+    const fresh: TableShape = {
+      ...buildView(data),
+      start: data.byteOffset,
+      length: data.length,
+      size: -1,
+      sizeAt: -1,
+    };
+    shapes.set(buffer, fresh);
+    return fresh;
+  }
+  if (shape.length < data.length) {
+    // Whole change records follow: this table only ever appends its ops' bytes.
+    const c = new LayoutCursor(data.subarray(shape.length));
+    // Each record consumes at least 5 bytes.
+    for (; !c.done; shape.records++) foldRecord(shape.index, readRecord(c));
+    shape.length = data.length;
+  }
+  if (VERIFY) {
+    const fresh = buildView(data);
+    assert(fresh.records === shape.records, () => `cached ${shape.records} change records`);
+    assertSameIndex(shape.index, fresh.index);
+  }
+  return shape;
+}
+
+function assertSameIndex(a: ChangeIndex, b: ChangeIndex): void {
+  assert(a.size === b.size, () => `cached table index of ${a.size} rows, ${b.size} stored`);
+  for (const [row, rc] of a) {
+    const other = b.get(row);
+    assert(other !== undefined && other.cleared === rc.cleared, () => `cached row ${row}`);
+    assert(other.cells.size === rc.cells.size, () => `cached row ${row} cells`);
+    for (const [col, v] of rc.cells)
+      assert(
+        other.cells.get(col) === v || bytesEqual(other.cells.get(col), v),
+        () => `cached cell ${row}/${col}`,
+      );
+  }
+}
+
+function bytesEqual(a: Uint8Array | null | undefined, b: Uint8Array | null): boolean {
+  if (a === undefined || a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The shape of a cached state when `data` is the state it describes. */
+function shapeOf(data: Uint8Array): TableShape | undefined {
+  const buffer = data.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return undefined;
+  const shape = shapes.get(buffer);
+  return shape?.start === data.byteOffset ? shape : undefined;
+}
+
+/** A copy of the change index (for a merge, which folds one more record into it). */
+function copyIndex(index: ChangeIndex): ChangeIndex {
+  const out: ChangeIndex = new Map();
+  for (const [row, rc] of index) out.set(row, { cleared: rc.cleared, cells: new Map(rc.cells) });
+  return out;
 }
 
 function mainRow(view: TableView, row: string): RowView | undefined {
-  return view.rows.find((r) => r.name === row);
+  return view.rowsByName.get(row);
 }
 
 function mergedRow(view: TableView, row: string): Map<string, Uint8Array> {
+  return overlayRow(view, row, view.index.get(row));
+}
+
+/** The main row `row` with the pending changes `rc` laid over it. */
+function overlayRow(
+  view: TableView,
+  row: string,
+  rc: RowChanges | undefined,
+): Map<string, Uint8Array> {
   const cells = new Map<string, Uint8Array>();
-  const rc = view.index.get(row);
   const main = rc?.cleared === true ? undefined : mainRow(view, row);
   if (main !== undefined) for (const [col, value] of rowCells(main.cells)) cells.set(col, value);
   if (rc !== undefined) {
@@ -328,7 +443,29 @@ function lookupCell(view: TableView, row: string, col: string): Uint8Array | und
   if (rc?.cleared === true) return undefined;
   const main = mainRow(view, row);
   if (main === undefined) return undefined;
-  return rowCells(main.cells).find(([c]) => c === col)?.[1];
+  return mainCells(main).get(col);
+}
+
+/** A main row's cells by column, parsed once per row view (a shape's rows are shared). */
+const cellsOfRow = new WeakMap<RowView, Map<string, Uint8Array>>();
+
+function mainCells(row: RowView): ReadonlyMap<string, Uint8Array> {
+  let cells = cellsOfRow.get(row);
+  if (cells === undefined) {
+    cells = new Map(rowCells(row.cells));
+    cellsOfRow.set(row, cells);
+  }
+  return cells;
+}
+
+/** True when the row has a live cell; stops at the first (no merged copy of the row). */
+function rowHasCell(view: TableView, row: string): boolean {
+  const rc = view.index.get(row);
+  if (rc !== undefined) for (const value of rc.cells.values()) if (value !== null) return true;
+  const main = rc?.cleared === true ? undefined : mainRow(view, row);
+  if (main === undefined) return false;
+  for (const col of mainCells(main).keys()) if (rc?.cells.has(col) !== true) return true;
+  return false;
 }
 
 /** Every row with cells; rows in no particular order (encoders sort). */
@@ -342,13 +479,31 @@ function mergedTable(view: TableView): Map<string, Map<string, Uint8Array>> {
   return out;
 }
 
-/** True when no cell is live; stops at the first live one (usually the first main row). */
-function isEmpty(view: TableView): boolean {
-  for (const rc of view.index.values()) {
+/** The pending changes to `record.row` with `record` folded in (a copy: views are shared). */
+function rowChangesAfter(view: TableView, record: ChangeRecord): RowChanges {
+  const rc = view.index.get(record.row);
+  const after: RowChanges = { cleared: rc?.cleared ?? false, cells: new Map(rc?.cells) };
+  const one: ChangeIndex = new Map([[record.row, after]]);
+  foldRecord(one, record);
+  assert(one.get(record.row) === after, 'fold replaced the row it was given');
+  return after;
+}
+
+/**
+ * True when no cell would be live after `record` (a delete); stops at the first live one
+ * (usually the first main row). The view is not changed: it may be the cached shape.
+ */
+function isEmptyAfter(view: TableView, record: ChangeRecord): boolean {
+  const after = rowChangesAfter(view, record);
+  const changesOf = (row: string): RowChanges | undefined =>
+    row === record.row ? after : view.index.get(row);
+  for (const value of after.cells.values()) if (value !== null) return false;
+  for (const [row, rc] of view.index) {
+    if (row === record.row) continue;
     for (const value of rc.cells.values()) if (value !== null) return false;
   }
   for (const row of view.rows) {
-    const rc = view.index.get(row.name);
+    const rc = changesOf(row.name);
     if (rc === undefined) return false; // stored rows have cells
     if (rc.cleared) continue;
     if (rowCells(row.cells).some(([col]) => !rc.cells.has(col))) return false;
@@ -362,31 +517,84 @@ function sortedNames<T>(map: ReadonlyMap<string, T>): string[] {
   return [...map.keys()].sort();
 }
 
-/** The canonical layout (no pending changes) of a table; null when it has no cells. */
-function encodeCanonical(
-  rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>,
-): Uint8Array | null {
-  const w = new ByteWriter(1024);
-  w.u8(LAYOUT_V1);
-  w.u32(0); // mainBytes, patched below
+/** A row of the canonical layout, names encoded, cells in order. */
+interface CanonicalRow {
+  readonly name: Uint8Array;
+  readonly cells: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  readonly cellsBytes: number;
+}
+
+const nameEncoder = new TextEncoder();
+
+/** The rows in canonical order with their encoded names, and the layout's total length. */
+function canonicalRows(rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>): {
+  rows: CanonicalRow[];
+  length: number;
+} {
+  const out: CanonicalRow[] = [];
+  let length = TABLE_HEADER_BYTES;
   for (const row of sortedNames(rows)) {
     const cells = rows.get(row);
     assert(cells !== undefined, () => `table row ${row} vanished`);
     if (cells.size === 0) continue;
-    w.str(row);
-    const lengthAt = w.length;
-    w.u32(0); // cellsBytes, patched below
+    const encoded: Array<readonly [Uint8Array, Uint8Array]> = [];
+    let cellsBytes = 0;
     for (const col of sortedNames(cells)) {
       const value = cells.get(col);
       assert(value !== undefined, () => `table cell ${row}/${col} vanished`);
-      w.str(col);
-      w.bytes(value);
+      const name = nameEncoder.encode(col);
+      encoded.push([name, value]);
+      cellsBytes += TABLE_CELL_OVERHEAD + name.length + value.length;
     }
-    w.patchU32(lengthAt, w.length - lengthAt - 4);
+    const name = nameEncoder.encode(row);
+    out.push({ name, cells: encoded, cellsBytes });
+    length += TABLE_ROW_OVERHEAD + name.length + cellsBytes;
   }
-  if (w.length === TABLE_HEADER_BYTES) return null;
-  w.patchU32(1, w.length - TABLE_HEADER_BYTES);
-  return w.finish();
+  return { rows: out, length };
+}
+
+function putU32(out: Uint8Array, at: number, n: number): number {
+  out[at] = n & 0xff;
+  out[at + 1] = (n >>> 8) & 0xff;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = (n >>> 24) & 0xff;
+  return at + 4;
+}
+
+function putField(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  out.set(bytes, putU32(out, at, bytes.length));
+  return at + 4 + bytes.length;
+}
+
+/** Writes the canonical layout of `rows` (length as canonicalRows measured it) into `out`. */
+function writeCanonical(out: Uint8Array, rows: readonly CanonicalRow[]): void {
+  out[0] = LAYOUT_V1;
+  let at = putU32(out, 1, out.length - TABLE_HEADER_BYTES);
+  for (const row of rows) {
+    at = putField(out, at, row.name);
+    at = putU32(out, at, row.cellsBytes);
+    for (const [col, value] of row.cells) at = putField(out, putField(out, at, col), value);
+  }
+  assert(at === out.length, () => `canonical table wrote ${at} of ${out.length} bytes`);
+}
+
+/**
+ * The canonical layout (no pending changes) of a table; null when it has no cells. A big one
+ * is written straight into an append buffer (it grows in place, and persists as change
+ * entries, from its next write on; the registry frames it in its lead byte): a merge of a
+ * 20 MiB table copies the cells once.
+ */
+function encodeCanonical(
+  rows: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>,
+): Uint8Array | null {
+  const canonical = canonicalRows(rows);
+  if (canonical.rows.length === 0) return null;
+  const fill = (out: Uint8Array): void => writeCanonical(out, canonical.rows);
+  if (canonical.length >= TABLE_APPEND_BUFFER_BYTES_MIN)
+    return appendBufferOf(canonical.length, fill);
+  const out = new Uint8Array(canonical.length);
+  fill(out);
+  return out;
 }
 
 // ---- ops ----
@@ -422,11 +630,28 @@ function utf8Length(s: string): number {
 }
 
 /**
- * The exact size of stored states whose size was computed (a cache of a pure function, keyed
- * by the state's own view: replicas stay deterministic). Near the limit each write adds its
- * delta to its predecessor's size instead of merging the whole table to measure it.
+ * The exact size of stored states whose size was computed (a cache of a pure function:
+ * replicas stay deterministic). Near the limit each write adds its delta to its predecessor's
+ * size instead of merging the whole table to measure it. A state grown in place is keyed by
+ * its buffer, start and length (the registry hands each apply a fresh view of it); any other
+ * by its own view.
  */
-const sizeOfState = new WeakMap<Uint8Array, number>();
+const sizeOfView = new WeakMap<Uint8Array, number>();
+const sizeOfBuffer = new WeakMap<ArrayBuffer, { start: number; length: number; size: number }>();
+
+function rememberSize(data: Uint8Array, size: number): void {
+  assert(size >= 0 && size <= data.length * 2 + TABLE_HEADER_BYTES, () => `table size ${size}`);
+  if (data.buffer instanceof ArrayBuffer && isAppendView(data))
+    sizeOfBuffer.set(data.buffer, { start: data.byteOffset, length: data.length, size });
+  else sizeOfView.set(data, size);
+}
+
+function knownSize(data: Uint8Array): number | undefined {
+  const byView = sizeOfView.get(data);
+  if (byView !== undefined) return byView;
+  const known = data.buffer instanceof ArrayBuffer ? sizeOfBuffer.get(data.buffer) : undefined;
+  return known?.start === data.byteOffset && known.length === data.length ? known.size : undefined;
+}
 
 /** The canonical size of a view without encoding it: Σ rows and cells, as the header says. */
 function canonicalSize(view: TableView): number {
@@ -440,10 +665,11 @@ function canonicalSize(view: TableView): number {
 
 function sizeOf(data: Uint8Array | null, view: TableView): number {
   if (data === null) return 0;
-  const known = sizeOfState.get(data);
+  const known = knownSize(data);
   if (known !== undefined) return known;
-  const size = canonicalSize(view);
-  sizeOfState.set(data, size);
+  // A state without pending changes is canonical: its length is its size (after a merge).
+  const size = view.index.size === 0 ? data.length : canonicalSize(view);
+  rememberSize(data, size);
   return size;
 }
 
@@ -456,22 +682,19 @@ function sizeAfterSet(data: Uint8Array | null, record: ChangeRecord): number {
   const cell = TABLE_CELL_OVERHEAD + utf8Length(record.col) + record.value.length;
   let after: number;
   if (old !== undefined) after = before - old.length + record.value.length;
-  else if (mergedRow(view, record.row).size > 0) after = before + cell;
+  else if (rowHasCell(view, record.row)) after = before + cell;
   else after = before + TABLE_ROW_OVERHEAD + utf8Length(record.row) + cell;
   return before === 0 ? after + TABLE_HEADER_BYTES : after;
 }
 
 /** The state with the record merged into a fresh canonical main section. */
 function mergeWith(data: Uint8Array | null, record: ChangeRecord): Uint8Array | null {
-  const view = viewOf(data);
+  const shared = viewOf(data);
+  const view: TableView = { ...shared, index: copyIndex(shared.index) };
   foldRecord(view.index, record);
-  const canonical = encodeCanonical(mergedTable(view));
-  if (canonical === null) return null;
-  // A big table's merged state goes into an append buffer, so it grows in place (and persists
-  // as change entries) from its next write on; a small one stays exact.
-  const merged =
-    canonical.length >= TABLE_APPEND_BUFFER_BYTES_MIN ? appendBytes(null, canonical) : canonical;
-  sizeOfState.set(merged, merged.length);
+  const merged = encodeCanonical(mergedTable(view));
+  if (merged === null) return null;
+  rememberSize(merged, merged.length);
   return merged;
 }
 
@@ -492,7 +715,13 @@ function appendChange(
   const { main, changes } = splitLayout(data ?? EMPTY_LAYOUT);
   const storedLength = (data ?? EMPTY_LAYOUT).length + op.length;
   const changeLength = changes.length + op.length;
-  const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin);
+  // A record takes at least CHANGE_RECORD_BYTES_MIN bytes: below this many change bytes the
+  // record count cannot decide, and counting would parse a small table per write.
+  const records =
+    data !== null && changeLength > TABLE_CHANGE_RECORDS_MAX * CHANGE_RECORD_BYTES_MIN
+      ? viewOf(data).records + 1
+      : 0;
+  const merge = tableShouldMerge(main.length, changeLength, limits.changeBytesMin, records);
   const nearLimit = storedLength + mergeGrowthMax(changeLength) > limits.bytesMax;
   let size: number | undefined;
   if (nearLimit && record.kind === OP_SET) {
@@ -503,7 +732,7 @@ function appendChange(
   const ok = writeResult(TableStatus.ok, removed);
   if (!merge && storedLength <= limits.bytesMax) {
     const next = appendBytes(data ?? EMPTY_LAYOUT, op);
-    if (size !== undefined) sizeOfState.set(next, size);
+    if (size !== undefined) rememberSize(next, size);
     if (VERIFY) {
       const exact = tableSize(next);
       assert(size === undefined || size === exact, () => `table size ${size} != ${exact}`);
@@ -532,8 +761,7 @@ function applyDelete(
         : 1
       : mergedRow(view, record.row).size;
   if (removed === 0) return { data, mutated: false, result: writeResult(TableStatus.ok, 0) };
-  foldRecord(view.index, record);
-  if (isEmpty(view))
+  if (isEmptyAfter(view, record))
     return { data: null, mutated: true, result: writeResult(TableStatus.ok, removed) };
   const out = appendChange(data, op, record, removed, limits);
   // A delete never grows the table, and the table fit before it.

@@ -39,8 +39,9 @@ import { SectionedRecordPort } from '../../actors/paxos/sectioned-record-port';
 import { SECTION_LIMITS } from '../../actors/paxos/record-sections';
 
 /**
- * Every record in sections, whatever its size, and chains that fold after a few KiB: the
- * simulator's small states reach change entries, folds and crashes between them.
+ * Every record in sections, whatever its size (unless a run sets `sectionDataBytesMin`), and
+ * chains that fold after a few KiB: the simulator's small states reach change entries, folds
+ * and crashes between them.
  */
 const SIM_SECTIONS = {
   ...SECTION_LIMITS,
@@ -82,6 +83,12 @@ export interface ClusterOptions {
   volatileSlabShift?: number;
   /** The replicated state machine (default allModels): e.g. models with small thresholds. */
   model?: StateMachine;
+  /**
+   * Records in sections from this many bytes of data (default 0: all). Above a sealed record's
+   * own size, states cross the threshold both ways: a load reads chain entries only after a
+   * base that big, and a base that shrinks under it over a chain must end that chain.
+   */
+  sectionDataBytesMin?: number;
 }
 
 /** The simulator's journal bounds: small enough that entries are trimmed during a run. */
@@ -213,10 +220,10 @@ export class SimCluster {
     // Records in sections, as every durable store keeps them (actor-entry.ts): the crash and
     // torn-tail faults of the simulated disk reach change chains and their folds.
     if (this.options.volatile !== true)
-      return new SectionedRecordPort(
-        new SimRecordPort(this.sim.disk(replica), sync, group),
-        SIM_SECTIONS,
-      );
+      return new SectionedRecordPort(new SimRecordPort(this.sim.disk(replica), sync, group), {
+        ...SIM_SECTIONS,
+        dataBytesMin: this.options.sectionDataBytesMin ?? 0,
+      });
     const start = slot.starts;
     const port: VolatileRecordPort = new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {

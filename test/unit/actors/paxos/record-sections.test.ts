@@ -362,3 +362,56 @@ test('a base after a long chain deletes a bounded number of entries; the rest is
   const loaded = loadOne(new SectionedRecordPort(inner, SMALL), 'k');
   t.true(loaded !== 'damaged' && loaded !== undefined && same(loaded, tableRecord(data, 1505)));
 });
+
+/** A BatchLogPort that counts the engine keys each load asks for. */
+class CountingPort extends BatchLogPort {
+  asked: string[] = [];
+
+  override load(keys: readonly string[], cb: (values: (Uint8Array | undefined)[]) => void): void {
+    this.asked.push(...keys);
+    super.load(keys, cb);
+  }
+}
+
+test('a load reads chain entries only after a base big enough to have a chain', (t) => {
+  // Bases under dataBytesMin never have a chain: one engine read per small key (it was two).
+  // (A sealed base is its data plus the record's fields: the test's small record is ~60 bytes.)
+  const limits: SectionLimits = { ...SECTION_LIMITS, dataBytesMin: 1024 };
+  const inner = new CountingPort();
+  const port = new SectionedRecordPort(inner, limits);
+  const sections = new RecordSections(limits);
+  let big = appendBytes(null, new Uint8Array(2000).fill(1));
+  persist(
+    sections,
+    port,
+    new Map([
+      ['big', tableRecord(big, 1)],
+      ['small', tableRecord(Uint8Array.of(5), 1)],
+    ]),
+  );
+  big = appendBytes(big, Uint8Array.of(2, 3));
+  persist(sections, port, new Map([['big', tableRecord(big, 2)]]));
+  t.true(inner.engineKeys().includes(chainKey('big', 1)), 'the big record has a chain');
+  inner.asked = [];
+  const small = loadOne(new SectionedRecordPort(inner, limits), 'small');
+  t.deepEqual(inner.asked, ['small'], 'a small key costs one read');
+  t.deepEqual([...((small !== 'damaged' && small?.data) || [])], [5]);
+  inner.asked = [];
+  const whole = loadOne(new SectionedRecordPort(inner, limits), 'big');
+  t.true(inner.asked.includes(chainKey('big', 1)), 'a big base has its chain read');
+  t.true(whole !== 'damaged' && whole !== undefined && same(whole, tableRecord(big, 2)));
+});
+
+test('a big base ends a chain this port never saw, so a stale entry is never read', (t) => {
+  const limits: SectionLimits = { ...SECTION_LIMITS, dataBytesMin: 1024 };
+  const inner = new BatchLogPort();
+  // A stale, non-empty entry 1 (a chain whose base is gone) that no load taught the port.
+  const stale = encodeChangeEntry(tableRecord(null, 9), 1, 2000, Uint8Array.of(9));
+  inner.log.push([{ key: chainKey('k', 1), value: stale }]);
+  const port = new SectionedRecordPort(inner, limits);
+  const sections = new RecordSections(limits);
+  const data = appendBytes(null, new Uint8Array(2000).fill(4));
+  persist(sections, port, new Map([['k', tableRecord(data, 1)]]));
+  const loaded = loadOne(new SectionedRecordPort(inner, limits), 'k');
+  t.true(loaded !== 'damaged' && loaded !== undefined && same(loaded, tableRecord(data, 1)));
+});

@@ -18,7 +18,7 @@ import {
   encodeQueueQuery,
 } from '../../../../models/queue/queue';
 import type { QueueLimits, QueueOp } from '../../../../models/queue/queue';
-import { POP_MARKER } from '../../../../models/queue/queue-log';
+import { POP_MARKER, queueStoredBytesMax } from '../../../../models/queue/queue-log';
 import { createModelRegistry, splitVersion, tagged } from '../../../../models/registry';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -121,6 +121,29 @@ test('the limit counts live values: a big queue with popped values takes pushes 
   t.deepEqual(decodeQueueResult('push', again.result), { status: QueueStatus.ok, length: 10 });
 });
 
+test('a full queue taking pushes and pops never stores more than its bound', (t) => {
+  // The stored layout (live values, popped values, markers) is bounded, not only the live part.
+  const limits: QueueLimits = { bytesMax: 400, rangeMax: 100, appendBytesMin: 64 };
+  const bound = queueStoredBytesMax(400, 64);
+  t.is(bound, 400 + 100);
+  const machine = createQueueStateMachine(limits);
+  const v = (i: number) => `${i}`.padStart(16, '0'); // 20 layout bytes each
+  let data: Uint8Array | null = null;
+  let most = 0;
+  let folds = 0;
+  for (let i = 0; i < 20; i++) data = machine.apply(data, 0, encodeQueueOp(push(v(i)))).data;
+  for (let i = 20; i < 400; i++) {
+    const op = i % 2 === 0 ? pop : push(v(i));
+    const out = machine.apply(data, 0, encodeQueueOp(op));
+    if ((out.data?.length ?? 0) < (data?.length ?? 0) - 4) folds++;
+    data = out.data;
+    most = Math.max(most, data?.length ?? 0);
+  }
+  t.true(most <= bound, `stored ${most} > ${bound}`);
+  t.true(most > 400, `popped values were kept between folds (${most})`);
+  t.true(folds >= 2, `${folds} folds`);
+});
+
 const valueArb = fc.string({ maxLength: 12 });
 const opArb: fc.Arbitrary<QueueOp> = fc.oneof(
   fc.array(valueArb, { maxLength: 3 }).map((values): QueueOp => push(...values)),
@@ -152,6 +175,8 @@ test('property: in place and fresh copies give byte-equal states, and both act a
           }
           const data = step.data === null ? null : step.data.subarray(1);
           deepStrictEqual(decodeQueueData(data).map(str), queue);
+          if ((data?.length ?? 0) > queueStoredBytesMax(bytesMax, appendBytesMin))
+            throw new Error(`stored ${data?.length} bytes past the bound`);
         });
       },
     ),

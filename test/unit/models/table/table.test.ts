@@ -4,6 +4,7 @@ import { VERIFY, setVerify } from '../../../../runtime/assert';
 import {
   TABLE_BYTES_MAX,
   TABLE_CHANGE_BYTES_MIN,
+  TABLE_CHANGE_RECORDS_MAX,
   TableStatus,
   createTableStateMachine,
   decodeTableData,
@@ -482,4 +483,16 @@ test('a sequential history of machine results is linearizable under the spec; a 
   const last = history[history.length - 1];
   if (last !== undefined) last.output = { rows: { nope: { a: 'x' } } };
   t.is(checkHistory(history, createTableModel()).ok, false);
+});
+
+test('a change section merges past the main section in bytes, or past its record bound', (t) => {
+  // Bytes: max(changeBytesMin, main). Records: the cached change index holds one entry per
+  // pending cell, so their number is bounded too, whatever the main's size.
+  t.false(tableShouldMerge(1_000_000, 1_000_000, TABLE_CHANGE_BYTES_MIN));
+  t.true(tableShouldMerge(1_000_000, 1_000_001, TABLE_CHANGE_BYTES_MIN));
+  t.false(tableShouldMerge(0, TABLE_CHANGE_BYTES_MIN, TABLE_CHANGE_BYTES_MIN));
+  t.true(tableShouldMerge(0, TABLE_CHANGE_BYTES_MIN + 1, TABLE_CHANGE_BYTES_MIN));
+  const big = 20 * 1024 * 1024;
+  t.false(tableShouldMerge(big, 1_000_000, TABLE_CHANGE_BYTES_MIN, TABLE_CHANGE_RECORDS_MAX));
+  t.true(tableShouldMerge(big, 1_000_000, TABLE_CHANGE_BYTES_MIN, TABLE_CHANGE_RECORDS_MAX + 1));
 });
