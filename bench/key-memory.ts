@@ -13,8 +13,11 @@
  * --keys, and --keys itself), --settle-ms N (3000: pause before each sample, so the key cache
  * has swept and the heap is past its last allocation burst), --cached-keys N (store default),
  * --heap-growing-percent N (V8's old-generation growing factor as 1 + N/100 instead of its own
- * choice of 1.1–4: how much of the RSS is collector slack rather than live keys), --json (the
- * rows as JSON at the end).
+ * choice of 1.1–4: how much of the RSS is collector slack rather than live keys),
+ * --rate-window N (100,000: the write rate at a checkpoint is over its last N keys, or the whole
+ * interval if shorter), --progress-seconds N (30: a line with keys, rate, cpu, RSS and load
+ * average every N seconds, so a run stopped early still gives figures), --json (the rows as
+ * JSON at the end).
  *
  * Each key is written once, so every key is settled once its write answers. The writers stop
  * at each checkpoint (the rate covers writing only, not the pause), and the figures are taken
@@ -43,6 +46,8 @@ interface Options {
   readonly settleMs: number;
   readonly cachedKeys: number | undefined;
   readonly heapGrowingPercent: number | undefined;
+  readonly progressSeconds: number;
+  readonly rateWindow: number;
   readonly json: boolean;
 }
 
@@ -65,6 +70,8 @@ export interface Checkpoint {
   readonly gc: readonly GcStats[];
   readonly errors: number;
   readonly keysHeld: number;
+  /** The machine's 1-minute load average when the sample was taken (the machine is shared). */
+  readonly loadAverage: number;
 }
 
 const REPLICAS = 3;
@@ -96,6 +103,8 @@ function parseOptions(argv: string[]): Options {
       'settle-ms': { type: 'string' },
       'cached-keys': { type: 'string' },
       'heap-growing-percent': { type: 'string' },
+      'progress-seconds': { type: 'string' },
+      'rate-window': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -122,26 +131,46 @@ function parseOptions(argv: string[]): Options {
       values['heap-growing-percent'] === undefined
         ? undefined
         : positive('heap-growing-percent', values['heap-growing-percent'], 1),
+    progressSeconds: positive('progress-seconds', values['progress-seconds'], 30),
+    rateWindow: positive('rate-window', values['rate-window'], 100_000),
     json: values.json === true,
   };
 }
 
-/** Writes keys [from, to) with `writers` closed-loop writers; returns the errors by code. */
+/** When the last `rateWindow` keys of an interval started: its rate is taken over those only. */
+interface WindowStart {
+  at: number;
+  cpu: NodeJS.CpuUsage;
+}
+
+/**
+ * Writes keys [from, to) with `writers` closed-loop writers; counts the errors by code. Marks in
+ * `windowStart` the moment the writers take key `to - rateWindow` (or `from`), so the rate at a
+ * checkpoint is the rate just before it, not an average over the whole interval.
+ */
 async function writeRange(
   kv: KvNamespace,
   from: number,
   to: number,
   o: Options,
   errors: Map<string, number>,
+  written: { count: number },
+  windowStart: WindowStart,
 ): Promise<void> {
+  const markAt = Math.max(from, to - o.rateWindow);
   let next = from;
   const value = new Uint8Array(o.valueBytes).fill(7);
   const writer = async (): Promise<void> => {
     for (;;) {
       const i = next++;
       if (i >= to) return;
+      if (i === markAt) {
+        windowStart.at = performance.now();
+        windowStart.cpu = process.cpuUsage();
+      }
       try {
         await kv.put(keyOf(i), value);
+        written.count += 1;
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         const name = typeof code === 'string' ? code : 'ERROR';
@@ -211,6 +240,7 @@ async function sample(
     gc: [...workers.map((w) => w.gc ?? NO_GC), gcStats()],
     errors,
     keysHeld,
+    loadAverage: os.loadavg()[0] ?? 0,
   };
 }
 
@@ -226,7 +256,7 @@ function printRow(c: Checkpoint): void {
       `beyond ${String(c.beyondBytesPerKeyReplica).padStart(5)} B/key/replica ` +
       `(marginal ${c.marginalBeyondBytes === undefined ? '-' : String(c.marginalBeyondBytes)})  ` +
       `worker heaps MiB used/committed/limit [${heaps}] main ${mb(c.mainHeapUsedBytes)}  ${String(c.writesPerSecond).padStart(6)} writes/s  ` +
-      `full keys held ${c.keysHeld}  errors ${c.errors}`,
+      `full keys held ${c.keysHeld}  errors ${c.errors}  load ${c.loadAverage.toFixed(1)}`,
   );
   const gc = c.gc
     .map(
@@ -236,6 +266,30 @@ function printRow(c: Checkpoint): void {
     )
     .join(' | ');
   console.log(`${''.padStart(16)}cpu ${c.cpuUsPerWrite} us/write  gc [workers…, main]: ${gc}`);
+}
+
+/**
+ * Prints a line every `progressSeconds` while writing: keys done, the write rate and process
+ * cpu per write since the last line, RSS and the load average, so that a run stopped early
+ * still gives figures between checkpoints. Returns the function that stops it.
+ */
+function startProgress(o: Options, done: () => number, errors: () => number): () => void {
+  let last = { at: performance.now(), keys: done(), cpu: process.cpuUsage() };
+  const timer = setInterval(() => {
+    const now = { at: performance.now(), keys: done(), cpu: process.cpuUsage() };
+    const keys = now.keys - last.keys;
+    const cpuUs = now.cpu.user + now.cpu.system - last.cpu.user - last.cpu.system;
+    const rate = (keys * 1000) / (now.at - last.at);
+    console.log(
+      `  … ${String(now.keys).padStart(10)} keys  ${rate.toFixed(0).padStart(6)} writes/s  ` +
+        `cpu ${keys > 0 ? (cpuUs / keys).toFixed(0) : '-'} us/write  ` +
+        `rss ${(process.memoryUsage.rss() / MB).toFixed(0)} MiB  errors ${errors()}  ` +
+        `load ${(os.loadavg()[0] ?? 0).toFixed(1)}`,
+    );
+    last = now;
+  }, o.progressSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function run(o: Options): Promise<Checkpoint[]> {
@@ -258,18 +312,21 @@ async function run(o: Options): Promise<Checkpoint[]> {
       `engine ${o.engine}, workers ${o.workers}, ${o.writers} writers, ${o.valueBytes}-byte values; rss at open ${(rssAtOpen / MB).toFixed(0)} MiB`,
     );
     const errors = new Map<string, number>();
+    const written = { count: 0 };
+    const errorTotal = (): number => [...errors.values()].reduce((a, b) => a + b, 0);
+    const stopProgress = startProgress(o, () => written.count, errorTotal);
     let done = 0;
     for (const checkpoint of o.checkpoints) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      await writeRange(kv, done, checkpoint, o, errors);
-      const cpu = process.cpuUsage(cpu0);
+      const start: WindowStart = { at: performance.now(), cpu: process.cpuUsage() };
+      await writeRange(kv, done, checkpoint, o, errors, written, start);
+      const cpu = process.cpuUsage(start.cpu);
+      const windowKeys = checkpoint - Math.max(done, checkpoint - o.rateWindow);
       const interval = {
-        rate: ((checkpoint - done) * 1000) / (performance.now() - t0),
-        cpuUsPerWrite: (cpu.user + cpu.system) / (checkpoint - done),
+        rate: (windowKeys * 1000) / (performance.now() - start.at),
+        cpuUsPerWrite: (cpu.user + cpu.system) / windowKeys,
       };
       done = checkpoint;
-      const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+      const errorCount = errorTotal();
       const row = await sample(
         store,
         o,
@@ -282,6 +339,7 @@ async function run(o: Options): Promise<Checkpoint[]> {
       rows.push(row);
       printRow(row);
     }
+    stopProgress();
     if (errors.size > 0) console.log(`errors: ${JSON.stringify(Object.fromEntries(errors))}`);
   } finally {
     await store.close();

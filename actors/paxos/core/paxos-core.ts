@@ -12,7 +12,7 @@ import { EPOCH_SPAN, quorumSize } from './ballot';
 import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
-import { evictEmpty, evictKeys, isIdle } from './key-cache';
+import { evictEmpty, evictKeys, evictProbation, isIdle } from './key-cache';
 import type {
   AppliedHook,
   CoreContext,
@@ -81,6 +81,13 @@ export class PaxosCore {
   private readonly keys = new Map<string, KeyState>();
   /** Keys that loaded with no record: evicted again while they stay empty (key-cache.ts). */
   private readonly emptyCandidates = new Set<KeyState>();
+  /**
+   * New keys (loaded with no record), oldest first: the key cache's probation segment
+   * (key-cache.ts). Kept only once the shell bounds the cache (its first evictIdle), so a core
+   * that never evicts does not collect them.
+   */
+  private readonly probation = new Set<KeyState>();
+  private probationOn = false;
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
@@ -191,6 +198,7 @@ export class PaxosCore {
       ks.rec = record;
     } else {
       this.emptyCandidates.add(ks);
+      if (this.probationOn) this.probation.add(ks);
     }
     if (this.ctx.amnesic || damaged) {
       startRecovery(this.ctx, ks);
@@ -311,8 +319,9 @@ export class PaxosCore {
   }
 
   /**
-   * Bounds the keys held in memory (key-cache.ts): evicts untouched idle keys once more than
-   * `keysMax` are held. `mayEvict` is the shell's word that nothing of the key is staged or
+   * Bounds the keys held in memory (key-cache.ts): evicts settled new keys past the probation
+   * segment's bound (counted apart as `keysEvictedYoung`, and in `keysEvicted`), then untouched
+   * idle keys once more than `keysMax` are held. `mayEvict` is the shell's word that nothing of the key is staged or
    * being written. Only for a core whose records are kept elsewhere: on durable storage, or
    * (memory engine) by `onEvicted`, which is given the evicted record; the key loads again
    * from there.
@@ -322,8 +331,12 @@ export class PaxosCore {
     mayEvict: (key: string) => boolean,
     onEvicted?: (key: string, rec: KeyRecord) => void,
   ): number {
-    const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict, onEvicted);
-    if (evicted > 0) count(this.ctx, 'keysEvicted', evicted);
+    this.probationOn = true;
+    const { keys, ctx, probation } = this;
+    const young = evictProbation(keys, ctx, probation, keysMax, mayEvict, onEvicted);
+    if (young > 0) count(ctx, 'keysEvictedYoung', young);
+    const evicted = young + evictKeys(keys, ctx, keysMax, mayEvict, onEvicted);
+    if (evicted > 0) count(ctx, 'keysEvicted', evicted);
     return evicted;
   }
 

@@ -1,8 +1,10 @@
 /**
  * The key cache bound (actors/paxos/core/key-cache.ts): which keys a sweep may evict, CLOCK
- * order, and the bound on the work of one sweep.
+ * order, the bound on the work of one sweep, and the probation segment of new keys (its bound,
+ * FIFO order, busy keys, keys used again going to the main cache).
  */
 import test from 'ava';
+import { probationMax } from '../../../../../actors/paxos/core/key-cache';
 import { CoreNet } from './core-net';
 
 function writeKeys(net: CoreNet, replica: number, keys: string[]): void {
@@ -77,4 +79,109 @@ test('a key that is not settled (loading) is never evicted', (t) => {
     0,
   );
   t.is(core.stats()['keys'], 1);
+});
+
+test('probationMax: an eighth of the bound, at least one key', (t) => {
+  const cases: Array<[number, number]> = [
+    [1, 1],
+    [8, 1],
+    [15, 1],
+    [16, 2],
+    [100, 12],
+    [16_384, 2048],
+  ];
+  for (const [keysMax, want] of cases) t.is(probationMax(keysMax), want, `keysMax ${keysMax}`);
+  t.throws(() => probationMax(0));
+  t.throws(() => probationMax(1.5));
+});
+
+/** A core that bounds its cache, then `n` new keys written through replica 0. */
+function probationNet(n: number): CoreNet {
+  const net = new CoreNet();
+  net.evict(1, 1000); // turns the probation segment on; nothing to evict yet
+  writeKeys(
+    net,
+    0,
+    Array.from({ length: n }, (_, i) => `n${i}`),
+  );
+  net.core(1).tick();
+  return net;
+}
+
+test('new keys past the probation bound go oldest first, touched or not (2Q A1in)', (t) => {
+  const net = probationNet(30);
+  const core = net.core(1);
+  // keysMax 80: probation bound 10, trimmed to 9; the main bound (80) is not reached.
+  t.is(net.evict(1, 80), 21);
+  t.is(core.stats()['keys'], 9);
+  t.is(core.stats()['keysEvictedYoung'], 21);
+  t.is(core.stats()['keysEvicted'], 21);
+  for (let i = 0; i < 21; i++) t.is(core.record(`n${i}`), undefined, `n${i} was oldest`);
+  for (let i = 21; i < 30; i++) t.truthy(core.record(`n${i}`), `n${i} is younger`);
+  t.is(net.kept[1]?.size, 21, 'every evicted record was handed over');
+  t.is(net.evict(1, 80), 0, 'within the bound: nothing to do');
+});
+
+test('a busy new key stays in probation and goes once it is idle', (t) => {
+  const net = probationNet(12);
+  const core = net.core(1);
+  // Bound 10, trimmed to 9. n0's store write is still staged: the shell vetoes it, so it moves
+  // to the back of the segment and n1..n3 go instead.
+  t.is(
+    net.evict(1, 80, (key) => key !== 'n0'),
+    3,
+  );
+  t.truthy(core.record('n0'), 'vetoed, so kept');
+  for (let i = 1; i <= 3; i++) t.is(core.record(`n${i}`), undefined, `n${i}`);
+  // Segment: n4..n11, n0. Three more new keys: the three oldest (n4..n6) go, not n0.
+  writeKeys(net, 0, ['m0', 'm1', 'm2']);
+  core.tick();
+  t.is(net.evict(1, 80), 3);
+  for (let i = 4; i <= 6; i++) t.is(core.record(`n${i}`), undefined, `n${i} older than n0`);
+  t.truthy(core.record('n0'), 'n0 went to the back of the segment');
+  // Segment: n7..n11, n0, m0..m2. Six more: n7..n11 and then n0, idle now, go.
+  writeKeys(
+    net,
+    0,
+    Array.from({ length: 6 }, (_, i) => `q${i}`),
+  );
+  core.tick();
+  t.is(net.evict(1, 80), 6);
+  t.is(core.record('n0'), undefined, 'idle now: evicted in its turn');
+  t.truthy(core.record('m0'));
+});
+
+test('a key used again after eviction loads its record and is held by the main cache', (t) => {
+  const net = probationNet(20);
+  const core = net.core(1);
+  t.is(net.evict(1, 8), 20, 'bound 1, trimmed to 0: every new key goes');
+  const back = Array.from({ length: 10 }, (_, i) => `n${i}`);
+  for (const key of back) net.read(1, key, 'local'); // loads its kept record: not a new key
+  t.is(core.record('n0')?.chosen, 1, 'the kept record came back');
+  writeKeys(
+    net,
+    0,
+    Array.from({ length: 8 }, (_, i) => `p${i}`),
+  );
+  core.tick();
+  // keysMax 16: the probation bound is 2 (trimmed to 1), the main bound is not reached.
+  t.is(net.evict(1, 16), 7);
+  for (const key of back) t.truthy(core.record(key), `${key} is held by the main cache`);
+  t.truthy(core.record('p7'), 'the youngest new key');
+  // keysMax 8: 11 keys, main sweep down to 7. Every key was used since: CLOCK clears all 11
+  // bits first, then evicts the oldest four.
+  t.is(net.evict(1, 8), 4);
+  for (let i = 0; i < 4; i++) t.is(core.record(`n${i}`), undefined, `n${i}`);
+  for (let i = 4; i < 10; i++) t.truthy(core.record(`n${i}`), `n${i}`);
+  t.is(core.stats()['keys'], 7);
+});
+
+test('a new key evicted while still empty (a read of a missing key) hands nothing over', (t) => {
+  const net = new CoreNet();
+  net.evict(1, 1000);
+  for (let i = 0; i < 12; i++) net.read(1, `x${i}`, 'local');
+  const core = net.core(1);
+  core.tick();
+  t.is(net.evict(1, 80), 3);
+  t.is(net.kept[1]?.size, 0, 'an empty record is forgotten, not kept');
 });
