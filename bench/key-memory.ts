@@ -15,7 +15,9 @@
  * --heap-growing-percent N (V8's old-generation growing factor as 1 + N/100 instead of its own
  * choice of 1.1–4: how much of the RSS is collector slack rather than live keys),
  * --rate-window N (100,000: the write rate at a checkpoint is over its last N keys, or the whole
- * interval if shorter), --progress-seconds N (30: a line with keys, rate, cpu, RSS and load
+ * interval if shorter), --prefill-writers N (--writers: writers for the keys of an interval
+ * before its rate window, to fill faster), --v8-flags '…' (V8 flags set before the workers
+ * start, e.g. '--single-threaded-gc'), --progress-seconds N (30: a line with keys, rate, cpu, RSS and load
  * average every N seconds, so a run stopped early still gives figures), --json (the rows as
  * JSON at the end).
  *
@@ -48,6 +50,8 @@ interface Options {
   readonly heapGrowingPercent: number | undefined;
   readonly progressSeconds: number;
   readonly rateWindow: number;
+  readonly prefillWriters: number;
+  readonly v8Flags: string | undefined;
   readonly json: boolean;
 }
 
@@ -70,11 +74,15 @@ export interface Checkpoint {
   readonly gc: readonly GcStats[];
   readonly errors: number;
   readonly keysHeld: number;
+  /** Paxos counters summed over replicas (cumulative): rounds retried, prepares, keys evicted young. */
+  readonly counters: Readonly<Record<string, number>>;
   /** The machine's 1-minute load average when the sample was taken (the machine is shared). */
   readonly loadAverage: number;
 }
 
 const REPLICAS = 3;
+/** Core counters printed at each checkpoint: the retries that timeouts cause, the cache's turnover. */
+const COUNTERS = ['roundsRetried', 'prepareRounds', 'keysEvicted', 'keysEvictedYoung'] as const;
 const KEY_WIDTH = 10;
 const DEFAULT_CHECKPOINTS = [10_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000];
 
@@ -105,6 +113,8 @@ function parseOptions(argv: string[]): Options {
       'heap-growing-percent': { type: 'string' },
       'progress-seconds': { type: 'string' },
       'rate-window': { type: 'string' },
+      'prefill-writers': { type: 'string' },
+      'v8-flags': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -113,13 +123,14 @@ function parseOptions(argv: string[]): Options {
     values.checkpoints?.split(',').map((c) => positive('checkpoints', c, 1)) ?? DEFAULT_CHECKPOINTS;
   const checkpoints = [...new Set([...listed.filter((c) => c < keys), keys])].sort((a, b) => a - b);
   const engine = (values.engine ?? 'memory') as EngineName;
+  const writers = positive('writers', values.writers, 256);
   if (!['memory', 'lsm', 'bitcask', 'bitcask2'].includes(engine))
     throw new Error(`--engine ${engine}`);
   return {
     keys,
     engine,
     valueBytes: positive('value-bytes', values['value-bytes'], 100),
-    writers: positive('writers', values.writers, 256),
+    writers,
     workers: positive('workers', values.workers, 2),
     checkpoints,
     settleMs: values['settle-ms'] === undefined ? 3000 : Number(values['settle-ms']),
@@ -133,41 +144,26 @@ function parseOptions(argv: string[]): Options {
         : positive('heap-growing-percent', values['heap-growing-percent'], 1),
     progressSeconds: positive('progress-seconds', values['progress-seconds'], 30),
     rateWindow: positive('rate-window', values['rate-window'], 100_000),
+    prefillWriters: positive('prefill-writers', values['prefill-writers'], writers),
+    v8Flags: values['v8-flags'],
     json: values.json === true,
   };
 }
 
-/** When the last `rateWindow` keys of an interval started: its rate is taken over those only. */
-interface WindowStart {
-  at: number;
-  cpu: NodeJS.CpuUsage;
-}
-
-/**
- * Writes keys [from, to) with `writers` closed-loop writers; counts the errors by code. Marks in
- * `windowStart` the moment the writers take key `to - rateWindow` (or `from`), so the rate at a
- * checkpoint is the rate just before it, not an average over the whole interval.
- */
+/** Writes keys [from, to) with `writers` closed-loop writers; counts the errors by code. */
 async function writeRange(
   kv: KvNamespace,
-  from: number,
-  to: number,
-  o: Options,
+  range: { readonly from: number; readonly to: number; readonly writers: number },
+  valueBytes: number,
   errors: Map<string, number>,
   written: { count: number },
-  windowStart: WindowStart,
 ): Promise<void> {
-  const markAt = Math.max(from, to - o.rateWindow);
-  let next = from;
-  const value = new Uint8Array(o.valueBytes).fill(7);
+  let next = range.from;
+  const value = new Uint8Array(valueBytes).fill(7);
   const writer = async (): Promise<void> => {
     for (;;) {
       const i = next++;
-      if (i >= to) return;
-      if (i === markAt) {
-        windowStart.at = performance.now();
-        windowStart.cpu = process.cpuUsage();
-      }
+      if (i >= range.to) return;
       try {
         await kv.put(keyOf(i), value);
         written.count += 1;
@@ -178,7 +174,35 @@ async function writeRange(
       }
     }
   };
-  await Promise.all(Array.from({ length: o.writers }, writer));
+  await Promise.all(Array.from({ length: range.writers }, writer));
+}
+
+/**
+ * Writes the keys up to `checkpoint`: those before its last `rateWindow` keys with
+ * `prefillWriters` writers (pre-fill), then the window with `writers`, timed: the rate at a
+ * checkpoint is the rate just before it, not an average over the whole interval.
+ */
+async function writeInterval(
+  kv: KvNamespace,
+  o: Options,
+  done: number,
+  checkpoint: number,
+  errors: Map<string, number>,
+  written: { count: number },
+): Promise<Interval> {
+  const windowFrom = Math.max(done, checkpoint - o.rateWindow);
+  const fill = { from: done, to: windowFrom, writers: o.prefillWriters };
+  if (fill.to > fill.from) await writeRange(kv, fill, o.valueBytes, errors, written);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const window = { from: windowFrom, to: checkpoint, writers: o.writers };
+  await writeRange(kv, window, o.valueBytes, errors, written);
+  const cpu = process.cpuUsage(cpu0);
+  const keys = checkpoint - windowFrom;
+  return {
+    rate: (keys * 1000) / (performance.now() - t0),
+    cpuUsPerWrite: (cpu.user + cpu.system) / keys,
+  };
 }
 
 const NO_GC: GcStats = {
@@ -240,6 +264,9 @@ async function sample(
     gc: [...workers.map((w) => w.gc ?? NO_GC), gcStats()],
     errors,
     keysHeld,
+    counters: Object.fromEntries(
+      COUNTERS.map((name) => [name, stats.replicas.reduce((n, r) => n + (r?.[name] ?? 0), 0)]),
+    ),
     loadAverage: os.loadavg()[0] ?? 0,
   };
 }
@@ -266,6 +293,10 @@ function printRow(c: Checkpoint): void {
     )
     .join(' | ');
   console.log(`${''.padStart(16)}cpu ${c.cpuUsPerWrite} us/write  gc [workers…, main]: ${gc}`);
+  const counters = Object.entries(c.counters)
+    .map(([name, n]) => `${name} ${n}`)
+    .join('  ');
+  console.log(`${''.padStart(16)}${counters}`);
 }
 
 /**
@@ -317,14 +348,7 @@ async function run(o: Options): Promise<Checkpoint[]> {
     const stopProgress = startProgress(o, () => written.count, errorTotal);
     let done = 0;
     for (const checkpoint of o.checkpoints) {
-      const start: WindowStart = { at: performance.now(), cpu: process.cpuUsage() };
-      await writeRange(kv, done, checkpoint, o, errors, written, start);
-      const cpu = process.cpuUsage(start.cpu);
-      const windowKeys = checkpoint - Math.max(done, checkpoint - o.rateWindow);
-      const interval = {
-        rate: (windowKeys * 1000) / (performance.now() - start.at),
-        cpuUsPerWrite: (cpu.user + cpu.system) / windowKeys,
-      };
+      const interval = await writeInterval(kv, o, done, checkpoint, errors, written);
       done = checkpoint;
       const errorCount = errorTotal();
       const row = await sample(
@@ -354,6 +378,7 @@ async function main(): Promise<void> {
   // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
   if (o.heapGrowingPercent !== undefined)
     setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);
+  for (const flag of o.v8Flags?.split(' ').filter((f) => f !== '') ?? []) setFlagsFromString(flag);
   const rows = await run(o);
   if (o.json) console.log(JSON.stringify({ options: o, rows }));
 }
