@@ -17,7 +17,8 @@
  * --rate-window N (100,000: the write rate at a checkpoint is over its last N keys, or the
  * later half of the interval if shorter), --prefill-writers N (--writers: writers for the keys of an interval
  * before its rate window, to fill faster), --v8-flags '…' (V8 flags set before the workers
- * start, e.g. '--single-threaded-gc'), --progress-seconds N (30: a line with keys, rate, cpu, RSS and load
+ * start, e.g. '--single-threaded-gc'), --repair-interval-ms N (the background repair's
+ * interval; 0 turns it off; each round is printed), --progress-seconds N (30: a line with keys, rate, cpu, RSS and load
  * average every N seconds, so a run stopped early still gives figures), --json (the rows as
  * JSON at the end).
  *
@@ -36,7 +37,7 @@ import { setFlagsFromString } from 'node:v8';
 import { PaxosStore } from '../index';
 import { gcStats, observeGc } from '../runtime/gc-stats';
 import type { GcStats } from '../runtime/gc-stats';
-import type { EngineName, KvNamespace, PaxosStoreOptions } from '../index';
+import type { EngineName, KvNamespace, PaxosStoreOptions, RepairRoundReport } from '../index';
 
 interface Options {
   readonly keys: number;
@@ -52,6 +53,8 @@ interface Options {
   readonly rateWindow: number;
   readonly prefillWriters: number;
   readonly v8Flags: string | undefined;
+  /** The background repair's interval; 0: off; undefined: the store's default. */
+  readonly repairIntervalMs: number | undefined;
   readonly json: boolean;
 }
 
@@ -115,6 +118,7 @@ function parseOptions(argv: string[]): Options {
       'rate-window': { type: 'string' },
       'prefill-writers': { type: 'string' },
       'v8-flags': { type: 'string' },
+      'repair-interval-ms': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -146,6 +150,8 @@ function parseOptions(argv: string[]): Options {
     rateWindow: positive('rate-window', values['rate-window'], 100_000),
     prefillWriters: positive('prefill-writers', values['prefill-writers'], writers),
     v8Flags: values['v8-flags'],
+    repairIntervalMs:
+      values['repair-interval-ms'] === undefined ? undefined : Number(values['repair-interval-ms']),
     json: values.json === true,
   };
 }
@@ -337,6 +343,20 @@ async function run(o: Options): Promise<Checkpoint[]> {
     ...(dir === undefined ? {} : { dir }),
   };
   if (o.cachedKeys !== undefined) opts.cachedKeysMax = o.cachedKeys;
+  // Each background repair round is printed: a round digests every key of every replica.
+  const onRound = (r: RepairRoundReport): void =>
+    console.log(
+      `  repair round ${r.outcome} in ${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s: ` +
+        `${r.keysChecked} keys checked, ${r.behind} behind, ${r.diverged} diverged, ` +
+        `${r.repaired} repaired, truncated ${r.truncated}`,
+    );
+  opts.repair =
+    o.repairIntervalMs === 0
+      ? { enabled: false }
+      : {
+          onRound,
+          ...(o.repairIntervalMs === undefined ? {} : { intervalMs: o.repairIntervalMs }),
+        };
   const store = await PaxosStore.open(opts);
   const rows: Checkpoint[] = [];
   try {
