@@ -83,8 +83,9 @@ export class PaxosCore {
   private readonly emptyCandidates = new Set<KeyState>();
   /**
    * New keys (loaded with no record), oldest first: the key cache's probation segment
-   * (key-cache.ts). Kept only once the shell bounds the cache (its first evictIdle), so a core
-   * that never evicts does not collect them.
+   * (key-cache.ts). Kept only once the cache has been over its bound (`probationOn`): a cache
+   * with room evicts nothing, so a working set that fits stays whole, and a core that never
+   * evicts does not collect new keys here.
    */
   private readonly probation = new Set<KeyState>();
   private probationOn = false;
@@ -331,9 +332,13 @@ export class PaxosCore {
     mayEvict: (key: string) => boolean,
     onEvicted?: (key: string, rec: KeyRecord) => void,
   ): number {
-    this.probationOn = true;
     const { keys, ctx, probation } = this;
-    const young = evictProbation(keys, ctx, probation, keysMax, mayEvict, onEvicted);
+    // Once over the bound, for good: a stream of new keys keeps the cache full, and switching
+    // the segment off whenever a trim makes room would let them live a whole turnover again.
+    if (keys.size > keysMax) this.probationOn = true;
+    const young = this.probationOn
+      ? evictProbation(keys, ctx, probation, keysMax, mayEvict, onEvicted)
+      : 0;
     if (young > 0) count(ctx, 'keysEvictedYoung', young);
     const evicted = young + evictKeys(keys, ctx, keysMax, mayEvict, onEvicted);
     if (evicted > 0) count(ctx, 'keysEvicted', evicted);

@@ -95,10 +95,18 @@ test('probationMax: an eighth of the bound, at least one key', (t) => {
   t.throws(() => probationMax(1.5));
 });
 
-/** A core that bounds its cache, then `n` new keys written through replica 0. */
+/**
+ * A core whose cache has been over its bound (two seed keys over a bound of one: both evicted,
+ * kept in `net.kept[1]`), which turns its probation segment on; then `n` new keys written
+ * through replica 0.
+ */
 function probationNet(n: number): CoreNet {
   const net = new CoreNet();
-  net.evict(1, 1000); // turns the probation segment on; nothing to evict yet
+  writeKeys(net, 0, ['seed0', 'seed1']);
+  net.core(1).tick();
+  net.evict(1, 1);
+  net.evict(1, 1);
+  if (net.core(1).stats()['keys'] !== 0) throw new Error('seed keys not evicted');
   writeKeys(
     net,
     0,
@@ -115,10 +123,10 @@ test('new keys past the probation bound go oldest first, touched or not (2Q A1in
   t.is(net.evict(1, 80), 21);
   t.is(core.stats()['keys'], 9);
   t.is(core.stats()['keysEvictedYoung'], 21);
-  t.is(core.stats()['keysEvicted'], 21);
+  t.is(core.stats()['keysEvicted'], 23, 'and the two seeds');
   for (let i = 0; i < 21; i++) t.is(core.record(`n${i}`), undefined, `n${i} was oldest`);
   for (let i = 21; i < 30; i++) t.truthy(core.record(`n${i}`), `n${i} is younger`);
-  t.is(net.kept[1]?.size, 21, 'every evicted record was handed over');
+  t.is(net.kept[1]?.size, 23, 'every evicted record was handed over (seeds too)');
   t.is(net.evict(1, 80), 0, 'within the bound: nothing to do');
 });
 
@@ -177,11 +185,25 @@ test('a key used again after eviction loads its record and is held by the main c
 });
 
 test('a new key evicted while still empty (a read of a missing key) hands nothing over', (t) => {
-  const net = new CoreNet();
-  net.evict(1, 1000);
+  const net = probationNet(0);
   for (let i = 0; i < 12; i++) net.read(1, `x${i}`, 'local');
   const core = net.core(1);
   core.tick();
   t.is(net.evict(1, 80), 3);
-  t.is(net.kept[1]?.size, 0, 'an empty record is forgotten, not kept');
+  t.is(net.kept[1]?.size, 2, 'an empty record is forgotten, not kept (the seeds are)');
+});
+
+test('a cache that was never over its bound keeps its new keys (no probation)', (t) => {
+  // A working set that fits the cache stays whole: the segment turns on only under pressure.
+  const net = new CoreNet();
+  writeKeys(
+    net,
+    0,
+    Array.from({ length: 30 }, (_, i) => `n${i}`),
+  );
+  const core = net.core(1);
+  core.tick();
+  t.is(net.evict(1, 80), 0, 'probation bound 10, but 30 keys fit a cache of 80');
+  t.is(core.stats()['keys'], 30);
+  t.is(core.stats()['keysEvictedYoung'] ?? 0, 0);
 });
