@@ -19,7 +19,9 @@
  * next input loads it back from there, the same path as a disk load. That record is the live
  * one, so nothing is lost at all, not even a chosen-only change.
  *
- * Which keys: 2Q over CLOCK. A key that loads with no record (a new key) enters a probation
+ * Which keys: 2Q over CLOCK. Once the cache has been over its bound (the core turns the
+ * segment on then, for good: a cache with room keeps every key, as a working set that fits
+ * should stay whole), a key that loads with no record (a new key) enters a probation
  * segment, a FIFO bounded to PROBATION_SHARE of the bound (2Q's A1in): once it is past that
  * bound it goes as soon as it is settled and idle, however often it was used meanwhile (those
  * uses belong to its first rounds: one write touches a key on every replica several times). A
