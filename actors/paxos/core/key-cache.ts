@@ -19,11 +19,10 @@
  * next input loads it back from there, the same path as a disk load. That record is the live
  * one, so nothing is lost at all, not even a chosen-only change.
  *
- * Which keys: 2Q over CLOCK. Once the cache has been over its bound (the core turns the
- * segment on then, for good: a cache with room keeps every key, as a working set that fits
- * should stay whole), a key that loads with no record (a new key) enters a probation
- * segment, a FIFO bounded to PROBATION_SHARE of the bound (2Q's A1in): once it is past that
- * bound it goes as soon as it is settled and idle, however often it was used meanwhile (those
+ * Which keys: 2Q over CLOCK. A key that loads with no record (a new key) enters a probation
+ * segment, a FIFO bounded to PROBATION_SHARE of the bound (2Q's A1in), trimmed once the cache
+ * has been over its bound (then for good: a cache with room keeps every key, as a working set
+ * that fits should stay whole). A key past the segment's bound goes as soon as it is settled and idle, however often it was used meanwhile (those
  * uses belong to its first rounds: one write touches a key on every replica several times). A
  * key that loads with a record was evicted before and is used again: it is held by the main
  * cache, CLOCK. Every access sets `touched`; the main sweep walks the map in insertion order,
@@ -95,6 +94,7 @@ export function evictEmpty(
   ctx: CoreContext,
   candidates: Set<KeyState>,
   mayEvict: (key: string) => boolean,
+  probation?: Set<KeyState>,
 ): number {
   let evicted = 0;
   let looked = 0;
@@ -110,6 +110,7 @@ export function evictEmpty(
       continue;
     }
     candidates.delete(ks);
+    probation?.delete(ks); // the segment holds only held keys until it is first trimmed
     keys.delete(ks.key);
     evicted += 1;
   }

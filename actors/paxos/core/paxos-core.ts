@@ -83,12 +83,15 @@ export class PaxosCore {
   private readonly emptyCandidates = new Set<KeyState>();
   /**
    * New keys (loaded with no record), oldest first: the key cache's probation segment
-   * (key-cache.ts). Kept only once the cache has been over its bound (`probationOn`): a cache
-   * with room evicts nothing, so a working set that fits stays whole, and a core that never
-   * evicts does not collect new keys here.
+   * (key-cache.ts). Tracked once the shell bounds the cache (its first evictIdle:
+   * `probationOn`), so a core that never evicts does not collect them; trimmed only once the
+   * cache has been over its bound (`probationTrimmed`): a cache with room evicts nothing, so a
+   * working set that fits stays whole. Until then every entry is a held key (evictEmpty drops
+   * its own), so the set is no larger than the cache.
    */
   private readonly probation = new Set<KeyState>();
   private probationOn = false;
+  private probationTrimmed = false;
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
@@ -333,10 +336,12 @@ export class PaxosCore {
     onEvicted?: (key: string, rec: KeyRecord) => void,
   ): number {
     const { keys, ctx, probation } = this;
-    // Once over the bound, for good: a stream of new keys keeps the cache full, and switching
-    // the segment off whenever a trim makes room would let them live a whole turnover again.
-    if (keys.size > keysMax) this.probationOn = true;
-    const young = this.probationOn
+    // New keys are tracked from the first call; the segment is trimmed once the cache has been
+    // over its bound, for good: a stream of new keys keeps the cache full, and switching the
+    // trim off whenever it made room would let them live a whole turnover again.
+    this.probationOn = true;
+    if (keys.size > keysMax) this.probationTrimmed = true;
+    const young = this.probationTrimmed
       ? evictProbation(keys, ctx, probation, keysMax, mayEvict, onEvicted)
       : 0;
     if (young > 0) count(ctx, 'keysEvictedYoung', young);
@@ -364,7 +369,7 @@ export class PaxosCore {
    * `mayEvict` as for evictIdle. Bounded per call.
    */
   evictEmptyIdle(mayEvict: (key: string) => boolean): number {
-    const evicted = evictEmpty(this.keys, this.ctx, this.emptyCandidates, mayEvict);
+    const evicted = evictEmpty(this.keys, this.ctx, this.emptyCandidates, mayEvict, this.probation);
     if (evicted > 0) count(this.ctx, 'emptyKeysEvicted', evicted);
     return evicted;
   }

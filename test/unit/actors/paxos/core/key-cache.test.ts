@@ -207,3 +207,20 @@ test('a cache that was never over its bound keeps its new keys (no probation)', 
   t.is(core.stats()['keys'], 30);
   t.is(core.stats()['keysEvictedYoung'] ?? 0, 0);
 });
+
+test('new keys met before the cache was first over its bound are trimmed from probation once it is', (t) => {
+  // A stream of new keys: the first cache-full of them must not stay for good in the main cache.
+  const net = new CoreNet();
+  net.evict(1, 80); // the shell bounds the cache: new keys are tracked from now on
+  writeKeys(
+    net,
+    0,
+    Array.from({ length: 100 }, (_, i) => `n${i}`),
+  );
+  const core = net.core(1);
+  core.tick();
+  t.is(net.evict(1, 80), 91, 'over the bound: the segment (all 100) is trimmed to 9');
+  t.is(core.stats()['keysEvictedYoung'], 91);
+  t.is(core.record('n90'), undefined);
+  t.truthy(core.record('n91'));
+});
