@@ -13,8 +13,14 @@
  * --keys, and --keys itself), --settle-ms N (3000: pause before each sample, so the key cache
  * has swept and the heap is past its last allocation burst), --cached-keys N (store default),
  * --heap-growing-percent N (V8's old-generation growing factor as 1 + N/100 instead of its own
- * choice of 1.1–4: how much of the RSS is collector slack rather than live keys), --json (the
- * rows as JSON at the end).
+ * choice of 1.1–4: how much of the RSS is collector slack rather than live keys),
+ * --rate-window N (100,000: the write rate at a checkpoint is over its last N keys, or the
+ * later half of the interval if shorter), --prefill-writers N (--writers: writers for the keys of an interval
+ * before its rate window, to fill faster), --v8-flags '…' (V8 flags set before the workers
+ * start, e.g. '--single-threaded-gc'), --repair-interval-ms N (the background repair's
+ * interval; 0 turns it off; each round is printed), --progress-seconds N (30: a line with keys, rate, cpu, RSS and load
+ * average every N seconds, so a run stopped early still gives figures), --json (the rows as
+ * JSON at the end).
  *
  * Each key is written once, so every key is settled once its write answers. The writers stop
  * at each checkpoint (the rate covers writing only, not the pause), and the figures are taken
@@ -31,7 +37,7 @@ import { setFlagsFromString } from 'node:v8';
 import { PaxosStore } from '../index';
 import { gcStats, observeGc } from '../runtime/gc-stats';
 import type { GcStats } from '../runtime/gc-stats';
-import type { EngineName, KvNamespace, PaxosStoreOptions } from '../index';
+import type { EngineName, KvNamespace, PaxosStoreOptions, RepairRoundReport } from '../index';
 
 interface Options {
   readonly keys: number;
@@ -43,6 +49,12 @@ interface Options {
   readonly settleMs: number;
   readonly cachedKeys: number | undefined;
   readonly heapGrowingPercent: number | undefined;
+  readonly progressSeconds: number;
+  readonly rateWindow: number;
+  readonly prefillWriters: number;
+  readonly v8Flags: string | undefined;
+  /** The background repair's interval; 0: off; undefined: the store's default. */
+  readonly repairIntervalMs: number | undefined;
   readonly json: boolean;
 }
 
@@ -65,9 +77,15 @@ export interface Checkpoint {
   readonly gc: readonly GcStats[];
   readonly errors: number;
   readonly keysHeld: number;
+  /** Paxos counters summed over replicas (cumulative): rounds retried, prepares, keys evicted young. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** The machine's 1-minute load average when the sample was taken (the machine is shared). */
+  readonly loadAverage: number;
 }
 
 const REPLICAS = 3;
+/** Core counters printed at each checkpoint: the retries that timeouts cause, the cache's turnover. */
+const COUNTERS = ['roundsRetried', 'prepareRounds', 'keysEvicted', 'keysEvictedYoung'] as const;
 const KEY_WIDTH = 10;
 const DEFAULT_CHECKPOINTS = [10_000, 100_000, 300_000, 1_000_000, 3_000_000, 10_000_000];
 
@@ -96,6 +114,11 @@ function parseOptions(argv: string[]): Options {
       'settle-ms': { type: 'string' },
       'cached-keys': { type: 'string' },
       'heap-growing-percent': { type: 'string' },
+      'progress-seconds': { type: 'string' },
+      'rate-window': { type: 'string' },
+      'prefill-writers': { type: 'string' },
+      'v8-flags': { type: 'string' },
+      'repair-interval-ms': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -104,13 +127,14 @@ function parseOptions(argv: string[]): Options {
     values.checkpoints?.split(',').map((c) => positive('checkpoints', c, 1)) ?? DEFAULT_CHECKPOINTS;
   const checkpoints = [...new Set([...listed.filter((c) => c < keys), keys])].sort((a, b) => a - b);
   const engine = (values.engine ?? 'memory') as EngineName;
+  const writers = positive('writers', values.writers, 256);
   if (!['memory', 'lsm', 'bitcask', 'bitcask2'].includes(engine))
     throw new Error(`--engine ${engine}`);
   return {
     keys,
     engine,
     valueBytes: positive('value-bytes', values['value-bytes'], 100),
-    writers: positive('writers', values.writers, 256),
+    writers,
     workers: positive('workers', values.workers, 2),
     checkpoints,
     settleMs: values['settle-ms'] === undefined ? 3000 : Number(values['settle-ms']),
@@ -122,26 +146,33 @@ function parseOptions(argv: string[]): Options {
       values['heap-growing-percent'] === undefined
         ? undefined
         : positive('heap-growing-percent', values['heap-growing-percent'], 1),
+    progressSeconds: positive('progress-seconds', values['progress-seconds'], 30),
+    rateWindow: positive('rate-window', values['rate-window'], 100_000),
+    prefillWriters: positive('prefill-writers', values['prefill-writers'], writers),
+    v8Flags: values['v8-flags'],
+    repairIntervalMs:
+      values['repair-interval-ms'] === undefined ? undefined : Number(values['repair-interval-ms']),
     json: values.json === true,
   };
 }
 
-/** Writes keys [from, to) with `writers` closed-loop writers; returns the errors by code. */
+/** Writes keys [from, to) with `writers` closed-loop writers; counts the errors by code. */
 async function writeRange(
   kv: KvNamespace,
-  from: number,
-  to: number,
-  o: Options,
+  range: { readonly from: number; readonly to: number; readonly writers: number },
+  valueBytes: number,
   errors: Map<string, number>,
+  written: { count: number },
 ): Promise<void> {
-  let next = from;
-  const value = new Uint8Array(o.valueBytes).fill(7);
+  let next = range.from;
+  const value = new Uint8Array(valueBytes).fill(7);
   const writer = async (): Promise<void> => {
     for (;;) {
       const i = next++;
-      if (i >= to) return;
+      if (i >= range.to) return;
       try {
         await kv.put(keyOf(i), value);
+        written.count += 1;
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         const name = typeof code === 'string' ? code : 'ERROR';
@@ -149,7 +180,39 @@ async function writeRange(
       }
     }
   };
-  await Promise.all(Array.from({ length: o.writers }, writer));
+  await Promise.all(Array.from({ length: range.writers }, writer));
+}
+
+/**
+ * Writes the keys up to `checkpoint`: those before its last `rateWindow` keys (at most half of
+ * the interval) with `prefillWriters` writers (pre-fill), then the window with `writers`,
+ * timed: the rate at a checkpoint is the rate just before it, not an average over the whole
+ * interval.
+ */
+async function writeInterval(
+  kv: KvNamespace,
+  o: Options,
+  done: number,
+  checkpoint: number,
+  errors: Map<string, number>,
+  written: { count: number },
+): Promise<Interval> {
+  // At most half the interval: the first checkpoint's rate then leaves out the start-up (JIT
+  // warm-up, the first slabs and pools), which is not a cost of the key count.
+  const windowKeys = Math.min(o.rateWindow, Math.ceil((checkpoint - done) / 2));
+  const windowFrom = checkpoint - windowKeys;
+  const fill = { from: done, to: windowFrom, writers: o.prefillWriters };
+  if (fill.to > fill.from) await writeRange(kv, fill, o.valueBytes, errors, written);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const window = { from: windowFrom, to: checkpoint, writers: o.writers };
+  await writeRange(kv, window, o.valueBytes, errors, written);
+  const cpu = process.cpuUsage(cpu0);
+  const keys = checkpoint - windowFrom;
+  return {
+    rate: (keys * 1000) / (performance.now() - t0),
+    cpuUsPerWrite: (cpu.user + cpu.system) / keys,
+  };
 }
 
 const NO_GC: GcStats = {
@@ -211,6 +274,10 @@ async function sample(
     gc: [...workers.map((w) => w.gc ?? NO_GC), gcStats()],
     errors,
     keysHeld,
+    counters: Object.fromEntries(
+      COUNTERS.map((name) => [name, stats.replicas.reduce((n, r) => n + (r?.[name] ?? 0), 0)]),
+    ),
+    loadAverage: os.loadavg()[0] ?? 0,
   };
 }
 
@@ -226,7 +293,7 @@ function printRow(c: Checkpoint): void {
       `beyond ${String(c.beyondBytesPerKeyReplica).padStart(5)} B/key/replica ` +
       `(marginal ${c.marginalBeyondBytes === undefined ? '-' : String(c.marginalBeyondBytes)})  ` +
       `worker heaps MiB used/committed/limit [${heaps}] main ${mb(c.mainHeapUsedBytes)}  ${String(c.writesPerSecond).padStart(6)} writes/s  ` +
-      `full keys held ${c.keysHeld}  errors ${c.errors}`,
+      `full keys held ${c.keysHeld}  errors ${c.errors}  load ${c.loadAverage.toFixed(1)}`,
   );
   const gc = c.gc
     .map(
@@ -236,6 +303,34 @@ function printRow(c: Checkpoint): void {
     )
     .join(' | ');
   console.log(`${''.padStart(16)}cpu ${c.cpuUsPerWrite} us/write  gc [workers…, main]: ${gc}`);
+  const counters = Object.entries(c.counters)
+    .map(([name, n]) => `${name} ${n}`)
+    .join('  ');
+  console.log(`${''.padStart(16)}${counters}`);
+}
+
+/**
+ * Prints a line every `progressSeconds` while writing: keys done, the write rate and process
+ * cpu per write since the last line, RSS and the load average, so that a run stopped early
+ * still gives figures between checkpoints. Returns the function that stops it.
+ */
+function startProgress(o: Options, done: () => number, errors: () => number): () => void {
+  let last = { at: performance.now(), keys: done(), cpu: process.cpuUsage() };
+  const timer = setInterval(() => {
+    const now = { at: performance.now(), keys: done(), cpu: process.cpuUsage() };
+    const keys = now.keys - last.keys;
+    const cpuUs = now.cpu.user + now.cpu.system - last.cpu.user - last.cpu.system;
+    const rate = (keys * 1000) / (now.at - last.at);
+    console.log(
+      `  … ${String(now.keys).padStart(10)} keys  ${rate.toFixed(0).padStart(6)} writes/s  ` +
+        `cpu ${keys > 0 ? (cpuUs / keys).toFixed(0) : '-'} us/write  ` +
+        `rss ${(process.memoryUsage.rss() / MB).toFixed(0)} MiB  errors ${errors()}  ` +
+        `load ${(os.loadavg()[0] ?? 0).toFixed(1)}`,
+    );
+    last = now;
+  }, o.progressSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function run(o: Options): Promise<Checkpoint[]> {
@@ -248,6 +343,20 @@ async function run(o: Options): Promise<Checkpoint[]> {
     ...(dir === undefined ? {} : { dir }),
   };
   if (o.cachedKeys !== undefined) opts.cachedKeysMax = o.cachedKeys;
+  // Each background repair round is printed: a round digests every key of every replica.
+  const onRound = (r: RepairRoundReport): void =>
+    console.log(
+      `  repair round ${r.outcome} in ${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s: ` +
+        `${r.keysChecked} keys checked, ${r.behind} behind, ${r.diverged} diverged, ` +
+        `${r.repaired} repaired, truncated ${r.truncated}`,
+    );
+  opts.repair =
+    o.repairIntervalMs === 0
+      ? { enabled: false }
+      : {
+          onRound,
+          ...(o.repairIntervalMs === undefined ? {} : { intervalMs: o.repairIntervalMs }),
+        };
   const store = await PaxosStore.open(opts);
   const rows: Checkpoint[] = [];
   try {
@@ -258,18 +367,14 @@ async function run(o: Options): Promise<Checkpoint[]> {
       `engine ${o.engine}, workers ${o.workers}, ${o.writers} writers, ${o.valueBytes}-byte values; rss at open ${(rssAtOpen / MB).toFixed(0)} MiB`,
     );
     const errors = new Map<string, number>();
+    const written = { count: 0 };
+    const errorTotal = (): number => [...errors.values()].reduce((a, b) => a + b, 0);
+    const stopProgress = startProgress(o, () => written.count, errorTotal);
     let done = 0;
     for (const checkpoint of o.checkpoints) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      await writeRange(kv, done, checkpoint, o, errors);
-      const cpu = process.cpuUsage(cpu0);
-      const interval = {
-        rate: ((checkpoint - done) * 1000) / (performance.now() - t0),
-        cpuUsPerWrite: (cpu.user + cpu.system) / (checkpoint - done),
-      };
+      const interval = await writeInterval(kv, o, done, checkpoint, errors, written);
       done = checkpoint;
-      const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+      const errorCount = errorTotal();
       const row = await sample(
         store,
         o,
@@ -282,6 +387,7 @@ async function run(o: Options): Promise<Checkpoint[]> {
       rows.push(row);
       printRow(row);
     }
+    stopProgress();
     if (errors.size > 0) console.log(`errors: ${JSON.stringify(Object.fromEntries(errors))}`);
   } finally {
     await store.close();
@@ -296,6 +402,7 @@ async function main(): Promise<void> {
   // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
   if (o.heapGrowingPercent !== undefined)
     setFlagsFromString(`--heap-growing-percent=${o.heapGrowingPercent}`);
+  for (const flag of o.v8Flags?.split(' ').filter((f) => f !== '') ?? []) setFlagsFromString(flag);
   const rows = await run(o);
   if (o.json) console.log(JSON.stringify({ options: o, rows }));
 }

@@ -36,6 +36,15 @@ import type { DigestFields, SliceLimits } from './digest-slices';
 
 /** Held keys packed per turn when hashing is offloaded; the actor's other work runs between. */
 const CUT_KEYS_PER_TURN = 4096;
+/**
+ * Stored records folded per turn of the actor's thread. An engine's scan may hand its records
+ * in microtasks only (the memory engine's arena does: it has no I/O to wait for), and a
+ * `for await` over it would then hold the thread for the whole group: at 3 M keys that was
+ * ~125 K records per group replica, seconds of decoding and packing during which every Paxos
+ * round of the worker's groups timed out (100 ms) and retried, and the foreground writes
+ * timed out behind it (docs/decisions.md "The digest scan yields"). 1024 records are a few ms.
+ */
+export const STORED_KEYS_PER_TURN = 1024;
 
 export const DIGEST_BUCKETS_MAX = 4096;
 /** Keys listed per answer, and corrupted keys named per answer. */
@@ -381,6 +390,7 @@ async function foldAllStored(
   seen: Map<string, KeyStatus>,
   stored: AsyncIterable<[string, Uint8Array]>,
 ): Promise<void> {
+  let sinceTurn = 0;
   try {
     for await (const [key, bytes] of stored) {
       const status = seen.get(key);
@@ -388,6 +398,10 @@ async function foldAllStored(
       if (status === undefined) foldStored(fold, key, bytes, true);
       else if (status === 'recovering') foldStored(fold, key, bytes, false);
       await fold.settle();
+      sinceTurn += 1;
+      if (sinceTurn < STORED_KEYS_PER_TURN) continue;
+      sinceTurn = 0;
+      await nextTurn(); // a macrotask: messages, ticks and requests run in between
     }
   } catch (error) {
     if (!isEngineError(error, 'CORRUPTED')) throw error;

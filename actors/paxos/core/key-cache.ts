@@ -19,9 +19,24 @@
  * next input loads it back from there, the same path as a disk load. That record is the live
  * one, so nothing is lost at all, not even a chosen-only change.
  *
- * Which keys: CLOCK. Every access sets `touched`; the sweep walks the map in insertion order,
+ * Which keys: 2Q over CLOCK. A key that loads with no record (a new key) enters a probation
+ * segment, a FIFO bounded to PROBATION_SHARE of the bound (2Q's A1in), trimmed once the cache
+ * has been over its bound (then for good: a cache with room keeps every key, as a working set
+ * that fits should stay whole). A key past the segment's bound goes as soon as it is settled and idle, however often it was used meanwhile (those
+ * uses belong to its first rounds: one write touches a key on every replica several times). A
+ * key that loads with a record was evicted before and is used again: it is held by the main
+ * cache, CLOCK. Every access sets `touched`; the main sweep walks the map in insertion order,
  * moves touched (and busy) keys to the back with the bit cleared, and evicts untouched idle
  * ones. Each sweep is bounded.
+ *
+ * Why the probation segment (docs/decisions.md "A probation segment in the key cache"): under a
+ * stream of keys written once, plain CLOCK keeps each new key for two turns of the whole cache,
+ * long enough for V8 to promote its full KeyState to the old generation, where it then dies;
+ * the old generation's collections were what made writes slow down as keys accumulated. In
+ * probation a new key lives for an eighth of the cache's turnover and dies young, and one-shot
+ * keys no longer push hot keys out of the main cache. A new key that is hot costs one extra
+ * load (its second use after probation finds it in the record store, then it is held by the
+ * main cache).
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState } from './key-state';
@@ -31,6 +46,9 @@ import type { KeyRecord } from './types';
 const SWEEP_FACTOR = 4;
 /** Sweeps evict down to this share of the bound, so they do not run on every tick. */
 const LOW_WATER = 0.9;
+
+/** The probation segment's bound, as a share of the cache's bound. */
+export const PROBATION_SHARE = 1 / 8;
 
 /** Keys with an empty record looked at per call of evictEmpty (a bound per tick). */
 export const EMPTY_SWEEP_MAX = 4096;
@@ -55,6 +73,17 @@ export function isEmptyRecord(ks: KeyState): boolean {
   );
 }
 
+/** The conditions of any eviction (see above): settled, idle, nothing dirty, staged or written. */
+function evictable(ks: KeyState, ctx: CoreContext, mayEvict: (key: string) => boolean): boolean {
+  return (
+    ks.status === 'ready' &&
+    isIdle(ks) &&
+    !ctx.dirty.has(ks) &&
+    !ctx.active.has(ks) &&
+    mayEvict(ks.key)
+  );
+}
+
 /**
  * Evicts keys of `candidates` (keys that loaded empty) that are still empty, settled, idle and
  * untouched since the last call; drops candidates that are no longer empty; keeps the rest for
@@ -65,6 +94,7 @@ export function evictEmpty(
   ctx: CoreContext,
   candidates: Set<KeyState>,
   mayEvict: (key: string) => boolean,
+  probation?: Set<KeyState>,
 ): number {
   let evicted = 0;
   let looked = 0;
@@ -75,17 +105,12 @@ export function evictEmpty(
       candidates.delete(ks);
       continue;
     }
-    const evictable =
-      ks.status === 'ready' &&
-      isIdle(ks) &&
-      !ctx.dirty.has(ks) &&
-      !ctx.active.has(ks) &&
-      mayEvict(ks.key);
-    if (!evictable || ks.touched) {
+    if (ks.touched || !evictable(ks, ctx, mayEvict)) {
       ks.touched = false;
       continue;
     }
     candidates.delete(ks);
+    probation?.delete(ks); // the segment holds only held keys until it is first trimmed
     keys.delete(ks.key);
     evicted += 1;
   }
@@ -104,6 +129,51 @@ export function isIdle(ks: KeyState): boolean {
     ks.waiting.length === 0 &&
     ks.noticePeers === 0
   );
+}
+
+/** The probation segment's bound for a cache of `keysMax` keys (at least one key). */
+export function probationMax(keysMax: number): number {
+  assert(Number.isSafeInteger(keysMax) && keysMax >= 1, () => `keysMax ${keysMax}`);
+  return Math.max(1, Math.floor(keysMax * PROBATION_SHARE));
+}
+
+/**
+ * Trims the probation segment (new keys, oldest first) to LOW_WATER × its bound: evicts the
+ * settled idle ones whatever their `touched` bit, moves busy ones to its back, drops entries of
+ * keys already gone. Looks at no more than SWEEP_FACTOR × the excess entries. A key whose record
+ * is still empty is forgotten without `onEvicted` (nothing to keep, as in evictEmpty).
+ */
+export function evictProbation(
+  keys: Map<string, KeyState>,
+  ctx: CoreContext,
+  probation: Set<KeyState>,
+  keysMax: number,
+  mayEvict: (key: string) => boolean,
+  onEvicted?: (key: string, rec: KeyRecord) => void,
+): number {
+  const max = probationMax(keysMax);
+  if (probation.size <= max) return 0;
+  const target = Math.floor(max * LOW_WATER);
+  const scanMax = (probation.size - target) * SWEEP_FACTOR;
+  let evicted = 0;
+  let scanned = 0;
+  for (const ks of probation) {
+    if (scanned >= scanMax || probation.size <= target) break;
+    scanned += 1;
+    probation.delete(ks);
+    // Gone already: evicted by the main sweep or as an empty key (maybe loaded again since).
+    if (keys.get(ks.key) !== ks) continue;
+    if (!evictable(ks, ctx, mayEvict)) {
+      probation.add(ks); // still in its first rounds: to the back, Set order is insertion order
+      continue;
+    }
+    keys.delete(ks.key);
+    evicted += 1;
+    if (!isEmptyRecord(ks)) onEvicted?.(ks.key, ks.rec);
+  }
+  assert(evicted <= scanned, () => `evicted ${evicted} of ${scanned} looked at`);
+  assert(scanned <= scanMax, () => `looked at ${scanned} > ${scanMax}`);
+  return evicted;
 }
 
 /**
@@ -128,13 +198,7 @@ export function evictKeys(
   for (const ks of keys.values()) {
     if (scanned >= scanMax || keys.size <= target) break;
     scanned += 1;
-    const evictable =
-      ks.status === 'ready' &&
-      isIdle(ks) &&
-      !ctx.dirty.has(ks) &&
-      !ctx.active.has(ks) &&
-      mayEvict(ks.key);
-    if (evictable && !ks.touched) {
+    if (!ks.touched && evictable(ks, ctx, mayEvict)) {
       keys.delete(ks.key);
       evicted += 1;
       onEvicted?.(ks.key, ks.rec);

@@ -12,7 +12,7 @@ import { EPOCH_SPAN, quorumSize } from './ballot';
 import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
-import { evictEmpty, evictKeys, isIdle } from './key-cache';
+import { evictEmpty, evictKeys, evictProbation, isIdle } from './key-cache';
 import type {
   AppliedHook,
   CoreContext,
@@ -73,6 +73,17 @@ export class PaxosCore {
   private readonly keys = new Map<string, KeyState>();
   /** Keys that loaded with no record: evicted again while they stay empty (key-cache.ts). */
   private readonly emptyCandidates = new Set<KeyState>();
+  /**
+   * New keys (loaded with no record), oldest first: the key cache's probation segment
+   * (key-cache.ts). Tracked once the shell bounds the cache (its first evictIdle:
+   * `probationOn`), so a core that never evicts does not collect them; trimmed only once the
+   * cache has been over its bound (`probationTrimmed`): a cache with room evicts nothing, so a
+   * working set that fits stays whole. Until then every entry is a held key (evictEmpty drops
+   * its own), so the set is no larger than the cache.
+   */
+  private readonly probation = new Set<KeyState>();
+  private probationOn = false;
+  private probationTrimmed = false;
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
@@ -182,6 +193,7 @@ export class PaxosCore {
       ks.rec = record;
     } else {
       this.emptyCandidates.add(ks);
+      if (this.probationOn) this.probation.add(ks);
     }
     if (this.ctx.amnesic || damaged) {
       startRecovery(this.ctx, ks);
@@ -285,8 +297,9 @@ export class PaxosCore {
   }
 
   /**
-   * Bounds the keys held in memory (key-cache.ts): evicts untouched idle keys once more than
-   * `keysMax` are held. `mayEvict` is the shell's word that nothing of the key is staged or
+   * Bounds the keys held in memory (key-cache.ts): evicts settled new keys past the probation
+   * segment's bound (counted apart as `keysEvictedYoung`, and in `keysEvicted`), then untouched
+   * idle keys once more than `keysMax` are held. `mayEvict` is the shell's word that nothing of the key is staged or
    * being written. Only for a core whose records are kept elsewhere: on durable storage, or
    * (memory engine) by `onEvicted`, which is given the evicted record; the key loads again
    * from there.
@@ -296,8 +309,18 @@ export class PaxosCore {
     mayEvict: (key: string) => boolean,
     onEvicted?: (key: string, rec: KeyRecord) => void,
   ): number {
-    const evicted = evictKeys(this.keys, this.ctx, keysMax, mayEvict, onEvicted);
-    if (evicted > 0) count(this.ctx, 'keysEvicted', evicted);
+    const { keys, ctx, probation } = this;
+    // New keys are tracked from the first call; the segment is trimmed once the cache has been
+    // over its bound, for good: a stream of new keys keeps the cache full, and switching the
+    // trim off whenever it made room would let them live a whole turnover again.
+    this.probationOn = true;
+    if (keys.size > keysMax) this.probationTrimmed = true;
+    const young = this.probationTrimmed
+      ? evictProbation(keys, ctx, probation, keysMax, mayEvict, onEvicted)
+      : 0;
+    if (young > 0) count(ctx, 'keysEvictedYoung', young);
+    const evicted = young + evictKeys(keys, ctx, keysMax, mayEvict, onEvicted);
+    if (evicted > 0) count(ctx, 'keysEvicted', evicted);
     return evicted;
   }
 
@@ -320,7 +343,7 @@ export class PaxosCore {
    * `mayEvict` as for evictIdle. Bounded per call.
    */
   evictEmptyIdle(mayEvict: (key: string) => boolean): number {
-    const evicted = evictEmpty(this.keys, this.ctx, this.emptyCandidates, mayEvict);
+    const evicted = evictEmpty(this.keys, this.ctx, this.emptyCandidates, mayEvict, this.probation);
     if (evicted > 0) count(this.ctx, 'emptyKeysEvicted', evicted);
     return evicted;
   }

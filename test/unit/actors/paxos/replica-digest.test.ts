@@ -9,6 +9,7 @@ import type { KeyRecord } from '../../../../actors/paxos/core/types';
 import { encodeSealedRecord } from '../../../../actors/paxos/codec';
 import {
   DIGEST_STATES_MAX,
+  STORED_KEYS_PER_TURN,
   bucketOf,
   digestReplica,
   isDigestRequest,
@@ -353,4 +354,35 @@ test('held records are taken at the cut when hashing is offloaded', async (t) =>
   } finally {
     await pool.close();
   }
+});
+
+test('a stored scan that never waits still lets the thread run other work every STORED_KEYS_PER_TURN records', async (t) => {
+  // The memory engine's arena answers its scan in microtasks only: without turns of its own
+  // the fold would hold the actor's thread (its Paxos rounds and requests) for a whole group.
+  const n = STORED_KEYS_PER_TURN * 3 + 5;
+  const entries: [string, Uint8Array][] = Array.from({ length: n }, (_, i) => [
+    `k${i}`,
+    encodeSealedRecord(rec(1, 1, 'v')),
+  ]);
+  let ticks = 0;
+  let seenAt = -1;
+  let folded = 0;
+  async function* counting(): AsyncIterable<[string, Uint8Array]> {
+    for (const e of entries) {
+      folded += 1;
+      yield e;
+    }
+  }
+  let timer: NodeJS.Immediate | undefined;
+  const tick = (): void => {
+    ticks += 1;
+    if (seenAt < 0) seenAt = folded;
+    timer = folded < n ? setImmediate(tick) : undefined;
+  };
+  timer = setImmediate(tick);
+  const answer = await digestReplica(ALL, [], counting());
+  if (timer !== undefined) clearImmediate(timer);
+  t.is(answer.keys, n);
+  t.true(ticks >= 3, `other work ran ${ticks} times during the scan`);
+  t.true(seenAt > 0 && seenAt <= STORED_KEYS_PER_TURN + 1, `first turn after ${seenAt} records`);
 });

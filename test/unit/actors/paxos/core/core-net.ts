@@ -3,7 +3,7 @@
  * core's Ready and delivered by the test one by one (or filtered), persistence is immediate.
  */
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
-import type { ClientResult, PaxosMessage } from '../../../../../actors/paxos/core/types';
+import type { ClientResult, KeyRecord, PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { encodeKvOp, kvStateMachine } from '../../../../../models/kv/kv';
 
 export class CoreNet {
@@ -13,6 +13,8 @@ export class CoreNet {
   /** Messages that were produced in `send` (not after persist), for durability-rule checks. */
   readonly immediate: PaxosMessage[] = [];
   readonly results = new Map<number, ClientResult>();
+  /** Records each replica evicted through `evict` (a memory engine's record store): loads answer them. */
+  readonly kept: Map<string, KeyRecord>[] = [];
   private token = 1;
 
   constructor(
@@ -20,6 +22,7 @@ export class CoreNet {
     amnesic: boolean[] = [],
   ) {
     for (let r = 0; r < replicas; r++) {
+      this.kept.push(new Map());
       this.cores.push(
         new PaxosCore({
           replicaId: r,
@@ -42,6 +45,7 @@ export class CoreNet {
       amnesic,
     });
     this.cores[r] = core;
+    if (amnesic) this.kept[r]?.clear(); // its state was lost, the kept records with it
     return core;
   }
 
@@ -62,15 +66,29 @@ export class CoreNet {
     return c;
   }
 
-  /** Runs each core's Ready until quiet: loads answered empty, persists immediate. */
+  /**
+   * Evicts from replica r's cache of `keysMax` (every key the test allows), keeping the records
+   * in `kept[r]`, as the memory engine's record store does.
+   */
+  evict(r: number, keysMax: number, mayEvict: (key: string) => boolean = () => true): number {
+    const kept = this.kept[r];
+    if (kept === undefined) throw new Error(`no replica ${r}`);
+    return this.core(r).evictIdle(keysMax, mayEvict, (key, rec) => kept.set(key, rec));
+  }
+
+  /** Runs each core's Ready until quiet: loads answered from `kept` or empty, persists immediate. */
   process(): void {
     for (let round = 0; round < 100; round++) {
       let any = false;
-      for (const c of this.cores) {
+      for (const [r, c] of this.cores.entries()) {
         if (!c.hasReady()) continue;
         any = true;
         const ready = c.ready();
-        for (const key of ready.load) c.loaded(key, undefined);
+        for (const key of ready.load) {
+          const rec = this.kept[r]?.get(key);
+          this.kept[r]?.delete(key);
+          c.loaded(key, rec);
+        }
         this.inflight.push(...ready.send, ...ready.sendAfterPersist);
         this.immediate.push(...ready.send);
         for (const res of ready.deliver) this.results.set(res.token, res);
