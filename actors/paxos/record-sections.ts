@@ -16,21 +16,33 @@
  *
  * Change entry payload (inside the usual checksummed envelope, engines/record-codec.ts):
  *
- *   [layout u8 = 0xC1][seq u32][dataOffset u32][tail bytes][record with data omitted]
+ *   [layout u8 = 0xC2][seq u32][dataOffset u32][tail bytes][recentDrop u8][requestsDrop u8]
+ *   [record with data omitted, its windows holding only the entries appended]
  *
  * `seq` numbers the entries of one chain from 1; `dataOffset` is the data length the tail
  * continues. Both are checked at load: a chain that does not continue its base is damaged and
  * the key is recovered from peers, like a record that fails its checksum.
+ *
+ * The windows (`recent`, `requests`) are deltas too (decision "Change entries carry window
+ * deltas"): each entry says how many entries its windows dropped from the front of the
+ * previous entry's (or the base's) and carries the entries appended at the end, so an entry
+ * does not rewrite 16 results and up to 64 KiB of request results per write. A window that
+ * did not evolve that way (an install, an adoption) is carried whole: drop all, append all.
+ * Layout 0xC1 (windows whole in every entry) is still read: old chains on disk load.
  */
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import { engineError } from '../../engines/errors';
 import { appendBytes, extendsAppendView, isAppendView } from '../../models/append-bytes';
-import type { KeyRecord } from './core/types';
+import type { AppliedEntry, KeyRecord, RequestEntry } from './core/types';
 import { encodeSealedRecord, readRecord, writeRecord } from './codec';
 
-export const CHANGE_ENTRY_LAYOUT = 0xc1;
+export const CHANGE_ENTRY_LAYOUT = 0xc2;
+/** The first layout: windows whole in every entry (read, never written). */
+export const CHANGE_ENTRY_LAYOUT_WHOLE_WINDOWS = 0xc1;
+/** A window's length bound in the record codec (a u8 count). */
+const WINDOW_LENGTH_MAX = 255;
 
 /**
  * Which records go in sections: those whose data has at least `dataBytesMin` bytes (a small
@@ -55,26 +67,67 @@ export const SECTION_LIMITS: SectionLimits = {
   chainEntriesMax: 1 << 17,
 };
 
+/** A record's two windows, as persisted (the base's, or as folded up to a change entry). */
+export interface Windows {
+  readonly recent: readonly AppliedEntry[];
+  readonly requests: readonly RequestEntry[];
+}
+
+/** How an entry's windows continue the previous ones: drop from the front, then append. */
+export interface WindowDeltas {
+  readonly recentDrop: number;
+  readonly requestsDrop: number;
+}
+
 export interface ChangeEntry {
   readonly seq: number;
   readonly dataOffset: number;
   readonly tail: Uint8Array;
-  /** The record's fields; its data is null here (the base and the tails hold it). */
+  /**
+   * The record's fields; its data is null here (the base and the tails hold it). With
+   * `deltas`, its windows hold only the entries appended; without (layout 0xC1), whole.
+   */
   readonly record: KeyRecord;
+  readonly deltas: WindowDeltas | null;
 }
 
 const entryWriter = new ByteWriter(1024);
 const HEADER_SPACE = new Uint8Array(RECORD_HEADER_BYTES);
 
-/** A sealed change entry: the record's small fields and `tail`, which continues `dataOffset`. */
+/**
+ * How many entries `next` dropped from the front of `prev` when it is `prev` minus a prefix
+ * plus appended entries (compared by identity: window entries are never mutated); otherwise
+ * prev.length (all dropped, `next` carried whole), which is always a true description.
+ */
+export function windowDrop<T>(prev: readonly T[], next: readonly T[]): number {
+  if (next.length === 0 || prev.length === 0) return prev.length;
+  const drop = prev.indexOf(next[0] as T);
+  if (drop < 0) return prev.length;
+  const kept = prev.length - drop;
+  if (kept > next.length) return prev.length;
+  for (let i = 1; i < kept; i++) if (prev[drop + i] !== next[i]) return prev.length;
+  return drop;
+}
+
+/**
+ * A sealed change entry: the record's small fields, `tail` (which continues `dataOffset`),
+ * and its windows as a delta from `prev`, the windows of the previous entry or the base.
+ */
 export function encodeChangeEntry(
   rec: KeyRecord,
   seq: number,
   dataOffset: number,
   tail: Uint8Array,
+  prev: Windows,
 ): Uint8Array {
   assert(Number.isSafeInteger(seq) && seq >= 1 && seq < 2 ** 32, () => `change seq ${seq}`);
   assert(dataOffset >= 0 && dataOffset < 2 ** 32, () => `change offset ${dataOffset}`);
+  assert(
+    prev.recent.length <= WINDOW_LENGTH_MAX && prev.requests.length <= WINDOW_LENGTH_MAX,
+    'window lengths fit a u8',
+  );
+  const recentDrop = windowDrop(prev.recent, rec.recent);
+  const requestsDrop = windowDrop(prev.requests, rec.requests);
   const w = entryWriter;
   w.reset();
   w.raw(HEADER_SPACE);
@@ -82,14 +135,22 @@ export function encodeChangeEntry(
   w.u32(seq);
   w.u32(dataOffset);
   w.bytes(tail);
-  writeRecord(w, { ...rec, data: null });
+  w.u8(recentDrop);
+  w.u8(requestsDrop);
+  writeRecord(w, {
+    ...rec,
+    data: null,
+    recent: rec.recent.slice(prev.recent.length - recentDrop),
+    requests: rec.requests.slice(prev.requests.length - requestsDrop),
+  });
   return sealRecordInPlace(w.finish());
 }
 
 /** True for a sealed value this module made as a change entry (our own bytes: not checked). */
 export function isChangeEntry(sealed: Uint8Array): boolean {
   assert(sealed.length > RECORD_HEADER_BYTES, () => `sealed value of ${sealed.length} bytes`);
-  return sealed[RECORD_HEADER_BYTES] === CHANGE_ENTRY_LAYOUT;
+  const layout = sealed[RECORD_HEADER_BYTES];
+  return layout === CHANGE_ENTRY_LAYOUT || layout === CHANGE_ENTRY_LAYOUT_WHOLE_WINDOWS;
 }
 
 function corrupted(why: string): Error {
@@ -100,14 +161,18 @@ function corrupted(why: string): Error {
 export function decodeChangeEntry(payload: Uint8Array): ChangeEntry {
   try {
     const r = new ByteReader(payload);
-    if (r.u8() !== CHANGE_ENTRY_LAYOUT) throw corrupted('not a change entry');
+    const layout = r.u8();
+    if (layout !== CHANGE_ENTRY_LAYOUT && layout !== CHANGE_ENTRY_LAYOUT_WHOLE_WINDOWS)
+      throw corrupted('not a change entry');
     const seq = r.u32();
     const dataOffset = r.u32();
     const tail = r.bytesCopy();
+    const deltas =
+      layout === CHANGE_ENTRY_LAYOUT ? { recentDrop: r.u8(), requestsDrop: r.u8() } : null;
     const record = readRecord(r);
     if (r.remaining !== 0) throw corrupted(`${r.remaining} trailing bytes`);
     if (record.data !== null) throw corrupted('an entry with data');
-    return { seq, dataOffset, tail, record };
+    return { seq, dataOffset, tail, record, deltas };
   } catch (err) {
     throw (err as { code?: unknown }).code === 'CORRUPTED'
       ? err
@@ -115,8 +180,32 @@ export function decodeChangeEntry(payload: Uint8Array): ChangeEntry {
   }
 }
 
+/** Applies one entry's window delta to `into` (in place); CORRUPTED when it does not fit. */
+function foldWindow<T>(into: T[], drop: number, appended: readonly T[], seq: number): void {
+  if (drop > into.length) throw corrupted(`entry ${seq} drops ${drop} of ${into.length}`);
+  into.splice(0, drop);
+  for (const e of appended) into.push(e);
+  if (into.length > WINDOW_LENGTH_MAX) throw corrupted(`entry ${seq}: window of ${into.length}`);
+}
+
+/** The windows after every entry of a checked chain, from the base's. */
+function foldWindows(base: KeyRecord, entries: readonly ChangeEntry[]): Windows {
+  const recent = base.recent.slice();
+  const requests = base.requests.slice();
+  for (const e of entries) {
+    if (e.deltas === null) {
+      recent.length = 0;
+      requests.length = 0;
+    }
+    foldWindow(recent, e.deltas?.recentDrop ?? 0, e.record.recent, e.seq);
+    foldWindow(requests, e.deltas?.requestsDrop ?? 0, e.record.requests, e.seq);
+  }
+  return { recent, requests };
+}
+
 /**
- * The whole record: the newest entry's fields with the base's data and every tail, in order.
+ * The whole record: the newest entry's fields with the base's data and every tail, in order,
+ * and the windows rebuilt from the base's through every entry's delta.
  * Throws CORRUPTED when the chain does not continue the base (a gap, a stale entry).
  */
 export function foldChain(base: KeyRecord, entries: readonly ChangeEntry[]): KeyRecord {
@@ -139,15 +228,24 @@ export function foldChain(base: KeyRecord, entries: readonly ChangeEntry[]): Key
   }
   assert(at === length, () => `folded ${at} of ${length} bytes`);
   const newest = (entries[entries.length - 1] as ChangeEntry).record;
-  return { ...newest, data };
+  const windows = foldWindows(base, entries);
+  return { ...newest, data, recent: windows.recent.slice(), requests: windows.requests };
 }
 
 /** What was last handed to storage for a key whose data can continue as a chain. */
-interface Handed {
+interface Handed extends Windows {
   readonly data: Uint8Array;
   readonly baseBytes: number;
   readonly chainBytes: number;
   readonly entries: number;
+}
+
+/**
+ * The windows as handed to storage: `recent` is copied (the core pushes and shifts a live
+ * record's array in place), `requests` is kept (replaced, never mutated: types.ts).
+ */
+function persistedWindows(rec: KeyRecord): Windows {
+  return { recent: rec.recent.slice(), requests: rec.requests };
 }
 
 /**
@@ -183,11 +281,13 @@ export class RecordSections {
         prev.entries + 1,
         prev.data.length,
         data.subarray(prev.data.length),
+        prev,
       );
       const chainBytes = prev.chainBytes + entry.length;
       if (this.withinLimits(prev, chainBytes)) {
         this.staged.set(key, {
           data,
+          ...persistedWindows(rec),
           baseBytes: prev.baseBytes,
           chainBytes,
           entries: prev.entries + 1,
@@ -203,7 +303,9 @@ export class RecordSections {
       data !== null && data.length >= this.limits.dataBytesMin && isAppendView(data);
     this.staged.set(
       key,
-      chainable ? { data, baseBytes: base.length, chainBytes: 0, entries: 0 } : null,
+      chainable
+        ? { data, ...persistedWindows(rec), baseBytes: base.length, chainBytes: 0, entries: 0 }
+        : null,
     );
     this.counts.bases += 1;
     this.counts.baseBytes += base.length;
@@ -231,6 +333,7 @@ export class RecordSections {
     const data = isAppendView(rec.data) ? rec.data : appendBytes(null, rec.data);
     this.handed.set(key, {
       data,
+      ...persistedWindows(rec),
       baseBytes: rec.data.length,
       chainBytes: chain.bytes,
       entries: chain.entries,

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { decodeRecord, encodeRecord } from '../../../../actors/paxos/codec';
-import { emptyRecord } from '../../../../actors/paxos/core/key-record';
+import { RECENT_WINDOW, emptyRecord } from '../../../../actors/paxos/core/key-record';
 import type { KeyRecord } from '../../../../actors/paxos/core/types';
 import type { RecordPort, RecordWrite, ScanRange } from '../../../../actors/paxos/record-port';
 import {
@@ -16,7 +16,7 @@ import {
   foldChain,
   isChangeEntry,
 } from '../../../../actors/paxos/record-sections';
-import type { SectionLimits } from '../../../../actors/paxos/record-sections';
+import type { SectionLimits, Windows } from '../../../../actors/paxos/record-sections';
 import {
   SectionedRecordPort,
   chainKey,
@@ -28,6 +28,8 @@ import { openRecord } from '../../../../engines/record-codec';
 import { appendBytes } from '../../../../models/append-bytes';
 import { createTableStateMachine, encodeTableOp } from '../../../../models/table/table';
 import { Prng } from '../../../../runtime/sim/prng';
+
+const NO_WINDOWS: Windows = { recent: [], requests: [] };
 
 /** Every record in sections, whatever its size (the default keeps small records whole). */
 const SMALL: SectionLimits = { ...SECTION_LIMITS, dataBytesMin: 0 };
@@ -122,9 +124,9 @@ function tableRecord(data: Uint8Array | null, chosen: number): KeyRecord {
 
 test('a change entry round-trips, and a chain folds into the whole record', (t) => {
   const base = tableRecord(appendBytes(null, Uint8Array.of(1, 2)), 1);
-  const e1 = encodeChangeEntry(tableRecord(null, 2), 1, 2, Uint8Array.of(3));
+  const e1 = encodeChangeEntry(tableRecord(null, 2), 1, 2, Uint8Array.of(3), base);
   const rec3 = { ...tableRecord(null, 3), promised: 7 };
-  const e2 = encodeChangeEntry(rec3, 2, 3, Uint8Array.of(4, 5));
+  const e2 = encodeChangeEntry(rec3, 2, 3, Uint8Array.of(4, 5), base);
   t.true(isChangeEntry(e1));
   const d1 = decodeChangeEntry(openRecord(e1));
   t.is(d1.seq, 1);
@@ -140,7 +142,9 @@ test('a chain with a gap, a wrong offset or damaged bytes is CORRUPTED, never fo
   const base = tableRecord(Uint8Array.of(1), 1);
   const e = (seq: number, offset: number) =>
     decodeChangeEntry(
-      openRecord(encodeChangeEntry(tableRecord(null, 2), seq, offset, Uint8Array.of(9))),
+      openRecord(
+        encodeChangeEntry(tableRecord(null, 2), seq, offset, Uint8Array.of(9), NO_WINDOWS),
+      ),
     );
   t.is(t.throws(() => foldChain(base, [e(2, 1)]))?.message.includes('seq'), true);
   t.is((t.throws(() => foldChain(base, [e(1, 0)])) as { code?: string }).code, 'CORRUPTED');
@@ -148,10 +152,9 @@ test('a chain with a gap, a wrong offset or damaged bytes is CORRUPTED, never fo
     (t.throws(() => foldChain(tableRecord(null, 1), [e(1, 0)])) as { code?: string }).code,
     'CORRUPTED',
   );
-  const bad = openRecord(encodeChangeEntry(tableRecord(null, 2), 1, 1, Uint8Array.of(9))).slice(
-    0,
-    12,
-  );
+  const bad = openRecord(
+    encodeChangeEntry(tableRecord(null, 2), 1, 1, Uint8Array.of(9), NO_WINDOWS),
+  ).slice(0, 12);
   t.is((t.throws(() => decodeChangeEntry(bad)) as { code?: string }).code, 'CORRUPTED');
 });
 
@@ -212,6 +215,23 @@ test('a chain whose middle entry is lost loads as damaged (recovered from peers)
   t.is(loadOne(new SectionedRecordPort(inner, SMALL), 'k'), 'damaged');
 });
 
+/**
+ * The next windows of a record: most steps slide them (a chosen value appended, the oldest
+ * dropped past the bound; a request id remembered now and then), some replace them whole (an
+ * install, an adoption), some keep them (a promise).
+ */
+function evolve(rec: KeyRecord, rng: Prng): Pick<KeyRecord, 'recent' | 'requests'> {
+  const roll = rng.next();
+  const result = new Uint8Array(Math.floor(rng.next() * 300)).fill(rec.chosen & 0xff);
+  const entry = { instance: rec.chosen + 1, origin: 0, seq: rec.chosen + 1, result };
+  if (roll < 0.05) return { recent: [entry], requests: [] };
+  if (roll < 0.15) return { recent: rec.recent, requests: rec.requests };
+  const recent = [...rec.recent, entry].slice(-RECENT_WINDOW);
+  const requests =
+    roll < 0.5 ? [...rec.requests, { id: `r${rec.chosen}`, result }].slice(-5) : rec.requests;
+  return { recent, requests };
+}
+
 test('property: a crash keeping any prefix of batches loads the record of that prefix', (t) => {
   let changes = 0;
   let folds = 0;
@@ -261,7 +281,7 @@ test('property: a crash keeping any prefix of batches loads the record of that p
             })
           : encodeTableOp({ type: 'delete', row: `r${step % 3}`, col });
       const out = machine.apply(rec.data, rec.version, op);
-      rec = { ...tableRecord(out.data, rec.chosen + 1), promised: step };
+      rec = { ...tableRecord(out.data, rec.chosen + 1), promised: step, ...evolve(rec, rng) };
       persist(
         sections,
         port,
@@ -406,7 +426,7 @@ test('a big base ends a chain this port never saw, so a stale entry is never rea
   const limits: SectionLimits = { ...SECTION_LIMITS, dataBytesMin: 1024 };
   const inner = new BatchLogPort();
   // A stale, non-empty entry 1 (a chain whose base is gone) that no load taught the port.
-  const stale = encodeChangeEntry(tableRecord(null, 9), 1, 2000, Uint8Array.of(9));
+  const stale = encodeChangeEntry(tableRecord(null, 9), 1, 2000, Uint8Array.of(9), NO_WINDOWS);
   inner.log.push([{ key: chainKey('k', 1), value: stale }]);
   const port = new SectionedRecordPort(inner, limits);
   const sections = new RecordSections(limits);
