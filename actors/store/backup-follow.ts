@@ -24,6 +24,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import type { JournalAnswer, JournalPage, JournalRange } from '../paxos/journal-page';
+import { journalFailure } from './subscription';
 import type { JournalSource } from './subscription';
 import { writeManifest } from './backup-format';
 import type { BackupFile, BackupManifest } from './backup-format';
@@ -93,15 +94,7 @@ const OPEN_ATTEMPTS_MAX = 100;
 export const THROUGH_SLACK_MS = 1000;
 
 function failure(a: Exclude<JournalAnswer, { ok: true }>, group: number): PaxosStoreError {
-  const code =
-    a.code === 'SUBSCRIPTION_EXPIRED'
-      ? ErrorCodes.SUBSCRIPTION_EXPIRED
-      : a.code === 'CORRUPTED'
-        ? ErrorCodes.CORRUPTED
-        : a.code === 'INVALID_ARGUMENT'
-          ? ErrorCodes.INVALID_ARGUMENT
-          : ErrorCodes.UNAVAILABLE;
-  return new PaxosStoreError(code, `backup follow, group ${group}: ${a.message}`);
+  return journalFailure(a, `backup follow, group ${group}: `);
 }
 
 /** Opens `name` in one group's journal, waiting out a group that is still loading (bounded). */

@@ -148,7 +148,11 @@ export function publicEntry(group: number, epoch: number, r: JournalRecord): Sto
   };
 }
 
-function failure(answer: Exclude<JournalAnswer, { ok: true }>): PaxosStoreError {
+/** A journal's refusal as the store's error, prefixed by `context` (subscriptions, follows). */
+export function journalFailure(
+  answer: Exclude<JournalAnswer, { ok: true }>,
+  context = '',
+): PaxosStoreError {
   const code =
     answer.code === 'SUBSCRIPTION_EXPIRED'
       ? ErrorCodes.SUBSCRIPTION_EXPIRED
@@ -157,7 +161,7 @@ function failure(answer: Exclude<JournalAnswer, { ok: true }>): PaxosStoreError 
         : answer.code === 'INVALID_ARGUMENT'
           ? ErrorCodes.INVALID_ARGUMENT
           : ErrorCodes.UNAVAILABLE;
-  return new PaxosStoreError(code, answer.message);
+  return new PaxosStoreError(code, `${context}${answer.message}`);
 }
 
 interface GroupCursor {
@@ -257,7 +261,7 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
       epoch,
       seq,
     });
-    if (!answer.ok) throw failure(answer);
+    if (!answer.ok) throw journalFailure(answer);
   }
 
   /** Opens the cursor in every group (first use). */
@@ -269,7 +273,7 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
         name: this.name,
         from: this.options.from,
       });
-      if (!answer.ok) throw failure(answer);
+      if (!answer.ok) throw journalFailure(answer);
       const range = answer as JournalRange;
       cursors.push({ epoch: range.epoch, next: range.acked + 1 });
     }
@@ -317,7 +321,7 @@ export class Subscription implements AsyncIterableIterator<StoreJournalEntry> {
           missing++;
           continue;
         }
-        throw failure(a);
+        throw journalFailure(a);
       }
       got += this.take(g, cursor, a as JournalPage);
     }
