@@ -7,10 +7,10 @@
  * backup follow".
  */
 import * as path from 'node:path';
-import { resumeFollow } from '../actors/store/backup-follow-resume';
+import { resolveResume, resumeFollow } from '../actors/store/backup-follow-resume';
 import type { ResumeBackupOptions } from '../actors/store/backup-follow-resume';
 import type { BackupFollow } from '../actors/store/backup-follow';
-import { ErrorCodes, PaxosStoreError, invalid } from '../actors/store/errors';
+import { ErrorCodes, PaxosStoreError, checked, invalid } from '../actors/store/errors';
 import type { ClusterBackupSource } from './cluster-backup';
 import { readClusterManifest, rehashed, writeClusterManifest } from './cluster-backup';
 import { clusterFollow } from './cluster-follow';
@@ -36,8 +36,8 @@ export async function resumeCluster(
   source: ClusterBackupSource,
   options: ResumeBackupOptions,
 ): Promise<BackupFollow> {
-  const to = options?.to;
-  if (typeof to !== 'string' || to.length === 0) throw invalid('resumeBackup `to` is a path');
+  const settings = checked('resumeBackup', () => resolveResume(options));
+  const to = settings.to;
   const manifest = await readClusterManifest(to);
   if (manifest.follow === undefined || manifest.follow.state === 'stopped')
     throw new PaxosStoreError(
@@ -47,7 +47,6 @@ export async function resumeCluster(
         : `the follow of the backup in ${to} was stopped and its cursors removed: take a new backup`,
     );
   checkSameCluster(to, source, manifest.layout.sets, manifest.layout.groups);
-  const settings = { flushMs: options.flushMs ?? 1000, signal: options.signal };
   const follows: BackupFollow[] = [];
   try {
     for (const [i, s] of manifest.layout.sets.entries()) {

@@ -23,7 +23,7 @@ import type { BackupFile, BackupManifest } from './backup-format';
 import { readManifest } from './backup-read';
 import { segmentName, SEGMENTS_MAX } from './backup-journal-format';
 import type { FollowGroup, FollowManifest } from './backup-journal-format';
-import { openCursor, startFollow } from './backup-follow';
+import { checkBackupDir, checkFollowSettings, openCursor, startFollow } from './backup-follow';
 import type { BackupFollow, FollowSettings } from './backup-follow';
 import { ErrorCodes, PaxosStoreError, checked, invalid } from './errors';
 
@@ -144,21 +144,15 @@ export interface ResumeBackupOptions {
 
 const RESUME_OPTION_NAMES = new Set(['to', 'flushMs', 'signal']);
 
-function resolveResume(options: ResumeBackupOptions): FollowSettings & { to: string } {
+/** The checked options of a resume (embedded or cluster), with the default flushMs. */
+export function resolveResume(options: ResumeBackupOptions): FollowSettings & { to: string } {
   if (typeof options !== 'object' || options === null)
     throw invalid('resumeBackup options must be an object with `to`');
   for (const k of Object.keys(options))
     if (!RESUME_OPTION_NAMES.has(k)) throw invalid(`unknown resumeBackup option '${k}'`);
   const { to, flushMs, signal } = options;
-  if (typeof to !== 'string' || to.length === 0 || to.length > 4096 || to.includes('\u0000'))
-    throw invalid('resumeBackup `to` must be a directory path');
-  if (
-    flushMs !== undefined &&
-    (typeof flushMs !== 'number' || !Number.isInteger(flushMs) || flushMs < 10 || flushMs > 600_000)
-  )
-    throw invalid('resumeBackup flushMs must be an integer number of ms in 10..600000');
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw invalid('resumeBackup signal must be an AbortSignal');
+  checkBackupDir('resumeBackup', to);
+  checkFollowSettings('resumeBackup', flushMs, signal);
   return { to, flushMs: flushMs ?? 1000, signal };
 }
 

@@ -36,7 +36,7 @@ import {
   segmentName,
 } from './backup-journal-format';
 import type { FollowGroup, FollowManifest } from './backup-journal-format';
-import { ErrorCodes, PaxosStoreError } from './errors';
+import { ErrorCodes, PaxosStoreError, invalid } from './errors';
 
 export interface BackupFollowReport {
   /** Entries shipped, segment files, bytes of frames. */
@@ -73,6 +73,23 @@ export interface BackupFollow {
 export interface FollowSettings {
   readonly flushMs: number;
   readonly signal: AbortSignal | undefined;
+}
+
+/** Checks a backup directory argument; `what` names the call in the message. */
+export function checkBackupDir(what: string, to: unknown): asserts to is string {
+  if (typeof to !== 'string' || to.length === 0 || to.length > 4096 || to.includes('\u0000'))
+    throw invalid(`${what} \`to\` must be a directory path`);
+}
+
+/** Checks a follow's `flushMs` and `signal` arguments; `what` names the call in the message. */
+export function checkFollowSettings(what: string, flushMs: unknown, signal: unknown): void {
+  if (
+    flushMs !== undefined &&
+    (typeof flushMs !== 'number' || !Number.isInteger(flushMs) || flushMs < 10 || flushMs > 600_000)
+  )
+    throw invalid(`${what} flushMs must be an integer number of ms in 10..600000`);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalid(`${what} signal must be an AbortSignal`);
 }
 
 /** Entries asked of each group per round, and bytes. */

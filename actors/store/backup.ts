@@ -38,7 +38,13 @@ import { ErrorCodes, PaxosStoreError, checked, invalid } from './errors';
 import type { RequestBody } from './request-pipeline';
 import { runBounded } from './verify-install';
 import type { InspectPort } from './verify';
-import { closeFollow, openFollow, startFollow } from './backup-follow';
+import {
+  checkBackupDir,
+  checkFollowSettings,
+  closeFollow,
+  openFollow,
+  startFollow,
+} from './backup-follow';
 import type { BackupFollow } from './backup-follow';
 import type { FollowGroup } from './backup-journal-format';
 import type { JournalSource } from './subscription';
@@ -126,21 +132,14 @@ function resolve(options: BackupOptions): Resolved {
   for (const k of Object.keys(options))
     if (!OPTION_NAMES.has(k)) throw invalid(`unknown backup option '${k}'`);
   const { to, rate, onProgress, follow, flushMs, signal } = options;
-  if (typeof to !== 'string' || to.length === 0 || to.length > 4096 || to.includes('\u0000'))
-    throw invalid('backup `to` must be a directory path');
+  checkBackupDir('backup', to);
   if (rate !== undefined && (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0))
     throw invalid('backup rate must be a positive number of bytes per second');
   if (onProgress !== undefined && typeof onProgress !== 'function')
     throw invalid('backup onProgress must be a function');
   if (follow !== undefined && typeof follow !== 'boolean')
     throw invalid('backup follow must be a boolean');
-  if (
-    flushMs !== undefined &&
-    (typeof flushMs !== 'number' || !Number.isInteger(flushMs) || flushMs < 10 || flushMs > 600_000)
-  )
-    throw invalid('backup flushMs must be an integer number of ms in 10..600000');
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw invalid('backup signal must be an AbortSignal');
+  checkFollowSettings('backup', flushMs, signal);
   if (follow !== true && (flushMs !== undefined || signal !== undefined))
     throw invalid('backup flushMs and signal go with follow: true');
   return { to, rate, onProgress, follow: follow === true, flushMs: flushMs ?? 1000, signal };
