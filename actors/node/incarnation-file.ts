@@ -82,7 +82,7 @@ export function groupFiles(
   root: string,
   replica: number,
   group: number,
-): { own: string; rootCopy: string; marker: string } {
+): { own: string; rootCopy: string; marker: string; journal: string; journalGap: string } {
   assert(
     Number.isInteger(replica) && replica >= 0 && Number.isInteger(group) && group >= 0,
     () => `group ${replica}/${group}`,
@@ -92,6 +92,9 @@ export function groupFiles(
     own: path.join(replicaDir, `group-${group}.incarnation`),
     rootCopy: path.join(root, 'incarnations', `replica-${replica}.group-${group}`),
     marker: path.join(replicaDir, `group-${group}.amnesic`),
+    // The journal's markers (journal-gap-file.ts): it kept a journal; it started without one since.
+    journal: path.join(replicaDir, `group-${group}.journal`),
+    journalGap: path.join(replicaDir, `group-${group}.journal-gap`),
   };
 }
 

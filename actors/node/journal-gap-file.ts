@@ -17,20 +17,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { assert } from '../../runtime/assert';
-import { removeMarkerFile, writeMarkerFile } from './incarnation-file';
-
-function files(root: string, replica: number, group: number): { kept: string; gap: string } {
-  assert(
-    Number.isInteger(replica) && replica >= 0 && Number.isInteger(group) && group >= 0,
-    () => `group ${replica}/${group}`,
-  );
-  const replicaDir = path.join(root, `replica-${replica}`);
-  return {
-    kept: path.join(replicaDir, `group-${group}.journal`),
-    gap: path.join(replicaDir, `group-${group}.journal-gap`),
-  };
-}
+import { groupFiles, removeMarkerFile, writeMarkerFile } from './incarnation-file';
 
 /**
  * Called synchronously as the group starts, before it can write. With the journal on: notes
@@ -43,12 +30,12 @@ export function journalGapAtStart(
   group: number,
   journalOn: boolean,
 ): boolean {
-  const f = files(root, replica, group);
+  const f = groupFiles(root, replica, group);
   if (journalOn) {
-    if (!fs.existsSync(f.kept)) writeMarkerFile(f.kept);
-    return fs.existsSync(f.gap);
+    if (!fs.existsSync(f.journal)) writeMarkerFile(f.journal);
+    return fs.existsSync(f.journalGap);
   }
-  if (fs.existsSync(f.kept) && !fs.existsSync(f.gap)) writeMarkerFile(f.gap);
+  if (fs.existsSync(f.journal) && !fs.existsSync(f.journalGap)) writeMarkerFile(f.journalGap);
   return false;
 }
 
@@ -68,5 +55,5 @@ const KEPT_NAME = /^group-\d+\.journal$/;
 
 /** The new epoch is durable: the gap is accounted for. */
 export function clearJournalGap(root: string, replica: number, group: number): void {
-  removeMarkerFile(files(root, replica, group).gap);
+  removeMarkerFile(groupFiles(root, replica, group).journalGap);
 }
