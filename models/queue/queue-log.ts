@@ -26,23 +26,14 @@
  * alone). The walk is O(bytes) once per buffer, then O(tail) per op.
  */
 import { assert } from '../../runtime/assert';
-import { appendBufferOf, appendBytes, isAppendView } from '../append-bytes';
+import { appendBufferOf, appendBytes } from '../append-bytes';
+import { AppendShapes, readU32 } from '../append-shapes';
 
 /** The u32 that starts a pop marker: no value is this long (a queue is under 2^32 bytes). */
 export const POP_MARKER = 0xffff_ffff;
 /** Bytes of a value entry beyond the value, and of a pop marker. */
 const ENTRY_OVERHEAD = 4;
 const MARKER = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
-
-export function readU32(bytes: Uint8Array, at: number): number {
-  return (
-    ((bytes[at] as number) |
-      ((bytes[at + 1] as number) << 8) |
-      ((bytes[at + 2] as number) << 16) |
-      ((bytes[at + 3] as number) << 24)) >>>
-    0
-  );
-}
 
 /** What a state holds: where its head value starts, how many values, their layout bytes. */
 export interface QueueShape {
@@ -101,38 +92,17 @@ function walk(bytes: Uint8Array, shape: QueueShape, end: number): void {
   shape.headAt = nextValue(bytes, shape.headAt);
 }
 
-interface CachedShape {
-  readonly start: number;
-  readonly shape: QueueShape;
-}
-const shapes = new WeakMap<ArrayBuffer, CachedShape>();
+const emptyShape = (): QueueShape => ({ headAt: 0, count: 0, liveBytes: 0, markers: 0, length: 0 });
+
+const shapes = new AppendShapes<QueueShape>('queue', {
+  start: emptyShape,
+  extend: (data, shape) => walk(data, shape, data.length),
+});
 
 /** The shape of a state (null: the empty queue). Cached for append views, O(tail) per op. */
 export function shapeOf(data: Uint8Array | null): QueueShape {
-  if (data === null) return { headAt: 0, count: 0, liveBytes: 0, markers: 0, length: 0 };
-  const fresh = (): QueueShape => ({ headAt: 0, count: 0, liveBytes: 0, markers: 0, length: 0 });
-  if (!isAppendView(data)) {
-    const shape = fresh();
-    walk(data, shape, data.length);
-    return shape;
-  }
-  const buffer = data.buffer as ArrayBuffer;
-  const cached = shapes.get(buffer);
-  let shape: QueueShape;
-  if (
-    cached !== undefined &&
-    cached.start === data.byteOffset &&
-    cached.shape.length <= data.length
-  ) {
-    shape = cached.shape;
-  } else {
-    shape = fresh();
-    shapes.set(buffer, { start: data.byteOffset, shape });
-  }
-  walk(data, shape, data.length);
-  assert(shape.length === data.length, () => `queue shape of ${shape.length}, data ${data.length}`);
   // A shape is shared by the longer views of its buffer: hand out a copy.
-  return { ...shape };
+  return data === null ? emptyShape() : { ...shapes.of(data) };
 }
 
 /**

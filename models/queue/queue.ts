@@ -19,6 +19,7 @@
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import type { StateMachine } from '../state-machine';
+import { readU32 } from '../append-shapes';
 import {
   isMarker,
   itemEnd,
@@ -26,7 +27,6 @@ import {
   popHead,
   pushEntries,
   queueStoredBytesMax,
-  readU32,
   shapeOf,
 } from './queue-log';
 import type { QueueShape } from './queue-log';

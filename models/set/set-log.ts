@@ -23,30 +23,14 @@
  * start is the cached one plus a tail, walked alone). O(bytes) once per buffer, then O(tail).
  */
 import { assert } from '../../runtime/assert';
-import { appendBufferOf, isAppendView } from '../append-bytes';
+import { appendBufferOf } from '../append-bytes';
+import { AppendShapes, readU32, writeU32 } from '../append-shapes';
 
 export const ADD_MARKER = 0xffff_ffff;
 export const REMOVE_MARKER = 0xffff_fffe;
 const ENTRY_OVERHEAD = 4;
 /** A change record's bytes beyond its member: marker and length. */
 export const SET_RECORD_OVERHEAD = 8;
-
-export function readU32(bytes: Uint8Array, at: number): number {
-  return (
-    ((bytes[at] as number) |
-      ((bytes[at + 1] as number) << 8) |
-      ((bytes[at + 2] as number) << 16) |
-      ((bytes[at + 3] as number) << 24)) >>>
-    0
-  );
-}
-
-export function writeU32(out: Uint8Array, at: number, n: number): void {
-  out[at] = n & 0xff;
-  out[at + 1] = (n >>> 8) & 0xff;
-  out[at + 2] = (n >>> 16) & 0xff;
-  out[at + 3] = (n >>> 24) & 0xff;
-}
 
 /** Unsigned lexicographic byte order; a proper prefix sorts first. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -161,12 +145,6 @@ function walkChanges(data: Uint8Array, shape: SetShape): void {
   shape.length = data.length;
 }
 
-interface CachedShape {
-  readonly start: number;
-  readonly shape: SetShape;
-}
-const shapes = new WeakMap<ArrayBuffer, CachedShape>();
-
 const EMPTY: SetShape = Object.freeze({
   mainEnd: 0,
   offsets: [],
@@ -176,34 +154,14 @@ const EMPTY: SetShape = Object.freeze({
   length: 0,
 });
 
+const shapes = new AppendShapes<SetShape>('set', { start: walkMain, extend: walkChanges });
+
 /**
  * The shape of a state (null: the empty set). Cached for append views. The shape returned may
  * be the cache's own (shared by the longer views of the buffer): callers only read it.
  */
 export function shapeOf(data: Uint8Array | null): SetShape {
-  if (data === null) return EMPTY;
-  if (!isAppendView(data)) {
-    const shape = walkMain(data);
-    walkChanges(data, shape);
-    return shape;
-  }
-  const buffer = data.buffer as ArrayBuffer;
-  const cached = shapes.get(buffer);
-  let shape: SetShape;
-  if (
-    cached !== undefined &&
-    cached.start === data.byteOffset &&
-    cached.shape.length <= data.length &&
-    cached.shape.mainEnd <= data.length
-  ) {
-    shape = cached.shape;
-  } else {
-    shape = walkMain(data);
-    shapes.set(buffer, { start: data.byteOffset, shape });
-  }
-  walkChanges(data, shape);
-  assert(shape.length === data.length, () => `set shape of ${shape.length}, data ${data.length}`);
-  return shape;
+  return data === null ? EMPTY : shapes.of(data);
 }
 
 /** Change records for members added or removed (ascending, each changing membership). */

@@ -21,13 +21,13 @@ import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { appendBytes } from '../append-bytes';
 import type { StateMachine } from '../state-machine';
+import { readU32 } from '../append-shapes';
 import {
   canonicalState,
   changeRecords,
   compareBytes,
   hasMember,
   liveMembers,
-  readU32,
   setShouldFold,
   setStoredBytesMax,
   shapeOf,
