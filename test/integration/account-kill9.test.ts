@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
-import { codeOf, tempDir } from './helpers';
+import { codeOf, killByPid, mulberry32, tempDir, withTimeout } from './helpers';
 
 const CHILD_JS = path.join(__dirname, 'fixtures', 'account-kill9-child.js');
 const CYCLES = 5;
@@ -26,23 +26,6 @@ const CHILD_MAX_SECONDS = 60;
 /** Bounds on the waits (never assertions). */
 const ACK_WAIT_MS = 40_000;
 const EXIT_WAIT_MS = 10_000;
-
-function killByPid(proc: ChildProcess): void {
-  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-  try {
-    process.kill(proc.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 interface CycleResult {
   readonly start: { balance: number; version: number } | undefined;
@@ -85,17 +68,6 @@ async function cycle(t: ExecutionContext, args: string[], target: number): Promi
   await withTimeout(exited, EXIT_WAIT_MS);
   t.true(killed || exitedByItself, 'the child ended');
   return { start, acks, exitedByItself, stderr };
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 for (const engine of ['lsm', 'bitcask'] as const) {

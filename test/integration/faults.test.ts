@@ -12,7 +12,7 @@ import { checkHistory } from '../sim/linearizability';
 import type { HistoryOp } from '../sim/linearizability';
 import { kvModel } from '../sim/kv-model';
 import type { KvInput, KvOutput } from '../sim/kv-model';
-import { codeOf, openStore, settleCode } from './helpers';
+import { codeOf, mulberry32, openStore, settleCode } from './helpers';
 
 const NS = 'faults';
 const NOT_APPLIED_OR_UNKNOWN = ['UNAVAILABLE', 'UNKNOWN_OUTCOME'];
@@ -266,18 +266,6 @@ test.serial('a second crash while one replica is down: requests reject, none han
 
 type Op = HistoryOp<KvInput, KvOutput>;
 
-/** A small seeded PRNG (mulberry32), so a failing run's seed can be printed and replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface WorkloadOptions {
   seed: number;
   clients: number;
@@ -359,7 +347,7 @@ async function runWorkload(
   let stop = false;
   let nextId = 0;
   const client = async (c: number): Promise<void> => {
-    const rand = prng(w.seed * 1000 + c);
+    const rand = mulberry32(w.seed * 1000 + c);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
     const lastVersion = new Map<string, number>();
     while (!stop) {

@@ -4,6 +4,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -148,3 +149,32 @@ export function runNode(
 
 /** Absolute path of the compiled public API (dist/index.js), for child scripts. */
 export const INDEX_JS = path.join(__dirname, '..', '..', 'index.js');
+
+/** A small seeded PRNG (mulberry32), so a failing run's seed can be logged and replayed. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = s;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `p`, or 'timeout' after `ms` (a bound on a wait, never an assertion). */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** SIGKILL a child the test started, by its pid, unless it has already exited. */
+export function killByPid(proc: ChildProcess): void {
+  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  try {
+    process.kill(proc.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}

@@ -20,7 +20,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { SyncMode } from '../../index';
-import { tempDir } from './helpers';
+import { killByPid, mulberry32, tempDir, withTimeout } from './helpers';
 
 const WRITER_JS = path.join(__dirname, 'fixtures', 'kill9-writer.js');
 const CYCLES = 20;
@@ -33,17 +33,6 @@ const CHILD_MAX_SECONDS = 30;
 /** Bounds on the waits (never assertions): acks wanted, child exit after SIGKILL. */
 const ACK_WAIT_MS = 8_000;
 const EXIT_WAIT_MS = 10_000;
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Acked {
   version: number;
@@ -62,23 +51,6 @@ interface Child {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function killByPid(proc: ChildProcess): void {
-  if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-  try {
-    process.kill(proc.pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
 }
 
 function startChild(t: ExecutionContext, args: string[], onLine: (line: string) => void): Child {

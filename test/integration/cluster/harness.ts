@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { PaxosStore } from '../../../index';
 import type { RemoteStore } from '../../../client/remote-store';
 import { controlCall } from '../../../client/control-call';
-import { tempDir } from '../helpers';
+import { tempDir, withTimeout } from '../helpers';
 
 /** dist/bin/paxosstore.js (this file runs from dist/test/integration/cluster/). */
 export const PAXOSSTORE_JS = path.join(__dirname, '..', '..', '..', 'bin', 'paxosstore.js');
@@ -52,11 +52,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+export { withTimeout };
 
 /**
  * Ports the harness picks from: below Linux's default ephemeral range (32768–60999), so an

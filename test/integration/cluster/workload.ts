@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { RemoteStore } from '../../../client/remote-store';
 import type { HistoryOp } from '../../sim/linearizability';
 import type { KvInput, KvOutput } from '../../sim/kv-model';
-import { codeOf } from '../helpers';
+import { codeOf, mulberry32 } from '../helpers';
 
 export type KvHistoryOp = HistoryOp<KvInput, KvOutput>;
 
@@ -29,17 +29,6 @@ const NOT_APPLIED = new Set(['UNAVAILABLE', 'CLOSED', 'INVALID_ARGUMENT']);
 /** Bound on the operations one client issues (the run is also bounded by stop()). */
 const OPS_PER_CLIENT_MAX = 50_000;
 const BACKOFF_MS = 20;
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Tally {
   ok: number;
