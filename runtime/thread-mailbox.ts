@@ -9,7 +9,9 @@
  * turns the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
  * The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
  * microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
- * just after we parked, so every later exchange would pay a wake-up too.
+ * just after we parked, so every later exchange would pay a wake-up too. The spin runs only
+ * while the thread has a core to spare (spin-governor.ts): when the runnable threads outnumber
+ * the cores, a spinning thread takes the core of one that has work.
  *
  * A full outbound ring does not keep the thread spinning: the outbox raises the ring's
  * spaceWanted flag, and the consumer rings this thread's doorbell when it frees space.
@@ -43,8 +45,6 @@ export interface MailboxOptions {
    * has a core to spare; 0 when it waits for a CPU (spin-governor.ts).
    */
   spinMicros: number;
-  /** Spin whatever the cores say (the fixed spin of before; benches and tests). */
-  spinAlways?: boolean;
 }
 
 export const MAILBOX_DEFAULTS: MailboxOptions = { drainRecordsMax: 1024, spinMicros: 200 };
@@ -135,7 +135,7 @@ export class ThreadMailbox {
     this.reader = new DoorbellReader(this.bells, thread);
     this.spin = new SpinGovernor(
       { ...SPIN_GOVERNOR_DEFAULTS, spinMicros: options.spinMicros },
-      options.spinAlways === true ? () => undefined : threadSchedSample,
+      threadSchedSample,
     );
   }
 
