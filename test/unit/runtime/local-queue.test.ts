@@ -1,4 +1,4 @@
-/** LocalQueue's byte arena: growth inside a handler, compaction, rewinding (local-queue.ts). */
+/** LocalQueue (local-queue.ts): pushes inside a handler, compaction, any interleaving. */
 import test from 'ava';
 import fc from 'fast-check';
 import { LocalQueue } from '../../../runtime/local-queue';
@@ -9,15 +9,15 @@ function bytes(seed: number, n: number): Uint8Array {
   return out;
 }
 
-test('a push that grows the arena inside a handler leaves the current view intact', (t) => {
+test('a big push inside a handler leaves the current payload intact', (t) => {
   const queue = new LocalQueue();
   queue.push(1, 2, bytes(1, 100));
   queue.push(3, 4, bytes(3, 100));
   const seen: number[][] = [];
   queue.deliver(10, (from, _to, payload) => {
-    if (from === 1) queue.push(9, 9, bytes(9, 300_000)); // far past the 64 KiB arena
+    if (from === 1) queue.push(9, 9, bytes(9, 300_000));
     seen.push([from, payload.byteLength, ...payload.subarray(0, 3)]);
-    t.deepEqual(payload, bytes(from, 100), `payload of ${from} after the growth`);
+    t.deepEqual(payload, bytes(from, 100), `payload of ${from} after the push`);
   });
   t.deepEqual(
     seen.map((s) => s[0]),
