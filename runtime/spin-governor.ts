@@ -47,7 +47,7 @@ export const SPIN_GOVERNOR_DEFAULTS: Omit<SpinGovernorOptions, 'spinMicros'> = {
 };
 
 export class SpinGovernor {
-  /** Windows that turned the spin off, and probes that turned it back on (for stats). */
+  /** Windows that turned the spin off (cores contended), for stats. */
   offs = 0;
   private spinning = true;
   private windowStartMs = -1;
