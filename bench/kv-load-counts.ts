@@ -21,7 +21,8 @@
  * helpers, libuv) from process.cpuUsage. A worker near 100 % is the bottleneck. Beside each
  * thread: its GC pauses as a share of a core (perf_hooks 'gc', runtime/gc-stats.ts; the work
  * of V8's helper threads during a pause is in "rest"), and for a worker its turns per second
- * and records drained per turn (the batch a turn works on). `process` is the whole process's
+ * and records drained per turn (the batch a turn works on), and how often its spin governor
+ * turned the spin off (runtime/spin-governor.ts: it waited for a CPU). `process` is the whole process's
  * CPU in cores against the machine's cores: when it is near the cores and no worker is near
  * 100 %, the threads compete for the cores (the machine is the limit, not one thread).
  */
@@ -49,6 +50,8 @@ export interface PerOpCounts {
   /** Each worker's mailbox turns per second, and inbound records drained per turn. */
   turnsPerSecond: number[];
   recordsPerTurn: number[];
+  /** Each worker's spin-governor switches to "no spin" during the phase (cores contended). */
+  spinOffs: number[];
   /** CPU microseconds per operation: each thread (as threadShares), then the rest. */
   threadMicrosPerOp: number[];
   restMicrosPerOp: number;
@@ -74,6 +77,7 @@ export interface Totals {
   /** Each worker's mailbox turns and inbound records. */
   turns: number[];
   recordsIn: number[];
+  spinOffs: number[];
   processCpu: number;
   atMs: number;
 }
@@ -87,8 +91,10 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
   const gcMs = [gcStats().totalMs];
   const turns: number[] = [];
   const recordsIn: number[] = [];
+  const spinOffs: number[] = [];
   for (const w of stats.workers) {
     const ws = w as { cpuMicros?: number; gc?: { totalMs: number }; turns?: number };
+    spinOffs.push((w as { spinOffs?: number }).spinOffs ?? NaN);
     const m = w as { messagesIn?: number };
     threadCpu.push(ws.cpuMicros ?? NaN);
     gcMs.push(ws.gc?.totalMs ?? NaN);
@@ -99,6 +105,7 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     gcMs,
     turns,
     recordsIn,
+    spinOffs,
     paxos: t.paxosMessages,
     peerPayloads: t.peerPayloads,
     resultPayloads: t.resultPayloads,
@@ -115,8 +122,9 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
 }
 
 export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
-  const d = (k: Exclude<keyof Totals, 'threadCpu' | 'gcMs' | 'turns' | 'recordsIn'>): number =>
-    ops > 0 ? (after[k] - before[k]) / ops : NaN;
+  const d = (
+    k: Exclude<keyof Totals, 'threadCpu' | 'gcMs' | 'turns' | 'recordsIn' | 'spinOffs'>,
+  ): number => (ops > 0 ? (after[k] - before[k]) / ops : NaN);
   const wallMicros = (after.atMs - before.atMs) * 1000;
   const threadMicros = after.threadCpu.map((us, i) => us - (before.threadCpu[i] ?? NaN));
   const known = threadMicros.filter((us) => Number.isFinite(us));
@@ -129,6 +137,7 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     gcShares: diff(after.gcMs, before.gcMs).map((ms) => (ms * 1000) / wallMicros),
     turnsPerSecond: turns.map((n) => (n * 1e6) / wallMicros),
     recordsPerTurn: recordsIn.map((n, i) => n / (turns[i] ?? NaN)),
+    spinOffs: diff(after.spinOffs, before.spinOffs),
     threadMicrosPerOp: threadMicros.map((us) => us / ops),
     restMicrosPerOp: known.length === threadMicros.length ? rest / ops : NaN,
     processCores: processMicros / wallMicros,
@@ -155,7 +164,8 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   const workers = c.threadShares.slice(1).map((s, i) => {
     const turns = (c.turnsPerSecond[i] ?? NaN).toFixed(0);
     const batch = (c.recordsPerTurn[i] ?? NaN).toFixed(2);
-    return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn)`;
+    const offs = (c.spinOffs[i] ?? NaN).toFixed(0);
+    return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn, spin off ${offs}x)`;
   });
   const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores: ${bottleneck(c)}`;
   const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);

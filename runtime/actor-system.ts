@@ -19,7 +19,7 @@ import type { ActorId, InspectResult } from './actor';
 import { RuntimeError } from './errors';
 import { ThreadMailbox } from './thread-mailbox';
 import type { MailboxHooks, MailboxStats } from './thread-mailbox';
-import { allocateTopology, isActorId, workerOfActor } from './topology';
+import { allocateTopology, checkPlacement, isActorId, workerOfActor } from './topology';
 import type { Topology } from './topology';
 import type { LinkFaultsConfig } from './link-faults';
 import { checkRemoteRoute, isRemoteActor, nodeOfActor } from './remote-route';
@@ -52,8 +52,13 @@ export interface ActorSystemOptions {
   actorModule: string;
   /** Structured-clonable (may hold SharedArrayBuffers); passed to every createActor call. */
   actorConfig: unknown;
-  /** Actors created at start; each is pinned to a worker by a hash of its id. */
+  /** Actors created at start; each is pinned to a worker by `placement`, else a hash of its id. */
   actors: number[];
+  /**
+   * The worker of each actor id below its length (topology.ts); ids past the end, and every
+   * id when absent, are placed by a hash of the id.
+   */
+  placement?: readonly number[];
   /** Bytes per ring (rounded up to a power of two); default 4 MiB. */
   ringBytes?: number;
   /** Period of every actor's tick(), default 10 ms. */
@@ -120,6 +125,7 @@ interface Resolved {
   remote: RemoteRoute | undefined;
   workerHeapMb: number;
   workerYoungMb: number;
+  placement: readonly number[];
 }
 
 function invalid(message: string): RuntimeError {
@@ -192,7 +198,15 @@ function resolveOptions(o: ActorSystemOptions): Resolved {
     remote,
     workerHeapMb,
     workerYoungMb,
+    placement: resolvePlacement(o.placement, workers),
   };
+}
+
+function resolvePlacement(placement: readonly number[] | undefined, workers: number): number[] {
+  if (placement === undefined) return [];
+  const problem = checkPlacement(placement, workers);
+  if (problem !== undefined) throw invalid(problem);
+  return [...placement];
 }
 
 function checked(run: () => void): void {
@@ -206,7 +220,7 @@ function checked(run: () => void): void {
 export class ActorSystem {
   static async start(o: ActorSystemOptions): Promise<ActorSystem> {
     const options = resolveOptions(o);
-    const topology = allocateTopology(options.workers, options.ringBytes);
+    const topology = allocateTopology(options.workers, options.ringBytes, options.placement);
     const system = new ActorSystem(topology, options);
     try {
       const errors = await system.eachWorker('ready', (h) => h.remote.ready());
@@ -258,7 +272,7 @@ export class ActorSystem {
       this.workerStates.push('up');
       this.workerBudgets.push(new RestartBudget(options.supervision));
       this.respawning.push(undefined);
-      const actors = options.actors.filter((id) => workerOfActor(id, options.workers) === worker);
+      const actors = options.actors.filter((id) => workerOfActor(id, topology) === worker);
       this.handles.push(this.spawn(worker, actors, false));
     }
     assert(this.handles.length === topology.workers, `${this.handles.length} worker handles`);
@@ -326,7 +340,7 @@ export class ActorSystem {
 
   workerOf(actorId: number): number {
     if (!isActorId(actorId)) throw new RuntimeError('PXS_INVALID_ADDRESS', `bad id ${actorId}`);
-    return workerOfActor(actorId, this.topology.workers);
+    return workerOfActor(actorId, this.topology);
   }
 
   /** Discards actors at once, like a crash (their close() is not awaited); messages to them
@@ -697,7 +711,7 @@ export class ActorSystem {
   private actorsOfWorker(index: number, which: (state: ActorState) => boolean): number[] {
     const ids: number[] = [];
     for (const [id, state] of this.states) {
-      if (which(state) && workerOfActor(id, this.topology.workers) === index) ids.push(id);
+      if (which(state) && workerOfActor(id, this.topology) === index) ids.push(id);
     }
     return ids;
   }

@@ -61,5 +61,7 @@ export function emptyWorkerStats(worker: number): WorkerStats {
     parks: 0,
     wakes: 0,
     turns: 0,
+    spinOffs: 0,
+    spinOn: false,
   };
 }

@@ -25,3 +25,23 @@ export function threadCpuMicros(): number | undefined {
   }
   return nanos / 1000;
 }
+
+/**
+ * This thread's time on a CPU and time runnable but waiting for one (schedstat's first two
+ * fields, nanoseconds), in microseconds; undefined where /proc does not say.
+ */
+export function threadSchedSample(): { runMicros: number; waitMicros: number } | undefined {
+  if (unavailable) return undefined;
+  let text: string;
+  try {
+    text = readFileSync('/proc/thread-self/schedstat', 'latin1');
+  } catch {
+    unavailable = true;
+    return undefined;
+  }
+  const fields = text.split(' ');
+  const run = Number(fields[0]);
+  const wait = Number(fields[1]);
+  if (!Number.isFinite(run) || !Number.isFinite(wait) || run < 0 || wait < 0) return undefined;
+  return { runMicros: run / 1000, waitMicros: wait / 1000 };
+}

@@ -9,7 +9,9 @@
  * turns the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
  * The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
  * microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
- * just after we parked, so every later exchange would pay a wake-up too.
+ * just after we parked, so every later exchange would pay a wake-up too. The spin runs only
+ * while the thread has a core to spare (spin-governor.ts): when the runnable threads outnumber
+ * the cores, a spinning thread takes the core of one that has work.
  *
  * A full outbound ring does not keep the thread spinning: the outbox raises the ring's
  * spaceWanted flag, and the consumer rings this thread's doorbell when it frees space.
@@ -19,6 +21,8 @@ import { DoorbellReader, Doorbells } from './doorbell';
 import { FRAGMENT_MARK, MESSAGE_BYTES_MAX, Reassembler, fragment } from './fragments';
 import { Outbox } from './outbox';
 import { SpscRing } from './ring';
+import { SPIN_GOVERNOR_DEFAULTS, SpinGovernor } from './spin-governor';
+import { threadSchedSample } from './thread-cpu';
 import { FRAME_HEADER_BYTES, ringBuffer } from './topology';
 import type { Topology } from './topology';
 
@@ -36,7 +40,10 @@ export interface MailboxHooks {
 export interface MailboxOptions {
   /** Records drained from one inbound ring per turn. */
   drainRecordsMax: number;
-  /** How long a thread keeps turning (setImmediate hops) without work before it parks. */
+  /**
+   * How long a thread keeps turning (setImmediate hops) without work before it parks, when it
+   * has a core to spare; 0 when it waits for a CPU (spin-governor.ts).
+   */
   spinMicros: number;
 }
 
@@ -53,6 +60,9 @@ export interface MailboxStats {
   parks: number;
   wakes: number;
   turns: number;
+  /** Times the spin governor turned the spin off (cores contended), and whether it is on. */
+  spinOffs: number;
+  spinOn: boolean;
 }
 
 interface Inbound {
@@ -81,6 +91,7 @@ export class ThreadMailbox {
   private messagesIn = 0;
   private messagesOut = 0;
   private turns = 0;
+  private readonly spin: SpinGovernor;
 
   constructor(
     private readonly topology: Topology,
@@ -122,6 +133,10 @@ export class ThreadMailbox {
     this.payloadBytesMax = payloadBytesMax;
     this.bells = new Doorbells(topology.bells);
     this.reader = new DoorbellReader(this.bells, thread);
+    this.spin = new SpinGovernor(
+      { ...SPIN_GOVERNOR_DEFAULTS, spinMicros: options.spinMicros },
+      threadSchedSample,
+    );
   }
 
   /** True while the pump runs a turn: sends made now are flushed when the turn ends. */
@@ -201,6 +216,8 @@ export class ThreadMailbox {
       parks: this.reader.parks,
       wakes: this.reader.wakes,
       turns: this.turns,
+      spinOffs: this.spin.offs,
+      spinOn: this.spin.spinOn,
     };
     for (const { thread, ring } of this.inbound) stats.ringOccupancyBytes[thread] = ring.usedBytes;
     for (const outbox of this.outboxes) {
@@ -237,7 +254,7 @@ export class ThreadMailbox {
     const now = performance.now();
     if (worked || this.hooks.hasLocalWork()) this.idleSince = -1;
     else if (this.idleSince < 0) this.idleSince = now;
-    if (this.idleSince < 0 || (now - this.idleSince) * 1000 < this.options.spinMicros) {
+    if (this.idleSince < 0 || (now - this.idleSince) * 1000 < this.spin.spinMicros(now)) {
       this.scheduled = true;
       setImmediate(this.turnBound);
       return;

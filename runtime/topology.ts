@@ -23,10 +23,21 @@ export interface Topology {
   readonly rings: readonly (readonly (SharedArrayBuffer | null)[])[];
   /** One doorbell per thread (see doorbell.ts). */
   readonly bells: SharedArrayBuffer;
+  /**
+   * The worker of each actor id below its length, chosen by the embedder (the store places a
+   * group's replicas together: docs/decisions.md "Replicas of a group on one worker"); ids
+   * past the end are placed by hash (`hashPlacement`). Empty: every actor by hash.
+   */
+  readonly placement: readonly number[];
 }
 
-export function allocateTopology(workers: number, ringBytes: number): Topology {
+export function allocateTopology(
+  workers: number,
+  ringBytes: number,
+  placement: readonly number[] = [],
+): Topology {
   assert(Number.isInteger(workers) && workers >= 1, `bad worker count ${workers}`);
+  assert(checkPlacement(placement, workers) === undefined, () => 'bad placement');
   const threads = workers + 1;
   const rings: (SharedArrayBuffer | null)[][] = [];
   for (let from = 0; from < threads; from++) {
@@ -36,8 +47,30 @@ export function allocateTopology(workers: number, ringBytes: number): Topology {
     }
     rings.push(row);
   }
-  return { workers, clientThread: workers, rings, bells: Doorbells.allocate(threads) };
+  return {
+    workers,
+    clientThread: workers,
+    rings,
+    bells: Doorbells.allocate(threads),
+    placement: [...placement],
+  };
 }
+
+/** Why `placement` is not a worker per actor id for `workers` workers, or undefined. */
+export function checkPlacement(placement: readonly number[], workers: number): string | undefined {
+  if (!Array.isArray(placement)) return 'placement must be an array';
+  if (placement.length > PLACEMENT_IDS_MAX) return `placement longer than ${PLACEMENT_IDS_MAX}`;
+  for (let id = 0; id < placement.length; id++) {
+    const w = placement[id];
+    if (!Number.isInteger(w) || w === undefined || w < 0 || w >= workers) {
+      return `placement[${id}] = ${String(w)} is not a worker in [0, ${workers})`;
+    }
+  }
+  return undefined;
+}
+
+/** Actor ids an explicit placement may cover (it crosses to every worker in workerData). */
+export const PLACEMENT_IDS_MAX = 1 << 16;
 
 export function ringBuffer(topology: Topology, from: number, to: number): SharedArrayBuffer {
   const sab = topology.rings[from]?.[to];
@@ -51,11 +84,19 @@ export function isActorId(id: number): boolean {
   return Number.isInteger(id) && id >= 0 && id < 0xffff_ffff && id !== CLIENT_ADDRESS;
 }
 
+/** The worker an actor is pinned to: the topology's placement, else its hash. */
+export function workerOfActor(actorId: number, topology: Topology): number {
+  const placed = topology.placement[actorId];
+  if (placed !== undefined) return placed;
+  return hashPlacement(actorId, topology.workers);
+}
+
 /**
- * The worker an actor is pinned to. A mixing hash (murmur3's finalizer) rather than `id % n`,
- * so ids that share a stride (e.g. one group per replica set) still spread over the workers.
+ * The worker of an actor the embedder did not place. A mixing hash (murmur3's finalizer)
+ * rather than `id % n`, so ids that share a stride (e.g. one group per replica set) still
+ * spread over the workers.
  */
-export function workerOfActor(actorId: number, workers: number): number {
+export function hashPlacement(actorId: number, workers: number): number {
   if (!isActorId(actorId)) assert(false, `bad actor id ${actorId}`);
   if (!(workers >= 1)) assert(false, `bad worker count ${workers}`);
   let h = actorId >>> 0;
@@ -67,7 +108,7 @@ export function workerOfActor(actorId: number, workers: number): number {
 
 /** The thread a message to `to` must go to. */
 export function threadOfAddress(to: number, topology: Topology): number {
-  return to === CLIENT_ADDRESS ? topology.clientThread : workerOfActor(to, topology.workers);
+  return to === CLIENT_ADDRESS ? topology.clientThread : workerOfActor(to, topology);
 }
 
 export function writeFrameHeader(header: Uint8Array, from: number, to: number): void {

@@ -217,7 +217,7 @@ export class WorkerRuntime implements MailboxHooks {
       this.counters.dropped++;
       return;
     }
-    assert(workerOfActor(to, this.options.topology.workers) === this.options.worker, 'misrouted');
+    assert(workerOfActor(to, this.options.topology) === this.options.worker, 'misrouted');
     // Queued before a partition cut the link: a real network would not deliver it either.
     if (this.linkFaults?.blocked(from, to) === true) {
       this.counters.droppedByLinkFault++;
@@ -246,7 +246,7 @@ export class WorkerRuntime implements MailboxHooks {
 
   private checkStartable(id: ActorId): string | undefined {
     if (!isActorId(id)) return `PXS_BAD_ACTOR_ID: ${id}`;
-    if (workerOfActor(id, this.options.topology.workers) !== this.options.worker) {
+    if (workerOfActor(id, this.options.topology) !== this.options.worker) {
       return `PXS_WRONG_WORKER: actor ${id} is not pinned to worker ${this.options.worker}`;
     }
     if (this.slots.has(id)) return `PXS_ACTOR_RUNNING: actor ${id} is already running`;

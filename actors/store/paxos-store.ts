@@ -25,7 +25,13 @@ import { assert } from '../../runtime/assert';
 import { RemoteStore } from '../../client/remote-store';
 import type { ConnectOptions } from '../../client/remote-store';
 import type { ClientResult } from '../paxos/core/types';
-import { actorIdOf, groupOfActor, replicaOfActor } from '../paxos/placement';
+import {
+  actorIdOf,
+  groupOfActor,
+  placementLayout,
+  replicaOfActor,
+  workerPlacement,
+} from '../paxos/placement';
 import { ActorFault } from '../node/actor-entry';
 import type { GroupActorConfig } from '../node/actor-entry';
 import { checkDataDir, STORE_LOCK_FILE } from '../node/data-dir';
@@ -325,6 +331,7 @@ export class PaxosStore {
       actorModule: path.join(__dirname, '..', 'node', 'actor-entry.js'),
       actorConfig: config,
       actors: hosting === undefined ? allActors(o) : replicaActors(o, hosting.replica),
+      placement: actorPlacement(o),
       tickMs: o.tickMs,
       linkFaults,
       ...(o.workerHeapMb === undefined ? {} : { workerHeapMb: o.workerHeapMb }),
@@ -980,6 +987,17 @@ function replicaActors(o: ResolvedOptions, replica: number): number[] {
   const ids: number[] = [];
   for (let g = 0; g < o.groups; g++) ids.push(actorIdOf(replica, g, o));
   return ids;
+}
+
+/**
+ * Each actor's worker: a group's replicas together on one worker, unless their state dies with
+ * the worker and spreading them keeps every group's majority (placement.ts, docs/decisions.md
+ * "Replicas of a group on one worker"). A cluster node hosts one replica: its groups spread
+ * evenly either way.
+ */
+function actorPlacement(o: ResolvedOptions): number[] {
+  const survives = (o.engine !== 'memory' || o.persist) && o.sync !== 'none';
+  return workerPlacement(o, o.workers, placementLayout(o.replicas, o.workers, survives));
 }
 
 function allActors(o: ResolvedOptions): number[] {

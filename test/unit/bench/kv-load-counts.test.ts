@@ -3,7 +3,13 @@ import test from 'ava';
 import { bottleneck, formatPerOp, perOp } from '../../../bench/kv-load-counts';
 import type { Totals } from '../../../bench/kv-load-counts';
 
-function totals(atMs: number, threadCpu: number[], processCpu: number, gcMs: number[]): Totals {
+function totals(
+  atMs: number,
+  threadCpu: number[],
+  processCpu: number,
+  gcMs: number[],
+  spinOffs = [0, 0],
+): Totals {
   return {
     paxos: 0,
     peerPayloads: 0,
@@ -18,6 +24,7 @@ function totals(atMs: number, threadCpu: number[], processCpu: number, gcMs: num
     gcMs,
     turns: [0, 0],
     recordsIn: [0, 0],
+    spinOffs,
     processCpu,
     atMs,
   };
@@ -27,9 +34,11 @@ test('per-thread us/op and shares come from the deltas over the phase', (t) => {
   // One second, 1000 ops: client 0.2 s, workers 0.5 s each, process 1.5 s (rest 0.3 s).
   const c = perOp(
     totals(0, [0, 0, 0], 0, [0, 0, 0]),
-    totals(1000, [200_000, 500_000, 500_000], 1_500_000, [10, 100, 50]),
+    totals(1000, [200_000, 500_000, 500_000], 1_500_000, [10, 100, 50], [3, 0]),
     1000,
   );
+  t.deepEqual(c.spinOffs, [3, 0]);
+  t.regex(formatPerOp('x', c), /w0 50% \(gc 10%, 0 turns\/s, NaN records\/turn, spin off 3x\)/);
   t.deepEqual(c.threadMicrosPerOp, [200, 500, 500]);
   t.is(c.restMicrosPerOp, 300);
   t.deepEqual(c.threadShares, [0.2, 0.5, 0.5]);

@@ -38,6 +38,8 @@ test('invalid options are rejected with PXS_INVALID_OPTIONS', async (t) => {
     { workerYoungMb: 2 },
     { workerYoungMb: 1.5 },
     { workerYoungMb: 4096 },
+    { placement: [0, 2] }, // worker 2 of 2
+    { placement: [0, -1] },
   ];
   for (const change of bad) {
     const error = await t.throwsAsync(ActorSystem.start({ ...good, ...change }));

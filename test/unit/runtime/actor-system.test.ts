@@ -59,6 +59,37 @@ test('client -> actor -> client round trip reaches every actor', async (t) => {
   }
 });
 
+test('an explicit placement pins each actor it names; the others are hashed', async (t) => {
+  // Actors 1..4 on worker 1, 5..8 on worker 0 (index = actor id; id 0 is not started).
+  const placement = [0, 1, 1, 1, 1, 0, 0, 0, 0];
+  const system = await ActorSystem.start({
+    workers: 2,
+    actorModule: ECHO_MODULE,
+    actorConfig: {},
+    actors: [...ACTORS, 100],
+    placement,
+  });
+  const inbox = new Inbox(system);
+  try {
+    t.deepEqual(
+      ACTORS.map((id) => system.workerOf(id)),
+      ACTORS.map((id) => placement[id]),
+    );
+    const [s0, s1] = await system.stats();
+    const hashed = system.workerOf(100);
+    t.is(s0?.actors, 4 + (hashed === 0 ? 1 : 0), 'worker 0 hosts 5..8 (and 100 if hashed there)');
+    t.is(s1?.actors, 4 + (hashed === 1 ? 1 : 0));
+    // Actor 1 relays to actor 2 (same worker): a local delivery, then the echo comes back.
+    system.send(1, frame(Op.relay, 2, Op.echo, 7));
+    await inbox.waitFor(() => inbox.count(Op.reply) === 1, 'relayed echo');
+    const [after0, after1] = await system.stats();
+    t.true((after1?.localMessages ?? 0) >= 1, 'the relay stayed on worker 1');
+    t.is(after0?.localMessages, 0);
+  } finally {
+    await system.close();
+  }
+});
+
 test('ping-pong between actors on different workers ends with exactly one DONE', async (t) => {
   const { system, inbox } = await startSystem();
   try {

@@ -6,6 +6,8 @@ import { LocalQueue } from '../../../runtime/local-queue';
 import {
   FRAME_HEADER_BYTES,
   allocateTopology,
+  checkPlacement,
+  hashPlacement,
   isActorId,
   readU32,
   workerOfActor,
@@ -38,17 +40,37 @@ test('frame headers round-trip every u32 pair', (t) => {
   t.pass();
 });
 
-test('workerOfActor is stable, in range, and spreads strided ids over the workers', (t) => {
+test('hashPlacement is stable, in range, and spreads strided ids over the workers', (t) => {
   for (const workers of [1, 2, 3, 8]) {
     const load = new Array<number>(workers).fill(0);
     for (let i = 0; i < 8000; i++) {
-      const w = workerOfActor(i * workers, workers); // a stride equal to the worker count
-      t.is(w, workerOfActor(i * workers, workers));
+      const w = hashPlacement(i * workers, workers); // a stride equal to the worker count
+      t.is(w, hashPlacement(i * workers, workers));
       load[w] = (load[w] ?? 0) + 1;
     }
     // A plain `id % workers` would put every one of these ids on worker 0.
     for (const n of load) t.true(n > (8000 / workers) * 0.8, `load ${load.join(',')}`);
   }
+});
+
+test('workerOfActor follows the placement for the ids it covers, the hash beyond', (t) => {
+  const topology = allocateTopology(2, 256, [1, 1, 0]);
+  t.deepEqual(
+    [0, 1, 2].map((id) => workerOfActor(id, topology)),
+    [1, 1, 0],
+  );
+  for (const id of [3, 7, 1000]) t.is(workerOfActor(id, topology), hashPlacement(id, 2));
+  const hashed = allocateTopology(2, 256);
+  for (const id of [0, 1, 2, 1000]) t.is(workerOfActor(id, hashed), hashPlacement(id, 2));
+});
+
+test('checkPlacement refuses what is not a worker per id', (t) => {
+  t.is(checkPlacement([0, 1, 1], 2), undefined);
+  t.is(checkPlacement([], 1), undefined);
+  for (const bad of [[2], [-1], [0.5], [Number.NaN]]) {
+    t.regex(checkPlacement(bad, 2) ?? '', /is not a worker/, `${bad[0]}`);
+  }
+  t.throws(() => allocateTopology(2, 256, [0, 3]));
 });
 
 test('allocateTopology has one ring per ordered pair of distinct threads', (t) => {
