@@ -40,6 +40,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState } from './key-state';
+import type { ProbationList } from './probation-list';
 import type { KeyRecord } from './types';
 
 /** Keys looked at per sweep, as a multiple of the excess. */
@@ -94,7 +95,7 @@ export function evictEmpty(
   ctx: CoreContext,
   candidates: Set<KeyState>,
   mayEvict: (key: string) => boolean,
-  probation?: Set<KeyState>,
+  probation?: ProbationList,
 ): number {
   let evicted = 0;
   let looked = 0;
@@ -146,7 +147,7 @@ export function probationMax(keysMax: number): number {
 export function evictProbation(
   keys: Map<string, KeyState>,
   ctx: CoreContext,
-  probation: Set<KeyState>,
+  probation: ProbationList,
   keysMax: number,
   mayEvict: (key: string) => boolean,
   onEvicted?: (key: string, rec: KeyRecord) => void,
@@ -157,14 +158,14 @@ export function evictProbation(
   const scanMax = (probation.size - target) * SWEEP_FACTOR;
   let evicted = 0;
   let scanned = 0;
-  for (const ks of probation) {
-    if (scanned >= scanMax || probation.size <= target) break;
+  while (scanned < scanMax && probation.size > target) {
+    const ks = probation.shift();
+    if (ks === undefined) break;
     scanned += 1;
-    probation.delete(ks);
     // Gone already: evicted by the main sweep or as an empty key (maybe loaded again since).
     if (keys.get(ks.key) !== ks) continue;
     if (!evictable(ks, ctx, mayEvict)) {
-      probation.add(ks); // still in its first rounds: to the back, Set order is insertion order
+      probation.add(ks); // still in its first rounds: to the back of the FIFO
       continue;
     }
     keys.delete(ks.key);

@@ -113,6 +113,10 @@ export interface KeyState {
   readAskAll: boolean;
   /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
   touched: boolean;
+  /** In the key cache's probation segment, and its links there (probation-list.ts). */
+  inProbation: boolean;
+  probationPrev: KeyState | null;
+  probationNext: KeyState | null;
   /**
    * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
    * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
@@ -216,6 +220,9 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
+    inProbation: false,
+    probationPrev: null,
+    probationNext: null,
     noticePeers: 0,
     seen: {
       chosen: rec.chosen,
