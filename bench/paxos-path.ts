@@ -18,6 +18,11 @@
  * the rings, doorbells, the request pipeline and the public API (kv-load measures those).
  *
  *   node dist/bench/paxos-path.js [--ops 200000] [--clients 256] [--keys 100000] [--value-bytes 100] [--slices 10]
+ *     [--cache-keys N] [--new-keys]
+ *
+ * `--cache-keys N` bounds each replica's key cache (as kv-load's stores do) and ticks the actors
+ * every 10 ms; `--new-keys` makes every write use a key never seen before, so the writes take
+ * the key cache's new-key path (load empty, probation segment, eviction to the record store).
  */
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
@@ -55,7 +60,14 @@ interface Options {
   keys: number;
   valueBytes: number;
   slices: number;
+  /** The actors' key cache bound (cachedKeysMax); undefined: no bound and no ticks (default). */
+  cacheKeys: number | undefined;
+  /** Writes go to keys never used before (the key cache's probation path), not to `keys`. */
+  newKeys: boolean;
 }
+
+/** Host time between the actors' ticks when a cache bound is set (the runtime's default). */
+const TICK_MS = 10;
 
 interface Envelope {
   from: number;
@@ -122,11 +134,15 @@ async function runPhase(
   const batches = actors.map(() => [] as ClientRequest[]);
   let token = 1;
   let sent = 0;
+  let fresh = 0;
   let done = 0;
   const submit = (): void => {
     if (sent >= o.ops) return;
     sent += 1;
-    const key = `k${Math.floor(Math.random() * o.keys)}`;
+    const key =
+      o.newKeys && kind === 'write'
+        ? `n${newKeySerial++}.${fresh++}`
+        : `k${Math.floor(Math.random() * o.keys)}`;
     const home = homeReplicaOf(key, REPLICAS);
     const req: ClientRequest =
       kind === 'write'
@@ -145,7 +161,12 @@ async function runPhase(
   const usedAtStart = getHeapStatistics().used_heap_size;
   const cpu = process.cpuUsage();
   for (let c = 0; c < o.clients; c++) submit();
+  let tickedAt = performance.now();
   for (let round = 0; round < ROUNDS_MAX && done < o.ops; round++) {
+    if (o.cacheKeys !== undefined && performance.now() - tickedAt >= TICK_MS) {
+      tickedAt = performance.now();
+      for (const a of actors) a.tick();
+    }
     sendBatches(actors, writers, batches, wire);
     const delivered = deliverAll(actors, wire);
     // The memory record port answers loads from a microtask: let them run.
@@ -163,6 +184,9 @@ async function runPhase(
     heapBytesPerOp: heapBytes / done,
   };
 }
+
+/** Serial of the new keys (`--new-keys`), over the whole run: every write key is new. */
+let newKeySerial = 0;
 
 function sendBatches(
   actors: PaxosGroupActor[],
@@ -229,6 +253,8 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
         ...PLACEMENT,
         sync: 'batch',
         model: allModels,
+        cachedKeysMax: o.cacheKeys,
+        tickMs: o.cacheKeys === undefined ? undefined : TICK_MS,
         incarnation: 1,
         amnesic: false,
       }),
@@ -263,6 +289,11 @@ const FLAGS: BenchFlags = {
     help: ['<n>', '100000', 'keyspace (each key written once first, unmeasured)'],
   },
   'value-bytes': { type: 'string', help: ['<n>', '100', 'value size'] },
+  'cache-keys': {
+    type: 'string',
+    help: ['<n>', 'none', 'key cache bound per replica (ticks the actors every 10 ms)'],
+  },
+  'new-keys': { type: 'boolean', help: ['', 'off', 'write phases write keys never used before'] },
   slices: {
     type: 'string',
     help: [
@@ -292,6 +323,8 @@ async function main(): Promise<void> {
         keys: int('keys', 100_000),
         valueBytes: int('value-bytes', 100),
         slices: int('slices', 10),
+        cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
+        newKeys: args.values['new-keys'] === true,
       };
     },
   );
