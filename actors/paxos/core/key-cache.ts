@@ -40,6 +40,7 @@
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState } from './key-state';
+import type { KeyMap } from './key-map';
 import type { ProbationList } from './probation-list';
 import type { KeyRecord } from './types';
 
@@ -91,7 +92,7 @@ function evictable(ks: KeyState, ctx: CoreContext, mayEvict: (key: string) => bo
  * the next call. Looks at no more than EMPTY_SWEEP_MAX candidates.
  */
 export function evictEmpty(
-  keys: Map<string, KeyState>,
+  keys: KeyMap,
   ctx: CoreContext,
   candidates: Set<KeyState>,
   mayEvict: (key: string) => boolean,
@@ -145,7 +146,7 @@ export function probationMax(keysMax: number): number {
  * is still empty is forgotten without `onEvicted` (nothing to keep, as in evictEmpty).
  */
 export function evictProbation(
-  keys: Map<string, KeyState>,
+  keys: KeyMap,
   ctx: CoreContext,
   probation: ProbationList,
   keysMax: number,
@@ -182,7 +183,7 @@ export function evictProbation(
  * than SWEEP_FACTOR × the excess keys. Returns how many went.
  */
 export function evictKeys(
-  keys: Map<string, KeyState>,
+  keys: KeyMap,
   ctx: CoreContext,
   keysMax: number,
   mayEvict: (key: string) => boolean,
@@ -206,8 +207,7 @@ export function evictKeys(
       continue;
     }
     ks.touched = false;
-    keys.delete(ks.key);
-    keys.set(ks.key, ks);
+    keys.moveToBack(ks);
   }
   assert(evicted <= scanned, () => `evicted ${evicted} of ${scanned} looked at`);
   return evicted;
