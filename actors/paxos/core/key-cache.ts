@@ -76,14 +76,8 @@ export function isEmptyRecord(ks: KeyState): boolean {
 }
 
 /** The conditions of any eviction (see above): settled, idle, nothing dirty, staged or written. */
-function evictable(ks: KeyState, ctx: CoreContext, mayEvict: (key: string) => boolean): boolean {
-  return (
-    ks.status === 'ready' &&
-    isIdle(ks) &&
-    !ctx.dirty.has(ks) &&
-    !ctx.active.has(ks) &&
-    mayEvict(ks.key)
-  );
+function evictable(ks: KeyState, mayEvict: (key: string) => boolean): boolean {
+  return ks.status === 'ready' && isIdle(ks) && !ks.dirty && !ks.active && mayEvict(ks.key);
 }
 
 /**
@@ -107,7 +101,7 @@ export function evictEmpty(
       candidates.delete(ks);
       continue;
     }
-    if (ks.touched || !evictable(ks, ctx, mayEvict)) {
+    if (ks.touched || !evictable(ks, mayEvict)) {
       ks.touched = false;
       continue;
     }
@@ -165,7 +159,7 @@ export function evictProbation(
     scanned += 1;
     // Gone already: evicted by the main sweep or as an empty key (maybe loaded again since).
     if (keys.get(ks.key) !== ks) continue;
-    if (!evictable(ks, ctx, mayEvict)) {
+    if (!evictable(ks, mayEvict)) {
       probation.add(ks); // still in its first rounds: to the back of the FIFO
       continue;
     }
@@ -200,7 +194,7 @@ export function evictKeys(
   for (const ks of keys.values()) {
     if (scanned >= scanMax || keys.size <= target) break;
     scanned += 1;
-    if (!ks.touched && evictable(ks, ctx, mayEvict)) {
+    if (!ks.touched && evictable(ks, mayEvict)) {
       keys.delete(ks.key);
       evicted += 1;
       onEvicted?.(ks.key, ks.rec);

@@ -113,6 +113,10 @@ export interface KeyState {
   readAskAll: boolean;
   /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
   touched: boolean;
+  /** In `CoreContext.dirty` (its record is persisted with the next Ready). */
+  dirty: boolean;
+  /** In `CoreContext.active` (ticked: rounds, reads or requests in progress). */
+  active: boolean;
   /** In the key cache's probation segment, and its links there (probation-list.ts). */
   inProbation: boolean;
   probationPrev: KeyState | null;
@@ -189,8 +193,14 @@ export interface CoreContext {
    */
   readonly heardAt: number[];
   out: Ready;
-  readonly dirty: Set<KeyState>;
-  readonly active: Set<KeyState>;
+  /**
+   * Keys whose record the next Ready persists, each once (`KeyState.dirty` marks membership):
+   * an array and a flag, not a Set, because every accept and promise adds one (a Set's add
+   * hashes the object and grows a table, on the hot path of every write).
+   */
+  dirty: KeyState[];
+  /** Keys the tick looks at, each once (`KeyState.active` marks membership; see `dirty`). */
+  active: KeyState[];
   /**
    * Keys with chosen notices still owed (noticePeers ≠ 0 when pushed; a key at most once
    * between two ticks). The tick sends what is left of them: the bounded delay of a notice.
@@ -220,6 +230,8 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
+    dirty: false,
+    active: false,
     inProbation: false,
     probationPrev: null,
     probationNext: null,
@@ -285,17 +297,19 @@ export function message(
 export function peersByRecency(ctx: CoreContext, turn: number): number[] {
   const peers = peersOf(ctx);
   const n = peers.length;
-  const recent: number[] = [];
-  const rest: number[] = [];
+  // One array, filled in two passes (recent, then the rest): this runs for every read round.
+  const out = new Array<number>(n);
   const since = ctx.roundNow - 2 * ctx.limits.roundTimeoutTicks;
-  for (let i = 0; i < n; i++) {
-    const peer = peers[(turn + i) % n];
-    assert(peer !== undefined);
-    const heard = ctx.heardAt[peer] ?? -1;
-    (heard >= 0 && heard >= since ? recent : rest).push(peer);
+  let k = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < n; i++) {
+      const peer = peers[(turn + i) % n];
+      assert(peer !== undefined);
+      const heard = ctx.heardAt[peer] ?? -1;
+      if ((heard >= 0 && heard >= since) === (pass === 0)) out[k++] = peer;
+    }
   }
-  const out = recent.concat(rest);
-  assert(out.length === n, 'peersByRecency lost a peer');
+  assert(k === n, 'peersByRecency lost a peer');
   return out;
 }
 
@@ -330,7 +344,9 @@ export function noteApplied(
 }
 
 export function markDirty(ctx: CoreContext, ks: KeyState): void {
-  ctx.dirty.add(ks);
+  if (ks.dirty) return;
+  ks.dirty = true;
+  ctx.dirty.push(ks);
 }
 
 /**
@@ -353,7 +369,9 @@ export function markChosenOnly(ctx: CoreContext, ks: KeyState): void {
 }
 
 export function markActive(ctx: CoreContext, ks: KeyState): void {
-  ctx.active.add(ks);
+  if (ks.active) return;
+  ks.active = true;
+  ctx.active.push(ks);
 }
 
 export function deliver(ctx: CoreContext, result: ClientResult): void {

@@ -123,8 +123,8 @@ export class PaxosCore {
       roundNow: 0,
       heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
-      dirty: new Set(),
-      active: new Set(),
+      dirty: [],
+      active: [],
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
       peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
@@ -245,7 +245,12 @@ export class PaxosCore {
     assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
     ctx.roundNow += 1;
-    for (const ks of [...ctx.active]) {
+    // Keys made active during the tick go after the ones that stay, in the order they came
+    // (the order a Set gave before: the simulator's runs depend on it).
+    const ticked = ctx.active;
+    ctx.active = [];
+    let kept = 0;
+    for (const ks of ticked) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
         tickReads(ctx, ks);
@@ -254,9 +259,15 @@ export class PaxosCore {
         this.expireHeld(ks);
       }
       tickRecovery(ctx, ks);
-      if (isIdle(ks)) ctx.active.delete(ks);
+      if (isIdle(ks)) ks.active = false;
+      else ticked[kept++] = ks;
       this.invariants(ks);
     }
+    ticked.length = kept;
+    const added = ctx.active;
+    ctx.active = ticked;
+    for (const ks of added) ctx.active.push(ks);
+    assert(ctx.active.length >= kept, () => `${ctx.active.length} active keys < ${kept} kept`);
   }
 
   /** Takes everything the shell must do now. Records are live: encode them before the next step. */
@@ -264,14 +275,17 @@ export class PaxosCore {
     const ctx = this.ctx;
     this.sendNoticesDue();
     const out = ctx.out;
-    for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
-    ctx.dirty.clear();
+    for (const ks of ctx.dirty) {
+      ks.dirty = false;
+      out.persist.push({ key: ks.key, record: ks.rec });
+    }
+    ctx.dirty.length = 0;
     if (ctx.ids.renewWanted && !ctx.ids.renewAsked) {
       out.renewIds = true;
       ctx.ids.renewAsked = true;
     }
     ctx.out = emptyReady();
-    if (ctx.dirty.size !== 0) assert(false, `${ctx.dirty.size} dirty keys left after ready()`);
+    if (ctx.dirty.length !== 0) assert(false, `${ctx.dirty.length} dirty keys left after ready()`);
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
     return out;
@@ -282,7 +296,7 @@ export class PaxosCore {
     const renew = this.ctx.ids.renewWanted && !this.ctx.ids.renewAsked;
     return (
       renew ||
-      this.ctx.dirty.size > 0 ||
+      this.ctx.dirty.length > 0 ||
       this.ctx.noticesDue.length > 0 ||
       o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
@@ -355,7 +369,7 @@ export class PaxosCore {
     return {
       ...this.ctx.counters,
       keys: this.keys.size,
-      activeKeys: this.ctx.active.size,
+      activeKeys: this.ctx.active.length,
       keyLookupsCached: this.keys.hits,
       keyLookupsMapped: this.keys.misses,
     };
