@@ -40,7 +40,6 @@
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState } from './key-state';
-import type { KeyMap } from './key-map';
 import type { ProbationList } from './probation-list';
 import type { KeyRecord } from './types';
 
@@ -86,7 +85,7 @@ function evictable(ks: KeyState, mayEvict: (key: string) => boolean): boolean {
  * the next call. Looks at no more than EMPTY_SWEEP_MAX candidates.
  */
 export function evictEmpty(
-  keys: KeyMap,
+  keys: Map<string, KeyState>,
   ctx: CoreContext,
   candidates: Set<KeyState>,
   mayEvict: (key: string) => boolean,
@@ -140,7 +139,7 @@ export function probationMax(keysMax: number): number {
  * is still empty is forgotten without `onEvicted` (nothing to keep, as in evictEmpty).
  */
 export function evictProbation(
-  keys: KeyMap,
+  keys: Map<string, KeyState>,
   ctx: CoreContext,
   probation: ProbationList,
   keysMax: number,
@@ -177,7 +176,7 @@ export function evictProbation(
  * than SWEEP_FACTOR × the excess keys. Returns how many went.
  */
 export function evictKeys(
-  keys: KeyMap,
+  keys: Map<string, KeyState>,
   ctx: CoreContext,
   keysMax: number,
   mayEvict: (key: string) => boolean,
@@ -201,7 +200,8 @@ export function evictKeys(
       continue;
     }
     ks.touched = false;
-    keys.moveToBack(ks);
+    keys.delete(ks.key);
+    keys.set(ks.key, ks);
   }
   assert(evicted <= scanned, () => `evicted ${evicted} of ${scanned} looked at`);
   return evicted;

@@ -14,7 +14,6 @@ import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
 import { evictEmpty, evictKeys, evictProbation, isIdle } from './key-cache';
 import { ProbationList } from './probation-list';
-import { KeyMap } from './key-map';
 import type {
   AppliedHook,
   CoreContext,
@@ -72,7 +71,7 @@ export const DEFAULT_LIMITS: CoreLimits = {
 
 export class PaxosCore {
   private readonly ctx: CoreContext;
-  private readonly keys = new KeyMap();
+  private readonly keys = new Map<string, KeyState>();
   /** Keys that loaded with no record: evicted again while they stay empty (key-cache.ts). */
   private readonly emptyCandidates = new Set<KeyState>();
   /**
@@ -366,13 +365,7 @@ export class PaxosCore {
   }
 
   stats(): Record<string, number> {
-    return {
-      ...this.ctx.counters,
-      keys: this.keys.size,
-      activeKeys: this.ctx.active.length,
-      keyLookupsCached: this.keys.hits,
-      keyLookupsMapped: this.keys.misses,
-    };
+    return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.length };
   }
 
   /**
@@ -502,7 +495,7 @@ export class PaxosCore {
     let ks = this.keys.get(key);
     if (ks === undefined) {
       ks = newKeyState(key, emptyRecord());
-      this.keys.set(ks);
+      this.keys.set(key, ks);
       this.ctx.out.load.push(key);
     }
     ks.touched = true;
