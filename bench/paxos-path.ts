@@ -54,7 +54,7 @@ const PLACEMENT = { replicas: REPLICAS, groups: 1 };
 /** Delivery rounds per phase at most: every round delivers something or the phase is stuck. */
 const ROUNDS_MAX = 100_000_000;
 
-interface Options {
+export interface Options {
   ops: number;
   clients: number;
   keys: number;
@@ -100,7 +100,7 @@ class Wire {
   }
 }
 
-interface PhaseResult {
+export interface PhaseResult {
   phase: 'write' | 'read';
   ops: number;
   cpuMicrosPerOp: number;
@@ -229,7 +229,7 @@ function deliverAll(actors: PaxosGroupActor[], wire: Wire): number {
   return n;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   assert(xs.length > 0, 'median of no slices');
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -242,7 +242,13 @@ function countMessages(actors: PaxosGroupActor[]): number {
   return n;
 }
 
-export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
+/** Three replicas wired together, warmed up: each `slice` runs one measured phase of `ops`. */
+export interface PaxosPathRig {
+  slice(kind: 'write' | 'read', ops: number): Promise<PhaseResult>;
+  close(): Promise<void>;
+}
+
+export async function openPaxosPath(o: Options): Promise<PaxosPathRig> {
   const wire = new Wire();
   const actors: PaxosGroupActor[] = [];
   for (let r = 0; r < REPLICAS; r++) {
@@ -262,6 +268,16 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   }
   // Warm-up: every key once, so the measured phases see settled keys and a warm JIT.
   await runPhase({ ...o, ops: o.keys }, 'write', actors, wire);
+  return {
+    slice: (kind, ops) => runPhase({ ...o, ops }, kind, actors, wire),
+    close: async () => {
+      await Promise.all(actors.map((a) => a.close()));
+    },
+  };
+}
+
+export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
+  const rig = await openPaxosPath(o);
   // Alternating slices; the cheapest slice of each kind is reported: other processes on the
   // machine only ever add CPU time (cache misses, migrations), so the minimum is the most
   // repeatable figure on a shared machine.
@@ -270,14 +286,14 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   const heap = { write: [] as number[], read: [] as number[] };
   for (let slice = 0; slice < o.slices; slice++) {
     for (const kind of ['write', 'read'] as const) {
-      const r = await runPhase({ ...o, ops: Math.ceil(o.ops / o.slices) }, kind, actors, wire);
+      const r = await rig.slice(kind, Math.ceil(o.ops / o.slices));
       heap[kind].push(r.heapBytesPerOp);
       const seen = best.get(kind);
       if (seen === undefined || r.cpuMicrosPerOp < seen.cpuMicrosPerOp) best.set(kind, r);
     }
   }
   for (const [kind, r] of best) r.heapBytesPerOp = median(heap[kind]);
-  await Promise.all(actors.map((a) => a.close()));
+  await rig.close();
   return [...best.values()];
 }
 
