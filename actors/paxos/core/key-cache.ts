@@ -40,7 +40,6 @@
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState } from './key-state';
-import type { ProbationList } from './probation-list';
 import type { KeyRecord } from './types';
 
 /** Keys looked at per sweep, as a multiple of the excess. */
@@ -89,7 +88,7 @@ export function evictEmpty(
   ctx: CoreContext,
   candidates: Set<KeyState>,
   mayEvict: (key: string) => boolean,
-  probation?: ProbationList,
+  probation?: Set<KeyState>,
 ): number {
   let evicted = 0;
   let looked = 0;
@@ -141,7 +140,7 @@ export function probationMax(keysMax: number): number {
 export function evictProbation(
   keys: Map<string, KeyState>,
   ctx: CoreContext,
-  probation: ProbationList,
+  probation: Set<KeyState>,
   keysMax: number,
   mayEvict: (key: string) => boolean,
   onEvicted?: (key: string, rec: KeyRecord) => void,
@@ -152,14 +151,14 @@ export function evictProbation(
   const scanMax = (probation.size - target) * SWEEP_FACTOR;
   let evicted = 0;
   let scanned = 0;
-  while (scanned < scanMax && probation.size > target) {
-    const ks = probation.shift();
-    if (ks === undefined) break;
+  for (const ks of probation) {
+    if (scanned >= scanMax || probation.size <= target) break;
     scanned += 1;
+    probation.delete(ks);
     // Gone already: evicted by the main sweep or as an empty key (maybe loaded again since).
     if (keys.get(ks.key) !== ks) continue;
     if (!evictable(ks, mayEvict)) {
-      probation.add(ks); // still in its first rounds: to the back of the FIFO
+      probation.add(ks); // still in its first rounds: to the back, Set order is insertion order
       continue;
     }
     keys.delete(ks.key);

@@ -117,10 +117,6 @@ export interface KeyState {
   dirty: boolean;
   /** In `CoreContext.active` (ticked: rounds, reads or requests in progress). */
   active: boolean;
-  /** In the key cache's probation segment, and its links there (probation-list.ts). */
-  inProbation: boolean;
-  probationPrev: KeyState | null;
-  probationNext: KeyState | null;
   /**
    * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
    * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
@@ -232,9 +228,6 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     touched: true,
     dirty: false,
     active: false,
-    inProbation: false,
-    probationPrev: null,
-    probationNext: null,
     noticePeers: 0,
     seen: {
       chosen: rec.chosen,

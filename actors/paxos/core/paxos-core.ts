@@ -13,7 +13,6 @@ import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
 import { checkRecord, emptyRecord } from './key-record';
 import { evictEmpty, evictKeys, evictProbation, isIdle } from './key-cache';
-import { ProbationList } from './probation-list';
 import type {
   AppliedHook,
   CoreContext,
@@ -80,10 +79,9 @@ export class PaxosCore {
    * `probationOn`), so a core that never evicts does not collect them; trimmed only once the
    * cache has been over its bound (`probationTrimmed`): a cache with room evicts nothing, so a
    * working set that fits stays whole. Until then every entry is a held key (evictEmpty drops
-   * its own), so the segment is no larger than the cache. Linked through the KeyStates
-   * (probation-list.ts), not a Set.
+   * its own), so the set is no larger than the cache.
    */
-  private readonly probation = new ProbationList();
+  private readonly probation = new Set<KeyState>();
   private probationOn = false;
   private probationTrimmed = false;
 
