@@ -74,8 +74,14 @@ export function isEmptyRecord(ks: KeyState): boolean {
 }
 
 /** The conditions of any eviction (see above): settled, idle, nothing dirty, staged or written. */
-function evictable(ks: KeyState, mayEvict: (key: string) => boolean): boolean {
-  return ks.status === 'ready' && isIdle(ks) && !ks.dirty && !ks.active && mayEvict(ks.key);
+function evictable(ks: KeyState, ctx: CoreContext, mayEvict: (key: string) => boolean): boolean {
+  return (
+    ks.status === 'ready' &&
+    isIdle(ks) &&
+    !ctx.dirty.has(ks) &&
+    !ctx.active.has(ks) &&
+    mayEvict(ks.key)
+  );
 }
 
 /**
@@ -99,7 +105,7 @@ export function evictEmpty(
       candidates.delete(ks);
       continue;
     }
-    if (ks.touched || !evictable(ks, mayEvict)) {
+    if (ks.touched || !evictable(ks, ctx, mayEvict)) {
       ks.touched = false;
       continue;
     }
@@ -157,7 +163,7 @@ export function evictProbation(
     probation.delete(ks);
     // Gone already: evicted by the main sweep or as an empty key (maybe loaded again since).
     if (keys.get(ks.key) !== ks) continue;
-    if (!evictable(ks, mayEvict)) {
+    if (!evictable(ks, ctx, mayEvict)) {
       probation.add(ks); // still in its first rounds: to the back, Set order is insertion order
       continue;
     }
@@ -192,7 +198,7 @@ export function evictKeys(
   for (const ks of keys.values()) {
     if (scanned >= scanMax || keys.size <= target) break;
     scanned += 1;
-    if (!ks.touched && evictable(ks, mayEvict)) {
+    if (!ks.touched && evictable(ks, ctx, mayEvict)) {
       keys.delete(ks.key);
       evicted += 1;
       onEvicted?.(ks.key, ks.rec);

@@ -113,10 +113,6 @@ export interface KeyState {
   readAskAll: boolean;
   /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
   touched: boolean;
-  /** In `CoreContext.dirty` (its record is persisted with the next Ready). */
-  dirty: boolean;
-  /** In `CoreContext.active` (ticked: rounds, reads or requests in progress). */
-  active: boolean;
   /**
    * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
    * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
@@ -189,14 +185,8 @@ export interface CoreContext {
    */
   readonly heardAt: number[];
   out: Ready;
-  /**
-   * Keys whose record the next Ready persists, each once (`KeyState.dirty` marks membership):
-   * an array and a flag, not a Set, because every accept and promise adds one (a Set's add
-   * hashes the object and grows a table, on the hot path of every write).
-   */
-  dirty: KeyState[];
-  /** Keys the tick looks at, each once (`KeyState.active` marks membership; see `dirty`). */
-  active: KeyState[];
+  readonly dirty: Set<KeyState>;
+  readonly active: Set<KeyState>;
   /**
    * Keys with chosen notices still owed (noticePeers ≠ 0 when pushed; a key at most once
    * between two ticks). The tick sends what is left of them: the bounded delay of a notice.
@@ -226,8 +216,6 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
-    dirty: false,
-    active: false,
     noticePeers: 0,
     seen: {
       chosen: rec.chosen,
@@ -337,9 +325,7 @@ export function noteApplied(
 }
 
 export function markDirty(ctx: CoreContext, ks: KeyState): void {
-  if (ks.dirty) return;
-  ks.dirty = true;
-  ctx.dirty.push(ks);
+  ctx.dirty.add(ks);
 }
 
 /**
@@ -362,9 +348,7 @@ export function markChosenOnly(ctx: CoreContext, ks: KeyState): void {
 }
 
 export function markActive(ctx: CoreContext, ks: KeyState): void {
-  if (ks.active) return;
-  ks.active = true;
-  ctx.active.push(ks);
+  ctx.active.add(ks);
 }
 
 export function deliver(ctx: CoreContext, result: ClientResult): void {

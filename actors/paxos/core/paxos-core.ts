@@ -120,8 +120,8 @@ export class PaxosCore {
       roundNow: 0,
       heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
-      dirty: [],
-      active: [],
+      dirty: new Set(),
+      active: new Set(),
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
       peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
@@ -242,12 +242,7 @@ export class PaxosCore {
     assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
     ctx.roundNow += 1;
-    // Keys made active during the tick go after the ones that stay, in the order they came
-    // (the order a Set gave before: the simulator's runs depend on it).
-    const ticked = ctx.active;
-    ctx.active = [];
-    let kept = 0;
-    for (const ks of ticked) {
+    for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
         tickReads(ctx, ks);
@@ -256,15 +251,9 @@ export class PaxosCore {
         this.expireHeld(ks);
       }
       tickRecovery(ctx, ks);
-      if (isIdle(ks)) ks.active = false;
-      else ticked[kept++] = ks;
+      if (isIdle(ks)) ctx.active.delete(ks);
       this.invariants(ks);
     }
-    ticked.length = kept;
-    const added = ctx.active;
-    ctx.active = ticked;
-    for (const ks of added) ctx.active.push(ks);
-    assert(ctx.active.length >= kept, () => `${ctx.active.length} active keys < ${kept} kept`);
   }
 
   /** Takes everything the shell must do now. Records are live: encode them before the next step. */
@@ -272,17 +261,14 @@ export class PaxosCore {
     const ctx = this.ctx;
     this.sendNoticesDue();
     const out = ctx.out;
-    for (const ks of ctx.dirty) {
-      ks.dirty = false;
-      out.persist.push({ key: ks.key, record: ks.rec });
-    }
-    ctx.dirty.length = 0;
+    for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
+    ctx.dirty.clear();
     if (ctx.ids.renewWanted && !ctx.ids.renewAsked) {
       out.renewIds = true;
       ctx.ids.renewAsked = true;
     }
     ctx.out = emptyReady();
-    if (ctx.dirty.length !== 0) assert(false, `${ctx.dirty.length} dirty keys left after ready()`);
+    if (ctx.dirty.size !== 0) assert(false, `${ctx.dirty.size} dirty keys left after ready()`);
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
     return out;
@@ -293,7 +279,7 @@ export class PaxosCore {
     const renew = this.ctx.ids.renewWanted && !this.ctx.ids.renewAsked;
     return (
       renew ||
-      this.ctx.dirty.length > 0 ||
+      this.ctx.dirty.size > 0 ||
       this.ctx.noticesDue.length > 0 ||
       o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
@@ -363,7 +349,7 @@ export class PaxosCore {
   }
 
   stats(): Record<string, number> {
-    return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.length };
+    return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.size };
   }
 
   /**
