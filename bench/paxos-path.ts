@@ -18,6 +18,11 @@
  * the rings, doorbells, the request pipeline and the public API (kv-load measures those).
  *
  *   node dist/bench/paxos-path.js [--ops 200000] [--clients 256] [--keys 100000] [--value-bytes 100] [--slices 10]
+ *     [--cache-keys N] [--new-keys]
+ *
+ * `--cache-keys N` bounds each replica's key cache (as kv-load's stores do) and ticks the actors
+ * every 10 ms; `--new-keys` makes every write use a key never seen before, so the writes take
+ * the key cache's new-key path (load empty, probation segment, eviction to the record store).
  */
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
@@ -49,13 +54,20 @@ const PLACEMENT = { replicas: REPLICAS, groups: 1 };
 /** Delivery rounds per phase at most: every round delivers something or the phase is stuck. */
 const ROUNDS_MAX = 100_000_000;
 
-interface Options {
+export interface Options {
   ops: number;
   clients: number;
   keys: number;
   valueBytes: number;
   slices: number;
+  /** The actors' key cache bound (cachedKeysMax); undefined: no bound and no ticks (default). */
+  cacheKeys: number | undefined;
+  /** Writes go to keys never used before (the key cache's probation path), not to `keys`. */
+  newKeys: boolean;
 }
+
+/** Host time between the actors' ticks when a cache bound is set (the runtime's default). */
+const TICK_MS = 10;
 
 interface Envelope {
   from: number;
@@ -88,7 +100,7 @@ class Wire {
   }
 }
 
-interface PhaseResult {
+export interface PhaseResult {
   phase: 'write' | 'read';
   ops: number;
   cpuMicrosPerOp: number;
@@ -122,11 +134,15 @@ async function runPhase(
   const batches = actors.map(() => [] as ClientRequest[]);
   let token = 1;
   let sent = 0;
+  let fresh = 0;
   let done = 0;
   const submit = (): void => {
     if (sent >= o.ops) return;
     sent += 1;
-    const key = `k${Math.floor(Math.random() * o.keys)}`;
+    const key =
+      o.newKeys && kind === 'write'
+        ? `n${newKeySerial++}.${fresh++}`
+        : `k${Math.floor(Math.random() * o.keys)}`;
     const home = homeReplicaOf(key, REPLICAS);
     const req: ClientRequest =
       kind === 'write'
@@ -145,7 +161,12 @@ async function runPhase(
   const usedAtStart = getHeapStatistics().used_heap_size;
   const cpu = process.cpuUsage();
   for (let c = 0; c < o.clients; c++) submit();
+  let tickedAt = performance.now();
   for (let round = 0; round < ROUNDS_MAX && done < o.ops; round++) {
+    if (o.cacheKeys !== undefined && performance.now() - tickedAt >= TICK_MS) {
+      tickedAt = performance.now();
+      for (const a of actors) a.tick();
+    }
     sendBatches(actors, writers, batches, wire);
     const delivered = deliverAll(actors, wire);
     // The memory record port answers loads from a microtask: let them run.
@@ -163,6 +184,9 @@ async function runPhase(
     heapBytesPerOp: heapBytes / done,
   };
 }
+
+/** Serial of the new keys (`--new-keys`), over the whole run: every write key is new. */
+let newKeySerial = 0;
 
 function sendBatches(
   actors: PaxosGroupActor[],
@@ -205,7 +229,7 @@ function deliverAll(actors: PaxosGroupActor[], wire: Wire): number {
   return n;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   assert(xs.length > 0, 'median of no slices');
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -218,7 +242,13 @@ function countMessages(actors: PaxosGroupActor[]): number {
   return n;
 }
 
-export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
+/** Three replicas wired together, warmed up: each `slice` runs one measured phase of `ops`. */
+export interface PaxosPathRig {
+  slice(kind: 'write' | 'read', ops: number): Promise<PhaseResult>;
+  close(): Promise<void>;
+}
+
+export async function openPaxosPath(o: Options): Promise<PaxosPathRig> {
   const wire = new Wire();
   const actors: PaxosGroupActor[] = [];
   for (let r = 0; r < REPLICAS; r++) {
@@ -229,6 +259,8 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
         ...PLACEMENT,
         sync: 'batch',
         model: allModels,
+        cachedKeysMax: o.cacheKeys,
+        tickMs: o.cacheKeys === undefined ? undefined : TICK_MS,
         incarnation: 1,
         amnesic: false,
       }),
@@ -236,6 +268,16 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   }
   // Warm-up: every key once, so the measured phases see settled keys and a warm JIT.
   await runPhase({ ...o, ops: o.keys }, 'write', actors, wire);
+  return {
+    slice: (kind, ops) => runPhase({ ...o, ops }, kind, actors, wire),
+    close: async () => {
+      await Promise.all(actors.map((a) => a.close()));
+    },
+  };
+}
+
+export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
+  const rig = await openPaxosPath(o);
   // Alternating slices; the cheapest slice of each kind is reported: other processes on the
   // machine only ever add CPU time (cache misses, migrations), so the minimum is the most
   // repeatable figure on a shared machine.
@@ -244,14 +286,14 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   const heap = { write: [] as number[], read: [] as number[] };
   for (let slice = 0; slice < o.slices; slice++) {
     for (const kind of ['write', 'read'] as const) {
-      const r = await runPhase({ ...o, ops: Math.ceil(o.ops / o.slices) }, kind, actors, wire);
+      const r = await rig.slice(kind, Math.ceil(o.ops / o.slices));
       heap[kind].push(r.heapBytesPerOp);
       const seen = best.get(kind);
       if (seen === undefined || r.cpuMicrosPerOp < seen.cpuMicrosPerOp) best.set(kind, r);
     }
   }
   for (const [kind, r] of best) r.heapBytesPerOp = median(heap[kind]);
-  await Promise.all(actors.map((a) => a.close()));
+  await rig.close();
   return [...best.values()];
 }
 
@@ -263,6 +305,11 @@ const FLAGS: BenchFlags = {
     help: ['<n>', '100000', 'keyspace (each key written once first, unmeasured)'],
   },
   'value-bytes': { type: 'string', help: ['<n>', '100', 'value size'] },
+  'cache-keys': {
+    type: 'string',
+    help: ['<n>', 'none', 'key cache bound per replica (ticks the actors every 10 ms)'],
+  },
+  'new-keys': { type: 'boolean', help: ['', 'off', 'write phases write keys never used before'] },
   slices: {
     type: 'string',
     help: [
@@ -292,6 +339,8 @@ async function main(): Promise<void> {
         keys: int('keys', 100_000),
         valueBytes: int('value-bytes', 100),
         slices: int('slices', 10),
+        cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
+        newKeys: args.values['new-keys'] === true,
       };
     },
   );

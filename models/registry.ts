@@ -91,21 +91,27 @@ export function splitVersion(result: Uint8Array): { body: Uint8Array; version: n
 export function createModelRegistry(
   models: ReadonlyArray<readonly [ModelTag, StateMachine]>,
 ): StateMachine {
-  const byTag = new Map<number, StateMachine>(models);
-  assert(byTag.size === models.length, 'a model tag is registered twice');
+  const byTagMap = new Map<number, StateMachine>(models);
+  assert(byTagMap.size === models.length, 'a model tag is registered twice');
+  // Indexed by the tag byte: one array load per op and query instead of a Map lookup.
+  const byTag = new Array<StateMachine | undefined>(256).fill(undefined);
+  for (const [tag, machine] of models) {
+    assert(Number.isInteger(tag) && tag >= 0 && tag < 256, () => `model tag ${tag}`);
+    byTag[tag] = machine;
+  }
   // The Paxos core applies install ops itself (install-op.ts); a model under their tag would
   // never see its ops.
   assert(
-    !byTag.has(INSTALL_OP_TAG),
+    !byTagMap.has(INSTALL_OP_TAG),
     () => `model tag ${INSTALL_OP_TAG} is reserved for install ops`,
   );
   assert(
-    !byTag.has(REQUEST_ID_TAG),
+    !byTagMap.has(REQUEST_ID_TAG),
     () => `model tag ${REQUEST_ID_TAG} is reserved for request ids`,
   );
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
     assert(bytes.length >= 1, () => `empty ${what}`);
-    const machine = byTag.get(bytes[0] as number);
+    const machine = byTag[bytes[0] as number];
     assert(machine !== undefined, () => `${what} for unknown model tag ${bytes[0]}`);
     return machine;
   };
@@ -133,6 +139,8 @@ export function createModelRegistry(
   const read: StateMachine['read'] = (data, version, query) => {
     const machine = machineOf(query, 'query');
     if (data !== null && data[0] !== query[0]) return WRONG_MODEL;
+    const fast = machine.readTagged?.(data, version, query);
+    if (fast !== undefined) return fast;
     return machine.read(data === null ? null : data.subarray(1), version, query.subarray(1));
   };
   return {

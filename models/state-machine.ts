@@ -25,4 +25,10 @@ export interface StateMachine {
   ): { data: Uint8Array | null; mutated: boolean; result: Uint8Array } | undefined;
   /** Evaluates a read query against a data state. */
   read(data: Uint8Array | null, version: number, query: Uint8Array): Uint8Array;
+  /**
+   * Optional fast path of `read` over the tagged bytes (data and query with their model tag
+   * first): answers exactly what `read` would through the registry, or undefined to take the
+   * generic path. For the hot queries only (kv get: no views of the state and query per read).
+   */
+  readTagged?(data: Uint8Array | null, version: number, query: Uint8Array): Uint8Array | undefined;
 }

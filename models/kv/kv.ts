@@ -209,6 +209,19 @@ export const kvStateMachine: StateMachine = {
     putVersionSuffix(result, version + 1);
     return { data, mutated: true, result };
   },
+  readTagged(data, version, query) {
+    // Only get ([tag][get]); anything else (and every malformed query) takes the generic path.
+    if (query.length !== 2 || query[1] !== QUERY_GET) return undefined;
+    if (data === null) return new Uint8Array(9);
+    // data is [tag][value]; the answer is [found][version f64][value]. Copy the whole of data
+    // at 8, so its tag lands on the version's last byte, which the version then overwrites:
+    // one copy and no view of the state.
+    const out = new Uint8Array(8 + data.length);
+    out.set(data, 8);
+    out[0] = 1;
+    putF64(out, 1, version);
+    return out;
+  },
   read(data, version, query) {
     assert(query.length === 1 && query[0] === QUERY_GET, 'unknown kv query');
     if (data === null) return new Uint8Array(9);

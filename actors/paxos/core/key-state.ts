@@ -278,17 +278,19 @@ export function message(
 export function peersByRecency(ctx: CoreContext, turn: number): number[] {
   const peers = peersOf(ctx);
   const n = peers.length;
-  const recent: number[] = [];
-  const rest: number[] = [];
+  // One array, filled in two passes (recent, then the rest): this runs for every read round.
+  const out = new Array<number>(n);
   const since = ctx.roundNow - 2 * ctx.limits.roundTimeoutTicks;
-  for (let i = 0; i < n; i++) {
-    const peer = peers[(turn + i) % n];
-    assert(peer !== undefined);
-    const heard = ctx.heardAt[peer] ?? -1;
-    (heard >= 0 && heard >= since ? recent : rest).push(peer);
+  let k = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < n; i++) {
+      const peer = peers[(turn + i) % n];
+      assert(peer !== undefined);
+      const heard = ctx.heardAt[peer] ?? -1;
+      if ((heard >= 0 && heard >= since) === (pass === 0)) out[k++] = peer;
+    }
   }
-  const out = recent.concat(rest);
-  assert(out.length === n, 'peersByRecency lost a peer');
+  assert(k === n, 'peersByRecency lost a peer');
   return out;
 }
 

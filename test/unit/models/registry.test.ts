@@ -127,3 +127,31 @@ test("kv's tagged fast path answers what the generic path answers, with a state 
     t.is(decodeKvWriteResult(splitVersion(a.result).body).version, version + 1);
   }
 });
+
+test("kv's tagged read answers what the generic read answers, malformed queries included", (t) => {
+  const { readTagged: _fast, ...generic } = kvStateMachine;
+  const slow = createModelRegistry([[ModelTag.kv, generic]]);
+  const states: Array<Uint8Array | null> = [
+    null,
+    tagged(ModelTag.kv, new Uint8Array(0)),
+    tagged(ModelTag.kv, Uint8Array.of(9)),
+    tagged(ModelTag.kv, new Uint8Array(300).fill(6)),
+  ];
+  const queries = [
+    tagged(ModelTag.kv, KV_GET_QUERY),
+    Uint8Array.of(ModelTag.kv), // no query byte: bad request on both paths
+    Uint8Array.of(ModelTag.kv, 1, 1), // a byte too many
+    Uint8Array.of(ModelTag.kv, 7), // an unknown query
+  ];
+  for (const data of states) {
+    for (const query of queries) {
+      for (const version of [0, 1, 2 ** 40]) {
+        const fast = registry.read(data, version, query);
+        t.deepEqual(fast, slow.read(data, version, query), `${data?.length} ${[...query]}`);
+        if (data !== null) t.not(fast.buffer, data.buffer, 'the answer is not a view of the state');
+      }
+    }
+  }
+  const found = decodeKvGetResult(registry.read(states[2] ?? null, 5, queries[0] ?? KV_GET_QUERY));
+  t.deepEqual(found, { found: true, version: 5, value: Uint8Array.of(9) });
+});
