@@ -43,10 +43,15 @@ type Db = Level<string, Uint8Array>;
  */
 const CLOSE_SYNC_KEY = Buffer.from([0xff, 0xfe, 0x73, 0x79, 0x6e, 0x63]);
 type LevelOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
-type DirectBatch = (ops: LevelOp[], options: WriteOptions) => Promise<void>;
+type DirectBatch = (ops: readonly BatchOp[], options: WriteOptions) => Promise<void>;
 
 /** The public batch: abstract-level checks and encodes every op, then calls `_batch`. */
-function levelBatch(db: Db, ops: LevelOp[], options: WriteOptions): Promise<void> {
+function levelBatch(db: Db, batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
+  const ops: LevelOp[] = batch.map((op) =>
+    op.type === 'put'
+      ? { type: 'put', key: op.key, value: op.value }
+      : { type: 'del', key: op.key },
+  );
   // `sync` is a classic-level option that level's shared typings do not declare.
   const batchOptions: { sync: boolean; valueEncoding: 'view' } = {
     sync: options.sync,
@@ -72,7 +77,7 @@ function directBatchOf(db: Db): DirectBatch | undefined {
   const batch = level._batch;
   if (typeof batch !== 'function' || level.hooks?.prewrite?.noop !== true) return undefined;
   if (level.listenerCount?.('write') !== 0) return undefined;
-  const run = batch as (this: unknown, ops: LevelOp[], options: object) => Promise<void>;
+  const run = batch as (this: unknown, ops: readonly BatchOp[], options: object) => Promise<void>;
   return (ops, options) => {
     // The encodings abstract-level would have set on each op are the ones the db was opened
     // with; the binding reads only type, key and value, and the options' `sync`.
@@ -143,17 +148,16 @@ export class LsmEngine implements Engine {
   async write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
     const db = this.requireOpen();
     assert(typeof options.sync === 'boolean', 'lsm.write: options.sync must be a boolean');
-    const ops: LevelOp[] = batch.map((op) => {
+    for (const op of batch) {
       // What abstract-level's batch would check, and the binding needs (it writes anything
       // else as an empty value): a string key and a Uint8Array value.
       assert(typeof op.key === 'string', 'lsm.write: key must be a string');
-      if (op.type === 'del') return { type: 'del', key: op.key };
-      assert(op.value instanceof Uint8Array, 'lsm.write: value must be a Uint8Array');
-      return { type: 'put', key: op.key, value: op.value };
-    });
-    assert(ops.length === batch.length, 'lsm.write: batch length changed');
+      assert(op.type === 'del' || op.value instanceof Uint8Array, 'lsm.write: bad put value');
+    }
+    // The binding reads only `type`, `key` and `value`, a BatchOp's own shape, synchronously
+    // within the call: the ops go as they are, with no copy of each.
     const written =
-      this.direct !== undefined ? this.direct(ops, options) : levelBatch(db, ops, options);
+      this.direct !== undefined ? this.direct(batch, options) : levelBatch(db, batch, options);
     this.writesInFlight.add(written);
     try {
       await written;
