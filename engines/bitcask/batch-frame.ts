@@ -80,7 +80,8 @@ export function encodeBatchFrame(batch: readonly BatchOp[], seq: number): Encode
 const PAIRWISE_OPS_MAX = 16;
 
 /**
- * The batch with only the last operation on each key (at the place of the key's first). A batch without repeats (the Paxos shell's: one record per key) is returned as it is.
+ * The batch with only the last operation on each key (at the place of the key's first). A
+ * batch without repeats (the Paxos shell's: one record per key) is returned as it is.
  */
 function lastOfEachKey(batch: readonly BatchOp[]): readonly BatchOp[] {
   if (batch.length <= PAIRWISE_OPS_MAX && !hasRepeatedKey(batch)) return batch;
