@@ -68,11 +68,10 @@ export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 const openRecordPorts = new Map<string, EngineRecordPort>();
 
 /**
- * While a group writes often, its batches start at most every 2 ms unless 64 records are staged
- * (kv-load, bitcask, sync 'batch': engine batches per write 0.67 → 0.30, cpu per write −20 %;
- * bench/README.md "Issue 10, the disk engines' write path").
+ * While a group writes back to back, a batch starts 1 ms after the previous one finished unless
+ * 64 records are staged (bench/README.md "Issue 10, the disk engines' write path").
  */
-const PERSIST_LINGER: PersistLingerOptions = Object.freeze({ ms: 2, recordsMin: 64 });
+const PERSIST_LINGER: PersistLingerOptions = Object.freeze({ ms: 1, recordsMin: 64 });
 
 /**
  * How a group starts (decision 15): its incarnation, never used before, and whether it must be

@@ -1,9 +1,11 @@
 /**
  * Adaptive group commit for a durable group's persists (issue 10, disk engines): while an actor
- * writes often, its next batch waits until `ms` have passed since the previous batch started,
- * unless `recordsMin` records are already staged. A write that comes after a quiet spell starts
- * at once, so an unloaded store pays no latency; a loaded one makes fewer, bigger engine writes
- * (each one a trip through libuv's pool and a split of the actor's output into payloads).
+ * writes back to back, its next batch waits until `ms` have passed since the previous batch
+ * finished, unless `recordsMin` records are already staged. A write that comes after a quiet
+ * spell starts at once, so an unloaded store pays no latency; a loaded one makes fewer, bigger
+ * engine writes (each one a trip through libuv's pool and a split of the actor's output into
+ * payloads). Measured from the previous batch's end, not its start: under load a write's trip
+ * through the pool alone often outlasts `ms`, and then a linger from the start never waits.
  *
  * It only ever delays the start of a batch: nothing is skipped and nothing changes order, and
  * what waits on a persist (sendAfterPersist, results, journal waiters) waits for the batch that
@@ -12,7 +14,7 @@
 import { assert } from '../../runtime/assert';
 
 export interface PersistLingerOptions {
-  /** The least time between the starts of two batches while writes keep coming (ms). */
+  /** The least time from the end of one batch to the start of the next, back to back (ms). */
   readonly ms: number;
   /** A batch with this many records starts at once. */
   readonly recordsMin: number;
@@ -28,7 +30,7 @@ const realTimer: Schedule = (wake, ms) => {
 };
 
 export class PersistLinger {
-  private lastStartMs = -Infinity;
+  private lastEndMs = -Infinity;
   private armed = false;
   /** The timer fired: the next batch goes whatever its size (the host clock may lag it). */
   private due = false;
@@ -54,7 +56,7 @@ export class PersistLinger {
   waitMs(records: number): number {
     assert(records >= 0, () => `linger of ${records} records`);
     if (this.due || records >= this.options.recordsMin) return 0;
-    const since = this.now() - this.lastStartMs;
+    const since = this.now() - this.lastEndMs;
     return since >= this.options.ms ? 0 : this.options.ms - since;
   }
 
@@ -73,7 +75,11 @@ export class PersistLinger {
 
   /** A batch started now. */
   started(): void {
-    this.lastStartMs = this.now();
     this.due = false;
+  }
+
+  /** The batch in flight finished (written, or failed) now. */
+  finished(): void {
+    this.lastEndMs = this.now();
   }
 }

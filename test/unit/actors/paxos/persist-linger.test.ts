@@ -1,7 +1,7 @@
 /**
  * PersistLinger (actors/paxos/persist-linger.ts): adaptive group commit. A batch after a quiet
- * spell starts at once; while batches keep coming, the next one waits until `ms` after the
- * previous start unless `recordsMin` records are staged; the timer fires once however often it
+ * spell starts at once; while batches come back to back, the next one waits until `ms` after the
+ * previous one finished unless `recordsMin` records are staged; the timer fires once however often it
  * is asked for, and once it fired the batch goes whatever the clock says.
  */
 import test from 'ava';
@@ -26,13 +26,17 @@ test('the first batch and one after a quiet spell start at once', (t) => {
   const { linger, clock } = fixture();
   t.is(linger.waitMs(1), 0);
   linger.started();
+  clock.ms += 1;
+  linger.finished();
   clock.ms += 5;
   t.is(linger.waitMs(1), 0);
 });
 
-test('a batch soon after the previous start waits for the rest of the linger', (t) => {
+test('a batch soon after the previous one finished waits for the rest of the linger', (t) => {
   const { linger, clock, timers } = fixture();
   linger.started();
+  clock.ms += 10; // a long write: the linger counts from its end
+  linger.finished();
   clock.ms += 0.5;
   t.is(linger.waitMs(2), 1.5);
   linger.arm(1.5, () => undefined);
@@ -45,6 +49,7 @@ test('a batch soon after the previous start waits for the rest of the linger', (
 test('enough staged records start the batch at once, linger or not', (t) => {
   const { linger, clock } = fixture();
   linger.started();
+  linger.finished();
   clock.ms += 0.1;
   t.is(linger.waitMs(4), 0);
   t.true(linger.waitMs(3) > 0);
@@ -53,6 +58,7 @@ test('enough staged records start the batch at once, linger or not', (t) => {
 test('once the timer fired the batch goes, even if the clock lags the timer', (t) => {
   const { linger, clock, timers } = fixture();
   linger.started();
+  linger.finished();
   let woken = 0;
   linger.arm(2, () => {
     woken += 1;
@@ -62,6 +68,7 @@ test('once the timer fired the batch goes, even if the clock lags the timer', (t
   t.is(woken, 1);
   t.is(linger.waitMs(1), 0);
   linger.started();
+  linger.finished();
   t.true(linger.waitMs(1) > 0, 'the next batch lingers again');
 });
 
