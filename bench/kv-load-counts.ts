@@ -19,6 +19,7 @@
  *   (each one engine `write`, one write(2) or LevelDB batch on libuv's pool: the unit a disk
  *   engine's cost follows), the records in them and their bytes, all replicas together (the
  *   replicas' `batches`, `records` and `recordBytes`); 0 on the volatile memory engine.
+ *   `lingered`: batches that waited for more records (actors/paxos/persist-linger.ts).
  *
  * Thread CPU (`threads`): each thread's CPU time over the phase as a share of one core (Linux:
  * /proc/thread-self/schedstat, runtime/thread-cpu.ts), and the rest of the process (V8's GC
@@ -45,6 +46,7 @@ export interface PerOpCounts {
   clientWakes: number;
   acked: number;
   batches: number;
+  lingered: number;
   persisted: number;
   persistedBytes: number;
   /** Share of one core over the phase: the client thread, then each worker; NaN if unknown. */
@@ -75,6 +77,7 @@ export interface Totals {
   clientWakes: number;
   acked: number;
   batches: number;
+  lingered: number;
   persisted: number;
   persistedBytes: number;
   /** Thread CPU in microseconds: the client thread, then each worker (NaN: unknown). */
@@ -121,6 +124,7 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     clientWakes: t.clientWakes,
     acked: t.writesAcknowledged,
     batches: replicaSum('batches'),
+    lingered: replicaSum('batchesLingered'),
     persisted: replicaSum('records'),
     persistedBytes: replicaSum('recordBytes'),
     threadCpu,
@@ -159,6 +163,7 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     clientWakes: d('clientWakes'),
     acked: d('acked'),
     batches: d('batches'),
+    lingered: d('lingered'),
     persisted: d('persisted'),
     persistedBytes: d('persistedBytes'),
     threadShares: threadMicros.map((us) => us / wallMicros),
@@ -183,7 +188,7 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   const persist =
     c.batches > 0
       ? [
-          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch)`,
+          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered)`,
         ]
       : [];
   return [

@@ -68,8 +68,9 @@ export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 const openRecordPorts = new Map<string, EngineRecordPort>();
 
 /**
- * While a group writes back to back, a batch starts 1 ms after the previous one finished unless
- * 64 records are staged (bench/README.md "Issue 10, the disk engines' write path").
+ * While a group's batches show concurrency, a batch waits 1 ms for more records unless 64 are
+ * staged (actors/paxos/persist-linger.ts; bench/README.md "Issue 10, the disk engines' write
+ * path").
  */
 const PERSIST_LINGER: PersistLingerOptions = Object.freeze({ ms: 1, recordsMin: 64 });
 

@@ -745,7 +745,7 @@ export class PaxosGroupActor implements Actor {
       writes,
       (err) => {
         this.writing = false;
-        this.linger?.finished();
+        this.linger?.finished(writes.length);
         this.markWriting(writes, -1);
         this.journalWritten(batch, local.head, err);
         if (err !== undefined) return this.fail('write', err);

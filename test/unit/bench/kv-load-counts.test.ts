@@ -8,8 +8,9 @@ function totals(
   threadCpu: number[],
   processCpu: number,
   gcMs: number[],
-  persist: { batches: number; persisted: number; persistedBytes: number } = {
+  persist: { batches: number; lingered: number; persisted: number; persistedBytes: number } = {
     batches: 0,
+    lingered: 0,
     persisted: 0,
     persistedBytes: 0,
   },
@@ -69,14 +70,19 @@ test('the persist line: engine batches, records and bytes per op, only when some
   const none = perOp(totals(0, [0], 0, [0]), totals(1000, [0], 0, [0]), 1000);
   t.notRegex(formatPerOp('x', none), /persist per op/);
   const c = perOp(
-    totals(0, [0], 0, [0], { batches: 100, persisted: 700, persistedBytes: 70_000 }),
-    totals(1000, [0], 0, [0], { batches: 500, persisted: 3500, persistedBytes: 1_030_000 }),
+    totals(0, [0], 0, [0], { batches: 100, lingered: 0, persisted: 700, persistedBytes: 70_000 }),
+    totals(1000, [0], 0, [0], {
+      batches: 500,
+      lingered: 200,
+      persisted: 3500,
+      persistedBytes: 1_030_000,
+    }),
     1000,
   );
   t.is(c.batches, 0.4);
   t.is(c.persisted, 2.8);
   t.regex(
     formatPerOp('x', c),
-    /persist per op: engine batches 0\.400, records 2\.800, bytes 960 \(7\.0 records per batch\)/,
+    /persist per op: engine batches 0\.400, records 2\.800, bytes 960 \(7\.0 records per batch, 0\.200 lingered\)/,
   );
 });

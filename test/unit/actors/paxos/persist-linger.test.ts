@@ -1,8 +1,9 @@
 /**
- * PersistLinger (actors/paxos/persist-linger.ts): adaptive group commit. A batch after a quiet
- * spell starts at once; while batches come back to back, the next one waits until `ms` after the
- * previous one finished unless `recordsMin` records are staged; the timer fires once however often it
- * is asked for, and once it fired the batch goes whatever the clock says.
+ * PersistLinger (actors/paxos/persist-linger.ts): adaptive group commit. A batch waits `ms` for
+ * more records only when the previous batch showed concurrency (two records or more) and ended
+ * recently; a lone writer, a first batch and a batch after a quiet spell start at once; enough
+ * staged records start at once; the timer fires once however often it is asked for, and once it
+ * fired the batch goes.
  */
 import test from 'ava';
 import { PersistLinger } from '../../../../actors/paxos/persist-linger';
@@ -22,53 +23,56 @@ function fixture(): {
   return { linger, clock, timers };
 }
 
-test('the first batch and one after a quiet spell start at once', (t) => {
+test('a first batch, a lone writer and a batch after a quiet spell start at once', (t) => {
   const { linger, clock } = fixture();
-  t.is(linger.waitMs(1), 0);
+  t.is(linger.waitMs(1), 0, 'first batch');
   linger.started();
   clock.ms += 1;
-  linger.finished();
-  clock.ms += 5;
-  t.is(linger.waitMs(1), 0);
+  linger.finished(1);
+  t.is(linger.waitMs(1), 0, 'the previous batch held one record: a lone writer');
+  linger.started();
+  linger.finished(3);
+  clock.ms += 21; // ten lingers of 2 ms and more
+  t.is(linger.waitMs(1), 0, 'quiet spell');
 });
 
-test('a batch soon after the previous one finished waits for the rest of the linger', (t) => {
+test('after a busy batch the next one waits one linger, with one timer', (t) => {
   const { linger, clock, timers } = fixture();
   linger.started();
-  clock.ms += 10; // a long write: the linger counts from its end
-  linger.finished();
+  clock.ms += 10; // a long write
+  linger.finished(3);
   clock.ms += 0.5;
-  t.is(linger.waitMs(2), 1.5);
-  linger.arm(1.5, () => undefined);
-  linger.arm(1.5, () => undefined); // asked again while armed: still one timer
+  t.is(linger.waitMs(2), 2);
+  linger.arm(2, () => undefined);
+  linger.arm(2, () => undefined); // asked again while armed: still one timer
   t.is(timers.length, 1);
-  t.is(timers[0]?.ms, 1.5);
+  t.is(timers[0]?.ms, 2);
   t.is(linger.lingered, 1);
 });
 
-test('enough staged records start the batch at once, linger or not', (t) => {
-  const { linger, clock } = fixture();
+test('enough staged records start the batch at once, busy or not', (t) => {
+  const { linger } = fixture();
   linger.started();
-  linger.finished();
-  clock.ms += 0.1;
+  linger.finished(3);
   t.is(linger.waitMs(4), 0);
   t.true(linger.waitMs(3) > 0);
 });
 
-test('once the timer fired the batch goes, even if the clock lags the timer', (t) => {
+test('once the timer fired the batch goes; the one after lingers again', (t) => {
   const { linger, clock, timers } = fixture();
   linger.started();
-  linger.finished();
+  linger.finished(2);
   let woken = 0;
+  t.is(linger.waitMs(1), 2);
   linger.arm(2, () => {
     woken += 1;
   });
-  clock.ms += 1.9; // the host clock says 0.1 ms are left
+  clock.ms += 1.9; // the host clock may lag the timer
   timers[0]?.wake();
   t.is(woken, 1);
   t.is(linger.waitMs(1), 0);
   linger.started();
-  linger.finished();
+  linger.finished(5);
   t.true(linger.waitMs(1) > 0, 'the next batch lingers again');
 });
 
