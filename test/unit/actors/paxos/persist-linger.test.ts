@@ -1,6 +1,6 @@
 /**
  * PersistLinger (actors/paxos/persist-linger.ts): adaptive group commit. A batch waits `ms` for
- * more records only when the previous batch showed concurrency (two records or more) and ended
+ * more records only when the previous batch showed concurrency (four records or more) and ended
  * recently; a lone writer, a first batch and a batch after a quiet spell start at once; enough
  * staged records start at once; the timer fires once however often it is asked for, and once it
  * fired the batch goes.
@@ -28,10 +28,10 @@ test('a first batch, a lone writer and a batch after a quiet spell start at once
   t.is(linger.waitMs(1), 0, 'first batch');
   linger.started();
   clock.ms += 1;
-  linger.finished(1);
-  t.is(linger.waitMs(1), 0, 'the previous batch held one record: a lone writer');
-  linger.started();
   linger.finished(3);
+  t.is(linger.waitMs(1), 0, 'the previous batch held three records: low concurrency');
+  linger.started();
+  linger.finished(4);
   clock.ms += 21; // ten lingers of 2 ms and more
   t.is(linger.waitMs(1), 0, 'quiet spell');
 });
@@ -40,7 +40,7 @@ test('after a busy batch the next one waits one linger, with one timer', (t) => 
   const { linger, clock, timers } = fixture();
   linger.started();
   clock.ms += 10; // a long write
-  linger.finished(3);
+  linger.finished(4);
   clock.ms += 0.5;
   t.is(linger.waitMs(2), 2);
   linger.arm(2, () => undefined);
@@ -53,7 +53,7 @@ test('after a busy batch the next one waits one linger, with one timer', (t) => 
 test('enough staged records start the batch at once, busy or not', (t) => {
   const { linger } = fixture();
   linger.started();
-  linger.finished(3);
+  linger.finished(8);
   t.is(linger.waitMs(4), 0);
   t.true(linger.waitMs(3) > 0);
 });
@@ -61,7 +61,7 @@ test('enough staged records start the batch at once, busy or not', (t) => {
 test('once the timer fired the batch goes; the one after lingers again', (t) => {
   const { linger, clock, timers } = fixture();
   linger.started();
-  linger.finished(2);
+  linger.finished(4);
   let woken = 0;
   t.is(linger.waitMs(1), 2);
   linger.arm(2, () => {
