@@ -15,6 +15,11 @@
  * - `clientRecords` / `clientWakes`: request payloads the client thread sent, and its own
  *   wake-ups (each one a notify paid by a worker that answered while it was parked).
  * - `acked`: writes acknowledged by the cores per operation (1 in a write phase).
+ * - `batches` / `persisted` / `persistedBytes`: engine write batches the group actors made
+ *   (each one engine `write`, one write(2) or LevelDB batch on libuv's pool: the unit a disk
+ *   engine's cost follows), the records in them and their bytes, all replicas together (the
+ *   replicas' `batches`, `records` and `recordBytes`); 0 on the volatile memory engine.
+ *   `lingered`: batches that waited for more records (actors/paxos/persist-linger.ts).
  *
  * Thread CPU (`threads`): each thread's CPU time over the phase as a share of one core (Linux:
  * /proc/thread-self/schedstat, runtime/thread-cpu.ts), and the rest of the process (V8's GC
@@ -41,6 +46,10 @@ export interface PerOpCounts {
   clientRecords: number;
   clientWakes: number;
   acked: number;
+  batches: number;
+  lingered: number;
+  persisted: number;
+  persistedBytes: number;
   /** Share of one core over the phase: the client thread, then each worker; NaN if unknown. */
   threadShares: number[];
   /** The rest of the process (GC helper threads, libuv pool), share of one core. */
@@ -70,6 +79,10 @@ export interface Totals {
   clientRecords: number;
   clientWakes: number;
   acked: number;
+  batches: number;
+  lingered: number;
+  persisted: number;
+  persistedBytes: number;
   /** Thread CPU in microseconds: the client thread, then each worker (NaN: unknown). */
   threadCpu: number[];
   /** GC pause milliseconds, same order as threadCpu (NaN: unknown). */
@@ -101,6 +114,8 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     turns.push(ws.turns ?? NaN);
     recordsIn.push(m.messagesIn ?? NaN);
   }
+  const replicaSum = (name: string): number =>
+    stats.replicas.reduce((sum, counters) => sum + (counters?.[name] ?? 0), 0);
   return {
     gcMs,
     turns,
@@ -115,6 +130,10 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     clientRecords: stats.client.messagesOut,
     clientWakes: t.clientWakes,
     acked: t.writesAcknowledged,
+    batches: replicaSum('batches'),
+    lingered: replicaSum('batchesLingered'),
+    persisted: replicaSum('records'),
+    persistedBytes: replicaSum('recordBytes'),
     threadCpu,
     processCpu: cpu.user + cpu.system,
     atMs: performance.now(),
@@ -152,6 +171,10 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     clientRecords: d('clientRecords'),
     clientWakes: d('clientWakes'),
     acked: d('acked'),
+    batches: d('batches'),
+    lingered: d('lingered'),
+    persisted: d('persisted'),
+    persistedBytes: d('persistedBytes'),
     threadShares: threadMicros.map((us) => us / wallMicros),
     otherShare: known.length === threadMicros.length ? rest / wallMicros : NaN,
   };
@@ -172,10 +195,17 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   const perThread = c.threadMicrosPerOp.map(
     (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`,
   );
+  const persist =
+    c.batches > 0
+      ? [
+          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered)`,
+        ]
+      : [];
   return [
     `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)}, wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
     `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
     `${label}  cpu us/op by thread: ${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`,
+    ...persist,
   ].join('\n');
 }
 

@@ -107,6 +107,9 @@ function parseArgs(): AbOptions {
         slices: int('slices', 20),
         cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
         newKeys: args.values['new-keys'] === true,
+        // The data path alone: the engine rows of paxos-path compare engines, not builds.
+        engine: 'none',
+        groups: 1,
       };
     },
   );

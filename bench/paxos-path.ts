@@ -17,16 +17,30 @@
  * to the codec, the core or the shell shows up in its figure with little noise. It leaves out
  * the rings, doorbells, the request pipeline and the public API (kv-load measures those).
  *
+ * `--engine memory-log|bitcask|lsm` persists every record through that engine (sync 'batch', in
+ * sections, as a store's group does) in a temporary directory, and `--groups N` spreads the keys
+ * over N groups per replica (a store's default is 8): the CPU a persisted write adds, on one
+ * thread plus libuv's pool, without the rings' scheduling noise.
+ *
  *   node dist/bench/paxos-path.js [--ops 200000] [--clients 256] [--keys 100000] [--value-bytes 100] [--slices 10]
+ *     [--engine none|memory-log|bitcask|lsm] [--groups 1]
  *     [--cache-keys N] [--new-keys]
  *
  * `--cache-keys N` bounds each replica's key cache (as kv-load's stores do) and ticks the actors
  * every 10 ms; `--new-keys` makes every write use a key never seen before, so the writes take
  * the key cache's new-key path (load empty, probation segment, eviction to the record store).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
+import { EngineRecordPort } from '../actors/paxos/record-port';
+import type { RecordPort } from '../actors/paxos/record-port';
+import { SectionedRecordPort } from '../actors/paxos/sectioned-record-port';
 import { VolatileRecordPort } from '../actors/paxos/volatile-record-port';
+import { groupOfKey } from '../actors/store/routing';
+import { createEngine } from '../engines/create-engine';
 import {
   PayloadKind,
   beginBatch,
@@ -50,7 +64,10 @@ import { parseBenchArgsOrExit, stringFlag } from './cli-args';
 import type { BenchFlags } from './cli-args';
 
 const REPLICAS = 3;
-const PLACEMENT = { replicas: REPLICAS, groups: 1 };
+const ENGINES = ['none', 'memory-log', 'bitcask', 'lsm'] as const;
+type PathEngine = (typeof ENGINES)[number];
+/** With an engine, a round that delivered nothing waits for a send at most this long. */
+const IO_WAIT_MS = 1;
 /** Delivery rounds per phase at most: every round delivers something or the phase is stuck. */
 const ROUNDS_MAX = 100_000_000;
 
@@ -64,6 +81,8 @@ export interface Options {
   cacheKeys: number | undefined;
   /** Writes go to keys never used before (the key cache's probation path), not to `keys`. */
   newKeys: boolean;
+  engine: PathEngine;
+  groups: number;
 }
 
 /** Host time between the actors' ticks when a cache bound is set (the runtime's default). */
@@ -81,6 +100,8 @@ class Wire {
   payloads = 0;
   results = 0;
   onResult: (() => void) | undefined;
+  /** Resolves the wait of a round that delivered nothing (engine mode): something was sent. */
+  wake: (() => void) | undefined;
 
   host(actorId: number): ActorHost {
     return {
@@ -95,6 +116,7 @@ class Wire {
           return;
         }
         this.queue.push({ from: actorId, to, payload: payload.slice() });
+        this.wake?.();
       },
     };
   }
@@ -143,7 +165,7 @@ async function runPhase(
       o.newKeys && kind === 'write'
         ? `n${newKeySerial++}.${fresh++}`
         : `k${Math.floor(Math.random() * o.keys)}`;
-    const home = homeReplicaOf(key, REPLICAS);
+    const home = actorIdOf(homeReplicaOf(key, REPLICAS), groupOfKey(key, o.groups), placementOf(o));
     const req: ClientRequest =
       kind === 'write'
         ? { kind: 'write', token: token++, key, op }
@@ -153,6 +175,7 @@ async function runPhase(
   wire.onResult = () => {
     done += 1;
     submit();
+    wire.wake?.();
   };
   const messagesBefore = countMessages(actors);
   const payloadsBefore = wire.payloads;
@@ -169,8 +192,10 @@ async function runPhase(
     }
     sendBatches(actors, writers, batches, wire);
     const delivered = deliverAll(actors, wire);
-    // The memory record port answers loads from a microtask: let them run.
-    if (delivered === 0) await new Promise((resolve) => setImmediate(resolve));
+    // The memory record port answers loads from a microtask: let them run. An engine's
+    // writes complete on libuv's pool: wait for a send rather than spin.
+    if (delivered === 0 && o.engine === 'none') await new Promise((r) => setImmediate(r));
+    else if (delivered === 0) await ioWait(wire);
   }
   const used = process.cpuUsage(cpu);
   const heapBytes = allocatedBytes(usedAtStart, profiler);
@@ -187,6 +212,30 @@ async function runPhase(
 
 /** Serial of the new keys (`--new-keys`), over the whole run: every write key is new. */
 let newKeySerial = 0;
+function ioWait(wire: Wire): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, IO_WAIT_MS);
+    function done(): void {
+      clearTimeout(timer);
+      wire.wake = undefined;
+      resolve();
+    }
+    wire.wake = done;
+  });
+}
+
+function placementOf(o: Options): { replicas: number; groups: number } {
+  return { replicas: REPLICAS, groups: o.groups };
+}
+
+/** The record port of one replica's group: volatile, or the engine in sections (actor-entry). */
+function recordPortOf(o: Options, root: string | undefined, id: number): RecordPort {
+  if (o.engine === 'none' || root === undefined) return new VolatileRecordPort();
+  const dir = path.join(root, `actor-${id}`);
+  const kind = o.engine === 'memory-log' ? 'memory' : o.engine;
+  const engine = createEngine(kind, { dir, persist: o.engine === 'memory-log' });
+  return new SectionedRecordPort(new EngineRecordPort(engine, 'batch'));
+}
 
 function sendBatches(
   actors: PaxosGroupActor[],
@@ -194,9 +243,9 @@ function sendBatches(
   batches: ClientRequest[][],
   wire: Wire,
 ): void {
-  batches.forEach((batch, replica) => {
-    const w = writers[replica];
-    const actor = actors[replica];
+  batches.forEach((batch, id) => {
+    const w = writers[id];
+    const actor = actors[id];
     if (batch.length === 0 || w === undefined || actor === undefined) return;
     const at = beginBatch(w, PayloadKind.requests);
     for (const req of batch) writeRequest(w, req);
@@ -251,12 +300,11 @@ export interface PaxosPathRig {
 export async function openPaxosPath(o: Options): Promise<PaxosPathRig> {
   const wire = new Wire();
   const actors: PaxosGroupActor[] = [];
-  for (let r = 0; r < REPLICAS; r++) {
-    const id = actorIdOf(r, 0, PLACEMENT);
-    assert(id === r, `actor id ${id} of replica ${r}: the wire indexes actors by id`);
+  const root = o.engine === 'none' ? undefined : mkdtempSync(path.join(tmpdir(), 'paxos-path-'));
+  for (let id = 0; id < REPLICAS * o.groups; id++) {
     actors.push(
-      new PaxosGroupActor(id, wire.host(id), new VolatileRecordPort(), {
-        ...PLACEMENT,
+      new PaxosGroupActor(id, wire.host(id), recordPortOf(o, root, id), {
+        ...placementOf(o),
         sync: 'batch',
         model: allModels,
         cachedKeysMax: o.cacheKeys,
@@ -272,6 +320,7 @@ export async function openPaxosPath(o: Options): Promise<PaxosPathRig> {
     slice: (kind, ops) => runPhase({ ...o, ops }, kind, actors, wire),
     close: async () => {
       await Promise.all(actors.map((a) => a.close()));
+      if (root !== undefined) rmSync(root, { recursive: true, force: true });
     },
   };
 }
@@ -310,6 +359,11 @@ const FLAGS: BenchFlags = {
     help: ['<n>', 'none', 'key cache bound per replica (ticks the actors every 10 ms)'],
   },
   'new-keys': { type: 'boolean', help: ['', 'off', 'write phases write keys never used before'] },
+  engine: {
+    type: 'string',
+    help: ['<e>', 'none', 'persist records: none | memory-log | bitcask | lsm (sync batch)'],
+  },
+  groups: { type: 'string', help: ['<n>', '1', 'groups per replica'] },
   slices: {
     type: 'string',
     help: [
@@ -319,6 +373,12 @@ const FLAGS: BenchFlags = {
     ],
   },
 };
+
+function engineOf(name: string): PathEngine {
+  const found = ENGINES.find((e) => e === name);
+  if (found === undefined) throw new TypeError(`--engine must be one of ${ENGINES.join(', ')}`);
+  return found;
+}
 
 async function main(): Promise<void> {
   const o = parseBenchArgsOrExit(
@@ -341,6 +401,8 @@ async function main(): Promise<void> {
         slices: int('slices', 10),
         cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
         newKeys: args.values['new-keys'] === true,
+        engine: engineOf(stringFlag(args, 'engine') ?? 'none'),
+        groups: int('groups', 1),
       };
     },
   );

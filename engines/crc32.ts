@@ -5,16 +5,47 @@
  * several times faster and needs no code of ours to get right. CRC-32C would be marginally
  * better at error detection, but node has no native implementation of it, and any CRC-32
  * detects every single-bit and every burst error up to 32 bits, which is what we rely on.
+ *
+ * The one exception is a few header bytes (`crc32Range`): there the native call and the
+ * subarray it needs cost more than a table lookup per byte (the record and frame headers are
+ * 5 and 16 bytes, sealed once per record on the write path; issue 10, disk engines).
  */
 import * as zlib from 'node:zlib';
 import { assert } from '../runtime/assert';
 
 assert(typeof zlib.crc32 === 'function', 'zlib.crc32 is missing: node >= 20.15 is required');
 
+/** Ranges longer than this go to zlib even through `crc32Range`. */
+const TABLE_BYTES_MAX = 32;
+
+/** The byte-at-a-time table of the reflected polynomial 0xEDB88320 (zlib's). */
+const TABLE = ((): Int32Array => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb8_8320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
 /** CRC-32 of `data`. Pass a previous result as `seed` to continue a checksum across chunks. */
 export function crc32(data: Uint8Array, seed: number = 0): number {
-  assert(Number.isInteger(seed) && seed >= 0 && seed <= 0xffff_ffff, `crc32 seed ${seed}`);
+  assert(seed >>> 0 === seed, () => `crc32 seed ${seed}`);
   const sum = zlib.crc32(data, seed);
-  assert(Number.isInteger(sum) && sum >= 0 && sum <= 0xffff_ffff, `crc32 result ${sum}`);
+  assert(sum >>> 0 === sum, () => `crc32 result ${sum}`);
   return sum;
+}
+
+/**
+ * CRC-32 of `data[start, end)`, equal to `crc32(data.subarray(start, end), seed)`, without the
+ * subarray: a table loop for short ranges, zlib for longer ones.
+ */
+export function crc32Range(data: Uint8Array, start: number, end: number, seed: number = 0): number {
+  assert(start >= 0 && start <= end && end <= data.length, () => `crc32Range ${start}..${end}`);
+  if (end - start > TABLE_BYTES_MAX) return crc32(data.subarray(start, end), seed);
+  assert(seed >>> 0 === seed, () => `crc32Range seed ${seed}`);
+  let c = ~seed;
+  for (let i = start; i < end; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
 }

@@ -12,7 +12,7 @@
  * header bit can change undetected.
  */
 import { assert, VERIFY } from '../runtime/assert';
-import { crc32 } from './crc32';
+import { crc32, crc32Range } from './crc32';
 import { engineError } from './errors';
 
 export const RECORD_FORMAT_V1 = 0x01;
@@ -41,12 +41,21 @@ export function sealRecord(payload: Uint8Array): Uint8Array {
 export function sealRecordInPlace(record: Uint8Array): Uint8Array {
   assert(record.length >= RECORD_HEADER_BYTES, 'sealRecordInPlace: no room for the header');
   const length = record.length - RECORD_HEADER_BYTES;
-  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  view.setUint8(0, RECORD_FORMAT_V1);
-  view.setUint32(1, length, false);
-  view.setUint32(5, checksumOf(record), false);
+  assert(length <= PAYLOAD_BYTES_MAX, () => `sealRecordInPlace: payload ${length} bytes`);
+  // Byte by byte (big-endian) rather than through a DataView: this runs once per record
+  // persisted, and the view would be one more allocation each time.
+  record[0] = RECORD_FORMAT_V1;
+  putU32(record, 1, length);
+  putU32(record, 5, checksumOf(record));
   if (VERIFY) assert(openRecord(record).length === length, 'sealRecordInPlace: does not open');
   return record;
+}
+
+function putU32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
 }
 
 /**
@@ -80,6 +89,6 @@ export function openRecord(bytes: Uint8Array): Uint8Array {
 /** CRC over the format and length bytes, then the payload; skips the checksum field itself. */
 function checksumOf(record: Uint8Array): number {
   assert(record.length >= RECORD_HEADER_BYTES, `checksumOf: ${record.length} bytes`);
-  const header = crc32(record.subarray(0, 5));
+  const header = crc32Range(record, 0, 5);
   return crc32(record.subarray(RECORD_HEADER_BYTES), header);
 }

@@ -24,6 +24,7 @@ import { VolatileRecordPort } from '../paxos/volatile-record-port';
 import type { RecordPort } from '../paxos/record-port';
 import type { JournalLimits } from '../paxos/journal-limits';
 import { SectionedRecordPort } from '../paxos/sectioned-record-port';
+import type { PersistLingerOptions } from '../paxos/persist-linger';
 
 /** What every Paxos group actor of a node is built with (the worker runtime clones it). */
 export interface GroupActorConfig {
@@ -65,6 +66,13 @@ export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 
 /** The newest record port per directory: a crash skips close(), so the next incarnation closes it. */
 const openRecordPorts = new Map<string, EngineRecordPort>();
+
+/**
+ * While a group's batches show concurrency, a batch waits 1 ms for more records unless 64 are
+ * staged (actors/paxos/persist-linger.ts; bench/README.md "Issue 10, the disk engines' write
+ * path").
+ */
+const PERSIST_LINGER: PersistLingerOptions = Object.freeze({ ms: 1, recordsMin: 64 });
 
 /**
  * How a group starts (decision 15): its incarnation, never used before, and whether it must be
@@ -148,6 +156,9 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     amnesic,
     cachedKeysMax: Math.max(1, Math.ceil(config.cachedKeysMax / config.groups)),
     tickMs: config.tickMs,
+    // Adaptive group commit for the engines that write (docs/decisions.md "Adaptive group
+    // commit"): fewer, bigger engine writes under load, none delayed after a quiet spell.
+    persistLinger: volatile ? undefined : PERSIST_LINGER,
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).
     derived: bigtableDerived,
     journal: volatile ? undefined : config.journal,

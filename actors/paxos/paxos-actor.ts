@@ -70,6 +70,8 @@ import type { JournalLimits } from './journal-limits';
 import { answerJournal, isJournalRequest } from './journal-page';
 import type { JournalHost } from './journal-page';
 import { JOURNAL_META_KEY, decodeJournalMeta, isJournalKey } from './journal-codec';
+import { PersistLinger } from './persist-linger';
+import type { PersistLingerOptions } from './persist-linger';
 
 export interface PaxosShellOptions extends GroupPlacement {
   readonly sync: SyncMode;
@@ -126,6 +128,12 @@ export interface PaxosShellOptions extends GroupPlacement {
   readonly clearJournalGap?: () => void;
   /** Wall-clock ms for journal entry times (default Date.now; the simulator passes its own). */
   readonly wallClock?: () => number;
+  /**
+   * Adaptive group commit (persist-linger.ts): while writes keep coming, a batch starts at most
+   * every `ms` unless `recordsMin` records are staged. Absent: a batch starts as soon as the
+   * previous one is done (the simulator, and sync 'none', which answers before writing).
+   */
+  readonly persistLinger?: PersistLingerOptions;
 }
 
 /** Ticks one tick() may catch up after a stall (10 s at the default 10 ms). */
@@ -169,6 +177,7 @@ export class PaxosGroupActor implements Actor {
   private readonly group: number;
   private staged: Staged = emptyStaged();
   private writing = false;
+  private readonly linger: PersistLinger | undefined;
   /** This incarnation's amnesia marker was cleared by a rebuild (inspectAmnesia). */
   private amnesiaCleared = false;
   private failed = false;
@@ -244,6 +253,12 @@ export class PaxosGroupActor implements Actor {
     this.journal = journal;
     this.sections =
       store.appendChains === true ? new RecordSections(store.sectionLimits) : undefined;
+    // Sync 'none' answers before its writes finish: a linger would only delay the answers.
+    const linger = options.sync === 'none' ? undefined : options.persistLinger;
+    this.linger =
+      linger !== undefined && store.volatile !== true
+        ? new PersistLinger(linger, () => host.now())
+        : undefined;
     this.core = new PaxosCore({
       replicaId: this.replica,
       replicas: options.replicas,
@@ -518,6 +533,8 @@ export class PaxosGroupActor implements Actor {
       ...this.stats,
       ...this.journal?.counters,
       derivedWrites: this.derivedWrites?.written ?? 0,
+      // Batches that waited for more records (persist-linger.ts).
+      batchesLingered: this.linger?.lingered ?? 0,
       // Records in sections: change entries and whole records (bases) staged, and their bytes.
       sectionChanges: sections?.changes ?? 0,
       sectionChangeBytes: sections?.changeBytes ?? 0,
@@ -698,6 +715,7 @@ export class PaxosGroupActor implements Actor {
       batch.derived.clear();
       return;
     }
+    if (this.lingers(batch.records.size)) return;
     this.staged = emptyStaged();
     this.sections?.batched();
     const writes: RecordWrite[] = [];
@@ -727,6 +745,7 @@ export class PaxosGroupActor implements Actor {
       writes,
       (err) => {
         this.writing = false;
+        this.linger?.finished(writes.length);
         this.markWriting(writes, -1);
         this.journalWritten(batch, local.head, err);
         if (err !== undefined) return this.fail('write', err);
@@ -735,6 +754,19 @@ export class PaxosGroupActor implements Actor {
       },
       local.ops,
     );
+  }
+
+  /** True when the staged batch waits (persist-linger.ts); its timer drives the shell again. */
+  private lingers(records: number): boolean {
+    const linger = this.linger;
+    if (linger === undefined) return false;
+    const wait = linger.waitMs(records);
+    if (wait > 0) {
+      linger.arm(wait, () => this.drive());
+      return true;
+    }
+    linger.started();
+    return false;
   }
 
   /** The derived-data and journal ops that go in a batch with its records. */

@@ -4,7 +4,7 @@
  * drive completions from its own event queue; `EngineRecordPort` adapts any `Engine`.
  */
 import { assert } from '../../runtime/assert';
-import type { BatchOp, Engine, SyncMode } from '../../engines/engine';
+import type { BatchOp, Engine, SyncMode, WriteOptions } from '../../engines/engine';
 import type { KeyRecord } from './core/types';
 import type { SectionLimits } from './record-sections';
 import { encodeSealedRecord } from './codec';
@@ -88,9 +88,16 @@ export interface RecordPort {
   close(): Promise<void>;
 }
 
+const SYNCED: WriteOptions = Object.freeze({ sync: true });
+const NOT_SYNCED: WriteOptions = Object.freeze({ sync: false });
+
 /** `sync` → engine write option: 'always' fsyncs each batch; 'batch' and 'none' hand it to the OS. */
 export class EngineRecordPort implements RecordPort {
   private readonly opened: Promise<void>;
+  /** Set once `opened` resolved: writes then go to the engine at once, not after a hop. */
+  private isOpen = false;
+  /** Writes queued behind `opened` that have not reached the engine yet (they go first). */
+  private writesQueued = 0;
   private closing: Promise<void> | undefined;
   lostAtOpen = false;
 
@@ -107,6 +114,7 @@ export class EngineRecordPort implements RecordPort {
         // A torn tail (bytes after the last durable point) was never acknowledged; damage to
         // durable bytes may have held acknowledged promises or accepts.
         this.lostAtOpen = engine.openReport?.()?.mayHaveDroppedAcknowledged === true;
+        this.isOpen = true;
       });
     // A failed open reaches every load and write as their error; it must not also surface as an
     // unhandled rejection, which would take down the worker and every actor on it.
@@ -139,12 +147,31 @@ export class EngineRecordPort implements RecordPort {
     assert(batch.length > 0 || (derived?.length ?? 0) > 0, 'empty write');
     const ops: BatchOp[] = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
     if (derived !== undefined) for (const op of derived) ops.push(op);
-    this.opened
-      .then(() => this.engine.write(ops, { sync: this.sync === 'always' }))
-      .then(
-        () => cb(),
-        (err: Error) => cb(err),
-      );
+    const options = this.sync === 'always' ? SYNCED : NOT_SYNCED;
+    // Once open, straight to the engine (it orders writes by call, as the hop did): one promise
+    // and one microtask less per batch. A close under way is the engine's to refuse (NOT_OPEN).
+    const direct = this.isOpen && this.writesQueued === 0;
+    if (!direct) this.writesQueued += 1;
+    const written = direct
+      ? this.writeOpen(ops, options)
+      : this.opened.then(() => {
+          this.writesQueued -= 1;
+          assert(this.writesQueued >= 0, () => `writes queued ${this.writesQueued}`);
+          return this.engine.write(ops, options);
+        });
+    written.then(
+      () => cb(),
+      (err: Error) => cb(err),
+    );
+  }
+
+  /** The engine's write, with a synchronous throw (a programmer error) as a rejection. */
+  private writeOpen(ops: BatchOp[], options: WriteOptions): Promise<void> {
+    try {
+      return this.engine.write(ops, options);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   async *scanAll(): AsyncIterable<[string, Uint8Array]> {

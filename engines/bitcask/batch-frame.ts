@@ -17,13 +17,14 @@
  */
 import { assert } from '../../runtime/assert';
 import type { BatchOp } from '../engine';
-import { crc32 } from '../crc32';
+import { crc32, crc32Range } from '../crc32';
 import { engineError } from '../errors';
 import {
   entryRecordBytes,
   type EntryKind,
+  keyByteLength,
   sealedRecordLength,
-  writeEntryRecord,
+  writeEntryRecordAt,
 } from './entry-record';
 import { readU64, viewOf, writeU64 } from './format';
 
@@ -50,28 +51,51 @@ export interface EncodedBatch {
  * caller may reuse its buffers as soon as this returns.
  */
 export function encodeBatchFrame(batch: readonly BatchOp[], seq: number): EncodedBatch {
-  const last = new Map<string, BatchOp>();
-  for (const op of batch) last.set(op.key, op); // records of one seq may come in any order
-  const ops = [...last.values()];
-  const keys = ops.map((op) => Buffer.from(op.key, 'utf8'));
-  const sizes = ops.map((op, i) =>
-    entryRecordBytes(keys[i].length, op.type === 'put' ? op.value.byteLength : 0),
-  );
-  const total = sizes.reduce((sum, size) => sum + size, FRAME_HEADER_BYTES);
+  const ops = lastOfEachKey(batch);
+  const keyBytes: number[] = new Array<number>(ops.length);
+  let total = FRAME_HEADER_BYTES;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    keyBytes[i] = keyByteLength(op.key);
+    total += entryRecordBytes(keyBytes[i], op.type === 'put' ? op.value.byteLength : 0);
+  }
   const bytes = new Uint8Array(total);
-  const entries: FramedEntry[] = [];
+  const entries: FramedEntry[] = new Array<FramedEntry>(ops.length);
   let offset = FRAME_HEADER_BYTES;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     const kind: EntryKind = op.type === 'put' ? 'put' : 'tombstone';
     const value = op.type === 'put' ? op.value : undefined;
-    writeEntryRecord(bytes.subarray(offset, offset + sizes[i]), kind, seq, keys[i], value);
-    entries.push({ key: op.key, kind, offset, size: sizes[i] });
-    offset += sizes[i];
+    const entry = { kind, seq, key: op.key, keyBytes: keyBytes[i] };
+    const size = writeEntryRecordAt(bytes, offset, entry, value);
+    entries[i] = { key: op.key, kind, offset, size };
+    offset += size;
   }
   assert(offset === total, `encodeBatchFrame: ${offset} of ${total} bytes`);
   sealFrame(bytes, entries.length);
   return { bytes, entries };
+}
+
+/** Batches up to this size look for repeated keys pair by pair instead of through a Map. */
+const PAIRWISE_OPS_MAX = 16;
+
+/**
+ * The batch with only the last operation on each key (at the place of the key's first). A
+ * batch without repeats (the Paxos shell's: one record per key) is returned as it is.
+ */
+function lastOfEachKey(batch: readonly BatchOp[]): readonly BatchOp[] {
+  if (batch.length <= PAIRWISE_OPS_MAX && !hasRepeatedKey(batch)) return batch;
+  const last = new Map<string, BatchOp>();
+  for (const op of batch) last.set(op.key, op); // records of one seq may come in any order
+  return [...last.values()];
+}
+
+function hasRepeatedKey(batch: readonly BatchOp[]): boolean {
+  for (let i = 1; i < batch.length; i++) {
+    const key = batch[i].key;
+    for (let j = 0; j < i; j++) if (batch[j].key === key) return true;
+  }
+  return false;
 }
 
 /** Fills in the header of a frame whose body (the records) is already in place. */
@@ -84,7 +108,7 @@ export function sealFrame(frame: Uint8Array, count: number): void {
   view.setUint32(4, count, false);
   view.setUint32(8, bodyBytes, false);
   view.setUint32(12, crc32(frame.subarray(FRAME_HEADER_BYTES)), false);
-  view.setUint32(16, crc32(frame.subarray(0, 16)), false);
+  view.setUint32(16, crc32Range(frame, 0, 16), false);
 }
 
 export type FrameHeader =
@@ -101,7 +125,7 @@ export function readFrameHeader(bytes: Uint8Array): FrameHeader {
   assert(bytes.length >= FRAME_HEADER_BYTES, `readFrameHeader: ${bytes.length} bytes`);
   const view = viewOf(bytes);
   if (view.getUint32(0, false) !== FRAME_MAGIC) return { ok: false, reason: 'bad frame magic' };
-  if (view.getUint32(16, false) !== crc32(bytes.subarray(0, 16))) {
+  if (view.getUint32(16, false) !== crc32Range(bytes, 0, 16)) {
     return { ok: false, reason: 'frame header checksum mismatch' };
   }
   const count = view.getUint32(4, false);

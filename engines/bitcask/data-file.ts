@@ -106,7 +106,18 @@ export class DataFile {
   async append(bytes: Uint8Array): Promise<void> {
     assert(this.closed === undefined && !this.retired, () => `append to data file ${this.id}`);
     const position = this.sizeBytes;
-    await writeFully(this.handle, bytes, position);
+    // One write(2) nearly always takes it all: try it without writeFully's loop and step
+    // closure (this runs once per group commit), and let writeFully finish a partial write.
+    let written: number;
+    try {
+      written = (await this.handle.write(bytes, 0, bytes.length, position)).bytesWritten;
+    } catch (err) {
+      throw engineError('IO_ERROR', `bitcask: append to data file ${this.id} failed`, err);
+    }
+    assert(written >= 0 && written <= bytes.length, () => `append wrote ${written} bytes`);
+    if (written < bytes.length) {
+      await writeFully(this.handle, bytes.subarray(written), position + written);
+    }
     assert(this.sizeBytes === position, () => `data file ${this.id}: concurrent append`);
     this.sizeBytes = position + bytes.length;
   }

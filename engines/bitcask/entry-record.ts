@@ -17,7 +17,7 @@
 import { assert } from '../../runtime/assert';
 import { engineError } from '../errors';
 import { openRecord, RECORD_HEADER_BYTES, sealRecordInPlace } from '../record-codec';
-import { readU64, viewOf, writeU64 } from './format';
+import { readU64, viewOf } from './format';
 
 export type EntryKind = 'put' | 'tombstone';
 
@@ -33,6 +33,7 @@ export interface DecodedEntry {
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
 
 /** Bytes of the sealed record for a key and value of these sizes. */
 export function entryRecordBytes(keyBytes: number, valueBytes: number): number {
@@ -41,27 +42,59 @@ export function entryRecordBytes(keyBytes: number, valueBytes: number): number {
 }
 
 /**
- * Fills `target` (exactly `entryRecordBytes` long, usually a view into a batch frame) with a
- * sealed record. Building in place saves a copy of every value.
+ * Writes a sealed record into `frame` at `offset` (`entryRecordBytes` long; usually inside a
+ * batch frame). Building in place saves a copy of every value; the key is written straight from
+ * the string (`keyBytes`: its UTF-8 length), so no buffer is allocated for it.
  */
-export function writeEntryRecord(
-  target: Uint8Array,
-  kind: EntryKind,
-  seq: number,
-  key: Uint8Array,
+export function writeEntryRecordAt(
+  frame: Uint8Array,
+  offset: number,
+  entry: { kind: EntryKind; seq: number; key: string; keyBytes: number },
   value: Uint8Array | undefined,
-): void {
+): number {
+  const { kind, seq, key, keyBytes } = entry;
   const valueBytes = value === undefined ? 0 : value.byteLength;
   assert(kind === 'put' || valueBytes === 0, 'writeEntryRecord: a tombstone has no value');
-  assert(target.length === entryRecordBytes(key.length, valueBytes), 'writeEntryRecord: size');
-  const payload = target.subarray(RECORD_HEADER_BYTES);
-  const view = viewOf(payload);
-  view.setUint8(0, kind === 'put' ? 1 : 2);
-  writeU64(view, 1, seq);
-  view.setUint16(9, key.length, false);
-  payload.set(key, ENTRY_FIXED_BYTES);
-  if (value !== undefined) payload.set(value, ENTRY_FIXED_BYTES + key.length);
-  sealRecordInPlace(target);
+  assert(Number.isSafeInteger(seq) && seq >= 0, () => `writeEntryRecord: seq ${seq}`);
+  const size = entryRecordBytes(keyBytes, valueBytes);
+  const end = offset + size;
+  assert(offset >= 0 && end <= frame.length, () => `writeEntryRecord: ${size} at ${offset}`);
+  const at = offset + RECORD_HEADER_BYTES;
+  frame[at] = kind === 'put' ? 1 : 2;
+  putU32(frame, at + 1, Math.floor(seq / 0x1_0000_0000));
+  putU32(frame, at + 5, seq >>> 0);
+  frame[at + 9] = keyBytes >>> 8;
+  frame[at + 10] = keyBytes;
+  const keyAt = at + ENTRY_FIXED_BYTES;
+  const written = writeKey(frame, keyAt, key, keyBytes);
+  assert(written === keyBytes, () => `writeEntryRecord: key of ${written} bytes, not ${keyBytes}`);
+  if (value !== undefined) frame.set(value, keyAt + keyBytes);
+  sealRecordInPlace(frame.subarray(offset, end));
+  return size;
+}
+
+/** UTF-8 bytes of `key` (the ASCII keys of the store counted without an encoder call). */
+export function keyByteLength(key: string): number {
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) >= 0x80) return Buffer.byteLength(key, 'utf8');
+  }
+  return key.length;
+}
+
+function writeKey(frame: Uint8Array, at: number, key: string, keyBytes: number): number {
+  if (keyBytes === key.length) {
+    // keyByteLength said ASCII: one byte per code unit.
+    for (let i = 0; i < key.length; i++) frame[at + i] = key.charCodeAt(i);
+    return keyBytes;
+  }
+  return utf8Encoder.encodeInto(key, frame.subarray(at, at + keyBytes)).written;
+}
+
+function putU32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
 }
 
 /**

@@ -9,8 +9,15 @@ function totals(
   processCpu: number,
   gcMs: number[],
   spinOffs = [0, 0],
+  persist: { batches: number; lingered: number; persisted: number; persistedBytes: number } = {
+    batches: 0,
+    lingered: 0,
+    persisted: 0,
+    persistedBytes: 0,
+  },
 ): Totals {
   return {
+    ...persist,
     paxos: 0,
     peerPayloads: 0,
     resultPayloads: 0,
@@ -61,4 +68,30 @@ test('the bottleneck phrase names a saturated thread, full cores, or neither', (
   t.is(bottleneck(shares([0.3, 0.95, 0.5], 1.9)), 'w0 saturated');
   t.regex(bottleneck(shares([0.3, 0.5, 0.5], 1.8)), /^cores full/);
   t.regex(bottleneck(shares([0.3, 0.5, 0.5], 1.2)), /^cores not full/);
+});
+
+test('the persist line: engine batches, records and bytes per op, only when something persisted', (t) => {
+  const none = perOp(totals(0, [0], 0, [0]), totals(1000, [0], 0, [0]), 1000);
+  t.notRegex(formatPerOp('x', none), /persist per op/);
+  const c = perOp(
+    totals(0, [0], 0, [0], undefined, {
+      batches: 100,
+      lingered: 0,
+      persisted: 700,
+      persistedBytes: 70_000,
+    }),
+    totals(1000, [0], 0, [0], undefined, {
+      batches: 500,
+      lingered: 200,
+      persisted: 3500,
+      persistedBytes: 1_030_000,
+    }),
+    1000,
+  );
+  t.is(c.batches, 0.4);
+  t.is(c.persisted, 2.8);
+  t.regex(
+    formatPerOp('x', c),
+    /persist per op: engine batches 0\.400, records 2\.800, bytes 960 \(7\.0 records per batch, 0\.200 lingered\)/,
+  );
 });

@@ -101,6 +101,38 @@ test('batch frame: the last op on a key wins; records round-trip; tombstones: no
   );
 });
 
+/**
+ * The encoder checks small batches for repeated keys pair by pair and writes keys straight from
+ * their strings (ASCII byte by byte, anything else through an encoder): both paths, and a batch
+ * past the pairwise bound, must give the same frame a plain reference encoding gives.
+ */
+test('batch frame: repeats found in batches of any size; keys of any script; big seqs', (t) => {
+  const keys = ['a', 'é', 'k\u{1F600}', 'z'.repeat(300), '\u0005x\u00001'];
+  for (const size of [1, 2, 15, 16, 17, 40]) {
+    const batch = Array.from({ length: size }, (_, i) => ({
+      type: 'put' as const,
+      key: keys[i % keys.length] + (i % 7 === 6 ? '' : String(i)),
+      value: Uint8Array.of(i, size),
+    }));
+    if (size > 2) batch.push({ ...batch[1], value: Uint8Array.of(99) }); // a repeat, last wins
+    const seq = 2 ** 40 + size;
+    const { bytes, entries } = encodeBatchFrame(batch, seq);
+    const last = new Map(batch.map((op) => [op.key, op]));
+    t.is(entries.length, last.size, `size ${size}`);
+    const header = readFrameHeader(bytes);
+    if (!header.ok) return t.fail(header.reason);
+    t.true(frameBodyMatches(bytes.subarray(FRAME_HEADER_BYTES), header));
+    for (const e of entries) {
+      const d = readEntryRecord(bytes.subarray(e.offset, e.offset + e.size));
+      const op = last.get(d.key);
+      t.truthy(op, `key ${d.key}`);
+      t.is(d.seq, seq);
+      t.deepEqual([...d.value], [...(op?.value ?? [])]);
+      t.is(e.key, d.key);
+    }
+  }
+});
+
 test('batch frame: a flipped header bit: bad frame; a flipped body bit fails its check', (t) => {
   const { bytes } = encodeBatchFrame([{ type: 'put', key: 'k', value: Uint8Array.of(5, 6) }], 1);
   for (let i = 0; i < FRAME_HEADER_BYTES; i++) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { crc32 } from '../../../engines/crc32';
+import { crc32, crc32Range } from '../../../engines/crc32';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -26,4 +26,16 @@ test('a seed continues the checksum across chunks', (t) => {
 test('respects the view offset of a subarray', (t) => {
   const padded = ascii('xx123456789yy');
   t.is(crc32(padded.subarray(2, 11)), 0xcbf4_3926);
+});
+
+test('crc32Range equals crc32 of the subarray, table and native lengths, any seed', (t) => {
+  const bytes = Uint8Array.from({ length: 80 }, (_, i) => (i * 37 + 11) & 0xff);
+  for (const seed of [0, 1, 0xcbf4_3926, 0xffff_ffff]) {
+    for (let start = 0; start < 6; start++) {
+      for (let end = start; end <= bytes.length; end++) {
+        t.is(crc32Range(bytes, start, end, seed), crc32(bytes.subarray(start, end), seed));
+      }
+    }
+  }
+  t.is(crc32Range(ascii('xx123456789yy'), 2, 11), 0xcbf4_3926);
 });

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { EngineRecordPort } from '../../../../actors/paxos/record-port';
 import { openRecord } from '../../../../engines/record-codec';
 import { BitcaskEngine } from '../../../../engines/bitcask/bitcask-engine';
+import { MemoryEngine } from '../../../../engines/memory-engine';
 import { SYNC_MARK_BYTES } from '../../../../engines/bitcask/batch-frame';
 
 function loadOnce(store: EngineRecordPort): Promise<void> {
@@ -87,4 +88,46 @@ test('bitcask2, tail damaged: lostAtOpen too (it shares the torn-tail scan)', as
   await loadOnce(second);
   t.true(second.lostAtOpen);
   await second.close();
+});
+
+/**
+ * Writes reach the engine in the order the shell made them (sync 'none' keeps several in
+ * flight, and a later batch must never land before an earlier one). Once open, the port calls
+ * the engine at once; a write queued behind the open must still go first. The race: the open's
+ * last step has run (the port is open) but the queued write's callback has not, and a write
+ * comes in between (here from a microtask the engine's openReport queues at that very step).
+ */
+test('writes queued behind the open reach the engine before writes made once it is open', async (t) => {
+  const order: string[] = [];
+  let port: EngineRecordPort | undefined;
+  const written = (label: string): Promise<void> =>
+    new Promise((resolve, reject) =>
+      port?.write([{ key: label, value: Uint8Array.of(1) }], (err) =>
+        err === undefined ? resolve() : reject(err),
+      ),
+    );
+  let second: Promise<void> | undefined;
+  const engine = new MemoryEngine();
+  const write = engine.write.bind(engine);
+  engine.write = (batch, options) => {
+    order.push(batch.map((op) => op.key).join(','));
+    return write(batch, options);
+  };
+  const report = (): undefined => {
+    queueMicrotask(() => {
+      second = written('second');
+    });
+    return undefined;
+  };
+  Object.assign(engine, { openReport: report });
+  port = new EngineRecordPort(engine, 'none');
+  const first = written('first');
+  await first;
+  t.truthy(second, 'the second write was made during the open');
+  await second;
+  t.deepEqual(order, ['first', 'second']);
+  const third = written('third');
+  await third;
+  t.deepEqual(order, ['first', 'second', 'third']);
+  await port.close();
 });
