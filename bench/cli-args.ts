@@ -84,3 +84,10 @@ export function stringFlag(args: ParsedBenchArgs, name: string): string | undefi
   const value = args.values[name];
   return typeof value === 'string' ? value : undefined;
 }
+
+/** A flag that must be a positive integer, or `dflt` when it is absent. */
+export function positiveIntFlag(args: ParsedBenchArgs, name: string, dflt: number): number {
+  const v = Number(stringFlag(args, name) ?? dflt);
+  if (!Number.isInteger(v) || v < 1) throw new TypeError(`--${name} must be a positive integer`);
+  return v;
+}

@@ -17,7 +17,7 @@
  */
 import { resolve } from 'node:path';
 import { assert } from '../runtime/assert';
-import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import { parseBenchArgsOrExit, positiveIntFlag, stringFlag } from './cli-args';
 import type { BenchFlags } from './cli-args';
 import type { Options, PaxosPathRig, PhaseResult } from './paxos-path';
 import { median } from './paxos-path';
@@ -89,12 +89,7 @@ function parseArgs(): AbOptions {
     FLAGS,
     process.argv.slice(2),
     (args) => {
-      const int = (name: string, dflt: number): number => {
-        const v = Number(stringFlag(args, name) ?? dflt);
-        if (!Number.isInteger(v) || v < 1)
-          throw new TypeError(`--${name} must be a positive integer`);
-        return v;
-      };
+      const int = (name: string, dflt: number): number => positiveIntFlag(args, name, dflt);
       const a = stringFlag(args, 'a');
       if (a === undefined) throw new TypeError('--a <dir> is required');
       return {

@@ -60,7 +60,7 @@ import { ByteWriter } from '../runtime/byte-codec';
 import { CLIENT_ADDRESS } from '../runtime/actor';
 import type { ActorHost } from '../runtime/actor';
 import { assert } from '../runtime/assert';
-import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import { parseBenchArgsOrExit, positiveIntFlag, stringFlag } from './cli-args';
 import type { BenchFlags } from './cli-args';
 
 const REPLICAS = 3;
@@ -387,12 +387,7 @@ async function main(): Promise<void> {
     FLAGS,
     process.argv.slice(2),
     (args) => {
-      const int = (name: string, dflt: number): number => {
-        const v = Number(stringFlag(args, name) ?? dflt);
-        if (!Number.isInteger(v) || v < 1)
-          throw new TypeError(`--${name} must be a positive integer`);
-        return v;
-      };
+      const int = (name: string, dflt: number): number => positiveIntFlag(args, name, dflt);
       return {
         ops: int('ops', 200_000),
         clients: int('clients', 256),

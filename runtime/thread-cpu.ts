@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 
 let unavailable = false;
 
-/** Microseconds this thread has run on a CPU since it started, or undefined (not Linux). */
-export function threadCpuMicros(): number | undefined {
+/** This thread's schedstat fields (nanoseconds), or undefined once /proc proved not to say. */
+function schedstatFields(): number[] | undefined {
   if (unavailable) return undefined;
   let text: string;
   try {
@@ -18,7 +18,13 @@ export function threadCpuMicros(): number | undefined {
     unavailable = true;
     return undefined;
   }
-  const nanos = Number(text.slice(0, text.indexOf(' ')));
+  return text.split(' ', 2).map(Number);
+}
+
+/** Microseconds this thread has run on a CPU since it started, or undefined (not Linux). */
+export function threadCpuMicros(): number | undefined {
+  const nanos = schedstatFields()?.[0];
+  if (nanos === undefined) return undefined;
   if (!Number.isFinite(nanos) || nanos < 0) {
     unavailable = true;
     return undefined;
@@ -31,17 +37,10 @@ export function threadCpuMicros(): number | undefined {
  * fields, nanoseconds), in microseconds; undefined where /proc does not say.
  */
 export function threadSchedSample(): { runMicros: number; waitMicros: number } | undefined {
-  if (unavailable) return undefined;
-  let text: string;
-  try {
-    text = readFileSync('/proc/thread-self/schedstat', 'latin1');
-  } catch {
-    unavailable = true;
-    return undefined;
-  }
-  const fields = text.split(' ');
-  const run = Number(fields[0]);
-  const wait = Number(fields[1]);
+  const fields = schedstatFields();
+  if (fields === undefined) return undefined;
+  const [run, wait] = fields;
+  if (run === undefined || wait === undefined) return undefined;
   if (!Number.isFinite(run) || !Number.isFinite(wait) || run < 0 || wait < 0) return undefined;
   return { runMicros: run / 1000, waitMicros: wait / 1000 };
 }
