@@ -71,7 +71,7 @@ import { answerJournal, isJournalRequest } from './journal-page';
 import type { JournalHost } from './journal-page';
 import { JOURNAL_META_KEY, decodeJournalMeta, isJournalKey } from './journal-codec';
 import { PersistLinger } from './persist-linger';
-import type { PersistLingerOptions } from './persist-linger';
+import type { PersistLingerOptions, Schedule } from './persist-linger';
 
 export interface PaxosShellOptions extends GroupPlacement {
   readonly sync: SyncMode;
@@ -134,6 +134,8 @@ export interface PaxosShellOptions extends GroupPlacement {
    * previous one is done (the simulator, and sync 'none', which answers before writing).
    */
   readonly persistLinger?: PersistLingerOptions;
+  /** The linger's timer (default setTimeout; the simulator passes its virtual one). */
+  readonly lingerSchedule?: Schedule;
 }
 
 /** Ticks one tick() may catch up after a stall (10 s at the default 10 ms). */
@@ -257,7 +259,7 @@ export class PaxosGroupActor implements Actor {
     const linger = options.sync === 'none' ? undefined : options.persistLinger;
     this.linger =
       linger !== undefined && store.volatile !== true
-        ? new PersistLinger(linger, () => host.now())
+        ? new PersistLinger(linger, () => host.now(), options.lingerSchedule)
         : undefined;
     this.core = new PaxosCore({
       replicaId: this.replica,

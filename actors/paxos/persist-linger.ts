@@ -21,6 +21,11 @@ export interface PersistLingerOptions {
   readonly ms: number;
   /** A batch with this many records starts at once. */
   readonly recordsMin: number;
+  /**
+   * Records in the previous batch that show concurrency (default BUSY_RECORDS_MIN). The
+   * simulator sets 1, so that its few keys take the lingering path at all.
+   */
+  readonly busyRecordsMin?: number;
 }
 
 /** Bounds on the options: a linger longer than this is a misconfiguration, not a tuning. */
@@ -59,6 +64,8 @@ export class PersistLinger {
       Number.isSafeInteger(options.recordsMin) && options.recordsMin >= 1,
       () => `linger records ${options.recordsMin}`,
     );
+    const busy = options.busyRecordsMin;
+    assert(busy === undefined || (Number.isSafeInteger(busy) && busy >= 1), 'linger busy records');
   }
 
   /**
@@ -68,7 +75,7 @@ export class PersistLinger {
   waitMs(records: number): number {
     assert(records >= 0, () => `linger of ${records} records`);
     if (this.due || records >= this.options.recordsMin) return 0;
-    if (this.lastRecords < BUSY_RECORDS_MIN) return 0;
+    if (this.lastRecords < (this.options.busyRecordsMin ?? BUSY_RECORDS_MIN)) return 0;
     const since = this.now() - this.lastEndMs;
     return since >= BUSY_LINGERS * this.options.ms ? 0 : this.options.ms;
   }

@@ -15,6 +15,7 @@ import { allModels } from '../../models/all-models';
 import type { StateMachine } from '../../models/state-machine';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
 import { PaxosGroupActor } from '../../actors/paxos/paxos-actor';
+import type { PersistLingerOptions, Schedule } from '../../actors/paxos/persist-linger';
 import { actorIdOf, replicaOfActor } from '../../actors/paxos/placement';
 import type { CoreLimits } from '../../actors/paxos/core/key-state';
 import type {
@@ -76,6 +77,11 @@ export interface ClusterOptions {
   volatile?: boolean;
   /** Keep each group's journal (small bounds, so trimming runs too). */
   journal?: boolean;
+  /**
+   * Adaptive group commit (persist-linger.ts) on the simulator's clock, lingering after any
+   * batch (the store lingers only after batches of 4 records, which 3 keys never make).
+   */
+  linger?: boolean;
   /**
    * log2 of the volatile store's arena slab (record-arena.ts). Small slabs fill, fall below
    * half live and are evacuated (compacted) many times in a short run.
@@ -204,7 +210,24 @@ export class SimCluster {
       ...(this.options.journal === true
         ? { journal: SIM_JOURNAL_LIMITS, wallClock: () => host.now() }
         : {}),
+      ...(this.options.linger === true ? this.linger(replica, slot) : {}),
     });
+  }
+
+  /** The linger's options and its timer, which never fires into a later incarnation. */
+  private linger(
+    replica: number,
+    slot: ReplicaSlot,
+  ): { persistLinger: PersistLingerOptions; lingerSchedule: Schedule } {
+    const start = slot.starts;
+    return {
+      persistLinger: { ms: 1, recordsMin: 64, busyRecordsMin: 1 },
+      lingerSchedule: (wake, ms) => {
+        this.sim.schedule(ms, () => {
+          if (slot.starts === start && this.sim.isUp(replica)) wake();
+        });
+      },
+    };
   }
 
   /**

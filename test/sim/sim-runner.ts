@@ -39,6 +39,8 @@ export interface Scenario {
   readonly journal?: boolean;
   /** log2 of the volatile store's arena slab: small, so it compacts mid-run (record-arena.ts). */
   readonly arenaSlabShift?: number;
+  /** Adaptive group commit on the virtual clock (persist-linger.ts): batches wait for more. */
+  readonly linger?: boolean;
 }
 
 /** The network faults of every scenario. */
@@ -73,6 +75,7 @@ export function runSeed(seed: number, s: Scenario) {
     ...(s.volatile === true ? { volatile: true } : {}),
     ...(s.journal === true ? { journal: true } : {}),
     ...(s.arenaSlabShift !== undefined ? { volatileSlabShift: s.arenaSlabShift } : {}),
+    ...(s.linger === true ? { linger: true } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   const r = runKvWorkload(cluster, {
@@ -107,6 +110,7 @@ export function runSeed(seed: number, s: Scenario) {
     damagedBatches,
     renewed: cluster.coreCounter('idRangesRenewed'),
     evacuations: cluster.arenaEvacuations(),
+    lingered: cluster.coreCounter('batchesLingered'),
     deliveredLate: cluster.sim.stats.deliveredLate,
     invariantChecks: cluster.invariants.checks,
     journalEntries,
@@ -125,6 +129,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let renewed = 0;
   let journalEntries = 0;
   let evacuations = 0;
+  let lingered = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -153,6 +158,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     renewed += r.renewed;
     journalEntries += r.journalEntries;
     evacuations += r.evacuations;
+    lingered += r.lingered;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
@@ -160,6 +166,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
       `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
       `${s.journal === true ? `, ${journalEntries} journal entries checked` : ''}` +
       `${s.evict === true ? `, ${evicted} keys evicted` : ''}` +
+      `${s.linger === true ? `, ${lingered} batches lingered (live actors)` : ''}` +
       `${s.arenaSlabShift !== undefined ? `, ${evacuations} arena slabs evacuated` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
   if (s.idSpan !== undefined)
@@ -170,6 +177,8 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   );
   if (s.evict === true)
     t.true(evicted > SEEDS_PER_SCENARIO, `keys were evicted and reloaded (${evicted})`);
+  if (s.linger === true)
+    t.true(lingered > SEEDS_PER_SCENARIO, `batches waited for more records (${lingered})`);
   if (s.arenaSlabShift !== undefined)
     t.true(evacuations > SEEDS_PER_SCENARIO, `arena slabs were compacted mid-run (${evacuations})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
