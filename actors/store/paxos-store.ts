@@ -996,7 +996,9 @@ function replicaActors(o: ResolvedOptions, replica: number): number[] {
  * evenly either way.
  */
 function actorPlacement(o: ResolvedOptions): number[] {
-  const survives = (o.engine !== 'memory' || o.persist) && o.sync !== 'none';
+  // The records a worker's death leaves are on disk (a disk engine, or memory's persist log),
+  // and acknowledged ones are written before the answer (sync 'none' answers first).
+  const survives = usesDataDir(o) && o.sync !== 'none';
   return workerPlacement(o, o.workers, placementLayout(o.replicas, o.workers, survives));
 }
 
