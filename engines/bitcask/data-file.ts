@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isEngineError, engineError } from '../errors';
 import type { FileSystem, FsFile } from '../fs/file-system';
+import { inlineWrites } from '../fs/inline-writes';
 import {
   type DataHeader,
   DATA_HEADER_BYTES,
@@ -108,9 +109,15 @@ export class DataFile {
     const position = this.sizeBytes;
     // One write(2) nearly always takes it all: try it without writeFully's loop and step
     // closure (this runs once per group commit), and let writeFully finish a partial write.
+    // On the calling thread while the page cache takes appends at once (inline-writes.ts).
+    const handle = this.handle;
+    const writeNow = handle.writeNow;
     let written: number;
     try {
-      written = (await this.handle.write(bytes, 0, bytes.length, position)).bytesWritten;
+      written =
+        writeNow !== undefined && inlineWrites.allows(bytes.length)
+          ? inlineWrites.run(() => writeNow.call(handle, bytes, 0, bytes.length, position))
+          : (await handle.write(bytes, 0, bytes.length, position)).bytesWritten;
     } catch (err) {
       throw engineError('IO_ERROR', `bitcask: append to data file ${this.id} failed`, err);
     }

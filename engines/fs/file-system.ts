@@ -31,6 +31,12 @@ export interface FsFile {
     length: number,
     position: number,
   ): Promise<{ bytesWritten: number }>;
+  /**
+   * The same write on the calling thread (node: `fs.writeSync` on the handle's descriptor),
+   * returning the bytes written: for small appends the page cache takes at once
+   * (`inline-writes.ts` decides when). Optional: a port without it always uses `write`.
+   */
+  writeNow?(buffer: Uint8Array, offset: number, length: number, position: number): number;
   /** Writes the whole string at the start of the file (node: `FileHandle.writeFile`). */
   writeFile(data: string): Promise<void>;
   /** fdatasync(2): the file's data (and its size) are durable when it resolves. */

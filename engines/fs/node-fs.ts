@@ -1,12 +1,71 @@
 /**
- * The real file system behind the port (`file-system.ts`): `node:fs/promises`, unchanged. Every
- * engine uses this one unless it is given another (tests pass the simulated one, `sim-fs.ts`).
+ * The real file system behind the port (`file-system.ts`): `node:fs/promises`, and for an open
+ * file one call more, `writeNow`, an `fs.writeSync` on the handle's descriptor (the caller
+ * decides when: `inline-writes.ts`). Every engine uses this one unless it is given another
+ * (tests pass the simulated one, `sim-fs.ts`).
  */
+import { writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import type { FileSystem } from './file-system';
+import type { FileStat, FileSystem, FsFile, OpenFlags } from './file-system';
+
+/** A node `FileHandle` with `writeNow`; every other call goes to the handle unchanged. */
+class NodeFile implements FsFile {
+  constructor(private readonly handle: fsp.FileHandle) {}
+
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }> {
+    return this.handle.read(buffer, offset, length, position);
+  }
+
+  write(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesWritten: number }> {
+    return this.handle.write(buffer, offset, length, position);
+  }
+
+  writeNow(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    // A closed handle's fd is -1: writeSync then fails with EBADF, as `write` would.
+    return writeSync(this.handle.fd, buffer, offset, length, position);
+  }
+
+  writeFile(data: string): Promise<void> {
+    return this.handle.writeFile(data);
+  }
+
+  datasync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  sync(): Promise<void> {
+    return this.handle.sync();
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.handle.truncate(size);
+  }
+
+  stat(): Promise<FileStat> {
+    return this.handle.stat();
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+async function open(file: string, flags: OpenFlags): Promise<FsFile> {
+  return new NodeFile(await fsp.open(file, flags));
+}
 
 export const nodeFileSystem: FileSystem = Object.freeze({
-  open: (path, flags) => fsp.open(path, flags),
+  open,
   readFile: (path) => fsp.readFile(path),
   writeFile: (path, data, options) => fsp.writeFile(path, data, { flush: options.flush }),
   rename: (from, to) => fsp.rename(from, to),

@@ -544,6 +544,12 @@ class SimHandle implements FsFile {
     return { bytesWritten: length };
   }
 
+  writeNow(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    const node = this.writableNode('write');
+    this.fs.writeNode(node, buffer.subarray(offset, offset + length), position);
+    return length;
+  }
+
   async writeFile(data: string): Promise<void> {
     const node = this.writableNode('writeFile');
     this.fs.writeNode(node, Buffer.from(data, 'utf8'), 0);

@@ -1,0 +1,115 @@
+/**
+ * Whether an append may be written on the calling thread (`FsFile.writeNow`, node:
+ * `fs.writeSync`) instead of through libuv's thread pool (docs/decisions.md "Appends on the
+ * calling thread while the page cache takes them").
+ *
+ * A small append to a file is a copy into the page cache: a few microseconds of the caller's
+ * thread. Through the pool the same write costs a hop to a pool thread and back (a wake-up, a
+ * completion on the event loop, a promise), 35–48 us of process CPU on this 2-core machine,
+ * and a worker thread of the store makes one per group commit of each group. What the hop buys
+ * is that the caller never waits for the disk: a write(2) can block when the kernel throttles a
+ * writer with too many dirty pages, or on a device that holds pages stable under writeback.
+ *
+ * So appends go inline while they are cheap, and the gate watches how long each takes. One
+ * that takes longer than `stallMs` means the kernel made the thread wait: appends then go
+ * through the pool for `offMs`, which doubles (up to `offMsMax`) each time the first inline
+ * append after a back-off stalls again, and falls back to `offMsMin` once one does not. An
+ * append larger than `bytesMax` always takes the pool: its copy alone would hold the thread.
+ *
+ * One gate per thread (module state): a stall says something about the disk and the kernel's
+ * dirty pages, which every engine on the thread shares.
+ */
+import { assert } from '../../runtime/assert';
+
+export interface InlineWriteOptions {
+  /** Largest append written inline, bytes. */
+  readonly bytesMax: number;
+  /** An inline append that took longer than this waited for the disk, milliseconds. */
+  readonly stallMs: number;
+  readonly offMsMin: number;
+  readonly offMsMax: number;
+}
+
+export const INLINE_WRITE_DEFAULTS: InlineWriteOptions = Object.freeze({
+  bytesMax: 256 * 1024,
+  stallMs: 2,
+  offMsMin: 1_000,
+  offMsMax: 32_000,
+});
+
+export interface InlineWriteStats {
+  /** Appends written on the calling thread. */
+  readonly inline: number;
+  /** Appends sent through the pool while the gate was open (too large) or backed off. */
+  readonly pooled: number;
+  /** Inline appends that took longer than `stallMs`. */
+  readonly stalls: number;
+  /** The longest inline append, milliseconds. */
+  readonly slowestMs: number;
+}
+
+export class InlineWriteGate {
+  private offUntil = Number.NEGATIVE_INFINITY;
+  private offMs: number;
+  /** The next inline append is the first after a back-off: its stall doubles the next one. */
+  private probing = false;
+  private inline = 0;
+  private pooled = 0;
+  private stalls = 0;
+  private slowestMs = 0;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly options: InlineWriteOptions = INLINE_WRITE_DEFAULTS,
+  ) {
+    assert(options.bytesMax >= 0 && options.stallMs > 0, 'inline writes: bad bounds');
+    assert(
+      options.offMsMin > 0 && options.offMsMax >= options.offMsMin,
+      'inline writes: bad back-off',
+    );
+    this.offMs = options.offMsMin;
+  }
+
+  /** True when an append of `bytes` may go inline now (then report it with `took`). */
+  allows(bytes: number): boolean {
+    if (bytes <= this.options.bytesMax && this.now() >= this.offUntil) return true;
+    this.pooled += 1;
+    return false;
+  }
+
+  /** Runs `write` inline and times it; a stall backs the gate off. Returns what `write` did. */
+  run<T>(write: () => T): T {
+    const start = this.now();
+    try {
+      return write();
+    } finally {
+      this.took(this.now() - start);
+    }
+  }
+
+  stats(): InlineWriteStats {
+    return {
+      inline: this.inline,
+      pooled: this.pooled,
+      stalls: this.stalls,
+      slowestMs: this.slowestMs,
+    };
+  }
+
+  private took(ms: number): void {
+    this.inline += 1;
+    if (ms > this.slowestMs) this.slowestMs = ms;
+    if (ms <= this.options.stallMs) {
+      if (this.probing) this.offMs = this.options.offMsMin;
+      this.probing = false;
+      return;
+    }
+    this.stalls += 1;
+    if (this.probing) this.offMs = Math.min(this.offMs * 2, this.options.offMsMax);
+    this.offUntil = this.now() + this.offMs;
+    this.probing = true;
+  }
+}
+
+/** The calling thread's gate. */
+export const inlineWrites = new InlineWriteGate(() => performance.now());
