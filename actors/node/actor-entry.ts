@@ -37,6 +37,8 @@ export interface GroupActorConfig {
   readonly sync: SyncMode;
   readonly tickMs: number;
   readonly timeoutMs: number;
+  /** Group commit's linger (store option groupCommitLingerMs); 0 or absent: none. */
+  readonly lingerMs?: number;
   /** Keys each replica keeps as full Paxos state, over all its groups (every engine). */
   readonly cachedKeysMax: number;
   /** Int32Array(N): restarts of each replica since open (supervised restarts included). */
@@ -68,11 +70,17 @@ export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 const openRecordPorts = new Map<string, EngineRecordPort>();
 
 /**
- * While a group's batches show concurrency, a batch waits 1 ms for more records unless 64 are
- * staged (actors/paxos/persist-linger.ts; bench/README.md "Issue 10, the disk engines' write
- * path").
+ * While a group's batches show concurrency, a batch waits `lingerMs` (default 1) for more
+ * records unless 64 are staged (actors/paxos/persist-linger.ts; bench/README.md "Issue 10, the
+ * disk engines' write path"). None for volatile state, which writes nothing.
  */
-const PERSIST_LINGER: PersistLingerOptions = Object.freeze({ ms: 1, recordsMin: 64 });
+function persistLinger(
+  lingerMs: number | undefined,
+  volatile: boolean,
+): PersistLingerOptions | undefined {
+  if (volatile || lingerMs === undefined || lingerMs === 0) return undefined;
+  return { ms: lingerMs, recordsMin: 64 };
+}
 
 /**
  * How a group starts (decision 15): its incarnation, never used before, and whether it must be
@@ -158,7 +166,7 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     tickMs: config.tickMs,
     // Adaptive group commit for the engines that write (docs/decisions.md "Adaptive group
     // commit"): fewer, bigger engine writes under load, none delayed after a quiet spell.
-    persistLinger: volatile ? undefined : PERSIST_LINGER,
+    persistLinger: persistLinger(config.lingerMs, volatile),
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).
     derived: bigtableDerived,
     journal: volatile ? undefined : config.journal,

@@ -318,6 +318,7 @@ export class PaxosStore {
       sync: o.sync,
       tickMs: o.tickMs,
       timeoutMs: o.timeoutMs,
+      lingerMs: o.groupCommitLingerMs,
       cachedKeysMax: o.cachedKeysMax,
       incarnations: new SharedArrayBuffer(4 * o.replicas),
       faults: new SharedArrayBuffer(4 * o.replicas * o.groups),
