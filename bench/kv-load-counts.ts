@@ -34,6 +34,7 @@
 import * as os from 'node:os';
 import type { PaxosStore } from '../index';
 import { gcStats, observeGc } from '../runtime/gc-stats';
+import type { WorkerStats } from '../runtime/worker-stats';
 
 export interface PerOpCounts {
   paxos: number;
@@ -50,6 +51,9 @@ export interface PerOpCounts {
   lingered: number;
   persisted: number;
   persistedBytes: number;
+  appendsInline: number;
+  appendsPooled: number;
+  appendStalls: number;
   /** Share of one core over the phase: the client thread, then each worker; NaN if unknown. */
   threadShares: number[];
   /** The rest of the process (GC helper threads, libuv pool), share of one core. */
@@ -83,6 +87,10 @@ export interface Totals {
   lingered: number;
   persisted: number;
   persistedBytes: number;
+  /** Bitcask-family appends on the worker's thread, through the pool, and stalled (inline-writes.ts). */
+  appendsInline: number;
+  appendsPooled: number;
+  appendStalls: number;
   /** Thread CPU in microseconds: the client thread, then each worker (NaN: unknown). */
   threadCpu: number[];
   /** GC pause milliseconds, same order as threadCpu (NaN: unknown). */
@@ -105,7 +113,12 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
   const turns: number[] = [];
   const recordsIn: number[] = [];
   const spinOffs: number[] = [];
+  const appends = { inline: 0, pooled: 0, stalls: 0 };
   for (const w of stats.workers) {
+    const inline = (w as WorkerStats).moduleCounters?.['inlineAppends'];
+    appends.inline += inline?.['inline'] ?? 0;
+    appends.pooled += inline?.['pooled'] ?? 0;
+    appends.stalls += inline?.['stalls'] ?? 0;
     const ws = w as { cpuMicros?: number; gc?: { totalMs: number }; turns?: number };
     spinOffs.push((w as { spinOffs?: number }).spinOffs ?? NaN);
     const m = w as { messagesIn?: number };
@@ -134,6 +147,9 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     lingered: replicaSum('batchesLingered'),
     persisted: replicaSum('records'),
     persistedBytes: replicaSum('recordBytes'),
+    appendsInline: appends.inline,
+    appendsPooled: appends.pooled,
+    appendStalls: appends.stalls,
     threadCpu,
     processCpu: cpu.user + cpu.system,
     atMs: performance.now(),
@@ -175,6 +191,9 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     lingered: d('lingered'),
     persisted: d('persisted'),
     persistedBytes: d('persistedBytes'),
+    appendsInline: d('appendsInline'),
+    appendsPooled: d('appendsPooled'),
+    appendStalls: after.appendStalls - before.appendStalls,
     threadShares: threadMicros.map((us) => us / wallMicros),
     otherShare: known.length === threadMicros.length ? rest / wallMicros : NaN,
   };
@@ -198,7 +217,7 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   const persist =
     c.batches > 0
       ? [
-          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered)`,
+          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered; appends inline ${f(c.appendsInline)}, pooled ${f(c.appendsPooled)}, ${c.appendStalls} stalls)`,
         ]
       : [];
   return [

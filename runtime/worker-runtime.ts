@@ -24,6 +24,7 @@ import { ThreadMailbox } from './thread-mailbox';
 import type { MailboxHooks } from './thread-mailbox';
 import { isActorId, threadOfAddress, workerOfActor } from './topology';
 import type { Topology } from './topology';
+import { threadCounters } from './thread-counters';
 import type { WorkerStats } from './worker-stats';
 import type { StartFailure } from './worker-protocol';
 import { threadCpuMicros } from './thread-cpu';
@@ -162,6 +163,7 @@ export class WorkerRuntime implements MailboxHooks {
       heapLimitBytes: heap.heap_size_limit,
       cpuMicros: threadCpuMicros(),
       gc: gcStats(),
+      moduleCounters: threadCounters(),
       worker: this.options.worker,
       actors: this.slots.size,
       ...this.mailbox.stats(),

@@ -31,6 +31,8 @@ export interface WorkerStats extends MailboxStats {
   cpuMicros?: number;
   /** The worker thread's collector pauses (gc-stats.ts). */
   gc?: GcStats;
+  /** Per-thread counters of the modules loaded on it, by module (thread-counters.ts). */
+  moduleCounters?: Record<string, Record<string, number>>;
   /** Set by ActorSystem.stats(): the supervisor's view of the worker thread. */
   state?: 'up' | 'restarting' | 'failed';
 }

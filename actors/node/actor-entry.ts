@@ -14,6 +14,8 @@ import type { ActorFactory } from '../../runtime/actor';
 import type { Engine, SyncMode } from '../../engines/engine';
 import type { EngineName } from '../store/options';
 import { createEngine } from '../../engines/create-engine';
+import { inlineWrites } from '../../engines/fs/inline-writes';
+import { registerThreadCounters } from '../../runtime/thread-counters';
 import type { EngineOffload } from '../../engines/offload';
 import { allModels } from '../../models/all-models';
 import { bigtableDerived } from '../../models/bigtable/bigtable';
@@ -65,6 +67,10 @@ export type StoreActorConfig = GroupActorConfig;
  */
 export const ActorFault = { none: 0, throwOnTick: 1, exitWorker: 2, failStart: 3 } as const;
 export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
+
+// The disk engines' inline appends are per thread (engines/fs/inline-writes.ts): reported once
+// per worker in its stats, `moduleCounters.inlineAppends`.
+registerThreadCounters('inlineAppends', () => ({ ...inlineWrites.stats() }));
 
 /** The newest record port per directory: a crash skips close(), so the next incarnation closes it. */
 const openRecordPorts = new Map<string, EngineRecordPort>();

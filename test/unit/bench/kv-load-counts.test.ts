@@ -9,15 +9,16 @@ function totals(
   processCpu: number,
   gcMs: number[],
   spinOffs = [0, 0],
-  persist: { batches: number; lingered: number; persisted: number; persistedBytes: number } = {
+  persist: Partial<Totals> = {},
+): Totals {
+  return {
     batches: 0,
     lingered: 0,
     persisted: 0,
     persistedBytes: 0,
-  },
-): Totals {
-  return {
-    ...persist,
+    appendsInline: 0,
+    appendsPooled: 0,
+    appendStalls: 0,
     paxos: 0,
     peerPayloads: 0,
     resultPayloads: 0,
@@ -34,6 +35,7 @@ function totals(
     spinOffs,
     processCpu,
     atMs,
+    ...persist,
   };
 }
 
@@ -85,6 +87,9 @@ test('the persist line: engine batches, records and bytes per op, only when some
       lingered: 200,
       persisted: 3500,
       persistedBytes: 1_030_000,
+      appendsInline: 300,
+      appendsPooled: 100,
+      appendStalls: 2,
     }),
     1000,
   );
@@ -92,6 +97,6 @@ test('the persist line: engine batches, records and bytes per op, only when some
   t.is(c.persisted, 2.8);
   t.regex(
     formatPerOp('x', c),
-    /persist per op: engine batches 0\.400, records 2\.800, bytes 960 \(7\.0 records per batch, 0\.200 lingered\)/,
+    /persist per op: engine batches 0\.400, records 2\.800, bytes 960 \(7\.0 records per batch, 0\.200 lingered; appends inline 0\.300, pooled 0\.100, 2 stalls\)/,
   );
 });
