@@ -59,6 +59,27 @@ test('a stall sends appends to the pool for offMsMin; a stalled probe doubles it
   t.true(gate.allows(100), 'back to offMsMin after a quick probe');
 });
 
+test('one preempted append does not back off; appends that each wait a little do', (t) => {
+  const { gate, clock, write } = gated();
+  write(10); // descheduled for 10 ms on a busy machine: under stallMs, the mean 0.6 ms
+  for (let i = 0; i < 32; i++) write(0.01);
+  t.is(gate.stats().stalls, 0);
+  t.true(gate.allows(100));
+  // A device that makes every write wait 2 ms (stable pages): the mean passes meanMsMax.
+  let n = 0;
+  while (gate.stats().stalls === 0 && n < 100) {
+    write(2);
+    n += 1;
+  }
+  t.is(gate.stats().stalls, 1);
+  t.true(n > 1 && n < 20, `backed off after ${n} slow appends`);
+  t.false(gate.allows(100));
+  clock.now += D.offMsMin;
+  t.true(gate.allows(100), 'probes again after the back-off');
+  write(0.01);
+  t.is(gate.stats().stalls, 1, 'the mean starts again after a back-off');
+});
+
 test('the back-off stops doubling at offMsMax', (t) => {
   const { gate, clock, write } = gated();
   let offMs = D.offMsMin;
