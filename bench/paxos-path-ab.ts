@@ -17,10 +17,10 @@
  */
 import { resolve } from 'node:path';
 import { assert } from '../runtime/assert';
-import { parseBenchArgsOrExit, positiveIntFlag, stringFlag } from './cli-args';
+import { parseBenchArgsOrExit, stringFlag } from './cli-args';
 import type { BenchFlags } from './cli-args';
-import type { Options, PaxosPathRig, PhaseResult } from './paxos-path';
-import { median } from './paxos-path';
+import type { Options, PaxosPathRig, PhaseResult, WorkloadDefaults } from './paxos-path';
+import { median, workloadFlags, workloadOptions } from './paxos-path';
 
 type Open = (o: Options) => Promise<PaxosPathRig>;
 
@@ -70,16 +70,12 @@ async function main(): Promise<void> {
   }
 }
 
+const DEFAULTS: WorkloadDefaults = { ops: 60_000, keys: 30_000, slices: 20 };
+
 const FLAGS: BenchFlags = {
   a: { type: 'string', help: ['<dir>', '(required)', 'build A (a dist directory)'] },
   b: { type: 'string', help: ['<dir>', 'dist', 'build B'] },
-  ops: { type: 'string', help: ['<n>', '60000', 'operations per phase per build, all slices'] },
-  clients: { type: 'string', help: ['<n>', '256', 'operations outstanding'] },
-  keys: { type: 'string', help: ['<n>', '30000', 'keyspace (written once first)'] },
-  'value-bytes': { type: 'string', help: ['<n>', '100', 'value size'] },
-  slices: { type: 'string', help: ['<n>', '20', 'slices per phase per build'] },
-  'cache-keys': { type: 'string', help: ['<n>', 'none', 'key cache bound per replica'] },
-  'new-keys': { type: 'boolean', help: ['', 'off', 'write phases write keys never used before'] },
+  ...workloadFlags(DEFAULTS),
 };
 
 function parseArgs(): AbOptions {
@@ -89,19 +85,12 @@ function parseArgs(): AbOptions {
     FLAGS,
     process.argv.slice(2),
     (args) => {
-      const int = (name: string, dflt: number): number => positiveIntFlag(args, name, dflt);
       const a = stringFlag(args, 'a');
       if (a === undefined) throw new TypeError('--a <dir> is required');
       return {
         a,
         b: stringFlag(args, 'b') ?? 'dist',
-        ops: int('ops', 60_000),
-        clients: int('clients', 256),
-        keys: int('keys', 30_000),
-        valueBytes: int('value-bytes', 100),
-        slices: int('slices', 20),
-        cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
-        newKeys: args.values['new-keys'] === true,
+        ...workloadOptions(args, DEFAULTS),
         // The data path alone: the engine rows of paxos-path compare engines, not builds.
         engine: 'none',
         groups: 1,

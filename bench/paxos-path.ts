@@ -61,7 +61,7 @@ import { CLIENT_ADDRESS } from '../runtime/actor';
 import type { ActorHost } from '../runtime/actor';
 import { assert } from '../runtime/assert';
 import { parseBenchArgsOrExit, positiveIntFlag, stringFlag } from './cli-args';
-import type { BenchFlags } from './cli-args';
+import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 
 const REPLICAS = 3;
 const ENGINES = ['none', 'memory-log', 'bitcask', 'lsm'] as const;
@@ -346,32 +346,65 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   return [...best.values()];
 }
 
+/** The workload's defaults; paxos-path-ab runs shorter ones. */
+export interface WorkloadDefaults {
+  readonly ops: number;
+  readonly keys: number;
+  readonly slices: number;
+}
+
+/** The workload's flags, shared by paxos-path and paxos-path-ab. */
+export function workloadFlags(d: WorkloadDefaults): BenchFlags {
+  return {
+    ops: { type: 'string', help: ['<n>', String(d.ops), 'operations per measured phase'] },
+    clients: { type: 'string', help: ['<n>', '256', 'operations outstanding'] },
+    keys: {
+      type: 'string',
+      help: ['<n>', String(d.keys), 'keyspace (each key written once first, unmeasured)'],
+    },
+    'value-bytes': { type: 'string', help: ['<n>', '100', 'value size'] },
+    'cache-keys': {
+      type: 'string',
+      help: ['<n>', 'none', 'key cache bound per replica (ticks the actors every 10 ms)'],
+    },
+    'new-keys': { type: 'boolean', help: ['', 'off', 'write phases write keys never used before'] },
+    slices: {
+      type: 'string',
+      help: [
+        '<n>',
+        String(d.slices),
+        'each phase runs in this many alternating slices; the cheapest is reported',
+      ],
+    },
+  };
+}
+
+/** The workload's options from parsed flags (engine and groups are the caller's). */
+export function workloadOptions(
+  args: ParsedBenchArgs,
+  d: WorkloadDefaults,
+): Omit<Options, 'engine' | 'groups'> {
+  const int = (name: string, dflt: number): number => positiveIntFlag(args, name, dflt);
+  return {
+    ops: int('ops', d.ops),
+    clients: int('clients', 256),
+    keys: int('keys', d.keys),
+    valueBytes: int('value-bytes', 100),
+    slices: int('slices', d.slices),
+    cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
+    newKeys: args.values['new-keys'] === true,
+  };
+}
+
+const DEFAULTS: WorkloadDefaults = { ops: 200_000, keys: 100_000, slices: 10 };
+
 const FLAGS: BenchFlags = {
-  ops: { type: 'string', help: ['<n>', '200000', 'operations per measured phase'] },
-  clients: { type: 'string', help: ['<n>', '256', 'operations outstanding'] },
-  keys: {
-    type: 'string',
-    help: ['<n>', '100000', 'keyspace (each key written once first, unmeasured)'],
-  },
-  'value-bytes': { type: 'string', help: ['<n>', '100', 'value size'] },
-  'cache-keys': {
-    type: 'string',
-    help: ['<n>', 'none', 'key cache bound per replica (ticks the actors every 10 ms)'],
-  },
-  'new-keys': { type: 'boolean', help: ['', 'off', 'write phases write keys never used before'] },
+  ...workloadFlags(DEFAULTS),
   engine: {
     type: 'string',
     help: ['<e>', 'none', 'persist records: none | memory-log | bitcask | lsm (sync batch)'],
   },
   groups: { type: 'string', help: ['<n>', '1', 'groups per replica'] },
-  slices: {
-    type: 'string',
-    help: [
-      '<n>',
-      '10',
-      'each phase runs in this many alternating slices; the cheapest is reported',
-    ],
-  },
 };
 
 function engineOf(name: string): PathEngine {
@@ -386,20 +419,11 @@ async function main(): Promise<void> {
     'node dist/bench/paxos-path.js [flags]',
     FLAGS,
     process.argv.slice(2),
-    (args) => {
-      const int = (name: string, dflt: number): number => positiveIntFlag(args, name, dflt);
-      return {
-        ops: int('ops', 200_000),
-        clients: int('clients', 256),
-        keys: int('keys', 100_000),
-        valueBytes: int('value-bytes', 100),
-        slices: int('slices', 10),
-        cacheKeys: stringFlag(args, 'cache-keys') === undefined ? undefined : int('cache-keys', 1),
-        newKeys: args.values['new-keys'] === true,
-        engine: engineOf(stringFlag(args, 'engine') ?? 'none'),
-        groups: int('groups', 1),
-      };
-    },
+    (args) => ({
+      ...workloadOptions(args, DEFAULTS),
+      engine: engineOf(stringFlag(args, 'engine') ?? 'none'),
+      groups: positiveIntFlag(args, 'groups', 1),
+    }),
   );
   const results = await runPaxosPath(o);
   console.log('phase   ops        cpu us/op  msgs/op  payloads/op  heap B/op');
