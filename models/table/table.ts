@@ -45,6 +45,7 @@
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { appendBufferOf, appendBytes, isAppendView } from '../append-bytes';
+import { readU32 as readLayoutU32 } from '../append-shapes';
 import type { StateMachine } from '../state-machine';
 
 const OP_SET = 1;
@@ -142,15 +143,10 @@ export function tableShouldMerge(
 
 const textDecoder = new TextDecoder();
 
+/** A u32 of the table's layout, bounds-checked (the layout's own reads stay in its bytes). */
 function readU32(bytes: Uint8Array, at: number): number {
   assert(at + 4 <= bytes.length, () => `table u32 at ${at} past ${bytes.length}`);
-  return (
-    ((bytes[at] as number) |
-      ((bytes[at + 1] as number) << 8) |
-      ((bytes[at + 2] as number) << 16) |
-      ((bytes[at + 3] as number) << 24)) >>>
-    0
-  );
+  return readLayoutU32(bytes, at);
 }
 
 /** ByteReader copies every byte field; this cursor hands out views into the stored layout. */
