@@ -13,19 +13,17 @@ import { AccountLayout, readParts } from './account-layout';
 import type { Header, Pending } from './account-layout';
 import type { AccountBounds } from './account';
 
-export interface Account {
+/**
+ * The header's fields as the account holds them (account-layout.ts): `balance` is the last
+ * entry's balanceAfter, `droppedThrough` the highest version the window dropped (0: none),
+ * `base` the absolute position of the journal's first stored entry.
+ */
+type HeaderFields = Pick<Header, 'min' | 'max' | 'balance' | 'droppedThrough' | 'retain' | 'base'>;
+
+export interface Account extends HeaderFields {
   /** The stored bytes this state was parsed from; null for a new account. */
   readonly data: Uint8Array | null;
   readonly layout: AccountLayout;
-  readonly min: number;
-  readonly max: number;
-  /** The current balance (the last entry's balanceAfter). */
-  readonly balance: number;
-  /** The current floor: the highest version dropped by the window (0: none). */
-  readonly droppedThrough: number;
-  readonly retain: number;
-  /** The absolute position of the journal's first stored entry. */
-  readonly base: number;
   /** The current pending list, sorted by id bytes. */
   readonly pending: readonly Pending[];
   /** The base run's index (a view into the data). */
