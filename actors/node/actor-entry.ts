@@ -78,13 +78,10 @@ const openRecordPorts = new Map<string, EngineRecordPort>();
 /**
  * While a group's batches show concurrency, a batch waits `lingerMs` (default 1) for more
  * records unless 64 are staged (actors/paxos/persist-linger.ts; bench/README.md "Issue 10, the
- * disk engines' write path"). None for volatile state, which writes nothing.
+ * disk engines' write path"). The actor ignores it for volatile state, which writes nothing.
  */
-function persistLinger(
-  lingerMs: number | undefined,
-  volatile: boolean,
-): PersistLingerOptions | undefined {
-  if (volatile || lingerMs === undefined || lingerMs === 0) return undefined;
+function persistLinger(lingerMs: number | undefined): PersistLingerOptions | undefined {
+  if (lingerMs === undefined || lingerMs === 0) return undefined;
   return { ms: lingerMs, recordsMin: 64 };
 }
 
@@ -172,7 +169,7 @@ export const createActor: ActorFactory<GroupActorConfig> = (id, host, config) =>
     tickMs: config.tickMs,
     // Adaptive group commit for the engines that write (docs/decisions.md "Adaptive group
     // commit"): fewer, bigger engine writes under load, none delayed after a quiet spell.
-    persistLinger: persistLinger(config.lingerMs, volatile),
+    persistLinger: persistLinger(config.lingerMs),
     // Big-table rows keep their index entries locally, in the record's batch (decision 13).
     derived: bigtableDerived,
     journal: volatile ? undefined : config.journal,
