@@ -12,7 +12,8 @@
  * Options (bench/cluster/cluster-load-args.ts): --seconds (10), --warmup (1), --clients (256),
  * --keys (10000), --value-bytes (100), --sync always|batch (both), --engine (bitcask),
  * --workers per node (1), --groups, --only paxosstore|etcd, --cpu-prof-dir DIR (node n1 under
- * --cpu-prof), --phases all|write (write: no read phase, for a profile of writes), --json.
+ * --cpu-prof), --node-flags="FLAGS" (node options of every server), --phases all|write
+ * (write: no read phase, for a profile of writes), --json.
  *
  * CPU per operation is the whole cluster's: the three server processes' user + system time
  * (/proc/<pid>/stat, every thread) plus this load process's, divided by completed operations.
@@ -116,6 +117,7 @@ export async function runClusterLoad(o: ClusterLoadOptions): Promise<ClusterLoad
         workers: o.workers,
         groups: o.groups,
         cpuProfDir: o.cpuProfDir,
+        nodeFlags: o.nodeFlags,
       };
       runs.push(
         await withCluster(

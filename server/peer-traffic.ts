@@ -11,6 +11,9 @@ import { assert } from '../runtime/assert';
 import type { NodeGateway } from '../actors/store/paxos-store';
 import { FrameType, PeerBatch, ProtocolError, readPeerMessages } from '../client/wire-protocol';
 
+/** What PeerTraffic uses of the node's gateway (a bench or test gives just these). */
+export type PeerGateway = Pick<NodeGateway, 'replica' | 'onRemote' | 'deliverRemote'>;
+
 /** How a peer's outbound link is reached (net/'s reconnecting link behind an adapter). */
 export interface PeerLink {
   isUp(): boolean;
@@ -46,7 +49,7 @@ export class PeerTraffic {
    * `groups`: actor id = replica × groups + group.
    */
   constructor(
-    private readonly gateway: NodeGateway,
+    private readonly gateway: PeerGateway,
     private readonly links: readonly (PeerLink | undefined)[],
     private readonly groups: number,
   ) {

@@ -6,6 +6,8 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { assert } from '../../runtime/assert';
+import { splitThreadCpu } from './thread-cpu-split';
+import type { ThreadCpu, ThreadCpuSplit } from './thread-cpu-split';
 
 /** One system under test, as the load sees it. */
 export interface KvTarget {
@@ -14,6 +16,11 @@ export interface KvTarget {
   get(key: string): Promise<boolean>;
   /** CPU time of the server processes so far (user + system, microseconds). */
   serverCpuMicros(): number;
+  /**
+   * Every server thread's CPU so far, and how many of each process's non-main threads are its
+   * workers (the busiest ones): the split by thread. Absent for etcd (one Go runtime).
+   */
+  readonly serverThreads?: { read(): ThreadCpu[]; readonly workers: number };
 }
 
 export type PhaseName = 'write' | 'read';
@@ -33,6 +40,8 @@ export interface PhaseResult {
   readonly cpuMicrosPerOp: number;
   /** The servers' part of cpuMicrosPerOp. */
   readonly serverCpuMicrosPerOp: number;
+  /** serverCpuMicrosPerOp by thread (main, workers, the rest), when the target says. */
+  readonly serverThreads: ThreadCpuSplit | undefined;
 }
 
 export interface LoadShape {
@@ -44,6 +53,16 @@ export interface LoadShape {
 
 /** A bound on one client's loop: no request finishes in under 100 ns. */
 const REQUESTS_PER_SECOND_MAX = 10_000_000;
+
+function threadSplit(
+  target: KvTarget,
+  atStart: readonly ThreadCpu[] | undefined,
+  ops: number,
+): ThreadCpuSplit | undefined {
+  const threads = target.serverThreads;
+  if (threads === undefined || atStart === undefined || ops === 0) return undefined;
+  return splitThreadCpu(atStart, threads.read(), threads.workers, ops);
+}
 
 export function keyOf(i: number): string {
   return `key-${i.toString().padStart(8, '0')}`;
@@ -101,6 +120,7 @@ export async function runPhase(
   const end = start + shape.seconds * 1000;
   const loopMax = Math.ceil(shape.seconds * REQUESTS_PER_SECOND_MAX);
   const serverCpuStart = target.serverCpuMicros();
+  const threadsAtStart = target.serverThreads?.read();
   const loadCpuStart = process.cpuUsage();
   const client = async (c: number): Promise<void> => {
     const value = shape.values[c];
@@ -144,6 +164,7 @@ export async function runPhase(
     maxMs: ms(h.maxValue),
     cpuMicrosPerOp: ops > 0 ? (serverCpu + loadCpu.user + loadCpu.system) / ops : NaN,
     serverCpuMicrosPerOp: ops > 0 ? serverCpu / ops : NaN,
+    serverThreads: threadSplit(target, threadsAtStart, ops),
   };
   h.destroy();
   return result;

@@ -28,6 +28,11 @@ export interface ClusterLoadOptions {
   readonly systems: readonly BenchSystem[];
   /** When set, node n1 of every PaxosStore cluster runs under `--cpu-prof` into this directory. */
   readonly cpuProfDir: string | undefined;
+  /**
+   * Node options every PaxosStore server process starts with (`--node-flags="--a --b=1"`, split on
+   * spaces), before the script: V8 flags such as `--single-threaded-gc` or `--perf-basic-prof`.
+   */
+  readonly nodeFlags: readonly string[];
   /** `write` skips the read phase (what you want under a profiler). */
   readonly phases: BenchPhases;
   readonly json: boolean;
@@ -41,11 +46,12 @@ const KEYS_MAX = 100_000_000;
 const VALUE_BYTES_MAX = 1024 * 1024;
 const WORKERS_MAX = 64;
 const GROUPS_MAX = 256;
+const NODE_FLAGS_MAX = 16;
 
 export const USAGE =
   'usage: cluster-load [--seconds N] [--warmup N] [--clients N] [--keys N] [--value-bytes N] ' +
   '[--sync always|batch] [--engine memory|lsm|bitcask|bitcask2] [--workers N] [--groups N] ' +
-  '[--only paxosstore|etcd] [--cpu-prof-dir DIR] [--phases all|write] [--json]';
+  '[--only paxosstore|etcd] [--cpu-prof-dir DIR] [--node-flags="FLAGS"] [--phases all|write] [--json]';
 
 export class UsageError extends Error {
   readonly code = 'USAGE';
@@ -76,6 +82,18 @@ function oneOf<T extends string>(name: string, text: string, allowed: readonly T
   return found;
 }
 
+/** `--node-flags`: node/V8 options only (each starts with `--`), so no script or file slips in. */
+function nodeFlags(text: string | undefined): readonly string[] {
+  if (text === undefined) return [];
+  const flags = text.split(' ').filter((f) => f.length > 0);
+  const bad = flags.find((f) => !/^--[a-z0-9][a-z0-9_-]*(=[^\s]*)?$/.test(f));
+  if (bad !== undefined)
+    throw new UsageError(`--node-flags takes --flag or --flag=value items, got ${bad}`);
+  if (flags.length > NODE_FLAGS_MAX)
+    throw new UsageError(`--node-flags takes at most ${NODE_FLAGS_MAX} flags`);
+  return flags;
+}
+
 /** Parses argv (without node and script); throws UsageError with one clear line. */
 export function parseClusterLoadArgs(argv: readonly string[]): ClusterLoadOptions {
   let values: ReturnType<typeof parseRaw>['values'];
@@ -100,6 +118,7 @@ export function parseClusterLoadArgs(argv: readonly string[]): ClusterLoadOption
     groups,
     systems: values.only === undefined ? SYSTEMS : [oneOf('only', values.only, SYSTEMS)],
     cpuProfDir: values['cpu-prof-dir'],
+    nodeFlags: nodeFlags(values['node-flags']),
     phases: values.phases === undefined ? 'all' : oneOf('phases', values.phases, PHASES),
     json: values.json === true,
     help: values.help === true,
@@ -124,6 +143,7 @@ function parseRaw(argv: readonly string[]) {
       groups: text,
       only: text,
       'cpu-prof-dir': text,
+      'node-flags': text,
       phases: text,
       json: { type: 'boolean' },
       help: { type: 'boolean' },

@@ -79,6 +79,17 @@ export function formatRows(runs: readonly SystemRun[]): string {
     .map((r) => `${r.system}/${r.sync} ${r.idleServerCpuPercent.toFixed(1)}%`)
     .join(', ');
   lines.push(`servers' CPU with no load (% of one core, all 3 servers): ${idle}`);
+  for (const r of runs) {
+    for (const p of r.read === undefined ? [r.write] : [r.write, r.read]) {
+      const t = p.serverThreads;
+      if (t === undefined) continue;
+      lines.push(
+        `${r.system}/${r.sync} ${p.phase}: servers' cpu us/op by thread: main ${t.main.toFixed(1)}, ` +
+          `workers ${t.busiest.toFixed(1)}, other threads ${t.rest.toFixed(1)} ` +
+          `(GC helpers, libuv pool); kernel ${t.system.toFixed(1)} of it`,
+      );
+    }
+  }
   return lines.join('\n');
 }
 

@@ -12,6 +12,7 @@ import type { KvNamespace } from '../../index';
 import { assert } from '../../runtime/assert';
 import type { KvTarget } from './closed-loop';
 import { freePorts } from './free-ports';
+import { readThreadCpu } from './thread-cpu-split';
 import {
   forgetTempDir,
   groupCpuMicros,
@@ -29,6 +30,8 @@ export interface PaxosStoreClusterSpec {
   readonly groups: number | undefined;
   /** Node n1 runs under `--cpu-prof` into this dir when set. */
   readonly cpuProfDir: string | undefined;
+  /** Node options of every server process (before the script). */
+  readonly nodeFlags: readonly string[];
 }
 
 export interface BenchCluster extends KvTarget {
@@ -52,7 +55,18 @@ function nodeArgs(
     spec.cpuProfDir !== undefined && node === 'n1'
       ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`]
       : [];
-  const args = [...prof, bin, 'serve', '--config', configFile, '--node', node, '--dir', dir];
+  const args = [
+    ...spec.nodeFlags,
+    ...prof,
+    bin,
+    'serve',
+    '--config',
+    configFile,
+    '--node',
+    node,
+    '--dir',
+    dir,
+  ];
   args.push('--engine', spec.engine, '--sync', spec.sync, '--workers', String(spec.workers));
   if (spec.groups !== undefined) args.push('--groups', String(spec.groups));
   return args;
@@ -86,7 +100,7 @@ export async function startPaxosStoreCluster(spec: PaxosStoreClusterSpec): Promi
     await Promise.all(group.map((p) => waitForLog(p, '"msg":"ready"', READY_TIMEOUT_MS)));
     const store = await PaxosStore.connect({ nodes: replicas.map((r) => r.address), secret });
     const kv = store.kv(NAMESPACE);
-    return clusterTarget(kv, group, dir, async () => {
+    return clusterTarget(kv, group, dir, spec.workers, async () => {
       await store.close();
       await stopGroup(group);
       await rm(dir, { recursive: true, force: true });
@@ -104,6 +118,7 @@ function clusterTarget(
   kv: KvNamespace,
   group: readonly ServerProcess[],
   dir: string,
+  workers: number,
   close: () => Promise<void>,
 ): BenchCluster {
   assert(group.length === NODES.length, `expected ${NODES.length} nodes, got ${group.length}`);
@@ -115,6 +130,7 @@ function clusterTarget(
     },
     get: async (key) => (await kv.get(key)) !== undefined,
     serverCpuMicros: () => groupCpuMicros(group),
+    serverThreads: { read: () => readThreadCpu(group.map((p) => p.pid)), workers },
     close,
   };
 }

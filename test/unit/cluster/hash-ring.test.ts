@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { groupOfKey, homeReplicaOf } from '../../../actors/store/routing';
 import { HashRing, ringHash } from '../../../cluster/hash-ring';
 
@@ -40,6 +41,29 @@ test('ringHash is SHA-1 prefix: fixed values (a change would move every key in a
   // sha1('') = da39a3ee..., sha1('abc') = a9993e36...
   t.is(ringHash(''), 0xda39a3ee);
   t.is(ringHash('abc'), 0xa9993e36);
+});
+
+test('ringHash (one-shot hash) equals the first 4 bytes of createHash sha1, UTF-8 included', (t) => {
+  const texts = [...KEYS.slice(0, 2000), 'ключ', 'k\u0000ey', '\u{1f600}', 'a'.repeat(5000)];
+  for (const text of texts) {
+    const expected = createHash('sha1').update(text, 'utf8').digest().readUInt32BE(0);
+    t.is(ringHash(text), expected, text.slice(0, 40));
+  }
+});
+
+test('a ring of one Set owns every key without hashing it (the node asks per request)', (t) => {
+  let keyHashes = 0;
+  const hash = (text: string): number => {
+    if (!text.includes('#')) keyHashes++;
+    return ringHash(text);
+  };
+  const one = new HashRing(['s0'], 64, hash);
+  for (const key of KEYS.slice(0, 1000)) t.is(one.setOf(key), 's0');
+  t.is(keyHashes, 0);
+  // Two Sets hash every key: the count above is not zero for want of calls.
+  const two = new HashRing(['s0', 's1'], 64, hash);
+  for (const key of KEYS.slice(0, 1000)) two.setOf(key);
+  t.is(keyHashes, 1000);
 });
 
 test('determinism: same sets and vnodes give the same owner, whatever the order the sets are listed in', (t) => {

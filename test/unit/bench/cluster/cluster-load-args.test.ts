@@ -16,6 +16,7 @@ test('defaults: 256 requests, 10,000 keys, 100-byte values, bitcask, 1 worker, b
   t.deepEqual(o.systems, ['paxosstore', 'etcd']);
   t.is(o.groups, undefined);
   t.is(o.cpuProfDir, undefined);
+  t.deepEqual(o.nodeFlags, []);
   t.is(o.phases, 'all');
   t.false(o.json);
 });
@@ -62,6 +63,11 @@ test('each flag is read', (t) => {
   t.true(o.json);
 });
 
+test('--node-flags: split on spaces, every item a --flag', (t) => {
+  const o = parseClusterLoadArgs(['--node-flags=--single-threaded-gc  --max-semi-space-size=64']);
+  t.deepEqual(o.nodeFlags, ['--single-threaded-gc', '--max-semi-space-size=64']);
+});
+
 const bad: [string, string[]][] = [
   ['unknown flag', ['--speed', '3']],
   ['positional', ['10']],
@@ -72,6 +78,8 @@ const bad: [string, string[]][] = [
   ['fractional keys', ['--keys', '1.5']],
   ['not a number', ['--seconds', 'ten']],
   ['missing value', ['--seconds']],
+  ['node flag that is not a flag', ['--node-flags=--single-threaded-gc evil.js']],
+  ['node flag with a space inside', ['--node-flags=-e 1']],
 ];
 for (const [name, argv] of bad) {
   test(`refused with code USAGE: ${name}`, (t) => {
