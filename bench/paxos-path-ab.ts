@@ -9,6 +9,7 @@
  * build's live objects (both key spaces are in the old generation), alike for both.
  *
  *   node dist/bench/paxos-path-ab.js --a /tmp/base-dist --b dist [--ops 60000] [--keys 30000] [--slices 20]
+ *     [--engine none|memory-log|bitcask|lsm] [--groups N]
  *
  * Both directories must hold a build of bench/paxos-path with `openPaxosPath` (copy this
  * build's dist/bench/paxos-path.js into an older dist to compare with it). Prints, per phase and
@@ -91,9 +92,6 @@ function parseArgs(): AbOptions {
         a,
         b: stringFlag(args, 'b') ?? 'dist',
         ...workloadOptions(args, DEFAULTS),
-        // The data path alone: the engine rows of paxos-path compare engines, not builds.
-        engine: 'none',
-        groups: 1,
       };
     },
   );

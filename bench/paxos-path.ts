@@ -376,16 +376,20 @@ export function workloadFlags(d: WorkloadDefaults): BenchFlags {
         'each phase runs in this many alternating slices; the cheapest is reported',
       ],
     },
+    engine: {
+      type: 'string',
+      help: ['<e>', 'none', 'persist records: none | memory-log | bitcask | lsm (sync batch)'],
+    },
+    groups: { type: 'string', help: ['<n>', '1', 'groups per replica'] },
   };
 }
 
-/** The workload's options from parsed flags (engine and groups are the caller's). */
-export function workloadOptions(
-  args: ParsedBenchArgs,
-  d: WorkloadDefaults,
-): Omit<Options, 'engine' | 'groups'> {
+/** The workload's options from parsed flags. */
+export function workloadOptions(args: ParsedBenchArgs, d: WorkloadDefaults): Options {
   const int = (name: string, dflt: number): number => positiveIntFlag(args, name, dflt);
   return {
+    engine: engineOf(stringFlag(args, 'engine') ?? 'none'),
+    groups: int('groups', 1),
     ops: int('ops', d.ops),
     clients: int('clients', 256),
     keys: int('keys', d.keys),
@@ -398,14 +402,7 @@ export function workloadOptions(
 
 const DEFAULTS: WorkloadDefaults = { ops: 200_000, keys: 100_000, slices: 10 };
 
-const FLAGS: BenchFlags = {
-  ...workloadFlags(DEFAULTS),
-  engine: {
-    type: 'string',
-    help: ['<e>', 'none', 'persist records: none | memory-log | bitcask | lsm (sync batch)'],
-  },
-  groups: { type: 'string', help: ['<n>', '1', 'groups per replica'] },
-};
+const FLAGS: BenchFlags = workloadFlags(DEFAULTS);
 
 function engineOf(name: string): PathEngine {
   const found = ENGINES.find((e) => e === name);
@@ -419,11 +416,7 @@ async function main(): Promise<void> {
     'node dist/bench/paxos-path.js [flags]',
     FLAGS,
     process.argv.slice(2),
-    (args) => ({
-      ...workloadOptions(args, DEFAULTS),
-      engine: engineOf(stringFlag(args, 'engine') ?? 'none'),
-      groups: positiveIntFlag(args, 'groups', 1),
-    }),
+    (args) => workloadOptions(args, DEFAULTS),
   );
   const results = await runPaxosPath(o);
   console.log('phase   ops        cpu us/op  msgs/op  payloads/op  heap B/op');
