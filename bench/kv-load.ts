@@ -56,6 +56,8 @@ export interface KvLoadOptions {
   groups?: number;
   /** Each worker's young generation in MiB (`workerYoungMb`); the store default when absent. */
   workerYoungMb?: number;
+  /** The adaptive group commit's linger (`groupCommitLingerMs`); the store default when absent. */
+  lingerMs?: number;
   route?: Route;
   /** Which measured phases to run. 'read' pre-warms every key first. Default 'all'. */
   phases?: Phases;
@@ -339,6 +341,7 @@ function resolve(opts: KvLoadOptions) {
     workers: opts.workers ?? [...new Set([1, cores()])],
     groups: opts.groups,
     workerYoungMb: opts.workerYoungMb,
+    lingerMs: opts.lingerMs,
     route: opts.route ?? 'home',
     phases: opts.phases ?? 'all',
     progress: opts.progress ?? true,
@@ -396,6 +399,7 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
       ...(dir === undefined ? {} : { dir }),
       ...(o.groups === undefined ? {} : { groups: o.groups }),
       ...(o.workerYoungMb === undefined ? {} : { workerYoungMb: o.workerYoungMb }),
+      ...(o.lingerMs === undefined ? {} : { groupCommitLingerMs: o.lingerMs }),
     });
     try {
       const replicas = store.options.replicas;
@@ -601,6 +605,15 @@ export const KV_LOAD_FLAGS: BenchFlags = {
     type: 'string',
     help: ['MIB', 'KV_WORKER_YOUNG_MB', '(192)', "each worker's young generation (workerYoungMb)"],
   },
+  'linger-ms': {
+    type: 'string',
+    help: [
+      'MS',
+      'KV_LINGER_MS',
+      '(1)',
+      'durable groups: group commit linger (groupCommitLingerMs)',
+    ],
+  },
   route: {
     type: 'string',
     help: ['home|rr', 'KV_ROUTE', 'home', 'rr: client i writes through replica i % 3'],
@@ -647,6 +660,7 @@ export function kvLoadOptionsOf(
   set('valueBytes', num('value-bytes', 'KV_VALUE_BYTES'));
   set('groups', num('groups', 'KV_GROUPS'));
   set('workerYoungMb', num('worker-young-mb', 'KV_WORKER_YOUNG_MB'));
+  set('lingerMs', num('linger-ms', 'KV_LINGER_MS'));
   set('engine', get('engine', 'KV_ENGINE') as EngineName | undefined);
   if (args.values['persist'] === true || env['KV_PERSIST'] === '1') set('persist', true);
   if (args.values['journal'] === true || env['KV_JOURNAL'] === '1') set('journal', true);
