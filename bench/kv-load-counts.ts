@@ -214,10 +214,15 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   const perThread = c.threadMicrosPerOp.map(
     (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`,
   );
+  // The bitcask family's appends (engines/fs/inline-writes.ts); lsm has none.
+  const appends =
+    c.appendsInline + c.appendsPooled > 0
+      ? `; appends inline ${f(c.appendsInline)}, pooled ${f(c.appendsPooled)}, ${c.appendStalls} stalls`
+      : '';
   const persist =
     c.batches > 0
       ? [
-          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered; appends inline ${f(c.appendsInline)}, pooled ${f(c.appendsPooled)}, ${c.appendStalls} stalls)`,
+          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered${appends})`,
         ]
       : [];
   return [
