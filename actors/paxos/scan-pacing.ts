@@ -1,12 +1,12 @@
 /**
- * Pacing of a digest scan inside one group replica (replica-digest.ts, docs/decisions.md
- * "Repair rounds that writes do not feel"). A scan runs in slices of at most
- * STORED_KEYS_PER_TURN records; a paced scan (the background repair asks for one) then pauses
- * long enough that its slices take at most a share of the actor thread's time: SCAN_SHARE_BUSY
- * while the thread has other work (the writes of its groups), SCAN_SHARE_IDLE while it has
- * none. "Other work" is measured where it happens: the thread's event-loop utilization during
- * the scan's own last pause (the scan did not run then, so whatever kept the loop busy was
- * someone else's). An unpaced scan (`verify()` called by a user) only yields a turn.
+ * Pacing of digest scans on one thread (replica-digest.ts, docs/decisions.md "Repair rounds
+ * that writes do not feel"). A scan runs in slices of at most STORED_KEYS_PER_TURN records;
+ * paced scans (the background repair asks for them) then pause long enough that their slices,
+ * all scans of the thread together, take at most a share of its time: SCAN_SHARE_BUSY while the
+ * thread has other work (the writes of its groups), SCAN_SHARE_IDLE while it has none. "Other
+ * work" is measured where it happens: the thread's event-loop utilization between two paced
+ * slices (no scan ran then, so whatever kept the loop busy was someone else's). An unpaced scan
+ * (`verify()` called by a user) only yields a turn.
  *
  * `pauseMsAfter` is pure and table-tested; `ScanPacer` holds the clock and the measurements.
  */
@@ -15,8 +15,8 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { assert } from '../../runtime/assert';
 
-/** Share of the thread a paced scan may take while the thread has other work. */
-export const SCAN_SHARE_BUSY = 0.1;
+/** Share of the thread paced scans may take while the thread has other work. */
+export const SCAN_SHARE_BUSY = 0.2;
 /** ... and while it has none (not 1: a write that arrives mid-slice waits for the slice). */
 export const SCAN_SHARE_IDLE = 0.5;
 /** Other work above this share of the thread's time during the last pause: the thread is busy. */
@@ -34,11 +34,53 @@ export function pauseMsAfter(sliceMs: number, otherUtilization: number): number 
   return pause;
 }
 
-/** Between two slices of a scan: a turn, or a paced pause. */
+/**
+ * The paced scans of one thread share one budget: a group's replicas often live on one worker
+ * (placement.ts `together`), and three scans each taking a share would take three. After any
+ * paced slice ends, no paced slice on this thread starts before `nextAt`; "other work" is the
+ * thread's event-loop utilization in the gap since the last paced slice ended.
+ */
+class ThreadBudget {
+  private nextAt = 0;
+  private otherUtilization = 0;
+  private gapStart: EventLoopUtilization | undefined;
+
+  get busy(): boolean {
+    return this.otherUtilization > BUSY_UTILIZATION;
+  }
+
+  sliceEnded(sliceMs: number): void {
+    const now = performance.now();
+    this.nextAt = Math.max(this.nextAt, now + pauseMsAfter(sliceMs, this.otherUtilization));
+    this.gapStart = performance.eventLoopUtilization();
+  }
+
+  /** Waits for this thread's next paced slice (a turn at least), then measures the gap. */
+  async enter(): Promise<void> {
+    await nextTurn();
+    // Another scan of this thread may take the slot first: wait again, a bounded number of
+    // times (then run anyway: a scan is never starved for good).
+    for (let i = 0; i < ENTER_WAITS_MAX; i++) {
+      const waitMs = this.nextAt - performance.now();
+      if (waitMs < 1) break;
+      await sleep(waitMs);
+    }
+    if (this.gapStart !== undefined) {
+      const gap = performance.eventLoopUtilization(this.gapStart);
+      this.otherUtilization = Math.min(1, Math.max(0, gap.utilization));
+    }
+  }
+}
+
+/** Waits for the slot before a paced slice at most this many times. */
+const ENTER_WAITS_MAX = 64;
+/** One per thread (the module is loaded once per worker). */
+const budget = new ThreadBudget();
+
+/** Between two slices of a scan: a turn, or a paced pause (this thread's budget). */
 export class ScanPacer {
   private sliceStart = performance.now();
-  private otherUtilization = 0;
-  /** Pauses taken, and those taken while the thread was busy (answer stats, benches). */
+  /** Pauses taken, and those taken while the thread was busy (tests, benches). */
   pauses = 0;
   busyPauses = 0;
 
@@ -46,18 +88,12 @@ export class ScanPacer {
 
   /** Ends a slice: yields the thread, for long enough when paced. */
   async pause(): Promise<void> {
-    const sliceMs = performance.now() - this.sliceStart;
     if (!this.paced) await nextTurn();
     else {
-      const pauseMs = pauseMsAfter(sliceMs, this.otherUtilization);
+      budget.sliceEnded(performance.now() - this.sliceStart);
       this.pauses += 1;
-      if (this.otherUtilization > BUSY_UTILIZATION) this.busyPauses += 1;
-      const before: EventLoopUtilization = performance.eventLoopUtilization();
-      if (pauseMs >= 1) await sleep(pauseMs);
-      else await nextTurn();
-      const during = performance.eventLoopUtilization(before);
-      // Utilization is a share of wall time; a pause of a turn measures little, keep it anyway.
-      this.otherUtilization = Math.min(1, Math.max(0, during.utilization));
+      if (budget.busy) this.busyPauses += 1;
+      await budget.enter();
     }
     this.sliceStart = performance.now();
   }

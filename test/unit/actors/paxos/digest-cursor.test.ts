@@ -125,3 +125,16 @@ test('bucket sums in two 32-bit lanes are the BigInt sums mod 2^64', (t) => {
   t.deepEqual(sums.hex(), ['0000000000000001', hex64(big)]);
   t.is(hexWords(0xabc, 0x1), '00000abc00000001');
 });
+
+test('paced scans of one thread, run together, give the answers of unpaced ones', async (t) => {
+  const all = records();
+  const ports = [0, 1, 2].map(() => new VolatileRecordPort((fn) => fn(), 8));
+  for (const port of ports) for (const [k, r] of all) port.keep(k, r);
+  const request: DigestRequest = { kind: 'digest', buckets: 32, list: [2], listKeysMax: 100 };
+  const unpaced = await digestReplica(request, [], ports[0]?.digestCursor());
+  // Three replicas of a group on one worker: their paced scans share the thread's budget.
+  const paced = await Promise.all(
+    ports.map((port) => digestReplica({ ...request, paced: true }, [], port.digestCursor())),
+  );
+  for (const answer of paced) t.deepEqual(answer, unpaced);
+});

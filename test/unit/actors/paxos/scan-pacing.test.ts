@@ -13,8 +13,8 @@ test('a paced scan takes a small share of a busy thread and a larger one of an i
     // [slice ms, other work's share of the thread during the last pause, pause ms]
     [4, 0, 4], // idle: half the thread
     [4, BUSY_UTILIZATION, 4], // at the threshold: still idle
-    [4, 0.5, 36], // busy: a tenth
-    [4, 1, 36],
+    [4, 0.5, 16], // busy: a fifth
+    [4, 1, 16],
     [0, 1, 0],
     [100, 1, PAUSE_MS_MAX], // a slice a collection stretched does not stall the scan long
   ];
