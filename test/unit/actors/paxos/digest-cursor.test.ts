@@ -10,7 +10,13 @@ import { emptyRecord, applyChosen } from '../../../../actors/paxos/core/key-reco
 import type { KeyRecord } from '../../../../actors/paxos/core/types';
 import { encodeSealedRecord } from '../../../../actors/paxos/codec';
 import { VolatileRecordPort } from '../../../../actors/paxos/volatile-record-port';
-import { MASK_64, digestReplica, hex64, keyDigest } from '../../../../actors/paxos/replica-digest';
+import {
+  MASK_64,
+  STORED_KEYS_PER_TURN,
+  digestReplica,
+  hex64,
+  keyDigest,
+} from '../../../../actors/paxos/replica-digest';
 import type { DigestRequest, HeldRecord } from '../../../../actors/paxos/replica-digest';
 import { BucketSums, hexWords } from '../../../../actors/paxos/digest-words';
 import { RecordArena } from '../../../../actors/paxos/record-arena';
@@ -129,12 +135,18 @@ test('bucket sums in two 32-bit lanes are the BigInt sums mod 2^64', (t) => {
 test('paced scans of one thread, run together, give the answers of unpaced ones', async (t) => {
   const all = records();
   const ports = [0, 1, 2].map(() => new VolatileRecordPort((fn) => fn(), 8));
-  for (const port of ports) for (const [k, r] of all) port.keep(k, r);
-  const request: DigestRequest = { kind: 'digest', buckets: 32, list: [2], listKeysMax: 100 };
+  const small = written(1, 10);
+  for (const port of ports) {
+    for (const [k, r] of all) port.keep(k, r);
+    // More than two slices of records: the paced pauses run.
+    for (let i = 0; i < 2 * STORED_KEYS_PER_TURN + 100; i++) port.keep(`s${i}`, small);
+  }
+  const request: DigestRequest = { kind: 'digest', buckets: 32, list: [2], listKeysMax: 5000 };
   const unpaced = await digestReplica(request, [], ports[0]?.digestCursor());
   // Three replicas of a group on one worker: their paced scans share the thread's budget.
   const paced = await Promise.all(
     ports.map((port) => digestReplica({ ...request, paced: true }, [], port.digestCursor())),
   );
   for (const answer of paced) t.deepEqual(answer, unpaced);
+  t.true((unpaced.keys ?? 0) > 2 * STORED_KEYS_PER_TURN);
 });
