@@ -359,7 +359,6 @@ export function decodeCompactRecord(bytes: Uint8Array): KeyRecord {
   return rec;
 }
 
-
 /** Where the in-place reader stands (one thread, no re-entrance: no object per record). */
 let readAt = 0;
 

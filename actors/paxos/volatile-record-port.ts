@@ -3,12 +3,7 @@
  */
 import { assert } from '../../runtime/assert';
 import type { KeyRecord } from './core/types';
-import type {
-  DigestFieldsOut,
-  RecordPort,
-  RecordWrite,
-  StoredDigestCursor,
-} from './record-port';
+import type { DigestFieldsOut, RecordPort, RecordWrite, StoredDigestCursor } from './record-port';
 import { encodeSealedRecord } from './codec';
 import { decodeCompactRecord, encodeCompactRecord, readDigestFields } from './compact-record';
 import { RecordArena, SLAB_SHIFT_DEFAULT } from './record-arena';

@@ -83,48 +83,54 @@ async function localValues(store: PaxosStore): Promise<string[]> {
   return out;
 }
 
-test.serial('a diverged key is repaired by background rounds while other keys are written', async (t) => {
-  const dir = await divergedDir(t);
-  const store = await PaxosStore.open({
-    ...OPTIONS,
-    dir,
-    acceptDataLoss: true,
-    // Six writers are above busyInFlight: the round runs as it does under a real load.
-    repair: { intervalMs: 50, keysPerSecond: 2000, busyInFlight: 2 },
-  });
-  t.teardown(() => store.close());
-  t.deepEqual(await localValues(store), ['A', 'B', 'A'], 'diverged before any round');
-  let stop = false;
-  let written = 0;
-  const writers = Array.from({ length: WRITERS }, async (_, w) => {
-    for (let n = 0; !stop && n < 1_000_000; n++) {
-      // Half rewrite the seeded keys, half write new ones: every bucket keeps changing.
-      const key = n % 2 === 0 ? `other-${(w * 37 + n) % 200}` : `new-${w}-${n}`;
-      await store.kv(NS).put(key, `v-${n}`);
-      written += 1;
-    }
-  });
-  let writtenAtRepair = -1;
-  const repaired = await eventually(
-    async () => {
-      const values = await localValues(store);
-      const same = values.every((v) => v === values[0]) && values[0] !== '-';
-      if (same) writtenAtRepair = written;
-      return same;
-    },
-    300,
-    50,
-  );
-  // The writes go on after the repair too: the rounds never stopped them.
-  const moreWrites = await eventually(async () => written > writtenAtRepair + 50, 200, 10);
-  stop = true;
-  await Promise.all(writers);
-  // Totals count a round once it ends (the repair happened inside the one still running).
-  await eventually(async () => (await store.stats()).repair.installed >= 1, 200, 50);
-  const { repair } = await store.stats();
-  t.true(repaired, `still diverged: ${JSON.stringify(await localValues(store))} ${JSON.stringify(repair)}`);
-  t.true(writtenAtRepair > 0, 'writes ran before and during the repair');
-  t.true(moreWrites, 'writes went on after it');
-  t.true(repair.installed >= 1 && repair.busyPauses > 0, JSON.stringify(repair));
-  t.deepEqual(await localValues(store), ['A', 'A', 'A'], 'the state two replicas held wins');
-});
+test.serial(
+  'a diverged key is repaired by background rounds while other keys are written',
+  async (t) => {
+    const dir = await divergedDir(t);
+    const store = await PaxosStore.open({
+      ...OPTIONS,
+      dir,
+      acceptDataLoss: true,
+      // Six writers are above busyInFlight: the round runs as it does under a real load.
+      repair: { intervalMs: 50, keysPerSecond: 2000, busyInFlight: 2 },
+    });
+    t.teardown(() => store.close());
+    t.deepEqual(await localValues(store), ['A', 'B', 'A'], 'diverged before any round');
+    let stop = false;
+    let written = 0;
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      for (let n = 0; !stop && n < 1_000_000; n++) {
+        // Half rewrite the seeded keys, half write new ones: every bucket keeps changing.
+        const key = n % 2 === 0 ? `other-${(w * 37 + n) % 200}` : `new-${w}-${n}`;
+        await store.kv(NS).put(key, `v-${n}`);
+        written += 1;
+      }
+    });
+    let writtenAtRepair = -1;
+    const repaired = await eventually(
+      async () => {
+        const values = await localValues(store);
+        const same = values.every((v) => v === values[0]) && values[0] !== '-';
+        if (same) writtenAtRepair = written;
+        return same;
+      },
+      300,
+      50,
+    );
+    // The writes go on after the repair too: the rounds never stopped them.
+    const moreWrites = await eventually(async () => written > writtenAtRepair + 50, 200, 10);
+    stop = true;
+    await Promise.all(writers);
+    // Totals count a round once it ends (the repair happened inside the one still running).
+    await eventually(async () => (await store.stats()).repair.installed >= 1, 200, 50);
+    const { repair } = await store.stats();
+    t.true(
+      repaired,
+      `still diverged: ${JSON.stringify(await localValues(store))} ${JSON.stringify(repair)}`,
+    );
+    t.true(writtenAtRepair > 0, 'writes ran before and during the repair');
+    t.true(moreWrites, 'writes went on after it');
+    t.true(repair.installed >= 1 && repair.busyPauses > 0, JSON.stringify(repair));
+    t.deepEqual(await localValues(store), ['A', 'A', 'A'], 'the state two replicas held wins');
+  },
+);

@@ -189,7 +189,13 @@ test('compact record round trip: 2,000 random records, exact whatever they hold'
 
 test('the digest fields read in place are those of the decoded record, for 2,000 random records', (t) => {
   const prng = new Prng(7);
-  const out: DigestFieldsOut = { chosen: -1, chosenOrigin: -1, chosenSeq: -1, version: -1, data: null };
+  const out: DigestFieldsOut = {
+    chosen: -1,
+    chosenOrigin: -1,
+    chosenSeq: -1,
+    version: -1,
+    data: null,
+  };
   let compact = 0;
   for (let i = 0; i < 2000; i++) {
     const rec = randomRecord(prng);

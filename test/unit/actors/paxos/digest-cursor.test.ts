@@ -111,7 +111,10 @@ test('the cursor is a snapshot: keys set or deleted after it is taken do not sho
     t.true(n < 1000, 'bounded');
     seen.push(utf8.decode(cursor.bytes.subarray(cursor.keyFrom, cursor.keyTo)));
     const v = cursor.bytes.subarray(cursor.valueFrom, cursor.valueTo);
-    t.deepEqual([...v], [Number(seen[seen.length - 1]?.slice(1))].flatMap((x) => [x, x, x]));
+    t.deepEqual(
+      [...v],
+      [Number(seen[seen.length - 1]?.slice(1))].flatMap((x) => [x, x, x]),
+    );
   }
   t.deepEqual(seen.sort(), Array.from({ length: 100 }, (_, i) => `k${i}`).sort());
 });
