@@ -247,7 +247,7 @@ async function foldCaptured(
     const c = captured[i];
     assert(c !== undefined, 'captured key');
     fold.addCaptured(c);
-    if (keys + 1 < CUT_KEYS_PER_TURN && fold.slicesSealed === sealed) continue;
+    if (!pacer.due(keys + 1, CUT_KEYS_PER_TURN) && fold.slicesSealed === sealed) continue;
     sealed = fold.slicesSealed;
     keys = -1;
     await fold.settle();
@@ -270,7 +270,7 @@ async function foldCursor(
     // A held key counts as the cut saw it (a memory record is never damaged: nothing to report).
     if (!seen.has(key)) fold.addStoredEntry(key, cursor);
     sinceTurn += 1;
-    if (sinceTurn < STORED_KEYS_PER_TURN) continue;
+    if (!pacer.due(sinceTurn, STORED_KEYS_PER_TURN)) continue;
     sinceTurn = 0;
     await pacer.pause(); // messages, ticks and requests run in between
   }
@@ -291,7 +291,7 @@ async function foldAllStored(
       else if (status === 'recovering') foldStored(fold, key, bytes, false);
       await fold.settle();
       sinceTurn += 1;
-      if (sinceTurn < STORED_KEYS_PER_TURN) continue;
+      if (!pacer.due(sinceTurn, STORED_KEYS_PER_TURN)) continue;
       sinceTurn = 0;
       await pacer.pause(); // a macrotask: messages, ticks and requests run in between
     }
