@@ -314,20 +314,30 @@ function printRow(c: Checkpoint): void {
  * cpu per write since the last line, RSS and the load average, so that a run stopped early
  * still gives figures between checkpoints. Returns the function that stops it.
  */
-function startProgress(o: Options, done: () => number, errors: () => number): () => void {
-  let last = { at: performance.now(), keys: done(), cpu: process.cpuUsage() };
+function startProgress(
+  o: Options,
+  done: () => number,
+  errors: () => number,
+  repairRunning: () => Promise<boolean>,
+): () => void {
+  let last = { at: performance.now(), keys: done(), cpu: process.cpuUsage(), repairing: false };
   const timer = setInterval(() => {
-    const now = { at: performance.now(), keys: done(), cpu: process.cpuUsage() };
-    const keys = now.keys - last.keys;
-    const cpuUs = now.cpu.user + now.cpu.system - last.cpu.user - last.cpu.system;
-    const rate = (keys * 1000) / (now.at - last.at);
-    console.log(
-      `  … ${String(now.keys).padStart(10)} keys  ${rate.toFixed(0).padStart(6)} writes/s  ` +
-        `cpu ${keys > 0 ? (cpuUs / keys).toFixed(0) : '-'} us/write  ` +
-        `rss ${(process.memoryUsage.rss() / MB).toFixed(0)} MiB  errors ${errors()}  ` +
-        `load ${(os.loadavg()[0] ?? 0).toFixed(1)}`,
-    );
-    last = now;
+    void repairRunning().then((repairing) => {
+      const now = { at: performance.now(), keys: done(), cpu: process.cpuUsage(), repairing };
+      const keys = now.keys - last.keys;
+      const cpuUs = now.cpu.user + now.cpu.system - last.cpu.user - last.cpu.system;
+      const rate = (keys * 1000) / (now.at - last.at);
+      // 'round': a repair round ran at both ends of the line's interval; 'between': at neither.
+      const phase =
+        last.repairing && repairing ? 'round' : !last.repairing && !repairing ? 'between' : 'mixed';
+      console.log(
+        `  … ${String(now.keys).padStart(10)} keys  ${rate.toFixed(0).padStart(6)} writes/s  ` +
+          `cpu ${keys > 0 ? (cpuUs / keys).toFixed(0) : '-'} us/write  ` +
+          `rss ${(process.memoryUsage.rss() / MB).toFixed(0)} MiB  errors ${errors()}  ` +
+          `load ${(os.loadavg()[0] ?? 0).toFixed(1)}  repair ${phase}`,
+      );
+      last = now;
+    });
   }, o.progressSeconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
@@ -346,7 +356,9 @@ async function run(o: Options): Promise<Checkpoint[]> {
   // Each background repair round is printed: a round digests every key of every replica.
   const onRound = (r: RepairRoundReport): void =>
     console.log(
-      `  repair round ${r.outcome} in ${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s: ` +
+      `  repair round ${r.outcome} in ${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s ` +
+        `(${new Date(r.startedAt).toISOString().slice(11, 19)}–` +
+        `${new Date(r.endedAt).toISOString().slice(11, 19)}): ` +
         `${r.keysChecked} keys checked, ${r.behind} behind, ${r.diverged} diverged, ` +
         `${r.repaired} repaired, truncated ${r.truncated}`,
     );
@@ -369,7 +381,8 @@ async function run(o: Options): Promise<Checkpoint[]> {
     const errors = new Map<string, number>();
     const written = { count: 0 };
     const errorTotal = (): number => [...errors.values()].reduce((a, b) => a + b, 0);
-    const stopProgress = startProgress(o, () => written.count, errorTotal);
+    const repairRunning = async (): Promise<boolean> => (await store.stats()).repair.running;
+    const stopProgress = startProgress(o, () => written.count, errorTotal, repairRunning);
     let done = 0;
     for (const checkpoint of o.checkpoints) {
       const interval = await writeInterval(kv, o, done, checkpoint, errors, written);

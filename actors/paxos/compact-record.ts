@@ -13,6 +13,7 @@
 import { assert } from '../../runtime/assert';
 import type { AppliedEntry, KeyRecord, Proposal, RequestEntry } from './core/types';
 import { decodeRecord, encodeRecord } from './codec';
+import type { DigestFieldsOut } from './record-port';
 
 const FORMAT_SEALED = 0;
 const FORMAT_COMPACT = 1;
@@ -356,4 +357,97 @@ export function decodeCompactRecord(bytes: Uint8Array): KeyRecord {
   const rec = readCompact(r);
   assert(r.remaining === 0, () => `compact record has ${r.remaining} trailing bytes`);
   return rec;
+}
+
+/** Where the in-place reader stands (one thread, no re-entrance: no object per record). */
+let readAt = 0;
+
+function readVarintAt(b: Uint8Array): number {
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < VARINT_BYTES_MAX + 1; i++) {
+    const byte = b[readAt++];
+    assert(byte !== undefined, 'compact record ends inside a varint');
+    n += (byte & 0x7f) * scale;
+    if (byte < 0x80) return n;
+    scale *= 0x80;
+  }
+  assert(false, 'compact record varint too long');
+}
+
+/** Skips a length-prefixed field; returns its length. */
+function skipBytesAt(b: Uint8Array): number {
+  const n = readVarintAt(b);
+  assert(readAt + n <= b.length, () => `compact record field of ${n} bytes past its end`);
+  readAt += n;
+  return n;
+}
+
+/** Skips a result written by `result`; returns its length (the previous one's when shared). */
+function skipResultAt(b: Uint8Array, previousLength: number): number {
+  const mode = readVarintAt(b);
+  if (mode === 0) return skipBytesAt(b);
+  const suffix = readVarintAt(b);
+  const middle = previousLength - (mode - 1) - suffix;
+  assert(middle >= 0 && readAt + middle <= b.length, () => `compact result middle ${middle}`);
+  readAt += middle;
+  return previousLength;
+}
+
+/** The newest recent entry's origin and seq (walking the window without building it). */
+function newestIdAt(b: Uint8Array, out: DigestFieldsOut): void {
+  const n = readVarintAt(b);
+  assert(n >= 1 && n <= RECENT_ENTRIES_MAX, () => `compact record with ${n} recent entries`);
+  let seq = 0;
+  let resultLength = -1;
+  for (let i = 0; i < n; i++) {
+    readVarintAt(b); // instance gap
+    out.chosenOrigin = readVarintAt(b);
+    if (i === 0) seq = readVarintAt(b);
+    else {
+      const z = readVarintAt(b);
+      seq += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    }
+    resultLength = skipResultAt(b, resultLength);
+  }
+  out.chosenSeq = seq;
+}
+
+/**
+ * The digest's fields of a compact record, read in place: no record is built and `data` is a
+ * view of `bytes` (the digest scan hashes it at once, from a snapshot nobody changes). False for
+ * a record kept in the sealed layout: the caller decodes it whole (decodeCompactRecord).
+ */
+export function readDigestFields(bytes: Uint8Array, out: DigestFieldsOut): boolean {
+  readAt = 0;
+  const format = readVarintAt(bytes);
+  assert(
+    format === FORMAT_COMPACT || format === FORMAT_SEALED,
+    () => `compact record format ${format}`,
+  );
+  if (format === FORMAT_SEALED) return false;
+  out.chosen = readVarintAt(bytes);
+  const flags = readVarintAt(bytes);
+  assert(flags < 8, () => `compact record flags ${flags}`);
+  const newest = (flags & CHOSEN_IS_NEWEST) !== 0;
+  if (!newest) {
+    out.chosenOrigin = readVarintAt(bytes) - 1;
+    out.chosenSeq = readVarintAt(bytes);
+  }
+  out.data = null;
+  if ((flags & HAS_DATA) !== 0) {
+    const n = skipBytesAt(bytes);
+    out.data = bytes.subarray(readAt - n, readAt);
+  }
+  out.version = readVarintAt(bytes);
+  if (!newest) return true;
+  readVarintAt(bytes); // promised
+  readVarintAt(bytes); // acceptedBallot
+  if ((flags & HAS_ACCEPTED) !== 0) {
+    readVarintAt(bytes);
+    readVarintAt(bytes);
+    skipBytesAt(bytes);
+  }
+  newestIdAt(bytes, out);
+  return true;
 }

@@ -97,7 +97,7 @@ export class DigestSlicer<T> {
   constructor(
     private readonly offload: Offload,
     private readonly buckets: number,
-    private readonly fold: (meta: T, digest: bigint, bucket: number) => void,
+    private readonly fold: (meta: T, hi: number, lo: number, bucket: number) => void,
     private readonly limits: SliceLimits = SLICE_LIMITS_DEFAULT,
   ) {
     assert(limits.sliceBytesMax >= 1 && limits.sliceKeysMax >= 1, 'digest slice limits');
@@ -143,13 +143,19 @@ export class DigestSlicer<T> {
   async foldOldest(): Promise<void> {
     const slice = this.queue.shift();
     assert(slice !== undefined, 'foldOldest with nothing queued');
-    const { digests, buckets } = await (slice.digests ?? this.hash(slice));
+    const { words, buckets } = await (slice.digests ?? this.hash(slice));
     const n = slice.metas.length;
     assert(
-      digests.length === n && buckets.length === n,
-      () => `${digests.length} digests, ${buckets.length} buckets for ${n} keys`,
+      words.length === 2 * n && buckets.length === n,
+      () => `${words.length} digest words, ${buckets.length} buckets for ${n} keys`,
     );
-    for (let i = 0; i < n; i++) this.fold(slice.metas[i] as T, digests[i] ?? 0n, buckets[i] ?? 0);
+    for (let i = 0; i < n; i++)
+      this.fold(
+        slice.metas[i] as T,
+        words[2 * i] as number,
+        words[2 * i + 1] as number,
+        buckets[i] as number,
+      );
     this.startHashing();
   }
 
@@ -197,7 +203,7 @@ export class DigestSlicer<T> {
         transferList: [bytes],
       })) as Partial<DigestSliceOutput>;
       assert(
-        output.digests instanceof BigUint64Array && output.buckets instanceof Uint16Array,
+        output.words instanceof Uint32Array && output.buckets instanceof Uint16Array,
         'digest task returned no digests',
       );
       this.slicesOffloaded++;

@@ -449,8 +449,10 @@ export class PaxosGroupActor implements Actor {
     if (isBackupKeysRequest(request)) return backupKeys(request, this.backupSource());
     if (isAmnesiaInspect(request)) return this.inspectAmnesia(request);
     assert(isDigestRequest(request), 'paxos actor: unknown inspect request');
-    // The hashing runs in the worker's offload pool when there is one (docs/decisions.md).
-    return digestReplica(request, this.core.heldRecords(), this.recordEntries(), {
+    // The hashing runs in the worker's offload pool when there is one (docs/decisions.md); the
+    // memory engine's records are read in place from a cursor taken now, with the held keys.
+    const stored = this.store.digestCursor?.() ?? this.recordEntries();
+    return digestReplica(request, this.core.heldRecords(), stored, {
       offload: this.host.offload,
     });
   }

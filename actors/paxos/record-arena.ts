@@ -115,6 +115,83 @@ interface EntryView {
 
 const utf8 = new TextEncoder();
 
+/** Parses the entry at `at` into `v`; returns where it ends. */
+function parseEntry(slab: Uint8Array, at: number, v: EntryView): number {
+  const keyLength = readVarint(slab, at + 1);
+  const keyFrom = varintEnd;
+  const valueLength = readVarint(slab, keyFrom + keyLength);
+  const valueFrom = varintEnd;
+  v.keyFrom = keyFrom;
+  v.keyTo = keyFrom + keyLength;
+  v.valueFrom = valueFrom;
+  v.valueTo = valueFrom + valueLength;
+  assert(v.valueTo <= slab.length, () => `arena entry at ${at} ends past its slab`);
+  assert(v.valueTo > at, () => `arena entry at ${at} is empty`);
+  return v.valueTo;
+}
+
+/**
+ * The live entries of a snapshot, one at a time, with no object per entry: after `next()`
+ * returns true, the entry's key bytes are `bytes[keyFrom, keyTo)` and its value bytes
+ * `bytes[valueFrom, valueTo)`, valid until the next call (the digest scan, replica-digest.ts,
+ * hashes them in place). The slabs were copied when the snapshot was taken.
+ */
+export class ArenaCursor {
+  bytes: Uint8Array = new Uint8Array(0);
+  keyFrom = 0;
+  keyTo = 0;
+  valueFrom = 0;
+  valueTo = 0;
+  private slab = -1;
+  private at = 0;
+  private bigAt = 0;
+  private readonly view: EntryView = { keyFrom: 0, keyTo: 0, valueFrom: 0, valueTo: 0 };
+
+  /** `slabs`: copies of the used part of each slab; `big`: each big entry as one key+value slab. */
+  constructor(
+    private readonly slabs: readonly Uint8Array[],
+    private readonly big: readonly { bytes: Uint8Array; keyTo: number }[],
+  ) {}
+
+  /** Steps to the next live entry; false at the end. */
+  next(): boolean {
+    if (this.bigAt < this.big.length) {
+      const b = this.big[this.bigAt++];
+      assert(b !== undefined, 'arena cursor big entry');
+      this.setEntry(b.bytes, 0, b.keyTo, b.keyTo, b.bytes.length);
+      return true;
+    }
+    // Each step either returns an entry or moves past one (or past a slab): bounded by them.
+    for (;;) {
+      const slab = this.slabs[this.slab];
+      if (slab === undefined || this.at >= slab.length || !isEntry(slab[this.at])) {
+        if (this.slab + 1 >= this.slabs.length) return false;
+        this.slab += 1;
+        this.at = 0;
+        continue;
+      }
+      const at = this.at;
+      this.at = parseEntry(slab, at, this.view);
+      if (slab[at] !== LIVE) continue;
+      const v = this.view;
+      this.setEntry(slab, v.keyFrom, v.keyTo, v.valueFrom, v.valueTo);
+      return true;
+    }
+  }
+
+  private setEntry(b: Uint8Array, kf: number, kt: number, vf: number, vt: number): void {
+    this.bytes = b;
+    this.keyFrom = kf;
+    this.keyTo = kt;
+    this.valueFrom = vf;
+    this.valueTo = vt;
+  }
+}
+
+function isEntry(state: number | undefined): boolean {
+  return state === LIVE || state === DEAD;
+}
+
 export class RecordArena {
   private readonly slabShift: number;
   private readonly slabBytes: number;
@@ -264,6 +341,26 @@ export class RecordArena {
     };
   }
 
+  /**
+   * Every entry held now, through a cursor that builds no object per entry (the digest scan):
+   * the slabs are copied now, as `snapshot` does, so later sets and deletes do not show.
+   */
+  snapshotCursor(): ArenaCursor {
+    const slabs: Uint8Array[] = [];
+    this.slabs.forEach((slab, s) => {
+      if (slab !== undefined)
+        slabs.push(slab.slice(0, s === this.head ? this.headUsed : this.slabBytes));
+    });
+    const big = [...this.big].map(([k, v]) => {
+      const key = utf8.encode(k);
+      const bytes = new Uint8Array(key.length + v.length);
+      bytes.set(key);
+      bytes.set(v, key.length);
+      return { bytes, keyTo: key.length };
+    });
+    return new ArenaCursor(slabs, big);
+  }
+
   /** Checks the index against the slabs (O(n): tests and the simulator). */
   checkIntegrity(): void {
     let counted = 0;
@@ -299,18 +396,7 @@ export class RecordArena {
 
   /** Parses the entry at `at` into `this.view`; returns where it ends. */
   private parse(slab: Uint8Array, at: number): number {
-    const keyLength = readVarint(slab, at + 1);
-    const keyFrom = varintEnd;
-    const valueLength = readVarint(slab, keyFrom + keyLength);
-    const valueFrom = varintEnd;
-    const v = this.view;
-    v.keyFrom = keyFrom;
-    v.keyTo = keyFrom + keyLength;
-    v.valueFrom = valueFrom;
-    v.valueTo = valueFrom + valueLength;
-    assert(v.valueTo <= slab.length, () => `arena entry at ${at} ends past its slab`);
-    assert(v.valueTo > at, () => `arena entry at ${at} is empty`);
-    return v.valueTo;
+    return parseEntry(slab, at, this.view);
   }
 
   private slabOf(loc: number): Uint8Array {

@@ -85,7 +85,37 @@ export interface RecordPort {
   ): void;
   /** Every stored entry, records and derived data alike (verification). Absent on a volatile store. */
   scanAll?(): AsyncIterable<[string, Uint8Array]>;
+  /**
+   * Every stored record, through a cursor taken now (synchronously: the digest's cut) that reads
+   * the records in place, without sealing or decoding them (the memory engine; replica-digest.ts
+   * prefers it to `scanAll`).
+   */
+  digestCursor?(): StoredDigestCursor;
   close(): Promise<void>;
+}
+
+/** The fields of a record a key's digest covers, set in place (compact-record.ts). */
+export interface DigestFieldsOut {
+  chosen: number;
+  chosenOrigin: number;
+  chosenSeq: number;
+  version: number;
+  /** A view of the stored bytes (valid until the cursor moves), or null. */
+  data: Uint8Array | null;
+}
+
+/** Stored records one at a time, no object per record (RecordPort.digestCursor). */
+export interface StoredDigestCursor {
+  /** Steps to the next record; false at the end. */
+  next(): boolean;
+  /** The current record's key, UTF-8: `bytes[keyFrom, keyTo)`. */
+  readonly bytes: Uint8Array;
+  readonly keyFrom: number;
+  readonly keyTo: number;
+  /** Sets the current record's digest fields; false when only `record()` can read it. */
+  digestFields(out: DigestFieldsOut): boolean;
+  /** The current record, decoded whole (a copy). */
+  record(): KeyRecord;
 }
 
 const SYNCED: WriteOptions = Object.freeze({ sync: true });

@@ -22,20 +22,19 @@
  * one of them (docs/decisions.md 17).
  */
 import { createHash } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Offload } from '../../runtime/actor';
 import { assert } from '../../runtime/assert';
-import { crc32 } from '../../engines/crc32';
 import { isEngineError } from '../../engines/errors';
 import { openRecord } from '../../engines/record-codec';
 import type { KeyStatus } from './core/key-state';
 import type { AppliedEntry, KeyRecord } from './core/types';
 import { decodeRecord } from './codec';
-import { DigestSlicer, SLICES_IN_FLIGHT_MAX } from './digest-slices';
+import { CUT_KEYS_PER_TURN, DigestFold, bucketOfBytes } from './digest-fold';
+import type { CapturedKey } from './digest-fold';
 import type { DigestFields, SliceLimits } from './digest-slices';
+import type { StoredDigestCursor } from './record-port';
+import { ScanPacer } from './scan-pacing';
 
-/** Held keys packed per turn when hashing is offloaded; the actor's other work runs between. */
-const CUT_KEYS_PER_TURN = 4096;
 /**
  * Stored records folded per turn of the actor's thread. An engine's scan may hand its records
  * in microtasks only (the memory engine's arena does: it has no I/O to wait for), and a
@@ -49,7 +48,6 @@ export const STORED_KEYS_PER_TURN = 1024;
 export const DIGEST_BUCKETS_MAX = 4096;
 /** Keys listed per answer, and corrupted keys named per answer. */
 export const DIGEST_LIST_KEYS_MAX = 100_000;
-const CORRUPTED_NAMED_MAX = 1000;
 /**
  * Keys whose whole chosen state one request may ask for: an answer holds up to this many data
  * states (each at most a model's size limit), and each request costs one scan of the group.
@@ -67,6 +65,14 @@ export interface DigestRequest {
   readonly listKeysMax: number;
   /** Keys whose whole chosen state the answer should carry (at most DIGEST_STATES_MAX). */
   readonly states?: readonly string[];
+  /**
+   * Only the listed buckets' keys (and the states') are digested: the other buckets' sums stay
+   * zero and `keys` counts only those digested. Round 2 of a comparison needs nothing else, and
+   * skips every other key before decoding or hashing it.
+   */
+  readonly listOnly?: boolean;
+  /** The scan paces itself to a share of the actor's thread (scan-pacing.ts): background repair. */
+  readonly paced?: boolean;
 }
 
 /** One key's whole chosen state on one replica, as of the answer's cut. */
@@ -137,14 +143,16 @@ export function isDigestRequest(request: unknown): request is DigestRequest {
     (r.states === undefined ||
       (Array.isArray(r.states) &&
         r.states.length <= DIGEST_STATES_MAX &&
-        r.states.every((k) => typeof k === 'string')))
+        r.states.every((k) => typeof k === 'string'))) &&
+    (r.listOnly === undefined || typeof r.listOnly === 'boolean') &&
+    (r.paced === undefined || typeof r.paced === 'boolean')
   );
 }
 
 /** Bucket of a key: CRC-32 of its UTF-8 bytes (not the routing hash, which fixes key mod groups). */
 export function bucketOf(key: string, buckets: number): number {
   assert(Number.isInteger(buckets) && buckets >= 1, () => `buckets ${buckets}`);
-  return crc32(Buffer.from(key, 'utf8')) % buckets;
+  return bucketOfBytes(Buffer.from(key, 'utf8'), buckets);
 }
 
 /**
@@ -179,193 +187,30 @@ export interface DigestOptions {
   readonly limits?: SliceLimits;
 }
 
-/** What the fold keeps of a key until its digest is known (a copy: the record may change). */
-interface PendingKey {
-  readonly key: string;
-  readonly chosen: number;
-  readonly version: number;
-  readonly state: Omit<ChosenState, 'digest'> | undefined;
-}
+/** Stored records: an engine's sealed entries, or a cursor reading them in place (memory). */
+export type StoredSource = AsyncIterable<[string, Uint8Array]> | StoredDigestCursor;
 
-/** A held key as the cut saw it (DigestFold.capture). */
-interface CapturedKey {
-  readonly key: string;
-  readonly fields: DigestFields;
-  readonly state: Omit<ChosenState, 'digest'> | undefined;
-}
-
-/** Folds keys into bucket digests (and listings); one instance per answer. */
-class DigestFold {
-  private readonly slicer: DigestSlicer<PendingKey> | undefined;
-  private readonly sums: bigint[];
-  private readonly listSet: Set<number>;
-  private readonly stateKeys: Set<string>;
-  readonly states: ChosenState[] = [];
-  keys = 0;
-  unsettled = 0;
-  corrupted = 0;
-  readonly corruptedKeys: string[] = [];
-  readonly listed: KeyDigest[] = [];
-  listTruncated = false;
-  complete = true;
-  scanError: string | undefined = undefined;
-
-  constructor(
-    private readonly request: DigestRequest,
-    options: DigestOptions,
-  ) {
-    this.sums = new Array<bigint>(request.buckets).fill(0n);
-    this.listSet = new Set(request.list);
-    this.stateKeys = new Set(request.states ?? []);
-    const fold = (pending: PendingKey, digest: bigint, bucket: number): void =>
-      this.foldDigest(pending, digest, bucket);
-    const { offload, limits } = options;
-    this.slicer =
-      offload === undefined ? undefined : new DigestSlicer(offload, request.buckets, fold, limits);
-  }
-
-  add(key: string, rec: KeyRecord): void {
-    // A key with nothing chosen has no state to compare (a promise alone is not data).
-    if (rec.chosen === 0) return;
-    this.addFields(key, rec, this.stateKeys.has(key) ? snapshot(key, rec) : undefined);
-  }
-
-  /**
-   * A held key's digest fields, taken at the cut: the core's record object moves on after the
-   * first await, but the data array it points at now is never changed in place (the core and
-   * the models replace `rec.data`, they do not write into it), so a reference is a copy.
-   */
-  capture(key: string, rec: KeyRecord): CapturedKey | undefined {
-    if (rec.chosen === 0) return undefined;
-    const { chosen, chosenOrigin, chosenSeq, version, data } = rec;
-    const state = this.stateKeys.has(key) ? snapshot(key, rec) : undefined;
-    return { key, fields: { chosen, chosenOrigin, chosenSeq, version, data }, state };
-  }
-
-  /**
-   * Folds captured keys, at most CUT_KEYS_PER_TURN keys or one sealed slice (~1 MiB copied) per
-   * turn of the actor's thread.
-   */
-  async addCaptured(captured: readonly CapturedKey[]): Promise<void> {
-    let sealed = this.slicer?.slicesSealed ?? 0;
-    for (let i = 0, keys = 0; i < captured.length; i++, keys++) {
-      const c = captured[i];
-      assert(c !== undefined, 'captured key');
-      this.addFields(c.key, c.fields, c.state);
-      const nowSealed = this.slicer?.slicesSealed ?? 0;
-      if (keys + 1 < CUT_KEYS_PER_TURN && nowSealed === sealed) continue;
-      sealed = nowSealed;
-      keys = -1;
-      await this.settle();
-      await nextTurn();
-    }
-  }
-
-  private addFields(
-    key: string,
-    rec: DigestFields,
-    state: Omit<ChosenState, 'digest'> | undefined,
-  ): void {
-    assert(rec.chosen > 0, () => `digest of ${key} with nothing chosen`);
-    const pending: PendingKey = { key, chosen: rec.chosen, version: rec.version, state };
-    // Sliced, the bucket comes back with the digest (the CRC-32 is computed where the hash is).
-    if (this.slicer === undefined)
-      this.foldDigest(pending, keyDigest(key, rec), bucketOf(key, this.request.buckets));
-    else this.slicer.add(key, rec, pending);
-  }
-
-  /** Keeps the slices waiting for their hashes bounded during the disk scan. */
-  async settle(): Promise<void> {
-    const slicer = this.slicer;
-    if (slicer === undefined) return;
-    const backlog = slicer.backlog;
-    // Each fold removes one slice, so this runs at most `backlog` times.
-    for (let i = 0; slicer.backlog > SLICES_IN_FLIGHT_MAX; i++) {
-      assert(i < backlog, () => `digest backlog ${slicer.backlog} does not shrink (${i} folds)`);
-      await slicer.foldOldest();
-    }
-  }
-
-  /** Waits for every slice's hashes; after this the answer is complete. */
-  async finish(): Promise<void> {
-    await this.slicer?.finish();
-  }
-
-  private foldDigest(pending: PendingKey, digest: bigint, bucket: number): void {
-    const { key } = pending;
-    assert(bucket >= 0 && bucket < this.sums.length, () => `bucket ${bucket} of ${key}`);
-    this.keys += 1;
-    this.sums[bucket] = ((this.sums[bucket] ?? 0n) + digest) & MASK_64;
-    if (pending.state !== undefined) this.states.push({ ...pending.state, digest: hex64(digest) });
-    if (!this.listSet.has(bucket)) return;
-    if (this.listed.length >= this.request.listKeysMax) {
-      this.listTruncated = true;
-      return;
-    }
-    this.listed.push({
-      key,
-      chosen: pending.chosen,
-      version: pending.version,
-      digest: hex64(digest),
-    });
-  }
-
-  addCorrupted(key: string): void {
-    this.corrupted += 1;
-    if (this.corruptedKeys.length < CORRUPTED_NAMED_MAX) this.corruptedKeys.push(key);
-  }
-
-  answer(): DigestAnswer {
-    return {
-      keys: this.keys,
-      unsettled: this.unsettled,
-      corrupted: this.corrupted,
-      corruptedKeys: this.corruptedKeys,
-      buckets: this.sums.map(hex64),
-      listed: this.listed,
-      listTruncated: this.listTruncated,
-      complete: this.complete,
-      scanError: this.scanError,
-      states: this.states,
-    };
-  }
-}
-
-/**
- * A copy of a key's chosen state, taken now: a held record is the core's live object, and the
- * answer is cloned only after the disk scan's awaits, when the key may have moved on.
- */
-function snapshot(key: string, rec: KeyRecord): Omit<ChosenState, 'digest'> {
-  return {
-    key,
-    chosen: rec.chosen,
-    chosenOrigin: rec.chosenOrigin,
-    chosenSeq: rec.chosenSeq,
-    version: rec.version,
-    data: rec.data === null ? null : rec.data.slice(),
-    recent: rec.recent.map((e) => ({
-      instance: e.instance,
-      origin: e.origin,
-      seq: e.seq,
-      result: e.result.slice(),
-    })),
-  };
+function isCursor(stored: StoredSource): stored is StoredDigestCursor {
+  return !(Symbol.asyncIterator in stored);
 }
 
 /**
  * One replica group's digest answer. `held` is read once, synchronously, before the first
- * await, so the in-memory side is one consistent cut; disk records of keys not held follow.
- * With `options.offload` the hashing runs there in slices (digest-slices.ts); the answer is
- * the same either way.
+ * await, so the in-memory side is one consistent cut; a cursor over the stored records is taken
+ * by the caller in the same turn; an engine's async scan follows. With `options.offload` the
+ * hashing of an engine's records runs there in slices (digest-slices.ts); a cursor's records
+ * are hashed inline (cheaper than packing them). The answer is the same either way.
  */
 export async function digestReplica(
   request: DigestRequest,
   held: Iterable<HeldRecord>,
-  stored: AsyncIterable<[string, Uint8Array]> | undefined,
+  stored: StoredSource | undefined,
   options: DigestOptions = {},
 ): Promise<DigestAnswer> {
   assert(isDigestRequest(request), 'bad digest request');
-  const fold = new DigestFold(request, options);
+  const offload = stored !== undefined && isCursor(stored) ? undefined : options.offload;
+  const fold = new DigestFold(request, { offload, limits: options.limits });
+  const pacer = new ScanPacer(request.paced === true);
   const seen = new Map<string, KeyStatus>();
   // Offloaded, the cut takes references and the packing runs in slices over several turns.
   const captured: CapturedKey[] = [];
@@ -373,22 +218,69 @@ export async function digestReplica(
     if (h.status === 'loading') continue; // its disk record is what it will load
     seen.set(h.key, h.status);
     if (h.status === 'recovering') fold.unsettled += 1;
-    else if (options.offload === undefined) fold.add(h.key, h.rec);
+    else if (fold.listOnly && !fold.wants(h.key, bucketOf(h.key, request.buckets))) continue;
     else {
       const c = fold.capture(h.key, h.rec);
       if (c !== undefined) captured.push(c);
     }
   }
-  await fold.addCaptured(captured);
-  if (stored !== undefined) await foldAllStored(fold, seen, stored);
+  await foldCaptured(fold, captured, pacer);
+  if (stored !== undefined) {
+    if (isCursor(stored)) await foldCursor(fold, seen, stored, pacer);
+    else await foldAllStored(fold, seen, stored, pacer);
+  }
   await fold.finish();
   return fold.answer();
+}
+
+/**
+ * Folds the cut's keys, at most CUT_KEYS_PER_TURN keys or one sealed slice (~1 MiB copied) per
+ * turn of the actor's thread.
+ */
+async function foldCaptured(
+  fold: DigestFold,
+  captured: readonly CapturedKey[],
+  pacer: ScanPacer,
+): Promise<void> {
+  let sealed = fold.slicesSealed;
+  for (let i = 0, keys = 0; i < captured.length; i++, keys++) {
+    const c = captured[i];
+    assert(c !== undefined, 'captured key');
+    fold.addCaptured(c);
+    if (!pacer.due(keys + 1, CUT_KEYS_PER_TURN) && fold.slicesSealed === sealed) continue;
+    sealed = fold.slicesSealed;
+    keys = -1;
+    await fold.settle();
+    await pacer.pause();
+  }
+}
+
+/** The memory engine's records, read in place from the cursor taken at the cut. */
+async function foldCursor(
+  fold: DigestFold,
+  seen: Map<string, KeyStatus>,
+  cursor: StoredDigestCursor,
+  pacer: ScanPacer,
+): Promise<void> {
+  const utf8 = new TextDecoder();
+  let sinceTurn = 0;
+  // Each step consumes one record of a snapshot: bounded by its size.
+  while (cursor.next()) {
+    const key = utf8.decode(cursor.bytes.subarray(cursor.keyFrom, cursor.keyTo));
+    // A held key counts as the cut saw it (a memory record is never damaged: nothing to report).
+    if (!seen.has(key)) fold.addStoredEntry(key, cursor);
+    sinceTurn += 1;
+    if (!pacer.due(sinceTurn, STORED_KEYS_PER_TURN)) continue;
+    sinceTurn = 0;
+    await pacer.pause(); // messages, ticks and requests run in between
+  }
 }
 
 async function foldAllStored(
   fold: DigestFold,
   seen: Map<string, KeyStatus>,
   stored: AsyncIterable<[string, Uint8Array]>,
+  pacer: ScanPacer,
 ): Promise<void> {
   let sinceTurn = 0;
   try {
@@ -399,9 +291,9 @@ async function foldAllStored(
       else if (status === 'recovering') foldStored(fold, key, bytes, false);
       await fold.settle();
       sinceTurn += 1;
-      if (sinceTurn < STORED_KEYS_PER_TURN) continue;
+      if (!pacer.due(sinceTurn, STORED_KEYS_PER_TURN)) continue;
       sinceTurn = 0;
-      await nextTurn(); // a macrotask: messages, ticks and requests run in between
+      await pacer.pause(); // a macrotask: messages, ticks and requests run in between
     }
   } catch (error) {
     if (!isEngineError(error, 'CORRUPTED')) throw error;
@@ -411,6 +303,8 @@ async function foldAllStored(
 }
 
 function foldStored(fold: DigestFold, key: string, bytes: Uint8Array, digest: boolean): void {
+  // Round 2 skips an unlisted key before opening its record (round 1 reported the damage).
+  if (fold.listOnly && !fold.wants(key, bucketOf(key, fold.buckets))) return;
   let rec: KeyRecord;
   try {
     rec = decodeRecord(openRecord(bytes));

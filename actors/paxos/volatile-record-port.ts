@@ -3,11 +3,42 @@
  */
 import { assert } from '../../runtime/assert';
 import type { KeyRecord } from './core/types';
-import type { RecordPort, RecordWrite } from './record-port';
+import type { DigestFieldsOut, RecordPort, RecordWrite, StoredDigestCursor } from './record-port';
 import { encodeSealedRecord } from './codec';
-import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
+import { decodeCompactRecord, encodeCompactRecord, readDigestFields } from './compact-record';
 import { RecordArena, SLAB_SHIFT_DEFAULT } from './record-arena';
-import type { ArenaStats } from './record-arena';
+import type { ArenaCursor, ArenaStats } from './record-arena';
+
+/** The arena's entries as stored records: compact records read in place (digest scans). */
+class CompactCursor implements StoredDigestCursor {
+  constructor(private readonly entries: ArenaCursor) {}
+
+  next(): boolean {
+    return this.entries.next();
+  }
+
+  get bytes(): Uint8Array {
+    return this.entries.bytes;
+  }
+
+  get keyFrom(): number {
+    return this.entries.keyFrom;
+  }
+
+  get keyTo(): number {
+    return this.entries.keyTo;
+  }
+
+  digestFields(out: DigestFieldsOut): boolean {
+    const e = this.entries;
+    return readDigestFields(e.bytes.subarray(e.valueFrom, e.valueTo), out);
+  }
+
+  record(): KeyRecord {
+    const e = this.entries;
+    return decodeCompactRecord(e.bytes.subarray(e.valueFrom, e.valueTo));
+  }
+}
 
 /**
  * The memory engine's record store (decision 28). The Paxos core's key map holds every key it
@@ -104,6 +135,14 @@ export class VolatileRecordPort implements RecordPort {
   async *scanAll(): AsyncIterable<[string, Uint8Array]> {
     const entries = this.records.snapshot();
     for (const [key, bytes] of entries) yield [key, encodeSealedRecord(decodeCompactRecord(bytes))];
+  }
+
+  /**
+   * The held records through a cursor over a copy of the arena taken now, in the same turn as
+   * the core's held keys (replica-digest.ts): no record is sealed, opened or decoded whole.
+   */
+  digestCursor(): StoredDigestCursor {
+    return new CompactCursor(this.records.snapshotCursor());
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,9 @@
  * REPAIR_BATCH_KEYS_MAX keys — a linearizable read through each replica that is behind on a
  * key or holds a corrupted record of it (it catches up, or recovers the key from a majority),
  * an install write for a diverged key (verify-install.ts) — pacing each batch by a token
- * bucket (repair-pacing.ts) and pausing while the store has many requests in flight. A round
- * that stays busy is abandoned; the next round finds what is left.
+ * bucket (repair-pacing.ts) and pausing while the store has many requests in flight (a few
+ * pauses, then one batch anyway: a store that is always busy is still repaired, slowly). Each
+ * replica's digest scan paces itself on its worker (actors/paxos/scan-pacing.ts).
  *
  * Nothing here decides anything about Paxos: every repair is a client read or write through
  * the data path, so the safety arguments are those of verify (decision 17) and of reads.
@@ -25,20 +26,27 @@ import {
   batchStep,
   batchesOf,
   charge,
-  digestCost,
   newPacer,
   roundStart,
   waitMsFor,
 } from './repair-pacing';
 import type { PacerState } from './repair-pacing';
-import { BUCKETS_DEFAULT, digestGroup, repairTargets, scanGroup } from './verify';
+import { digestGroup, repairTargets, scanGroup } from './verify';
+import { DIGEST_BUCKETS_MAX } from '../paxos/replica-digest';
 import type { GroupScan, VerifyContext, VerifyMismatch } from './verify';
 import { installAll, readOnce, runBounded } from './verify-install';
 import type { RepairTally } from './verify-install';
 
-/** Pauses in a row between two batches while the store is busy, before the round gives up. */
+/** Pauses in a row between two batches while the store is busy, before one batch goes anyway. */
 const BUSY_PAUSES_MAX = 20;
 const BUSY_PAUSE_MS = 50;
+/**
+ * Buckets per group a round compares (verify's default is 64). Under writes the replicas' cuts
+ * differ by the keys written between them and the keys in flight: with 64 buckets nearly every
+ * bucket of a group differed, and round 2 listed nearly every key. With 4096 the keys in
+ * flight (a few hundred) touch a few hundred buckets, and round 2 lists those buckets' keys.
+ */
+export const REPAIR_BUCKETS = DIGEST_BUCKETS_MAX;
 
 /** What the store lends the repair: its current view of the replicas, and its load. */
 export interface RepairHost {
@@ -61,9 +69,8 @@ export interface RepairStats {
   readonly enabled: boolean;
   readonly running: boolean;
   readonly rounds: number;
-  /** Rounds not started because the store was busy, and rounds abandoned to load. */
-  readonly roundsSkippedBusy: number;
-  readonly roundsYielded: number;
+  /** Pauses between two batches of repairs because the store was busy. */
+  readonly busyPauses: number;
   readonly keysChecked: number;
   readonly behind: number;
   readonly diverged: number;
@@ -80,8 +87,7 @@ export interface RepairStats {
 
 interface Totals {
   rounds: number;
-  roundsSkippedBusy: number;
-  roundsYielded: number;
+  busyPauses: number;
   keysChecked: number;
   behind: number;
   diverged: number;
@@ -104,7 +110,7 @@ interface RoundTally extends RepairTally {
   cleared: { replica: number; group: number }[];
 }
 
-type GroupOutcome = 'done' | 'yielded' | 'stopped';
+type GroupOutcome = 'done' | 'stopped';
 
 export class BackgroundRepair {
   private timer: NodeJS.Timeout | undefined;
@@ -116,8 +122,7 @@ export class BackgroundRepair {
   private lastRound: RepairRoundReport | null = null;
   private readonly totals: Totals = {
     rounds: 0,
-    roundsSkippedBusy: 0,
-    roundsYielded: 0,
+    busyPauses: 0,
     keysChecked: 0,
     behind: 0,
     diverged: 0,
@@ -176,19 +181,8 @@ export class BackgroundRepair {
     this.timer = undefined;
     if (this.stopped) return;
     const now = Date.now();
-    const start = roundStart(
-      now,
-      this.lastEndMs,
-      this.settings.intervalMs,
-      this.host.inFlight(),
-      this.settings.busyInFlight,
-    );
+    const start = roundStart(now, this.lastEndMs, this.settings.intervalMs);
     if (start === 'wait') return this.schedule(this.lastEndMs + this.settings.intervalMs - now);
-    if (start === 'skip-busy') {
-      this.totals.roundsSkippedBusy += 1;
-      this.lastEndMs = now;
-      return this.schedule(this.settings.intervalMs);
-    }
     this.current = this.runRound()
       .catch(() => undefined) // a round's failures are counted inside; never an unhandled rejection
       .finally(() => {
@@ -240,7 +234,6 @@ export class BackgroundRepair {
   private record(r: RepairRoundReport): void {
     const t = this.totals;
     t.rounds += 1;
-    if (r.outcome === 'yielded') t.roundsYielded += 1;
     t.keysChecked += r.keysChecked;
     t.behind += r.behind;
     t.diverged += r.diverged;
@@ -261,18 +254,13 @@ export class BackgroundRepair {
     if (ctx.up.filter((u) => u).length < 2) return 'done'; // nothing to compare against
     let mismatches: VerifyMismatch[];
     try {
-      const scan = await scanGroup(ctx, group, BUCKETS_DEFAULT);
+      // Paced: each replica's scan takes a bounded share of its worker (scan-pacing.ts).
+      const scan = await scanGroup(ctx, group, REPAIR_BUCKETS, { paced: true });
       this.host.onGroupScanned?.(group, scan);
       mismatches = scan.mismatches;
       const held = scan.round1.map((a) => a?.keys ?? 0);
       tally.keysChecked += Math.max(0, ...held);
       tally.truncated ||= scan.truncated;
-      this.pacer = charge(
-        this.pacer,
-        Date.now(),
-        digestCost(held.reduce((n, k) => n + k, 0)),
-        this.settings.keysPerSecond,
-      );
     } catch {
       tally.groupsFailed += 1; // a group went down under the scan: the next round sees it
       return 'done';
@@ -292,7 +280,7 @@ export class BackgroundRepair {
       request: Parameters<typeof digestGroup>[2],
     ): ReturnType<typeof digestGroup> => digestGroup(ctx, g, request);
     const installed = await this.inBatches(diverged, INSTALL_TOKENS, (batch) =>
-      installAll(ctx, ask, new Map([[group, batch]]), BUCKETS_DEFAULT, tally),
+      installAll(ctx, ask, new Map([[group, batch]]), REPAIR_BUCKETS, tally),
     );
     if (installed !== 'done') return installed;
     // Keys still behind elsewhere do not matter here: the rebuild reads every key anyway.
@@ -336,9 +324,9 @@ export class BackgroundRepair {
     this.pacer = charge(this.pacer, Date.now(), cost, this.settings.keysPerSecond);
   }
 
-  /** Between two steps: stop when closing, pause while busy, give up the round if it stays busy. */
+  /** Between two steps: stop when closing, pause while busy (a bounded number of times). */
   private async yieldPoint(): Promise<GroupOutcome> {
-    for (let pauses = 0; ; pauses++) {
+    for (let pauses = 0; pauses <= BUSY_PAUSES_MAX; pauses++) {
       if (this.stopped) return 'stopped';
       const step = batchStep(
         this.host.inFlight(),
@@ -347,9 +335,10 @@ export class BackgroundRepair {
         BUSY_PAUSES_MAX,
       );
       if (step === 'go') return 'done';
-      if (step === 'abandon') return 'yielded';
+      this.totals.busyPauses += 1;
       await this.sleep(BUSY_PAUSE_MS);
     }
+    assert(false, 'batchStep goes after the last pause');
   }
 
   /** A pause that stop() cuts short. */

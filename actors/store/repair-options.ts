@@ -9,8 +9,8 @@ export interface RepairRoundReport {
   /** When the round started and ended (ms since the epoch). */
   readonly startedAt: number;
   readonly endedAt: number;
-  /** 'done'; 'yielded': abandoned to foreground load; 'stopped': the store closed under it. */
-  readonly outcome: 'done' | 'yielded' | 'stopped';
+  /** 'done', or 'stopped': the store closed under it. */
+  readonly outcome: 'done' | 'stopped';
   /** Groups compared on every up replica, and groups whose comparison failed (a group went down). */
   readonly groupsScanned: number;
   readonly groupsFailed: number;
@@ -35,11 +35,12 @@ export interface RepairOptions {
   enabled?: boolean;
   /** From the end of one round to the start of the next, in ms. Default 600,000 (10 min). */
   intervalMs?: number;
-  /** Repair reads per second at most (installs count 4, 100 digested keys count 1). Default 500. */
+  /** Repair reads per second at most (installs count 4). Default 500. */
   keysPerSecond?: number;
   /**
-   * Foreground requests in flight above which a round does not start, and a running one pauses
-   * between batches (and gives up after a few pauses). Default 256.
+   * Foreground requests in flight above which the store is busy: a running round pauses
+   * between batches of repairs (a few pauses, then one batch, and so on). Default 32. The
+   * digest scans pace themselves on each worker (a smaller share of a worker that has writes).
    */
   busyInFlight?: number;
   /** Called after every round with what it found and did (the store has no logger of its own). */
@@ -57,7 +58,7 @@ export interface ResolvedRepair {
 const KNOWN = new Set(['enabled', 'intervalMs', 'keysPerSecond', 'busyInFlight', 'onRound']);
 export const REPAIR_INTERVAL_DEFAULT_MS = 600_000;
 const KEYS_PER_SECOND_DEFAULT = 500;
-const BUSY_IN_FLIGHT_DEFAULT = 256;
+const BUSY_IN_FLIGHT_DEFAULT = 32;
 
 function intIn(name: string, v: unknown, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;

@@ -2,19 +2,19 @@
  * Pacing of the background repair (background-repair.ts): pure functions of explicit times and
  * counts, no clock of their own, so they are tested as tables.
  *
- * - A token bucket in keys: a repair read costs one token per key, an install a few, and a
- *   group's digest scan is charged after the fact for the keys it hashed (the bucket may go
- *   into debt, bounded, and the next step waits the debt off). The bucket holds one batch at
- *   most, so an idle store does not save up a burst.
+ * - A token bucket in keys: a repair read costs one token per key, an install a few (the
+ *   bucket may go into debt, bounded, and the next step waits the debt off). The bucket holds
+ *   one batch at most, so an idle store does not save up a burst. A group's digest scan is not
+ *   charged here: each replica's scan paces itself to a share of its worker
+ *   (actors/paxos/scan-pacing.ts), where its cost is.
  * - When to start a round, and whether to go on with the next batch, from the requests the
- *   store has in flight: the repair yields to foreground load.
+ *   store has in flight: the repair yields to foreground load, and never gives up to it (a
+ *   store written without pause must still find and repair damage).
  */
 import { assert } from '../../runtime/assert';
 
 /** Keys repaired per batch at most (one batch runs its reads concurrently, then paces). */
 export const REPAIR_BATCH_KEYS_MAX = 64;
-/** Digested keys that cost one token: hashing a key is far cheaper than a Paxos read of it. */
-export const DIGEST_KEYS_PER_TOKEN = 100;
 /** Tokens an install costs: settle reads through every replica, a state round, one write. */
 export const INSTALL_TOKENS = 4;
 /** The deepest debt, in seconds of refill: a huge group scan waits at most this long after. */
@@ -84,37 +84,24 @@ export function charge(
   return { tokens, atMs: now.atMs };
 }
 
-/** Tokens a digest scan of `keysDigested` keys costs (charged after it ran). */
-export function digestCost(keysDigested: number): number {
-  assert(Number.isInteger(keysDigested) && keysDigested >= 0, () => `digested ${keysDigested}`);
-  return keysDigested / DIGEST_KEYS_PER_TOKEN;
-}
-
-export type RoundStart = 'run' | 'skip-busy' | 'wait';
+export type RoundStart = 'run' | 'wait';
 
 /**
- * Whether a round starts at `nowMs`: not before `intervalMs` after the last one ended, and not
- * while the foreground has more than `busyInFlight` requests in flight (the round is skipped,
- * and the next one comes an interval later).
+ * Whether a round starts at `nowMs`: not before `intervalMs` after the last one ended. Load does
+ * not hold a round back (it used to be skipped above `busyInFlight`: under a steady load of
+ * more writers than that, no round ever ran); it slows the round down instead.
  */
-export function roundStart(
-  nowMs: number,
-  lastRoundEndMs: number,
-  intervalMs: number,
-  inFlight: number,
-  busyInFlight: number,
-): RoundStart {
-  assert(intervalMs > 0 && busyInFlight >= 0, () => `interval ${intervalMs}, busy ${busyInFlight}`);
-  if (nowMs - lastRoundEndMs < intervalMs) return 'wait';
-  return inFlight > busyInFlight ? 'skip-busy' : 'run';
+export function roundStart(nowMs: number, lastRoundEndMs: number, intervalMs: number): RoundStart {
+  assert(intervalMs > 0, () => `interval ${intervalMs}`);
+  return nowMs - lastRoundEndMs < intervalMs ? 'wait' : 'run';
 }
 
-export type BatchStep = 'go' | 'pause' | 'abandon';
+export type BatchStep = 'go' | 'pause';
 
 /**
- * Between two batches of a round: go on while the foreground is light; pause (and look again)
- * while it is busy, up to `pausesMax` pauses in a row; then abandon the round, which leaves the
- * rest to the next one.
+ * Between two batches of repairs: go on while the foreground is light; pause (and look again)
+ * while it is busy, up to `pausesMax` pauses in a row, then go on with one batch anyway (the
+ * token bucket still bounds the rate), so a busy store is repaired slowly, never not at all.
  */
 export function batchStep(
   inFlight: number,
@@ -126,8 +113,8 @@ export function batchStep(
     pausesInARow >= 0 && pausesInARow <= pausesMax,
     () => `pause ${pausesInARow} of ${pausesMax}`,
   );
-  if (inFlight <= busyInFlight) return 'go';
-  return pausesInARow < pausesMax ? 'pause' : 'abandon';
+  assert(busyInFlight >= 0, () => `busy ${busyInFlight}`);
+  return inFlight > busyInFlight && pausesInARow < pausesMax ? 'pause' : 'go';
 }
 
 /** Splits jobs into batches of at most `size`, in order. */

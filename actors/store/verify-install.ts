@@ -162,6 +162,7 @@ async function fetchStates(
     list: [],
     listKeysMax: 0,
     states: keys,
+    listOnly: true, // the states are all it reads: every other key is skipped unhashed
   });
   const out = new Map<string, (ChosenState | undefined)[]>(
     keys.map((k) => [k, new Array<ChosenState | undefined>(replicas).fill(undefined)]),

@@ -343,16 +343,19 @@ export async function scanGroup(
   ctx: VerifyContext,
   group: number,
   buckets: number,
+  how: { readonly paced?: boolean } = {},
 ): Promise<GroupScan> {
   assert(
     Number.isInteger(group) && group >= 0 && group < ctx.placement.groups,
     () => `scan of group ${group}`,
   );
+  const paced = how.paced === true;
   const round1 = await digestGroup(ctx, group, {
     kind: 'digest',
     buckets,
     list: [],
     listKeysMax: 0,
+    paced,
   });
   const mismatches = corruptedMismatches(round1, ctx.up);
   const differing = differingBuckets(round1, buckets);
@@ -362,6 +365,9 @@ export async function scanGroup(
     buckets,
     list: differing,
     listKeysMax: DIGEST_LIST_KEYS_MAX,
+    // Only the listings are read: the replicas skip every other bucket's keys unhashed.
+    listOnly: true,
+    paced,
   });
   mismatches.push(...keyMismatches(round2, ctx.up));
   return { round1, mismatches, truncated: round2.some((a) => a?.listTruncated === true) };
