@@ -206,18 +206,13 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
   if (persist && opts.dir === undefined)
     throw invalid(`persist: true needs a dir for the memory engine's log`);
-  const cores =
-    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const workers = intIn('workers', opts.workers, 1, 64, Math.max(1, cores));
   return {
     replicas,
     engine,
     dir: opts.dir === undefined ? undefined : path.resolve(opts.dir),
     persist,
-    workers,
+    ...workersAndGroups(opts),
     sync,
-    groups: intIn('groups', opts.groups, GROUPS_MIN, GROUPS_MAX, defaultGroups(workers)),
-    groupsUnset: opts.groups === undefined,
     timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
     groupCommitLingerMs: intIn(
       'groupCommitLingerMs',
@@ -248,6 +243,20 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     journal: resolveJournalFor(opts.journal, engine, persist),
     journalUnset: opts.journal === undefined,
   };
+}
+
+/**
+ * Workers default to the available cores; groups to one per worker, at least 2
+ * (groups-default.ts), which only a new dir takes: `groupsUnset` lets a dir keep its own.
+ */
+function workersAndGroups(
+  opts: PaxosStoreOptions,
+): Pick<ResolvedOptions, 'workers' | 'groups' | 'groupsUnset'> {
+  const cores =
+    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const workers = intIn('workers', opts.workers, 1, 64, Math.max(1, cores));
+  const groups = intIn('groups', opts.groups, GROUPS_MIN, GROUPS_MAX, defaultGroups(workers));
+  return { workers, groups, groupsUnset: opts.groups === undefined };
 }
 
 /** The journal lives beside the records: an engine that keeps nothing cannot hold it. */
