@@ -1,8 +1,8 @@
 /**
  * fold-stall (issue 10, "no head-of-line blocking"): fills one table, queue or set towards its
  * limit with big writes while other writers put small KV values in the same worker (3
- * replicas, 1 worker, 1 group: the other keys share the big object's batches, mailbox and
- * thread), and prints the big writes' latencies (the worst one is a merge or fold) beside the
+ * replicas, 1 worker, 1 group by default: the other keys share the big object's batches,
+ * mailbox and thread; `--groups N` spreads them as a store does), and prints the big writes' latencies (the worst one is a merge or fold) beside the
  * small writes' p50 / p99 / max: what a fold costs the keys that are not being folded.
  *
  *   node dist/bench/fold-stall.js --engines memory,bitcask,lsm
@@ -36,6 +36,8 @@ interface Options {
   readonly models: readonly BenchModel[];
   readonly writers: number;
   readonly tail: number;
+  readonly groups: number;
+  readonly workers: number;
 }
 
 const FLAGS: BenchFlags = {
@@ -43,6 +45,11 @@ const FLAGS: BenchFlags = {
   models: { type: 'string', help: ['a,b', 'table', `objects to fill: ${MODELS.join(', ')}`] },
   writers: { type: 'string', help: ['N', '4', 'concurrent small writers on other keys'] },
   tail: { type: 'string', help: ['N', '400', 'writes after the object is full'] },
+  groups: {
+    type: 'string',
+    help: ['N', '1', 'key groups per replica (1: every key shares a batch)'],
+  },
+  workers: { type: 'string', help: ['N', '1', 'worker threads'] },
 };
 
 function optionsOf(args: ParsedBenchArgs): Options {
@@ -61,11 +68,13 @@ function optionsOf(args: ParsedBenchArgs): Options {
     models: list(stringFlag(args, 'models'), MODELS, ['table']),
     writers: count('writers', 4),
     tail: count('tail', 400),
+    groups: Math.max(1, count('groups', 1)),
+    workers: Math.max(1, count('workers', 1)),
   };
 }
 
-function storeOptions(engine: BenchEngine, dir: string): PaxosStoreOptions {
-  const base = { replicas: 3, groups: 1, workers: 1, timeoutMs: 30_000 } as const;
+function storeOptions(engine: BenchEngine, dir: string, o: Options): PaxosStoreOptions {
+  const base = { replicas: 3, groups: o.groups, workers: o.workers, timeoutMs: 30_000 } as const;
   if (engine === 'memory') return { ...base, engine: 'memory' };
   return { ...base, engine: engine as EngineName, dir, valueBytesMax: 1024 * 1024 };
 }
@@ -120,7 +129,7 @@ function filler(store: PaxosStore, model: BenchModel, o: Options) {
 
 async function measure(engine: BenchEngine, model: BenchModel, o: Options): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-stall-'));
-  const store = await PaxosStore.open(storeOptions(engine, dir));
+  const store = await PaxosStore.open(storeOptions(engine, dir, o));
   const bigH = histogram();
   const smallH = histogram();
   const codes: Record<string, number> = {};

@@ -16,7 +16,7 @@
  *   --journal  KV_JOURNAL=1  off    `journal: true` (README "Journal subscription"; durable engines)
  *   --sync     KV_SYNC     batch    always | batch | none
  *   --workers  KV_WORKERS  1,<cores>  comma list; every entry is a separate store and run
- *   --groups   KV_GROUPS   store default (8)
+ *   --groups   KV_GROUPS   store default (one per worker, at least 2)
  *   --route    KV_ROUTE    home     home: store.kv(ns) (each key's home replica);
  *                                   rr: client i uses store.replica(i % replicas).kv(ns)
  *   --phases   KV_PHASES   all      all | write | read (read pre-warms every key first)
@@ -599,7 +599,7 @@ export const KV_LOAD_FLAGS: BenchFlags = {
   },
   groups: {
     type: 'string',
-    help: ['N', 'KV_GROUPS', '(8)', 'actors per replica (the store default)'],
+    help: ['N', 'KV_GROUPS', '(workers, >=2)', 'actors per replica (the store default)'],
   },
   'worker-young-mb': {
     type: 'string',

@@ -57,7 +57,12 @@ export interface ServeJournal {
   readonly subscribersMax: number | undefined;
 }
 
-/** The store's default key groups per replica (actors/store/options.ts; a test keeps them equal). */
+/**
+ * Key groups per replica of a node whose cluster file and command line name none. Fixed, not
+ * the embedded store's default (one per worker, actors/store/groups-default.ts): every node
+ * of a cluster must use the same count, and a rule on each machine's cores could differ.
+ * Existing clusters were created with 8 and pass it explicitly, so it cannot change either.
+ */
 export const GROUPS_DEFAULT = 8;
 /** The store's bound on worker threads (actors/store/options.ts). */
 export const WORKERS_MAX = 64;

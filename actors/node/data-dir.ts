@@ -9,11 +9,15 @@
  * `engine` ('lsm', 'bitcask', 'memory-persist', …) is checked the same way: another engine would
  * find no data of its own there (or misread it) and start empty. A record written before the
  * field existed has none, and is accepted with any engine (it is not rewritten).
+ *
+ * `groups` is the one field an open may leave to the record: the store's default depends on
+ * the workers (actors/store/groups-default.ts), so an open without `groups` takes the dir's.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDirectory, mkdirDurable } from '../../engines/durable-dir';
+import { assert } from '../../runtime/assert';
 import { PaxosStoreError, invalid } from '../store/errors';
 
 export const DATA_DIR_FILE = 'paxosstore.json';
@@ -33,25 +37,39 @@ interface PlacementRecord extends Placement {
 }
 
 /**
- * Creates `dir` if needed and checks (or, on first use, records) its placement.
+ * Creates `dir` if needed and checks (or, on first use, records) its placement, and answers
+ * the placement in effect. With `adoptGroups` (the caller left `groups` unset, so
+ * `placement.groups` is only the default for a new dir) a dir that already holds a store keeps
+ * the groups it was created with, whatever today's default: the answer carries those.
  * Rejects with INVALID_ARGUMENT when the dir belongs to another placement or its record is
  * unreadable or garbled.
  */
-export async function checkDataDir(dir: string, placement: Placement): Promise<void> {
+export async function checkDataDir(
+  dir: string,
+  placement: Placement,
+  adoptGroups = false,
+): Promise<Placement> {
   try {
     await mkdirDurable(dir);
   } catch (error) {
     throw invalid(`dir ${dir} cannot be created: ${messageOf(error)}`);
   }
   const file = path.join(dir, DATA_DIR_FILE);
+  let wanted = placement;
   let recorded = await readRecord(file);
   if (recorded === undefined) {
     // A dir written before the record existed: its layout (replica-R/group-G) tells the placement.
     const legacy = await inferPlacement(dir);
-    if (legacy !== undefined) compare(dir, legacy, placement, 'its replica-*/group-* directories');
-    recorded = await createRecord(dir, file, placement);
+    if (legacy !== undefined) {
+      if (adoptGroups) wanted = { ...wanted, groups: legacy.groups };
+      compare(dir, legacy, wanted, 'its replica-*/group-* directories');
+    }
+    recorded = await createRecord(dir, file, wanted);
   }
-  compare(dir, recorded, placement, DATA_DIR_FILE);
+  if (adoptGroups) wanted = { ...wanted, groups: recorded.groups };
+  compare(dir, recorded, wanted, DATA_DIR_FILE);
+  assert(wanted.groups === recorded.groups, () => `groups ${wanted.groups} of ${recorded.groups}`);
+  return wanted;
 }
 
 function compare(dir: string, found: Placement, wanted: Placement, source: string): void {

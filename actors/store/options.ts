@@ -6,6 +6,7 @@ import { ErrorCodes, PaxosStoreError, checked, describe, field, invalid } from '
 import { resolveJournal } from './journal-options';
 import type { JournalOptions } from './journal-options';
 import type { JournalLimits } from '../paxos/journal-limits';
+import { GROUPS_MAX, GROUPS_MIN, defaultGroups } from './groups-default';
 import { resolveRepair } from './repair-options';
 import type { RepairOptions, ResolvedRepair } from './repair-options';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN } from '../../runtime/worker-heap';
@@ -30,7 +31,11 @@ export interface PaxosStoreOptions {
   workers?: number;
   /** When a promise/accept is durable before it is answered. Default 'batch'. See README. */
   sync?: SyncMode;
-  /** Key groups per replica (each an actor with its own PaxosLogs and engine). Default 8. */
+  /**
+   * Key groups per replica (each an actor with its own PaxosLogs and engine), fixed when the
+   * store's dir is created. Default for a new store: one per worker, at least 2
+   * (groups-default.ts); a dir opened without `groups` keeps the groups it was created with.
+   */
   groups?: number;
   /** A request that finds no majority rejects within this many ms. Default 2000. */
   timeoutMs?: number;
@@ -91,6 +96,11 @@ export interface ResolvedOptions {
   readonly workers: number;
   readonly sync: SyncMode;
   readonly groups: number;
+  /**
+   * The caller left `groups` unset: `groups` is the default for a new store, and a dir that
+   * already holds one keeps its recorded groups (data-dir.ts).
+   */
+  readonly groupsUnset: boolean;
   readonly timeoutMs: number;
   /** 0: a batch never waits for more records. */
   readonly groupCommitLingerMs: number;
@@ -196,16 +206,13 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
   if (persist && opts.dir === undefined)
     throw invalid(`persist: true needs a dir for the memory engine's log`);
-  const cores =
-    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return {
     replicas,
     engine,
     dir: opts.dir === undefined ? undefined : path.resolve(opts.dir),
     persist,
-    workers: intIn('workers', opts.workers, 1, 64, Math.max(1, cores)),
+    ...workersAndGroups(opts),
     sync,
-    groups: intIn('groups', opts.groups, 1, 256, 8),
     timeoutMs: intIn('timeoutMs', opts.timeoutMs, 50, 600_000, 2000),
     groupCommitLingerMs: intIn(
       'groupCommitLingerMs',
@@ -236,6 +243,20 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     journal: resolveJournalFor(opts.journal, engine, persist),
     journalUnset: opts.journal === undefined,
   };
+}
+
+/**
+ * Workers default to the available cores; groups to one per worker, at least 2
+ * (groups-default.ts), which only a new dir takes: `groupsUnset` lets a dir keep its own.
+ */
+function workersAndGroups(
+  opts: PaxosStoreOptions,
+): Pick<ResolvedOptions, 'workers' | 'groups' | 'groupsUnset'> {
+  const cores =
+    typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const workers = intIn('workers', opts.workers, 1, 64, Math.max(1, cores));
+  const groups = intIn('groups', opts.groups, GROUPS_MIN, GROUPS_MAX, defaultGroups(workers));
+  return { workers, groups, groupsUnset: opts.groups === undefined };
 }
 
 /** The journal lives beside the records: an engine that keeps nothing cannot hold it. */

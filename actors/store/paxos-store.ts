@@ -297,16 +297,23 @@ export class PaxosStore {
     hosting: NodeHosting | undefined,
   ): Promise<PaxosStore> {
     // Before any actor opens a database: a dir written with another placement would lose data.
+    // A cluster node always names its groups (cluster/serve-options.ts groupsFor): its peers
+    // must agree, so it never adopts a dir's.
     if (hosting !== undefined && o.dir !== undefined && !usesDataDir(o)) {
       await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
     }
     if (usesDataDir(o)) {
-      await checkDataDir(o.dir, { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) });
-      await checkUnsyncedMarker(o.dir, o.acceptDataLoss);
-      if (o.sync === 'none') await writeUnsyncedMarker(o.dir);
+      const dir = o.dir;
+      const placement = { replicas: o.replicas, groups: o.groups, engine: engineLabel(o) };
+      const adoptGroups = o.groupsUnset && hosting === undefined;
+      const inEffect = await checkDataDir(dir, placement, adoptGroups);
+      assert(adoptGroups || inEffect.groups === o.groups, 'a named groups is never replaced');
+      o = { ...o, groups: inEffect.groups };
+      await checkUnsyncedMarker(dir, o.acceptDataLoss);
+      if (o.sync === 'none') await writeUnsyncedMarker(dir);
       // A dir that kept a journal keeps it unless the caller says `journal: false`.
       const keep = o.journalUnset && o.journal === undefined;
-      if (keep && (await storeKeptJournal(o.dir, o.replicas)))
+      if (keep && (await storeKeptJournal(dir, o.replicas)))
         o = { ...o, journal: resolveJournal(true) };
     }
     const config: GroupActorConfig = {

@@ -40,14 +40,15 @@ test.serial('bad usage exits 2; an error exits 1 with its code', async (t) => {
   t.regex(bad.stderr, /^INVALID_ARGUMENT: /);
 });
 
-// Issue 8: the CLI opens a directory the library made with its defaults (8 groups) or another
+// Issue 8: the CLI opens a directory the library made with other groups than the CLI's own
+// default (8: the library's default before one per worker, and what such dirs hold) or another
 // engine, reading the placement from paxosstore.json, with the command before the options.
 for (const engine of ['bitcask', 'lsm'] as const) {
   test.serial(
-    `verify on a ${engine} directory made by PaxosStore.open with default groups`,
+    `verify on a ${engine} directory made by PaxosStore.open with the old default groups`,
     async (t) => {
       const dir = tempDir(t);
-      const store = await PaxosStore.open({ engine, dir, workers: 1 });
+      const store = await PaxosStore.open({ engine, dir, workers: 1, groups: 8 });
       await store.kv('users').put('alice', 'hello');
       await store.close();
       const verify = await runNode(t, [CLI, 'verify', '--dir', dir], 60_000);

@@ -248,7 +248,7 @@ test.serial(
       engine: 'lsm',
     });
 
-    for (const other of [{ groups: 8 }, { groups: undefined }, { replicas: 5, groups: 4 }]) {
+    for (const other of [{ groups: 8 }, { groups: 2 }, { replicas: 5, groups: 4 }]) {
       const result = await PaxosStore.open({ ...FAST, engine: 'lsm', dir, ...other }).then(
         (store) => store,
         (error: unknown) => error,
@@ -270,6 +270,54 @@ test.serial(
     }
   },
 );
+
+/**
+ * The default groups became one per worker (actors/store/groups-default.ts); stores created
+ * before it without `groups` hold 8. Opened again without `groups` (whose default is now 2 on
+ * 2 workers) such a dir keeps its recorded 8 and every key, on each durable engine; naming
+ * another count still rejects.
+ */
+for (const engine of ['lsm', 'bitcask', 'memory-persist'] as const) {
+  test.serial(
+    `${engine}: a dir created with the old default groups reopens without groups and keeps them`,
+    async (t) => {
+      const options = { ...engineOptions(t, engine), workers: 2, timeoutMs: 15_000 };
+      const dir = options.dir;
+      if (dir === undefined) return t.fail('a durable engine has a dir');
+      t.is(FAST.workers, 2);
+      const first = await PaxosStore.open({ ...options, groups: 8 });
+      t.teardown(() => first.close());
+      const keys = Array.from({ length: 24 }, (_, i) => `key-${i}`);
+      for (const k of keys) await first.kv('users').put(k, `v-${k}`);
+      await first.close();
+
+      const again = await PaxosStore.open(options);
+      t.teardown(() => again.close());
+      t.notThrows(() => again.workerOfGroup(0, 7), 'group 7 exists: 8 groups in effect');
+      for (const k of keys) {
+        t.deepEqual(
+          await again.kv('users').get(k),
+          { value: Buffer.from(`v-${k}`), version: 1 },
+          k,
+        );
+      }
+      t.deepEqual(await again.kv('users').put('key-0', 'w'), { version: 2 });
+      await again.close();
+      const recorded = JSON.parse(fs.readFileSync(path.join(dir, 'paxosstore.json'), 'utf8')) as {
+        groups?: unknown;
+      };
+      t.is(recorded.groups, 8, 'the record is unchanged');
+
+      t.is(await openRejectionCode(t, { ...options, groups: 2 }, 'groups 2'), 'INVALID_ARGUMENT');
+      // A new dir without groups takes the new default: one group per worker, at least 2.
+      const fresh = await PaxosStore.open({ ...engineOptions(t, engine), workers: 2 });
+      t.teardown(() => fresh.close());
+      t.throws(() => fresh.workerOfGroup(0, 2), undefined, 'only groups 0 and 1');
+      t.notThrows(() => fresh.workerOfGroup(0, 1));
+      await fresh.close();
+    },
+  );
+}
 
 test.serial('lsm: a garbled or unreadable paxosstore.json rejects INVALID_ARGUMENT', async (t) => {
   const cases: [string, string][] = [

@@ -188,16 +188,17 @@ test('values are checked: engine, sync, persist, workers and groups', (t) => {
   t.is(parseServeArgs([...REQUIRED, '--groups', '256']).groups, 256);
 });
 
-test('groupsFor: the file wins, --groups must agree with it, else --groups, else the store default', (t) => {
-  const file = (groups?: number) =>
-    parseClusterConfig(
-      JSON.stringify({
-        secret: 'x'.repeat(16),
-        ...(groups === undefined ? {} : { groups }),
-        sets: [{ id: 's0', replicas: [{ node: 'n1', address: 'h:1' }] }],
-      }),
-      '/',
-    );
+const file = (groups?: number) =>
+  parseClusterConfig(
+    JSON.stringify({
+      secret: 'x'.repeat(16),
+      ...(groups === undefined ? {} : { groups }),
+      sets: [{ id: 's0', replicas: [{ node: 'n1', address: 'h:1' }] }],
+    }),
+    '/',
+  );
+
+test('groupsFor: the file wins, --groups must agree with it, else --groups, else the cluster default', (t) => {
   t.is(groupsFor(file(16), parseServeArgs(REQUIRED)), 16);
   t.is(groupsFor(file(16), parseServeArgs([...REQUIRED, '--groups', '16'])), 16);
   const err = t.throws(() => groupsFor(file(16), parseServeArgs([...REQUIRED, '--groups', '8'])), {
@@ -208,6 +209,13 @@ test('groupsFor: the file wins, --groups must agree with it, else --groups, else
   t.is(groupsFor(file(), parseServeArgs(REQUIRED)), GROUPS_DEFAULT);
 });
 
-test("GROUPS_DEFAULT is the embedded store's default", (t) => {
-  t.is(GROUPS_DEFAULT, resolveOptions({}).groups);
+test('a cluster node without groups takes a fixed default, never the per-machine store rule', (t) => {
+  // Every node of a cluster must use the same groups: the store's default follows the workers
+  // (one per worker), which follow each machine's cores, so a node never takes it.
+  t.is(GROUPS_DEFAULT, 8);
+  for (const workers of ['1', '2', '16', '64']) {
+    t.is(groupsFor(file(), parseServeArgs([...REQUIRED, '--workers', workers])), GROUPS_DEFAULT);
+  }
+  t.not(resolveOptions({ workers: 2 }).groups, GROUPS_DEFAULT);
+  t.is(resolveOptions({ workers: 16 }).groups, 16);
 });
