@@ -131,10 +131,24 @@ function parseEntry(slab: Uint8Array, at: number, v: EntryView): number {
 }
 
 /**
+ * What a cursor reads, by the arena's slab index: each slab's buffer and the length it had
+ * when the snapshot was taken. A buffer listed in `shared` is still the arena's own; the arena
+ * replaces it with a copy (`RecordArena.unshare`) before it writes into it or frees it, so the
+ * cursor sees the slabs as they were (copy on write).
+ */
+interface SlabPins {
+  readonly slabs: (Uint8Array | undefined)[];
+  readonly ends: number[];
+  readonly shared: Set<number>;
+}
+
+/**
  * The live entries of a snapshot, one at a time, with no object per entry: after `next()`
  * returns true, the entry's key bytes are `bytes[keyFrom, keyTo)` and its value bytes
  * `bytes[valueFrom, valueTo)`, valid until the next call (the digest scan, replica-digest.ts,
- * hashes them in place). The slabs were copied when the snapshot was taken.
+ * hashes them in place). The arena copies a slab for the cursor only before it writes into it
+ * (`SlabPins`), so taking a snapshot copies nothing, and a scan costs memory only for the
+ * slabs that change while it runs.
  */
 export class ArenaCursor {
   bytes: Uint8Array = new Uint8Array(0);
@@ -147,9 +161,9 @@ export class ArenaCursor {
   private bigAt = 0;
   private readonly view: EntryView = { keyFrom: 0, keyTo: 0, valueFrom: 0, valueTo: 0 };
 
-  /** `slabs`: copies of the used part of each slab; `big`: each big entry as one key+value slab. */
+  /** `pins`: the slabs as the snapshot saw them; `big`: each big entry as one key+value slab. */
   constructor(
-    private readonly slabs: readonly Uint8Array[],
+    private readonly pins: SlabPins,
     private readonly big: readonly { bytes: Uint8Array; keyTo: number }[],
   ) {}
 
@@ -162,10 +176,16 @@ export class ArenaCursor {
       return true;
     }
     // Each step either returns an entry or moves past one (or past a slab): bounded by them.
+    const pins = this.pins;
     for (;;) {
-      const slab = this.slabs[this.slab];
-      if (slab === undefined || this.at >= slab.length || !isEntry(slab[this.at])) {
-        if (this.slab + 1 >= this.slabs.length) return false;
+      // Read again at every step: the arena may have swapped this slab for a copy meanwhile.
+      const slab = pins.slabs[this.slab];
+      const end = pins.ends[this.slab] ?? 0;
+      if (slab === undefined || this.at >= end || !isEntry(slab[this.at])) {
+        if (this.slab + 1 >= pins.slabs.length) {
+          pins.shared.clear(); // at the end: the arena need copy nothing more for this cursor
+          return false;
+        }
         this.slab += 1;
         this.at = 0;
         continue;
@@ -211,6 +231,8 @@ export class RecordArena {
   private liveBytes = 0;
   private evacuations = 0;
   private readonly big = new Map<string, Uint8Array>();
+  /** The cursors' pins on slabs (copy on write); weak: an abandoned cursor pins nothing. */
+  private readonly pinned = new Set<WeakRef<SlabPins>>();
   /** Sealed slabs found less than half live, to evacuate once the current call is done. */
   private readonly pending: number[] = [];
   /** The probe key's UTF-8 bytes (one thread, no re-entrance). */
@@ -281,6 +303,7 @@ export class RecordArena {
     const at = loc & this.offsetMask;
     const end = this.parse(slab, at);
     assert(slab[at] === LIVE, () => `arena entry of ${key} at ${loc} already dead`);
+    this.unshare(s);
     slab[at] = DEAD;
     this.slabLive[s] = (this.slabLive[s] as number) - (end - at);
     this.liveBytes -= end - at;
@@ -291,6 +314,8 @@ export class RecordArena {
   }
 
   clear(): void {
+    // Cursors keep the old slabs, which nothing writes into any more.
+    this.pinned.clear();
     this.slabs = [];
     this.slabLive.length = 0;
     this.freeSlabs.length = 0;
@@ -342,15 +367,21 @@ export class RecordArena {
   }
 
   /**
-   * Every entry held now, through a cursor that builds no object per entry (the digest scan):
-   * the slabs are copied now, as `snapshot` does, so later sets and deletes do not show.
+   * Every entry held now, through a cursor that builds no object per entry (the digest scan).
+   * Later sets and deletes do not show: the cursor reads the slabs in place, and the arena
+   * copies a slab for it only before writing into it or freeing it (`unshare`). Appends past a
+   * slab's length at the snapshot (the head's) are beyond what the cursor reads.
    */
   snapshotCursor(): ArenaCursor {
-    const slabs: Uint8Array[] = [];
+    const pins: SlabPins = { slabs: [], ends: [], shared: new Set() };
     this.slabs.forEach((slab, s) => {
-      if (slab !== undefined)
-        slabs.push(slab.slice(0, s === this.head ? this.headUsed : this.slabBytes));
+      if (slab === undefined) return;
+      pins.slabs[s] = slab;
+      pins.ends[s] = s === this.head ? this.headUsed : this.slabBytes;
+      pins.shared.add(s);
     });
+    pins.slabs.length = this.slabs.length;
+    if (pins.shared.size > 0) this.pinned.add(new WeakRef(pins));
     const big = [...this.big].map(([k, v]) => {
       const key = utf8.encode(k);
       const bytes = new Uint8Array(key.length + v.length);
@@ -358,7 +389,28 @@ export class RecordArena {
       bytes.set(v, key.length);
       return { bytes, keyTo: key.length };
     });
-    return new ArenaCursor(slabs, big);
+    return new ArenaCursor(pins, big);
+  }
+
+  /** Before slab `s` is written into or freed: every cursor still reading it gets a copy. */
+  private unshare(s: number): void {
+    if (this.pinned.size === 0) return;
+    for (const ref of this.pinned) {
+      const pins = ref.deref();
+      if (pins === undefined) {
+        this.pinned.delete(ref);
+        continue;
+      }
+      if (!pins.shared.delete(s)) {
+        if (pins.shared.size === 0) this.pinned.delete(ref); // a cursor at its end
+        continue;
+      }
+      const slab = pins.slabs[s];
+      assert(slab !== undefined, () => `pinned slab ${s} missing`);
+      pins.slabs[s] = slab.slice(0, pins.ends[s]);
+      // Every slab copied or freed: this cursor no longer reads the arena.
+      if (pins.shared.size === 0) this.pinned.delete(ref);
+    }
   }
 
   /** Checks the index against the slabs (O(n): tests and the simulator). */
@@ -519,6 +571,9 @@ export class RecordArena {
       at = end;
     }
     assert(this.slabLive[s] === 0, () => `slab ${s} keeps ${this.slabLive[s]} live bytes`);
+    // The buffer may become the next head (`spare`), which is zeroed and written. A delete into
+    // it has copied it for the cursors already; a free does not depend on that.
+    this.unshare(s);
     this.slabs[s] = undefined;
     this.freeSlabs.push(s);
     this.spare ??= slab;

@@ -107,3 +107,57 @@ test('arena: the index grows past its first capacity and keeps every key', (t) =
   // ~12 bytes per entry of slab plus ~11–21 of index: far below a Map entry's ~80–100.
   t.true(stats.liveBytes + stats.indexBytes < 20_000 * 40, JSON.stringify(stats));
 });
+
+/** What a cursor yields, as key → value (hex), reading `steps` entries at most. */
+function drain(
+  cursor: ReturnType<RecordArena['snapshotCursor']>,
+  into: Map<string, string>,
+  steps: number,
+): boolean {
+  const utf8 = new TextDecoder();
+  for (let n = 0; n < steps; n++) {
+    if (!cursor.next()) return false;
+    const key = utf8.decode(cursor.bytes.subarray(cursor.keyFrom, cursor.keyTo));
+    const value = Buffer.from(cursor.bytes.subarray(cursor.valueFrom, cursor.valueTo));
+    into.set(key, value.toString('hex'));
+  }
+  return true;
+}
+
+test('cursors copy on write: each sees its snapshot while sets, deletes and evacuations go on', (t) => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const prng = new Prng(seed);
+    const arena = new RecordArena(SLAB_SHIFT_MIN);
+    const model = new Map<string, Uint8Array>();
+    const cursors: {
+      cursor: ReturnType<RecordArena['snapshotCursor']>;
+      want: Map<string, string>;
+      got: Map<string, string>;
+      done: boolean;
+    }[] = [];
+    for (let step = 0; step < 3000; step++) {
+      const key = `k${prng.int(300)}`;
+      if (prng.int(4) === 0) {
+        arena.delete(key);
+        model.delete(key);
+      } else {
+        const value = valueOf(prng, step, 20);
+        arena.set(key, value);
+        model.set(key, value);
+      }
+      if (step % 500 === 0) {
+        const want = new Map([...model].map(([k, v]) => [k, Buffer.from(v).toString('hex')]));
+        cursors.push({ cursor: arena.snapshotCursor(), want, got: new Map(), done: false });
+      }
+      // Read a little of every open cursor between writes.
+      for (const c of cursors) if (!c.done) c.done = !drain(c.cursor, c.got, prng.int(3));
+    }
+    for (const c of cursors) {
+      if (!c.done) drain(c.cursor, c.got, 1_000_000);
+      const sorted = (m: Map<string, string>): string[][] =>
+        [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+      t.deepEqual(sorted(c.got), sorted(c.want), `seed ${seed}: a cursor saw its snapshot`);
+    }
+    checkSame(t, arena, model);
+  }
+});
