@@ -195,12 +195,13 @@ async function flippedAndLost(t: ExecutionContext, engine: 'lsm' | 'bitcask'): P
   // Keys are not all "behind" in digests: a key whose newest value is on disk only as an accepted
   // value (chosen-only changes are not written, docs/decisions.md 3) has no chosen state to
   // compare. The rebuild lists records of any kind, so the lost replica gets those too (the
-  // local reads below check it: the victims are never touched by the load).
-  t.true(
-    stats.behind >= 1,
-    `the lost replica was found behind: ${JSON.stringify(rounds.slice(0, 2))}`,
-  );
-  t.true(stats.repaired > 0, JSON.stringify(stats));
+  // local reads below check it: the victims are never touched by the load). Whether a round
+  // also counts keys of the lost replica `behind` depends on how far the rebuild got before the
+  // round's digests (seen 0 once in CI at load ~3, the rebuild complete and every write there):
+  // the rebuild itself is asserted above, what it restored is checked key by key below.
+  // lsm's flipped records are corrupted ones, read again through the other replicas; bitcask's
+  // damage makes its groups amnesic instead (their rebuild is asserted above).
+  if (engine === 'lsm') t.true(stats.repaired > 0, JSON.stringify(stats));
   t.deepEqual(clearedSoFar(), expected, 'and no group was rebuilt twice');
 
   // No acknowledged write lost, on any replica (local reads: each replica's own state).
