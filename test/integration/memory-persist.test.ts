@@ -119,8 +119,9 @@ test("sync 'none' with persist: after a kill -9 the dir is refused (DATA_LOSS_PO
 
 for (const sync of ['always', 'batch'] as const) {
   /**
-   * The amnesia rule (DESIGN.md §4) in reverse: values chosen on {0, 2} only; replica 2 crashes
-   * and restarts; then {1, 2} is the only majority, and replica 1 never heard of the values.
+   * The amnesia rule (DESIGN.md §4) in reverse: values chosen on {0, 2} only; replica 2 crashes;
+   * then {1, 2} is the only majority, replica 2 restarts inside it, and replica 1 never heard
+   * of the values.
    * A replica that reloaded its log still holds its accepts: {1, 2} serves every value and
    * takes new writes on top of them. An amnesic replica 2 would refuse to vote (reads
    * UNAVAILABLE, as the memory engine's test in faults.test.ts allows), and a replica that
@@ -142,8 +143,8 @@ for (const sync of ['always', 'batch'] as const) {
         t.deepEqual(await store.replica(0).kv(NS).put(k, `${k}-A`), { version: 1 });
       t.deepEqual(await store.replica(0).kv(NS).incr('n', 7), { value: 7, version: 1 });
       await store.replica(2).crash();
-      await store.replica(2).restart();
       store.partition([[0], [1, 2]]);
+      await store.replica(2).restart();
       for (const k of keys) {
         t.deepEqual(
           await store.replica(1).kv(NS).get(k),
@@ -185,8 +186,12 @@ test.serial(
     store.partition([[1], [0, 2]]);
     t.deepEqual(await store.replica(0).kv(NS).put('key0', 'key0-A'), { version: 1 });
     await store.replica(2).crash();
-    await store.replica(2).restart();
+    // The partition moves before the restart: a restarted replica that could still reach 0
+    // may recover key0 from {0, 1} in two steps (0's reply before the move, 1's after), and
+    // then {1, 2} serves it correctly; seen once in CI when the amnesia rebuild touched key0
+    // in that window. Cut off from 0 from its start, replica 2 can never recover key0.
     store.partition([[0], [1, 2]]);
+    await store.replica(2).restart();
     const code = await settleCode(store.replica(1).kv(NS).get('key0'));
     t.is(code, 'UNAVAILABLE', `read via 1 settled ${String(code)}`);
     store.heal();
