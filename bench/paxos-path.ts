@@ -60,6 +60,7 @@ import { ByteWriter } from '../runtime/byte-codec';
 import { CLIENT_ADDRESS } from '../runtime/actor';
 import type { ActorHost } from '../runtime/actor';
 import { assert } from '../runtime/assert';
+import { transientCopy } from '../runtime/transient-bytes';
 import { parseBenchArgsOrExit, positiveIntFlag, stringFlag } from './cli-args';
 import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 
@@ -115,7 +116,8 @@ class Wire {
           );
           return;
         }
-        this.queue.push({ from: actorId, to, payload: payload.slice() });
+        // As the runtime's local queue: a copy from a slab, owned by the receiver.
+        this.queue.push({ from: actorId, to, payload: transientCopy(payload) });
         this.wake?.();
       },
     };
@@ -267,7 +269,7 @@ function deliverAll(actors: PaxosGroupActor[], wire: Wire): number {
     assert(e !== undefined, 'queued envelope');
     const actor = actors[e.to];
     assert(actor !== undefined, `no actor ${e.to}`);
-    actor.receive(e.from, e.payload);
+    actor.receive(e.from, e.payload, true);
     touched.add(actor);
   }
   for (const actor of touched) actor.flush();

@@ -66,8 +66,13 @@ export interface Offload {
 }
 
 export interface Actor {
-  /** One inbound record. The payload view is only valid during the call: copy what you keep. */
-  receive(from: ActorId, payload: Uint8Array): void;
+  /**
+   * One inbound record. The payload view is only valid during the call: copy what you keep.
+   * Unless `owned`: then the payload is a copy made for this delivery alone (a same-worker
+   * delivery from the local queue), which nothing else reads or writes, so the actor may keep
+   * views of it instead of copying.
+   */
+  receive(from: ActorId, payload: Uint8Array, owned?: boolean): void;
   /** End of a drain batch: emit aggregated output now. */
   flush(): void;
   /** One unit of logical time (the runtime calls it every `tickMs`). */

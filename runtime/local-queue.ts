@@ -4,6 +4,7 @@
  * reentrancy) and a chain of local sends cannot starve the inbound rings.
  */
 import { assert } from './assert';
+import { transientCopy } from './transient-bytes';
 
 /** Compact the arrays once this many delivered slots sit at their front. */
 const COMPACT_SLOTS = 4096;
@@ -20,11 +21,14 @@ export class LocalQueue {
     return this.froms.length - this.head;
   }
 
-  /** Copies `payload`: the sender may reuse its buffer, or pass a view of a ring. */
+  /**
+   * Copies `payload` (the sender may reuse its buffer, or pass a view of a ring) from a slab
+   * (transient-bytes.ts): the copy lives until it is delivered, and the receiver owns it.
+   */
   push(from: number, to: number, payload: Uint8Array): void {
     this.froms.push(from);
     this.tos.push(to);
-    this.payloads.push(payload.slice());
+    this.payloads.push(transientCopy(payload));
     this.lengthHighWater = Math.max(this.lengthHighWater, this.length);
   }
 

@@ -68,8 +68,9 @@ export class WorkerRuntime implements MailboxHooks {
   private readonly local = new LocalQueue();
   /** close() promises of stopped actors, awaited before an actor with the same id restarts. */
   private readonly closing = new Map<ActorId, Promise<void>>();
-  private readonly deliverBound = (from: number, to: number, p: Uint8Array): void =>
-    this.deliver(from, to, p);
+  /** Same-worker deliveries: the local queue's copy is the receiver's (owned). */
+  private readonly deliverLocal = (from: number, to: number, p: Uint8Array): void =>
+    this.deliver(from, to, p, true);
   private tickTimer: NodeJS.Timeout | undefined;
   private tickDue = false;
   private counters = {
@@ -208,11 +209,11 @@ export class WorkerRuntime implements MailboxHooks {
       }
       worked = true;
     }
-    if (this.local.deliver(LOCAL_DELIVERIES_MAX, this.deliverBound) > 0) worked = true;
+    if (this.local.deliver(LOCAL_DELIVERIES_MAX, this.deliverLocal) > 0) worked = true;
     return worked;
   }
 
-  deliver(from: number, to: number, payload: Uint8Array): void {
+  deliver(from: number, to: number, payload: Uint8Array, owned = false): void {
     const slot = this.slots.get(to);
     if (slot === undefined) {
       // Stopped, failed or never created: a crashed node loses its inbound messages too.
@@ -229,7 +230,7 @@ export class WorkerRuntime implements MailboxHooks {
       slot.receivedThisTurn = true;
       this.received.push(slot);
     }
-    this.guard(slot, 'receive', () => slot.actor.receive(from, payload));
+    this.guard(slot, 'receive', () => slot.actor.receive(from, payload, owned));
   }
 
   afterDrain(): void {

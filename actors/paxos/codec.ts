@@ -7,6 +7,7 @@
  */
 import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
+import { transientCopy } from '../../runtime/transient-bytes';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import type {
   ClientRequest,
@@ -227,7 +228,8 @@ export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
   recordWriter.reset();
   recordWriter.raw(HEADER_SPACE);
   writeRecord(recordWriter, rec);
-  return sealRecordInPlace(recordWriter.finish());
+  // A record lives until its engine has written it (a batch): from a slab (transient-bytes.ts).
+  return sealRecordInPlace(transientCopy(recordWriter.written()));
 }
 
 export function encodeRecord(rec: KeyRecord): Uint8Array {
@@ -324,19 +326,28 @@ export function readResult(r: ByteReader): ClientResult {
 }
 
 /**
- * Decodes a batch payload item by item (bounded by its count). `copyOnce`: the payload is
- * copied once and byte fields (ops, queries, proposals) are views of that copy, instead of one
- * allocation per field; for the actor's inbound payloads, whose items are short-lived (a value
- * lives until it is applied, and apply copies what it keeps).
+ * How readBatch treats a payload's bytes. 'copy-fields': each byte field is a copy of its own
+ * (the payload is borrowed). 'copy-once': the payload is copied once and byte fields (ops,
+ * queries, proposals) are views of that copy, instead of one allocation per field; for the
+ * actor's inbound payloads, whose items are short-lived (a value lives until it is applied,
+ * and apply copies what it keeps), so the copy comes from a slab (transient-bytes.ts).
+ * 'owned': the payload is already the caller's own copy (a same-worker delivery): byte fields
+ * are views of it, with no copy at all.
  */
+export type BatchBytes = 'copy-fields' | 'copy-once' | 'owned';
+
+/** Decodes a batch payload item by item (bounded by its count). */
 export function readBatch<T>(
   payload: Uint8Array,
   expected: PayloadKind,
   item: (r: ByteReader) => T,
   each: (t: T) => void,
-  copyOnce = false,
+  bytes: BatchBytes = 'copy-fields',
 ): number {
-  const r = copyOnce ? new ByteReader(payload.slice(), true) : new ByteReader(payload);
+  const r =
+    bytes === 'copy-fields'
+      ? new ByteReader(payload)
+      : new ByteReader(bytes === 'owned' ? payload : transientCopy(payload), true);
   const kind = r.u8();
   assert(kind === expected, () => `payload kind ${kind}, expected ${expected}`);
   const n = r.u32();

@@ -345,7 +345,7 @@ export class PaxosGroupActor implements Actor {
     return isJournalKey(key) || this.options.derived?.isDerived(key) === true;
   }
 
-  receive(from: ActorId, payload: Uint8Array): void {
+  receive(from: ActorId, payload: Uint8Array, owned = false): void {
     if (this.failed || this.closed) return;
     this.stats.received += 1;
     if (from === CLIENT_ADDRESS) {
@@ -357,12 +357,12 @@ export class PaxosGroupActor implements Actor {
         kind,
         readRequest,
         (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)),
-        true,
+        'copy-once',
       );
       return;
     }
     // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
-    this.onPeerPayload(replicaOfActor(from, this.options), payload);
+    this.onPeerPayload(replicaOfActor(from, this.options), payload, owned);
   }
 
   /**
@@ -370,14 +370,17 @@ export class PaxosGroupActor implements Actor {
    * first, and a payload that does not decode, or a message that names another sender or fails
    * the core's checks, is rejected, counted and logged; the actor goes on.
    */
-  private onPeerPayload(fromReplica: number, payload: Uint8Array): void {
+  private onPeerPayload(fromReplica: number, payload: Uint8Array, owned: boolean): void {
     const messages = this.inbound;
     messages.length = 0;
     try {
       if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
       const decode = (r: ByteReader): PaxosMessage =>
         readMessageInto(r, this.pooledMessage(messages.length));
-      readBatch(payload, PayloadKind.paxos, decode, (m) => messages.push(m), true);
+      // An owned payload is decoded in place (its values are views of it); a borrowed one is
+      // copied once first.
+      const bytes = owned ? 'owned' : 'copy-once';
+      readBatch(payload, PayloadKind.paxos, decode, (m) => messages.push(m), bytes);
     } catch (err) {
       messages.length = 0;
       return this.rejectInput(

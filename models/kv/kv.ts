@@ -10,6 +10,7 @@
  * key as 0 and stores decimal text; a value that is not a safe integer fails with WRONG_TYPE.
  */
 import { assert } from '../../runtime/assert';
+import { transientBytes } from '../../runtime/transient-bytes';
 import { putVersionSuffix } from '../registry';
 import type { StateMachine } from '../state-machine';
 
@@ -215,8 +216,9 @@ export const kvStateMachine: StateMachine = {
     if (data === null) return new Uint8Array(9);
     // data is [tag][value]; the answer is [found][version f64][value]. Copy the whole of data
     // at 8, so its tag lands on the version's last byte, which the version then overwrites:
-    // one copy and no view of the state.
-    const out = new Uint8Array(8 + data.length);
+    // one copy and no view of the state. An answer lives until it is encoded for the client:
+    // from a slab (transient-bytes.ts).
+    const out = transientBytes(8 + data.length);
     out.set(data, 8);
     out[0] = 1;
     putF64(out, 1, version);

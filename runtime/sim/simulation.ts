@@ -436,7 +436,9 @@ export class Simulation {
       `${this.nowUs} d ${event.from}>${event.to} ${event.payload.length}:${hashBytes(event.payload)}`,
     );
     this.dirty.add(event.to);
-    reg.instance.receive(event.from, event.payload);
+    // Owned like the runtime's same-worker deliveries (each delivery is a copy of its own here);
+    // a cross-node one arrives as a borrowed view, like a ring record.
+    reg.instance.receive(event.from, event.payload, !event.crossNode);
   }
 
   /**

@@ -73,8 +73,9 @@ test('the Paxos core is pure: no runtime I/O, node modules, clock, timers or ran
 });
 
 // DESIGN.md §2: the data models are deterministic state machines over bytes, a layer of their
-// own: they need no engine, no actor and no runtime beyond assert and the byte codec.
-test('models/ imports nothing but other models, runtime/assert and runtime/byte-codec', (t) => {
+// own: they need no engine, no actor and no runtime beyond assert, the byte codec and where
+// short-lived bytes come from (transient-bytes: zero-filled bytes, no I/O, no effect on results).
+test('models/ imports nothing but other models, runtime/assert, byte-codec and transient-bytes', (t) => {
   const files = sources('models');
   t.true(files.length >= 10, 'found model sources');
   const bad = files.flatMap((f) =>
@@ -82,7 +83,7 @@ test('models/ imports nothing but other models, runtime/assert and runtime/byte-
       .filter(
         (i) =>
           i.startsWith('.') &&
-          !/runtime\/(assert|byte-codec)$/.test(i) &&
+          !/runtime\/(assert|byte-codec|transient-bytes)$/.test(i) &&
           /\/(engines|actors|runtime)\//.test(path.join(path.dirname(f), i)),
       )
       .map((i) => `${path.relative(ROOT, f)} → ${i}`),
