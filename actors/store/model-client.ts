@@ -6,6 +6,7 @@
 import { REQUEST_ID_BYTES_MAX, withRequestId } from '../../models/request-id';
 import type { ClientResult, Consistency } from '../paxos/core/types';
 import { assert } from '../../runtime/assert';
+import { transientBytes } from '../../runtime/transient-bytes';
 import type { ModelTag } from '../../models/model-tags';
 import { isBadRequest, isWrongModel, splitVersion, tagged } from '../../models/registry';
 import {
@@ -127,7 +128,9 @@ export function validateValue(value: unknown, max: number, what = 'value'): Uint
  * validateValue's checks and copy, with `headerBytes` zero bytes before the value in the same
  * allocation: a caller that frames the value (kv put: model tag, op type, number) writes its
  * header in place instead of copying the value again (issue 10: each copy of a value above
- * 64 bytes is an off-heap ArrayBuffer). The value is bytes [headerBytes, end).
+ * 64 bytes is an off-heap ArrayBuffer). The value is bytes [headerBytes, end). A framed op
+ * lives until its request is encoded for the worker, so it comes from a slab
+ * (transient-bytes.ts); a plain value copy (no header) may be kept by its caller and does not.
  */
 export function validateValueAfter(
   value: unknown,
@@ -147,7 +150,7 @@ export function validateValueAfter(
       () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`,
     );
     if (headerBytes === 0) return bytes;
-    const framed = new Uint8Array(headerBytes + bytes.length);
+    const framed = transientBytes(headerBytes + bytes.length);
     framed.set(bytes, headerBytes);
     return framed;
   }
@@ -159,7 +162,7 @@ export function validateValueAfter(
   const view = value as Uint8Array;
   const length = BYTE_LENGTH.call(view) as number;
   if (length > max) throw invalid(`${what} is ${length} bytes; the limit is ${max}`);
-  const copy = new Uint8Array(headerBytes + length);
+  const copy = headerBytes === 0 ? new Uint8Array(length) : transientBytes(headerBytes + length);
   try {
     // Throws on a view of a detached (transferred) buffer, whatever its length.
     TYPED_ARRAY_SET.call(copy, view, headerBytes);
