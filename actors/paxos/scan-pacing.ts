@@ -13,13 +13,15 @@
  * share holds however coarse the timers are; the cap keeps an idle spell from saving up a burst.
  * Every slice is followed by a turn at least, so writes run between any two slices.
  *
- * The bucket's arithmetic is pure and table-tested; `ScanPacer` holds the clock and the
- * measurements.
+ * The bucket's arithmetic is pure and table-tested (runtime/token-bucket.ts, shared with the
+ * repair's key tokens); `ScanPacer` holds the clock and the measurements.
  */
 import { performance } from 'node:perf_hooks';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { assert } from '../../runtime/assert';
+import { refillBucket, spendBucket } from '../../runtime/token-bucket';
+import type { TokenBucket } from '../../runtime/token-bucket';
 
 /** Share of the thread's time paced scans may take while the thread has other work. */
 export const SCAN_SHARE_BUSY = 0.2;
@@ -43,12 +45,8 @@ export const DEBT_MS_MAX = 50;
 /** Waits for credit before one slice at most (then the slice runs: no scan starves for good). */
 const ENTER_WAITS_MAX = 64;
 
-export interface ScanBudget {
-  /** Scan time available, in ms (negative: debt). */
-  readonly creditMs: number;
-  /** When `creditMs` was computed (ms of the thread's clock). */
-  readonly atMs: number;
-}
+/** Scan time available, in ms (`level`; negative: debt), as of `atMs` (the thread's clock). */
+export type ScanBudget = TokenBucket;
 
 /** The share of the thread paced scans may take, given the other work measured. */
 export function shareFor(otherUtilization: number): number {
@@ -59,22 +57,18 @@ export function shareFor(otherUtilization: number): number {
 /** The bucket at `nowMs`, refilled at `share` ms per ms, never above CREDIT_MS_MAX. */
 export function refill(b: ScanBudget, nowMs: number, share: number): ScanBudget {
   assert(share > 0 && share <= 1, () => `share ${share}`);
-  const elapsed = Math.max(0, nowMs - b.atMs); // a clock that went back refills nothing
-  const creditMs = Math.min(CREDIT_MS_MAX, b.creditMs + elapsed * share);
-  assert(creditMs >= Math.min(b.creditMs, CREDIT_MS_MAX), () => `refill lowered ${b.creditMs}`);
-  return { creditMs, atMs: Math.max(nowMs, b.atMs) };
+  return refillBucket(b, nowMs, share * 1000, CREDIT_MS_MAX);
 }
 
 /** Takes a slice of `sliceMs` out of the bucket (into debt, at most DEBT_MS_MAX deep). */
 export function spend(b: ScanBudget, sliceMs: number): ScanBudget {
-  assert(sliceMs >= 0 && Number.isFinite(sliceMs), () => `slice of ${sliceMs} ms`);
-  return { creditMs: Math.max(-DEBT_MS_MAX, b.creditMs - sliceMs), atMs: b.atMs };
+  return spendBucket(b, sliceMs, DEBT_MS_MAX);
 }
 
 /** How long to wait before the next slice: until the debt is refilled (0: at once). */
 export function waitMsFor(b: ScanBudget, share: number): number {
   assert(share > 0 && share <= 1, () => `share ${share}`);
-  const waitMs = b.creditMs >= 0 ? 0 : -b.creditMs / share;
+  const waitMs = b.level >= 0 ? 0 : -b.level / share;
   assert(waitMs >= 0 && waitMs <= DEBT_MS_MAX / share, () => `wait ${waitMs}`);
   return waitMs;
 }
@@ -84,7 +78,7 @@ export function waitMsFor(b: ScanBudget, share: number): number {
  * (placement.ts `together`), and three scans each taking a share would take three.
  */
 class ThreadBudget {
-  private bucket: ScanBudget = { creditMs: 0, atMs: performance.now() };
+  private bucket: ScanBudget = { level: 0, atMs: performance.now() };
   private otherUtilization = 0;
   private gapStart: EventLoopUtilization | undefined;
 

@@ -2,7 +2,8 @@
  * Pacing of the background repair (background-repair.ts): pure functions of explicit times and
  * counts, no clock of their own, so they are tested as tables.
  *
- * - A token bucket in keys: a repair read costs one token per key, an install a few (the
+ * - A token bucket in keys (runtime/token-bucket.ts, shared with the digest scans' pacing): a
+ *   repair read costs one token per key, an install a few (the
  *   bucket may go into debt, bounded, and the next step waits the debt off). The bucket holds
  *   one batch at most, so an idle store does not save up a burst. A group's digest scan is not
  *   charged here: each replica's scan paces itself to a share of its worker
@@ -12,6 +13,8 @@
  *   store written without pause must still find and repair damage).
  */
 import { assert } from '../../runtime/assert';
+import { refillBucket, spendBucket } from '../../runtime/token-bucket';
+import type { TokenBucket } from '../../runtime/token-bucket';
 
 /** Keys repaired per batch at most (one batch runs its reads concurrently, then paces). */
 export const REPAIR_BATCH_KEYS_MAX = 64;
@@ -20,12 +23,8 @@ export const INSTALL_TOKENS = 4;
 /** The deepest debt, in seconds of refill: a huge group scan waits at most this long after. */
 const DEBT_SECONDS_MAX = 10;
 
-export interface PacerState {
-  /** Tokens available (negative: debt from a scan charged after the fact). */
-  readonly tokens: number;
-  /** When `tokens` was computed, in ms of the caller's clock. */
-  readonly atMs: number;
-}
+/** Tokens available (`level`; negative: debt), as of `atMs` (the caller's clock). */
+export type PacerState = TokenBucket;
 
 /** Keys per batch for a rate: a tenth of a second's worth, 1..REPAIR_BATCH_KEYS_MAX. */
 export function batchKeysFor(keysPerSecond: number): number {
@@ -37,20 +36,12 @@ export function batchKeysFor(keysPerSecond: number): number {
 
 /** A full bucket at `nowMs`. */
 export function newPacer(nowMs: number, keysPerSecond: number): PacerState {
-  return { tokens: batchKeysFor(keysPerSecond), atMs: nowMs };
+  return { level: batchKeysFor(keysPerSecond), atMs: nowMs };
 }
 
 /** The bucket at `nowMs`: refilled at keysPerSecond, never above one batch. */
 export function refill(state: PacerState, nowMs: number, keysPerSecond: number): PacerState {
-  assert(keysPerSecond > 0, () => `keysPerSecond ${keysPerSecond}`);
-  // A clock that went back (it should not) refills nothing rather than draining the bucket.
-  const elapsedMs = Math.max(0, nowMs - state.atMs);
-  const tokens = Math.min(
-    batchKeysFor(keysPerSecond),
-    state.tokens + (elapsedMs * keysPerSecond) / 1000,
-  );
-  assert(tokens >= state.tokens, () => `refill lowered tokens ${state.tokens} to ${tokens}`);
-  return { tokens, atMs: Math.max(nowMs, state.atMs) };
+  return refillBucket(state, nowMs, keysPerSecond, batchKeysFor(keysPerSecond));
 }
 
 /** How long to wait at `nowMs` before `cost` tokens are there (0: at once). */
@@ -64,9 +55,9 @@ export function waitMsFor(
   const now = refill(state, nowMs, keysPerSecond);
   // A cost above the bucket's size waits only until the bucket is full.
   const needed = Math.min(cost, batchKeysFor(keysPerSecond));
-  if (now.tokens >= needed) return 0;
-  const waitMs = Math.ceil(((needed - now.tokens) * 1000) / keysPerSecond);
-  assert(waitMs > 0, () => `wait ${waitMs} with ${now.tokens} < ${needed} tokens`);
+  if (now.level >= needed) return 0;
+  const waitMs = Math.ceil(((needed - now.level) * 1000) / keysPerSecond);
+  assert(waitMs > 0, () => `wait ${waitMs} with ${now.level} < ${needed} tokens`);
   return waitMs;
 }
 
@@ -77,11 +68,7 @@ export function charge(
   cost: number,
   keysPerSecond: number,
 ): PacerState {
-  assert(cost >= 0 && Number.isFinite(cost), () => `charge of ${cost}`);
-  const now = refill(state, nowMs, keysPerSecond);
-  const tokens = Math.max(-DEBT_SECONDS_MAX * keysPerSecond, now.tokens - cost);
-  assert(tokens <= now.tokens, () => `charge raised tokens ${now.tokens} to ${tokens}`);
-  return { tokens, atMs: now.atMs };
+  return spendBucket(refill(state, nowMs, keysPerSecond), cost, DEBT_SECONDS_MAX * keysPerSecond);
 }
 
 export type RoundStart = 'run' | 'wait';

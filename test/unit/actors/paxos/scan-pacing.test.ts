@@ -34,13 +34,13 @@ test('the bucket fills at the share, holds a few slices at most, and a slice goe
   ];
   for (const [credit, elapsed, share, after] of table)
     t.is(
-      refill({ creditMs: credit, atMs: 100 }, 100 + elapsed, share).creditMs,
+      refill({ level: credit, atMs: 100 }, 100 + elapsed, share).level,
       after,
       `${credit} + ${elapsed} ms at ${share}`,
     );
-  t.is(spend({ creditMs: 1, atMs: 0 }, 3).creditMs, -2);
-  t.is(spend({ creditMs: 0, atMs: 0 }, 10_000).creditMs, -DEBT_MS_MAX, 'debt is bounded');
-  t.throws(() => spend({ creditMs: 0, atMs: 0 }, -1));
+  t.is(spend({ level: 1, atMs: 0 }, 3).level, -2);
+  t.is(spend({ level: 0, atMs: 0 }, 10_000).level, -DEBT_MS_MAX, 'debt is bounded');
+  t.throws(() => spend({ level: 0, atMs: 0 }, -1));
 });
 
 test('a slice of d ms at share s waits d(1-s)/s more: the scans keep to their share', (t) => {
@@ -53,9 +53,9 @@ test('a slice of d ms at share s waits d(1-s)/s more: the scans keep to their sh
     [-DEBT_MS_MAX, 0.2, DEBT_MS_MAX / 0.2],
   ];
   for (const [credit, share, wait] of table)
-    t.is(waitMsFor({ creditMs: credit, atMs: 0 }, share), wait, `${credit} at ${share}`);
+    t.is(waitMsFor({ level: credit, atMs: 0 }, share), wait, `${credit} at ${share}`);
   // Over a run of slices and waits, the scan's time over the wall time is the share.
-  let b = { creditMs: 0, atMs: 0 };
+  let b = { level: 0, atMs: 0 };
   let now = 0;
   let scanned = 0;
   for (let i = 0; i < 100; i++) {

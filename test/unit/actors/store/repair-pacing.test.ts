@@ -34,16 +34,16 @@ test('a batch is a tenth of a second of the rate, 1..REPAIR_BATCH_KEYS_MAX keys'
 
 test('the bucket starts full, refills at the rate and never holds more than one batch', (t) => {
   const p = newPacer(1000, 100); // batch of 10
-  t.is(p.tokens, 10);
+  t.is(p.level, 10);
   const drained = charge(p, 1000, 10, 100);
-  t.is(drained.tokens, 0);
-  t.is(refill(drained, 1050, 100).tokens, 5, '50 ms at 100/s is 5 tokens');
-  t.is(refill(drained, 1_000_000, 100).tokens, 10, 'capped at one batch');
-  t.is(refill(drained, 500, 100).tokens, 0, 'a clock that went back refills nothing');
+  t.is(drained.level, 0);
+  t.is(refill(drained, 1050, 100).level, 5, '50 ms at 100/s is 5 tokens');
+  t.is(refill(drained, 1_000_000, 100).level, 10, 'capped at one batch');
+  t.is(refill(drained, 500, 100).level, 0, 'a clock that went back refills nothing');
 });
 
 test('the wait for a cost is what the missing tokens take to refill', (t) => {
-  const empty = { tokens: 0, atMs: 0 };
+  const empty = { level: 0, atMs: 0 };
   const table: [number, number, number][] = [
     // [cost, rate, wait ms]
     [0, 100, 0],
@@ -54,8 +54,8 @@ test('the wait for a cost is what the missing tokens take to refill', (t) => {
   ];
   for (const [cost, rate, wait] of table)
     t.is(waitMsFor(empty, 0, cost, rate), wait, `cost ${cost} at ${rate}/s`);
-  t.is(waitMsFor({ tokens: 10, atMs: 0 }, 0, 10, 100), 0, 'enough tokens: no wait');
-  t.is(waitMsFor({ tokens: -20, atMs: 0 }, 0, 1, 100), 210, 'a debt is waited off first');
+  t.is(waitMsFor({ level: 10, atMs: 0 }, 0, 10, 100), 0, 'enough tokens: no wait');
+  t.is(waitMsFor({ level: -20, atMs: 0 }, 0, 1, 100), 210, 'a debt is waited off first');
 });
 
 test('a round starts an interval after the last one ended, whatever the load', (t) => {
