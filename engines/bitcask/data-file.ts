@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { assert } from '../../runtime/assert';
 import { isEngineError, engineError } from '../errors';
 import type { FileSystem, FsFile } from '../fs/file-system';
-import { inlineWrites } from '../fs/inline-writes';
+import { hasWriteNow, inlineWrites } from '../fs/inline-writes';
 import {
   type DataHeader,
   DATA_HEADER_BYTES,
@@ -111,12 +111,11 @@ export class DataFile {
     // closure (this runs once per group commit), and let writeFully finish a partial write.
     // On the calling thread while the page cache takes appends at once (inline-writes.ts).
     const handle = this.handle;
-    const writeNow = handle.writeNow;
     let written: number;
     try {
       written =
-        writeNow !== undefined && inlineWrites.allows(bytes.length)
-          ? inlineWrites.run(() => writeNow.call(handle, bytes, 0, bytes.length, position))
+        hasWriteNow(handle) && inlineWrites.allows(bytes.length)
+          ? inlineWrites.write(handle, bytes, position)
           : (await handle.write(bytes, 0, bytes.length, position)).bytesWritten;
     } catch (err) {
       throw engineError('IO_ERROR', `bitcask: append to data file ${this.id} failed`, err);

@@ -26,6 +26,14 @@
  * dirty pages, which every engine on the thread shares.
  */
 import { assert } from '../../runtime/assert';
+import type { FsFile } from './file-system';
+
+/** A file whose port writes on the calling thread (FsFile.writeNow present). */
+export type InlineFile = Required<Pick<FsFile, 'writeNow'>>;
+
+export function hasWriteNow(file: FsFile): file is FsFile & InlineFile {
+  return file.writeNow !== undefined;
+}
 
 export interface InlineWriteOptions {
   /** Largest append written inline, bytes. */
@@ -94,11 +102,14 @@ export class InlineWriteGate {
     return false;
   }
 
-  /** Runs `write` inline and times it; a stall backs the gate off. Returns what `write` did. */
-  run<T>(write: () => T): T {
+  /**
+   * Writes `bytes` at `position` with the file's inline call and times it; a stall backs the
+   * gate off. Returns the bytes written (no closure per append: this runs per group commit).
+   */
+  write(file: InlineFile, bytes: Uint8Array, position: number): number {
     const start = this.now();
     try {
-      return write();
+      return file.writeNow(bytes, 0, bytes.length, position);
     } finally {
       this.took(this.now() - start);
     }

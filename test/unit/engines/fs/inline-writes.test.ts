@@ -12,19 +12,28 @@ import { DATA_HEADER_BYTES, dataFileName } from '../../../../engines/bitcask/for
 import { isEngineError } from '../../../../engines/errors';
 import type { FileSystem, FsFile } from '../../../../engines/fs/file-system';
 import { INLINE_WRITE_DEFAULTS, InlineWriteGate } from '../../../../engines/fs/inline-writes';
+import type { InlineFile } from '../../../../engines/fs/inline-writes';
 import { nodeFileSystem } from '../../../../engines/fs/node-fs';
 import { SimFileSystem } from '../../../../engines/fs/sim-fs';
 
 const D = INLINE_WRITE_DEFAULTS;
+
+/** A file whose inline write takes `ms` on the fake clock and writes everything. */
+function slowFile(clock: { now: number }, ms: number): InlineFile {
+  return {
+    writeNow(_buffer, _offset, length): number {
+      clock.now += ms;
+      return length;
+    },
+  };
+}
 
 /** A gate on a fake clock; `write(ms)` is an inline append that takes `ms`. */
 function gated(): { gate: InlineWriteGate; clock: { now: number }; write: (ms: number) => void } {
   const clock = { now: 0 };
   const gate = new InlineWriteGate(() => clock.now);
   const write = (ms: number): void => {
-    gate.run(() => {
-      clock.now += ms;
-    });
+    gate.write(slowFile(clock, ms), new Uint8Array(8), 0);
   };
   return { gate, clock, write };
 }
@@ -94,12 +103,13 @@ test('the back-off stops doubling at offMsMax', (t) => {
 
 test('an inline write that throws is timed, counted and rethrown', (t) => {
   const { gate, clock } = gated();
-  const err = t.throws(() =>
-    gate.run(() => {
+  const failing = {
+    writeNow(): number {
       clock.now += D.stallMs + 1;
       throw new Error('EIO');
-    }),
-  );
+    },
+  };
+  const err = t.throws(() => gate.write(failing, new Uint8Array(8), 0));
   t.is(err?.message, 'EIO');
   t.is(gate.stats().stalls, 1);
   t.false(gate.allows(1));
