@@ -21,6 +21,9 @@ import type {
 import type { FetchPurpose } from './core/types';
 import type { ScanRequest } from './engine-scan';
 
+/** Omit over each member of a union (TypeScript's Omit merges the members). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export const PayloadKind = { paxos: 1, requests: 2, results: 3 } as const;
 export type PayloadKind = (typeof PayloadKind)[keyof typeof PayloadKind];
 
@@ -256,7 +259,16 @@ export function requestBytesBound(
 }
 
 export function writeRequest(w: ByteWriter, req: ClientRequest | ScanRequest): void {
-  w.f64(req.token);
+  writeRequestAs(w, req.token, req);
+}
+
+/** A request without its token, written with `token` (no copy of the request to add it). */
+export function writeRequestAs(
+  w: ByteWriter,
+  token: number,
+  req: DistributiveOmit<ClientRequest | ScanRequest, 'token'>,
+): void {
+  w.f64(token);
   w.str(req.key);
   if (req.kind === 'write') {
     w.u8(0);

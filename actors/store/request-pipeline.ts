@@ -19,7 +19,7 @@ import {
   readBatch,
   readResult,
   requestBytesBound,
-  writeRequest,
+  writeRequestAs,
 } from '../paxos/codec';
 import { actorIdOf } from '../paxos/placement';
 import { groupOfKey } from './routing';
@@ -93,14 +93,13 @@ export class RequestPipeline {
     const token = this.nextToken++;
     if (this.closed)
       return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
-    const request = { ...body, token } as ClientRequest | ScanRequest;
+    // The body is written with its token (no copy of it: a spread per request was ~3 % of the
+    // client thread).
     const group =
-      body.kind === 'scan'
-        ? body.group
-        : (keyGroup ?? groupOfKey(request.key, this.placement.groups));
+      body.kind === 'scan' ? body.group : (keyGroup ?? groupOfKey(body.key, this.placement.groups));
     if (VERIFY && body.kind !== 'scan') {
-      const expected = groupOfKey(request.key, this.placement.groups);
-      assert(group === expected, () => `${request.key}: group ${group}, expected ${expected}`);
+      const expected = groupOfKey(body.key, this.placement.groups);
+      assert(group === expected, () => `${body.key}: group ${group}, expected ${expected}`);
     }
     const actor = actorIdOf(replica, group, this.placement);
     const result = new Promise<ClientResult>((resolve) => {
@@ -108,7 +107,7 @@ export class RequestPipeline {
         resolve,
         replica,
         actor,
-        write: request.kind === 'write',
+        write: body.kind === 'write',
         deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS,
       });
       this.order.push(token);
@@ -118,13 +117,10 @@ export class RequestPipeline {
       const w = new ByteWriter(4096);
       out = { w, countAt: beginBatch(w, PayloadKind.requests), count: 0, tokens: [] };
       this.outgoing.set(actor, out);
-    } else if (
-      out.count > 0 &&
-      out.w.length + requestBytesBound(request) > PAYLOAD_SOFT_BYTES_MAX
-    ) {
+    } else if (out.count > 0 && out.w.length + requestBytesBound(body) > PAYLOAD_SOFT_BYTES_MAX) {
       this.sendBatch(actor, out);
     }
-    writeRequest(out.w, request);
+    writeRequestAs(out.w, token, body);
     out.count += 1;
     out.tokens.push(token);
     if (out.w.length >= PAYLOAD_SOFT_BYTES_MAX) {
