@@ -124,6 +124,7 @@ export class PaxosCore {
       active: new Set(),
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
+      peerOrder: otherReplicas(replicaId, replicas),
       peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
       counters: {},
     };

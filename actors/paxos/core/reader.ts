@@ -10,8 +10,17 @@
  * read's invocation), so one round answers every read queued behind it.
  */
 import { assert } from '../../../runtime/assert';
-import type { CoreContext, KeyState, ReadRound } from './key-state';
-import { count, deliver, markActive, message, peersByRecency, popcount } from './key-state';
+import type { CoreContext, KeyState, PendingRead, ReadRound } from './key-state';
+import {
+  NO_READS,
+  addRead,
+  count,
+  deliver,
+  markActive,
+  message,
+  peersByRecency,
+  popcount,
+} from './key-state';
 import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
 import type { PaxosMessage, ReadRequest } from './types';
@@ -24,7 +33,7 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
     count(ctx, 'localReads');
     return;
   }
-  ks.reads.push({ request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks });
+  addRead(ks, { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks });
   markActive(ctx, ks);
   maybeStartRead(ctx, ks);
 }
@@ -45,7 +54,7 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
     waitForInstance: 0,
     startedTick: ctx.roundNow,
   };
-  ks.reads = [];
+  ks.reads = NO_READS;
   ks.readRound = round;
   count(ctx, 'readRounds');
   // A majority is this replica plus quorum - 1 others: ask just that many (rotating), which
@@ -137,11 +146,29 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
   const round = ks.readRound;
   if (round !== null && ctx.roundNow - round.startedTick >= ctx.limits.roundTimeoutTicks) {
     ks.readRound = null;
-    ks.reads = round.reads.concat(ks.reads);
+    // The round's reads go first: they arrived before the ones queued behind it.
+    for (const read of ks.reads) round.reads.push(read);
+    ks.reads = round.reads;
     ks.readAskAll = true;
     count(ctx, 'readRoundsRetried');
   }
-  const keep = [];
+  // Reads past their deadline fail; the array is rebuilt only when one does.
+  if (anyExpired(ks.reads, ctx.tickNow)) expireReads(ctx, ks);
+  maybeStartRead(ctx, ks);
+  // A stalled round was dropped above; whatever round runs now started within the timeout.
+  assert(
+    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
+    () => `stalled read round kept on ${ks.key}`,
+  );
+}
+
+function anyExpired(reads: readonly PendingRead[], tickNow: number): boolean {
+  for (const read of reads) if (tickNow >= read.deadlineTick) return true;
+  return false;
+}
+
+function expireReads(ctx: CoreContext, ks: KeyState): void {
+  const keep: PendingRead[] = [];
   for (const read of ks.reads) {
     if (ctx.tickNow < read.deadlineTick) keep.push(read);
     else {
@@ -153,11 +180,6 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
       });
     }
   }
-  ks.reads = keep;
-  maybeStartRead(ctx, ks);
-  // A stalled round was dropped above; whatever round runs now started within the timeout.
-  assert(
-    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
-    () => `stalled read round kept on ${ks.key}`,
-  );
+  assert(keep.length < ks.reads.length, () => `${ks.key}: no read expired`);
+  ks.reads = keep.length === 0 ? NO_READS : keep;
 }
