@@ -18,6 +18,7 @@ import type {
 } from './types';
 import { FetchPurpose } from './types';
 import type { IdSpace } from './ids';
+import type { ReadWatch } from './read-watch';
 
 export type KeyStatus = 'loading' | 'recovering' | 'ready';
 
@@ -60,8 +61,13 @@ export interface ProposerRound {
 
 export interface ReadRound {
   readonly id: number;
+  /** The key it reads (read-watch.ts looks at the round, not the key, until it may stall). */
+  readonly ks: KeyState;
   readonly baseChosen: number;
-  readonly reads: PendingRead[];
+  /** The reads it answers; NO_READS once it is answered or dropped. */
+  reads: PendingRead[];
+  /** Still the key's round: false once answered or dropped as stalled (read-watch.ts). */
+  out: boolean;
   /**
    * Bitmask of the replicas that answered (this one included). A majority is a set of
    * distinct replicas: a reply delivered twice must not count as a second replica.
@@ -187,6 +193,8 @@ export interface CoreContext {
   out: Ready;
   readonly dirty: Set<KeyState>;
   readonly active: Set<KeyState>;
+  /** Read rounds out, for the tick to find stalled ones (read-watch.ts). */
+  readonly readWatch: ReadWatch;
   /**
    * Keys with chosen notices still owed (noticePeers ≠ 0 when pushed; a key at most once
    * between two ticks). The tick sends what is left of them: the bounded delay of a notice.

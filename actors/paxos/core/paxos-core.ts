@@ -25,6 +25,7 @@ import { count, deliver, emptyReady, markActive, message, newKeyState } from './
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
+import { newReadWatch, watchReadRounds } from './read-watch';
 import { onCatchUpReply, onRecoverReply, startRecovery, tickRecovery } from './recovery';
 import type {
   ClientRequest,
@@ -122,6 +123,7 @@ export class PaxosCore {
       out: emptyReady(),
       dirty: new Set(),
       active: new Set(),
+      readWatch: newReadWatch(),
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
       peerOrder: otherReplicas(replicaId, replicas),
@@ -243,6 +245,8 @@ export class PaxosCore {
     assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
     ctx.roundNow += 1;
+    // Keys whose read round may have stalled join the active keys for this pass.
+    watchReadRounds(ctx);
     for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
@@ -567,6 +571,10 @@ export class PaxosCore {
     assert(
       ks.proposal === null || ks.proposal.instance === rec.chosen + 1,
       () => `${ks.key}: round for a decided instance`,
+    );
+    assert(
+      ks.readRound === null || (ks.readRound.out && ks.readRound.ks === ks),
+      () => `${ks.key}: its read round is not out`,
     );
     assert(
       ks.status === 'recovering' || ks.recovery === null,

@@ -23,6 +23,7 @@ import {
 } from './key-state';
 import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
+import { watchRound } from './read-watch';
 import type { PaxosMessage, ReadRequest } from './types';
 import { CoreErrorCodes, MessageType } from './types';
 
@@ -34,20 +35,37 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
     return;
   }
   addRead(ks, { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks });
-  markActive(ctx, ks);
+  // No markActive: the round's watch (read-watch.ts) or maybeStartRead keeps the read timed.
   maybeStartRead(ctx, ks);
+  assert(
+    ks.readRound !== null || ks.reads.length === 0 || ctx.active.has(ks),
+    () => `${ks.key}: reads waiting with no round and no tick`,
+  );
 }
 
+/**
+ * Starts a round for the key's pending reads when none is out. Reads that cannot start one
+ * now (a catch-up in flight, request ids spent) make the key active: the tick keeps their
+ * deadlines and starts their round later. A round that starts is watched (read-watch.ts).
+ */
 export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
-  if (ks.status !== 'ready' || ks.readRound !== null || ks.fetch !== null || ks.reads.length === 0)
+  if (ks.status !== 'ready' || ks.readRound !== null || ks.reads.length === 0) return;
+  if (ks.fetch !== null) {
+    markActive(ctx, ks);
     return;
+  }
   // A spent id range (ids.ts) holds the reads until the shell renews it or they time out.
   const id = takeRequestId(ctx.ids);
-  if (id === undefined) return;
+  if (id === undefined) {
+    markActive(ctx, ks);
+    return;
+  }
   const round: ReadRound = {
     id,
+    ks,
     baseChosen: ks.rec.chosen,
     reads: ks.reads,
+    out: true,
     replied: 1 << ctx.me,
     maxChosen: ks.rec.chosen,
     pendingFound: ks.rec.acceptedBallot > 0,
@@ -56,6 +74,7 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
   };
   ks.reads = NO_READS;
   ks.readRound = round;
+  watchRound(ctx, round);
   count(ctx, 'readRounds');
   // A majority is this replica plus quorum - 1 others: ask just that many (rotating), which
   // halves read traffic with three replicas. A round that stalls is retried asking everyone.
@@ -131,8 +150,9 @@ export function serveReadsUpTo(ctx: CoreContext, ks: KeyState): void {
 function serveRound(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
   ks.readRound = null;
   ks.readAskAll = false;
-  for (const read of round.reads) serveOne(ctx, ks, read.request);
-  count(ctx, 'linearizableReads', round.reads.length);
+  const reads = endRound(round);
+  for (const read of reads) serveOne(ctx, ks, read.request);
+  count(ctx, 'linearizableReads', reads.length);
   maybeStartRead(ctx, ks);
 }
 
@@ -147,8 +167,9 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
   if (round !== null && ctx.roundNow - round.startedTick >= ctx.limits.roundTimeoutTicks) {
     ks.readRound = null;
     // The round's reads go first: they arrived before the ones queued behind it.
-    for (const read of ks.reads) round.reads.push(read);
-    ks.reads = round.reads;
+    const reads = endRound(round);
+    for (const read of ks.reads) reads.push(read);
+    ks.reads = reads;
     ks.readAskAll = true;
     count(ctx, 'readRoundsRetried');
   }
@@ -160,6 +181,18 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
     ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
     () => `stalled read round kept on ${ks.key}`,
   );
+}
+
+/**
+ * The round is no longer the key's: its watch skips it, and it lets go of its reads (it stays
+ * in the watch until its timeout passes, and should not keep requests alive that long).
+ */
+function endRound(round: ReadRound): PendingRead[] {
+  assert(round.out, () => `${round.ks.key}: read round ${round.id} ended twice`);
+  const reads = round.reads;
+  round.out = false;
+  round.reads = NO_READS;
+  return reads;
 }
 
 function anyExpired(reads: readonly PendingRead[], tickNow: number): boolean {
