@@ -68,6 +68,8 @@ export interface ReadRound {
   reads: PendingRead[];
   /** Still the key's round: false once answered or dropped as stalled (read-watch.ts). */
   out: boolean;
+  /** `ctx.readyEpoch` when it started: while they are equal its queries have not left. */
+  readonly readyEpoch: number;
   /**
    * Bitmask of the replicas that answered (this one included). A majority is a set of
    * distinct replicas: a reply delivered twice must not count as a second replica.
@@ -191,6 +193,11 @@ export interface CoreContext {
    */
   readonly heardAt: number[];
   out: Ready;
+  /**
+   * How many Ready batches the shell has taken (ready()). Everything built since the last one
+   * (queries, accepted replies, client answers) has not left this replica yet (reader.ts).
+   */
+  readyEpoch: number;
   readonly dirty: Set<KeyState>;
   readonly active: Set<KeyState>;
   /** Read rounds out, for the tick to find stalled ones (read-watch.ts). */

@@ -121,6 +121,7 @@ export class PaxosCore {
       roundNow: 0,
       heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
+      readyEpoch: 0,
       dirty: new Set(),
       active: new Set(),
       readWatch: newReadWatch(),
@@ -273,6 +274,9 @@ export class PaxosCore {
       ctx.ids.renewAsked = true;
     }
     ctx.out = emptyReady();
+    // What was built until now leaves with `out`: a read round started before this no longer
+    // takes new reads (reader.ts onReadRequest).
+    ctx.readyEpoch += 1;
     if (ctx.dirty.size !== 0) assert(false, `${ctx.dirty.size} dirty keys left after ready()`);
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);

@@ -7,7 +7,8 @@
  * before the read started is at or below that instance.
  *
  * Reads that arrive while a round is out join the next round (a round must start after the
- * read's invocation), so one round answers every read queued behind it.
+ * read's invocation), so one round answers every read queued behind it; reads that arrive
+ * before the round's queries have left join that round (joinRound).
  */
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState, PendingRead, ReadRound } from './key-state';
@@ -34,13 +35,36 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
     count(ctx, 'localReads');
     return;
   }
-  addRead(ks, { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks });
+  const read = { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks };
+  const round = ks.readRound;
+  if (round !== null && round.readyEpoch === ctx.readyEpoch) {
+    joinRound(ctx, round, read);
+    return;
+  }
+  addRead(ks, read);
   // No markActive: the round's watch (read-watch.ts) or maybeStartRead keeps the read timed.
   maybeStartRead(ctx, ks);
   assert(
     ks.readRound !== null || ks.reads.length === 0 || ctx.active.has(ks),
     () => `${ks.key}: reads waiting with no round and no tick`,
   );
+}
+
+/**
+ * A read joins a round whose queries have not left yet (started since the shell last took a
+ * Ready) instead of waiting for the next round: a hot key's reads in one turn share one round.
+ * Linearizable because the round still starts after this read's invocation in every way that
+ * counts. A peer answers the query only after it leaves, so after this read arrived. And this
+ * replica's own part (its state when the round started) misses only what it did since in this
+ * turn, none of which has left it: no accepted reply, notice or client answer built in this
+ * turn can have acknowledged a write before this read began (docs/decisions.md "Reads of one
+ * key in one turn share a round").
+ */
+function joinRound(ctx: CoreContext, round: ReadRound, read: PendingRead): void {
+  assert(round.out && round.waitForInstance === 0, () => `${round.ks.key}: joining a done round`);
+  assert(round.replied === 1 << ctx.me, () => `${round.ks.key}: a reply before the query left`);
+  round.reads.push(read);
+  count(ctx, 'readsJoinedRound');
 }
 
 /**
@@ -66,6 +90,7 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
     baseChosen: ks.rec.chosen,
     reads: ks.reads,
     out: true,
+    readyEpoch: ctx.readyEpoch,
     replied: 1 << ctx.me,
     maxChosen: ks.rec.chosen,
     pendingFound: ks.rec.acceptedBallot > 0,
