@@ -4,6 +4,7 @@
  */
 import { assert } from './assert';
 import { Buffer } from 'node:buffer';
+import { transientBytes } from './transient-bytes';
 
 const encoder = new TextEncoder();
 /** Strings up to this many units take the ASCII fast path when written (keys are short). */
@@ -173,6 +174,22 @@ export class ByteReader {
       ? this.buf.subarray(this.pos, this.pos + n)
       : this.buf.slice(this.pos, this.pos + n);
     this.pos += n;
+    return out;
+  }
+
+  /**
+   * Like `bytes()`, but a copy from a slab (transient-bytes.ts) when the buffer is borrowed:
+   * for bytes the caller drops soon (a kv get's answer, copied into the caller's Buffer at
+   * once), where a copy of its own would cost an off-heap ArrayBuffer past 64 bytes.
+   */
+  bytesTransient(): Uint8Array {
+    if (this.owned) return this.bytes();
+    const n = this.u32();
+    this.need(n);
+    const out = transientBytes(n);
+    out.set(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    assert(out.length === n, () => `transient copy of ${out.length} bytes, expected ${n}`);
     return out;
   }
 

@@ -318,9 +318,13 @@ export function writeResultBody(w: ByteWriter, res: ResultBody): void {
   }
 }
 
-export function readResultBody(r: ByteReader): ResultBody {
+/**
+ * `transient`: the result's bytes come from a slab (ByteReader.bytesTransient), for a caller
+ * that copies what it keeps before its next await (request-pipeline.ts).
+ */
+export function readResultBody(r: ByteReader, transient = false): ResultBody {
   const ok = r.u8();
-  if (ok === 1) return { ok: true, result: r.bytes() };
+  if (ok === 1) return { ok: true, result: transient ? r.bytesTransient() : r.bytes() };
   assert(ok === 0, () => `result flag ${ok}`);
   return { ok: false, code: r.str(), message: r.str() };
 }

@@ -76,7 +76,9 @@ export class KvNamespace {
   async get(key: string, options?: KvGetOptions): Promise<KvEntry | undefined> {
     const k = validateKey(key);
     const consistency = validateConsistency(options);
-    const result = await this.channel.read(this.fullKey(k), KV_GET_QUERY, consistency, k);
+    // The answer is a short-lived view (transientResult): the value is copied out of it here,
+    // before anything else runs, into a Buffer of the caller's own.
+    const result = await this.channel.read(this.fullKey(k), KV_GET_QUERY, consistency, k, true);
     const g = decodeKvGetResult(result);
     return g.found ? { value: Buffer.from(g.value), version: g.version } : undefined;
   }

@@ -91,8 +91,16 @@ export type RequestBody =
 /** What a handle needs from the store: route a request to a replica. */
 export interface RequestBackend {
   readonly valueBytesMax: number;
-  /** Resolves with the core's result; rejects CLOSED / UNAVAILABLE when it cannot be sent. */
-  call(replica: number | undefined, body: RequestBody): Promise<ClientResult>;
+  /**
+   * Resolves with the core's result; rejects CLOSED / UNAVAILABLE when it cannot be sent.
+   * `transientResult`: the caller copies what it keeps of the result's bytes before its next
+   * await, so they may be a short-lived view (request-pipeline.ts submit).
+   */
+  call(
+    replica: number | undefined,
+    body: RequestBody,
+    transientResult?: boolean,
+  ): Promise<ClientResult>;
 }
 
 export function validateKey(key: unknown, what = 'key'): string {
@@ -266,20 +274,21 @@ export class ModelChannel {
     return splitVersion(this.unwrap(res, key, shownKey));
   }
 
+  /**
+   * The model's answer. `transientResult`: the caller copies what it keeps of the answer
+   * before its next await (kv get), so the answer may be a short-lived view into a slab.
+   */
   async read(
     key: string,
     query: Uint8Array,
     consistency: Consistency,
     shownKey = key,
+    transientResult = false,
   ): Promise<Uint8Array> {
     let res: ClientResult;
     try {
-      res = await this.backend.call(this.replica, {
-        kind: 'read',
-        key,
-        query: tagged(this.tag, query),
-        consistency,
-      });
+      const body = { kind: 'read', key, query: tagged(this.tag, query), consistency } as const;
+      res = await this.backend.call(this.replica, body, transientResult);
     } catch (error) {
       throw internal(error, ErrorCodes.UNAVAILABLE, shownKey);
     }

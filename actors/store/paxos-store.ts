@@ -231,7 +231,7 @@ export class PaxosStore {
     system.onSupervision((event) => this.onSupervision(event));
     this.backend = {
       valueBytesMax: options.valueBytesMax,
-      call: (replica, body) => this.call(replica, body),
+      call: (replica, body, transientResult) => this.call(replica, body, transientResult),
     };
     // A cluster node sees only its own replica: the node process runs the repair scan itself,
     // with its peers' digests over the network (server/node-repair.ts), so the store runs none.
@@ -919,15 +919,23 @@ export class PaxosStore {
    * promise costs one more promise and three microtask hops per request, issue 10); a refusal
    * before the send is still a rejection, never a throw.
    */
-  private call(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
+  private call(
+    replica: number | undefined,
+    body: RequestBody,
+    transientResult = false,
+  ): Promise<ClientResult> {
     try {
-      return this.submitChecked(replica, body);
+      return this.submitChecked(replica, body, transientResult);
     } catch (error) {
       return Promise.reject(error as Error);
     }
   }
 
-  private submitChecked(replica: number | undefined, body: RequestBody): Promise<ClientResult> {
+  private submitChecked(
+    replica: number | undefined,
+    body: RequestBody,
+    transientResult = false,
+  ): Promise<ClientResult> {
     this.checkOpen();
     const group = groupOfKey(body.key, this.options.groups);
     const target = replica ?? this.pickReplica(body.key, group);
@@ -940,7 +948,7 @@ export class PaxosStore {
         `replica ${target} is ${state === 'running' ? 'down' : state} for this key`,
       );
     }
-    return this.pipeline.submit(target, body, group);
+    return this.pipeline.submit(target, body, group, transientResult);
   }
 
   /** The replica is up and its actor for the group is running (not restarting or failed). */

@@ -17,10 +17,12 @@ import {
   beginBatch,
   endBatch,
   readBatch,
-  readResult,
+  readResultBody,
   requestBytesBound,
   writeRequestAs,
 } from '../paxos/codec';
+import type { ByteReader } from '../../runtime/byte-codec';
+import type { CoreErrorCode } from '../paxos/core/types';
 import { actorIdOf } from '../paxos/placement';
 import { groupOfKey } from './routing';
 import type { ScanRequest } from '../paxos/engine-scan';
@@ -41,6 +43,8 @@ interface Pending {
   readonly actor: number;
   readonly write: boolean;
   readonly deadline: number;
+  /** The caller copies what it keeps of the result at once: its bytes may come from a slab. */
+  readonly transient: boolean;
 }
 
 interface Outgoing {
@@ -88,8 +92,18 @@ export class RequestPipeline {
     return this.pending.size;
   }
 
-  /** `keyGroup`: the key's group when the caller has it already (groupOfKey), not for scans. */
-  submit(replica: number, body: RequestBody, keyGroup?: number): Promise<ClientResult> {
+  /**
+   * `keyGroup`: the key's group when the caller has it already (groupOfKey), not for scans.
+   * `transientResult`: the caller copies what it keeps of the result's bytes before its next
+   * await (a kv get), so they may be a view into a slab (transient-bytes.ts) instead of a copy
+   * of their own: past 64 bytes that copy is an off-heap ArrayBuffer (issue 10).
+   */
+  submit(
+    replica: number,
+    body: RequestBody,
+    keyGroup?: number,
+    transientResult = false,
+  ): Promise<ClientResult> {
     const token = this.nextToken++;
     if (this.closed)
       return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
@@ -109,6 +123,7 @@ export class RequestPipeline {
         actor,
         write: body.kind === 'write',
         deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS,
+        transient: transientResult,
       });
       this.order.push(token);
     });
@@ -216,13 +231,22 @@ export class RequestPipeline {
   }
 
   private onPayload(payload: Uint8Array): void {
-    readBatch(payload, PayloadKind.results, readResult, (res) => {
-      const p = this.pending.get(res.token);
-      if (p === undefined) return; // Already failed by the backstop or a crash.
-      this.pending.delete(res.token);
-      p.resolve(res);
-    });
+    readBatch(payload, PayloadKind.results, this.takeResult, ignore);
   }
+
+  /** One result of a payload: its token first, so its bytes are decoded as its caller asked. */
+  private readonly takeResult = (r: ByteReader): void => {
+    const token = r.f64();
+    const p = this.pending.get(token);
+    const body = readResultBody(r, p !== undefined && p.transient);
+    if (p === undefined) return; // Already failed by the backstop or a crash.
+    this.pending.delete(token);
+    p.resolve(
+      body.ok
+        ? { token, ok: true, result: body.result }
+        : { token, ok: false, code: body.code as CoreErrorCode, message: body.message },
+    );
+  };
 
   /** The backstop: tokens are pushed in deadline order, so the sweep stops at the first live one. */
   private sweep(): void {
@@ -245,3 +269,5 @@ export class RequestPipeline {
     this.order.splice(0, i);
   }
 }
+
+function ignore(): void {}

@@ -38,6 +38,12 @@ export interface WorkloadOptions {
   crashKind?: CrashKind | 'mixed';
   /** Liveness phase budget: all clients must finish within it, virtual ms. */
   livenessMs: number;
+  /**
+   * Up to this many more gets of the same key to the same replica in the same instant as a get
+   * (each its own op in the history): reads of one key in one turn, which share a read round
+   * (reader.ts joinRound). Default 0.
+   */
+  readBurst?: number;
 }
 
 export interface WorkloadResult {
@@ -157,6 +163,31 @@ export function runKvWorkload(cluster: SimCluster, o: WorkloadOptions): Workload
           }
         : { kind: 'write', key, op: tagged(ModelTag.kv, encodeKvOp(op)) };
     requestWithTimeout(cluster, replica, body, o.clientTimeoutMs, settle);
+    if (op === undefined) burst(key, replica, body);
+  };
+  // Extra gets beside a client's get: recorded like any op, and the client waits for none.
+  const burst = (key: string, replica: number, body: RequestBody): void => {
+    const extra = o.readBurst === undefined ? 0 : prng.int(o.readBurst + 1);
+    for (let i = 0; i < extra; i++) {
+      // Half in the same instant (they share the get's round), half a little later (they must
+      // not join a round whose queries have left: a write acknowledged in between is missed).
+      const delay = prng.int(2) === 0 ? 0 : 1 + prng.int(4);
+      const send = (): void => {
+        const id = nextId++;
+        const call = sim.now();
+        requestWithTimeout(cluster, replica, body, o.clientTimeoutMs, (res) => {
+          const out = res === undefined ? 'omit' : toOutput({ op: 'get' }, res);
+          if (out === 'omit' || out.unknown) result.failed += 1;
+          else {
+            result.completed += 1;
+            const ret = sim.now();
+            result.history.push({ id, key, input: { op: 'get' }, call, ret, output: out.output });
+          }
+        });
+      };
+      if (delay === 0) send();
+      else sim.schedule(delay, send);
+    }
   };
   result.finishedInTime = runPhases(
     cluster,

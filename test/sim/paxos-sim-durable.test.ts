@@ -12,3 +12,7 @@ test('simulation under faults, durable disks, batches that linger for more recor
 test('simulation under faults, durable disks, batches that linger for more records (persist-linger, sync always, power losses)', (t) => {
   runScenario(t, { wipe: false, sync: 'always', salt: 19, linger: true });
 });
+
+test('simulation under faults, gets in bursts of one key (reads that share a round in their turn): linearizable, agreement, liveness', (t) => {
+  runScenario(t, { wipe: false, sync: 'always', salt: 23, readBursts: true, crashKind: 'mixed' });
+});

@@ -41,6 +41,8 @@ export interface Scenario {
   readonly arenaSlabShift?: number;
   /** Adaptive group commit on the virtual clock (persist-linger.ts): batches wait for more. */
   readonly linger?: boolean;
+  /** Gets come in bursts of one key (kv-workload readBurst): reads that share a round. */
+  readonly readBursts?: boolean;
 }
 
 /** The network faults of every scenario. */
@@ -89,6 +91,7 @@ export function runSeed(seed: number, s: Scenario) {
     partitions: true,
     ...(s.crashKind !== undefined ? { crashKind: s.crashKind } : {}),
     livenessMs: 30_000,
+    ...(s.readBursts === true ? { readBurst: 3 } : {}),
   });
   let journalEntries = 0;
   if (s.journal === true) {
@@ -111,6 +114,7 @@ export function runSeed(seed: number, s: Scenario) {
     renewed: cluster.coreCounter('idRangesRenewed'),
     evacuations: cluster.arenaEvacuations(),
     lingered: cluster.coreCounter('batchesLingered'),
+    joined: cluster.coreCounter('readsJoinedRound'),
     deliveredLate: cluster.sim.stats.deliveredLate,
     invariantChecks: cluster.invariants.checks,
     journalEntries,
@@ -130,6 +134,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let journalEntries = 0;
   let evacuations = 0;
   let lingered = 0;
+  let joined = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -159,11 +164,13 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     journalEntries += r.journalEntries;
     evacuations += r.evacuations;
     lingered += r.lingered;
+    joined += r.joined;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
       `${keptBatches} torn-tail batches kept and ${damagedBatches} durable batches lost to damaged tails at crashes, ` +
-      `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks` +
+      `${deliveredLate} messages delivered to a later incarnation, ${invariantChecks} invariant checks, ` +
+      `${joined} reads joined a round in its turn (live actors)` +
       `${s.journal === true ? `, ${journalEntries} journal entries checked` : ''}` +
       `${s.evict === true ? `, ${evicted} keys evicted` : ''}` +
       `${s.linger === true ? `, ${lingered} batches lingered (live actors)` : ''}` +
@@ -181,5 +188,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     t.true(lingered > SEEDS_PER_SCENARIO, `batches waited for more records (${lingered})`);
   if (s.arenaSlabShift !== undefined)
     t.true(evacuations > SEEDS_PER_SCENARIO, `arena slabs were compacted mid-run (${evacuations})`);
+  if (s.readBursts === true)
+    t.true(joined > SEEDS_PER_SCENARIO, `reads joined a round in its turn (${joined})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);
 }

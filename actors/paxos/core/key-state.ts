@@ -18,6 +18,7 @@ import type {
 } from './types';
 import { FetchPurpose } from './types';
 import type { IdSpace } from './ids';
+import type { ReadWatch } from './read-watch';
 
 export type KeyStatus = 'loading' | 'recovering' | 'ready';
 
@@ -60,8 +61,15 @@ export interface ProposerRound {
 
 export interface ReadRound {
   readonly id: number;
+  /** The key it reads (read-watch.ts looks at the round, not the key, until it may stall). */
+  readonly ks: KeyState;
   readonly baseChosen: number;
-  readonly reads: PendingRead[];
+  /** The reads it answers; NO_READS once it is answered or dropped. */
+  reads: PendingRead[];
+  /** Still the key's round: false once answered or dropped as stalled (read-watch.ts). */
+  out: boolean;
+  /** `ctx.readyEpoch` when it started: while they are equal its queries have not left. */
+  readonly readyEpoch: number;
   /**
    * Bitmask of the replicas that answered (this one included). A majority is a set of
    * distinct replicas: a reply delivered twice must not count as a second replica.
@@ -185,8 +193,15 @@ export interface CoreContext {
    */
   readonly heardAt: number[];
   out: Ready;
+  /**
+   * How many Ready batches the shell has taken (ready()). Everything built since the last one
+   * (queries, accepted replies, client answers) has not left this replica yet (reader.ts).
+   */
+  readyEpoch: number;
   readonly dirty: Set<KeyState>;
   readonly active: Set<KeyState>;
+  /** Read rounds out, for the tick to find stalled ones (read-watch.ts). */
+  readonly readWatch: ReadWatch;
   /**
    * Keys with chosen notices still owed (noticePeers ≠ 0 when pushed; a key at most once
    * between two ticks). The tick sends what is left of them: the bounded delay of a notice.
@@ -194,9 +209,24 @@ export interface CoreContext {
   noticesDue: KeyState[];
   /** Every replica but this one, once (peersOf is on the hot path). */
   readonly peers: readonly number[];
+  /** peersByRecency's answer, rewritten by each call (one array per core, not per read round). */
+  readonly peerOrder: number[];
   /** The peers as a bit mask. */
   readonly peersMask: number;
   readonly counters: Record<string, number>;
+}
+
+/**
+ * The pending reads of a key that has none: one shared empty array (frozen, so a push to it is
+ * a crash, never a leak between keys). addRead replaces it by an array of the key's own; a
+ * round takes the key's array and leaves this one (no empty array per read round).
+ */
+export const NO_READS: PendingRead[] = Object.freeze([]) as unknown as PendingRead[];
+
+export function addRead(ks: KeyState, read: PendingRead): void {
+  if (ks.reads === NO_READS) ks.reads = [read];
+  else ks.reads.push(read);
+  assert(ks.reads.length > 0, () => `${ks.key}: a read added and none pending`);
 }
 
 export function newKeyState(key: string, rec: KeyRecord): KeyState {
@@ -207,7 +237,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     status: 'loading',
     waiting: [],
     writes: [],
-    reads: [],
+    reads: NO_READS,
     proposal: null,
     readRound: null,
     fetch: null,
@@ -273,13 +303,15 @@ export function message(
 
 /**
  * Peers to ask first: those heard from within two round timeouts, rotated by `turn`, then the
- * others (rotated too). Without any recent news it is a plain rotation.
+ * others (rotated too). Without any recent news it is a plain rotation. The answer is the
+ * core's one `peerOrder` array, valid until the next call: this runs for every read round.
  */
-export function peersByRecency(ctx: CoreContext, turn: number): number[] {
+export function peersByRecency(ctx: CoreContext, turn: number): readonly number[] {
   const peers = peersOf(ctx);
   const n = peers.length;
-  // One array, filled in two passes (recent, then the rest): this runs for every read round.
-  const out = new Array<number>(n);
+  // Filled in two passes (recent, then the rest).
+  const out = ctx.peerOrder;
+  assert(out.length === n, () => `peer order of ${out.length} for ${n} peers`);
   const since = ctx.roundNow - 2 * ctx.limits.roundTimeoutTicks;
   let k = 0;
   for (let pass = 0; pass < 2; pass++) {

@@ -25,6 +25,7 @@ import { count, deliver, emptyReady, markActive, message, newKeyState } from './
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
+import { newReadWatch, watchReadRounds } from './read-watch';
 import { onCatchUpReply, onRecoverReply, startRecovery, tickRecovery } from './recovery';
 import type {
   ClientRequest,
@@ -120,10 +121,13 @@ export class PaxosCore {
       roundNow: 0,
       heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
+      readyEpoch: 0,
       dirty: new Set(),
       active: new Set(),
+      readWatch: newReadWatch(),
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
+      peerOrder: otherReplicas(replicaId, replicas),
       peersMask: ((1 << replicas) - 1) & ~(1 << replicaId),
       counters: {},
     };
@@ -242,6 +246,8 @@ export class PaxosCore {
     assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
     ctx.roundNow += 1;
+    // Keys whose read round may have stalled join the active keys for this pass.
+    watchReadRounds(ctx);
     for (const ks of [...ctx.active]) {
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
@@ -268,6 +274,9 @@ export class PaxosCore {
       ctx.ids.renewAsked = true;
     }
     ctx.out = emptyReady();
+    // What was built until now leaves with `out`: a read round started before this no longer
+    // takes new reads (reader.ts onReadRequest).
+    ctx.readyEpoch += 1;
     if (ctx.dirty.size !== 0) assert(false, `${ctx.dirty.size} dirty keys left after ready()`);
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
@@ -566,6 +575,10 @@ export class PaxosCore {
     assert(
       ks.proposal === null || ks.proposal.instance === rec.chosen + 1,
       () => `${ks.key}: round for a decided instance`,
+    );
+    assert(
+      ks.readRound === null || (ks.readRound.out && ks.readRound.ks === ks),
+      () => `${ks.key}: its read round is not out`,
     );
     assert(
       ks.status === 'recovering' || ks.recovery === null,

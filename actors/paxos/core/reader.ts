@@ -7,13 +7,24 @@
  * before the read started is at or below that instance.
  *
  * Reads that arrive while a round is out join the next round (a round must start after the
- * read's invocation), so one round answers every read queued behind it.
+ * read's invocation), so one round answers every read queued behind it; reads that arrive
+ * before the round's queries have left join that round (joinRound).
  */
 import { assert } from '../../../runtime/assert';
-import type { CoreContext, KeyState, ReadRound } from './key-state';
-import { count, deliver, markActive, message, peersByRecency, popcount } from './key-state';
+import type { CoreContext, KeyState, PendingRead, ReadRound } from './key-state';
+import {
+  NO_READS,
+  addRead,
+  count,
+  deliver,
+  markActive,
+  message,
+  peersByRecency,
+  popcount,
+} from './key-state';
 import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
+import { watchRound } from './read-watch';
 import type { PaxosMessage, ReadRequest } from './types';
 import { CoreErrorCodes, MessageType } from './types';
 
@@ -24,29 +35,71 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
     count(ctx, 'localReads');
     return;
   }
-  ks.reads.push({ request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks });
-  markActive(ctx, ks);
+  const read = { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks };
+  const round = ks.readRound;
+  if (round !== null && round.readyEpoch === ctx.readyEpoch) {
+    joinRound(ctx, round, read);
+    return;
+  }
+  addRead(ks, read);
+  // No markActive: the round's watch (read-watch.ts) or maybeStartRead keeps the read timed.
   maybeStartRead(ctx, ks);
+  assert(
+    ks.readRound !== null || ks.reads.length === 0 || ctx.active.has(ks),
+    () => `${ks.key}: reads waiting with no round and no tick`,
+  );
 }
 
+/**
+ * A read joins a round whose queries have not left yet (started since the shell last took a
+ * Ready) instead of waiting for the next round: a hot key's reads in one turn share one round.
+ * Linearizable because the round still starts after this read's invocation in every way that
+ * counts. A peer answers the query only after it leaves, so after this read arrived. And this
+ * replica's own part (its state when the round started) misses only what it did since in this
+ * turn, none of which has left it: no accepted reply, notice or client answer built in this
+ * turn can have acknowledged a write before this read began (docs/decisions.md "Reads of one
+ * key in one turn share a round").
+ */
+function joinRound(ctx: CoreContext, round: ReadRound, read: PendingRead): void {
+  assert(round.out && round.waitForInstance === 0, () => `${round.ks.key}: joining a done round`);
+  assert(round.replied === 1 << ctx.me, () => `${round.ks.key}: a reply before the query left`);
+  round.reads.push(read);
+  count(ctx, 'readsJoinedRound');
+}
+
+/**
+ * Starts a round for the key's pending reads when none is out. Reads that cannot start one
+ * now (a catch-up in flight, request ids spent) make the key active: the tick keeps their
+ * deadlines and starts their round later. A round that starts is watched (read-watch.ts).
+ */
 export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
-  if (ks.status !== 'ready' || ks.readRound !== null || ks.fetch !== null || ks.reads.length === 0)
+  if (ks.status !== 'ready' || ks.readRound !== null || ks.reads.length === 0) return;
+  if (ks.fetch !== null) {
+    markActive(ctx, ks);
     return;
+  }
   // A spent id range (ids.ts) holds the reads until the shell renews it or they time out.
   const id = takeRequestId(ctx.ids);
-  if (id === undefined) return;
+  if (id === undefined) {
+    markActive(ctx, ks);
+    return;
+  }
   const round: ReadRound = {
     id,
+    ks,
     baseChosen: ks.rec.chosen,
     reads: ks.reads,
+    out: true,
+    readyEpoch: ctx.readyEpoch,
     replied: 1 << ctx.me,
     maxChosen: ks.rec.chosen,
     pendingFound: ks.rec.acceptedBallot > 0,
     waitForInstance: 0,
     startedTick: ctx.roundNow,
   };
-  ks.reads = [];
+  ks.reads = NO_READS;
   ks.readRound = round;
+  watchRound(ctx, round);
   count(ctx, 'readRounds');
   // A majority is this replica plus quorum - 1 others: ask just that many (rotating), which
   // halves read traffic with three replicas. A round that stalls is retried asking everyone.
@@ -122,8 +175,9 @@ export function serveReadsUpTo(ctx: CoreContext, ks: KeyState): void {
 function serveRound(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
   ks.readRound = null;
   ks.readAskAll = false;
-  for (const read of round.reads) serveOne(ctx, ks, read.request);
-  count(ctx, 'linearizableReads', round.reads.length);
+  const reads = endRound(round);
+  for (const read of reads) serveOne(ctx, ks, read.request);
+  count(ctx, 'linearizableReads', reads.length);
   maybeStartRead(ctx, ks);
 }
 
@@ -137,11 +191,42 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
   const round = ks.readRound;
   if (round !== null && ctx.roundNow - round.startedTick >= ctx.limits.roundTimeoutTicks) {
     ks.readRound = null;
-    ks.reads = round.reads.concat(ks.reads);
+    // The round's reads go first: they arrived before the ones queued behind it.
+    const reads = endRound(round);
+    for (const read of ks.reads) reads.push(read);
+    ks.reads = reads;
     ks.readAskAll = true;
     count(ctx, 'readRoundsRetried');
   }
-  const keep = [];
+  // Reads past their deadline fail; the array is rebuilt only when one does.
+  if (anyExpired(ks.reads, ctx.tickNow)) expireReads(ctx, ks);
+  maybeStartRead(ctx, ks);
+  // A stalled round was dropped above; whatever round runs now started within the timeout.
+  assert(
+    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
+    () => `stalled read round kept on ${ks.key}`,
+  );
+}
+
+/**
+ * The round is no longer the key's: its watch skips it, and it lets go of its reads (it stays
+ * in the watch until its timeout passes, and should not keep requests alive that long).
+ */
+function endRound(round: ReadRound): PendingRead[] {
+  assert(round.out, () => `${round.ks.key}: read round ${round.id} ended twice`);
+  const reads = round.reads;
+  round.out = false;
+  round.reads = NO_READS;
+  return reads;
+}
+
+function anyExpired(reads: readonly PendingRead[], tickNow: number): boolean {
+  for (const read of reads) if (tickNow >= read.deadlineTick) return true;
+  return false;
+}
+
+function expireReads(ctx: CoreContext, ks: KeyState): void {
+  const keep: PendingRead[] = [];
   for (const read of ks.reads) {
     if (ctx.tickNow < read.deadlineTick) keep.push(read);
     else {
@@ -153,11 +238,6 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
       });
     }
   }
-  ks.reads = keep;
-  maybeStartRead(ctx, ks);
-  // A stalled round was dropped above; whatever round runs now started within the timeout.
-  assert(
-    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
-    () => `stalled read round kept on ${ks.key}`,
-  );
+  assert(keep.length < ks.reads.length, () => `${ks.key}: no read expired`);
+  ks.reads = keep.length === 0 ? NO_READS : keep;
 }

@@ -37,3 +37,27 @@ test('invalid UTF-8 decodes to U+FFFD, never throws, and a string never reads pa
   t.is(r.u8(), 9);
   t.throws(() => new ByteReader(Uint8Array.of(5, 0, 0, 0, 0x61)).str());
 });
+
+test('bytesTransient copies a borrowed buffer (small and slab-sized) and views an owned one', (t) => {
+  for (const n of [0, 9, 64, 65, 109, 5000]) {
+    const w = new ByteWriter(16);
+    const field = Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff);
+    w.bytes(field);
+    w.u8(3);
+    const payload = w.finish();
+    const borrowed = new ByteReader(payload);
+    const copy = borrowed.bytesTransient();
+    t.is(borrowed.u8(), 3);
+    t.is(borrowed.remaining, 0);
+    // The payload is reused after the call (a ring's bytes): the copy must not change with it.
+    payload.fill(0xee);
+    t.deepEqual(copy, field, `${n} bytes`);
+    t.false(n > 0 && copy.buffer === payload.buffer, `${n} bytes: a copy, not a view`);
+    const ownedPayload = new ByteWriter(16);
+    ownedPayload.bytes(field);
+    const bytes = ownedPayload.finish();
+    const view = new ByteReader(bytes, true).bytesTransient();
+    t.deepEqual(view, field);
+    t.is(view.buffer, bytes.buffer, 'owned: a view of the payload');
+  }
+});
