@@ -10,7 +10,7 @@
  * A record is held as a one-byte string (latin1: one character per byte, a bijection), not
  * a Uint8Array: every record written is kept until its key's next write, and a Uint8Array
  * of more than 64 bytes is an ArrayBuffer off the JS heap, which V8 allocates, registers with
- * its sweeper and frees one by one (~1 us and ~200 bytes of bookkeeping each). A string is
+ * its sweeper and frees one by one (~1 us each; ~300 bytes more RSS per record). A string is
  * one object on the heap, bump-allocated (issue 10, sixth session; docs/decisions.md "Memory-log
  * records as one-byte strings"). Reads turn it back into bytes to verify it.
  */
