@@ -94,6 +94,19 @@ export class KeyDir {
     return true;
   }
 
+  /**
+   * The keys whose records lie in `fileIds`, with their locations (a merge's snapshot): the
+   * file id is checked in its column first, so only the keys taken cost a `Location`.
+   */
+  entriesIn(fileIds: ReadonlySet<number>): Array<[string, Location]> {
+    const out: Array<[string, Location]> = [];
+    for (const [key, slot] of this.slots) {
+      if (fileIds.has(this.fileIds[slot])) out.push([key, this.locationAt(slot)]);
+    }
+    assert(out.length <= this.slots.size, () => `keydir: ${out.length} entries taken`);
+    return out;
+  }
+
   *[Symbol.iterator](): IterableIterator<[string, Location]> {
     for (const [key, slot] of this.slots) yield [key, this.locationAt(slot)];
   }
