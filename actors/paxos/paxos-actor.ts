@@ -187,10 +187,14 @@ export class PaxosGroupActor implements Actor {
   private amnesiaChecked = false;
   /** Host time the core's logical clock has reached (tickMs mode). */
   private tickedAt: number | undefined = undefined;
-  /** Keys in writes that have not completed (several at once with sync 'none'). */
-  private readonly writingKeys = new Map<string, number>();
+  /**
+   * The records of the batches handed to storage and not yet written: one at most under sync
+   * 'batch' and 'always', several at once under 'none'. Per batch, not per key: a count per key
+   * cost two Map updates per record on every write, for a check only eviction makes.
+   */
+  private readonly writingBatches: Map<string, Uint8Array>[] = [];
   private readonly mayEvictBound = (key: string): boolean =>
-    !this.staged.records.has(key) && !this.writingKeys.has(key);
+    !this.staged.records.has(key) && !this.isWriting(key);
   /**
    * An evicted key's derived keys are recomputed from its record when it loads again. A
    * volatile store (memory engine) keeps the evicted record itself, in compact form.
@@ -497,7 +501,7 @@ export class PaxosGroupActor implements Actor {
     // What the rebuild recovered must be written before the marker goes. Under 'always' and
     // 'batch' it is: a reply leaves only after the batch that holds its key's record (or a later
     // one). Under 'none' replies leave first, so every write must have finished.
-    const writes = this.writing || this.staged.records.size > 0 || this.writingKeys.size > 0;
+    const writes = this.writing || this.staged.records.size > 0 || this.writingBatches.length > 0;
     if (this.options.sync === 'none' && writes) return answer('writes-in-flight');
     this.log(
       `paxos actor ${this.id}: every key recovered from a majority; the amnesia marker is cleared`,
@@ -733,13 +737,13 @@ export class PaxosGroupActor implements Actor {
     const local = this.localDataOps(batch);
     this.stats.batches += 1;
     this.stats.records += writes.length;
-    this.markWriting(writes, +1);
+    this.markWriting(batch.records);
     if (this.options.sync === 'none') {
       // Acknowledge before durable: a crash forgets, and the restart is amnesic (documented).
       this.store.write(
         writes,
         (err) => {
-          this.markWriting(writes, -1);
+          this.markWritten(batch.records);
           this.journalWritten(batch, local.head, err);
           if (err !== undefined) this.fail('write', err);
         },
@@ -753,7 +757,7 @@ export class PaxosGroupActor implements Actor {
       (err) => {
         this.writing = false;
         this.linger?.finished(writes.length);
-        this.markWriting(writes, -1);
+        this.markWritten(batch.records);
         this.journalWritten(batch, local.head, err);
         if (err !== undefined) return this.fail('write', err);
         this.release(batch);
@@ -837,14 +841,27 @@ export class PaxosGroupActor implements Actor {
     );
   }
 
-  /** Counts the writes each key is in, so the key cache never evicts a key being written. */
-  private markWriting(writes: readonly RecordWrite[], delta: 1 | -1): void {
-    for (const { key } of writes) {
-      const n = (this.writingKeys.get(key) ?? 0) + delta;
-      assert(n >= 0, () => `write count of a key went below zero`);
-      if (n === 0) this.writingKeys.delete(key);
-      else this.writingKeys.set(key, n);
-    }
+  /** The key cache never evicts a key of a batch being written (mayEvictBound). */
+  private markWriting(records: Map<string, Uint8Array>): void {
+    assert(!this.writingBatches.includes(records), 'a batch handed to storage twice');
+    assert(
+      this.options.sync === 'none' || this.writingBatches.length === 0,
+      () => `${this.writingBatches.length} batches in flight under sync ${this.options.sync}`,
+    );
+    this.writingBatches.push(records);
+  }
+
+  /** Batches may complete in any order under sync 'none'. */
+  private markWritten(records: Map<string, Uint8Array>): void {
+    const i = this.writingBatches.indexOf(records);
+    assert(i >= 0, 'a written batch that was not in flight');
+    this.writingBatches.splice(i, 1);
+  }
+
+  /** True while a batch that holds `key`'s record is being written. */
+  private isWriting(key: string): boolean {
+    for (const records of this.writingBatches) if (records.has(key)) return true;
+    return false;
   }
 
   private sendResult(result: ClientResult): void {

@@ -301,12 +301,19 @@ export class RecordSections {
     assert(!isChangeEntry(base), 'a base that reads as a change entry');
     const chainable =
       data !== null && data.length >= this.limits.dataBytesMin && isAppendView(data);
-    this.staged.set(
-      key,
-      chainable
-        ? { data, ...persistedWindows(rec), baseBytes: base.length, chainBytes: 0, entries: 0 }
-        : null,
-    );
+    if (chainable) {
+      this.staged.set(key, {
+        data,
+        ...persistedWindows(rec),
+        baseBytes: base.length,
+        chainBytes: 0,
+        entries: 0,
+      });
+    } else if (prev !== undefined || (this.staged.size > 0 && this.staged.has(key))) {
+      // null: `batched` drops what was handed. A key with nothing handed and nothing staged
+      // (every small record: most keys) has nothing to drop, and no Map entry is made for it.
+      this.staged.set(key, null);
+    }
     this.counts.bases += 1;
     this.counts.baseBytes += base.length;
     return base;

@@ -1,7 +1,6 @@
 /**
- * The in-memory key directory: for every live key, where its newest record lies. Locations
- * are immutable objects, so a merge can tell (by identity) whether a key still points where
- * it did when the merge took its snapshot.
+ * The in-memory key directory of bitcask (and memory-log): for every live key, where its
+ * newest record lies; and the directory recovery builds.
  */
 import { assert } from '../../runtime/assert';
 
@@ -15,12 +14,30 @@ export interface Location {
   readonly seq: number;
 }
 
+/**
+ * The in-memory key directory: for every live key, where its newest record lies.
+ *
+ * A key maps to a slot of four columns (file id, offset, size, seq) rather than to a
+ * `Location` object: the writer updates a key on every record it writes, and an object per
+ * record lived until the key's next write, long enough to be promoted and traced by every
+ * major collection (issue 10, sixth session). Freed slots are reused. `get` and iteration
+ * hand out fresh `Location` objects; a merge tells whether a key still points where it did
+ * at its snapshot by value (`replaceIfUnchanged`): a record's (file id, offset) is unique,
+ * since files are append-only and file ids are never reused.
+ */
 export class KeyDir {
-  private readonly entries = new Map<string, Location>();
+  private readonly slots = new Map<string, number>();
+  private fileIds = new Uint32Array(SLOTS_INITIAL);
+  private offsets = new Float64Array(SLOTS_INITIAL);
+  private sizes = new Uint32Array(SLOTS_INITIAL);
+  private seqs = new Float64Array(SLOTS_INITIAL);
+  /** Slots freed by deletes, reused first; `used` slots have ever been handed out. */
+  private readonly free: number[] = [];
+  private used = 0;
   private liveBytesTotal = 0;
 
   get size(): number {
-    return this.entries.size;
+    return this.slots.size;
   }
 
   /** Sum of the record sizes of every live key: what a full merge would keep. */
@@ -29,36 +46,105 @@ export class KeyDir {
   }
 
   get(key: string): Location | undefined {
-    return this.entries.get(key);
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.locationAt(slot);
   }
 
   set(key: string, location: Location): void {
-    assert(location.size > 0 && location.offset > 0, () => `keydir.set ${key}: bad location`);
-    const previous = this.entries.get(key);
-    if (previous !== undefined) this.liveBytesTotal -= previous.size;
-    this.entries.set(key, location);
-    this.liveBytesTotal += location.size;
+    this.put(key, location.fileId, location.offset, location.size, location.seq);
+  }
+
+  /** `set` without a `Location` object: the writer's path, once per record written. */
+  put(key: string, fileId: number, offset: number, size: number, seq: number): void {
+    assert(size > 0 && offset > 0, () => `keydir.set ${key}: bad location`);
+    assert(fileId >>> 0 === fileId && size >>> 0 === size, () => `keydir.set ${key}: ${fileId}`);
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = this.takeSlot();
+      this.slots.set(key, slot);
+    } else {
+      this.liveBytesTotal -= this.sizes[slot];
+    }
+    this.fileIds[slot] = fileId;
+    this.offsets[slot] = offset;
+    this.sizes[slot] = size;
+    this.seqs[slot] = seq;
+    this.liveBytesTotal += size;
     assert(this.liveBytesTotal >= 0, () => `keydir: live bytes ${this.liveBytesTotal}`);
   }
 
   delete(key: string): void {
-    const previous = this.entries.get(key);
-    if (previous === undefined) return;
-    this.entries.delete(key);
-    this.liveBytesTotal -= previous.size;
+    const slot = this.slots.get(key);
+    if (slot === undefined) return;
+    this.slots.delete(key);
+    this.liveBytesTotal -= this.sizes[slot];
+    this.free.push(slot);
     assert(this.liveBytesTotal >= 0, () => `keydir: live bytes ${this.liveBytesTotal}`);
   }
 
-  /** Sets `key` to `next` only if it still points at `expected`; true when it did. */
+  /** Sets `key` to `next` only if it still points at `expected`'s record; true when it did. */
   replaceIfUnchanged(key: string, expected: Location, next: Location): boolean {
-    if (this.entries.get(key) !== expected) return false;
+    const slot = this.slots.get(key);
+    if (slot === undefined) return false;
+    if (this.fileIds[slot] !== expected.fileId || this.offsets[slot] !== expected.offset) {
+      return false;
+    }
+    assert(this.seqs[slot] === expected.seq, () => `keydir: ${key} changed seq in place`);
     this.set(key, next);
     return true;
   }
 
-  [Symbol.iterator](): IterableIterator<[string, Location]> {
-    return this.entries.entries();
+  /**
+   * The keys whose records lie in `fileIds`, with their locations (a merge's snapshot): the
+   * file id is checked in its column first, so only the keys taken cost a `Location`.
+   */
+  entriesIn(fileIds: ReadonlySet<number>): Array<[string, Location]> {
+    const out: Array<[string, Location]> = [];
+    for (const [key, slot] of this.slots) {
+      if (fileIds.has(this.fileIds[slot])) out.push([key, this.locationAt(slot)]);
+    }
+    assert(out.length <= this.slots.size, () => `keydir: ${out.length} entries taken`);
+    return out;
   }
+
+  *[Symbol.iterator](): IterableIterator<[string, Location]> {
+    for (const [key, slot] of this.slots) yield [key, this.locationAt(slot)];
+  }
+
+  private locationAt(slot: number): Location {
+    assert(slot < this.used, () => `keydir: slot ${slot} of ${this.used}`);
+    return {
+      fileId: this.fileIds[slot],
+      offset: this.offsets[slot],
+      size: this.sizes[slot],
+      seq: this.seqs[slot],
+    };
+  }
+
+  private takeSlot(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.used === this.sizes.length) this.grow();
+    return this.used++;
+  }
+
+  private grow(): void {
+    const n = this.sizes.length * 2;
+    assert(n <= SLOTS_MAX, () => `keydir: ${n} slots`);
+    this.fileIds = grown(this.fileIds, new Uint32Array(n));
+    this.offsets = grown(this.offsets, new Float64Array(n));
+    this.sizes = grown(this.sizes, new Uint32Array(n));
+    this.seqs = grown(this.seqs, new Float64Array(n));
+  }
+}
+
+const SLOTS_INITIAL = 1024;
+/** Far above any key count one engine holds in RAM (a Map holds at most 2^24 keys anyway). */
+const SLOTS_MAX = 2 ** 30;
+
+function grown<T extends Uint32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 /**

@@ -198,10 +198,7 @@ async function removeUnfinishedOutputs(
 
 /** The live records in `inputs`, in (file, offset) order so the worker reads sequentially. */
 function takeSnapshot(keydir: KeyDir, inputs: ReadonlySet<number>): Snapshot {
-  const entries: Array<[string, Location]> = [];
-  for (const entry of keydir) {
-    if (inputs.has(entry[1].fileId)) entries.push(entry);
-  }
+  const entries = keydir.entriesIn(inputs);
   entries.sort((a, b) => a[1].fileId - b[1].fileId || a[1].offset - b[1].offset);
   const keys = entries.map((entry) => entry[0]);
   return { keys, locations: entries.map((entry) => entry[1]) };

@@ -33,10 +33,11 @@ const IDLE_ROUNDS_MAX = 1_000_000;
 
 /**
  * What the writer updates once a group is on disk. `KeyDir` is one; the two-level bitcask
- * (`../bitcask2/`) passes its write buffer instead.
+ * (`../bitcask2/`) passes its write buffer instead. `put` takes a location's fields, so a
+ * directory that stores them packed allocates nothing per record.
  */
 export interface KeyDirUpdates {
-  set(key: string, location: Location): void;
+  put(key: string, fileId: number, offset: number, size: number, seq: number): void;
   delete(key: string): void;
 }
 
@@ -214,7 +215,7 @@ export class Writer {
     for (const { entries, seq, bytes } of group) {
       for (const { key, kind, offset, size } of entries) {
         if (kind === 'tombstone') this.host.keydir.delete(key);
-        else this.host.keydir.set(key, { fileId, offset: frameStart + offset, size, seq });
+        else this.host.keydir.put(key, fileId, frameStart + offset, size, seq);
       }
       frameStart += bytes.length;
     }

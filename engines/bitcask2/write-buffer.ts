@@ -39,6 +39,11 @@ export class WriteBuffer implements KeyDirUpdates {
     this.entries.set(key, location);
   }
 
+  /** The writer's form of `set` (`KeyDirUpdates`). */
+  put(key: string, fileId: number, offset: number, size: number, seq: number): void {
+    this.set(key, { fileId, offset, size, seq });
+  }
+
   delete(key: string): void {
     this.deadBytes += (this.entries.get(key)?.size ?? 0) + TOMBSTONE_FIXED_BYTES;
     this.deadBytes += Buffer.byteLength(key, 'utf8');

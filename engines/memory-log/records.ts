@@ -6,6 +6,13 @@
  * Holding the sealed record, not the bare value, is what lets every read verify its checksum:
  * a record whose bytes went bad (on disk before the load, or in memory since) is CORRUPTED,
  * never returned as data, and the Paxos shell then recovers that key from its peers.
+ *
+ * A record is held as a one-byte string (latin1: one character per byte, a bijection), not
+ * a Uint8Array: every record written is kept until its key's next write, and a Uint8Array
+ * of more than 64 bytes is an ArrayBuffer off the JS heap, which V8 allocates, registers with
+ * its sweeper and frees one by one (~1 us each; ~300 bytes more RSS per record). A string is
+ * one object on the heap, bump-allocated (issue 10, sixth session; docs/decisions.md "Memory-log
+ * records as one-byte strings"). Reads turn it back into bytes to verify it.
  */
 import { assert } from '../../runtime/assert';
 import type { EncodedBatch } from '../bitcask/batch-frame';
@@ -18,7 +25,31 @@ import type { IterateRange } from '../engine';
 import { isEngineError, engineError } from '../errors';
 import { compareKeys, inRange } from '../key-order';
 
-export type RecordMap = Map<string, Uint8Array>;
+/** Key → its sealed entry record, one byte per character (`recordString`). */
+export type RecordMap = Map<string, string>;
+
+/** Records up to this size (V8's string limit is ~2^29 characters; a record is far smaller). */
+const RECORD_CHARS_MAX = 2 ** 28;
+
+/** Bytes [start, end) of `bytes` as a one-byte string (latin1: byte i is char code i). */
+export function recordString(bytes: Uint8Array, start: number, end: number): string {
+  assert(0 <= start && start <= end && end <= bytes.length, () => `record [${start}, ${end})`);
+  assert(end - start <= RECORD_CHARS_MAX, () => `memory-log: record of ${end - start} bytes`);
+  const s = bufferOf(bytes).toString('latin1', start, end);
+  assert(s.length === end - start, () => `memory-log: ${s.length} chars for ${end - start}`);
+  return s;
+}
+
+/** The bytes of a record held as a string (a buffer of their own; dropped after the read). */
+export function recordBytes(record: string): Uint8Array {
+  const bytes = Buffer.from(record, 'latin1');
+  assert(bytes.length === record.length, () => `memory-log: ${bytes.length} of ${record.length}`);
+  return bytes;
+}
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
 
 export interface LoadedRecords {
   readonly records: RecordMap;
@@ -40,9 +71,9 @@ export async function loadRecords(session: Session): Promise<LoadedRecords> {
   let corrupted = 0;
   for (const [key, location] of entries) {
     const reader = readerOf(session, readers, location.fileId);
-    const record = new Uint8Array(await reader.slice(location.offset, location.size));
-    if (!recordHolds(key, record)) corrupted++;
-    records.set(key, record);
+    const bytes = await reader.slice(location.offset, location.size);
+    if (!recordHolds(key, bytes)) corrupted++;
+    records.set(key, recordString(bytes, 0, bytes.length));
   }
   assert(records.size === session.keydir.size, `memory-log load: ${records.size} records`);
   assert(corrupted <= records.size, `memory-log load: ${corrupted} corrupted`);
@@ -73,22 +104,16 @@ function recordHolds(key: string, record: Uint8Array): boolean {
 }
 
 /**
- * Applies a written batch frame: puts point at their records, tombstones remove the key. A
- * frame of one record is referenced in place (its 20-byte header is the only overhead); the
- * records of a larger frame are copied, so a key that outlives its batch-mates does not keep
- * the whole frame alive.
+ * Applies a written batch frame: puts point at their records (copied out of the frame as
+ * strings, so no key keeps the frame alive), tombstones remove the key.
  */
 export function applyFrame(records: RecordMap, frame: EncodedBatch): void {
   assert(frame.entries.length > 0, 'memory-log: empty frame applied');
-  const shared = frame.entries.length > 1;
+  const bytes = bufferOf(frame.bytes);
   for (const { key, kind, offset, size } of frame.entries) {
-    assert(offset > 0 && offset + size <= frame.bytes.length, () => `memory-log: record of ${key}`);
-    if (kind === 'tombstone') {
-      records.delete(key);
-    } else {
-      const view = frame.bytes.subarray(offset, offset + size);
-      records.set(key, shared ? new Uint8Array(view) : view);
-    }
+    assert(offset > 0 && offset + size <= bytes.length, () => `memory-log: record of ${key}`);
+    if (kind === 'tombstone') records.delete(key);
+    else records.set(key, bytes.toString('latin1', offset, offset + size));
   }
 }
 
@@ -96,21 +121,21 @@ export function applyFrame(records: RecordMap, frame: EncodedBatch): void {
  * The value of `key`'s record, verified (checksum, key, kind) and copied into a buffer the
  * caller owns. CORRUPTED if any check fails.
  */
-export function verifiedValue(key: string, record: Uint8Array): Uint8Array {
-  const entry = readEntryRecord(record);
+export function verifiedValue(key: string, record: string): Uint8Array {
+  const entry = readEntryRecord(recordBytes(record));
   if (entry.key !== key || entry.kind !== 'put') {
     throw engineError('CORRUPTED', `memory-log: the record held for ${key} is another record`);
   }
   const value = new Uint8Array(entry.value);
-  assert(value.buffer !== record.buffer, 'memory-log: value shares memory with its record');
+  assert(value.buffer !== entry.value.buffer, 'memory-log: value shares memory with its record');
   return value;
 }
 
 /** The records in range, sorted (UTF-8 byte order), reversed and limited as asked. */
-export function selectRange(records: RecordMap, range: IterateRange): Array<[string, Uint8Array]> {
+export function selectRange(records: RecordMap, range: IterateRange): Array<[string, string]> {
   const limit = range.limit ?? Infinity;
   assert(limit === Infinity || (Number.isInteger(limit) && limit >= 0), `limit ${limit}`);
-  const selected: Array<[string, Uint8Array]> = [];
+  const selected: Array<[string, string]> = [];
   for (const entry of records) {
     if (inRange(entry[0], range.gte, range.lt)) selected.push(entry);
   }
