@@ -223,6 +223,10 @@ export interface CoreContext {
  */
 export const NO_READS: PendingRead[] = Object.freeze([]) as unknown as PendingRead[];
 
+/** The queued writes and held inputs of a key with none: shared and frozen, as NO_READS. */
+export const NO_WRITES: PendingWrite[] = Object.freeze([]) as unknown as PendingWrite[];
+export const NO_INPUTS: CoreInput[] = Object.freeze([]) as unknown as CoreInput[];
+
 export function addRead(ks: KeyState, read: PendingRead): void {
   if (ks.reads === NO_READS) ks.reads = [read];
   else ks.reads.push(read);
@@ -235,8 +239,8 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     key,
     rec,
     status: 'loading',
-    waiting: [],
-    writes: [],
+    waiting: NO_INPUTS,
+    writes: NO_WRITES,
     reads: NO_READS,
     proposal: null,
     readRound: null,

@@ -21,7 +21,16 @@ import type {
   KeyState,
   KeyStatus,
 } from './key-state';
-import { count, deliver, emptyReady, markActive, message, newKeyState } from './key-state';
+import {
+  NO_INPUTS,
+  NO_WRITES,
+  count,
+  deliver,
+  emptyReady,
+  markActive,
+  message,
+  newKeyState,
+} from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
 import { onReadReply, onReadRequest, tickReads } from './reader';
@@ -439,12 +448,14 @@ export class PaxosCore {
       });
       return;
     }
-    ks.writes.push({
+    const write = {
       request,
       deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks,
       proposal: { origin: ctx.me, seq, op: request.op },
       pendingAt: [],
-    });
+    };
+    if (ks.writes === NO_WRITES) ks.writes = [write];
+    else ks.writes.push(write);
     markActive(ctx, ks);
     maybePropose(ctx, ks);
     assert(
@@ -480,7 +491,7 @@ export class PaxosCore {
     }
     const changed = keep.length !== ks.writes.length;
     assert(keep.length <= ks.writes.length, 'expiry only removes writes');
-    ks.writes = keep;
+    ks.writes = keep.length === 0 ? NO_WRITES : keep;
     if (changed) maybePropose(ctx, ks);
   }
 
@@ -510,7 +521,8 @@ export class PaxosCore {
       }
       return;
     }
-    ks.waiting.push(input);
+    if (ks.waiting === NO_INPUTS) ks.waiting = [input];
+    else ks.waiting.push(input);
     if (input.kind === 'request') this.expireLater(ks);
     assert(
       ks.waiting.length <= this.ctx.limits.waitingPerKeyMax,
@@ -532,7 +544,7 @@ export class PaxosCore {
         count(this.ctx, 'heldRequestsExpired');
       } else keep.push(input);
     }
-    ks.waiting = keep;
+    ks.waiting = keep.length === 0 ? NO_INPUTS : keep;
   }
 
   /** Requests held during load/recovery still need their deadline: keep the key ticking. */
@@ -543,7 +555,7 @@ export class PaxosCore {
   private releaseWaiting(ks: KeyState): void {
     assert(ks.status === 'ready', () => `release on ${ks.status} key ${ks.key}`);
     const waiting = ks.waiting;
-    ks.waiting = [];
+    ks.waiting = NO_INPUTS;
     for (const input of waiting) {
       if (input.kind === 'request') this.request(input.request);
       else this.dispatch(ks, input.message);

@@ -21,6 +21,7 @@ import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import {
   count,
   deliver,
+  NO_WRITES,
   markActive,
   markDirty,
   noteApplied,
@@ -310,6 +311,7 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
       });
     }
     ks.writes.shift();
+    if (ks.writes.length === 0) ks.writes = NO_WRITES;
   }
 }
 
