@@ -67,7 +67,15 @@ export async function restoreAndCheck(
     workers: 1,
     ...(at === undefined ? {} : { at: new Date(at).toISOString() }),
   });
-  const store = await PaxosStore.open({ engine: 'bitcask', dir, workers: 1, groups: 4 });
+  // The tests' usual 15 s deadline (helpers.ts FAST): a cold read of the restored dir at the
+  // default 2 s once went unanswered in CI at load 8–9.
+  const store = await PaxosStore.open({
+    engine: 'bitcask',
+    dir,
+    workers: 1,
+    groups: 4,
+    timeoutMs: 15_000,
+  });
   try {
     const problems: string[] = [];
     for (let k = 0; k < KEYS; k++) {

@@ -30,6 +30,15 @@ async function reach(follow: BackupFollow, point: number): Promise<boolean> {
   return false;
 }
 
+/** Waits (bounded) until the follow has shipped into at least `n` segments. */
+async function shippedInto(follow: BackupFollow, n: number): Promise<boolean> {
+  for (let i = 0; i < 600; i++) {
+    if (follow.status().segments >= n) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 test.serial('a paused follow and one whose store closed resume under load', async (t) => {
   t.timeout(300_000);
   const to = tempDir(t, 'pxs-backup-');
@@ -54,6 +63,9 @@ test.serial('a paused follow and one whose store closed resume under load', asyn
     t.is(resumed.name, report.follow.name, 'the same cursor');
     t.is(manifestOf(to).follow?.state, 'following');
     await writers.until(writers.acked + 300);
+    // A run opens its segment at its first flush: a fast store can write these 300 before the
+    // resumed run flushed once, and then its segment would be missing below.
+    t.true(await shippedInto(resumed, 2), 'the resumed run shipped into a segment of its own');
     // The store goes away under the follow (as a killed process would): its cursor stays.
     await writers.stop();
     await store.close();
