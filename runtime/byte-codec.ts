@@ -4,7 +4,7 @@
  */
 import { assert } from './assert';
 import { Buffer } from 'node:buffer';
-import { transientBytes } from './transient-bytes';
+import { transientCopyOf } from './transient-bytes';
 
 const encoder = new TextEncoder();
 /** Strings up to this many units take the ASCII fast path when written (keys are short). */
@@ -186,10 +186,8 @@ export class ByteReader {
     if (this.owned) return this.bytes();
     const n = this.u32();
     this.need(n);
-    const out = transientBytes(n);
-    out.set(this.buf.subarray(this.pos, this.pos + n));
+    const out = transientCopyOf(this.buf, this.pos, this.pos + n);
     this.pos += n;
-    assert(out.length === n, () => `transient copy of ${out.length} bytes, expected ${n}`);
     return out;
   }
 

@@ -336,7 +336,11 @@ export function writeResult(w: ByteWriter, res: ClientResult): void {
 
 export function readResult(r: ByteReader): ClientResult {
   const token = r.f64();
-  const body = readResultBody(r);
+  return clientResult(token, readResultBody(r));
+}
+
+/** The result of request `token`, from its decoded body. */
+export function clientResult(token: number, body: ResultBody): ClientResult {
   if (body.ok) return { token, ok: true, result: body.result };
   return { token, ok: false, code: body.code as CoreErrorCode, message: body.message };
 }

@@ -15,6 +15,7 @@ import type { ClientRequest, ClientResult, ReadRequest, WriteRequest } from '../
 import {
   PayloadKind,
   beginBatch,
+  clientResult,
   endBatch,
   readBatch,
   readResultBody,
@@ -22,7 +23,6 @@ import {
   writeRequestAs,
 } from '../paxos/codec';
 import type { ByteReader } from '../../runtime/byte-codec';
-import type { CoreErrorCode } from '../paxos/core/types';
 import { actorIdOf } from '../paxos/placement';
 import { groupOfKey } from './routing';
 import type { ScanRequest } from '../paxos/engine-scan';
@@ -241,11 +241,7 @@ export class RequestPipeline {
     const body = readResultBody(r, p !== undefined && p.transient);
     if (p === undefined) return; // Already failed by the backstop or a crash.
     this.pending.delete(token);
-    p.resolve(
-      body.ok
-        ? { token, ok: true, result: body.result }
-        : { token, ok: false, code: body.code as CoreErrorCode, message: body.message },
-    );
+    p.resolve(clientResult(token, body));
   };
 
   /** The backstop: tokens are pushed in deadline order, so the sweep stops at the first live one. */
