@@ -31,11 +31,14 @@ export type RecordMap = Map<string, string>;
 /** Records up to this size (V8's string limit is ~2^29 characters; a record is far smaller). */
 const RECORD_CHARS_MAX = 2 ** 28;
 
-/** Bytes [start, end) of `bytes` as a one-byte string (latin1: byte i is char code i). */
-export function recordString(bytes: Uint8Array, start: number, end: number): string {
+/**
+ * Bytes [start, end) of `bytes` as a one-byte string (latin1: byte i is char code i). A Buffer,
+ * so a frame's records are cut from one view of it (bufferOf), not one view per record.
+ */
+export function recordString(bytes: Buffer, start: number, end: number): string {
   assert(0 <= start && start <= end && end <= bytes.length, () => `record [${start}, ${end})`);
   assert(end - start <= RECORD_CHARS_MAX, () => `memory-log: record of ${end - start} bytes`);
-  const s = bufferOf(bytes).toString('latin1', start, end);
+  const s = bytes.toString('latin1', start, end);
   assert(s.length === end - start, () => `memory-log: ${s.length} chars for ${end - start}`);
   return s;
 }
@@ -73,7 +76,7 @@ export async function loadRecords(session: Session): Promise<LoadedRecords> {
     const reader = readerOf(session, readers, location.fileId);
     const bytes = await reader.slice(location.offset, location.size);
     if (!recordHolds(key, bytes)) corrupted++;
-    records.set(key, recordString(bytes, 0, bytes.length));
+    records.set(key, recordString(bufferOf(bytes), 0, bytes.length));
   }
   assert(records.size === session.keydir.size, `memory-log load: ${records.size} records`);
   assert(corrupted <= records.size, `memory-log load: ${corrupted} corrupted`);
@@ -113,7 +116,7 @@ export function applyFrame(records: RecordMap, frame: EncodedBatch): void {
   for (const { key, kind, offset, size } of frame.entries) {
     assert(offset > 0 && offset + size <= bytes.length, () => `memory-log: record of ${key}`);
     if (kind === 'tombstone') records.delete(key);
-    else records.set(key, bytes.toString('latin1', offset, offset + size));
+    else records.set(key, recordString(bytes, offset, offset + size));
   }
 }
 
