@@ -218,7 +218,7 @@ export interface CoreContext {
 
 /**
  * The pending reads of a key that has none: one shared empty array (frozen, so a push to it is
- * a crash, never a leak between keys). addRead replaces it by an array of the key's own; a
+ * a crash, never a leak between keys). `pushOwn` replaces it by an array of the key's own; a
  * round takes the key's array and leaves this one (no empty array per read round).
  */
 export const NO_READS: PendingRead[] = Object.freeze([]) as unknown as PendingRead[];
@@ -227,9 +227,18 @@ export const NO_READS: PendingRead[] = Object.freeze([]) as unknown as PendingRe
 export const NO_WRITES: PendingWrite[] = Object.freeze([]) as unknown as PendingWrite[];
 export const NO_INPUTS: CoreInput[] = Object.freeze([]) as unknown as CoreInput[];
 
+/**
+ * `list` with `item` pushed, for a key's reads, queued writes or held inputs: the shared empty
+ * array (`none`: NO_READS, NO_WRITES, NO_INPUTS) is replaced by one of the key's own.
+ */
+export function pushOwn<T>(list: T[], none: readonly T[], item: T): T[] {
+  if (list === none) return [item];
+  list.push(item);
+  return list;
+}
+
 export function addRead(ks: KeyState, read: PendingRead): void {
-  if (ks.reads === NO_READS) ks.reads = [read];
-  else ks.reads.push(read);
+  ks.reads = pushOwn(ks.reads, NO_READS, read);
   assert(ks.reads.length > 0, () => `${ks.key}: a read added and none pending`);
 }
 

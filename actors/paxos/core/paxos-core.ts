@@ -30,6 +30,7 @@ import {
   markActive,
   message,
   newKeyState,
+  pushOwn,
 } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
@@ -454,8 +455,7 @@ export class PaxosCore {
       proposal: { origin: ctx.me, seq, op: request.op },
       pendingAt: [],
     };
-    if (ks.writes === NO_WRITES) ks.writes = [write];
-    else ks.writes.push(write);
+    ks.writes = pushOwn(ks.writes, NO_WRITES, write);
     markActive(ctx, ks);
     maybePropose(ctx, ks);
     assert(
@@ -521,8 +521,7 @@ export class PaxosCore {
       }
       return;
     }
-    if (ks.waiting === NO_INPUTS) ks.waiting = [input];
-    else ks.waiting.push(input);
+    ks.waiting = pushOwn(ks.waiting, NO_INPUTS, input);
     if (input.kind === 'request') this.expireLater(ks);
     assert(
       ks.waiting.length <= this.ctx.limits.waitingPerKeyMax,
