@@ -2,12 +2,12 @@
  * Pacing of the background repair (background-repair.ts): pure functions of explicit times and
  * counts, no clock of their own, so they are tested as tables.
  *
- * - A token bucket in keys (runtime/token-bucket.ts, shared with the digest scans' pacing): a
- *   repair read costs one token per key, an install a few (the
- *   bucket may go into debt, bounded, and the next step waits the debt off). The bucket holds
- *   one batch at most, so an idle store does not save up a burst. A group's digest scan is not
- *   charged here: each replica's scan paces itself to a share of its worker
- *   (actors/paxos/scan-pacing.ts), where its cost is.
+ * - A token bucket in keys (runtime/token-bucket.ts, shared with the digest scans' pacing):
+ *   a repair read costs one token per key, an install a few (the bucket may go into debt,
+ *   bounded, and the next step waits the debt off). The bucket holds one batch at most, so an
+ *   idle store does not save up a burst. A group's digest scan is not charged here: each
+ *   replica's scan paces itself to a share of its worker (actors/paxos/scan-pacing.ts), where
+ *   its cost is.
  * - When to start a round, and whether to go on with the next batch, from the requests the
  *   store has in flight: the repair yields to foreground load, and never gives up to it (a
  *   store written without pause must still find and repair damage).

@@ -54,9 +54,19 @@ export class CoreNet {
     key: string,
     consistency: 'linearizable' | 'local' = 'linearizable',
   ): number {
+    const token = this.readQueued(replica, key, consistency);
+    this.process();
+    return token;
+  }
+
+  /** A read (a kv get) whose output stays in the core's Ready until `process()` takes it. */
+  readQueued(
+    replica: number,
+    key: string,
+    consistency: 'linearizable' | 'local' = 'linearizable',
+  ): number {
     const token = this.token++;
     this.core(replica).request({ kind: 'read', token, key, query: Uint8Array.of(1), consistency });
-    this.process();
     return token;
   }
 

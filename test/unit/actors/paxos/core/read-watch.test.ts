@@ -66,32 +66,25 @@ test('reads of one key before the Ready is taken share one round; a later read w
   net.deliver();
   t.true(net.results.get(write)?.ok);
   const core = net.core(0);
-  const query = Uint8Array.of(1);
-  const read = (token: number): void =>
-    core.request({ kind: 'read', token, key: 'k', query, consistency: 'linearizable' });
-  read(1001);
-  read(1002);
-  read(1003);
+  const joined = [net.readQueued(0, 'k'), net.readQueued(0, 'k'), net.readQueued(0, 'k')];
   net.process();
   t.is(net.inflight.filter((m) => m.type === MessageType.readQuery).length, 1, 'one query');
   t.is(core.stats()['readsJoinedRound'], 2);
   // The round's query has left (the Ready was taken): this read must not join it.
-  read(1004);
+  const late = net.readQueued(0, 'k');
   t.is(core.stats()['readsJoinedRound'], 2, 'no read joins a round whose query has left');
   net.deliver();
-  for (const token of [1001, 1002, 1003, 1004]) t.true(net.results.get(token)?.ok, `${token}`);
+  for (const token of [...joined, late]) t.true(net.results.get(token)?.ok, `${token}`);
   t.is(core.stats()['readRounds'], 2, 'the late read had a round of its own');
 });
 
 test('a read arriving once the query of the round out for its key has left waits for the next round: a write acknowledged in between is seen', (t) => {
   const net = new CoreNet(3);
-  const first = net.put(0, 'k', 'v0');
+  const v0 = net.put(0, 'k', 'v0');
   net.deliver();
-  t.true(net.results.get(first)?.ok);
+  t.true(net.results.get(v0)?.ok);
   const core = net.core(0);
-  const query = Uint8Array.of(1);
-  core.request({ kind: 'read', token: 2001, key: 'k', query, consistency: 'linearizable' });
-  net.process(); // the Ready is taken: the round's query has left
+  const first = net.read(0, 'k'); // the Ready is taken: the round's query has left
   const asked = net.inflight.find((m) => m.type === MessageType.readQuery);
   t.truthy(asked);
   if (asked === undefined) return;
@@ -110,11 +103,11 @@ test('a read arriving once the query of the round out for its key has left waits
   );
   t.true(net.results.get(write)?.ok, 'v1 acknowledged');
   // Invoked after v1's acknowledgement: this read must see v1, whatever round it rides.
-  core.request({ kind: 'read', token: 2002, key: 'k', query, consistency: 'linearizable' });
+  const second = net.readQueued(0, 'k');
   if (reply !== undefined) net.inflight.unshift(reply);
   net.deliver();
-  const old = net.results.get(2001);
-  const late = net.results.get(2002);
+  const old = net.results.get(first);
+  const late = net.results.get(second);
   t.true(old?.ok === true && late?.ok === true);
   if (old?.ok !== true || late?.ok !== true) return;
   t.is(Buffer.from(decodeKvGetResult(old.result).value).toString(), 'v0');
