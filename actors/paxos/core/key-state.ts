@@ -154,6 +154,11 @@ export interface CoreLimits {
   readonly requestTimeoutTicks: number;
   /** Client writes queued per key on this replica. */
   readonly queuedWritesPerKeyMax: number;
+  /**
+   * Linearizable reads pending per key on this replica: waiting for a round plus riding the
+   * round that is out. Past it a read answers OVERLOADED at once, as a write does.
+   */
+  readonly pendingReadsPerKeyMax: number;
   /** Inputs held per key while it loads or recovers. */
   readonly waitingPerKeyMax: number;
 }
@@ -235,6 +240,11 @@ export function pushOwn<T>(list: T[], none: readonly T[], item: T): T[] {
   if (list === none) return [item];
   list.push(item);
   return list;
+}
+
+/** Linearizable reads pending on a key: those waiting for a round and those riding the one out. */
+export function pendingReads(ks: KeyState): number {
+  return ks.reads.length + (ks.readRound === null ? 0 : ks.readRound.reads.length);
 }
 
 export function addRead(ks: KeyState, read: PendingRead): void {

@@ -30,6 +30,7 @@ import {
   markActive,
   message,
   newKeyState,
+  pendingReads,
   pushOwn,
 } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
@@ -76,6 +77,7 @@ export const DEFAULT_LIMITS: CoreLimits = {
   roundTimeoutTicks: 10,
   requestTimeoutTicks: 200,
   queuedWritesPerKeyMax: 1024,
+  pendingReadsPerKeyMax: 1024,
   waitingPerKeyMax: 1024,
 };
 
@@ -607,6 +609,10 @@ export class PaxosCore {
     assert(
       ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax,
       () => `${ks.key}: ${ks.writes.length} writes queued`,
+    );
+    assert(
+      pendingReads(ks) <= this.ctx.limits.pendingReadsPerKeyMax,
+      () => `${ks.key}: ${pendingReads(ks)} reads pending`,
     );
     // Notices are owed to peers only, and only by a key that is due to send them.
     assert(

@@ -20,6 +20,7 @@ import {
   markActive,
   message,
   peersByRecency,
+  pendingReads,
   popcount,
 } from './key-state';
 import { takeRequestId } from './ids';
@@ -33,6 +34,16 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
   if (request.consistency === 'local') {
     serveOne(ctx, ks, request);
     count(ctx, 'localReads');
+    return;
+  }
+  if (pendingReads(ks) >= ctx.limits.pendingReadsPerKeyMax) {
+    count(ctx, 'readsRejectedOverloaded');
+    deliver(ctx, {
+      token: request.token,
+      ok: false,
+      code: CoreErrorCodes.OVERLOADED,
+      message: `too many reads pending on ${ks.key}`,
+    });
     return;
   }
   const read = { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks };

@@ -3,6 +3,7 @@
  * core's Ready and delivered by the test one by one (or filtered), persistence is immediate.
  */
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
+import type { CoreLimits } from '../../../../../actors/paxos/core/key-state';
 import type { ClientResult, KeyRecord, PaxosMessage } from '../../../../../actors/paxos/core/types';
 import { encodeKvOp, kvStateMachine } from '../../../../../models/kv/kv';
 
@@ -20,6 +21,7 @@ export class CoreNet {
   constructor(
     readonly replicas = 3,
     amnesic: boolean[] = [],
+    private readonly limits?: Partial<CoreLimits>,
   ) {
     for (let r = 0; r < replicas; r++) {
       this.kept.push(new Map());
@@ -30,6 +32,7 @@ export class CoreNet {
           model: kvStateMachine,
           incarnation: 1,
           amnesic: amnesic[r] ?? false,
+          limits,
         }),
       );
     }
@@ -43,6 +46,7 @@ export class CoreNet {
       model: kvStateMachine,
       incarnation,
       amnesic,
+      limits: this.limits,
     });
     this.cores[r] = core;
     if (amnesic) this.kept[r]?.clear(); // its state was lost, the kept records with it
