@@ -54,6 +54,10 @@ export interface PerOpCounts {
   appendsInline: number;
   appendsPooled: number;
   appendStalls: number;
+  /** lsm point reads (key loads) on the worker's thread, through the pool, stalled (inline-reads.ts). */
+  readsInline: number;
+  readsPooled: number;
+  readStalls: number;
   /** Share of one core over the phase: the client thread, then each worker; NaN if unknown. */
   threadShares: number[];
   /** The rest of the process (GC helper threads, libuv pool), share of one core. */
@@ -91,6 +95,10 @@ export interface Totals {
   appendsInline: number;
   appendsPooled: number;
   appendStalls: number;
+  /** lsm point reads (key loads) on the worker's thread, through the pool, stalled (inline-reads.ts). */
+  readsInline: number;
+  readsPooled: number;
+  readStalls: number;
   /** Thread CPU in microseconds: the client thread, then each worker (NaN: unknown). */
   threadCpu: number[];
   /** GC pause milliseconds, same order as threadCpu (NaN: unknown). */
@@ -114,11 +122,15 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
   const recordsIn: number[] = [];
   const spinOffs: number[] = [];
   const appends = { inline: 0, pooled: 0, stalls: 0 };
+  const reads = { inline: 0, pooled: 0, stalls: 0 };
+  const add = (sum: typeof appends, c: Readonly<Record<string, number>> | undefined): void => {
+    sum.inline += c?.['inline'] ?? 0;
+    sum.pooled += c?.['pooled'] ?? 0;
+    sum.stalls += c?.['stalls'] ?? 0;
+  };
   for (const w of stats.workers) {
-    const inline = (w as WorkerStats).moduleCounters?.['inlineAppends'];
-    appends.inline += inline?.['inline'] ?? 0;
-    appends.pooled += inline?.['pooled'] ?? 0;
-    appends.stalls += inline?.['stalls'] ?? 0;
+    add(appends, (w as WorkerStats).moduleCounters?.['inlineAppends']);
+    add(reads, (w as WorkerStats).moduleCounters?.['inlineReads']);
     const ws = w as { cpuMicros?: number; gc?: { totalMs: number }; turns?: number };
     spinOffs.push((w as { spinOffs?: number }).spinOffs ?? NaN);
     const m = w as { messagesIn?: number };
@@ -150,6 +162,9 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     appendsInline: appends.inline,
     appendsPooled: appends.pooled,
     appendStalls: appends.stalls,
+    readsInline: reads.inline,
+    readsPooled: reads.pooled,
+    readStalls: reads.stalls,
     threadCpu,
     processCpu: cpu.user + cpu.system,
     atMs: performance.now(),
@@ -194,6 +209,9 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     appendsInline: d('appendsInline'),
     appendsPooled: d('appendsPooled'),
     appendStalls: after.appendStalls - before.appendStalls,
+    readsInline: d('readsInline'),
+    readsPooled: d('readsPooled'),
+    readStalls: after.readStalls - before.readStalls,
     threadShares: threadMicros.map((us) => us / wallMicros),
     otherShare: known.length === threadMicros.length ? rest / wallMicros : NaN,
   };
@@ -219,10 +237,15 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
     c.appendsInline + c.appendsPooled > 0
       ? `; appends inline ${f(c.appendsInline)}, pooled ${f(c.appendsPooled)}, ${c.appendStalls} stalls`
       : '';
+  // lsm's key loads (engines/inline-reads.ts): calls, not keys.
+  const reads =
+    c.readsInline + c.readsPooled > 0
+      ? `; read calls inline ${f(c.readsInline)}, pooled ${f(c.readsPooled)}, ${c.readStalls} stalls`
+      : '';
   const persist =
     c.batches > 0
       ? [
-          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered${appends})`,
+          `${label}  persist per op: engine batches ${f(c.batches)}, records ${f(c.persisted)}, bytes ${c.persistedBytes.toFixed(0)} (${(c.persisted / c.batches).toFixed(1)} records per batch, ${f(c.lingered)} lingered${appends}${reads})`,
         ]
       : [];
   return [

@@ -31,6 +31,8 @@ import type {
 import { mkdirDurable } from './durable-dir';
 import { StatsCounter } from './engine-stats';
 import { engineError } from './errors';
+import type { InlineGate } from './inline-gate';
+import { inlineReads } from './inline-reads';
 import { mapLevelError } from './lsm-errors';
 
 type Db = Level<string, Uint8Array>;
@@ -44,6 +46,16 @@ type Db = Level<string, Uint8Array>;
 const CLOSE_SYNC_KEY = Buffer.from([0xff, 0xfe, 0x73, 0x79, 0x6e, 0x63]);
 type LevelOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 type DirectBatch = (ops: readonly BatchOp[], options: WriteOptions) => Promise<void>;
+/** classic-level's synchronous point read (abstract-level 3's `getSync`), when it has one. */
+type GetSync = (key: string) => Uint8Array | undefined;
+
+export interface LsmEngineOptions {
+  /**
+   * The gate of point reads on the calling thread (engines/inline-reads.ts); default: the
+   * thread's. null: every read goes through the thread pool.
+   */
+  readonly inlineReads?: InlineGate | null;
+}
 
 /** The public batch: abstract-level checks and encodes every op, then calls `_batch`. */
 function levelBatch(db: Db, batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
@@ -86,6 +98,17 @@ function directBatchOf(db: Db): DirectBatch | undefined {
   };
 }
 
+/**
+ * The db's synchronous point read, bound, if its binding has one (classic-level 3: abstract-level
+ * 3's `supports.getSync`); undefined keeps every read on the thread pool.
+ */
+function getSyncOf(db: Db): GetSync | undefined {
+  const level = db as unknown as { supports?: { getSync?: unknown }; getSync?: unknown };
+  if (level.supports?.getSync !== true || typeof level.getSync !== 'function') return undefined;
+  const getSync = level.getSync as (this: Db, key: string) => Uint8Array | undefined;
+  return (key) => getSync.call(db, key);
+}
+
 export class LsmEngine implements Engine {
   readonly name = 'lsm';
   readonly capabilities: EngineCapabilities = Object.freeze({ persistent: true, ordered: true });
@@ -101,12 +124,16 @@ export class LsmEngine implements Engine {
   private readonly writesInFlight = new Set<Promise<unknown>>();
   /** open and close run one at a time, in call order. */
   private transition: Promise<void> = Promise.resolve();
+  /** The open db's `getSync` (undefined: closed, or a binding without one). */
+  private getSync: GetSync | undefined = undefined;
+  private readonly inlineReads: InlineGate | null;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: LsmEngineOptions = {}) {
     if (typeof dir !== 'string' || dir.length === 0) {
       throw engineError('INVALID_ARGUMENT', 'LsmEngine needs a non-empty directory path');
     }
     this.dir = path.resolve(dir);
+    this.inlineReads = options.inlineReads === undefined ? inlineReads : options.inlineReads;
   }
 
   open(): Promise<void> {
@@ -120,6 +147,7 @@ export class LsmEngine implements Engine {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const db = this.requireOpen();
+    if (this.inlineAllows(1)) return (await this.getManyNow([key]))[0];
     let value: Uint8Array | undefined;
     try {
       value = await db.get(key);
@@ -130,9 +158,13 @@ export class LsmEngine implements Engine {
     return value === undefined ? undefined : plainView(value);
   }
 
-  /** Many point reads in one LevelDB call (one threadpool task instead of one per key). */
+  /**
+   * Many point reads: on the calling thread while LevelDB's caches answer them (the inline-read
+   * gate), else in one LevelDB call (one threadpool task instead of one per key).
+   */
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     const db = this.requireOpen();
+    if (this.inlineAllows(keys.length)) return this.getManyNow(keys);
     let values: Array<Uint8Array | undefined>;
     try {
       values = await db.getMany(keys as string[]);
@@ -197,6 +229,7 @@ export class LsmEngine implements Engine {
     assert(db.status === 'open', `lsm open: status ${db.status}`);
     this.report = await readOpenReport(this.dir);
     this.direct = directBatchOf(db);
+    this.getSync = getSyncOf(db);
     this.db = db;
   }
 
@@ -211,6 +244,7 @@ export class LsmEngine implements Engine {
     // Forget the handle first, so operations that start from now on fail with NOT_OPEN.
     this.db = undefined;
     this.direct = undefined;
+    this.getSync = undefined;
     try {
       // A clean close promises durability in every sync mode (a sync 'none' store removes its
       // UNSYNCED-RUN marker after it): fsync the log once every write has reached LevelDB.
@@ -253,6 +287,31 @@ export class LsmEngine implements Engine {
       // Already closed when the database closed under us; nothing to report then.
       await iterator.close().catch(() => undefined);
     }
+  }
+
+  private inlineAllows(keys: number): boolean {
+    return this.getSync !== undefined && this.inlineReads !== null && this.inlineReads.allows(keys);
+  }
+
+  /** Reads `keys` with getSync, timed as one call by the inline-read gate. */
+  private getManyNow(keys: readonly string[]): Array<Uint8Array | undefined> {
+    const getSync = this.getSync;
+    const gate = this.inlineReads;
+    assert(getSync !== undefined && gate !== null, 'inline read without getSync or gate');
+    const values = new Array<Uint8Array | undefined>(keys.length);
+    const start = gate.now();
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const v = getSync(keys[i] as string);
+        values[i] = v === undefined ? undefined : plainView(v);
+      }
+    } catch (err) {
+      throw mapLevelError(err, 'getMany');
+    } finally {
+      gate.took(gate.now() - start);
+    }
+    for (let i = 0; i < keys.length; i++) this.counter.countRead();
+    return values;
   }
 
   private requireOpen(): Db {

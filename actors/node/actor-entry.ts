@@ -15,6 +15,7 @@ import type { Engine, SyncMode } from '../../engines/engine';
 import type { EngineName } from '../store/options';
 import { createEngine } from '../../engines/create-engine';
 import { inlineWrites } from '../../engines/fs/inline-writes';
+import { inlineReads } from '../../engines/inline-reads';
 import { registerThreadCounters } from '../../runtime/thread-counters';
 import type { EngineOffload } from '../../engines/offload';
 import { allModels } from '../../models/all-models';
@@ -71,6 +72,8 @@ export type ActorFault = (typeof ActorFault)[keyof typeof ActorFault];
 // The disk engines' inline appends are per thread (engines/fs/inline-writes.ts): reported once
 // per worker in its stats, `moduleCounters.inlineAppends`.
 registerThreadCounters('inlineAppends', () => ({ ...inlineWrites.stats() }));
+// lsm's point reads on the calling thread (engines/inline-reads.ts): `moduleCounters.inlineReads`.
+registerThreadCounters('inlineReads', () => ({ ...inlineReads.stats() }));
 
 /** The newest record port per directory: a crash skips close(), so the next incarnation closes it. */
 const openRecordPorts = new Map<string, EngineRecordPort>();

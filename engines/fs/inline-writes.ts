@@ -10,22 +10,21 @@
  * is that the caller never waits for the disk: a write(2) can block when the kernel throttles a
  * writer with too many dirty pages, or on a device that holds pages stable under writeback.
  *
- * So appends go inline while they are cheap, and the gate watches how long each takes. One
- * that takes longer than `stallMs`, or a running mean (weight 1/16) above `meanMsMax`, means
- * the kernel makes the thread wait: appends then go through the pool for `offMs`, which
- * doubles (up to `offMsMax`) each time the first inline append after a back-off stalls again,
- * and falls back to `offMsMin` once one does not. The mean catches a device on which every
- * write waits a little (stable pages under writeback); the single-write bound a throttled
- * writer. Both are wall time, which also counts a preemption of the thread: on a machine with
- * more runnable threads than cores a write is sometimes descheduled for several milliseconds
- * (measured at load 10 on 2 cores: 3 writes above 10 ms in a 4 s phase, none above 30), so the
- * single-write bound sits above that. An append larger than `bytesMax` always takes the pool:
- * its copy alone would hold the thread.
+ * So appends go inline while they are cheap, and a gate (engines/inline-gate.ts) watches how
+ * long each takes. One that takes longer than `stallMs`, or a running mean above `meanMsMax`,
+ * means the kernel makes the thread wait: appends then go through the pool for a while. The
+ * mean catches a device on which every write waits a little (stable pages under writeback);
+ * the single-write bound a throttled writer. Both are wall time, which also counts a
+ * preemption of the thread: on a machine with more runnable threads than cores a write is
+ * sometimes descheduled for several milliseconds (measured at load 10 on 2 cores: 3 writes
+ * above 10 ms in a 4 s phase, none above 30), so the single-write bound sits above that. An
+ * append larger than `bytesMax` always takes the pool: its copy alone would hold the thread.
  *
  * One gate per thread (module state): a stall says something about the disk and the kernel's
  * dirty pages, which every engine on the thread shares.
  */
-import { assert } from '../../runtime/assert';
+import { InlineGate } from '../inline-gate';
+import type { InlineGateStats } from '../inline-gate';
 import type { FsFile } from './file-system';
 
 /** A file whose port writes on the calling thread (FsFile.writeNow present). */
@@ -54,52 +53,13 @@ export const INLINE_WRITE_DEFAULTS: InlineWriteOptions = Object.freeze({
   offMsMax: 32_000,
 });
 
-export interface InlineWriteStats {
-  /** Appends written on the calling thread. */
-  readonly inline: number;
-  /** Appends sent through the pool while the gate was open (too large) or backed off. */
-  readonly pooled: number;
-  /** Back-offs: an inline append above `stallMs`, or the running mean above `meanMsMax`. */
-  readonly stalls: number;
-  /** The longest inline append, milliseconds. */
-  readonly slowestMs: number;
-}
+/** Appends written inline and sent to the pool (InlineGateStats, the unit being appends). */
+export type InlineWriteStats = InlineGateStats;
 
-/** The running mean's weight: one append moves it by 1/16 of its difference. */
-const MEAN_WEIGHT = 16;
-
-export class InlineWriteGate {
-  private offUntil = Number.NEGATIVE_INFINITY;
-  private offMs: number;
-  /** The next inline append is the first after a back-off: its stall doubles the next one. */
-  private probing = false;
-  /** Running mean of inline appends since the last back-off, milliseconds (weight 1/16). */
-  private meanMs = 0;
-  private inline = 0;
-  private pooled = 0;
-  private stalls = 0;
-  private slowestMs = 0;
-
-  constructor(
-    private readonly now: () => number,
-    private readonly options: InlineWriteOptions = INLINE_WRITE_DEFAULTS,
-  ) {
-    assert(
-      options.bytesMax >= 0 && options.stallMs > 0 && options.meanMsMax > 0,
-      'inline writes: bad bounds',
-    );
-    assert(
-      options.offMsMin > 0 && options.offMsMax >= options.offMsMin,
-      'inline writes: bad back-off',
-    );
-    this.offMs = options.offMsMin;
-  }
-
-  /** True when an append of `bytes` may go inline now (then report it with `took`). */
-  allows(bytes: number): boolean {
-    if (bytes <= this.options.bytesMax && this.now() >= this.offUntil) return true;
-    this.pooled += 1;
-    return false;
+/** The gate of appends (engines/inline-gate.ts), with the timed inline write itself. */
+export class InlineWriteGate extends InlineGate {
+  constructor(now: () => number, options: InlineWriteOptions = INLINE_WRITE_DEFAULTS) {
+    super(now, { ...options, sizeMax: options.bytesMax });
   }
 
   /**
@@ -113,31 +73,6 @@ export class InlineWriteGate {
     } finally {
       this.took(this.now() - start);
     }
-  }
-
-  stats(): InlineWriteStats {
-    return {
-      inline: this.inline,
-      pooled: this.pooled,
-      stalls: this.stalls,
-      slowestMs: this.slowestMs,
-    };
-  }
-
-  private took(ms: number): void {
-    this.inline += 1;
-    if (ms > this.slowestMs) this.slowestMs = ms;
-    this.meanMs += (ms - this.meanMs) / MEAN_WEIGHT;
-    if (ms <= this.options.stallMs && this.meanMs <= this.options.meanMsMax) {
-      if (this.probing) this.offMs = this.options.offMsMin;
-      this.probing = false;
-      return;
-    }
-    this.stalls += 1;
-    this.meanMs = 0;
-    if (this.probing) this.offMs = Math.min(this.offMs * 2, this.options.offMsMax);
-    this.offUntil = this.now() + this.offMs;
-    this.probing = true;
   }
 }
 

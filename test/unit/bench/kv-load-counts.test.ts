@@ -19,6 +19,9 @@ function totals(
     appendsInline: 0,
     appendsPooled: 0,
     appendStalls: 0,
+    readsInline: 0,
+    readsPooled: 0,
+    readStalls: 0,
     paxos: 0,
     peerPayloads: 0,
     resultPayloads: 0,
@@ -99,4 +102,21 @@ test('the persist line: engine batches, records and bytes per op, only when some
     formatPerOp('x', c),
     /persist per op: engine batches 0\.400, records 2\.800, bytes 960 \(7\.0 records per batch, 0\.200 lingered; appends inline 0\.300, pooled 0\.100, 2 stalls\)/,
   );
+});
+
+test("the persist line names lsm's key loads on the worker thread and through the pool", (t) => {
+  const c = perOp(
+    totals(0, [0], 0, [0], undefined, { batches: 100, persisted: 700, persistedBytes: 70_000 }),
+    totals(1000, [0], 0, [0], undefined, {
+      batches: 500,
+      persisted: 3500,
+      persistedBytes: 1_030_000,
+      readsInline: 250,
+      readsPooled: 50,
+      readStalls: 1,
+    }),
+    1000,
+  );
+  t.regex(formatPerOp('x', c), /lingered; read calls inline 0\.250, pooled 0\.050, 1 stalls\)/);
+  t.notRegex(formatPerOp('x', c), /appends inline/);
 });
