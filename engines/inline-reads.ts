@@ -1,14 +1,16 @@
 /**
- * Whether LevelDB point reads may run on the calling thread (classic-level's `getSync`) instead
- * of through libuv's thread pool (docs/decisions.md "LevelDB point reads on the calling thread
- * while its caches answer them").
+ * Whether point reads may run on the calling thread instead of through libuv's thread pool:
+ * LevelDB's (classic-level's `getSync`, lsm-engine.ts) and the bitcask family's record reads
+ * (`FsFile.readNow`, `fs.readSync`, bitcask/data-file.ts). docs/decisions.md "Point reads on
+ * the calling thread while caches answer them".
  *
  * A read that LevelDB answers from its memtable, its block cache or the page cache takes 0.4 us
  * (an absent key: the bloom filter says no) to 5 us (a present one) of the caller's thread. The
  * same read through the pool (`getMany`) costs ~15 us of process CPU: a task for a pool thread,
  * its wake-up, a completion on the event loop and a promise. The Paxos shell reads a key the
  * first time it touches it, so on lsm a write to a key not in the key cache paid that hop three
- * times (once per replica). A read that must go to the disk blocks the caller instead: the gate
+ * times (once per replica). A bitcask record read from the page cache (`pread`) is a few
+ * microseconds inline against the same ~15 us or more through the pool. A read that must go to the disk blocks the caller instead: the gate
  * (engines/inline-gate.ts) times each inline call and sends reads to the pool for a while once
  * one stalls or the mean climbs. One gate per thread (module state), as for appends.
  */
@@ -24,5 +26,8 @@ export const INLINE_READ_DEFAULTS: InlineGateOptions = Object.freeze({
   offMsMax: 32_000,
 });
 
-/** The calling thread's gate of LevelDB point reads. */
+/** Largest record a bitcask-family read takes inline, bytes (its copy alone would hold the thread). */
+export const INLINE_READ_BYTES_MAX = 256 * 1024;
+
+/** The calling thread's gate of point reads (a gate call: a LevelDB batch, or one record). */
 export const inlineReads = new InlineGate(() => performance.now(), INLINE_READ_DEFAULTS);

@@ -37,6 +37,12 @@ export interface FsFile {
    * (`inline-writes.ts` decides when). Optional: a port without it always uses `write`.
    */
   writeNow?(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /**
+   * The same read on the calling thread (node: `fs.readSync` on the handle's descriptor),
+   * returning the bytes read: for point reads the page cache answers at once
+   * (`engines/inline-reads.ts` decides when). Optional: a port without it always uses `read`.
+   */
+  readNow?(buffer: Uint8Array, offset: number, length: number, position: number): number;
   /** Writes the whole string at the start of the file (node: `FileHandle.writeFile`). */
   writeFile(data: string): Promise<void>;
   /** fdatasync(2): the file's data (and its size) are durable when it resolves. */

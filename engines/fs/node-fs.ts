@@ -1,14 +1,14 @@
 /**
  * The real file system behind the port (`file-system.ts`): `node:fs/promises`, and for an open
- * file one call more, `writeNow`, an `fs.writeSync` on the handle's descriptor (the caller
- * decides when: `inline-writes.ts`). Every engine uses this one unless it is given another
+ * file two calls more, `writeNow` and `readNow`, an `fs.writeSync` / `fs.readSync` on the
+ * handle's descriptor (the caller decides when: `inline-writes.ts`, `../inline-reads.ts`). Every engine uses this one unless it is given another
  * (tests pass the simulated one, `sim-fs.ts`).
  */
-import { writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileStat, FileSystem, FsFile, OpenFlags } from './file-system';
 
-/** A node `FileHandle` with `writeNow`; every other call goes to the handle unchanged. */
+/** A node `FileHandle` with `writeNow` and `readNow`; every other call goes to the handle unchanged. */
 class NodeFile implements FsFile {
   constructor(private readonly handle: fsp.FileHandle) {}
 
@@ -33,6 +33,11 @@ class NodeFile implements FsFile {
   writeNow(buffer: Uint8Array, offset: number, length: number, position: number): number {
     // A closed handle's fd is -1: writeSync then fails with EBADF, as `write` would.
     return writeSync(this.handle.fd, buffer, offset, length, position);
+  }
+
+  readNow(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    // A closed handle's fd is -1: readSync then fails with EBADF, as `read` would.
+    return readSync(this.handle.fd, buffer, offset, length, position);
   }
 
   writeFile(data: string): Promise<void> {

@@ -533,6 +533,11 @@ class SimHandle implements FsFile {
     return { bytesRead: this.fs.readNode(node, buffer, offset, length, position) };
   }
 
+  readNow(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    const node = this.fileNode('read');
+    return this.fs.readNode(node, buffer, offset, length, position);
+  }
+
   async write(
     buffer: Uint8Array,
     offset: number,
