@@ -100,13 +100,7 @@ export class DataFile {
       throw engineError('CORRUPTED', `file ${this.id}: ${size} bytes at ${offset} past the end`);
     }
     const bytes = new Uint8Array(size);
-    // On the calling thread while the page cache answers reads at once (inline-reads.ts).
-    const handle = this.handle;
-    if (handle.readNow !== undefined && size <= INLINE_READ_BYTES_MAX && inlineReads.allows(1)) {
-      readInline(handle, handle.readNow, bytes, offset);
-    } else {
-      await readFully(handle, bytes, offset);
-    }
+    await readPoint(this.handle, bytes, offset);
     return bytes;
   }
 
@@ -187,6 +181,23 @@ export async function ioStep<T>(what: string, step: () => Promise<T>): Promise<T
     return await step();
   } catch (err) {
     throw engineError('IO_ERROR', `bitcask: ${what} failed`, err);
+  }
+}
+
+/**
+ * Reads all of `bytes` at `position` for a point read (a record, an index page): on the calling
+ * thread while the page cache answers at once (inline-reads.ts), else through the pool.
+ */
+export async function readPoint(
+  handle: FsFile,
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
+  const readNow = handle.readNow;
+  if (readNow !== undefined && bytes.length <= INLINE_READ_BYTES_MAX && inlineReads.allows(1)) {
+    readInline(handle, readNow, bytes, position);
+  } else {
+    await readFully(handle, bytes, position);
   }
 }
 
