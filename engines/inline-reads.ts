@@ -20,7 +20,10 @@ import type { InlineGateOptions } from './inline-gate';
 export const INLINE_READ_DEFAULTS: InlineGateOptions = Object.freeze({
   // Keys per inline call: 64 present keys are ~0.3 ms of the thread.
   sizeMax: 64,
-  stallMs: 20,
+  // Above the appends' 20 ms: at load 6-7 on 2 cores a preemption past 20 ms came often enough
+  // to back reads off for seconds (bitcask2-memory gets/s 58k instead of 180k in one run of
+  // three); a read that keeps waiting for the disk moves the mean past 1 ms anyway.
+  stallMs: 50,
   meanMsMax: 1,
   offMsMin: 1_000,
   offMsMax: 32_000,
