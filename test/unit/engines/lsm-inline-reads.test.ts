@@ -51,9 +51,9 @@ test('reads run inline while the gate allows, and answer what the pool would', a
 });
 
 test('a batch above the gate size, or a stalled inline read, goes through the pool', async (t) => {
-  // A clock that moves 50 ms at every look: every inline call seems to stall.
+  // A clock that moves 100 ms at every look: every inline call seems to stall.
   let now = 0;
-  const gate = new InlineGate(() => (now += 50), { ...INLINE_READ_DEFAULTS, sizeMax: 2 });
+  const gate = new InlineGate(() => (now += 100), { ...INLINE_READ_DEFAULTS, sizeMax: 2 });
   await withEngine(gate, async (engine) => {
     const big = await engine.getMany(keys); // 3 keys > sizeMax 2: the pool
     t.deepEqual(gate.stats(), { inline: 0, pooled: 1, stalls: 0, slowestMs: 0 });
