@@ -360,7 +360,8 @@ async function run(o: Options): Promise<Checkpoint[]> {
         `(${new Date(r.startedAt).toISOString().slice(11, 19)}–` +
         `${new Date(r.endedAt).toISOString().slice(11, 19)}): ` +
         `${r.keysChecked} keys checked, ${r.behind} behind, ${r.diverged} diverged, ` +
-        `${r.repaired} repaired, truncated ${r.truncated}`,
+        `${r.repaired} repaired, truncated ${r.truncated}, groups scanned ${r.groupsScanned}, ` +
+        `failed ${r.groupsFailed}`,
     );
   opts.repair =
     o.repairIntervalMs === 0

@@ -105,6 +105,8 @@ const TICK_MS_DEFAULT = 10;
 const WORKERS_MAX = 256;
 /** Deadline of a control-plane call (start, stop, stats). */
 const CONTROL_TIMEOUT_MS = 30_000;
+/** The longest an inspect may be given (a paced digest scan of a big replica: verify.ts). */
+const INSPECT_TIMEOUT_MS_MAX = 60 * 60_000;
 /** Deadline of each actor's close() during close(), and of close() as a whole. */
 const ACTOR_CLOSE_TIMEOUT_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 10_000;
@@ -426,9 +428,18 @@ export class ActorSystem {
   }
 
   /** A control-plane query to one actor (`Actor.inspect`), on the worker it is pinned to. An
-   *  actor that is not running (or whose worker died meanwhile) answers PXS_NO_ACTOR. */
-  async inspect(actorId: number, request: unknown): Promise<InspectResult> {
+   *  actor that is not running (or whose worker died meanwhile) answers PXS_NO_ACTOR. A query
+   *  unanswered after `timeoutMs` (default 30 s) rejects: a paced scan may ask for longer. */
+  async inspect(
+    actorId: number,
+    request: unknown,
+    timeoutMs = CONTROL_TIMEOUT_MS,
+  ): Promise<InspectResult> {
     if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');
+    assert(
+      Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= INSPECT_TIMEOUT_MS_MAX,
+      () => `inspect timeout ${timeoutMs} ms`,
+    );
     const index = this.workerOf(actorId);
     const handle = this.handles[index];
     assert(handle !== undefined, () => `no worker for actor ${actorId}`);
@@ -443,7 +454,7 @@ export class ActorSystem {
       return await handle.call<InspectResult>(
         'inspect',
         () => handle.remote.inspect(actorId, request) as Promise<InspectResult>,
-        CONTROL_TIMEOUT_MS,
+        timeoutMs,
       );
     } catch (error) {
       if (this.closed) throw new RuntimeError('PXS_CLOSED', 'system is closed');

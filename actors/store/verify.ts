@@ -182,13 +182,27 @@ export function locationOf(internal: string): KeyLocation {
   return { model: 'kv', namespace: internal.slice(0, at), key: internal.slice(at + 1) };
 }
 
+/**
+ * How long a paced digest scan (the background repair's, scan-pacing.ts) may take before its
+ * inspect gives up. The control plane's default (30 s) is shorter than a paced scan of a few
+ * million keys under load: at 10 M keys every round's scans timed out and the rounds checked
+ * nothing (issue 10, seventh session). Pacing makes a scan slow on purpose; a replica that
+ * stops answering is still found, only later.
+ */
+const PACED_SCAN_MS = 15 * 60_000;
+
 async function ask(
   ctx: VerifyContext,
   replica: number,
   group: number,
   request: DigestRequest,
 ): Promise<DigestAnswer> {
-  const result = await ctx.system.inspect(actorIdOf(replica, group, ctx.placement), request);
+  const id = actorIdOf(replica, group, ctx.placement);
+  const result = await ctx.system.inspect(
+    id,
+    request,
+    request.paced === true ? PACED_SCAN_MS : undefined,
+  );
   if (!result.ok)
     throw new PaxosStoreError(
       ErrorCodes.UNAVAILABLE,
