@@ -10,6 +10,7 @@ import { FrameType } from './wire-protocol';
 import { decodeInspectAnswer, encodeInspect } from './inspect-protocol';
 import type { InspectFrame } from './inspect-protocol';
 import type { NodeLink } from './request-router';
+import { inspectTimeoutOf } from '../actors/store/verify';
 
 /** Inspect calls in flight at most (over every link). */
 export const INSPECT_IN_FLIGHT_MAX = 1024;
@@ -54,9 +55,11 @@ export class InspectClient {
     const id = this.nextId++;
     this.stats.calls++;
     return new Promise((resolve) => {
+      // A paced digest scan (background repair) is slow on purpose: its own, longer bound.
+      const timeoutMs = inspectTimeoutOf(request) ?? this.timeoutMs;
       const timer = setTimeout(
-        () => this.settle(id, unavailable(`${node}: no answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
+        () => this.settle(id, unavailable(`${node}: no answer within ${timeoutMs} ms`)),
+        timeoutMs,
       );
       this.pending.set(id, { node, timer, resolve });
       if (!link.send(FrameType.inspect, encodeInspect({ id, group, request })))

@@ -58,7 +58,7 @@ import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline } from './request-pipeline';
 import type { RequestBody, ScanBody } from './request-pipeline';
 import { groupOfKey, homeReplicaOf } from './routing';
-import { verifyReplicas } from './verify';
+import { inspectTimeoutOf, verifyReplicas } from './verify';
 import { runBackup } from './backup';
 import { resumeBackup } from './backup-follow-resume';
 import type { ResumeBackupOptions } from './backup-follow-resume';
@@ -854,7 +854,8 @@ export class PaxosStore {
       links: this.links,
       inspect: (group, request) => {
         assert(Number.isInteger(group) && group >= 0 && group < this.options.groups, 'group');
-        return system.inspect(actorIdOf(hosting.replica, group, this.options), request);
+        const id = actorIdOf(hosting.replica, group, this.options);
+        return system.inspect(id, request, inspectTimeoutOf(request));
       },
       inFlight: () => this.pipeline.inFlight,
     };

@@ -191,6 +191,19 @@ export function locationOf(internal: string): KeyLocation {
  */
 const PACED_SCAN_MS = 15 * 60_000;
 
+/**
+ * The inspect timeout an inspect request needs beyond the control plane's default: a paced
+ * digest scan's; undefined for every other request. Every hop of an inspect asks it (this
+ * process's actor system, a node's gateway, the network client), so a paced scan is given the
+ * same time end to end.
+ */
+export function inspectTimeoutOf(request: unknown): number | undefined {
+  const r = request as { kind?: unknown; paced?: unknown } | null;
+  return typeof r === 'object' && r !== null && r.kind === 'digest' && r.paced === true
+    ? PACED_SCAN_MS
+    : undefined;
+}
+
 async function ask(
   ctx: VerifyContext,
   replica: number,
@@ -198,11 +211,7 @@ async function ask(
   request: DigestRequest,
 ): Promise<DigestAnswer> {
   const id = actorIdOf(replica, group, ctx.placement);
-  const result = await ctx.system.inspect(
-    id,
-    request,
-    request.paced === true ? PACED_SCAN_MS : undefined,
-  );
+  const result = await ctx.system.inspect(id, request, inspectTimeoutOf(request));
   if (!result.ok)
     throw new PaxosStoreError(
       ErrorCodes.UNAVAILABLE,

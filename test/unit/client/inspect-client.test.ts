@@ -135,3 +135,15 @@ test('the Set view maps actor ids to nodes and refuses answers of the wrong shap
     ['n1', 0],
   ]);
 });
+
+test("a paced digest scan (background repair) is not held to the client's deadline", async (t) => {
+  const { a, client } = setup(20);
+  const paced = client.inspect('a', 0, { kind: 'digest', buckets: 2, paced: true });
+  const unpaced = client.inspect('a', 0, { kind: 'digest', buckets: 2 });
+  t.like(await unpaced, { ok: false, code: 'UNAVAILABLE' }, 'the 20 ms deadline');
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  t.is(client.inFlight, 1, 'the paced scan still waits for its answer');
+  a.deliver({ id: a.sent[0]?.id ?? -1, ok: true, value: { keys: 3 } });
+  t.deepEqual(await paced, { ok: true, value: { keys: 3 } });
+  client.close();
+});
