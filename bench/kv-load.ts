@@ -33,7 +33,7 @@ import { parseBenchArgs, parseBenchArgsOrExit, stringFlag } from './cli-args';
 import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 import { PaxosStore } from '../index';
 import type { EngineName, KvNamespace, SyncMode } from '../index';
-import { formatPerOp, perOp, takeTotals } from './kv-load-counts';
+import { clientHeapBytes, formatPerOp, perOp, takeTotals } from './kv-load-counts';
 import type { PerOpCounts } from './kv-load-counts';
 
 export type Route = 'home' | 'rr';
@@ -278,8 +278,11 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
 /** A phase with the store's message counters per operation (kv-load-counts.ts). */
 async function countedPhase(store: PaxosStore, s: PhaseSpec): Promise<PhaseResult> {
   const before = await takeTotals(store);
+  const heap = clientHeapBytes();
   const r = await runPhase(s);
+  const heapBytes = heap.stop();
   r.perOp = perOp(before, await takeTotals(store), r.ops);
+  r.perOp.clientHeapBytesPerOp = r.ops > 0 ? heapBytes / r.ops : NaN;
   return r;
 }
 
