@@ -55,8 +55,8 @@ import type { AccountBoundsOptions } from './account';
 import type { RequestBackend } from './model-client';
 import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
-import { RequestPipeline } from './request-pipeline';
-import type { RequestBody, ScanBody } from './request-pipeline';
+import { RequestPipeline, resultAsIs } from './request-pipeline';
+import type { Completion, RequestBody, ScanBody } from './request-pipeline';
 import { groupOfKey, homeReplicaOf } from './routing';
 import { verifyReplicas } from './verify';
 import { runBackup } from './backup';
@@ -232,6 +232,8 @@ export class PaxosStore {
     this.backend = {
       valueBytesMax: options.valueBytesMax,
       call: (replica, body, transientResult) => this.call(replica, body, transientResult),
+      callFor: (replica, body, completion, shownKey) =>
+        this.callFor(replica, body, completion, shownKey),
     };
     // A cluster node sees only its own replica: the node process runs the repair scan itself,
     // with its peers' digests over the network (server/node-repair.ts), so the store runs none.
@@ -924,18 +926,33 @@ export class PaxosStore {
     body: RequestBody,
     transientResult = false,
   ): Promise<ClientResult> {
+    return this.callFor(replica, body, resultAsIs(transientResult), body.key);
+  }
+
+  /**
+   * A request answered by `completion` (request-pipeline.ts Completion): the public handles'
+   * path, one promise per call. A refusal before the send (CLOSED, UNAVAILABLE) rejects with
+   * what the completion makes of it.
+   */
+  private callFor<T>(
+    replica: number | undefined,
+    body: RequestBody,
+    completion: Completion<T>,
+    shownKey: string,
+  ): Promise<T> {
     try {
-      return this.submitChecked(replica, body, transientResult);
+      return this.submitChecked(replica, body, completion, shownKey);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(completion.refused(error, shownKey) as Error);
     }
   }
 
-  private submitChecked(
+  private submitChecked<T>(
     replica: number | undefined,
     body: RequestBody,
-    transientResult = false,
-  ): Promise<ClientResult> {
+    completion: Completion<T>,
+    shownKey: string,
+  ): Promise<T> {
     this.checkOpen();
     const group = groupOfKey(body.key, this.options.groups);
     const target = replica ?? this.pickReplica(body.key, group);
@@ -948,7 +965,7 @@ export class PaxosStore {
         `replica ${target} is ${state === 'running' ? 'down' : state} for this key`,
       );
     }
-    return this.pipeline.submit(target, body, group, transientResult);
+    return this.pipeline.submitFor(target, body, group, completion, shownKey);
   }
 
   /** The replica is up and its actor for the group is running (not restarting or failed). */

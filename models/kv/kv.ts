@@ -124,6 +124,40 @@ export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
   return { status, version: getF64(bytes, 1), value: getF64(bytes, 9) };
 }
 
+/** A kv write result's fields, as decodeKvWriteResult returns them, in a record the caller reuses. */
+export interface KvWriteFields {
+  status: KvStatus;
+  version: number;
+  value: number;
+}
+
+/**
+ * decodeKvWriteResult of bytes [0, length) of `bytes` (a write result that the registry's
+ * version suffix may follow), read in place into `out`: no view and no object per result (the
+ * client decodes each put's answer this way; issue 10).
+ */
+export function readKvWriteResult(bytes: Uint8Array, length: number, out: KvWriteFields): void {
+  assert(length === 17 && bytes.length >= length, () => `kv write result of ${length} bytes`);
+  const status = bytes[0] as KvStatus;
+  assert(status === 0 || status === 1 || status === 2, () => `kv status ${status}`);
+  out.status = status;
+  out.version = getF64(bytes, 1);
+  out.value = getF64(bytes, 9);
+}
+
+/** Where a get result's value starts (after [found][version f64]). */
+export const KV_GET_VALUE_AT = 9;
+
+/**
+ * decodeKvGetResult's found flag and version, read in place into `out`; the value is bytes
+ * [KV_GET_VALUE_AT, end) of `bytes` (meaningless when not found).
+ */
+export function readKvGetResult(bytes: Uint8Array, out: { found: boolean; version: number }): void {
+  assert(bytes.length >= KV_GET_VALUE_AT, () => `kv get result of ${bytes.length} bytes`);
+  out.found = bytes[0] === 1;
+  out.version = getF64(bytes, 1);
+}
+
 export function decodeKvGetResult(bytes: Uint8Array): KvGetResult {
   assert(bytes.length >= 9, () => `kv get result of ${bytes.length} bytes`);
   return { found: bytes[0] === 1, version: getF64(bytes, 1), value: bytes.subarray(9) };
