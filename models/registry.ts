@@ -91,7 +91,8 @@ export function modelBytesLength(result: Uint8Array): number {
 
 /** Splits a write result into the model's bytes and the version after the write. */
 export function splitVersion(result: Uint8Array): { body: Uint8Array; version: number } {
-  assert(result.length >= VERSION_BYTES + 1, () => `write result of ${result.length} bytes`);
+  if (!(result.length >= VERSION_BYTES + 1))
+    assert(false, `write result of ${result.length} bytes`);
   const at = result.length - VERSION_BYTES;
   for (let i = 0; i < VERSION_BYTES; i++) versionScratchBytes[i] = result[at + i] as number;
   return { body: result.subarray(0, at), version: versionScratch[0] as number };

@@ -17,6 +17,9 @@
  * lives. Doubling keeps live tokens apart: two tokens in different slots of a ring of C differ
  * modulo C, so they differ modulo 2C.
  *
+ * Asserts on the per-request paths build their message in a branch, not a closure: a closure
+ * capturing a function's variables costs a context allocation on every call.
+ *
  * Deadlines grow with tokens (each is the submit time plus one timeout), so the backstop's
  * sweep looks at the oldest request of the ring and of the overflow and stops at the first that
  * has time left (nextExpired).
@@ -75,12 +78,12 @@ export class PendingTable<C> {
 
   /** Adds request `token`; tokens come in increasing order, each once. */
   add(token: number, r: PendingRequest<C>): void {
-    assert(token > this.newest, () => `token ${token} after ${this.newest}`);
-    assert(r.replica >= 0 && r.replica < 256, () => `replica ${r.replica}`);
+    if (!(token > this.newest)) assert(false, `token ${token} after ${this.newest}`);
+    if (!(r.replica >= 0 && r.replica < 256)) assert(false, `replica ${r.replica}`);
     this.newest = token;
     let slot = token & this.mask;
     for (let grown = 0; this.tokens[slot] !== 0; grown++) {
-      assert(grown <= 16, () => `ring grew ${grown} times for token ${token}`);
+      if (!(grown <= 16)) assert(false, `ring grew ${grown} times for token ${token}`);
       if (this.live * 2 < this.slots || this.slots >= RING_SLOTS_MAX) {
         this.spill(slot);
         break;
@@ -169,14 +172,14 @@ export class PendingTable<C> {
     const completion = this.completions[slot];
     const key = this.keys[slot];
     const shownKey = this.shownKeys[slot];
-    assert(
-      resolve !== undefined &&
-        reject !== undefined &&
-        completion !== undefined &&
-        key !== undefined &&
-        shownKey !== undefined,
-      () => `slot ${slot} of token ${this.tokens[slot]} is incomplete`,
-    );
+    if (
+      resolve === undefined ||
+      reject === undefined ||
+      completion === undefined ||
+      key === undefined ||
+      shownKey === undefined
+    )
+      assert(false, `slot ${slot} of token ${this.tokens[slot]} is incomplete`);
     const flags = this.flags[slot] as number;
     out.resolve = resolve;
     out.reject = reject;
@@ -198,7 +201,7 @@ export class PendingTable<C> {
     this.keys[slot] = undefined;
     this.shownKeys[slot] = undefined;
     this.live -= 1;
-    assert(this.live >= 0, () => `${this.live} live requests`);
+    if (!(this.live >= 0)) assert(false, `${this.live} live requests`);
   }
 
   /** Moves the live request in `slot` to the overflow (a record of its own: the rare path). */
