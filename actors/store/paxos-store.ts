@@ -955,17 +955,21 @@ export class PaxosStore {
   ): Promise<T> {
     this.checkOpen();
     const group = groupOfKey(body.key, this.options.groups);
+    // A picked replica serves already: it is not checked twice (issue 10).
     const target = replica ?? this.pickReplica(body.key, group);
-    if (!this.serves(target, group)) {
-      const state = this.up[target]
-        ? this.system.actorState(actorIdOf(target, group, this.options))
-        : 'down';
-      throw new PaxosStoreError(
-        ErrorCodes.UNAVAILABLE,
-        `replica ${target} is ${state === 'running' ? 'down' : state} for this key`,
-      );
-    }
+    if (target < 0) throw this.notServing(homeReplicaOf(body.key, this.options.replicas), group);
+    if (replica !== undefined && !this.serves(target, group)) throw this.notServing(target, group);
     return this.pipeline.submitFor(target, body, group, completion, shownKey);
+  }
+
+  private notServing(replica: number, group: number): PaxosStoreError {
+    const state = this.up[replica]
+      ? this.system.actorState(actorIdOf(replica, group, this.options))
+      : 'down';
+    return new PaxosStoreError(
+      ErrorCodes.UNAVAILABLE,
+      `replica ${replica} is ${state === 'running' ? 'down' : state} for this key`,
+    );
   }
 
   /** The replica is up and its actor for the group is running (not restarting or failed). */
@@ -976,11 +980,12 @@ export class PaxosStore {
     );
   }
 
+  /** The key's home replica if it serves the key's group, else the next that does; -1: none. */
   private pickReplica(key: string, group: number): number {
     const n = this.options.replicas;
     const home = homeReplicaOf(key, n);
     for (let i = 0; i < n; i++) if (this.serves((home + i) % n, group)) return (home + i) % n;
-    return home;
+    return -1;
   }
 }
 
