@@ -199,7 +199,8 @@ export class ByteReader {
   bytesBorrowed(): Uint8Array {
     const n = this.u32();
     this.need(n);
-    const out = this.buf.subarray(this.pos, this.pos + n);
+    // The constructor, not subarray: no species lookup (transient-bytes.ts).
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, n);
     this.pos += n;
     return out;
   }
