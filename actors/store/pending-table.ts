@@ -122,7 +122,10 @@ export class PendingTable<C> {
     return true;
   }
 
-  /** The tokens in flight now, oldest first per store (for the failure paths, which are rare). */
+  /**
+   * The tokens in flight now, oldest first (for the failure paths, which are rare: they answer
+   * in submission order, as the Map they replace did).
+   */
   tokensInFlight(): number[] {
     const out = [...this.overflow.keys()];
     for (let slot = 0; slot < this.slots; slot++) {
@@ -130,7 +133,7 @@ export class PendingTable<C> {
       if (token !== 0) out.push(token);
     }
     assert(out.length === this.size, () => `${out.length} tokens, ${this.size} in flight`);
-    return out;
+    return out.sort((a, b) => a - b);
   }
 
   /** The replica, actor and kind of request `token` (in flight), without taking it. */

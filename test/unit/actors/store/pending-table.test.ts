@@ -54,6 +54,9 @@ test('a request still in flight when its slot comes round moves to the overflow,
     t.true(table.take(token, out));
   }
   t.is(table.ringSlots, slots, 'a lone straggler does not grow the ring');
+  table.add(slots + 2, request(2, slots + 2));
+  t.deepEqual(table.tokensInFlight(), [1, slots + 2], 'oldest first, overflow and ring alike');
+  t.true(table.take(slots + 2, out));
   t.is(table.size, 1);
   t.deepEqual(table.tokensInFlight(), [1]);
   t.true(table.take(1, out));
@@ -68,6 +71,11 @@ test('the ring doubles while busy and keeps every request', (t) => {
   for (let token = 1; token <= n; token++) table.add(token, request(token % 200, token));
   t.true(table.ringSlots >= n, `${table.ringSlots} slots for ${n} requests`);
   t.is(table.size, n);
+  t.deepEqual(
+    table.tokensInFlight(),
+    Array.from({ length: n }, (_, i) => i + 1),
+    'in token order, wherever the ring put them',
+  );
   const out = blank();
   for (let token = n; token >= 1; token--) {
     t.true(table.take(token, out), `token ${token}`);
@@ -123,4 +131,19 @@ test('tokens must increase', (t) => {
   const table = new PendingTable<string>();
   table.add(5, request(1, 1));
   t.throws(() => table.add(5, request(1, 1)), { message: /token 5 after 5/ });
+});
+
+test('tokensInFlight is in token order when the tokens wrap round the ring', (t) => {
+  const table = new PendingTable<string>();
+  const slots = table.ringSlots;
+  const out = blank();
+  for (let token = 1; token < slots - 4; token++) {
+    table.add(token, request(1, token));
+    t.true(table.take(token, out));
+  }
+  // Tokens slots-4 .. slots+5 sit in the ring's last four slots and its first six.
+  const live = Array.from({ length: 10 }, (_, i) => slots - 4 + i);
+  for (const token of live) table.add(token, request(1, token));
+  t.is(table.ringSlots, slots);
+  t.deepEqual(table.tokensInFlight(), live);
 });
