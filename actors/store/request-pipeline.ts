@@ -3,6 +3,10 @@
  * into one payload per actor per microtask, matches results, and enforces a backstop deadline
  * so no request ever hangs (the core answers first in all but lost-message cases).
  *
+ * Each request is answered exactly once, through its Completion (below), whatever ends it: its
+ * result, a failed send, a stopped actor or replica, the backstop, close. The requests in
+ * flight live in a PendingTable (pending-table.ts), indexed by token.
+ *
  * A batch is sent early once it passes PAYLOAD_SOFT_BYTES_MAX, and a request that would push a
  * non-empty batch past it goes into a fresh one, so payloads stay far below the runtime's
  * mailbox limit (ringBytes/2 - 8, about 2 MiB): a single request (value <= 1 MiB) always fits.
