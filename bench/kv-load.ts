@@ -149,16 +149,9 @@ function clientValues(clients: number, valueBytes: number): Buffer[] {
   });
 }
 
-/**
- * Microseconds, 1 us .. 120 s, 3 significant digits. The WebAssembly histogram: ~21 ns per
- * recordValue against ~96 for the JavaScript one, whose Math.pow and Math.log2 per value were
- * ~5 % of the client thread's samples (perf, issue 10, seventh session). The latency record is
- * the bench's instrument, not a cost of the store's API. Same buckets, same percentiles.
- */
 function histogram(): hdr.Histogram {
-  hdr.initWebAssemblySync(); // done by runKvLoad already: returns at once
+  // microseconds, 1 us .. 120 s, 3 significant digits
   return hdr.build({
-    useWebAssembly: true,
     bitBucketSize: 64,
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,
@@ -493,8 +486,6 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
 
 export async function runKvLoad(opts: KvLoadOptions = {}): Promise<KvLoadResult> {
   const o = resolve(opts);
-  // The histograms' WebAssembly (tens of ms to compile) before any phase and its counters.
-  hdr.initWebAssemblySync();
   const runs: RunResult[] = [];
   for (const w of o.workers) {
     const r = await runOne(o, w);
