@@ -136,6 +136,14 @@ export class PendingTable<C> {
     return out.sort((a, b) => a - b);
   }
 
+  /** The completion of request `token` if it is in flight (it stays in flight). */
+  completionOf(token: number): C | undefined {
+    const slot = token & this.mask;
+    if (this.tokens[slot] === token) return this.completions[slot];
+    if (this.overflow.size === 0) return undefined;
+    return this.overflow.get(token)?.completion;
+  }
+
   /** The replica, actor and kind of request `token` (in flight), without taking it. */
   peek(token: number, out: PendingRequest<C>): boolean {
     const slot = token & this.mask;

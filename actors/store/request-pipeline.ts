@@ -323,26 +323,29 @@ export class RequestPipeline {
    */
   private readonly takeResult = (reader: ByteReader): void => {
     const token = reader.f64();
-    const r = this.taken;
-    const found = this.pending.take(token, r);
+    // The request leaves the table only once its result is read whole: a result that cannot be
+    // read (an assert) leaves it in flight, for the backstop to answer.
+    const completion = this.pending.completionOf(token);
     const ok = reader.u8();
     if (ok === 0) {
       const code = reader.str();
       const message = reader.str();
-      if (found)
+      const r = this.taken;
+      if (completion !== undefined && this.pending.take(token, r))
         settleFailed(r.completion, r.resolve, r.reject, code, message, token, r.key, r.shownKey);
       return;
     }
-    if (!(ok === 1)) assert(false, `result flag ${ok}`);
+    if (ok !== 1) assert(false, `result flag ${ok}`);
     // Not in flight: already failed by the backstop or a crash; its bytes are skipped.
-    const mode = found ? r.completion.bytes : 'borrowed';
+    const mode = completion === undefined ? 'borrowed' : completion.bytes;
     const result =
       mode === 'borrowed'
         ? reader.bytesBorrowed()
         : mode === 'transient'
           ? reader.bytesTransient()
           : reader.bytes();
-    if (!found) return;
+    const r = this.taken;
+    if (completion === undefined || !this.pending.take(token, r)) return;
     let answer: unknown;
     try {
       answer = r.completion.ok(result, token, r.key, r.shownKey);

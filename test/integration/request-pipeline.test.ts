@@ -167,6 +167,7 @@ test('a request goes to the actor of the group it is given, checked under VERIFY
 function echoTransport(): ClientTransport & {
   requests: ClientRequest[];
   answer(results: ClientResult[]): void;
+  deliver(payload: Uint8Array): void;
 } {
   let handler: ((from: number, payload: Uint8Array) => void) | undefined;
   const requests: ClientRequest[] = [];
@@ -187,6 +188,9 @@ function echoTransport(): ClientTransport & {
       const payload = endBatch(w, countAt, results.length);
       handler?.(0, payload);
       payload.fill(0xee);
+    },
+    deliver(payload) {
+      handler?.(0, payload);
     },
   };
 }
@@ -324,4 +328,34 @@ test('close and failReplica answer each request in flight once; a closed pipelin
     'late',
   );
   t.regex(await late, /UNAVAILABLE store closed$/);
+});
+
+test('a result that cannot be read leaves its request in flight, for the backstop or close to answer', async (t) => {
+  const transport = echoTransport();
+  const pipeline = new RequestPipeline(transport, PLACEMENT, 60_000);
+  t.teardown(() => pipeline.close());
+  const [key] = keysOfGroup0(1) as [string];
+  const { calls, completion } = countingCompletion('borrowed');
+  const write = pipeline.submitFor(
+    0,
+    { kind: 'write', key, op: new Uint8Array(2) },
+    0,
+    completion,
+    key,
+  );
+  await tick();
+  const token = transport.requests[0]?.token ?? 0;
+  // One result whose bytes field claims more bytes than the payload holds.
+  const w = new ByteWriter();
+  const countAt = beginBatch(w, PayloadKind.results);
+  w.f64(token);
+  w.u8(1);
+  w.u32(1000);
+  w.u8(7);
+  t.throws(() => transport.deliver(endBatch(w, countAt, 1)), { message: /past/ });
+  t.is(pipeline.inFlight, 1, 'still in flight');
+  t.deepEqual(calls, []);
+  pipeline.close();
+  t.regex(await write, /UNKNOWN_OUTCOME store closed$/);
+  t.deepEqual(calls, [`failed ${token}`]);
 });

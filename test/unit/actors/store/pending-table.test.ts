@@ -37,6 +37,8 @@ test('a request is taken once, with every field it was added with', (t) => {
   t.true(table.take(1, out));
   t.deepEqual(out, added);
   t.false(table.take(1, out), 'a second take finds nothing');
+  t.is(table.completionOf(1), undefined);
+  t.is(table.completionOf(2), 'c-b', 'completionOf leaves it in flight');
   t.false(table.take(99, out), 'a token never added is not in flight');
   t.is(table.size, 1);
   t.deepEqual(table.tokensInFlight(), [2]);
@@ -56,6 +58,7 @@ test('a request still in flight when its slot comes round moves to the overflow,
   t.is(table.ringSlots, slots, 'a lone straggler does not grow the ring');
   table.add(slots + 2, request(2, slots + 2));
   t.deepEqual(table.tokensInFlight(), [1, slots + 2], 'oldest first, overflow and ring alike');
+  t.is(table.completionOf(1), 'c-old', 'found in the overflow');
   t.true(table.take(slots + 2, out));
   t.is(table.size, 1);
   t.deepEqual(table.tokensInFlight(), [1]);
