@@ -43,7 +43,7 @@ export interface PendingRequest<C> {
 }
 
 const RING_SLOTS_INITIAL = 1024;
-/** The ring doubles up to this many slots (2 MiB of columns); more in flight spills over. */
+/** The ring doubles up to this many slots (~3 MiB of columns); more in flight spills over. */
 export const RING_SLOTS_MAX = 1 << 16;
 
 export class PendingTable<C> {
