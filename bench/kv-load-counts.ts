@@ -32,6 +32,7 @@
  * 100 %, the threads compete for the cores (the machine is the limit, not one thread).
  */
 import * as os from 'node:os';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { PaxosStore } from '../index';
 import { gcStats, observeGc } from '../runtime/gc-stats';
 import type { WorkerStats } from '../runtime/worker-stats';
@@ -75,6 +76,12 @@ export interface PerOpCounts {
   /** The whole process's CPU over the phase, in cores, and the machine's cores. */
   processCores: number;
   machineCores: number;
+  /**
+   * Bytes the client thread's V8 heap allocated per operation over the phase (every object,
+   * whether it died young or not; off-heap ArrayBuffer stores not counted), or NaN when not
+   * measured: the client side's allocation figure (clientHeapBytes).
+   */
+  clientHeapBytesPerOp: number;
 }
 
 export interface Totals {
@@ -192,6 +199,7 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     restMicrosPerOp: known.length === threadMicros.length ? rest / ops : NaN,
     processCores: processMicros / wallMicros,
     machineCores: os.availableParallelism(),
+    clientHeapBytesPerOp: NaN,
     paxos: d('paxos'),
     peerPayloads: d('peerPayloads'),
     resultPayloads: d('resultPayloads'),
@@ -229,8 +237,11 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   });
   const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores: ${bottleneck(c)}`;
   const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
+  const heap = Number.isFinite(c.clientHeapBytesPerOp)
+    ? ` (heap ${Math.round(c.clientHeapBytesPerOp).toLocaleString('en-US')} B/op)`
+    : '';
   const perThread = c.threadMicrosPerOp.map(
-    (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`,
+    (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}${i === 0 ? heap : ''}`,
   );
   // The bitcask family's appends (engines/fs/inline-writes.ts); lsm has none.
   const appends =
@@ -254,6 +265,30 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
     `${label}  cpu us/op by thread: ${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`,
     ...persist,
   ].join('\n');
+}
+
+/**
+ * Counts the bytes this thread's V8 heap allocates while it runs (`node:v8` GCProfiler): the
+ * growth of the used heap between collections (before each one minus after the previous one,
+ * plus the growth after the last), as bench/paxos-path.ts does. `stop()` returns the bytes.
+ */
+export function clientHeapBytes(): { stop(): number } {
+  const profiler = new GCProfiler();
+  profiler.start();
+  const usedAtStart = getHeapStatistics().used_heap_size;
+  return {
+    stop(): number {
+      const usedAtEnd = getHeapStatistics().used_heap_size;
+      const { statistics } = profiler.stop();
+      let bytes = 0;
+      let previous = usedAtStart;
+      for (const gc of statistics) {
+        bytes += gc.beforeGC.heapStatistics.usedHeapSize - previous;
+        previous = gc.afterGC.heapStatistics.usedHeapSize;
+      }
+      return bytes + usedAtEnd - previous;
+    },
+  };
 }
 
 /** Share of a core above which a thread counts as saturated. */

@@ -33,7 +33,7 @@ import { parseBenchArgs, parseBenchArgsOrExit, stringFlag } from './cli-args';
 import type { BenchFlags, ParsedBenchArgs } from './cli-args';
 import { PaxosStore } from '../index';
 import type { EngineName, KvNamespace, SyncMode } from '../index';
-import { formatPerOp, perOp, takeTotals } from './kv-load-counts';
+import { clientHeapBytes, formatPerOp, perOp, takeTotals } from './kv-load-counts';
 import type { PerOpCounts } from './kv-load-counts';
 
 export type Route = 'home' | 'rr';
@@ -126,6 +126,29 @@ function keyOf(i: number): string {
   return `key-${i.toString().padStart(8, '0')}`;
 }
 
+/**
+ * Key names are built once, before the phases (up to KEY_NAMES_CACHED_MAX of them; a bigger key
+ * space builds each name per op): the client thread's figure is for the store's client side,
+ * and three strings per op (toString, padStart, the template) were ~0.1 us of it (issue 10,
+ * seventh session). Each call still hands the store a key it must validate, route and encode.
+ */
+const KEY_NAMES_CACHED_MAX = 1_000_000;
+
+function keyNames(keys: number): (k: number) => string {
+  if (keys > KEY_NAMES_CACHED_MAX) return keyOf;
+  const names = Array.from({ length: keys }, (_, i) => keyOf(i));
+  return (k) => names[k] ?? keyOf(k);
+}
+
+/** Each client's value, bytes of its own (as before: a pattern per client). */
+function clientValues(clients: number, valueBytes: number): Buffer[] {
+  return Array.from({ length: clients }, (_, c) => {
+    const v = Buffer.alloc(valueBytes);
+    for (let i = 0; i < v.length; i++) v[i] = (c * 31 + i * 7) & 0xff;
+    return v;
+  });
+}
+
 function histogram(): hdr.Histogram {
   // microseconds, 1 us .. 120 s, 3 significant digits
   return hdr.build({
@@ -198,6 +221,8 @@ interface PhaseSpec {
   keys: number;
   namespaces: KvNamespace[];
   values: Buffer[];
+  /** Key k's name (keyNames). */
+  keyName: (k: number) => string;
   written: Uint8Array;
   progress: boolean;
   label: string;
@@ -225,10 +250,10 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
       if (t0 >= end) break;
       try {
         if (s.phase === 'read') {
-          const got = await kv.get(keyOf(k));
+          const got = await kv.get(s.keyName(k));
           if (got === undefined) notFound += 1;
         } else {
-          await kv.put(keyOf(k), value);
+          await kv.put(s.keyName(k), value);
           s.written[k] = 1;
         }
         h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
@@ -278,8 +303,11 @@ async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
 /** A phase with the store's message counters per operation (kv-load-counts.ts). */
 async function countedPhase(store: PaxosStore, s: PhaseSpec): Promise<PhaseResult> {
   const before = await takeTotals(store);
+  const heap = clientHeapBytes();
   const r = await runPhase(s);
+  const heapBytes = heap.stop();
   r.perOp = perOp(before, await takeTotals(store), r.ops);
+  r.perOp.clientHeapBytesPerOp = r.ops > 0 ? heapBytes / r.ops : NaN;
   return r;
 }
 
@@ -305,7 +333,7 @@ async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
       assert(k !== undefined, 'next stays below missing.length');
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await kv.put(keyOf(k), value);
+          await kv.put(s.keyName(k), value);
           s.written[k] = 1;
           break;
         } catch (e) {
@@ -407,12 +435,9 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         o.route === 'home'
           ? [store.kv(NAMESPACE)]
           : Array.from({ length: replicas }, (_, i) => store.replica(i).kv(NAMESPACE));
-      const values = Array.from({ length: o.clients }, (_, c) => {
-        const v = Buffer.alloc(o.valueBytes);
-        for (let i = 0; i < v.length; i++) v[i] = (c * 31 + i * 7) & 0xff;
-        return v;
-      });
+      const values = clientValues(o.clients, o.valueBytes);
       const written = new Uint8Array(o.keys);
+      const keyName = keyNames(o.keys);
       const tag = `${engineTag(o)}/${o.sync} w=${workers}`;
       const spec = (phase: PhaseSpec['phase'], seconds: number): PhaseSpec => ({
         phase,
@@ -421,6 +446,7 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         keys: o.keys,
         namespaces,
         values,
+        keyName,
         written,
         progress: o.progress,
         label: `${tag} ${phase}`,

@@ -80,9 +80,19 @@ export function putVersionSuffix(out: Uint8Array, version: number): void {
   out.set(versionScratchBytes, out.length - VERSION_BYTES);
 }
 
+/**
+ * How many of a write result's bytes are the model's (the rest is the version suffix):
+ * splitVersion's body length, without a view or an object (the kv client's put; issue 10).
+ */
+export function modelBytesLength(result: Uint8Array): number {
+  assert(result.length >= VERSION_BYTES + 1, () => `write result of ${result.length} bytes`);
+  return result.length - VERSION_BYTES;
+}
+
 /** Splits a write result into the model's bytes and the version after the write. */
 export function splitVersion(result: Uint8Array): { body: Uint8Array; version: number } {
-  assert(result.length >= VERSION_BYTES + 1, () => `write result of ${result.length} bytes`);
+  if (!(result.length >= VERSION_BYTES + 1))
+    assert(false, `write result of ${result.length} bytes`);
   const at = result.length - VERSION_BYTES;
   for (let i = 0; i < VERSION_BYTES; i++) versionScratchBytes[i] = result[at + i] as number;
   return { body: result.subarray(0, at), version: versionScratch[0] as number };

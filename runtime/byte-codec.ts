@@ -191,6 +191,20 @@ export class ByteReader {
     return out;
   }
 
+  /**
+   * A view of the field in the reader's buffer, never a copy, owned or not: valid only while
+   * that buffer is (a borrowed payload: during the read). For a caller that reads the bytes at
+   * once and keeps nothing of them (the client's answer to a kv put or get, decoded where it is).
+   */
+  bytesBorrowed(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    // The constructor, not subarray: no species lookup (transient-bytes.ts).
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, n);
+    this.pos += n;
+    return out;
+  }
+
   /** Always a copy: for bytes kept long after the payload (a record's data state). */
   bytesCopy(): Uint8Array {
     const n = this.u32();

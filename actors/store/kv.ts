@@ -5,18 +5,23 @@
 import type { Consistency } from '../paxos/core/types';
 import {
   KV_GET_QUERY,
+  KV_GET_VALUE_AT,
   KV_TAGGED_HEADER_BYTES,
   KvStatus,
-  decodeKvGetResult,
-  decodeKvWriteResult,
   encodeKvOp,
   frameTaggedKvOp,
+  readKvGetResult,
+  readKvWriteResult,
 } from '../../models/kv/kv';
-import type { KvOp } from '../../models/kv/kv';
+import type { KvWriteFields } from '../../models/kv/kv';
 import { ErrorCodes, PaxosStoreError, describe, invalid } from './errors';
 import { ModelTag } from '../../models/model-tags';
+import { modelBytesLength, tagged } from '../../models/registry';
 import {
   ModelChannel,
+  READ_FAILURES,
+  WRITE_FAILURES,
+  modelResult,
   validateConsistency,
   validateCount,
   validateKey,
@@ -24,6 +29,7 @@ import {
   validateWriteOptions,
 } from './model-client';
 import type { RequestBackend, WriteOptions } from './model-client';
+import type { Completion } from './request-pipeline';
 
 export { KEY_BYTES_MAX } from './model-client';
 
@@ -47,106 +53,146 @@ export function validateNamespace(name: unknown): string {
   return name;
 }
 
+/** The caller's answer to a write, read in place from the result (one record, reused). */
+const written: KvWriteFields = { status: KvStatus.ok, version: 0, value: 0 };
+const got = { found: false, version: 0 };
+
+/** A kv write's result, or its typed refusal (VERSION_CONFLICT, WRONG_TYPE). */
+function checkedWrite(result: Uint8Array, shownKey: string): KvWriteFields {
+  const bytes = modelResult(result, shownKey);
+  readKvWriteResult(bytes, modelBytesLength(bytes), written);
+  if (written.status === KvStatus.versionConflict) {
+    throw new PaxosStoreError(
+      ErrorCodes.VERSION_CONFLICT,
+      `${shownKey}: version is ${written.version}`,
+    );
+  }
+  if (written.status === KvStatus.wrongType) {
+    throw new PaxosStoreError(
+      ErrorCodes.WRONG_TYPE,
+      `${shownKey}: the stored value is not an integer`,
+    );
+  }
+  return written;
+}
+
+/**
+ * The answers of put, cas, delete (the version) and incr (the value too) and get, made where
+ * the result is received (ModelChannel.writeAs): the result is read in place ('borrowed'), and
+ * a get's value is copied out of it into a Buffer of the caller's own.
+ */
+const KV_WRITTEN: Completion<{ version: number }> = {
+  bytes: 'borrowed',
+  ok: (result, _token, _key, shownKey) => ({ version: checkedWrite(result, shownKey).version }),
+  ...WRITE_FAILURES,
+};
+const KV_INCREMENTED: Completion<{ value: number; version: number }> = {
+  bytes: 'borrowed',
+  ok(result, _token, _key, shownKey) {
+    const w = checkedWrite(result, shownKey);
+    return { value: w.value, version: w.version };
+  },
+  ...WRITE_FAILURES,
+};
+const KV_GOT: Completion<KvEntry | undefined> = {
+  bytes: 'borrowed',
+  ok(result, _token, _key, shownKey) {
+    const bytes = modelResult(result, shownKey);
+    readKvGetResult(bytes, got);
+    if (!got.found) return undefined;
+    return { value: Buffer.from(bytes.subarray(KV_GET_VALUE_AT)), version: got.version };
+  },
+  ...READ_FAILURES,
+};
+
+/** The tagged get query, shared by every get (the pipeline copies it into its batch). */
+const KV_GET_TAGGED = tagged(ModelTag.kv, KV_GET_QUERY);
+const PUT = { type: 'put' } as const;
+
+/**
+ * No method is `async`: each returns the one promise its request makes (issue 10: an async
+ * layer costs a promise and microtask hops per call), and a refusal before the send (bad input,
+ * a closed store) is that promise's rejection, never a throw.
+ */
 export class KvNamespace {
+  /** The replicated key is this prefix and the caller's key (built once, not per call). */
+  private readonly prefix: string;
+  private readonly channel: ModelChannel;
+
   constructor(
     readonly namespace: string,
     backend: RequestBackend,
     replica: number | undefined,
   ) {
     this.channel = new ModelChannel(backend, replica, ModelTag.kv);
+    this.prefix = `${namespace}${NAMESPACE_SEPARATOR}`;
   }
 
-  private readonly channel: ModelChannel;
-
-  async put(
+  put(
     key: string,
     value: string | Uint8Array,
     options?: WriteOptions,
   ): Promise<{ version: number }> {
-    const k = validateKey(key);
-    // The value is copied once, behind room for the tagged op's header (no second and third copy).
-    const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
-    const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'put' });
-    // The channel directly (not writeFramed): one async layer less on the hottest call.
-    const requestId = validateWriteOptions(options);
-    const written = await this.channel.writeTagged(this.fullKey(k), op, k, requestId);
-    return { version: this.checked(k, written.body).version };
+    try {
+      const k = validateKey(key);
+      // The value is copied once, behind room for the tagged op's header (no second copy).
+      const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
+      const op = frameTaggedKvOp(ModelTag.kv, framed, PUT);
+      const requestId = validateWriteOptions(options);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
-  async get(key: string, options?: KvGetOptions): Promise<KvEntry | undefined> {
-    const k = validateKey(key);
-    const consistency = validateConsistency(options);
-    // The answer is a short-lived view (transientResult): the value is copied out of it here,
-    // before anything else runs, into a Buffer of the caller's own.
-    const result = await this.channel.read(this.fullKey(k), KV_GET_QUERY, consistency, k, true);
-    const g = decodeKvGetResult(result);
-    return g.found ? { value: Buffer.from(g.value), version: g.version } : undefined;
+  get(key: string, options?: KvGetOptions): Promise<KvEntry | undefined> {
+    try {
+      const k = validateKey(key);
+      const consistency = validateConsistency(options);
+      return this.channel.readTaggedAs(this.prefix + k, KV_GET_TAGGED, consistency, k, KV_GOT);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
-  async cas(
+  cas(
     key: string,
     expectedVersion: number,
     value: string | Uint8Array,
     options?: WriteOptions,
   ): Promise<{ version: number }> {
-    const k = validateKey(key);
-    const expected = validateCount('expectedVersion', expectedVersion);
-    if (expected < 0) throw invalid('expectedVersion must be >= 0');
-    const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
-    const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'cas', expectedVersion: expected });
-    const r = await this.writeFramed(k, op, validateWriteOptions(options));
-    return { version: r.version };
-  }
-
-  async delete(key: string, options?: WriteOptions): Promise<{ version: number }> {
-    const r = await this.write(validateKey(key), { type: 'delete' }, validateWriteOptions(options));
-    return { version: r.version };
-  }
-
-  async incr(
-    key: string,
-    by = 1,
-    options?: WriteOptions,
-  ): Promise<{ value: number; version: number }> {
-    const k = validateKey(key);
-    const r = await this.write(
-      k,
-      { type: 'incr', by: validateCount('by', by) },
-      validateWriteOptions(options),
-    );
-    return { value: r.value, version: r.version };
-  }
-
-  private fullKey(key: string): string {
-    return `${this.namespace}${NAMESPACE_SEPARATOR}${key}`;
-  }
-
-  private async write(key: string, op: KvOp, requestId: string | undefined) {
-    return this.checked(
-      key,
-      (await this.channel.write(this.fullKey(key), encodeKvOp(op), key, requestId)).body,
-    );
-  }
-
-  /** A write whose op is already tagged (frameTaggedKvOp). */
-  private async writeFramed(key: string, op: Uint8Array, requestId: string | undefined) {
-    return this.checked(
-      key,
-      (await this.channel.writeTagged(this.fullKey(key), op, key, requestId)).body,
-    );
-  }
-
-  private checked(key: string, body: Uint8Array) {
-    const w = decodeKvWriteResult(body);
-    if (w.status === KvStatus.versionConflict) {
-      throw new PaxosStoreError(ErrorCodes.VERSION_CONFLICT, `${key}: version is ${w.version}`);
+    try {
+      const k = validateKey(key);
+      const expected = validateCount('expectedVersion', expectedVersion);
+      if (expected < 0) throw invalid('expectedVersion must be >= 0');
+      const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
+      const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'cas', expectedVersion: expected });
+      const requestId = validateWriteOptions(options);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    if (w.status === KvStatus.wrongType) {
-      throw new PaxosStoreError(
-        ErrorCodes.WRONG_TYPE,
-        `${key}: the stored value is not an integer`,
-      );
+  }
+
+  delete(key: string, options?: WriteOptions): Promise<{ version: number }> {
+    try {
+      const k = validateKey(key);
+      const requestId = validateWriteOptions(options);
+      const op = tagged(ModelTag.kv, encodeKvOp({ type: 'delete' }));
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    return w;
+  }
+
+  incr(key: string, by = 1, options?: WriteOptions): Promise<{ value: number; version: number }> {
+    try {
+      const k = validateKey(key);
+      const op = tagged(ModelTag.kv, encodeKvOp({ type: 'incr', by: validateCount('by', by) }));
+      const requestId = validateWriteOptions(options);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_INCREMENTED);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 }

@@ -20,6 +20,7 @@ import {
   typedArrayTag,
 } from './errors';
 import type { ErrorCode } from './errors';
+import type { Completion } from './request-pipeline';
 
 export const KEY_BYTES_MAX = 1024;
 
@@ -35,6 +36,8 @@ export interface WriteOptions {
 
 /** The requestId of a mutating method's options (undefined when absent). */
 export function validateWriteOptions(options: unknown): string | undefined {
+  // The common case first, without checked()'s closure (one per write; issue 10).
+  if (options === undefined) return undefined;
   return checked('write options', () => {
     if (options === undefined) return undefined;
     if (
@@ -101,6 +104,17 @@ export interface RequestBackend {
     body: RequestBody,
     transientResult?: boolean,
   ): Promise<ClientResult>;
+  /**
+   * `call`, with the caller's answer made by `completion` as the result arrives (one promise
+   * per call: request-pipeline.ts Completion). Optional: a backend without it (the remote
+   * client's) is reached through `call` (ModelChannel.request).
+   */
+  callFor?<T>(
+    replica: number | undefined,
+    body: RequestBody,
+    completion: Completion<T>,
+    shownKey: string,
+  ): Promise<T>;
 }
 
 export function validateKey(key: unknown, what = 'key'): string {
@@ -146,22 +160,11 @@ export function validateValueAfter(
   headerBytes: number,
   what = 'value',
 ): Uint8Array {
-  assert(Number.isInteger(headerBytes) && headerBytes >= 0, () => `header of ${headerBytes} bytes`);
-  if (typeof value === 'string') {
-    if (value.length > max) throw invalid(`${what} is longer than ${max} bytes`);
-    if (!value.isWellFormed())
-      throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
-    const bytes = Buffer.from(value, 'utf8');
-    if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
-    assert(
-      bytes.length >= value.length,
-      () => `UTF-8 of ${value.length} units is ${bytes.length} bytes`,
-    );
-    if (headerBytes === 0) return bytes;
-    const framed = transientBytes(headerBytes + bytes.length);
-    framed.set(bytes, headerBytes);
-    return framed;
-  }
+  // Asserts on this path build their message only when they fail, in a branch, never in a
+  // closure: a closure that captures this function's variables makes V8 allocate a context for
+  // them on every call (~100 bytes per put, issue 10, seventh session).
+  if (!Number.isInteger(headerBytes) || headerBytes < 0) assert(false, `header ${headerBytes}`);
+  if (typeof value === 'string') return stringCopyAfter(value, max, headerBytes, what);
   if (typedArrayTag(value) !== 'Uint8Array' || BYTE_LENGTH === undefined) {
     throw invalid(
       `${what} must be a string or a genuine Uint8Array (not a Proxy of one, nor an object made from its prototype), got ${describe(value)}`,
@@ -177,11 +180,24 @@ export function validateValueAfter(
   } catch (error) {
     throw invalid(`${what}: its bytes cannot be read (a detached buffer?)`, error);
   }
-  assert(
-    copy.byteLength === headerBytes + length && length <= max,
-    () => `value copy of ${copy.byteLength} bytes, expected ${headerBytes} + ${length} <= ${max}`,
-  );
+  if (copy.byteLength !== headerBytes + length || length > max)
+    assert(false, `value copy of ${copy.byteLength} bytes, expected ${headerBytes} + ${length}`);
   return copy;
+}
+
+/** validateValueAfter of a string: its UTF-8, well-formed, behind `headerBytes`. */
+function stringCopyAfter(value: string, max: number, headerBytes: number, what: string) {
+  if (value.length > max) throw invalid(`${what} is longer than ${max} bytes`);
+  if (!value.isWellFormed())
+    throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > max) throw invalid(`${what} is ${bytes.length} bytes; the limit is ${max}`);
+  if (bytes.length < value.length)
+    assert(false, `UTF-8 of ${value.length} units is ${bytes.length} bytes`);
+  if (headerBytes === 0) return bytes;
+  const framed = transientBytes(headerBytes + bytes.length);
+  framed.set(bytes, headerBytes);
+  return framed;
 }
 
 export function validateCount(name: string, n: unknown): number {
@@ -214,15 +230,22 @@ export function failure(
   shownKey?: string,
 ): PaxosStoreError {
   if (res.ok) throw new Error('failure() of a successful result');
-  const message =
+  return failureOf(res.code, res.message, internalKey, shownKey);
+}
+
+/** failure() of a failed result's code and message. */
+export function failureOf(
+  code: string,
+  message: string,
+  internalKey?: string,
+  shownKey?: string,
+): PaxosStoreError {
+  const shown =
     internalKey !== undefined && shownKey !== undefined
-      ? res.message.split(internalKey).join(shownKey)
-      : res.message;
+      ? message.split(internalKey).join(shownKey)
+      : message;
   // A code this client does not document (a version skew): nothing says it applied or not.
-  return new PaxosStoreError(
-    isErrorCode(res.code) ? res.code : ErrorCodes.UNKNOWN_OUTCOME,
-    message,
-  );
+  return new PaxosStoreError(isErrorCode(code) ? code : ErrorCodes.UNKNOWN_OUTCOME, shown);
 }
 
 /** A failure of the store's own machinery as a typed error (typed ones pass through). */
@@ -233,7 +256,58 @@ export function internal(error: unknown, code: ErrorCode, shownKey: string): Pax
   });
 }
 
-/** Requests of one model to one replicated key; results come back as the model's bytes. */
+/**
+ * A model's answer to a request: the result bytes, unless they say the key holds another model
+ * (WRONG_TYPE) or the store could not read the request (INVALID_ARGUMENT).
+ */
+export function modelResult(result: Uint8Array, shownKey: string): Uint8Array {
+  if (isWrongModel(result)) throw wrongModel(shownKey);
+  if (isBadRequest(result))
+    throw invalid(
+      `${describe(shownKey)}: the store could not read the request (a client of another version?)`,
+    );
+  return result;
+}
+
+/** What every model's write completion shares: its failures and refusals (UNKNOWN_OUTCOME). */
+export const WRITE_FAILURES = {
+  failed(code: string, message: string, _token: number, key: string, shownKey: string): never {
+    throw failureOf(code, message, key, shownKey);
+  },
+  // Any failure that is not already typed: the write may have left, so its outcome is unknown.
+  refused: (error: unknown, shownKey: string): unknown =>
+    internal(error, ErrorCodes.UNKNOWN_OUTCOME, shownKey),
+} as const;
+
+/** ... and every read completion's (UNAVAILABLE: a read changes nothing). */
+export const READ_FAILURES = {
+  failed(code: string, message: string, _token: number, key: string, shownKey: string): never {
+    throw failureOf(code, message, key, shownKey);
+  },
+  refused: (error: unknown, shownKey: string): unknown =>
+    internal(error, ErrorCodes.UNAVAILABLE, shownKey),
+} as const;
+
+/** A write's model bytes and the key's version after it. */
+const WRITTEN: Completion<{ body: Uint8Array; version: number }> = {
+  bytes: 'copy',
+  ok: (result, _token, _key, shownKey) => splitVersion(modelResult(result, shownKey)),
+  ...WRITE_FAILURES,
+};
+
+/** A read's model bytes: a copy of their own, or from a slab (`transientResult`). */
+const READ: Completion<Uint8Array> = {
+  bytes: 'copy',
+  ok: (result, _token, _key, shownKey) => modelResult(result, shownKey),
+  ...READ_FAILURES,
+};
+const READ_TRANSIENT: Completion<Uint8Array> = { ...READ, bytes: 'transient' };
+
+/**
+ * Requests of one model to one replicated key; results come back as the model's bytes, or as
+ * the handle's own answer (writeAs, readTaggedAs). No method throws: every refusal is the
+ * returned promise's rejection, and each call makes that one promise (issue 10).
+ */
 export class ModelChannel {
   constructor(
     private readonly backend: RequestBackend,
@@ -246,63 +320,91 @@ export class ModelChannel {
   }
 
   /** The model's result bytes and the key's version after the write. */
-  async write(
+  write(
     key: string,
     op: Uint8Array,
     shownKey = key,
     requestId?: string,
   ): Promise<{ body: Uint8Array; version: number }> {
-    return this.writeTagged(key, tagged(this.tag, op), shownKey, requestId);
+    return this.writeAs(key, tagged(this.tag, op), shownKey, requestId, WRITTEN);
   }
 
   /** write() for an op that already starts with this channel's model tag (built in place). */
-  async writeTagged(
+  writeTagged(
     key: string,
     op: Uint8Array,
     shownKey = key,
     requestId?: string,
   ): Promise<{ body: Uint8Array; version: number }> {
-    assert(op[0] === this.tag, () => `op tagged ${op[0]} on a channel of model ${this.tag}`);
-    let res: ClientResult;
-    const wire = requestId === undefined ? op : withRequestId(requestId, op);
+    return this.writeAs(key, op, shownKey, requestId, WRITTEN);
+  }
+
+  /** A write of a tagged op, answered by `completion` (a handle's own answer, decoded in place). */
+  writeAs<T>(
+    key: string,
+    op: Uint8Array,
+    shownKey: string,
+    requestId: string | undefined,
+    completion: Completion<T>,
+  ): Promise<T> {
+    let wire: Uint8Array;
     try {
-      res = await this.backend.call(this.replica, { kind: 'write', key, op: wire });
+      assert(op[0] === this.tag, () => `op tagged ${op[0]} on a channel of model ${this.tag}`);
+      wire = requestId === undefined ? op : withRequestId(requestId, op);
     } catch (error) {
-      // Any failure that is not already typed: the write may have left, so its outcome is unknown.
-      throw internal(error, ErrorCodes.UNKNOWN_OUTCOME, shownKey);
+      return Promise.reject(error as Error);
     }
-    return splitVersion(this.unwrap(res, key, shownKey));
+    return this.request({ kind: 'write', key, op: wire }, completion, shownKey);
   }
 
   /**
    * The model's answer. `transientResult`: the caller copies what it keeps of the answer
    * before its next await (kv get), so the answer may be a short-lived view into a slab.
    */
-  async read(
+  read(
     key: string,
     query: Uint8Array,
     consistency: Consistency,
     shownKey = key,
     transientResult = false,
   ): Promise<Uint8Array> {
-    let res: ClientResult;
-    try {
-      const body = { kind: 'read', key, query: tagged(this.tag, query), consistency } as const;
-      res = await this.backend.call(this.replica, body, transientResult);
-    } catch (error) {
-      throw internal(error, ErrorCodes.UNAVAILABLE, shownKey);
-    }
-    return this.unwrap(res, key, shownKey);
+    const completion = transientResult ? READ_TRANSIENT : READ;
+    return this.readTaggedAs(key, tagged(this.tag, query), consistency, shownKey, completion);
   }
 
-  private unwrap(res: ClientResult, key: string, shownKey: string): Uint8Array {
-    if (!res.ok) throw failure(res, key, shownKey);
-    if (isWrongModel(res.result)) throw wrongModel(shownKey);
-    if (isBadRequest(res.result))
-      throw invalid(
-        `${describe(shownKey)}: the store could not read the request (a client of another version?)`,
+  /** A read of a tagged query, answered by `completion`. */
+  readTaggedAs<T>(
+    key: string,
+    query: Uint8Array,
+    consistency: Consistency,
+    shownKey: string,
+    completion: Completion<T>,
+  ): Promise<T> {
+    if (query[0] !== this.tag) {
+      const error = new Error(`query tagged ${query[0]} on a channel of model ${this.tag}`);
+      return Promise.reject(completion.refused(error, shownKey));
+    }
+    return this.request({ kind: 'read', key, query, consistency }, completion, shownKey);
+  }
+
+  /** Sends `body` through the backend; never throws (a refusal is a rejection). */
+  private request<T>(body: RequestBody, completion: Completion<T>, shownKey: string): Promise<T> {
+    const backend = this.backend;
+    try {
+      if (backend.callFor !== undefined)
+        return backend.callFor(this.replica, body, completion, shownKey);
+      return backend.call(this.replica, body, completion.bytes !== 'copy').then(
+        (res) =>
+          res.ok
+            ? completion.ok(res.result, res.token, body.key, shownKey)
+            : completion.failed(res.code, res.message, res.token, body.key, shownKey),
+        (error: unknown) => {
+          throw completion.refused(error, shownKey);
+        },
       );
-    return res.result;
+    } catch (error) {
+      return Promise.reject(completion.refused(error, shownKey));
+    }
   }
 }
 

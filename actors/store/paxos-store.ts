@@ -55,8 +55,8 @@ import type { AccountBoundsOptions } from './account';
 import type { RequestBackend } from './model-client';
 import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
-import { RequestPipeline } from './request-pipeline';
-import type { RequestBody, ScanBody } from './request-pipeline';
+import { RequestPipeline, resultAsIs } from './request-pipeline';
+import type { Completion, RequestBody, ScanBody } from './request-pipeline';
 import { groupOfKey, homeReplicaOf } from './routing';
 import { inspectTimeoutOf, verifyReplicas } from './verify';
 import { runBackup } from './backup';
@@ -232,6 +232,8 @@ export class PaxosStore {
     this.backend = {
       valueBytesMax: options.valueBytesMax,
       call: (replica, body, transientResult) => this.call(replica, body, transientResult),
+      callFor: (replica, body, completion, shownKey) =>
+        this.callFor(replica, body, completion, shownKey),
     };
     // A cluster node sees only its own replica: the node process runs the repair scan itself,
     // with its peers' digests over the network (server/node-repair.ts), so the store runs none.
@@ -925,31 +927,50 @@ export class PaxosStore {
     body: RequestBody,
     transientResult = false,
   ): Promise<ClientResult> {
+    return this.callFor(replica, body, resultAsIs(transientResult), body.key);
+  }
+
+  /**
+   * A request answered by `completion` (request-pipeline.ts Completion): the public handles'
+   * path, one promise per call. A refusal before the send (CLOSED, UNAVAILABLE) rejects with
+   * what the completion makes of it.
+   */
+  private callFor<T>(
+    replica: number | undefined,
+    body: RequestBody,
+    completion: Completion<T>,
+    shownKey: string,
+  ): Promise<T> {
     try {
-      return this.submitChecked(replica, body, transientResult);
+      return this.submitChecked(replica, body, completion, shownKey);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(completion.refused(error, shownKey) as Error);
     }
   }
 
-  private submitChecked(
+  private submitChecked<T>(
     replica: number | undefined,
     body: RequestBody,
-    transientResult = false,
-  ): Promise<ClientResult> {
+    completion: Completion<T>,
+    shownKey: string,
+  ): Promise<T> {
     this.checkOpen();
     const group = groupOfKey(body.key, this.options.groups);
+    // A picked replica serves already: it is not checked twice (issue 10).
     const target = replica ?? this.pickReplica(body.key, group);
-    if (!this.serves(target, group)) {
-      const state = this.up[target]
-        ? this.system.actorState(actorIdOf(target, group, this.options))
-        : 'down';
-      throw new PaxosStoreError(
-        ErrorCodes.UNAVAILABLE,
-        `replica ${target} is ${state === 'running' ? 'down' : state} for this key`,
-      );
-    }
-    return this.pipeline.submit(target, body, group, transientResult);
+    if (target < 0) throw this.notServing(homeReplicaOf(body.key, this.options.replicas), group);
+    if (replica !== undefined && !this.serves(target, group)) throw this.notServing(target, group);
+    return this.pipeline.submitFor(target, body, group, completion, shownKey);
+  }
+
+  private notServing(replica: number, group: number): PaxosStoreError {
+    const state = this.up[replica]
+      ? this.system.actorState(actorIdOf(replica, group, this.options))
+      : 'down';
+    return new PaxosStoreError(
+      ErrorCodes.UNAVAILABLE,
+      `replica ${replica} is ${state === 'running' ? 'down' : state} for this key`,
+    );
   }
 
   /** The replica is up and its actor for the group is running (not restarting or failed). */
@@ -960,11 +981,12 @@ export class PaxosStore {
     );
   }
 
+  /** The key's home replica if it serves the key's group, else the next that does; -1: none. */
   private pickReplica(key: string, group: number): number {
     const n = this.options.replicas;
     const home = homeReplicaOf(key, n);
     for (let i = 0; i < n; i++) if (this.serves((home + i) % n, group)) return (home + i) % n;
-    return home;
+    return -1;
   }
 }
 

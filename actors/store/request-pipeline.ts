@@ -3,6 +3,10 @@
  * into one payload per actor per microtask, matches results, and enforces a backstop deadline
  * so no request ever hangs (the core answers first in all but lost-message cases).
  *
+ * Each request is answered exactly once, through its Completion (below), whatever ends it: its
+ * result, a failed send, a stopped actor or replica, the backstop, close. The requests in
+ * flight live in a PendingTable (pending-table.ts), indexed by token.
+ *
  * A batch is sent early once it passes PAYLOAD_SOFT_BYTES_MAX, and a request that would push a
  * non-empty batch past it goes into a fresh one, so payloads stay far below the runtime's
  * mailbox limit (ringBytes/2 - 8, about 2 MiB): a single request (value <= 1 MiB) always fits.
@@ -11,17 +15,23 @@
  */
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteWriter } from '../../runtime/byte-codec';
-import type { ClientRequest, ClientResult, ReadRequest, WriteRequest } from '../paxos/core/types';
+import type {
+  ClientRequest,
+  ClientResult,
+  CoreErrorCode,
+  ReadRequest,
+  WriteRequest,
+} from '../paxos/core/types';
 import {
   PayloadKind,
   beginBatch,
-  clientResult,
   endBatch,
   readBatch,
-  readResultBody,
   requestBytesBound,
   writeRequestAs,
 } from '../paxos/codec';
+import { PendingTable } from './pending-table';
+import type { PendingRequest, Settle } from './pending-table';
 import type { ByteReader } from '../../runtime/byte-codec';
 import { actorIdOf } from '../paxos/placement';
 import { groupOfKey } from './routing';
@@ -37,22 +47,61 @@ export interface ClientTransport {
 export type ScanBody = Omit<ScanRequest, 'token'> & { readonly group: number };
 export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'> | ScanBody;
 
-interface Pending {
-  readonly resolve: (r: ClientResult) => void;
-  readonly replica: number;
-  readonly actor: number;
-  readonly write: boolean;
-  readonly deadline: number;
-  /** The caller copies what it keeps of the result at once: its bytes may come from a slab. */
-  readonly transient: boolean;
+/** How a completion is handed a result's bytes (Completion.bytes). */
+export type ResultBytes = 'copy' | 'transient' | 'borrowed';
+
+/**
+ * How a request's outcome becomes its caller's answer, run by the pipeline as the outcome
+ * arrives, so a call through the public API costs one promise (the caller's) and no async layer
+ * per handle (issue 10, seventh session). One completion serves every request of its kind: a
+ * request's own details come as arguments, never in a closure per request. `ok` and `failed`
+ * return the answer or throw the error the call rejects with; `refused` maps an error thrown
+ * before the request was sent (a closed store, a down replica) to the one the call rejects with.
+ */
+export interface Completion<T> {
+  /**
+   * 'copy': the result's bytes are the answer's own; 'transient': a view into a slab, which the
+   * answer may keep for a short while (transient-bytes.ts); 'borrowed': a view of the received
+   * payload, valid only during `ok` (read it there and keep nothing of it).
+   */
+  readonly bytes: ResultBytes;
+  ok(result: Uint8Array, token: number, key: string, shownKey: string): T;
+  failed(code: string, message: string, token: number, key: string, shownKey: string): T;
+  refused(error: unknown, shownKey: string): unknown;
+}
+
+/** The core's result as it is (`submit`), its bytes a copy of their own. */
+const RAW: Completion<ClientResult> = {
+  bytes: 'copy',
+  ok: (result, token) => ({ token, ok: true, result }),
+  failed: (code, message, token) => ({ token, ok: false, code: code as CoreErrorCode, message }),
+  refused: (error) => error,
+};
+/** `submit` with `transientResult`: the bytes from a slab. */
+const RAW_TRANSIENT: Completion<ClientResult> = { ...RAW, bytes: 'transient' };
+
+/** The completion that answers with the core's result as it is (`submit`'s). */
+export function resultAsIs(transientResult: boolean): Completion<ClientResult> {
+  return transientResult ? RAW_TRANSIENT : RAW;
+}
+
+/**
+ * The resolve and reject functions of the promise being made: one shared executor instead of a
+ * closure per request (`new Promise(capture)` runs it synchronously).
+ */
+let capturedResolve: Settle | undefined;
+let capturedReject: Settle | undefined;
+function capture(resolve: Settle, reject: Settle): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 interface Outgoing {
   readonly w: ByteWriter;
   countAt: number;
   count: number;
-  /** The tokens in the batch being built, to fail them if it cannot be sent. */
-  tokens: number[];
+  /** The tokens in the batch being built, to fail them if it cannot be sent (reused). */
+  readonly tokens: number[];
 }
 
 /**
@@ -70,8 +119,9 @@ const BACKSTOP_GRACE_MS = 250;
 const SWEEP_MS = 100;
 
 export class RequestPipeline {
-  private readonly pending = new Map<number, Pending>();
-  private readonly order: number[] = [];
+  private readonly pending = new PendingTable<Completion<unknown>>();
+  /** One record that every answer is taken into (PendingTable.take): no object per answer. */
+  private readonly taken = emptyRequest();
   private readonly outgoing = new Map<number, Outgoing>();
   private flushQueued = false;
   private closed = false;
@@ -104,29 +154,68 @@ export class RequestPipeline {
     keyGroup?: number,
     transientResult = false,
   ): Promise<ClientResult> {
+    return this.submitFor(replica, body, keyGroup, resultAsIs(transientResult), body.key);
+  }
+
+  /**
+   * Sends a request and answers it through `completion` (see Completion): the returned promise
+   * settles exactly once, with the completion's answer or error, whatever happens to the
+   * request (an answer, a failed send, a crash, the backstop, close).
+   */
+  submitFor<T>(
+    replica: number,
+    body: RequestBody,
+    keyGroup: number | undefined,
+    completion: Completion<T>,
+    shownKey: string,
+  ): Promise<T> {
     const token = this.nextToken++;
-    if (this.closed)
-      return Promise.resolve({ token, ok: false, code: 'UNAVAILABLE', message: 'store closed' });
+    const promise = new Promise<unknown>(capture) as Promise<T>;
+    const resolve = capturedResolve;
+    const reject = capturedReject;
+    assert(resolve !== undefined && reject !== undefined, 'the promise executor ran');
+    capturedResolve = capturedReject = undefined;
+    if (this.closed) {
+      settleFailed(
+        completion,
+        resolve,
+        reject,
+        'UNAVAILABLE',
+        'store closed',
+        token,
+        body.key,
+        shownKey,
+      );
+      return promise;
+    }
     // The body is written with its token (no copy of it: a spread per request was ~3 % of the
     // client thread).
     const group =
       body.kind === 'scan' ? body.group : (keyGroup ?? groupOfKey(body.key, this.placement.groups));
-    if (VERIFY && body.kind !== 'scan') {
-      const expected = groupOfKey(body.key, this.placement.groups);
-      assert(group === expected, () => `${body.key}: group ${group}, expected ${expected}`);
-    }
-    const actor = actorIdOf(replica, group, this.placement);
-    const result = new Promise<ClientResult>((resolve) => {
-      this.pending.set(token, {
-        resolve,
-        replica,
-        actor,
-        write: body.kind === 'write',
-        deadline: Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS,
-        transient: transientResult,
-      });
-      this.order.push(token);
-    });
+    if (VERIFY && body.kind !== 'scan') this.checkGroup(body.key, group);
+    const r = this.taken;
+    r.resolve = resolve;
+    r.reject = reject;
+    r.completion = completion as Completion<unknown>;
+    r.key = body.key;
+    r.shownKey = shownKey;
+    r.replica = replica;
+    r.actor = actorIdOf(replica, group, this.placement);
+    r.write = body.kind === 'write';
+    r.deadline = Date.now() + this.timeoutMs + BACKSTOP_GRACE_MS;
+    this.pending.add(token, r);
+    this.enqueue(r.actor, token, body);
+    return promise;
+  }
+
+  /** The group a caller gave is the key's (in a function of its own: no closure in submitFor). */
+  private checkGroup(key: string, group: number): void {
+    const expected = groupOfKey(key, this.placement.groups);
+    assert(group === expected, () => `${key}: group ${group}, expected ${expected}`);
+  }
+
+  /** Writes the request into its actor's batch, sending the batch when it is full. */
+  private enqueue(actor: number, token: number, body: RequestBody): void {
     let out = this.outgoing.get(actor);
     if (out === undefined) {
       const w = new ByteWriter(4096);
@@ -142,17 +231,16 @@ export class RequestPipeline {
       this.sendBatch(actor, out);
     } else if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(this.flushBound);
     }
-    return result;
   }
 
   /** Fails every request in flight to a replica (it crashed): writes may or may not apply. */
   failReplica(replica: number, message: string): void {
-    for (const [token, p] of this.pending) {
-      if (p.replica !== replica) continue;
-      this.pending.delete(token);
-      p.resolve({ token, ok: false, code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message });
+    const r = this.taken;
+    for (const token of this.pending.tokensInFlight()) {
+      if (this.pending.peek(token, r) && r.replica === replica)
+        this.settle(token, r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
     }
   }
 
@@ -169,19 +257,20 @@ export class RequestPipeline {
       for (const token of out.tokens) this.settle(token, 'UNAVAILABLE', `${message} (not sent)`);
       out.countAt = beginBatch(out.w, PayloadKind.requests);
       out.count = 0;
-      out.tokens = [];
+      out.tokens.length = 0;
     }
-    for (const [token, p] of this.pending) {
-      if (actors.has(p.actor))
-        this.settle(token, p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
+    const r = this.taken;
+    for (const token of this.pending.tokensInFlight()) {
+      if (this.pending.peek(token, r) && actors.has(r.actor))
+        this.settle(token, r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
     }
   }
 
+  /** Answers request `token` with a failure, if it is still in flight (exactly once). */
   private settle(token: number, code: 'UNAVAILABLE' | 'UNKNOWN_OUTCOME', message: string): void {
-    const p = this.pending.get(token);
-    if (p === undefined) return;
-    this.pending.delete(token);
-    p.resolve({ token, ok: false, code, message });
+    const r = this.taken;
+    if (!this.pending.take(token, r)) return;
+    settleFailed(r.completion, r.resolve, r.reject, code, message, token, r.key, r.shownKey);
   }
 
   close(): void {
@@ -189,16 +278,15 @@ export class RequestPipeline {
     this.closed = true;
     this.outgoing.clear();
     clearInterval(this.sweeper);
-    for (const [token, p] of this.pending) {
-      p.resolve({
-        token,
-        ok: false,
-        code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE',
-        message: 'store closed',
-      });
+    const r = this.taken;
+    for (const token of this.pending.tokensInFlight()) {
+      if (this.pending.peek(token, r))
+        this.settle(token, r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', 'store closed');
     }
-    this.pending.clear();
+    assert(this.pending.size === 0, () => `${this.pending.size} requests left at close`);
   }
+
+  private readonly flushBound = (): void => this.flush();
 
   private flush(): void {
     this.flushQueued = false;
@@ -210,23 +298,17 @@ export class RequestPipeline {
 
   /** Sends `out`'s batch and starts a new one; never throws (a failed send fails its requests). */
   private sendBatch(actor: number, out: Outgoing): void {
-    const tokens = out.tokens;
     try {
       this.transport.send(actor, endBatch(out.w, out.countAt, out.count));
     } catch (error) {
       const message = `request batch to actor ${actor} not sent: ${error instanceof Error ? error.message : String(error)}`;
       console.error(`paxosstore: ${message}`);
-      for (const token of tokens) {
-        const p = this.pending.get(token);
-        if (p === undefined) continue;
-        this.pending.delete(token);
-        // Nothing reached a replica, so not even a write can have applied.
-        p.resolve({ token, ok: false, code: 'UNAVAILABLE', message });
-      }
+      // Nothing reached a replica, so not even a write can have applied.
+      for (const token of out.tokens) this.settle(token, 'UNAVAILABLE', message);
     } finally {
       out.countAt = beginBatch(out.w, PayloadKind.requests);
       out.count = 0;
-      out.tokens = [];
+      out.tokens.length = 0;
     }
   }
 
@@ -234,36 +316,98 @@ export class RequestPipeline {
     readBatch(payload, PayloadKind.results, this.takeResult, ignore);
   }
 
-  /** One result of a payload: its token first, so its bytes are decoded as its caller asked. */
-  private readonly takeResult = (r: ByteReader): void => {
-    const token = r.f64();
-    const p = this.pending.get(token);
-    const body = readResultBody(r, p !== undefined && p.transient);
-    if (p === undefined) return; // Already failed by the backstop or a crash.
-    this.pending.delete(token);
-    p.resolve(clientResult(token, body));
+  /**
+   * One result of a payload (codec.ts writeResult: the token, then the body, [1][bytes] or
+   * [0][code][message]), answered through its request's completion while the payload is read,
+   * so a 'borrowed' view of it is valid there.
+   */
+  private readonly takeResult = (reader: ByteReader): void => {
+    const token = reader.f64();
+    // The request leaves the table only once its result is read whole: a result that cannot be
+    // read (an assert) leaves it in flight, for the backstop to answer.
+    const completion = this.pending.completionOf(token);
+    const ok = reader.u8();
+    if (ok === 0) {
+      const code = reader.str();
+      const message = reader.str();
+      const r = this.taken;
+      if (completion !== undefined && this.pending.take(token, r))
+        settleFailed(r.completion, r.resolve, r.reject, code, message, token, r.key, r.shownKey);
+      return;
+    }
+    if (ok !== 1) assert(false, `result flag ${ok}`);
+    // Not in flight: already failed by the backstop or a crash; its bytes are skipped.
+    const mode = completion === undefined ? 'borrowed' : completion.bytes;
+    const result =
+      mode === 'borrowed'
+        ? reader.bytesBorrowed()
+        : mode === 'transient'
+          ? reader.bytesTransient()
+          : reader.bytes();
+    const r = this.taken;
+    if (completion === undefined || !this.pending.take(token, r)) return;
+    let answer: unknown;
+    try {
+      answer = r.completion.ok(result, token, r.key, r.shownKey);
+    } catch (error) {
+      r.reject(error);
+      return;
+    }
+    r.resolve(answer);
   };
 
-  /** The backstop: tokens are pushed in deadline order, so the sweep stops at the first live one. */
+  /** The backstop: the requests whose deadline has passed, oldest first (PendingTable). */
   private sweep(): void {
     const now = Date.now();
-    let i = 0;
-    for (; i < this.order.length; i++) {
-      const token = this.order[i];
-      assert(token !== undefined);
-      const p = this.pending.get(token);
-      if (p === undefined) continue;
-      if (p.deadline > now) break;
-      this.pending.delete(token);
-      p.resolve({
+    const r = this.taken;
+    // Bounded: each turn answers one request in flight.
+    for (let left = this.pending.size; left > 0; left--) {
+      const token = this.pending.nextExpired(now);
+      if (token === 0) break;
+      const found = this.pending.peek(token, r);
+      assert(found, () => `expired token ${token} is not in flight`);
+      this.settle(
         token,
-        ok: false,
-        code: p.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE',
-        message: 'no answer from the replica in time',
-      });
+        r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE',
+        'no answer from the replica in time',
+      );
     }
-    this.order.splice(0, i);
   }
+}
+
+/** A failure's answer through `completion` (its value, or the error it throws). */
+function settleFailed<T>(
+  completion: Completion<T>,
+  resolve: Settle,
+  reject: Settle,
+  code: string,
+  message: string,
+  token: number,
+  key: string,
+  shownKey: string,
+): void {
+  let answer: T;
+  try {
+    answer = completion.failed(code, message, token, key, shownKey);
+  } catch (error) {
+    reject(error);
+    return;
+  }
+  resolve(answer);
+}
+
+function emptyRequest(): PendingRequest<Completion<unknown>> {
+  return {
+    resolve: ignore,
+    reject: ignore,
+    completion: RAW,
+    key: '',
+    shownKey: '',
+    replica: 0,
+    actor: 0,
+    write: false,
+    deadline: 0,
+  };
 }
 
 function ignore(): void {}

@@ -72,7 +72,8 @@ export function frameTaggedKvOp(
   framed: Uint8Array,
   op: { type: 'put' } | { type: 'cas'; expectedVersion: number },
 ): Uint8Array {
-  assert(framed.length >= KV_TAGGED_HEADER_BYTES, () => `framed kv op of ${framed.length} bytes`);
+  if (!(framed.length >= KV_TAGGED_HEADER_BYTES))
+    assert(false, `framed kv op of ${framed.length} bytes`);
   framed[0] = tag;
   framed[1] = op.type === 'put' ? OP_PUT : OP_CAS;
   putF64(framed, 2, op.type === 'put' ? 0 : op.expectedVersion);
@@ -122,6 +123,41 @@ export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
   const status = bytes[0] as KvStatus;
   assert(status === 0 || status === 1 || status === 2, () => `kv status ${status}`);
   return { status, version: getF64(bytes, 1), value: getF64(bytes, 9) };
+}
+
+/** A kv write result's fields, as decodeKvWriteResult returns them, in a record the caller reuses. */
+export interface KvWriteFields {
+  status: KvStatus;
+  version: number;
+  value: number;
+}
+
+/**
+ * decodeKvWriteResult of bytes [0, length) of `bytes` (a write result that the registry's
+ * version suffix may follow), read in place into `out`: no view and no object per result (the
+ * client decodes each put's answer this way; issue 10).
+ */
+export function readKvWriteResult(bytes: Uint8Array, length: number, out: KvWriteFields): void {
+  if (!(length === 17 && bytes.length >= length))
+    assert(false, `kv write result of ${length} bytes`);
+  const status = bytes[0] as KvStatus;
+  if (!(status === 0 || status === 1 || status === 2)) assert(false, `kv status ${status}`);
+  out.status = status;
+  out.version = getF64(bytes, 1);
+  out.value = getF64(bytes, 9);
+}
+
+/** Where a get result's value starts (after [found][version f64]). */
+export const KV_GET_VALUE_AT = 9;
+
+/**
+ * decodeKvGetResult's found flag and version, read in place into `out`; the value is bytes
+ * [KV_GET_VALUE_AT, end) of `bytes` (meaningless when not found).
+ */
+export function readKvGetResult(bytes: Uint8Array, out: { found: boolean; version: number }): void {
+  if (!(bytes.length >= KV_GET_VALUE_AT)) assert(false, `kv get result of ${bytes.length} bytes`);
+  out.found = bytes[0] === 1;
+  out.version = getF64(bytes, 1);
 }
 
 export function decodeKvGetResult(bytes: Uint8Array): KvGetResult {

@@ -361,15 +361,16 @@ let requestsSent = 0;
  * moves), so that a call refused with INVALID_ARGUMENT can be shown to have sent nothing.
  */
 function countRequests(t: ExecutionContext, store: PaxosStore): void {
-  const pipeline = (store as unknown as { pipeline?: { submit?: AnyFn } }).pipeline;
-  const submit = pipeline?.submit;
-  if (pipeline === undefined || typeof submit !== 'function') {
-    t.log('the store has no pipeline.submit: requests are not counted');
+  // Every request goes through submitFor (submit answers through it too).
+  const pipeline = (store as unknown as { pipeline?: { submitFor?: AnyFn } }).pipeline;
+  const submitFor = pipeline?.submitFor;
+  if (pipeline === undefined || typeof submitFor !== 'function') {
+    t.log('the store has no pipeline.submitFor: requests are not counted');
     return;
   }
-  pipeline.submit = (...args: unknown[]): unknown => {
+  pipeline.submitFor = (...args: unknown[]): unknown => {
     requestsSent += 1;
-    return submit.apply(pipeline, args);
+    return submitFor.apply(pipeline, args);
   };
 }
 

@@ -1,6 +1,6 @@
 /** kv-load's thread line: per-thread CPU per op, and the phrase that names the bottleneck. */
 import test from 'ava';
-import { bottleneck, formatPerOp, perOp } from '../../../bench/kv-load-counts';
+import { bottleneck, clientHeapBytes, formatPerOp, perOp } from '../../../bench/kv-load-counts';
 import type { Totals } from '../../../bench/kv-load-counts';
 
 function totals(
@@ -60,6 +60,21 @@ test('per-thread us/op and shares come from the deltas over the phase', (t) => {
     formatPerOp('x', c),
     /cpu us\/op by thread: client 200\.0, w0 500\.0, w1 500\.0, rest 300\.0/,
   );
+  // The client thread's heap bytes per op, once measured (kv-load's clientHeapBytes).
+  t.regex(
+    formatPerOp('x', { ...c, clientHeapBytesPerOp: 3400.4 }),
+    /by thread: client 200\.0 \(heap 3,400 B\/op\), w0 500\.0/,
+  );
+});
+
+test('clientHeapBytes counts what this thread allocates while it runs', (t) => {
+  const heap = clientHeapBytes();
+  const kept: number[][] = [];
+  for (let i = 0; i < 1000; i++) kept.push(new Array<number>(100).fill(i));
+  const bytes = heap.stop();
+  // 1000 arrays of 100 numbers: at least 800 KB of elements, whatever the collector did.
+  t.true(bytes >= 800_000, `${bytes} bytes`);
+  t.is(kept.length, 1000);
 });
 
 test('the bottleneck phrase names a saturated thread, full cores, or neither', (t) => {

@@ -61,3 +61,22 @@ test('bytesTransient copies a borrowed buffer (small and slab-sized) and views a
     t.is(view.buffer, bytes.buffer, 'owned: a view of the payload');
   }
 });
+
+test('bytesBorrowed is a view of the field in place, owned reader or not', (t) => {
+  const w = new ByteWriter();
+  w.u8(7);
+  w.bytes(Uint8Array.of(1, 2, 3));
+  w.u8(9);
+  const payload = w.finish();
+  for (const owned of [false, true]) {
+    const r = new ByteReader(payload, owned);
+    t.is(r.u8(), 7);
+    const view = r.bytesBorrowed();
+    t.deepEqual([...view], [1, 2, 3]);
+    t.is(view.buffer, payload.buffer, 'no copy');
+    t.is(r.u8(), 9, 'the reader moved past the field');
+    payload[5] = 42;
+    t.is(view[0], 42, 'the view sees the payload change');
+    payload[5] = 1;
+  }
+});

@@ -1,14 +1,17 @@
 import test from 'ava';
 import {
   KV_GET_QUERY,
+  KV_GET_VALUE_AT,
   KvStatus,
   decodeKvGetResult,
   decodeKvWriteResult,
   encodeKvOp,
   kvStateMachine,
   parseCounter,
+  readKvGetResult,
+  readKvWriteResult,
 } from '../../../../models/kv/kv';
-import type { KvOp } from '../../../../models/kv/kv';
+import type { KvOp, KvWriteFields } from '../../../../models/kv/kv';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -88,4 +91,34 @@ test('incr past the safe integer range is WRONG_TYPE and changes nothing', (t) =
   t.false(out.mutated);
   t.is(decodeKvWriteResult(out.result).status, KvStatus.wrongType);
   t.deepEqual(out.data, text('9007199254740991'));
+});
+
+test('readKvWriteResult and readKvGetResult read what the decoders read, in place, behind a suffix', (t) => {
+  const ops: KvOp[] = [
+    { type: 'put', value: text('a') },
+    { type: 'cas', expectedVersion: 7, value: text('x') },
+    { type: 'incr', by: 1 },
+    { type: 'delete' },
+    { type: 'incr', by: 5 },
+  ];
+  let data: Uint8Array | null = null;
+  let version = 0;
+  const fields: KvWriteFields = { status: KvStatus.ok, version: -1, value: -1 };
+  for (const op of ops) {
+    const out = kvStateMachine.apply(data, version, encodeKvOp(op));
+    data = out.data;
+    if (out.mutated) version += 1;
+    // The registry's 8-byte version suffix follows the model's 17 bytes on the wire.
+    const suffixed = new Uint8Array(out.result.length + 8).fill(0xee);
+    suffixed.set(out.result);
+    readKvWriteResult(suffixed, out.result.length, fields);
+    t.deepEqual({ ...fields }, { ...decodeKvWriteResult(out.result) }, op.type);
+    const answer = kvStateMachine.read(data, version, KV_GET_QUERY);
+    const got = { found: false, version: -1 };
+    readKvGetResult(answer, got);
+    const decoded = decodeKvGetResult(answer);
+    t.deepEqual(got, { found: decoded.found, version: decoded.version }, op.type);
+    if (got.found) t.deepEqual(answer.subarray(KV_GET_VALUE_AT), decoded.value);
+  }
+  t.throws(() => readKvWriteResult(new Uint8Array(25), 16, fields), { message: /16 bytes/ });
 });
