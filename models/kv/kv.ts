@@ -160,6 +160,46 @@ function casMatches(data: Uint8Array | null, version: number, expected: number):
   return expected === 0 ? data === null : data !== null && version === expected;
 }
 
+/** Tagged put results kept for sharing: versions after the write in [1, PUT_RESULTS_SHARED). */
+const PUT_RESULTS_SHARED = 4096;
+const putResults = new Array<Uint8Array | undefined>(PUT_RESULTS_SHARED).fill(undefined);
+
+/** writeResult(ok, v) with the registry's version suffix: [ok][v f64][0 f64][v f64]. */
+function newPutResult(versionAfter: number): Uint8Array {
+  const result = new Uint8Array(17 + 8);
+  result[0] = KvStatus.ok;
+  putF64(result, 1, versionAfter);
+  putVersionSuffix(result, versionAfter);
+  return result;
+}
+
+/**
+ * The tagged result of a put that leaves the key at `versionAfter`: a function of that version
+ * alone, so every put at one version (any key, any replica of this thread) answers one shared
+ * array. A result is kept in its key's recent window (16 writes) and request window, so a
+ * fresh 25-byte array per put per replica (~230 heap bytes each: V8's typed array, its buffer
+ * object and its bytes) was most of what a put left for the collector to copy and promote
+ * (docs/decisions.md "What a write leaves behind"). Results are never written after they are
+ * made (as the registry's shared one-byte answers), and each is checked against its version
+ * when it is handed out (a damaged one is replaced). Past PUT_RESULTS_SHARED (a hot key) a put allocates its own.
+ */
+function putResult(versionAfter: number): Uint8Array {
+  if (versionAfter >= PUT_RESULTS_SHARED) return newPutResult(versionAfter);
+  assert(versionAfter >= 1 && Number.isInteger(versionAfter), () => `put to ${versionAfter}`);
+  const shared = putResults[versionAfter];
+  // A written byte would answer the wrong version to every later put at it. Not an assert: the
+  // registry turns a model's throw into BAD_REQUEST, which would make this replica skip a put
+  // the others apply. A damaged array is replaced instead (this is a 25-byte check).
+  if (shared !== undefined && isPutResult(shared, versionAfter)) return shared;
+  return (putResults[versionAfter] = newPutResult(versionAfter));
+}
+
+function isPutResult(bytes: Uint8Array, versionAfter: number): boolean {
+  if (bytes.length !== 25 || bytes[0] !== KvStatus.ok) return false;
+  for (let i = 9; i < 17; i++) if (bytes[i] !== 0) return false;
+  return getF64(bytes, 1) === versionAfter && getF64(bytes, 17) === versionAfter;
+}
+
 /**
  * A put's new state is a view of its op, no copy: the registry (registry.ts) copies it once
  * into the tagged state it keeps, so the op's buffer is never kept alive by a key's data.
@@ -203,12 +243,7 @@ export const kvStateMachine: StateMachine = {
     // first byte becomes the tag (registry.tagged(tag, value) in one allocation, no view).
     const data = op.slice(KV_TAGGED_HEADER_BYTES - 1);
     data[0] = op[0] as number;
-    // writeResult(ok, version + 1) and the registry's version suffix in one allocation.
-    const result = new Uint8Array(17 + 8);
-    result[0] = KvStatus.ok;
-    putF64(result, 1, version + 1);
-    putVersionSuffix(result, version + 1);
-    return { data, mutated: true, result };
+    return { data, mutated: true, result: putResult(version + 1) };
   },
   readTagged(data, version, query) {
     // Only get ([tag][get]); anything else (and every malformed query) takes the generic path.
