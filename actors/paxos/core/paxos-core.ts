@@ -23,6 +23,7 @@ import type {
 } from './key-state';
 import {
   NO_INPUTS,
+  NO_INSTANCES,
   NO_WRITES,
   count,
   deliver,
@@ -453,7 +454,7 @@ export class PaxosCore {
       request,
       deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks,
       proposal: { origin: ctx.me, seq, op: request.op },
-      pendingAt: [],
+      pendingAt: NO_INSTANCES,
     };
     ks.writes = pushOwn(ks.writes, NO_WRITES, write);
     markActive(ctx, ks);
