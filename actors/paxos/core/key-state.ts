@@ -226,12 +226,6 @@ export const NO_READS: PendingRead[] = Object.freeze([]) as unknown as PendingRe
 /** The queued writes and held inputs of a key with none: shared and frozen, as NO_READS. */
 export const NO_WRITES: PendingWrite[] = Object.freeze([]) as unknown as PendingWrite[];
 export const NO_INPUTS: CoreInput[] = Object.freeze([]) as unknown as CoreInput[];
-/**
- * A queued write's `pendingAt` before it is first sent: shared and frozen, as NO_READS. The
- * first accept replaces it by a one-element array of the write's own (an empty array grows to
- * 17 slots at its first push: ~150 bytes per write for one instance).
- */
-export const NO_INSTANCES: number[] = Object.freeze([]) as unknown as number[];
 
 /**
  * `list` with `item` pushed, for a key's reads, queued writes or held inputs: the shared empty

@@ -23,7 +23,6 @@ import type {
 } from './key-state';
 import {
   NO_INPUTS,
-  NO_INSTANCES,
   NO_WRITES,
   count,
   deliver,
@@ -454,7 +453,7 @@ export class PaxosCore {
       request,
       deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks,
       proposal: { origin: ctx.me, seq, op: request.op },
-      pendingAt: NO_INSTANCES,
+      pendingAt: [],
     };
     ks.writes = pushOwn(ks.writes, NO_WRITES, write);
     markActive(ctx, ks);

@@ -21,7 +21,6 @@ import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import {
   count,
   deliver,
-  NO_INSTANCES,
   NO_WRITES,
   markActive,
   markDirty,
@@ -30,7 +29,6 @@ import {
   message,
   peersOf,
   popcount,
-  pushOwn,
 } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
@@ -182,7 +180,7 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
     head.proposal === value &&
     head.pendingAt[head.pendingAt.length - 1] !== round.instance
   ) {
-    head.pendingAt = pushOwn(head.pendingAt, NO_INSTANCES, round.instance);
+    head.pendingAt.push(round.instance);
   }
   for (const peer of peersOf(ctx)) {
     ctx.out.sendAfterPersist.push(
