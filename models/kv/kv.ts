@@ -72,7 +72,8 @@ export function frameTaggedKvOp(
   framed: Uint8Array,
   op: { type: 'put' } | { type: 'cas'; expectedVersion: number },
 ): Uint8Array {
-  assert(framed.length >= KV_TAGGED_HEADER_BYTES, () => `framed kv op of ${framed.length} bytes`);
+  if (!(framed.length >= KV_TAGGED_HEADER_BYTES))
+    assert(false, `framed kv op of ${framed.length} bytes`);
   framed[0] = tag;
   framed[1] = op.type === 'put' ? OP_PUT : OP_CAS;
   putF64(framed, 2, op.type === 'put' ? 0 : op.expectedVersion);
@@ -103,7 +104,7 @@ function withHeader(type: number, n: number, payload: Uint8Array): Uint8Array {
 }
 
 function headerNumber(op: Uint8Array): number {
-  assert(op.length >= 9, () => `kv op of ${op.length} bytes`);
+  if (!(op.length >= 9)) assert(false, `kv op of ${op.length} bytes`);
   return getF64(op, 1);
 }
 
@@ -118,14 +119,14 @@ function writeResult(status: KvStatus, version: number, value = 0): Uint8Array {
 }
 
 export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
-  assert(bytes.length === 17, () => `kv write result of ${bytes.length} bytes`);
+  if (!(bytes.length === 17)) assert(false, `kv write result of ${bytes.length} bytes`);
   const status = bytes[0] as KvStatus;
-  assert(status === 0 || status === 1 || status === 2, () => `kv status ${status}`);
+  if (!(status === 0 || status === 1 || status === 2)) assert(false, `kv status ${status}`);
   return { status, version: getF64(bytes, 1), value: getF64(bytes, 9) };
 }
 
 export function decodeKvGetResult(bytes: Uint8Array): KvGetResult {
-  assert(bytes.length >= 9, () => `kv get result of ${bytes.length} bytes`);
+  if (!(bytes.length >= 9)) assert(false, `kv get result of ${bytes.length} bytes`);
   return { found: bytes[0] === 1, version: getF64(bytes, 1), value: bytes.subarray(9) };
 }
 
@@ -185,7 +186,8 @@ function newPutResult(versionAfter: number): Uint8Array {
  */
 function putResult(versionAfter: number): Uint8Array {
   if (versionAfter >= PUT_RESULTS_SHARED) return newPutResult(versionAfter);
-  assert(versionAfter >= 1 && Number.isInteger(versionAfter), () => `put to ${versionAfter}`);
+  if (!(versionAfter >= 1 && Number.isInteger(versionAfter)))
+    assert(false, `put to ${versionAfter}`);
   const shared = putResults[versionAfter];
   // A written byte would answer the wrong version to every later put at it. Not an assert: the
   // registry turns a model's throw into BAD_REQUEST, which would make this replica skip a put

@@ -35,7 +35,7 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
     noteApplied(ctx, ks, value.op, versionBefore);
     markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
-    assert(rec.chosen === m.chosen, () => `settled ${rec.chosen} != ${m.chosen}`);
+    if (!(rec.chosen === m.chosen)) assert(false, `settled ${rec.chosen} != ${m.chosen}`);
     afterChosenAdvanced(ctx, ks);
     return;
   }
@@ -44,10 +44,8 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
 
 export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(
-    !isPreauthorized(m.ballot, ctx.replicas),
-    () => `prepare with reserved ballot ${m.ballot}`,
-  );
+  if (!!isPreauthorized(m.ballot, ctx.replicas))
+    assert(false, `prepare with reserved ballot ${m.ballot}`);
   // An instance we are behind on: the catch-up started by learn() comes first.
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || m.ballot < rec.promised) {
@@ -67,10 +65,8 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
       value: rec.accepted,
     }),
   );
-  assert(
-    rec.promised >= rec.acceptedBallot,
-    () => `promised ${rec.promised} < accepted ${rec.acceptedBallot}`,
-  );
+  if (!(rec.promised >= rec.acceptedBallot))
+    assert(false, `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
 }
 
 /**
@@ -98,7 +94,7 @@ function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
 
 export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(m.value !== null, () => `accept without value for ${ks.key}`);
+  if (!(m.value !== null)) assert(false, `accept without value for ${ks.key}`);
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || !mayAccept(ctx, ks, m)) {
     ctx.out.send.push(reply(ctx, ks, m, MessageType.accepted, false));
@@ -116,10 +112,8 @@ export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void 
       ok: true,
     }),
   );
-  assert(
-    rec.acceptedBallot === rec.promised,
-    () => `accepted ${rec.acceptedBallot} != promised ${rec.promised}`,
-  );
+  if (!(rec.acceptedBallot === rec.promised))
+    assert(false, `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
 }
 
 function reply(
@@ -153,7 +147,7 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  * first: the reply waits for the persist).
  */
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
-  assert(ks.status === 'ready', () => `fetch answered from ${ks.status} key ${ks.key}`);
+  if (!(ks.status === 'ready')) assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
   const record = { ...ks.rec, recent: ks.rec.recent.slice() };
   const answer = message(ctx, ks, MessageType.fetchReply, m.from, {
     requestId: m.requestId,

@@ -239,7 +239,7 @@ export function pushOwn<T>(list: T[], none: readonly T[], item: T): T[] {
 
 export function addRead(ks: KeyState, read: PendingRead): void {
   ks.reads = pushOwn(ks.reads, NO_READS, read);
-  assert(ks.reads.length > 0, () => `${ks.key}: a read added and none pending`);
+  if (!(ks.reads.length > 0)) assert(false, `${ks.key}: a read added and none pending`);
 }
 
 export function newKeyState(key: string, rec: KeyRecord): KeyState {
@@ -324,7 +324,7 @@ export function peersByRecency(ctx: CoreContext, turn: number): readonly number[
   const n = peers.length;
   // Filled in two passes (recent, then the rest).
   const out = ctx.peerOrder;
-  assert(out.length === n, () => `peer order of ${out.length} for ${n} peers`);
+  if (!(out.length === n)) assert(false, `peer order of ${out.length} for ${n} peers`);
   const since = ctx.roundNow - 2 * ctx.limits.roundTimeoutTicks;
   let k = 0;
   for (let pass = 0; pass < 2; pass++) {
@@ -341,7 +341,7 @@ export function peersByRecency(ctx: CoreContext, turn: number): readonly number[
 
 /** Every replica but this one (made once per core: this is on every write's path). */
 export function peersOf(ctx: CoreContext): readonly number[] {
-  assert(ctx.peers.length === ctx.replicas - 1, () => `${ctx.peers.length} peers`);
+  if (!(ctx.peers.length === ctx.replicas - 1)) assert(false, `${ctx.peers.length} peers`);
   return ctx.peers;
 }
 
@@ -364,7 +364,7 @@ export function noteApplied(
   op: Uint8Array,
   versionBefore: number,
 ): void {
-  assert(ks.rec.version >= versionBefore, () => `version went back on ${ks.key}`);
+  if (!(ks.rec.version >= versionBefore)) assert(false, `version went back on ${ks.key}`);
   if (ctx.onApplied !== undefined && ks.rec.version !== versionBefore)
     ctx.onApplied(ks.key, op, ks.rec.version);
 }
