@@ -46,7 +46,7 @@ function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array
     extendsAppendView(before.subarray(1), state)
   ) {
     const out = new Uint8Array(state.buffer, before.byteOffset, state.length + 1);
-    if (!(out[0] === tag)) assert(false, `grown state lost its tag ${tag}`);
+    if (out[0] !== tag) assert(false, `grown state lost its tag ${tag}`);
     return out;
   }
   return claimLead(state, tag, before) ?? appendBytes(Uint8Array.of(tag), state);
@@ -109,7 +109,7 @@ export function createModelRegistry(
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
     if (!(bytes.length >= 1)) assert(false, `empty ${what}`);
     const machine = byTag[bytes[0] as number];
-    if (!(machine !== undefined)) assert(false, `${what} for unknown model tag ${bytes[0]}`);
+    if (machine === undefined) assert(false, `${what} for unknown model tag ${bytes[0]}`);
     return machine;
   };
   // A chosen op is applied by every replica, again after every restart: one that throws would

@@ -244,7 +244,7 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
 export function decodeRecord(bytes: Uint8Array): KeyRecord {
   const r = new ByteReader(bytes);
   const rec = readRecord(r);
-  if (!(r.remaining === 0)) assert(false, `record has ${r.remaining} trailing bytes`);
+  if (r.remaining !== 0) assert(false, `record has ${r.remaining} trailing bytes`);
   return rec;
 }
 
@@ -325,7 +325,7 @@ export function writeResultBody(w: ByteWriter, res: ResultBody): void {
 export function readResultBody(r: ByteReader, transient = false): ResultBody {
   const ok = r.u8();
   if (ok === 1) return { ok: true, result: transient ? r.bytesTransient() : r.bytes() };
-  if (!(ok === 0)) assert(false, `result flag ${ok}`);
+  if (ok !== 0) assert(false, `result flag ${ok}`);
   return { ok: false, code: r.str(), message: r.str() };
 }
 
@@ -369,9 +369,9 @@ export function readBatch<T>(
       ? new ByteReader(payload)
       : new ByteReader(bytes === 'owned' ? payload : transientCopy(payload), true);
   const kind = r.u8();
-  if (!(kind === expected)) assert(false, `payload kind ${kind}, expected ${expected}`);
+  if (kind !== expected) assert(false, `payload kind ${kind}, expected ${expected}`);
   const n = r.u32();
   for (let i = 0; i < n; i++) each(item(r));
-  if (!(r.remaining === 0)) assert(false, `batch has ${r.remaining} trailing bytes`);
+  if (r.remaining !== 0) assert(false, `batch has ${r.remaining} trailing bytes`);
   return n;
 }

@@ -355,7 +355,7 @@ export class PaxosGroupActor implements Actor {
     if (from === CLIENT_ADDRESS) {
       // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
       const kind = payloadKind(payload);
-      if (!(kind === PayloadKind.requests)) assert(false, `payload kind ${kind} from the client`);
+      if (kind !== PayloadKind.requests) assert(false, `payload kind ${kind} from the client`);
       readBatch(
         payload,
         kind,
@@ -487,7 +487,7 @@ export class PaxosGroupActor implements Actor {
       return { amnesic, clearable, incarnation: this.options.incarnation };
     if (request.kind === 'recordKeys')
       return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
-    if (!(request.kind === 'clearAmnesia'))
+    if (request.kind !== 'clearAmnesia')
       assert(false, `amnesia request ${String((request as { kind?: unknown }).kind)}`);
     const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({
       cleared: reason === 'cleared',
@@ -633,7 +633,7 @@ export class PaxosGroupActor implements Actor {
   private loadRecords(keys: string[]): void {
     this.store.loadRecords?.(keys, (records) => {
       if (this.failed || this.closed) return;
-      if (!(records.length === keys.length))
+      if (records.length !== keys.length)
         assert(false, `${records.length} records for ${keys.length} keys`);
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {

@@ -119,7 +119,7 @@ function writeResult(status: KvStatus, version: number, value = 0): Uint8Array {
 }
 
 export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
-  if (!(bytes.length === 17)) assert(false, `kv write result of ${bytes.length} bytes`);
+  if (bytes.length !== 17) assert(false, `kv write result of ${bytes.length} bytes`);
   const status = bytes[0] as KvStatus;
   if (!(status === 0 || status === 1 || status === 2)) assert(false, `kv status ${status}`);
   return { status, version: getF64(bytes, 1), value: getF64(bytes, 9) };

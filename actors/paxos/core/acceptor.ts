@@ -35,7 +35,7 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
     noteApplied(ctx, ks, value.op, versionBefore);
     markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
-    if (!(rec.chosen === m.chosen)) assert(false, `settled ${rec.chosen} != ${m.chosen}`);
+    if (rec.chosen !== m.chosen) assert(false, `settled ${rec.chosen} != ${m.chosen}`);
     afterChosenAdvanced(ctx, ks);
     return;
   }
@@ -94,7 +94,7 @@ function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
 
 export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  if (!(m.value !== null)) assert(false, `accept without value for ${ks.key}`);
+  if (m.value === null) assert(false, `accept without value for ${ks.key}`);
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || !mayAccept(ctx, ks, m)) {
     ctx.out.send.push(reply(ctx, ks, m, MessageType.accepted, false));
@@ -112,7 +112,7 @@ export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void 
       ok: true,
     }),
   );
-  if (!(rec.acceptedBallot === rec.promised))
+  if (rec.acceptedBallot !== rec.promised)
     assert(false, `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
 }
 
@@ -147,7 +147,7 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  * first: the reply waits for the persist).
  */
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
-  if (!(ks.status === 'ready')) assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
+  if (ks.status !== 'ready') assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
   const record = { ...ks.rec, recent: ks.rec.recent.slice() };
   const answer = message(ctx, ks, MessageType.fetchReply, m.from, {
     requestId: m.requestId,

@@ -324,7 +324,7 @@ export function peersByRecency(ctx: CoreContext, turn: number): readonly number[
   const n = peers.length;
   // Filled in two passes (recent, then the rest).
   const out = ctx.peerOrder;
-  if (!(out.length === n)) assert(false, `peer order of ${out.length} for ${n} peers`);
+  if (out.length !== n) assert(false, `peer order of ${out.length} for ${n} peers`);
   const since = ctx.roundNow - 2 * ctx.limits.roundTimeoutTicks;
   let k = 0;
   for (let pass = 0; pass < 2; pass++) {
@@ -341,7 +341,7 @@ export function peersByRecency(ctx: CoreContext, turn: number): readonly number[
 
 /** Every replica but this one (made once per core: this is on every write's path). */
 export function peersOf(ctx: CoreContext): readonly number[] {
-  if (!(ctx.peers.length === ctx.replicas - 1)) assert(false, `${ctx.peers.length} peers`);
+  if (ctx.peers.length !== ctx.replicas - 1) assert(false, `${ctx.peers.length} peers`);
   return ctx.peers;
 }
 

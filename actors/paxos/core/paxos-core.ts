@@ -221,7 +221,7 @@ export class PaxosCore {
    */
   becomeAmnesic(): void {
     for (const ks of this.keys.values()) {
-      if (!(ks.status === 'loading'))
+      if (ks.status !== 'loading')
         assert(false, `becomeAmnesic after ${ks.key} loaded (${ks.status})`);
     }
     // No ballot floor is needed: this core's ballots carry its incarnation (ballot.ts), so none
@@ -502,7 +502,7 @@ export class PaxosCore {
 
   private hold(ks: KeyState, input: CoreInput): void {
     // A ready key takes its inputs at once; holding one would reorder it behind later inputs.
-    if (!(ks.status !== 'ready')) assert(false, `held an input for ready key ${ks.key}`);
+    if (ks.status === 'ready') assert(false, `held an input for ready key ${ks.key}`);
     if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
       count(this.ctx, 'droppedWaiting');
       if (input.kind === 'request') {
@@ -544,7 +544,7 @@ export class PaxosCore {
   }
 
   private releaseWaiting(ks: KeyState): void {
-    if (!(ks.status === 'ready')) assert(false, `release on ${ks.status} key ${ks.key}`);
+    if (ks.status !== 'ready') assert(false, `release on ${ks.status} key ${ks.key}`);
     const waiting = ks.waiting;
     ks.waiting = NO_INPUTS;
     for (const input of waiting) {

@@ -230,7 +230,7 @@ export function onAccepted(ctx: CoreContext, ks: KeyState, m: PaxosMessage): voi
     return;
   }
   round.votes |= 1 << m.from;
-  if (!(round.value !== null)) assert(false, `accept round without value on ${ks.key}`);
+  if (round.value === null) assert(false, `accept round without value on ${ks.key}`);
   if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, round.value);
 }
 
@@ -343,5 +343,5 @@ export function tickProposer(ctx: CoreContext, ks: KeyState): void {
   ks.proposal = null;
   maybePropose(ctx, ks);
   // A retry is a new round (a new ballot, or none while the key waits): never the stale one.
-  if (!(ks.proposal !== round)) assert(false, `stalled round on ${ks.key} kept`);
+  if (ks.proposal === round) assert(false, `stalled round on ${ks.key} kept`);
 }

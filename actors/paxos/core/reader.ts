@@ -29,7 +29,7 @@ import type { PaxosMessage, ReadRequest } from './types';
 import { CoreErrorCodes, MessageType } from './types';
 
 export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
-  if (!(ks.status === 'ready')) assert(false, `read on ${ks.status} key ${ks.key}`);
+  if (ks.status !== 'ready') assert(false, `read on ${ks.status} key ${ks.key}`);
   if (request.consistency === 'local') {
     serveOne(ctx, ks, request);
     count(ctx, 'localReads');
@@ -138,7 +138,7 @@ export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
     round.pendingFound = true;
   }
   // This replica is one of the majority (its bit is set from the start).
-  if (!(m.from !== ctx.me)) assert(false, `read reply from self on ${ks.key}`);
+  if (m.from === ctx.me) assert(false, `read reply from self on ${ks.key}`);
   if (popcount(round.replied) === ctx.quorum) decideRead(ctx, ks, round);
 }
 
@@ -149,7 +149,7 @@ export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  * adopts and completes it) if one was found.
  */
 function decideRead(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
-  if (!(ks.readRound === round)) assert(false, `deciding a stale read round on ${ks.key}`);
+  if (ks.readRound !== round) assert(false, `deciding a stale read round on ${ks.key}`);
   round.waitForInstance = round.pendingFound ? round.maxChosen + 1 : Math.max(1, round.maxChosen);
   if (ks.rec.chosen >= round.waitForInstance || (!round.pendingFound && round.maxChosen === 0)) {
     serveRound(ctx, ks, round);

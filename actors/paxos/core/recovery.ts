@@ -20,7 +20,7 @@ import { FetchPurpose, MessageType } from './types';
 
 export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void {
   if (ks.fetch !== null || ks.status !== 'ready') return;
-  if (!(peer !== ctx.me)) assert(false, `catch up from self on ${ks.key}`);
+  if (peer === ctx.me) assert(false, `catch up from self on ${ks.key}`);
   // A spent id range (ids.ts): no catch-up now; the next message that shows us behind retries.
   const id = takeRequestId(ctx.ids);
   if (id === undefined) return;
@@ -39,7 +39,7 @@ export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
   const fetch = ks.fetch;
   // Only the peer asked, answering the request this incarnation sent (ids never repeat).
   if (fetch === null || fetch.id !== m.requestId || fetch.peer !== m.from) return;
-  if (!(m.record !== null)) assert(false, `fetch reply without record for ${ks.key}`);
+  if (m.record === null) assert(false, `fetch reply without record for ${ks.key}`);
   ks.fetch = null;
   if (m.record.chosen > ks.rec.chosen) {
     adoptChosen(ks.rec, m.record);
@@ -50,7 +50,7 @@ export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
 }
 
 export function startRecovery(ctx: CoreContext, ks: KeyState): void {
-  if (!(ks.status === 'loading')) assert(false, `recovery of ${ks.status} key ${ks.key}`);
+  if (ks.status !== 'loading') assert(false, `recovery of ${ks.status} key ${ks.key}`);
   ks.status = 'recovering';
   ks.recovery = { id: takeRequestId(ctx.ids) ?? 0, replies: new Map(), sentTick: ctx.roundNow };
   markActive(ctx, ks);
@@ -81,7 +81,7 @@ export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
   // a reply meant for our past self must not complete our recovery).
   if (recovery === null || recovery.id === 0 || recovery.id !== m.requestId || m.from === ctx.me)
     return false;
-  if (!(m.record !== null)) assert(false, `recover reply without record for ${ks.key}`);
+  if (m.record === null) assert(false, `recover reply without record for ${ks.key}`);
   // Keyed by replica: a duplicated reply is the same replica, never a second one.
   recovery.replies.set(m.from, m.record);
   if (recovery.replies.size < ctx.quorum) return false;
