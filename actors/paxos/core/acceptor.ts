@@ -56,15 +56,11 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
   }
   rec.promised = m.ballot;
   markDirty(ctx, ks);
-  ctx.out.sendAfterPersist.push(
-    message(ctx, ks, MessageType.promise, m.from, {
-      instance: m.instance,
-      ballot: m.ballot,
-      ok: true,
-      acceptedBallot: rec.acceptedBallot,
-      value: rec.accepted,
-    }),
-  );
+  const promise = message(ctx, ks, MessageType.promise, m.from, m.instance, m.ballot);
+  promise.ok = true;
+  promise.acceptedBallot = rec.acceptedBallot;
+  promise.value = rec.accepted;
+  ctx.out.sendAfterPersist.push(promise);
   if (!(rec.promised >= rec.acceptedBallot))
     assert(false, `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
 }
@@ -105,13 +101,9 @@ export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void 
   rec.acceptedBallot = m.ballot;
   rec.accepted = m.value;
   markDirty(ctx, ks);
-  ctx.out.sendAfterPersist.push(
-    message(ctx, ks, MessageType.accepted, m.from, {
-      instance: m.instance,
-      ballot: m.ballot,
-      ok: true,
-    }),
-  );
+  const accepted = message(ctx, ks, MessageType.accepted, m.from, m.instance, m.ballot);
+  accepted.ok = true;
+  ctx.out.sendAfterPersist.push(accepted);
   if (rec.acceptedBallot !== rec.promised)
     assert(false, `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
 }
@@ -123,22 +115,18 @@ function reply(
   type: typeof MessageType.promise | typeof MessageType.accepted,
   ok: boolean,
 ): PaxosMessage {
-  return message(ctx, ks, type, m.from, {
-    instance: m.instance,
-    ballot: m.ballot,
-    ok,
-    promised: ks.rec.promised,
-  });
+  const answer = message(ctx, ks, type, m.from, m.instance, m.ballot);
+  answer.ok = ok;
+  answer.promised = ks.rec.promised;
+  return answer;
 }
 
 /** A read query: report our chosen instance and whether we hold an unchosen accepted value. */
 export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
-  ctx.out.send.push(
-    message(ctx, ks, MessageType.readReply, m.from, {
-      requestId: m.requestId,
-      acceptedBallot: ks.rec.acceptedBallot,
-    }),
-  );
+  const answer = message(ctx, ks, MessageType.readReply, m.from);
+  answer.requestId = m.requestId;
+  answer.acceptedBallot = ks.rec.acceptedBallot;
+  ctx.out.send.push(answer);
 }
 
 /**
@@ -149,11 +137,10 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   if (ks.status !== 'ready') assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
   const record = { ...ks.rec, recent: ks.rec.recent.slice() };
-  const answer = message(ctx, ks, MessageType.fetchReply, m.from, {
-    requestId: m.requestId,
-    purpose: m.purpose,
-    record,
-  });
+  const answer = message(ctx, ks, MessageType.fetchReply, m.from);
+  answer.requestId = m.requestId;
+  answer.purpose = m.purpose;
+  answer.record = record;
   if (m.purpose === FetchPurpose.recover) ctx.out.sendAfterPersist.push(answer);
   else ctx.out.send.push(answer);
 }

@@ -276,13 +276,19 @@ export function emptyReady(): Ready {
   return { load: [], persist: [], sendAfterPersist: [], send: [], deliver: [], renewIds: false };
 }
 
-/** A message about `ks` to one peer, stamped with this replica's chosen state for the key. */
+/**
+ * A message about `ks` to one peer, stamped with this replica's chosen state for the key; every
+ * other field at its zero. The caller sets the fields its type carries on the object returned
+ * (it is fresh and young): no object of fields per message (one was allocated for every
+ * message, ~50 bytes, six times per write).
+ */
 export function message(
   ctx: CoreContext,
   ks: KeyState,
   type: MessageType,
   to: number,
-  fields: Partial<PaxosMessage>,
+  instance = 0,
+  ballot = 0,
 ): PaxosMessage {
   // Every field written in one fixed order (one hidden class) and no object spread: this runs
   // for every message on the hot path. A replica never messages itself: its own vote is
@@ -299,18 +305,18 @@ export function message(
     key: ks.key,
     from: ctx.me,
     to,
-    instance: fields.instance ?? 0,
-    ballot: fields.ballot ?? 0,
-    ok: fields.ok ?? false,
-    promised: fields.promised ?? 0,
-    acceptedBallot: fields.acceptedBallot ?? 0,
-    value: fields.value ?? null,
+    instance,
+    ballot,
+    ok: false,
+    promised: 0,
+    acceptedBallot: 0,
+    value: null,
     chosen: ks.rec.chosen,
     chosenOrigin: ks.rec.chosenOrigin,
     chosenSeq: ks.rec.chosenSeq,
-    requestId: fields.requestId ?? 0,
-    purpose: fields.purpose ?? FetchPurpose.catchUp,
-    record: fields.record ?? null,
+    requestId: 0,
+    purpose: FetchPurpose.catchUp,
+    record: null,
   };
 }
 

@@ -383,7 +383,7 @@ export class PaxosCore {
       ks.noticePeers = 0;
       for (const peer of ctx.peers) {
         if ((owed & (1 << peer)) === 0) continue;
-        ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, { instance: ks.rec.chosen }));
+        ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, ks.rec.chosen));
         sent++;
       }
     }

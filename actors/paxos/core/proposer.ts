@@ -144,7 +144,7 @@ export function startPrepare(
   count(ctx, 'prepareRounds');
   for (const peer of peersOf(ctx)) {
     ctx.out.sendAfterPersist.push(
-      message(ctx, ks, MessageType.prepare, peer, { instance: round.instance, ballot }),
+      message(ctx, ks, MessageType.prepare, peer, round.instance, ballot),
     );
   }
   if (popcount(round.votes) >= ctx.quorum) startAccept(ctx, ks, round.highestAccepted ?? own);
@@ -179,13 +179,9 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
     head.pendingAt.push(round.instance);
   }
   for (const peer of peersOf(ctx)) {
-    ctx.out.sendAfterPersist.push(
-      message(ctx, ks, MessageType.accept, peer, {
-        instance: round.instance,
-        ballot: round.ballot,
-        value,
-      }),
-    );
+    const accept = message(ctx, ks, MessageType.accept, peer, round.instance, round.ballot);
+    accept.value = value;
+    ctx.out.sendAfterPersist.push(accept);
   }
   if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, value);
 }

@@ -109,7 +109,9 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
   for (let i = 0; i < ask; i++) {
     const peer = peers[i];
     assert(peer !== undefined);
-    ctx.out.send.push(message(ctx, ks, MessageType.readQuery, peer, { requestId: round.id }));
+    const query = message(ctx, ks, MessageType.readQuery, peer);
+    query.requestId = round.id;
+    ctx.out.send.push(query);
   }
   if (ctx.quorum === 1) decideRead(ctx, ks, round);
 }

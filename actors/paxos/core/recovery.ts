@@ -27,12 +27,10 @@ export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void
   ks.fetch = { id, peer, sentTick: ctx.roundNow };
   markActive(ctx, ks);
   count(ctx, 'catchUps');
-  ctx.out.send.push(
-    message(ctx, ks, MessageType.fetch, peer, {
-      requestId: ks.fetch.id,
-      purpose: FetchPurpose.catchUp,
-    }),
-  );
+  const fetch = message(ctx, ks, MessageType.fetch, peer);
+  fetch.requestId = ks.fetch.id;
+  fetch.purpose = FetchPurpose.catchUp;
+  ctx.out.send.push(fetch);
 }
 
 export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
@@ -65,12 +63,10 @@ function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
   if (recovery.id === 0) return; // A spent id range: retried at the next tick.
   for (const peer of peersOf(ctx)) {
     if (recovery.replies.has(peer)) continue;
-    ctx.out.send.push(
-      message(ctx, ks, MessageType.fetch, peer, {
-        requestId: recovery.id,
-        purpose: FetchPurpose.recover,
-      }),
-    );
+    const fetch = message(ctx, ks, MessageType.fetch, peer);
+    fetch.requestId = recovery.id;
+    fetch.purpose = FetchPurpose.recover;
+    ctx.out.send.push(fetch);
   }
 }
 
