@@ -238,6 +238,12 @@ export class PaxosGroupActor implements Actor {
    * holds). Bounded: a payload with more messages decodes the rest into fresh objects.
    */
   private readonly inboundPool: PaxosMessage[] = [];
+  /** readBatch's callbacks for peer payloads, made once (not two closures per payload). */
+  private readonly decodeInbound = (r: ByteReader): PaxosMessage =>
+    readMessageInto(r, this.pooledMessage(this.inbound.length));
+  private readonly keepInbound = (m: PaxosMessage): void => {
+    this.inbound.push(m);
+  };
   /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
   private readonly derivedWrites: DerivedWrites | undefined;
   /** This replica's journal of the group (journal-writer.ts); undefined when off. */
@@ -379,12 +385,10 @@ export class PaxosGroupActor implements Actor {
     messages.length = 0;
     try {
       if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
-      const decode = (r: ByteReader): PaxosMessage =>
-        readMessageInto(r, this.pooledMessage(messages.length));
       // An owned payload is decoded in place (its values are views of it); a borrowed one is
       // copied once first.
       const bytes = owned ? 'owned' : 'copy-once';
-      readBatch(payload, PayloadKind.paxos, decode, (m) => messages.push(m), bytes);
+      readBatch(payload, PayloadKind.paxos, this.decodeInbound, this.keepInbound, bytes);
     } catch (err) {
       messages.length = 0;
       return this.rejectInput(
