@@ -182,12 +182,13 @@ function newPutResult(versionAfter: number): Uint8Array {
  * object and its bytes) was most of what a put left for the collector to copy and promote
  * (docs/decisions.md "What a write leaves behind"). Results are never written after they are
  * made (as the registry's shared one-byte answers), and each is checked against its version
- * when it is handed out (a damaged one is replaced). Past PUT_RESULTS_SHARED (a hot key) a put allocates its own.
+ * when it is handed out (a damaged one is replaced). Past PUT_RESULTS_SHARED (a hot key) a put
+ * allocates its own.
  */
 function putResult(versionAfter: number): Uint8Array {
-  if (versionAfter >= PUT_RESULTS_SHARED) return newPutResult(versionAfter);
-  if (!(versionAfter >= 1 && Number.isInteger(versionAfter)))
-    assert(false, `put to ${versionAfter}`);
+  // Versions are whole and at least 1 after a put; anything else simply is not shared.
+  const shareable = versionAfter >= 1 && versionAfter < PUT_RESULTS_SHARED;
+  if (!shareable || !Number.isInteger(versionAfter)) return newPutResult(versionAfter);
   const shared = putResults[versionAfter];
   // A written byte would answer the wrong version to every later put at it. Not an assert: the
   // registry turns a model's throw into BAD_REQUEST, which would make this replica skip a put
