@@ -131,19 +131,40 @@ export interface PhaseResult {
   messagesPerOp: number;
   payloadsPerOp: number;
   heapBytesPerOp: number;
+  /**
+   * Heap bytes the scavenges copied per operation: what was still alive in the young
+   * generation at a scavenge (kept in it, or promoted to the old generation). A scavenge's cost
+   * follows these bytes, not the bytes allocated.
+   */
+  survivedBytesPerOp: number;
 }
 
 /** Heap bytes allocated while `profiler` ran: growth of the used heap between collections. */
-function allocatedBytes(usedAtStart: number, profiler: GCProfiler): number {
+function allocatedBytes(
+  usedAtStart: number,
+  profiler: GCProfiler,
+): { allocated: number; survived: number } {
   const usedAtEnd = getHeapStatistics().used_heap_size;
   const { statistics } = profiler.stop();
   let bytes = 0;
+  let survived = 0;
   let prev = usedAtStart;
   for (const gc of statistics) {
     bytes += gc.beforeGC.heapStatistics.usedHeapSize - prev;
     prev = gc.afterGC.heapStatistics.usedHeapSize;
+    if (gc.gcType === 'Scavenge') survived += scavengeSurvivors(gc);
   }
-  return bytes + usedAtEnd - prev;
+  return { allocated: bytes + usedAtEnd - prev, survived };
+}
+
+type GcEntry = ReturnType<GCProfiler['stop']>['statistics'][number];
+
+/** What one scavenge copied: the young generation's bytes after it, plus the old space's growth. */
+function scavengeSurvivors(gc: GcEntry): number {
+  const used = (stats: GcEntry['beforeGC'], name: string): number =>
+    stats.heapSpaceStatistics.find((s) => s.spaceName === name)?.spaceUsedSize ?? 0;
+  const promoted = used(gc.afterGC, 'old_space') - used(gc.beforeGC, 'old_space');
+  return used(gc.afterGC, 'new_space') + Math.max(0, promoted);
 }
 
 async function runPhase(
@@ -200,7 +221,7 @@ async function runPhase(
     else if (delivered === 0) await ioWait(wire);
   }
   const used = process.cpuUsage(cpu);
-  const heapBytes = allocatedBytes(usedAtStart, profiler);
+  const heap = allocatedBytes(usedAtStart, profiler);
   assert(done >= o.ops, `${kind} phase stopped at ${done} of ${o.ops}`);
   return {
     phase: kind,
@@ -208,7 +229,8 @@ async function runPhase(
     cpuMicrosPerOp: (used.user + used.system) / done,
     messagesPerOp: (countMessages(actors) - messagesBefore) / done,
     payloadsPerOp: (wire.payloads - payloadsBefore) / done,
-    heapBytesPerOp: heapBytes / done,
+    heapBytesPerOp: heap.allocated / done,
+    survivedBytesPerOp: heap.survived / done,
   };
 }
 
@@ -335,15 +357,20 @@ export async function runPaxosPath(o: Options): Promise<PhaseResult[]> {
   // Heap bytes per operation barely move between slices: the median slice's is reported.
   const best = new Map<'write' | 'read', PhaseResult>();
   const heap = { write: [] as number[], read: [] as number[] };
+  const survived = { write: [] as number[], read: [] as number[] };
   for (let slice = 0; slice < o.slices; slice++) {
     for (const kind of ['write', 'read'] as const) {
       const r = await rig.slice(kind, Math.ceil(o.ops / o.slices));
       heap[kind].push(r.heapBytesPerOp);
+      survived[kind].push(r.survivedBytesPerOp);
       const seen = best.get(kind);
       if (seen === undefined || r.cpuMicrosPerOp < seen.cpuMicrosPerOp) best.set(kind, r);
     }
   }
-  for (const [kind, r] of best) r.heapBytesPerOp = median(heap[kind]);
+  for (const [kind, r] of best) {
+    r.heapBytesPerOp = median(heap[kind]);
+    r.survivedBytesPerOp = median(survived[kind]);
+  }
   await rig.close();
   return [...best.values()];
 }
@@ -421,10 +448,10 @@ async function main(): Promise<void> {
     (args) => workloadOptions(args, DEFAULTS),
   );
   const results = await runPaxosPath(o);
-  console.log('phase   ops        cpu us/op  msgs/op  payloads/op  heap B/op');
+  console.log('phase   ops        cpu us/op  msgs/op  payloads/op  heap B/op  survived B/op');
   for (const r of results) {
     console.log(
-      `${r.phase.padEnd(7)} ${String(r.ops).padEnd(10)} ${r.cpuMicrosPerOp.toFixed(2).padStart(9)}  ${r.messagesPerOp.toFixed(2).padStart(7)}  ${r.payloadsPerOp.toFixed(3).padStart(11)}  ${r.heapBytesPerOp.toFixed(0).padStart(9)}`,
+      `${r.phase.padEnd(7)} ${String(r.ops).padEnd(10)} ${r.cpuMicrosPerOp.toFixed(2).padStart(9)}  ${r.messagesPerOp.toFixed(2).padStart(7)}  ${r.payloadsPerOp.toFixed(3).padStart(11)}  ${r.heapBytesPerOp.toFixed(0).padStart(9)}  ${r.survivedBytesPerOp.toFixed(0).padStart(13)}`,
     );
   }
 }

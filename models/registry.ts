@@ -46,7 +46,7 @@ function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array
     extendsAppendView(before.subarray(1), state)
   ) {
     const out = new Uint8Array(state.buffer, before.byteOffset, state.length + 1);
-    assert(out[0] === tag, () => `grown state lost its tag ${tag}`);
+    if (out[0] !== tag) assert(false, `grown state lost its tag ${tag}`);
     return out;
   }
   return claimLead(state, tag, before) ?? appendBytes(Uint8Array.of(tag), state);
@@ -75,7 +75,7 @@ function withVersion(result: Uint8Array, version: number): Uint8Array {
  * once).
  */
 export function putVersionSuffix(out: Uint8Array, version: number): void {
-  assert(out.length >= VERSION_BYTES + 1, () => `write result of ${out.length} bytes`);
+  if (!(out.length >= VERSION_BYTES + 1)) assert(false, `write result of ${out.length} bytes`);
   versionScratch[0] = version;
   out.set(versionScratchBytes, out.length - VERSION_BYTES);
 }
@@ -106,23 +106,19 @@ export function createModelRegistry(
   // Indexed by the tag byte: one array load per op and query instead of a Map lookup.
   const byTag = new Array<StateMachine | undefined>(256).fill(undefined);
   for (const [tag, machine] of models) {
-    assert(Number.isInteger(tag) && tag >= 0 && tag < 256, () => `model tag ${tag}`);
+    if (!(Number.isInteger(tag) && tag >= 0 && tag < 256)) assert(false, `model tag ${tag}`);
     byTag[tag] = machine;
   }
   // The Paxos core applies install ops itself (install-op.ts); a model under their tag would
   // never see its ops.
-  assert(
-    !byTagMap.has(INSTALL_OP_TAG),
-    () => `model tag ${INSTALL_OP_TAG} is reserved for install ops`,
-  );
-  assert(
-    !byTagMap.has(REQUEST_ID_TAG),
-    () => `model tag ${REQUEST_ID_TAG} is reserved for request ids`,
-  );
+  if (!!byTagMap.has(INSTALL_OP_TAG))
+    assert(false, `model tag ${INSTALL_OP_TAG} is reserved for install ops`);
+  if (!!byTagMap.has(REQUEST_ID_TAG))
+    assert(false, `model tag ${REQUEST_ID_TAG} is reserved for request ids`);
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
-    assert(bytes.length >= 1, () => `empty ${what}`);
+    if (!(bytes.length >= 1)) assert(false, `empty ${what}`);
     const machine = byTag[bytes[0] as number];
-    assert(machine !== undefined, () => `${what} for unknown model tag ${bytes[0]}`);
+    if (machine === undefined) assert(false, `${what} for unknown model tag ${bytes[0]}`);
     return machine;
   };
   // A chosen op is applied by every replica, again after every restart: one that throws would

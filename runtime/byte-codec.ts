@@ -92,7 +92,7 @@ export class ByteWriter {
 
   /** Writes a u32 at an earlier offset (a count known only at the end). */
   patchU32(offset: number, n: number): void {
-    assert(offset + 4 <= this.pos, () => `patch at ${offset} beyond ${this.pos}`);
+    if (!(offset + 4 <= this.pos)) assert(false, `patch at ${offset} beyond ${this.pos}`);
     this.view.setUint32(offset, n, true);
   }
 
@@ -138,10 +138,8 @@ export class ByteReader {
   }
 
   private need(n: number): void {
-    assert(
-      this.pos + n <= this.buf.length,
-      () => `read of ${n} bytes at ${this.pos} past ${this.buf.length}`,
-    );
+    if (!(this.pos + n <= this.buf.length))
+      assert(false, `read of ${n} bytes at ${this.pos} past ${this.buf.length}`);
   }
 
   u8(): number {
@@ -226,7 +224,7 @@ export class ByteReader {
     this.text ??= Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     const s = this.text.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
-    assert(s.length <= n, () => `a string of ${s.length} units from ${n} bytes`);
+    if (!(s.length <= n)) assert(false, `a string of ${s.length} units from ${n} bytes`);
     return s;
   }
 }

@@ -36,7 +36,7 @@ let used = 0;
 
 /** Zero-filled bytes of length `n` that the caller drops soon (see the rules above). */
 export function transientBytes(n: number): Uint8Array {
-  assert(Number.isInteger(n) && n >= 0, () => `transient bytes of length ${n}`);
+  if (!(Number.isInteger(n) && n >= 0)) assert(false, `transient bytes of length ${n}`);
   if (n <= ON_HEAP_BYTES_MAX || n > TRANSIENT_CARVE_BYTES_MAX) return new Uint8Array(n);
   if (used + n > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);
@@ -57,7 +57,7 @@ export function transientCopy(bytes: Uint8Array): Uint8Array {
 
 /** A short-lived copy of bytes [from, to) of `bytes`. */
 export function transientCopyOf(bytes: Uint8Array, from: number, to: number): Uint8Array {
-  assert(0 <= from && from <= to && to <= bytes.length, () => `copy of [${from}, ${to})`);
+  if (!(0 <= from && from <= to && to <= bytes.length)) assert(false, `copy of [${from}, ${to})`);
   const out = transientBytes(to - from);
   out.set(bytes.subarray(from, to));
   return out;

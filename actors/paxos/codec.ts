@@ -52,7 +52,7 @@ export function endBatch(w: ByteWriter, countAt: number, count: number): Uint8Ar
 
 export function payloadKind(payload: Uint8Array): PayloadKind {
   const kind = payload[0];
-  assert(kind === 1 || kind === 2 || kind === 3, () => `unknown payload kind ${kind}`);
+  if (!(kind === 1 || kind === 2 || kind === 3)) assert(false, `unknown payload kind ${kind}`);
   return kind;
 }
 
@@ -175,7 +175,7 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
 
 export function readRecord(r: ByteReader): KeyRecord {
   const layout = r.u8();
-  assert(layout === 1 || layout === RECORD_LAYOUT, () => `record layout ${layout}`);
+  if (!(layout === 1 || layout === RECORD_LAYOUT)) assert(false, `record layout ${layout}`);
   const chosen = r.f64();
   const chosenOrigin = r.f64();
   const chosenSeq = r.f64();
@@ -244,7 +244,7 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
 export function decodeRecord(bytes: Uint8Array): KeyRecord {
   const r = new ByteReader(bytes);
   const rec = readRecord(r);
-  assert(r.remaining === 0, () => `record has ${r.remaining} trailing bytes`);
+  if (r.remaining !== 0) assert(false, `record has ${r.remaining} trailing bytes`);
   return rec;
 }
 
@@ -289,7 +289,7 @@ export function readRequest(r: ByteReader): ClientRequest | ScanRequest {
   const body = r.bytes();
   if (kind === 0) return { kind: 'write', token, key, op: body };
   if (kind === 3) return { kind: 'scan', token, key, query: body };
-  assert(kind === 1 || kind === 2, () => `request kind ${kind}`);
+  if (!(kind === 1 || kind === 2)) assert(false, `request kind ${kind}`);
   return {
     kind: 'read',
     token,
@@ -325,7 +325,7 @@ export function writeResultBody(w: ByteWriter, res: ResultBody): void {
 export function readResultBody(r: ByteReader, transient = false): ResultBody {
   const ok = r.u8();
   if (ok === 1) return { ok: true, result: transient ? r.bytesTransient() : r.bytes() };
-  assert(ok === 0, () => `result flag ${ok}`);
+  if (ok !== 0) assert(false, `result flag ${ok}`);
   return { ok: false, code: r.str(), message: r.str() };
 }
 
@@ -369,9 +369,9 @@ export function readBatch<T>(
       ? new ByteReader(payload)
       : new ByteReader(bytes === 'owned' ? payload : transientCopy(payload), true);
   const kind = r.u8();
-  assert(kind === expected, () => `payload kind ${kind}, expected ${expected}`);
+  if (kind !== expected) assert(false, `payload kind ${kind}, expected ${expected}`);
   const n = r.u32();
   for (let i = 0; i < n; i++) each(item(r));
-  assert(r.remaining === 0, () => `batch has ${r.remaining} trailing bytes`);
+  if (r.remaining !== 0) assert(false, `batch has ${r.remaining} trailing bytes`);
   return n;
 }

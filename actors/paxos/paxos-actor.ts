@@ -238,6 +238,12 @@ export class PaxosGroupActor implements Actor {
    * holds). Bounded: a payload with more messages decodes the rest into fresh objects.
    */
   private readonly inboundPool: PaxosMessage[] = [];
+  /** readBatch's callbacks for peer payloads, made once (not two closures per payload). */
+  private readonly decodeInbound = (r: ByteReader): PaxosMessage =>
+    readMessageInto(r, this.pooledMessage(this.inbound.length));
+  private readonly keepInbound = (m: PaxosMessage): void => {
+    this.inbound.push(m);
+  };
   /** Big-table index entries that ride in their row record's batch (derived-writes.ts). */
   private readonly derivedWrites: DerivedWrites | undefined;
   /** This replica's journal of the group (journal-writer.ts); undefined when off. */
@@ -355,7 +361,7 @@ export class PaxosGroupActor implements Actor {
     if (from === CLIENT_ADDRESS) {
       // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
       const kind = payloadKind(payload);
-      assert(kind === PayloadKind.requests, () => `payload kind ${kind} from the client`);
+      if (kind !== PayloadKind.requests) assert(false, `payload kind ${kind} from the client`);
       readBatch(
         payload,
         kind,
@@ -379,12 +385,10 @@ export class PaxosGroupActor implements Actor {
     messages.length = 0;
     try {
       if (payload[0] !== PayloadKind.paxos) throw new Error(`payload kind ${payload[0]}`);
-      const decode = (r: ByteReader): PaxosMessage =>
-        readMessageInto(r, this.pooledMessage(messages.length));
       // An owned payload is decoded in place (its values are views of it); a borrowed one is
       // copied once first.
       const bytes = owned ? 'owned' : 'copy-once';
-      readBatch(payload, PayloadKind.paxos, decode, (m) => messages.push(m), bytes);
+      readBatch(payload, PayloadKind.paxos, this.decodeInbound, this.keepInbound, bytes);
     } catch (err) {
       messages.length = 0;
       return this.rejectInput(
@@ -487,10 +491,8 @@ export class PaxosGroupActor implements Actor {
       return { amnesic, clearable, incarnation: this.options.incarnation };
     if (request.kind === 'recordKeys')
       return listRecordKeys(request, this.core.heldRecords(), this.recordEntries());
-    assert(
-      request.kind === 'clearAmnesia',
-      () => `amnesia request ${String((request as { kind?: unknown }).kind)}`,
-    );
+    if (request.kind !== 'clearAmnesia')
+      assert(false, `amnesia request ${String((request as { kind?: unknown }).kind)}`);
     const answer = (reason: ClearAmnesiaAnswer['reason']): ClearAmnesiaAnswer => ({
       cleared: reason === 'cleared',
       reason,
@@ -635,10 +637,8 @@ export class PaxosGroupActor implements Actor {
   private loadRecords(keys: string[]): void {
     this.store.loadRecords?.(keys, (records) => {
       if (this.failed || this.closed) return;
-      assert(
-        records.length === keys.length,
-        () => `${records.length} records for ${keys.length} keys`,
-      );
+      if (records.length !== keys.length)
+        assert(false, `${records.length} records for ${keys.length} keys`);
       this.maybeBecomeAmnesic();
       keys.forEach((key, i) => {
         const record = records[i];
@@ -844,10 +844,11 @@ export class PaxosGroupActor implements Actor {
   /** The key cache never evicts a key of a batch being written (mayEvictBound). */
   private markWriting(records: Map<string, Uint8Array>): void {
     assert(!this.writingBatches.includes(records), 'a batch handed to storage twice');
-    assert(
-      this.options.sync === 'none' || this.writingBatches.length === 0,
-      () => `${this.writingBatches.length} batches in flight under sync ${this.options.sync}`,
-    );
+    if (!(this.options.sync === 'none' || this.writingBatches.length === 0))
+      assert(
+        false,
+        `${this.writingBatches.length} batches in flight under sync ${this.options.sync}`,
+      );
     this.writingBatches.push(records);
   }
 
@@ -900,10 +901,8 @@ export class PaxosGroupActor implements Actor {
   }
 
   private queueMessage(m: PaxosMessage): void {
-    assert(
-      m.from === this.replica && m.to !== this.replica,
-      () => `message ${m.from}->${m.to} at ${this.replica}`,
-    );
+    if (!(m.from === this.replica && m.to !== this.replica))
+      assert(false, `message ${m.from}->${m.to} at ${this.replica}`);
     let out = this.outWriters.get(m.to);
     if (out === undefined) {
       const w = new ByteWriter(1024);

@@ -104,7 +104,7 @@ function withHeader(type: number, n: number, payload: Uint8Array): Uint8Array {
 }
 
 function headerNumber(op: Uint8Array): number {
-  assert(op.length >= 9, () => `kv op of ${op.length} bytes`);
+  if (!(op.length >= 9)) assert(false, `kv op of ${op.length} bytes`);
   return getF64(op, 1);
 }
 
@@ -119,9 +119,9 @@ function writeResult(status: KvStatus, version: number, value = 0): Uint8Array {
 }
 
 export function decodeKvWriteResult(bytes: Uint8Array): KvWriteResult {
-  assert(bytes.length === 17, () => `kv write result of ${bytes.length} bytes`);
+  if (bytes.length !== 17) assert(false, `kv write result of ${bytes.length} bytes`);
   const status = bytes[0] as KvStatus;
-  assert(status === 0 || status === 1 || status === 2, () => `kv status ${status}`);
+  if (!(status === 0 || status === 1 || status === 2)) assert(false, `kv status ${status}`);
   return { status, version: getF64(bytes, 1), value: getF64(bytes, 9) };
 }
 
@@ -161,7 +161,7 @@ export function readKvGetResult(bytes: Uint8Array, out: { found: boolean; versio
 }
 
 export function decodeKvGetResult(bytes: Uint8Array): KvGetResult {
-  assert(bytes.length >= 9, () => `kv get result of ${bytes.length} bytes`);
+  if (!(bytes.length >= 9)) assert(false, `kv get result of ${bytes.length} bytes`);
   return { found: bytes[0] === 1, version: getF64(bytes, 1), value: bytes.subarray(9) };
 }
 
@@ -194,6 +194,48 @@ function applyIncr(data: Uint8Array | null, version: number, by: number) {
 
 function casMatches(data: Uint8Array | null, version: number, expected: number): boolean {
   return expected === 0 ? data === null : data !== null && version === expected;
+}
+
+/** Tagged put results kept for sharing: versions after the write in [1, PUT_RESULTS_SHARED). */
+const PUT_RESULTS_SHARED = 4096;
+const putResults = new Array<Uint8Array | undefined>(PUT_RESULTS_SHARED).fill(undefined);
+
+/** writeResult(ok, v) with the registry's version suffix: [ok][v f64][0 f64][v f64]. */
+function newPutResult(versionAfter: number): Uint8Array {
+  const result = new Uint8Array(17 + 8);
+  result[0] = KvStatus.ok;
+  putF64(result, 1, versionAfter);
+  putVersionSuffix(result, versionAfter);
+  return result;
+}
+
+/**
+ * The tagged result of a put that leaves the key at `versionAfter`: a function of that version
+ * alone, so every put at one version (any key, any replica of this thread) answers one shared
+ * array. A result is kept in its key's recent window (16 writes) and request window, so a
+ * fresh 25-byte array per put per replica (~230 heap bytes each: V8's typed array, its buffer
+ * object and its bytes) was most of what a put left for the collector to copy and promote
+ * (docs/decisions.md "What a write leaves behind"). Results are never written after they are
+ * made (as the registry's shared one-byte answers), and each is checked against its version
+ * when it is handed out (a damaged one is replaced). Past PUT_RESULTS_SHARED (a hot key) a put
+ * allocates its own.
+ */
+function putResult(versionAfter: number): Uint8Array {
+  // Versions are whole and at least 1 after a put; anything else simply is not shared.
+  const shareable = versionAfter >= 1 && versionAfter < PUT_RESULTS_SHARED;
+  if (!shareable || !Number.isInteger(versionAfter)) return newPutResult(versionAfter);
+  const shared = putResults[versionAfter];
+  // A written byte would answer the wrong version to every later put at it. Not an assert: the
+  // registry turns a model's throw into BAD_REQUEST, which would make this replica skip a put
+  // the others apply. A damaged array is replaced instead (this is a 25-byte check).
+  if (shared !== undefined && isPutResult(shared, versionAfter)) return shared;
+  return (putResults[versionAfter] = newPutResult(versionAfter));
+}
+
+function isPutResult(bytes: Uint8Array, versionAfter: number): boolean {
+  if (bytes.length !== 25 || bytes[0] !== KvStatus.ok) return false;
+  for (let i = 9; i < 17; i++) if (bytes[i] !== 0) return false;
+  return getF64(bytes, 1) === versionAfter && getF64(bytes, 17) === versionAfter;
 }
 
 /**
@@ -239,12 +281,7 @@ export const kvStateMachine: StateMachine = {
     // first byte becomes the tag (registry.tagged(tag, value) in one allocation, no view).
     const data = op.slice(KV_TAGGED_HEADER_BYTES - 1);
     data[0] = op[0] as number;
-    // writeResult(ok, version + 1) and the registry's version suffix in one allocation.
-    const result = new Uint8Array(17 + 8);
-    result[0] = KvStatus.ok;
-    putF64(result, 1, version + 1);
-    putVersionSuffix(result, version + 1);
-    return { data, mutated: true, result };
+    return { data, mutated: true, result: putResult(version + 1) };
   },
   readTagged(data, version, query) {
     // Only get ([tag][get]); anything else (and every malformed query) takes the generic path.

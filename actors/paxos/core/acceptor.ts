@@ -35,7 +35,7 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
     noteApplied(ctx, ks, value.op, versionBefore);
     markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
-    assert(rec.chosen === m.chosen, () => `settled ${rec.chosen} != ${m.chosen}`);
+    if (rec.chosen !== m.chosen) assert(false, `settled ${rec.chosen} != ${m.chosen}`);
     afterChosenAdvanced(ctx, ks);
     return;
   }
@@ -44,10 +44,8 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
 
 export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(
-    !isPreauthorized(m.ballot, ctx.replicas),
-    () => `prepare with reserved ballot ${m.ballot}`,
-  );
+  if (!!isPreauthorized(m.ballot, ctx.replicas))
+    assert(false, `prepare with reserved ballot ${m.ballot}`);
   // An instance we are behind on: the catch-up started by learn() comes first.
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || m.ballot < rec.promised) {
@@ -58,19 +56,13 @@ export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void
   }
   rec.promised = m.ballot;
   markDirty(ctx, ks);
-  ctx.out.sendAfterPersist.push(
-    message(ctx, ks, MessageType.promise, m.from, {
-      instance: m.instance,
-      ballot: m.ballot,
-      ok: true,
-      acceptedBallot: rec.acceptedBallot,
-      value: rec.accepted,
-    }),
-  );
-  assert(
-    rec.promised >= rec.acceptedBallot,
-    () => `promised ${rec.promised} < accepted ${rec.acceptedBallot}`,
-  );
+  const promise = message(ctx, ks, MessageType.promise, m.from, m.instance, m.ballot);
+  promise.ok = true;
+  promise.acceptedBallot = rec.acceptedBallot;
+  promise.value = rec.accepted;
+  ctx.out.sendAfterPersist.push(promise);
+  if (!(rec.promised >= rec.acceptedBallot))
+    assert(false, `promised ${rec.promised} < accepted ${rec.acceptedBallot}`);
 }
 
 /**
@@ -98,7 +90,7 @@ function mayAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): boolean {
 
 export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  assert(m.value !== null, () => `accept without value for ${ks.key}`);
+  if (m.value === null) assert(false, `accept without value for ${ks.key}`);
   if (m.instance > rec.chosen + 1) return;
   if (m.instance <= rec.chosen || !mayAccept(ctx, ks, m)) {
     ctx.out.send.push(reply(ctx, ks, m, MessageType.accepted, false));
@@ -109,17 +101,11 @@ export function onAccept(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void 
   rec.acceptedBallot = m.ballot;
   rec.accepted = m.value;
   markDirty(ctx, ks);
-  ctx.out.sendAfterPersist.push(
-    message(ctx, ks, MessageType.accepted, m.from, {
-      instance: m.instance,
-      ballot: m.ballot,
-      ok: true,
-    }),
-  );
-  assert(
-    rec.acceptedBallot === rec.promised,
-    () => `accepted ${rec.acceptedBallot} != promised ${rec.promised}`,
-  );
+  const accepted = message(ctx, ks, MessageType.accepted, m.from, m.instance, m.ballot);
+  accepted.ok = true;
+  ctx.out.sendAfterPersist.push(accepted);
+  if (rec.acceptedBallot !== rec.promised)
+    assert(false, `accepted ${rec.acceptedBallot} != promised ${rec.promised}`);
 }
 
 function reply(
@@ -129,22 +115,18 @@ function reply(
   type: typeof MessageType.promise | typeof MessageType.accepted,
   ok: boolean,
 ): PaxosMessage {
-  return message(ctx, ks, type, m.from, {
-    instance: m.instance,
-    ballot: m.ballot,
-    ok,
-    promised: ks.rec.promised,
-  });
+  const answer = message(ctx, ks, type, m.from, m.instance, m.ballot);
+  answer.ok = ok;
+  answer.promised = ks.rec.promised;
+  return answer;
 }
 
 /** A read query: report our chosen instance and whether we hold an unchosen accepted value. */
 export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
-  ctx.out.send.push(
-    message(ctx, ks, MessageType.readReply, m.from, {
-      requestId: m.requestId,
-      acceptedBallot: ks.rec.acceptedBallot,
-    }),
-  );
+  const answer = message(ctx, ks, MessageType.readReply, m.from);
+  answer.requestId = m.requestId;
+  answer.acceptedBallot = ks.rec.acceptedBallot;
+  ctx.out.send.push(answer);
 }
 
 /**
@@ -153,13 +135,12 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  * first: the reply waits for the persist).
  */
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
-  assert(ks.status === 'ready', () => `fetch answered from ${ks.status} key ${ks.key}`);
+  if (ks.status !== 'ready') assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
   const record = { ...ks.rec, recent: ks.rec.recent.slice() };
-  const answer = message(ctx, ks, MessageType.fetchReply, m.from, {
-    requestId: m.requestId,
-    purpose: m.purpose,
-    record,
-  });
+  const answer = message(ctx, ks, MessageType.fetchReply, m.from);
+  answer.requestId = m.requestId;
+  answer.purpose = m.purpose;
+  answer.record = record;
   if (m.purpose === FetchPurpose.recover) ctx.out.sendAfterPersist.push(answer);
   else ctx.out.send.push(answer);
 }

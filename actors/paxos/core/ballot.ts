@@ -24,40 +24,38 @@ import { assert } from '../../../runtime/assert';
 export const EPOCH_SPAN = 2 ** 21;
 
 export function quorumSize(replicas: number): number {
-  assert(Number.isInteger(replicas) && replicas >= 1, () => `replicas ${replicas} must be >= 1`);
+  if (!(Number.isInteger(replicas) && replicas >= 1))
+    assert(false, `replicas ${replicas} must be >= 1`);
   return Math.floor(replicas / 2) + 1;
 }
 
 export function ballotOf(round: number, replicaId: number, replicas: number, epoch = 0): number {
-  assert(
-    replicaId >= 0 && replicaId < replicas,
-    () => `replica ${replicaId} outside 0..${replicas - 1}`,
-  );
-  assert(round >= 0 && Number.isSafeInteger(round), () => `bad round ${round}`);
-  assert(Number.isInteger(epoch) && epoch >= 0 && epoch < EPOCH_SPAN, () => `bad epoch ${epoch}`);
+  if (!(replicaId >= 0 && replicaId < replicas))
+    assert(false, `replica ${replicaId} outside 0..${replicas - 1}`);
+  if (!(round >= 0 && Number.isSafeInteger(round))) assert(false, `bad round ${round}`);
+  if (!(Number.isInteger(epoch) && epoch >= 0 && epoch < EPOCH_SPAN))
+    assert(false, `bad epoch ${epoch}`);
   const ballot = (round * EPOCH_SPAN + epoch) * replicas + replicaId + 1;
-  assert(
-    Number.isSafeInteger(ballot),
-    () => `ballot of round ${round} epoch ${epoch} is not a safe integer`,
-  );
+  if (!Number.isSafeInteger(ballot))
+    assert(false, `ballot of round ${round} epoch ${epoch} is not a safe integer`);
   return ballot;
 }
 
 /** The replica whose ballot this is. */
 export function ballotOwner(ballot: number, replicas: number): number {
-  assert(ballot >= 1, () => `ballot ${ballot} has no owner`);
+  if (!(ballot >= 1)) assert(false, `ballot ${ballot} has no owner`);
   return (ballot - 1) % replicas;
 }
 
 /** The round of a ballot (0 for reserved ballots and for ballots of the old layout). */
 export function ballotRound(ballot: number, replicas: number): number {
-  assert(ballot >= 1, () => `ballot ${ballot} has no round`);
+  if (!(ballot >= 1)) assert(false, `ballot ${ballot} has no round`);
   return Math.floor((ballot - 1) / replicas / EPOCH_SPAN);
 }
 
 /** The epoch (incarnation) of the core that made a ballot. */
 export function ballotEpoch(ballot: number, replicas: number): number {
-  assert(ballot >= 1, () => `ballot ${ballot} has no epoch`);
+  if (!(ballot >= 1)) assert(false, `ballot ${ballot} has no epoch`);
   return Math.floor((ballot - 1) / replicas) % EPOCH_SPAN;
 }
 
@@ -75,7 +73,7 @@ export function isPreauthorized(ballot: number, replicas: number): boolean {
  * `above`.
  */
 export function nextBallot(above: number, replicaId: number, replicas: number, epoch = 0): number {
-  assert(above >= 0 && Number.isSafeInteger(above), () => `bad ballot ${above}`);
+  if (!(above >= 0 && Number.isSafeInteger(above))) assert(false, `bad ballot ${above}`);
   let round = Math.max(1, Math.floor(above / replicas / EPOCH_SPAN));
   let ballot = ballotOf(round, replicaId, replicas, epoch);
   // At most two steps: one round spans EPOCH_SPAN × N ballots.
@@ -83,7 +81,9 @@ export function nextBallot(above: number, replicaId: number, replicas: number, e
     round += 1;
     ballot = ballotOf(round, replicaId, replicas, epoch);
   }
-  assert(ballot > above && ballot > replicas, () => `next ballot ${ballot} not above ${above}`);
-  assert(ballotEpoch(ballot, replicas) === epoch, () => `ballot ${ballot} lost its epoch ${epoch}`);
+  if (!(ballot > above && ballot > replicas))
+    assert(false, `next ballot ${ballot} not above ${above}`);
+  if (!(ballotEpoch(ballot, replicas) === epoch))
+    assert(false, `ballot ${ballot} lost its epoch ${epoch}`);
   return ballot;
 }

@@ -40,17 +40,16 @@ export interface IdSpace {
 }
 
 function rangeOf(incarnation: number, span: number, first: number): IdRange {
-  assert(
-    Number.isInteger(incarnation) && incarnation >= 0 && incarnation < INCARNATION_SPAN,
-    () => `incarnation ${incarnation}`,
-  );
+  if (!(Number.isInteger(incarnation) && incarnation >= 0 && incarnation < INCARNATION_SPAN))
+    assert(false, `incarnation ${incarnation}`);
   const base = incarnation * span;
-  assert(Number.isSafeInteger(base + span), () => `ids of incarnation ${incarnation} pass 2^53`);
+  if (!Number.isSafeInteger(base + span))
+    assert(false, `ids of incarnation ${incarnation} pass 2^53`);
   return { next: base + first, end: base + span };
 }
 
 export function newIdSpace(incarnation: number, span: number): IdSpace {
-  assert(Number.isSafeInteger(span) && span >= 4, () => `id span ${span}`);
+  if (!(Number.isSafeInteger(span) && span >= 4)) assert(false, `id span ${span}`);
   // Request id 0 means "none" on the wire, so request ids start one above the base.
   return {
     span,
@@ -71,7 +70,7 @@ function take(space: IdSpace, range: IdRange): number | undefined {
   range.next += 1;
   // Ask early, so a shell that answers at its next turn never lets the range run dry.
   if (range.end - range.next <= space.span / 4) space.renewWanted = true;
-  assert(Number.isSafeInteger(id) && id < range.end, () => `id ${id} outside its range`);
+  if (!(Number.isSafeInteger(id) && id < range.end)) assert(false, `id ${id} outside its range`);
   return id;
 }
 
@@ -88,7 +87,7 @@ export function takeRequestId(space: IdSpace): number | undefined {
 /** The shell's answer to `renewIds`: a new incarnation number, never used before. */
 export function renewIds(space: IdSpace, incarnation: number): void {
   const base = incarnation * space.span;
-  assert(!space.seqBases.includes(base), () => `incarnation ${incarnation} renewed twice`);
+  if (!!space.seqBases.includes(base)) assert(false, `incarnation ${incarnation} renewed twice`);
   space.seqs = rangeOf(incarnation, space.span, 0);
   space.requests = rangeOf(incarnation, space.span, 1);
   space.seqBases.push(base);

@@ -114,7 +114,7 @@ export function evictEmpty(
     keys.delete(ks.key);
     evicted += 1;
   }
-  assert(evicted <= looked, () => `evicted ${evicted} of ${looked}`);
+  if (!(evicted <= looked)) assert(false, `evicted ${evicted} of ${looked}`);
   return evicted;
 }
 
@@ -133,7 +133,7 @@ export function isIdle(ks: KeyState): boolean {
 
 /** The probation segment's bound for a cache of `keysMax` keys (at least one key). */
 export function probationMax(keysMax: number): number {
-  assert(Number.isSafeInteger(keysMax) && keysMax >= 1, () => `keysMax ${keysMax}`);
+  if (!(Number.isSafeInteger(keysMax) && keysMax >= 1)) assert(false, `keysMax ${keysMax}`);
   return Math.max(1, Math.floor(keysMax * PROBATION_SHARE));
 }
 
@@ -171,8 +171,8 @@ export function evictProbation(
     evicted += 1;
     if (!isEmptyRecord(ks)) onEvicted?.(ks.key, ks.rec);
   }
-  assert(evicted <= scanned, () => `evicted ${evicted} of ${scanned} looked at`);
-  assert(scanned <= scanMax, () => `looked at ${scanned} > ${scanMax}`);
+  if (!(evicted <= scanned)) assert(false, `evicted ${evicted} of ${scanned} looked at`);
+  if (!(scanned <= scanMax)) assert(false, `looked at ${scanned} > ${scanMax}`);
   return evicted;
 }
 
@@ -187,7 +187,7 @@ export function evictKeys(
   mayEvict: (key: string) => boolean,
   onEvicted?: (key: string, rec: KeyRecord) => void,
 ): number {
-  assert(Number.isSafeInteger(keysMax) && keysMax >= 1, () => `keysMax ${keysMax}`);
+  if (!(Number.isSafeInteger(keysMax) && keysMax >= 1)) assert(false, `keysMax ${keysMax}`);
   if (keys.size <= keysMax) return 0;
   const target = Math.floor(keysMax * LOW_WATER);
   const excess = keys.size - target;
@@ -208,6 +208,6 @@ export function evictKeys(
     keys.delete(ks.key);
     keys.set(ks.key, ks);
   }
-  assert(evicted <= scanned, () => `evicted ${evicted} of ${scanned} looked at`);
+  if (!(evicted <= scanned)) assert(false, `evicted ${evicted} of ${scanned} looked at`);
   return evicted;
 }

@@ -81,7 +81,8 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
   rec.promised = 0;
   rec.acceptedBallot = 0;
   rec.accepted = null;
-  assert(rec.recent.length <= RECENT_WINDOW, () => `recent window ${rec.recent.length} too long`);
+  if (!(rec.recent.length <= RECENT_WINDOW))
+    assert(false, `recent window ${rec.recent.length} too long`);
   return entry;
 }
 
@@ -144,10 +145,8 @@ function rememberRequest(rec: KeyRecord, entry: RequestEntry): void {
     drop += 1;
   }
   rec.requests = drop === 0 ? next : next.slice(drop);
-  assert(
-    rec.requests.length >= 1 && rec.requests.length <= REQUESTS_REMEMBERED_MAX,
-    () => `request window of ${rec.requests.length}`,
-  );
+  if (!(rec.requests.length >= 1 && rec.requests.length <= REQUESTS_REMEMBERED_MAX))
+    assert(false, `request window of ${rec.requests.length}`);
   assert(rec.requests[rec.requests.length - 1] === entry, 'the newest request entry is kept');
 }
 
@@ -178,14 +177,10 @@ function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
   // The install carries no request window: every replica forgets its own alike (a retry after
   // a repair may apply again; documented with verify's repair).
   rec.requests = [];
-  assert(
-    rec.recent.length <= RECENT_WINDOW,
-    () => `installed recent window of ${rec.recent.length}`,
-  );
-  assert(
-    rec.recent.every((e) => e.instance <= rec.chosen),
-    () => `installed window reaches past instance ${rec.chosen}`,
-  );
+  if (!(rec.recent.length <= RECENT_WINDOW))
+    assert(false, `installed recent window of ${rec.recent.length}`);
+  if (!rec.recent.every((e) => e.instance <= rec.chosen))
+    assert(false, `installed window reaches past instance ${rec.chosen}`);
   return Uint8Array.of(InstallStatus.installed);
 }
 
@@ -194,7 +189,8 @@ function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
  * replica only ever promises for its own chosen + 1, which the newer record has decided.
  */
 export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
-  assert(newer.chosen > rec.chosen, () => `adopt ${newer.chosen} not newer than ${rec.chosen}`);
+  if (!(newer.chosen > rec.chosen))
+    assert(false, `adopt ${newer.chosen} not newer than ${rec.chosen}`);
   rec.chosen = newer.chosen;
   rec.chosenOrigin = newer.chosenOrigin;
   rec.chosenSeq = newer.chosenSeq;
@@ -209,18 +205,13 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
 
 /** Checks the invariants of one record (STYLE.md §2). */
 export function checkRecord(rec: KeyRecord, key: string): void {
-  assert(rec.chosen >= 0 && Number.isSafeInteger(rec.chosen), () => `${key}: chosen ${rec.chosen}`);
-  assert(
-    rec.acceptedBallot <= rec.promised,
-    () => `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`,
-  );
-  assert(
-    (rec.acceptedBallot === 0) === (rec.accepted === null),
-    () => `${key}: accepted ballot/value mismatch`,
-  );
-  assert(rec.version >= 0, () => `${key}: version ${rec.version}`);
-  assert(
-    rec.chosen === 0 || rec.chosenOrigin >= 0,
-    () => `${key}: chosen ${rec.chosen} without origin`,
-  );
+  if (!(rec.chosen >= 0 && Number.isSafeInteger(rec.chosen)))
+    assert(false, `${key}: chosen ${rec.chosen}`);
+  if (!(rec.acceptedBallot <= rec.promised))
+    assert(false, `${key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
+  if (!((rec.acceptedBallot === 0) === (rec.accepted === null)))
+    assert(false, `${key}: accepted ballot/value mismatch`);
+  if (!(rec.version >= 0)) assert(false, `${key}: version ${rec.version}`);
+  if (!(rec.chosen === 0 || rec.chosenOrigin >= 0))
+    assert(false, `${key}: chosen ${rec.chosen} without origin`);
 }

@@ -100,19 +100,13 @@ export class PaxosCore {
 
   constructor(config: CoreConfig) {
     const { replicaId, replicas } = config;
-    assert(
-      Number.isInteger(replicas) && replicas >= 1 && replicas <= 30,
-      () => `replicas ${replicas}`,
-    );
-    assert(
-      Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas,
-      () => `replicaId ${replicaId}`,
-    );
+    if (!(Number.isInteger(replicas) && replicas >= 1 && replicas <= 30))
+      assert(false, `replicas ${replicas}`);
+    if (!(Number.isInteger(replicaId) && replicaId >= 0 && replicaId < replicas))
+      assert(false, `replicaId ${replicaId}`);
     const incarnation = config.incarnation;
-    assert(
-      Number.isInteger(incarnation) && incarnation >= 0 && incarnation < EPOCH_SPAN,
-      () => `incarnation ${incarnation}`,
-    );
+    if (!(Number.isInteger(incarnation) && incarnation >= 0 && incarnation < EPOCH_SPAN))
+      assert(false, `incarnation ${incarnation}`);
     const limits = { ...DEFAULT_LIMITS, ...config.limits };
     assert(
       limits.roundTimeoutTicks >= 1 && limits.requestTimeoutTicks >= limits.roundTimeoutTicks,
@@ -198,7 +192,7 @@ export class PaxosCore {
    */
   loaded(key: string, record: KeyRecord | undefined | 'corrupted'): void {
     const ks = this.keys.get(key);
-    assert(ks !== undefined && ks.status === 'loading', () => `unexpected load of ${key}`);
+    if (!(ks !== undefined && ks.status === 'loading')) assert(false, `unexpected load of ${key}`);
     // A record that decodes but breaks the record's rules is damage too, never a crash.
     const damaged =
       record === 'corrupted' ||
@@ -229,7 +223,8 @@ export class PaxosCore {
    */
   becomeAmnesic(): void {
     for (const ks of this.keys.values()) {
-      assert(ks.status === 'loading', () => `becomeAmnesic after ${ks.key} loaded (${ks.status})`);
+      if (ks.status !== 'loading')
+        assert(false, `becomeAmnesic after ${ks.key} loaded (${ks.status})`);
     }
     // No ballot floor is needed: this core's ballots carry its incarnation (ballot.ts), so none
     // of them can equal a ballot of the past incarnation whose records were lost.
@@ -255,7 +250,7 @@ export class PaxosCore {
    */
   tick(elapsed = 1): void {
     const ctx = this.ctx;
-    assert(Number.isSafeInteger(elapsed) && elapsed >= 1, () => `tick of ${elapsed}`);
+    if (!(Number.isSafeInteger(elapsed) && elapsed >= 1)) assert(false, `tick of ${elapsed}`);
     ctx.tickNow += elapsed;
     ctx.roundNow += 1;
     // Keys whose read round may have stalled join the active keys for this pass.
@@ -390,11 +385,12 @@ export class PaxosCore {
       ks.noticePeers = 0;
       for (const peer of ctx.peers) {
         if ((owed & (1 << peer)) === 0) continue;
-        ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, { instance: ks.rec.chosen }));
+        ctx.out.send.push(message(ctx, ks, MessageType.chosen, peer, ks.rec.chosen));
         sent++;
       }
     }
-    assert(sent <= due.length * ctx.peers.length, () => `${sent} notices for ${due.length} keys`);
+    if (!(sent <= due.length * ctx.peers.length))
+      assert(false, `${sent} notices for ${due.length} keys`);
     if (sent > 0) count(ctx, 'chosenNoticesSent', sent);
   }
 
@@ -460,10 +456,8 @@ export class PaxosCore {
     ks.writes = pushOwn(ks.writes, NO_WRITES, write);
     markActive(ctx, ks);
     maybePropose(ctx, ks);
-    assert(
-      ks.writes.length <= ctx.limits.queuedWritesPerKeyMax,
-      () => `${ks.writes.length} writes queued on ${ks.key}`,
-    );
+    if (!(ks.writes.length <= ctx.limits.queuedWritesPerKeyMax))
+      assert(false, `${ks.writes.length} writes queued on ${ks.key}`);
   }
 
   /**
@@ -510,7 +504,7 @@ export class PaxosCore {
 
   private hold(ks: KeyState, input: CoreInput): void {
     // A ready key takes its inputs at once; holding one would reorder it behind later inputs.
-    assert(ks.status !== 'ready', () => `held an input for ready key ${ks.key}`);
+    if (ks.status === 'ready') assert(false, `held an input for ready key ${ks.key}`);
     if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
       count(this.ctx, 'droppedWaiting');
       if (input.kind === 'request') {
@@ -525,10 +519,8 @@ export class PaxosCore {
     }
     ks.waiting = pushOwn(ks.waiting, NO_INPUTS, input);
     if (input.kind === 'request') this.expireLater(ks);
-    assert(
-      ks.waiting.length <= this.ctx.limits.waitingPerKeyMax,
-      () => `${ks.waiting.length} inputs held on ${ks.key}`,
-    );
+    if (!(ks.waiting.length <= this.ctx.limits.waitingPerKeyMax))
+      assert(false, `${ks.waiting.length} inputs held on ${ks.key}`);
   }
 
   /** Client requests held while a key loads or recovers fail at their deadline. */
@@ -554,7 +546,7 @@ export class PaxosCore {
   }
 
   private releaseWaiting(ks: KeyState): void {
-    assert(ks.status === 'ready', () => `release on ${ks.status} key ${ks.key}`);
+    if (ks.status !== 'ready') assert(false, `release on ${ks.status} key ${ks.key}`);
     const waiting = ks.waiting;
     ks.waiting = NO_INPUTS;
     for (const input of waiting) {
@@ -581,44 +573,26 @@ export class PaxosCore {
     seen.acceptedBallot = rec.acceptedBallot;
     seen.acceptedOrigin = rec.accepted === null ? -1 : rec.accepted.origin;
     seen.acceptedSeq = rec.accepted === null ? 0 : rec.accepted.seq;
-    assert(
-      rec.acceptedBallot <= rec.promised,
-      () => `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`,
-    );
-    assert(
-      ks.proposal === null || ks.proposal.instance === rec.chosen + 1,
-      () => `${ks.key}: round for a decided instance`,
-    );
-    assert(
-      ks.readRound === null || (ks.readRound.out && ks.readRound.ks === ks),
-      () => `${ks.key}: its read round is not out`,
-    );
-    assert(
-      ks.status === 'recovering' || ks.recovery === null,
-      () => `${ks.key}: recovery on ${ks.status} key`,
-    );
+    if (!(rec.acceptedBallot <= rec.promised))
+      assert(false, `${ks.key}: accepted ${rec.acceptedBallot} > promised ${rec.promised}`);
+    if (!(ks.proposal === null || ks.proposal.instance === rec.chosen + 1))
+      assert(false, `${ks.key}: round for a decided instance`);
+    if (!(ks.readRound === null || (ks.readRound.out && ks.readRound.ks === ks)))
+      assert(false, `${ks.key}: its read round is not out`);
+    if (!(ks.status === 'recovering' || ks.recovery === null))
+      assert(false, `${ks.key}: recovery on ${ks.status} key`);
     // Inputs are held only while a key loads or recovers; a ready key has released them all.
-    assert(
-      ks.status !== 'ready' || ks.waiting.length === 0,
-      () => `${ks.key}: ${ks.waiting.length} inputs held while ready`,
-    );
-    assert(
-      ks.waiting.length <= this.ctx.limits.waitingPerKeyMax,
-      () => `${ks.key}: ${ks.waiting.length} inputs held`,
-    );
-    assert(
-      ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax,
-      () => `${ks.key}: ${ks.writes.length} writes queued`,
-    );
-    assert(
-      pendingReads(ks) <= this.ctx.limits.pendingReadsPerKeyMax,
-      () => `${ks.key}: ${pendingReads(ks)} reads pending`,
-    );
+    if (!(ks.status !== 'ready' || ks.waiting.length === 0))
+      assert(false, `${ks.key}: ${ks.waiting.length} inputs held while ready`);
+    if (!(ks.waiting.length <= this.ctx.limits.waitingPerKeyMax))
+      assert(false, `${ks.key}: ${ks.waiting.length} inputs held`);
+    if (!(ks.writes.length <= this.ctx.limits.queuedWritesPerKeyMax))
+      assert(false, `${ks.key}: ${ks.writes.length} writes queued`);
+    if (pendingReads(ks) > this.ctx.limits.pendingReadsPerKeyMax)
+      assert(false, `${ks.key}: ${pendingReads(ks)} reads pending`);
     // Notices are owed to peers only, and only by a key that is due to send them.
-    assert(
-      (ks.noticePeers & ~this.ctx.peersMask) === 0,
-      () => `${ks.key}: notices owed to ${ks.noticePeers.toString(2)}`,
-    );
+    if (!((ks.noticePeers & ~this.ctx.peersMask) === 0))
+      assert(false, `${ks.key}: notices owed to ${ks.noticePeers.toString(2)}`);
     if (VERIFY) checkRecord(rec, ks.key);
   }
 }
@@ -632,31 +606,28 @@ export class PaxosCore {
 function checkAgainstSeen(ks: KeyState): void {
   const rec = ks.rec;
   const seen = ks.seen;
-  assert(
-    rec.chosen >= seen.chosen,
-    () => `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`,
-  );
+  if (!(rec.chosen >= seen.chosen))
+    assert(false, `${ks.key}: chosen went back from ${seen.chosen} to ${rec.chosen}`);
   if (rec.chosen !== seen.chosen) return; // A new instance: its acceptor state starts afresh.
-  assert(
-    rec.chosenOrigin === seen.origin && rec.chosenSeq === seen.seq,
-    () =>
+  if (!(rec.chosenOrigin === seen.origin && rec.chosenSeq === seen.seq))
+    assert(
+      false,
       `${ks.key}: the value chosen at ${rec.chosen} changed from ${seen.origin}:${seen.seq} to ${rec.chosenOrigin}:${rec.chosenSeq}`,
-  );
-  assert(
-    rec.promised >= seen.promised,
-    () => `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`,
-  );
-  assert(
-    rec.acceptedBallot >= seen.acceptedBallot,
-    () =>
+    );
+  if (!(rec.promised >= seen.promised))
+    assert(false, `${ks.key}: promise went down from ${seen.promised} to ${rec.promised}`);
+  if (!(rec.acceptedBallot >= seen.acceptedBallot))
+    assert(
+      false,
       `${ks.key}: accepted ballot went down from ${seen.acceptedBallot} to ${rec.acceptedBallot}`,
-  );
+    );
   const accepted = rec.accepted;
   const sameBallot = rec.acceptedBallot === seen.acceptedBallot && accepted !== null;
-  assert(
-    !sameBallot || (accepted.origin === seen.acceptedOrigin && accepted.seq === seen.acceptedSeq),
-    () => `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`,
-  );
+  if (!(
+    !sameBallot ||
+    (accepted.origin === seen.acceptedOrigin && accepted.seq === seen.acceptedSeq)
+  ))
+    assert(false, `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`);
 }
 
 function otherReplicas(me: number, replicas: number): number[] {

@@ -131,10 +131,8 @@ export function startPrepare(
   const above = Math.max(rec.promised, rejectedAbove);
   const ballot = nextBallot(above, ctx.me, ctx.replicas, ctx.epoch);
   // Phase 1 never reuses a promise: its ballot beats all we know of, and is never a reserved one.
-  assert(
-    ballot > above && !isPreauthorized(ballot, ctx.replicas),
-    () => `prepare ballot ${ballot} not above ${above}`,
-  );
+  if (!(ballot > above && !isPreauthorized(ballot, ctx.replicas)))
+    assert(false, `prepare ballot ${ballot} not above ${above}`);
   const round = newRound(ctx, rec.chosen + 1, ballot, own);
   ks.proposal = round;
   // Our own promise, durable before any Prepare leaves (see the file comment).
@@ -146,7 +144,7 @@ export function startPrepare(
   count(ctx, 'prepareRounds');
   for (const peer of peersOf(ctx)) {
     ctx.out.sendAfterPersist.push(
-      message(ctx, ks, MessageType.prepare, peer, { instance: round.instance, ballot }),
+      message(ctx, ks, MessageType.prepare, peer, round.instance, ballot),
     );
   }
   if (popcount(round.votes) >= ctx.quorum) startAccept(ctx, ks, round.highestAccepted ?? own);
@@ -156,10 +154,8 @@ export function startPrepare(
 function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const rec = ks.rec;
   const round = ks.proposal;
-  assert(
-    round !== null && round.instance === rec.chosen + 1,
-    () => `accept for stale round on ${ks.key}`,
-  );
+  if (!(round !== null && round.instance === rec.chosen + 1))
+    assert(false, `accept for stale round on ${ks.key}`);
   if (rec.promised > round.ballot) {
     // A higher Prepare reached our own acceptor during phase 1: this round is pre-empted.
     round.highestRejected = Math.max(round.highestRejected, rec.promised);
@@ -183,13 +179,9 @@ function startAccept(ctx: CoreContext, ks: KeyState, value: Proposal): void {
     head.pendingAt.push(round.instance);
   }
   for (const peer of peersOf(ctx)) {
-    ctx.out.sendAfterPersist.push(
-      message(ctx, ks, MessageType.accept, peer, {
-        instance: round.instance,
-        ballot: round.ballot,
-        value,
-      }),
-    );
+    const accept = message(ctx, ks, MessageType.accept, peer, round.instance, round.ballot);
+    accept.value = value;
+    ctx.out.sendAfterPersist.push(accept);
   }
   if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, value);
 }
@@ -234,7 +226,7 @@ export function onAccepted(ctx: CoreContext, ks: KeyState, m: PaxosMessage): voi
     return;
   }
   round.votes |= 1 << m.from;
-  assert(round.value !== null, () => `accept round without value on ${ks.key}`);
+  if (round.value === null) assert(false, `accept round without value on ${ks.key}`);
   if (popcount(round.votes) >= ctx.quorum) onChosenHere(ctx, ks, round.value);
 }
 
@@ -257,10 +249,8 @@ function rejected(ctx: CoreContext, ks: KeyState, round: ProposerRound, m: Paxos
 function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   const rec = ks.rec;
   const round = ks.proposal;
-  assert(
-    round !== null && round.instance === rec.chosen + 1,
-    () => `chosen for stale round on ${ks.key}`,
-  );
+  if (!(round !== null && round.instance === rec.chosen + 1))
+    assert(false, `chosen for stale round on ${ks.key}`);
   const versionBefore = rec.version;
   applyChosen(rec, value, ctx.model);
   noteApplied(ctx, ks, value.op, versionBefore);
@@ -349,5 +339,5 @@ export function tickProposer(ctx: CoreContext, ks: KeyState): void {
   ks.proposal = null;
   maybePropose(ctx, ks);
   // A retry is a new round (a new ballot, or none while the key waits): never the stale one.
-  assert(ks.proposal !== round, () => `stalled round on ${ks.key} kept`);
+  if (ks.proposal === round) assert(false, `stalled round on ${ks.key} kept`);
 }

@@ -34,7 +34,7 @@ export function newReadWatch(): ReadWatch {
 /** A round just started: the tick looks at it once it may have stalled. */
 export function watchRound(ctx: CoreContext, round: ReadRound): void {
   const watch = ctx.readWatch;
-  assert(round.out, () => `watching a finished read round on ${round.ks.key}`);
+  if (!round.out) assert(false, `watching a finished read round on ${round.ks.key}`);
   if (watch.rounds.length - watch.head >= READ_ROUNDS_WATCHED_MAX) {
     markActive(ctx, round.ks);
     return;
@@ -68,5 +68,6 @@ export function watchReadRounds(ctx: CoreContext): void {
   } else {
     watch.head = i;
   }
-  assert(watch.head <= rounds.length, () => `read watch head ${watch.head} of ${rounds.length}`);
+  if (!(watch.head <= rounds.length))
+    assert(false, `read watch head ${watch.head} of ${rounds.length}`);
 }

@@ -30,7 +30,7 @@ import type { PaxosMessage, ReadRequest } from './types';
 import { CoreErrorCodes, MessageType } from './types';
 
 export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
-  assert(ks.status === 'ready', () => `read on ${ks.status} key ${ks.key}`);
+  if (ks.status !== 'ready') assert(false, `read on ${ks.status} key ${ks.key}`);
   if (request.consistency === 'local') {
     serveOne(ctx, ks, request);
     count(ctx, 'localReads');
@@ -55,10 +55,8 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
   addRead(ks, read);
   // No markActive: the round's watch (read-watch.ts) or maybeStartRead keeps the read timed.
   maybeStartRead(ctx, ks);
-  assert(
-    ks.readRound !== null || ks.reads.length === 0 || ctx.active.has(ks),
-    () => `${ks.key}: reads waiting with no round and no tick`,
-  );
+  if (!(ks.readRound !== null || ks.reads.length === 0 || ctx.active.has(ks)))
+    assert(false, `${ks.key}: reads waiting with no round and no tick`);
 }
 
 /**
@@ -72,8 +70,10 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
  * key in one turn share a round").
  */
 function joinRound(ctx: CoreContext, round: ReadRound, read: PendingRead): void {
-  assert(round.out && round.waitForInstance === 0, () => `${round.ks.key}: joining a done round`);
-  assert(round.replied === 1 << ctx.me, () => `${round.ks.key}: a reply before the query left`);
+  if (!(round.out && round.waitForInstance === 0))
+    assert(false, `${round.ks.key}: joining a done round`);
+  if (!(round.replied === 1 << ctx.me))
+    assert(false, `${round.ks.key}: a reply before the query left`);
   round.reads.push(read);
   count(ctx, 'readsJoinedRound');
 }
@@ -120,7 +120,9 @@ export function maybeStartRead(ctx: CoreContext, ks: KeyState): void {
   for (let i = 0; i < ask; i++) {
     const peer = peers[i];
     assert(peer !== undefined);
-    ctx.out.send.push(message(ctx, ks, MessageType.readQuery, peer, { requestId: round.id }));
+    const query = message(ctx, ks, MessageType.readQuery, peer);
+    query.requestId = round.id;
+    ctx.out.send.push(query);
   }
   if (ctx.quorum === 1) decideRead(ctx, ks, round);
 }
@@ -149,7 +151,7 @@ export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
     round.pendingFound = true;
   }
   // This replica is one of the majority (its bit is set from the start).
-  assert(m.from !== ctx.me, () => `read reply from self on ${ks.key}`);
+  if (m.from === ctx.me) assert(false, `read reply from self on ${ks.key}`);
   if (popcount(round.replied) === ctx.quorum) decideRead(ctx, ks, round);
 }
 
@@ -160,7 +162,7 @@ export function onReadReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  * adopts and completes it) if one was found.
  */
 function decideRead(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
-  assert(ks.readRound === round, () => `deciding a stale read round on ${ks.key}`);
+  if (ks.readRound !== round) assert(false, `deciding a stale read round on ${ks.key}`);
   round.waitForInstance = round.pendingFound ? round.maxChosen + 1 : Math.max(1, round.maxChosen);
   if (ks.rec.chosen >= round.waitForInstance || (!round.pendingFound && round.maxChosen === 0)) {
     serveRound(ctx, ks, round);
@@ -213,10 +215,10 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
   if (anyExpired(ks.reads, ctx.tickNow)) expireReads(ctx, ks);
   maybeStartRead(ctx, ks);
   // A stalled round was dropped above; whatever round runs now started within the timeout.
-  assert(
-    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks,
-    () => `stalled read round kept on ${ks.key}`,
-  );
+  if (!(
+    ks.readRound === null || ctx.roundNow - ks.readRound.startedTick < ctx.limits.roundTimeoutTicks
+  ))
+    assert(false, `stalled read round kept on ${ks.key}`);
 }
 
 /**
@@ -224,7 +226,7 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
  * in the watch until its timeout passes, and should not keep requests alive that long).
  */
 function endRound(round: ReadRound): PendingRead[] {
-  assert(round.out, () => `${round.ks.key}: read round ${round.id} ended twice`);
+  if (!round.out) assert(false, `${round.ks.key}: read round ${round.id} ended twice`);
   const reads = round.reads;
   round.out = false;
   round.reads = NO_READS;
@@ -249,6 +251,6 @@ function expireReads(ctx: CoreContext, ks: KeyState): void {
       });
     }
   }
-  assert(keep.length < ks.reads.length, () => `${ks.key}: no read expired`);
+  if (!(keep.length < ks.reads.length)) assert(false, `${ks.key}: no read expired`);
   ks.reads = keep.length === 0 ? NO_READS : keep;
 }

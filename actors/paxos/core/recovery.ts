@@ -20,26 +20,24 @@ import { FetchPurpose, MessageType } from './types';
 
 export function startCatchUp(ctx: CoreContext, ks: KeyState, peer: number): void {
   if (ks.fetch !== null || ks.status !== 'ready') return;
-  assert(peer !== ctx.me, () => `catch up from self on ${ks.key}`);
+  if (peer === ctx.me) assert(false, `catch up from self on ${ks.key}`);
   // A spent id range (ids.ts): no catch-up now; the next message that shows us behind retries.
   const id = takeRequestId(ctx.ids);
   if (id === undefined) return;
   ks.fetch = { id, peer, sentTick: ctx.roundNow };
   markActive(ctx, ks);
   count(ctx, 'catchUps');
-  ctx.out.send.push(
-    message(ctx, ks, MessageType.fetch, peer, {
-      requestId: ks.fetch.id,
-      purpose: FetchPurpose.catchUp,
-    }),
-  );
+  const fetch = message(ctx, ks, MessageType.fetch, peer);
+  fetch.requestId = ks.fetch.id;
+  fetch.purpose = FetchPurpose.catchUp;
+  ctx.out.send.push(fetch);
 }
 
 export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const fetch = ks.fetch;
   // Only the peer asked, answering the request this incarnation sent (ids never repeat).
   if (fetch === null || fetch.id !== m.requestId || fetch.peer !== m.from) return;
-  assert(m.record !== null, () => `fetch reply without record for ${ks.key}`);
+  if (m.record === null) assert(false, `fetch reply without record for ${ks.key}`);
   ks.fetch = null;
   if (m.record.chosen > ks.rec.chosen) {
     adoptChosen(ks.rec, m.record);
@@ -50,7 +48,7 @@ export function onCatchUpReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
 }
 
 export function startRecovery(ctx: CoreContext, ks: KeyState): void {
-  assert(ks.status === 'loading', () => `recovery of ${ks.status} key ${ks.key}`);
+  if (ks.status !== 'loading') assert(false, `recovery of ${ks.status} key ${ks.key}`);
   ks.status = 'recovering';
   ks.recovery = { id: takeRequestId(ctx.ids) ?? 0, replies: new Map(), sentTick: ctx.roundNow };
   markActive(ctx, ks);
@@ -65,12 +63,10 @@ function sendRecoveryFetches(ctx: CoreContext, ks: KeyState): void {
   if (recovery.id === 0) return; // A spent id range: retried at the next tick.
   for (const peer of peersOf(ctx)) {
     if (recovery.replies.has(peer)) continue;
-    ctx.out.send.push(
-      message(ctx, ks, MessageType.fetch, peer, {
-        requestId: recovery.id,
-        purpose: FetchPurpose.recover,
-      }),
-    );
+    const fetch = message(ctx, ks, MessageType.fetch, peer);
+    fetch.requestId = recovery.id;
+    fetch.purpose = FetchPurpose.recover;
+    ctx.out.send.push(fetch);
   }
 }
 
@@ -81,11 +77,11 @@ export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
   // a reply meant for our past self must not complete our recovery).
   if (recovery === null || recovery.id === 0 || recovery.id !== m.requestId || m.from === ctx.me)
     return false;
-  assert(m.record !== null, () => `recover reply without record for ${ks.key}`);
+  if (m.record === null) assert(false, `recover reply without record for ${ks.key}`);
   // Keyed by replica: a duplicated reply is the same replica, never a second one.
   recovery.replies.set(m.from, m.record);
   if (recovery.replies.size < ctx.quorum) return false;
-  assert(!recovery.replies.has(ctx.me), () => `recovery of ${ks.key} counted itself`);
+  if (!!recovery.replies.has(ctx.me)) assert(false, `recovery of ${ks.key} counted itself`);
   adoptRecovered(ks.rec, [...recovery.replies.values()]);
   checkRecord(ks.rec, ks.key);
   ks.recovery = null;
@@ -113,11 +109,10 @@ export function adoptRecovered(own: KeyRecord, replies: KeyRecord[]): void {
   }
   own.promised = Math.max(own.promised, own.acceptedBallot);
   // The merged record knows everything a majority promised, accepted or saw chosen.
-  assert(own.chosen >= newest.chosen, () => `recovered chosen ${own.chosen} < ${newest.chosen}`);
-  assert(
-    own.acceptedBallot <= own.promised,
-    () => `recovered accepted ${own.acceptedBallot} > promised ${own.promised}`,
-  );
+  if (!(own.chosen >= newest.chosen))
+    assert(false, `recovered chosen ${own.chosen} < ${newest.chosen}`);
+  if (!(own.acceptedBallot <= own.promised))
+    assert(false, `recovered accepted ${own.acceptedBallot} > promised ${own.promised}`);
 }
 
 /** Timer work: resend unanswered recovery fetches; give up a stalled catch-up. */

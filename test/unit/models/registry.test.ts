@@ -128,6 +128,38 @@ test("kv's tagged fast path answers what the generic path answers, with a state 
   }
 });
 
+test('puts at one version share one result, equal to the generic path; hot versions get their own', (t) => {
+  const { applyTagged: _fast, ...generic } = kvStateMachine;
+  const slow = createModelRegistry([[ModelTag.kv, generic]]);
+  const put = (n: number) =>
+    tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(n) }));
+  for (const version of [0, 1, 41, 4094, 4095, 4096, 10_000]) {
+    const a = registry.apply(tagged(ModelTag.kv, Uint8Array.of(1)), version, put(1));
+    const b = registry.apply(null, version, put(2));
+    t.deepEqual(a.result, slow.apply(null, version, put(3)).result, `result at ${version}`);
+    t.deepEqual(a.result, b.result);
+    t.is(splitVersion(a.result).version, version + 1);
+    // Shared below 4096 versions after the write (kv.ts PUT_RESULTS_SHARED), fresh above.
+    if (version + 1 < 4096) t.is(a.result, b.result, `one array at ${version}`);
+    else t.not(a.result, b.result, `own arrays at ${version}`);
+  }
+});
+
+test('a shared put result that was written is replaced, never handed out again', (t) => {
+  const op = tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Uint8Array.of(1) }));
+  const result = registry.apply(null, 99, op).result;
+  const expected = Uint8Array.from(result);
+  t.is(registry.apply(null, 99, op).result, result, 'shared');
+  for (const at of [0, 3, 12, 20]) {
+    const damaged = registry.apply(null, 99, op).result;
+    damaged[at] = (damaged[at] as number) ^ 1;
+    const next = registry.apply(null, 99, op).result;
+    t.not(next, damaged, `a damaged byte ${at} is not handed out`);
+    t.deepEqual(next, expected);
+    t.is(registry.apply(null, 99, op).result, next, 'the replacement is shared');
+  }
+});
+
 test("kv's tagged read answers what the generic read answers, malformed queries included", (t) => {
   const { readTagged: _fast, ...generic } = kvStateMachine;
   const slow = createModelRegistry([[ModelTag.kv, generic]]);
