@@ -7,6 +7,7 @@ import { assert } from '../../../runtime/assert';
 import type {
   ClientRequest,
   ClientResult,
+  CoreErrorCode,
   KeyRecord,
   MessageType,
   PaxosMessage,
@@ -414,6 +415,16 @@ export function markActive(ctx: CoreContext, ks: KeyState): void {
 
 export function deliver(ctx: CoreContext, result: ClientResult): void {
   ctx.out.deliver.push(result);
+}
+
+/** Answers a client request with a failure: its code and what happened. */
+export function refuse(
+  ctx: CoreContext,
+  token: number,
+  code: CoreErrorCode,
+  message: string,
+): void {
+  ctx.out.deliver.push({ token, ok: false, code, message });
 }
 
 export function count(ctx: CoreContext, name: string, by = 1): void {

@@ -22,16 +22,17 @@ import type {
   KeyStatus,
 } from './key-state';
 import {
-  NO_INPUTS,
-  NO_WRITES,
   count,
   deliver,
   emptyReady,
   markActive,
   message,
   newKeyState,
+  NO_INPUTS,
+  NO_WRITES,
   pendingReads,
   pushOwn,
+  refuse,
 } from './key-state';
 import { learn, onAccept, onFetch, onPrepare, onReadQuery } from './acceptor';
 import { maybePropose, onAccepted, onPromise, tickProposer } from './proposer';
@@ -427,24 +428,19 @@ export class PaxosCore {
     if (ks.status !== 'ready') assert(false, `write request on ${ks.status} key ${ks.key}`);
     if (ks.writes.length >= ctx.limits.queuedWritesPerKeyMax) {
       count(ctx, 'writesRejectedOverloaded');
-      deliver(ctx, {
-        token: request.token,
-        ok: false,
-        code: CoreErrorCodes.OVERLOADED,
-        message: `too many writes queued on ${ks.key}`,
-      });
+      refuse(ctx, request.token, CoreErrorCodes.OVERLOADED, `too many writes queued on ${ks.key}`);
       return;
     }
     const seq = takeSeq(ctx.ids);
     if (seq === undefined) {
       // This incarnation's ids are spent and the shell has not renewed them yet (ids.ts).
       count(ctx, 'writesRejectedIdsSpent');
-      deliver(ctx, {
-        token: request.token,
-        ok: false,
-        code: CoreErrorCodes.UNAVAILABLE,
-        message: `no proposal ids left for ${ks.key} yet`,
-      });
+      refuse(
+        ctx,
+        request.token,
+        CoreErrorCodes.UNAVAILABLE,
+        `no proposal ids left for ${ks.key} yet`,
+      );
       return;
     }
     const write = {
@@ -475,14 +471,14 @@ export class PaxosCore {
       }
       const sent = w.pendingAt.length > 0;
       if (!sent && ks.proposal !== null && ks.proposal.own === w.proposal) ks.proposal = null;
-      deliver(ctx, {
-        token: w.request.token,
-        ok: false,
-        code: sent ? CoreErrorCodes.UNKNOWN_OUTCOME : CoreErrorCodes.UNAVAILABLE,
-        message: sent
+      refuse(
+        ctx,
+        w.request.token,
+        sent ? CoreErrorCodes.UNKNOWN_OUTCOME : CoreErrorCodes.UNAVAILABLE,
+        sent
           ? `write to ${ks.key} timed out; it may or may not be applied`
           : `no majority for ${ks.key}`,
-      });
+      );
       count(ctx, sent ? 'writesUnknownOutcome' : 'writesUnavailable');
     }
     const changed = keep.length !== ks.writes.length;
@@ -508,12 +504,12 @@ export class PaxosCore {
     if (ks.waiting.length >= this.ctx.limits.waitingPerKeyMax) {
       count(this.ctx, 'droppedWaiting');
       if (input.kind === 'request') {
-        deliver(this.ctx, {
-          token: input.request.token,
-          ok: false,
-          code: CoreErrorCodes.OVERLOADED,
-          message: `too many requests waiting on ${ks.key}`,
-        });
+        refuse(
+          this.ctx,
+          input.request.token,
+          CoreErrorCodes.OVERLOADED,
+          `too many requests waiting on ${ks.key}`,
+        );
       }
       return;
     }
@@ -528,12 +524,12 @@ export class PaxosCore {
     const keep: CoreInput[] = [];
     for (const input of ks.waiting) {
       if (input.kind === 'request' && this.ctx.tickNow >= input.deadlineTick) {
-        deliver(this.ctx, {
-          token: input.request.token,
-          ok: false,
-          code: CoreErrorCodes.UNAVAILABLE,
-          message: `${ks.key} is not available on this replica yet (recovering)`,
-        });
+        refuse(
+          this.ctx,
+          input.request.token,
+          CoreErrorCodes.UNAVAILABLE,
+          `${ks.key} is not available on this replica yet (recovering)`,
+        );
         count(this.ctx, 'heldRequestsExpired');
       } else keep.push(input);
     }

@@ -21,14 +21,15 @@ import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import {
   count,
   deliver,
-  NO_WRITES,
   markActive,
-  markDirty,
-  noteApplied,
   markChosenOnly,
+  markDirty,
   message,
+  NO_WRITES,
+  noteApplied,
   peersOf,
   popcount,
+  refuse,
 } from './key-state';
 import { serveReadsUpTo, maybeStartRead } from './reader';
 import type { PaxosMessage, Proposal } from './types';
@@ -293,12 +294,12 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
     } else if (dropLostInstances(ks, head.pendingAt)) {
       return; // Not chosen anywhere decided so far: keep proposing it.
     } else {
-      deliver(ctx, {
-        token: head.request.token,
-        ok: false,
-        code: CoreErrorCodes.UNKNOWN_OUTCOME,
-        message: `write to ${ks.key} may or may not have been applied`,
-      });
+      refuse(
+        ctx,
+        head.request.token,
+        CoreErrorCodes.UNKNOWN_OUTCOME,
+        `write to ${ks.key} may or may not have been applied`,
+      );
     }
     ks.writes.shift();
     if (ks.writes.length === 0) ks.writes = NO_WRITES;

@@ -13,15 +13,16 @@
 import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState, PendingRead, ReadRound } from './key-state';
 import {
-  NO_READS,
   addRead,
   count,
   deliver,
   markActive,
   message,
+  NO_READS,
   peersByRecency,
   pendingReads,
   popcount,
+  refuse,
 } from './key-state';
 import { takeRequestId } from './ids';
 import { maybePropose } from './proposer';
@@ -38,12 +39,7 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
   }
   if (pendingReads(ks) >= ctx.limits.pendingReadsPerKeyMax) {
     count(ctx, 'readsRejectedOverloaded');
-    deliver(ctx, {
-      token: request.token,
-      ok: false,
-      code: CoreErrorCodes.OVERLOADED,
-      message: `too many reads pending on ${ks.key}`,
-    });
+    refuse(ctx, request.token, CoreErrorCodes.OVERLOADED, `too many reads pending on ${ks.key}`);
     return;
   }
   const read = { request, deadlineTick: ctx.tickNow + ctx.limits.requestTimeoutTicks };
@@ -243,12 +239,12 @@ function expireReads(ctx: CoreContext, ks: KeyState): void {
   for (const read of ks.reads) {
     if (ctx.tickNow < read.deadlineTick) keep.push(read);
     else {
-      deliver(ctx, {
-        token: read.request.token,
-        ok: false,
-        code: CoreErrorCodes.UNAVAILABLE,
-        message: `no majority answered a read of ${ks.key} in time`,
-      });
+      refuse(
+        ctx,
+        read.request.token,
+        CoreErrorCodes.UNAVAILABLE,
+        `no majority answered a read of ${ks.key} in time`,
+      );
     }
   }
   if (!(keep.length < ks.reads.length)) assert(false, `${ks.key}: no read expired`);
