@@ -3,39 +3,31 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { assert } from '../../../runtime/assert';
 import { LsmEngine } from '../../../engines/lsm-engine';
+import type { LsmEngineOptions } from '../../../engines/lsm-engine';
 import { runEngineSuite } from '../../conformance/engine-suite';
 
-runEngineSuite({
-  name: 'lsm',
-  capabilities: { persistent: true, ordered: true },
-  factory: async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-lsm-'));
-    return {
-      // A nested path: the engine must create its directory recursively.
-      engine: new LsmEngine(path.join(root, 'nested', 'db')),
-      cleanup: () => rm(root, { recursive: true, force: true }),
-    };
-  },
-  reopen: (previous) => {
-    assert(previous instanceof LsmEngine, 'lsm suite: reopen of a non-lsm engine');
-    return new LsmEngine(previous.dir);
-  },
-});
+// Twice: point reads on the calling thread (the default, engines/inline-reads.ts), and every
+// point read through the thread pool (the path reads take while the inline-read gate is backed off).
+const RUNS: ReadonlyArray<[string, LsmEngineOptions]> = [
+  ['lsm', {}],
+  ['lsm (reads through the pool)', { inlineReads: null }],
+];
 
-// The same suite with every point read through the thread pool: the path reads take while the
-// inline-read gate is backed off (engines/inline-reads.ts).
-runEngineSuite({
-  name: 'lsm (reads through the pool)',
-  capabilities: { persistent: true, ordered: true },
-  factory: async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-lsm-pool-'));
-    return {
-      engine: new LsmEngine(path.join(root, 'db'), { inlineReads: null }),
-      cleanup: () => rm(root, { recursive: true, force: true }),
-    };
-  },
-  reopen: (previous) => {
-    assert(previous instanceof LsmEngine, 'lsm suite: reopen of a non-lsm engine');
-    return new LsmEngine(previous.dir, { inlineReads: null });
-  },
-});
+for (const [name, options] of RUNS) {
+  runEngineSuite({
+    name,
+    capabilities: { persistent: true, ordered: true },
+    factory: async () => {
+      const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-lsm-'));
+      return {
+        // A nested path: the engine must create its directory recursively.
+        engine: new LsmEngine(path.join(root, 'nested', 'db'), options),
+        cleanup: () => rm(root, { recursive: true, force: true }),
+      };
+    },
+    reopen: (previous) => {
+      assert(previous instanceof LsmEngine, 'lsm suite: reopen of a non-lsm engine');
+      return new LsmEngine(previous.dir, options);
+    },
+  });
+}
