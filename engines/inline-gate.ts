@@ -1,7 +1,7 @@
 /**
  * A gate for work an engine may do on the calling thread while it is cheap, and hands to
  * libuv's thread pool while it is not: appends that the page cache takes (fs/inline-writes.ts)
- * and LevelDB point reads that its caches answer (lsm-engine.ts, inline reads).
+ * and point reads that LevelDB's caches or the page cache answer (inline-reads.ts).
  *
  * The caller asks `allows(size)` before each call and reports its wall time with `took(ms)`.
  * One call above `stallMs`, or a running mean (weight 1/16) above `meanMsMax`, means the

@@ -147,7 +147,7 @@ export class LsmEngine implements Engine {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     const db = this.requireOpen();
-    if (this.inlineAllows(1)) return (await this.getManyNow([key]))[0];
+    if (this.inlineAllows(1)) return this.getManyNow([key])[0];
     let value: Uint8Array | undefined;
     try {
       value = await db.get(key);

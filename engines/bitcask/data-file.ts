@@ -11,7 +11,7 @@ import { assert } from '../../runtime/assert';
 import { isEngineError, engineError } from '../errors';
 import type { FileSystem, FsFile } from '../fs/file-system';
 import { hasWriteNow, inlineWrites } from '../fs/inline-writes';
-import { INLINE_READ_BYTES_MAX, inlineReads } from '../inline-reads';
+import { INLINE_READ_BYTES_MAX, hasReadNow, inlineReads } from '../inline-reads';
 import {
   type DataHeader,
   DATA_HEADER_BYTES,
@@ -193,33 +193,22 @@ export async function readPoint(
   bytes: Uint8Array,
   position: number,
 ): Promise<void> {
-  const readNow = handle.readNow;
-  if (readNow !== undefined && bytes.length <= INLINE_READ_BYTES_MAX && inlineReads.allows(1)) {
-    readInline(handle, readNow, bytes, position);
-  } else {
-    await readFully(handle, bytes, position);
+  if (!hasReadNow(handle) || bytes.length > INLINE_READ_BYTES_MAX || !inlineReads.allows(1)) {
+    return readFully(handle, bytes, position);
   }
-}
-
-/** Reads all of `bytes` at `position` with the port's `readNow`, timed by the inline-read gate. */
-function readInline(
-  handle: FsFile,
-  readNow: NonNullable<FsFile['readNow']>,
-  bytes: Uint8Array,
-  position: number,
-): void {
-  const start = inlineReads.now();
   let bytesRead: number;
   try {
-    bytesRead = readNow.call(handle, bytes, 0, bytes.length, position);
+    bytesRead = inlineReads.read(handle, bytes, position);
   } catch (err) {
     throw engineError('IO_ERROR', 'bitcask: read failed', err);
-  } finally {
-    inlineReads.took(inlineReads.now() - start);
   }
-  // Regular files return short reads only at their end.
-  if (bytesRead !== bytes.length) {
-    throw engineError('CORRUPTED', `read ${bytesRead} of ${bytes.length} bytes at ${position}`);
+  checkWholeRead(bytesRead, bytes.length, position);
+}
+
+/** Regular files return short reads only at their end: a short read is CORRUPTED. */
+function checkWholeRead(bytesRead: number, length: number, position: number): void {
+  if (bytesRead !== length) {
+    throw engineError('CORRUPTED', `read ${bytesRead} of ${length} bytes at ${position}`);
   }
 }
 
@@ -249,8 +238,5 @@ export async function readFully(
 ): Promise<void> {
   if (bytes.length === 0) return;
   const { bytesRead } = await ioStep('read', () => handle.read(bytes, 0, bytes.length, position));
-  // Regular files return short reads only at their end.
-  if (bytesRead !== bytes.length) {
-    throw engineError('CORRUPTED', `read ${bytesRead} of ${bytes.length} bytes at ${position}`);
-  }
+  checkWholeRead(bytesRead, bytes.length, position);
 }

@@ -228,7 +228,7 @@ export class IndexFile {
     if (length === 0) return undefined;
     const bytes = new Uint8Array(length);
     // A page per lookup of a key the filter lets through: a point read (inline-reads.ts).
-    await readPoint(this.handle, bytes, this.offsets[bucket] as number);
+    await readPoint(this.handle, bytes, this.offsets[bucket]);
     return bytes;
   }
 

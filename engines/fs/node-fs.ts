@@ -1,14 +1,15 @@
 /**
  * The real file system behind the port (`file-system.ts`): `node:fs/promises`, and for an open
  * file two calls more, `writeNow` and `readNow`, an `fs.writeSync` / `fs.readSync` on the
- * handle's descriptor (the caller decides when: `inline-writes.ts`, `../inline-reads.ts`). Every engine uses this one unless it is given another
- * (tests pass the simulated one, `sim-fs.ts`).
+ * handle's descriptor (the caller decides when: `inline-writes.ts`, `../inline-reads.ts`).
+ * Every engine uses this one unless it is given another (tests pass the simulated one,
+ * `sim-fs.ts`).
  */
 import { readSync, writeSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileStat, FileSystem, FsFile, OpenFlags } from './file-system';
 
-/** A node `FileHandle` with `writeNow` and `readNow`; every other call goes to the handle unchanged. */
+/** A node `FileHandle` with `writeNow` and `readNow`; every other call goes to it unchanged. */
 class NodeFile implements FsFile {
   constructor(private readonly handle: fsp.FileHandle) {}
 
