@@ -237,11 +237,7 @@ export class RequestPipeline {
 
   /** Fails every request in flight to a replica (it crashed): writes may or may not apply. */
   failReplica(replica: number, message: string): void {
-    const r = this.taken;
-    for (const token of this.pending.tokensInFlight()) {
-      if (this.pending.peek(token, r) && r.replica === replica)
-        this.settle(token, r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
-    }
+    this.failInFlight((r) => r.replica === replica, message);
   }
 
   /**
@@ -259,9 +255,20 @@ export class RequestPipeline {
       out.count = 0;
       out.tokens.length = 0;
     }
+    this.failInFlight((r) => actors.has(r.actor), message);
+  }
+
+  /**
+   * Fails the requests in flight that `matches` picks, in submission order: a write that was
+   * sent may or may not have applied (UNKNOWN_OUTCOME), a read did not (UNAVAILABLE).
+   */
+  private failInFlight(
+    matches: (r: PendingRequest<Completion<unknown>>) => boolean,
+    message: string,
+  ): void {
     const r = this.taken;
     for (const token of this.pending.tokensInFlight()) {
-      if (this.pending.peek(token, r) && actors.has(r.actor))
+      if (this.pending.peek(token, r) && matches(r))
         this.settle(token, r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', message);
     }
   }
@@ -278,11 +285,7 @@ export class RequestPipeline {
     this.closed = true;
     this.outgoing.clear();
     clearInterval(this.sweeper);
-    const r = this.taken;
-    for (const token of this.pending.tokensInFlight()) {
-      if (this.pending.peek(token, r))
-        this.settle(token, r.write ? 'UNKNOWN_OUTCOME' : 'UNAVAILABLE', 'store closed');
-    }
+    this.failInFlight(() => true, 'store closed');
     assert(this.pending.size === 0, () => `${this.pending.size} requests left at close`);
   }
 
