@@ -269,24 +269,27 @@ export function modelResult(result: Uint8Array, shownKey: string): Uint8Array {
   return result;
 }
 
-/** What every model's write completion shares: its failures and refusals (UNKNOWN_OUTCOME). */
-export const WRITE_FAILURES = {
-  failed(code: string, message: string, _token: number, key: string, shownKey: string): never {
-    throw failureOf(code, message, key, shownKey);
-  },
-  // Any failure that is not already typed: the write may have left, so its outcome is unknown.
-  refused: (error: unknown, shownKey: string): unknown =>
-    internal(error, ErrorCodes.UNKNOWN_OUTCOME, shownKey),
-} as const;
+/**
+ * A completion's failures (the core's, typed) and refusals (errors thrown before the send):
+ * an untyped refusal becomes `refusedCode`.
+ */
+function failuresRefusedAs(refusedCode: ErrorCode) {
+  return {
+    failed(code: string, message: string, _token: number, key: string, shownKey: string): never {
+      throw failureOf(code, message, key, shownKey);
+    },
+    refused: (error: unknown, shownKey: string): unknown => internal(error, refusedCode, shownKey),
+  } as const;
+}
 
-/** ... and every read completion's (UNAVAILABLE: a read changes nothing). */
-export const READ_FAILURES = {
-  failed(code: string, message: string, _token: number, key: string, shownKey: string): never {
-    throw failureOf(code, message, key, shownKey);
-  },
-  refused: (error: unknown, shownKey: string): unknown =>
-    internal(error, ErrorCodes.UNAVAILABLE, shownKey),
-} as const;
+/**
+ * What every model's write completion shares: an untyped refusal is UNKNOWN_OUTCOME (the write
+ * may have left).
+ */
+export const WRITE_FAILURES = failuresRefusedAs(ErrorCodes.UNKNOWN_OUTCOME);
+
+/** ... and every read completion's: UNAVAILABLE (a read changes nothing). */
+export const READ_FAILURES = failuresRefusedAs(ErrorCodes.UNAVAILABLE);
 
 /** A write's model bytes and the key's version after it. */
 const WRITTEN: Completion<{ body: Uint8Array; version: number }> = {
