@@ -5,6 +5,7 @@
  * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../runtime/assert';
+import { keptBytes } from '../runtime/kept-bytes';
 import { appendBytes, claimLead, extendsAppendView, isAppendView } from './append-bytes';
 import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
@@ -38,7 +39,13 @@ export function tagged(tag: ModelTag, bytes: Uint8Array): Uint8Array {
  * taken is it copied into an append buffer with the tag, so the next write grows in place.
  */
 function taggedState(tag: ModelTag, before: Uint8Array | null, state: Uint8Array): Uint8Array {
-  if (!isAppendView(state)) return tagged(tag, state);
+  if (!isAppendView(state)) {
+    // The key keeps it: a small one from a kept slab (kept-bytes.ts).
+    const out = keptBytes(1 + state.length);
+    out[0] = tag;
+    out.set(state, 1);
+    return out;
+  }
   if (
     before !== null &&
     state.buffer === before.buffer &&

@@ -4,6 +4,7 @@
  */
 import { assert } from './assert';
 import { Buffer } from 'node:buffer';
+import { keptCopyOf } from './kept-bytes';
 import { transientCopyOf } from './transient-bytes';
 
 const encoder = new TextEncoder();
@@ -203,7 +204,19 @@ export class ByteReader {
     return out;
   }
 
-  /** Always a copy: for bytes kept long after the payload (a record's data state). */
+  /**
+   * A copy a key keeps (a record's data state and results): small ones share a kept slab
+   * (kept-bytes.ts), so the copy costs no ArrayBuffer of its own.
+   */
+  bytesKept(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const out = keptCopyOf(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Always a copy in a buffer of its own: for bytes kept long after the payload. */
   bytesCopy(): Uint8Array {
     const n = this.u32();
     this.need(n);

@@ -180,7 +180,7 @@ export function readRecord(r: ByteReader): KeyRecord {
   const chosenOrigin = r.f64();
   const chosenSeq = r.f64();
   // The data state and results live on in the key's record: copies, never views of a payload.
-  const data = r.u8() === 1 ? r.bytesCopy() : null;
+  const data = r.u8() === 1 ? r.bytesKept() : null;
   const version = r.f64();
   const promised = r.f64();
   const acceptedBallot = r.f64();
@@ -188,11 +188,11 @@ export function readRecord(r: ByteReader): KeyRecord {
   const n = r.u8();
   const recent = [];
   for (let i = 0; i < n; i++) {
-    recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytesCopy() });
+    recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytesKept() });
   }
   const requests = [];
   const m = layout === 1 ? 0 : r.u8();
-  for (let i = 0; i < m; i++) requests.push({ id: r.str(), result: r.bytesCopy() });
+  for (let i = 0; i < m; i++) requests.push({ id: r.str(), result: r.bytesKept() });
   return {
     chosen,
     chosenOrigin,

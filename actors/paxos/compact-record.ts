@@ -11,6 +11,7 @@
  * kept in the sealed form behind a format byte instead, so the form is exact for any record.
  */
 import { assert } from '../../runtime/assert';
+import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
 import type { AppliedEntry, KeyRecord, Proposal, RequestEntry } from './core/types';
 import { decodeRecord, encodeRecord } from './codec';
 import type { DigestFieldsOut } from './record-port';
@@ -233,12 +234,14 @@ class CompactReader {
     assert(false, 'compact record varint too long');
   }
 
-  /** A copy (never a view of the arena slab, which a later set or delete may rewrite). */
+  /**
+   * A copy (never a view of the arena slab, which a later set or delete may rewrite), from a
+   * kept slab (kept-bytes.ts): the decoded record is the key's again.
+   */
   bytes(): Uint8Array {
     const n = this.varint();
     assert(this.at + n <= this.buf.length, () => `compact record field of ${n} bytes past its end`);
-    const out = new Uint8Array(n);
-    out.set(this.buf.subarray(this.at, this.at + n));
+    const out = keptCopyOf(this.buf, this.at, this.at + n);
     this.at += n;
     return out;
   }
@@ -259,7 +262,7 @@ class CompactReader {
     assert(prefix + suffix <= n, () => `compact result of ${prefix} + ${suffix} shared of ${n}`);
     const middle = n - prefix - suffix;
     assert(this.at + middle <= this.buf.length, 'compact result past the record end');
-    const out = new Uint8Array(n);
+    const out = keptBytes(n);
     out.set(previous.subarray(0, prefix));
     out.set(this.buf.subarray(this.at, this.at + middle), prefix);
     out.set(previous.subarray(n - suffix), n - suffix);

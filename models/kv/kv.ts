@@ -10,6 +10,7 @@
  * key as 0 and stores decimal text; a value that is not a safe integer fails with WRONG_TYPE.
  */
 import { assert } from '../../runtime/assert';
+import { keptCopyOf } from '../../runtime/kept-bytes';
 import { transientBytes } from '../../runtime/transient-bytes';
 import { putVersionSuffix } from '../registry';
 import type { StateMachine } from '../state-machine';
@@ -278,8 +279,9 @@ export const kvStateMachine: StateMachine = {
     // Only put: the generic path answers everything else (and every malformed op).
     if (op.length < KV_TAGGED_HEADER_BYTES || op[1] !== OP_PUT) return undefined;
     // [tag][put][f64][value] → [tag][value]: one copy from the byte before the value, whose
-    // first byte becomes the tag (registry.tagged(tag, value) in one allocation, no view).
-    const data = op.slice(KV_TAGGED_HEADER_BYTES - 1);
+    // first byte becomes the tag (registry.tagged(tag, value) in one allocation). The key keeps
+    // it: from a kept slab (kept-bytes.ts).
+    const data = keptCopyOf(op, KV_TAGGED_HEADER_BYTES - 1, op.length);
     data[0] = op[0] as number;
     return { data, mutated: true, result: putResult(version + 1) };
   },

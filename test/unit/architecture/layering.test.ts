@@ -74,8 +74,9 @@ test('the Paxos core is pure: no runtime I/O, node modules, clock, timers or ran
 
 // DESIGN.md §2: the data models are deterministic state machines over bytes, a layer of their
 // own: they need no engine, no actor and no runtime beyond assert, the byte codec and where
-// short-lived bytes come from (transient-bytes: zero-filled bytes, no I/O, no effect on results).
-test('models/ imports nothing but other models, runtime/assert, byte-codec and transient-bytes', (t) => {
+// short-lived and kept bytes come from (transient-bytes, kept-bytes: zero-filled bytes, no I/O,
+// no effect on results).
+test('models/ imports nothing but other models, runtime/assert, byte-codec and slab bytes', (t) => {
   const files = sources('models');
   t.true(files.length >= 10, 'found model sources');
   const bad = files.flatMap((f) =>
@@ -83,7 +84,7 @@ test('models/ imports nothing but other models, runtime/assert, byte-codec and t
       .filter(
         (i) =>
           i.startsWith('.') &&
-          !/runtime\/(assert|byte-codec|transient-bytes)$/.test(i) &&
+          !/runtime\/(assert|byte-codec|transient-bytes|kept-bytes)$/.test(i) &&
           /\/(engines|actors|runtime)\//.test(path.join(path.dirname(f), i)),
       )
       .map((i) => `${path.relative(ROOT, f)} → ${i}`),
