@@ -28,6 +28,7 @@ import { threadCounters } from './thread-counters';
 import type { WorkerStats } from './worker-stats';
 import type { StartFailure } from './worker-protocol';
 import { threadCpuMicros } from './thread-cpu';
+import { ownViews } from './own-views';
 
 /** Local messages delivered per turn, so rings get their share of each turn. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -186,7 +187,9 @@ export class WorkerRuntime implements MailboxHooks {
     if (actor.inspect === undefined)
       return { ok: false, code: 'PXS_NOT_INSPECTABLE', message: `actor ${id} has no inspect` };
     try {
-      return { ok: true, value: await actor.inspect(request) };
+      // The answer crosses to the caller's thread by structured clone: views of shared slabs
+      // go as exact copies, not as their whole slabs (own-views.ts).
+      return { ok: true, value: ownViews(await actor.inspect(request)) };
     } catch (error) {
       const code =
         typeof (error as { code?: unknown }).code === 'string'

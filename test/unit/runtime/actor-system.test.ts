@@ -196,3 +196,26 @@ test('a worker send to CLIENT_ADDRESS reaches onReceive with the actor as sender
     await system.close();
   }
 });
+
+test('an inspect answer leaves its worker with byte views of their own, not whole slabs', async (t) => {
+  const { system } = await startSystem();
+  try {
+    const answer = await system.inspect(ACTORS[0] as number, { kind: 'kept-views' });
+    if (!answer.ok) return t.fail(answer.message);
+    const { views, slabBytes } = answer.value as { views: Uint8Array[]; slabBytes: number[] };
+    t.true(
+      slabBytes.every((n) => n > 100),
+      'in the worker, the views were carves of a slab',
+    );
+    t.deepEqual(
+      views.map((v) => [v.length, v.buffer.byteLength]),
+      [
+        [100, 100],
+        [80, 80],
+      ],
+    );
+    t.deepEqual([...(views[1] as Uint8Array)].slice(0, 3), [10, 11, 12]);
+  } finally {
+    await system.close();
+  }
+});
