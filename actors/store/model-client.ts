@@ -117,11 +117,22 @@ export interface RequestBackend {
   ): Promise<T>;
 }
 
+/** Keys up to this many UTF-16 units are first scanned for ASCII (validateKey). */
+const ASCII_SCAN_UNITS_MAX = 64;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 export function validateKey(key: unknown, what = 'key'): string {
   if (typeof key !== 'string' || key.length === 0)
     throw invalid(`${what} must be a non-empty string, got ${describe(key)}`);
   // UTF-8 never takes fewer bytes than UTF-16 units: a long string is refused before any scan.
   if (key.length > KEY_BYTES_MAX) throw invalid(`${what} is longer than ${KEY_BYTES_MAX} bytes`);
+  // Most keys are short ASCII: one scan answers both checks below (a UTF-8 byte per unit, and
+  // no surrogate), without two calls into the runtime per request.
+  if (key.length <= ASCII_SCAN_UNITS_MAX && isAscii(key)) return key;
   if (!key.isWellFormed()) throw invalid(`${what} must be well-formed UTF-16 (no lone surrogates)`);
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > KEY_BYTES_MAX)
