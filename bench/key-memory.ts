@@ -410,8 +410,38 @@ async function run(o: Options): Promise<Checkpoint[]> {
   return rows;
 }
 
+const USAGE = `usage: node dist/bench/key-memory.js [--flag value]...
+  --keys N                   1000000   distinct keys written, once each
+  --engine NAME              memory    memory | lsm | bitcask | bitcask2 (disk: a temp dir)
+  --value-bytes N            100       value size
+  --writers N                256       closed-loop writers
+  --workers N                2         worker threads
+  --checkpoints a,b,c        10k,100k,300k,1M,3M,10M (up to --keys, and --keys)
+  --settle-ms N              3000      pause before each sample
+  --cached-keys N            (store default) cachedKeysMax
+  --heap-growing-percent N   (V8's)    old generation growing factor 1 + N/100
+  --rate-window N            100000    the rate at a checkpoint covers its last N keys
+  --prefill-writers N        (--writers) writers before the rate window
+  --v8-flags '...'           V8 flags set before the workers start
+  --repair-interval-ms N     (store default) background repair interval; 0 = off
+  --progress-seconds N       30        a progress line every N seconds
+  --json                     also print the rows as JSON
+  --help                     print this and exit`;
+
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  let o: Options;
+  try {
+    o = parseOptions(argv);
+  } catch (err) {
+    console.error(`key-memory: ${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   observeGc();
   // V8 flags are process-wide: set before the workers start, it applies to their heaps too.
   if (o.heapGrowingPercent !== undefined)
