@@ -122,6 +122,8 @@ export interface KeyState {
   readAskAll: boolean;
   /** Used since the key cache last passed it (CLOCK bit; see key-cache.ts). */
   touched: boolean;
+  /** In `ctx.dirty`: its record goes out with the next Ready's persist list (markDirty). */
+  dirty: boolean;
   /**
    * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
    * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
@@ -204,7 +206,11 @@ export interface CoreContext {
    * (queries, accepted replies, client answers) has not left this replica yet (reader.ts).
    */
   readyEpoch: number;
-  readonly dirty: Set<KeyState>;
+  /**
+   * Keys whose record changed since the last Ready, each once (its `dirty` flag): an array and
+   * a flag, not a Set, because a Set's table is reallocated as it grows after every clear.
+   */
+  readonly dirty: KeyState[];
   readonly active: Set<KeyState>;
   /** Read rounds out, for the tick to find stalled ones (read-watch.ts). */
   readonly readWatch: ReadWatch;
@@ -270,6 +276,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     ballotFloor: 0,
     readAskAll: false,
     touched: true,
+    dirty: false,
     noticePeers: 0,
     seen: {
       chosen: rec.chosen,
@@ -387,7 +394,9 @@ export function noteApplied(
 }
 
 export function markDirty(ctx: CoreContext, ks: KeyState): void {
-  ctx.dirty.add(ks);
+  if (ks.dirty) return;
+  ks.dirty = true;
+  ctx.dirty.push(ks);
 }
 
 /**

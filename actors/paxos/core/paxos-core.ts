@@ -129,7 +129,7 @@ export class PaxosCore {
       heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
       readyEpoch: 0,
-      dirty: new Set(),
+      dirty: [],
       active: new Set(),
       readWatch: newReadWatch(),
       noticesDue: [],
@@ -275,8 +275,11 @@ export class PaxosCore {
     const ctx = this.ctx;
     this.sendNoticesDue();
     const out = ctx.out;
-    for (const ks of ctx.dirty) out.persist.push({ key: ks.key, record: ks.rec });
-    ctx.dirty.clear();
+    for (const ks of ctx.dirty) {
+      ks.dirty = false;
+      out.persist.push({ key: ks.key, record: ks.rec });
+    }
+    ctx.dirty.length = 0;
     if (ctx.ids.renewWanted && !ctx.ids.renewAsked) {
       out.renewIds = true;
       ctx.ids.renewAsked = true;
@@ -285,7 +288,7 @@ export class PaxosCore {
     // What was built until now leaves with `out`: a read round started before this no longer
     // takes new reads (reader.ts onReadRequest).
     ctx.readyEpoch += 1;
-    if (ctx.dirty.size !== 0) assert(false, `${ctx.dirty.size} dirty keys left after ready()`);
+    if (ctx.dirty.length !== 0) assert(false, `${ctx.dirty.length} dirty keys left after ready()`);
     // Paired with the check on load (loaded): a record is checked just before it is persisted.
     if (VERIFY) for (const p of out.persist) checkRecord(p.record, p.key);
     return out;
@@ -296,7 +299,7 @@ export class PaxosCore {
     const renew = this.ctx.ids.renewWanted && !this.ctx.ids.renewAsked;
     return (
       renew ||
-      this.ctx.dirty.size > 0 ||
+      this.ctx.dirty.length > 0 ||
       this.ctx.noticesDue.length > 0 ||
       o.load.length + o.send.length + o.sendAfterPersist.length + o.deliver.length > 0
     );
