@@ -10,39 +10,50 @@
  * round mark their key active as before (reader.ts maybeStartRead).
  *
  * Rounds start in `roundNow` order, so the watch is a FIFO and each tick stops at the first
- * round still young. A round answered before then is skipped through its `out` flag, without
- * touching its key. Bounded: past READ_ROUNDS_WATCHED_MAX rounds, a new round's key is marked
+ * round still young. Bounded: past READ_ROUNDS_WATCHED_MAX rounds, a new round's key is marked
  * active instead (the old way), so a tick that runs late never grows the watch without end.
+ *
+ * The watch holds a round's key, id and start, not the round: a round answered in a
+ * millisecond must not be kept for the whole timeout (objects kept that long outlive young
+ * collections and are copied, then promoted). A watched round is still out when its key's
+ * `readRound` is out and has its id (ids are unique per core).
  */
 import { assert } from '../../../runtime/assert';
-import type { CoreContext, ReadRound } from './key-state';
+import type { CoreContext, KeyState, ReadRound } from './key-state';
 import { markActive } from './key-state';
 
 /** Rounds watched at most; the rest fall back to the active set. */
 export const READ_ROUNDS_WATCHED_MAX = 1 << 16;
 
 export interface ReadWatch {
-  readonly rounds: ReadRound[];
+  /** Per watched round, oldest first: its key, its id and the roundNow it started at. */
+  readonly keys: KeyState[];
+  readonly ids: number[];
+  readonly started: number[];
   /** Rounds before this index were looked at by a tick already. */
   head: number;
 }
 
 export function newReadWatch(): ReadWatch {
-  return { rounds: [], head: 0 };
+  return { keys: [], ids: [], started: [], head: 0 };
 }
 
 /** A round just started: the tick looks at it once it may have stalled. */
 export function watchRound(ctx: CoreContext, round: ReadRound): void {
   const watch = ctx.readWatch;
-  if (!round.out) assert(false, `watching a finished read round on ${round.ks.key}`);
-  if (watch.rounds.length - watch.head >= READ_ROUNDS_WATCHED_MAX) {
+  if (!(round.out && round.ks.readRound === round))
+    assert(false, `watching a read round that is not out on ${round.ks.key}`);
+  const n = watch.keys.length;
+  if (n - watch.head >= READ_ROUNDS_WATCHED_MAX) {
     markActive(ctx, round.ks);
     return;
   }
-  const last = watch.rounds[watch.rounds.length - 1];
-  if (last !== undefined && last.startedTick > round.startedTick)
-    assert(false, `read round of tick ${round.startedTick} after one of ${last.startedTick}`);
-  watch.rounds.push(round);
+  const last = watch.started[n - 1];
+  if (last !== undefined && last > round.startedTick)
+    assert(false, `read round of tick ${round.startedTick} after one of ${last}`);
+  watch.keys.push(round.ks);
+  watch.ids.push(round.id);
+  watch.started.push(round.startedTick);
 }
 
 /**
@@ -51,23 +62,28 @@ export function watchRound(ctx: CoreContext, round: ReadRound): void {
  */
 export function watchReadRounds(ctx: CoreContext): void {
   const watch = ctx.readWatch;
-  const rounds = watch.rounds;
+  const { keys, ids, started } = watch;
   let i = watch.head;
-  for (; i < rounds.length; i++) {
-    const round = rounds[i];
-    assert(round !== undefined);
-    if (ctx.roundNow - round.startedTick < ctx.limits.roundTimeoutTicks) break;
-    if (round.out) markActive(ctx, round.ks);
+  for (; i < keys.length; i++) {
+    if (ctx.roundNow - (started[i] as number) < ctx.limits.roundTimeoutTicks) break;
+    const ks = keys[i];
+    assert(ks !== undefined);
+    const round = ks.readRound;
+    if (round !== null && round.out && round.id === ids[i]) markActive(ctx, ks);
   }
-  if (i === rounds.length) {
-    rounds.length = 0;
+  if (i === keys.length) {
+    keys.length = 0;
+    ids.length = 0;
+    started.length = 0;
     watch.head = 0;
-  } else if (i * 2 > rounds.length) {
-    rounds.splice(0, i);
+  } else if (i * 2 > keys.length) {
+    keys.splice(0, i);
+    ids.splice(0, i);
+    started.splice(0, i);
     watch.head = 0;
   } else {
     watch.head = i;
   }
-  if (!(watch.head <= rounds.length))
-    assert(false, `read watch head ${watch.head} of ${rounds.length}`);
+  if (!(watch.head <= keys.length && keys.length === ids.length && ids.length === started.length))
+    assert(false, `read watch head ${watch.head} of ${keys.length}`);
 }
