@@ -10,7 +10,7 @@ import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { transientCopy } from '../../runtime/transient-bytes';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import { engineError } from '../../engines/errors';
-import { compactable, decodeCompactLayout, encodeCompactLayout } from './compact-layout';
+import { decodeCompactLayout, encodeCompactLayout } from './compact-layout';
 import type {
   ClientRequest,
   ClientResult,
@@ -245,8 +245,8 @@ export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
     return sealRecordInPlace(own.written());
   }
   // A record lives until its engine has written it (a batch): from a slab (transient-bytes.ts).
-  if (compactable(rec))
-    return sealRecordInPlace(transientCopy(encodeCompactLayout(COMPACT_SEALED_PREFIX, rec)));
+  const compact = encodeCompactLayout(COMPACT_SEALED_PREFIX, rec);
+  if (compact !== undefined) return sealRecordInPlace(transientCopy(compact));
   recordWriter.reset();
   recordWriter.raw(HEADER_SPACE);
   writeRecord(recordWriter, rec);

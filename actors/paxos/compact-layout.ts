@@ -19,12 +19,12 @@
  *   requests count, then per entry: id (length, UTF-8), result (as above)
  *
  * Only a record whose numbers are all non-negative safe integers (origins shifted by one) and
- * whose window rises to at most `chosen` fits (`compactable`); every record the core makes
- * does. The reader bounds every count, length and varint: a damaged body throws, never loops.
+ * whose window rises to at most `chosen` fits (`encodeCompactLayout` answers undefined for any
+ * other); every record the core makes does. The reader bounds every count, length and varint: a damaged body throws, never loops.
  */
 import { assert } from '../../runtime/assert';
 import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
-import type { AppliedEntry, KeyRecord, Proposal, RequestEntry } from './core/types';
+import type { AppliedEntry, KeyRecord, RequestEntry } from './core/types';
 import type { DigestFieldsOut } from './record-port';
 
 /**
@@ -39,108 +39,11 @@ const VARINT_BYTES_MAX = 8;
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** A growable scratch buffer, reused by every encode (one thread, no re-entrance). */
-let scratch = Buffer.allocUnsafeSlow(4096);
-let pos = 0;
-
-function need(n: number): void {
-  if (pos + n <= scratch.length) return;
-  const next = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, pos + n));
-  scratch.copy(next, 0, 0, pos);
-  scratch = next;
-}
-
-function isVarint(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 0;
-}
-
-function varint(n: number): void {
-  need(VARINT_BYTES_MAX);
-  let v = n;
-  while (v >= 0x80) {
-    scratch[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  scratch[pos++] = v;
-}
-
-function raw(b: Uint8Array): void {
-  need(b.length);
-  scratch.set(b, pos);
-  pos += b.length;
-}
-
-function bytes(b: Uint8Array): void {
-  varint(b.length);
-  raw(b);
-}
-
-/** A difference that fits the signed varint below (|d| ≤ 2^51). */
+const TWO_POW_31 = 2 ** 31;
+/** A difference that fits the signed varint (|d| ≤ 2^51). */
 const DELTA_MAX = 2 ** 51;
-
-function isDelta(d: number): boolean {
-  return Number.isSafeInteger(d) && Math.abs(d) <= DELTA_MAX;
-}
-
-/** The recent window as this layout writes it: instances rising, none past `chosen`. */
-function recentCompactable(rec: KeyRecord): boolean {
-  let previous: AppliedEntry | undefined;
-  for (const e of rec.recent) {
-    if (!isVarint(e.instance) || !isVarint(e.origin) || !isVarint(e.seq)) return false;
-    if (e.instance > rec.chosen) return false;
-    if (
-      previous !== undefined &&
-      (e.instance <= previous.instance || !isDelta(e.seq - previous.seq))
-    )
-      return false;
-    previous = e;
-  }
-  return true;
-}
-
-/**
- * Every number of the record fits this layout (origins shifted by one: -1 means none); else
- * its users keep it in the plain layout (codec.ts layout 2), so both forms are exact.
- */
-export function compactable(rec: KeyRecord): boolean {
-  const proposalOk = (p: Proposal | null): boolean =>
-    p === null || (isVarint(p.origin) && isVarint(p.seq));
-  return (
-    isVarint(rec.chosen) &&
-    isVarint(rec.chosenOrigin + 1) &&
-    isVarint(rec.chosenSeq) &&
-    isVarint(rec.version) &&
-    isVarint(rec.promised) &&
-    isVarint(rec.acceptedBallot) &&
-    proposalOk(rec.accepted) &&
-    recentCompactable(rec)
-  );
-}
-
-function signedDelta(d: number): void {
-  varint(d >= 0 ? d * 2 : -d * 2 - 1);
-}
-
-/**
- * A result as a difference from the previous entry's (results of one key look alike: a kv
- * write answers 17 bytes of status, version and value, of which a later write changes one or
- * two): 0 then the whole result, or 1 + the length of the prefix both share, the length of the
- * suffix both share, and the bytes between (the length is the previous result's).
- */
-function result(previous: Uint8Array | undefined, r: Uint8Array): void {
-  if (previous === undefined || previous.length !== r.length) {
-    varint(0);
-    return bytes(r);
-  }
-  let prefix = 0;
-  while (prefix < r.length && r[prefix] === previous[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < r.length - prefix && r[r.length - 1 - suffix] === previous[r.length - 1 - suffix])
-    suffix++;
-  varint(1 + prefix);
-  varint(suffix);
-  raw(r.subarray(prefix, r.length - suffix));
-}
+/** Room for an entry's numbers: gap, origin, seq (signed) and a result's two lengths. */
+const ENTRY_NUMBERS_BYTES_MAX = 5 * VARINT_BYTES_MAX;
 
 /** Flags of the compact layout. */
 const HAS_DATA = 1;
@@ -148,6 +51,193 @@ const HAS_ACCEPTED = 2;
 /** The chosen value's id is the newest recent entry's (a key's usual state): not written twice. */
 const CHOSEN_IS_NEWEST = 4;
 const FLAGS_ALL = 7;
+
+/**
+ * The encoder: a growable scratch buffer reused by every encode (one per thread, no
+ * re-entrance). Its state lives in fields, not module variables: V8 keeps fields of one object
+ * in registers across an inlined method, where a module `let` costs a context load and a hole
+ * check at every use (measured: ~30 % of the encode).
+ */
+class CompactWriter {
+  buf = new Uint8Array(4096);
+  pos = 0;
+  /**
+   * Cleared by a number this layout cannot hold (negative, fractional, past 2^53, a window out
+   * of order): the encode is then abandoned and its user keeps the plain layout. Checked while
+   * writing, so each of the record's cold objects is read once.
+   */
+  fits = true;
+  /** What `touch` read, kept so that the compiler cannot drop its loads. */
+  touched = 0;
+
+  /** Room for `n` more bytes: callers reserve for a group of fields, then write unchecked. */
+  need(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /** Clears `fits` unless `n` is a non-negative safe integer. */
+  check(n: number): void {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) this.fits = false;
+  }
+
+  /** A non-negative safe integer, 7 bits a byte, low first (room reserved by the caller). */
+  varint(n: number): void {
+    const buf = this.buf;
+    // Most numbers of a record (gaps, origins, lengths, flags) take one byte; `& 0x7f` is n
+    // itself only for the integers 0..127.
+    if ((n & 0x7f) === n) {
+      buf[this.pos++] = n;
+      return;
+    }
+    this.check(n);
+    if (!this.fits) return; // abandoned: and a loop below would not end on Infinity
+    let v = n;
+    let at = this.pos;
+    for (; v >= TWO_POW_31; v = Math.floor(v / 0x80)) buf[at++] = (v % 0x80) | 0x80;
+    for (; v >= 0x80; v >>>= 7) buf[at++] = (v & 0x7f) | 0x80;
+    buf[at++] = v;
+    this.pos = at;
+  }
+
+  signedDelta(d: number): void {
+    if (!(d >= -DELTA_MAX && d <= DELTA_MAX)) this.fits = false;
+    this.varint(d >= 0 ? d * 2 : -d * 2 - 1);
+  }
+
+  /** Copies bytes in (room reserved by the caller); a short one byte by byte, past a call. */
+  raw(b: Uint8Array): void {
+    const n = b.length;
+    const buf = this.buf;
+    const at = this.pos;
+    if (n <= 32) for (let i = 0; i < n; i++) buf[at + i] = b[i] as number;
+    else buf.set(b, at);
+    this.pos = at + n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.need(VARINT_BYTES_MAX + b.length);
+    this.varint(b.length);
+    this.raw(b);
+  }
+
+  /**
+   * A result as a difference from the previous entry's (results of one key look alike: a kv
+   * write answers status, version and value, of which a later write changes a few bytes): 0
+   * then the whole result, or 1 + the length of the prefix both share, the length of the suffix
+   * both share, and the bytes between (the length is the previous result's).
+   */
+  result(previous: Uint8Array | undefined, r: Uint8Array): void {
+    const n = r.length;
+    if (previous === undefined || previous.length !== n) {
+      this.need(1);
+      this.varint(0);
+      return this.bytes(r);
+    }
+    this.need(2 * VARINT_BYTES_MAX + n);
+    let prefix = 0;
+    while (prefix < n && r[prefix] === previous[prefix]) prefix++;
+    let suffix = 0;
+    while (suffix < n - prefix && r[n - 1 - suffix] === previous[n - 1 - suffix]) suffix++;
+    this.varint(1 + prefix);
+    this.varint(suffix);
+    const buf = this.buf;
+    let at = this.pos;
+    for (let i = prefix; i < n - suffix; i++) buf[at++] = r[i] as number;
+    this.pos = at;
+  }
+
+  /**
+   * The recent window: the first entry's instance as its distance below `chosen`, the later
+   * ones' as the gap after the previous one (consecutive instances: 0); seqs after the first as
+   * signed differences from the previous entry's; results as differences (`result`). Instances
+   * must rise and none pass `chosen`, else the record does not fit.
+   */
+  recent(rec: KeyRecord): void {
+    const recent = rec.recent;
+    this.need(VARINT_BYTES_MAX);
+    this.varint(recent.length);
+    let previous: AppliedEntry | undefined;
+    for (let i = 0; i < recent.length; i++) {
+      const e = recent[i] as AppliedEntry;
+      this.need(ENTRY_NUMBERS_BYTES_MAX);
+      this.check(e.instance);
+      if (!(e.instance <= rec.chosen)) this.fits = false;
+      if (previous === undefined) {
+        this.varint(rec.chosen - e.instance);
+        this.varint(e.origin);
+        this.varint(e.seq);
+      } else {
+        if (!(e.instance > previous.instance)) this.fits = false;
+        this.varint(e.instance - previous.instance - 1);
+        this.varint(e.origin);
+        this.check(e.seq);
+        this.signedDelta(e.seq - previous.seq);
+      }
+      this.result(previous?.result, e.result);
+      previous = e;
+    }
+  }
+
+  requests(rec: KeyRecord): void {
+    this.need(VARINT_BYTES_MAX);
+    this.varint(rec.requests.length);
+    let previous: Uint8Array | undefined;
+    for (const e of rec.requests) {
+      this.bytes(utf8.encode(e.id));
+      this.result(previous, e.result);
+      previous = e.result;
+    }
+  }
+
+  /**
+   * Reads every object the encode will read, in a loop short enough that the processor has
+   * many of their cache misses in flight at once (a key's record is cold: its window entries,
+   * their seqs and results are scattered over the heap). The encode's loops do more work per
+   * object and would take the misses nearly one at a time: measured ~1 us more per record
+   * (bench/README.md "Persisted records in the compact layout").
+   */
+  touch(rec: KeyRecord): void {
+    const recent = rec.recent;
+    let touched = (rec.data?.length ?? 0) + (rec.accepted?.op.length ?? 0);
+    for (let i = 0; i < recent.length; i++) {
+      const e = recent[i] as AppliedEntry;
+      touched += e.seq + e.result.length + (e.result[0] ?? 0);
+    }
+    this.touched = touched;
+  }
+
+  body(rec: KeyRecord): void {
+    this.touch(rec);
+    // The fixed fields: chosen, flags, chosen id, version, promised, acceptedBallot.
+    this.need(8 * VARINT_BYTES_MAX);
+    this.varint(rec.chosen);
+    const newest = chosenIsNewest(rec);
+    this.varint(
+      (rec.data !== null ? HAS_DATA : 0) |
+        (rec.accepted !== null ? HAS_ACCEPTED : 0) |
+        (newest ? CHOSEN_IS_NEWEST : 0),
+    );
+    if (!newest) {
+      this.varint(rec.chosenOrigin + 1);
+      this.varint(rec.chosenSeq);
+    }
+    if (rec.data !== null) this.bytes(rec.data);
+    this.need(5 * VARINT_BYTES_MAX);
+    this.varint(rec.version);
+    this.varint(rec.promised);
+    this.varint(rec.acceptedBallot);
+    if (rec.accepted !== null) {
+      this.varint(rec.accepted.origin);
+      this.varint(rec.accepted.seq);
+      this.bytes(rec.accepted.op);
+    }
+    this.recent(rec);
+    this.requests(rec);
+  }
+}
 
 function chosenIsNewest(rec: KeyRecord): boolean {
   const newest = rec.recent[rec.recent.length - 1];
@@ -159,68 +249,25 @@ function chosenIsNewest(rec: KeyRecord): boolean {
   );
 }
 
-/**
- * The recent window: the first entry's instance as its distance below `chosen`, the later
- * ones' as the gap after the previous one (consecutive instances: 0); seqs after the first as
- * signed differences from the previous entry's; results as differences (`result`).
- */
-function writeRecent(rec: KeyRecord): void {
-  varint(rec.recent.length);
-  let previous: AppliedEntry | undefined;
-  for (const e of rec.recent) {
-    varint(previous === undefined ? rec.chosen - e.instance : e.instance - previous.instance - 1);
-    varint(e.origin);
-    if (previous === undefined) varint(e.seq);
-    else signedDelta(e.seq - previous.seq);
-    result(previous?.result, e.result);
-    previous = e;
-  }
-}
-
-function writeBody(rec: KeyRecord): void {
-  varint(rec.chosen);
-  const newest = chosenIsNewest(rec);
-  varint(
-    (rec.data !== null ? HAS_DATA : 0) |
-      (rec.accepted !== null ? HAS_ACCEPTED : 0) |
-      (newest ? CHOSEN_IS_NEWEST : 0),
-  );
-  if (!newest) {
-    varint(rec.chosenOrigin + 1);
-    varint(rec.chosenSeq);
-  }
-  if (rec.data !== null) bytes(rec.data);
-  varint(rec.version);
-  varint(rec.promised);
-  varint(rec.acceptedBallot);
-  if (rec.accepted !== null) {
-    varint(rec.accepted.origin);
-    varint(rec.accepted.seq);
-    bytes(rec.accepted.op);
-  }
-  writeRecent(rec);
-  varint(rec.requests.length);
-  let previous: Uint8Array | undefined;
-  for (const e of rec.requests) {
-    bytes(utf8.encode(e.id));
-    result(previous, e.result);
-    previous = e.result;
-  }
-}
+const writer = new CompactWriter();
 
 /**
- * `prefix` then the compact body of `rec` (which must be `compactable`): a view of a scratch
- * buffer that the next encode reuses (the caller copies it). The prefix lets a caller leave room
- * for a header and a layout byte, so the record is copied once, from here to where it lives.
+ * `prefix` then the compact body of `rec`: a view of a scratch buffer that the next encode
+ * reuses (the caller copies it), or undefined when a number of the record does not fit the
+ * layout (none the core makes). The prefix lets a caller leave room for a header and a layout
+ * byte, so the record is copied once, from here to where it lives.
  */
-export function encodeCompactLayout(prefix: Uint8Array, rec: KeyRecord): Uint8Array {
-  pos = 0;
-  raw(prefix);
-  writeBody(rec);
-  if (!(pos > prefix.length && pos <= scratch.length))
-    assert(false, `compact record of ${pos} bytes`);
-  // A plain Uint8Array view, not a Buffer: a Buffer's slice() is a view, a Uint8Array's a copy.
-  return new Uint8Array(scratch.buffer, scratch.byteOffset, pos);
+export function encodeCompactLayout(prefix: Uint8Array, rec: KeyRecord): Uint8Array | undefined {
+  const w = writer;
+  w.pos = 0;
+  w.fits = true;
+  w.need(prefix.length);
+  w.raw(prefix);
+  w.body(rec);
+  if (!w.fits) return undefined;
+  if (!(w.pos > prefix.length && w.pos <= w.buf.length))
+    assert(false, `compact record of ${w.pos} bytes`);
+  return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos);
 }
 
 /** Reads a body; every failure on damaged bytes is an AssertionError with the reason. */

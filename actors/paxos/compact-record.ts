@@ -16,12 +16,7 @@
 import { assert } from '../../runtime/assert';
 import type { KeyRecord } from './core/types';
 import { decodeRecord, encodeRecord } from './codec';
-import {
-  compactable,
-  decodeCompactLayout,
-  encodeCompactLayout,
-  readDigestFieldsAt,
-} from './compact-layout';
+import { decodeCompactLayout, encodeCompactLayout, readDigestFieldsAt } from './compact-layout';
 import type { DigestFieldsOut } from './record-port';
 
 const FORMAT_SEALED = 0;
@@ -34,7 +29,8 @@ const COMPACT_PREFIX = Uint8Array.of(FORMAT_COMPACT);
  * is a new array in the plain layout behind FORMAT_SEALED.
  */
 export function encodeCompactRecord(rec: KeyRecord): Uint8Array {
-  if (compactable(rec)) return encodeCompactLayout(COMPACT_PREFIX, rec);
+  const compact = encodeCompactLayout(COMPACT_PREFIX, rec);
+  if (compact !== undefined) return compact;
   const whole = encodeRecord(rec);
   const out = new Uint8Array(1 + whole.length);
   out[0] = FORMAT_SEALED;
