@@ -265,10 +265,10 @@ function chosenIsNewest(rec: KeyRecord): boolean {
 const writer = new CompactWriter();
 
 /**
- * `prefix` then the compact body of `rec`: a view of a scratch buffer that the next encode
- * reuses, for either user (the caller copies it first), or undefined when a number of the record does not fit the
- * layout (none the core makes). The prefix lets a caller leave room for a header and a layout
- * byte, so the record is copied once, from here to where it lives.
+ * `prefix` then the compact body of `rec`: a view of a scratch buffer that the next encode, by
+ * either user, reuses (the caller copies it first), or undefined when a number of the record
+ * does not fit the layout (none the core makes). The prefix lets a caller leave room for a
+ * header and a layout byte, so the record is copied once, from here to where it lives.
  */
 export function encodeCompactLayout(prefix: Uint8Array, rec: KeyRecord): Uint8Array | undefined {
   const w = writer;
