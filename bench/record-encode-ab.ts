@@ -3,10 +3,11 @@
  * process, alternating rounds: `--keys` kv records, each written `--writes` times through the kv
  * model (so its recent window holds min(writes, 16) entries) with an accepted value, encoded in
  * a random order so that, as on a worker, each record is cold. Prints each build's median CPU
- * per record over the rounds and its sealed bytes per record.
+ * per record over the rounds and its sealed bytes per record. `--decode`: the same records,
+ * sealed by each build, opened and decoded (`decodeRecord(openRecord(...))`, a load's work).
  *
  *   node dist/bench/record-encode-ab.js --a /tmp/base-dist [--b dist] [--keys 90000] [--writes 8]
- *     [--rounds 10]
+ *     [--rounds 10] [--decode]
  */
 import { resolve } from 'node:path';
 import type { KeyRecord, StateMachine } from '../actors/paxos/core/types';
@@ -17,6 +18,8 @@ import type { BenchFlags } from './cli-args';
 
 interface Build {
   encodeSealedRecord(rec: KeyRecord): Uint8Array;
+  decodeRecord(payload: Uint8Array): KeyRecord;
+  openRecord(sealed: Uint8Array): Uint8Array;
   emptyRecord(): KeyRecord;
   applyChosen(
     rec: KeyRecord,
@@ -32,6 +35,7 @@ function loadBuild(dir: string): Build {
     require(resolve(dir, path)) as Record<string, unknown>;
   const build = {
     ...load('actors/paxos/codec.js'),
+    ...load('engines/record-codec.js'),
     ...load('actors/paxos/core/key-record.js'),
     ...load('models/kv/kv.js'),
   } as unknown as Build;
@@ -73,6 +77,20 @@ function pass(b: Build, recs: readonly KeyRecord[]): { us: number; bytes: number
   return { us: (used.user + used.system) / recs.length, bytes: bytes / recs.length };
 }
 
+/** CPU us per record of decoding each sealed record, and the sealed bytes per record. */
+function decodePass(b: Build, sealed: readonly Uint8Array[]): { us: number; bytes: number } {
+  const start = process.cpuUsage();
+  let bytes = 0;
+  let entries = 0;
+  for (const s of sealed) {
+    bytes += s.length;
+    entries += b.decodeRecord(b.openRecord(s)).recent.length;
+  }
+  const used = process.cpuUsage(start);
+  assert(entries >= sealed.length, `${entries} window entries in ${sealed.length} records`);
+  return { us: (used.user + used.system) / sealed.length, bytes: bytes / sealed.length };
+}
+
 const median = (xs: number[]): number => xs.slice().sort((x, y) => x - y)[xs.length >> 1] ?? 0;
 
 const FLAGS: BenchFlags = {
@@ -81,6 +99,7 @@ const FLAGS: BenchFlags = {
   keys: { type: 'string', help: ['N', '90000', 'records (distinct keys)'] },
   writes: { type: 'string', help: ['N', '8', 'kv writes per key before the encode'] },
   rounds: { type: 'string', help: ['N', '10', 'passes per build, alternating'] },
+  decode: { type: 'boolean', help: ['', 'off', 'time the decode of sealed records instead'] },
 };
 
 function main(): void {
@@ -98,23 +117,28 @@ function main(): void {
         keys: positiveIntFlag(args, 'keys', 90_000),
         writes: positiveIntFlag(args, 'writes', 8),
         rounds: positiveIntFlag(args, 'rounds', 10),
+        decode: args.values.decode === true,
       };
     },
   );
   const builds = [loadBuild(o.a), loadBuild(o.b)] as const;
   const sets = builds.map((b) => records(b, o.keys, o.writes));
+  // Copies: a sealed record is a view of a slab or scratch the next encode may reuse.
+  const sealed = builds.map((b, i) => (sets[i] ?? []).map((r) => b.encodeSealedRecord(r).slice()));
   const us: [number[], number[]] = [[], []];
   const bytes = [0, 0];
   for (let round = 0; round < o.rounds; round++) {
     for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      const r = pass(builds[i as 0 | 1], sets[i] ?? []);
+      const b = builds[i as 0 | 1];
+      const r = o.decode ? decodePass(b, sealed[i] ?? []) : pass(b, sets[i] ?? []);
       us[i as 0 | 1].push(r.us);
       bytes[i] = r.bytes;
     }
   }
   const line = (label: string, i: 0 | 1): string =>
     `${label}: median ${median(us[i]).toFixed(3)} cpu us/record, ${(bytes[i] ?? 0).toFixed(0)} B/record`;
-  console.log(`${o.keys} records, ${o.writes} writes each, ${o.rounds} rounds`);
+  const what = o.decode ? 'decode' : 'encode';
+  console.log(`${what}: ${o.keys} records, ${o.writes} writes each, ${o.rounds} rounds`);
   console.log(line(`a ${o.a}`, 0));
   console.log(line(`b ${o.b}`, 1));
 }
