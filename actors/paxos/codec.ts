@@ -9,6 +9,8 @@ import { assert } from '../../runtime/assert';
 import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { transientCopy } from '../../runtime/transient-bytes';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
+import { engineError } from '../../engines/errors';
+import { decodeCompactLayout, encodeCompactLayout } from './compact-layout';
 import type {
   ClientRequest,
   ClientResult,
@@ -142,10 +144,15 @@ export function readMessageInto(r: ByteReader, m: PaxosMessage): PaxosMessage {
 }
 
 /**
- * Record layouts: 1 (no request window), 2 (1 + the request window at the end). Written as 2;
- * both read, so directories written before request ids keep working.
+ * Record layouts: 1 (no request window), 2 (1 + the request window at the end), 3 (the compact
+ * layout of compact-layout.ts: varints, the window as differences; decision "Persisted records
+ * in the compact layout"). All three are read, so directories written by any earlier version
+ * keep loading. Persisted records are written as 3 (encodeSealedRecord), or as 2 when a record
+ * does not fit the compact layout or holds a MiB of data; a record inside a message or a change
+ * entry (writeRecord, readRecord) is always 2, so peers of an older version read what we send.
  */
 const RECORD_LAYOUT = 2;
+const RECORD_LAYOUT_COMPACT = 3;
 
 export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
   w.u8(RECORD_LAYOUT);
@@ -211,15 +218,24 @@ const recordWriter = new ByteWriter(4096);
 const HEADER_SPACE = new Uint8Array(RECORD_HEADER_BYTES);
 
 /**
- * Records with this much data are encoded in a writer of their own, sized for them: the
- * shared writer would copy a big table twice more (growing, then `finish`) and keep a buffer
- * of twice the biggest record alive for good.
+ * Records with this much data are encoded in a writer of their own, sized for them, in the
+ * plain layout: the shared writer or the compact layout's scratch would copy a big table twice
+ * more (growing, then copying out) and keep a buffer of twice the biggest record alive for
+ * good; next to a MiB of data, the windows' bytes the compact layout saves do not matter.
  */
 const RECORD_OWN_WRITER_DATA_BYTES = 1 << 20;
 /** Room beyond the data for the record's fields and windows (more only doubles once). */
 const RECORD_FIELDS_BYTES_GUESS = 256 * 1024;
 
-/** The record sealed with its checksum header, in one allocation (the persist hot path). */
+/** What precedes a compact record's body: room for the checksum header, then its layout. */
+const COMPACT_SEALED_PREFIX = new Uint8Array(RECORD_HEADER_BYTES + 1);
+COMPACT_SEALED_PREFIX[RECORD_HEADER_BYTES] = RECORD_LAYOUT_COMPACT;
+
+/**
+ * The record sealed with its checksum header, in one allocation (the persist hot path): in the
+ * compact layout (3) when it fits, encoded after room for the header so that it is copied once,
+ * from the encoder's scratch to a slab, and sealed there.
+ */
 export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
   const dataBytes = rec.data?.length ?? 0;
   if (dataBytes >= RECORD_OWN_WRITER_DATA_BYTES) {
@@ -228,10 +244,12 @@ export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
     writeRecord(own, rec);
     return sealRecordInPlace(own.written());
   }
+  // A record lives until its engine has written it (a batch): from a slab (transient-bytes.ts).
+  const compact = encodeCompactLayout(COMPACT_SEALED_PREFIX, rec);
+  if (compact !== undefined) return sealRecordInPlace(transientCopy(compact));
   recordWriter.reset();
   recordWriter.raw(HEADER_SPACE);
   writeRecord(recordWriter, rec);
-  // A record lives until its engine has written it (a batch): from a slab (transient-bytes.ts).
   return sealRecordInPlace(transientCopy(recordWriter.written()));
 }
 
@@ -241,11 +259,25 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
   return w.finish();
 }
 
+/**
+ * The record a sealed record's payload holds, in any layout. A compact record (layout 3) that
+ * does not decode throws CORRUPTED: it passed its checksum, so it was written damaged or by a
+ * faulty build, and its key is recovered from peers like one that fails its checksum.
+ */
 export function decodeRecord(bytes: Uint8Array): KeyRecord {
+  if (bytes[0] === RECORD_LAYOUT_COMPACT) return decodeCompactPayload(bytes);
   const r = new ByteReader(bytes);
   const rec = readRecord(r);
   if (r.remaining !== 0) assert(false, `record has ${r.remaining} trailing bytes`);
   return rec;
+}
+
+function decodeCompactPayload(bytes: Uint8Array): KeyRecord {
+  try {
+    return decodeCompactLayout(bytes, 1);
+  } catch (err) {
+    throw engineError('CORRUPTED', `compact record: ${(err as Error).message}`);
+  }
 }
 
 /** An upper bound on the bytes writeRequest adds for a request (token, key, kind, body). */

@@ -1,0 +1,518 @@
+/**
+ * The compact layout of a KeyRecord: numbers as base-128 varints, the recent window as gaps and
+ * differences, results as differences from the previous one. Two users:
+ *
+ * - the memory engine's in-memory form of a settled key (compact-record.ts, decision 28), and
+ * - the persisted record, layout 3 of codec.ts (decision "Persisted records in the compact
+ *   layout"): on disk, so **this layout never changes**. A change is a new record layout in
+ *   codec.ts (and a new format byte in compact-record.ts), and this one stays readable.
+ *
+ * Body (after whatever prefix its user writes first):
+ *
+ *   chosen, flags (HAS_DATA | HAS_ACCEPTED | CHOSEN_IS_NEWEST)
+ *   [chosenOrigin + 1, chosenSeq]            unless CHOSEN_IS_NEWEST
+ *   [data: length, bytes]                    if HAS_DATA
+ *   version, promised, acceptedBallot
+ *   [origin, seq, op: length, bytes]         if HAS_ACCEPTED
+ *   recent count, then per entry: instance gap, origin, seq (first) or signed seq difference,
+ *     result (0, length, bytes; or 1 + shared prefix, shared suffix, middle bytes)
+ *   requests count, then per entry: id (length, UTF-8), result (as above)
+ *
+ * Only a record whose numbers are all non-negative safe integers (origins shifted by one) and
+ * whose window rises to at most `chosen` fits (`encodeCompactLayout` answers undefined for any
+ * other); every record the core makes does. The reader bounds every count, length and varint: a damaged body throws, never loops.
+ */
+import { assert } from '../../runtime/assert';
+import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
+import type { AppliedEntry, KeyRecord, RequestEntry } from './core/types';
+import type { DigestFieldsOut } from './record-port';
+
+/**
+ * Bounds a decoded record's lists (a damaged record must not make the decoder loop long): far
+ * above the core's windows (RECENT_WINDOW 16, REQUESTS_REMEMBERED_MAX 128).
+ */
+const RECENT_ENTRIES_MAX = 1 << 16;
+const REQUEST_ENTRIES_MAX = 1 << 16;
+/** Longest varint of a safe integer (53 bits, 7 per byte). */
+const VARINT_BYTES_MAX = 8;
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+const TWO_POW_31 = 2 ** 31;
+/** A difference that fits the signed varint (|d| ≤ 2^51). */
+const DELTA_MAX = 2 ** 51;
+/** Room for an entry's numbers: gap, origin, seq (signed) and a result's two lengths. */
+const ENTRY_NUMBERS_BYTES_MAX = 5 * VARINT_BYTES_MAX;
+
+/** Flags of the compact layout. */
+const HAS_DATA = 1;
+const HAS_ACCEPTED = 2;
+/** The chosen value's id is the newest recent entry's (a key's usual state): not written twice. */
+const CHOSEN_IS_NEWEST = 4;
+const FLAGS_ALL = 7;
+
+/**
+ * The encoder: a growable scratch buffer reused by every encode (one per thread, no
+ * re-entrance), its position and its verdict in an object's fields rather than module
+ * variables, which every use would reach through the module's context with a hole check.
+ */
+class CompactWriter {
+  buf = new Uint8Array(4096);
+  pos = 0;
+  /**
+   * Cleared by a number this layout cannot hold (negative, fractional, past 2^53, a window out
+   * of order): the encode is then abandoned and its user keeps the plain layout. Checked while
+   * writing: no separate pass of checks.
+   */
+  fits = true;
+  /** What `touch` read, kept so that the compiler cannot drop its loads. */
+  touched = 0;
+
+  /** Room for `n` more bytes: callers reserve for a group of fields, then write unchecked. */
+  need(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /** Clears `fits` unless `n` is a non-negative safe integer. */
+  check(n: number): void {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) this.fits = false;
+  }
+
+  /** A non-negative safe integer, 7 bits a byte, low first (room reserved by the caller). */
+  varint(n: number): void {
+    const buf = this.buf;
+    // Most numbers of a record (gaps, origins, lengths, flags) take one byte; `& 0x7f` is n
+    // itself only for the integers 0..127.
+    if ((n & 0x7f) === n) {
+      buf[this.pos++] = n;
+      return;
+    }
+    this.check(n);
+    if (!this.fits) return; // abandoned: and a loop below would not end on Infinity
+    let v = n;
+    let at = this.pos;
+    for (; v >= TWO_POW_31; v = Math.floor(v / 0x80)) buf[at++] = (v % 0x80) | 0x80;
+    for (; v >= 0x80; v >>>= 7) buf[at++] = (v & 0x7f) | 0x80;
+    buf[at++] = v;
+    this.pos = at;
+  }
+
+  signedDelta(d: number): void {
+    if (!(d >= -DELTA_MAX && d <= DELTA_MAX)) this.fits = false;
+    this.varint(d >= 0 ? d * 2 : -d * 2 - 1);
+  }
+
+  /** Copies bytes in (room reserved by the caller); a short one byte by byte, past a call. */
+  raw(b: Uint8Array): void {
+    const n = b.length;
+    const buf = this.buf;
+    const at = this.pos;
+    if (n <= 32) for (let i = 0; i < n; i++) buf[at + i] = b[i] as number;
+    else buf.set(b, at);
+    this.pos = at + n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.need(VARINT_BYTES_MAX + b.length);
+    this.varint(b.length);
+    this.raw(b);
+  }
+
+  /**
+   * A result as a difference from the previous entry's (results of one key look alike: a kv
+   * write answers status, version and value, of which a later write changes a few bytes): 0
+   * then the whole result, or 1 + the length of the prefix both share, the length of the suffix
+   * both share, and the bytes between (the length is the previous result's).
+   */
+  result(previous: Uint8Array | undefined, r: Uint8Array): void {
+    const n = r.length;
+    if (previous === undefined || previous.length !== n) {
+      this.need(1);
+      this.varint(0);
+      return this.bytes(r);
+    }
+    this.need(2 * VARINT_BYTES_MAX + n);
+    let prefix = 0;
+    while (prefix < n && r[prefix] === previous[prefix]) prefix++;
+    let suffix = 0;
+    while (suffix < n - prefix && r[n - 1 - suffix] === previous[n - 1 - suffix]) suffix++;
+    this.varint(1 + prefix);
+    this.varint(suffix);
+    const buf = this.buf;
+    let at = this.pos;
+    for (let i = prefix; i < n - suffix; i++) buf[at++] = r[i] as number;
+    this.pos = at;
+  }
+
+  /**
+   * The recent window: the first entry's instance as its distance below `chosen`, the later
+   * ones' as the gap after the previous one (consecutive instances: 0); seqs after the first as
+   * signed differences from the previous entry's; results as differences (`result`). Instances
+   * must rise and none pass `chosen`, else the record does not fit.
+   */
+  recent(rec: KeyRecord): void {
+    const recent = rec.recent;
+    this.need(VARINT_BYTES_MAX);
+    this.varint(recent.length);
+    let previous: AppliedEntry | undefined;
+    for (let i = 0; i < recent.length; i++) {
+      const e = recent[i] as AppliedEntry;
+      this.need(ENTRY_NUMBERS_BYTES_MAX);
+      this.check(e.instance);
+      if (!(e.instance <= rec.chosen)) this.fits = false;
+      if (previous === undefined) {
+        this.varint(rec.chosen - e.instance);
+        this.varint(e.origin);
+        this.varint(e.seq);
+      } else {
+        if (!(e.instance > previous.instance)) this.fits = false;
+        this.varint(e.instance - previous.instance - 1);
+        this.varint(e.origin);
+        this.check(e.seq);
+        this.signedDelta(e.seq - previous.seq);
+      }
+      this.result(previous?.result, e.result);
+      previous = e;
+    }
+  }
+
+  /** A string as its UTF-8 length and bytes; an ASCII one (request ids) without an encoder. */
+  str(s: string): void {
+    const n = s.length;
+    let ascii = true;
+    for (let i = 0; i < n && ascii; i++) ascii = s.charCodeAt(i) < 0x80;
+    if (!ascii) return this.bytes(utf8.encode(s));
+    this.need(VARINT_BYTES_MAX + n);
+    this.varint(n);
+    const buf = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
+    this.pos = at + n;
+  }
+
+  requests(rec: KeyRecord): void {
+    this.need(VARINT_BYTES_MAX);
+    this.varint(rec.requests.length);
+    let previous: Uint8Array | undefined;
+    for (const e of rec.requests) {
+      this.str(e.id);
+      this.result(previous, e.result);
+      previous = e.result;
+    }
+  }
+
+  /**
+   * Reads every object the encode will read, in a loop short enough that the processor has
+   * many of their cache misses in flight at once (a key's record is cold: its window entries,
+   * their seqs and results are scattered over the heap). The encode's loops do more work per
+   * object and would take the misses nearly one at a time: measured ~1 us more per record
+   * (bench/README.md "Persisted records in the compact layout").
+   */
+  touch(rec: KeyRecord): void {
+    const recent = rec.recent;
+    let touched = (rec.data?.length ?? 0) + (rec.accepted?.op.length ?? 0);
+    for (let i = 0; i < recent.length; i++) {
+      const e = recent[i] as AppliedEntry;
+      touched += e.seq + e.result.length + (e.result[0] ?? 0);
+    }
+    this.touched = touched;
+  }
+
+  body(rec: KeyRecord): void {
+    this.touch(rec);
+    // The fixed fields: chosen, flags, chosen id, version, promised, acceptedBallot.
+    this.need(8 * VARINT_BYTES_MAX);
+    this.varint(rec.chosen);
+    const newest = chosenIsNewest(rec);
+    this.varint(
+      (rec.data !== null ? HAS_DATA : 0) |
+        (rec.accepted !== null ? HAS_ACCEPTED : 0) |
+        (newest ? CHOSEN_IS_NEWEST : 0),
+    );
+    if (!newest) {
+      this.varint(rec.chosenOrigin + 1);
+      this.varint(rec.chosenSeq);
+    }
+    if (rec.data !== null) this.bytes(rec.data);
+    this.need(5 * VARINT_BYTES_MAX);
+    this.varint(rec.version);
+    this.varint(rec.promised);
+    this.varint(rec.acceptedBallot);
+    if (rec.accepted !== null) {
+      this.varint(rec.accepted.origin);
+      this.varint(rec.accepted.seq);
+      this.bytes(rec.accepted.op);
+    }
+    this.recent(rec);
+    this.requests(rec);
+  }
+}
+
+function chosenIsNewest(rec: KeyRecord): boolean {
+  const newest = rec.recent[rec.recent.length - 1];
+  return (
+    newest !== undefined &&
+    newest.instance === rec.chosen &&
+    newest.origin === rec.chosenOrigin &&
+    newest.seq === rec.chosenSeq
+  );
+}
+
+const writer = new CompactWriter();
+
+/**
+ * `prefix` then the compact body of `rec`: a view of a scratch buffer that the next encode, by
+ * either user, reuses (the caller copies it first), or undefined when a number of the record
+ * does not fit the layout (none the core makes). The prefix lets a caller leave room for a
+ * header and a layout byte, so the record is copied once, from here to where it lives.
+ */
+export function encodeCompactLayout(prefix: Uint8Array, rec: KeyRecord): Uint8Array | undefined {
+  const w = writer;
+  w.pos = 0;
+  w.fits = true;
+  w.need(prefix.length);
+  w.raw(prefix);
+  w.body(rec);
+  if (!w.fits) return undefined;
+  if (!(w.pos > prefix.length && w.pos <= w.buf.length))
+    assert(false, `compact record of ${w.pos} bytes`);
+  return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos);
+}
+
+/** Reads a body; every failure on damaged bytes is an AssertionError with the reason. */
+class CompactReader {
+  constructor(
+    private readonly buf: Uint8Array,
+    private at: number,
+  ) {}
+
+  varint(): number {
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < VARINT_BYTES_MAX + 1; i++) {
+      const b = this.buf[this.at++];
+      if (b === undefined) assert(false, 'compact record ends inside a varint');
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 0x80;
+    }
+    assert(false, 'compact record varint too long');
+  }
+
+  /**
+   * A copy (never a view of the arena slab, which a later set or delete may rewrite, nor of a
+   * buffer read from disk), from a kept slab (kept-bytes.ts): the decoded record is the key's.
+   */
+  bytes(): Uint8Array {
+    const n = this.varint();
+    if (!(this.at + n <= this.buf.length))
+      assert(false, `compact record field of ${n} bytes past its end`);
+    const out = keptCopyOf(this.buf, this.at, this.at + n);
+    this.at += n;
+    return out;
+  }
+
+  signedDelta(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  /** A result written by `result` (a new array, never shared with `previous`). */
+  result(previous: Uint8Array | undefined): Uint8Array {
+    const mode = this.varint();
+    if (mode === 0) return this.bytes();
+    if (previous === undefined) assert(false, 'compact record result differs from no previous');
+    const prefix = mode - 1;
+    const suffix = this.varint();
+    const n = previous.length;
+    if (!(prefix + suffix <= n)) assert(false, `compact result of ${prefix} + ${suffix} of ${n}`);
+    const middle = n - prefix - suffix;
+    if (!(this.at + middle <= this.buf.length)) assert(false, 'compact result past the end');
+    // Byte by byte, never through subarray(): a result of up to 64 bytes lives on V8's heap,
+    // and a view of one moves its bytes off the heap into an ArrayBuffer of their own (~1 us
+    // each, and the result then costs a buffer more for as long as the key keeps it).
+    const out = keptBytes(n);
+    const buf = this.buf;
+    const at = this.at;
+    for (let i = 0; i < prefix; i++) out[i] = previous[i] as number;
+    for (let i = 0; i < middle; i++) out[prefix + i] = buf[at + i] as number;
+    for (let i = n - suffix; i < n; i++) out[i] = previous[i] as number;
+    this.at = at + middle;
+    return out;
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.at;
+  }
+}
+
+function readRecent(r: CompactReader, chosen: number): AppliedEntry[] {
+  const recent: AppliedEntry[] = [];
+  const n = r.varint();
+  if (!(n <= RECENT_ENTRIES_MAX)) assert(false, `compact record with ${n} recent entries`);
+  let previous: AppliedEntry | undefined;
+  for (let i = 0; i < n; i++) {
+    const gap = r.varint();
+    const instance = previous === undefined ? chosen - gap : previous.instance + 1 + gap;
+    const origin = r.varint();
+    const seq = previous === undefined ? r.varint() : previous.seq + r.signedDelta();
+    const entry = { instance, origin, seq, result: r.result(previous?.result) };
+    recent.push(entry);
+    previous = entry;
+  }
+  return recent;
+}
+
+function readRequests(r: CompactReader): RequestEntry[] {
+  const requests: RequestEntry[] = [];
+  const m = r.varint();
+  if (!(m <= REQUEST_ENTRIES_MAX)) assert(false, `compact record with ${m} request entries`);
+  let previous: Uint8Array | undefined;
+  for (let i = 0; i < m; i++) {
+    const id = utf8Decoder.decode(r.bytes());
+    const entry = { id, result: r.result(previous) };
+    requests.push(entry);
+    previous = entry.result;
+  }
+  return requests;
+}
+
+function readBody(r: CompactReader): KeyRecord {
+  const chosen = r.varint();
+  const flags = r.varint();
+  if (!(flags <= FLAGS_ALL)) assert(false, `compact record flags ${flags}`);
+  let chosenOrigin = 0;
+  let chosenSeq = 0;
+  if ((flags & CHOSEN_IS_NEWEST) === 0) {
+    chosenOrigin = r.varint() - 1;
+    chosenSeq = r.varint();
+  }
+  const data = (flags & HAS_DATA) !== 0 ? r.bytes() : null;
+  const version = r.varint();
+  const promised = r.varint();
+  const acceptedBallot = r.varint();
+  const accepted =
+    (flags & HAS_ACCEPTED) !== 0 ? { origin: r.varint(), seq: r.varint(), op: r.bytes() } : null;
+  const recent = readRecent(r, chosen);
+  if ((flags & CHOSEN_IS_NEWEST) !== 0) {
+    const newest = recent[recent.length - 1];
+    if (newest === undefined) assert(false, 'compact record names a newest entry it lacks');
+    chosenOrigin = newest.origin;
+    chosenSeq = newest.seq;
+  }
+  const requests = readRequests(r);
+  return {
+    chosen,
+    chosenOrigin,
+    chosenSeq,
+    data,
+    version,
+    promised,
+    acceptedBallot,
+    accepted,
+    recent,
+    requests,
+  };
+}
+
+/**
+ * The record of the body at `bytes[from..]`, which must end exactly at the end of `bytes`
+ * (every field a copy, never a view). Throws an AssertionError on damaged bytes.
+ */
+export function decodeCompactLayout(bytes: Uint8Array, from: number): KeyRecord {
+  if (!(from >= 0 && from <= bytes.length)) assert(false, `compact body at ${from}`);
+  const r = new CompactReader(bytes, from);
+  const rec = readBody(r);
+  if (r.remaining !== 0) assert(false, `compact record has ${r.remaining} trailing bytes`);
+  return rec;
+}
+
+/** Where the in-place reader stands (one thread, no re-entrance: no object per record). */
+let readAt = 0;
+
+function readVarintAt(b: Uint8Array): number {
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < VARINT_BYTES_MAX + 1; i++) {
+    const byte = b[readAt++];
+    if (byte === undefined) assert(false, 'compact record ends inside a varint');
+    n += (byte & 0x7f) * scale;
+    if (byte < 0x80) return n;
+    scale *= 0x80;
+  }
+  assert(false, 'compact record varint too long');
+}
+
+/** Skips a length-prefixed field; returns its length. */
+function skipBytesAt(b: Uint8Array): number {
+  const n = readVarintAt(b);
+  if (!(readAt + n <= b.length)) assert(false, `compact record field of ${n} bytes past its end`);
+  readAt += n;
+  return n;
+}
+
+/** Skips a result written by `result`; returns its length (the previous one's when shared). */
+function skipResultAt(b: Uint8Array, previousLength: number): number {
+  const mode = readVarintAt(b);
+  if (mode === 0) return skipBytesAt(b);
+  const suffix = readVarintAt(b);
+  const middle = previousLength - (mode - 1) - suffix;
+  if (!(middle >= 0 && readAt + middle <= b.length)) assert(false, `compact middle ${middle}`);
+  readAt += middle;
+  return previousLength;
+}
+
+/** The newest recent entry's origin and seq (walking the window without building it). */
+function newestIdAt(b: Uint8Array, out: DigestFieldsOut): void {
+  const n = readVarintAt(b);
+  if (!(n >= 1 && n <= RECENT_ENTRIES_MAX)) assert(false, `compact record with ${n} entries`);
+  let seq = 0;
+  let resultLength = -1;
+  for (let i = 0; i < n; i++) {
+    readVarintAt(b); // instance gap
+    out.chosenOrigin = readVarintAt(b);
+    if (i === 0) seq = readVarintAt(b);
+    else {
+      const z = readVarintAt(b);
+      seq += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    }
+    resultLength = skipResultAt(b, resultLength);
+  }
+  out.chosenSeq = seq;
+}
+
+/**
+ * The digest's fields of the body at `bytes[from..]`, read in place: no record is built and
+ * `data` is a view of `bytes` (the digest scan hashes it at once, from a snapshot nobody
+ * changes).
+ */
+export function readDigestFieldsAt(bytes: Uint8Array, from: number, out: DigestFieldsOut): void {
+  readAt = from;
+  out.chosen = readVarintAt(bytes);
+  const flags = readVarintAt(bytes);
+  if (!(flags <= FLAGS_ALL)) assert(false, `compact record flags ${flags}`);
+  const newest = (flags & CHOSEN_IS_NEWEST) !== 0;
+  if (!newest) {
+    out.chosenOrigin = readVarintAt(bytes) - 1;
+    out.chosenSeq = readVarintAt(bytes);
+  }
+  out.data = null;
+  if ((flags & HAS_DATA) !== 0) {
+    const n = skipBytesAt(bytes);
+    out.data = bytes.subarray(readAt - n, readAt);
+  }
+  out.version = readVarintAt(bytes);
+  if (!newest) return;
+  readVarintAt(bytes); // promised
+  readVarintAt(bytes); // acceptedBallot
+  if ((flags & HAS_ACCEPTED) !== 0) {
+    readVarintAt(bytes);
+    readVarintAt(bytes);
+    skipBytesAt(bytes);
+  }
+  newestIdAt(bytes, out);
+}
