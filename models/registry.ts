@@ -96,13 +96,26 @@ export function modelBytesLength(result: Uint8Array): number {
   return result.length - VERSION_BYTES;
 }
 
+/** V8 keeps a typed array of at most this many bytes inside its own object, on the JS heap. */
+const ON_HEAP_BYTES_MAX = 64;
+
+/**
+ * Bytes [from, to) of `bytes`: a copy when `bytes` is short, else a view. A view of a typed
+ * array that lives on V8's heap makes V8 move its bytes into an ArrayBuffer of their own first
+ * (~0.35 us against ~0.07 for the copy); a longer array has its buffer already. Models never
+ * write into what they are given, so a copy and a view answer the same.
+ */
+function partOf(bytes: Uint8Array, from: number, to = bytes.length): Uint8Array {
+  return bytes.length <= ON_HEAP_BYTES_MAX ? bytes.slice(from, to) : bytes.subarray(from, to);
+}
+
 /** Splits a write result into the model's bytes and the version after the write. */
 export function splitVersion(result: Uint8Array): { body: Uint8Array; version: number } {
   if (!(result.length >= VERSION_BYTES + 1))
     assert(false, `write result of ${result.length} bytes`);
   const at = result.length - VERSION_BYTES;
   for (let i = 0; i < VERSION_BYTES; i++) versionScratchBytes[i] = result[at + i] as number;
-  return { body: result.subarray(0, at), version: versionScratch[0] as number };
+  return { body: partOf(result, 0, at), version: versionScratch[0] as number };
 }
 
 export function createModelRegistry(
@@ -137,7 +150,7 @@ export function createModelRegistry(
     if (data !== null && data[0] !== op[0]) return { data, mutated: false, result: WRONG_MODEL };
     const fast = machine.applyTagged?.(data, version, op);
     if (fast !== undefined) return fast;
-    const out = machine.apply(data === null ? null : data.subarray(1), version, op.subarray(1));
+    const out = machine.apply(data === null ? null : partOf(data, 1), version, partOf(op, 1));
     assert(
       !isWrongModel(out.result) && !isBadRequest(out.result),
       'a model returned a reserved result',
@@ -154,7 +167,7 @@ export function createModelRegistry(
     if (data !== null && data[0] !== query[0]) return WRONG_MODEL;
     const fast = machine.readTagged?.(data, version, query);
     if (fast !== undefined) return fast;
-    return machine.read(data === null ? null : data.subarray(1), version, query.subarray(1));
+    return machine.read(data === null ? null : partOf(data, 1), version, partOf(query, 1));
   };
   return {
     apply(data, version, op) {
