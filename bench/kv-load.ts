@@ -629,7 +629,7 @@ export const KV_LOAD_FLAGS: BenchFlags = {
   },
   'worker-young-mb': {
     type: 'string',
-    help: ['MIB', 'KV_WORKER_YOUNG_MB', '(192)', "each worker's young generation (workerYoungMb)"],
+    help: ['MIB', 'KV_WORKER_YOUNG_MB', '(48)', "each worker's young generation (workerYoungMb)"],
   },
   'linger-ms': {
     type: 'string',

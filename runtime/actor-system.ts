@@ -80,7 +80,7 @@ export interface ActorSystemOptions {
   workerHeapMb?: number;
   /**
    * Young generation of each worker thread, in MiB (V8's `maxYoungGenerationSizeMb`, three
-   * semi-spaces; worker-young-gen.ts). Default WORKER_YOUNG_MB_DEFAULT (a 64 MiB semi-space).
+   * semi-spaces; worker-young-gen.ts). Default WORKER_YOUNG_MB_DEFAULT (48: a 16 MiB semi-space).
    */
   workerYoungMb?: number;
 }

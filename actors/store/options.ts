@@ -75,8 +75,9 @@ export interface PaxosStoreOptions {
   workerHeapMb?: number;
   /**
    * Young generation of each worker thread in MiB (V8's `maxYoungGenerationSizeMb`: three
-   * semi-spaces). Default 192, a 64 MiB semi-space: fewer scavenges, less CPU per operation,
-   * up to ~128 MiB more memory per busy worker (runtime/worker-young-gen.ts).
+   * semi-spaces, each rounded up to a power of two). Default 48, V8's own: shorter scavenge
+   * pauses than a larger one at the same CPU per operation; larger values trade memory and
+   * pause length for fewer scavenges (runtime/worker-young-gen.ts).
    */
   workerYoungMb?: number;
   /**
