@@ -16,7 +16,7 @@
  * The default was 192 (a 64 MiB semi-space) while in-flight garbage dominated the scavenges.
  * Since a write leaves less behind (kept bytes, eighth session), what a scavenge copies is
  * mostly what the keys keep, which a larger semi-space does not save; it only makes each pause
- * longer. Measured at 16–192 (bench/README.md "Worker young generation, again"): the CPU per
+ * longer. Measured at 16–192 (docs/decisions.md "Worker young generation, again"): the CPU per
  * operation is the same within noise, and the write p99 falls from 23–42 ms at 192 to 15–17
  * ms at 48. The default is now 48, which is V8's own (a 16 MiB semi-space): V8 rounds a
  * semi-space up to a power of two, so 64 would have been 96.
