@@ -5,7 +5,7 @@
  * Write results gain the key's version after the write, so every model's API can report it.
  */
 import { assert } from '../runtime/assert';
-import { keptBytes } from '../runtime/kept-bytes';
+import { ON_HEAP_BYTES_MAX, keptBytes } from '../runtime/kept-bytes';
 import { appendBytes, claimLead, extendsAppendView, isAppendView } from './append-bytes';
 import { REQUEST_ID_TAG } from './request-id';
 import { INSTALL_OP_TAG } from './install-op';
@@ -95,9 +95,6 @@ export function modelBytesLength(result: Uint8Array): number {
   assert(result.length >= VERSION_BYTES + 1, () => `write result of ${result.length} bytes`);
   return result.length - VERSION_BYTES;
 }
-
-/** V8 keeps a typed array of at most this many bytes inside its own object, on the JS heap. */
-const ON_HEAP_BYTES_MAX = 64;
 
 /**
  * Bytes [from, to) of `bytes`: a copy when `bytes` is short, else a view. A view of a typed
