@@ -128,9 +128,9 @@ export function createModelRegistry(
   }
   // The Paxos core applies install ops itself (install-op.ts); a model under their tag would
   // never see its ops.
-  if (!!byTagMap.has(INSTALL_OP_TAG))
+  if (byTagMap.has(INSTALL_OP_TAG))
     assert(false, `model tag ${INSTALL_OP_TAG} is reserved for install ops`);
-  if (!!byTagMap.has(REQUEST_ID_TAG))
+  if (byTagMap.has(REQUEST_ID_TAG))
     assert(false, `model tag ${REQUEST_ID_TAG} is reserved for request ids`);
   const machineOf = (bytes: Uint8Array, what: string): StateMachine => {
     if (!(bytes.length >= 1)) assert(false, `empty ${what}`);

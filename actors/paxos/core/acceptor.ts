@@ -44,7 +44,7 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
 
 export function onPrepare(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   const rec = ks.rec;
-  if (!!isPreauthorized(m.ballot, ctx.replicas))
+  if (isPreauthorized(m.ballot, ctx.replicas))
     assert(false, `prepare with reserved ballot ${m.ballot}`);
   // An instance we are behind on: the catch-up started by learn() comes first.
   if (m.instance > rec.chosen + 1) return;

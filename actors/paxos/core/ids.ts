@@ -87,7 +87,7 @@ export function takeRequestId(space: IdSpace): number | undefined {
 /** The shell's answer to `renewIds`: a new incarnation number, never used before. */
 export function renewIds(space: IdSpace, incarnation: number): void {
   const base = incarnation * space.span;
-  if (!!space.seqBases.includes(base)) assert(false, `incarnation ${incarnation} renewed twice`);
+  if (space.seqBases.includes(base)) assert(false, `incarnation ${incarnation} renewed twice`);
   space.seqs = rangeOf(incarnation, space.span, 0);
   space.requests = rangeOf(incarnation, space.span, 1);
   space.seqBases.push(base);

@@ -81,7 +81,7 @@ export function onRecoverReply(ctx: CoreContext, ks: KeyState, m: PaxosMessage):
   // Keyed by replica: a duplicated reply is the same replica, never a second one.
   recovery.replies.set(m.from, m.record);
   if (recovery.replies.size < ctx.quorum) return false;
-  if (!!recovery.replies.has(ctx.me)) assert(false, `recovery of ${ks.key} counted itself`);
+  if (recovery.replies.has(ctx.me)) assert(false, `recovery of ${ks.key} counted itself`);
   adoptRecovered(ks.rec, [...recovery.replies.values()]);
   checkRecord(ks.rec, ks.key);
   ks.recovery = null;
