@@ -8,6 +8,11 @@ import { keptCopyOf } from './kept-bytes';
 import { transientCopyOf } from './transient-bytes';
 
 const encoder = new TextEncoder();
+
+/** Bytes [from, to) of `b` in a buffer of their own. */
+function ownCopyOf(b: Uint8Array, from: number, to: number): Uint8Array {
+  return b.slice(from, to);
+}
 /** Strings up to this many units take the ASCII fast path when written (keys are short). */
 const SHORT_STRING_MAX = 32;
 
@@ -182,12 +187,7 @@ export class ByteReader {
    * once), where a copy of its own would cost an off-heap ArrayBuffer past 64 bytes.
    */
   bytesTransient(): Uint8Array {
-    if (this.owned) return this.bytes();
-    const n = this.u32();
-    this.need(n);
-    const out = transientCopyOf(this.buf, this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    return this.owned ? this.bytes() : this.copiedField(transientCopyOf);
   }
 
   /**
@@ -209,18 +209,19 @@ export class ByteReader {
    * (kept-bytes.ts), so the copy costs no ArrayBuffer of its own.
    */
   bytesKept(): Uint8Array {
-    const n = this.u32();
-    this.need(n);
-    const out = keptCopyOf(this.buf, this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    return this.copiedField(keptCopyOf);
   }
 
   /** Always a copy in a buffer of its own: for bytes kept long after the payload. */
   bytesCopy(): Uint8Array {
+    return this.copiedField(ownCopyOf);
+  }
+
+  /** The next length-prefixed field, copied by `copyOf` (one of the three copies above). */
+  private copiedField(copyOf: (b: Uint8Array, from: number, to: number) => Uint8Array): Uint8Array {
     const n = this.u32();
     this.need(n);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = copyOf(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
