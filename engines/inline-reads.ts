@@ -38,7 +38,10 @@ export const INLINE_READ_DEFAULTS: InlineGateOptions = Object.freeze({
   offMsMax: 32_000,
 });
 
-/** Largest record a bitcask-family read takes inline, bytes (its copy alone would hold the thread). */
+/**
+ * Largest record a bitcask-family read takes inline, bytes (its copy alone would hold the
+ * thread).
+ */
 export const INLINE_READ_BYTES_MAX = 256 * 1024;
 
 /** The gate of point reads (engines/inline-gate.ts), with the timed inline file read itself. */

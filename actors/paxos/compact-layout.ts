@@ -20,7 +20,8 @@
  *
  * Only a record whose numbers are all non-negative safe integers (origins shifted by one) and
  * whose window rises to at most `chosen` fits (`encodeCompactLayout` answers undefined for any
- * other); every record the core makes does. The reader bounds every count, length and varint: a damaged body throws, never loops.
+ * other); every record the core makes does. The reader bounds every count, length and
+ * varint: a damaged body throws, never loops.
  */
 import { assert } from '../../runtime/assert';
 import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
