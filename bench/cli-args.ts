@@ -91,3 +91,16 @@ export function positiveIntFlag(args: ParsedBenchArgs, name: string, dflt: numbe
   if (!Number.isInteger(v) || v < 1) throw new TypeError(`--${name} must be a positive integer`);
   return v;
 }
+
+/** The two builds an A/B bench alternates: `--a` (required) and `--b` (default `dist`). */
+export const AB_BUILD_FLAGS: BenchFlags = {
+  a: { type: 'string', help: ['<dir>', '(required)', 'build A (a dist directory)'] },
+  b: { type: 'string', help: ['<dir>', 'dist', 'build B'] },
+};
+
+/** The builds named by AB_BUILD_FLAGS; a missing `--a` is a usage error. */
+export function abBuilds(args: ParsedBenchArgs): { a: string; b: string } {
+  const a = stringFlag(args, 'a');
+  if (a === undefined) throw new TypeError('--a <dir> is required');
+  return { a, b: stringFlag(args, 'b') ?? 'dist' };
+}

@@ -18,7 +18,7 @@
  */
 import { resolve } from 'node:path';
 import { assert } from '../runtime/assert';
-import { parseBenchArgsOrExit, stringFlag } from './cli-args';
+import { AB_BUILD_FLAGS, abBuilds, parseBenchArgsOrExit } from './cli-args';
 import type { BenchFlags } from './cli-args';
 import type { Options, PaxosPathRig, PhaseResult, WorkloadDefaults } from './paxos-path';
 import { median, workloadFlags, workloadOptions } from './paxos-path';
@@ -74,8 +74,7 @@ async function main(): Promise<void> {
 const DEFAULTS: WorkloadDefaults = { ops: 60_000, keys: 30_000, slices: 20 };
 
 const FLAGS: BenchFlags = {
-  a: { type: 'string', help: ['<dir>', '(required)', 'build A (a dist directory)'] },
-  b: { type: 'string', help: ['<dir>', 'dist', 'build B'] },
+  ...AB_BUILD_FLAGS,
   ...workloadFlags(DEFAULTS),
 };
 
@@ -86,11 +85,8 @@ function parseArgs(): AbOptions {
     FLAGS,
     process.argv.slice(2),
     (args) => {
-      const a = stringFlag(args, 'a');
-      if (a === undefined) throw new TypeError('--a <dir> is required');
       return {
-        a,
-        b: stringFlag(args, 'b') ?? 'dist',
+        ...abBuilds(args),
         ...workloadOptions(args, DEFAULTS),
       };
     },

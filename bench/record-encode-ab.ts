@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import type { KeyRecord, StateMachine } from '../actors/paxos/core/types';
 import { assert } from '../runtime/assert';
 import { Prng } from '../runtime/sim/prng';
-import { parseBenchArgsOrExit, positiveIntFlag, stringFlag } from './cli-args';
+import { AB_BUILD_FLAGS, abBuilds, parseBenchArgsOrExit, positiveIntFlag } from './cli-args';
 import type { BenchFlags } from './cli-args';
 
 interface Build {
@@ -94,8 +94,7 @@ function decodePass(b: Build, sealed: readonly Uint8Array[]): { us: number; byte
 const median = (xs: number[]): number => xs.slice().sort((x, y) => x - y)[xs.length >> 1] ?? 0;
 
 const FLAGS: BenchFlags = {
-  a: { type: 'string', help: ['<dir>', '(required)', 'build A (a dist directory)'] },
-  b: { type: 'string', help: ['<dir>', 'dist', 'build B'] },
+  ...AB_BUILD_FLAGS,
   keys: { type: 'string', help: ['N', '90000', 'records (distinct keys)'] },
   writes: { type: 'string', help: ['N', '8', 'kv writes per key before the encode'] },
   rounds: { type: 'string', help: ['N', '10', 'passes per build, alternating'] },
@@ -109,11 +108,8 @@ function main(): void {
     FLAGS,
     process.argv.slice(2),
     (args) => {
-      const a = stringFlag(args, 'a');
-      if (a === undefined) throw new TypeError('--a <dir> is required');
       return {
-        a,
-        b: stringFlag(args, 'b') ?? 'dist',
+        ...abBuilds(args),
         keys: positiveIntFlag(args, 'keys', 90_000),
         writes: positiveIntFlag(args, 'writes', 8),
         rounds: positiveIntFlag(args, 'rounds', 10),
