@@ -28,6 +28,8 @@ export const SECRET = 'integration-secret-0123456789';
 /** A node must log ready within this long (start-up of a bitcask replica on a busy machine). */
 const READY_WAIT_MS = 30_000;
 const EXIT_WAIT_MS = 15_000;
+/** Every node's peer links must be up within this long after the last ready line. */
+const LINK_WAIT_MS = 30_000;
 /** Output kept per process for failure messages (bounded). */
 const OUTPUT_CHARS_MAX = 64 * 1024;
 
@@ -299,7 +301,33 @@ export class Cluster {
   static async start(t: ExecutionContext, spec: ClusterSpec = {}): Promise<Cluster> {
     const cluster = await Cluster.create(t, spec);
     await Promise.all(cluster.nodes.map((n) => n.start()));
+    await cluster.whenLinked();
     return cluster;
+  }
+
+  /**
+   * Waits (bounded) until every running node has a connection up to each other node of its Set.
+   * A node logs ready before its peer links are up: a link whose first dials found a peer not
+   * yet listening waits out its backoff (up to seconds on a busy machine). A write in that window
+   * is chosen without the unlinked replica, which learns it only when the key is next used on it
+   * or repaired; a test that reads one replica's view (a journal, a local scan) needs the links.
+   */
+  async whenLinked(timeoutMs = LINK_WAIT_MS): Promise<void> {
+    const running = this.nodes.filter((n) => n.proc?.running === true);
+    const deadline = Date.now() + timeoutMs;
+    let missing: string[] = [];
+    while (Date.now() < deadline) {
+      missing = [];
+      for (const n of running) {
+        const peers = this.setNodes(n.info.set).filter((p) => p !== n && p.proc?.running === true);
+        const status = (await this.control(n.name, 'status')) as { peersUp: readonly string[] };
+        for (const p of peers)
+          if (!status.peersUp.includes(p.name)) missing.push(`${n.name}→${p.name}`);
+      }
+      if (missing.length === 0) return;
+      await sleep(50);
+    }
+    throw new Error(`peer links not up within ${timeoutMs} ms: ${missing.join(', ')}`);
   }
 
   /** The cluster file and node handles, no process started. */
