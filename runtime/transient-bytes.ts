@@ -11,8 +11,8 @@
  */
 import { SlabCarver } from './slab-carver';
 
-/** Bigger requests get their own buffer: a slab holds at least 16 of the largest carve. */
-export const TRANSIENT_CARVE_BYTES_MAX = 4096;
+/** Bigger requests get their own buffer: a slab holds at least 4 of the largest carve. */
+export const TRANSIENT_CARVE_BYTES_MAX = 16 * 1024;
 const transient = new SlabCarver(64 * 1024, TRANSIENT_CARVE_BYTES_MAX);
 
 /** Zero-filled bytes of length `n` that the caller drops soon (see the rules above). */
