@@ -84,7 +84,9 @@ function decodePass(b: Build, sealed: readonly Uint8Array[]): { us: number; byte
   let entries = 0;
   for (const s of sealed) {
     bytes += s.length;
-    entries += b.decodeRecord(b.openRecord(s)).recent.length;
+    // A build before the window's columns (decision "The recent window as columns") had `recent`.
+    const rec = b.decodeRecord(b.openRecord(s)) as KeyRecord & { recent?: unknown[] };
+    entries += rec.recent?.length ?? rec.recentResults.length;
   }
   const used = process.cpuUsage(start);
   assert(entries >= sealed.length, `${entries} window entries in ${sealed.length} records`);

@@ -22,7 +22,8 @@ function isRecord(v: unknown): boolean {
     isBytesOrNull(v.data) &&
     typeof v.acceptedBallot === 'number' &&
     (v.accepted === null || isObject(v.accepted)) &&
-    Array.isArray(v.recent) &&
+    Array.isArray(v.recentIds) &&
+    Array.isArray(v.recentResults) &&
     Array.isArray(v.requests)
   );
 }

@@ -24,6 +24,7 @@ import { isEngineError } from '../../engines/errors';
 import { KEY_BYTES_MAX } from '../../engines/validate';
 import { decodeRecord } from './codec';
 import type { KeyStatus } from './core/key-state';
+import { snapshotRecord } from './core/key-record';
 import type { KeyRecord } from './core/types';
 import type { RecordPort } from './record-port';
 
@@ -121,8 +122,8 @@ export function isBackupKeysRequest(request: unknown): request is BackupKeysRequ
 function entryOf(key: string, rec: KeyRecord): BackupEntry {
   const pending = rec.accepted !== null && rec.accepted.op.length > 0;
   // A shallow copy is a copy: the core replaces `data`, `accepted` and `requests`, it never
-  // writes into them (replica-digest.ts relies on the same fact); `recent` is pushed to.
-  const record: KeyRecord = { ...rec, recent: rec.recent.slice() };
+  // writes into them (replica-digest.ts relies on the same fact); the window is pushed to.
+  const record: KeyRecord = snapshotRecord(rec);
   return {
     key,
     chosen: rec.chosen,

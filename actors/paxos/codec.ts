@@ -166,12 +166,14 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
   w.f64(rec.acceptedBallot);
   w.u8(rec.accepted === null ? 0 : 1);
   if (rec.accepted !== null) writeProposal(w, rec.accepted);
-  w.u8(rec.recent.length);
-  for (const e of rec.recent) {
-    w.f64(e.instance);
-    w.u8(e.origin);
-    w.f64(e.seq);
-    w.bytes(e.result);
+  const ids = rec.recentIds;
+  const results = rec.recentResults;
+  w.u8(results.length);
+  for (let i = 0; i < results.length; i++) {
+    w.f64(ids[3 * i] as number);
+    w.u8(ids[3 * i + 1] as number);
+    w.f64(ids[3 * i + 2] as number);
+    w.bytes(results[i] as Uint8Array);
   }
   w.u8(rec.requests.length);
   for (const e of rec.requests) {
@@ -193,9 +195,11 @@ export function readRecord(r: ByteReader): KeyRecord {
   const acceptedBallot = r.f64();
   const accepted = r.u8() === 1 ? readProposal(r) : null;
   const n = r.u8();
-  const recent = [];
+  const recentIds: number[] = [];
+  const recentResults: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
-    recent.push({ instance: r.f64(), origin: r.u8(), seq: r.f64(), result: r.bytesKept() });
+    recentIds.push(r.f64(), r.u8(), r.f64());
+    recentResults.push(r.bytesKept());
   }
   const requests = [];
   const m = layout === 1 ? 0 : r.u8();
@@ -209,7 +213,8 @@ export function readRecord(r: ByteReader): KeyRecord {
     promised,
     acceptedBallot,
     accepted,
-    recent,
+    recentIds,
+    recentResults,
     requests,
   };
 }

@@ -25,7 +25,9 @@
  */
 import { assert } from '../../runtime/assert';
 import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
-import type { AppliedEntry, KeyRecord, RequestEntry } from './core/types';
+import type { KeyRecord, RequestEntry } from './core/types';
+import type { RecentColumns } from './core/recent-window';
+import { instanceAt, originAt, resultAt, seqAt, windowLength } from './core/recent-window';
 import type { DigestFieldsOut } from './record-port';
 
 /**
@@ -156,28 +158,29 @@ class CompactWriter {
    * must rise and none pass `chosen`, else the record does not fit.
    */
   recent(rec: KeyRecord): void {
-    const recent = rec.recent;
+    const n = windowLength(rec);
     this.need(VARINT_BYTES_MAX);
-    this.varint(recent.length);
-    let previous: AppliedEntry | undefined;
-    for (let i = 0; i < recent.length; i++) {
-      const e = recent[i] as AppliedEntry;
+    this.varint(n);
+    for (let i = 0; i < n; i++) {
+      const instance = instanceAt(rec, i);
+      const origin = originAt(rec, i);
+      const seq = seqAt(rec, i);
       this.need(ENTRY_NUMBERS_BYTES_MAX);
-      this.check(e.instance);
-      if (!(e.instance <= rec.chosen)) this.fits = false;
-      if (previous === undefined) {
-        this.varint(rec.chosen - e.instance);
-        this.varint(e.origin);
-        this.varint(e.seq);
+      this.check(instance);
+      if (!(instance <= rec.chosen)) this.fits = false;
+      if (i === 0) {
+        this.varint(rec.chosen - instance);
+        this.varint(origin);
+        this.varint(seq);
       } else {
-        if (!(e.instance > previous.instance)) this.fits = false;
-        this.varint(e.instance - previous.instance - 1);
-        this.varint(e.origin);
-        this.check(e.seq);
-        this.signedDelta(e.seq - previous.seq);
+        const previousInstance = instanceAt(rec, i - 1);
+        if (!(instance > previousInstance)) this.fits = false;
+        this.varint(instance - previousInstance - 1);
+        this.varint(origin);
+        this.check(seq);
+        this.signedDelta(seq - seqAt(rec, i - 1));
       }
-      this.result(previous?.result, e.result);
-      previous = e;
+      this.result(i === 0 ? undefined : resultAt(rec, i - 1), resultAt(rec, i));
     }
   }
 
@@ -214,11 +217,11 @@ class CompactWriter {
    * (bench/README.md "Persisted records in the compact layout").
    */
   touch(rec: KeyRecord): void {
-    const recent = rec.recent;
+    const results = rec.recentResults;
     let touched = (rec.data?.length ?? 0) + (rec.accepted?.op.length ?? 0);
-    for (let i = 0; i < recent.length; i++) {
-      const e = recent[i] as AppliedEntry;
-      touched += e.seq + e.result.length + (e.result[0] ?? 0);
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i] as Uint8Array;
+      touched += result.length + (result[0] ?? 0);
     }
     this.touched = touched;
   }
@@ -254,12 +257,12 @@ class CompactWriter {
 }
 
 function chosenIsNewest(rec: KeyRecord): boolean {
-  const newest = rec.recent[rec.recent.length - 1];
+  const newest = windowLength(rec) - 1;
   return (
-    newest !== undefined &&
-    newest.instance === rec.chosen &&
-    newest.origin === rec.chosenOrigin &&
-    newest.seq === rec.chosenSeq
+    newest >= 0 &&
+    instanceAt(rec, newest) === rec.chosen &&
+    originAt(rec, newest) === rec.chosenOrigin &&
+    seqAt(rec, newest) === rec.chosenSeq
   );
 }
 
@@ -351,21 +354,24 @@ class CompactReader {
   }
 }
 
-function readRecent(r: CompactReader, chosen: number): AppliedEntry[] {
-  const recent: AppliedEntry[] = [];
+function readRecent(r: CompactReader, chosen: number): RecentColumns {
+  const recentIds: number[] = [];
+  const recentResults: Uint8Array[] = [];
   const n = r.varint();
   if (!(n <= RECENT_ENTRIES_MAX)) assert(false, `compact record with ${n} recent entries`);
-  let previous: AppliedEntry | undefined;
+  let instance = 0;
+  let seq = 0;
+  let result: Uint8Array | undefined;
   for (let i = 0; i < n; i++) {
     const gap = r.varint();
-    const instance = previous === undefined ? chosen - gap : previous.instance + 1 + gap;
+    instance = i === 0 ? chosen - gap : instance + 1 + gap;
     const origin = r.varint();
-    const seq = previous === undefined ? r.varint() : previous.seq + r.signedDelta();
-    const entry = { instance, origin, seq, result: r.result(previous?.result) };
-    recent.push(entry);
-    previous = entry;
+    seq = i === 0 ? r.varint() : seq + r.signedDelta();
+    result = r.result(result);
+    recentIds.push(instance, origin, seq);
+    recentResults.push(result);
   }
-  return recent;
+  return { recentIds, recentResults };
 }
 
 function readRequests(r: CompactReader): RequestEntry[] {
@@ -400,10 +406,10 @@ function readBody(r: CompactReader): KeyRecord {
     (flags & HAS_ACCEPTED) !== 0 ? { origin: r.varint(), seq: r.varint(), op: r.bytes() } : null;
   const recent = readRecent(r, chosen);
   if ((flags & CHOSEN_IS_NEWEST) !== 0) {
-    const newest = recent[recent.length - 1];
-    if (newest === undefined) assert(false, 'compact record names a newest entry it lacks');
-    chosenOrigin = newest.origin;
-    chosenSeq = newest.seq;
+    const newest = windowLength(recent) - 1;
+    if (newest < 0) assert(false, 'compact record names a newest entry it lacks');
+    chosenOrigin = originAt(recent, newest);
+    chosenSeq = seqAt(recent, newest);
   }
   const requests = readRequests(r);
   return {
@@ -415,7 +421,8 @@ function readBody(r: CompactReader): KeyRecord {
     promised,
     acceptedBallot,
     accepted,
-    recent,
+    recentIds: recent.recentIds,
+    recentResults: recent.recentResults,
     requests,
   };
 }

@@ -19,6 +19,7 @@ import { BucketSums, hexWords, sha256Words } from './digest-words';
 import type { Offload } from '../../runtime/actor';
 import type { DigestFieldsOut, StoredDigestCursor } from './record-port';
 import type { ChosenState, DigestAnswer, DigestRequest, KeyDigest } from './replica-digest';
+import { windowEntries } from './core/recent-window';
 
 /** Held keys packed per turn when hashing is offloaded; the actor's other work runs between. */
 export const CUT_KEYS_PER_TURN = 4096;
@@ -102,12 +103,7 @@ export function snapshot(key: string, rec: KeyRecord): Omit<ChosenState, 'digest
     chosenSeq: rec.chosenSeq,
     version: rec.version,
     data: rec.data === null ? null : rec.data.slice(),
-    recent: rec.recent.map((e) => ({
-      instance: e.instance,
-      origin: e.origin,
-      seq: e.seq,
-      result: e.result.slice(),
-    })),
+    recent: windowEntries(rec).map((e) => ({ ...e, result: e.result.slice() })),
   };
 }
 

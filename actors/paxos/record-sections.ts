@@ -35,7 +35,18 @@ import { ByteReader, ByteWriter } from '../../runtime/byte-codec';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import { engineError } from '../../engines/errors';
 import { appendBytes, extendsAppendView, isAppendView } from '../../models/append-bytes';
-import type { AppliedEntry, KeyRecord, RequestEntry } from './core/types';
+import type { KeyRecord, RequestEntry } from './core/types';
+import type { RecentColumns } from './core/recent-window';
+import {
+  IDS_PER_ENTRY,
+  copyWindow,
+  instanceAt,
+  originAt,
+  resultAt,
+  seqAt,
+  windowLength,
+  windowSlice,
+} from './core/recent-window';
 import { encodeSealedRecord, readRecord, writeRecord } from './codec';
 
 export const CHANGE_ENTRY_LAYOUT = 0xc2;
@@ -68,8 +79,7 @@ export const SECTION_LIMITS: SectionLimits = {
 };
 
 /** A record's two windows, as persisted (the base's, or as folded up to a change entry). */
-export interface Windows {
-  readonly recent: readonly AppliedEntry[];
+export interface Windows extends RecentColumns {
   readonly requests: readonly RequestEntry[];
 }
 
@@ -109,6 +119,33 @@ export function windowDrop<T>(prev: readonly T[], next: readonly T[]): number {
   return drop;
 }
 
+/** Entry i of `a` and entry j of `b` have one instance, origin, seq and result array. */
+function sameEntry(a: RecentColumns, i: number, b: RecentColumns, j: number): boolean {
+  return (
+    instanceAt(a, i) === instanceAt(b, j) &&
+    seqAt(a, i) === seqAt(b, j) &&
+    originAt(a, i) === originAt(b, j) &&
+    resultAt(a, i) === resultAt(b, j)
+  );
+}
+
+/**
+ * windowDrop for the recent window's columns: entries are compared by their numbers and their
+ * result's identity (a window's instances rise, so an entry is never repeated within one).
+ */
+export function recentDrop(prev: RecentColumns, next: RecentColumns): number {
+  const p = windowLength(prev);
+  const n = windowLength(next);
+  if (n === 0 || p === 0) return p;
+  let drop = 0;
+  while (drop < p && !sameEntry(prev, drop, next, 0)) drop++;
+  if (drop === p) return p;
+  const kept = p - drop;
+  if (kept > n) return p;
+  for (let i = 1; i < kept; i++) if (!sameEntry(prev, drop + i, next, i)) return p;
+  return drop;
+}
+
 /**
  * A sealed change entry: the record's small fields, `tail` (which continues `dataOffset`),
  * and its windows as a delta from `prev`, the windows of the previous entry or the base.
@@ -123,10 +160,10 @@ export function encodeChangeEntry(
   assert(Number.isSafeInteger(seq) && seq >= 1 && seq < 2 ** 32, () => `change seq ${seq}`);
   assert(dataOffset >= 0 && dataOffset < 2 ** 32, () => `change offset ${dataOffset}`);
   assert(
-    prev.recent.length <= WINDOW_LENGTH_MAX && prev.requests.length <= WINDOW_LENGTH_MAX,
+    windowLength(prev) <= WINDOW_LENGTH_MAX && prev.requests.length <= WINDOW_LENGTH_MAX,
     'window lengths fit a u8',
   );
-  const recentDrop = windowDrop(prev.recent, rec.recent);
+  const dropped = recentDrop(prev, rec);
   const requestsDrop = windowDrop(prev.requests, rec.requests);
   const w = entryWriter;
   w.reset();
@@ -135,12 +172,12 @@ export function encodeChangeEntry(
   w.u32(seq);
   w.u32(dataOffset);
   w.bytes(tail);
-  w.u8(recentDrop);
+  w.u8(dropped);
   w.u8(requestsDrop);
   writeRecord(w, {
     ...rec,
     data: null,
-    recent: rec.recent.slice(prev.recent.length - recentDrop),
+    ...windowSlice(rec, windowLength(prev) - dropped),
     requests: rec.requests.slice(prev.requests.length - requestsDrop),
   });
   return sealRecordInPlace(w.finish());
@@ -188,19 +225,32 @@ function foldWindow<T>(into: T[], drop: number, appended: readonly T[], seq: num
   if (into.length > WINDOW_LENGTH_MAX) throw corrupted(`entry ${seq}: window of ${into.length}`);
 }
 
+/** foldWindow for the recent window's columns. */
+function foldRecent(into: RecentColumns, drop: number, appended: RecentColumns, seq: number): void {
+  const n = windowLength(into);
+  if (drop > n) throw corrupted(`entry ${seq} drops ${drop} of ${n}`);
+  into.recentIds.splice(0, drop * IDS_PER_ENTRY);
+  into.recentResults.splice(0, drop);
+  for (const id of appended.recentIds) into.recentIds.push(id);
+  for (const result of appended.recentResults) into.recentResults.push(result);
+  const folded = windowLength(into);
+  if (folded > WINDOW_LENGTH_MAX) throw corrupted(`entry ${seq}: window of ${folded}`);
+}
+
 /** The windows after every entry of a checked chain, from the base's. */
 function foldWindows(base: KeyRecord, entries: readonly ChangeEntry[]): Windows {
-  const recent = base.recent.slice();
+  const recent = copyWindow(base);
   const requests = base.requests.slice();
   for (const e of entries) {
     if (e.deltas === null) {
-      recent.length = 0;
+      recent.recentIds.length = 0;
+      recent.recentResults.length = 0;
       requests.length = 0;
     }
-    foldWindow(recent, e.deltas?.recentDrop ?? 0, e.record.recent, e.seq);
+    foldRecent(recent, e.deltas?.recentDrop ?? 0, e.record, e.seq);
     foldWindow(requests, e.deltas?.requestsDrop ?? 0, e.record.requests, e.seq);
   }
-  return { recent, requests };
+  return { ...recent, requests };
 }
 
 /**
@@ -229,7 +279,7 @@ export function foldChain(base: KeyRecord, entries: readonly ChangeEntry[]): Key
   assert(at === length, () => `folded ${at} of ${length} bytes`);
   const newest = (entries[entries.length - 1] as ChangeEntry).record;
   const windows = foldWindows(base, entries);
-  return { ...newest, data, recent: windows.recent.slice(), requests: windows.requests };
+  return { ...newest, data, ...copyWindow(windows), requests: windows.requests };
 }
 
 /** What was last handed to storage for a key whose data can continue as a chain. */
@@ -245,7 +295,7 @@ interface Handed extends Windows {
  * record's array in place), `requests` is kept (replaced, never mutated: types.ts).
  */
 function persistedWindows(rec: KeyRecord): Windows {
-  return { recent: rec.recent.slice(), requests: rec.requests };
+  return { ...copyWindow(rec), requests: rec.requests };
 }
 
 /**

@@ -29,7 +29,7 @@ import { assert } from '../../runtime/assert';
 import { compareKeys } from '../../engines/key-order';
 import { allModels } from '../../models/all-models';
 import type { BackupEntry, BackupPage } from '../paxos/backup-page';
-import { applyChosen } from '../paxos/core/key-record';
+import { applyChosen, snapshotRecord } from '../paxos/core/key-record';
 import type { KeyRecord } from '../paxos/core/types';
 
 export type KeyDecision =
@@ -72,7 +72,7 @@ function appliedMajority(
   const winners = [...votes.values()].find((v) => v.length >= needed);
   const base = winners?.[0]?.record;
   if (base === undefined || base === null || base.accepted === null) return undefined;
-  const rec: KeyRecord = { ...base, recent: base.recent.slice() };
+  const rec: KeyRecord = snapshotRecord(base);
   applyChosen(rec, base.accepted, allModels);
   assert(
     rec.chosen === base.chosen + 1,

@@ -28,6 +28,7 @@ import { encodeSetOp } from '../../models/set/set';
 import { encodeTableOp } from '../../models/table/table';
 import { encodeDocUpdate } from '../../models/doc/doc';
 import { SimCluster } from './paxos-cluster';
+import { windowEntries, windowLength } from '../../actors/paxos/core/recent-window';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s);
 
@@ -227,7 +228,7 @@ test('table set on sectioned records: windows load as persisted; a retry after r
   sim.runFor(200);
   t.true(cluster.coreCounter('sectionChanges') > 20, 'the writes persisted change entries');
   const before = [0, 1, 2].map((r) => cluster.record(r, TABLE_KEY));
-  t.true(before.every((rec) => rec !== undefined && rec.recent.length === 16));
+  t.true(before.every((rec) => rec !== undefined && windowLength(rec) === 16));
   t.true(before.every((rec) => rec !== undefined && rec.requests.length === 24));
   for (const r of [0, 1, 2]) cluster.crash(r);
   for (const r of [0, 1, 2]) cluster.restart(r, false);
@@ -245,7 +246,7 @@ test('table set on sectioned records: windows load as persisted; a retry after r
     // chosen: re-learnt after the restart), so the windows are checked against the instance
     // the loaded record holds: the last 16 instances, every request id up to it, same bytes.
     t.true(rec.chosen >= 23, `replica ${r} loaded instance ${rec.chosen}`);
-    const instances = rec.recent.map((e) => e.instance);
+    const instances = windowEntries(rec).map((e) => e.instance);
     t.deepEqual(
       instances,
       Array.from({ length: 16 }, (_, i) => rec.chosen - 15 + i),
@@ -254,8 +255,8 @@ test('table set on sectioned records: windows load as persisted; a retry after r
       rec.requests.map((e) => e.id),
       Array.from({ length: rec.chosen }, (_, i) => `caller-${i}`),
     );
-    for (const e of rec.recent) {
-      const same = was.recent.find((w) => w.instance === e.instance);
+    for (const e of windowEntries(rec)) {
+      const same = windowEntries(was).find((w) => w.instance === e.instance);
       if (same !== undefined) t.deepEqual(encodeApplied(e), encodeApplied(same));
     }
     rec.requests.forEach((e, i) => t.deepEqual(e.result, was.requests[i]?.result));

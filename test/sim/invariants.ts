@@ -18,6 +18,7 @@ import { PayloadKind, payloadKind, readBatch, readMessage } from '../../actors/p
 import type { PaxosCore } from '../../actors/paxos/core/paxos-core';
 import type { PaxosMessage, Proposal } from '../../actors/paxos/core/types';
 import { MessageType } from '../../actors/paxos/core/types';
+import { windowEntries } from '../../actors/paxos/core/recent-window';
 
 function opHash(op: Uint8Array): string {
   return Buffer.from(op.buffer, op.byteOffset, op.byteLength).toString('base64');
@@ -99,7 +100,7 @@ export class ClusterInvariants {
       if (status === 'loading') continue;
       if (rec.chosen > 0)
         this.noteChosen(key, rec.chosen, rec.chosenOrigin, rec.chosenSeq, `replica ${replica}`);
-      for (const e of rec.recent)
+      for (const e of windowEntries(rec))
         this.noteChosen(key, e.instance, e.origin, e.seq, `replica ${replica} window`);
       if (rec.accepted !== null) this.noteValue(key, rec.accepted);
       if (status !== 'ready') continue;

@@ -8,7 +8,7 @@
 import { assert } from '../../../runtime/assert';
 import { ballotOwner, isPreauthorized } from './ballot';
 import { homeReplicaOf } from './key-hash';
-import { applyChosen, sameValue } from './key-record';
+import { applyChosen, sameValue, snapshotRecord } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
 import { count, markDirty, markChosenOnly, message, noteApplied } from './key-state';
 import { afterChosenAdvanced } from './proposer';
@@ -136,7 +136,7 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  */
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   if (ks.status !== 'ready') assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
-  const record = { ...ks.rec, recent: ks.rec.recent.slice() };
+  const record = snapshotRecord(ks.rec);
   const answer = message(ctx, ks, MessageType.fetchReply, m.from);
   answer.requestId = m.requestId;
   answer.purpose = m.purpose;

@@ -68,7 +68,7 @@ export function isEmptyRecord(ks: KeyState): boolean {
     r.acceptedBallot === 0 &&
     r.data === null &&
     r.version === 0 &&
-    r.recent.length === 0 &&
+    r.recentResults.length === 0 &&
     r.requests.length === 0
   );
 }

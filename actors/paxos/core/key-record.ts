@@ -15,7 +15,15 @@ import {
   REQUEST_ID_TAG,
   splitRequestId,
 } from '../../../models/request-id';
-import type { AppliedEntry, KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
+import {
+  copyWindow,
+  indexOfApplied,
+  instanceAt,
+  pushApplied,
+  resultAt,
+  windowLength,
+} from './recent-window';
+import type { KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
 
 /** How many chosen values a record remembers for de-duplication. */
 export const RECENT_WINDOW = 16;
@@ -32,7 +40,8 @@ export function emptyRecord(): KeyRecord {
     promised: 0,
     acceptedBallot: 0,
     accepted: null,
-    recent: [],
+    recentIds: [],
+    recentResults: [],
     requests: [],
   };
 }
@@ -48,42 +57,41 @@ export function sameValue(a: Proposal | null, origin: number, seq: number): bool
   return a !== null && a.origin === origin && a.seq === seq;
 }
 
-export function findApplied(rec: KeyRecord, origin: number, seq: number): AppliedEntry | undefined {
-  for (let i = rec.recent.length - 1; i >= 0; i--) {
-    const e = rec.recent[i];
-    assert(e !== undefined);
-    if (e.origin === origin && e.seq === seq) return e;
-  }
-  return undefined;
+/** The result of the value (origin, seq) if it is in the recent window (chosen here). */
+export function findAppliedResult(
+  rec: KeyRecord,
+  origin: number,
+  seq: number,
+): Uint8Array | undefined {
+  const i = indexOfApplied(rec, origin, seq);
+  return i < 0 ? undefined : resultAt(rec, i);
 }
 
 /**
  * Applies the value chosen at instance rec.chosen + 1 and resets the acceptor state for the
  * next instance. A value already in the recent window (the same request chosen twice) is not
- * applied again; its first result is kept.
+ * applied again; its first result is kept. Returns the result remembered for the value.
  */
-export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine): AppliedEntry {
+export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine): Uint8Array {
   const instance = rec.chosen + 1;
-  const before = findApplied(rec, value.origin, value.seq);
-  let result: Uint8Array = before !== undefined ? before.result : NO_RESULT;
+  const before = findAppliedResult(rec, value.origin, value.seq);
+  let result: Uint8Array = before ?? NO_RESULT;
   if (before === undefined && isInstallOp(value.op)) {
     // Not a model op: verify's repair replacing the state wholesale (decisions.md 17).
     result = applyInstall(rec, value.op);
   } else if (before === undefined && !isNoop(value)) {
     result = applyOp(rec, value.op, model);
   }
-  const entry: AppliedEntry = { instance, origin: value.origin, seq: value.seq, result };
-  rec.recent.push(entry);
-  if (rec.recent.length > RECENT_WINDOW) rec.recent.shift();
+  pushApplied(rec, instance, value.origin, value.seq, result, RECENT_WINDOW);
   rec.chosen = instance;
   rec.chosenOrigin = value.origin;
   rec.chosenSeq = value.seq;
   rec.promised = 0;
   rec.acceptedBallot = 0;
   rec.accepted = null;
-  if (!(rec.recent.length <= RECENT_WINDOW))
-    assert(false, `recent window ${rec.recent.length} too long`);
-  return entry;
+  if (!(windowLength(rec) <= RECENT_WINDOW))
+    assert(false, `recent window ${windowLength(rec)} too long`);
+  return result;
 }
 
 /**
@@ -168,19 +176,18 @@ function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
   rec.version = install.version;
   // The installed window replaces this replica's own, so a request chosen again later is
   // recognised (or not) alike on every replica; the caller appends the install's own entry.
-  rec.recent = install.recent.map((e) => ({
-    instance: e.instance,
-    origin: e.origin,
-    seq: e.seq,
-    result: e.result,
-  }));
+  rec.recentIds = [];
+  rec.recentResults = [];
+  for (const e of install.recent)
+    pushApplied(rec, e.instance, e.origin, e.seq, e.result, RECENT_WINDOW);
   // The install carries no request window: every replica forgets its own alike (a retry after
   // a repair may apply again; documented with verify's repair).
   rec.requests = [];
-  if (!(rec.recent.length <= RECENT_WINDOW))
-    assert(false, `installed recent window of ${rec.recent.length}`);
-  if (!rec.recent.every((e) => e.instance <= rec.chosen))
-    assert(false, `installed window reaches past instance ${rec.chosen}`);
+  if (!(windowLength(rec) <= RECENT_WINDOW))
+    assert(false, `installed recent window of ${windowLength(rec)}`);
+  for (let i = 0; i < windowLength(rec); i++)
+    if (!(instanceAt(rec, i) <= rec.chosen))
+      assert(false, `installed window reaches past instance ${rec.chosen}`);
   return Uint8Array.of(InstallStatus.installed);
 }
 
@@ -196,11 +203,19 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
   rec.chosenSeq = newer.chosenSeq;
   rec.data = newer.data;
   rec.version = newer.version;
-  rec.recent = newer.recent.slice();
+  ({ recentIds: rec.recentIds, recentResults: rec.recentResults } = copyWindow(newer));
   rec.requests = newer.requests;
   rec.promised = 0;
   rec.acceptedBallot = 0;
   rec.accepted = null;
+}
+
+/**
+ * A copy of `rec` that later changes to it do not reach (its window is mutated in place; the
+ * other fields are replaced, never mutated).
+ */
+export function snapshotRecord(rec: KeyRecord): KeyRecord {
+  return { ...rec, ...copyWindow(rec) };
 }
 
 /** Checks the invariants of one record (STYLE.md §2). */

@@ -11,7 +11,7 @@ import { assert, VERIFY } from '../../../runtime/assert';
 import { EPOCH_SPAN, quorumSize } from './ballot';
 import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
-import { checkRecord, emptyRecord } from './key-record';
+import { checkRecord, emptyRecord, snapshotRecord } from './key-record';
 import { evictEmpty, evictKeys, evictProbation, isIdle } from './key-cache';
 import type {
   AppliedHook,
@@ -308,7 +308,7 @@ export class PaxosCore {
   /** A copy of a key's record as this replica knows it (tests, verification). */
   record(key: string): KeyRecord | undefined {
     const ks = this.keys.get(key);
-    return ks === undefined ? undefined : { ...ks.rec, recent: ks.rec.recent.slice() };
+    return ks === undefined ? undefined : snapshotRecord(ks.rec);
   }
 
   /** This incarnation obeys the amnesia rule (started without its state, or told so since). */

@@ -16,7 +16,8 @@ import { assert } from '../../../runtime/assert';
 import { isPreauthorized, nextBallot, preauthorizedBallot } from './ballot';
 import { homeReplicaOf } from './key-hash';
 import { ownsSeq, takeSeq } from './ids';
-import { applyChosen, findApplied } from './key-record';
+import { applyChosen, findAppliedResult } from './key-record';
+import { windowHasInstance } from './recent-window';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import {
   count,
@@ -287,9 +288,9 @@ function resolveFinishedWrites(ctx: CoreContext, ks: KeyState): void {
     const head = ks.writes[0];
     assert(head !== undefined);
     if (head.pendingAt.length === 0) return;
-    const applied = findApplied(ks.rec, head.proposal.origin, head.proposal.seq);
-    if (applied !== undefined) {
-      deliver(ctx, { token: head.request.token, ok: true, result: applied.result });
+    const result = findAppliedResult(ks.rec, head.proposal.origin, head.proposal.seq);
+    if (result !== undefined) {
+      deliver(ctx, { token: head.request.token, ok: true, result });
       count(ctx, 'writesAcknowledged');
     } else if (dropLostInstances(ks, head.pendingAt)) {
       return; // Not chosen anywhere decided so far: keep proposing it.
@@ -315,15 +316,10 @@ function dropLostInstances(ks: KeyState, pendingAt: number[]): boolean {
   let kept = 0;
   for (const instance of pendingAt) {
     if (instance > rec.chosen) pendingAt[kept++] = instance;
-    else if (!windowHas(rec.recent, instance)) return false;
+    else if (!windowHasInstance(rec, instance)) return false;
   }
   pendingAt.length = kept;
   return true;
-}
-
-function windowHas(recent: readonly { instance: number }[], instance: number): boolean {
-  for (const e of recent) if (e.instance === instance) return true;
-  return false;
 }
 
 /** Timer work for the proposer: retry stalled or rejected rounds. */

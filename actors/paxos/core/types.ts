@@ -45,8 +45,13 @@ export interface KeyRecord {
   /** Ballot of the accepted value for instance chosen + 1; 0 = nothing accepted. */
   acceptedBallot: number;
   accepted: Proposal | null;
-  /** The last few chosen values (newest last), including no-ops, for at-most-once apply. */
-  recent: AppliedEntry[];
+  /**
+   * The last few chosen values (newest last), including no-ops, for at-most-once apply, as
+   * columns (recent-window.ts): (instance, origin, seq) per entry in `recentIds`, its result in
+   * `recentResults`. Mutated in place; a copy that outlives the call takes `copyWindow`.
+   */
+  recentIds: number[];
+  recentResults: Uint8Array[];
   /**
    * Caller-chosen request ids applied on this key, newest last, with their results: a write
    * carrying one of them is not applied again (exactly-once retries, request-id.ts). Replaced,

@@ -9,6 +9,14 @@
  */
 import { assert } from '../../../runtime/assert';
 import { RECENT_WINDOW } from './key-record';
+import {
+  instanceAt,
+  originAt,
+  resultAt,
+  seqAt,
+  windowLength,
+  windowShapeProblem,
+} from './recent-window';
 import { REQUESTS_REMEMBERED_MAX } from '../../../models/request-id';
 import type { KeyRecord, PaxosMessage, Proposal } from './types';
 import { FetchPurpose, MessageType } from './types';
@@ -54,13 +62,14 @@ export function invalidRecord(rec: KeyRecord, replicas: number): string | undefi
     const bad = invalidProposal(rec.accepted, replicas);
     if (bad !== undefined) return `record accepted ${bad}`;
   }
-  if (!Array.isArray(rec.recent) || rec.recent.length > RECENT_WINDOW)
-    return `record window of ${rec.recent?.length}`;
-  for (const e of rec.recent) {
-    if (!count(e.instance) || e.instance < 1 || e.instance > rec.chosen)
-      return `window entry at instance ${e.instance}`;
-    if (!replicaId(e.origin, replicas) || !count(e.seq) || !(e.result instanceof Uint8Array))
-      return 'window entry id';
+  const shape = windowShapeProblem(rec, RECENT_WINDOW);
+  if (shape !== undefined) return shape;
+  for (let i = 0; i < windowLength(rec); i++) {
+    const instance = instanceAt(rec, i);
+    if (!count(instance) || instance < 1 || instance > rec.chosen)
+      return `window entry at instance ${instance}`;
+    if (!replicaId(originAt(rec, i), replicas) || !count(seqAt(rec, i))) return 'window entry id';
+    if (!(resultAt(rec, i) instanceof Uint8Array)) return 'window entry result';
   }
   if (!Array.isArray(rec.requests) || rec.requests.length > REQUESTS_REMEMBERED_MAX)
     return `record request window of ${rec.requests?.length}`;

@@ -19,7 +19,8 @@ function rec(fields: Partial<KeyRecord>): KeyRecord {
     promised: 0,
     acceptedBallot: 0,
     accepted: null,
-    recent: [],
+    recentIds: [],
+    recentResults: [],
     requests: [],
     ...fields,
   };

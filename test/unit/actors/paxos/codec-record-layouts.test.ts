@@ -21,6 +21,7 @@ import { openRecord, RECORD_HEADER_BYTES, sealRecord } from '../../../../engines
 import { encodeKvOp, kvStateMachine } from '../../../../models/kv/kv';
 import { ByteReader, ByteWriter } from '../../../../runtime/byte-codec';
 import { Prng } from '../../../../runtime/sim/prng';
+import { windowLength, windowOf } from '../../../../actors/paxos/core/recent-window';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 const fromHex = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
@@ -41,7 +42,7 @@ function base(): KeyRecord {
     chosenSeq: 2 ** 40 + 17,
     data: new Uint8Array(100).fill(7),
     version: 1,
-    recent: [{ instance: 1, origin: 2, seq: 2 ** 40 + 17, result: bytes(1, 0) }],
+    ...windowOf([{ instance: 1, origin: 2, seq: 2 ** 40 + 17, result: bytes(1, 0) }]),
   };
 }
 
@@ -60,7 +61,7 @@ function fullWindow(): KeyRecord {
     chosen: last.instance,
     chosenOrigin: last.origin,
     chosenSeq: last.seq,
-    recent,
+    ...windowOf(recent),
   };
 }
 
@@ -75,10 +76,10 @@ const TABLE: ReadonlyArray<[string, KeyRecord]> = [
       chosen: 2000,
       chosenOrigin: 4,
       chosenSeq: NEAR_2_53,
-      recent: [
+      ...windowOf([
         { instance: 10, origin: 0, seq: NEAR_2_53 - 2 ** 50, result: new Uint8Array(0) },
         { instance: 1999, origin: 3, seq: NEAR_2_53, result: new Uint8Array(65).fill(3) },
-      ],
+      ]),
     },
   ],
   [
@@ -137,7 +138,7 @@ function kvWrittenTwentyTimes(): KeyRecord {
 
 test('a kv key with a full window: layout 3 is under half the bytes of layout 2', (t) => {
   const rec = kvWrittenTwentyTimes();
-  t.is(rec.recent.length, RECENT_WINDOW);
+  t.is(windowLength(rec), RECENT_WINDOW);
   const { layout, back, sealed } = storedRoundTrip(rec);
   t.is(layout, 3);
   t.deepEqual(back, rec);
@@ -167,10 +168,10 @@ function vectorRecord(withRequests: boolean): KeyRecord {
     promised: 7,
     acceptedBallot: 7,
     accepted: { origin: 1, seq: 2 ** 32 + 6, op: bytes(9) },
-    recent: [
+    ...windowOf([
       { instance: 2, origin: 0, seq: 4, result: bytes(1, 1) },
       { instance: 3, origin: 1, seq: 2 ** 32 + 5, result: bytes(1, 2) },
-    ],
+    ]),
     requests: withRequests ? [{ id: 'r1', result: bytes(5) }] : [],
   };
 }

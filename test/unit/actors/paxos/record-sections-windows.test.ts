@@ -15,6 +15,7 @@ import {
   encodeChangeEntry,
   foldChain,
   isChangeEntry,
+  recentDrop,
   windowDrop,
 } from '../../../../actors/paxos/record-sections';
 import type { ChangeEntry } from '../../../../actors/paxos/record-sections';
@@ -25,6 +26,7 @@ import {
 } from '../../../../engines/record-codec';
 import { appendBytes } from '../../../../models/append-bytes';
 import { ByteWriter } from '../../../../runtime/byte-codec';
+import { pushApplied, windowEntries, windowOf } from '../../../../actors/paxos/core/recent-window';
 
 const same = (a: KeyRecord, b: KeyRecord): boolean =>
   Buffer.from(encodeRecord(a)).equals(Buffer.from(encodeRecord(b)));
@@ -37,8 +39,14 @@ function request(i: number, resultBytes: number): RequestEntry {
   return { id: `req-${i}`, result: new Uint8Array(resultBytes).fill(i) };
 }
 
-function record(data: Uint8Array | null, chosen: number, more: Partial<KeyRecord>): KeyRecord {
-  return { ...emptyRecord(), data, chosen, chosenOrigin: 1, chosenSeq: chosen, ...more };
+function record(
+  data: Uint8Array | null,
+  chosen: number,
+  more: Partial<KeyRecord> & { recent?: AppliedEntry[] },
+): KeyRecord {
+  const { recent, ...rest } = more;
+  const window = recent === undefined ? {} : windowOf(recent);
+  return { ...emptyRecord(), data, chosen, chosenOrigin: 1, chosenSeq: chosen, ...window, ...rest };
 }
 
 const decode = (sealed: Uint8Array): ChangeEntry => decodeChangeEntry(openRecord(sealed));
@@ -57,6 +65,22 @@ test('windowDrop: a slide names its drop; anything else drops everything', (t) =
   t.is(windowDrop([], [a]), 0);
 });
 
+test('recentDrop: the same on the window columns, entries compared by numbers and result', (t) => {
+  const [a, b, c, d] = [applied(1, 0), applied(2, 0), applied(3, 0), applied(4, 0)];
+  const cols = (...es: AppliedEntry[]) => windowOf(es);
+  t.is(recentDrop(cols(a, b, c), cols(a, b, c)), 0);
+  t.is(recentDrop(cols(a, b, c), cols(a, b, c, d)), 0);
+  t.is(recentDrop(cols(a, b, c), cols(b, c, d)), 1);
+  t.is(recentDrop(cols(a, b, c), cols(c)), 2);
+  t.is(recentDrop(cols(a, b, c), cols(d)), 3);
+  t.is(recentDrop(cols(a, b, c), cols()), 3);
+  t.is(recentDrop(cols(a, b, c), cols(b, d)), 3, 'not a slide: carried whole');
+  t.is(recentDrop(cols(a, b, c), cols(a, b)), 3, 'a shorter window is not a drop from the front');
+  t.is(recentDrop(cols(a, b, c), cols(applied(2, 0), c)), 3, 'another result array: not the same');
+  t.is(recentDrop(cols(a, b, c), cols({ ...b, seq: b.seq + 1 }, c)), 3, 'another seq');
+  t.is(recentDrop(cols(), cols(a)), 0);
+});
+
 test('a chain folds the exact windows: slides past the bound, replaced requests, data tails', (t) => {
   let rec = record(appendBytes(null, new Uint8Array(100).fill(7)), 20, {
     recent: Array.from({ length: RECENT_WINDOW }, (_, i) => applied(5 + i, 4000)),
@@ -69,7 +93,7 @@ test('a chain folds the exact windows: slides past the bound, replaced requests,
   for (let seq = 1; seq <= 40; seq++) {
     const grow = seq % 3 === 0 ? 0 : seq; // some entries add no data (a promise, a refusal)
     const data = appendBytes(prev.data, new Uint8Array(grow).fill(seq));
-    const recent = [...prev.recent, applied(20 + seq, 4000)].slice(-RECENT_WINDOW);
+    const recent = [...windowEntries(prev), applied(20 + seq, 4000)].slice(-RECENT_WINDOW);
     let requests = prev.requests;
     if (seq % 2 === 0) requests = [...requests, request(100 + seq, 9000)].slice(-4);
     if (seq === 25) requests = [request(999, 10)]; // replaced: no slide
@@ -138,7 +162,7 @@ test('a chain of the first layout (0xC1, windows whole) still folds, also mixed 
   t.true(same(foldChain(base, [e1]), r2));
   // A process of this version continues the chain it loaded with the new layout.
   const r3 = record(Uint8Array.of(1, 2, 3), 3, {
-    recent: [...r2.recent, applied(3, 5)],
+    recent: [...windowEntries(r2), applied(3, 5)],
     requests: [...r2.requests, request(3, 5)],
   });
   const e2 = decode(encodeChangeEntry(r3, 2, 2, Uint8Array.of(3), foldChain(base, [e1])));
@@ -163,8 +187,8 @@ test('RecordSections stages deltas against what it last handed, per key', (t) =>
   const entries: ChangeEntry[] = [];
   for (let i = 0; i < 30; i++) {
     // The core pushes and shifts the live record's recent array in place.
-    rec.recent.push(applied(100 + i, 1000));
-    rec.recent.shift();
+    const next = applied(100 + i, 1000);
+    pushApplied(rec, next.instance, next.origin, next.seq, next.result, RECENT_WINDOW);
     rec = { ...rec, chosen: rec.chosen + 1, data: appendBytes(rec.data, Uint8Array.of(i)) };
     const sealed = sections.stage('k', rec);
     t.true(isChangeEntry(sealed));

@@ -28,8 +28,9 @@ import { openRecord } from '../../../../engines/record-codec';
 import { appendBytes } from '../../../../models/append-bytes';
 import { createTableStateMachine, encodeTableOp } from '../../../../models/table/table';
 import { Prng } from '../../../../runtime/sim/prng';
+import { copyWindow, windowEntries, windowOf } from '../../../../actors/paxos/core/recent-window';
 
-const NO_WINDOWS: Windows = { recent: [], requests: [] };
+const NO_WINDOWS: Windows = { recentIds: [], recentResults: [], requests: [] };
 
 /** Every record in sections, whatever its size (the default keeps small records whole). */
 const SMALL: SectionLimits = { ...SECTION_LIMITS, dataBytesMin: 0 };
@@ -220,16 +221,19 @@ test('a chain whose middle entry is lost loads as damaged (recovered from peers)
  * dropped past the bound; a request id remembered now and then), some replace them whole (an
  * install, an adoption), some keep them (a promise).
  */
-function evolve(rec: KeyRecord, rng: Prng): Pick<KeyRecord, 'recent' | 'requests'> {
+function evolve(
+  rec: KeyRecord,
+  rng: Prng,
+): Pick<KeyRecord, 'recentIds' | 'recentResults' | 'requests'> {
   const roll = rng.next();
   const result = new Uint8Array(Math.floor(rng.next() * 300)).fill(rec.chosen & 0xff);
   const entry = { instance: rec.chosen + 1, origin: 0, seq: rec.chosen + 1, result };
-  if (roll < 0.05) return { recent: [entry], requests: [] };
-  if (roll < 0.15) return { recent: rec.recent, requests: rec.requests };
-  const recent = [...rec.recent, entry].slice(-RECENT_WINDOW);
+  if (roll < 0.05) return { ...windowOf([entry]), requests: [] };
+  if (roll < 0.15) return { ...copyWindow(rec), requests: rec.requests };
+  const recent = windowOf([...windowEntries(rec), entry].slice(-RECENT_WINDOW));
   const requests =
     roll < 0.5 ? [...rec.requests, { id: `r${rec.chosen}`, result }].slice(-5) : rec.requests;
-  return { recent, requests };
+  return { ...recent, requests };
 }
 
 test('property: a crash keeping any prefix of batches loads the record of that prefix', (t) => {

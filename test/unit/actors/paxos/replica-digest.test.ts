@@ -20,6 +20,7 @@ import { engineError } from '../../../../engines/errors';
 import type { Offload } from '../../../../runtime/actor';
 import { RuntimeError } from '../../../../runtime/errors';
 import { OffloadPool } from '../../../../runtime/offload-pool';
+import { windowOf } from '../../../../actors/paxos/core/recent-window';
 
 function rec(chosen: number, version: number, data: string | null): KeyRecord {
   return {
@@ -205,7 +206,7 @@ test('only the requested buckets are listed, up to listKeysMax', async (t) => {
 test('the states asked for come whole, copied at the cut, from memory or from disk', async (t) => {
   const live = {
     ...rec(4, 3, 'mem'),
-    recent: [{ instance: 4, origin: 0, seq: 1, result: Uint8Array.of(7) }],
+    ...windowOf([{ instance: 4, origin: 0, seq: 1, result: Uint8Array.of(7) }]),
   };
   const held: HeldRecord[] = [
     { key: 'held', status: 'ready', rec: live },

@@ -223,7 +223,8 @@ test('malformed peer messages are rejected and counted, never asserted', (t) => 
         promised: 1,
         acceptedBallot: 5,
         accepted: null,
-        recent: [],
+        recentIds: [],
+        recentResults: [],
         requests: [],
       },
     },
@@ -263,7 +264,8 @@ test('a stored record that breaks the record rules is treated as corrupted', (t)
     promised: 0,
     acceptedBallot: 0,
     accepted: null,
-    recent: [],
+    recentIds: [],
+    recentResults: [],
     requests: [],
   });
   net.process();

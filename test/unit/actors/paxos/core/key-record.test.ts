@@ -11,6 +11,7 @@ import { InstallStatus, encodeInstallOp } from '../../../../../models/install-op
 import { encodeKvOp } from '../../../../../models/kv/kv';
 import { ModelTag } from '../../../../../models/model-tags';
 import { tagged } from '../../../../../models/registry';
+import { windowEntries } from '../../../../../actors/paxos/core/recent-window';
 
 function put(origin: number, seq: number, value: string): Proposal {
   return {
@@ -37,11 +38,16 @@ test('the same install chosen on diverged replicas leaves them identical', (t) =
   const install: Proposal = {
     origin: 0,
     seq: 50,
-    op: encodeInstallOp({ expectChosen: 2, data: zero.data, version: 3, recent: zero.recent }),
+    op: encodeInstallOp({
+      expectChosen: 2,
+      data: zero.data,
+      version: 3,
+      recent: windowEntries(zero),
+    }),
   };
   const results = [zero, one].map((rec) => applyChosen(rec, install, allModels));
   t.deepEqual(
-    results.map((e) => [...e.result]),
+    results.map((e) => [...e]),
     [[InstallStatus.installed], [InstallStatus.installed]],
   );
   t.deepEqual(one, zero, 'data, version, chosen id and recent window alike');
@@ -54,7 +60,7 @@ test('the same install chosen on diverged replicas leaves them identical', (t) =
     'A',
   );
   t.deepEqual(
-    zero.recent.map((e) => e.seq),
+    windowEntries(zero).map((e) => e.seq),
     [1, 2, 50],
     "the winner's window, then the install",
   );
@@ -73,7 +79,7 @@ test('an install read at another instance is stale on every replica and changes 
     op: encodeInstallOp({ expectChosen: 1, data: null, version: 9, recent: [] }),
   };
   for (const rec of [zero, one])
-    t.deepEqual([...applyChosen(rec, install, allModels).result], [InstallStatus.stale]);
+    t.deepEqual([...applyChosen(rec, install, allModels)], [InstallStatus.stale]);
   // Only the instance advanced (with the install's id), as for any value chosen there.
   t.deepEqual(
     [zero.data, zero.version, one.data, one.version],
@@ -85,7 +91,7 @@ test('an install read at another instance is stale on every replica and changes 
 test('a malformed install op changes nothing; an install chosen twice is applied once', (t) => {
   const rec = chosen([put(0, 1, 'x')]);
   const bad: Proposal = { origin: 1, seq: 70, op: Uint8Array.of(0xf0, 1, 2) };
-  t.deepEqual([...applyChosen(rec, bad, allModels).result], [InstallStatus.malformed]);
+  t.deepEqual([...applyChosen(rec, bad, allModels)], [InstallStatus.malformed]);
   t.is(rec.version, 1);
   const install: Proposal = {
     origin: 1,
@@ -96,6 +102,6 @@ test('a malformed install op changes nothing; an install chosen twice is applied
   t.deepEqual([rec.data, rec.version, rec.chosen], [null, 5, 3]);
   // The same value chosen again (a retried request): the recent window answers, nothing applies.
   const again = applyChosen(rec, install, allModels);
-  t.deepEqual([...again.result], [InstallStatus.installed]);
+  t.deepEqual([...again], [InstallStatus.installed]);
   t.deepEqual([rec.data, rec.version, rec.chosen], [null, 5, 4]);
 });

@@ -5,6 +5,7 @@ import { CoreNet } from './core-net';
 import { PaxosCore } from '../../../../../actors/paxos/core/paxos-core';
 import { kvStateMachine } from '../../../../../models/kv/kv';
 import { ballotEpoch } from '../../../../../actors/paxos/core/ballot';
+import { originAt } from '../../../../../actors/paxos/core/recent-window';
 
 const isType = (type: number) => (m: PaxosMessage) => m.type === type;
 
@@ -70,7 +71,11 @@ test('a value re-proposed under another ballot does not pre-authorize the re-pro
   );
   const rec2 = net.core(2).record('k');
   t.is(rec2?.chosen, 2, "A chosen at 1 (under replica 2's ballot), then B at 2");
-  t.is(rec2?.recent[0]?.origin, 0, "instance 1 carries replica 0's value");
+  t.is(
+    rec2 === undefined ? undefined : originAt(rec2, 0),
+    0,
+    "instance 1 carries replica 0's value",
+  );
   t.true(net.results.get(tokenB)?.ok);
   // Instance 2's value came from replica 2, so replica 2 is pre-authorized for instance 3...
   net.put(2, 'k', 'C');
