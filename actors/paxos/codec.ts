@@ -22,6 +22,7 @@ import type {
 } from './core/types';
 import type { FetchPurpose } from './core/types';
 import type { ScanRequest } from './engine-scan';
+import { exactWindow } from './core/recent-window';
 
 /** Omit over each member of a union (TypeScript's Omit merges the members). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -213,8 +214,7 @@ export function readRecord(r: ByteReader): KeyRecord {
     promised,
     acceptedBallot,
     accepted,
-    recentIds,
-    recentResults,
+    ...exactWindow(recentIds, recentResults),
     requests,
   };
 }

@@ -27,7 +27,14 @@ import { assert } from '../../runtime/assert';
 import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
 import type { KeyRecord, RequestEntry } from './core/types';
 import type { RecentColumns } from './core/recent-window';
-import { instanceAt, originAt, resultAt, seqAt, windowLength } from './core/recent-window';
+import {
+  exactWindow,
+  instanceAt,
+  originAt,
+  resultAt,
+  seqAt,
+  windowLength,
+} from './core/recent-window';
 import type { DigestFieldsOut } from './record-port';
 
 /**
@@ -371,7 +378,7 @@ function readRecent(r: CompactReader, chosen: number): RecentColumns {
     recentIds.push(instance, origin, seq);
     recentResults.push(result);
   }
-  return { recentIds, recentResults };
+  return exactWindow(recentIds, recentResults);
 }
 
 function readRequests(r: CompactReader): RequestEntry[] {

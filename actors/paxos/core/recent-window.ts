@@ -66,6 +66,13 @@ export function pushApplied(
   result: Uint8Array,
   max: number,
 ): void {
+  if (rec.recentResults.length === 0) {
+    // Exact-size arrays for a key's first entry: a push onto an empty array reserves room for
+    // 16 elements, which a key written once (most keys of a big store) would keep for good.
+    rec.recentIds = [instance, origin, seq];
+    rec.recentResults = [result];
+    return;
+  }
   rec.recentIds.push(instance, origin, seq);
   rec.recentResults.push(result);
   if (rec.recentResults.length > max) {
@@ -101,10 +108,19 @@ export function windowOf(entries: readonly AppliedEntry[]): RecentColumns {
     recentIds.push(e.instance, e.origin, e.seq);
     recentResults.push(e.result);
   }
-  return { recentIds, recentResults };
+  return exactWindow(recentIds, recentResults);
 }
 
-/** A copy of the columns that later pushes to `rec` do not change. */
+/**
+ * Columns built by pushes, as arrays of exactly their length (a decoded record's window is
+ * kept as long as its key is held; pushes leave up to 16 spare elements per array).
+ */
+export function exactWindow(ids: number[], results: Uint8Array[]): RecentColumns {
+  if (results.length === 0) return { recentIds: [], recentResults: [] };
+  return { recentIds: ids.slice(), recentResults: results.slice() };
+}
+
+/** A copy of the columns that later pushes to `rec` do not change (arrays of exact size). */
 export function copyWindow(rec: RecentColumns): RecentColumns {
   return { recentIds: rec.recentIds.slice(), recentResults: rec.recentResults.slice() };
 }
