@@ -73,11 +73,21 @@ export function pushApplied(
     rec.recentResults = [result];
     return;
   }
-  rec.recentIds.push(instance, origin, seq);
-  rec.recentResults.push(result);
-  if (rec.recentResults.length > max) {
-    rec.recentIds.splice(0, IDS_PER_ENTRY);
-    rec.recentResults.shift();
+  const ids = rec.recentIds;
+  const results = rec.recentResults;
+  const n = results.length;
+  if (n < max) {
+    ids.push(instance, origin, seq);
+    results.push(result);
+  } else {
+    // Full: slide in place (a splice would allocate the removed entries' array every write).
+    const last = ids.length - IDS_PER_ENTRY;
+    for (let i = 0; i < last; i++) ids[i] = ids[i + IDS_PER_ENTRY] as number;
+    ids[last] = instance;
+    ids[last + 1] = origin;
+    ids[last + 2] = seq;
+    for (let i = 0; i < n - 1; i++) results[i] = results[i + 1] as Uint8Array;
+    results[n - 1] = result;
   }
   if (!(rec.recentIds.length === rec.recentResults.length * IDS_PER_ENTRY))
     assert(false, `window columns of ${rec.recentIds.length} ids, ${rec.recentResults.length}`);
