@@ -79,6 +79,12 @@ export function pushApplied(
   if (n < max) {
     ids.push(instance, origin, seq);
     results.push(result);
+    // A push grows an array by half plus 16 elements: once full, the window keeps arrays of
+    // exactly its size for good (a hot key's 48 numbers, not the 85 that pushes reserved).
+    if (n + 1 === max) {
+      rec.recentIds = ids.slice();
+      rec.recentResults = results.slice();
+    }
   } else {
     // Full: slide in place (a splice would allocate the removed entries' array every write).
     const last = ids.length - IDS_PER_ENTRY;
