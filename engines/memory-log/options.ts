@@ -14,16 +14,25 @@ export interface MemoryLogOptions extends BitcaskOptions {
    * exceed its live bytes. Default 16 MiB. Smaller means less disk and more merges.
    */
   readonly compactDeadBytes?: number;
+  /**
+   * Hold every record in RAM (default true). False: the log alone, and reads go to its files
+   * as bitcask's do. For a caller that holds the values in RAM itself: the Paxos shell, whose
+   * key cache holds the keys in use and whose port keeps the ones it evicts (kept-record-port.ts),
+   * so a second copy of each record written would only cost a copy per record and its memory
+   * (docs/decisions.md "The durable write path: no second copy of a record").
+   */
+  readonly holdRecords?: boolean;
 }
 
 export interface CheckedMemoryLogOptions {
   readonly compactDeadBytes: number;
+  readonly holdRecords: boolean;
 }
 
 export function checkMemoryLogOptions(
   options: MemoryLogOptions | undefined,
 ): CheckedMemoryLogOptions {
-  const { compactDeadBytes = COMPACT_DEAD_BYTES_DEFAULT } = options ?? {};
+  const { compactDeadBytes = COMPACT_DEAD_BYTES_DEFAULT, holdRecords = true } = options ?? {};
   if (
     typeof compactDeadBytes !== 'number' ||
     !Number.isSafeInteger(compactDeadBytes) ||
@@ -31,5 +40,8 @@ export function checkMemoryLogOptions(
   ) {
     throw engineError('INVALID_ARGUMENT', 'memory-log compactDeadBytes must be a positive integer');
   }
-  return { compactDeadBytes };
+  if (typeof holdRecords !== 'boolean') {
+    throw engineError('INVALID_ARGUMENT', 'memory-log holdRecords must be a boolean');
+  }
+  return { compactDeadBytes, holdRecords };
 }

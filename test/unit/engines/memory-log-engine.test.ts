@@ -37,6 +37,8 @@ for (const [name, options] of [
   ['memory-log', undefined],
   ['memory-log (tiny files, eager compaction)', TINY],
   ['memory-log (tiny files, eager compaction, shared pool)', { ...TINY, offload: shared }],
+  // The Paxos store's form (kept-record-port.ts): the log alone, reads from its files.
+  ['memory-log (records not held)', { ...TINY, holdRecords: false }],
 ] as const) {
   runEngineSuite({
     name,

@@ -1,0 +1,147 @@
+/**
+ * The record port of the memory engine with `persist` (docs/decisions.md "The durable write
+ * path: no second copy of a record"): a durable port (the append log, in sections) for what is
+ * written, and the memory engine's arena (record-arena.ts) for what the key cache evicts.
+ *
+ * Why. The Paxos core holds every key it uses as a full record, and the shell writes each
+ * change to the log. The log engine used to keep a second copy of every record it wrote, as a
+ * string in a Map (memory-log/records.ts), so that reads are served from RAM; but the keys in
+ * use are read from the core, never from the engine, and that copy cost a copy per record
+ * written and a heap object per key. Here the log holds no copy (MemoryLogEngine
+ * `holdRecords: false`) and RAM holds each key once: in the core while it is cached, in this
+ * port's arena once evicted (`keep`, in its compact form, as the volatile memory engine keeps
+ * it: decision 28). A key in neither (one not used since the store opened) is read from the
+ * log, once: its record then stays in RAM as any other.
+ *
+ * An evicted key's record is the one last written for it (the key cache evicts only settled
+ * keys with nothing staged or being written), so the arena's copy and the log's agree; a load
+ * prefers the arena's, which never reads the disk.
+ */
+import { assert } from '../../runtime/assert';
+import type { BatchOp } from '../../engines/engine';
+import type { KeyRecord } from './core/types';
+import type { RecordPort, RecordWrite } from './record-port';
+import { encodeSealedRecord } from './codec';
+import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
+import { RecordArena } from './record-arena';
+import type { ArenaStats } from './record-arena';
+
+type Values = (Uint8Array | undefined)[];
+
+export class KeptRecordPort implements RecordPort {
+  private readonly records = new RecordArena();
+
+  constructor(private readonly inner: RecordPort) {
+    assert(inner.volatile !== true, 'a kept-record port over a volatile store');
+    assert(inner.keep === undefined, 'a kept-record port over a port that keeps');
+    if (inner.scan !== undefined) this.scan = (range, cb) => this.inner.scan?.(range, cb);
+    if (inner.scanAll !== undefined) this.scanAll = () => this.scanAllInner();
+    if (inner.chainOf !== undefined) this.chainOf = (key) => this.chainOfInner(key);
+  }
+
+  readonly scan?: RecordPort['scan'];
+  readonly scanAll?: RecordPort['scanAll'];
+  readonly chainOf?: RecordPort['chainOf'];
+
+  get lostAtOpen(): boolean | undefined {
+    return this.inner.lostAtOpen;
+  }
+
+  get appendChains(): boolean | undefined {
+    return this.inner.appendChains;
+  }
+
+  get sectionLimits(): RecordPort['sectionLimits'] {
+    return this.inner.sectionLimits;
+  }
+
+  /** Records held for evicted keys. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  arenaStats(): ArenaStats {
+    return this.records.stats();
+  }
+
+  /** An evicted key's record (the one last written for it): kept until the key loads again. */
+  keep(key: string, rec: KeyRecord): void {
+    const bytes = encodeCompactRecord(rec);
+    assert(bytes.length > 0, () => `empty compact record for ${key}`);
+    this.records.set(key, bytes);
+  }
+
+  /**
+   * Keys held here answer from the arena (sealed, as the log would), the others from the log.
+   * The arena is read when the answer is made, not when asked, and a key leaves it only then:
+   * a key that is loading is in the core, the arena or the log, never missing from all three.
+   */
+  load(keys: readonly string[], cb: (values: Values, err?: Error) => void): void {
+    assert(keys.length > 0, 'empty load');
+    const missing = keys.filter((key) => this.records.get(key) === undefined);
+    if (missing.length === 0) {
+      queueMicrotask(() => this.answer(keys, new Map(), cb));
+      return;
+    }
+    this.inner.load(missing, (values, err) => {
+      if (err !== undefined) return cb([], err);
+      assert(values.length === missing.length, 'one value per key');
+      const read = new Map<string, Uint8Array | undefined>();
+      missing.forEach((key, i) => read.set(key, values[i]));
+      this.answer(keys, read, cb);
+    });
+  }
+
+  /** Each key from the arena (which it then leaves) or from what the log answered. */
+  private answer(
+    keys: readonly string[],
+    read: Map<string, Uint8Array | undefined>,
+    cb: (values: Values, err?: Error) => void,
+  ): void {
+    const gone = keys.filter((key) => this.records.get(key) === undefined && !read.has(key));
+    // A key that left the arena since it was asked (loaded twice at once): ask the log.
+    if (gone.length > 0) {
+      this.inner.load(gone, (values, err) => {
+        if (err !== undefined) return cb([], err);
+        gone.forEach((key, i) => read.set(key, values[i]));
+        this.answer(keys, read, cb);
+      });
+      return;
+    }
+    const values = keys.map((key) => {
+      const bytes = this.records.get(key);
+      if (bytes === undefined) return read.get(key);
+      // Decoded (copied out) before the delete, which may move the arena's entries.
+      const sealed = encodeSealedRecord(decodeCompactRecord(bytes));
+      this.records.delete(key);
+      return sealed;
+    });
+    assert(values.length === keys.length, 'one answer per key');
+    cb(values);
+  }
+
+  loadLocal(keys: readonly string[], cb: (values: Values, err?: Error) => void): void {
+    if (this.inner.loadLocal !== undefined) this.inner.loadLocal(keys, cb);
+    else this.inner.load(keys, cb);
+  }
+
+  write(batch: readonly RecordWrite[], cb: (err?: Error) => void, derived?: readonly BatchOp[]) {
+    this.inner.write(batch, cb, derived);
+  }
+
+  private chainOfInner(key: string): { entries: number; bytes: number } {
+    return this.inner.chainOf?.(key) ?? { entries: 0, bytes: 0 };
+  }
+
+  /** The log holds every key's newest record, evicted ones included (scans read the log). */
+  private scanAllInner(): AsyncIterable<[string, Uint8Array]> {
+    const all = this.inner.scanAll;
+    assert(all !== undefined, 'scanAll of a store that cannot');
+    return all.call(this.inner);
+  }
+
+  async close(): Promise<void> {
+    this.records.clear();
+    await this.inner.close();
+  }
+}
