@@ -11,6 +11,10 @@ import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { isEngineError } from '../../../engines/errors';
 import {
+  COMPACT_DEAD_BYTES_DEFAULT,
+  checkMemoryLogOptions,
+} from '../../../engines/memory-log/options';
+import {
   MemoryLogEngine,
   type MemoryLogOptions,
 } from '../../../engines/memory-log/memory-log-engine';
@@ -84,9 +88,16 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new MemoryLogEngine('db', { compactDeadBytes: 0 }),
     () => new MemoryLogEngine('db', { compactDeadBytes: 1.5 }),
     () => new MemoryLogEngine('db', { compactDeadBytes: '1' as never }),
+    () => new MemoryLogEngine('db', { holdRecords: 'no' as never }),
   ]) {
     t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));
   }
+});
+
+test('the compaction bound: 16 MiB holding records, bitcask merge bound for the log alone', (t) => {
+  t.is(checkMemoryLogOptions(undefined).compactDeadBytes, COMPACT_DEAD_BYTES_DEFAULT);
+  t.is(checkMemoryLogOptions({ holdRecords: false }).compactDeadBytes, 64 * 1024 * 1024);
+  t.is(checkMemoryLogOptions({ holdRecords: false, compactDeadBytes: 5 }).compactDeadBytes, 5);
 });
 
 test('a new instance reloads every live record from the log, deletes included', (t) =>
