@@ -13,9 +13,11 @@
  * it: decision 28). A key in neither (one not used since the store opened) is read from the
  * log, once: its record then stays in RAM as any other.
  *
- * An evicted key's record is the one last written for it (the key cache evicts only settled
- * keys with nothing staged or being written), so the arena's copy and the log's agree; a load
- * prefers the arena's, which never reads the disk.
+ * An evicted key's record is at least as new as the log's (the key cache evicts only settled
+ * keys with nothing staged or being written; a chosen value applied since the last write may
+ * not be persisted yet), so a load prefers the arena's, which never reads the disk, and tells
+ * the shell that it is not the log's record (chainOf: null), so no change entry is computed
+ * from it. A crash loses the arena and with it only what a restart from the log re-learns.
  */
 import { assert } from '../../runtime/assert';
 import type { BatchOp } from '../../engines/engine';
@@ -23,15 +25,31 @@ import type { KeyRecord } from './core/types';
 import type { RecordPort, RecordWrite } from './record-port';
 import { encodeSealedRecord } from './codec';
 import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
-import { RecordArena } from './record-arena';
+import { RecordArena, SLAB_SHIFT_DEFAULT } from './record-arena';
 import type { ArenaStats } from './record-arena';
 
 type Values = (Uint8Array | undefined)[];
 
-export class KeptRecordPort implements RecordPort {
-  private readonly records = new RecordArena();
+const NONE: ReadonlySet<string> = new Set();
 
-  constructor(private readonly inner: RecordPort) {
+export class KeptRecordPort implements RecordPort {
+  private readonly records: RecordArena;
+  /** Records a load took from the arena (stats, tests). */
+  arenaLoads = 0;
+  /** The keys the load whose callback runs now answered from the arena (see chainOfInner). */
+  private answeredFromArena: ReadonlySet<string> = new Set();
+
+  /**
+   * `defer`: how a load answered from the arena alone is put off to a later turn (default a
+   * microtask; the deterministic simulator passes its own event queue). `slabShift`: log2 of
+   * the arena's slab size.
+   */
+  constructor(
+    private readonly inner: RecordPort,
+    private readonly defer: (fn: () => void) => void = queueMicrotask,
+    slabShift = SLAB_SHIFT_DEFAULT,
+  ) {
+    this.records = new RecordArena(slabShift);
     assert(inner.volatile !== true, 'a kept-record port over a volatile store');
     assert(inner.keep === undefined, 'a kept-record port over a port that keeps');
     if (inner.scan !== undefined) this.scan = (range, cb) => this.inner.scan?.(range, cb);
@@ -80,7 +98,7 @@ export class KeptRecordPort implements RecordPort {
     assert(keys.length > 0, 'empty load');
     const missing = keys.filter((key) => this.records.get(key) === undefined);
     if (missing.length === 0) {
-      queueMicrotask(() => this.answer(keys, new Map(), cb));
+      this.defer(() => this.answer(keys, new Map(), cb));
       return;
     }
     this.inner.load(missing, (values, err) => {
@@ -108,16 +126,24 @@ export class KeptRecordPort implements RecordPort {
       });
       return;
     }
+    const fromArena = new Set<string>();
     const values = keys.map((key) => {
       const bytes = this.records.get(key);
       if (bytes === undefined) return read.get(key);
       // Decoded (copied out) before the delete, which may move the arena's entries.
       const sealed = encodeSealedRecord(decodeCompactRecord(bytes));
       this.records.delete(key);
+      this.arenaLoads += 1;
+      fromArena.add(key);
       return sealed;
     });
     assert(values.length === keys.length, 'one answer per key');
-    cb(values);
+    this.answeredFromArena = fromArena;
+    try {
+      cb(values);
+    } finally {
+      this.answeredFromArena = NONE;
+    }
   }
 
   loadLocal(keys: readonly string[], cb: (values: Values, err?: Error) => void): void {
@@ -129,7 +155,15 @@ export class KeptRecordPort implements RecordPort {
     this.inner.write(batch, cb, derived);
   }
 
-  private chainOfInner(key: string): { entries: number; bytes: number } {
+  /**
+   * null for a key the load now answering took from the arena: the core's record when it was
+   * evicted, which may be newer than the log's (a chosen value applied and not yet persisted:
+   * the core persists it with the key's next promise or accept), so a change entry computed
+   * from it would not continue the chain on disk (the simulator found it: data of one version
+   * folded under the fields of another). The shell then writes the key's next record whole.
+   */
+  private chainOfInner(key: string): { entries: number; bytes: number } | null {
+    if (this.answeredFromArena.has(key)) return null;
     return this.inner.chainOf?.(key) ?? { entries: 0, bytes: 0 };
   }
 
