@@ -60,13 +60,8 @@ const ENTRY_NUMBERS_BYTES_MAX = 5 * VARINT_BYTES_MAX;
 const RUN_GAP_MAX = 2;
 /** A span of differing bytes up to this long is written whole, never looked at for runs. */
 const RUNS_SPAN_MIN = 5;
-
-/** Bytes of `n` as a varint (the small counts of a result's runs). */
-function varintBytes(n: number): number {
-  let bytes = 1;
-  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) bytes += 1;
-  return bytes;
-}
+/** Results longer than this are written as a span, never as runs (see `result`). */
+const RUNS_RESULT_MAX = 120;
 
 /** Flags of the compact layout. */
 const HAS_DATA = 1;
@@ -91,8 +86,6 @@ class CompactWriter {
   fits = true;
   /** What `touch` read, kept so that the compiler cannot drop its loads. */
   touched = 0;
-  /** Where the run `runAt` found ends (exclusive). */
-  runEnd = 0;
 
   /** Room for `n` more bytes: callers reserve for a group of fields, then write unchecked. */
   need(n: number): void {
@@ -148,29 +141,14 @@ class CompactWriter {
   }
 
   /**
-   * The next run of `r` that differs from `previous` (same length) at or after `from`: its
-   * start (r.length when none), its end in `runEnd`. A run ends at its last differing byte
-   * before more than RUN_GAP_MAX equal ones.
-   */
-  runAt(previous: Uint8Array, r: Uint8Array, from: number): number {
-    const n = r.length;
-    let start = from;
-    while (start < n && r[start] === previous[start]) start++;
-    if (start === n) return n;
-    let last = start;
-    for (let k = start + 1; k < n && k - last <= RUN_GAP_MAX + 1; k++)
-      if (r[k] !== previous[k]) last = k;
-    this.runEnd = last + 1;
-    return start;
-  }
-
-  /**
    * A result as a difference from the previous entry's (results of one key look alike: a kv
    * write answers status, version and value, of which a later write changes a few bytes): 0
    * then the whole result, or the span from the first differing byte to the last (layout 3's
    * form), or, when that span holds equal bytes enough to pay for run headers, its runs (layout
-   * 4, above). The runs are looked for only in a span of more than RUNS_SPAN_MIN bytes, so a
-   * result that differs in one place costs what layout 3's did.
+   * 4, above). Runs are tried only for a span of more than RUNS_SPAN_MIN bytes in a result of at
+   * most RUNS_RESULT_MAX (every count then takes one byte): written in one pass, and replaced by
+   * the span when they come out no shorter. So a result that differs in one place costs what
+   * layout 3's did.
    */
   result(previous: Uint8Array | undefined, r: Uint8Array): void {
     const n = r.length;
@@ -184,42 +162,34 @@ class CompactWriter {
     let suffix = 0;
     while (suffix < n - prefix && r[n - 1 - suffix] === previous[n - 1 - suffix]) suffix++;
     const to = n - suffix;
-    if (to - prefix <= RUNS_SPAN_MIN) return this.span(r, prefix, to);
-    // The span's runs: their count and bytes (headers included), then the cheaper form.
-    let runs = 0;
-    let size = 0;
-    let end = 0;
-    for (let start = this.runAt(previous, r, prefix); start < to;) {
-      const length = this.runEnd - start;
-      size += varintBytes(start - end) + varintBytes(length) + length;
-      runs += 1;
-      end = this.runEnd;
-      start = this.runAt(previous, r, end);
-    }
-    const spanSize = varintBytes(1 + 2 * prefix) + varintBytes(suffix) + (to - prefix);
-    if (varintBytes(2 + 2 * runs) + size >= spanSize) return this.span(r, prefix, to);
-    this.runs(previous, r, prefix, to, runs, size);
-  }
-
-  /** `runs` runs of `size` bytes (headers included) in r[from, to), which begins with one. */
-  runs(previous: Uint8Array, r: Uint8Array, from: number, to: number, runs: number, size: number) {
-    this.need(VARINT_BYTES_MAX + size);
-    this.varint(2 + 2 * runs);
+    if (to - prefix <= RUNS_SPAN_MIN || n > RUNS_RESULT_MAX) return this.span(r, prefix, to);
+    // Runs, one pass: a mode byte, then per run its skip, its length (each < 128) and bytes.
+    this.need(1 + 3 * (to - prefix));
     const buf = this.buf;
+    const modeAt = this.pos;
+    let at = modeAt + 1;
+    let runs = 0;
     let end = 0;
-    let written = 0;
-    for (let start = this.runAt(previous, r, from); start < to;) {
-      const runEnd = this.runEnd;
-      this.varint(start - end);
-      this.varint(runEnd - start);
-      let at = this.pos;
-      for (let i = start; i < runEnd; i++) buf[at++] = r[i] as number;
-      this.pos = at;
-      end = runEnd;
-      written += 1;
-      start = this.runAt(previous, r, end);
+    for (let start = prefix; start < to;) {
+      let last = start;
+      for (let k = start + 1; k < to && k - last <= RUN_GAP_MAX + 1; k++)
+        if (r[k] !== previous[k]) last = k;
+      buf[at++] = start - end;
+      buf[at++] = last + 1 - start;
+      for (let i = start; i <= last; i++) buf[at++] = r[i] as number;
+      runs += 1;
+      end = last + 1;
+      start = end;
+      while (start < to && r[start] === previous[start]) start++;
     }
-    if (written !== runs) assert(false, `compact result: ${written} runs of ${runs}`);
+    // The span's size: its mode, its suffix (both < 128 here) and its bytes.
+    if (at - modeAt >= 2 + (to - prefix)) {
+      this.pos = modeAt;
+      return this.span(r, prefix, to);
+    }
+    if (!(runs >= 2 && 2 + 2 * runs < 0x80)) assert(false, `compact result of ${runs} runs`);
+    buf[modeAt] = 2 + 2 * runs;
+    this.pos = at;
   }
 
   /** The result as the prefix it shares before `from`, the suffix after `to`, and the rest. */
