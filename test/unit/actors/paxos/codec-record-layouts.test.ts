@@ -2,8 +2,8 @@
  * The persisted key record's layouts (actors/paxos/codec.ts; decision "Persisted records in
  * the compact layout", "The durable write path: result runs"): records are written in layout 4
  * (compact-layout.ts) when they fit, and every field comes back exactly; records written by
- * earlier versions (layouts 1, 2 and 3, fixed byte vectors below) still load; a damaged compact record is refused as CORRUPTED, never a
- * crash, a hang or another error.
+ * earlier versions (layouts 1, 2 and 3, fixed byte vectors below) still load; a damaged
+ * compact record is refused as CORRUPTED, never a crash, a hang or another error.
  */
 import test from 'ava';
 import {
