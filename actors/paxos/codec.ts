@@ -258,6 +258,20 @@ export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
   return sealRecordInPlace(transientCopy(recordWriter.written()));
 }
 
+/**
+ * The sealed record (layout 4) whose compact body is `body[from..]`, without decoding it: the
+ * body copied behind the envelope and the layout byte, and sealed. For a body the current
+ * encoder wrote (compact-record.ts keeps evicted records in it), so the record is exactly the
+ * one encodeSealedRecord would make.
+ */
+export function sealCompactBody(body: Uint8Array, from: number): Uint8Array {
+  assert(from >= 0 && from < body.length, () => `compact body at ${from} of ${body.length}`);
+  const out = new Uint8Array(RECORD_HEADER_BYTES + 1 + body.length - from);
+  out[RECORD_HEADER_BYTES] = RECORD_LAYOUT_COMPACT_RUNS;
+  out.set(body.subarray(from), RECORD_HEADER_BYTES + 1);
+  return sealRecordInPlace(out);
+}
+
 export function encodeRecord(rec: KeyRecord): Uint8Array {
   const w = new ByteWriter(64 + (rec.data?.length ?? 0));
   writeRecord(w, rec);

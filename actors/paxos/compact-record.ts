@@ -15,7 +15,7 @@
  */
 import { assert } from '../../runtime/assert';
 import type { KeyRecord } from './core/types';
-import { decodeRecord, encodeRecord } from './codec';
+import { decodeRecord, encodeRecord, encodeSealedRecord, sealCompactBody } from './codec';
 import { decodeCompactLayout, encodeCompactLayout, readDigestFieldsAt } from './compact-layout';
 import type { DigestFieldsOut } from './record-port';
 
@@ -53,6 +53,16 @@ export function decodeCompactRecord(bytes: Uint8Array): KeyRecord {
   const format = formatOf(bytes);
   if (format === FORMAT_SEALED) return decodeRecord(bytes.slice(1));
   return decodeCompactLayout(bytes, 1, format === FORMAT_COMPACT_RUNS);
+}
+
+/**
+ * The sealed record (as encodeSealedRecord makes it) of the bytes of encodeCompactRecord: for
+ * the current compact format a copy of its body behind the envelope, with no decode and encode
+ * (a kept record's load, kept-record-port.ts); any other format through the record.
+ */
+export function sealedFromCompact(bytes: Uint8Array): Uint8Array {
+  if (formatOf(bytes) === FORMAT_COMPACT_RUNS) return sealCompactBody(bytes, 1);
+  return encodeSealedRecord(decodeCompactRecord(bytes));
 }
 
 /**

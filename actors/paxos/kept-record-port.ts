@@ -23,8 +23,7 @@ import { assert } from '../../runtime/assert';
 import type { BatchOp } from '../../engines/engine';
 import type { KeyRecord } from './core/types';
 import type { RecordPort, RecordWrite } from './record-port';
-import { encodeSealedRecord } from './codec';
-import { decodeCompactRecord, encodeCompactRecord } from './compact-record';
+import { encodeCompactRecord, sealedFromCompact } from './compact-record';
 import { RecordArena, SLAB_SHIFT_DEFAULT } from './record-arena';
 import type { ArenaStats } from './record-arena';
 
@@ -130,8 +129,9 @@ export class KeptRecordPort implements RecordPort {
     const values = keys.map((key) => {
       const bytes = this.records.get(key);
       if (bytes === undefined) return read.get(key);
-      // Decoded (copied out) before the delete, which may move the arena's entries.
-      const sealed = encodeSealedRecord(decodeCompactRecord(bytes));
+      // Copied out before the delete, which may move the arena's entries; sealed as the log
+      // would hold it, without a decode (the shell opens and decodes it as any load).
+      const sealed = sealedFromCompact(bytes);
       this.records.delete(key);
       this.arenaLoads += 1;
       fromArena.add(key);
