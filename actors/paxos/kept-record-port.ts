@@ -81,7 +81,10 @@ export class KeptRecordPort implements RecordPort {
     return this.records.stats();
   }
 
-  /** An evicted key's record (the one last written for it): kept until the key loads again. */
+  /**
+   * An evicted key's record (at least as new as the log's, see above): kept until the key
+   * loads again.
+   */
   keep(key: string, rec: KeyRecord): void {
     const bytes = encodeCompactRecord(rec);
     assert(bytes.length > 0, () => `empty compact record for ${key}`);
@@ -167,7 +170,10 @@ export class KeptRecordPort implements RecordPort {
     return this.inner.chainOf?.(key) ?? { entries: 0, bytes: 0 };
   }
 
-  /** The log holds every key's newest record, evicted ones included (scans read the log). */
+  /**
+   * Scans read the log: every key's record as last persisted, evicted keys included (without
+   * a chosen value applied since, as a disk engine's scan of a key its cache evicted).
+   */
   private scanAllInner(): AsyncIterable<[string, Uint8Array]> {
     const all = this.inner.scanAll;
     assert(all !== undefined, 'scanAll of a store that cannot');
