@@ -38,6 +38,7 @@ import { PaxosGroupActor } from '../actors/paxos/paxos-actor';
 import { EngineRecordPort } from '../actors/paxos/record-port';
 import type { RecordPort } from '../actors/paxos/record-port';
 import { SectionedRecordPort } from '../actors/paxos/sectioned-record-port';
+import { KeptRecordPort } from '../actors/paxos/kept-record-port';
 import { VolatileRecordPort } from '../actors/paxos/volatile-record-port';
 import { groupOfKey } from '../actors/store/routing';
 import { createEngine } from '../engines/create-engine';
@@ -257,8 +258,10 @@ function recordPortOf(o: Options, root: string | undefined, id: number): RecordP
   if (o.engine === 'none' || root === undefined) return new VolatileRecordPort();
   const dir = path.join(root, `actor-${id}`);
   const kind = o.engine === 'memory-log' ? 'memory' : o.engine;
-  const engine = createEngine(kind, { dir, persist: o.engine === 'memory-log' });
-  return new SectionedRecordPort(new EngineRecordPort(engine, 'batch'));
+  const persist = o.engine === 'memory-log';
+  const engine = createEngine(kind, { dir, persist, holdRecords: persist ? false : undefined });
+  const sectioned = new SectionedRecordPort(new EngineRecordPort(engine, 'batch'));
+  return persist ? new KeptRecordPort(sectioned) : sectioned;
 }
 
 function sendBatches(

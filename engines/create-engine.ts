@@ -27,6 +27,11 @@ export interface CreateEngineOptions {
   readonly persist?: boolean;
   /** bitcask and memory with persist: the shared pool merges and compactions run in. */
   readonly offload?: EngineOffload;
+  /**
+   * memory with persist: hold every record in RAM too (default true). The Paxos shell passes
+   * false: its key cache and port hold the values (memory-log/options.ts `holdRecords`).
+   */
+  readonly holdRecords?: boolean;
 }
 
 export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}): Engine {
@@ -52,8 +57,8 @@ export function createEngine(kind: EngineKind, options: CreateEngineOptions = {}
         `engine '${requested}' needs options.dir (a directory path)`,
       );
     }
-    const { offload } = options;
-    if (requested === 'memory') return new MemoryLogEngine(options.dir, { offload });
+    const { offload, holdRecords } = options;
+    if (requested === 'memory') return new MemoryLogEngine(options.dir, { offload, holdRecords });
     if (requested === 'lsm') return new LsmEngine(options.dir);
     if (requested === 'bitcask') return new BitcaskEngine(options.dir, { offload });
     return new Bitcask2Engine(options.dir, { offload });

@@ -27,6 +27,7 @@ import { VolatileRecordPort } from '../paxos/volatile-record-port';
 import type { RecordPort } from '../paxos/record-port';
 import type { JournalLimits } from '../paxos/journal-limits';
 import { SectionedRecordPort } from '../paxos/sectioned-record-port';
+import { KeptRecordPort } from '../paxos/kept-record-port';
 import type { PersistLingerOptions } from '../paxos/persist-linger';
 
 /** What every Paxos group actor of a node is built with (the worker runtime clones it). */
@@ -221,12 +222,21 @@ function openRecordStore(
 ): { store: RecordPort; engine: Engine | undefined } {
   if (volatile) return { store: new VolatileRecordPort(), engine: undefined };
   // Merges and compactions run in the worker's shared pool (docs/decisions.md), not one per engine.
-  const engine = createEngine(config.engine, { dir, persist: config.persist, offload });
+  // Memory with persist: the log holds no second copy of the records; the key cache and the
+  // port's arena hold them in RAM (kept-record-port.ts).
+  const holdRecords = config.persist ? false : undefined;
+  const engine = createEngine(config.engine, {
+    dir,
+    persist: config.persist,
+    offload,
+    holdRecords,
+  });
   const previous = dir === undefined ? undefined : openRecordPorts.get(dir);
   const durable = new EngineRecordPort(engine, config.sync, previous?.close());
   if (dir !== undefined) openRecordPorts.set(dir, durable);
   // Records in sections: a write into a big table persists only its change (issue 10).
-  return { store: new SectionedRecordPort(durable), engine };
+  const sectioned = new SectionedRecordPort(durable);
+  return { store: config.persist ? new KeptRecordPort(sectioned) : sectioned, engine };
 }
 
 /**

@@ -147,13 +147,18 @@ export function readMessageInto(r: ByteReader, m: PaxosMessage): PaxosMessage {
 /**
  * Record layouts: 1 (no request window), 2 (1 + the request window at the end), 3 (the compact
  * layout of compact-layout.ts: varints, the window as differences; decision "Persisted records
- * in the compact layout"). All three are read, so directories written by any earlier version
- * keep loading. Persisted records are written as 3 (encodeSealedRecord), or as 2 when a record
- * does not fit the compact layout or holds a MiB of data; a record inside a message or a change
- * entry (writeRecord, readRecord) is always 2, so peers of an older version read what we send.
+ * in the compact layout"), 4 (3 with each result's difference as runs of differing bytes;
+ * decision "The durable write path: result runs"). All four are read, so directories written
+ * by any earlier version keep loading. Persisted records are written as 4 (encodeSealedRecord),
+ * or as 2 when a record does not fit the compact layout or holds a MiB of data; a record inside
+ * a message or a change entry (writeRecord, readRecord) is always 2, so peers of an older
+ * version read what we send.
  */
 const RECORD_LAYOUT = 2;
+/** The compact layout with results as prefix, suffix and middle (read, no longer written). */
 const RECORD_LAYOUT_COMPACT = 3;
+/** The compact layout with results as runs of differing bytes (written). */
+const RECORD_LAYOUT_COMPACT_RUNS = 4;
 
 export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
   w.u8(RECORD_LAYOUT);
@@ -234,11 +239,11 @@ const RECORD_FIELDS_BYTES_GUESS = 256 * 1024;
 
 /** What precedes a compact record's body: room for the checksum header, then its layout. */
 const COMPACT_SEALED_PREFIX = new Uint8Array(RECORD_HEADER_BYTES + 1);
-COMPACT_SEALED_PREFIX[RECORD_HEADER_BYTES] = RECORD_LAYOUT_COMPACT;
+COMPACT_SEALED_PREFIX[RECORD_HEADER_BYTES] = RECORD_LAYOUT_COMPACT_RUNS;
 
 /**
  * The record sealed with its checksum header, in one allocation (the persist hot path): in the
- * compact layout (3) when it fits, encoded after room for the header so that it is copied once,
+ * compact layout (4) when it fits, encoded after room for the header so that it is copied once,
  * from the encoder's scratch to a slab, and sealed there.
  */
 export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
@@ -258,6 +263,20 @@ export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
   return sealRecordInPlace(transientCopy(recordWriter.written()));
 }
 
+/**
+ * The sealed record (layout 4) whose compact body is `body[from..]`, without decoding it: the
+ * body copied behind the envelope and the layout byte, and sealed. For a body the current
+ * encoder wrote (compact-record.ts keeps evicted records in it), so the record is exactly the
+ * one encodeSealedRecord would make.
+ */
+export function sealCompactBody(body: Uint8Array, from: number): Uint8Array {
+  assert(from >= 0 && from < body.length, () => `compact body at ${from} of ${body.length}`);
+  const out = new Uint8Array(RECORD_HEADER_BYTES + 1 + body.length - from);
+  out[RECORD_HEADER_BYTES] = RECORD_LAYOUT_COMPACT_RUNS;
+  out.set(body.subarray(from), RECORD_HEADER_BYTES + 1);
+  return sealRecordInPlace(out);
+}
+
 export function encodeRecord(rec: KeyRecord): Uint8Array {
   const w = new ByteWriter(64 + (rec.data?.length ?? 0));
   writeRecord(w, rec);
@@ -265,21 +284,23 @@ export function encodeRecord(rec: KeyRecord): Uint8Array {
 }
 
 /**
- * The record a sealed record's payload holds, in any layout. A compact record (layout 3) that
+ * The record a sealed record's payload holds, in any layout. A compact record (layout 3, 4) that
  * does not decode throws CORRUPTED: it passed its checksum, so it was written damaged or by a
  * faulty build, and its key is recovered from peers like one that fails its checksum.
  */
 export function decodeRecord(bytes: Uint8Array): KeyRecord {
-  if (bytes[0] === RECORD_LAYOUT_COMPACT) return decodeCompactPayload(bytes);
+  const layout = bytes[0];
+  if (layout === RECORD_LAYOUT_COMPACT_RUNS || layout === RECORD_LAYOUT_COMPACT)
+    return decodeCompactPayload(bytes, layout === RECORD_LAYOUT_COMPACT_RUNS);
   const r = new ByteReader(bytes);
   const rec = readRecord(r);
   if (r.remaining !== 0) assert(false, `record has ${r.remaining} trailing bytes`);
   return rec;
 }
 
-function decodeCompactPayload(bytes: Uint8Array): KeyRecord {
+function decodeCompactPayload(bytes: Uint8Array, runs: boolean): KeyRecord {
   try {
-    return decodeCompactLayout(bytes, 1);
+    return decodeCompactLayout(bytes, 1, runs);
   } catch (err) {
     throw engineError('CORRUPTED', `compact record: ${(err as Error).message}`);
   }

@@ -15,8 +15,18 @@
  *   version, promised, acceptedBallot
  *   [origin, seq, op: length, bytes]         if HAS_ACCEPTED
  *   recent count, then per entry: instance gap, origin, seq (first) or signed seq difference,
- *     result (0, length, bytes; or 1 + shared prefix, shared suffix, middle bytes)
+ *     result (0, length, bytes; or a difference from the previous entry's result, below)
  *   requests count, then per entry: id (length, UTF-8), result (as above)
+ *
+ * Two forms of a result's difference, one per record layout (`runs` in the reader):
+ * - layout 3 (the first, read only): 1 + the prefix both share, the suffix both share, and
+ *   the bytes between;
+ * - layout 4 (written), whichever of two is shorter: 1 + 2 × the shared prefix, the shared
+ *   suffix and the bytes between (layout 3's, one run); or 2 + 2 × k, then k runs, each the
+ *   count of equal bytes before it (from the end of the previous run), its length (at least 1)
+ *   and its bytes, the rest equal. A kv put's result holds its version twice, so two runs of a
+ *   byte or two, where layout 3 carried the ~17 bytes between them (docs/decisions.md "The
+ *   durable write path: result runs").
  *
  * Only a record whose numbers are all non-negative safe integers (origins shifted by one) and
  * whose window rises to at most `chosen` fits (`encodeCompactLayout` answers undefined for any
@@ -54,6 +64,13 @@ const TWO_POW_31 = 2 ** 31;
 const DELTA_MAX = 2 ** 51;
 /** Room for an entry's numbers: gap, origin, seq (signed) and a result's two lengths. */
 const ENTRY_NUMBERS_BYTES_MAX = 5 * VARINT_BYTES_MAX;
+
+/** Equal bytes a run carries rather than end there (a new run's header costs two bytes). */
+const RUN_GAP_MAX = 2;
+/** A span of differing bytes up to this long is written whole, never looked at for runs. */
+const RUNS_SPAN_MIN = 5;
+/** Results longer than this are written as a span, never as runs (see `result`). */
+const RUNS_RESULT_MAX = 120;
 
 /** Flags of the compact layout. */
 const HAS_DATA = 1;
@@ -135,8 +152,12 @@ class CompactWriter {
   /**
    * A result as a difference from the previous entry's (results of one key look alike: a kv
    * write answers status, version and value, of which a later write changes a few bytes): 0
-   * then the whole result, or 1 + the length of the prefix both share, the length of the suffix
-   * both share, and the bytes between (the length is the previous result's).
+   * then the whole result, or the span from the first differing byte to the last (layout 3's
+   * form), or, when that span holds equal bytes enough to pay for run headers, its runs (layout
+   * 4, above). Runs are tried only for a span of more than RUNS_SPAN_MIN bytes in a result of at
+   * most RUNS_RESULT_MAX (every count then takes one byte): written in one pass, and replaced by
+   * the span when they come out no shorter. So a result that differs in one place costs what
+   * layout 3's did.
    */
   result(previous: Uint8Array | undefined, r: Uint8Array): void {
     const n = r.length;
@@ -145,16 +166,50 @@ class CompactWriter {
       this.varint(0);
       return this.bytes(r);
     }
-    this.need(2 * VARINT_BYTES_MAX + n);
     let prefix = 0;
     while (prefix < n && r[prefix] === previous[prefix]) prefix++;
     let suffix = 0;
     while (suffix < n - prefix && r[n - 1 - suffix] === previous[n - 1 - suffix]) suffix++;
-    this.varint(1 + prefix);
-    this.varint(suffix);
+    const to = n - suffix;
+    if (to - prefix <= RUNS_SPAN_MIN || n > RUNS_RESULT_MAX) return this.span(r, prefix, to);
+    // Runs, one pass: a mode byte, then per run its skip, its length (each < 128) and bytes.
+    this.need(1 + 3 * (to - prefix));
+    const buf = this.buf;
+    const modeAt = this.pos;
+    let at = modeAt + 1;
+    let runs = 0;
+    let end = 0;
+    for (let start = prefix; start < to;) {
+      let last = start;
+      for (let k = start + 1; k < to && k - last <= RUN_GAP_MAX + 1; k++)
+        if (r[k] !== previous[k]) last = k;
+      buf[at++] = start - end;
+      buf[at++] = last + 1 - start;
+      for (let i = start; i <= last; i++) buf[at++] = r[i] as number;
+      runs += 1;
+      end = last + 1;
+      start = end;
+      while (start < to && r[start] === previous[start]) start++;
+    }
+    // The span's size: its mode, its suffix (both < 128 here) and its bytes.
+    if (at - modeAt >= 2 + (to - prefix)) {
+      this.pos = modeAt;
+      return this.span(r, prefix, to);
+    }
+    if (!(runs >= 2 && 2 + 2 * runs < 0x80)) assert(false, `compact result of ${runs} runs`);
+    buf[modeAt] = 2 + 2 * runs;
+    this.pos = at;
+  }
+
+  /** The result as the prefix it shares before `from`, the suffix after `to`, and the rest. */
+  span(r: Uint8Array, from: number, to: number): void {
+    const n = r.length;
+    this.need(2 * VARINT_BYTES_MAX + (to - from));
+    this.varint(1 + 2 * from);
+    this.varint(n - to);
     const buf = this.buf;
     let at = this.pos;
-    for (let i = prefix; i < n - suffix; i++) buf[at++] = r[i] as number;
+    for (let i = from; i < to; i++) buf[at++] = r[i] as number;
     this.pos = at;
   }
 
@@ -299,6 +354,8 @@ class CompactReader {
   constructor(
     private readonly buf: Uint8Array,
     private at: number,
+    /** Results differ in runs (layout 4), not as prefix, suffix and middle (layout 3). */
+    private readonly runs: boolean,
   ) {}
 
   varint(): number {
@@ -337,7 +394,9 @@ class CompactReader {
     const mode = this.varint();
     if (mode === 0) return this.bytes();
     if (previous === undefined) assert(false, 'compact record result differs from no previous');
-    const prefix = mode - 1;
+    // Layout 4: odd modes are layout 3's form with the prefix doubled, even ones runs.
+    if (this.runs && mode % 2 === 0) return this.resultRuns(previous, (mode - 2) / 2);
+    const prefix = this.runs ? (mode - 1) / 2 : mode - 1;
     const suffix = this.varint();
     const n = previous.length;
     if (!(prefix + suffix <= n)) assert(false, `compact result of ${prefix} + ${suffix} of ${n}`);
@@ -353,6 +412,31 @@ class CompactReader {
     for (let i = 0; i < middle; i++) out[prefix + i] = buf[at + i] as number;
     for (let i = n - suffix; i < n; i++) out[i] = previous[i] as number;
     this.at = at + middle;
+    return out;
+  }
+
+  /** `runs` runs of bytes that differ from `previous` (none: equal), the rest equal (layout 4). */
+  private resultRuns(previous: Uint8Array, runs: number): Uint8Array {
+    const n = previous.length;
+    if (!(runs <= n)) assert(false, `compact result of ${runs} runs of ${n} bytes`);
+    // Byte loops, never subarray(): see above.
+    const out = keptBytes(n);
+    const buf = this.buf;
+    let end = 0;
+    for (let k = 0; k < runs; k++) {
+      const skip = this.varint();
+      const length = this.varint();
+      if (!(length >= 1 && end + skip + length <= n))
+        assert(false, `compact result run of ${skip} + ${length} at ${end} of ${n}`);
+      if (!(this.at + length <= buf.length)) assert(false, 'compact result run past the end');
+      for (let i = end; i < end + skip; i++) out[i] = previous[i] as number;
+      end += skip;
+      const at = this.at;
+      for (let i = 0; i < length; i++) out[end + i] = buf[at + i] as number;
+      end += length;
+      this.at = at + length;
+    }
+    for (let i = end; i < n; i++) out[i] = previous[i] as number;
     return out;
   }
 
@@ -436,11 +520,12 @@ function readBody(r: CompactReader): KeyRecord {
 
 /**
  * The record of the body at `bytes[from..]`, which must end exactly at the end of `bytes`
- * (every field a copy, never a view). Throws an AssertionError on damaged bytes.
+ * (every field a copy, never a view). `runs`: results in runs (layout 4), else layout 3's.
+ * Throws an AssertionError on damaged bytes.
  */
-export function decodeCompactLayout(bytes: Uint8Array, from: number): KeyRecord {
+export function decodeCompactLayout(bytes: Uint8Array, from: number, runs: boolean): KeyRecord {
   if (!(from >= 0 && from <= bytes.length)) assert(false, `compact body at ${from}`);
-  const r = new CompactReader(bytes, from);
+  const r = new CompactReader(bytes, from, runs);
   const rec = readBody(r);
   if (r.remaining !== 0) assert(false, `compact record has ${r.remaining} trailing bytes`);
   return rec;
@@ -471,18 +556,35 @@ function skipBytesAt(b: Uint8Array): number {
 }
 
 /** Skips a result written by `result`; returns its length (the previous one's when shared). */
-function skipResultAt(b: Uint8Array, previousLength: number): number {
+function skipResultAt(b: Uint8Array, previousLength: number, runs: boolean): number {
   const mode = readVarintAt(b);
   if (mode === 0) return skipBytesAt(b);
+  if (runs && mode % 2 === 0) return skipRunsAt(b, previousLength, (mode - 2) / 2);
+  const prefix = runs ? (mode - 1) / 2 : mode - 1;
   const suffix = readVarintAt(b);
-  const middle = previousLength - (mode - 1) - suffix;
+  const middle = previousLength - prefix - suffix;
   if (!(middle >= 0 && readAt + middle <= b.length)) assert(false, `compact middle ${middle}`);
   readAt += middle;
   return previousLength;
 }
 
+/** Skips a result's runs (layout 4); returns its length, the previous one's. */
+function skipRunsAt(b: Uint8Array, previousLength: number, runs: number): number {
+  if (!(runs <= previousLength)) assert(false, `compact result of ${runs} runs`);
+  let end = 0;
+  for (let k = 0; k < runs; k++) {
+    const skip = readVarintAt(b);
+    const length = readVarintAt(b);
+    end += skip + length;
+    if (!(length >= 1 && end <= previousLength && readAt + length <= b.length))
+      assert(false, `compact result run of ${length} bytes past its end`);
+    readAt += length;
+  }
+  return previousLength;
+}
+
 /** The newest recent entry's origin and seq (walking the window without building it). */
-function newestIdAt(b: Uint8Array, out: DigestFieldsOut): void {
+function newestIdAt(b: Uint8Array, out: DigestFieldsOut, runs: boolean): void {
   const n = readVarintAt(b);
   if (!(n >= 1 && n <= RECENT_ENTRIES_MAX)) assert(false, `compact record with ${n} entries`);
   let seq = 0;
@@ -495,7 +597,7 @@ function newestIdAt(b: Uint8Array, out: DigestFieldsOut): void {
       const z = readVarintAt(b);
       seq += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
     }
-    resultLength = skipResultAt(b, resultLength);
+    resultLength = skipResultAt(b, resultLength, runs);
   }
   out.chosenSeq = seq;
 }
@@ -503,9 +605,14 @@ function newestIdAt(b: Uint8Array, out: DigestFieldsOut): void {
 /**
  * The digest's fields of the body at `bytes[from..]`, read in place: no record is built and
  * `data` is a view of `bytes` (the digest scan hashes it at once, from a snapshot nobody
- * changes).
+ * changes). `runs` as for decodeCompactLayout.
  */
-export function readDigestFieldsAt(bytes: Uint8Array, from: number, out: DigestFieldsOut): void {
+export function readDigestFieldsAt(
+  bytes: Uint8Array,
+  from: number,
+  out: DigestFieldsOut,
+  runs: boolean,
+): void {
   readAt = from;
   out.chosen = readVarintAt(bytes);
   const flags = readVarintAt(bytes);
@@ -529,5 +636,5 @@ export function readDigestFieldsAt(bytes: Uint8Array, from: number, out: DigestF
     readVarintAt(bytes);
     skipBytesAt(bytes);
   }
-  newestIdAt(bytes, out);
+  newestIdAt(bytes, out, runs);
 }

@@ -15,13 +15,16 @@
  */
 import { assert } from '../../runtime/assert';
 import type { KeyRecord } from './core/types';
-import { decodeRecord, encodeRecord } from './codec';
+import { decodeRecord, encodeRecord, encodeSealedRecord, sealCompactBody } from './codec';
 import { decodeCompactLayout, encodeCompactLayout, readDigestFieldsAt } from './compact-layout';
 import type { DigestFieldsOut } from './record-port';
 
 const FORMAT_SEALED = 0;
+/** The compact layout with layout 3's result differences (no longer made; read). */
 const FORMAT_COMPACT = 1;
-const COMPACT_PREFIX = Uint8Array.of(FORMAT_COMPACT);
+/** The compact layout with results in runs (layout 4's: compact-layout.ts). */
+const FORMAT_COMPACT_RUNS = 2;
+const COMPACT_PREFIX = Uint8Array.of(FORMAT_COMPACT_RUNS);
 
 /**
  * The record's compact bytes: a view of a scratch buffer that the next encode reuses (the
@@ -40,15 +43,26 @@ export function encodeCompactRecord(rec: KeyRecord): Uint8Array {
 
 function formatOf(bytes: Uint8Array): number {
   const format = bytes[0];
-  if (!(format === FORMAT_COMPACT || format === FORMAT_SEALED))
+  if (!(format === FORMAT_COMPACT_RUNS || format === FORMAT_COMPACT || format === FORMAT_SEALED))
     assert(false, `compact record format ${format}`);
   return format;
 }
 
 /** The record the bytes of encodeCompactRecord hold (every field a copy, never a view). */
 export function decodeCompactRecord(bytes: Uint8Array): KeyRecord {
-  if (formatOf(bytes) === FORMAT_SEALED) return decodeRecord(bytes.slice(1));
-  return decodeCompactLayout(bytes, 1);
+  const format = formatOf(bytes);
+  if (format === FORMAT_SEALED) return decodeRecord(bytes.slice(1));
+  return decodeCompactLayout(bytes, 1, format === FORMAT_COMPACT_RUNS);
+}
+
+/**
+ * The sealed record (as encodeSealedRecord makes it) of the bytes of encodeCompactRecord: for
+ * the current compact format a copy of its body behind the envelope, with no decode and encode
+ * (a kept record's load, kept-record-port.ts); any other format through the record.
+ */
+export function sealedFromCompact(bytes: Uint8Array): Uint8Array {
+  if (formatOf(bytes) === FORMAT_COMPACT_RUNS) return sealCompactBody(bytes, 1);
+  return encodeSealedRecord(decodeCompactRecord(bytes));
 }
 
 /**
@@ -57,7 +71,8 @@ export function decodeCompactRecord(bytes: Uint8Array): KeyRecord {
  * a record kept in the plain layout: the caller decodes it whole (decodeCompactRecord).
  */
 export function readDigestFields(bytes: Uint8Array, out: DigestFieldsOut): boolean {
-  if (formatOf(bytes) === FORMAT_SEALED) return false;
-  readDigestFieldsAt(bytes, 1, out);
+  const format = formatOf(bytes);
+  if (format === FORMAT_SEALED) return false;
+  readDigestFieldsAt(bytes, 1, out, format === FORMAT_COMPACT_RUNS);
   return true;
 }

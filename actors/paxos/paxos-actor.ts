@@ -18,6 +18,9 @@ import { openRecord } from '../../engines/record-codec';
 import { isEngineError } from '../../engines/errors';
 
 /** The control-plane question for this actor's counters (store.stats()). */
+/** The chain of a key whose store keeps no chains (RecordPort.chainOf absent). */
+const NO_CHAIN = Object.freeze({ entries: 0, bytes: 0 });
+
 export interface StatsRequest {
   readonly kind: 'stats';
 }
@@ -619,8 +622,9 @@ export class PaxosGroupActor implements Actor {
       keys.forEach((key, i) => {
         let record = err !== undefined ? 'corrupted' : this.decodeLoaded(key, values[i]);
         if (this.sections !== undefined && record !== undefined && record !== 'corrupted') {
-          const chain = this.store.chainOf?.(key) ?? { entries: 0, bytes: 0 };
-          record = this.sections.loaded(key, record, chain);
+          const chain = this.store.chainOf === undefined ? NO_CHAIN : this.store.chainOf(key);
+          // null: not storage's record; nothing is handed, so its next record is a base.
+          if (chain !== null) record = this.sections.loaded(key, record, chain);
         }
         this.derivedWrites?.noteLoaded(key, record);
         this.journal?.noteLoaded(key, record);

@@ -47,8 +47,13 @@ export interface RecordPort {
   readonly appendChains?: boolean;
   /** With appendChains: which records go in sections, and when chains fold. */
   readonly sectionLimits?: SectionLimits;
-  /** With appendChains: the change chain on disk of a key just loaded (entries and bytes). */
-  chainOf?(key: string): { entries: number; bytes: number };
+  /**
+   * With appendChains: the change chain on disk of a key just loaded (entries and bytes), asked
+   * in the load's callback. null: the record that load answered is not what storage holds (a
+   * copy the port kept in memory, which may be newer: kept-record-port.ts), so the key's next
+   * record must be written whole, not as a change of it.
+   */
+  chainOf?(key: string): { entries: number; bytes: number } | null;
   load(
     keys: readonly string[],
     cb: (values: (Uint8Array | undefined)[], err?: Error) => void,

@@ -41,9 +41,11 @@ export interface PaxosStoreOptions {
   timeoutMs?: number;
   /**
    * Adaptive group commit (README "Group commit"): while a group's batches show concurrency,
-   * a batch waits this many ms for more records before its engine write. Default 1; 0 never
-   * waits (lowest latency under load, more engine writes). Durable groups only (disk engines,
-   * memory with persist; not sync 'none').
+   * a batch waits this many ms for more records before its engine write. Default 1 on lsm and
+   * under sync 'always', 0 under sync 'batch' on the bitcask engines and memory with persist
+   * (whose batch is one write(2) on the actor's thread); 0 never waits (lowest latency under
+   * load, more engine writes). Durable groups only (disk engines, memory with persist; not
+   * sync 'none').
    */
   groupCommitLingerMs?: number;
   /** Largest value in bytes. Default 256 KiB, at most 1 MiB. */
@@ -133,6 +135,17 @@ export const VALUE_BYTES_MAX_LIMIT = 1024 * 1024;
 const CACHED_KEYS_DEFAULT = 512 * 1024;
 /** persist-linger.ts's own bound: a longer linger is a misconfiguration, not a tuning. */
 const GROUP_COMMIT_LINGER_MS_MAX = 100;
+
+/**
+ * The group commit's linger by default: 1 ms where a batch's engine write is dear (an fdatasync
+ * under sync 'always'; LevelDB's write, a trip through libuv's pool), none where it is one
+ * write(2) on the actor's thread (the bitcask engines and memory with persist under 'batch'):
+ * waiting there only delays the answers and costs a timer and a wake-up per batch (kv-load,
+ * docs/decisions.md "The durable write path: no linger for an inline append").
+ */
+function lingerMsDefault(engine: string, sync: string): number {
+  return sync === 'batch' && engine !== 'lsm' ? 0 : 1;
+}
 /** The memory engine's default (decision 28): every key beyond it is in compact form. */
 const CACHED_KEYS_MEMORY_DEFAULT = 128 * 1024;
 
@@ -220,7 +233,7 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
       opts.groupCommitLingerMs,
       0,
       GROUP_COMMIT_LINGER_MS_MAX,
-      1,
+      lingerMsDefault(engine, sync),
     ),
     valueBytesMax: intIn('valueBytesMax', opts.valueBytesMax, 1, VALUE_BYTES_MAX_LIMIT, 256 * 1024),
     acceptDataLoss: bool('acceptDataLoss', opts.acceptDataLoss),

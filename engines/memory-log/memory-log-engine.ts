@@ -41,6 +41,8 @@ export class MemoryLogEngine extends BitcaskEngine {
     ordered: true,
   });
   private readonly compactDeadBytes: number;
+  /** False: no Map; reads go to the log's files (bitcask's reads). See options.ts. */
+  private readonly holdRecords: boolean;
   /** The records of the open session; a new Map per open, loaded from the log. */
   private records: RecordMap = new Map();
   private recordsLoaded = 0;
@@ -56,10 +58,13 @@ export class MemoryLogEngine extends BitcaskEngine {
   constructor(dir: string, options?: MemoryLogOptions) {
     // One compaction policy: this engine's own (compactDeadBytes), not bitcask's autoMerge.
     super(dir, { ...options, autoMerge: false });
-    this.compactDeadBytes = checkMemoryLogOptions(options).compactDeadBytes;
+    const checked = checkMemoryLogOptions(options);
+    this.compactDeadBytes = checked.compactDeadBytes;
+    this.holdRecords = checked.holdRecords;
   }
 
   override async get(key: string): Promise<Uint8Array | undefined> {
+    if (!this.holdRecords) return super.get(key);
     this.requireOpen();
     assert(typeof key === 'string', 'memory-log.get: key must be a string');
     const record = this.records.get(key);
@@ -70,6 +75,7 @@ export class MemoryLogEngine extends BitcaskEngine {
 
   /** All from RAM in one step; one CORRUPTED record rejects the whole call (as bitcask does). */
   override async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    if (!this.holdRecords) return super.getMany(keys);
     this.requireOpen();
     const values = keys.map((key) => {
       const record = this.records.get(key);
@@ -81,6 +87,7 @@ export class MemoryLogEngine extends BitcaskEngine {
   }
 
   override iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]> {
+    if (!this.holdRecords) return super.iterate(range);
     return this.iterateRecords(range);
   }
 
@@ -101,11 +108,12 @@ export class MemoryLogEngine extends BitcaskEngine {
   }
 
   protected override async sessionOpened(session: Session): Promise<void> {
+    this.appliedSeq = session.nextSeq() - 1;
+    if (!this.holdRecords) return;
     const loaded = await loadRecords(session);
     this.records = loaded.records;
     this.recordsLoaded = loaded.records.size;
     this.recordsCorruptedAtLoad = loaded.corrupted;
-    this.appliedSeq = session.nextSeq() - 1;
     assert(this.records.size === session.keydir.size, 'memory-log: records differ from keydir');
   }
 
@@ -120,7 +128,7 @@ export class MemoryLogEngine extends BitcaskEngine {
       return `memory-log: batch ${seq} applied after ${this.appliedSeq}`;
     });
     this.appliedSeq = seq;
-    applyFrame(this.records, frame);
+    if (this.holdRecords) applyFrame(this.records, frame);
     this.maybeCompact(session);
   }
 

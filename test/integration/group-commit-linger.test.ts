@@ -22,11 +22,16 @@ async function lingered(store: PaxosStore): Promise<number> {
   return stats.replicas.reduce((n, r) => n + (r?.['batchesLingered'] ?? 0), 0);
 }
 
-async function lingeredWith(t: ExecutionContext, lingerMs: number | undefined): Promise<number> {
+async function lingeredWith(
+  t: ExecutionContext,
+  lingerMs: number | undefined,
+  sync: 'always' | 'batch' = 'always',
+): Promise<number> {
   const store = await openStore(t, {
     engine: 'bitcask',
     dir: tempDir(t),
     groups: 1,
+    sync,
     ...(lingerMs === undefined ? {} : { groupCommitLingerMs: lingerMs }),
   });
   await loaded(store);
@@ -47,4 +52,10 @@ test('by default a loaded group lingers; with groupCommitLingerMs 0 no batch wai
   t.true((await lingeredWith(t, undefined)) > 0, 'the default lingers under bursts');
   t.true((await lingeredWith(t, 5)) > 0, 'so does a longer linger');
   t.is(await lingeredWith(t, 0), 0, '0 never waits');
+});
+
+// A bitcask batch under sync 'batch' is one write(2) on the actor's thread: no linger by default.
+test("sync 'batch' on bitcask: no linger by default, one when asked", async (t) => {
+  t.is(await lingeredWith(t, undefined, 'batch'), 0, 'the default does not wait');
+  t.true((await lingeredWith(t, 2, 'batch')) > 0, 'an explicit linger still does');
 });

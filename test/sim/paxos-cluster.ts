@@ -37,6 +37,7 @@ import {
 } from '../../actors/paxos/codec';
 import { groupOfKey } from '../../actors/store/routing';
 import { SectionedRecordPort } from '../../actors/paxos/sectioned-record-port';
+import { KeptRecordPort } from '../../actors/paxos/kept-record-port';
 import { SECTION_LIMITS } from '../../actors/paxos/record-sections';
 
 /**
@@ -75,6 +76,11 @@ export interface ClusterOptions {
    * compact form); every restart starts empty and amnesic.
    */
   volatile?: boolean;
+  /**
+   * Memory with persist (kept-record-port.ts): the durable port in sections, with the keys the
+   * cache evicts kept in an arena that a crash loses; keys load from the arena or the disk.
+   */
+  kept?: boolean;
   /** Keep each group's journal (small bounds, so trimming runs too). */
   journal?: boolean;
   /**
@@ -121,6 +127,8 @@ export class SimCluster {
   private readonly slots: ReplicaSlot[] = [];
   /** Every volatile store created (one per actor start: bounded by the run's restarts). */
   private readonly volatilePorts: VolatileRecordPort[] = [];
+  /** Every kept-record store created (memory with persist; one per actor start). */
+  private readonly keptPorts: KeptRecordPort[] = [];
   private readonly pending = new Map<
     number,
     { body: RequestBody; done: (r: ClientResult) => void }
@@ -242,12 +250,26 @@ export class SimCluster {
   ): RecordPort {
     // Records in sections, as every durable store keeps them (actor-entry.ts): the crash and
     // torn-tail faults of the simulated disk reach change chains and their folds.
-    if (this.options.volatile !== true)
-      return new SectionedRecordPort(new SimRecordPort(this.sim.disk(replica), sync, group), {
-        ...SIM_SECTIONS,
-        dataBytesMin: this.options.sectionDataBytesMin ?? 0,
-      });
     const start = slot.starts;
+    if (this.options.volatile !== true) {
+      const durable = new SectionedRecordPort(
+        new SimRecordPort(this.sim.disk(replica), sync, group),
+        { ...SIM_SECTIONS, dataBytesMin: this.options.sectionDataBytesMin ?? 0 },
+      );
+      if (this.options.kept !== true) return durable;
+      // A load answered from the arena alone goes through the event queue, never into a later
+      // start (a crash loses the arena and the loads in flight alike).
+      const kept = new KeptRecordPort(
+        durable,
+        (fn) =>
+          this.sim.schedule(0, () => {
+            if (slot.starts === start && this.sim.isUp(replica)) fn();
+          }),
+        this.options.volatileSlabShift,
+      );
+      this.keptPorts.push(kept);
+      return kept;
+    }
     const port: VolatileRecordPort = new VolatileRecordPort((fn) => {
       this.sim.schedule(0, () => {
         if (slot.starts !== start || !this.sim.isUp(replica)) return;
@@ -262,7 +284,13 @@ export class SimCluster {
 
   /** Arena evacuations (compactions) of every volatile store this cluster created. */
   arenaEvacuations(): number {
-    return this.volatilePorts.reduce((n, p) => n + p.arenaStats().evacuations, 0);
+    const kept = this.keptPorts.reduce((n, p) => n + p.arenaStats().evacuations, 0);
+    return kept + this.volatilePorts.reduce((n, p) => n + p.arenaStats().evacuations, 0);
+  }
+
+  /** Loads that kept-record stores answered from their arenas (memory with persist). */
+  arenaLoads(): number {
+    return this.keptPorts.reduce((n, p) => n + p.arenaLoads, 0);
   }
 
   groupOf(key: string): number {

@@ -35,6 +35,8 @@ export interface Scenario {
   readonly idSpan?: number;
   /** The memory engine (VolatileRecordPort): no disk, every restart amnesic. */
   readonly volatile?: boolean;
+  /** Memory with persist (KeptRecordPort): evicted keys kept in RAM, the rest from disk. */
+  readonly kept?: boolean;
   /** Keep the journal, and check it on every disk at the end of the run (journal-check.ts). */
   readonly journal?: boolean;
   /** log2 of the volatile store's arena slab: small, so it compacts mid-run (record-arena.ts). */
@@ -75,6 +77,7 @@ export function runSeed(seed: number, s: Scenario) {
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
     ...(s.volatile === true ? { volatile: true } : {}),
+    ...(s.kept === true ? { kept: true } : {}),
     ...(s.journal === true ? { journal: true } : {}),
     ...(s.arenaSlabShift !== undefined ? { volatileSlabShift: s.arenaSlabShift } : {}),
     ...(s.linger === true ? { linger: true } : {}),
@@ -113,6 +116,7 @@ export function runSeed(seed: number, s: Scenario) {
     damagedBatches,
     renewed: cluster.coreCounter('idRangesRenewed'),
     evacuations: cluster.arenaEvacuations(),
+    arenaLoads: cluster.arenaLoads(),
     lingered: cluster.coreCounter('batchesLingered'),
     joined: cluster.coreCounter('readsJoinedRound'),
     deliveredLate: cluster.sim.stats.deliveredLate,
@@ -133,6 +137,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let renewed = 0;
   let journalEntries = 0;
   let evacuations = 0;
+  let arenaLoads = 0;
   let lingered = 0;
   let joined = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
@@ -163,6 +168,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     renewed += r.renewed;
     journalEntries += r.journalEntries;
     evacuations += r.evacuations;
+    arenaLoads += r.arenaLoads;
     lingered += r.lingered;
     joined += r.joined;
   }
@@ -188,6 +194,8 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     t.true(lingered > SEEDS_PER_SCENARIO, `batches waited for more records (${lingered})`);
   if (s.arenaSlabShift !== undefined)
     t.true(evacuations > SEEDS_PER_SCENARIO, `arena slabs were compacted mid-run (${evacuations})`);
+  if (s.kept === true)
+    t.true(arenaLoads > SEEDS_PER_SCENARIO, `evicted keys loaded from RAM (${arenaLoads})`);
   if (s.readBursts === true)
     t.true(joined > SEEDS_PER_SCENARIO, `reads joined a round in its turn (${joined})`);
   t.true(ops > SEEDS_PER_SCENARIO * 10, `most operations complete (${ops})`);

@@ -11,6 +11,10 @@ import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { isEngineError } from '../../../engines/errors';
 import {
+  COMPACT_DEAD_BYTES_DEFAULT,
+  checkMemoryLogOptions,
+} from '../../../engines/memory-log/options';
+import {
   MemoryLogEngine,
   type MemoryLogOptions,
 } from '../../../engines/memory-log/memory-log-engine';
@@ -37,6 +41,8 @@ for (const [name, options] of [
   ['memory-log', undefined],
   ['memory-log (tiny files, eager compaction)', TINY],
   ['memory-log (tiny files, eager compaction, shared pool)', { ...TINY, offload: shared }],
+  // The Paxos store's form (kept-record-port.ts): the log alone, reads from its files.
+  ['memory-log (records not held)', { ...TINY, holdRecords: false }],
 ] as const) {
   runEngineSuite({
     name,
@@ -82,9 +88,16 @@ test('bad options are INVALID_ARGUMENT', (t) => {
     () => new MemoryLogEngine('db', { compactDeadBytes: 0 }),
     () => new MemoryLogEngine('db', { compactDeadBytes: 1.5 }),
     () => new MemoryLogEngine('db', { compactDeadBytes: '1' as never }),
+    () => new MemoryLogEngine('db', { holdRecords: 'no' as never }),
   ]) {
     t.true(isEngineError(t.throws(make), 'INVALID_ARGUMENT'));
   }
+});
+
+test('the compaction bound: 16 MiB holding records, bitcask merge bound for the log alone', (t) => {
+  t.is(checkMemoryLogOptions(undefined).compactDeadBytes, COMPACT_DEAD_BYTES_DEFAULT);
+  t.is(checkMemoryLogOptions({ holdRecords: false }).compactDeadBytes, 64 * 1024 * 1024);
+  t.is(checkMemoryLogOptions({ holdRecords: false, compactDeadBytes: 5 }).compactDeadBytes, 5);
 });
 
 test('a new instance reloads every live record from the log, deletes included', (t) =>

@@ -1,9 +1,9 @@
 /**
  * The persisted key record's layouts (actors/paxos/codec.ts; decision "Persisted records in
- * the compact layout"): records are written in layout 3 (compact-layout.ts) when they fit, and
- * every field comes back exactly; records written by earlier versions (layouts 1 and 2, fixed
- * byte vectors below) still load; a damaged compact record is refused as CORRUPTED, never a
- * crash, a hang or another error.
+ * the compact layout", "The durable write path: result runs"): records are written in layout 4
+ * (compact-layout.ts) when they fit, and every field comes back exactly; records written by
+ * earlier versions (layouts 1, 2 and 3, fixed byte vectors below) still load; a damaged
+ * compact record is refused as CORRUPTED, never a crash, a hang or another error.
  */
 import test from 'ava';
 import {
@@ -105,9 +105,9 @@ const TABLE: ReadonlyArray<[string, KeyRecord]> = [
 ];
 
 for (const [name, rec] of TABLE) {
-  test(`persisted record round trip in layout 3: ${name}`, (t) => {
+  test(`persisted record round trip in layout 4: ${name}`, (t) => {
     const { layout, back } = storedRoundTrip(rec);
-    t.is(layout, 3);
+    t.is(layout, 4);
     t.deepEqual(back, rec);
   });
 }
@@ -136,14 +136,71 @@ function kvWrittenTwentyTimes(): KeyRecord {
   return rec;
 }
 
-test('a kv key with a full window: layout 3 is under half the bytes of layout 2', (t) => {
+test('a kv key with a full window: layout 4 is under half the bytes of layout 2', (t) => {
   const rec = kvWrittenTwentyTimes();
   t.is(windowLength(rec), RECENT_WINDOW);
   const { layout, back, sealed } = storedRoundTrip(rec);
-  t.is(layout, 3);
+  t.is(layout, 4);
   t.deepEqual(back, rec);
   const plain = RECORD_HEADER_BYTES + encodeRecord(rec).length;
-  t.true(sealed * 2 < plain, `layout 3: ${sealed} bytes, layout 2: ${plain}`);
+  t.true(sealed * 2 < plain, `layout 4: ${sealed} bytes, layout 2: ${plain}`);
+});
+
+/** A put's result as the store's registry tags it: status, the version, 0, the version again. */
+function putResult(version: number): Uint8Array {
+  const r = new Uint8Array(25);
+  const view = new DataView(r.buffer);
+  view.setFloat64(1, version, false);
+  view.setFloat64(17, version, false);
+  return r;
+}
+
+/** The record of the fixed layout-3 bytes below: results that differ in two places, requests. */
+function layout3VectorRecord(): KeyRecord {
+  const recent = [0, 1, 2, 3].map((i) => ({
+    instance: 40 + i,
+    origin: i % 3,
+    seq: 9000 + i * 5,
+    result: putResult(30 + i),
+  }));
+  recent.push({ instance: 45, origin: 2, seq: 8990, result: bytes(9, 8, 7) });
+  return {
+    chosen: 45,
+    chosenOrigin: 2,
+    chosenSeq: 8990,
+    data: bytes(1, 2, 3, 4, 5),
+    version: 35,
+    promised: 7,
+    acceptedBallot: 7,
+    accepted: { origin: 1, seq: 9100, op: bytes(5, 5) },
+    ...windowOf(recent),
+    requests: [
+      { id: 'r-1', result: putResult(33) },
+      { id: 'r-2', result: putResult(34) },
+    ],
+  };
+}
+
+/** `encodeSealedRecord(layout3VectorRecord())` as `74097c0` wrote it (layout 3, sealed). */
+const SEALED_LAYOUT_3 =
+  '01000000b4b3771762032d07050102030405230707018c47020505050500a846001900403e00000000000000' +
+  '00000000000000403e00000000000000010a03063f0000000000000000000000000000403f00020a03064000' +
+  '00000000000000000000000000404000000a0405800000000000000000000000000040408001023100030908' +
+  '070203722d3100190040408000000000000000000000000000404080000000000003722d3203054100000000' +
+  '00000000000000000000404100';
+
+test('records written in layout 3 by an earlier version still load (fixed bytes)', (t) => {
+  const sealed = fromHex(SEALED_LAYOUT_3);
+  t.is(openRecord(sealed)[0], 3);
+  t.deepEqual(decodeRecord(openRecord(sealed)), layout3VectorRecord());
+});
+
+test("layout 4 writes a kv put's results as two runs: a fifth smaller than layout 3", (t) => {
+  const { layout, back, sealed } = storedRoundTrip(layout3VectorRecord());
+  t.is(layout, 4);
+  t.deepEqual(back, layout3VectorRecord());
+  const before = fromHex(SEALED_LAYOUT_3).length;
+  t.true(sealed * 5 <= before * 4, `layout 4: ${sealed} bytes, layout 3: ${before}`);
 });
 
 test('a record inside a message stays in layout 2 (peers of an older version read it)', (t) => {
@@ -215,7 +272,7 @@ function isRefusedAsCorrupted(payload: Uint8Array): boolean {
 test('every truncation of a compact record is refused as CORRUPTED', (t) => {
   for (const [, rec] of TABLE) {
     const payload = openRecord(encodeSealedRecord(rec).slice());
-    t.is(payload[0], 3);
+    t.is(payload[0], 4);
     for (let n = 1; n < payload.length; n++) {
       if (!isRefusedAsCorrupted(payload.slice(0, n))) t.fail(`prefix of ${n} decoded`);
     }
@@ -247,11 +304,12 @@ test('corrupted compact payloads (past the checksum) decode or throw CORRUPTED, 
   // Random payloads, and counts and lengths at their largest, end in a refusal, not a loop.
   for (let i = 0; i < 2000; i++) {
     const payload = Uint8Array.from({ length: 1 + prng.int(64) }, () => prng.int(256));
-    payload[0] = 3;
+    payload[0] = 3 + (i % 2);
     isRefusedAsCorrupted(payload);
   }
   const huge = bytes(3, 1, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f);
   t.true(isRefusedAsCorrupted(huge), 'a window count far past any bound');
+  t.true(isRefusedAsCorrupted(bytes(4, ...huge.subarray(1))), 'the same in layout 4');
   const longVarint = bytes(3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01);
   t.true(isRefusedAsCorrupted(longVarint), 'a varint longer than 53 bits');
   t.true(refused > 0, `${refused} of 5000 damaged payloads refused`);
