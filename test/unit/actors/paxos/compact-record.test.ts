@@ -193,15 +193,14 @@ test('compact record round trip: 2,000 random records, exact whatever they hold'
   t.pass();
 });
 
+/** A digest-fields output, filled by readDigestFields. */
+function digestOut(): DigestFieldsOut {
+  return { chosen: -1, chosenOrigin: -1, chosenSeq: -1, version: -1, data: null };
+}
+
 test('the digest fields read in place are those of the decoded record, for 2,000 random records', (t) => {
   const prng = new Prng(7);
-  const out: DigestFieldsOut = {
-    chosen: -1,
-    chosenOrigin: -1,
-    chosenSeq: -1,
-    version: -1,
-    data: null,
-  };
+  const out = digestOut();
   let compact = 0;
   for (let i = 0; i < 2000; i++) {
     const rec = randomRecord(prng);
@@ -237,13 +236,7 @@ function replacer(_key: string, v: unknown): unknown {
  */
 test('results that differ in scattered bytes: exact round trip, runs or spans, 3,000 records', (t) => {
   const prng = new Prng(99);
-  const out: DigestFieldsOut = {
-    chosen: -1,
-    chosenOrigin: -1,
-    chosenSeq: -1,
-    version: -1,
-    data: null,
-  };
+  const out = digestOut();
   let runsSmaller = 0;
   for (let i = 0; i < 3000; i++) {
     const n = prng.int(130);
