@@ -22,7 +22,14 @@ import type {
 } from './core/types';
 import type { FetchPurpose } from './core/types';
 import type { ScanRequest } from './engine-scan';
-import { exactWindow } from './core/recent-window';
+import {
+  copyWindow,
+  instanceAt,
+  originAt,
+  resultAt,
+  seqAt,
+  windowLength,
+} from './core/recent-window';
 
 /** Omit over each member of a union (TypeScript's Omit merges the members). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -172,14 +179,13 @@ export function writeRecord(w: ByteWriter, rec: KeyRecord): void {
   w.f64(rec.acceptedBallot);
   w.u8(rec.accepted === null ? 0 : 1);
   if (rec.accepted !== null) writeProposal(w, rec.accepted);
-  const ids = rec.recentIds;
-  const results = rec.recentResults;
-  w.u8(results.length);
-  for (let i = 0; i < results.length; i++) {
-    w.f64(ids[3 * i] as number);
-    w.u8(ids[3 * i + 1] as number);
-    w.f64(ids[3 * i + 2] as number);
-    w.bytes(results[i] as Uint8Array);
+  const n = windowLength(rec);
+  w.u8(n);
+  for (let i = 0; i < n; i++) {
+    w.f64(instanceAt(rec, i));
+    w.u8(originAt(rec, i));
+    w.f64(seqAt(rec, i));
+    w.bytes(resultAt(rec, i));
   }
   w.u8(rec.requests.length);
   for (const e of rec.requests) {
@@ -219,7 +225,7 @@ export function readRecord(r: ByteReader): KeyRecord {
     promised,
     acceptedBallot,
     accepted,
-    ...exactWindow(recentIds, recentResults),
+    ...copyWindow({ recentIds, recentResults }),
     requests,
   };
 }

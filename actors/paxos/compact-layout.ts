@@ -38,7 +38,7 @@ import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
 import type { KeyRecord, RequestEntry } from './core/types';
 import type { RecentColumns } from './core/recent-window';
 import {
-  exactWindow,
+  copyWindow,
   instanceAt,
   originAt,
   resultAt,
@@ -78,6 +78,11 @@ const HAS_ACCEPTED = 2;
 /** The chosen value's id is the newest recent entry's (a key's usual state): not written twice. */
 const CHOSEN_IS_NEWEST = 4;
 const FLAGS_ALL = 7;
+
+/** A signed difference from its varint (as CompactWriter.signedDelta writes d: 2d, or −2d − 1). */
+function unzigzag(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
 
 /**
  * The encoder: a growable scratch buffer reused by every encode (one per thread, no
@@ -385,8 +390,7 @@ class CompactReader {
   }
 
   signedDelta(): number {
-    const z = this.varint();
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    return unzigzag(this.varint());
   }
 
   /** A result written by `result` (a new array, never shared with `previous`). */
@@ -462,7 +466,7 @@ function readRecent(r: CompactReader, chosen: number): RecentColumns {
     recentIds.push(instance, origin, seq);
     recentResults.push(result);
   }
-  return exactWindow(recentIds, recentResults);
+  return copyWindow({ recentIds, recentResults });
 }
 
 function readRequests(r: CompactReader): RequestEntry[] {
@@ -595,7 +599,7 @@ function newestIdAt(b: Uint8Array, out: DigestFieldsOut, runs: boolean): void {
     if (i === 0) seq = readVarintAt(b);
     else {
       const z = readVarintAt(b);
-      seq += z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      seq += unzigzag(z);
     }
     resultLength = skipResultAt(b, resultLength, runs);
   }

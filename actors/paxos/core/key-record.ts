@@ -22,6 +22,7 @@ import {
   pushApplied,
   resultAt,
   windowLength,
+  windowOf,
 } from './recent-window';
 import type { KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
 
@@ -176,10 +177,7 @@ function applyInstall(rec: KeyRecord, op: Uint8Array): Uint8Array {
   rec.version = install.version;
   // The installed window replaces this replica's own, so a request chosen again later is
   // recognised (or not) alike on every replica; the caller appends the install's own entry.
-  rec.recentIds = [];
-  rec.recentResults = [];
-  for (const e of install.recent)
-    pushApplied(rec, e.instance, e.origin, e.seq, e.result, RECENT_WINDOW);
+  ({ recentIds: rec.recentIds, recentResults: rec.recentResults } = windowOf(install.recent));
   // The install carries no request window: every replica forgets its own alike (a retry after
   // a repair may apply again; documented with verify's repair).
   rec.requests = [];

@@ -100,7 +100,7 @@ export function pushApplied(
 }
 
 /** Entry i as an object (for the cold paths: digests, inspection, install ops). */
-export function entryAt(rec: RecentColumns, i: number): AppliedEntry {
+function entryAt(rec: RecentColumns, i: number): AppliedEntry {
   return {
     instance: instanceAt(rec, i),
     origin: originAt(rec, i),
@@ -124,19 +124,14 @@ export function windowOf(entries: readonly AppliedEntry[]): RecentColumns {
     recentIds.push(e.instance, e.origin, e.seq);
     recentResults.push(e.result);
   }
-  return exactWindow(recentIds, recentResults);
+  return copyWindow({ recentIds, recentResults });
 }
 
 /**
- * Columns built by pushes, as arrays of exactly their length (a decoded record's window is
- * kept as long as its key is held; pushes leave up to 16 spare elements per array).
+ * A copy of the columns that later pushes to `rec` do not change, in arrays of exactly their
+ * length: also how columns built by pushes (a decoded window) are kept, since pushes leave up
+ * to 16 spare elements per array for as long as the key is held.
  */
-export function exactWindow(ids: number[], results: Uint8Array[]): RecentColumns {
-  if (results.length === 0) return { recentIds: [], recentResults: [] };
-  return { recentIds: ids.slice(), recentResults: results.slice() };
-}
-
-/** A copy of the columns that later pushes to `rec` do not change (arrays of exact size). */
 export function copyWindow(rec: RecentColumns): RecentColumns {
   return { recentIds: rec.recentIds.slice(), recentResults: rec.recentResults.slice() };
 }

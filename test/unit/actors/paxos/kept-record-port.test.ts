@@ -3,6 +3,7 @@
  * and keeps what the key cache evicts in RAM, so each key is held once.
  */
 import test from 'ava';
+import type { ExecutionContext } from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,13 +46,19 @@ function write(port: KeptRecordPort, key: string, rec: KeyRecord): Promise<void>
   );
 }
 
-test('KeptRecordPort: writes go to the log, evicted keys load from RAM once, others from the log', async (t) => {
+/** A temp dir removed at teardown, and a port over a log-only memory-log engine in it. */
+async function portDir(t: ExecutionContext): Promise<(sync: 'always' | 'batch') => KeptRecordPort> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-kept-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
-  const open = (): KeptRecordPort => {
+  return (sync) => {
     const engine = new MemoryLogEngine(root, { holdRecords: false });
-    return new KeptRecordPort(new SectionedRecordPort(new EngineRecordPort(engine, 'always')));
+    return new KeptRecordPort(new SectionedRecordPort(new EngineRecordPort(engine, sync)));
   };
+}
+
+test('KeptRecordPort: writes go to the log, evicted keys load from RAM once, others from the log', async (t) => {
+  const portIn = await portDir(t);
+  const open = (): KeptRecordPort => portIn('always');
   const port = open();
   await write(port, 'a', recordOf(1, 10));
   await write(port, 'b', recordOf(2, 20));
@@ -70,10 +77,7 @@ test('KeptRecordPort: writes go to the log, evicted keys load from RAM once, oth
 });
 
 test('KeptRecordPort: the arena record wins over the log (it is never older)', async (t) => {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-kept-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const engine = new MemoryLogEngine(root, { holdRecords: false });
-  const port = new KeptRecordPort(new SectionedRecordPort(new EngineRecordPort(engine, 'batch')));
+  const port = (await portDir(t))('batch');
   await write(port, 'k', recordOf(1, 1));
   port.keep('k', recordOf(1, 1));
   port.keep('only-kept', recordOf(5, 5));
@@ -86,10 +90,7 @@ test('KeptRecordPort: the arena record wins over the log (it is never older)', a
 // in the load's callback the port says so (chainOf null), so the shell writes the key's next
 // record whole instead of a change of a record the log does not hold.
 test('KeptRecordPort: a record answered from the arena has no chain on disk to continue', async (t) => {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'pxs-kept-'));
-  t.teardown(() => rm(root, { recursive: true, force: true }));
-  const engine = new MemoryLogEngine(root, { holdRecords: false });
-  const port = new KeptRecordPort(new SectionedRecordPort(new EngineRecordPort(engine, 'batch')));
+  const port = (await portDir(t))('batch');
   await write(port, 'disk', recordOf(1, 1));
   port.keep('kept', recordOf(2, 2));
   const chains = await new Promise<unknown[]>((resolve) =>
