@@ -120,7 +120,7 @@ function cores(): number {
     : os.cpus().length;
 }
 
-const NAMESPACE = 'bench';
+export const NAMESPACE = 'bench';
 
 function keyOf(i: number): string {
   return `key-${i.toString().padStart(8, '0')}`;
@@ -134,14 +134,14 @@ function keyOf(i: number): string {
  */
 const KEY_NAMES_CACHED_MAX = 1_000_000;
 
-function keyNames(keys: number): (k: number) => string {
+export function keyNames(keys: number): (k: number) => string {
   if (keys > KEY_NAMES_CACHED_MAX) return keyOf;
   const names = Array.from({ length: keys }, (_, i) => keyOf(i));
   return (k) => names[k] ?? keyOf(k);
 }
 
 /** Each client's value, bytes of its own (as before: a pattern per client). */
-function clientValues(clients: number, valueBytes: number): Buffer[] {
+export function clientValues(clients: number, valueBytes: number): Buffer[] {
   return Array.from({ length: clients }, (_, c) => {
     const v = Buffer.alloc(valueBytes);
     for (let i = 0; i < v.length; i++) v[i] = (c * 31 + i * 7) & 0xff;
@@ -214,7 +214,7 @@ class Progress {
   }
 }
 
-interface PhaseSpec {
+export interface PhaseSpec {
   phase: 'write' | 'read' | 'warmup';
   seconds: number;
   clients: number;
@@ -228,7 +228,7 @@ interface PhaseSpec {
   label: string;
 }
 
-async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
+export async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
   const h = histogram();
   const errors: Record<string, number> = {};
   let ops = 0;
@@ -312,7 +312,7 @@ async function countedPhase(store: PaxosStore, s: PhaseSpec): Promise<PhaseResul
 }
 
 /** Writes every key not written yet, `clients` at a time, so the read phase finds all keys. */
-async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
+export async function prewarm(s: PhaseSpec): Promise<RunResult['prewarm']> {
   const start = performance.now();
   const errors: Record<string, number> = {};
   let next = 0;
