@@ -35,7 +35,10 @@ test('kv-load-ab runs a build against itself in two rounds and prints every pair
   t.regex(r.stdout, /pair 1 \(a opened first, a ran first\): a [\d,]+ ops\/s/);
   t.regex(r.stdout, /pair 2 \(b opened first, a ran first\): a [\d,]+ ops\/s/);
   t.regex(r.stdout, /write {2}a: median [\d.]+ {2}min [\d.]+ cpu us\/op/);
-  t.regex(r.stdout, /write {2}b − a: median -?[\d.]+ cpu us\/op; b cheaper in \d of 2 pairs/);
+  t.regex(
+    r.stdout,
+    /write {2}b − a: -?[\d.]+ cpu us\/op \(medians -?[\d.]+ with b opened second, -?[\d.]+ with a opened second; opening bias -?[\d.]+\); b cheaper in \d of 2 pairs/,
+  );
 });
 
 test('kv-load-ab refuses a bad flag with exit code 2, naming it', async (t) => {
