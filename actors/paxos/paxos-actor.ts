@@ -39,7 +39,7 @@ function isCorrupted(err: unknown): boolean {
 import type { StateMachine } from '../../models/state-machine';
 import type { CoreLimits } from './core/key-state';
 import { PaxosCore } from './core/paxos-core';
-import type { ClientRequest, ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';
+import type { ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';
 import {
   PayloadKind,
   beginBatch,
@@ -233,13 +233,6 @@ export class PaxosGroupActor implements Actor {
     resultPayloadsSent: 0,
     resultsSent: 0,
   };
-  /** Where core.warm's result goes (kept so its loads stay). */
-  private warmSink = 0;
-  /** Requests of the client payload being decoded (reused: decode all, warm, then take). */
-  private readonly inboundRequests: (ClientRequest | ScanRequest)[] = [];
-  private readonly keepRequest = (req: ClientRequest | ScanRequest): void => {
-    this.inboundRequests.push(req);
-  };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
   /**
@@ -372,15 +365,13 @@ export class PaxosGroupActor implements Actor {
       // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
       const kind = payloadKind(payload);
       if (kind !== PayloadKind.requests) assert(false, `payload kind ${kind} from the client`);
-      const requests = this.inboundRequests;
-      requests.length = 0;
-      readBatch(payload, kind, readRequest, this.keepRequest, 'copy-once');
-      this.warmSink = this.core.warm(requests);
-      for (const req of requests) {
-        if (req.kind === 'scan') this.onScan(req);
-        else this.core.request(req);
-      }
-      requests.length = 0;
+      readBatch(
+        payload,
+        kind,
+        readRequest,
+        (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)),
+        'copy-once',
+      );
       return;
     }
     // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
@@ -407,7 +398,6 @@ export class PaxosGroupActor implements Actor {
         `a payload from replica ${fromReplica} that does not decode: ${(err as Error).message}`,
       );
     }
-    this.warmSink = this.core.warm(messages);
     for (const m of messages) {
       const invalid =
         m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);

@@ -186,20 +186,6 @@ export class PaxosCore {
   }
 
   /**
-   * Looks up each message's key state (and its record) before the messages are stepped, in one
-   * tight loop: the lookups' cache misses overlap there, where stepping one message at a time
-   * waits for each in turn. Reads only; returns a value so the loads are not optimised away.
-   */
-  warm(messages: readonly { readonly key: string }[]): number {
-    let sink = 0;
-    for (let i = 0; i < messages.length; i++) {
-      const ks = this.keys.get(messages[i].key);
-      if (ks !== undefined) sink += ks.rec.chosen;
-    }
-    return sink;
-  }
-
-  /**
    * The record of a key the shell was asked to load (undefined: not on disk; 'corrupted': on
    * disk but failed its checksum). A replica holds no vote for state it cannot read: a
    * corrupted key recovers from a majority of the others exactly like an amnesic one, and the

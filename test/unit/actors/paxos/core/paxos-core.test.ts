@@ -323,19 +323,3 @@ test('becomeAmnesic after a key has loaded is a programmer error', (t) => {
   core.loaded('k', undefined);
   t.throws(() => core.becomeAmnesic(), { message: /after k loaded/ });
 });
-
-// warm() runs over a payload's keys before they are stepped (a cache pre-pass): it must only
-// read. A key it does not hold stays unknown (no key state made, no load asked for).
-test('warm reads the held keys and changes nothing', (t) => {
-  const net = new CoreNet();
-  net.put(0, 'k', 'a');
-  net.deliver();
-  net.put(0, 'k', 'b');
-  net.deliver();
-  const core = net.core(1);
-  const keysBefore = core.stats().keys;
-  t.is(core.warm([{ key: 'k' }, { key: 'never-seen' }, { key: 'k' }]), 4);
-  t.is(core.stats().keys, keysBefore);
-  t.is(core.record('never-seen'), undefined);
-  t.is(core.ready().load.length, 0);
-});
