@@ -30,7 +30,7 @@ import { assert } from '../runtime/assert';
 import type { EngineName, PaxosStore, PaxosStoreOptions } from '../index';
 import type { KvNamespace } from '../actors/store/kv';
 import type { PhaseResult } from './kv-load';
-import { NAMESPACE, clientValues, keyNames, prewarm, runPhase } from './kv-load';
+import { NAMESPACE, phaseSpecs, prewarm, runPhase } from './kv-load';
 import type { PhaseSpec } from './kv-load';
 import {
   AB_BUILD_FLAGS,
@@ -86,21 +86,7 @@ async function openSide(open: Open, o: AbOptions, label: string): Promise<Side> 
   });
   // The other build's KvNamespace: the same shape, from its own modules.
   const namespaces = [store.kv(NAMESPACE) as unknown as KvNamespace];
-  const values = clientValues(o.clients, 100);
-  const written = new Uint8Array(o.keys);
-  const keyName = keyNames(o.keys);
-  const spec = (phase: PhaseSpec['phase'], seconds: number): PhaseSpec => ({
-    phase,
-    seconds,
-    clients: o.clients,
-    keys: o.keys,
-    namespaces,
-    values,
-    keyName,
-    written,
-    progress: false,
-    label: `${label} ${phase}`,
-  });
+  const spec = phaseSpecs(namespaces, { ...o, valueBytes: 100, progress: false }, label);
   return { store, dir, spec };
 }
 

@@ -134,14 +134,14 @@ function keyOf(i: number): string {
  */
 const KEY_NAMES_CACHED_MAX = 1_000_000;
 
-export function keyNames(keys: number): (k: number) => string {
+function keyNames(keys: number): (k: number) => string {
   if (keys > KEY_NAMES_CACHED_MAX) return keyOf;
   const names = Array.from({ length: keys }, (_, i) => keyOf(i));
   return (k) => names[k] ?? keyOf(k);
 }
 
 /** Each client's value, bytes of its own (as before: a pattern per client). */
-export function clientValues(clients: number, valueBytes: number): Buffer[] {
+function clientValues(clients: number, valueBytes: number): Buffer[] {
   return Array.from({ length: clients }, (_, c) => {
     const v = Buffer.alloc(valueBytes);
     for (let i = 0; i < v.length; i++) v[i] = (c * 31 + i * 7) & 0xff;
@@ -226,6 +226,32 @@ export interface PhaseSpec {
   written: Uint8Array;
   progress: boolean;
   label: string;
+}
+
+/**
+ * The phases of one store's run: its clients' values and the keys written so far are shared by
+ * every phase it makes (`written` tells the read phase's pre-warm what is left).
+ */
+export function phaseSpecs(
+  namespaces: KvNamespace[],
+  o: { clients: number; keys: number; valueBytes: number; progress: boolean },
+  tag: string,
+): (phase: PhaseSpec['phase'], seconds: number) => PhaseSpec {
+  const values = clientValues(o.clients, o.valueBytes);
+  const written = new Uint8Array(o.keys);
+  const keyName = keyNames(o.keys);
+  return (phase, seconds) => ({
+    phase,
+    seconds,
+    clients: o.clients,
+    keys: o.keys,
+    namespaces,
+    values,
+    keyName,
+    written,
+    progress: o.progress,
+    label: `${tag} ${phase}`,
+  });
 }
 
 export async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
@@ -435,22 +461,8 @@ async function runOne(o: ReturnType<typeof resolve>, workers: number): Promise<R
         o.route === 'home'
           ? [store.kv(NAMESPACE)]
           : Array.from({ length: replicas }, (_, i) => store.replica(i).kv(NAMESPACE));
-      const values = clientValues(o.clients, o.valueBytes);
-      const written = new Uint8Array(o.keys);
-      const keyName = keyNames(o.keys);
       const tag = `${engineTag(o)}/${o.sync} w=${workers}`;
-      const spec = (phase: PhaseSpec['phase'], seconds: number): PhaseSpec => ({
-        phase,
-        seconds,
-        clients: o.clients,
-        keys: o.keys,
-        namespaces,
-        values,
-        keyName,
-        written,
-        progress: o.progress,
-        label: `${tag} ${phase}`,
-      });
+      const spec = phaseSpecs(namespaces, o, tag);
       if (o.warmupSeconds > 0) await runPhase(spec('warmup', o.warmupSeconds));
       const write =
         o.phases === 'read' ? undefined : await countedPhase(store, spec('write', o.seconds));
