@@ -14,7 +14,7 @@
  *
  *   node dist/bench/kv-load-ab.js --a /tmp/base/dist [--b dist] [--phase write|read]
  *     [--slices 12] [--slice-seconds 2] [--keys 100000] [--clients 256] [--workers 2]
- *     [--engine memory|bitcask|bitcask2|lsm] [--persist] [--sync batch]
+ *     [--engine memory|bitcask|bitcask2|lsm] [--persist] [--sync batch] [--threads]
  *
  * What the slices share: the process. The idle store's threads cost a little (their ticks),
  * alike for both, and work one store leaves to V8's helper threads (concurrent marking,
@@ -30,7 +30,7 @@ import { assert } from '../runtime/assert';
 import type { EngineName, PaxosStore, PaxosStoreOptions } from '../index';
 import type { KvNamespace } from '../actors/store/kv';
 import type { PhaseResult } from './kv-load';
-import { NAMESPACE, phaseSpecs, prewarm, runPhase } from './kv-load';
+import { NAMESPACE, countedPhase, phaseSpecs, prewarm, runPhase } from './kv-load';
 import type { PhaseSpec } from './kv-load';
 import {
   AB_BUILD_FLAGS,
@@ -54,6 +54,8 @@ interface AbOptions {
   engine: EngineName;
   persist: boolean;
   sync: 'always' | 'batch' | 'none';
+  /** Print each slice's cpu us/op by thread (the stores' own thread counters). */
+  threads: boolean;
 }
 
 type Open = (o: PaxosStoreOptions) => Promise<PaxosStore>;
@@ -101,6 +103,15 @@ function row(tag: string, r: PhaseResult): string {
   return `${tag} ${rate} ops/s  p99 ${r.p99Ms.toFixed(1)} ms  ${r.cpuMicrosPerOp.toFixed(2)} cpu us/op${errors}`;
 }
 
+/** kv-load's split of the slice's cpu us/op by thread (`--threads`). */
+function threadRow(tag: string, r: PhaseResult): string {
+  const c = r.perOp;
+  if (c === undefined) return `${tag} ?`;
+  const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
+  const threads = c.threadMicrosPerOp.map((n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`);
+  return `${tag} ${threads.join(' ')} rest ${us(c.restMicrosPerOp)}`;
+}
+
 function summary(label: string, runs: PhaseResult[]): string {
   const cpu = runs.map((r) => r.cpuMicrosPerOp);
   const rate = median(runs.map((r) => r.opsPerSecond));
@@ -134,7 +145,10 @@ async function runRound(
     for (let p = 0; p < pairs; p++) {
       const order = p % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const);
       const pair: Partial<Record<0 | 1, PhaseResult>> = {};
-      for (const i of order) pair[i] = await runPhase(sides[i].spec(o.phase, o.sliceSeconds));
+      for (const i of order) {
+        const spec = sides[i].spec(o.phase, o.sliceSeconds);
+        pair[i] = o.threads ? await countedPhase(sides[i].store, spec) : await runPhase(spec);
+      }
       const [a, b] = [pair[0], pair[1]];
       assert(a !== undefined && b !== undefined, 'both builds ran the slice');
       runs[0].push(a);
@@ -142,6 +156,7 @@ async function runRound(
       const opening = first === 0 ? 'a opened first' : 'b opened first';
       const ran = order[0] === 0 ? 'a ran first' : 'b ran first';
       console.log(`pair ${runs[0].length} (${opening}, ${ran}): ${row('a', a)} | ${row('b', b)}`);
+      if (o.threads) console.log(`  by thread: ${threadRow('a', a)} | ${threadRow('b', b)}`);
     }
   } finally {
     await Promise.all([opened[0], opened[1]].map((s) => (s ? closeSide(s) : undefined)));
@@ -186,6 +201,7 @@ const FLAGS: BenchFlags = {
   engine: { type: 'string', help: ['NAME', 'memory', 'memory | lsm | bitcask | bitcask2'] },
   persist: { type: 'boolean', help: ['', 'off', 'memory only: persist: true'] },
   sync: { type: 'string', help: ['MODE', 'batch', 'always | batch | none'] },
+  threads: { type: 'boolean', help: ['', 'off', "each slice's cpu us/op by thread"] },
 };
 
 const ENGINES: readonly EngineName[] = ['memory', 'lsm', 'bitcask', 'bitcask2'];
@@ -218,6 +234,7 @@ function parseArgs(): AbOptions {
         engine,
         persist,
         sync: syncMode,
+        threads: args.values['threads'] === true,
       };
     },
   );

@@ -327,7 +327,7 @@ export async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
 }
 
 /** A phase with the store's message counters per operation (kv-load-counts.ts). */
-async function countedPhase(store: PaxosStore, s: PhaseSpec): Promise<PhaseResult> {
+export async function countedPhase(store: PaxosStore, s: PhaseSpec): Promise<PhaseResult> {
   const before = await takeTotals(store);
   const heap = clientHeapBytes();
   const r = await runPhase(s);
