@@ -62,12 +62,11 @@ export function encodeBatchFrame(
   scratch?: Uint8Array,
 ): EncodedBatch {
   const ops = lastOfEachKey(batch);
-  const keyBytes: number[] = new Array<number>(ops.length);
   let total = FRAME_HEADER_BYTES;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
-    keyBytes[i] = keyByteLength(op.key);
-    total += entryRecordBytes(keyBytes[i], op.type === 'put' ? op.value.byteLength : 0);
+    const valueBytes = op.type === 'put' ? op.value.byteLength : 0;
+    total += entryRecordBytes(keyByteLength(op.key), valueBytes);
   }
   const bytes =
     scratch !== undefined && total <= scratch.length
@@ -79,12 +78,13 @@ export function encodeBatchFrame(
     const op = ops[i];
     const kind: EntryKind = op.type === 'put' ? 'put' : 'tombstone';
     const value = op.type === 'put' ? op.value : undefined;
-    const entry = { kind, seq, key: op.key, keyBytes: keyBytes[i] };
-    const size = writeEntryRecordAt(bytes, offset, entry, value);
+    // The key's length again (a loop over an ASCII key) rather than an array of them.
+    const keyBytes = keyByteLength(op.key);
+    const size = writeEntryRecordAt(bytes, offset, kind, seq, op.key, keyBytes, value);
     entries[i] = { key: op.key, kind, offset, size };
     offset += size;
   }
-  assert(offset === total, `encodeBatchFrame: ${offset} of ${total} bytes`);
+  if (offset !== total) assert(false, `encodeBatchFrame: ${offset} of ${total} bytes`);
   sealFrame(bytes, entries.length);
   return { bytes, entries };
 }
@@ -114,8 +114,8 @@ function hasRepeatedKey(batch: readonly BatchOp[]): boolean {
 /** Fills in the header of a frame whose body (the records) is already in place. */
 export function sealFrame(frame: Uint8Array, count: number): void {
   const bodyBytes = frame.length - FRAME_HEADER_BYTES;
-  assert(bodyBytes >= 0 && bodyBytes <= BODY_BYTES_MAX, `sealFrame: body of ${bodyBytes}`);
-  assert(Number.isInteger(count) && count >= 0, `sealFrame: count ${count}`);
+  if (!(bodyBytes >= 0 && bodyBytes <= BODY_BYTES_MAX)) assert(false, `sealFrame: ${bodyBytes} B`);
+  if (!(Number.isInteger(count) && count >= 0)) assert(false, `sealFrame: count ${count}`);
   const view = viewOf(frame);
   view.setUint32(0, FRAME_MAGIC, false);
   view.setUint32(4, count, false);
