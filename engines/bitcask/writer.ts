@@ -111,7 +111,7 @@ export class Writer {
    * fails the writer as `append`'s does, and throws.
    */
   appendNow(bytes: Uint8Array, entries: readonly FramedEntry[], seq: number): boolean {
-    assert(bytes.length > 0 && seq >= 0, () => `appendNow: ${bytes.length} bytes, seq ${seq}`);
+    if (!(bytes.length > 0 && seq >= 0)) assert(false, `appendNow: ${bytes.length} B, seq ${seq}`);
     if (this.draining !== undefined || this.queue.length > 0 || this.failure !== undefined)
       return false;
     const active = this.active;
@@ -259,7 +259,7 @@ export class Writer {
     frameStart: number,
     frameBytes: number,
   ): void {
-    assert(frameStart + frameBytes <= this.active.size, () => `writer: frame past the end`);
+    if (!(frameStart + frameBytes <= this.active.size)) assert(false, 'writer: frame past the end');
     const fileId = this.active.id;
     for (const { key, kind, offset, size } of entries) {
       if (kind === 'tombstone') this.host.keydir.delete(key);
