@@ -37,7 +37,8 @@ const utf8Encoder = new TextEncoder();
 
 /** Bytes of the sealed record for a key and value of these sizes. */
 export function entryRecordBytes(keyBytes: number, valueBytes: number): number {
-  assert(keyBytes >= 1 && keyBytes <= KEY_BYTES_MAX, `entry key of ${keyBytes} bytes`);
+  if (!(keyBytes >= 1 && keyBytes <= KEY_BYTES_MAX))
+    assert(false, `entry key of ${keyBytes} bytes`);
   return RECORD_HEADER_BYTES + ENTRY_FIXED_BYTES + keyBytes + valueBytes;
 }
 
