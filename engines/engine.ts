@@ -49,6 +49,13 @@ export interface Engine {
   getMany?(keys: readonly string[]): Promise<Array<Uint8Array | undefined>>;
   /** Atomic: all operations of a batch apply, or none. */
   write(batch: readonly BatchOp[], options: WriteOptions): Promise<void>;
+  /**
+   * Optional: `write`, finished before it returns when the engine can do that (bitcask's idle
+   * writer appending inline under `sync: false`). `true`: the batch is written, as durable as
+   * `sync` asks, and in the engine's reads. Otherwise the promise `write` would have returned.
+   * Lets a caller that waits for the write go on in the same turn, with no microtask between.
+   */
+  writeNow?(batch: readonly BatchOp[], options: WriteOptions): true | Promise<void>;
   iterate(range: IterateRange): AsyncIterable<[string, Uint8Array]>;
   stats(): EngineStats;
   /**

@@ -70,6 +70,14 @@ export class InlineGate {
     this.offMs = options.offMsMin;
   }
 
+  /**
+   * `allows` without counting a refusal: for a caller that asks first and, when refused, goes
+   * on to a path that asks `allows` itself (bitcask's idle append, writer.ts `appendNow`).
+   */
+  wouldAllow(size: number): boolean {
+    return size <= this.options.sizeMax && this.now() >= this.offUntil;
+  }
+
   /** True when a call of `size` may run inline now (then report it with `took`). */
   allows(size: number): boolean {
     if (size <= this.options.sizeMax && this.now() >= this.offUntil) return true;

@@ -39,16 +39,28 @@ export function sealRecord(payload: Uint8Array): Uint8Array {
  * follows (callers that build the payload in place avoid `sealRecord`'s copy).
  */
 export function sealRecordInPlace(record: Uint8Array): Uint8Array {
-  assert(record.length >= RECORD_HEADER_BYTES, 'sealRecordInPlace: no room for the header');
-  const length = record.length - RECORD_HEADER_BYTES;
-  assert(length <= PAYLOAD_BYTES_MAX, () => `sealRecordInPlace: payload ${length} bytes`);
+  sealRecordAt(record, 0, record.length);
+  return record;
+}
+
+/**
+ * `sealRecordInPlace` of the record at `bytes[start, end)`, without a view of it: a record
+ * built inside a bigger buffer (bitcask's frame), sealed once per record persisted.
+ */
+export function sealRecordAt(bytes: Uint8Array, start: number, end: number): void {
+  if (!(start >= 0 && end <= bytes.length && end - start >= RECORD_HEADER_BYTES))
+    assert(false, `sealRecordAt: [${start}, ${end}) of ${bytes.length} bytes`);
+  const length = end - start - RECORD_HEADER_BYTES;
+  if (!(length <= PAYLOAD_BYTES_MAX)) assert(false, `sealRecordAt: payload ${length} bytes`);
   // Byte by byte (big-endian) rather than through a DataView: this runs once per record
   // persisted, and the view would be one more allocation each time.
-  record[0] = RECORD_FORMAT_V1;
-  putU32(record, 1, length);
-  putU32(record, 5, checksumOf(record));
-  if (VERIFY) assert(openRecord(record).length === length, 'sealRecordInPlace: does not open');
-  return record;
+  bytes[start] = RECORD_FORMAT_V1;
+  putU32(bytes, start + 1, length);
+  putU32(bytes, start + 5, checksumAt(bytes, start, end));
+  if (VERIFY) {
+    const opened = openRecord(bytes.subarray(start, end));
+    assert(opened.length === length, 'sealRecordAt: does not open');
+  }
 }
 
 function putU32(bytes: Uint8Array, offset: number, value: number): void {
@@ -88,7 +100,13 @@ export function openRecord(bytes: Uint8Array): Uint8Array {
 
 /** CRC over the format and length bytes, then the payload; skips the checksum field itself. */
 function checksumOf(record: Uint8Array): number {
-  assert(record.length >= RECORD_HEADER_BYTES, `checksumOf: ${record.length} bytes`);
-  const header = crc32Range(record, 0, 5);
-  return crc32(record.subarray(RECORD_HEADER_BYTES), header);
+  return checksumAt(record, 0, record.length);
+}
+
+/** `checksumOf` the record at `bytes[start, end)`. */
+function checksumAt(bytes: Uint8Array, start: number, end: number): number {
+  // A guard, not a message built on every call: this runs on every record written and read.
+  if (!(end - start >= RECORD_HEADER_BYTES)) assert(false, `checksum of ${end - start} bytes`);
+  const header = crc32Range(bytes, start, start + 5);
+  return crc32(bytes.subarray(start + RECORD_HEADER_BYTES, end), header);
 }

@@ -756,6 +756,9 @@ export class PaxosGroupActor implements Actor {
       return this.release(batch);
     }
     this.writing = true;
+    // The callback may run before store.write returns (an engine's inline append,
+    // RecordPort.write): then its release and drive run inside this one, and the messages
+    // taken before the write go out in the same flush as those it released.
     this.store.write(
       writes,
       (err) => {

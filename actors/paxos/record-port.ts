@@ -73,7 +73,9 @@ export interface RecordPort {
   loadRecords?(keys: readonly string[], cb: (records: (KeyRecord | undefined)[]) => void): void;
   /**
    * One atomic batch; `cb` runs once it is as durable as the sync mode promises. `derived`:
-   * writes of derived local data (big-table index entries) that go in the same batch.
+   * writes of derived local data (big-table index entries) that go in the same batch. `cb` may
+   * run before `write` returns, when the engine finished the batch on the calling thread
+   * (`Engine.writeNow`): the caller must be ready for that when it calls.
    */
   write(
     batch: readonly RecordWrite[],
@@ -194,16 +196,24 @@ export class EngineRecordPort implements RecordPort {
           assert(this.writesQueued >= 0, () => `writes queued ${this.writesQueued}`);
           return this.engine.write(ops, options);
         });
+    // Written already (the engine's inline append): the caller goes on in this turn.
+    if (written === true) return cb();
     written.then(
       () => cb(),
       (err: Error) => cb(err),
     );
   }
 
-  /** The engine's write, with a synchronous throw (a programmer error) as a rejection. */
-  private writeOpen(ops: BatchOp[], options: WriteOptions): Promise<void> {
+  /**
+   * The engine's write, finished here when the engine can (`writeNow`: true), with a
+   * synchronous throw (a programmer error) as a rejection.
+   */
+  private writeOpen(ops: BatchOp[], options: WriteOptions): true | Promise<void> {
     try {
-      return this.engine.write(ops, options);
+      const engine = this.engine;
+      return engine.writeNow !== undefined
+        ? engine.writeNow(ops, options)
+        : engine.write(ops, options);
     } catch (err) {
       return Promise.reject(err as Error);
     }

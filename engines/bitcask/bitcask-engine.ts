@@ -41,6 +41,10 @@ export type { RecoveryStats } from './recovery';
 /** Compiled next to this file; tasks name it, so a shared pool can run them. */
 const MERGE_WORKER_FILE = path.join(__dirname, 'merge-worker.js');
 const MERGE_TASK = Object.freeze({ filename: MERGE_WORKER_FILE, name: 'default' });
+/** An idle write's frame up to this size is built in the engine's scratch buffer. */
+const FRAME_SCRATCH_BYTES = 64 * 1024;
+/** What `write` returns for a batch it finished before returning (one shared promise). */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What came back from another thread is checked before the engine relies on its shape. */
 function checkMergeResult(raw: unknown): MergeTaskResult {
@@ -80,6 +84,14 @@ export class BitcaskEngine implements Engine {
   private merges = 0;
   private autoMerging = false;
   private autoMergeFailures = 0;
+  /**
+   * Where an idle write builds its frame (`write`): the frame is on disk and read by the hooks
+   * before `write` returns, so the next write may build over it. Frames above its size get a
+   * buffer of their own.
+   */
+  private readonly frameScratch = new Uint8Array(FRAME_SCRATCH_BYTES);
+  /** Batches handed to the writer's queue whose `batchWritten` has not run yet. */
+  private writesQueued = 0;
   private mergeBytesReclaimed = 0;
 
   constructor(dir: string, options?: BitcaskOptions) {
@@ -125,25 +137,82 @@ export class BitcaskEngine implements Engine {
   }
 
   /** One frame, one append: atomic. The bytes are copied before this returns its promise. */
-  async write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
-    const session = this.requireOpen();
-    assert(typeof options.sync === 'boolean', 'bitcask.write: options.sync must be a boolean');
-    for (const op of batch) {
-      assert(typeof op.key === 'string', 'bitcask.write: key must be a string');
-      assert(op.type === 'del' || op.value instanceof Uint8Array, 'bitcask.write: bad put value');
+  write(batch: readonly BatchOp[], options: WriteOptions): Promise<void> {
+    const done = this.writeNow(batch, options);
+    return done === true ? RESOLVED : done;
+  }
+
+  /**
+   * `write`, finished here when the writer is idle and can append inline (writer.ts
+   * `appendNow`; never with `sync`, whose fdatasync goes to the pool): then the frame is on
+   * disk, in the key directory and through the hooks when this returns true.
+   */
+  writeNow(batch: readonly BatchOp[], options: WriteOptions): true | Promise<void> {
+    let session: Session;
+    let frame: EncodedBatch | undefined = undefined;
+    let seq = -1;
+    try {
+      session = this.requireOpen();
+      assert(typeof options.sync === 'boolean', 'bitcask.write: options.sync must be a boolean');
+      for (const op of batch) {
+        assert(typeof op.key === 'string', 'bitcask.write: key must be a string');
+        assert(op.type === 'del' || op.value instanceof Uint8Array, 'bitcask.write: bad put value');
+      }
+      session.checkWritable();
+      if (batch.length > 0) {
+        seq = session.takeSeq();
+        // Only with no batch between its writer append and its batchWritten: hooks run in seq
+        // order. Such a frame is built in the scratch buffer, and copied out if it must queue.
+        const idle = !options.sync && this.writesQueued === 0;
+        frame = encodeBatchFrame(batch, seq, idle ? this.frameScratch : undefined);
+        if (idle && session.writer.appendNow(frame.bytes, frame.entries, seq)) {
+          this.written(session, batch, frame, seq, false);
+          return true;
+        }
+        if (frame.bytes.buffer === this.frameScratch.buffer)
+          frame = { bytes: frame.bytes.slice(), entries: frame.entries };
+      }
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    session.checkWritable();
-    if (batch.length === 0) {
+    return this.writeQueued(session, batch, frame, seq, options.sync);
+  }
+
+  /** `write` through the writer's queue (a sync, a busy writer, an append for the pool). */
+  private async writeQueued(
+    session: Session,
+    batch: readonly BatchOp[],
+    frame: EncodedBatch | undefined,
+    seq: number,
+    sync: boolean,
+  ): Promise<void> {
+    if (frame === undefined) {
       // No frame and no seq: it only orders after earlier batches (and flushes them with sync).
-      await session.writer.append(new Uint8Array(0), [], -1, options.sync);
-    } else {
-      const seq = session.takeSeq();
-      const frame = encodeBatchFrame(batch, seq);
-      await session.writer.append(frame.bytes, frame.entries, seq, options.sync);
-      // A session closed meanwhile is gone: the next open reads the batch back from disk.
-      if (this.isCurrent(session)) this.batchWritten(session, frame, seq);
+      await session.writer.append(new Uint8Array(0), [], -1, sync);
+      this.written(session, batch, undefined, seq, sync);
+      return;
     }
-    this.counter.countBatch(batch, options.sync);
+    this.writesQueued += 1;
+    try {
+      await session.writer.append(frame.bytes, frame.entries, seq, sync);
+    } finally {
+      this.writesQueued -= 1;
+      assert(this.writesQueued >= 0, () => `bitcask: ${this.writesQueued} writes queued`);
+    }
+    this.written(session, batch, frame, seq, sync);
+  }
+
+  /** A batch is on disk and in the key directory: the hook, the counters, a merge maybe. */
+  private written(
+    session: Session,
+    batch: readonly BatchOp[],
+    frame: EncodedBatch | undefined,
+    seq: number,
+    sync: boolean,
+  ): void {
+    // A session closed meanwhile is gone: the next open reads the batch back from disk.
+    if (frame !== undefined && this.isCurrent(session)) this.batchWritten(session, frame, seq);
+    this.counter.countBatch(batch, sync);
     this.maybeAutoMerge(session);
   }
 

@@ -129,6 +129,40 @@ export class DataFile {
     this.sizeBytes = position + bytes.length;
   }
 
+  /**
+   * `append` on the calling thread and nothing else (no pool, no promise): true once every
+   * byte is written; false, with nothing written, when the file's port has no inline write or
+   * the gate sends this size to the pool now. Only the writer calls this, and only when no
+   * other append is under way (asserted by the size check, as in `append`).
+   */
+  appendNow(bytes: Uint8Array): boolean {
+    assert(this.closed === undefined && !this.retired, () => `append to data file ${this.id}`);
+    assert(bytes.length > 0, () => `appendNow of nothing to data file ${this.id}`);
+    const handle = this.handle;
+    if (!hasWriteNow(handle) || !inlineWrites.wouldAllow(bytes.length)) return false;
+    const position = this.sizeBytes;
+    // A regular file takes a whole write(2) nearly always; a short one is retried at once, a
+    // bounded number of times, as writeFully does.
+    let written = 0;
+    for (let tries = 0; tries < WRITE_ATTEMPTS_MAX && written < bytes.length; tries++) {
+      const rest = written === 0 ? bytes : bytes.subarray(written);
+      let n: number;
+      try {
+        n = inlineWrites.write(handle, rest, position + written);
+      } catch (err) {
+        throw engineError('IO_ERROR', `bitcask: append to data file ${this.id} failed`, err);
+      }
+      assert(n >= 0 && n <= rest.length, () => `appendNow wrote ${n} of ${rest.length} bytes`);
+      written += n;
+    }
+    if (written !== bytes.length) {
+      throw engineError('IO_ERROR', `bitcask: wrote ${written} of ${bytes.length} bytes`);
+    }
+    assert(this.sizeBytes === position, () => `data file ${this.id}: concurrent append`);
+    this.sizeBytes = position + bytes.length;
+    return true;
+  }
+
   async datasync(): Promise<void> {
     await ioStep(`sync data file ${this.id}`, () => this.handle.datasync());
   }

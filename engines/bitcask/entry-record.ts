@@ -16,7 +16,7 @@
  */
 import { assert } from '../../runtime/assert';
 import { engineError } from '../errors';
-import { openRecord, RECORD_HEADER_BYTES, sealRecordInPlace } from '../record-codec';
+import { openRecord, RECORD_HEADER_BYTES, sealRecordAt } from '../record-codec';
 import { readU64, viewOf } from './format';
 
 export type EntryKind = 'put' | 'tombstone';
@@ -37,28 +37,34 @@ const utf8Encoder = new TextEncoder();
 
 /** Bytes of the sealed record for a key and value of these sizes. */
 export function entryRecordBytes(keyBytes: number, valueBytes: number): number {
-  assert(keyBytes >= 1 && keyBytes <= KEY_BYTES_MAX, `entry key of ${keyBytes} bytes`);
+  if (!(keyBytes >= 1 && keyBytes <= KEY_BYTES_MAX))
+    assert(false, `entry key of ${keyBytes} bytes`);
   return RECORD_HEADER_BYTES + ENTRY_FIXED_BYTES + keyBytes + valueBytes;
 }
 
 /**
  * Writes a sealed record into `frame` at `offset` (`entryRecordBytes` long; usually inside a
  * batch frame). Building in place saves a copy of every value; the key is written straight from
- * the string (`keyBytes`: its UTF-8 length), so no buffer is allocated for it.
+ * the string (`keyBytes`: its UTF-8 length), so no buffer is allocated for it. The fields come
+ * as arguments and the checks as guards, so a record written allocates nothing: this runs for
+ * every record persisted.
  */
 export function writeEntryRecordAt(
   frame: Uint8Array,
   offset: number,
-  entry: { kind: EntryKind; seq: number; key: string; keyBytes: number },
+  kind: EntryKind,
+  seq: number,
+  key: string,
+  keyBytes: number,
   value: Uint8Array | undefined,
 ): number {
-  const { kind, seq, key, keyBytes } = entry;
   const valueBytes = value === undefined ? 0 : value.byteLength;
-  assert(kind === 'put' || valueBytes === 0, 'writeEntryRecord: a tombstone has no value');
-  assert(Number.isSafeInteger(seq) && seq >= 0, () => `writeEntryRecord: seq ${seq}`);
+  if (!(kind === 'put' || valueBytes === 0)) assert(false, 'writeEntryRecord: tombstone value');
+  if (!(Number.isSafeInteger(seq) && seq >= 0)) assert(false, `writeEntryRecord: seq ${seq}`);
   const size = entryRecordBytes(keyBytes, valueBytes);
   const end = offset + size;
-  assert(offset >= 0 && end <= frame.length, () => `writeEntryRecord: ${size} at ${offset}`);
+  if (!(offset >= 0 && end <= frame.length))
+    assert(false, `writeEntryRecord: ${size} bytes at ${offset} of ${frame.length}`);
   const at = offset + RECORD_HEADER_BYTES;
   frame[at] = kind === 'put' ? 1 : 2;
   putU32(frame, at + 1, Math.floor(seq / 0x1_0000_0000));
@@ -67,9 +73,10 @@ export function writeEntryRecordAt(
   frame[at + 10] = keyBytes;
   const keyAt = at + ENTRY_FIXED_BYTES;
   const written = writeKey(frame, keyAt, key, keyBytes);
-  assert(written === keyBytes, () => `writeEntryRecord: key of ${written} bytes, not ${keyBytes}`);
+  if (written !== keyBytes)
+    assert(false, `writeEntryRecord: key of ${written} bytes, not ${keyBytes}`);
   if (value !== undefined) frame.set(value, keyAt + keyBytes);
-  sealRecordInPlace(frame.subarray(offset, end));
+  sealRecordAt(frame, offset, end);
   return size;
 }
 

@@ -56,8 +56,10 @@ export class KeyDir {
 
   /** `set` without a `Location` object: the writer's path, once per record written. */
   put(key: string, fileId: number, offset: number, size: number, seq: number): void {
-    assert(size > 0 && offset > 0, () => `keydir.set ${key}: bad location`);
-    assert(fileId >>> 0 === fileId && size >>> 0 === size, () => `keydir.set ${key}: ${fileId}`);
+    // Guards, not closures: once per record written.
+    if (!(size > 0 && offset > 0)) assert(false, `keydir.set ${key}: bad location`);
+    if (!(fileId >>> 0 === fileId && size >>> 0 === size))
+      assert(false, `keydir.set ${key}: ${fileId}`);
     let slot = this.slots.get(key);
     if (slot === undefined) {
       slot = this.takeSlot();
@@ -70,7 +72,7 @@ export class KeyDir {
     this.sizes[slot] = size;
     this.seqs[slot] = seq;
     this.liveBytesTotal += size;
-    assert(this.liveBytesTotal >= 0, () => `keydir: live bytes ${this.liveBytesTotal}`);
+    if (!(this.liveBytesTotal >= 0)) assert(false, `keydir: live bytes ${this.liveBytesTotal}`);
   }
 
   delete(key: string): void {

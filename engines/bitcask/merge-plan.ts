@@ -58,7 +58,7 @@ export function planMerge(
   let current: OpenOutput | undefined;
   for (let i = 0; i < sizes.length; i++) {
     const size = sizes[i];
-    assert(Number.isInteger(size) && size > 0, `planMerge: record ${i} of ${size} bytes`);
+    if (!(Number.isInteger(size) && size > 0)) assert(false, `planMerge: record ${i} of ${size} B`);
     if (current !== undefined && current.bytes + FRAME_HEADER_BYTES + size > layout.fileBytesMax) {
       outputs.push(closeOutput(current, i, allocateId()));
       current = undefined;

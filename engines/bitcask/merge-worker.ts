@@ -108,7 +108,7 @@ async function buildFrame(
     // new file under a fresh checksum (the copy keeps the original bytes and checksum anyway).
     const entry = readEntryRecord(record);
     assert(entry.key === task.keys[i], () => `merge: record ${i} is not ${task.keys[i]}`);
-    assert(entry.kind === 'put', `merge: record ${i} is a tombstone`);
+    if (entry.kind !== 'put') assert(false, `merge: record ${i} is a tombstone`);
     frame.set(record, offset);
     hints.push({ key: entry.key, seq: entry.seq, offset: position + offset, size: record.length });
     offset += record.length;

@@ -68,7 +68,8 @@ export class Session implements WriterHost {
   }
 
   allocateFileId(): number {
-    assert(this.fileId <= FILE_ID_MAX, `bitcask: file ids exhausted at ${this.fileId}`);
+    if (!(this.fileId <= FILE_ID_MAX))
+      assert(false, `bitcask: file ids exhausted at ${this.fileId}`);
     return this.fileId++;
   }
 
@@ -78,7 +79,7 @@ export class Session implements WriterHost {
 
   /** The seq of a new batch. */
   takeSeq(): number {
-    assert(Number.isSafeInteger(this.seq + 1), `bitcask: seq ${this.seq} overflows`);
+    if (!Number.isSafeInteger(this.seq + 1)) assert(false, `bitcask: seq ${this.seq} overflows`);
     return this.seq++;
   }
 

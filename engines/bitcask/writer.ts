@@ -101,6 +101,39 @@ export class Writer {
     return this.enqueue({ bytes, entries, seq, sync, rotate: false });
   }
 
+  /**
+   * `append` for an idle writer, on the calling thread, when it can finish here: nothing queued
+   * or being written, no sync asked (an fdatasync goes to the pool), no rotation due, and the
+   * file takes the bytes inline (`DataFile.appendNow`). Then the frame is written and applied
+   * to the key directory before this returns true, with no promise and no microtask (a batch
+   * under sync 'batch' is one write(2); the promise hops cost about as much as the frame's
+   * checksum). False: nothing was done, and the caller goes through `append`. A failed write
+   * fails the writer as `append`'s does, and throws.
+   */
+  appendNow(bytes: Uint8Array, entries: readonly FramedEntry[], seq: number): boolean {
+    if (!(bytes.length > 0 && seq >= 0)) assert(false, `appendNow: ${bytes.length} B, seq ${seq}`);
+    if (this.draining !== undefined || this.queue.length > 0 || this.failure !== undefined)
+      return false;
+    const active = this.active;
+    const hasData = active.size > DATA_HEADER_BYTES;
+    if (hasData && active.size + bytes.length > this.host.fileBytesMax) return false;
+    // A mark is due only after an fdatasync (none under sync 'batch' but at a rotation):
+    // that rare write takes `append`, so the mark is never taken here and then not written.
+    if (this.syncedEnd > this.markedEnd && this.syncedEnd > DATA_HEADER_BYTES) return false;
+    const base = active.size;
+    let done: boolean;
+    try {
+      done = active.appendNow(bytes);
+    } catch (err) {
+      this.fail(err, []);
+      throw this.failure ?? err;
+    }
+    if (!done) return false;
+    this.applyFrame(entries, seq, base, bytes.length);
+    this.host.groupApplied?.(active.id, active.size);
+    return true;
+  }
+
   /** Makes the active file immutable (if it holds any batch) by starting a new one. */
   rotate(): Promise<void> {
     const nothing = new Uint8Array(0);
@@ -210,17 +243,28 @@ export class Writer {
 
   /** The group is on disk from `base` on: point the key directory at its records. */
   private apply(group: readonly Pending[], base: number): void {
-    const fileId = this.active.id;
     let frameStart = base;
     for (const { entries, seq, bytes } of group) {
-      for (const { key, kind, offset, size } of entries) {
-        if (kind === 'tombstone') this.host.keydir.delete(key);
-        else this.host.keydir.put(key, fileId, frameStart + offset, size, seq);
-      }
+      this.applyFrame(entries, seq, frameStart, bytes.length);
       frameStart += bytes.length;
     }
     assert(frameStart === this.active.size, () => `writer: applied up to ${frameStart} only`);
-    this.host.groupApplied?.(fileId, frameStart);
+    this.host.groupApplied?.(this.active.id, frameStart);
+  }
+
+  /** One frame of the active file, at `frameStart`, into the key directory. */
+  private applyFrame(
+    entries: readonly FramedEntry[],
+    seq: number,
+    frameStart: number,
+    frameBytes: number,
+  ): void {
+    if (!(frameStart + frameBytes <= this.active.size)) assert(false, 'writer: frame past the end');
+    const fileId = this.active.id;
+    for (const { key, kind, offset, size } of entries) {
+      if (kind === 'tombstone') this.host.keydir.delete(key);
+      else this.host.keydir.put(key, fileId, frameStart + offset, size, seq);
+    }
   }
 
   /** Rotation: the old file is fsynced first, so that only the active file can ever be torn. */

@@ -57,6 +57,13 @@ export interface DiskFaults {
   readsOvertakeWrites: boolean;
   /** Probability that a crash also loses a suffix of the durable batches since the last crash. */
   damagedTailRate: number;
+  /**
+   * Probability that a write without sync, with no other write in flight, completes before
+   * `write` returns and calls back at once: an engine's inline append (Engine.writeNow,
+   * bitcask's idle writer under sync 'batch'). Optional, default 0 (no draw from the PRNG, so
+   * seeds of scenarios without it replay as before).
+   */
+  inlineWriteRate?: number;
 }
 
 export const DEFAULT_DISK_FAULTS: Readonly<DiskFaults> = {
@@ -109,6 +116,8 @@ export interface DiskStats {
   lostBatches: number;
   /** Non-durable batches that a torn-tail crash kept. */
   keptBatches: number;
+  /** Writes that completed inside `write` (inlineWriteRate). */
+  inlineWrites: number;
   /** Durable batches lost to damaged tails. */
   damagedBatches: number;
 }
@@ -123,6 +132,7 @@ export function validateDiskFaults(f: DiskFaults): void {
     ['failWriteRate', f.failWriteRate],
     ['failReadRate', f.failReadRate],
     ['damagedTailRate', f.damagedTailRate],
+    ['inlineWriteRate', f.inlineWriteRate ?? 0],
   ];
   for (const [name, r] of rates) {
     if (!(r >= 0 && r <= 1)) throw configError(`disk fault ${name} must be in [0, 1], got ${r}`);
@@ -186,6 +196,7 @@ export class SimDisk {
     lostBatches: 0,
     keptBatches: 0,
     damagedBatches: 0,
+    inlineWrites: 0,
   };
 
   constructor(
@@ -245,6 +256,17 @@ export class SimDisk {
   write(batch: readonly DiskWrite[], sync: boolean, cb: (err?: DiskIoError) => void): void {
     assert(Array.isArray(batch), 'disk write batch must be an array');
     const pending: PendingWrite = { batch: copyBatch(batch), sync };
+    const inlineRate = this.faults.inlineWriteRate ?? 0;
+    if (inlineRate > 0 && !sync && this.inflight.length === 0 && this.prng.chance(inlineRate)) {
+      // In the page cache before write returns (never a failure: the engine's throw would
+      // fail the writer as an error does); durable only as unsynced writes are.
+      this.stats.writes++;
+      this.stats.inlineWrites++;
+      this.inflight.push(pending);
+      this.completeWrite(pending);
+      cb();
+      return;
+    }
     const failed = this.prng.chance(this.faults.failWriteRate);
     const latencyUs = this.latencyUs(this.faults.writeLatencyMinMs, this.faults.writeLatencyMaxMs);
     const doneUs = Math.max(this.scheduler.nowUs() + latencyUs, this.lastWriteDoneUs);

@@ -86,6 +86,11 @@ test.serial(
       for (let i = 0; i < 50; i++) await kv.put(`k${i % 7}`, `v${i}`);
       const follow = report.follow;
       if (follow === undefined) return t.fail('no follow handle');
+      // The follow reads replica 0's journal, which holds a write proposed elsewhere once
+      // replica 0 applies it, after the ack (the last put, k0, has home replica 1): bounded,
+      // wait for the 50 entries, as the test below waits for its 42.
+      for (let i = 0; i < 400 && follow.status().entries < 50; i++)
+        await new Promise((r) => setTimeout(r, 20));
       const controller = new AbortController();
       controller.abort();
       const stopped = await follow.stop();

@@ -15,3 +15,16 @@ test('simulation under faults with the journal, wiped disks: journals match reco
 test('simulation under faults with the journal (sync none, amnesic restarts): journals match records', (t) => {
   runScenario(t, { wipe: false, sync: 'none', salt: 7, journal: true });
 });
+
+// Writes finished inside the port's call (bitcask's inline appends, sim-disk inlineWriteRate):
+// the journal's durable head moves and its waiters run inside the shell's write call.
+test("simulation under faults with the journal (sync batch, kill -9, writes finished inside the port's call): journals match records", (t) => {
+  runScenario(t, {
+    wipe: false,
+    sync: 'batch',
+    salt: 37,
+    journal: true,
+    crashKind: 'process',
+    inlineWrites: true,
+  });
+});

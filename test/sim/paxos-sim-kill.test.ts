@@ -40,3 +40,30 @@ test("sync 'batch' under power loss is caught: the simulator finds a lost promis
   }
   t.fail(`no violation in ${seeds} seeds of 'batch' under power loss`);
 });
+
+// Bitcask's idle writer appends inline (Engine.writeNow): the port's callback runs inside the
+// shell's write call, which then releases the batch's messages and answers in the same drive.
+// Those sends still follow the write: the disk holds it (unsynced, as 'batch' promises).
+test("sync 'batch' under process kills, writes finished inside the port's call: linearizable, agreement, liveness", (t) => {
+  runScenario(t, {
+    wipe: false,
+    sync: 'batch',
+    salt: 29,
+    crashKind: 'process',
+    inlineWrites: true,
+  });
+});
+
+// The same on memory with persist with every idle key evicted each tick (loads from the arena
+// and the log between inline writes).
+test("memory with persist, sync 'batch', kill -9 crashes, eviction, writes finished inside the port's call: linearizable, agreement, liveness", (t) => {
+  runScenario(t, {
+    wipe: false,
+    sync: 'batch',
+    salt: 31,
+    evict: true,
+    kept: true,
+    crashKind: 'process',
+    inlineWrites: true,
+  });
+});

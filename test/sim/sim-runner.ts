@@ -45,6 +45,11 @@ export interface Scenario {
   readonly linger?: boolean;
   /** Gets come in bursts of one key (kv-workload readBurst): reads that share a round. */
   readonly readBursts?: boolean;
+  /**
+   * Most unsynced writes complete inside the port's write call (sim-disk inlineWriteRate), as
+   * bitcask's inline appends do: the shell's write callback runs before its write returns.
+   */
+  readonly inlineWrites?: boolean;
 }
 
 /** The network faults of every scenario. */
@@ -73,6 +78,7 @@ export function runSeed(seed: number, s: Scenario) {
       tornTail: true,
       readsOvertakeWrites: s.evict === true,
       damagedTailRate: s.sync === 'none' ? 0 : 0.15,
+      ...(s.inlineWrites === true ? { inlineWriteRate: 0.8 } : {}),
     },
     ...(s.evict === true ? { cachedKeysMax: 1 } : {}),
     ...(s.idSpan !== undefined ? { idSpan: s.idSpan } : {}),
@@ -105,7 +111,9 @@ export function runSeed(seed: number, s: Scenario) {
   }
   let keptBatches = 0;
   let damagedBatches = 0;
+  let inlineWrites = 0;
   for (let replica = 0; replica < cluster.replicas; replica++) {
+    inlineWrites += cluster.sim.disk(replica).stats.inlineWrites;
     keptBatches += cluster.sim.disk(replica).stats.keptBatches;
     damagedBatches += cluster.sim.disk(replica).stats.damagedBatches;
   }
@@ -114,6 +122,7 @@ export function runSeed(seed: number, s: Scenario) {
     evicted: cluster.coreCounter('keysEvicted'),
     keptBatches,
     damagedBatches,
+    inlineWrites,
     renewed: cluster.coreCounter('idRangesRenewed'),
     evacuations: cluster.arenaEvacuations(),
     arenaLoads: cluster.arenaLoads(),
@@ -140,6 +149,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let arenaLoads = 0;
   let lingered = 0;
   let joined = 0;
+  let inlineWrites = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -171,6 +181,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     arenaLoads += r.arenaLoads;
     lingered += r.lingered;
     joined += r.joined;
+    inlineWrites += r.inlineWrites;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
@@ -180,10 +191,13 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
       `${s.journal === true ? `, ${journalEntries} journal entries checked` : ''}` +
       `${s.evict === true ? `, ${evicted} keys evicted` : ''}` +
       `${s.linger === true ? `, ${lingered} batches lingered (live actors)` : ''}` +
+      `${s.inlineWrites === true ? `, ${inlineWrites} writes finished inside the port's call` : ''}` +
       `${s.arenaSlabShift !== undefined ? `, ${evacuations} arena slabs evacuated` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
   if (s.idSpan !== undefined)
     t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
+  if (s.inlineWrites === true)
+    t.true(inlineWrites > SEEDS_PER_SCENARIO, `writes finished inline (${inlineWrites})`);
   t.true(
     invariantChecks > SEEDS_PER_SCENARIO * 100,
     `invariants were checked after every step (${invariantChecks})`,

@@ -131,3 +131,26 @@ test('writes queued behind the open reach the engine before writes made once it 
   t.deepEqual(order, ['first', 'second', 'third']);
   await port.close();
 });
+
+// RecordPort.write's callback may run before write returns (Engine.writeNow): once the port is
+// open, a bitcask batch under sync 'batch' is written inline, and its callback comes at once;
+// under 'always' (an fdatasync in the pool) it comes later.
+test('bitcask under sync batch calls back inside write once open; under always, later', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxs-rs-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const [sync, inline] of [
+    ['batch', true],
+    ['always', false],
+  ] as const) {
+    const port = new EngineRecordPort(new BitcaskEngine(dir), sync);
+    await loadOnce(port);
+    const seen: { called: Error | undefined | 'not yet' } = { called: 'not yet' };
+    port.write([{ key: 'a', value: Buffer.from(sync) }], (err) => {
+      seen.called = err;
+    });
+    t.is(seen.called, inline ? undefined : 'not yet', `sync ${sync}`);
+    await writeOnce(port);
+    t.is(seen.called, undefined);
+    await port.close();
+  }
+});
