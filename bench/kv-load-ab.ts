@@ -40,6 +40,7 @@ import {
   stringFlag,
 } from './cli-args';
 import type { BenchFlags } from './cli-args';
+import { cpuByThread } from './kv-load-counts';
 import { median } from './paxos-path';
 
 interface AbOptions {
@@ -105,11 +106,7 @@ function row(tag: string, r: PhaseResult): string {
 
 /** kv-load's split of the slice's cpu us/op by thread (`--threads`). */
 function threadRow(tag: string, r: PhaseResult): string {
-  const c = r.perOp;
-  if (c === undefined) return `${tag} ?`;
-  const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
-  const threads = c.threadMicrosPerOp.map((n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}`);
-  return `${tag} ${threads.join(' ')} rest ${us(c.restMicrosPerOp)}`;
+  return `${tag} ${r.perOp === undefined ? '?' : cpuByThread(r.perOp)}`;
 }
 
 function summary(label: string, runs: PhaseResult[]): string {

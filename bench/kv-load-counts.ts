@@ -225,6 +225,18 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
   };
 }
 
+/**
+ * The cpu us/op of each thread and of the rest of the process: "client 4.1, w0 10.6, w1 10.7,
+ * rest 5.1" (`clientNote` follows the client's figure).
+ */
+export function cpuByThread(c: PerOpCounts, clientNote = ''): string {
+  const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
+  const perThread = c.threadMicrosPerOp.map(
+    (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}${i === 0 ? clientNote : ''}`,
+  );
+  return `${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`;
+}
+
 export function formatPerOp(label: string, c: PerOpCounts): string {
   const f = (n: number): string => n.toFixed(3);
   const pct = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : '?');
@@ -236,13 +248,9 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
     return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn, spin off ${offs}x)`;
   });
   const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores: ${bottleneck(c)}`;
-  const us = (n: number | undefined): string => (n ?? NaN).toFixed(1);
   const heap = Number.isFinite(c.clientHeapBytesPerOp)
     ? ` (heap ${Math.round(c.clientHeapBytesPerOp).toLocaleString('en-US')} B/op)`
     : '';
-  const perThread = c.threadMicrosPerOp.map(
-    (n, i) => `${i === 0 ? 'client' : `w${i - 1}`} ${us(n)}${i === 0 ? heap : ''}`,
-  );
   // The bitcask family's appends (engines/fs/inline-writes.ts); lsm has none.
   const appends =
     c.appendsInline + c.appendsPooled > 0
@@ -262,7 +270,7 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   return [
     `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)}, wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
     `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
-    `${label}  cpu us/op by thread: ${perThread.join(', ')}, rest ${us(c.restMicrosPerOp)}`,
+    `${label}  cpu us/op by thread: ${cpuByThread(c, heap)}`,
     ...persist,
   ].join('\n');
 }
