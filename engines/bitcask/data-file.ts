@@ -136,8 +136,9 @@ export class DataFile {
    * other append is under way (asserted by the size check, as in `append`).
    */
   appendNow(bytes: Uint8Array): boolean {
-    assert(this.closed === undefined && !this.retired, () => `append to data file ${this.id}`);
-    assert(bytes.length > 0, () => `appendNow of nothing to data file ${this.id}`);
+    // Guards, not closures: once per batch written.
+    if (!(this.closed === undefined && !this.retired)) assert(false, `append to file ${this.id}`);
+    if (!(bytes.length > 0)) assert(false, `appendNow of nothing to data file ${this.id}`);
     const handle = this.handle;
     if (!hasWriteNow(handle) || !inlineWrites.wouldAllow(bytes.length)) return false;
     const position = this.sizeBytes;
@@ -152,13 +153,14 @@ export class DataFile {
       } catch (err) {
         throw engineError('IO_ERROR', `bitcask: append to data file ${this.id} failed`, err);
       }
-      assert(n >= 0 && n <= rest.length, () => `appendNow wrote ${n} of ${rest.length} bytes`);
+      if (!(n >= 0 && n <= rest.length))
+        assert(false, `appendNow wrote ${n} of ${rest.length} bytes`);
       written += n;
     }
     if (written !== bytes.length) {
       throw engineError('IO_ERROR', `bitcask: wrote ${written} of ${bytes.length} bytes`);
     }
-    assert(this.sizeBytes === position, () => `data file ${this.id}: concurrent append`);
+    if (this.sizeBytes !== position) assert(false, `data file ${this.id}: concurrent append`);
     this.sizeBytes = position + bytes.length;
     return true;
   }
