@@ -1,0 +1,104 @@
+/**
+ * close() settles before it stops the actors (README "Journal subscription", docs/decisions.md
+ * "close() settles first"): a write proposed by replica 1 or 2 is journaled by replica 0 only
+ * when replica 0 learns it is chosen, from a chosen notice sent in the turn the proposer
+ * answers. A close right after the answer must let that notice arrive and replica 0 persist
+ * what it learns, so replica 0's journal of the closed directory (what `paxosstore backup`
+ * follows) has every write answered before close() was called.
+ */
+import test from 'ava';
+import * as path from 'node:path';
+import { PaxosStore } from '../../index';
+import type { PaxosStoreOptions, StoreJournalEntry, Subscription } from '../../index';
+import { codeOf, tempDir } from './helpers';
+
+/** No repair scan: on reopen, replica 0 learns nothing it did not learn before the close. */
+const OPEN = {
+  engine: 'bitcask',
+  groups: 2,
+  journal: true,
+  repair: { enabled: false },
+  timeoutMs: 15_000,
+} as const;
+
+/** Takes `n` entries from a subscription (bounded by the head read before: they exist). */
+async function take(sub: Subscription, n: number): Promise<StoreJournalEntry[]> {
+  const out: StoreJournalEntry[] = [];
+  if (n === 0) return out;
+  for await (const e of sub) {
+    out.push(e);
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+/** Replica 0's journal range of a group, once its journal has loaded (bounded wait). */
+async function rangeOf(store: PaxosStore, group: number): Promise<{ first: number; head: number }> {
+  for (let i = 0; ; i++) {
+    try {
+      return await store.journalRange(group, 0);
+    } catch (error) {
+      if (codeOf(error) !== 'UNAVAILABLE' || i >= 400) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** The keys in replica 0's journal of a closed directory, read without touching any key. */
+async function journaledKeys(options: PaxosStoreOptions): Promise<Set<string>> {
+  const store = await PaxosStore.open(options);
+  try {
+    let entries = 0;
+    for (let g = 0; g < (options.groups ?? 0); g++) {
+      const range = await rangeOf(store, g);
+      entries += range.head - range.first + 1;
+    }
+    const seen = await take(store.subscribe('check', { from: 'start' }), entries);
+    return new Set(seen.map((e) => e.key));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Writes through replicas 1 and 2 and the default routing, then closes at once. */
+async function writeAndClose(
+  options: PaxosStoreOptions,
+  prefix: string,
+  keys: number,
+): Promise<string[]> {
+  const store = await PaxosStore.open(options);
+  const written: string[] = [];
+  try {
+    const handles = [store.replica(1).kv('ns'), store.replica(2).kv('ns'), store.kv('ns')];
+    // Concurrent writers, so the last answers of each replica come close together.
+    await Promise.all(
+      handles.map(async (kv, h) => {
+        for (let i = h; i < keys; i += handles.length) {
+          await kv.put(`${prefix}${i}`, `v${i}`);
+          written.push(`${prefix}${i}`);
+        }
+      }),
+    );
+  } finally {
+    await store.close();
+  }
+  return written;
+}
+
+for (const workers of [1, 2]) {
+  test.serial(
+    `replica 0's journal has every answered write after close (workers ${workers})`,
+    async (t) => {
+      const options: PaxosStoreOptions = { ...OPEN, workers, dir: path.join(tempDir(t), 'd') };
+      const missing: string[] = [];
+      // Several rounds: each close right after its last answers (the race is per close).
+      for (let round = 0; round < 5; round++) {
+        // Keys new to each round: an older round's key is never written again.
+        const written = await writeAndClose(options, `r${round}k`, 30);
+        const journaled = await journaledKeys(options);
+        for (const key of written) if (!journaled.has(key)) missing.push(key);
+      }
+      t.deepEqual(missing, [], 'every answered write is in replica 0 journal of the closed dir');
+    },
+  );
+}
