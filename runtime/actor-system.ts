@@ -34,6 +34,8 @@ import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN, defaultWorkerHeapMb } from './worker-heap';
 import { threadCpuMicros } from './thread-cpu';
+import { quietSignature } from './quiesce';
+import type { ThreadQuiet } from './quiesce';
 import {
   WORKER_YOUNG_MB_DEFAULT,
   WORKER_YOUNG_MB_MAX,
@@ -110,6 +112,14 @@ const INSPECT_TIMEOUT_MS_MAX = 60 * 60_000;
 /** Deadline of each actor's close() during close(), and of close() as a whole. */
 const ACTOR_CLOSE_TIMEOUT_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 10_000;
+/**
+ * How long close() lets the actors quiesce before it closes them (quiesce.ts): long enough for
+ * a notice to cross and a learner's write (an fsync) on a loaded machine, short enough that a
+ * close never waits long for a system that does not go quiet. Then close goes on regardless.
+ */
+const QUIESCE_TIMEOUT_MS = 2_000;
+/** The pause between two rounds that were not quiet: the workers get the cores meanwhile. */
+const QUIESCE_PAUSE_MS = 1;
 
 type Handler = (from: number, payload: Uint8Array) => void;
 /** A message for an actor of another node, sent by a local actor (view valid during the call). */
@@ -468,7 +478,10 @@ export class ActorSystem {
     return { ...this.mailbox.stats(), ...this.counters, cpuMicros: threadCpuMicros() };
   }
 
-  /** Closes every actor (awaiting close(), bounded), then terminates the workers. */
+  /**
+   * Lets the actors quiesce (bounded by QUIESCE_TIMEOUT_MS), closes every actor (awaiting
+   * close(), bounded), then terminates the workers.
+   */
   close(): Promise<void> {
     if (this.closing === undefined) this.closing = this.closeOnce();
     return this.closing;
@@ -479,6 +492,7 @@ export class ActorSystem {
     this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    await this.quiesce();
     const live = this.handles.filter((h) => !h.hasExited);
     const results = await Promise.allSettled(
       live.map((h) =>
@@ -490,6 +504,59 @@ export class ActorSystem {
     }
     this.mailbox.stop();
     await Promise.all(this.handles.map((h) => h.terminate()));
+  }
+
+  /**
+   * Rounds of quiesce calls until two in a row are quiet with the same counters, or the
+   * deadline passes (quiesce.ts). Only after a successful start: a start that failed closes
+   * workers that may never answer. A worker that dies or does not answer ends the wait: close
+   * goes on, as it would without this step.
+   */
+  private async quiesce(): Promise<void> {
+    if (!this.supervising) return;
+    const deadline = Date.now() + QUIESCE_TIMEOUT_MS;
+    let previous: string | undefined;
+    // Bounded by the deadline: each round waits for the workers' answers (at most `remaining`).
+    for (let remaining = QUIESCE_TIMEOUT_MS; remaining > 0; remaining = deadline - Date.now()) {
+      const reports = await this.quiesceRound(remaining);
+      if (reports === undefined) return;
+      const live = new Set(reports.map((r) => r.thread));
+      assert(live.size === reports.length, 'two reports from one thread');
+      const signature = quietSignature(reports, live);
+      if (signature !== undefined && signature === previous) return;
+      previous = signature;
+      if (signature === undefined)
+        await new Promise((resolve) => setTimeout(resolve, QUIESCE_PAUSE_MS));
+    }
+    console.error(`[runtime] close: not quiet after ${QUIESCE_TIMEOUT_MS} ms; closing anyway`);
+  }
+
+  /** One round: every live worker's report, then the client thread's own. */
+  private async quiesceRound(timeoutMs: number): Promise<ThreadQuiet[] | undefined> {
+    this.flushSends();
+    const live = this.handles.filter((h) => this.workerStates[h.index] === 'up' && !h.hasExited);
+    let reports: ThreadQuiet[];
+    try {
+      reports = await Promise.all(
+        live.map((h) => h.call('quiesce', () => h.remote.quiesce(), timeoutMs)),
+      );
+    } catch (error) {
+      console.error('[runtime] close: quiesce:', error);
+      return undefined;
+    }
+    // What the workers answered to may have reached this thread's rings meanwhile: the pump
+    // reads them on its own turns; the report only says whether anything is left unread.
+    this.flushSends();
+    const stats = this.mailbox.stats();
+    reports.push({
+      thread: this.topology.clientThread,
+      idle: this.mailbox.overflowPending() === 0,
+      ringOccupancyBytes: stats.ringOccupancyBytes,
+      messagesIn: stats.messagesIn,
+      messagesOut: stats.messagesOut,
+      localMessages: 0,
+    });
+    return reports;
   }
 
   // ---- supervision ----

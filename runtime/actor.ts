@@ -77,6 +77,14 @@ export interface Actor {
   flush(): void;
   /** One unit of logical time (the runtime calls it every `tickMs`). */
   tick(): void;
+  /**
+   * Optional: close() is coming (runtime/quiesce.ts). Start now what the actor owes and would
+   * otherwise start later (messages held back, a write waiting to batch more), and return true
+   * when nothing of its own is in flight (no storage read or write pending, nothing staged).
+   * Called repeatedly until every actor and mailbox is quiet or a deadline passes; ticks have
+   * stopped by then. An actor without it counts as quiet.
+   */
+  quiesce?(): boolean;
   /** Stop: release resources. After this no method is called again. */
   close(): Promise<void>;
   /**

@@ -193,6 +193,13 @@ export class ThreadMailbox {
     }
   }
 
+  /** Records waiting in the outboxes' overflow queues (a full ring): sent, not yet in a ring. */
+  overflowPending(): number {
+    let pending = 0;
+    for (const outbox of this.outboxes) if (outbox !== null) pending += outbox.overflowPending;
+    return pending;
+  }
+
   /** Makes sure a turn runs soon (for work that arrived outside a turn: timers, callbacks). */
   requestTurn(): void {
     this.idleSince = -1;

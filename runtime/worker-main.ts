@@ -52,6 +52,7 @@ function main(): void {
     stopActors: (ids) => runtime.stopActors(ids),
     stats: () => runtime.stats(),
     inspect: (id, request) => runtime.inspect(id, request),
+    quiesce: () => runtime.quiesce(),
     close: (actorCloseTimeoutMs) => runtime.close(actorCloseTimeoutMs),
   };
   Comlink.expose(api, nodeEndpoint(port));

@@ -8,6 +8,7 @@ import type { Topology } from './topology';
 import type { LinkFaultsConfig } from './link-faults';
 import type { RemoteRoute } from './remote-route';
 import type { WorkerStats } from './worker-stats';
+import type { ThreadQuiet } from './quiesce';
 
 export interface WorkerInit {
   readonly topology: Topology;
@@ -52,6 +53,11 @@ export interface WorkerApi {
   stats(): WorkerStats;
   /** Asks one live actor of this worker a control-plane question (`Actor.inspect`). */
   inspect(id: number, request: unknown): Promise<InspectResult>;
+  /**
+   * close() is coming: stops the ticks, asks each actor to start what it owes (Actor.quiesce)
+   * and reports whether this thread is quiet (quiesce.ts). Called once per round.
+   */
+  quiesce(): ThreadQuiet;
   /** Closes every actor (each close() bounded by `actorCloseTimeoutMs`) and stops the pump. */
   close(actorCloseTimeoutMs: number): Promise<void>;
 }

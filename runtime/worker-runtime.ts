@@ -29,6 +29,7 @@ import type { WorkerStats } from './worker-stats';
 import type { StartFailure } from './worker-protocol';
 import { threadCpuMicros } from './thread-cpu';
 import { ownViews } from './own-views';
+import type { ThreadQuiet } from './quiesce';
 
 /** Local messages delivered per turn, so rings get their share of each turn. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -140,6 +141,36 @@ export class WorkerRuntime implements MailboxHooks {
    *  Their close() runs in the background only so files and locks get released. */
   stopActors(ids: readonly ActorId[]): void {
     for (const id of ids) this.discard(id, 'stopped');
+  }
+
+  /**
+   * close() is coming (quiesce.ts): the ticks stop for good (no timeout, retry or eviction
+   * starts new work), each actor starts what it owes now (Actor.quiesce), what they sent is
+   * published, and the report says whether this thread is quiet. Called once per round.
+   */
+  quiesce(): ThreadQuiet {
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    this.tickDue = false;
+    let actorsQuiet = true;
+    // A copy: an actor that throws in quiesce() is removed from the map during the loop.
+    for (const slot of [...this.slots.values()]) {
+      this.guard(slot, 'quiesce', () => {
+        if (slot.actor.quiesce?.() === false) actorsQuiet = false;
+      });
+    }
+    // What the actors sent just now is published before the rings are looked at.
+    this.mailbox.flushOutboxes();
+    const stats = this.mailbox.stats();
+    const idle = actorsQuiet && this.local.length === 0 && this.mailbox.overflowPending() === 0;
+    assert(!this.tickDue, 'a tick due while quiescing');
+    return {
+      thread: this.options.worker,
+      idle,
+      ringOccupancyBytes: stats.ringOccupancyBytes,
+      messagesIn: stats.messagesIn,
+      messagesOut: stats.messagesOut,
+      localMessages: this.counters.localMessages,
+    };
   }
 
   /** Closes every actor (bounded wait each), stops ticks and the pump. */

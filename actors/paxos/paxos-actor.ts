@@ -187,6 +187,10 @@ export class PaxosGroupActor implements Actor {
   private amnesiaCleared = false;
   private failed = false;
   private closed = false;
+  /** close() is coming (quiesce): a staged batch no longer lingers. */
+  private quiescing = false;
+  /** Record loads handed to storage and not yet answered (quiesce waits for them). */
+  private loadsInFlight = 0;
   private amnesiaChecked = false;
   /** Host time the core's logical clock has reached (tickMs mode). */
   private tickedAt: number | undefined = undefined;
@@ -443,6 +447,29 @@ export class PaxosGroupActor implements Actor {
     this.core.evictEmptyIdle(this.mayEvictBound);
   }
 
+  /**
+   * close() is coming (runtime/quiesce.ts). What the core owes goes now: drive() takes its
+   * Ready, and ready() hands every chosen notice still owed (decisions.md "Chosen notices ride
+   * on the next message"), so a peer that did not propose a write learns it before the close;
+   * a staged batch no longer lingers. Quiet once no load or write is in flight and nothing is
+   * ready or staged: what a learner applied from a notice is then durable, with its journal
+   * entries. Ticks have stopped, so no timeout or retry starts new work meanwhile.
+   */
+  quiesce(): boolean {
+    if (this.failed || this.closed) return true;
+    this.quiescing = true;
+    this.drive();
+    const staged = this.staged;
+    const stagedNothing =
+      staged.records.size === 0 &&
+      staged.messages.length === 0 &&
+      staged.results.length === 0 &&
+      staged.journal.length === 0 &&
+      staged.journalWaiters.length === 0;
+    assert(this.loadsInFlight >= 0, () => `${this.loadsInFlight} loads in flight`);
+    return this.loadsInFlight === 0 && !this.writing && stagedNothing && !this.core.hasReady();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.store.close();
@@ -611,7 +638,9 @@ export class PaxosGroupActor implements Actor {
 
   private load(keys: string[]): void {
     if (this.store.loadRecords !== undefined) return this.loadRecords(keys);
+    this.loadsInFlight += 1;
     this.store.load(keys, (values, err) => {
+      this.loadsInFlight -= 1;
       if (err !== undefined && isCorrupted(err) && keys.length > 1) {
         // The engine refused the whole batch: load key by key to find the bad records.
         for (const key of keys) this.load([key]);
@@ -639,7 +668,9 @@ export class PaxosGroupActor implements Actor {
    * layout to open, so nothing is corrupted; the core still validates each record it loads.
    */
   private loadRecords(keys: string[]): void {
+    this.loadsInFlight += 1;
     this.store.loadRecords?.(keys, (records) => {
+      this.loadsInFlight -= 1;
       if (this.failed || this.closed) return;
       if (records.length !== keys.length)
         assert(false, `${records.length} records for ${keys.length} keys`);
@@ -778,7 +809,8 @@ export class PaxosGroupActor implements Actor {
   private lingers(records: number): boolean {
     const linger = this.linger;
     if (linger === undefined) return false;
-    const wait = linger.waitMs(records);
+    // Quiescing before close: the batch goes now, a close does not wait out a linger.
+    const wait = this.quiescing ? 0 : linger.waitMs(records);
     if (wait > 0) {
       linger.arm(wait, () => this.drive());
       return true;
