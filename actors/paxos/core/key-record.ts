@@ -235,7 +235,8 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
 
 /**
  * A copy of `rec` that later changes to it do not reach (its window is mutated in place; the
- * other fields are replaced, never mutated).
+ * other fields are replaced, never mutated, but for an owned data array: a core lends the data
+ * (lendData) before it hands out a snapshot).
  */
 export function snapshotRecord(rec: KeyRecord): KeyRecord {
   return { ...rec, ...copyWindow(rec) };
