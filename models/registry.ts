@@ -142,10 +142,11 @@ export function createModelRegistry(
   // stop its group for good. Ops and queries come from clients (over the network, too), so
   // malformed bytes answer BAD_REQUEST and change nothing, the same on every replica (the
   // models are pure functions of their input).
-  const apply: StateMachine['apply'] = (data, version, op) => {
+  const apply: StateMachine['apply'] = (data, version, op, mayOverwrite) => {
     const machine = machineOf(op, 'op');
     if (data !== null && data[0] !== op[0]) return { data, mutated: false, result: WRONG_MODEL };
-    const fast = machine.applyTagged?.(data, version, op);
+    // Only the fast paths may write into an owned state; the generic path never does.
+    const fast = machine.applyTagged?.(data, version, op, mayOverwrite);
     if (fast !== undefined) return fast;
     const out = machine.apply(data === null ? null : partOf(data, 1), version, partOf(op, 1));
     assert(
@@ -159,24 +160,28 @@ export function createModelRegistry(
     const result = withVersion(out.result, out.mutated ? version + 1 : version);
     return { data: next, mutated: out.mutated, result };
   };
-  const read: StateMachine['read'] = (data, version, query) => {
+  const read: StateMachine['read'] = (data, version, query, dataMayChange) => {
     const machine = machineOf(query, 'query');
     if (data !== null && data[0] !== query[0]) return WRONG_MODEL;
     const fast = machine.readTagged?.(data, version, query);
     if (fast !== undefined) return fast;
-    return machine.read(data === null ? null : partOf(data, 1), version, partOf(query, 1));
+    const answer = machine.read(data === null ? null : partOf(data, 1), version, partOf(query, 1));
+    // The model read a view of the state (partOf: a long state is not copied) and may answer a
+    // view of it; a state its key will write into must not show through the answer.
+    const mayAlias = dataMayChange === true && data !== null && data.length > ON_HEAP_BYTES_MAX;
+    return mayAlias && answer.buffer === data.buffer ? answer.slice() : answer;
   };
   return {
-    apply(data, version, op) {
+    apply(data, version, op, mayOverwrite) {
       try {
-        return apply(data, version, op);
+        return apply(data, version, op, mayOverwrite);
       } catch {
         return { data, mutated: false, result: BAD_REQUEST };
       }
     },
-    read(data, version, query) {
+    read(data, version, query, dataMayChange) {
       try {
-        return read(data, version, query);
+        return read(data, version, query, dataMayChange);
       } catch {
         return BAD_REQUEST;
       }

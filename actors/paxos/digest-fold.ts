@@ -166,8 +166,9 @@ export class DigestFold {
 
   /**
    * A held key's digest fields, taken at the cut: the core's record object moves on after the
-   * first await, but the data array it points at now is never changed in place (the core and
-   * the models replace `rec.data`, they do not write into it), so a reference is a copy.
+   * first await, but the data array it points at now is never changed in place (the models
+   * replace `rec.data`; the one exception, a memory key's state written in place, is never
+   * done to an array heldRecords() has lent out), so a reference is a copy.
    */
   capture(key: string, rec: KeyRecord): CapturedKey | undefined {
     if (rec.chosen === 0) return undefined;

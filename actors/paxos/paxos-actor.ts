@@ -294,6 +294,10 @@ export class PaxosGroupActor implements Actor {
             : (key) => options.derived?.covers(key) === true,
       onApplied:
         journal === undefined ? undefined : (key, op, v) => journal.noteApplied(key, op, v),
+      // A volatile store writes nothing on the persist path (no records staged, no journal, no
+      // derived writes: take()) and encodes what it keeps at once (evictions): no record or data
+      // outlives the turn, so keys' data may be written in place.
+      reuseData: store.volatile === true && journal === undefined,
     });
   }
 

@@ -239,6 +239,22 @@ function isPutResult(bytes: Uint8Array, versionAfter: number): boolean {
   return getF64(bytes, 1) === versionAfter && getF64(bytes, 17) === versionAfter;
 }
 
+/** Longest value copied byte by byte into a state (a loop beats `set` and its view for these). */
+const VALUE_COPY_LOOP_MAX = 256;
+
+/** A put's value ([tag][put][f64][value]) written over a state of its length ([tag][value]). */
+function copyValueInto(state: Uint8Array, op: Uint8Array): void {
+  if (!(state.length === op.length - (KV_TAGGED_HEADER_BYTES - 1)))
+    assert(false, `a ${op.length}-byte put over a ${state.length}-byte state`);
+  const from = KV_TAGGED_HEADER_BYTES - 1;
+  state[0] = op[0] as number;
+  if (state.length <= VALUE_COPY_LOOP_MAX) {
+    for (let i = 1; i < state.length; i++) state[i] = op[from + i] as number;
+  } else {
+    state.set(op.subarray(KV_TAGGED_HEADER_BYTES), 1);
+  }
+}
+
 /**
  * A put's new state is a view of its op, no copy: the registry (registry.ts) copies it once
  * into the tagged state it keeps, so the op's buffer is never kept alive by a key's data.
@@ -275,15 +291,24 @@ export const kvStateMachine: StateMachine = {
         throw new Error(`unknown kv op ${op[0]}`);
     }
   },
-  applyTagged(_data, version, op) {
+  applyTagged(data, version, op, mayOverwrite) {
     // Only put: the generic path answers everything else (and every malformed op).
     if (op.length < KV_TAGGED_HEADER_BYTES || op[1] !== OP_PUT) return undefined;
-    // [tag][put][f64][value] → [tag][value]: one copy from the byte before the value, whose
-    // first byte becomes the tag (registry.tagged(tag, value) in one allocation). The key keeps
-    // it: from a kept slab (kept-bytes.ts).
-    const data = keptCopyOf(op, KV_TAGGED_HEADER_BYTES - 1, op.length);
-    data[0] = op[0] as number;
-    return { data, mutated: true, result: putResult(version + 1) };
+    // [tag][put][f64][value] → [tag][value]. A state the key holds alone, of the new state's
+    // length, takes the value in place: no allocation, and nothing new for the collector to
+    // copy and promote (decision "A key's data written in place"). Nothing below throws, so a
+    // state is never left half written.
+    const length = op.length - (KV_TAGGED_HEADER_BYTES - 1);
+    if (mayOverwrite === true && data !== null && data.length === length) {
+      copyValueInto(data, op);
+      return { data, mutated: true, result: putResult(version + 1), owned: true };
+    }
+    // Otherwise one copy from the byte before the value, whose first byte becomes the tag
+    // (registry.tagged(tag, value) in one allocation). The key keeps it: from a kept slab
+    // (kept-bytes.ts).
+    const fresh = keptCopyOf(op, KV_TAGGED_HEADER_BYTES - 1, op.length);
+    fresh[0] = op[0] as number;
+    return { data: fresh, mutated: true, result: putResult(version + 1), owned: true };
   },
   readTagged(data, version, query) {
     // Only get ([tag][get]); anything else (and every malformed query) takes the generic path.

@@ -12,16 +12,28 @@
  *   incarnation a key's promise never goes down while its chosen instance stays.
  * - Acknowledged writes are chosen: when a client gets a write acknowledged, that operation is
  *   among the values chosen for the key.
+ * - State agreement: every record of a key at one chosen instance, in a replica's core or in a
+ *   fetch reply on the wire, holds the same version and data (the state after applying the
+ *   same chosen values). A state written in place while a reply still referred to it would
+ *   break it (decision "A key's data written in place").
  */
 import { assert } from '../../runtime/assert';
 import { PayloadKind, payloadKind, readBatch, readMessage } from '../../actors/paxos/codec';
 import type { PaxosCore } from '../../actors/paxos/core/paxos-core';
-import type { PaxosMessage, Proposal } from '../../actors/paxos/core/types';
+import type { KeyRecord, PaxosMessage, Proposal } from '../../actors/paxos/core/types';
 import { MessageType } from '../../actors/paxos/core/types';
 import { windowEntries } from '../../actors/paxos/core/recent-window';
 
 function opHash(op: Uint8Array): string {
   return Buffer.from(op.buffer, op.byteOffset, op.byteLength).toString('base64');
+}
+
+/** FNV-1a over the bytes (the checker's fingerprint of a state; sim states are small). */
+function bytesHash(b: Uint8Array | null): string {
+  if (b === null) return 'null';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+  return `${b.length}:${h >>> 0}`;
 }
 
 function idOf(origin: number, seq: number): string {
@@ -45,6 +57,8 @@ export class ClusterInvariants {
     PaxosCore,
     Map<string, { chosen: number; promised: number }>
   >();
+  /** `key#chosen` → the version and data fingerprint of the state at that instance. */
+  private readonly stateAt = new Map<string, string>();
   checks = 0;
   acksChecked = 0;
 
@@ -59,11 +73,24 @@ export class ClusterInvariants {
       this.noteChosen(m.key, m.chosen, m.chosenOrigin, m.chosenSeq, `message from ${replica}`);
     if (m.value !== null) this.noteValue(m.key, m.value);
     if (m.record?.accepted != null) this.noteValue(m.key, m.record.accepted);
+    if (m.record != null) this.noteState(m.key, m.record, `a record sent by ${replica}`);
     const vote = m.ok && (m.type === MessageType.promise || m.type === MessageType.accepted);
     if (vote) {
       const at = `${replica}|${m.key}|${m.instance}`;
       this.answered.set(at, Math.max(this.answered.get(at) ?? 0, m.ballot));
     }
+  }
+
+  private noteState(key: string, rec: KeyRecord, where: string): void {
+    if (rec.chosen === 0) return;
+    const at = `${key}#${rec.chosen}`;
+    const state = `${rec.version}/${bytesHash(rec.data)}`;
+    const seen = this.stateAt.get(at);
+    assert(
+      seen === undefined || seen === state,
+      () => `state agreement violated at ${at}: ${seen} vs ${state} (${where})`,
+    );
+    if (seen === undefined) this.stateAt.set(at, state);
   }
 
   private noteValue(key: string, p: Proposal): void {
@@ -96,7 +123,8 @@ export class ClusterInvariants {
     this.checks += 1;
     let last = this.lastSeen.get(core);
     if (last === undefined) this.lastSeen.set(core, (last = new Map()));
-    for (const { key, status, rec } of core.heldRecords()) {
+    // It keeps nothing of a record past this loop: no lend (keys' data may be written in place).
+    for (const { key, status, rec } of core.heldRecords(false)) {
       if (status === 'loading') continue;
       if (rec.chosen > 0)
         this.noteChosen(key, rec.chosen, rec.chosenOrigin, rec.chosenSeq, `replica ${replica}`);
@@ -104,6 +132,7 @@ export class ClusterInvariants {
         this.noteChosen(key, e.instance, e.origin, e.seq, `replica ${replica} window`);
       if (rec.accepted !== null) this.noteValue(key, rec.accepted);
       if (status !== 'ready') continue;
+      this.noteState(key, rec, `replica ${replica}`);
       const before = last.get(key);
       assert(
         before === undefined || before.chosen !== rec.chosen || rec.promised >= before.promised,

@@ -55,3 +55,18 @@ test("simulation under faults, memory with persist, sync 'batch', kill -9 crashe
     crashKind: 'process',
   });
 });
+
+// The memory engine with its keys cached (no eviction): a put of a state's length writes into
+// the state in place (decision "A key's data written in place"). Amnesic restarts recover
+// through fetch replies, which lend a record's data until they are encoded, and read bursts
+// serve gets between puts of a turn; a state written while lent would show in what a peer
+// adopts or a client reads, which the checker and the agreement check would catch.
+test('simulation under faults, memory engine, keys cached, states written in place: linearizable, agreement, liveness', (t) => {
+  runScenario(t, {
+    wipe: false,
+    sync: 'always',
+    salt: 41,
+    volatile: true,
+    readBursts: true,
+  });
+});

@@ -128,6 +128,7 @@ export function runSeed(seed: number, s: Scenario) {
     arenaLoads: cluster.arenaLoads(),
     lingered: cluster.coreCounter('batchesLingered'),
     joined: cluster.coreCounter('readsJoinedRound'),
+    inPlace: cluster.coreCounter('dataWrittenInPlace'),
     deliveredLate: cluster.sim.stats.deliveredLate,
     invariantChecks: cluster.invariants.checks,
     journalEntries,
@@ -150,6 +151,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let lingered = 0;
   let joined = 0;
   let inlineWrites = 0;
+  let inPlace = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -182,6 +184,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     lingered += r.lingered;
     joined += r.joined;
     inlineWrites += r.inlineWrites;
+    inPlace += r.inPlace;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
@@ -192,12 +195,16 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
       `${s.evict === true ? `, ${evicted} keys evicted` : ''}` +
       `${s.linger === true ? `, ${lingered} batches lingered (live actors)` : ''}` +
       `${s.inlineWrites === true ? `, ${inlineWrites} writes finished inside the port's call` : ''}` +
+      `${s.volatile === true ? `, ${inPlace} states written in place` : ''}` +
       `${s.arenaSlabShift !== undefined ? `, ${evacuations} arena slabs evacuated` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
   if (s.idSpan !== undefined)
     t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
   if (s.inlineWrites === true)
     t.true(inlineWrites > SEEDS_PER_SCENARIO, `writes finished inline (${inlineWrites})`);
+  // Without eviction, memory keys stay cached and same-length puts write into their state.
+  if (s.volatile === true && s.evict !== true)
+    t.true(inPlace > SEEDS_PER_SCENARIO, `states written in place (${inPlace})`);
   t.true(
     invariantChecks > SEEDS_PER_SCENARIO * 100,
     `invariants were checked after every step (${invariantChecks})`,

@@ -10,7 +10,15 @@ import { ballotOwner, isPreauthorized } from './ballot';
 import { homeReplicaOf } from './key-hash';
 import { applyChosen, sameValue, snapshotRecord } from './key-record';
 import type { CoreContext, KeyState } from './key-state';
-import { count, markDirty, markChosenOnly, message, noteApplied } from './key-state';
+import {
+  count,
+  dataOwner,
+  lendData,
+  markDirty,
+  markChosenOnly,
+  message,
+  noteApplied,
+} from './key-state';
 import { afterChosenAdvanced } from './proposer';
 import { startCatchUp } from './recovery';
 import type { PaxosMessage } from './types';
@@ -30,9 +38,10 @@ export function learn(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
     sameValue(rec.accepted, m.chosenOrigin, m.chosenSeq)
   ) {
     const versionBefore = rec.version;
+    const dataBefore = rec.data;
     const value = rec.accepted;
-    applyChosen(rec, value, ctx.model);
-    noteApplied(ctx, ks, value.op, versionBefore);
+    applyChosen(rec, value, ctx.model, dataOwner(ctx, ks));
+    noteApplied(ctx, ks, value.op, versionBefore, dataBefore);
     markChosenOnly(ctx, ks);
     count(ctx, 'settledLocally');
     if (rec.chosen !== m.chosen) assert(false, `settled ${rec.chosen} != ${m.chosen}`);
@@ -136,6 +145,8 @@ export function onReadQuery(ctx: CoreContext, ks: KeyState, m: PaxosMessage): vo
  */
 export function onFetch(ctx: CoreContext, ks: KeyState, m: PaxosMessage): void {
   if (ks.status !== 'ready') assert(false, `fetch answered from ${ks.status} key ${ks.key}`);
+  // The reply carries the data by reference until it is encoded, maybe after a persist.
+  lendData(ks);
   const record = snapshotRecord(ks.rec);
   const answer = message(ctx, ks, MessageType.fetchReply, m.from);
   answer.requestId = m.requestId;

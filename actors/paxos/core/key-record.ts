@@ -69,19 +69,35 @@ export function findAppliedResult(
 }
 
 /**
+ * Who may write into a record's data in place (decision "A key's data written in place"): the
+ * data array the key holds alone, or null. Set only from a model's `owned` answer; whoever lends
+ * the data out (a snapshot, a scan, a fetch reply) sets it to null first.
+ */
+export interface DataOwner {
+  ownedData: Uint8Array | null;
+}
+
+/**
  * Applies the value chosen at instance rec.chosen + 1 and resets the acceptor state for the
  * next instance. A value already in the recent window (the same request chosen twice) is not
  * applied again; its first result is kept. Returns the result remembered for the value.
+ * `owner`: given when the record's data may be written in place (DataOwner).
  */
-export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine): Uint8Array {
+export function applyChosen(
+  rec: KeyRecord,
+  value: Proposal,
+  model: StateMachine,
+  owner?: DataOwner,
+): Uint8Array {
   const instance = rec.chosen + 1;
   const before = findAppliedResult(rec, value.origin, value.seq);
   let result: Uint8Array = before ?? NO_RESULT;
   if (before === undefined && isInstallOp(value.op)) {
     // Not a model op: verify's repair replacing the state wholesale (decisions.md 17).
+    if (owner !== undefined) owner.ownedData = null;
     result = applyInstall(rec, value.op);
   } else if (before === undefined && !isNoop(value)) {
-    result = applyOp(rec, value.op, model);
+    result = applyOp(rec, value.op, model, owner);
   }
   pushApplied(rec, instance, value.origin, value.seq, result, RECENT_WINDOW);
   rec.chosen = instance;
@@ -102,7 +118,12 @@ export function applyChosen(rec: KeyRecord, value: Proposal, model: StateMachine
  * check runs here, on every replica applying the chosen value, not only at the proposer: every
  * replica holds the same window, so every replica takes the same branch.
  */
-function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint8Array {
+function applyOp(
+  rec: KeyRecord,
+  wrapped: Uint8Array,
+  model: StateMachine,
+  owner: DataOwner | undefined,
+): Uint8Array {
   // Most ops carry no request id: no split (and no object) for them.
   let requestId: string | undefined;
   let op = wrapped;
@@ -111,7 +132,8 @@ function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint
     const earlier = findRequest(rec, requestId);
     if (earlier !== undefined) return earlier.result;
   }
-  const out = model.apply(rec.data, rec.version, op);
+  const mayOverwrite = owner !== undefined && rec.data !== null && rec.data === owner.ownedData;
+  const out = model.apply(rec.data, rec.version, op, mayOverwrite);
   // The model is our code: bytes out, or a bug (every replica would apply the same bad result).
   if (
     !(out.result instanceof Uint8Array) ||
@@ -121,6 +143,9 @@ function applyOp(rec: KeyRecord, wrapped: Uint8Array, model: StateMachine): Uint
   }
   const versionBefore = rec.version;
   rec.data = out.data;
+  // A state the model did not promise as the key's alone (the generic paths: it may be what a
+  // result or an older state refers to) is never written into.
+  if (owner !== undefined) owner.ownedData = out.owned === true ? out.data : null;
   if (out.mutated) rec.version += 1;
   assert(rec.version === versionBefore + (out.mutated ? 1 : 0), 'one version per mutating op');
   // Only an op that changed the key is remembered: one that changed nothing (a refused cas, an
@@ -210,7 +235,8 @@ export function adoptChosen(rec: KeyRecord, newer: KeyRecord): void {
 
 /**
  * A copy of `rec` that later changes to it do not reach (its window is mutated in place; the
- * other fields are replaced, never mutated).
+ * other fields are replaced, never mutated, but for an owned data array: a core lends the data
+ * (lendData) before it hands out a snapshot).
  */
 export function snapshotRecord(rec: KeyRecord): KeyRecord {
   return { ...rec, ...copyWindow(rec) };

@@ -137,6 +137,12 @@ export interface KeyState {
    * ballot never go down, and the value accepted at one ballot never changes.
    */
   seen: SeenState;
+  /**
+   * The data array this key holds alone and may write a new state into (key-record.ts
+   * DataOwner; only when `ctx.reuseData`): set from the model's `owned` answer, null once the
+   * data is lent out (lendData).
+   */
+  ownedData: Uint8Array | null;
 }
 
 export interface SeenState {
@@ -183,6 +189,12 @@ export interface CoreContext {
   readonly persistChosen: (key: string) => boolean;
   /** Told of every applied op that changed a key's version (the journal, docs/decisions.md "Journal subscription"). */
   readonly onApplied: AppliedHook | undefined;
+  /**
+   * Keys' data may be written in place (decision "A key's data written in place"): the shell's
+   * word that it keeps no record or data of the core's past the turn it is handed them in (the
+   * memory engine: nothing is persisted, evicted records are encoded at once).
+   */
+  readonly reuseData: boolean;
   /**
    * Logical time for client deadlines: it follows the host clock (the shell passes the ticks
    * that really elapsed), so a request answers within its timeout however late the timer runs.
@@ -287,7 +299,21 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
       acceptedOrigin: rec.accepted === null ? -1 : rec.accepted.origin,
       acceptedSeq: rec.accepted === null ? 0 : rec.accepted.seq,
     },
+    ownedData: null,
   };
+}
+
+/**
+ * The key's data leaves the core by reference (a snapshot, a scan, a fetch reply): it must not
+ * be written into from now on. The next apply makes the key a fresh state again.
+ */
+export function lendData(ks: KeyState): void {
+  ks.ownedData = null;
+}
+
+/** Who may write into the key's data in place during an apply (key-record.ts), if anyone. */
+export function dataOwner(ctx: CoreContext, ks: KeyState): KeyState | undefined {
+  return ctx.reuseData ? ks : undefined;
 }
 
 export function emptyReady(): Ready {
@@ -380,15 +406,21 @@ export type AppliedHook = (key: string, op: Uint8Array, versionAfter: number) =>
 
 /**
  * After applyChosen: tells the journal hook of an op that changed the key (no-ops, refused ops
- * and duplicates change no version and are not mutations).
+ * and duplicates change no version and are not mutations), and counts a state written in place
+ * (`dataBefore`: the key's data before the apply).
  */
 export function noteApplied(
   ctx: CoreContext,
   ks: KeyState,
   op: Uint8Array,
   versionBefore: number,
+  dataBefore: Uint8Array | null,
 ): void {
   if (!(ks.rec.version >= versionBefore)) assert(false, `version went back on ${ks.key}`);
+  // An owned state answered again by a mutating op: the new state was written into it. (A
+  // generic op may answer its unchanged state as mutated too; that one is never owned.)
+  const inPlace = dataBefore !== null && ks.rec.data === dataBefore && ks.ownedData === dataBefore;
+  if (inPlace && ks.rec.version !== versionBefore) count(ctx, 'dataWrittenInPlace');
   if (ctx.onApplied !== undefined && ks.rec.version !== versionBefore)
     ctx.onApplied(ks.key, op, ks.rec.version);
 }

@@ -25,6 +25,7 @@ import {
   count,
   deliver,
   emptyReady,
+  lendData,
   markActive,
   message,
   newKeyState,
@@ -72,6 +73,11 @@ export interface CoreConfig {
   readonly persistChosen?: (key: string) => boolean;
   /** Told of every applied op that changed a key (the shell's journal, docs/decisions.md "Journal subscription"). */
   readonly onApplied?: AppliedHook;
+  /**
+   * Keys' data may be written in place (CoreContext.reuseData): only when the shell keeps no
+   * record or data it is handed past that turn. Default false.
+   */
+  readonly reuseData?: boolean;
 }
 
 export const DEFAULT_LIMITS: CoreLimits = {
@@ -124,6 +130,7 @@ export class PaxosCore {
       ids: newIdSpace(incarnation, config.idSpan ?? ID_SPAN_DEFAULT),
       persistChosen: config.persistChosen ?? (() => false),
       onApplied: config.onApplied,
+      reuseData: config.reuseData ?? false,
       tickNow: 0,
       roundNow: 0,
       heardAt: new Array<number>(config.replicas).fill(-1),
@@ -308,7 +315,9 @@ export class PaxosCore {
   /** A copy of a key's record as this replica knows it (tests, verification). */
   record(key: string): KeyRecord | undefined {
     const ks = this.keys.get(key);
-    return ks === undefined ? undefined : snapshotRecord(ks.rec);
+    if (ks === undefined) return undefined;
+    lendData(ks);
+    return snapshotRecord(ks.rec);
   }
 
   /** This incarnation obeys the amnesia rule (started without its state, or told so since). */
@@ -347,14 +356,19 @@ export class PaxosCore {
   /**
    * Every key this core holds in memory, with its status and record (verification). The
    * records are the live objects, not copies: callers read them and must not keep or change
-   * them past the current turn.
+   * them past the current turn. Their data arrays are lent (lendData): digests keep them.
+   * `lend` false is for a caller that keeps nothing of a record past the call (the
+   * simulator's invariant checks), so keys' data may still be written in place after it.
    */
-  *heldRecords(): Generator<{
+  *heldRecords(lend = true): Generator<{
     readonly key: string;
     readonly status: KeyStatus;
     readonly rec: KeyRecord;
   }> {
-    for (const ks of this.keys.values()) yield { key: ks.key, status: ks.status, rec: ks.rec };
+    for (const ks of this.keys.values()) {
+      if (lend) lendData(ks);
+      yield { key: ks.key, status: ks.status, rec: ks.rec };
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import { windowHasInstance } from './recent-window';
 import type { CoreContext, KeyState, ProposerRound } from './key-state';
 import {
   count,
+  dataOwner,
   deliver,
   markActive,
   markChosenOnly,
@@ -254,8 +255,9 @@ function onChosenHere(ctx: CoreContext, ks: KeyState, value: Proposal): void {
   if (!(round !== null && round.instance === rec.chosen + 1))
     assert(false, `chosen for stale round on ${ks.key}`);
   const versionBefore = rec.version;
-  applyChosen(rec, value, ctx.model);
-  noteApplied(ctx, ks, value.op, versionBefore);
+  const dataBefore = rec.data;
+  applyChosen(rec, value, ctx.model, dataOwner(ctx, ks));
+  noteApplied(ctx, ks, value.op, versionBefore, dataBefore);
   markChosenOnly(ctx, ks);
   count(ctx, 'chosenHere');
   // The peers are owed a notice, so they settle from their accepted value. It is not sent

@@ -191,7 +191,8 @@ function serveRound(ctx: CoreContext, ks: KeyState, round: ReadRound): void {
 }
 
 function serveOne(ctx: CoreContext, ks: KeyState, request: ReadRequest): void {
-  const result = ctx.model.read(ks.rec.data, ks.rec.version, request.query);
+  // An owned state may be written into later this turn, before the answer is encoded.
+  const result = ctx.model.read(ks.rec.data, ks.rec.version, request.query, ks.ownedData !== null);
   deliver(ctx, { token: request.token, ok: true, result });
 }
 

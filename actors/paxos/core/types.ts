@@ -36,7 +36,11 @@ export interface KeyRecord {
   /** Origin and seq of the value chosen at `chosen` (-1 / 0 when chosen is 0). */
   chosenOrigin: number;
   chosenSeq: number;
-  /** Data state after applying instance `chosen`; null when absent (never written or deleted). */
+  /**
+   * Data state after applying instance `chosen`; null when absent (never written or deleted).
+   * Replaced by each apply, never written into, except by its core when the key holds it alone
+   * (decision "A key's data written in place": KeyState.ownedData).
+   */
   data: Uint8Array | null;
   /** Count of mutations applied (no-ops and failed conditional writes do not count). */
   version: number;

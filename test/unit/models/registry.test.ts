@@ -118,9 +118,11 @@ test("kv's tagged fast path answers what the generic path answers, with a state 
     [null, 0, Uint8Array.of(ModelTag.kv, 1, 0, 0)], // a short put: malformed for the fast path
   ];
   for (const [data, version, op] of cases) {
-    const a = registry.apply(data, version, op);
+    const { owned, ...a } = registry.apply(data, version, op);
     const b = slow.apply(data, version, op);
     t.deepEqual(a, b, `op of ${op.length} bytes at version ${version}`);
+    // The fast path promises its state as the key's alone; the generic path promises nothing.
+    t.is(owned, op[1] === 1 && op.length >= 10 ? true : undefined);
     t.not(a.data?.buffer, op.buffer, 'the state is not a view of the op');
     const { version: after } = splitVersion(a.result);
     t.is(after, version + 1);
@@ -186,4 +188,23 @@ test("kv's tagged read answers what the generic read answers, malformed queries 
   }
   const found = decodeKvGetResult(registry.read(states[2] ?? null, 5, queries[0] ?? KV_GET_QUERY));
   t.deepEqual(found, { found: true, version: 5, value: Uint8Array.of(9) });
+});
+
+// Decision "A key's data written in place": a state the caller may write into later must not
+// show through a read's answer. The generic path hands a long state to the model as a view.
+test('a read of a state that may change answers no view of it', (t) => {
+  const viewModel: StateMachine = {
+    apply: (data) => ({ data, mutated: false, result: Uint8Array.of(0) }),
+    read: (data) => (data ?? new Uint8Array(0)).subarray(1),
+  };
+  const reg = createModelRegistry([[ModelTag.kv, viewModel]]);
+  const state = tagged(ModelTag.kv, new Uint8Array(200).fill(7));
+  const query = tagged(ModelTag.kv, Uint8Array.of(9));
+  const shared = reg.read(state, 1, query);
+  t.is(shared.buffer, state.buffer, 'a view by default (the state never changes)');
+  const owned = reg.read(state, 1, query, true);
+  t.not(owned.buffer, state.buffer, 'a copy when the state may change');
+  t.deepEqual([...owned], [...shared]);
+  state.fill(1, 1);
+  t.is(owned[0], 7, 'the answer keeps the bytes it was given');
 });

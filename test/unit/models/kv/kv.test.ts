@@ -12,6 +12,9 @@ import {
   readKvWriteResult,
 } from '../../../../models/kv/kv';
 import type { KvOp, KvWriteFields } from '../../../../models/kv/kv';
+import { allModels } from '../../../../models/all-models';
+import { ModelTag } from '../../../../models/model-tags';
+import { splitVersion, tagged } from '../../../../models/registry';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -121,4 +124,27 @@ test('readKvWriteResult and readKvGetResult read what the decoders read, in plac
     if (got.found) t.deepEqual(answer.subarray(KV_GET_VALUE_AT), decoded.value);
   }
   t.throws(() => readKvWriteResult(new Uint8Array(25), 16, fields), { message: /16 bytes/ });
+});
+
+// Decision "A key's data written in place": kv's tagged put writes into a state of its length
+// when the caller holds it alone (mayOverwrite), and answers every state it makes as owned.
+test('a tagged put writes into an owned state of its length, and only then', (t) => {
+  const opOf = (value: string) =>
+    tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from(value) }));
+  const first = allModels.apply(null, 0, opOf('abcd'));
+  t.true(first.owned);
+  const state = first.data;
+  if (state === null) return t.fail('no state');
+  const inPlace = allModels.apply(state, 1, opOf('wxyz'), true);
+  t.is(inPlace.data, state, 'the same array');
+  t.is(Buffer.from(state.subarray(1)).toString(), 'wxyz');
+  t.true(inPlace.owned);
+  t.is(decodeKvWriteResult(splitVersion(inPlace.result).body).status, KvStatus.ok);
+  const notMine = allModels.apply(state, 2, opOf('1234'));
+  t.not(notMine.data, state, 'without mayOverwrite: a new array');
+  t.is(Buffer.from(state.subarray(1)).toString(), 'wxyz', 'and the old one unchanged');
+  const longer = allModels.apply(state, 2, opOf('12345'), true);
+  t.not(longer.data, state, 'another length: a new array');
+  t.is(Buffer.from(state.subarray(1)).toString(), 'wxyz');
+  return undefined;
 });
