@@ -127,7 +127,7 @@ export interface KeyState {
   /**
    * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
    * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
-   * and clears its bit (message()); the next tick sends the rest (`noticesDue`).
+   * and clears its bit (message()); `ready()` sends the rest (`noticesDue`), in the same turn.
    */
   noticePeers: number;
   /**
