@@ -294,10 +294,12 @@ export class PaxosGroupActor implements Actor {
             : (key) => options.derived?.covers(key) === true,
       onApplied:
         journal === undefined ? undefined : (key, op, v) => journal.noteApplied(key, op, v),
-      // A volatile store writes nothing on the persist path (no records staged, no journal, no
-      // derived writes: take()) and encodes what it keeps at once (evictions): no record or data
-      // outlives the turn, so keys' data may be written in place.
-      reuseData: store.volatile === true && journal === undefined,
+      // take() encodes every record it is handed at once (sealed bytes, or a change entry: the
+      // sections keep only append views, which no kv put makes), and a port's keep encodes too:
+      // no data outlives the turn but a journal's state entries (and what the core lends), so
+      // without a journal keys' data may be written in place (decision "A key's data written in
+      // place").
+      reuseData: journal === undefined,
     });
   }
 

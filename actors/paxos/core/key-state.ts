@@ -191,8 +191,8 @@ export interface CoreContext {
   readonly onApplied: AppliedHook | undefined;
   /**
    * Keys' data may be written in place (decision "A key's data written in place"): the shell's
-   * word that it keeps no record or data of the core's past the turn it is handed them in (the
-   * memory engine: nothing is persisted, evicted records are encoded at once).
+   * word that it keeps no record or data of the core's past the turn it is handed them in
+   * (persisted and evicted records are encoded at once; no journal keeps their data).
    */
   readonly reuseData: boolean;
   /**
