@@ -155,7 +155,10 @@ export class JournalWriter {
       }
     }
     if (record.version > at) {
-      out.push(this.entry(JournalEntryKind.state, key, at, record.version, record.data));
+      // A copy: the entry waits for its batch, and the key may write its state in place
+      // meanwhile (decision "A key's data written in place"). State entries are rare (a jump).
+      const state = record.data === null ? null : record.data.slice();
+      out.push(this.entry(JournalEntryKind.state, key, at, record.version, state));
       this.counters.journalStateEntries += 1;
     }
     this.covered.set(key, record.version);

@@ -295,11 +295,11 @@ export class PaxosGroupActor implements Actor {
       onApplied:
         journal === undefined ? undefined : (key, op, v) => journal.noteApplied(key, op, v),
       // take() encodes every record it is handed at once (sealed bytes, or a change entry: the
-      // sections keep only append views, which no kv put makes), and a port's keep encodes too:
-      // no data outlives the turn but a journal's state entries (and what the core lends), so
-      // without a journal keys' data may be written in place (decision "A key's data written in
-      // place").
-      reuseData: journal === undefined,
+      // sections keep only append views, which no kv put makes), a port's keep encodes too, and
+      // the journal copies the state of its state entries: no data outlives the turn but what
+      // the core lends, so keys' data may be written in place (decision "A key's data written
+      // in place").
+      reuseData: true,
     });
   }
 

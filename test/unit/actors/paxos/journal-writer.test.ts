@@ -69,6 +69,19 @@ test('applied ops become op entries; a jump the ops do not explain becomes one s
   );
 });
 
+// The entry waits for its batch while the key may write its state in place (decision "A key's
+// data written in place"): a state entry holds a copy of the state, not the key's array.
+test('a state entry keeps a copy of the state', (t) => {
+  const w = writer();
+  w.noteLoaded('a', undefined);
+  const record = rec(3, 'abc');
+  const [entry] = w.entriesOf('a', record);
+  t.is(entry?.kind, JournalEntryKind.state);
+  t.not(entry?.bytes, record.data);
+  record.data?.set(bytes('xyz'));
+  t.deepEqual(entry?.bytes, bytes('abc'));
+});
+
 test('times never go back within a group', (t) => {
   const times = [50, 40, 60];
   const w = new JournalWriter(JOURNAL_LIMITS_DEFAULT, () => times.shift() ?? 0);
