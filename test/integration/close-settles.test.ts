@@ -10,7 +10,7 @@ import test from 'ava';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { PaxosStoreOptions, StoreJournalEntry, Subscription } from '../../index';
-import { codeOf, tempDir } from './helpers';
+import { codeOf, take, tempDir } from './helpers';
 
 /** No repair scan: on reopen, replica 0 learns nothing it did not learn before the close. */
 const OPEN = {
@@ -20,17 +20,6 @@ const OPEN = {
   repair: { enabled: false },
   timeoutMs: 15_000,
 } as const;
-
-/** Takes `n` entries from a subscription (bounded by the head read before: they exist). */
-async function take(sub: Subscription, n: number): Promise<StoreJournalEntry[]> {
-  const out: StoreJournalEntry[] = [];
-  if (n === 0) return out;
-  for await (const e of sub) {
-    out.push(e);
-    if (out.length >= n) break;
-  }
-  return out;
-}
 
 /** Replica 0's journal range of a group, once its journal has loaded (bounded wait). */
 async function rangeOf(store: PaxosStore, group: number): Promise<{ first: number; head: number }> {

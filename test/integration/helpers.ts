@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
-import type { PaxosStoreOptions } from '../../index';
+import type { PaxosStoreOptions, StoreJournalEntry, Subscription } from '../../index';
 
 /**
  * Small and fast: two worker threads, four groups per replica. The request timeout is generous
@@ -177,4 +177,15 @@ export function killByPid(proc: ChildProcess): void {
   } catch {
     // Already gone.
   }
+}
+
+/** Takes `n` entries from a subscription (they exist: bounded by the test's own timeout). */
+export async function take(sub: Subscription, n: number): Promise<StoreJournalEntry[]> {
+  const out: StoreJournalEntry[] = [];
+  if (n === 0) return out;
+  for await (const e of sub) {
+    out.push(e);
+    if (out.length >= n) break;
+  }
+  return out;
 }

@@ -11,18 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { StoreJournalEntry, Subscription } from '../../index';
-import { codeOf, tempDir } from './helpers';
+import { codeOf, take, tempDir } from './helpers';
 
 const OPEN = { engine: 'bitcask', workers: 1, groups: 2, repair: { enabled: false } } as const;
-
-async function take(sub: Subscription, n: number): Promise<StoreJournalEntry[]> {
-  const out: StoreJournalEntry[] = [];
-  for await (const e of sub) {
-    out.push(e);
-    if (out.length >= n) break;
-  }
-  return out;
-}
 
 async function consumeAll(store: PaxosStore, name: string, n: number): Promise<void> {
   const sub = store.subscribe(name, { from: 'start' });

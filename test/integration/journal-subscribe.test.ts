@@ -7,20 +7,9 @@ import test from 'ava';
 import * as path from 'node:path';
 import { PaxosStore } from '../../index';
 import type { StoreJournalEntry, Subscription } from '../../index';
-import { codeOf, tempDir } from './helpers';
+import { codeOf, take, tempDir } from './helpers';
 
 const OPEN = { engine: 'bitcask', workers: 1, groups: 2, repair: { enabled: false } } as const;
-
-/** Takes `n` entries from a subscription (bounded by the test's own timeout). */
-async function take(sub: Subscription, n: number): Promise<StoreJournalEntry[]> {
-  const out: StoreJournalEntry[] = [];
-  if (n === 0) return out;
-  for await (const e of sub) {
-    out.push(e);
-    if (out.length >= n) break;
-  }
-  return out;
-}
 
 function checkOrder(t: import('ava').ExecutionContext, entries: StoreJournalEntry[]): void {
   const last = new Map<number, number>();
