@@ -16,7 +16,12 @@
  */
 import { assert } from '../../runtime/assert';
 import { engineError } from '../errors';
-import { openRecord, RECORD_HEADER_BYTES, sealRecordAt } from '../record-codec';
+import {
+  openRecord,
+  RECORD_HEADER_BYTES,
+  sealRecordAroundSealedAt,
+  sealRecordAt,
+} from '../record-codec';
 import { readU64, viewOf } from './format';
 
 export type EntryKind = 'put' | 'tombstone';
@@ -47,7 +52,9 @@ export function entryRecordBytes(keyBytes: number, valueBytes: number): number {
  * batch frame). Building in place saves a copy of every value; the key is written straight from
  * the string (`keyBytes`: its UTF-8 length), so no buffer is allocated for it. The fields come
  * as arguments and the checks as guards, so a record written allocates nothing: this runs for
- * every record persisted.
+ * every record persisted. `valueSealed`: the value is a sealed record whose checksum holds
+ * (`BatchOp.sealed`), so the entry's checksum is derived from it (`sealRecordAroundSealedAt`:
+ * the same checksum, without a second pass over the value).
  */
 export function writeEntryRecordAt(
   frame: Uint8Array,
@@ -57,6 +64,7 @@ export function writeEntryRecordAt(
   key: string,
   keyBytes: number,
   value: Uint8Array | undefined,
+  valueSealed: boolean = false,
 ): number {
   const valueBytes = value === undefined ? 0 : value.byteLength;
   if (!(kind === 'put' || valueBytes === 0)) assert(false, 'writeEntryRecord: tombstone value');
@@ -76,7 +84,9 @@ export function writeEntryRecordAt(
   if (written !== keyBytes)
     assert(false, `writeEntryRecord: key of ${written} bytes, not ${keyBytes}`);
   if (value !== undefined) frame.set(value, keyAt + keyBytes);
-  sealRecordAt(frame, offset, end);
+  if (valueSealed && value !== undefined)
+    sealRecordAroundSealedAt(frame, offset, keyAt + keyBytes, end);
+  else sealRecordAt(frame, offset, end);
   return size;
 }
 
