@@ -22,7 +22,6 @@ import {
   sealRecordAroundSealedAt,
   sealRecordAt,
 } from '../record-codec';
-import { readU64, viewOf } from './format';
 
 export type EntryKind = 'put' | 'tombstone';
 
@@ -123,10 +122,10 @@ export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
   if (payload.length < ENTRY_FIXED_BYTES) {
     throw engineError('CORRUPTED', `entry record payload of ${payload.length} bytes`);
   }
-  const view = viewOf(payload);
-  const code = view.getUint8(0);
+  // Byte reads, not a DataView (an object per record read).
+  const code = payload[0];
   if (code !== 1 && code !== 2) throw engineError('CORRUPTED', `entry record kind ${code}`);
-  const keyBytes = view.getUint16(9, false);
+  const keyBytes = ((payload[9] as number) << 8) | (payload[10] as number);
   const keyEnd = ENTRY_FIXED_BYTES + keyBytes;
   if (keyBytes === 0 || keyEnd > payload.length || (code === 2 && keyEnd !== payload.length)) {
     throw engineError('CORRUPTED', `entry record key length ${keyBytes} of ${payload.length}`);
@@ -138,7 +137,23 @@ export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
     throw engineError('CORRUPTED', 'entry record key is not UTF-8', err);
   }
   const kind: EntryKind = code === 1 ? 'put' : 'tombstone';
-  return { kind, seq: readU64(view, 1), key, value: payload.subarray(keyEnd) };
+  return { kind, seq: readSeq(payload), key, value: payload.subarray(keyEnd) };
+}
+
+/** The seq at payload offset 1 (`readU64`'s rule: past 2^53 only damage: CORRUPTED). */
+function readSeq(payload: Uint8Array): number {
+  const high = getU32(payload, 1);
+  if (high > 0x1f_ffff) throw engineError('CORRUPTED', `entry seq ${high} * 2^32 is too large`);
+  return high * 0x1_0000_0000 + getU32(payload, 5);
+}
+
+function getU32(bytes: Uint8Array, offset: number): number {
+  return (
+    (bytes[offset] as number) * 0x100_0000 +
+    (((bytes[offset + 1] as number) << 16) |
+      ((bytes[offset + 2] as number) << 8) |
+      (bytes[offset + 3] as number))
+  );
 }
 
 /** The total length of the sealed record starting at `bytes[0]`, from its length field. */
@@ -146,5 +161,5 @@ export function sealedRecordLength(bytes: Uint8Array): number {
   if (bytes.length < RECORD_HEADER_BYTES) {
     throw engineError('CORRUPTED', `record header truncated: ${bytes.length} bytes`);
   }
-  return RECORD_HEADER_BYTES + viewOf(bytes).getUint32(1, false);
+  return RECORD_HEADER_BYTES + getU32(bytes, 1);
 }
