@@ -75,9 +75,9 @@ export interface RecordPort {
    * One atomic batch; `cb` runs once it is as durable as the sync mode promises. Each value of
    * `batch` is a sealed record (engines/record-codec.ts: a Paxos record or a change entry) or
    * empty (a chain's terminator): an engine port may tell the engine so (`BatchOp.sealed`).
-   * `derived`: writes of derived local data (big-table index entries) that go in the same batch. `cb` may
-   * run before `write` returns, when the engine finished the batch on the calling thread
-   * (`Engine.writeNow`): the caller must be ready for that when it calls.
+   * `derived`: writes of derived local data (big-table index entries) that go in the same
+   * batch. `cb` may run before `write` returns, when the engine finished the batch on the
+   * calling thread (`Engine.writeNow`): the caller must be ready for that when it calls.
    */
   write(
     batch: readonly RecordWrite[],
