@@ -16,7 +16,18 @@ export interface EngineCapabilities {
 }
 
 export type BatchOp =
-  | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array }
+  | {
+      readonly type: 'put';
+      readonly key: string;
+      readonly value: Uint8Array;
+      /**
+       * Optional: the value is a record sealed by engines/record-codec.ts whose checksum holds.
+       * An engine may then derive its own checksum over the value from the stored one rather
+       * than pass over the bytes again (bitcask's entry records). A false claim is a programmer
+       * error: an assertion under VERIFY, else the value reads back as CORRUPTED, never as data.
+       */
+      readonly sealed?: boolean;
+    }
   | { readonly type: 'del'; readonly key: string };
 
 export interface WriteOptions {

@@ -285,7 +285,13 @@ class CompactWriter {
    */
   touch(rec: KeyRecord): void {
     const results = rec.recentResults;
-    let touched = (rec.data?.length ?? 0) + (rec.accepted?.op.length ?? 0);
+    const ids = rec.recentIds;
+    const data = rec.data;
+    // The data's bytes and the ids' backing store are cold too (`raw` and `chosenIsNewest`
+    // took their misses one at a time after the loop): their first and last bytes, 100 B of
+    // data or 48 ids spanning a few cache lines.
+    let touched = (ids[0] ?? 0) + (ids[ids.length - 1] ?? 0) + (rec.accepted?.op.length ?? 0);
+    if (data !== null) touched += (data[0] ?? 0) + (data[data.length - 1] ?? 0);
     for (let i = 0; i < results.length; i++) {
       const result = results[i] as Uint8Array;
       touched += result.length + (result[0] ?? 0);

@@ -72,10 +72,12 @@ export interface RecordPort {
    */
   loadRecords?(keys: readonly string[], cb: (records: (KeyRecord | undefined)[]) => void): void;
   /**
-   * One atomic batch; `cb` runs once it is as durable as the sync mode promises. `derived`:
-   * writes of derived local data (big-table index entries) that go in the same batch. `cb` may
-   * run before `write` returns, when the engine finished the batch on the calling thread
-   * (`Engine.writeNow`): the caller must be ready for that when it calls.
+   * One atomic batch; `cb` runs once it is as durable as the sync mode promises. Each value of
+   * `batch` is a sealed record (engines/record-codec.ts: a Paxos record or a change entry) or
+   * empty (a chain's terminator): an engine port may tell the engine so (`BatchOp.sealed`).
+   * `derived`: writes of derived local data (big-table index entries) that go in the same
+   * batch. `cb` may run before `write` returns, when the engine finished the batch on the
+   * calling thread (`Engine.writeNow`): the caller must be ready for that when it calls.
    */
   write(
     batch: readonly RecordWrite[],
@@ -182,7 +184,14 @@ export class EngineRecordPort implements RecordPort {
   ): void {
     // A batch of journal cursors alone carries no record (journal-page.ts).
     assert(batch.length > 0 || (derived?.length ?? 0) > 0, 'empty write');
-    const ops: BatchOp[] = batch.map((w) => ({ type: 'put' as const, key: w.key, value: w.value }));
+    // A record's value is sealed (RecordPort.write), so the engine may derive its checksum
+    // from the record's own; a chain's terminator is empty.
+    const ops: BatchOp[] = batch.map((w) => ({
+      type: 'put' as const,
+      key: w.key,
+      value: w.value,
+      sealed: w.value.length > 0,
+    }));
     if (derived !== undefined) for (const op of derived) ops.push(op);
     const options = this.sync === 'always' ? SYNCED : NOT_SYNCED;
     // Once open, straight to the engine (it orders writes by call, as the hop did): one promise

@@ -78,9 +78,10 @@ export function encodeBatchFrame(
     const op = ops[i];
     const kind: EntryKind = op.type === 'put' ? 'put' : 'tombstone';
     const value = op.type === 'put' ? op.value : undefined;
+    const sealed = op.type === 'put' && op.sealed === true;
     // The key's length again (a loop over an ASCII key) rather than an array of them.
     const keyBytes = keyByteLength(op.key);
-    const size = writeEntryRecordAt(bytes, offset, kind, seq, op.key, keyBytes, value);
+    const size = writeEntryRecordAt(bytes, offset, kind, seq, op.key, keyBytes, value, sealed);
     entries[i] = { key: op.key, kind, offset, size };
     offset += size;
   }

@@ -16,8 +16,12 @@
  */
 import { assert } from '../../runtime/assert';
 import { engineError } from '../errors';
-import { openRecord, RECORD_HEADER_BYTES, sealRecordAt } from '../record-codec';
-import { readU64, viewOf } from './format';
+import {
+  openRecord,
+  RECORD_HEADER_BYTES,
+  sealRecordAroundSealedAt,
+  sealRecordAt,
+} from '../record-codec';
 
 export type EntryKind = 'put' | 'tombstone';
 
@@ -47,7 +51,9 @@ export function entryRecordBytes(keyBytes: number, valueBytes: number): number {
  * batch frame). Building in place saves a copy of every value; the key is written straight from
  * the string (`keyBytes`: its UTF-8 length), so no buffer is allocated for it. The fields come
  * as arguments and the checks as guards, so a record written allocates nothing: this runs for
- * every record persisted.
+ * every record persisted. `valueSealed`: the value is a sealed record whose checksum holds
+ * (`BatchOp.sealed`), so the entry's checksum is derived from it (`sealRecordAroundSealedAt`:
+ * the same checksum, without a second pass over the value).
  */
 export function writeEntryRecordAt(
   frame: Uint8Array,
@@ -57,6 +63,7 @@ export function writeEntryRecordAt(
   key: string,
   keyBytes: number,
   value: Uint8Array | undefined,
+  valueSealed: boolean = false,
 ): number {
   const valueBytes = value === undefined ? 0 : value.byteLength;
   if (!(kind === 'put' || valueBytes === 0)) assert(false, 'writeEntryRecord: tombstone value');
@@ -76,7 +83,9 @@ export function writeEntryRecordAt(
   if (written !== keyBytes)
     assert(false, `writeEntryRecord: key of ${written} bytes, not ${keyBytes}`);
   if (value !== undefined) frame.set(value, keyAt + keyBytes);
-  sealRecordAt(frame, offset, end);
+  if (valueSealed && value !== undefined)
+    sealRecordAroundSealedAt(frame, offset, keyAt + keyBytes, end);
+  else sealRecordAt(frame, offset, end);
   return size;
 }
 
@@ -113,10 +122,10 @@ export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
   if (payload.length < ENTRY_FIXED_BYTES) {
     throw engineError('CORRUPTED', `entry record payload of ${payload.length} bytes`);
   }
-  const view = viewOf(payload);
-  const code = view.getUint8(0);
+  // Byte reads, not a DataView (an object per record read).
+  const code = payload[0];
   if (code !== 1 && code !== 2) throw engineError('CORRUPTED', `entry record kind ${code}`);
-  const keyBytes = view.getUint16(9, false);
+  const keyBytes = ((payload[9] as number) << 8) | (payload[10] as number);
   const keyEnd = ENTRY_FIXED_BYTES + keyBytes;
   if (keyBytes === 0 || keyEnd > payload.length || (code === 2 && keyEnd !== payload.length)) {
     throw engineError('CORRUPTED', `entry record key length ${keyBytes} of ${payload.length}`);
@@ -128,7 +137,23 @@ export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
     throw engineError('CORRUPTED', 'entry record key is not UTF-8', err);
   }
   const kind: EntryKind = code === 1 ? 'put' : 'tombstone';
-  return { kind, seq: readU64(view, 1), key, value: payload.subarray(keyEnd) };
+  return { kind, seq: readSeq(payload), key, value: payload.subarray(keyEnd) };
+}
+
+/** The seq at payload offset 1 (`readU64`'s rule: past 2^53 only damage: CORRUPTED). */
+function readSeq(payload: Uint8Array): number {
+  const high = getU32(payload, 1);
+  if (high > 0x1f_ffff) throw engineError('CORRUPTED', `entry seq ${high} * 2^32 is too large`);
+  return high * 0x1_0000_0000 + getU32(payload, 5);
+}
+
+function getU32(bytes: Uint8Array, offset: number): number {
+  return (
+    (bytes[offset] as number) * 0x100_0000 +
+    (((bytes[offset + 1] as number) << 16) |
+      ((bytes[offset + 2] as number) << 8) |
+      (bytes[offset + 3] as number))
+  );
 }
 
 /** The total length of the sealed record starting at `bytes[0]`, from its length field. */
@@ -136,5 +161,5 @@ export function sealedRecordLength(bytes: Uint8Array): number {
   if (bytes.length < RECORD_HEADER_BYTES) {
     throw engineError('CORRUPTED', `record header truncated: ${bytes.length} bytes`);
   }
-  return RECORD_HEADER_BYTES + viewOf(bytes).getUint32(1, false);
+  return RECORD_HEADER_BYTES + getU32(bytes, 1);
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { crc32, crc32Range } from '../../../engines/crc32';
+import { crc32, crc32Combine, crc32Range, crc32Shift } from '../../../engines/crc32';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -38,4 +38,20 @@ test('crc32Range equals crc32 of the subarray, table and native lengths, any see
     }
   }
   t.is(crc32Range(ascii('xx123456789yy'), 2, 11), 0xcbf4_3926);
+});
+
+test('crc32Combine: crc(A ‖ B) from crc(A), crc(B) and |B|, any split and length', (t) => {
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 131 + (i >>> 7)) & 0xff);
+  const lengths = [0, 1, 2, 3, 4, 5, 7, 8, 31, 32, 100, 333, 4096, 65_535, 65_536, 69_990];
+  for (const a of [0, 1, 5, 9, 10]) {
+    for (const b of lengths) {
+      const whole = bytes.subarray(0, a + b);
+      const left = crc32(whole.subarray(0, a));
+      const right = crc32(whole.subarray(a));
+      t.is(crc32Combine(left, right, b), crc32(whole), `${a} + ${b}`);
+    }
+  }
+  // Cached and uncached lengths agree on a second call.
+  t.is(crc32Shift(0x1234_5678, 333), crc32Shift(0x1234_5678, 333));
+  t.is(crc32Shift(0xffff_ffff, 0), 0xffff_ffff);
 });
