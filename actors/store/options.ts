@@ -10,7 +10,11 @@ import { GROUPS_MAX, GROUPS_MIN, defaultGroups } from './groups-default';
 import { resolveRepair } from './repair-options';
 import type { RepairOptions, ResolvedRepair } from './repair-options';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN } from '../../runtime/worker-heap';
-import { WORKER_YOUNG_MB_MAX, WORKER_YOUNG_MB_MIN } from '../../runtime/worker-young-gen';
+import {
+  WORKER_YOUNG_MB_MAX,
+  WORKER_YOUNG_MB_MEMORY_DEFAULT,
+  WORKER_YOUNG_MB_MIN,
+} from '../../runtime/worker-young-gen';
 
 export type EngineName = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 
@@ -77,9 +81,10 @@ export interface PaxosStoreOptions {
   workerHeapMb?: number;
   /**
    * Young generation of each worker thread in MiB (V8's `maxYoungGenerationSizeMb`: three
-   * semi-spaces, each rounded up to a power of two). Default 48, V8's own: shorter scavenge
-   * pauses than a larger one at the same CPU per operation; larger values trade memory and
-   * pause length for fewer scavenges (runtime/worker-young-gen.ts).
+   * semi-spaces, each rounded up to a power of two). Default 24 on the memory engine (without
+   * persist), 48 (V8's own) on the others: shorter scavenge pauses than a larger one at the same
+   * CPU per operation; larger values trade memory and pause length for fewer scavenges
+   * (runtime/worker-young-gen.ts).
    */
   workerYoungMb?: number;
   /**
@@ -250,7 +255,9 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
         : intIn('workerHeapMb', opts.workerHeapMb, WORKER_HEAP_MB_MIN, WORKER_HEAP_MB_MAX, 0),
     workerYoungMb:
       opts.workerYoungMb === undefined
-        ? undefined
+        ? engine === 'memory' && !persist
+          ? WORKER_YOUNG_MB_MEMORY_DEFAULT
+          : undefined
         : intIn('workerYoungMb', opts.workerYoungMb, WORKER_YOUNG_MB_MIN, WORKER_YOUNG_MB_MAX, 0),
     repair: resolveRepair(opts.repair),
     tickMs: 10,

@@ -619,8 +619,8 @@ test.serial('workerHeapMb is validated and sets each worker heap limit', async (
 
 // The worker young generation (runtime/worker-young-gen.ts): validated, and given to every
 // worker. V8's heap limit is the old generation plus the young one (512 + 24 here, 512 + 96 for
-// 64, which V8 rounds up to three 32 MiB semi-spaces; 512 + 48 by default, V8's own size), so
-// the limit tells which young size the worker got.
+// 64, which V8 rounds up to three 32 MiB semi-spaces; by default 512 + 24 on the memory engine,
+// 512 + 48, V8's own size, on the others), so the limit tells which young size the worker got.
 test.serial('workerYoungMb is validated and sets each worker young generation', async (t) => {
   for (const bad of [0, 2, 1.5, '96', -1, 4096]) {
     t.is(
@@ -629,14 +629,17 @@ test.serial('workerYoungMb is validated and sets each worker young generation', 
       String(bad),
     );
   }
-  for (const [young, expected] of [
-    [24, 536],
-    [64, 608],
-    [undefined, 560],
+  for (const [young, persist, expected] of [
+    [24, false, 536],
+    [64, false, 608],
+    [undefined, false, 536],
+    [undefined, true, 560],
+    [48, false, 560],
   ] as const) {
     const store = await PaxosStore.open({
       ...FAST,
       workerHeapMb: 512,
+      ...(persist ? { persist: true, dir: tempDir(t) } : {}),
       ...(young === undefined ? {} : { workerYoungMb: young }),
     });
     try {
