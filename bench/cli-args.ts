@@ -4,6 +4,7 @@
  * flags once (name, type, and the line `--help` prints); defaults stay in the bench.
  */
 import { parseArgs } from 'node:util';
+import type { EngineName } from '../index';
 
 export interface BenchFlag {
   readonly type: 'string' | 'boolean';
@@ -103,4 +104,20 @@ export function abBuilds(args: ParsedBenchArgs): { a: string; b: string } {
   const a = stringFlag(args, 'a');
   if (a === undefined) throw new TypeError('--a <dir> is required');
   return { a, b: stringFlag(args, 'b') ?? 'dist' };
+}
+
+/** The engines a whole-store A/B bench opens (`--engine`; memory + persist is a flag of its own). */
+export const STORE_ENGINES: readonly EngineName[] = ['memory', 'lsm', 'bitcask', 'bitcask2'];
+
+export const ENGINE_FLAG: BenchFlag = {
+  type: 'string',
+  help: ['NAME', 'memory', STORE_ENGINES.join(' | ')],
+};
+
+/** `--engine` (ENGINE_FLAG): one of STORE_ENGINES, memory by default; else a usage error. */
+export function engineFlag(args: ParsedBenchArgs): EngineName {
+  const name = stringFlag(args, 'engine') ?? 'memory';
+  const engine = STORE_ENGINES.find((e) => e === name);
+  if (engine === undefined) throw new TypeError(`--engine: one of ${STORE_ENGINES.join(', ')}`);
+  return engine;
 }

@@ -20,6 +20,8 @@ import {
   abBuilds,
   parseBenchArgsOrExit,
   positiveIntFlag,
+  ENGINE_FLAG,
+  engineFlag,
   stringFlag,
 } from './cli-args';
 import type { BenchFlags } from './cli-args';
@@ -111,13 +113,11 @@ async function main(): Promise<void> {
 const FLAGS: BenchFlags = {
   ...AB_BUILD_FLAGS,
   rounds: { type: 'string', help: ['N', '8', 'rounds (each: both builds, both cases)'] },
-  engine: { type: 'string', help: ['NAME', 'memory', 'memory | lsm | bitcask | bitcask2'] },
+  engine: ENGINE_FLAG,
   journal: { type: 'boolean', help: ['', 'off', 'keep the journal (disk engines)'] },
   writes: { type: 'string', help: ['N', '5000', 'writes of the load before a close'] },
   clients: { type: 'string', help: ['N', '64', 'concurrent closed-loop writers'] },
 };
-
-const ENGINES: readonly EngineName[] = ['memory', 'lsm', 'bitcask', 'bitcask2'];
 
 function parseOptions(): Options {
   return parseBenchArgsOrExit(
@@ -126,8 +126,7 @@ function parseOptions(): Options {
     FLAGS,
     process.argv.slice(2),
     (args) => {
-      const engine = (stringFlag(args, 'engine') ?? 'memory') as EngineName;
-      if (!ENGINES.includes(engine)) throw new TypeError(`--engine: one of ${ENGINES.join(', ')}`);
+      const engine = engineFlag(args);
       const journal = args.values['journal'] === true;
       if (journal && engine === 'memory') throw new TypeError('--journal needs a disk engine');
       return {

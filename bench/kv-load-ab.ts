@@ -37,6 +37,8 @@ import {
   abBuilds,
   parseBenchArgsOrExit,
   positiveIntFlag,
+  ENGINE_FLAG,
+  engineFlag,
   stringFlag,
 } from './cli-args';
 import type { BenchFlags } from './cli-args';
@@ -195,13 +197,12 @@ const FLAGS: BenchFlags = {
   keys: { type: 'string', help: ['N', '100000', 'keyspace size'] },
   clients: { type: 'string', help: ['N', '256', 'concurrent closed-loop clients'] },
   workers: { type: 'string', help: ['N', '2', 'workers of each store'] },
-  engine: { type: 'string', help: ['NAME', 'memory', 'memory | lsm | bitcask | bitcask2'] },
+  engine: ENGINE_FLAG,
   persist: { type: 'boolean', help: ['', 'off', 'memory only: persist: true'] },
   sync: { type: 'string', help: ['MODE', 'batch', 'always | batch | none'] },
   threads: { type: 'boolean', help: ['', 'off', "each slice's cpu us/op by thread"] },
 };
 
-const ENGINES: readonly EngineName[] = ['memory', 'lsm', 'bitcask', 'bitcask2'];
 const SYNCS = ['always', 'batch', 'none'] as const;
 
 function parseArgs(): AbOptions {
@@ -213,8 +214,7 @@ function parseArgs(): AbOptions {
     (args) => {
       const phase = stringFlag(args, 'phase') ?? 'write';
       if (phase !== 'write' && phase !== 'read') throw new TypeError('--phase: write or read');
-      const engine = (stringFlag(args, 'engine') ?? 'memory') as EngineName;
-      if (!ENGINES.includes(engine)) throw new TypeError(`--engine: one of ${ENGINES.join(', ')}`);
+      const engine = engineFlag(args);
       const sync = stringFlag(args, 'sync') ?? 'batch';
       const syncMode = SYNCS.find((m) => m === sync);
       if (syncMode === undefined) throw new TypeError(`--sync: one of ${SYNCS.join(', ')}`);
