@@ -123,7 +123,8 @@ export function sealRecordAroundSealedAt(
   }
 }
 
-function getU32(bytes: Uint8Array, offset: number): number {
+/** The big-endian u32 at `offset`, by bytes (no DataView: record and entry fields). */
+export function getU32(bytes: Uint8Array, offset: number): number {
   return (
     ((bytes[offset] as number) * 0x100_0000 +
       (((bytes[offset + 1] as number) << 16) |
@@ -133,7 +134,8 @@ function getU32(bytes: Uint8Array, offset: number): number {
   );
 }
 
-function putU32(bytes: Uint8Array, offset: number, value: number): void {
+/** Writes `value` as a big-endian u32 at `offset`, by bytes (the twin of getU32). */
+export function putU32(bytes: Uint8Array, offset: number, value: number): void {
   bytes[offset] = value >>> 24;
   bytes[offset + 1] = value >>> 16;
   bytes[offset + 2] = value >>> 8;

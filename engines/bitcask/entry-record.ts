@@ -17,11 +17,14 @@
 import { assert } from '../../runtime/assert';
 import { engineError } from '../errors';
 import {
+  getU32,
   openRecord,
+  putU32,
   RECORD_HEADER_BYTES,
   sealRecordAroundSealedAt,
   sealRecordAt,
 } from '../record-codec';
+import { readU64At } from './format';
 
 export type EntryKind = 'put' | 'tombstone';
 
@@ -106,13 +109,6 @@ function writeKey(frame: Uint8Array, at: number, key: string, keyBytes: number):
   return utf8Encoder.encodeInto(key, frame.subarray(at, at + keyBytes)).written;
 }
 
-function putU32(bytes: Uint8Array, offset: number, value: number): void {
-  bytes[offset] = value >>> 24;
-  bytes[offset + 1] = value >>> 16;
-  bytes[offset + 2] = value >>> 8;
-  bytes[offset + 3] = value;
-}
-
 /**
  * Verifies and decodes a sealed entry record. Throws CORRUPTED if the checksum fails or the
  * payload is malformed: damaged bytes are never returned as data.
@@ -137,23 +133,7 @@ export function readEntryRecord(bytes: Uint8Array): DecodedEntry {
     throw engineError('CORRUPTED', 'entry record key is not UTF-8', err);
   }
   const kind: EntryKind = code === 1 ? 'put' : 'tombstone';
-  return { kind, seq: readSeq(payload), key, value: payload.subarray(keyEnd) };
-}
-
-/** The seq at payload offset 1 (`readU64`'s rule: past 2^53 only damage: CORRUPTED). */
-function readSeq(payload: Uint8Array): number {
-  const high = getU32(payload, 1);
-  if (high > 0x1f_ffff) throw engineError('CORRUPTED', `entry seq ${high} * 2^32 is too large`);
-  return high * 0x1_0000_0000 + getU32(payload, 5);
-}
-
-function getU32(bytes: Uint8Array, offset: number): number {
-  return (
-    (bytes[offset] as number) * 0x100_0000 +
-    (((bytes[offset + 1] as number) << 16) |
-      ((bytes[offset + 2] as number) << 8) |
-      (bytes[offset + 3] as number))
-  );
+  return { kind, seq: readU64At(payload, 1), key, value: payload.subarray(keyEnd) };
 }
 
 /** The total length of the sealed record starting at `bytes[0]`, from its length field. */

@@ -23,6 +23,7 @@
 import { assert } from '../../runtime/assert';
 import { crc32 } from '../crc32';
 import { engineError } from '../errors';
+import { getU32 } from '../record-codec';
 
 export const DATA_MAGIC = 0x5058_424b;
 /**
@@ -137,7 +138,15 @@ export function writeU64(view: DataView, offset: number, value: number): void {
 
 /** Reads what `writeU64` wrote; a value past 2^53 can only come from damage: CORRUPTED. */
 export function readU64(view: DataView, offset: number): number {
-  const high = view.getUint32(offset, false);
+  return u64Of(view.getUint32(offset, false), view.getUint32(offset + 4, false));
+}
+
+/** `readU64` over bytes (no DataView: an entry's seq, read for every record). */
+export function readU64At(bytes: Uint8Array, offset: number): number {
+  return u64Of(getU32(bytes, offset), getU32(bytes, offset + 4));
+}
+
+function u64Of(high: number, low: number): number {
   if (high > 0x1f_ffff) throw engineError('CORRUPTED', `u64 field ${high} * 2^32 is too large`);
-  return high * 0x1_0000_0000 + view.getUint32(offset + 4, false);
+  return high * 0x1_0000_0000 + low;
 }
