@@ -225,6 +225,8 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
     throw invalid(`persist is an option of the memory engine; '${engine}' always persists`);
   if (persist && opts.dir === undefined)
     throw invalid(`persist: true needs a dir for the memory engine's log`);
+  // The memory engine alone: everything on the workers' heaps, nothing on disk.
+  const heapOnly = engine === 'memory' && !persist;
   return {
     replicas,
     engine,
@@ -247,7 +249,7 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
       opts.cachedKeysMax,
       64,
       1 << 30,
-      engine === 'memory' && !persist ? CACHED_KEYS_MEMORY_DEFAULT : CACHED_KEYS_DEFAULT,
+      heapOnly ? CACHED_KEYS_MEMORY_DEFAULT : CACHED_KEYS_DEFAULT,
     ),
     workerHeapMb:
       opts.workerHeapMb === undefined
@@ -255,7 +257,7 @@ function resolve(o: PaxosStoreOptions | undefined): ResolvedOptions {
         : intIn('workerHeapMb', opts.workerHeapMb, WORKER_HEAP_MB_MIN, WORKER_HEAP_MB_MAX, 0),
     workerYoungMb:
       opts.workerYoungMb === undefined
-        ? engine === 'memory' && !persist
+        ? heapOnly
           ? WORKER_YOUNG_MB_MEMORY_DEFAULT
           : undefined
         : intIn('workerYoungMb', opts.workerYoungMb, WORKER_YOUNG_MB_MIN, WORKER_YOUNG_MB_MAX, 0),
