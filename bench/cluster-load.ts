@@ -29,6 +29,7 @@ import type { Comparison, SystemRun } from './cluster/cluster-table';
 import { ETCD_HINT, etcdVersion, findEtcd, startEtcdCluster } from './cluster/etcd-cluster';
 import { startPaxosStoreCluster } from './cluster/paxosstore-cluster';
 import type { BenchCluster } from './cluster/paxosstore-cluster';
+import { startOnFreshPorts } from './cluster/free-ports';
 import { stopAllNow } from './cluster/process-group';
 
 export interface ClusterLoadResult {
@@ -86,7 +87,7 @@ async function withCluster(
   start: () => Promise<BenchCluster>,
   body: (c: BenchCluster) => Promise<SystemRun>,
 ): Promise<SystemRun> {
-  const cluster = await start();
+  const cluster = await startOnFreshPorts(start, log);
   try {
     return await body(cluster);
   } finally {

@@ -16,6 +16,7 @@ import { freePorts } from './free-ports';
 import {
   forgetTempDir,
   groupCpuMicros,
+  logTail,
   sleep,
   spawnServer,
   stopGroup,
@@ -134,7 +135,7 @@ async function waitWritable(etcd: Etcd3, group: readonly ServerProcess[]): Promi
   for (let i = 0; i < READY_TIMEOUT_MS / READY_POLL_MS; i++) {
     const dead = group.find((p) => p.exited);
     if (dead !== undefined)
-      throw new Error(`${dead.name} (pid ${dead.pid}) exited while starting; log: ${dead.logFile}`);
+      throw new Error(`${dead.name} (pid ${dead.pid}) exited while starting:\n${logTail(dead)}`);
     try {
       await etcd.put('bench-ready').value('1');
       return;

@@ -167,7 +167,7 @@ test('cluster backup --follow under load, paused, resumed, restored at a later t
     workers: 1,
     at,
   });
-  await Promise.all(fresh.nodes.map((n) => n.start()));
+  await fresh.startAll();
   const restored = await fresh.connect(15_000);
   const problems: string[] = [];
   let versions = 0;

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PaxosStore } from '../../../index';
 import type { RemoteStore } from '../../../client/remote-store';
-import { Cluster, SECRET, putSure, runPaxosstore, sleep } from './harness';
+import { Cluster, putSure, runPaxosstore, sleep } from './harness';
 
 const KEYS = 120;
 const WRITERS = 6;
@@ -90,7 +90,7 @@ test('cluster backup under load, restore into a new cluster: nothing acknowledge
   );
   t.is(restore.code, 0, `restore exit 0 (stderr: ${restore.stderr})`);
   for (const n of fresh.nodes) t.true(fs.existsSync(n.info.dir), `${n.name} has its dir`);
-  await Promise.all(fresh.nodes.map((n) => n.start()));
+  await fresh.startAll();
   const restored = await fresh.connect();
   const kv = restored.kv('bk');
   let checked = 0;
@@ -185,5 +185,5 @@ test('a cluster backup is refused by the embedded restore, and a damaged one by 
     PaxosStore.restoreCluster({ from: to, config: cluster.configPath, to: root }),
     { code: 'CORRUPTED', message: /manifest\.json/ },
   );
-  t.true(SECRET.length >= 16);
+  t.true(cluster.secret.length >= 16);
 });

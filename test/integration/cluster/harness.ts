@@ -3,10 +3,11 @@
  * processes on loopback, each started with `process.execPath dist/bin/paxosstore.js`, stopped
  * by pid (never by name) in the test's teardown even when the test fails.
  *
- * Ports: each is picked at random below the ephemeral range and checked by listening and
- * closing (`freePort`). Another process may still take it in between; the cluster file is
- * written before any node starts, so a node that loses the race fails with ADDRESS_IN_USE and
- * the test fails loudly rather than silently talking to a stranger.
+ * Ports (ports.ts): each is reserved machine-wide for the cluster's life, so parallel test files
+ * never share one, and checked free. A stranger that takes one between the check and the node's
+ * bind makes that node exit with ADDRESS_IN_USE: `startAll` then moves the nodes that lost to
+ * new ports, rewrites the cluster file and starts again (a bounded number of times). Each cluster
+ * has its own random secret, so a node of one cluster can never authenticate to another's.
  *
  * Every wait is bounded (ready line, exit after a signal); the bounds are generous because the
  * machine runs several test files at once. None of them is a timing assertion.
@@ -14,16 +15,19 @@
 import type { ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { PaxosStore } from '../../../index';
 import type { RemoteStore } from '../../../client/remote-store';
 import { controlCall } from '../../../client/control-call';
 import { tempDir, withTimeout } from '../helpers';
+import { reservePorts } from './ports';
+import type { PortPicker } from './ports';
 
 /** dist/bin/paxosstore.js (this file runs from dist/test/integration/cluster/). */
 export const PAXOSSTORE_JS = path.join(__dirname, '..', '..', '..', 'bin', 'paxosstore.js');
+/** A valid cluster secret for tests that write their own cluster file (a Cluster has its own). */
 export const SECRET = 'integration-secret-0123456789';
 /** A node must log ready within this long (start-up of a bitcask replica on a busy machine). */
 const READY_WAIT_MS = 30_000;
@@ -32,6 +36,8 @@ const EXIT_WAIT_MS = 15_000;
 const LINK_WAIT_MS = 30_000;
 /** Output kept per process for failure messages (bounded). */
 const OUTPUT_CHARS_MAX = 64 * 1024;
+/** Starts of a whole cluster before giving up on ports a stranger keeps taking (a bound). */
+export const START_ATTEMPTS = 4;
 
 export type Engine = 'memory' | 'lsm' | 'bitcask' | 'bitcask2';
 export type Sync = 'always' | 'batch' | 'none';
@@ -48,6 +54,8 @@ export interface ClusterSpec {
   readonly ipv6?: boolean;
   /** More `serve` options for single nodes, by name. */
   readonly nodeArgs?: Readonly<Record<string, readonly string[]>>;
+  /** Where the nodes' ports come from (default: `reservePorts`); tests of the harness inject. */
+  readonly ports?: PortPicker;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -55,47 +63,6 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export { withTimeout };
-
-/**
- * Ports the harness picks from: below Linux's default ephemeral range (32768–60999), so an
- * outgoing connection of any process (a client, a node dialing a peer) is never given the
- * port between our pick and the node's listen. Other pickers in this range (parallel test
- * files) choose at random, so a clash needs the same pick within that window.
- */
-const PICK_LOW = 15_000;
-const PICK_SPAN = 17_000;
-const PICK_TRIES = 64;
-
-/** Listens on `port` (0: the kernel picks), reads the port, closes; 0 if it was taken. */
-function tryListen(port: number, host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(0));
-    server.listen(port, host, () => {
-      const address = server.address();
-      const got = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(got));
-    });
-  });
-}
-
-/** A free loopback port outside the ephemeral range (port 0 only if none was found). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let i = 0; i < PICK_TRIES; i++) {
-    const got = await tryListen(PICK_LOW + Math.floor(Math.random() * PICK_SPAN), host);
-    if (got > 0) return got;
-  }
-  const got = await tryListen(0, host);
-  if (got === 0) throw new Error('no free port');
-  return got;
-}
-
-export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let i = 0; i < n * 10 && ports.size < n; i++) ports.add(await freePort(host));
-  if (ports.size < n) throw new Error(`could not find ${n} distinct free ports`);
-  return [...ports];
-}
 
 /** Kills a child by its pid; a process already gone is fine. */
 export function signalPid(proc: ChildProcess, signal: NodeJS.Signals): void {
@@ -117,6 +84,8 @@ export class Proc {
   stdout = '';
   stderr = '';
   readonly exited: Promise<Exit>;
+  /** Resolves once the process exited and its output pipes are closed (all output read). */
+  readonly closed: Promise<void>;
   private readyWaiters: (() => void)[] = [];
   ready = false;
 
@@ -127,6 +96,7 @@ export class Proc {
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     // SIGCONT before SIGKILL so a stopped process is not left behind; the wait (bounded) keeps
     // the temp dir's removal, an earlier teardown that runs later, from racing its last writes.
     t.teardown(async () => {
@@ -204,6 +174,7 @@ export async function runPaxosstore(
 
 export interface NodeInfo {
   readonly name: string;
+  /** The Set's id (s0, s1, ...). */
   readonly set: string;
   readonly port: number;
   readonly address: string;
@@ -216,12 +187,24 @@ export class ClusterNodeProc {
 
   constructor(
     private readonly t: ExecutionContext,
-    readonly info: NodeInfo,
+    /** Replaced only by `Cluster.startAll` when it moves the node to a new port. */
+    public info: NodeInfo,
     private readonly serveArgs: readonly string[],
   ) {}
 
   get name(): string {
     return this.info.name;
+  }
+
+  /**
+   * True if the last start failed because another process held the node's port (`serve` exits 1
+   * with an `ADDRESS_IN_USE:` line, before it writes anything in its dir).
+   */
+  async lostPort(): Promise<boolean> {
+    const proc = this.proc;
+    if (proc === undefined || proc.running) return false;
+    await withTimeout(proc.closed, EXIT_WAIT_MS);
+    return proc.stderr.startsWith('ADDRESS_IN_USE:');
   }
 
   /** Starts the process and waits for its ready line (throws with its output if none). */
@@ -263,7 +246,11 @@ export class ClusterNodeProc {
     return this.awaitExit(proc);
   }
 
-  /** A new process on the same dir and port (after kill9 or stop). */
+  /**
+   * A new process on the same dir and port (after kill9 or stop). The port stays reserved for
+   * the cluster (ports.ts), so no other test file takes it meanwhile; a stranger could, and then
+   * this start fails with ADDRESS_IN_USE (a restart cannot move: its peers know the address).
+   */
   async restart(): Promise<void> {
     const proc = this.current();
     if (proc.running) throw new Error(`${this.name} is still running (pid ${proc.pid})`);
@@ -278,6 +265,10 @@ export class ClusterNodeProc {
   }
 }
 
+function addressOf(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 export interface ClusterFile {
   secret: string;
   groups?: number;
@@ -286,13 +277,22 @@ export interface ClusterFile {
 
 export class Cluster {
   readonly nodes: ClusterNodeProc[] = [];
+  /** Whole-cluster starts the last `startAll` took (more than 1 only if a port was lost). */
+  startAttempts = 0;
 
   private constructor(
     private readonly t: ExecutionContext,
     readonly root: string,
     readonly configPath: string,
     readonly file: ClusterFile,
+    private readonly host: string,
+    private readonly pickPorts: PortPicker,
   ) {}
+
+  /** This cluster's own secret (random: no node of another cluster can authenticate to it). */
+  get secret(): string {
+    return this.file.secret;
+  }
 
   /**
    * Writes the cluster file (Sets s0, s1, ... of nodes n1, n2, ...) in a temp dir removed at
@@ -300,9 +300,51 @@ export class Cluster {
    */
   static async start(t: ExecutionContext, spec: ClusterSpec = {}): Promise<Cluster> {
     const cluster = await Cluster.create(t, spec);
-    await Promise.all(cluster.nodes.map((n) => n.start()));
+    await cluster.startAll();
     await cluster.whenLinked();
     return cluster;
+  }
+
+  /**
+   * Starts every node and waits for its ready line. If a node could not bind its port because
+   * another process took it after the pick (ADDRESS_IN_USE), every node started is killed (by
+   * pid), the nodes that lost their port get new ones, the cluster file is rewritten and the
+   * whole cluster starts again, at most START_ATTEMPTS times. A node dir that did not exist
+   * before is removed before the next attempt: a memory replica killed and started again would
+   * be in recovery (the amnesia rule), and two of three so would leave no majority. A dir that
+   * existed (a restored backup) stays. Any other failure throws at once. A start that throws
+   * leaves no node running.
+   */
+  async startAll(): Promise<void> {
+    const fresh = this.nodes.filter((n) => !fs.existsSync(n.info.dir)).map((n) => n.info.dir);
+    for (let attempt = 1; ; attempt++) {
+      this.startAttempts = attempt;
+      const results = await Promise.allSettled(this.nodes.map((n) => n.start()));
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure === undefined) return;
+      const lost: ClusterNodeProc[] = [];
+      for (const n of this.nodes) if (await n.lostPort()) lost.push(n);
+      await Promise.all(this.nodes.filter((n) => n.proc?.running === true).map((n) => n.kill9()));
+      if (lost.length === 0 || attempt >= START_ATTEMPTS) {
+        const tail = lost.length === 0 ? '' : ` (a port lost on all ${attempt} attempts)`;
+        throw new Error(`cluster did not start${tail}: ${String(failure.reason)}`);
+      }
+      for (const dir of fresh) fs.rmSync(dir, { recursive: true, force: true });
+      await this.movePorts(lost);
+    }
+  }
+
+  /** New ports for `lost`, in their infos and in the cluster file (rewritten). */
+  private async movePorts(lost: readonly ClusterNodeProc[]): Promise<void> {
+    const ports = await this.pickPorts(lost.length, this.host);
+    if (ports.length !== lost.length) throw new Error(`picker gave ${ports.length} ports`);
+    lost.forEach((n, i) => {
+      const port = ports[i] as number;
+      n.info = { ...n.info, port, address: addressOf(this.host, port) };
+      for (const set of this.file.sets)
+        for (const r of set.replicas) if (r.node === n.name) r.address = n.info.address;
+    });
+    fs.writeFileSync(this.configPath, JSON.stringify(this.file, null, 2));
   }
 
   /**
@@ -334,8 +376,11 @@ export class Cluster {
   static async create(t: ExecutionContext, spec: ClusterSpec = {}): Promise<Cluster> {
     const sets = spec.sets ?? 1;
     const root = tempDir(t, 'pxs-cluster-');
-    const ports = await freePorts(sets * 3, spec.ipv6 === true ? '::1' : '127.0.0.1');
-    const file: ClusterFile = { secret: SECRET, groups: spec.groups ?? 4, sets: [] };
+    const host = spec.ipv6 === true ? '::1' : '127.0.0.1';
+    const pickPorts = spec.ports ?? ((count, h) => reservePorts(t, count, h));
+    const ports = await pickPorts(sets * 3, host);
+    const secret = `pxs-it-${randomBytes(16).toString('hex')}`;
+    const file: ClusterFile = { secret, groups: spec.groups ?? 4, sets: [] };
     const infos: NodeInfo[] = [];
     for (let s = 0; s < sets; s++) {
       const replicas = [0, 1, 2].map((r) => {
@@ -345,7 +390,7 @@ export class Cluster {
           name: `n${i + 1}`,
           set: `s${s}`,
           port,
-          address: spec.ipv6 === true ? `[::1]:${port}` : `127.0.0.1:${port}`,
+          address: addressOf(host, port),
           dir: path.join(root, `n${i + 1}`),
         };
         infos.push(info);
@@ -355,7 +400,7 @@ export class Cluster {
     }
     const configPath = path.join(root, 'cluster.json');
     fs.writeFileSync(configPath, JSON.stringify(file, null, 2));
-    const cluster = new Cluster(t, root, configPath, file);
+    const cluster = new Cluster(t, root, configPath, file, host, pickPorts);
     for (const info of infos) {
       const args = [
         'serve',
@@ -400,7 +445,7 @@ export class Cluster {
   async connect(timeoutMs = 4_000): Promise<RemoteStore> {
     const store = await PaxosStore.connect({
       nodes: this.addresses(),
-      secret: SECRET,
+      secret: this.secret,
       timeoutMs,
       connectTimeoutMs: 5_000,
     });
@@ -416,7 +461,7 @@ export class Cluster {
   ): Promise<unknown> {
     const { port, address } = this.node(name).info;
     const host = address.startsWith('[') ? '::1' : '127.0.0.1';
-    return controlCall({ host, port, secret: SECRET, timeoutMs: 5_000 }, op, args);
+    return controlCall({ host, port, secret: this.secret, timeoutMs: 5_000 }, op, args);
   }
 
   /** Stops every running node with SIGTERM (bounded); returns each exit. */

@@ -18,7 +18,7 @@ import { ClientHandshake } from '../../../net/handshake';
 import type { Role } from '../../../net/handshake';
 import { driveHandshake } from '../../../net/handshake-driver';
 import { codeOf, eventually } from '../helpers';
-import { Cluster, SECRET, withTimeout } from './harness';
+import { Cluster, withTimeout } from './harness';
 
 const CLOSE_WAIT_MS = 10_000;
 
@@ -35,16 +35,12 @@ function rawSocket(t: ExecutionContext, port: number): Promise<net.Socket> {
 async function authenticatedSocket(
   t: ExecutionContext,
   port: number,
+  secret: string,
   role: Role,
   name: string,
 ): Promise<net.Socket> {
   const socket = await rawSocket(t, port);
-  await driveHandshake(
-    socket,
-    new ClientHandshake({ secret: SECRET, role, name }),
-    undefined,
-    5_000,
-  );
+  await driveHandshake(socket, new ClientHandshake({ secret, role, name }), undefined, 5_000);
   socket.on('data', () => undefined);
   socket.resume();
   return socket;
@@ -163,11 +159,23 @@ test('wrong secret, garbage, oversized and bad-CRC frames: refused, the node ser
   for (const role of ['client', 'peer'] as const) {
     for (const [name, bytes] of Object.entries(AFTER_AUTH)) {
       // As a peer, the socket claims to be n2 (it holds the secret, so the node believes it).
-      const socket = await authenticatedSocket(t, port, role, role === 'peer' ? 'n2' : 'evil');
+      const socket = await authenticatedSocket(
+        t,
+        port,
+        cluster.secret,
+        role,
+        role === 'peer' ? 'n2' : 'evil',
+      );
       socket.write(bytes());
       t.true(await closedByNode(socket), `authenticated ${role}, ${name}: connection closed`);
     }
-    const peerGarbage = await authenticatedSocket(t, port, role, role === 'peer' ? 'n2' : 'evil');
+    const peerGarbage = await authenticatedSocket(
+      t,
+      port,
+      cluster.secret,
+      role,
+      role === 'peer' ? 'n2' : 'evil',
+    );
     peerGarbage.write(encodeFrame(FrameType.peerMessages, crypto.randomBytes(512)));
     t.true(
       await closedByNode(peerGarbage),

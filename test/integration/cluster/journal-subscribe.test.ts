@@ -19,7 +19,7 @@ import { NetNodeLink } from '../../../client/link-adapter';
 import type { InspectFrame } from '../../../client/inspect-protocol';
 import { codeOf, eventually } from '../helpers';
 import * as fs from 'node:fs';
-import { Cluster, SECRET, putSure, runPaxosstore, withTimeout } from './harness';
+import { Cluster, putSure, runPaxosstore, withTimeout } from './harness';
 
 const NS = 'jr';
 const KEYS = 90;
@@ -109,7 +109,7 @@ async function hostileRequests(t: ExecutionContext, cluster: Cluster): Promise<v
   const n2 = cluster.node('n2').info;
   const link = new NetNodeLink(
     'n2',
-    { host: '127.0.0.1', port: n2.port, secret: SECRET, role: 'client', name: 'hostile' },
+    { host: '127.0.0.1', port: n2.port, secret: cluster.secret, role: 'client', name: 'hostile' },
     () => undefined,
   );
   t.teardown(() => link.close());
