@@ -1,0 +1,60 @@
+/**
+ * The cluster bench's start retry (bench/cluster/free-ports.ts): a start that failed because a
+ * port was taken between the pick and the bind is run again, a bounded number of times; any
+ * other failure is thrown at once.
+ */
+import test from 'ava';
+import { START_ATTEMPTS, freePorts, startOnFreshPorts } from '../../../../bench/cluster/free-ports';
+
+test('a start that lost a port (either server) is run again and its result returned', async (t) => {
+  for (const message of [
+    'paxosstore n2 (pid 7) exited before "ready": ADDRESS_IN_USE: 127.0.0.1:40000 is in use',
+    'etcd m1 exited while starting: listen tcp 127.0.0.1:40001: bind: address already in use',
+  ]) {
+    let calls = 0;
+    const lines: string[] = [];
+    const got = await startOnFreshPorts(
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new Error(message);
+        return 'cluster';
+      },
+      (line) => lines.push(line),
+    );
+    t.is(got, 'cluster');
+    t.is(calls, 2);
+    t.is(lines.length, 1);
+  }
+});
+
+test('a port lost on every attempt gives up after START_ATTEMPTS; other errors at once', async (t) => {
+  let calls = 0;
+  await t.throwsAsync(
+    startOnFreshPorts(
+      async () => {
+        calls += 1;
+        throw new Error('ADDRESS_IN_USE: again');
+      },
+      () => undefined,
+    ),
+    { message: /ADDRESS_IN_USE/ },
+  );
+  t.is(calls, START_ATTEMPTS);
+  calls = 0;
+  await t.throwsAsync(
+    startOnFreshPorts(
+      async () => {
+        calls += 1;
+        throw new Error('INVALID_CONFIG: bad');
+      },
+      () => undefined,
+    ),
+    { message: /INVALID_CONFIG/ },
+  );
+  t.is(calls, 1);
+});
+
+test('freePorts gives distinct ports', async (t) => {
+  const ports = await freePorts(6);
+  t.is(new Set(ports).size, 6);
+});
