@@ -19,6 +19,16 @@ export interface ActorHost {
    * payload is read (copied) during the call only: the caller may reuse its buffer after.
    */
   send(to: ActorId, payload: Uint8Array): void;
+  /**
+   * Queue a message object for another actor of this thread: the receiver's `receiveObject`
+   * gets the very object, in order with `send`'s payloads between the same pair, with the same
+   * faults (a cut link drops it), and no bytes are encoded or decoded (decision "Same-thread
+   * messages as objects"). Returns false, and queues nothing, when `to` is not an actor of
+   * this thread (another worker, another node, the client): the caller sends bytes instead.
+   * Once sent, the object and everything it references belong to no one: neither side may
+   * write into them (the simulator checks this). Optional: a host without it sends bytes.
+   */
+  sendObject?(to: ActorId, message: object): boolean;
   /** Milliseconds from the injectable clock (virtual in the simulator). */
   now(): number;
   /**
@@ -73,6 +83,12 @@ export interface Actor {
    * views of it instead of copying.
    */
   receive(from: ActorId, payload: Uint8Array, owned?: boolean): void;
+  /**
+   * One message object from an actor of this thread (`ActorHost.sendObject`). Read it, never
+   * write into it: a duplicated delivery hands the same object over again. Required of an
+   * actor that sends objects (only its own kind receives them).
+   */
+  receiveObject?(from: ActorId, message: object): void;
   /** End of a drain batch: emit aggregated output now. */
   flush(): void;
   /** One unit of logical time (the runtime calls it every `tickMs`). */

@@ -12,7 +12,8 @@ const COMPACT_SLOTS = 4096;
 export class LocalQueue {
   private readonly froms: number[] = [];
   private readonly tos: number[] = [];
-  private readonly payloads: Uint8Array[] = [];
+  /** A payload (bytes, copied at push) or a message object (ActorHost.sendObject), as is. */
+  private readonly payloads: LocalPayload[] = [];
   private head = 0;
   /** Largest length seen: the queue is unbounded, so its growth is reported instead. */
   lengthHighWater = 0;
@@ -32,11 +33,20 @@ export class LocalQueue {
     this.lengthHighWater = Math.max(this.lengthHighWater, this.length);
   }
 
+  /** Queues a message object as it is: the receiver gets the very object (no copy). */
+  pushObject(from: number, to: number, message: object): void {
+    if (message instanceof Uint8Array) assert(false, 'pushObject of bytes: push copies them');
+    this.froms.push(from);
+    this.tos.push(to);
+    this.payloads.push(message);
+    this.lengthHighWater = Math.max(this.lengthHighWater, this.length);
+  }
+
   /**
    * Delivers at most `max` messages, oldest first, and only those queued before the call:
    * messages that deliveries enqueue wait for the next turn.
    */
-  deliver(max: number, handler: (from: number, to: number, payload: Uint8Array) => void): number {
+  deliver(max: number, handler: (from: number, to: number, payload: LocalPayload) => void): number {
     assert(Number.isInteger(max) && max > 0, `bad local delivery bound ${max}`);
     const end = Math.min(this.froms.length, this.head + max);
     let count = 0;
@@ -70,3 +80,6 @@ export class LocalQueue {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** What the queue holds for one delivery: bytes of its own, or a message object. */
+export type LocalPayload = Uint8Array | object;

@@ -51,6 +51,7 @@ export function emptyWorkerStats(worker: number): WorkerStats {
     actorFailures: 0,
     ticks: 0,
     localMessages: 0,
+    localObjects: 0,
     localQueueHighWater: 0,
     messagesIn: 0,
     messagesOut: 0,

@@ -18,6 +18,7 @@ import { CLIENT_ADDRESS } from './actor';
 import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
 import { systemClock } from './clock';
 import { LocalQueue } from './local-queue';
+import type { LocalPayload } from './local-queue';
 import { OffloadPool } from './offload-pool';
 import type { OffloadPoolOptions } from './offload-pool';
 import { ThreadMailbox } from './thread-mailbox';
@@ -70,9 +71,11 @@ export class WorkerRuntime implements MailboxHooks {
   private readonly local = new LocalQueue();
   /** close() promises of stopped actors, awaited before an actor with the same id restarts. */
   private readonly closing = new Map<ActorId, Promise<void>>();
-  /** Same-worker deliveries: the local queue's copy is the receiver's (owned). */
-  private readonly deliverLocal = (from: number, to: number, p: Uint8Array): void =>
-    this.deliver(from, to, p, true);
+  /** Same-worker deliveries: the local queue's copy is the receiver's (owned); objects as is. */
+  private readonly deliverLocal = (from: number, to: number, p: LocalPayload): void => {
+    if (p instanceof Uint8Array) this.deliver(from, to, p, true);
+    else this.deliverObject(from, to, p);
+  };
   private tickTimer: NodeJS.Timeout | undefined;
   private tickDue = false;
   private counters = {
@@ -81,6 +84,8 @@ export class WorkerRuntime implements MailboxHooks {
     actorFailures: 0,
     ticks: 0,
     localMessages: 0,
+    /** Of `localMessages`, those sent as objects (ActorHost.sendObject). */
+    localObjects: 0,
   };
   private readonly linkFaults: LinkFaults | undefined;
   /** One per worker, shared by all its actors and their engines (docs/decisions.md). */
@@ -267,6 +272,29 @@ export class WorkerRuntime implements MailboxHooks {
     this.guard(slot, 'receive', () => slot.actor.receive(from, payload, owned));
   }
 
+  /** A message object from an actor of this worker: delivered like a payload, never copied. */
+  private deliverObject(from: number, to: number, message: object): void {
+    const slot = this.slots.get(to);
+    if (slot === undefined) {
+      this.counters.dropped++;
+      return;
+    }
+    if (this.linkFaults?.blocked(from, to) === true) {
+      this.counters.droppedByLinkFault++;
+      return;
+    }
+    if (!slot.receivedThisTurn) {
+      slot.receivedThisTurn = true;
+      this.received.push(slot);
+    }
+    this.guard(slot, 'receiveObject', () => {
+      const actor = slot.actor;
+      // Only an actor's own kind sends it objects: one without receiveObject is a wiring bug.
+      if (actor.receiveObject === undefined) assert(false, `actor ${to} takes no objects`);
+      actor.receiveObject(from, message);
+    });
+  }
+
   afterDrain(): void {
     for (const slot of this.received) {
       slot.receivedThisTurn = false;
@@ -321,6 +349,7 @@ export class WorkerRuntime implements MailboxHooks {
       restarted,
       now: () => systemClock.now(),
       send: (to, payload) => this.sendFrom(slot, to, payload),
+      sendObject: (to, message) => this.sendObjectFrom(slot, to, message),
       fail: (reason) => this.failFrom(slot, 'fail', reason),
       offload: this.offload,
     };
@@ -361,6 +390,26 @@ export class WorkerRuntime implements MailboxHooks {
     }
     // A send from a timer or I/O callback has no turn to flush it: schedule one.
     if (!this.mailbox.turnActive) this.mailbox.requestTurn();
+  }
+
+  /** ActorHost.sendObject: false (nothing queued) unless `to` is an actor of this worker. */
+  private sendObjectFrom(slot: Slot, to: ActorId, message: object): boolean {
+    if (!isActorId(to) || isRemoteActor(to, this.options.remote)) return false;
+    if (threadOfAddress(to, this.options.topology) !== this.options.worker) return false;
+    // Dropped, as sendFrom drops: the sender must not fall back to bytes for these.
+    if (!slot.live) {
+      this.counters.dropped++;
+      return true;
+    }
+    if (this.linkFaults?.blocked(slot.id, to) === true) {
+      this.counters.droppedByLinkFault++;
+      return true;
+    }
+    this.local.pushObject(slot.id, to, message);
+    this.counters.localMessages++;
+    this.counters.localObjects++;
+    if (!this.mailbox.turnActive) this.mailbox.requestTurn();
+    return true;
   }
 
   private guard(slot: Slot, method: string, call: () => void): void {

@@ -17,6 +17,8 @@ export interface WorkerStats extends MailboxStats {
   ticks: number;
   /** Messages between actors of this worker (local queue, not rings). */
   localMessages: number;
+  /** Of `localMessages`, message objects (ActorHost.sendObject): nothing encoded or decoded. */
+  localObjects: number;
   localQueueHighWater: number;
   /** The worker's shared offload pool (absent for a worker that is down). */
   offload?: OffloadStats;

@@ -164,6 +164,8 @@ const INBOUND_POOL_MAX = 4096;
  * limit (half a ring) even when many large values go to one peer in one flush.
  */
 export const PAYLOAD_SOFT_BYTES_MAX = 512 * 1024;
+/** Messages per batch sent as objects to a peer on this thread (the bytes path bounds by size). */
+const OBJECT_BATCH_MAX = 1024;
 
 function emptyStaged(): Staged {
   return {
@@ -216,6 +218,13 @@ export class PaxosGroupActor implements Actor {
     number,
     { w: ByteWriter; countAt: number; count: number }
   >();
+  /**
+   * Messages for peers on this thread, by replica: sent as the objects themselves, no encoding
+   * (decision "Same-thread messages as objects"). A peer the host refused objects for (another
+   * worker or node: `sendObject` answered false) is in `bytesOnly` for this actor's life.
+   */
+  private readonly outObjects = new Map<number, PaxosMessage[]>();
+  private readonly bytesOnly = new Set<number>();
   private readonly resultWriter = new ByteWriter(4096);
   /**
    * `messagesSent`: Paxos messages to peers; `peerPayloadsSent` / `resultPayloadsSent`: the
@@ -386,6 +395,25 @@ export class PaxosGroupActor implements Actor {
     }
     // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
     this.onPeerPayload(replicaOfActor(from, this.options), payload, owned);
+  }
+
+  /**
+   * A batch of messages from a peer on this thread (ActorHost.sendObject): the sender's own
+   * message objects, stepped as they are. The core reads a message and keeps only what is never
+   * written after (a proposal, a record's lent data and copy-on-write windows), so nothing is
+   * copied and nothing here writes into them: a duplicated delivery sees the same messages.
+   */
+  receiveObject(from: ActorId, message: object): void {
+    if (this.failed || this.closed) return;
+    this.stats.received += 1;
+    const fromReplica = replicaOfActor(from, this.options);
+    if (!Array.isArray(message)) return this.rejectInput(`an object from replica ${fromReplica}`);
+    for (const m of message as PaxosMessage[]) {
+      const invalid =
+        m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
+      if (invalid !== undefined)
+        this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+    }
   }
 
   /**
@@ -948,6 +976,21 @@ export class PaxosGroupActor implements Actor {
   private queueMessage(m: PaxosMessage): void {
     if (!(m.from === this.replica && m.to !== this.replica))
       assert(false, `message ${m.from}->${m.to} at ${this.replica}`);
+    this.stats.messagesSent += 1;
+    if (this.host.sendObject !== undefined && !this.bytesOnly.has(m.to)) {
+      let batch = this.outObjects.get(m.to);
+      if (batch === undefined) {
+        batch = [];
+        this.outObjects.set(m.to, batch);
+      }
+      batch.push(m);
+      if (batch.length >= OBJECT_BATCH_MAX) this.sendObjects(m.to, batch);
+      return;
+    }
+    this.encodeMessage(m);
+  }
+
+  private encodeMessage(m: PaxosMessage): void {
     let out = this.outWriters.get(m.to);
     if (out === undefined) {
       const w = new ByteWriter(1024);
@@ -956,14 +999,29 @@ export class PaxosGroupActor implements Actor {
     }
     writeMessage(out.w, m);
     out.count += 1;
-    this.stats.messagesSent += 1;
     if (out.w.length >= PAYLOAD_SOFT_BYTES_MAX) this.sendOutgoing(m.to, out);
   }
 
   private flushOutgoing(): void {
+    for (const [to, batch] of this.outObjects) {
+      if (batch.length > 0) this.sendObjects(to, batch);
+    }
     for (const [to, out] of this.outWriters) {
       if (out.count > 0) this.sendOutgoing(to, out);
     }
+  }
+
+  /** Hands `batch` over (a new array takes its place); bytes if the host refuses objects. */
+  private sendObjects(to: number, batch: PaxosMessage[]): void {
+    this.outObjects.set(to, []);
+    if (this.host.sendObject?.(actorIdOf(to, this.group, this.options), batch) === true) {
+      this.stats.peerPayloadsSent += 1;
+      return;
+    }
+    // Not on this thread (another worker or node): bytes to this peer from now on.
+    this.bytesOnly.add(to);
+    this.outObjects.delete(to);
+    for (const m of batch) this.encodeMessage(m);
   }
 
   private sendOutgoing(to: number, out: { w: ByteWriter; countAt: number; count: number }): void {

@@ -92,6 +92,7 @@ test('LocalQueue delivers in order, bounded, and defers what deliveries enqueue'
   const first = queue.deliver(3, (from, to, payload) => {
     seen.push(from);
     t.is(to, 100 + from);
+    if (!(payload instanceof Uint8Array)) throw new Error('bytes came back as an object');
     t.is(payload[0], 1);
     queue.push(50 + from, 0, payload); // must wait for a later deliver()
   });
