@@ -204,7 +204,8 @@ export class ClusterNodeProc {
     const proc = this.proc;
     if (proc === undefined || proc.running) return false;
     await withTimeout(proc.closed, EXIT_WAIT_MS);
-    return proc.stderr.startsWith('ADDRESS_IN_USE:');
+    // The line may follow other stderr output (a Node warning), so look for it at any line start.
+    return /^ADDRESS_IN_USE:/m.test(proc.stderr);
   }
 
   /** Starts the process and waits for its ready line (throws with its output if none). */
