@@ -43,6 +43,8 @@ export interface PerOpCounts {
   resultPayloads: number;
   ringRecords: number;
   local: number;
+  /** Of `local`, message objects (nothing encoded or decoded). */
+  localObjects: number;
   records: number;
   wakes: number;
   clientRecords: number;
@@ -90,6 +92,7 @@ export interface Totals {
   resultPayloads: number;
   ringRecords: number;
   local: number;
+  localObjects: number;
   wakes: number;
   clientRecords: number;
   clientWakes: number;
@@ -158,6 +161,7 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     resultPayloads: t.resultPayloads,
     ringRecords: t.interThreadRecords - stats.client.messagesOut,
     local: t.localDeliveries,
+    localObjects: t.localObjects,
     wakes: t.workerWakes,
     clientRecords: stats.client.messagesOut,
     clientWakes: t.clientWakes,
@@ -205,6 +209,7 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
     resultPayloads: d('resultPayloads'),
     ringRecords: d('ringRecords'),
     local: d('local'),
+    localObjects: d('localObjects'),
     records: d('ringRecords') + d('local') + d('clientRecords'),
     wakes: d('wakes'),
     clientRecords: d('clientRecords'),
@@ -268,7 +273,7 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
         ]
       : [];
   return [
-    `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)}, wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
+    `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)} (objects ${f(c.localObjects)}), wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
     `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
     `${label}  cpu us/op by thread: ${cpuByThread(c, heap)}`,
     ...persist,

@@ -21,6 +21,8 @@ export interface TrafficStats {
   readonly interThreadRecords: number;
   /** Deliveries between actors of one worker (its local queue, no ring). */
   readonly localDeliveries: number;
+  /** Of `localDeliveries`, message objects (same-thread replicas: nothing encoded or decoded). */
+  readonly localObjects: number;
   /**
    * Records handed to the wire layer (a cluster node's messages to remote replicas: each
    * leaves in a frame of the link, several records per frame under load); 0 when embedded.
@@ -34,6 +36,7 @@ export interface TrafficStats {
 interface WorkerCounters {
   readonly messagesOut?: number;
   readonly localMessages?: number;
+  readonly localObjects?: number;
   readonly wakes?: number;
 }
 
@@ -55,11 +58,13 @@ export function trafficOf(
   }
   let interThreadRecords = client.messagesOut;
   let localDeliveries = 0;
+  let localObjects = 0;
   let workerWakes = 0;
   for (const w of workers) {
     const s = w as WorkerCounters;
     interThreadRecords += s.messagesOut ?? 0;
     localDeliveries += s.localMessages ?? 0;
+    localObjects += s.localObjects ?? 0;
     workerWakes += s.wakes ?? 0;
   }
   return {
@@ -69,6 +74,7 @@ export function trafficOf(
     resultPayloads,
     interThreadRecords,
     localDeliveries,
+    localObjects,
     wireRecords: client.remoteOut,
     workerWakes,
     clientWakes: client.wakes,

@@ -41,7 +41,8 @@ import type { FaultConfig, NodeId } from './network';
 import { Prng } from './prng';
 import { SimDisk } from './sim-disk';
 import type { DiskFaults } from './sim-disk';
-import { Trace, hashBytes } from './trace';
+import { Trace, hashBytes, hashText } from './trace';
+import { fingerprintOf } from './fingerprint';
 
 /** What a crash takes: the whole machine ('power') or only the process ('process', kill -9). */
 export type CrashKind = 'power' | 'process';
@@ -60,6 +61,13 @@ export interface SimulationOptions {
   eventsPerInstantMax?: number;
   /** Deliver cross-node messages sent before their sender crashed (they were on the wire). */
   wireSurvivesCrash?: boolean;
+  /**
+   * Hosts offer `sendObject` to every actor (replicas placed on one worker thread, as the store
+   * places them), with the network's faults on top: delays, drops, duplicates (the same object
+   * twice), partitions, late delivery. Each object is fingerprinted when sent and checked at
+   * every delivery: one written after it was sent fails the run.
+   */
+  objectMessages?: boolean;
 }
 
 export interface SimStats {
@@ -73,6 +81,8 @@ export interface SimStats {
   droppedStaleSender: number;
   /** Cross-node messages delivered to a later incarnation of their destination. */
   deliveredLate: number;
+  /** Message objects delivered (ActorHost.sendObject), duplicates included. */
+  objectsDelivered: number;
   clientSent: number;
   clientReceived: number;
   ticks: number;
@@ -89,6 +99,8 @@ type SimEvent =
       from: ActorId;
       to: ActorId;
       payload: Uint8Array;
+      /** A message object (ActorHost.sendObject) instead of `payload`, with its fingerprint. */
+      object: SentObject | null;
       fromEpoch: number;
       toEpoch: number;
       crossNode: boolean;
@@ -98,6 +110,13 @@ type SimEvent =
   | { kind: 'client'; from: ActorId; payload: Uint8Array; fromEpoch: number }
   | { kind: 'tick'; node: NodeId }
   | { kind: 'call'; fn: () => void; node: NodeId | undefined; cancelled: boolean };
+
+interface SentObject {
+  readonly message: object;
+  readonly fingerprint: string;
+}
+
+const NO_BYTES = new Uint8Array(0);
 
 interface SimNode {
   readonly id: NodeId;
@@ -141,6 +160,7 @@ export class Simulation {
     droppedUnknownDestination: 0,
     droppedStaleSender: 0,
     deliveredLate: 0,
+    objectsDelivered: 0,
     clientSent: 0,
     clientReceived: 0,
     ticks: 0,
@@ -166,9 +186,11 @@ export class Simulation {
   private readonly harnessPrng: Prng;
 
   private readonly wireSurvivesCrash: boolean;
+  private readonly objectMessages: boolean;
 
   constructor(options: SimulationOptions) {
     this.wireSurvivesCrash = options.wireSurvivesCrash ?? false;
+    this.objectMessages = options.objectMessages ?? false;
     if (!Number.isInteger(options.seed))
       throw simConfigError(`seed must be an integer: ${options.seed}`);
     if (!(options.tickMs > 0)) throw simConfigError(`tickMs must be positive: ${options.tickMs}`);
@@ -320,6 +342,7 @@ export class Simulation {
       from: CLIENT_ADDRESS,
       to,
       payload: payload.slice(),
+      object: null,
       fromEpoch: NO_EPOCH,
       toEpoch: node.epoch,
       crossNode: false,
@@ -432,13 +455,30 @@ export class Simulation {
     }
     this.stats.delivered++;
     if (event.late > 0) this.stats.deliveredLate++;
+    this.dirty.add(event.to);
+    if (event.object !== null) return this.deliverObject(event, reg.instance, event.object);
     this.trace.record(
       `${this.nowUs} d ${event.from}>${event.to} ${event.payload.length}:${hashBytes(event.payload)}`,
     );
-    this.dirty.add(event.to);
     // Owned like the runtime's same-worker deliveries (each delivery is a copy of its own here);
     // a cross-node one arrives as a borrowed view, like a ring record.
     reg.instance.receive(event.from, event.payload, !event.crossNode);
+  }
+
+  private deliverObject(
+    event: Extract<SimEvent, { kind: 'deliver' }>,
+    actor: Actor,
+    sent: SentObject,
+  ): void {
+    const now = fingerprintOf(sent.message);
+    assert(
+      now === sent.fingerprint,
+      () => `a message object ${event.from}>${event.to} was written after it was sent`,
+    );
+    this.stats.objectsDelivered++;
+    this.trace.record(`${this.nowUs} o ${event.from}>${event.to} ${hashText(now)}`);
+    if (actor.receiveObject === undefined) assert(false, `actor ${event.to} takes no objects`);
+    actor.receiveObject(event.from, sent.message);
   }
 
   /**
@@ -518,20 +558,38 @@ export class Simulation {
           this.stats.droppedStaleSender++;
           return;
         }
-        this.send(reg, to, payload);
+        this.send(reg, to, payload, null);
       },
       now: () => this.nowUs / 1000,
     };
+    if (this.objectMessages) {
+      host.sendObject = (to, message) => {
+        if (to === CLIENT_ADDRESS || !this.regs.has(to)) return false;
+        // A dead instance's object is dropped, not refused: it must not fall back to bytes.
+        if (reg.incarnation !== incarnation) {
+          this.stats.droppedStaleSender++;
+          return true;
+        }
+        this.send(reg, to, NO_BYTES, { message, fingerprint: fingerprintOf(message) });
+        return true;
+      };
+    }
     reg.instance = reg.create(host);
     this.dirty.add(reg.id);
   }
 
-  private send(from: Registration, to: ActorId, payload: Uint8Array): void {
+  private send(
+    from: Registration,
+    to: ActorId,
+    payload: Uint8Array,
+    object: SentObject | null,
+  ): void {
     assert(payload instanceof Uint8Array, `actor ${from.id} sent a non-Uint8Array payload`);
     this.stats.sent++;
     const copy = payload.slice();
     const fromNode = this.node(from.node);
     if (to === CLIENT_ADDRESS) {
+      if (object !== null) assert(false, `actor ${from.id} sent an object to the client`);
       const at = this.fifoTime(from.id, to, CLIENT_DELAY_US);
       this.push(at, { kind: 'client', from: from.id, payload: copy, fromEpoch: fromNode.epoch });
       return;
@@ -546,6 +604,7 @@ export class Simulation {
       fromEpoch: fromNode.epoch,
       toEpoch: toNode.epoch,
       late: 0,
+      object,
     };
     if (!toNode.up) {
       if (target.node === from.node) return this.drop(from.id, to, 'crash');

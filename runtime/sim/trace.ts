@@ -19,6 +19,13 @@ export function hashBytes(bytes: Uint8Array): number {
   return h >>> 0;
 }
 
+/** FNV-1a over a string's UTF-16 units (message-object fingerprints in the trace). */
+export function hashText(text: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h >>> 0;
+}
+
 export class Trace {
   private lanes: [number, number] = [FNV_OFFSET, 0x6c62272e];
   private readonly ring: string[] = [];

@@ -68,6 +68,12 @@ export class ClusterInvariants {
     readBatch(payload, PayloadKind.paxos, readMessage, (m) => this.observeMessage(replica, m));
   }
 
+  /** A batch the Paxos actor sent as objects (ActorHost.sendObject). */
+  observeSentObject(replica: number, message: object): void {
+    assert(Array.isArray(message), 'a message object that is not a batch');
+    for (const m of message as PaxosMessage[]) this.observeMessage(replica, m);
+  }
+
   private observeMessage(replica: number, m: PaxosMessage): void {
     if (m.chosen > 0)
       this.noteChosen(m.key, m.chosen, m.chosenOrigin, m.chosenSeq, `message from ${replica}`);

@@ -84,6 +84,12 @@ export interface ClusterOptions {
   /** Keep each group's journal (small bounds, so trimming runs too). */
   journal?: boolean;
   /**
+   * Replicas message each other with objects (ActorHost.sendObject), as on one worker thread
+   * in the store, with the network's faults on top; each object is checked at every delivery
+   * for writes after it was sent (Simulation `objectMessages`).
+   */
+  objectMessages?: boolean;
+  /**
    * Adaptive group commit (persist-linger.ts) on the simulator's clock, lingering after any
    * batch (the store lingers only after batches of 4 records, which 3 keys never make).
    */
@@ -148,6 +154,7 @@ export class SimCluster {
       faults: options.faults,
       diskFaults: options.diskFaults,
       wireSurvivesCrash: true,
+      objectMessages: options.objectMessages,
     });
     for (let r = 0; r < this.replicas; r++) {
       this.slots.push({ incarnation: 0, amnesic: false, damaged: false, starts: 0 });
@@ -194,6 +201,14 @@ export class SimCluster {
         host.send(to, payload);
       },
     };
+    const sendObject = host.sendObject;
+    if (sendObject !== undefined) {
+      observed.sendObject = (to, message) => {
+        const sent = sendObject(to, message);
+        if (sent) this.invariants.observeSentObject(replica, message);
+        return sent;
+      };
+    }
     const group = groupOfActor(id, { replicas: this.replicas, groups: this.groups });
     return new PaxosGroupActor(id, observed, this.recordPort(replica, slot, sync, group), {
       replicas: this.replicas,

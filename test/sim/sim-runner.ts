@@ -50,6 +50,8 @@ export interface Scenario {
    * bitcask's inline appends do: the shell's write callback runs before its write returns.
    */
   readonly inlineWrites?: boolean;
+  /** Replicas message each other with objects, as on one worker thread (SimCluster). */
+  readonly objectMessages?: boolean;
 }
 
 /** The network faults of every scenario. */
@@ -87,6 +89,7 @@ export function runSeed(seed: number, s: Scenario) {
     ...(s.journal === true ? { journal: true } : {}),
     ...(s.arenaSlabShift !== undefined ? { volatileSlabShift: s.arenaSlabShift } : {}),
     ...(s.linger === true ? { linger: true } : {}),
+    ...(s.objectMessages === true ? { objectMessages: true } : {}),
   });
   const keys = ['k1', 'k2', 'k3'];
   const r = runKvWorkload(cluster, {
@@ -130,6 +133,7 @@ export function runSeed(seed: number, s: Scenario) {
     joined: cluster.coreCounter('readsJoinedRound'),
     inPlace: cluster.coreCounter('dataWrittenInPlace'),
     deliveredLate: cluster.sim.stats.deliveredLate,
+    objects: cluster.sim.stats.objectsDelivered,
     invariantChecks: cluster.invariants.checks,
     journalEntries,
   };
@@ -152,6 +156,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
   let joined = 0;
   let inlineWrites = 0;
   let inPlace = 0;
+  let objects = 0;
   for (let i = 0; i < SEEDS_PER_SCENARIO; i++) {
     const seed = ONLY_SEED ?? FIRST + i * 7919 + s.salt;
     let r;
@@ -185,6 +190,7 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
     joined += r.joined;
     inlineWrites += r.inlineWrites;
     inPlace += r.inPlace;
+    objects += r.objects;
   }
   t.log(
     `${s.replicas ?? 3} replicas, ${SEEDS_PER_SCENARIO} seeds, ${ops} completed ops, ${unknown} unknown outcomes, ` +
@@ -196,8 +202,12 @@ export function runScenario(t: ExecutionContext, s: Scenario): void {
       `${s.linger === true ? `, ${lingered} batches lingered (live actors)` : ''}` +
       `${s.inlineWrites === true ? `, ${inlineWrites} writes finished inside the port's call` : ''}` +
       `, ${inPlace} states written in place` +
+      `${s.objectMessages === true ? `, ${objects} message objects delivered` : ''}` +
       `${s.arenaSlabShift !== undefined ? `, ${evacuations} arena slabs evacuated` : ''}${s.idSpan !== undefined ? `, ${renewed} id ranges renewed (live actors)` : ''}`,
   );
+  if (s.objectMessages === true)
+    t.true(objects > SEEDS_PER_SCENARIO * 100, `replicas sent objects (${objects})`);
+  else t.is(objects, 0, 'replicas sent bytes');
   if (s.idSpan !== undefined)
     t.true(renewed > 0, `id ranges ran out and were renewed (${renewed})`);
   if (s.inlineWrites === true)

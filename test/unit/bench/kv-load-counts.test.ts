@@ -27,6 +27,7 @@ function totals(
     resultPayloads: 0,
     ringRecords: 0,
     local: 0,
+    localObjects: 0,
     wakes: 0,
     clientRecords: 0,
     clientWakes: 0,

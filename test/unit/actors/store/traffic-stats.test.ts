@@ -16,7 +16,11 @@ test('sums the replicas that are up and every worker, and counts the client requ
     null,
     { messagesSent: 20, peerPayloadsSent: 4 },
   ];
-  const workers = [{ messagesOut: 9, localMessages: 4, wakes: 1 }, { messagesOut: 3 }, {}];
+  const workers = [
+    { messagesOut: 9, localMessages: 4, localObjects: 3, wakes: 1 },
+    { messagesOut: 3 },
+    {},
+  ];
   const traffic = trafficOf(replicas, workers, client);
   t.deepEqual(traffic, {
     writesAcknowledged: 10,
@@ -25,6 +29,7 @@ test('sums the replicas that are up and every worker, and counts the client requ
     resultPayloads: 3,
     interThreadRecords: 7 + 9 + 3,
     localDeliveries: 4,
+    localObjects: 3,
     wireRecords: 11,
     workerWakes: 1,
     clientWakes: 2,
