@@ -13,8 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { assert } from '../runtime/assert';
-import type { EngineName, PaxosStore, PaxosStoreOptions } from '../index';
+import type { EngineName } from '../index';
 import {
   AB_BUILD_FLAGS,
   abBuilds,
@@ -26,6 +25,8 @@ import {
 } from './cli-args';
 import type { BenchFlags } from './cli-args';
 import { median } from './paxos-path';
+import { loadStoreBuild } from './load-build';
+import type { OpenStore } from './load-build';
 
 interface Options {
   a: string;
@@ -37,17 +38,13 @@ interface Options {
   clients: number;
 }
 
-type Open = (o: PaxosStoreOptions) => Promise<PaxosStore>;
-
-function loadBuild(dir: string): Open {
-  const mod = require(path.resolve(dir, 'index.js')) as { PaxosStore?: { open?: Open } };
-  const open = mod.PaxosStore?.open;
-  assert(typeof open === 'function', `${dir}: no PaxosStore.open in its index.js`);
-  return (o) => open.call(mod.PaxosStore, o);
-}
-
 /** Opens a store, loads it (or not), and returns the milliseconds its close() took. */
-async function closeTime(open: Open, o: Options, load: boolean, round: number): Promise<number> {
+async function closeTime(
+  open: OpenStore,
+  o: Options,
+  load: boolean,
+  round: number,
+): Promise<number> {
   const dir =
     o.engine === 'memory' ? undefined : await mkdtemp(path.join(os.tmpdir(), 'pxs-close-'));
   const store = await open({
@@ -79,7 +76,7 @@ async function closeTime(open: Open, o: Options, load: boolean, round: number): 
 
 async function main(): Promise<void> {
   const o = parseOptions();
-  const builds = { a: loadBuild(o.a), b: loadBuild(o.b) };
+  const builds = { a: loadStoreBuild(o.a), b: loadStoreBuild(o.b) };
   const times: Record<string, number[]> = {};
   const add = (key: string, ms: number): void => {
     (times[key] ??= []).push(ms);

@@ -27,7 +27,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { assert } from '../runtime/assert';
-import type { EngineName, PaxosStore, PaxosStoreOptions } from '../index';
+import type { EngineName, PaxosStore } from '../index';
 import type { KvNamespace } from '../actors/store/kv';
 import type { PhaseResult } from './kv-load';
 import { NAMESPACE, countedPhase, phaseSpecs, prewarm, runPhase } from './kv-load';
@@ -44,6 +44,8 @@ import {
 import type { BenchFlags } from './cli-args';
 import { cpuByThread } from './kv-load-counts';
 import { median } from './paxos-path';
+import { loadStoreBuild } from './load-build';
+import type { OpenStore } from './load-build';
 
 interface AbOptions {
   a: string;
@@ -59,9 +61,9 @@ interface AbOptions {
   sync: 'always' | 'batch' | 'none';
   /** Print each slice's cpu us/op by thread (the stores' own thread counters). */
   threads: boolean;
+  /** Each side's worker young generation in MiB (`workerYoungMb`); undefined: the default. */
+  youngMb: { a: number | undefined; b: number | undefined };
 }
-
-type Open = (o: PaxosStoreOptions) => Promise<PaxosStore>;
 
 /** One build's store, with what a slice needs. */
 interface Side {
@@ -70,16 +72,8 @@ interface Side {
   spec: (phase: PhaseSpec['phase'], seconds: number) => PhaseSpec;
 }
 
-function loadBuild(dir: string): Open {
-  const mod = require(path.resolve(dir, 'index.js')) as {
-    PaxosStore?: { open?: Open };
-  };
-  const open = mod.PaxosStore?.open;
-  assert(typeof open === 'function', `${dir}: no PaxosStore.open in its index.js`);
-  return (o) => open.call(mod.PaxosStore, o);
-}
-
-async function openSide(open: Open, o: AbOptions, label: string): Promise<Side> {
+async function openSide(open: OpenStore, o: AbOptions, label: 'a' | 'b'): Promise<Side> {
+  const young = o.youngMb[label];
   const needsDir = o.engine !== 'memory' || o.persist;
   const dir = needsDir ? await mkdtemp(path.join(os.tmpdir(), 'paxosstore-kv-ab-')) : undefined;
   const store = await open({
@@ -88,6 +82,7 @@ async function openSide(open: Open, o: AbOptions, label: string): Promise<Side> 
     sync: o.sync,
     ...(o.persist ? { persist: true } : {}),
     ...(dir === undefined ? {} : { dir }),
+    ...(young === undefined ? {} : { workerYoungMb: young }),
   });
   // The other build's KvNamespace: the same shape, from its own modules.
   const namespaces = [store.kv(NAMESPACE) as unknown as KvNamespace];
@@ -124,7 +119,7 @@ function summary(label: string, runs: PhaseResult[]): string {
  */
 async function runRound(
   o: AbOptions,
-  opens: readonly [Open, Open],
+  opens: readonly [OpenStore, OpenStore],
   first: 0 | 1,
   pairs: number,
   runs: [PhaseResult[], PhaseResult[]],
@@ -164,7 +159,7 @@ async function runRound(
 
 async function main(): Promise<void> {
   const o = parseArgs();
-  const opens = [loadBuild(o.a), loadBuild(o.b)] as const;
+  const opens = [loadStoreBuild(o.a), loadStoreBuild(o.b)] as const;
   const runs: [PhaseResult[], PhaseResult[]] = [[], []];
   // Two rounds with the opening order swapped: the store opened second ran 2–5 % cheaper in
   // A/A runs (the same build on both sides), whatever the order of the slices.
@@ -201,6 +196,8 @@ const FLAGS: BenchFlags = {
   persist: { type: 'boolean', help: ['', 'off', 'memory only: persist: true'] },
   sync: { type: 'string', help: ['MODE', 'batch', 'always | batch | none'] },
   threads: { type: 'boolean', help: ['', 'off', "each slice's cpu us/op by thread"] },
+  'young-a': { type: 'string', help: ['MIB', '(default)', "A's worker young generation"] },
+  'young-b': { type: 'string', help: ['MIB', '(default)', "B's worker young generation"] },
 };
 
 const SYNCS = ['always', 'batch', 'none'] as const;
@@ -232,6 +229,10 @@ function parseArgs(): AbOptions {
         persist,
         sync: syncMode,
         threads: args.values['threads'] === true,
+        youngMb: {
+          a: args.values['young-a'] === undefined ? undefined : positiveIntFlag(args, 'young-a', 1),
+          b: args.values['young-b'] === undefined ? undefined : positiveIntFlag(args, 'young-b', 1),
+        },
       };
     },
   );
