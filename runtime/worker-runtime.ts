@@ -253,46 +253,42 @@ export class WorkerRuntime implements MailboxHooks {
   }
 
   deliver(from: number, to: number, payload: Uint8Array, owned = false): void {
-    const slot = this.slots.get(to);
-    if (slot === undefined) {
-      // Stopped, failed or never created: a crashed node loses its inbound messages too.
-      this.counters.dropped++;
-      return;
-    }
-    assert(workerOfActor(to, this.options.topology) === this.options.worker, 'misrouted');
-    // Queued before a partition cut the link: a real network would not deliver it either.
-    if (this.linkFaults?.blocked(from, to) === true) {
-      this.counters.droppedByLinkFault++;
-      return;
-    }
-    if (!slot.receivedThisTurn) {
-      slot.receivedThisTurn = true;
-      this.received.push(slot);
-    }
+    const slot = this.receiver(from, to);
+    if (slot === undefined) return;
     this.guard(slot, 'receive', () => slot.actor.receive(from, payload, owned));
   }
 
   /** A message object from an actor of this worker: delivered like a payload, never copied. */
   private deliverObject(from: number, to: number, message: object): void {
-    const slot = this.slots.get(to);
-    if (slot === undefined) {
-      this.counters.dropped++;
-      return;
-    }
-    if (this.linkFaults?.blocked(from, to) === true) {
-      this.counters.droppedByLinkFault++;
-      return;
-    }
-    if (!slot.receivedThisTurn) {
-      slot.receivedThisTurn = true;
-      this.received.push(slot);
-    }
+    const slot = this.receiver(from, to);
+    if (slot === undefined) return;
     this.guard(slot, 'receiveObject', () => {
       const actor = slot.actor;
       // Only an actor's own kind sends it objects: one without receiveObject is a wiring bug.
       if (actor.receiveObject === undefined) assert(false, `actor ${to} takes no objects`);
       actor.receiveObject(from, message);
     });
+  }
+
+  /** The slot a delivery goes to, marked for this turn's flush; undefined when it is dropped. */
+  private receiver(from: number, to: number): Slot | undefined {
+    const slot = this.slots.get(to);
+    if (slot === undefined) {
+      // Stopped, failed or never created: a crashed node loses its inbound messages too.
+      this.counters.dropped++;
+      return undefined;
+    }
+    assert(workerOfActor(to, this.options.topology) === this.options.worker, 'misrouted');
+    // Queued before a partition cut the link: a real network would not deliver it either.
+    if (this.linkFaults?.blocked(from, to) === true) {
+      this.counters.droppedByLinkFault++;
+      return undefined;
+    }
+    if (!slot.receivedThisTurn) {
+      slot.receivedThisTurn = true;
+      this.received.push(slot);
+    }
+    return slot;
   }
 
   afterDrain(): void {
