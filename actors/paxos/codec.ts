@@ -11,7 +11,6 @@ import { transientCopy } from '../../runtime/transient-bytes';
 import { RECORD_HEADER_BYTES, sealRecordInPlace } from '../../engines/record-codec';
 import { engineError } from '../../engines/errors';
 import { decodeCompactLayout, encodeCompactLayout } from './compact-layout';
-import type { WindowMemos } from './window-memo';
 import type {
   ClientRequest,
   ClientResult,
@@ -253,7 +252,7 @@ COMPACT_SEALED_PREFIX[RECORD_HEADER_BYTES] = RECORD_LAYOUT_COMPACT_RUNS;
  * compact layout (4) when it fits, encoded after room for the header so that it is copied once,
  * from the encoder's scratch to a slab, and sealed there.
  */
-export function encodeSealedRecord(rec: KeyRecord, memos?: WindowMemos, key = ''): Uint8Array {
+export function encodeSealedRecord(rec: KeyRecord): Uint8Array {
   const dataBytes = rec.data?.length ?? 0;
   if (dataBytes >= RECORD_OWN_WRITER_DATA_BYTES) {
     const own = new ByteWriter(RECORD_HEADER_BYTES + dataBytes + RECORD_FIELDS_BYTES_GUESS);
@@ -262,7 +261,7 @@ export function encodeSealedRecord(rec: KeyRecord, memos?: WindowMemos, key = ''
     return sealRecordInPlace(own.written());
   }
   // A record lives until its engine has written it (a batch): from a slab (transient-bytes.ts).
-  const compact = encodeCompactLayout(COMPACT_SEALED_PREFIX, rec, memos, key);
+  const compact = encodeCompactLayout(COMPACT_SEALED_PREFIX, rec);
   if (compact !== undefined) return sealRecordInPlace(transientCopy(compact));
   recordWriter.reset();
   recordWriter.raw(HEADER_SPACE);

@@ -33,12 +33,11 @@
  * other); every record the core makes does. The reader bounds every count, length and
  * varint: a damaged body throws, never loops.
  */
-import { VERIFY, assert } from '../../runtime/assert';
+import { assert } from '../../runtime/assert';
 import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
 import type { KeyRecord, RequestEntry } from './core/types';
 import type { RecentColumns } from './core/recent-window';
 import {
-  IDS_PER_ENTRY,
   copyWindow,
   instanceAt,
   originAt,
@@ -47,8 +46,6 @@ import {
   windowLength,
 } from './core/recent-window';
 import type { DigestFieldsOut } from './record-port';
-import { MEMO_ENTRIES_MAX } from './window-memo';
-import type { WindowMemos } from './window-memo';
 
 /**
  * Bounds a decoded record's lists (a damaged record must not make the decoder loop long): far
@@ -103,8 +100,6 @@ class CompactWriter {
   fits = true;
   /** What `touch` read, kept so that the compiler cannot drop its loads. */
   touched = 0;
-  /** Where each recent entry ended in `buf` (the first MEMO_ENTRIES_MAX), for the memo. */
-  readonly ends = new Uint32Array(MEMO_ENTRIES_MAX);
 
   /** Room for `n` more bytes: callers reserve for a group of fields, then write unchecked. */
   need(n: number): void {
@@ -229,60 +224,31 @@ class CompactWriter {
    * signed differences from the previous entry's; results as differences (`result`). Instances
    * must rise and none pass `chosen`, else the record does not fit.
    */
-  recent(rec: KeyRecord, copied: number, memos: WindowMemos | undefined, key: string): void {
-    const ids = rec.recentIds;
-    const results = rec.recentResults;
-    const n = results.length;
-    const chosen = rec.chosen;
+  recent(rec: KeyRecord): void {
+    const n = windowLength(rec);
     this.need(VARINT_BYTES_MAX);
     this.varint(n);
-    if (n === 0) return;
-    const ends = this.ends;
-    // The first entry whole, its instance as its distance below `chosen`.
-    const first = ids[0] as number;
-    this.need(ENTRY_NUMBERS_BYTES_MAX);
-    this.check(first);
-    if (!(first <= chosen)) this.fits = false;
-    this.varint(chosen - first);
-    this.varint(ids[1] as number);
-    this.varint(ids[2] as number);
-    this.result(undefined, results[0] as Uint8Array);
-    ends[0] = this.pos;
-    // Entries 1..copied as the key's previous record had them (window-memo.ts).
-    if (copied > 0 && memos !== undefined) this.copyEntries(memos, copied, chosen, ids);
-    for (let i = copied + 1, at = i * IDS_PER_ENTRY; i < n; i++, at += IDS_PER_ENTRY) {
-      const instance = ids[at] as number;
-      const previousInstance = ids[at - IDS_PER_ENTRY] as number;
-      const seq = ids[at + 2] as number;
+    for (let i = 0; i < n; i++) {
+      const instance = instanceAt(rec, i);
+      const origin = originAt(rec, i);
+      const seq = seqAt(rec, i);
       this.need(ENTRY_NUMBERS_BYTES_MAX);
       this.check(instance);
-      if (!(instance <= chosen)) this.fits = false;
-      if (!(instance > previousInstance)) this.fits = false;
-      this.varint(instance - previousInstance - 1);
-      this.varint(ids[at + 1] as number);
-      this.check(seq);
-      this.signedDelta(seq - (ids[at - 1] as number));
-      this.result(results[i - 1], results[i] as Uint8Array);
-      if (i < MEMO_ENTRIES_MAX) ends[i] = this.pos;
+      if (!(instance <= rec.chosen)) this.fits = false;
+      if (i === 0) {
+        this.varint(rec.chosen - instance);
+        this.varint(origin);
+        this.varint(seq);
+      } else {
+        const previousInstance = instanceAt(rec, i - 1);
+        if (!(instance > previousInstance)) this.fits = false;
+        this.varint(instance - previousInstance - 1);
+        this.varint(origin);
+        this.check(seq);
+        this.signedDelta(seq - seqAt(rec, i - 1));
+      }
+      this.result(i === 0 ? undefined : resultAt(rec, i - 1), resultAt(rec, i));
     }
-    if (memos !== undefined && this.fits) memos.keep(rec, ids, results, this.buf, ends);
-  }
-
-  /**
-   * Copies relative entries 1..copied from the memo. Their numbers were checked when they were
-   * encoded and their instances follow the first one by one (`reusable`), so only the last
-   * needs checking against `chosen`.
-   */
-  private copyEntries(memos: WindowMemos, copied: number, chosen: number, ids: number[]): void {
-    if (!((ids[copied * IDS_PER_ENTRY] as number) <= chosen)) this.fits = false;
-    const from = memos.rangeStart(1);
-    const to = memos.rangeEnd(copied);
-    this.need(to - from);
-    const base = this.pos - from;
-    this.buf.set(memos.slab.subarray(from, to), this.pos);
-    this.pos += to - from;
-    const ends = this.ends;
-    for (let e = 1; e <= copied; e++) ends[e] = base + memos.rangeEnd(e);
   }
 
   /** A string as its UTF-8 length and bytes; an ASCII one (request ids) without an encoder. */
@@ -317,7 +283,7 @@ class CompactWriter {
    * object and would take the misses nearly one at a time: measured ~1 us more per record
    * (bench/README.md "Persisted records in the compact layout").
    */
-  touch(rec: KeyRecord, copied: number): void {
+  touch(rec: KeyRecord): void {
     const results = rec.recentResults;
     const ids = rec.recentIds;
     const data = rec.data;
@@ -326,17 +292,15 @@ class CompactWriter {
     // data or 48 ids spanning a few cache lines.
     let touched = (ids[0] ?? 0) + (ids[ids.length - 1] ?? 0) + (rec.accepted?.op.length ?? 0);
     if (data !== null) touched += (data[0] ?? 0) + (data[data.length - 1] ?? 0);
-    // Entries 1..copied come from the memo: their results are compared, never read.
-    for (let i = 0; i < results.length; i = i === 0 ? copied + 1 : i + 1) {
+    for (let i = 0; i < results.length; i++) {
       const result = results[i] as Uint8Array;
       touched += result.length + (result[0] ?? 0);
     }
     this.touched = touched;
   }
 
-  body(rec: KeyRecord, memos: WindowMemos | undefined, key: string): void {
-    const copied = memos === undefined ? 0 : memos.reusable(rec, rec.recentIds, rec.recentResults);
-    this.touch(rec, copied);
+  body(rec: KeyRecord): void {
+    this.touch(rec);
     // The fixed fields: chosen, flags, chosen id, version, promised, acceptedBallot.
     this.need(8 * VARINT_BYTES_MAX);
     this.varint(rec.chosen);
@@ -360,7 +324,7 @@ class CompactWriter {
       this.varint(rec.accepted.seq);
       this.bytes(rec.accepted.op);
     }
-    this.recent(rec, copied, memos, key);
+    this.recent(rec);
     this.requests(rec);
   }
 }
@@ -376,8 +340,6 @@ function chosenIsNewest(rec: KeyRecord): boolean {
 }
 
 const writer = new CompactWriter();
-/** VERIFY's second encode, which must not overwrite the first's scratch. */
-const verifyWriter = new CompactWriter();
 
 /**
  * `prefix` then the compact body of `rec`: a view of a scratch buffer that the next encode, by
@@ -385,44 +347,17 @@ const verifyWriter = new CompactWriter();
  * does not fit the layout (none the core makes). The prefix lets a caller leave room for a
  * header and a layout byte, so the record is copied once, from here to where it lives.
  */
-export function encodeCompactLayout(
-  prefix: Uint8Array,
-  rec: KeyRecord,
-  memos?: WindowMemos,
-  key = '',
-): Uint8Array | undefined {
-  const out = encodeWith(writer, prefix, rec, memos, key);
-  // The memo's claim, checked whole where checks are on: the same bytes as a plain encode.
-  if (VERIFY && memos !== undefined && out !== undefined) {
-    const plain = encodeWith(verifyWriter, prefix, rec, undefined, key);
-    if (plain === undefined || !sameBytes(plain, out))
-      assert(false, `window memo: key ${key} encoded to other bytes than a plain encode`);
-  }
-  return out;
-}
-
-function encodeWith(
-  w: CompactWriter,
-  prefix: Uint8Array,
-  rec: KeyRecord,
-  memos: WindowMemos | undefined,
-  key: string,
-): Uint8Array | undefined {
+export function encodeCompactLayout(prefix: Uint8Array, rec: KeyRecord): Uint8Array | undefined {
+  const w = writer;
   w.pos = 0;
   w.fits = true;
   w.need(prefix.length);
   w.raw(prefix);
-  w.body(rec, memos, key);
+  w.body(rec);
   if (!w.fits) return undefined;
   if (!(w.pos > prefix.length && w.pos <= w.buf.length))
     assert(false, `compact record of ${w.pos} bytes`);
   return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Reads a body; every failure on damaged bytes is an AssertionError with the reason. */

@@ -55,7 +55,6 @@ import {
   writeResult,
 } from './codec';
 import type { RecordPort, RecordWrite } from './record-port';
-import { WindowMemos } from './window-memo';
 import { RecordSections } from './record-sections';
 import { digestReplica, isDigestRequest } from './replica-digest';
 import { backupKeys, backupPage, isBackupKeysRequest, isBackupPageRequest } from './backup-page';
@@ -258,8 +257,6 @@ export class PaxosGroupActor implements Actor {
   private readonly journal: JournalWriter | undefined;
   /** Records in sections (record-sections.ts), when the store keeps change chains. */
   private readonly sections: RecordSections | undefined;
-  /** The windows of the records persisted last, so the next copies them (window-memo.ts). */
-  private readonly windowMemos = new WindowMemos();
 
   constructor(
     private readonly id: ActorId,
@@ -592,9 +589,6 @@ export class PaxosGroupActor implements Actor {
       sectionChangeBytes: sections?.changeBytes ?? 0,
       sectionBases: sections?.bases ?? 0,
       sectionBaseBytes: sections?.baseBytes ?? 0,
-      // Records whose window copied entries from the key's previous record (window-memo.ts).
-      windowMemoHits: this.windowMemos.stats.hits,
-      windowEntriesCopied: this.windowMemos.stats.entriesCopied,
     };
   }
 
@@ -634,10 +628,7 @@ export class PaxosGroupActor implements Actor {
       const derived = this.derivedWrites;
       const journal = this.journal;
       for (const p of ready.persist) {
-        const memos = this.windowMemos;
-        const sealed =
-          this.sections?.stage(p.key, p.record, memos) ??
-          encodeSealedRecord(p.record, memos, p.key);
+        const sealed = this.sections?.stage(p.key, p.record) ?? encodeSealedRecord(p.record);
         this.staged.records.set(p.key, sealed);
         if (derived !== undefined && derived.covers(p.key))
           this.staged.derived.set(p.key, derived.keysOf(p.key, p.record));

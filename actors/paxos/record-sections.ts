@@ -48,7 +48,6 @@ import {
   windowSlice,
 } from './core/recent-window';
 import { encodeSealedRecord, readRecord, writeRecord } from './codec';
-import type { WindowMemos } from './window-memo';
 
 export const CHANGE_ENTRY_LAYOUT = 0xc2;
 /** The first layout: windows whole in every entry (read, never written). */
@@ -317,7 +316,7 @@ export class RecordSections {
     assert(limits.chainBaseMultiple > 0 && limits.chainBytesMin >= 0, 'chain bytes');
   }
 
-  stage(key: string, rec: KeyRecord, memos?: WindowMemos): Uint8Array {
+  stage(key: string, rec: KeyRecord): Uint8Array {
     const prev = this.handed.get(key);
     const data = rec.data;
     // The same data object (a promise, an accept, a refused write) or one grown from it.
@@ -348,7 +347,7 @@ export class RecordSections {
         return entry;
       }
     }
-    const base = encodeSealedRecord(rec, memos, key);
+    const base = encodeSealedRecord(rec);
     assert(!isChangeEntry(base), 'a base that reads as a change entry');
     const chainable =
       data !== null && data.length >= this.limits.dataBytesMin && isAppendView(data);
