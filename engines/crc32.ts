@@ -17,11 +17,12 @@ import { assert } from '../runtime/assert';
 assert(typeof zlib.crc32 === 'function', 'zlib.crc32 is missing: node >= 20.15 is required');
 
 /**
- * Ranges longer than this go to zlib even through `crc32Range`. Measured here (node 20): the
- * table loop ~2.5-3 ns a byte, zlib with its subarray ~190 ns up to ~100 bytes; 48 bytes: 144
- * against 250 ns, 64: 223 against 324, 96: 210 against 193.
+ * Ranges longer than this go to zlib even through `crc32Range`. Measured here (node 20, ns per
+ * call; twelfth session): the table loop eight bytes a step (below) 19 / 33 / 50 / 74 for 16 /
+ * 40 / 64 / 96 bytes, byte by byte 31 / 84 / 133 / 206, zlib with its subarray 88 / 136 / 176 /
+ * 172; past ~128 bytes zlib's per-byte speed wins.
  */
-const TABLE_BYTES_MAX = 64;
+const TABLE_BYTES_MAX = 128;
 
 /** The byte-at-a-time table of the reflected polynomial 0xEDB88320 (zlib's). */
 const TABLE = ((): Int32Array => {
@@ -32,6 +33,23 @@ const TABLE = ((): Int32Array => {
     table[n] = c;
   }
   return table;
+})();
+
+/**
+ * Eight tables back to back ("slicing by 8"): table k holds the CRC of a byte followed by k zero
+ * bytes, so eight bytes fold into the CRC with eight independent lookups per step instead of a
+ * chain of eight dependent ones. Table 0 is TABLE.
+ */
+const TABLES_8 = ((): Int32Array => {
+  const tables = new Int32Array(8 * 256);
+  tables.set(TABLE);
+  for (let k = 1; k < 8; k++) {
+    for (let n = 0; n < 256; n++) {
+      const previous = tables[(k - 1) * 256 + n];
+      tables[k * 256 + n] = TABLE[previous & 0xff] ^ (previous >>> 8);
+    }
+  }
+  return tables;
 })();
 
 /** CRC-32 of `data`. Pass a previous result as `seed` to continue a checksum across chunks. */
@@ -52,8 +70,22 @@ export function crc32Range(data: Uint8Array, start: number, end: number, seed: n
     assert(false, `crc32Range ${start}..${end}`);
   if (end - start > TABLE_BYTES_MAX) return crc32(data.subarray(start, end), seed);
   if (seed >>> 0 !== seed) assert(false, `crc32Range seed ${seed}`);
+  const t = TABLES_8;
   let c = ~seed;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
+    c =
+      t[1792 + (a & 0xff)] ^
+      t[1536 + ((a >>> 8) & 0xff)] ^
+      t[1280 + ((a >>> 16) & 0xff)] ^
+      t[1024 + (a >>> 24)] ^
+      t[768 + data[i + 4]] ^
+      t[512 + data[i + 5]] ^
+      t[256 + data[i + 6]] ^
+      t[data[i + 7]];
+  }
+  for (; i < end; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
 

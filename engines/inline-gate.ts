@@ -4,7 +4,8 @@
  * and point reads that LevelDB's caches or the page cache answer (inline-reads.ts).
  *
  * The caller asks `allows(size)` before each call and reports its wall time with `took(ms)`.
- * One call above `stallMs`, or a running mean (weight 1/16) above `meanMsMax`, means the
+ * One call above `stallMs`, or a running mean (weight 1/16, each call counted as at most four
+ * times `meanMsMax`) above `meanMsMax`, means the
  * kernel or the disk made the thread wait: calls then go to the pool for `offMs`, which doubles
  * (up to `offMsMax`) each time the first inline call after a back-off stalls again, and falls
  * back to `offMsMin` once one does not. A call larger than `sizeMax` (bytes of an append, keys
@@ -41,6 +42,15 @@ export interface InlineGateStats {
 
 /** The running mean's weight: one call moves it by 1/16 of its difference. */
 const MEAN_WEIGHT = 16;
+/**
+ * A call counts in the running mean for at most this many times `meanMsMax`. The mean is for a
+ * device on which every call waits a little (a few milliseconds each); one long call is the
+ * single-call bound's (`stallMs`). Unclamped, one call of 16 ms moved the mean by 1 ms and backed
+ * the gate off although it was under `stallMs`: on a loaded machine a preemption of that length
+ * is common (slowest inline appends of 12–16 ms in paxos-path runs at load 3–4), and each such
+ * back-off sent a second of appends through the pool.
+ */
+const MEAN_SAMPLE_MAX_FACTOR = 4;
 
 export class InlineGate {
   private offUntil = Number.NEGATIVE_INFINITY;
@@ -98,7 +108,8 @@ export class InlineGate {
   took(ms: number): void {
     this.inline += 1;
     if (ms > this.slowestMs) this.slowestMs = ms;
-    this.meanMs += (ms - this.meanMs) / MEAN_WEIGHT;
+    const sample = Math.min(ms, this.options.meanMsMax * MEAN_SAMPLE_MAX_FACTOR);
+    this.meanMs += (sample - this.meanMs) / MEAN_WEIGHT;
     if (ms <= this.options.stallMs && this.meanMs <= this.options.meanMsMax) {
       if (this.probing) this.offMs = this.options.offMsMin;
       this.probing = false;

@@ -89,6 +89,22 @@ test('one preempted append does not back off; appends that each wait a little do
   t.is(gate.stats().stalls, 1, 'the mean starts again after a back-off');
 });
 
+test('one preemption just under stallMs does not back off through the mean either', (t) => {
+  const { gate, write } = gated();
+  for (let i = 0; i < 32; i++) write(0.01);
+  // Descheduled for 19 ms: under stallMs; unclamped, it alone would lift the mean past 1 ms.
+  write(D.stallMs - 1);
+  t.is(gate.stats().stalls, 0);
+  t.true(gate.allows(100));
+  // A few such preemptions in a row are the mean's again (the clamp is 4 ms per call).
+  let n = 0;
+  while (gate.stats().stalls === 0 && n < 100) {
+    write(D.stallMs - 1);
+    n += 1;
+  }
+  t.true(n > 1 && n < 10, `backed off after ${n} more preempted appends`);
+});
+
 test('the back-off stops doubling at offMsMax', (t) => {
   const { gate, clock, write } = gated();
   let offMs = D.offMsMin;
