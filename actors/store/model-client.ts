@@ -363,7 +363,9 @@ export class ModelChannel {
   ): Promise<T> {
     let wire: Uint8Array;
     try {
-      assert(op[0] === this.tag, () => `op tagged ${op[0]} on a channel of model ${this.tag}`);
+      // The message is built in a failing branch, not a closure: a closure capturing `op` and
+      // `this` would cost a context allocation on every write (issue 10).
+      if (op[0] !== this.tag) assert(false, `op tagged ${op[0]} on a channel of model ${this.tag}`);
       wire = requestId === undefined ? op : withRequestId(requestId, op);
     } catch (error) {
       return Promise.reject(error as Error);
