@@ -57,7 +57,7 @@ import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline, resultAsIs } from './request-pipeline';
 import type { Completion, RequestBody, ScanBody } from './request-pipeline';
-import { groupOfKey, homeReplicaOf } from './routing';
+import { groupOfKey, groupOfKeyParts, homeReplicaOf, homeReplicaOfParts } from './routing';
 import { inspectTimeoutOf, verifyReplicas } from './verify';
 import { runBackup } from './backup';
 import { resumeBackup } from './backup-follow-resume';
@@ -955,9 +955,20 @@ export class PaxosStore {
     shownKey: string,
   ): Promise<T> {
     this.checkOpen();
-    const group = groupOfKey(body.key, this.options.groups);
+    const { keyPrefix, keyName } = body;
+    const parts = keyPrefix !== undefined && keyName !== undefined;
+    const group = parts
+      ? groupOfKeyParts(keyPrefix, keyName, this.options.groups)
+      : groupOfKey(body.key, this.options.groups);
     // A picked replica serves already: it is not checked twice (issue 10).
-    const target = replica ?? this.pickReplica(body.key, group);
+    const target =
+      replica ??
+      this.pickReplica(
+        parts
+          ? homeReplicaOfParts(keyPrefix, keyName, this.options.replicas)
+          : homeReplicaOf(body.key, this.options.replicas),
+        group,
+      );
     if (target < 0) throw this.notServing(homeReplicaOf(body.key, this.options.replicas), group);
     if (replica !== undefined && !this.serves(target, group)) throw this.notServing(target, group);
     return this.pipeline.submitFor(target, body, group, completion, shownKey);
@@ -982,9 +993,8 @@ export class PaxosStore {
   }
 
   /** The key's home replica if it serves the key's group, else the next that does; -1: none. */
-  private pickReplica(key: string, group: number): number {
+  private pickReplica(home: number, group: number): number {
     const n = this.options.replicas;
-    const home = homeReplicaOf(key, n);
     for (let i = 0; i < n; i++) if (this.serves((home + i) % n, group)) return (home + i) % n;
     return -1;
   }

@@ -22,6 +22,7 @@ import type {
   ReadRequest,
   WriteRequest,
 } from '../paxos/core/types';
+import type { KeyParts } from '../paxos/codec';
 import {
   PayloadKind,
   beginBatch,
@@ -45,7 +46,9 @@ export interface ClientTransport {
 
 /** An engine scan names its group: it reads one actor's local keys, not one Paxos key. */
 export type ScanBody = Omit<ScanRequest, 'token'> & { readonly group: number };
-export type RequestBody = Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'> | ScanBody;
+/** KeyParts: the key as a namespace's prefix and the caller's key, when the caller has them. */
+export type RequestBody = (Omit<WriteRequest, 'token'> | Omit<ReadRequest, 'token'> | ScanBody) &
+  KeyParts;
 
 /** How a completion is handed a result's bytes (Completion.bytes). */
 export type ResultBytes = 'copy' | 'transient' | 'borrowed';
@@ -200,7 +203,7 @@ export class RequestPipeline {
     // client thread).
     const group =
       body.kind === 'scan' ? body.group : (keyGroup ?? groupOfKey(body.key, this.placement.groups));
-    if (VERIFY && body.kind !== 'scan') this.checkGroup(body.key, group);
+    if (VERIFY && body.kind !== 'scan') this.checkKey(body, group);
     const r = this.taken;
     r.resolve = resolve;
     r.reject = reject;
@@ -233,10 +236,21 @@ export class RequestPipeline {
     return this.clockMs;
   }
 
-  /** The group a caller gave is the key's (in a function of its own: no closure in submitFor). */
-  private checkGroup(key: string, group: number): void {
+  /**
+   * The group a caller gave is the key's, and the key's parts make the key (in a function of
+   * its own: no closure in submitFor; O(key) and a flattened key, so behind VERIFY).
+   */
+  private checkKey(body: RequestBody, group: number): void {
+    const key = body.key;
     const expected = groupOfKey(key, this.placement.groups);
     assert(group === expected, () => `${key}: group ${group}, expected ${expected}`);
+    const { keyPrefix, keyName } = body;
+    assert(
+      (keyPrefix === undefined) === (keyName === undefined),
+      () => `${key}: key prefix ${String(keyPrefix)} without a name, or a name without one`,
+    );
+    if (keyPrefix !== undefined && keyName !== undefined)
+      assert(key === keyPrefix + keyName, () => `${key} is not ${keyPrefix} + ${keyName}`);
   }
 
   /** Writes the request into its actor's batch, sending the batch when it is full. */
