@@ -127,17 +127,28 @@ function keyOf(i: number): string {
 }
 
 /**
- * Key names are built once, before the phases (up to KEY_NAMES_CACHED_MAX of them; a bigger key
- * space builds each name per op): the client thread's figure is for the store's client side,
- * and three strings per op (toString, padStart, the template) were ~0.1 us of it (issue 10,
- * seventh session). Each call still hands the store a key it must validate, route and encode.
+ * Key names are built per op from two 4-digit strings of a 10,000-entry table: the same names
+ * as keyOf, for keys below 10^8 (more are built by keyOf). Not from an array of every name
+ * built before the phases (the seventh session's choice, against toString + padStart + a
+ * template per op): a name picked at random from 100,000 of them was a cache miss on the client
+ * thread, whose core's caches the workers' state keeps evicting, ~0.35 us per op of the
+ * client's figure (perf: the first load from the key string, in validateKey), against ~0.02 us
+ * to build it here (bench/README "Issue 10, thirteenth session (wt/client)"). Each call still
+ * hands the store a key it must validate, route and encode.
  */
-const KEY_NAMES_CACHED_MAX = 1_000_000;
+const KEY_DIGITS = Array.from({ length: 10_000 }, (_, i) => i.toString().padStart(4, '0'));
+const KEY_NAMES_BUILT_MAX = 100_000_000;
+
+function keyBuilt(k: number): string {
+  return `key-${KEY_DIGITS[Math.floor(k / 10_000)] ?? ''}${KEY_DIGITS[k % 10_000] ?? ''}`;
+}
 
 function keyNames(keys: number): (k: number) => string {
-  if (keys > KEY_NAMES_CACHED_MAX) return keyOf;
-  const names = Array.from({ length: keys }, (_, i) => keyOf(i));
-  return (k) => names[k] ?? keyOf(k);
+  if (keys > KEY_NAMES_BUILT_MAX) return keyOf;
+  for (const k of [0, 1, 9_999, 10_000, keys - 1]) {
+    assert(keyBuilt(k) === keyOf(k), `key name ${k}: ${keyBuilt(k)} against ${keyOf(k)}`);
+  }
+  return keyBuilt;
 }
 
 /** Each client's value, bytes of its own (as before: a pattern per client). */
