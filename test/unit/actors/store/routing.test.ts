@@ -1,16 +1,18 @@
 /**
- * Routing from a key's two parts (actors/store/routing.ts groupOfKeyParts, homeReplicaOfParts):
+ * Routing from a key's two parts (actors/store/routing.ts routeOfParts):
  * a namespace's prefix and the caller's key route exactly as their concatenation does, which
  * is what every replica and the remote client compute from the whole key. A table of prefixes
  * and names, ASCII and not (the hash runs over UTF-16 units, so any split is the same).
  */
 import test from 'ava';
-import {
-  groupOfKey,
-  groupOfKeyParts,
-  homeReplicaOf,
-  homeReplicaOfParts,
-} from '../../../../actors/store/routing';
+import { groupOfKey, homeReplicaOf, routeOfParts } from '../../../../actors/store/routing';
+import type { KeyRoute } from '../../../../actors/store/routing';
+
+function route(prefix: string, name: string, groups: number, replicas: number): KeyRoute {
+  const out = { group: -1, home: -1 };
+  routeOfParts(prefix, name, groups, replicas, out);
+  return out;
+}
 
 const PREFIXES = [
   '',
@@ -34,16 +36,17 @@ test('the parts of a key route as the whole key does (groups and home replica)',
   for (const prefix of PREFIXES) {
     for (const name of NAMES) {
       for (const groups of [1, 2, 3, 7, 64, 2 ** 32]) {
-        t.is(groupOfKeyParts(prefix, name, groups), groupOfKey(prefix + name, groups));
-        checked++;
-      }
-      for (const replicas of [1, 3, 5, 2 ** 32]) {
-        t.is(homeReplicaOfParts(prefix, name, replicas), homeReplicaOf(prefix + name, replicas));
-        checked++;
+        for (const replicas of [1, 3, 5, 2 ** 32]) {
+          t.deepEqual(route(prefix, name, groups, replicas), {
+            group: groupOfKey(prefix + name, groups),
+            home: homeReplicaOf(prefix + name, replicas),
+          });
+          checked++;
+        }
       }
     }
   }
-  t.is(checked, PREFIXES.length * NAMES.length * 10);
+  t.is(checked, PREFIXES.length * NAMES.length * 24);
 });
 
 test('many random keys route the same from their parts', (t) => {
@@ -52,7 +55,9 @@ test('many random keys route the same from their parts', (t) => {
   for (let i = 0; i < 2000; i++) {
     const prefix = `ns${next() % 1000}\u0001`;
     const name = `key-${next().toString(16)}`;
-    t.is(groupOfKeyParts(prefix, name, 2 ** 32), groupOfKey(prefix + name, 2 ** 32));
-    t.is(homeReplicaOfParts(prefix, name, 2 ** 32), homeReplicaOf(prefix + name, 2 ** 32));
+    t.deepEqual(route(prefix, name, 2 ** 32, 2 ** 32), {
+      group: groupOfKey(prefix + name, 2 ** 32),
+      home: homeReplicaOf(prefix + name, 2 ** 32),
+    });
   }
 });
