@@ -182,6 +182,31 @@ async function main(): Promise<void> {
   console.log(
     `${o.phase}  b − a: ${((round1 + round2) / 2).toFixed(2)} cpu us/op (medians ${round1.toFixed(2)} with b opened second, ${round2.toFixed(2)} with a opened second; opening bias ${((round2 - round1) / 2).toFixed(2)}); b cheaper in ${cheaper} of ${diffs.length} pairs`,
   );
+  if (o.threads) console.log(clientSummary(o.phase, a, b, firstRound));
+}
+
+/**
+ * `--threads`: the client (embedding) thread's cpu us/op, per build and b − a by the same
+ * estimator as the whole process's (the mean of the two rounds' medians), in hundredths: the
+ * per-slice rows print tenths, coarser than a client-side change.
+ */
+function clientSummary(
+  phase: string,
+  a: readonly PhaseResult[],
+  b: readonly PhaseResult[],
+  firstRound: number,
+): string {
+  const client = (r: PhaseResult): number => r.perOp?.threadMicrosPerOp[0] ?? NaN;
+  const diffs = a.map((r, i) => client(b[i] as PhaseResult) - client(r));
+  const estimate = (median(diffs.slice(0, firstRound)) + median(diffs.slice(firstRound))) / 2;
+  const each = (runs: readonly PhaseResult[]): string =>
+    runs.map((r) => client(r).toFixed(2)).join(' ');
+  const cheaper = diffs.filter((d) => d < 0).length;
+  return [
+    `${phase}  client thread a: median ${median(a.map(client)).toFixed(2)} us/op (${each(a)})`,
+    `${phase}  client thread b: median ${median(b.map(client)).toFixed(2)} us/op (${each(b)})`,
+    `${phase}  client thread b − a: ${estimate.toFixed(2)} us/op; b cheaper in ${cheaper} of ${diffs.length} pairs`,
+  ].join('\n');
 }
 
 const FLAGS: BenchFlags = {

@@ -127,17 +127,47 @@ function keyOf(i: number): string {
 }
 
 /**
- * Key names are built once, before the phases (up to KEY_NAMES_CACHED_MAX of them; a bigger key
- * space builds each name per op): the client thread's figure is for the store's client side,
- * and three strings per op (toString, padStart, the template) were ~0.1 us of it (issue 10,
- * seventh session). Each call still hands the store a key it must validate, route and encode.
+ * Key names are built per op from the key's digits (String.fromCharCode: no table, no load from
+ * memory the workers may have evicted): the same names as keyOf, for keys below 10^8 (more are
+ * built by keyOf). Not picked from an array of every name built before the phases (the seventh
+ * session's choice, against toString + padStart + a template per op): a name picked at random
+ * from 100,000 of them was a cache miss on the client thread, whose core's caches the workers'
+ * state keeps evicting, ~0.35 us per op of the client's figure (perf: the first load from the
+ * key string, in validateKey); a 4-digit string table missed too (bench/README "Issue 10,
+ * thirteenth session (wt/client)"). Each call still hands the store a key it must validate,
+ * route and encode.
  */
-const KEY_NAMES_CACHED_MAX = 1_000_000;
+const KEY_NAMES_BUILT_MAX = 100_000_000;
+const CHAR_0 = 48;
+
+function digit(k: number, unit: number): number {
+  return CHAR_0 + (Math.floor(k / unit) % 10);
+}
+
+function keyBuilt(k: number): string {
+  // 'key-' and eight digits.
+  return String.fromCharCode(
+    107,
+    101,
+    121,
+    45,
+    digit(k, 1e7),
+    digit(k, 1e6),
+    digit(k, 1e5),
+    digit(k, 1e4),
+    digit(k, 1e3),
+    digit(k, 100),
+    digit(k, 10),
+    digit(k, 1),
+  );
+}
 
 function keyNames(keys: number): (k: number) => string {
-  if (keys > KEY_NAMES_CACHED_MAX) return keyOf;
-  const names = Array.from({ length: keys }, (_, i) => keyOf(i));
-  return (k) => names[k] ?? keyOf(k);
+  if (keys > KEY_NAMES_BUILT_MAX) return keyOf;
+  for (const k of [0, 1, 9_999, 10_000, 12_345_678, keys - 1]) {
+    assert(keyBuilt(k) === keyOf(k), `key name ${k}: ${keyBuilt(k)} against ${keyOf(k)}`);
+  }
+  return keyBuilt;
 }
 
 /** Each client's value, bytes of its own (as before: a pattern per client). */
@@ -270,10 +300,12 @@ export async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
     const kv = s.namespaces[c % s.namespaces.length];
     const value = s.values[c];
     assert(kv !== undefined && value !== undefined, `client ${c} has no namespace or value`);
-    while (!stop) {
+    // One clock read per op: the end of one op is the start of the next (the key's choice
+    // between them, tens of nanoseconds, counts in the next op's latency; the histogram's unit
+    // is a microsecond). A clock read is ~45 ns of the client thread.
+    let t0 = performance.now();
+    while (!stop && t0 < end) {
       const k = Math.floor(Math.random() * s.keys);
-      const t0 = performance.now();
-      if (t0 >= end) break;
       try {
         if (s.phase === 'read') {
           const got = await kv.get(s.keyName(k));
@@ -282,8 +314,10 @@ export async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
           await kv.put(s.keyName(k), value);
           s.written[k] = 1;
         }
-        h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        const t1 = performance.now();
+        h.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
         ops += 1;
+        t0 = t1;
       } catch (e) {
         const code = errorCode(e);
         errors[code] = (errors[code] ?? 0) + 1;
@@ -294,6 +328,7 @@ export async function runPhase(s: PhaseSpec): Promise<PhaseResult> {
         }
         // An immediate rejection (e.g. UNAVAILABLE, replica down) must not spin the microtask queue.
         await yieldTurn();
+        t0 = performance.now();
       }
     }
   };

@@ -327,13 +327,24 @@ export function writeRequest(w: ByteWriter, req: ClientRequest | ScanRequest): v
 }
 
 /** A request without its token, written with `token` (no copy of the request to add it). */
+/**
+ * A request body's key in two parts, when its caller has them (`key === keyPrefix + keyName`,
+ * a namespace's prefix and the caller's key): the key is then written from the parts, so the
+ * concatenated string is never flattened on the client's path (ByteWriter.str2). Same bytes.
+ */
+export interface KeyParts {
+  readonly keyPrefix?: string | undefined;
+  readonly keyName?: string | undefined;
+}
+
 export function writeRequestAs(
   w: ByteWriter,
   token: number,
-  req: DistributiveOmit<ClientRequest | ScanRequest, 'token'>,
+  req: DistributiveOmit<ClientRequest | ScanRequest, 'token'> & KeyParts,
 ): void {
   w.f64(token);
-  w.str(req.key);
+  if (req.keyPrefix !== undefined && req.keyName !== undefined) w.str2(req.keyPrefix, req.keyName);
+  else w.str(req.key);
   if (req.kind === 'write') {
     w.u8(0);
     w.bytes(req.op);

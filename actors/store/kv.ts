@@ -139,7 +139,7 @@ export class KvNamespace {
       const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
       const op = frameTaggedKvOp(ModelTag.kv, framed, PUT);
       const requestId = validateWriteOptions(options);
-      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN, this.prefix);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -149,7 +149,14 @@ export class KvNamespace {
     try {
       const k = validateKey(key);
       const consistency = validateConsistency(options);
-      return this.channel.readTaggedAs(this.prefix + k, KV_GET_TAGGED, consistency, k, KV_GOT);
+      return this.channel.readTaggedAs(
+        this.prefix + k,
+        KV_GET_TAGGED,
+        consistency,
+        k,
+        KV_GOT,
+        this.prefix,
+      );
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -168,7 +175,7 @@ export class KvNamespace {
       const framed = validateValueAfter(value, this.channel.valueBytesMax, KV_TAGGED_HEADER_BYTES);
       const op = frameTaggedKvOp(ModelTag.kv, framed, { type: 'cas', expectedVersion: expected });
       const requestId = validateWriteOptions(options);
-      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN, this.prefix);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -179,7 +186,7 @@ export class KvNamespace {
       const k = validateKey(key);
       const requestId = validateWriteOptions(options);
       const op = tagged(ModelTag.kv, encodeKvOp({ type: 'delete' }));
-      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_WRITTEN, this.prefix);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -190,7 +197,7 @@ export class KvNamespace {
       const k = validateKey(key);
       const op = tagged(ModelTag.kv, encodeKvOp({ type: 'incr', by: validateCount('by', by) }));
       const requestId = validateWriteOptions(options);
-      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_INCREMENTED);
+      return this.channel.writeAs(this.prefix + k, op, k, requestId, KV_INCREMENTED, this.prefix);
     } catch (error) {
       return Promise.reject(error as Error);
     }

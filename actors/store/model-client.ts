@@ -87,9 +87,21 @@ export interface ReadOptions {
   consistency?: Consistency;
 }
 
+/**
+ * `keyPrefix` and `keyName`, when both are set: `key` is `keyPrefix + keyName` (a namespace's
+ * prefix and the caller's key), and the store routes and encodes the key from those parts
+ * (routing.ts groupOfKeyParts, codec.ts KeyParts) instead of reading the concatenation.
+ */
 export type RequestBody =
-  | { kind: 'write'; key: string; op: Uint8Array }
-  | { kind: 'read'; key: string; query: Uint8Array; consistency: Consistency };
+  | { kind: 'write'; key: string; op: Uint8Array; keyPrefix?: string; keyName?: string }
+  | {
+      kind: 'read';
+      key: string;
+      query: Uint8Array;
+      consistency: Consistency;
+      keyPrefix?: string;
+      keyName?: string;
+    };
 
 /** What a handle needs from the store: route a request to a replica. */
 export interface RequestBackend {
@@ -353,22 +365,31 @@ export class ModelChannel {
     return this.writeAs(key, op, shownKey, requestId, WRITTEN);
   }
 
-  /** A write of a tagged op, answered by `completion` (a handle's own answer, decoded in place). */
+  /**
+   * A write of a tagged op, answered by `completion` (a handle's own answer, decoded in place).
+   * `keyPrefix`: `key` is `keyPrefix + shownKey` (a namespace's key; RequestBody).
+   */
   writeAs<T>(
     key: string,
     op: Uint8Array,
     shownKey: string,
     requestId: string | undefined,
     completion: Completion<T>,
+    keyPrefix?: string,
   ): Promise<T> {
     let wire: Uint8Array;
     try {
-      assert(op[0] === this.tag, () => `op tagged ${op[0]} on a channel of model ${this.tag}`);
+      // The message is built in a failing branch, not a closure: a closure capturing `op` and
+      // `this` would cost a context allocation on every write (issue 10).
+      if (op[0] !== this.tag) assert(false, `op tagged ${op[0]} on a channel of model ${this.tag}`);
       wire = requestId === undefined ? op : withRequestId(requestId, op);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return this.request({ kind: 'write', key, op: wire }, completion, shownKey);
+    // Every body has the same fields, set or not: one object shape per kind.
+    const keyName = keyPrefix === undefined ? undefined : shownKey;
+    const body: RequestBody = { kind: 'write', key, op: wire, keyPrefix, keyName };
+    return this.request(body, completion, shownKey);
   }
 
   /**
@@ -386,19 +407,22 @@ export class ModelChannel {
     return this.readTaggedAs(key, tagged(this.tag, query), consistency, shownKey, completion);
   }
 
-  /** A read of a tagged query, answered by `completion`. */
+  /** A read of a tagged query, answered by `completion`; `keyPrefix` as writeAs's. */
   readTaggedAs<T>(
     key: string,
     query: Uint8Array,
     consistency: Consistency,
     shownKey: string,
     completion: Completion<T>,
+    keyPrefix?: string,
   ): Promise<T> {
     if (query[0] !== this.tag) {
       const error = new Error(`query tagged ${query[0]} on a channel of model ${this.tag}`);
       return Promise.reject(completion.refused(error, shownKey));
     }
-    return this.request({ kind: 'read', key, query, consistency }, completion, shownKey);
+    const keyName = keyPrefix === undefined ? undefined : shownKey;
+    const body: RequestBody = { kind: 'read', key, query, consistency, keyPrefix, keyName };
+    return this.request(body, completion, shownKey);
   }
 
   /** Sends `body` through the backend; never throws (a refusal is a rejection). */

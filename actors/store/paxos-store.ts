@@ -57,7 +57,8 @@ import { engineLabel, resolveOptions, usesDataDir } from './options';
 import type { PaxosStoreOptions, ResolvedOptions } from './options';
 import { RequestPipeline, resultAsIs } from './request-pipeline';
 import type { Completion, RequestBody, ScanBody } from './request-pipeline';
-import { groupOfKey, homeReplicaOf } from './routing';
+import { groupOfKey, homeReplicaOf, routeOfParts } from './routing';
+import type { KeyRoute } from './routing';
 import { inspectTimeoutOf, verifyReplicas } from './verify';
 import { runBackup } from './backup';
 import { resumeBackup } from './backup-follow-resume';
@@ -211,6 +212,8 @@ export class PaxosStore {
   /** Per replica, the crash/restart in progress: a later call runs after it, in call order. */
   private readonly replicaOps: Promise<void>[];
   private readonly repair: BackgroundRepair;
+  /** The route of the request being submitted (submitChecked; reused, no object per request). */
+  private readonly route: KeyRoute = { group: 0, home: 0 };
 
   private constructor(
     readonly options: ResolvedOptions,
@@ -955,9 +958,18 @@ export class PaxosStore {
     shownKey: string,
   ): Promise<T> {
     this.checkOpen();
-    const group = groupOfKey(body.key, this.options.groups);
+    const { keyPrefix, keyName } = body;
+    const { groups, replicas } = this.options;
+    const route = this.route;
+    if (keyPrefix !== undefined && keyName !== undefined)
+      routeOfParts(keyPrefix, keyName, groups, replicas, route);
+    else {
+      route.group = groupOfKey(body.key, groups);
+      route.home = replica === undefined ? homeReplicaOf(body.key, replicas) : -1;
+    }
+    const group = route.group;
     // A picked replica serves already: it is not checked twice (issue 10).
-    const target = replica ?? this.pickReplica(body.key, group);
+    const target = replica ?? this.pickReplica(route.home, group);
     if (target < 0) throw this.notServing(homeReplicaOf(body.key, this.options.replicas), group);
     if (replica !== undefined && !this.serves(target, group)) throw this.notServing(target, group);
     return this.pipeline.submitFor(target, body, group, completion, shownKey);
@@ -982,9 +994,8 @@ export class PaxosStore {
   }
 
   /** The key's home replica if it serves the key's group, else the next that does; -1: none. */
-  private pickReplica(key: string, group: number): number {
+  private pickReplica(home: number, group: number): number {
     const n = this.options.replicas;
-    const home = homeReplicaOf(key, n);
     for (let i = 0; i < n; i++) if (this.serves((home + i) % n, group)) return (home + i) % n;
     return -1;
   }

@@ -80,3 +80,25 @@ test('bytesBorrowed is a view of the field in place, owned reader or not', (t) =
     payload[5] = 1;
   }
 });
+
+test('str2(head, tail) writes the bytes of str(head + tail), ASCII or not, short or long', (t) => {
+  const parts = ['', 'k', 'bench\u0001', 'key-00001234', 'ünï', '🗝x', 'x'.repeat(40)];
+  for (const head of parts) {
+    for (const tail of parts) {
+      // A small writer, so that str2 grows it on the way.
+      const whole = new ByteWriter(1);
+      whole.u8(9);
+      whole.str(head + tail);
+      whole.u8(7);
+      const split = new ByteWriter(1);
+      split.u8(9);
+      split.str2(head, tail);
+      split.u8(7);
+      t.deepEqual(
+        split.finish(),
+        whole.finish(),
+        `${JSON.stringify(head)} + ${JSON.stringify(tail)}`,
+      );
+    }
+  }
+});
