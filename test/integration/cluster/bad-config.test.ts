@@ -6,13 +6,11 @@
  *   - the node's port held by another listener exits 1 with `ADDRESS_IN_USE: ...`.
  */
 import test from 'ava';
-import type { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { tempDir } from '../helpers';
 import { SECRET, runPaxosstore } from './harness';
-import { reservePorts } from './ports';
+import { occupiedPort, reservePorts } from './ports';
 
 interface Case {
   /** Changes the (valid) cluster file object. */
@@ -71,23 +69,6 @@ const CASES: Record<string, Case> = {
   'port in use': { exit: 1, code: 'ADDRESS_IN_USE' },
 };
 
-/**
- * Holds a loopback port with a plain listener until the test ends and returns it. The kernel
- * picks it (port 0) and the listener holds it from that moment, so no other process can take it
- * between the pick and the node's bind, as a pick-then-occupy could lose it.
- */
-async function occupy(t: ExecutionContext): Promise<number> {
-  const server = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const address = server.address();
-  if (address === null || typeof address !== 'object') throw new Error('listener has no port');
-  return address.port;
-}
-
 function dirIsEmptyOrAbsent(dir: string): boolean {
   return !fs.existsSync(dir) || fs.readdirSync(dir).length === 0;
 }
@@ -97,7 +78,7 @@ for (const [name, c] of Object.entries(CASES)) {
     t.timeout(60_000);
     const root = tempDir(t, 'pxs-badconfig-');
     const ports = await reservePorts(t, 3);
-    if (c.code === 'ADDRESS_IN_USE') ports[0] = await occupy(t);
+    if (c.code === 'ADDRESS_IN_USE') ports[0] = await occupiedPort(t);
     const file = validFile(ports);
     c.edit?.(file);
     const configPath = path.join(root, 'cluster.json');

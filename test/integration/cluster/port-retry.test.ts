@@ -8,24 +8,10 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { Cluster, START_ATTEMPTS, putSure } from './harness';
 import type { ClusterFile } from './harness';
-import { reservePorts } from './ports';
+import { occupiedPort, reservePorts } from './ports';
 import type { PortPicker } from './ports';
-
-/** A port held by a plain listener of this test until it ends (the "stranger"). */
-async function strangerPort(t: ExecutionContext): Promise<number> {
-  const server = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const address = server.address();
-  if (address === null || typeof address !== 'object') throw new Error('listener has no port');
-  return address.port;
-}
 
 /** Reserves ports as the harness does, but hands out `taken` first on the first `losses` calls. */
 function losingPicker(t: ExecutionContext, taken: number, losses: number, calls: number[]) {
@@ -40,7 +26,7 @@ function losingPicker(t: ExecutionContext, taken: number, losses: number, calls:
 
 test('a node whose port was taken before it bound is moved to a new port and the cluster starts', async (t) => {
   t.timeout(180_000);
-  const taken = await strangerPort(t);
+  const taken = await occupiedPort(t);
   const calls: number[] = [];
   const ports = losingPicker(t, taken, 1, calls);
   const cluster = await Cluster.start(t, { engine: 'memory', groups: 2, ports });
@@ -63,7 +49,7 @@ test('a node whose port was taken before it bound is moved to a new port and the
 
 test('a stranger that takes every new port too is given up on after START_ATTEMPTS starts', async (t) => {
   t.timeout(240_000);
-  const taken = await strangerPort(t);
+  const taken = await occupiedPort(t);
   const calls: number[] = [];
   const ports = losingPicker(t, taken, START_ATTEMPTS + 1, calls);
   const cluster = await Cluster.create(t, { engine: 'memory', groups: 2, ports });

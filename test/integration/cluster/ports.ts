@@ -17,6 +17,7 @@
  * a pick lands on it (two sweepers racing can at worst let two pickers share one port, which the
  * start retry covers).
  */
+import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -135,4 +136,21 @@ export async function reservePorts(
     ports.push(port);
   }
   return ports;
+}
+
+/**
+ * Holds a loopback port with a plain listener until the test ends and returns it. The kernel
+ * picks it (port 0) and the listener holds it from that moment, so no other process can take it
+ * between the pick and its use, as a pick-then-occupy could lose it.
+ */
+export async function occupiedPort(t: ExecutionContext): Promise<number> {
+  const server = net.createServer((s) => s.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('listener has no port');
+  return address.port;
 }
