@@ -1,21 +1,18 @@
 /** Which group (actor) and which home replica serve a key. Pure and stable across restarts. */
 import { assert } from '../../runtime/assert';
-import { hashKey, homeReplicaOf } from '../paxos/core/key-hash';
+import {
+  FNV_PRIME,
+  GROUP_HASH_SEED,
+  HOME_HASH_SEED,
+  hashKey,
+  homeReplicaOf,
+} from '../paxos/core/key-hash';
 
 export { hashKey, homeReplicaOf } from '../paxos/core/key-hash';
 
 export function groupOfKey(key: string, groups: number): number {
   return hashKey(key) % groups;
 }
-
-/**
- * The seeds of groupOfKey's and homeReplicaOf's hashes (key-hash.ts: FNV-1a over UTF-16 units,
- * 32-bit), checked below against those functions themselves: a modulus of 2^32 leaves a 32-bit
- * hash whole.
- */
-const GROUP_SEED = 0x811c9dc5;
-const HOME_SEED = 0x9747b28c;
-const FNV_PRIME = 0x01000193;
 
 /** A key's group and home replica (routeOfParts writes them into one the caller reuses). */
 export interface KeyRoute {
@@ -37,8 +34,10 @@ export function routeOfParts(
   replicas: number,
   out: KeyRoute,
 ): void {
-  let group = GROUP_SEED;
-  let home = HOME_SEED;
+  // key-hash.ts's FNV-1a over UTF-16 units with its two seeds (a modulus of 2^32 below, in the
+  // check at load, leaves a 32-bit hash whole).
+  let group = GROUP_HASH_SEED;
+  let home = HOME_HASH_SEED;
   for (let i = 0; i < prefix.length; i++) {
     const c = prefix.charCodeAt(i);
     group = Math.imul(group ^ c, FNV_PRIME) >>> 0;

@@ -6,16 +6,22 @@
  * exists; exactly one pre-authorized replica per instance is what makes prepare-skip safe).
  */
 
+/** The seeds of the group hash (hashKey's default) and of the home replica's hash. */
+export const GROUP_HASH_SEED = 0x811c9dc5;
+export const HOME_HASH_SEED = 0x9747b28c;
+/** FNV-1a's 32-bit prime. */
+export const FNV_PRIME = 0x01000193;
+
 /** FNV-1a over UTF-16 code units, 32-bit. */
-export function hashKey(key: string, seed = 0x811c9dc5): number {
+export function hashKey(key: string, seed = GROUP_HASH_SEED): number {
   let h = seed >>> 0;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = Math.imul(h, FNV_PRIME) >>> 0;
   }
   return h >>> 0;
 }
 
 export function homeReplicaOf(key: string, replicas: number): number {
-  return hashKey(key, 0x9747b28c) % replicas;
+  return hashKey(key, HOME_HASH_SEED) % replicas;
 }
