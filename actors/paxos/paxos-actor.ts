@@ -408,12 +408,7 @@ export class PaxosGroupActor implements Actor {
     this.stats.received += 1;
     const fromReplica = replicaOfActor(from, this.options);
     if (!Array.isArray(message)) return this.rejectInput(`an object from replica ${fromReplica}`);
-    for (const m of message as PaxosMessage[]) {
-      const invalid =
-        m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
-      if (invalid !== undefined)
-        this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
-    }
+    for (const m of message as PaxosMessage[]) this.stepPeerMessage(fromReplica, m);
   }
 
   /**
@@ -437,10 +432,7 @@ export class PaxosGroupActor implements Actor {
       );
     }
     for (const m of messages) {
-      const invalid =
-        m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
-      if (invalid !== undefined)
-        this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+      this.stepPeerMessage(fromReplica, m);
       // The pool must not keep this payload's values (views of it) or records alive.
       m.value = null;
       m.record = null;
@@ -457,6 +449,14 @@ export class PaxosGroupActor implements Actor {
   }
 
   /** Counts a rejected input; logs the first few and then every 1024th, so a flood cannot. */
+  /** One message from a peer, as decoded or as sent on this thread: checked, then stepped. */
+  private stepPeerMessage(fromReplica: number, m: PaxosMessage): void {
+    const invalid =
+      m.from !== fromReplica ? `a message claiming to be from ${m.from}` : this.core.step(m);
+    if (invalid !== undefined)
+      this.rejectInput(`a message from replica ${fromReplica}: ${invalid}`);
+  }
+
   private rejectInput(what: string): void {
     this.stats.rejectedPayloads += 1;
     const n = this.stats.rejectedPayloads;
