@@ -326,7 +326,6 @@ export function writeRequest(w: ByteWriter, req: ClientRequest | ScanRequest): v
   writeRequestAs(w, req.token, req);
 }
 
-/** A request without its token, written with `token` (no copy of the request to add it). */
 /**
  * A request body's key in two parts, when its caller has them (`key === keyPrefix + keyName`,
  * a namespace's prefix and the caller's key): the key is then written from the parts, so the
@@ -337,6 +336,7 @@ export interface KeyParts {
   readonly keyName?: string | undefined;
 }
 
+/** A request without its token, written with `token` (no copy of the request to add it). */
 export function writeRequestAs(
   w: ByteWriter,
   token: number,

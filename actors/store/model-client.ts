@@ -90,7 +90,7 @@ export interface ReadOptions {
 /**
  * `keyPrefix` and `keyName`, when both are set: `key` is `keyPrefix + keyName` (a namespace's
  * prefix and the caller's key), and the store routes and encodes the key from those parts
- * (routing.ts groupOfKeyParts, codec.ts KeyParts) instead of reading the concatenation.
+ * (routing.ts routeOfParts, codec.ts KeyParts) instead of reading the concatenation.
  */
 export type RequestBody =
   | { kind: 'write'; key: string; op: Uint8Array; keyPrefix?: string; keyName?: string }

@@ -970,7 +970,8 @@ export class PaxosStore {
     const group = route.group;
     // A picked replica serves already: it is not checked twice (issue 10).
     const target = replica ?? this.pickReplica(route.home, group);
-    if (target < 0) throw this.notServing(homeReplicaOf(body.key, this.options.replicas), group);
+    // No replica picked (target < 0 comes from pickReplica only): route.home is the key's home.
+    if (target < 0) throw this.notServing(route.home, group);
     if (replica !== undefined && !this.serves(target, group)) throw this.notServing(target, group);
     return this.pipeline.submitFor(target, body, group, completion, shownKey);
   }
