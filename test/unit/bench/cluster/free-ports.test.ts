@@ -27,31 +27,33 @@ test('a start that lost a port (either server) is run again and its result retur
   }
 });
 
-test('a port lost on every attempt gives up after START_ATTEMPTS; other errors at once', async (t) => {
+/** A start that always fails with `message`, and how many times it was called. */
+function alwaysFailing(message: string): { start: () => Promise<never>; calls: () => number } {
   let calls = 0;
+  return {
+    start: async () => {
+      calls += 1;
+      throw new Error(message);
+    },
+    calls: () => calls,
+  };
+}
+
+test('a port lost on every attempt gives up after START_ATTEMPTS; other errors at once', async (t) => {
+  const lost = alwaysFailing('ADDRESS_IN_USE: again');
   await t.throwsAsync(
-    startOnFreshPorts(
-      async () => {
-        calls += 1;
-        throw new Error('ADDRESS_IN_USE: again');
-      },
-      () => undefined,
-    ),
-    { message: /ADDRESS_IN_USE/ },
+    startOnFreshPorts(lost.start, () => undefined),
+    {
+      message: /ADDRESS_IN_USE/,
+    },
   );
-  t.is(calls, START_ATTEMPTS);
-  calls = 0;
+  t.is(lost.calls(), START_ATTEMPTS);
+  const bad = alwaysFailing('INVALID_CONFIG: bad');
   await t.throwsAsync(
-    startOnFreshPorts(
-      async () => {
-        calls += 1;
-        throw new Error('INVALID_CONFIG: bad');
-      },
-      () => undefined,
-    ),
+    startOnFreshPorts(bad.start, () => undefined),
     { message: /INVALID_CONFIG/ },
   );
-  t.is(calls, 1);
+  t.is(bad.calls(), 1);
 });
 
 test('freePorts gives distinct ports', async (t) => {
