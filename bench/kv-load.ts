@@ -134,7 +134,7 @@ function keyOf(i: number): string {
  * from 100,000 of them was a cache miss on the client thread, whose core's caches the workers'
  * state keeps evicting, ~0.35 us per op of the client's figure (perf: the first load from the
  * key string, in validateKey); a 4-digit string table missed too (bench/README "Issue 10,
- * thirteenth session (wt/client)"). Each call still hands the store a key it must validate,
+ * twelfth session (wt/client)"). Each call still hands the store a key it must validate,
  * route and encode.
  */
 const KEY_NAMES_BUILT_MAX = 100_000_000;
