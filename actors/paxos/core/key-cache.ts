@@ -76,7 +76,7 @@ export function isEmptyRecord(ks: KeyState): boolean {
 /** The conditions of any eviction (see above): settled, idle, nothing dirty, staged or written. */
 function evictable(ks: KeyState, ctx: CoreContext, mayEvict: (key: string) => boolean): boolean {
   return (
-    ks.status === 'ready' && isIdle(ks) && !ks.dirty && !ctx.active.has(ks) && mayEvict(ks.key)
+    ks.status === 'ready' && isIdle(ks) && !ks.dirty && !ks.active && mayEvict(ks.key)
   );
 }
 

@@ -124,6 +124,8 @@ export interface KeyState {
   touched: boolean;
   /** In `ctx.dirty`: its record goes out with the next Ready's persist list (markDirty). */
   dirty: boolean;
+  /** In `ctx.active`: the next tick looks at it (markActive). */
+  active: boolean;
   /**
    * Peers (a bit per replica) still owed a chosen notice for the instance this replica chose
    * (proposer.ts onChosenHere). Any message about the key to a peer carries the chosen state
@@ -223,7 +225,15 @@ export interface CoreContext {
    * a flag, not a Set, because a Set's table is reallocated as it grows after every clear.
    */
   readonly dirty: KeyState[];
-  readonly active: Set<KeyState>;
+  /**
+   * Keys the next tick looks at (timed work: rounds, writes, recovery), each once (its `active`
+   * flag). An array and a flag, not a Set, for the reason given at `dirty`: the set of a busy
+   * core grew and shrank every tick, and its reallocated tables were a fifth of what a write
+   * left for the collector to copy (issue 10, thirteenth session). The tick swaps it with
+   * `activeSpare` and keeps the keys that are still busy.
+   */
+  active: KeyState[];
+  activeSpare: KeyState[];
   /** Read rounds out, for the tick to find stalled ones (read-watch.ts). */
   readonly readWatch: ReadWatch;
   /**
@@ -289,6 +299,7 @@ export function newKeyState(key: string, rec: KeyRecord): KeyState {
     readAskAll: false,
     touched: true,
     dirty: false,
+    active: false,
     noticePeers: 0,
     seen: {
       chosen: rec.chosen,
@@ -451,7 +462,9 @@ export function markChosenOnly(ctx: CoreContext, ks: KeyState): void {
 }
 
 export function markActive(ctx: CoreContext, ks: KeyState): void {
-  ctx.active.add(ks);
+  if (ks.active) return;
+  ks.active = true;
+  ctx.active.push(ks);
 }
 
 export function deliver(ctx: CoreContext, result: ClientResult): void {

@@ -137,7 +137,8 @@ export class PaxosCore {
       out: emptyReady(),
       readyEpoch: 0,
       dirty: [],
-      active: new Set(),
+      active: [],
+      activeSpare: [],
       readWatch: newReadWatch(),
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
@@ -263,7 +264,13 @@ export class PaxosCore {
     ctx.roundNow += 1;
     // Keys whose read round may have stalled join the active keys for this pass.
     watchReadRounds(ctx);
-    for (const ks of [...ctx.active]) {
+    // This pass's keys; keys made active while it runs join the next one (ctx.active).
+    const pass = ctx.active;
+    ctx.active = ctx.activeSpare;
+    if (ctx.active.length !== 0) assert(false, `${ctx.active.length} keys in the spare list`);
+    for (const ks of pass) {
+      if (!ks.active) assert(false, `${ks.key} in the active list, not marked active`);
+      ks.active = false;
       if (ks.status === 'ready') {
         tickProposer(ctx, ks);
         tickReads(ctx, ks);
@@ -272,9 +279,11 @@ export class PaxosCore {
         this.expireHeld(ks);
       }
       tickRecovery(ctx, ks);
-      if (isIdle(ks)) ctx.active.delete(ks);
+      if (!isIdle(ks)) markActive(ctx, ks);
       this.invariants(ks);
     }
+    pass.length = 0;
+    ctx.activeSpare = pass;
   }
 
   /** Takes everything the shell must do now. Records are live: encode them before the next step. */
@@ -383,7 +392,7 @@ export class PaxosCore {
   }
 
   stats(): Record<string, number> {
-    return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.size };
+    return { ...this.ctx.counters, keys: this.keys.size, activeKeys: this.ctx.active.length };
   }
 
   /**

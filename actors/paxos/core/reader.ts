@@ -51,7 +51,7 @@ export function onReadRequest(ctx: CoreContext, ks: KeyState, request: ReadReque
   addRead(ks, read);
   // No markActive: the round's watch (read-watch.ts) or maybeStartRead keeps the read timed.
   maybeStartRead(ctx, ks);
-  if (!(ks.readRound !== null || ks.reads.length === 0 || ctx.active.has(ks)))
+  if (!(ks.readRound !== null || ks.reads.length === 0 || ks.active))
     assert(false, `${ks.key}: reads waiting with no round and no tick`);
 }
 
