@@ -34,6 +34,11 @@ import type { ThreadQuiet } from './quiesce';
 
 /** Local messages delivered per turn, so rings get their share of each turn. */
 const LOCAL_DELIVERIES_MAX = 4096;
+/**
+ * Rounds of local deliveries after a turn's drain (afterDrain): a write takes three (accepts,
+ * accepted replies, chosen notices), a read two (query, reply).
+ */
+const LOCAL_ROUNDS_MAX = 4;
 /** How long `startActors` waits for the close() of a stopped predecessor with the same id. */
 const PREDECESSOR_CLOSE_WAIT_MS = 5000;
 
@@ -291,7 +296,23 @@ export class WorkerRuntime implements MailboxHooks {
     return slot;
   }
 
+  /**
+   * Flushes the actors that received this turn, then delivers what their flushes queued for
+   * actors of this worker, and flushes again, for at most LOCAL_ROUNDS_MAX rounds: a write's
+   * accepts, their replies and its chosen notices, or a read's query and its reply, pass
+   * between a group's replicas in the turn that took the request, not one turn (an event-loop
+   * hop) each. Deliveries still run after the sender's flush, never inside its send; what is
+   * left after the last round waits for the next turn (beforeDrain), as before.
+   */
   afterDrain(): void {
+    this.flushReceived();
+    for (let round = 0; round < LOCAL_ROUNDS_MAX && this.local.length > 0; round++) {
+      this.local.deliver(LOCAL_DELIVERIES_MAX, this.deliverLocal);
+      this.flushReceived();
+    }
+  }
+
+  private flushReceived(): void {
     for (const slot of this.received) {
       slot.receivedThisTurn = false;
       if (slot.live) this.guard(slot, 'flush', () => slot.actor.flush());
