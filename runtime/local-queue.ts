@@ -1,25 +1,36 @@
 /**
- * FIFO of messages between actors of the same worker. They are delivered on the next turn
- * rather than inline, so an actor's `receive` never runs inside another actor's `send` (no
- * reentrancy) and a chain of local sends cannot starve the inbound rings.
+ * FIFO of messages between actors of the same worker. They are delivered after the sender's
+ * turn step (the worker's local rounds after a drain, or the next turn), never inline, so an
+ * actor's `receive` never runs inside another actor's `send` (no reentrancy); the worker bounds
+ * the rounds per turn, so a chain of local sends cannot starve the inbound rings.
  */
 import { assert } from './assert';
 import { transientCopy } from './transient-bytes';
 
 /** Compact the arrays once this many delivered slots sit at their front. */
 const COMPACT_SLOTS = 4096;
+/** Slots an empty queue keeps for the next pushes; past this, a burst's arrays are let go. */
+const SLOTS_KEPT_MAX = 16384;
 
 export class LocalQueue {
+  /**
+   * Slots [head, tail) hold the queue. The arrays keep their length when the queue empties
+   * (head and tail go back to 0): emptied with `length = 0`, they gave their backing stores
+   * back and grew them again from nothing, several times a turn once a turn's local rounds
+   * empty the queue (worker-runtime.ts afterDrain). A delivered slot holds EMPTY, never the
+   * delivered payload.
+   */
   private readonly froms: number[] = [];
   private readonly tos: number[] = [];
   /** A payload (bytes, copied at push) or a message object (ActorHost.sendObject), as is. */
   private readonly payloads: LocalPayload[] = [];
   private head = 0;
+  private tail = 0;
   /** Largest length seen: the queue is unbounded, so its growth is reported instead. */
   lengthHighWater = 0;
 
   get length(): number {
-    return this.froms.length - this.head;
+    return this.tail - this.head;
   }
 
   /**
@@ -27,28 +38,22 @@ export class LocalQueue {
    * (transient-bytes.ts): the copy lives until it is delivered, and the receiver owns it.
    */
   push(from: number, to: number, payload: Uint8Array): void {
-    this.froms.push(from);
-    this.tos.push(to);
-    this.payloads.push(transientCopy(payload));
-    this.lengthHighWater = Math.max(this.lengthHighWater, this.length);
+    this.append(from, to, transientCopy(payload));
   }
 
   /** Queues a message object as it is: the receiver gets the very object (no copy). */
   pushObject(from: number, to: number, message: object): void {
     if (message instanceof Uint8Array) assert(false, 'pushObject of bytes: push copies them');
-    this.froms.push(from);
-    this.tos.push(to);
-    this.payloads.push(message);
-    this.lengthHighWater = Math.max(this.lengthHighWater, this.length);
+    this.append(from, to, message);
   }
 
   /**
    * Delivers at most `max` messages, oldest first, and only those queued before the call:
-   * messages that deliveries enqueue wait for the next turn.
+   * messages that deliveries enqueue wait for the next call.
    */
   deliver(max: number, handler: (from: number, to: number, payload: LocalPayload) => void): number {
     assert(Number.isInteger(max) && max > 0, `bad local delivery bound ${max}`);
-    const end = Math.min(this.froms.length, this.head + max);
+    const end = Math.min(this.tail, this.head + max);
     let count = 0;
     while (this.head < end) {
       const at = this.head++;
@@ -64,17 +69,43 @@ export class LocalQueue {
     return count;
   }
 
+  private append(from: number, to: number, payload: LocalPayload): void {
+    const at = this.tail++;
+    if (at < this.froms.length) {
+      this.froms[at] = from;
+      this.tos[at] = to;
+      this.payloads[at] = payload;
+    } else {
+      this.froms.push(from);
+      this.tos.push(to);
+      this.payloads.push(payload);
+    }
+    if (!(this.froms.length >= this.tail && this.payloads.length === this.froms.length))
+      assert(false, `local queue tail ${this.tail} past its ${this.froms.length} slots`);
+    this.lengthHighWater = Math.max(this.lengthHighWater, this.length);
+  }
+
+  /** Empty: back to the front. A long front of delivered slots: moved down in place. */
   private compact(): void {
-    if (this.head === this.froms.length) {
-      this.froms.length = 0;
-      this.tos.length = 0;
-      this.payloads.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
+      this.tail = 0;
+      // A burst's slots are not kept for good.
+      if (this.froms.length > SLOTS_KEPT_MAX) {
+        this.froms.length = 0;
+        this.tos.length = 0;
+        this.payloads.length = 0;
+      }
     } else if (this.head >= COMPACT_SLOTS) {
-      this.froms.splice(0, this.head);
-      this.tos.splice(0, this.head);
-      this.payloads.splice(0, this.head);
+      const n = this.tail - this.head;
+      for (let i = 0; i < n; i++) {
+        this.froms[i] = this.froms[this.head + i] as number;
+        this.tos[i] = this.tos[this.head + i] as number;
+        this.payloads[i] = this.payloads[this.head + i] as LocalPayload;
+      }
+      for (let i = n; i < this.tail; i++) this.payloads[i] = EMPTY;
       this.head = 0;
+      this.tail = n;
     }
   }
 }

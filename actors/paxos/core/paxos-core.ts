@@ -489,6 +489,8 @@ export class PaxosCore {
    */
   private expireWrites(ks: KeyState): void {
     const ctx = this.ctx;
+    // Most ticks expire nothing: no new array for the key's writes then.
+    if (!anyDue(ks.writes, ctx.tickNow)) return;
     const keep = [];
     for (const w of ks.writes) {
       if (ctx.tickNow < w.deadlineTick) {
@@ -650,6 +652,12 @@ function checkAgainstSeen(ks: KeyState): void {
     (accepted.origin === seen.acceptedOrigin && accepted.seq === seen.acceptedSeq)
   ))
     assert(false, `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`);
+}
+
+/** Whether a write's deadline has come (a loop: no closure per active key per tick). */
+function anyDue(writes: readonly { readonly deadlineTick: number }[], now: number): boolean {
+  for (const w of writes) if (now >= w.deadlineTick) return true;
+  return false;
 }
 
 function otherReplicas(me: number, replicas: number): number[] {
