@@ -36,7 +36,8 @@ export default tseslint.config(
   },
   {
     // The pure protocol core (DESIGN.md §2, STYLE.md §1): no clock, timers, randomness or I/O;
-    // imports only runtime/assert and the models' state-machine type.
+    // imports only runtime/assert, runtime/reused-list (a pure list, docs/decisions.md "Lists
+    // that keep their slots") and the models' state-machine type.
     files: ['actors/paxos/core/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', ...CORE_FORBIDDEN_GLOBALS],
@@ -46,7 +47,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'worker_threads', 'fs', 'path', 'os'], message: 'The Paxos core does no I/O (STYLE.md §1).' },
-            { regex: '^\\.\\./\\.\\./\\.\\./runtime/(?!assert$)', message: 'The core imports only runtime/assert from the runtime.' },
+            { regex: '^\\.\\./\\.\\./\\.\\./runtime/(?!assert$|reused-list$)', message: 'The core imports only runtime/assert and runtime/reused-list from the runtime.' },
             { group: ['**/paxos-actor', '**/record-port', '**/store/*'], message: 'The core knows nothing of its shell or the store.' },
           ],
         },

@@ -18,6 +18,7 @@ import { CLIENT_ADDRESS } from './actor';
 import type { Actor, ActorFactory, ActorHost, ActorId, InspectResult } from './actor';
 import { systemClock } from './clock';
 import { LocalQueue } from './local-queue';
+import { ReusedList } from './reused-list';
 import type { LocalPayload } from './local-queue';
 import { OffloadPool } from './offload-pool';
 import type { OffloadPoolOptions } from './offload-pool';
@@ -72,7 +73,7 @@ interface Slot {
 export class WorkerRuntime implements MailboxHooks {
   readonly mailbox: ThreadMailbox;
   private readonly slots = new Map<ActorId, Slot>();
-  private readonly received: Slot[] = [];
+  private readonly received = new ReusedList<Slot>();
   private readonly local = new LocalQueue();
   /** close() promises of stopped actors, awaited before an actor with the same id restarts. */
   private readonly closing = new Map<ActorId, Promise<void>>();
@@ -313,11 +314,12 @@ export class WorkerRuntime implements MailboxHooks {
   }
 
   private flushReceived(): void {
-    for (const slot of this.received) {
+    for (let i = 0; i < this.received.length; i++) {
+      const slot = this.received.get(i);
       slot.receivedThisTurn = false;
       if (slot.live) this.guard(slot, 'flush', () => slot.actor.flush());
     }
-    this.received.length = 0;
+    this.received.clear();
   }
 
   hasLocalWork(): boolean {

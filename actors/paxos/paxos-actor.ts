@@ -8,6 +8,7 @@
  * are therefore ordered (an older record can never overwrite a newer one) and one fsync covers
  * many inputs. Replies that depend on a promise or accept leave only after their write.
  */
+import { ReusedList } from '../../runtime/reused-list';
 import { assert } from '../../runtime/assert';
 import type { Actor, ActorHost, ActorId } from '../../runtime/actor';
 import { CLIENT_ADDRESS } from '../../runtime/actor';
@@ -148,8 +149,9 @@ interface Staged {
   records: Map<string, Uint8Array>;
   /** Derived keys of the staged records of covered keys. */
   derived: Map<string, string[]>;
-  messages: PaxosMessage[];
-  results: ClientResult[];
+  /** Lists, not arrays: a volatile store's staging object is emptied and reused every flush. */
+  messages: ReusedList<PaxosMessage>;
+  results: ReusedList<ClientResult>;
   /** Journal entries of the staged records, in apply order. */
   journal: StagedEntry[];
   /** Callers waiting for the batch that carries a journal cursor change. */
@@ -171,8 +173,8 @@ function emptyStaged(): Staged {
   return {
     records: new Map(),
     derived: new Map(),
-    messages: [],
-    results: [],
+    messages: new ReusedList(),
+    results: new ReusedList(),
     journal: [],
     journalWaiters: [],
   };
@@ -790,8 +792,8 @@ export class PaxosGroupActor implements Actor {
       // sends (host.send copies at once), so nothing is staged while it runs.
       this.release(batch);
       assert(this.staged === batch && batch.records.size === 0, 'staged during release');
-      batch.messages.length = 0;
-      batch.results.length = 0;
+      batch.messages.clear();
+      batch.results.clear();
       batch.derived.clear();
       return;
     }
@@ -948,13 +950,13 @@ export class PaxosGroupActor implements Actor {
   }
 
   private release(batch: Staged): void {
-    for (const m of batch.messages) this.queueMessage(m);
+    for (let i = 0; i < batch.messages.length; i++) this.queueMessage(batch.messages.get(i));
     if (batch.results.length > 0) {
       const w = this.resultWriter;
       let at = beginBatch(w, PayloadKind.results);
       let count = 0;
-      for (const r of batch.results) {
-        writeResult(w, r);
+      for (let i = 0; i < batch.results.length; i++) {
+        writeResult(w, batch.results.get(i));
         count += 1;
         if (w.length >= PAYLOAD_SOFT_BYTES_MAX) {
           this.sendResults(endBatch(w, at, count), count);

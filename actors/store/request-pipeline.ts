@@ -13,6 +13,7 @@
  * A send that throws anyway fails that batch's requests with UNAVAILABLE (nothing was sent);
  * it never throws out of the flush microtask.
  */
+import { ReusedList } from '../../runtime/reused-list';
 import { VERIFY, assert } from '../../runtime/assert';
 import { ByteWriter } from '../../runtime/byte-codec';
 import type {
@@ -104,7 +105,7 @@ interface Outgoing {
   countAt: number;
   count: number;
   /** The tokens in the batch being built, to fail them if it cannot be sent (reused). */
-  readonly tokens: number[];
+  readonly tokens: ReusedList<number>;
 }
 
 /**
@@ -258,7 +259,7 @@ export class RequestPipeline {
     let out = this.outgoing.get(actor);
     if (out === undefined) {
       const w = new ByteWriter(4096);
-      out = { w, countAt: beginBatch(w, PayloadKind.requests), count: 0, tokens: [] };
+      out = { w, countAt: beginBatch(w, PayloadKind.requests), count: 0, tokens: new ReusedList() };
       this.outgoing.set(actor, out);
     } else if (out.count > 0 && out.w.length + requestBytesBound(body) > PAYLOAD_SOFT_BYTES_MAX) {
       this.sendBatch(actor, out);
@@ -289,10 +290,11 @@ export class RequestPipeline {
     for (const actor of actors) {
       const out = this.outgoing.get(actor);
       if (out === undefined || out.count === 0) continue;
-      for (const token of out.tokens) this.settle(token, 'UNAVAILABLE', `${message} (not sent)`);
+      for (let i = 0; i < out.tokens.length; i++)
+        this.settle(out.tokens.get(i), 'UNAVAILABLE', `${message} (not sent)`);
       out.countAt = beginBatch(out.w, PayloadKind.requests);
       out.count = 0;
-      out.tokens.length = 0;
+      out.tokens.clear();
     }
     this.failInFlight((r) => actors.has(r.actor), message);
   }
@@ -346,11 +348,12 @@ export class RequestPipeline {
       const message = `request batch to actor ${actor} not sent: ${error instanceof Error ? error.message : String(error)}`;
       console.error(`paxosstore: ${message}`);
       // Nothing reached a replica, so not even a write can have applied.
-      for (const token of out.tokens) this.settle(token, 'UNAVAILABLE', message);
+      for (let i = 0; i < out.tokens.length; i++)
+        this.settle(out.tokens.get(i), 'UNAVAILABLE', message);
     } finally {
       out.countAt = beginBatch(out.w, PayloadKind.requests);
       out.count = 0;
-      out.tokens.length = 0;
+      out.tokens.clear();
     }
   }
 

@@ -75,9 +75,7 @@ export function isEmptyRecord(ks: KeyState): boolean {
 
 /** The conditions of any eviction (see above): settled, idle, nothing dirty, staged or written. */
 function evictable(ks: KeyState, ctx: CoreContext, mayEvict: (key: string) => boolean): boolean {
-  return (
-    ks.status === 'ready' && isIdle(ks) && !ks.dirty && !ks.active && mayEvict(ks.key)
-  );
+  return ks.status === 'ready' && isIdle(ks) && !ks.dirty && !ks.active && mayEvict(ks.key);
 }
 
 /**

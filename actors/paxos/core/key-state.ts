@@ -4,6 +4,7 @@
  * recovery.ts.
  */
 import { assert } from '../../../runtime/assert';
+import type { ReusedList } from '../../../runtime/reused-list';
 import type {
   ClientRequest,
   ClientResult,
@@ -224,7 +225,7 @@ export interface CoreContext {
    * Keys whose record changed since the last Ready, each once (its `dirty` flag): an array and
    * a flag, not a Set, because a Set's table is reallocated as it grows after every clear.
    */
-  readonly dirty: KeyState[];
+  readonly dirty: ReusedList<KeyState>;
   /**
    * Keys the next tick looks at (timed work: rounds, writes, recovery), each once (its `active`
    * flag). An array and a flag, not a Set, for the reason given at `dirty`: the set of a busy
@@ -232,8 +233,8 @@ export interface CoreContext {
    * left for the collector to copy (issue 10, thirteenth session). The tick swaps it with
    * `activeSpare` and keeps the keys that are still busy.
    */
-  active: KeyState[];
-  activeSpare: KeyState[];
+  active: ReusedList<KeyState>;
+  activeSpare: ReusedList<KeyState>;
   /** Read rounds out, for the tick to find stalled ones (read-watch.ts). */
   readonly readWatch: ReadWatch;
   /**

@@ -8,6 +8,7 @@
  * never repeats, from which the core's ballots (ballot.ts) and ids (ids.ts) are made unique.
  */
 import { assert, VERIFY } from '../../../runtime/assert';
+import { ReusedList } from '../../../runtime/reused-list';
 import { EPOCH_SPAN, quorumSize } from './ballot';
 import { ID_SPAN_DEFAULT, newIdSpace, renewIds, takeSeq } from './ids';
 import { invalidMessage, invalidRecord } from './validate';
@@ -136,9 +137,9 @@ export class PaxosCore {
       heardAt: new Array<number>(config.replicas).fill(-1),
       out: emptyReady(),
       readyEpoch: 0,
-      dirty: [],
-      active: [],
-      activeSpare: [],
+      dirty: new ReusedList(),
+      active: new ReusedList(),
+      activeSpare: new ReusedList(),
       readWatch: newReadWatch(),
       noticesDue: [],
       peers: otherReplicas(replicaId, replicas),
@@ -268,7 +269,8 @@ export class PaxosCore {
     const pass = ctx.active;
     ctx.active = ctx.activeSpare;
     if (ctx.active.length !== 0) assert(false, `${ctx.active.length} keys in the spare list`);
-    for (const ks of pass) {
+    for (let i = 0; i < pass.length; i++) {
+      const ks = pass.get(i);
       if (!ks.active) assert(false, `${ks.key} in the active list, not marked active`);
       ks.active = false;
       if (ks.status === 'ready') {
@@ -282,7 +284,7 @@ export class PaxosCore {
       if (!isIdle(ks)) markActive(ctx, ks);
       this.invariants(ks);
     }
-    pass.length = 0;
+    pass.clear();
     ctx.activeSpare = pass;
   }
 
@@ -291,11 +293,12 @@ export class PaxosCore {
     const ctx = this.ctx;
     this.sendNoticesDue();
     const out = ctx.out;
-    for (const ks of ctx.dirty) {
+    for (let i = 0; i < ctx.dirty.length; i++) {
+      const ks = ctx.dirty.get(i);
       ks.dirty = false;
       out.persist.push({ key: ks.key, record: ks.rec });
     }
-    ctx.dirty.length = 0;
+    ctx.dirty.clear();
     if (ctx.ids.renewWanted && !ctx.ids.renewAsked) {
       out.renewIds = true;
       ctx.ids.renewAsked = true;
