@@ -9,7 +9,6 @@ import {
   windowLength,
   windowOf,
   windowShapeProblem,
-  windowSlice,
 } from '../../../../../actors/paxos/core/recent-window';
 import type { RecentColumns } from '../../../../../actors/paxos/core/recent-window';
 
@@ -69,27 +68,4 @@ test('shape problems of received columns are named, not asserted', (t) => {
   t.regex(windowShapeProblem(torn, MAX) ?? '', /2 ids for 1 results/);
   const notColumns = { recentIds: 'x', recentResults: [] } as unknown as RecentColumns;
   t.is(windowShapeProblem(notColumns, MAX), 'window is not columns');
-});
-
-test('a second entry gives the ids room for the whole window; no array is replaced after it', (t) => {
-  const w = pushed(1);
-  t.is(w.recentIds.length, 3, 'a key written once keeps exact-size columns');
-  pushApplied(w, 2, 2, SEQ_BASE + 2, result(2), MAX);
-  const ids = w.recentIds;
-  t.is(ids.length, 3 * MAX, 'room for every entry');
-  t.is(windowShapeProblem(w, MAX), undefined, 'a live window with room is well formed');
-  for (let i = 3; i <= 9; i++) pushApplied(w, i, i % 3, SEQ_BASE + i, result(i), MAX);
-  t.is(w.recentIds, ids, 'filled and slid in place');
-  t.deepEqual(
-    windowEntries(w).map((e) => [e.instance, e.seq]),
-    [6, 7, 8, 9].map((i) => [i, SEQ_BASE + i]),
-  );
-  // The unused room is never read: a lookup, a copy and a slice see the entries only.
-  const two = pushed(2);
-  t.is(indexOfApplied(two, 0, 0), -1, 'zeroed room is not an entry');
-  t.false(windowHasInstance(two, 0));
-  t.deepEqual(copyWindow(two).recentIds, [1, 1, SEQ_BASE + 1, 2, 2, SEQ_BASE + 2]);
-  t.deepEqual(windowSlice(two, 1).recentIds, [2, 2, SEQ_BASE + 2]);
-  const torn = { recentIds: new Array<number>(3 * MAX).fill(0), recentResults: [result(1)] };
-  t.regex(windowShapeProblem(torn, MAX) ?? '', /12 ids for 1 results/, 'room needs two entries');
 });
