@@ -576,7 +576,9 @@ export class PaxosCore {
     if (ks.status !== 'ready') assert(false, `release on ${ks.status} key ${ks.key}`);
     const waiting = ks.waiting;
     ks.waiting = NO_INPUTS;
-    for (const input of waiting) {
+    // Indexed: `waiting` is mostly the frozen NO_INPUTS (reader.ts anyExpired).
+    for (let i = 0; i < waiting.length; i++) {
+      const input = waiting[i] as CoreInput;
       if (input.kind === 'request') this.request(input.request);
       else this.dispatch(ks, input.message);
     }
@@ -657,9 +659,14 @@ function checkAgainstSeen(ks: KeyState): void {
     assert(false, `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`);
 }
 
-/** Whether a write's deadline has come (a loop: no closure per active key per tick). */
+/**
+ * Whether a write's deadline has come. An indexed loop (no closure, no iterator): the tick runs
+ * this for every active key, and for-of over the frozen NO_WRITES allocated (reader.ts
+ * anyExpired).
+ */
 function anyDue(writes: readonly { readonly deadlineTick: number }[], now: number): boolean {
-  for (const w of writes) if (now >= w.deadlineTick) return true;
+  for (let i = 0; i < writes.length; i++)
+    if (now >= (writes[i] as { deadlineTick: number }).deadlineTick) return true;
   return false;
 }
 

@@ -230,8 +230,14 @@ function endRound(round: ReadRound): PendingRead[] {
   return reads;
 }
 
+/**
+ * An indexed loop, not for-of: the tick runs this for every active key, mostly over the shared
+ * frozen NO_READS, and for-of over a frozen array took V8's generic iterator (an object per
+ * call; issue 10, thirteenth session).
+ */
 function anyExpired(reads: readonly PendingRead[], tickNow: number): boolean {
-  for (const read of reads) if (tickNow >= read.deadlineTick) return true;
+  for (let i = 0; i < reads.length; i++)
+    if (tickNow >= (reads[i] as PendingRead).deadlineTick) return true;
   return false;
 }
 
