@@ -462,6 +462,21 @@ export function markChosenOnly(ctx: CoreContext, ks: KeyState): void {
   count(ctx, 'chosenNotPersisted');
 }
 
+/**
+ * Whether any item's deadline has come (a key's pending writes or reads, at its tick). An
+ * indexed loop, not for-of: the tick runs this for every active key, mostly over the shared
+ * frozen NO_READS and NO_WRITES, and for-of over a frozen array took V8's generic iterator (an
+ * object per call; issue 10, thirteenth session).
+ */
+export function anyDeadlinePassed(
+  items: readonly { readonly deadlineTick: number }[],
+  tickNow: number,
+): boolean {
+  for (let i = 0; i < items.length; i++)
+    if (tickNow >= (items[i] as { readonly deadlineTick: number }).deadlineTick) return true;
+  return false;
+}
+
 export function markActive(ctx: CoreContext, ks: KeyState): void {
   if (ks.active) return;
   ks.active = true;

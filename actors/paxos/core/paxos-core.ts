@@ -23,6 +23,7 @@ import type {
   KeyStatus,
 } from './key-state';
 import {
+  anyDeadlinePassed,
   count,
   deliver,
   emptyReady,
@@ -493,7 +494,7 @@ export class PaxosCore {
   private expireWrites(ks: KeyState): void {
     const ctx = this.ctx;
     // Most ticks expire nothing: no new array for the key's writes then.
-    if (!anyDue(ks.writes, ctx.tickNow)) return;
+    if (!anyDeadlinePassed(ks.writes, ctx.tickNow)) return;
     const keep = [];
     for (const w of ks.writes) {
       if (ctx.tickNow < w.deadlineTick) {
@@ -576,7 +577,7 @@ export class PaxosCore {
     if (ks.status !== 'ready') assert(false, `release on ${ks.status} key ${ks.key}`);
     const waiting = ks.waiting;
     ks.waiting = NO_INPUTS;
-    // Indexed: `waiting` is mostly the frozen NO_INPUTS (reader.ts anyExpired).
+    // Indexed: `waiting` is mostly the frozen NO_INPUTS (key-state.ts anyDeadlinePassed).
     for (let i = 0; i < waiting.length; i++) {
       const input = waiting[i] as CoreInput;
       if (input.kind === 'request') this.request(input.request);
@@ -657,17 +658,6 @@ function checkAgainstSeen(ks: KeyState): void {
     (accepted.origin === seen.acceptedOrigin && accepted.seq === seen.acceptedSeq)
   ))
     assert(false, `${ks.key}: the value accepted at ballot ${rec.acceptedBallot} changed`);
-}
-
-/**
- * Whether a write's deadline has come. An indexed loop (no closure, no iterator): the tick runs
- * this for every active key, and for-of over the frozen NO_WRITES allocated (reader.ts
- * anyExpired).
- */
-function anyDue(writes: readonly { readonly deadlineTick: number }[], now: number): boolean {
-  for (let i = 0; i < writes.length; i++)
-    if (now >= (writes[i] as { deadlineTick: number }).deadlineTick) return true;
-  return false;
 }
 
 function otherReplicas(me: number, replicas: number): number[] {

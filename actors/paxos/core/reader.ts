@@ -14,6 +14,7 @@ import { assert } from '../../../runtime/assert';
 import type { CoreContext, KeyState, PendingRead, ReadRound } from './key-state';
 import {
   addRead,
+  anyDeadlinePassed,
   count,
   deliver,
   markActive,
@@ -209,7 +210,7 @@ export function tickReads(ctx: CoreContext, ks: KeyState): void {
     count(ctx, 'readRoundsRetried');
   }
   // Reads past their deadline fail; the array is rebuilt only when one does.
-  if (anyExpired(ks.reads, ctx.tickNow)) expireReads(ctx, ks);
+  if (anyDeadlinePassed(ks.reads, ctx.tickNow)) expireReads(ctx, ks);
   maybeStartRead(ctx, ks);
   // A stalled round was dropped above; whatever round runs now started within the timeout.
   if (!(
@@ -228,17 +229,6 @@ function endRound(round: ReadRound): PendingRead[] {
   round.out = false;
   round.reads = NO_READS;
   return reads;
-}
-
-/**
- * An indexed loop, not for-of: the tick runs this for every active key, mostly over the shared
- * frozen NO_READS, and for-of over a frozen array took V8's generic iterator (an object per
- * call; issue 10, thirteenth session).
- */
-function anyExpired(reads: readonly PendingRead[], tickNow: number): boolean {
-  for (let i = 0; i < reads.length; i++)
-    if (tickNow >= (reads[i] as PendingRead).deadlineTick) return true;
-  return false;
 }
 
 function expireReads(ctx: CoreContext, ks: KeyState): void {
