@@ -5,12 +5,11 @@
  * the rounds per turn, so a chain of local sends cannot starve the inbound rings.
  */
 import { assert } from './assert';
+import { KEPT_SLOTS_MAX } from './reused-list';
 import { transientCopy } from './transient-bytes';
 
 /** Compact the arrays once this many delivered slots sit at their front. */
 const COMPACT_SLOTS = 4096;
-/** Slots an empty queue keeps for the next pushes; past this, a burst's arrays are let go. */
-const SLOTS_KEPT_MAX = 16384;
 
 export class LocalQueue {
   /**
@@ -90,8 +89,8 @@ export class LocalQueue {
     if (this.head === this.tail) {
       this.head = 0;
       this.tail = 0;
-      // A burst's slots are not kept for good.
-      if (this.froms.length > SLOTS_KEPT_MAX) {
+      // A burst's slots are not kept for good (ReusedList's bound).
+      if (this.froms.length > KEPT_SLOTS_MAX) {
         this.froms.length = 0;
         this.tos.length = 0;
         this.payloads.length = 0;
