@@ -5,6 +5,9 @@
  */
 import type { InspectFrame } from './inspect-protocol';
 import { journalAnswerFits } from './journal-answers';
+import { RECENT_WINDOW } from '../actors/paxos/core/key-record';
+import { windowShapeProblem } from '../actors/paxos/core/recent-window';
+import type { RecentColumns } from '../actors/paxos/core/recent-window';
 
 type Fields = Record<string, unknown>;
 
@@ -22,8 +25,9 @@ function isRecord(v: unknown): boolean {
     isBytesOrNull(v.data) &&
     typeof v.acceptedBallot === 'number' &&
     (v.accepted === null || isObject(v.accepted)) &&
-    Array.isArray(v.recentIds) &&
-    Array.isArray(v.recentResults) &&
+    // The window's columns as this build lays them out (a seq bound and the ring's head before
+    // the entries): a node of another layout is refused like a failed replica, not misread.
+    windowShapeProblem(v as unknown as RecentColumns, RECENT_WINDOW) === undefined &&
     Array.isArray(v.requests)
   );
 }

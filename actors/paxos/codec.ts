@@ -23,7 +23,7 @@ import type {
 import type { FetchPurpose } from './core/types';
 import type { ScanRequest } from './engine-scan';
 import {
-  copyWindow,
+  columnsOf,
   instanceAt,
   originAt,
   resultAt,
@@ -225,7 +225,7 @@ export function readRecord(r: ByteReader): KeyRecord {
     promised,
     acceptedBallot,
     accepted,
-    ...copyWindow({ recentIds, recentResults }),
+    ...columnsOf(recentIds, recentResults),
     requests,
   };
 }

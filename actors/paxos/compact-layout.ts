@@ -38,7 +38,7 @@ import { keptBytes, keptCopyOf } from '../../runtime/kept-bytes';
 import type { KeyRecord, RequestEntry } from './core/types';
 import type { RecentColumns } from './core/recent-window';
 import {
-  copyWindow,
+  columnsOf,
   instanceAt,
   originAt,
   resultAt,
@@ -472,7 +472,7 @@ function readRecent(r: CompactReader, chosen: number): RecentColumns {
     recentIds.push(instance, origin, seq);
     recentResults.push(result);
   }
-  return copyWindow({ recentIds, recentResults });
+  return columnsOf(recentIds, recentResults);
 }
 
 function readRequests(r: CompactReader): RequestEntry[] {

@@ -38,13 +38,14 @@ import { appendBytes, extendsAppendView, isAppendView } from '../../models/appen
 import type { KeyRecord, RequestEntry } from './core/types';
 import type { RecentColumns } from './core/recent-window';
 import {
-  IDS_PER_ENTRY,
   copyWindow,
   instanceAt,
   originAt,
   resultAt,
   seqAt,
+  windowEntries,
   windowLength,
+  windowOf,
   windowSlice,
 } from './core/recent-window';
 import { encodeSealedRecord, readRecord, writeRecord } from './codec';
@@ -225,32 +226,20 @@ function foldWindow<T>(into: T[], drop: number, appended: readonly T[], seq: num
   if (into.length > WINDOW_LENGTH_MAX) throw corrupted(`entry ${seq}: window of ${into.length}`);
 }
 
-/** foldWindow for the recent window's columns. */
-function foldRecent(into: RecentColumns, drop: number, appended: RecentColumns, seq: number): void {
-  const n = windowLength(into);
-  if (drop > n) throw corrupted(`entry ${seq} drops ${drop} of ${n}`);
-  into.recentIds.splice(0, drop * IDS_PER_ENTRY);
-  into.recentResults.splice(0, drop);
-  for (const id of appended.recentIds) into.recentIds.push(id);
-  for (const result of appended.recentResults) into.recentResults.push(result);
-  const folded = windowLength(into);
-  if (folded > WINDOW_LENGTH_MAX) throw corrupted(`entry ${seq}: window of ${folded}`);
-}
-
 /** The windows after every entry of a checked chain, from the base's. */
 function foldWindows(base: KeyRecord, entries: readonly ChangeEntry[]): Windows {
-  const recent = copyWindow(base);
+  // The recent window folds as entry objects (its columns are a ring with a bound in front).
+  const recent = windowEntries(base);
   const requests = base.requests.slice();
   for (const e of entries) {
     if (e.deltas === null) {
-      recent.recentIds.length = 0;
-      recent.recentResults.length = 0;
+      recent.length = 0;
       requests.length = 0;
     }
-    foldRecent(recent, e.deltas?.recentDrop ?? 0, e.record, e.seq);
+    foldWindow(recent, e.deltas?.recentDrop ?? 0, windowEntries(e.record), e.seq);
     foldWindow(requests, e.deltas?.requestsDrop ?? 0, e.record.requests, e.seq);
   }
-  return { ...recent, requests };
+  return { ...windowOf(recent), requests };
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   resultAt,
   windowLength,
   windowOf,
+  windowShapeProblem,
 } from './recent-window';
 import type { KeyRecord, Proposal, RequestEntry, StateMachine } from './types';
 
@@ -253,4 +254,7 @@ export function checkRecord(rec: KeyRecord, key: string): void {
   if (!(rec.version >= 0)) assert(false, `${key}: version ${rec.version}`);
   if (!(rec.chosen === 0 || rec.chosenOrigin >= 0))
     assert(false, `${key}: chosen ${rec.chosen} without origin`);
+  // Its ring's head and seq bound too: a bound below a seq would let a value apply twice.
+  const shape = windowShapeProblem(rec, RECENT_WINDOW);
+  if (shape !== undefined) assert(false, `${key}: ${shape}`);
 }

@@ -1,7 +1,7 @@
 /**
  * A record's recent window (the last chosen values, for at-most-once apply) stored as columns:
- * `recentIds` holds (instance, origin, seq) per entry, three numbers each, oldest first, and
- * `recentResults` holds each entry's result (decision "The recent window as columns").
+ * `recentIds` holds (instance, origin, seq) per entry, three numbers each, and `recentResults`
+ * holds each entry's result (decision "The recent window as columns").
  *
  * An array of plain numbers keeps them unboxed in one backing store, so a write appends three
  * numbers and a pointer instead of allocating an entry object and a boxed 53-bit seq (~72 heap
@@ -9,14 +9,32 @@
  * full window holds ~0.6 KB instead of ~1.3 KB, and a scan of the window reads one array instead
  * of sixteen objects.
  *
- * Both arrays are mutated in place by `pushApplied`, like the window array before them: a copy
- * of a record that outlives the call (a message, a snapshot) takes `copyWindow`.
+ * A write touches as little of the window as it can (decision "A write touches one window
+ * entry"): a key's window is cold when it is written (its arrays span up to eight cache lines),
+ * and reading all of it on every write cost more than anything else the write does to it. So
+ * `recentIds` starts with two numbers before the entries, on the cache line its length is read
+ * from anyway:
+ * - **a seq bound** (`BOUND_AT`), at least every seq in the window: a value whose seq is above it
+ *   is not in the window, found without a scan. A core's seqs rise, so a key written through one
+ *   replica never scans. The bound only ever skips a scan that would find nothing, so replicas
+ *   whose bounds differ still decide alike;
+ * - **the ring's head** (`HEAD_AT`): entries are oldest first from slot `head`. Until the window
+ *   is full the head is 0 and entries append; once full, a new entry takes the oldest's slot and
+ *   the head moves on, instead of every entry sliding down one. Copies unroll the ring.
+ * An empty window is two empty arrays.
+ *
+ * Both arrays are mutated in place by `pushApplied`: a copy of a record that outlives the call
+ * (a message, a snapshot) takes `copyWindow`. Read them only through this module.
  */
 import { assert } from '../../../runtime/assert';
 import type { AppliedEntry, KeyRecord } from './types';
 
 /** Numbers per entry in `recentIds`. */
 export const IDS_PER_ENTRY = 3;
+/** Where `recentIds` keeps the seq bound and the ring's head; the entries start after them. */
+const BOUND_AT = 0;
+const HEAD_AT = 1;
+const ENTRIES_AT = 2;
 
 export type RecentColumns = Pick<KeyRecord, 'recentIds' | 'recentResults'>;
 
@@ -25,27 +43,48 @@ export function windowLength(rec: RecentColumns): number {
   return rec.recentResults.length;
 }
 
+/** The slot of the oldest entry (0 until the window is full, and in every copy). */
+export function windowHead(rec: RecentColumns): number {
+  return rec.recentResults.length === 0 ? 0 : (rec.recentIds[HEAD_AT] as number);
+}
+
+/** At least every seq in the window; -1 when it is empty (seqs are counts). */
+export function windowSeqBound(rec: RecentColumns): number {
+  return rec.recentResults.length === 0 ? -1 : (rec.recentIds[BOUND_AT] as number);
+}
+
+/** Where entry i (oldest first) is in `recentIds`; its result is at the same slot. */
+function slotOf(rec: RecentColumns, i: number): number {
+  const slot = (rec.recentIds[HEAD_AT] as number) + i;
+  const n = rec.recentResults.length;
+  return slot < n ? slot : slot - n;
+}
+
 export function instanceAt(rec: RecentColumns, i: number): number {
-  return rec.recentIds[i * IDS_PER_ENTRY] as number;
+  return rec.recentIds[ENTRIES_AT + slotOf(rec, i) * IDS_PER_ENTRY] as number;
 }
 
 export function originAt(rec: RecentColumns, i: number): number {
-  return rec.recentIds[i * IDS_PER_ENTRY + 1] as number;
+  return rec.recentIds[ENTRIES_AT + slotOf(rec, i) * IDS_PER_ENTRY + 1] as number;
 }
 
 export function seqAt(rec: RecentColumns, i: number): number {
-  return rec.recentIds[i * IDS_PER_ENTRY + 2] as number;
+  return rec.recentIds[ENTRIES_AT + slotOf(rec, i) * IDS_PER_ENTRY + 2] as number;
 }
 
 export function resultAt(rec: RecentColumns, i: number): Uint8Array {
-  return rec.recentResults[i] as Uint8Array;
+  return rec.recentResults[slotOf(rec, i)] as Uint8Array;
 }
 
 /** The index of the entry of (origin, seq), newest first; -1 when it is not in the window. */
 export function indexOfApplied(rec: RecentColumns, origin: number, seq: number): number {
+  const n = rec.recentResults.length;
   const ids = rec.recentIds;
-  for (let at = ids.length - IDS_PER_ENTRY; at >= 0; at -= IDS_PER_ENTRY) {
-    if (ids[at + 2] === seq && ids[at + 1] === origin) return at / IDS_PER_ENTRY;
+  // Above the bound: not in the window, and none of the entries' cache lines touched.
+  if (n === 0 || seq > (ids[BOUND_AT] as number)) return -1;
+  for (let i = n - 1; i >= 0; i--) {
+    const at = ENTRIES_AT + slotOf(rec, i) * IDS_PER_ENTRY;
+    if (ids[at + 2] === seq && ids[at + 1] === origin) return i;
   }
   return -1;
 }
@@ -53,11 +92,12 @@ export function indexOfApplied(rec: RecentColumns, origin: number, seq: number):
 /** Whether some entry is at `instance`. */
 export function windowHasInstance(rec: RecentColumns, instance: number): boolean {
   const ids = rec.recentIds;
-  for (let at = 0; at < ids.length; at += IDS_PER_ENTRY) if (ids[at] === instance) return true;
+  for (let at = ENTRIES_AT; at < ids.length; at += IDS_PER_ENTRY)
+    if (ids[at] === instance) return true;
   return false;
 }
 
-/** Appends an entry; the oldest goes once the window holds more than `max`. */
+/** Appends an entry; once the window holds `max`, the new entry takes the oldest's slot. */
 export function pushApplied(
   rec: RecentColumns,
   instance: number,
@@ -69,33 +109,35 @@ export function pushApplied(
   if (rec.recentResults.length === 0) {
     // Exact-size arrays for a key's first entry: a push onto an empty array reserves room for
     // 16 elements, which a key written once (most keys of a big store) would keep for good.
-    rec.recentIds = [instance, origin, seq];
+    rec.recentIds = [seq, 0, instance, origin, seq];
     rec.recentResults = [result];
     return;
   }
   const ids = rec.recentIds;
   const results = rec.recentResults;
   const n = results.length;
+  if (seq > (ids[BOUND_AT] as number)) ids[BOUND_AT] = seq;
   if (n < max) {
+    if (!(ids[HEAD_AT] === 0)) assert(false, `window of ${n} with its head at ${ids[HEAD_AT]}`);
     ids.push(instance, origin, seq);
     results.push(result);
     // A push grows an array by half plus 16 elements: once full, the window keeps arrays of
-    // exactly its size for good (a hot key's 48 numbers, not the 85 that pushes reserved).
+    // exactly its size for good (a hot key's 50 numbers, not the 87 that pushes reserved).
     if (n + 1 === max) {
       rec.recentIds = ids.slice();
       rec.recentResults = results.slice();
     }
   } else {
-    // Full: slide in place (a splice would allocate the removed entries' array every write).
-    const last = ids.length - IDS_PER_ENTRY;
-    for (let i = 0; i < last; i++) ids[i] = ids[i + IDS_PER_ENTRY] as number;
-    ids[last] = instance;
-    ids[last + 1] = origin;
-    ids[last + 2] = seq;
-    for (let i = 0; i < n - 1; i++) results[i] = results[i + 1] as Uint8Array;
-    results[n - 1] = result;
+    // Full: the oldest entry's slot takes the new one (a slide would touch every entry).
+    const slot = ids[HEAD_AT] as number;
+    const at = ENTRIES_AT + slot * IDS_PER_ENTRY;
+    ids[at] = instance;
+    ids[at + 1] = origin;
+    ids[at + 2] = seq;
+    results[slot] = result;
+    ids[HEAD_AT] = slot + 1 === n ? 0 : slot + 1;
   }
-  if (!(rec.recentIds.length === rec.recentResults.length * IDS_PER_ENTRY))
+  if (!(rec.recentIds.length === ENTRIES_AT + rec.recentResults.length * IDS_PER_ENTRY))
     assert(false, `window columns of ${rec.recentIds.length} ids, ${rec.recentResults.length}`);
 }
 
@@ -118,38 +160,89 @@ export function windowEntries(rec: RecentColumns): AppliedEntry[] {
 
 /** Columns holding `entries` (oldest first). */
 export function windowOf(entries: readonly AppliedEntry[]): RecentColumns {
-  const recentIds: number[] = [];
-  const recentResults: Uint8Array[] = [];
+  const ids: number[] = [];
+  const results: Uint8Array[] = [];
   for (const e of entries) {
-    recentIds.push(e.instance, e.origin, e.seq);
-    recentResults.push(e.result);
+    ids.push(e.instance, e.origin, e.seq);
+    results.push(e.result);
   }
-  return copyWindow({ recentIds, recentResults });
+  return columnsOf(ids, results);
 }
 
 /**
- * A copy of the columns that later pushes to `rec` do not change, in arrays of exactly their
- * length: also how columns built by pushes (a decoded window) are kept, since pushes leave up
- * to 16 spare elements per array for as long as the key is held.
+ * Columns holding entries given as plain columns, oldest first: `ids` (instance, origin, seq)
+ * per entry, no bound or head (a decoded window). The copies are arrays of exactly their
+ * length, since pushes leave up to 16 spare elements per array for as long as the key is held.
  */
-export function copyWindow(rec: RecentColumns): RecentColumns {
-  return { recentIds: rec.recentIds.slice(), recentResults: rec.recentResults.slice() };
+export function columnsOf(ids: readonly number[], results: readonly Uint8Array[]): RecentColumns {
+  if (!(ids.length === results.length * IDS_PER_ENTRY))
+    assert(false, `columns of ${ids.length} ids for ${results.length} results`);
+  if (results.length === 0) return { recentIds: [], recentResults: [] };
+  let bound = ids[2] as number;
+  for (let at = 5; at < ids.length; at += IDS_PER_ENTRY) {
+    const seq = ids[at] as number;
+    if (seq > bound) bound = seq;
+  }
+  return { recentIds: [bound, 0].concat(ids), recentResults: results.slice() };
 }
 
-/** Entries [from, length) as columns of their own. */
+/**
+ * A copy of the columns that later pushes to `rec` do not change, oldest first from slot 0
+ * (a full ring is unrolled in the copy), in arrays of exactly their length.
+ */
+export function copyWindow(rec: RecentColumns): RecentColumns {
+  const recentIds = rec.recentIds.slice();
+  const recentResults = rec.recentResults.slice();
+  const head = recentResults.length === 0 ? 0 : (recentIds[HEAD_AT] as number);
+  if (head !== 0) {
+    rotateLeft(recentIds, ENTRIES_AT, head * IDS_PER_ENTRY);
+    rotateLeft(recentResults, 0, head);
+    recentIds[HEAD_AT] = 0;
+  }
+  return { recentIds, recentResults };
+}
+
+/** Entries [from, length) as columns of their own (unrolled; the seq bound still holds). */
 export function windowSlice(rec: RecentColumns, from: number): RecentColumns {
-  return {
-    recentIds: rec.recentIds.slice(from * IDS_PER_ENTRY),
-    recentResults: rec.recentResults.slice(from),
-  };
+  const copy = copyWindow(rec);
+  if (from === 0) return copy;
+  if (from >= windowLength(rec)) return { recentIds: [], recentResults: [] };
+  copy.recentIds.splice(ENTRIES_AT, from * IDS_PER_ENTRY);
+  copy.recentResults.splice(0, from);
+  return copy;
+}
+
+/** Moves `a[start + by]` to `a[start]`, rotating a[start..] in place (three reversals). */
+function rotateLeft<T>(a: T[], start: number, by: number): void {
+  reverse(a, start, start + by);
+  reverse(a, start + by, a.length);
+  reverse(a, start, a.length);
+}
+
+function reverse<T>(a: T[], from: number, to: number): void {
+  for (let i = from, j = to - 1; i < j; i++, j--) {
+    const x = a[i] as T;
+    a[i] = a[j] as T;
+    a[j] = x;
+  }
 }
 
 /** The shape check of a decoded or received record's columns (not the values' rules). */
 export function windowShapeProblem(rec: RecentColumns, max: number): string | undefined {
-  const { recentIds, recentResults } = rec;
-  if (!Array.isArray(recentIds) || !Array.isArray(recentResults)) return 'window is not columns';
-  if (recentResults.length > max) return `record window of ${recentResults.length}`;
-  if (recentIds.length !== recentResults.length * IDS_PER_ENTRY)
-    return `window of ${recentIds.length} ids for ${recentResults.length} results`;
+  const { recentIds: ids, recentResults: results } = rec;
+  if (!Array.isArray(ids) || !Array.isArray(results)) return 'window is not columns';
+  const n = results.length;
+  if (n > max) return `record window of ${n}`;
+  if (n === 0) return ids.length === 0 ? undefined : `empty window with ${ids.length} ids`;
+  if (ids.length !== ENTRIES_AT + n * IDS_PER_ENTRY)
+    return `window of ${ids.length} ids for ${n} results`;
+  const head = ids[HEAD_AT];
+  // The head moves only once the window is full.
+  if (!(Number.isInteger(head) && head !== undefined && head >= 0 && head < n))
+    return `window head ${head} of ${n}`;
+  if (head !== 0 && n !== max) return `window of ${n} with its head at ${head}`;
+  const bound = ids[BOUND_AT] as number;
+  for (let at = ENTRIES_AT + 2; at < ids.length; at += IDS_PER_ENTRY)
+    if (!((ids[at] as number) <= bound)) return `window seq ${ids[at]} above its bound ${bound}`;
   return undefined;
 }

@@ -50,9 +50,11 @@ export interface KeyRecord {
   acceptedBallot: number;
   accepted: Proposal | null;
   /**
-   * The last few chosen values (newest last), including no-ops, for at-most-once apply, as
-   * columns (recent-window.ts): (instance, origin, seq) per entry in `recentIds`, its result in
-   * `recentResults`. Mutated in place; a copy that outlives the call takes `copyWindow`.
+   * The last few chosen values, including no-ops, for at-most-once apply, as columns
+   * (recent-window.ts): a seq bound, the ring's head, then (instance, origin, seq) per entry in
+   * `recentIds` (an empty window: no numbers at all), each entry's result in `recentResults`.
+   * Read only through recent-window.ts. Mutated in place; a copy that outlives the call takes
+   * `copyWindow`.
    */
   recentIds: number[];
   recentResults: Uint8Array[];
