@@ -14,6 +14,7 @@ import {
   windowSlice,
 } from '../../../../../actors/paxos/core/recent-window';
 import type { RecentColumns } from '../../../../../actors/paxos/core/recent-window';
+import { RECENT_WINDOW } from '../../../../../actors/paxos/core/key-record';
 import type { AppliedEntry } from '../../../../../actors/paxos/core/types';
 
 const MAX = 4;
@@ -100,9 +101,9 @@ test('a copy unrolls the ring and does not follow later pushes; windowOf round-t
 });
 
 /** The window as the plain list it stands for: entries oldest first, the oldest dropped. */
-function modelPush(model: AppliedEntry[], e: AppliedEntry): void {
+function modelPush(model: AppliedEntry[], e: AppliedEntry, max: number): void {
   model.push(e);
-  if (model.length > MAX) model.shift();
+  if (model.length > max) model.shift();
 }
 
 function lastIndexOf(model: readonly AppliedEntry[], origin: number, seq: number): number {
@@ -113,39 +114,48 @@ function lastIndexOf(model: readonly AppliedEntry[], origin: number, seq: number
   return -1;
 }
 
-test('seeded random pushes: the ring answers exactly as a plain list of the last entries', (t) => {
-  let state = 0x2545f491;
-  const rand = (n: number): number => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state % n;
-  };
-  for (let run = 0; run < 50; run++) {
-    const w = windowOf([]);
-    const model: AppliedEntry[] = [];
-    let instance = 0;
-    for (let step = 0; step < 40; step++) {
-      // Instances rise (with gaps, as after an install); seqs and origins come in any order.
-      instance += 1 + rand(2);
-      const e = { instance, origin: rand(3), seq: SEQ_BASE + rand(30), result: result(step) };
-      pushApplied(w, e.instance, e.origin, e.seq, e.result, MAX);
-      modelPush(model, e);
-      t.deepEqual(windowEntries(w), model);
-      t.is(windowShapeProblem(w, MAX), undefined);
-      const origin = rand(3);
-      const seq = SEQ_BASE + rand(32);
-      const want = lastIndexOf(model, origin, seq);
-      t.is(indexOfApplied(w, origin, seq), want);
-      const probe = instance - rand(8);
-      t.is(
-        windowHasInstance(w, probe),
-        model.some((m) => m.instance === probe),
-      );
-      const from = rand(model.length + 1);
-      t.deepEqual(windowEntries(windowSlice(w, from)), model.slice(from));
-      t.deepEqual(windowEntries(copyWindow(w)), model);
+// 16 is the store's window, grown in steps from literals (1, 8, 16 entries); 4 grows by pushes.
+for (const max of [MAX, RECENT_WINDOW]) {
+  test(`seeded random pushes, window of ${max}: the ring answers as a plain list of the last entries`, (t) => {
+    let state = 0x2545f491;
+    const rand = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
+    for (let run = 0; run < 50; run++) {
+      // Odd runs start from a decoded window (exact arrays, any length up to the bound).
+      const model: AppliedEntry[] = [];
+      let instance = 0;
+      for (let k = run % 2 === 0 ? 0 : rand(max + 1); k > 0; k--) {
+        instance += 1;
+        model.push({ instance, origin: rand(3), seq: SEQ_BASE + rand(30), result: result(k) });
+      }
+      const w = windowOf(model);
+      for (let step = 0; step < 3 * max + 10; step++) {
+        // Instances rise (with gaps, as after an install); seqs and origins come in any order.
+        instance += 1 + rand(2);
+        const e = { instance, origin: rand(3), seq: SEQ_BASE + rand(30), result: result(step) };
+        pushApplied(w, e.instance, e.origin, e.seq, e.result, max);
+        modelPush(model, e, max);
+        t.deepEqual(windowEntries(w), model);
+        t.is(windowShapeProblem(w, max), undefined);
+        t.is(w.recentIds.length, 2 + 3 * model.length, 'ids cut to the entries');
+        const origin = rand(3);
+        const seq = SEQ_BASE + rand(32);
+        const want = lastIndexOf(model, origin, seq);
+        t.is(indexOfApplied(w, origin, seq), want);
+        const probe = instance - rand(8);
+        t.is(
+          windowHasInstance(w, probe),
+          model.some((m) => m.instance === probe),
+        );
+        const from = rand(model.length + 1);
+        t.deepEqual(windowEntries(windowSlice(w, from)), model.slice(from));
+        t.deepEqual(windowEntries(copyWindow(w)), model);
+      }
     }
-  }
-});
+  });
+}
 
 /** `w` with its numbers changed: `at` counts from the bound (0) and the head (1). */
 function withId(w: RecentColumns, at: number, value: number): RecentColumns {
