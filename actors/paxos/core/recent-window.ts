@@ -241,7 +241,8 @@ export function windowShapeProblem(rec: RecentColumns, max: number): string | un
   if (!(Number.isInteger(head) && head !== undefined && head >= 0 && head < n))
     return `window head ${head} of ${n}`;
   if (head !== 0 && n !== max) return `window of ${n} with its head at ${head}`;
-  const bound = ids[BOUND_AT] as number;
+  const bound = ids[BOUND_AT];
+  if (typeof bound !== 'number' || Number.isNaN(bound)) return `window seq bound ${bound}`;
   for (let at = ENTRIES_AT + 2; at < ids.length; at += IDS_PER_ENTRY)
     if (!((ids[at] as number) <= bound)) return `window seq ${ids[at]} above its bound ${bound}`;
   return undefined;

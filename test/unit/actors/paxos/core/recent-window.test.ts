@@ -176,4 +176,7 @@ test('shape problems of received columns are named, not asserted', (t) => {
   t.regex(windowShapeProblem(withId(pushed(3), 1, 0.5), MAX) ?? '', /head 0.5/);
   t.regex(windowShapeProblem(withId(pushed(3), 0, SEQ_BASE + 2), MAX) ?? '', /above its bound/);
   t.is(windowShapeProblem(withId(pushed(3), 0, SEQ_BASE + 9), MAX), undefined, 'a loose bound');
+  t.regex(windowShapeProblem(withId(pushed(3), 0, NaN), MAX) ?? '', /seq bound NaN/);
+  const text = { ...pushed(2), recentIds: ['9', 0, 1, 0, 5, 2, 0, 6] } as unknown as RecentColumns;
+  t.regex(windowShapeProblem(text, MAX) ?? '', /seq bound 9/);
 });
