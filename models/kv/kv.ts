@@ -236,7 +236,15 @@ function putResult(versionAfter: number): Uint8Array {
 function isPutResult(bytes: Uint8Array, versionAfter: number): boolean {
   if (bytes.length !== 25 || bytes[0] !== KvStatus.ok) return false;
   for (let i = 9; i < 17; i++) if (bytes[i] !== 0) return false;
-  return getF64(bytes, 1) === versionAfter && getF64(bytes, 17) === versionAfter;
+  // The version's eight bytes, compared byte by byte: reading a float back from eight one-byte
+  // stores (getF64) stalls the load (no store forwarding), twice per put on every replica.
+  // `versionAfter` is a whole number >= 1, so equal bytes are an equal version.
+  scratchFloat[0] = versionAfter;
+  for (let i = 0; i < 8; i++) {
+    const b = scratchBytes[i];
+    if (bytes[1 + i] !== b || bytes[17 + i] !== b) return false;
+  }
+  return true;
 }
 
 /** Longest value copied byte by byte into a state (a loop beats `set` and its view for these). */

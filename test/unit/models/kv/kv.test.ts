@@ -148,3 +148,35 @@ test('a tagged put writes into an owned state of its length, and only then', (t)
   t.is(Buffer.from(state.subarray(1)).toString(), 'wxyz');
   return undefined;
 });
+
+// kv.ts putResult: a tagged put's result is shared by every put at the same version, and a
+// shared result whose bytes were written is replaced, never handed out again.
+test('tagged puts at one version share one result; a damaged shared result is replaced', (t) => {
+  const op = tagged(ModelTag.kv, encodeKvOp({ type: 'put', value: Buffer.from('v') }));
+  const version = 1234;
+  const a = allModels.apply(null, version - 1, op).result;
+  const b = allModels.apply(null, version - 1, op).result;
+  t.is(a, b, 'one shared array');
+  t.is(splitVersion(a).version, version);
+  t.deepEqual(decodeKvWriteResult(splitVersion(a).body), {
+    status: KvStatus.ok,
+    version,
+    value: 0,
+  });
+  // Each of the version's sixteen bytes (the answer's and the registry suffix's) is checked.
+  for (const at of [1, 8, 17, 24]) {
+    const shared = allModels.apply(null, version - 1, op).result;
+    const kept = shared[at] as number;
+    shared[at] = kept ^ 0x01;
+    const next = allModels.apply(null, version - 1, op).result;
+    t.not(next, shared, `byte ${at} written: a fresh result`);
+    t.is(splitVersion(next).version, version);
+    t.deepEqual(decodeKvWriteResult(splitVersion(next).body), {
+      status: KvStatus.ok,
+      version,
+      value: 0,
+    });
+    t.is(allModels.apply(null, version - 1, op).result, next, 'and the fresh one is shared');
+  }
+  t.not(allModels.apply(null, version, op).result, a, 'another version, another result');
+});
