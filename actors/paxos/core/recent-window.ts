@@ -78,11 +78,10 @@ export function resultAt(rec: RecentColumns, i: number): Uint8Array {
 
 /** The index of the entry of (origin, seq), newest first; -1 when it is not in the window. */
 export function indexOfApplied(rec: RecentColumns, origin: number, seq: number): number {
-  const n = rec.recentResults.length;
-  const ids = rec.recentIds;
   // Above the bound: not in the window, and none of the entries' cache lines touched.
-  if (n === 0 || seq > (ids[BOUND_AT] as number)) return -1;
-  for (let i = n - 1; i >= 0; i--) {
+  if (seq > windowSeqBound(rec)) return -1;
+  const ids = rec.recentIds;
+  for (let i = rec.recentResults.length - 1; i >= 0; i--) {
     const at = ENTRIES_AT + slotOf(rec, i) * IDS_PER_ENTRY;
     if (ids[at + 2] === seq && ids[at + 1] === origin) return i;
   }
@@ -178,11 +177,9 @@ export function columnsOf(ids: readonly number[], results: readonly Uint8Array[]
   if (!(ids.length === results.length * IDS_PER_ENTRY))
     assert(false, `columns of ${ids.length} ids for ${results.length} results`);
   if (results.length === 0) return { recentIds: [], recentResults: [] };
-  let bound = ids[2] as number;
-  for (let at = 5; at < ids.length; at += IDS_PER_ENTRY) {
-    const seq = ids[at] as number;
-    if (seq > bound) bound = seq;
-  }
+  let bound = -1;
+  // Each entry's seq, its third number.
+  for (let at = 2; at < ids.length; at += IDS_PER_ENTRY) bound = Math.max(bound, ids[at] as number);
   return { recentIds: [bound, 0].concat(ids), recentResults: results.slice() };
 }
 
@@ -193,7 +190,7 @@ export function columnsOf(ids: readonly number[], results: readonly Uint8Array[]
 export function copyWindow(rec: RecentColumns): RecentColumns {
   const recentIds = rec.recentIds.slice();
   const recentResults = rec.recentResults.slice();
-  const head = recentResults.length === 0 ? 0 : (recentIds[HEAD_AT] as number);
+  const head = windowHead(rec);
   if (head !== 0) {
     rotateLeft(recentIds, ENTRIES_AT, head * IDS_PER_ENTRY);
     rotateLeft(recentResults, 0, head);
@@ -202,13 +199,21 @@ export function copyWindow(rec: RecentColumns): RecentColumns {
   return { recentIds, recentResults };
 }
 
-/** Entries [from, length) as columns of their own (unrolled; the seq bound still holds). */
+/**
+ * Entries [from, length) as columns of their own (unrolled; the seq bound still holds): the
+ * copy's front entries are dropped in place, so a slice allocates what a copy does.
+ */
 export function windowSlice(rec: RecentColumns, from: number): RecentColumns {
-  const copy = copyWindow(rec);
-  if (from === 0) return copy;
   if (from >= windowLength(rec)) return { recentIds: [], recentResults: [] };
-  copy.recentIds.splice(ENTRIES_AT, from * IDS_PER_ENTRY);
-  copy.recentResults.splice(0, from);
+  const copy = copyWindow(rec);
+  if (from > 0) {
+    const ids = copy.recentIds;
+    const results = copy.recentResults;
+    ids.copyWithin(ENTRIES_AT, ENTRIES_AT + from * IDS_PER_ENTRY);
+    ids.length -= from * IDS_PER_ENTRY;
+    results.copyWithin(0, from);
+    results.length -= from;
+  }
   return copy;
 }
 
