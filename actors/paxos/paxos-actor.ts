@@ -40,7 +40,7 @@ function isCorrupted(err: unknown): boolean {
 import type { StateMachine } from '../../models/state-machine';
 import type { CoreLimits } from './core/key-state';
 import { PaxosCore } from './core/paxos-core';
-import type { ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';
+import type { ClientRequest, ClientResult, KeyRecord, PaxosMessage, Ready } from './core/types';
 import {
   PayloadKind,
   beginBatch,
@@ -250,6 +250,10 @@ export class PaxosGroupActor implements Actor {
   };
   /** Messages of the payload being decoded (reused: decode all, then step). */
   private readonly inbound: PaxosMessage[] = [];
+  /** Requests of the client payload being decoded (reused: decode all, warm, then step). */
+  private readonly requestsIn: (ClientRequest | ScanRequest)[] = [];
+  /** What the last `warmKeys` read, kept so that its reads count (PaxosCore.warm). */
+  private warmRead = 0;
   /**
    * Message objects that inbound payloads decode into, reused from payload to payload (a
    * decoded message is borrowed by `core.step` for the call only; the core copies one it
@@ -386,13 +390,17 @@ export class PaxosGroupActor implements Actor {
       // Our own client thread (the request pipeline): its encoding is ours, so it is asserted.
       const kind = payloadKind(payload);
       if (kind !== PayloadKind.requests) assert(false, `payload kind ${kind} from the client`);
-      readBatch(
-        payload,
-        kind,
-        readRequest,
-        (req) => (req.kind === 'scan' ? this.onScan(req) : this.core.request(req)),
-        'copy-once',
-      );
+      // Decoded whole, warmed, then stepped (PaxosCore.warm).
+      const requests = this.requestsIn;
+      requests.length = 0;
+      readBatch(payload, kind, readRequest, (req) => requests.push(req), 'copy-once');
+      this.warmKeys(requests);
+      for (let i = 0; i < requests.length; i++) {
+        const req = requests[i] as ClientRequest | ScanRequest;
+        if (req.kind === 'scan') this.onScan(req);
+        else this.core.request(req);
+      }
+      requests.length = 0;
       return;
     }
     // Partitions are the transport's business (runtime/link-faults.ts), not the actor's.
@@ -410,7 +418,16 @@ export class PaxosGroupActor implements Actor {
     this.stats.received += 1;
     const fromReplica = replicaOfActor(from, this.options);
     if (!Array.isArray(message)) return this.rejectInput(`an object from replica ${fromReplica}`);
-    for (const m of message as PaxosMessage[]) this.stepPeerMessage(fromReplica, m);
+    const batch = message as PaxosMessage[];
+    this.warmKeys(batch);
+    for (const m of batch) this.stepPeerMessage(fromReplica, m);
+  }
+
+  /** Warms the state of every item's key before the batch is stepped (PaxosCore.warm). */
+  private warmKeys(items: readonly { readonly key: string }[]): void {
+    let read = 0;
+    for (let i = 0; i < items.length; i++) read += this.core.warm((items[i] as PaxosMessage).key);
+    this.warmRead = read;
   }
 
   /**
@@ -433,6 +450,7 @@ export class PaxosGroupActor implements Actor {
         `a payload from replica ${fromReplica} that does not decode: ${(err as Error).message}`,
       );
     }
+    this.warmKeys(messages);
     for (const m of messages) {
       this.stepPeerMessage(fromReplica, m);
       // The pool must not keep this payload's values (views of it) or records alive.

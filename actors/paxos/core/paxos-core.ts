@@ -519,6 +519,25 @@ export class PaxosCore {
     if (changed) maybePropose(ctx, ks);
   }
 
+  /**
+   * Reads, and changes nothing, the state that a message or request about `key` reads first:
+   * its key state, the seen state, the record, the window's first numbers and the data's first
+   * byte. The shell calls it for every item of a batch before stepping any of them (decision
+   * "A batch's keys warmed before it is stepped"): with many keys each one is cold, and a lookup
+   * followed by its handler takes the cache misses one at a time, where a loop of lookups keeps
+   * several in flight. An unknown key is not loaded and no key is marked used (the key cache's
+   * order is the steps' business). Returns a number made of what it read, for the caller to
+   * keep, so that the reads are not dropped as unused.
+   */
+  warm(key: string): number {
+    const ks = this.keys.get(key);
+    if (ks === undefined) return 0;
+    const rec = ks.rec;
+    const data = rec.data;
+    const first = data === null || data.length === 0 ? 0 : (data[0] as number);
+    return rec.chosen + ks.seen.seq + (rec.recentIds[0] ?? 0) + first;
+  }
+
   private keyState(key: string): KeyState {
     let ks = this.keys.get(key);
     if (ks === undefined) {

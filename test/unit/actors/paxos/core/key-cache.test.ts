@@ -224,3 +224,24 @@ test('new keys met before the cache was first over its bound are trimmed from pr
   t.is(core.record('n90'), undefined);
   t.truthy(core.record('n91'));
 });
+
+test('warming a batch reads keys without loading one or keeping one in the cache', (t) => {
+  const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+  // Two identical cores; the second warms, before its sweep, exactly the keys the first evicts.
+  const sweep = (warmed: readonly string[]): string[] => {
+    const net = new CoreNet();
+    writeKeys(net, 0, keys);
+    const core = net.core(1);
+    core.tick();
+    core.evictIdle(10, () => false); // clears every touched bit; the shell vetoes every key
+    for (const k of warmed) t.true(core.warm(k) >= 1, 'a written key reads its chosen instance');
+    t.is(core.warm('never-written'), 0);
+    t.deepEqual(core.ready().load, [], 'an unknown key is not loaded');
+    core.tick();
+    core.evictIdle(10, () => true);
+    return keys.filter((k) => core.record(k) === undefined);
+  };
+  const evicted = sweep([]);
+  t.is(evicted.length, 11);
+  t.deepEqual(sweep(evicted), evicted, 'a warmed key is not marked used');
+});
