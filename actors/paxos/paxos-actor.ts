@@ -423,11 +423,9 @@ export class PaxosGroupActor implements Actor {
     for (const m of batch) this.stepPeerMessage(fromReplica, m);
   }
 
-  /** Warms the state of every item's key before the batch is stepped (PaxosCore.warm). */
+  /** Warms the state of the batch's keys before any item is stepped (PaxosCore.warm). */
   private warmKeys(items: readonly { readonly key: string }[]): void {
-    let read = 0;
-    for (let i = 0; i < items.length; i++) read += this.core.warm((items[i] as PaxosMessage).key);
-    this.warmRead = read;
+    this.warmRead = this.core.warm(items);
   }
 
   /**

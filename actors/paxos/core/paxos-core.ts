@@ -104,6 +104,8 @@ export class PaxosCore {
    * its own), so the set is no larger than the cache.
    */
   private readonly probation = new Set<KeyState>();
+  /** The key states of the batch being warmed (`warm`), empty between calls. */
+  private readonly warmStates = new ReusedList<KeyState>();
   private probationOn = false;
   private probationTrimmed = false;
 
@@ -520,22 +522,40 @@ export class PaxosCore {
   }
 
   /**
-   * Reads, and changes nothing, the state that a message or request about `key` reads first:
-   * its key state, the seen state, the record, the window's first numbers and the data's first
-   * byte. The shell calls it for every item of a batch before stepping any of them (decision
-   * "A batch's keys warmed before it is stepped"): with many keys each one is cold, and a lookup
-   * followed by its handler takes the cache misses one at a time, where a loop of lookups keeps
-   * several in flight. An unknown key is not loaded and no key is marked used (the key cache's
-   * order is the steps' business). Returns a number made of what it read, for the caller to
-   * keep, so that the reads are not dropped as unused.
+   * Reads, and changes nothing, the state that the messages or requests of a batch read first:
+   * each key's state, seen state and record, its window's first numbers and its data's first
+   * byte. The shell calls it with a whole batch before stepping any of it (decision "A batch's
+   * keys warmed before it is stepped"): with many keys each is cold, and a lookup followed by its
+   * handler takes the cache misses one at a time. Here they come in stages, one per level of
+   * pointers (the lookups, then the key states' lines, then the records', then their arrays'),
+   * so that the misses of a stage do not wait on one another and the processor keeps several in
+   * flight. An unknown key is not loaded and no key is marked used (the key cache's order is the
+   * steps' business). Returns a number made of what it read, for the caller to keep, so that
+   * the reads are not dropped as unused.
    */
-  warm(key: string): number {
-    const ks = this.keys.get(key);
-    if (ks === undefined) return 0;
-    const rec = ks.rec;
-    const data = rec.data;
-    const first = data === null || data.length === 0 ? 0 : (data[0] as number);
-    return rec.chosen + ks.seen.seq + (rec.recentIds[0] ?? 0) + first;
+  warm(items: readonly { readonly key: string }[]): number {
+    const states = this.warmStates;
+    for (let i = 0; i < items.length; i++) {
+      const ks = this.keys.get((items[i] as { readonly key: string }).key);
+      if (ks !== undefined) states.push(ks);
+    }
+    const n = states.length;
+    let read = 0;
+    for (let i = 0; i < n; i++) read += states.get(i).rec.chosen;
+    for (let i = 0; i < n; i++) {
+      const ks = states.get(i);
+      const data = ks.rec.data;
+      read += ks.seen.seq + ks.rec.recentIds.length + (data === null ? 0 : data.length);
+    }
+    for (let i = 0; i < n; i++) {
+      const rec = states.get(i).rec;
+      const data = rec.data;
+      read += rec.recentIds[0] ?? 0;
+      if (data !== null && data.length !== 0) read += data[0] as number;
+    }
+    // No key state is kept past the call.
+    states.clear();
+    return read;
   }
 
   private keyState(key: string): KeyState {

@@ -234,8 +234,9 @@ test('warming a batch reads keys without loading one or keeping one in the cache
     const core = net.core(1);
     core.tick();
     core.evictIdle(10, () => false); // clears every touched bit; the shell vetoes every key
-    for (const k of warmed) t.true(core.warm(k) >= 1, 'a written key reads its chosen instance');
-    t.is(core.warm('never-written'), 0);
+    for (const k of warmed)
+      t.true(core.warm([{ key: k }]) >= 1, 'a written key reads its chosen instance');
+    t.is(core.warm([{ key: 'never-written' }]), 0);
     t.deepEqual(core.ready().load, [], 'an unknown key is not loaded');
     core.tick();
     core.evictIdle(10, () => true);
