@@ -290,10 +290,7 @@ class CompactWriter {
     // The data's bytes and the ids' backing store are cold too (`raw` and `chosenIsNewest`
     // took their misses one at a time after the loop): their first and last bytes, 100 B of
     // data or 48 ids spanning a few cache lines.
-    // The last entry's seq: 1 + 3n (two numbers, then three per entry; a growing window's
-    // array has zeros past it).
-    const last = ids[1 + results.length * 3] ?? 0;
-    let touched = (ids[0] ?? 0) + last + (rec.accepted?.op.length ?? 0);
+    let touched = (ids[0] ?? 0) + (ids[ids.length - 1] ?? 0) + (rec.accepted?.op.length ?? 0);
     if (data !== null) touched += (data[0] ?? 0) + (data[data.length - 1] ?? 0);
     for (let i = 0; i < results.length; i++) {
       const result = results[i] as Uint8Array;

@@ -23,10 +23,8 @@
  *   the head moves on, instead of every entry sliding down one. Copies unroll the ring.
  * An empty window is two empty arrays.
  *
- * Both arrays are mutated in place by `pushApplied`, except that a key's second entry gives
- * `recentIds` room for the whole window at once (zeros past the entries): a copy of a record that
- * outlives the call (a message, a snapshot) takes `copyWindow`, which is cut to the entries. Read
- * them only through this module.
+ * Both arrays are mutated in place by `pushApplied`: a copy of a record that outlives the call
+ * (a message, a snapshot) takes `copyWindow`. Read them only through this module.
  */
 import { assert } from '../../../runtime/assert';
 import type { AppliedEntry, KeyRecord } from './types';
@@ -93,32 +91,9 @@ export function indexOfApplied(rec: RecentColumns, origin: number, seq: number):
 /** Whether some entry is at `instance`. */
 export function windowHasInstance(rec: RecentColumns, instance: number): boolean {
   const ids = rec.recentIds;
-  const end = idsEnd(rec);
-  for (let at = ENTRIES_AT; at < end; at += IDS_PER_ENTRY) if (ids[at] === instance) return true;
+  for (let at = ENTRIES_AT; at < ids.length; at += IDS_PER_ENTRY)
+    if (ids[at] === instance) return true;
   return false;
-}
-
-/** Where the entries' numbers end in `recentIds` (a growing window's array has room past it). */
-function idsEnd(rec: RecentColumns): number {
-  return rec.recentResults.length === 0 ? 0 : ENTRIES_AT + rec.recentResults.length * IDS_PER_ENTRY;
-}
-
-/**
- * Zeros to pad `recentIds` with, by how many (a few lengths, each made once, never written).
- * Pushed one by one, not `new Array(n).fill(0)` nor frozen: `concat` keeps the most general
- * elements kind of its inputs, and a holey or frozen padding would make every padded window
- * holey, or an array of boxed numbers.
- */
-const paddings = new Map<number, number[]>();
-
-function padding(count: number): readonly number[] {
-  let zeros = paddings.get(count);
-  if (zeros === undefined) {
-    zeros = [];
-    for (let i = 0; i < count; i++) zeros.push(0);
-    paddings.set(count, zeros);
-  }
-  return zeros;
 }
 
 /** Appends an entry; once the window holds `max`, the new entry takes the oldest's slot. */
@@ -143,21 +118,14 @@ export function pushApplied(
   if (seq > (ids[BOUND_AT] as number)) ids[BOUND_AT] = seq;
   if (n < max) {
     if (!(ids[HEAD_AT] === 0)) assert(false, `window of ${n} with its head at ${ids[HEAD_AT]}`);
-    // A key's second entry makes `recentIds` its full size at once, zeros past the entries
-    // (decision "A window's numbers at full size from its second entry"): pushes grew it in
-    // three steps (28, 59, then a copy of exactly 50 numbers), each a young array that a
-    // scavenge copied and promoted while the key was written.
-    const full = ENTRIES_AT + max * IDS_PER_ENTRY;
-    const ring = ids.length === full ? ids : ids.concat(padding(full - ids.length));
-    if (!(ring.length === full)) assert(false, `window ids of ${ring.length}, not ${full}`);
-    const at = ENTRIES_AT + n * IDS_PER_ENTRY;
-    ring[at] = instance;
-    ring[at + 1] = origin;
-    ring[at + 2] = seq;
-    rec.recentIds = ring;
-    // The results grow by pushes: from one, a push reserves room for 19 (half plus 16), which
-    // a window of 16 keeps for good rather than being copied to exactly 16 once full.
+    ids.push(instance, origin, seq);
     results.push(result);
+    // A push grows an array by half plus 16 elements: once full, the window keeps arrays of
+    // exactly its size for good (a hot key's 50 numbers, not the 87 that pushes reserved).
+    if (n + 1 === max) {
+      rec.recentIds = ids.slice();
+      rec.recentResults = results.slice();
+    }
   } else {
     // Full: the oldest entry's slot takes the new one (a slide would touch every entry).
     const slot = ids[HEAD_AT] as number;
@@ -168,20 +136,8 @@ export function pushApplied(
     results[slot] = result;
     ids[HEAD_AT] = slot + 1 === n ? 0 : slot + 1;
   }
-  if (!idsFit(rec.recentIds.length, rec.recentResults.length, max))
+  if (!(rec.recentIds.length === ENTRIES_AT + rec.recentResults.length * IDS_PER_ENTRY))
     assert(false, `window columns of ${rec.recentIds.length} ids, ${rec.recentResults.length}`);
-}
-
-/**
- * The lengths `recentIds` may have for `n` entries: exactly theirs (a first entry, a full
- * window, a copy, a decoded window), or the full window's while it grows.
- */
-function idsFit(idsLength: number, n: number, max: number): boolean {
-  if (n === 0) return idsLength === 0;
-  return (
-    idsLength === ENTRIES_AT + n * IDS_PER_ENTRY ||
-    (n < max && idsLength === ENTRIES_AT + max * IDS_PER_ENTRY)
-  );
 }
 
 /** Entry i as an object (for the cold paths: digests, inspection, install ops). */
@@ -232,7 +188,7 @@ export function columnsOf(ids: readonly number[], results: readonly Uint8Array[]
  * (a full ring is unrolled in the copy), in arrays of exactly their length.
  */
 export function copyWindow(rec: RecentColumns): RecentColumns {
-  const recentIds = rec.recentIds.slice(0, idsEnd(rec));
+  const recentIds = rec.recentIds.slice();
   const recentResults = rec.recentResults.slice();
   const head = windowHead(rec);
   if (head !== 0) {
@@ -283,7 +239,8 @@ export function windowShapeProblem(rec: RecentColumns, max: number): string | un
   const n = results.length;
   if (n > max) return `record window of ${n}`;
   if (n === 0) return ids.length === 0 ? undefined : `empty window with ${ids.length} ids`;
-  if (!idsFit(ids.length, n, max)) return `window of ${ids.length} ids for ${n} results`;
+  if (ids.length !== ENTRIES_AT + n * IDS_PER_ENTRY)
+    return `window of ${ids.length} ids for ${n} results`;
   const head = ids[HEAD_AT];
   // The head moves only once the window is full.
   if (!(Number.isInteger(head) && head !== undefined && head >= 0 && head < n))
@@ -291,7 +248,7 @@ export function windowShapeProblem(rec: RecentColumns, max: number): string | un
   if (head !== 0 && n !== max) return `window of ${n} with its head at ${head}`;
   const bound = ids[BOUND_AT];
   if (typeof bound !== 'number' || Number.isNaN(bound)) return `window seq bound ${bound}`;
-  for (let at = ENTRIES_AT + 2; at < idsEnd(rec); at += IDS_PER_ENTRY)
+  for (let at = ENTRIES_AT + 2; at < ids.length; at += IDS_PER_ENTRY)
     if (!((ids[at] as number) <= bound)) return `window seq ${ids[at]} above its bound ${bound}`;
   return undefined;
 }
