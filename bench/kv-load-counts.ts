@@ -24,7 +24,11 @@
  * Thread CPU (`threads`): each thread's CPU time over the phase as a share of one core (Linux:
  * /proc/thread-self/schedstat, runtime/thread-cpu.ts), and the rest of the process (V8's GC
  * helpers, libuv) from process.cpuUsage. A worker near 100 % is the bottleneck. Beside each
- * thread: its GC pauses as a share of a core (perf_hooks 'gc', runtime/gc-stats.ts; the work
+ * thread: the share of the phase it was runnable but waited for a CPU (`cpu wait`, schedstat's
+ * second field: the cores were taken, or a wake-up's scheduling latency) and the share it was
+ * parked on its doorbell for want of work (`parked`, doorbell.ts). Run + cpu wait + parked is
+ * about 100 % (the rest: the event loop between turns), a little more when wake-ups wait for a
+ * CPU (that wait counts in both); its GC pauses as a share of a core (perf_hooks 'gc', runtime/gc-stats.ts; the work
  * of V8's helper threads during a pause is in "rest"), and for a worker its turns per second
  * and records drained per turn (the batch a turn works on), and how often its spin governor
  * turned the spin off (runtime/spin-governor.ts: it waited for a CPU). `process` is the whole process's
@@ -63,6 +67,10 @@ export interface PerOpCounts {
   readStalls: number;
   /** Share of one core over the phase: the client thread, then each worker; NaN if unknown. */
   threadShares: number[];
+  /** Share of the phase each thread (same order) was runnable but waited for a CPU; NaN if unknown. */
+  cpuWaitShares: number[];
+  /** Share of the phase each thread (same order) was parked for want of work. */
+  parkedShares: number[];
   /** The rest of the process (GC helper threads, libuv pool), share of one core. */
   otherShare: number;
   /** GC pause time as a share of one core, same order as threadShares (NaN: unknown). */
@@ -111,6 +119,9 @@ export interface Totals {
   readStalls: number;
   /** Thread CPU in microseconds: the client thread, then each worker (NaN: unknown). */
   threadCpu: number[];
+  /** Microseconds runnable but waiting for a CPU, and parked, same order (NaN: unknown). */
+  threadCpuWait: number[];
+  parked: number[];
   /** GC pause milliseconds, same order as threadCpu (NaN: unknown). */
   gcMs: number[];
   /** Each worker's mailbox turns and inbound records. */
@@ -127,6 +138,8 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
   const t = stats.traffic;
   const cpu = process.cpuUsage();
   const threadCpu = [stats.client.cpuMicros ?? NaN];
+  const threadCpuWait = [stats.client.cpuWaitMicros ?? NaN];
+  const parked = [stats.client.parkedMicros];
   const gcMs = [gcStats().totalMs];
   const turns: number[] = [];
   const recordsIn: number[] = [];
@@ -141,10 +154,12 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
   for (const w of stats.workers) {
     add(appends, (w as WorkerStats).moduleCounters?.['inlineAppends']);
     add(reads, (w as WorkerStats).moduleCounters?.['inlineReads']);
-    const ws = w as { cpuMicros?: number; gc?: { totalMs: number }; turns?: number };
+    const ws = w as Partial<WorkerStats>;
     spinOffs.push((w as { spinOffs?: number }).spinOffs ?? NaN);
     const m = w as { messagesIn?: number };
     threadCpu.push(ws.cpuMicros ?? NaN);
+    threadCpuWait.push(ws.cpuWaitMicros ?? NaN);
+    parked.push(ws.parkedMicros ?? NaN);
     gcMs.push(ws.gc?.totalMs ?? NaN);
     turns.push(ws.turns ?? NaN);
     recordsIn.push(m.messagesIn ?? NaN);
@@ -177,6 +192,8 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
     readsPooled: reads.pooled,
     readStalls: reads.stalls,
     threadCpu,
+    threadCpuWait,
+    parked,
     processCpu: cpu.user + cpu.system,
     atMs: performance.now(),
   };
@@ -184,7 +201,10 @@ export async function takeTotals(store: PaxosStore): Promise<Totals> {
 
 export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
   const d = (
-    k: Exclude<keyof Totals, 'threadCpu' | 'gcMs' | 'turns' | 'recordsIn' | 'spinOffs'>,
+    k: Exclude<
+      keyof Totals,
+      'threadCpu' | 'threadCpuWait' | 'parked' | 'gcMs' | 'turns' | 'recordsIn' | 'spinOffs'
+    >,
   ): number => (ops > 0 ? (after[k] - before[k]) / ops : NaN);
   const wallMicros = (after.atMs - before.atMs) * 1000;
   const threadMicros = after.threadCpu.map((us, i) => us - (before.threadCpu[i] ?? NaN));
@@ -194,7 +214,10 @@ export function perOp(before: Totals, after: Totals, ops: number): PerOpCounts {
   const diff = (a: number[], b: number[]): number[] => a.map((v, i) => v - (b[i] ?? NaN));
   const turns = diff(after.turns, before.turns);
   const recordsIn = diff(after.recordsIn, before.recordsIn);
+  const share = (us: number): number => us / wallMicros;
   return {
+    cpuWaitShares: diff(after.threadCpuWait, before.threadCpuWait).map(share),
+    parkedShares: diff(after.parked, before.parked).map(share),
     gcShares: diff(after.gcMs, before.gcMs).map((ms) => (ms * 1000) / wallMicros),
     turnsPerSecond: turns.map((n) => (n * 1e6) / wallMicros),
     recordsPerTurn: recordsIn.map((n, i) => n / (turns[i] ?? NaN)),
@@ -246,11 +269,14 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
   const f = (n: number): string => n.toFixed(3);
   const pct = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : '?');
   const gc = (i: number): string => `gc ${pct(c.gcShares[i] ?? NaN)}`;
+  // Where a thread was when it did not run: on a run queue, or parked for want of work.
+  const off = (i: number): string =>
+    `cpu wait ${pct(c.cpuWaitShares[i] ?? NaN)}, parked ${pct(c.parkedShares[i] ?? NaN)}`;
   const workers = c.threadShares.slice(1).map((s, i) => {
     const turns = (c.turnsPerSecond[i] ?? NaN).toFixed(0);
     const batch = (c.recordsPerTurn[i] ?? NaN).toFixed(2);
     const offs = (c.spinOffs[i] ?? NaN).toFixed(0);
-    return `w${i} ${pct(s)} (${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn, spin off ${offs}x)`;
+    return `w${i} ${pct(s)} (${off(i + 1)}, ${gc(i + 1)}, ${turns} turns/s, ${batch} records/turn, spin off ${offs}x)`;
   });
   const cores = `process ${c.processCores.toFixed(2)} of ${c.machineCores} cores: ${bottleneck(c)}`;
   const heap = Number.isFinite(c.clientHeapBytesPerOp)
@@ -274,7 +300,7 @@ export function formatPerOp(label: string, c: PerOpCounts): string {
       : [];
   return [
     `${label}  per op: paxos msgs ${f(c.paxos)}, peer payloads ${f(c.peerPayloads)}, result payloads ${f(c.resultPayloads)}, worker ring records ${f(c.ringRecords)}, local ${f(c.local)} (objects ${f(c.localObjects)}), wakes ${f(c.wakes)}; client: request payloads ${f(c.clientRecords)}, wakes ${f(c.clientWakes)}; all records ${f(c.records)}, acked writes ${f(c.acked)}`,
-    `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
+    `${label}  thread CPU (share of a core): client ${pct(c.threadShares[0] ?? NaN)} (${off(0)}, ${gc(0)}), ${workers.join(', ')}, rest of process ${pct(c.otherShare)}; ${cores}`,
     `${label}  cpu us/op by thread: ${cpuByThread(c, heap)}`,
     ...persist,
   ].join('\n');
@@ -309,10 +335,15 @@ const SATURATED = 0.9;
 /** Process CPU above this share of the machine's cores: the cores are full. */
 const CORES_FULL = 0.85;
 
+/** A worker parked for longer than this share of the phase ran out of work often. */
+const PARKED_MUCH = 0.1;
+
 /**
- * One phrase for the thread line: which thread is saturated, or else whether the process
- * filled the machine's cores (threads compete for cores, none is the limit on its own) or
- * left them idle (the pipeline waits: latency-bound).
+ * One phrase for the thread line: which thread is saturated; else, when workers were parked for
+ * want of work for a good share of the phase, how much they were parked and how much they
+ * waited for a CPU (the pipeline's round trips and the shared cores hold them back together);
+ * else whether the process filled the machine's cores (threads compete for cores, none is the
+ * limit on its own) or left them idle (something outside the process took them).
  */
 export function bottleneck(c: PerOpCounts): string {
   const names = c.threadShares.map((_, i) => (i === 0 ? 'client' : `w${i - 1}`));
@@ -323,7 +354,19 @@ export function bottleneck(c: PerOpCounts): string {
   const top = c.threadShares[busiest] ?? NaN;
   if (!Number.isFinite(top)) return 'thread CPU unknown';
   if (top >= SATURATED) return `${names[busiest] ?? '?'} saturated`;
+  const range = (shares: number[]): string => {
+    const known = shares.filter((s) => Number.isFinite(s)).map((s) => Math.round(s * 100));
+    if (known.length === 0) return '?';
+    const lo = Math.min(...known);
+    const hi = Math.max(...known);
+    return lo === hi ? `${lo}%` : `${lo}–${hi}%`;
+  };
+  const parked = c.parkedShares.slice(1);
+  if (parked.some((s) => s >= PARKED_MUCH)) {
+    const waited = range(c.cpuWaitShares.slice(1));
+    return `no thread saturated: workers parked ${range(parked)} for want of work, waited for a CPU ${waited}`;
+  }
   if (c.processCores >= c.machineCores * CORES_FULL)
     return `cores full, no thread saturated (GC helpers and client share the cores)`;
-  return `cores not full, no thread saturated (latency-bound, or other processes take the cores)`;
+  return `cores not full, no thread saturated (other processes take the cores)`;
 }

@@ -33,7 +33,7 @@ import type { WorkerListener } from './worker-handle';
 import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN, defaultWorkerHeapMb } from './worker-heap';
-import { threadCpuMicros } from './thread-cpu';
+import { threadCpuMicros, threadCpuWaitMicros } from './thread-cpu';
 import { quietSignature } from './quiesce';
 import type { ThreadQuiet } from './quiesce';
 import {
@@ -100,6 +100,8 @@ export interface ClientStats extends MailboxStats {
   remoteRefused: number;
   /** CPU time of the client (embedding) thread since it started (thread-cpu.ts; absent off Linux). */
   cpuMicros?: number;
+  /** Time the client thread was runnable but waited for a CPU (thread-cpu.ts; absent off Linux). */
+  cpuWaitMicros?: number;
 }
 
 const RING_BYTES_DEFAULT = 4 * 1024 * 1024;
@@ -475,7 +477,12 @@ export class ActorSystem {
 
   /** Counters of the client thread's own mailbox (synchronous: no worker involved). */
   clientStats(): ClientStats {
-    return { ...this.mailbox.stats(), ...this.counters, cpuMicros: threadCpuMicros() };
+    return {
+      ...this.mailbox.stats(),
+      ...this.counters,
+      cpuMicros: threadCpuMicros(),
+      cpuWaitMicros: threadCpuWaitMicros(),
+    };
   }
 
   /**

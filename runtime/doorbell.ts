@@ -115,6 +115,9 @@ export class DoorbellReader {
   parks = 0;
   wakes = 0;
   private parkedNow = false;
+  /** Milliseconds parked in finished parks, and when the current park began (performance.now()). */
+  private parkedMs = 0;
+  private parkedAtMs = 0;
 
   constructor(
     private readonly bells: Doorbells,
@@ -125,6 +128,15 @@ export class DoorbellReader {
 
   get parked(): boolean {
     return this.parkedNow;
+  }
+
+  /**
+   * Microseconds this thread has spent parked, the current park included: from the park to the
+   * wake-up's continuation on this thread, so a wake-up's latency counts as parked.
+   */
+  get parkedMicros(): number {
+    const ongoing = this.parkedNow ? performance.now() - this.parkedAtMs : 0;
+    return (this.parkedMs + ongoing) * 1000;
   }
 
   /**
@@ -145,9 +157,11 @@ export class DoorbellReader {
     }
     this.parks++;
     this.parkedNow = true;
+    this.parkedAtMs = performance.now();
     return waiting.then(() => {
       assert(this.parkedNow, `thread ${this.thread} woke without parking`);
       this.parkedNow = false;
+      this.parkedMs += performance.now() - this.parkedAtMs;
       this.wakes++;
       this.bells.parkEnd(this.thread);
     });

@@ -61,6 +61,7 @@ export function emptyWorkerStats(worker: number): WorkerStats {
     overflowBytesHighWater: 0,
     parks: 0,
     wakes: 0,
+    parkedMicros: 0,
     turns: 0,
     spinOffs: 0,
     spinOn: false,

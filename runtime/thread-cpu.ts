@@ -33,6 +33,14 @@ export function threadCpuMicros(): number | undefined {
 }
 
 /**
+ * Microseconds this thread has been runnable but waited for a CPU (schedstat's second field:
+ * time on a run queue, which includes a wake-up's scheduling latency), or undefined.
+ */
+export function threadCpuWaitMicros(): number | undefined {
+  return threadSchedSample()?.waitMicros;
+}
+
+/**
  * This thread's time on a CPU and time runnable but waiting for one (schedstat's first two
  * fields, nanoseconds), in microseconds; undefined where /proc does not say.
  */

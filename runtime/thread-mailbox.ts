@@ -59,6 +59,8 @@ export interface MailboxStats {
   overflowBytesHighWater: number;
   parks: number;
   wakes: number;
+  /** Time parked on the doorbell (doorbell.ts parkedMicros), for stats: idle for want of work. */
+  parkedMicros: number;
   turns: number;
   /** Times the spin governor turned the spin off (cores contended), and whether it is on. */
   spinOffs: number;
@@ -222,6 +224,7 @@ export class ThreadMailbox {
       overflowBytesHighWater: 0,
       parks: this.reader.parks,
       wakes: this.reader.wakes,
+      parkedMicros: this.reader.parkedMicros,
       turns: this.turns,
       spinOffs: this.spin.offs,
       spinOn: this.spin.spinOn,

@@ -29,7 +29,7 @@ import type { Topology } from './topology';
 import { threadCounters } from './thread-counters';
 import type { WorkerStats } from './worker-stats';
 import type { StartFailure } from './worker-protocol';
-import { threadCpuMicros } from './thread-cpu';
+import { threadCpuMicros, threadCpuWaitMicros } from './thread-cpu';
 import { ownViews } from './own-views';
 import type { ThreadQuiet } from './quiesce';
 
@@ -206,6 +206,7 @@ export class WorkerRuntime implements MailboxHooks {
       heapCommittedBytes: heap.total_heap_size,
       heapLimitBytes: heap.heap_size_limit,
       cpuMicros: threadCpuMicros(),
+      cpuWaitMicros: threadCpuWaitMicros(),
       gc: gcStats(),
       moduleCounters: threadCounters(),
       worker: this.options.worker,

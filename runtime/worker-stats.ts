@@ -31,6 +31,8 @@ export interface WorkerStats extends MailboxStats {
   heapLimitBytes?: number;
   /** CPU time of the worker thread since it started (thread-cpu.ts; absent off Linux). */
   cpuMicros?: number;
+  /** Time the worker thread was runnable but waited for a CPU (thread-cpu.ts; absent off Linux). */
+  cpuWaitMicros?: number;
   /** The worker thread's collector pauses (gc-stats.ts). */
   gc?: GcStats;
   /** Per-thread counters of the modules loaded on it, by module (thread-counters.ts). */

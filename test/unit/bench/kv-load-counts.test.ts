@@ -10,6 +10,8 @@ function totals(
   gcMs: number[],
   spinOffs = [0, 0],
   persist: Partial<Totals> = {},
+  threadCpuWait: number[] = threadCpu.map(() => 0),
+  parked: number[] = threadCpu.map(() => 0),
 ): Totals {
   return {
     batches: 0,
@@ -33,6 +35,8 @@ function totals(
     clientWakes: 0,
     acked: 0,
     threadCpu,
+    threadCpuWait,
+    parked,
     gcMs,
     turns: [0, 0],
     recordsIn: [0, 0],
@@ -47,11 +51,26 @@ test('per-thread us/op and shares come from the deltas over the phase', (t) => {
   // One second, 1000 ops: client 0.2 s, workers 0.5 s each, process 1.5 s (rest 0.3 s).
   const c = perOp(
     totals(0, [0, 0, 0], 0, [0, 0, 0]),
-    totals(1000, [200_000, 500_000, 500_000], 1_500_000, [10, 100, 50], [3, 0]),
+    totals(
+      1000,
+      [200_000, 500_000, 500_000],
+      1_500_000,
+      [10, 100, 50],
+      [3, 0],
+      {},
+      [100_000, 250_000, 200_000],
+      [600_000, 150_000, 300_000],
+    ),
     1000,
   );
   t.deepEqual(c.spinOffs, [3, 0]);
-  t.regex(formatPerOp('x', c), /w0 50% \(gc 10%, 0 turns\/s, NaN records\/turn, spin off 3x\)/);
+  t.deepEqual(c.cpuWaitShares, [0.1, 0.25, 0.2]);
+  t.deepEqual(c.parkedShares, [0.6, 0.15, 0.3]);
+  t.regex(
+    formatPerOp('x', c),
+    /w0 50% \(cpu wait 25%, parked 15%, gc 10%, 0 turns\/s, NaN records\/turn, spin off 3x\)/,
+  );
+  t.regex(formatPerOp('x', c), /client 20% \(cpu wait 10%, parked 60%, gc 1%\)/);
   t.deepEqual(c.threadMicrosPerOp, [200, 500, 500]);
   t.is(c.restMicrosPerOp, 300);
   t.deepEqual(c.threadShares, [0.2, 0.5, 0.5]);
@@ -89,6 +108,24 @@ test('the bottleneck phrase names a saturated thread, full cores, or neither', (
   t.is(bottleneck(shares([0.3, 0.95, 0.5], 1.9)), 'w0 saturated');
   t.regex(bottleneck(shares([0.3, 0.5, 0.5], 1.8)), /^cores full/);
   t.regex(bottleneck(shares([0.3, 0.5, 0.5], 1.2)), /^cores not full/);
+  // Workers parked for a good share of the phase: the parked and cpu-wait ranges, whatever the
+  // cores (the client's own parked time does not count).
+  const parked = (p: number[], w: number[]) => ({
+    ...shares([0.3, 0.6, 0.6], 1.7),
+    parkedShares: p,
+    cpuWaitShares: w,
+  });
+  t.is(
+    bottleneck(parked([0.7, 0.19, 0.23], [0.2, 0.21, 0.22])),
+    'no thread saturated: workers parked 19–23% for want of work, waited for a CPU 21–22%',
+  );
+  t.regex(bottleneck(parked([0.7, 0.05, 0.2], [0, NaN, NaN])), /parked 5–20%.*a CPU \?$/);
+  t.regex(bottleneck(parked([0.9, 0.05, 0.05], [0, 0, 0])), /^cores full/);
+  // A saturated thread is named first, parked or not.
+  t.is(
+    bottleneck({ ...parked([0, 0.3, 0.3], [0, 0, 0]), threadShares: [0.1, 0.95, 0.4] }),
+    'w0 saturated',
+  );
 });
 
 test('the persist line: engine batches, records and bytes per op, only when something persisted', (t) => {

@@ -52,3 +52,28 @@ test('wakeSelf cuts a park short', async (t) => {
   await woken;
   t.is(reader.wakes, 1);
 });
+
+test('parked time counts from the park to the wake-up and stops there', async (t) => {
+  const bells = new Doorbells(Doorbells.allocate(2));
+  const reader = new DoorbellReader(bells, 1);
+  t.is(reader.parkedMicros, 0);
+  const woken = reader.park(() => false);
+  t.not(woken, null);
+  // While parked, the figure includes the park so far, and grows.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const during = reader.parkedMicros;
+  t.true(during > 0, `${during} us parked so far`);
+  t.true(bells.ringIfParked(1));
+  await woken;
+  const after = reader.parkedMicros;
+  t.true(after >= during, `${after} < ${during}`);
+  // Not parked any more: the figure stays where the wake-up left it.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  t.is(reader.parkedMicros, after);
+  // A reader that did not park adds nothing.
+  t.is(
+    reader.park(() => true),
+    null,
+  );
+  t.is(reader.parkedMicros, after);
+});

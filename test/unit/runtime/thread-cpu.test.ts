@@ -1,7 +1,11 @@
 /** Per-thread CPU time (runtime/thread-cpu.ts): it grows with work done on the calling thread. */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { threadCpuMicros } from '../../../runtime/thread-cpu';
+import {
+  threadCpuMicros,
+  threadCpuWaitMicros,
+  threadSchedSample,
+} from '../../../runtime/thread-cpu';
 
 const linux = existsSync('/proc/thread-self/schedstat');
 
@@ -18,4 +22,21 @@ test('thread CPU grows while this thread works', (t) => {
   t.true(x >= 0);
   const after = threadCpuMicros();
   t.true(after !== undefined && before !== undefined && after > before);
+});
+
+test("a thread's wait for a CPU is a count that never goes down", (t) => {
+  const first = threadCpuWaitMicros();
+  if (!linux) {
+    t.is(first, undefined);
+    return;
+  }
+  t.true(first !== undefined && first >= 0);
+  let x = 0;
+  for (let i = 0; i < 5_000_000; i++) x = (x + i * 7) % 1_000_003;
+  t.true(x >= 0);
+  const second = threadCpuWaitMicros();
+  t.true(second !== undefined && first !== undefined && second >= first);
+  // The same field threadSchedSample reads, at least as large as it was then.
+  const sample = threadSchedSample();
+  t.true(sample !== undefined && second !== undefined && sample.waitMicros >= second);
 });
