@@ -28,12 +28,13 @@
  * second field: the cores were taken, or a wake-up's scheduling latency) and the share it was
  * parked on its doorbell for want of work (`parked`, doorbell.ts). Run + cpu wait + parked is
  * about 100 % (the rest: the event loop between turns), a little more when wake-ups wait for a
- * CPU (that wait counts in both); its GC pauses as a share of a core (perf_hooks 'gc', runtime/gc-stats.ts; the work
- * of V8's helper threads during a pause is in "rest"), and for a worker its turns per second
- * and records drained per turn (the batch a turn works on), and how often its spin governor
- * turned the spin off (runtime/spin-governor.ts: it waited for a CPU). `process` is the whole process's
- * CPU in cores against the machine's cores: when it is near the cores and no worker is near
- * 100 %, the threads compete for the cores (the machine is the limit, not one thread).
+ * CPU (that wait counts in both). Then its GC pauses as a share of a core (perf_hooks 'gc',
+ * runtime/gc-stats.ts; the work of V8's helper threads during a pause is in "rest"), and for a
+ * worker its turns per second and records drained per turn (the batch a turn works on), and how
+ * often its spin governor turned the spin off (runtime/spin-governor.ts: it waited for a CPU).
+ * `process` is the whole process's CPU in cores against the machine's cores: when it is near the
+ * cores and no worker is near 100 %, the threads compete for the cores (the machine is the
+ * limit, not one thread).
  */
 import * as os from 'node:os';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
