@@ -218,6 +218,19 @@ export class SpscRing {
   }
 
   /**
+   * Consumer: the position up to which records are published now, for `drainFramed`'s `until`:
+   * records published later lie after it.
+   */
+  publishedTail(): number {
+    return Atomics.load(this.control, TAIL_INDEX) >>> 0;
+  }
+
+  /** Consumer: true if a record published before `until` (a `publishedTail()`) awaits drain. */
+  hasRecordsBefore(until: number): boolean {
+    return Atomics.load(this.control, HEAD_INDEX) >>> 0 !== until;
+  }
+
+  /**
    * Consumer: hands up to `maxRecords` records to `handler`, in order. The view passed to the
    * handler is valid only during the call. Space is freed once, when the drain ends; if the
    * handler throws, the records handled so far (the throwing one included) count as consumed,
@@ -250,14 +263,24 @@ export class SpscRing {
    * Consumer: like `drain`, for records staged with `tryStageFramed`: hands over the two header
    * words and a view of the payload (one view per record instead of two).
    */
-  drainFramed(handler: FramedHandler, maxRecords: number): number {
+  drainFramed(
+    handler: FramedHandler,
+    maxRecords: number,
+    until?: number,
+    payloadBytesMax = Infinity,
+  ): number {
     assert(Number.isInteger(maxRecords) && maxRecords > 0, 'bad maxRecords');
-    const tail = Atomics.load(this.control, TAIL_INDEX) >>> 0;
+    const published = Atomics.load(this.control, TAIL_INDEX) >>> 0;
     let head = Atomics.load(this.control, HEAD_INDEX) >>> 0;
+    const tail = until === undefined ? published : until;
     if ((tail - head) >>> 0 > this.capacityBytes) assert(false, `ring ${head}..${tail} bad`);
+    // `until` is a position published earlier: it lies between the head and what is published.
+    if (!((tail - head) >>> 0 <= (published - head) >>> 0))
+      assert(false, `drain until ${tail} past the published tail ${published}`);
     let count = 0;
+    let payloadBytes = 0;
     try {
-      while (head !== tail && count < maxRecords) {
+      while (head !== tail && count < maxRecords && payloadBytes < payloadBytesMax) {
         const at = head & this.mask;
         const length = this.words[at >>> 2] >>> 0;
         const bad = length < FRAME_WORDS_BYTES || length > this.recordBytesMax;
@@ -269,6 +292,7 @@ export class SpscRing {
         const payload = this.viewOf((at + 12) & this.mask, length - FRAME_WORDS_BYTES);
         head = next;
         count++;
+        payloadBytes += payload.byteLength;
         handler(word0, word1, payload);
       }
     } finally {

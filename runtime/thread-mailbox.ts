@@ -4,7 +4,9 @@
  *
  * A turn: the owner's `beforeDrain` hook (ticks, local deliveries), drain every inbound ring
  * (bounded per ring), the `afterDrain` hook (actors' flush), then flush every outbox and ring
- * the doorbell of each reader that is parked. While turns find work, the next one runs from
+ * the doorbell of each reader that is parked. A worker's turn drains in passes of about
+ * `passBytes` per ring, each pass followed by `afterDrain` and a flush, over the records
+ * published when the turn began (docs/decisions.md "A worker's turn in passes"). While turns find work, the next one runs from
  * setImmediate, which lets timers and I/O callbacks in between. After `spinMicros` of empty
  * turns the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
  * The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
@@ -41,13 +43,29 @@ export interface MailboxOptions {
   /** Records drained from one inbound ring per turn. */
   drainRecordsMax: number;
   /**
+   * 0: a turn drains what its rings hold, then runs `afterDrain` and flushes, once. N > 0: it
+   * works in passes over the records published when the turn began, each pass taking records
+   * from each ring until they pass N payload bytes, and each pass but the last followed by
+   * `afterDrain` and a flush, so the first records' answers leave while the later ones are
+   * worked on. Bytes, not records: a pass must not shrink with the payloads (a fast partner
+   * answers in small ones).
+   */
+  passBytes: number;
+  /**
    * How long a thread keeps turning (setImmediate hops) without work before it parks, when it
    * has a core to spare; 0 when it waits for a CPU (spin-governor.ts).
    */
   spinMicros: number;
 }
 
-export const MAILBOX_DEFAULTS: MailboxOptions = { drainRecordsMax: 1024, spinMicros: 200 };
+export const MAILBOX_DEFAULTS: MailboxOptions = {
+  drainRecordsMax: 1024,
+  passBytes: 0,
+  spinMicros: 200,
+};
+
+/** A worker's pass: ~16 KiB of payloads per ring, about a hundred small requests. */
+export const WORKER_PASS_BYTES = 16384;
 
 export interface MailboxStats {
   messagesIn: number;
@@ -78,6 +96,8 @@ interface Inbound {
 export class ThreadMailbox {
   readonly payloadBytesMax: number;
   private readonly inbound: Inbound[] = [];
+  /** Each inbound ring's published tail when the turn began (turns in passes). */
+  private readonly turnTails: number[] = [];
   private readonly outboxes: (Outbox | null)[] = [];
   private readonly bells: Doorbells;
   private readonly reader: DoorbellReader;
@@ -110,6 +130,7 @@ export class ThreadMailbox {
     const threads = topology.workers + 1;
     assert(Number.isInteger(thread) && thread >= 0 && thread < threads, `bad thread ${thread}`);
     assert(options.drainRecordsMax > 0 && options.spinMicros >= 0, 'bad mailbox options');
+    assert(Number.isInteger(options.passBytes) && options.passBytes >= 0, 'bad passBytes');
     let payloadBytesMax = Infinity;
     for (let other = 0; other < threads; other++) {
       if (other === thread) {
@@ -246,17 +267,52 @@ export class ThreadMailbox {
     this.inTurn = true;
     this.turns++;
     let worked = this.hooks.beforeDrain();
-    for (const { thread, ring, onRecord } of this.inbound) {
-      const count = ring.drainFramed(onRecord, this.options.drainRecordsMax);
-      this.messagesIn += count;
-      if (count > 0) worked = true;
-      // The producer may be parked waiting for exactly the space this drain freed.
-      if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
+    if (this.options.passBytes === 0) {
+      for (const { thread, ring, onRecord } of this.inbound) {
+        const count = ring.drainFramed(onRecord, this.options.drainRecordsMax);
+        this.messagesIn += count;
+        if (count > 0) worked = true;
+        // The producer may be parked waiting for exactly the space this drain freed.
+        if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
+      }
+    } else if (this.drainInPasses()) {
+      worked = true;
     }
     this.hooks.afterDrain();
     this.inTurn = false;
     this.flushOutboxes();
     this.scheduleNext(worked);
+  }
+
+  /**
+   * The turn's drain in passes (MailboxOptions.passBytes): every pass but the last is followed
+   * by `afterDrain` and a flush; the caller runs the last pass's. Bounded by the records
+   * published when the turn began and by drainRecordsMax per ring. True if it drained.
+   */
+  private drainInPasses(): boolean {
+    const { passBytes, drainRecordsMax } = this.options;
+    const inbound = this.inbound;
+    for (let i = 0; i < inbound.length; i++)
+      this.turnTails[i] = (inbound[i] as Inbound).ring.publishedTail();
+    let drained = false;
+    let records = 0;
+    for (;;) {
+      let left = false;
+      for (let i = 0; i < inbound.length; i++) {
+        const { thread, ring, onRecord } = inbound[i] as Inbound;
+        const until = this.turnTails[i] as number;
+        const count = ring.drainFramed(onRecord, drainRecordsMax, until, passBytes);
+        this.messagesIn += count;
+        records += count;
+        if (count > 0) drained = true;
+        if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
+        if (ring.hasRecordsBefore(until)) left = true;
+      }
+      // Each pass drains at least one record while any is left, so the loop ends.
+      if (!left || records >= drainRecordsMax) return drained;
+      this.hooks.afterDrain();
+      this.flushOutboxes();
+    }
   }
 
   private scheduleNext(worked: boolean): void {

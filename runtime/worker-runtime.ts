@@ -22,7 +22,7 @@ import { ReusedList } from './reused-list';
 import type { LocalPayload } from './local-queue';
 import { OffloadPool } from './offload-pool';
 import type { OffloadPoolOptions } from './offload-pool';
-import { ThreadMailbox } from './thread-mailbox';
+import { MAILBOX_DEFAULTS, ThreadMailbox, WORKER_PASS_BYTES } from './thread-mailbox';
 import type { MailboxHooks } from './thread-mailbox';
 import { isActorId, threadOfAddress, workerOfActor } from './topology';
 import type { Topology } from './topology';
@@ -59,6 +59,8 @@ export interface WorkerRuntimeOptions {
   readonly remote?: RemoteRoute;
   /** Bounds of this worker's shared offload pool (`ActorHost.offload`). */
   readonly offload?: OffloadPoolOptions;
+  /** The mailbox's bytes per pass (MailboxOptions.passBytes); WORKER_PASS_BYTES if absent. */
+  readonly passBytes?: number;
 }
 
 /** One incarnation of an actor. A restart makes a new slot, so the old one's host stays dead. */
@@ -104,7 +106,7 @@ export class WorkerRuntime implements MailboxHooks {
       options.topology,
       options.worker,
       this,
-      undefined,
+      { ...MAILBOX_DEFAULTS, passBytes: options.passBytes ?? WORKER_PASS_BYTES },
       options.respawned === true,
     );
     this.linkFaults =

@@ -200,3 +200,43 @@ test('framed records round-trip through tryStageFramed and drainFramed across th
   );
   t.pass();
 });
+
+test('a drain stops at an earlier published tail and after a payload byte bound', (t) => {
+  const ring = new SpscRing(SpscRing.allocate(1024));
+  const seen: number[] = [];
+  const handle = (w0: number): void => {
+    seen.push(w0);
+  };
+  for (let i = 0; i < 3; i++) t.true(ring.tryStageFramed(i, 0, new Uint8Array(10)));
+  ring.publish();
+  const until = ring.publishedTail();
+  // Published after the snapshot: not drained up to `until`.
+  for (let i = 3; i < 5; i++) t.true(ring.tryStageFramed(i, 0, new Uint8Array(10)));
+  ring.publish();
+  // 10 bytes per payload: a bound of 15 bytes takes two records (it stops once passed).
+  t.is(ring.drainFramed(handle, 100, until, 15), 2);
+  t.deepEqual(seen, [0, 1]);
+  t.true(ring.hasRecordsBefore(until));
+  t.is(ring.drainFramed(handle, 100, until, 15), 1);
+  t.deepEqual(seen, [0, 1, 2]);
+  t.false(ring.hasRecordsBefore(until));
+  // Nothing before `until` is left; the later records are still there.
+  t.is(ring.drainFramed(handle, 100, until), 0);
+  t.true(ring.hasRecords());
+  t.is(ring.drainFramed(handle, 100), 2);
+  t.deepEqual(seen, [0, 1, 2, 3, 4]);
+  // At least one record per drain, whatever the bound.
+  t.true(ring.tryStageFramed(5, 0, new Uint8Array(40)));
+  ring.publish();
+  t.is(ring.drainFramed(handle, 100, undefined, 1), 1);
+});
+
+test('a drain until a position past the published tail is an assertion failure', (t) => {
+  const ring = new SpscRing(SpscRing.allocate(256));
+  t.true(ring.tryStageFramed(1, 0, new Uint8Array(4)));
+  ring.publish();
+  const past = ring.publishedTail() + 16;
+  t.throws(() => ring.drainFramed(() => undefined, 10, past), {
+    message: /past the published tail/,
+  });
+});
