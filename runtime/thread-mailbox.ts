@@ -6,8 +6,9 @@
  * (bounded per ring), the `afterDrain` hook (actors' flush), then flush every outbox and ring
  * the doorbell of each reader that is parked. A worker's turn drains in passes of about
  * `passBytes` per ring, each pass followed by `afterDrain` and a flush, over the records
- * published when the turn began (docs/decisions.md "A worker's turn in passes"). While turns find work, the next one runs from
- * setImmediate, which lets timers and I/O callbacks in between. After `spinMicros` of empty
+ * published when the turn began (docs/decisions.md "A worker's turn in passes"). While turns
+ * find work, the next one runs from setImmediate, which lets timers and I/O callbacks in
+ * between. After `spinMicros` of empty
  * turns the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
  * The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
  * microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
@@ -287,7 +288,8 @@ export class ThreadMailbox {
   /**
    * The turn's drain in passes (MailboxOptions.passBytes): every pass but the last is followed
    * by `afterDrain` and a flush; the caller runs the last pass's. Bounded by the records
-   * published when the turn began and by drainRecordsMax per ring. True if it drained.
+   * published when the turn began, and ends after the pass that brings the turn's records to
+   * drainRecordsMax (the rest wait for the next turn). True if it drained.
    */
   private drainInPasses(): boolean {
     const { passBytes, drainRecordsMax } = this.options;
