@@ -8,9 +8,8 @@
  * `passBytes` per ring, each pass followed by `afterDrain` and a flush, over the records
  * published when the turn began (docs/decisions.md "A worker's turn in passes"). While turns
  * find work, the next one runs from setImmediate, which lets timers and I/O callbacks in
- * between. After `spinMicros` of empty
- * turns the thread parks on its doorbell (see doorbell.ts for why that cannot lose a wake-up).
- * The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
+ * between. After `spinMicros` of empty turns the thread parks on its doorbell (see doorbell.ts
+ * for why that cannot lose a wake-up). The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
  * microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
  * just after we parked, so every later exchange would pay a wake-up too. The spin runs only
  * while the thread has a core to spare (spin-governor.ts): when the runnable threads outnumber
