@@ -68,7 +68,7 @@ export interface WorkerRuntimeOptions {
  * pass's flush becomes wire frames and socket writes on the gateway: there passes measured 3 %
  * fewer `batch` writes at 2–3 us more CPU each (docs/decisions.md "A worker's turn in passes").
  */
-function defaultPassBytes(options: WorkerRuntimeOptions): number {
+export function defaultPassBytes(options: Pick<WorkerRuntimeOptions, 'remote'>): number {
   return options.remote === undefined ? WORKER_PASS_BYTES : 0;
 }
 

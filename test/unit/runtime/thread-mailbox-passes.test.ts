@@ -5,7 +5,13 @@
  */
 import test from 'ava';
 import { SpscRing } from '../../../runtime/ring';
-import { MAILBOX_DEFAULTS, ThreadMailbox } from '../../../runtime/thread-mailbox';
+import type { RemoteRoute } from '../../../runtime/remote-route';
+import {
+  MAILBOX_DEFAULTS,
+  ThreadMailbox,
+  WORKER_PASS_BYTES,
+} from '../../../runtime/thread-mailbox';
+import { defaultPassBytes } from '../../../runtime/worker-runtime';
 import type { MailboxHooks } from '../../../runtime/thread-mailbox';
 import { allocateTopology, ringBuffer } from '../../../runtime/topology';
 
@@ -86,4 +92,11 @@ test('records published during a turn in passes wait for the next turn', async (
   await new Promise((resolve) => setImmediate(resolve));
   mailbox.stop();
   t.deepEqual(log.events.slice(4, 8), ['d10', 'after', 'd11', 'after']);
+});
+
+test("an embedded store's workers turn in passes; a cluster node's workers do not", (t) => {
+  t.is(defaultPassBytes({ remote: undefined }), WORKER_PASS_BYTES);
+  t.true(WORKER_PASS_BYTES > 0);
+  const remote: RemoteRoute = { actorsPerNode: 8, nodes: 3, localNode: 0 };
+  t.is(defaultPassBytes({ remote }), 0);
 });
