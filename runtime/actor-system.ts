@@ -33,7 +33,7 @@ import type { WorkerListener } from './worker-handle';
 import type { StartFailure, WorkerInit } from './worker-protocol';
 import type { WorkerStats } from './worker-stats';
 import { WORKER_HEAP_MB_MAX, WORKER_HEAP_MB_MIN, defaultWorkerHeapMb } from './worker-heap';
-import { threadCpuMicros, threadCpuWaitMicros } from './thread-cpu';
+import { threadCpuTimes } from './thread-cpu';
 import { quietSignature } from './quiesce';
 import type { ThreadQuiet } from './quiesce';
 import {
@@ -477,12 +477,7 @@ export class ActorSystem {
 
   /** Counters of the client thread's own mailbox (synchronous: no worker involved). */
   clientStats(): ClientStats {
-    return {
-      ...this.mailbox.stats(),
-      ...this.counters,
-      cpuMicros: threadCpuMicros(),
-      cpuWaitMicros: threadCpuWaitMicros(),
-    };
+    return { ...this.mailbox.stats(), ...this.counters, ...threadCpuTimes() };
   }
 
   /**

@@ -21,23 +21,16 @@ function schedstatFields(): number[] | undefined {
   return text.split(' ', 2).map(Number);
 }
 
-/** Microseconds this thread has run on a CPU since it started, or undefined (not Linux). */
-export function threadCpuMicros(): number | undefined {
-  const nanos = schedstatFields()?.[0];
-  if (nanos === undefined) return undefined;
-  if (!Number.isFinite(nanos) || nanos < 0) {
-    unavailable = true;
-    return undefined;
-  }
-  return nanos / 1000;
-}
-
 /**
- * Microseconds this thread has been runnable but waited for a CPU (schedstat's second field:
- * time on a run queue, which includes a wake-up's scheduling latency), or undefined.
+ * For a thread's stats, from one read of schedstat: its time on a CPU (`cpuMicros`) and its
+ * time runnable but waiting for one (`cpuWaitMicros`: on a run queue, which includes a wake-up's
+ * scheduling latency), in microseconds; both absent where /proc does not say.
  */
-export function threadCpuWaitMicros(): number | undefined {
-  return threadSchedSample()?.waitMicros;
+export function threadCpuTimes(): { cpuMicros?: number; cpuWaitMicros?: number } {
+  const sample = threadSchedSample();
+  return sample === undefined
+    ? {}
+    : { cpuMicros: sample.runMicros, cpuWaitMicros: sample.waitMicros };
 }
 
 /**
@@ -49,6 +42,10 @@ export function threadSchedSample(): { runMicros: number; waitMicros: number } |
   if (fields === undefined) return undefined;
   const [run, wait] = fields;
   if (run === undefined || wait === undefined) return undefined;
-  if (!Number.isFinite(run) || !Number.isFinite(wait) || run < 0 || wait < 0) return undefined;
+  if (!Number.isFinite(run) || !Number.isFinite(wait) || run < 0 || wait < 0) {
+    // /proc answers, but not in the form this reads: it will not say later either.
+    unavailable = true;
+    return undefined;
+  }
   return { runMicros: run / 1000, waitMicros: wait / 1000 };
 }

@@ -29,7 +29,7 @@ import type { Topology } from './topology';
 import { threadCounters } from './thread-counters';
 import type { WorkerStats } from './worker-stats';
 import type { StartFailure } from './worker-protocol';
-import { threadCpuMicros, threadCpuWaitMicros } from './thread-cpu';
+import { threadCpuTimes } from './thread-cpu';
 import { ownViews } from './own-views';
 import type { ThreadQuiet } from './quiesce';
 
@@ -216,8 +216,7 @@ export class WorkerRuntime implements MailboxHooks {
       heapUsedBytes: heap.used_heap_size,
       heapCommittedBytes: heap.total_heap_size,
       heapLimitBytes: heap.heap_size_limit,
-      cpuMicros: threadCpuMicros(),
-      cpuWaitMicros: threadCpuWaitMicros(),
+      ...threadCpuTimes(),
       gc: gcStats(),
       moduleCounters: threadCounters(),
       worker: this.options.worker,
