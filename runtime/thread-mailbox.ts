@@ -9,8 +9,8 @@
  * published when the turn began (docs/decisions.md "A worker's turn in passes"). While turns
  * find work, the next one runs from setImmediate, which lets timers and I/O callbacks in
  * between. After `spinMicros` of empty turns the thread parks on its doorbell (see doorbell.ts
- * for why that cannot lose a wake-up). The spin is measured in time, not turns, and is longer than a wake-up from a park (tens of
- * microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
+ * for why that cannot lose a wake-up). The spin is measured in time, not turns, and is longer
+ * than a wake-up from a park (tens of microseconds): with a shorter one, a ping-pong partner that paid one wake-up would answer
  * just after we parked, so every later exchange would pay a wake-up too. The spin runs only
  * while the thread has a core to spare (spin-governor.ts): when the runnable threads outnumber
  * the cores, a spinning thread takes the core of one that has work.
@@ -268,13 +268,7 @@ export class ThreadMailbox {
     this.turns++;
     let worked = this.hooks.beforeDrain();
     if (this.options.passBytes === 0) {
-      for (const { thread, ring, onRecord } of this.inbound) {
-        const count = ring.drainFramed(onRecord, this.options.drainRecordsMax);
-        this.messagesIn += count;
-        if (count > 0) worked = true;
-        // The producer may be parked waiting for exactly the space this drain freed.
-        if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
-      }
+      for (const inbound of this.inbound) if (this.drainRing(inbound) > 0) worked = true;
     } else if (this.drainInPasses()) {
       worked = true;
     }
@@ -300,20 +294,35 @@ export class ThreadMailbox {
     for (;;) {
       let left = false;
       for (let i = 0; i < inbound.length; i++) {
-        const { thread, ring, onRecord } = inbound[i] as Inbound;
+        const one = inbound[i] as Inbound;
         const until = this.turnTails[i] as number;
-        const count = ring.drainFramed(onRecord, drainRecordsMax, until, passBytes);
-        this.messagesIn += count;
+        const count = this.drainRing(one, until, passBytes);
         records += count;
         if (count > 0) drained = true;
-        if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
-        if (ring.hasRecordsBefore(until)) left = true;
+        if (one.ring.hasRecordsBefore(until)) left = true;
       }
       // Each pass drains at least one record while any is left, so the loop ends.
       if (!left || records >= drainRecordsMax) return drained;
       this.hooks.afterDrain();
       this.flushOutboxes();
     }
+  }
+
+  /**
+   * Drains one inbound ring (at most drainRecordsMax records; up to `until` and `payloadBytesMax`
+   * when given, see SpscRing.drainFramed), counts what it took and rings a producer that waits
+   * for the space. Returns the records drained.
+   */
+  private drainRing(
+    { thread, ring, onRecord }: Inbound,
+    until?: number,
+    payloadBytesMax?: number,
+  ): number {
+    const count = ring.drainFramed(onRecord, this.options.drainRecordsMax, until, payloadBytesMax);
+    this.messagesIn += count;
+    // The producer may be parked waiting for exactly the space this drain freed.
+    if (ring.takeSpaceWanted()) this.bells.ringIfParked(thread);
+    return count;
   }
 
   private scheduleNext(worked: boolean): void {
